@@ -1,0 +1,31 @@
+import type { Span } from "../source/span.js";
+import type { Shape } from "../shape/shape.js";
+
+/** A checked expression: names resolved, loops unrolled, every node's shape known. */
+export type TExpr =
+  | { readonly kind: "num"; readonly value: number; readonly shape: Shape; readonly span: Span }
+  | { readonly kind: "ref"; readonly name: string; readonly shape: Shape; readonly span: Span }
+  /** fn: a builtin's name, a binary operator ("+", "@", ...), "neg", or "'" (transpose) */
+  | { readonly kind: "apply"; readonly fn: string; readonly args: readonly TExpr[]; readonly shape: Shape; readonly span: Span };
+
+export interface Declared {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly span: Span;
+}
+
+export interface Assignment {
+  readonly name: string;
+  readonly value: TExpr;
+  readonly span: Span;
+}
+
+/** The flat program check() hands to lower(): declarations, assignments in order, the loss. */
+export interface CheckedProgram {
+  readonly file: string;
+  readonly text: string;
+  readonly params: readonly Declared[];
+  readonly inputs: readonly Declared[];
+  readonly assigns: readonly Assignment[];
+  readonly loss: { readonly name?: string; readonly value: TExpr; readonly span: Span };
+}

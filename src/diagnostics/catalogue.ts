@@ -1,0 +1,44 @@
+/**
+ * Every user-facing message, once. Format: code -> severity, message template with {holes},
+ * optional hint template. Codes are stable: tests and users grep for them.
+ *   E0xx lexical and syntax   E1xx names and calls   E2xx shapes and constants
+ *   E3xx the loss             W4xx warnings
+ */
+export type Severity = "error" | "warning";
+
+export interface CatalogueEntry {
+  readonly severity: Severity;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export const catalogue = {
+  E001: { severity: "error", message: "unexpected character '{char}'", hint: "{hint}" },
+  E002: { severity: "error", message: "expected {expected}, found {found}", hint: "{hint}" },
+  E003: { severity: "error", message: "malformed number '{text}'" },
+  E004: { severity: "error", message: "unclosed '{open}'", hint: "add a matching '{close}'" },
+
+  E101: { severity: "error", message: "unknown name '{name}'", hint: "{hint}" },
+  E102: { severity: "error", message: "'{name}' is already defined", hint: "it was first defined at {where}; every name is assigned once" },
+  E103: { severity: "error", message: "'{name}' is used before it is defined", hint: "it is defined later, at {where}; move that line up" },
+  E104: { severity: "error", message: "unknown function '{name}'", hint: "{hint}" },
+  E105: { severity: "error", message: "'{name}' takes {expected}, found {found}" },
+  E106: { severity: "error", message: "'{name}' is a function, not a value", hint: "call it: {name}(...)" },
+  E107: { severity: "error", message: "{what} must be a compile-time constant, but '{name}' is a {kind}", hint: "use a number, a `const`, or a loop variable" },
+  E108: { severity: "error", message: "'{name}' cannot be indexed: it is not a family of names", hint: "indexed names look like h{k}, where k is a loop variable or constant" },
+  E109: { severity: "error", message: "loop '{name}' runs {count} times, more than the limit of {limit}", hint: "gradc unrolls loops at compile time; a smaller network or fewer layers compiles" },
+
+  E201: { severity: "error", message: "shapes do not broadcast in '{op}': {left} {op} {right}", hint: "{hint}" },
+  E202: { severity: "error", message: "matmul dimensions do not match: {left} @ {right}", hint: "{hint}" },
+  E203: { severity: "error", message: "'{name}' expects {expected}, found shape {shape}" },
+  E204: { severity: "error", message: "{what} must be {expected}, found {value}" },
+  E205: { severity: "error", message: "'{name}' needs operands of the same shape, found {left} and {right}" },
+
+  E301: { severity: "error", message: "the program has no loss", hint: "add one line `loss = <scalar expression>`" },
+  E302: { severity: "error", message: "a second loss", hint: "a program has exactly one loss; the first is at {where}" },
+  E303: { severity: "error", message: "the loss must be a scalar, found shape {shape}", hint: "reduce it, e.g. sum(...) or mean(...)" },
+
+  W401: { severity: "warning", message: "param '{name}' does not reach the loss; its gradient is always zero", hint: "use it in the loss, or declare it as `input`" },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type Code = keyof typeof catalogue;

@@ -1,0 +1,305 @@
+import { InternalError } from "../../diagnostics/error.js";
+import { reachable, type Graph, type Node } from "../../ir/graph.js";
+import { opInfo } from "../../ir/ops.js";
+import { rowsCols, sameShape, size, type Shape } from "../../shape/shape.js";
+import { elementExpr } from "./scalar.js";
+import { flatIndex, kernels, type KernelCtx } from "./kernels.js";
+import { assign, bin, decl, iadd, id, imul, index, loop, member, num, type Expr, type Stmt } from "./syntax.js";
+
+/**
+ * How each node is computed in generated code:
+ *   const   a literal           leaf    a param or input, read once into a local
+ *   scalar  a `const` local     view    read through an index map, never stored
+ *   inline  an elementwise tensor with one elementwise user: computed inside that user's loop
+ *   buffer  a Float64Array in the workspace (or the caller's gradient array), filled by a loop
+ */
+export type Placement = "const" | "leaf" | "scalar" | "view" | "inline" | "buffer";
+
+export interface ModuleNames {
+  /** the local (and workspace key) of every node that has one */
+  readonly local: ReadonlyMap<number, string>;
+}
+
+/** Element position inside a loop: row, column and, when valid for `shape`, the flat index. */
+interface Pos {
+  readonly r?: Expr;
+  readonly c?: Expr;
+  readonly flat?: Expr;
+  readonly shape: Shape;
+}
+
+class NeedRowCol extends Error {}
+
+export type Mode = "loss" | "gradients" | "batch";
+
+export interface FunctionPlan {
+  readonly placement: ReadonlyMap<number, Placement>;
+  readonly order: readonly number[];
+}
+
+/** Which nodes a function computes and where each one lives. */
+export function plan(g: Graph, mode: Mode): FunctionPlan {
+  const roots = mode === "loss" ? [g.loss] : [g.loss, ...g.grads.map((o) => o.node)];
+  const live = reachable(g, roots);
+  const uses = new Map<number, number[]>();
+  const order: number[] = [];
+  for (const n of g.nodes) {
+    if (!live[n.id]) continue;
+    order.push(n.id);
+    for (const a of n.args) uses.set(a, [...(uses.get(a) ?? []), n.id]);
+  }
+  const outputs = new Set(roots);
+  const placement = new Map<number, Placement>();
+  for (const id of order) {
+    const n = g.nodes[id];
+    const kind = opInfo(n.op).kind;
+    let p: Placement;
+    if (n.op === "const") p = "const";
+    else if (kind === "leaf") p = "leaf";
+    else if (n.shape.length === 0) p = "scalar";
+    else if (kind === "view") p = "view";
+    else if (kind === "elementwise") {
+      const users = uses.get(id) ?? [];
+      const single = users.length === 1 && !outputs.has(id) && opInfo(g.nodes[users[0]].op).kind === "elementwise";
+      p = single ? "inline" : "buffer";
+    } else p = "buffer";
+    placement.set(id, p);
+  }
+  return { placement, order };
+}
+
+export interface FunctionContext {
+  readonly graph: Graph;
+  readonly names: ModuleNames;
+  readonly mode: Mode;
+  /** a fresh local name */
+  fresh(hint: string): string;
+}
+
+export interface Body {
+  readonly stmts: Stmt[];
+  /** nodes this body keeps in the module's workspace */
+  readonly workspace: readonly number[];
+}
+
+/** Statements of one exported function's body. */
+export function emitBody(ctx: FunctionContext): Body {
+  const { graph: g, names, mode } = ctx;
+  const planned = plan(g, mode);
+  const order = planned.order;
+  const placement = planned.placement;
+  const local = (nid: number) => {
+    const s = names.local.get(nid);
+    if (!s) throw new InternalError(`node %${nid} has no local name`);
+    return s;
+  };
+  const batch = mode === "batch";
+  const sample = batch ? ctx.fresh("sample") : "";
+  const offsets = new Map<number, string>();
+  const gradOf = new Map<number, string[]>();
+  for (const o of g.grads) gradOf.set(o.node, [...(gradOf.get(o.node) ?? []), o.param]);
+  const gradsLocal = new Map<string, string>();
+  const workspace: number[] = [];
+
+  // ---- element access ---------------------------------------------------------------------
+  function flatOf(n: Node, pos: Pos): Expr {
+    if (pos.flat && sameShape(pos.shape, n.shape)) return pos.flat;
+    if (n.shape.length === 2 && (!pos.r || !pos.c)) throw new NeedRowCol();
+    if (n.shape.length === 1 && !pos.c) throw new NeedRowCol();
+    return flatIndex(n.shape, pos.r ?? num(0), pos.c ?? num(0));
+  }
+  function at(nid: number, pos: Pos, prelude: Stmt[]): Expr {
+    const n = g.nodes[nid];
+    const p = placement.get(nid);
+    switch (p) {
+      case "const":
+        return num(n.value!);
+      case "leaf": {
+        if (n.shape.length === 0) return id(local(nid));
+        const off = offsets.get(nid);
+        return index(id(local(nid)), off ? iadd(id(off), flatOf(n, pos)) : flatOf(n, pos));
+      }
+      case "scalar":
+        return id(local(nid));
+      case "buffer":
+        return index(id(local(nid)), flatOf(n, pos));
+      case "view": {
+        const src = g.nodes[n.args[0]];
+        if (n.op === "broadcast") {
+          if (src.shape.length === 0) return at(src.id, { shape: src.shape }, prelude);
+          // NumPy: a source dimension of 1 (or a missing leading one) repeats
+          const [sr, sc] = rowsCols(src.shape);
+          const r = sr === 1 ? num(0) : pos.r;
+          const c = sc === 1 ? num(0) : pos.c;
+          if (!r || !c) throw new NeedRowCol();
+          return at(src.id, { r, c, shape: n.shape }, prelude);
+        }
+        if (n.op === "rowbcast") {
+          // element (r, c) of each row is that row's value v_r
+          if (src.shape.length === 0) return at(src.id, { shape: src.shape }, prelude);
+          if (!pos.r) throw new NeedRowCol();
+          return at(src.id, { r: num(0), c: pos.r, shape: n.shape }, prelude);
+        }
+        if (n.op === "transpose") {
+          if (!pos.r || !pos.c) throw new NeedRowCol();
+          return at(src.id, { r: pos.c, c: pos.r, shape: n.shape }, prelude);
+        }
+        throw new InternalError(`view ${n.op} has no access rule`);
+      }
+      case "inline":
+        return element(n, pos, prelude);
+      default:
+        throw new InternalError(`node %${nid} (${n.op}) is not planned`);
+    }
+  }
+
+  /** One element of an elementwise node, its operands read at the same position. */
+  function element(n: Node, pos: Pos, prelude: Stmt[]): Expr {
+    const operands = n.args.map((a) => at(a, pos, prelude));
+    return elementExpr(n.op, operands, (e) => {
+      const t = ctx.fresh("t");
+      prelude.push(decl("const", t, e));
+      return id(t);
+    });
+  }
+
+  /** A loop over every element of `shape`, flat when the body allows it, else rows x cols. */
+  function elementLoop(shape: Shape, body: (pos: Pos, prelude: Stmt[]) => Stmt[]): Stmt[] {
+    const [rows, cols] = rowsCols(shape);
+    if (shape.length === 1) {
+      const prelude: Stmt[] = [];
+      const b = body({ r: num(0), c: id("i"), flat: id("i"), shape }, prelude);
+      return [loop("i", num(cols), [...prelude, ...b])];
+    }
+    try {
+      const prelude: Stmt[] = [];
+      const b = body({ flat: id("i"), shape }, prelude);
+      return [loop("i", num(rows * cols), [...prelude, ...b])];
+    } catch (e) {
+      if (!(e instanceof NeedRowCol)) throw e;
+    }
+    const prelude: Stmt[] = [];
+    const flat = iadd(imul(id("i"), num(cols)), id("j"));
+    const b = body({ r: id("i"), c: id("j"), flat, shape }, prelude);
+    return [loop("i", num(rows), [loop("j", num(cols), [...prelude, ...b])])];
+  }
+
+  function comment(n: Node): string | undefined {
+    return n.origin?.text;
+  }
+
+  // ---- node statements --------------------------------------------------------------------
+  function nodeStmts(nid: number): Stmt[] {
+    const n = g.nodes[nid];
+    const p = placement.get(nid)!;
+    const info = opInfo(n.op);
+    if (p === "const" || p === "leaf" || p === "view" || p === "inline") return [];
+    if (info.kind === "elementwise") {
+      if (p === "scalar") {
+        const prelude: Stmt[] = [];
+        const e = element(n, { shape: n.shape }, prelude);
+        return [...prelude, decl("const", local(nid), e, comment(n))];
+      }
+      // a buffer: one loop, with single-use elementwise operands fused in
+      const stmts = elementLoop(n.shape, (pos, prelude) => [assign(index(id(local(nid)), pos.flat!), element(n, pos, prelude))]);
+      return withComment(n, stmts);
+    }
+    const kernel = kernels[n.op];
+    if (!kernel) throw new InternalError(`no kernel for op '${n.op}'`);
+    const k: KernelCtx = {
+      node: n,
+      shapeOf: (i) => g.nodes[n.args[i]].shape,
+      at: (i, r, c) => at(n.args[i], { r, c, shape: [] }, []),
+      out: (r, c) => (p === "scalar" ? id(local(nid)) : index(id(local(nid)), flatIndex(n.shape, r, c))),
+    };
+    const body = kernel(k);
+    if (p === "scalar") return [decl("let", local(nid), num(0), comment(n)), { k: "block", body }];
+    return withComment(n, [{ k: "block", body }]);
+  }
+
+  function withComment(n: Node, stmts: Stmt[]): Stmt[] {
+    const c = comment(n);
+    const name = names.local.get(n.id);
+    return [{ k: "comment", text: `${name}${c ? ` = ${c}` : ""} : [${n.shape.join(", ")}]` }, ...stmts];
+  }
+
+  // ---- the function ------------------------------------------------------------------------
+  const head: Stmt[] = [];
+  const body: Stmt[] = [];
+  const tail: Stmt[] = [];
+  const src = (l: { name: string }, role: "params" | "inputs") => member(id(batch && role === "inputs" ? "batch" : role), l.name);
+
+  for (const l of g.params) if (placement.has(l.node)) head.push(decl("const", local(l.node), src(l, "params")));
+  for (const l of g.inputs) {
+    if (!placement.has(l.node)) continue;
+    if (!batch) head.push(decl("const", local(l.node), src(l, "inputs")));
+    else if (l.shape.length === 0) {
+      const all = ctx.fresh(`${l.name}_batch`);
+      head.push(decl("const", all, src(l, "inputs")));
+      body.push(decl("const", local(l.node), index(id(all), id(sample))));
+    } else {
+      head.push(decl("const", local(l.node), src(l, "inputs")));
+      const off = ctx.fresh(`${l.name}_offset`);
+      offsets.set(l.node, off);
+      body.push(decl("const", off, imul(id(sample), num(size(l.shape)))));
+    }
+  }
+  // buffers: the workspace's, except a gradient computed straight into the caller's array
+  for (const nid of order) {
+    if (placement.get(nid) !== "buffer") continue;
+    const params = gradOf.get(nid);
+    if (mode === "gradients" && params && params.length === 1) {
+      head.push(decl("const", local(nid), member(member(id("out"), "grads"), params[0])));
+      gradsLocal.set(params[0], local(nid));
+    } else {
+      head.push(decl("const", local(nid), member(id("workspace"), local(nid))));
+      workspace.push(nid);
+    }
+  }
+
+  for (const nid of order) body.push(...nodeStmts(nid));
+
+  const lossExpr = at(g.loss, { shape: [] }, body);
+  if (mode === "loss") return { stmts: [...head, ...body, { k: "return", e: lossExpr }], workspace };
+
+  const gradTarget = (param: string) => member(member(id("out"), "grads"), param);
+  if (mode === "gradients") {
+    body.push(assign(member(id("out"), "loss"), lossExpr));
+    for (const o of g.grads) {
+      const n = g.nodes[o.node];
+      if (n.shape.length === 0) body.push(assign(gradTarget(o.param), at(o.node, { shape: [] }, body)));
+      else if (gradsLocal.get(o.param) !== local(o.node) || placement.get(o.node) !== "buffer") {
+        const dst = ctx.fresh(`grad_${o.param}`);
+        body.push(decl("const", dst, gradTarget(o.param)));
+        body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude))]));
+      }
+    }
+    return { stmts: [...head, ...body, { k: "return", e: id("out") }], workspace };
+  }
+
+  // batch: accumulate over samples, then divide by n
+  const lossSum = ctx.fresh("lossSum");
+  const pre: Stmt[] = [
+    { k: "if-throw", cond: { k: "un", op: "!", a: bin(">=", id("n"), num(1)) }, error: "RangeError", message: "batchGradients: n must be at least 1" },
+    decl("let", lossSum, num(0)),
+  ];
+  const acc = new Map<string, string>();
+  const post: Stmt[] = [decl("const", "scale", bin("/", num(1), id("n"))), assign(member(id("out"), "loss"), bin("*", id(lossSum), id("scale")))];
+  body.push(assign(id(lossSum), lossExpr, "+="));
+  for (const o of g.grads) {
+    const n = g.nodes[o.node];
+    if (n.shape.length === 0) {
+      const a = ctx.fresh(`sum_${o.param}`);
+      acc.set(o.param, a);
+      pre.push(decl("let", a, num(0)));
+      body.push(assign(id(a), at(o.node, { shape: [] }, body), "+="));
+      post.push(assign(gradTarget(o.param), bin("*", id(a), id("scale"))));
+    } else {
+      const dst = ctx.fresh(`grad_${o.param}`);
+      pre.push(decl("const", dst, gradTarget(o.param)), { k: "call", e: { k: "call", fn: member(id(dst), "fill"), args: [num(0)] } });
+      body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+=")]));
+      post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), id("scale"), "*=")]));
+    }
+  }
+  return { stmts: [...head, ...pre, loop(sample, id("n"), body), ...post, { k: "return", e: id("out") }], workspace };
+}

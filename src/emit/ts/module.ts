@@ -1,0 +1,138 @@
+import { Project, StructureKind, VariableDeclarationKind, type InterfaceDeclarationStructure, type OptionalKind, type PropertySignatureStructure } from "ts-morph";
+import * as prettier from "prettier";
+import type { Graph, Leaf } from "../../ir/graph.js";
+import { opInfo } from "../../ir/ops.js";
+import { showShape, size } from "../../shape/shape.js";
+import { fillTemplate } from "../template.js";
+import { emitBody, type Mode } from "./function.js";
+import { kernelLocals } from "./kernels.js";
+import { NameTable } from "./names.js";
+import { printStmts, safeComment } from "./syntax.js";
+
+export type Dtype = "f64" | "f32";
+
+export interface EmitOptions {
+  /** the source's display name, for the header */
+  readonly source: string;
+  /** sha256 of the source text */
+  readonly hash: string;
+  readonly dtype: Dtype;
+}
+
+/** Names the generated functions use themselves. */
+const internal = [...kernelLocals, "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
+
+const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
+
+/** Lecture numbering: u_1..u_n are the non-leaf, non-constant nodes in creation order. */
+function localNames(g: Graph, table: NameTable): Map<number, string> {
+  const local = new Map<number, string>();
+  let k = 0;
+  for (const n of g.nodes) {
+    if (n.op === "const") continue;
+    if (opInfo(n.op).kind === "leaf") {
+      local.set(n.id, table.fresh(n.name!));
+      continue;
+    }
+    k++;
+    local.set(n.id, table.fresh(n.id === g.loss && n.hint === "loss" ? "loss_value" : (n.hint ?? `u${k}`)));
+  }
+  return local;
+}
+
+/**
+ * Graph -> one self-contained TypeScript module (no imports): types, shapes, loss(),
+ * gradients(), batchGradients(). Structure comes from ts-morph, bodies from the syntax
+ * printer, the header from templates/, and prettier formats the result.
+ */
+export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<string> {
+  const table = new NameTable(internal);
+  const local = localNames(g, table);
+  const names = { local };
+  const arr = opts.dtype === "f32" ? "Float32Array" : "Float64Array";
+  const bodies = {} as Record<Mode, string[]>;
+  const buffers = new Set<number>();
+  for (const mode of ["loss", "gradients", "batch"] as const) {
+    const body = emitBody({ graph: g, names, mode, fresh: (h) => table.fresh(h) });
+    bodies[mode] = [printStmts(body.stmts).join("\n")];
+    for (const nid of body.workspace) buffers.add(nid);
+  }
+  const workspace = [...buffers].sort((x, y) => x - y);
+
+  const project = new Project({ useInMemoryFileSystem: true });
+  const sf = project.createSourceFile("module.ts", "", { overwrite: true });
+  const leafType = (l: Leaf) => (l.shape.length === 0 ? "number" : "Tensor");
+  const props = (ls: readonly Leaf[], type: (l: Leaf) => string): OptionalKind<PropertySignatureStructure>[] =>
+    ls.map((l) => ({ name: propName(l.name), type: type(l), docs: [`${l.shape.length === 0 ? "scalar" : `${showShape(l.shape)}, row-major`}`] }));
+  const iface = (name: string, doc: string, properties: OptionalKind<PropertySignatureStructure>[]): InterfaceDeclarationStructure => ({
+    kind: StructureKind.Interface,
+    name,
+    isExported: true,
+    docs: [doc],
+    properties,
+  });
+
+  sf.addTypeAlias({ name: "Tensor", isExported: true, type: arr, docs: ["Tensors are flat row-major arrays."] });
+  sf.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ["The shape of every param and input ([] for a scalar)."],
+    declarations: [
+      {
+        name: "shapes",
+        initializer: `{ params: { ${g.params.map((l) => `${propName(l.name)}: [${l.shape.join(", ")}]`).join(", ")} }, inputs: { ${g.inputs.map((l) => `${propName(l.name)}: [${l.shape.join(", ")}]`).join(", ")} } } as const`,
+      },
+    ],
+  });
+  sf.addInterface(iface("Params", "The differentiated parameters.", props(g.params, leafType)));
+  sf.addInterface(iface("Inputs", "One sample of data (not differentiated).", props(g.inputs, leafType)));
+  sf.addInterface(iface("Batch", "n samples of each input, sample after sample (row-major [n, ...shape]).", props(g.inputs, () => "ArrayLike<number>")));
+  sf.addInterface(iface("Grads", "d loss / d param, one entry per param, shaped like the param.", props(g.params, leafType)));
+  sf.addInterface(iface("Result", "The loss and its gradients.", [{ name: "loss", type: "number" }, { name: "grads", type: "Grads" }]));
+
+  sf.addFunction({
+    name: "createResult",
+    isExported: true,
+    returnType: "Result",
+    docs: ["A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing."],
+    statements: [`return { loss: 0, grads: { ${g.params.map((l) => `[${JSON.stringify(l.name)}]: ${l.shape.length === 0 ? "0" : `new ${arr}(${size(l.shape)})`}`).join(", ")} } };`],
+  });
+  sf.addFunction({
+    name: "createWorkspace",
+    docs: ["Intermediate tensors, allocated once per module."],
+    statements: [`return { ${workspace.map((nid) => `${local.get(nid)}: new ${arr}(${size(g.nodes[nid].shape)})`).join(", ")} };`],
+  });
+  sf.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "workspace", initializer: "createWorkspace()" }] });
+  sf.addFunction({
+    name: "loss",
+    isExported: true,
+    parameters: [{ name: "params", type: "Params" }, { name: "inputs", type: "Inputs" }],
+    returnType: "number",
+    docs: ["The loss at one sample."],
+    statements: bodies.loss,
+  });
+  sf.addFunction({
+    name: "gradients",
+    isExported: true,
+    parameters: [{ name: "params", type: "Params" }, { name: "inputs", type: "Inputs" }, { name: "out", type: "Result", initializer: "createResult()" }],
+    returnType: "Result",
+    docs: ["The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given)."],
+    statements: bodies.gradients,
+  });
+  sf.addFunction({
+    name: "batchGradients",
+    isExported: true,
+    parameters: [{ name: "params", type: "Params" }, { name: "batch", type: "Batch" }, { name: "n", type: "number" }, { name: "out", type: "Result", initializer: "createResult()" }],
+    returnType: "Result",
+    docs: ["The mean loss and mean gradients over n samples (minibatch SGD), written into `out`."],
+    statements: bodies.batch,
+  });
+
+  const header = fillTemplate("module-header.txt", {
+    source: safeComment(opts.source),
+    hash: opts.hash,
+    options: `dtype=${opts.dtype}`,
+  });
+  const code = `${header}\n${sf.getFullText()}`;
+  return prettier.format(code, { parser: "babel-ts", printWidth: 120 });
+}

@@ -1,0 +1,35 @@
+/** JavaScript reserved words and globals a generated local must never shadow. */
+const reserved = new Set(
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await as async of " +
+    "undefined NaN Infinity Math Object Array Float64Array Float32Array Number String Symbol Error RangeError TypeError globalThis eval arguments constructor prototype __proto__ toString valueOf hasOwnProperty"
+  ).split(" "),
+);
+
+/**
+ * Unique local names for a generated module. A hint that is taken gets a numeric suffix,
+ * in first-come order, so the same graph always gets the same names.
+ */
+export class NameTable {
+  private readonly taken = new Set<string>(reserved);
+
+  constructor(internal: readonly string[] = []) {
+    for (const n of internal) this.taken.add(n);
+  }
+
+  fresh(hint: string): string {
+    let base = hint.replace(/[^A-Za-z0-9_]/g, "_");
+    if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
+    if (!this.taken.has(base)) {
+      this.taken.add(base);
+      return base;
+    }
+    for (let i = 1; ; i++) {
+      const cand = `${base}_${i}`;
+      if (!this.taken.has(cand)) {
+        this.taken.add(cand);
+        return cand;
+      }
+    }
+  }
+}

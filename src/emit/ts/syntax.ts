@@ -1,0 +1,159 @@
+/**
+ * A tiny TypeScript syntax tree for generated code: the emitter builds these nodes and one
+ * printer turns them into text, inserting parentheses by precedence (never by string glue).
+ */
+export type Expr =
+  | { readonly k: "num"; readonly v: number }
+  | { readonly k: "id"; readonly name: string }
+  | { readonly k: "bin"; readonly op: BinOp; readonly a: Expr; readonly b: Expr }
+  | { readonly k: "un"; readonly op: "-" | "!"; readonly a: Expr }
+  | { readonly k: "call"; readonly fn: Expr; readonly args: readonly Expr[] }
+  | { readonly k: "cond"; readonly c: Expr; readonly t: Expr; readonly f: Expr }
+  | { readonly k: "index"; readonly arr: Expr; readonly i: Expr }
+  | { readonly k: "member"; readonly obj: Expr; readonly prop: string };
+
+export type BinOp = "+" | "-" | "*" | "/" | "**" | "%" | ">" | ">=" | "<" | "<=" | "===" | "|";
+
+export type Stmt =
+  | { readonly k: "decl"; readonly kind: "const" | "let"; readonly name: string; readonly init: Expr; readonly comment?: string }
+  | { readonly k: "assign"; readonly target: Expr; readonly op: "=" | "+=" | "-=" | "*=" | "/="; readonly value: Expr }
+  | { readonly k: "for"; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: readonly Stmt[] }
+  | { readonly k: "call"; readonly e: Expr }
+  | { readonly k: "if-throw"; readonly cond: Expr; readonly error: string; readonly message: string }
+  | { readonly k: "return"; readonly e: Expr }
+  | { readonly k: "comment"; readonly text: string }
+  | { readonly k: "block"; readonly body: readonly Stmt[] };
+
+// ---- builders ---------------------------------------------------------------------------
+export const num = (v: number): Expr => ({ k: "num", v });
+export const id = (name: string): Expr => ({ k: "id", name });
+export const call = (fn: string | Expr, ...args: Expr[]): Expr => ({ k: "call", fn: typeof fn === "string" ? id(fn) : fn, args });
+export const cond = (c: Expr, t: Expr, f: Expr): Expr => ({ k: "cond", c, t, f });
+export const neg = (a: Expr): Expr => (a.k === "num" ? num(-a.v) : { k: "un", op: "-", a });
+export const member = (obj: Expr, prop: string): Expr => ({ k: "member", obj, prop });
+export const bin = (op: BinOp, a: Expr, b: Expr): Expr => ({ k: "bin", op, a, b });
+
+/** Integer index arithmetic, folded as it is built: i*1 -> i, i*0 -> 0, i+0 -> i. */
+export function iadd(a: Expr, b: Expr): Expr {
+  if (a.k === "num" && b.k === "num") return num(a.v + b.v);
+  if (a.k === "num" && a.v === 0) return b;
+  if (b.k === "num" && b.v === 0) return a;
+  return bin("+", a, b);
+}
+export function imul(a: Expr, b: Expr): Expr {
+  if (a.k === "num" && b.k === "num") return num(a.v * b.v);
+  if ((a.k === "num" && a.v === 0) || (b.k === "num" && b.v === 0)) return num(0);
+  if (a.k === "num" && a.v === 1) return b;
+  if (b.k === "num" && b.v === 1) return a;
+  return bin("*", a, b);
+}
+export function index(arr: Expr, i: Expr): Expr {
+  return { k: "index", arr, i };
+}
+
+export const decl = (kind: "const" | "let", name: string, init: Expr, comment?: string): Stmt => ({ k: "decl", kind, name, init, ...(comment ? { comment } : {}) });
+export const assign = (target: Expr, value: Expr, op: "=" | "+=" | "-=" | "*=" | "/=" = "="): Stmt => ({ k: "assign", target, op, value });
+export const loop = (v: string, to: Expr, body: readonly Stmt[], from: Expr = num(0)): Stmt => ({ k: "for", v, from, to, body });
+
+// ---- printer ------------------------------------------------------------------------------
+const precedence: Record<BinOp, number> = {
+  "|": 6, "===": 8, ">": 9, ">=": 9, "<": 9, "<=": 9, "+": 11, "-": 11, "*": 12, "/": 12, "%": 12, "**": 13,
+};
+const UNARY = 14;
+const POSTFIX = 17;
+
+function isIdentifier(s: string): boolean {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
+}
+
+export function printNumber(v: number): string {
+  if (Object.is(v, -0)) return "-0";
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return String(v);
+}
+
+function prec(e: Expr): number {
+  switch (e.k) {
+    case "num":
+      return e.v < 0 || Object.is(e.v, -0) ? UNARY : POSTFIX + 1;
+    case "id":
+      return POSTFIX + 1;
+    case "bin":
+      return precedence[e.op];
+    case "un":
+      return UNARY;
+    case "cond":
+      return 2;
+    default:
+      return POSTFIX;
+  }
+}
+
+export function printExpr(e: Expr): string {
+  const wrap = (x: Expr, min: number) => (prec(x) < min ? `(${printExpr(x)})` : printExpr(x));
+  switch (e.k) {
+    case "num":
+      return printNumber(e.v);
+    case "id":
+      return e.name;
+    case "bin": {
+      const p = precedence[e.op];
+      if (e.op === "**") {
+        // ** is right-associative and its base may not be a bare unary expression
+        return `${wrap(e.a, UNARY + 1)} ** ${wrap(e.b, p)}`;
+      }
+      return `${wrap(e.a, p)} ${e.op} ${wrap(e.b, p + 1)}`;
+    }
+    case "un":
+      return `${e.op}${wrap(e.a, UNARY)}`.replace(/^--/, "- -");
+    case "call":
+      return `${wrap(e.fn, POSTFIX)}(${e.args.map(printExpr).join(", ")})`;
+    case "cond":
+      return `${wrap(e.c, 3)} ? ${wrap(e.t, 2)} : ${wrap(e.f, 2)}`;
+    case "index":
+      return `${wrap(e.arr, POSTFIX)}[${printExpr(e.i)}]`;
+    case "member":
+      return isIdentifier(e.prop) ? `${wrap(e.obj, POSTFIX)}.${e.prop}` : `${wrap(e.obj, POSTFIX)}[${JSON.stringify(e.prop)}]`;
+  }
+}
+
+/** A single-line comment that cannot end early or break out of the line. */
+export function safeComment(text: string): string {
+  return text.replace(/[\r\n\u2028\u2029]+/g, " ").replace(/\s+/g, " ").trim();
+}
+
+export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
+  const out: string[] = [];
+  for (const s of stmts) {
+    switch (s.k) {
+      case "decl":
+        out.push(`${indent}${s.kind} ${s.name} = ${printExpr(s.init)};${s.comment ? ` // ${safeComment(s.comment)}` : ""}`);
+        break;
+      case "assign":
+        out.push(`${indent}${printExpr(s.target)} ${s.op} ${printExpr(s.value)};`);
+        break;
+      case "for":
+        out.push(`${indent}for (let ${s.v} = ${printExpr(s.from)}; ${s.v} < ${printExpr(s.to)}; ${s.v}++) {`);
+        out.push(...printStmts(s.body, indent + "  "));
+        out.push(`${indent}}`);
+        break;
+      case "call":
+        out.push(`${indent}${printExpr(s.e)};`);
+        break;
+      case "if-throw":
+        out.push(`${indent}if (${printExpr(s.cond)}) throw new ${s.error}(${JSON.stringify(s.message)});`);
+        break;
+      case "return":
+        out.push(`${indent}return ${printExpr(s.e)};`);
+        break;
+      case "comment":
+        out.push(`${indent}// ${safeComment(s.text)}`);
+        break;
+      case "block":
+        out.push(`${indent}{`, ...printStmts(s.body, indent + "  "), `${indent}}`);
+        break;
+    }
+  }
+  return out;
+}

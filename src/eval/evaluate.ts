@@ -1,0 +1,38 @@
+import type { Graph } from "../ir/graph.js";
+import { size } from "../shape/shape.js";
+import { kernels } from "./kernels.js";
+
+export type Value = number | Float64Array | readonly number[];
+export type Values = Readonly<Record<string, Value>>;
+
+function asArray(v: Value | undefined, n: number, name: string): Float64Array {
+  if (v === undefined) throw new Error(`missing value for '${name}'`);
+  const a = typeof v === "number" ? Float64Array.of(v) : Float64Array.from(v);
+  if (a.length !== n) throw new Error(`'${name}' has ${a.length} elements, expected ${n}`);
+  return a;
+}
+
+/** Evaluate every node of a graph; returns each node's value (Float64Array, scalars length 1). */
+export function evaluateNodes(g: Graph, params: Values, inputs: Values): Float64Array[] {
+  const values: Float64Array[] = [];
+  const leaf = new Map<number, Float64Array>();
+  for (const l of g.params) leaf.set(l.node, asArray(params[l.name], size(l.shape), l.name));
+  for (const l of g.inputs) leaf.set(l.node, asArray(inputs[l.name], size(l.shape), l.name));
+  for (const n of g.nodes) {
+    if (n.op === "const") values.push(Float64Array.of(n.value!));
+    else if (n.op === "param" || n.op === "input") values.push(leaf.get(n.id)!);
+    else values.push(kernels[n.op](n, n.args.map((a) => values[a]), n.args.map((a) => g.nodes[a].shape)));
+  }
+  return values;
+}
+
+/** The reference evaluator: loss and gradients (scalars as numbers) of a differentiated graph. */
+export function evaluate(g: Graph, params: Values, inputs: Values): { loss: number; grads: Record<string, number | Float64Array> } {
+  const v = evaluateNodes(g, params, inputs);
+  const grads: Record<string, number | Float64Array> = {};
+  for (const o of g.grads) {
+    const p = g.params.find((x) => x.name === o.param)!;
+    grads[o.param] = p.shape.length === 0 ? v[o.node][0] : v[o.node];
+  }
+  return { loss: v[g.loss][0], grads };
+}

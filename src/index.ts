@@ -1,0 +1,78 @@
+import { createHash } from "node:crypto";
+import { differentiate, type SweepStep } from "./autodiff/differentiate.js";
+import { check } from "./check/check.js";
+import { Reporter, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
+import { CompileError } from "./diagnostics/error.js";
+import { emitTypeScript, type Dtype } from "./emit/ts/module.js";
+import type { Graph } from "./ir/graph.js";
+import { printGraph } from "./ir/print.js";
+import { lower } from "./lower/lower.js";
+import { optimize } from "./optimize/optimize.js";
+import { parse } from "./parse/parser.js";
+
+export interface CompileOptions {
+  /** display name of the source, used in diagnostics and the header (default "model.grad") */
+  readonly filename?: string;
+  readonly dtype?: Dtype;
+  /** called with each IR stage, for tests that verify the graph between passes */
+  readonly onStage?: (stage: string, g: Graph) => void;
+}
+
+export interface Analysis {
+  /** the forward graph, as lowered from the source */
+  readonly forward: Graph;
+  /** forward + backward graph, before optimization */
+  readonly differentiated: Graph;
+  /** the lecture's grad_table, in sweep order */
+  readonly sweep: readonly SweepStep[];
+  /** the graph the emitters print */
+  readonly ir: Graph;
+  /** warnings (errors throw) */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export interface CompileResult extends Analysis {
+  readonly typescript: string;
+  /** stable text dump of `ir` */
+  readonly irText: string;
+}
+
+export function sourceHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** parse -> check -> lower -> differentiate -> optimize. Throws CompileError with every diagnostic. */
+export function analyze(text: string, options: CompileOptions = {}): Analysis {
+  const file = options.filename ?? "model.grad";
+  const reporter = new Reporter(file);
+  const ast = parse(text, reporter);
+  const checked = check(ast, file, text);
+  const diagnostics = sortDiagnostics([...reporter.diagnostics, ...checked.diagnostics]);
+  if (reporter.hasErrors || !checked.program) throw new CompileError(diagnostics, text);
+  const forward = lower(checked.program);
+  options.onStage?.("lower", forward);
+  const { graph: differentiated, sweep } = differentiate(forward);
+  options.onStage?.("differentiate", differentiated);
+  const ir = optimize(differentiated, (pass, g) => options.onStage?.(pass, g));
+  return { forward, differentiated, sweep, ir, diagnostics };
+}
+
+/** The whole pipeline: source text -> TypeScript gradient module (and the IR behind it). */
+export async function compile(text: string, options: CompileOptions = {}): Promise<CompileResult> {
+  const a = analyze(text, options);
+  const typescript = await emitTypeScript(a.ir, {
+    source: options.filename ?? "model.grad",
+    hash: sourceHash(text),
+    dtype: options.dtype ?? "f64",
+  });
+  return { ...a, typescript, irText: printGraph(a.ir) };
+}
+
+export { CompileError } from "./diagnostics/error.js";
+export type { Diagnostic } from "./diagnostics/diagnostic.js";
+export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
+export { evaluate } from "./eval/evaluate.js";
+export type { Graph, Node } from "./ir/graph.js";
+export { printGraph } from "./ir/print.js";
+export { verify } from "./ir/verify.js";
+export type { Dtype } from "./emit/ts/module.js";

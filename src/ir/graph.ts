@@ -1,0 +1,76 @@
+import type { Span } from "../source/span.js";
+import type { Shape } from "../shape/shape.js";
+import type { Op } from "./ops.js";
+
+/** Where a node came from in the source: the span and its text, for comments and explanations. */
+export interface Origin {
+  readonly span: Span;
+  readonly text: string;
+}
+
+/**
+ * One elementary unit u_k. Nodes are hash-consed (no two nodes have the same op, operands and
+ * attributes) and numbered in creation order, so operands always come before their users.
+ */
+export interface Node {
+  readonly id: number;
+  readonly op: Op;
+  readonly args: readonly number[];
+  readonly shape: Shape;
+  /** const: its value */
+  readonly value?: number;
+  /** param/input: its name */
+  readonly name?: string;
+  /** broadcast/rowbcast/reduce_to: the result shape */
+  readonly target?: Shape;
+  /** a readable name for emitters: the user's variable, or d_<name> for an adjoint */
+  readonly hint?: string;
+  readonly origin?: Origin;
+}
+
+export interface Leaf {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly node: number;
+  readonly span: Span;
+}
+
+export interface GradOutput {
+  readonly param: string;
+  readonly node: number;
+}
+
+export interface Graph {
+  readonly file: string;
+  readonly nodes: readonly Node[];
+  /** declaration order */
+  readonly params: readonly Leaf[];
+  readonly inputs: readonly Leaf[];
+  readonly loss: number;
+  /** one per param, declaration order; empty until differentiate() */
+  readonly grads: readonly GradOutput[];
+}
+
+/** child sets S(u): for each node, the nodes that use it, ascending. */
+export function children(g: Graph): number[][] {
+  const s: number[][] = g.nodes.map(() => []);
+  for (const n of g.nodes) for (const a of new Set(n.args)) s[a].push(n.id);
+  return s;
+}
+
+/** Nodes reachable backwards from `roots`, as a membership array. */
+export function reachable(g: Graph, roots: readonly number[]): boolean[] {
+  const live = g.nodes.map(() => false);
+  const stack = [...roots];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (live[id]) continue;
+    live[id] = true;
+    stack.push(...g.nodes[id].args);
+  }
+  return live;
+}
+
+export function outputs(g: Graph): number[] {
+  return [g.loss, ...g.grads.map((o) => o.node)];
+}

@@ -1,0 +1,95 @@
+import { broadcastsTo, dropLast, matmulShape, sameShape, type Shape } from "../shape/shape.js";
+
+/**
+ * The only list of IR ops. Format: name -> { args: operand names (used by the rule table's
+ * formulas), kind, shape: operand shapes (+ target shape for ops that carry one) -> result
+ * shape, or undefined if the operands do not fit }.
+ *   leaf         no operands (param, input, const)
+ *   elementwise  operands and result share one shape; per element a scalar formula
+ *   view         reads another node's elements through an index map; never materialized
+ *   kernel       a loop nest of its own (reductions, matmuls, row-wise softmax)
+ */
+export type OpKind = "leaf" | "elementwise" | "view" | "kernel";
+
+export interface OpInfo {
+  readonly args: readonly string[];
+  readonly kind: OpKind;
+  /** Ops that carry a target shape (broadcast, rowbcast, reduce_to) get it as `target`. */
+  readonly shape: (args: readonly Shape[], target?: Shape) => Shape | undefined;
+}
+
+const same1 = (a: readonly Shape[]) => a[0];
+const same2 = (a: readonly Shape[]) => (sameShape(a[0], a[1]) ? a[0] : undefined);
+const unary: OpInfo = { args: ["x"], kind: "elementwise", shape: same1 };
+const binary: OpInfo = { args: ["a", "b"], kind: "elementwise", shape: same2 };
+const leaf: OpInfo = { args: [], kind: "leaf", shape: () => undefined };
+const rows = (s: Shape) => (s.length >= 1 ? dropLast(s) : undefined);
+
+export const ops = {
+  param: leaf,
+  input: leaf,
+  const: leaf,
+
+  neg: unary,
+  exp: unary,
+  log: unary,
+  sqrt: unary,
+  abs: unary,
+  sin: unary,
+  cos: unary,
+  tan: unary,
+  tanh: unary,
+  sigmoid: unary,
+  relu: unary,
+  softplus: unary,
+  /** 1 where x > 0, else 0 (relu's derivative) */
+  step: unary,
+  sign: unary,
+
+  add: binary,
+  sub: binary,
+  mul: binary,
+  div: binary,
+  pow: binary,
+  max: binary,
+  min: binary,
+  /** 1 where a >= b, else 0 (selects max/min's branch) */
+  ge: binary,
+
+  /** NumPy broadcast of x to `target` */
+  broadcast: { args: ["x"], kind: "view", shape: (a, t) => (t && broadcastsTo(a[0], t) ? t : undefined) },
+  /** each row of `target` filled with one element of v: [m] -> [m, n], scalar -> [n] */
+  rowbcast: { args: ["v"], kind: "view", shape: (a, t) => (t && t.length >= 1 && sameShape(dropLast(t), a[0]) ? t : undefined) },
+  transpose: { args: ["x"], kind: "view", shape: (a) => (a[0].length === 2 ? [a[0][1], a[0][0]] : undefined) },
+
+  /** sum of all elements -> scalar */
+  sum: { args: ["x"], kind: "kernel", shape: (a) => (a[0].length >= 1 ? [] : undefined) },
+  /** sum along the last axis */
+  rowsum: { args: ["x"], kind: "kernel", shape: (a) => rows(a[0]) },
+  /** sum x down to `target`, the inverse of broadcast */
+  reduce_to: { args: ["x"], kind: "kernel", shape: (a, t) => (t && broadcastsTo(t, a[0]) && !sameShape(t, a[0]) ? t : undefined) },
+  matvec: { args: ["A", "x"], kind: "kernel", shape: (a) => (a[0].length === 2 && a[1].length === 1 ? matmulShape(a[0], a[1]) : undefined) },
+  vecmat: { args: ["x", "B"], kind: "kernel", shape: (a) => (a[0].length === 1 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined) },
+  matmul: { args: ["A", "B"], kind: "kernel", shape: (a) => (a[0].length === 2 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined) },
+  outer: { args: ["a", "b"], kind: "kernel", shape: (a) => (a[0].length === 1 && a[1].length === 1 ? [a[0][0], a[1][0]] : undefined) },
+  dot: { args: ["a", "b"], kind: "kernel", shape: (a) => (a[0].length === 1 && sameShape(a[0], a[1]) ? [] : undefined) },
+  softmax: { args: ["x"], kind: "kernel", shape: (a) => (a[0].length >= 1 ? a[0] : undefined) },
+  log_softmax: { args: ["x"], kind: "kernel", shape: (a) => (a[0].length >= 1 ? a[0] : undefined) },
+  logsumexp: { args: ["x"], kind: "kernel", shape: (a) => rows(a[0]) },
+  /** softmax cross-entropy per row: logsumexp(z) - sum(t * z) (= -sum(t * log softmax(z)) when t sums to 1) */
+  sce: { args: ["z", "t"], kind: "kernel", shape: (a) => (a[0].length >= 1 && sameShape(a[0], a[1]) ? dropLast(a[0]) : undefined) },
+} as const satisfies Record<string, OpInfo>;
+
+export type Op = keyof typeof ops;
+export type LeafOp = "param" | "input" | "const";
+
+export function isOp(name: string): name is Op {
+  return Object.prototype.hasOwnProperty.call(ops, name);
+}
+
+export function opInfo(op: Op): OpInfo {
+  return ops[op];
+}
+
+/** Ops whose node carries a target shape. */
+export const targetShaped: ReadonlySet<Op> = new Set<Op>(["broadcast", "rowbcast", "reduce_to"]);

@@ -1,0 +1,60 @@
+import type { CheckedProgram, TExpr } from "../check/program.js";
+import { InternalError } from "../diagnostics/error.js";
+import { Builder } from "../ir/build.js";
+import type { Graph, Leaf } from "../ir/graph.js";
+import { binaryOps, builtins } from "../lang/builtins.js";
+
+/**
+ * Checked program -> forward IR graph. Nodes are created in evaluation order, so the recorded
+ * order is the lecture's: leaves where first used, then u_1..u_n, the loss last. Declared
+ * leaves the program never uses are added at the end (their gradients are zero).
+ */
+export function lower(p: CheckedProgram): Graph {
+  const b = new Builder();
+  const env = new Map<string, number>();
+  const decl = new Map<string, { role: "param" | "input"; shape: readonly number[] }>();
+  for (const d of p.params) decl.set(d.name, { role: "param", shape: d.shape });
+  for (const d of p.inputs) decl.set(d.name, { role: "input", shape: d.shape });
+
+  function ref(name: string): number {
+    const have = env.get(name);
+    if (have !== undefined) return have;
+    const d = decl.get(name);
+    if (!d) throw new InternalError(`lower: '${name}' was not checked`);
+    const id = b.leaf(d.role, name, d.shape);
+    env.set(name, id);
+    return id;
+  }
+
+  function expr(e: TExpr): number {
+    let id: number;
+    switch (e.kind) {
+      case "num":
+        return b.constant(e.value);
+      case "ref":
+        return ref(e.name);
+      case "apply": {
+        const args = e.args.map(expr);
+        if (e.fn === "neg") id = b.node("neg", args);
+        else if (e.fn === "'") id = builtins.transpose.lower(b, args);
+        else if (e.fn in binaryOps) id = binaryOps[e.fn as keyof typeof binaryOps].lower(b, args[0], args[1]);
+        else if (builtins[e.fn]) id = builtins[e.fn].lower(b, args);
+        else throw new InternalError(`lower: no lowering for '${e.fn}'`);
+      }
+    }
+    b.annotate(id, undefined, { span: e.span, text: p.text.slice(e.span.start, e.span.end) });
+    return id;
+  }
+
+  for (const a of p.assigns) {
+    const id = expr(a.value);
+    b.annotate(id, a.name, undefined);
+    env.set(a.name, id);
+  }
+  const loss = expr(p.loss.value);
+  b.annotate(loss, p.loss.name ?? "loss", undefined);
+  const leaves = (ds: CheckedProgram["params"]): Leaf[] => ds.map((d) => ({ name: d.name, shape: d.shape, node: ref(d.name), span: d.span }));
+  const params = leaves(p.params);
+  const inputs = leaves(p.inputs);
+  return b.finish({ file: p.file, params, inputs, loss, grads: [] });
+}

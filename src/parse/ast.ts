@@ -1,0 +1,33 @@
+import type { Span } from "../source/span.js";
+
+/** A name, possibly indexed: `h` or `h{k-1}` (which names h_0, h_1, ... after unrolling). */
+export interface NameRef {
+  readonly name: string;
+  readonly index?: Expr;
+  readonly span: Span;
+}
+
+export type Expr =
+  | { readonly kind: "number"; readonly value: number; readonly span: Span }
+  | { readonly kind: "name"; readonly ref: NameRef; readonly span: Span }
+  | { readonly kind: "call"; readonly callee: string; readonly calleeSpan: Span; readonly args: readonly Expr[]; readonly span: Span }
+  | { readonly kind: "binary"; readonly op: "+" | "-" | "*" | "/" | "^" | "@"; readonly left: Expr; readonly right: Expr; readonly opSpan: Span; readonly span: Span }
+  | { readonly kind: "neg"; readonly operand: Expr; readonly span: Span }
+  | { readonly kind: "transpose"; readonly operand: Expr; readonly span: Span };
+
+export interface Decl {
+  readonly target: NameRef;
+  readonly dims: readonly Expr[];
+  readonly span: Span;
+}
+
+export type Stmt =
+  | { readonly kind: "const"; readonly name: string; readonly nameSpan: Span; readonly value: Expr; readonly span: Span }
+  | { readonly kind: "declare"; readonly role: "param" | "input"; readonly decls: readonly Decl[]; readonly span: Span }
+  | { readonly kind: "assign"; readonly target: NameRef; readonly value: Expr; readonly span: Span }
+  | { readonly kind: "loss"; readonly target?: NameRef; readonly value: Expr; readonly keywordSpan: Span; readonly span: Span }
+  | { readonly kind: "for"; readonly variable: string; readonly variableSpan: Span; readonly from: Expr; readonly to: Expr; readonly body: readonly Stmt[]; readonly span: Span };
+
+export interface Program {
+  readonly statements: readonly Stmt[];
+}

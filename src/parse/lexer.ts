@@ -1,0 +1,101 @@
+import type { Reporter } from "../diagnostics/diagnostic.js";
+import { span } from "../source/span.js";
+import type { Token, TokenKind } from "./tokens.js";
+
+const single: Record<string, TokenKind> = {
+  "+": "+", "-": "-", "*": "*", "/": "/", "^": "^", "@": "@", "'": "'", "=": "=", ",": ",",
+  "(": "(", ")": ")", "[": "[", "]": "]", "{": "{", "}": "}",
+};
+
+const isDigit = (c: string) => c >= "0" && c <= "9";
+const isNameStart = (c: string) => /[A-Za-z_]/.test(c);
+const isNameChar = (c: string) => /[A-Za-z0-9_]/.test(c);
+
+/**
+ * Source text -> tokens. Newlines end statements, except inside ( ) and [ ], where they are
+ * whitespace so long expressions can be split. Bad characters are reported and skipped.
+ */
+export function lex(text: string, reporter: Reporter): Token[] {
+  const tokens: Token[] = [];
+  let depth = 0;
+  let i = 0;
+  const push = (kind: TokenKind, start: number, end: number) =>
+    tokens.push({ kind, text: text.slice(start, end), span: span(start, end) });
+
+  while (i < text.length) {
+    const c = text[i];
+    if (c === "#") {
+      while (i < text.length && text[i] !== "\n") i++;
+      continue;
+    }
+    if (c === "\n") {
+      if (depth === 0 && tokens.length > 0 && tokens[tokens.length - 1].kind !== "newline") push("newline", i, i + 1);
+      i++;
+      continue;
+    }
+    if (c === ";") {
+      if (tokens.length > 0 && tokens[tokens.length - 1].kind !== "newline") push("newline", i, i + 1);
+      i++;
+      continue;
+    }
+    if (c === " " || c === "\t" || c === "\r") {
+      i++;
+      continue;
+    }
+    if (isDigit(c) || (c === "." && isDigit(text[i + 1] ?? ""))) {
+      const start = i;
+      while (isDigit(text[i] ?? "")) i++;
+      // "1..L" is a range, not the number "1."
+      if (text[i] === "." && text[i + 1] !== ".") {
+        i++;
+        while (isDigit(text[i] ?? "")) i++;
+      }
+      if (text[i] === "e" || text[i] === "E") {
+        const save = i;
+        i++;
+        if (text[i] === "+" || text[i] === "-") i++;
+        if (!isDigit(text[i] ?? "")) {
+          i = save + 1;
+          while (isNameChar(text[i] ?? "")) i++;
+          reporter.report("E003", span(start, i), { text: text.slice(start, i) });
+          continue;
+        }
+        while (isDigit(text[i] ?? "")) i++;
+      }
+      if (isNameStart(text[i] ?? "")) {
+        while (isNameChar(text[i] ?? "")) i++;
+        reporter.report("E003", span(start, i), { text: text.slice(start, i) });
+        continue;
+      }
+      push("number", start, i);
+      continue;
+    }
+    if (isNameStart(c)) {
+      const start = i;
+      while (isNameChar(text[i] ?? "")) i++;
+      push("name", start, i);
+      continue;
+    }
+    if (c === "." && text[i + 1] === ".") {
+      push("..", i, i + 2);
+      i += 2;
+      continue;
+    }
+    const kind = single[c];
+    if (kind) {
+      if (c === "(" || c === "[") depth++;
+      if ((c === ")" || c === "]") && depth > 0) depth--;
+      push(kind, i, i + 1);
+      i++;
+      continue;
+    }
+    const cp = text.codePointAt(i) ?? 0;
+    const ch = String.fromCodePoint(cp);
+    const hint = ch === "×" || ch === "·" ? "write multiplication as '*'" : ch === "−" ? "write minus as '-'" : ch === "σ" ? "write sigmoid(...)" : ch === "⊙" ? "'*' is elementwise" : "";
+    reporter.report("E001", span(i, i + ch.length), { char: ch, hint });
+    i += ch.length;
+  }
+  if (tokens.length > 0 && tokens[tokens.length - 1].kind !== "newline") push("newline", text.length, text.length);
+  tokens.push({ kind: "eof", text: "", span: span(text.length, text.length) });
+  return tokens;
+}

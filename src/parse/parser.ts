@@ -1,0 +1,259 @@
+import type { Reporter } from "../diagnostics/diagnostic.js";
+import { join, type Span } from "../source/span.js";
+import type { Decl, Expr, NameRef, Program, Stmt } from "./ast.js";
+import { lex } from "./lexer.js";
+import { describe, keywords, type Token, type TokenKind } from "./tokens.js";
+
+/** Thrown inside the parser after a syntax error has been reported; caught at statement level. */
+class Bail {}
+
+/** Expressions nest at most this deep, so hostile input cannot overflow the stack. */
+const MAX_DEPTH = 200;
+
+/**
+ * Recursive descent over the grammar in docs/language.md. Each statement that fails is
+ * reported and skipped up to the end of its line, so one run reports every syntax error.
+ */
+export function parse(text: string, reporter: Reporter): Program {
+  const tokens = lex(text, reporter);
+  let pos = 0;
+  let depth = 0;
+
+  const peek = (k = 0): Token => tokens[Math.min(pos + k, tokens.length - 1)];
+  const at = (kind: TokenKind, text?: string) => peek().kind === kind && (text === undefined || peek().text === text);
+  const next = (): Token => tokens[Math.min(pos++, tokens.length - 1)];
+
+  function fail(expected: string, hint = ""): never {
+    reporter.report("E002", peek().span, { expected, found: describe(peek()), hint });
+    throw new Bail();
+  }
+  function expect(kind: TokenKind, expected = `'${kind}'`, hint = ""): Token {
+    if (!at(kind)) fail(expected, hint);
+    return next();
+  }
+  function expectName(what: string): Token {
+    if (!at("name") || keywords.has(peek().text)) fail(what);
+    return next();
+  }
+
+  function nameRef(allowIndex: boolean): NameRef {
+    const t = expectName("a name");
+    if (allowIndex && at("{")) {
+      next();
+      const index = expr();
+      const close = expect("}", "'}'");
+      return { name: t.text, index, span: join(t.span, close.span) };
+    }
+    return { name: t.text, span: t.span };
+  }
+
+  // expr := additive ; additive := multiplicative (('+'|'-') multiplicative)*
+  function expr(allowIndex = true): Expr {
+    if (++depth > MAX_DEPTH) fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
+    try {
+      let left = multiplicative(allowIndex);
+      while (at("+") || at("-")) {
+        const op = next();
+        const right = multiplicative(allowIndex);
+        left = { kind: "binary", op: op.kind as "+" | "-", left, right, opSpan: op.span, span: join(left.span, right.span) };
+      }
+      return left;
+    } finally {
+      depth--;
+    }
+  }
+  // multiplicative := unary (('*'|'/'|'@') unary)*
+  function multiplicative(allowIndex: boolean): Expr {
+    let left = unary(allowIndex);
+    while (at("*") || at("/") || at("@")) {
+      const op = next();
+      const right = unary(allowIndex);
+      left = { kind: "binary", op: op.kind as "*" | "/" | "@", left, right, opSpan: op.span, span: join(left.span, right.span) };
+    }
+    return left;
+  }
+  // unary := '-' unary | power      (so -x^2 = -(x^2), as in math)
+  function unary(allowIndex: boolean): Expr {
+    if (at("-")) {
+      const minus = next();
+      if (++depth > MAX_DEPTH) fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
+      try {
+        const operand = unary(allowIndex);
+        return { kind: "neg", operand, span: join(minus.span, operand.span) };
+      } finally {
+        depth--;
+      }
+    }
+    return power(allowIndex);
+  }
+  // power := postfix ('^' unary)?   (right-associative: a^b^c = a^(b^c))
+  function power(allowIndex: boolean): Expr {
+    const base = postfix(allowIndex);
+    if (!at("^")) return base;
+    const op = next();
+    if (++depth > MAX_DEPTH) fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
+    try {
+      const exponent = unary(allowIndex);
+      return { kind: "binary", op: "^", left: base, right: exponent, opSpan: op.span, span: join(base.span, exponent.span) };
+    } finally {
+      depth--;
+    }
+  }
+  // postfix := primary ("'")*
+  function postfix(allowIndex: boolean): Expr {
+    let e = primary(allowIndex);
+    while (at("'")) {
+      const t = next();
+      e = { kind: "transpose", operand: e, span: join(e.span, t.span) };
+    }
+    return e;
+  }
+  // primary := number | name ['{' expr '}'] | name '(' args ')' | '(' expr ')'
+  function primary(allowIndex: boolean): Expr {
+    const t = peek();
+    if (t.kind === "number") {
+      next();
+      return { kind: "number", value: Number(t.text), span: t.span };
+    }
+    if (t.kind === "(") {
+      next();
+      const e = expr();
+      if (!at(")")) {
+        if (at("newline") || at("eof")) {
+          reporter.report("E004", t.span, { open: "(", close: ")" });
+          throw new Bail();
+        }
+        fail("')'");
+      }
+      const close = next();
+      return { ...e, span: join(t.span, close.span) } as Expr;
+    }
+    if (t.kind === "name" && !keywords.has(t.text)) {
+      if (peek(1).kind === "(") {
+        next();
+        next();
+        const args: Expr[] = [];
+        if (!at(")")) {
+          args.push(expr());
+          while (at(",")) {
+            next();
+            args.push(expr());
+          }
+        }
+        const close = expect(")", args.length ? "',' or ')'" : "')'");
+        return { kind: "call", callee: t.text, calleeSpan: t.span, args, span: join(t.span, close.span) };
+      }
+      const ref = nameRef(allowIndex);
+      return { kind: "name", ref, span: ref.span };
+    }
+    fail("an expression");
+  }
+
+  function decl(): Decl {
+    const target = nameRef(true);
+    const dims: Expr[] = [];
+    let end: Span = target.span;
+    if (at("[")) {
+      next();
+      dims.push(expr());
+      while (at(",")) {
+        next();
+        dims.push(expr());
+      }
+      end = expect("]", "',' or ']'").span;
+    }
+    return { target, dims, span: join(target.span, end) };
+  }
+
+  function endOfStatement(): void {
+    if (at("newline")) {
+      next();
+      return;
+    }
+    if (at("}") || at("eof")) return;
+    fail("end of line", "put one statement on each line");
+  }
+
+  function statement(): Stmt {
+    const t = peek();
+    if (t.kind === "name" && (t.text === "param" || t.text === "input")) {
+      next();
+      const decls = [decl()];
+      while (at(",")) {
+        next();
+        decls.push(decl());
+      }
+      const s: Stmt = { kind: "declare", role: t.text, decls, span: join(t.span, decls[decls.length - 1].span) };
+      endOfStatement();
+      return s;
+    }
+    if (t.kind === "name" && t.text === "const") {
+      next();
+      const name = expectName("a constant's name");
+      expect("=", "'='");
+      const value = expr();
+      endOfStatement();
+      return { kind: "const", name: name.text, nameSpan: name.span, value, span: join(t.span, value.span) };
+    }
+    if (t.kind === "name" && t.text === "loss") {
+      next();
+      const target = at("name") ? nameRef(true) : undefined;
+      expect("=", "'='", target ? "" : "write `loss = expr` or `loss name = expr`");
+      const value = expr();
+      endOfStatement();
+      return { kind: "loss", ...(target ? { target } : {}), value, keywordSpan: t.span, span: join(t.span, value.span) };
+    }
+    if (t.kind === "name" && t.text === "for") {
+      next();
+      const v = expectName("a loop variable");
+      if (!(at("name") && peek().text === "in")) fail("'in'", "write `for k in 1..L { ... }`");
+      next();
+      const from = expr(false);
+      expect("..", "'..'", "write `for k in 1..L { ... }`");
+      const to = expr(false);
+      expect("{", "'{'");
+      while (at("newline")) next();
+      const body = block();
+      const close = expect("}", "'}'");
+      endOfStatement();
+      return { kind: "for", variable: v.text, variableSpan: v.span, from, to, body, span: join(t.span, close.span) };
+    }
+    if (t.kind === "name" && !keywords.has(t.text)) {
+      const target = nameRef(true);
+      expect("=", "'='", peek().kind === "name" ? "declarations start with `param`, `input` or `const`" : "");
+      const value = expr();
+      endOfStatement();
+      return { kind: "assign", target, value, span: join(t.span, value.span) };
+    }
+    fail("a statement", "statements are `param`, `input`, `const`, `loss`, `for`, or `name = expr`");
+  }
+
+  /** Statements up to '}' or end of file; a failed statement is skipped to the end of its line. */
+  function block(): Stmt[] {
+    const out: Stmt[] = [];
+    while (!at("eof") && !at("}")) {
+      if (at("newline")) {
+        next();
+        continue;
+      }
+      try {
+        out.push(statement());
+      } catch (e) {
+        if (!(e instanceof Bail)) throw e;
+        depth = 0;
+        while (!at("newline") && !at("eof") && !at("}")) next();
+      }
+    }
+    return out;
+  }
+
+  const statements: Stmt[] = [];
+  for (;;) {
+    statements.push(...block());
+    if (at("eof")) break;
+    // a '}' with no open block
+    reporter.report("E002", peek().span, { expected: "a statement", found: describe(peek()), hint: "this '}' closes no block" });
+    next();
+  }
+  return { statements };
+}
