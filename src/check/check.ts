@@ -105,6 +105,8 @@ export function check(program: Program, file: string, text: string): { program?:
   }
 
   function reportUnknown(name: string, ref: NameRef): void {
+    const family = /^(.*)_\d+$/.exec(name)?.[1];
+    if (poisonedFamilies.has(ref.name) || poisonedFamilies.has(name) || (family !== undefined && poisonedFamilies.has(family))) return;
     const def = later.get(ref.index ? `${ref.name}{}` : name);
     if (def && def.start > ref.span.start) {
       r.report("E103", ref.span, { name, where: where(def) });
@@ -213,7 +215,11 @@ export function check(program: Program, file: string, text: string): { program?:
         for (const d of s.decls) {
           const name = resolveName(d.target);
           const dims = d.dims.map((x) => intValue(x, "a dimension", 1));
-          if (name === undefined || dims.some((x) => x === undefined)) continue;
+          if (name === undefined) continue;
+          if (dims.some((x) => x === undefined)) {
+            poison(name, d.target.span);
+            continue;
+          }
           if (dims.length > 2) {
             r.report("E204", d.span, { what: "a shape", expected: "a scalar, [n] or [m, n]", value: `${dims.length} dimensions` });
             continue;
@@ -231,9 +237,7 @@ export function check(program: Program, file: string, text: string): { program?:
         if (name === undefined) return;
         if (value.expr === null) {
           // keep the name known so later uses do not cascade into "unknown name"
-          if (!scope.has(name)) scope.set(name, { kind: "value", shape: scalar, span: s.target.span, deps: value.deps });
-          poisoned.add(name);
-          for (const d of value.deps) poisoned.add(d);
+          poison(name, s.target.span, value.deps);
           return;
         }
         if (define(name, { kind: "value", shape: value.expr.shape, span: s.target.span, deps: value.deps }, s.target.span)) {
@@ -261,12 +265,16 @@ export function check(program: Program, file: string, text: string): { program?:
       case "for": {
         const from = intValue(s.from, "a loop bound", 0);
         const to = intValue(s.to, "a loop bound", 0);
-        if (from === undefined || to === undefined) return;
+        // a loop that cannot run leaves its names undefined: uses of them would only cascade
+        const skipLoop = () => {
+          for (const k of laterDefinitions(s.body).keys()) poisonedFamilies.add(k.replace(/\{\}$/, ""));
+        };
+        if (from === undefined || to === undefined) return skipLoop();
         const count = Math.max(0, to - from + 1);
         unrolled += count;
         if (unrolled > MAX_UNROLL) {
           r.report("E109", s.span, { name: s.variable, count: String(count), limit: String(MAX_UNROLL) });
-          return;
+          return skipLoop();
         }
         const shadow = scope.get(s.variable);
         if (shadow) {
@@ -285,11 +293,20 @@ export function check(program: Program, file: string, text: string): { program?:
   }
 
   const poisoned = new Set<string>();
+  const poisonedFamilies = new Set<string>();
+  /** params used in an expression that had an error: not reported as unused */
+  const usedInError = new Set<string>();
+  /** a name whose definition had an error: known, but every use of it is silent */
+  function poison(name: string, at: Span, deps: ReadonlySet<string> = new Set()): void {
+    if (!scope.has(name)) scope.set(name, { kind: "value", shape: scalar, span: at, deps });
+    poisoned.add(name);
+    for (const d of deps) usedInError.add(d);
+  }
   for (const s of program.statements) statement(s);
 
-  if (!lossSpan) r.report("E301", { start: 0, end: 0 });
+  if (!lossSpan && !program.failedLoss) r.report("E301", { start: 0, end: 0 });
   if (loss) {
-    for (const p of params) if (!loss.deps.has(p.name) && !poisoned.has(p.name)) r.report("W401", p.span, { name: p.name });
+    for (const p of params) if (!loss.deps.has(p.name) && !usedInError.has(p.name)) r.report("W401", p.span, { name: p.name });
   }
   const diagnostics = r.diagnostics;
   if (r.hasErrors || !loss) return { diagnostics };

@@ -14,9 +14,9 @@ export interface Diagnostic {
 export type Args = Readonly<Record<string, string | number>>;
 
 function fill(template: string, args: Args): string {
-  return template.replace(/\{(\w+)\}/g, (_, key: string) => {
-    const v = args[key];
-    return v === undefined ? "" : String(v);
+  return template.replace(/\{(\w+)\}/g, (hole, key: string) => {
+    if (!(key in args)) return hole;
+    return String(args[key]);
   });
 }
 

@@ -30,4 +30,6 @@ export type Stmt =
 
 export interface Program {
   readonly statements: readonly Stmt[];
+  /** a `loss` statement failed to parse (so "no loss" would be a cascade) */
+  readonly failedLoss: boolean;
 }

@@ -16,6 +16,16 @@ const isNameChar = (c: string) => /[A-Za-z0-9_]/.test(c);
  * whitespace so long expressions can be split. Bad characters are reported and skipped.
  */
 export function lex(text: string, reporter: Reporter): Token[] {
+  return lexWithErrors(text, reporter).tokens;
+}
+
+/** Tokens, and the offsets of characters the lexer rejected (the parser stays quiet there). */
+export function lexWithErrors(text: string, reporter: Reporter): { tokens: Token[]; errors: number[] } {
+  const errors: number[] = [];
+  const report: Reporter["report"] = (code, s, args) => {
+    errors.push(s.start);
+    reporter.report(code, s, args);
+  };
   const tokens: Token[] = [];
   let depth = 0;
   let i = 0;
@@ -57,14 +67,14 @@ export function lex(text: string, reporter: Reporter): Token[] {
         if (!isDigit(text[i] ?? "")) {
           i = save + 1;
           while (isNameChar(text[i] ?? "")) i++;
-          reporter.report("E003", span(start, i), { text: text.slice(start, i) });
+          report("E003", span(start, i), { text: text.slice(start, i) });
           continue;
         }
         while (isDigit(text[i] ?? "")) i++;
       }
       if (isNameStart(text[i] ?? "")) {
         while (isNameChar(text[i] ?? "")) i++;
-        reporter.report("E003", span(start, i), { text: text.slice(start, i) });
+        report("E003", span(start, i), { text: text.slice(start, i) });
         continue;
       }
       push("number", start, i);
@@ -92,10 +102,10 @@ export function lex(text: string, reporter: Reporter): Token[] {
     const cp = text.codePointAt(i) ?? 0;
     const ch = String.fromCodePoint(cp);
     const hint = ch === "×" || ch === "·" ? "write multiplication as '*'" : ch === "−" ? "write minus as '-'" : ch === "σ" ? "write sigmoid(...)" : ch === "⊙" ? "'*' is elementwise" : "";
-    reporter.report("E001", span(i, i + ch.length), { char: ch, hint });
+    report("E001", span(i, i + ch.length), { char: ch, hint });
     i += ch.length;
   }
   if (tokens.length > 0 && tokens[tokens.length - 1].kind !== "newline") push("newline", text.length, text.length);
   tokens.push({ kind: "eof", text: "", span: span(text.length, text.length) });
-  return tokens;
+  return { tokens, errors };
 }

@@ -1,7 +1,7 @@
 import type { Reporter } from "../diagnostics/diagnostic.js";
 import { join, type Span } from "../source/span.js";
 import type { Decl, Expr, NameRef, Program, Stmt } from "./ast.js";
-import { lex } from "./lexer.js";
+import { lexWithErrors } from "./lexer.js";
 import { describe, keywords, type Token, type TokenKind } from "./tokens.js";
 
 /** Thrown inside the parser after a syntax error has been reported; caught at statement level. */
@@ -15,18 +15,29 @@ const MAX_DEPTH = 200;
  * reported and skipped up to the end of its line, so one run reports every syntax error.
  */
 export function parse(text: string, reporter: Reporter): Program {
-  const tokens = lex(text, reporter);
+  const { tokens, errors: lexErrors } = lexWithErrors(text, reporter);
   let pos = 0;
   let depth = 0;
+  let statementStart = 0;
+  let failedLoss = false;
+  /** a lexical error in this statement already explains what follows */
+  const lexErrorHere = () => lexErrors.some((o) => o >= statementStart && o <= peek().span.end);
 
   const peek = (k = 0): Token => tokens[Math.min(pos + k, tokens.length - 1)];
   const at = (kind: TokenKind, text?: string) => peek().kind === kind && (text === undefined || peek().text === text);
   const next = (): Token => tokens[Math.min(pos++, tokens.length - 1)];
 
   function fail(expected: string, hint = ""): never {
-    reporter.report("E002", peek().span, { expected, found: describe(peek()), hint });
+    if (!lexErrorHere()) {
+      if ((at("eof") || at("newline")) && open.length) {
+        const o = open[open.length - 1];
+        reporter.report("E004", o.span, { open: o.text, close: o.text === "(" ? ")" : "]" });
+      } else reporter.report("E002", peek().span, { expected, found: describe(peek()), hint });
+    }
     throw new Bail();
   }
+  /** brackets opened in the current statement, innermost last */
+  const open: Token[] = [];
   function expect(kind: TokenKind, expected = `'${kind}'`, hint = ""): Token {
     if (!at(kind)) fail(expected, hint);
     return next();
@@ -116,22 +127,16 @@ export function parse(text: string, reporter: Reporter): Program {
       return { kind: "number", value: Number(t.text), span: t.span };
     }
     if (t.kind === "(") {
-      next();
+      open.push(next());
       const e = expr();
-      if (!at(")")) {
-        if (at("newline") || at("eof")) {
-          reporter.report("E004", t.span, { open: "(", close: ")" });
-          throw new Bail();
-        }
-        fail("')'");
-      }
-      const close = next();
+      const close = expect(")", "')'");
+      open.pop();
       return { ...e, span: join(t.span, close.span) } as Expr;
     }
     if (t.kind === "name" && !keywords.has(t.text)) {
       if (peek(1).kind === "(") {
         next();
-        next();
+        open.push(next());
         const args: Expr[] = [];
         if (!at(")")) {
           args.push(expr());
@@ -141,6 +146,7 @@ export function parse(text: string, reporter: Reporter): Program {
           }
         }
         const close = expect(")", args.length ? "',' or ')'" : "')'");
+        open.pop();
         return { kind: "call", callee: t.text, calleeSpan: t.span, args, span: join(t.span, close.span) };
       }
       const ref = nameRef(allowIndex);
@@ -154,13 +160,14 @@ export function parse(text: string, reporter: Reporter): Program {
     const dims: Expr[] = [];
     let end: Span = target.span;
     if (at("[")) {
-      next();
+      open.push(next());
       dims.push(expr());
       while (at(",")) {
         next();
         dims.push(expr());
       }
       end = expect("]", "',' or ']'").span;
+      open.pop();
     }
     return { target, dims, span: join(target.span, end) };
   }
@@ -236,10 +243,14 @@ export function parse(text: string, reporter: Reporter): Program {
         next();
         continue;
       }
+      statementStart = peek().span.start;
+      open.length = 0;
+      const first = peek();
       try {
         out.push(statement());
       } catch (e) {
         if (!(e instanceof Bail)) throw e;
+        if (first.kind === "name" && first.text === "loss") failedLoss = true;
         depth = 0;
         while (!at("newline") && !at("eof") && !at("}")) next();
       }
@@ -255,5 +266,5 @@ export function parse(text: string, reporter: Reporter): Program {
     reporter.report("E002", peek().span, { expected: "a statement", found: describe(peek()), hint: "this '}' closes no block" });
     next();
   }
-  return { statements };
+  return { statements, failedLoss };
 }

@@ -1,0 +1,97 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../src/cli/main.js";
+
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), "gradc-cli-"));
+
+describe("gradc compile", () => {
+  it("prints the module to stdout", async () => {
+    const r = await run("compile", "examples/lecture.grad");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync("generated/lecture.ts", "utf8"));
+    expect(r.stderr).toBe("");
+  });
+
+  it("writes -o and --out-dir outputs", async () => {
+    const dir = tmp();
+    expect((await run("compile", "examples/lecture.grad", "-o", join(dir, "one.ts"))).code).toBe(0);
+    expect(readFileSync(join(dir, "one.ts"), "utf8")).toBe(readFileSync("generated/lecture.ts", "utf8"));
+    const r = await run("compile", "examples/lecture.grad", "examples/mlp.grad", "--out-dir", join(dir, "out"));
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, "out", "mlp.ts"), "utf8")).toBe(readFileSync("generated/mlp.ts", "utf8"));
+    expect(existsSync(join(dir, "out", "lecture.ts"))).toBe(true);
+  });
+
+  it("emits the IR dump", async () => {
+    const r = await run("compile", "examples/lecture.grad", "--emit", "ir");
+    expect(r.stdout).toBe(readFileSync("test/fixtures/lecture/optimized.ir.txt", "utf8"));
+  });
+
+  it("emits f32 modules", async () => {
+    const r = await run("compile", "examples/mlp.grad", "--dtype", "f32");
+    expect(r.stdout).toContain("export type Tensor = Float32Array;");
+    expect(r.stdout).toContain("// gradc options: dtype=f32");
+  });
+
+  it("exits 1 with rendered diagnostics and no stack trace, and leaves existing output alone", async () => {
+    const dir = tmp();
+    const bad = join(dir, "bad.grad");
+    writeFileSync(bad, "param w\nloss = rleu(w)\n");
+    const out = join(dir, "bad.ts");
+    writeFileSync(out, "previous output\n");
+    const r = await run("compile", bad, "-o", out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error[E104]: unknown function 'rleu'");
+    expect(r.stderr).toContain("= hint: did you mean 'relu'?");
+    expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    expect(readFileSync(out, "utf8")).toBe("previous output\n");
+  });
+
+  it("prints warnings and still compiles", async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "w.grad"), "param w, unused\nloss = w^2\n");
+    const r = await run("compile", join(dir, "w.grad"));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("warning[W401]");
+    expect(r.stdout).toContain("export function gradients");
+  });
+
+  it("reports unreadable files and bad options", async () => {
+    expect((await run("compile", "no/such/file.grad")).code).toBe(1);
+    expect((await run("compile", "examples/lecture.grad", "--dtype", "f16")).code).toBe(2);
+    expect((await run("compile", "examples/lecture.grad", "examples/mlp.grad", "-o", "x.ts")).code).toBe(2);
+  });
+
+  it("has --help and --version", async () => {
+    const help = await run("compile", "--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--out-dir");
+    const v = await run("--version");
+    expect(v.stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
+  });
+});
+
+describe("the real entry point", () => {
+  it("runs as `npm run gradc -- compile examples/lecture.grad`", () => {
+    const out = execFileSync("npm", ["run", "-s", "gradc", "--", "compile", "examples/lecture.grad"], { encoding: "utf8" });
+    expect(out).toBe(readFileSync("generated/lecture.ts", "utf8"));
+  }, 60_000);
+
+  it("exits 1 on errors", () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "bad.grad"), "loss = q\n");
+    const r = spawnSync("npx", ["tsx", "cli.ts", "compile", join(dir, "bad.grad")], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("error[E101]");
+  }, 60_000);
+});

@@ -1,0 +1,50 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { catalogue } from "../src/diagnostics/catalogue.js";
+import { analyze, CompileError, renderDiagnostics } from "../src/index.js";
+
+/** Each folder of test/errors holds input.grad and the golden rendered diagnostics. */
+const cases = readdirSync("test/errors").sort();
+
+function rendered(name: string): { text: string; codes: string[] } {
+  const file = `test/errors/${name}/input.grad`;
+  const source = readFileSync(file, "utf8");
+  try {
+    const a = analyze(source, { filename: `${name}.grad` });
+    return { text: renderDiagnostics(a.diagnostics, source), codes: a.diagnostics.map((d) => d.code) };
+  } catch (e) {
+    if (!(e instanceof CompileError)) throw e;
+    return { text: renderDiagnostics(e.diagnostics, source), codes: e.diagnostics.map((d) => d.code) };
+  }
+}
+
+describe("rendered diagnostics (golden)", () => {
+  it("every catalogue code has a case", () => {
+    for (const code of Object.keys(catalogue)) expect(cases, `test/errors/${code}/input.grad is missing`).toContain(code);
+  });
+  for (const name of cases) {
+    it(name, async () => {
+      const { text, codes } = rendered(name);
+      if (name in catalogue) expect(codes).toContain(name);
+      await expect(text).toMatchFileSnapshot(`errors/${name}/expected.txt`);
+    });
+  }
+  it("reports several errors in one file", () => {
+    expect(rendered("multiple").codes).toEqual(["E104", "E202", "E101"]);
+  });
+});
+
+describe("CompileError", () => {
+  it("carries the list and renders it as its message", () => {
+    try {
+      analyze("param w\nloss = relu(q) + rleu(w)\n", { filename: "m.grad" });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(CompileError);
+      const err = e as CompileError;
+      expect(err.diagnostics.map((d) => d.code)).toEqual(["E101", "E104"]);
+      expect(err.message).toContain("m.grad:2:13: error[E101]: unknown name 'q'");
+      expect(err.message).toContain("= hint: did you mean 'relu'?");
+    }
+  });
+});

@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { differentiate } from "../src/autodiff/differentiate.js";
+import { evaluate } from "../src/eval/evaluate.js";
+import { Builder } from "../src/ir/build.js";
+import type { Graph } from "../src/ir/graph.js";
+import { ops, type Op } from "../src/ir/ops.js";
+import { parsedRules } from "../src/rules/formula.js";
+import { rules } from "../src/rules/table.js";
+import { size, type Shape } from "../src/shape/shape.js";
+import { centralDifference, relErr, rng, type Values } from "./helpers/module.js";
+
+/**
+ * Every rule against central finite differences, through the reference evaluator only (no
+ * emitter involved): loss = sum(op(params...) * weights) for fixed random weights.
+ */
+interface Case {
+  readonly op: Op;
+  readonly shapes: readonly Shape[];
+  readonly target?: Shape;
+  /** keep operands where the op is smooth */
+  readonly positive?: boolean;
+}
+
+const unaryOps: Op[] = ["neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "step", "sign"];
+const binaryOps: Op[] = ["add", "sub", "mul", "div", "pow", "max", "min", "ge"];
+const cases: Case[] = [
+  ...unaryOps.map((op) => ({ op, shapes: [[3]], positive: op === "log" || op === "sqrt" })),
+  ...binaryOps.map((op) => ({ op, shapes: [[2, 3], [2, 3]], positive: op === "pow" || op === "div" })),
+  { op: "broadcast", shapes: [[3]], target: [2, 3] },
+  { op: "broadcast", shapes: [[]], target: [4] },
+  { op: "broadcast", shapes: [[2, 1]], target: [2, 3] },
+  { op: "rowbcast", shapes: [[2]], target: [2, 3] },
+  { op: "transpose", shapes: [[2, 3]] },
+  { op: "sum", shapes: [[2, 3]] },
+  { op: "rowsum", shapes: [[2, 3]] },
+  { op: "reduce_to", shapes: [[2, 3]], target: [3] },
+  { op: "reduce_to", shapes: [[2, 3]], target: [2, 1] },
+  { op: "reduce_to", shapes: [[4]], target: [] },
+  { op: "matvec", shapes: [[2, 3], [3]] },
+  { op: "vecmat", shapes: [[2], [2, 3]] },
+  { op: "matmul", shapes: [[2, 3], [3, 4]] },
+  { op: "outer", shapes: [[2], [3]] },
+  { op: "dot", shapes: [[3], [3]] },
+  { op: "softmax", shapes: [[2, 4]] },
+  { op: "softmax", shapes: [[4]] },
+  { op: "log_softmax", shapes: [[2, 4]] },
+  { op: "logsumexp", shapes: [[2, 4]] },
+  { op: "logsumexp", shapes: [[4]] },
+  { op: "sce", shapes: [[2, 4], [2, 4]] },
+  { op: "sce", shapes: [[4], [4]] },
+];
+
+function build(c: Case): Graph {
+  const b = new Builder();
+  const args = c.shapes.map((s, i) => b.leaf("param", `p${i}`, s));
+  const y = b.node(c.op, args, c.target ? { target: c.target } : {});
+  const shape = b.shape(y);
+  const w = b.leaf("input", "w", shape);
+  const prod = b.elementwise("mul", [y, w]);
+  const loss = shape.length === 0 ? prod : b.node("sum", [prod]);
+  return differentiate(b.finish({ file: c.op, params: args.map((n, i) => ({ name: `p${i}`, shape: c.shapes[i], node: n, span: { start: 0, end: 0 } })), inputs: [{ name: "w", shape, node: w, span: { start: 0, end: 0 } }], loss, grads: [] })).graph;
+}
+
+describe("the rule table", () => {
+  it("has a rule for every non-leaf op, with one gradient per operand, and loads", () => {
+    for (const [op, info] of Object.entries(ops)) {
+      if (info.kind === "leaf") continue;
+      expect(rules[op as keyof typeof rules], op).toBeDefined();
+      expect(parsedRules[op as keyof typeof parsedRules].grads.length).toBe(info.args.length);
+    }
+  });
+
+  it("covers every op with a finite-difference case", () => {
+    const covered = new Set(cases.map((c) => c.op));
+    for (const [op, info] of Object.entries(ops)) if (info.kind !== "leaf") expect(covered, op).toContain(op);
+  });
+
+  for (const c of cases) {
+    it(`${c.op} ${c.shapes.map((s) => `[${s.join(",")}]`).join(" ")}${c.target ? ` -> [${c.target.join(",")}]` : ""}`, () => {
+      const g = build(c);
+      const next = rng(c.op.length * 7919 + c.shapes.length);
+      const value = (s: Shape) => {
+        // operands spread apart, so max/min/ge/relu/abs are never at a kink
+        const a = Float64Array.from({ length: size(s) }, (_, i) => (c.positive ? 0.5 + next() : (next() - 0.5) * 2 + (i % 2 ? 0.05 : -0.05)));
+        return s.length === 0 ? a[0] : a;
+      };
+      const params: Values = {};
+      c.shapes.forEach((s, i) => (params[`p${i}`] = value(s)));
+      if (c.op === "max" || c.op === "min" || c.op === "ge") (params.p1 as Float64Array).forEach((v, i, arr) => (arr[i] = (params.p0 as Float64Array)[i] + (i % 2 ? 0.3 : -0.3)));
+      const inputs = { w: value(g.nodes[g.inputs[0].node].shape) };
+      const got = evaluate(g, params as never, inputs as never);
+      const loss = (p: Values) => evaluate(g, p as never, inputs as never).loss;
+      c.shapes.forEach((s, k) => {
+        for (let i = 0; i < size(s); i++) {
+          const fd = centralDifference(loss, params, `p${k}`, i);
+          const v = got.grads[`p${k}`];
+          const an = typeof v === "number" ? v : v[i];
+          expect(relErr(an, fd), `d/dp${k}[${i}]: rule ${an}, finite difference ${fd}`).toBeLessThan(1e-6);
+        }
+      });
+    });
+  }
+});
