@@ -267,7 +267,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // d_b1 : [128]
   for (let i = 0; i < 128; i++) {
-    d_b1[i] = d_h[i] * (u2[i] > 0 ? 1 : 0);
+    d_b1[i] = u2[i] > 0 ? d_h[i] : 0;
   }
   // d_W1 : [128, 784]
   {
@@ -409,7 +409,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // d_b1 : [128]
     for (let i = 0; i < 128; i++) {
-      d_b1[i] = d_h[i] * (u2[i] > 0 ? 1 : 0);
+      d_b1[i] = u2[i] > 0 ? d_h[i] : 0;
     }
     // d_W1 : [128, 784]
     {

@@ -7,7 +7,7 @@ import { emitTypeScript, type Dtype } from "./emit/ts/module.js";
 import type { Graph } from "./ir/graph.js";
 import { printGraph } from "./ir/print.js";
 import { lower } from "./lower/lower.js";
-import { optimize } from "./optimize/optimize.js";
+import { canonicalize, optimize } from "./optimize/optimize.js";
 import { parse } from "./parse/parser.js";
 
 export interface CompileOptions {
@@ -21,6 +21,8 @@ export interface CompileOptions {
 export interface Analysis {
   /** the forward graph, as lowered from the source */
   readonly forward: Graph;
+  /** the forward graph in canonical, numerically stable form: what is differentiated */
+  readonly canonical: Graph;
   /** forward + backward graph, before optimization */
   readonly differentiated: Graph;
   /** the lecture's grad_table, in sweep order */
@@ -51,10 +53,12 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
   if (reporter.hasErrors || !checked.program) throw new CompileError(diagnostics, text);
   const forward = lower(checked.program);
   options.onStage?.("lower", forward);
-  const { graph: differentiated, sweep } = differentiate(forward);
+  const canonical = canonicalize(forward);
+  options.onStage?.("canonicalize", canonical);
+  const { graph: differentiated, sweep } = differentiate(canonical);
   options.onStage?.("differentiate", differentiated);
   const ir = optimize(differentiated, (pass, g) => options.onStage?.(pass, g));
-  return { forward, differentiated, sweep, ir, diagnostics };
+  return { forward, canonical, differentiated, sweep, ir, diagnostics };
 }
 
 /** The whole pipeline: source text -> TypeScript gradient module (and the IR behind it). */

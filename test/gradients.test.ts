@@ -17,7 +17,7 @@ async function checkProgram(name: string, source: string, seed: number): Promise
       expect(verify(g), `IR after ${stage}`).toEqual([]);
     },
   });
-  expect(stages).toEqual(["lower", "differentiate", "simplify", "dce"]);
+  expect(stages).toEqual(["lower", "canonicalize", "differentiate", "simplify", "dce"]);
   const mod = await loadModule(r.typescript);
   const next = rng(seed);
   const params = randomValues(mod.shapes.params, next);

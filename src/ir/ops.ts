@@ -55,6 +55,8 @@ export const ops = {
   min: binary,
   /** 1 where a >= b, else 0 (selects max/min's branch) */
   ge: binary,
+  /** a where c > 0, else b: picks a branch, so an infinite or NaN untaken branch cannot leak */
+  select: { args: ["c", "a", "b"], kind: "elementwise", shape: (a) => (sameShape(a[0], a[1]) && sameShape(a[1], a[2]) ? a[0] : undefined) },
 
   /** NumPy broadcast of x to `target` */
   broadcast: { args: ["x"], kind: "view", shape: (a, t) => (t && broadcastsTo(a[0], t) ? t : undefined) },

@@ -1,6 +1,6 @@
 import { Builder } from "../ir/build.js";
 import { outputs, reachable, type Graph, type Node } from "../ir/graph.js";
-import { foldConstants, rewritesByOp } from "./rewrites.js";
+import { foldConstants, rewritesByOp, stableForms, type Rewrite } from "./rewrites.js";
 
 type Rewriter = (b: Builder, n: Node) => number | undefined;
 
@@ -39,9 +39,26 @@ function rebuild(g: Graph, rewrite?: Rewriter): Graph {
   });
 }
 
+const firstMatch = (table: readonly Rewrite[], b: Builder, n: Node) => {
+  for (const r of table) {
+    if (r.op !== n.op) continue;
+    const out = r.apply(b, n);
+    if (out !== undefined) return out;
+  }
+  return undefined;
+};
+
 /** Algebraic identities and constant folding (rewrites.ts), with CSE. */
 export function simplify(g: Graph): Graph {
-  return rebuild(g, (b, n) => rewritesByOp.get(n.op)?.map((r) => r.apply(b, n)).find((x) => x !== undefined) ?? foldConstants(b, n));
+  return rebuild(g, (b, n) => firstMatch(rewritesByOp.get(n.op) ?? [], b, n) ?? foldConstants(b, n));
+}
+
+/**
+ * The forward program in canonical form, before differentiation: numerically stable forms
+ * (log(softmax) -> log_softmax, ...) and the algebraic identities.
+ */
+export function canonicalize(g: Graph): Graph {
+  return rebuild(g, (b, n) => firstMatch(stableForms, b, n) ?? firstMatch(rewritesByOp.get(n.op) ?? [], b, n) ?? foldConstants(b, n));
 }
 
 /** Dead code elimination: keep what the loss and the gradients need (and the declared leaves). */

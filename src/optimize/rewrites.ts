@@ -62,6 +62,8 @@ export const rewrites: readonly Rewrite[] = [
   { name: "x^1", op: "pow", apply: (b, n) => (isOne(b, n.args[1]) ? n.args[0] : undefined) },
   // -(-x) -> x
   { name: "--x", op: "neg", apply: (b, n) => (b.nodes[n.args[0]].op === "neg" ? b.nodes[n.args[0]].args[0] : undefined) },
+  // select(c, x, x) -> x
+  { name: "select-same", op: "select", apply: (b, n) => (n.args[1] === n.args[2] ? n.args[1] : undefined) },
   // (x')' -> x
   { name: "x''", op: "transpose", apply: (b, n) => (b.nodes[n.args[0]].op === "transpose" ? b.nodes[n.args[0]].args[0] : undefined) },
 ];
@@ -77,6 +79,30 @@ export function foldConstants(b: Builder, n: Node): number | undefined {
   const v = fold(n.op, values as number[]);
   return Number.isFinite(v) ? b.broadcastTo(b.constant(v), n.shape) : undefined;
 }
+
+/**
+ * Stable forms, applied to the forward program before it is differentiated, so the backward
+ * pass is derived from the stable form too. Each is an exact identity.
+ */
+export const stableForms: readonly Rewrite[] = [
+  // log(softmax(x)) -> log_softmax(x): no log(0) when a probability underflows
+  { name: "log(softmax)", op: "log", apply: (b, n) => (b.nodes[n.args[0]].op === "softmax" ? b.node("log_softmax", [b.nodes[n.args[0]].args[0]]) : undefined) },
+  // log(sigmoid(x)) -> -softplus(-x)
+  { name: "log(sigmoid)", op: "log", apply: (b, n) => (b.nodes[n.args[0]].op === "sigmoid" ? b.node("neg", [b.node("softplus", [b.node("neg", [b.nodes[n.args[0]].args[0]])])]) : undefined) },
+  // log(exp(x)) -> x
+  { name: "log(exp)", op: "log", apply: (b, n) => (b.nodes[n.args[0]].op === "exp" ? b.nodes[n.args[0]].args[0] : undefined) },
+  // log(sum(exp(x))) -> logsumexp(x) for a vector x
+  {
+    name: "log(sum(exp))",
+    op: "log",
+    apply: (b, n) => {
+      const s = b.nodes[n.args[0]];
+      if (s.op !== "sum") return undefined;
+      const e = b.nodes[s.args[0]];
+      return e.op === "exp" && e.shape.length === 1 ? b.node("logsumexp", [e.args[0]]) : undefined;
+    },
+  },
+];
 
 export const rewritesByOp: ReadonlyMap<Op, readonly Rewrite[]> = (() => {
   const m = new Map<Op, Rewrite[]>();

@@ -34,8 +34,8 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   tanh: { forward: "tanh(x)", grads: ["g * (1 - y ^ 2)"] },
   // sigma' = sigma (1 - sigma); forward never overflows exp
   sigmoid: { forward: "x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))", grads: ["g * y * (1 - y)"] },
-  // relu' = 1 where x > 0 (0 at the kink, as PyTorch)
-  relu: { forward: "x > 0 ? x : 0", grads: ["g * step(x)"] },
+  // relu' = 1 where x > 0 (0 at the kink, as PyTorch); a select, so g = Inf where x <= 0 gives 0, not NaN
+  relu: { forward: "x > 0 ? x : 0", grads: ["select(x, g, 0)"] },
   // softplus' = sigma; log(1 + e^x) = max(x, 0) + log1p(e^-|x|) never overflows
   softplus: { forward: "max(x, 0) + log1p(exp(-abs(x)))", grads: ["g * sigmoid(x)"] },
   step: { forward: "x > 0 ? 1 : 0", grads: ["0"] },
@@ -49,10 +49,11 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   div: { forward: "a / b", grads: ["g / b", "-(g * y) / b"] },
   // d(a^b) = b a^(b-1) da + a^b log(a) db
   pow: { forward: "a ^ b", grads: ["g * b * a ^ (b - 1)", "g * y * log(a)"] },
-  // the larger operand takes the gradient; ties go to a
-  max: { forward: "max(a, b)", grads: ["g * ge(a, b)", "g * (1 - ge(a, b))"] },
-  min: { forward: "min(a, b)", grads: ["g * ge(b, a)", "g * (1 - ge(b, a))"] },
+  // the larger operand takes the gradient (ties go to a); the other gets exactly 0
+  max: { forward: "max(a, b)", grads: ["select(ge(a, b), g, 0)", "select(ge(a, b), 0, g)"] },
+  min: { forward: "min(a, b)", grads: ["select(ge(b, a), g, 0)", "select(ge(b, a), 0, g)"] },
   ge: { forward: "a >= b ? 1 : 0", grads: ["0", "0"] },
+  select: { forward: "c > 0 ? a : b", grads: ["0", "select(c, g, 0)", "select(c, 0, g)"] },
 
   // the adjoint of a broadcast sums over the broadcast axes
   broadcast: { grads: ["reduce_to(g, x)"] },
