@@ -49,15 +49,8 @@ export interface Result {
 
 /** A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing. */
 export function createResult(): Result {
-  return { loss: 0, grads: { ["w"]: 0, ["b"]: 0 } };
+  return { loss: 0, grads: { w: 0, b: 0 } };
 }
-
-/** Intermediate tensors, allocated once per module. */
-function createWorkspace() {
-  return {};
-}
-
-const workspace = createWorkspace();
 
 /** The loss at one sample. */
 export function loss(params: Params, inputs: Inputs): number {

@@ -63,10 +63,10 @@ export function createResult(): Result {
   return {
     loss: 0,
     grads: {
-      ["W1"]: new Float64Array(100352),
-      ["b1"]: new Float64Array(128),
-      ["W2"]: new Float64Array(1280),
-      ["b2"]: new Float64Array(10),
+      W1: new Float64Array(100352),
+      b1: new Float64Array(128),
+      W2: new Float64Array(1280),
+      b2: new Float64Array(10),
     },
   };
 }
@@ -134,7 +134,6 @@ export function loss(params: Params, inputs: Inputs): number {
   let loss_value = 0; // softmax_cross_entropy(z, y)
   {
     {
-      const i = 0;
       let m = -Infinity;
       for (let j = 0; j < 10; j++) {
         m = Math.max(m, z[j]);
@@ -207,7 +206,6 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   let loss_value = 0; // softmax_cross_entropy(z, y)
   {
     {
-      const i = 0;
       let m = -Infinity;
       for (let j = 0; j < 10; j++) {
         m = Math.max(m, z[j]);
@@ -226,7 +224,6 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   // u7 : [10]
   {
     {
-      const i = 0;
       let m = -Infinity;
       for (let j = 0; j < 10; j++) {
         m = Math.max(m, z[j]);
@@ -349,7 +346,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     let loss_value = 0; // softmax_cross_entropy(z, y)
     {
       {
-        const i = 0;
         let m = -Infinity;
         for (let j = 0; j < 10; j++) {
           m = Math.max(m, z[j]);
@@ -368,7 +364,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     // u7 : [10]
     {
       {
-        const i = 0;
         let m = -Infinity;
         for (let j = 0; j < 10; j++) {
           m = Math.max(m, z[j]);

@@ -49,7 +49,7 @@ export interface Result {
 
 /** A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing. */
 export function createResult(): Result {
-  return { loss: 0, grads: { ["w"]: new Float64Array(3), ["b"]: 0 } };
+  return { loss: 0, grads: { w: new Float64Array(3), b: 0 } };
 }
 
 /** Intermediate tensors, allocated once per module. */
@@ -58,7 +58,7 @@ function createWorkspace() {
     u1: new Float64Array(16),
     u4: new Float64Array(16),
     u6: new Float64Array(16),
-    d_pred: new Float64Array(16),
+    u10: new Float64Array(16),
     d_w: new Float64Array(3),
   };
 }
@@ -91,7 +91,7 @@ export function loss(params: Params, inputs: Inputs): number {
   let u7 = 0;
   {
     let acc = 0;
-    for (let i = 0; i < 1; i++) {
+    {
       for (let j = 0; j < 16; j++) {
         acc += u6[j];
       }
@@ -111,7 +111,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const u1 = workspace.u1;
   const u4 = workspace.u4;
   const u6 = workspace.u6;
-  const d_pred = workspace.d_pred;
+  const u10 = workspace.u10;
   const d_w = out.grads.w;
   // u1 = X @ w : [16]
   {
@@ -134,7 +134,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   let u7 = 0;
   {
     let acc = 0;
-    for (let i = 0; i < 1; i++) {
+    {
       for (let j = 0; j < 16; j++) {
         acc += u6[j];
       }
@@ -142,16 +142,16 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u7 = acc;
   }
   const loss_value = u7 * 0.0625; // mse(pred, t)
-  // d_pred : [16]
+  // u10 : [16]
   for (let i = 0; i < 16; i++) {
-    d_pred[i] = 0.125 * u4[i];
+    u10[i] = 0.125 * u4[i];
   }
   let d_b = 0;
   {
     d_b = 0;
     for (let i = 0; i < 1; i++) {
       for (let j = 0; j < 16; j++) {
-        d_b += d_pred[j];
+        d_b += u10[j];
       }
     }
   }
@@ -161,7 +161,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       d_w[j] = 0;
     }
     for (let t = 0; t < 16; t++) {
-      const a = d_pred[t];
+      const a = u10[t];
       for (let j = 0; j < 3; j++) {
         d_w[j] += a * X[t * 3 + j];
       }
@@ -181,7 +181,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u1 = workspace.u1;
   const u4 = workspace.u4;
   const u6 = workspace.u6;
-  const d_pred = workspace.d_pred;
+  const u10 = workspace.u10;
   const d_w = workspace.d_w;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   let lossSum = 0;
@@ -212,7 +212,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     let u7 = 0;
     {
       let acc = 0;
-      for (let i = 0; i < 1; i++) {
+      {
         for (let j = 0; j < 16; j++) {
           acc += u6[j];
         }
@@ -220,16 +220,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u7 = acc;
     }
     const loss_value = u7 * 0.0625; // mse(pred, t)
-    // d_pred : [16]
+    // u10 : [16]
     for (let i = 0; i < 16; i++) {
-      d_pred[i] = 0.125 * u4[i];
+      u10[i] = 0.125 * u4[i];
     }
     let d_b = 0;
     {
       d_b = 0;
       for (let i = 0; i < 1; i++) {
         for (let j = 0; j < 16; j++) {
-          d_b += d_pred[j];
+          d_b += u10[j];
         }
       }
     }
@@ -239,7 +239,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         d_w[j] = 0;
       }
       for (let t = 0; t < 16; t++) {
-        const a = d_pred[t];
+        const a = u10[t];
         for (let j = 0; j < 3; j++) {
           d_w[j] += a * X[X_offset + (t * 3 + j)];
         }

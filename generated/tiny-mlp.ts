@@ -57,10 +57,7 @@ export interface Result {
 
 /** A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing. */
 export function createResult(): Result {
-  return {
-    loss: 0,
-    grads: { ["W1"]: new Float64Array(32), ["b1"]: new Float64Array(8), ["w2"]: new Float64Array(8), ["b2"]: 0 },
-  };
+  return { loss: 0, grads: { W1: new Float64Array(32), b1: new Float64Array(8), w2: new Float64Array(8), b2: 0 } };
 }
 
 /** Intermediate tensors, allocated once per module. */
@@ -138,7 +135,7 @@ export function loss(params: Params, inputs: Inputs): number {
   let u14 = 0; // sum(w2^2)
   {
     let acc = 0;
-    for (let i = 0; i < 1; i++) {
+    {
       for (let j = 0; j < 8; j++) {
         acc += u13[j];
       }
@@ -214,7 +211,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   let u14 = 0; // sum(w2^2)
   {
     let acc = 0;
-    for (let i = 0; i < 1; i++) {
+    {
       for (let j = 0; j < 8; j++) {
         acc += u13[j];
       }
@@ -325,7 +322,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     let u14 = 0; // sum(w2^2)
     {
       let acc = 0;
-      for (let i = 0; i < 1; i++) {
+      {
         for (let j = 0; j < 8; j++) {
           acc += u13[j];
         }

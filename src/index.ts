@@ -9,11 +9,15 @@ import { printGraph } from "./ir/print.js";
 import { lower } from "./lower/lower.js";
 import { canonicalize, optimize } from "./optimize/optimize.js";
 import { parse } from "./parse/parser.js";
+import { lineCol } from "./source/span.js";
+import type { Node } from "./ir/graph.js";
 
 export interface CompileOptions {
   /** display name of the source, used in diagnostics and the header (default "model.grad") */
   readonly filename?: string;
   readonly dtype?: Dtype;
+  /** emit NaN/Inf checks after every node (default false: the checks cost nothing when off) */
+  readonly debug?: boolean;
   /** called with each IR stage, for tests that verify the graph between passes */
   readonly onStage?: (stage: string, g: Graph) => void;
 }
@@ -64,10 +68,22 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
 /** The whole pipeline: source text -> TypeScript gradient module (and the IR behind it). */
 export async function compile(text: string, options: CompileOptions = {}): Promise<CompileResult> {
   const a = analyze(text, options);
+  const file = options.filename ?? "model.grad";
   const typescript = await emitTypeScript(a.ir, {
     source: options.filename ?? "model.grad",
     hash: sourceHash(text),
     dtype: options.dtype ?? "f64",
+    ...(options.debug
+      ? {
+          debug: {
+            locate: (n: Node) => {
+              if (!n.origin) return `${file}, generated for the backward pass`;
+              const lc = lineCol(text, n.origin.span.start);
+              return `${file}:${lc.line}:${lc.col}`;
+            },
+          },
+        }
+      : {}),
   });
   return { ...a, typescript, irText: printGraph(a.ir) };
 }

@@ -27,6 +27,7 @@ const cases: Case[] = [
   ...unaryOps.map((op) => ({ op, shapes: [[3]], positive: op === "log" || op === "sqrt" })),
   ...binaryOps.map((op) => ({ op, shapes: [[2, 3], [2, 3]], positive: op === "pow" || op === "div" })),
   { op: "select", shapes: [[2, 3], [2, 3], [2, 3]] },
+  { op: "guard", shapes: [[2, 3], [2, 3]] },
   { op: "broadcast", shapes: [[3]], target: [2, 3] },
   { op: "broadcast", shapes: [[]], target: [4] },
   { op: "broadcast", shapes: [[2, 1]], target: [2, 3] },

@@ -12,7 +12,7 @@ function flatten(m: string | { getMessageText(): string }): string {
 function typeErrors(files: Record<string, string>): string[] {
   const project = new Project({
     useInMemoryFileSystem: true,
-    compilerOptions: { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, lib: ["lib.es2022.d.ts"], noUnusedLocals: false, noUncheckedIndexedAccess: false },
+    compilerOptions: { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, lib: ["lib.es2022.d.ts"], noUnusedLocals: true, noUnusedParameters: true, noUncheckedIndexedAccess: false },
   });
   for (const [name, text] of Object.entries(files)) project.createSourceFile(name, text);
   return project.getPreEmitDiagnostics().map((d) => `${d.getSourceFile()?.getBaseName()}:${d.getLineNumber()}: ${flatten(d.getMessageText())}`);

@@ -6,6 +6,16 @@ import { lineCol, type Span } from "../source/span.js";
 import { scalar, showShape, type Shape } from "../shape/shape.js";
 import type { Assignment, CheckedProgram, Declared, TExpr } from "./program.js";
 
+/** Names from the lecture's notation that users type for a builtin. */
+const mathNames: Readonly<Record<string, string>> = {
+  σ: "write sigmoid(...) for σ",
+  sigma: "did you mean 'sigmoid'?",
+  ReLU: "did you mean 'relu'?",
+  ln: "log is the natural logarithm: log(...)",
+  softmax_ce: "did you mean 'softmax_cross_entropy'?",
+  cross_entropy: "did you mean 'softmax_cross_entropy'?",
+};
+
 /** Loops are unrolled at compile time; this bounds the work a source can ask for. */
 export const MAX_UNROLL = 100_000;
 
@@ -186,7 +196,7 @@ export function check(program: Program, file: string, text: string): { program?:
         const args = e.args.map(expr);
         if (!fn) {
           const entry = scope.get(e.callee);
-          const hint = entry ? `'${e.callee}' is a ${entry.kind}, not a function` : didYouMean(e.callee, builtinNames);
+          const hint = entry ? `'${e.callee}' is a ${entry.kind}, not a function` : (mathNames[e.callee] ?? didYouMean(e.callee, builtinNames));
           r.report("E104", e.calleeSpan, { name: e.callee, hint });
           return { expr: null, deps: new Set(args.flatMap((a) => [...a.deps])) };
         }

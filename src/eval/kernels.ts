@@ -59,6 +59,7 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
   max: map2((a, b) => (a >= b ? a : b)),
   min: map2((a, b) => (a <= b ? a : b)),
   ge: map2((a, b) => (a >= b ? 1 : 0)),
+  guard: map2((a, b) => (a === 0 ? 0 : b)),
   select: (_n, [c, a, b]) => c.map((v, i) => (v > 0 ? a[i] : b[i])),
   broadcast: (n, [x], [s]) => Float64Array.from({ length: size(n.shape) }, (_, i) => x[sourceIndex(s, n.shape, i)]),
   rowbcast: (n, [v]) => {

@@ -55,6 +55,8 @@ export const ops = {
   min: binary,
   /** 1 where a >= b, else 0 (selects max/min's branch) */
   ge: binary,
+  /** 0 where g is exactly 0, else v: a zero cotangent contributes zero even where v is 0 * Inf */
+  guard: binary,
   /** a where c > 0, else b: picks a branch, so an infinite or NaN untaken branch cannot leak */
   select: { args: ["c", "a", "b"], kind: "elementwise", shape: (a) => (sameShape(a[0], a[1]) && sameShape(a[1], a[2]) ? a[0] : undefined) },
 

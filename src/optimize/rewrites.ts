@@ -62,6 +62,8 @@ export const rewrites: readonly Rewrite[] = [
   { name: "x^1", op: "pow", apply: (b, n) => (isOne(b, n.args[1]) ? n.args[0] : undefined) },
   // -(-x) -> x
   { name: "--x", op: "neg", apply: (b, n) => (b.nodes[n.args[0]].op === "neg" ? b.nodes[n.args[0]].args[0] : undefined) },
+  // guard(c, x) -> x for a constant c != 0
+  { name: "guard-const", op: "guard", apply: (b, n) => { const c = constOf(b, n.args[0]); return c !== undefined && c !== 0 ? n.args[1] : undefined; } },
   // select(c, x, x) -> x
   { name: "select-same", op: "select", apply: (b, n) => (n.args[1] === n.args[2] ? n.args[1] : undefined) },
   // (x')' -> x

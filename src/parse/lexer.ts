@@ -8,8 +8,11 @@ const single: Record<string, TokenKind> = {
 };
 
 const isDigit = (c: string) => c >= "0" && c <= "9";
-const isNameStart = (c: string) => /[A-Za-z_]/.test(c);
-const isNameChar = (c: string) => /[A-Za-z0-9_]/.test(c);
+// letters of any script (α, θ, 重量) and decimal digits: all valid in JavaScript identifiers too
+const isNameStart = (c: string) => /^[\p{L}_]$/u.test(c);
+const isNameChar = (c: string) => /^[\p{L}\p{Nd}_]$/u.test(c);
+/** the code point at i, as a string (one or two UTF-16 units) */
+const charAt = (text: string, i: number) => (i < text.length ? String.fromCodePoint(text.codePointAt(i)!) : "");
 
 /**
  * Source text -> tokens. Newlines end statements, except inside ( ) and [ ], where they are
@@ -66,23 +69,23 @@ export function lexWithErrors(text: string, reporter: Reporter): { tokens: Token
         if (text[i] === "+" || text[i] === "-") i++;
         if (!isDigit(text[i] ?? "")) {
           i = save + 1;
-          while (isNameChar(text[i] ?? "")) i++;
+          while (i < text.length && isNameChar(charAt(text, i))) i += charAt(text, i).length;
           report("E003", span(start, i), { text: text.slice(start, i) });
           continue;
         }
         while (isDigit(text[i] ?? "")) i++;
       }
-      if (isNameStart(text[i] ?? "")) {
-        while (isNameChar(text[i] ?? "")) i++;
+      if (isNameStart(charAt(text, i))) {
+        while (i < text.length && isNameChar(charAt(text, i))) i += charAt(text, i).length;
         report("E003", span(start, i), { text: text.slice(start, i) });
         continue;
       }
       push("number", start, i);
       continue;
     }
-    if (isNameStart(c)) {
+    if (isNameStart(charAt(text, i))) {
       const start = i;
-      while (isNameChar(text[i] ?? "")) i++;
+      while (i < text.length && isNameChar(charAt(text, i))) i += charAt(text, i).length;
       push("name", start, i);
       continue;
     }

@@ -20,10 +20,10 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   neg: { forward: "-x", grads: ["-g"] },
   // d/dx e^x = e^x = y
   exp: { forward: "exp(x)", grads: ["g * y"] },
-  // d/dx log x = 1/x
-  log: { forward: "log(x)", grads: ["g / x"] },
-  // d/dx sqrt x = 1 / (2 sqrt x)
-  sqrt: { forward: "sqrt(x)", grads: ["g / (2 * y)"] },
+  // d/dx log x = 1/x  (guarded: a zero cotangent stays 0 at x = 0)
+  log: { forward: "log(x)", grads: ["guard(g, g / x)"] },
+  // d/dx sqrt x = 1 / (2 sqrt x)  (guarded at x = 0)
+  sqrt: { forward: "sqrt(x)", grads: ["guard(g, g / (2 * y))"] },
   // d/dx |x| = sign x
   abs: { forward: "abs(x)", grads: ["g * sign(x)"] },
   sin: { forward: "sin(x)", grads: ["g * cos(x)"] },
@@ -45,14 +45,15 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   sub: { forward: "a - b", grads: ["g", "-g"] },
   // d(ab) = b da + a db
   mul: { forward: "a * b", grads: ["g * b", "g * a"] },
-  // d(a/b) = da/b - a/b^2 db = da/b - y/b db
-  div: { forward: "a / b", grads: ["g / b", "-(g * y) / b"] },
-  // d(a^b) = b a^(b-1) da + a^b log(a) db
-  pow: { forward: "a ^ b", grads: ["g * b * a ^ (b - 1)", "g * y * log(a)"] },
+  // d(a/b) = da/b - a/b^2 db = da/b - y/b db  (guarded at b = 0)
+  div: { forward: "a / b", grads: ["guard(g, g / b)", "guard(g, -(g * y) / b)"] },
+  // d(a^b) = b a^(b-1) da + a^b log(a) db  (guarded where a^(b-1) or log(a) is infinite)
+  pow: { forward: "a ^ b", grads: ["guard(g, g * b * a ^ (b - 1))", "guard(g, g * y * log(a))"] },
   // the larger operand takes the gradient (ties go to a); the other gets exactly 0
   max: { forward: "max(a, b)", grads: ["select(ge(a, b), g, 0)", "select(ge(a, b), 0, g)"] },
   min: { forward: "min(a, b)", grads: ["select(ge(b, a), g, 0)", "select(ge(b, a), 0, g)"] },
   ge: { forward: "a >= b ? 1 : 0", grads: ["0", "0"] },
+  guard: { forward: "a == 0 ? 0 : b", grads: ["0", "guard(a, g)"] },
   select: { forward: "c > 0 ? a : b", grads: ["0", "select(c, g, 0)", "select(c, 0, g)"] },
 
   // the adjoint of a broadcast sums over the broadcast axes

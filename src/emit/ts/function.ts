@@ -4,7 +4,7 @@ import { opInfo } from "../../ir/ops.js";
 import { rowsCols, sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
 import { flatIndex, kernels, type KernelCtx } from "./kernels.js";
-import { assign, bin, decl, iadd, id, imul, index, loop, member, num, type Expr, type Stmt } from "./syntax.js";
+import { assign, bin, decl, iadd, id, imul, index, loop, member, num, str, type Expr, type Stmt } from "./syntax.js";
 
 /**
  * How each node is computed in generated code:
@@ -72,6 +72,8 @@ export interface FunctionContext {
   readonly graph: Graph;
   readonly names: ModuleNames;
   readonly mode: Mode;
+  /** --debug: where a node came from ("model.grad:4:12"), to check every value for NaN/Inf */
+  readonly debug?: (n: Node) => string;
   /** a fresh local name */
   fresh(hint: string): string;
 }
@@ -217,6 +219,19 @@ export function emitBody(ctx: FunctionContext): Body {
     return withComment(n, [{ k: "block", body }]);
   }
 
+  /** --debug: throw at the first NaN or Inf, naming the node and its source */
+  function finiteCheck(nid: number): Stmt[] {
+    const n = g.nodes[nid];
+    const p = placement.get(nid);
+    if (p !== "scalar" && p !== "buffer") return [];
+    const what = [num(0), str(local(nid)), str(n.origin?.text ?? n.op), str(ctx.debug!(n))];
+    const bad = (v: Expr) => ({ k: "un", op: "!", a: { k: "call", fn: member(id("Number"), "isFinite"), args: [v] } }) as Expr;
+    const report = (v: Expr, i: Expr) => ({ k: "call", e: { k: "call", fn: id("nonFinite"), args: [what[1], what[2], what[3], v, i] } }) as Stmt;
+    if (p === "scalar") return [{ k: "if", cond: bad(id(local(nid))), body: [report(id(local(nid)), num(-1))] }];
+    const el = index(id(local(nid)), id("i"));
+    return [loop("i", num(size(n.shape)), [{ k: "if", cond: bad(el), body: [report(el, id("i"))] }])];
+  }
+
   function withComment(n: Node, stmts: Stmt[]): Stmt[] {
     const c = comment(n);
     const name = names.local.get(n.id);
@@ -257,7 +272,10 @@ export function emitBody(ctx: FunctionContext): Body {
     }
   }
 
-  for (const nid of order) body.push(...nodeStmts(nid));
+  for (const nid of order) {
+    body.push(...nodeStmts(nid));
+    if (ctx.debug) body.push(...finiteCheck(nid));
+  }
 
   const lossExpr = at(g.loss, { shape: [] }, body);
   if (mode === "loss") return { stmts: [...head, ...body, { k: "return", e: lossExpr }], workspace };

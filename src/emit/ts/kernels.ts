@@ -21,9 +21,9 @@ const J = id("j");
 const T = id("t");
 const zero = num(0);
 
-/** for (i < rows) body; a single row is the body with i = 0, not a one-trip loop */
-function rows(n: number, body: Stmt[]): Stmt[] {
-  return n === 1 ? [{ k: "block", body: [decl("const", "i", zero), ...body] }] : [loop("i", num(n), body)];
+/** for (i < rows) body(i); a single row is body(0), not a one-trip loop */
+function rows(n: number, body: (i: Expr) => Stmt[]): Stmt[] {
+  return n === 1 ? [{ k: "block", body: body(zero) }] : [loop("i", num(n), body(I))];
 }
 
 /** per row r of operand 0: m = max, s = sum exp(x - m); `then` gets (r, m, s) */
@@ -46,7 +46,7 @@ export const kernels: Partial<Record<Op, Kernel>> = {
     const [r, c] = rowsCols(k.shapeOf(0));
     return [
       decl("let", "acc", zero),
-      loop("i", num(r), [loop("j", num(c), [assign(id("acc"), k.at(0, I, J), "+=")])]),
+      ...rows(r, (i) => [loop("j", num(c), [assign(id("acc"), k.at(0, i, J), "+=")])]),
       assign(k.out(zero, zero), id("acc")),
     ];
   },
@@ -54,10 +54,10 @@ export const kernels: Partial<Record<Op, Kernel>> = {
   rowsum: (k) => {
     const [r, c] = rowsCols(k.shapeOf(0));
     return [
-      ...rows(r, [
+      ...rows(r, (i) => [
         decl("let", "acc", zero),
-        loop("j", num(c), [assign(id("acc"), k.at(0, I, J), "+=")]),
-        assign(k.out(zero, I), id("acc")),
+        loop("j", num(c), [assign(id("acc"), k.at(0, i, J), "+=")]),
+        assign(k.out(zero, i), id("acc")),
       ]),
     ];
   },
@@ -120,9 +120,9 @@ export const kernels: Partial<Record<Op, Kernel>> = {
   softmax: (k) => {
     const [r, c] = rowsCols(k.node.shape);
     return [
-      ...rows(r, [
-        ...rowLse(k, I, c),
-        loop("j", num(c), [assign(k.out(I, J), bin("/", call(Mx("exp"), bin("-", k.at(0, I, J), id("m"))), id("s")))]),
+      ...rows(r, (i) => [
+        ...rowLse(k, i, c),
+        loop("j", num(c), [assign(k.out(i, J), bin("/", call(Mx("exp"), bin("-", k.at(0, i, J), id("m"))), id("s")))]),
       ]),
     ];
   },
@@ -130,27 +130,27 @@ export const kernels: Partial<Record<Op, Kernel>> = {
   log_softmax: (k) => {
     const [r, c] = rowsCols(k.node.shape);
     return [
-      ...rows(r, [
-        ...rowLse(k, I, c),
+      ...rows(r, (i) => [
+        ...rowLse(k, i, c),
         decl("const", "l", bin("+", id("m"), call(Mx("log"), id("s")))),
-        loop("j", num(c), [assign(k.out(I, J), bin("-", k.at(0, I, J), id("l")))]),
+        loop("j", num(c), [assign(k.out(i, J), bin("-", k.at(0, i, J), id("l")))]),
       ]),
     ];
   },
   // y = m + log sum exp(x - m), per row
   logsumexp: (k) => {
     const [r, c] = rowsCols(k.shapeOf(0));
-    return rows(r, [...rowLse(k, I, c), assign(k.out(zero, I), bin("+", id("m"), call(Mx("log"), id("s"))))]);
+    return rows(r, (i) => [...rowLse(k, i, c), assign(k.out(zero, i), bin("+", id("m"), call(Mx("log"), id("s"))))]);
   },
   // y = logsumexp(z) - sum_j t_j z_j, per row (lecture 4.6.4)
   sce: (k) => {
     const [r, c] = rowsCols(k.shapeOf(0));
     return [
-      ...rows(r, [
-        ...rowLse(k, I, c),
+      ...rows(r, (i) => [
+        ...rowLse(k, i, c),
         decl("let", "acc", zero),
-        loop("j", num(c), [assign(id("acc"), bin("*", k.at(1, I, J), k.at(0, I, J)), "+=")]),
-        assign(k.out(zero, I), bin("-", bin("+", id("m"), call(Mx("log"), id("s"))), id("acc"))),
+        loop("j", num(c), [assign(id("acc"), bin("*", k.at(1, i, J), k.at(0, i, J)), "+=")]),
+        assign(k.out(zero, i), bin("-", bin("+", id("m"), call(Mx("log"), id("s"))), id("acc"))),
       ]),
     ];
   },

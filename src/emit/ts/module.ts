@@ -1,6 +1,6 @@
 import { Project, StructureKind, VariableDeclarationKind, type InterfaceDeclarationStructure, type OptionalKind, type PropertySignatureStructure } from "ts-morph";
 import * as prettier from "prettier";
-import type { Graph, Leaf } from "../../ir/graph.js";
+import type { Graph, Leaf, Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { showShape, size } from "../../shape/shape.js";
 import { fillTemplate } from "../template.js";
@@ -17,12 +17,16 @@ export interface EmitOptions {
   /** sha256 of the source text */
   readonly hash: string;
   readonly dtype: Dtype;
+  /** check every value for NaN/Inf at run time; `locate` names a node's source position */
+  readonly debug?: { readonly locate: (n: Node) => string };
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
+const internal = [...kernelLocals, "nonFinite", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
 
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
+/** a key in an object literal: computed, so even "__proto__" defines an own property */
+const literalKey = (name: string) => (name === "__proto__" ? `[${JSON.stringify(name)}]` : propName(name));
 
 /** Lecture numbering: u_1..u_n are the non-leaf, non-constant nodes in creation order. */
 function localNames(g: Graph, table: NameTable): Map<number, string> {
@@ -53,7 +57,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   const bodies = {} as Record<Mode, string[]>;
   const buffers = new Set<number>();
   for (const mode of ["loss", "gradients", "batch"] as const) {
-    const body = emitBody({ graph: g, names, mode, fresh: (h) => table.fresh(h) });
+    const body = emitBody({ graph: g, names, mode, fresh: (h) => table.fresh(h), ...(opts.debug ? { debug: opts.debug.locate } : {}) });
     bodies[mode] = [printStmts(body.stmts).join("\n")];
     for (const nid of body.workspace) buffers.add(nid);
   }
@@ -80,7 +84,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     declarations: [
       {
         name: "shapes",
-        initializer: `{ params: { ${g.params.map((l) => `${propName(l.name)}: [${l.shape.join(", ")}]`).join(", ")} }, inputs: { ${g.inputs.map((l) => `${propName(l.name)}: [${l.shape.join(", ")}]`).join(", ")} } } as const`,
+        initializer: `{ params: { ${g.params.map((l) => `${literalKey(l.name)}: [${l.shape.join(", ")}]`).join(", ")} }, inputs: { ${g.inputs.map((l) => `${literalKey(l.name)}: [${l.shape.join(", ")}]`).join(", ")} } } as const`,
       },
     ],
   });
@@ -95,18 +99,29 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     isExported: true,
     returnType: "Result",
     docs: ["A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing."],
-    statements: [`return { loss: 0, grads: { ${g.params.map((l) => `[${JSON.stringify(l.name)}]: ${l.shape.length === 0 ? "0" : `new ${arr}(${size(l.shape)})`}`).join(", ")} } };`],
+    statements: [`return { loss: 0, grads: { ${g.params.map((l) => `${literalKey(l.name)}: ${l.shape.length === 0 ? "0" : `new ${arr}(${size(l.shape)})`}`).join(", ")} } };`],
   });
-  sf.addFunction({
+  if (workspace.length) sf.addFunction({
     name: "createWorkspace",
     docs: ["Intermediate tensors, allocated once per module."],
     statements: [`return { ${workspace.map((nid) => `${local.get(nid)}: new ${arr}(${size(g.nodes[nid].shape)})`).join(", ")} };`],
   });
-  sf.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "workspace", initializer: "createWorkspace()" }] });
+  if (workspace.length) sf.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "workspace", initializer: "createWorkspace()" }] });
+  // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
+  const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);
+  if (opts.debug) {
+    sf.addFunction({
+      name: "nonFinite",
+      docs: ["--debug: a value is NaN or Inf; name it and where it came from (like anomaly detection)."],
+      parameters: [{ name: "name", type: "string" }, { name: "expr", type: "string" }, { name: "where", type: "string" }, { name: "value", type: "number" }, { name: "index", type: "number" }],
+      returnType: "never",
+      statements: ["throw new Error(`gradc --debug: ${name}${index >= 0 ? `[${index}]` : \"\"} = ${value} is not finite; it computes ${expr} (${where})`);"],
+    });
+  }
   sf.addFunction({
     name: "loss",
     isExported: true,
-    parameters: [{ name: "params", type: "Params" }, { name: "inputs", type: "Inputs" }],
+    parameters: [{ name: arg("params", bodies.loss[0]), type: "Params" }, { name: arg("inputs", bodies.loss[0]), type: "Inputs" }],
     returnType: "number",
     docs: ["The loss at one sample."],
     statements: bodies.loss,
@@ -114,7 +129,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   sf.addFunction({
     name: "gradients",
     isExported: true,
-    parameters: [{ name: "params", type: "Params" }, { name: "inputs", type: "Inputs" }, { name: "out", type: "Result", initializer: "createResult()" }],
+    parameters: [{ name: arg("params", bodies.gradients[0]), type: "Params" }, { name: arg("inputs", bodies.gradients[0]), type: "Inputs" }, { name: "out", type: "Result", initializer: "createResult()" }],
     returnType: "Result",
     docs: ["The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given)."],
     statements: bodies.gradients,
@@ -122,7 +137,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   sf.addFunction({
     name: "batchGradients",
     isExported: true,
-    parameters: [{ name: "params", type: "Params" }, { name: "batch", type: "Batch" }, { name: "n", type: "number" }, { name: "out", type: "Result", initializer: "createResult()" }],
+    parameters: [{ name: arg("params", bodies.batch[0]), type: "Params" }, { name: arg("batch", bodies.batch[0]), type: "Batch" }, { name: "n", type: "number" }, { name: "out", type: "Result", initializer: "createResult()" }],
     returnType: "Result",
     docs: ["The mean loss and mean gradients over n samples (minibatch SGD), written into `out`."],
     statements: bodies.batch,
@@ -131,7 +146,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   const header = fillTemplate("module-header.txt", {
     source: safeComment(opts.source),
     hash: opts.hash,
-    options: `dtype=${opts.dtype}`,
+    options: `dtype=${opts.dtype}${opts.debug ? " debug" : ""}`,
   });
   const code = `${header}\n${sf.getFullText()}`;
   return prettier.format(code, { parser: "babel-ts", printWidth: 120 });

@@ -18,8 +18,8 @@ export class NameTable {
   }
 
   fresh(hint: string): string {
-    let base = hint.replace(/[^A-Za-z0-9_]/g, "_");
-    if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
+    let base = hint.replace(/[^\p{L}\p{Nd}_]/gu, "_");
+    if (!/^[\p{L}_]/u.test(base)) base = `_${base}`;
     if (!this.taken.has(base)) {
       this.taken.add(base);
       return base;

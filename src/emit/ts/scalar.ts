@@ -10,7 +10,7 @@ const mathFunctions: Readonly<Record<string, string>> = {
   tanh: "tanh", sign: "sign", max: "max", min: "min",
 };
 const operators: Readonly<Record<string, BinOp>> = {
-  add: "+", subtract: "-", multiply: "*", divide: "/", pow: "**", larger: ">", largerEq: ">=", smaller: "<", smallerEq: "<=",
+  add: "+", subtract: "-", multiply: "*", divide: "/", pow: "**", larger: ">", largerEq: ">=", smaller: "<", smallerEq: "<=", equal: "===",
 };
 
 const trivial = (e: Expr) => e.k === "num" || e.k === "id" || e.k === "index" || e.k === "member";

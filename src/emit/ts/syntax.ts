@@ -4,6 +4,7 @@
  */
 export type Expr =
   | { readonly k: "num"; readonly v: number }
+  | { readonly k: "str"; readonly v: string }
   | { readonly k: "id"; readonly name: string }
   | { readonly k: "bin"; readonly op: BinOp; readonly a: Expr; readonly b: Expr }
   | { readonly k: "un"; readonly op: "-" | "!"; readonly a: Expr }
@@ -20,12 +21,14 @@ export type Stmt =
   | { readonly k: "for"; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: readonly Stmt[] }
   | { readonly k: "call"; readonly e: Expr }
   | { readonly k: "if-throw"; readonly cond: Expr; readonly error: string; readonly message: string }
+  | { readonly k: "if"; readonly cond: Expr; readonly body: readonly Stmt[] }
   | { readonly k: "return"; readonly e: Expr }
   | { readonly k: "comment"; readonly text: string }
   | { readonly k: "block"; readonly body: readonly Stmt[] };
 
 // ---- builders ---------------------------------------------------------------------------
 export const num = (v: number): Expr => ({ k: "num", v });
+export const str = (v: string): Expr => ({ k: "str", v });
 export const id = (name: string): Expr => ({ k: "id", name });
 export const call = (fn: string | Expr, ...args: Expr[]): Expr => ({ k: "call", fn: typeof fn === "string" ? id(fn) : fn, args });
 export const cond = (c: Expr, t: Expr, f: Expr): Expr => ({ k: "cond", c, t, f });
@@ -78,6 +81,7 @@ function prec(e: Expr): number {
     case "num":
       return e.v < 0 || Object.is(e.v, -0) ? UNARY : POSTFIX + 1;
     case "id":
+    case "str":
       return POSTFIX + 1;
     case "bin":
       return precedence[e.op];
@@ -97,6 +101,8 @@ export function printExpr(e: Expr): string {
       return printNumber(e.v);
     case "id":
       return e.name;
+    case "str":
+      return JSON.stringify(e.v);
     case "bin": {
       const p = precedence[e.op];
       if (e.op === "**") {
@@ -114,7 +120,7 @@ export function printExpr(e: Expr): string {
     case "index":
       return `${wrap(e.arr, POSTFIX)}[${printExpr(e.i)}]`;
     case "member":
-      return isIdentifier(e.prop) ? `${wrap(e.obj, POSTFIX)}.${e.prop}` : `${wrap(e.obj, POSTFIX)}[${JSON.stringify(e.prop)}]`;
+      return isIdentifier(e.prop) && e.prop !== "__proto__" ? `${wrap(e.obj, POSTFIX)}.${e.prop}` : `${wrap(e.obj, POSTFIX)}[${JSON.stringify(e.prop)}]`;
   }
 }
 
@@ -143,6 +149,9 @@ export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
         break;
       case "if-throw":
         out.push(`${indent}if (${printExpr(s.cond)}) throw new ${s.error}(${JSON.stringify(s.message)});`);
+        break;
+      case "if":
+        out.push(`${indent}if (${printExpr(s.cond)}) {`, ...printStmts(s.body, indent + "  "), `${indent}}`);
         break;
       case "return":
         out.push(`${indent}return ${printExpr(s.e)};`);
