@@ -16,6 +16,8 @@ export interface CompileOptions {
   /** display name of the source, used in diagnostics and the header (default "model.grad") */
   readonly filename?: string;
   readonly dtype?: Dtype;
+  /** format the module with prettier (default true) */
+  readonly format?: boolean;
   /** emit NaN/Inf checks after every node (default false: the checks cost nothing when off) */
   readonly debug?: boolean;
   /** called with each IR stage, for tests that verify the graph between passes */
@@ -73,6 +75,7 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
     source: options.filename ?? "model.grad",
     hash: sourceHash(text),
     dtype: options.dtype ?? "f64",
+    format: options.format ?? true,
     ...(options.debug
       ? {
           debug: {

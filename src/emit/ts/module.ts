@@ -17,6 +17,8 @@ export interface EmitOptions {
   /** sha256 of the source text */
   readonly hash: string;
   readonly dtype: Dtype;
+  /** run prettier over the output (default true; false is for fuzzing, where speed matters) */
+  readonly format?: boolean;
   /** check every value for NaN/Inf at run time; `locate` names a node's source position */
   readonly debug?: { readonly locate: (n: Node) => string };
 }
@@ -149,5 +151,6 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     options: `dtype=${opts.dtype}${opts.debug ? " debug" : ""}`,
   });
   const code = `${header}\n${sf.getFullText()}`;
+  if (opts.format === false) return code;
   return prettier.format(code, { parser: "babel-ts", printWidth: 120 });
 }
