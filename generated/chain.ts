@@ -5,7 +5,6 @@
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
-
 /** The shape of every param and input ([] for a scalar). */
 export const shapes = {
   params: {

@@ -5,7 +5,6 @@
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
-
 /** The shape of every param and input ([] for a scalar). */
 export const shapes = {
   params: { W1: [128, 784], b1: [128], W2: [10, 128], b2: [10] },

@@ -5,7 +5,6 @@
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
-
 /** The shape of every param and input ([] for a scalar). */
 export const shapes = { params: { W1: [8, 4], b1: [8], w2: [8], b2: [] }, inputs: { x: [4], y: [] } } as const;
 
@@ -67,9 +66,9 @@ function createWorkspace() {
     h: new Float64Array(8),
     u10: new Float64Array(32),
     u13: new Float64Array(8),
-    d_w2: new Float64Array(8),
     d_b1: new Float64Array(8),
-    u30: new Float64Array(32),
+    u29: new Float64Array(32),
+    d_w2: new Float64Array(8),
     d_W1: new Float64Array(32),
   };
 }
@@ -160,9 +159,9 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const h = workspace.h;
   const u10 = workspace.u10;
   const u13 = workspace.u13;
-  const d_w2 = out.grads.w2;
   const d_b1 = out.grads.b1;
-  const u30 = workspace.u30;
+  const u29 = workspace.u29;
+  const d_w2 = out.grads.w2;
   const d_W1 = out.grads.W1;
   // u1 = W1 @ x : [8]
   {
@@ -221,26 +220,26 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const u15 = u11 + u14; // (sum(W1^2) + sum(w2^2))
   const u16 = 0.001 * u15; // 1e-3 * (sum(W1^2) + sum(w2^2))
   const loss_value = u8 + u16; // 0.5 * (pred - y)^2 + 1e-3 * (sum(W1^2) + sum(w2^2))
-  // d_w2 : [8]
-  for (let i = 0; i < 8; i++) {
-    d_w2[i] = u6 * h[i] + 0.002 * w2[i];
-  }
   // d_b1 : [8]
   for (let i = 0; i < 8; i++) {
     d_b1[i] = u6 * w2[i] * (1 - h[i] * h[i]);
   }
-  // u30 : [8, 4]
+  // u29 : [8, 4]
   {
     for (let i = 0; i < 8; i++) {
       const a = d_b1[i];
       for (let j = 0; j < 4; j++) {
-        u30[i * 4 + j] = a * x[j];
+        u29[i * 4 + j] = a * x[j];
       }
     }
   }
+  // d_w2 : [8]
+  for (let i = 0; i < 8; i++) {
+    d_w2[i] = u6 * h[i] + 0.002 * w2[i];
+  }
   // d_W1 : [8, 4]
   for (let i = 0; i < 32; i++) {
-    d_W1[i] = u30[i] + 0.002 * W1[i];
+    d_W1[i] = u29[i] + 0.002 * W1[i];
   }
   out.loss = loss_value;
   out.grads.b2 = u6;
@@ -259,9 +258,9 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const h = workspace.h;
   const u10 = workspace.u10;
   const u13 = workspace.u13;
-  const d_w2 = workspace.d_w2;
   const d_b1 = workspace.d_b1;
-  const u30 = workspace.u30;
+  const u29 = workspace.u29;
+  const d_w2 = workspace.d_w2;
   const d_W1 = workspace.d_W1;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   let lossSum = 0;
@@ -332,26 +331,26 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     const u15 = u11 + u14; // (sum(W1^2) + sum(w2^2))
     const u16 = 0.001 * u15; // 1e-3 * (sum(W1^2) + sum(w2^2))
     const loss_value = u8 + u16; // 0.5 * (pred - y)^2 + 1e-3 * (sum(W1^2) + sum(w2^2))
-    // d_w2 : [8]
-    for (let i = 0; i < 8; i++) {
-      d_w2[i] = u6 * h[i] + 0.002 * w2[i];
-    }
     // d_b1 : [8]
     for (let i = 0; i < 8; i++) {
       d_b1[i] = u6 * w2[i] * (1 - h[i] * h[i]);
     }
-    // u30 : [8, 4]
+    // u29 : [8, 4]
     {
       for (let i = 0; i < 8; i++) {
         const a = d_b1[i];
         for (let j = 0; j < 4; j++) {
-          u30[i * 4 + j] = a * x[x_offset + j];
+          u29[i * 4 + j] = a * x[x_offset + j];
         }
       }
     }
+    // d_w2 : [8]
+    for (let i = 0; i < 8; i++) {
+      d_w2[i] = u6 * h[i] + 0.002 * w2[i];
+    }
     // d_W1 : [8, 4]
     for (let i = 0; i < 32; i++) {
-      d_W1[i] = u30[i] + 0.002 * W1[i];
+      d_W1[i] = u29[i] + 0.002 * W1[i];
     }
     lossSum += loss_value;
     for (let i = 0; i < 32; i++) {

@@ -11,13 +11,17 @@ import { canonicalize, optimize } from "./optimize/optimize.js";
 import { parse } from "./parse/parser.js";
 import { lineCol } from "./source/span.js";
 import type { Node } from "./ir/graph.js";
+import { derive, type Derivation } from "./explain/derive.js";
+import { graphDot, graphSvg } from "./explain/graph.js";
+import { parsePoint } from "./explain/point.js";
+import { renderDerivation, type Format } from "./explain/render.js";
 
 export interface CompileOptions {
   /** display name of the source, used in diagnostics and the header (default "model.grad") */
   readonly filename?: string;
   readonly dtype?: Dtype;
   /** format the module with prettier (default true) */
-  readonly format?: boolean;
+  readonly prettier?: boolean;
   /** emit NaN/Inf checks after every node (default false: the checks cost nothing when off) */
   readonly debug?: boolean;
   /** called with each IR stage, for tests that verify the graph between passes */
@@ -75,7 +79,7 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
     source: options.filename ?? "model.grad",
     hash: sourceHash(text),
     dtype: options.dtype ?? "f64",
-    format: options.format ?? true,
+    format: options.prettier ?? true,
     ...(options.debug
       ? {
           debug: {
@@ -91,7 +95,32 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
   return { ...a, typescript, irText: printGraph(a.ir) };
 }
 
+export interface ExplainOptions extends CompileOptions {
+  /** evaluate every node and gradient here: "w=0.5,b=-1,x=2,y=1", "v=[1,2]", or "random[:seed]" */
+  readonly at?: string;
+  readonly format?: Format;
+  /** the graph picture's file name, referenced from Markdown */
+  readonly picture?: string;
+}
+
+/** The worked derivation of a model (lecture 4.6), as Markdown or LaTeX. */
+export function explain(text: string, options: ExplainOptions = {}): { text: string; derivation: Derivation } {
+  const a = analyze(text, options);
+  const point = options.at === undefined ? undefined : parsePoint(options.at, a.canonical);
+  const derivation = derive(a, point);
+  return { text: renderDerivation(derivation, options.format ?? "md", options.picture), derivation };
+}
+
+/** The computation graph as DOT, or as SVG (drawn by Graphviz compiled to wasm). */
+export async function graph(text: string, options: CompileOptions & { at?: string; format?: "svg" | "dot" } = {}): Promise<string> {
+  const a = analyze(text, options);
+  const d = derive(a, options.at === undefined ? undefined : parsePoint(options.at, a.canonical));
+  const dot = graphDot(d);
+  return options.format === "dot" ? dot : graphSvg(dot);
+}
+
 export { CompileError } from "./diagnostics/error.js";
+export { PointError } from "./explain/point.js";
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
 export { evaluate } from "./eval/evaluate.js";

@@ -55,11 +55,11 @@ async function survives(text: string): Promise<void> {
     for (const d of e.diagnostics) expect(d.span.start).toBeLessThanOrEqual(text.length);
   }
   if (ok) {
-    const r = await compile(text, { filename: "fuzz.grad", format: false });
+    const r = await compile(text, { filename: "fuzz.grad", prettier: false });
     const out = ts.transpileModule(r.typescript, { reportDiagnostics: true, compilerOptions: { target: ts.ScriptTarget.ES2022 } });
     expect(out.diagnostics ?? []).toEqual([]);
   }
-  expect(performance.now() - start, "one source must compile or fail quickly").toBeLessThan(5000);
+  expect(performance.now() - start, "one source must compile or fail quickly").toBeLessThan(15_000);
 }
 
 describe("fuzzing source text (fast-check)", () => {
@@ -84,7 +84,7 @@ describe("fuzzing random well-typed programs (fast-check)", () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (programSeed) => {
         const source = randomProgram(programSeed);
-        const r = await compile(source, { filename: `random-${programSeed}.grad`, format: false });
+        const r = await compile(source, { filename: `random-${programSeed}.grad`, prettier: false });
         const mod = await loadModule(r.typescript);
         const next = rng(programSeed);
         const p = randomValues(mod.shapes.params, next);

@@ -122,6 +122,6 @@ describe("analyze", () => {
   it("records the lecture's unit order", () => {
     const a = analyze(readFileSync("examples/lecture.grad", "utf8"));
     const order = a.forward.nodes.filter((n) => n.op !== "const").map((n) => n.name ?? n.op);
-    expect(order).toEqual(["w", "x", "mul", "b", "add", "sigmoid", "y", "sub", "pow", "mul", "pow", "mul", "add"]);
+    expect(order).toEqual(["w", "x", "b", "y", "mul", "add", "sigmoid", "sub", "pow", "mul", "pow", "mul", "add"]);
   });
 });

@@ -178,10 +178,9 @@ export function check(program: Program, file: string, text: string): { program?:
         if (!("deps" in entry)) {
           return { expr: { kind: "num", value: entry.value, shape: scalar, span: e.span }, deps: new Set<string>() };
         }
-        if (poisoned.has(name)) return { expr: null, deps: new Set<string>([name, ...entry.deps]) };
-        const deps = new Set<string>(entry.deps);
-        deps.add(name);
-        return { expr: { kind: "ref", name, shape: entry.shape, span: e.span }, deps };
+        // dependencies are direct (this name); reachability is walked once at the end
+        if (poisoned.has(name)) return { expr: null, deps: new Set<string>([name]) };
+        return { expr: { kind: "ref", name, shape: entry.shape, span: e.span }, deps: new Set<string>([name]) };
       }
       case "neg":
         return apply("neg", [expr(e.operand)], e.span, (a) => a[0], e.span);
@@ -316,7 +315,17 @@ export function check(program: Program, file: string, text: string): { program?:
 
   if (!lossSpan && !program.failedLoss) r.report("E301", { start: 0, end: 0 });
   if (loss) {
-    for (const p of params) if (!loss.deps.has(p.name) && !usedInError.has(p.name)) r.report("W401", p.span, { name: p.name });
+    // names the loss reaches (or a line with an error might have): an iterative walk over direct dependencies
+    const seen = new Set<string>();
+    const stack = [...loss.deps, ...usedInError];
+    while (stack.length) {
+      const name = stack.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const entry = scope.get(name);
+      if (entry && "deps" in entry) stack.push(...entry.deps);
+    }
+    for (const p of params) if (!seen.has(p.name)) r.report("W401", p.span, { name: p.name });
   }
   const diagnostics = r.diagnostics;
   if (r.hasErrors || !loss) return { diagnostics };

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { compile, CompileError, renderDiagnostics } from "../index.js";
+import { compile, CompileError, explain, graph, PointError, renderDiagnostics } from "../index.js";
 import { displayName, writeAtomic } from "./files.js";
 
 export interface Io {
@@ -75,6 +75,64 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
           code = 1;
         }
       }
+    });
+
+  /** read, run, and turn user errors into messages and exit codes */
+  const guarded = async (file: string, job: (text: string, name: string) => Promise<void>) => {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      io.stderr(`gradc: cannot read ${file}\n`);
+      code = 1;
+      return;
+    }
+    try {
+      await job(text, displayName(file));
+    } catch (e) {
+      if (e instanceof CompileError) io.stderr(renderDiagnostics(e.diagnostics, text));
+      else if (e instanceof PointError) io.stderr(`gradc: ${e.message}\n`);
+      else throw e;
+      code = 1;
+    }
+  };
+  const output = (target: string | undefined, text: string, from: string) => {
+    if (!target) return io.stdout(text);
+    writeAtomic(target, text);
+    io.stderr(`gradc: ${from} -> ${displayName(target)}\n`);
+  };
+
+  program
+    .command("explain")
+    .description("write the worked backpropagation derivation of a model (lecture 4.6) as Markdown or LaTeX")
+    .argument("<file>", ".grad source file")
+    .option("--at <point>", "evaluate every unit and gradient at a point: w=0.5,b=-1,x=2,y=1 (vectors v=[1,2]) or random[:seed]")
+    .option("--format <format>", "md or tex (default: from -o's extension, else md)", choice(["md", "tex"] as const))
+    .option("-o, --out <file>", "output file; with .md, the graph picture is written beside it as .svg")
+    .addHelpText("after", "\nExamples:\n  gradc explain examples/lecture.grad --at w=0.5,b=-1,x=2,y=1\n  gradc explain examples/mlp.grad --format tex -o mlp.tex\n  gradc explain examples/lecture.grad -o lecture.md   # also writes lecture.svg")
+    .action(async (file: string, opts: { at?: string; format?: "md" | "tex"; out?: string }) => {
+      await guarded(file, async (text, name) => {
+        const format = opts.format ?? (opts.out?.endsWith(".tex") ? "tex" : "md");
+        const svgPath = opts.out && format === "md" ? opts.out.replace(/(\.md)?$/, ".svg") : undefined;
+        const r = explain(text, { filename: name, format, ...(opts.at !== undefined ? { at: opts.at } : {}), ...(svgPath ? { picture: basename(svgPath) } : {}) });
+        if (svgPath) output(svgPath, await graph(text, { filename: name, format: "svg", ...(opts.at !== undefined ? { at: opts.at } : {}) }), name);
+        output(opts.out, r.text, name);
+      });
+    });
+
+  program
+    .command("graph")
+    .description("draw the computation graph (params, inputs, units u_k) as SVG or Graphviz DOT")
+    .argument("<file>", ".grad source file")
+    .option("--at <point>", "label every node with its value and gradient at a point (as for explain)")
+    .option("--format <format>", "svg or dot (default: from -o's extension, else svg)", choice(["svg", "dot"] as const))
+    .option("-o, --out <file>", "output file")
+    .addHelpText("after", "\nExamples:\n  gradc graph examples/lecture.grad -o lecture.svg\n  gradc graph examples/lecture.grad --at w=0.5,b=-1,x=2,y=1 --format dot")
+    .action(async (file: string, opts: { at?: string; format?: "svg" | "dot"; out?: string }) => {
+      await guarded(file, async (text, name) => {
+        const format = opts.format ?? (opts.out?.endsWith(".dot") ? "dot" : "svg");
+        output(opts.out, await graph(text, { filename: name, format, ...(opts.at !== undefined ? { at: opts.at } : {}) }), name);
+      });
     });
 
   try {

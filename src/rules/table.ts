@@ -7,39 +7,44 @@ import type { Op } from "../ir/ops.js";
  *            names (ops.ts); the TypeScript and LaTeX emitters print it.
  *   grads    per operand: its cotangent contribution, as mathjs text over the operands, `y`
  *            (the op's result) and `g` (the cotangent of y). "0" means no dependence.
+ *   tex      how the LaTeX emitter writes the op; prime: how it writes the op's derivative.
  * Functions in formulas are IR ops, plus expand(v, ref) / rowexpand(v, ref) / reduce_to(v, ref),
  * which broadcast or reduce v to the shape of ref. Arithmetic broadcasts like the language.
  */
 export interface Rule {
   readonly forward?: string;
   readonly grads: readonly string[];
+  /** LaTeX of the op applied to its operands ({x}, {a}, ... are the operands); +, -, *, /, ^ print as operators */
+  readonly tex?: string;
+  /** LaTeX of the derivative as the lecture names it (σ'(x)), for one-operand elementwise ops */
+  readonly prime?: string;
 }
 
 export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   // d(-x) = -1
   neg: { forward: "-x", grads: ["-g"] },
   // d/dx e^x = e^x = y
-  exp: { forward: "exp(x)", grads: ["g * y"] },
+  exp: { forward: "exp(x)", grads: ["g * y"], tex: "\\exp\\left({x}\\right)" },
   // d/dx log x = 1/x  (guarded: a zero cotangent stays 0 at x = 0)
-  log: { forward: "log(x)", grads: ["guard(g, g / x)"] },
+  log: { forward: "log(x)", grads: ["guard(g, g / x)"], tex: "\\log\\left({x}\\right)" },
   // d/dx sqrt x = 1 / (2 sqrt x)  (guarded at x = 0)
-  sqrt: { forward: "sqrt(x)", grads: ["guard(g, g / (2 * y))"] },
+  sqrt: { forward: "sqrt(x)", grads: ["guard(g, g / (2 * y))"], tex: "\\sqrt{{x}}" },
   // d/dx |x| = sign x
-  abs: { forward: "abs(x)", grads: ["g * sign(x)"] },
-  sin: { forward: "sin(x)", grads: ["g * cos(x)"] },
-  cos: { forward: "cos(x)", grads: ["-(g * sin(x))"] },
+  abs: { forward: "abs(x)", grads: ["g * sign(x)"], tex: "\\left|{x}\\right|" },
+  sin: { forward: "sin(x)", grads: ["g * cos(x)"], tex: "\\sin\\left({x}\\right)" },
+  cos: { forward: "cos(x)", grads: ["-(g * sin(x))"], tex: "\\cos\\left({x}\\right)" },
   // d/dx tan = 1 + tan^2
-  tan: { forward: "tan(x)", grads: ["g * (1 + y ^ 2)"] },
+  tan: { forward: "tan(x)", grads: ["g * (1 + y ^ 2)"], tex: "\\tan\\left({x}\\right)" },
   // d/dx tanh = 1 - y^2
-  tanh: { forward: "tanh(x)", grads: ["g * (1 - y ^ 2)"] },
+  tanh: { forward: "tanh(x)", grads: ["g * (1 - y ^ 2)"], tex: "\\tanh\\left({x}\\right)", prime: "\\tanh'\\left({x}\\right)" },
   // sigma' = sigma (1 - sigma); forward never overflows exp
-  sigmoid: { forward: "x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))", grads: ["g * y * (1 - y)"] },
+  sigmoid: { forward: "x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))", grads: ["g * y * (1 - y)"], tex: "\\sigma\\left({x}\\right)", prime: "\\sigma'\\left({x}\\right)" },
   // relu' = 1 where x > 0 (0 at the kink, as PyTorch); a select, so g = Inf where x <= 0 gives 0, not NaN
-  relu: { forward: "x > 0 ? x : 0", grads: ["select(x, g, 0)"] },
+  relu: { forward: "x > 0 ? x : 0", grads: ["select(x, g, 0)"], tex: "\\operatorname{ReLU}\\left({x}\\right)", prime: "\\operatorname{ReLU}'\\left({x}\\right)" },
   // softplus' = sigma; log(1 + e^x) = max(x, 0) + log1p(e^-|x|) never overflows
-  softplus: { forward: "max(x, 0) + log1p(exp(-abs(x)))", grads: ["g * sigmoid(x)"] },
-  step: { forward: "x > 0 ? 1 : 0", grads: ["0"] },
-  sign: { forward: "sign(x)", grads: ["0"] },
+  softplus: { forward: "max(x, 0) + log1p(exp(-abs(x)))", grads: ["g * sigmoid(x)"], tex: "\\operatorname{softplus}\\left({x}\\right)" },
+  step: { forward: "x > 0 ? 1 : 0", grads: ["0"], tex: "\\mathbf{1}\\left[{x} > 0\\right]" },
+  sign: { forward: "sign(x)", grads: ["0"], tex: "\\operatorname{sign}\\left({x}\\right)" },
 
   add: { forward: "a + b", grads: ["g", "g"] },
   sub: { forward: "a - b", grads: ["g", "-g"] },
@@ -50,35 +55,35 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   // d(a^b) = b a^(b-1) da + a^b log(a) db  (guarded where a^(b-1) or log(a) is infinite)
   pow: { forward: "a ^ b", grads: ["guard(g, g * b * a ^ (b - 1))", "guard(g, g * y * log(a))"] },
   // the larger operand takes the gradient (ties go to a); the other gets exactly 0
-  max: { forward: "max(a, b)", grads: ["select(ge(a, b), g, 0)", "select(ge(a, b), 0, g)"] },
-  min: { forward: "min(a, b)", grads: ["select(ge(b, a), g, 0)", "select(ge(b, a), 0, g)"] },
-  ge: { forward: "a >= b ? 1 : 0", grads: ["0", "0"] },
-  guard: { forward: "a == 0 ? 0 : b", grads: ["0", "guard(a, g)"] },
-  select: { forward: "c > 0 ? a : b", grads: ["0", "select(c, g, 0)", "select(c, 0, g)"] },
+  max: { forward: "max(a, b)", grads: ["select(ge(a, b), g, 0)", "select(ge(a, b), 0, g)"], tex: "\\max\\left({a}, {b}\\right)" },
+  min: { forward: "min(a, b)", grads: ["select(ge(b, a), g, 0)", "select(ge(b, a), 0, g)"], tex: "\\min\\left({a}, {b}\\right)" },
+  ge: { forward: "a >= b ? 1 : 0", grads: ["0", "0"], tex: "\\mathbf{1}\\left[{a} \\ge {b}\\right]" },
+  guard: { forward: "a == 0 ? 0 : b", grads: ["0", "guard(a, g)"], tex: "{b}" },
+  select: { forward: "c > 0 ? a : b", grads: ["0", "select(c, g, 0)", "select(c, 0, g)"], tex: "\\operatorname{select}\\left({c} > 0, {a}, {b}\\right)" },
 
   // the adjoint of a broadcast sums over the broadcast axes
-  broadcast: { grads: ["reduce_to(g, x)"] },
-  rowbcast: { grads: ["rowsum(g)"] },
-  transpose: { grads: ["transpose(g)"] },
+  broadcast: { grads: ["reduce_to(g, x)"], tex: "{x}" },
+  rowbcast: { grads: ["rowsum(g)"], tex: "{v}" },
+  transpose: { grads: ["transpose(g)"], tex: "{x}^{\\top}" },
 
-  sum: { grads: ["expand(g, x)"] },
-  rowsum: { grads: ["rowexpand(g, x)"] },
-  reduce_to: { grads: ["expand(g, x)"] },
+  sum: { grads: ["expand(g, x)"], tex: "\\textstyle\\sum {x}" },
+  rowsum: { grads: ["rowexpand(g, x)"], tex: "\\operatorname{rowsum}\\left({x}\\right)" },
+  reduce_to: { grads: ["expand(g, x)"], tex: "\\operatorname{unbroadcast}\\left({x}\\right)" },
   // y = A x:  dA = g x^T,  dx = A^T g = g^T A
-  matvec: { grads: ["outer(g, x)", "vecmat(g, A)"] },
+  matvec: { grads: ["outer(g, x)", "vecmat(g, A)"], tex: "{A} {x}" },
   // y = x B:  dx = B g,  dB = x g^T
-  vecmat: { grads: ["matvec(B, g)", "outer(x, g)"] },
+  vecmat: { grads: ["matvec(B, g)", "outer(x, g)"], tex: "{B}^{\\top} {x}" },
   // Y = A B:  dA = G B^T,  dB = A^T G
-  matmul: { grads: ["matmul(g, transpose(B))", "matmul(transpose(A), g)"] },
+  matmul: { grads: ["matmul(g, transpose(B))", "matmul(transpose(A), g)"], tex: "{A} {B}" },
   // Y = a b^T:  da = G b,  db = G^T a = a^T G
-  outer: { grads: ["matvec(g, b)", "vecmat(a, g)"] },
-  dot: { grads: ["g * b", "g * a"] },
+  outer: { grads: ["matvec(g, b)", "vecmat(a, g)"], tex: "{a} {b}^{\\top}" },
+  dot: { grads: ["g * b", "g * a"], tex: "{a}^{\\top} {b}" },
   // softmax' = diag(y) - y y^T, applied to g: y * (g - <g, y>)
-  softmax: { grads: ["y * (g - rowexpand(rowsum(g * y), x))"] },
+  softmax: { grads: ["y * (g - rowexpand(rowsum(g * y), x))"], tex: "\\operatorname{softmax}\\left({x}\\right)" },
   // log_softmax' applied to g: g - softmax(x) * sum(g)
-  log_softmax: { grads: ["g - exp(y) * rowexpand(rowsum(g), x)"] },
+  log_softmax: { grads: ["g - exp(y) * rowexpand(rowsum(g), x)"], tex: "\\operatorname{log\\,softmax}\\left({x}\\right)" },
   // d logsumexp = softmax
-  logsumexp: { grads: ["rowexpand(g, x) * softmax(x)"] },
+  logsumexp: { grads: ["rowexpand(g, x) * softmax(x)"], tex: "\\operatorname{logsumexp}\\left({x}\\right)" },
   // lecture 4.6.4: d/dz [logsumexp(z) - sum(t z)] = softmax(z) - t
-  sce: { grads: ["rowexpand(g, z) * (softmax(z) - t)", "-(rowexpand(g, z) * z)"] },
+  sce: { grads: ["rowexpand(g, z) * (softmax(z) - t)", "-(rowexpand(g, z) * z)"], tex: "\\operatorname{CE}\\left({z}, {t}\\right)" },
 };

@@ -1,4 +1,15 @@
-import { Project, StructureKind, VariableDeclarationKind, type InterfaceDeclarationStructure, type OptionalKind, type PropertySignatureStructure } from "ts-morph";
+import {
+  Project,
+  StructureKind,
+  VariableDeclarationKind,
+  type FunctionDeclarationStructure,
+  type InterfaceDeclarationStructure,
+  type OptionalKind,
+  type PropertySignatureStructure,
+  type StatementStructures,
+  type TypeAliasDeclarationStructure,
+  type VariableStatementStructure,
+} from "ts-morph";
 import * as prettier from "prettier";
 import type { Graph, Leaf, Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
@@ -65,8 +76,14 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   }
   const workspace = [...buffers].sort((x, y) => x - y);
 
-  const project = new Project({ useInMemoryFileSystem: true });
-  const sf = project.createSourceFile("module.ts", "", { overwrite: true });
+  // every statement as a ts-morph structure, printed once (adding them one by one re-parses the file each time)
+  const statements: StatementStructures[] = [];
+  const sf = {
+    addTypeAlias: (x: Omit<TypeAliasDeclarationStructure, "kind">) => statements.push({ ...x, kind: StructureKind.TypeAlias }),
+    addVariableStatement: (x: Omit<VariableStatementStructure, "kind">) => statements.push({ ...x, kind: StructureKind.VariableStatement }),
+    addInterface: (x: InterfaceDeclarationStructure) => statements.push(x),
+    addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => statements.push({ ...x, kind: StructureKind.Function }),
+  };
   const leafType = (l: Leaf) => (l.shape.length === 0 ? "number" : "Tensor");
   const props = (ls: readonly Leaf[], type: (l: Leaf) => string): OptionalKind<PropertySignatureStructure>[] =>
     ls.map((l) => ({ name: propName(l.name), type: type(l), docs: [`${l.shape.length === 0 ? "scalar" : `${showShape(l.shape)}, row-major`}`] }));
@@ -150,7 +167,9 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     hash: opts.hash,
     options: `dtype=${opts.dtype}${opts.debug ? " debug" : ""}`,
   });
-  const code = `${header}\n${sf.getFullText()}`;
+  const project = new Project({ useInMemoryFileSystem: true });
+  const file = project.createSourceFile("module.ts", { statements }, { overwrite: true });
+  const code = `${header}\n${file.getFullText()}`;
   if (opts.format === false) return code;
   return prettier.format(code, { parser: "babel-ts", printWidth: 120 });
 }

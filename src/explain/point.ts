@@ -1,0 +1,49 @@
+import type { Values } from "../eval/evaluate.js";
+import type { Graph } from "../ir/graph.js";
+import { size } from "../shape/shape.js";
+
+/** A bad --at: the message says what to write instead. */
+export class PointError extends Error {}
+
+/** One seeded uniform draw in [-1, 1) per element (mulberry32), for `--at random[:seed]`. */
+function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+
+/**
+ * Parse `w=0.5,b=-1,x=2,y=1` (vectors as `v=[1,2,3]`, matrices row-major) or `random[:seed]`
+ * into values for every param and input of the graph.
+ */
+export function parsePoint(spec: string, g: Graph): { params: Values; inputs: Values } {
+  const leaves = [...g.params.map((l) => ({ ...l, role: "params" as const })), ...g.inputs.map((l) => ({ ...l, role: "inputs" as const }))];
+  const out = { params: {} as Record<string, number | Float64Array>, inputs: {} as Record<string, number | Float64Array> };
+  const random = /^random(?::(\d+))?$/.exec(spec.trim());
+  if (random) {
+    const next = uniform(Number(random[1] ?? 1));
+    for (const l of leaves) out[l.role][l.name] = l.shape.length === 0 ? next() : Float64Array.from({ length: size(l.shape) }, next);
+    return out;
+  }
+  const given = new Map<string, number[]>();
+  for (const part of spec.match(/[^,=\s]+\s*=\s*(\[[^\]]*\]|[^,]+)/g) ?? []) {
+    const [name, raw] = part.split(/=(.*)/s).map((s) => s.trim());
+    const nums = raw.replace(/^\[|\]$/g, "").split(/[,\s]+/).filter(Boolean).map(Number);
+    if (nums.some((v) => !Number.isFinite(v))) throw new PointError(`--at: '${raw}' is not a number or a [list] of numbers`);
+    given.set(name, nums);
+  }
+  if (given.size === 0) throw new PointError("--at: expected name=value pairs, e.g. --at w=0.5,b=-1,x=2,y=1 (or --at random)");
+  for (const name of given.keys()) if (!leaves.some((l) => l.name === name)) throw new PointError(`--at: '${name}' is not a param or input of this model`);
+  const missing = leaves.filter((l) => !given.has(l.name)).map((l) => l.name);
+  if (missing.length) throw new PointError(`--at: give a value for ${missing.join(", ")} (or use --at random)`);
+  for (const l of leaves) {
+    const v = given.get(l.name)!;
+    if (v.length !== size(l.shape)) throw new PointError(`--at: '${l.name}' needs ${size(l.shape)} value${size(l.shape) === 1 ? "" : "s"}, got ${v.length}`);
+    out[l.role][l.name] = l.shape.length === 0 ? v[0] : Float64Array.from(v);
+  }
+  return out;
+}

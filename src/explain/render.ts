@@ -1,0 +1,124 @@
+import { fillTemplate } from "../emit/template.js";
+import { size } from "../shape/shape.js";
+import type { Derivation, Equation, TableRow } from "./derive.js";
+
+export type Format = "md" | "tex";
+
+/** The text of a derivation's sections; the renderers lay these out per format. */
+interface Section {
+  readonly title: string;
+  readonly intro?: string;
+  readonly math?: readonly string[];
+  readonly table?: { readonly head: readonly string[]; readonly rows: readonly (readonly string[])[] };
+  readonly picture?: string;
+}
+
+function equation(e: Equation, boxed = false): string {
+  const steps = boxed ? [...e.steps.slice(0, -1), `\\boxed{${e.steps[e.steps.length - 1]}}`] : e.steps;
+  const lines = steps.map((s, i) => (i === 0 ? `${e.lhs} &= ${s}` : `&= ${s}`));
+  if (e.note) lines[0] += ` && ${e.note}`;
+  return lines.join(" \\\\\n");
+}
+
+function number(v: number): string {
+  return Object.is(v, -0) ? "0" : String(v);
+}
+
+function values(v: Float64Array | undefined, shape: readonly number[]): string {
+  if (!v) return "";
+  if (shape.length === 0) return number(v[0]);
+  if (size(shape) <= 6) return `(${[...v].map(number).join(", ")})`;
+  const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+  return `‖·‖ = ${number(norm)} (${shape.join("×")})`;
+}
+
+function sections(d: Derivation, picture?: string): Section[] {
+  const out: Section[] = [];
+  out.push({ title: "1. The model", math: d.model.map((e) => equation(e)) });
+  out.push({
+    title: "2. Forward decomposition into elementary units",
+    intro: "Each unit applies one elementary op. The units, in the order they are created:",
+    math: [d.units.map((e) => equation(e)).join(" \\\\\n")],
+  });
+  out.push({ title: "Recorded node order", intro: "Inputs first, then intermediate units, the result last:", math: [d.order.join(",\\; ")] });
+  out.push({ title: "3. Child sets S(u)", intro: "S(u) holds the units that use u (the heads of u's outgoing edges):", math: [d.childSets.map((e) => equation(e)).join(" \\\\\n")] });
+  out.push({
+    title: "4. Local derivatives",
+    intro: d.tensor
+      ? "One per edge, from the rule table. For tensors, each edge maps the downstream gradient back (lemma 1 of 4.6.4: ∇ₓz = (∂y/∂x)ᵀ ∇_y z):"
+      : "One per edge into a node that depends on a param, from the rule table:",
+    math: [d.locals.map((e) => equation(e)).join(" \\\\\n")],
+  });
+  out.push({
+    title: "5. The backward sweep",
+    intro: "In reverse creation order; each node's gradient sums over its children, ∂f/∂u = Σ_{v∈S(u)} ∂f/∂v · ∂v/∂u, then the known values are substituted:",
+    math: d.sweep.map((e) => equation(e)),
+  });
+  out.push({
+    title: "6. The gradients",
+    ...(d.tensor ? { intro: "Softmax cross-entropy contributes softmax(z) − y to its logits' gradient (4.6.4)." } : {}),
+    math: d.finals.map((e) => equation(e, true)),
+  });
+  if (d.table) {
+    out.push({
+      title: "7. Values at the given point",
+      table: { head: ["node", "value", `∂${d.lossSymbol === "\\ell" ? "ℓ" : "f"}/∂node`], rows: d.table.map((r: TableRow) => [r.symbol, values(r.value, r.shape), values(r.grad, r.shape)]) },
+    });
+  }
+  if (picture) out.push({ title: "The computation graph", picture });
+  return out;
+}
+
+function markdown(d: Derivation, picture?: string): string {
+  const parts: string[] = [];
+  for (const s of sections(d, picture)) {
+    parts.push(`## ${s.title}`);
+    if (s.intro) parts.push(s.intro);
+    for (const m of s.math ?? []) parts.push("```math\n" + (m.includes("&") ? `\\begin{aligned}\n${m}\n\\end{aligned}` : m) + "\n```");
+    if (s.table) {
+      parts.push([`| ${s.table.head.join(" | ")} |`, `| ${s.table.head.map(() => "---").join(" | ")} |`, ...s.table.rows.map((r) => `| $${r[0]}$ | ${r[1]} | ${r[2]} |`)].join("\n"));
+    }
+    if (s.picture) parts.push(`![computation graph](${s.picture})`);
+  }
+  return fillTemplate("derivation.md", { source: d.file, body: parts.join("\n\n") });
+}
+
+const texText = (s: string) =>
+  s
+    .replace(/[\\{}$&#^_%~]/g, (c) => (c === "\\" ? "\\textbackslash{}" : `\\${c}`))
+    .replace(/‖·‖/g, "$\\|\\cdot\\|$")
+    .replace(/×/g, "$\\times$")
+    .replace(/∂/g, "$\\partial$")
+    .replace(/Σ_\{v∈S\(u\)\}/g, "$\\sum_{v\\in S(u)}$")
+    .replace(/∇ₓz/g, "$\\nabla_x z$")
+    .replace(/∇_y z/g, "$\\nabla_y z$")
+    .replace(/\(∂y\/∂x\)ᵀ/g, "$(\\partial y/\\partial x)^\\top$")
+    .replace(/[−]/g, "-")
+    .replace(/·/g, "$\\cdot$")
+    .replace(/ℓ/g, "$\\ell$");
+
+function latex(d: Derivation): string {
+  const parts: string[] = [];
+  for (const s of sections(d)) {
+    parts.push(`\\subsection*{${texText(s.title)}}`);
+    if (s.intro) parts.push(texText(s.intro));
+    for (const m of s.math ?? []) parts.push(m.includes("&") ? `\\begin{align*}\n${m}\n\\end{align*}` : `\\[\n${m}\n\\]`);
+    if (s.table) {
+      parts.push(
+        [`\\begin{tabular}{lll}`, `${s.table.head.map(texText).join(" & ")} \\\\ \\hline`, ...s.table.rows.map((r) => `$${r[0]}$ & ${texText(r[1])} & ${texText(r[2])} \\\\`), `\\end{tabular}`].join("\n"),
+      );
+    }
+  }
+  return fillTemplate("derivation.tex", { source: texText(d.file), body: parts.join("\n\n") });
+}
+
+/** A derivation as a Markdown page (GitHub math) or a standalone LaTeX document. */
+export function renderDerivation(d: Derivation, format: Format, picture?: string): string {
+  return format === "md" ? markdown(d, picture) : latex(d);
+}
+
+/** Every math fragment a derivation prints (for checking them with KaTeX). */
+export function mathFragments(d: Derivation): string[] {
+  const blocks = sections(d).flatMap((s) => [...(s.math ?? []).map((m) => (m.includes("&") ? `\\begin{aligned}${m}\\end{aligned}` : m)), ...(s.table?.rows.map((r) => r[0]) ?? [])]);
+  return blocks;
+}
