@@ -10,9 +10,15 @@ import { showShape, type Shape } from "../shape/shape.js";
 import { apply, num, replaceSymbols, size, special, substitute, sym, tidy, toTex } from "./math.js";
 import { nameTex, shapeTex } from "./symbols.js";
 
-/** Closed forms larger than this are written through named symbols instead (δ, h_k, u_k). */
+/**
+ * Closed forms stay readable: a forward expansion larger than FORWARD_LIMIT, or an adjoint
+ * larger than ADJOINT_LIMIT, is written by its symbol instead. Nodes the user named (h_k) are
+ * always written by name, and their adjoints become named symbols (∂f/∂h_k, the lecture's
+ * recursion in 4.3) once larger than NAMED_ADJOINT_LIMIT.
+ */
 const FORWARD_LIMIT = 12;
 const ADJOINT_LIMIT = 30;
+const NAMED_ADJOINT_LIMIT = 8;
 
 export interface Equation {
   readonly lhs: string;
@@ -99,7 +105,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   const units: Equation[] = fwd.nodes
     .filter((x) => unitIndex.has(x.id))
     .map((x) => {
-      const notes = [x.hint && x.id !== fwd.loss ? `${namedTex(x)}` : x.id === fwd.loss ? lossSymbol : "", x.shape.length ? `\\in ${shapeTex(x.shape)}` : ""].filter(Boolean);
+      const notes = [x.hint && x.id !== fwd.loss ? `(= ${namedTex(x)})` : x.id === fwd.loss ? `(= ${lossSymbol})` : "", x.shape.length ? `\\in ${shapeTex(x.shape)}` : ""].filter(Boolean);
       return { lhs: unitTex(x), steps: [tex(define(x, x.args.map((arg) => operand(arg, false))))], ...(notes.length ? { note: notes.join(" ") } : {}) };
     });
   const childSets: Equation[] = visible
@@ -151,21 +157,20 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     if (isLeaf(x)) return namedSym(x);
     const have = forward.get(id);
     if (have) return have;
-    const e = tidy(define(x, x.args.map((arg) => {
-      const c = closedForward(arg);
-      return size(c) <= FORWARD_LIMIT ? c : namedSym(fwd.nodes[arg]);
-    })));
+    const e = tidy(define(x, x.args.map(smallForward)));
     forward.set(id, e);
     return e;
   };
+  const isNamed = (x: Node) => !isLeaf(x) && x.hint !== undefined && x.id !== fwd.loss;
   const smallForward = (id: number) => {
+    if (isNamed(fwd.nodes[id])) return operand(id, true);
     const c = closedForward(id);
     return size(c) <= FORWARD_LIMIT ? c : operand(id, true);
   };
   const adjoint = new Map<number, MathNode>();
   const smallAdjoint = (v: Node) => {
     const c = adjoint.get(v.id)!;
-    return size(c) <= ADJOINT_LIMIT ? c : adjNamedSym(v);
+    return size(c) <= (isNamed(v) ? NAMED_ADJOINT_LIMIT : ADJOINT_LIMIT) ? c : adjNamedSym(v);
   };
   // a derivative in the lecture's notation: σ'(z) for a one-operand op that has one, else the rule
   const localClosed = (v: Node, i: number, gNode: MathNode): MathNode => {

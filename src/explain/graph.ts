@@ -17,7 +17,7 @@ export function plainLabel(tex: string): string {
 }
 
 const quote = (s: string) => `"${s.replace(/["\\{}|<>]/g, (c) => `\\${c}`)}"`;
-const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3));
+const fmt = (v: number) => (v === 0 || (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4) ? v.toFixed(4) : v.toExponential(3));
 
 /** The computation graph in Graphviz DOT: params boxed and blue, inputs grey, units circles. */
 export function graphDot(d: Derivation): string {

@@ -29,7 +29,7 @@ function values(v: Float64Array | undefined, shape: readonly number[]): string {
   if (shape.length === 0) return number(v[0]);
   if (size(shape) <= 6) return `(${[...v].map(number).join(", ")})`;
   const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
-  return `‖·‖ = ${number(norm)} (${shape.join("×")})`;
+  return `$\\lVert\\cdot\\rVert$ = ${number(norm)} ($${shape.join(" \\times ")}$)`;
 }
 
 function sections(d: Derivation, picture?: string): Section[] {
@@ -41,28 +41,28 @@ function sections(d: Derivation, picture?: string): Section[] {
     math: [d.units.map((e) => equation(e)).join(" \\\\\n")],
   });
   out.push({ title: "Recorded node order", intro: "Inputs first, then intermediate units, the result last:", math: [d.order.join(",\\; ")] });
-  out.push({ title: "3. Child sets S(u)", intro: "S(u) holds the units that use u (the heads of u's outgoing edges):", math: [d.childSets.map((e) => equation(e)).join(" \\\\\n")] });
+  out.push({ title: "3. Child sets S(u)", intro: "$S(u)$ holds the units that use $u$ (the heads of $u$'s outgoing edges):", math: [d.childSets.map((e) => equation(e)).join(" \\\\\n")] });
   out.push({
     title: "4. Local derivatives",
     intro: d.tensor
-      ? "One per edge, from the rule table. For tensors, each edge maps the downstream gradient back (lemma 1 of 4.6.4: ∇ₓz = (∂y/∂x)ᵀ ∇_y z):"
+      ? "One per edge, from the rule table. For tensors, each edge maps the downstream gradient back (lemma 1 of 4.6.4: $\\nabla_{x} z = (\\partial y / \\partial x)^{\\top} \\nabla_{y} z$):"
       : "One per edge into a node that depends on a param, from the rule table:",
     math: [d.locals.map((e) => equation(e)).join(" \\\\\n")],
   });
   out.push({
     title: "5. The backward sweep",
-    intro: "In reverse creation order; each node's gradient sums over its children, ∂f/∂u = Σ_{v∈S(u)} ∂f/∂v · ∂v/∂u, then the known values are substituted:",
+    intro: `In reverse creation order; each node's gradient sums over its children, $\\frac{\\partial ${d.lossSymbol}}{\\partial u} = \\sum_{v \\in S(u)} \\frac{\\partial ${d.lossSymbol}}{\\partial v} \\frac{\\partial v}{\\partial u}$, then the known values are substituted:`,
     math: d.sweep.map((e) => equation(e)),
   });
   out.push({
     title: "6. The gradients",
-    ...(d.tensor ? { intro: "Softmax cross-entropy contributes softmax(z) − y to its logits' gradient (4.6.4)." } : {}),
+    ...(d.tensor ? { intro: "Softmax cross-entropy contributes $\\operatorname{softmax}(z) - y$ to its logits' gradient (4.6.4)." } : {}),
     math: d.finals.map((e) => equation(e, true)),
   });
   if (d.table) {
     out.push({
       title: "7. Values at the given point",
-      table: { head: ["node", "value", `∂${d.lossSymbol === "\\ell" ? "ℓ" : "f"}/∂node`], rows: d.table.map((r: TableRow) => [r.symbol, values(r.value, r.shape), values(r.grad, r.shape)]) },
+      table: { head: ["node", "value", `$\\partial ${d.lossSymbol} / \\partial$ node`], rows: d.table.map((r: TableRow) => [r.symbol, values(r.value, r.shape), values(r.grad, r.shape)]) },
     });
   }
   if (picture) out.push({ title: "The computation graph", picture });
@@ -83,19 +83,12 @@ function markdown(d: Derivation, picture?: string): string {
   return fillTemplate("derivation.md", { source: d.file, body: parts.join("\n\n") });
 }
 
+/** Prose for LaTeX: escape special characters outside $...$ math, keep the math. */
 const texText = (s: string) =>
   s
-    .replace(/[\\{}$&#^_%~]/g, (c) => (c === "\\" ? "\\textbackslash{}" : `\\${c}`))
-    .replace(/‖·‖/g, "$\\|\\cdot\\|$")
-    .replace(/×/g, "$\\times$")
-    .replace(/∂/g, "$\\partial$")
-    .replace(/Σ_\{v∈S\(u\)\}/g, "$\\sum_{v\\in S(u)}$")
-    .replace(/∇ₓz/g, "$\\nabla_x z$")
-    .replace(/∇_y z/g, "$\\nabla_y z$")
-    .replace(/\(∂y\/∂x\)ᵀ/g, "$(\\partial y/\\partial x)^\\top$")
-    .replace(/[−]/g, "-")
-    .replace(/·/g, "$\\cdot$")
-    .replace(/ℓ/g, "$\\ell$");
+    .split(/(\$[^$]*\$)/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/[\\{}&#^_%~]/g, (c) => (c === "\\" ? "\\textbackslash{}" : `\\${c}`)).replace(/[−]/g, "-")))
+    .join("");
 
 function latex(d: Derivation): string {
   const parts: string[] = [];
@@ -119,6 +112,10 @@ export function renderDerivation(d: Derivation, format: Format, picture?: string
 
 /** Every math fragment a derivation prints (for checking them with KaTeX). */
 export function mathFragments(d: Derivation): string[] {
-  const blocks = sections(d).flatMap((s) => [...(s.math ?? []).map((m) => (m.includes("&") ? `\\begin{aligned}${m}\\end{aligned}` : m)), ...(s.table?.rows.map((r) => r[0]) ?? [])]);
-  return blocks;
+  const inline = (text: string) => [...text.matchAll(/\$([^$]*)\$/g)].map((m) => m[1]);
+  return sections(d).flatMap((s) => [
+    ...(s.math ?? []).map((m) => (m.includes("&") ? `\\begin{aligned}${m}\\end{aligned}` : m)),
+    ...inline(s.intro ?? ""),
+    ...(s.table ? [...s.table.head.flatMap(inline), ...s.table.rows.flatMap((r) => [r[0], ...inline(r[1]), ...inline(r[2])])] : []),
+  ]);
 }

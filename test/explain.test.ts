@@ -1,0 +1,218 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import katex from "katex";
+import { describe, expect, it } from "vitest";
+import { analyze, compile, explain, graph } from "../src/index.js";
+import { derive } from "../src/explain/derive.js";
+import { mathFragments } from "../src/explain/render.js";
+import { parsePoint } from "../src/explain/point.js";
+import { main } from "../src/cli/main.js";
+import { loadModule } from "./helpers/module.js";
+
+const read = (name: string) => readFileSync(`examples/${name}.grad`, "utf8");
+const lecture = () => derive(analyze(read("lecture"), { filename: "examples/lecture.grad" }));
+
+describe("the lecture's 4.6.1 derivation, line by line", () => {
+  const d = lecture();
+  const line = (e: { lhs: string; steps: readonly string[] }) => `${e.lhs} = ${e.steps.join(" = ")}`;
+
+  it("decomposes f into u_1..u_9", () => {
+    expect(d.units.map(line)).toEqual([
+      "u_{1} = w\\,x",
+      "u_{2} = u_{1} + b",
+      "u_{3} = \\sigma\\left(u_{2}\\right)",
+      "u_{4} = u_{3} - y",
+      "u_{5} = u_{4}^{2}",
+      "u_{6} = \\frac{1}{2}\\,u_{5}",
+      "u_{7} = w^{2}",
+      "u_{8} = \\frac{1}{2}\\,u_{7}",
+      "u_{9} = u_{6} + u_{8}",
+    ]);
+  });
+
+  it("records the order w, x, b, y, u_1, ..., u_9", () => {
+    expect(d.order).toEqual(["w", "x", "b", "y", ...Array.from({ length: 9 }, (_, i) => `u_{${i + 1}}`)]);
+  });
+
+  it("keeps the child sets S(u)", () => {
+    expect(d.childSets.map(line)).toEqual([
+      "S(w) = \\{u_{1}, u_{7}\\}",
+      "S(x) = \\{u_{1}\\}",
+      "S(b) = \\{u_{2}\\}",
+      "S(y) = \\{u_{4}\\}",
+      ...[2, 3, 4, 5, 6].map((k) => `S(u_{${k - 1}}) = \\{u_{${k}}\\}`),
+      "S(u_{6}) = \\{u_{9}\\}",
+      "S(u_{7}) = \\{u_{8}\\}",
+      "S(u_{8}) = \\{u_{9}\\}",
+    ]);
+  });
+
+  it("takes each edge's local derivative from the rule table", () => {
+    expect(d.locals.map(line)).toEqual([
+      "\\frac{\\partial u_{1}}{\\partial w} = x",
+      "\\frac{\\partial u_{2}}{\\partial u_{1}} = 1",
+      "\\frac{\\partial u_{2}}{\\partial b} = 1",
+      "\\frac{\\partial u_{3}}{\\partial u_{2}} = \\sigma'\\left(u_{2}\\right) = u_{3}\\,\\left(1 - u_{3}\\right)",
+      "\\frac{\\partial u_{4}}{\\partial u_{3}} = 1",
+      "\\frac{\\partial u_{5}}{\\partial u_{4}} = 2\\,u_{4}",
+      "\\frac{\\partial u_{6}}{\\partial u_{5}} = \\frac{1}{2}",
+      "\\frac{\\partial u_{7}}{\\partial w} = 2\\,w",
+      "\\frac{\\partial u_{8}}{\\partial u_{7}} = \\frac{1}{2}",
+      "\\frac{\\partial u_{9}}{\\partial u_{6}} = 1",
+      "\\frac{\\partial u_{9}}{\\partial u_{8}} = 1",
+    ]);
+  });
+
+  it("sweeps in reverse creation order, expanding the sum where a node has two children", () => {
+    expect(d.sweep[0]).toEqual({ lhs: "\\frac{\\partial f}{\\partial u_{9}}", steps: ["1"] });
+    const w = d.sweep.find((e) => e.lhs === "\\frac{\\partial f}{\\partial w}")!;
+    expect(w.steps[0]).toBe("\\frac{\\partial f}{\\partial u_{1}} \\frac{\\partial u_{1}}{\\partial w} + \\frac{\\partial f}{\\partial u_{7}} \\frac{\\partial u_{7}}{\\partial w}");
+    const u4 = d.sweep.find((e) => e.lhs === "\\frac{\\partial f}{\\partial u_{4}}")!;
+    expect(u4.steps[u4.steps.length - 1]).toBe("\\sigma\\left(w\\,x + b\\right) - y");
+    expect(d.sweep.map((e) => e.lhs.replace(/\\frac\{\\partial f\}\{\\partial (.*)\}/, "$1"))).toEqual(["u_{9}", "u_{8}", "u_{7}", "u_{6}", "u_{5}", "u_{4}", "u_{3}", "u_{2}", "u_{1}", "b", "w"]);
+  });
+
+  it("ends with the lecture's closed forms", () => {
+    expect(d.finals.map(line)).toEqual([
+      "\\frac{\\partial f}{\\partial w} = \\left(\\sigma\\left(w\\,x + b\\right) - y\\right)\\,\\sigma'\\left(w\\,x + b\\right)\\,x + w",
+      "\\frac{\\partial f}{\\partial b} = \\left(\\sigma\\left(w\\,x + b\\right) - y\\right)\\,\\sigma'\\left(w\\,x + b\\right)",
+    ]);
+  });
+});
+
+describe("vector form (4.6.4)", () => {
+  it("gives softmax(z) - y for the MLP's logits and (∇ ⊙ ReLU') xᵀ for W1", () => {
+    const d = derive(analyze(read("mlp")));
+    const final = (p: string) => d.finals.find((e) => e.lhs.startsWith(`\\nabla_{\\mathbf{${p}}`))!.steps[0];
+    expect(final("b}_{2")).toBe("\\operatorname{softmax}\\left(\\mathbf{z}\\right) - \\mathbf{y}");
+    expect(final("W}_{2")).toBe("\\left(\\operatorname{softmax}\\left(\\mathbf{z}\\right) - \\mathbf{y}\\right) \\mathbf{h}^{\\top}");
+    expect(final("W}_{1")).toContain("\\odot \\operatorname{ReLU}'\\left(\\mathbf{W}_{1} \\mathbf{x} + \\mathbf{b}_{1}\\right)\\right) \\mathbf{x}^{\\top}");
+    expect(d.finals[0].lhs).toContain("\\in \\mathbb{R}^{128 \\times 784}");
+  });
+
+  it("writes deep chains through named adjoints, as in 4.3", () => {
+    const d = derive(analyze(read("chain")));
+    const w7 = d.finals.find((e) => e.lhs === "\\frac{\\partial f}{\\partial w_{7}}")!;
+    expect(w7.steps[0]).toBe("\\frac{\\partial f}{\\partial h_{7}}\\,\\sigma'\\left(w_{7}\\,h_{6} + b_{7}\\right)\\,h_{6}");
+  });
+});
+
+describe("values at a point (--at)", () => {
+  for (const [name, at] of [["lecture", "w=0.5,b=-1,x=2,y=1"], ["tiny-mlp", "random:3"], ["chain", "random:7"]] as const) {
+    it(`${name}: every gradient agrees with the generated module to 1e-12`, async () => {
+      const a = analyze(read(name));
+      const point = parsePoint(at, a.canonical);
+      const d = derive(a, point);
+      const mod = await loadModule((await compile(read(name))).typescript);
+      const got = mod.gradients(point.params as never, point.inputs as never);
+      for (const p of a.canonical.params) {
+        const row = d.table!.find((r) => r.symbol === d.order[a.canonical.nodes.filter((n) => n.op !== "const").findIndex((n) => n.id === p.node)])!;
+        const want = got.grads[p.name];
+        const values = typeof want === "number" ? [want] : [...want];
+        values.forEach((v, i) => expect(Math.abs(row.grad![i] - v), `${p.name}[${i}]`).toBeLessThan(1e-12));
+      }
+      const lossRow = d.table![d.table!.length - 1];
+      expect(Math.abs(lossRow.value[0] - got.loss)).toBeLessThan(1e-12);
+    });
+  }
+
+  it("matches the lecture's hand computation at w=0.5, b=-1, x=2, y=1", () => {
+    const a = analyze(read("lecture"));
+    const d = derive(a, parsePoint("w=0.5,b=-1,x=2,y=1", a.canonical));
+    const row = (s: string) => d.table!.find((r) => r.symbol === s)!;
+    expect(row("u_{3}").value[0]).toBe(0.5); // σ(0)
+    expect(row("w").grad![0]).toBe(0.25); // x σ'(0)(σ(0) - y) + w = 2 · 1/4 · (-1/2) + 1/2
+    expect(row("b").grad![0]).toBe(-0.125);
+  });
+
+  it("explains bad points", () => {
+    const a = analyze(read("lecture"));
+    expect(() => parsePoint("w=0.5", a.canonical)).toThrow("give a value for b, x, y");
+    expect(() => parsePoint("w=0.5,b=1,x=2,y=1,q=3", a.canonical)).toThrow("'q' is not a param or input");
+    expect(() => parsePoint("w=abc,b=1,x=2,y=1", a.canonical)).toThrow("is not a number");
+  });
+});
+
+describe("output (golden)", () => {
+  it("lecture: Markdown with values, and LaTeX", async () => {
+    await expect(explain(read("lecture"), { filename: "examples/lecture.grad", at: "w=0.5,b=-1,x=2,y=1", picture: "lecture.svg" }).text).toMatchFileSnapshot("fixtures/lecture/derivation.md");
+    await expect(explain(read("lecture"), { filename: "examples/lecture.grad", format: "tex" }).text).toMatchFileSnapshot("fixtures/lecture/derivation.tex");
+  });
+  it("chain and MLP", async () => {
+    await expect(explain(read("chain"), { filename: "examples/chain.grad" }).text).toMatchFileSnapshot("fixtures/chain/derivation.md");
+    await expect(explain(read("mlp"), { filename: "examples/mlp.grad", format: "tex" }).text).toMatchFileSnapshot("fixtures/mlp/derivation.tex");
+    await expect(explain(read("mlp"), { filename: "examples/mlp.grad" }).text).toMatchFileSnapshot("fixtures/mlp/derivation.md");
+  });
+  it("the graph as DOT", async () => {
+    await expect(await graph(read("lecture"), { format: "dot", at: "w=0.5,b=-1,x=2,y=1" })).toMatchFileSnapshot("fixtures/lecture/graph.dot");
+  });
+  it("is deterministic", () => {
+    expect(explain(read("mlp")).text).toBe(explain(read("mlp")).text);
+  });
+});
+
+describe("the math is valid", () => {
+  for (const name of ["lecture", "chain", "mlp", "tiny-mlp", "regression"]) {
+    it(`${name}: every fragment parses with KaTeX in strict mode`, () => {
+      const a = analyze(read(name));
+      const d = derive(a, parsePoint("random", a.canonical));
+      for (const f of mathFragments(d)) expect(() => katex.renderToString(f, { displayMode: true, strict: "error", throwOnError: true }), f).not.toThrow();
+    });
+  }
+
+  const hasPdflatex = spawnSync("pdflatex", ["--version"]).status === 0;
+  it.skipIf(!hasPdflatex)("every example's .tex compiles with pdflatex", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gradc-tex-"));
+    for (const name of ["lecture", "chain", "mlp", "tiny-mlp", "regression"]) {
+      writeFileSync(join(dir, `${name}.tex`), explain(read(name), { filename: `examples/${name}.grad`, format: "tex", at: "random" }).text);
+      const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", `${name}.tex`], { cwd: dir, encoding: "utf8" });
+      expect(r.status, `${name}.tex:\n${r.stdout.slice(-2000)}`).toBe(0);
+    }
+  }, 120_000);
+  if (!hasPdflatex) it("pdflatex is not installed here: the .tex compile test is skipped (CI installs TeX)", () => {});
+});
+
+describe("pictures", () => {
+  it("draws an SVG with Graphviz-in-wasm: params, inputs and units with values and gradients", async () => {
+    const svg = await graph(read("lecture"), { at: "w=0.5,b=-1,x=2,y=1" });
+    expect(svg).toMatch(/^<\?xml|^<svg/);
+    expect(svg).toContain("<svg");
+    expect(svg).toContain("grad 0.2500"); // ∂f/∂w at the point
+    expect(svg).toContain("u₃ σ");
+  });
+});
+
+describe("gradc explain / graph", () => {
+  const run = async (...argv: string[]) => {
+    let stdout = "";
+    let stderr = "";
+    const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+    return { code, stdout, stderr };
+  };
+  it("writes Markdown with its picture beside it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gradc-explain-"));
+    const r = await run("explain", "examples/lecture.grad", "--at", "w=0.5,b=-1,x=2,y=1", "-o", join(dir, "lecture.md"));
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, "lecture.md"), "utf8")).toContain("![computation graph](lecture.svg)");
+    expect(readFileSync(join(dir, "lecture.svg"), "utf8")).toContain("<svg");
+  });
+  it("prints LaTeX and DOT", async () => {
+    expect((await run("explain", "examples/lecture.grad", "--format", "tex")).stdout).toContain("\\documentclass");
+    expect((await run("graph", "examples/lecture.grad", "--format", "dot")).stdout).toContain("digraph gradc");
+  });
+  it("reports a bad --at and compile errors with exit 1", async () => {
+    const bad = await run("explain", "examples/lecture.grad", "--at", "w=1");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("gradc: --at: give a value for b, x, y");
+    const dir = mkdtempSync(join(tmpdir(), "gradc-explain-"));
+    writeFileSync(join(dir, "e.grad"), "loss = q\n");
+    const err = await run("graph", join(dir, "e.grad"));
+    expect(err.code).toBe(1);
+    expect(err.stderr).toContain("error[E101]");
+  });
+  it("runs from the shell", () => {
+    expect(execFileSync("npx", ["tsx", "cli.ts", "explain", "examples/lecture.grad", "--format", "tex"], { encoding: "utf8" })).toContain("\\boxed");
+  }, 60_000);
+});
