@@ -651,6 +651,166 @@ export function createResult(): Result {
   };
 }
 
+/** Intermediate tensors, allocated once per module. */
+function createWorkspace() {
+  return {
+    f_1: new Float64Array(16),
+    h_1_1: new Float64Array(16),
+    h_10_1: new Float64Array(16),
+    h_11_1: new Float64Array(16),
+    h_12_1: new Float64Array(16),
+    h_13_1: new Float64Array(16),
+    h_14_1: new Float64Array(16),
+    h_15_1: new Float64Array(16),
+    h_16_1: new Float64Array(16),
+    h_17_1: new Float64Array(16),
+    h_18_1: new Float64Array(16),
+    h_19_1: new Float64Array(16),
+    h_2_1: new Float64Array(16),
+    h_20_1: new Float64Array(16),
+    h_21_1: new Float64Array(16),
+    h_22_1: new Float64Array(16),
+    h_23_1: new Float64Array(16),
+    h_24_1: new Float64Array(16),
+    h_25_1: new Float64Array(16),
+    h_26_1: new Float64Array(16),
+    h_27_1: new Float64Array(16),
+    h_28_1: new Float64Array(16),
+    h_29_1: new Float64Array(16),
+    h_3_1: new Float64Array(16),
+    h_30_1: new Float64Array(16),
+    h_31_1: new Float64Array(16),
+    h_32_1: new Float64Array(16),
+    h_33_1: new Float64Array(16),
+    h_34_1: new Float64Array(16),
+    h_35_1: new Float64Array(16),
+    h_36_1: new Float64Array(16),
+    h_37_1: new Float64Array(16),
+    h_38_1: new Float64Array(16),
+    h_39_1: new Float64Array(16),
+    h_4_1: new Float64Array(16),
+    h_40_1: new Float64Array(16),
+    h_41_1: new Float64Array(16),
+    h_42_1: new Float64Array(16),
+    h_43_1: new Float64Array(16),
+    h_44_1: new Float64Array(16),
+    h_45_1: new Float64Array(16),
+    h_46_1: new Float64Array(16),
+    h_47_1: new Float64Array(16),
+    h_48_1: new Float64Array(16),
+    h_49_1: new Float64Array(16),
+    h_5_1: new Float64Array(16),
+    h_50_1: new Float64Array(16),
+    h_6_1: new Float64Array(16),
+    h_7_1: new Float64Array(16),
+    h_8_1: new Float64Array(16),
+    h_9_1: new Float64Array(16),
+    u251: new Float64Array(16),
+    u260_1: new Float64Array(16),
+    u262: new Float64Array(16),
+    u267: new Float64Array(16),
+    u269_1: new Float64Array(16),
+    u274_1: new Float64Array(16),
+    u276: new Float64Array(16),
+    u281: new Float64Array(16),
+    u283: new Float64Array(16),
+    u288: new Float64Array(16),
+    u290_1: new Float64Array(16),
+    u295_1: new Float64Array(16),
+    u297: new Float64Array(16),
+    u302: new Float64Array(16),
+    u304_1: new Float64Array(16),
+    u309_1: new Float64Array(16),
+    u311: new Float64Array(16),
+    u316: new Float64Array(16),
+    u318: new Float64Array(16),
+    u323: new Float64Array(16),
+    u325_1: new Float64Array(16),
+    u330_1: new Float64Array(16),
+    u332: new Float64Array(16),
+    u337: new Float64Array(16),
+    u339_1: new Float64Array(16),
+    u344_1: new Float64Array(16),
+    u346: new Float64Array(16),
+    u351: new Float64Array(16),
+    u353: new Float64Array(16),
+    u358: new Float64Array(16),
+    u360_1: new Float64Array(16),
+    u365_1: new Float64Array(16),
+    u367: new Float64Array(16),
+    u372: new Float64Array(16),
+    u374_1: new Float64Array(16),
+    u379_1: new Float64Array(16),
+    u381: new Float64Array(16),
+    u386: new Float64Array(16),
+    u388: new Float64Array(16),
+    u393: new Float64Array(16),
+    u395_1: new Float64Array(16),
+    u400_1: new Float64Array(16),
+    u402: new Float64Array(16),
+    u407: new Float64Array(16),
+    u409: new Float64Array(16),
+    u414: new Float64Array(16),
+    u416: new Float64Array(16),
+    u421: new Float64Array(16),
+    u423: new Float64Array(16),
+    u428: new Float64Array(16),
+    u430: new Float64Array(16),
+    u435: new Float64Array(16),
+    u437: new Float64Array(16),
+    u442: new Float64Array(16),
+    u444: new Float64Array(16),
+    u449: new Float64Array(16),
+    u451: new Float64Array(16),
+    u456: new Float64Array(16),
+    u458: new Float64Array(16),
+    u463: new Float64Array(16),
+    u465: new Float64Array(16),
+    u470: new Float64Array(16),
+    u472: new Float64Array(16),
+    u477: new Float64Array(16),
+    u479: new Float64Array(16),
+    u484: new Float64Array(16),
+    u486: new Float64Array(16),
+    u491: new Float64Array(16),
+    u493: new Float64Array(16),
+    u498: new Float64Array(16),
+    u500: new Float64Array(16),
+    u505: new Float64Array(16),
+    u507: new Float64Array(16),
+    u512: new Float64Array(16),
+    u514: new Float64Array(16),
+    u519: new Float64Array(16),
+    u521: new Float64Array(16),
+    u526: new Float64Array(16),
+    u528: new Float64Array(16),
+    u533: new Float64Array(16),
+    u535: new Float64Array(16),
+    u540: new Float64Array(16),
+    u542: new Float64Array(16),
+    u547: new Float64Array(16),
+    u549: new Float64Array(16),
+    u554: new Float64Array(16),
+    u556: new Float64Array(16),
+    u561: new Float64Array(16),
+    u563: new Float64Array(16),
+    u568: new Float64Array(16),
+    u570: new Float64Array(16),
+    u575: new Float64Array(16),
+    u577: new Float64Array(16),
+    u582: new Float64Array(16),
+    u584: new Float64Array(16),
+    u589: new Float64Array(16),
+    u591: new Float64Array(16),
+    u596: new Float64Array(16),
+    u598: new Float64Array(16),
+    u603: new Float64Array(16),
+    u605: new Float64Array(16),
+  };
+}
+
+const workspace = createWorkspace();
+
 /** The loss at one sample. */
 export function loss(params: Params, inputs: Inputs): number {
   const w_1 = params.w_1;
@@ -757,154 +917,154 @@ export function loss(params: Params, inputs: Inputs): number {
   const y = inputs.y;
   const u1 = w_1 * x; // w{k} * h{k-1}
   const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
-  const h_1 = u2 >= 0 ? 1 / (1 + Math.exp(-u2)) : Math.exp(u2) / (1 + Math.exp(u2)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_1 = 1 / (1 + Math.exp(-u2)); // sigmoid(w{k} * h{k-1} + b{k})
   const u4 = w_2 * h_1; // w{k} * h{k-1}
   const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
-  const h_2 = u5 >= 0 ? 1 / (1 + Math.exp(-u5)) : Math.exp(u5) / (1 + Math.exp(u5)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_2 = 1 / (1 + Math.exp(-u5)); // sigmoid(w{k} * h{k-1} + b{k})
   const u7 = w_3 * h_2; // w{k} * h{k-1}
   const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
-  const h_3 = u8 >= 0 ? 1 / (1 + Math.exp(-u8)) : Math.exp(u8) / (1 + Math.exp(u8)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_3 = 1 / (1 + Math.exp(-u8)); // sigmoid(w{k} * h{k-1} + b{k})
   const u10 = w_4 * h_3; // w{k} * h{k-1}
   const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
-  const h_4 = u11 >= 0 ? 1 / (1 + Math.exp(-u11)) : Math.exp(u11) / (1 + Math.exp(u11)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_4 = 1 / (1 + Math.exp(-u11)); // sigmoid(w{k} * h{k-1} + b{k})
   const u13 = w_5 * h_4; // w{k} * h{k-1}
   const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
-  const h_5 = u14 >= 0 ? 1 / (1 + Math.exp(-u14)) : Math.exp(u14) / (1 + Math.exp(u14)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_5 = 1 / (1 + Math.exp(-u14)); // sigmoid(w{k} * h{k-1} + b{k})
   const u16 = w_6 * h_5; // w{k} * h{k-1}
   const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
-  const h_6 = u17 >= 0 ? 1 / (1 + Math.exp(-u17)) : Math.exp(u17) / (1 + Math.exp(u17)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_6 = 1 / (1 + Math.exp(-u17)); // sigmoid(w{k} * h{k-1} + b{k})
   const u19 = w_7 * h_6; // w{k} * h{k-1}
   const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
-  const h_7 = u20 >= 0 ? 1 / (1 + Math.exp(-u20)) : Math.exp(u20) / (1 + Math.exp(u20)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_7 = 1 / (1 + Math.exp(-u20)); // sigmoid(w{k} * h{k-1} + b{k})
   const u22 = w_8 * h_7; // w{k} * h{k-1}
   const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
-  const h_8 = u23 >= 0 ? 1 / (1 + Math.exp(-u23)) : Math.exp(u23) / (1 + Math.exp(u23)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_8 = 1 / (1 + Math.exp(-u23)); // sigmoid(w{k} * h{k-1} + b{k})
   const u25 = w_9 * h_8; // w{k} * h{k-1}
   const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
-  const h_9 = u26 >= 0 ? 1 / (1 + Math.exp(-u26)) : Math.exp(u26) / (1 + Math.exp(u26)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_9 = 1 / (1 + Math.exp(-u26)); // sigmoid(w{k} * h{k-1} + b{k})
   const u28 = w_10 * h_9; // w{k} * h{k-1}
   const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
-  const h_10 = u29 >= 0 ? 1 / (1 + Math.exp(-u29)) : Math.exp(u29) / (1 + Math.exp(u29)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_10 = 1 / (1 + Math.exp(-u29)); // sigmoid(w{k} * h{k-1} + b{k})
   const u31 = w_11 * h_10; // w{k} * h{k-1}
   const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
-  const h_11 = u32 >= 0 ? 1 / (1 + Math.exp(-u32)) : Math.exp(u32) / (1 + Math.exp(u32)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_11 = 1 / (1 + Math.exp(-u32)); // sigmoid(w{k} * h{k-1} + b{k})
   const u34 = w_12 * h_11; // w{k} * h{k-1}
   const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
-  const h_12 = u35 >= 0 ? 1 / (1 + Math.exp(-u35)) : Math.exp(u35) / (1 + Math.exp(u35)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_12 = 1 / (1 + Math.exp(-u35)); // sigmoid(w{k} * h{k-1} + b{k})
   const u37 = w_13 * h_12; // w{k} * h{k-1}
   const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
-  const h_13 = u38 >= 0 ? 1 / (1 + Math.exp(-u38)) : Math.exp(u38) / (1 + Math.exp(u38)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_13 = 1 / (1 + Math.exp(-u38)); // sigmoid(w{k} * h{k-1} + b{k})
   const u40 = w_14 * h_13; // w{k} * h{k-1}
   const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
-  const h_14 = u41 >= 0 ? 1 / (1 + Math.exp(-u41)) : Math.exp(u41) / (1 + Math.exp(u41)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_14 = 1 / (1 + Math.exp(-u41)); // sigmoid(w{k} * h{k-1} + b{k})
   const u43 = w_15 * h_14; // w{k} * h{k-1}
   const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
-  const h_15 = u44 >= 0 ? 1 / (1 + Math.exp(-u44)) : Math.exp(u44) / (1 + Math.exp(u44)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_15 = 1 / (1 + Math.exp(-u44)); // sigmoid(w{k} * h{k-1} + b{k})
   const u46 = w_16 * h_15; // w{k} * h{k-1}
   const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
-  const h_16 = u47 >= 0 ? 1 / (1 + Math.exp(-u47)) : Math.exp(u47) / (1 + Math.exp(u47)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_16 = 1 / (1 + Math.exp(-u47)); // sigmoid(w{k} * h{k-1} + b{k})
   const u49 = w_17 * h_16; // w{k} * h{k-1}
   const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
-  const h_17 = u50 >= 0 ? 1 / (1 + Math.exp(-u50)) : Math.exp(u50) / (1 + Math.exp(u50)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_17 = 1 / (1 + Math.exp(-u50)); // sigmoid(w{k} * h{k-1} + b{k})
   const u52 = w_18 * h_17; // w{k} * h{k-1}
   const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
-  const h_18 = u53 >= 0 ? 1 / (1 + Math.exp(-u53)) : Math.exp(u53) / (1 + Math.exp(u53)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_18 = 1 / (1 + Math.exp(-u53)); // sigmoid(w{k} * h{k-1} + b{k})
   const u55 = w_19 * h_18; // w{k} * h{k-1}
   const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
-  const h_19 = u56 >= 0 ? 1 / (1 + Math.exp(-u56)) : Math.exp(u56) / (1 + Math.exp(u56)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_19 = 1 / (1 + Math.exp(-u56)); // sigmoid(w{k} * h{k-1} + b{k})
   const u58 = w_20 * h_19; // w{k} * h{k-1}
   const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
-  const h_20 = u59 >= 0 ? 1 / (1 + Math.exp(-u59)) : Math.exp(u59) / (1 + Math.exp(u59)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_20 = 1 / (1 + Math.exp(-u59)); // sigmoid(w{k} * h{k-1} + b{k})
   const u61 = w_21 * h_20; // w{k} * h{k-1}
   const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
-  const h_21 = u62 >= 0 ? 1 / (1 + Math.exp(-u62)) : Math.exp(u62) / (1 + Math.exp(u62)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_21 = 1 / (1 + Math.exp(-u62)); // sigmoid(w{k} * h{k-1} + b{k})
   const u64 = w_22 * h_21; // w{k} * h{k-1}
   const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
-  const h_22 = u65 >= 0 ? 1 / (1 + Math.exp(-u65)) : Math.exp(u65) / (1 + Math.exp(u65)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_22 = 1 / (1 + Math.exp(-u65)); // sigmoid(w{k} * h{k-1} + b{k})
   const u67 = w_23 * h_22; // w{k} * h{k-1}
   const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
-  const h_23 = u68 >= 0 ? 1 / (1 + Math.exp(-u68)) : Math.exp(u68) / (1 + Math.exp(u68)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_23 = 1 / (1 + Math.exp(-u68)); // sigmoid(w{k} * h{k-1} + b{k})
   const u70 = w_24 * h_23; // w{k} * h{k-1}
   const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
-  const h_24 = u71 >= 0 ? 1 / (1 + Math.exp(-u71)) : Math.exp(u71) / (1 + Math.exp(u71)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_24 = 1 / (1 + Math.exp(-u71)); // sigmoid(w{k} * h{k-1} + b{k})
   const u73 = w_25 * h_24; // w{k} * h{k-1}
   const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
-  const h_25 = u74 >= 0 ? 1 / (1 + Math.exp(-u74)) : Math.exp(u74) / (1 + Math.exp(u74)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_25 = 1 / (1 + Math.exp(-u74)); // sigmoid(w{k} * h{k-1} + b{k})
   const u76 = w_26 * h_25; // w{k} * h{k-1}
   const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
-  const h_26 = u77 >= 0 ? 1 / (1 + Math.exp(-u77)) : Math.exp(u77) / (1 + Math.exp(u77)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_26 = 1 / (1 + Math.exp(-u77)); // sigmoid(w{k} * h{k-1} + b{k})
   const u79 = w_27 * h_26; // w{k} * h{k-1}
   const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
-  const h_27 = u80 >= 0 ? 1 / (1 + Math.exp(-u80)) : Math.exp(u80) / (1 + Math.exp(u80)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_27 = 1 / (1 + Math.exp(-u80)); // sigmoid(w{k} * h{k-1} + b{k})
   const u82 = w_28 * h_27; // w{k} * h{k-1}
   const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
-  const h_28 = u83 >= 0 ? 1 / (1 + Math.exp(-u83)) : Math.exp(u83) / (1 + Math.exp(u83)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_28 = 1 / (1 + Math.exp(-u83)); // sigmoid(w{k} * h{k-1} + b{k})
   const u85 = w_29 * h_28; // w{k} * h{k-1}
   const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
-  const h_29 = u86 >= 0 ? 1 / (1 + Math.exp(-u86)) : Math.exp(u86) / (1 + Math.exp(u86)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_29 = 1 / (1 + Math.exp(-u86)); // sigmoid(w{k} * h{k-1} + b{k})
   const u88 = w_30 * h_29; // w{k} * h{k-1}
   const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
-  const h_30 = u89 >= 0 ? 1 / (1 + Math.exp(-u89)) : Math.exp(u89) / (1 + Math.exp(u89)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_30 = 1 / (1 + Math.exp(-u89)); // sigmoid(w{k} * h{k-1} + b{k})
   const u91 = w_31 * h_30; // w{k} * h{k-1}
   const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
-  const h_31 = u92 >= 0 ? 1 / (1 + Math.exp(-u92)) : Math.exp(u92) / (1 + Math.exp(u92)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_31 = 1 / (1 + Math.exp(-u92)); // sigmoid(w{k} * h{k-1} + b{k})
   const u94 = w_32 * h_31; // w{k} * h{k-1}
   const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
-  const h_32 = u95 >= 0 ? 1 / (1 + Math.exp(-u95)) : Math.exp(u95) / (1 + Math.exp(u95)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_32 = 1 / (1 + Math.exp(-u95)); // sigmoid(w{k} * h{k-1} + b{k})
   const u97 = w_33 * h_32; // w{k} * h{k-1}
   const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
-  const h_33 = u98 >= 0 ? 1 / (1 + Math.exp(-u98)) : Math.exp(u98) / (1 + Math.exp(u98)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_33 = 1 / (1 + Math.exp(-u98)); // sigmoid(w{k} * h{k-1} + b{k})
   const u100 = w_34 * h_33; // w{k} * h{k-1}
   const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
-  const h_34 = u101 >= 0 ? 1 / (1 + Math.exp(-u101)) : Math.exp(u101) / (1 + Math.exp(u101)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_34 = 1 / (1 + Math.exp(-u101)); // sigmoid(w{k} * h{k-1} + b{k})
   const u103 = w_35 * h_34; // w{k} * h{k-1}
   const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
-  const h_35 = u104 >= 0 ? 1 / (1 + Math.exp(-u104)) : Math.exp(u104) / (1 + Math.exp(u104)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_35 = 1 / (1 + Math.exp(-u104)); // sigmoid(w{k} * h{k-1} + b{k})
   const u106 = w_36 * h_35; // w{k} * h{k-1}
   const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
-  const h_36 = u107 >= 0 ? 1 / (1 + Math.exp(-u107)) : Math.exp(u107) / (1 + Math.exp(u107)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_36 = 1 / (1 + Math.exp(-u107)); // sigmoid(w{k} * h{k-1} + b{k})
   const u109 = w_37 * h_36; // w{k} * h{k-1}
   const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
-  const h_37 = u110 >= 0 ? 1 / (1 + Math.exp(-u110)) : Math.exp(u110) / (1 + Math.exp(u110)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_37 = 1 / (1 + Math.exp(-u110)); // sigmoid(w{k} * h{k-1} + b{k})
   const u112 = w_38 * h_37; // w{k} * h{k-1}
   const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
-  const h_38 = u113 >= 0 ? 1 / (1 + Math.exp(-u113)) : Math.exp(u113) / (1 + Math.exp(u113)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_38 = 1 / (1 + Math.exp(-u113)); // sigmoid(w{k} * h{k-1} + b{k})
   const u115 = w_39 * h_38; // w{k} * h{k-1}
   const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
-  const h_39 = u116 >= 0 ? 1 / (1 + Math.exp(-u116)) : Math.exp(u116) / (1 + Math.exp(u116)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_39 = 1 / (1 + Math.exp(-u116)); // sigmoid(w{k} * h{k-1} + b{k})
   const u118 = w_40 * h_39; // w{k} * h{k-1}
   const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
-  const h_40 = u119 >= 0 ? 1 / (1 + Math.exp(-u119)) : Math.exp(u119) / (1 + Math.exp(u119)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_40 = 1 / (1 + Math.exp(-u119)); // sigmoid(w{k} * h{k-1} + b{k})
   const u121 = w_41 * h_40; // w{k} * h{k-1}
   const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
-  const h_41 = u122 >= 0 ? 1 / (1 + Math.exp(-u122)) : Math.exp(u122) / (1 + Math.exp(u122)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_41 = 1 / (1 + Math.exp(-u122)); // sigmoid(w{k} * h{k-1} + b{k})
   const u124 = w_42 * h_41; // w{k} * h{k-1}
   const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
-  const h_42 = u125 >= 0 ? 1 / (1 + Math.exp(-u125)) : Math.exp(u125) / (1 + Math.exp(u125)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_42 = 1 / (1 + Math.exp(-u125)); // sigmoid(w{k} * h{k-1} + b{k})
   const u127 = w_43 * h_42; // w{k} * h{k-1}
   const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
-  const h_43 = u128 >= 0 ? 1 / (1 + Math.exp(-u128)) : Math.exp(u128) / (1 + Math.exp(u128)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_43 = 1 / (1 + Math.exp(-u128)); // sigmoid(w{k} * h{k-1} + b{k})
   const u130 = w_44 * h_43; // w{k} * h{k-1}
   const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
-  const h_44 = u131 >= 0 ? 1 / (1 + Math.exp(-u131)) : Math.exp(u131) / (1 + Math.exp(u131)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_44 = 1 / (1 + Math.exp(-u131)); // sigmoid(w{k} * h{k-1} + b{k})
   const u133 = w_45 * h_44; // w{k} * h{k-1}
   const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
-  const h_45 = u134 >= 0 ? 1 / (1 + Math.exp(-u134)) : Math.exp(u134) / (1 + Math.exp(u134)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_45 = 1 / (1 + Math.exp(-u134)); // sigmoid(w{k} * h{k-1} + b{k})
   const u136 = w_46 * h_45; // w{k} * h{k-1}
   const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
-  const h_46 = u137 >= 0 ? 1 / (1 + Math.exp(-u137)) : Math.exp(u137) / (1 + Math.exp(u137)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_46 = 1 / (1 + Math.exp(-u137)); // sigmoid(w{k} * h{k-1} + b{k})
   const u139 = w_47 * h_46; // w{k} * h{k-1}
   const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
-  const h_47 = u140 >= 0 ? 1 / (1 + Math.exp(-u140)) : Math.exp(u140) / (1 + Math.exp(u140)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_47 = 1 / (1 + Math.exp(-u140)); // sigmoid(w{k} * h{k-1} + b{k})
   const u142 = w_48 * h_47; // w{k} * h{k-1}
   const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
-  const h_48 = u143 >= 0 ? 1 / (1 + Math.exp(-u143)) : Math.exp(u143) / (1 + Math.exp(u143)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_48 = 1 / (1 + Math.exp(-u143)); // sigmoid(w{k} * h{k-1} + b{k})
   const u145 = w_49 * h_48; // w{k} * h{k-1}
   const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
-  const h_49 = u146 >= 0 ? 1 / (1 + Math.exp(-u146)) : Math.exp(u146) / (1 + Math.exp(u146)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_49 = 1 / (1 + Math.exp(-u146)); // sigmoid(w{k} * h{k-1} + b{k})
   const u148 = w_50 * h_49; // w{k} * h{k-1}
   const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
-  const h_50 = u149 >= 0 ? 1 / (1 + Math.exp(-u149)) : Math.exp(u149) / (1 + Math.exp(u149)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_50 = 1 / (1 + Math.exp(-u149)); // sigmoid(w{k} * h{k-1} + b{k})
   const u151 = h_50 - y; // (h{L} - y)
   const u152 = u151 * u151; // (h{L} - y)^2
   const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
@@ -1017,154 +1177,154 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const y = inputs.y;
   const u1 = w_1 * x; // w{k} * h{k-1}
   const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
-  const h_1 = u2 >= 0 ? 1 / (1 + Math.exp(-u2)) : Math.exp(u2) / (1 + Math.exp(u2)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_1 = 1 / (1 + Math.exp(-u2)); // sigmoid(w{k} * h{k-1} + b{k})
   const u4 = w_2 * h_1; // w{k} * h{k-1}
   const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
-  const h_2 = u5 >= 0 ? 1 / (1 + Math.exp(-u5)) : Math.exp(u5) / (1 + Math.exp(u5)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_2 = 1 / (1 + Math.exp(-u5)); // sigmoid(w{k} * h{k-1} + b{k})
   const u7 = w_3 * h_2; // w{k} * h{k-1}
   const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
-  const h_3 = u8 >= 0 ? 1 / (1 + Math.exp(-u8)) : Math.exp(u8) / (1 + Math.exp(u8)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_3 = 1 / (1 + Math.exp(-u8)); // sigmoid(w{k} * h{k-1} + b{k})
   const u10 = w_4 * h_3; // w{k} * h{k-1}
   const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
-  const h_4 = u11 >= 0 ? 1 / (1 + Math.exp(-u11)) : Math.exp(u11) / (1 + Math.exp(u11)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_4 = 1 / (1 + Math.exp(-u11)); // sigmoid(w{k} * h{k-1} + b{k})
   const u13 = w_5 * h_4; // w{k} * h{k-1}
   const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
-  const h_5 = u14 >= 0 ? 1 / (1 + Math.exp(-u14)) : Math.exp(u14) / (1 + Math.exp(u14)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_5 = 1 / (1 + Math.exp(-u14)); // sigmoid(w{k} * h{k-1} + b{k})
   const u16 = w_6 * h_5; // w{k} * h{k-1}
   const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
-  const h_6 = u17 >= 0 ? 1 / (1 + Math.exp(-u17)) : Math.exp(u17) / (1 + Math.exp(u17)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_6 = 1 / (1 + Math.exp(-u17)); // sigmoid(w{k} * h{k-1} + b{k})
   const u19 = w_7 * h_6; // w{k} * h{k-1}
   const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
-  const h_7 = u20 >= 0 ? 1 / (1 + Math.exp(-u20)) : Math.exp(u20) / (1 + Math.exp(u20)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_7 = 1 / (1 + Math.exp(-u20)); // sigmoid(w{k} * h{k-1} + b{k})
   const u22 = w_8 * h_7; // w{k} * h{k-1}
   const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
-  const h_8 = u23 >= 0 ? 1 / (1 + Math.exp(-u23)) : Math.exp(u23) / (1 + Math.exp(u23)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_8 = 1 / (1 + Math.exp(-u23)); // sigmoid(w{k} * h{k-1} + b{k})
   const u25 = w_9 * h_8; // w{k} * h{k-1}
   const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
-  const h_9 = u26 >= 0 ? 1 / (1 + Math.exp(-u26)) : Math.exp(u26) / (1 + Math.exp(u26)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_9 = 1 / (1 + Math.exp(-u26)); // sigmoid(w{k} * h{k-1} + b{k})
   const u28 = w_10 * h_9; // w{k} * h{k-1}
   const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
-  const h_10 = u29 >= 0 ? 1 / (1 + Math.exp(-u29)) : Math.exp(u29) / (1 + Math.exp(u29)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_10 = 1 / (1 + Math.exp(-u29)); // sigmoid(w{k} * h{k-1} + b{k})
   const u31 = w_11 * h_10; // w{k} * h{k-1}
   const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
-  const h_11 = u32 >= 0 ? 1 / (1 + Math.exp(-u32)) : Math.exp(u32) / (1 + Math.exp(u32)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_11 = 1 / (1 + Math.exp(-u32)); // sigmoid(w{k} * h{k-1} + b{k})
   const u34 = w_12 * h_11; // w{k} * h{k-1}
   const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
-  const h_12 = u35 >= 0 ? 1 / (1 + Math.exp(-u35)) : Math.exp(u35) / (1 + Math.exp(u35)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_12 = 1 / (1 + Math.exp(-u35)); // sigmoid(w{k} * h{k-1} + b{k})
   const u37 = w_13 * h_12; // w{k} * h{k-1}
   const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
-  const h_13 = u38 >= 0 ? 1 / (1 + Math.exp(-u38)) : Math.exp(u38) / (1 + Math.exp(u38)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_13 = 1 / (1 + Math.exp(-u38)); // sigmoid(w{k} * h{k-1} + b{k})
   const u40 = w_14 * h_13; // w{k} * h{k-1}
   const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
-  const h_14 = u41 >= 0 ? 1 / (1 + Math.exp(-u41)) : Math.exp(u41) / (1 + Math.exp(u41)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_14 = 1 / (1 + Math.exp(-u41)); // sigmoid(w{k} * h{k-1} + b{k})
   const u43 = w_15 * h_14; // w{k} * h{k-1}
   const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
-  const h_15 = u44 >= 0 ? 1 / (1 + Math.exp(-u44)) : Math.exp(u44) / (1 + Math.exp(u44)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_15 = 1 / (1 + Math.exp(-u44)); // sigmoid(w{k} * h{k-1} + b{k})
   const u46 = w_16 * h_15; // w{k} * h{k-1}
   const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
-  const h_16 = u47 >= 0 ? 1 / (1 + Math.exp(-u47)) : Math.exp(u47) / (1 + Math.exp(u47)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_16 = 1 / (1 + Math.exp(-u47)); // sigmoid(w{k} * h{k-1} + b{k})
   const u49 = w_17 * h_16; // w{k} * h{k-1}
   const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
-  const h_17 = u50 >= 0 ? 1 / (1 + Math.exp(-u50)) : Math.exp(u50) / (1 + Math.exp(u50)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_17 = 1 / (1 + Math.exp(-u50)); // sigmoid(w{k} * h{k-1} + b{k})
   const u52 = w_18 * h_17; // w{k} * h{k-1}
   const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
-  const h_18 = u53 >= 0 ? 1 / (1 + Math.exp(-u53)) : Math.exp(u53) / (1 + Math.exp(u53)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_18 = 1 / (1 + Math.exp(-u53)); // sigmoid(w{k} * h{k-1} + b{k})
   const u55 = w_19 * h_18; // w{k} * h{k-1}
   const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
-  const h_19 = u56 >= 0 ? 1 / (1 + Math.exp(-u56)) : Math.exp(u56) / (1 + Math.exp(u56)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_19 = 1 / (1 + Math.exp(-u56)); // sigmoid(w{k} * h{k-1} + b{k})
   const u58 = w_20 * h_19; // w{k} * h{k-1}
   const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
-  const h_20 = u59 >= 0 ? 1 / (1 + Math.exp(-u59)) : Math.exp(u59) / (1 + Math.exp(u59)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_20 = 1 / (1 + Math.exp(-u59)); // sigmoid(w{k} * h{k-1} + b{k})
   const u61 = w_21 * h_20; // w{k} * h{k-1}
   const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
-  const h_21 = u62 >= 0 ? 1 / (1 + Math.exp(-u62)) : Math.exp(u62) / (1 + Math.exp(u62)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_21 = 1 / (1 + Math.exp(-u62)); // sigmoid(w{k} * h{k-1} + b{k})
   const u64 = w_22 * h_21; // w{k} * h{k-1}
   const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
-  const h_22 = u65 >= 0 ? 1 / (1 + Math.exp(-u65)) : Math.exp(u65) / (1 + Math.exp(u65)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_22 = 1 / (1 + Math.exp(-u65)); // sigmoid(w{k} * h{k-1} + b{k})
   const u67 = w_23 * h_22; // w{k} * h{k-1}
   const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
-  const h_23 = u68 >= 0 ? 1 / (1 + Math.exp(-u68)) : Math.exp(u68) / (1 + Math.exp(u68)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_23 = 1 / (1 + Math.exp(-u68)); // sigmoid(w{k} * h{k-1} + b{k})
   const u70 = w_24 * h_23; // w{k} * h{k-1}
   const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
-  const h_24 = u71 >= 0 ? 1 / (1 + Math.exp(-u71)) : Math.exp(u71) / (1 + Math.exp(u71)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_24 = 1 / (1 + Math.exp(-u71)); // sigmoid(w{k} * h{k-1} + b{k})
   const u73 = w_25 * h_24; // w{k} * h{k-1}
   const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
-  const h_25 = u74 >= 0 ? 1 / (1 + Math.exp(-u74)) : Math.exp(u74) / (1 + Math.exp(u74)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_25 = 1 / (1 + Math.exp(-u74)); // sigmoid(w{k} * h{k-1} + b{k})
   const u76 = w_26 * h_25; // w{k} * h{k-1}
   const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
-  const h_26 = u77 >= 0 ? 1 / (1 + Math.exp(-u77)) : Math.exp(u77) / (1 + Math.exp(u77)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_26 = 1 / (1 + Math.exp(-u77)); // sigmoid(w{k} * h{k-1} + b{k})
   const u79 = w_27 * h_26; // w{k} * h{k-1}
   const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
-  const h_27 = u80 >= 0 ? 1 / (1 + Math.exp(-u80)) : Math.exp(u80) / (1 + Math.exp(u80)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_27 = 1 / (1 + Math.exp(-u80)); // sigmoid(w{k} * h{k-1} + b{k})
   const u82 = w_28 * h_27; // w{k} * h{k-1}
   const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
-  const h_28 = u83 >= 0 ? 1 / (1 + Math.exp(-u83)) : Math.exp(u83) / (1 + Math.exp(u83)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_28 = 1 / (1 + Math.exp(-u83)); // sigmoid(w{k} * h{k-1} + b{k})
   const u85 = w_29 * h_28; // w{k} * h{k-1}
   const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
-  const h_29 = u86 >= 0 ? 1 / (1 + Math.exp(-u86)) : Math.exp(u86) / (1 + Math.exp(u86)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_29 = 1 / (1 + Math.exp(-u86)); // sigmoid(w{k} * h{k-1} + b{k})
   const u88 = w_30 * h_29; // w{k} * h{k-1}
   const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
-  const h_30 = u89 >= 0 ? 1 / (1 + Math.exp(-u89)) : Math.exp(u89) / (1 + Math.exp(u89)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_30 = 1 / (1 + Math.exp(-u89)); // sigmoid(w{k} * h{k-1} + b{k})
   const u91 = w_31 * h_30; // w{k} * h{k-1}
   const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
-  const h_31 = u92 >= 0 ? 1 / (1 + Math.exp(-u92)) : Math.exp(u92) / (1 + Math.exp(u92)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_31 = 1 / (1 + Math.exp(-u92)); // sigmoid(w{k} * h{k-1} + b{k})
   const u94 = w_32 * h_31; // w{k} * h{k-1}
   const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
-  const h_32 = u95 >= 0 ? 1 / (1 + Math.exp(-u95)) : Math.exp(u95) / (1 + Math.exp(u95)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_32 = 1 / (1 + Math.exp(-u95)); // sigmoid(w{k} * h{k-1} + b{k})
   const u97 = w_33 * h_32; // w{k} * h{k-1}
   const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
-  const h_33 = u98 >= 0 ? 1 / (1 + Math.exp(-u98)) : Math.exp(u98) / (1 + Math.exp(u98)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_33 = 1 / (1 + Math.exp(-u98)); // sigmoid(w{k} * h{k-1} + b{k})
   const u100 = w_34 * h_33; // w{k} * h{k-1}
   const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
-  const h_34 = u101 >= 0 ? 1 / (1 + Math.exp(-u101)) : Math.exp(u101) / (1 + Math.exp(u101)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_34 = 1 / (1 + Math.exp(-u101)); // sigmoid(w{k} * h{k-1} + b{k})
   const u103 = w_35 * h_34; // w{k} * h{k-1}
   const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
-  const h_35 = u104 >= 0 ? 1 / (1 + Math.exp(-u104)) : Math.exp(u104) / (1 + Math.exp(u104)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_35 = 1 / (1 + Math.exp(-u104)); // sigmoid(w{k} * h{k-1} + b{k})
   const u106 = w_36 * h_35; // w{k} * h{k-1}
   const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
-  const h_36 = u107 >= 0 ? 1 / (1 + Math.exp(-u107)) : Math.exp(u107) / (1 + Math.exp(u107)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_36 = 1 / (1 + Math.exp(-u107)); // sigmoid(w{k} * h{k-1} + b{k})
   const u109 = w_37 * h_36; // w{k} * h{k-1}
   const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
-  const h_37 = u110 >= 0 ? 1 / (1 + Math.exp(-u110)) : Math.exp(u110) / (1 + Math.exp(u110)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_37 = 1 / (1 + Math.exp(-u110)); // sigmoid(w{k} * h{k-1} + b{k})
   const u112 = w_38 * h_37; // w{k} * h{k-1}
   const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
-  const h_38 = u113 >= 0 ? 1 / (1 + Math.exp(-u113)) : Math.exp(u113) / (1 + Math.exp(u113)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_38 = 1 / (1 + Math.exp(-u113)); // sigmoid(w{k} * h{k-1} + b{k})
   const u115 = w_39 * h_38; // w{k} * h{k-1}
   const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
-  const h_39 = u116 >= 0 ? 1 / (1 + Math.exp(-u116)) : Math.exp(u116) / (1 + Math.exp(u116)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_39 = 1 / (1 + Math.exp(-u116)); // sigmoid(w{k} * h{k-1} + b{k})
   const u118 = w_40 * h_39; // w{k} * h{k-1}
   const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
-  const h_40 = u119 >= 0 ? 1 / (1 + Math.exp(-u119)) : Math.exp(u119) / (1 + Math.exp(u119)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_40 = 1 / (1 + Math.exp(-u119)); // sigmoid(w{k} * h{k-1} + b{k})
   const u121 = w_41 * h_40; // w{k} * h{k-1}
   const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
-  const h_41 = u122 >= 0 ? 1 / (1 + Math.exp(-u122)) : Math.exp(u122) / (1 + Math.exp(u122)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_41 = 1 / (1 + Math.exp(-u122)); // sigmoid(w{k} * h{k-1} + b{k})
   const u124 = w_42 * h_41; // w{k} * h{k-1}
   const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
-  const h_42 = u125 >= 0 ? 1 / (1 + Math.exp(-u125)) : Math.exp(u125) / (1 + Math.exp(u125)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_42 = 1 / (1 + Math.exp(-u125)); // sigmoid(w{k} * h{k-1} + b{k})
   const u127 = w_43 * h_42; // w{k} * h{k-1}
   const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
-  const h_43 = u128 >= 0 ? 1 / (1 + Math.exp(-u128)) : Math.exp(u128) / (1 + Math.exp(u128)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_43 = 1 / (1 + Math.exp(-u128)); // sigmoid(w{k} * h{k-1} + b{k})
   const u130 = w_44 * h_43; // w{k} * h{k-1}
   const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
-  const h_44 = u131 >= 0 ? 1 / (1 + Math.exp(-u131)) : Math.exp(u131) / (1 + Math.exp(u131)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_44 = 1 / (1 + Math.exp(-u131)); // sigmoid(w{k} * h{k-1} + b{k})
   const u133 = w_45 * h_44; // w{k} * h{k-1}
   const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
-  const h_45 = u134 >= 0 ? 1 / (1 + Math.exp(-u134)) : Math.exp(u134) / (1 + Math.exp(u134)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_45 = 1 / (1 + Math.exp(-u134)); // sigmoid(w{k} * h{k-1} + b{k})
   const u136 = w_46 * h_45; // w{k} * h{k-1}
   const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
-  const h_46 = u137 >= 0 ? 1 / (1 + Math.exp(-u137)) : Math.exp(u137) / (1 + Math.exp(u137)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_46 = 1 / (1 + Math.exp(-u137)); // sigmoid(w{k} * h{k-1} + b{k})
   const u139 = w_47 * h_46; // w{k} * h{k-1}
   const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
-  const h_47 = u140 >= 0 ? 1 / (1 + Math.exp(-u140)) : Math.exp(u140) / (1 + Math.exp(u140)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_47 = 1 / (1 + Math.exp(-u140)); // sigmoid(w{k} * h{k-1} + b{k})
   const u142 = w_48 * h_47; // w{k} * h{k-1}
   const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
-  const h_48 = u143 >= 0 ? 1 / (1 + Math.exp(-u143)) : Math.exp(u143) / (1 + Math.exp(u143)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_48 = 1 / (1 + Math.exp(-u143)); // sigmoid(w{k} * h{k-1} + b{k})
   const u145 = w_49 * h_48; // w{k} * h{k-1}
   const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
-  const h_49 = u146 >= 0 ? 1 / (1 + Math.exp(-u146)) : Math.exp(u146) / (1 + Math.exp(u146)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_49 = 1 / (1 + Math.exp(-u146)); // sigmoid(w{k} * h{k-1} + b{k})
   const u148 = w_50 * h_49; // w{k} * h{k-1}
   const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
-  const h_50 = u149 >= 0 ? 1 / (1 + Math.exp(-u149)) : Math.exp(u149) / (1 + Math.exp(u149)); // sigmoid(w{k} * h{k-1} + b{k})
+  const h_50 = 1 / (1 + Math.exp(-u149)); // sigmoid(w{k} * h{k-1} + b{k})
   const u151 = h_50 - y; // (h{L} - y)
   const u152 = u151 * u151; // (h{L} - y)^2
   const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
@@ -1521,6 +1681,1885 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   return out;
 }
 
+/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
+function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
+  const w_1_1 = params.w_1;
+  const b_1_1 = params.b_1;
+  const w_2_1 = params.w_2;
+  const b_2_1 = params.b_2;
+  const w_3_1 = params.w_3;
+  const b_3_1 = params.b_3;
+  const w_4_1 = params.w_4;
+  const b_4_1 = params.b_4;
+  const w_5_1 = params.w_5;
+  const b_5_1 = params.b_5;
+  const w_6_1 = params.w_6;
+  const b_6_1 = params.b_6;
+  const w_7_1 = params.w_7;
+  const b_7_1 = params.b_7;
+  const w_8_1 = params.w_8;
+  const b_8_1 = params.b_8;
+  const w_9_1 = params.w_9;
+  const b_9_1 = params.b_9;
+  const w_10_1 = params.w_10;
+  const b_10_1 = params.b_10;
+  const w_11_1 = params.w_11;
+  const b_11_1 = params.b_11;
+  const w_12_1 = params.w_12;
+  const b_12_1 = params.b_12;
+  const w_13_1 = params.w_13;
+  const b_13_1 = params.b_13;
+  const w_14_1 = params.w_14;
+  const b_14_1 = params.b_14;
+  const w_15_1 = params.w_15;
+  const b_15_1 = params.b_15;
+  const w_16_1 = params.w_16;
+  const b_16_1 = params.b_16;
+  const w_17_1 = params.w_17;
+  const b_17_1 = params.b_17;
+  const w_18_1 = params.w_18;
+  const b_18_1 = params.b_18;
+  const w_19_1 = params.w_19;
+  const b_19_1 = params.b_19;
+  const w_20_1 = params.w_20;
+  const b_20_1 = params.b_20;
+  const w_21_1 = params.w_21;
+  const b_21_1 = params.b_21;
+  const w_22_1 = params.w_22;
+  const b_22_1 = params.b_22;
+  const w_23_1 = params.w_23;
+  const b_23_1 = params.b_23;
+  const w_24_1 = params.w_24;
+  const b_24_1 = params.b_24;
+  const w_25_1 = params.w_25;
+  const b_25_1 = params.b_25;
+  const w_26_1 = params.w_26;
+  const b_26_1 = params.b_26;
+  const w_27_1 = params.w_27;
+  const b_27_1 = params.b_27;
+  const w_28_1 = params.w_28;
+  const b_28_1 = params.b_28;
+  const w_29_1 = params.w_29;
+  const b_29_1 = params.b_29;
+  const w_30_1 = params.w_30;
+  const b_30_1 = params.b_30;
+  const w_31_1 = params.w_31;
+  const b_31_1 = params.b_31;
+  const w_32_1 = params.w_32;
+  const b_32_1 = params.b_32;
+  const w_33_1 = params.w_33;
+  const b_33_1 = params.b_33;
+  const w_34_1 = params.w_34;
+  const b_34_1 = params.b_34;
+  const w_35_1 = params.w_35;
+  const b_35_1 = params.b_35;
+  const w_36_1 = params.w_36;
+  const b_36_1 = params.b_36;
+  const w_37_1 = params.w_37;
+  const b_37_1 = params.b_37;
+  const w_38_1 = params.w_38;
+  const b_38_1 = params.b_38;
+  const w_39_1 = params.w_39;
+  const b_39_1 = params.b_39;
+  const w_40_1 = params.w_40;
+  const b_40_1 = params.b_40;
+  const w_41_1 = params.w_41;
+  const b_41_1 = params.b_41;
+  const w_42_1 = params.w_42;
+  const b_42_1 = params.b_42;
+  const w_43_1 = params.w_43;
+  const b_43_1 = params.b_43;
+  const w_44_1 = params.w_44;
+  const b_44_1 = params.b_44;
+  const w_45_1 = params.w_45;
+  const b_45_1 = params.b_45;
+  const w_46_1 = params.w_46;
+  const b_46_1 = params.b_46;
+  const w_47_1 = params.w_47;
+  const b_47_1 = params.b_47;
+  const w_48_1 = params.w_48;
+  const b_48_1 = params.b_48;
+  const w_49_1 = params.w_49;
+  const b_49_1 = params.b_49;
+  const w_50_1 = params.w_50;
+  const b_50_1 = params.b_50;
+  const x_1 = batch.x;
+  const x_offset = first;
+  const y_1 = batch.y;
+  const y_offset = first;
+  const h_1_1 = workspace.h_1_1;
+  const h_2_1 = workspace.h_2_1;
+  const h_3_1 = workspace.h_3_1;
+  const h_4_1 = workspace.h_4_1;
+  const h_5_1 = workspace.h_5_1;
+  const h_6_1 = workspace.h_6_1;
+  const h_7_1 = workspace.h_7_1;
+  const h_8_1 = workspace.h_8_1;
+  const h_9_1 = workspace.h_9_1;
+  const h_10_1 = workspace.h_10_1;
+  const h_11_1 = workspace.h_11_1;
+  const h_12_1 = workspace.h_12_1;
+  const h_13_1 = workspace.h_13_1;
+  const h_14_1 = workspace.h_14_1;
+  const h_15_1 = workspace.h_15_1;
+  const h_16_1 = workspace.h_16_1;
+  const h_17_1 = workspace.h_17_1;
+  const h_18_1 = workspace.h_18_1;
+  const h_19_1 = workspace.h_19_1;
+  const h_20_1 = workspace.h_20_1;
+  const h_21_1 = workspace.h_21_1;
+  const h_22_1 = workspace.h_22_1;
+  const h_23_1 = workspace.h_23_1;
+  const h_24_1 = workspace.h_24_1;
+  const h_25_1 = workspace.h_25_1;
+  const h_26_1 = workspace.h_26_1;
+  const h_27_1 = workspace.h_27_1;
+  const h_28_1 = workspace.h_28_1;
+  const h_29_1 = workspace.h_29_1;
+  const h_30_1 = workspace.h_30_1;
+  const h_31_1 = workspace.h_31_1;
+  const h_32_1 = workspace.h_32_1;
+  const h_33_1 = workspace.h_33_1;
+  const h_34_1 = workspace.h_34_1;
+  const h_35_1 = workspace.h_35_1;
+  const h_36_1 = workspace.h_36_1;
+  const h_37_1 = workspace.h_37_1;
+  const h_38_1 = workspace.h_38_1;
+  const h_39_1 = workspace.h_39_1;
+  const h_40_1 = workspace.h_40_1;
+  const h_41_1 = workspace.h_41_1;
+  const h_42_1 = workspace.h_42_1;
+  const h_43_1 = workspace.h_43_1;
+  const h_44_1 = workspace.h_44_1;
+  const h_45_1 = workspace.h_45_1;
+  const h_46_1 = workspace.h_46_1;
+  const h_47_1 = workspace.h_47_1;
+  const h_48_1 = workspace.h_48_1;
+  const h_49_1 = workspace.h_49_1;
+  const h_50_1 = workspace.h_50_1;
+  const u251 = workspace.u251;
+  const f_1 = workspace.f_1;
+  const u260_1 = workspace.u260_1;
+  const u262 = workspace.u262;
+  const u267 = workspace.u267;
+  const u269_1 = workspace.u269_1;
+  const u274_1 = workspace.u274_1;
+  const u276 = workspace.u276;
+  const u281 = workspace.u281;
+  const u283 = workspace.u283;
+  const u288 = workspace.u288;
+  const u290_1 = workspace.u290_1;
+  const u295_1 = workspace.u295_1;
+  const u297 = workspace.u297;
+  const u302 = workspace.u302;
+  const u304_1 = workspace.u304_1;
+  const u309_1 = workspace.u309_1;
+  const u311 = workspace.u311;
+  const u316 = workspace.u316;
+  const u318 = workspace.u318;
+  const u323 = workspace.u323;
+  const u325_1 = workspace.u325_1;
+  const u330_1 = workspace.u330_1;
+  const u332 = workspace.u332;
+  const u337 = workspace.u337;
+  const u339_1 = workspace.u339_1;
+  const u344_1 = workspace.u344_1;
+  const u346 = workspace.u346;
+  const u351 = workspace.u351;
+  const u353 = workspace.u353;
+  const u358 = workspace.u358;
+  const u360_1 = workspace.u360_1;
+  const u365_1 = workspace.u365_1;
+  const u367 = workspace.u367;
+  const u372 = workspace.u372;
+  const u374_1 = workspace.u374_1;
+  const u379_1 = workspace.u379_1;
+  const u381 = workspace.u381;
+  const u386 = workspace.u386;
+  const u388 = workspace.u388;
+  const u393 = workspace.u393;
+  const u395_1 = workspace.u395_1;
+  const u400_1 = workspace.u400_1;
+  const u402 = workspace.u402;
+  const u407 = workspace.u407;
+  const u409 = workspace.u409;
+  const u414 = workspace.u414;
+  const u416 = workspace.u416;
+  const u421 = workspace.u421;
+  const u423 = workspace.u423;
+  const u428 = workspace.u428;
+  const u430 = workspace.u430;
+  const u435 = workspace.u435;
+  const u437 = workspace.u437;
+  const u442 = workspace.u442;
+  const u444 = workspace.u444;
+  const u449 = workspace.u449;
+  const u451 = workspace.u451;
+  const u456 = workspace.u456;
+  const u458 = workspace.u458;
+  const u463 = workspace.u463;
+  const u465 = workspace.u465;
+  const u470 = workspace.u470;
+  const u472 = workspace.u472;
+  const u477 = workspace.u477;
+  const u479 = workspace.u479;
+  const u484 = workspace.u484;
+  const u486 = workspace.u486;
+  const u491 = workspace.u491;
+  const u493 = workspace.u493;
+  const u498 = workspace.u498;
+  const u500 = workspace.u500;
+  const u505 = workspace.u505;
+  const u507 = workspace.u507;
+  const u512 = workspace.u512;
+  const u514 = workspace.u514;
+  const u519 = workspace.u519;
+  const u521 = workspace.u521;
+  const u526 = workspace.u526;
+  const u528 = workspace.u528;
+  const u533 = workspace.u533;
+  const u535 = workspace.u535;
+  const u540 = workspace.u540;
+  const u542 = workspace.u542;
+  const u547 = workspace.u547;
+  const u549 = workspace.u549;
+  const u554 = workspace.u554;
+  const u556 = workspace.u556;
+  const u561 = workspace.u561;
+  const u563 = workspace.u563;
+  const u568 = workspace.u568;
+  const u570 = workspace.u570;
+  const u575 = workspace.u575;
+  const u577 = workspace.u577;
+  const u582 = workspace.u582;
+  const u584 = workspace.u584;
+  const u589 = workspace.u589;
+  const u591 = workspace.u591;
+  const u596 = workspace.u596;
+  const u598 = workspace.u598;
+  const u603 = workspace.u603;
+  const u605 = workspace.u605;
+  // h_1_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_1_1[i] = 1 / (1 + Math.exp(-(w_1_1 * x_1[x_offset + i] + b_1_1)));
+  }
+  // h_2_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_2_1[i] = 1 / (1 + Math.exp(-(w_2_1 * h_1_1[i] + b_2_1)));
+  }
+  // h_3_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_3_1[i] = 1 / (1 + Math.exp(-(w_3_1 * h_2_1[i] + b_3_1)));
+  }
+  // h_4_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_4_1[i] = 1 / (1 + Math.exp(-(w_4_1 * h_3_1[i] + b_4_1)));
+  }
+  // h_5_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_5_1[i] = 1 / (1 + Math.exp(-(w_5_1 * h_4_1[i] + b_5_1)));
+  }
+  // h_6_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_6_1[i] = 1 / (1 + Math.exp(-(w_6_1 * h_5_1[i] + b_6_1)));
+  }
+  // h_7_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_7_1[i] = 1 / (1 + Math.exp(-(w_7_1 * h_6_1[i] + b_7_1)));
+  }
+  // h_8_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_8_1[i] = 1 / (1 + Math.exp(-(w_8_1 * h_7_1[i] + b_8_1)));
+  }
+  // h_9_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_9_1[i] = 1 / (1 + Math.exp(-(w_9_1 * h_8_1[i] + b_9_1)));
+  }
+  // h_10_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_10_1[i] = 1 / (1 + Math.exp(-(w_10_1 * h_9_1[i] + b_10_1)));
+  }
+  // h_11_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_11_1[i] = 1 / (1 + Math.exp(-(w_11_1 * h_10_1[i] + b_11_1)));
+  }
+  // h_12_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_12_1[i] = 1 / (1 + Math.exp(-(w_12_1 * h_11_1[i] + b_12_1)));
+  }
+  // h_13_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_13_1[i] = 1 / (1 + Math.exp(-(w_13_1 * h_12_1[i] + b_13_1)));
+  }
+  // h_14_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_14_1[i] = 1 / (1 + Math.exp(-(w_14_1 * h_13_1[i] + b_14_1)));
+  }
+  // h_15_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_15_1[i] = 1 / (1 + Math.exp(-(w_15_1 * h_14_1[i] + b_15_1)));
+  }
+  // h_16_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_16_1[i] = 1 / (1 + Math.exp(-(w_16_1 * h_15_1[i] + b_16_1)));
+  }
+  // h_17_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_17_1[i] = 1 / (1 + Math.exp(-(w_17_1 * h_16_1[i] + b_17_1)));
+  }
+  // h_18_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_18_1[i] = 1 / (1 + Math.exp(-(w_18_1 * h_17_1[i] + b_18_1)));
+  }
+  // h_19_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_19_1[i] = 1 / (1 + Math.exp(-(w_19_1 * h_18_1[i] + b_19_1)));
+  }
+  // h_20_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_20_1[i] = 1 / (1 + Math.exp(-(w_20_1 * h_19_1[i] + b_20_1)));
+  }
+  // h_21_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_21_1[i] = 1 / (1 + Math.exp(-(w_21_1 * h_20_1[i] + b_21_1)));
+  }
+  // h_22_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_22_1[i] = 1 / (1 + Math.exp(-(w_22_1 * h_21_1[i] + b_22_1)));
+  }
+  // h_23_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_23_1[i] = 1 / (1 + Math.exp(-(w_23_1 * h_22_1[i] + b_23_1)));
+  }
+  // h_24_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_24_1[i] = 1 / (1 + Math.exp(-(w_24_1 * h_23_1[i] + b_24_1)));
+  }
+  // h_25_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_25_1[i] = 1 / (1 + Math.exp(-(w_25_1 * h_24_1[i] + b_25_1)));
+  }
+  // h_26_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_26_1[i] = 1 / (1 + Math.exp(-(w_26_1 * h_25_1[i] + b_26_1)));
+  }
+  // h_27_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_27_1[i] = 1 / (1 + Math.exp(-(w_27_1 * h_26_1[i] + b_27_1)));
+  }
+  // h_28_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_28_1[i] = 1 / (1 + Math.exp(-(w_28_1 * h_27_1[i] + b_28_1)));
+  }
+  // h_29_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_29_1[i] = 1 / (1 + Math.exp(-(w_29_1 * h_28_1[i] + b_29_1)));
+  }
+  // h_30_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_30_1[i] = 1 / (1 + Math.exp(-(w_30_1 * h_29_1[i] + b_30_1)));
+  }
+  // h_31_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_31_1[i] = 1 / (1 + Math.exp(-(w_31_1 * h_30_1[i] + b_31_1)));
+  }
+  // h_32_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_32_1[i] = 1 / (1 + Math.exp(-(w_32_1 * h_31_1[i] + b_32_1)));
+  }
+  // h_33_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_33_1[i] = 1 / (1 + Math.exp(-(w_33_1 * h_32_1[i] + b_33_1)));
+  }
+  // h_34_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_34_1[i] = 1 / (1 + Math.exp(-(w_34_1 * h_33_1[i] + b_34_1)));
+  }
+  // h_35_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_35_1[i] = 1 / (1 + Math.exp(-(w_35_1 * h_34_1[i] + b_35_1)));
+  }
+  // h_36_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_36_1[i] = 1 / (1 + Math.exp(-(w_36_1 * h_35_1[i] + b_36_1)));
+  }
+  // h_37_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_37_1[i] = 1 / (1 + Math.exp(-(w_37_1 * h_36_1[i] + b_37_1)));
+  }
+  // h_38_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_38_1[i] = 1 / (1 + Math.exp(-(w_38_1 * h_37_1[i] + b_38_1)));
+  }
+  // h_39_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_39_1[i] = 1 / (1 + Math.exp(-(w_39_1 * h_38_1[i] + b_39_1)));
+  }
+  // h_40_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_40_1[i] = 1 / (1 + Math.exp(-(w_40_1 * h_39_1[i] + b_40_1)));
+  }
+  // h_41_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_41_1[i] = 1 / (1 + Math.exp(-(w_41_1 * h_40_1[i] + b_41_1)));
+  }
+  // h_42_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_42_1[i] = 1 / (1 + Math.exp(-(w_42_1 * h_41_1[i] + b_42_1)));
+  }
+  // h_43_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_43_1[i] = 1 / (1 + Math.exp(-(w_43_1 * h_42_1[i] + b_43_1)));
+  }
+  // h_44_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_44_1[i] = 1 / (1 + Math.exp(-(w_44_1 * h_43_1[i] + b_44_1)));
+  }
+  // h_45_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_45_1[i] = 1 / (1 + Math.exp(-(w_45_1 * h_44_1[i] + b_45_1)));
+  }
+  // h_46_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_46_1[i] = 1 / (1 + Math.exp(-(w_46_1 * h_45_1[i] + b_46_1)));
+  }
+  // h_47_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_47_1[i] = 1 / (1 + Math.exp(-(w_47_1 * h_46_1[i] + b_47_1)));
+  }
+  // h_48_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_48_1[i] = 1 / (1 + Math.exp(-(w_48_1 * h_47_1[i] + b_48_1)));
+  }
+  // h_49_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_49_1[i] = 1 / (1 + Math.exp(-(w_49_1 * h_48_1[i] + b_49_1)));
+  }
+  // h_50_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
+  for (let i = 0; i < 16; i++) {
+    h_50_1[i] = 1 / (1 + Math.exp(-(w_50_1 * h_49_1[i] + b_50_1)));
+  }
+  // u251 = (h{L} - y) : [16]
+  for (let i = 0; i < 16; i++) {
+    u251[i] = h_50_1[i] - y_1[y_offset + i];
+  }
+  // f_1 = 0.5 * (h{L} - y)^2 : [16]
+  for (let i = 0; i < 16; i++) {
+    f_1[i] = 0.5 * (u251[i] * u251[i]);
+  }
+  let u256 = 0;
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 16; j++) {
+        acc += f_1[j];
+      }
+    }
+    u256 = acc;
+  }
+  // u260_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u260_1[i] = u251[i] * h_50_1[i] * (1 - h_50_1[i]);
+  }
+  let d_b_50_1 = 0;
+  {
+    d_b_50_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_50_1 += u260_1[j];
+      }
+    }
+  }
+  // u262 : [16]
+  for (let i = 0; i < 16; i++) {
+    u262[i] = u260_1[i] * h_49_1[i];
+  }
+  let d_w_50_1 = 0;
+  {
+    d_w_50_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_50_1 += u262[j];
+      }
+    }
+  }
+  // u267 : [16]
+  for (let i = 0; i < 16; i++) {
+    u267[i] = u260_1[i] * w_50_1 * h_49_1[i] * (1 - h_49_1[i]);
+  }
+  let d_b_49_1 = 0;
+  {
+    d_b_49_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_49_1 += u267[j];
+      }
+    }
+  }
+  // u269_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u269_1[i] = u267[i] * h_48_1[i];
+  }
+  let d_w_49_1 = 0;
+  {
+    d_w_49_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_49_1 += u269_1[j];
+      }
+    }
+  }
+  // u274_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u274_1[i] = u267[i] * w_49_1 * h_48_1[i] * (1 - h_48_1[i]);
+  }
+  let d_b_48_1 = 0;
+  {
+    d_b_48_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_48_1 += u274_1[j];
+      }
+    }
+  }
+  // u276 : [16]
+  for (let i = 0; i < 16; i++) {
+    u276[i] = u274_1[i] * h_47_1[i];
+  }
+  let d_w_48_1 = 0;
+  {
+    d_w_48_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_48_1 += u276[j];
+      }
+    }
+  }
+  // u281 : [16]
+  for (let i = 0; i < 16; i++) {
+    u281[i] = u274_1[i] * w_48_1 * h_47_1[i] * (1 - h_47_1[i]);
+  }
+  let d_b_47_1 = 0;
+  {
+    d_b_47_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_47_1 += u281[j];
+      }
+    }
+  }
+  // u283 : [16]
+  for (let i = 0; i < 16; i++) {
+    u283[i] = u281[i] * h_46_1[i];
+  }
+  let d_w_47_1 = 0;
+  {
+    d_w_47_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_47_1 += u283[j];
+      }
+    }
+  }
+  // u288 : [16]
+  for (let i = 0; i < 16; i++) {
+    u288[i] = u281[i] * w_47_1 * h_46_1[i] * (1 - h_46_1[i]);
+  }
+  let d_b_46_1 = 0;
+  {
+    d_b_46_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_46_1 += u288[j];
+      }
+    }
+  }
+  // u290_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u290_1[i] = u288[i] * h_45_1[i];
+  }
+  let d_w_46_1 = 0;
+  {
+    d_w_46_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_46_1 += u290_1[j];
+      }
+    }
+  }
+  // u295_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u295_1[i] = u288[i] * w_46_1 * h_45_1[i] * (1 - h_45_1[i]);
+  }
+  let d_b_45_1 = 0;
+  {
+    d_b_45_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_45_1 += u295_1[j];
+      }
+    }
+  }
+  // u297 : [16]
+  for (let i = 0; i < 16; i++) {
+    u297[i] = u295_1[i] * h_44_1[i];
+  }
+  let d_w_45_1 = 0;
+  {
+    d_w_45_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_45_1 += u297[j];
+      }
+    }
+  }
+  // u302 : [16]
+  for (let i = 0; i < 16; i++) {
+    u302[i] = u295_1[i] * w_45_1 * h_44_1[i] * (1 - h_44_1[i]);
+  }
+  let d_b_44_1 = 0;
+  {
+    d_b_44_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_44_1 += u302[j];
+      }
+    }
+  }
+  // u304_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u304_1[i] = u302[i] * h_43_1[i];
+  }
+  let d_w_44_1 = 0;
+  {
+    d_w_44_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_44_1 += u304_1[j];
+      }
+    }
+  }
+  // u309_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u309_1[i] = u302[i] * w_44_1 * h_43_1[i] * (1 - h_43_1[i]);
+  }
+  let d_b_43_1 = 0;
+  {
+    d_b_43_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_43_1 += u309_1[j];
+      }
+    }
+  }
+  // u311 : [16]
+  for (let i = 0; i < 16; i++) {
+    u311[i] = u309_1[i] * h_42_1[i];
+  }
+  let d_w_43_1 = 0;
+  {
+    d_w_43_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_43_1 += u311[j];
+      }
+    }
+  }
+  // u316 : [16]
+  for (let i = 0; i < 16; i++) {
+    u316[i] = u309_1[i] * w_43_1 * h_42_1[i] * (1 - h_42_1[i]);
+  }
+  let d_b_42_1 = 0;
+  {
+    d_b_42_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_42_1 += u316[j];
+      }
+    }
+  }
+  // u318 : [16]
+  for (let i = 0; i < 16; i++) {
+    u318[i] = u316[i] * h_41_1[i];
+  }
+  let d_w_42_1 = 0;
+  {
+    d_w_42_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_42_1 += u318[j];
+      }
+    }
+  }
+  // u323 : [16]
+  for (let i = 0; i < 16; i++) {
+    u323[i] = u316[i] * w_42_1 * h_41_1[i] * (1 - h_41_1[i]);
+  }
+  let d_b_41_1 = 0;
+  {
+    d_b_41_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_41_1 += u323[j];
+      }
+    }
+  }
+  // u325_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u325_1[i] = u323[i] * h_40_1[i];
+  }
+  let d_w_41_1 = 0;
+  {
+    d_w_41_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_41_1 += u325_1[j];
+      }
+    }
+  }
+  // u330_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u330_1[i] = u323[i] * w_41_1 * h_40_1[i] * (1 - h_40_1[i]);
+  }
+  let d_b_40_1 = 0;
+  {
+    d_b_40_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_40_1 += u330_1[j];
+      }
+    }
+  }
+  // u332 : [16]
+  for (let i = 0; i < 16; i++) {
+    u332[i] = u330_1[i] * h_39_1[i];
+  }
+  let d_w_40_1 = 0;
+  {
+    d_w_40_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_40_1 += u332[j];
+      }
+    }
+  }
+  // u337 : [16]
+  for (let i = 0; i < 16; i++) {
+    u337[i] = u330_1[i] * w_40_1 * h_39_1[i] * (1 - h_39_1[i]);
+  }
+  let d_b_39_1 = 0;
+  {
+    d_b_39_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_39_1 += u337[j];
+      }
+    }
+  }
+  // u339_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u339_1[i] = u337[i] * h_38_1[i];
+  }
+  let d_w_39_1 = 0;
+  {
+    d_w_39_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_39_1 += u339_1[j];
+      }
+    }
+  }
+  // u344_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u344_1[i] = u337[i] * w_39_1 * h_38_1[i] * (1 - h_38_1[i]);
+  }
+  let d_b_38_1 = 0;
+  {
+    d_b_38_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_38_1 += u344_1[j];
+      }
+    }
+  }
+  // u346 : [16]
+  for (let i = 0; i < 16; i++) {
+    u346[i] = u344_1[i] * h_37_1[i];
+  }
+  let d_w_38_1 = 0;
+  {
+    d_w_38_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_38_1 += u346[j];
+      }
+    }
+  }
+  // u351 : [16]
+  for (let i = 0; i < 16; i++) {
+    u351[i] = u344_1[i] * w_38_1 * h_37_1[i] * (1 - h_37_1[i]);
+  }
+  let d_b_37_1 = 0;
+  {
+    d_b_37_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_37_1 += u351[j];
+      }
+    }
+  }
+  // u353 : [16]
+  for (let i = 0; i < 16; i++) {
+    u353[i] = u351[i] * h_36_1[i];
+  }
+  let d_w_37_1 = 0;
+  {
+    d_w_37_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_37_1 += u353[j];
+      }
+    }
+  }
+  // u358 : [16]
+  for (let i = 0; i < 16; i++) {
+    u358[i] = u351[i] * w_37_1 * h_36_1[i] * (1 - h_36_1[i]);
+  }
+  let d_b_36_1 = 0;
+  {
+    d_b_36_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_36_1 += u358[j];
+      }
+    }
+  }
+  // u360_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u360_1[i] = u358[i] * h_35_1[i];
+  }
+  let d_w_36_1 = 0;
+  {
+    d_w_36_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_36_1 += u360_1[j];
+      }
+    }
+  }
+  // u365_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u365_1[i] = u358[i] * w_36_1 * h_35_1[i] * (1 - h_35_1[i]);
+  }
+  let d_b_35_1 = 0;
+  {
+    d_b_35_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_35_1 += u365_1[j];
+      }
+    }
+  }
+  // u367 : [16]
+  for (let i = 0; i < 16; i++) {
+    u367[i] = u365_1[i] * h_34_1[i];
+  }
+  let d_w_35_1 = 0;
+  {
+    d_w_35_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_35_1 += u367[j];
+      }
+    }
+  }
+  // u372 : [16]
+  for (let i = 0; i < 16; i++) {
+    u372[i] = u365_1[i] * w_35_1 * h_34_1[i] * (1 - h_34_1[i]);
+  }
+  let d_b_34_1 = 0;
+  {
+    d_b_34_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_34_1 += u372[j];
+      }
+    }
+  }
+  // u374_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u374_1[i] = u372[i] * h_33_1[i];
+  }
+  let d_w_34_1 = 0;
+  {
+    d_w_34_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_34_1 += u374_1[j];
+      }
+    }
+  }
+  // u379_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u379_1[i] = u372[i] * w_34_1 * h_33_1[i] * (1 - h_33_1[i]);
+  }
+  let d_b_33_1 = 0;
+  {
+    d_b_33_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_33_1 += u379_1[j];
+      }
+    }
+  }
+  // u381 : [16]
+  for (let i = 0; i < 16; i++) {
+    u381[i] = u379_1[i] * h_32_1[i];
+  }
+  let d_w_33_1 = 0;
+  {
+    d_w_33_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_33_1 += u381[j];
+      }
+    }
+  }
+  // u386 : [16]
+  for (let i = 0; i < 16; i++) {
+    u386[i] = u379_1[i] * w_33_1 * h_32_1[i] * (1 - h_32_1[i]);
+  }
+  let d_b_32_1 = 0;
+  {
+    d_b_32_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_32_1 += u386[j];
+      }
+    }
+  }
+  // u388 : [16]
+  for (let i = 0; i < 16; i++) {
+    u388[i] = u386[i] * h_31_1[i];
+  }
+  let d_w_32_1 = 0;
+  {
+    d_w_32_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_32_1 += u388[j];
+      }
+    }
+  }
+  // u393 : [16]
+  for (let i = 0; i < 16; i++) {
+    u393[i] = u386[i] * w_32_1 * h_31_1[i] * (1 - h_31_1[i]);
+  }
+  let d_b_31_1 = 0;
+  {
+    d_b_31_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_31_1 += u393[j];
+      }
+    }
+  }
+  // u395_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u395_1[i] = u393[i] * h_30_1[i];
+  }
+  let d_w_31_1 = 0;
+  {
+    d_w_31_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_31_1 += u395_1[j];
+      }
+    }
+  }
+  // u400_1 : [16]
+  for (let i = 0; i < 16; i++) {
+    u400_1[i] = u393[i] * w_31_1 * h_30_1[i] * (1 - h_30_1[i]);
+  }
+  let d_b_30_1 = 0;
+  {
+    d_b_30_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_30_1 += u400_1[j];
+      }
+    }
+  }
+  // u402 : [16]
+  for (let i = 0; i < 16; i++) {
+    u402[i] = u400_1[i] * h_29_1[i];
+  }
+  let d_w_30_1 = 0;
+  {
+    d_w_30_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_30_1 += u402[j];
+      }
+    }
+  }
+  // u407 : [16]
+  for (let i = 0; i < 16; i++) {
+    u407[i] = u400_1[i] * w_30_1 * h_29_1[i] * (1 - h_29_1[i]);
+  }
+  let d_b_29_1 = 0;
+  {
+    d_b_29_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_29_1 += u407[j];
+      }
+    }
+  }
+  // u409 : [16]
+  for (let i = 0; i < 16; i++) {
+    u409[i] = u407[i] * h_28_1[i];
+  }
+  let d_w_29_1 = 0;
+  {
+    d_w_29_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_29_1 += u409[j];
+      }
+    }
+  }
+  // u414 : [16]
+  for (let i = 0; i < 16; i++) {
+    u414[i] = u407[i] * w_29_1 * h_28_1[i] * (1 - h_28_1[i]);
+  }
+  let d_b_28_1 = 0;
+  {
+    d_b_28_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_28_1 += u414[j];
+      }
+    }
+  }
+  // u416 : [16]
+  for (let i = 0; i < 16; i++) {
+    u416[i] = u414[i] * h_27_1[i];
+  }
+  let d_w_28_1 = 0;
+  {
+    d_w_28_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_28_1 += u416[j];
+      }
+    }
+  }
+  // u421 : [16]
+  for (let i = 0; i < 16; i++) {
+    u421[i] = u414[i] * w_28_1 * h_27_1[i] * (1 - h_27_1[i]);
+  }
+  let d_b_27_1 = 0;
+  {
+    d_b_27_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_27_1 += u421[j];
+      }
+    }
+  }
+  // u423 : [16]
+  for (let i = 0; i < 16; i++) {
+    u423[i] = u421[i] * h_26_1[i];
+  }
+  let d_w_27_1 = 0;
+  {
+    d_w_27_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_27_1 += u423[j];
+      }
+    }
+  }
+  // u428 : [16]
+  for (let i = 0; i < 16; i++) {
+    u428[i] = u421[i] * w_27_1 * h_26_1[i] * (1 - h_26_1[i]);
+  }
+  let d_b_26_1 = 0;
+  {
+    d_b_26_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_26_1 += u428[j];
+      }
+    }
+  }
+  // u430 : [16]
+  for (let i = 0; i < 16; i++) {
+    u430[i] = u428[i] * h_25_1[i];
+  }
+  let d_w_26_1 = 0;
+  {
+    d_w_26_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_26_1 += u430[j];
+      }
+    }
+  }
+  // u435 : [16]
+  for (let i = 0; i < 16; i++) {
+    u435[i] = u428[i] * w_26_1 * h_25_1[i] * (1 - h_25_1[i]);
+  }
+  let d_b_25_1 = 0;
+  {
+    d_b_25_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_25_1 += u435[j];
+      }
+    }
+  }
+  // u437 : [16]
+  for (let i = 0; i < 16; i++) {
+    u437[i] = u435[i] * h_24_1[i];
+  }
+  let d_w_25_1 = 0;
+  {
+    d_w_25_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_25_1 += u437[j];
+      }
+    }
+  }
+  // u442 : [16]
+  for (let i = 0; i < 16; i++) {
+    u442[i] = u435[i] * w_25_1 * h_24_1[i] * (1 - h_24_1[i]);
+  }
+  let d_b_24_1 = 0;
+  {
+    d_b_24_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_24_1 += u442[j];
+      }
+    }
+  }
+  // u444 : [16]
+  for (let i = 0; i < 16; i++) {
+    u444[i] = u442[i] * h_23_1[i];
+  }
+  let d_w_24_1 = 0;
+  {
+    d_w_24_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_24_1 += u444[j];
+      }
+    }
+  }
+  // u449 : [16]
+  for (let i = 0; i < 16; i++) {
+    u449[i] = u442[i] * w_24_1 * h_23_1[i] * (1 - h_23_1[i]);
+  }
+  let d_b_23_1 = 0;
+  {
+    d_b_23_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_23_1 += u449[j];
+      }
+    }
+  }
+  // u451 : [16]
+  for (let i = 0; i < 16; i++) {
+    u451[i] = u449[i] * h_22_1[i];
+  }
+  let d_w_23_1 = 0;
+  {
+    d_w_23_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_23_1 += u451[j];
+      }
+    }
+  }
+  // u456 : [16]
+  for (let i = 0; i < 16; i++) {
+    u456[i] = u449[i] * w_23_1 * h_22_1[i] * (1 - h_22_1[i]);
+  }
+  let d_b_22_1 = 0;
+  {
+    d_b_22_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_22_1 += u456[j];
+      }
+    }
+  }
+  // u458 : [16]
+  for (let i = 0; i < 16; i++) {
+    u458[i] = u456[i] * h_21_1[i];
+  }
+  let d_w_22_1 = 0;
+  {
+    d_w_22_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_22_1 += u458[j];
+      }
+    }
+  }
+  // u463 : [16]
+  for (let i = 0; i < 16; i++) {
+    u463[i] = u456[i] * w_22_1 * h_21_1[i] * (1 - h_21_1[i]);
+  }
+  let d_b_21_1 = 0;
+  {
+    d_b_21_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_21_1 += u463[j];
+      }
+    }
+  }
+  // u465 : [16]
+  for (let i = 0; i < 16; i++) {
+    u465[i] = u463[i] * h_20_1[i];
+  }
+  let d_w_21_1 = 0;
+  {
+    d_w_21_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_21_1 += u465[j];
+      }
+    }
+  }
+  // u470 : [16]
+  for (let i = 0; i < 16; i++) {
+    u470[i] = u463[i] * w_21_1 * h_20_1[i] * (1 - h_20_1[i]);
+  }
+  let d_b_20_1 = 0;
+  {
+    d_b_20_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_20_1 += u470[j];
+      }
+    }
+  }
+  // u472 : [16]
+  for (let i = 0; i < 16; i++) {
+    u472[i] = u470[i] * h_19_1[i];
+  }
+  let d_w_20_1 = 0;
+  {
+    d_w_20_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_20_1 += u472[j];
+      }
+    }
+  }
+  // u477 : [16]
+  for (let i = 0; i < 16; i++) {
+    u477[i] = u470[i] * w_20_1 * h_19_1[i] * (1 - h_19_1[i]);
+  }
+  let d_b_19_1 = 0;
+  {
+    d_b_19_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_19_1 += u477[j];
+      }
+    }
+  }
+  // u479 : [16]
+  for (let i = 0; i < 16; i++) {
+    u479[i] = u477[i] * h_18_1[i];
+  }
+  let d_w_19_1 = 0;
+  {
+    d_w_19_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_19_1 += u479[j];
+      }
+    }
+  }
+  // u484 : [16]
+  for (let i = 0; i < 16; i++) {
+    u484[i] = u477[i] * w_19_1 * h_18_1[i] * (1 - h_18_1[i]);
+  }
+  let d_b_18_1 = 0;
+  {
+    d_b_18_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_18_1 += u484[j];
+      }
+    }
+  }
+  // u486 : [16]
+  for (let i = 0; i < 16; i++) {
+    u486[i] = u484[i] * h_17_1[i];
+  }
+  let d_w_18_1 = 0;
+  {
+    d_w_18_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_18_1 += u486[j];
+      }
+    }
+  }
+  // u491 : [16]
+  for (let i = 0; i < 16; i++) {
+    u491[i] = u484[i] * w_18_1 * h_17_1[i] * (1 - h_17_1[i]);
+  }
+  let d_b_17_1 = 0;
+  {
+    d_b_17_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_17_1 += u491[j];
+      }
+    }
+  }
+  // u493 : [16]
+  for (let i = 0; i < 16; i++) {
+    u493[i] = u491[i] * h_16_1[i];
+  }
+  let d_w_17_1 = 0;
+  {
+    d_w_17_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_17_1 += u493[j];
+      }
+    }
+  }
+  // u498 : [16]
+  for (let i = 0; i < 16; i++) {
+    u498[i] = u491[i] * w_17_1 * h_16_1[i] * (1 - h_16_1[i]);
+  }
+  let d_b_16_1 = 0;
+  {
+    d_b_16_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_16_1 += u498[j];
+      }
+    }
+  }
+  // u500 : [16]
+  for (let i = 0; i < 16; i++) {
+    u500[i] = u498[i] * h_15_1[i];
+  }
+  let d_w_16_1 = 0;
+  {
+    d_w_16_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_16_1 += u500[j];
+      }
+    }
+  }
+  // u505 : [16]
+  for (let i = 0; i < 16; i++) {
+    u505[i] = u498[i] * w_16_1 * h_15_1[i] * (1 - h_15_1[i]);
+  }
+  let d_b_15_1 = 0;
+  {
+    d_b_15_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_15_1 += u505[j];
+      }
+    }
+  }
+  // u507 : [16]
+  for (let i = 0; i < 16; i++) {
+    u507[i] = u505[i] * h_14_1[i];
+  }
+  let d_w_15_1 = 0;
+  {
+    d_w_15_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_15_1 += u507[j];
+      }
+    }
+  }
+  // u512 : [16]
+  for (let i = 0; i < 16; i++) {
+    u512[i] = u505[i] * w_15_1 * h_14_1[i] * (1 - h_14_1[i]);
+  }
+  let d_b_14_1 = 0;
+  {
+    d_b_14_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_14_1 += u512[j];
+      }
+    }
+  }
+  // u514 : [16]
+  for (let i = 0; i < 16; i++) {
+    u514[i] = u512[i] * h_13_1[i];
+  }
+  let d_w_14_1 = 0;
+  {
+    d_w_14_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_14_1 += u514[j];
+      }
+    }
+  }
+  // u519 : [16]
+  for (let i = 0; i < 16; i++) {
+    u519[i] = u512[i] * w_14_1 * h_13_1[i] * (1 - h_13_1[i]);
+  }
+  let d_b_13_1 = 0;
+  {
+    d_b_13_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_13_1 += u519[j];
+      }
+    }
+  }
+  // u521 : [16]
+  for (let i = 0; i < 16; i++) {
+    u521[i] = u519[i] * h_12_1[i];
+  }
+  let d_w_13_1 = 0;
+  {
+    d_w_13_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_13_1 += u521[j];
+      }
+    }
+  }
+  // u526 : [16]
+  for (let i = 0; i < 16; i++) {
+    u526[i] = u519[i] * w_13_1 * h_12_1[i] * (1 - h_12_1[i]);
+  }
+  let d_b_12_1 = 0;
+  {
+    d_b_12_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_12_1 += u526[j];
+      }
+    }
+  }
+  // u528 : [16]
+  for (let i = 0; i < 16; i++) {
+    u528[i] = u526[i] * h_11_1[i];
+  }
+  let d_w_12_1 = 0;
+  {
+    d_w_12_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_12_1 += u528[j];
+      }
+    }
+  }
+  // u533 : [16]
+  for (let i = 0; i < 16; i++) {
+    u533[i] = u526[i] * w_12_1 * h_11_1[i] * (1 - h_11_1[i]);
+  }
+  let d_b_11_1 = 0;
+  {
+    d_b_11_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_11_1 += u533[j];
+      }
+    }
+  }
+  // u535 : [16]
+  for (let i = 0; i < 16; i++) {
+    u535[i] = u533[i] * h_10_1[i];
+  }
+  let d_w_11_1 = 0;
+  {
+    d_w_11_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_11_1 += u535[j];
+      }
+    }
+  }
+  // u540 : [16]
+  for (let i = 0; i < 16; i++) {
+    u540[i] = u533[i] * w_11_1 * h_10_1[i] * (1 - h_10_1[i]);
+  }
+  let d_b_10_1 = 0;
+  {
+    d_b_10_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_10_1 += u540[j];
+      }
+    }
+  }
+  // u542 : [16]
+  for (let i = 0; i < 16; i++) {
+    u542[i] = u540[i] * h_9_1[i];
+  }
+  let d_w_10_1 = 0;
+  {
+    d_w_10_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_10_1 += u542[j];
+      }
+    }
+  }
+  // u547 : [16]
+  for (let i = 0; i < 16; i++) {
+    u547[i] = u540[i] * w_10_1 * h_9_1[i] * (1 - h_9_1[i]);
+  }
+  let d_b_9_1 = 0;
+  {
+    d_b_9_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_9_1 += u547[j];
+      }
+    }
+  }
+  // u549 : [16]
+  for (let i = 0; i < 16; i++) {
+    u549[i] = u547[i] * h_8_1[i];
+  }
+  let d_w_9_1 = 0;
+  {
+    d_w_9_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_9_1 += u549[j];
+      }
+    }
+  }
+  // u554 : [16]
+  for (let i = 0; i < 16; i++) {
+    u554[i] = u547[i] * w_9_1 * h_8_1[i] * (1 - h_8_1[i]);
+  }
+  let d_b_8_1 = 0;
+  {
+    d_b_8_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_8_1 += u554[j];
+      }
+    }
+  }
+  // u556 : [16]
+  for (let i = 0; i < 16; i++) {
+    u556[i] = u554[i] * h_7_1[i];
+  }
+  let d_w_8_1 = 0;
+  {
+    d_w_8_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_8_1 += u556[j];
+      }
+    }
+  }
+  // u561 : [16]
+  for (let i = 0; i < 16; i++) {
+    u561[i] = u554[i] * w_8_1 * h_7_1[i] * (1 - h_7_1[i]);
+  }
+  let d_b_7_1 = 0;
+  {
+    d_b_7_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_7_1 += u561[j];
+      }
+    }
+  }
+  // u563 : [16]
+  for (let i = 0; i < 16; i++) {
+    u563[i] = u561[i] * h_6_1[i];
+  }
+  let d_w_7_1 = 0;
+  {
+    d_w_7_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_7_1 += u563[j];
+      }
+    }
+  }
+  // u568 : [16]
+  for (let i = 0; i < 16; i++) {
+    u568[i] = u561[i] * w_7_1 * h_6_1[i] * (1 - h_6_1[i]);
+  }
+  let d_b_6_1 = 0;
+  {
+    d_b_6_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_6_1 += u568[j];
+      }
+    }
+  }
+  // u570 : [16]
+  for (let i = 0; i < 16; i++) {
+    u570[i] = u568[i] * h_5_1[i];
+  }
+  let d_w_6_1 = 0;
+  {
+    d_w_6_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_6_1 += u570[j];
+      }
+    }
+  }
+  // u575 : [16]
+  for (let i = 0; i < 16; i++) {
+    u575[i] = u568[i] * w_6_1 * h_5_1[i] * (1 - h_5_1[i]);
+  }
+  let d_b_5_1 = 0;
+  {
+    d_b_5_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_5_1 += u575[j];
+      }
+    }
+  }
+  // u577 : [16]
+  for (let i = 0; i < 16; i++) {
+    u577[i] = u575[i] * h_4_1[i];
+  }
+  let d_w_5_1 = 0;
+  {
+    d_w_5_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_5_1 += u577[j];
+      }
+    }
+  }
+  // u582 : [16]
+  for (let i = 0; i < 16; i++) {
+    u582[i] = u575[i] * w_5_1 * h_4_1[i] * (1 - h_4_1[i]);
+  }
+  let d_b_4_1 = 0;
+  {
+    d_b_4_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_4_1 += u582[j];
+      }
+    }
+  }
+  // u584 : [16]
+  for (let i = 0; i < 16; i++) {
+    u584[i] = u582[i] * h_3_1[i];
+  }
+  let d_w_4_1 = 0;
+  {
+    d_w_4_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_4_1 += u584[j];
+      }
+    }
+  }
+  // u589 : [16]
+  for (let i = 0; i < 16; i++) {
+    u589[i] = u582[i] * w_4_1 * h_3_1[i] * (1 - h_3_1[i]);
+  }
+  let d_b_3_1 = 0;
+  {
+    d_b_3_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_3_1 += u589[j];
+      }
+    }
+  }
+  // u591 : [16]
+  for (let i = 0; i < 16; i++) {
+    u591[i] = u589[i] * h_2_1[i];
+  }
+  let d_w_3_1 = 0;
+  {
+    d_w_3_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_3_1 += u591[j];
+      }
+    }
+  }
+  // u596 : [16]
+  for (let i = 0; i < 16; i++) {
+    u596[i] = u589[i] * w_3_1 * h_2_1[i] * (1 - h_2_1[i]);
+  }
+  let d_b_2_1 = 0;
+  {
+    d_b_2_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_2_1 += u596[j];
+      }
+    }
+  }
+  // u598 : [16]
+  for (let i = 0; i < 16; i++) {
+    u598[i] = u596[i] * h_1_1[i];
+  }
+  let d_w_2_1 = 0;
+  {
+    d_w_2_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_2_1 += u598[j];
+      }
+    }
+  }
+  // u603 : [16]
+  for (let i = 0; i < 16; i++) {
+    u603[i] = u596[i] * w_2_1 * h_1_1[i] * (1 - h_1_1[i]);
+  }
+  let d_b_1_1 = 0;
+  {
+    d_b_1_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_1_1 += u603[j];
+      }
+    }
+  }
+  // u605 : [16]
+  for (let i = 0; i < 16; i++) {
+    u605[i] = u603[i] * x_1[x_offset + i];
+  }
+  let d_w_1_1 = 0;
+  {
+    d_w_1_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_w_1_1 += u605[j];
+      }
+    }
+  }
+  out.loss += u256;
+  out.grads.w_1 += d_w_1_1;
+  out.grads.b_1 += d_b_1_1;
+  out.grads.w_2 += d_w_2_1;
+  out.grads.b_2 += d_b_2_1;
+  out.grads.w_3 += d_w_3_1;
+  out.grads.b_3 += d_b_3_1;
+  out.grads.w_4 += d_w_4_1;
+  out.grads.b_4 += d_b_4_1;
+  out.grads.w_5 += d_w_5_1;
+  out.grads.b_5 += d_b_5_1;
+  out.grads.w_6 += d_w_6_1;
+  out.grads.b_6 += d_b_6_1;
+  out.grads.w_7 += d_w_7_1;
+  out.grads.b_7 += d_b_7_1;
+  out.grads.w_8 += d_w_8_1;
+  out.grads.b_8 += d_b_8_1;
+  out.grads.w_9 += d_w_9_1;
+  out.grads.b_9 += d_b_9_1;
+  out.grads.w_10 += d_w_10_1;
+  out.grads.b_10 += d_b_10_1;
+  out.grads.w_11 += d_w_11_1;
+  out.grads.b_11 += d_b_11_1;
+  out.grads.w_12 += d_w_12_1;
+  out.grads.b_12 += d_b_12_1;
+  out.grads.w_13 += d_w_13_1;
+  out.grads.b_13 += d_b_13_1;
+  out.grads.w_14 += d_w_14_1;
+  out.grads.b_14 += d_b_14_1;
+  out.grads.w_15 += d_w_15_1;
+  out.grads.b_15 += d_b_15_1;
+  out.grads.w_16 += d_w_16_1;
+  out.grads.b_16 += d_b_16_1;
+  out.grads.w_17 += d_w_17_1;
+  out.grads.b_17 += d_b_17_1;
+  out.grads.w_18 += d_w_18_1;
+  out.grads.b_18 += d_b_18_1;
+  out.grads.w_19 += d_w_19_1;
+  out.grads.b_19 += d_b_19_1;
+  out.grads.w_20 += d_w_20_1;
+  out.grads.b_20 += d_b_20_1;
+  out.grads.w_21 += d_w_21_1;
+  out.grads.b_21 += d_b_21_1;
+  out.grads.w_22 += d_w_22_1;
+  out.grads.b_22 += d_b_22_1;
+  out.grads.w_23 += d_w_23_1;
+  out.grads.b_23 += d_b_23_1;
+  out.grads.w_24 += d_w_24_1;
+  out.grads.b_24 += d_b_24_1;
+  out.grads.w_25 += d_w_25_1;
+  out.grads.b_25 += d_b_25_1;
+  out.grads.w_26 += d_w_26_1;
+  out.grads.b_26 += d_b_26_1;
+  out.grads.w_27 += d_w_27_1;
+  out.grads.b_27 += d_b_27_1;
+  out.grads.w_28 += d_w_28_1;
+  out.grads.b_28 += d_b_28_1;
+  out.grads.w_29 += d_w_29_1;
+  out.grads.b_29 += d_b_29_1;
+  out.grads.w_30 += d_w_30_1;
+  out.grads.b_30 += d_b_30_1;
+  out.grads.w_31 += d_w_31_1;
+  out.grads.b_31 += d_b_31_1;
+  out.grads.w_32 += d_w_32_1;
+  out.grads.b_32 += d_b_32_1;
+  out.grads.w_33 += d_w_33_1;
+  out.grads.b_33 += d_b_33_1;
+  out.grads.w_34 += d_w_34_1;
+  out.grads.b_34 += d_b_34_1;
+  out.grads.w_35 += d_w_35_1;
+  out.grads.b_35 += d_b_35_1;
+  out.grads.w_36 += d_w_36_1;
+  out.grads.b_36 += d_b_36_1;
+  out.grads.w_37 += d_w_37_1;
+  out.grads.b_37 += d_b_37_1;
+  out.grads.w_38 += d_w_38_1;
+  out.grads.b_38 += d_b_38_1;
+  out.grads.w_39 += d_w_39_1;
+  out.grads.b_39 += d_b_39_1;
+  out.grads.w_40 += d_w_40_1;
+  out.grads.b_40 += d_b_40_1;
+  out.grads.w_41 += d_w_41_1;
+  out.grads.b_41 += d_b_41_1;
+  out.grads.w_42 += d_w_42_1;
+  out.grads.b_42 += d_b_42_1;
+  out.grads.w_43 += d_w_43_1;
+  out.grads.b_43 += d_b_43_1;
+  out.grads.w_44 += d_w_44_1;
+  out.grads.b_44 += d_b_44_1;
+  out.grads.w_45 += d_w_45_1;
+  out.grads.b_45 += d_b_45_1;
+  out.grads.w_46 += d_w_46_1;
+  out.grads.b_46 += d_b_46_1;
+  out.grads.w_47 += d_w_47_1;
+  out.grads.b_47 += d_b_47_1;
+  out.grads.w_48 += d_w_48_1;
+  out.grads.b_48 += d_b_48_1;
+  out.grads.w_49 += d_w_49_1;
+  out.grads.b_49 += d_b_49_1;
+  out.grads.w_50 += d_w_50_1;
+  out.grads.b_50 += d_b_50_1;
+}
+
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   const w_1 = params.w_1;
@@ -1626,7 +3665,112 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const x_batch = batch.x;
   const y_batch = batch.y;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
+  out.grads.b_50 = 0;
+  out.grads.w_50 = 0;
+  out.grads.b_49 = 0;
+  out.grads.w_49 = 0;
+  out.grads.b_48 = 0;
+  out.grads.w_48 = 0;
+  out.grads.b_47 = 0;
+  out.grads.w_47 = 0;
+  out.grads.b_46 = 0;
+  out.grads.w_46 = 0;
+  out.grads.b_45 = 0;
+  out.grads.w_45 = 0;
+  out.grads.b_44 = 0;
+  out.grads.w_44 = 0;
+  out.grads.b_43 = 0;
+  out.grads.w_43 = 0;
+  out.grads.b_42 = 0;
+  out.grads.w_42 = 0;
+  out.grads.b_41 = 0;
+  out.grads.w_41 = 0;
+  out.grads.b_40 = 0;
+  out.grads.w_40 = 0;
+  out.grads.b_39 = 0;
+  out.grads.w_39 = 0;
+  out.grads.b_38 = 0;
+  out.grads.w_38 = 0;
+  out.grads.b_37 = 0;
+  out.grads.w_37 = 0;
+  out.grads.b_36 = 0;
+  out.grads.w_36 = 0;
+  out.grads.b_35 = 0;
+  out.grads.w_35 = 0;
+  out.grads.b_34 = 0;
+  out.grads.w_34 = 0;
+  out.grads.b_33 = 0;
+  out.grads.w_33 = 0;
+  out.grads.b_32 = 0;
+  out.grads.w_32 = 0;
+  out.grads.b_31 = 0;
+  out.grads.w_31 = 0;
+  out.grads.b_30 = 0;
+  out.grads.w_30 = 0;
+  out.grads.b_29 = 0;
+  out.grads.w_29 = 0;
+  out.grads.b_28 = 0;
+  out.grads.w_28 = 0;
+  out.grads.b_27 = 0;
+  out.grads.w_27 = 0;
+  out.grads.b_26 = 0;
+  out.grads.w_26 = 0;
+  out.grads.b_25 = 0;
+  out.grads.w_25 = 0;
+  out.grads.b_24 = 0;
+  out.grads.w_24 = 0;
+  out.grads.b_23 = 0;
+  out.grads.w_23 = 0;
+  out.grads.b_22 = 0;
+  out.grads.w_22 = 0;
+  out.grads.b_21 = 0;
+  out.grads.w_21 = 0;
+  out.grads.b_20 = 0;
+  out.grads.w_20 = 0;
+  out.grads.b_19 = 0;
+  out.grads.w_19 = 0;
+  out.grads.b_18 = 0;
+  out.grads.w_18 = 0;
+  out.grads.b_17 = 0;
+  out.grads.w_17 = 0;
+  out.grads.b_16 = 0;
+  out.grads.w_16 = 0;
+  out.grads.b_15 = 0;
+  out.grads.w_15 = 0;
+  out.grads.b_14 = 0;
+  out.grads.w_14 = 0;
+  out.grads.b_13 = 0;
+  out.grads.w_13 = 0;
+  out.grads.b_12 = 0;
+  out.grads.w_12 = 0;
+  out.grads.b_11 = 0;
+  out.grads.w_11 = 0;
+  out.grads.b_10 = 0;
+  out.grads.w_10 = 0;
+  out.grads.b_9 = 0;
+  out.grads.w_9 = 0;
+  out.grads.b_8 = 0;
+  out.grads.w_8 = 0;
+  out.grads.b_7 = 0;
+  out.grads.w_7 = 0;
+  out.grads.b_6 = 0;
+  out.grads.w_6 = 0;
+  out.grads.b_5 = 0;
+  out.grads.w_5 = 0;
+  out.grads.b_4 = 0;
+  out.grads.w_4 = 0;
+  out.grads.b_3 = 0;
+  out.grads.w_3 = 0;
+  out.grads.b_2 = 0;
+  out.grads.w_2 = 0;
+  out.grads.b_1 = 0;
+  out.grads.w_1 = 0;
+  out.loss = 0;
   let lossSum = 0;
+  let start = 0;
+  for (; start + 16 <= n; start += 16) {
+    batchChunk(params, batch, start, out);
+  }
   let sum_w_1 = 0;
   let sum_b_1 = 0;
   let sum_w_2 = 0;
@@ -1727,159 +3871,159 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   let sum_b_49 = 0;
   let sum_w_50 = 0;
   let sum_b_50 = 0;
-  for (let sample = 0; sample < n; sample++) {
+  for (let sample = start; sample < n; sample++) {
     const x = x_batch[sample];
     const y = y_batch[sample];
     const u1 = w_1 * x; // w{k} * h{k-1}
     const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
-    const h_1 = u2 >= 0 ? 1 / (1 + Math.exp(-u2)) : Math.exp(u2) / (1 + Math.exp(u2)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_1 = 1 / (1 + Math.exp(-u2)); // sigmoid(w{k} * h{k-1} + b{k})
     const u4 = w_2 * h_1; // w{k} * h{k-1}
     const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
-    const h_2 = u5 >= 0 ? 1 / (1 + Math.exp(-u5)) : Math.exp(u5) / (1 + Math.exp(u5)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_2 = 1 / (1 + Math.exp(-u5)); // sigmoid(w{k} * h{k-1} + b{k})
     const u7 = w_3 * h_2; // w{k} * h{k-1}
     const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
-    const h_3 = u8 >= 0 ? 1 / (1 + Math.exp(-u8)) : Math.exp(u8) / (1 + Math.exp(u8)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_3 = 1 / (1 + Math.exp(-u8)); // sigmoid(w{k} * h{k-1} + b{k})
     const u10 = w_4 * h_3; // w{k} * h{k-1}
     const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
-    const h_4 = u11 >= 0 ? 1 / (1 + Math.exp(-u11)) : Math.exp(u11) / (1 + Math.exp(u11)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_4 = 1 / (1 + Math.exp(-u11)); // sigmoid(w{k} * h{k-1} + b{k})
     const u13 = w_5 * h_4; // w{k} * h{k-1}
     const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
-    const h_5 = u14 >= 0 ? 1 / (1 + Math.exp(-u14)) : Math.exp(u14) / (1 + Math.exp(u14)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_5 = 1 / (1 + Math.exp(-u14)); // sigmoid(w{k} * h{k-1} + b{k})
     const u16 = w_6 * h_5; // w{k} * h{k-1}
     const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
-    const h_6 = u17 >= 0 ? 1 / (1 + Math.exp(-u17)) : Math.exp(u17) / (1 + Math.exp(u17)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_6 = 1 / (1 + Math.exp(-u17)); // sigmoid(w{k} * h{k-1} + b{k})
     const u19 = w_7 * h_6; // w{k} * h{k-1}
     const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
-    const h_7 = u20 >= 0 ? 1 / (1 + Math.exp(-u20)) : Math.exp(u20) / (1 + Math.exp(u20)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_7 = 1 / (1 + Math.exp(-u20)); // sigmoid(w{k} * h{k-1} + b{k})
     const u22 = w_8 * h_7; // w{k} * h{k-1}
     const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
-    const h_8 = u23 >= 0 ? 1 / (1 + Math.exp(-u23)) : Math.exp(u23) / (1 + Math.exp(u23)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_8 = 1 / (1 + Math.exp(-u23)); // sigmoid(w{k} * h{k-1} + b{k})
     const u25 = w_9 * h_8; // w{k} * h{k-1}
     const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
-    const h_9 = u26 >= 0 ? 1 / (1 + Math.exp(-u26)) : Math.exp(u26) / (1 + Math.exp(u26)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_9 = 1 / (1 + Math.exp(-u26)); // sigmoid(w{k} * h{k-1} + b{k})
     const u28 = w_10 * h_9; // w{k} * h{k-1}
     const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
-    const h_10 = u29 >= 0 ? 1 / (1 + Math.exp(-u29)) : Math.exp(u29) / (1 + Math.exp(u29)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_10 = 1 / (1 + Math.exp(-u29)); // sigmoid(w{k} * h{k-1} + b{k})
     const u31 = w_11 * h_10; // w{k} * h{k-1}
     const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
-    const h_11 = u32 >= 0 ? 1 / (1 + Math.exp(-u32)) : Math.exp(u32) / (1 + Math.exp(u32)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_11 = 1 / (1 + Math.exp(-u32)); // sigmoid(w{k} * h{k-1} + b{k})
     const u34 = w_12 * h_11; // w{k} * h{k-1}
     const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
-    const h_12 = u35 >= 0 ? 1 / (1 + Math.exp(-u35)) : Math.exp(u35) / (1 + Math.exp(u35)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_12 = 1 / (1 + Math.exp(-u35)); // sigmoid(w{k} * h{k-1} + b{k})
     const u37 = w_13 * h_12; // w{k} * h{k-1}
     const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
-    const h_13 = u38 >= 0 ? 1 / (1 + Math.exp(-u38)) : Math.exp(u38) / (1 + Math.exp(u38)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_13 = 1 / (1 + Math.exp(-u38)); // sigmoid(w{k} * h{k-1} + b{k})
     const u40 = w_14 * h_13; // w{k} * h{k-1}
     const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
-    const h_14 = u41 >= 0 ? 1 / (1 + Math.exp(-u41)) : Math.exp(u41) / (1 + Math.exp(u41)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_14 = 1 / (1 + Math.exp(-u41)); // sigmoid(w{k} * h{k-1} + b{k})
     const u43 = w_15 * h_14; // w{k} * h{k-1}
     const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
-    const h_15 = u44 >= 0 ? 1 / (1 + Math.exp(-u44)) : Math.exp(u44) / (1 + Math.exp(u44)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_15 = 1 / (1 + Math.exp(-u44)); // sigmoid(w{k} * h{k-1} + b{k})
     const u46 = w_16 * h_15; // w{k} * h{k-1}
     const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
-    const h_16 = u47 >= 0 ? 1 / (1 + Math.exp(-u47)) : Math.exp(u47) / (1 + Math.exp(u47)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_16 = 1 / (1 + Math.exp(-u47)); // sigmoid(w{k} * h{k-1} + b{k})
     const u49 = w_17 * h_16; // w{k} * h{k-1}
     const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
-    const h_17 = u50 >= 0 ? 1 / (1 + Math.exp(-u50)) : Math.exp(u50) / (1 + Math.exp(u50)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_17 = 1 / (1 + Math.exp(-u50)); // sigmoid(w{k} * h{k-1} + b{k})
     const u52 = w_18 * h_17; // w{k} * h{k-1}
     const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
-    const h_18 = u53 >= 0 ? 1 / (1 + Math.exp(-u53)) : Math.exp(u53) / (1 + Math.exp(u53)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_18 = 1 / (1 + Math.exp(-u53)); // sigmoid(w{k} * h{k-1} + b{k})
     const u55 = w_19 * h_18; // w{k} * h{k-1}
     const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
-    const h_19 = u56 >= 0 ? 1 / (1 + Math.exp(-u56)) : Math.exp(u56) / (1 + Math.exp(u56)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_19 = 1 / (1 + Math.exp(-u56)); // sigmoid(w{k} * h{k-1} + b{k})
     const u58 = w_20 * h_19; // w{k} * h{k-1}
     const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
-    const h_20 = u59 >= 0 ? 1 / (1 + Math.exp(-u59)) : Math.exp(u59) / (1 + Math.exp(u59)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_20 = 1 / (1 + Math.exp(-u59)); // sigmoid(w{k} * h{k-1} + b{k})
     const u61 = w_21 * h_20; // w{k} * h{k-1}
     const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
-    const h_21 = u62 >= 0 ? 1 / (1 + Math.exp(-u62)) : Math.exp(u62) / (1 + Math.exp(u62)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_21 = 1 / (1 + Math.exp(-u62)); // sigmoid(w{k} * h{k-1} + b{k})
     const u64 = w_22 * h_21; // w{k} * h{k-1}
     const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
-    const h_22 = u65 >= 0 ? 1 / (1 + Math.exp(-u65)) : Math.exp(u65) / (1 + Math.exp(u65)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_22 = 1 / (1 + Math.exp(-u65)); // sigmoid(w{k} * h{k-1} + b{k})
     const u67 = w_23 * h_22; // w{k} * h{k-1}
     const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
-    const h_23 = u68 >= 0 ? 1 / (1 + Math.exp(-u68)) : Math.exp(u68) / (1 + Math.exp(u68)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_23 = 1 / (1 + Math.exp(-u68)); // sigmoid(w{k} * h{k-1} + b{k})
     const u70 = w_24 * h_23; // w{k} * h{k-1}
     const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
-    const h_24 = u71 >= 0 ? 1 / (1 + Math.exp(-u71)) : Math.exp(u71) / (1 + Math.exp(u71)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_24 = 1 / (1 + Math.exp(-u71)); // sigmoid(w{k} * h{k-1} + b{k})
     const u73 = w_25 * h_24; // w{k} * h{k-1}
     const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
-    const h_25 = u74 >= 0 ? 1 / (1 + Math.exp(-u74)) : Math.exp(u74) / (1 + Math.exp(u74)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_25 = 1 / (1 + Math.exp(-u74)); // sigmoid(w{k} * h{k-1} + b{k})
     const u76 = w_26 * h_25; // w{k} * h{k-1}
     const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
-    const h_26 = u77 >= 0 ? 1 / (1 + Math.exp(-u77)) : Math.exp(u77) / (1 + Math.exp(u77)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_26 = 1 / (1 + Math.exp(-u77)); // sigmoid(w{k} * h{k-1} + b{k})
     const u79 = w_27 * h_26; // w{k} * h{k-1}
     const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
-    const h_27 = u80 >= 0 ? 1 / (1 + Math.exp(-u80)) : Math.exp(u80) / (1 + Math.exp(u80)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_27 = 1 / (1 + Math.exp(-u80)); // sigmoid(w{k} * h{k-1} + b{k})
     const u82 = w_28 * h_27; // w{k} * h{k-1}
     const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
-    const h_28 = u83 >= 0 ? 1 / (1 + Math.exp(-u83)) : Math.exp(u83) / (1 + Math.exp(u83)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_28 = 1 / (1 + Math.exp(-u83)); // sigmoid(w{k} * h{k-1} + b{k})
     const u85 = w_29 * h_28; // w{k} * h{k-1}
     const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
-    const h_29 = u86 >= 0 ? 1 / (1 + Math.exp(-u86)) : Math.exp(u86) / (1 + Math.exp(u86)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_29 = 1 / (1 + Math.exp(-u86)); // sigmoid(w{k} * h{k-1} + b{k})
     const u88 = w_30 * h_29; // w{k} * h{k-1}
     const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
-    const h_30 = u89 >= 0 ? 1 / (1 + Math.exp(-u89)) : Math.exp(u89) / (1 + Math.exp(u89)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_30 = 1 / (1 + Math.exp(-u89)); // sigmoid(w{k} * h{k-1} + b{k})
     const u91 = w_31 * h_30; // w{k} * h{k-1}
     const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
-    const h_31 = u92 >= 0 ? 1 / (1 + Math.exp(-u92)) : Math.exp(u92) / (1 + Math.exp(u92)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_31 = 1 / (1 + Math.exp(-u92)); // sigmoid(w{k} * h{k-1} + b{k})
     const u94 = w_32 * h_31; // w{k} * h{k-1}
     const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
-    const h_32 = u95 >= 0 ? 1 / (1 + Math.exp(-u95)) : Math.exp(u95) / (1 + Math.exp(u95)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_32 = 1 / (1 + Math.exp(-u95)); // sigmoid(w{k} * h{k-1} + b{k})
     const u97 = w_33 * h_32; // w{k} * h{k-1}
     const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
-    const h_33 = u98 >= 0 ? 1 / (1 + Math.exp(-u98)) : Math.exp(u98) / (1 + Math.exp(u98)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_33 = 1 / (1 + Math.exp(-u98)); // sigmoid(w{k} * h{k-1} + b{k})
     const u100 = w_34 * h_33; // w{k} * h{k-1}
     const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
-    const h_34 = u101 >= 0 ? 1 / (1 + Math.exp(-u101)) : Math.exp(u101) / (1 + Math.exp(u101)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_34 = 1 / (1 + Math.exp(-u101)); // sigmoid(w{k} * h{k-1} + b{k})
     const u103 = w_35 * h_34; // w{k} * h{k-1}
     const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
-    const h_35 = u104 >= 0 ? 1 / (1 + Math.exp(-u104)) : Math.exp(u104) / (1 + Math.exp(u104)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_35 = 1 / (1 + Math.exp(-u104)); // sigmoid(w{k} * h{k-1} + b{k})
     const u106 = w_36 * h_35; // w{k} * h{k-1}
     const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
-    const h_36 = u107 >= 0 ? 1 / (1 + Math.exp(-u107)) : Math.exp(u107) / (1 + Math.exp(u107)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_36 = 1 / (1 + Math.exp(-u107)); // sigmoid(w{k} * h{k-1} + b{k})
     const u109 = w_37 * h_36; // w{k} * h{k-1}
     const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
-    const h_37 = u110 >= 0 ? 1 / (1 + Math.exp(-u110)) : Math.exp(u110) / (1 + Math.exp(u110)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_37 = 1 / (1 + Math.exp(-u110)); // sigmoid(w{k} * h{k-1} + b{k})
     const u112 = w_38 * h_37; // w{k} * h{k-1}
     const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
-    const h_38 = u113 >= 0 ? 1 / (1 + Math.exp(-u113)) : Math.exp(u113) / (1 + Math.exp(u113)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_38 = 1 / (1 + Math.exp(-u113)); // sigmoid(w{k} * h{k-1} + b{k})
     const u115 = w_39 * h_38; // w{k} * h{k-1}
     const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
-    const h_39 = u116 >= 0 ? 1 / (1 + Math.exp(-u116)) : Math.exp(u116) / (1 + Math.exp(u116)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_39 = 1 / (1 + Math.exp(-u116)); // sigmoid(w{k} * h{k-1} + b{k})
     const u118 = w_40 * h_39; // w{k} * h{k-1}
     const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
-    const h_40 = u119 >= 0 ? 1 / (1 + Math.exp(-u119)) : Math.exp(u119) / (1 + Math.exp(u119)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_40 = 1 / (1 + Math.exp(-u119)); // sigmoid(w{k} * h{k-1} + b{k})
     const u121 = w_41 * h_40; // w{k} * h{k-1}
     const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
-    const h_41 = u122 >= 0 ? 1 / (1 + Math.exp(-u122)) : Math.exp(u122) / (1 + Math.exp(u122)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_41 = 1 / (1 + Math.exp(-u122)); // sigmoid(w{k} * h{k-1} + b{k})
     const u124 = w_42 * h_41; // w{k} * h{k-1}
     const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
-    const h_42 = u125 >= 0 ? 1 / (1 + Math.exp(-u125)) : Math.exp(u125) / (1 + Math.exp(u125)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_42 = 1 / (1 + Math.exp(-u125)); // sigmoid(w{k} * h{k-1} + b{k})
     const u127 = w_43 * h_42; // w{k} * h{k-1}
     const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
-    const h_43 = u128 >= 0 ? 1 / (1 + Math.exp(-u128)) : Math.exp(u128) / (1 + Math.exp(u128)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_43 = 1 / (1 + Math.exp(-u128)); // sigmoid(w{k} * h{k-1} + b{k})
     const u130 = w_44 * h_43; // w{k} * h{k-1}
     const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
-    const h_44 = u131 >= 0 ? 1 / (1 + Math.exp(-u131)) : Math.exp(u131) / (1 + Math.exp(u131)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_44 = 1 / (1 + Math.exp(-u131)); // sigmoid(w{k} * h{k-1} + b{k})
     const u133 = w_45 * h_44; // w{k} * h{k-1}
     const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
-    const h_45 = u134 >= 0 ? 1 / (1 + Math.exp(-u134)) : Math.exp(u134) / (1 + Math.exp(u134)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_45 = 1 / (1 + Math.exp(-u134)); // sigmoid(w{k} * h{k-1} + b{k})
     const u136 = w_46 * h_45; // w{k} * h{k-1}
     const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
-    const h_46 = u137 >= 0 ? 1 / (1 + Math.exp(-u137)) : Math.exp(u137) / (1 + Math.exp(u137)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_46 = 1 / (1 + Math.exp(-u137)); // sigmoid(w{k} * h{k-1} + b{k})
     const u139 = w_47 * h_46; // w{k} * h{k-1}
     const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
-    const h_47 = u140 >= 0 ? 1 / (1 + Math.exp(-u140)) : Math.exp(u140) / (1 + Math.exp(u140)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_47 = 1 / (1 + Math.exp(-u140)); // sigmoid(w{k} * h{k-1} + b{k})
     const u142 = w_48 * h_47; // w{k} * h{k-1}
     const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
-    const h_48 = u143 >= 0 ? 1 / (1 + Math.exp(-u143)) : Math.exp(u143) / (1 + Math.exp(u143)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_48 = 1 / (1 + Math.exp(-u143)); // sigmoid(w{k} * h{k-1} + b{k})
     const u145 = w_49 * h_48; // w{k} * h{k-1}
     const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
-    const h_49 = u146 >= 0 ? 1 / (1 + Math.exp(-u146)) : Math.exp(u146) / (1 + Math.exp(u146)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_49 = 1 / (1 + Math.exp(-u146)); // sigmoid(w{k} * h{k-1} + b{k})
     const u148 = w_50 * h_49; // w{k} * h{k-1}
     const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
-    const h_50 = u149 >= 0 ? 1 / (1 + Math.exp(-u149)) : Math.exp(u149) / (1 + Math.exp(u149)); // sigmoid(w{k} * h{k-1} + b{k})
+    const h_50 = 1 / (1 + Math.exp(-u149)); // sigmoid(w{k} * h{k-1} + b{k})
     const u151 = h_50 - y; // (h{L} - y)
     const u152 = u151 * u151; // (h{L} - y)^2
     const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
@@ -2235,106 +4379,106 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     sum_b_50 += d_b_50;
   }
   const scale = 1 / n;
-  out.loss = lossSum * scale;
-  out.grads.w_1 = sum_w_1 * scale;
-  out.grads.b_1 = sum_b_1 * scale;
-  out.grads.w_2 = sum_w_2 * scale;
-  out.grads.b_2 = sum_b_2 * scale;
-  out.grads.w_3 = sum_w_3 * scale;
-  out.grads.b_3 = sum_b_3 * scale;
-  out.grads.w_4 = sum_w_4 * scale;
-  out.grads.b_4 = sum_b_4 * scale;
-  out.grads.w_5 = sum_w_5 * scale;
-  out.grads.b_5 = sum_b_5 * scale;
-  out.grads.w_6 = sum_w_6 * scale;
-  out.grads.b_6 = sum_b_6 * scale;
-  out.grads.w_7 = sum_w_7 * scale;
-  out.grads.b_7 = sum_b_7 * scale;
-  out.grads.w_8 = sum_w_8 * scale;
-  out.grads.b_8 = sum_b_8 * scale;
-  out.grads.w_9 = sum_w_9 * scale;
-  out.grads.b_9 = sum_b_9 * scale;
-  out.grads.w_10 = sum_w_10 * scale;
-  out.grads.b_10 = sum_b_10 * scale;
-  out.grads.w_11 = sum_w_11 * scale;
-  out.grads.b_11 = sum_b_11 * scale;
-  out.grads.w_12 = sum_w_12 * scale;
-  out.grads.b_12 = sum_b_12 * scale;
-  out.grads.w_13 = sum_w_13 * scale;
-  out.grads.b_13 = sum_b_13 * scale;
-  out.grads.w_14 = sum_w_14 * scale;
-  out.grads.b_14 = sum_b_14 * scale;
-  out.grads.w_15 = sum_w_15 * scale;
-  out.grads.b_15 = sum_b_15 * scale;
-  out.grads.w_16 = sum_w_16 * scale;
-  out.grads.b_16 = sum_b_16 * scale;
-  out.grads.w_17 = sum_w_17 * scale;
-  out.grads.b_17 = sum_b_17 * scale;
-  out.grads.w_18 = sum_w_18 * scale;
-  out.grads.b_18 = sum_b_18 * scale;
-  out.grads.w_19 = sum_w_19 * scale;
-  out.grads.b_19 = sum_b_19 * scale;
-  out.grads.w_20 = sum_w_20 * scale;
-  out.grads.b_20 = sum_b_20 * scale;
-  out.grads.w_21 = sum_w_21 * scale;
-  out.grads.b_21 = sum_b_21 * scale;
-  out.grads.w_22 = sum_w_22 * scale;
-  out.grads.b_22 = sum_b_22 * scale;
-  out.grads.w_23 = sum_w_23 * scale;
-  out.grads.b_23 = sum_b_23 * scale;
-  out.grads.w_24 = sum_w_24 * scale;
-  out.grads.b_24 = sum_b_24 * scale;
-  out.grads.w_25 = sum_w_25 * scale;
-  out.grads.b_25 = sum_b_25 * scale;
-  out.grads.w_26 = sum_w_26 * scale;
-  out.grads.b_26 = sum_b_26 * scale;
-  out.grads.w_27 = sum_w_27 * scale;
-  out.grads.b_27 = sum_b_27 * scale;
-  out.grads.w_28 = sum_w_28 * scale;
-  out.grads.b_28 = sum_b_28 * scale;
-  out.grads.w_29 = sum_w_29 * scale;
-  out.grads.b_29 = sum_b_29 * scale;
-  out.grads.w_30 = sum_w_30 * scale;
-  out.grads.b_30 = sum_b_30 * scale;
-  out.grads.w_31 = sum_w_31 * scale;
-  out.grads.b_31 = sum_b_31 * scale;
-  out.grads.w_32 = sum_w_32 * scale;
-  out.grads.b_32 = sum_b_32 * scale;
-  out.grads.w_33 = sum_w_33 * scale;
-  out.grads.b_33 = sum_b_33 * scale;
-  out.grads.w_34 = sum_w_34 * scale;
-  out.grads.b_34 = sum_b_34 * scale;
-  out.grads.w_35 = sum_w_35 * scale;
-  out.grads.b_35 = sum_b_35 * scale;
-  out.grads.w_36 = sum_w_36 * scale;
-  out.grads.b_36 = sum_b_36 * scale;
-  out.grads.w_37 = sum_w_37 * scale;
-  out.grads.b_37 = sum_b_37 * scale;
-  out.grads.w_38 = sum_w_38 * scale;
-  out.grads.b_38 = sum_b_38 * scale;
-  out.grads.w_39 = sum_w_39 * scale;
-  out.grads.b_39 = sum_b_39 * scale;
-  out.grads.w_40 = sum_w_40 * scale;
-  out.grads.b_40 = sum_b_40 * scale;
-  out.grads.w_41 = sum_w_41 * scale;
-  out.grads.b_41 = sum_b_41 * scale;
-  out.grads.w_42 = sum_w_42 * scale;
-  out.grads.b_42 = sum_b_42 * scale;
-  out.grads.w_43 = sum_w_43 * scale;
-  out.grads.b_43 = sum_b_43 * scale;
-  out.grads.w_44 = sum_w_44 * scale;
-  out.grads.b_44 = sum_b_44 * scale;
-  out.grads.w_45 = sum_w_45 * scale;
-  out.grads.b_45 = sum_b_45 * scale;
-  out.grads.w_46 = sum_w_46 * scale;
-  out.grads.b_46 = sum_b_46 * scale;
-  out.grads.w_47 = sum_w_47 * scale;
-  out.grads.b_47 = sum_b_47 * scale;
-  out.grads.w_48 = sum_w_48 * scale;
-  out.grads.b_48 = sum_b_48 * scale;
-  out.grads.w_49 = sum_w_49 * scale;
-  out.grads.b_49 = sum_b_49 * scale;
-  out.grads.w_50 = sum_w_50 * scale;
-  out.grads.b_50 = sum_b_50 * scale;
+  out.loss = (out.loss + lossSum) * scale;
+  out.grads.w_1 = (out.grads.w_1 + sum_w_1) * scale;
+  out.grads.b_1 = (out.grads.b_1 + sum_b_1) * scale;
+  out.grads.w_2 = (out.grads.w_2 + sum_w_2) * scale;
+  out.grads.b_2 = (out.grads.b_2 + sum_b_2) * scale;
+  out.grads.w_3 = (out.grads.w_3 + sum_w_3) * scale;
+  out.grads.b_3 = (out.grads.b_3 + sum_b_3) * scale;
+  out.grads.w_4 = (out.grads.w_4 + sum_w_4) * scale;
+  out.grads.b_4 = (out.grads.b_4 + sum_b_4) * scale;
+  out.grads.w_5 = (out.grads.w_5 + sum_w_5) * scale;
+  out.grads.b_5 = (out.grads.b_5 + sum_b_5) * scale;
+  out.grads.w_6 = (out.grads.w_6 + sum_w_6) * scale;
+  out.grads.b_6 = (out.grads.b_6 + sum_b_6) * scale;
+  out.grads.w_7 = (out.grads.w_7 + sum_w_7) * scale;
+  out.grads.b_7 = (out.grads.b_7 + sum_b_7) * scale;
+  out.grads.w_8 = (out.grads.w_8 + sum_w_8) * scale;
+  out.grads.b_8 = (out.grads.b_8 + sum_b_8) * scale;
+  out.grads.w_9 = (out.grads.w_9 + sum_w_9) * scale;
+  out.grads.b_9 = (out.grads.b_9 + sum_b_9) * scale;
+  out.grads.w_10 = (out.grads.w_10 + sum_w_10) * scale;
+  out.grads.b_10 = (out.grads.b_10 + sum_b_10) * scale;
+  out.grads.w_11 = (out.grads.w_11 + sum_w_11) * scale;
+  out.grads.b_11 = (out.grads.b_11 + sum_b_11) * scale;
+  out.grads.w_12 = (out.grads.w_12 + sum_w_12) * scale;
+  out.grads.b_12 = (out.grads.b_12 + sum_b_12) * scale;
+  out.grads.w_13 = (out.grads.w_13 + sum_w_13) * scale;
+  out.grads.b_13 = (out.grads.b_13 + sum_b_13) * scale;
+  out.grads.w_14 = (out.grads.w_14 + sum_w_14) * scale;
+  out.grads.b_14 = (out.grads.b_14 + sum_b_14) * scale;
+  out.grads.w_15 = (out.grads.w_15 + sum_w_15) * scale;
+  out.grads.b_15 = (out.grads.b_15 + sum_b_15) * scale;
+  out.grads.w_16 = (out.grads.w_16 + sum_w_16) * scale;
+  out.grads.b_16 = (out.grads.b_16 + sum_b_16) * scale;
+  out.grads.w_17 = (out.grads.w_17 + sum_w_17) * scale;
+  out.grads.b_17 = (out.grads.b_17 + sum_b_17) * scale;
+  out.grads.w_18 = (out.grads.w_18 + sum_w_18) * scale;
+  out.grads.b_18 = (out.grads.b_18 + sum_b_18) * scale;
+  out.grads.w_19 = (out.grads.w_19 + sum_w_19) * scale;
+  out.grads.b_19 = (out.grads.b_19 + sum_b_19) * scale;
+  out.grads.w_20 = (out.grads.w_20 + sum_w_20) * scale;
+  out.grads.b_20 = (out.grads.b_20 + sum_b_20) * scale;
+  out.grads.w_21 = (out.grads.w_21 + sum_w_21) * scale;
+  out.grads.b_21 = (out.grads.b_21 + sum_b_21) * scale;
+  out.grads.w_22 = (out.grads.w_22 + sum_w_22) * scale;
+  out.grads.b_22 = (out.grads.b_22 + sum_b_22) * scale;
+  out.grads.w_23 = (out.grads.w_23 + sum_w_23) * scale;
+  out.grads.b_23 = (out.grads.b_23 + sum_b_23) * scale;
+  out.grads.w_24 = (out.grads.w_24 + sum_w_24) * scale;
+  out.grads.b_24 = (out.grads.b_24 + sum_b_24) * scale;
+  out.grads.w_25 = (out.grads.w_25 + sum_w_25) * scale;
+  out.grads.b_25 = (out.grads.b_25 + sum_b_25) * scale;
+  out.grads.w_26 = (out.grads.w_26 + sum_w_26) * scale;
+  out.grads.b_26 = (out.grads.b_26 + sum_b_26) * scale;
+  out.grads.w_27 = (out.grads.w_27 + sum_w_27) * scale;
+  out.grads.b_27 = (out.grads.b_27 + sum_b_27) * scale;
+  out.grads.w_28 = (out.grads.w_28 + sum_w_28) * scale;
+  out.grads.b_28 = (out.grads.b_28 + sum_b_28) * scale;
+  out.grads.w_29 = (out.grads.w_29 + sum_w_29) * scale;
+  out.grads.b_29 = (out.grads.b_29 + sum_b_29) * scale;
+  out.grads.w_30 = (out.grads.w_30 + sum_w_30) * scale;
+  out.grads.b_30 = (out.grads.b_30 + sum_b_30) * scale;
+  out.grads.w_31 = (out.grads.w_31 + sum_w_31) * scale;
+  out.grads.b_31 = (out.grads.b_31 + sum_b_31) * scale;
+  out.grads.w_32 = (out.grads.w_32 + sum_w_32) * scale;
+  out.grads.b_32 = (out.grads.b_32 + sum_b_32) * scale;
+  out.grads.w_33 = (out.grads.w_33 + sum_w_33) * scale;
+  out.grads.b_33 = (out.grads.b_33 + sum_b_33) * scale;
+  out.grads.w_34 = (out.grads.w_34 + sum_w_34) * scale;
+  out.grads.b_34 = (out.grads.b_34 + sum_b_34) * scale;
+  out.grads.w_35 = (out.grads.w_35 + sum_w_35) * scale;
+  out.grads.b_35 = (out.grads.b_35 + sum_b_35) * scale;
+  out.grads.w_36 = (out.grads.w_36 + sum_w_36) * scale;
+  out.grads.b_36 = (out.grads.b_36 + sum_b_36) * scale;
+  out.grads.w_37 = (out.grads.w_37 + sum_w_37) * scale;
+  out.grads.b_37 = (out.grads.b_37 + sum_b_37) * scale;
+  out.grads.w_38 = (out.grads.w_38 + sum_w_38) * scale;
+  out.grads.b_38 = (out.grads.b_38 + sum_b_38) * scale;
+  out.grads.w_39 = (out.grads.w_39 + sum_w_39) * scale;
+  out.grads.b_39 = (out.grads.b_39 + sum_b_39) * scale;
+  out.grads.w_40 = (out.grads.w_40 + sum_w_40) * scale;
+  out.grads.b_40 = (out.grads.b_40 + sum_b_40) * scale;
+  out.grads.w_41 = (out.grads.w_41 + sum_w_41) * scale;
+  out.grads.b_41 = (out.grads.b_41 + sum_b_41) * scale;
+  out.grads.w_42 = (out.grads.w_42 + sum_w_42) * scale;
+  out.grads.b_42 = (out.grads.b_42 + sum_b_42) * scale;
+  out.grads.w_43 = (out.grads.w_43 + sum_w_43) * scale;
+  out.grads.b_43 = (out.grads.b_43 + sum_b_43) * scale;
+  out.grads.w_44 = (out.grads.w_44 + sum_w_44) * scale;
+  out.grads.b_44 = (out.grads.b_44 + sum_b_44) * scale;
+  out.grads.w_45 = (out.grads.w_45 + sum_w_45) * scale;
+  out.grads.b_45 = (out.grads.b_45 + sum_b_45) * scale;
+  out.grads.w_46 = (out.grads.w_46 + sum_w_46) * scale;
+  out.grads.b_46 = (out.grads.b_46 + sum_b_46) * scale;
+  out.grads.w_47 = (out.grads.w_47 + sum_w_47) * scale;
+  out.grads.b_47 = (out.grads.b_47 + sum_b_47) * scale;
+  out.grads.w_48 = (out.grads.w_48 + sum_w_48) * scale;
+  out.grads.b_48 = (out.grads.b_48 + sum_b_48) * scale;
+  out.grads.w_49 = (out.grads.w_49 + sum_w_49) * scale;
+  out.grads.b_49 = (out.grads.b_49 + sum_b_49) * scale;
+  out.grads.w_50 = (out.grads.w_50 + sum_w_50) * scale;
+  out.grads.b_50 = (out.grads.b_50 + sum_b_50) * scale;
   return out;
 }

@@ -51,6 +51,19 @@ export function createResult(): Result {
   return { loss: 0, grads: { w: 0, b: 0 } };
 }
 
+/** Intermediate tensors, allocated once per module. */
+function createWorkspace() {
+  return {
+    f_1: new Float64Array(16),
+    u24: new Float64Array(16),
+    u26: new Float64Array(16),
+    u5_1: new Float64Array(16),
+    u6_1: new Float64Array(16),
+  };
+}
+
+const workspace = createWorkspace();
+
 /** The loss at one sample. */
 export function loss(params: Params, inputs: Inputs): number {
   const w = params.w;
@@ -59,7 +72,7 @@ export function loss(params: Params, inputs: Inputs): number {
   const y = inputs.y;
   const u1 = w * x; // w*x
   const u2 = u1 + b; // w*x + b
-  const u3 = u2 >= 0 ? 1 / (1 + Math.exp(-u2)) : Math.exp(u2) / (1 + Math.exp(u2)); // sigmoid(w*x + b)
+  const u3 = 1 / (1 + Math.exp(-u2)); // sigmoid(w*x + b)
   const u4 = u3 - y; // (sigmoid(w*x + b) - y)
   const u5 = u4 * u4; // (sigmoid(w*x + b) - y)^2
   const u6 = 0.5 * u5; // 0.5 * (sigmoid(w*x + b) - y)^2
@@ -77,7 +90,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const y = inputs.y;
   const u1 = w * x; // w*x
   const u2 = u1 + b; // w*x + b
-  const u3 = u2 >= 0 ? 1 / (1 + Math.exp(-u2)) : Math.exp(u2) / (1 + Math.exp(u2)); // sigmoid(w*x + b)
+  const u3 = 1 / (1 + Math.exp(-u2)); // sigmoid(w*x + b)
   const u4 = u3 - y; // (sigmoid(w*x + b) - y)
   const u5 = u4 * u4; // (sigmoid(w*x + b) - y)^2
   const u6 = 0.5 * u5; // 0.5 * (sigmoid(w*x + b) - y)^2
@@ -95,6 +108,88 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   return out;
 }
 
+/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
+function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
+  const w_1 = params.w;
+  const b_1 = params.b;
+  const x_1 = batch.x;
+  const x_offset = first;
+  const y_1 = batch.y;
+  const y_offset = first;
+  const u5_1 = workspace.u5_1;
+  const u6_1 = workspace.u6_1;
+  const f_1 = workspace.f_1;
+  const u24 = workspace.u24;
+  const u26 = workspace.u26;
+  // u5_1 = sigmoid(w*x + b) : [16]
+  for (let i = 0; i < 16; i++) {
+    u5_1[i] = 1 / (1 + Math.exp(-(w_1 * x_1[x_offset + i] + b_1)));
+  }
+  // u6_1 = (sigmoid(w*x + b) - y) : [16]
+  for (let i = 0; i < 16; i++) {
+    u6_1[i] = u5_1[i] - y_1[y_offset + i];
+  }
+  const u11_1 = w_1 * w_1; // w^2
+  const u12 = 0.5 * u11_1; // 0.5 * w^2
+  // f_1 = 0.5 * (sigmoid(w*x + b) - y)^2 + 0.5 * w^2 : [16]
+  for (let i = 0; i < 16; i++) {
+    f_1[i] = 0.5 * (u6_1[i] * u6_1[i]) + u12;
+  }
+  let u15 = 0;
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 16; j++) {
+        acc += f_1[j];
+      }
+    }
+    u15 = acc;
+  }
+  let u17 = 0;
+  {
+    u17 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        u17 += 1;
+      }
+    }
+  }
+  const u18 = u17 * 0.5;
+  const u19 = u18 * 2;
+  const u20 = u19 * w_1;
+  const u21 = u18 === 0 ? 0 : u20;
+  // u24 : [16]
+  for (let i = 0; i < 16; i++) {
+    u24[i] = u6_1[i] * u5_1[i] * (1 - u5_1[i]);
+  }
+  let d_b_1 = 0;
+  {
+    d_b_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_1 += u24[j];
+      }
+    }
+  }
+  // u26 : [16]
+  for (let i = 0; i < 16; i++) {
+    u26[i] = u24[i] * x_1[x_offset + i];
+  }
+  let u27 = 0;
+  {
+    u27 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        u27 += u26[j];
+      }
+    }
+  }
+  const d_w_1 = u27 + u21;
+  out.loss += u15;
+  out.grads.w += d_w_1;
+  out.grads.b += d_b_1;
+}
+
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   const w = params.w;
@@ -102,15 +197,22 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const x_batch = batch.x;
   const y_batch = batch.y;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
+  out.grads.b = 0;
+  out.grads.w = 0;
+  out.loss = 0;
   let lossSum = 0;
+  let start = 0;
+  for (; start + 16 <= n; start += 16) {
+    batchChunk(params, batch, start, out);
+  }
   let sum_w = 0;
   let sum_b = 0;
-  for (let sample = 0; sample < n; sample++) {
+  for (let sample = start; sample < n; sample++) {
     const x = x_batch[sample];
     const y = y_batch[sample];
     const u1 = w * x; // w*x
     const u2 = u1 + b; // w*x + b
-    const u3 = u2 >= 0 ? 1 / (1 + Math.exp(-u2)) : Math.exp(u2) / (1 + Math.exp(u2)); // sigmoid(w*x + b)
+    const u3 = 1 / (1 + Math.exp(-u2)); // sigmoid(w*x + b)
     const u4 = u3 - y; // (sigmoid(w*x + b) - y)
     const u5 = u4 * u4; // (sigmoid(w*x + b) - y)^2
     const u6 = 0.5 * u5; // 0.5 * (sigmoid(w*x + b) - y)^2
@@ -127,8 +229,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     sum_b += d_b;
   }
   const scale = 1 / n;
-  out.loss = lossSum * scale;
-  out.grads.w = sum_w * scale;
-  out.grads.b = sum_b * scale;
+  out.loss = (out.loss + lossSum) * scale;
+  out.grads.w = (out.grads.w + sum_w) * scale;
+  out.grads.b = (out.grads.b + sum_b) * scale;
   return out;
 }

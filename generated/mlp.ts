@@ -73,17 +73,31 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
-    u1: new Float64Array(128),
-    u2: new Float64Array(128),
-    h: new Float64Array(128),
-    u4: new Float64Array(10),
-    z: new Float64Array(10),
-    u7: new Float64Array(10),
-    u8: new Float64Array(10),
-    d_W2: new Float64Array(1280),
-    d_h: new Float64Array(128),
     d_b1: new Float64Array(128),
+    d_b1_1: new Float64Array(128),
+    d_b2: new Float64Array(10),
+    d_h: new Float64Array(128),
+    d_h_1: new Float64Array(2048),
     d_W1: new Float64Array(100352),
+    d_W1_1: new Float64Array(100352),
+    d_W2: new Float64Array(1280),
+    d_W2_1: new Float64Array(1280),
+    h: new Float64Array(128),
+    h_1: new Float64Array(2048),
+    loss_1: new Float64Array(16),
+    u1: new Float64Array(128),
+    u12: new Float64Array(160),
+    u13: new Float64Array(160),
+    u19: new Float64Array(2048),
+    u2: new Float64Array(128),
+    u2_1: new Float64Array(2048),
+    u4: new Float64Array(10),
+    u4_1: new Float64Array(2048),
+    u7: new Float64Array(10),
+    u7_1: new Float64Array(160),
+    u8: new Float64Array(10),
+    z: new Float64Array(10),
+    z_1: new Float64Array(160),
   };
 }
 
@@ -104,11 +118,17 @@ export function loss(params: Params, inputs: Inputs): number {
   // u1 = W1 @ x : [128]
   {
     for (let i = 0; i < 128; i++) {
-      let acc = 0;
-      for (let t = 0; t < 784; t++) {
-        acc += W1[i * 784 + t] * x[t];
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 784; t += 4) {
+        s0 += W1[i * 784 + t] * x[t];
+        s1 += W1[i * 784 + (t + 1)] * x[t + 1];
+        s2 += W1[i * 784 + (t + 2)] * x[t + 2];
+        s3 += W1[i * 784 + (t + 3)] * x[t + 3];
       }
-      u1[i] = acc;
+      u1[i] = s0 + s1 + (s2 + s3);
     }
   }
   // h = relu(W1 @ x + b1) : [128]
@@ -119,11 +139,17 @@ export function loss(params: Params, inputs: Inputs): number {
   // u4 = W2 @ h : [10]
   {
     for (let i = 0; i < 10; i++) {
-      let acc = 0;
-      for (let t = 0; t < 128; t++) {
-        acc += W2[i * 128 + t] * h[t];
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 128; t += 4) {
+        s0 += W2[i * 128 + t] * h[t];
+        s1 += W2[i * 128 + (t + 1)] * h[t + 1];
+        s2 += W2[i * 128 + (t + 2)] * h[t + 2];
+        s3 += W2[i * 128 + (t + 3)] * h[t + 3];
       }
-      u4[i] = acc;
+      u4[i] = s0 + s1 + (s2 + s3);
     }
   }
   // z = W2 @ h + b2 : [10]
@@ -173,11 +199,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   // u1 = W1 @ x : [128]
   {
     for (let i = 0; i < 128; i++) {
-      let acc = 0;
-      for (let t = 0; t < 784; t++) {
-        acc += W1[i * 784 + t] * x[t];
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 784; t += 4) {
+        s0 += W1[i * 784 + t] * x[t];
+        s1 += W1[i * 784 + (t + 1)] * x[t + 1];
+        s2 += W1[i * 784 + (t + 2)] * x[t + 2];
+        s3 += W1[i * 784 + (t + 3)] * x[t + 3];
       }
-      u1[i] = acc;
+      u1[i] = s0 + s1 + (s2 + s3);
     }
   }
   // u2 = W1 @ x + b1 : [128]
@@ -191,11 +223,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   // u4 = W2 @ h : [10]
   {
     for (let i = 0; i < 10; i++) {
-      let acc = 0;
-      for (let t = 0; t < 128; t++) {
-        acc += W2[i * 128 + t] * h[t];
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 128; t += 4) {
+        s0 += W2[i * 128 + t] * h[t];
+        s1 += W2[i * 128 + (t + 1)] * h[t + 1];
+        s2 += W2[i * 128 + (t + 2)] * h[t + 2];
+        s3 += W2[i * 128 + (t + 3)] * h[t + 3];
       }
-      u4[i] = acc;
+      u4[i] = s0 + s1 + (s2 + s3);
     }
   }
   // z = W2 @ h + b2 : [10]
@@ -278,6 +316,249 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   return out;
 }
 
+/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
+function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
+  const W1_1 = params.W1;
+  const b1_1 = params.b1;
+  const W2_1 = params.W2;
+  const b2_1 = params.b2;
+  const x_1 = batch.x;
+  const x_offset_1 = first * 784;
+  const y_1 = batch.y;
+  const y_offset_1 = first * 10;
+  const u2_1 = workspace.u2_1;
+  const u4_1 = workspace.u4_1;
+  const h_1 = workspace.h_1;
+  const u7_1 = workspace.u7_1;
+  const z_1 = workspace.z_1;
+  const loss_1 = workspace.loss_1;
+  const u12 = workspace.u12;
+  const u13 = workspace.u13;
+  const d_b2 = workspace.d_b2;
+  const d_h_1 = workspace.d_h_1;
+  const d_W2_1 = workspace.d_W2_1;
+  const u19 = workspace.u19;
+  const d_b1_1 = workspace.d_b1_1;
+  const d_W1_1 = workspace.d_W1_1;
+  // u2_1 = W1 @ x : [16, 128]
+  {
+    for (let j = 0; j < 128; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 784; t++) {
+          const a0 = x_1[x_offset_1 + (i * 784 + t)];
+          const a1 = x_1[x_offset_1 + ((i + 1) * 784 + t)];
+          const a2 = W1_1[j * 784 + t];
+          const a3 = W1_1[(j + 1) * 784 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u2_1[i * 128 + j] = s0;
+        u2_1[i * 128 + (j + 1)] = s1;
+        u2_1[(i + 1) * 128 + j] = s2;
+        u2_1[(i + 1) * 128 + (j + 1)] = s3;
+      }
+    }
+  }
+  // u4_1 = W1 @ x + b1 : [16, 128]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 128; j++) {
+      u4_1[i * 128 + j] = u2_1[i * 128 + j] + b1_1[j];
+    }
+  }
+  // h_1 = relu(W1 @ x + b1) : [16, 128]
+  for (let i = 0; i < 2048; i++) {
+    h_1[i] = u4_1[i] > 0 ? u4_1[i] : 0;
+  }
+  // u7_1 = W2 @ h : [16, 10]
+  {
+    for (let j = 0; j < 10; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 128; t++) {
+          const a0 = h_1[i * 128 + t];
+          const a1 = h_1[(i + 1) * 128 + t];
+          const a2 = W2_1[j * 128 + t];
+          const a3 = W2_1[(j + 1) * 128 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u7_1[i * 10 + j] = s0;
+        u7_1[i * 10 + (j + 1)] = s1;
+        u7_1[(i + 1) * 10 + j] = s2;
+        u7_1[(i + 1) * 10 + (j + 1)] = s3;
+      }
+    }
+  }
+  // z_1 = W2 @ h + b2 : [16, 10]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 10; j++) {
+      z_1[i * 10 + j] = u7_1[i * 10 + j] + b2_1[j];
+    }
+  }
+  // loss_1 = softmax_cross_entropy(z, y) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 10; j++) {
+        m = Math.max(m, z_1[i * 10 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 10; j++) {
+        s += Math.exp(z_1[i * 10 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 10; j++) {
+        acc += y_1[y_offset_1 + (i * 10 + j)] * z_1[i * 10 + j];
+      }
+      loss_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  let u11_1 = 0;
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 16; j++) {
+        acc += loss_1[j];
+      }
+    }
+    u11_1 = acc;
+  }
+  // u12 : [16, 10]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 10; j++) {
+        m = Math.max(m, z_1[i * 10 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 10; j++) {
+        s += Math.exp(z_1[i * 10 + j] - m);
+      }
+      for (let j = 0; j < 10; j++) {
+        u12[i * 10 + j] = Math.exp(z_1[i * 10 + j] - m) / s;
+      }
+    }
+  }
+  // u13 : [16, 10]
+  for (let i = 0; i < 160; i++) {
+    u13[i] = u12[i] - y_1[y_offset_1 + i];
+  }
+  // d_b2 : [10]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 10; j++) {
+        d_b2[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 10; j++) {
+        d_b2[j] += u13[i * 10 + j];
+      }
+    }
+  }
+  // d_h_1 : [16, 128]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 128; j++) {
+        d_h_1[i * 128 + j] = 0;
+      }
+      for (let t = 0; t < 10; t++) {
+        const a = u13[i * 10 + t];
+        for (let j = 0; j < 128; j++) {
+          d_h_1[i * 128 + j] += a * W2_1[t * 128 + j];
+        }
+      }
+    }
+  }
+  // d_W2_1 : [10, 128]
+  {
+    for (let i = 0; i < 10; i++) {
+      for (let j = 0; j < 128; j++) {
+        d_W2_1[i * 128 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = u13[t * 10 + i];
+        const a1 = u13[(t + 1) * 10 + i];
+        const a2 = u13[(t + 2) * 10 + i];
+        const a3 = u13[(t + 3) * 10 + i];
+        for (let j = 0; j < 128; j++) {
+          d_W2_1[i * 128 + j] +=
+            a0 * h_1[t * 128 + j] +
+            a1 * h_1[(t + 1) * 128 + j] +
+            a2 * h_1[(t + 2) * 128 + j] +
+            a3 * h_1[(t + 3) * 128 + j];
+        }
+      }
+    }
+  }
+  // u19 : [16, 128]
+  for (let i = 0; i < 2048; i++) {
+    u19[i] = u4_1[i] > 0 ? d_h_1[i] : 0;
+  }
+  // d_b1_1 : [128]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 128; j++) {
+        d_b1_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 128; j++) {
+        d_b1_1[j] += u19[i * 128 + j];
+      }
+    }
+  }
+  // d_W1_1 : [128, 784]
+  {
+    for (let i = 0; i < 128; i++) {
+      for (let j = 0; j < 784; j++) {
+        d_W1_1[i * 784 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = u19[t * 128 + i];
+        const a1 = u19[(t + 1) * 128 + i];
+        const a2 = u19[(t + 2) * 128 + i];
+        const a3 = u19[(t + 3) * 128 + i];
+        for (let j = 0; j < 784; j++) {
+          d_W1_1[i * 784 + j] +=
+            a0 * x_1[x_offset_1 + (t * 784 + j)] +
+            a1 * x_1[x_offset_1 + ((t + 1) * 784 + j)] +
+            a2 * x_1[x_offset_1 + ((t + 2) * 784 + j)] +
+            a3 * x_1[x_offset_1 + ((t + 3) * 784 + j)];
+        }
+      }
+    }
+  }
+  out.loss += u11_1;
+  const grad_W1_1 = out.grads.W1;
+  for (let i = 0; i < 100352; i++) {
+    grad_W1_1[i] += d_W1_1[i];
+  }
+  const grad_b1_1 = out.grads.b1;
+  for (let i = 0; i < 128; i++) {
+    grad_b1_1[i] += d_b1_1[i];
+  }
+  const grad_W2_1 = out.grads.W2;
+  for (let i = 0; i < 1280; i++) {
+    grad_W2_1[i] += d_W2_1[i];
+  }
+  const grad_b2_1 = out.grads.b2;
+  for (let i = 0; i < 10; i++) {
+    grad_b2_1[i] += d_b2[i];
+  }
+}
+
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   const W1 = params.W1;
@@ -298,26 +579,37 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_b1 = workspace.d_b1;
   const d_W1 = workspace.d_W1;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  let lossSum = 0;
-  const grad_W1 = out.grads.W1;
-  grad_W1.fill(0);
-  const grad_b1 = out.grads.b1;
-  grad_b1.fill(0);
-  const grad_W2 = out.grads.W2;
-  grad_W2.fill(0);
   const grad_b2 = out.grads.b2;
   grad_b2.fill(0);
-  for (let sample = 0; sample < n; sample++) {
+  const grad_W2 = out.grads.W2;
+  grad_W2.fill(0);
+  const grad_b1 = out.grads.b1;
+  grad_b1.fill(0);
+  const grad_W1 = out.grads.W1;
+  grad_W1.fill(0);
+  out.loss = 0;
+  let lossSum = 0;
+  let start = 0;
+  for (; start + 16 <= n; start += 16) {
+    batchChunk(params, batch, start, out);
+  }
+  for (let sample = start; sample < n; sample++) {
     const x_offset = sample * 784;
     const y_offset = sample * 10;
     // u1 = W1 @ x : [128]
     {
       for (let i = 0; i < 128; i++) {
-        let acc = 0;
-        for (let t = 0; t < 784; t++) {
-          acc += W1[i * 784 + t] * x[x_offset + t];
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 784; t += 4) {
+          s0 += W1[i * 784 + t] * x[x_offset + t];
+          s1 += W1[i * 784 + (t + 1)] * x[x_offset + (t + 1)];
+          s2 += W1[i * 784 + (t + 2)] * x[x_offset + (t + 2)];
+          s3 += W1[i * 784 + (t + 3)] * x[x_offset + (t + 3)];
         }
-        u1[i] = acc;
+        u1[i] = s0 + s1 + (s2 + s3);
       }
     }
     // u2 = W1 @ x + b1 : [128]
@@ -331,11 +623,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     // u4 = W2 @ h : [10]
     {
       for (let i = 0; i < 10; i++) {
-        let acc = 0;
-        for (let t = 0; t < 128; t++) {
-          acc += W2[i * 128 + t] * h[t];
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 128; t += 4) {
+          s0 += W2[i * 128 + t] * h[t];
+          s1 += W2[i * 128 + (t + 1)] * h[t + 1];
+          s2 += W2[i * 128 + (t + 2)] * h[t + 2];
+          s3 += W2[i * 128 + (t + 3)] * h[t + 3];
         }
-        u4[i] = acc;
+        u4[i] = s0 + s1 + (s2 + s3);
       }
     }
     // z = W2 @ h + b2 : [10]
@@ -429,7 +727,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
   }
   const scale = 1 / n;
-  out.loss = lossSum * scale;
+  out.loss = (out.loss + lossSum) * scale;
   for (let i = 0; i < 100352; i++) {
     grad_W1[i] *= scale;
   }

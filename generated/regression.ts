@@ -54,11 +54,11 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
+    d_w: new Float64Array(3),
     u1: new Float64Array(16),
+    u10: new Float64Array(16),
     u4: new Float64Array(16),
     u6: new Float64Array(16),
-    u10: new Float64Array(16),
-    d_w: new Float64Array(3),
   };
 }
 
@@ -183,11 +183,14 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u10 = workspace.u10;
   const d_w = workspace.d_w;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  let lossSum = 0;
+  out.grads.b = 0;
   const grad_w = out.grads.w;
   grad_w.fill(0);
+  out.loss = 0;
+  let lossSum = 0;
+  let start = 0;
   let sum_b = 0;
-  for (let sample = 0; sample < n; sample++) {
+  for (let sample = start; sample < n; sample++) {
     const X_offset = sample * 48;
     const t_offset = sample * 16;
     // u1 = X @ w : [16]
@@ -251,10 +254,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     sum_b += d_b;
   }
   const scale = 1 / n;
-  out.loss = lossSum * scale;
+  out.loss = (out.loss + lossSum) * scale;
   for (let i = 0; i < 3; i++) {
     grad_w[i] *= scale;
   }
-  out.grads.b = sum_b * scale;
+  out.grads.b = (out.grads.b + sum_b) * scale;
   return out;
 }

@@ -62,14 +62,28 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
-    u1: new Float64Array(8),
+    d_b1: new Float64Array(8),
+    d_b1_1: new Float64Array(8),
+    d_h_1: new Float64Array(128),
+    d_W1: new Float64Array(32),
+    d_W1_1: new Float64Array(32),
+    d_w2: new Float64Array(8),
+    d_w2_1: new Float64Array(8),
     h: new Float64Array(8),
+    h_1: new Float64Array(128),
+    loss_1: new Float64Array(16),
+    u1: new Float64Array(8),
     u10: new Float64Array(32),
     u13: new Float64Array(8),
-    d_b1: new Float64Array(8),
+    u15_1: new Float64Array(32),
+    u18_1: new Float64Array(8),
+    u2_1: new Float64Array(128),
     u29: new Float64Array(32),
-    d_w2: new Float64Array(8),
-    d_W1: new Float64Array(32),
+    u38: new Float64Array(8),
+    u43: new Float64Array(128),
+    u46: new Float64Array(32),
+    u6_1: new Float64Array(16),
+    u9_1: new Float64Array(16),
   };
 }
 
@@ -103,11 +117,17 @@ export function loss(params: Params, inputs: Inputs): number {
   }
   let u4 = 0; // dot(w2, h)
   {
-    let acc = 0;
-    for (let j = 0; j < 8; j++) {
-      acc += w2[j] * h[j];
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let t = 0; t < 8; t += 4) {
+      s0 += w2[t] * h[t];
+      s1 += w2[t + 1] * h[t + 1];
+      s2 += w2[t + 2] * h[t + 2];
+      s3 += w2[t + 3] * h[t + 3];
     }
-    u4 = acc;
+    u4 = s0 + s1 + (s2 + s3);
   }
   const pred = u4 + b2; // dot(w2, h) + b2
   const u6 = pred - y; // (pred - y)
@@ -179,11 +199,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   let u4 = 0; // dot(w2, h)
   {
-    let acc = 0;
-    for (let j = 0; j < 8; j++) {
-      acc += w2[j] * h[j];
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let t = 0; t < 8; t += 4) {
+      s0 += w2[t] * h[t];
+      s1 += w2[t + 1] * h[t + 1];
+      s2 += w2[t + 2] * h[t + 2];
+      s3 += w2[t + 3] * h[t + 3];
     }
-    u4 = acc;
+    u4 = s0 + s1 + (s2 + s3);
   }
   const pred = u4 + b2; // dot(w2, h) + b2
   const u6 = pred - y; // (pred - y)
@@ -246,6 +272,227 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   return out;
 }
 
+/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
+function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
+  const W1_1 = params.W1;
+  const b1_1 = params.b1;
+  const w2_1 = params.w2;
+  const b2_1 = params.b2;
+  const x_1 = batch.x;
+  const x_offset_1 = first * 4;
+  const y_1 = batch.y;
+  const y_offset = first;
+  const u2_1 = workspace.u2_1;
+  const h_1 = workspace.h_1;
+  const u6_1 = workspace.u6_1;
+  const u9_1 = workspace.u9_1;
+  const u15_1 = workspace.u15_1;
+  const u18_1 = workspace.u18_1;
+  const loss_1 = workspace.loss_1;
+  const d_h_1 = workspace.d_h_1;
+  const u38 = workspace.u38;
+  const u43 = workspace.u43;
+  const d_b1_1 = workspace.d_b1_1;
+  const u46 = workspace.u46;
+  const d_w2_1 = workspace.d_w2_1;
+  const d_W1_1 = workspace.d_W1_1;
+  // u2_1 = W1 @ x : [16, 8]
+  {
+    for (let j = 0; j < 8; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 4; t++) {
+          const a0 = x_1[x_offset_1 + (i * 4 + t)];
+          const a1 = x_1[x_offset_1 + ((i + 1) * 4 + t)];
+          const a2 = W1_1[j * 4 + t];
+          const a3 = W1_1[(j + 1) * 4 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u2_1[i * 8 + j] = s0;
+        u2_1[i * 8 + (j + 1)] = s1;
+        u2_1[(i + 1) * 8 + j] = s2;
+        u2_1[(i + 1) * 8 + (j + 1)] = s3;
+      }
+    }
+  }
+  // h_1 = tanh(W1 @ x + b1) : [16, 8]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 8; j++) {
+      h_1[i * 8 + j] = Math.tanh(u2_1[i * 8 + j] + b1_1[j]);
+    }
+  }
+  // u6_1 = dot(w2, h) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 8; t += 4) {
+        s0 += h_1[i * 8 + t] * w2_1[t];
+        s1 += h_1[i * 8 + (t + 1)] * w2_1[t + 1];
+        s2 += h_1[i * 8 + (t + 2)] * w2_1[t + 2];
+        s3 += h_1[i * 8 + (t + 3)] * w2_1[t + 3];
+      }
+      u6_1[i] = s0 + s1 + (s2 + s3);
+    }
+  }
+  // u9_1 = (pred - y) : [16]
+  for (let i = 0; i < 16; i++) {
+    u9_1[i] = u6_1[i] + b2_1 - y_1[y_offset + i];
+  }
+  // u15_1 = W1^2 : [8, 4]
+  for (let i = 0; i < 32; i++) {
+    u15_1[i] = W1_1[i] * W1_1[i];
+  }
+  let u16_1 = 0; // sum(W1^2)
+  {
+    let acc = 0;
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 4; j++) {
+        acc += u15_1[i * 4 + j];
+      }
+    }
+    u16_1 = acc;
+  }
+  // u18_1 = w2^2 : [8]
+  for (let i = 0; i < 8; i++) {
+    u18_1[i] = w2_1[i] * w2_1[i];
+  }
+  let u19_1 = 0; // sum(w2^2)
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 8; j++) {
+        acc += u18_1[j];
+      }
+    }
+    u19_1 = acc;
+  }
+  const u20_1 = u16_1 + u19_1; // (sum(W1^2) + sum(w2^2))
+  const u21_1 = 0.001 * u20_1; // 1e-3 * (sum(W1^2) + sum(w2^2))
+  // loss_1 = 0.5 * (pred - y)^2 + 1e-3 * (sum(W1^2) + sum(w2^2)) : [16]
+  for (let i = 0; i < 16; i++) {
+    loss_1[i] = 0.5 * (u9_1[i] * u9_1[i]) + u21_1;
+  }
+  let u24_1 = 0;
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 16; j++) {
+        acc += loss_1[j];
+      }
+    }
+    u24_1 = acc;
+  }
+  let u26_1 = 0;
+  {
+    u26_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        u26_1 += 1;
+      }
+    }
+  }
+  const u27_1 = u26_1 * 0.001;
+  let d_b2 = 0;
+  {
+    d_b2 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b2 += u9_1[j];
+      }
+    }
+  }
+  // d_h_1 : [16, 8]
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = u9_1[i];
+      for (let j = 0; j < 8; j++) {
+        d_h_1[i * 8 + j] = a * w2_1[j];
+      }
+    }
+  }
+  // u38 : [8]
+  {
+    for (let j = 0; j < 8; j++) {
+      u38[j] = 0;
+    }
+    for (let t = 0; t < 16; t++) {
+      const a = u9_1[t];
+      for (let j = 0; j < 8; j++) {
+        u38[j] += a * h_1[t * 8 + j];
+      }
+    }
+  }
+  // u43 : [16, 8]
+  for (let i = 0; i < 128; i++) {
+    u43[i] = d_h_1[i] * (1 - h_1[i] * h_1[i]);
+  }
+  // d_b1_1 : [8]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 8; j++) {
+        d_b1_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 8; j++) {
+        d_b1_1[j] += u43[i * 8 + j];
+      }
+    }
+  }
+  // u46 : [8, 4]
+  {
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 4; j++) {
+        u46[i * 4 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = u43[t * 8 + i];
+        const a1 = u43[(t + 1) * 8 + i];
+        const a2 = u43[(t + 2) * 8 + i];
+        const a3 = u43[(t + 3) * 8 + i];
+        for (let j = 0; j < 4; j++) {
+          u46[i * 4 + j] +=
+            a0 * x_1[x_offset_1 + (t * 4 + j)] +
+            a1 * x_1[x_offset_1 + ((t + 1) * 4 + j)] +
+            a2 * x_1[x_offset_1 + ((t + 2) * 4 + j)] +
+            a3 * x_1[x_offset_1 + ((t + 3) * 4 + j)];
+        }
+      }
+    }
+  }
+  // d_w2_1 : [8]
+  for (let i = 0; i < 8; i++) {
+    d_w2_1[i] = u38[i] + (u27_1 === 0 ? 0 : u27_1 * 2 * w2_1[i]);
+  }
+  // d_W1_1 : [8, 4]
+  for (let i = 0; i < 32; i++) {
+    d_W1_1[i] = u46[i] + (u27_1 === 0 ? 0 : u27_1 * 2 * W1_1[i]);
+  }
+  out.loss += u24_1;
+  const grad_W1_1 = out.grads.W1;
+  for (let i = 0; i < 32; i++) {
+    grad_W1_1[i] += d_W1_1[i];
+  }
+  const grad_b1_1 = out.grads.b1;
+  for (let i = 0; i < 8; i++) {
+    grad_b1_1[i] += d_b1_1[i];
+  }
+  const grad_w2_1 = out.grads.w2;
+  for (let i = 0; i < 8; i++) {
+    grad_w2_1[i] += d_w2_1[i];
+  }
+  out.grads.b2 += d_b2;
+}
+
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   const W1 = params.W1;
@@ -263,15 +510,21 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_w2 = workspace.d_w2;
   const d_W1 = workspace.d_W1;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  let lossSum = 0;
-  const grad_W1 = out.grads.W1;
-  grad_W1.fill(0);
-  const grad_b1 = out.grads.b1;
-  grad_b1.fill(0);
+  out.grads.b2 = 0;
   const grad_w2 = out.grads.w2;
   grad_w2.fill(0);
+  const grad_b1 = out.grads.b1;
+  grad_b1.fill(0);
+  const grad_W1 = out.grads.W1;
+  grad_W1.fill(0);
+  out.loss = 0;
+  let lossSum = 0;
+  let start = 0;
+  for (; start + 16 <= n; start += 16) {
+    batchChunk(params, batch, start, out);
+  }
   let sum_b2 = 0;
-  for (let sample = 0; sample < n; sample++) {
+  for (let sample = start; sample < n; sample++) {
     const x_offset = sample * 4;
     const y = y_batch[sample];
     // u1 = W1 @ x : [8]
@@ -290,11 +543,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     let u4 = 0; // dot(w2, h)
     {
-      let acc = 0;
-      for (let j = 0; j < 8; j++) {
-        acc += w2[j] * h[j];
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 8; t += 4) {
+        s0 += w2[t] * h[t];
+        s1 += w2[t + 1] * h[t + 1];
+        s2 += w2[t + 2] * h[t + 2];
+        s3 += w2[t + 3] * h[t + 3];
       }
-      u4 = acc;
+      u4 = s0 + s1 + (s2 + s3);
     }
     const pred = u4 + b2; // dot(w2, h) + b2
     const u6 = pred - y; // (pred - y)
@@ -365,7 +624,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     sum_b2 += u6;
   }
   const scale = 1 / n;
-  out.loss = lossSum * scale;
+  out.loss = (out.loss + lossSum) * scale;
   for (let i = 0; i < 32; i++) {
     grad_W1[i] *= scale;
   }
@@ -375,6 +634,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   for (let i = 0; i < 8; i++) {
     grad_w2[i] *= scale;
   }
-  out.grads.b2 = sum_b2 * scale;
+  out.grads.b2 = (out.grads.b2 + sum_b2) * scale;
   return out;
 }

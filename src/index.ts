@@ -8,6 +8,7 @@ import type { Graph } from "./ir/graph.js";
 import { printGraph } from "./ir/print.js";
 import { lower } from "./lower/lower.js";
 import { canonicalize, optimize } from "./optimize/optimize.js";
+import { vmap } from "./batch/vmap.js";
 import { parse } from "./parse/parser.js";
 import { lineCol } from "./source/span.js";
 import type { Node } from "./ir/graph.js";
@@ -20,6 +21,8 @@ export interface CompileOptions {
   /** display name of the source, used in diagnostics and the header (default "model.grad") */
   readonly filename?: string;
   readonly dtype?: Dtype;
+  /** samples per batched chunk in batchGradients (default 16) */
+  readonly chunkSize?: number;
   /** format the module with prettier (default true) */
   readonly prettier?: boolean;
   /** emit NaN/Inf checks after every node (default false: the checks cost nothing when off) */
@@ -39,6 +42,8 @@ export interface Analysis {
   readonly sweep: readonly SweepStep[];
   /** the graph the emitters print */
   readonly ir: Graph;
+  /** the program on a chunk of samples at once, for batchGradients (absent when it has no batched form) */
+  readonly chunk?: { readonly graph: Graph; readonly size: number };
   /** warnings (errors throw) */
   readonly diagnostics: readonly Diagnostic[];
 }
@@ -48,6 +53,8 @@ export interface CompileResult extends Analysis {
   /** stable text dump of `ir` */
   readonly irText: string;
 }
+
+const DEFAULT_CHUNK = 16;
 
 export function sourceHash(text: string): string {
   return createHash("sha256").update(text).digest("hex");
@@ -68,7 +75,16 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
   const { graph: differentiated, sweep } = differentiate(canonical);
   options.onStage?.("differentiate", differentiated);
   const ir = optimize(differentiated, (pass, g) => options.onStage?.(pass, g));
-  return { forward, canonical, differentiated, sweep, ir, diagnostics };
+  const batched = vmap(canonical, options.chunkSize ?? DEFAULT_CHUNK);
+  let chunk: Analysis["chunk"];
+  if (batched) {
+    options.onStage?.("vmap", batched.graph);
+    const d = differentiate(batched.graph).graph;
+    options.onStage?.("vmap+differentiate", d);
+    chunk = { graph: optimize(d), size: batched.size };
+    options.onStage?.("vmap+optimize", chunk.graph);
+  }
+  return { forward, canonical, differentiated, sweep, ir, ...(chunk ? { chunk } : {}), diagnostics };
 }
 
 /** The whole pipeline: source text -> TypeScript gradient module (and the IR behind it). */
@@ -80,6 +96,7 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
     hash: sourceHash(text),
     dtype: options.dtype ?? "f64",
     format: options.prettier ?? true,
+    ...(a.chunk ? { chunk: a.chunk } : {}),
     ...(options.debug
       ? {
           debug: {

@@ -23,6 +23,9 @@ export function constOf(b: Builder, id: number): number | undefined {
   return undefined;
 }
 
+/** x^T, with (x^T)^T = x */
+const transposeOf = (b: Builder, x: number) => (b.nodes[x].op === "transpose" ? b.nodes[x].args[0] : b.node("transpose", [x]));
+
 const is = (v: number) => (b: Builder, id: number) => constOf(b, id) === v;
 const isOne = is(1);
 const isZero = is(0);
@@ -64,6 +67,8 @@ export const rewrites: readonly Rewrite[] = [
   { name: "--x", op: "neg", apply: (b, n) => (b.nodes[n.args[0]].op === "neg" ? b.nodes[n.args[0]].args[0] : undefined) },
   // guard(c, x) -> x for a constant c != 0
   { name: "guard-const", op: "guard", apply: (b, n) => { const c = constOf(b, n.args[0]); return c !== undefined && c !== 0 ? n.args[1] : undefined; } },
+  // (A B)^T -> B^T A^T: transposes are free views, and the product then comes out row-major
+  { name: "(AB)'", op: "transpose", apply: (b, n) => { const m = b.nodes[n.args[0]]; return m.op === "matmul" ? b.node("matmul", [transposeOf(b, m.args[1]), transposeOf(b, m.args[0])]) : undefined; } },
   // select(c, x, x) -> x
   { name: "select-same", op: "select", apply: (b, n) => (n.args[1] === n.args[2] ? n.args[1] : undefined) },
   // (x')' -> x

@@ -37,8 +37,8 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   tan: { forward: "tan(x)", grads: ["g * (1 + y ^ 2)"], tex: "\\tan\\left({x}\\right)" },
   // d/dx tanh = 1 - y^2
   tanh: { forward: "tanh(x)", grads: ["g * (1 - y ^ 2)"], tex: "\\tanh\\left({x}\\right)", prime: "\\tanh'\\left({x}\\right)" },
-  // sigma' = sigma (1 - sigma); forward never overflows exp
-  sigmoid: { forward: "x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))", grads: ["g * y * (1 - y)"], tex: "\\sigma\\left({x}\\right)", prime: "\\sigma'\\left({x}\\right)" },
+  // sigma' = sigma (1 - sigma); 1 / (1 + e^-x) is safe at both ends (e^-x = Inf gives 0, not NaN)
+  sigmoid: { forward: "1 / (1 + exp(-x))", grads: ["g * y * (1 - y)"], tex: "\\sigma\\left({x}\\right)", prime: "\\sigma'\\left({x}\\right)" },
   // relu' = 1 where x > 0 (0 at the kink, as PyTorch); a select, so g = Inf where x <= 0 gives 0, not NaN
   relu: { forward: "x > 0 ? x : 0", grads: ["select(x, g, 0)"], tex: "\\operatorname{ReLU}\\left({x}\\right)", prime: "\\operatorname{ReLU}'\\left({x}\\right)" },
   // softplus' = sigma; log(1 + e^x) = max(x, 0) + log1p(e^-|x|) never overflows

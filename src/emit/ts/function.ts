@@ -30,7 +30,8 @@ interface Pos {
 
 class NeedRowCol extends Error {}
 
-export type Mode = "loss" | "gradients" | "batch";
+/** loss(), gradients(), batchGradients(), and the chunk function batchGradients calls for B samples at once */
+export type Mode = "loss" | "gradients" | "batch" | "chunk";
 
 export interface FunctionPlan {
   readonly placement: ReadonlyMap<number, Placement>;
@@ -72,6 +73,8 @@ export interface FunctionContext {
   readonly graph: Graph;
   readonly names: ModuleNames;
   readonly mode: Mode;
+  /** batch mode: the samples per chunk when a batched chunk function exists */
+  readonly chunkSize?: number;
   /** --debug: where a node came from ("model.grad:4:12"), to check every value for NaN/Inf */
   readonly debug?: (n: Node) => string;
   /** a fresh local name */
@@ -96,7 +99,8 @@ export function emitBody(ctx: FunctionContext): Body {
     return s;
   };
   const batch = mode === "batch";
-  const sample = batch ? ctx.fresh("sample") : "";
+  const chunk = mode === "chunk";
+  const sample = batch ? ctx.fresh("sample") : chunk ? "first" : "";
   const offsets = new Map<number, string>();
   const gradOf = new Map<number, string[]>();
   for (const o of g.grads) gradOf.set(o.node, [...(gradOf.get(o.node) ?? []), o.param]);
@@ -211,6 +215,7 @@ export function emitBody(ctx: FunctionContext): Body {
     const k: KernelCtx = {
       node: n,
       shapeOf: (i) => g.nodes[n.args[i]].shape,
+      transposed: (i) => g.nodes[n.args[i]].op === "transpose",
       at: (i, r, c) => at(n.args[i], { r, c, shape: [] }, []),
       out: (r, c) => (p === "scalar" ? id(local(nid)) : index(id(local(nid)), flatIndex(n.shape, r, c))),
     };
@@ -242,12 +247,18 @@ export function emitBody(ctx: FunctionContext): Body {
   const head: Stmt[] = [];
   const body: Stmt[] = [];
   const tail: Stmt[] = [];
-  const src = (l: { name: string }, role: "params" | "inputs") => member(id(batch && role === "inputs" ? "batch" : role), l.name);
+  const src = (l: { name: string }, role: "params" | "inputs") => member(id((batch || chunk) && role === "inputs" ? "batch" : role), l.name);
 
   for (const l of g.params) if (placement.has(l.node)) head.push(decl("const", local(l.node), src(l, "params")));
   for (const l of g.inputs) {
     if (!placement.has(l.node)) continue;
-    if (!batch) head.push(decl("const", local(l.node), src(l, "inputs")));
+    if (chunk) {
+      // a chunk's inputs are [B, ...shape] slices of the batch, starting at sample `first`
+      head.push(decl("const", local(l.node), src(l, "inputs")));
+      const off = ctx.fresh(`${l.name}_offset`);
+      offsets.set(l.node, off);
+      head.push(decl("const", off, imul(id(sample), num(size(l.shape) / ctx.chunkSize!))));
+    } else if (!batch) head.push(decl("const", local(l.node), src(l, "inputs")));
     else if (l.shape.length === 0) {
       const all = ctx.fresh(`${l.name}_batch`);
       head.push(decl("const", all, src(l, "inputs")));
@@ -295,29 +306,54 @@ export function emitBody(ctx: FunctionContext): Body {
     return { stmts: [...head, ...body, { k: "return", e: id("out") }], workspace };
   }
 
-  // batch: accumulate over samples, then divide by n
+  if (chunk) {
+    // B samples at once: add their summed loss and gradients to out
+    body.push(assign(member(id("out"), "loss"), lossExpr, "+="));
+    for (const o of g.grads) {
+      const n = g.nodes[o.node];
+      if (n.shape.length === 0) body.push(assign(gradTarget(o.param), at(o.node, { shape: [] }, body), "+="));
+      else {
+        const dst = ctx.fresh(`grad_${o.param}`);
+        body.push(decl("const", dst, gradTarget(o.param)));
+        body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+=")]));
+      }
+    }
+    return { stmts: [...head, ...body], workspace };
+  }
+
+  // batch: whole chunks through the batched function, the rest sample by sample; then divide by n
   const lossSum = ctx.fresh("lossSum");
+  const start = ctx.fresh("start");
   const pre: Stmt[] = [
     { k: "if-throw", cond: { k: "un", op: "!", a: bin(">=", id("n"), num(1)) }, error: "RangeError", message: "batchGradients: n must be at least 1" },
+    assign(member(id("out"), "loss"), num(0)),
     decl("let", lossSum, num(0)),
+    decl("let", start, num(0)),
   ];
-  const acc = new Map<string, string>();
-  const post: Stmt[] = [decl("const", "scale", bin("/", num(1), id("n"))), assign(member(id("out"), "loss"), bin("*", id(lossSum), id("scale")))];
+  if (ctx.chunkSize) {
+    pre.push({
+      k: "for-chunks",
+      v: start,
+      size: ctx.chunkSize,
+      body: [{ k: "call", e: { k: "call", fn: id("batchChunk"), args: [id("params"), id("batch"), id(start), id("out")] } }],
+    });
+  }
+  const post: Stmt[] = [decl("const", "scale", bin("/", num(1), id("n"))), assign(member(id("out"), "loss"), bin("*", bin("+", member(id("out"), "loss"), id(lossSum)), id("scale")))];
   body.push(assign(id(lossSum), lossExpr, "+="));
   for (const o of g.grads) {
     const n = g.nodes[o.node];
     if (n.shape.length === 0) {
       const a = ctx.fresh(`sum_${o.param}`);
-      acc.set(o.param, a);
+      pre.splice(1, 0, assign(gradTarget(o.param), num(0)));
       pre.push(decl("let", a, num(0)));
       body.push(assign(id(a), at(o.node, { shape: [] }, body), "+="));
-      post.push(assign(gradTarget(o.param), bin("*", id(a), id("scale"))));
+      post.push(assign(gradTarget(o.param), bin("*", bin("+", gradTarget(o.param), id(a)), id("scale"))));
     } else {
       const dst = ctx.fresh(`grad_${o.param}`);
-      pre.push(decl("const", dst, gradTarget(o.param)), { k: "call", e: { k: "call", fn: member(id(dst), "fill"), args: [num(0)] } });
+      pre.splice(1, 0, decl("const", dst, gradTarget(o.param)), { k: "call", e: { k: "call", fn: member(id(dst), "fill"), args: [num(0)] } });
       body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+=")]));
       post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), id("scale"), "*=")]));
     }
   }
-  return { stmts: [...head, ...pre, loop(sample, id("n"), body), ...post, { k: "return", e: id("out") }], workspace };
+  return { stmts: [...head, ...pre, loop(sample, id("n"), body, id(start)), ...post, { k: "return", e: id("out") }], workspace };
 }

@@ -7,6 +7,8 @@ import { assign, bin, call, decl, iadd, id, imul, loop, member, neg, num, type E
 export interface KernelCtx {
   readonly node: Node;
   shapeOf(operand: number): Shape;
+  /** is operand i a transpose view (so its rows are its source's columns)? */
+  transposed(operand: number): boolean;
   /** element (r, c) of operand `i`, seen as rows x cols (a vector is one row) */
   at(operand: number, r: Expr, c: Expr): Expr;
   /** the destination element (r, c); a scalar result is a local */
@@ -24,6 +26,24 @@ const zero = num(0);
 /** for (i < rows) body(i); a single row is body(0), not a one-trip loop */
 function rows(n: number, body: (i: Expr) => Stmt[]): Stmt[] {
   return n === 1 ? [{ k: "block", body: body(zero) }] : [loop("i", num(n), body(I))];
+}
+
+/**
+ * acc = sum over t < n of a(t) * b(t), with four partial sums (1.3-2x faster in V8 than one
+ * chain of dependent adds); n is known at compile time, so the remainder loop is exact.
+ */
+function dotProduct(target: Expr, n: number, a: (t: Expr) => Expr, b: (t: Expr) => Expr, op: "=" | "+=" = "="): Stmt[] {
+  if (n < 8) return [decl("let", "acc", zero), loop("t", num(n), [assign(id("acc"), bin("*", a(T), b(T)), "+=")]), assign(target, id("acc"), op)];
+  const main = n - (n % 4);
+  const parts = ["s0", "s1", "s2", "s3"];
+  const at = (k: number) => (k === 0 ? T : bin("+", T, num(k)));
+  const stmts: Stmt[] = [
+    ...parts.map((p) => decl("let", p, zero)),
+    { k: "for", v: "t", from: zero, to: num(main), step: 4, body: parts.map((p, k) => assign(id(p), bin("*", a(at(k)), b(at(k))), "+=")) },
+  ];
+  if (main < n) stmts.push(loop("t", num(n), [assign(id("s0"), bin("*", a(T), b(T)), "+=")], num(main)));
+  stmts.push(assign(target, bin("+", bin("+", id("s0"), id("s1")), bin("+", id("s2"), id("s3"))), op));
+  return stmts;
 }
 
 /** per row r of operand 0: m = max, s = sum exp(x - m); `then` gets (r, m, s) */
@@ -71,16 +91,10 @@ export const kernels: Partial<Record<Op, Kernel>> = {
     const init: Stmt[] = scalarOut ? [] : [loop("i", num(tr), [loop("j", num(tc), [assign(k.out(I, J), zero)])])];
     return [...init, ...(scalarOut ? [assign(k.out(zero, zero), zero)] : []), loop("i", num(r), [loop("j", num(c), [assign(k.out(ti, tj), k.at(0, I, J), "+=")])])];
   },
-  // y_i = sum_t A_it x_t
+  // y_i = sum_t A_it x_t: a dot product per row
   matvec: (k) => {
     const [m, n] = rowsCols(k.shapeOf(0));
-    return [
-      loop("i", num(m), [
-        decl("let", "acc", zero),
-        loop("t", num(n), [assign(id("acc"), bin("*", k.at(0, I, T), k.at(1, zero, T)), "+=")]),
-        assign(k.out(zero, I), id("acc")),
-      ]),
-    ];
+    return [loop("i", num(m), dotProduct(k.out(zero, I), n, (t) => k.at(0, I, t), (t) => k.at(1, zero, t)))];
   },
   // y_j = sum_t x_t B_tj, row by row of B (contiguous)
   vecmat: (k) => {
@@ -90,10 +104,63 @@ export const kernels: Partial<Record<Op, Kernel>> = {
       loop("t", num(n), [decl("const", "a", k.at(0, zero, T)), loop("j", num(c), [assign(k.out(zero, J), bin("*", id("a"), k.at(1, T, J)), "+=")])]),
     ];
   },
-  // Y_ij = sum_t A_it B_tj, in i-t-j order so B and Y are read along rows
+  // Y_ij = sum_t A_it B_tj, in the loop order that reads memory along rows and reuses it:
+  //   A W^T (forward through a layer): W's row j outermost, so each row of W is read from
+  //     memory once and dotted with every row of A from cache (j-i-t)
+  //   G^T B (a weight gradient): output row i stays in L1 while four rows of B at a time are
+  //     added into it (i-t-j, t unrolled by 4)
+  //   A B: i-t-j
   matmul: (k) => {
     const [m, n] = rowsCols(k.shapeOf(0));
     const [, c] = rowsCols(k.shapeOf(1));
+    if (k.transposed(1) && !k.transposed(0)) {
+      if (m < 2 || c < 2) return [loop("j", num(c), [loop("i", num(m), dotProduct(k.out(I, J), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J)))])];
+      // 2 x 2 register tile: rows i, i+1 of A against rows j, j+1 of W share every load
+      const i1 = bin("+", I, num(1));
+      const j1 = bin("+", J, num(1));
+      const tile: Stmt[] = [
+        ...["s0", "s1", "s2", "s3"].map((s) => decl("let", s, zero)),
+        loop("t", num(n), [
+          decl("const", "a0", k.at(0, I, T)),
+          decl("const", "a1", k.at(0, i1, T)),
+          decl("const", "a2", k.at(1, T, J)),
+          decl("const", "a3", k.at(1, T, j1)),
+          assign(id("s0"), bin("*", id("a0"), id("a2")), "+="),
+          assign(id("s1"), bin("*", id("a0"), id("a3")), "+="),
+          assign(id("s2"), bin("*", id("a1"), id("a2")), "+="),
+          assign(id("s3"), bin("*", id("a1"), id("a3")), "+="),
+        ]),
+        assign(k.out(I, J), id("s0")),
+        assign(k.out(I, j1), id("s1")),
+        assign(k.out(i1, J), id("s2")),
+        assign(k.out(i1, j1), id("s3")),
+      ];
+      const m2 = m - (m % 2);
+      const c2 = c - (c % 2);
+      const stmts: Stmt[] = [{ k: "for", v: "j", from: zero, to: num(c2), step: 2, body: [{ k: "for", v: "i", from: zero, to: num(m2), step: 2, body: tile }] }];
+      // the odd row and column, if any
+      if (m2 < m) stmts.push(loop("j", num(c), [{ k: "block", body: [decl("const", "i", num(m2)), ...dotProduct(k.out(I, J), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J))] }]));
+      if (c2 < c) stmts.push(loop("i", num(m2), [{ k: "block", body: [decl("const", "j", num(c2)), ...dotProduct(k.out(I, J), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J))] }]));
+      return stmts;
+    }
+    if (k.transposed(0) && !k.transposed(1)) {
+      const main = n - (n % 4);
+      const as = [0, 1, 2, 3].map((q) => `a${q}`);
+      const tq = (q: number) => (q === 0 ? T : bin("+", T, num(q)));
+      return [
+        loop("i", num(m), [
+          loop("j", num(c), [assign(k.out(I, J), zero)]),
+          {
+            k: "for", v: "t", from: zero, to: num(main), step: 4,
+            body: [
+              ...as.map((a, q) => decl("const", a, k.at(0, I, tq(q)))),
+              loop("j", num(c), [assign(k.out(I, J), as.map((a, q) => bin("*", id(a), k.at(1, tq(q), J))).reduce((x, y) => bin("+", x, y)), "+=")]),
+            ],
+          },
+          ...(main < n ? [loop("t", num(n), [decl("const", "a", k.at(0, I, T)), loop("j", num(c), [assign(k.out(I, J), bin("*", id("a"), k.at(1, T, J)), "+=")])], num(main))] : []),
+        ]),
+      ];
+    }
     return [
       loop("i", num(m), [
         loop("j", num(c), [assign(k.out(I, J), zero)]),
@@ -108,14 +175,7 @@ export const kernels: Partial<Record<Op, Kernel>> = {
     return [loop("i", num(m), [decl("const", "a", k.at(0, zero, I)), loop("j", num(n), [assign(k.out(I, J), bin("*", id("a"), k.at(1, zero, J)))])])];
   },
   // s = sum_i a_i b_i
-  dot: (k) => {
-    const n = k.shapeOf(0)[0];
-    return [
-      decl("let", "acc", zero),
-      loop("j", num(n), [assign(id("acc"), bin("*", k.at(0, zero, J), k.at(1, zero, J)), "+=")]),
-      assign(k.out(zero, zero), id("acc")),
-    ];
-  },
+  dot: (k) => dotProduct(k.out(zero, zero), k.shapeOf(0)[0], (t) => k.at(0, zero, t), (t) => k.at(1, zero, t)),
   // y = exp(x - m) / sum exp(x - m), per row (m = row max: no overflow)
   softmax: (k) => {
     const [r, c] = rowsCols(k.node.shape);
@@ -157,7 +217,7 @@ export const kernels: Partial<Record<Op, Kernel>> = {
 };
 
 /** Names the kernels use for themselves; generated locals never take them. */
-export const kernelLocals = ["i", "j", "t", "m", "s", "a", "l", "acc"];
+export const kernelLocals = ["i", "j", "t", "m", "s", "a", "l", "acc", "s0", "s1", "s2", "s3", "a0", "a1", "a2", "a3"];
 
 /** Flat row-major index of (r, c) in a tensor of `shape`. */
 export function flatIndex(shape: Shape, r: Expr, c: Expr): Expr {

@@ -28,6 +28,8 @@ export interface EmitOptions {
   /** sha256 of the source text */
   readonly hash: string;
   readonly dtype: Dtype;
+  /** the program batched over `size` samples (see batch/vmap.ts), differentiated and optimized */
+  readonly chunk?: { readonly graph: Graph; readonly size: number };
   /** run prettier over the output (default true; false is for fuzzing, where speed matters) */
   readonly format?: boolean;
   /** check every value for NaN/Inf at run time; `locate` names a node's source position */
@@ -35,7 +37,7 @@ export interface EmitOptions {
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, "nonFinite", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
+const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
 
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
@@ -68,13 +70,22 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   const names = { local };
   const arr = opts.dtype === "f32" ? "Float32Array" : "Float64Array";
   const bodies = {} as Record<Mode, string[]>;
-  const buffers = new Set<number>();
+  const workspaceEntries: [string, number][] = [];
+  const debug = opts.debug ? { debug: opts.debug.locate } : {};
+  const chunkSize = opts.chunk ? { chunkSize: opts.chunk.size } : {};
   for (const mode of ["loss", "gradients", "batch"] as const) {
-    const body = emitBody({ graph: g, names, mode, fresh: (h) => table.fresh(h), ...(opts.debug ? { debug: opts.debug.locate } : {}) });
+    const body = emitBody({ graph: g, names, mode, fresh: (h) => table.fresh(h), ...debug, ...chunkSize });
     bodies[mode] = [printStmts(body.stmts).join("\n")];
-    for (const nid of body.workspace) buffers.add(nid);
+    for (const nid of body.workspace) workspaceEntries.push([local.get(nid)!, size(g.nodes[nid].shape)]);
   }
-  const workspace = [...buffers].sort((x, y) => x - y);
+  if (opts.chunk) {
+    const cg = opts.chunk.graph;
+    const chunkNames = { local: localNames(cg, table) };
+    const body = emitBody({ graph: cg, names: chunkNames, mode: "chunk", fresh: (h) => table.fresh(h), ...debug, ...chunkSize });
+    bodies.chunk = [printStmts(body.stmts).join("\n")];
+    for (const nid of body.workspace) workspaceEntries.push([chunkNames.local.get(nid)!, size(cg.nodes[nid].shape)]);
+  }
+  const workspace = [...new Map(workspaceEntries)].sort((a, b) => a[0].localeCompare(b[0]));
 
   // every statement as a ts-morph structure, printed once (adding them one by one re-parses the file each time)
   const statements: StatementStructures[] = [];
@@ -123,7 +134,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   if (workspace.length) sf.addFunction({
     name: "createWorkspace",
     docs: ["Intermediate tensors, allocated once per module."],
-    statements: [`return { ${workspace.map((nid) => `${local.get(nid)}: new ${arr}(${size(g.nodes[nid].shape)})`).join(", ")} };`],
+    statements: [`return { ${workspace.map(([name, n]) => `${name}: new ${arr}(${n})`).join(", ")} };`],
   });
   if (workspace.length) sf.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "workspace", initializer: "createWorkspace()" }] });
   // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
@@ -153,6 +164,15 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     docs: ["The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given)."],
     statements: bodies.gradients,
   });
+  if (opts.chunk) {
+    sf.addFunction({
+      name: "batchChunk",
+      docs: [`Samples first..first+${opts.chunk.size - 1} at once, as matrix products: adds their summed loss and gradients to \`out\`.`],
+      parameters: [{ name: arg("params", bodies.chunk[0]), type: "Params" }, { name: "batch", type: "Batch" }, { name: "first", type: "number" }, { name: "out", type: "Result" }],
+      returnType: "void",
+      statements: bodies.chunk,
+    });
+  }
   sf.addFunction({
     name: "batchGradients",
     isExported: true,

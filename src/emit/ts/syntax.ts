@@ -18,10 +18,12 @@ export type BinOp = "+" | "-" | "*" | "/" | "**" | "%" | ">" | ">=" | "<" | "<="
 export type Stmt =
   | { readonly k: "decl"; readonly kind: "const" | "let"; readonly name: string; readonly init: Expr; readonly comment?: string }
   | { readonly k: "assign"; readonly target: Expr; readonly op: "=" | "+=" | "-=" | "*=" | "/="; readonly value: Expr }
-  | { readonly k: "for"; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: readonly Stmt[] }
+  | { readonly k: "for"; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: readonly Stmt[]; readonly step?: number }
   | { readonly k: "call"; readonly e: Expr }
   | { readonly k: "if-throw"; readonly cond: Expr; readonly error: string; readonly message: string }
   | { readonly k: "if"; readonly cond: Expr; readonly body: readonly Stmt[] }
+  /** for (; v + size <= n; v += size) body: whole chunks of a batch */
+  | { readonly k: "for-chunks"; readonly v: string; readonly size: number; readonly body: readonly Stmt[] }
   | { readonly k: "return"; readonly e: Expr }
   | { readonly k: "comment"; readonly text: string }
   | { readonly k: "block"; readonly body: readonly Stmt[] };
@@ -140,7 +142,7 @@ export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
         out.push(`${indent}${printExpr(s.target)} ${s.op} ${printExpr(s.value)};`);
         break;
       case "for":
-        out.push(`${indent}for (let ${s.v} = ${printExpr(s.from)}; ${s.v} < ${printExpr(s.to)}; ${s.v}++) {`);
+        out.push(`${indent}for (let ${s.v} = ${printExpr(s.from)}; ${s.v} < ${printExpr(s.to)}; ${s.v}${s.step && s.step !== 1 ? ` += ${s.step}` : "++"}) {`);
         out.push(...printStmts(s.body, indent + "  "));
         out.push(`${indent}}`);
         break;
@@ -149,6 +151,9 @@ export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
         break;
       case "if-throw":
         out.push(`${indent}if (${printExpr(s.cond)}) throw new ${s.error}(${JSON.stringify(s.message)});`);
+        break;
+      case "for-chunks":
+        out.push(`${indent}for (; ${s.v} + ${s.size} <= n; ${s.v} += ${s.size}) {`, ...printStmts(s.body, indent + "  "), `${indent}}`);
         break;
       case "if":
         out.push(`${indent}if (${printExpr(s.cond)}) {`, ...printStmts(s.body, indent + "  "), `${indent}}`);

@@ -1,0 +1,107 @@
+import { Builder } from "../ir/build.js";
+import type { Graph, Node } from "../ir/graph.js";
+import { ops, type Op } from "../ir/ops.js";
+import type { Shape } from "../shape/shape.js";
+
+/** An operand during batching: its new id, and whether it carries a leading batch axis. */
+interface Arg {
+  readonly id: number;
+  readonly batched: boolean;
+  /** the per-sample shape */
+  readonly shape: Shape;
+}
+
+/**
+ * How an op runs on B samples at once. Format: op -> rule(builder, node, operands) giving the
+ * batched node, or undefined when the op has no batched form here (a per-sample matrix would
+ * need a rank-3 tensor): then the program keeps its per-sample loop. A per-sample value of
+ * shape s becomes [B, ...s]; operands that do not depend on the inputs stay unbatched.
+ */
+type Rule = (b: Builder, n: Node, args: readonly Arg[], B: number) => number | undefined;
+
+const batchedShape = (B: number, s: Shape): Shape | undefined => (s.length <= 1 ? [B, ...s] : undefined);
+
+/** lift an operand to [B, ...s]: a batched scalar spreads along rows, an unbatched value broadcasts */
+function lift(b: Builder, a: Arg, s: Shape, B: number): number | undefined {
+  const target = batchedShape(B, s);
+  if (!target) return undefined;
+  if (!a.batched) return b.broadcastTo(a.id, target);
+  if (a.shape.length === s.length) return a.id;
+  if (a.shape.length === 0) return b.node("rowbcast", [a.id], { target });
+  return undefined;
+}
+
+const elementwise: Rule = (b, n, args, B) => {
+  const lifted = args.map((a) => lift(b, a, n.shape, B));
+  return lifted.some((x) => x === undefined) ? undefined : b.node(n.op, lifted as number[]);
+};
+/** row-wise ops (softmax, logsumexp, sce) act on each row of [B, n] as on one vector */
+const rowwise: Rule = (b, n, args, B) => {
+  if (args.some((a) => a.shape.length !== 1)) return undefined;
+  const lifted = args.map((a) => lift(b, a, a.shape, B));
+  return lifted.some((x) => x === undefined) ? undefined : b.node(n.op, lifted as number[]);
+};
+
+export const batchRules: Partial<Record<Op, Rule>> = {
+  // per-sample [n] -> [B, n]: broadcasting a batched scalar fills rows
+  broadcast: (b, n, [x], B) => {
+    const target = batchedShape(B, n.shape);
+    if (!target) return undefined;
+    return x.shape.length === 0 ? b.node("rowbcast", [x.id], { target }) : b.broadcastTo(x.id, target);
+  },
+  rowbcast: (b, n, [v], B) => (v.shape.length === 0 && n.shape.length === 1 ? b.node("rowbcast", [v.id], { target: [B, n.shape[0]] }) : undefined),
+  // sum of one sample's vector = that row's sum
+  sum: (b, _n, [x]) => (x.shape.length === 1 ? b.node("rowsum", [x.id]) : undefined),
+  rowsum: (b, _n, [x]) => (x.shape.length === 1 ? b.node("rowsum", [x.id]) : undefined),
+  // A x_s for every sample s: X A^T
+  matvec: (b, _n, [A, x]) => (!A.batched ? b.node("matmul", [x.id, b.node("transpose", [A.id])]) : undefined),
+  // x_s B for every sample s: X B
+  vecmat: (b, _n, [x, W]) => (!W.batched ? b.node("matmul", [x.id, W.id]) : undefined),
+  dot: (b, _n, [x, y]) => {
+    if (x.batched && y.batched) return b.node("rowsum", [b.node("mul", [x.id, y.id])]);
+    const [rows, v] = x.batched ? [x, y] : [y, x];
+    return b.node("matvec", [rows.id, v.id]);
+  },
+  softmax: rowwise,
+  log_softmax: rowwise,
+  logsumexp: rowwise,
+  sce: rowwise,
+};
+
+export interface Batched {
+  readonly graph: Graph;
+  readonly size: number;
+}
+
+/**
+ * The forward program on B samples at once; its loss is the sum of the B per-sample losses,
+ * so its gradients are sums too (batchGradients divides by n at the end). Undefined when
+ * some op has no batched form (see batchRules) or an input is a matrix.
+ */
+export function vmap(g: Graph, B: number): Batched | undefined {
+  if (g.inputs.some((l) => l.shape.length > 1) || g.inputs.length === 0) return undefined;
+  const b = new Builder();
+  const map = new Map<number, Arg>();
+  for (const n of g.nodes) {
+    const args = n.args.map((a) => map.get(a)!);
+    let id: number | undefined;
+    let batched = args.some((a) => a.batched);
+    if (n.op === "param") id = b.leaf("param", n.name!, n.shape);
+    else if (n.op === "input") {
+      id = b.leaf("input", n.name!, [B, ...n.shape]);
+      batched = true;
+    } else if (n.op === "const") id = b.constant(n.value!);
+    else if (!batched) id = b.node(n.op, args.map((a) => a.id), { target: n.target });
+    else {
+      const rule = batchRules[n.op] ?? (ops[n.op].kind === "elementwise" ? elementwise : undefined);
+      id = rule?.(b, n, args, B);
+    }
+    if (id === undefined) return undefined;
+    b.annotate(id, n.hint, n.origin);
+    map.set(n.id, { id, batched, shape: n.shape });
+  }
+  const loss = map.get(g.loss)!;
+  const total = loss.batched ? b.node("sum", [loss.id]) : b.elementwise("mul", [loss.id, b.constant(B)]);
+  const leaf = (l: Graph["params"][number]) => ({ ...l, node: map.get(l.node)!.id, shape: b.shape(map.get(l.node)!.id) });
+  return { graph: b.finish({ file: g.file, params: g.params.map(leaf), inputs: g.inputs.map(leaf), loss: total, grads: [] }), size: B };
+}
