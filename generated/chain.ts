@@ -542,118 +542,119 @@ export interface Result {
   grads: Grads;
 }
 
+/** Storage for one result's gradients. */
+class GradsStorage implements Grads {
+  w_1: number = 0;
+  b_1: number = 0;
+  w_2: number = 0;
+  b_2: number = 0;
+  w_3: number = 0;
+  b_3: number = 0;
+  w_4: number = 0;
+  b_4: number = 0;
+  w_5: number = 0;
+  b_5: number = 0;
+  w_6: number = 0;
+  b_6: number = 0;
+  w_7: number = 0;
+  b_7: number = 0;
+  w_8: number = 0;
+  b_8: number = 0;
+  w_9: number = 0;
+  b_9: number = 0;
+  w_10: number = 0;
+  b_10: number = 0;
+  w_11: number = 0;
+  b_11: number = 0;
+  w_12: number = 0;
+  b_12: number = 0;
+  w_13: number = 0;
+  b_13: number = 0;
+  w_14: number = 0;
+  b_14: number = 0;
+  w_15: number = 0;
+  b_15: number = 0;
+  w_16: number = 0;
+  b_16: number = 0;
+  w_17: number = 0;
+  b_17: number = 0;
+  w_18: number = 0;
+  b_18: number = 0;
+  w_19: number = 0;
+  b_19: number = 0;
+  w_20: number = 0;
+  b_20: number = 0;
+  w_21: number = 0;
+  b_21: number = 0;
+  w_22: number = 0;
+  b_22: number = 0;
+  w_23: number = 0;
+  b_23: number = 0;
+  w_24: number = 0;
+  b_24: number = 0;
+  w_25: number = 0;
+  b_25: number = 0;
+  w_26: number = 0;
+  b_26: number = 0;
+  w_27: number = 0;
+  b_27: number = 0;
+  w_28: number = 0;
+  b_28: number = 0;
+  w_29: number = 0;
+  b_29: number = 0;
+  w_30: number = 0;
+  b_30: number = 0;
+  w_31: number = 0;
+  b_31: number = 0;
+  w_32: number = 0;
+  b_32: number = 0;
+  w_33: number = 0;
+  b_33: number = 0;
+  w_34: number = 0;
+  b_34: number = 0;
+  w_35: number = 0;
+  b_35: number = 0;
+  w_36: number = 0;
+  b_36: number = 0;
+  w_37: number = 0;
+  b_37: number = 0;
+  w_38: number = 0;
+  b_38: number = 0;
+  w_39: number = 0;
+  b_39: number = 0;
+  w_40: number = 0;
+  b_40: number = 0;
+  w_41: number = 0;
+  b_41: number = 0;
+  w_42: number = 0;
+  b_42: number = 0;
+  w_43: number = 0;
+  b_43: number = 0;
+  w_44: number = 0;
+  b_44: number = 0;
+  w_45: number = 0;
+  b_45: number = 0;
+  w_46: number = 0;
+  b_46: number = 0;
+  w_47: number = 0;
+  b_47: number = 0;
+  w_48: number = 0;
+  b_48: number = 0;
+  w_49: number = 0;
+  b_49: number = 0;
+  w_50: number = 0;
+  b_50: number = 0;
+}
+
 /** A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing. */
 export function createResult(): Result {
-  return {
-    loss: 0,
-    grads: {
-      w_1: 0,
-      b_1: 0,
-      w_2: 0,
-      b_2: 0,
-      w_3: 0,
-      b_3: 0,
-      w_4: 0,
-      b_4: 0,
-      w_5: 0,
-      b_5: 0,
-      w_6: 0,
-      b_6: 0,
-      w_7: 0,
-      b_7: 0,
-      w_8: 0,
-      b_8: 0,
-      w_9: 0,
-      b_9: 0,
-      w_10: 0,
-      b_10: 0,
-      w_11: 0,
-      b_11: 0,
-      w_12: 0,
-      b_12: 0,
-      w_13: 0,
-      b_13: 0,
-      w_14: 0,
-      b_14: 0,
-      w_15: 0,
-      b_15: 0,
-      w_16: 0,
-      b_16: 0,
-      w_17: 0,
-      b_17: 0,
-      w_18: 0,
-      b_18: 0,
-      w_19: 0,
-      b_19: 0,
-      w_20: 0,
-      b_20: 0,
-      w_21: 0,
-      b_21: 0,
-      w_22: 0,
-      b_22: 0,
-      w_23: 0,
-      b_23: 0,
-      w_24: 0,
-      b_24: 0,
-      w_25: 0,
-      b_25: 0,
-      w_26: 0,
-      b_26: 0,
-      w_27: 0,
-      b_27: 0,
-      w_28: 0,
-      b_28: 0,
-      w_29: 0,
-      b_29: 0,
-      w_30: 0,
-      b_30: 0,
-      w_31: 0,
-      b_31: 0,
-      w_32: 0,
-      b_32: 0,
-      w_33: 0,
-      b_33: 0,
-      w_34: 0,
-      b_34: 0,
-      w_35: 0,
-      b_35: 0,
-      w_36: 0,
-      b_36: 0,
-      w_37: 0,
-      b_37: 0,
-      w_38: 0,
-      b_38: 0,
-      w_39: 0,
-      b_39: 0,
-      w_40: 0,
-      b_40: 0,
-      w_41: 0,
-      b_41: 0,
-      w_42: 0,
-      b_42: 0,
-      w_43: 0,
-      b_43: 0,
-      w_44: 0,
-      b_44: 0,
-      w_45: 0,
-      b_45: 0,
-      w_46: 0,
-      b_46: 0,
-      w_47: 0,
-      b_47: 0,
-      w_48: 0,
-      b_48: 0,
-      w_49: 0,
-      b_49: 0,
-      w_50: 0,
-      b_50: 0,
-    },
-  };
+  return { loss: 0, grads: new GradsStorage() };
 }
 
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
+    chunkSums: new Float64Array(101),
     f_1: new Float64Array(16),
     h_1_1: new Float64Array(16),
     h_10_1: new Float64Array(16),
@@ -1175,6 +1176,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const b_50 = params.b_50;
   const x = inputs.x;
   const y = inputs.y;
+  const grads = out.grads;
   const u1 = w_1 * x; // w{k} * h{k-1}
   const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
   const h_1 = 1 / (1 + Math.exp(-u2)); // sigmoid(w{k} * h{k-1} + b{k})
@@ -1578,106 +1580,106 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const d_b_1 = u399 * u400;
   const d_w_1 = d_b_1 * x;
   out.loss = f;
-  out.grads.w_1 = d_w_1;
-  out.grads.b_1 = d_b_1;
-  out.grads.w_2 = d_w_2;
-  out.grads.b_2 = d_b_2;
-  out.grads.w_3 = d_w_3;
-  out.grads.b_3 = d_b_3;
-  out.grads.w_4 = d_w_4;
-  out.grads.b_4 = d_b_4;
-  out.grads.w_5 = d_w_5;
-  out.grads.b_5 = d_b_5;
-  out.grads.w_6 = d_w_6;
-  out.grads.b_6 = d_b_6;
-  out.grads.w_7 = d_w_7;
-  out.grads.b_7 = d_b_7;
-  out.grads.w_8 = d_w_8;
-  out.grads.b_8 = d_b_8;
-  out.grads.w_9 = d_w_9;
-  out.grads.b_9 = d_b_9;
-  out.grads.w_10 = d_w_10;
-  out.grads.b_10 = d_b_10;
-  out.grads.w_11 = d_w_11;
-  out.grads.b_11 = d_b_11;
-  out.grads.w_12 = d_w_12;
-  out.grads.b_12 = d_b_12;
-  out.grads.w_13 = d_w_13;
-  out.grads.b_13 = d_b_13;
-  out.grads.w_14 = d_w_14;
-  out.grads.b_14 = d_b_14;
-  out.grads.w_15 = d_w_15;
-  out.grads.b_15 = d_b_15;
-  out.grads.w_16 = d_w_16;
-  out.grads.b_16 = d_b_16;
-  out.grads.w_17 = d_w_17;
-  out.grads.b_17 = d_b_17;
-  out.grads.w_18 = d_w_18;
-  out.grads.b_18 = d_b_18;
-  out.grads.w_19 = d_w_19;
-  out.grads.b_19 = d_b_19;
-  out.grads.w_20 = d_w_20;
-  out.grads.b_20 = d_b_20;
-  out.grads.w_21 = d_w_21;
-  out.grads.b_21 = d_b_21;
-  out.grads.w_22 = d_w_22;
-  out.grads.b_22 = d_b_22;
-  out.grads.w_23 = d_w_23;
-  out.grads.b_23 = d_b_23;
-  out.grads.w_24 = d_w_24;
-  out.grads.b_24 = d_b_24;
-  out.grads.w_25 = d_w_25;
-  out.grads.b_25 = d_b_25;
-  out.grads.w_26 = d_w_26;
-  out.grads.b_26 = d_b_26;
-  out.grads.w_27 = d_w_27;
-  out.grads.b_27 = d_b_27;
-  out.grads.w_28 = d_w_28;
-  out.grads.b_28 = d_b_28;
-  out.grads.w_29 = d_w_29;
-  out.grads.b_29 = d_b_29;
-  out.grads.w_30 = d_w_30;
-  out.grads.b_30 = d_b_30;
-  out.grads.w_31 = d_w_31;
-  out.grads.b_31 = d_b_31;
-  out.grads.w_32 = d_w_32;
-  out.grads.b_32 = d_b_32;
-  out.grads.w_33 = d_w_33;
-  out.grads.b_33 = d_b_33;
-  out.grads.w_34 = d_w_34;
-  out.grads.b_34 = d_b_34;
-  out.grads.w_35 = d_w_35;
-  out.grads.b_35 = d_b_35;
-  out.grads.w_36 = d_w_36;
-  out.grads.b_36 = d_b_36;
-  out.grads.w_37 = d_w_37;
-  out.grads.b_37 = d_b_37;
-  out.grads.w_38 = d_w_38;
-  out.grads.b_38 = d_b_38;
-  out.grads.w_39 = d_w_39;
-  out.grads.b_39 = d_b_39;
-  out.grads.w_40 = d_w_40;
-  out.grads.b_40 = d_b_40;
-  out.grads.w_41 = d_w_41;
-  out.grads.b_41 = d_b_41;
-  out.grads.w_42 = d_w_42;
-  out.grads.b_42 = d_b_42;
-  out.grads.w_43 = d_w_43;
-  out.grads.b_43 = d_b_43;
-  out.grads.w_44 = d_w_44;
-  out.grads.b_44 = d_b_44;
-  out.grads.w_45 = d_w_45;
-  out.grads.b_45 = d_b_45;
-  out.grads.w_46 = d_w_46;
-  out.grads.b_46 = d_b_46;
-  out.grads.w_47 = d_w_47;
-  out.grads.b_47 = d_b_47;
-  out.grads.w_48 = d_w_48;
-  out.grads.b_48 = d_b_48;
-  out.grads.w_49 = d_w_49;
-  out.grads.b_49 = d_b_49;
-  out.grads.w_50 = d_w_50;
-  out.grads.b_50 = d_b_50;
+  grads.w_1 = d_w_1;
+  grads.b_1 = d_b_1;
+  grads.w_2 = d_w_2;
+  grads.b_2 = d_b_2;
+  grads.w_3 = d_w_3;
+  grads.b_3 = d_b_3;
+  grads.w_4 = d_w_4;
+  grads.b_4 = d_b_4;
+  grads.w_5 = d_w_5;
+  grads.b_5 = d_b_5;
+  grads.w_6 = d_w_6;
+  grads.b_6 = d_b_6;
+  grads.w_7 = d_w_7;
+  grads.b_7 = d_b_7;
+  grads.w_8 = d_w_8;
+  grads.b_8 = d_b_8;
+  grads.w_9 = d_w_9;
+  grads.b_9 = d_b_9;
+  grads.w_10 = d_w_10;
+  grads.b_10 = d_b_10;
+  grads.w_11 = d_w_11;
+  grads.b_11 = d_b_11;
+  grads.w_12 = d_w_12;
+  grads.b_12 = d_b_12;
+  grads.w_13 = d_w_13;
+  grads.b_13 = d_b_13;
+  grads.w_14 = d_w_14;
+  grads.b_14 = d_b_14;
+  grads.w_15 = d_w_15;
+  grads.b_15 = d_b_15;
+  grads.w_16 = d_w_16;
+  grads.b_16 = d_b_16;
+  grads.w_17 = d_w_17;
+  grads.b_17 = d_b_17;
+  grads.w_18 = d_w_18;
+  grads.b_18 = d_b_18;
+  grads.w_19 = d_w_19;
+  grads.b_19 = d_b_19;
+  grads.w_20 = d_w_20;
+  grads.b_20 = d_b_20;
+  grads.w_21 = d_w_21;
+  grads.b_21 = d_b_21;
+  grads.w_22 = d_w_22;
+  grads.b_22 = d_b_22;
+  grads.w_23 = d_w_23;
+  grads.b_23 = d_b_23;
+  grads.w_24 = d_w_24;
+  grads.b_24 = d_b_24;
+  grads.w_25 = d_w_25;
+  grads.b_25 = d_b_25;
+  grads.w_26 = d_w_26;
+  grads.b_26 = d_b_26;
+  grads.w_27 = d_w_27;
+  grads.b_27 = d_b_27;
+  grads.w_28 = d_w_28;
+  grads.b_28 = d_b_28;
+  grads.w_29 = d_w_29;
+  grads.b_29 = d_b_29;
+  grads.w_30 = d_w_30;
+  grads.b_30 = d_b_30;
+  grads.w_31 = d_w_31;
+  grads.b_31 = d_b_31;
+  grads.w_32 = d_w_32;
+  grads.b_32 = d_b_32;
+  grads.w_33 = d_w_33;
+  grads.b_33 = d_b_33;
+  grads.w_34 = d_w_34;
+  grads.b_34 = d_b_34;
+  grads.w_35 = d_w_35;
+  grads.b_35 = d_b_35;
+  grads.w_36 = d_w_36;
+  grads.b_36 = d_b_36;
+  grads.w_37 = d_w_37;
+  grads.b_37 = d_b_37;
+  grads.w_38 = d_w_38;
+  grads.b_38 = d_b_38;
+  grads.w_39 = d_w_39;
+  grads.b_39 = d_b_39;
+  grads.w_40 = d_w_40;
+  grads.b_40 = d_b_40;
+  grads.w_41 = d_w_41;
+  grads.b_41 = d_b_41;
+  grads.w_42 = d_w_42;
+  grads.b_42 = d_b_42;
+  grads.w_43 = d_w_43;
+  grads.b_43 = d_b_43;
+  grads.w_44 = d_w_44;
+  grads.b_44 = d_b_44;
+  grads.w_45 = d_w_45;
+  grads.b_45 = d_b_45;
+  grads.w_46 = d_w_46;
+  grads.b_46 = d_b_46;
+  grads.w_47 = d_w_47;
+  grads.b_47 = d_b_47;
+  grads.w_48 = d_w_48;
+  grads.b_48 = d_b_48;
+  grads.w_49 = d_w_49;
+  grads.b_49 = d_b_49;
+  grads.w_50 = d_w_50;
+  grads.b_50 = d_b_50;
   return out;
 }
 
@@ -1939,6 +1941,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u598 = workspace.u598;
   const u603 = workspace.u603;
   const u605 = workspace.u605;
+  const grads = out.grads;
+  const sums = workspace.chunkSums;
   // h_1_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
     h_1_1[i] = 1 / (1 + Math.exp(-(w_1_1 * x_1[x_offset + i] + b_1_1)));
@@ -3457,107 +3461,107 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  out.loss += u256;
-  out.grads.w_1 += d_w_1_1;
-  out.grads.b_1 += d_b_1_1;
-  out.grads.w_2 += d_w_2_1;
-  out.grads.b_2 += d_b_2_1;
-  out.grads.w_3 += d_w_3_1;
-  out.grads.b_3 += d_b_3_1;
-  out.grads.w_4 += d_w_4_1;
-  out.grads.b_4 += d_b_4_1;
-  out.grads.w_5 += d_w_5_1;
-  out.grads.b_5 += d_b_5_1;
-  out.grads.w_6 += d_w_6_1;
-  out.grads.b_6 += d_b_6_1;
-  out.grads.w_7 += d_w_7_1;
-  out.grads.b_7 += d_b_7_1;
-  out.grads.w_8 += d_w_8_1;
-  out.grads.b_8 += d_b_8_1;
-  out.grads.w_9 += d_w_9_1;
-  out.grads.b_9 += d_b_9_1;
-  out.grads.w_10 += d_w_10_1;
-  out.grads.b_10 += d_b_10_1;
-  out.grads.w_11 += d_w_11_1;
-  out.grads.b_11 += d_b_11_1;
-  out.grads.w_12 += d_w_12_1;
-  out.grads.b_12 += d_b_12_1;
-  out.grads.w_13 += d_w_13_1;
-  out.grads.b_13 += d_b_13_1;
-  out.grads.w_14 += d_w_14_1;
-  out.grads.b_14 += d_b_14_1;
-  out.grads.w_15 += d_w_15_1;
-  out.grads.b_15 += d_b_15_1;
-  out.grads.w_16 += d_w_16_1;
-  out.grads.b_16 += d_b_16_1;
-  out.grads.w_17 += d_w_17_1;
-  out.grads.b_17 += d_b_17_1;
-  out.grads.w_18 += d_w_18_1;
-  out.grads.b_18 += d_b_18_1;
-  out.grads.w_19 += d_w_19_1;
-  out.grads.b_19 += d_b_19_1;
-  out.grads.w_20 += d_w_20_1;
-  out.grads.b_20 += d_b_20_1;
-  out.grads.w_21 += d_w_21_1;
-  out.grads.b_21 += d_b_21_1;
-  out.grads.w_22 += d_w_22_1;
-  out.grads.b_22 += d_b_22_1;
-  out.grads.w_23 += d_w_23_1;
-  out.grads.b_23 += d_b_23_1;
-  out.grads.w_24 += d_w_24_1;
-  out.grads.b_24 += d_b_24_1;
-  out.grads.w_25 += d_w_25_1;
-  out.grads.b_25 += d_b_25_1;
-  out.grads.w_26 += d_w_26_1;
-  out.grads.b_26 += d_b_26_1;
-  out.grads.w_27 += d_w_27_1;
-  out.grads.b_27 += d_b_27_1;
-  out.grads.w_28 += d_w_28_1;
-  out.grads.b_28 += d_b_28_1;
-  out.grads.w_29 += d_w_29_1;
-  out.grads.b_29 += d_b_29_1;
-  out.grads.w_30 += d_w_30_1;
-  out.grads.b_30 += d_b_30_1;
-  out.grads.w_31 += d_w_31_1;
-  out.grads.b_31 += d_b_31_1;
-  out.grads.w_32 += d_w_32_1;
-  out.grads.b_32 += d_b_32_1;
-  out.grads.w_33 += d_w_33_1;
-  out.grads.b_33 += d_b_33_1;
-  out.grads.w_34 += d_w_34_1;
-  out.grads.b_34 += d_b_34_1;
-  out.grads.w_35 += d_w_35_1;
-  out.grads.b_35 += d_b_35_1;
-  out.grads.w_36 += d_w_36_1;
-  out.grads.b_36 += d_b_36_1;
-  out.grads.w_37 += d_w_37_1;
-  out.grads.b_37 += d_b_37_1;
-  out.grads.w_38 += d_w_38_1;
-  out.grads.b_38 += d_b_38_1;
-  out.grads.w_39 += d_w_39_1;
-  out.grads.b_39 += d_b_39_1;
-  out.grads.w_40 += d_w_40_1;
-  out.grads.b_40 += d_b_40_1;
-  out.grads.w_41 += d_w_41_1;
-  out.grads.b_41 += d_b_41_1;
-  out.grads.w_42 += d_w_42_1;
-  out.grads.b_42 += d_b_42_1;
-  out.grads.w_43 += d_w_43_1;
-  out.grads.b_43 += d_b_43_1;
-  out.grads.w_44 += d_w_44_1;
-  out.grads.b_44 += d_b_44_1;
-  out.grads.w_45 += d_w_45_1;
-  out.grads.b_45 += d_b_45_1;
-  out.grads.w_46 += d_w_46_1;
-  out.grads.b_46 += d_b_46_1;
-  out.grads.w_47 += d_w_47_1;
-  out.grads.b_47 += d_b_47_1;
-  out.grads.w_48 += d_w_48_1;
-  out.grads.b_48 += d_b_48_1;
-  out.grads.w_49 += d_w_49_1;
-  out.grads.b_49 += d_b_49_1;
-  out.grads.w_50 += d_w_50_1;
-  out.grads.b_50 += d_b_50_1;
+  sums[0] += u256;
+  sums[1] += d_w_1_1;
+  sums[2] += d_b_1_1;
+  sums[3] += d_w_2_1;
+  sums[4] += d_b_2_1;
+  sums[5] += d_w_3_1;
+  sums[6] += d_b_3_1;
+  sums[7] += d_w_4_1;
+  sums[8] += d_b_4_1;
+  sums[9] += d_w_5_1;
+  sums[10] += d_b_5_1;
+  sums[11] += d_w_6_1;
+  sums[12] += d_b_6_1;
+  sums[13] += d_w_7_1;
+  sums[14] += d_b_7_1;
+  sums[15] += d_w_8_1;
+  sums[16] += d_b_8_1;
+  sums[17] += d_w_9_1;
+  sums[18] += d_b_9_1;
+  sums[19] += d_w_10_1;
+  sums[20] += d_b_10_1;
+  sums[21] += d_w_11_1;
+  sums[22] += d_b_11_1;
+  sums[23] += d_w_12_1;
+  sums[24] += d_b_12_1;
+  sums[25] += d_w_13_1;
+  sums[26] += d_b_13_1;
+  sums[27] += d_w_14_1;
+  sums[28] += d_b_14_1;
+  sums[29] += d_w_15_1;
+  sums[30] += d_b_15_1;
+  sums[31] += d_w_16_1;
+  sums[32] += d_b_16_1;
+  sums[33] += d_w_17_1;
+  sums[34] += d_b_17_1;
+  sums[35] += d_w_18_1;
+  sums[36] += d_b_18_1;
+  sums[37] += d_w_19_1;
+  sums[38] += d_b_19_1;
+  sums[39] += d_w_20_1;
+  sums[40] += d_b_20_1;
+  sums[41] += d_w_21_1;
+  sums[42] += d_b_21_1;
+  sums[43] += d_w_22_1;
+  sums[44] += d_b_22_1;
+  sums[45] += d_w_23_1;
+  sums[46] += d_b_23_1;
+  sums[47] += d_w_24_1;
+  sums[48] += d_b_24_1;
+  sums[49] += d_w_25_1;
+  sums[50] += d_b_25_1;
+  sums[51] += d_w_26_1;
+  sums[52] += d_b_26_1;
+  sums[53] += d_w_27_1;
+  sums[54] += d_b_27_1;
+  sums[55] += d_w_28_1;
+  sums[56] += d_b_28_1;
+  sums[57] += d_w_29_1;
+  sums[58] += d_b_29_1;
+  sums[59] += d_w_30_1;
+  sums[60] += d_b_30_1;
+  sums[61] += d_w_31_1;
+  sums[62] += d_b_31_1;
+  sums[63] += d_w_32_1;
+  sums[64] += d_b_32_1;
+  sums[65] += d_w_33_1;
+  sums[66] += d_b_33_1;
+  sums[67] += d_w_34_1;
+  sums[68] += d_b_34_1;
+  sums[69] += d_w_35_1;
+  sums[70] += d_b_35_1;
+  sums[71] += d_w_36_1;
+  sums[72] += d_b_36_1;
+  sums[73] += d_w_37_1;
+  sums[74] += d_b_37_1;
+  sums[75] += d_w_38_1;
+  sums[76] += d_b_38_1;
+  sums[77] += d_w_39_1;
+  sums[78] += d_b_39_1;
+  sums[79] += d_w_40_1;
+  sums[80] += d_b_40_1;
+  sums[81] += d_w_41_1;
+  sums[82] += d_b_41_1;
+  sums[83] += d_w_42_1;
+  sums[84] += d_b_42_1;
+  sums[85] += d_w_43_1;
+  sums[86] += d_b_43_1;
+  sums[87] += d_w_44_1;
+  sums[88] += d_b_44_1;
+  sums[89] += d_w_45_1;
+  sums[90] += d_b_45_1;
+  sums[91] += d_w_46_1;
+  sums[92] += d_b_46_1;
+  sums[93] += d_w_47_1;
+  sums[94] += d_b_47_1;
+  sums[95] += d_w_48_1;
+  sums[96] += d_b_48_1;
+  sums[97] += d_w_49_1;
+  sums[98] += d_b_49_1;
+  sums[99] += d_w_50_1;
+  sums[100] += d_b_50_1;
 }
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
@@ -3664,110 +3668,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const b_50 = params.b_50;
   const x_batch = batch.x;
   const y_batch = batch.y;
+  const grads = out.grads;
+  const sums = workspace.chunkSums;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  out.grads.b_50 = 0;
-  out.grads.w_50 = 0;
-  out.grads.b_49 = 0;
-  out.grads.w_49 = 0;
-  out.grads.b_48 = 0;
-  out.grads.w_48 = 0;
-  out.grads.b_47 = 0;
-  out.grads.w_47 = 0;
-  out.grads.b_46 = 0;
-  out.grads.w_46 = 0;
-  out.grads.b_45 = 0;
-  out.grads.w_45 = 0;
-  out.grads.b_44 = 0;
-  out.grads.w_44 = 0;
-  out.grads.b_43 = 0;
-  out.grads.w_43 = 0;
-  out.grads.b_42 = 0;
-  out.grads.w_42 = 0;
-  out.grads.b_41 = 0;
-  out.grads.w_41 = 0;
-  out.grads.b_40 = 0;
-  out.grads.w_40 = 0;
-  out.grads.b_39 = 0;
-  out.grads.w_39 = 0;
-  out.grads.b_38 = 0;
-  out.grads.w_38 = 0;
-  out.grads.b_37 = 0;
-  out.grads.w_37 = 0;
-  out.grads.b_36 = 0;
-  out.grads.w_36 = 0;
-  out.grads.b_35 = 0;
-  out.grads.w_35 = 0;
-  out.grads.b_34 = 0;
-  out.grads.w_34 = 0;
-  out.grads.b_33 = 0;
-  out.grads.w_33 = 0;
-  out.grads.b_32 = 0;
-  out.grads.w_32 = 0;
-  out.grads.b_31 = 0;
-  out.grads.w_31 = 0;
-  out.grads.b_30 = 0;
-  out.grads.w_30 = 0;
-  out.grads.b_29 = 0;
-  out.grads.w_29 = 0;
-  out.grads.b_28 = 0;
-  out.grads.w_28 = 0;
-  out.grads.b_27 = 0;
-  out.grads.w_27 = 0;
-  out.grads.b_26 = 0;
-  out.grads.w_26 = 0;
-  out.grads.b_25 = 0;
-  out.grads.w_25 = 0;
-  out.grads.b_24 = 0;
-  out.grads.w_24 = 0;
-  out.grads.b_23 = 0;
-  out.grads.w_23 = 0;
-  out.grads.b_22 = 0;
-  out.grads.w_22 = 0;
-  out.grads.b_21 = 0;
-  out.grads.w_21 = 0;
-  out.grads.b_20 = 0;
-  out.grads.w_20 = 0;
-  out.grads.b_19 = 0;
-  out.grads.w_19 = 0;
-  out.grads.b_18 = 0;
-  out.grads.w_18 = 0;
-  out.grads.b_17 = 0;
-  out.grads.w_17 = 0;
-  out.grads.b_16 = 0;
-  out.grads.w_16 = 0;
-  out.grads.b_15 = 0;
-  out.grads.w_15 = 0;
-  out.grads.b_14 = 0;
-  out.grads.w_14 = 0;
-  out.grads.b_13 = 0;
-  out.grads.w_13 = 0;
-  out.grads.b_12 = 0;
-  out.grads.w_12 = 0;
-  out.grads.b_11 = 0;
-  out.grads.w_11 = 0;
-  out.grads.b_10 = 0;
-  out.grads.w_10 = 0;
-  out.grads.b_9 = 0;
-  out.grads.w_9 = 0;
-  out.grads.b_8 = 0;
-  out.grads.w_8 = 0;
-  out.grads.b_7 = 0;
-  out.grads.w_7 = 0;
-  out.grads.b_6 = 0;
-  out.grads.w_6 = 0;
-  out.grads.b_5 = 0;
-  out.grads.w_5 = 0;
-  out.grads.b_4 = 0;
-  out.grads.w_4 = 0;
-  out.grads.b_3 = 0;
-  out.grads.w_3 = 0;
-  out.grads.b_2 = 0;
-  out.grads.w_2 = 0;
-  out.grads.b_1 = 0;
-  out.grads.w_1 = 0;
-  out.loss = 0;
   let lossSum = 0;
   let start = 0;
+  sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
@@ -4379,106 +4285,106 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     sum_b_50 += d_b_50;
   }
   const scale = 1 / n;
-  out.loss = (out.loss + lossSum) * scale;
-  out.grads.w_1 = (out.grads.w_1 + sum_w_1) * scale;
-  out.grads.b_1 = (out.grads.b_1 + sum_b_1) * scale;
-  out.grads.w_2 = (out.grads.w_2 + sum_w_2) * scale;
-  out.grads.b_2 = (out.grads.b_2 + sum_b_2) * scale;
-  out.grads.w_3 = (out.grads.w_3 + sum_w_3) * scale;
-  out.grads.b_3 = (out.grads.b_3 + sum_b_3) * scale;
-  out.grads.w_4 = (out.grads.w_4 + sum_w_4) * scale;
-  out.grads.b_4 = (out.grads.b_4 + sum_b_4) * scale;
-  out.grads.w_5 = (out.grads.w_5 + sum_w_5) * scale;
-  out.grads.b_5 = (out.grads.b_5 + sum_b_5) * scale;
-  out.grads.w_6 = (out.grads.w_6 + sum_w_6) * scale;
-  out.grads.b_6 = (out.grads.b_6 + sum_b_6) * scale;
-  out.grads.w_7 = (out.grads.w_7 + sum_w_7) * scale;
-  out.grads.b_7 = (out.grads.b_7 + sum_b_7) * scale;
-  out.grads.w_8 = (out.grads.w_8 + sum_w_8) * scale;
-  out.grads.b_8 = (out.grads.b_8 + sum_b_8) * scale;
-  out.grads.w_9 = (out.grads.w_9 + sum_w_9) * scale;
-  out.grads.b_9 = (out.grads.b_9 + sum_b_9) * scale;
-  out.grads.w_10 = (out.grads.w_10 + sum_w_10) * scale;
-  out.grads.b_10 = (out.grads.b_10 + sum_b_10) * scale;
-  out.grads.w_11 = (out.grads.w_11 + sum_w_11) * scale;
-  out.grads.b_11 = (out.grads.b_11 + sum_b_11) * scale;
-  out.grads.w_12 = (out.grads.w_12 + sum_w_12) * scale;
-  out.grads.b_12 = (out.grads.b_12 + sum_b_12) * scale;
-  out.grads.w_13 = (out.grads.w_13 + sum_w_13) * scale;
-  out.grads.b_13 = (out.grads.b_13 + sum_b_13) * scale;
-  out.grads.w_14 = (out.grads.w_14 + sum_w_14) * scale;
-  out.grads.b_14 = (out.grads.b_14 + sum_b_14) * scale;
-  out.grads.w_15 = (out.grads.w_15 + sum_w_15) * scale;
-  out.grads.b_15 = (out.grads.b_15 + sum_b_15) * scale;
-  out.grads.w_16 = (out.grads.w_16 + sum_w_16) * scale;
-  out.grads.b_16 = (out.grads.b_16 + sum_b_16) * scale;
-  out.grads.w_17 = (out.grads.w_17 + sum_w_17) * scale;
-  out.grads.b_17 = (out.grads.b_17 + sum_b_17) * scale;
-  out.grads.w_18 = (out.grads.w_18 + sum_w_18) * scale;
-  out.grads.b_18 = (out.grads.b_18 + sum_b_18) * scale;
-  out.grads.w_19 = (out.grads.w_19 + sum_w_19) * scale;
-  out.grads.b_19 = (out.grads.b_19 + sum_b_19) * scale;
-  out.grads.w_20 = (out.grads.w_20 + sum_w_20) * scale;
-  out.grads.b_20 = (out.grads.b_20 + sum_b_20) * scale;
-  out.grads.w_21 = (out.grads.w_21 + sum_w_21) * scale;
-  out.grads.b_21 = (out.grads.b_21 + sum_b_21) * scale;
-  out.grads.w_22 = (out.grads.w_22 + sum_w_22) * scale;
-  out.grads.b_22 = (out.grads.b_22 + sum_b_22) * scale;
-  out.grads.w_23 = (out.grads.w_23 + sum_w_23) * scale;
-  out.grads.b_23 = (out.grads.b_23 + sum_b_23) * scale;
-  out.grads.w_24 = (out.grads.w_24 + sum_w_24) * scale;
-  out.grads.b_24 = (out.grads.b_24 + sum_b_24) * scale;
-  out.grads.w_25 = (out.grads.w_25 + sum_w_25) * scale;
-  out.grads.b_25 = (out.grads.b_25 + sum_b_25) * scale;
-  out.grads.w_26 = (out.grads.w_26 + sum_w_26) * scale;
-  out.grads.b_26 = (out.grads.b_26 + sum_b_26) * scale;
-  out.grads.w_27 = (out.grads.w_27 + sum_w_27) * scale;
-  out.grads.b_27 = (out.grads.b_27 + sum_b_27) * scale;
-  out.grads.w_28 = (out.grads.w_28 + sum_w_28) * scale;
-  out.grads.b_28 = (out.grads.b_28 + sum_b_28) * scale;
-  out.grads.w_29 = (out.grads.w_29 + sum_w_29) * scale;
-  out.grads.b_29 = (out.grads.b_29 + sum_b_29) * scale;
-  out.grads.w_30 = (out.grads.w_30 + sum_w_30) * scale;
-  out.grads.b_30 = (out.grads.b_30 + sum_b_30) * scale;
-  out.grads.w_31 = (out.grads.w_31 + sum_w_31) * scale;
-  out.grads.b_31 = (out.grads.b_31 + sum_b_31) * scale;
-  out.grads.w_32 = (out.grads.w_32 + sum_w_32) * scale;
-  out.grads.b_32 = (out.grads.b_32 + sum_b_32) * scale;
-  out.grads.w_33 = (out.grads.w_33 + sum_w_33) * scale;
-  out.grads.b_33 = (out.grads.b_33 + sum_b_33) * scale;
-  out.grads.w_34 = (out.grads.w_34 + sum_w_34) * scale;
-  out.grads.b_34 = (out.grads.b_34 + sum_b_34) * scale;
-  out.grads.w_35 = (out.grads.w_35 + sum_w_35) * scale;
-  out.grads.b_35 = (out.grads.b_35 + sum_b_35) * scale;
-  out.grads.w_36 = (out.grads.w_36 + sum_w_36) * scale;
-  out.grads.b_36 = (out.grads.b_36 + sum_b_36) * scale;
-  out.grads.w_37 = (out.grads.w_37 + sum_w_37) * scale;
-  out.grads.b_37 = (out.grads.b_37 + sum_b_37) * scale;
-  out.grads.w_38 = (out.grads.w_38 + sum_w_38) * scale;
-  out.grads.b_38 = (out.grads.b_38 + sum_b_38) * scale;
-  out.grads.w_39 = (out.grads.w_39 + sum_w_39) * scale;
-  out.grads.b_39 = (out.grads.b_39 + sum_b_39) * scale;
-  out.grads.w_40 = (out.grads.w_40 + sum_w_40) * scale;
-  out.grads.b_40 = (out.grads.b_40 + sum_b_40) * scale;
-  out.grads.w_41 = (out.grads.w_41 + sum_w_41) * scale;
-  out.grads.b_41 = (out.grads.b_41 + sum_b_41) * scale;
-  out.grads.w_42 = (out.grads.w_42 + sum_w_42) * scale;
-  out.grads.b_42 = (out.grads.b_42 + sum_b_42) * scale;
-  out.grads.w_43 = (out.grads.w_43 + sum_w_43) * scale;
-  out.grads.b_43 = (out.grads.b_43 + sum_b_43) * scale;
-  out.grads.w_44 = (out.grads.w_44 + sum_w_44) * scale;
-  out.grads.b_44 = (out.grads.b_44 + sum_b_44) * scale;
-  out.grads.w_45 = (out.grads.w_45 + sum_w_45) * scale;
-  out.grads.b_45 = (out.grads.b_45 + sum_b_45) * scale;
-  out.grads.w_46 = (out.grads.w_46 + sum_w_46) * scale;
-  out.grads.b_46 = (out.grads.b_46 + sum_b_46) * scale;
-  out.grads.w_47 = (out.grads.w_47 + sum_w_47) * scale;
-  out.grads.b_47 = (out.grads.b_47 + sum_b_47) * scale;
-  out.grads.w_48 = (out.grads.w_48 + sum_w_48) * scale;
-  out.grads.b_48 = (out.grads.b_48 + sum_b_48) * scale;
-  out.grads.w_49 = (out.grads.w_49 + sum_w_49) * scale;
-  out.grads.b_49 = (out.grads.b_49 + sum_b_49) * scale;
-  out.grads.w_50 = (out.grads.w_50 + sum_w_50) * scale;
-  out.grads.b_50 = (out.grads.b_50 + sum_b_50) * scale;
+  out.loss = (sums[0] + lossSum) * scale;
+  grads.w_1 = (sums[1] + sum_w_1) * scale;
+  grads.b_1 = (sums[2] + sum_b_1) * scale;
+  grads.w_2 = (sums[3] + sum_w_2) * scale;
+  grads.b_2 = (sums[4] + sum_b_2) * scale;
+  grads.w_3 = (sums[5] + sum_w_3) * scale;
+  grads.b_3 = (sums[6] + sum_b_3) * scale;
+  grads.w_4 = (sums[7] + sum_w_4) * scale;
+  grads.b_4 = (sums[8] + sum_b_4) * scale;
+  grads.w_5 = (sums[9] + sum_w_5) * scale;
+  grads.b_5 = (sums[10] + sum_b_5) * scale;
+  grads.w_6 = (sums[11] + sum_w_6) * scale;
+  grads.b_6 = (sums[12] + sum_b_6) * scale;
+  grads.w_7 = (sums[13] + sum_w_7) * scale;
+  grads.b_7 = (sums[14] + sum_b_7) * scale;
+  grads.w_8 = (sums[15] + sum_w_8) * scale;
+  grads.b_8 = (sums[16] + sum_b_8) * scale;
+  grads.w_9 = (sums[17] + sum_w_9) * scale;
+  grads.b_9 = (sums[18] + sum_b_9) * scale;
+  grads.w_10 = (sums[19] + sum_w_10) * scale;
+  grads.b_10 = (sums[20] + sum_b_10) * scale;
+  grads.w_11 = (sums[21] + sum_w_11) * scale;
+  grads.b_11 = (sums[22] + sum_b_11) * scale;
+  grads.w_12 = (sums[23] + sum_w_12) * scale;
+  grads.b_12 = (sums[24] + sum_b_12) * scale;
+  grads.w_13 = (sums[25] + sum_w_13) * scale;
+  grads.b_13 = (sums[26] + sum_b_13) * scale;
+  grads.w_14 = (sums[27] + sum_w_14) * scale;
+  grads.b_14 = (sums[28] + sum_b_14) * scale;
+  grads.w_15 = (sums[29] + sum_w_15) * scale;
+  grads.b_15 = (sums[30] + sum_b_15) * scale;
+  grads.w_16 = (sums[31] + sum_w_16) * scale;
+  grads.b_16 = (sums[32] + sum_b_16) * scale;
+  grads.w_17 = (sums[33] + sum_w_17) * scale;
+  grads.b_17 = (sums[34] + sum_b_17) * scale;
+  grads.w_18 = (sums[35] + sum_w_18) * scale;
+  grads.b_18 = (sums[36] + sum_b_18) * scale;
+  grads.w_19 = (sums[37] + sum_w_19) * scale;
+  grads.b_19 = (sums[38] + sum_b_19) * scale;
+  grads.w_20 = (sums[39] + sum_w_20) * scale;
+  grads.b_20 = (sums[40] + sum_b_20) * scale;
+  grads.w_21 = (sums[41] + sum_w_21) * scale;
+  grads.b_21 = (sums[42] + sum_b_21) * scale;
+  grads.w_22 = (sums[43] + sum_w_22) * scale;
+  grads.b_22 = (sums[44] + sum_b_22) * scale;
+  grads.w_23 = (sums[45] + sum_w_23) * scale;
+  grads.b_23 = (sums[46] + sum_b_23) * scale;
+  grads.w_24 = (sums[47] + sum_w_24) * scale;
+  grads.b_24 = (sums[48] + sum_b_24) * scale;
+  grads.w_25 = (sums[49] + sum_w_25) * scale;
+  grads.b_25 = (sums[50] + sum_b_25) * scale;
+  grads.w_26 = (sums[51] + sum_w_26) * scale;
+  grads.b_26 = (sums[52] + sum_b_26) * scale;
+  grads.w_27 = (sums[53] + sum_w_27) * scale;
+  grads.b_27 = (sums[54] + sum_b_27) * scale;
+  grads.w_28 = (sums[55] + sum_w_28) * scale;
+  grads.b_28 = (sums[56] + sum_b_28) * scale;
+  grads.w_29 = (sums[57] + sum_w_29) * scale;
+  grads.b_29 = (sums[58] + sum_b_29) * scale;
+  grads.w_30 = (sums[59] + sum_w_30) * scale;
+  grads.b_30 = (sums[60] + sum_b_30) * scale;
+  grads.w_31 = (sums[61] + sum_w_31) * scale;
+  grads.b_31 = (sums[62] + sum_b_31) * scale;
+  grads.w_32 = (sums[63] + sum_w_32) * scale;
+  grads.b_32 = (sums[64] + sum_b_32) * scale;
+  grads.w_33 = (sums[65] + sum_w_33) * scale;
+  grads.b_33 = (sums[66] + sum_b_33) * scale;
+  grads.w_34 = (sums[67] + sum_w_34) * scale;
+  grads.b_34 = (sums[68] + sum_b_34) * scale;
+  grads.w_35 = (sums[69] + sum_w_35) * scale;
+  grads.b_35 = (sums[70] + sum_b_35) * scale;
+  grads.w_36 = (sums[71] + sum_w_36) * scale;
+  grads.b_36 = (sums[72] + sum_b_36) * scale;
+  grads.w_37 = (sums[73] + sum_w_37) * scale;
+  grads.b_37 = (sums[74] + sum_b_37) * scale;
+  grads.w_38 = (sums[75] + sum_w_38) * scale;
+  grads.b_38 = (sums[76] + sum_b_38) * scale;
+  grads.w_39 = (sums[77] + sum_w_39) * scale;
+  grads.b_39 = (sums[78] + sum_b_39) * scale;
+  grads.w_40 = (sums[79] + sum_w_40) * scale;
+  grads.b_40 = (sums[80] + sum_b_40) * scale;
+  grads.w_41 = (sums[81] + sum_w_41) * scale;
+  grads.b_41 = (sums[82] + sum_b_41) * scale;
+  grads.w_42 = (sums[83] + sum_w_42) * scale;
+  grads.b_42 = (sums[84] + sum_b_42) * scale;
+  grads.w_43 = (sums[85] + sum_w_43) * scale;
+  grads.b_43 = (sums[86] + sum_b_43) * scale;
+  grads.w_44 = (sums[87] + sum_w_44) * scale;
+  grads.b_44 = (sums[88] + sum_b_44) * scale;
+  grads.w_45 = (sums[89] + sum_w_45) * scale;
+  grads.b_45 = (sums[90] + sum_b_45) * scale;
+  grads.w_46 = (sums[91] + sum_w_46) * scale;
+  grads.b_46 = (sums[92] + sum_b_46) * scale;
+  grads.w_47 = (sums[93] + sum_w_47) * scale;
+  grads.b_47 = (sums[94] + sum_b_47) * scale;
+  grads.w_48 = (sums[95] + sum_w_48) * scale;
+  grads.b_48 = (sums[96] + sum_b_48) * scale;
+  grads.w_49 = (sums[97] + sum_w_49) * scale;
+  grads.b_49 = (sums[98] + sum_b_49) * scale;
+  grads.w_50 = (sums[99] + sum_w_50) * scale;
+  grads.b_50 = (sums[100] + sum_b_50) * scale;
   return out;
 }

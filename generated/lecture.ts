@@ -46,14 +46,21 @@ export interface Result {
   grads: Grads;
 }
 
+/** Storage for one result's gradients. */
+class GradsStorage implements Grads {
+  w: number = 0;
+  b: number = 0;
+}
+
 /** A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing. */
 export function createResult(): Result {
-  return { loss: 0, grads: { w: 0, b: 0 } };
+  return { loss: 0, grads: new GradsStorage() };
 }
 
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
+    chunkSums: new Float64Array(3),
     f_1: new Float64Array(16),
     u24: new Float64Array(16),
     u26: new Float64Array(16),
@@ -88,6 +95,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const b = params.b;
   const x = inputs.x;
   const y = inputs.y;
+  const grads = out.grads;
   const u1 = w * x; // w*x
   const u2 = u1 + b; // w*x + b
   const u3 = 1 / (1 + Math.exp(-u2)); // sigmoid(w*x + b)
@@ -103,8 +111,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const u13 = d_b * x;
   const d_w = u13 + w;
   out.loss = f;
-  out.grads.w = d_w;
-  out.grads.b = d_b;
+  grads.w = d_w;
+  grads.b = d_b;
   return out;
 }
 
@@ -121,6 +129,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const f_1 = workspace.f_1;
   const u24 = workspace.u24;
   const u26 = workspace.u26;
+  const grads = out.grads;
+  const sums = workspace.chunkSums;
   // u5_1 = sigmoid(w*x + b) : [16]
   for (let i = 0; i < 16; i++) {
     u5_1[i] = 1 / (1 + Math.exp(-(w_1 * x_1[x_offset + i] + b_1)));
@@ -185,9 +195,9 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   const d_w_1 = u27 + u21;
-  out.loss += u15;
-  out.grads.w += d_w_1;
-  out.grads.b += d_b_1;
+  sums[0] += u15;
+  sums[1] += d_w_1;
+  sums[2] += d_b_1;
 }
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
@@ -196,12 +206,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const b = params.b;
   const x_batch = batch.x;
   const y_batch = batch.y;
+  const grads = out.grads;
+  const sums = workspace.chunkSums;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  out.grads.b = 0;
-  out.grads.w = 0;
-  out.loss = 0;
   let lossSum = 0;
   let start = 0;
+  sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
@@ -229,8 +239,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     sum_b += d_b;
   }
   const scale = 1 / n;
-  out.loss = (out.loss + lossSum) * scale;
-  out.grads.w = (out.grads.w + sum_w) * scale;
-  out.grads.b = (out.grads.b + sum_b) * scale;
+  out.loss = (sums[0] + lossSum) * scale;
+  grads.w = (sums[1] + sum_w) * scale;
+  grads.b = (sums[2] + sum_b) * scale;
   return out;
 }

@@ -57,22 +57,23 @@ export interface Result {
   grads: Grads;
 }
 
+/** Storage for one result's gradients. */
+class GradsStorage implements Grads {
+  W1: Tensor = new Float64Array(100352);
+  b1: Tensor = new Float64Array(128);
+  W2: Tensor = new Float64Array(1280);
+  b2: Tensor = new Float64Array(10);
+}
+
 /** A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing. */
 export function createResult(): Result {
-  return {
-    loss: 0,
-    grads: {
-      W1: new Float64Array(100352),
-      b1: new Float64Array(128),
-      W2: new Float64Array(1280),
-      b2: new Float64Array(10),
-    },
-  };
+  return { loss: 0, grads: new GradsStorage() };
 }
 
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
+    chunkSums: new Float64Array(1),
     d_b1: new Float64Array(128),
     d_b1_1: new Float64Array(128),
     d_b2: new Float64Array(10),
@@ -196,6 +197,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const d_h = workspace.d_h;
   const d_b1 = out.grads.b1;
   const d_W1 = out.grads.W1;
+  const grads = out.grads;
   // u1 = W1 @ x : [128]
   {
     for (let i = 0; i < 128; i++) {
@@ -340,6 +342,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u19 = workspace.u19;
   const d_b1_1 = workspace.d_b1_1;
   const d_W1_1 = workspace.d_W1_1;
+  const grads = out.grads;
+  const sums = workspace.chunkSums;
   // u2_1 = W1 @ x : [16, 128]
   {
     for (let j = 0; j < 128; j += 2) {
@@ -540,20 +544,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  out.loss += u11_1;
-  const grad_W1_1 = out.grads.W1;
+  sums[0] += u11_1;
+  const grad_W1_1 = grads.W1;
   for (let i = 0; i < 100352; i++) {
     grad_W1_1[i] += d_W1_1[i];
   }
-  const grad_b1_1 = out.grads.b1;
+  const grad_b1_1 = grads.b1;
   for (let i = 0; i < 128; i++) {
     grad_b1_1[i] += d_b1_1[i];
   }
-  const grad_W2_1 = out.grads.W2;
+  const grad_W2_1 = grads.W2;
   for (let i = 0; i < 1280; i++) {
     grad_W2_1[i] += d_W2_1[i];
   }
-  const grad_b2_1 = out.grads.b2;
+  const grad_b2_1 = grads.b2;
   for (let i = 0; i < 10; i++) {
     grad_b2_1[i] += d_b2[i];
   }
@@ -578,18 +582,20 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_h = workspace.d_h;
   const d_b1 = workspace.d_b1;
   const d_W1 = workspace.d_W1;
+  const grads = out.grads;
+  const sums = workspace.chunkSums;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  const grad_b2 = out.grads.b2;
+  const grad_b2 = grads.b2;
   grad_b2.fill(0);
-  const grad_W2 = out.grads.W2;
+  const grad_W2 = grads.W2;
   grad_W2.fill(0);
-  const grad_b1 = out.grads.b1;
+  const grad_b1 = grads.b1;
   grad_b1.fill(0);
-  const grad_W1 = out.grads.W1;
+  const grad_W1 = grads.W1;
   grad_W1.fill(0);
-  out.loss = 0;
   let lossSum = 0;
   let start = 0;
+  sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
@@ -727,7 +733,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
   }
   const scale = 1 / n;
-  out.loss = (out.loss + lossSum) * scale;
+  out.loss = (sums[0] + lossSum) * scale;
   for (let i = 0; i < 100352; i++) {
     grad_W1[i] *= scale;
   }

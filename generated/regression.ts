@@ -46,9 +46,15 @@ export interface Result {
   grads: Grads;
 }
 
+/** Storage for one result's gradients. */
+class GradsStorage implements Grads {
+  b: number = 0;
+  w: Tensor = new Float64Array(3);
+}
+
 /** A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing. */
 export function createResult(): Result {
-  return { loss: 0, grads: { w: new Float64Array(3), b: 0 } };
+  return { loss: 0, grads: new GradsStorage() };
 }
 
 /** Intermediate tensors, allocated once per module. */
@@ -112,6 +118,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const u6 = workspace.u6;
   const u10 = workspace.u10;
   const d_w = out.grads.w;
+  const grads = out.grads;
   // u1 = X @ w : [16]
   {
     for (let i = 0; i < 16; i++) {
@@ -167,7 +174,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
   }
   out.loss = loss_value;
-  out.grads.b = d_b;
+  grads.b = d_b;
   return out;
 }
 
@@ -182,11 +189,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u6 = workspace.u6;
   const u10 = workspace.u10;
   const d_w = workspace.d_w;
+  const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  out.grads.b = 0;
-  const grad_w = out.grads.w;
+  const grad_w = grads.w;
   grad_w.fill(0);
-  out.loss = 0;
   let lossSum = 0;
   let start = 0;
   let sum_b = 0;
@@ -254,10 +260,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     sum_b += d_b;
   }
   const scale = 1 / n;
-  out.loss = (out.loss + lossSum) * scale;
+  out.loss = (0 + lossSum) * scale;
   for (let i = 0; i < 3; i++) {
     grad_w[i] *= scale;
   }
-  out.grads.b = (out.grads.b + sum_b) * scale;
+  grads.b = (0 + sum_b) * scale;
   return out;
 }

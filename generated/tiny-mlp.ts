@@ -54,14 +54,23 @@ export interface Result {
   grads: Grads;
 }
 
+/** Storage for one result's gradients. */
+class GradsStorage implements Grads {
+  b2: number = 0;
+  W1: Tensor = new Float64Array(32);
+  b1: Tensor = new Float64Array(8);
+  w2: Tensor = new Float64Array(8);
+}
+
 /** A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing. */
 export function createResult(): Result {
-  return { loss: 0, grads: { W1: new Float64Array(32), b1: new Float64Array(8), w2: new Float64Array(8), b2: 0 } };
+  return { loss: 0, grads: new GradsStorage() };
 }
 
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
+    chunkSums: new Float64Array(2),
     d_b1: new Float64Array(8),
     d_b1_1: new Float64Array(8),
     d_h_1: new Float64Array(128),
@@ -183,6 +192,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const u29 = workspace.u29;
   const d_w2 = out.grads.w2;
   const d_W1 = out.grads.W1;
+  const grads = out.grads;
   // u1 = W1 @ x : [8]
   {
     for (let i = 0; i < 8; i++) {
@@ -268,7 +278,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     d_W1[i] = u29[i] + 0.002 * W1[i];
   }
   out.loss = loss_value;
-  out.grads.b2 = u6;
+  grads.b2 = u6;
   return out;
 }
 
@@ -296,6 +306,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u46 = workspace.u46;
   const d_w2_1 = workspace.d_w2_1;
   const d_W1_1 = workspace.d_W1_1;
+  const grads = out.grads;
+  const sums = workspace.chunkSums;
   // u2_1 = W1 @ x : [16, 8]
   {
     for (let j = 0; j < 8; j += 2) {
@@ -477,20 +489,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   for (let i = 0; i < 32; i++) {
     d_W1_1[i] = u46[i] + (u27_1 === 0 ? 0 : u27_1 * 2 * W1_1[i]);
   }
-  out.loss += u24_1;
-  const grad_W1_1 = out.grads.W1;
+  sums[0] += u24_1;
+  const grad_W1_1 = grads.W1;
   for (let i = 0; i < 32; i++) {
     grad_W1_1[i] += d_W1_1[i];
   }
-  const grad_b1_1 = out.grads.b1;
+  const grad_b1_1 = grads.b1;
   for (let i = 0; i < 8; i++) {
     grad_b1_1[i] += d_b1_1[i];
   }
-  const grad_w2_1 = out.grads.w2;
+  const grad_w2_1 = grads.w2;
   for (let i = 0; i < 8; i++) {
     grad_w2_1[i] += d_w2_1[i];
   }
-  out.grads.b2 += d_b2;
+  sums[1] += d_b2;
 }
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
@@ -509,17 +521,18 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u29 = workspace.u29;
   const d_w2 = workspace.d_w2;
   const d_W1 = workspace.d_W1;
+  const grads = out.grads;
+  const sums = workspace.chunkSums;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  out.grads.b2 = 0;
-  const grad_w2 = out.grads.w2;
+  const grad_w2 = grads.w2;
   grad_w2.fill(0);
-  const grad_b1 = out.grads.b1;
+  const grad_b1 = grads.b1;
   grad_b1.fill(0);
-  const grad_W1 = out.grads.W1;
+  const grad_W1 = grads.W1;
   grad_W1.fill(0);
-  out.loss = 0;
   let lossSum = 0;
   let start = 0;
+  sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
@@ -624,7 +637,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     sum_b2 += u6;
   }
   const scale = 1 / n;
-  out.loss = (out.loss + lossSum) * scale;
+  out.loss = (sums[0] + lossSum) * scale;
   for (let i = 0; i < 32; i++) {
     grad_W1[i] *= scale;
   }
@@ -634,6 +647,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   for (let i = 0; i < 8; i++) {
     grad_w2[i] *= scale;
   }
-  out.grads.b2 = (out.grads.b2 + sum_b2) * scale;
+  grads.b2 = (sums[1] + sum_b2) * scale;
   return out;
 }

@@ -85,6 +85,8 @@ export interface Body {
   readonly stmts: Stmt[];
   /** nodes this body keeps in the module's workspace */
   readonly workspace: readonly number[];
+  /** chunk mode: how many sums (the loss, then each scalar gradient) it adds up */
+  readonly chunkSums?: number;
 }
 
 /** Statements of one exported function's body. */
@@ -291,7 +293,11 @@ export function emitBody(ctx: FunctionContext): Body {
   const lossExpr = at(g.loss, { shape: [] }, body);
   if (mode === "loss") return { stmts: [...head, ...body, { k: "return", e: lossExpr }], workspace };
 
-  const gradTarget = (param: string) => member(member(id("out"), "grads"), param);
+  // one local for out.grads: re-loading it for every store makes V8 allocate
+  const gradTarget = (param: string) => member(id("grads"), param);
+  head.push(decl("const", "grads", member(id("out"), "grads")));
+  /** chunk sums of the loss and the scalar gradients, in a typed array: += on an object field allocates */
+  const scalarSlot = new Map(g.grads.filter((o) => g.nodes[o.node].shape.length === 0).map((o, k) => [o.param, k + 1]));
   if (mode === "gradients") {
     body.push(assign(member(id("out"), "loss"), lossExpr));
     for (const o of g.grads) {
@@ -307,18 +313,19 @@ export function emitBody(ctx: FunctionContext): Body {
   }
 
   if (chunk) {
-    // B samples at once: add their summed loss and gradients to out
-    body.push(assign(member(id("out"), "loss"), lossExpr, "+="));
+    // B samples at once: add their summed loss and scalar gradients to the sums, tensors to out
+    head.push(decl("const", "sums", member(id("workspace"), "chunkSums")));
+    body.push(assign(index(id("sums"), num(0)), lossExpr, "+="));
     for (const o of g.grads) {
       const n = g.nodes[o.node];
-      if (n.shape.length === 0) body.push(assign(gradTarget(o.param), at(o.node, { shape: [] }, body), "+="));
+      if (n.shape.length === 0) body.push(assign(index(id("sums"), num(scalarSlot.get(o.param)!)), at(o.node, { shape: [] }, body), "+="));
       else {
         const dst = ctx.fresh(`grad_${o.param}`);
         body.push(decl("const", dst, gradTarget(o.param)));
         body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+=")]));
       }
     }
-    return { stmts: [...head, ...body], workspace };
+    return { stmts: [...head, ...body], workspace, chunkSums: scalarSlot.size + 1 };
   }
 
   // batch: whole chunks through the batched function, the rest sample by sample; then divide by n
@@ -326,11 +333,13 @@ export function emitBody(ctx: FunctionContext): Body {
   const start = ctx.fresh("start");
   const pre: Stmt[] = [
     { k: "if-throw", cond: { k: "un", op: "!", a: bin(">=", id("n"), num(1)) }, error: "RangeError", message: "batchGradients: n must be at least 1" },
-    assign(member(id("out"), "loss"), num(0)),
     decl("let", lossSum, num(0)),
     decl("let", start, num(0)),
   ];
+  const sumsOf = (slot: number): Expr => (ctx.chunkSize ? index(id("sums"), num(slot)) : num(0));
   if (ctx.chunkSize) {
+    head.push(decl("const", "sums", member(id("workspace"), "chunkSums")));
+    pre.push({ k: "call", e: { k: "call", fn: member(id("sums"), "fill"), args: [num(0)] } });
     pre.push({
       k: "for-chunks",
       v: start,
@@ -338,16 +347,15 @@ export function emitBody(ctx: FunctionContext): Body {
       body: [{ k: "call", e: { k: "call", fn: id("batchChunk"), args: [id("params"), id("batch"), id(start), id("out")] } }],
     });
   }
-  const post: Stmt[] = [decl("const", "scale", bin("/", num(1), id("n"))), assign(member(id("out"), "loss"), bin("*", bin("+", member(id("out"), "loss"), id(lossSum)), id("scale")))];
+  const post: Stmt[] = [decl("const", "scale", bin("/", num(1), id("n"))), assign(member(id("out"), "loss"), bin("*", bin("+", sumsOf(0), id(lossSum)), id("scale")))];
   body.push(assign(id(lossSum), lossExpr, "+="));
   for (const o of g.grads) {
     const n = g.nodes[o.node];
     if (n.shape.length === 0) {
       const a = ctx.fresh(`sum_${o.param}`);
-      pre.splice(1, 0, assign(gradTarget(o.param), num(0)));
       pre.push(decl("let", a, num(0)));
       body.push(assign(id(a), at(o.node, { shape: [] }, body), "+="));
-      post.push(assign(gradTarget(o.param), bin("*", bin("+", gradTarget(o.param), id(a)), id("scale"))));
+      post.push(assign(gradTarget(o.param), bin("*", bin("+", sumsOf(scalarSlot.get(o.param)!), id(a)), id("scale"))));
     } else {
       const dst = ctx.fresh(`grad_${o.param}`);
       pre.splice(1, 0, decl("const", dst, gradTarget(o.param)), { k: "call", e: { k: "call", fn: member(id(dst), "fill"), args: [num(0)] } });

@@ -37,7 +37,7 @@ export interface EmitOptions {
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
+const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
 
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
@@ -84,6 +84,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     const body = emitBody({ graph: cg, names: chunkNames, mode: "chunk", fresh: (h) => table.fresh(h), ...debug, ...chunkSize });
     bodies.chunk = [printStmts(body.stmts).join("\n")];
     for (const nid of body.workspace) workspaceEntries.push([chunkNames.local.get(nid)!, size(cg.nodes[nid].shape)]);
+    workspaceEntries.push(["chunkSums", body.chunkSums!]);
   }
   const workspace = [...new Map(workspaceEntries)].sort((a, b) => a[0].localeCompare(b[0]));
 
@@ -124,12 +125,24 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   sf.addInterface(iface("Grads", "d loss / d param, one entry per param, shaped like the param.", props(g.params, leafType)));
   sf.addInterface(iface("Result", "The loss and its gradients.", [{ name: "loss", type: "number" }, { name: "grads", type: "Grads" }]));
 
+  // Gradients live in a class instance: V8 then keeps every field inside the object, so storing a
+  // scalar gradient allocates nothing (fields of big object literals, or a number field after
+  // array fields, box each double stored; measured in test/alloc.test.ts). Scalars come first.
+  const ordered = [...g.params.filter((l) => l.shape.length === 0), ...g.params.filter((l) => l.shape.length > 0)];
+  statements.push({
+    kind: StructureKind.Class,
+    name: "GradsStorage",
+    implements: ["Grads"],
+    docs: ["Storage for one result's gradients."],
+    // computed keys where a plain one would mean something else ("constructor", "__proto__")
+    properties: ordered.map((l) => ({ name: l.name === "__proto__" || l.name === "constructor" ? `[${JSON.stringify(l.name)}]` : propName(l.name), type: leafType(l), initializer: l.shape.length === 0 ? "0" : `new ${arr}(${size(l.shape)})` })),
+  });
   sf.addFunction({
     name: "createResult",
     isExported: true,
     returnType: "Result",
     docs: ["A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing."],
-    statements: [`return { loss: 0, grads: { ${g.params.map((l) => `${literalKey(l.name)}: ${l.shape.length === 0 ? "0" : `new ${arr}(${size(l.shape)})`}`).join(", ")} } };`],
+    statements: ["return { loss: 0, grads: new GradsStorage() };"],
   });
   if (workspace.length) sf.addFunction({
     name: "createWorkspace",

@@ -1,0 +1,60 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ts } from "ts-morph";
+import { describe, expect, it } from "vitest";
+import { compile } from "../src/index.js";
+
+/**
+ * gradients() and batchGradients() with `out` allocate nothing per call: after warm-up, 10,000
+ * calls must not grow the heap (a fresh process with --expose-gc, so nothing else allocates).
+ */
+async function heapGrowth(example: string, calls: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "gradc-alloc-"));
+  const r = await compile(readFileSync(`examples/${example}.grad`, "utf8"));
+  writeFileSync(join(dir, "m.mjs"), ts.transpileModule(r.typescript, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
+  writeFileSync(
+    join(dir, "run.mjs"),
+    `import * as m from "./m.mjs";
+const fill = (shape) => shape.length === 0 ? 0.3 : Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1);
+const params = Object.fromEntries(Object.entries(m.shapes.params).map(([k, s]) => [k, fill(s)]));
+const inputs = Object.fromEntries(Object.entries(m.shapes.inputs).map(([k, s]) => [k, fill(s)]));
+const batch = Object.fromEntries(Object.entries(m.shapes.inputs).map(([k, s]) => [k, Float64Array.from({ length: 40 * s.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i))]));
+const out = m.createResult();
+const step = () => { ${calls} };
+for (let i = 0; i < 3000; i++) step();
+// the least growth over five windows: a one-off (the JIT installing code) lands in one window,
+// a per-call allocation in all of them
+const growth = [];
+for (let w = 0; w < 5; w++) {
+  globalThis.gc(); globalThis.gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 10000; i++) step();
+  growth.push(process.memoryUsage().heapUsed - before);
+}
+console.log(Math.min(...growth));`,
+  );
+  const p = spawnSync(process.execPath, ["--expose-gc", "--max-semi-space-size=64", join(dir, "run.mjs")], { encoding: "utf8" });
+  expect(p.status, p.stderr).toBe(0);
+  return Number(p.stdout.trim());
+}
+
+describe("allocation-free steps", () => {
+  // one 16-byte allocation per call would grow the heap by 160 KB over 10,000 calls
+  const limit = 32 * 1024;
+  for (const example of ["lecture", "chain", "tiny-mlp", "mlp"]) {
+    it(`${example}: gradients(params, inputs, out)`, async () => {
+      expect(await heapGrowth(example, "m.gradients(params, inputs, out);")).toBeLessThan(limit);
+    }, 120_000);
+  }
+  for (const example of ["lecture", "tiny-mlp"]) {
+    it(`${example}: batchGradients(params, batch, 40, out) (two chunks and a remainder)`, async () => {
+      expect(await heapGrowth(example, "m.batchGradients(params, batch, 40, out);")).toBeLessThan(limit);
+    }, 120_000);
+  }
+  it("the measurement sees an allocation when there is one", async () => {
+    // a fresh result per call that escapes (kept in a global), so V8 cannot optimize it away
+    expect(await heapGrowth("lecture", "globalThis.kept = m.gradients(params, inputs);")).toBeGreaterThan(limit);
+  }, 120_000);
+});
