@@ -1941,7 +1941,6 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u598 = workspace.u598;
   const u603 = workspace.u603;
   const u605 = workspace.u605;
-  const grads = out.grads;
   const sums = workspace.chunkSums;
   // h_1_1 = sigmoid(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
@@ -3668,8 +3667,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const b_50 = params.b_50;
   const x_batch = batch.x;
   const y_batch = batch.y;
-  const grads = out.grads;
   const sums = workspace.chunkSums;
+  const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   let lossSum = 0;
   let start = 0;

@@ -129,7 +129,6 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const f_1 = workspace.f_1;
   const u24 = workspace.u24;
   const u26 = workspace.u26;
-  const grads = out.grads;
   const sums = workspace.chunkSums;
   // u5_1 = sigmoid(w*x + b) : [16]
   for (let i = 0; i < 16; i++) {
@@ -206,8 +205,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const b = params.b;
   const x_batch = batch.x;
   const y_batch = batch.y;
-  const grads = out.grads;
   const sums = workspace.chunkSums;
+  const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   let lossSum = 0;
   let start = 0;

@@ -197,7 +197,6 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const d_h = workspace.d_h;
   const d_b1 = out.grads.b1;
   const d_W1 = out.grads.W1;
-  const grads = out.grads;
   // u1 = W1 @ x : [128]
   {
     for (let i = 0; i < 128; i++) {
@@ -342,8 +341,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u19 = workspace.u19;
   const d_b1_1 = workspace.d_b1_1;
   const d_W1_1 = workspace.d_W1_1;
-  const grads = out.grads;
   const sums = workspace.chunkSums;
+  const grads = out.grads;
   // u2_1 = W1 @ x : [16, 128]
   {
     for (let j = 0; j < 128; j += 2) {
@@ -582,8 +581,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_h = workspace.d_h;
   const d_b1 = workspace.d_b1;
   const d_W1 = workspace.d_W1;
-  const grads = out.grads;
   const sums = workspace.chunkSums;
+  const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_b2 = grads.b2;
   grad_b2.fill(0);

@@ -306,8 +306,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u46 = workspace.u46;
   const d_w2_1 = workspace.d_w2_1;
   const d_W1_1 = workspace.d_W1_1;
-  const grads = out.grads;
   const sums = workspace.chunkSums;
+  const grads = out.grads;
   // u2_1 = W1 @ x : [16, 8]
   {
     for (let j = 0; j < 8; j += 2) {
@@ -521,8 +521,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u29 = workspace.u29;
   const d_w2 = workspace.d_w2;
   const d_W1 = workspace.d_W1;
-  const grads = out.grads;
   const sums = workspace.chunkSums;
+  const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_w2 = grads.w2;
   grad_w2.fill(0);

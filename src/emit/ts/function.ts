@@ -294,8 +294,12 @@ export function emitBody(ctx: FunctionContext): Body {
   if (mode === "loss") return { stmts: [...head, ...body, { k: "return", e: lossExpr }], workspace };
 
   // one local for out.grads: re-loading it for every store makes V8 allocate
-  const gradTarget = (param: string) => member(id("grads"), param);
-  head.push(decl("const", "grads", member(id("out"), "grads")));
+  let usesGrads = false;
+  const gradTarget = (param: string) => {
+    usesGrads = true;
+    return member(id("grads"), param);
+  };
+  const gradsDecl = (): Stmt[] => (usesGrads ? [decl("const", "grads", member(id("out"), "grads"))] : []);
   /** chunk sums of the loss and the scalar gradients, in a typed array: += on an object field allocates */
   const scalarSlot = new Map(g.grads.filter((o) => g.nodes[o.node].shape.length === 0).map((o, k) => [o.param, k + 1]));
   if (mode === "gradients") {
@@ -309,7 +313,7 @@ export function emitBody(ctx: FunctionContext): Body {
         body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude))]));
       }
     }
-    return { stmts: [...head, ...body, { k: "return", e: id("out") }], workspace };
+    return { stmts: [...head, ...gradsDecl(), ...body, { k: "return", e: id("out") }], workspace };
   }
 
   if (chunk) {
@@ -325,7 +329,7 @@ export function emitBody(ctx: FunctionContext): Body {
         body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+=")]));
       }
     }
-    return { stmts: [...head, ...body], workspace, chunkSums: scalarSlot.size + 1 };
+    return { stmts: [...head, ...gradsDecl(), ...body], workspace, chunkSums: scalarSlot.size + 1 };
   }
 
   // batch: whole chunks through the batched function, the rest sample by sample; then divide by n
@@ -363,5 +367,5 @@ export function emitBody(ctx: FunctionContext): Body {
       post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), id("scale"), "*=")]));
     }
   }
-  return { stmts: [...head, ...pre, loop(sample, id("n"), body, id(start)), ...post, { k: "return", e: id("out") }], workspace };
+  return { stmts: [...head, ...gradsDecl(), ...pre, loop(sample, id("n"), body, id(start)), ...post, { k: "return", e: id("out") }], workspace };
 }
