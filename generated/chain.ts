@@ -1684,7 +1684,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
 }
 
 /** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
-function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
+function batchChunk(params: Params, batch: Batch, first: number, _out: Result): void {
   const w_1_1 = params.w_1;
   const b_1_1 = params.b_1;
   const w_2_1 = params.w_2;

@@ -181,7 +181,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     sf.addFunction({
       name: "batchChunk",
       docs: [`Samples first..first+${opts.chunk.size - 1} at once, as matrix products: adds their summed loss and gradients to \`out\`.`],
-      parameters: [{ name: arg("params", bodies.chunk[0]), type: "Params" }, { name: "batch", type: "Batch" }, { name: "first", type: "number" }, { name: "out", type: "Result" }],
+      parameters: [{ name: arg("params", bodies.chunk[0]), type: "Params" }, { name: "batch", type: "Batch" }, { name: "first", type: "number" }, { name: arg("out", bodies.chunk[0]), type: "Result" }],
       returnType: "void",
       statements: bodies.chunk,
     });
