@@ -16,6 +16,7 @@ import { derive, type Derivation } from "./explain/derive.js";
 import { graphDot, graphSvg } from "./explain/graph.js";
 import { parsePoint } from "./explain/point.js";
 import { renderDerivation, type Format } from "./explain/render.js";
+import { describeFusion } from "./emit/ts/fusion.js";
 
 export interface CompileOptions {
   /** display name of the source, used in diagnostics and the header (default "model.grad") */
@@ -134,6 +135,15 @@ export async function graph(text: string, options: CompileOptions & { at?: strin
   const d = derive(a, options.at === undefined ? undefined : parsePoint(options.at, a.canonical));
   const dot = graphDot(d);
   return options.format === "dot" ? dot : graphSvg(dot);
+}
+
+/** Which loops were fused and how, per generated function (`gradc compile --explain-fusion`). */
+export function explainFusion(a: Analysis): string {
+  const label = (g: Graph) => (id: number) => g.nodes[id].hint ?? g.nodes[id].origin?.text.replace(/\s+/g, " ") ?? `%${id}`;
+  const out = ["gradients(): per sample", ...describeFusion(a.ir, "gradients", label(a.ir))];
+  if (a.chunk) out.push(`batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest per sample`, ...describeFusion(a.chunk.graph, "gradients", label(a.chunk.graph)));
+  else out.push("batchGradients(): sample by sample (an input is a matrix, so the program has no batched form)");
+  return out.join("\n") + "\n";
 }
 
 export { CompileError } from "./diagnostics/error.js";

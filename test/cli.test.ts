@@ -95,3 +95,15 @@ describe("the real entry point", () => {
     expect(r.stderr).toContain("error[E101]");
   }, 60_000);
 });
+
+describe("gradc compile --explain-fusion", () => {
+  it("reports fused loops and matrix-product forms", async () => {
+    const r = await run("compile", "examples/mlp.grad", "--explain-fusion");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("batchGradients(): 16 samples at a time, batched into matrix products (vmap)");
+    expect(r.stderr).toContain("d_W1 [128, 784]: matmul (Aᵀ B: row outer products, 4 rows at a time)");
+    expect(r.stderr).toContain("W1 @ x [16, 128]: matmul (A Bᵀ: row dot products, 2×2 register tile)");
+    const tiny = await run("compile", "examples/tiny-mlp.grad", "--explain-fusion");
+    expect(tiny.stderr).toMatch(/elementwise ops fused/);
+  });
+});
