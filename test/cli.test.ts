@@ -107,3 +107,12 @@ describe("gradc compile --explain-fusion", () => {
     expect(tiny.stderr).toMatch(/elementwise ops fused/);
   });
 });
+
+describe("writing outputs", () => {
+  it("writes to a device like /dev/null without renaming over it", async () => {
+    const { writeAtomic } = await import("../src/cli/files.js");
+    writeAtomic("/dev/null", "nothing\n");
+    const { statSync } = await import("node:fs");
+    expect(statSync("/dev/null").isCharacterDevice()).toBe(true);
+  });
+});

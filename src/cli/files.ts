@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, sep } from "node:path";
 
 /**
@@ -6,6 +6,11 @@ import { dirname, isAbsolute, relative, sep } from "node:path";
  * there: write a temporary file beside it, then rename over the target.
  */
 export function writeAtomic(path: string, text: string): void {
+  // a device or pipe (/dev/stdout) is written to, never renamed over
+  if (existsSync(path) && !statSync(path).isFile()) {
+    writeFileSync(path, text);
+    return;
+  }
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   try {

