@@ -6,6 +6,9 @@ import { displayName, writeAtomic } from "./files.js";
 import { analyze } from "../index.js";
 import { decayPerLayer, flowTable, gradientFlow, parseInit } from "../flow/flow.js";
 import { lineChart } from "../plot/svg.js";
+import { ConfigError, loadConfig } from "../build/config.js";
+import { build } from "../build/build.js";
+import { watchProject } from "../build/watch.js";
 
 export interface Io {
   readonly stdout: (s: string) => void;
@@ -138,6 +141,41 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         const format = opts.format ?? (opts.out?.endsWith(".dot") ? "dot" : "svg");
         output(opts.out, await graph(text, { filename: name, format, ...(opts.at !== undefined ? { at: opts.at } : {}) }), name);
       });
+    });
+
+  program
+    .command("build")
+    .description("compile every .grad file of the project (settings: gradc.config.json or the \"gradc\" key of package.json)")
+    .option("--check", "write nothing; exit 1 listing every stale or missing output (for CI)")
+    .option("--watch", "rebuild a model when it changes; errors are printed and the last good output kept")
+    .option("--force", "rebuild even sources whose output is up to date")
+    .option("--root <dir>", "the project folder", ".")
+    .addHelpText(
+      "after",
+      '\nSettings (all optional):\n  { "include": ["models/**/*.grad"], "outDir": "src/generated", "dtype": "f64", "explain": ["md"] }\n\nExamples:\n  gradc build\n  gradc build --check\n  gradc build --watch',
+    )
+    .action(async (opts: { check?: boolean; watch?: boolean; force?: boolean; root: string }) => {
+      let config;
+      try {
+        config = loadConfig(opts.root).config;
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        io.stderr(`gradc: ${e.message}\n`);
+        code = 2;
+        return;
+      }
+      if (opts.watch) {
+        const w = await watchProject(opts.root, config, io.stdout);
+        await w.ready;
+        await new Promise<void>((resolve) => {
+          const stop = () => void w.stop().then(resolve);
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+        return;
+      }
+      const r = await build(opts.root, config, { check: opts.check ?? false, force: opts.force ?? false }, io.stdout);
+      if (r.failed || r.stale.length) code = 1;
     });
 
   program
