@@ -118,18 +118,22 @@ export function loss(params: Params, inputs: Inputs): number {
   const z = workspace.z;
   // u1 = W1 @ x : [128]
   {
-    for (let i = 0; i < 128; i++) {
+    for (let i = 0; i < 128; i += 4) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
-      for (let t = 0; t < 784; t += 4) {
-        s0 += W1[i * 784 + t] * x[t];
-        s1 += W1[i * 784 + (t + 1)] * x[t + 1];
-        s2 += W1[i * 784 + (t + 2)] * x[t + 2];
-        s3 += W1[i * 784 + (t + 3)] * x[t + 3];
+      for (let t = 0; t < 784; t++) {
+        const a = x[t];
+        s0 += W1[i * 784 + t] * a;
+        s1 += W1[(i + 1) * 784 + t] * a;
+        s2 += W1[(i + 2) * 784 + t] * a;
+        s3 += W1[(i + 3) * 784 + t] * a;
       }
-      u1[i] = s0 + s1 + (s2 + s3);
+      u1[i] = s0;
+      u1[i + 1] = s1;
+      u1[i + 2] = s2;
+      u1[i + 3] = s3;
     }
   }
   // h = relu(W1 @ x + b1) : [128]
@@ -139,7 +143,24 @@ export function loss(params: Params, inputs: Inputs): number {
   }
   // u4 = W2 @ h : [10]
   {
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 8; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 128; t++) {
+        const a = h[t];
+        s0 += W2[i * 128 + t] * a;
+        s1 += W2[(i + 1) * 128 + t] * a;
+        s2 += W2[(i + 2) * 128 + t] * a;
+        s3 += W2[(i + 3) * 128 + t] * a;
+      }
+      u4[i] = s0;
+      u4[i + 1] = s1;
+      u4[i + 2] = s2;
+      u4[i + 3] = s3;
+    }
+    for (let i = 8; i < 10; i++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
@@ -199,18 +220,22 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const d_W1 = out.grads.W1;
   // u1 = W1 @ x : [128]
   {
-    for (let i = 0; i < 128; i++) {
+    for (let i = 0; i < 128; i += 4) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
-      for (let t = 0; t < 784; t += 4) {
-        s0 += W1[i * 784 + t] * x[t];
-        s1 += W1[i * 784 + (t + 1)] * x[t + 1];
-        s2 += W1[i * 784 + (t + 2)] * x[t + 2];
-        s3 += W1[i * 784 + (t + 3)] * x[t + 3];
+      for (let t = 0; t < 784; t++) {
+        const a = x[t];
+        s0 += W1[i * 784 + t] * a;
+        s1 += W1[(i + 1) * 784 + t] * a;
+        s2 += W1[(i + 2) * 784 + t] * a;
+        s3 += W1[(i + 3) * 784 + t] * a;
       }
-      u1[i] = s0 + s1 + (s2 + s3);
+      u1[i] = s0;
+      u1[i + 1] = s1;
+      u1[i + 2] = s2;
+      u1[i + 3] = s3;
     }
   }
   // u2 = W1 @ x + b1 : [128]
@@ -223,7 +248,24 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u4 = W2 @ h : [10]
   {
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 8; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 128; t++) {
+        const a = h[t];
+        s0 += W2[i * 128 + t] * a;
+        s1 += W2[(i + 1) * 128 + t] * a;
+        s2 += W2[(i + 2) * 128 + t] * a;
+        s3 += W2[(i + 3) * 128 + t] * a;
+      }
+      u4[i] = s0;
+      u4[i + 1] = s1;
+      u4[i + 2] = s2;
+      u4[i + 3] = s3;
+    }
+    for (let i = 8; i < 10; i++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
@@ -603,18 +645,22 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     const y_offset = sample * 10;
     // u1 = W1 @ x : [128]
     {
-      for (let i = 0; i < 128; i++) {
+      for (let i = 0; i < 128; i += 4) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
-        for (let t = 0; t < 784; t += 4) {
-          s0 += W1[i * 784 + t] * x[x_offset + t];
-          s1 += W1[i * 784 + (t + 1)] * x[x_offset + (t + 1)];
-          s2 += W1[i * 784 + (t + 2)] * x[x_offset + (t + 2)];
-          s3 += W1[i * 784 + (t + 3)] * x[x_offset + (t + 3)];
+        for (let t = 0; t < 784; t++) {
+          const a = x[x_offset + t];
+          s0 += W1[i * 784 + t] * a;
+          s1 += W1[(i + 1) * 784 + t] * a;
+          s2 += W1[(i + 2) * 784 + t] * a;
+          s3 += W1[(i + 3) * 784 + t] * a;
         }
-        u1[i] = s0 + s1 + (s2 + s3);
+        u1[i] = s0;
+        u1[i + 1] = s1;
+        u1[i + 2] = s2;
+        u1[i + 3] = s3;
       }
     }
     // u2 = W1 @ x + b1 : [128]
@@ -627,7 +673,24 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u4 = W2 @ h : [10]
     {
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < 8; i += 4) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 128; t++) {
+          const a = h[t];
+          s0 += W2[i * 128 + t] * a;
+          s1 += W2[(i + 1) * 128 + t] * a;
+          s2 += W2[(i + 2) * 128 + t] * a;
+          s3 += W2[(i + 3) * 128 + t] * a;
+        }
+        u4[i] = s0;
+        u4[i + 1] = s1;
+        u4[i + 2] = s2;
+        u4[i + 3] = s3;
+      }
+      for (let i = 8; i < 10; i++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;

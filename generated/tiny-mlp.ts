@@ -341,18 +341,22 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   }
   // u6_1 = dot(w2, h) : [16]
   {
-    for (let i = 0; i < 16; i++) {
+    for (let i = 0; i < 16; i += 4) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
-      for (let t = 0; t < 8; t += 4) {
-        s0 += h_1[i * 8 + t] * w2_1[t];
-        s1 += h_1[i * 8 + (t + 1)] * w2_1[t + 1];
-        s2 += h_1[i * 8 + (t + 2)] * w2_1[t + 2];
-        s3 += h_1[i * 8 + (t + 3)] * w2_1[t + 3];
+      for (let t = 0; t < 8; t++) {
+        const a = w2_1[t];
+        s0 += h_1[i * 8 + t] * a;
+        s1 += h_1[(i + 1) * 8 + t] * a;
+        s2 += h_1[(i + 2) * 8 + t] * a;
+        s3 += h_1[(i + 3) * 8 + t] * a;
       }
-      u6_1[i] = s0 + s1 + (s2 + s3);
+      u6_1[i] = s0;
+      u6_1[i + 1] = s1;
+      u6_1[i + 2] = s2;
+      u6_1[i + 3] = s3;
     }
   }
   // u9_1 = (pred - y) : [16]

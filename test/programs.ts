@@ -74,6 +74,8 @@ add("mse-broadcast", `param p\ninput t[4]\nloss = mse(p, t)`);
 
 // matmul in every form, with transposes
 add("matvec", `param A[3, 4], x[4]\nloss = sum(A @ x)`);
+add("matvec-tiled", `param A[6, 9], x[9]\nloss = sum(tanh(A @ x))`);
+add("matmul-tiled", `param A[5, 9], B[3, 9]\ninput C[5, 3]\nloss = sum(tanh(A @ B') * C)`);
 add("vecmat", `param x[3], B[3, 4]\ninput c[4]\nloss = dot(x @ B, c)`);
 add("matmul", `param A[2, 3], B[3, 4]\ninput C[2, 4]\nloss = sum((A @ B) * C)`);
 add("transpose-matvec", `param A[4, 3], x[4]\nloss = sum(tanh(A' @ x))`);

@@ -91,10 +91,25 @@ export const kernels: Partial<Record<Op, Kernel>> = {
     const init: Stmt[] = scalarOut ? [] : [loop("i", num(tr), [loop("j", num(tc), [assign(k.out(I, J), zero)])])];
     return [...init, ...(scalarOut ? [assign(k.out(zero, zero), zero)] : []), loop("i", num(r), [loop("j", num(c), [assign(k.out(ti, tj), k.at(0, I, J), "+=")])])];
   },
-  // y_i = sum_t A_it x_t: a dot product per row
+  // y_i = sum_t A_it x_t: four rows at a time, so each x_t is loaded once for four products
   matvec: (k) => {
     const [m, n] = rowsCols(k.shapeOf(0));
-    return [loop("i", num(m), dotProduct(k.out(zero, I), n, (t) => k.at(0, I, t), (t) => k.at(1, zero, t)))];
+    if (m < 4 || n < 8) return [loop("i", num(m), dotProduct(k.out(zero, I), n, (t) => k.at(0, I, t), (t) => k.at(1, zero, t)))];
+    const m4 = m - (m % 4);
+    const row = (q: number) => (q === 0 ? I : bin("+", I, num(q)));
+    const parts = ["s0", "s1", "s2", "s3"];
+    const stmts: Stmt[] = [
+      {
+        k: "for", v: "i", from: zero, to: num(m4), step: 4,
+        body: [
+          ...parts.map((p) => decl("let", p, zero)),
+          loop("t", num(n), [decl("const", "a", k.at(1, zero, T)), ...parts.map((p, q) => assign(id(p), bin("*", k.at(0, row(q), T), id("a")), "+="))]),
+          ...parts.map((p, q) => assign(k.out(zero, row(q)), id(p))),
+        ],
+      },
+    ];
+    if (m4 < m) stmts.push(loop("i", num(m), dotProduct(k.out(zero, I), n, (t) => k.at(0, I, t), (t) => k.at(1, zero, t)), num(m4)));
+    return stmts;
   },
   // y_j = sum_t x_t B_tj, row by row of B (contiguous)
   vecmat: (k) => {
