@@ -2,6 +2,7 @@ import { ConstantNode, FunctionNode, OperatorNode, SymbolNode, type MathNode } f
 import { InternalError } from "../diagnostics/error.js";
 import { isOp, ops, type Op } from "../ir/ops.js";
 import { parsedRules } from "../rules/formula.js";
+import { foldFormula } from "../rules/fold.js";
 import { rules } from "../rules/table.js";
 import { broadcastShapes, scalar, type Shape } from "../shape/shape.js";
 
@@ -56,37 +57,23 @@ export function special(name: string, args: readonly MathNode[], s: Shape): Math
 
 /** Substitute display nodes for the symbols of a rule-table formula. */
 export function substitute(formula: MathNode, env: Readonly<Record<string, MathNode>>): MathNode {
-  const go = (n: MathNode): MathNode => {
-    switch (n.type) {
-      case "ParenthesisNode":
-        return go((n as unknown as { content: MathNode }).content);
-      case "ConstantNode":
-        return num(Number((n as unknown as { value: unknown }).value));
-      case "SymbolNode": {
-        const v = env[(n as unknown as { name: string }).name];
-        if (!v) throw new InternalError(`display: unbound ${(n as unknown as { name: string }).name}`);
-        return v;
-      }
-      case "OperatorNode": {
-        const { fn, args } = n as unknown as { fn: string; args: MathNode[] };
-        const xs = args.map(go);
-        const op = ({ add: "add", subtract: "sub", multiply: "mul", divide: "div", pow: "pow", unaryMinus: "neg" } as Record<string, Op>)[fn];
-        return apply(op, xs);
-      }
-      case "FunctionNode": {
-        const { fn, args } = n as unknown as { fn: { name: string }; args: MathNode[] };
-        const xs = args.map(go);
-        // expand / rowexpand / reduce_to take their shape from the reference operand
-        if (fn.name === "expand" || fn.name === "rowexpand") return withShape(new FunctionNode(new SymbolNode(fn.name), xs), shapeOf(xs[1]));
-        if (fn.name === "reduce_to") return apply("reduce_to", [xs[0]], shapeOf(xs[1]));
-        if (!isOp(fn.name)) throw new InternalError(`display: unknown function ${fn.name}`);
-        return apply(fn.name, xs);
-      }
-      default:
-        throw new InternalError(`display: ${n.type}`);
-    }
-  };
-  return go(formula);
+  const byOperator: Readonly<Record<string, Op>> = { add: "add", subtract: "sub", multiply: "mul", divide: "div", pow: "pow", unaryMinus: "neg" };
+  return foldFormula<MathNode>(formula, {
+    constant: (v) => num(v),
+    symbol: (name) => {
+      const v = env[name];
+      if (!v) throw new InternalError(`display: unbound ${name}`);
+      return v;
+    },
+    operator: (fn, args) => apply(byOperator[fn], args),
+    call: (name, xs) => {
+      // expand / rowexpand / reduce_to take their shape from the reference operand
+      if (name === "expand" || name === "rowexpand") return withShape(new FunctionNode(new SymbolNode(name), xs), shapeOf(xs[1]));
+      if (name === "reduce_to") return apply("reduce_to", [xs[0]], shapeOf(xs[1]));
+      if (!isOp(name)) throw new InternalError(`display: unknown function ${name}`);
+      return apply(name, xs);
+    },
+  });
 }
 
 // ---- tidying --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { parse, type MathNode } from "mathjs";
 import { InternalError } from "../diagnostics/error.js";
 import type { Builder } from "../ir/build.js";
 import { isOp, opInfo, ops, type Op } from "../ir/ops.js";
+import { foldFormula } from "./fold.js";
 import { rules } from "./table.js";
 
 /** mathjs operator function -> IR op. */
@@ -28,38 +29,27 @@ export interface ParsedRule {
   readonly grads: readonly (MathNode | null)[];
 }
 
-function strip(n: MathNode): MathNode {
-  return n.type === "ParenthesisNode" ? strip((n as unknown as { content: MathNode }).content) : n;
-}
-
 function isZero(n: MathNode): boolean {
-  const s = strip(n);
-  return s.type === "ConstantNode" && Number((s as unknown as { value: unknown }).value) === 0;
+  const v = foldFormula<number | undefined>(n, { constant: (c) => c, symbol: () => undefined, operator: () => undefined, call: () => undefined, conditional: () => undefined });
+  return v === 0;
 }
 
 /** Check a formula names only the op's operands, y, g and known functions. */
 function validate(op: string, what: string, n: MathNode, symbols: ReadonlySet<string>, forward: boolean): void {
-  n.traverse((node, _path, parent) => {
-    if (node.type === "SymbolNode") {
-      const name = (node as unknown as { name: string }).name;
-      const isCallee = parent?.type === "FunctionNode" && (parent as unknown as { fn: MathNode }).fn === node;
-      if (!isCallee && !symbols.has(name)) throw new InternalError(`rule ${op}.${what}: unknown symbol '${name}'`);
-    }
-    if (node.type === "FunctionNode" && !forward) {
-      const fn = (node as unknown as { fn: { name: string }; args: MathNode[] }).fn.name;
-      const args = (node as unknown as { args: MathNode[] }).args;
-      if (fn in shaping) {
-        if (args.length !== 2) throw new InternalError(`rule ${op}.${what}: ${fn} takes (value, reference)`);
-      } else if (!isOp(fn)) {
-        throw new InternalError(`rule ${op}.${what}: '${fn}' is not an IR op`);
-      } else if (opInfo(fn).args.length !== args.length) {
-        throw new InternalError(`rule ${op}.${what}: ${fn} takes ${opInfo(fn).args.length} operands`);
-      }
-    }
-    if (node.type === "OperatorNode" && !forward) {
-      const fn = (node as unknown as { fn: string }).fn;
-      if (!(fn in operatorOps)) throw new InternalError(`rule ${op}.${what}: operator '${fn}' has no IR op`);
-    }
+  const fail = (msg: string): never => {
+    throw new InternalError(`rule ${op}.${what}: ${msg}`);
+  };
+  foldFormula<null>(n, {
+    constant: () => null,
+    symbol: (name) => (symbols.has(name) ? null : fail(`unknown symbol '${name}'`)),
+    operator: (fn) => (forward || fn in operatorOps ? null : fail(`operator '${fn}' has no IR op`)),
+    call: (name, args) => {
+      if (forward) return null;
+      if (name in shaping) return args.length === 2 ? null : fail(`${name} takes (value, reference)`);
+      if (!isOp(name)) return fail(`'${name}' is not an IR op`);
+      return opInfo(name).args.length === args.length ? null : fail(`${name} takes ${opInfo(name).args.length} operands`);
+    },
+    conditional: () => (forward ? null : fail("conditionals are for forward formulas")),
   });
 }
 
@@ -96,41 +86,26 @@ export function ruleFor(op: Op): ParsedRule {
  * broadcasts like the language does. Returns null for a formula that is identically zero.
  */
 export function instantiate(b: Builder, formula: MathNode, env: Readonly<Record<string, number>>): number | null {
-  const go = (n: MathNode): number => {
-    switch (n.type) {
-      case "ParenthesisNode":
-        return go((n as unknown as { content: MathNode }).content);
-      case "ConstantNode":
-        return b.constant(Number((n as unknown as { value: unknown }).value));
-      case "SymbolNode": {
-        const id = env[(n as unknown as { name: string }).name];
-        if (id === undefined) throw new InternalError(`formula symbol '${(n as unknown as { name: string }).name}' is unbound`);
-        return id;
+  const id = foldFormula<number>(formula, {
+    constant: (v) => b.constant(v),
+    symbol: (name) => {
+      const id = env[name];
+      if (id === undefined) throw new InternalError(`formula symbol '${name}' is unbound`);
+      return id;
+    },
+    operator: (fn, args) => b.elementwise(operatorOps[fn], args),
+    call: (name, args) => {
+      if (name in shaping) {
+        const [v, ref] = args;
+        const target = b.shape(ref);
+        // reducing or broadcasting to the shape it already has is the identity
+        if (b.shape(v).length === target.length && b.shape(v).every((d, i) => d === target[i])) return v;
+        return b.node(shaping[name as keyof typeof shaping], [v], { target });
       }
-      case "OperatorNode": {
-        const { fn, args } = n as unknown as { fn: string; args: MathNode[] };
-        return b.elementwise(operatorOps[fn], args.map(go));
-      }
-      case "FunctionNode": {
-        const { fn, args } = n as unknown as { fn: { name: string }; args: MathNode[] };
-        const name = fn.name;
-        if (name in shaping) {
-          const v = go(args[0]);
-          const target = b.shape(go(args[1]));
-          const op = shaping[name as keyof typeof shaping];
-          // reducing or broadcasting to the shape it already has is the identity
-          if (b.shape(v).length === target.length && b.shape(v).every((d, i) => d === target[i])) return v;
-          return b.node(op, [v], { target });
-        }
-        const op = name as Op;
-        const ids = args.map(go);
-        return ops[op].kind === "elementwise" ? b.elementwise(op, ids) : b.node(op, ids);
-      }
-      default:
-        throw new InternalError(`formula node ${n.type} is not supported`);
-    }
-  };
-  const id = go(formula);
+      const op = name as Op;
+      return ops[op].kind === "elementwise" ? b.elementwise(op, args) : b.node(op, args);
+    },
+  });
   const node = b.nodes[id];
   return node.op === "const" && node.value === 0 ? null : id;
 }

@@ -3,7 +3,7 @@ import { reachable, type Graph, type Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { rowsCols, sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
-import { flatIndex, kernels, type KernelCtx } from "./kernels.js";
+import { flatIndex, kernels, views, type KernelCtx } from "./kernels.js";
 import { assign, bin, decl, iadd, id, imul, index, loop, member, num, str, type Expr, type Stmt } from "./syntax.js";
 
 /**
@@ -133,26 +133,13 @@ export function emitBody(ctx: FunctionContext): Body {
         return index(id(local(nid)), flatOf(n, pos));
       case "view": {
         const src = g.nodes[n.args[0]];
-        if (n.op === "broadcast") {
-          if (src.shape.length === 0) return at(src.id, { shape: src.shape }, prelude);
-          // NumPy: a source dimension of 1 (or a missing leading one) repeats
-          const [sr, sc] = rowsCols(src.shape);
-          const r = sr === 1 ? num(0) : pos.r;
-          const c = sc === 1 ? num(0) : pos.c;
-          if (!r || !c) throw new NeedRowCol();
-          return at(src.id, { r, c, shape: n.shape }, prelude);
-        }
-        if (n.op === "rowbcast") {
-          // element (r, c) of each row is that row's value v_r
-          if (src.shape.length === 0) return at(src.id, { shape: src.shape }, prelude);
-          if (!pos.r) throw new NeedRowCol();
-          return at(src.id, { r: num(0), c: pos.r, shape: n.shape }, prelude);
-        }
-        if (n.op === "transpose") {
-          if (!pos.r || !pos.c) throw new NeedRowCol();
-          return at(src.id, { r: pos.c, c: pos.r, shape: n.shape }, prelude);
-        }
-        throw new InternalError(`view ${n.op} has no access rule`);
+        // a scalar source is the same everywhere
+        if (src.shape.length === 0) return at(src.id, { shape: src.shape }, prelude);
+        const map = views[n.op];
+        if (!map) throw new InternalError(`view ${n.op} has no index map`);
+        const to = map(pos.r, pos.c, src.shape, n.shape);
+        if (!to) throw new NeedRowCol();
+        return at(src.id, { ...to, shape: n.shape }, prelude);
       }
       case "inline":
         return element(n, pos, prelude);

@@ -1,6 +1,7 @@
 import type { Graph } from "../../ir/graph.js";
 import { showShape } from "../../shape/shape.js";
 import { plan, type Mode } from "./function.js";
+import { kernelForms } from "./kernels.js";
 
 /** How each loop nest of a function was formed, for `gradc compile --explain-fusion`. */
 export function describeFusion(g: Graph, mode: Mode, names: (id: number) => string): string[] {
@@ -12,15 +13,13 @@ export function describeFusion(g: Graph, mode: Mode, names: (id: number) => stri
     const p = placement.get(id);
     if (p !== "buffer") continue;
     const what = `${names(id)} ${showShape(n.shape)}`;
-    if (n.op === "matmul") {
-      const [a, b] = n.args.map((x) => g.nodes[x].op === "transpose");
-      const form = b && !a ? "A Bᵀ: row dot products, 2×2 register tile" : a && !b ? "Aᵀ B: row outer products, 4 rows at a time" : "A B: i-t-j";
-      lines.push(`  ${what}: matmul (${form})`);
+    const form = kernelForms[n.op];
+    if (form) {
+      lines.push(`  ${what}: ${n.op} (${form(n.args.map((x) => g.nodes[x].op === "transpose"))})`);
       continue;
     }
     const fused = inlined(id);
     if (fused.length) lines.push(`  ${what}: one loop for ${[...fused, n.op].join(" → ")} (${fused.length + 1} elementwise ops fused)`);
-    else if (n.op === "matvec" || n.op === "dot") lines.push(`  ${what}: ${n.op} (dot products, 4 partial sums)`);
   }
   return lines;
 }

@@ -231,6 +231,34 @@ export const kernels: Partial<Record<Op, Kernel>> = {
   },
 };
 
+/**
+ * Views read another node's elements through an index map. Format: op -> (row, col of the
+ * view, shapes) -> row, col of the source, or undefined when that needs an index the loop
+ * does not have (the emitter then loops over rows and columns instead of a flat index).
+ */
+export type ViewMap = (r: Expr | undefined, c: Expr | undefined, source: Shape, view: Shape) => { r: Expr; c: Expr } | undefined;
+
+export const views: Partial<Record<Op, ViewMap>> = {
+  // NumPy broadcast: a source dimension of 1 (or a missing leading one) repeats
+  broadcast: (r, c, source) => {
+    const [sr, sc] = rowsCols(source);
+    const rr = sr === 1 ? zero : r;
+    const cc = sc === 1 ? zero : c;
+    return rr && cc ? { r: rr, c: cc } : undefined;
+  },
+  // element (r, c) of each row is that row's value v_r (a vector v is one row of length m)
+  rowbcast: (r) => (r ? { r: zero, c: r } : undefined),
+  // (r, c) of X^T is (c, r) of X
+  transpose: (r, c) => (r && c ? { r: c, c: r } : undefined),
+};
+
+/** How a kernel was laid out, for --explain-fusion: op -> (which operands are transposes) -> words. */
+export const kernelForms: Partial<Record<Op, (transposed: readonly boolean[]) => string>> = {
+  matmul: ([a, b]) => (b && !a ? "A Bᵀ: row dot products, 2×2 register tile" : a && !b ? "Aᵀ B: row outer products, 4 rows at a time" : "A B: i-t-j"),
+  matvec: () => "four rows per pass over x",
+  dot: () => "dot product, 4 partial sums",
+};
+
 /** Names the kernels use for themselves; generated locals never take them. */
 export const kernelLocals = ["i", "j", "t", "m", "s", "a", "l", "acc", "s0", "s1", "s2", "s3", "a0", "a1", "a2", "a3"];
 
