@@ -113,7 +113,7 @@ export function loss(params: Params, inputs: Inputs): number {
   const h = workspace.h;
   const u4 = workspace.u4;
   const u5 = workspace.u5;
-  // u1 = W1 @ x : [16]
+  // u1 = W1 @ x : [16]; then, per element, h
   {
     for (let i = 0; i < 16; i++) {
       let acc = 0;
@@ -121,14 +121,11 @@ export function loss(params: Params, inputs: Inputs): number {
         acc += W1[i * 4 + t] * x[t];
       }
       u1[i] = acc;
+      const t_1 = u1[i] + b1[i];
+      h[i] = t_1 > 0 ? t_1 : 0;
     }
   }
-  // h = relu(W1 @ x + b1) : [16]
-  for (let i = 0; i < 16; i++) {
-    const t_1 = u1[i] + b1[i];
-    h[i] = t_1 > 0 ? t_1 : 0;
-  }
-  // u4 = W2 @ h : [3]
+  // u4 = W2 @ h : [3]; then, per element, u5
   {
     for (let i = 0; i < 3; i++) {
       let s0 = 0;
@@ -142,11 +139,8 @@ export function loss(params: Params, inputs: Inputs): number {
         s3 += W2[i * 16 + (t + 3)] * h[t + 3];
       }
       u4[i] = s0 + s1 + (s2 + s3);
+      u5[i] = u4[i] + b2[i];
     }
-  }
-  // u5 = W2 @ h + b2 : [3]
-  for (let i = 0; i < 3; i++) {
-    u5[i] = u4[i] + b2[i];
   }
   let loss_value = 0; // softmax_cross_entropy(W2 @ h + b2, y)
   {
@@ -188,7 +182,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const d_h = workspace.d_h;
   const d_b1 = out.grads.b1;
   const d_W1 = out.grads.W1;
-  // u1 = W1 @ x : [16]
+  // u1 = W1 @ x : [16]; then, per element, u2, h
   {
     for (let i = 0; i < 16; i++) {
       let acc = 0;
@@ -196,17 +190,11 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         acc += W1[i * 4 + t] * x[t];
       }
       u1[i] = acc;
+      u2[i] = u1[i] + b1[i];
+      h[i] = u2[i] > 0 ? u2[i] : 0;
     }
   }
-  // u2 = W1 @ x + b1 : [16]
-  for (let i = 0; i < 16; i++) {
-    u2[i] = u1[i] + b1[i];
-  }
-  // h = relu(W1 @ x + b1) : [16]
-  for (let i = 0; i < 16; i++) {
-    h[i] = u2[i] > 0 ? u2[i] : 0;
-  }
-  // u4 = W2 @ h : [3]
+  // u4 = W2 @ h : [3]; then, per element, u5
   {
     for (let i = 0; i < 3; i++) {
       let s0 = 0;
@@ -220,11 +208,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         s3 += W2[i * 16 + (t + 3)] * h[t + 3];
       }
       u4[i] = s0 + s1 + (s2 + s3);
+      u5[i] = u4[i] + b2[i];
     }
-  }
-  // u5 = W2 @ h + b2 : [3]
-  for (let i = 0; i < 3; i++) {
-    u5[i] = u4[i] + b2[i];
   }
   let loss_value = 0; // softmax_cross_entropy(W2 @ h + b2, y)
   {
@@ -244,7 +229,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       loss_value = m + Math.log(s) - acc;
     }
   }
-  // u7 : [3]
+  // u7 : [3]; then, per element, u8
   {
     {
       let m = -Infinity;
@@ -257,12 +242,9 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
       for (let j = 0; j < 3; j++) {
         u7[j] = Math.exp(u5[j] - m) / s;
+        u8[j] = u7[j] - y[j];
       }
     }
-  }
-  // u8 : [3]
-  for (let i = 0; i < 3; i++) {
-    u8[i] = u7[i] - y[i];
   }
   // d_W2 : [3, 16]
   {
@@ -328,7 +310,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const d_W1_1 = workspace.d_W1_1;
   const sums = workspace.chunkSums;
   const grads = out.grads;
-  // u2_1 = W1 @ x : [16, 16]
+  // u2_1 = W1 @ x : [16, 16]; then, per element, u4_1, h_1
   {
     for (let j = 0; j < 16; j += 2) {
       for (let i = 0; i < 16; i += 2) {
@@ -347,23 +329,21 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
           s3 += a1 * a3;
         }
         u2_1[i * 16 + j] = s0;
+        u4_1[i * 16 + j] = u2_1[i * 16 + j] + b1_1[j];
+        h_1[i * 16 + j] = u4_1[i * 16 + j] > 0 ? u4_1[i * 16 + j] : 0;
         u2_1[i * 16 + (j + 1)] = s1;
+        u4_1[i * 16 + (j + 1)] = u2_1[i * 16 + (j + 1)] + b1_1[j + 1];
+        h_1[i * 16 + (j + 1)] = u4_1[i * 16 + (j + 1)] > 0 ? u4_1[i * 16 + (j + 1)] : 0;
         u2_1[(i + 1) * 16 + j] = s2;
+        u4_1[(i + 1) * 16 + j] = u2_1[(i + 1) * 16 + j] + b1_1[j];
+        h_1[(i + 1) * 16 + j] = u4_1[(i + 1) * 16 + j] > 0 ? u4_1[(i + 1) * 16 + j] : 0;
         u2_1[(i + 1) * 16 + (j + 1)] = s3;
+        u4_1[(i + 1) * 16 + (j + 1)] = u2_1[(i + 1) * 16 + (j + 1)] + b1_1[j + 1];
+        h_1[(i + 1) * 16 + (j + 1)] = u4_1[(i + 1) * 16 + (j + 1)] > 0 ? u4_1[(i + 1) * 16 + (j + 1)] : 0;
       }
     }
   }
-  // u4_1 = W1 @ x + b1 : [16, 16]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 16; j++) {
-      u4_1[i * 16 + j] = u2_1[i * 16 + j] + b1_1[j];
-    }
-  }
-  // h_1 = relu(W1 @ x + b1) : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    h_1[i] = u4_1[i] > 0 ? u4_1[i] : 0;
-  }
-  // u7_1 = W2 @ h : [16, 3]
+  // u7_1 = W2 @ h : [16, 3]; then, per element, u9
   {
     for (let j = 0; j < 2; j += 2) {
       for (let i = 0; i < 16; i += 2) {
@@ -382,9 +362,13 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
           s3 += a1 * a3;
         }
         u7_1[i * 3 + j] = s0;
+        u9[i * 3 + j] = u7_1[i * 3 + j] + b2_1[j];
         u7_1[i * 3 + (j + 1)] = s1;
+        u9[i * 3 + (j + 1)] = u7_1[i * 3 + (j + 1)] + b2_1[j + 1];
         u7_1[(i + 1) * 3 + j] = s2;
+        u9[(i + 1) * 3 + j] = u7_1[(i + 1) * 3 + j] + b2_1[j];
         u7_1[(i + 1) * 3 + (j + 1)] = s3;
+        u9[(i + 1) * 3 + (j + 1)] = u7_1[(i + 1) * 3 + (j + 1)] + b2_1[j + 1];
       }
     }
     for (let i = 0; i < 16; i++) {
@@ -401,13 +385,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
           s3 += h_1[i * 16 + (t + 3)] * W2_1[j * 16 + (t + 3)];
         }
         u7_1[i * 3 + j] = s0 + s1 + (s2 + s3);
+        u9[i * 3 + j] = u7_1[i * 3 + j] + b2_1[j];
       }
-    }
-  }
-  // u9 = W2 @ h + b2 : [16, 3]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 3; j++) {
-      u9[i * 3 + j] = u7_1[i * 3 + j] + b2_1[j];
     }
   }
   // loss_1 = softmax_cross_entropy(W2 @ h + b2, y) : [16]
@@ -438,7 +417,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
     u11_1 = acc;
   }
-  // u12 : [16, 3]
+  // u12 : [16, 3]; then, per element, u13
   {
     for (let i = 0; i < 16; i++) {
       let m = -Infinity;
@@ -451,12 +430,9 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
       for (let j = 0; j < 3; j++) {
         u12[i * 3 + j] = Math.exp(u9[i * 3 + j] - m) / s;
+        u13[i * 3 + j] = u12[i * 3 + j] - y_1[y_offset_1 + (i * 3 + j)];
       }
     }
-  }
-  // u13 : [16, 3]
-  for (let i = 0; i < 48; i++) {
-    u13[i] = u12[i] - y_1[y_offset_1 + i];
   }
   // d_b2 : [3]
   {
@@ -599,7 +575,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   for (let sample = start; sample < n; sample++) {
     const x_offset = sample * 4;
     const y_offset = sample * 3;
-    // u1 = W1 @ x : [16]
+    // u1 = W1 @ x : [16]; then, per element, u2, h
     {
       for (let i = 0; i < 16; i++) {
         let acc = 0;
@@ -607,17 +583,11 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           acc += W1[i * 4 + t] * x[x_offset + t];
         }
         u1[i] = acc;
+        u2[i] = u1[i] + b1[i];
+        h[i] = u2[i] > 0 ? u2[i] : 0;
       }
     }
-    // u2 = W1 @ x + b1 : [16]
-    for (let i = 0; i < 16; i++) {
-      u2[i] = u1[i] + b1[i];
-    }
-    // h = relu(W1 @ x + b1) : [16]
-    for (let i = 0; i < 16; i++) {
-      h[i] = u2[i] > 0 ? u2[i] : 0;
-    }
-    // u4 = W2 @ h : [3]
+    // u4 = W2 @ h : [3]; then, per element, u5
     {
       for (let i = 0; i < 3; i++) {
         let s0 = 0;
@@ -631,11 +601,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           s3 += W2[i * 16 + (t + 3)] * h[t + 3];
         }
         u4[i] = s0 + s1 + (s2 + s3);
+        u5[i] = u4[i] + b2[i];
       }
-    }
-    // u5 = W2 @ h + b2 : [3]
-    for (let i = 0; i < 3; i++) {
-      u5[i] = u4[i] + b2[i];
     }
     let loss_value = 0; // softmax_cross_entropy(W2 @ h + b2, y)
     {
@@ -655,7 +622,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         loss_value = m + Math.log(s) - acc;
       }
     }
-    // u7 : [3]
+    // u7 : [3]; then, per element, u8
     {
       {
         let m = -Infinity;
@@ -668,12 +635,9 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
         for (let j = 0; j < 3; j++) {
           u7[j] = Math.exp(u5[j] - m) / s;
+          u8[j] = u7[j] - y[y_offset + j];
         }
       }
-    }
-    // u8 : [3]
-    for (let i = 0; i < 3; i++) {
-      u8[i] = u7[i] - y[y_offset + i];
     }
     // d_W2 : [3, 16]
     {

@@ -116,7 +116,7 @@ export function loss(params: Params, inputs: Inputs): number {
   const h = workspace.h;
   const u4 = workspace.u4;
   const z = workspace.z;
-  // u1 = W1 @ x : [128]
+  // u1 = W1 @ x : [128]; then, per element, h
   {
     for (let i = 0; i < 128; i += 4) {
       let s0 = 0;
@@ -131,17 +131,20 @@ export function loss(params: Params, inputs: Inputs): number {
         s3 += W1[(i + 3) * 784 + t] * a;
       }
       u1[i] = s0;
+      const t_1 = u1[i] + b1[i];
+      h[i] = t_1 > 0 ? t_1 : 0;
       u1[i + 1] = s1;
+      const t_2 = u1[i + 1] + b1[i + 1];
+      h[i + 1] = t_2 > 0 ? t_2 : 0;
       u1[i + 2] = s2;
+      const t_3 = u1[i + 2] + b1[i + 2];
+      h[i + 2] = t_3 > 0 ? t_3 : 0;
       u1[i + 3] = s3;
+      const t_4 = u1[i + 3] + b1[i + 3];
+      h[i + 3] = t_4 > 0 ? t_4 : 0;
     }
   }
-  // h = relu(W1 @ x + b1) : [128]
-  for (let i = 0; i < 128; i++) {
-    const t_1 = u1[i] + b1[i];
-    h[i] = t_1 > 0 ? t_1 : 0;
-  }
-  // u4 = W2 @ h : [10]
+  // u4 = W2 @ h : [10]; then, per element, z
   {
     for (let i = 0; i < 8; i += 4) {
       let s0 = 0;
@@ -156,9 +159,13 @@ export function loss(params: Params, inputs: Inputs): number {
         s3 += W2[(i + 3) * 128 + t] * a;
       }
       u4[i] = s0;
+      z[i] = u4[i] + b2[i];
       u4[i + 1] = s1;
+      z[i + 1] = u4[i + 1] + b2[i + 1];
       u4[i + 2] = s2;
+      z[i + 2] = u4[i + 2] + b2[i + 2];
       u4[i + 3] = s3;
+      z[i + 3] = u4[i + 3] + b2[i + 3];
     }
     for (let i = 8; i < 10; i++) {
       let s0 = 0;
@@ -172,11 +179,8 @@ export function loss(params: Params, inputs: Inputs): number {
         s3 += W2[i * 128 + (t + 3)] * h[t + 3];
       }
       u4[i] = s0 + s1 + (s2 + s3);
+      z[i] = u4[i] + b2[i];
     }
-  }
-  // z = W2 @ h + b2 : [10]
-  for (let i = 0; i < 10; i++) {
-    z[i] = u4[i] + b2[i];
   }
   let loss_value = 0; // softmax_cross_entropy(z, y)
   {
@@ -218,7 +222,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const d_h = workspace.d_h;
   const d_b1 = out.grads.b1;
   const d_W1 = out.grads.W1;
-  // u1 = W1 @ x : [128]
+  // u1 = W1 @ x : [128]; then, per element, u2, h
   {
     for (let i = 0; i < 128; i += 4) {
       let s0 = 0;
@@ -233,20 +237,20 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         s3 += W1[(i + 3) * 784 + t] * a;
       }
       u1[i] = s0;
+      u2[i] = u1[i] + b1[i];
+      h[i] = u2[i] > 0 ? u2[i] : 0;
       u1[i + 1] = s1;
+      u2[i + 1] = u1[i + 1] + b1[i + 1];
+      h[i + 1] = u2[i + 1] > 0 ? u2[i + 1] : 0;
       u1[i + 2] = s2;
+      u2[i + 2] = u1[i + 2] + b1[i + 2];
+      h[i + 2] = u2[i + 2] > 0 ? u2[i + 2] : 0;
       u1[i + 3] = s3;
+      u2[i + 3] = u1[i + 3] + b1[i + 3];
+      h[i + 3] = u2[i + 3] > 0 ? u2[i + 3] : 0;
     }
   }
-  // u2 = W1 @ x + b1 : [128]
-  for (let i = 0; i < 128; i++) {
-    u2[i] = u1[i] + b1[i];
-  }
-  // h = relu(W1 @ x + b1) : [128]
-  for (let i = 0; i < 128; i++) {
-    h[i] = u2[i] > 0 ? u2[i] : 0;
-  }
-  // u4 = W2 @ h : [10]
+  // u4 = W2 @ h : [10]; then, per element, z
   {
     for (let i = 0; i < 8; i += 4) {
       let s0 = 0;
@@ -261,9 +265,13 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         s3 += W2[(i + 3) * 128 + t] * a;
       }
       u4[i] = s0;
+      z[i] = u4[i] + b2[i];
       u4[i + 1] = s1;
+      z[i + 1] = u4[i + 1] + b2[i + 1];
       u4[i + 2] = s2;
+      z[i + 2] = u4[i + 2] + b2[i + 2];
       u4[i + 3] = s3;
+      z[i + 3] = u4[i + 3] + b2[i + 3];
     }
     for (let i = 8; i < 10; i++) {
       let s0 = 0;
@@ -277,11 +285,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         s3 += W2[i * 128 + (t + 3)] * h[t + 3];
       }
       u4[i] = s0 + s1 + (s2 + s3);
+      z[i] = u4[i] + b2[i];
     }
-  }
-  // z = W2 @ h + b2 : [10]
-  for (let i = 0; i < 10; i++) {
-    z[i] = u4[i] + b2[i];
   }
   let loss_value = 0; // softmax_cross_entropy(z, y)
   {
@@ -301,7 +306,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       loss_value = m + Math.log(s) - acc;
     }
   }
-  // u7 : [10]
+  // u7 : [10]; then, per element, u8
   {
     {
       let m = -Infinity;
@@ -314,12 +319,9 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
       for (let j = 0; j < 10; j++) {
         u7[j] = Math.exp(z[j] - m) / s;
+        u8[j] = u7[j] - y[j];
       }
     }
-  }
-  // u8 : [10]
-  for (let i = 0; i < 10; i++) {
-    u8[i] = u7[i] - y[i];
   }
   // d_W2 : [10, 128]
   {
@@ -385,7 +387,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const d_W1_1 = workspace.d_W1_1;
   const sums = workspace.chunkSums;
   const grads = out.grads;
-  // u2_1 = W1 @ x : [16, 128]
+  // u2_1 = W1 @ x : [16, 128]; then, per element, u4_1, h_1
   {
     for (let j = 0; j < 128; j += 2) {
       for (let i = 0; i < 16; i += 2) {
@@ -404,23 +406,21 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
           s3 += a1 * a3;
         }
         u2_1[i * 128 + j] = s0;
+        u4_1[i * 128 + j] = u2_1[i * 128 + j] + b1_1[j];
+        h_1[i * 128 + j] = u4_1[i * 128 + j] > 0 ? u4_1[i * 128 + j] : 0;
         u2_1[i * 128 + (j + 1)] = s1;
+        u4_1[i * 128 + (j + 1)] = u2_1[i * 128 + (j + 1)] + b1_1[j + 1];
+        h_1[i * 128 + (j + 1)] = u4_1[i * 128 + (j + 1)] > 0 ? u4_1[i * 128 + (j + 1)] : 0;
         u2_1[(i + 1) * 128 + j] = s2;
+        u4_1[(i + 1) * 128 + j] = u2_1[(i + 1) * 128 + j] + b1_1[j];
+        h_1[(i + 1) * 128 + j] = u4_1[(i + 1) * 128 + j] > 0 ? u4_1[(i + 1) * 128 + j] : 0;
         u2_1[(i + 1) * 128 + (j + 1)] = s3;
+        u4_1[(i + 1) * 128 + (j + 1)] = u2_1[(i + 1) * 128 + (j + 1)] + b1_1[j + 1];
+        h_1[(i + 1) * 128 + (j + 1)] = u4_1[(i + 1) * 128 + (j + 1)] > 0 ? u4_1[(i + 1) * 128 + (j + 1)] : 0;
       }
     }
   }
-  // u4_1 = W1 @ x + b1 : [16, 128]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 128; j++) {
-      u4_1[i * 128 + j] = u2_1[i * 128 + j] + b1_1[j];
-    }
-  }
-  // h_1 = relu(W1 @ x + b1) : [16, 128]
-  for (let i = 0; i < 2048; i++) {
-    h_1[i] = u4_1[i] > 0 ? u4_1[i] : 0;
-  }
-  // u7_1 = W2 @ h : [16, 10]
+  // u7_1 = W2 @ h : [16, 10]; then, per element, z_1
   {
     for (let j = 0; j < 10; j += 2) {
       for (let i = 0; i < 16; i += 2) {
@@ -439,16 +439,14 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
           s3 += a1 * a3;
         }
         u7_1[i * 10 + j] = s0;
+        z_1[i * 10 + j] = u7_1[i * 10 + j] + b2_1[j];
         u7_1[i * 10 + (j + 1)] = s1;
+        z_1[i * 10 + (j + 1)] = u7_1[i * 10 + (j + 1)] + b2_1[j + 1];
         u7_1[(i + 1) * 10 + j] = s2;
+        z_1[(i + 1) * 10 + j] = u7_1[(i + 1) * 10 + j] + b2_1[j];
         u7_1[(i + 1) * 10 + (j + 1)] = s3;
+        z_1[(i + 1) * 10 + (j + 1)] = u7_1[(i + 1) * 10 + (j + 1)] + b2_1[j + 1];
       }
-    }
-  }
-  // z_1 = W2 @ h + b2 : [16, 10]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 10; j++) {
-      z_1[i * 10 + j] = u7_1[i * 10 + j] + b2_1[j];
     }
   }
   // loss_1 = softmax_cross_entropy(z, y) : [16]
@@ -479,7 +477,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
     u11_1 = acc;
   }
-  // u12 : [16, 10]
+  // u12 : [16, 10]; then, per element, u13
   {
     for (let i = 0; i < 16; i++) {
       let m = -Infinity;
@@ -492,12 +490,9 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
       for (let j = 0; j < 10; j++) {
         u12[i * 10 + j] = Math.exp(z_1[i * 10 + j] - m) / s;
+        u13[i * 10 + j] = u12[i * 10 + j] - y_1[y_offset_1 + (i * 10 + j)];
       }
     }
-  }
-  // u13 : [16, 10]
-  for (let i = 0; i < 160; i++) {
-    u13[i] = u12[i] - y_1[y_offset_1 + i];
   }
   // d_b2 : [10]
   {
@@ -643,7 +638,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   for (let sample = start; sample < n; sample++) {
     const x_offset = sample * 784;
     const y_offset = sample * 10;
-    // u1 = W1 @ x : [128]
+    // u1 = W1 @ x : [128]; then, per element, u2, h
     {
       for (let i = 0; i < 128; i += 4) {
         let s0 = 0;
@@ -658,20 +653,20 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           s3 += W1[(i + 3) * 784 + t] * a;
         }
         u1[i] = s0;
+        u2[i] = u1[i] + b1[i];
+        h[i] = u2[i] > 0 ? u2[i] : 0;
         u1[i + 1] = s1;
+        u2[i + 1] = u1[i + 1] + b1[i + 1];
+        h[i + 1] = u2[i + 1] > 0 ? u2[i + 1] : 0;
         u1[i + 2] = s2;
+        u2[i + 2] = u1[i + 2] + b1[i + 2];
+        h[i + 2] = u2[i + 2] > 0 ? u2[i + 2] : 0;
         u1[i + 3] = s3;
+        u2[i + 3] = u1[i + 3] + b1[i + 3];
+        h[i + 3] = u2[i + 3] > 0 ? u2[i + 3] : 0;
       }
     }
-    // u2 = W1 @ x + b1 : [128]
-    for (let i = 0; i < 128; i++) {
-      u2[i] = u1[i] + b1[i];
-    }
-    // h = relu(W1 @ x + b1) : [128]
-    for (let i = 0; i < 128; i++) {
-      h[i] = u2[i] > 0 ? u2[i] : 0;
-    }
-    // u4 = W2 @ h : [10]
+    // u4 = W2 @ h : [10]; then, per element, z
     {
       for (let i = 0; i < 8; i += 4) {
         let s0 = 0;
@@ -686,9 +681,13 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           s3 += W2[(i + 3) * 128 + t] * a;
         }
         u4[i] = s0;
+        z[i] = u4[i] + b2[i];
         u4[i + 1] = s1;
+        z[i + 1] = u4[i + 1] + b2[i + 1];
         u4[i + 2] = s2;
+        z[i + 2] = u4[i + 2] + b2[i + 2];
         u4[i + 3] = s3;
+        z[i + 3] = u4[i + 3] + b2[i + 3];
       }
       for (let i = 8; i < 10; i++) {
         let s0 = 0;
@@ -702,11 +701,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           s3 += W2[i * 128 + (t + 3)] * h[t + 3];
         }
         u4[i] = s0 + s1 + (s2 + s3);
+        z[i] = u4[i] + b2[i];
       }
-    }
-    // z = W2 @ h + b2 : [10]
-    for (let i = 0; i < 10; i++) {
-      z[i] = u4[i] + b2[i];
     }
     let loss_value = 0; // softmax_cross_entropy(z, y)
     {
@@ -726,7 +722,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         loss_value = m + Math.log(s) - acc;
       }
     }
-    // u7 : [10]
+    // u7 : [10]; then, per element, u8
     {
       {
         let m = -Infinity;
@@ -739,12 +735,9 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
         for (let j = 0; j < 10; j++) {
           u7[j] = Math.exp(z[j] - m) / s;
+          u8[j] = u7[j] - y[y_offset + j];
         }
       }
-    }
-    // u8 : [10]
-    for (let i = 0; i < 10; i++) {
-      u8[i] = u7[i] - y[y_offset + i];
     }
     // d_W2 : [10, 128]
     {

@@ -78,7 +78,7 @@ export function loss(params: Params, inputs: Inputs): number {
   const t_1 = inputs.t;
   const u1 = workspace.u1;
   const u6 = workspace.u6;
-  // u1 = X @ w : [16]
+  // u1 = X @ w : [16]; then, per element, u6
   {
     for (let i = 0; i < 16; i++) {
       let acc = 0;
@@ -86,12 +86,9 @@ export function loss(params: Params, inputs: Inputs): number {
         acc += X[i * 3 + t] * w[t];
       }
       u1[i] = acc;
+      const t_2 = u1[i] + b - t_1[i];
+      u6[i] = t_2 * t_2;
     }
-  }
-  // u6 : [16]
-  for (let i = 0; i < 16; i++) {
-    const t_2 = u1[i] + b - t_1[i];
-    u6[i] = t_2 * t_2;
   }
   let u7 = 0;
   {
@@ -119,7 +116,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const u10 = workspace.u10;
   const d_w = out.grads.w;
   const grads = out.grads;
-  // u1 = X @ w : [16]
+  // u1 = X @ w : [16]; then, per element, u4, u6, u10
   {
     for (let i = 0; i < 16; i++) {
       let acc = 0;
@@ -127,15 +124,10 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         acc += X[i * 3 + t] * w[t];
       }
       u1[i] = acc;
+      u4[i] = u1[i] + b - t_1[i];
+      u6[i] = u4[i] * u4[i];
+      u10[i] = 0.125 * u4[i];
     }
-  }
-  // u4 : [16]
-  for (let i = 0; i < 16; i++) {
-    u4[i] = u1[i] + b - t_1[i];
-  }
-  // u6 : [16]
-  for (let i = 0; i < 16; i++) {
-    u6[i] = u4[i] * u4[i];
   }
   let u7 = 0;
   {
@@ -148,10 +140,6 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u7 = acc;
   }
   const loss_value = u7 * 0.0625; // mse(pred, t)
-  // u10 : [16]
-  for (let i = 0; i < 16; i++) {
-    u10[i] = 0.125 * u4[i];
-  }
   let d_b = 0;
   {
     d_b = 0;
@@ -199,7 +187,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   for (let sample = start; sample < n; sample++) {
     const X_offset = sample * 48;
     const t_offset = sample * 16;
-    // u1 = X @ w : [16]
+    // u1 = X @ w : [16]; then, per element, u4, u6, u10
     {
       for (let i = 0; i < 16; i++) {
         let acc = 0;
@@ -207,15 +195,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           acc += X[X_offset + (i * 3 + t)] * w[t];
         }
         u1[i] = acc;
+        u4[i] = u1[i] + b - t_1[t_offset + i];
+        u6[i] = u4[i] * u4[i];
+        u10[i] = 0.125 * u4[i];
       }
-    }
-    // u4 : [16]
-    for (let i = 0; i < 16; i++) {
-      u4[i] = u1[i] + b - t_1[t_offset + i];
-    }
-    // u6 : [16]
-    for (let i = 0; i < 16; i++) {
-      u6[i] = u4[i] * u4[i];
     }
     let u7 = 0;
     {
@@ -228,10 +211,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u7 = acc;
     }
     const loss_value = u7 * 0.0625; // mse(pred, t)
-    // u10 : [16]
-    for (let i = 0; i < 16; i++) {
-      u10[i] = 0.125 * u4[i];
-    }
     let d_b = 0;
     {
       d_b = 0;

@@ -110,7 +110,7 @@ export function loss(params: Params, inputs: Inputs): number {
   const h = workspace.h;
   const u10 = workspace.u10;
   const u13 = workspace.u13;
-  // u1 = W1 @ x : [8]
+  // u1 = W1 @ x : [8]; then, per element, h, u13
   {
     for (let i = 0; i < 8; i++) {
       let acc = 0;
@@ -118,11 +118,9 @@ export function loss(params: Params, inputs: Inputs): number {
         acc += W1[i * 4 + t] * x[t];
       }
       u1[i] = acc;
+      h[i] = Math.tanh(u1[i] + b1[i]);
+      u13[i] = w2[i] * w2[i];
     }
-  }
-  // h = tanh(W1 @ x + b1) : [8]
-  for (let i = 0; i < 8; i++) {
-    h[i] = Math.tanh(u1[i] + b1[i]);
   }
   let u4 = 0; // dot(w2, h)
   {
@@ -155,10 +153,6 @@ export function loss(params: Params, inputs: Inputs): number {
       }
     }
     u11 = acc;
-  }
-  // u13 = w2^2 : [8]
-  for (let i = 0; i < 8; i++) {
-    u13[i] = w2[i] * w2[i];
   }
   let u14 = 0; // sum(w2^2)
   {
@@ -193,7 +187,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const d_w2 = out.grads.w2;
   const d_W1 = out.grads.W1;
   const grads = out.grads;
-  // u1 = W1 @ x : [8]
+  // u1 = W1 @ x : [8]; then, per element, h, u13
   {
     for (let i = 0; i < 8; i++) {
       let acc = 0;
@@ -201,11 +195,9 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         acc += W1[i * 4 + t] * x[t];
       }
       u1[i] = acc;
+      h[i] = Math.tanh(u1[i] + b1[i]);
+      u13[i] = w2[i] * w2[i];
     }
-  }
-  // h = tanh(W1 @ x + b1) : [8]
-  for (let i = 0; i < 8; i++) {
-    h[i] = Math.tanh(u1[i] + b1[i]);
   }
   let u4 = 0; // dot(w2, h)
   {
@@ -239,10 +231,6 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
     u11 = acc;
   }
-  // u13 = w2^2 : [8]
-  for (let i = 0; i < 8; i++) {
-    u13[i] = w2[i] * w2[i];
-  }
   let u14 = 0; // sum(w2^2)
   {
     let acc = 0;
@@ -260,22 +248,19 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   for (let i = 0; i < 8; i++) {
     d_b1[i] = u6 * w2[i] * (1 - h[i] * h[i]);
   }
-  // u29 : [8, 4]
+  // u29 : [8, 4]; then, per element, d_W1
   {
     for (let i = 0; i < 8; i++) {
       const a = d_b1[i];
       for (let j = 0; j < 4; j++) {
         u29[i * 4 + j] = a * x[j];
+        d_W1[i * 4 + j] = u29[i * 4 + j] + 0.002 * W1[i * 4 + j];
       }
     }
   }
   // d_w2 : [8]
   for (let i = 0; i < 8; i++) {
     d_w2[i] = u6 * h[i] + 0.002 * w2[i];
-  }
-  // d_W1 : [8, 4]
-  for (let i = 0; i < 32; i++) {
-    d_W1[i] = u29[i] + 0.002 * W1[i];
   }
   out.loss = loss_value;
   grads.b2 = u6;
@@ -308,7 +293,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const d_W1_1 = workspace.d_W1_1;
   const sums = workspace.chunkSums;
   const grads = out.grads;
-  // u2_1 = W1 @ x : [16, 8]
+  // u2_1 = W1 @ x : [16, 8]; then, per element, h_1
   {
     for (let j = 0; j < 8; j += 2) {
       for (let i = 0; i < 16; i += 2) {
@@ -327,19 +312,17 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
           s3 += a1 * a3;
         }
         u2_1[i * 8 + j] = s0;
+        h_1[i * 8 + j] = Math.tanh(u2_1[i * 8 + j] + b1_1[j]);
         u2_1[i * 8 + (j + 1)] = s1;
+        h_1[i * 8 + (j + 1)] = Math.tanh(u2_1[i * 8 + (j + 1)] + b1_1[j + 1]);
         u2_1[(i + 1) * 8 + j] = s2;
+        h_1[(i + 1) * 8 + j] = Math.tanh(u2_1[(i + 1) * 8 + j] + b1_1[j]);
         u2_1[(i + 1) * 8 + (j + 1)] = s3;
+        h_1[(i + 1) * 8 + (j + 1)] = Math.tanh(u2_1[(i + 1) * 8 + (j + 1)] + b1_1[j + 1]);
       }
     }
   }
-  // h_1 = tanh(W1 @ x + b1) : [16, 8]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 8; j++) {
-      h_1[i * 8 + j] = Math.tanh(u2_1[i * 8 + j] + b1_1[j]);
-    }
-  }
-  // u6_1 = dot(w2, h) : [16]
+  // u6_1 = dot(w2, h) : [16]; then, per element, u9_1
   {
     for (let i = 0; i < 16; i += 4) {
       let s0 = 0;
@@ -354,14 +337,14 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         s3 += h_1[(i + 3) * 8 + t] * a;
       }
       u6_1[i] = s0;
+      u9_1[i] = u6_1[i] + b2_1 - y_1[y_offset + i];
       u6_1[i + 1] = s1;
+      u9_1[i + 1] = u6_1[i + 1] + b2_1 - y_1[y_offset + (i + 1)];
       u6_1[i + 2] = s2;
+      u9_1[i + 2] = u6_1[i + 2] + b2_1 - y_1[y_offset + (i + 2)];
       u6_1[i + 3] = s3;
+      u9_1[i + 3] = u6_1[i + 3] + b2_1 - y_1[y_offset + (i + 3)];
     }
-  }
-  // u9_1 = (pred - y) : [16]
-  for (let i = 0; i < 16; i++) {
-    u9_1[i] = u6_1[i] + b2_1 - y_1[y_offset + i];
   }
   // u15_1 = W1^2 : [8, 4]
   for (let i = 0; i < 32; i++) {
@@ -426,12 +409,13 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // d_h_1 : [16, 8]
+  // d_h_1 : [16, 8]; then, per element, u43
   {
     for (let i = 0; i < 16; i++) {
       const a = u9_1[i];
       for (let j = 0; j < 8; j++) {
         d_h_1[i * 8 + j] = a * w2_1[j];
+        u43[i * 8 + j] = d_h_1[i * 8 + j] * (1 - h_1[i * 8 + j] * h_1[i * 8 + j]);
       }
     }
   }
@@ -446,10 +430,6 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         u38[j] += a * h_1[t * 8 + j];
       }
     }
-  }
-  // u43 : [16, 8]
-  for (let i = 0; i < 128; i++) {
-    u43[i] = d_h_1[i] * (1 - h_1[i] * h_1[i]);
   }
   // d_b1_1 : [8]
   {
@@ -544,7 +524,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   for (let sample = start; sample < n; sample++) {
     const x_offset = sample * 4;
     const y = y_batch[sample];
-    // u1 = W1 @ x : [8]
+    // u1 = W1 @ x : [8]; then, per element, h, u13
     {
       for (let i = 0; i < 8; i++) {
         let acc = 0;
@@ -552,11 +532,9 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           acc += W1[i * 4 + t] * x[x_offset + t];
         }
         u1[i] = acc;
+        h[i] = Math.tanh(u1[i] + b1[i]);
+        u13[i] = w2[i] * w2[i];
       }
-    }
-    // h = tanh(W1 @ x + b1) : [8]
-    for (let i = 0; i < 8; i++) {
-      h[i] = Math.tanh(u1[i] + b1[i]);
     }
     let u4 = 0; // dot(w2, h)
     {
@@ -590,10 +568,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
       u11 = acc;
     }
-    // u13 = w2^2 : [8]
-    for (let i = 0; i < 8; i++) {
-      u13[i] = w2[i] * w2[i];
-    }
     let u14 = 0; // sum(w2^2)
     {
       let acc = 0;
@@ -611,22 +585,19 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     for (let i = 0; i < 8; i++) {
       d_b1[i] = u6 * w2[i] * (1 - h[i] * h[i]);
     }
-    // u29 : [8, 4]
+    // u29 : [8, 4]; then, per element, d_W1
     {
       for (let i = 0; i < 8; i++) {
         const a = d_b1[i];
         for (let j = 0; j < 4; j++) {
           u29[i * 4 + j] = a * x[x_offset + j];
+          d_W1[i * 4 + j] = u29[i * 4 + j] + 0.002 * W1[i * 4 + j];
         }
       }
     }
     // d_w2 : [8]
     for (let i = 0; i < 8; i++) {
       d_w2[i] = u6 * h[i] + 0.002 * w2[i];
-    }
-    // d_W1 : [8, 4]
-    for (let i = 0; i < 32; i++) {
-      d_W1[i] = u29[i] + 0.002 * W1[i];
     }
     lossSum += loss_value;
     for (let i = 0; i < 32; i++) {

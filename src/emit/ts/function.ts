@@ -3,7 +3,7 @@ import { reachable, type Graph, type Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { rowsCols, sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
-import { flatIndex, kernels, views, type KernelCtx } from "./kernels.js";
+import { finalStores, flatIndex, kernels, views, type KernelCtx } from "./kernels.js";
 import { assign, bin, decl, iadd, id, imul, index, loop, member, num, str, type Expr, type Stmt } from "./syntax.js";
 
 /**
@@ -36,6 +36,8 @@ export type Mode = "loss" | "gradients" | "batch" | "chunk";
 export interface FunctionPlan {
   readonly placement: ReadonlyMap<number, Placement>;
   readonly order: readonly number[];
+  /** kernel node -> the elementwise buffers computed at each of its stores (epilogue fusion) */
+  readonly epilogues: ReadonlyMap<number, readonly number[]>;
 }
 
 /** Which nodes a function computes and where each one lives. */
@@ -66,7 +68,49 @@ export function plan(g: Graph, mode: Mode): FunctionPlan {
     } else p = "buffer";
     placement.set(id, p);
   }
-  return { placement, order };
+  return { placement, order, epilogues: epilogues(g, placement, order) };
+}
+
+/**
+ * Epilogue fusion: after a kernel that stores each element once in its final form (bias
+ * add after a matrix product, then the activation), the elementwise buffers of the same
+ * shape that need only that element and values ready before the kernel are computed right
+ * at the store, instead of in loops of their own.
+ */
+function epilogues(g: Graph, placement: ReadonlyMap<number, Placement>, order: readonly number[]): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  const taken = new Set<number>();
+  for (const k of order) {
+    const n = g.nodes[k];
+    const form = finalStores[n.op];
+    if (placement.get(k) !== "buffer" || !form?.(n.args.map((a) => g.nodes[a].op === "transpose"))) continue;
+    const group: number[] = [];
+    // is node a's value at the element being stored available inside the kernel?
+    const ready = (a: number): boolean => {
+      if (a === k || group.includes(a)) return true;
+      const p = placement.get(a);
+      if (p === "const" || p === "leaf") return true;
+      if (p === "inline") return g.nodes[a].args.every(ready);
+      if (p === "view") return sourceBefore(a);
+      return a < k;
+    };
+    // a view reads other positions, so its source must be complete before the kernel runs
+    const sourceBefore = (a: number): boolean => {
+      const p = placement.get(a);
+      if (p === "view") return g.nodes[a].args.every(sourceBefore);
+      return p === "const" || p === "leaf" || (a < k && p !== "inline") || (p === "inline" && g.nodes[a].args.every(sourceBefore));
+    };
+    for (const e of order) {
+      if (e <= k || taken.has(e)) continue;
+      const en = g.nodes[e];
+      if (placement.get(e) !== "buffer" || opInfo(en.op).kind !== "elementwise" || !sameShape(en.shape, n.shape)) continue;
+      if (!en.args.every(ready)) continue;
+      group.push(e);
+      taken.add(e);
+    }
+    if (group.length) out.set(k, group);
+  }
+  return out;
 }
 
 export interface FunctionContext {
@@ -95,6 +139,7 @@ export function emitBody(ctx: FunctionContext): Body {
   const planned = plan(g, mode);
   const order = planned.order;
   const placement = planned.placement;
+  const fused = new Set([...planned.epilogues.values()].flat());
   const local = (nid: number) => {
     const s = names.local.get(nid);
     if (!s) throw new InternalError(`node %${nid} has no local name`);
@@ -188,7 +233,7 @@ export function emitBody(ctx: FunctionContext): Body {
     const n = g.nodes[nid];
     const p = placement.get(nid)!;
     const info = opInfo(n.op);
-    if (p === "const" || p === "leaf" || p === "view" || p === "inline") return [];
+    if (p === "const" || p === "leaf" || p === "view" || p === "inline" || fused.has(nid)) return [];
     if (info.kind === "elementwise") {
       if (p === "scalar") {
         const prelude: Stmt[] = [];
@@ -207,6 +252,16 @@ export function emitBody(ctx: FunctionContext): Body {
       transposed: (i) => g.nodes[n.args[i]].op === "transpose",
       at: (i, r, c) => at(n.args[i], { r, c, shape: [] }, []),
       out: (r, c) => (p === "scalar" ? id(local(nid)) : index(id(local(nid)), flatIndex(n.shape, r, c))),
+      store: (r, c, value) => {
+        const flat = flatIndex(n.shape, r, c);
+        const stmts: Stmt[] = [assign(p === "scalar" ? id(local(nid)) : index(id(local(nid)), flat), value)];
+        for (const e of planned.epilogues.get(nid) ?? []) {
+          const prelude: Stmt[] = [];
+          const v = element(g.nodes[e], { r, c, flat, shape: n.shape }, prelude);
+          stmts.push(...prelude, assign(index(id(local(e)), flat), v));
+        }
+        return stmts;
+      },
     };
     const body = kernel(k);
     if (p === "scalar") return [decl("let", local(nid), num(0), comment(n)), { k: "block", body }];
@@ -229,7 +284,9 @@ export function emitBody(ctx: FunctionContext): Body {
   function withComment(n: Node, stmts: Stmt[]): Stmt[] {
     const c = comment(n);
     const name = names.local.get(n.id);
-    return [{ k: "comment", text: `${name}${c ? ` = ${c}` : ""} : [${n.shape.join(", ")}]` }, ...stmts];
+    const epilogue = planned.epilogues.get(n.id);
+    const also = epilogue ? `; then, per element, ${epilogue.map((e) => names.local.get(e)).join(", ")}` : "";
+    return [{ k: "comment", text: `${name}${c ? ` = ${c}` : ""} : [${n.shape.join(", ")}]${also}` }, ...stmts];
   }
 
   // ---- the function ------------------------------------------------------------------------

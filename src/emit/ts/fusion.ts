@@ -5,7 +5,8 @@ import { kernelForms } from "./kernels.js";
 
 /** How each loop nest of a function was formed, for `gradc compile --explain-fusion`. */
 export function describeFusion(g: Graph, mode: Mode, names: (id: number) => string): string[] {
-  const { placement, order } = plan(g, mode);
+  const { placement, order, epilogues } = plan(g, mode);
+  const fused = new Set([...epilogues.values()].flat());
   const lines: string[] = [];
   const inlined = (id: number): string[] => g.nodes[id].args.flatMap((a) => (placement.get(a) === "inline" ? [...inlined(a), g.nodes[a].op] : []));
   for (const id of order) {
@@ -13,9 +14,12 @@ export function describeFusion(g: Graph, mode: Mode, names: (id: number) => stri
     const p = placement.get(id);
     if (p !== "buffer") continue;
     const what = `${names(id)} ${showShape(n.shape)}`;
+    if (fused.has(id)) continue;
     const form = kernelForms[n.op];
     if (form) {
-      lines.push(`  ${what}: ${n.op} (${form(n.args.map((x) => g.nodes[x].op === "transpose"))})`);
+      const epilogue = epilogues.get(id);
+      const then = epilogue ? `; epilogue, per element: ${epilogue.map((e) => `${names(e)} = ${[...inlined(e), g.nodes[e].op].join(" → ")}`).join(", ")}` : "";
+      lines.push(`  ${what}: ${n.op} (${form(n.args.map((x) => g.nodes[x].op === "transpose"))})${then}`);
       continue;
     }
     const fused = inlined(id);

@@ -13,6 +13,8 @@ export interface KernelCtx {
   at(operand: number, r: Expr, c: Expr): Expr;
   /** the destination element (r, c); a scalar result is a local */
   out(r: Expr, c: Expr): Expr;
+  /** the final value of element (r, c): stores it, and computes the elementwise ops fused after it (the epilogue) */
+  store(r: Expr, c: Expr, value: Expr): Stmt[];
 }
 
 export type Kernel = (k: KernelCtx) => Stmt[];
@@ -32,8 +34,8 @@ function rows(n: number, body: (i: Expr) => Stmt[]): Stmt[] {
  * acc = sum over t < n of a(t) * b(t), with four partial sums (1.3-2x faster in V8 than one
  * chain of dependent adds); n is known at compile time, so the remainder loop is exact.
  */
-function dotProduct(target: Expr, n: number, a: (t: Expr) => Expr, b: (t: Expr) => Expr, op: "=" | "+=" = "="): Stmt[] {
-  if (n < 8) return [decl("let", "acc", zero), loop("t", num(n), [assign(id("acc"), bin("*", a(T), b(T)), "+=")]), assign(target, id("acc"), op)];
+function dotProduct(finish: (sum: Expr) => Stmt[], n: number, a: (t: Expr) => Expr, b: (t: Expr) => Expr): Stmt[] {
+  if (n < 8) return [decl("let", "acc", zero), loop("t", num(n), [assign(id("acc"), bin("*", a(T), b(T)), "+=")]), ...finish(id("acc"))];
   const main = n - (n % 4);
   const parts = ["s0", "s1", "s2", "s3"];
   const at = (k: number) => (k === 0 ? T : bin("+", T, num(k)));
@@ -42,7 +44,7 @@ function dotProduct(target: Expr, n: number, a: (t: Expr) => Expr, b: (t: Expr) 
     { k: "for", v: "t", from: zero, to: num(main), step: 4, body: parts.map((p, k) => assign(id(p), bin("*", a(at(k)), b(at(k))), "+=")) },
   ];
   if (main < n) stmts.push(loop("t", num(n), [assign(id("s0"), bin("*", a(T), b(T)), "+=")], num(main)));
-  stmts.push(assign(target, bin("+", bin("+", id("s0"), id("s1")), bin("+", id("s2"), id("s3"))), op));
+  stmts.push(...finish(bin("+", bin("+", id("s0"), id("s1")), bin("+", id("s2"), id("s3")))));
   return stmts;
 }
 
@@ -94,7 +96,7 @@ export const kernels: Partial<Record<Op, Kernel>> = {
   // y_i = sum_t A_it x_t: four rows at a time, so each x_t is loaded once for four products
   matvec: (k) => {
     const [m, n] = rowsCols(k.shapeOf(0));
-    if (m < 4 || n < 8) return [loop("i", num(m), dotProduct(k.out(zero, I), n, (t) => k.at(0, I, t), (t) => k.at(1, zero, t)))];
+    if (m < 4 || n < 8) return [loop("i", num(m), dotProduct((v) => k.store(zero, I, v), n, (t) => k.at(0, I, t), (t) => k.at(1, zero, t)))];
     const m4 = m - (m % 4);
     const row = (q: number) => (q === 0 ? I : bin("+", I, num(q)));
     const parts = ["s0", "s1", "s2", "s3"];
@@ -104,11 +106,11 @@ export const kernels: Partial<Record<Op, Kernel>> = {
         body: [
           ...parts.map((p) => decl("let", p, zero)),
           loop("t", num(n), [decl("const", "a", k.at(1, zero, T)), ...parts.map((p, q) => assign(id(p), bin("*", k.at(0, row(q), T), id("a")), "+="))]),
-          ...parts.map((p, q) => assign(k.out(zero, row(q)), id(p))),
+          ...parts.flatMap((p, q) => k.store(zero, row(q), id(p))),
         ],
       },
     ];
-    if (m4 < m) stmts.push(loop("i", num(m), dotProduct(k.out(zero, I), n, (t) => k.at(0, I, t), (t) => k.at(1, zero, t)), num(m4)));
+    if (m4 < m) stmts.push(loop("i", num(m), dotProduct((v) => k.store(zero, I, v), n, (t) => k.at(0, I, t), (t) => k.at(1, zero, t)), num(m4)));
     return stmts;
   },
   // y_j = sum_t x_t B_tj, row by row of B (contiguous)
@@ -129,7 +131,7 @@ export const kernels: Partial<Record<Op, Kernel>> = {
     const [m, n] = rowsCols(k.shapeOf(0));
     const [, c] = rowsCols(k.shapeOf(1));
     if (k.transposed(1) && !k.transposed(0)) {
-      if (m < 2 || c < 2) return [loop("j", num(c), [loop("i", num(m), dotProduct(k.out(I, J), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J)))])];
+      if (m < 2 || c < 2) return [loop("j", num(c), [loop("i", num(m), dotProduct((v) => k.store(I, J, v), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J)))])];
       // 2 x 2 register tile: rows i, i+1 of A against rows j, j+1 of W share every load
       const i1 = bin("+", I, num(1));
       const j1 = bin("+", J, num(1));
@@ -145,17 +147,17 @@ export const kernels: Partial<Record<Op, Kernel>> = {
           assign(id("s2"), bin("*", id("a1"), id("a2")), "+="),
           assign(id("s3"), bin("*", id("a1"), id("a3")), "+="),
         ]),
-        assign(k.out(I, J), id("s0")),
-        assign(k.out(I, j1), id("s1")),
-        assign(k.out(i1, J), id("s2")),
-        assign(k.out(i1, j1), id("s3")),
+        ...k.store(I, J, id("s0")),
+        ...k.store(I, j1, id("s1")),
+        ...k.store(i1, J, id("s2")),
+        ...k.store(i1, j1, id("s3")),
       ];
       const m2 = m - (m % 2);
       const c2 = c - (c % 2);
       const stmts: Stmt[] = [{ k: "for", v: "j", from: zero, to: num(c2), step: 2, body: [{ k: "for", v: "i", from: zero, to: num(m2), step: 2, body: tile }] }];
       // the odd row and column, if any
-      if (m2 < m) stmts.push(loop("j", num(c), [{ k: "block", body: [decl("const", "i", num(m2)), ...dotProduct(k.out(I, J), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J))] }]));
-      if (c2 < c) stmts.push(loop("i", num(m2), [{ k: "block", body: [decl("const", "j", num(c2)), ...dotProduct(k.out(I, J), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J))] }]));
+      if (m2 < m) stmts.push(loop("j", num(c), [{ k: "block", body: [decl("const", "i", num(m2)), ...dotProduct((v) => k.store(I, J, v), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J))] }]));
+      if (c2 < c) stmts.push(loop("i", num(m2), [{ k: "block", body: [decl("const", "j", num(c2)), ...dotProduct((v) => k.store(I, J, v), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J))] }]));
       return stmts;
     }
     if (k.transposed(0) && !k.transposed(1)) {
@@ -187,17 +189,17 @@ export const kernels: Partial<Record<Op, Kernel>> = {
   outer: (k) => {
     const m = k.shapeOf(0)[0];
     const n = k.shapeOf(1)[0];
-    return [loop("i", num(m), [decl("const", "a", k.at(0, zero, I)), loop("j", num(n), [assign(k.out(I, J), bin("*", id("a"), k.at(1, zero, J)))])])];
+    return [loop("i", num(m), [decl("const", "a", k.at(0, zero, I)), loop("j", num(n), k.store(I, J, bin("*", id("a"), k.at(1, zero, J))))])];
   },
   // s = sum_i a_i b_i
-  dot: (k) => dotProduct(k.out(zero, zero), k.shapeOf(0)[0], (t) => k.at(0, zero, t), (t) => k.at(1, zero, t)),
+  dot: (k) => dotProduct((v) => [assign(k.out(zero, zero), v)], k.shapeOf(0)[0], (t) => k.at(0, zero, t), (t) => k.at(1, zero, t)),
   // y = exp(x - m) / sum exp(x - m), per row (m = row max: no overflow)
   softmax: (k) => {
     const [r, c] = rowsCols(k.node.shape);
     return [
       ...rows(r, (i) => [
         ...rowLse(k, i, c),
-        loop("j", num(c), [assign(k.out(i, J), bin("/", call(Mx("exp"), bin("-", k.at(0, i, J), id("m"))), id("s")))]),
+        loop("j", num(c), k.store(i, J, bin("/", call(Mx("exp"), bin("-", k.at(0, i, J), id("m"))), id("s")))),
       ]),
     ];
   },
@@ -208,7 +210,7 @@ export const kernels: Partial<Record<Op, Kernel>> = {
       ...rows(r, (i) => [
         ...rowLse(k, i, c),
         decl("const", "l", bin("+", id("m"), call(Mx("log"), id("s")))),
-        loop("j", num(c), [assign(k.out(i, J), bin("-", k.at(0, i, J), id("l")))]),
+        loop("j", num(c), k.store(i, J, bin("-", k.at(0, i, J), id("l")))),
       ]),
     ];
   },
@@ -250,6 +252,19 @@ export const views: Partial<Record<Op, ViewMap>> = {
   rowbcast: (r) => (r ? { r: zero, c: r } : undefined),
   // (r, c) of X^T is (c, r) of X
   transpose: (r, c) => (r && c ? { r: c, c: r } : undefined),
+};
+
+/**
+ * Kernels that produce each output element once, in its final form, through store(): their
+ * elementwise consumers can run right there (epilogue fusion). Format: op -> (which operands
+ * are transposes) -> whether that layout stores final values.
+ */
+export const finalStores: Partial<Record<Op, (transposed: readonly boolean[]) => boolean>> = {
+  matvec: () => true,
+  matmul: ([a, b]) => b && !a,
+  outer: () => true,
+  softmax: () => true,
+  log_softmax: () => true,
 };
 
 /** How a kernel was laid out, for --explain-fusion: op -> (which operands are transposes) -> words. */
