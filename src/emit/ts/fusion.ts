@@ -6,7 +6,7 @@ import { kernelForms } from "./kernels.js";
 /** How each loop nest of a function was formed, for `gradc compile --explain-fusion`. */
 export function describeFusion(g: Graph, mode: Mode, names: (id: number) => string): string[] {
   const { placement, order, epilogues } = plan(g, mode);
-  const fused = new Set([...epilogues.values()].flat());
+  const inEpilogue = new Set([...epilogues.values()].flat());
   const lines: string[] = [];
   const inlined = (id: number): string[] => g.nodes[id].args.flatMap((a) => (placement.get(a) === "inline" ? [...inlined(a), g.nodes[a].op] : []));
   for (const id of order) {
@@ -14,7 +14,7 @@ export function describeFusion(g: Graph, mode: Mode, names: (id: number) => stri
     const p = placement.get(id);
     if (p !== "buffer") continue;
     const what = `${names(id)} ${showShape(n.shape)}`;
-    if (fused.has(id)) continue;
+    if (inEpilogue.has(id)) continue;
     const form = kernelForms[n.op];
     if (form) {
       const epilogue = epilogues.get(id);
