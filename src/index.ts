@@ -22,6 +22,8 @@ export interface CompileOptions {
   /** display name of the source, used in diagnostics and the header (default "model.grad") */
   readonly filename?: string;
   readonly dtype?: Dtype;
+  /** "wasm": batchGradients runs its matrix products as WebAssembly SIMD kernels (default "ts") */
+  readonly target?: "ts" | "wasm";
   /** samples per batched chunk in batchGradients (default 16) */
   readonly chunkSize?: number;
   /** format the module with prettier (default true) */
@@ -98,6 +100,7 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
     dtype: options.dtype ?? "f64",
     format: options.prettier ?? true,
     ...(a.chunk ? { chunk: a.chunk } : {}),
+    ...(options.target ? { target: options.target } : {}),
     ...(options.debug
       ? {
           debug: {

@@ -25,6 +25,7 @@ describe("generated modules type-check under strict", () => {
       const text = readFileSync(ex.source, "utf8");
       files[`${ex.name}.ts`] = (await compile(text, { filename: ex.source })).typescript;
       files[`${ex.name}32.ts`] = (await compile(text, { filename: ex.source, dtype: "f32" })).typescript;
+      files[`${ex.name}wasm.ts`] = (await compile(text, { filename: ex.source, dtype: "f32", target: "wasm" })).typescript;
     }
     files["user.ts"] = [
       `import { gradients, batchGradients, createResult, shapes, type Params } from "./mlp";`,

@@ -45,13 +45,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .option("--out-dir <dir>", "write <name>.ts for each input into this folder")
     .option("--emit <kind>", "what to emit: ts (the module) or ir (a text dump of the optimized IR)", choice(["ts", "ir"] as const), "ts")
     .option("--dtype <dtype>", "element type of tensors: f64 or f32", choice(["f64", "f32"] as const), "f64")
+    .option("--target <target>", "ts, or wasm: batchGradients runs its matrix products as WebAssembly SIMD kernels", choice(["ts", "wasm"] as const), "ts")
     .option("--debug", "check every value for NaN/Inf at run time and throw naming the node and its source line")
     .option("--explain-fusion", "print (to stderr) which loops were fused and how the matrix products are ordered")
     .addHelpText(
       "after",
       "\nExamples:\n  gradc compile examples/lecture.grad\n  gradc compile model.grad -o src/model.grad.ts\n  gradc compile a.grad b.grad --out-dir generated\n  gradc compile model.grad --emit ir",
     )
-    .action(async (files: string[], opts: { out?: string; outDir?: string; emit: "ts" | "ir"; dtype: "f64" | "f32"; debug?: boolean; explainFusion?: boolean }) => {
+    .action(async (files: string[], opts: { out?: string; outDir?: string; emit: "ts" | "ir"; dtype: "f64" | "f32"; target: "ts" | "wasm"; debug?: boolean; explainFusion?: boolean }) => {
       if (opts.out && files.length > 1) {
         io.stderr("gradc: -o takes one input; use --out-dir for several\n");
         code = 2;
@@ -68,7 +69,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         }
         const name = displayName(file);
         try {
-          const r = await compile(text, { filename: name, dtype: opts.dtype, debug: opts.debug ?? false });
+          const r = await compile(text, { filename: name, dtype: opts.dtype, target: opts.target, debug: opts.debug ?? false });
           if (r.diagnostics.length) io.stderr(renderDiagnostics(r.diagnostics, text));
           if (opts.explainFusion) io.stderr(`${name}:\n${explainFusion(r)}`);
           const output = opts.emit === "ir" ? r.irText : r.typescript;

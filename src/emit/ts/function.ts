@@ -4,7 +4,7 @@ import { opInfo } from "../../ir/ops.js";
 import { rowsCols, sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
 import { finalStores, flatIndex, kernels, views, type KernelCtx } from "./kernels.js";
-import { assign, bin, decl, iadd, id, imul, index, loop, member, num, str, type Expr, type Stmt } from "./syntax.js";
+import { assign, bin, call, decl, iadd, id, imul, index, loop, member, num, str, type Expr, type Stmt } from "./syntax.js";
 
 /**
  * How each node is computed in generated code:
@@ -41,7 +41,7 @@ export interface FunctionPlan {
 }
 
 /** Which nodes a function computes and where each one lives. */
-export function plan(g: Graph, mode: Mode): FunctionPlan {
+export function plan(g: Graph, mode: Mode, opts: { outsideKernels?: ReadonlySet<number> } = {}): FunctionPlan {
   const roots = mode === "loss" ? [g.loss] : [g.loss, ...g.grads.map((o) => o.node)];
   const live = reachable(g, roots);
   const uses = new Map<number, number[]>();
@@ -68,7 +68,7 @@ export function plan(g: Graph, mode: Mode): FunctionPlan {
     } else p = "buffer";
     placement.set(id, p);
   }
-  return { placement, order, epilogues: epilogues(g, placement, order) };
+  return { placement, order, epilogues: epilogues(g, placement, order, opts.outsideKernels ?? new Set()) };
 }
 
 /**
@@ -77,13 +77,14 @@ export function plan(g: Graph, mode: Mode): FunctionPlan {
  * shape that need only that element and values ready before the kernel are computed right
  * at the store, instead of in loops of their own.
  */
-function epilogues(g: Graph, placement: ReadonlyMap<number, Placement>, order: readonly number[]): Map<number, number[]> {
+function epilogues(g: Graph, placement: ReadonlyMap<number, Placement>, order: readonly number[], outside: ReadonlySet<number>): Map<number, number[]> {
   const out = new Map<number, number[]>();
   const taken = new Set<number>();
   for (const k of order) {
     const n = g.nodes[k];
     const form = finalStores[n.op];
-    if (placement.get(k) !== "buffer" || !form?.(n.args.map((a) => g.nodes[a].op === "transpose"))) continue;
+    // a product computed by a WebAssembly kernel has no store hook to fuse into
+    if (outside.has(k) || placement.get(k) !== "buffer" || !form?.(n.args.map((a) => g.nodes[a].op === "transpose"))) continue;
     const group: number[] = [];
     // is node a's value at the element being stored available inside the kernel?
     const ready = (a: number): boolean => {
@@ -113,12 +114,24 @@ function epilogues(g: Graph, placement: ReadonlyMap<number, Placement>, order: r
   return out;
 }
 
+/** Where the chunk's WebAssembly kernels find their operands (byte offsets in the shared memory). */
+export interface WasmPlan {
+  /** product node -> its kernel's export name */
+  readonly kernels: ReadonlyMap<number, string>;
+  /** buffer node -> byte offset */
+  readonly offsets: ReadonlyMap<number, number>;
+  /** leaf name -> staging copy (params once per batchGradients call, inputs once per chunk) */
+  readonly staging: ReadonlyMap<string, { readonly key: string; readonly offset: number; readonly role: "param" | "input"; readonly size: number }>;
+}
+
 export interface FunctionContext {
   readonly graph: Graph;
   readonly names: ModuleNames;
   readonly mode: Mode;
   /** batch mode: the samples per chunk when a batched chunk function exists */
   readonly chunkSize?: number;
+  /** --target wasm: matrix products of the chunk function that run as WebAssembly kernels */
+  readonly wasm?: WasmPlan;
   /** --debug: where a node came from ("model.grad:4:12"), to check every value for NaN/Inf */
   readonly debug?: (n: Node) => string;
   /** a fresh local name */
@@ -136,7 +149,7 @@ export interface Body {
 /** Statements of one exported function's body. */
 export function emitBody(ctx: FunctionContext): Body {
   const { graph: g, names, mode } = ctx;
-  const planned = plan(g, mode);
+  const planned = plan(g, mode, mode === "chunk" && ctx.wasm ? { outsideKernels: new Set(ctx.wasm.kernels.keys()) } : {});
   const order = planned.order;
   const placement = planned.placement;
   const fused = new Set([...planned.epilogues.values()].flat());
@@ -152,6 +165,8 @@ export function emitBody(ctx: FunctionContext): Body {
   const gradOf = new Map<number, string[]>();
   for (const o of g.grads) gradOf.set(o.node, [...(gradOf.get(o.node) ?? []), o.param]);
   const gradsLocal = new Map<string, string>();
+  /** leaves the code reads (a param only a WebAssembly kernel reads, from its staged copy, is not) */
+  const readLeaves = new Set<number>();
   const workspace: number[] = [];
 
   // ---- element access ---------------------------------------------------------------------
@@ -168,6 +183,7 @@ export function emitBody(ctx: FunctionContext): Body {
       case "const":
         return num(n.value!);
       case "leaf": {
+        readLeaves.add(nid);
         if (n.shape.length === 0) return id(local(nid));
         const off = offsets.get(nid);
         return index(id(local(nid)), off ? iadd(id(off), flatOf(n, pos)) : flatOf(n, pos));
@@ -244,6 +260,7 @@ export function emitBody(ctx: FunctionContext): Body {
       const stmts = elementLoop(n.shape, (pos, prelude) => [assign(index(id(local(nid)), pos.flat!), element(n, pos, prelude))]);
       return withComment(n, stmts);
     }
+    if (mode === "chunk" && ctx.wasm?.kernels.has(nid)) return withComment(n, wasmCall(n));
     const kernel = kernels[n.op];
     if (!kernel) throw new InternalError(`no kernel for op '${n.op}'`);
     const k: KernelCtx = {
@@ -266,6 +283,30 @@ export function emitBody(ctx: FunctionContext): Body {
     const body = kernel(k);
     if (p === "scalar") return [decl("let", local(nid), num(0), comment(n)), { k: "block", body }];
     return withComment(n, [{ k: "block", body }]);
+  }
+
+  /** a product as a call into the WebAssembly kernels; input rows of this chunk are staged first */
+  function wasmCall(n: Node): Stmt[] {
+    const w = ctx.wasm!;
+    const stmts: Stmt[] = [];
+    const offsetOf = (operand: number): Expr => {
+      const o = g.nodes[operand];
+      const src = o.op === "transpose" ? g.nodes[o.args[0]] : o;
+      if (src.op === "param" || src.op === "input") {
+        const st = w.staging.get(src.name!)!;
+        if (src.op === "input") {
+          const view = ctx.fresh(`staged_${src.name}`);
+          stmts.push(decl("const", view, member(id("workspace"), st.key)));
+          stmts.push(loop("i", num(st.size), [assign(index(id(view), id("i")), index(id(local(src.id)), iadd(id(offsets.get(src.id)!), id("i"))))]));
+        }
+        return num(st.offset);
+      }
+      return num(w.offsets.get(src.id)!);
+    };
+    const a = offsetOf(n.args[0]);
+    const b = offsetOf(n.args[1]);
+    stmts.push({ k: "call", e: { k: "call", fn: member(id("kernels"), w.kernels.get(n.id)!), args: [a, b, num(w.offsets.get(n.id)!)] } });
+    return stmts;
   }
 
   /** --debug: throw at the first NaN or Inf, naming the node and its source */
@@ -295,7 +336,13 @@ export function emitBody(ctx: FunctionContext): Body {
   const tail: Stmt[] = [];
   const src = (l: { name: string }, role: "params" | "inputs") => member(id((batch || chunk) && role === "inputs" ? "batch" : role), l.name);
 
-  for (const l of g.params) if (placement.has(l.node)) head.push(decl("const", local(l.node), src(l, "params")));
+  const paramDecls = new Map<number, Stmt>();
+  for (const l of g.params) {
+    if (!placement.has(l.node)) continue;
+    const d = decl("const", local(l.node), src(l, "params"));
+    paramDecls.set(l.node, d);
+    head.push(d);
+  }
   for (const l of g.inputs) {
     if (!placement.has(l.node)) continue;
     if (chunk) {
@@ -333,6 +380,10 @@ export function emitBody(ctx: FunctionContext): Body {
     body.push(...nodeStmts(nid));
     if (ctx.debug) body.push(...finiteCheck(nid));
   }
+  // outputs may read leaves too (a gradient equal to an input); what is still unread is dropped
+  const unreadParams = () => {
+    for (const [nid, d] of paramDecls) if (!readLeaves.has(nid)) head.splice(head.indexOf(d), 1);
+  };
 
   const lossExpr = at(g.loss, { shape: [] }, body);
   if (mode === "loss") return { stmts: [...head, ...body, { k: "return", e: lossExpr }], workspace };
@@ -363,6 +414,7 @@ export function emitBody(ctx: FunctionContext): Body {
   if (chunk) {
     // B samples at once: add their summed loss and scalar gradients to the sums, tensors to out
     head.push(decl("const", "sums", member(id("workspace"), "chunkSums")));
+    if (ctx.wasm?.kernels.size) head.push(decl("const", "kernels", call("wasmKernels")));
     body.push(assign(index(id("sums"), num(0)), lossExpr, "+="));
     for (const o of g.grads) {
       const n = g.nodes[o.node];
@@ -373,6 +425,7 @@ export function emitBody(ctx: FunctionContext): Body {
         body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+=")]));
       }
     }
+    unreadParams();
     return { stmts: [...head, ...gradsDecl(), ...body], workspace, chunkSums: scalarSlot.size + 1 };
   }
 
@@ -387,6 +440,11 @@ export function emitBody(ctx: FunctionContext): Body {
   const sumsOf = (slot: number): Expr => (ctx.chunkSize ? index(id("sums"), num(slot)) : num(0));
   if (ctx.chunkSize) {
     head.push(decl("const", "sums", member(id("workspace"), "chunkSums")));
+    // the WebAssembly kernels read params from their memory: copy them in once per call
+    for (const [name, st] of ctx.wasm?.staging ?? []) {
+      if (st.role !== "param") continue;
+      pre.push({ k: "if", cond: bin(">=", id("n"), num(ctx.chunkSize)), body: [{ k: "call", e: { k: "call", fn: member(member(id("workspace"), st.key), "set"), args: [member(id("params"), name)] } }] });
+    }
     pre.push({ k: "call", e: { k: "call", fn: member(id("sums"), "fill"), args: [num(0)] } });
     pre.push({
       k: "for-chunks",

@@ -15,7 +15,8 @@ import type { Graph, Leaf, Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { showShape, size } from "../../shape/shape.js";
 import { fillTemplate } from "../template.js";
-import { emitBody, type Mode } from "./function.js";
+import { emitBody, plan, type Mode, type WasmPlan } from "./function.js";
+import { assemble, kernelModule, type Form, type MatmulKernel } from "../wasm/kernels.js";
 import { kernelLocals } from "./kernels.js";
 import { NameTable } from "./names.js";
 import { printStmts, safeComment } from "./syntax.js";
@@ -30,6 +31,8 @@ export interface EmitOptions {
   readonly dtype: Dtype;
   /** the program batched over `size` samples (see batch/vmap.ts), differentiated and optimized */
   readonly chunk?: { readonly graph: Graph; readonly size: number };
+  /** "wasm": the chunk's matrix products run as WebAssembly SIMD kernels (default "ts") */
+  readonly target?: "ts" | "wasm";
   /** run prettier over the output (default true; false is for fuzzing, where speed matters) */
   readonly format?: boolean;
   /** check every value for NaN/Inf at run time; `locate` names a node's source position */
@@ -37,7 +40,7 @@ export interface EmitOptions {
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
+const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
 
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
@@ -78,15 +81,26 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     bodies[mode] = [printStmts(body.stmts).join("\n")];
     for (const nid of body.workspace) workspaceEntries.push([local.get(nid)!, size(g.nodes[nid].shape)]);
   }
+  let wasm: WasmLayout | undefined;
   if (opts.chunk) {
     const cg = opts.chunk.graph;
     const chunkNames = { local: localNames(cg, table) };
-    const body = emitBody({ graph: cg, names: chunkNames, mode: "chunk", fresh: (h) => table.fresh(h), ...debug, ...chunkSize });
+    wasm = opts.target === "wasm" ? await wasmLayout(cg, chunkNames.local, opts.dtype) : undefined;
+    const body = emitBody({ graph: cg, names: chunkNames, mode: "chunk", fresh: (h) => table.fresh(h), ...debug, ...chunkSize, ...(wasm ? { wasm: wasm.plan } : {}) });
     bodies.chunk = [printStmts(body.stmts).join("\n")];
     for (const nid of body.workspace) workspaceEntries.push([chunkNames.local.get(nid)!, size(cg.nodes[nid].shape)]);
     workspaceEntries.push(["chunkSums", body.chunkSums!]);
   }
+  if (wasm) {
+    // the batch function stages params for the kernels: rebuild it with the layout
+    const body = emitBody({ graph: g, names, mode: "batch", fresh: (h) => table.fresh(h), ...debug, ...chunkSize, wasm: wasm.plan });
+    bodies.batch = [printStmts(body.stmts).join("\n")];
+  }
   const workspace = [...new Map(workspaceEntries)].sort((a, b) => a[0].localeCompare(b[0]));
+  const view = (name: string, n: number) => {
+    const off = wasm?.views.get(name);
+    return off === undefined ? `new ${arr}(${n})` : `new ${arr}(wasmMemory.buffer, ${off}, ${n})`;
+  };
 
   // every statement as a ts-morph structure, printed once (adding them one by one re-parses the file each time)
   const statements: StatementStructures[] = [];
@@ -147,8 +161,46 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   if (workspace.length) sf.addFunction({
     name: "createWorkspace",
     docs: ["Intermediate tensors, allocated once per module."],
-    statements: [`return { ${workspace.map(([name, n]) => `${name}: new ${arr}(${n})`).join(", ")} };`],
+    statements: [`return { ${[...workspace, ...(wasm ? [...wasm.plan.staging.values()].map((st) => [st.key, st.size] as [string, number]) : [])].map(([name, n]) => `${name}: ${view(name, n)}`).join(", ")} };`],
   });
+  if (wasm) {
+    // WebAssembly through globalThis, so the module type-checks without DOM or Node types
+    statements.push({
+      kind: StructureKind.Interface,
+      name: "WasmApi",
+      docs: ["The part of the WebAssembly API this module uses."],
+      properties: [
+        { name: "Memory", type: "new (descriptor: { initial: number }) => { buffer: ArrayBuffer }" },
+        { name: "Module", type: "new (bytes: Uint8Array) => object" },
+        { name: "Instance", type: "new (module: object, imports: object) => { exports: Kernels }" },
+      ],
+      methods: [{ name: "instantiate", parameters: [{ name: "bytes", type: "Uint8Array" }, { name: "imports", type: "object" }], returnType: "Promise<{ instance: { exports: Kernels } }>" }],
+    });
+    sf.addTypeAlias({ name: "Kernels", type: "Record<string, (a: number, b: number, out: number) => void>" });
+    sf.addVariableStatement({
+      declarationKind: VariableDeclarationKind.Const,
+      declarations: [
+        { name: "wasmApi", initializer: "(globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly" },
+        { name: "wasmMemory", initializer: `new wasmApi.Memory({ initial: ${wasm.pages} })` },
+        { name: "wasmBytes", initializer: `Uint8Array.from((globalThis as unknown as { atob(s: string): string }).atob("${wasm.base64}"), (c) => c.charCodeAt(0))` },
+      ],
+    });
+    sf.addVariableStatement({ declarationKind: VariableDeclarationKind.Let, declarations: [{ name: "kernelExports", type: "Kernels | undefined" }] });
+    sf.addFunction({
+      name: "init",
+      isExported: true,
+      isAsync: true,
+      returnType: "Promise<void>",
+      docs: ["Compiles the WebAssembly kernels ahead of time. Browsers, which refuse to compile larger modules synchronously, call this once before batchGradients; Node does not need to."],
+      statements: ["kernelExports ??= (await wasmApi.instantiate(wasmBytes, { gradc: { memory: wasmMemory } })).instance.exports;"],
+    });
+    sf.addFunction({
+      name: "wasmKernels",
+      returnType: "Kernels",
+      docs: ["The kernels, compiled on first use when init() was not called."],
+      statements: ["return (kernelExports ??= new wasmApi.Instance(new wasmApi.Module(wasmBytes), { gradc: { memory: wasmMemory } }).exports);"],
+    });
+  }
   if (workspace.length) sf.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "workspace", initializer: "createWorkspace()" }] });
   // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
   const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);
@@ -198,11 +250,76 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   const header = fillTemplate("module-header.txt", {
     source: safeComment(opts.source),
     hash: opts.hash,
-    options: `dtype=${opts.dtype}${opts.debug ? " debug" : ""}`,
+    options: `dtype=${opts.dtype}${opts.debug ? " debug" : ""}${wasm ? " target=wasm" : ""}`,
   });
   const project = new Project({ useInMemoryFileSystem: true });
   const file = project.createSourceFile("module.ts", { statements }, { overwrite: true });
   const code = `${header}\n${file.getFullText()}`;
   if (opts.format === false) return code;
   return prettier.format(code, { parser: "babel-ts", printWidth: 120 });
+}
+
+interface WasmLayout {
+  readonly plan: WasmPlan;
+  /** workspace key -> byte offset, for the entries that live in the kernels' memory */
+  readonly views: ReadonlyMap<string, number>;
+  readonly pages: number;
+  readonly base64: string;
+}
+
+/**
+ * --target wasm: the chunk's matrix products whose operands the kernels can read (buffers,
+ * params, inputs, and their transposes) become WebAssembly functions; every buffer of the
+ * chunk, and a staging copy of each param and input they read, lives in one memory.
+ */
+async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: Dtype): Promise<WasmLayout | undefined> {
+  const p = plan(g, "chunk");
+  const bytes = dtype === "f32" ? 4 : 8;
+  const source = (id: number) => (g.nodes[id].op === "transpose" ? g.nodes[g.nodes[id].args[0]] : g.nodes[id]);
+  const usable = (id: number) => {
+    const s = source(id);
+    return s.op === "param" || s.op === "input" || p.placement.get(s.id) === "buffer";
+  };
+  const kernels = new Map<number, string>();
+  const specs: MatmulKernel[] = [];
+  for (const id of p.order) {
+    const n = g.nodes[id];
+    if (n.op !== "matmul" || p.placement.get(id) !== "buffer" || !n.args.every(usable)) continue;
+    const [ta, tb] = n.args.map((a) => g.nodes[a].op === "transpose");
+    const form: Form | undefined = !ta && tb ? "nt" : ta && !tb ? "tn" : !ta && !tb ? "nn" : undefined;
+    if (!form) continue;
+    const [a, b] = n.args.map((x) => g.nodes[x].shape);
+    const name = `k${specs.length}`;
+    kernels.set(id, name);
+    specs.push({ name, form, m: a[0], n: a[1], c: b[1] });
+  }
+  if (!kernels.size) return undefined;
+  let offset = 0;
+  const take = (n: number) => {
+    const at = offset;
+    offset += Math.ceil((n * bytes) / 16) * 16;
+    return at;
+  };
+  const offsets = new Map<number, number>();
+  const views = new Map<string, number>();
+  for (const id of p.order) {
+    if (p.placement.get(id) !== "buffer") continue;
+    const at = take(size(g.nodes[id].shape));
+    offsets.set(id, at);
+    views.set(local.get(id)!, at);
+  }
+  const staging = new Map<string, { key: string; offset: number; role: "param" | "input"; size: number }>();
+  for (const id of kernels.keys()) {
+    for (const arg of g.nodes[id].args) {
+      const s = source(arg);
+      if ((s.op !== "param" && s.op !== "input") || staging.has(s.name!)) continue;
+      const key = `staged_${s.name!.replace(/[^A-Za-z0-9_]/g, "_")}_${staging.size}`;
+      const at = take(size(s.shape));
+      staging.set(s.name!, { key, offset: at, role: s.op, size: size(s.shape) });
+      views.set(key, at);
+    }
+  }
+  const pages = Math.ceil(offset / 65536) + 1;
+  const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages));
+  return { plan: { kernels, offsets, staging }, views, pages, base64: Buffer.from(wasmBytes).toString("base64") };
 }

@@ -1,0 +1,109 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { assemble, kernelModule, type MatmulKernel } from "../src/emit/wasm/kernels.js";
+import { compile } from "../src/index.js";
+import { centralDifference, copyValues, element, loadModule, randomValues, relErr, rng, size, type Values } from "./helpers/module.js";
+import { corpus } from "./programs.js";
+import { examples } from "../scripts/examples.js";
+
+/** --target wasm: the batched chunk's matrix products run as WebAssembly SIMD kernels. */
+describe("WebAssembly kernels", () => {
+  // odd sizes everywhere, so every tail (rows, columns, lanes, the four-row passes) runs
+  const cases: MatmulKernel[] = [
+    { name: "nt", form: "nt", m: 5, n: 9, c: 7 },
+    { name: "nt_even", form: "nt", m: 4, n: 16, c: 6 },
+    { name: "tn", form: "tn", m: 5, n: 6, c: 7 },
+    { name: "nn", form: "nn", m: 3, n: 9, c: 5 },
+  ];
+  for (const bytes of [8, 4] as const) {
+    it(`compute A Bᵀ, Aᵀ B and A B exactly (${bytes === 8 ? "f64x2" : "f32x4"})`, async () => {
+      const wasm = await assemble(kernelModule({ bytes }, cases, 1));
+      const memory = new WebAssembly.Memory({ initial: 1 });
+      const k = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } }).exports as Record<string, (a: number, b: number, o: number) => void>;
+      const T = (bytes === 8 ? Float64Array : Float32Array) as Float64ArrayConstructor;
+      const next = rng(bytes);
+      for (const c of cases) {
+        // small integers: every product and sum is exact in both precisions
+        const [ar, ac] = c.form === "tn" ? [c.n, c.m] : [c.m, c.n];
+        const [br, bc] = c.form === "nt" ? [c.c, c.n] : [c.n, c.c];
+        const A = T.from({ length: ar * ac }, () => Math.round(next() * 10 - 5));
+        const B = T.from({ length: br * bc }, () => Math.round(next() * 10 - 5));
+        new T(memory.buffer, 0, A.length).set(A);
+        new T(memory.buffer, 4096, B.length).set(B);
+        new T(memory.buffer, 16384, c.m * c.c).fill(99);
+        k[c.name](0, 4096, 16384);
+        const got = [...new T(memory.buffer, 16384, c.m * c.c)];
+        const want = Array.from({ length: c.m * c.c }, (_, q) => {
+          const i = Math.floor(q / c.c), j = q % c.c;
+          let s = 0;
+          for (let t = 0; t < c.n; t++) s += (c.form === "tn" ? A[t * c.m + i] : A[i * c.n + t]) * (c.form === "nt" ? B[j * c.n + t] : B[t * c.c + j]);
+          return s;
+        });
+        expect(got, c.name).toEqual(want);
+      }
+    });
+  }
+});
+
+describe("--target wasm: batchGradients equals the mean of per-sample gradients", () => {
+  const programs = [...corpus, ...examples().map((e) => ({ name: `example ${e.name}`, source: readFileSync(e.source, "utf8") }))];
+  for (const [k, p] of programs.entries()) {
+    it(p.name, async () => {
+      const r = await compile(p.source, { prettier: false, target: "wasm" });
+      const mod = await loadModule(r.typescript);
+      const next = rng(900 + k);
+      const params = randomValues(mod.shapes.params, next);
+      const n = 37;
+      const per = Array.from({ length: n }, () => randomValues(mod.shapes.inputs, next));
+      const batch: Record<string, Float64Array> = {};
+      for (const [name, shape] of Object.entries(mod.shapes.inputs)) {
+        batch[name] = new Float64Array(n * size(shape));
+        per.forEach((v, i) => batch[name].set(typeof v[name] === "number" ? [v[name] as number] : (v[name] as Float64Array), i * size(shape)));
+      }
+      const mean: Record<string, number[]> = {};
+      let meanLoss = 0;
+      for (const inputs of per) {
+        const g = mod.gradients(params, inputs);
+        meanLoss += g.loss / n;
+        for (const [name, shape] of Object.entries(mod.shapes.params)) {
+          mean[name] ??= new Array(size(shape)).fill(0);
+          for (let i = 0; i < size(shape); i++) mean[name][i] += element(g.grads[name], i) / n;
+        }
+      }
+      const got = mod.batchGradients(params, batch, n);
+      expect(relErr(got.loss, meanLoss, 1e-6)).toBeLessThan(1e-9);
+      for (const [name, shape] of Object.entries(mod.shapes.params)) {
+        for (let i = 0; i < size(shape); i++) expect(relErr(element(got.grads[name], i), mean[name][i], 1e-6), `${name}[${i}]`).toBeLessThan(1e-9);
+      }
+    }, 60_000);
+  }
+
+  it("uses WebAssembly for the MLP's products, and is the TypeScript target where there are none", async () => {
+    const mlp = (await compile(readFileSync("examples/mlp.grad", "utf8"), { target: "wasm" })).typescript;
+    expect(mlp).toContain("export async function init(): Promise<void>");
+    expect(mlp).toMatch(/kernels\.k\d\(/);
+    const lecture = readFileSync("examples/lecture.grad", "utf8");
+    const [ts, wasm] = await Promise.all([compile(lecture), compile(lecture, { target: "wasm" })]);
+    expect(wasm.typescript).toBe(ts.typescript); // no products: the wasm target falls back to TypeScript
+  });
+
+  it("f32 kernels agree with float64 finite differences at f32 precision", async () => {
+    const source = "param W1[9, 6], b1[9], W2[3, 9], b2[3]\ninput x[6], y[3]\nh = tanh(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
+    const m32 = await loadModule((await compile(source, { dtype: "f32", target: "wasm" })).typescript);
+    const m64 = await loadModule((await compile(source)).typescript);
+    const next = rng(77);
+    const params: Values = {};
+    for (const [name, shape] of Object.entries(m32.shapes.params)) params[name] = Float32Array.from({ length: size(shape) }, () => next() - 0.5);
+    const n = 20;
+    const x = Float32Array.from({ length: n * 6 }, () => next());
+    const y = new Float32Array(n * 3);
+    for (let s = 0; s < n; s++) y[s * 3 + (s % 3)] = 1;
+    const g = m32.batchGradients(params, { x, y }, n);
+    const p64: Values = {};
+    for (const [k, v] of Object.entries(params)) p64[k] = Float64Array.from(v as Float32Array);
+    const loss = (p: Values) => m64.batchGradients(p, { x: Float64Array.from(x), y: Float64Array.from(y) }, n).loss;
+    for (const [name, shape] of Object.entries(m32.shapes.params)) {
+      for (let i = 0; i < size(shape); i++) expect(relErr((g.grads[name] as Float32Array)[i], centralDifference(loss, copyValues(p64), name, i), 1e-2)).toBeLessThan(1e-4);
+    }
+  });
+});
