@@ -2,9 +2,10 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { assemble, kernelModule, type MatmulKernel } from "../src/emit/wasm/kernels.js";
 import { compile } from "../src/index.js";
-import { centralDifference, copyValues, element, loadModule, randomValues, relErr, rng, size, type Values } from "./helpers/module.js";
+import { centralDifference, copyValues, loadModule, relErr, rng, size, type Values } from "./helpers/module.js";
 import { corpus } from "./programs.js";
 import { examples } from "../scripts/examples.js";
+import { expectBatchIsMean } from "./helpers/batch.js";
 
 /** --target wasm: the batched chunk's matrix products run as WebAssembly SIMD kernels. */
 describe("WebAssembly kernels", () => {
@@ -48,34 +49,7 @@ describe("WebAssembly kernels", () => {
 describe("--target wasm: batchGradients equals the mean of per-sample gradients", () => {
   const programs = [...corpus, ...examples().map((e) => ({ name: `example ${e.name}`, source: readFileSync(e.source, "utf8") }))];
   for (const [k, p] of programs.entries()) {
-    it(p.name, async () => {
-      const r = await compile(p.source, { prettier: false, target: "wasm" });
-      const mod = await loadModule(r.typescript);
-      const next = rng(900 + k);
-      const params = randomValues(mod.shapes.params, next);
-      const n = 37;
-      const per = Array.from({ length: n }, () => randomValues(mod.shapes.inputs, next));
-      const batch: Record<string, Float64Array> = {};
-      for (const [name, shape] of Object.entries(mod.shapes.inputs)) {
-        batch[name] = new Float64Array(n * size(shape));
-        per.forEach((v, i) => batch[name].set(typeof v[name] === "number" ? [v[name] as number] : (v[name] as Float64Array), i * size(shape)));
-      }
-      const mean: Record<string, number[]> = {};
-      let meanLoss = 0;
-      for (const inputs of per) {
-        const g = mod.gradients(params, inputs);
-        meanLoss += g.loss / n;
-        for (const [name, shape] of Object.entries(mod.shapes.params)) {
-          mean[name] ??= new Array(size(shape)).fill(0);
-          for (let i = 0; i < size(shape); i++) mean[name][i] += element(g.grads[name], i) / n;
-        }
-      }
-      const got = mod.batchGradients(params, batch, n);
-      expect(relErr(got.loss, meanLoss, 1e-6)).toBeLessThan(1e-9);
-      for (const [name, shape] of Object.entries(mod.shapes.params)) {
-        for (let i = 0; i < size(shape); i++) expect(relErr(element(got.grads[name], i), mean[name][i], 1e-6), `${name}[${i}]`).toBeLessThan(1e-9);
-      }
-    }, 60_000);
+    it(p.name, () => expectBatchIsMean(p.source, 900 + k, "wasm"), 60_000);
   }
 
   it("uses WebAssembly for the MLP's products, and is the TypeScript target where there are none", async () => {
