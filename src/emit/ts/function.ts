@@ -122,6 +122,8 @@ export interface WasmPlan {
   readonly offsets: ReadonlyMap<number, number>;
   /** leaf name -> staging copy (params once per batchGradients call, inputs once per chunk) */
   readonly staging: ReadonlyMap<string, { readonly key: string; readonly offset: number; readonly role: "param" | "input"; readonly size: number }>;
+  /** param -> the wasm-memory sum its gradient's kernel adds each chunk into (zeroed per call) */
+  readonly accumulators: ReadonlyMap<string, { readonly key: string; readonly node: number }>;
 }
 
 export interface FunctionContext {
@@ -364,8 +366,10 @@ export function emitBody(ctx: FunctionContext): Body {
     }
   }
   // buffers: the workspace's, except a gradient computed straight into the caller's array
+  const accumulated = new Set([...(chunk ? (ctx.wasm?.accumulators.values() ?? []) : [])].map((a) => a.node));
   for (const nid of order) {
-    if (placement.get(nid) !== "buffer") continue;
+    // a gradient a wasm kernel adds into its per-call sum has no buffer of its own here
+    if (placement.get(nid) !== "buffer" || accumulated.has(nid)) continue;
     const params = gradOf.get(nid);
     if (mode === "gradients" && params && params.length === 1) {
       head.push(decl("const", local(nid), member(member(id("out"), "grads"), params[0])));
@@ -419,6 +423,7 @@ export function emitBody(ctx: FunctionContext): Body {
     for (const o of g.grads) {
       const n = g.nodes[o.node];
       if (n.shape.length === 0) body.push(assign(index(id("sums"), num(scalarSlot.get(o.param)!)), at(o.node, { shape: [] }, body), "+="));
+      else if (ctx.wasm?.accumulators.has(o.param)) continue; // its kernel already added this chunk into the sum
       else {
         const dst = ctx.fresh(`grad_${o.param}`);
         body.push(decl("const", dst, gradTarget(o.param)));
@@ -466,7 +471,14 @@ export function emitBody(ctx: FunctionContext): Body {
       const dst = ctx.fresh(`grad_${o.param}`);
       pre.splice(1, 0, decl("const", dst, gradTarget(o.param)), { k: "call", e: { k: "call", fn: member(id(dst), "fill"), args: [num(0)] } });
       body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+=")]));
-      post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), id("scale"), "*=")]));
+      const acc = ctx.wasm?.accumulators.get(o.param);
+      if (acc) {
+        // the chunks' sum lives in the kernels' memory: zero it, and fold it in while scaling
+        const sum = ctx.fresh(`chunks_${o.param}`);
+        // before the chunk loop, like the other zeroing
+        pre.splice(1, 0, decl("const", sum, member(id("workspace"), acc.key)), { k: "call", e: { k: "call", fn: member(id(sum), "fill"), args: [num(0)] } });
+        post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), bin("*", bin("+", index(id(dst), id("i")), index(id(sum), id("i"))), id("scale")))]));
+      } else post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), id("scale"), "*=")]));
     }
   }
   return { stmts: [...head, ...gradsDecl(), ...pre, loop(sample, id("n"), body, id(start)), ...post, { k: "return", e: id("out") }], workspace };

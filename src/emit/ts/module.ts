@@ -161,7 +161,15 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   if (workspace.length) sf.addFunction({
     name: "createWorkspace",
     docs: ["Intermediate tensors, allocated once per module."],
-    statements: [`return { ${[...workspace, ...(wasm ? [...wasm.plan.staging.values()].map((st) => [st.key, st.size] as [string, number]) : [])].map(([name, n]) => `${name}: ${view(name, n)}`).join(", ")} };`],
+    statements: [
+      `return { ${[
+        ...workspace,
+        ...(wasm ? [...wasm.plan.staging.values()].map((st) => [st.key, st.size] as [string, number]) : []),
+        ...(wasm && opts.chunk ? [...wasm.plan.accumulators.values()].map((a) => [a.key, size(opts.chunk!.graph.nodes[a.node].shape)] as [string, number]) : []),
+      ]
+        .map(([name, n]) => `${name}: ${view(name, n)}`)
+        .join(", ")} };`,
+    ],
   });
   if (wasm) {
     // WebAssembly through globalThis, so the module type-checks without DOM or Node types
@@ -282,6 +290,11 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
   };
   const kernels = new Map<number, string>();
   const specs: MatmulKernel[] = [];
+  // a product that is a param's whole gradient, read by nothing else, is added straight into a sum
+  const users = new Map<number, number>();
+  for (const id of p.order) for (const a of g.nodes[id].args) users.set(a, (users.get(a) ?? 0) + 1);
+  const gradOf = new Map(g.grads.filter((o) => g.grads.filter((x) => x.node === o.node).length === 1).map((o) => [o.node, o.param]));
+  const accumulated = new Map<number, string>();
   for (const id of p.order) {
     const n = g.nodes[id];
     if (n.op !== "matmul" || p.placement.get(id) !== "buffer" || !n.args.every(usable)) continue;
@@ -291,7 +304,10 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
     const [a, b] = n.args.map((x) => g.nodes[x].shape);
     const name = `k${specs.length}`;
     kernels.set(id, name);
-    specs.push({ name, form, m: a[0], n: a[1], c: b[1] });
+    const param = gradOf.get(id);
+    const accumulate = form !== "nt" && param !== undefined && !users.has(id);
+    if (accumulate) accumulated.set(id, param);
+    specs.push({ name, form, m: a[0], n: a[1], c: b[1], ...(accumulate ? { accumulate } : {}) });
   }
   if (!kernels.size) return undefined;
   let offset = 0;
@@ -302,11 +318,16 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
   };
   const offsets = new Map<number, number>();
   const views = new Map<string, number>();
+  const accumulators = new Map<string, { key: string; node: number }>();
   for (const id of p.order) {
     if (p.placement.get(id) !== "buffer") continue;
     const at = take(size(g.nodes[id].shape));
     offsets.set(id, at);
-    views.set(local.get(id)!, at);
+    const param = accumulated.get(id);
+    // an accumulated gradient's buffer is the per-call sum, under its own key
+    const key = param !== undefined ? `chunkGrad_${param.replace(/[^A-Za-z0-9_]/g, "_")}_${accumulators.size}` : local.get(id)!;
+    if (param !== undefined) accumulators.set(param, { key, node: id });
+    views.set(key, at);
   }
   const staging = new Map<string, { key: string; offset: number; role: "param" | "input"; size: number }>();
   for (const id of kernels.keys()) {
@@ -321,5 +342,5 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
   }
   const pages = Math.ceil(offset / 65536) + 1;
   const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages));
-  return { plan: { kernels, offsets, staging }, views, pages, base64: Buffer.from(wasmBytes).toString("base64") };
+  return { plan: { kernels, offsets, staging, accumulators }, views, pages, base64: Buffer.from(wasmBytes).toString("base64") };
 }

@@ -14,6 +14,8 @@ export interface MatmulKernel {
   readonly m: number;
   readonly n: number;
   readonly c: number;
+  /** tn and nn only: add into C instead of overwriting it (a gradient summed over chunks) */
+  readonly accumulate?: boolean;
 }
 
 export interface Lane {
@@ -106,7 +108,7 @@ function axpy(l: Lane, k: MatmulKernel, aOf: (dt: number) => string, rows: numbe
 
 function accumulate(l: Lane, k: MatmulKernel, aOf: (dt: number) => string): string {
   // output row i stays in cache while the rows of B are added into it, four at a time
-  const zero = `(memory.fill (i32.add (local.get $out) (i32.mul (local.get $i) (i32.const ${k.c * l.bytes}))) (i32.const 0) (i32.const ${k.c * l.bytes}))`;
+  const zero = k.accumulate ? "" : `(memory.fill (i32.add (local.get $out) (i32.mul (local.get $i) (i32.const ${k.c * l.bytes}))) (i32.const 0) (i32.const ${k.c * l.bytes}))`;
   const n4 = k.n - (k.n % 4);
   return loop("$i", k.m, 1, `${zero}
     ${loop("$t", n4, 4, axpy(l, k, aOf, 4))}
