@@ -45,13 +45,13 @@ export interface Analysis {
   readonly sweep: readonly SweepStep[];
   /** the graph the emitters print */
   readonly ir: Graph;
-  /** the program on a chunk of samples at once, for batchGradients (absent when it has no batched form) */
-  readonly chunk?: { readonly graph: Graph; readonly size: number };
   /** warnings (errors throw) */
   readonly diagnostics: readonly Diagnostic[];
 }
 
 export interface CompileResult extends Analysis {
+  /** the program on a chunk of samples at once, for batchGradients (absent when it has no batched form) */
+  readonly chunk?: { readonly graph: Graph; readonly size: number };
   readonly typescript: string;
   /** stable text dump of `ir` */
   readonly irText: string;
@@ -78,28 +78,32 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
   const { graph: differentiated, sweep } = differentiate(canonical);
   options.onStage?.("differentiate", differentiated);
   const ir = optimize(differentiated, (pass, g) => options.onStage?.(pass, g));
-  const batched = vmap(canonical, options.chunkSize ?? DEFAULT_CHUNK);
-  let chunk: Analysis["chunk"];
-  if (batched) {
-    options.onStage?.("vmap", batched.graph);
-    const d = differentiate(batched.graph).graph;
-    options.onStage?.("vmap+differentiate", d);
-    chunk = { graph: optimize(d), size: batched.size };
-    options.onStage?.("vmap+optimize", chunk.graph);
-  }
-  return { forward, canonical, differentiated, sweep, ir, ...(chunk ? { chunk } : {}), diagnostics };
+  return { forward, canonical, differentiated, sweep, ir, diagnostics };
+}
+
+/** The program on a chunk of samples at once, for batchGradients; undefined when it has no batched form. */
+function batchedChunk(a: Analysis, options: CompileOptions): { graph: Graph; size: number } | undefined {
+  const batched = vmap(a.canonical, options.chunkSize ?? DEFAULT_CHUNK);
+  if (!batched) return undefined;
+  options.onStage?.("vmap", batched.graph);
+  const d = differentiate(batched.graph).graph;
+  options.onStage?.("vmap+differentiate", d);
+  const graph = optimize(d);
+  options.onStage?.("vmap+optimize", graph);
+  return { graph, size: batched.size };
 }
 
 /** The whole pipeline: source text -> TypeScript gradient module (and the IR behind it). */
 export async function compile(text: string, options: CompileOptions = {}): Promise<CompileResult> {
   const a = analyze(text, options);
+  const chunk = batchedChunk(a, options);
   const file = options.filename ?? "model.grad";
   const typescript = await emitTypeScript(a.ir, {
     source: options.filename ?? "model.grad",
     hash: sourceHash(text),
     dtype: options.dtype ?? "f64",
     format: options.prettier ?? true,
-    ...(a.chunk ? { chunk: a.chunk } : {}),
+    ...(chunk ? { chunk } : {}),
     ...(options.target ? { target: options.target } : {}),
     ...(options.debug
       ? {
@@ -113,7 +117,7 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
         }
       : {}),
   });
-  return { ...a, typescript, irText: printGraph(a.ir) };
+  return { ...a, ...(chunk ? { chunk } : {}), typescript, irText: printGraph(a.ir) };
 }
 
 export interface ExplainOptions extends CompileOptions {
@@ -141,7 +145,7 @@ export async function graph(text: string, options: CompileOptions & { at?: strin
 }
 
 /** Which loops were fused and how, per generated function (`gradc compile --explain-fusion`). */
-export function explainFusion(a: Analysis): string {
+export function explainFusion(a: CompileResult): string {
   const label = (g: Graph) => (id: number) => g.nodes[id].hint ?? g.nodes[id].origin?.text.replace(/\s+/g, " ") ?? `%${id}`;
   const out = ["gradients(): per sample", ...describeFusion(a.ir, "gradients", label(a.ir))];
   if (a.chunk) out.push(`batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest per sample`, ...describeFusion(a.chunk.graph, "gradients", label(a.chunk.graph)));

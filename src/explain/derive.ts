@@ -6,8 +6,8 @@ import { opInfo, ops } from "../ir/ops.js";
 import type { Analysis } from "../index.js";
 import { parsedRules } from "../rules/formula.js";
 import { rules } from "../rules/table.js";
-import { showShape, type Shape } from "../shape/shape.js";
-import { apply, num, replaceSymbols, size, special, substitute, sym, tidy, toTex } from "./math.js";
+import type { Shape } from "../shape/shape.js";
+import { apply, num, size, special, substitute, sym, tidy, toTex } from "./math.js";
 import { nameTex, shapeTex } from "./symbols.js";
 
 /**
@@ -55,7 +55,6 @@ export interface Derivation {
 export function derive(a: Analysis, at?: { params: Values; inputs: Values }): Derivation {
   const g: Graph = a.differentiated;
   const fwd = a.canonical;
-  const n = fwd.nodes.length;
   const kids = children(fwd);
   const lossNode = fwd.nodes[fwd.loss];
   const lossName = lossNode.hint && lossNode.hint !== "loss" ? lossNode.hint : undefined;
@@ -243,4 +242,3 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   };
 }
 
-export { showShape };

@@ -164,16 +164,6 @@ export function size(n: MathNode): number {
   return c;
 }
 
-/** Replace symbols by expressions. */
-export function replaceSymbols(n: MathNode, f: (key: string) => MathNode | undefined): MathNode {
-  const go = (x: MathNode): MathNode => {
-    if (x.type === "SymbolNode") return f((x as unknown as { name: string }).name) ?? x;
-    if (x.type === "OperatorNode") return withShape(new OperatorNode((x as OperatorNode).op as "+", opFn(x) as "add", argsOf(x).map(go)), shapeOf(x));
-    if (x.type === "FunctionNode") return withShape(new FunctionNode(new SymbolNode(fnName(x)!), argsOf(x).map(go)), shapeOf(x));
-    return x;
-  };
-  return go(n);
-}
 
 // ---- printing -------------------------------------------------------------------------------
 function fraction(v: number): string {

@@ -335,7 +335,6 @@ export function emitBody(ctx: FunctionContext): Body {
   // ---- the function ------------------------------------------------------------------------
   const head: Stmt[] = [];
   const body: Stmt[] = [];
-  const tail: Stmt[] = [];
   const src = (l: { name: string }, role: "params" | "inputs") => member(id((batch || chunk) && role === "inputs" ? "batch" : role), l.name);
 
   const paramDecls = new Map<number, Stmt>();
