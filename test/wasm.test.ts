@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { assemble, kernelModule, type MatmulKernel } from "../src/emit/wasm/kernels.js";
+import { assemble, kernelModule, scratchBytes, type MatmulKernel } from "../src/emit/wasm/kernels.js";
 import { compile } from "../src/index.js";
 import { centralDifference, copyValues, loadModule, relErr, rng, size, type Values } from "./helpers/module.js";
 import { corpus } from "./programs.js";
@@ -9,39 +9,57 @@ import { expectBatchIsMean } from "./helpers/batch.js";
 
 /** --target wasm: the batched chunk's matrix products run as WebAssembly SIMD kernels. */
 describe("WebAssembly kernels", () => {
-  // odd sizes everywhere, so every tail (rows, columns, lanes, the four-row passes) runs
+  // odd sizes everywhere, so every tail (rows, columns, lanes, the four-row passes) runs; rows of
+  // B in more than one L1 column block; accumulation into C
   const cases: MatmulKernel[] = [
     { name: "nt", form: "nt", m: 5, n: 9, c: 7 },
-    { name: "nt_even", form: "nt", m: 4, n: 16, c: 6 },
+    { name: "nt_even", form: "nt", m: 4, n: 16, c: 8 },
+    { name: "nt_wide", form: "nt", m: 7, n: 3, c: 13 },
     { name: "tn", form: "tn", m: 5, n: 6, c: 7 },
+    { name: "tn_blocks", form: "tn", m: 3, n: 9, c: 2001, accumulate: true },
     { name: "nn", form: "nn", m: 3, n: 9, c: 5 },
+    { name: "nn_acc", form: "nn", m: 6, n: 11, c: 9, accumulate: true },
   ];
+  const [A0, B0, C0, S0] = [0, 65536, 4 * 65536, 6 * 65536];
   for (const bytes of [8, 4] as const) {
-    it(`compute A Bᵀ, Aᵀ B and A B exactly (${bytes === 8 ? "f64x2" : "f32x4"})`, async () => {
-      const wasm = await assemble(kernelModule({ bytes }, cases, 1));
-      const memory = new WebAssembly.Memory({ initial: 1 });
+    it(`compute A Bᵀ, Aᵀ B and A B exactly, skipping zero factors (${bytes === 8 ? "f64x2" : "f32x4"})`, async () => {
+      expect(scratchBytes({ bytes }, cases)).toBeLessThan(65536);
+      const wasm = await assemble(kernelModule({ bytes }, cases, 8, S0));
+      const memory = new WebAssembly.Memory({ initial: 8 });
       const k = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } }).exports as Record<string, (a: number, b: number, o: number) => void>;
       const T = (bytes === 8 ? Float64Array : Float32Array) as Float64ArrayConstructor;
       const next = rng(bytes);
       for (const c of cases) {
-        // small integers: every product and sum is exact in both precisions
+        // small integers, a third of A zero: every product and sum is exact in both precisions
         const [ar, ac] = c.form === "tn" ? [c.n, c.m] : [c.m, c.n];
         const [br, bc] = c.form === "nt" ? [c.c, c.n] : [c.n, c.c];
-        const A = T.from({ length: ar * ac }, () => Math.round(next() * 10 - 5));
+        const A = T.from({ length: ar * ac }, () => (next() < 1 / 3 ? 0 : Math.round(next() * 10 - 5)));
         const B = T.from({ length: br * bc }, () => Math.round(next() * 10 - 5));
-        new T(memory.buffer, 0, A.length).set(A);
-        new T(memory.buffer, 4096, B.length).set(B);
-        new T(memory.buffer, 16384, c.m * c.c).fill(99);
-        k[c.name](0, 4096, 16384);
-        const got = [...new T(memory.buffer, 16384, c.m * c.c)];
+        new T(memory.buffer, A0, A.length).set(A);
+        new T(memory.buffer, B0, B.length).set(B);
+        new T(memory.buffer, C0, c.m * c.c).fill(99);
+        k[c.name](A0, B0, C0);
+        const got = [...new T(memory.buffer, C0, c.m * c.c)];
         const want = Array.from({ length: c.m * c.c }, (_, q) => {
           const i = Math.floor(q / c.c), j = q % c.c;
-          let s = 0;
+          let s = c.accumulate ? 99 : 0;
           for (let t = 0; t < c.n; t++) s += (c.form === "tn" ? A[t * c.m + i] : A[i * c.n + t]) * (c.form === "nt" ? B[j * c.n + t] : B[t * c.c + j]);
           return s;
         });
         expect(got, c.name).toEqual(want);
       }
+    });
+
+    it(`scale multiplies in place, whole vectors and the tail (${bytes === 8 ? "f64x2" : "f32x4"})`, async () => {
+      const wasm = await assemble(kernelModule({ bytes }, [], 1, 0));
+      const memory = new WebAssembly.Memory({ initial: 1 });
+      const k = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } }).exports as Record<string, (p: number, n: number, s: number) => void>;
+      const T = (bytes === 8 ? Float64Array : Float32Array) as Float64ArrayConstructor;
+      const x = new T(memory.buffer, 0, 12);
+      x.set(Array.from({ length: 12 }, (_, i) => i + 1));
+      k.scale(16, 7, 0.5); // elements 16 / bytes .. + 7
+      const from = 16 / bytes;
+      expect([...x]).toEqual(Array.from({ length: 12 }, (_, i) => (i >= from && i < from + 7 ? (i + 1) / 2 : i + 1)));
     });
   }
 });

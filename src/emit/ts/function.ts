@@ -123,7 +123,7 @@ export interface WasmPlan {
   /** leaf name -> staging copy (params once per batchGradients call, inputs once per chunk) */
   readonly staging: ReadonlyMap<string, { readonly key: string; readonly offset: number; readonly role: "param" | "input"; readonly size: number }>;
   /** param -> the wasm-memory sum its gradient's kernel adds each chunk into (zeroed per call) */
-  readonly accumulators: ReadonlyMap<string, { readonly key: string; readonly node: number }>;
+  readonly accumulators: ReadonlyMap<string, { readonly key: string; readonly node: number; readonly offset: number }>;
 }
 
 export interface FunctionContext {
@@ -287,6 +287,7 @@ export function emitBody(ctx: FunctionContext): Body {
     return withComment(n, [{ k: "block", body }]);
   }
 
+  const stagedInputs = new Set<string>();
   /** a product as a call into the WebAssembly kernels; input rows of this chunk are staged first */
   function wasmCall(n: Node): Stmt[] {
     const w = ctx.wasm!;
@@ -296,7 +297,9 @@ export function emitBody(ctx: FunctionContext): Body {
       const src = o.op === "transpose" ? g.nodes[o.args[0]] : o;
       if (src.op === "param" || src.op === "input") {
         const st = w.staging.get(src.name!)!;
-        if (src.op === "input") {
+        // an input's rows for this chunk are copied in once, before the first kernel that reads them
+        if (src.op === "input" && !stagedInputs.has(src.name!)) {
+          stagedInputs.add(src.name!);
           const view = ctx.fresh(`staged_${src.name}`);
           stmts.push(decl("const", view, member(id("workspace"), st.key)));
           stmts.push(loop("i", num(st.size), [assign(index(id(view), id("i")), index(id(local(src.id)), iadd(id(offsets.get(src.id)!), id("i"))))]));
@@ -468,15 +471,17 @@ export function emitBody(ctx: FunctionContext): Body {
       post.push(assign(gradTarget(o.param), bin("*", bin("+", sumsOf(scalarSlot.get(o.param)!), id(a)), id("scale"))));
     } else {
       const dst = ctx.fresh(`grad_${o.param}`);
-      pre.splice(1, 0, decl("const", dst, gradTarget(o.param)), { k: "call", e: { k: "call", fn: member(id(dst), "fill"), args: [num(0)] } });
-      body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+=")]));
       const acc = ctx.wasm?.accumulators.get(o.param);
+      // the chunks add this gradient into a sum in the kernels' memory: the remaining samples add
+      // into it too, the kernels scale it in place and one copy moves it into out
+      const sum = acc ? ctx.fresh(`chunks_${o.param}`) : dst;
+      const zero: Stmt = { k: "call", e: { k: "call", fn: member(id(sum), "fill"), args: [num(0)] } };
+      // before the chunk loop, like the other zeroing
+      pre.splice(1, 0, decl("const", dst, gradTarget(o.param)), ...(acc ? [decl("const", sum, member(id("workspace"), acc.key))] : []), zero);
+      body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(sum), pos.flat!), at(o.node, pos, prelude), "+=")]));
       if (acc) {
-        // the chunks' sum lives in the kernels' memory: zero it, and fold it in while scaling
-        const sum = ctx.fresh(`chunks_${o.param}`);
-        // before the chunk loop, like the other zeroing
-        pre.splice(1, 0, decl("const", sum, member(id("workspace"), acc.key)), { k: "call", e: { k: "call", fn: member(id(sum), "fill"), args: [num(0)] } });
-        post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), bin("*", bin("+", index(id(dst), id("i")), index(id(sum), id("i"))), id("scale")))]));
+        post.push({ k: "call", e: { k: "call", fn: member(call("wasmKernels"), "scale"), args: [num(acc.offset), num(size(n.shape)), id("scale")] } });
+        post.push({ k: "call", e: { k: "call", fn: member(id(dst), "set"), args: [id(sum)] } });
       } else post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), id("scale"), "*=")]));
     }
   }

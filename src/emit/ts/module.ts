@@ -16,7 +16,7 @@ import { opInfo } from "../../ir/ops.js";
 import { showShape, size } from "../../shape/shape.js";
 import { fillTemplate } from "../template.js";
 import { emitBody, plan, type Mode, type WasmPlan } from "./function.js";
-import { assemble, kernelModule, type Form, type MatmulKernel } from "../wasm/kernels.js";
+import { assemble, kernelModule, scratchBytes, type Form, type MatmulKernel } from "../wasm/kernels.js";
 import { kernelLocals } from "./kernels.js";
 import { NameTable } from "./names.js";
 import { printStmts, safeComment } from "./syntax.js";
@@ -318,7 +318,7 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
   };
   const offsets = new Map<number, number>();
   const views = new Map<string, number>();
-  const accumulators = new Map<string, { key: string; node: number }>();
+  const accumulators = new Map<string, { key: string; node: number; offset: number }>();
   for (const id of p.order) {
     if (p.placement.get(id) !== "buffer") continue;
     const at = take(size(g.nodes[id].shape));
@@ -326,7 +326,7 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
     const param = accumulated.get(id);
     // an accumulated gradient's buffer is the per-call sum, under its own key
     const key = param !== undefined ? `chunkGrad_${param.replace(/[^A-Za-z0-9_]/g, "_")}_${accumulators.size}` : local.get(id)!;
-    if (param !== undefined) accumulators.set(param, { key, node: id });
+    if (param !== undefined) accumulators.set(param, { key, node: id, offset: at });
     views.set(key, at);
   }
   const staging = new Map<string, { key: string; offset: number; role: "param" | "input"; size: number }>();
@@ -340,7 +340,10 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
       views.set(key, at);
     }
   }
+  // the kernels' own scratch (row lists), past everything the module reads
+  const scratch = offset;
+  offset += scratchBytes({ bytes }, specs);
   const pages = Math.ceil(offset / 65536) + 1;
-  const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages));
+  const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch));
   return { plan: { kernels, offsets, staging, accumulators }, views, pages, base64: Buffer.from(wasmBytes).toString("base64") };
 }

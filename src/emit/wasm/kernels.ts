@@ -1,6 +1,6 @@
 /**
  * WebAssembly SIMD matrix products, one function per product in the program, specialized to
- * its shapes (loop bounds are constants). Written as WAT text and assembled by wabt.
+ * its shapes (loop bounds and row strides are constants). Written as WAT text, assembled by wabt.
  * Format of each form: C[m, c] from row-major operands at byte offsets (a, b, out):
  *   nt  C = A Bᵀ   A [m, n], B [c, n]: dot products of rows, `lanes` elements per step
  *   tn  C = Aᵀ B   A [n, m], B [n, c]: rows of B scaled and added into rows of C
@@ -27,111 +27,215 @@ const t = (l: Lane) => (l.bytes === 8 ? "f64" : "f32");
 const v = (l: Lane) => (l.bytes === 8 ? "f64x2" : "f32x4");
 const lanes = (l: Lane) => 16 / l.bytes;
 
+/** nt register tile: R rows of A against Q rows of B, R·Q vector accumulators (x64 has 16 registers) */
+const R = 2;
+const Q = 4;
+/** tn/nn: rows of B added into a row of C per pass (C's row is loaded and stored once per pass) */
+const G = 4;
+/** tn/nn: a block of C's columns whose rows of B stay in L1 while every row of C passes over them */
+const L1_BLOCK = 16 * 1024;
+
+const get = (x: string) => `(local.get ${x})`;
+const i32 = (k: number) => `(i32.const ${k})`;
+const add = (x: string, y: string) => `(i32.add ${x} ${y})`;
+/** a byte pointer plus a constant */
+const off = (p: string, k: number) => (k === 0 ? get(p) : add(get(p), i32(k)));
+
 /** sum of the lanes of a vector */
 function horizontal(l: Lane, x: string): string {
-  const parts = Array.from({ length: lanes(l) }, (_, k) => `(${v(l)}.extract_lane ${k} (local.get ${x}))`);
+  const parts = Array.from({ length: lanes(l) }, (_, k) => `(${v(l)}.extract_lane ${k} ${get(x)})`);
   return parts.reduce((a, b) => `(${t(l)}.add ${a} ${b})`);
 }
 
-/** a counted loop: for (var = from; var < bound; var += step) body */
-function loop(name: string, bound: number, step: number, body: string, from = 0): string {
-  return `(local.set ${name} (i32.const ${from}))
-  (block $${name.slice(1)}_done (loop $${name.slice(1)}_next
-    (br_if $${name.slice(1)}_done (i32.ge_u (local.get ${name}) (i32.const ${bound})))
+/** while (var < bound) { body; var += step } — var, bound and step as i32 expressions */
+function loop(name: string, from: string, bound: string, step: number, body: string): string {
+  const label = name.slice(1);
+  return `(local.set ${name} ${from})
+  (block $${label}_done (loop $${label}_next
+    (br_if $${label}_done (i32.ge_u ${get(name)} ${bound}))
     ${body}
-    (local.set ${name} (i32.add (local.get ${name}) (i32.const ${step})))
-    (br $${name.slice(1)}_next)))`;
+    (local.set ${name} (i32.add ${get(name)} ${i32(step)}))
+    (br $${label}_next)))`;
 }
 
-/** byte address of element (row, col) of a row-major matrix with `cols` columns at base */
-const addr = (l: Lane, base: string, row: string, cols: number, col: string) =>
-  `(i32.add (local.get ${base}) (i32.mul (i32.add (i32.mul (local.get ${row}) (i32.const ${cols})) (local.get ${col})) (i32.const ${l.bytes})))`;
-
-/** row + k, as an i32 expression */
-const plus = (row: string, k: number) => (k === 0 ? `(local.get ${row})` : `(i32.add (local.get ${row}) (i32.const ${k}))`);
-const at = (l: Lane, base: string, row: string, dr: number, cols: number, col: string) =>
-  `(i32.add (local.get ${base}) (i32.mul (i32.add (i32.mul ${plus(row, dr)} (i32.const ${cols})) (local.get ${col})) (i32.const ${l.bytes})))`;
-
-/** one output element C[i, j] = A[i, :] . B[j, :] */
-function ntElement(l: Lane, k: MatmulKernel): string {
-  const L = lanes(l);
-  const main = k.n - (k.n % L);
-  return `(local.set $acc (v128.const i32x4 0 0 0 0))
-    ${loop("$t", main, L, `(local.set $acc (${v(l)}.add (local.get $acc) (${v(l)}.mul (v128.load ${addr(l, "$a", "$i", k.n, "$t")}) (v128.load ${addr(l, "$b", "$j", k.n, "$t")}))))`)}
-    (local.set $s ${horizontal(l, "$acc")})
-    ${loop("$t", k.n, 1, `(local.set $s (${t(l)}.add (local.get $s) (${t(l)}.mul (${t(l)}.load ${addr(l, "$a", "$i", k.n, "$t")}) (${t(l)}.load ${addr(l, "$b", "$j", k.n, "$t")}))))`, main)}
-    (${t(l)}.store ${addr(l, "$out", "$i", k.c, "$j")} (local.get $s))`;
+/**
+ * An r × q tile of C = A Bᵀ at rows $pa (of A) and $pb (of B): every vector loaded from a row of A
+ * meets q rows of B, and every vector from B meets r rows of A. Bytes into the rows step with $t;
+ * the rows below are constant offsets (`offset=` immediates), so a step costs one add per load.
+ */
+function ntTile(l: Lane, k: MatmulKernel, r: number, q: number): string {
+  const row = k.n * l.bytes;
+  const main = (k.n - (k.n % lanes(l))) * l.bytes;
+  const acc = (i: number, j: number) => `$c${i}${j}`;
+  const s: string[] = [];
+  for (let i = 0; i < r; i++) for (let j = 0; j < q; j++) s.push(`(local.set ${acc(i, j)} (v128.const i32x4 0 0 0 0))`);
+  const step: string[] = [];
+  for (let i = 0; i < r; i++) step.push(`(local.set $x${i} (v128.load offset=${i * row} (i32.add ${get("$pa")} ${get("$t")})))`);
+  for (let j = 0; j < q; j++) {
+    step.push(`(local.set $y (v128.load offset=${j * row} (i32.add ${get("$pb")} ${get("$t")})))`);
+    for (let i = 0; i < r; i++) step.push(`(local.set ${acc(i, j)} (${v(l)}.add ${get(acc(i, j))} (${v(l)}.mul ${get(`$x${i}`)} ${get("$y")})))`);
+  }
+  s.push(loop("$t", i32(0), i32(main), 16, step.join("\n      ")));
+  // the lanes' sums, then the columns past the last whole vector, one at a time
+  for (let i = 0; i < r; i++) for (let j = 0; j < q; j++) s.push(`(local.set $s${i}${j} ${horizontal(l, acc(i, j))})`);
+  const tail: string[] = [];
+  for (let i = 0; i < r; i++)
+    for (let j = 0; j < q; j++)
+      tail.push(`(local.set $s${i}${j} (${t(l)}.add ${get(`$s${i}${j}`)} (${t(l)}.mul (${t(l)}.load offset=${i * row} (i32.add ${get("$pa")} ${get("$t")})) (${t(l)}.load offset=${j * row} (i32.add ${get("$pb")} ${get("$t")})))))`);
+  if (main < row) s.push(loop("$t", i32(main), i32(row), l.bytes, tail.join("\n      ")));
+  // C[i + di, j + dj] at $po + (di·c + dj)·bytes
+  for (let i = 0; i < r; i++) for (let j = 0; j < q; j++) s.push(`(${t(l)}.store offset=${(i * k.c + j) * l.bytes} ${get("$po")} ${get(`$s${i}${j}`)})`);
+  return s.join("\n    ");
 }
 
-/** a 2 x 2 tile: rows i, i+1 of A against rows j, j+1 of B share every vector load */
-function ntTile(l: Lane, k: MatmulKernel): string {
-  const L = lanes(l);
-  const main = k.n - (k.n % L);
-  const accs = ["$c00", "$c01", "$c10", "$c11"];
-  const pairs: [string, number, number][] = [["$c00", 0, 0], ["$c01", 0, 1], ["$c10", 1, 0], ["$c11", 1, 1]];
-  const fma = (acc: string, x: string, y: string) => `(local.set ${acc} (${v(l)}.add (local.get ${acc}) (${v(l)}.mul (local.get ${x}) (local.get ${y}))))`;
-  const scalarTail = pairs
-    .map(([, di, dj], q) => `(local.set $s${q} (${t(l)}.add (local.get $s${q}) (${t(l)}.mul (${t(l)}.load ${at(l, "$a", "$i", di, k.n, "$t")}) (${t(l)}.load ${at(l, "$b", "$j", dj, k.n, "$t")}))))`)
-    .join("\n      ");
-  return `${accs.map((c) => `(local.set ${c} (v128.const i32x4 0 0 0 0))`).join(" ")}
-    ${loop("$t", main, L, `(local.set $x0 (v128.load ${at(l, "$a", "$i", 0, k.n, "$t")}))
-      (local.set $x1 (v128.load ${at(l, "$a", "$i", 1, k.n, "$t")}))
-      (local.set $y0 (v128.load ${at(l, "$b", "$j", 0, k.n, "$t")}))
-      (local.set $y1 (v128.load ${at(l, "$b", "$j", 1, k.n, "$t")}))
-      ${fma("$c00", "$x0", "$y0")} ${fma("$c01", "$x0", "$y1")} ${fma("$c10", "$x1", "$y0")} ${fma("$c11", "$x1", "$y1")}`)}
-    ${pairs.map(([acc], q) => `(local.set $s${q} ${horizontal(l, acc)})`).join(" ")}
-    ${loop("$t", k.n, 1, scalarTail, main)}
-    ${pairs.map(([, di, dj], q) => `(${t(l)}.store ${at(l, "$out", "$i", di, k.c, `$j${dj ? "1" : ""}`)} (local.get $s${q}))`).join(" ")}`;
+/** rows [i0, i1) of A against rows [j0, j1) of B in r × q tiles (the ranges are multiples of them) */
+function ntBlock(l: Lane, k: MatmulKernel, i0: number, i1: number, j0: number, j1: number, r: number, q: number): string {
+  if (i0 >= i1 || j0 >= j1) return "";
+  const row = k.n * l.bytes;
+  // B's rows outermost: q rows of B stay in cache while every row of A passes over them
+  return loop(
+    "$j",
+    i32(j0),
+    i32(j1),
+    q,
+    `(local.set $pb ${add(get("$b"), `(i32.mul ${get("$j")} ${i32(row)})`)})
+    ${loop(
+      "$i",
+      i32(i0),
+      i32(i1),
+      r,
+      `(local.set $pa ${add(get("$a"), `(i32.mul ${get("$i")} ${i32(row)})`)})
+      (local.set $po ${add(get("$out"), `(i32.mul (i32.add (i32.mul ${get("$i")} ${i32(k.c)}) ${get("$j")}) ${i32(l.bytes)})`)})
+      ${ntTile(l, k, r, q)}`,
+    )}`,
+  );
 }
 
 function nt(l: Lane, k: MatmulKernel): string {
-  const m2 = k.m - (k.m % 2);
-  const c2 = k.c - (k.c % 2);
-  // W's rows outermost: each pair of rows of B is read from memory once, for every row of A
-  const tiles = loop("$j", c2, 2, `(local.set $j1 (i32.add (local.get $j) (i32.const 1)))
-    ${loop("$i", m2, 2, ntTile(l, k))}`);
-  const oddRow = m2 < k.m ? loop("$j", k.c, 1, `(local.set $i (i32.const ${m2})) ${ntElement(l, k)}`) : "";
-  const oddCol = c2 < k.c ? loop("$i", m2, 1, `(local.set $j (i32.const ${c2})) ${ntElement(l, k)}`) : "";
-  return `${tiles}\n  ${oddRow}\n  ${oddCol}`;
+  const mr = k.m - (k.m % R);
+  const cq = k.c - (k.c % Q);
+  // whole tiles, then the rows and columns they leave, one dot product at a time
+  return [ntBlock(l, k, 0, mr, 0, cq, R, Q), ntBlock(l, k, mr, k.m, 0, k.c, 1, 1), ntBlock(l, k, 0, mr, cq, k.c, 1, 1)].join("\n  ");
 }
 
-/** C[i, :] += sum over q < rows of a_q * B[t + q, :], `lanes` columns at a time, then the tail */
-function axpy(l: Lane, k: MatmulKernel, aOf: (dt: number) => string, rows: number): string {
+/**
+ * C = Aᵀ B or A B, as rows of B scaled and added into rows of C. Pass 1 lists, for each row i of
+ * C, the rows of B with a nonzero factor (a ReLU's mask zeroes about half of a gradient's rows:
+ * those cost nothing) in a scratch area. Pass 2 walks C in column blocks whose rows of B fit
+ * in L1 and adds G listed rows at a time into each row of C.
+ */
+function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
   const L = lanes(l);
-  const main = k.c - (k.c % L);
-  const sumV = Array.from({ length: rows }, (_, q) => `(${v(l)}.mul (local.get $av${q}) (v128.load ${at(l, "$b", "$t", q, k.c, "$j")}))`).reduce((x, y) => `(${v(l)}.add ${x} ${y})`);
-  const sumS = Array.from({ length: rows }, (_, q) => `(${t(l)}.mul ${aOf(q)} (${t(l)}.load ${at(l, "$b", "$t", q, k.c, "$j")}))`).reduce((x, y) => `(${t(l)}.add ${x} ${y})`);
-  return `${Array.from({ length: rows }, (_, q) => `(local.set $av${q} (${v(l)}.splat ${aOf(q)}))`).join(" ")}
-    ${loop("$j", main, L, `(v128.store ${addr(l, "$out", "$i", k.c, "$j")} (${v(l)}.add (v128.load ${addr(l, "$out", "$i", k.c, "$j")}) ${sumV}))`)}
-    ${loop("$j", k.c, 1, `(${t(l)}.store ${addr(l, "$out", "$i", k.c, "$j")} (${t(l)}.add (${t(l)}.load ${addr(l, "$out", "$i", k.c, "$j")}) ${sumS}))`, main)}`;
+  const rowB = k.c * l.bytes;
+  const main = (k.c - (k.c % L)) * l.bytes;
+  // scratch: m counts, then per row i n row pointers, then n factors
+  const counts = scratch;
+  const ptrs = counts + k.m * 4;
+  const facts = ptrs + k.m * k.n * 4;
+  const factor =
+    k.form === "tn"
+      ? `(${t(l)}.load ${add(get("$a"), `(i32.mul (i32.add (i32.mul ${get("$t")} ${i32(k.m)}) ${get("$i")}) ${i32(l.bytes)})`)})`
+      : `(${t(l)}.load ${add(get("$a"), `(i32.mul (i32.add (i32.mul ${get("$i")} ${i32(k.n)}) ${get("$t")}) ${i32(l.bytes)})`)})`;
+  const list = loop(
+    "$i",
+    i32(0),
+    i32(k.m),
+    1,
+    `(local.set $cnt ${i32(0)})
+    (local.set $pl ${add(i32(ptrs), `(i32.mul ${get("$i")} ${i32(k.n * 4)})`)})
+    (local.set $pf ${add(i32(facts), `(i32.mul ${get("$i")} ${i32(k.n * l.bytes)})`)})
+    ${loop(
+      "$t",
+      i32(0),
+      i32(k.n),
+      1,
+      `(local.set $f ${factor})
+      (if (${t(l)}.ne ${get("$f")} (${t(l)}.const 0)) (then
+        (i32.store ${add(get("$pl"), `(i32.shl ${get("$cnt")} ${i32(2)})`)} ${add(get("$b"), `(i32.mul ${get("$t")} ${i32(rowB)})`)})
+        (${t(l)}.store ${add(get("$pf"), `(i32.mul ${get("$cnt")} ${i32(l.bytes)})`)} ${get("$f")})
+        (local.set $cnt (i32.add ${get("$cnt")} ${i32(1)}))))`,
+    )}
+    (i32.store ${add(i32(counts), `(i32.shl ${get("$i")} ${i32(2)})`)} ${get("$cnt")})`,
+  );
+  /** add g listed rows, starting at entry $e, into row $po of C over bytes [$j0, $j1) */
+  const pass = (g: number) => {
+    const setup: string[] = [];
+    for (let q = 0; q < g; q++) {
+      setup.push(`(local.set $p${q} (i32.load offset=${q * 4} ${add(get("$pl"), `(i32.shl ${get("$e")} ${i32(2)})`)}))`);
+      setup.push(`(local.set $f${q} (${t(l)}.load offset=${q * l.bytes} ${add(get("$pf"), `(i32.mul ${get("$e")} ${i32(l.bytes)})`)}))`);
+      setup.push(`(local.set $v${q} (${v(l)}.splat ${get(`$f${q}`)}))`);
+    }
+    const terms = Array.from({ length: g }, (_, q) => `(${v(l)}.mul ${get(`$v${q}`)} (v128.load ${add(get(`$p${q}`), get("$j"))}))`);
+    const vec = `(v128.store ${add(get("$po"), get("$j"))} (${v(l)}.add (v128.load ${add(get("$po"), get("$j"))}) ${terms.reduce((x, y) => `(${v(l)}.add ${x} ${y})`)}))`;
+    const sterms = Array.from({ length: g }, (_, q) => `(${t(l)}.mul ${get(`$f${q}`)} (${t(l)}.load ${add(get(`$p${q}`), get("$j"))}))`);
+    const one = `(${t(l)}.store ${add(get("$po"), get("$j"))} (${t(l)}.add (${t(l)}.load ${add(get("$po"), get("$j"))}) ${sterms.reduce((x, y) => `(${t(l)}.add ${x} ${y})`)}))`;
+    return `${setup.join(" ")}
+        ${loop("$j", get("$j0"), `(select ${get("$j1")} ${i32(main)} (i32.lt_u ${get("$j1")} ${i32(main)}))`, 16, vec)}
+        (if (i32.ge_u ${get("$j1")} ${i32(rowB)}) (then ${loop("$j", i32(main), i32(rowB), l.bytes, one)}))`;
+  };
+  const grouped = `(local.set $cnt (i32.load ${add(i32(counts), `(i32.shl ${get("$i")} ${i32(2)})`)}))
+      (local.set $pl ${add(i32(ptrs), `(i32.mul ${get("$i")} ${i32(k.n * 4)})`)})
+      (local.set $pf ${add(i32(facts), `(i32.mul ${get("$i")} ${i32(k.n * l.bytes)})`)})
+      (local.set $po ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(rowB)})`)})
+      ${loop("$e", i32(0), `(i32.and ${get("$cnt")} ${i32(-G)})`, G, pass(G))}
+      ${loop("$e", `(i32.and ${get("$cnt")} ${i32(-G)})`, get("$cnt"), 1, pass(1))}`;
+  // column blocks of whole vectors; the last block also takes the columns past them
+  const block = Math.max(L, Math.floor(L1_BLOCK / Math.max(1, k.n) / 16) * 16);
+  const zero = k.accumulate ? "" : `(memory.fill ${get("$out")} ${i32(0)} ${i32(k.m * rowB)})`;
+  return `${list}
+  ${zero}
+  (local.set $j0 ${i32(0)})
+  (block $blocks_done (loop $blocks_next
+    (local.set $j1 (i32.add ${get("$j0")} ${i32(block)}))
+    (if (i32.ge_u ${get("$j1")} ${i32(main)}) (then (local.set $j1 ${i32(rowB)})))
+    ${loop("$i", i32(0), i32(k.m), 1, grouped)}
+    (local.set $j0 ${get("$j1")})
+    (br_if $blocks_next (i32.lt_u ${get("$j0")} ${i32(main)}))))`;
 }
 
-function accumulate(l: Lane, k: MatmulKernel, aOf: (dt: number) => string): string {
-  // output row i stays in cache while the rows of B are added into it, four at a time
-  const zero = k.accumulate ? "" : `(memory.fill (i32.add (local.get $out) (i32.mul (local.get $i) (i32.const ${k.c * l.bytes}))) (i32.const 0) (i32.const ${k.c * l.bytes}))`;
-  const n4 = k.n - (k.n % 4);
-  return loop("$i", k.m, 1, `${zero}
-    ${loop("$t", n4, 4, axpy(l, k, aOf, 4))}
-    ${loop("$t", k.n, 1, axpy(l, k, aOf, 1), n4)}`);
-}
-
-function kernel(l: Lane, k: MatmulKernel): string {
-  // A's element for output row i and source row t + dt: G[t + dt, i] for Aᵀ B, A[i, t + dt] for A B
-  const tnA = (dt: number) => `(${t(l)}.load ${at(l, "$a", "$t", dt, k.m, "$i")})`;
-  const nnA = (dt: number) => `(${t(l)}.load (i32.add ${addr(l, "$a", "$i", k.n, "$t")} (i32.const ${dt * l.bytes})))`;
-  const body = k.form === "nt" ? nt(l, k) : accumulate(l, k, k.form === "tn" ? tnA : nnA);
+function kernel(l: Lane, k: MatmulKernel, scratch: number): string {
+  const vecs = [...Array.from({ length: R * Q }, (_, q) => `$c${Math.floor(q / Q)}${q % Q}`), ...Array.from({ length: R }, (_, i) => `$x${i}`), "$y", ...Array.from({ length: G }, (_, q) => `$v${q}`)];
+  const scalars = [...Array.from({ length: R * Q }, (_, q) => `$s${Math.floor(q / Q)}${q % Q}`), "$f", ...Array.from({ length: G }, (_, q) => `$f${q}`)];
+  const ints = ["$i", "$j", "$t", "$e", "$j0", "$j1", "$cnt", "$pa", "$pb", "$po", "$pl", "$pf", ...Array.from({ length: G }, (_, q) => `$p${q}`)];
   return `(func (export "${k.name}") (param $a i32) (param $b i32) (param $out i32)
-  (local $i i32) (local $j i32) (local $j1 i32) (local $t i32) (local $s ${t(l)}) (local $s0 ${t(l)}) (local $s1 ${t(l)}) (local $s2 ${t(l)}) (local $s3 ${t(l)})
-  (local $acc v128) (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128) (local $x0 v128) (local $x1 v128) (local $y0 v128) (local $y1 v128)
-  (local $av0 v128) (local $av1 v128) (local $av2 v128) (local $av3 v128)
-  ${body})`;
+  ${ints.map((x) => `(local ${x} i32)`).join(" ")}
+  ${scalars.map((x) => `(local ${x} ${t(l)})`).join(" ")}
+  ${vecs.map((x) => `(local ${x} v128)`).join(" ")}
+  ${k.form === "nt" ? nt(l, k) : accumulate(l, k, scratch)})`;
 }
 
-/** The module's text: the kernels over one imported memory of `pages` 64 KiB pages. */
-export function kernelModule(l: Lane, ks: readonly MatmulKernel[], pages: number): string {
+/** scale(p, count, s): x[i] *= s for the `count` elements at byte offset p (a batch's mean) */
+function scale(l: Lane): string {
+  const L = lanes(l);
+  return `(func (export "scale") (param $p i32) (param $count i32) (param $s ${t(l)})
+  (local $end i32) (local $vend i32) (local $sv v128)
+  (local.set $sv (${v(l)}.splat (local.get $s)))
+  (local.set $end (i32.add (local.get $p) (i32.mul (local.get $count) (i32.const ${l.bytes}))))
+  (local.set $vend (i32.add (local.get $p) (i32.mul (i32.and (local.get $count) (i32.const ${-L})) (i32.const ${l.bytes}))))
+  (block $v_done (loop $v_next
+    (br_if $v_done (i32.ge_u (local.get $p) (local.get $vend)))
+    (v128.store (local.get $p) (${v(l)}.mul (v128.load (local.get $p)) (local.get $sv)))
+    (local.set $p (i32.add (local.get $p) (i32.const 16)))
+    (br $v_next)))
+  (block $s_done (loop $s_next
+    (br_if $s_done (i32.ge_u (local.get $p) (local.get $end)))
+    (${t(l)}.store (local.get $p) (${t(l)}.mul (${t(l)}.load (local.get $p)) (local.get $s)))
+    (local.set $p (i32.add (local.get $p) (i32.const ${l.bytes})))
+    (br $s_next))))`;
+}
+
+/** Bytes of scratch memory the kernels need (the row lists of tn and nn products), a multiple of 16. */
+export function scratchBytes(l: Lane, ks: readonly MatmulKernel[]): number {
+  const most = Math.max(0, ...ks.filter((k) => k.form !== "nt").map((k) => k.m * 4 + k.m * k.n * (4 + l.bytes)));
+  return Math.ceil(most / 16) * 16;
+}
+
+/** The module's text: the kernels, and scale, over one imported memory of `pages` 64 KiB pages; `scratch` is a byte offset with scratchBytes() free. */
+export function kernelModule(l: Lane, ks: readonly MatmulKernel[], pages: number, scratch: number): string {
   return `(module
 (import "gradc" "memory" (memory ${pages}))
-${ks.map((k) => kernel(l, k)).join("\n")}
+${ks.map((k) => kernel(l, k, scratch)).join("\n")}
+${scale(l)}
 )`;
 }
 
