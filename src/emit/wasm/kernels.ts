@@ -38,8 +38,6 @@ const L1_BLOCK = 16 * 1024;
 const get = (x: string) => `(local.get ${x})`;
 const i32 = (k: number) => `(i32.const ${k})`;
 const add = (x: string, y: string) => `(i32.add ${x} ${y})`;
-/** a byte pointer plus a constant */
-const off = (p: string, k: number) => (k === 0 ? get(p) : add(get(p), i32(k)));
 
 /** sum of the lanes of a vector */
 function horizontal(l: Lane, x: string): string {
