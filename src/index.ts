@@ -3,7 +3,8 @@ import { differentiate, type SweepStep } from "./autodiff/differentiate.js";
 import { check } from "./check/check.js";
 import { Reporter, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { CompileError } from "./diagnostics/error.js";
-import { emitTypeScript, type Dtype } from "./emit/ts/module.js";
+import { emitTypeScript, wasmKernels, type Dtype } from "./emit/ts/module.js";
+import { describeKernel } from "./emit/wasm/kernels.js";
 import type { Graph } from "./ir/graph.js";
 import { printGraph } from "./ir/print.js";
 import { lower } from "./lower/lower.js";
@@ -53,6 +54,8 @@ export interface CompileResult extends Analysis {
   /** the program on a chunk of samples at once, for batchGradients (absent when it has no batched form) */
   readonly chunk?: { readonly graph: Graph; readonly size: number };
   readonly typescript: string;
+  readonly dtype: Dtype;
+  readonly target: "ts" | "wasm";
   /** stable text dump of `ir` */
   readonly irText: string;
 }
@@ -117,7 +120,7 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
         }
       : {}),
   });
-  return { ...a, ...(chunk ? { chunk } : {}), typescript, irText: printGraph(a.ir) };
+  return { ...a, ...(chunk ? { chunk } : {}), typescript, dtype: options.dtype ?? "f64", target: options.target ?? "ts", irText: printGraph(a.ir) };
 }
 
 export interface ExplainOptions extends CompileOptions {
@@ -148,7 +151,15 @@ export async function graph(text: string, options: CompileOptions & { at?: strin
 export function explainFusion(a: CompileResult): string {
   const label = (g: Graph) => (id: number) => g.nodes[id].hint ?? g.nodes[id].origin?.text.replace(/\s+/g, " ") ?? `%${id}`;
   const out = ["gradients(): per sample", ...describeFusion(a.ir, "gradients", label(a.ir))];
-  if (a.chunk) out.push(`batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest per sample`, ...describeFusion(a.chunk.graph, "gradients", label(a.chunk.graph)));
+  if (a.chunk) {
+    const wasm = a.target === "wasm" ? wasmKernels(a.chunk.graph) : undefined;
+    const lane = { bytes: a.dtype === "f32" ? 4 : 8 } as const;
+    const how = wasm && new Map([...wasm.kernels].map(([id], k) => [id, describeKernel(lane, wasm.specs[k])]));
+    out.push(
+      `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest per sample`,
+      ...describeFusion(a.chunk.graph, how ? "chunk" : "gradients", label(a.chunk.graph), how),
+    );
+  }
   else out.push("batchGradients(): sample by sample (an input is a matrix, so the program has no batched form)");
   return out.join("\n") + "\n";
 }

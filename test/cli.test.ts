@@ -107,6 +107,15 @@ describe("gradc compile --explain-fusion", () => {
     const tiny = await run("compile", "examples/tiny-mlp.grad", "--explain-fusion");
     expect(tiny.stderr).toMatch(/elementwise ops fused/);
   });
+
+  it("says which products run as WebAssembly kernels, and how, with --target wasm", async () => {
+    const r = await run("compile", "examples/mlp.grad", "--target", "wasm", "--dtype", "f32", "--explain-fusion");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("W1 @ x [16, 128]: matmul (WebAssembly f32x4: A Bᵀ, 2×4 register tile of dot products)");
+    expect(r.stderr).toContain("d_W1 [128, 784]: matmul (WebAssembly f32x4: Aᵀ B, rows of B with a nonzero factor, 4 at a time, in L1 column blocks, added into the per-call sum)");
+    // per sample, the TypeScript loops as before
+    expect(r.stderr).toContain("W1 @ x [128]: matvec (four rows per pass over x)");
+  });
 });
 
 describe("writing outputs", () => {

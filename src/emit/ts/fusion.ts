@@ -3,9 +3,12 @@ import { showShape } from "../../shape/shape.js";
 import { plan, type Mode } from "./function.js";
 import { kernelForms } from "./kernels.js";
 
-/** How each loop nest of a function was formed, for `gradc compile --explain-fusion`. */
-export function describeFusion(g: Graph, mode: Mode, names: (id: number) => string): string[] {
-  const { placement, order, epilogues } = plan(g, mode);
+/**
+ * How each loop nest of a function was formed, for `gradc compile --explain-fusion`; `kernels`
+ * (--target wasm): products that run as WebAssembly kernels, and how, which take no epilogue.
+ */
+export function describeFusion(g: Graph, mode: Mode, names: (id: number) => string, kernels?: ReadonlyMap<number, string>): string[] {
+  const { placement, order, epilogues } = plan(g, mode, kernels ? { outsideKernels: new Set(kernels.keys()) } : {});
   const inEpilogue = new Set([...epilogues.values()].flat());
   const lines: string[] = [];
   const inlined = (id: number): string[] => g.nodes[id].args.flatMap((a) => (placement.get(a) === "inline" ? [...inlined(a), g.nodes[a].op] : []));
@@ -15,6 +18,11 @@ export function describeFusion(g: Graph, mode: Mode, names: (id: number) => stri
     if (p !== "buffer") continue;
     const what = `${names(id)} ${showShape(n.shape)}`;
     if (inEpilogue.has(id)) continue;
+    const wasm = kernels?.get(id);
+    if (wasm) {
+      lines.push(`  ${what}: ${n.op} (${wasm})`);
+      continue;
+    }
     const form = kernelForms[n.op];
     if (form) {
       const epilogue = epilogues.get(id);

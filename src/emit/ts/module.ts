@@ -275,14 +275,20 @@ interface WasmLayout {
   readonly base64: string;
 }
 
+/** The chunk's products that run as WebAssembly kernels: node -> export name, their specs, and the accumulated gradients. */
+export interface WasmKernels {
+  readonly kernels: ReadonlyMap<number, string>;
+  readonly specs: readonly MatmulKernel[];
+  /** product node -> the param whose whole gradient it is, added straight into a per-call sum */
+  readonly accumulated: ReadonlyMap<number, string>;
+}
+
 /**
  * --target wasm: the chunk's matrix products whose operands the kernels can read (buffers,
- * params, inputs, and their transposes) become WebAssembly functions; every buffer of the
- * chunk, and a staging copy of each param and input they read, lives in one memory.
+ * params, inputs, and their transposes); undefined when there are none.
  */
-async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: Dtype): Promise<WasmLayout | undefined> {
+export function wasmKernels(g: Graph): WasmKernels | undefined {
   const p = plan(g, "chunk");
-  const bytes = dtype === "f32" ? 4 : 8;
   const source = (id: number) => (g.nodes[id].op === "transpose" ? g.nodes[g.nodes[id].args[0]] : g.nodes[id]);
   const usable = (id: number) => {
     const s = source(id);
@@ -309,7 +315,20 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
     if (accumulate) accumulated.set(id, param);
     specs.push({ name, form, m: a[0], n: a[1], c: b[1], ...(accumulate ? { accumulate } : {}) });
   }
-  if (!kernels.size) return undefined;
+  return kernels.size ? { kernels, specs, accumulated } : undefined;
+}
+
+/**
+ * --target wasm: one memory for every buffer of the chunk, a staging copy of each param and
+ * input the kernels read, and the kernels' scratch; and the kernels assembled over it.
+ */
+async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: Dtype): Promise<WasmLayout | undefined> {
+  const selected = wasmKernels(g);
+  if (!selected) return undefined;
+  const { kernels, specs, accumulated } = selected;
+  const p = plan(g, "chunk");
+  const bytes = dtype === "f32" ? 4 : 8;
+  const source = (id: number) => (g.nodes[id].op === "transpose" ? g.nodes[g.nodes[id].args[0]] : g.nodes[id]);
   let offset = 0;
   const take = (n: number) => {
     const at = offset;

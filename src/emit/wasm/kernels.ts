@@ -202,6 +202,15 @@ function kernel(l: Lane, k: MatmulKernel, scratch: number): string {
   ${k.form === "nt" ? nt(l, k) : accumulate(l, k, scratch)})`;
 }
 
+/** How a kernel computes its product, for --explain-fusion. */
+export function describeKernel(l: Lane, k: MatmulKernel): string {
+  const simd = `WebAssembly ${v(l)}`;
+  if (k.form === "nt") return `${simd}: A Bᵀ, ${R}×${Q} register tile of dot products`;
+  const what = k.form === "tn" ? "Aᵀ B" : "A B";
+  const into = k.accumulate ? ", added into the per-call sum" : "";
+  return `${simd}: ${what}, rows of B with a nonzero factor, ${G} at a time, in L1 column blocks${into}`;
+}
+
 /** scale(p, count, s): x[i] *= s for the `count` elements at byte offset p (a batch's mean) */
 function scale(l: Lane): string {
   const L = lanes(l);
