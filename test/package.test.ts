@@ -58,6 +58,22 @@ describe("the npm package, end to end", () => {
     const esbOut = JSON.parse(run("node", [join(dir, "dist-esbuild", "bundle.js")]).stdout);
     expect(esbOut).toEqual(viteOut);
 
+    // the plugin's target option: a --target wasm module in a bundle, equal to the TypeScript target
+    const net = "param W1[12, 20], b1[12], W2[3, 12], b2[3]\ninput x[20], y[3]\nh = relu(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
+    writeFileSync(join(dir, "net.grad"), net);
+    const fill = "const fill = (n, k) => Float64Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);";
+    const call = "batchGradients({ W1: fill(240, 1), b1: fill(12, 2), W2: fill(36, 3), b2: fill(3, 4) }, { x: fill(20 * 40, 5), y: fill(3 * 40, 6) }, 40)";
+    writeFileSync(join(dir, "main-wasm.js"), `import { batchGradients } from "./net.grad";\n${fill}\nconst r = ${call};\nconsole.log(JSON.stringify({ loss: r.loss, W1: Array.from(r.grads.W1) }));\n`);
+    writeFileSync(join(dir, "build-wasm.mjs"), `import { build } from "esbuild";\nimport { esbuild as gradc } from "gradc/plugin";\nawait build({ entryPoints: ["main-wasm.js"], bundle: true, format: "esm", platform: "node", outfile: "dist-wasm/bundle.js", plugins: [gradc({ target: "wasm" })], logLevel: "error" });\n`);
+    const wasmBuild = run("node", ["build-wasm.mjs"]);
+    expect(wasmBuild.status, wasmBuild.stderr).toBe(0);
+    expect(readFileSync(join(dir, "dist-wasm", "bundle.js"), "utf8")).toContain("WebAssembly");
+    const wasmOut = JSON.parse(run("node", [join(dir, "dist-wasm", "bundle.js")]).stdout) as { loss: number; W1: number[] };
+    const tsNet = await loadModule((await compile(net)).typescript);
+    const tsOut = new Function("batchGradients", `${fill}\nreturn ${call};`)(tsNet.batchGradients) as { loss: number; grads: { W1: Float64Array } };
+    expect(Math.abs(wasmOut.loss - tsOut.loss)).toBeLessThan(1e-12);
+    wasmOut.W1.forEach((g, i) => expect(Math.abs(g - tsOut.grads.W1[i])).toBeLessThan(1e-12));
+
     // a compile error fails the bundle with file:line:col
     writeFileSync(join(dir, "bad.grad"), "param w\nloss = rleu(w)\n");
     writeFileSync(join(dir, "main.js"), `import { gradients } from "./bad.grad";\nconsole.log(gradients);\n`);

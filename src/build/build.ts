@@ -3,6 +3,7 @@ import { join, relative, sep } from "node:path";
 import { glob } from "tinyglobby";
 import { compile, CompileError, explain, renderDiagnostics, sourceHash } from "../index.js";
 import { writeAtomic } from "../cli/files.js";
+import { moduleOptions } from "../emit/ts/module.js";
 import type { BuildConfig } from "./config.js";
 
 export interface Target {
@@ -50,14 +51,14 @@ async function render(root: string, t: Target, config: BuildConfig): Promise<Map
   const text = readFileSync(join(root, t.source), "utf8");
   const out = new Map<string, string>();
   for (const o of t.outputs) {
-    if (o.kind === "ts") out.set(o.path, (await compile(text, { filename: t.source, dtype: config.dtype })).typescript);
+    if (o.kind === "ts") out.set(o.path, (await compile(text, { filename: t.source, dtype: config.dtype, target: config.target })).typescript);
     else out.set(o.path, explain(text, { filename: t.source, format: o.kind }).text);
   }
   return out;
 }
 
-/** The header line a module carries, to skip sources that did not change. */
-const headerKey = (text: string, config: BuildConfig) => `// source sha256: ${sourceHash(text)}\n// gradc options: dtype=${config.dtype}`;
+/** The header lines a module carries, to skip sources (and settings) that did not change. */
+const headerKey = (text: string, config: BuildConfig) => `// source sha256: ${sourceHash(text)}\n// gradc options: ${moduleOptions(config)}\n`;
 
 export async function buildOne(root: string, t: Target, config: BuildConfig, opts: { force?: boolean }, print: (s: string) => void): Promise<"built" | "skipped" | "failed"> {
   const text = readFileSync(join(root, t.source), "utf8");

@@ -8,11 +8,13 @@ export interface BuildConfig {
   /** where outputs go; a file keeps its path below its glob's fixed prefix (examples/a.grad -> outDir/a.ts) */
   readonly outDir: string;
   readonly dtype: "f64" | "f32";
+  /** "wasm": batchGradients runs its matrix products as WebAssembly SIMD kernels */
+  readonly target: "ts" | "wasm";
   /** also write the worked derivation beside each module */
   readonly explain: readonly ("md" | "tex")[];
 }
 
-export const defaults: BuildConfig = { include: ["**/*.grad"], outDir: "generated", dtype: "f64", explain: [] };
+export const defaults: BuildConfig = { include: ["**/*.grad"], outDir: "generated", dtype: "f64", target: "ts", explain: [] };
 
 export class ConfigError extends Error {}
 
@@ -40,7 +42,7 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
   if (raw === undefined) return { config: defaults, from };
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`${from}: expected an object`);
   const o = raw as Record<string, unknown>;
-  const known = ["include", "outDir", "dtype", "explain"];
+  const known = ["include", "outDir", "dtype", "target", "explain"];
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new ConfigError(`${from}: unknown setting "${k}" (settings: ${known.join(", ")})`);
   const strings = (v: unknown, what: string) => {
     const a = typeof v === "string" ? [v] : v;
@@ -51,6 +53,7 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
     include: o.include === undefined ? defaults.include : strings(o.include, "include"),
     outDir: o.outDir === undefined ? defaults.outDir : typeof o.outDir === "string" ? o.outDir : (() => { throw new ConfigError(`${from}: "outDir" must be a string`); })(),
     dtype: o.dtype === undefined ? "f64" : o.dtype === "f64" || o.dtype === "f32" ? o.dtype : (() => { throw new ConfigError(`${from}: "dtype" must be "f64" or "f32"`); })(),
+    target: o.target === undefined ? "ts" : o.target === "ts" || o.target === "wasm" ? o.target : (() => { throw new ConfigError(`${from}: "target" must be "ts" or "wasm"`); })(),
     explain: o.explain === undefined ? [] : strings(o.explain, "explain").map((f) => {
       if (f !== "md" && f !== "tex") throw new ConfigError(`${from}: "explain" takes "md" and "tex"`);
       return f;

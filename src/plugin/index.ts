@@ -6,6 +6,8 @@ import { declarations, toJavaScript } from "../emit/ts/javascript.js";
 
 export interface GradcPluginOptions {
   readonly dtype?: Dtype;
+  /** "wasm": batchGradients runs its matrix products as WebAssembly SIMD kernels (default "ts") */
+  readonly target?: "ts" | "wasm";
   /** write `model.grad.d.ts` beside each imported model, so `import ... from "./model.grad"` is typed (default true) */
   readonly dts?: boolean;
 }
@@ -22,7 +24,7 @@ export const gradc: UnpluginInstance<GradcPluginOptions | undefined> = createUnp
     const text = readFileSync(id, "utf8");
     const name = relative(process.cwd(), id).split(sep).join("/");
     try {
-      const r = await compile(text, { filename: name, dtype: options.dtype ?? "f64" });
+      const r = await compile(text, { filename: name, dtype: options.dtype ?? "f64", target: options.target ?? "ts" });
       if (options.dts !== false) {
         const dts = `${id}.d.ts`;
         const content = declarations(r.typescript);

@@ -39,6 +39,11 @@ export interface EmitOptions {
   readonly debug?: { readonly locate: (n: Node) => string };
 }
 
+/** The header's "gradc options:" value: what, besides the source, the module was compiled with. */
+export function moduleOptions(o: { readonly dtype: Dtype; readonly target?: "ts" | "wasm"; readonly debug?: unknown }): string {
+  return `dtype=${o.dtype}${o.debug ? " debug" : ""}${o.target === "wasm" ? " target=wasm" : ""}`;
+}
+
 /** Names the generated functions use themselves. */
 const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
 
@@ -258,7 +263,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   const header = fillTemplate("module-header.txt", {
     source: safeComment(opts.source),
     hash: opts.hash,
-    options: `dtype=${opts.dtype}${opts.debug ? " debug" : ""}${wasm ? " target=wasm" : ""}`,
+    options: moduleOptions(opts),
   });
   const project = new Project({ useInMemoryFileSystem: true });
   const file = project.createSourceFile("module.ts", { statements }, { overwrite: true });
