@@ -6,6 +6,7 @@ import { ts } from "ts-morph";
 import { examples } from "../scripts/examples.js";
 import { centralDifference, element, loadModule, randomValues, relErr, rng, size, type Values } from "./helpers/module.js";
 import { randomProgram } from "./helpers/random-program.js";
+import { expectBatchIsMean } from "./helpers/batch.js";
 
 /** `npm run fuzz` sets GRADC_FUZZ=long: more runs and a fresh seed (printed on failure). */
 const long = process.env.GRADC_FUZZ === "long";
@@ -109,5 +110,21 @@ describe("fuzzing random well-typed programs (fast-check)", () => {
       params(500),
     );
     expect(checked).toBeGreaterThan(500);
+  }, 600_000);
+
+  it("batchGradients (both targets) equals the mean of per-sample gradients", async () => {
+    let kernels = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (programSeed) => {
+        // no matrix input, so the program has a batched form
+        const source = randomProgram(programSeed, { batchable: true });
+        if ((await compile(source, { prettier: false, target: "wasm" })).typescript.includes("kernels.k")) kernels++;
+        await expectBatchIsMean(source, programSeed, "ts");
+        await expectBatchIsMean(source, programSeed, "wasm");
+      }),
+      params(150),
+    );
+    // the property means something only if random programs reach the WebAssembly kernels
+    expect(kernels).toBeGreaterThan(10);
   }, 600_000);
 });

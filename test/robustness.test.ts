@@ -114,6 +114,19 @@ describe("--debug", () => {
     expect(() => mod.gradients({ w: Float64Array.of(1, -1, 1) }, { x: Float64Array.of(1, 1, 1) })).toThrow("gradc --debug: h[1] = NaN is not finite; it computes log(w * x) (m.grad:3:5)");
     expect(mod.gradients({ w: Float64Array.of(1, 2, 3) }, { x: Float64Array.of(1, 1, 1) }).loss).toBeCloseTo(Math.log(6), 14);
   });
+  it("works with --target wasm: a NaN in a batch stops at the first product that reads it", async () => {
+    const net = "param W1[12, 20], b1[12], W2[3, 12], b2[3]\ninput x[20], y[3]\nh = relu(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
+    const r = await compile(net, { filename: "net.grad", debug: true, target: "wasm" });
+    expect(r.typescript).toContain("kernels.k");
+    const mod = await loadModule(r.typescript);
+    const fill = (n: number) => Float64Array.from({ length: n }, (_, i) => Math.sin(i) * 0.3);
+    const params = { W1: fill(240), b1: fill(12), W2: fill(36), b2: fill(3) };
+    const x = fill(20 * 40);
+    const plain = await loadModule((await compile(net)).typescript);
+    expect(mod.batchGradients(params, { x, y: fill(120) }, 40).loss).toBeCloseTo(plain.batchGradients(params, { x, y: fill(120) }, 40).loss, 12);
+    x[25] = NaN; // sample 1, in the first chunk
+    expect(() => mod.batchGradients(params, { x, y: fill(120) }, 40)).toThrow(/^gradc --debug: u\w+\[12\] = NaN is not finite; it computes W1 @ x \(net.grad:3:10\)$/); // row 1 of [16, 12]
+  });
   it("costs nothing when off", async () => {
     const { typescript } = await compile(source);
     expect(typescript).not.toContain("isFinite");

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { assemble, kernelModule, scratchBytes, type MatmulKernel } from "../src/emit/wasm/kernels.js";
 import { compile } from "../src/index.js";
@@ -62,6 +63,53 @@ describe("WebAssembly kernels", () => {
       expect([...x]).toEqual(Array.from({ length: 12 }, (_, i) => (i >= from && i < from + 7 ? (i + 1) / 2 : i + 1)));
     });
   }
+});
+
+describe("WebAssembly kernels on random shapes (fast-check)", () => {
+  // every tile, tail and L1 block boundary, dense and sparse factors, overwrite and accumulate
+  const spec = fc.record({
+    form: fc.constantFrom("nt" as const, "tn" as const, "nn" as const),
+    m: fc.integer({ min: 1, max: 19 }),
+    n: fc.integer({ min: 1, max: 40 }),
+    c: fc.integer({ min: 1, max: 300 }),
+    accumulate: fc.boolean(),
+    zeros: fc.constantFrom(0, 0.5, 1),
+    bytes: fc.constantFrom(4 as const, 8 as const),
+    seed: fc.nat(),
+  });
+  it("equal a plain triple loop", async () => {
+    await fc.assert(
+      fc.asyncProperty(spec, async (s) => {
+        const k: MatmulKernel = { name: "k", form: s.form, m: s.m, n: s.n, c: s.c, ...(s.accumulate && s.form !== "nt" ? { accumulate: true } : {}) };
+        const T = (s.bytes === 8 ? Float64Array : Float32Array) as Float64ArrayConstructor;
+        const [ar, ac] = s.form === "tn" ? [s.n, s.m] : [s.m, s.n];
+        const [br, bc] = s.form === "nt" ? [s.c, s.n] : [s.n, s.c];
+        const [A0, B0, C0] = [0, ar * ac * s.bytes, (ar * ac + br * bc) * s.bytes];
+        const S0 = C0 + s.m * s.c * s.bytes;
+        const pages = Math.ceil((S0 + scratchBytes({ bytes: s.bytes }, [k])) / 65536) + 1;
+        const wasm = await assemble(kernelModule({ bytes: s.bytes }, [k], pages, S0));
+        const memory = new WebAssembly.Memory({ initial: pages });
+        const run = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } }).exports.k as (a: number, b: number, o: number) => void;
+        const next = rng(s.seed);
+        // small integers: exact in both precisions, so any misplaced element shows
+        const A = T.from({ length: ar * ac }, () => (next() < s.zeros ? 0 : Math.round(next() * 10 - 5)));
+        const B = T.from({ length: br * bc }, () => Math.round(next() * 10 - 5));
+        new T(memory.buffer, A0, A.length).set(A);
+        new T(memory.buffer, B0, B.length).set(B);
+        new T(memory.buffer, C0, s.m * s.c).fill(7);
+        run(A0, B0, C0);
+        const got = new T(memory.buffer, C0, s.m * s.c);
+        for (let i = 0; i < s.m; i++)
+          for (let j = 0; j < s.c; j++) {
+            let want = k.accumulate ? 7 : 0;
+            for (let t = 0; t < s.n; t++) want += (s.form === "tn" ? A[t * s.m + i] : A[i * s.n + t]) * (s.form === "nt" ? B[j * s.n + t] : B[t * s.c + j]);
+            if (got[i * s.c + j] !== want) expect.fail(`${JSON.stringify(s)}: C[${i}, ${j}] = ${got[i * s.c + j]}, want ${want}`);
+          }
+      }),
+      // npm run fuzz (GRADC_FUZZ=long): ten times the runs and a fresh seed
+      process.env.GRADC_FUZZ === "long" ? { seed: Date.now(), numRuns: 3000 } : { seed: 20261126, numRuns: 300 },
+    );
+  }, 120_000);
 });
 
 describe("--target wasm: batchGradients equals the mean of per-sample gradients", () => {

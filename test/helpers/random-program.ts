@@ -13,7 +13,8 @@ interface Var {
 
 const key = (s: readonly number[]) => s.join("x");
 
-export function randomProgram(seed: number): string {
+/** `batchable`: no matrix input, so the program has a batched form (batchGradients' chunks, the wasm kernels) */
+export function randomProgram(seed: number, opts: { readonly batchable?: boolean } = {}): string {
   const next = rng(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
@@ -31,7 +32,7 @@ export function randomProgram(seed: number): string {
   if (next() < 0.5) decl("param", "N", [n, m]);
   decl("input", "s", []);
   decl("input", "x", [n]);
-  decl("input", "X", [m, n]);
+  if (!opts.batchable) decl("input", "X", [m, n]);
   const inputs = new Set(["s", "x", "X"]);
 
   const broadcastable = (a: Var, b: Var) => {

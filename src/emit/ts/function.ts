@@ -319,6 +319,8 @@ export function emitBody(ctx: FunctionContext): Body {
     const n = g.nodes[nid];
     const p = placement.get(nid);
     if (p !== "scalar" && p !== "buffer") return [];
+    // a gradient a wasm kernel adds into its per-call sum has no buffer here; its operands were checked
+    if (accumulated.has(nid)) return [];
     const what = [num(0), str(local(nid)), str(n.origin?.text ?? n.op), str(ctx.debug!(n))];
     const bad = (v: Expr) => ({ k: "un", op: "!", a: { k: "call", fn: member(id("Number"), "isFinite"), args: [v] } }) as Expr;
     const report = (v: Expr, i: Expr) => ({ k: "call", e: { k: "call", fn: id("nonFinite"), args: [what[1], what[2], what[3], v, i] } }) as Stmt;
