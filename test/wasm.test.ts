@@ -129,6 +129,28 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     expect(wasm.typescript).not.toContain("WebAssembly");
   });
 
+  it("says to call init() when synchronous compilation is refused (as browsers do), and works after it", async () => {
+    const source = "param W[6, 5]\ninput x[5]\nloss = sum(tanh(W @ x))\n";
+    const mod = await loadModule((await compile(source, { target: "wasm" })).typescript);
+    const params = { W: Float64Array.from({ length: 30 }, (_, i) => Math.sin(i)) };
+    const batch = { x: Float64Array.from({ length: 5 * 20 }, (_, i) => Math.cos(i)) };
+    const wasmApi = (globalThis as unknown as { WebAssembly: { Module: unknown } }).WebAssembly;
+    const Module = wasmApi.Module;
+    wasmApi.Module = function refuse() {
+      throw new RangeError("WebAssembly.Module(): Buffer size is too large for sync compile");
+    };
+    try {
+      expect(() => mod.batchGradients(params, batch, 20)).toThrow(
+        "gradc: the WebAssembly kernels could not be compiled synchronously (RangeError: WebAssembly.Module(): Buffer size is too large for sync compile); in a browser, call await init() once before batchGradients",
+      );
+      await (mod as unknown as { init(): Promise<void> }).init();
+    } finally {
+      wasmApi.Module = Module;
+    }
+    const plain = await loadModule((await compile(source)).typescript);
+    expect(relErr(mod.batchGradients(params, batch, 20).loss, plain.batchGradients(params, batch, 20).loss)).toBeLessThan(1e-12);
+  });
+
   it("f32 kernels agree with float64 finite differences at f32 precision", async () => {
     const source = "param W1[9, 6], b1[9], W2[3, 9], b2[3]\ninput x[6], y[3]\nh = tanh(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
     const m32 = await loadModule((await compile(source, { dtype: "f32", target: "wasm" })).typescript);

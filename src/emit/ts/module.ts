@@ -45,7 +45,7 @@ export function moduleOptions(o: { readonly dtype: Dtype; readonly target?: "ts"
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
+const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
 
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
@@ -211,7 +211,19 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
       name: "wasmKernels",
       returnType: "Kernels",
       docs: ["The kernels, compiled on first use when init() was not called."],
-      statements: ["return (kernelExports ??= new wasmApi.Instance(new wasmApi.Module(wasmBytes), { gradc: { memory: wasmMemory } }).exports);"],
+      statements: ["return kernelExports ?? compileKernels();"],
+    });
+    sf.addFunction({
+      name: "compileKernels",
+      returnType: "Kernels",
+      docs: ["Compiles the kernels synchronously, which browsers refuse for modules this size on the main thread."],
+      statements: [
+        "try {",
+        "  return (kernelExports = new wasmApi.Instance(new wasmApi.Module(wasmBytes), { gradc: { memory: wasmMemory } }).exports);",
+        "} catch (e) {",
+        '  throw new Error(`gradc: the WebAssembly kernels could not be compiled synchronously (${String(e)}); in a browser, call await init() once before batchGradients`);',
+        "}",
+      ],
     });
   }
   if (workspace.length) sf.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "workspace", initializer: "createWorkspace()" }] });
