@@ -32,6 +32,8 @@ const R = 2;
 const Q = 4;
 /** tn/nn: rows of B added into a row of C per pass (C's row is loaded and stored once per pass) */
 const G = 4;
+/** tn/nn: vectors of a row of C per step of the column loop */
+const U = 4;
 /** tn/nn: a block of C's columns whose rows of B stay in L1 while every row of C passes over them */
 const L1_BLOCK = 16 * 1024;
 
@@ -163,20 +165,27 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
       setup.push(`(local.set $f${q} (${t(l)}.load offset=${q * l.bytes} ${add(get("$pf"), `(i32.mul ${get("$e")} ${i32(l.bytes)})`)}))`);
       setup.push(`(local.set $v${q} (${v(l)}.splat ${get(`$f${q}`)}))`);
     }
-    const terms = Array.from({ length: g }, (_, q) => `(${v(l)}.mul ${get(`$v${q}`)} (v128.load ${add(get(`$p${q}`), get("$j"))}))`);
-    const vec = `(v128.store ${add(get("$po"), get("$j"))} (${v(l)}.add (v128.load ${add(get("$po"), get("$j"))}) ${terms.reduce((x, y) => `(${v(l)}.add ${x} ${y})`)}))`;
+    /** the vector `k` vectors past $j of row $po, plus the g rows of B there times their factors */
+    const vec = (k: number) => {
+      const terms = Array.from({ length: g }, (_, q) => `(${v(l)}.mul ${get(`$v${q}`)} (v128.load offset=${k * 16} ${add(get(`$p${q}`), get("$j"))}))`);
+      return `(v128.store offset=${k * 16} ${add(get("$po"), get("$j"))} (${v(l)}.add (v128.load offset=${k * 16} ${add(get("$po"), get("$j"))}) ${terms.reduce((x, y) => `(${v(l)}.add ${x} ${y})`)}))`;
+    };
+    const unrolled = Array.from({ length: U }, (_, k) => vec(k)).join("\n          ");
     const sterms = Array.from({ length: g }, (_, q) => `(${t(l)}.mul ${get(`$f${q}`)} (${t(l)}.load ${add(get(`$p${q}`), get("$j"))}))`);
     const one = `(${t(l)}.store ${add(get("$po"), get("$j"))} (${t(l)}.add (${t(l)}.load ${add(get("$po"), get("$j"))}) ${sterms.reduce((x, y) => `(${t(l)}.add ${x} ${y})`)}))`;
     return `${setup.join(" ")}
-        ${loop("$j", get("$j0"), `(select ${get("$j1")} ${i32(main)} (i32.lt_u ${get("$j1")} ${i32(main)}))`, 16, vec)}
+        (local.set $ve (select ${get("$j1")} ${i32(main)} (i32.lt_u ${get("$j1")} ${i32(main)})))
+        (local.set $ue (i32.add ${get("$j0")} (i32.and (i32.sub ${get("$ve")} ${get("$j0")}) ${i32(-16 * U)})))
+        ${loop("$j", get("$j0"), get("$ue"), 16 * U, unrolled)}
+        ${loop("$j", get("$ue"), get("$ve"), 16, vec(0))}
         (if (i32.ge_u ${get("$j1")} ${i32(rowB)}) (then ${loop("$j", i32(main), i32(rowB), l.bytes, one)}))`;
   };
   const grouped = `(local.set $cnt (i32.load ${add(i32(counts), `(i32.shl ${get("$i")} ${i32(2)})`)}))
       (local.set $pl ${add(i32(ptrs), `(i32.mul ${get("$i")} ${i32(k.n * 4)})`)})
       (local.set $pf ${add(i32(facts), `(i32.mul ${get("$i")} ${i32(k.n * l.bytes)})`)})
       (local.set $po ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(rowB)})`)})
-      ${loop("$e", i32(0), `(i32.and ${get("$cnt")} ${i32(-G)})`, G, pass(G))}
-      ${loop("$e", `(i32.and ${get("$cnt")} ${i32(-G)})`, get("$cnt"), 1, pass(1))}`;
+      ${loop("$e", i32(0), `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, G, pass(G))}
+      ${loop("$e", `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, get("$cnt"), 1, pass(1))}`;
   // column blocks of whole vectors; the last block also takes the columns past them
   const block = Math.max(L, Math.floor(L1_BLOCK / Math.max(1, k.n) / 16) * 16);
   const zero = k.accumulate ? "" : `(memory.fill ${get("$out")} ${i32(0)} ${i32(k.m * rowB)})`;
@@ -194,7 +203,7 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
 function kernel(l: Lane, k: MatmulKernel, scratch: number): string {
   const vecs = [...Array.from({ length: R * Q }, (_, q) => `$c${Math.floor(q / Q)}${q % Q}`), ...Array.from({ length: R }, (_, i) => `$x${i}`), "$y", ...Array.from({ length: G }, (_, q) => `$v${q}`)];
   const scalars = [...Array.from({ length: R * Q }, (_, q) => `$s${Math.floor(q / Q)}${q % Q}`), "$f", ...Array.from({ length: G }, (_, q) => `$f${q}`)];
-  const ints = ["$i", "$j", "$t", "$e", "$j0", "$j1", "$cnt", "$pa", "$pb", "$po", "$pl", "$pf", ...Array.from({ length: G }, (_, q) => `$p${q}`)];
+  const ints = ["$i", "$j", "$t", "$e", "$j0", "$j1", "$ve", "$ue", "$cnt", "$pa", "$pb", "$po", "$pl", "$pf", ...Array.from({ length: G }, (_, q) => `$p${q}`)];
   return `(func (export "${k.name}") (param $a i32) (param $b i32) (param $out i32)
   ${ints.map((x) => `(local ${x} i32)`).join(" ")}
   ${scalars.map((x) => `(local ${x} ${t(l)})`).join(" ")}
