@@ -3,13 +3,14 @@ import { differentiate, type SweepStep } from "./autodiff/differentiate.js";
 import { check } from "./check/check.js";
 import { Reporter, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { CompileError } from "./diagnostics/error.js";
-import { emitTypeScript, wasmKernels, type Dtype } from "./emit/ts/module.js";
+import { emitTypeScript, wasmKernels, type Chunk, type Dtype } from "./emit/ts/module.js";
 import { describeKernel } from "./emit/wasm/kernels.js";
 import type { Graph } from "./ir/graph.js";
 import { printGraph } from "./ir/print.js";
 import { lower } from "./lower/lower.js";
 import { canonicalize, optimize } from "./optimize/optimize.js";
 import { vmap } from "./batch/vmap.js";
+import { paddedTailFrom } from "./batch/cost.js";
 import { parse } from "./parse/parser.js";
 import { lineCol } from "./source/span.js";
 import type { Node } from "./ir/graph.js";
@@ -27,6 +28,11 @@ export interface CompileOptions {
   readonly target?: "ts" | "wasm";
   /** samples per batched chunk in batchGradients (default 16) */
   readonly chunkSize?: number;
+  /**
+   * --target wasm: from how many samples past the last whole chunk batchGradients runs them as
+   * one chunk padded with weight-0 samples instead of one by one (default: a cost model's choice)
+   */
+  readonly paddedTailFrom?: number;
   /** format the module with prettier (default true) */
   readonly prettier?: boolean;
   /** emit NaN/Inf checks after every node (default false: the checks cost nothing when off) */
@@ -52,7 +58,7 @@ export interface Analysis {
 
 export interface CompileResult extends Analysis {
   /** the program on a chunk of samples at once, for batchGradients (absent when it has no batched form) */
-  readonly chunk?: { readonly graph: Graph; readonly size: number };
+  readonly chunk?: Chunk;
   readonly typescript: string;
   readonly dtype: Dtype;
   readonly target: "ts" | "wasm";
@@ -84,16 +90,33 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
   return { forward, canonical, differentiated, sweep, ir, diagnostics };
 }
 
-/** The program on a chunk of samples at once, for batchGradients; undefined when it has no batched form. */
-function batchedChunk(a: Analysis, options: CompileOptions): { graph: Graph; size: number } | undefined {
-  const batched = vmap(a.canonical, options.chunkSize ?? DEFAULT_CHUNK);
+/**
+ * The program on a chunk of samples at once, for batchGradients; undefined when it has no
+ * batched form. For --target wasm each sample has a weight, so a last, partial chunk can be
+ * padded with weight-0 samples.
+ */
+function batchedChunk(a: Analysis, options: CompileOptions): Chunk | undefined {
+  const size = options.chunkSize ?? DEFAULT_CHUNK;
+  // --target wasm: weights, so that a last, partial chunk can run padded, when it has WebAssembly
+  // kernels and the cost model finds padding faster for some remainder (otherwise the chunk is
+  // the TypeScript target's)
+  const from = options.paddedTailFrom ?? paddedTailFrom(a.ir, size);
+  if (options.target === "wasm" && from < size) {
+    const weighted = chunkOf(a, size, true, options);
+    if (weighted && wasmKernels(weighted.graph)) return { ...weighted, paddedTailFrom: from };
+  }
+  return chunkOf(a, size, false, options);
+}
+
+function chunkOf(a: Analysis, size: number, weighted: boolean, options: CompileOptions): Chunk | undefined {
+  const batched = vmap(a.canonical, size, { weighted });
   if (!batched) return undefined;
   options.onStage?.("vmap", batched.graph);
   const d = differentiate(batched.graph).graph;
   options.onStage?.("vmap+differentiate", d);
   const graph = optimize(d);
   options.onStage?.("vmap+optimize", graph);
-  return { graph, size: batched.size };
+  return { graph, size: batched.size, ...(batched.weight ? { weight: batched.weight } : {}) };
 }
 
 /** The whole pipeline: source text -> TypeScript gradient module (and the IR behind it). */
@@ -156,7 +179,7 @@ export function explainFusion(a: CompileResult): string {
     const lane = { bytes: a.dtype === "f32" ? 4 : 8 } as const;
     const how = wasm && new Map([...wasm.kernels].map(([id], k) => [id, describeKernel(lane, wasm.specs[k])]));
     out.push(
-      `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest per sample`,
+      `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest ${a.chunk.paddedTailFrom === undefined ? "per sample" : `as one more chunk padded with weight-0 samples when at least ${a.chunk.paddedTailFrom} remain${a.chunk.paddedTailFrom > 1 ? ", else per sample" : ""}`}`,
       ...describeFusion(a.chunk.graph, how ? "chunk" : "gradients", label(a.chunk.graph), how),
     );
   }

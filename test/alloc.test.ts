@@ -4,15 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ts } from "ts-morph";
 import { describe, expect, it } from "vitest";
-import { compile } from "../src/index.js";
+import { compile, type CompileOptions } from "../src/index.js";
 
 /**
  * gradients() and batchGradients() with `out` allocate nothing per call: after warm-up, 10,000
  * calls must not grow the heap (a fresh process with --expose-gc, so nothing else allocates).
  */
-async function heapGrowth(example: string, calls: string, target: "ts" | "wasm" = "ts"): Promise<number> {
+async function heapGrowth(example: string, calls: string, target: "ts" | "wasm" = "ts", options: CompileOptions = {}): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "gradc-alloc-"));
-  const r = await compile(example.includes("\n") ? example : readFileSync(`examples/${example}.grad`, "utf8"), { target });
+  const r = await compile(example.includes("\n") ? example : readFileSync(`examples/${example}.grad`, "utf8"), { target, ...options });
   writeFileSync(join(dir, "m.mjs"), ts.transpileModule(r.typescript, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
   writeFileSync(
     join(dir, "run.mjs"),
@@ -60,6 +60,9 @@ describe("allocation-free steps", () => {
     const src = (await compile(smallMlp, { target: "wasm" })).typescript;
     expect(src).toContain(".scale(");
     expect(await heapGrowth(smallMlp, "m.batchGradients(params, batch, 40, out);", "wasm")).toBeLessThan(limit);
+  }, 120_000);
+  it("a small MLP --target wasm, the remainder as a padded chunk: batchGradients(params, batch, 40, out) and gradients()", async () => {
+    expect(await heapGrowth(smallMlp, "m.batchGradients(params, batch, 40, out); m.gradients(params, inputs, out);", "wasm", { paddedTailFrom: 1 })).toBeLessThan(limit);
   }, 120_000);
   it("the measurement sees an allocation when there is one", async () => {
     // a fresh result per call that escapes (kept in a global), so V8 cannot optimize it away

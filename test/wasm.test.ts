@@ -118,6 +118,22 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     it(p.name, () => expectBatchIsMean(p.source, 900 + k, "wasm"), 60_000);
   }
 
+  it("pads a last, partial chunk with weight-0 samples: any n, and n below one chunk", async () => {
+    // forced on (the cost model turns it on for large programs only)
+    for (const [k, p] of programs.entries()) {
+      for (const n of [1, 5, 16, 21]) await expectBatchIsMean(p.source, 700 + k, "wasm", n, { paddedTailFrom: 1 });
+    }
+  }, 300_000);
+
+  it("the cost model pads the MLP's remainder from one sample, and never a tiny program's", async () => {
+    const mlp = (await compile(readFileSync("examples/mlp.grad", "utf8"), { target: "wasm" })).typescript;
+    expect(mlp).toMatch(/if \(n - start_\d+ >= 1\) \{/);
+    // a tiny program: its remainder runs sample by sample, and its chunks have no weights
+    const tiny = (await compile("param W[3, 2]\ninput x[2]\nloss = sum(tanh(W @ x))\n", { target: "wasm" })).typescript;
+    expect(tiny).toContain("kernels.k0(");
+    expect(tiny).not.toContain("weights");
+  });
+
   it("uses WebAssembly for the MLP's products, and is the TypeScript target where there are none", async () => {
     const mlp = (await compile(readFileSync("examples/mlp.grad", "utf8"), { target: "wasm" })).typescript;
     expect(mlp).toContain("export async function init(): Promise<void>");

@@ -71,14 +71,19 @@ export const batchRules: Partial<Record<Op, Rule>> = {
 export interface Batched {
   readonly graph: Graph;
   readonly size: number;
+  /** weighted: the input holding each sample's weight in the loss */
+  readonly weight?: string;
 }
+
+/** The weight input of a weighted chunk: not a name the language can write, so it meets no user name. */
+export const WEIGHT = "(weight)";
 
 /**
  * The forward program on B samples at once; its loss is the sum of the B per-sample losses,
  * so its gradients are sums too (batchGradients divides by n at the end). Undefined when
  * some op has no batched form (see batchRules) or an input is a matrix.
  */
-export function vmap(g: Graph, B: number): Batched | undefined {
+export function vmap(g: Graph, B: number, opts: { readonly weighted?: boolean } = {}): Batched | undefined {
   if (g.inputs.some((l) => l.shape.length > 1) || g.inputs.length === 0) return undefined;
   const b = new Builder();
   const map = new Map<number, Arg>();
@@ -101,7 +106,15 @@ export function vmap(g: Graph, B: number): Batched | undefined {
     map.set(n.id, { id, batched, shape: n.shape });
   }
   const loss = map.get(g.loss)!;
-  const total = loss.batched ? b.node("sum", [loss.id]) : b.elementwise("mul", [loss.id, b.constant(B)]);
   const leaf = (l: Graph["params"][number]) => ({ ...l, node: map.get(l.node)!.id, shape: b.shape(map.get(l.node)!.id) });
-  return { graph: b.finish({ file: g.file, params: g.params.map(leaf), inputs: g.inputs.map(leaf), loss: total, grads: [] }), size: B };
+  if (!opts.weighted) {
+    const total = loss.batched ? b.node("sum", [loss.id]) : b.elementwise("mul", [loss.id, b.constant(B)]);
+    return { graph: b.finish({ file: g.file, params: g.params.map(leaf), inputs: g.inputs.map(leaf), loss: total, grads: [] }), size: B };
+  }
+  // Σ_s w_s loss_s: a sample of weight 0 (padding a last, partial chunk) adds nothing to the loss
+  // or, through its zero cotangent, to any gradient
+  const w = b.leaf("input", WEIGHT, [B]);
+  const total = loss.batched ? b.node("sum", [b.elementwise("mul", [loss.id, w])]) : b.elementwise("mul", [loss.id, b.node("sum", [w])]);
+  const inputs = [...g.inputs.map(leaf), { name: WEIGHT, node: w, shape: [B], span: { start: 0, end: 0 } }];
+  return { graph: b.finish({ file: g.file, params: g.params.map(leaf), inputs, loss: total, grads: [] }), size: B, weight: WEIGHT };
 }

@@ -1,17 +1,18 @@
 import { expect } from "vitest";
-import { compile } from "../../src/index.js";
+import { compile, type CompileOptions } from "../../src/index.js";
 import { element, loadModule, randomValues, relErr, rng, size } from "./module.js";
 
 /**
- * batchGradients over 37 samples (two chunks of 16 and a remainder of 5) must equal the mean
- * of the per-sample gradients, for either target.
+ * batchGradients over n samples (by default 37: two chunks of 16 and a remainder of 5) must
+ * equal the mean of the per-sample gradients, for either target.
  */
-export async function expectBatchIsMean(source: string, seed: number, target: "ts" | "wasm"): Promise<void> {
-  const r = await compile(source, { prettier: false, target });
+export async function expectBatchIsMean(source: string, seed: number, target: "ts" | "wasm", n = 37, options: CompileOptions = {}): Promise<void> {
+  const r = await compile(source, { prettier: false, target, ...options });
   const mod = await loadModule(r.typescript);
+  // the reference: the TypeScript target's per-sample gradients (the wasm target's gradients() may itself be a chunk)
+  const plain = target === "ts" ? mod : await loadModule((await compile(source, { prettier: false })).typescript);
   const next = rng(seed);
   const params = randomValues(mod.shapes.params, next);
-  const n = 37;
   const per = Array.from({ length: n }, () => randomValues(mod.shapes.inputs, next));
   const batch: Record<string, Float64Array> = {};
   for (const [name, shape] of Object.entries(mod.shapes.inputs)) {
@@ -21,12 +22,18 @@ export async function expectBatchIsMean(source: string, seed: number, target: "t
   const mean: Record<string, number[]> = {};
   let meanLoss = 0;
   for (const inputs of per) {
-    const g = mod.gradients(params, inputs);
+    const g = plain.gradients(params, inputs);
     meanLoss += g.loss / n;
     for (const [name, shape] of Object.entries(mod.shapes.params)) {
       mean[name] ??= new Array(size(shape)).fill(0);
       for (let i = 0; i < size(shape); i++) mean[name][i] += element(g.grads[name], i) / n;
     }
+  }
+  // one sample through the module's own gradients()
+  const one = mod.gradients(params, per[0]), want = plain.gradients(params, per[0]);
+  expect(relErr(one.loss, want.loss, 1e-6)).toBeLessThan(1e-9);
+  for (const [name, shape] of Object.entries(mod.shapes.params)) {
+    for (let i = 0; i < size(shape); i++) expect(relErr(element(one.grads[name], i), element(want.grads[name], i), 1e-6), `gradients() ${name}[${i}]`).toBeLessThan(1e-9);
   }
   const got = mod.batchGradients(params, batch, n);
   expect(relErr(got.loss, meanLoss, 1e-6)).toBeLessThan(1e-9);

@@ -134,6 +134,12 @@ export interface FunctionContext {
   readonly chunkSize?: number;
   /** --target wasm: matrix products of the chunk function that run as WebAssembly kernels */
   readonly wasm?: WasmPlan;
+  /**
+   * weighted chunks (batch/vmap.ts): the chunk's weight input, read from its `weights`
+   * argument; batch mode runs a last, partial chunk padded with weight-0 samples when at least
+   * `paddedTailFrom` samples remain
+   */
+  readonly weighted?: { readonly input: string; readonly paddedTailFrom: number };
   /** --debug: where a node came from ("model.grad:4:12"), to check every value for NaN/Inf */
   readonly debug?: (n: Node) => string;
   /** a fresh local name */
@@ -355,7 +361,13 @@ export function emitBody(ctx: FunctionContext): Body {
   }
   for (const l of g.inputs) {
     if (!placement.has(l.node)) continue;
-    if (chunk) {
+    if (chunk && l.name === ctx.weighted?.input) {
+      // each sample's weight in the loss: 1, or 0 for the padding of a last chunk
+      head.push(decl("const", local(l.node), id("weights")));
+      const off = ctx.fresh("weights_offset");
+      offsets.set(l.node, off);
+      head.push(decl("const", off, num(0)));
+    } else if (chunk) {
       // a chunk's inputs are [B, ...shape] slices of the batch, starting at sample `first`
       head.push(decl("const", local(l.node), src(l, "inputs")));
       const off = ctx.fresh(`${l.name}_offset`);
@@ -456,15 +468,41 @@ export function emitBody(ctx: FunctionContext): Body {
     // the WebAssembly kernels read params from their memory: copy them in once per call
     for (const [name, st] of ctx.wasm?.staging ?? []) {
       if (st.role !== "param") continue;
-      pre.push({ k: "if", cond: bin(">=", id("n"), num(ctx.chunkSize)), body: [{ k: "call", e: { k: "call", fn: member(member(id("workspace"), st.key), "set"), args: [member(id("params"), name)] } }] });
+      // whenever a chunk runs: a whole one, or a padded last one
+      const chunks = Math.min(ctx.chunkSize, ctx.weighted?.paddedTailFrom ?? ctx.chunkSize);
+      pre.push({ k: "if", cond: bin(">=", id("n"), num(chunks)), body: [{ k: "call", e: { k: "call", fn: member(member(id("workspace"), st.key), "set"), args: [member(id("params"), name)] } }] });
     }
     pre.push({ k: "call", e: { k: "call", fn: member(id("sums"), "fill"), args: [num(0)] } });
+    const weights = ctx.weighted ? [id("weights")] : [];
+    if (ctx.weighted) pre.push(decl("const", "weights", member(id("workspace"), "chunkWeights")), { k: "call", e: call(member(id("weights"), "fill"), num(1)) });
     pre.push({
       k: "for-chunks",
       v: start,
       size: ctx.chunkSize,
-      body: [{ k: "call", e: { k: "call", fn: id("batchChunk"), args: [id("params"), id("batch"), id(start), id("out")] } }],
+      body: [{ k: "call", e: call("batchChunk", id("params"), id("batch"), id(start), id("out"), ...weights) }],
     });
+    if (ctx.weighted) pre.push(paddedTail(ctx.chunkSize, ctx.weighted.paddedTailFrom));
+  }
+  /**
+   * the samples past the last whole chunk as one more chunk: copied into the workspace's tail
+   * batch, the rows after them repeating the last sample (finite wherever it is), weight 0
+   */
+  function paddedTail(B: number, from: number): Stmt {
+    const rest = ctx.fresh("rest");
+    const tail = ctx.fresh("tail");
+    const copies: Stmt[] = [decl("const", rest, bin("-", id("n"), id(start))), decl("const", tail, member(id("workspace"), "tailBatch"))];
+    for (const l of g.inputs) {
+      const per = size(l.shape);
+      const from = ctx.fresh(`${l.name}_all`);
+      const to = ctx.fresh(`${l.name}_tail`);
+      copies.push(decl("const", from, member(id("batch"), l.name)), decl("const", to, member(id(tail), l.name)));
+      copies.push(loop("i", imul(id(rest), num(per)), [assign(index(id(to), id("i")), index(id(from), iadd(imul(id(start), num(per)), id("i"))))]));
+      copies.push(loop("i", num(B * per), [assign(index(id(to), id("i")), index(id(from), iadd(imul(bin("-", id("n"), num(1)), num(per)), bin("%", id("i"), num(per)))))], imul(id(rest), num(per))));
+    }
+    copies.push({ k: "call", e: call(member(id("weights"), "fill"), num(0), id(rest)) });
+    copies.push({ k: "call", e: call("batchChunk", id("params"), id(tail), num(0), id("out"), id("weights")) });
+    copies.push(assign(id(start), id("n")));
+    return { k: "if", cond: bin(">=", bin("-", id("n"), id(start)), num(from)), body: copies };
   }
   const post: Stmt[] = [decl("const", "scale", bin("/", num(1), id("n"))), assign(member(id("out"), "loss"), bin("*", bin("+", sumsOf(0), id(lossSum)), id("scale")))];
   body.push(assign(id(lossSum), lossExpr, "+="));

@@ -23,6 +23,16 @@ import { printStmts, safeComment } from "./syntax.js";
 
 export type Dtype = "f64" | "f32";
 
+/** The program on `size` samples at once (batch/vmap.ts), differentiated and optimized. */
+export interface Chunk {
+  readonly graph: Graph;
+  readonly size: number;
+  /** weighted chunks: the input with each sample's weight in the loss */
+  readonly weight?: string;
+  /** weighted chunks: from how many remaining samples batchGradients pads a last chunk (see batch/cost.ts) */
+  readonly paddedTailFrom?: number;
+}
+
 export interface EmitOptions {
   /** the source's display name, for the header */
   readonly source: string;
@@ -30,7 +40,7 @@ export interface EmitOptions {
   readonly hash: string;
   readonly dtype: Dtype;
   /** the program batched over `size` samples (see batch/vmap.ts), differentiated and optimized */
-  readonly chunk?: { readonly graph: Graph; readonly size: number };
+  readonly chunk?: Chunk;
   /** "wasm": the chunk's matrix products run as WebAssembly SIMD kernels (default "ts") */
   readonly target?: "ts" | "wasm";
   /** run prettier over the output (default true; false is for fuzzing, where speed matters) */
@@ -45,7 +55,7 @@ export function moduleOptions(o: { readonly dtype: Dtype; readonly target?: "ts"
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
+const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "weights", "chunkWeights", "tailBatch", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
 
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
@@ -81,8 +91,9 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   const workspaceEntries: [string, number][] = [];
   const debug = opts.debug ? { debug: opts.debug.locate } : {};
   const chunkSize = opts.chunk ? { chunkSize: opts.chunk.size } : {};
+  const weighted = opts.chunk?.weight !== undefined ? { weighted: { input: opts.chunk.weight, paddedTailFrom: opts.chunk.paddedTailFrom ?? opts.chunk.size } } : {};
   for (const mode of ["loss", "gradients", "batch"] as const) {
-    const body = emitBody({ graph: g, names, mode, fresh: (h) => table.fresh(h), ...debug, ...chunkSize });
+    const body = emitBody({ graph: g, names, mode, fresh: (h) => table.fresh(h), ...debug, ...chunkSize, ...weighted });
     bodies[mode] = [printStmts(body.stmts).join("\n")];
     for (const nid of body.workspace) workspaceEntries.push([local.get(nid)!, size(g.nodes[nid].shape)]);
   }
@@ -91,14 +102,14 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     const cg = opts.chunk.graph;
     const chunkNames = { local: localNames(cg, table) };
     wasm = opts.target === "wasm" ? await wasmLayout(cg, chunkNames.local, opts.dtype) : undefined;
-    const body = emitBody({ graph: cg, names: chunkNames, mode: "chunk", fresh: (h) => table.fresh(h), ...debug, ...chunkSize, ...(wasm ? { wasm: wasm.plan } : {}) });
+    const body = emitBody({ graph: cg, names: chunkNames, mode: "chunk", fresh: (h) => table.fresh(h), ...debug, ...chunkSize, ...weighted, ...(wasm ? { wasm: wasm.plan } : {}) });
     bodies.chunk = [printStmts(body.stmts).join("\n")];
     for (const nid of body.workspace) workspaceEntries.push([chunkNames.local.get(nid)!, size(cg.nodes[nid].shape)]);
     workspaceEntries.push(["chunkSums", body.chunkSums!]);
   }
   if (wasm) {
     // the batch function stages params for the kernels: rebuild it with the layout
-    const body = emitBody({ graph: g, names, mode: "batch", fresh: (h) => table.fresh(h), ...debug, ...chunkSize, wasm: wasm.plan });
+    const body = emitBody({ graph: g, names, mode: "batch", fresh: (h) => table.fresh(h), ...debug, ...chunkSize, ...weighted, wasm: wasm.plan });
     bodies.batch = [printStmts(body.stmts).join("\n")];
   }
   const workspace = [...new Map(workspaceEntries)].sort((a, b) => a[0].localeCompare(b[0]));
@@ -173,6 +184,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
         ...(wasm && opts.chunk ? [...wasm.plan.accumulators.values()].map((a) => [a.key, size(opts.chunk!.graph.nodes[a.node].shape)] as [string, number]) : []),
       ]
         .map(([name, n]) => `${name}: ${view(name, n)}`)
+        .concat(opts.chunk?.weight !== undefined ? [`chunkWeights: new ${arr}(${opts.chunk.size})`, `tailBatch: { ${g.inputs.map((l) => `${literalKey(l.name)}: new ${arr}(${opts.chunk!.size * size(l.shape)})`).join(", ")} }`] : [])
         .join(", ")} };`,
     ],
   });
@@ -246,19 +258,29 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     docs: ["The loss at one sample."],
     statements: bodies.loss,
   });
+  // --target wasm, when one padded chunk beats the per-sample code even for one sample (and every
+  // input is a tensor, so one sample's inputs are a batch of one): gradients() is that chunk
+  const viaChunk = opts.chunk?.paddedTailFrom === 1 && g.inputs.every((l) => l.shape.length > 0);
+  const gradientsBody = viaChunk ? ["return batchGradients(params, inputs, 1, out);"] : bodies.gradients;
   sf.addFunction({
     name: "gradients",
     isExported: true,
-    parameters: [{ name: arg("params", bodies.gradients[0]), type: "Params" }, { name: arg("inputs", bodies.gradients[0]), type: "Inputs" }, { name: "out", type: "Result", initializer: "createResult()" }],
+    parameters: [{ name: arg("params", gradientsBody[0]), type: "Params" }, { name: arg("inputs", gradientsBody[0]), type: "Inputs" }, { name: "out", type: "Result", initializer: "createResult()" }],
     returnType: "Result",
-    docs: ["The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given)."],
-    statements: bodies.gradients,
+    docs: [`The loss and d loss / d param at one sample, written into \`out\` (allocation-free when \`out\` is given)${viaChunk ? "; computed as a batch of one, by the WebAssembly kernels" : ""}.`],
+    statements: gradientsBody,
   });
   if (opts.chunk) {
     sf.addFunction({
       name: "batchChunk",
       docs: [`Samples first..first+${opts.chunk.size - 1} at once, as matrix products: adds their summed loss and gradients to \`out\`.`],
-      parameters: [{ name: arg("params", bodies.chunk[0]), type: "Params" }, { name: "batch", type: "Batch" }, { name: "first", type: "number" }, { name: arg("out", bodies.chunk[0]), type: "Result" }],
+      parameters: [
+        { name: arg("params", bodies.chunk[0]), type: "Params" },
+        { name: "batch", type: "Batch" },
+        { name: "first", type: "number" },
+        { name: arg("out", bodies.chunk[0]), type: "Result" },
+        ...(opts.chunk.weight !== undefined ? [{ name: arg("weights", bodies.chunk[0]), type: "Tensor" }] : []),
+      ],
       returnType: "void",
       statements: bodies.chunk,
     });

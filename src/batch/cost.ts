@@ -1,0 +1,36 @@
+import type { Graph } from "../ir/graph.js";
+import { size } from "../shape/shape.js";
+
+/** FLOPs of one evaluation of a graph: matrix products, and everything else (one per element). */
+export function flopCount(g: Graph): { readonly products: number; readonly elementwise: number } {
+  let products = 0;
+  let elementwise = 0;
+  for (const n of g.nodes) {
+    const [a, b] = n.args.map((x) => g.nodes[x].shape);
+    if (n.op === "matmul") products += 2 * a[0] * a[1] * b[1];
+    else if (n.op === "matvec" || n.op === "vecmat") products += 2 * size(n.op === "matvec" ? a : b);
+    else if (n.op === "outer") products += size(n.shape);
+    else if (n.op === "dot") products += 2 * size(a);
+    else if (n.op !== "param" && n.op !== "input" && n.op !== "const" && n.op !== "transpose") elementwise += size(n.shape);
+  }
+  return { products, elementwise };
+}
+
+// Rates of the generated code on the bench machine (bench/RESULTS.md): per-sample TypeScript
+// about 1.2 FLOP/ns, the wasm target's product kernels about 24 FLOP/ns, a chunk's fixed cost
+// (calls, staging, sums) about 5 µs.
+const TS_FLOP_PER_NS = 1.2;
+const WASM_FLOP_PER_NS = 24;
+const CHUNK_NS = 5000;
+
+/**
+ * --target wasm: from how many samples past the last whole chunk batchGradients runs them as
+ * one chunk padded with weight-0 samples, estimated faster than running them one by one
+ * (never, B, when even B - 1 samples are cheaper one by one). `g` is the per-sample program.
+ */
+export function paddedTailFrom(g: Graph, B: number): number {
+  const { products, elementwise } = flopCount(g);
+  const perSample = (products + elementwise) / TS_FLOP_PER_NS;
+  const chunk = B * (products / WASM_FLOP_PER_NS + elementwise / TS_FLOP_PER_NS) + CHUNK_NS;
+  return Math.min(B, Math.max(1, Math.ceil(chunk / perSample)));
+}
