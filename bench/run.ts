@@ -402,7 +402,10 @@ function targets(s: Record<string, Record<string, number>>, cms: Record<string, 
     const best = Math.min(s[c]["gradc wasm"], s[c]["gradc wasm f32"]);
     row(`${c}: --target wasm faster than jax-js and TF.js wasm`, `${(s[c]["jax-js wasm"] / best).toFixed(2)} ×, ${(s[c]["TF.js wasm"] / best).toFixed(2)} ×`, best < s[c]["jax-js wasm"] && best < s[c]["TF.js wasm"]);
   }
-  row(`${names[2]}: --target wasm no slower than the TypeScript target`, `${(s[names[2]]["gradc wasm"] / s[names[2]]["gradc"]).toFixed(2)} × its time`, s[names[2]]["gradc wasm"] <= 1.05 * s[names[2]]["gradc"]);
+  // each precision against the TypeScript target in the same precision
+  const b1 = s[names[2]];
+  const slower = Math.max(b1["gradc wasm"] / b1["gradc"], b1["gradc wasm f32"] / b1["gradc f32"]);
+  row(`${names[2]}: --target wasm no slower than the TypeScript target (f64, f32)`, `${(b1["gradc wasm"] / b1["gradc"]).toFixed(2)} ×, ${(b1["gradc wasm f32"] / b1["gradc f32"]).toFixed(2)} × its time`, slower <= 1.05);
   row("compile of the MLP under 300 ms", `${cms["examples/mlp.grad"].toFixed(0)} ms`, cms["examples/mlp.grad"] < 300);
   row("compile of a 10,000-node program under 10 s", `${(cms["generated chain, L = 1,250"] / 1000).toFixed(1)} s`, cms["generated chain, L = 1,250"] < 10000);
   return rows.join("\n");

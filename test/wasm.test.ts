@@ -125,9 +125,15 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     }
   }, 300_000);
 
-  it("the cost model pads the MLP's remainder from one sample, and never a tiny program's", async () => {
-    const mlp = (await compile(readFileSync("examples/mlp.grad", "utf8"), { target: "wasm" })).typescript;
-    expect(mlp).toMatch(/if \(n - start_\d+ >= 1\) \{/);
+  it("the cost model pads the MLP's remainder from one sample (f32) or two (f64), and never a tiny program's", async () => {
+    const mlp = readFileSync("examples/mlp.grad", "utf8");
+    const f32 = (await compile(mlp, { target: "wasm", dtype: "f32" })).typescript;
+    expect(f32).toMatch(/if \(n - start_\d+ >= 1\) \{/);
+    expect(f32).toContain("return batchGradients(params, inputs, 1, out);"); // gradients(): a batch of one
+    // f64 kernels run at half the rate: one sample alone stays per-sample TypeScript
+    const f64 = (await compile(mlp, { target: "wasm" })).typescript;
+    expect(f64).toMatch(/if \(n - start_\d+ >= 2\) \{/);
+    expect(f64).not.toContain("return batchGradients(params, inputs, 1, out);");
     // a tiny program: its remainder runs sample by sample, and its chunks have no weights
     const tiny = (await compile("param W[3, 2]\ninput x[2]\nloss = sum(tanh(W @ x))\n", { target: "wasm" })).typescript;
     expect(tiny).toContain("kernels.k0(");

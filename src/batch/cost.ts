@@ -17,10 +17,10 @@ export function flopCount(g: Graph): { readonly products: number; readonly eleme
 }
 
 // Rates of the generated code on the bench machine (bench/RESULTS.md): per-sample TypeScript
-// about 1.2 FLOP/ns, the wasm target's product kernels about 24 FLOP/ns, a chunk's fixed cost
-// (calls, staging, sums) about 5 µs.
+// about 1.2 FLOP/ns, the wasm target's product kernels about 24 FLOP/ns in f32 (f32x4) and half
+// that in f64 (f64x2), a chunk's fixed cost (calls, staging, sums) about 5 µs.
 const TS_FLOP_PER_NS = 1.2;
-const WASM_FLOP_PER_NS = 24;
+const WASM_FLOP_PER_NS = { f32: 24, f64: 12 } as const;
 const CHUNK_NS = 5000;
 
 /**
@@ -28,9 +28,9 @@ const CHUNK_NS = 5000;
  * one chunk padded with weight-0 samples, estimated faster than running them one by one
  * (never, B, when even B - 1 samples are cheaper one by one). `g` is the per-sample program.
  */
-export function paddedTailFrom(g: Graph, B: number): number {
+export function paddedTailFrom(g: Graph, B: number, dtype: "f64" | "f32"): number {
   const { products, elementwise } = flopCount(g);
   const perSample = (products + elementwise) / TS_FLOP_PER_NS;
-  const chunk = B * (products / WASM_FLOP_PER_NS + elementwise / TS_FLOP_PER_NS) + CHUNK_NS;
+  const chunk = B * (products / WASM_FLOP_PER_NS[dtype] + elementwise / TS_FLOP_PER_NS) + CHUNK_NS;
   return Math.min(B, Math.max(1, Math.ceil(chunk / perSample)));
 }
