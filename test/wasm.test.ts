@@ -125,6 +125,11 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     }
   }, 300_000);
 
+  it("keeps user names apart from its own (weights, tailBatch, chunkWeights, first, rest, tail)", async () => {
+    const src = "param weights[6, 5], tail[6], rest\ninput chunkWeights[5], tailBatch, first[6]\nh = relu(weights @ chunkWeights + tail)\nloss = sum((h - first)^2) * rest + tailBatch\n";
+    for (const n of [1, 3, 17, 40]) await expectBatchIsMean(src, 5, "wasm", n, { paddedTailFrom: 1 });
+  });
+
   it("the cost model pads the MLP's remainder from one sample (f32) or two (f64), and never a tiny program's", async () => {
     const mlp = readFileSync("examples/mlp.grad", "utf8");
     const f32 = (await compile(mlp, { target: "wasm", dtype: "f32" })).typescript;
@@ -173,9 +178,12 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     expect(relErr(mod.batchGradients(params, batch, 20).loss, plain.batchGradients(params, batch, 20).loss)).toBeLessThan(1e-12);
   });
 
-  it("f32 kernels agree with float64 finite differences at f32 precision", async () => {
+  it.each([
+    ["", {}],
+    [", the 4 past the chunk padded", { paddedTailFrom: 1 }],
+  ])("f32 kernels agree with float64 finite differences at f32 precision%s", async (_, options) => {
     const source = "param W1[9, 6], b1[9], W2[3, 9], b2[3]\ninput x[6], y[3]\nh = tanh(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
-    const m32 = await loadModule((await compile(source, { dtype: "f32", target: "wasm" })).typescript);
+    const m32 = await loadModule((await compile(source, { dtype: "f32", target: "wasm", ...options })).typescript);
     const m64 = await loadModule((await compile(source)).typescript);
     const next = rng(77);
     const params: Values = {};
