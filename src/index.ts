@@ -177,7 +177,8 @@ export function explainFusion(a: CompileResult): string {
   if (a.chunk) {
     const wasm = a.target === "wasm" ? wasmKernels(a.chunk.graph) : undefined;
     const lane = { bytes: a.dtype === "f32" ? 4 : 8 } as const;
-    const how = wasm && new Map([...wasm.kernels].map(([id], k) => [id, describeKernel(lane, wasm.specs[k])]));
+    const rows = (id: number) => (a.chunk?.weight !== undefined && wasm?.sampleRows.has(id) ? "; of a padded chunk, the real rows only" : "");
+    const how = wasm && new Map([...wasm.kernels].map(([id], k) => [id, describeKernel(lane, wasm.specs[k]) + rows(id)]));
     out.push(
       `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest ${a.chunk.paddedTailFrom === undefined ? "per sample" : `as one more chunk padded with weight-0 samples when at least ${a.chunk.paddedTailFrom} remain${a.chunk.paddedTailFrom > 1 ? ", else per sample" : ""}`}`,
       ...describeFusion(a.chunk.graph, how ? "chunk" : "gradients", label(a.chunk.graph), how),

@@ -111,7 +111,7 @@ describe("gradc compile --explain-fusion", () => {
   it("says which products run as WebAssembly kernels, and how, with --target wasm", async () => {
     const r = await run("compile", "examples/mlp.grad", "--target", "wasm", "--dtype", "f32", "--explain-fusion");
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("W1 @ x [16, 128]: matmul (WebAssembly f32x4: A Bᵀ, 2×4 register tile of dot products)");
+    expect(r.stderr).toContain("W1 @ x [16, 128]: matmul (WebAssembly f32x4: A Bᵀ, 2×4 register tile of dot products; of a padded chunk, the real rows only)");
     expect(r.stderr).toContain("d_W1 [128, 784]: matmul (WebAssembly f32x4: Aᵀ B, rows of B with a nonzero factor, 4 at a time, in L1 column blocks, added into the per-call sum)");
     expect(r.stderr).toContain("batchGradients(): 16 samples at a time, batched into matrix products (vmap), the rest as one more chunk padded with weight-0 samples when at least 1 remain");
     // per sample, the TypeScript loops as before

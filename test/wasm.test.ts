@@ -76,6 +76,8 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
     zeros: fc.constantFrom(0, 0.5, 1),
     bytes: fc.constantFrom(4 as const, 8 as const),
     seed: fc.nat(),
+    // nt: how many rows of A are real; the rest repeat the last one (a padded chunk)
+    rows: fc.integer({ min: 1, max: 19 }),
   });
   it("equal a plain triple loop", async () => {
     await fc.assert(
@@ -89,15 +91,17 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
         const pages = Math.ceil((S0 + scratchBytes({ bytes: s.bytes }, [k])) / 65536) + 1;
         const wasm = await assemble(kernelModule({ bytes: s.bytes }, [k], pages, S0));
         const memory = new WebAssembly.Memory({ initial: pages });
-        const run = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } }).exports.k as (a: number, b: number, o: number) => void;
+        const run = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } }).exports.k as (a: number, b: number, o: number, rows?: number) => void;
         const next = rng(s.seed);
         // small integers: exact in both precisions, so any misplaced element shows
         const A = T.from({ length: ar * ac }, () => (next() < s.zeros ? 0 : Math.round(next() * 10 - 5)));
+        const rows = Math.min(s.rows, s.m);
+        if (s.form === "nt") for (let i = rows; i < s.m; i++) A.copyWithin(i * s.n, (rows - 1) * s.n, rows * s.n);
         const B = T.from({ length: br * bc }, () => Math.round(next() * 10 - 5));
         new T(memory.buffer, A0, A.length).set(A);
         new T(memory.buffer, B0, B.length).set(B);
         new T(memory.buffer, C0, s.m * s.c).fill(7);
-        run(A0, B0, C0);
+        run(A0, B0, C0, rows);
         const got = new T(memory.buffer, C0, s.m * s.c);
         for (let i = 0; i < s.m; i++)
           for (let j = 0; j < s.c; j++) {
@@ -120,10 +124,21 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
 
   it("pads a last, partial chunk with weight-0 samples: any n, and n below one chunk", async () => {
     // forced on (the cost model turns it on for large programs only)
+    // odd and even remainders: a tile of two rows holds a real and a padding row, or two real ones
     for (const [k, p] of programs.entries()) {
-      for (const n of [1, 5, 16, 21]) await expectBatchIsMean(p.source, 700 + k, "wasm", n, { paddedTailFrom: 1 });
+      for (const n of [1, 2, 6, 16, 21]) await expectBatchIsMean(p.source, 700 + k, "wasm", n, { paddedTailFrom: 1 });
     }
   }, 300_000);
+
+  it("computes only a padded chunk's real rows where padding rows repeat them, not where weights made them zero", async () => {
+    // y @ W: its backward dy = dz Wᵀ is an A Bᵀ product whose padding rows are 0, not copies
+    const src = "param V[4, 5], W[5, 6]\ninput x[4], t[6]\ny = tanh(x @ V)\nz = y @ W\nloss = sum((z - t)^2)\n";
+    expect((await compile(src, { target: "wasm", paddedTailFrom: 1 })).typescript).not.toMatch(/kernels\.k\d\([^)]*, rows\)/);
+    // the MLP's forward products do take the count of real rows
+    const mlp = (await compile(readFileSync("examples/mlp.grad", "utf8"), { target: "wasm", paddedTailFrom: 1 })).typescript;
+    expect(mlp.match(/kernels\.k\d\([^)]*, rows\)/g)).toHaveLength(2);
+    for (const n of [1, 2, 6, 18]) await expectBatchIsMean(src, 3, "wasm", n, { paddedTailFrom: 1 });
+  });
 
   it("keeps user names apart from its own (weights, tailBatch, chunkWeights, first, rest, tail)", async () => {
     const src = "param weights[6, 5], tail[6], rest\ninput chunkWeights[5], tailBatch, first[6]\nh = relu(weights @ chunkWeights + tail)\nloss = sum((h - first)^2) * rest + tailBatch\n";

@@ -118,6 +118,8 @@ function epilogues(g: Graph, placement: ReadonlyMap<number, Placement>, order: r
 export interface WasmPlan {
   /** product node -> its kernel's export name */
   readonly kernels: ReadonlyMap<number, string>;
+  /** A Bᵀ products whose rows of A are samples: with weighted chunks, only the chunk's real rows are computed */
+  readonly sampleRows: ReadonlySet<number>;
   /** buffer node -> byte offset */
   readonly offsets: ReadonlyMap<number, number>;
   /** leaf name -> staging copy (params once per batchGradients call, inputs once per chunk) */
@@ -320,7 +322,9 @@ export function emitBody(ctx: FunctionContext): Body {
     };
     const a = offsetOf(n.args[0]);
     const b = offsetOf(n.args[1]);
-    stmts.push({ k: "call", e: { k: "call", fn: member(id("kernels"), w.kernels.get(n.id)!), args: [a, b, num(w.offsets.get(n.id)!)] } });
+    // a padded chunk's samples past `rows` repeat its last real one: their rows are copied, not computed
+    const rows = ctx.weighted && w.sampleRows.has(n.id) ? [id("rows")] : [];
+    stmts.push({ k: "call", e: { k: "call", fn: member(id("kernels"), w.kernels.get(n.id)!), args: [a, b, num(w.offsets.get(n.id)!), ...rows] } });
     return stmts;
   }
 
@@ -479,7 +483,7 @@ export function emitBody(ctx: FunctionContext): Body {
       k: "for-chunks",
       v: start,
       size: ctx.chunkSize,
-      body: [{ k: "call", e: call("batchChunk", id("params"), id("batch"), id(start), id("out"), ...weights) }],
+      body: [{ k: "call", e: call("batchChunk", id("params"), id("batch"), id(start), id("out"), ...weights, ...(ctx.weighted ? [num(ctx.chunkSize)] : [])) }],
     });
     if (ctx.weighted) pre.push(paddedTail(ctx.chunkSize, ctx.weighted.paddedTailFrom));
   }
@@ -500,7 +504,7 @@ export function emitBody(ctx: FunctionContext): Body {
       copies.push(loop("i", num(B * per), [assign(index(id(to), id("i")), index(id(from), iadd(imul(bin("-", id("n"), num(1)), num(per)), bin("%", id("i"), num(per)))))], imul(id(rest), num(per))));
     }
     copies.push({ k: "call", e: call(member(id("weights"), "fill"), num(0), id(rest)) });
-    copies.push({ k: "call", e: call("batchChunk", id("params"), id(tail), num(0), id("out"), id("weights")) });
+    copies.push({ k: "call", e: call("batchChunk", id("params"), id(tail), num(0), id("out"), id("weights"), id(rest)) });
     copies.push(assign(id(start), id("n")));
     return { k: "if", cond: bin(">=", bin("-", id("n"), id(start)), num(from)), body: copies };
   }

@@ -17,6 +17,7 @@ import { showShape, size } from "../../shape/shape.js";
 import { fillTemplate } from "../template.js";
 import { emitBody, plan, type Mode, type WasmPlan } from "./function.js";
 import { assemble, kernelModule, scratchBytes, type Form, type MatmulKernel } from "../wasm/kernels.js";
+import { WEIGHT } from "../../batch/vmap.js";
 import { kernelLocals } from "./kernels.js";
 import { NameTable } from "./names.js";
 import { printStmts, safeComment } from "./syntax.js";
@@ -55,7 +56,7 @@ export function moduleOptions(o: { readonly dtype: Dtype; readonly target?: "ts"
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "weights", "chunkWeights", "tailBatch", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
+const internal = [...kernelLocals, "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "weights", "rows", "chunkWeights", "tailBatch", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
 
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
@@ -201,7 +202,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
       ],
       methods: [{ name: "instantiate", parameters: [{ name: "bytes", type: "Uint8Array" }, { name: "imports", type: "object" }], returnType: "Promise<{ instance: { exports: Kernels } }>" }],
     });
-    sf.addTypeAlias({ name: "Kernels", type: "Record<string, (a: number, b: number, out: number) => void>" });
+    sf.addTypeAlias({ name: "Kernels", type: "Record<string, (...args: number[]) => void>" });
     sf.addVariableStatement({
       declarationKind: VariableDeclarationKind.Const,
       declarations: [
@@ -279,7 +280,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
         { name: "batch", type: "Batch" },
         { name: "first", type: "number" },
         { name: arg("out", bodies.chunk[0]), type: "Result" },
-        ...(opts.chunk.weight !== undefined ? [{ name: arg("weights", bodies.chunk[0]), type: "Tensor" }] : []),
+        ...(opts.chunk.weight !== undefined ? [{ name: arg("weights", bodies.chunk[0]), type: "Tensor" }, { name: arg("rows", bodies.chunk[0]), type: "number" }] : []),
       ],
       returnType: "void",
       statements: bodies.chunk,
@@ -318,6 +319,8 @@ interface WasmLayout {
 export interface WasmKernels {
   readonly kernels: ReadonlyMap<number, string>;
   readonly specs: readonly MatmulKernel[];
+  /** A Bᵀ products whose rows of A are the chunk's samples (they depend on the inputs) */
+  readonly sampleRows: ReadonlySet<number>;
   /** product node -> the param whose whole gradient it is, added straight into a per-call sum */
   readonly accumulated: ReadonlyMap<number, string>;
 }
@@ -340,6 +343,17 @@ export function wasmKernels(g: Graph): WasmKernels | undefined {
   for (const id of p.order) for (const a of g.nodes[id].args) users.set(a, (users.get(a) ?? 0) + 1);
   const gradOf = new Map(g.grads.filter((o) => g.grads.filter((x) => x.node === o.node).length === 1).map((o) => [o.node, o.param]));
   const accumulated = new Map<number, string>();
+  // a chunk's values that depend on its inputs have a row per sample; where they do not depend on
+  // the samples' weights (batch/vmap.ts) too, a padding sample's row equals the sample it repeats
+  const inputs = new Set(g.inputs.filter((l) => l.name !== WEIGHT).map((l) => l.node));
+  const weight = g.inputs.find((l) => l.name === WEIGHT)?.node;
+  const perSample = new Set<number>();
+  const weighted = new Set<number>();
+  for (const n of g.nodes) {
+    if (inputs.has(n.id) || n.args.some((a) => perSample.has(a))) perSample.add(n.id);
+    if (n.id === weight || n.args.some((a) => weighted.has(a))) weighted.add(n.id);
+  }
+  const sampleRows = new Set<number>();
   for (const id of p.order) {
     const n = g.nodes[id];
     if (n.op !== "matmul" || p.placement.get(id) !== "buffer" || !n.args.every(usable)) continue;
@@ -352,9 +366,10 @@ export function wasmKernels(g: Graph): WasmKernels | undefined {
     const param = gradOf.get(id);
     const accumulate = form !== "nt" && param !== undefined && !users.has(id);
     if (accumulate) accumulated.set(id, param);
+    if (form === "nt" && perSample.has(n.args[0]) && !weighted.has(n.args[0])) sampleRows.add(id);
     specs.push({ name, form, m: a[0], n: a[1], c: b[1], ...(accumulate ? { accumulate } : {}) });
   }
-  return kernels.size ? { kernels, specs, accumulated } : undefined;
+  return kernels.size ? { kernels, specs, accumulated, sampleRows } : undefined;
 }
 
 /**
@@ -364,7 +379,7 @@ export function wasmKernels(g: Graph): WasmKernels | undefined {
 async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: Dtype): Promise<WasmLayout | undefined> {
   const selected = wasmKernels(g);
   if (!selected) return undefined;
-  const { kernels, specs, accumulated } = selected;
+  const { kernels, specs, accumulated, sampleRows } = selected;
   const p = plan(g, "chunk");
   const bytes = dtype === "f32" ? 4 : 8;
   const source = (id: number) => (g.nodes[id].op === "transpose" ? g.nodes[g.nodes[id].args[0]] : g.nodes[id]);
@@ -403,5 +418,5 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
   offset += scratchBytes({ bytes }, specs);
   const pages = Math.ceil(offset / 65536) + 1;
   const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch));
-  return { plan: { kernels, offsets, staging, accumulators }, views, pages, base64: Buffer.from(wasmBytes).toString("base64") };
+  return { plan: { kernels, sampleRows, offsets, staging, accumulators }, views, pages, base64: Buffer.from(wasmBytes).toString("base64") };
 }

@@ -2,7 +2,8 @@
  * WebAssembly SIMD matrix products, one function per product in the program, specialized to
  * its shapes (loop bounds and row strides are constants). Written as WAT text, assembled by wabt.
  * Format of each form: C[m, c] from row-major operands at byte offsets (a, b, out):
- *   nt  C = A Bᵀ   A [m, n], B [c, n]: dot products of rows, `lanes` elements per step
+ *   nt  C = A Bᵀ   A [m, n], B [c, n]: dot products of rows, `lanes` elements per step; a 4th
+ *                  argument `rows` computes only A's first rows, the others copying the last one
  *   tn  C = Aᵀ B   A [n, m], B [n, c]: rows of B scaled and added into rows of C
  *   nn  C = A B    A [m, n], B [n, c]: the same, with A read along its rows
  */
@@ -89,8 +90,9 @@ function ntTile(l: Lane, k: MatmulKernel, r: number, q: number): string {
 }
 
 /** rows [i0, i1) of A against rows [j0, j1) of B in r × q tiles (the ranges are multiples of them) */
-function ntBlock(l: Lane, k: MatmulKernel, i0: number, i1: number, j0: number, j1: number, r: number, q: number): string {
-  if (i0 >= i1 || j0 >= j1) return "";
+/** rows [i0, i1) of A against rows [j0, j1) of B in r × q tiles (the ranges are multiples of them); i1 an i32 expression */
+function ntBlock(l: Lane, k: MatmulKernel, i0: number, i1: string, j0: number, j1: number, r: number, q: number): string {
+  if (j0 >= j1) return "";
   const row = k.n * l.bytes;
   // B's rows outermost: q rows of B stay in cache while every row of A passes over them
   return loop(
@@ -102,7 +104,7 @@ function ntBlock(l: Lane, k: MatmulKernel, i0: number, i1: number, j0: number, j
     ${loop(
       "$i",
       i32(i0),
-      i32(i1),
+      i1,
       r,
       `(local.set $pa ${add(get("$a"), `(i32.mul ${get("$i")} ${i32(row)})`)})
       (local.set $po ${add(get("$out"), `(i32.mul (i32.add (i32.mul ${get("$i")} ${i32(k.c)}) ${get("$j")}) ${i32(l.bytes)})`)})
@@ -111,11 +113,24 @@ function ntBlock(l: Lane, k: MatmulKernel, i0: number, i1: number, j0: number, j
   );
 }
 
+/**
+ * The first $rows rows of C = A Bᵀ (whole tiles of them), and the rest as copies of the last row
+ * computed: a chunk's padding samples repeat its last real sample, so their rows are equal.
+ */
 function nt(l: Lane, k: MatmulKernel): string {
   const mr = k.m - (k.m % R);
   const cq = k.c - (k.c % Q);
-  // whole tiles, then the rows and columns they leave, one dot product at a time
-  return [ntBlock(l, k, 0, mr, 0, cq, R, Q), ntBlock(l, k, mr, k.m, 0, k.c, 1, 1), ntBlock(l, k, 0, mr, cq, k.c, 1, 1)].join("\n  ");
+  const rowC = k.c * l.bytes;
+  // rows computed: $rows rounded up to whole tiles, at most m
+  const done = `(select ${i32(k.m)} (local.tee $iend (i32.mul (i32.div_u (i32.add ${get("$rows")} ${i32(R - 1)}) ${i32(R)}) ${i32(R)})) (i32.gt_u ${get("$iend")} ${i32(mr)}))`;
+  // $rows outside 1..m (or not passed) means every row
+  return `(if (i32.ge_u (i32.sub ${get("$rows")} ${i32(1)}) ${i32(k.m)}) (then (local.set $rows ${i32(k.m)})))
+  (local.set $done ${done})
+  (if (i32.gt_u ${get("$iend")} ${i32(mr)}) (then (local.set $iend ${i32(mr)})))
+  ${ntBlock(l, k, 0, get("$iend"), 0, cq, R, Q)}
+  ${ntBlock(l, k, 0, get("$iend"), cq, k.c, 1, 1)}
+  ${mr < k.m ? `(if (i32.eq ${get("$done")} ${i32(k.m)}) (then ${ntBlock(l, k, mr, i32(k.m), 0, k.c, 1, 1)}))` : ""}
+  ${loop("$i", get("$done"), i32(k.m), 1, `(memory.copy ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(rowC)})`)} ${add(get("$out"), `(i32.mul (i32.sub ${get("$done")} ${i32(1)}) ${i32(rowC)})`)} ${i32(rowC)})`)}`;
 }
 
 /**
@@ -203,8 +218,9 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
 function kernel(l: Lane, k: MatmulKernel, scratch: number): string {
   const vecs = [...Array.from({ length: R * Q }, (_, q) => `$c${Math.floor(q / Q)}${q % Q}`), ...Array.from({ length: R }, (_, i) => `$x${i}`), "$y", ...Array.from({ length: G }, (_, q) => `$v${q}`)];
   const scalars = [...Array.from({ length: R * Q }, (_, q) => `$s${Math.floor(q / Q)}${q % Q}`), "$f", ...Array.from({ length: G }, (_, q) => `$f${q}`)];
-  const ints = ["$i", "$j", "$t", "$e", "$j0", "$j1", "$ve", "$ue", "$cnt", "$pa", "$pb", "$po", "$pl", "$pf", ...Array.from({ length: G }, (_, q) => `$p${q}`)];
-  return `(func (export "${k.name}") (param $a i32) (param $b i32) (param $out i32)
+  const ints = ["$i", "$j", "$t", "$e", "$j0", "$j1", "$ve", "$ue", "$iend", "$done", "$cnt", "$pa", "$pb", "$po", "$pl", "$pf", ...Array.from({ length: G }, (_, q) => `$p${q}`)];
+  const rows = k.form === "nt" ? " (param $rows i32)" : "";
+  return `(func (export "${k.name}") (param $a i32) (param $b i32) (param $out i32)${rows}
   ${ints.map((x) => `(local ${x} i32)`).join(" ")}
   ${scalars.map((x) => `(local ${x} ${t(l)})`).join(" ")}
   ${vecs.map((x) => `(local ${x} v128)`).join(" ")}
