@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { assemble, kernelModule, scratchBytes, type MatmulKernel } from "../src/emit/wasm/kernels.js";
+import { assemble, kernelModule, scratchBytes, takesRows, type MatmulKernel } from "../src/emit/wasm/kernels.js";
 import { compile } from "../src/index.js";
 import { centralDifference, copyValues, loadModule, relErr, rng, size, type Values } from "./helpers/module.js";
 import { corpus } from "./programs.js";
@@ -76,7 +76,7 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
     zeros: fc.constantFrom(0, 0.5, 1),
     bytes: fc.constantFrom(4 as const, 8 as const),
     seed: fc.nat(),
-    // nt: how many rows of A are real; the rest repeat the last one (a padded chunk)
+    // nt and nn: how many rows of A are real; the rest repeat the last one (a padded chunk)
     rows: fc.integer({ min: 1, max: 19 }),
   });
   it("equal a plain triple loop", async () => {
@@ -96,7 +96,7 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
         // small integers: exact in both precisions, so any misplaced element shows
         const A = T.from({ length: ar * ac }, () => (next() < s.zeros ? 0 : Math.round(next() * 10 - 5)));
         const rows = Math.min(s.rows, s.m);
-        if (s.form === "nt") for (let i = rows; i < s.m; i++) A.copyWithin(i * s.n, (rows - 1) * s.n, rows * s.n);
+        if (takesRows(k)) for (let i = rows; i < s.m; i++) A.copyWithin(i * s.n, (rows - 1) * s.n, rows * s.n);
         const B = T.from({ length: br * bc }, () => Math.round(next() * 10 - 5));
         new T(memory.buffer, A0, A.length).set(A);
         new T(memory.buffer, B0, B.length).set(B);
@@ -133,11 +133,15 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
   it("computes only a padded chunk's real rows where padding rows repeat them, not where weights made them zero", async () => {
     // y @ W: its backward dy = dz Wᵀ is an A Bᵀ product whose padding rows are 0, not copies
     const src = "param V[4, 5], W[5, 6]\ninput x[4], t[6]\ny = tanh(x @ V)\nz = y @ W\nloss = sum((z - t)^2)\n";
-    expect((await compile(src, { target: "wasm", paddedTailFrom: 1 })).typescript).not.toMatch(/kernels\.k\d\([^)]*, rows\)/);
+    // (its forward products x @ V and y @ W, A B over sample rows, do)
+    expect((await compile(src, { target: "wasm", paddedTailFrom: 1 })).typescript.match(/kernels\.k\d\([^)]*, rows\)/g)).toHaveLength(2);
     // the MLP's forward products do take the count of real rows
     const mlp = (await compile(readFileSync("examples/mlp.grad", "utf8"), { target: "wasm", paddedTailFrom: 1 })).typescript;
     expect(mlp.match(/kernels\.k\d\([^)]*, rows\)/g)).toHaveLength(2);
     for (const n of [1, 2, 6, 18]) await expectBatchIsMean(src, 3, "wasm", n, { paddedTailFrom: 1 });
+    // Mᵀ-shaped values that depend on the samples have rows of features, not samples: t2' @ M
+    const features = "param M[3, 3]\ninput x[3]\nt2 = x @ M\nt8 = t2' @ M\nloss = sum(tanh(t8)) + sum(t8)\n";
+    for (const n of [2, 18]) await expectBatchIsMean(features, 4, "wasm", n, { paddedTailFrom: 1 });
   });
 
   it("keeps user names apart from its own (weights, tailBatch, chunkWeights, first, rest, tail)", async () => {

@@ -68,6 +68,42 @@ export const batchRules: Partial<Record<Op, Rule>> = {
   sce: rowwise,
 };
 
+/** Ops that act on each row of a [B, ...] value as on one sample (vmap's `rowwise` and the row sums). */
+const rowwiseOps: ReadonlySet<Op> = new Set(["softmax", "log_softmax", "logsumexp", "sce", "rowsum"]);
+
+/**
+ * Values of a batched graph whose row s is computed from sample s alone (its inputs and the
+ * params): where a chunk's last samples repeat one sample, their rows repeat its row. Inputs
+ * other than `except` (the weights, which differ for padding), elementwise and row-wise ops of
+ * them, a per-sample scalar spread along its row, and products X W with W independent of the
+ * samples.
+ */
+export function sampleRowValues(g: Graph, except?: string): ReadonlySet<number> {
+  const rowsOf = new Set<number>();
+  const free = new Set<number>(); // independent of every input
+  const leaves = new Set(g.inputs.filter((l) => l.name !== except).map((l) => l.node));
+  const ok = (a: number) => rowsOf.has(a) || free.has(a);
+  for (const n of g.nodes) {
+    if (n.op === "input") {
+      if (leaves.has(n.id)) rowsOf.add(n.id);
+      continue;
+    }
+    if (n.args.every((a) => free.has(a))) {
+      free.add(n.id);
+      continue;
+    }
+    // (a per-sample value of rank 1 is indexed by sample; a row-wise op needs rows, rank 2)
+    const matrices = n.args.every((a) => free.has(a) || g.nodes[a].shape.length === 2);
+    const rowwise =
+      (ops[n.op].kind === "elementwise" && n.args.every(ok)) ||
+      (n.op === "rowbcast" && n.args.every(ok)) ||
+      (rowwiseOps.has(n.op) && n.args.every(ok) && matrices) ||
+      (n.op === "matmul" && rowsOf.has(n.args[0]) && free.has(n.args[1]));
+    if (rowwise) rowsOf.add(n.id);
+  }
+  return rowsOf;
+}
+
 export interface Batched {
   readonly graph: Graph;
   readonly size: number;

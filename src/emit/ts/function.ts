@@ -118,7 +118,7 @@ function epilogues(g: Graph, placement: ReadonlyMap<number, Placement>, order: r
 export interface WasmPlan {
   /** product node -> its kernel's export name */
   readonly kernels: ReadonlyMap<number, string>;
-  /** A Bᵀ products whose rows of A are samples: with weighted chunks, only the chunk's real rows are computed */
+  /** products whose rows of A are samples: with weighted chunks, only the chunk's real rows are computed */
   readonly sampleRows: ReadonlySet<number>;
   /** buffer node -> byte offset */
   readonly offsets: ReadonlyMap<number, number>;

@@ -16,8 +16,8 @@ import { opInfo } from "../../ir/ops.js";
 import { showShape, size } from "../../shape/shape.js";
 import { fillTemplate } from "../template.js";
 import { emitBody, plan, type Mode, type WasmPlan } from "./function.js";
-import { assemble, kernelModule, scratchBytes, type Form, type MatmulKernel } from "../wasm/kernels.js";
-import { WEIGHT } from "../../batch/vmap.js";
+import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
+import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
 import { kernelLocals } from "./kernels.js";
 import { NameTable } from "./names.js";
 import { printStmts, safeComment } from "./syntax.js";
@@ -319,7 +319,7 @@ interface WasmLayout {
 export interface WasmKernels {
   readonly kernels: ReadonlyMap<number, string>;
   readonly specs: readonly MatmulKernel[];
-  /** A Bᵀ products whose rows of A are the chunk's samples (they depend on the inputs) */
+  /** products whose rows of A are the chunk's samples (batch/vmap.ts sampleRowValues) */
   readonly sampleRows: ReadonlySet<number>;
   /** product node -> the param whose whole gradient it is, added straight into a per-call sum */
   readonly accumulated: ReadonlyMap<number, string>;
@@ -343,16 +343,8 @@ export function wasmKernels(g: Graph): WasmKernels | undefined {
   for (const id of p.order) for (const a of g.nodes[id].args) users.set(a, (users.get(a) ?? 0) + 1);
   const gradOf = new Map(g.grads.filter((o) => g.grads.filter((x) => x.node === o.node).length === 1).map((o) => [o.node, o.param]));
   const accumulated = new Map<number, string>();
-  // a chunk's values that depend on its inputs have a row per sample; where they do not depend on
-  // the samples' weights (batch/vmap.ts) too, a padding sample's row equals the sample it repeats
-  const inputs = new Set(g.inputs.filter((l) => l.name !== WEIGHT).map((l) => l.node));
-  const weight = g.inputs.find((l) => l.name === WEIGHT)?.node;
-  const perSample = new Set<number>();
-  const weighted = new Set<number>();
-  for (const n of g.nodes) {
-    if (inputs.has(n.id) || n.args.some((a) => perSample.has(a))) perSample.add(n.id);
-    if (n.id === weight || n.args.some((a) => weighted.has(a))) weighted.add(n.id);
-  }
+  // where a padding sample's row of A equals the sample it repeats, so does its row of the product
+  const rowsOfSamples = sampleRowValues(g, WEIGHT);
   const sampleRows = new Set<number>();
   for (const id of p.order) {
     const n = g.nodes[id];
@@ -366,8 +358,9 @@ export function wasmKernels(g: Graph): WasmKernels | undefined {
     const param = gradOf.get(id);
     const accumulate = form !== "nt" && param !== undefined && !users.has(id);
     if (accumulate) accumulated.set(id, param);
-    if (form === "nt" && perSample.has(n.args[0]) && !weighted.has(n.args[0])) sampleRows.add(id);
-    specs.push({ name, form, m: a[0], n: a[1], c: b[1], ...(accumulate ? { accumulate } : {}) });
+    const spec: MatmulKernel = { name, form, m: a[0], n: a[1], c: b[1], ...(accumulate ? { accumulate } : {}) };
+    if (takesRows(spec) && rowsOfSamples.has(n.args[0])) sampleRows.add(id);
+    specs.push(spec);
   }
   return kernels.size ? { kernels, specs, accumulated, sampleRows } : undefined;
 }

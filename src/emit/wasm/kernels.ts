@@ -2,10 +2,11 @@
  * WebAssembly SIMD matrix products, one function per product in the program, specialized to
  * its shapes (loop bounds and row strides are constants). Written as WAT text, assembled by wabt.
  * Format of each form: C[m, c] from row-major operands at byte offsets (a, b, out):
- *   nt  C = A Bᵀ   A [m, n], B [c, n]: dot products of rows, `lanes` elements per step; a 4th
- *                  argument `rows` computes only A's first rows, the others copying the last one
+ *   nt  C = A Bᵀ   A [m, n], B [c, n]: dot products of rows, `lanes` elements per step
  *   tn  C = Aᵀ B   A [n, m], B [n, c]: rows of B scaled and added into rows of C
  *   nn  C = A B    A [m, n], B [n, c]: the same, with A read along its rows
+ * nt and nn (unless accumulating) take a 4th argument, `rows`: only A's first rows are computed
+ * and the rest of C copies the last of them (a padded chunk's padding repeats its last sample).
  */
 export type Form = "nt" | "tn" | "nn";
 
@@ -113,6 +114,12 @@ function ntBlock(l: Lane, k: MatmulKernel, i0: number, i1: string, j0: number, j
   );
 }
 
+/** Kernels whose rows of C can be samples (A B and A Bᵀ; not a gradient summed over them) take a row count. */
+export const takesRows = (k: MatmulKernel): boolean => k.form === "nt" || (k.form === "nn" && !k.accumulate);
+
+/** $rows outside 1..m (or not passed) means every row */
+const clampRows = (k: MatmulKernel) => `(if (i32.ge_u (i32.sub ${get("$rows")} ${i32(1)}) ${i32(k.m)}) (then (local.set $rows ${i32(k.m)})))`;
+
 /**
  * The first $rows rows of C = A Bᵀ (whole tiles of them), and the rest as copies of the last row
  * computed: a chunk's padding samples repeat its last real sample, so their rows are equal.
@@ -123,8 +130,7 @@ function nt(l: Lane, k: MatmulKernel): string {
   const rowC = k.c * l.bytes;
   // rows computed: $rows rounded up to whole tiles, at most m
   const done = `(select ${i32(k.m)} (local.tee $iend (i32.mul (i32.div_u (i32.add ${get("$rows")} ${i32(R - 1)}) ${i32(R)}) ${i32(R)})) (i32.gt_u ${get("$iend")} ${i32(mr)}))`;
-  // $rows outside 1..m (or not passed) means every row
-  return `(if (i32.ge_u (i32.sub ${get("$rows")} ${i32(1)}) ${i32(k.m)}) (then (local.set $rows ${i32(k.m)})))
+  return `${clampRows(k)}
   (local.set $done ${done})
   (if (i32.gt_u ${get("$iend")} ${i32(mr)}) (then (local.set $iend ${i32(mr)})))
   ${ntBlock(l, k, 0, get("$iend"), 0, cq, R, Q)}
@@ -151,10 +157,12 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
     k.form === "tn"
       ? `(${t(l)}.load ${add(get("$a"), `(i32.mul (i32.add (i32.mul ${get("$t")} ${i32(k.m)}) ${get("$i")}) ${i32(l.bytes)})`)})`
       : `(${t(l)}.load ${add(get("$a"), `(i32.mul (i32.add (i32.mul ${get("$i")} ${i32(k.n)}) ${get("$t")}) ${i32(l.bytes)})`)})`;
+  // A B over sample rows: the first $rows rows of C, the rest copies of the last (see nt)
+  const rows = takesRows(k) ? get("$rows") : i32(k.m);
   const list = loop(
     "$i",
     i32(0),
-    i32(k.m),
+    rows,
     1,
     `(local.set $cnt ${i32(0)})
     (local.set $pl ${add(i32(ptrs), `(i32.mul ${get("$i")} ${i32(k.n * 4)})`)})
@@ -203,23 +211,26 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
       ${loop("$e", `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, get("$cnt"), 1, pass(1))}`;
   // column blocks of whole vectors; the last block also takes the columns past them
   const block = Math.max(L, Math.floor(L1_BLOCK / Math.max(1, k.n) / 16) * 16);
-  const zero = k.accumulate ? "" : `(memory.fill ${get("$out")} ${i32(0)} ${i32(k.m * rowB)})`;
-  return `${list}
+  const zero = k.accumulate ? "" : `(memory.fill ${get("$out")} ${i32(0)} (i32.mul ${rows} ${i32(rowB)}))`;
+  const copies = takesRows(k) ? loop("$i", get("$rows"), i32(k.m), 1, `(memory.copy ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(rowB)})`)} ${add(get("$out"), `(i32.mul (i32.sub ${get("$rows")} ${i32(1)}) ${i32(rowB)})`)} ${i32(rowB)})`) : "";
+  return `${takesRows(k) ? clampRows(k) : ""}
+  ${list}
   ${zero}
   (local.set $j0 ${i32(0)})
   (block $blocks_done (loop $blocks_next
     (local.set $j1 (i32.add ${get("$j0")} ${i32(block)}))
     (if (i32.ge_u ${get("$j1")} ${i32(main)}) (then (local.set $j1 ${i32(rowB)})))
-    ${loop("$i", i32(0), i32(k.m), 1, grouped)}
+    ${loop("$i", i32(0), rows, 1, grouped)}
     (local.set $j0 ${get("$j1")})
-    (br_if $blocks_next (i32.lt_u ${get("$j0")} ${i32(main)}))))`;
+    (br_if $blocks_next (i32.lt_u ${get("$j0")} ${i32(main)}))))
+  ${copies}`;
 }
 
 function kernel(l: Lane, k: MatmulKernel, scratch: number): string {
   const vecs = [...Array.from({ length: R * Q }, (_, q) => `$c${Math.floor(q / Q)}${q % Q}`), ...Array.from({ length: R }, (_, i) => `$x${i}`), "$y", ...Array.from({ length: G }, (_, q) => `$v${q}`)];
   const scalars = [...Array.from({ length: R * Q }, (_, q) => `$s${Math.floor(q / Q)}${q % Q}`), "$f", ...Array.from({ length: G }, (_, q) => `$f${q}`)];
   const ints = ["$i", "$j", "$t", "$e", "$j0", "$j1", "$ve", "$ue", "$iend", "$done", "$cnt", "$pa", "$pb", "$po", "$pl", "$pf", ...Array.from({ length: G }, (_, q) => `$p${q}`)];
-  const rows = k.form === "nt" ? " (param $rows i32)" : "";
+  const rows = takesRows(k) ? " (param $rows i32)" : "";
   return `(func (export "${k.name}") (param $a i32) (param $b i32) (param $out i32)${rows}
   ${ints.map((x) => `(local ${x} i32)`).join(" ")}
   ${scalars.map((x) => `(local ${x} ${t(l)})`).join(" ")}
