@@ -497,11 +497,11 @@ export function emitBody(ctx: FunctionContext): Body {
     const copies: Stmt[] = [decl("const", rest, bin("-", id("n"), id(start))), decl("const", tail, member(id("workspace"), "tailBatch"))];
     for (const l of g.inputs) {
       const per = size(l.shape);
-      const from = ctx.fresh(`${l.name}_all`);
+      const all = ctx.fresh(`${l.name}_all`);
       const to = ctx.fresh(`${l.name}_tail`);
-      copies.push(decl("const", from, member(id("batch"), l.name)), decl("const", to, member(id(tail), l.name)));
-      copies.push(loop("i", imul(id(rest), num(per)), [assign(index(id(to), id("i")), index(id(from), iadd(imul(id(start), num(per)), id("i"))))]));
-      copies.push(loop("i", num(B * per), [assign(index(id(to), id("i")), index(id(from), iadd(imul(bin("-", id("n"), num(1)), num(per)), bin("%", id("i"), num(per)))))], imul(id(rest), num(per))));
+      copies.push(decl("const", all, member(id("batch"), l.name)), decl("const", to, member(id(tail), l.name)));
+      copies.push(loop("i", imul(id(rest), num(per)), [assign(index(id(to), id("i")), index(id(all), iadd(imul(id(start), num(per)), id("i"))))]));
+      copies.push(loop("i", num(B * per), [assign(index(id(to), id("i")), index(id(all), iadd(imul(bin("-", id("n"), num(1)), num(per)), bin("%", id("i"), num(per)))))], imul(id(rest), num(per))));
     }
     copies.push({ k: "call", e: call(member(id("weights"), "fill"), num(0), id(rest)) });
     copies.push({ k: "call", e: call("batchChunk", id("params"), id(tail), num(0), id("out"), id("weights"), id(rest)) });

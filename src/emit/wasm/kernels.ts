@@ -90,7 +90,6 @@ function ntTile(l: Lane, k: MatmulKernel, r: number, q: number): string {
   return s.join("\n    ");
 }
 
-/** rows [i0, i1) of A against rows [j0, j1) of B in r × q tiles (the ranges are multiples of them) */
 /** rows [i0, i1) of A against rows [j0, j1) of B in r × q tiles (the ranges are multiples of them); i1 an i32 expression */
 function ntBlock(l: Lane, k: MatmulKernel, i0: number, i1: string, j0: number, j1: number, r: number, q: number): string {
   if (j0 >= j1) return "";
