@@ -313,8 +313,12 @@ export function emitBody(ctx: FunctionContext): Body {
           // four elements per step: a third faster than one at a time in V8
           const copy = (k: number) => assign(index(id(view), iadd(id("i"), num(k))), index(id(local(src.id)), iadd(id(offsets.get(src.id)!), iadd(id("i"), num(k)))));
           const main = st.size - (st.size % 4);
-          if (main) stmts.push({ k: "for", v: "i", from: num(0), to: num(main), step: 4, body: [0, 1, 2, 3].map(copy) });
-          if (main < st.size) stmts.push(loop("i", num(st.size), [copy(0)], num(main)));
+          const copies: Stmt[] = [];
+          if (main) copies.push({ k: "for", v: "i", from: num(0), to: num(main), step: 4, body: [0, 1, 2, 3].map(copy) });
+          if (main < st.size) copies.push(loop("i", num(st.size), [copy(0)], num(main)));
+          // a padded last chunk's inputs are written straight into the staging copy (its tail batch)
+          if (ctx.weighted) stmts.push({ k: "if", cond: bin("!==", id(local(src.id)), id(view)), body: copies });
+          else stmts.push(...copies);
         }
         return num(st.offset);
       }
@@ -501,7 +505,9 @@ export function emitBody(ctx: FunctionContext): Body {
       const to = ctx.fresh(`${l.name}_tail`);
       copies.push(decl("const", all, member(id("batch"), l.name)), decl("const", to, member(id(tail), l.name)));
       copies.push(loop("i", imul(id(rest), num(per)), [assign(index(id(to), id("i")), index(id(all), iadd(imul(id(start), num(per)), id("i"))))]));
-      copies.push(loop("i", num(B * per), [assign(index(id(to), id("i")), index(id(all), iadd(imul(bin("-", id("n"), num(1)), num(per)), bin("%", id("i"), num(per)))))], imul(id(rest), num(per))));
+      // the padding: the last real sample again, copied within the tail by the engine
+      const last = (k: Expr) => imul(k, num(per));
+      copies.push(loop("s", num(B), [{ k: "call", e: call(member(id(to), "copyWithin"), last(id("s")), last(bin("-", id(rest), num(1))), last(id(rest))) }], id(rest)));
     }
     copies.push({ k: "call", e: call(member(id("weights"), "fill"), num(0), id(rest)) });
     copies.push({ k: "call", e: call("batchChunk", id("params"), id(tail), num(0), id("out"), id("weights"), id(rest)) });

@@ -175,17 +175,22 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     docs: ["A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing."],
     statements: ["return { loss: 0, grads: new GradsStorage() };"],
   });
+  const weightedChunk = opts.chunk?.weight !== undefined;
+  const tailStaged = weightedChunk && wasm ? [...wasm.plan.staging].filter(([, st]) => st.role === "input") : [];
   if (workspace.length) sf.addFunction({
     name: "createWorkspace",
     docs: ["Intermediate tensors, allocated once per module."],
     statements: [
+      // an input the kernels read is staged in their memory; a padded last chunk writes it there directly
+      ...tailStaged.map(([name, st]) => `const ${st.key} = ${view(st.key, st.size)}; // also the tail batch's ${safeComment(name)}`),
       `return { ${[
         ...workspace,
-        ...(wasm ? [...wasm.plan.staging.values()].map((st) => [st.key, st.size] as [string, number]) : []),
+        ...(wasm ? [...wasm.plan.staging.values()].filter((st) => !tailStaged.some(([, t]) => t === st)).map((st) => [st.key, st.size] as [string, number]) : []),
         ...(wasm && opts.chunk ? [...wasm.plan.accumulators.values()].map((a) => [a.key, size(opts.chunk!.graph.nodes[a.node].shape)] as [string, number]) : []),
       ]
         .map(([name, n]) => `${name}: ${view(name, n)}`)
-        .concat(opts.chunk?.weight !== undefined ? [`chunkWeights: new ${arr}(${opts.chunk.size})`, `tailBatch: { ${g.inputs.map((l) => `${literalKey(l.name)}: new ${arr}(${opts.chunk!.size * size(l.shape)})`).join(", ")} }`] : [])
+        .concat(tailStaged.map(([, st]) => st.key))
+        .concat(weightedChunk ? [`chunkWeights: new ${arr}(${opts.chunk!.size})`, `tailBatch: { ${g.inputs.map((l) => `${literalKey(l.name)}: ${tailStaged.find(([name]) => name === l.name)?.[1].key ?? `new ${arr}(${opts.chunk!.size * size(l.shape)})`}`).join(", ")} }`] : [])
         .join(", ")} };`,
     ],
   });
