@@ -8,6 +8,7 @@ import { init as jaxInit, defaultDevice, jit, nn, numpy as np, valueAndGrad } fr
 import { analyze, compile, evaluate, explain, type Graph } from "../src/index.js";
 import { loadModule, rng, type GeneratedModule } from "../test/helpers/module.js";
 import { assemble } from "../src/emit/wasm/kernels.js";
+import { flopCount } from "../src/batch/cost.js";
 import * as hand from "./handwritten.js";
 
 const ROUNDS = 9;
@@ -59,20 +60,10 @@ async function wasmPeakGflops(): Promise<number> {
   return (steps * accs.length * 4 * 2) / (us * 1000);
 }
 
-/** FLOPs of one forward+backward step, counted from gradc's optimized graph. */
+/** FLOPs of one forward+backward step, counted from gradc's optimized graph (src/batch/cost.ts). */
 function flops(g: Graph): number {
-  let f = 0;
-  const sz = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-  for (const n of g.nodes) {
-    const a = n.args.map((x) => g.nodes[x].shape);
-    if (n.op === "matmul") f += 2 * a[0][0] * a[0][1] * a[1][1];
-    else if (n.op === "matvec") f += 2 * a[0][0] * a[0][1];
-    else if (n.op === "vecmat") f += 2 * a[1][0] * a[1][1];
-    else if (n.op === "outer") f += sz(n.shape);
-    else if (n.op === "dot") f += 2 * a[0][0];
-    else if (!["param", "input", "const", "broadcast", "rowbcast", "transpose"].includes(n.op)) f += sz(n.shape);
-  }
-  return f;
+  const { products, elementwise } = flopCount(g);
+  return products + elementwise;
 }
 
 function timeSteps(step: () => unknown, ms: number): number {

@@ -1,17 +1,15 @@
 import type { Graph } from "../ir/graph.js";
+import { opInfo } from "../ir/ops.js";
 import { size } from "../shape/shape.js";
 
-/** FLOPs of one evaluation of a graph: matrix products, and everything else (one per element). */
+/** FLOPs of one evaluation of a graph: products (the op table's counts), and one per element of everything else computed. */
 export function flopCount(g: Graph): { readonly products: number; readonly elementwise: number } {
   let products = 0;
   let elementwise = 0;
   for (const n of g.nodes) {
-    const [a, b] = n.args.map((x) => g.nodes[x].shape);
-    if (n.op === "matmul") products += 2 * a[0] * a[1] * b[1];
-    else if (n.op === "matvec" || n.op === "vecmat") products += 2 * size(n.op === "matvec" ? a : b);
-    else if (n.op === "outer") products += size(n.shape);
-    else if (n.op === "dot") products += 2 * size(a);
-    else if (n.op !== "param" && n.op !== "input" && n.op !== "const" && n.op !== "transpose") elementwise += size(n.shape);
+    const info = opInfo(n.op);
+    if (info.flops) products += info.flops(n.args.map((a) => g.nodes[a].shape));
+    else if (info.kind === "elementwise" || info.kind === "kernel") elementwise += size(n.shape);
   }
   return { products, elementwise };
 }

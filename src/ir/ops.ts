@@ -16,6 +16,8 @@ export interface OpInfo {
   readonly kind: OpKind;
   /** Ops that carry a target shape (broadcast, rowbcast, reduce_to) get it as `target`. */
   readonly shape: (args: readonly Shape[], target?: Shape) => Shape | undefined;
+  /** products: their FLOPs (a multiply and an add per term of each sum), for cost models and benchmarks */
+  readonly flops?: (args: readonly Shape[]) => number;
 }
 
 const same1 = (a: readonly Shape[]) => a[0];
@@ -72,11 +74,12 @@ export const ops = {
   rowsum: { args: ["x"], kind: "kernel", shape: (a) => rows(a[0]) },
   /** sum x down to `target`, the inverse of broadcast */
   reduce_to: { args: ["x"], kind: "kernel", shape: (a, t) => (t && broadcastsTo(t, a[0]) && !sameShape(t, a[0]) ? t : undefined) },
-  matvec: { args: ["A", "x"], kind: "kernel", shape: (a) => (a[0].length === 2 && a[1].length === 1 ? matmulShape(a[0], a[1]) : undefined) },
-  vecmat: { args: ["x", "B"], kind: "kernel", shape: (a) => (a[0].length === 1 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined) },
-  matmul: { args: ["A", "B"], kind: "kernel", shape: (a) => (a[0].length === 2 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined) },
-  outer: { args: ["a", "b"], kind: "kernel", shape: (a) => (a[0].length === 1 && a[1].length === 1 ? [a[0][0], a[1][0]] : undefined) },
-  dot: { args: ["a", "b"], kind: "kernel", shape: (a) => (a[0].length === 1 && sameShape(a[0], a[1]) ? [] : undefined) },
+  matvec: { args: ["A", "x"], kind: "kernel", shape: (a) => (a[0].length === 2 && a[1].length === 1 ? matmulShape(a[0], a[1]) : undefined), flops: (a) => 2 * a[0][0] * a[0][1] },
+  vecmat: { args: ["x", "B"], kind: "kernel", shape: (a) => (a[0].length === 1 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined), flops: (a) => 2 * a[1][0] * a[1][1] },
+  matmul: { args: ["A", "B"], kind: "kernel", shape: (a) => (a[0].length === 2 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined), flops: (a) => 2 * a[0][0] * a[0][1] * a[1][1] },
+  // (one multiply per element, no sum)
+  outer: { args: ["a", "b"], kind: "kernel", shape: (a) => (a[0].length === 1 && a[1].length === 1 ? [a[0][0], a[1][0]] : undefined), flops: (a) => a[0][0] * a[1][0] },
+  dot: { args: ["a", "b"], kind: "kernel", shape: (a) => (a[0].length === 1 && sameShape(a[0], a[1]) ? [] : undefined), flops: (a) => 2 * a[0][0] },
   softmax: { args: ["x"], kind: "kernel", shape: (a) => (a[0].length >= 1 ? a[0] : undefined) },
   log_softmax: { args: ["x"], kind: "kernel", shape: (a) => (a[0].length >= 1 ? a[0] : undefined) },
   logsumexp: { args: ["x"], kind: "kernel", shape: (a) => rows(a[0]) },
