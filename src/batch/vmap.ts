@@ -68,8 +68,8 @@ export const batchRules: Partial<Record<Op, Rule>> = {
   sce: rowwise,
 };
 
-/** Ops that act on each row of a [B, ...] value as on one sample (vmap's `rowwise` and the row sums). */
-const rowwiseOps: ReadonlySet<Op> = new Set(["softmax", "log_softmax", "logsumexp", "sce", "rowsum"]);
+/** Ops that act on each row of a [B, ...] value as on one sample: those batched by `rowwise`, and row sums. */
+const rowwiseOps: ReadonlySet<Op> = new Set([...(Object.keys(batchRules) as Op[]).filter((op) => batchRules[op] === rowwise), "rowsum"]);
 
 /**
  * Values of a batched graph whose row s is computed from sample s alone (its inputs and the
