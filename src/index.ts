@@ -100,8 +100,8 @@ function batchedChunk(a: Analysis, options: CompileOptions): Chunk | undefined {
   // --target wasm: weights, so that a last, partial chunk can run padded, when it has WebAssembly
   // kernels and the cost model finds padding faster for some remainder (otherwise the chunk is
   // the TypeScript target's)
-  const from = options.paddedTailFrom ?? paddedTailFrom(a.ir, size, options.dtype ?? "f64");
-  if (options.target === "wasm" && from < size) {
+  const from = options.target === "wasm" ? (options.paddedTailFrom ?? paddedTailFrom(a.ir, size, options.dtype ?? "f64")) : size;
+  if (from < size) {
     const weighted = chunkOf(a, size, true, options);
     if (weighted && wasmKernels(weighted.graph)) return { ...weighted, paddedTailFrom: from };
   }

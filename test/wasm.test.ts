@@ -9,6 +9,18 @@ import { examples } from "../scripts/examples.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 
 /** --target wasm: the batched chunk's matrix products run as WebAssembly SIMD kernels. */
+/** A kernel's operand shapes: A [rows, cols] and B [rows, cols] as its form reads them. */
+function operands(k: MatmulKernel): { a: [number, number]; b: [number, number] } {
+  return { a: k.form === "tn" ? [k.n, k.m] : [k.m, k.n], b: k.form === "nt" ? [k.c, k.n] : [k.n, k.c] };
+}
+
+/** C[i, j] as a plain triple loop would compute it, added to `c0` when the kernel accumulates. */
+function reference(k: MatmulKernel, A: ArrayLike<number>, B: ArrayLike<number>, i: number, j: number, c0: number): number {
+  let s = k.accumulate ? c0 : 0;
+  for (let t = 0; t < k.n; t++) s += (k.form === "tn" ? A[t * k.m + i] : A[i * k.n + t]) * (k.form === "nt" ? B[j * k.n + t] : B[t * k.c + j]);
+  return s;
+}
+
 describe("WebAssembly kernels", () => {
   // odd sizes everywhere, so every tail (rows, columns, lanes, the four-row passes) runs; rows of
   // B in more than one L1 column block; accumulation into C
@@ -32,8 +44,7 @@ describe("WebAssembly kernels", () => {
       const next = rng(bytes);
       for (const c of cases) {
         // small integers, a third of A zero: every product and sum is exact in both precisions
-        const [ar, ac] = c.form === "tn" ? [c.n, c.m] : [c.m, c.n];
-        const [br, bc] = c.form === "nt" ? [c.c, c.n] : [c.n, c.c];
+        const { a: [ar, ac], b: [br, bc] } = operands(c);
         const A = T.from({ length: ar * ac }, () => (next() < 1 / 3 ? 0 : Math.round(next() * 10 - 5)));
         const B = T.from({ length: br * bc }, () => Math.round(next() * 10 - 5));
         new T(memory.buffer, A0, A.length).set(A);
@@ -41,12 +52,7 @@ describe("WebAssembly kernels", () => {
         new T(memory.buffer, C0, c.m * c.c).fill(99);
         k[c.name](A0, B0, C0);
         const got = [...new T(memory.buffer, C0, c.m * c.c)];
-        const want = Array.from({ length: c.m * c.c }, (_, q) => {
-          const i = Math.floor(q / c.c), j = q % c.c;
-          let s = c.accumulate ? 99 : 0;
-          for (let t = 0; t < c.n; t++) s += (c.form === "tn" ? A[t * c.m + i] : A[i * c.n + t]) * (c.form === "nt" ? B[j * c.n + t] : B[t * c.c + j]);
-          return s;
-        });
+        const want = Array.from({ length: c.m * c.c }, (_, q) => reference(c, A, B, Math.floor(q / c.c), q % c.c, 99));
         expect(got, c.name).toEqual(want);
       }
     });
@@ -84,8 +90,7 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
       fc.asyncProperty(spec, async (s) => {
         const k: MatmulKernel = { name: "k", form: s.form, m: s.m, n: s.n, c: s.c, ...(s.accumulate && s.form !== "nt" ? { accumulate: true } : {}) };
         const T = (s.bytes === 8 ? Float64Array : Float32Array) as Float64ArrayConstructor;
-        const [ar, ac] = s.form === "tn" ? [s.n, s.m] : [s.m, s.n];
-        const [br, bc] = s.form === "nt" ? [s.c, s.n] : [s.n, s.c];
+        const { a: [ar, ac], b: [br, bc] } = operands(k);
         const [A0, B0, C0] = [0, ar * ac * s.bytes, (ar * ac + br * bc) * s.bytes];
         const S0 = C0 + s.m * s.c * s.bytes;
         const pages = Math.ceil((S0 + scratchBytes({ bytes: s.bytes }, [k])) / 65536) + 1;
@@ -105,8 +110,7 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
         const got = new T(memory.buffer, C0, s.m * s.c);
         for (let i = 0; i < s.m; i++)
           for (let j = 0; j < s.c; j++) {
-            let want = k.accumulate ? 7 : 0;
-            for (let t = 0; t < s.n; t++) want += (s.form === "tn" ? A[t * s.m + i] : A[i * s.n + t]) * (s.form === "nt" ? B[j * s.n + t] : B[t * s.c + j]);
+            const want = reference(k, A, B, i, j, 7);
             if (got[i * s.c + j] !== want) expect.fail(`${JSON.stringify(s)}: C[${i}, ${j}] = ${got[i * s.c + j]}, want ${want}`);
           }
       }),
