@@ -54,7 +54,7 @@ export function differentiate(g: Graph): Differentiated {
     node.args.forEach((arg, i) => {
       const formula = rule.grads[i];
       if (!active[arg] || formula === null) return;
-      const term = instantiate(b, formula, env);
+      const term = typeof formula === "function" ? formula(b, node, adj) : instantiate(b, formula, env);
       if (term === null) return;
       const list = pending.get(arg) ?? [];
       list.push({ child: id, term });

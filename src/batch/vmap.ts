@@ -132,7 +132,7 @@ export function vmap(g: Graph, B: number, opts: { readonly weighted?: boolean } 
       id = b.leaf("input", n.name!, [B, ...n.shape]);
       batched = true;
     } else if (n.op === "const") id = b.constant(n.value!);
-    else if (!batched) id = b.node(n.op, args.map((a) => a.id), { target: n.target });
+    else if (!batched) id = b.node(n.op, args.map((a) => a.id), { target: n.target, attrs: n.attrs });
     else {
       const rule = batchRules[n.op] ?? (ops[n.op].kind === "elementwise" ? elementwise : undefined);
       id = rule?.(b, n, args, B);

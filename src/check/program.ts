@@ -1,12 +1,16 @@
 import type { Span } from "../source/span.js";
+import type { Statics } from "../lang/builtins.js";
 import type { Shape } from "../shape/shape.js";
 
 /** A checked expression: names resolved, loops unrolled, every node's shape known. */
 export type TExpr =
   | { readonly kind: "num"; readonly value: number; readonly shape: Shape; readonly span: Span }
   | { readonly kind: "ref"; readonly name: string; readonly shape: Shape; readonly span: Span }
-  /** fn: a builtin's name, a binary operator ("+", "@", ...), "neg", or "'" (transpose) */
-  | { readonly kind: "apply"; readonly fn: string; readonly args: readonly TExpr[]; readonly shape: Shape; readonly span: Span };
+  /**
+   * fn: a builtin's name, a binary operator ("+", "@", "<", ...), "neg", "'" (transpose) or "[]"
+   * (indexing); statics: its compile-time arguments (axes, shapes, subscripts, an index's window)
+   */
+  | { readonly kind: "apply"; readonly fn: string; readonly args: readonly TExpr[]; readonly statics?: Statics; readonly shape: Shape; readonly span: Span };
 
 export interface Declared {
   readonly name: string;

@@ -1,6 +1,7 @@
 import type { Node } from "../ir/graph.js";
 import type { Op } from "../ir/ops.js";
-import { rowsCols, size, type Shape } from "../shape/shape.js";
+import { parseSpec } from "../shape/contract.js";
+import { rowsCols, size, strides, type Shape } from "../shape/shape.js";
 
 /**
  * The reference semantics of each IR op, written plainly and independently of the emitters
@@ -12,6 +13,29 @@ type Kernel = (n: Node, args: readonly Float64Array[], shapes: readonly Shape[])
 const map1 = (f: (x: number) => number): Kernel => (_n, [x]) => x.map(f);
 const map2 = (f: (a: number, b: number) => number): Kernel => (_n, [a, b]) => a.map((v, i) => f(v, b[i]));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/**
+ * erf by its Maclaurin series for |x| < 2 (terms shrink past n ~ x², 1e-17 after ~50 terms)
+ * and the continued fraction of erfc beyond; independent of the emitted helper.
+ */
+function erfReference(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  if (ax < 2) {
+    let term = ax;
+    let sum = ax;
+    for (let n = 1; n < 200 && Math.abs(term) > 1e-18 * Math.abs(sum); n++) {
+      term *= (-ax * ax) / n;
+      sum += term / (2 * n + 1);
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(x) = exp(-x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))), evaluated backwards
+  let f = ax;
+  for (let k = 160; k >= 1; k--) f = ax + k / 2 / f;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return Math.sign(x) * (1 - erfc);
+}
 
 function rowsOf(x: Float64Array, s: Shape): Float64Array[] {
   const [r, c] = rowsCols(s);
@@ -27,13 +51,64 @@ function lse(row: Float64Array): number {
 const perRow = (f: (row: Float64Array) => number[]): Kernel => (_n, [x], [s]) => Float64Array.from(rowsOf(x, s).flatMap(f));
 const rowReduce = (f: (row: Float64Array, i: number) => number): Kernel => (_n, [x], [s]) => Float64Array.from(rowsOf(x, s).map(f));
 
-/** Index of element (r, c) of `to` within a source of shape `from` under NumPy broadcasting. */
+/** Flat index, within a source of shape `from`, of element `flat` of `to` under NumPy broadcasting. */
 function sourceIndex(from: Shape, to: Shape, flat: number): number {
-  const [, tc] = rowsCols(to);
-  const r = Math.floor(flat / tc);
-  const c = flat % tc;
-  const [fr, fc] = rowsCols(from);
-  return (fr === 1 ? 0 : r) * fc + (fc === 1 ? 0 : c);
+  const idx = unravel(flat, to);
+  const off = to.length - from.length;
+  return ravel(from.map((d, k) => (d === 1 ? 0 : idx[k + off])), from);
+}
+
+/** The multi-index of flat position `flat` in `shape`. */
+function unravel(flat: number, shape: Shape): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let k = shape.length - 1; k >= 0; k--) {
+    idx[k] = flat % shape[k];
+    flat = Math.floor(flat / shape[k]);
+  }
+  return idx;
+}
+function ravel(idx: readonly number[], shape: Shape): number {
+  let f = 0;
+  for (let k = 0; k < shape.length; k++) f = f * shape[k] + idx[k];
+  return f;
+}
+
+/** reduce x over `axes` with (acc, v) -> acc from `init` */
+function reduceAxes(x: Float64Array, s: Shape, axes: readonly number[], out: Shape, init: number, f: (acc: number, v: number) => number): Float64Array {
+  const r = new Float64Array(size(out)).fill(init);
+  for (let i = 0; i < x.length; i++) {
+    const kept = unravel(i, s).filter((_, k) => !axes.includes(k));
+    const o = ravel(kept, out);
+    r[o] = f(r[o], x[i]);
+  }
+  return r;
+}
+
+/**
+ * A generalized einsum (shape/contract.ts): every assignment of a value to every letter adds
+ * the product of the operands' elements to the result element it names, if its subscripts agree.
+ */
+function contract(n: Node, args: readonly Float64Array[], shapes: readonly Shape[]): Float64Array {
+  const spec = parseSpec(n.attrs!.spec!)!;
+  const sizes = new Map<string, number>();
+  spec.inputs.forEach((sub, i) => [...sub].forEach((c, k) => sizes.set(c, shapes[i][k])));
+  [...spec.output].forEach((c, k) => sizes.set(c, n.shape[k]));
+  const letters = [...sizes.keys()];
+  const total = letters.reduce((p, c) => p * sizes.get(c)!, 1);
+  const out = new Float64Array(size(n.shape));
+  const value = new Map<string, number>();
+  for (let t = 0; t < total; t++) {
+    let rest = t;
+    for (let k = letters.length - 1; k >= 0; k--) {
+      const d = sizes.get(letters[k])!;
+      value.set(letters[k], rest % d);
+      rest = Math.floor(rest / d);
+    }
+    let p = 1;
+    spec.inputs.forEach((sub, i) => (p *= args[i][ravel([...sub].map((c) => value.get(c)!), shapes[i])]));
+    out[ravel([...spec.output].map((c) => value.get(c)!), n.shape)] += p;
+  }
+  return out;
 }
 
 export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> = {
@@ -51,6 +126,9 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
   softplus: map1((x) => (x > 30 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))),
   step: map1((x) => (x > 0 ? 1 : 0)),
   sign: map1(Math.sign),
+  log1p: map1(Math.log1p),
+  expm1: map1(Math.expm1),
+  erf: map1(erfReference),
   add: map2((a, b) => a + b),
   sub: map2((a, b) => a - b),
   mul: map2((a, b) => a * b),
@@ -59,12 +137,14 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
   max: map2((a, b) => (a >= b ? a : b)),
   min: map2((a, b) => (a <= b ? a : b)),
   ge: map2((a, b) => (a >= b ? 1 : 0)),
+  gt: map2((a, b) => (a > b ? 1 : 0)),
+  eq: map2((a, b) => (a === b ? 1 : 0)),
   guard: map2((a, b) => (a === 0 ? 0 : b)),
   select: (_n, [c, a, b]) => c.map((v, i) => (v > 0 ? a[i] : b[i])),
   broadcast: (n, [x], [s]) => Float64Array.from({ length: size(n.shape) }, (_, i) => x[sourceIndex(s, n.shape, i)]),
   rowbcast: (n, [v]) => {
-    const [r, c] = rowsCols(n.shape);
-    return Float64Array.from({ length: r * c }, (_, i) => v[Math.floor(i / c)]);
+    const c = n.shape[n.shape.length - 1];
+    return Float64Array.from({ length: size(n.shape) }, (_, i) => v[Math.floor(i / c)]);
   },
   transpose: (n, [x], [s]) => {
     const [m, k] = rowsCols(s);
@@ -108,6 +188,33 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
     return [...row].map((v) => v - l);
   }),
   logsumexp: rowReduce(lse),
+  reduce_sum: (n, [x], [s]) => reduceAxes(x, s, n.attrs!.axes!, n.shape, 0, (a, v) => a + v),
+  // NaN wins, as in NumPy
+  reduce_max: (n, [x], [s]) => reduceAxes(x, s, n.attrs!.axes!, n.shape, -Infinity, (a, v) => (Number.isNaN(a) || v > a || Number.isNaN(v) ? v : a)),
+  reduce_min: (n, [x], [s]) => reduceAxes(x, s, n.attrs!.axes!, n.shape, Infinity, (a, v) => (Number.isNaN(a) || v < a || Number.isNaN(v) ? v : a)),
+  permute: (n, [x], [s]) => {
+    const perm = n.attrs!.perm!;
+    return Float64Array.from({ length: x.length }, (_, i) => {
+      const idx = unravel(i, n.shape);
+      const src = new Array<number>(s.length);
+      perm.forEach((p, k) => (src[p] = idx[k]));
+      return x[ravel(src, s)];
+    });
+  },
+  reshape: (_n, [x]) => Float64Array.from(x),
+  slice: (n, [x], [s]) => {
+    const { starts, steps } = n.attrs!;
+    return Float64Array.from({ length: size(n.shape) }, (_, i) => x[ravel(unravel(i, n.shape).map((v, k) => starts![k] + steps![k] * v), s)]);
+  },
+  pad: (n, [x], [s]) => {
+    const { starts, steps } = n.attrs!;
+    const out = new Float64Array(size(n.shape));
+    for (let i = 0; i < x.length; i++) out[ravel(unravel(i, s).map((v, k) => starts![k] + steps![k] * v), n.shape)] = x[i];
+    return out;
+  },
+  contract1: contract,
+  contract2: contract,
+  iota: (n) => Float64Array.from({ length: size(n.shape) }, (_, i) => Math.floor(i / strides(n.shape)[n.attrs!.axis!]) % n.shape[n.attrs!.axis!]),
   sce: (_n, [z, t], [s]) => {
     const tr = rowsOf(t, s);
     return Float64Array.from(rowsOf(z, s).map((row, i) => lse(row) - row.reduce((acc, v, j) => acc + v * tr[i][j], 0)));

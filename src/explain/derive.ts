@@ -86,7 +86,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     if (x.op === "const") return num(x.value!);
     return named ? namedSym(x) : unitSym(x);
   };
-  const define = (x: Node, args: MathNode[]) => apply(x.op, args, x.target);
+  const define = (x: Node, args: MathNode[]) => apply(x.op, args, x.target, x.attrs);
 
   // ---- the model as mathematics, stopping at the user's names -------------------------------
   const named = fwd.nodes.filter((x) => !isLeaf(x) && x.hint !== undefined);
@@ -120,7 +120,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     const rule = parsedRules[v.op as keyof typeof parsedRules];
     const env: Record<string, MathNode> = { g: gNode, y };
     ops[v.op].args.forEach((name, k) => (env[name] = operands(v.args[k])));
-    return substitute(rule.grads[i]!, env);
+    return substitute(rule.display[i]!, env);
   };
   const edges = (u: number) => kids[u].flatMap((c) => {
     const v = fwd.nodes[c];

@@ -1,7 +1,8 @@
 import { ConstantNode, FunctionNode, OperatorNode, SymbolNode, type MathNode } from "mathjs";
 import { InternalError } from "../diagnostics/error.js";
 import { isOp, ops, type Op } from "../ir/ops.js";
-import { parsedRules } from "../rules/formula.js";
+import type { Attrs } from "../ir/attrs.js";
+import { displayOnly, parsedRules } from "../rules/formula.js";
 import { foldFormula } from "../rules/fold.js";
 import { rules } from "../rules/table.js";
 import { broadcastShapes, scalar, type Shape } from "../shape/shape.js";
@@ -35,15 +36,15 @@ const operatorOf: Partial<Record<Op, [string, string]>> = {
 };
 
 /** Shape of an op applied to display operands (target: the reference shape of expand & co). */
-function resultShape(op: Op, args: readonly MathNode[], target?: Shape): Shape {
+function resultShape(op: Op, args: readonly MathNode[], target?: Shape, attrs?: Attrs): Shape {
   const info = ops[op];
   if (info.kind === "elementwise") return args.reduce<Shape>((s, a) => broadcastShapes(s, shapeOf(a)) ?? s, scalar);
-  return info.shape(args.map(shapeOf), target) ?? scalar;
+  return info.shape(args.map(shapeOf), target, attrs) ?? scalar;
 }
 
 /** op(args) as a display node: + - * / ^ and negation as operators, every other op as a function. */
-export function apply(op: Op, args: readonly MathNode[], target?: Shape): MathNode {
-  const s = resultShape(op, args, target);
+export function apply(op: Op, args: readonly MathNode[], target?: Shape, attrs?: Attrs): MathNode {
+  const s = resultShape(op, args, target, attrs);
   if (op === "neg") return withShape(new OperatorNode("-", "unaryMinus", [args[0]]), s);
   const o = operatorOf[op];
   if (o) return withShape(new OperatorNode(o[0] as "+", o[1] as "add", [args[0], args[1]]), s);
@@ -68,7 +69,7 @@ export function substitute(formula: MathNode, env: Readonly<Record<string, MathN
     operator: (fn, args) => apply(byOperator[fn], args),
     call: (name, xs) => {
       // expand / rowexpand / reduce_to take their shape from the reference operand
-      if (name === "expand" || name === "rowexpand") return withShape(new FunctionNode(new SymbolNode(name), xs), shapeOf(xs[1]));
+      if (name === "expand" || name === "rowexpand" || displayOnly.has(name)) return withShape(new FunctionNode(new SymbolNode(name), xs), shapeOf(xs[1]));
       if (name === "reduce_to") return apply("reduce_to", [xs[0]], shapeOf(xs[1]));
       if (!isOp(name)) throw new InternalError(`display: unknown function ${name}`);
       return apply(name, xs);
@@ -179,6 +180,13 @@ function fraction(v: number): string {
 const displayFunctions: Readonly<Record<string, (args: string[]) => string>> = {
   mask_gt: ([c]) => `\\mathbf{1}\\left[${c} > 0\\right]`,
   mask_le: ([c]) => `\\mathbf{1}\\left[${c} \\le 0\\right]`,
+  // the derivatives of the generic primitives, applied to a cotangent
+  extremes: ([g]) => `\\operatorname{route}_{\\arg\\max}\\left(${g}\\right)`,
+  unpermute: ([g]) => `\\operatorname{permute}^{-1}\\left(${g}\\right)`,
+  unreshape: ([g]) => `\\operatorname{reshape}^{-1}\\left(${g}\\right)`,
+  unslice: ([g]) => `\\operatorname{pad}\\left(${g}\\right)`,
+  unpad: ([g]) => `\\operatorname{slice}\\left(${g}\\right)`,
+  contractgrad: ([g]) => `\\operatorname{einsum}^{\\top}\\left(${g}\\right)`,
 };
 
 function fillTemplate(template: string, names: readonly string[], args: readonly MathNode[], texOf: (n: MathNode) => string): string {

@@ -1,20 +1,19 @@
 import { InternalError } from "../diagnostics/error.js";
 import { broadcastShapes, sameShape, scalar, showShape, type Shape } from "../shape/shape.js";
+import { attrsText, nodeKey, type Attrs } from "./attrs.js";
 import type { Graph, Node, Origin } from "./graph.js";
 import { opInfo, ops, targetShaped, type Op } from "./ops.js";
 
-interface Attrs {
+export interface NodeAttrs {
   value?: number;
   name?: string;
   target?: Shape;
+  attrs?: Attrs;
 }
 
 type MutableNode = { -readonly [K in keyof Node]: Node[K] };
 
-function key(op: Op, args: readonly number[], a: Attrs): string {
-  const v = a.value === undefined ? "" : Object.is(a.value, -0) ? "-0" : String(a.value);
-  return `${op}(${args.join(",")})${v}|${a.name ?? ""}|${a.target ? a.target.join("x") : ""}`;
-}
+const key = nodeKey;
 
 /**
  * Builds a graph node by node. Every node is hash-consed: asking twice for the same op on the
@@ -40,7 +39,7 @@ export class Builder {
     return this.list[id].shape;
   }
 
-  node(op: Op, args: readonly number[], attrs: Attrs = {}): number {
+  node(op: Op, args: readonly number[], attrs: NodeAttrs = {}): number {
     const k = key(op, args, attrs);
     const found = this.table.get(k);
     if (found !== undefined) return found;
@@ -49,15 +48,16 @@ export class Builder {
     for (const a of args) if (a < 0 || a >= this.list.length) throw new InternalError(`${op}: operand %${a} does not exist`);
     let shape: Shape | undefined;
     if (info.kind === "leaf") shape = op === "const" ? scalar : attrs.target;
-    else shape = info.shape(args.map((a) => this.list[a].shape), attrs.target);
+    else shape = info.shape(args.map((a) => this.list[a].shape), attrs.target, attrs.attrs);
     if (!shape) {
-      throw new InternalError(`${op} does not accept shapes ${args.map((a) => showShape(this.list[a].shape)).join(", ")}${attrs.target ? ` -> ${showShape(attrs.target)}` : ""}`);
+      throw new InternalError(`${op} does not accept shapes ${args.map((a) => showShape(this.list[a].shape)).join(", ")}${attrs.target ? ` -> ${showShape(attrs.target)}` : ""} ${attrsText(attrs.attrs)}`);
     }
     const id = this.list.length;
     const n: MutableNode = { id, op, args: [...args], shape };
     if (attrs.value !== undefined) n.value = attrs.value;
     if (attrs.name !== undefined) n.name = attrs.name;
     if (targetShaped.has(op)) n.target = attrs.target;
+    if (attrs.attrs !== undefined) n.attrs = attrs.attrs;
     this.list.push(n);
     this.table.set(k, id);
     return id;

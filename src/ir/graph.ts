@@ -1,5 +1,6 @@
 import type { Span } from "../source/span.js";
 import type { Shape } from "../shape/shape.js";
+import type { Attrs } from "./attrs.js";
 import type { Op } from "./ops.js";
 
 /** Where a node came from in the source: the span and its text, for comments and explanations. */
@@ -21,8 +22,10 @@ export interface Node {
   readonly value?: number;
   /** param/input: its name */
   readonly name?: string;
-  /** broadcast/rowbcast/reduce_to: the result shape */
+  /** ops that carry their result shape (broadcast, reshape, slice, pad, contract, ...): that shape */
   readonly target?: Shape;
+  /** the generic primitives' static attributes (axes, perm, starts/steps, spec, axis) */
+  readonly attrs?: Attrs;
   /** a readable name for emitters: the user's variable, or d_<name> for an adjoint */
   readonly hint?: string;
   readonly origin?: Origin;

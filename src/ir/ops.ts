@@ -1,4 +1,6 @@
-import { broadcastsTo, dropLast, matmulShape, sameShape, type Shape } from "../shape/shape.js";
+import { contractFlops, contractShape } from "../shape/contract.js";
+import { broadcastsTo, dropLast, matmulShape, permutedShape, reducedShape, sameShape, size, windowFits, type Shape } from "../shape/shape.js";
+import type { Attrs } from "./attrs.js";
 
 /**
  * The only list of IR ops. Format: name -> { args: operand names (used by the rule table's
@@ -14,10 +16,10 @@ export type OpKind = "leaf" | "elementwise" | "view" | "kernel";
 export interface OpInfo {
   readonly args: readonly string[];
   readonly kind: OpKind;
-  /** Ops that carry a target shape (broadcast, rowbcast, reduce_to) get it as `target`. */
-  readonly shape: (args: readonly Shape[], target?: Shape) => Shape | undefined;
+  /** Ops that carry a target shape (broadcast, reshape, ...) get it as `target`; the generic primitives read `attrs`. */
+  readonly shape: (args: readonly Shape[], target?: Shape, attrs?: Attrs) => Shape | undefined;
   /** products: their FLOPs (a multiply and an add per term of each sum), for cost models and benchmarks */
-  readonly flops?: (args: readonly Shape[]) => number;
+  readonly flops?: (args: readonly Shape[], target?: Shape, attrs?: Attrs) => number;
 }
 
 const same1 = (a: readonly Shape[]) => a[0];
@@ -47,6 +49,9 @@ export const ops = {
   /** 1 where x > 0, else 0 (relu's derivative) */
   step: unary,
   sign: unary,
+  log1p: unary,
+  expm1: unary,
+  erf: unary,
 
   add: binary,
   sub: binary,
@@ -57,6 +62,10 @@ export const ops = {
   min: binary,
   /** 1 where a >= b, else 0 (selects max/min's branch) */
   ge: binary,
+  /** 1 where a > b, else 0 */
+  gt: binary,
+  /** 1 where a == b, else 0 */
+  eq: binary,
   /** 0 where g is exactly 0, else v: a zero cotangent contributes zero even where v is 0 * Inf */
   guard: binary,
   /** a where c > 0, else b: picks a branch, so an infinite or NaN untaken branch cannot leak */
@@ -85,6 +94,28 @@ export const ops = {
   logsumexp: { args: ["x"], kind: "kernel", shape: (a) => rows(a[0]) },
   /** softmax cross-entropy per row: logsumexp(z) - sum(t * z) (= -sum(t * log softmax(z)) when t sums to 1) */
   sce: { args: ["z", "t"], kind: "kernel", shape: (a) => (a[0].length >= 1 && sameShape(a[0], a[1]) ? dropLast(a[0]) : undefined) },
+
+  // ---- the axis-generic primitives (any rank; attributes in Attrs) -----------------------------
+  /** sum over attrs.axes (reduced away) */
+  reduce_sum: { args: ["x"], kind: "kernel", shape: (a, _t, at) => reducedShape(a[0], at?.axes) },
+  /** max over attrs.axes */
+  reduce_max: { args: ["x"], kind: "kernel", shape: (a, _t, at) => reducedShape(a[0], at?.axes) },
+  /** min over attrs.axes */
+  reduce_min: { args: ["x"], kind: "kernel", shape: (a, _t, at) => reducedShape(a[0], at?.axes) },
+  /** result axis k is operand axis attrs.perm[k] */
+  permute: { args: ["x"], kind: "view", shape: (a, _t, at) => (a[0].length >= 2 ? permutedShape(a[0], at?.perm) : undefined) },
+  /** the same elements in row-major order, shaped `target` */
+  reshape: { args: ["x"], kind: "view", shape: (a, t) => (t && size(t) === size(a[0]) && !sameShape(t, a[0]) ? t : undefined) },
+  /** result index i reads operand index starts + steps * i on each axis; shaped `target` */
+  slice: { args: ["x"], kind: "view", shape: (a, t, at) => (windowFits(a[0], t, at?.starts, at?.steps) ? t : undefined) },
+  /** zeros of shape `target`, with operand index i written at starts + steps * i (slice's transpose) */
+  pad: { args: ["x"], kind: "kernel", shape: (a, t, at) => (t && windowFits(t, a[0], at?.starts, at?.steps) ? t : undefined) },
+  /** einsum of one operand (attrs.spec, result shaped `target`): diagonals, sums, broadcasts */
+  contract1: { args: ["x"], kind: "kernel", shape: (a, t, at) => contractShape(at?.spec, a, t), flops: (a, t, at) => contractFlops(at!.spec!, a, t!) },
+  /** einsum of two operands (attrs.spec, result shaped `target`): every product of any rank */
+  contract2: { args: ["a", "b"], kind: "kernel", shape: (a, t, at) => contractShape(at?.spec, a, t), flops: (a, t, at) => contractFlops(at!.spec!, a, t!) },
+  /** the index along attrs.axis at every element of `target` (arange, eye, tril masks) */
+  iota: { args: [], kind: "kernel", shape: (_a, t, at) => (t && at?.axis !== undefined && at.axis >= 0 && at.axis < t.length ? t : undefined) },
 } as const satisfies Record<string, OpInfo>;
 
 export type Op = keyof typeof ops;
@@ -99,4 +130,4 @@ export function opInfo(op: Op): OpInfo {
 }
 
 /** Ops whose node carries a target shape. */
-export const targetShaped: ReadonlySet<Op> = new Set<Op>(["broadcast", "rowbcast", "reduce_to"]);
+export const targetShaped: ReadonlySet<Op> = new Set<Op>(["broadcast", "rowbcast", "reduce_to", "reshape", "slice", "pad", "contract1", "contract2", "iota"]);

@@ -1,4 +1,5 @@
 import { showShape } from "../shape/shape.js";
+import { attrsText } from "./attrs.js";
 import type { Graph } from "./graph.js";
 
 function fmt(v: number): string {
@@ -15,7 +16,7 @@ export function printGraph(g: Graph): string {
     let rhs: string;
     if (n.op === "const") rhs = `const ${fmt(n.value!)}`;
     else if (n.op === "param" || n.op === "input") rhs = `${n.op} ${n.name}`;
-    else rhs = [n.op, ...n.args.map((a) => `%${a}`)].join(" ") + (n.target ? ` -> ${showShape(n.target)}` : "");
+    else rhs = [n.op, ...n.args.map((a) => `%${a}`)].join(" ") + (n.attrs ? ` {${attrsText(n.attrs)}}` : "") + (n.target ? ` -> ${showShape(n.target)}` : "");
     let line = `%${n.id} = ${rhs} : ${showShape(n.shape)}`;
     const note = [n.hint, n.origin ? n.origin.text.replace(/\s+/g, " ") : undefined].filter(Boolean).join(": ");
     if (note) line = `${line.padEnd(48)} # ${note}`;

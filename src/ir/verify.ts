@@ -1,4 +1,5 @@
 import { sameShape, showShape } from "../shape/shape.js";
+import { nodeKey } from "./attrs.js";
 import type { Graph } from "./graph.js";
 import { opInfo } from "./ops.js";
 
@@ -12,12 +13,12 @@ export function verify(g: Graph): string[] {
     if (n.args.length !== info.args.length) errs.push(`%${i} ${n.op}: ${n.args.length} operands`);
     for (const a of n.args) if (!(a >= 0 && a < i)) errs.push(`%${i} ${n.op}: operand %${a} is not earlier`);
     if (info.kind !== "leaf" && n.args.every((a) => a >= 0 && a < i)) {
-      const s = info.shape(n.args.map((a) => g.nodes[a].shape), n.target);
+      const s = info.shape(n.args.map((a) => g.nodes[a].shape), n.target, n.attrs);
       if (!s || !sameShape(s, n.shape)) errs.push(`%${i} ${n.op}: shape ${showShape(n.shape)} but operands give ${s ? showShape(s) : "nothing"}`);
     }
     if (n.op === "const" && (n.value === undefined || n.shape.length !== 0)) errs.push(`%${i} const without a scalar value`);
     if ((n.op === "param" || n.op === "input") && !n.name) errs.push(`%${i} ${n.op} without a name`);
-    const key = `${n.op}(${n.args.join(",")})${n.value ?? ""}|${n.name ?? ""}|${n.target?.join("x") ?? ""}`;
+    const key = nodeKey(n.op, n.args, n);
     if (keys.has(key)) errs.push(`%${i} duplicates an earlier node (hash-consing broken)`);
     keys.add(key);
   });

@@ -2,32 +2,52 @@ import type { Args } from "../diagnostics/diagnostic.js";
 import type { Code } from "../diagnostics/catalogue.js";
 import type { Builder } from "../ir/build.js";
 import type { Op } from "../ir/ops.js";
-import { broadcastShapes, dropLast, matmulKind, matmulShape, sameShape, scalar, showShape, size, type Shape } from "../shape/shape.js";
+import { padOf, permuteOf, reshapeOf, sliceOf } from "../ir/primitives.js";
+import { formatSpec, letterSizes, parseSpec } from "../shape/contract.js";
+import { broadcastShapes, dropLast, keptShape, matmulKind, matmulShape, normalizeAxis, permutedShape, sameShape, scalar, showShape, size, type Shape } from "../shape/shape.js";
 
 /** A shape rule's verdict: the result shape, or the diagnostic to report. */
 export type ShapeResult = Shape | { readonly code: Code; readonly args: Args };
 
+/** A compile-time argument's value: axes, shapes, slopes, flags, einsum subscripts. */
+export type StaticValue = number | boolean | string | readonly number[];
+export type Statics = Readonly<Record<string, StaticValue>>;
+
 /**
- * The surface language's functions and operators. Format: name -> { arity, shape: operand
- * shapes -> result shape or error, lower: emit IR nodes for it }. `check` uses arity and shape;
- * `lower` uses lower. Adding a function = adding a row here (and an IR op + rule if it is new).
+ * One parameter of a builtin. Tensors are computed values; every other kind is a compile-time
+ * constant (numbers, consts, loop variables, lists of them, strings, true/false) that shapes
+ * the op. A variadic tensor parameter takes every remaining positional argument.
  */
-export interface Builtin {
-  readonly arity: number;
-  readonly signature: string;
-  readonly shape: (args: readonly Shape[]) => ShapeResult;
-  readonly lower: (b: Builder, args: readonly number[]) => number;
+export interface Param {
+  readonly name: string;
+  readonly kind: "tensor" | "int" | "ints" | "axes" | "number" | "bool" | "string";
+  readonly default?: StaticValue | null;
+  readonly variadic?: boolean;
 }
 
-const same = (a: readonly Shape[]) => a[0];
-const elementwise1 = (op: Op): Builtin => ({ arity: 1, signature: `${op}(x)`, shape: same, lower: (b, [x]) => b.node(op, [x]) });
+/**
+ * The surface language's functions. Format: name -> { params, shape: operand shapes and
+ * statics -> result shape or error, lower: emit IR nodes for it }. `check` binds arguments and
+ * uses shape; `lower` uses lower. Adding a function = adding a row here (plus an IR op in
+ * ir/ops.ts with its rule in rules/table.ts if it is a new primitive).
+ */
+export interface Builtin {
+  readonly signature: string;
+  readonly params: readonly Param[];
+  readonly shape: (args: readonly Shape[], s: Statics) => ShapeResult;
+  readonly lower: (b: Builder, args: readonly number[], s: Statics) => number;
+}
+
+const err = (code: Code, args: Args): ShapeResult => ({ code, args });
+const T = (name: string): Param => ({ name, kind: "tensor" });
+const Ts = (name: string): Param => ({ name, kind: "tensor", variadic: true });
 
 function broadcastRule(name: string) {
-  return (a: readonly Shape[]): ShapeResult =>
-    broadcastShapes(a[0], a[1]) ?? {
-      code: "E201",
-      args: { op: name, left: showShape(a[0]), right: showShape(a[1]), hint: broadcastHint(a[0], a[1]) },
-    };
+  return (a: readonly Shape[]): ShapeResult => {
+    let s: Shape | undefined = scalar;
+    for (const x of a) s = s && broadcastShapes(s, x);
+    return s ?? err("E201", { op: name, left: showShape(a[0]), right: showShape(a[1]), hint: broadcastHint(a[0], a[1]) });
+  };
 }
 
 export function broadcastHint(a: Shape, b: Shape): string {
@@ -36,39 +56,230 @@ export function broadcastHint(a: Shape, b: Shape): string {
   return "operands broadcast when their trailing dimensions are equal or 1 (NumPy rules)";
 }
 
-const reduceLast = (name: string) => (a: readonly Shape[]): ShapeResult =>
-  a[0].length >= 1 ? dropLast(a[0]) : { code: "E203", args: { name, expected: "a vector or matrix", shape: showShape(a[0]) } };
-const rowwise = (name: string) => (a: readonly Shape[]): ShapeResult =>
-  a[0].length >= 1 ? a[0] : { code: "E203", args: { name, expected: "a vector or matrix", shape: showShape(a[0]) } };
+// ---- elementwise functions ------------------------------------------------------------------
+const elementwise1 = (op: Op): Builtin => ({ signature: `${op}(x)`, params: [T("x")], shape: (a) => a[0], lower: (b, [x]) => b.node(op, [x]) });
+/** an elementwise function written with the primitives: f(b, x, statics) */
+const composed1 = (signature: string, params: readonly Param[], f: (b: Builder, x: number, s: Statics) => number): Builtin => ({ signature, params, shape: (a) => a[0], lower: (b, [x], s) => f(b, x, s) });
+const ew = (b: Builder, op: Op, ...args: number[]) => b.elementwise(op, args);
+const c = (b: Builder, v: number) => b.constant(v);
 
-function mean(b: Builder, x: number): number {
-  const s = b.shape(x);
-  if (s.length === 0) return x;
-  return b.elementwise("mul", [b.node("sum", [x]), b.constant(1 / size(s))]);
-}
-
-export function matmulRule(a: Shape, b: Shape): ShapeResult {
-  if (!matmulKind(a, b)) {
-    return { code: "E202", args: { left: showShape(a), right: showShape(b), hint: "'@' takes vectors and matrices; use '*' to scale by a scalar" } };
+// ---- axes -----------------------------------------------------------------------------------
+/** the axes a reduction names (axis=k or axis=[k1, k2], negative from the end), ascending; all when absent */
+function axesOf(s: Statics, shape: Shape): number[] | { code: Code; args: Args } {
+  const given = s.axis;
+  if (given === null || given === undefined) return shape.map((_, k) => k);
+  const list = typeof given === "number" ? [given] : (given as readonly number[]);
+  const out: number[] = [];
+  for (const a of list) {
+    const k = normalizeAxis(a, shape.length);
+    if (k === undefined) return { code: "E206", args: { axis: String(a), shape: showShape(shape), rank: String(shape.length), last: String(shape.length - 1) } };
+    if (!out.includes(k)) out.push(k);
   }
-  return (
-    matmulShape(a, b) ?? {
-      code: "E202",
-      args: {
-        left: showShape(a),
-        right: showShape(b),
-        hint: `the inner dimensions ${a[a.length - 1]} and ${b[0]} must be equal${a.length === 2 && b.length >= 1 && a[0] === b[0] ? "; did you mean to transpose the left operand?" : ""}`,
-      },
-    }
-  );
+  return out.sort((x, y) => x - y);
+}
+const reduced = (shape: Shape, axes: readonly number[], keep: boolean): Shape => (keep ? keptShape(shape, axes) : shape.filter((_, k) => !axes.includes(k)));
+const isErr = (x: unknown): x is { code: Code; args: Args } => typeof x === "object" && x !== null && "code" in x;
+
+type Reducer = "sum" | "max" | "min";
+/** sum/max/min of x over axes: the full sum and a last-axis sum keep their fast ops; keepdims reshapes */
+function reduceLower(b: Builder, x: number, axes: readonly number[], how: Reducer, keep: boolean): number {
+  const shape = b.shape(x);
+  if (shape.length === 0) return x;
+  let y: number;
+  if (how === "sum" && axes.length === shape.length) y = b.node("sum", [x]);
+  else if (how === "sum" && axes.length === 1 && axes[0] === shape.length - 1) y = b.node("rowsum", [x]);
+  else y = b.node(`reduce_${how}`, [x], { attrs: { axes: [...axes] } });
+  return keep ? reshapeOf(b, y, keptShape(shape, axes)) : y;
+}
+const reduction = (how: Reducer, name: string): Builtin => ({
+  signature: `${name}(x, axis=all, keepdims=false)`,
+  params: [T("x"), { name: "axis", kind: "axes", default: null }, { name: "keepdims", kind: "bool", default: false }],
+  shape: (a, s) => {
+    const axes = axesOf(s, a[0]);
+    return isErr(axes) ? axes : reduced(a[0], axes, s.keepdims === true);
+  },
+  lower: (b, [x], s) => reduceLower(b, x, axesOf(s, b.shape(x)) as number[], how, s.keepdims === true),
+});
+function meanLower(b: Builder, x: number, axes: readonly number[], keep: boolean): number {
+  const shape = b.shape(x);
+  if (shape.length === 0) return x;
+  const n = axes.reduce((p, k) => p * shape[k], 1);
+  return ew(b, "mul", reduceLower(b, x, axes, "sum", keep), c(b, 1 / n));
+}
+/** population variance: mean((x - mean(x))^2) over the axes */
+function varLower(b: Builder, x: number, axes: readonly number[], keep: boolean): number {
+  const d = ew(b, "sub", x, meanLower(b, x, axes, true));
+  return meanLower(b, ew(b, "pow", d, c(b, 2)), axes, keep);
+}
+const statistic = (name: string, f: (b: Builder, x: number, axes: readonly number[], keep: boolean) => number): Builtin => ({
+  ...reduction("sum", name),
+  lower: (b, [x], s) => f(b, x, axesOf(s, b.shape(x)) as number[], s.keepdims === true),
+});
+
+/** f applied along one axis: moved last, f, moved back (f acts on the last axis) */
+function alongAxis(b: Builder, x: number, axis: number, f: (x: number) => number, reduces: boolean): number {
+  const rank = b.shape(x).length;
+  if (axis === rank - 1) return f(x);
+  const perm = [...Array(rank).keys()].filter((k) => k !== axis).concat(axis);
+  const y = f(permuteOf(b, x, perm));
+  if (reduces) return y;
+  const back = [...Array(rank).keys()].map((k) => (k < axis ? k : k === axis ? rank - 1 : k - 1));
+  return permuteOf(b, y, back);
+}
+const lastAxisOp = (op: "softmax" | "log_softmax" | "logsumexp"): Builtin => ({
+  signature: `${op}(z, axis=-1${op === "logsumexp" ? ", keepdims=false" : ""})`,
+  params: [T("z"), { name: "axis", kind: "int", default: -1 }, ...(op === "logsumexp" ? [{ name: "keepdims", kind: "bool" as const, default: false }] : [])],
+  shape: (a, s) => {
+    if (a[0].length === 0) return err("E203", { name: op, expected: "a tensor of rank 1 or more", shape: showShape(a[0]) });
+    const axis = normalizeAxis(s.axis as number, a[0].length);
+    if (axis === undefined) return err("E206", { axis: String(s.axis), shape: showShape(a[0]), rank: String(a[0].length), last: String(a[0].length - 1) });
+    return op === "logsumexp" ? reduced(a[0], [axis], s.keepdims === true) : a[0];
+  },
+  lower: (b, [x], s) => {
+    const shape = b.shape(x);
+    const axis = normalizeAxis(s.axis as number, shape.length)!;
+    const y = alongAxis(b, x, axis, (v) => b.node(op, [v]), op === "logsumexp");
+    return op === "logsumexp" && s.keepdims === true ? reshapeOf(b, y, keptShape(shape, [axis])) : y;
+  },
+});
+
+// ---- products ---------------------------------------------------------------------------------
+export function matmulRule(a: Shape, b: Shape): ShapeResult {
+  if (a.length === 0 || b.length === 0) return err("E202", { left: showShape(a), right: showShape(b), hint: "'@' takes tensors of rank 1 or more; use '*' to scale by a scalar" });
+  const inner = a[a.length - 1];
+  const innerB = b.length === 1 ? b[0] : b[b.length - 2];
+  if (inner !== innerB) {
+    return err("E202", {
+      left: showShape(a),
+      right: showShape(b),
+      hint: `the inner dimensions ${inner} and ${innerB} must be equal${a.length === 2 && b.length >= 1 && a[0] === innerB ? "; did you mean to transpose the left operand?" : ""}`,
+    });
+  }
+  if (matmulKind(a, b)) return matmulShape(a, b)!;
+  const batchA = a.length > 2 ? a.slice(0, -2) : [];
+  const batchB = b.length > 2 ? b.slice(0, -2) : [];
+  const batch = broadcastShapes(batchA, batchB);
+  if (!batch) return err("E202", { left: showShape(a), right: showShape(b), hint: `the batch dimensions ${showShape(batchA)} and ${showShape(batchB)} do not broadcast` });
+  return [...batch, ...(a.length > 1 ? [a[a.length - 2]] : []), ...(b.length > 1 ? [b[b.length - 1]] : [])];
 }
 
+const LETTERS = "abcdefghijklmnopqrstuvwxyz";
+/** A @ B: rank <= 2 keeps the matrix ops; higher ranks (NumPy's batched matmul) are a contraction */
 export function lowerMatmul(b: Builder, x: number, y: number): number {
-  const kind = matmulKind(b.shape(x), b.shape(y));
-  if (!kind) throw new Error("unchecked matmul");
-  return b.node(kind, [x, y]);
+  const sa = b.shape(x);
+  const sb = b.shape(y);
+  const kind = matmulKind(sa, sb);
+  if (kind) return b.node(kind, [x, y]);
+  const out = matmulRule(sa, sb) as Shape;
+  const batch = out.length - (sa.length > 1 ? 1 : 0) - (sb.length > 1 ? 1 : 0);
+  const bl = LETTERS.slice(0, batch);
+  const [m, k, n] = ["x", "y", "z"];
+  // each operand is first broadcast over the batch dimensions it lacks or has as 1
+  const full = (id: number, rank: number, tail: Shape) => (rank > 2 ? b.broadcastTo(id, [...out.slice(0, batch), ...tail]) : id);
+  const A = full(x, sa.length, sa.slice(-2));
+  const B = full(y, sb.length, sb.slice(-2));
+  const subA = sa.length === 1 ? k : `${sa.length > 2 ? bl : ""}${m}${k}`;
+  const subB = sb.length === 1 ? k : `${sb.length > 2 ? bl : ""}${k}${n}`;
+  const subOut = `${bl}${sa.length > 1 ? m : ""}${sb.length > 1 ? n : ""}`;
+  return b.node("contract2", [A, B], { target: [...out], attrs: { spec: formatSpec({ inputs: [subA, subB], output: subOut }) } });
 }
 
+/** einsum subscripts checked against the operands: the result shape, or what is wrong */
+function einsumShape(spec: string, shapes: readonly Shape[]): ShapeResult {
+  const bad = (problem: string) => err("E209", { spec, problem });
+  const s = parseSpec(spec.replace(/\s+/g, ""));
+  if (!s) return bad("expected letters, commas and '->' (implicit output is not supported)");
+  if (s.inputs.length !== shapes.length) return bad(`${s.inputs.length} operand subscripts for ${shapes.length} operands`);
+  for (let i = 0; i < shapes.length; i++) if (s.inputs[i].length !== shapes[i].length) return bad(`'${s.inputs[i]}' has ${s.inputs[i].length} letters for an operand of shape ${showShape(shapes[i])}`);
+  if (new Set(s.output).size !== s.output.length) return bad("a letter repeats in the output");
+  const inputs = new Set(s.inputs.join(""));
+  for (const ch of s.output) if (!inputs.has(ch)) return bad(`output letter '${ch}' is in no operand`);
+  const sizes = letterSizes(s, shapes);
+  if (!sizes) return bad(`a letter stands for axes of different lengths (${shapes.map(showShape).join(", ")})`);
+  return [...s.output].map((ch) => sizes.get(ch)!);
+}
+/** einsum as pairwise contractions, left to right; each keeps the letters still needed later */
+function einsumLower(b: Builder, spec: string, args: readonly number[]): number {
+  const s = parseSpec(spec.replace(/\s+/g, ""))!;
+  const sizes = letterSizes(s, args.map((a) => b.shape(a)))!;
+  const shapeOf = (sub: string) => [...sub].map((ch) => sizes.get(ch)!);
+  let acc = args[0];
+  let accSub = s.inputs[0];
+  for (let i = 1; i <= args.length; i++) {
+    const later = s.output + s.inputs.slice(i + 1).join("");
+    if (i === args.length) {
+      const out = s.output;
+      if (accSub === out && new Set(accSub).size === accSub.length) return acc;
+      return b.node("contract1", [acc], { target: shapeOf(out), attrs: { spec: `${accSub}->${out}` } });
+    }
+    const keep = [...new Set(accSub + s.inputs[i])].filter((ch) => later.includes(ch)).join("");
+    const out = i === args.length - 1 ? s.output : keep;
+    acc = b.node("contract2", [acc, args[i]], { target: shapeOf(out), attrs: { spec: `${accSub},${s.inputs[i]}->${out}` } });
+    accSub = out;
+    if (i === args.length - 1) return acc;
+  }
+  return acc;
+}
+
+// ---- shapes -------------------------------------------------------------------------------------
+function shapeArg(v: StaticValue | undefined): number[] {
+  return typeof v === "number" ? [v] : [...((v as readonly number[]) ?? [])];
+}
+/** reshape's target, with one -1 inferred */
+function reshapeTarget(from: Shape, to: readonly number[]): ShapeResult {
+  const n = size(from);
+  const unknown = to.filter((d) => d === -1).length;
+  const known = to.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+  const bad = (hint: string) => err("E208", { from: showShape(from), count: String(n), to: `[${to.join(", ")}]`, hint });
+  if (unknown > 1 || to.some((d) => d !== -1 && !(Number.isInteger(d) && d >= 1))) return bad("dimensions are positive integers, and at most one is -1");
+  if (unknown === 1) return n % known === 0 ? to.map((d) => (d === -1 ? n / known : d)) : bad(`${n} is not a multiple of ${known}`);
+  return known === n ? to : bad("the element counts must be equal");
+}
+const filled = (b: Builder, shape: Shape, v: number) => b.broadcastTo(v, shape);
+/** the index along axis k of a tensor of `shape` (a constant) */
+const iota = (b: Builder, shape: Shape, axis: number) => b.node("iota", [], { target: [...shape], attrs: { axis } });
+/** 1 where col - row <= k (tril) or >= k (triu) on the last two axes */
+function triangle(b: Builder, x: number, k: number, lower: boolean): number {
+  const shape = b.shape(x);
+  const [m, n] = shape.slice(-2);
+  const row = iota(b, [m, n], 0);
+  const col = iota(b, [m, n], 1);
+  const d = ew(b, "sub", col, row);
+  const mask = lower ? ew(b, "ge", c(b, k), d) : ew(b, "ge", d, c(b, k));
+  return ew(b, "mul", mask, x);
+}
+
+/** concat along an axis: each operand padded into its place, then added */
+function concatLower(b: Builder, args: readonly number[], axis: number): number {
+  const shapes = args.map((a) => b.shape(a));
+  const total = shapes.reduce((p, s) => p + s[axis], 0);
+  const full = shapes[0].map((d, k) => (k === axis ? total : d));
+  let offset = 0;
+  let out: number | undefined;
+  for (const a of args) {
+    const s = b.shape(a);
+    const starts = s.map((_, k) => (k === axis ? offset : 0));
+    offset += s[axis];
+    const placed = padOf(b, a, starts, s.map(() => 1), full);
+    out = out === undefined ? placed : ew(b, "add", out, placed);
+  }
+  return out!;
+}
+function concatShape(name: string, shapes: readonly Shape[], axisGiven: number, stack: boolean): ShapeResult {
+  const first = shapes[0];
+  const rank = first.length + (stack ? 1 : 0);
+  const axis = normalizeAxis(axisGiven, rank);
+  if (axis === undefined) return err("E206", { axis: String(axisGiven), shape: showShape(stack ? [shapes.length, ...first] : first), rank: String(rank), last: String(rank - 1) });
+  if (!stack && first.length === 0) return err("E203", { name, expected: "tensors of rank 1 or more", shape: showShape(first) });
+  for (const s of shapes) {
+    const fits = stack ? sameShape(s, first) : s.length === first.length && s.every((d, k) => k === axis || d === first[k]);
+    if (!fits) return err("E205", { name, left: showShape(first), right: showShape(s) });
+  }
+  if (stack) return [...first.slice(0, axis), shapes.length, ...first.slice(axis)];
+  return first.map((d, k) => (k === axis ? shapes.reduce((p, s) => p + s[axis], 0) : d));
+}
+
+// ---- the table ----------------------------------------------------------------------------------
 export const builtins: Readonly<Record<string, Builtin>> = {
   exp: elementwise1("exp"),
   log: elementwise1("log"),
@@ -81,57 +292,216 @@ export const builtins: Readonly<Record<string, Builtin>> = {
   sigmoid: elementwise1("sigmoid"),
   relu: elementwise1("relu"),
   softplus: elementwise1("softplus"),
-  max: { arity: 2, signature: "max(a, b)", shape: broadcastRule("max"), lower: (b, args) => b.elementwise("max", args) },
-  min: { arity: 2, signature: "min(a, b)", shape: broadcastRule("min"), lower: (b, args) => b.elementwise("min", args) },
-  sum: { arity: 1, signature: "sum(x)", shape: () => scalar, lower: (b, [x]) => (b.shape(x).length === 0 ? x : b.node("sum", [x])) },
-  mean: { arity: 1, signature: "mean(x)", shape: () => scalar, lower: (b, [x]) => mean(b, x) },
+  erf: elementwise1("erf"),
+  log1p: elementwise1("log1p"),
+  expm1: elementwise1("expm1"),
+  sign: elementwise1("sign"),
+  square: composed1("square(x)", [T("x")], (b, x) => ew(b, "mul", x, x)),
+  // x where x > 0, else slope x
+  leaky_relu: composed1("leaky_relu(x, slope=0.01)", [T("x"), { name: "slope", kind: "number", default: 0.01 }], (b, x, s) => ew(b, "select", x, x, ew(b, "mul", c(b, s.slope as number), x))),
+  // x where x > 0, else alpha (e^x - 1)
+  elu: composed1("elu(x, alpha=1)", [T("x"), { name: "alpha", kind: "number", default: 1 }], (b, x, s) => ew(b, "select", x, x, ew(b, "mul", c(b, s.alpha as number), b.node("expm1", [x])))),
+  // x Φ(x) = x (1 + erf(x / √2)) / 2, PyTorch's default
+  gelu: composed1("gelu(x)", [T("x")], (b, x) => ew(b, "mul", ew(b, "mul", c(b, 0.5), x), ew(b, "add", c(b, 1), b.node("erf", [ew(b, "mul", x, c(b, Math.SQRT1_2))])))),
+  // x σ(x)
+  silu: composed1("silu(x)", [T("x")], (b, x) => ew(b, "mul", x, b.node("sigmoid", [x]))),
+  // min(max(x, lo), hi): gradient 1 on [lo, hi] (ties go to x), 0 outside, as torch.clamp
+  clip: { signature: "clip(x, lo, hi)", params: [T("x"), T("lo"), T("hi")], shape: broadcastRule("clip"), lower: (b, [x, lo, hi]) => ew(b, "min", ew(b, "max", x, lo), hi) },
+  where: {
+    signature: "where(condition, a, b)",
+    params: [T("condition"), T("a"), T("b")],
+    shape: broadcastRule("where"),
+    // select picks a branch, so an untaken branch's NaN or Inf never reaches the value or the gradient
+    lower: (b, [cond, x, y]) => ew(b, "select", cond, x, y),
+  },
+
+  max: {
+    signature: "max(x, axis=all, keepdims=false) or max(a, b)",
+    params: [T("x"), { name: "b", kind: "tensor", default: null }, { name: "axis", kind: "axes", default: null }, { name: "keepdims", kind: "bool", default: false }],
+    shape: (a, s) => (a.length === 2 ? broadcastRule("max")(a) : reduction("max", "max").shape(a, s)),
+    lower: (b, args, s) => (args.length === 2 ? ew(b, "max", args[0], args[1]) : reduction("max", "max").lower(b, args, s)),
+  },
+  min: {
+    signature: "min(x, axis=all, keepdims=false) or min(a, b)",
+    params: [T("x"), { name: "b", kind: "tensor", default: null }, { name: "axis", kind: "axes", default: null }, { name: "keepdims", kind: "bool", default: false }],
+    shape: (a, s) => (a.length === 2 ? broadcastRule("min")(a) : reduction("min", "min").shape(a, s)),
+    lower: (b, args, s) => (args.length === 2 ? ew(b, "min", args[0], args[1]) : reduction("min", "min").lower(b, args, s)),
+  },
+  sum: reduction("sum", "sum"),
+  mean: statistic("mean", meanLower),
+  var: statistic("var", varLower),
   dot: {
-    arity: 2,
     signature: "dot(a, b)",
-    shape: (a) => (a[0].length === 1 && sameShape(a[0], a[1]) ? scalar : { code: "E205", args: { name: "dot", left: showShape(a[0]), right: showShape(a[1]) } }),
+    params: [T("a"), T("b")],
+    shape: (a) => (a[0].length === 1 && sameShape(a[0], a[1]) ? scalar : err("E205", { name: "dot", left: showShape(a[0]), right: showShape(a[1]) })),
     lower: (b, args) => b.node("dot", args),
   },
   transpose: {
-    arity: 1,
-    signature: "transpose(X)",
-    shape: (a) => (a[0].length === 2 ? [a[0][1], a[0][0]] : a[0]),
+    signature: "transpose(x, axes=reversed)",
+    params: [T("x"), { name: "axes", kind: "ints", default: null }],
+    shape: (a, s) => {
+      if (s.axes === null || s.axes === undefined) return [...a[0]].reverse();
+      const perm = (s.axes as number[]).map((k) => normalizeAxis(k, a[0].length) ?? -1);
+      return permutedShape(a[0], perm) ?? err("E113", { arg: "axes", name: "transpose", expected: `a permutation of the axes 0..${a[0].length - 1}`, found: `[${(s.axes as number[]).join(", ")}]`, hint: "" });
+    },
     // a vector or scalar is its own transpose (NumPy)
-    lower: (b, [x]) => (b.shape(x).length === 2 ? b.node("transpose", [x]) : x),
+    lower: (b, [x], s) => {
+      const rank = b.shape(x).length;
+      const perm = s.axes === null || s.axes === undefined ? [...Array(rank).keys()].reverse() : (s.axes as number[]).map((k) => normalizeAxis(k, rank)!);
+      return rank < 2 ? x : permuteOf(b, x, perm);
+    },
   },
-  softmax: { arity: 1, signature: "softmax(z)", shape: rowwise("softmax"), lower: (b, [x]) => b.node("softmax", [x]) },
-  log_softmax: { arity: 1, signature: "log_softmax(z)", shape: rowwise("log_softmax"), lower: (b, [x]) => b.node("log_softmax", [x]) },
-  logsumexp: { arity: 1, signature: "logsumexp(z)", shape: reduceLast("logsumexp"), lower: (b, [x]) => b.node("logsumexp", [x]) },
+  reshape: {
+    signature: "reshape(x, shape)",
+    params: [T("x"), { name: "shape", kind: "ints" }],
+    shape: (a, s) => reshapeTarget(a[0], shapeArg(s.shape)),
+    lower: (b, [x], s) => reshapeOf(b, x, reshapeTarget(b.shape(x), shapeArg(s.shape)) as Shape),
+  },
+  flatten: {
+    signature: "flatten(x, start=0)",
+    params: [T("x"), { name: "start", kind: "int", default: 0 }],
+    shape: (a, s) => {
+      const k = a[0].length === 0 ? 0 : normalizeAxis(s.start as number, a[0].length);
+      if (k === undefined) return err("E206", { axis: String(s.start), shape: showShape(a[0]), rank: String(a[0].length), last: String(a[0].length - 1) });
+      return [...a[0].slice(0, k), size(a[0].slice(k))];
+    },
+    lower: (b, [x], s) => {
+      const shape = b.shape(x);
+      const k = shape.length === 0 ? 0 : normalizeAxis(s.start as number, shape.length)!;
+      return reshapeOf(b, x, [...shape.slice(0, k), size(shape.slice(k))]);
+    },
+  },
+  concat: {
+    signature: "concat(a, b, ..., axis=0)",
+    params: [Ts("tensors"), { name: "axis", kind: "int", default: 0 }],
+    shape: (a, s) => concatShape("concat", a, s.axis as number, false),
+    lower: (b, args, s) => concatLower(b, args, normalizeAxis(s.axis as number, b.shape(args[0]).length)!),
+  },
+  stack: {
+    signature: "stack(a, b, ..., axis=0)",
+    params: [Ts("tensors"), { name: "axis", kind: "int", default: 0 }],
+    shape: (a, s) => concatShape("stack", a, s.axis as number, true),
+    lower: (b, args, s) => {
+      const shape = b.shape(args[0]);
+      const axis = normalizeAxis(s.axis as number, shape.length + 1)!;
+      const one = [...shape.slice(0, axis), 1, ...shape.slice(axis)];
+      return concatLower(b, args.map((a) => reshapeOf(b, a, one)), axis);
+    },
+  },
+  zeros: { signature: "zeros(shape)", params: [{ name: "shape", kind: "ints" }], shape: (_a, s) => shapeArg(s.shape), lower: (b, _x, s) => filled(b, shapeArg(s.shape), c(b, 0)) },
+  ones: { signature: "ones(shape)", params: [{ name: "shape", kind: "ints" }], shape: (_a, s) => shapeArg(s.shape), lower: (b, _x, s) => filled(b, shapeArg(s.shape), c(b, 1)) },
+  full: {
+    signature: "full(shape, value)",
+    params: [{ name: "shape", kind: "ints" }, T("value")],
+    shape: (a, s) => (a[0].length === 0 ? shapeArg(s.shape) : err("E203", { name: "full", expected: "a scalar value", shape: showShape(a[0]) })),
+    lower: (b, [v], s) => filled(b, shapeArg(s.shape), v),
+  },
+  eye: { signature: "eye(n)", params: [{ name: "n", kind: "int" }], shape: (_a, s) => [s.n as number, s.n as number], lower: (b, _x, s) => ew(b, "eq", iota(b, [s.n as number, s.n as number], 0), iota(b, [s.n as number, s.n as number], 1)) },
+  arange: { signature: "arange(n)", params: [{ name: "n", kind: "int" }], shape: (_a, s) => [s.n as number], lower: (b, _x, s) => iota(b, [s.n as number], 0) },
+  tril: {
+    signature: "tril(x, k=0)",
+    params: [T("x"), { name: "k", kind: "int", default: 0 }],
+    shape: (a) => (a[0].length >= 2 ? a[0] : err("E203", { name: "tril", expected: "a tensor of rank 2 or more", shape: showShape(a[0]) })),
+    lower: (b, [x], s) => triangle(b, x, s.k as number, true),
+  },
+  triu: {
+    signature: "triu(x, k=0)",
+    params: [T("x"), { name: "k", kind: "int", default: 0 }],
+    shape: (a) => (a[0].length >= 2 ? a[0] : err("E203", { name: "triu", expected: "a tensor of rank 2 or more", shape: showShape(a[0]) })),
+    lower: (b, [x], s) => triangle(b, x, s.k as number, false),
+  },
+  einsum: {
+    signature: 'einsum("ij,jk->ik", a, b, ...)',
+    params: [{ name: "subscripts", kind: "string" }, Ts("operands")],
+    shape: (a, s) => einsumShape(s.subscripts as string, a),
+    lower: (b, args, s) => einsumLower(b, s.subscripts as string, args),
+  },
+  softmax: lastAxisOp("softmax"),
+  log_softmax: lastAxisOp("log_softmax"),
+  logsumexp: lastAxisOp("logsumexp"),
   softmax_cross_entropy: {
-    arity: 2,
     signature: "softmax_cross_entropy(logits, onehot)",
+    params: [T("logits"), T("onehot")],
     shape: (a): ShapeResult =>
       a[0].length === 0
-        ? { code: "E203", args: { name: "softmax_cross_entropy", expected: "vector or matrix logits", shape: showShape(a[0]) } }
+        ? err("E203", { name: "softmax_cross_entropy", expected: "vector or matrix logits", shape: showShape(a[0]) })
         : sameShape(a[0], a[1])
           ? dropLast(a[0])
-          : { code: "E205", args: { name: "softmax_cross_entropy", left: showShape(a[0]), right: showShape(a[1]) } },
+          : err("E205", { name: "softmax_cross_entropy", left: showShape(a[0]), right: showShape(a[1]) }),
     lower: (b, args) => b.node("sce", args),
   },
   mse: {
-    arity: 2,
     signature: "mse(pred, target)",
+    params: [T("pred"), T("target")],
     shape: (a) => (broadcastShapes(a[0], a[1]) ? scalar : broadcastRule("mse")(a)),
     // mean((pred - target)^2)
-    lower: (b, [p, t]) => {
-      const d = b.elementwise("sub", [p, t]);
-      return mean(b, b.elementwise("pow", [d, b.constant(2)]));
+    lower: (b, [p, t]) => meanLower(b, ew(b, "pow", ew(b, "sub", p, t), c(b, 2)), allAxes(b, p, t), false),
+  },
+  // mean(-(y log p + (1 - y) log(1 - p)))
+  bce: {
+    signature: "bce(p, y)",
+    params: [T("p"), T("y")],
+    shape: (a) => (broadcastShapes(a[0], a[1]) ? scalar : broadcastRule("bce")(a)),
+    lower: (b, [p, y]) => {
+      const ll = ew(b, "add", ew(b, "mul", y, b.node("log", [p])), ew(b, "mul", ew(b, "sub", c(b, 1), y), b.node("log1p", [b.node("neg", [p])])));
+      return meanLower(b, b.node("neg", [ll]), allAxes(b, p, y), false);
+    },
+  },
+  // mean(softplus(z) - y z): stable for any z
+  bce_with_logits: {
+    signature: "bce_with_logits(z, y)",
+    params: [T("z"), T("y")],
+    shape: (a) => (broadcastShapes(a[0], a[1]) ? scalar : broadcastRule("bce_with_logits")(a)),
+    lower: (b, [z, y]) => meanLower(b, ew(b, "sub", b.node("softplus", [z]), ew(b, "mul", y, z)), allAxes(b, z, y), false),
+  },
+  // mean of r^2/2 where |r| <= delta, delta (|r| - delta/2) beyond (r = pred - target), as torch's HuberLoss
+  huber: {
+    signature: "huber(pred, target, delta=1)",
+    params: [T("pred"), T("target"), { name: "delta", kind: "number", default: 1 }],
+    shape: (a) => (broadcastShapes(a[0], a[1]) ? scalar : broadcastRule("huber")(a)),
+    lower: (b, [p, t], s) => {
+      const delta = s.delta as number;
+      const r = ew(b, "sub", p, t);
+      const a = b.node("abs", [r]);
+      const quad = ew(b, "mul", c(b, 0.5), ew(b, "mul", r, r));
+      const lin = ew(b, "mul", c(b, delta), ew(b, "sub", a, c(b, delta / 2)));
+      return meanLower(b, ew(b, "select", ew(b, "gt", a, c(b, delta)), lin, quad), allAxes(b, p, t), false);
     },
   },
 };
 
-/** Binary operators: elementwise with broadcasting, and '@'. */
-export const binaryOps: Readonly<Record<"+" | "-" | "*" | "/" | "^" | "@", { name: string; shape: (a: readonly Shape[]) => ShapeResult; lower: (b: Builder, x: number, y: number) => number }>> = {
-  "+": { name: "+", shape: broadcastRule("+"), lower: (b, x, y) => b.elementwise("add", [x, y]) },
-  "-": { name: "-", shape: broadcastRule("-"), lower: (b, x, y) => b.elementwise("sub", [x, y]) },
-  "*": { name: "*", shape: broadcastRule("*"), lower: (b, x, y) => b.elementwise("mul", [x, y]) },
-  "/": { name: "/", shape: broadcastRule("/"), lower: (b, x, y) => b.elementwise("div", [x, y]) },
-  "^": { name: "^", shape: broadcastRule("^"), lower: (b, x, y) => b.elementwise("pow", [x, y]) },
+/** every axis of the broadcast of two operands (the losses reduce over all of them) */
+function allAxes(b: Builder, x: number, y: number): number[] {
+  return [...Array((broadcastShapes(b.shape(x), b.shape(y)) ?? []).length).keys()];
+}
+
+/** Binary operators: elementwise with broadcasting, '@', and comparisons (0/1 masks, no gradient). */
+export const binaryOps: Readonly<Record<string, { name: string; shape: (a: readonly Shape[]) => ShapeResult; lower: (b: Builder, x: number, y: number) => number }>> = {
+  "+": { name: "+", shape: broadcastRule("+"), lower: (b, x, y) => ew(b, "add", x, y) },
+  "-": { name: "-", shape: broadcastRule("-"), lower: (b, x, y) => ew(b, "sub", x, y) },
+  "*": { name: "*", shape: broadcastRule("*"), lower: (b, x, y) => ew(b, "mul", x, y) },
+  "/": { name: "/", shape: broadcastRule("/"), lower: (b, x, y) => ew(b, "div", x, y) },
+  "^": { name: "^", shape: broadcastRule("^"), lower: (b, x, y) => ew(b, "pow", x, y) },
   "@": { name: "@", shape: (a) => matmulRule(a[0], a[1]), lower: lowerMatmul },
+  ">": { name: ">", shape: broadcastRule(">"), lower: (b, x, y) => ew(b, "gt", x, y) },
+  ">=": { name: ">=", shape: broadcastRule(">="), lower: (b, x, y) => ew(b, "ge", x, y) },
+  "<": { name: "<", shape: broadcastRule("<"), lower: (b, x, y) => ew(b, "gt", y, x) },
+  "<=": { name: "<=", shape: broadcastRule("<="), lower: (b, x, y) => ew(b, "ge", y, x) },
+  "==": { name: "==", shape: broadcastRule("=="), lower: (b, x, y) => ew(b, "eq", x, y) },
+  "!=": { name: "!=", shape: broadcastRule("!="), lower: (b, x, y) => ew(b, "sub", c(b, 1), ew(b, "eq", x, y)) },
 };
+
+/** x[...] with compile-time indices: a strided window (slice), then the indexed axes dropped (reshape) */
+export interface IndexSpec {
+  readonly starts: readonly number[];
+  readonly steps: readonly number[];
+  readonly counts: readonly number[];
+  /** axes indexed by a single integer: gone from the result */
+  readonly drop: readonly number[];
+}
+export function lowerIndex(b: Builder, x: number, s: IndexSpec): number {
+  const window = sliceOf(b, x, s.starts, s.steps, s.counts);
+  return reshapeOf(b, window, s.counts.filter((_, k) => !s.drop.includes(k)));
+}
 
 export const builtinNames: readonly string[] = Object.keys(builtins);

@@ -2,7 +2,7 @@ import type { CheckedProgram, TExpr } from "../check/program.js";
 import { InternalError } from "../diagnostics/error.js";
 import { Builder } from "../ir/build.js";
 import type { Graph, Leaf } from "../ir/graph.js";
-import { binaryOps, builtins } from "../lang/builtins.js";
+import { binaryOps, builtins, lowerIndex, type IndexSpec } from "../lang/builtins.js";
 
 /**
  * Checked program -> forward IR graph. The recorded order is the lecture's (4.6.1): the
@@ -36,9 +36,10 @@ export function lower(p: CheckedProgram): Graph {
       case "apply": {
         const args = e.args.map(expr);
         if (e.fn === "neg") id = b.node("neg", args);
-        else if (e.fn === "'") id = builtins.transpose.lower(b, args);
-        else if (e.fn in binaryOps) id = binaryOps[e.fn as keyof typeof binaryOps].lower(b, args[0], args[1]);
-        else if (builtins[e.fn]) id = builtins[e.fn].lower(b, args);
+        else if (e.fn === "'") id = builtins.transpose.lower(b, args, {});
+        else if (e.fn === "[]") id = lowerIndex(b, args[0], e.statics as unknown as IndexSpec);
+        else if (e.fn in binaryOps) id = binaryOps[e.fn].lower(b, args[0], args[1]);
+        else if (builtins[e.fn]) id = builtins[e.fn].lower(b, args, e.statics ?? {});
         else throw new InternalError(`lower: no lowering for '${e.fn}'`);
       }
     }

@@ -19,7 +19,7 @@ function rebuild(g: Graph, rewrite?: Rewriter): Graph {
     let id: number;
     const fresh = b.nodes.length;
     if (n.op === "param" || n.op === "input") id = b.leaf(n.op, n.name!, n.shape);
-    else id = b.node(n.op, args, { value: n.value, target: n.target });
+    else id = b.node(n.op, args, { value: n.value, target: n.target, attrs: n.attrs });
     for (let guard = 0; rewrite && guard < 16; guard++) {
       const next = rewrite(b, b.nodes[id]);
       if (next === undefined || next === id) break;

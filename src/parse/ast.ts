@@ -7,10 +7,28 @@ export interface NameRef {
   readonly span: Span;
 }
 
+/** `name=value` in a call, after the positional arguments */
+export interface KeywordArg {
+  readonly name: string;
+  readonly nameSpan: Span;
+  readonly value: Expr;
+}
+
+/** One axis of `x[...]`: an index, or a slice start:stop:step (each part optional). */
+export type IndexItem =
+  | { readonly kind: "at"; readonly value: Expr; readonly span: Span }
+  | { readonly kind: "slice"; readonly start?: Expr; readonly stop?: Expr; readonly step?: Expr; readonly span: Span };
+
+export type CompareOp = "<" | "<=" | ">" | ">=" | "==" | "!=";
+
 export type Expr =
   | { readonly kind: "number"; readonly value: number; readonly span: Span }
+  | { readonly kind: "string"; readonly value: string; readonly span: Span }
+  | { readonly kind: "list"; readonly items: readonly Expr[]; readonly span: Span }
+  | { readonly kind: "index"; readonly target: Expr; readonly items: readonly IndexItem[]; readonly span: Span }
+  | { readonly kind: "compare"; readonly op: CompareOp; readonly left: Expr; readonly right: Expr; readonly opSpan: Span; readonly span: Span }
   | { readonly kind: "name"; readonly ref: NameRef; readonly span: Span }
-  | { readonly kind: "call"; readonly callee: string; readonly calleeSpan: Span; readonly args: readonly Expr[]; readonly span: Span }
+  | { readonly kind: "call"; readonly callee: string; readonly calleeSpan: Span; readonly args: readonly Expr[]; readonly kwargs: readonly KeywordArg[]; readonly span: Span }
   | { readonly kind: "binary"; readonly op: "+" | "-" | "*" | "/" | "^" | "@"; readonly left: Expr; readonly right: Expr; readonly opSpan: Span; readonly span: Span }
   | { readonly kind: "neg"; readonly operand: Expr; readonly span: Span }
   | { readonly kind: "transpose"; readonly operand: Expr; readonly span: Span };

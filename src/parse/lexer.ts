@@ -4,8 +4,10 @@ import type { Token, TokenKind } from "./tokens.js";
 
 const single: Record<string, TokenKind> = {
   "+": "+", "-": "-", "*": "*", "/": "/", "^": "^", "@": "@", "'": "'", "=": "=", ",": ",",
-  "(": "(", ")": ")", "[": "[", "]": "]", "{": "{", "}": "}",
+  "(": "(", ")": ")", "[": "[", "]": "]", "{": "{", "}": "}", ":": ":", "<": "<", ">": ">",
 };
+/** two-character operators, matched before single ones */
+const double: Record<string, TokenKind> = { "<=": "<=", ">=": ">=", "==": "==", "!=": "!=" };
 
 const isDigit = (c: string) => c >= "0" && c <= "9";
 // letters of any script (α, θ, 重量) and decimal digits: all valid in JavaScript identifiers too
@@ -87,6 +89,32 @@ export function lexWithErrors(text: string, reporter: Reporter): { tokens: Token
       const start = i;
       while (i < text.length && isNameChar(charAt(text, i))) i += charAt(text, i).length;
       push("name", start, i);
+      continue;
+    }
+    if (c === "*" && text[i + 1] === "*") {
+      // Python's power operator: reported, then read as '^' so the rest of the line still parses
+      report("E005", span(i, i + 2), {});
+      push("^", i, i + 2);
+      i += 2;
+      continue;
+    }
+    const two = double[text.slice(i, i + 2)];
+    if (two) {
+      push(two, i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (c === '"') {
+      // a string (einsum subscripts): no escapes, ends on the same line
+      const start = i;
+      i++;
+      while (i < text.length && text[i] !== '"' && text[i] !== "\n") i++;
+      if (text[i] !== '"') {
+        report("E006", span(start, i), {});
+        continue;
+      }
+      i++;
+      push("string", start, i);
       continue;
     }
     if (c === "." && text[i + 1] === ".") {

@@ -1,6 +1,6 @@
 import type { Reporter } from "../diagnostics/diagnostic.js";
 import { join, type Span } from "../source/span.js";
-import type { Decl, Expr, NameRef, Program, Stmt } from "./ast.js";
+import type { CompareOp, Decl, Expr, IndexItem, KeywordArg, NameRef, Program, Stmt } from "./ast.js";
 import { lexWithErrors } from "./lexer.js";
 import { describe, keywords, type Token, type TokenKind } from "./tokens.js";
 
@@ -58,8 +58,19 @@ export function parse(text: string, reporter: Reporter): Program {
     return { name: t.text, span: t.span };
   }
 
-  // expr := additive ; additive := multiplicative (('+'|'-') multiplicative)*
+  const compareOps: readonly CompareOp[] = ["<", "<=", ">", ">=", "==", "!="];
+  const atCompare = () => compareOps.some((k) => at(k));
+  // expr := additive (compare additive)?   (comparisons bind more loosely than + and -, and do not chain)
   function expr(allowIndex = true): Expr {
+    const left = additive(allowIndex);
+    if (!atCompare()) return left;
+    const op = next();
+    const right = additive(allowIndex);
+    if (atCompare()) fail("end of the comparison", "comparisons do not chain: write (a < b) * (b < c)");
+    return { kind: "compare", op: op.kind as CompareOp, left, right, opSpan: op.span, span: join(left.span, right.span) };
+  }
+  // additive := multiplicative (('+'|'-') multiplicative)*
+  function additive(allowIndex: boolean): Expr {
     if (++depth > MAX_DEPTH) fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
     try {
       let left = multiplicative(allowIndex);
@@ -110,14 +121,42 @@ export function parse(text: string, reporter: Reporter): Program {
       depth--;
     }
   }
-  // postfix := primary ("'")*
+  // postfix := primary ("'" | '[' index (',' index)* ']')*
   function postfix(allowIndex: boolean): Expr {
     let e = primary(allowIndex);
-    while (at("'")) {
-      const t = next();
-      e = { kind: "transpose", operand: e, span: join(e.span, t.span) };
+    for (;;) {
+      if (at("'")) {
+        const t = next();
+        e = { kind: "transpose", operand: e, span: join(e.span, t.span) };
+      } else if (at("[")) {
+        open.push(next());
+        const items = [indexItem()];
+        while (at(",")) {
+          next();
+          items.push(indexItem());
+        }
+        const close = expect("]", "',' or ']'");
+        open.pop();
+        e = { kind: "index", target: e, items, span: join(e.span, close.span) };
+      } else return e;
     }
-    return e;
+  }
+  // index := expr | expr? ':' expr? (':' expr?)?
+  function indexItem(): IndexItem {
+    const first = peek().span;
+    const start = at(":") ? undefined : expr();
+    if (!at(":")) return { kind: "at", value: start!, span: start!.span };
+    let end = next().span;
+    const part = () => (at(":") || at(",") || at("]") ? undefined : expr());
+    const stop = part();
+    if (stop) end = stop.span;
+    let step: Expr | undefined;
+    if (at(":")) {
+      end = next().span;
+      step = part();
+      if (step) end = step.span;
+    }
+    return { kind: "slice", ...(start ? { start } : {}), ...(stop ? { stop } : {}), ...(step ? { step } : {}), span: join(first, end) };
   }
   // primary := number | name ['{' expr '}'] | name '(' args ')' | '(' expr ')'
   function primary(allowIndex: boolean): Expr {
@@ -125,6 +164,25 @@ export function parse(text: string, reporter: Reporter): Program {
     if (t.kind === "number") {
       next();
       return { kind: "number", value: Number(t.text), span: t.span };
+    }
+    if (t.kind === "string") {
+      next();
+      return { kind: "string", value: t.text.slice(1, -1), span: t.span };
+    }
+    if (t.kind === "[") {
+      // a list: a shape, a set of axes
+      open.push(next());
+      const items: Expr[] = [];
+      if (!at("]")) {
+        items.push(expr());
+        while (at(",")) {
+          next();
+          items.push(expr());
+        }
+      }
+      const close = expect("]", "',' or ']'");
+      open.pop();
+      return { kind: "list", items, span: join(t.span, close.span) };
     }
     if (t.kind === "(") {
       open.push(next());
@@ -138,16 +196,25 @@ export function parse(text: string, reporter: Reporter): Program {
         next();
         open.push(next());
         const args: Expr[] = [];
+        const kwargs: KeywordArg[] = [];
+        const argument = () => {
+          if (at("name") && peek(1).kind === "=") {
+            const name = next();
+            next();
+            kwargs.push({ name: name.text, nameSpan: name.span, value: expr() });
+          } else if (kwargs.length) fail("a keyword argument", "positional arguments come before keyword arguments (name=value)");
+          else args.push(expr());
+        };
         if (!at(")")) {
-          args.push(expr());
+          argument();
           while (at(",")) {
             next();
-            args.push(expr());
+            argument();
           }
         }
-        const close = expect(")", args.length ? "',' or ')'" : "')'");
+        const close = expect(")", args.length || kwargs.length ? "',' or ')'" : "')'");
         open.pop();
-        return { kind: "call", callee: t.text, calleeSpan: t.span, args, span: join(t.span, close.span) };
+        return { kind: "call", callee: t.text, calleeSpan: t.span, args, kwargs, span: join(t.span, close.span) };
       }
       const ref = nameRef(allowIndex);
       return { kind: "name", ref, span: ref.span };

@@ -3,11 +3,13 @@ import type { Span } from "../source/span.js";
 export type TokenKind =
   | "name"
   | "number"
+  | "string"
   | "newline"
   | "eof"
   // punctuation and operators
   | "+" | "-" | "*" | "/" | "^" | "@" | "'" | "=" | "," | ".."
-  | "(" | ")" | "[" | "]" | "{" | "}";
+  | "(" | ")" | "[" | "]" | "{" | "}" | ":"
+  | "<" | "<=" | ">" | ">=" | "==" | "!=";
 
 export interface Token {
   readonly kind: TokenKind;
@@ -15,7 +17,7 @@ export interface Token {
   readonly span: Span;
 }
 
-export const keywords = new Set(["param", "input", "const", "loss", "for", "in"]);
+export const keywords = new Set(["param", "input", "const", "loss", "for", "in", "def", "return"]);
 
 export function describe(t: Token): string {
   switch (t.kind) {
@@ -27,6 +29,8 @@ export function describe(t: Token): string {
       return keywords.has(t.text) ? `keyword '${t.text}'` : `name '${t.text}'`;
     case "number":
       return `number ${t.text}`;
+    case "string":
+      return `string ${t.text}`;
     default:
       return `'${t.text}'`;
   }

@@ -3,7 +3,7 @@ import { InternalError } from "../diagnostics/error.js";
 import type { Builder } from "../ir/build.js";
 import { isOp, opInfo, ops, type Op } from "../ir/ops.js";
 import { foldFormula } from "./fold.js";
-import { rules } from "./table.js";
+import { rules, type GradFn } from "./table.js";
 
 /** mathjs operator function -> IR op. */
 const operatorOps: Readonly<Record<string, Op>> = {
@@ -26,8 +26,14 @@ export type RuleOp = keyof typeof rules;
 
 export interface ParsedRule {
   readonly forward?: MathNode;
-  readonly grads: readonly (MathNode | null)[];
+  /** per operand: a formula, a composition of primitives, or null (no dependence) */
+  readonly grads: readonly (MathNode | GradFn | null)[];
+  /** per operand: the derivative as a derivation writes it (the formula itself, or the rule's `show`) */
+  readonly display: readonly (MathNode | null)[];
 }
+
+/** Display-only functions of `show` formulas: (value, reference operand), printed by the explainer. */
+export const displayOnly: ReadonlySet<string> = new Set(["extremes", "unpermute", "unreshape", "unslice", "unpad", "contractgrad"]);
 
 function isZero(n: MathNode): boolean {
   const v = foldFormula<number | undefined>(n, { constant: (c) => c, symbol: () => undefined, operator: () => undefined, call: () => undefined, conditional: () => undefined });
@@ -45,7 +51,7 @@ function validate(op: string, what: string, n: MathNode, symbols: ReadonlySet<st
     operator: (fn) => (forward || fn in operatorOps ? null : fail(`operator '${fn}' has no IR op`)),
     call: (name, args) => {
       if (forward) return null;
-      if (name in shaping) return args.length === 2 ? null : fail(`${name} takes (value, reference)`);
+      if (name in shaping || displayOnly.has(name)) return args.length === 2 ? null : fail(`${name} takes (value, reference)`);
       if (!isOp(name)) return fail(`'${name}' is not an IR op`);
       return opInfo(name).args.length === args.length ? null : fail(`${name} takes ${opInfo(name).args.length} operands`);
     },
@@ -63,11 +69,20 @@ function load(): Readonly<Record<RuleOp, ParsedRule>> {
     const forward = rule.forward === undefined ? undefined : parse(rule.forward);
     if (forward) validate(op, "forward", forward, new Set(info.args), true);
     const grads = rule.grads.map((text, i) => {
+      if (typeof text === "function") return text;
       const n = parse(text);
       validate(op, `grads[${info.args[i]}]`, n, symbols, false);
       return isZero(n) ? null : n;
     });
-    out[op] = { ...(forward ? { forward } : {}), grads };
+    const display = grads.map((gr, i) => {
+      if (typeof gr !== "function") return gr;
+      const text = rule.show?.[i];
+      if (text === undefined) throw new InternalError(`rule ${op}: grads[${info.args[i]}] is a composition and has no 'show' formula`);
+      const n = parse(text);
+      validate(op, `show[${info.args[i]}]`, n, symbols, false);
+      return n;
+    });
+    out[op] = { ...(forward ? { forward } : {}), grads, display };
   }
   return out;
 }

@@ -1,4 +1,7 @@
+import type { Builder } from "../ir/build.js";
+import type { Node } from "../ir/graph.js";
 import type { Op } from "../ir/ops.js";
+import { contractGrad, inversePerm, padOf, permuteOf, reshapeOf, sliceOf, unreduce } from "../ir/primitives.js";
 
 /**
  * The derivative table: one row per IR op, like PyTorch's derivatives.yaml.
@@ -11,9 +14,17 @@ import type { Op } from "../ir/ops.js";
  * Functions in formulas are IR ops, plus expand(v, ref) / rowexpand(v, ref) / reduce_to(v, ref),
  * which broadcast or reduce v to the shape of ref. Arithmetic broadcasts like the language.
  */
+/**
+ * A derivative that needs the node's attributes (axes, permutation, window, subscripts), as a
+ * composition of primitives: the operand's cotangent contribution from the node and g.
+ */
+export type GradFn = (b: Builder, n: Node, g: number) => number;
+
 export interface Rule {
   readonly forward?: string;
-  readonly grads: readonly string[];
+  readonly grads: readonly (string | GradFn)[];
+  /** for GradFn derivatives: how a derivation writes each one (mathjs text, as grads) */
+  readonly show?: readonly string[];
   /** LaTeX of the op applied to its operands ({x}, {a}, ... are the operands); +, -, *, /, ^ print as operators */
   readonly tex?: string;
   /** LaTeX of the derivative as the lecture names it (σ'(x)), for one-operand elementwise ops */
@@ -45,6 +56,12 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   softplus: { forward: "max(x, 0) + log1p(exp(-abs(x)))", grads: ["g * sigmoid(x)"], tex: "\\operatorname{softplus}\\left({x}\\right)" },
   step: { forward: "x > 0 ? 1 : 0", grads: ["0"], tex: "\\mathbf{1}\\left[{x} > 0\\right]" },
   sign: { forward: "sign(x)", grads: ["0"], tex: "\\operatorname{sign}\\left({x}\\right)" },
+  // d/dx log(1 + x) = 1 / (1 + x)
+  log1p: { forward: "log1p(x)", grads: ["guard(g, g / (1 + x))"], tex: "\\log\\left(1 + {x}\\right)" },
+  // d/dx (e^x - 1) = e^x = y + 1
+  expm1: { forward: "expm1(x)", grads: ["g * (y + 1)"], tex: "\\left(e^{{x}} - 1\\right)" },
+  // d/dx erf x = 2/sqrt(pi) e^(-x^2)
+  erf: { forward: "erf(x)", grads: ["g * 1.1283791670955126 * exp(-(x ^ 2))"], tex: "\\operatorname{erf}\\left({x}\\right)" },
 
   add: { forward: "a + b", grads: ["g", "g"] },
   sub: { forward: "a - b", grads: ["g", "-g"] },
@@ -58,6 +75,8 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   max: { forward: "max(a, b)", grads: ["select(ge(a, b), g, 0)", "select(ge(a, b), 0, g)"], tex: "\\max\\left({a}, {b}\\right)" },
   min: { forward: "min(a, b)", grads: ["select(ge(b, a), g, 0)", "select(ge(b, a), 0, g)"], tex: "\\min\\left({a}, {b}\\right)" },
   ge: { forward: "a >= b ? 1 : 0", grads: ["0", "0"], tex: "\\mathbf{1}\\left[{a} \\ge {b}\\right]" },
+  gt: { forward: "a > b ? 1 : 0", grads: ["0", "0"], tex: "\\mathbf{1}\\left[{a} > {b}\\right]" },
+  eq: { forward: "a == b ? 1 : 0", grads: ["0", "0"], tex: "\\mathbf{1}\\left[{a} = {b}\\right]" },
   guard: { forward: "a == 0 ? 0 : b", grads: ["0", "guard(a, g)"], tex: "{b}" },
   select: { forward: "c > 0 ? a : b", grads: ["0", "select(c, g, 0)", "select(c, 0, g)"], tex: "\\operatorname{select}\\left({c} > 0, {a}, {b}\\right)" },
 
@@ -85,5 +104,37 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   // d logsumexp = softmax
   logsumexp: { grads: ["rowexpand(g, x) * softmax(x)"], tex: "\\operatorname{logsumexp}\\left({x}\\right)" },
   // lecture 4.6.4: d/dz [logsumexp(z) - sum(t z)] = softmax(z) - t
+
+  // ---- the generic primitives: each one's derivative is another of them ----------------------
+  // reduce <-> broadcast: each element of x gets the cotangent of the sum it went into
+  reduce_sum: { grads: [(b, n, g) => unreduce(b, g, n.attrs!.axes!, b.shape(n.args[0]))], show: ["expand(g, x)"], tex: "\\textstyle\\sum {x}" },
+  // the maxima of each reduced group share its cotangent evenly (jnp.max, torch.amax): mask / count
+  reduce_max: { grads: [(b, n, g) => shareAmongExtremes(b, n, g)], show: ["extremes(g, x)"], tex: "\\max {x}" },
+  reduce_min: { grads: [(b, n, g) => shareAmongExtremes(b, n, g)], show: ["extremes(g, x)"], tex: "\\min {x}" },
+  // permute <-> the inverse permutation
+  permute: { grads: [(b, n, g) => permuteOf(b, g, inversePerm(n.attrs!.perm!))], show: ["unpermute(g, x)"], tex: "\\operatorname{permute}\\left({x}\\right)" },
+  // reshape <-> reshape back
+  reshape: { grads: [(b, n, g) => reshapeOf(b, g, b.shape(n.args[0]))], show: ["unreshape(g, x)"], tex: "{x}" },
+  // slice <-> pad: the window's cotangent, zeros elsewhere
+  slice: { grads: [(b, n, g) => padOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))], show: ["unslice(g, x)"], tex: "{x}" },
+  pad: { grads: [(b, n, g) => sliceOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))], show: ["unpad(g, x)"], tex: "{x}" },
+  // a contraction's operand gets the contraction of g with the other operands (its subscripts as the result)
+  contract1: { grads: [(b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 0)], show: ["contractgrad(g, x)"], tex: "\\operatorname{einsum}\\left({x}\\right)" },
+  contract2: {
+    grads: [(b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 0), (b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 1)],
+    show: ["contractgrad(g, a)", "contractgrad(g, b)"],
+    tex: "\\operatorname{einsum}\\left({a}, {b}\\right)",
+  },
+  // constant: no operands
+  iota: { grads: [], tex: "\\operatorname{index}" },
   sce: { grads: ["rowexpand(g, z) * (softmax(z) - t)", "-(rowexpand(g, z) * z)"], tex: "\\operatorname{CE}\\left({z}, {t}\\right)" },
 };
+
+/** reduce_max/min's cotangent: the extremes of each group (x == y spread back), g / their count */
+function shareAmongExtremes(b: Builder, n: Node, g: number): number {
+  const axes = n.attrs!.axes!;
+  const full = b.shape(n.args[0]);
+  const mask = b.elementwise("eq", [n.args[0], unreduce(b, n.id, axes, full)]);
+  const count = b.node("reduce_sum", [mask], { attrs: { axes: [...axes] } });
+  return b.elementwise("mul", [mask, unreduce(b, b.elementwise("div", [g, count]), axes, full)]);
+}

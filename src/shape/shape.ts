@@ -1,4 +1,4 @@
-/** A tensor shape: [] scalar, [n] vector, [m, n] matrix (row-major). */
+/** A tensor shape: [] scalar, [n] vector, [m, n] matrix, [a, b, c, ...] of any rank (row-major). */
 export type Shape = readonly number[];
 
 export const scalar: Shape = [];
@@ -34,11 +34,68 @@ export function broadcastsTo(from: Shape, to: Shape): boolean {
   return b !== undefined && sameShape(b, to);
 }
 
-/** Shape seen as rows x cols: a vector is one row, a scalar is 1 x 1. */
+/**
+ * Shape seen as rows x cols: a vector is one row, a scalar is 1 x 1, and a tensor of rank 3 or
+ * more is its last axis as columns with every leading axis flattened into rows.
+ */
 export function rowsCols(s: Shape): [number, number] {
   if (s.length === 0) return [1, 1];
   if (s.length === 1) return [1, s[0]];
-  return [s[0], s[1]];
+  const cols = s[s.length - 1];
+  return [size(s) / cols, cols];
+}
+
+/** Row-major strides: element [i0, i1, ...] is at sum_k i_k * strides[k]. */
+export function strides(s: Shape): number[] {
+  const out = new Array<number>(s.length);
+  let acc = 1;
+  for (let k = s.length - 1; k >= 0; k--) {
+    out[k] = acc;
+    acc *= s[k];
+  }
+  return out;
+}
+
+/** A negative axis counts from the end (NumPy); undefined when out of range. */
+export function normalizeAxis(axis: number, rank: number): number | undefined {
+  const a = axis < 0 ? axis + rank : axis;
+  return Number.isInteger(a) && a >= 0 && a < rank ? a : undefined;
+}
+
+/** The shape left after reducing `axes` away (axes ascending, distinct, in range), else undefined. */
+export function reducedShape(s: Shape, axes: readonly number[] | undefined): Shape | undefined {
+  if (!axes || axes.length === 0) return undefined;
+  for (let k = 0; k < axes.length; k++) if (!(axes[k] >= 0 && axes[k] < s.length) || (k > 0 && axes[k] <= axes[k - 1])) return undefined;
+  return s.filter((_, k) => !axes.includes(k));
+}
+
+/** The reduced shape with each reduced axis kept as 1 (keepdims). */
+export function keptShape(s: Shape, axes: readonly number[]): Shape {
+  return s.map((d, k) => (axes.includes(k) ? 1 : d));
+}
+
+/** Result axis k is operand axis perm[k]; undefined unless perm is a permutation of the axes. */
+export function permutedShape(s: Shape, perm: readonly number[] | undefined): Shape | undefined {
+  if (!perm || perm.length !== s.length || new Set(perm).size !== perm.length || perm.some((p) => !(p >= 0 && p < s.length))) return undefined;
+  return perm.map((p) => s[p]);
+}
+
+export function inversePerm(perm: readonly number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, k) => (inv[p] = k));
+  return inv;
+}
+
+/**
+ * Does a strided window `window` (start + step * i, i < window[k], per axis) lie inside `full`?
+ * Slices read such a window; pads write one.
+ */
+export function windowFits(full: Shape, window: Shape | undefined, starts?: readonly number[], steps?: readonly number[]): boolean {
+  if (!window || !starts || !steps || window.length !== full.length || starts.length !== full.length || steps.length !== full.length) return false;
+  return full.every((n, k) => {
+    const last = starts[k] + steps[k] * (window[k] - 1);
+    return window[k] >= 1 && Number.isInteger(steps[k]) && steps[k] !== 0 && starts[k] >= 0 && starts[k] < n && last >= 0 && last < n;
+  });
 }
 
 /** Matmul kinds by operand ranks, NumPy's 1-D/2-D rules. */

@@ -1,8 +1,9 @@
 import { InternalError } from "../../diagnostics/error.js";
 import { reachable, type Graph, type Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
-import { rowsCols, sameShape, size, type Shape } from "../../shape/shape.js";
+import { sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
+import { elementVar, flatOf as flatAt, idxOf, linear, NeedIndex, rowColPos, type Pos } from "./access.js";
 import { finalStores, flatIndex, kernels, views, type KernelCtx } from "./kernels.js";
 import { assign, bin, call, decl, iadd, id, imul, index, loop, member, num, str, type Expr, type Stmt } from "./syntax.js";
 
@@ -20,15 +21,7 @@ export interface ModuleNames {
   readonly local: ReadonlyMap<number, string>;
 }
 
-/** Element position inside a loop: row, column and, when valid for `shape`, the flat index. */
-interface Pos {
-  readonly r?: Expr;
-  readonly c?: Expr;
-  readonly flat?: Expr;
-  readonly shape: Shape;
-}
 
-class NeedRowCol extends Error {}
 
 /** loss(), gradients(), batchGradients(), and the chunk function batchGradients calls for B samples at once */
 export type Mode = "loss" | "gradients" | "batch" | "chunk";
@@ -59,8 +52,8 @@ export function plan(g: Graph, mode: Mode, opts: { outsideKernels?: ReadonlySet<
     let p: Placement;
     if (n.op === "const") p = "const";
     else if (kind === "leaf") p = "leaf";
-    else if (n.shape.length === 0) p = "scalar";
     else if (kind === "view") p = "view";
+    else if (n.shape.length === 0) p = "scalar";
     else if (kind === "elementwise") {
       const users = uses.get(id) ?? [];
       const single = users.length === 1 && !outputs.has(id) && opInfo(g.nodes[users[0]].op).kind === "elementwise";
@@ -180,12 +173,6 @@ export function emitBody(ctx: FunctionContext): Body {
   const workspace: number[] = [];
 
   // ---- element access ---------------------------------------------------------------------
-  function flatOf(n: Node, pos: Pos): Expr {
-    if (pos.flat && sameShape(pos.shape, n.shape)) return pos.flat;
-    if (n.shape.length === 2 && (!pos.r || !pos.c)) throw new NeedRowCol();
-    if (n.shape.length === 1 && !pos.c) throw new NeedRowCol();
-    return flatIndex(n.shape, pos.r ?? num(0), pos.c ?? num(0));
-  }
   function at(nid: number, pos: Pos, prelude: Stmt[]): Expr {
     const n = g.nodes[nid];
     const p = placement.get(nid);
@@ -196,21 +183,20 @@ export function emitBody(ctx: FunctionContext): Body {
         readLeaves.add(nid);
         if (n.shape.length === 0) return id(local(nid));
         const off = offsets.get(nid);
-        return index(id(local(nid)), off ? iadd(id(off), flatOf(n, pos)) : flatOf(n, pos));
+        return index(id(local(nid)), off ? iadd(id(off), flatAt(pos, n.shape)) : flatAt(pos, n.shape));
       }
       case "scalar":
         return id(local(nid));
       case "buffer":
-        return index(id(local(nid)), flatOf(n, pos));
+        return index(id(local(nid)), flatAt(pos, n.shape));
       case "view": {
         const src = g.nodes[n.args[0]];
         // a scalar source is the same everywhere
-        if (src.shape.length === 0) return at(src.id, { shape: src.shape }, prelude);
+        if (src.shape.length === 0) return at(src.id, {}, prelude);
         const map = views[n.op];
         if (!map) throw new InternalError(`view ${n.op} has no index map`);
-        const to = map(pos.r, pos.c, src.shape, n.shape);
-        if (!to) throw new NeedRowCol();
-        return at(src.id, { ...to, shape: n.shape }, prelude);
+        const to = map({ idx: () => idxOf(pos, n.shape), flat: () => flatAt(pos, n.shape) }, src.shape, n);
+        return at(src.id, { ...to, ...(pos.strict ? { strict: true } : {}) }, prelude);
       }
       case "inline":
         return element(n, pos, prelude);
@@ -229,25 +215,28 @@ export function emitBody(ctx: FunctionContext): Body {
     });
   }
 
-  /** A loop over every element of `shape`, flat when the body allows it, else rows x cols. */
+  /** A loop over every element of `shape`: flat when the body allows it, else one loop per axis. */
   function elementLoop(shape: Shape, body: (pos: Pos, prelude: Stmt[]) => Stmt[]): Stmt[] {
-    const [rows, cols] = rowsCols(shape);
     if (shape.length === 1) {
       const prelude: Stmt[] = [];
-      const b = body({ r: num(0), c: id("i"), flat: id("i"), shape }, prelude);
-      return [loop("i", num(cols), [...prelude, ...b])];
+      const b = body({ idx: [id("i")], flat: id("i") }, prelude);
+      return [loop("i", num(shape[0]), [...prelude, ...b])];
     }
     try {
       const prelude: Stmt[] = [];
-      const b = body({ flat: id("i"), shape }, prelude);
-      return [loop("i", num(rows * cols), [...prelude, ...b])];
+      const b = body({ flat: id("i"), strict: true }, prelude);
+      return [loop("i", num(size(shape)), [...prelude, ...b])];
     } catch (e) {
-      if (!(e instanceof NeedRowCol)) throw e;
+      if (!(e instanceof NeedIndex)) throw e;
     }
     const prelude: Stmt[] = [];
-    const flat = iadd(imul(id("i"), num(cols)), id("j"));
-    const b = body({ r: id("i"), c: id("j"), flat, shape }, prelude);
-    return [loop("i", num(rows), [loop("j", num(cols), [...prelude, ...b])])];
+    // a matrix keeps its i, j; higher ranks count i0, i1, ...
+    const vars = shape.length === 2 ? ["i", "j"] : shape.map((_, k) => elementVar(k));
+    const idx = vars.map((v) => id(v));
+    const b = body({ idx, flat: linear(idx, shape) }, prelude);
+    let stmts: Stmt[] = [...prelude, ...b];
+    for (let k = shape.length - 1; k >= 0; k--) stmts = [loop(vars[k], num(shape[k]), stmts)];
+    return stmts;
   }
 
   function comment(n: Node): string | undefined {
@@ -263,7 +252,7 @@ export function emitBody(ctx: FunctionContext): Body {
     if (info.kind === "elementwise") {
       if (p === "scalar") {
         const prelude: Stmt[] = [];
-        const e = element(n, { shape: n.shape }, prelude);
+        const e = element(n, {}, prelude);
         return [...prelude, decl("const", local(nid), e, comment(n))];
       }
       // a buffer: one loop, with single-use elementwise operands fused in
@@ -277,14 +266,16 @@ export function emitBody(ctx: FunctionContext): Body {
       node: n,
       shapeOf: (i) => g.nodes[n.args[i]].shape,
       transposed: (i) => g.nodes[n.args[i]].op === "transpose",
-      at: (i, r, c) => at(n.args[i], { r, c, shape: [] }, []),
+      at: (i, r, c) => at(n.args[i], rowColPos(r, c, g.nodes[n.args[i]].shape), []),
+      atIdx: (i, idx) => at(n.args[i], { idx }, []),
+      outIdx: (idx) => (p === "scalar" ? id(local(nid)) : index(id(local(nid)), linear(idx, n.shape))),
       out: (r, c) => (p === "scalar" ? id(local(nid)) : index(id(local(nid)), flatIndex(n.shape, r, c))),
       store: (r, c, value) => {
         const flat = flatIndex(n.shape, r, c);
         const stmts: Stmt[] = [assign(p === "scalar" ? id(local(nid)) : index(id(local(nid)), flat), value)];
         for (const e of planned.epilogues.get(nid) ?? []) {
           const prelude: Stmt[] = [];
-          const v = element(g.nodes[e], { r, c, flat, shape: n.shape }, prelude);
+          const v = element(g.nodes[e], { ...rowColPos(r, c, n.shape), flat }, prelude);
           stmts.push(...prelude, assign(index(id(local(e)), flat), v));
         }
         return stmts;
@@ -417,7 +408,7 @@ export function emitBody(ctx: FunctionContext): Body {
     for (const [nid, d] of paramDecls) if (!readLeaves.has(nid)) head.splice(head.indexOf(d), 1);
   };
 
-  const lossExpr = at(g.loss, { shape: [] }, body);
+  const lossExpr = at(g.loss, {}, body);
   if (mode === "loss") return { stmts: [...head, ...body, { k: "return", e: lossExpr }], workspace };
 
   // one local for out.grads: re-loading it for every store makes V8 allocate
@@ -433,7 +424,7 @@ export function emitBody(ctx: FunctionContext): Body {
     body.push(assign(member(id("out"), "loss"), lossExpr));
     for (const o of g.grads) {
       const n = g.nodes[o.node];
-      if (n.shape.length === 0) body.push(assign(gradTarget(o.param), at(o.node, { shape: [] }, body)));
+      if (n.shape.length === 0) body.push(assign(gradTarget(o.param), at(o.node, {}, body)));
       else if (gradsLocal.get(o.param) !== local(o.node) || placement.get(o.node) !== "buffer") {
         const dst = ctx.fresh(`grad_${o.param}`);
         body.push(decl("const", dst, gradTarget(o.param)));
@@ -450,7 +441,7 @@ export function emitBody(ctx: FunctionContext): Body {
     body.push(assign(index(id("sums"), num(0)), lossExpr, "+="));
     for (const o of g.grads) {
       const n = g.nodes[o.node];
-      if (n.shape.length === 0) body.push(assign(index(id("sums"), num(scalarSlot.get(o.param)!)), at(o.node, { shape: [] }, body), "+="));
+      if (n.shape.length === 0) body.push(assign(index(id("sums"), num(scalarSlot.get(o.param)!)), at(o.node, {}, body), "+="));
       else if (ctx.wasm?.accumulators.has(o.param)) continue; // its kernel already added this chunk into the sum
       else {
         const dst = ctx.fresh(`grad_${o.param}`);
@@ -521,7 +512,7 @@ export function emitBody(ctx: FunctionContext): Body {
     if (n.shape.length === 0) {
       const a = ctx.fresh(`sum_${o.param}`);
       pre.push(decl("let", a, num(0)));
-      body.push(assign(id(a), at(o.node, { shape: [] }, body), "+="));
+      body.push(assign(id(a), at(o.node, {}, body), "+="));
       post.push(assign(gradTarget(o.param), bin("*", bin("+", sumsOf(scalarSlot.get(o.param)!), id(a)), id("scale"))));
     } else {
       const dst = ctx.fresh(`grad_${o.param}`);

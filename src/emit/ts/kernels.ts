@@ -1,7 +1,9 @@
 import type { Node } from "../../ir/graph.js";
 import type { Op } from "../../ir/ops.js";
-import { rowsCols, type Shape } from "../../shape/shape.js";
-import { assign, bin, call, decl, iadd, id, imul, loop, member, neg, num, type Expr, type Stmt } from "./syntax.js";
+import { parseSpec } from "../../shape/contract.js";
+import { rowsCols, size, type Shape } from "../../shape/shape.js";
+import { kernelVar, ndLocals } from "./access.js";
+import { assign, bin, call, cond, decl, iadd, id, imul, loop, member, neg, num, type Expr, type Stmt } from "./syntax.js";
 
 /** What a kernel sees: its node, operand element access, and its destination. */
 export interface KernelCtx {
@@ -15,6 +17,10 @@ export interface KernelCtx {
   out(r: Expr, c: Expr): Expr;
   /** the final value of element (r, c): stores it, and computes the elementwise ops fused after it (the epilogue) */
   store(r: Expr, c: Expr, value: Expr): Stmt[];
+  /** N-D kernels: the element of operand i at a multi-index */
+  atIdx(operand: number, idx: readonly Expr[]): Expr;
+  /** N-D kernels: the destination element at a multi-index */
+  outIdx(idx: readonly Expr[]): Expr;
 }
 
 export type Kernel = (k: KernelCtx) => Stmt[];
@@ -85,6 +91,7 @@ export const kernels: Partial<Record<Op, Kernel>> = {
   },
   // y = x summed over the axes that broadcast_to(y, shape(x)) would repeat
   reduce_to: (k) => {
+    if (k.shapeOf(0).length > 2) return reduceToND(k);
     const [r, c] = rowsCols(k.shapeOf(0));
     const [tr, tc] = rowsCols(k.node.shape);
     const ti = tr === 1 ? zero : I;
@@ -219,6 +226,19 @@ export const kernels: Partial<Record<Op, Kernel>> = {
     const [r, c] = rowsCols(k.shapeOf(0));
     return rows(r, (i) => [...rowLse(k, i, c), assign(k.out(zero, i), bin("+", id("m"), call(Mx("log"), id("s"))))]);
   },
+  reduce_sum: reduceAxes(zero, (acc, v) => bin("+", acc, v)),
+  reduce_max: reduceAxes(neg(id("Infinity")), extremum(">")),
+  reduce_min: reduceAxes(id("Infinity"), extremum("<")),
+  // zeros, then x written at start + step * i
+  pad: (k) => {
+    const { starts, steps } = k.node.attrs!;
+    const at = (idx: Expr[]) => idx.map((e, a) => iadd(num(starts![a]), imul(num(steps![a]), e)));
+    return [loop("i", num(size(k.node.shape)), [assign(k.out(zero, I), zero)]), ...nest(k.shapeOf(0), 0, (idx) => [assign(k.outIdx(at(idx)), k.atIdx(0, idx))])];
+  },
+  contract1: contractKernel,
+  contract2: contractKernel,
+  // y = the index along attrs.axis
+  iota: (k) => nest(k.node.shape, 0, (idx) => [assign(k.outIdx(idx), idx[k.node.attrs!.axis!])]),
   // y = logsumexp(z) - sum_j t_j z_j, per row (lecture 4.6.4)
   sce: (k) => {
     const [r, c] = rowsCols(k.shapeOf(0));
@@ -233,25 +253,118 @@ export const kernels: Partial<Record<Op, Kernel>> = {
   },
 };
 
+/** for (q_k < shape[k]) ... nested over every axis, innermost last; body gets the loop variables */
+function nest(shape: Shape, first: number, body: (idx: Expr[]) => Stmt[]): Stmt[] {
+  const vars = shape.map((_, k) => kernelVar(first + k));
+  let stmts = body(vars.map((v) => id(v)));
+  for (let k = shape.length - 1; k >= 0; k--) stmts = [loop(vars[k], num(shape[k]), stmts)];
+  return stmts;
+}
+
+/** y = 0, then every element of x added into the element of y it broadcasts from (axes aligned on the right) */
+function reduceToND(k: KernelCtx): Stmt[] {
+  const from = k.shapeOf(0);
+  const to = k.node.shape;
+  const off = from.length - to.length;
+  const zeroOut: Stmt[] = to.length === 0 ? [assign(k.outIdx([]), zero)] : [loop("i", num(size(to)), [assign(k.out(zero, I), zero)])];
+  return [...zeroOut, ...nest(from, 0, (idx) => [assign(k.outIdx(to.map((d, a) => (d === 1 ? zero : idx[a + off]))), k.atIdx(0, idx), "+=")])];
+}
+
+/** y = reduction of x over attrs.axes: the kept axes outside, the reduced ones inside, one accumulator */
+function reduceAxes(init: Expr, combine: (acc: Expr, v: Expr) => Expr): Kernel {
+  return (k) => {
+    const x = k.shapeOf(0);
+    const axes = k.node.attrs!.axes!;
+    const kept = x.map((_, a) => a).filter((a) => !axes.includes(a));
+    return nest(
+      kept.map((a) => x[a]),
+      0,
+      (outer) => [
+        decl("let", "acc", init),
+        ...nest(
+          axes.map((a) => x[a]),
+          kept.length,
+          (inner) => {
+            const idx = x.map((_, a) => (axes.includes(a) ? inner[axes.indexOf(a)] : outer[kept.indexOf(a)]));
+            return [assign(id("acc"), combine(id("acc"), k.atIdx(0, idx)))];
+          },
+        ),
+        assign(k.outIdx(outer), id("acc")),
+      ],
+    );
+  };
+}
+
+/** NaN wins, as in NumPy: acc = v when v beats acc, or when either is NaN (v !== v) */
+function extremum(beats: ">" | "<"): (acc: Expr, v: Expr) => Expr {
+  const nan = (e: Expr) => bin("!==", e, e);
+  return (acc, v) => cond(bin("||", bin("||", bin(beats, v, acc), nan(v)), nan(acc)), v, acc);
+}
+
 /**
- * Views read another node's elements through an index map. Format: op -> (row, col of the
- * view, shapes) -> row, col of the source, or undefined when that needs an index the loop
- * does not have (the emitter then loops over rows and columns instead of a flat index).
+ * A generalized einsum (shape/contract.ts): loops over the result's letters outside and the
+ * summed letters inside; a letter repeated in the result writes a diagonal (the rest zeroed first).
  */
-export type ViewMap = (r: Expr | undefined, c: Expr | undefined, source: Shape, view: Shape) => { r: Expr; c: Expr } | undefined;
+function contractKernel(k: KernelCtx): Stmt[] {
+  const spec = parseSpec(k.node.attrs!.spec!)!;
+  const sizes = new Map<string, number>();
+  spec.inputs.forEach((sub, i) => [...sub].forEach((c, a) => sizes.set(c, k.shapeOf(i)[a])));
+  [...spec.output].forEach((c, a) => sizes.set(c, k.node.shape[a]));
+  const outLetters = [...new Set(spec.output)];
+  const summed = [...sizes.keys()].filter((c) => !spec.output.includes(c));
+  const diagonal = outLetters.length < spec.output.length;
+  const vars = new Map<string, Expr>();
+  const body = nest(
+    outLetters.map((c) => sizes.get(c)!),
+    0,
+    (outer) => {
+      outLetters.forEach((c, a) => vars.set(c, outer[a]));
+      const inner = nest(
+        summed.map((c) => sizes.get(c)!),
+        outLetters.length,
+        (vs) => {
+          summed.forEach((c, a) => vars.set(c, vs[a]));
+          const factors = spec.inputs.map((sub, i) => k.atIdx(i, [...sub].map((c) => vars.get(c)!)));
+          const product = factors.length ? factors.reduce((x, y) => bin("*", x, y)) : num(1);
+          return [assign(id("acc"), product, "+=")];
+        },
+      );
+      return [decl("let", "acc", zero), ...inner, assign(k.outIdx([...spec.output].map((c) => vars.get(c)!)), id("acc"))];
+    },
+  );
+  const zeroFirst: Stmt[] = diagonal ? [loop("i", num(size(k.node.shape)), [assign(k.out(zero, I), zero)])] : [];
+  return [...zeroFirst, ...body];
+}
+
+/**
+ * Views read another node's elements through an index map. Format: op -> (the view's position,
+ * as a multi-index or a flat index on demand; the source's shape; the node) -> the source's
+ * position. Asking for a multi-index a flat loop does not have makes the loop nest by axis.
+ */
+export type ViewMap = (pos: { idx(): readonly Expr[]; flat(): Expr }, source: Shape, n: Node) => { idx: readonly Expr[] } | { flat: Expr };
 
 export const views: Partial<Record<Op, ViewMap>> = {
   // NumPy broadcast: a source dimension of 1 (or a missing leading one) repeats
-  broadcast: (r, c, source) => {
-    const [sr, sc] = rowsCols(source);
-    const rr = sr === 1 ? zero : r;
-    const cc = sc === 1 ? zero : c;
-    return rr && cc ? { r: rr, c: cc } : undefined;
+  broadcast: (pos, source, n) => {
+    const idx = pos.idx();
+    const off = n.shape.length - source.length;
+    return { idx: source.map((d, k) => (d === 1 ? zero : idx[k + off])) };
   },
-  // element (r, c) of each row is that row's value v_r (a vector v is one row of length m)
-  rowbcast: (r) => (r ? { r: zero, c: r } : undefined),
+  // element (..., c) of each row is that row's value v[...]
+  rowbcast: (pos) => ({ idx: pos.idx().slice(0, -1) }),
   // (r, c) of X^T is (c, r) of X
-  transpose: (r, c) => (r && c ? { r: c, c: r } : undefined),
+  transpose: (pos) => ({ idx: [...pos.idx()].reverse() }),
+  // result axis k is source axis perm[k]
+  permute: (pos, source, n) => {
+    const idx = pos.idx();
+    const src = new Array<Expr>(source.length);
+    n.attrs!.perm!.forEach((p, k) => (src[p] = idx[k]));
+    return { idx: src };
+  },
+  // the same elements in the same order
+  reshape: (pos) => ({ flat: pos.flat() }),
+  // index i reads start + step * i
+  slice: (pos, _source, n) => ({ idx: pos.idx().map((e, k) => iadd(num(n.attrs!.starts![k]), imul(num(n.attrs!.steps![k]), e))) }),
 };
 
 /**
@@ -275,10 +388,10 @@ export const kernelForms: Partial<Record<Op, (transposed: readonly boolean[]) =>
 };
 
 /** Names the kernels use for themselves; generated locals never take them. */
-export const kernelLocals = ["i", "j", "t", "m", "s", "a", "l", "acc", "s0", "s1", "s2", "s3", "a0", "a1", "a2", "a3"];
+export const kernelLocals = ["i", "j", "t", "m", "s", "a", "l", "acc", "s0", "s1", "s2", "s3", "a0", "a1", "a2", "a3", ...ndLocals];
 
 /** Flat row-major index of (r, c) in a tensor of `shape`. */
 export function flatIndex(shape: Shape, r: Expr, c: Expr): Expr {
   const [, cols] = rowsCols(shape);
-  return shape.length === 2 ? iadd(imul(r, num(cols)), c) : c;
+  return shape.length >= 2 ? iadd(imul(r, num(cols)), c) : c;
 }

@@ -7,7 +7,7 @@ import { bin, call, cond, id, member, neg, num, type BinOp, type Expr } from "./
 /** mathjs functions in forward formulas -> JavaScript's Math. */
 const mathFunctions: Readonly<Record<string, string>> = {
   exp: "exp", log: "log", log1p: "log1p", sqrt: "sqrt", abs: "abs", sin: "sin", cos: "cos", tan: "tan",
-  tanh: "tanh", sign: "sign", max: "max", min: "min",
+  tanh: "tanh", sign: "sign", max: "max", min: "min", expm1: "expm1",
 };
 const operators: Readonly<Record<string, BinOp>> = {
   add: "+", subtract: "-", multiply: "*", divide: "/", pow: "**", larger: ">", largerEq: ">=", smaller: "<", smallerEq: "<=", equal: "===",
@@ -50,6 +50,8 @@ export function elementExpr(op: Op, operands: readonly Expr[], bind: (e: Expr) =
       return bin(o, a, b);
     },
     call: (name, args) => {
+      // erf is not in Math: the module defines it (module.ts, when the program uses it)
+      if (name === "erf") return call(id("erf"), ...args);
       const js = mathFunctions[name];
       if (!js) throw new InternalError(`${op}: function ${name} has no TypeScript form`);
       return call(member(id("Math"), js), ...args);

@@ -13,7 +13,7 @@ export type Expr =
   | { readonly k: "index"; readonly arr: Expr; readonly i: Expr }
   | { readonly k: "member"; readonly obj: Expr; readonly prop: string };
 
-export type BinOp = "+" | "-" | "*" | "/" | "**" | "%" | ">" | ">=" | "<" | "<=" | "===" | "!==" | "|";
+export type BinOp = "+" | "-" | "*" | "/" | "**" | "%" | ">" | ">=" | "<" | "<=" | "===" | "!==" | "|" | "||";
 
 export type Stmt =
   | { readonly k: "decl"; readonly kind: "const" | "let"; readonly name: string; readonly init: Expr; readonly comment?: string }
@@ -62,7 +62,7 @@ export const loop = (v: string, to: Expr, body: readonly Stmt[], from: Expr = nu
 
 // ---- printer ------------------------------------------------------------------------------
 const precedence: Record<BinOp, number> = {
-  "|": 6, "===": 8, "!==": 8, ">": 9, ">=": 9, "<": 9, "<=": 9, "+": 11, "-": 11, "*": 12, "/": 12, "%": 12, "**": 13,
+  "||": 3, "|": 6, "===": 8, "!==": 8, ">": 9, ">=": 9, "<": 9, "<=": 9, "+": 11, "-": 11, "*": 12, "/": 12, "%": 12, "**": 13,
 };
 const UNARY = 14;
 const POSTFIX = 17;

@@ -1,0 +1,55 @@
+import { formatSpec, parseSpec } from "../shape/contract.js";
+import { inversePerm, keptShape, sameShape, type Shape } from "../shape/shape.js";
+import type { Builder } from "./build.js";
+
+/**
+ * Constructors of the generic primitives in canonical form, for lowering and for the
+ * derivative rules: an identity is no node at all, and a rank-2 axis swap is the transpose
+ * the matrix kernels know.
+ */
+
+/** x with its axes permuted (result axis k = operand axis perm[k]) */
+export function permuteOf(b: Builder, x: number, perm: readonly number[]): number {
+  if (perm.every((p, k) => p === k)) return x;
+  if (perm.length === 2) return b.node("transpose", [x]);
+  return b.node("permute", [x], { attrs: { perm: [...perm] } });
+}
+
+/** x reshaped (same elements, row-major) */
+export function reshapeOf(b: Builder, x: number, shape: Shape): number {
+  if (sameShape(b.shape(x), shape)) return x;
+  // reshape(reshape(x)) = reshape(x): one view over the original
+  const n = b.nodes[x];
+  const src = n.op === "reshape" ? n.args[0] : x;
+  return sameShape(b.shape(src), shape) ? src : b.node("reshape", [src], { target: [...shape] });
+}
+
+/** g, whose shape is x's with `axes` reduced away, spread back over x's shape (reduce_sum's transpose) */
+export function unreduce(b: Builder, g: number, axes: readonly number[], full: Shape): number {
+  return b.broadcastTo(reshapeOf(b, g, keptShape(full, axes)), full);
+}
+
+/** the strided window of x (start + step * i along each axis), shaped `window` */
+export function sliceOf(b: Builder, x: number, starts: readonly number[], steps: readonly number[], window: Shape): number {
+  const full = b.shape(x);
+  if (sameShape(full, window) && starts.every((s) => s === 0) && steps.every((s) => s === 1)) return x;
+  return b.node("slice", [x], { target: [...window], attrs: { starts: [...starts], steps: [...steps] } });
+}
+
+/** zeros shaped `full` with x written into the strided window (slice's transpose) */
+export function padOf(b: Builder, x: number, starts: readonly number[], steps: readonly number[], full: Shape): number {
+  if (sameShape(full, b.shape(x)) && starts.every((s) => s === 0) && steps.every((s) => s === 1)) return x;
+  return b.node("pad", [x], { target: [...full], attrs: { starts: [...starts], steps: [...steps] } });
+}
+
+/** contraction of operand `i` out of a contraction's cotangent g: the einsum with that operand's subscripts as its result */
+export function contractGrad(b: Builder, spec: string, operands: readonly number[], g: number, i: number): number {
+  const s = parseSpec(spec)!;
+  const others = operands.map((id, k) => ({ id, sub: s.inputs[k] })).filter((_, k) => k !== i);
+  const gradSpec = formatSpec({ inputs: [s.output, ...others.map((o) => o.sub)], output: s.inputs[i] });
+  const target = [...b.shape(operands[i])];
+  const args = [g, ...others.map((o) => o.id)];
+  return b.node(args.length === 1 ? "contract1" : "contract2", args, { target, attrs: { spec: gradSpec } });
+}
+
+export { inversePerm };

@@ -1,0 +1,42 @@
+/**
+ * Programs of every rank the language allows, written the way a course's students write them:
+ * reductions over axes, constructors, shape ops, indexing, concatenation, comparisons and
+ * masks, batched products and einsum, the new activations and losses. Each is checked against
+ * central finite differences and the reference evaluator (test/rankn.test.ts).
+ */
+export const rankPrograms: readonly { readonly name: string; readonly source: string }[] = [
+  { name: "sum-axis-0", source: "param W[3, 4]\nloss = sum(sum(W, axis=0)^2)\n" },
+  { name: "sum-axis-1-keepdims", source: "param W[3, 4]\ninput X[3, 4]\nloss = sum((W - sum(W * X, axis=1, keepdims=true))^2)\n" },
+  { name: "sum-axes-rank3", source: "param T[2, 3, 4]\nloss = sum(sin(sum(T, axis=[0, 2])))\n" },
+  { name: "sum-negative-axis", source: "param T[2, 3, 4]\nloss = sum(tanh(sum(T, axis=-2)))\n" },
+  { name: "mean-var-rank4", source: "param T[2, 2, 3, 2]\nloss = sum(var(T, axis=[0, 2, 3])) + mean(T^2, axis=1)[0, 1, 1]\n" },
+  { name: "layer-norm-by-hand", source: "param H[4, 5], g[5], b[5]\nloss = sum(tanh(g * (H - mean(H, axis=-1, keepdims=true)) / sqrt(var(H, axis=-1, keepdims=true) + 0.00001) + b))\n" },
+  { name: "max-axis", source: "param W[3, 4]\nloss = sum(max(W, axis=1)) + min(W)\n" },
+  { name: "max-keepdims-rank3", source: "param T[2, 3, 2]\nloss = sum(exp(T - max(T, axis=1, keepdims=true)))\n" },
+  { name: "softmax-axis-0", source: "param W[3, 4]\ninput Y[3, 4]\nloss = sum(Y * log_softmax(W, axis=0)) + sum(softmax(W, axis=0)^2)\n" },
+  { name: "logsumexp-axis-keepdims", source: "param T[2, 3, 4]\nloss = sum(logsumexp(T, axis=1, keepdims=true) * T)\n" },
+  { name: "rank3-elementwise-broadcast", source: "param T[2, 3, 4], b[3, 1], c[4]\nloss = sum(sigmoid(T * b + c)^2)\n" },
+  { name: "rank5", source: "param T[2, 1, 2, 3, 2], s[2, 1, 1]\nloss = sum(tanh(T + s) * T)\n" },
+  { name: "zeros-ones-full", source: "param w[3]\nh0 = zeros(3)\nh1 = tanh(w + h0) + ones([3]) * full([3], 2 * w[0])\nloss = sum(h1^2)\n" },
+  { name: "eye-arange", source: "param W[3, 3]\nloss = sum((W - eye(3))^2) + sum(W[0] * arange(3))\n" },
+  { name: "tril-triu", source: "param W[4, 4]\nloss = sum(tril(W)^2) + sum(triu(W, k=1) * W)\n" },
+  { name: "reshape-flatten", source: "param T[2, 3, 4], v[12]\nloss = sum(flatten(T, start=1) * reshape(v, [1, -1])) + sum(reshape(T, [4, 6])^3)\n" },
+  { name: "transpose-perm", source: "param T[2, 3, 4], U[4, 2, 3]\nloss = sum(transpose(T, [2, 0, 1]) * U) + sum(transpose(T)^2)\n" },
+  { name: "index-and-slice", source: "param W[4, 5]\nloss = sum(W[1]^2) + sum(W[:, 1:4]^3) + W[-1, -1] + sum(W[::2, ::-2])\n" },
+  { name: "slice-steps-rank3", source: "param T[3, 4, 5]\nloss = sum(T[1:, ::2, 1:5:3]^2) + sum(T[:, :, 0])\n" },
+  { name: "concat-stack", source: "param a[2, 3], b[2, 2], c[3]\nloss = sum(tanh(concat(a, b, axis=1))^2) + sum(stack(c, c^2, axis=1)^2)\n" },
+  { name: "compare-where", source: "param w[5]\ninput x[5]\nloss = sum(where(x > 0, w^2, -w)) + sum((w >= x) * w) + sum((w == w) * w)\n" },
+  { name: "where-guarded-branch", source: "param w[4]\nloss = sum(where(w > 0, sqrt(w), 0))\n" },
+  { name: "batched-matmul", source: "param A[2, 3, 4], B[2, 4, 5]\nloss = sum(tanh(A @ B))\n" },
+  { name: "matmul-broadcast-batch", source: "param A[3, 4], B[2, 4, 5], v[5]\nloss = sum((A @ B) @ v)\n" },
+  { name: "einsum-matmul", source: 'param A[3, 4], B[4, 2]\nloss = sum(einsum("ij,jk->ik", A, B)^2)\n' },
+  { name: "einsum-trace-diag", source: 'param A[3, 3]\nloss = einsum("ii->", A) + sum(einsum("ii->i", A)^2)\n' },
+  { name: "einsum-three", source: 'param A[2, 3], B[3, 4], C[4]\nloss = sum(einsum("ij,jk,k->i", A, B, C)^2)\n' },
+  { name: "einsum-attention", source: 'param Q[4, 2, 3], K[4, 2, 3]\nS = einsum("thd,shd->hts", Q, K)\nloss = sum(softmax(S, axis=-1) * S)\n' },
+  { name: "activations", source: "param w[6]\nloss = sum(leaky_relu(w, slope=0.1) + elu(w) + gelu(w) + silu(w) + erf(w) + square(w) + sign(w) * w)\n" },
+  { name: "log1p-expm1-clip", source: "param w[5]\nloss = sum(log1p(w^2) + expm1(w) + clip(w, -0.5, 0.5)^2)\n" },
+  { name: "bce", source: "param w[4], b\ninput X[6, 4], y[6]\nloss = bce(sigmoid(X @ w + b), y)\n" },
+  { name: "bce-with-logits", source: "param w[4], b\ninput X[6, 4], y[6]\nloss = bce_with_logits(X @ w + b, y)\n" },
+  { name: "huber", source: "param w[3]\ninput X[8, 3], y[8]\nloss = huber(X @ w, y, delta=0.5)\n" },
+  { name: "causal-mask", source: "param S[4, 4]\nloss = sum(softmax(where(tril(ones([4, 4])) > 0, S, -1000000000)) * S)\n" },
+];

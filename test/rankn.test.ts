@@ -1,0 +1,140 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { compile } from "../src/index.js";
+import { expectBatchIsMean } from "./helpers/batch.js";
+import { checkProgram } from "./helpers/check.js";
+import { rankPrograms } from "./rankn-programs.js";
+
+/** `npm run fuzz` sets GRADC_FUZZ=long: more runs and a fresh seed (printed on failure). */
+const long = process.env.GRADC_FUZZ === "long";
+const seed = long ? Date.now() : 20261201;
+const runs = (n: number): fc.Parameters<unknown> => ({ seed, numRuns: long ? n * 10 : n, endOnFailure: true });
+
+describe("rank-N programs agree with central finite differences and the reference evaluator", () => {
+  for (const [i, p] of rankPrograms.entries()) {
+    it(p.name, async () => {
+      await checkProgram(p.name, p.source, 3000 + i);
+      await checkProgram(p.name, p.source, 4000 + i);
+    });
+  }
+});
+
+describe("rank-N programs through batchGradients, both targets", () => {
+  const batched = [
+    "param W[3, 4], g[4]\ninput x[3]\nh = tanh(x @ W)\nloss = sum(g * (h - mean(h, keepdims=true)) / sqrt(var(h) + 0.001))\n",
+    "param W[4, 4]\ninput x[4], y[4]\nS = einsum(\"i,j->ij\", x, x) * W\nloss = sum(softmax(S, axis=0) * y)\n",
+    "param T[2, 3, 2]\ninput x[2]\nloss = sum(max(T * x, axis=[0, 2])^2) + sum(T[1, :, ::-1] * x)\n",
+    "param a[3], b[2]\ninput x[5]\nloss = huber(concat(a, b) * x, x, delta=0.3) + bce_with_logits(x, sigmoid(x))\n",
+  ];
+  for (const [i, source] of batched.entries()) {
+    for (const target of ["ts", "wasm"] as const) {
+      it(`${i} (${target})`, async () => {
+        await expectBatchIsMean(source, 70 + i, target, 21);
+      });
+    }
+  }
+});
+
+/**
+ * Random programs over the axis-generic ops: a random shape of rank 1 to 4, then a chain of
+ * random reductions (axes, keepdims), permutations, slices (start, stop, negative steps),
+ * reshapes, concatenations and einsum contractions, each applied where the current shape allows.
+ */
+const dims = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 });
+type Step = { kind: "reduce" | "permute" | "slice" | "reshape" | "concat" | "einsum" | "softmax"; pick: number[] };
+const step: fc.Arbitrary<Step> = fc.record({
+  kind: fc.constantFrom("reduce", "permute", "slice", "reshape", "concat", "einsum", "softmax"),
+  pick: fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
+});
+
+/** One source line per step; returns the program and whether it compiled (every step is valid by construction). */
+function program(shape: number[], steps: Step[]): string {
+  const lines = [`param X[${shape.join(", ")}], w`];
+  let s = [...shape];
+  let cur = "X";
+  steps.forEach((st, k) => {
+    const p = st.pick;
+    const rank = s.length;
+    const name = `h${k}`;
+    let expr: string;
+    let next: number[];
+    switch (st.kind) {
+      case "reduce": {
+        if (rank === 1) return;
+        const axes = [...new Set([p[0] % rank, p[1] % rank])].sort((a, b) => a - b);
+        const keep = p[2] % 2 === 0;
+        const fn = ["sum", "mean", "max", "min", "var"][p[3] % 5];
+        const axisText = axes.length === 1 ? String(p[4] % 2 ? axes[0] - rank : axes[0]) : `[${axes.join(", ")}]`;
+        expr = `${fn}(${cur}, axis=${axisText}${keep ? ", keepdims=true" : ""})`;
+        next = keep ? s.map((d, a) => (axes.includes(a) ? 1 : d)) : s.filter((_, a) => !axes.includes(a));
+        break;
+      }
+      case "permute": {
+        const perm = [...s.keys()].sort((a, b) => ((p[a % 8] * 7 + a) % 11) - ((p[b % 8] * 7 + b) % 11));
+        expr = `transpose(${cur}, [${perm.join(", ")}])`;
+        next = perm.map((a) => s[a]);
+        break;
+      }
+      case "slice": {
+        const parts = s.map((d, a) => {
+          const start = p[a] % d;
+          const step = p[a + 4] % 3 === 2 ? -1 : 1 + (p[a + 4] % 2);
+          return step > 0 ? { text: `${start}::${step}`, n: Math.ceil((d - start) / step) } : { text: `${start}::-1`, n: start + 1 };
+        });
+        expr = `${cur}[${parts.map((x) => x.text).join(", ")}]`;
+        next = parts.map((x) => x.n);
+        break;
+      }
+      case "reshape": {
+        const n = s.reduce((a, b) => a * b, 1);
+        expr = p[0] % 2 ? `flatten(${cur})` : `reshape(${cur}, [-1, 1])`;
+        next = p[0] % 2 ? [n] : [n, 1];
+        break;
+      }
+      case "concat": {
+        const axis = p[0] % rank;
+        expr = `concat(${cur}, tanh(${cur}), axis=${axis})`;
+        next = s.map((d, a) => (a === axis ? 2 * d : d));
+        break;
+      }
+      case "einsum": {
+        const letters = "abcd".slice(0, rank);
+        const out = [...letters].filter((_, a) => p[a] % 2 === 0).join("");
+        expr = `einsum("${letters},${letters}->${out}", ${cur}, sin(${cur}))`;
+        next = [...out].map((ch) => s[letters.indexOf(ch)]);
+        break;
+      }
+      case "softmax": {
+        const axis = p[0] % rank;
+        expr = `softmax(${cur}, axis=${axis})`;
+        next = s;
+        break;
+      }
+    }
+    if (next.length === 0) return;
+    lines.push(`${name} = ${expr}`);
+    cur = name;
+    s = next;
+  });
+  lines.push(`loss = sum(tanh(w * ${cur}) * ${cur})`);
+  return lines.join("\n") + "\n";
+}
+
+describe("random rank-N programs (fast-check)", () => {
+  it("compile, and their gradients agree with finite differences and the evaluator", async () => {
+    await fc.assert(
+      fc.asyncProperty(dims, fc.array(step, { minLength: 1, maxLength: 4 }), fc.nat(), async (shape, steps, s) => {
+        const source = program(shape, steps);
+        await checkProgram("random", source, s);
+      }),
+      runs(60),
+    );
+  }, 240_000);
+
+  it("generated modules are deterministic", async () => {
+    const source = program([2, 3, 4], [{ kind: "reduce", pick: [1, 1, 0, 0, 0, 0, 0, 0] }, { kind: "einsum", pick: [0, 1, 0, 0, 0, 0, 0, 0] }]);
+    const a = await compile(source);
+    const b = await compile(source);
+    expect(a.typescript).toBe(b.typescript);
+  });
+});
