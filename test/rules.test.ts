@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { differentiate } from "../src/autodiff/differentiate.js";
 import { evaluate } from "../src/eval/evaluate.js";
 import { Builder } from "../src/ir/build.js";
+import type { Attrs } from "../src/ir/attrs.js";
 import type { Graph } from "../src/ir/graph.js";
 import { ops, type Op } from "../src/ir/ops.js";
 import { parsedRules } from "../src/rules/formula.js";
@@ -17,12 +18,14 @@ interface Case {
   readonly op: Op;
   readonly shapes: readonly Shape[];
   readonly target?: Shape;
+  /** the generic primitives' attributes */
+  readonly attrs?: Attrs;
   /** keep operands where the op is smooth */
   readonly positive?: boolean;
 }
 
-const unaryOps: Op[] = ["neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "step", "sign"];
-const binaryOps: Op[] = ["add", "sub", "mul", "div", "pow", "max", "min", "ge"];
+const unaryOps: Op[] = ["neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "step", "sign", "log1p", "expm1", "erf"];
+const binaryOps: Op[] = ["add", "sub", "mul", "div", "pow", "max", "min", "ge", "gt", "eq"];
 const cases: Case[] = [
   ...unaryOps.map((op) => ({ op, shapes: [[3]], positive: op === "log" || op === "sqrt" })),
   ...binaryOps.map((op) => ({ op, shapes: [[2, 3], [2, 3]], positive: op === "pow" || op === "div" })),
@@ -50,12 +53,26 @@ const cases: Case[] = [
   { op: "logsumexp", shapes: [[4]] },
   { op: "sce", shapes: [[2, 4], [2, 4]] },
   { op: "sce", shapes: [[4], [4]] },
+  // the axis-generic primitives, at ranks 1 to 4
+  { op: "reduce_sum", shapes: [[2, 3, 4]], attrs: { axes: [0, 2] } },
+  { op: "reduce_sum", shapes: [[2, 3, 2, 2]], attrs: { axes: [1] } },
+  { op: "reduce_max", shapes: [[2, 3, 4]], attrs: { axes: [1] } },
+  { op: "reduce_min", shapes: [[3, 4]], attrs: { axes: [0, 1] } },
+  { op: "permute", shapes: [[2, 3, 4]], attrs: { perm: [2, 0, 1] } },
+  { op: "reshape", shapes: [[2, 3, 4]], target: [6, 4] },
+  { op: "slice", shapes: [[4, 5, 3]], target: [2, 2, 3], attrs: { starts: [1, 4, 0], steps: [2, -3, 1] } },
+  { op: "pad", shapes: [[2, 2]], target: [4, 5], attrs: { starts: [1, 0], steps: [2, 3] } },
+  { op: "contract1", shapes: [[3, 3, 2]], target: [3], attrs: { spec: "iij->i" } },
+  { op: "contract1", shapes: [[3]], target: [3, 3], attrs: { spec: "i->ii" } },
+  { op: "contract2", shapes: [[2, 3, 4], [2, 4, 5]], target: [2, 3, 5], attrs: { spec: "bij,bjk->bik" } },
+  { op: "contract2", shapes: [[3], [2]], target: [3, 2, 4], attrs: { spec: "i,j->ijk" } },
+  { op: "iota", shapes: [], target: [2, 3], attrs: { axis: 1 } },
 ];
 
 function build(c: Case): Graph {
   const b = new Builder();
   const args = c.shapes.map((s, i) => b.leaf("param", `p${i}`, s));
-  const y = b.node(c.op, args, c.target ? { target: c.target } : {});
+  const y = b.node(c.op, args, { ...(c.target ? { target: c.target } : {}), ...(c.attrs ? { attrs: c.attrs } : {}) });
   const shape = b.shape(y);
   const w = b.leaf("input", "w", shape);
   const prod = b.elementwise("mul", [y, w]);
@@ -88,7 +105,7 @@ describe("the rule table", () => {
       };
       const params: Values = {};
       c.shapes.forEach((s, i) => (params[`p${i}`] = value(s)));
-      if (c.op === "max" || c.op === "min" || c.op === "ge") (params.p1 as Float64Array).forEach((v, i, arr) => (arr[i] = (params.p0 as Float64Array)[i] + (i % 2 ? 0.3 : -0.3)));
+      if (c.op === "max" || c.op === "min" || c.op === "ge" || c.op === "gt" || c.op === "eq") (params.p1 as Float64Array).forEach((v, i, arr) => (arr[i] = (params.p0 as Float64Array)[i] + (i % 2 ? 0.3 : -0.3)));
       const inputs = { w: value(g.nodes[g.inputs[0].node].shape) };
       const got = evaluate(g, params as never, inputs as never);
       const loss = (p: Values) => evaluate(g, p as never, inputs as never).loss;
