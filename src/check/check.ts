@@ -1,20 +1,13 @@
 import { Reporter, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
-import { binaryOps, builtinNames, builtins, type Builtin, type ShapeResult, type StaticValue } from "../lang/builtins.js";
+import { binaryOps, builtins, type ShapeResult } from "../lang/builtins.js";
+import { checkCall } from "./call.js";
+import type { Checked, ExprContext } from "./context.js";
+import { checkIndex } from "./indexing.js";
 import type { Expr, NameRef, Program, Stmt } from "../parse/ast.js";
 import { lineCol, type Span } from "../source/span.js";
 import { scalar, showShape, type Shape } from "../shape/shape.js";
 import type { Assignment, CheckedProgram, Declared, TExpr } from "./program.js";
-
-/** Names from the lecture's notation that users type for a builtin. */
-const mathNames: Readonly<Record<string, string>> = {
-  σ: "write sigmoid(...) for σ",
-  sigma: "did you mean 'sigmoid'?",
-  ReLU: "did you mean 'relu'?",
-  ln: "log is the natural logarithm: log(...)",
-  softmax_ce: "did you mean 'softmax_cross_entropy'?",
-  cross_entropy: "did you mean 'softmax_cross_entropy'?",
-};
 
 /** The highest rank a declaration may have. */
 export const MAX_RANK = 8;
@@ -100,45 +93,6 @@ export function check(program: Program, file: string, text: string): { program?:
     }
   }
 
-  /** A builtin's compile-time argument, checked against its kind; undefined after reporting. */
-  function staticValue(e: Expr, fn: string, p: Builtin["params"][number]): StaticValue | undefined {
-    const what = `'${p.name}' of '${fn}'`;
-    const wrong = (expected: string, hint = "") => {
-      r.report("E113", e.span, { arg: p.name, name: fn, expected, found: `'${snippet(e.span)}'`, hint });
-      return undefined;
-    };
-    switch (p.kind) {
-      case "bool":
-        if (e.kind === "name" && !e.ref.index && (e.ref.name === "true" || e.ref.name === "false")) return e.ref.name === "true";
-        return wrong("true or false");
-      case "string":
-        return e.kind === "string" ? e.value : wrong("a string in double quotes");
-      case "number":
-        return constValue(e, what);
-      case "int": {
-        if (e.kind === "list") return wrong("one integer");
-        const v = constValue(e, what);
-        return v === undefined ? undefined : Number.isInteger(v) ? v : wrong("an integer");
-      }
-      case "ints":
-      case "axes": {
-        const items = e.kind === "list" ? e.items : [e];
-        const out: number[] = [];
-        for (const item of items) {
-          if (item.kind === "list") return wrong("a list of integers");
-          const v = constValue(item, what);
-          if (v === undefined) return undefined;
-          if (!Number.isInteger(v)) return wrong("integers");
-          if (p.kind === "ints" && p.name === "shape" && v < 1 && v !== -1) return wrong("positive dimensions", "every dimension is at least 1");
-          out.push(v);
-        }
-        return e.kind === "list" || p.kind === "ints" ? out : out[0];
-      }
-      case "tensor":
-        return undefined;
-    }
-  }
-
   function intValue(e: Expr, what: string, min: number): number | undefined {
     const v = constValue(e, what);
     if (v === undefined) return undefined;
@@ -190,11 +144,6 @@ export function check(program: Program, file: string, text: string): { program?:
   }
 
   // ---- expressions -------------------------------------------------------------------------
-  interface Checked {
-    readonly expr: TExpr | null;
-    readonly deps: Set<string>;
-  }
-
   function apply(fn: string, args: Checked[], span: Span, rule: (a: readonly Shape[]) => ShapeResult, at: Span): Checked {
     const deps = new Set<string>();
     for (const a of args) for (const d of a.deps) deps.add(d);
@@ -237,7 +186,7 @@ export function check(program: Program, file: string, text: string): { program?:
         return apply(e.op, [expr(e.left), expr(e.right)], e.span, op.shape, e.opSpan);
       }
       case "index":
-        return indexExpr(e);
+        return checkIndex(ctx, e);
       case "neg":
         return apply("neg", [expr(e.operand)], e.span, (a) => a[0], e.span);
       case "transpose":
@@ -247,133 +196,12 @@ export function check(program: Program, file: string, text: string): { program?:
         return apply(e.op, [expr(e.left), expr(e.right)], e.span, op.shape, e.opSpan);
       }
       case "call":
-        return callExpr(e);
+        return checkCall(ctx, e);
     }
   }
 
-  /** A builtin call: arguments bound to parameters (positional, then name=value), statics evaluated, then the shape rule. */
-  function callExpr(e: Extract<Expr, { kind: "call" }>): Checked {
-    const fn = builtins[e.callee];
-    const everyDep = () => new Set([...e.args, ...e.kwargs.map((k) => k.value)].flatMap((a) => [...expr(a).deps]));
-    if (!fn) {
-      const entry = scope.get(e.callee);
-      const hint = entry
-        ? `'${e.callee}' is a ${entry.kind}, not a function`
-        : (mathNames[e.callee] ?? (didYouMean(e.callee, builtinNames) || "the functions are listed in docs/language.md"));
-      r.report("E104", e.calleeSpan, { name: e.callee, hint });
-      return { expr: null, deps: everyDep() };
-    }
-    const bound = new Map<string, Expr>();
-    const tensors: Expr[] = [];
-    let failed = false;
-    let k = 0;
-    for (const arg of e.args) {
-      while (k < fn.params.length && bound.has(fn.params[k].name) && !fn.params[k].variadic) k++;
-      const p = fn.params[k];
-      if (!p) {
-        r.report("E105", e.span, { name: e.callee, expected: `at most ${fn.params.length} positional argument${fn.params.length === 1 ? "" : "s"} (${fn.signature})`, found: String(e.args.length) });
-        return { expr: null, deps: everyDep() };
-      }
-      if (p.variadic) tensors.push(arg);
-      else {
-        bound.set(p.name, arg);
-        k++;
-      }
-    }
-    for (const kw of e.kwargs) {
-      const p = fn.params.find((q) => q.name === kw.name && !q.variadic);
-      if (!p) {
-        const names = fn.params.filter((q) => !q.variadic).map((q) => q.name);
-        r.report("E110", kw.nameSpan, { name: e.callee, arg: kw.name, hint: didYouMean(kw.name, names) || `${fn.signature}` });
-        failed = true;
-      } else if (bound.has(p.name)) {
-        r.report("E111", kw.nameSpan, { name: e.callee, arg: kw.name });
-        failed = true;
-      } else bound.set(p.name, kw.value);
-    }
-    const statics: Record<string, StaticValue> = {};
-    for (const p of fn.params) {
-      if (p.variadic) {
-        if (tensors.length === 0) {
-          r.report("E112", e.span, { name: e.callee, arg: p.name, signature: fn.signature });
-          failed = true;
-        }
-        continue;
-      }
-      const given = bound.get(p.name);
-      if (given === undefined) {
-        if (p.default === undefined) {
-          r.report("E112", e.span, { name: e.callee, arg: p.name, signature: fn.signature });
-          failed = true;
-        } else if (p.default !== null) statics[p.name] = p.default;
-        continue;
-      }
-      if (p.kind === "tensor") tensors.push(given);
-      else {
-        const v = staticValue(given, e.callee, p);
-        if (v === undefined) failed = true;
-        else statics[p.name] = v;
-      }
-    }
-    const args = tensors.map(expr);
-    if (failed) return { expr: null, deps: new Set(args.flatMap((a) => [...a.deps])) };
-    const checked = apply(e.callee, args, e.span, (a) => fn.shape(a, statics), e.span);
-    return checked.expr && checked.expr.kind === "apply" ? { ...checked, expr: { ...checked.expr, statics } } : checked;
-  }
-
-  /** x[i, a:b:s, ...] with compile-time integers: NumPy basic indexing (negative from the end) */
-  function indexExpr(e: Extract<Expr, { kind: "index" }>): Checked {
-    const target = expr(e.target);
-    if (target.expr === null) return target;
-    const shape = target.expr.shape;
-    if (e.items.length > shape.length) {
-      r.report("E203", e.span, { name: "indexing", expected: `at most ${shape.length} ind${shape.length === 1 ? "ex" : "ices"}`, shape: showShape(shape) });
-      return { expr: null, deps: target.deps };
-    }
-    const starts: number[] = [];
-    const steps: number[] = [];
-    const counts: number[] = [];
-    const drop: number[] = [];
-    for (let axis = 0; axis < shape.length; axis++) {
-      const n = shape[axis];
-      const item = e.items[axis];
-      if (!item) {
-        starts.push(0), steps.push(1), counts.push(n);
-        continue;
-      }
-      if (item.kind === "at") {
-        const v = constValue(item.value, "an index");
-        if (v === undefined) return { expr: null, deps: target.deps };
-        const i = v < 0 ? v + n : v;
-        if (!Number.isInteger(v) || i < 0 || i >= n) {
-          r.report("E207", item.span, { index: String(v), axis: String(axis), length: String(n), last: String(n - 1) });
-          return { expr: null, deps: target.deps };
-        }
-        starts.push(i), steps.push(1), counts.push(1), drop.push(axis);
-        continue;
-      }
-      const part = (x: Expr | undefined) => (x === undefined ? undefined : constValue(x, "a slice bound"));
-      const [a, z, st] = [part(item.start), part(item.stop), part(item.step)];
-      if ((item.start && a === undefined) || (item.stop && z === undefined) || (item.step && st === undefined)) return { expr: null, deps: target.deps };
-      const step = st ?? 1;
-      if (!Number.isInteger(step) || step === 0 || [a, z].some((x) => x !== undefined && !Number.isInteger(x))) {
-        r.report("E204", item.span, { what: "a slice", expected: "integers with a nonzero step", value: `'${snippet(item.span)}'` });
-        return { expr: null, deps: target.deps };
-      }
-      // Python's slice.indices: clamp the bounds, then count
-      const clamp = (x: number | undefined, dflt: number) => (x === undefined ? dflt : x < 0 ? Math.max(x + n, step < 0 ? -1 : 0) : Math.min(x, step < 0 ? n - 1 : n));
-      const start = clamp(a, step > 0 ? 0 : n - 1);
-      const stop = clamp(z, step > 0 ? n : -1);
-      const count = Math.max(0, Math.ceil((stop - start) / step));
-      if (count === 0) {
-        r.report("E204", item.span, { what: "a slice", expected: "non-empty", value: `'${snippet(item.span)}' (no elements of an axis of length ${n})` });
-        return { expr: null, deps: target.deps };
-      }
-      starts.push(start), steps.push(step), counts.push(count);
-    }
-    const out = counts.filter((_, k) => !drop.includes(k));
-    return { expr: { kind: "apply", fn: "[]", args: [target.expr], statics: { starts, steps, counts, drop }, shape: out, span: e.span }, deps: target.deps };
-  }
+  /** what the expression visitors in other files see of this checker */
+  const ctx: ExprContext = { report: (code, span, args) => r.report(code, span, args), snippet, constValue, expr, apply, known: (name) => scope.get(name)?.kind };
 
   // ---- statements --------------------------------------------------------------------------
   function statement(s: Stmt): void {

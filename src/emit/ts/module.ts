@@ -15,6 +15,7 @@ import type { Graph, Leaf, Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { showShape, size } from "../../shape/shape.js";
 import { fillTemplate } from "../template.js";
+import { moduleFunctions, usedModuleFunctions } from "./helpers.js";
 import { emitBody, plan, type Mode, type WasmPlan } from "./function.js";
 import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
 import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
@@ -56,7 +57,7 @@ export function moduleOptions(o: { readonly dtype: Dtype; readonly target?: "ts"
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, "erf", "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "weights", "rows", "chunkWeights", "tailBatch", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
+const internal = [...kernelLocals, ...Object.keys(moduleFunctions), "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "weights", "rows", "chunkWeights", "tailBatch", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
 
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
@@ -247,31 +248,9 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   if (workspace.length) sf.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "workspace", initializer: "createWorkspace()" }] });
   // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
   const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);
-  if (g.nodes.some((n) => n.op === "erf")) {
-    sf.addFunction({
-      name: "erf",
-      docs: ["The error function (not in Math): its Maclaurin series below |x| = 2, the continued fraction of erfc above."],
-      parameters: [{ name: "x", type: "number" }],
-      returnType: "number",
-      statements: [
-        "const a = Math.abs(x);",
-        "if (!(a >= 2)) {",
-        "  // sum_n (-1)^n x^(2n+1) / (n! (2n+1)), times 2/sqrt(pi); NaN stays NaN",
-        "  let term = x;",
-        "  let sum = x;",
-        "  for (let n = 1; n < 60; n++) {",
-        "    term *= (-x * x) / n;",
-        "    sum += term / (2 * n + 1);",
-        "  }",
-        "  return 1.1283791670955126 * sum;",
-        "}",
-        "// erfc(a) = exp(-a^2) / sqrt(pi) / (a + (1/2) / (a + 1 / (a + (3/2) / (a + ...))))",
-        "let f = a;",
-        "for (let k = 160; k >= 1; k--) f = a + k / 2 / f;",
-        "const erfc = Math.exp(-a * a) / 1.7724538509055159 / f;",
-        "return x < 0 ? erfc - 1 : 1 - erfc;",
-      ],
-    });
+  for (const name of usedModuleFunctions(g)) {
+    const f = moduleFunctions[name];
+    sf.addFunction({ name, docs: [f.doc], parameters: f.params.map((p) => ({ name: p, type: "number" })), returnType: "number", statements: [...f.body] });
   }
   if (opts.debug) {
     sf.addFunction({

@@ -2,6 +2,7 @@ import { InternalError } from "../../diagnostics/error.js";
 import { opInfo, type Op } from "../../ir/ops.js";
 import { ruleFor } from "../../rules/formula.js";
 import { countUses, foldFormula } from "../../rules/fold.js";
+import { moduleFunctions } from "./helpers.js";
 import { bin, call, cond, id, member, neg, num, type BinOp, type Expr } from "./syntax.js";
 
 /** mathjs functions in forward formulas -> JavaScript's Math. */
@@ -50,8 +51,8 @@ export function elementExpr(op: Op, operands: readonly Expr[], bind: (e: Expr) =
       return bin(o, a, b);
     },
     call: (name, args) => {
-      // erf is not in Math: the module defines it (module.ts, when the program uses it)
-      if (name === "erf") return call(id("erf"), ...args);
+      // a function Math lacks: the module defines it (helpers.ts)
+      if (name in moduleFunctions) return call(id(name), ...args);
       const js = mathFunctions[name];
       if (!js) throw new InternalError(`${op}: function ${name} has no TypeScript form`);
       return call(member(id("Math"), js), ...args);
