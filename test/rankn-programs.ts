@@ -39,4 +39,6 @@ export const rankPrograms: readonly { readonly name: string; readonly source: st
   { name: "bce-with-logits", source: "param w[4], b\ninput X[6, 4], y[6]\nloss = bce_with_logits(X @ w + b, y)\n" },
   { name: "huber", source: "param w[3]\ninput X[8, 3], y[8]\nloss = huber(X @ w, y, delta=0.5)\n" },
   { name: "causal-mask", source: "param S[4, 4]\nloss = sum(softmax(where(tril(ones([4, 4])) > 0, S, -1000000000)) * S)\n" },
+  { name: "edge-axes-and-bounds", source: "param x[2, 3], v[4]\nloss = sum(max(x, axis=[])^2) + sum(mean(x, axis=[0, 0, 1])) + sum(v[-10:10:3]^2) + sum(v[10:-10:-1] * v)\n" },
+  { name: "matmul-batch-of-one-broadcasts", source: "param A[1, 3, 4], B[5, 4, 2]\nloss = sum(sin(A @ B))\n" },
 ];

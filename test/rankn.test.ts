@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compile } from "../src/index.js";
+import { analyze, compile, CompileError } from "../src/index.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 import { checkProgram } from "./helpers/check.js";
 import { rankPrograms } from "./rankn-programs.js";
@@ -137,4 +137,61 @@ describe("random rank-N programs (fast-check)", () => {
     const b = await compile(source);
     expect(a.typescript).toBe(b.typescript);
   });
+});
+
+/**
+ * Edge values of the new constructs, as a careless or hostile user writes them: each compiles
+ * or gives exactly these diagnostics, never an exception.
+ */
+const edges: readonly [string, readonly string[]][] = [
+  ["loss = sum(eye(0))", ["E113"]],
+  ["loss = sum(arange(-1))", ["E113"]],
+  ["loss = sum(eye(2.5))", ["E113"]],
+  ["param w\nloss = sum(zeros([-1]) + w)", ["E113"]],
+  ["param x[3, 3]\nloss = sum(tril(x, k=100))", []],
+  ["param x[6]\nloss = sum(reshape(x, [0, -1]))", ["E208"]],
+  ["param x[6]\nloss = sum(reshape(x, [-1, -1]))", ["E208"]],
+  ["param x[2, 3]\nloss = sum(einsum(\"\", x))", ["E209"]],
+  ["param x[3]\nloss = sum(einsum(\"i->j\", x))", ["E209"]],
+  ["param x[3]\nloss = sum(einsum(\"i,i->i\", x))", ["E209"]],
+  ["param x[3]\nloss = sum(einsum(\"i->ii\", x))", ["E209"]],
+  ["param x[3]\nloss = sum(x[1:1])", ["E204"]],
+  ["param x[3]\nloss = sum(x[::0])", ["E204"]],
+  ["param x[3]\nloss = sum(x[1.5])", ["E207"]],
+  ["param x[3]\nloss = x[-4]", ["E207"]],
+  ["param x\nloss = x[0]", ["E203"]],
+  ["param x[2, 3]\nloss = sum(transpose(x, [0, 0]))", ["E113"]],
+  ["param x[2, 3]\nloss = sum(softmax(x, axis=5))", ["E206"]],
+  ["param x[3]\nloss = sum(stack(x, x, axis=5))", ["E206"]],
+  ["param x[2, 3]\nloss = sum(flatten(x, start=5))", ["E206"]],
+  ["param W[2], w\nloss = sum(full([2], W) + w)", ["E203"]],
+  ["param x[2, 3]\nloss = sum(max(x, axis=[]))", []],
+  ["param x[2, 3]\nloss = sum(mean(x, axis=[0, 0, 1]))", []],
+  ["param x[2, 3]\nloss = sum(max(x, x, axis=1))", ["E113"]],
+  ["param x[2, 3]\nloss = sum(sum(x, axis=[[0]]))", ["E113"]],
+  ["param x[2]\nloss = sum(where(x))", ["E112", "E112"]],
+  ["param x[2]\nloss = sum(x < x < x)", ["E002"]],
+  ["param x[2]\nloss = sum(leaky_relu(x, slope=x))", ["E107"]],
+  ["param x[2]\nloss = huber(x, x, delta=-1)", ["E113"]],
+  ["param x[2]\nloss = sum(ones(2, 3))", ["E105"]],
+  ["param x[1, 1, 1, 1, 1, 1, 1, 1, 1]\nloss = sum(x)", ["E204"]],
+  ["param A[2, 3, 4], B[5, 4, 2]\nloss = sum(A @ B)", ["E202"]],
+  ["param A[1, 3, 4], B[5, 4, 2]\nloss = sum(A @ B)", []],
+  ["param x[2, 2]\nloss = sum(x[:, :, :])", ["E203"]],
+  ["param x[4]\nloss = sum(x[-10:10:3]) + sum(x[10:-10:-1])", []],
+];
+
+describe("edge values of the rank-N constructs", () => {
+  for (const [source, codes] of edges) {
+    it(JSON.stringify(source), () => {
+      let got: string[] = [];
+      try {
+        analyze(`${source}\n`);
+      } catch (e) {
+        if (!(e instanceof CompileError)) throw e;
+        got = e.diagnostics.map((d) => d.code);
+      }
+      expect(got).toEqual(codes);
+    });
+  }
 });

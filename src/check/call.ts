@@ -98,12 +98,16 @@ function staticValue(ctx: ExprContext, e: Expr, fn: string, p: Param): StaticVal
       return e.kind === "string" ? e.value : wrong("a string in double quotes");
     case "number":
       return ctx.constValue(e, what);
+    case "count":
     case "int": {
       if (e.kind === "list") return wrong("one integer");
       const v = ctx.constValue(e, what);
-      return v === undefined ? undefined : Number.isInteger(v) ? v : wrong("an integer");
+      if (v === undefined) return undefined;
+      if (p.kind === "count" && !(Number.isInteger(v) && v >= 1)) return wrong("a positive integer");
+      return Number.isInteger(v) ? v : wrong("an integer");
     }
     case "ints":
+    case "shape":
     case "axes": {
       const items = e.kind === "list" ? e.items : [e];
       const out: number[] = [];
@@ -112,10 +116,10 @@ function staticValue(ctx: ExprContext, e: Expr, fn: string, p: Param): StaticVal
         const v = ctx.constValue(item, what);
         if (v === undefined) return undefined;
         if (!Number.isInteger(v)) return wrong("integers");
-        if (p.kind === "ints" && p.name === "shape" && v < 1 && v !== -1) return wrong("positive dimensions", "every dimension is at least 1");
+        if (p.kind === "shape" && v < 1) return wrong("positive dimensions", "every dimension is at least 1");
         out.push(v);
       }
-      return e.kind === "list" || p.kind === "ints" ? out : out[0];
+      return e.kind === "list" || p.kind !== "axes" ? out : out[0];
     }
     case "tensor":
       return undefined;

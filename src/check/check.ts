@@ -222,6 +222,7 @@ export function check(program: Program, file: string, text: string): { program?:
           }
           if (dims.length > MAX_RANK) {
             r.report("E204", d.span, { what: "a shape", expected: `at most ${MAX_RANK} dimensions`, value: `${dims.length} dimensions` });
+            poison(name, d.target.span);
             continue;
           }
           const shape = dims as number[];

@@ -20,7 +20,8 @@ export type Statics = Readonly<Record<string, StaticValue>>;
  */
 export interface Param {
   readonly name: string;
-  readonly kind: "tensor" | "int" | "ints" | "axes" | "number" | "bool" | "string";
+  /** ints: a list (or one integer); shape: a list (or one integer) of positive dimensions; count: one positive integer */
+  readonly kind: "tensor" | "int" | "count" | "ints" | "shape" | "axes" | "number" | "bool" | "string";
   readonly default?: StaticValue | null;
   readonly variadic?: boolean;
 }
@@ -84,7 +85,8 @@ type Reducer = "sum" | "max" | "min";
 /** sum/max/min of x over axes: the full sum and a last-axis sum keep their fast ops; keepdims reshapes */
 function reduceLower(b: Builder, x: number, axes: readonly number[], how: Reducer, keep: boolean): number {
   const shape = b.shape(x);
-  if (shape.length === 0) return x;
+  // over no axes (axis=[]), as NumPy's axis=(): every element is its own group
+  if (shape.length === 0 || axes.length === 0) return x;
   let y: number;
   if (how === "sum" && axes.length === shape.length) y = b.node("sum", [x]);
   else if (how === "sum" && axes.length === 1 && axes[0] === shape.length - 1) y = b.node("rowsum", [x]);
@@ -318,13 +320,13 @@ export const builtins: Readonly<Record<string, Builtin>> = {
   max: {
     signature: "max(x, axis=all, keepdims=false) or max(a, b)",
     params: [T("x"), { name: "b", kind: "tensor", default: null }, { name: "axis", kind: "axes", default: null }, { name: "keepdims", kind: "bool", default: false }],
-    shape: (a, s) => (a.length === 2 ? broadcastRule("max")(a) : reduction("max", "max").shape(a, s)),
+    shape: (a, s) => (a.length === 2 ? pairwise("max", a, s) : reduction("max", "max").shape(a, s)),
     lower: (b, args, s) => (args.length === 2 ? ew(b, "max", args[0], args[1]) : reduction("max", "max").lower(b, args, s)),
   },
   min: {
     signature: "min(x, axis=all, keepdims=false) or min(a, b)",
     params: [T("x"), { name: "b", kind: "tensor", default: null }, { name: "axis", kind: "axes", default: null }, { name: "keepdims", kind: "bool", default: false }],
-    shape: (a, s) => (a.length === 2 ? broadcastRule("min")(a) : reduction("min", "min").shape(a, s)),
+    shape: (a, s) => (a.length === 2 ? pairwise("min", a, s) : reduction("min", "min").shape(a, s)),
     lower: (b, args, s) => (args.length === 2 ? ew(b, "min", args[0], args[1]) : reduction("min", "min").lower(b, args, s)),
   },
   sum: reduction("sum", "sum"),
@@ -388,16 +390,16 @@ export const builtins: Readonly<Record<string, Builtin>> = {
       return concatLower(b, args.map((a) => reshapeOf(b, a, one)), axis);
     },
   },
-  zeros: { signature: "zeros(shape)", params: [{ name: "shape", kind: "ints" }], shape: (_a, s) => shapeArg(s.shape), lower: (b, _x, s) => filled(b, shapeArg(s.shape), c(b, 0)) },
-  ones: { signature: "ones(shape)", params: [{ name: "shape", kind: "ints" }], shape: (_a, s) => shapeArg(s.shape), lower: (b, _x, s) => filled(b, shapeArg(s.shape), c(b, 1)) },
+  zeros: { signature: "zeros(shape)", params: [{ name: "shape", kind: "shape" }], shape: (_a, s) => shapeArg(s.shape), lower: (b, _x, s) => filled(b, shapeArg(s.shape), c(b, 0)) },
+  ones: { signature: "ones(shape)", params: [{ name: "shape", kind: "shape" }], shape: (_a, s) => shapeArg(s.shape), lower: (b, _x, s) => filled(b, shapeArg(s.shape), c(b, 1)) },
   full: {
     signature: "full(shape, value)",
-    params: [{ name: "shape", kind: "ints" }, T("value")],
+    params: [{ name: "shape", kind: "shape" }, T("value")],
     shape: (a, s) => (a[0].length === 0 ? shapeArg(s.shape) : err("E203", { name: "full", expected: "a scalar value", shape: showShape(a[0]) })),
     lower: (b, [v], s) => filled(b, shapeArg(s.shape), v),
   },
-  eye: { signature: "eye(n)", params: [{ name: "n", kind: "int" }], shape: (_a, s) => [s.n as number, s.n as number], lower: (b, _x, s) => ew(b, "eq", iota(b, [s.n as number, s.n as number], 0), iota(b, [s.n as number, s.n as number], 1)) },
-  arange: { signature: "arange(n)", params: [{ name: "n", kind: "int" }], shape: (_a, s) => [s.n as number], lower: (b, _x, s) => iota(b, [s.n as number], 0) },
+  eye: { signature: "eye(n)", params: [{ name: "n", kind: "count" }], shape: (_a, s) => [s.n as number, s.n as number], lower: (b, _x, s) => ew(b, "eq", iota(b, [s.n as number, s.n as number], 0), iota(b, [s.n as number, s.n as number], 1)) },
+  arange: { signature: "arange(n)", params: [{ name: "n", kind: "count" }], shape: (_a, s) => [s.n as number], lower: (b, _x, s) => iota(b, [s.n as number], 0) },
   tril: {
     signature: "tril(x, k=0)",
     params: [T("x"), { name: "k", kind: "int", default: 0 }],
@@ -458,7 +460,12 @@ export const builtins: Readonly<Record<string, Builtin>> = {
   huber: {
     signature: "huber(pred, target, delta=1)",
     params: [T("pred"), T("target"), { name: "delta", kind: "number", default: 1 }],
-    shape: (a) => (broadcastShapes(a[0], a[1]) ? scalar : broadcastRule("huber")(a)),
+    shape: (a, s) =>
+      !((s.delta as number) > 0)
+        ? err("E113", { arg: "delta", name: "huber", expected: "a positive number", found: String(s.delta), hint: "delta is where the loss turns from quadratic to linear" })
+        : broadcastShapes(a[0], a[1])
+          ? scalar
+          : broadcastRule("huber")(a),
     lower: (b, [p, t], s) => {
       const delta = s.delta as number;
       const r = ew(b, "sub", p, t);
@@ -469,6 +476,13 @@ export const builtins: Readonly<Record<string, Builtin>> = {
     },
   },
 };
+
+/** max(a, b) / min(a, b): elementwise, so an axis or keepdims has nothing to act on */
+function pairwise(name: string, a: readonly Shape[], s: Statics): ShapeResult {
+  const extra = s.axis !== undefined ? "axis" : s.keepdims === true ? "keepdims" : undefined;
+  if (extra) return err("E113", { arg: extra, name, expected: "absent", found: `${extra} with two operands`, hint: `${name}(a, b) is elementwise; ${name}(x, axis=k) reduces one operand` });
+  return broadcastRule(name)(a);
+}
 
 /** every axis of the broadcast of two operands (the losses reduce over all of them) */
 function allAxes(b: Builder, x: number, y: number): number[] {
