@@ -41,4 +41,10 @@ export const rankPrograms: readonly { readonly name: string; readonly source: st
   { name: "causal-mask", source: "param S[4, 4]\nloss = sum(softmax(where(tril(ones([4, 4])) > 0, S, -1000000000)) * S)\n" },
   { name: "edge-axes-and-bounds", source: "param x[2, 3], v[4]\nloss = sum(max(x, axis=[])^2) + sum(mean(x, axis=[0, 0, 1])) + sum(v[-10:10:3]^2) + sum(v[10:-10:-1] * v)\n" },
   { name: "matmul-batch-of-one-broadcasts", source: "param A[1, 3, 4], B[5, 4, 2]\nloss = sum(sin(A @ B))\n" },
+  // user functions (def), inlined at each call
+  { name: "def-rnn-from-zeros", source: "const T = 4\nparam Wx[3, 2], Wh[3, 3], b[3], Wo[2, 3]\ninput x[2], y[2]\ndef cell(x, h, W, U, b) = tanh(W @ x + U @ h + b)\nh{0} = zeros(3)\nfor t in 1..T {\n  h{t} = cell(x * t, h{t-1}, Wx, Wh, b)\n}\nloss = mse(Wo @ h{T}, y)\n" },
+  { name: "def-lstm-two-results", source: "param W[8, 4], b[8]\ninput x[2]\ndef lstm(x, h, c, W, b) {\n  z = W @ concat(x, h) + b\n  i = sigmoid(z[0:2])\n  f = sigmoid(z[2:4])\n  o = sigmoid(z[4:6])\n  g = tanh(z[6:8])\n  c2 = f * c + i * g\n  return o * tanh(c2), c2\n}\nh{0} = zeros(3)[0:2]\nc{0} = zeros(2)\nfor t in 1..3 {\n  h{t}, c{t} = lstm(x * t, h{t-1}, c{t-1}, W, b)\n}\nloss = sum(h{3}^2) + sum(c{3})\n" },
+  { name: "def-defaults-and-keywords", source: "param W[3, 4], v[4]\ndef dense(x, W, slope=0.1, scale=1) = scale * leaky_relu(W @ x, slope=slope)\nloss = sum(dense(v, W)) + sum(dense(v, W, slope=0.5, scale=2)^2)\n" },
+  { name: "def-calls-def-polymorphic", source: "param a[3], B[2, 3]\ndef sq(x) = x * x\ndef norm2(x) = sum(sq(x))\ndef block(x, W) {\n  h = tanh(W @ x)\n  return norm2(h) + norm2(x)\n}\nloss = block(a, B) + norm2(B) + sq(sum(a))\n" },
+  { name: "def-residual-block", source: "param W1[4, 4], b1[4], W2[4, 4], b2[4]\ninput x[4]\ndef dense(x, W, b) = relu(W @ x + b)\ndef block(x, W1, b1, W2, b2) {\n  h = dense(x, W1, b1)\n  return x + W2 @ h + b2\n}\nloss = sum(block(block(x, W1, b1, W2, b2), W1, b1, W2, b2)^2)\n" },
 ];

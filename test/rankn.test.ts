@@ -38,7 +38,8 @@ describe("rank-N programs through batchGradients, both targets", () => {
 /**
  * Random programs over the axis-generic ops: a random shape of rank 1 to 4, then a chain of
  * random reductions (axes, keepdims), permutations, slices (start, stop, negative steps),
- * reshapes, concatenations and einsum contractions, each applied where the current shape allows.
+ * reshapes, concatenations and einsum contractions, each applied where the current shape allows,
+ * every other one inside a `def`.
  */
 const dims = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 });
 type Step = { kind: "reduce" | "permute" | "slice" | "reshape" | "concat" | "einsum" | "softmax"; pick: number[] };
@@ -56,11 +57,18 @@ function program(shape: number[], steps: Step[]): string {
     const p = st.pick;
     const rank = s.length;
     const name = `h${k}`;
+    // every other step is a user function of its input, inlined at its call
+    const viaDef = p[7] % 2 === 0;
+    const input = cur;
+    if (viaDef) cur = "v";
     let expr: string;
     let next: number[];
     switch (st.kind) {
       case "reduce": {
-        if (rank === 1) return;
+        if (rank === 1) {
+          cur = input;
+          return;
+        }
         const axes = [...new Set([p[0] % rank, p[1] % rank])].sort((a, b) => a - b);
         const keep = p[2] % 2 === 0;
         const fn = ["sum", "mean", "max", "min", "var"][p[3] % 5];
@@ -111,8 +119,12 @@ function program(shape: number[], steps: Step[]): string {
         break;
       }
     }
-    if (next.length === 0) return;
-    lines.push(`${name} = ${expr}`);
+    if (next.length === 0) {
+      cur = input;
+      return;
+    }
+    if (viaDef) lines.push(`def step${k}(v) = ${expr}`, `${name} = step${k}(${input})`);
+    else lines.push(`${name} = ${expr}`);
     cur = name;
     s = next;
   });

@@ -13,6 +13,57 @@ const mathNames: Readonly<Record<string, string>> = {
   cross_entropy: "did you mean 'softmax_cross_entropy'?",
 };
 
+/** A parameter as argument binding sees it: a variadic one takes every remaining positional argument. */
+export interface Slot {
+  readonly name: string;
+  readonly optional: boolean;
+  readonly variadic?: boolean;
+}
+
+/**
+ * Arguments bound to parameters, positional first, then name=value: reports too many
+ * positional arguments (E105), unknown (E110) or repeated (E111) names and a missing required
+ * parameter (E112). Undefined when any of these was reported.
+ */
+export function bindArguments(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>, slots: readonly Slot[], signature: string): { bound: Map<string, Expr>; rest: Expr[] } | undefined {
+  const bound = new Map<string, Expr>();
+  const rest: Expr[] = [];
+  let failed = false;
+  let k = 0;
+  for (const arg of e.args) {
+    while (k < slots.length && bound.has(slots[k].name) && !slots[k].variadic) k++;
+    const p = slots[k];
+    if (!p) {
+      const n = slots.length;
+      ctx.report("E105", e.span, { name: e.callee, expected: `at most ${n} positional argument${n === 1 ? "" : "s"} (${signature})`, found: String(e.args.length) });
+      return undefined;
+    }
+    if (p.variadic) rest.push(arg);
+    else {
+      bound.set(p.name, arg);
+      k++;
+    }
+  }
+  for (const kw of e.kwargs) {
+    const p = slots.find((q) => q.name === kw.name && !q.variadic);
+    if (!p) {
+      ctx.report("E110", kw.nameSpan, { name: e.callee, arg: kw.name, hint: didYouMean(kw.name, slots.filter((q) => !q.variadic).map((q) => q.name)) || signature });
+      failed = true;
+    } else if (bound.has(p.name)) {
+      ctx.report("E111", kw.nameSpan, { name: e.callee, arg: kw.name });
+      failed = true;
+    } else bound.set(p.name, kw.value);
+  }
+  for (const p of slots) {
+    const missing = p.variadic ? rest.length === 0 : !bound.has(p.name) && !p.optional;
+    if (missing) {
+      ctx.report("E112", e.span, { name: e.callee, arg: p.name, signature });
+      failed = true;
+    }
+  }
+  return failed ? undefined : { bound, rest };
+}
+
 /** A builtin call: arguments bound to parameters (positional, then name=value), statics evaluated, then the shape rule. */
 export function checkCall(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>): Checked {
   const fn = builtins[e.callee];
@@ -25,49 +76,17 @@ export function checkCall(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>):
     ctx.report("E104", e.calleeSpan, { name: e.callee, hint });
     return { expr: null, deps: everyDep() };
   }
-  const bound = new Map<string, Expr>();
-  const tensors: Expr[] = [];
+  const binding = bindArguments(ctx, e, fn.params.map((p) => ({ name: p.name, optional: p.default !== undefined, ...(p.variadic ? { variadic: true } : {}) })), fn.signature);
+  if (!binding) return { expr: null, deps: everyDep() };
+  const { bound } = binding;
+  const tensors: Expr[] = [...binding.rest];
   let failed = false;
-  let k = 0;
-  for (const arg of e.args) {
-    while (k < fn.params.length && bound.has(fn.params[k].name) && !fn.params[k].variadic) k++;
-    const p = fn.params[k];
-    if (!p) {
-      ctx.report("E105", e.span, { name: e.callee, expected: `at most ${fn.params.length} positional argument${fn.params.length === 1 ? "" : "s"} (${fn.signature})`, found: String(e.args.length) });
-      return { expr: null, deps: everyDep() };
-    }
-    if (p.variadic) tensors.push(arg);
-    else {
-      bound.set(p.name, arg);
-      k++;
-    }
-  }
-  for (const kw of e.kwargs) {
-    const p = fn.params.find((q) => q.name === kw.name && !q.variadic);
-    if (!p) {
-      const names = fn.params.filter((q) => !q.variadic).map((q) => q.name);
-      ctx.report("E110", kw.nameSpan, { name: e.callee, arg: kw.name, hint: didYouMean(kw.name, names) || `${fn.signature}` });
-      failed = true;
-    } else if (bound.has(p.name)) {
-      ctx.report("E111", kw.nameSpan, { name: e.callee, arg: kw.name });
-      failed = true;
-    } else bound.set(p.name, kw.value);
-  }
   const statics: Record<string, StaticValue> = {};
   for (const p of fn.params) {
-    if (p.variadic) {
-      if (tensors.length === 0) {
-        ctx.report("E112", e.span, { name: e.callee, arg: p.name, signature: fn.signature });
-        failed = true;
-      }
-      continue;
-    }
+    if (p.variadic) continue;
     const given = bound.get(p.name);
     if (given === undefined) {
-      if (p.default === undefined) {
-        ctx.report("E112", e.span, { name: e.callee, arg: p.name, signature: fn.signature });
-        failed = true;
-      } else if (p.default !== null) statics[p.name] = p.default;
+      if (p.default !== undefined && p.default !== null) statics[p.name] = p.default;
       continue;
     }
     if (p.kind === "tensor") tensors.push(given);

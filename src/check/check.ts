@@ -1,7 +1,7 @@
 import { Reporter, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import { binaryOps, builtins, type ShapeResult } from "../lang/builtins.js";
-import { checkCall } from "./call.js";
+import { bindArguments, checkCall } from "./call.js";
 import type { Checked, ExprContext } from "./context.js";
 import { checkIndex } from "./indexing.js";
 import type { Expr, NameRef, Program, Stmt } from "../parse/ast.js";
@@ -17,7 +17,20 @@ export const MAX_UNROLL = 100_000;
 
 type Entry =
   | { readonly kind: "const" | "loop variable"; readonly value: number; readonly span: Span }
-  | { readonly kind: "param" | "input" | "value"; readonly shape: Shape; readonly span: Span; readonly deps: ReadonlySet<string> };
+  | { readonly kind: "param" | "input" | "value"; readonly shape: Shape; readonly span: Span; readonly deps: ReadonlySet<string> }
+  /** inside a def: a parameter or local, standing for a (hidden) program value or a number */
+  | { readonly kind: "alias"; readonly expr: TExpr; readonly shape: Shape; readonly span: Span; readonly deps: ReadonlySet<string> };
+
+/** Every call of a user function is inlined; this bounds how many bodies a source can ask for. */
+export const MAX_INLINED = 100_000;
+
+type DefStmt = Extract<Stmt, { kind: "def" }>;
+/** The call being expanded: its def, a number that makes its hidden names unique, what it returned. */
+interface Frame {
+  readonly def: DefStmt;
+  readonly id: number;
+  returns?: Checked[];
+}
 
 /** Indexed names h{k} are the plain names h_k. */
 export function indexedName(base: string, index: number): string {
@@ -31,7 +44,15 @@ export function indexedName(base: string, index: number): string {
  */
 export function check(program: Program, file: string, text: string): { program?: CheckedProgram; diagnostics: Diagnostic[] } {
   const r = new Reporter(file);
-  const scope = new Map<string, Entry>();
+  /** the program's names; `scope` is this, or a def body's own names while a call is expanded */
+  const globals = new Map<string, Entry>();
+  /** the program's consts: what a def body sees besides its parameters and locals */
+  const consts = new Map<string, Entry>();
+  let scope = globals;
+  let frame: Frame | undefined;
+  const expanding: string[] = [];
+  let inlined = 0;
+  const defs = collectDefs(program.statements);
   const later = laterDefinitions(program.statements);
   const params: Declared[] = [];
   const inputs: Declared[] = [];
@@ -59,6 +80,7 @@ export function check(program: Program, file: string, text: string): { program?:
           return undefined;
         }
         if (entry.kind === "const" || entry.kind === "loop variable") return entry.value;
+        if (entry.kind === "alias" && entry.expr.kind === "num") return entry.expr.value;
         r.report("E107", e.span, { what, name, kind: entry.kind === "value" ? "computed value" : entry.kind });
         return undefined;
       }
@@ -117,7 +139,11 @@ export function check(program: Program, file: string, text: string): { program?:
   function reportUnknown(name: string, ref: NameRef): void {
     const family = /^(.*)_\d+$/.exec(name)?.[1];
     if (poisonedFamilies.has(ref.name) || poisonedFamilies.has(name) || (family !== undefined && poisonedFamilies.has(family))) return;
-    const def = later.get(ref.index ? `${ref.name}{}` : name);
+    if (frame && globals.has(name)) {
+      r.report("E101", ref.span, { name, hint: `'${name}' is defined outside '${frame.def.name}': a function sees its parameters, its locals and the program's consts; pass it as an argument` });
+      return;
+    }
+    const def = frame ? undefined : later.get(ref.index ? `${ref.name}{}` : name);
     if (def && def.start > ref.span.start) {
       r.report("E103", ref.span, { name, where: where(def) });
       return;
@@ -173,6 +199,8 @@ export function check(program: Program, file: string, text: string): { program?:
         if (!("deps" in entry)) {
           return { expr: { kind: "num", value: entry.value, shape: scalar, span: e.span }, deps: new Set<string>() };
         }
+        if (poisoned.has(name)) return { expr: null, deps: new Set(entry.deps) };
+        if (entry.kind === "alias") return { expr: entry.expr, deps: new Set(entry.deps) };
         // dependencies are direct (this name); reachability is walked once at the end
         if (poisoned.has(name)) return { expr: null, deps: new Set<string>([name]) };
         return { expr: { kind: "ref", name, shape: entry.shape, span: e.span }, deps: new Set<string>([name]) };
@@ -195,20 +223,158 @@ export function check(program: Program, file: string, text: string): { program?:
         const op = binaryOps[e.op];
         return apply(e.op, [expr(e.left), expr(e.right)], e.span, op.shape, e.opSpan);
       }
-      case "call":
-        return checkCall(ctx, e);
+      case "call": {
+        const def = defs.get(e.callee);
+        if (!def) return checkCall(ctx, e);
+        const { results, deps } = callDef(e, def);
+        if (!results) return { expr: null, deps };
+        if (results.length !== 1) {
+          r.report("E117", e.span, { name: e.callee, count: `${results.length} values`, expected: "an expression takes one", hint: `receive them with \`${results.map((_, k) => `r${k + 1}`).join(", ")} = ${e.callee}(...)\`` });
+          return { expr: null, deps };
+        }
+        return results[0];
+      }
     }
   }
 
   /** what the expression visitors in other files see of this checker */
   const ctx: ExprContext = { report: (code, span, args) => r.report(code, span, args), snippet, constValue, expr, apply, known: (name) => scope.get(name)?.kind };
 
+  // ---- user functions (def): inlined at each call -------------------------------------------
+  /** the defs of the program, by name (a builtin's name or a repeated name is reported) */
+  function collectDefs(stmts: readonly Stmt[]): Map<string, DefStmt> {
+    const out = new Map<string, DefStmt>();
+    for (const s of stmts) {
+      if (s.kind !== "def") continue;
+      const old = out.get(s.name);
+      if (builtins[s.name]) r.report("E115", s.nameSpan, { name: s.name });
+      else if (old) r.report("E102", s.nameSpan, { name: s.name, where: where(old.nameSpan) });
+      else out.set(s.name, s);
+    }
+    return out;
+  }
+
+  /**
+   * name = value. At the top level a program value; inside a def a hidden program value
+   * (`h#3`: the def's name for it, made unique per call) that the body's name stands for.
+   */
+  function bindValue(target: NameRef, value: Checked, span: Span): void {
+    const name = resolveName(target);
+    if (name === undefined) return;
+    if (value.expr === null) {
+      // keep the name known so later uses do not cascade into "unknown name"
+      poison(name, target.span, value.deps);
+      return;
+    }
+    const shape = value.expr.shape;
+    if (!frame) {
+      if (define(name, { kind: "value", shape, span: target.span, deps: value.deps }, target.span)) assigns.push({ name, value: value.expr, span });
+      return;
+    }
+    if (scope.has(name)) {
+      define(name, { kind: "value", shape, span: target.span, deps: value.deps }, target.span);
+      return;
+    }
+    const hidden = `${name}#${frame.id}`;
+    globals.set(hidden, { kind: "value", shape, span: target.span, deps: value.deps });
+    assigns.push({ name: hidden, hint: name, hidden: true, value: value.expr, span });
+    scope.set(name, { kind: "alias", expr: { kind: "ref", name: hidden, shape, span: target.span }, shape, span: target.span, deps: new Set([hidden]) });
+  }
+
+  /** a returned (or passed) value as a name or a number: anything larger becomes a hidden program value */
+  function hideResult(value: Checked, hint?: string): Checked {
+    const e = value.expr;
+    if (e === null || e.kind === "ref" || e.kind === "num") return value;
+    const hidden = `${hint ?? "result"}#${++inlined}`;
+    globals.set(hidden, { kind: "value", shape: e.shape, span: e.span, deps: value.deps });
+    assigns.push({ name: hidden, ...(hint ? { hint } : {}), hidden: true, value: e, span: e.span });
+    return { expr: { kind: "ref", name: hidden, shape: e.shape, span: e.span }, deps: new Set([hidden]) };
+  }
+
+  /** a, b{t} = f(...): each name receives one of the def's results */
+  function unpack(s: Extract<Stmt, { kind: "unpack" }>): void {
+    const def = s.value.kind === "call" ? defs.get(s.value.callee) : undefined;
+    const what = s.value.kind === "call" ? s.value.callee : snippet(s.value.span);
+    const poisonAll = (deps: ReadonlySet<string>) => s.targets.forEach((t) => {
+      const name = resolveName(t);
+      if (name !== undefined) poison(name, t.span, deps);
+    });
+    if (!def || s.value.kind !== "call") {
+      const value = expr(s.value);
+      r.report("E117", s.value.span, { name: what, count: "one value", expected: `${s.targets.length} names receive it`, hint: "only a def that ends with `return a, b` gives several values" });
+      return poisonAll(value.deps);
+    }
+    const { results, deps } = callDef(s.value, def);
+    if (!results) return poisonAll(deps);
+    if (results.length !== s.targets.length) {
+      r.report("E117", s.value.span, { name: what, count: `${results.length} value${results.length === 1 ? "" : "s"}`, expected: `${s.targets.length} names receive them`, hint: "name one receiver per returned value" });
+      return poisonAll(deps);
+    }
+    s.targets.forEach((t, k) => bindValue(t, results[k], s.span));
+  }
+
+  /**
+   * A call of a def, inlined: the arguments are checked where the call is, then the body in a
+   * scope of its own (its parameters, its locals, the program's consts); the results are names
+   * or numbers. Errors inside the body carry a note naming the call.
+   */
+  function callDef(e: Extract<Expr, { kind: "call" }>, def: DefStmt): { results: Checked[] | null; deps: Set<string> } {
+    const signature = `${def.name}(${def.params.map((p) => (p.default ? `${p.name}=${snippet(p.default.span)}` : p.name)).join(", ")})`;
+    const binding = bindArguments(ctx, e, def.params.map((p) => ({ name: p.name, optional: p.default !== undefined })), signature);
+    const args = new Map([...(binding?.bound ?? [])].map(([k, v]) => [k, expr(v)] as const));
+    const deps = new Set([...args.values()].flatMap((a) => [...a.deps]));
+    if (!binding || [...args.values()].some((a) => a.expr === null)) return { results: null, deps };
+    if (expanding.includes(def.name)) {
+      r.report("E114", e.calleeSpan, { name: def.name });
+      return { results: null, deps };
+    }
+    if (++inlined > MAX_INLINED) {
+      r.report("E119", e.span, { name: def.name, limit: String(MAX_INLINED) });
+      return { results: null, deps };
+    }
+    const saved = { scope, frame };
+    scope = new Map(consts);
+    frame = { def, id: inlined };
+    expanding.push(def.name);
+    try {
+      return { results: r.within(`in the call of '${def.name}' at ${where(e.span)}`, () => expandBody(def, args)), deps };
+    } finally {
+      scope = saved.scope;
+      frame = saved.frame;
+      expanding.pop();
+    }
+  }
+
+  function expandBody(def: DefStmt, args: ReadonlyMap<string, Checked>): Checked[] | null {
+    for (const p of def.params) {
+      const value = hideResult(args.get(p.name) ?? expr(p.default!), p.name);
+      if (value.expr === null) poison(p.name, p.span, value.deps);
+      else scope.set(p.name, { kind: "alias", expr: value.expr, shape: value.expr.shape, span: p.span, deps: value.deps });
+    }
+    for (const s of def.body) {
+      if (frame!.returns) {
+        r.report("E116", s.span, { what: "a statement", where: "after `return`", hint: "`return` ends the body" });
+        break;
+      }
+      statement(s);
+    }
+    if (!frame!.returns) r.report("E118", def.nameSpan, { name: def.name });
+    const results = frame!.returns;
+    return results && results.every((x) => x.expr !== null) ? results : null;
+  }
+
+
   // ---- statements --------------------------------------------------------------------------
   function statement(s: Stmt): void {
+    if (frame && (s.kind === "declare" || s.kind === "const" || s.kind === "loss")) {
+      const what = s.kind === "declare" ? `'${s.role}'` : `'${s.kind}'`;
+      r.report("E116", s.span, { what, where: "inside a def", hint: "a def body holds assignments, loops and a `return`; pass what it needs as parameters" });
+      return;
+    }
     switch (s.kind) {
       case "const": {
         const v = constValue(s.value, `the value of const '${s.name}'`);
-        if (v !== undefined) define(s.name, { kind: "const", value: v, span: s.nameSpan }, s.nameSpan);
+        if (v !== undefined && define(s.name, { kind: "const", value: v, span: s.nameSpan }, s.nameSpan)) consts.set(s.name, scope.get(s.name)!);
         return;
       }
       case "declare": {
@@ -232,20 +398,20 @@ export function check(program: Program, file: string, text: string): { program?:
         }
         return;
       }
-      case "assign": {
-        const name = resolveName(s.target);
-        const value = expr(s.value);
-        if (name === undefined) return;
-        if (value.expr === null) {
-          // keep the name known so later uses do not cascade into "unknown name"
-          poison(name, s.target.span, value.deps);
-          return;
-        }
-        if (define(name, { kind: "value", shape: value.expr.shape, span: s.target.span, deps: value.deps }, s.target.span)) {
-          assigns.push({ name, value: value.expr, span: s.span });
-        }
+      case "assign":
+        bindValue(s.target, expr(s.value), s.span);
         return;
-      }
+      case "unpack":
+        unpack(s);
+        return;
+      case "def":
+        // collected before the statements run (collectDefs); only the top level may hold one
+        if (frame) r.report("E116", s.span, { what: "'def'", where: "inside a def", hint: "define every function at the top level" });
+        return;
+      case "return":
+        if (!frame) r.report("E116", s.span, { what: "'return'", where: "outside a def", hint: "the program's result is its `loss`" });
+        else frame.returns = s.values.map((v) => hideResult(expr(v)));
+        return;
       case "loss": {
         const name = s.target ? resolveName(s.target) : undefined;
         const value = expr(s.value);
@@ -314,7 +480,7 @@ export function check(program: Program, file: string, text: string): { program?:
       const name = stack.pop()!;
       if (seen.has(name)) continue;
       seen.add(name);
-      const entry = scope.get(name);
+      const entry = globals.get(name);
       if (entry && "deps" in entry) stack.push(...entry.deps);
     }
     for (const p of params) if (!seen.has(p.name)) r.report("W401", p.span, { name: p.name });
@@ -336,6 +502,7 @@ function laterDefinitions(stmts: readonly Stmt[]): Map<string, Span> {
     for (const s of ss) {
       if (s.kind === "declare") s.decls.forEach((d) => add(d.target));
       else if (s.kind === "assign") add(s.target);
+      else if (s.kind === "unpack") s.targets.forEach(add);
       else if (s.kind === "loss" && s.target) add(s.target);
       else if (s.kind === "const") add({ name: s.name, span: s.nameSpan });
       else if (s.kind === "for") walk(s.body);

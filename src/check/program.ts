@@ -19,7 +19,12 @@ export interface Declared {
 }
 
 export interface Assignment {
+  /** the program-wide name: the user's, or for a def's locals and results a hidden one (`h#3`) */
   readonly name: string;
+  /** hidden values: the name the generated code and derivations show (a def's local), if any */
+  readonly hint?: string;
+  /** a def's local, argument or result: the user's own names take precedence when one node has both */
+  readonly hidden?: boolean;
   readonly value: TExpr;
   readonly span: Span;
 }

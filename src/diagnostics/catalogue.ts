@@ -32,6 +32,12 @@ export const catalogue = {
   E111: { severity: "error", message: "argument '{arg}' of '{name}' is given twice" },
   E112: { severity: "error", message: "'{name}' is missing its argument '{arg}'", hint: "{signature}" },
   E113: { severity: "error", message: "'{arg}' of '{name}' must be {expected}, found {found}", hint: "{hint}" },
+  E114: { severity: "error", message: "'{name}' calls itself", hint: "functions are inlined at compile time, so recursion cannot end; unroll it with a `for` loop" },
+  E115: { severity: "error", message: "'{name}' is a built-in function", hint: "a def cannot replace it; choose another name" },
+  E116: { severity: "error", message: "{what} cannot appear {where}", hint: "{hint}" },
+  E117: { severity: "error", message: "'{name}' returns {count}, but {expected}", hint: "{hint}" },
+  E118: { severity: "error", message: "'{name}' has no return", hint: "end its body with `return expr` (or `return a, b`)" },
+  E119: { severity: "error", message: "calls of '{name}' inline more than {limit} function bodies", hint: "every call is inlined at compile time; a function that calls another twice per level doubles the work at each level" },
   E109: { severity: "error", message: "loop '{name}' runs {count} times, more than the limit of {limit}", hint: "gradc unrolls loops at compile time; a smaller network or fewer layers compiles" },
 
   E201: { severity: "error", message: "shapes do not broadcast in '{op}': {left} {op} {right}", hint: "{hint}" },

@@ -23,6 +23,7 @@ export function renderDiagnostic(d: Diagnostic, text: string): string {
     `${start.line} | ${line}`,
     `${pad} | ${" ".repeat(start.col - 1)}${"^".repeat(width)}`,
   ];
+  if (d.note) out.push(`${pad} = note: ${d.note}`);
   if (d.hint) out.push(`${pad} = hint: ${d.hint}`);
   return out.join("\n");
 }

@@ -69,13 +69,17 @@ export function lower(p: CheckedProgram): Graph {
   for (const a of p.assigns) if (reaches.has(a.name)) firstUses(a.value);
   firstUses(p.loss.value);
 
+  // the user's names first: a node that is both a def's local and a user's name shows the user's
+  const later: [number, string][] = [];
   for (const a of p.assigns) {
     const id = expr(a.value);
-    b.annotate(id, a.name, undefined);
+    if (!a.hidden) b.annotate(id, a.name, undefined);
+    else if (a.hint !== undefined) later.push([id, a.hint]);
     env.set(a.name, id);
   }
   const loss = expr(p.loss.value);
   b.annotate(loss, p.loss.name ?? "loss", undefined);
+  for (const [id, hint] of later) b.annotate(id, hint, undefined);
   const leaves = (ds: CheckedProgram["params"]): Leaf[] => ds.map((d) => ({ name: d.name, shape: d.shape, node: ref(d.name), span: d.span }));
   const params = leaves(p.params);
   const inputs = leaves(p.inputs);

@@ -33,6 +33,13 @@ export type Expr =
   | { readonly kind: "neg"; readonly operand: Expr; readonly span: Span }
   | { readonly kind: "transpose"; readonly operand: Expr; readonly span: Span };
 
+/** A def's parameter, with its default value (an expression over consts) if it has one. */
+export interface DefParam {
+  readonly name: string;
+  readonly span: Span;
+  readonly default?: Expr;
+}
+
 export interface Decl {
   readonly target: NameRef;
   readonly dims: readonly Expr[];
@@ -44,6 +51,11 @@ export type Stmt =
   | { readonly kind: "declare"; readonly role: "param" | "input"; readonly decls: readonly Decl[]; readonly span: Span }
   | { readonly kind: "assign"; readonly target: NameRef; readonly value: Expr; readonly span: Span }
   | { readonly kind: "loss"; readonly target?: NameRef; readonly value: Expr; readonly keywordSpan: Span; readonly span: Span }
+  /** `a, b{t} = f(...)`: the results of a def that returns several values */
+  | { readonly kind: "unpack"; readonly targets: readonly NameRef[]; readonly value: Expr; readonly span: Span }
+  /** `def f(x, slope=0.1) = expr`, or a body of statements ending in `return` */
+  | { readonly kind: "def"; readonly name: string; readonly nameSpan: Span; readonly params: readonly DefParam[]; readonly body: readonly Stmt[]; readonly span: Span }
+  | { readonly kind: "return"; readonly values: readonly Expr[]; readonly span: Span }
   | { readonly kind: "for"; readonly variable: string; readonly variableSpan: Span; readonly from: Expr; readonly to: Expr; readonly body: readonly Stmt[]; readonly span: Span };
 
 export interface Program {

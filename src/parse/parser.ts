@@ -1,6 +1,6 @@
 import type { Reporter } from "../diagnostics/diagnostic.js";
 import { join, type Span } from "../source/span.js";
-import type { CompareOp, Decl, Expr, IndexItem, KeywordArg, NameRef, Program, Stmt } from "./ast.js";
+import type { CompareOp, Decl, DefParam, Expr, IndexItem, KeywordArg, NameRef, Program, Stmt } from "./ast.js";
 import { lexWithErrors } from "./lexer.js";
 import { describe, keywords, type Token, type TokenKind } from "./tokens.js";
 
@@ -292,14 +292,68 @@ export function parse(text: string, reporter: Reporter): Program {
       endOfStatement();
       return { kind: "for", variable: v.text, variableSpan: v.span, from, to, body, span: join(t.span, close.span) };
     }
+    if (t.kind === "name" && t.text === "def") return defStatement();
+    if (t.kind === "name" && t.text === "return") {
+      next();
+      const values = [expr()];
+      while (at(",")) {
+        next();
+        values.push(expr());
+      }
+      endOfStatement();
+      return { kind: "return", values, span: join(t.span, values[values.length - 1].span) };
+    }
     if (t.kind === "name" && !keywords.has(t.text)) {
-      const target = nameRef(true);
+      const targets = [nameRef(true)];
+      while (at(",")) {
+        next();
+        targets.push(nameRef(true));
+      }
       expect("=", "'='", peek().kind === "name" ? "declarations start with `param`, `input` or `const`" : "");
       const value = expr();
       endOfStatement();
-      return { kind: "assign", target, value, span: join(t.span, value.span) };
+      if (targets.length > 1) return { kind: "unpack", targets, value, span: join(t.span, value.span) };
+      return { kind: "assign", target: targets[0], value, span: join(t.span, value.span) };
     }
     fail("a statement", "statements are `param`, `input`, `const`, `loss`, `for`, or `name = expr`");
+  }
+
+  // def := 'def' name '(' param (',' param)* ')' ('=' expr | '{' statements '}')
+  function defStatement(): Stmt {
+    const t = next();
+    const name = expectName("the function's name");
+    open.push(expect("(", "'('", "write `def name(x, y) = expr`"));
+    const params: DefParam[] = [];
+    const param = () => {
+      const p = expectName("a parameter name");
+      if (at("=")) {
+        next();
+        const d = expr();
+        params.push({ name: p.text, span: p.span, default: d });
+      } else if (params.some((q) => q.default)) fail("'='", "parameters with defaults come last");
+      else params.push({ name: p.text, span: p.span });
+    };
+    if (!at(")")) {
+      param();
+      while (at(",")) {
+        next();
+        param();
+      }
+    }
+    expect(")", "',' or ')'");
+    open.pop();
+    if (at("=")) {
+      next();
+      const value = expr();
+      endOfStatement();
+      return { kind: "def", name: name.text, nameSpan: name.span, params, body: [{ kind: "return", values: [value], span: value.span }], span: join(t.span, value.span) };
+    }
+    expect("{", "'=' or '{'", "write `def f(x) = expr` or a body in { } that ends with `return`");
+    while (at("newline")) next();
+    const body = block();
+    const close = expect("}", "'}'");
+    endOfStatement();
+    return { kind: "def", name: name.text, nameSpan: name.span, params, body, span: join(t.span, close.span) };
   }
 
   /** Statements up to '}' or end of file; a failed statement is skipped to the end of its line. */
