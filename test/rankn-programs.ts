@@ -47,4 +47,10 @@ export const rankPrograms: readonly { readonly name: string; readonly source: st
   { name: "def-defaults-and-keywords", source: "param W[3, 4], v[4]\ndef dense(x, W, slope=0.1, scale=1) = scale * leaky_relu(W @ x, slope=slope)\nloss = sum(dense(v, W)) + sum(dense(v, W, slope=0.5, scale=2)^2)\n" },
   { name: "def-calls-def-polymorphic", source: "param a[3], B[2, 3]\ndef sq(x) = x * x\ndef norm2(x) = sum(sq(x))\ndef block(x, W) {\n  h = tanh(W @ x)\n  return norm2(h) + norm2(x)\n}\nloss = block(a, B) + norm2(B) + sq(sum(a))\n" },
   { name: "def-residual-block", source: "param W1[4, 4], b1[4], W2[4, 4], b2[4]\ninput x[4]\ndef dense(x, W, b) = relu(W @ x + b)\ndef block(x, W1, b1, W2, b2) {\n  h = dense(x, W1, b1)\n  return x + W2 @ h + b2\n}\nloss = sum(block(block(x, W1, b1, W2, b2), W1, b1, W2, b2)^2)\n" },
+  // integer inputs: gathers (embeddings) and integer labels; random ids repeat, so scatter-adds accumulate
+  { name: "embedding-bag", source: "param E[10, 4], W[3, 4], b[3]\ninput ids[6]: int, label: int\nbag = mean(E[ids], axis=0)\nloss = cross_entropy(W @ bag + b, label)\n" },
+  { name: "cross-entropy-rows", source: "param W[4, 3], b[3]\ninput X[5, 4], labels[5]: int\nloss = cross_entropy(X @ W + b, labels)\n" },
+  { name: "take-axis-1-rank2-ids", source: "param T[2, 5, 3]\ninput ids[2, 2]: int\nloss = sum(sin(take(T, ids, axis=1)))\n" },
+  { name: "take-negative-axis-scalar-id", source: "param T[3, 4]\ninput k: int\nloss = sum(take(T, k, axis=-1)^2)\n" },
+  { name: "char-rnn-embedding", source: "const T = 4\nparam E[6, 3], Wh[3, 3], Wo[6, 3]\ninput ids[5]: int\ndef step(e, h, U) = tanh(e + U @ h)\nh{0} = zeros(3)\nfor t in 1..T {\n  h{t} = step(E[ids[t - 1]], h{t-1}, Wh)\n}\nloss = cross_entropy(Wo @ h{T}, ids[T])\n" },
 ];

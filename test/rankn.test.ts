@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { analyze, compile, CompileError } from "../src/index.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 import { checkProgram } from "./helpers/check.js";
+import { loadModule } from "./helpers/module.js";
 import { rankPrograms } from "./rankn-programs.js";
 
 /** `npm run fuzz` sets GRADC_FUZZ=long: more runs and a fresh seed (printed on failure). */
@@ -25,6 +26,7 @@ describe("rank-N programs through batchGradients, both targets", () => {
     "param W[4, 4]\ninput x[4], y[4]\nS = einsum(\"i,j->ij\", x, x) * W\nloss = sum(softmax(S, axis=0) * y)\n",
     "param T[2, 3, 2]\ninput x[2]\nloss = sum(max(T * x, axis=[0, 2])^2) + sum(T[1, :, ::-1] * x)\n",
     "param a[3], b[2]\ninput x[5]\nloss = huber(concat(a, b) * x, x, delta=0.3) + bce_with_logits(x, sigmoid(x))\n",
+    "param E[7, 3], W[4, 3]\ninput ids[3]: int, y: int\nloss = cross_entropy(W @ sum(E[ids], axis=0), y)\n",
   ];
   for (const [i, source] of batched.entries()) {
     for (const target of ["ts", "wasm"] as const) {
@@ -191,6 +193,11 @@ const edges: readonly [string, readonly string[]][] = [
   ["param A[1, 3, 4], B[5, 4, 2]\nloss = sum(A @ B)", []],
   ["param x[2, 2]\nloss = sum(x[:, :, :])", ["E203"]],
   ["param x[4]\nloss = sum(x[-10:10:3]) + sum(x[10:-10:-1])", []],
+  ["param E[4, 2]\ninput f[3]\nloss = sum(take(E, f))", ["E113"]],
+  ["param p: int\nloss = p", ["E116"]],
+  ["param W[3]\ninput y: float\nloss = sum(W) * y", ["E002"]],
+  ["param Z[4, 3]\ninput labels[3]: int\nloss = cross_entropy(Z, labels)", ["E203"]],
+  ["param E[4, 2]\ninput ids[3]: int\nloss = sum(take(E, ids, axis=2))", ["E206"]],
 ];
 
 describe("edge values of the rank-N constructs", () => {
@@ -206,4 +213,24 @@ describe("edge values of the rank-N constructs", () => {
       expect(got).toEqual(codes);
     });
   }
+});
+
+describe("integer data at run time", () => {
+  it("an index out of range is a RangeError naming the expression, never a silent NaN", async () => {
+    const src = "param E[5, 2]\ninput ids[3]: int\nloss = sum(E[ids]^2)\n";
+    const mod = await loadModule((await compile(src)).typescript);
+    expect(mod.integers).toEqual({ ids: 5 });
+    const params = { E: new Float64Array(10).fill(0.5) };
+    expect(mod.loss(params, { ids: Int32Array.of(0, 4, 4) as never })).toBeCloseTo(1.5, 12);
+    for (const bad of [5, -1]) expect(() => mod.loss(params, { ids: Int32Array.of(0, bad, 1) as never })).toThrow(new RangeError(`gradc: E[ids]: index ${bad} is out of range 0..4`));
+    expect(() => mod.gradients(params, { ids: Float64Array.of(0, 1.5, 1) as never })).toThrow(RangeError);
+  });
+  it("the labels of cross_entropy are checked too", async () => {
+    const mod = await loadModule((await compile("param W[3, 2]\ninput x[2], y: int\nloss = cross_entropy(W @ x, y)\n")).typescript);
+    expect(mod.integers).toEqual({ y: 3 });
+    const p = { W: new Float64Array(6).fill(0.1) };
+    expect(() => mod.loss(p, { x: Float64Array.of(1, 2), y: 3 })).toThrow(/out of range 0..2/);
+    // log 3: uniform logits
+    expect(mod.loss({ W: new Float64Array(6) }, { x: Float64Array.of(1, 2), y: 2 })).toBeCloseTo(Math.log(3), 12);
+  });
 });

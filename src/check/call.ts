@@ -79,7 +79,8 @@ export function checkCall(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>):
   const binding = bindArguments(ctx, e, fn.params.map((p) => ({ name: p.name, optional: p.default !== undefined, ...(p.variadic ? { variadic: true } : {}) })), fn.signature);
   if (!binding) return { expr: null, deps: everyDep() };
   const { bound } = binding;
-  const tensors: Expr[] = [...binding.rest];
+  const variadic = fn.params.find((p) => p.variadic);
+  const tensors: { e: Expr; p: Param }[] = binding.rest.map((x) => ({ e: x, p: variadic! }));
   let failed = false;
   const statics: Record<string, StaticValue> = {};
   for (const p of fn.params) {
@@ -89,14 +90,20 @@ export function checkCall(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>):
       if (p.default !== undefined && p.default !== null) statics[p.name] = p.default;
       continue;
     }
-    if (p.kind === "tensor") tensors.push(given);
+    if (p.kind === "tensor" || p.kind === "indices") tensors.push({ e: given, p });
     else {
       const v = staticValue(ctx, given, e.callee, p);
       if (v === undefined) failed = true;
       else statics[p.name] = v;
     }
   }
-  const args = tensors.map((a) => ctx.expr(a));
+  const args = tensors.map((a) => ctx.expr(a.e));
+  tensors.forEach(({ e: x, p }, i) => {
+    const a = args[i].expr;
+    if (p.kind !== "indices" || a === null || (a.kind !== "num" && a.int)) return;
+    ctx.report("E113", x.span, { arg: p.name, name: e.callee, expected: "integer data", found: `'${ctx.snippet(x.span)}'`, hint: "declare it as an integer input: `input ids[T]: int`" });
+    failed = true;
+  });
   if (failed) return { expr: null, deps: new Set(args.flatMap((a) => [...a.deps])) };
   const checked = ctx.apply(e.callee, args, e.span, (a) => fn.shape(a, statics), e.span);
   return checked.expr && checked.expr.kind === "apply" ? { ...checked, expr: { ...checked.expr, statics } } : checked;

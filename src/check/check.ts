@@ -17,7 +17,7 @@ export const MAX_UNROLL = 100_000;
 
 type Entry =
   | { readonly kind: "const" | "loop variable"; readonly value: number; readonly span: Span }
-  | { readonly kind: "param" | "input" | "value"; readonly shape: Shape; readonly span: Span; readonly deps: ReadonlySet<string> }
+  | { readonly kind: "param" | "input" | "value"; readonly shape: Shape; readonly span: Span; readonly deps: ReadonlySet<string>; readonly int?: boolean }
   /** inside a def: a parameter or local, standing for a (hidden) program value or a number */
   | { readonly kind: "alias"; readonly expr: TExpr; readonly shape: Shape; readonly span: Span; readonly deps: ReadonlySet<string> };
 
@@ -203,7 +203,7 @@ export function check(program: Program, file: string, text: string): { program?:
         if (entry.kind === "alias") return { expr: entry.expr, deps: new Set(entry.deps) };
         // dependencies are direct (this name); reachability is walked once at the end
         if (poisoned.has(name)) return { expr: null, deps: new Set<string>([name]) };
-        return { expr: { kind: "ref", name, shape: entry.shape, span: e.span }, deps: new Set<string>([name]) };
+        return { expr: { kind: "ref", name, shape: entry.shape, span: e.span, ...(entry.int ? { int: true } : {}) }, deps: new Set<string>([name]) };
       }
       case "string":
       case "list":
@@ -238,7 +238,17 @@ export function check(program: Program, file: string, text: string): { program?:
   }
 
   /** what the expression visitors in other files see of this checker */
-  const ctx: ExprContext = { report: (code, span, args) => r.report(code, span, args), snippet, constValue, expr, apply, known: (name) => scope.get(name)?.kind };
+  const ctx: ExprContext = { report: (code, span, args) => r.report(code, span, args), snippet, constValue, expr, apply, isIntData, known: (name) => scope.get(name)?.kind };
+
+  /** an `: int` input (through the names and defs that stand for it), or an index of one */
+  function isIntData(e: Expr): boolean {
+    if (e.kind === "index") return isIntData(e.target);
+    if (e.kind !== "name" || e.ref.index) return false;
+    const entry = scope.get(e.ref.name);
+    if (!entry) return false;
+    if (entry.kind === "alias") return entry.expr.kind !== "num" && entry.expr.int === true;
+    return "int" in entry && entry.int === true;
+  }
 
   // ---- user functions (def): inlined at each call -------------------------------------------
   /** the defs of the program, by name (a builtin's name or a repeated name is reported) */
@@ -267,8 +277,9 @@ export function check(program: Program, file: string, text: string): { program?:
       return;
     }
     const shape = value.expr.shape;
+    const int = value.expr.kind !== "num" && value.expr.int ? { int: true } : {};
     if (!frame) {
-      if (define(name, { kind: "value", shape, span: target.span, deps: value.deps }, target.span)) assigns.push({ name, value: value.expr, span });
+      if (define(name, { kind: "value", shape, span: target.span, deps: value.deps, ...int }, target.span)) assigns.push({ name, value: value.expr, span });
       return;
     }
     if (scope.has(name)) {
@@ -278,7 +289,7 @@ export function check(program: Program, file: string, text: string): { program?:
     const hidden = `${name}#${frame.id}`;
     globals.set(hidden, { kind: "value", shape, span: target.span, deps: value.deps });
     assigns.push({ name: hidden, hint: name, hidden: true, value: value.expr, span });
-    scope.set(name, { kind: "alias", expr: { kind: "ref", name: hidden, shape, span: target.span }, shape, span: target.span, deps: new Set([hidden]) });
+    scope.set(name, { kind: "alias", expr: { kind: "ref", name: hidden, shape, span: target.span, ...int }, shape, span: target.span, deps: new Set([hidden]) });
   }
 
   /** a returned (or passed) value as a name or a number: anything larger becomes a hidden program value */
@@ -286,9 +297,10 @@ export function check(program: Program, file: string, text: string): { program?:
     const e = value.expr;
     if (e === null || e.kind === "ref" || e.kind === "num") return value;
     const hidden = `${hint ?? "result"}#${++inlined}`;
-    globals.set(hidden, { kind: "value", shape: e.shape, span: e.span, deps: value.deps });
+    const int = e.int ? { int: true } : {};
+    globals.set(hidden, { kind: "value", shape: e.shape, span: e.span, deps: value.deps, ...int });
     assigns.push({ name: hidden, ...(hint ? { hint } : {}), hidden: true, value: e, span: e.span });
-    return { expr: { kind: "ref", name: hidden, shape: e.shape, span: e.span }, deps: new Set([hidden]) };
+    return { expr: { kind: "ref", name: hidden, shape: e.shape, span: e.span, ...int }, deps: new Set([hidden]) };
   }
 
   /** a, b{t} = f(...): each name receives one of the def's results */
@@ -392,8 +404,14 @@ export function check(program: Program, file: string, text: string): { program?:
             continue;
           }
           const shape = dims as number[];
-          if (define(name, { kind: s.role, shape, span: d.target.span, deps: new Set() }, d.target.span)) {
-            (s.role === "param" ? params : inputs).push({ name, shape, span: d.target.span });
+          if (d.int && s.role === "param") {
+            r.report("E116", d.int, { what: "': int'", where: "on a param", hint: "params are differentiated, so they are real numbers; integer data (indices, labels) is an `input`" });
+            poison(name, d.target.span);
+            continue;
+          }
+          const int = d.int ? { int: true } : {};
+          if (define(name, { kind: s.role, shape, span: d.target.span, deps: new Set(), ...int }, d.target.span)) {
+            (s.role === "param" ? params : inputs).push({ name, shape, span: d.target.span, ...int });
           }
         }
         return;

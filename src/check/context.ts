@@ -22,6 +22,8 @@ export interface ExprContext {
   expr(e: Expr): Checked;
   /** apply a shape rule to checked operands: the typed node, or null after reporting at `at` */
   apply(fn: string, args: Checked[], span: Span, rule: (a: readonly Shape[]) => ShapeResult, at: Span): Checked;
+  /** is this expression integer data (an `: int` input, or an index of one)? Reports nothing. */
+  isIntData(e: Expr): boolean;
   /** what kind of thing a name is in scope, if it is */
   known(name: string): string | undefined;
 }

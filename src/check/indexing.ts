@@ -4,6 +4,9 @@ import type { Checked, ExprContext } from "./context.js";
 
 /** x[i, a:b:s, ...] with compile-time integers: NumPy basic indexing (negative from the end) */
 export function checkIndex(ctx: ExprContext, e: Extract<Expr, { kind: "index" }>): Checked {
+  // E[ids] with integer data: a gather along axis 0 (an embedding lookup), as take(E, ids)
+  const only = e.items.length === 1 ? e.items[0] : undefined;
+  if (only?.kind === "at" && ctx.isIntData(only.value)) return takeRows(ctx, e, only.value);
   const target = ctx.expr(e.target);
   if (target.expr === null) return target;
   const shape = target.expr.shape;
@@ -53,5 +56,15 @@ export function checkIndex(ctx: ExprContext, e: Extract<Expr, { kind: "index" }>
     starts.push(start), steps.push(step), counts.push(count);
   }
   const out = counts.filter((_, k) => !drop.includes(k));
-  return { expr: { kind: "apply", fn: "[]", args: [target.expr], statics: { starts, steps, counts, drop }, shape: out, span: e.span }, deps: target.deps };
+  const int = target.expr.kind !== "num" && target.expr.int ? { int: true } : {};
+  return { expr: { kind: "apply", fn: "[]", args: [target.expr], statics: { starts, steps, counts, drop }, shape: out, span: e.span, ...int }, deps: target.deps };
+}
+
+function takeRows(ctx: ExprContext, e: Extract<Expr, { kind: "index" }>, ids: Expr): Checked {
+  const args = [ctx.expr(e.target), ctx.expr(ids)];
+  const checked = ctx.apply("take", args, e.span, (a) => {
+    if (a[0].length === 0) return { code: "E203", args: { name: "indexing", expected: "a tensor of rank 1 or more", shape: showShape(a[0]) } };
+    return [...a[1], ...a[0].slice(1)];
+  }, e.span);
+  return checked.expr?.kind === "apply" ? { ...checked, expr: { ...checked.expr, statics: { axis: 0 } } } : checked;
 }

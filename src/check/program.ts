@@ -5,16 +5,20 @@ import type { Shape } from "../shape/shape.js";
 /** A checked expression: names resolved, loops unrolled, every node's shape known. */
 export type TExpr =
   | { readonly kind: "num"; readonly value: number; readonly shape: Shape; readonly span: Span }
-  | { readonly kind: "ref"; readonly name: string; readonly shape: Shape; readonly span: Span }
+  /** int: the name is integer data (an `: int` input), usable as indices and labels */
+  | { readonly kind: "ref"; readonly name: string; readonly shape: Shape; readonly span: Span; readonly int?: boolean }
   /**
    * fn: a builtin's name, a binary operator ("+", "@", "<", ...), "neg", "'" (transpose) or "[]"
-   * (indexing); statics: its compile-time arguments (axes, shapes, subscripts, an index's window)
+   * (indexing); statics: its compile-time arguments (axes, shapes, subscripts, an index's window);
+   * int: an index of integer data is integer data too
    */
-  | { readonly kind: "apply"; readonly fn: string; readonly args: readonly TExpr[]; readonly statics?: Statics; readonly shape: Shape; readonly span: Span };
+  | { readonly kind: "apply"; readonly fn: string; readonly args: readonly TExpr[]; readonly statics?: Statics; readonly shape: Shape; readonly span: Span; readonly int?: boolean };
 
 export interface Declared {
   readonly name: string;
   readonly shape: Shape;
+  /** an `: int` input */
+  readonly int?: boolean;
   readonly span: Span;
 }
 

@@ -111,6 +111,28 @@ function contract(n: Node, args: readonly Float64Array[], shapes: readonly Shape
   return out;
 }
 
+/** an index read from data: an integer in 0..n-1, else a RangeError (never a silent NaN) */
+function checkedIndex(v: number, n: number, what: string): number {
+  if (!(Number.isInteger(v) && v >= 0 && v < n)) throw new RangeError(`${what}: index ${v} is out of range 0..${n - 1}`);
+  return v;
+}
+
+/** the shape of g in scatter_add(g, ids): the target with its axis replaced by the shape of ids */
+function unravelShape(n: Node, idsShape: Shape): Shape {
+  const axis = n.attrs!.axis!;
+  return [...n.shape.slice(0, axis), ...idsShape, ...n.shape.slice(axis + 1)];
+}
+
+/** for take(x, ids, axis): each element of the result, the flat index in x it reads */
+function takeSources(xShape: Shape, ids: Float64Array, idsShape: Shape, axis: number, out: Shape): number[] {
+  return Array.from({ length: size(out) }, (_, i) => {
+    const idx = unravel(i, out);
+    const j = ravel(idx.slice(axis, axis + idsShape.length), idsShape);
+    const at = checkedIndex(ids[j], xShape[axis], "take");
+    return ravel([...idx.slice(0, axis), at, ...idx.slice(axis + idsShape.length)], xShape);
+  });
+}
+
 export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> = {
   neg: map1((x) => -x),
   exp: map1(Math.exp),
@@ -214,6 +236,18 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
   },
   contract1: contract,
   contract2: contract,
+  gather: (n, [x, ids], [xs, is]) => Float64Array.from(takeSources(xs, ids, is, n.attrs!.axis!, n.shape), (src) => x[src]),
+  scatter_add: (n, [g, ids], [, is]) => {
+    const out = new Float64Array(size(n.shape));
+    takeSources(n.shape, ids, is, n.attrs!.axis!, unravelShape(n, is)).forEach((dst, i) => (out[dst] += g[i]));
+    return out;
+  },
+  one_hot: (n, [labels]) => {
+    const k = n.shape[n.shape.length - 1];
+    const out = new Float64Array(size(n.shape));
+    labels.forEach((v, i) => (out[i * k + checkedIndex(v, k, "one_hot")] = 1));
+    return out;
+  },
   iota: (n) => Float64Array.from({ length: size(n.shape) }, (_, i) => Math.floor(i / strides(n.shape)[n.attrs!.axis!]) % n.shape[n.attrs!.axis!]),
   sce: (_n, [z, t], [s]) => {
     const tr = rowsOf(t, s);

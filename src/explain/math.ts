@@ -186,6 +186,8 @@ const displayFunctions: Readonly<Record<string, (args: string[]) => string>> = {
   unreshape: ([g]) => `\\operatorname{reshape}^{-1}\\left(${g}\\right)`,
   unslice: ([g]) => `\\operatorname{pad}\\left(${g}\\right)`,
   unpad: ([g]) => `\\operatorname{slice}\\left(${g}\\right)`,
+  scatter: ([g]) => `\\operatorname{scatter\\,add}\\left(${g}\\right)`,
+  gatherback: ([g]) => `\\operatorname{take}\\left(${g}\\right)`,
   contractgrad: ([g]) => `\\operatorname{einsum}^{\\top}\\left(${g}\\right)`,
 };
 

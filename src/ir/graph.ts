@@ -34,6 +34,8 @@ export interface Node {
 export interface Leaf {
   readonly name: string;
   readonly shape: Shape;
+  /** an `: int` input: integer data (indices, labels) */
+  readonly int?: boolean;
   readonly node: number;
   readonly span: Span;
 }

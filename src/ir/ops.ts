@@ -114,11 +114,23 @@ export const ops = {
   contract1: { args: ["x"], kind: "kernel", shape: (a, t, at) => contractShape(at?.spec, a, t), flops: (a, t, at) => contractFlops(at!.spec!, a, t!) },
   /** einsum of two operands (attrs.spec, result shaped `target`): every product of any rank */
   contract2: { args: ["a", "b"], kind: "kernel", shape: (a, t, at) => contractShape(at?.spec, a, t), flops: (a, t, at) => contractFlops(at!.spec!, a, t!) },
+  /** NumPy take: x's axis attrs.axis indexed by the integers `ids` (any rank) */
+  gather: { args: ["x", "ids"], kind: "kernel", shape: (a, _t, at) => takeShape(a[0], a[1], at?.axis) },
+  /** gather's transpose: zeros of shape `target`, each slice of g added at its index along attrs.axis (repeats accumulate) */
+  scatter_add: { args: ["g", "ids"], kind: "kernel", shape: (a, t, at) => (t && at?.axis !== undefined && sameShape(takeShape(t, a[1], at.axis) ?? [-1], a[0]) ? t : undefined) },
+  /** 1 at [..., labels[...]] of a last axis of length target's last, 0 elsewhere */
+  one_hot: { args: ["labels"], kind: "kernel", shape: (a, t) => (t && t.length === a[0].length + 1 && sameShape(t.slice(0, -1), a[0]) ? t : undefined) },
   /** the index along attrs.axis at every element of `target` (arange, eye, tril masks) */
   iota: { args: [], kind: "kernel", shape: (_a, t, at) => (t && at?.axis !== undefined && at.axis >= 0 && at.axis < t.length ? t : undefined) },
 } as const satisfies Record<string, OpInfo>;
 
 export type Op = keyof typeof ops;
+
+/** take(x, ids, axis): x's shape with its axis replaced by the shape of ids */
+function takeShape(x: Shape, ids: Shape, axis: number | undefined): Shape | undefined {
+  if (axis === undefined || !(axis >= 0 && axis < x.length)) return undefined;
+  return [...x.slice(0, axis), ...ids, ...x.slice(axis + 1)];
+}
 export type LeafOp = "param" | "input" | "const";
 
 export function isOp(name: string): name is Op {
@@ -130,4 +142,4 @@ export function opInfo(op: Op): OpInfo {
 }
 
 /** Ops whose node carries a target shape. */
-export const targetShaped: ReadonlySet<Op> = new Set<Op>(["broadcast", "rowbcast", "reduce_to", "reshape", "slice", "pad", "contract1", "contract2", "iota"]);
+export const targetShaped: ReadonlySet<Op> = new Set<Op>(["broadcast", "rowbcast", "reduce_to", "reshape", "slice", "pad", "contract1", "contract2", "iota", "scatter_add", "one_hot"]);

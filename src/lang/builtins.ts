@@ -21,7 +21,7 @@ export type Statics = Readonly<Record<string, StaticValue>>;
 export interface Param {
   readonly name: string;
   /** ints: a list (or one integer); shape: a list (or one integer) of positive dimensions; count: one positive integer */
-  readonly kind: "tensor" | "int" | "count" | "ints" | "shape" | "axes" | "number" | "bool" | "string";
+  readonly kind: "tensor" | "indices" | "int" | "count" | "ints" | "shape" | "axes" | "number" | "bool" | "string";
   readonly default?: StaticValue | null;
   readonly variadic?: boolean;
 }
@@ -417,6 +417,30 @@ export const builtins: Readonly<Record<string, Builtin>> = {
     params: [{ name: "subscripts", kind: "string" }, Ts("operands")],
     shape: (a, s) => einsumShape(s.subscripts as string, a),
     lower: (b, args, s) => einsumLower(b, s.subscripts as string, args),
+  },
+  take: {
+    signature: "take(x, ids, axis=0)",
+    params: [T("x"), { name: "ids", kind: "indices" }, { name: "axis", kind: "int", default: 0 }],
+    shape: (a, s) => {
+      const axis = normalizeAxis(s.axis as number, a[0].length);
+      if (axis === undefined) return err("E206", { axis: String(s.axis), shape: showShape(a[0]), rank: String(a[0].length), last: String(a[0].length - 1) });
+      return [...a[0].slice(0, axis), ...a[1], ...a[0].slice(axis + 1)];
+    },
+    lower: (b, [x, ids], s) => b.node("gather", [x, ids], { attrs: { axis: normalizeAxis(s.axis as number, b.shape(x).length)! } }),
+  },
+  // mean over rows of logsumexp(z) - z[label]: softmax cross-entropy against a one-hot of the integer labels
+  cross_entropy: {
+    signature: "cross_entropy(logits, labels)",
+    params: [T("logits"), { name: "labels", kind: "indices" }],
+    shape: (a) =>
+      a[0].length === 0 || !sameShape(a[0].slice(0, -1), a[1])
+        ? err("E203", { name: "cross_entropy", expected: `logits [K] with a scalar label, or [N, K] with labels [N] (labels ${showShape(a[1])})`, shape: showShape(a[0]) })
+        : scalar,
+    lower: (b, [z, labels]) => {
+      const shape = b.shape(z);
+      const perRow = b.node("sce", [z, b.node("one_hot", [labels], { target: [...shape] })]);
+      return meanLower(b, perRow, [...b.shape(perRow).keys()], false);
+    },
   },
   softmax: lastAxisOp("softmax"),
   log_softmax: lastAxisOp("log_softmax"),

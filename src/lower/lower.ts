@@ -80,7 +80,7 @@ export function lower(p: CheckedProgram): Graph {
   const loss = expr(p.loss.value);
   b.annotate(loss, p.loss.name ?? "loss", undefined);
   for (const [id, hint] of later) b.annotate(id, hint, undefined);
-  const leaves = (ds: CheckedProgram["params"]): Leaf[] => ds.map((d) => ({ name: d.name, shape: d.shape, node: ref(d.name), span: d.span }));
+  const leaves = (ds: CheckedProgram["params"]): Leaf[] => ds.map((d) => ({ name: d.name, shape: d.shape, node: ref(d.name), span: d.span, ...(d.int ? { int: true } : {}) }));
   const params = leaves(p.params);
   const inputs = leaves(p.inputs);
   return b.finish({ file: p.file, params, inputs, loss, grads: [] });

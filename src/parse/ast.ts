@@ -43,6 +43,8 @@ export interface DefParam {
 export interface Decl {
   readonly target: NameRef;
   readonly dims: readonly Expr[];
+  /** `: int` after the shape: integer data (indices, labels), an Int32Array in the module */
+  readonly int?: Span;
   readonly span: Span;
 }
 

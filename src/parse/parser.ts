@@ -236,6 +236,14 @@ export function parse(text: string, reporter: Reporter): Program {
       end = expect("]", "',' or ']'").span;
       open.pop();
     }
+    if (at(":")) {
+      next();
+      const t = expectName("a type: int");
+      if (t.text === "int") return { target, dims, int: t.span, span: join(target.span, t.span) };
+      // reported, and the declaration kept (as numbers), so its uses do not cascade
+      reporter.report("E002", t.span, { expected: "a type: int", found: describe(t), hint: "inputs are numbers by default; `: int` marks integer data (indices, labels)" });
+      return { target, dims, span: join(target.span, t.span) };
+    }
     return { target, dims, span: join(target.span, end) };
   }
 

@@ -33,7 +33,7 @@ export interface ParsedRule {
 }
 
 /** Display-only functions of `show` formulas: (value, reference operand), printed by the explainer. */
-export const displayOnly: ReadonlySet<string> = new Set(["extremes", "unpermute", "unreshape", "unslice", "unpad", "contractgrad"]);
+export const displayOnly: ReadonlySet<string> = new Set(["extremes", "unpermute", "unreshape", "unslice", "unpad", "contractgrad", "scatter", "gatherback"]);
 
 function isZero(n: MathNode): boolean {
   const v = foldFormula<number | undefined>(n, { constant: (c) => c, symbol: () => undefined, operator: () => undefined, call: () => undefined, conditional: () => undefined });

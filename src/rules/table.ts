@@ -125,6 +125,11 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
     show: ["contractgrad(g, a)", "contractgrad(g, b)"],
     tex: "\\operatorname{einsum}\\left({a}, {b}\\right)",
   },
+  // gather <-> scatter-add: each gathered element's cotangent goes back to the row it came from (repeats add up)
+  gather: { grads: [(b, n, g) => b.node("scatter_add", [g, n.args[1]], { target: [...b.shape(n.args[0])], attrs: { axis: n.attrs!.axis! } }), "0"], show: ["scatter(g, x)", "0"], tex: "\\operatorname{take}\\left({x}, {ids}\\right)" },
+  scatter_add: { grads: [(b, n, g) => b.node("gather", [g, n.args[1]], { attrs: { axis: n.attrs!.axis! } }), "0"], show: ["gatherback(g, g)", "0"], tex: "\\operatorname{scatter}\\left({g}, {ids}\\right)" },
+  // integer data: no gradient
+  one_hot: { grads: ["0"], tex: "\\operatorname{onehot}\\left({labels}\\right)" },
   // constant: no operands
   iota: { grads: [], tex: "\\operatorname{index}" },
   sce: { grads: ["rowexpand(g, z) * (softmax(z) - t)", "-(rowexpand(g, z) * z)"], tex: "\\operatorname{CE}\\left({z}, {t}\\right)" },

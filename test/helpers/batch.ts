@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { compile, type CompileOptions } from "../../src/index.js";
-import { element, loadModule, randomValues, relErr, rng, size } from "./module.js";
+import { element, loadModule, randomInputs, randomValues, relErr, rng, size } from "./module.js";
 
 /**
  * batchGradients over n samples (by default 37: two chunks of 16 and a remainder of 5) must
@@ -13,7 +13,7 @@ export async function expectBatchIsMean(source: string, seed: number, target: "t
   const plain = target === "ts" ? mod : await loadModule((await compile(source, { prettier: false })).typescript);
   const next = rng(seed);
   const params = randomValues(mod.shapes.params, next);
-  const per = Array.from({ length: n }, () => randomValues(mod.shapes.inputs, next));
+  const per = Array.from({ length: n }, () => randomInputs(mod, next));
   const batch: Record<string, Float64Array> = {};
   for (const [name, shape] of Object.entries(mod.shapes.inputs)) {
     batch[name] = new Float64Array(n * size(shape));

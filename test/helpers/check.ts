@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { compile, evaluate, verify } from "../../src/index.js";
-import { centralDifference, element, loadModule, randomValues, relErr, rng, size } from "./module.js";
+import { centralDifference, element, loadModule, randomInputs, randomValues, relErr, rng, size } from "./module.js";
 
 /** At most this many coordinates of one tensor are checked by finite differences. */
 const SAMPLES_PER_TENSOR = 12;
@@ -22,7 +22,7 @@ export async function checkProgram(name: string, source: string, seed: number): 
   const mod = await loadModule(r.typescript);
   const next = rng(seed);
   const params = randomValues(mod.shapes.params, next);
-  const inputs = randomValues(mod.shapes.inputs, next);
+  const inputs = randomInputs(mod, next);
 
   const got = mod.gradients(params, inputs);
   // the reference evaluator, on the unoptimized graph

@@ -19,6 +19,8 @@ export interface GeneratedModule {
   gradients(params: Values, inputs: Values, out?: Result): Result;
   batchGradients(params: Values, batch: Record<string, ArrayLike<number>>, n: number, out?: Result): Result;
   createResult(): Result;
+  /** integer inputs and their bounds, when the program has any */
+  integers?: Record<string, number | null>;
 }
 
 const dir = join(tmpdir(), `gradc-test-${process.pid}`);
@@ -89,4 +91,15 @@ export function element(v: number | Tensor, i: number): number {
 export function relErr(a: number, b: number, floor = 1e-3): number {
   if (a === b) return 0;
   return Math.abs(a - b) / Math.max(floor, Math.abs(a), Math.abs(b));
+}
+
+/** Random inputs for a module: numbers in [-scale, scale], and integer inputs uniform in 0..bound-1 (Int32Array). */
+export function randomInputs(mod: GeneratedModule, next: () => number, scale = 1): Values {
+  const out = randomValues(mod.shapes.inputs, next, scale);
+  for (const [name, bound] of Object.entries(mod.integers ?? {})) {
+    const shape = mod.shapes.inputs[name];
+    const draw = () => Math.floor(next() * (bound ?? 5));
+    out[name] = shape.length === 0 ? draw() : (Int32Array.from({ length: size(shape) }, draw) as unknown as Tensor);
+  }
+  return out;
 }

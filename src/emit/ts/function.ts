@@ -268,6 +268,7 @@ export function emitBody(ctx: FunctionContext): Body {
       transposed: (i) => g.nodes[n.args[i]].op === "transpose",
       at: (i, r, c) => at(n.args[i], rowColPos(r, c, g.nodes[n.args[i]].shape), []),
       atIdx: (i, idx) => at(n.args[i], { idx }, []),
+      atFlat: (i, flat) => at(n.args[i], { flat }, []),
       outIdx: (idx) => (p === "scalar" ? id(local(nid)) : index(id(local(nid)), linear(idx, n.shape))),
       out: (r, c) => (p === "scalar" ? id(local(nid)) : index(id(local(nid)), flatIndex(n.shape, r, c))),
       store: (r, c, value) => {

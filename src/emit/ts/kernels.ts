@@ -21,6 +21,8 @@ export interface KernelCtx {
   atIdx(operand: number, idx: readonly Expr[]): Expr;
   /** N-D kernels: the destination element at a multi-index */
   outIdx(idx: readonly Expr[]): Expr;
+  /** the element of operand i at a flat row-major index */
+  atFlat(operand: number, flat: Expr): Expr;
 }
 
 export type Kernel = (k: KernelCtx) => Stmt[];
@@ -237,6 +239,29 @@ export const kernels: Partial<Record<Op, Kernel>> = {
   },
   contract1: contractKernel,
   contract2: contractKernel,
+  // y[..., j, ...] = x[..., ids[j], ...]
+  gather: (k) => {
+    const r = k.shapeOf(1).length;
+    return [...checkIndices(k, 1, k.shapeOf(0)[k.node.attrs!.axis!]), ...nest(k.node.shape, 0, (idx) => [assign(k.outIdx(idx), k.atIdx(0, takeIndex(k, idx, r)))])];
+  },
+  // y = 0; y[..., ids[j], ...] += g[..., j, ...]
+  scatter_add: (k) => {
+    const r = k.shapeOf(1).length;
+    return [
+      ...checkIndices(k, 1, k.node.shape[k.node.attrs!.axis!]),
+      loop("i", num(size(k.node.shape)), [assign(k.out(zero, I), zero)]),
+      ...nest(k.shapeOf(0), 0, (idx) => [assign(k.outIdx(takeIndex(k, idx, r)), k.atIdx(0, idx), "+=")]),
+    ];
+  },
+  // y = 0; y[i, labels[i]] = 1
+  one_hot: (k) => {
+    const classes = k.node.shape[k.node.shape.length - 1];
+    return [
+      ...checkIndices(k, 0, classes),
+      loop("i", num(size(k.node.shape)), [assign(k.out(zero, I), zero)]),
+      loop("q0", num(size(k.shapeOf(0))), [assign(k.out(id("q0"), k.atFlat(0, id("q0"))), num(1))]),
+    ];
+  },
   // y = the index along attrs.axis
   iota: (k) => nest(k.node.shape, 0, (idx) => [assign(k.outIdx(idx), idx[k.node.attrs!.axis!])]),
   // y = logsumexp(z) - sum_j t_j z_j, per row (lecture 4.6.4)
@@ -299,6 +324,26 @@ function reduceAxes(init: Expr, combine: (acc: Expr, v: Expr) => Expr): Kernel {
 function extremum(beats: ">" | "<"): (acc: Expr, v: Expr) => Expr {
   const nan = (e: Expr) => bin("!==", e, e);
   return (acc, v) => cond(bin("||", bin("||", bin(beats, v, acc), nan(v)), nan(acc)), v, acc);
+}
+
+/**
+ * Indices read from data (operand `i`): each an integer in 0..n-1, else a RangeError with the
+ * value, before anything is read through them (never a silent NaN or a wrong number).
+ */
+function checkIndices(k: KernelCtx, operand: number, n: number): Stmt[] {
+  const v = id("v");
+  const ok = bin("&&", bin("&&", bin(">=", v, num(0)), bin("<", v, num(n))), bin("===", call(member(id("Math"), "floor"), v), v));
+  const what = `gradc: ${k.node.origin?.text ?? k.node.op}: index `;
+  const message = bin("+", bin("+", { k: "str", v: what.length > 80 ? `gradc: ${k.node.op}: index ` : what }, v), { k: "str", v: ` is out of range 0..${n - 1}` });
+  return [
+    loop("q0", num(size(k.shapeOf(operand))), [decl("const", "v", k.atFlat(operand, id("q0"))), { k: "if", cond: { k: "un", op: "!", a: ok }, body: [{ k: "throw", error: "RangeError", message }] }]),
+  ];
+}
+
+/** take(x, ids, axis): the operand's index for a result (or cotangent) multi-index, ids read in place */
+function takeIndex(k: KernelCtx, idx: readonly Expr[], idsRank: number): Expr[] {
+  const axis = k.node.attrs!.axis!;
+  return [...idx.slice(0, axis), k.atIdx(1, idx.slice(axis, axis + idsRank)), ...idx.slice(axis + idsRank)];
 }
 
 /**
@@ -388,7 +433,7 @@ export const kernelForms: Partial<Record<Op, (transposed: readonly boolean[]) =>
 };
 
 /** Names the kernels use for themselves; generated locals never take them. */
-export const kernelLocals = ["i", "j", "t", "m", "s", "a", "l", "acc", "s0", "s1", "s2", "s3", "a0", "a1", "a2", "a3", ...ndLocals];
+export const kernelLocals = ["i", "j", "t", "m", "s", "a", "l", "acc", "s0", "s1", "s2", "s3", "a0", "a1", "a2", "a3", "v", ...ndLocals];
 
 /** Flat row-major index of (r, c) in a tensor of `shape`. */
 export function flatIndex(shape: Shape, r: Expr, c: Expr): Expr {

@@ -15,6 +15,7 @@ import type { Graph, Leaf, Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { showShape, size } from "../../shape/shape.js";
 import { fillTemplate } from "../template.js";
+import { integerBounds } from "../../ir/integers.js";
 import { moduleFunctions, usedModuleFunctions } from "./helpers.js";
 import { emitBody, plan, type Mode, type WasmPlan } from "./function.js";
 import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
@@ -57,7 +58,7 @@ export function moduleOptions(o: { readonly dtype: Dtype; readonly target?: "ts"
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, ...Object.keys(moduleFunctions), "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "weights", "rows", "chunkWeights", "tailBatch", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes"];
+const internal = [...kernelLocals, ...Object.keys(moduleFunctions), "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "weights", "rows", "chunkWeights", "tailBatch", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes", "integers"];
 
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
@@ -128,7 +129,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     addInterface: (x: InterfaceDeclarationStructure) => statements.push(x),
     addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => statements.push({ ...x, kind: StructureKind.Function }),
   };
-  const leafType = (l: Leaf) => (l.shape.length === 0 ? "number" : "Tensor");
+  const leafType = (l: Leaf) => (l.shape.length === 0 ? "number" : l.int ? "Int32Array" : "Tensor");
   const props = (ls: readonly Leaf[], type: (l: Leaf) => string): OptionalKind<PropertySignatureStructure>[] =>
     ls.map((l) => ({ name: propName(l.name), type: type(l), docs: [`${l.shape.length === 0 ? "scalar" : `${showShape(l.shape)}, row-major`}`] }));
   const iface = (name: string, doc: string, properties: OptionalKind<PropertySignatureStructure>[]): InterfaceDeclarationStructure => ({
@@ -151,6 +152,15 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
       },
     ],
   });
+  if (g.inputs.some((l) => l.int)) {
+    const bounds = integerBounds(g);
+    sf.addVariableStatement({
+      isExported: true,
+      declarationKind: VariableDeclarationKind.Const,
+      docs: ["The integer inputs, each with its valid values 0 <= v < bound (the length of the axis it indexes; null when it indexes none). A value outside throws a RangeError."],
+      declarations: [{ name: "integers", initializer: `{ ${g.inputs.filter((l) => l.int).map((l) => `${literalKey(l.name)}: ${bounds.get(l.name) ?? "null"}`).join(", ")} } as const` }],
+    });
+  }
   sf.addInterface(iface("Params", "The differentiated parameters.", props(g.params, leafType)));
   sf.addInterface(iface("Inputs", "One sample of data (not differentiated).", props(g.inputs, leafType)));
   sf.addInterface(iface("Batch", "n samples of each input, sample after sample (row-major [n, ...shape]).", props(g.inputs, () => "ArrayLike<number>")));

@@ -13,7 +13,7 @@ export type Expr =
   | { readonly k: "index"; readonly arr: Expr; readonly i: Expr }
   | { readonly k: "member"; readonly obj: Expr; readonly prop: string };
 
-export type BinOp = "+" | "-" | "*" | "/" | "**" | "%" | ">" | ">=" | "<" | "<=" | "===" | "!==" | "|" | "||";
+export type BinOp = "+" | "-" | "*" | "/" | "**" | "%" | ">" | ">=" | "<" | "<=" | "===" | "!==" | "|" | "||" | "&&";
 
 export type Stmt =
   | { readonly k: "decl"; readonly kind: "const" | "let"; readonly name: string; readonly init: Expr; readonly comment?: string }
@@ -22,6 +22,7 @@ export type Stmt =
   | { readonly k: "call"; readonly e: Expr }
   | { readonly k: "if-throw"; readonly cond: Expr; readonly error: string; readonly message: string }
   | { readonly k: "if"; readonly cond: Expr; readonly body: readonly Stmt[] }
+  | { readonly k: "throw"; readonly error: string; readonly message: Expr }
   /** for (; v + size <= n; v += size) body: whole chunks of a batch */
   | { readonly k: "for-chunks"; readonly v: string; readonly size: number; readonly body: readonly Stmt[] }
   | { readonly k: "return"; readonly e: Expr }
@@ -62,7 +63,7 @@ export const loop = (v: string, to: Expr, body: readonly Stmt[], from: Expr = nu
 
 // ---- printer ------------------------------------------------------------------------------
 const precedence: Record<BinOp, number> = {
-  "||": 3, "|": 6, "===": 8, "!==": 8, ">": 9, ">=": 9, "<": 9, "<=": 9, "+": 11, "-": 11, "*": 12, "/": 12, "%": 12, "**": 13,
+  "||": 3, "&&": 4, "|": 6, "===": 8, "!==": 8, ">": 9, ">=": 9, "<": 9, "<=": 9, "+": 11, "-": 11, "*": 12, "/": 12, "%": 12, "**": 13,
 };
 const UNARY = 14;
 const POSTFIX = 17;
@@ -151,6 +152,9 @@ export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
         break;
       case "if-throw":
         out.push(`${indent}if (${printExpr(s.cond)}) throw new ${s.error}(${JSON.stringify(s.message)});`);
+        break;
+      case "throw":
+        out.push(`${indent}throw new ${s.error}(${printExpr(s.message)});`);
         break;
       case "for-chunks":
         out.push(`${indent}for (; ${s.v} + ${s.size} <= n; ${s.v} += ${s.size}) {`, ...printStmts(s.body, indent + "  "), `${indent}}`);
