@@ -165,7 +165,7 @@ describe("the math is valid", () => {
   const hasPdflatex = spawnSync("pdflatex", ["--version"]).status === 0;
   it.skipIf(!hasPdflatex)("every example's .tex compiles with pdflatex", () => {
     const dir = mkdtempSync(join(tmpdir(), "gradc-tex-"));
-    for (const name of ["lecture", "chain", "mlp", "tiny-mlp", "regression"]) {
+    for (const name of ["lecture", "chain", "mlp", "tiny-mlp", "regression", "layernorm", "rnn", "batch-mlp", "embedding-bag"]) {
       writeFileSync(join(dir, `${name}.tex`), explain(read(name), { filename: `examples/${name}.grad`, format: "tex", at: "random" }).text);
       const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", `${name}.tex`], { cwd: dir, encoding: "utf8" });
       expect(r.status, `${name}.tex:\n${r.stdout.slice(-2000)}`).toBe(0);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { analyze, compile, CompileError } from "../src/index.js";
+import { analyze, compile, CompileError, explain } from "../src/index.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 import { checkProgram } from "./helpers/check.js";
 import { loadModule } from "./helpers/module.js";
@@ -232,5 +232,24 @@ describe("integer data at run time", () => {
     expect(() => mod.loss(p, { x: Float64Array.of(1, 2), y: 3 })).toThrow(/out of range 0..2/);
     // log 3: uniform logits
     expect(mod.loss({ W: new Float64Array(6) }, { x: Float64Array.of(1, 2), y: 2 })).toBeCloseTo(Math.log(3), 12);
+  });
+});
+
+describe("explain --at with integer inputs", () => {
+  const source = "param E[6, 2], W[3, 2]\ninput ids[4]: int, y: int\nloss = cross_entropy(W @ mean(E[ids], axis=0), y)\n";
+  it("--at random draws each integer input from its valid range", () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const table = explain(source, { at: `random:${seed}` }).derivation.table!;
+      const row = (tex: string) => [...table.find((r) => r.symbol.includes(tex))!.value];
+      for (const v of row("ids")) expect(Number.isInteger(v) && v >= 0 && v < 6, `ids = ${v}`).toBe(true);
+      const [y] = row("y");
+      expect(Number.isInteger(y) && y >= 0 && y < 3, `y = ${y}`).toBe(true);
+    }
+  });
+  it("a given integer input must hold whole numbers in range", () => {
+    const at = "E=[1,2,3,4,5,6,7,8,9,10,11,12],W=[1,2,3,4,5,6],ids=[0,1,2,6],y=1";
+    expect(() => explain(source, { at })).toThrow("--at: 'ids' is integer data: its values are whole numbers from 0 to 5");
+    expect(() => explain(source, { at: at.replace("ids=[0,1,2,6]", "ids=[0,1,2,0.5]") })).toThrow(/'ids' is integer data/);
+    expect(explain(source, { at: at.replace("ids=[0,1,2,6]", "ids=[0,1,2,5]") }).text).toContain("ids");
   });
 });

@@ -10,7 +10,6 @@ const mathNames: Readonly<Record<string, string>> = {
   ReLU: "did you mean 'relu'?",
   ln: "log is the natural logarithm: log(...)",
   softmax_ce: "did you mean 'softmax_cross_entropy'?",
-  cross_entropy: "did you mean 'softmax_cross_entropy'?",
 };
 
 /** A parameter as argument binding sees it: a variadic one takes every remaining positional argument. */

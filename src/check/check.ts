@@ -199,10 +199,9 @@ export function check(program: Program, file: string, text: string): { program?:
         if (!("deps" in entry)) {
           return { expr: { kind: "num", value: entry.value, shape: scalar, span: e.span }, deps: new Set<string>() };
         }
-        if (poisoned.has(name)) return { expr: null, deps: new Set(entry.deps) };
-        if (entry.kind === "alias") return { expr: entry.expr, deps: new Set(entry.deps) };
         // dependencies are direct (this name); reachability is walked once at the end
         if (poisoned.has(name)) return { expr: null, deps: new Set<string>([name]) };
+        if (entry.kind === "alias") return { expr: entry.expr, deps: new Set(entry.deps) };
         return { expr: { kind: "ref", name, shape: entry.shape, span: e.span, ...(entry.int ? { int: true } : {}) }, deps: new Set<string>([name]) };
       }
       case "string":

@@ -1,5 +1,6 @@
 import type { Values } from "../eval/evaluate.js";
 import type { Graph } from "../ir/graph.js";
+import { integerBounds } from "../ir/integers.js";
 import { size } from "../shape/shape.js";
 
 /** A bad --at: the message says what to write instead. */
@@ -24,9 +25,14 @@ export function parsePoint(spec: string, g: Graph): { params: Values; inputs: Va
   const leaves = [...g.params.map((l) => ({ ...l, role: "params" as const })), ...g.inputs.map((l) => ({ ...l, role: "inputs" as const }))];
   const out = { params: {} as Record<string, number | Float64Array>, inputs: {} as Record<string, number | Float64Array> };
   const random = /^random(?::(\d+))?$/.exec(spec.trim());
+  const bounds = integerBounds(g);
   if (random) {
     const next = uniform(Number(random[1] ?? 1));
-    for (const l of leaves) out[l.role][l.name] = l.shape.length === 0 ? next() : Float64Array.from({ length: size(l.shape) }, next);
+    for (const l of leaves) {
+      // integer inputs: uniform over their valid values (0..bound-1)
+      const draw = l.int ? () => Math.floor(((next() + 1) / 2) * (bounds.get(l.name) ?? 5)) : next;
+      out[l.role][l.name] = l.shape.length === 0 ? draw() : Float64Array.from({ length: size(l.shape) }, draw);
+    }
     return out;
   }
   const given = new Map<string, number[]>();
@@ -43,6 +49,10 @@ export function parsePoint(spec: string, g: Graph): { params: Values; inputs: Va
   for (const l of leaves) {
     const v = given.get(l.name)!;
     if (v.length !== size(l.shape)) throw new PointError(`--at: '${l.name}' needs ${size(l.shape)} value${size(l.shape) === 1 ? "" : "s"}, got ${v.length}`);
+    const bound = bounds.get(l.name);
+    if (l.int && v.some((x) => !Number.isInteger(x) || x < 0 || (bound !== undefined && x >= bound))) {
+      throw new PointError(`--at: '${l.name}' is integer data: its values are whole numbers from 0 to ${bound === undefined ? "…" : bound - 1}`);
+    }
     out[l.role][l.name] = l.shape.length === 0 ? v[0] : Float64Array.from(v);
   }
   return out;
