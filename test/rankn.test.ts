@@ -52,9 +52,9 @@ const step: fc.Arbitrary<Step> = fc.record({
 
 /** One source line per step; returns the program and whether it compiled (every step is valid by construction). */
 function program(shape: number[], steps: Step[]): string {
-  const lines = [`param X[${shape.join(", ")}], w`];
+  const lines = [`param X[${shape.join(", ")}], w`, `input Z[${shape.join(", ")}]`, "A = X * (1 + Z)"];
   let s = [...shape];
-  let cur = "X";
+  let cur = "A";
   steps.forEach((st, k) => {
     const p = st.pick;
     const rank = s.length;
@@ -135,11 +135,13 @@ function program(shape: number[], steps: Step[]): string {
 }
 
 describe("random rank-N programs (fast-check)", () => {
-  it("compile, and their gradients agree with finite differences and the evaluator", async () => {
+  it("compile, their gradients agree with finite differences and the evaluator, and batchGradients (both targets) is the mean", async () => {
     await fc.assert(
       fc.asyncProperty(dims, fc.array(step, { minLength: 1, maxLength: 4 }), fc.nat(), async (shape, steps, s) => {
         const source = program(shape, steps);
         await checkProgram("random", source, s);
+        // one in four also through batchGradients (a batch of 5), alternating targets
+        if (s % 4 === 0) await expectBatchIsMean(source, s, s % 8 === 0 ? "wasm" : "ts", 5);
       }),
       runs(60),
     );

@@ -125,6 +125,8 @@ export const ops = {
 } as const satisfies Record<string, OpInfo>;
 
 export type Op = keyof typeof ops;
+/** The ops of one kind, from the table's literal kinds: the emitters' tables are total over these. */
+export type OpOfKind<K extends OpKind> = { [O in Op]: (typeof ops)[O]["kind"] extends K ? O : never }[Op];
 
 /** take(x, ids, axis): x's shape with its axis replaced by the shape of ids */
 function takeShape(x: Shape, ids: Shape, axis: number | undefined): Shape | undefined {

@@ -4,7 +4,7 @@ import { opInfo } from "../../ir/ops.js";
 import { sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
 import { elementVar, flatOf as flatAt, idxOf, linear, NeedIndex, rowColPos, type Pos } from "./access.js";
-import { finalStores, flatIndex, kernels, views, type KernelCtx } from "./kernels.js";
+import { finalStores, flatIndex, kernelOf, viewOf, type KernelCtx } from "./kernels.js";
 import { assign, bin, call, decl, iadd, id, imul, index, loop, member, num, str, type Expr, type Stmt } from "./syntax.js";
 
 /**
@@ -193,7 +193,7 @@ export function emitBody(ctx: FunctionContext): Body {
         const src = g.nodes[n.args[0]];
         // a scalar source is the same everywhere
         if (src.shape.length === 0) return at(src.id, {}, prelude);
-        const map = views[n.op];
+        const map = viewOf(n.op);
         if (!map) throw new InternalError(`view ${n.op} has no index map`);
         const to = map({ idx: () => idxOf(pos, n.shape), flat: () => flatAt(pos, n.shape) }, src.shape, n);
         return at(src.id, { ...to, ...(pos.strict ? { strict: true } : {}) }, prelude);
@@ -260,7 +260,7 @@ export function emitBody(ctx: FunctionContext): Body {
       return withComment(n, stmts);
     }
     if (mode === "chunk" && ctx.wasm?.kernels.has(nid)) return withComment(n, wasmCall(n));
-    const kernel = kernels[n.op];
+    const kernel = kernelOf(n.op);
     if (!kernel) throw new InternalError(`no kernel for op '${n.op}'`);
     const k: KernelCtx = {
       node: n,

@@ -1,5 +1,5 @@
 import type { Node } from "../../ir/graph.js";
-import type { Op } from "../../ir/ops.js";
+import type { Op, OpOfKind } from "../../ir/ops.js";
 import { parseSpec } from "../../shape/contract.js";
 import { rowsCols, size, type Shape } from "../../shape/shape.js";
 import { kernelVar, ndLocals } from "./access.js";
@@ -70,7 +70,7 @@ function rowLse(k: KernelCtx, r: Expr, cols: number, x = 0): Stmt[] {
  * The loop nest of every non-elementwise, non-view op. Format: op -> statements that fill the
  * destination. Loop variables i, j, t and locals m, s, a, acc are reserved by the emitter.
  */
-export const kernels: Partial<Record<Op, Kernel>> = {
+export const kernels: Record<OpOfKind<"kernel">, Kernel> = {
   // s = sum_i x_i
   sum: (k) => {
     const [r, c] = rowsCols(k.shapeOf(0));
@@ -388,7 +388,7 @@ function contractKernel(k: KernelCtx): Stmt[] {
  */
 export type ViewMap = (pos: { idx(): readonly Expr[]; flat(): Expr }, source: Shape, n: Node) => { idx: readonly Expr[] } | { flat: Expr };
 
-export const views: Partial<Record<Op, ViewMap>> = {
+export const views: Record<OpOfKind<"view">, ViewMap> = {
   // NumPy broadcast: a source dimension of 1 (or a missing leading one) repeats
   broadcast: (pos, source, n) => {
     const idx = pos.idx();
@@ -411,6 +411,14 @@ export const views: Partial<Record<Op, ViewMap>> = {
   // index i reads start + step * i
   slice: (pos, _source, n) => ({ idx: pos.idx().map((e, k) => iadd(num(n.attrs!.starts![k]), imul(num(n.attrs!.steps![k]), e))) }),
 };
+
+/** The loop nest of a kernel op, the index map of a view op (the tables are total over their kinds). */
+export function kernelOf(op: Op): Kernel | undefined {
+  return Object.prototype.hasOwnProperty.call(kernels, op) ? kernels[op as OpOfKind<"kernel">] : undefined;
+}
+export function viewOf(op: Op): ViewMap | undefined {
+  return Object.prototype.hasOwnProperty.call(views, op) ? views[op as OpOfKind<"view">] : undefined;
+}
 
 /**
  * Kernels that produce each output element once, in its final form, through store(): their
