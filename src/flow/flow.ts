@@ -1,3 +1,4 @@
+import { integerBounds } from "../ir/integers.js";
 import { evaluateNodes } from "../eval/evaluate.js";
 import type { Analysis } from "../index.js";
 import { size, type Shape } from "../shape/shape.js";
@@ -46,7 +47,12 @@ export function gradientFlow(a: Analysis, init: Init, seed: number): Flow {
   const params: Record<string, number | Float64Array> = {};
   const inputs: Record<string, number | Float64Array> = {};
   for (const l of g.params) params[l.name] = draw(l.shape, init, next, uni);
-  for (const l of g.inputs) inputs[l.name] = draw(l.shape, { kind: "normal", std: 1 }, next, uni);
+  const bounds = integerBounds(g);
+  for (const l of g.inputs) {
+    // integer data (ids, labels): uniform over its valid values
+    if (l.int) inputs[l.name] = l.shape.length === 0 ? Math.floor(uni() * (bounds.get(l.name) ?? 5)) : Float64Array.from({ length: size(l.shape) }, () => Math.floor(uni() * (bounds.get(l.name) ?? 5)));
+    else inputs[l.name] = draw(l.shape, { kind: "normal", std: 1 }, next, uni);
+  }
   const values = evaluateNodes(a.differentiated, params, inputs);
   const adjoint = new Map(a.sweep.map((s) => [s.node, s.adjoint]));
   const families = new Map<string, Map<number, number>>();
