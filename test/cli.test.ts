@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import fc from "fast-check";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -125,5 +126,77 @@ describe("writing outputs", () => {
     writeAtomic("/dev/null", "nothing\n");
     const { statSync } = await import("node:fs");
     expect(statSync("/dev/null").isCharacterDevice()).toBe(true);
+  });
+});
+
+describe("files: an output never replaces an input, and every file problem is a message", () => {
+  /** a project folder with a model, a link to it, and a sub-folder */
+  const project = () => {
+    const dir = tmp();
+    // a model with layers, so that flow has something to draw
+    writeFileSync(join(dir, "m.grad"), "input x, y\nh{0} = x\nfor k in 1..3 {\n  param w{k}\n  h{k} = tanh(w{k} * h{k-1})\n}\nloss = (h{3} - y)^2\n");
+    symlinkSync(join(dir, "m.grad"), join(dir, "link.grad"));
+    mkdirSync(join(dir, "sub"));
+    return dir;
+  };
+
+  it("refuses -o onto the input, however the path is spelled (fast-check), for every command", async () => {
+    const spellings = (dir: string) => [join(dir, "m.grad"), join(dir, "sub", "..", "m.grad"), join(dir, ".", "m.grad"), join(dir, "link.grad")];
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: 3 }), fc.nat({ max: 3 }), fc.constantFrom("compile", "explain", "graph", "flow"), async (i, o, command) => {
+        const dir = project();
+        const [input, out] = [spellings(dir)[i], spellings(dir)[o]];
+        const before = readFileSync(join(dir, "m.grad"), "utf8");
+        const r = await run(command, input, "-o", out);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/^gradc: refusing to write .*: it is the input .*; choose another output\n/);
+        expect(readFileSync(join(dir, "m.grad"), "utf8")).toBe(before);
+      }),
+      { numRuns: 24, seed: 7 },
+    );
+  });
+
+  it("refuses the .svg written beside explain's .md when that is the input", async () => {
+    const dir = project();
+    writeFileSync(join(dir, "x.svg"), readFileSync("examples/lecture.grad", "utf8"));
+    const r = await run("explain", join(dir, "x.svg"), "-o", join(dir, "x.md"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("it is the input");
+  });
+
+  it("refuses two inputs that --out-dir would write to one file, naming both", async () => {
+    const dir = project();
+    mkdirSync(join(dir, "a"));
+    writeFileSync(join(dir, "a", "m.grad"), readFileSync("examples/lecture.grad", "utf8"));
+    const r = await run("compile", join(dir, "m.grad"), join(dir, "a", "m.grad"), "--out-dir", join(dir, "out"));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`both ${join(dir, "m.grad")} and ${join(dir, "a", "m.grad")} would write it`);
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+
+  it("reports unreadable sources and unwritable outputs with the path and the reason, exit 1", async () => {
+    const dir = project();
+    const cases: [string[], string][] = [
+      [["compile", "/dev/zero"], "gradc: cannot read /dev/zero: it is not a regular file\n"],
+      [["compile", join(dir, "sub")], `gradc: cannot read ${join(dir, "sub")}: it is a directory\n`],
+      [["compile", join(dir, "none.grad")], `gradc: cannot read ${join(dir, "none.grad")}: no such file or directory\n`],
+      [["compile", join(dir, "m.grad"), "-o", join(dir, "sub")], `gradc: cannot write ${join(dir, "sub")}: it is a directory\n`],
+      [["compile", join(dir, "m.grad"), "--out-dir", join(dir, "m.grad", "x")], `gradc: cannot write ${join(dir, "m.grad", "x", "m.ts")}: a part of the path is not a directory\n`],
+      [["graph", join(dir, "m.grad"), "-o", join(dir, "sub")], `gradc: cannot write ${join(dir, "sub")}: it is a directory\n`],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await run(...argv);
+      expect({ argv, code: r.code, stderr: r.stderr }).toEqual({ argv, code: 1, stderr: message });
+    }
+    // explain writes its picture (sub.svg) first, then reports the .md it cannot write
+    const r = await run("explain", join(dir, "m.grad"), "-o", join(dir, "sub"));
+    expect(r.code).toBe(1);
+    expect(r.stderr.endsWith(`gradc: cannot write ${join(dir, "sub")}: it is a directory\n`)).toBe(true);
+  });
+
+  it("flow on a model without layers says so and exits 1", async () => {
+    const r = await run("flow", "examples/lecture.grad");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("gradc: examples/lecture.grad has no layers to follow: flow reports indexed names from a for loop (h{k}, w{k}, ...); this model has none\n");
   });
 });

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { compile, CompileError, explain, explainFusion, graph, PointError, renderDiagnostics } from "../index.js";
-import { displayName, writeAtomic } from "./files.js";
+import { displayName } from "./files.js";
+import { checkOutputs, FileError, readSource, writeOutput } from "./paths.js";
 import { analyze } from "../index.js";
 import { decayPerLayer, flowTable, gradientFlow, parseInit } from "../flow/flow.js";
 import { lineChart } from "../plot/svg.js";
@@ -58,58 +59,45 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         code = 2;
         return;
       }
+      const targetOf = (file: string) => opts.out ?? (opts.outDir ? join(opts.outDir, basename(file).replace(/\.grad$/, "") + (opts.emit === "ir" ? ".ir.txt" : ".ts")) : undefined);
+      try {
+        checkOutputs(files.map((f) => ({ input: f, outputs: [targetOf(f)].filter((t): t is string => t !== undefined) })));
+      } catch (e) {
+        if (!(e instanceof FileError)) throw e;
+        io.stderr(`gradc: ${e.message}\n`);
+        code = 1;
+        return;
+      }
       for (const file of files) {
-        let text: string;
-        try {
-          text = readFileSync(file, "utf8");
-        } catch {
-          io.stderr(`gradc: cannot read ${file}\n`);
-          code = 1;
-          continue;
-        }
-        const name = displayName(file);
-        try {
+        await guarded(file, async (text, name) => {
           const r = await compile(text, { filename: name, dtype: opts.dtype, target: opts.target, debug: opts.debug ?? false });
           if (r.diagnostics.length) io.stderr(renderDiagnostics(r.diagnostics, text));
           if (opts.explainFusion) io.stderr(`${name}:\n${explainFusion(r)}`);
-          const output = opts.emit === "ir" ? r.irText : r.typescript;
-          const target = opts.out ?? (opts.outDir ? join(opts.outDir, basename(file).replace(/\.grad$/, "") + (opts.emit === "ir" ? ".ir.txt" : ".ts")) : undefined);
-          if (target) {
-            writeAtomic(target, output);
-            io.stderr(`gradc: ${name} -> ${displayName(target)}\n`);
-          } else io.stdout(output);
-        } catch (e) {
-          if (!(e instanceof CompileError)) throw e;
-          io.stderr(renderDiagnostics(e.diagnostics, text));
-          code = 1;
-        }
+          output(targetOf(file), opts.emit === "ir" ? r.irText : r.typescript, name);
+        });
       }
     });
 
   /** read, run, and turn user errors into messages and exit codes */
   const guarded = async (file: string, job: (text: string, name: string) => Promise<void>) => {
-    let text: string;
+    let text = "";
     try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      io.stderr(`gradc: cannot read ${file}\n`);
-      code = 1;
-      return;
-    }
-    try {
+      text = readSource(file);
       await job(text, displayName(file));
     } catch (e) {
       if (e instanceof CompileError) io.stderr(renderDiagnostics(e.diagnostics, text));
-      else if (e instanceof PointError) io.stderr(`gradc: ${e.message}\n`);
+      else if (e instanceof PointError || e instanceof FileError) io.stderr(`gradc: ${e.message}\n`);
       else throw e;
       code = 1;
     }
   };
   const output = (target: string | undefined, text: string, from: string) => {
     if (!target) return io.stdout(text);
-    writeAtomic(target, text);
+    writeOutput(target, text);
     io.stderr(`gradc: ${from} -> ${displayName(target)}\n`);
   };
+  /** -o (and the picture written beside it) must not be the input */
+  const refuseInput = (file: string, ...outs: (string | undefined)[]) => checkOutputs([{ input: file, outputs: outs.filter((o): o is string => o !== undefined) }]);
 
   program
     .command("explain")
@@ -123,6 +111,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       await guarded(file, async (text, name) => {
         const format = opts.format ?? (opts.out?.endsWith(".tex") ? "tex" : "md");
         const svgPath = opts.out && format === "md" ? opts.out.replace(/(\.md)?$/, ".svg") : undefined;
+        refuseInput(file, opts.out, svgPath);
         const r = explain(text, { filename: name, format, ...(opts.at !== undefined ? { at: opts.at } : {}), ...(svgPath ? { picture: basename(svgPath) } : {}) });
         if (svgPath) output(svgPath, await graph(text, { filename: name, format: "svg", ...(opts.at !== undefined ? { at: opts.at } : {}) }), name);
         output(opts.out, r.text, name);
@@ -140,6 +129,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .action(async (file: string, opts: { at?: string; format?: "svg" | "dot"; out?: string }) => {
       await guarded(file, async (text, name) => {
         const format = opts.format ?? (opts.out?.endsWith(".dot") ? "dot" : "svg");
+        refuseInput(file, opts.out);
         output(opts.out, await graph(text, { filename: name, format, ...(opts.at !== undefined ? { at: opts.at } : {}) }), name);
       });
     });
@@ -199,6 +189,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       for (const file of files) {
         await guarded(file, async (text, name) => {
           const f = gradientFlow(analyze(text, { filename: name }), init, seed);
+          if (f.rows.length === 0) {
+            io.stderr(`gradc: ${name} has no layers to follow: flow reports indexed names from a for loop (h{k}, w{k}, ...); this model has none\n`);
+            code = 1;
+            return;
+          }
           io.stdout(`${name} (init ${opts.init}, seed ${seed}, loss ${f.loss.toPrecision(6)})\n${flowTable(f)}`);
           const d = decayPerLayer(f);
           const hidden = f.columns.find((c) => c.startsWith("|"));
@@ -213,7 +208,16 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         });
       }
       if (opts.out && series.length) {
-        output(opts.out, lineChart({ title: `Gradient magnitude per layer (init ${opts.init}, seed ${seed})`, xLabel: "layer k", yLabel: "magnitude (log scale)", logY: true, series }), files.join(", "));
+        const out = opts.out;
+        try {
+          // one plot from all the inputs: it must be none of them
+          checkOutputs(files.map((f, k) => ({ input: f, outputs: k === 0 ? [out] : [] })));
+            output(out, lineChart({ title: `Gradient magnitude per layer (init ${opts.init}, seed ${seed})`, xLabel: "layer k", yLabel: "magnitude (log scale)", logY: true, series }), files.join(", "));
+        } catch (e) {
+          if (!(e instanceof FileError)) throw e;
+          io.stderr(`gradc: ${e.message}\n`);
+          code = 1;
+        }
       }
     });
 
