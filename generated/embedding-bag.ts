@@ -84,13 +84,119 @@ function createWorkspace() {
 
 const workspace = createWorkspace();
 
+/** What a wrong argument is, for the message. */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (ArrayBuffer.isView(v))
+    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (Array.isArray(v)) return `an Array of ${v.length}`;
+  return `a ${typeof v}`;
+}
+
+/** params, inputs, batch or out is not an object. */
+function badObject(name: string, v: unknown, holding: string): never {
+  throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);
+}
+
+/** A tensor argument of the wrong array type or length. */
+function badTensor(name: string, v: unknown, length: number, shape: string, type: Function): never {
+  if (!(v instanceof type))
+    throw new TypeError(
+      `gradc: ${name} must be ${/^[AEIOU]/.test(type.name) ? "an" : "a"} ${type.name} of ${length} numbers (${shape}, row-major); got ${describeValue(v)}`,
+    );
+  throw new RangeError(
+    `gradc: ${name} has ${(v as ArrayLike<number>).length} numbers; its shape ${shape} needs ${length}`,
+  );
+}
+
+/** A scalar argument that is not a number. */
+function badNumber(name: string, v: unknown): never {
+  throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
+}
+
+/** loss(): params and inputs, and their tensors. */
+function checkLossArgs(params: Params, inputs: Inputs): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "E, W, b");
+  if (!(params.E instanceof Float64Array) || params.E.length !== 400)
+    badTensor("params.E", params.E, 400, "[50, 8]", Float64Array);
+  if (!(params.W instanceof Float64Array) || params.W.length !== 32)
+    badTensor("params.W", params.W, 32, "[4, 8]", Float64Array);
+  if (!(params.b instanceof Float64Array) || params.b.length !== 4)
+    badTensor("params.b", params.b, 4, "[4]", Float64Array);
+  if (typeof inputs !== "object" || inputs === null) badObject("inputs", inputs, "tokens, label");
+  if (!(inputs.tokens instanceof Int32Array) || inputs.tokens.length !== 6)
+    badTensor("inputs.tokens", inputs.tokens, 6, "[6]", Int32Array);
+}
+
+/** gradients(): params, inputs and out, and their tensors. */
+function checkGradientsArgs(params: Params, inputs: Inputs, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "E, W, b");
+  if (!(params.E instanceof Float64Array) || params.E.length !== 400)
+    badTensor("params.E", params.E, 400, "[50, 8]", Float64Array);
+  if (!(params.W instanceof Float64Array) || params.W.length !== 32)
+    badTensor("params.W", params.W, 32, "[4, 8]", Float64Array);
+  if (!(params.b instanceof Float64Array) || params.b.length !== 4)
+    badTensor("params.b", params.b, 4, "[4]", Float64Array);
+  if (typeof inputs !== "object" || inputs === null) badObject("inputs", inputs, "tokens, label");
+  if (!(inputs.tokens instanceof Int32Array) || inputs.tokens.length !== 6)
+    badTensor("inputs.tokens", inputs.tokens, 6, "[6]", Int32Array);
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+  if (!(out.grads.E instanceof Float64Array) || out.grads.E.length !== 400)
+    badTensor("out.grads.E", out.grads.E, 400, "[50, 8]", Float64Array);
+  if (!(out.grads.W instanceof Float64Array) || out.grads.W.length !== 32)
+    badTensor("out.grads.W", out.grads.W, 32, "[4, 8]", Float64Array);
+  if (!(out.grads.b instanceof Float64Array) || out.grads.b.length !== 4)
+    badTensor("out.grads.b", out.grads.b, 4, "[4]", Float64Array);
+}
+
+/** batchGradients(): params, the batch, n and out. */
+function checkBatchArgs(params: Params, batch: Batch, n: number, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "E, W, b");
+  if (!(params.E instanceof Float64Array) || params.E.length !== 400)
+    badTensor("params.E", params.E, 400, "[50, 8]", Float64Array);
+  if (!(params.W instanceof Float64Array) || params.W.length !== 32)
+    badTensor("params.W", params.W, 32, "[4, 8]", Float64Array);
+  if (!(params.b instanceof Float64Array) || params.b.length !== 4)
+    badTensor("params.b", params.b, 4, "[4]", Float64Array);
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new RangeError(`gradc: batchGradients: n must be a whole number of samples, at least 1; got ${n}`);
+  if (typeof batch !== "object" || batch === null) badObject("batch", batch, "tokens, label");
+  if (typeof (batch.tokens as unknown) !== "object" || batch.tokens === null || typeof batch.tokens.length !== "number")
+    throw new TypeError(
+      `gradc: batch.tokens must hold n samples of 6 numbers, one after another; got ${describeValue(batch.tokens)}`,
+    );
+  if (batch.tokens.length < n * 6)
+    throw new RangeError(
+      `gradc: batch.tokens holds ${Math.floor(batch.tokens.length / 6)} samples (${batch.tokens.length} numbers), fewer than n = ${n}`,
+    );
+  if (typeof (batch.label as unknown) !== "object" || batch.label === null || typeof batch.label.length !== "number")
+    throw new TypeError(
+      `gradc: batch.label must hold n samples of 1 number, one after another; got ${describeValue(batch.label)}`,
+    );
+  if (batch.label.length < n)
+    throw new RangeError(`gradc: batch.label holds ${batch.label.length} samples, fewer than n = ${n}`);
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+  if (!(out.grads.E instanceof Float64Array) || out.grads.E.length !== 400)
+    badTensor("out.grads.E", out.grads.E, 400, "[50, 8]", Float64Array);
+  if (!(out.grads.W instanceof Float64Array) || out.grads.W.length !== 32)
+    badTensor("out.grads.W", out.grads.W, 32, "[4, 8]", Float64Array);
+  if (!(out.grads.b instanceof Float64Array) || out.grads.b.length !== 4)
+    badTensor("out.grads.b", out.grads.b, 4, "[4]", Float64Array);
+}
+
 /** The loss at one sample. */
 export function loss(params: Params, inputs: Inputs): number {
+  checkLossArgs(params, inputs);
   const E = params.E;
   const W = params.W;
   const b = params.b;
   const tokens = inputs.tokens;
   const label = inputs.label;
+  if (typeof label !== "number") badNumber("inputs.label", label);
   const u1 = workspace.u1;
   const u2 = workspace.u2;
   const bag = workspace.bag;
@@ -187,11 +293,13 @@ export function loss(params: Params, inputs: Inputs): number {
 
 /** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
 export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
+  checkGradientsArgs(params, inputs, out);
   const E = params.E;
   const W = params.W;
   const b = params.b;
   const tokens = inputs.tokens;
   const label = inputs.label;
+  if (typeof label !== "number") badNumber("inputs.label", label);
   const u1 = workspace.u1;
   const u2 = workspace.u2;
   const bag = workspace.bag;
@@ -354,6 +462,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
+  checkBatchArgs(params, batch, n, out);
   const E = params.E;
   const W = params.W;
   const b = params.b;

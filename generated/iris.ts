@@ -101,8 +101,124 @@ function createWorkspace() {
 
 const workspace = createWorkspace();
 
+/** What a wrong argument is, for the message. */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (ArrayBuffer.isView(v))
+    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (Array.isArray(v)) return `an Array of ${v.length}`;
+  return `a ${typeof v}`;
+}
+
+/** params, inputs, batch or out is not an object. */
+function badObject(name: string, v: unknown, holding: string): never {
+  throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);
+}
+
+/** A tensor argument of the wrong array type or length. */
+function badTensor(name: string, v: unknown, length: number, shape: string, type: Function): never {
+  if (!(v instanceof type))
+    throw new TypeError(
+      `gradc: ${name} must be ${/^[AEIOU]/.test(type.name) ? "an" : "a"} ${type.name} of ${length} numbers (${shape}, row-major); got ${describeValue(v)}`,
+    );
+  throw new RangeError(
+    `gradc: ${name} has ${(v as ArrayLike<number>).length} numbers; its shape ${shape} needs ${length}`,
+  );
+}
+
+/** loss(): params and inputs, and their tensors. */
+function checkLossArgs(params: Params, inputs: Inputs): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "W1, b1, W2, b2");
+  if (!(params.W1 instanceof Float64Array) || params.W1.length !== 64)
+    badTensor("params.W1", params.W1, 64, "[16, 4]", Float64Array);
+  if (!(params.b1 instanceof Float64Array) || params.b1.length !== 16)
+    badTensor("params.b1", params.b1, 16, "[16]", Float64Array);
+  if (!(params.W2 instanceof Float64Array) || params.W2.length !== 48)
+    badTensor("params.W2", params.W2, 48, "[3, 16]", Float64Array);
+  if (!(params.b2 instanceof Float64Array) || params.b2.length !== 3)
+    badTensor("params.b2", params.b2, 3, "[3]", Float64Array);
+  if (typeof inputs !== "object" || inputs === null) badObject("inputs", inputs, "x, y");
+  if (!(inputs.x instanceof Float64Array) || inputs.x.length !== 4)
+    badTensor("inputs.x", inputs.x, 4, "[4]", Float64Array);
+  if (!(inputs.y instanceof Float64Array) || inputs.y.length !== 3)
+    badTensor("inputs.y", inputs.y, 3, "[3]", Float64Array);
+}
+
+/** gradients(): params, inputs and out, and their tensors. */
+function checkGradientsArgs(params: Params, inputs: Inputs, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "W1, b1, W2, b2");
+  if (!(params.W1 instanceof Float64Array) || params.W1.length !== 64)
+    badTensor("params.W1", params.W1, 64, "[16, 4]", Float64Array);
+  if (!(params.b1 instanceof Float64Array) || params.b1.length !== 16)
+    badTensor("params.b1", params.b1, 16, "[16]", Float64Array);
+  if (!(params.W2 instanceof Float64Array) || params.W2.length !== 48)
+    badTensor("params.W2", params.W2, 48, "[3, 16]", Float64Array);
+  if (!(params.b2 instanceof Float64Array) || params.b2.length !== 3)
+    badTensor("params.b2", params.b2, 3, "[3]", Float64Array);
+  if (typeof inputs !== "object" || inputs === null) badObject("inputs", inputs, "x, y");
+  if (!(inputs.x instanceof Float64Array) || inputs.x.length !== 4)
+    badTensor("inputs.x", inputs.x, 4, "[4]", Float64Array);
+  if (!(inputs.y instanceof Float64Array) || inputs.y.length !== 3)
+    badTensor("inputs.y", inputs.y, 3, "[3]", Float64Array);
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+  if (!(out.grads.W1 instanceof Float64Array) || out.grads.W1.length !== 64)
+    badTensor("out.grads.W1", out.grads.W1, 64, "[16, 4]", Float64Array);
+  if (!(out.grads.b1 instanceof Float64Array) || out.grads.b1.length !== 16)
+    badTensor("out.grads.b1", out.grads.b1, 16, "[16]", Float64Array);
+  if (!(out.grads.W2 instanceof Float64Array) || out.grads.W2.length !== 48)
+    badTensor("out.grads.W2", out.grads.W2, 48, "[3, 16]", Float64Array);
+  if (!(out.grads.b2 instanceof Float64Array) || out.grads.b2.length !== 3)
+    badTensor("out.grads.b2", out.grads.b2, 3, "[3]", Float64Array);
+}
+
+/** batchGradients(): params, the batch, n and out. */
+function checkBatchArgs(params: Params, batch: Batch, n: number, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "W1, b1, W2, b2");
+  if (!(params.W1 instanceof Float64Array) || params.W1.length !== 64)
+    badTensor("params.W1", params.W1, 64, "[16, 4]", Float64Array);
+  if (!(params.b1 instanceof Float64Array) || params.b1.length !== 16)
+    badTensor("params.b1", params.b1, 16, "[16]", Float64Array);
+  if (!(params.W2 instanceof Float64Array) || params.W2.length !== 48)
+    badTensor("params.W2", params.W2, 48, "[3, 16]", Float64Array);
+  if (!(params.b2 instanceof Float64Array) || params.b2.length !== 3)
+    badTensor("params.b2", params.b2, 3, "[3]", Float64Array);
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new RangeError(`gradc: batchGradients: n must be a whole number of samples, at least 1; got ${n}`);
+  if (typeof batch !== "object" || batch === null) badObject("batch", batch, "x, y");
+  if (typeof (batch.x as unknown) !== "object" || batch.x === null || typeof batch.x.length !== "number")
+    throw new TypeError(
+      `gradc: batch.x must hold n samples of 4 numbers, one after another; got ${describeValue(batch.x)}`,
+    );
+  if (batch.x.length < n * 4)
+    throw new RangeError(
+      `gradc: batch.x holds ${Math.floor(batch.x.length / 4)} samples (${batch.x.length} numbers), fewer than n = ${n}`,
+    );
+  if (typeof (batch.y as unknown) !== "object" || batch.y === null || typeof batch.y.length !== "number")
+    throw new TypeError(
+      `gradc: batch.y must hold n samples of 3 numbers, one after another; got ${describeValue(batch.y)}`,
+    );
+  if (batch.y.length < n * 3)
+    throw new RangeError(
+      `gradc: batch.y holds ${Math.floor(batch.y.length / 3)} samples (${batch.y.length} numbers), fewer than n = ${n}`,
+    );
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+  if (!(out.grads.W1 instanceof Float64Array) || out.grads.W1.length !== 64)
+    badTensor("out.grads.W1", out.grads.W1, 64, "[16, 4]", Float64Array);
+  if (!(out.grads.b1 instanceof Float64Array) || out.grads.b1.length !== 16)
+    badTensor("out.grads.b1", out.grads.b1, 16, "[16]", Float64Array);
+  if (!(out.grads.W2 instanceof Float64Array) || out.grads.W2.length !== 48)
+    badTensor("out.grads.W2", out.grads.W2, 48, "[3, 16]", Float64Array);
+  if (!(out.grads.b2 instanceof Float64Array) || out.grads.b2.length !== 3)
+    badTensor("out.grads.b2", out.grads.b2, 3, "[3]", Float64Array);
+}
+
 /** The loss at one sample. */
 export function loss(params: Params, inputs: Inputs): number {
+  checkLossArgs(params, inputs);
   const W1 = params.W1;
   const b1 = params.b1;
   const W2 = params.W2;
@@ -165,6 +281,7 @@ export function loss(params: Params, inputs: Inputs): number {
 
 /** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
 export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
+  checkGradientsArgs(params, inputs, out);
   const W1 = params.W1;
   const b1 = params.b1;
   const W2 = params.W2;
@@ -538,6 +655,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
+  checkBatchArgs(params, batch, n, out);
   const W1 = params.W1;
   const b1 = params.b1;
   const W2 = params.W2;

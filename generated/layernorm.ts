@@ -96,8 +96,124 @@ function createWorkspace() {
 
 const workspace = createWorkspace();
 
+/** What a wrong argument is, for the message. */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (ArrayBuffer.isView(v))
+    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (Array.isArray(v)) return `an Array of ${v.length}`;
+  return `a ${typeof v}`;
+}
+
+/** params, inputs, batch or out is not an object. */
+function badObject(name: string, v: unknown, holding: string): never {
+  throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);
+}
+
+/** A tensor argument of the wrong array type or length. */
+function badTensor(name: string, v: unknown, length: number, shape: string, type: Function): never {
+  if (!(v instanceof type))
+    throw new TypeError(
+      `gradc: ${name} must be ${/^[AEIOU]/.test(type.name) ? "an" : "a"} ${type.name} of ${length} numbers (${shape}, row-major); got ${describeValue(v)}`,
+    );
+  throw new RangeError(
+    `gradc: ${name} has ${(v as ArrayLike<number>).length} numbers; its shape ${shape} needs ${length}`,
+  );
+}
+
+/** loss(): params and inputs, and their tensors. */
+function checkLossArgs(params: Params, inputs: Inputs): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "gamma, beta, W, b");
+  if (!(params.gamma instanceof Float64Array) || params.gamma.length !== 16)
+    badTensor("params.gamma", params.gamma, 16, "[16]", Float64Array);
+  if (!(params.beta instanceof Float64Array) || params.beta.length !== 16)
+    badTensor("params.beta", params.beta, 16, "[16]", Float64Array);
+  if (!(params.W instanceof Float64Array) || params.W.length !== 64)
+    badTensor("params.W", params.W, 64, "[16, 4]", Float64Array);
+  if (!(params.b instanceof Float64Array) || params.b.length !== 4)
+    badTensor("params.b", params.b, 4, "[4]", Float64Array);
+  if (typeof inputs !== "object" || inputs === null) badObject("inputs", inputs, "X, Y");
+  if (!(inputs.X instanceof Float64Array) || inputs.X.length !== 128)
+    badTensor("inputs.X", inputs.X, 128, "[8, 16]", Float64Array);
+  if (!(inputs.Y instanceof Float64Array) || inputs.Y.length !== 32)
+    badTensor("inputs.Y", inputs.Y, 32, "[8, 4]", Float64Array);
+}
+
+/** gradients(): params, inputs and out, and their tensors. */
+function checkGradientsArgs(params: Params, inputs: Inputs, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "gamma, beta, W, b");
+  if (!(params.gamma instanceof Float64Array) || params.gamma.length !== 16)
+    badTensor("params.gamma", params.gamma, 16, "[16]", Float64Array);
+  if (!(params.beta instanceof Float64Array) || params.beta.length !== 16)
+    badTensor("params.beta", params.beta, 16, "[16]", Float64Array);
+  if (!(params.W instanceof Float64Array) || params.W.length !== 64)
+    badTensor("params.W", params.W, 64, "[16, 4]", Float64Array);
+  if (!(params.b instanceof Float64Array) || params.b.length !== 4)
+    badTensor("params.b", params.b, 4, "[4]", Float64Array);
+  if (typeof inputs !== "object" || inputs === null) badObject("inputs", inputs, "X, Y");
+  if (!(inputs.X instanceof Float64Array) || inputs.X.length !== 128)
+    badTensor("inputs.X", inputs.X, 128, "[8, 16]", Float64Array);
+  if (!(inputs.Y instanceof Float64Array) || inputs.Y.length !== 32)
+    badTensor("inputs.Y", inputs.Y, 32, "[8, 4]", Float64Array);
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+  if (!(out.grads.gamma instanceof Float64Array) || out.grads.gamma.length !== 16)
+    badTensor("out.grads.gamma", out.grads.gamma, 16, "[16]", Float64Array);
+  if (!(out.grads.beta instanceof Float64Array) || out.grads.beta.length !== 16)
+    badTensor("out.grads.beta", out.grads.beta, 16, "[16]", Float64Array);
+  if (!(out.grads.W instanceof Float64Array) || out.grads.W.length !== 64)
+    badTensor("out.grads.W", out.grads.W, 64, "[16, 4]", Float64Array);
+  if (!(out.grads.b instanceof Float64Array) || out.grads.b.length !== 4)
+    badTensor("out.grads.b", out.grads.b, 4, "[4]", Float64Array);
+}
+
+/** batchGradients(): params, the batch, n and out. */
+function checkBatchArgs(params: Params, batch: Batch, n: number, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "gamma, beta, W, b");
+  if (!(params.gamma instanceof Float64Array) || params.gamma.length !== 16)
+    badTensor("params.gamma", params.gamma, 16, "[16]", Float64Array);
+  if (!(params.beta instanceof Float64Array) || params.beta.length !== 16)
+    badTensor("params.beta", params.beta, 16, "[16]", Float64Array);
+  if (!(params.W instanceof Float64Array) || params.W.length !== 64)
+    badTensor("params.W", params.W, 64, "[16, 4]", Float64Array);
+  if (!(params.b instanceof Float64Array) || params.b.length !== 4)
+    badTensor("params.b", params.b, 4, "[4]", Float64Array);
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new RangeError(`gradc: batchGradients: n must be a whole number of samples, at least 1; got ${n}`);
+  if (typeof batch !== "object" || batch === null) badObject("batch", batch, "X, Y");
+  if (typeof (batch.X as unknown) !== "object" || batch.X === null || typeof batch.X.length !== "number")
+    throw new TypeError(
+      `gradc: batch.X must hold n samples of 128 numbers, one after another; got ${describeValue(batch.X)}`,
+    );
+  if (batch.X.length < n * 128)
+    throw new RangeError(
+      `gradc: batch.X holds ${Math.floor(batch.X.length / 128)} samples (${batch.X.length} numbers), fewer than n = ${n}`,
+    );
+  if (typeof (batch.Y as unknown) !== "object" || batch.Y === null || typeof batch.Y.length !== "number")
+    throw new TypeError(
+      `gradc: batch.Y must hold n samples of 32 numbers, one after another; got ${describeValue(batch.Y)}`,
+    );
+  if (batch.Y.length < n * 32)
+    throw new RangeError(
+      `gradc: batch.Y holds ${Math.floor(batch.Y.length / 32)} samples (${batch.Y.length} numbers), fewer than n = ${n}`,
+    );
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+  if (!(out.grads.gamma instanceof Float64Array) || out.grads.gamma.length !== 16)
+    badTensor("out.grads.gamma", out.grads.gamma, 16, "[16]", Float64Array);
+  if (!(out.grads.beta instanceof Float64Array) || out.grads.beta.length !== 16)
+    badTensor("out.grads.beta", out.grads.beta, 16, "[16]", Float64Array);
+  if (!(out.grads.W instanceof Float64Array) || out.grads.W.length !== 64)
+    badTensor("out.grads.W", out.grads.W, 64, "[16, 4]", Float64Array);
+  if (!(out.grads.b instanceof Float64Array) || out.grads.b.length !== 4)
+    badTensor("out.grads.b", out.grads.b, 4, "[4]", Float64Array);
+}
+
 /** The loss at one sample. */
 export function loss(params: Params, inputs: Inputs): number {
+  checkLossArgs(params, inputs);
   const gamma = params.gamma;
   const beta = params.beta;
   const W = params.W;
@@ -212,6 +328,7 @@ export function loss(params: Params, inputs: Inputs): number {
 
 /** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
 export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
+  checkGradientsArgs(params, inputs, out);
   const gamma = params.gamma;
   const beta = params.beta;
   const W = params.W;
@@ -442,6 +559,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
+  checkBatchArgs(params, batch, n, out);
   const gamma = params.gamma;
   const beta = params.beta;
   const W = params.W;

@@ -71,12 +71,56 @@ function createWorkspace() {
 
 const workspace = createWorkspace();
 
+/** What a wrong argument is, for the message. */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (ArrayBuffer.isView(v))
+    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (Array.isArray(v)) return `an Array of ${v.length}`;
+  return `a ${typeof v}`;
+}
+
+/** params, inputs, batch or out is not an object. */
+function badObject(name: string, v: unknown, holding: string): never {
+  throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);
+}
+
+/** A scalar argument that is not a number. */
+function badNumber(name: string, v: unknown): never {
+  throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
+}
+
+/** batchGradients(): params, the batch, n and out. */
+function checkBatchArgs(params: Params, batch: Batch, n: number, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "w, b");
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new RangeError(`gradc: batchGradients: n must be a whole number of samples, at least 1; got ${n}`);
+  if (typeof batch !== "object" || batch === null) badObject("batch", batch, "x, y");
+  if (typeof (batch.x as unknown) !== "object" || batch.x === null || typeof batch.x.length !== "number")
+    throw new TypeError(
+      `gradc: batch.x must hold n samples of 1 number, one after another; got ${describeValue(batch.x)}`,
+    );
+  if (batch.x.length < n) throw new RangeError(`gradc: batch.x holds ${batch.x.length} samples, fewer than n = ${n}`);
+  if (typeof (batch.y as unknown) !== "object" || batch.y === null || typeof batch.y.length !== "number")
+    throw new TypeError(
+      `gradc: batch.y must hold n samples of 1 number, one after another; got ${describeValue(batch.y)}`,
+    );
+  if (batch.y.length < n) throw new RangeError(`gradc: batch.y holds ${batch.y.length} samples, fewer than n = ${n}`);
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+}
+
 /** The loss at one sample. */
 export function loss(params: Params, inputs: Inputs): number {
   const w = params.w;
+  if (typeof w !== "number") badNumber("params.w", w);
   const b = params.b;
+  if (typeof b !== "number") badNumber("params.b", b);
   const x = inputs.x;
+  if (typeof x !== "number") badNumber("inputs.x", x);
   const y = inputs.y;
+  if (typeof y !== "number") badNumber("inputs.y", y);
   const u1 = w * x; // w*x
   const u2 = u1 + b; // w*x + b
   const u3 = 1 / (1 + Math.exp(-u2)); // sigmoid(w*x + b)
@@ -92,9 +136,13 @@ export function loss(params: Params, inputs: Inputs): number {
 /** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
 export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
   const w = params.w;
+  if (typeof w !== "number") badNumber("params.w", w);
   const b = params.b;
+  if (typeof b !== "number") badNumber("params.b", b);
   const x = inputs.x;
+  if (typeof x !== "number") badNumber("inputs.x", x);
   const y = inputs.y;
+  if (typeof y !== "number") badNumber("inputs.y", y);
   const grads = out.grads;
   const u1 = w * x; // w*x
   const u2 = u1 + b; // w*x + b
@@ -201,8 +249,11 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
+  checkBatchArgs(params, batch, n, out);
   const w = params.w;
+  if (typeof w !== "number") badNumber("params.w", w);
   const b = params.b;
+  if (typeof b !== "number") badNumber("params.b", b);
   const x_batch = batch.x;
   const y_batch = batch.y;
   const sums = workspace.chunkSums;

@@ -70,10 +70,102 @@ function createWorkspace() {
 
 const workspace = createWorkspace();
 
+/** What a wrong argument is, for the message. */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (ArrayBuffer.isView(v))
+    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (Array.isArray(v)) return `an Array of ${v.length}`;
+  return `a ${typeof v}`;
+}
+
+/** params, inputs, batch or out is not an object. */
+function badObject(name: string, v: unknown, holding: string): never {
+  throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);
+}
+
+/** A tensor argument of the wrong array type or length. */
+function badTensor(name: string, v: unknown, length: number, shape: string, type: Function): never {
+  if (!(v instanceof type))
+    throw new TypeError(
+      `gradc: ${name} must be ${/^[AEIOU]/.test(type.name) ? "an" : "a"} ${type.name} of ${length} numbers (${shape}, row-major); got ${describeValue(v)}`,
+    );
+  throw new RangeError(
+    `gradc: ${name} has ${(v as ArrayLike<number>).length} numbers; its shape ${shape} needs ${length}`,
+  );
+}
+
+/** A scalar argument that is not a number. */
+function badNumber(name: string, v: unknown): never {
+  throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
+}
+
+/** loss(): params and inputs, and their tensors. */
+function checkLossArgs(params: Params, inputs: Inputs): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "w, b");
+  if (!(params.w instanceof Float64Array) || params.w.length !== 3)
+    badTensor("params.w", params.w, 3, "[3]", Float64Array);
+  if (typeof inputs !== "object" || inputs === null) badObject("inputs", inputs, "X, t");
+  if (!(inputs.X instanceof Float64Array) || inputs.X.length !== 48)
+    badTensor("inputs.X", inputs.X, 48, "[16, 3]", Float64Array);
+  if (!(inputs.t instanceof Float64Array) || inputs.t.length !== 16)
+    badTensor("inputs.t", inputs.t, 16, "[16]", Float64Array);
+}
+
+/** gradients(): params, inputs and out, and their tensors. */
+function checkGradientsArgs(params: Params, inputs: Inputs, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "w, b");
+  if (!(params.w instanceof Float64Array) || params.w.length !== 3)
+    badTensor("params.w", params.w, 3, "[3]", Float64Array);
+  if (typeof inputs !== "object" || inputs === null) badObject("inputs", inputs, "X, t");
+  if (!(inputs.X instanceof Float64Array) || inputs.X.length !== 48)
+    badTensor("inputs.X", inputs.X, 48, "[16, 3]", Float64Array);
+  if (!(inputs.t instanceof Float64Array) || inputs.t.length !== 16)
+    badTensor("inputs.t", inputs.t, 16, "[16]", Float64Array);
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+  if (!(out.grads.w instanceof Float64Array) || out.grads.w.length !== 3)
+    badTensor("out.grads.w", out.grads.w, 3, "[3]", Float64Array);
+}
+
+/** batchGradients(): params, the batch, n and out. */
+function checkBatchArgs(params: Params, batch: Batch, n: number, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "w, b");
+  if (!(params.w instanceof Float64Array) || params.w.length !== 3)
+    badTensor("params.w", params.w, 3, "[3]", Float64Array);
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new RangeError(`gradc: batchGradients: n must be a whole number of samples, at least 1; got ${n}`);
+  if (typeof batch !== "object" || batch === null) badObject("batch", batch, "X, t");
+  if (typeof (batch.X as unknown) !== "object" || batch.X === null || typeof batch.X.length !== "number")
+    throw new TypeError(
+      `gradc: batch.X must hold n samples of 48 numbers, one after another; got ${describeValue(batch.X)}`,
+    );
+  if (batch.X.length < n * 48)
+    throw new RangeError(
+      `gradc: batch.X holds ${Math.floor(batch.X.length / 48)} samples (${batch.X.length} numbers), fewer than n = ${n}`,
+    );
+  if (typeof (batch.t as unknown) !== "object" || batch.t === null || typeof batch.t.length !== "number")
+    throw new TypeError(
+      `gradc: batch.t must hold n samples of 16 numbers, one after another; got ${describeValue(batch.t)}`,
+    );
+  if (batch.t.length < n * 16)
+    throw new RangeError(
+      `gradc: batch.t holds ${Math.floor(batch.t.length / 16)} samples (${batch.t.length} numbers), fewer than n = ${n}`,
+    );
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+  if (!(out.grads.w instanceof Float64Array) || out.grads.w.length !== 3)
+    badTensor("out.grads.w", out.grads.w, 3, "[3]", Float64Array);
+}
+
 /** The loss at one sample. */
 export function loss(params: Params, inputs: Inputs): number {
+  checkLossArgs(params, inputs);
   const w = params.w;
   const b = params.b;
+  if (typeof b !== "number") badNumber("params.b", b);
   const X = inputs.X;
   const t_1 = inputs.t;
   const u1 = workspace.u1;
@@ -106,8 +198,10 @@ export function loss(params: Params, inputs: Inputs): number {
 
 /** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
 export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
+  checkGradientsArgs(params, inputs, out);
   const w = params.w;
   const b = params.b;
+  if (typeof b !== "number") badNumber("params.b", b);
   const X = inputs.X;
   const t_1 = inputs.t;
   const u1 = workspace.u1;
@@ -168,8 +262,10 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
+  checkBatchArgs(params, batch, n, out);
   const w = params.w;
   const b = params.b;
+  if (typeof b !== "number") badNumber("params.b", b);
   const X = batch.X;
   const t_1 = batch.t;
   const u1 = workspace.u1;

@@ -197,8 +197,122 @@ function createWorkspace() {
 
 const workspace = createWorkspace();
 
+/** What a wrong argument is, for the message. */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (ArrayBuffer.isView(v))
+    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (Array.isArray(v)) return `an Array of ${v.length}`;
+  return `a ${typeof v}`;
+}
+
+/** params, inputs, batch or out is not an object. */
+function badObject(name: string, v: unknown, holding: string): never {
+  throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);
+}
+
+/** A tensor argument of the wrong array type or length. */
+function badTensor(name: string, v: unknown, length: number, shape: string, type: Function): never {
+  if (!(v instanceof type))
+    throw new TypeError(
+      `gradc: ${name} must be ${/^[AEIOU]/.test(type.name) ? "an" : "a"} ${type.name} of ${length} numbers (${shape}, row-major); got ${describeValue(v)}`,
+    );
+  throw new RangeError(
+    `gradc: ${name} has ${(v as ArrayLike<number>).length} numbers; its shape ${shape} needs ${length}`,
+  );
+}
+
+/** loss(): params and inputs, and their tensors. */
+function checkLossArgs(params: Params, inputs: Inputs): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "E, Wh, bh, Wo, bo");
+  if (!(params.E instanceof Float64Array) || params.E.length !== 192)
+    badTensor("params.E", params.E, 192, "[12, 16]", Float64Array);
+  if (!(params.Wh instanceof Float64Array) || params.Wh.length !== 256)
+    badTensor("params.Wh", params.Wh, 256, "[16, 16]", Float64Array);
+  if (!(params.bh instanceof Float64Array) || params.bh.length !== 16)
+    badTensor("params.bh", params.bh, 16, "[16]", Float64Array);
+  if (!(params.Wo instanceof Float64Array) || params.Wo.length !== 192)
+    badTensor("params.Wo", params.Wo, 192, "[12, 16]", Float64Array);
+  if (!(params.bo instanceof Float64Array) || params.bo.length !== 12)
+    badTensor("params.bo", params.bo, 12, "[12]", Float64Array);
+  if (typeof inputs !== "object" || inputs === null) badObject("inputs", inputs, "chars");
+  if (!(inputs.chars instanceof Int32Array) || inputs.chars.length !== 9)
+    badTensor("inputs.chars", inputs.chars, 9, "[9]", Int32Array);
+}
+
+/** gradients(): params, inputs and out, and their tensors. */
+function checkGradientsArgs(params: Params, inputs: Inputs, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "E, Wh, bh, Wo, bo");
+  if (!(params.E instanceof Float64Array) || params.E.length !== 192)
+    badTensor("params.E", params.E, 192, "[12, 16]", Float64Array);
+  if (!(params.Wh instanceof Float64Array) || params.Wh.length !== 256)
+    badTensor("params.Wh", params.Wh, 256, "[16, 16]", Float64Array);
+  if (!(params.bh instanceof Float64Array) || params.bh.length !== 16)
+    badTensor("params.bh", params.bh, 16, "[16]", Float64Array);
+  if (!(params.Wo instanceof Float64Array) || params.Wo.length !== 192)
+    badTensor("params.Wo", params.Wo, 192, "[12, 16]", Float64Array);
+  if (!(params.bo instanceof Float64Array) || params.bo.length !== 12)
+    badTensor("params.bo", params.bo, 12, "[12]", Float64Array);
+  if (typeof inputs !== "object" || inputs === null) badObject("inputs", inputs, "chars");
+  if (!(inputs.chars instanceof Int32Array) || inputs.chars.length !== 9)
+    badTensor("inputs.chars", inputs.chars, 9, "[9]", Int32Array);
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+  if (!(out.grads.E instanceof Float64Array) || out.grads.E.length !== 192)
+    badTensor("out.grads.E", out.grads.E, 192, "[12, 16]", Float64Array);
+  if (!(out.grads.Wh instanceof Float64Array) || out.grads.Wh.length !== 256)
+    badTensor("out.grads.Wh", out.grads.Wh, 256, "[16, 16]", Float64Array);
+  if (!(out.grads.bh instanceof Float64Array) || out.grads.bh.length !== 16)
+    badTensor("out.grads.bh", out.grads.bh, 16, "[16]", Float64Array);
+  if (!(out.grads.Wo instanceof Float64Array) || out.grads.Wo.length !== 192)
+    badTensor("out.grads.Wo", out.grads.Wo, 192, "[12, 16]", Float64Array);
+  if (!(out.grads.bo instanceof Float64Array) || out.grads.bo.length !== 12)
+    badTensor("out.grads.bo", out.grads.bo, 12, "[12]", Float64Array);
+}
+
+/** batchGradients(): params, the batch, n and out. */
+function checkBatchArgs(params: Params, batch: Batch, n: number, out: Result): void {
+  if (typeof params !== "object" || params === null) badObject("params", params, "E, Wh, bh, Wo, bo");
+  if (!(params.E instanceof Float64Array) || params.E.length !== 192)
+    badTensor("params.E", params.E, 192, "[12, 16]", Float64Array);
+  if (!(params.Wh instanceof Float64Array) || params.Wh.length !== 256)
+    badTensor("params.Wh", params.Wh, 256, "[16, 16]", Float64Array);
+  if (!(params.bh instanceof Float64Array) || params.bh.length !== 16)
+    badTensor("params.bh", params.bh, 16, "[16]", Float64Array);
+  if (!(params.Wo instanceof Float64Array) || params.Wo.length !== 192)
+    badTensor("params.Wo", params.Wo, 192, "[12, 16]", Float64Array);
+  if (!(params.bo instanceof Float64Array) || params.bo.length !== 12)
+    badTensor("params.bo", params.bo, 12, "[12]", Float64Array);
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new RangeError(`gradc: batchGradients: n must be a whole number of samples, at least 1; got ${n}`);
+  if (typeof batch !== "object" || batch === null) badObject("batch", batch, "chars");
+  if (typeof (batch.chars as unknown) !== "object" || batch.chars === null || typeof batch.chars.length !== "number")
+    throw new TypeError(
+      `gradc: batch.chars must hold n samples of 9 numbers, one after another; got ${describeValue(batch.chars)}`,
+    );
+  if (batch.chars.length < n * 9)
+    throw new RangeError(
+      `gradc: batch.chars holds ${Math.floor(batch.chars.length / 9)} samples (${batch.chars.length} numbers), fewer than n = ${n}`,
+    );
+  if (typeof out !== "object" || out === null) badObject("out", out, "loss and grads (make it with createResult())");
+  if (typeof out.grads !== "object" || out.grads === null)
+    badObject("out.grads", out.grads, "one entry per param (make out with createResult())");
+  if (!(out.grads.E instanceof Float64Array) || out.grads.E.length !== 192)
+    badTensor("out.grads.E", out.grads.E, 192, "[12, 16]", Float64Array);
+  if (!(out.grads.Wh instanceof Float64Array) || out.grads.Wh.length !== 256)
+    badTensor("out.grads.Wh", out.grads.Wh, 256, "[16, 16]", Float64Array);
+  if (!(out.grads.bh instanceof Float64Array) || out.grads.bh.length !== 16)
+    badTensor("out.grads.bh", out.grads.bh, 16, "[16]", Float64Array);
+  if (!(out.grads.Wo instanceof Float64Array) || out.grads.Wo.length !== 192)
+    badTensor("out.grads.Wo", out.grads.Wo, 192, "[12, 16]", Float64Array);
+  if (!(out.grads.bo instanceof Float64Array) || out.grads.bo.length !== 12)
+    badTensor("out.grads.bo", out.grads.bo, 12, "[12]", Float64Array);
+}
+
 /** The loss at one sample. */
 export function loss(params: Params, inputs: Inputs): number {
+  checkLossArgs(params, inputs);
   const E = params.E;
   const Wh = params.Wh;
   const bh = params.bh;
@@ -1010,6 +1124,7 @@ export function loss(params: Params, inputs: Inputs): number {
 
 /** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
 export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
+  checkGradientsArgs(params, inputs, out);
   const E = params.E;
   const Wh = params.Wh;
   const bh = params.bh;
@@ -2529,6 +2644,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
+  checkBatchArgs(params, batch, n, out);
   const E = params.E;
   const Wh = params.Wh;
   const bh = params.bh;

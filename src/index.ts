@@ -35,8 +35,10 @@ export interface CompileOptions {
   readonly paddedTailFrom?: number;
   /** format the module with prettier (default true) */
   readonly prettier?: boolean;
-  /** emit NaN/Inf checks after every node (default false: the checks cost nothing when off) */
+  /** emit NaN/Inf checks after every node, and of every param and input (default false: the checks cost nothing when off) */
   readonly debug?: boolean;
+  /** leave out the argument checks of the exported functions (default false) */
+  readonly unchecked?: boolean;
   /** called with each IR stage, for tests that verify the graph between passes */
   readonly onStage?: (stage: string, g: Graph) => void;
 }
@@ -131,6 +133,7 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
     format: options.prettier ?? true,
     ...(chunk ? { chunk } : {}),
     ...(options.target ? { target: options.target } : {}),
+    ...(options.unchecked ? { unchecked: true } : {}),
     ...(options.debug
       ? {
           debug: {

@@ -20,6 +20,8 @@ interface Case {
   readonly target?: Shape;
   /** the generic primitives' attributes */
   readonly attrs?: Attrs;
+  /** an operand that is integer data (indices, labels): an input with these values, not a param */
+  readonly ints?: { readonly operand: number; readonly values: readonly number[] };
   /** keep operands where the op is smooth */
   readonly positive?: boolean;
 }
@@ -67,17 +69,22 @@ const cases: Case[] = [
   { op: "contract2", shapes: [[2, 3, 4], [2, 4, 5]], target: [2, 3, 5], attrs: { spec: "bij,bjk->bik" } },
   { op: "contract2", shapes: [[3], [2]], target: [3, 2, 4], attrs: { spec: "i,j->ijk" } },
   { op: "iota", shapes: [], target: [2, 3], attrs: { axis: 1 } },
+  // integer data: repeated ids, so the scatter-add accumulates
+  { op: "gather", shapes: [[4, 3], [5]], attrs: { axis: 0 }, ints: { operand: 1, values: [2, 0, 2, 3, 2] } },
+  { op: "gather", shapes: [[2, 4, 3], [2, 2]], attrs: { axis: 1 }, ints: { operand: 1, values: [3, 3, 0, 1] } },
+  { op: "scatter_add", shapes: [[5, 3], [5]], target: [4, 3], attrs: { axis: 0 }, ints: { operand: 1, values: [1, 1, 3, 0, 1] } },
+  { op: "one_hot", shapes: [[3]], target: [3, 4], ints: { operand: 0, values: [3, 0, 3] } },
 ];
 
 function build(c: Case): Graph {
   const b = new Builder();
-  const args = c.shapes.map((s, i) => b.leaf("param", `p${i}`, s));
+  const args = c.shapes.map((s, i) => b.leaf(i === c.ints?.operand ? "input" : "param", i === c.ints?.operand ? "ids" : `p${i}`, s));
   const y = b.node(c.op, args, { ...(c.target ? { target: c.target } : {}), ...(c.attrs ? { attrs: c.attrs } : {}) });
   const shape = b.shape(y);
   const w = b.leaf("input", "w", shape);
   const prod = b.elementwise("mul", [y, w]);
   const loss = shape.length === 0 ? prod : b.node("sum", [prod]);
-  return differentiate(b.finish({ file: c.op, params: args.map((n, i) => ({ name: `p${i}`, shape: c.shapes[i], node: n, span: { start: 0, end: 0 } })), inputs: [{ name: "w", shape, node: w, span: { start: 0, end: 0 } }], loss, grads: [] })).graph;
+  return differentiate(b.finish({ file: c.op, params: args.flatMap((n, i) => (i === c.ints?.operand ? [] : [{ name: `p${i}`, shape: c.shapes[i], node: n, span: { start: 0, end: 0 } }])), inputs: [{ name: "w", shape, node: w, span: { start: 0, end: 0 } }, ...(c.ints ? [{ name: "ids", shape: c.shapes[c.ints.operand], node: args[c.ints.operand], span: { start: 0, end: 0 }, int: true }] : [])], loss, grads: [] })).graph;
 }
 
 describe("the rule table", () => {
@@ -104,12 +111,15 @@ describe("the rule table", () => {
         return s.length === 0 ? a[0] : a;
       };
       const params: Values = {};
-      c.shapes.forEach((s, i) => (params[`p${i}`] = value(s)));
+      c.shapes.forEach((s, i) => {
+        if (i !== c.ints?.operand) params[`p${i}`] = value(s);
+      });
       if (c.op === "max" || c.op === "min" || c.op === "ge" || c.op === "gt" || c.op === "eq") (params.p1 as Float64Array).forEach((v, i, arr) => (arr[i] = (params.p0 as Float64Array)[i] + (i % 2 ? 0.3 : -0.3)));
-      const inputs = { w: value(g.nodes[g.inputs[0].node].shape) };
+      const inputs = { w: value(g.nodes[g.inputs[0].node].shape), ...(c.ints ? { ids: Float64Array.from(c.ints.values) } : {}) };
       const got = evaluate(g, params as never, inputs as never);
       const loss = (p: Values) => evaluate(g, p as never, inputs as never).loss;
       c.shapes.forEach((s, k) => {
+        if (k === c.ints?.operand) return;
         for (let i = 0; i < size(s); i++) {
           const fd = centralDifference(loss, params, `p${k}`, i);
           const v = got.grads[`p${k}`];

@@ -48,12 +48,13 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .option("--dtype <dtype>", "element type of tensors: f64 or f32", choice(["f64", "f32"] as const), "f64")
     .option("--target <target>", "ts, or wasm: batchGradients runs its matrix products as WebAssembly SIMD kernels", choice(["ts", "wasm"] as const), "ts")
     .option("--debug", "check every value for NaN/Inf at run time and throw naming the node and its source line")
+    .option("--unchecked", "leave out the argument checks of the exported functions (types, lengths, n)")
     .option("--explain-fusion", "print (to stderr) which loops were fused and how the matrix products are ordered")
     .addHelpText(
       "after",
       "\nExamples:\n  gradc compile examples/lecture.grad\n  gradc compile model.grad -o src/model.grad.ts\n  gradc compile a.grad b.grad --out-dir generated\n  gradc compile model.grad --emit ir",
     )
-    .action(async (files: string[], opts: { out?: string; outDir?: string; emit: "ts" | "ir"; dtype: "f64" | "f32"; target: "ts" | "wasm"; debug?: boolean; explainFusion?: boolean }) => {
+    .action(async (files: string[], opts: { out?: string; outDir?: string; emit: "ts" | "ir"; dtype: "f64" | "f32"; target: "ts" | "wasm"; debug?: boolean; unchecked?: boolean; explainFusion?: boolean }) => {
       if (opts.out && files.length > 1) {
         io.stderr("gradc: -o takes one input; use --out-dir for several\n");
         code = 2;
@@ -70,7 +71,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       }
       for (const file of files) {
         await guarded(file, async (text, name) => {
-          const r = await compile(text, { filename: name, dtype: opts.dtype, target: opts.target, debug: opts.debug ?? false });
+          const r = await compile(text, { filename: name, dtype: opts.dtype, target: opts.target, debug: opts.debug ?? false, unchecked: opts.unchecked ?? false });
           if (r.diagnostics.length) io.stderr(renderDiagnostics(r.diagnostics, text));
           if (opts.explainFusion) io.stderr(`${name}:\n${explainFusion(r)}`);
           output(targetOf(file), opts.emit === "ir" ? r.irText : r.typescript, name);

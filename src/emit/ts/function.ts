@@ -1,5 +1,5 @@
 import { InternalError } from "../../diagnostics/error.js";
-import { reachable, type Graph, type Node } from "../../ir/graph.js";
+import { reachable, type Graph, type Leaf, type Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
@@ -137,6 +137,8 @@ export interface FunctionContext {
   readonly weighted?: { readonly input: string; readonly paddedTailFrom: number };
   /** --debug: where a node came from ("model.grad:4:12"), to check every value for NaN/Inf */
   readonly debug?: (n: Node) => string;
+  /** the argument check of a param or input read into `local`, if it is checked there (none with --unchecked, or in the chunk function) */
+  readonly checkLeaf?: (role: "params" | "inputs", leaf: Leaf, local: string) => string;
   /** a fresh local name */
   fresh(hint: string): string;
 }
@@ -353,11 +355,16 @@ export function emitBody(ctx: FunctionContext): Body {
   const src = (l: { name: string }, role: "params" | "inputs") => member(id((batch || chunk) && role === "inputs" ? "batch" : role), l.name);
 
   const paramDecls = new Map<number, Stmt>();
+  // each argument is checked right where it is read (a typeof or instanceof on the local: no second load)
+  const check = (role: "params" | "inputs", l: Leaf): Stmt[] => {
+    const text = ctx.checkLeaf && !chunk ? ctx.checkLeaf(role, l, local(l.node)) : "";
+    return text ? [{ k: "raw", text }] : [];
+  };
   for (const l of g.params) {
     if (!placement.has(l.node)) continue;
     const d = decl("const", local(l.node), src(l, "params"));
     paramDecls.set(l.node, d);
-    head.push(d);
+    head.push(d, ...check("params", l));
   }
   for (const l of g.inputs) {
     if (!placement.has(l.node)) continue;
@@ -373,7 +380,7 @@ export function emitBody(ctx: FunctionContext): Body {
       const off = ctx.fresh(`${l.name}_offset`);
       offsets.set(l.node, off);
       head.push(decl("const", off, imul(id(sample), num(size(l.shape) / ctx.chunkSize!))));
-    } else if (!batch) head.push(decl("const", local(l.node), src(l, "inputs")));
+    } else if (!batch) head.push(decl("const", local(l.node), src(l, "inputs")), ...check("inputs", l));
     else if (l.shape.length === 0) {
       const all = ctx.fresh(`${l.name}_batch`);
       head.push(decl("const", all, src(l, "inputs")));

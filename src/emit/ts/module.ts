@@ -17,12 +17,13 @@ import { showShape, size } from "../../shape/shape.js";
 import { fillTemplate } from "../template.js";
 import { integerBounds } from "../../ir/integers.js";
 import { moduleFunctions, usedModuleFunctions } from "./helpers.js";
+import { validatorNames, validators } from "./validate.js";
 import { emitBody, plan, type Mode, type WasmPlan } from "./function.js";
 import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
 import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
 import { kernelLocals } from "./kernels.js";
 import { NameTable } from "./names.js";
-import { printStmts, safeComment } from "./syntax.js";
+import { memberText, printStmts, safeComment } from "./syntax.js";
 
 export type Dtype = "f64" | "f32";
 
@@ -50,6 +51,8 @@ export interface EmitOptions {
   readonly format?: boolean;
   /** check every value for NaN/Inf at run time; `locate` names a node's source position */
   readonly debug?: { readonly locate: (n: Node) => string };
+  /** leave out the argument checks of the exported functions (default false: every call checks its arguments) */
+  readonly unchecked?: boolean;
 }
 
 /** The header's "gradc options:" value: what, besides the source, the module was compiled with. */
@@ -58,7 +61,7 @@ export function moduleOptions(o: { readonly dtype: Dtype; readonly target?: "ts"
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, ...Object.keys(moduleFunctions), "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "weights", "rows", "chunkWeights", "tailBatch", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes", "integers"];
+const internal = [...kernelLocals, ...Object.keys(moduleFunctions), "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "weights", "rows", "chunkWeights", "tailBatch", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes", "integers", ...validatorNames];
 
 const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
@@ -95,8 +98,11 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   const debug = opts.debug ? { debug: opts.debug.locate } : {};
   const chunkSize = opts.chunk ? { chunkSize: opts.chunk.size } : {};
   const weighted = opts.chunk?.weight !== undefined ? { weighted: { input: opts.chunk.weight, paddedTailFrom: opts.chunk.paddedTailFrom ?? opts.chunk.size } } : {};
+  // argument checks, once per call (--unchecked leaves them out)
+  const checks = opts.unchecked ? undefined : validators(g, arr, memberText, opts.debug !== undefined);
+  const checkLeaf = checks ? { checkLeaf: checks.leaf } : {};
   for (const mode of ["loss", "gradients", "batch"] as const) {
-    const body = emitBody({ graph: g, names, mode, fresh: (h) => table.fresh(h), ...debug, ...chunkSize, ...weighted });
+    const body = emitBody({ graph: g, names, mode, fresh: (h) => table.fresh(h), ...debug, ...chunkSize, ...weighted, ...checkLeaf });
     bodies[mode] = [printStmts(body.stmts).join("\n")];
     for (const nid of body.workspace) workspaceEntries.push([local.get(nid)!, size(g.nodes[nid].shape)]);
   }
@@ -271,6 +277,10 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
       statements: ["throw new Error(`gradc --debug: ${name}${index >= 0 ? `[${index}]` : \"\"} = ${value} is not finite; it computes ${expr} (${where})`);"],
     });
   }
+  for (const f of checks?.functions ?? []) sf.addFunction({ name: f.name, docs: [...f.docs], parameters: f.parameters.map((p) => ({ ...p })), returnType: f.returnType, statements: [...f.statements] });
+  const checked = (calls: readonly string[] | undefined, body: string[]) => (calls?.length ? [`${calls.join("\n")}\n${body[0]}`, ...body.slice(1)] : body);
+  bodies.loss = checked(checks?.calls.loss, bodies.loss);
+  bodies.batch = checked(checks?.calls.batch, bodies.batch);
   sf.addFunction({
     name: "loss",
     isExported: true,
@@ -282,7 +292,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   // --target wasm, when one padded chunk beats the per-sample code even for one sample (and every
   // input is a tensor, so one sample's inputs are a batch of one): gradients() is that chunk
   const viaChunk = opts.chunk?.paddedTailFrom === 1 && g.inputs.every((l) => l.shape.length > 0);
-  const gradientsBody = viaChunk ? ["return batchGradients(params, inputs, 1, out);"] : bodies.gradients;
+  const gradientsBody = checked(checks?.calls.gradients, viaChunk ? ["return batchGradients(params, inputs, 1, out);"] : bodies.gradients);
   sf.addFunction({
     name: "gradients",
     isExported: true,

@@ -27,6 +27,8 @@ export type Stmt =
   | { readonly k: "for-chunks"; readonly v: string; readonly size: number; readonly body: readonly Stmt[] }
   | { readonly k: "return"; readonly e: Expr }
   | { readonly k: "comment"; readonly text: string }
+  /** a statement written as text by its maker (the argument checks of validate.ts) */
+  | { readonly k: "raw"; readonly text: string }
   | { readonly k: "block"; readonly body: readonly Stmt[] };
 
 // ---- builders ---------------------------------------------------------------------------
@@ -60,6 +62,11 @@ export function index(arr: Expr, i: Expr): Expr {
 export const decl = (kind: "const" | "let", name: string, init: Expr, comment?: string): Stmt => ({ k: "decl", kind, name, init, ...(comment ? { comment } : {}) });
 export const assign = (target: Expr, value: Expr, op: "=" | "+=" | "-=" | "*=" | "/=" = "="): Stmt => ({ k: "assign", target, op, value });
 export const loop = (v: string, to: Expr, body: readonly Stmt[], from: Expr = num(0)): Stmt => ({ k: "for", v, from, to, body });
+
+/** `obj.name`, or `obj["name"]` for a name that is not an identifier (or is __proto__), as printed code */
+export function memberText(obj: string, name: string): string {
+  return isIdentifier(name) && name !== "__proto__" ? `${obj}.${name}` : `${obj}[${JSON.stringify(name)}]`;
+}
 
 // ---- printer ------------------------------------------------------------------------------
 const precedence: Record<BinOp, number> = {
@@ -167,6 +174,9 @@ export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
         break;
       case "comment":
         out.push(`${indent}// ${safeComment(s.text)}`);
+        break;
+      case "raw":
+        out.push(`${indent}${s.text}`);
         break;
       case "block":
         out.push(`${indent}{`, ...printStmts(s.body, indent + "  "), `${indent}}`);
