@@ -348,6 +348,30 @@ for (const c of cases) {
   say("");
 }
 
+// the argument checks every exported function makes (issue: hostile inputs): checked against
+// --unchecked, in alternating rounds, after checking both give the same gradients
+say(`## Argument checks\n`);
+say("Each call checks its params, inputs and out (types, lengths); `--unchecked` leaves that out. Median µs per `gradients()` call, and the median of the per-round ratios.\n");
+say(`| model | checked µs | --unchecked µs | checked / unchecked |`);
+say(`| --- | ---: | ---: | ---: |`);
+for (const name of ["lecture", "chain", "mlp"]) {
+  const text = readFileSync(`examples/${name}.grad`, "utf8");
+  const checked = await loadModule((await compile(text)).typescript);
+  const plain = await loadModule((await compile(text, { unchecked: true })).typescript);
+  const p = Object.fromEntries(Object.entries(checked.shapes.params).map(([n, s]) => [n, s.length ? uniform(s.reduce((a, b) => a * b, 1)) : 0.3]));
+  const x = Object.fromEntries(Object.entries(checked.shapes.inputs).map(([n, s]) => [n, s.length ? uniform(s.reduce((a, b) => a * b, 1)) : 0.7]));
+  const outs = [checked.createResult(), plain.createResult()];
+  const a = checked.gradients(p as never, x as never, outs[0]), b = plain.gradients(p as never, x as never, outs[1]);
+  if (a.loss !== b.loss) throw new Error(`argument checks: ${name} gives a different loss with --unchecked`);
+  const t: [number[], number[]] = [[], []];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const k of round % 2 ? [0, 1] : [1, 0]) t[k].push(timeSteps(() => [checked, plain][k].gradients(p as never, x as never, outs[k]), ROUND_MS / 4));
+  }
+  const ratios = t[0].map((c, i) => c / t[1][i]);
+  say(`| examples/${name}.grad | ${median(t[0]).toFixed(3)} | ${median(t[1]).toFixed(3)} | ${median(ratios).toFixed(3)} |`);
+}
+say("");
+
 // compile times (and explain), including generated 1,000- and 10,000-node programs
 say(`## Compile time\n`);
 say(`| program | IR nodes | compile ms | explain ms |`);
