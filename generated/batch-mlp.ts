@@ -243,7 +243,7 @@ export function loss(params: Params, inputs: Inputs): number {
   for (let i = 0; i < 32; i++) {
     for (let j = 0; j < 128; j++) {
       const t_1 = u1[i * 128 + j] + b1[j];
-      H[i * 128 + j] = t_1 > 0 ? t_1 : 0;
+      H[i * 128 + j] = t_1 < 0 ? 0 : t_1;
     }
   }
   // u5 = H @ W2 : [32, 10]
@@ -359,7 +359,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // H = relu(X @ W1 + b1) : [32, 128]
   for (let i = 0; i < 4096; i++) {
-    H[i] = u3[i] > 0 ? u3[i] : 0;
+    H[i] = u3[i] < 0 ? 0 : u3[i];
   }
   // u5 = H @ W2 : [32, 10]
   {
@@ -601,7 +601,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // H = relu(X @ W1 + b1) : [32, 128]
     for (let i = 0; i < 4096; i++) {
-      H[i] = u3[i] > 0 ? u3[i] : 0;
+      H[i] = u3[i] < 0 ? 0 : u3[i];
     }
     // u5 = H @ W2 : [32, 10]
     {

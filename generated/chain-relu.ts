@@ -1110,154 +1110,154 @@ export function loss(params: Params, inputs: Inputs): number {
   if (typeof y !== "number") badNumber("inputs.y", y);
   const u1 = w_1 * x; // w{k} * h{k-1}
   const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
-  const h_1 = u2 > 0 ? u2 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_1 = u2 < 0 ? 0 : u2; // relu(w{k} * h{k-1} + b{k})
   const u4 = w_2 * h_1; // w{k} * h{k-1}
   const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
-  const h_2 = u5 > 0 ? u5 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_2 = u5 < 0 ? 0 : u5; // relu(w{k} * h{k-1} + b{k})
   const u7 = w_3 * h_2; // w{k} * h{k-1}
   const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
-  const h_3 = u8 > 0 ? u8 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_3 = u8 < 0 ? 0 : u8; // relu(w{k} * h{k-1} + b{k})
   const u10 = w_4 * h_3; // w{k} * h{k-1}
   const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
-  const h_4 = u11 > 0 ? u11 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_4 = u11 < 0 ? 0 : u11; // relu(w{k} * h{k-1} + b{k})
   const u13 = w_5 * h_4; // w{k} * h{k-1}
   const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
-  const h_5 = u14 > 0 ? u14 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_5 = u14 < 0 ? 0 : u14; // relu(w{k} * h{k-1} + b{k})
   const u16 = w_6 * h_5; // w{k} * h{k-1}
   const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
-  const h_6 = u17 > 0 ? u17 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_6 = u17 < 0 ? 0 : u17; // relu(w{k} * h{k-1} + b{k})
   const u19 = w_7 * h_6; // w{k} * h{k-1}
   const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
-  const h_7 = u20 > 0 ? u20 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_7 = u20 < 0 ? 0 : u20; // relu(w{k} * h{k-1} + b{k})
   const u22 = w_8 * h_7; // w{k} * h{k-1}
   const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
-  const h_8 = u23 > 0 ? u23 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_8 = u23 < 0 ? 0 : u23; // relu(w{k} * h{k-1} + b{k})
   const u25 = w_9 * h_8; // w{k} * h{k-1}
   const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
-  const h_9 = u26 > 0 ? u26 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_9 = u26 < 0 ? 0 : u26; // relu(w{k} * h{k-1} + b{k})
   const u28 = w_10 * h_9; // w{k} * h{k-1}
   const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
-  const h_10 = u29 > 0 ? u29 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_10 = u29 < 0 ? 0 : u29; // relu(w{k} * h{k-1} + b{k})
   const u31 = w_11 * h_10; // w{k} * h{k-1}
   const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
-  const h_11 = u32 > 0 ? u32 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_11 = u32 < 0 ? 0 : u32; // relu(w{k} * h{k-1} + b{k})
   const u34 = w_12 * h_11; // w{k} * h{k-1}
   const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
-  const h_12 = u35 > 0 ? u35 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_12 = u35 < 0 ? 0 : u35; // relu(w{k} * h{k-1} + b{k})
   const u37 = w_13 * h_12; // w{k} * h{k-1}
   const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
-  const h_13 = u38 > 0 ? u38 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_13 = u38 < 0 ? 0 : u38; // relu(w{k} * h{k-1} + b{k})
   const u40 = w_14 * h_13; // w{k} * h{k-1}
   const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
-  const h_14 = u41 > 0 ? u41 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_14 = u41 < 0 ? 0 : u41; // relu(w{k} * h{k-1} + b{k})
   const u43 = w_15 * h_14; // w{k} * h{k-1}
   const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
-  const h_15 = u44 > 0 ? u44 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_15 = u44 < 0 ? 0 : u44; // relu(w{k} * h{k-1} + b{k})
   const u46 = w_16 * h_15; // w{k} * h{k-1}
   const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
-  const h_16 = u47 > 0 ? u47 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_16 = u47 < 0 ? 0 : u47; // relu(w{k} * h{k-1} + b{k})
   const u49 = w_17 * h_16; // w{k} * h{k-1}
   const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
-  const h_17 = u50 > 0 ? u50 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_17 = u50 < 0 ? 0 : u50; // relu(w{k} * h{k-1} + b{k})
   const u52 = w_18 * h_17; // w{k} * h{k-1}
   const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
-  const h_18 = u53 > 0 ? u53 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_18 = u53 < 0 ? 0 : u53; // relu(w{k} * h{k-1} + b{k})
   const u55 = w_19 * h_18; // w{k} * h{k-1}
   const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
-  const h_19 = u56 > 0 ? u56 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_19 = u56 < 0 ? 0 : u56; // relu(w{k} * h{k-1} + b{k})
   const u58 = w_20 * h_19; // w{k} * h{k-1}
   const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
-  const h_20 = u59 > 0 ? u59 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_20 = u59 < 0 ? 0 : u59; // relu(w{k} * h{k-1} + b{k})
   const u61 = w_21 * h_20; // w{k} * h{k-1}
   const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
-  const h_21 = u62 > 0 ? u62 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_21 = u62 < 0 ? 0 : u62; // relu(w{k} * h{k-1} + b{k})
   const u64 = w_22 * h_21; // w{k} * h{k-1}
   const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
-  const h_22 = u65 > 0 ? u65 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_22 = u65 < 0 ? 0 : u65; // relu(w{k} * h{k-1} + b{k})
   const u67 = w_23 * h_22; // w{k} * h{k-1}
   const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
-  const h_23 = u68 > 0 ? u68 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_23 = u68 < 0 ? 0 : u68; // relu(w{k} * h{k-1} + b{k})
   const u70 = w_24 * h_23; // w{k} * h{k-1}
   const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
-  const h_24 = u71 > 0 ? u71 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_24 = u71 < 0 ? 0 : u71; // relu(w{k} * h{k-1} + b{k})
   const u73 = w_25 * h_24; // w{k} * h{k-1}
   const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
-  const h_25 = u74 > 0 ? u74 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_25 = u74 < 0 ? 0 : u74; // relu(w{k} * h{k-1} + b{k})
   const u76 = w_26 * h_25; // w{k} * h{k-1}
   const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
-  const h_26 = u77 > 0 ? u77 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_26 = u77 < 0 ? 0 : u77; // relu(w{k} * h{k-1} + b{k})
   const u79 = w_27 * h_26; // w{k} * h{k-1}
   const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
-  const h_27 = u80 > 0 ? u80 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_27 = u80 < 0 ? 0 : u80; // relu(w{k} * h{k-1} + b{k})
   const u82 = w_28 * h_27; // w{k} * h{k-1}
   const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
-  const h_28 = u83 > 0 ? u83 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_28 = u83 < 0 ? 0 : u83; // relu(w{k} * h{k-1} + b{k})
   const u85 = w_29 * h_28; // w{k} * h{k-1}
   const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
-  const h_29 = u86 > 0 ? u86 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_29 = u86 < 0 ? 0 : u86; // relu(w{k} * h{k-1} + b{k})
   const u88 = w_30 * h_29; // w{k} * h{k-1}
   const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
-  const h_30 = u89 > 0 ? u89 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_30 = u89 < 0 ? 0 : u89; // relu(w{k} * h{k-1} + b{k})
   const u91 = w_31 * h_30; // w{k} * h{k-1}
   const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
-  const h_31 = u92 > 0 ? u92 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_31 = u92 < 0 ? 0 : u92; // relu(w{k} * h{k-1} + b{k})
   const u94 = w_32 * h_31; // w{k} * h{k-1}
   const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
-  const h_32 = u95 > 0 ? u95 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_32 = u95 < 0 ? 0 : u95; // relu(w{k} * h{k-1} + b{k})
   const u97 = w_33 * h_32; // w{k} * h{k-1}
   const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
-  const h_33 = u98 > 0 ? u98 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_33 = u98 < 0 ? 0 : u98; // relu(w{k} * h{k-1} + b{k})
   const u100 = w_34 * h_33; // w{k} * h{k-1}
   const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
-  const h_34 = u101 > 0 ? u101 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_34 = u101 < 0 ? 0 : u101; // relu(w{k} * h{k-1} + b{k})
   const u103 = w_35 * h_34; // w{k} * h{k-1}
   const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
-  const h_35 = u104 > 0 ? u104 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_35 = u104 < 0 ? 0 : u104; // relu(w{k} * h{k-1} + b{k})
   const u106 = w_36 * h_35; // w{k} * h{k-1}
   const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
-  const h_36 = u107 > 0 ? u107 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_36 = u107 < 0 ? 0 : u107; // relu(w{k} * h{k-1} + b{k})
   const u109 = w_37 * h_36; // w{k} * h{k-1}
   const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
-  const h_37 = u110 > 0 ? u110 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_37 = u110 < 0 ? 0 : u110; // relu(w{k} * h{k-1} + b{k})
   const u112 = w_38 * h_37; // w{k} * h{k-1}
   const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
-  const h_38 = u113 > 0 ? u113 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_38 = u113 < 0 ? 0 : u113; // relu(w{k} * h{k-1} + b{k})
   const u115 = w_39 * h_38; // w{k} * h{k-1}
   const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
-  const h_39 = u116 > 0 ? u116 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_39 = u116 < 0 ? 0 : u116; // relu(w{k} * h{k-1} + b{k})
   const u118 = w_40 * h_39; // w{k} * h{k-1}
   const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
-  const h_40 = u119 > 0 ? u119 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_40 = u119 < 0 ? 0 : u119; // relu(w{k} * h{k-1} + b{k})
   const u121 = w_41 * h_40; // w{k} * h{k-1}
   const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
-  const h_41 = u122 > 0 ? u122 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_41 = u122 < 0 ? 0 : u122; // relu(w{k} * h{k-1} + b{k})
   const u124 = w_42 * h_41; // w{k} * h{k-1}
   const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
-  const h_42 = u125 > 0 ? u125 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_42 = u125 < 0 ? 0 : u125; // relu(w{k} * h{k-1} + b{k})
   const u127 = w_43 * h_42; // w{k} * h{k-1}
   const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
-  const h_43 = u128 > 0 ? u128 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_43 = u128 < 0 ? 0 : u128; // relu(w{k} * h{k-1} + b{k})
   const u130 = w_44 * h_43; // w{k} * h{k-1}
   const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
-  const h_44 = u131 > 0 ? u131 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_44 = u131 < 0 ? 0 : u131; // relu(w{k} * h{k-1} + b{k})
   const u133 = w_45 * h_44; // w{k} * h{k-1}
   const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
-  const h_45 = u134 > 0 ? u134 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_45 = u134 < 0 ? 0 : u134; // relu(w{k} * h{k-1} + b{k})
   const u136 = w_46 * h_45; // w{k} * h{k-1}
   const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
-  const h_46 = u137 > 0 ? u137 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_46 = u137 < 0 ? 0 : u137; // relu(w{k} * h{k-1} + b{k})
   const u139 = w_47 * h_46; // w{k} * h{k-1}
   const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
-  const h_47 = u140 > 0 ? u140 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_47 = u140 < 0 ? 0 : u140; // relu(w{k} * h{k-1} + b{k})
   const u142 = w_48 * h_47; // w{k} * h{k-1}
   const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
-  const h_48 = u143 > 0 ? u143 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_48 = u143 < 0 ? 0 : u143; // relu(w{k} * h{k-1} + b{k})
   const u145 = w_49 * h_48; // w{k} * h{k-1}
   const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
-  const h_49 = u146 > 0 ? u146 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_49 = u146 < 0 ? 0 : u146; // relu(w{k} * h{k-1} + b{k})
   const u148 = w_50 * h_49; // w{k} * h{k-1}
   const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
-  const h_50 = u149 > 0 ? u149 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_50 = u149 < 0 ? 0 : u149; // relu(w{k} * h{k-1} + b{k})
   const u151 = h_50 - y; // (h{L} - y)
   const u152 = u151 * u151; // (h{L} - y)^2
   const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
@@ -1473,154 +1473,154 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const grads = out.grads;
   const u1 = w_1 * x; // w{k} * h{k-1}
   const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
-  const h_1 = u2 > 0 ? u2 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_1 = u2 < 0 ? 0 : u2; // relu(w{k} * h{k-1} + b{k})
   const u4 = w_2 * h_1; // w{k} * h{k-1}
   const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
-  const h_2 = u5 > 0 ? u5 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_2 = u5 < 0 ? 0 : u5; // relu(w{k} * h{k-1} + b{k})
   const u7 = w_3 * h_2; // w{k} * h{k-1}
   const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
-  const h_3 = u8 > 0 ? u8 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_3 = u8 < 0 ? 0 : u8; // relu(w{k} * h{k-1} + b{k})
   const u10 = w_4 * h_3; // w{k} * h{k-1}
   const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
-  const h_4 = u11 > 0 ? u11 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_4 = u11 < 0 ? 0 : u11; // relu(w{k} * h{k-1} + b{k})
   const u13 = w_5 * h_4; // w{k} * h{k-1}
   const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
-  const h_5 = u14 > 0 ? u14 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_5 = u14 < 0 ? 0 : u14; // relu(w{k} * h{k-1} + b{k})
   const u16 = w_6 * h_5; // w{k} * h{k-1}
   const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
-  const h_6 = u17 > 0 ? u17 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_6 = u17 < 0 ? 0 : u17; // relu(w{k} * h{k-1} + b{k})
   const u19 = w_7 * h_6; // w{k} * h{k-1}
   const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
-  const h_7 = u20 > 0 ? u20 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_7 = u20 < 0 ? 0 : u20; // relu(w{k} * h{k-1} + b{k})
   const u22 = w_8 * h_7; // w{k} * h{k-1}
   const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
-  const h_8 = u23 > 0 ? u23 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_8 = u23 < 0 ? 0 : u23; // relu(w{k} * h{k-1} + b{k})
   const u25 = w_9 * h_8; // w{k} * h{k-1}
   const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
-  const h_9 = u26 > 0 ? u26 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_9 = u26 < 0 ? 0 : u26; // relu(w{k} * h{k-1} + b{k})
   const u28 = w_10 * h_9; // w{k} * h{k-1}
   const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
-  const h_10 = u29 > 0 ? u29 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_10 = u29 < 0 ? 0 : u29; // relu(w{k} * h{k-1} + b{k})
   const u31 = w_11 * h_10; // w{k} * h{k-1}
   const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
-  const h_11 = u32 > 0 ? u32 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_11 = u32 < 0 ? 0 : u32; // relu(w{k} * h{k-1} + b{k})
   const u34 = w_12 * h_11; // w{k} * h{k-1}
   const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
-  const h_12 = u35 > 0 ? u35 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_12 = u35 < 0 ? 0 : u35; // relu(w{k} * h{k-1} + b{k})
   const u37 = w_13 * h_12; // w{k} * h{k-1}
   const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
-  const h_13 = u38 > 0 ? u38 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_13 = u38 < 0 ? 0 : u38; // relu(w{k} * h{k-1} + b{k})
   const u40 = w_14 * h_13; // w{k} * h{k-1}
   const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
-  const h_14 = u41 > 0 ? u41 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_14 = u41 < 0 ? 0 : u41; // relu(w{k} * h{k-1} + b{k})
   const u43 = w_15 * h_14; // w{k} * h{k-1}
   const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
-  const h_15 = u44 > 0 ? u44 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_15 = u44 < 0 ? 0 : u44; // relu(w{k} * h{k-1} + b{k})
   const u46 = w_16 * h_15; // w{k} * h{k-1}
   const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
-  const h_16 = u47 > 0 ? u47 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_16 = u47 < 0 ? 0 : u47; // relu(w{k} * h{k-1} + b{k})
   const u49 = w_17 * h_16; // w{k} * h{k-1}
   const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
-  const h_17 = u50 > 0 ? u50 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_17 = u50 < 0 ? 0 : u50; // relu(w{k} * h{k-1} + b{k})
   const u52 = w_18 * h_17; // w{k} * h{k-1}
   const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
-  const h_18 = u53 > 0 ? u53 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_18 = u53 < 0 ? 0 : u53; // relu(w{k} * h{k-1} + b{k})
   const u55 = w_19 * h_18; // w{k} * h{k-1}
   const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
-  const h_19 = u56 > 0 ? u56 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_19 = u56 < 0 ? 0 : u56; // relu(w{k} * h{k-1} + b{k})
   const u58 = w_20 * h_19; // w{k} * h{k-1}
   const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
-  const h_20 = u59 > 0 ? u59 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_20 = u59 < 0 ? 0 : u59; // relu(w{k} * h{k-1} + b{k})
   const u61 = w_21 * h_20; // w{k} * h{k-1}
   const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
-  const h_21 = u62 > 0 ? u62 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_21 = u62 < 0 ? 0 : u62; // relu(w{k} * h{k-1} + b{k})
   const u64 = w_22 * h_21; // w{k} * h{k-1}
   const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
-  const h_22 = u65 > 0 ? u65 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_22 = u65 < 0 ? 0 : u65; // relu(w{k} * h{k-1} + b{k})
   const u67 = w_23 * h_22; // w{k} * h{k-1}
   const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
-  const h_23 = u68 > 0 ? u68 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_23 = u68 < 0 ? 0 : u68; // relu(w{k} * h{k-1} + b{k})
   const u70 = w_24 * h_23; // w{k} * h{k-1}
   const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
-  const h_24 = u71 > 0 ? u71 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_24 = u71 < 0 ? 0 : u71; // relu(w{k} * h{k-1} + b{k})
   const u73 = w_25 * h_24; // w{k} * h{k-1}
   const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
-  const h_25 = u74 > 0 ? u74 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_25 = u74 < 0 ? 0 : u74; // relu(w{k} * h{k-1} + b{k})
   const u76 = w_26 * h_25; // w{k} * h{k-1}
   const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
-  const h_26 = u77 > 0 ? u77 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_26 = u77 < 0 ? 0 : u77; // relu(w{k} * h{k-1} + b{k})
   const u79 = w_27 * h_26; // w{k} * h{k-1}
   const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
-  const h_27 = u80 > 0 ? u80 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_27 = u80 < 0 ? 0 : u80; // relu(w{k} * h{k-1} + b{k})
   const u82 = w_28 * h_27; // w{k} * h{k-1}
   const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
-  const h_28 = u83 > 0 ? u83 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_28 = u83 < 0 ? 0 : u83; // relu(w{k} * h{k-1} + b{k})
   const u85 = w_29 * h_28; // w{k} * h{k-1}
   const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
-  const h_29 = u86 > 0 ? u86 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_29 = u86 < 0 ? 0 : u86; // relu(w{k} * h{k-1} + b{k})
   const u88 = w_30 * h_29; // w{k} * h{k-1}
   const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
-  const h_30 = u89 > 0 ? u89 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_30 = u89 < 0 ? 0 : u89; // relu(w{k} * h{k-1} + b{k})
   const u91 = w_31 * h_30; // w{k} * h{k-1}
   const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
-  const h_31 = u92 > 0 ? u92 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_31 = u92 < 0 ? 0 : u92; // relu(w{k} * h{k-1} + b{k})
   const u94 = w_32 * h_31; // w{k} * h{k-1}
   const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
-  const h_32 = u95 > 0 ? u95 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_32 = u95 < 0 ? 0 : u95; // relu(w{k} * h{k-1} + b{k})
   const u97 = w_33 * h_32; // w{k} * h{k-1}
   const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
-  const h_33 = u98 > 0 ? u98 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_33 = u98 < 0 ? 0 : u98; // relu(w{k} * h{k-1} + b{k})
   const u100 = w_34 * h_33; // w{k} * h{k-1}
   const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
-  const h_34 = u101 > 0 ? u101 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_34 = u101 < 0 ? 0 : u101; // relu(w{k} * h{k-1} + b{k})
   const u103 = w_35 * h_34; // w{k} * h{k-1}
   const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
-  const h_35 = u104 > 0 ? u104 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_35 = u104 < 0 ? 0 : u104; // relu(w{k} * h{k-1} + b{k})
   const u106 = w_36 * h_35; // w{k} * h{k-1}
   const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
-  const h_36 = u107 > 0 ? u107 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_36 = u107 < 0 ? 0 : u107; // relu(w{k} * h{k-1} + b{k})
   const u109 = w_37 * h_36; // w{k} * h{k-1}
   const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
-  const h_37 = u110 > 0 ? u110 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_37 = u110 < 0 ? 0 : u110; // relu(w{k} * h{k-1} + b{k})
   const u112 = w_38 * h_37; // w{k} * h{k-1}
   const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
-  const h_38 = u113 > 0 ? u113 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_38 = u113 < 0 ? 0 : u113; // relu(w{k} * h{k-1} + b{k})
   const u115 = w_39 * h_38; // w{k} * h{k-1}
   const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
-  const h_39 = u116 > 0 ? u116 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_39 = u116 < 0 ? 0 : u116; // relu(w{k} * h{k-1} + b{k})
   const u118 = w_40 * h_39; // w{k} * h{k-1}
   const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
-  const h_40 = u119 > 0 ? u119 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_40 = u119 < 0 ? 0 : u119; // relu(w{k} * h{k-1} + b{k})
   const u121 = w_41 * h_40; // w{k} * h{k-1}
   const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
-  const h_41 = u122 > 0 ? u122 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_41 = u122 < 0 ? 0 : u122; // relu(w{k} * h{k-1} + b{k})
   const u124 = w_42 * h_41; // w{k} * h{k-1}
   const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
-  const h_42 = u125 > 0 ? u125 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_42 = u125 < 0 ? 0 : u125; // relu(w{k} * h{k-1} + b{k})
   const u127 = w_43 * h_42; // w{k} * h{k-1}
   const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
-  const h_43 = u128 > 0 ? u128 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_43 = u128 < 0 ? 0 : u128; // relu(w{k} * h{k-1} + b{k})
   const u130 = w_44 * h_43; // w{k} * h{k-1}
   const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
-  const h_44 = u131 > 0 ? u131 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_44 = u131 < 0 ? 0 : u131; // relu(w{k} * h{k-1} + b{k})
   const u133 = w_45 * h_44; // w{k} * h{k-1}
   const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
-  const h_45 = u134 > 0 ? u134 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_45 = u134 < 0 ? 0 : u134; // relu(w{k} * h{k-1} + b{k})
   const u136 = w_46 * h_45; // w{k} * h{k-1}
   const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
-  const h_46 = u137 > 0 ? u137 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_46 = u137 < 0 ? 0 : u137; // relu(w{k} * h{k-1} + b{k})
   const u139 = w_47 * h_46; // w{k} * h{k-1}
   const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
-  const h_47 = u140 > 0 ? u140 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_47 = u140 < 0 ? 0 : u140; // relu(w{k} * h{k-1} + b{k})
   const u142 = w_48 * h_47; // w{k} * h{k-1}
   const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
-  const h_48 = u143 > 0 ? u143 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_48 = u143 < 0 ? 0 : u143; // relu(w{k} * h{k-1} + b{k})
   const u145 = w_49 * h_48; // w{k} * h{k-1}
   const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
-  const h_49 = u146 > 0 ? u146 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_49 = u146 < 0 ? 0 : u146; // relu(w{k} * h{k-1} + b{k})
   const u148 = w_50 * h_49; // w{k} * h{k-1}
   const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
-  const h_50 = u149 > 0 ? u149 : 0; // relu(w{k} * h{k-1} + b{k})
+  const h_50 = u149 < 0 ? 0 : u149; // relu(w{k} * h{k-1} + b{k})
   const u151 = h_50 - y; // (h{L} - y)
   const u152 = u151 * u151; // (h{L} - y)^2
   const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
@@ -2191,7 +2191,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_1_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_1_1[i] = u4_1[i] > 0 ? u4_1[i] : 0;
+    h_1_1[i] = u4_1[i] < 0 ? 0 : u4_1[i];
   }
   // u9 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2199,7 +2199,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_2_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_2_1[i] = u9[i] > 0 ? u9[i] : 0;
+    h_2_1[i] = u9[i] < 0 ? 0 : u9[i];
   }
   // u14_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2207,7 +2207,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_3_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_3_1[i] = u14_1[i] > 0 ? u14_1[i] : 0;
+    h_3_1[i] = u14_1[i] < 0 ? 0 : u14_1[i];
   }
   // u19_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2215,7 +2215,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_4_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_4_1[i] = u19_1[i] > 0 ? u19_1[i] : 0;
+    h_4_1[i] = u19_1[i] < 0 ? 0 : u19_1[i];
   }
   // u24 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2223,7 +2223,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_5_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_5_1[i] = u24[i] > 0 ? u24[i] : 0;
+    h_5_1[i] = u24[i] < 0 ? 0 : u24[i];
   }
   // u29_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2231,7 +2231,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_6_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_6_1[i] = u29_1[i] > 0 ? u29_1[i] : 0;
+    h_6_1[i] = u29_1[i] < 0 ? 0 : u29_1[i];
   }
   // u34_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2239,7 +2239,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_7_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_7_1[i] = u34_1[i] > 0 ? u34_1[i] : 0;
+    h_7_1[i] = u34_1[i] < 0 ? 0 : u34_1[i];
   }
   // u39 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2247,7 +2247,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_8_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_8_1[i] = u39[i] > 0 ? u39[i] : 0;
+    h_8_1[i] = u39[i] < 0 ? 0 : u39[i];
   }
   // u44_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2255,7 +2255,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_9_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_9_1[i] = u44_1[i] > 0 ? u44_1[i] : 0;
+    h_9_1[i] = u44_1[i] < 0 ? 0 : u44_1[i];
   }
   // u49_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2263,7 +2263,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_10_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_10_1[i] = u49_1[i] > 0 ? u49_1[i] : 0;
+    h_10_1[i] = u49_1[i] < 0 ? 0 : u49_1[i];
   }
   // u54 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2271,7 +2271,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_11_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_11_1[i] = u54[i] > 0 ? u54[i] : 0;
+    h_11_1[i] = u54[i] < 0 ? 0 : u54[i];
   }
   // u59_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2279,7 +2279,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_12_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_12_1[i] = u59_1[i] > 0 ? u59_1[i] : 0;
+    h_12_1[i] = u59_1[i] < 0 ? 0 : u59_1[i];
   }
   // u64_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2287,7 +2287,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_13_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_13_1[i] = u64_1[i] > 0 ? u64_1[i] : 0;
+    h_13_1[i] = u64_1[i] < 0 ? 0 : u64_1[i];
   }
   // u69 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2295,7 +2295,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_14_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_14_1[i] = u69[i] > 0 ? u69[i] : 0;
+    h_14_1[i] = u69[i] < 0 ? 0 : u69[i];
   }
   // u74_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2303,7 +2303,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_15_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_15_1[i] = u74_1[i] > 0 ? u74_1[i] : 0;
+    h_15_1[i] = u74_1[i] < 0 ? 0 : u74_1[i];
   }
   // u79_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2311,7 +2311,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_16_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_16_1[i] = u79_1[i] > 0 ? u79_1[i] : 0;
+    h_16_1[i] = u79_1[i] < 0 ? 0 : u79_1[i];
   }
   // u84 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2319,7 +2319,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_17_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_17_1[i] = u84[i] > 0 ? u84[i] : 0;
+    h_17_1[i] = u84[i] < 0 ? 0 : u84[i];
   }
   // u89_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2327,7 +2327,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_18_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_18_1[i] = u89_1[i] > 0 ? u89_1[i] : 0;
+    h_18_1[i] = u89_1[i] < 0 ? 0 : u89_1[i];
   }
   // u94_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2335,7 +2335,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_19_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_19_1[i] = u94_1[i] > 0 ? u94_1[i] : 0;
+    h_19_1[i] = u94_1[i] < 0 ? 0 : u94_1[i];
   }
   // u99 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2343,7 +2343,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_20_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_20_1[i] = u99[i] > 0 ? u99[i] : 0;
+    h_20_1[i] = u99[i] < 0 ? 0 : u99[i];
   }
   // u104_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2351,7 +2351,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_21_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_21_1[i] = u104_1[i] > 0 ? u104_1[i] : 0;
+    h_21_1[i] = u104_1[i] < 0 ? 0 : u104_1[i];
   }
   // u109_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2359,7 +2359,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_22_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_22_1[i] = u109_1[i] > 0 ? u109_1[i] : 0;
+    h_22_1[i] = u109_1[i] < 0 ? 0 : u109_1[i];
   }
   // u114 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2367,7 +2367,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_23_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_23_1[i] = u114[i] > 0 ? u114[i] : 0;
+    h_23_1[i] = u114[i] < 0 ? 0 : u114[i];
   }
   // u119_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2375,7 +2375,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_24_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_24_1[i] = u119_1[i] > 0 ? u119_1[i] : 0;
+    h_24_1[i] = u119_1[i] < 0 ? 0 : u119_1[i];
   }
   // u124_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2383,7 +2383,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_25_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_25_1[i] = u124_1[i] > 0 ? u124_1[i] : 0;
+    h_25_1[i] = u124_1[i] < 0 ? 0 : u124_1[i];
   }
   // u129 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2391,7 +2391,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_26_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_26_1[i] = u129[i] > 0 ? u129[i] : 0;
+    h_26_1[i] = u129[i] < 0 ? 0 : u129[i];
   }
   // u134_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2399,7 +2399,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_27_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_27_1[i] = u134_1[i] > 0 ? u134_1[i] : 0;
+    h_27_1[i] = u134_1[i] < 0 ? 0 : u134_1[i];
   }
   // u139_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2407,7 +2407,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_28_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_28_1[i] = u139_1[i] > 0 ? u139_1[i] : 0;
+    h_28_1[i] = u139_1[i] < 0 ? 0 : u139_1[i];
   }
   // u144 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2415,7 +2415,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_29_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_29_1[i] = u144[i] > 0 ? u144[i] : 0;
+    h_29_1[i] = u144[i] < 0 ? 0 : u144[i];
   }
   // u149_1 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2423,7 +2423,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_30_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_30_1[i] = u149_1[i] > 0 ? u149_1[i] : 0;
+    h_30_1[i] = u149_1[i] < 0 ? 0 : u149_1[i];
   }
   // u154 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2431,7 +2431,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_31_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_31_1[i] = u154[i] > 0 ? u154[i] : 0;
+    h_31_1[i] = u154[i] < 0 ? 0 : u154[i];
   }
   // u159 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2439,7 +2439,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_32_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_32_1[i] = u159[i] > 0 ? u159[i] : 0;
+    h_32_1[i] = u159[i] < 0 ? 0 : u159[i];
   }
   // u164 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2447,7 +2447,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_33_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_33_1[i] = u164[i] > 0 ? u164[i] : 0;
+    h_33_1[i] = u164[i] < 0 ? 0 : u164[i];
   }
   // u169 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2455,7 +2455,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_34_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_34_1[i] = u169[i] > 0 ? u169[i] : 0;
+    h_34_1[i] = u169[i] < 0 ? 0 : u169[i];
   }
   // u174 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2463,7 +2463,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_35_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_35_1[i] = u174[i] > 0 ? u174[i] : 0;
+    h_35_1[i] = u174[i] < 0 ? 0 : u174[i];
   }
   // u179 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2471,7 +2471,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_36_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_36_1[i] = u179[i] > 0 ? u179[i] : 0;
+    h_36_1[i] = u179[i] < 0 ? 0 : u179[i];
   }
   // u184 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2479,7 +2479,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_37_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_37_1[i] = u184[i] > 0 ? u184[i] : 0;
+    h_37_1[i] = u184[i] < 0 ? 0 : u184[i];
   }
   // u189 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2487,7 +2487,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_38_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_38_1[i] = u189[i] > 0 ? u189[i] : 0;
+    h_38_1[i] = u189[i] < 0 ? 0 : u189[i];
   }
   // u194 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2495,7 +2495,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_39_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_39_1[i] = u194[i] > 0 ? u194[i] : 0;
+    h_39_1[i] = u194[i] < 0 ? 0 : u194[i];
   }
   // u199 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2503,7 +2503,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_40_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_40_1[i] = u199[i] > 0 ? u199[i] : 0;
+    h_40_1[i] = u199[i] < 0 ? 0 : u199[i];
   }
   // u204 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2511,7 +2511,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_41_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_41_1[i] = u204[i] > 0 ? u204[i] : 0;
+    h_41_1[i] = u204[i] < 0 ? 0 : u204[i];
   }
   // u209 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2519,7 +2519,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_42_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_42_1[i] = u209[i] > 0 ? u209[i] : 0;
+    h_42_1[i] = u209[i] < 0 ? 0 : u209[i];
   }
   // u214 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2527,7 +2527,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_43_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_43_1[i] = u214[i] > 0 ? u214[i] : 0;
+    h_43_1[i] = u214[i] < 0 ? 0 : u214[i];
   }
   // u219 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2535,7 +2535,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_44_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_44_1[i] = u219[i] > 0 ? u219[i] : 0;
+    h_44_1[i] = u219[i] < 0 ? 0 : u219[i];
   }
   // u224 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2543,7 +2543,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_45_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_45_1[i] = u224[i] > 0 ? u224[i] : 0;
+    h_45_1[i] = u224[i] < 0 ? 0 : u224[i];
   }
   // u229 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2551,7 +2551,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_46_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_46_1[i] = u229[i] > 0 ? u229[i] : 0;
+    h_46_1[i] = u229[i] < 0 ? 0 : u229[i];
   }
   // u234 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2559,7 +2559,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_47_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_47_1[i] = u234[i] > 0 ? u234[i] : 0;
+    h_47_1[i] = u234[i] < 0 ? 0 : u234[i];
   }
   // u239 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2567,7 +2567,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_48_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_48_1[i] = u239[i] > 0 ? u239[i] : 0;
+    h_48_1[i] = u239[i] < 0 ? 0 : u239[i];
   }
   // u244 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2575,7 +2575,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // h_49_1 = relu(w{k} * h{k-1} + b{k}) : [16]
   for (let i = 0; i < 16; i++) {
-    h_49_1[i] = u244[i] > 0 ? u244[i] : 0;
+    h_49_1[i] = u244[i] < 0 ? 0 : u244[i];
   }
   // u249 = w{k} * h{k-1} + b{k} : [16]
   for (let i = 0; i < 16; i++) {
@@ -2583,7 +2583,7 @@ function batchChunk(params: Params, batch: Batch, first: number, _out: Result): 
   }
   // u251 = (h{L} - y) : [16]
   for (let i = 0; i < 16; i++) {
-    u251[i] = (u249[i] > 0 ? u249[i] : 0) - y_1[y_offset + i];
+    u251[i] = (u249[i] < 0 ? 0 : u249[i]) - y_1[y_offset + i];
   }
   // f_1 = 0.5 * (h{L} - y)^2 : [16]
   for (let i = 0; i < 16; i++) {
@@ -4321,154 +4321,154 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     const y = y_batch[sample];
     const u1 = w_1 * x; // w{k} * h{k-1}
     const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
-    const h_1 = u2 > 0 ? u2 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_1 = u2 < 0 ? 0 : u2; // relu(w{k} * h{k-1} + b{k})
     const u4 = w_2 * h_1; // w{k} * h{k-1}
     const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
-    const h_2 = u5 > 0 ? u5 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_2 = u5 < 0 ? 0 : u5; // relu(w{k} * h{k-1} + b{k})
     const u7 = w_3 * h_2; // w{k} * h{k-1}
     const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
-    const h_3 = u8 > 0 ? u8 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_3 = u8 < 0 ? 0 : u8; // relu(w{k} * h{k-1} + b{k})
     const u10 = w_4 * h_3; // w{k} * h{k-1}
     const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
-    const h_4 = u11 > 0 ? u11 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_4 = u11 < 0 ? 0 : u11; // relu(w{k} * h{k-1} + b{k})
     const u13 = w_5 * h_4; // w{k} * h{k-1}
     const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
-    const h_5 = u14 > 0 ? u14 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_5 = u14 < 0 ? 0 : u14; // relu(w{k} * h{k-1} + b{k})
     const u16 = w_6 * h_5; // w{k} * h{k-1}
     const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
-    const h_6 = u17 > 0 ? u17 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_6 = u17 < 0 ? 0 : u17; // relu(w{k} * h{k-1} + b{k})
     const u19 = w_7 * h_6; // w{k} * h{k-1}
     const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
-    const h_7 = u20 > 0 ? u20 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_7 = u20 < 0 ? 0 : u20; // relu(w{k} * h{k-1} + b{k})
     const u22 = w_8 * h_7; // w{k} * h{k-1}
     const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
-    const h_8 = u23 > 0 ? u23 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_8 = u23 < 0 ? 0 : u23; // relu(w{k} * h{k-1} + b{k})
     const u25 = w_9 * h_8; // w{k} * h{k-1}
     const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
-    const h_9 = u26 > 0 ? u26 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_9 = u26 < 0 ? 0 : u26; // relu(w{k} * h{k-1} + b{k})
     const u28 = w_10 * h_9; // w{k} * h{k-1}
     const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
-    const h_10 = u29 > 0 ? u29 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_10 = u29 < 0 ? 0 : u29; // relu(w{k} * h{k-1} + b{k})
     const u31 = w_11 * h_10; // w{k} * h{k-1}
     const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
-    const h_11 = u32 > 0 ? u32 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_11 = u32 < 0 ? 0 : u32; // relu(w{k} * h{k-1} + b{k})
     const u34 = w_12 * h_11; // w{k} * h{k-1}
     const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
-    const h_12 = u35 > 0 ? u35 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_12 = u35 < 0 ? 0 : u35; // relu(w{k} * h{k-1} + b{k})
     const u37 = w_13 * h_12; // w{k} * h{k-1}
     const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
-    const h_13 = u38 > 0 ? u38 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_13 = u38 < 0 ? 0 : u38; // relu(w{k} * h{k-1} + b{k})
     const u40 = w_14 * h_13; // w{k} * h{k-1}
     const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
-    const h_14 = u41 > 0 ? u41 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_14 = u41 < 0 ? 0 : u41; // relu(w{k} * h{k-1} + b{k})
     const u43 = w_15 * h_14; // w{k} * h{k-1}
     const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
-    const h_15 = u44 > 0 ? u44 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_15 = u44 < 0 ? 0 : u44; // relu(w{k} * h{k-1} + b{k})
     const u46 = w_16 * h_15; // w{k} * h{k-1}
     const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
-    const h_16 = u47 > 0 ? u47 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_16 = u47 < 0 ? 0 : u47; // relu(w{k} * h{k-1} + b{k})
     const u49 = w_17 * h_16; // w{k} * h{k-1}
     const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
-    const h_17 = u50 > 0 ? u50 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_17 = u50 < 0 ? 0 : u50; // relu(w{k} * h{k-1} + b{k})
     const u52 = w_18 * h_17; // w{k} * h{k-1}
     const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
-    const h_18 = u53 > 0 ? u53 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_18 = u53 < 0 ? 0 : u53; // relu(w{k} * h{k-1} + b{k})
     const u55 = w_19 * h_18; // w{k} * h{k-1}
     const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
-    const h_19 = u56 > 0 ? u56 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_19 = u56 < 0 ? 0 : u56; // relu(w{k} * h{k-1} + b{k})
     const u58 = w_20 * h_19; // w{k} * h{k-1}
     const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
-    const h_20 = u59 > 0 ? u59 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_20 = u59 < 0 ? 0 : u59; // relu(w{k} * h{k-1} + b{k})
     const u61 = w_21 * h_20; // w{k} * h{k-1}
     const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
-    const h_21 = u62 > 0 ? u62 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_21 = u62 < 0 ? 0 : u62; // relu(w{k} * h{k-1} + b{k})
     const u64 = w_22 * h_21; // w{k} * h{k-1}
     const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
-    const h_22 = u65 > 0 ? u65 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_22 = u65 < 0 ? 0 : u65; // relu(w{k} * h{k-1} + b{k})
     const u67 = w_23 * h_22; // w{k} * h{k-1}
     const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
-    const h_23 = u68 > 0 ? u68 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_23 = u68 < 0 ? 0 : u68; // relu(w{k} * h{k-1} + b{k})
     const u70 = w_24 * h_23; // w{k} * h{k-1}
     const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
-    const h_24 = u71 > 0 ? u71 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_24 = u71 < 0 ? 0 : u71; // relu(w{k} * h{k-1} + b{k})
     const u73 = w_25 * h_24; // w{k} * h{k-1}
     const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
-    const h_25 = u74 > 0 ? u74 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_25 = u74 < 0 ? 0 : u74; // relu(w{k} * h{k-1} + b{k})
     const u76 = w_26 * h_25; // w{k} * h{k-1}
     const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
-    const h_26 = u77 > 0 ? u77 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_26 = u77 < 0 ? 0 : u77; // relu(w{k} * h{k-1} + b{k})
     const u79 = w_27 * h_26; // w{k} * h{k-1}
     const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
-    const h_27 = u80 > 0 ? u80 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_27 = u80 < 0 ? 0 : u80; // relu(w{k} * h{k-1} + b{k})
     const u82 = w_28 * h_27; // w{k} * h{k-1}
     const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
-    const h_28 = u83 > 0 ? u83 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_28 = u83 < 0 ? 0 : u83; // relu(w{k} * h{k-1} + b{k})
     const u85 = w_29 * h_28; // w{k} * h{k-1}
     const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
-    const h_29 = u86 > 0 ? u86 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_29 = u86 < 0 ? 0 : u86; // relu(w{k} * h{k-1} + b{k})
     const u88 = w_30 * h_29; // w{k} * h{k-1}
     const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
-    const h_30 = u89 > 0 ? u89 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_30 = u89 < 0 ? 0 : u89; // relu(w{k} * h{k-1} + b{k})
     const u91 = w_31 * h_30; // w{k} * h{k-1}
     const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
-    const h_31 = u92 > 0 ? u92 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_31 = u92 < 0 ? 0 : u92; // relu(w{k} * h{k-1} + b{k})
     const u94 = w_32 * h_31; // w{k} * h{k-1}
     const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
-    const h_32 = u95 > 0 ? u95 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_32 = u95 < 0 ? 0 : u95; // relu(w{k} * h{k-1} + b{k})
     const u97 = w_33 * h_32; // w{k} * h{k-1}
     const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
-    const h_33 = u98 > 0 ? u98 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_33 = u98 < 0 ? 0 : u98; // relu(w{k} * h{k-1} + b{k})
     const u100 = w_34 * h_33; // w{k} * h{k-1}
     const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
-    const h_34 = u101 > 0 ? u101 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_34 = u101 < 0 ? 0 : u101; // relu(w{k} * h{k-1} + b{k})
     const u103 = w_35 * h_34; // w{k} * h{k-1}
     const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
-    const h_35 = u104 > 0 ? u104 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_35 = u104 < 0 ? 0 : u104; // relu(w{k} * h{k-1} + b{k})
     const u106 = w_36 * h_35; // w{k} * h{k-1}
     const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
-    const h_36 = u107 > 0 ? u107 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_36 = u107 < 0 ? 0 : u107; // relu(w{k} * h{k-1} + b{k})
     const u109 = w_37 * h_36; // w{k} * h{k-1}
     const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
-    const h_37 = u110 > 0 ? u110 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_37 = u110 < 0 ? 0 : u110; // relu(w{k} * h{k-1} + b{k})
     const u112 = w_38 * h_37; // w{k} * h{k-1}
     const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
-    const h_38 = u113 > 0 ? u113 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_38 = u113 < 0 ? 0 : u113; // relu(w{k} * h{k-1} + b{k})
     const u115 = w_39 * h_38; // w{k} * h{k-1}
     const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
-    const h_39 = u116 > 0 ? u116 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_39 = u116 < 0 ? 0 : u116; // relu(w{k} * h{k-1} + b{k})
     const u118 = w_40 * h_39; // w{k} * h{k-1}
     const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
-    const h_40 = u119 > 0 ? u119 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_40 = u119 < 0 ? 0 : u119; // relu(w{k} * h{k-1} + b{k})
     const u121 = w_41 * h_40; // w{k} * h{k-1}
     const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
-    const h_41 = u122 > 0 ? u122 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_41 = u122 < 0 ? 0 : u122; // relu(w{k} * h{k-1} + b{k})
     const u124 = w_42 * h_41; // w{k} * h{k-1}
     const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
-    const h_42 = u125 > 0 ? u125 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_42 = u125 < 0 ? 0 : u125; // relu(w{k} * h{k-1} + b{k})
     const u127 = w_43 * h_42; // w{k} * h{k-1}
     const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
-    const h_43 = u128 > 0 ? u128 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_43 = u128 < 0 ? 0 : u128; // relu(w{k} * h{k-1} + b{k})
     const u130 = w_44 * h_43; // w{k} * h{k-1}
     const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
-    const h_44 = u131 > 0 ? u131 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_44 = u131 < 0 ? 0 : u131; // relu(w{k} * h{k-1} + b{k})
     const u133 = w_45 * h_44; // w{k} * h{k-1}
     const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
-    const h_45 = u134 > 0 ? u134 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_45 = u134 < 0 ? 0 : u134; // relu(w{k} * h{k-1} + b{k})
     const u136 = w_46 * h_45; // w{k} * h{k-1}
     const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
-    const h_46 = u137 > 0 ? u137 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_46 = u137 < 0 ? 0 : u137; // relu(w{k} * h{k-1} + b{k})
     const u139 = w_47 * h_46; // w{k} * h{k-1}
     const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
-    const h_47 = u140 > 0 ? u140 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_47 = u140 < 0 ? 0 : u140; // relu(w{k} * h{k-1} + b{k})
     const u142 = w_48 * h_47; // w{k} * h{k-1}
     const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
-    const h_48 = u143 > 0 ? u143 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_48 = u143 < 0 ? 0 : u143; // relu(w{k} * h{k-1} + b{k})
     const u145 = w_49 * h_48; // w{k} * h{k-1}
     const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
-    const h_49 = u146 > 0 ? u146 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_49 = u146 < 0 ? 0 : u146; // relu(w{k} * h{k-1} + b{k})
     const u148 = w_50 * h_49; // w{k} * h{k-1}
     const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
-    const h_50 = u149 > 0 ? u149 : 0; // relu(w{k} * h{k-1} + b{k})
+    const h_50 = u149 < 0 ? 0 : u149; // relu(w{k} * h{k-1} + b{k})
     const u151 = h_50 - y; // (h{L} - y)
     const u152 = u151 * u151; // (h{L} - y)^2
     const f = 0.5 * u152; // 0.5 * (h{L} - y)^2

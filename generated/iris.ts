@@ -238,7 +238,7 @@ export function loss(params: Params, inputs: Inputs): number {
       }
       u1[i] = acc;
       const t_1 = u1[i] + b1[i];
-      h[i] = t_1 > 0 ? t_1 : 0;
+      h[i] = t_1 < 0 ? 0 : t_1;
     }
   }
   // u4 = W2 @ h : [3]; then, per element, u5
@@ -308,7 +308,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
       u1[i] = acc;
       u2[i] = u1[i] + b1[i];
-      h[i] = u2[i] > 0 ? u2[i] : 0;
+      h[i] = u2[i] < 0 ? 0 : u2[i];
     }
   }
   // u4 = W2 @ h : [3]; then, per element, u5
@@ -447,16 +447,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         }
         u2_1[i * 16 + j] = s0;
         u4_1[i * 16 + j] = u2_1[i * 16 + j] + b1_1[j];
-        h_1[i * 16 + j] = u4_1[i * 16 + j] > 0 ? u4_1[i * 16 + j] : 0;
+        h_1[i * 16 + j] = u4_1[i * 16 + j] < 0 ? 0 : u4_1[i * 16 + j];
         u2_1[i * 16 + (j + 1)] = s1;
         u4_1[i * 16 + (j + 1)] = u2_1[i * 16 + (j + 1)] + b1_1[j + 1];
-        h_1[i * 16 + (j + 1)] = u4_1[i * 16 + (j + 1)] > 0 ? u4_1[i * 16 + (j + 1)] : 0;
+        h_1[i * 16 + (j + 1)] = u4_1[i * 16 + (j + 1)] < 0 ? 0 : u4_1[i * 16 + (j + 1)];
         u2_1[(i + 1) * 16 + j] = s2;
         u4_1[(i + 1) * 16 + j] = u2_1[(i + 1) * 16 + j] + b1_1[j];
-        h_1[(i + 1) * 16 + j] = u4_1[(i + 1) * 16 + j] > 0 ? u4_1[(i + 1) * 16 + j] : 0;
+        h_1[(i + 1) * 16 + j] = u4_1[(i + 1) * 16 + j] < 0 ? 0 : u4_1[(i + 1) * 16 + j];
         u2_1[(i + 1) * 16 + (j + 1)] = s3;
         u4_1[(i + 1) * 16 + (j + 1)] = u2_1[(i + 1) * 16 + (j + 1)] + b1_1[j + 1];
-        h_1[(i + 1) * 16 + (j + 1)] = u4_1[(i + 1) * 16 + (j + 1)] > 0 ? u4_1[(i + 1) * 16 + (j + 1)] : 0;
+        h_1[(i + 1) * 16 + (j + 1)] = u4_1[(i + 1) * 16 + (j + 1)] < 0 ? 0 : u4_1[(i + 1) * 16 + (j + 1)];
       }
     }
   }
@@ -702,7 +702,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
         u1[i] = acc;
         u2[i] = u1[i] + b1[i];
-        h[i] = u2[i] > 0 ? u2[i] : 0;
+        h[i] = u2[i] < 0 ? 0 : u2[i];
       }
     }
     // u4 = W2 @ h : [3]; then, per element, u5

@@ -248,16 +248,16 @@ export function loss(params: Params, inputs: Inputs): number {
       }
       u1[i] = s0;
       const t_1 = u1[i] + b1[i];
-      h[i] = t_1 > 0 ? t_1 : 0;
+      h[i] = t_1 < 0 ? 0 : t_1;
       u1[i + 1] = s1;
       const t_2 = u1[i + 1] + b1[i + 1];
-      h[i + 1] = t_2 > 0 ? t_2 : 0;
+      h[i + 1] = t_2 < 0 ? 0 : t_2;
       u1[i + 2] = s2;
       const t_3 = u1[i + 2] + b1[i + 2];
-      h[i + 2] = t_3 > 0 ? t_3 : 0;
+      h[i + 2] = t_3 < 0 ? 0 : t_3;
       u1[i + 3] = s3;
       const t_4 = u1[i + 3] + b1[i + 3];
-      h[i + 3] = t_4 > 0 ? t_4 : 0;
+      h[i + 3] = t_4 < 0 ? 0 : t_4;
     }
   }
   // u4 = W2 @ h : [10]; then, per element, z
@@ -355,16 +355,16 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
       u1[i] = s0;
       u2[i] = u1[i] + b1[i];
-      h[i] = u2[i] > 0 ? u2[i] : 0;
+      h[i] = u2[i] < 0 ? 0 : u2[i];
       u1[i + 1] = s1;
       u2[i + 1] = u1[i + 1] + b1[i + 1];
-      h[i + 1] = u2[i + 1] > 0 ? u2[i + 1] : 0;
+      h[i + 1] = u2[i + 1] < 0 ? 0 : u2[i + 1];
       u1[i + 2] = s2;
       u2[i + 2] = u1[i + 2] + b1[i + 2];
-      h[i + 2] = u2[i + 2] > 0 ? u2[i + 2] : 0;
+      h[i + 2] = u2[i + 2] < 0 ? 0 : u2[i + 2];
       u1[i + 3] = s3;
       u2[i + 3] = u1[i + 3] + b1[i + 3];
-      h[i + 3] = u2[i + 3] > 0 ? u2[i + 3] : 0;
+      h[i + 3] = u2[i + 3] < 0 ? 0 : u2[i + 3];
     }
   }
   // u4 = W2 @ h : [10]; then, per element, z
@@ -524,16 +524,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         }
         u2_1[i * 128 + j] = s0;
         u4_1[i * 128 + j] = u2_1[i * 128 + j] + b1_1[j];
-        h_1[i * 128 + j] = u4_1[i * 128 + j] > 0 ? u4_1[i * 128 + j] : 0;
+        h_1[i * 128 + j] = u4_1[i * 128 + j] < 0 ? 0 : u4_1[i * 128 + j];
         u2_1[i * 128 + (j + 1)] = s1;
         u4_1[i * 128 + (j + 1)] = u2_1[i * 128 + (j + 1)] + b1_1[j + 1];
-        h_1[i * 128 + (j + 1)] = u4_1[i * 128 + (j + 1)] > 0 ? u4_1[i * 128 + (j + 1)] : 0;
+        h_1[i * 128 + (j + 1)] = u4_1[i * 128 + (j + 1)] < 0 ? 0 : u4_1[i * 128 + (j + 1)];
         u2_1[(i + 1) * 128 + j] = s2;
         u4_1[(i + 1) * 128 + j] = u2_1[(i + 1) * 128 + j] + b1_1[j];
-        h_1[(i + 1) * 128 + j] = u4_1[(i + 1) * 128 + j] > 0 ? u4_1[(i + 1) * 128 + j] : 0;
+        h_1[(i + 1) * 128 + j] = u4_1[(i + 1) * 128 + j] < 0 ? 0 : u4_1[(i + 1) * 128 + j];
         u2_1[(i + 1) * 128 + (j + 1)] = s3;
         u4_1[(i + 1) * 128 + (j + 1)] = u2_1[(i + 1) * 128 + (j + 1)] + b1_1[j + 1];
-        h_1[(i + 1) * 128 + (j + 1)] = u4_1[(i + 1) * 128 + (j + 1)] > 0 ? u4_1[(i + 1) * 128 + (j + 1)] : 0;
+        h_1[(i + 1) * 128 + (j + 1)] = u4_1[(i + 1) * 128 + (j + 1)] < 0 ? 0 : u4_1[(i + 1) * 128 + (j + 1)];
       }
     }
   }
@@ -772,16 +772,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
         u1[i] = s0;
         u2[i] = u1[i] + b1[i];
-        h[i] = u2[i] > 0 ? u2[i] : 0;
+        h[i] = u2[i] < 0 ? 0 : u2[i];
         u1[i + 1] = s1;
         u2[i + 1] = u1[i + 1] + b1[i + 1];
-        h[i + 1] = u2[i + 1] > 0 ? u2[i + 1] : 0;
+        h[i + 1] = u2[i + 1] < 0 ? 0 : u2[i + 1];
         u1[i + 2] = s2;
         u2[i + 2] = u1[i + 2] + b1[i + 2];
-        h[i + 2] = u2[i + 2] > 0 ? u2[i + 2] : 0;
+        h[i + 2] = u2[i + 2] < 0 ? 0 : u2[i + 2];
         u1[i + 3] = s3;
         u2[i + 3] = u1[i + 3] + b1[i + 3];
-        h[i + 3] = u2[i + 3] > 0 ? u2[i + 3] : 0;
+        h[i + 3] = u2[i + 3] < 0 ? 0 : u2[i + 3];
       }
     }
     // u4 = W2 @ h : [10]; then, per element, z

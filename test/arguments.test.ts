@@ -125,3 +125,31 @@ describe("arguments of generated modules", () => {
   });
 
 });
+
+describe("a NaN is never invisible", () => {
+  // only relu stands between W1 and the loss: before, relu(NaN) was 0 and the loss stayed finite
+  const mlp = "param W1[4, 3], b1[4], W2[2, 4]\ninput x[3], y[2]\nloss = mse(W2 @ relu(W1 @ x + b1), y)\n";
+  for (const target of ["ts", "wasm"] as const) {
+    it(`relu propagates NaN, so a NaN weight gives a NaN loss (${target} target)`, async () => {
+      const mod = await loadModule((await compile(mlp, { target, dtype: target === "wasm" ? "f32" : "f64" })).typescript);
+      const arr = target === "wasm" ? Float32Array : Float64Array;
+      const next = rng(4);
+      const p = Object.fromEntries(Object.entries(randomValues(mod.shapes.params, next)).map(([n, v]) => [n, arr.from(v as Float64Array)]));
+      const i = Object.fromEntries(Object.entries(randomValues(mod.shapes.inputs, next)).map(([n, v]) => [n, arr.from(v as Float64Array)]));
+      expect(Number.isFinite(mod.loss(p as never, i as never))).toBe(true);
+      // a unit whose pre-activation is negative: relu used to turn its NaN into 0
+      (p.W1 as Float32Array | Float64Array).fill(-1, 0, 3);
+      (p.W1 as Float32Array | Float64Array)[0] = NaN;
+      expect(mod.loss(p as never, i as never)).toBeNaN();
+      expect(mod.gradients(p as never, i as never).loss).toBeNaN();
+    });
+  }
+  it("the reference evaluator agrees: relu(NaN), max and min with a NaN in either place are NaN", async () => {
+    const { evaluate } = await import("../src/index.js");
+    for (const body of ["relu(a)", "max(a, b)", "max(b, a)", "min(a, b)", "min(b, a)"]) {
+      const r = await compile(`param a, b\nloss = ${body} + 0 * b\n`);
+      expect(evaluate(r.differentiated, { a: NaN, b: 1 }, {}).loss, body).toBeNaN();
+      expect(Number.isFinite(evaluate(r.differentiated, { a: -2, b: 1 }, {}).loss), body).toBe(true);
+    }
+  });
+});

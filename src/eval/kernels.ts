@@ -144,7 +144,8 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
   tan: map1(Math.tan),
   tanh: map1(Math.tanh),
   sigmoid: map1(sigmoid),
-  relu: map1((x) => (x > 0 ? x : 0)),
+  // NaN stays NaN (PyTorch, JAX)
+  relu: map1((x) => (x < 0 ? 0 : x)),
   softplus: map1((x) => (x > 30 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))),
   step: map1((x) => (x > 0 ? 1 : 0)),
   sign: map1(Math.sign),
@@ -156,8 +157,9 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
   mul: map2((a, b) => a * b),
   div: map2((a, b) => a / b),
   pow: map2((a, b) => Math.pow(a, b)),
-  max: map2((a, b) => (a >= b ? a : b)),
-  min: map2((a, b) => (a <= b ? a : b)),
+  // elementwise maximum and minimum: a NaN operand gives NaN (NumPy's maximum/minimum)
+  max: map2((a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a >= b ? a : b)),
+  min: map2((a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a <= b ? a : b)),
   ge: map2((a, b) => (a >= b ? 1 : 0)),
   gt: map2((a, b) => (a > b ? 1 : 0)),
   eq: map2((a, b) => (a === b ? 1 : 0)),

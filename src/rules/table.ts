@@ -50,8 +50,9 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   tanh: { forward: "tanh(x)", grads: ["g * (1 - y ^ 2)"], tex: "\\tanh\\left({x}\\right)", prime: "\\tanh'\\left({x}\\right)" },
   // sigma' = sigma (1 - sigma); 1 / (1 + e^-x) is safe at both ends (e^-x = Inf gives 0, not NaN)
   sigmoid: { forward: "1 / (1 + exp(-x))", grads: ["g * y * (1 - y)"], tex: "\\sigma\\left({x}\\right)", prime: "\\sigma'\\left({x}\\right)" },
+  // relu(NaN) = NaN, as PyTorch and JAX (a NaN weight must not vanish into a finite loss);
   // relu' = 1 where x > 0 (0 at the kink, as PyTorch); a select, so g = Inf where x <= 0 gives 0, not NaN
-  relu: { forward: "x > 0 ? x : 0", grads: ["select(x, g, 0)"], tex: "\\operatorname{ReLU}\\left({x}\\right)", prime: "\\operatorname{ReLU}'\\left({x}\\right)" },
+  relu: { forward: "x < 0 ? 0 : x", grads: ["select(x, g, 0)"], tex: "\\operatorname{ReLU}\\left({x}\\right)", prime: "\\operatorname{ReLU}'\\left({x}\\right)" },
   // softplus' = sigma; log(1 + e^x) = max(x, 0) + log1p(e^-|x|) never overflows
   softplus: { forward: "max(x, 0) + log1p(exp(-abs(x)))", grads: ["g * sigmoid(x)"], tex: "\\operatorname{softplus}\\left({x}\\right)" },
   step: { forward: "x > 0 ? 1 : 0", grads: ["0"], tex: "\\mathbf{1}\\left[{x} > 0\\right]" },
