@@ -2,15 +2,16 @@ import { didYouMean } from "../diagnostics/suggest.js";
 import { builtinNames, builtins, type Param, type StaticValue } from "../lang/builtins.js";
 import type { Expr } from "../parse/ast.js";
 import type { Checked, ExprContext } from "./context.js";
+import { userKeyed } from "../util/table.js";
 
 /** Names from the lecture's notation that users type for a builtin. */
-const mathNames: Readonly<Record<string, string>> = {
+const mathNames: Readonly<Record<string, string>> = userKeyed({
   σ: "write sigmoid(...) for σ",
   sigma: "did you mean 'sigmoid'?",
   ReLU: "did you mean 'relu'?",
   ln: "log is the natural logarithm: log(...)",
   softmax_ce: "did you mean 'softmax_cross_entropy'?",
-};
+});
 
 /** A parameter as argument binding sees it: a variadic one takes every remaining positional argument. */
 export interface Slot {

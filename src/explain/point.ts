@@ -1,4 +1,4 @@
-import type { Values } from "../eval/evaluate.js";
+import { userRecord, type Values } from "../eval/evaluate.js";
 import type { Graph } from "../ir/graph.js";
 import { integerBounds } from "../ir/integers.js";
 import { size } from "../shape/shape.js";
@@ -23,7 +23,7 @@ function uniform(seed: number): () => number {
  */
 export function parsePoint(spec: string, g: Graph): { params: Values; inputs: Values } {
   const leaves = [...g.params.map((l) => ({ ...l, role: "params" as const })), ...g.inputs.map((l) => ({ ...l, role: "inputs" as const }))];
-  const out = { params: {} as Record<string, number | Float64Array>, inputs: {} as Record<string, number | Float64Array> };
+  const out = { params: userRecord<number | Float64Array>(), inputs: userRecord<number | Float64Array>() };
   const random = /^random(?::(\d+))?$/.exec(spec.trim());
   const bounds = integerBounds(g);
   if (random) {

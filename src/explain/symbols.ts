@@ -1,10 +1,11 @@
 import type { Shape } from "../shape/shape.js";
+import { userKeyed } from "../util/table.js";
 
-const greek: Readonly<Record<string, string>> = {
+const greek: Readonly<Record<string, string>> = userKeyed({
   α: "\\alpha", β: "\\beta", γ: "\\gamma", δ: "\\delta", ε: "\\varepsilon", ζ: "\\zeta", η: "\\eta", θ: "\\theta", ι: "\\iota",
   κ: "\\kappa", λ: "\\lambda", μ: "\\mu", ν: "\\nu", ξ: "\\xi", π: "\\pi", ρ: "\\rho", σ: "\\sigma", τ: "\\tau", φ: "\\phi",
   χ: "\\chi", ψ: "\\psi", ω: "\\omega", Γ: "\\Gamma", Δ: "\\Delta", Θ: "\\Theta", Λ: "\\Lambda", Σ: "\\Sigma", Φ: "\\Phi", Ω: "\\Omega",
-};
+});
 const greekWords = new Set(["alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda", "mu", "sigma", "tau", "phi", "omega", "eta", "rho"]);
 
 function base(name: string, bold: boolean): string {

@@ -1,5 +1,5 @@
 import { integerBounds } from "../ir/integers.js";
-import { evaluateNodes } from "../eval/evaluate.js";
+import { evaluateNodes, userRecord } from "../eval/evaluate.js";
 import type { Analysis } from "../index.js";
 import { size, type Shape } from "../shape/shape.js";
 import { normal, uniform01 } from "./random.js";
@@ -44,8 +44,8 @@ export function gradientFlow(a: Analysis, init: Init, seed: number): Flow {
   const g = a.canonical;
   const next = normal(seed);
   const uni = uniform01(seed + 1);
-  const params: Record<string, number | Float64Array> = {};
-  const inputs: Record<string, number | Float64Array> = {};
+  const params = userRecord<number | Float64Array>();
+  const inputs = userRecord<number | Float64Array>();
   for (const l of g.params) params[l.name] = draw(l.shape, init, next, uni);
   const bounds = integerBounds(g);
   for (const l of g.inputs) {

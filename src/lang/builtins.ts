@@ -5,6 +5,7 @@ import type { Op } from "../ir/ops.js";
 import { padOf, permuteOf, reshapeOf, sliceOf } from "../ir/primitives.js";
 import { formatSpec, letterSizes, parseSpec } from "../shape/contract.js";
 import { broadcastShapes, dropLast, keptShape, matmulKind, matmulShape, normalizeAxis, permutedShape, sameShape, scalar, showShape, size, type Shape } from "../shape/shape.js";
+import { userKeyed } from "../util/table.js";
 
 /** A shape rule's verdict: the result shape, or the diagnostic to report. */
 export type ShapeResult = Shape | { readonly code: Code; readonly args: Args };
@@ -282,7 +283,7 @@ function concatShape(name: string, shapes: readonly Shape[], axisGiven: number, 
 }
 
 // ---- the table ----------------------------------------------------------------------------------
-export const builtins: Readonly<Record<string, Builtin>> = {
+export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
   exp: elementwise1("exp"),
   log: elementwise1("log"),
   sqrt: elementwise1("sqrt"),
@@ -499,7 +500,7 @@ export const builtins: Readonly<Record<string, Builtin>> = {
       return meanLower(b, ew(b, "select", ew(b, "gt", a, c(b, delta)), lin, quad), allAxes(b, p, t), false);
     },
   },
-};
+});
 
 /** max(a, b) / min(a, b): elementwise, so an axis or keepdims has nothing to act on */
 function pairwise(name: string, a: readonly Shape[], s: Statics): ShapeResult {
@@ -514,7 +515,7 @@ function allAxes(b: Builder, x: number, y: number): number[] {
 }
 
 /** Binary operators: elementwise with broadcasting, '@', and comparisons (0/1 masks, no gradient). */
-export const binaryOps: Readonly<Record<string, { name: string; shape: (a: readonly Shape[]) => ShapeResult; lower: (b: Builder, x: number, y: number) => number }>> = {
+export const binaryOps: Readonly<Record<string, { name: string; shape: (a: readonly Shape[]) => ShapeResult; lower: (b: Builder, x: number, y: number) => number }>> = userKeyed({
   "+": { name: "+", shape: broadcastRule("+"), lower: (b, x, y) => ew(b, "add", x, y) },
   "-": { name: "-", shape: broadcastRule("-"), lower: (b, x, y) => ew(b, "sub", x, y) },
   "*": { name: "*", shape: broadcastRule("*"), lower: (b, x, y) => ew(b, "mul", x, y) },
@@ -527,7 +528,7 @@ export const binaryOps: Readonly<Record<string, { name: string; shape: (a: reado
   "<=": { name: "<=", shape: broadcastRule("<="), lower: (b, x, y) => ew(b, "ge", y, x) },
   "==": { name: "==", shape: broadcastRule("=="), lower: (b, x, y) => ew(b, "eq", x, y) },
   "!=": { name: "!=", shape: broadcastRule("!="), lower: (b, x, y) => ew(b, "sub", c(b, 1), ew(b, "eq", x, y)) },
-};
+});
 
 /** x[...] with compile-time indices: a strided window (slice), then the indexed axes dropped (reshape) */
 export interface IndexSpec {

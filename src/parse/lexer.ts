@@ -10,9 +10,10 @@ const single: Record<string, TokenKind> = {
 const double: Record<string, TokenKind> = { "<=": "<=", ">=": ">=", "==": "==", "!=": "!=" };
 
 const isDigit = (c: string) => c >= "0" && c <= "9";
-// letters of any script (α, θ, 重量) and decimal digits: all valid in JavaScript identifiers too
-const isNameStart = (c: string) => /^[\p{L}_]$/u.test(c);
-const isNameChar = (c: string) => /^[\p{L}\p{Nd}_]$/u.test(c);
+// ECMAScript's identifier characters exactly (α, θ, 重量 and the marks that may follow a letter),
+// so every name is a JavaScript name; not `$`, which the language does not use
+const isNameStart = (c: string) => /^[\p{ID_Start}_]$/u.test(c);
+const isNameChar = (c: string) => /^[\p{ID_Continue}]$/u.test(c);
 /** the code point at i, as a string (one or two UTF-16 units) */
 const charAt = (text: string, i: number) => (i < text.length ? String.fromCodePoint(text.codePointAt(i)!) : "");
 

@@ -1,3 +1,5 @@
+import { ts } from "ts-morph";
+
 /** JavaScript reserved words and globals a generated local must never shadow. */
 const reserved = new Set(
   (
@@ -18,8 +20,9 @@ export class NameTable {
   }
 
   fresh(hint: string): string {
-    let base = hint.replace(/[^\p{L}\p{Nd}_]/gu, "_");
-    if (!/^[\p{L}_]/u.test(base)) base = `_${base}`;
+    // characters TypeScript's own scanner takes (its Unicode tables can be older than the engine's)
+    let base = [...hint].map((c, k) => (k === 0 ? ts.isIdentifierStart : ts.isIdentifierPart)(c.codePointAt(0)!, ts.ScriptTarget.ES2022) && c !== "$" ? c : "_").join("");
+    if (!ts.isIdentifierStart(base.codePointAt(0) ?? 0, ts.ScriptTarget.ES2022)) base = `_${base}`;
     if (!this.taken.has(base)) {
       this.taken.add(base);
       return base;

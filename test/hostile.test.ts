@@ -1,0 +1,83 @@
+import fc from "fast-check";
+import { ts } from "ts-morph";
+import { describe, expect, it } from "vitest";
+import { compile, CompileError } from "../src/index.js";
+import { loadModule } from "./helpers/module.js";
+
+/** `npm run fuzz` sets GRADC_FUZZ=long: more runs and a fresh seed. */
+const long = process.env.GRADC_FUZZ === "long";
+const runs = (n: number): fc.Parameters<unknown> => ({ seed: long ? Date.now() : 20261201, numRuns: long ? n * 10 : n, endOnFailure: true });
+
+/** Syntax errors TypeScript finds in a module (transpiling reports only those). */
+function syntaxErrors(code: string): string[] {
+  const out = ts.transpileModule(code, { reportDiagnostics: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
+  return (out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+}
+
+describe("hostile names", () => {
+  // any code point: the BMP, the astral planes, and the ranges where the engine's Unicode is newer than TypeScript's
+  const codePoint = fc.oneof(fc.integer({ min: 0x80, max: 0xffff }), fc.integer({ min: 0x10000, max: 0x3ffff }), fc.integer({ min: 0xa700, max: 0xa7ff }));
+  it("a name is refused by the lexer, or compiles to a module that TypeScript parses and that runs (fast-check)", async () => {
+    await fc.assert(
+      fc.asyncProperty(codePoint, fc.boolean(), async (cp, first) => {
+        const ch = String.fromCodePoint(cp);
+        if (/[\p{Cs}]/u.test(ch)) return;
+        const name = first ? `${ch}w` : `w${ch}`;
+        const source = `param ${name}[2]\ninput x[2]\nloss = sum((${name} * x)^2)\n`;
+        let code: string;
+        try {
+          code = (await compile(source, { prettier: false })).typescript;
+        } catch (e) {
+          if (!(e instanceof CompileError)) throw e;
+          expect(e.diagnostics[0].code).toBe("E001");
+          return;
+        }
+        expect(syntaxErrors(code), `U+${cp.toString(16)}`).toEqual([]);
+        const mod = await loadModule(code);
+        const r = mod.gradients({ [name]: Float64Array.of(1, 2) }, { x: Float64Array.of(3, 4) });
+        expect(Array.from(r.grads[name] as Float64Array)).toEqual([18, 64]);
+      }),
+      runs(150),
+    );
+  }, 120_000);
+});
+
+describe("names that are members of every JavaScript object", () => {
+  const names = ["__proto__", "constructor", "toString", "valueOf", "hasOwnProperty", "isPrototypeOf", "__defineGetter__", "prototype"];
+  const pick = fc.shuffledSubarray(names, { minLength: 4, maxLength: 4 });
+  it("as params, inputs, layer families and defs: compile, run, explain --at, graph --at and flow (fast-check)", async () => {
+    const { explain, graph, analyze } = await import("../src/index.js");
+    const { gradientFlow, parseInit } = await import("../src/flow/flow.js");
+    await fc.assert(
+      fc.asyncProperty(pick, async ([p, i, h, f]) => {
+        const source = `param ${p}, w{1}, w{2}\ninput ${i}\ndef ${f}(a, b) = tanh(a * b)\n${h}{0} = ${i}\nfor k in 1..2 {\n  ${h}{k} = ${f}(w{k}, ${h}{k-1}) + ${p}\n}\nloss = ${h}{2}^2\n`;
+        const mod = await loadModule((await compile(source, { prettier: false })).typescript);
+        const params = Object.assign(Object.create(null), { [p]: 0.3, w_1: 0.5, w_2: -0.7 });
+        const inputs = Object.assign(Object.create(null), { [i]: 0.9 });
+        const r = mod.gradients(params, inputs);
+        expect(Number.isFinite(r.loss)).toBe(true);
+        expect(Object.prototype.hasOwnProperty.call(r.grads, p)).toBe(true);
+        const d = explain(source, { at: "random" });
+        expect(d.derivation.table!.length).toBeGreaterThan(0);
+        expect(await graph(source, { at: "random" })).toContain("<svg");
+        const flow = gradientFlow(analyze(source), parseInit("xavier")!, 1);
+        expect(flow.rows.map((row) => row.layer)).toEqual([1, 2]);
+      }),
+      runs(12),
+    );
+  }, 120_000);
+
+  it("calling one of them is an unknown function, and a def may take the name", async () => {
+    for (const n of names) {
+      let codes: string[] = [];
+      try {
+        await compile(`param w\nloss = ${n}(w)\n`);
+      } catch (e) {
+        codes = (e as CompileError).diagnostics.map((d) => d.code);
+      }
+      expect(codes, n).toEqual(["E104"]);
+      const mod = await loadModule((await compile(`param w\ndef ${n}(x) = 3 * x\nloss = ${n}(w)^2\n`)).typescript);
+      expect(mod.gradients({ w: 1 }, {}).grads.w).toBe(18);
+    }
+  });
+});
