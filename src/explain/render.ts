@@ -80,8 +80,23 @@ function markdown(d: Derivation, picture?: string): string {
     }
     if (s.picture) parts.push(`![computation graph](${s.picture})`);
   }
-  return fillTemplate("derivation.md", { source: d.file, body: parts.join("\n\n") });
+  return fillTemplate("derivation.md", { sourceComment: commentText(d.file), sourceCode: mdCode(d.file), body: parts.join("\n\n") });
 }
+
+// ---- a file name, which may hold any character, in each place it is printed -------------------
+/** control characters (a newline would end a comment line) as '?' */
+const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "?");
+/** inside a Markdown <!-- comment --> or a TeX % comment: a JSON string, with nothing that ends an HTML comment */
+const commentText = (s: string) => JSON.stringify(printable(s)).replace(/--/g, "-\\u002d").replace(/[<>]/g, (c) => (c === "<" ? "\\u003c" : "\\u003e"));
+/** a Markdown code span: fenced by more backticks than the name holds */
+function mdCode(s: string): string {
+  const text = printable(s);
+  const fence = "`".repeat(Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  return text.includes("`") ? `${fence} ${text} ${fence}` : `${fence}${text}${fence}`;
+}
+/** literal text for LaTeX: every special character escaped, math included (a file name is no formula) */
+const texLiteral = (s: string) =>
+  printable(s).replace(/[\\{}$&#^_%~]/g, (c) => ({ "\\": "\\textbackslash{}", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}" })[c] ?? `\\${c}`);
 
 /** Prose for LaTeX: escape special characters outside $...$ math, keep the math. */
 const texText = (s: string) =>
@@ -102,7 +117,7 @@ function latex(d: Derivation): string {
       );
     }
   }
-  return fillTemplate("derivation.tex", { source: texText(d.file), body: parts.join("\n\n") });
+  return fillTemplate("derivation.tex", { sourceComment: commentText(d.file), source: texLiteral(d.file), body: parts.join("\n\n") });
 }
 
 /** A derivation as a Markdown page (GitHub math) or a standalone LaTeX document. */
