@@ -126,3 +126,49 @@ describe("a hostile file name through pdflatex", () => {
   });
   if (!hasPdflatex) it("pdflatex is not installed here: the hostile-name .tex test is skipped (CI installs TeX)", () => {});
 });
+
+describe("garbage in: bounded, escaped output", () => {
+  const render = async (source: string) => {
+    const { analyze, renderDiagnostics } = await import("../src/index.js");
+    try {
+      analyze(source, { filename: "g.grad" });
+      return "";
+    } catch (e) {
+      if (!(e instanceof CompileError)) throw e;
+      return renderDiagnostics(e.diagnostics, source);
+    }
+  };
+  // raw terminal controls: what must never reach a terminal from the source
+  const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+  const piece = fc.oneof(
+    fc.constantFrom("$", "a = ", "\n", "\u001b[31m", "\u0007", "\u0000", "\u202e", "\r", "\t", "param w", "loss = w", "(", "[", "#", "é", "😀", "''", "1e", "..", "@@"),
+    fc.string({ maxLength: 8 }),
+    fc.integer({ min: 100, max: 5000 }).map((n) => "$".repeat(n)),
+  );
+  it("random garbage: at most 50 diagnostics shown, every line of bounded width, no raw control character (fast-check)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { minLength: 1, maxLength: 60 }), async (parts) => {
+        const out = await render(parts.join(""));
+        expect(out).not.toMatch(raw);
+        expect(out.split("\n").every((l) => l.length < 400), "a line wider than the window").toBe(true);
+        const shown = (out.match(/: (error|warning)\[/g) ?? []).length;
+        expect(shown).toBeLessThanOrEqual(50);
+      }),
+      runs(150),
+    );
+  }, 120_000);
+
+  it("20,000 lines of 'a = $' and a 20,000-character line render in bounded output", async () => {
+    const many = await render("a = $\n".repeat(20_000));
+    expect(many).toContain("… and 19,951 more (the first 50 are shown");
+    expect(many.length).toBeLessThan(20_000);
+    const wide = await render(`${"$".repeat(20_000)}\n`);
+    expect(wide.length).toBeLessThan(20_000);
+    expect(wide).toContain("…");
+  }, 60_000);
+
+  it("a control character in the source is shown escaped, with the caret under it", async () => {
+    const out = await render("param w\nloss = w + q\u001b[1m\n");
+    expect(out).toContain("2 | loss = w + q\\u{1b}[1m\n  |             ^^^^^^\n");
+  });
+});

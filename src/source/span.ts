@@ -25,21 +25,38 @@ export function join(a: Span, b: Span): Span {
   return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
 }
 
-/** Offset -> line/column. */
-export function lineCol(text: string, offset: number): LineCol {
-  let line = 1;
-  let lineStart = 0;
-  const stop = Math.min(offset, text.length);
-  for (let i = 0; i < stop; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, col: stop - lineStart + 1 };
+/**
+ * Where each line starts: computed once per text (the last one is kept), so that a thousand
+ * diagnostics of a 50,000-line file do not each scan the file.
+ */
+let cached: { readonly text: string; readonly starts: readonly number[] } | undefined;
+function lineStarts(text: string): readonly number[] {
+  if (cached?.text === text) return cached.starts;
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  cached = { text, starts };
+  return starts;
 }
 
-/** The text of the 1-based line `line`, without its newline. */
+/** Offset -> line/column (binary search over the line starts). */
+export function lineCol(text: string, offset: number): LineCol {
+  const starts = lineStarts(text);
+  const stop = Math.max(0, Math.min(offset, text.length));
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= stop) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, col: stop - starts[lo] + 1 };
+}
+
+/** The text of the 1-based line `line`, without its newline (or \r\n). */
 export function lineText(text: string, line: number): string {
-  return text.split(/\r?\n/)[line - 1] ?? "";
+  const starts = lineStarts(text);
+  if (line < 1 || line > starts.length) return "";
+  const end = line < starts.length ? starts[line] - 1 : text.length;
+  const t = text.slice(starts[line - 1], end);
+  return t.endsWith("\r") ? t.slice(0, -1) : t;
 }
