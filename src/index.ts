@@ -13,7 +13,7 @@ import { vmap } from "./batch/vmap.js";
 import { paddedTailFrom } from "./batch/cost.js";
 import { parse } from "./parse/parser.js";
 import { lineCol } from "./source/span.js";
-import type { Node } from "./ir/graph.js";
+import { originNote, type Node } from "./ir/graph.js";
 import { derive, type Derivation } from "./explain/derive.js";
 import { graphDot, graphSvg } from "./explain/graph.js";
 import { parsePoint } from "./explain/point.js";
@@ -175,7 +175,7 @@ export async function graph(text: string, options: CompileOptions & { at?: strin
 
 /** Which loops were fused and how, per generated function (`gradc compile --explain-fusion`). */
 export function explainFusion(a: CompileResult): string {
-  const label = (g: Graph) => (id: number) => g.nodes[id].hint ?? g.nodes[id].origin?.text.replace(/\s+/g, " ") ?? `%${id}`;
+  const label = (g: Graph) => (id: number) => g.nodes[id].hint ?? (g.nodes[id].origin ? originNote(g.nodes[id].origin!.text) : undefined) ?? `%${id}`;
   const out = ["gradients(): per sample", ...describeFusion(a.ir, "gradients", label(a.ir))];
   if (a.chunk) {
     const wasm = a.target === "wasm" ? wasmKernels(a.chunk.graph) : undefined;
@@ -193,6 +193,7 @@ export function explainFusion(a: CompileResult): string {
 
 export { CompileError } from "./diagnostics/error.js";
 export { PointError } from "./explain/point.js";
+export { ExplainError } from "./explain/derive.js";
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
 export { evaluate } from "./eval/evaluate.js";

@@ -172,3 +172,27 @@ describe("garbage in: bounded, escaped output", () => {
     expect(out).toContain("2 | loss = w + q\\u{1b}[1m\n  |             ^^^^^^\n");
   });
 });
+
+describe("programs of thousands of terms", () => {
+  it("a flat sum of 4,000 terms, a product of 3,000 and a tensor sum of 3,000 compile, with bounded comments", async () => {
+    for (const source of [`param w\nloss = ${"w + ".repeat(4_000)}w\n`, `param w\nloss = ${"w * ".repeat(3_000)}w\n`, `param v[3]\nloss = sum(${"v + ".repeat(3_000)}v)\n`]) {
+      const code = (await compile(source, { prettier: false })).typescript;
+      // each unit's comment names its source with the middle elided, not the whole prefix
+      const comments = code.split("\n").filter((l) => l.includes("//"));
+      expect(Math.max(...comments.map((l) => l.length))).toBeLessThan(200);
+    }
+    const mod = await loadModule((await compile(`param w\nloss = ${"w * ".repeat(99)}w\n`, { prettier: false })).typescript);
+    expect(mod.gradients({ w: 1.01 }, {}).grads.w).toBeCloseTo(100 * 1.01 ** 99, 9);
+  }, 120_000);
+
+  it("explain and graph refuse a formula thousands of operations deep with a message, not a crash", async () => {
+    const { analyze, explain, graph, ExplainError } = await import("../src/index.js");
+    const source = `param w\nloss = ${"w + ".repeat(3_000)}w\n`;
+    expect(() => analyze(source)).not.toThrow();
+    expect(() => explain(source)).toThrow(ExplainError);
+    await expect(graph(source)).rejects.toThrow(/has a formula nested more than 200 operations deep \(w \+ w .* … .* w\): derivations and graphs are written for a person to read/);
+    // named intermediate values keep every formula short: explained
+    const named = `param w\n${Array.from({ length: 30 }, (_, k) => `s${k + 1} = ${k ? `s${k}` : "w"} + ${"w + ".repeat(99)}w`).join("\n")}\nloss = s30\n`;
+    expect(explain(named).text).toContain("Backpropagation");
+  }, 120_000);
+});

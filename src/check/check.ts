@@ -218,10 +218,8 @@ export function check(program: Program, file: string, text: string): { program?:
         return apply("neg", [expr(e.operand)], e.span, (a) => a[0], e.span);
       case "transpose":
         return apply("'", [expr(e.operand)], e.span, (a) => builtins.transpose.shape(a, {}), e.span);
-      case "binary": {
-        const op = binaryOps[e.op];
-        return apply(e.op, [expr(e.left), expr(e.right)], e.span, op.shape, e.opSpan);
-      }
+      case "binary":
+        return binaryChain(e);
       case "call": {
         const def = defs.get(e.callee);
         if (!def) return checkCall(ctx, e);
@@ -234,6 +232,25 @@ export function check(program: Program, file: string, text: string): { program?:
         return results[0];
       }
     }
+  }
+
+  /**
+   * a + b + c + ... : the parser builds sums and products left-deep, so their left spine is
+   * walked with a loop, not recursion (a 10,000-term sum must not overflow the stack)
+   */
+  function binaryChain(e: Extract<Expr, { kind: "binary" }>): Checked {
+    const spine: Extract<Expr, { kind: "binary" }>[] = [];
+    let left: Expr = e;
+    while (left.kind === "binary") {
+      spine.push(left);
+      left = left.left;
+    }
+    let acc = expr(left);
+    for (let k = spine.length - 1; k >= 0; k--) {
+      const b = spine[k];
+      acc = apply(b.op, [acc, expr(b.right)], b.span, binaryOps[b.op].shape, b.opSpan);
+    }
+    return acc;
   }
 
   /** what the expression visitors in other files see of this checker */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { compile, CompileError, explain, explainFusion, graph, PointError, renderDiagnostics } from "../index.js";
+import { compile, CompileError, explain, ExplainError, explainFusion, graph, PointError, renderDiagnostics } from "../index.js";
 import { displayName } from "./files.js";
 import { checkOutputs, FileError, readSource, writeOutput } from "./paths.js";
 import { analyze } from "../index.js";
@@ -87,7 +87,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       await job(text, displayName(file));
     } catch (e) {
       if (e instanceof CompileError) io.stderr(renderDiagnostics(e.diagnostics, text));
-      else if (e instanceof PointError || e instanceof FileError) io.stderr(`gradc: ${e.message}\n`);
+      else if (e instanceof PointError || e instanceof FileError || e instanceof ExplainError) io.stderr(`gradc: ${e.message}\n`);
       else throw e;
       code = 1;
     }

@@ -1,6 +1,6 @@
 import type { MathNode } from "mathjs";
 import { evaluateNodes, type Values } from "../eval/evaluate.js";
-import type { Graph, Node } from "../ir/graph.js";
+import { originNote, type Graph, type Node } from "../ir/graph.js";
 import { children } from "../ir/graph.js";
 import { opInfo, ops } from "../ir/ops.js";
 import type { Analysis } from "../index.js";
@@ -52,6 +52,36 @@ export interface Derivation {
   readonly nodes: readonly { readonly id: number; readonly label: string; readonly kind: "param" | "input" | "unit"; readonly op: string; readonly args: readonly number[] }[];
 }
 
+/** A sweep step sums over at most this many children term by term; more are stated as a Σ. */
+const MAX_SUM_WRITTEN = 64;
+
+/** A named value's formula may nest this many operations; a deeper one is no formula a person reads. */
+export const MAX_FORMULA_DEPTH = 200;
+
+/** The model is too large to write out as formulas: the message says what to do instead. */
+export class ExplainError extends Error {}
+
+/**
+ * Each user-named value is written as one formula down to the names it uses: refuse, with the
+ * line, a formula nested deeper than MAX_FORMULA_DEPTH (a sum of 3,000 terms), instead of
+ * building a display tree that deep.
+ */
+function refuseDeepFormulas(fwd: Graph, file: string): void {
+  const depth = new Map<number, number>();
+  for (const x of fwd.nodes) {
+    const stop = (id: number) => {
+      const n = fwd.nodes[id];
+      return n.op === "param" || n.op === "input" || n.op === "const" || n.hint !== undefined;
+    };
+    const d = 1 + Math.max(0, ...x.args.map((arg) => (stop(arg) ? 0 : (depth.get(arg) ?? 0))));
+    depth.set(x.id, d);
+    if (d > MAX_FORMULA_DEPTH) {
+      const where = x.origin ? ` (${originNote(x.origin.text, 40)})` : "";
+      throw new ExplainError(`${file} has a formula nested more than ${MAX_FORMULA_DEPTH} operations deep${where}: derivations and graphs are written for a person to read; name intermediate values (s1 = ..., s2 = ...) and try again`);
+    }
+  }
+}
+
 export function derive(a: Analysis, at?: { params: Values; inputs: Values }): Derivation {
   const g: Graph = a.differentiated;
   const fwd = a.canonical;
@@ -96,6 +126,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     if (isLeaf(x) || (id !== root && x.hint !== undefined)) return namedSym(x);
     return define(x, x.args.map((arg) => modelExpr(arg, root)));
   };
+  refuseDeepFormulas(fwd, a.forward.file);
   const model: Equation[] = named.map((x) => ({ lhs: x.id === fwd.loss ? lossSymbol : namedTex(x), steps: [tex(tidy(modelExpr(x.id, x.id)))] }));
 
   // ---- decomposition, order, child sets -----------------------------------------------------
@@ -189,6 +220,16 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
       continue;
     }
     const es = edges(u.id).filter((e) => adjoint.has(e.v.id));
+    if (es.length > MAX_SUM_WRITTEN) {
+      // a value used by thousands of units: the sum is stated, not written term by term
+      const scalar = u.shape.length === 0;
+      const generic = scalar
+        ? `\\sum_{v \\in S(${unitTex(u)})} \\frac{\\partial ${lossSymbol}}{\\partial v} \\frac{\\partial v}{\\partial ${unitTex(u)}}`
+        : `\\sum_{v \\in S(${unitTex(u)})} \\left(\\frac{\\partial v}{\\partial ${unitTex(u)}}\\right)^{\\top} \\nabla_{v} ${lossSymbol}`;
+      adjoint.set(u.id, adjNamedSym(u));
+      sweep.push({ lhs, steps: [generic], note: `\\text{a sum over the ${es.length} children of } ${unitTex(u)}` });
+      continue;
+    }
     const scalarEdge = (e: { v: Node }) => e.v.shape.length === 0 && u.shape.length === 0;
     const notation = es
       .map((e) => (scalarEdge(e) ? `\\frac{\\partial ${lossSymbol}}{\\partial ${unitTex(e.v)}} \\frac{\\partial ${unitTex(e.v)}}{\\partial ${unitTex(u)}}` : `\\left(\\frac{\\partial ${unitTex(e.v)}}{\\partial ${unitTex(u)}}\\right)^{\\top} ${adjTex(unitTex(e.v), e.v.shape)}`))

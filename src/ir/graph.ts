@@ -3,6 +3,18 @@ import type { Shape } from "../shape/shape.js";
 import type { Attrs } from "./attrs.js";
 import type { Op } from "./ops.js";
 
+/**
+ * Source text as a one-line note (code comments, the IR dump, run-time messages): whitespace
+ * folded, and a long text cut in the middle, so that a sum of 3,000 terms does not repeat its
+ * whole prefix beside every one of its units.
+ */
+export function originNote(text: string, max = 80): string {
+  const t = text.replace(/\s+/g, " ");
+  if (t.length <= max) return t;
+  const half = Math.floor((max - 3) / 2);
+  return `${t.slice(0, half).trimEnd()} … ${t.slice(t.length - half).trimStart()}`;
+}
+
 /** Where a node came from in the source: the span and its text, for comments and explanations. */
 export interface Origin {
   readonly span: Span;

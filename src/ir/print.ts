@@ -1,6 +1,6 @@
 import { showShape } from "../shape/shape.js";
 import { attrsText } from "./attrs.js";
-import type { Graph } from "./graph.js";
+import { originNote, type Graph } from "./graph.js";
 
 function fmt(v: number): string {
   return Object.is(v, -0) ? "-0" : String(v);
@@ -18,7 +18,7 @@ export function printGraph(g: Graph): string {
     else if (n.op === "param" || n.op === "input") rhs = `${n.op} ${n.name}`;
     else rhs = [n.op, ...n.args.map((a) => `%${a}`)].join(" ") + (n.attrs ? ` {${attrsText(n.attrs)}}` : "") + (n.target ? ` -> ${showShape(n.target)}` : "");
     let line = `%${n.id} = ${rhs} : ${showShape(n.shape)}`;
-    const note = [n.hint, n.origin ? n.origin.text.replace(/\s+/g, " ") : undefined].filter(Boolean).join(": ");
+    const note = [n.hint, n.origin ? originNote(n.origin.text) : undefined].filter(Boolean).join(": ");
     if (note) line = `${line.padEnd(48)} # ${note}`;
     lines.push(line);
   }

@@ -26,7 +26,22 @@ export function lower(p: CheckedProgram): Graph {
     return id;
   }
 
+  /** e's value; the left spine of a long sum or product is walked with a loop (see check's binaryChain) */
   function expr(e: TExpr): number {
+    const spine: TExpr[] = [];
+    let left = e;
+    while (left.kind === "apply" && left.fn in binaryOps && left.args.length === 2) {
+      spine.push(left);
+      left = left.args[0];
+    }
+    if (spine.length === 0) return one(e, []);
+    let acc = one(left, []);
+    for (let k = spine.length - 1; k >= 0; k--) acc = one(spine[k], [acc, expr((spine[k] as Extract<TExpr, { kind: "apply" }>).args[1])]);
+    return acc;
+  }
+
+  /** one checked expression into IR, given its operands' nodes when they are already lowered */
+  function one(e: TExpr, lowered: number[]): number {
     let id: number;
     switch (e.kind) {
       case "num":
@@ -34,7 +49,7 @@ export function lower(p: CheckedProgram): Graph {
       case "ref":
         return ref(e.name);
       case "apply": {
-        const args = e.args.map(expr);
+        const args = lowered.length ? lowered : e.args.map(expr);
         if (e.fn === "neg") id = b.node("neg", args);
         else if (e.fn === "'") id = builtins.transpose.lower(b, args, {});
         else if (e.fn === "[]") id = lowerIndex(b, args[0], e.statics as unknown as IndexSpec);
@@ -47,10 +62,15 @@ export function lower(p: CheckedProgram): Graph {
     return id;
   }
 
-  const firstUses = (e: TExpr): void => {
-    if (e.kind === "ref") {
-      if (decl.has(e.name)) ref(e.name);
-    } else if (e.kind === "apply") e.args.forEach(firstUses);
+  // leaves in order of first use, left to right (an explicit stack: sums of thousands of terms)
+  const firstUses = (root: TExpr): void => {
+    const stack = [root];
+    while (stack.length) {
+      const e = stack.pop()!;
+      if (e.kind === "ref") {
+        if (decl.has(e.name)) ref(e.name);
+      } else if (e.kind === "apply") for (let k = e.args.length - 1; k >= 0; k--) stack.push(e.args[k]);
+    }
   };
   // only assignments the loss uses count, so a dead line cannot reorder the leaves (an
   // explicit stack: a 10,000-layer chain is 10,000 assignments deep)

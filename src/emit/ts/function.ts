@@ -1,5 +1,5 @@
 import { InternalError } from "../../diagnostics/error.js";
-import { reachable, type Graph, type Leaf, type Node } from "../../ir/graph.js";
+import { originNote, reachable, type Graph, type Leaf, type Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
@@ -33,6 +33,9 @@ export interface FunctionPlan {
   readonly epilogues: ReadonlyMap<number, readonly number[]>;
 }
 
+/** How many elementwise ops one fused expression may nest. */
+const MAX_INLINE_DEPTH = 32;
+
 /** Which nodes a function computes and where each one lives. */
 export function plan(g: Graph, mode: Mode, opts: { outsideKernels?: ReadonlySet<number> } = {}): FunctionPlan {
   const roots = mode === "loss" ? [g.loss] : [g.loss, ...g.grads.map((o) => o.node)];
@@ -46,6 +49,7 @@ export function plan(g: Graph, mode: Mode, opts: { outsideKernels?: ReadonlySet<
   }
   const outputs = new Set(roots);
   const placement = new Map<number, Placement>();
+  const inlineDepth = new Map<number, number>();
   for (const id of order) {
     const n = g.nodes[id];
     const kind = opInfo(n.op).kind;
@@ -57,7 +61,11 @@ export function plan(g: Graph, mode: Mode, opts: { outsideKernels?: ReadonlySet<
     else if (kind === "elementwise") {
       const users = uses.get(id) ?? [];
       const single = users.length === 1 && !outputs.has(id) && opInfo(g.nodes[users[0]].op).kind === "elementwise";
-      p = single ? "inline" : "buffer";
+      // an inline chain deeper than MAX_INLINE_DEPTH is cut by a buffer: one expression thousands
+      // of operations deep gains nothing, and reading it back would recurse as deep
+      const depth = 1 + Math.max(0, ...n.args.map((a) => inlineDepth.get(a) ?? 0));
+      p = single && depth <= MAX_INLINE_DEPTH ? "inline" : "buffer";
+      if (p === "inline") inlineDepth.set(id, depth);
     } else p = "buffer";
     placement.set(id, p);
   }
@@ -242,7 +250,7 @@ export function emitBody(ctx: FunctionContext): Body {
   }
 
   function comment(n: Node): string | undefined {
-    return n.origin?.text;
+    return n.origin ? originNote(n.origin.text) : undefined;
   }
 
   // ---- node statements --------------------------------------------------------------------
@@ -333,7 +341,7 @@ export function emitBody(ctx: FunctionContext): Body {
     if (p !== "scalar" && p !== "buffer") return [];
     // a gradient a wasm kernel adds into its per-call sum has no buffer here; its operands were checked
     if (accumulated.has(nid)) return [];
-    const what = [num(0), str(local(nid)), str(n.origin?.text ?? n.op), str(ctx.debug!(n))];
+    const what = [num(0), str(local(nid)), str(n.origin ? originNote(n.origin.text) : n.op), str(ctx.debug!(n))];
     const bad = (v: Expr) => ({ k: "un", op: "!", a: { k: "call", fn: member(id("Number"), "isFinite"), args: [v] } }) as Expr;
     const report = (v: Expr, i: Expr) => ({ k: "call", e: { k: "call", fn: id("nonFinite"), args: [what[1], what[2], what[3], v, i] } }) as Stmt;
     if (p === "scalar") return [{ k: "if", cond: bad(id(local(nid))), body: [report(id(local(nid)), num(-1))] }];

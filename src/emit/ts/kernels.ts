@@ -1,4 +1,4 @@
-import type { Node } from "../../ir/graph.js";
+import { originNote, type Node } from "../../ir/graph.js";
 import type { Op, OpOfKind } from "../../ir/ops.js";
 import { parseSpec } from "../../shape/contract.js";
 import { rowsCols, size, type Shape } from "../../shape/shape.js";
@@ -333,8 +333,8 @@ function extremum(beats: ">" | "<"): (acc: Expr, v: Expr) => Expr {
 function checkIndices(k: KernelCtx, operand: number, n: number): Stmt[] {
   const v = id("v");
   const ok = bin("&&", bin("&&", bin(">=", v, num(0)), bin("<", v, num(n))), bin("===", call(member(id("Math"), "floor"), v), v));
-  const what = `gradc: ${k.node.origin?.text ?? k.node.op}: index `;
-  const message = bin("+", bin("+", { k: "str", v: what.length > 80 ? `gradc: ${k.node.op}: index ` : what }, v), { k: "str", v: ` is out of range 0..${n - 1}` });
+  const what = `gradc: ${k.node.origin ? originNote(k.node.origin.text) : k.node.op}: index `;
+  const message = bin("+", bin("+", { k: "str", v: what }, v), { k: "str", v: ` is out of range 0..${n - 1}` });
   return [
     loop("q0", num(size(k.shapeOf(operand))), [decl("const", "v", k.atFlat(operand, id("q0"))), { k: "if", cond: { k: "un", op: "!", a: ok }, body: [{ k: "throw", error: "RangeError", message }] }]),
   ];
