@@ -12,6 +12,9 @@ import type { Assignment, CheckedProgram, Declared, TExpr } from "./program.js";
 /** The highest rank a declaration may have. */
 export const MAX_RANK = 8;
 
+/** The most elements one tensor may have: 2 GiB as float64 (its buffer is allocated when the module loads). */
+export const MAX_ELEMENTS = 2 ** 28;
+
 /** Loops are unrolled at compile time; this bounds the work a source can ask for. */
 export const MAX_UNROLL = 100_000;
 
@@ -170,6 +173,14 @@ export function check(program: Program, file: string, text: string): { program?:
   }
 
   // ---- expressions -------------------------------------------------------------------------
+  /** a shape a generated module can allocate (E210 otherwise) */
+  function fits(shape: Shape, what: string, at: Span): boolean {
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (count <= MAX_ELEMENTS) return true;
+    r.report("E210", at, { what, shape: showShape(shape), count: count.toLocaleString("en"), limit: MAX_ELEMENTS.toLocaleString("en") });
+    return false;
+  }
+
   function apply(fn: string, args: Checked[], span: Span, rule: (a: readonly Shape[]) => ShapeResult, at: Span): Checked {
     const deps = new Set<string>();
     for (const a of args) for (const d of a.deps) deps.add(d);
@@ -180,6 +191,7 @@ export function check(program: Program, file: string, text: string): { program?:
       r.report(res.code, at, res.args);
       return { expr: null, deps };
     }
+    if (!fits(res as Shape, "this value", at)) return { expr: null, deps };
     return { expr: { kind: "apply", fn, args: args.map((a) => a.expr!), shape: res as Shape, span }, deps };
   }
 
@@ -420,6 +432,10 @@ export function check(program: Program, file: string, text: string): { program?:
             continue;
           }
           const shape = dims as number[];
+          if (!fits(shape, `${s.role} '${name}'`, d.span)) {
+            poison(name, d.target.span);
+            continue;
+          }
           if (d.int && s.role === "param") {
             r.report("E116", d.int, { what: "': int'", where: "on a param", hint: "params are differentiated, so they are real numbers; integer data (indices, labels) is an `input`" });
             poison(name, d.target.span);

@@ -48,6 +48,7 @@ export const catalogue = {
   E207: { severity: "error", message: "index {index} is out of range for axis {axis} of length {length}", hint: "indices run from 0 to {last} (or -{length} to -1)" },
   E208: { severity: "error", message: "cannot reshape {from} ({count} elements) to {to}", hint: "{hint}" },
   E209: { severity: "error", message: "einsum subscripts '{spec}': {problem}", hint: "write explicit subscripts, one letter per axis: \"bij,bjk->bik\"" },
+  E210: { severity: "error", message: "{what} has shape {shape}: {count} elements, more than a generated module can hold", hint: "a tensor holds at most {limit} elements (2 GiB as float64); use smaller shapes" },
   E205: { severity: "error", message: "'{name}' needs operands of the same shape, found {left} and {right}" },
 
   E301: { severity: "error", message: "the program has no loss", hint: "add one line `loss = <scalar expression>`" },
