@@ -17,9 +17,10 @@ function visible(c: string): string {
   return c === "\t" ? " " : hidden ? `\\u{${cp.toString(16)}}` : c;
 }
 
-/** A message or hint with any such character escaped (they quote the source). */
-export function escapeText(s: string): string {
-  return [...s].map(visible).join("");
+/** A message, hint or note: any such character escaped (they quote the source), and at most `max` characters (the middle elided). */
+export function escapeText(s: string, max = 240): string {
+  const t = [...s].map(visible).join("");
+  return t.length <= max ? t : `${t.slice(0, max / 2 - 1)}…${t.slice(t.length - max / 2 + 1)}`;
 }
 
 /**
@@ -36,7 +37,8 @@ function sourceWindow(line: string, startCol: number, endCol: number): { text: s
     i += c.length;
   }
   const from = Math.max(0, startCol - 1);
-  const to = Math.max(from + 1, Math.min(endCol - 1, pieces.length));
+  // a span longer than the window (an unclosed bracket to the end of a long line) shows its start
+  const to = Math.max(from + 1, Math.min(endCol - 1, pieces.length, from + WINDOW / 2));
   let lo = 0;
   let hi = pieces.length;
   if (pieces.join("").length > WINDOW) {
@@ -67,7 +69,7 @@ export function renderDiagnostic(d: Diagnostic, text: string): string {
   const endCol = Math.min(start.col + (d.span.end - d.span.start), line.length + 1);
   const w = sourceWindow(line, start.col, Math.max(endCol, start.col + 1));
   const out = [
-    `${escapeText(d.file)}:${start.line}:${start.col}: ${d.severity}[${d.code}]: ${escapeText(d.message)}`,
+    `${escapeText(d.file, 120)}:${start.line}:${start.col}: ${d.severity}[${d.code}]: ${escapeText(d.message)}`,
     `${pad} |`,
     `${start.line} | ${w.text}`,
     `${pad} | ${" ".repeat(w.caret)}${"^".repeat(w.width)}`,
