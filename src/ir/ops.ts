@@ -20,6 +20,8 @@ export interface OpInfo {
   readonly shape: (args: readonly Shape[], target?: Shape, attrs?: Attrs) => Shape | undefined;
   /** products: their FLOPs (a multiply and an add per term of each sum), for cost models and benchmarks */
   readonly flops?: (args: readonly Shape[], target?: Shape, attrs?: Attrs) => number;
+  /** ops that read an operand as integer indices: which operand, and the exclusive bound of its values */
+  readonly indices?: (args: readonly Shape[], shape: Shape, attrs?: Attrs) => readonly [operand: number, bound: number];
 }
 
 const same1 = (a: readonly Shape[]) => a[0];
@@ -115,11 +117,11 @@ export const ops = {
   /** einsum of two operands (attrs.spec, result shaped `target`): every product of any rank */
   contract2: { args: ["a", "b"], kind: "kernel", shape: (a, t, at) => contractShape(at?.spec, a, t), flops: (a, t, at) => contractFlops(at!.spec!, a, t!) },
   /** NumPy take: x's axis attrs.axis indexed by the integers `ids` (any rank) */
-  gather: { args: ["x", "ids"], kind: "kernel", shape: (a, _t, at) => takeShape(a[0], a[1], at?.axis) },
+  gather: { args: ["x", "ids"], kind: "kernel", shape: (a, _t, at) => takeShape(a[0], a[1], at?.axis), indices: (a, _s, at) => [1, a[0][at!.axis!]] },
   /** gather's transpose: zeros of shape `target`, each slice of g added at its index along attrs.axis (repeats accumulate) */
-  scatter_add: { args: ["g", "ids"], kind: "kernel", shape: (a, t, at) => (t && at?.axis !== undefined && sameShape(takeShape(t, a[1], at.axis) ?? [-1], a[0]) ? t : undefined) },
+  scatter_add: { args: ["g", "ids"], kind: "kernel", shape: (a, t, at) => (t && at?.axis !== undefined && sameShape(takeShape(t, a[1], at.axis) ?? [-1], a[0]) ? t : undefined), indices: (_a, s, at) => [1, s[at!.axis!]] },
   /** 1 at [..., labels[...]] of a last axis of length target's last, 0 elsewhere */
-  one_hot: { args: ["labels"], kind: "kernel", shape: (a, t) => (t && t.length === a[0].length + 1 && sameShape(t.slice(0, -1), a[0]) ? t : undefined) },
+  one_hot: { args: ["labels"], kind: "kernel", shape: (a, t) => (t && t.length === a[0].length + 1 && sameShape(t.slice(0, -1), a[0]) ? t : undefined), indices: (_a, s) => [0, s[s.length - 1]] },
   /** the index along attrs.axis at every element of `target` (arange, eye, tril masks) */
   iota: { args: [], kind: "kernel", shape: (_a, t, at) => (t && at?.axis !== undefined && at.axis >= 0 && at.axis < t.length ? t : undefined) },
 } as const satisfies Record<string, OpInfo>;
