@@ -16,8 +16,15 @@ export interface Result {
 }
 
 /** lecture 4.6.1: f = 1/2 (σ(wx + b) − y)^2 + 1/2 w^2 */
-export function lecture(p: { w: number; b: number }, i: { x: number; y: number }, out: { loss: number; grads: { w: number; b: number } }): void {
-  const w = p.w, b = p.b, x = i.x, y = i.y;
+export function lecture(
+  p: { w: number; b: number },
+  i: { x: number; y: number },
+  out: { loss: number; grads: { w: number; b: number } },
+): void {
+  const w = p.w,
+    b = p.b,
+    x = i.x,
+    y = i.y;
   const s = sigmoid(w * x + b);
   const d = s - y;
   out.loss = 0.5 * d * d + 0.5 * w * w;
@@ -30,8 +37,16 @@ export function lecture(p: { w: number; b: number }, i: { x: number; y: number }
 export function makeChain(L: number) {
   const wk = Array.from({ length: L }, (_, k) => `w_${k + 1}`);
   const bk = Array.from({ length: L }, (_, k) => `b_${k + 1}`);
-  const w = new Float64Array(L), b = new Float64Array(L), h = new Float64Array(L + 1), gw = new Float64Array(L), gb = new Float64Array(L);
-  return (p: Record<string, number>, i: { x: number; y: number }, out: { loss: number; grads: Record<string, number> }): void => {
+  const w = new Float64Array(L),
+    b = new Float64Array(L),
+    h = new Float64Array(L + 1),
+    gw = new Float64Array(L),
+    gb = new Float64Array(L);
+  return (
+    p: Record<string, number>,
+    i: { x: number; y: number },
+    out: { loss: number; grads: Record<string, number> },
+  ): void => {
     for (let k = 0; k < L; k++) {
       w[k] = p[wk[k]];
       b[k] = p[bk[k]];
@@ -45,7 +60,15 @@ export function makeChain(L: number) {
   };
 }
 
-function chain(w: Float64Array, b: Float64Array, x: number, y: number, h: Float64Array, gw: Float64Array, gb: Float64Array): number {
+function chain(
+  w: Float64Array,
+  b: Float64Array,
+  x: number,
+  y: number,
+  h: Float64Array,
+  gw: Float64Array,
+  gb: Float64Array,
+): number {
   const L = w.length;
   h[0] = x;
   for (let k = 0; k < L; k++) h[k + 1] = sigmoid(w[k] * h[k] + b[k]);
@@ -62,12 +85,22 @@ function chain(w: Float64Array, b: Float64Array, x: number, y: number, h: Float6
 }
 
 export interface Mlp<A extends Arr> {
-  W1: A; b1: A; W2: A; b2: A;
+  W1: A;
+  b1: A;
+  W2: A;
+  b2: A;
 }
 
 /** workspace for up to `n` samples of the 784-128-10 MLP */
 export function mlpWorkspace<A extends Arr>(make: (n: number) => A, n = 32) {
-  return { Z1: make(n * 128), H: make(n * 128), Z2: make(n * 10), D2: make(n * 10), D1: make(n * 128), T: make(n * 128) };
+  return {
+    Z1: make(n * 128),
+    H: make(n * 128),
+    Z2: make(n * 10),
+    D2: make(n * 10),
+    D1: make(n * 128),
+    T: make(n * 128),
+  };
 }
 
 /**
@@ -79,7 +112,10 @@ export function mlpWorkspace<A extends Arr>(make: (n: number) => A, n = 32) {
 export const makeMlp = <A extends Arr>() => {
   /** sum_t a[ao + t] b[bo + t] over t < len, with four partial sums */
   function dot(a: Arr, ao: number, b: Arr, bo: number, len: number): number {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     let t = 0;
     for (; t + 3 < len; t += 4) {
       s0 += a[ao + t] * b[bo + t];
@@ -93,7 +129,10 @@ export const makeMlp = <A extends Arr>() => {
   return function mlp(p: Mlp<A>, X: A, Y: A, n: number, g: Mlp<A>, ws: ReturnType<typeof mlpWorkspace<A>>): number {
     const { W1, b1, W2, b2 } = p;
     const { Z1, H, Z2, D2, D1 } = ws;
-    const gW1 = g.W1, gb1 = g.b1, gW2 = g.W2, gb2 = g.b2;
+    const gW1 = g.W1,
+      gb1 = g.b1,
+      gW2 = g.W2,
+      gb2 = g.b2;
     // forward: Z1 = X W1^T + b1, H = relu(Z1), Z2 = H W2^T + b2
     for (let j = 0; j < 128; j++) {
       const bj = b1[j];
@@ -128,7 +167,8 @@ export const makeMlp = <A extends Arr>() => {
     for (let i = 0; i < 10; i++) {
       for (let s = 0; s < n; s++) {
         const d = D2[s * 10 + i];
-        const r = i * 128, h = s * 128;
+        const r = i * 128,
+          h = s * 128;
         for (let t = 0; t < 128; t++) gW2[r + t] += d * H[h + t];
       }
     }
@@ -145,7 +185,8 @@ export const makeMlp = <A extends Arr>() => {
     if (n === 1) {
       // one sample: the gradient is an outer product, written once
       for (let i = 0; i < 128; i++) {
-        const a = D1[i], r = i * 784;
+        const a = D1[i],
+          r = i * 784;
         for (let t = 0; t < 784; t++) gW1[r + t] = a * X[t];
       }
       return loss;
@@ -155,12 +196,15 @@ export const makeMlp = <A extends Arr>() => {
       for (let t = 0; t < 784; t++) gW1[r + t] = 0;
       let s = 0;
       for (; s + 1 < n; s += 2) {
-        const a0 = D1[s * 128 + i], a1 = D1[(s + 1) * 128 + i];
-        const x0 = s * 784, x1 = x0 + 784;
+        const a0 = D1[s * 128 + i],
+          a1 = D1[(s + 1) * 128 + i];
+        const x0 = s * 784,
+          x1 = x0 + 784;
         for (let t = 0; t < 784; t++) gW1[r + t] += a0 * X[x0 + t] + a1 * X[x1 + t];
       }
       if (s < n) {
-        const a = D1[s * 128 + i], x0 = s * 784;
+        const a = D1[s * 128 + i],
+          x0 = s * 784;
         for (let t = 0; t < 784; t++) gW1[r + t] += a * X[x0 + t];
       }
     }

@@ -11,12 +11,25 @@ const at = "w=0.5,b=-1,x=2,y=1";
 const text = readFileSync(source, "utf8");
 writeAtomic("docs/lecture-derivation.md", explain(text, { filename: source, at, picture: "lecture-graph.svg" }).text);
 writeAtomic("docs/lecture-graph.svg", await graph(text, { filename: source, at }));
-writeAtomic("docs/mlp-derivation.md", explain(readFileSync("examples/mlp.grad", "utf8"), { filename: "examples/mlp.grad", picture: "mlp-graph.svg" }).text);
-writeAtomic("docs/mlp-graph.svg", await graph(readFileSync("examples/mlp.grad", "utf8"), { filename: "examples/mlp.grad" }));
+writeAtomic(
+  "docs/mlp-derivation.md",
+  explain(readFileSync("examples/mlp.grad", "utf8"), { filename: "examples/mlp.grad", picture: "mlp-graph.svg" }).text,
+);
+writeAtomic(
+  "docs/mlp-graph.svg",
+  await graph(readFileSync("examples/mlp.grad", "utf8"), { filename: "examples/mlp.grad" }),
+);
 
 const dir = mkdtempSync(join(tmpdir(), "gradc-docs-"));
 writeAtomic(join(dir, "lecture.tex"), explain(text, { filename: source, at, format: "tex" }).text);
 const tex = spawnSync("pdflatex", ["-interaction=nonstopmode", "lecture.tex"], { cwd: dir });
-const png = tex.status === 0 && spawnSync("pdftoppm", ["-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", "lecture.pdf", "page"], { cwd: dir }).status === 0;
+const png =
+  tex.status === 0 &&
+  spawnSync("pdftoppm", ["-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", "lecture.pdf", "page"], { cwd: dir })
+    .status === 0;
 if (png) copyFileSync(join(dir, "page.png"), "docs/lecture-derivation-page1.png");
-console.log(png ? "docs/ updated, with the PDF's first page" : "docs/ updated; pdflatex or pdftoppm missing, so the PNG was not redrawn");
+console.log(
+  png
+    ? "docs/ updated, with the PDF's first page"
+    : "docs/ updated; pdflatex or pdftoppm missing, so the PNG was not redrawn",
+);

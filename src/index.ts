@@ -102,7 +102,8 @@ function batchedChunk(a: Analysis, options: CompileOptions): Chunk | undefined {
   // --target wasm: weights, so that a last, partial chunk can run padded, when it has WebAssembly
   // kernels and the cost model finds padding faster for some remainder (otherwise the chunk is
   // the TypeScript target's)
-  const from = options.target === "wasm" ? (options.paddedTailFrom ?? paddedTailFrom(a.ir, size, options.dtype ?? "f64")) : size;
+  const from =
+    options.target === "wasm" ? (options.paddedTailFrom ?? paddedTailFrom(a.ir, size, options.dtype ?? "f64")) : size;
   if (from < size) {
     const weighted = chunkOf(a, size, true, options);
     if (weighted && wasmKernels(weighted.graph)) return { ...weighted, paddedTailFrom: from };
@@ -146,7 +147,14 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
         }
       : {}),
   });
-  return { ...a, ...(chunk ? { chunk } : {}), typescript, dtype: options.dtype ?? "f64", target: options.target ?? "ts", irText: printGraph(a.ir) };
+  return {
+    ...a,
+    ...(chunk ? { chunk } : {}),
+    typescript,
+    dtype: options.dtype ?? "f64",
+    target: options.target ?? "ts",
+    irText: printGraph(a.ir),
+  };
 }
 
 export interface ExplainOptions extends CompileOptions {
@@ -166,7 +174,10 @@ export function explain(text: string, options: ExplainOptions = {}): { text: str
 }
 
 /** The computation graph as DOT, or as SVG (drawn by Graphviz compiled to wasm). */
-export async function graph(text: string, options: CompileOptions & { at?: string; format?: "svg" | "dot" } = {}): Promise<string> {
+export async function graph(
+  text: string,
+  options: CompileOptions & { at?: string; format?: "svg" | "dot" } = {},
+): Promise<string> {
   const a = analyze(text, options);
   const d = derive(a, options.at === undefined ? undefined : parsePoint(options.at, a.canonical));
   const dot = graphDot(d);
@@ -175,19 +186,21 @@ export async function graph(text: string, options: CompileOptions & { at?: strin
 
 /** Which loops were fused and how, per generated function (`gradc compile --explain-fusion`). */
 export function explainFusion(a: CompileResult): string {
-  const label = (g: Graph) => (id: number) => g.nodes[id].hint ?? (g.nodes[id].origin ? originNote(g.nodes[id].origin!.text) : undefined) ?? `%${id}`;
+  const label = (g: Graph) => (id: number) =>
+    g.nodes[id].hint ?? (g.nodes[id].origin ? originNote(g.nodes[id].origin!.text) : undefined) ?? `%${id}`;
   const out = ["gradients(): per sample", ...describeFusion(a.ir, "gradients", label(a.ir))];
   if (a.chunk) {
     const wasm = a.target === "wasm" ? wasmKernels(a.chunk.graph) : undefined;
     const lane = { bytes: a.dtype === "f32" ? 4 : 8 } as const;
-    const rows = (id: number) => (a.chunk?.weight !== undefined && wasm?.sampleRows.has(id) ? "; of a padded chunk, the real rows only" : "");
-    const how = wasm && new Map([...wasm.kernels].map(([id], k) => [id, describeKernel(lane, wasm.specs[k]) + rows(id)]));
+    const rows = (id: number) =>
+      a.chunk?.weight !== undefined && wasm?.sampleRows.has(id) ? "; of a padded chunk, the real rows only" : "";
+    const how =
+      wasm && new Map([...wasm.kernels].map(([id], k) => [id, describeKernel(lane, wasm.specs[k]) + rows(id)]));
     out.push(
       `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest ${a.chunk.paddedTailFrom === undefined ? "per sample" : `as one more chunk padded with weight-0 samples when at least ${a.chunk.paddedTailFrom} remain${a.chunk.paddedTailFrom > 1 ? ", else per sample" : ""}`}`,
       ...describeFusion(a.chunk.graph, how ? "chunk" : "gradients", label(a.chunk.graph), how),
     );
-  }
-  else out.push("batchGradients(): sample by sample (an input is a matrix, so the program has no batched form)");
+  } else out.push("batchGradients(): sample by sample (an input is a matrix, so the program has no batched form)");
   return out.join("\n") + "\n";
 }
 

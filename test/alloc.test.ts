@@ -10,10 +10,23 @@ import { compile, type CompileOptions } from "../src/index.js";
  * gradients() and batchGradients() with `out` allocate nothing per call: after warm-up, 10,000
  * calls must not grow the heap (a fresh process with --expose-gc, so nothing else allocates).
  */
-async function heapGrowth(example: string, calls: string, target: "ts" | "wasm" = "ts", options: CompileOptions = {}): Promise<number> {
+async function heapGrowth(
+  example: string,
+  calls: string,
+  target: "ts" | "wasm" = "ts",
+  options: CompileOptions = {},
+): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "gradc-alloc-"));
-  const r = await compile(example.includes("\n") ? example : readFileSync(`examples/${example}.grad`, "utf8"), { target, ...options });
-  writeFileSync(join(dir, "m.mjs"), ts.transpileModule(r.typescript, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
+  const r = await compile(example.includes("\n") ? example : readFileSync(`examples/${example}.grad`, "utf8"), {
+    target,
+    ...options,
+  });
+  writeFileSync(
+    join(dir, "m.mjs"),
+    ts.transpileModule(r.typescript, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    }).outputText,
+  );
   writeFileSync(
     join(dir, "run.mjs"),
     `import * as m from "./m.mjs";
@@ -35,7 +48,9 @@ for (let w = 0; w < 5; w++) {
 }
 console.log(Math.min(...growth));`,
   );
-  const p = spawnSync(process.execPath, ["--expose-gc", "--max-semi-space-size=64", join(dir, "run.mjs")], { encoding: "utf8" });
+  const p = spawnSync(process.execPath, ["--expose-gc", "--max-semi-space-size=64", join(dir, "run.mjs")], {
+    encoding: "utf8",
+  });
   expect(p.status, p.stderr).toBe(0);
   return Number(p.stdout.trim());
 }
@@ -55,14 +70,22 @@ describe("allocation-free steps", () => {
   }
   // the MLP's shape, small enough for 50,000 calls: kernels, a gradient summed in wasm memory and
   // scaled there, and the samples past the last chunk
-  const smallMlp = "param W1[12, 20], b1[12], W2[3, 12], b2[3]\ninput x[20], y[3]\nh = relu(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
+  const smallMlp =
+    "param W1[12, 20], b1[12], W2[3, 12], b2[3]\ninput x[20], y[3]\nh = relu(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
   it("a small MLP --target wasm: batchGradients(params, batch, 40, out)", async () => {
     const src = (await compile(smallMlp, { target: "wasm" })).typescript;
     expect(src).toContain(".scale(");
     expect(await heapGrowth(smallMlp, "m.batchGradients(params, batch, 40, out);", "wasm")).toBeLessThan(limit);
   }, 120_000);
   it("a small MLP --target wasm, the remainder as a padded chunk: batchGradients(params, batch, 40, out) and gradients()", async () => {
-    expect(await heapGrowth(smallMlp, "m.batchGradients(params, batch, 40, out); m.gradients(params, inputs, out);", "wasm", { paddedTailFrom: 1 })).toBeLessThan(limit);
+    expect(
+      await heapGrowth(
+        smallMlp,
+        "m.batchGradients(params, batch, 40, out); m.gradients(params, inputs, out);",
+        "wasm",
+        { paddedTailFrom: 1 },
+      ),
+    ).toBeLessThan(limit);
   }, 120_000);
   it("the measurement sees an allocation when there is one", async () => {
     // a fresh result per call that escapes (kept in a global), so V8 cannot optimize it away

@@ -22,50 +22,109 @@ const collect = () => {
 
 describe("gradc build", () => {
   it("reads gradc.config.json, or the gradc key of package.json, with defaults", () => {
-    expect(loadConfig(project()).config).toEqual({ include: ["**/*.grad"], outDir: "generated", dtype: "f64", target: "ts", explain: [] });
-    expect(loadConfig(project({ include: "models/*.grad", outDir: "out", dtype: "f32", target: "wasm", explain: ["md"] })).config).toEqual({ include: ["models/*.grad"], outDir: "out", dtype: "f32", target: "wasm", explain: ["md"] });
+    expect(loadConfig(project()).config).toEqual({
+      include: ["**/*.grad"],
+      outDir: "generated",
+      dtype: "f64",
+      target: "ts",
+      explain: [],
+    });
+    expect(
+      loadConfig(project({ include: "models/*.grad", outDir: "out", dtype: "f32", target: "wasm", explain: ["md"] }))
+        .config,
+    ).toEqual({ include: ["models/*.grad"], outDir: "out", dtype: "f32", target: "wasm", explain: ["md"] });
     const root = project();
     writeFileSync(join(root, "package.json"), JSON.stringify({ name: "x", gradc: { outDir: "src/gen" } }));
     expect(loadConfig(root)).toMatchObject({ config: { outDir: "src/gen" }, from: 'package.json "gradc"' });
   });
 
   it("explains bad settings", () => {
-    expect(() => loadConfig(project({ outdir: "x" }))).toThrow('gradc.config.json: unknown setting "outdir" (settings: include, outDir, dtype, target, explain)');
+    expect(() => loadConfig(project({ outdir: "x" }))).toThrow(
+      'gradc.config.json: unknown setting "outdir" (settings: include, outDir, dtype, target, explain)',
+    );
     expect(() => loadConfig(project({ dtype: "f16" }))).toThrow('"dtype" must be "f64" or "f32"');
-    expect(() => loadConfig(project({ target: "webgpu" }))).toThrow('gradc.config.json: "target" must be "ts" or "wasm"');
+    expect(() => loadConfig(project({ target: "webgpu" }))).toThrow(
+      'gradc.config.json: "target" must be "ts" or "wasm"',
+    );
     const root = project();
     writeFileSync(join(root, "gradc.config.json"), "{ not json");
     expect(() => loadConfig(root)).toThrow("gradc.config.json");
   });
 
   it("maps sources below the glob's fixed prefix into outDir", async () => {
-    const t = await targets(project(), { include: ["models/*.grad"], outDir: "gen", dtype: "f64", target: "ts", explain: ["md", "tex"] });
+    const t = await targets(project(), {
+      include: ["models/*.grad"],
+      outDir: "gen",
+      dtype: "f64",
+      target: "ts",
+      explain: ["md", "tex"],
+    });
     expect(t).toEqual([
-      { source: "models/lecture.grad", outputs: [{ path: "gen/lecture.ts", kind: "ts" }, { path: "gen/lecture.md", kind: "md" }, { path: "gen/lecture.tex", kind: "tex" }] },
-      { source: "models/tiny.grad", outputs: [{ path: "gen/tiny.ts", kind: "ts" }, { path: "gen/tiny.md", kind: "md" }, { path: "gen/tiny.tex", kind: "tex" }] },
+      {
+        source: "models/lecture.grad",
+        outputs: [
+          { path: "gen/lecture.ts", kind: "ts" },
+          { path: "gen/lecture.md", kind: "md" },
+          { path: "gen/lecture.tex", kind: "tex" },
+        ],
+      },
+      {
+        source: "models/tiny.grad",
+        outputs: [
+          { path: "gen/tiny.ts", kind: "ts" },
+          { path: "gen/tiny.md", kind: "md" },
+          { path: "gen/tiny.tex", kind: "tex" },
+        ],
+      },
     ]);
   });
 
   it("builds, skips unchanged sources, and --check finds stale and missing outputs", async () => {
-    const config = { include: ["models/*.grad"], outDir: "gen", dtype: "f64" as const, target: "ts" as const, explain: ["md" as const] };
+    const config = {
+      include: ["models/*.grad"],
+      outDir: "gen",
+      dtype: "f64" as const,
+      target: "ts" as const,
+      explain: ["md" as const],
+    };
     const root = project(config);
     const a = collect();
-    expect(await build(root, config, { check: true }, a.print)).toMatchObject({ stale: ["gen/lecture.ts (missing; from models/lecture.grad)", "gen/lecture.md (missing; from models/lecture.grad)", "gen/tiny.ts (missing; from models/tiny.grad)", "gen/tiny.md (missing; from models/tiny.grad)"] });
+    expect(await build(root, config, { check: true }, a.print)).toMatchObject({
+      stale: [
+        "gen/lecture.ts (missing; from models/lecture.grad)",
+        "gen/lecture.md (missing; from models/lecture.grad)",
+        "gen/tiny.ts (missing; from models/tiny.grad)",
+        "gen/tiny.md (missing; from models/tiny.grad)",
+      ],
+    });
     const b = collect();
     expect(await build(root, config, {}, b.print)).toMatchObject({ built: 2, skipped: 0, failed: 0 });
     expect(b.text()).toContain("gradc build: 2 built, 0 unchanged, 0 failed (2 sources)");
-    expect(readFileSync(join(root, "gen/lecture.ts"), "utf8")).toBe((await compile(readFileSync("examples/lecture.grad", "utf8"), { filename: "models/lecture.grad" })).typescript);
+    expect(readFileSync(join(root, "gen/lecture.ts"), "utf8")).toBe(
+      (await compile(readFileSync("examples/lecture.grad", "utf8"), { filename: "models/lecture.grad" })).typescript,
+    );
     expect(await build(root, config, {}, () => {})).toMatchObject({ built: 0, skipped: 2 });
     expect(await build(root, config, { check: true }, () => {})).toMatchObject({ stale: [] });
-    writeFileSync(join(root, "models/tiny.grad"), readFileSync(join(root, "models/tiny.grad"), "utf8").replace("1e-3", "2e-3"));
+    writeFileSync(
+      join(root, "models/tiny.grad"),
+      readFileSync(join(root, "models/tiny.grad"), "utf8").replace("1e-3", "2e-3"),
+    );
     const c = collect();
-    expect(await build(root, config, { check: true }, c.print)).toMatchObject({ stale: ["gen/tiny.ts (stale; from models/tiny.grad)", "gen/tiny.md (stale; from models/tiny.grad)"] });
+    expect(await build(root, config, { check: true }, c.print)).toMatchObject({
+      stale: ["gen/tiny.ts (stale; from models/tiny.grad)", "gen/tiny.md (stale; from models/tiny.grad)"],
+    });
     expect(c.text()).toContain("gradc build --check: 2 stale or missing outputs; run gradc build");
     expect(await build(root, config, {}, () => {})).toMatchObject({ built: 1, skipped: 1 });
   });
 
   it("builds --target wasm modules, and rebuilds when the target changes", async () => {
-    const wasm = { include: ["models/*.grad"], outDir: "gen", dtype: "f32" as const, target: "wasm" as const, explain: [] };
+    const wasm = {
+      include: ["models/*.grad"],
+      outDir: "gen",
+      dtype: "f32" as const,
+      target: "wasm" as const,
+      explain: [],
+    };
     const root = project(wasm);
     cpSync("examples/mlp.grad", join(root, "models/mlp.grad"));
     expect(await build(root, wasm, {}, () => {})).toMatchObject({ built: 3 });
@@ -79,7 +138,13 @@ describe("gradc build", () => {
   }, 60_000);
 
   it("keeps the previous output when a source has errors", async () => {
-    const config = { include: ["models/*.grad"], outDir: "gen", dtype: "f64" as const, target: "ts" as const, explain: [] };
+    const config = {
+      include: ["models/*.grad"],
+      outDir: "gen",
+      dtype: "f64" as const,
+      target: "ts" as const,
+      explain: [],
+    };
     const root = project(config);
     await build(root, config, {}, () => {});
     const before = readFileSync(join(root, "gen/lecture.ts"), "utf8");
@@ -93,7 +158,13 @@ describe("gradc build", () => {
 
 describe("gradc build --watch", () => {
   it("rebuilds a changed model, and on an error prints it and keeps the last good output", async () => {
-    const config = { include: ["models/*.grad"], outDir: "gen", dtype: "f64" as const, target: "ts" as const, explain: [] };
+    const config = {
+      include: ["models/*.grad"],
+      outDir: "gen",
+      dtype: "f64" as const,
+      target: "ts" as const,
+      explain: [],
+    };
     const root = project(config);
     const out = collect();
     const w = await watchProject(root, config, out.print);
@@ -105,7 +176,10 @@ describe("gradc build --watch", () => {
         for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
         expect(cond(), what).toBe(true);
       };
-      writeFileSync(join(root, "models/lecture.grad"), readFileSync(join(root, "models/lecture.grad"), "utf8").replace("0.5 * w^2", "0.25 * w^2"));
+      writeFileSync(
+        join(root, "models/lecture.grad"),
+        readFileSync(join(root, "models/lecture.grad"), "utf8").replace("0.5 * w^2", "0.25 * w^2"),
+      );
       await until(() => readFileSync(target, "utf8") !== first, "the output is rebuilt within 5 s");
       const second = readFileSync(target, "utf8");
       expect(second).toContain("0.25 * w^2");

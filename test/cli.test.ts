@@ -84,7 +84,9 @@ describe("gradc compile", () => {
 
 describe("the real entry point", () => {
   it("runs as `npm run gradc -- compile examples/lecture.grad`", () => {
-    const out = execFileSync("npm", ["run", "-s", "gradc", "--", "compile", "examples/lecture.grad"], { encoding: "utf8" });
+    const out = execFileSync("npm", ["run", "-s", "gradc", "--", "compile", "examples/lecture.grad"], {
+      encoding: "utf8",
+    });
     expect(out).toBe(readFileSync("generated/lecture.ts", "utf8"));
   }, 60_000);
 
@@ -103,8 +105,12 @@ describe("gradc compile --explain-fusion", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("batchGradients(): 16 samples at a time, batched into matrix products (vmap)");
     expect(r.stderr).toContain("d_W1 [128, 784]: matmul (Aᵀ B: row outer products, 4 rows at a time)");
-    expect(r.stderr).toContain("W1 @ x [16, 128]: matmul (A Bᵀ: row dot products, 2×2 register tile); epilogue, per element: W1 @ x + b1 = add, h = relu");
-    expect(r.stderr).toContain("W1 @ x [128]: matvec (four rows per pass over x); epilogue, per element: W1 @ x + b1 = add, h = relu");
+    expect(r.stderr).toContain(
+      "W1 @ x [16, 128]: matmul (A Bᵀ: row dot products, 2×2 register tile); epilogue, per element: W1 @ x + b1 = add, h = relu",
+    );
+    expect(r.stderr).toContain(
+      "W1 @ x [128]: matvec (four rows per pass over x); epilogue, per element: W1 @ x + b1 = add, h = relu",
+    );
     const tiny = await run("compile", "examples/tiny-mlp.grad", "--explain-fusion");
     expect(tiny.stderr).toMatch(/elementwise ops fused/);
   });
@@ -112,9 +118,15 @@ describe("gradc compile --explain-fusion", () => {
   it("says which products run as WebAssembly kernels, and how, with --target wasm", async () => {
     const r = await run("compile", "examples/mlp.grad", "--target", "wasm", "--dtype", "f32", "--explain-fusion");
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("W1 @ x [16, 128]: matmul (WebAssembly f32x4: A Bᵀ, 2×4 register tile of dot products; of a padded chunk, the real rows only)");
-    expect(r.stderr).toContain("d_W1 [128, 784]: matmul (WebAssembly f32x4: Aᵀ B, rows of B with a nonzero factor, 4 at a time, in L1 column blocks, added into the per-call sum)");
-    expect(r.stderr).toContain("batchGradients(): 16 samples at a time, batched into matrix products (vmap), the rest as one more chunk padded with weight-0 samples when at least 1 remain");
+    expect(r.stderr).toContain(
+      "W1 @ x [16, 128]: matmul (WebAssembly f32x4: A Bᵀ, 2×4 register tile of dot products; of a padded chunk, the real rows only)",
+    );
+    expect(r.stderr).toContain(
+      "d_W1 [128, 784]: matmul (WebAssembly f32x4: Aᵀ B, rows of B with a nonzero factor, 4 at a time, in L1 column blocks, added into the per-call sum)",
+    );
+    expect(r.stderr).toContain(
+      "batchGradients(): 16 samples at a time, batched into matrix products (vmap), the rest as one more chunk padded with weight-0 samples when at least 1 remain",
+    );
     // per sample, the TypeScript loops as before
     expect(r.stderr).toContain("W1 @ x [128]: matvec (four rows per pass over x)");
   });
@@ -134,24 +146,37 @@ describe("files: an output never replaces an input, and every file problem is a 
   const project = () => {
     const dir = tmp();
     // a model with layers, so that flow has something to draw
-    writeFileSync(join(dir, "m.grad"), "input x, y\nh{0} = x\nfor k in 1..3 {\n  param w{k}\n  h{k} = tanh(w{k} * h{k-1})\n}\nloss = (h{3} - y)^2\n");
+    writeFileSync(
+      join(dir, "m.grad"),
+      "input x, y\nh{0} = x\nfor k in 1..3 {\n  param w{k}\n  h{k} = tanh(w{k} * h{k-1})\n}\nloss = (h{3} - y)^2\n",
+    );
     symlinkSync(join(dir, "m.grad"), join(dir, "link.grad"));
     mkdirSync(join(dir, "sub"));
     return dir;
   };
 
   it("refuses -o onto the input, however the path is spelled (fast-check), for every command", async () => {
-    const spellings = (dir: string) => [join(dir, "m.grad"), join(dir, "sub", "..", "m.grad"), join(dir, ".", "m.grad"), join(dir, "link.grad")];
+    const spellings = (dir: string) => [
+      join(dir, "m.grad"),
+      join(dir, "sub", "..", "m.grad"),
+      join(dir, ".", "m.grad"),
+      join(dir, "link.grad"),
+    ];
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: 3 }), fc.nat({ max: 3 }), fc.constantFrom("compile", "explain", "graph", "flow"), async (i, o, command) => {
-        const dir = project();
-        const [input, out] = [spellings(dir)[i], spellings(dir)[o]];
-        const before = readFileSync(join(dir, "m.grad"), "utf8");
-        const r = await run(command, input, "-o", out);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/^gradc: refusing to write .*: it is the input .*; choose another output\n/);
-        expect(readFileSync(join(dir, "m.grad"), "utf8")).toBe(before);
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: 3 }),
+        fc.nat({ max: 3 }),
+        fc.constantFrom("compile", "explain", "graph", "flow"),
+        async (i, o, command) => {
+          const dir = project();
+          const [input, out] = [spellings(dir)[i], spellings(dir)[o]];
+          const before = readFileSync(join(dir, "m.grad"), "utf8");
+          const r = await run(command, input, "-o", out);
+          expect(r.code).toBe(1);
+          expect(r.stderr).toMatch(/^gradc: refusing to write .*: it is the input .*; choose another output\n/);
+          expect(readFileSync(join(dir, "m.grad"), "utf8")).toBe(before);
+        },
+      ),
       { numRuns: 24, seed: 7 },
     );
   });
@@ -179,10 +204,22 @@ describe("files: an output never replaces an input, and every file problem is a 
     const cases: [string[], string][] = [
       [["compile", "/dev/zero"], "gradc: cannot read /dev/zero: it is not a regular file\n"],
       [["compile", join(dir, "sub")], `gradc: cannot read ${join(dir, "sub")}: it is a directory\n`],
-      [["compile", join(dir, "none.grad")], `gradc: cannot read ${join(dir, "none.grad")}: no such file or directory\n`],
-      [["compile", join(dir, "m.grad"), "-o", join(dir, "sub")], `gradc: cannot write ${join(dir, "sub")}: it is a directory\n`],
-      [["compile", join(dir, "m.grad"), "--out-dir", join(dir, "m.grad", "x")], `gradc: cannot write ${join(dir, "m.grad", "x", "m.ts")}: a part of the path is not a directory\n`],
-      [["graph", join(dir, "m.grad"), "-o", join(dir, "sub")], `gradc: cannot write ${join(dir, "sub")}: it is a directory\n`],
+      [
+        ["compile", join(dir, "none.grad")],
+        `gradc: cannot read ${join(dir, "none.grad")}: no such file or directory\n`,
+      ],
+      [
+        ["compile", join(dir, "m.grad"), "-o", join(dir, "sub")],
+        `gradc: cannot write ${join(dir, "sub")}: it is a directory\n`,
+      ],
+      [
+        ["compile", join(dir, "m.grad"), "--out-dir", join(dir, "m.grad", "x")],
+        `gradc: cannot write ${join(dir, "m.grad", "x", "m.ts")}: a part of the path is not a directory\n`,
+      ],
+      [
+        ["graph", join(dir, "m.grad"), "-o", join(dir, "sub")],
+        `gradc: cannot write ${join(dir, "sub")}: it is a directory\n`,
+      ],
     ];
     for (const [argv, message] of cases) {
       const r = await run(...argv);
@@ -197,6 +234,8 @@ describe("files: an output never replaces an input, and every file problem is a 
   it("flow on a model without layers says so and exits 1", async () => {
     const r = await run("flow", "examples/lecture.grad");
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("gradc: examples/lecture.grad has no layers to follow: flow reports indexed names from a for loop (h{k}, w{k}, ...); this model has none\n");
+    expect(r.stderr).toBe(
+      "gradc: examples/lecture.grad has no layers to follow: flow reports indexed names from a for loop (h{k}, w{k}, ...); this model has none\n",
+    );
   });
 });

@@ -20,7 +20,8 @@ function rendered(name: string): { text: string; codes: string[] } {
 
 describe("rendered diagnostics (golden)", () => {
   it("every catalogue code has a case", () => {
-    for (const code of Object.keys(catalogue)) expect(cases, `test/errors/${code}/input.grad is missing`).toContain(code);
+    for (const code of Object.keys(catalogue))
+      expect(cases, `test/errors/${code}/input.grad is missing`).toContain(code);
   });
   for (const name of cases) {
     it(name, async () => {

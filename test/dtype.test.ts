@@ -4,12 +4,14 @@ import { centralDifference, copyValues, loadModule, relErr, rng, size, type Valu
 
 describe("--dtype f32", () => {
   it("stores tensors as Float32Array and agrees with finite differences at f32 precision", async () => {
-    const source = "param W1[6, 4], b1[6], W2[3, 6], b2[3]\ninput x[4], y[3]\nh = tanh(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
+    const source =
+      "param W1[6, 4], b1[6], W2[3, 6], b2[3]\ninput x[4], y[3]\nh = tanh(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
     const m32 = await loadModule((await compile(source, { dtype: "f32" })).typescript);
     const m64 = await loadModule((await compile(source, { dtype: "f64" })).typescript);
     const next = rng(32);
     const params: Values = {};
-    for (const [name, shape] of Object.entries(m32.shapes.params)) params[name] = Float32Array.from({ length: size(shape) }, () => next() - 0.5);
+    for (const [name, shape] of Object.entries(m32.shapes.params))
+      params[name] = Float32Array.from({ length: size(shape) }, () => next() - 0.5);
     const inputs = { x: Float32Array.from({ length: 4 }, () => next()), y: Float32Array.of(0, 1, 0) };
     const g = m32.gradients(params, inputs);
     expect(g.grads.W1).toBeInstanceOf(Float32Array);

@@ -68,10 +68,24 @@ describe("the lecture's 4.6.1 derivation, line by line", () => {
   it("sweeps in reverse creation order, expanding the sum where a node has two children", () => {
     expect(d.sweep[0]).toEqual({ lhs: "\\frac{\\partial f}{\\partial u_{9}}", steps: ["1"] });
     const w = d.sweep.find((e) => e.lhs === "\\frac{\\partial f}{\\partial w}")!;
-    expect(w.steps[0]).toBe("\\frac{\\partial f}{\\partial u_{1}} \\frac{\\partial u_{1}}{\\partial w} + \\frac{\\partial f}{\\partial u_{7}} \\frac{\\partial u_{7}}{\\partial w}");
+    expect(w.steps[0]).toBe(
+      "\\frac{\\partial f}{\\partial u_{1}} \\frac{\\partial u_{1}}{\\partial w} + \\frac{\\partial f}{\\partial u_{7}} \\frac{\\partial u_{7}}{\\partial w}",
+    );
     const u4 = d.sweep.find((e) => e.lhs === "\\frac{\\partial f}{\\partial u_{4}}")!;
     expect(u4.steps[u4.steps.length - 1]).toBe("\\sigma\\left(w\\,x + b\\right) - y");
-    expect(d.sweep.map((e) => e.lhs.replace(/\\frac\{\\partial f\}\{\\partial (.*)\}/, "$1"))).toEqual(["u_{9}", "u_{8}", "u_{7}", "u_{6}", "u_{5}", "u_{4}", "u_{3}", "u_{2}", "u_{1}", "b", "w"]);
+    expect(d.sweep.map((e) => e.lhs.replace(/\\frac\{\\partial f\}\{\\partial (.*)\}/, "$1"))).toEqual([
+      "u_{9}",
+      "u_{8}",
+      "u_{7}",
+      "u_{6}",
+      "u_{5}",
+      "u_{4}",
+      "u_{3}",
+      "u_{2}",
+      "u_{1}",
+      "b",
+      "w",
+    ]);
   });
 
   it("ends with the lecture's closed forms", () => {
@@ -87,20 +101,30 @@ describe("vector form (4.6.4)", () => {
     const d = derive(analyze(read("mlp")));
     const final = (p: string) => d.finals.find((e) => e.lhs.startsWith(`\\nabla_{\\mathbf{${p}}`))!.steps[0];
     expect(final("b}_{2")).toBe("\\operatorname{softmax}\\left(\\mathbf{z}\\right) - \\mathbf{y}");
-    expect(final("W}_{2")).toBe("\\left(\\operatorname{softmax}\\left(\\mathbf{z}\\right) - \\mathbf{y}\\right) \\mathbf{h}^{\\top}");
-    expect(final("W}_{1")).toContain("\\odot \\operatorname{ReLU}'\\left(\\mathbf{W}_{1} \\mathbf{x} + \\mathbf{b}_{1}\\right)\\right) \\mathbf{x}^{\\top}");
+    expect(final("W}_{2")).toBe(
+      "\\left(\\operatorname{softmax}\\left(\\mathbf{z}\\right) - \\mathbf{y}\\right) \\mathbf{h}^{\\top}",
+    );
+    expect(final("W}_{1")).toContain(
+      "\\odot \\operatorname{ReLU}'\\left(\\mathbf{W}_{1} \\mathbf{x} + \\mathbf{b}_{1}\\right)\\right) \\mathbf{x}^{\\top}",
+    );
     expect(d.finals[0].lhs).toContain("\\in \\mathbb{R}^{128 \\times 784}");
   });
 
   it("writes deep chains through named adjoints, as in 4.3", () => {
     const d = derive(analyze(read("chain")));
     const w7 = d.finals.find((e) => e.lhs === "\\frac{\\partial f}{\\partial w_{7}}")!;
-    expect(w7.steps[0]).toBe("\\frac{\\partial f}{\\partial h_{7}}\\,\\sigma'\\left(w_{7}\\,h_{6} + b_{7}\\right)\\,h_{6}");
+    expect(w7.steps[0]).toBe(
+      "\\frac{\\partial f}{\\partial h_{7}}\\,\\sigma'\\left(w_{7}\\,h_{6} + b_{7}\\right)\\,h_{6}",
+    );
   });
 });
 
 describe("values at a point (--at)", () => {
-  for (const [name, at] of [["lecture", "w=0.5,b=-1,x=2,y=1"], ["tiny-mlp", "random:3"], ["chain", "random:7"]] as const) {
+  for (const [name, at] of [
+    ["lecture", "w=0.5,b=-1,x=2,y=1"],
+    ["tiny-mlp", "random:3"],
+    ["chain", "random:7"],
+  ] as const) {
     it(`${name}: every gradient agrees with the generated module to 1e-12`, async () => {
       const a = analyze(read(name));
       const point = parsePoint(at, a.canonical);
@@ -108,7 +132,10 @@ describe("values at a point (--at)", () => {
       const mod = await loadModule((await compile(read(name))).typescript);
       const got = mod.gradients(point.params as never, point.inputs as never);
       for (const p of a.canonical.params) {
-        const row = d.table!.find((r) => r.symbol === d.order[a.canonical.nodes.filter((n) => n.op !== "const").findIndex((n) => n.id === p.node)])!;
+        const row = d.table!.find(
+          (r) =>
+            r.symbol === d.order[a.canonical.nodes.filter((n) => n.op !== "const").findIndex((n) => n.id === p.node)],
+        )!;
         const want = got.grads[p.name];
         const values = typeof want === "number" ? [want] : [...want];
         values.forEach((v, i) => expect(Math.abs(row.grad![i] - v), `${p.name}[${i}]`).toBeLessThan(1e-12));
@@ -137,16 +164,29 @@ describe("values at a point (--at)", () => {
 
 describe("output (golden)", () => {
   it("lecture: Markdown with values, and LaTeX", async () => {
-    await expect(explain(read("lecture"), { filename: "examples/lecture.grad", at: "w=0.5,b=-1,x=2,y=1", picture: "lecture.svg" }).text).toMatchFileSnapshot("fixtures/lecture/derivation.md");
-    await expect(explain(read("lecture"), { filename: "examples/lecture.grad", format: "tex" }).text).toMatchFileSnapshot("fixtures/lecture/derivation.tex");
+    await expect(
+      explain(read("lecture"), { filename: "examples/lecture.grad", at: "w=0.5,b=-1,x=2,y=1", picture: "lecture.svg" })
+        .text,
+    ).toMatchFileSnapshot("fixtures/lecture/derivation.md");
+    await expect(
+      explain(read("lecture"), { filename: "examples/lecture.grad", format: "tex" }).text,
+    ).toMatchFileSnapshot("fixtures/lecture/derivation.tex");
   });
   it("chain and MLP", async () => {
-    await expect(explain(read("chain"), { filename: "examples/chain.grad" }).text).toMatchFileSnapshot("fixtures/chain/derivation.md");
-    await expect(explain(read("mlp"), { filename: "examples/mlp.grad", format: "tex" }).text).toMatchFileSnapshot("fixtures/mlp/derivation.tex");
-    await expect(explain(read("mlp"), { filename: "examples/mlp.grad" }).text).toMatchFileSnapshot("fixtures/mlp/derivation.md");
+    await expect(explain(read("chain"), { filename: "examples/chain.grad" }).text).toMatchFileSnapshot(
+      "fixtures/chain/derivation.md",
+    );
+    await expect(explain(read("mlp"), { filename: "examples/mlp.grad", format: "tex" }).text).toMatchFileSnapshot(
+      "fixtures/mlp/derivation.tex",
+    );
+    await expect(explain(read("mlp"), { filename: "examples/mlp.grad" }).text).toMatchFileSnapshot(
+      "fixtures/mlp/derivation.md",
+    );
   });
   it("the graph as DOT", async () => {
-    await expect(await graph(read("lecture"), { format: "dot", at: "w=0.5,b=-1,x=2,y=1" })).toMatchFileSnapshot("fixtures/lecture/graph.dot");
+    await expect(await graph(read("lecture"), { format: "dot", at: "w=0.5,b=-1,x=2,y=1" })).toMatchFileSnapshot(
+      "fixtures/lecture/graph.dot",
+    );
   });
   it("is deterministic", () => {
     expect(explain(read("mlp")).text).toBe(explain(read("mlp")).text);
@@ -158,19 +198,43 @@ describe("the math is valid", () => {
     it(`${name}: every fragment parses with KaTeX in strict mode`, () => {
       const a = analyze(read(name));
       const d = derive(a, parsePoint("random", a.canonical));
-      for (const f of mathFragments(d)) expect(() => katex.renderToString(f, { displayMode: true, strict: "error", throwOnError: true }), f).not.toThrow();
+      for (const f of mathFragments(d))
+        expect(
+          () => katex.renderToString(f, { displayMode: true, strict: "error", throwOnError: true }),
+          f,
+        ).not.toThrow();
     });
   }
 
   const hasPdflatex = spawnSync("pdflatex", ["--version"]).status === 0;
-  it.skipIf(!hasPdflatex)("every example's .tex compiles with pdflatex", () => {
-    const dir = mkdtempSync(join(tmpdir(), "gradc-tex-"));
-    for (const name of ["lecture", "chain", "mlp", "tiny-mlp", "regression", "layernorm", "rnn", "batch-mlp", "embedding-bag"]) {
-      writeFileSync(join(dir, `${name}.tex`), explain(read(name), { filename: `examples/${name}.grad`, format: "tex", at: "random" }).text);
-      const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", `${name}.tex`], { cwd: dir, encoding: "utf8" });
-      expect(r.status, `${name}.tex:\n${r.stdout.slice(-2000)}`).toBe(0);
-    }
-  }, 120_000);
+  it.skipIf(!hasPdflatex)(
+    "every example's .tex compiles with pdflatex",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "gradc-tex-"));
+      for (const name of [
+        "lecture",
+        "chain",
+        "mlp",
+        "tiny-mlp",
+        "regression",
+        "layernorm",
+        "rnn",
+        "batch-mlp",
+        "embedding-bag",
+      ]) {
+        writeFileSync(
+          join(dir, `${name}.tex`),
+          explain(read(name), { filename: `examples/${name}.grad`, format: "tex", at: "random" }).text,
+        );
+        const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", `${name}.tex`], {
+          cwd: dir,
+          encoding: "utf8",
+        });
+        expect(r.status, `${name}.tex:\n${r.stdout.slice(-2000)}`).toBe(0);
+      }
+    },
+    120_000,
+  );
   if (!hasPdflatex) it("pdflatex is not installed here: the .tex compile test is skipped (CI installs TeX)", () => {});
 });
 
@@ -193,7 +257,14 @@ describe("gradc explain / graph", () => {
   };
   it("writes Markdown with its picture beside it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gradc-explain-"));
-    const r = await run("explain", "examples/lecture.grad", "--at", "w=0.5,b=-1,x=2,y=1", "-o", join(dir, "lecture.md"));
+    const r = await run(
+      "explain",
+      "examples/lecture.grad",
+      "--at",
+      "w=0.5,b=-1,x=2,y=1",
+      "-o",
+      join(dir, "lecture.md"),
+    );
     expect(r.code).toBe(0);
     expect(readFileSync(join(dir, "lecture.md"), "utf8")).toContain("![computation graph](lecture.svg)");
     expect(readFileSync(join(dir, "lecture.svg"), "utf8")).toContain("<svg");
@@ -213,6 +284,10 @@ describe("gradc explain / graph", () => {
     expect(err.stderr).toContain("error[E101]");
   });
   it("runs from the shell", () => {
-    expect(execFileSync("npx", ["tsx", "cli.ts", "explain", "examples/lecture.grad", "--format", "tex"], { encoding: "utf8" })).toContain("\\boxed");
+    expect(
+      execFileSync("npx", ["tsx", "cli.ts", "explain", "examples/lecture.grad", "--format", "tex"], {
+        encoding: "utf8",
+      }),
+    ).toContain("\\boxed");
   }, 60_000);
 });

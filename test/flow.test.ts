@@ -7,7 +7,8 @@ import { decayPerLayer, flowTable, gradientFlow, parseInit } from "../src/flow/f
 import { main } from "../src/cli/main.js";
 import { lineChart } from "../src/plot/svg.js";
 
-const flow = (name: string, init = "normal:1", seed = 3) => gradientFlow(analyze(readFileSync(`examples/${name}.grad`, "utf8")), parseInit(init)!, seed);
+const flow = (name: string, init = "normal:1", seed = 3) =>
+  gradientFlow(analyze(readFileSync(`examples/${name}.grad`, "utf8")), parseInit(init)!, seed);
 
 describe("gradient flow (lecture 4.4)", () => {
   it("sigmoid gradients vanish geometrically: |∂f/∂h_k| shrinks by more than 4x per layer", () => {
@@ -51,7 +52,15 @@ describe("gradc flow", () => {
     return { code, stdout, stderr };
   };
   it("prints a table and the lecture's explanation, and plots several models", async () => {
-    const r = await run("flow", "examples/chain.grad", "examples/chain-relu.grad", "--init", "uniform:1.5", "--seed", "4");
+    const r = await run(
+      "flow",
+      "examples/chain.grad",
+      "examples/chain-relu.grad",
+      "--init",
+      "uniform:1.5",
+      "--seed",
+      "4",
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("layer     |∂f/∂h|");
     expect(r.stdout).toMatch(/shrinks by a factor of 0\.\d+ per layer/);
@@ -59,7 +68,18 @@ describe("gradc flow", () => {
   });
   it("draws the checked-in docs/flow.svg", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "gradc-flow-")), "flow.svg");
-    const r = await run("flow", "examples/chain.grad", "examples/chain-tanh.grad", "examples/chain-relu.grad", "--init", "uniform:1.5", "--seed", "4", "-o", out);
+    const r = await run(
+      "flow",
+      "examples/chain.grad",
+      "examples/chain-tanh.grad",
+      "examples/chain-relu.grad",
+      "--init",
+      "uniform:1.5",
+      "--seed",
+      "4",
+      "-o",
+      out,
+    );
     expect(r.code).toBe(0);
     expect(readFileSync(out, "utf8")).toBe(readFileSync("docs/flow.svg", "utf8"));
   });
@@ -71,7 +91,22 @@ describe("gradc flow", () => {
 
 describe("SVG line charts", () => {
   it("are deterministic and well formed", () => {
-    const c = { title: "t <&>", xLabel: "x", yLabel: "y", logY: true, series: [{ name: "a", points: [[1, 1e-3], [2, 1e-1], [3, 0]] as [number, number][] }] };
+    const c = {
+      title: "t <&>",
+      xLabel: "x",
+      yLabel: "y",
+      logY: true,
+      series: [
+        {
+          name: "a",
+          points: [
+            [1, 1e-3],
+            [2, 1e-1],
+            [3, 0],
+          ] as [number, number][],
+        },
+      ],
+    };
     const svg = lineChart(c);
     expect(svg).toBe(lineChart(c));
     expect(svg).toContain("t &lt;&amp;&gt;");

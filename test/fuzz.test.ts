@@ -4,18 +4,63 @@ import { describe, expect, it } from "vitest";
 import { analyze, compile, CompileError, evaluate } from "../src/index.js";
 import { ts } from "ts-morph";
 import { examples } from "../scripts/examples.js";
-import { centralDifference, element, loadModule, randomValues, relErr, rng, size, type Values } from "./helpers/module.js";
+import {
+  centralDifference,
+  element,
+  loadModule,
+  randomValues,
+  relErr,
+  rng,
+  size,
+  type Values,
+} from "./helpers/module.js";
 import { randomProgram } from "./helpers/random-program.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 
 /** `npm run fuzz` sets GRADC_FUZZ=long: more runs and a fresh seed (printed on failure). */
 const long = process.env.GRADC_FUZZ === "long";
 const seed = long ? Date.now() : 20261126;
-const params = (runs: number): fc.Parameters<unknown> => ({ seed, numRuns: long ? runs * 10 : runs, endOnFailure: true });
+const params = (runs: number): fc.Parameters<unknown> => ({
+  seed,
+  numRuns: long ? runs * 10 : runs,
+  endOnFailure: true,
+});
 
 const corpus = examples().map((e) => readFileSync(e.source, "utf8"));
 const tokenize = (s: string) => s.match(/\s+|[A-Za-z_][A-Za-z0-9_]*|\d+(\.\d+)?(e-?\d+)?|\.\.|./g) ?? [];
-const pool = ["param", "input", "loss", "for", "in", "const", "=", "(", ")", "[", "]", "{", "}", ",", "@", "'", "^", "*", "-", "..", "\n", "x", "h{k}", "sum", "relu", "0", "1e-3", "#", "σ", "[0]", "1..0"];
+const pool = [
+  "param",
+  "input",
+  "loss",
+  "for",
+  "in",
+  "const",
+  "=",
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  ",",
+  "@",
+  "'",
+  "^",
+  "*",
+  "-",
+  "..",
+  "\n",
+  "x",
+  "h{k}",
+  "sum",
+  "relu",
+  "0",
+  "1e-3",
+  "#",
+  "σ",
+  "[0]",
+  "1..0",
+];
 
 const mutation = fc.oneof(
   fc.record({ op: fc.constant("delete" as const), at: fc.nat() }),
@@ -23,23 +68,28 @@ const mutation = fc.oneof(
   fc.record({ op: fc.constant("swap" as const), at: fc.nat(), with: fc.nat() }),
   fc.record({ op: fc.constant("insert" as const), at: fc.nat(), token: fc.constantFrom(...pool) }),
 );
-const mutatedSource = fc.tuple(fc.nat({ max: corpus.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 })).map(([i, ms]) => {
-  const t = tokenize(corpus[i]);
-  for (const m of ms) {
-    if (t.length === 0) break;
-    const a = m.at % t.length;
-    if (m.op === "delete") t.splice(a, 1);
-    else if (m.op === "duplicate") t.splice(a, 0, t[a]);
-    else if (m.op === "insert") t.splice(a, 0, m.token);
-    else {
-      const b = m.with % t.length;
-      [t[a], t[b]] = [t[b], t[a]];
+const mutatedSource = fc
+  .tuple(fc.nat({ max: corpus.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }))
+  .map(([i, ms]) => {
+    const t = tokenize(corpus[i]);
+    for (const m of ms) {
+      if (t.length === 0) break;
+      const a = m.at % t.length;
+      if (m.op === "delete") t.splice(a, 1);
+      else if (m.op === "duplicate") t.splice(a, 0, t[a]);
+      else if (m.op === "insert") t.splice(a, 0, m.token);
+      else {
+        const b = m.with % t.length;
+        [t[a], t[b]] = [t[b], t[a]];
+      }
     }
-  }
-  return t.join("");
-});
+    return t.join("");
+  });
 const randomText = fc.oneof(
-  fc.string({ unit: fc.constantFrom(..."paramintuloscf =()[]{},.@'^*/+-#\n0123456789xyzWbhk_eσ".split("")), maxLength: 120 }),
+  fc.string({
+    unit: fc.constantFrom(..."paramintuloscf =()[]{},.@'^*/+-#\n0123456789xyzWbhk_eσ".split("")),
+    maxLength: 120,
+  }),
   fc.string({ unit: "binary", maxLength: 60 }),
 );
 
@@ -60,10 +110,15 @@ async function survives(text: string): Promise<void> {
   if (ok) {
     const r = await compile(text, { filename: "fuzz.grad", prettier: false });
     nodes = r.ir.nodes.length + (r.chunk?.graph.nodes.length ?? 0);
-    const out = ts.transpileModule(r.typescript, { reportDiagnostics: true, compilerOptions: { target: ts.ScriptTarget.ES2022 } });
+    const out = ts.transpileModule(r.typescript, {
+      reportDiagnostics: true,
+      compilerOptions: { target: ts.ScriptTarget.ES2022 },
+    });
     expect(out.diagnostics ?? []).toEqual([]);
   }
-  expect(performance.now() - start, `one source must compile (${nodes} IR nodes) or fail in bounded time`).toBeLessThan(15_000 + nodes);
+  expect(performance.now() - start, `one source must compile (${nodes} IR nodes) or fail in bounded time`).toBeLessThan(
+    15_000 + nodes,
+  );
 }
 
 describe("fuzzing source text (fast-check)", () => {
@@ -99,7 +154,9 @@ describe("fuzzing random well-typed programs (fast-check)", () => {
         for (const [name, shape] of Object.entries(mod.shapes.params)) {
           for (let i = 0; i < size(shape); i++) {
             const g = element(got.grads[name], i);
-            expect(relErr(g, element(ref.grads[name], i), 1e-6), `${source}\n${name}[${i}] vs evaluator`).toBeLessThan(1e-9);
+            expect(relErr(g, element(ref.grads[name], i), 1e-6), `${source}\n${name}[${i}] vs evaluator`).toBeLessThan(
+              1e-9,
+            );
             const fd = stableDifference((q) => mod.loss(q, inputs), p, name, i);
             if (fd === undefined) continue;
             checked++;

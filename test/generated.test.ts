@@ -10,9 +10,13 @@ import { examples, generatedPath } from "../scripts/examples.js";
  */
 describe("generated/ matches a fresh compile of examples/", () => {
   for (const ex of examples()) {
-    it(generatedPath(ex.name), async () => {
-      const r = await compile(readFileSync(ex.source, "utf8"), { filename: ex.source });
-      await expect(r.typescript).toMatchFileSnapshot(`../${generatedPath(ex.name)}`);
-    }, 30_000);
+    it(
+      generatedPath(ex.name),
+      async () => {
+        const r = await compile(readFileSync(ex.source, "utf8"), { filename: ex.source });
+        await expect(r.typescript).toMatchFileSnapshot(`../${generatedPath(ex.name)}`);
+      },
+      30_000,
+    );
   }
 });

@@ -92,12 +92,22 @@ describe("analyze", () => {
 });
 
 describe("batchGradients through batched chunks (vmap) equals the mean of per-sample gradients", () => {
-  const programs = [...corpus, ...examples().map((e) => ({ name: `example ${e.name}`, source: readFileSync(e.source, "utf8") }))];
+  const programs = [
+    ...corpus,
+    ...examples().map((e) => ({ name: `example ${e.name}`, source: readFileSync(e.source, "utf8") })),
+  ];
   for (const [k, p] of programs.entries()) {
-    it(p.name, async () => {
-      await compile(p.source, { prettier: false, onStage: (stage, g) => void (stage.startsWith("vmap") && expect(verify(g), stage).toEqual([])) });
-      await expectBatchIsMean(p.source, 500 + k, "ts");
-    }, 60_000);
+    it(
+      p.name,
+      async () => {
+        await compile(p.source, {
+          prettier: false,
+          onStage: (stage, g) => void (stage.startsWith("vmap") && expect(verify(g), stage).toEqual([])),
+        });
+        await expectBatchIsMean(p.source, 500 + k, "ts");
+      },
+      60_000,
+    );
   }
 
   it("batches the MLP and the examples with vector inputs (so they take the fast path)", async () => {
@@ -105,6 +115,8 @@ describe("batchGradients through batched chunks (vmap) equals the mean of per-sa
       const r = await compile(readFileSync(`examples/${name}.grad`, "utf8"), { prettier: false });
       expect(r.chunk?.size, name).toBe(16);
     }
-    expect((await compile(readFileSync("examples/regression.grad", "utf8"), { prettier: false })).chunk).toBeUndefined(); // its input is a matrix
+    expect(
+      (await compile(readFileSync("examples/regression.grad", "utf8"), { prettier: false })).chunk,
+    ).toBeUndefined(); // its input is a matrix
   });
 });

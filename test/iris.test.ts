@@ -10,7 +10,12 @@ describe("Iris, trained with the generated batchGradients (examples/iris)", () =
     expect(a.trainAccuracy).toBeGreaterThanOrEqual(0.95);
     expect(s.testAccuracy).toBeGreaterThanOrEqual(0.9);
     expect(a.testAccuracy).toBeGreaterThanOrEqual(0.9);
-    const summary = (r: typeof s) => ({ train: r.trainAccuracy, test: r.testAccuracy, firstLoss: r.losses[0].toFixed(4), lastLoss: r.losses[r.losses.length - 1].toFixed(4) });
+    const summary = (r: typeof s) => ({
+      train: r.trainAccuracy,
+      test: r.testAccuracy,
+      firstLoss: r.losses[0].toFixed(4),
+      lastLoss: r.losses[r.losses.length - 1].toFixed(4),
+    });
     expect({ sgd: summary(s), adam: summary(a) }).toMatchInlineSnapshot(`
       {
         "adam": {

@@ -50,8 +50,13 @@ describe("lecture 4.6.4: softmax cross-entropy", () => {
     y[3] = 1;
     const got = mod.gradients(params, { x, y });
     // z = W2 relu(W1 x + b1) + b2, computed here independently
-    const W1 = params.W1 as Float64Array, b1 = params.b1 as Float64Array, W2 = params.W2 as Float64Array, b2 = params.b2 as Float64Array;
-    const h = Array.from({ length: 128 }, (_, i) => Math.max(0, b1[i] + x.reduce((s, v, k) => s + W1[i * 784 + k] * v, 0)));
+    const W1 = params.W1 as Float64Array,
+      b1 = params.b1 as Float64Array,
+      W2 = params.W2 as Float64Array,
+      b2 = params.b2 as Float64Array;
+    const h = Array.from({ length: 128 }, (_, i) =>
+      Math.max(0, b1[i] + x.reduce((s, v, k) => s + W1[i * 784 + k] * v, 0)),
+    );
     const z = Array.from({ length: 10 }, (_, i) => b2[i] + h.reduce((s, v, k) => s + W2[i * 128 + k] * v, 0));
     const m = Math.max(...z);
     const e = z.map((v) => Math.exp(v - m));

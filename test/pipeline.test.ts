@@ -12,7 +12,9 @@ const golden = (name: string) => `fixtures/lecture/${name}`;
 
 describe("pipeline on the lecture example", () => {
   it("lexes", () => {
-    const tokens = lex(source, new Reporter("lecture.grad")).map((t) => (t.kind === "newline" ? "⏎" : t.kind === "name" || t.kind === "number" ? t.text : `'${t.kind}'`));
+    const tokens = lex(source, new Reporter("lecture.grad")).map((t) =>
+      t.kind === "newline" ? "⏎" : t.kind === "name" || t.kind === "number" ? t.text : `'${t.kind}'`,
+    );
     expect(tokens.join(" ")).toBe(
       "param w ',' b ⏎ input x ',' y ⏎ loss f '=' 0.5 '*' '(' sigmoid '(' w '*' x '+' b ')' '-' y ')' '^' 2 '+' 0.5 '*' w '^' 2 ⏎ 'eof'",
     );
@@ -38,7 +40,8 @@ describe("pipeline on the lecture example", () => {
     // the sweep visits the loss first and every node after all of its children
     expect(a.sweep[0].node).toBe(a.forward.loss);
     const order = a.sweep.map((s) => s.node);
-    for (const step of a.sweep) for (const t of step.terms) expect(order.indexOf(t.child)).toBeLessThan(order.indexOf(step.node));
+    for (const step of a.sweep)
+      for (const t of step.terms) expect(order.indexOf(t.child)).toBeLessThan(order.indexOf(step.node));
   });
 
   it("emits TypeScript (golden)", async () => {

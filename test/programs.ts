@@ -96,12 +96,30 @@ add("division-chain", `param a, b\nloss = a / (b^2 + 1) / (a^2 + 2)`);
 add("constants", `const k = 3\nconst half = 1 / 2\nparam w[k]\nloss = half * sum(w^2) + 1e-3 * sum(w)`);
 
 // networks
-add("mlp-tanh", `param W1[5, 3], b1[5], W2[2, 5], b2[2]\ninput x[3], y[2]\nh = tanh(W1 @ x + b1)\nloss = mse(W2 @ h + b2, y)`);
-add("mlp-relu-sce", `param W1[6, 4], b1[6], W2[3, 6], b2[3]\ninput x[4], y[3]\nh = relu(W1 @ x + b1)\nz = W2 @ h + b2\nloss = softmax_cross_entropy(z, y)`);
-add("mlp-batched-rows", `param W[3, 4], b[3]\ninput X[5, 4], Y[5, 3]\nZ = X @ W' + b\nloss = mean(softmax_cross_entropy(Z, Y))`);
-add("chain-loop", `const L = 6\ninput x, y\nh{0} = x\nfor k in 1..L {\n  param w{k}, b{k}\n  h{k} = sigmoid(w{k} * h{k-1} + b{k})\n}\nloss = 0.5 * (h{L} - y)^2`);
-add("vector-chain-loop", `const L = 3\ninput x[4]\nh{0} = x\nfor k in 1..L {\n  param W{k}[4, 4]\n  h{k} = tanh(W{k} @ h{k-1})\n}\nloss = sum(h{L})`);
-add("nested-loops", `for i in 1..2 {\n  for j in 1..2 {\n    param w{i*10+j}\n  }\n}\nloss = w_11 * w_12 + w_21 * w_22`);
+add(
+  "mlp-tanh",
+  `param W1[5, 3], b1[5], W2[2, 5], b2[2]\ninput x[3], y[2]\nh = tanh(W1 @ x + b1)\nloss = mse(W2 @ h + b2, y)`,
+);
+add(
+  "mlp-relu-sce",
+  `param W1[6, 4], b1[6], W2[3, 6], b2[3]\ninput x[4], y[3]\nh = relu(W1 @ x + b1)\nz = W2 @ h + b2\nloss = softmax_cross_entropy(z, y)`,
+);
+add(
+  "mlp-batched-rows",
+  `param W[3, 4], b[3]\ninput X[5, 4], Y[5, 3]\nZ = X @ W' + b\nloss = mean(softmax_cross_entropy(Z, Y))`,
+);
+add(
+  "chain-loop",
+  `const L = 6\ninput x, y\nh{0} = x\nfor k in 1..L {\n  param w{k}, b{k}\n  h{k} = sigmoid(w{k} * h{k-1} + b{k})\n}\nloss = 0.5 * (h{L} - y)^2`,
+);
+add(
+  "vector-chain-loop",
+  `const L = 3\ninput x[4]\nh{0} = x\nfor k in 1..L {\n  param W{k}[4, 4]\n  h{k} = tanh(W{k} @ h{k-1})\n}\nloss = sum(h{L})`,
+);
+add(
+  "nested-loops",
+  `for i in 1..2 {\n  for j in 1..2 {\n    param w{i*10+j}\n  }\n}\nloss = w_11 * w_12 + w_21 * w_22`,
+);
 add("unused-input", `param w\ninput x, unused\nloss = w * x`);
 add("softplus-regression", `param w[3], b\ninput X[4, 3], t[4]\nloss = mean(softplus(-(X @ w + b) * t))`);
 

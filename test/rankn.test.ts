@@ -23,7 +23,7 @@ describe("rank-N programs agree with central finite differences and the referenc
 describe("rank-N programs through batchGradients, both targets", () => {
   const batched = [
     "param W[3, 4], g[4]\ninput x[3]\nh = tanh(x @ W)\nloss = sum(g * (h - mean(h, keepdims=true)) / sqrt(var(h) + 0.001))\n",
-    "param W[4, 4]\ninput x[4], y[4]\nS = einsum(\"i,j->ij\", x, x) * W\nloss = sum(softmax(S, axis=0) * y)\n",
+    'param W[4, 4]\ninput x[4], y[4]\nS = einsum("i,j->ij", x, x) * W\nloss = sum(softmax(S, axis=0) * y)\n',
     "param T[2, 3, 2]\ninput x[2]\nloss = sum(max(T * x, axis=[0, 2])^2) + sum(T[1, :, ::-1] * x)\n",
     "param a[3], b[2]\ninput x[5]\nloss = huber(concat(a, b) * x, x, delta=0.3) + bce_with_logits(x, sigmoid(x))\n",
     "param E[7, 3], W[4, 3]\ninput ids[3]: int, y: int\nloss = cross_entropy(W @ sum(E[ids], axis=0), y)\n",
@@ -89,7 +89,9 @@ function program(shape: number[], steps: Step[]): string {
         const parts = s.map((d, a) => {
           const start = p[a] % d;
           const step = p[a + 4] % 3 === 2 ? -1 : 1 + (p[a + 4] % 2);
-          return step > 0 ? { text: `${start}::${step}`, n: Math.ceil((d - start) / step) } : { text: `${start}::-1`, n: start + 1 };
+          return step > 0
+            ? { text: `${start}::${step}`, n: Math.ceil((d - start) / step) }
+            : { text: `${start}::-1`, n: start + 1 };
         });
         expr = `${cur}[${parts.map((x) => x.text).join(", ")}]`;
         next = parts.map((x) => x.n);
@@ -148,7 +150,13 @@ describe("random rank-N programs (fast-check)", () => {
   }, 240_000);
 
   it("generated modules are deterministic", async () => {
-    const source = program([2, 3, 4], [{ kind: "reduce", pick: [1, 1, 0, 0, 0, 0, 0, 0] }, { kind: "einsum", pick: [0, 1, 0, 0, 0, 0, 0, 0] }]);
+    const source = program(
+      [2, 3, 4],
+      [
+        { kind: "reduce", pick: [1, 1, 0, 0, 0, 0, 0, 0] },
+        { kind: "einsum", pick: [0, 1, 0, 0, 0, 0, 0, 0] },
+      ],
+    );
     const a = await compile(source);
     const b = await compile(source);
     expect(a.typescript).toBe(b.typescript);
@@ -167,10 +175,10 @@ const edges: readonly [string, readonly string[]][] = [
   ["param x[3, 3]\nloss = sum(tril(x, k=100))", []],
   ["param x[6]\nloss = sum(reshape(x, [0, -1]))", ["E208"]],
   ["param x[6]\nloss = sum(reshape(x, [-1, -1]))", ["E208"]],
-  ["param x[2, 3]\nloss = sum(einsum(\"\", x))", ["E209"]],
-  ["param x[3]\nloss = sum(einsum(\"i->j\", x))", ["E209"]],
-  ["param x[3]\nloss = sum(einsum(\"i,i->i\", x))", ["E209"]],
-  ["param x[3]\nloss = sum(einsum(\"i->ii\", x))", ["E209"]],
+  ['param x[2, 3]\nloss = sum(einsum("", x))', ["E209"]],
+  ['param x[3]\nloss = sum(einsum("i->j", x))', ["E209"]],
+  ['param x[3]\nloss = sum(einsum("i,i->i", x))', ["E209"]],
+  ['param x[3]\nloss = sum(einsum("i->ii", x))', ["E209"]],
   ["param x[3]\nloss = sum(x[1:1])", ["E204"]],
   ["param x[3]\nloss = sum(x[::0])", ["E204"]],
   ["param x[3]\nloss = sum(x[1.5])", ["E207"]],
@@ -224,12 +232,19 @@ describe("integer data at run time", () => {
     expect(mod.integers).toEqual({ ids: 5 });
     const params = { E: new Float64Array(10).fill(0.5) };
     expect(mod.loss(params, { ids: Int32Array.of(0, 4, 4) as never })).toBeCloseTo(1.5, 12);
-    for (const bad of [5, -1]) expect(() => mod.loss(params, { ids: Int32Array.of(0, bad, 1) as never })).toThrow(new RangeError(`gradc: E[ids]: index ${bad} is out of range 0..4`));
+    for (const bad of [5, -1])
+      expect(() => mod.loss(params, { ids: Int32Array.of(0, bad, 1) as never })).toThrow(
+        new RangeError(`gradc: E[ids]: index ${bad} is out of range 0..4`),
+      );
     // the argument checks: integer data is an Int32Array
-    expect(() => mod.gradients(params, { ids: Float64Array.of(0, 1.5, 1) as never })).toThrow(new TypeError("gradc: inputs.ids must be an Int32Array of 3 numbers ([3], row-major); got a Float64Array of 3"));
+    expect(() => mod.gradients(params, { ids: Float64Array.of(0, 1.5, 1) as never })).toThrow(
+      new TypeError("gradc: inputs.ids must be an Int32Array of 3 numbers ([3], row-major); got a Float64Array of 3"),
+    );
   });
   it("the labels of cross_entropy are checked too", async () => {
-    const mod = await loadModule((await compile("param W[3, 2]\ninput x[2], y: int\nloss = cross_entropy(W @ x, y)\n")).typescript);
+    const mod = await loadModule(
+      (await compile("param W[3, 2]\ninput x[2], y: int\nloss = cross_entropy(W @ x, y)\n")).typescript,
+    );
     expect(mod.integers).toEqual({ y: 3 });
     const p = { W: new Float64Array(6).fill(0.1) };
     expect(() => mod.loss(p, { x: Float64Array.of(1, 2), y: 3 })).toThrow(/out of range 0..2/);
@@ -239,7 +254,8 @@ describe("integer data at run time", () => {
 });
 
 describe("explain --at with integer inputs", () => {
-  const source = "param E[6, 2], W[3, 2]\ninput ids[4]: int, y: int\nloss = cross_entropy(W @ mean(E[ids], axis=0), y)\n";
+  const source =
+    "param E[6, 2], W[3, 2]\ninput ids[4]: int, y: int\nloss = cross_entropy(W @ mean(E[ids], axis=0), y)\n";
   it("--at random draws each integer input from its valid range", () => {
     for (const seed of [1, 2, 3, 4]) {
       const table = explain(source, { at: `random:${seed}` }).derivation.table!;
@@ -251,8 +267,12 @@ describe("explain --at with integer inputs", () => {
   });
   it("a given integer input must hold whole numbers in range", () => {
     const at = "E=[1,2,3,4,5,6,7,8,9,10,11,12],W=[1,2,3,4,5,6],ids=[0,1,2,6],y=1";
-    expect(() => explain(source, { at })).toThrow("--at: 'ids' is integer data: its values are whole numbers from 0 to 5");
-    expect(() => explain(source, { at: at.replace("ids=[0,1,2,6]", "ids=[0,1,2,0.5]") })).toThrow(/'ids' is integer data/);
+    expect(() => explain(source, { at })).toThrow(
+      "--at: 'ids' is integer data: its values are whole numbers from 0 to 5",
+    );
+    expect(() => explain(source, { at: at.replace("ids=[0,1,2,6]", "ids=[0,1,2,0.5]") })).toThrow(
+      /'ids' is integer data/,
+    );
     expect(explain(source, { at: at.replace("ids=[0,1,2,6]", "ids=[0,1,2,5]") }).text).toContain("ids");
   });
 });

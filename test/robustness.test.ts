@@ -4,13 +4,17 @@ import { compile } from "../src/index.js";
 import { centralDifference, loadModule, relErr } from "./helpers/module.js";
 
 function typeErrors(text: string): string[] {
-  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts"] } });
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    compilerOptions: { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts"] },
+  });
   project.createSourceFile("m.ts", text);
   return project.getPreEmitDiagnostics().map((d) => String(d.getMessageText()));
 }
 
 describe("generated-code safety", () => {
-  const hostile = "param α, class, constructor, __proto__, default, 重量\ninput delete, x, this_\nloss = (α * x - delete)^2 + class * constructor + __proto__ * default + 重量 * this_\n";
+  const hostile =
+    "param α, class, constructor, __proto__, default, 重量\ninput delete, x, this_\nloss = (α * x - delete)^2 + class * constructor + __proto__ * default + 重量 * this_\n";
   const plain = "param a, b, c, d, e, f\ninput g, x, h\nloss = (a * x - g)^2 + b * c + d * e + f * h\n";
 
   it("compiles keywords, __proto__ and non-ASCII names to valid, equivalent code", async () => {
@@ -29,7 +33,9 @@ describe("generated-code safety", () => {
     const got = mod.gradients(p, inputs);
     const want = ref.gradients(q, { g: 0.7, x: -1.3, h: 2 });
     expect(got.loss).toBe(want.loss);
-    names.forEach((n, i) => expect(Object.getOwnPropertyDescriptor(got.grads, n)?.value, n).toBe(want.grads["abcdef"[i]]));
+    names.forEach((n, i) =>
+      expect(Object.getOwnPropertyDescriptor(got.grads, n)?.value, n).toBe(want.grads["abcdef"[i]]),
+    );
     // "__proto__" is an own property of the result, not its prototype
     expect(Object.getOwnPropertyNames(got.grads)).toContain("__proto__");
     expect(Object.getPrototypeOf(Object.getPrototypeOf(got.grads))).toBe(Object.prototype);
@@ -37,7 +43,8 @@ describe("generated-code safety", () => {
   });
 
   it("keeps comments and file names from injecting code", async () => {
-    const source = "# */ throw new Error('comment') /*\nparam w # \u2028 throw new Error('separator')\ninput x\nloss = (w * x)^2 # `${process.exit(1)}`\n";
+    const source =
+      "# */ throw new Error('comment') /*\nparam w # \u2028 throw new Error('separator')\ninput x\nloss = (w * x)^2 # `${process.exit(1)}`\n";
     const r = await compile(source, { filename: "evil\nthrow new Error('file name');//.grad" });
     expect(typeErrors(r.typescript)).toEqual([]);
     expect(r.typescript).not.toMatch(/^throw/m);
@@ -103,7 +110,13 @@ describe("untaken branches do not poison gradients", () => {
     const mod = await loadModule((await compile("param a, b\nloss = log(a) + sqrt(b) + a / b + a ^ b\n")).typescript);
     const p = { a: 1.7, b: 0.6 };
     const g = mod.gradients(p, {});
-    for (const k of ["a", "b"]) expect(relErr(g.grads[k] as number, centralDifference((q) => mod.loss(q, {}), p, k, 0))).toBeLessThan(1e-7);
+    for (const k of ["a", "b"])
+      expect(
+        relErr(
+          g.grads[k] as number,
+          centralDifference((q) => mod.loss(q, {}), p, k, 0),
+        ),
+      ).toBeLessThan(1e-7);
   });
 });
 
@@ -111,11 +124,17 @@ describe("--debug", () => {
   const source = "param w[3]\ninput x[3]\nh = log(w * x)\nloss = sum(h)\n";
   it("throws at the first NaN/Inf, naming the node and its source line", async () => {
     const mod = await loadModule((await compile(source, { filename: "m.grad", debug: true })).typescript);
-    expect(() => mod.gradients({ w: Float64Array.of(1, -1, 1) }, { x: Float64Array.of(1, 1, 1) })).toThrow("gradc --debug: h[1] = NaN is not finite; it computes log(w * x) (m.grad:3:5)");
-    expect(mod.gradients({ w: Float64Array.of(1, 2, 3) }, { x: Float64Array.of(1, 1, 1) }).loss).toBeCloseTo(Math.log(6), 14);
+    expect(() => mod.gradients({ w: Float64Array.of(1, -1, 1) }, { x: Float64Array.of(1, 1, 1) })).toThrow(
+      "gradc --debug: h[1] = NaN is not finite; it computes log(w * x) (m.grad:3:5)",
+    );
+    expect(mod.gradients({ w: Float64Array.of(1, 2, 3) }, { x: Float64Array.of(1, 1, 1) }).loss).toBeCloseTo(
+      Math.log(6),
+      14,
+    );
   });
   it("works with --target wasm: a NaN in a batch stops at the first product that reads it", async () => {
-    const net = "param W1[12, 20], b1[12], W2[3, 12], b2[3]\ninput x[20], y[3]\nh = relu(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
+    const net =
+      "param W1[12, 20], b1[12], W2[3, 12], b2[3]\ninput x[20], y[3]\nh = relu(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
     const r = await compile(net, { filename: "net.grad", debug: true, target: "wasm" });
     expect(r.typescript).toContain("kernels.k");
     const mod = await loadModule(r.typescript);
@@ -123,9 +142,14 @@ describe("--debug", () => {
     const params = { W1: fill(240), b1: fill(12), W2: fill(36), b2: fill(3) };
     const x = fill(20 * 40);
     const plain = await loadModule((await compile(net)).typescript);
-    expect(mod.batchGradients(params, { x, y: fill(120) }, 40).loss).toBeCloseTo(plain.batchGradients(params, { x, y: fill(120) }, 40).loss, 12);
+    expect(mod.batchGradients(params, { x, y: fill(120) }, 40).loss).toBeCloseTo(
+      plain.batchGradients(params, { x, y: fill(120) }, 40).loss,
+      12,
+    );
     x[25] = NaN; // sample 1, in the first chunk
-    expect(() => mod.batchGradients(params, { x, y: fill(120) }, 40)).toThrow(/^gradc --debug: u\w+\[12\] = NaN is not finite; it computes W1 @ x \(net.grad:3:10\)$/); // row 1 of [16, 12]
+    expect(() => mod.batchGradients(params, { x, y: fill(120) }, 40)).toThrow(
+      /^gradc --debug: u\w+\[12\] = NaN is not finite; it computes W1 @ x \(net.grad:3:10\)$/,
+    ); // row 1 of [16, 12]
   });
   it("costs nothing when off", async () => {
     const { typescript } = await compile(source);

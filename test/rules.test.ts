@@ -26,13 +26,51 @@ interface Case {
   readonly positive?: boolean;
 }
 
-const unaryOps: Op[] = ["neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "step", "sign", "log1p", "expm1", "erf"];
+const unaryOps: Op[] = [
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "abs",
+  "sin",
+  "cos",
+  "tan",
+  "tanh",
+  "sigmoid",
+  "relu",
+  "softplus",
+  "step",
+  "sign",
+  "log1p",
+  "expm1",
+  "erf",
+];
 const binaryOps: Op[] = ["add", "sub", "mul", "div", "pow", "max", "min", "ge", "gt", "eq"];
 const cases: Case[] = [
   ...unaryOps.map((op) => ({ op, shapes: [[3]], positive: op === "log" || op === "sqrt" })),
-  ...binaryOps.map((op) => ({ op, shapes: [[2, 3], [2, 3]], positive: op === "pow" || op === "div" })),
-  { op: "select", shapes: [[2, 3], [2, 3], [2, 3]] },
-  { op: "guard", shapes: [[2, 3], [2, 3]] },
+  ...binaryOps.map((op) => ({
+    op,
+    shapes: [
+      [2, 3],
+      [2, 3],
+    ],
+    positive: op === "pow" || op === "div",
+  })),
+  {
+    op: "select",
+    shapes: [
+      [2, 3],
+      [2, 3],
+      [2, 3],
+    ],
+  },
+  {
+    op: "guard",
+    shapes: [
+      [2, 3],
+      [2, 3],
+    ],
+  },
   { op: "broadcast", shapes: [[3]], target: [2, 3] },
   { op: "broadcast", shapes: [[]], target: [4] },
   { op: "broadcast", shapes: [[2, 1]], target: [2, 3] },
@@ -45,7 +83,13 @@ const cases: Case[] = [
   { op: "reduce_to", shapes: [[4]], target: [] },
   { op: "matvec", shapes: [[2, 3], [3]] },
   { op: "vecmat", shapes: [[2], [2, 3]] },
-  { op: "matmul", shapes: [[2, 3], [3, 4]] },
+  {
+    op: "matmul",
+    shapes: [
+      [2, 3],
+      [3, 4],
+    ],
+  },
   { op: "outer", shapes: [[2], [3]] },
   { op: "dot", shapes: [[3], [3]] },
   { op: "softmax", shapes: [[2, 4]] },
@@ -53,7 +97,13 @@ const cases: Case[] = [
   { op: "log_softmax", shapes: [[2, 4]] },
   { op: "logsumexp", shapes: [[2, 4]] },
   { op: "logsumexp", shapes: [[4]] },
-  { op: "sce", shapes: [[2, 4], [2, 4]] },
+  {
+    op: "sce",
+    shapes: [
+      [2, 4],
+      [2, 4],
+    ],
+  },
   { op: "sce", shapes: [[4], [4]] },
   // the axis-generic primitives, at ranks 1 to 4
   { op: "reduce_sum", shapes: [[2, 3, 4]], attrs: { axes: [0, 2] } },
@@ -66,25 +116,72 @@ const cases: Case[] = [
   { op: "pad", shapes: [[2, 2]], target: [4, 5], attrs: { starts: [1, 0], steps: [2, 3] } },
   { op: "contract1", shapes: [[3, 3, 2]], target: [3], attrs: { spec: "iij->i" } },
   { op: "contract1", shapes: [[3]], target: [3, 3], attrs: { spec: "i->ii" } },
-  { op: "contract2", shapes: [[2, 3, 4], [2, 4, 5]], target: [2, 3, 5], attrs: { spec: "bij,bjk->bik" } },
+  {
+    op: "contract2",
+    shapes: [
+      [2, 3, 4],
+      [2, 4, 5],
+    ],
+    target: [2, 3, 5],
+    attrs: { spec: "bij,bjk->bik" },
+  },
   { op: "contract2", shapes: [[3], [2]], target: [3, 2, 4], attrs: { spec: "i,j->ijk" } },
   { op: "iota", shapes: [], target: [2, 3], attrs: { axis: 1 } },
   // integer data: repeated ids, so the scatter-add accumulates
   { op: "gather", shapes: [[4, 3], [5]], attrs: { axis: 0 }, ints: { operand: 1, values: [2, 0, 2, 3, 2] } },
-  { op: "gather", shapes: [[2, 4, 3], [2, 2]], attrs: { axis: 1 }, ints: { operand: 1, values: [3, 3, 0, 1] } },
-  { op: "scatter_add", shapes: [[5, 3], [5]], target: [4, 3], attrs: { axis: 0 }, ints: { operand: 1, values: [1, 1, 3, 0, 1] } },
+  {
+    op: "gather",
+    shapes: [
+      [2, 4, 3],
+      [2, 2],
+    ],
+    attrs: { axis: 1 },
+    ints: { operand: 1, values: [3, 3, 0, 1] },
+  },
+  {
+    op: "scatter_add",
+    shapes: [[5, 3], [5]],
+    target: [4, 3],
+    attrs: { axis: 0 },
+    ints: { operand: 1, values: [1, 1, 3, 0, 1] },
+  },
   { op: "one_hot", shapes: [[3]], target: [3, 4], ints: { operand: 0, values: [3, 0, 3] } },
 ];
 
 function build(c: Case): Graph {
   const b = new Builder();
-  const args = c.shapes.map((s, i) => b.leaf(i === c.ints?.operand ? "input" : "param", i === c.ints?.operand ? "ids" : `p${i}`, s));
+  const args = c.shapes.map((s, i) =>
+    b.leaf(i === c.ints?.operand ? "input" : "param", i === c.ints?.operand ? "ids" : `p${i}`, s),
+  );
   const y = b.node(c.op, args, { ...(c.target ? { target: c.target } : {}), ...(c.attrs ? { attrs: c.attrs } : {}) });
   const shape = b.shape(y);
   const w = b.leaf("input", "w", shape);
   const prod = b.elementwise("mul", [y, w]);
   const loss = shape.length === 0 ? prod : b.node("sum", [prod]);
-  return differentiate(b.finish({ file: c.op, params: args.flatMap((n, i) => (i === c.ints?.operand ? [] : [{ name: `p${i}`, shape: c.shapes[i], node: n, span: { start: 0, end: 0 } }])), inputs: [{ name: "w", shape, node: w, span: { start: 0, end: 0 } }, ...(c.ints ? [{ name: "ids", shape: c.shapes[c.ints.operand], node: args[c.ints.operand], span: { start: 0, end: 0 }, int: true }] : [])], loss, grads: [] })).graph;
+  return differentiate(
+    b.finish({
+      file: c.op,
+      params: args.flatMap((n, i) =>
+        i === c.ints?.operand ? [] : [{ name: `p${i}`, shape: c.shapes[i], node: n, span: { start: 0, end: 0 } }],
+      ),
+      inputs: [
+        { name: "w", shape, node: w, span: { start: 0, end: 0 } },
+        ...(c.ints
+          ? [
+              {
+                name: "ids",
+                shape: c.shapes[c.ints.operand],
+                node: args[c.ints.operand],
+                span: { start: 0, end: 0 },
+                int: true,
+              },
+            ]
+          : []),
+      ],
+      loss,
+      grads: [],
+    }),
+  ).graph;
 }
 
 describe("the rule table", () => {
@@ -107,15 +204,23 @@ describe("the rule table", () => {
       const next = rng(c.op.length * 7919 + c.shapes.length);
       const value = (s: Shape) => {
         // operands spread apart, so max/min/ge/relu/abs are never at a kink
-        const a = Float64Array.from({ length: size(s) }, (_, i) => (c.positive ? 0.5 + next() : (next() - 0.5) * 2 + (i % 2 ? 0.05 : -0.05)));
+        const a = Float64Array.from({ length: size(s) }, (_, i) =>
+          c.positive ? 0.5 + next() : (next() - 0.5) * 2 + (i % 2 ? 0.05 : -0.05),
+        );
         return s.length === 0 ? a[0] : a;
       };
       const params: Values = {};
       c.shapes.forEach((s, i) => {
         if (i !== c.ints?.operand) params[`p${i}`] = value(s);
       });
-      if (c.op === "max" || c.op === "min" || c.op === "ge" || c.op === "gt" || c.op === "eq") (params.p1 as Float64Array).forEach((v, i, arr) => (arr[i] = (params.p0 as Float64Array)[i] + (i % 2 ? 0.3 : -0.3)));
-      const inputs = { w: value(g.nodes[g.inputs[0].node].shape), ...(c.ints ? { ids: Float64Array.from(c.ints.values) } : {}) };
+      if (c.op === "max" || c.op === "min" || c.op === "ge" || c.op === "gt" || c.op === "eq")
+        (params.p1 as Float64Array).forEach(
+          (v, i, arr) => (arr[i] = (params.p0 as Float64Array)[i] + (i % 2 ? 0.3 : -0.3)),
+        );
+      const inputs = {
+        w: value(g.nodes[g.inputs[0].node].shape),
+        ...(c.ints ? { ids: Float64Array.from(c.ints.values) } : {}),
+      };
       const got = evaluate(g, params as never, inputs as never);
       const loss = (p: Values) => evaluate(g, p as never, inputs as never).loss;
       c.shapes.forEach((s, k) => {

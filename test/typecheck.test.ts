@@ -12,10 +12,21 @@ function flatten(m: string | { getMessageText(): string }): string {
 function typeErrors(files: Record<string, string>): string[] {
   const project = new Project({
     useInMemoryFileSystem: true,
-    compilerOptions: { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, lib: ["lib.es2022.d.ts"], noUnusedLocals: true, noUnusedParameters: true, noUncheckedIndexedAccess: false },
+    compilerOptions: {
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      lib: ["lib.es2022.d.ts"],
+      noUnusedLocals: true,
+      noUnusedParameters: true,
+      noUncheckedIndexedAccess: false,
+    },
   });
   for (const [name, text] of Object.entries(files)) project.createSourceFile(name, text);
-  return project.getPreEmitDiagnostics().map((d) => `${d.getSourceFile()?.getBaseName()}:${d.getLineNumber()}: ${flatten(d.getMessageText())}`);
+  return project
+    .getPreEmitDiagnostics()
+    .map((d) => `${d.getSourceFile()?.getBaseName()}:${d.getLineNumber()}: ${flatten(d.getMessageText())}`);
 }
 
 describe("generated modules type-check under strict", () => {
@@ -25,7 +36,9 @@ describe("generated modules type-check under strict", () => {
       const text = readFileSync(ex.source, "utf8");
       files[`${ex.name}.ts`] = (await compile(text, { filename: ex.source })).typescript;
       files[`${ex.name}32.ts`] = (await compile(text, { filename: ex.source, dtype: "f32" })).typescript;
-      files[`${ex.name}wasm.ts`] = (await compile(text, { filename: ex.source, dtype: "f32", target: "wasm" })).typescript;
+      files[`${ex.name}wasm.ts`] = (
+        await compile(text, { filename: ex.source, dtype: "f32", target: "wasm" })
+      ).typescript;
     }
     files["user.ts"] = [
       `import { gradients, batchGradients, createResult, shapes, type Params } from "./mlp";`,

@@ -15,9 +15,17 @@ function operands(k: MatmulKernel): { a: [number, number]; b: [number, number] }
 }
 
 /** C[i, j] as a plain triple loop would compute it, added to `c0` when the kernel accumulates. */
-function reference(k: MatmulKernel, A: ArrayLike<number>, B: ArrayLike<number>, i: number, j: number, c0: number): number {
+function reference(
+  k: MatmulKernel,
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  i: number,
+  j: number,
+  c0: number,
+): number {
   let s = k.accumulate ? c0 : 0;
-  for (let t = 0; t < k.n; t++) s += (k.form === "tn" ? A[t * k.m + i] : A[i * k.n + t]) * (k.form === "nt" ? B[j * k.n + t] : B[t * k.c + j]);
+  for (let t = 0; t < k.n; t++)
+    s += (k.form === "tn" ? A[t * k.m + i] : A[i * k.n + t]) * (k.form === "nt" ? B[j * k.n + t] : B[t * k.c + j]);
   return s;
 }
 
@@ -39,12 +47,16 @@ describe("WebAssembly kernels", () => {
       expect(scratchBytes({ bytes }, cases)).toBeLessThan(65536);
       const wasm = await assemble(kernelModule({ bytes }, cases, 8, S0));
       const memory = new WebAssembly.Memory({ initial: 8 });
-      const k = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } }).exports as Record<string, (a: number, b: number, o: number) => void>;
+      const k = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } })
+        .exports as Record<string, (a: number, b: number, o: number) => void>;
       const T = (bytes === 8 ? Float64Array : Float32Array) as Float64ArrayConstructor;
       const next = rng(bytes);
       for (const c of cases) {
         // small integers, a third of A zero: every product and sum is exact in both precisions
-        const { a: [ar, ac], b: [br, bc] } = operands(c);
+        const {
+          a: [ar, ac],
+          b: [br, bc],
+        } = operands(c);
         const A = T.from({ length: ar * ac }, () => (next() < 1 / 3 ? 0 : Math.round(next() * 10 - 5)));
         const B = T.from({ length: br * bc }, () => Math.round(next() * 10 - 5));
         new T(memory.buffer, A0, A.length).set(A);
@@ -60,7 +72,8 @@ describe("WebAssembly kernels", () => {
     it(`scale multiplies in place, whole vectors and the tail (${bytes === 8 ? "f64x2" : "f32x4"})`, async () => {
       const wasm = await assemble(kernelModule({ bytes }, [], 1, 0));
       const memory = new WebAssembly.Memory({ initial: 1 });
-      const k = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } }).exports as Record<string, (p: number, n: number, s: number) => void>;
+      const k = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } })
+        .exports as Record<string, (p: number, n: number, s: number) => void>;
       const T = (bytes === 8 ? Float64Array : Float32Array) as Float64ArrayConstructor;
       const x = new T(memory.buffer, 0, 12);
       x.set(Array.from({ length: 12 }, (_, i) => i + 1));
@@ -88,15 +101,27 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
   it("equal a plain triple loop", async () => {
     await fc.assert(
       fc.asyncProperty(spec, async (s) => {
-        const k: MatmulKernel = { name: "k", form: s.form, m: s.m, n: s.n, c: s.c, ...(s.accumulate && s.form !== "nt" ? { accumulate: true } : {}) };
+        const k: MatmulKernel = {
+          name: "k",
+          form: s.form,
+          m: s.m,
+          n: s.n,
+          c: s.c,
+          ...(s.accumulate && s.form !== "nt" ? { accumulate: true } : {}),
+        };
         const T = (s.bytes === 8 ? Float64Array : Float32Array) as Float64ArrayConstructor;
-        const { a: [ar, ac], b: [br, bc] } = operands(k);
+        const {
+          a: [ar, ac],
+          b: [br, bc],
+        } = operands(k);
         const [A0, B0, C0] = [0, ar * ac * s.bytes, (ar * ac + br * bc) * s.bytes];
         const S0 = C0 + s.m * s.c * s.bytes;
         const pages = Math.ceil((S0 + scratchBytes({ bytes: s.bytes }, [k])) / 65536) + 1;
         const wasm = await assemble(kernelModule({ bytes: s.bytes }, [k], pages, S0));
         const memory = new WebAssembly.Memory({ initial: pages });
-        const run = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { gradc: { memory } }).exports.k as (a: number, b: number, o: number, rows?: number) => void;
+        const run = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), {
+          gradc: { memory },
+        }).exports.k as (a: number, b: number, o: number, rows?: number) => void;
         const next = rng(s.seed);
         // small integers: exact in both precisions, so any misplaced element shows
         const A = T.from({ length: ar * ac }, () => (next() < s.zeros ? 0 : Math.round(next() * 10 - 5)));
@@ -111,7 +136,8 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
         for (let i = 0; i < s.m; i++)
           for (let j = 0; j < s.c; j++) {
             const want = reference(k, A, B, i, j, 7);
-            if (got[i * s.c + j] !== want) expect.fail(`${JSON.stringify(s)}: C[${i}, ${j}] = ${got[i * s.c + j]}, want ${want}`);
+            if (got[i * s.c + j] !== want)
+              expect.fail(`${JSON.stringify(s)}: C[${i}, ${j}] = ${got[i * s.c + j]}, want ${want}`);
           }
       }),
       // npm run fuzz (GRADC_FUZZ=long): ten times the runs and a fresh seed
@@ -121,7 +147,10 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
 });
 
 describe("--target wasm: batchGradients equals the mean of per-sample gradients", () => {
-  const programs = [...corpus, ...examples().map((e) => ({ name: `example ${e.name}`, source: readFileSync(e.source, "utf8") }))];
+  const programs = [
+    ...corpus,
+    ...examples().map((e) => ({ name: `example ${e.name}`, source: readFileSync(e.source, "utf8") })),
+  ];
   for (const [k, p] of programs.entries()) {
     it(p.name, () => expectBatchIsMean(p.source, 900 + k, "wasm"), 60_000);
   }
@@ -138,9 +167,12 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     // y @ W: its backward dy = dz Wᵀ is an A Bᵀ product whose padding rows are 0, not copies
     const src = "param V[4, 5], W[5, 6]\ninput x[4], t[6]\ny = tanh(x @ V)\nz = y @ W\nloss = sum((z - t)^2)\n";
     // (its forward products x @ V and y @ W, A B over sample rows, do)
-    expect((await compile(src, { target: "wasm", paddedTailFrom: 1 })).typescript.match(/kernels\.k\d\([^)]*, rows\)/g)).toHaveLength(2);
+    expect(
+      (await compile(src, { target: "wasm", paddedTailFrom: 1 })).typescript.match(/kernels\.k\d\([^)]*, rows\)/g),
+    ).toHaveLength(2);
     // the MLP's forward products do take the count of real rows
-    const mlp = (await compile(readFileSync("examples/mlp.grad", "utf8"), { target: "wasm", paddedTailFrom: 1 })).typescript;
+    const mlp = (await compile(readFileSync("examples/mlp.grad", "utf8"), { target: "wasm", paddedTailFrom: 1 }))
+      .typescript;
     expect(mlp.match(/kernels\.k\d\([^)]*, rows\)/g)).toHaveLength(2);
     for (const n of [1, 2, 6, 18]) await expectBatchIsMean(src, 3, "wasm", n, { paddedTailFrom: 1 });
     // Mᵀ-shaped values that depend on the samples have rows of features, not samples: t2' @ M
@@ -149,7 +181,8 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
   });
 
   it("keeps user names apart from its own (weights, tailBatch, chunkWeights, first, rest, tail)", async () => {
-    const src = "param weights[6, 5], tail[6], rest\ninput chunkWeights[5], tailBatch, first[6]\nh = relu(weights @ chunkWeights + tail)\nloss = sum((h - first)^2) * rest + tailBatch\n";
+    const src =
+      "param weights[6, 5], tail[6], rest\ninput chunkWeights[5], tailBatch, first[6]\nh = relu(weights @ chunkWeights + tail)\nloss = sum((h - first)^2) * rest + tailBatch\n";
     for (const n of [1, 3, 17, 40]) await expectBatchIsMean(src, 5, "wasm", n, { paddedTailFrom: 1 });
   });
 
@@ -175,7 +208,9 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     const lecture = readFileSync("examples/lecture.grad", "utf8");
     const [ts, wasm] = await Promise.all([compile(lecture), compile(lecture, { target: "wasm" })]);
     // no products: the wasm target falls back to TypeScript; only the header's options say which was asked for
-    expect(wasm.typescript).toBe(ts.typescript.replace("// gradc options: dtype=f64\n", "// gradc options: dtype=f64 target=wasm\n"));
+    expect(wasm.typescript).toBe(
+      ts.typescript.replace("// gradc options: dtype=f64\n", "// gradc options: dtype=f64 target=wasm\n"),
+    );
     expect(wasm.typescript).not.toContain("WebAssembly");
   });
 
@@ -198,19 +233,23 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
       wasmApi.Module = Module;
     }
     const plain = await loadModule((await compile(source)).typescript);
-    expect(relErr(mod.batchGradients(params, batch, 20).loss, plain.batchGradients(params, batch, 20).loss)).toBeLessThan(1e-12);
+    expect(
+      relErr(mod.batchGradients(params, batch, 20).loss, plain.batchGradients(params, batch, 20).loss),
+    ).toBeLessThan(1e-12);
   });
 
   it.each([
     ["", {}],
     [", the 4 past the chunk padded", { paddedTailFrom: 1 }],
   ])("f32 kernels agree with float64 finite differences at f32 precision%s", async (_, options) => {
-    const source = "param W1[9, 6], b1[9], W2[3, 9], b2[3]\ninput x[6], y[3]\nh = tanh(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
+    const source =
+      "param W1[9, 6], b1[9], W2[3, 9], b2[3]\ninput x[6], y[3]\nh = tanh(W1 @ x + b1)\nloss = softmax_cross_entropy(W2 @ h + b2, y)\n";
     const m32 = await loadModule((await compile(source, { dtype: "f32", target: "wasm", ...options })).typescript);
     const m64 = await loadModule((await compile(source)).typescript);
     const next = rng(77);
     const params: Values = {};
-    for (const [name, shape] of Object.entries(m32.shapes.params)) params[name] = Float32Array.from({ length: size(shape) }, () => next() - 0.5);
+    for (const [name, shape] of Object.entries(m32.shapes.params))
+      params[name] = Float32Array.from({ length: size(shape) }, () => next() - 0.5);
     const n = 20;
     const x = Float32Array.from({ length: n * 6 }, () => next());
     const y = new Float32Array(n * 3);
@@ -220,7 +259,10 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     for (const [k, v] of Object.entries(params)) p64[k] = Float64Array.from(v as Float32Array);
     const loss = (p: Values) => m64.batchGradients(p, { x: Float64Array.from(x), y: Float64Array.from(y) }, n).loss;
     for (const [name, shape] of Object.entries(m32.shapes.params)) {
-      for (let i = 0; i < size(shape); i++) expect(relErr((g.grads[name] as Float32Array)[i], centralDifference(loss, copyValues(p64), name, i), 1e-2)).toBeLessThan(1e-4);
+      for (let i = 0; i < size(shape); i++)
+        expect(
+          relErr((g.grads[name] as Float32Array)[i], centralDifference(loss, copyValues(p64), name, i), 1e-2),
+        ).toBeLessThan(1e-4);
     }
   });
 });

@@ -34,7 +34,9 @@ export function loadIris(seed: number): { train: Data; test: Data } {
   const trainIdx = order.slice(0, 120);
   const testIdx = order.slice(120);
   const mean = [0, 1, 2, 3].map((f) => trainIdx.reduce((s, i) => s + xs[i][f], 0) / trainIdx.length);
-  const std = [0, 1, 2, 3].map((f) => Math.sqrt(trainIdx.reduce((s, i) => s + (xs[i][f] - mean[f]) ** 2, 0) / trainIdx.length));
+  const std = [0, 1, 2, 3].map((f) =>
+    Math.sqrt(trainIdx.reduce((s, i) => s + (xs[i][f] - mean[f]) ** 2, 0) / trainIdx.length),
+  );
   const pack = (idx: number[]): Data => {
     const x = new Float64Array(idx.length * 4);
     const y = new Float64Array(idx.length * 3);
@@ -86,19 +88,22 @@ export function sgd(lr: number, momentum = 0.9): Optimizer {
   const v = new Map<string, Float64Array>();
   return (p, g) => {
     for (const k of names) {
-      const theta = p[k], grad = g[k];
+      const theta = p[k],
+        grad = g[k];
       const vel = v.get(k) ?? v.set(k, new Float64Array(theta.length)).get(k)!;
-      for (let i = 0; i < theta.length; i++) theta[i] += (vel[i] = momentum * vel[i] - lr * grad[i]);
+      for (let i = 0; i < theta.length; i++) theta[i] += vel[i] = momentum * vel[i] - lr * grad[i];
     }
   };
 }
 
 /** Adam (Kingma and Ba): bias-corrected first and second moments of the gradient */
 export function adam(lr: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Optimizer {
-  const m = new Map<string, Float64Array>(), s = new Map<string, Float64Array>();
+  const m = new Map<string, Float64Array>(),
+    s = new Map<string, Float64Array>();
   return (p, g, t) => {
     for (const k of names) {
-      const theta = p[k], grad = g[k];
+      const theta = p[k],
+        grad = g[k];
       const mk = m.get(k) ?? m.set(k, new Float64Array(theta.length)).get(k)!;
       const sk = s.get(k) ?? s.set(k, new Float64Array(theta.length)).get(k)!;
       for (let i = 0; i < theta.length; i++) {
@@ -119,12 +124,19 @@ export interface Run {
 }
 
 /** Minibatches of `batch` samples, reshuffled every epoch with the seed. */
-export function train(opts: { optimizer: Optimizer; epochs: number; batch: number; seed: number; onEpoch?: (epoch: number, loss: number) => void }): Run {
+export function train(opts: {
+  optimizer: Optimizer;
+  epochs: number;
+  batch: number;
+  seed: number;
+  onEpoch?: (epoch: number, loss: number) => void;
+}): Run {
   const { train: tr, test } = loadIris(opts.seed);
   const p = initParams(opts.seed);
   const r = random(opts.seed + 1);
   const out = createResult();
-  const bx = new Float64Array(opts.batch * 4), by = new Float64Array(opts.batch * 3);
+  const bx = new Float64Array(opts.batch * 4),
+    by = new Float64Array(opts.batch * 3);
   const order = Array.from({ length: tr.n }, (_, i) => i);
   const losses: number[] = [];
   let step = 0;

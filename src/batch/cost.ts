@@ -8,7 +8,12 @@ export function flopCount(g: Graph): { readonly products: number; readonly eleme
   let elementwise = 0;
   for (const n of g.nodes) {
     const info = opInfo(n.op);
-    if (info.flops) products += info.flops(n.args.map((a) => g.nodes[a].shape), n.target, n.attrs);
+    if (info.flops)
+      products += info.flops(
+        n.args.map((a) => g.nodes[a].shape),
+        n.target,
+        n.attrs,
+      );
     else if (info.kind === "elementwise" || info.kind === "kernel") elementwise += size(n.shape);
   }
   return { products, elementwise };

@@ -49,7 +49,8 @@ export const batchRules: Partial<Record<Op, Rule>> = {
     if (!target) return undefined;
     return x.shape.length === 0 ? b.node("rowbcast", [x.id], { target }) : b.broadcastTo(x.id, target);
   },
-  rowbcast: (b, n, [v], B) => (v.shape.length === 0 && n.shape.length === 1 ? b.node("rowbcast", [v.id], { target: [B, n.shape[0]] }) : undefined),
+  rowbcast: (b, n, [v], B) =>
+    v.shape.length === 0 && n.shape.length === 1 ? b.node("rowbcast", [v.id], { target: [B, n.shape[0]] }) : undefined,
   // sum of one sample's vector = that row's sum
   sum: (b, _n, [x]) => (x.shape.length === 1 ? b.node("rowsum", [x.id]) : undefined),
   rowsum: (b, _n, [x]) => (x.shape.length === 1 ? b.node("rowsum", [x.id]) : undefined),
@@ -69,7 +70,10 @@ export const batchRules: Partial<Record<Op, Rule>> = {
 };
 
 /** Ops that act on each row of a [B, ...] value as on one sample: those batched by `rowwise`, and row sums. */
-const rowwiseOps: ReadonlySet<Op> = new Set([...(Object.keys(batchRules) as Op[]).filter((op) => batchRules[op] === rowwise), "rowsum"]);
+const rowwiseOps: ReadonlySet<Op> = new Set([
+  ...(Object.keys(batchRules) as Op[]).filter((op) => batchRules[op] === rowwise),
+  "rowsum",
+]);
 
 /**
  * Values of a batched graph whose row s is computed from sample s alone (its inputs and the
@@ -132,7 +136,12 @@ export function vmap(g: Graph, B: number, opts: { readonly weighted?: boolean } 
       id = b.leaf("input", n.name!, [B, ...n.shape]);
       batched = true;
     } else if (n.op === "const") id = b.constant(n.value!);
-    else if (!batched) id = b.node(n.op, args.map((a) => a.id), { target: n.target, attrs: n.attrs });
+    else if (!batched)
+      id = b.node(
+        n.op,
+        args.map((a) => a.id),
+        { target: n.target, attrs: n.attrs },
+      );
     else {
       const rule = batchRules[n.op] ?? (ops[n.op].kind === "elementwise" ? elementwise : undefined);
       id = rule?.(b, n, args, B);
@@ -142,15 +151,28 @@ export function vmap(g: Graph, B: number, opts: { readonly weighted?: boolean } 
     map.set(n.id, { id, batched, shape: n.shape });
   }
   const loss = map.get(g.loss)!;
-  const leaf = (l: Graph["params"][number]) => ({ ...l, node: map.get(l.node)!.id, shape: b.shape(map.get(l.node)!.id) });
+  const leaf = (l: Graph["params"][number]) => ({
+    ...l,
+    node: map.get(l.node)!.id,
+    shape: b.shape(map.get(l.node)!.id),
+  });
   if (!opts.weighted) {
     const total = loss.batched ? b.node("sum", [loss.id]) : b.elementwise("mul", [loss.id, b.constant(B)]);
-    return { graph: b.finish({ file: g.file, params: g.params.map(leaf), inputs: g.inputs.map(leaf), loss: total, grads: [] }), size: B };
+    return {
+      graph: b.finish({ file: g.file, params: g.params.map(leaf), inputs: g.inputs.map(leaf), loss: total, grads: [] }),
+      size: B,
+    };
   }
   // Σ_s w_s loss_s: a sample of weight 0 (padding a last, partial chunk) adds nothing to the loss
   // or, through its zero cotangent, to any gradient
   const w = b.leaf("input", WEIGHT, [B]);
-  const total = loss.batched ? b.node("sum", [b.elementwise("mul", [loss.id, w])]) : b.elementwise("mul", [loss.id, b.node("sum", [w])]);
+  const total = loss.batched
+    ? b.node("sum", [b.elementwise("mul", [loss.id, w])])
+    : b.elementwise("mul", [loss.id, b.node("sum", [w])]);
   const inputs = [...g.inputs.map(leaf), { name: WEIGHT, node: w, shape: [B], span: { start: 0, end: 0 } }];
-  return { graph: b.finish({ file: g.file, params: g.params.map(leaf), inputs, loss: total, grads: [] }), size: B, weight: WEIGHT };
+  return {
+    graph: b.finish({ file: g.file, params: g.params.map(leaf), inputs, loss: total, grads: [] }),
+    size: B,
+    weight: WEIGHT,
+  };
 }

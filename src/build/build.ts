@@ -26,13 +26,23 @@ export async function targets(root: string, config: BuildConfig): Promise<Target
   const seen = new Map<string, Target>();
   for (const pattern of config.include) {
     const prefix = fixedPrefix(pattern);
-    const files = await glob(pattern, { cwd: root, ignore: ["**/node_modules/**", `${config.outDir}/**`], onlyFiles: true });
+    const files = await glob(pattern, {
+      cwd: root,
+      ignore: ["**/node_modules/**", `${config.outDir}/**`],
+      onlyFiles: true,
+    });
     for (const f of files.map(posix).sort()) {
       if (!f.endsWith(".grad") || seen.has(f)) continue;
       const rel = prefix ? posix(relative(prefix, f)) : f;
       const stem = rel.replace(/\.grad$/, "");
       const base = posix(join(config.outDir, stem));
-      seen.set(f, { source: f, outputs: [{ path: `${base}.ts`, kind: "ts" }, ...config.explain.map((k) => ({ path: `${base}.${k}`, kind: k }))] });
+      seen.set(f, {
+        source: f,
+        outputs: [
+          { path: `${base}.ts`, kind: "ts" },
+          ...config.explain.map((k) => ({ path: `${base}.${k}`, kind: k })),
+        ],
+      });
     }
   }
   return [...seen.values()].sort((a, b) => a.source.localeCompare(b.source));
@@ -51,19 +61,34 @@ async function render(root: string, t: Target, config: BuildConfig): Promise<Map
   const text = readFileSync(join(root, t.source), "utf8");
   const out = new Map<string, string>();
   for (const o of t.outputs) {
-    if (o.kind === "ts") out.set(o.path, (await compile(text, { filename: t.source, dtype: config.dtype, target: config.target })).typescript);
+    if (o.kind === "ts")
+      out.set(
+        o.path,
+        (await compile(text, { filename: t.source, dtype: config.dtype, target: config.target })).typescript,
+      );
     else out.set(o.path, explain(text, { filename: t.source, format: o.kind }).text);
   }
   return out;
 }
 
 /** The header lines a module carries, to skip sources (and settings) that did not change. */
-const headerKey = (text: string, config: BuildConfig) => `// source sha256: ${sourceHash(text)}\n// gradc options: ${moduleOptions(config)}\n`;
+const headerKey = (text: string, config: BuildConfig) =>
+  `// source sha256: ${sourceHash(text)}\n// gradc options: ${moduleOptions(config)}\n`;
 
-export async function buildOne(root: string, t: Target, config: BuildConfig, opts: { force?: boolean }, print: (s: string) => void): Promise<"built" | "skipped" | "failed"> {
+export async function buildOne(
+  root: string,
+  t: Target,
+  config: BuildConfig,
+  opts: { force?: boolean },
+  print: (s: string) => void,
+): Promise<"built" | "skipped" | "failed"> {
   const text = readFileSync(join(root, t.source), "utf8");
   const module = join(root, t.outputs[0].path);
-  const upToDate = !opts.force && t.outputs.every((o) => existsSync(join(root, o.path))) && existsSync(module) && readFileSync(module, "utf8").includes(headerKey(text, config));
+  const upToDate =
+    !opts.force &&
+    t.outputs.every((o) => existsSync(join(root, o.path))) &&
+    existsSync(module) &&
+    readFileSync(module, "utf8").includes(headerKey(text, config));
   if (upToDate) {
     print(`  unchanged  ${t.source}\n`);
     return "skipped";
@@ -82,9 +107,16 @@ export async function buildOne(root: string, t: Target, config: BuildConfig, opt
 }
 
 /** gradc build: compile what changed; with check, write nothing and list what is stale. */
-export async function build(root: string, config: BuildConfig, opts: { check?: boolean; force?: boolean }, print: (s: string) => void): Promise<BuildReport> {
+export async function build(
+  root: string,
+  config: BuildConfig,
+  opts: { check?: boolean; force?: boolean },
+  print: (s: string) => void,
+): Promise<BuildReport> {
   const ts = await targets(root, config);
-  let built = 0, skipped = 0, failed = 0;
+  let built = 0,
+    skipped = 0,
+    failed = 0;
   const stale: string[] = [];
   for (const t of ts) {
     if (opts.check) {
@@ -109,7 +141,14 @@ export async function build(root: string, config: BuildConfig, opts: { check?: b
   }
   if (opts.check) {
     for (const s of stale) print(`  stale      ${s}\n`);
-    print(stale.length || failed ? `gradc build --check: ${stale.length} stale or missing output${stale.length === 1 ? "" : "s"}${failed ? `, ${failed} source${failed === 1 ? "" : "s"} with errors` : ""}; run gradc build\n` : `gradc build --check: ${ts.length} source${ts.length === 1 ? "" : "s"}, all outputs up to date\n`);
-  } else print(`gradc build: ${built} built, ${skipped} unchanged, ${failed} failed (${ts.length} source${ts.length === 1 ? "" : "s"})\n`);
+    print(
+      stale.length || failed
+        ? `gradc build --check: ${stale.length} stale or missing output${stale.length === 1 ? "" : "s"}${failed ? `, ${failed} source${failed === 1 ? "" : "s"} with errors` : ""}; run gradc build\n`
+        : `gradc build --check: ${ts.length} source${ts.length === 1 ? "" : "s"}, all outputs up to date\n`,
+    );
+  } else
+    print(
+      `gradc build: ${built} built, ${skipped} unchanged, ${failed} failed (${ts.length} source${ts.length === 1 ? "" : "s"})\n`,
+    );
   return { built, skipped, failed, stale };
 }

@@ -14,7 +14,13 @@ export interface BuildConfig {
   readonly explain: readonly ("md" | "tex")[];
 }
 
-export const defaults: BuildConfig = { include: ["**/*.grad"], outDir: "generated", dtype: "f64", target: "ts", explain: [] };
+export const defaults: BuildConfig = {
+  include: ["**/*.grad"],
+  outDir: "generated",
+  dtype: "f64",
+  target: "ts",
+  explain: [],
+};
 
 export class ConfigError extends Error {}
 
@@ -40,24 +46,51 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
     }
   }
   if (raw === undefined) return { config: defaults, from };
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`${from}: expected an object`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new ConfigError(`${from}: expected an object`);
   const o = raw as Record<string, unknown>;
   const known = ["include", "outDir", "dtype", "target", "explain"];
-  for (const k of Object.keys(o)) if (!known.includes(k)) throw new ConfigError(`${from}: unknown setting "${k}" (settings: ${known.join(", ")})`);
+  for (const k of Object.keys(o))
+    if (!known.includes(k)) throw new ConfigError(`${from}: unknown setting "${k}" (settings: ${known.join(", ")})`);
   const strings = (v: unknown, what: string) => {
     const a = typeof v === "string" ? [v] : v;
-    if (!Array.isArray(a) || !a.every((x) => typeof x === "string")) throw new ConfigError(`${from}: "${what}" must be a string or a list of strings`);
+    if (!Array.isArray(a) || !a.every((x) => typeof x === "string"))
+      throw new ConfigError(`${from}: "${what}" must be a string or a list of strings`);
     return a as string[];
   };
   const config: BuildConfig = {
     include: o.include === undefined ? defaults.include : strings(o.include, "include"),
-    outDir: o.outDir === undefined ? defaults.outDir : typeof o.outDir === "string" ? o.outDir : (() => { throw new ConfigError(`${from}: "outDir" must be a string`); })(),
-    dtype: o.dtype === undefined ? "f64" : o.dtype === "f64" || o.dtype === "f32" ? o.dtype : (() => { throw new ConfigError(`${from}: "dtype" must be "f64" or "f32"`); })(),
-    target: o.target === undefined ? "ts" : o.target === "ts" || o.target === "wasm" ? o.target : (() => { throw new ConfigError(`${from}: "target" must be "ts" or "wasm"`); })(),
-    explain: o.explain === undefined ? [] : strings(o.explain, "explain").map((f) => {
-      if (f !== "md" && f !== "tex") throw new ConfigError(`${from}: "explain" takes "md" and "tex"`);
-      return f;
-    }),
+    outDir:
+      o.outDir === undefined
+        ? defaults.outDir
+        : typeof o.outDir === "string"
+          ? o.outDir
+          : (() => {
+              throw new ConfigError(`${from}: "outDir" must be a string`);
+            })(),
+    dtype:
+      o.dtype === undefined
+        ? "f64"
+        : o.dtype === "f64" || o.dtype === "f32"
+          ? o.dtype
+          : (() => {
+              throw new ConfigError(`${from}: "dtype" must be "f64" or "f32"`);
+            })(),
+    target:
+      o.target === undefined
+        ? "ts"
+        : o.target === "ts" || o.target === "wasm"
+          ? o.target
+          : (() => {
+              throw new ConfigError(`${from}: "target" must be "ts" or "wasm"`);
+            })(),
+    explain:
+      o.explain === undefined
+        ? []
+        : strings(o.explain, "explain").map((f) => {
+            if (f !== "md" && f !== "tex") throw new ConfigError(`${from}: "explain" takes "md" and "tex"`);
+            return f;
+          }),
   };
   return { config, from };
 }

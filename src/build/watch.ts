@@ -7,7 +7,11 @@ import { buildOne, targets } from "./build.js";
  * gradc build --watch: build once, then rebuild each .grad file when it changes. Errors are
  * printed and the previous output stays; the watcher keeps running until `stop()`.
  */
-export async function watchProject(root: string, config: BuildConfig, print: (s: string) => void): Promise<{ stop: () => Promise<void>; ready: Promise<void> }> {
+export async function watchProject(
+  root: string,
+  config: BuildConfig,
+  print: (s: string) => void,
+): Promise<{ stop: () => Promise<void>; ready: Promise<void> }> {
   const rebuild = async (file: string) => {
     const rel = relative(root, file).split(sep).join("/");
     const t = (await targets(root, config)).find((x) => x.source === rel);
@@ -25,9 +29,11 @@ export async function watchProject(root: string, config: BuildConfig, print: (s:
     queue = queue.then(() => rebuild(file)).catch((e: Error) => print(`gradc: ${e.message}\n`));
   };
   watcher.on("add", onChange).on("change", onChange);
-  const ready = new Promise<void>((resolve) => watcher.on("ready", () => {
-    print(`gradc build --watch: watching ${config.include.join(", ")} (Ctrl-C to stop)\n`);
-    resolve();
-  }));
+  const ready = new Promise<void>((resolve) =>
+    watcher.on("ready", () => {
+      print(`gradc build --watch: watching ${config.include.join(", ")} (Ctrl-C to stop)\n`);
+      resolve();
+    }),
+  );
   return { stop: () => watcher.close(), ready };
 }

@@ -25,7 +25,12 @@ export interface Slot {
  * positional arguments (E105), unknown (E110) or repeated (E111) names and a missing required
  * parameter (E112). Undefined when any of these was reported.
  */
-export function bindArguments(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>, slots: readonly Slot[], signature: string): { bound: Map<string, Expr>; rest: Expr[] } | undefined {
+export function bindArguments(
+  ctx: ExprContext,
+  e: Extract<Expr, { kind: "call" }>,
+  slots: readonly Slot[],
+  signature: string,
+): { bound: Map<string, Expr>; rest: Expr[] } | undefined {
   const bound = new Map<string, Expr>();
   const rest: Expr[] = [];
   let failed = false;
@@ -35,7 +40,11 @@ export function bindArguments(ctx: ExprContext, e: Extract<Expr, { kind: "call" 
     const p = slots[k];
     if (!p) {
       const n = slots.length;
-      ctx.report("E105", e.span, { name: e.callee, expected: `at most ${n} positional argument${n === 1 ? "" : "s"} (${signature})`, found: String(e.args.length) });
+      ctx.report("E105", e.span, {
+        name: e.callee,
+        expected: `at most ${n} positional argument${n === 1 ? "" : "s"} (${signature})`,
+        found: String(e.args.length),
+      });
       return undefined;
     }
     if (p.variadic) rest.push(arg);
@@ -47,7 +56,15 @@ export function bindArguments(ctx: ExprContext, e: Extract<Expr, { kind: "call" 
   for (const kw of e.kwargs) {
     const p = slots.find((q) => q.name === kw.name && !q.variadic);
     if (!p) {
-      ctx.report("E110", kw.nameSpan, { name: e.callee, arg: kw.name, hint: didYouMean(kw.name, slots.filter((q) => !q.variadic).map((q) => q.name)) || signature });
+      ctx.report("E110", kw.nameSpan, {
+        name: e.callee,
+        arg: kw.name,
+        hint:
+          didYouMean(
+            kw.name,
+            slots.filter((q) => !q.variadic).map((q) => q.name),
+          ) || signature,
+      });
       failed = true;
     } else if (bound.has(p.name)) {
       ctx.report("E111", kw.nameSpan, { name: e.callee, arg: kw.name });
@@ -76,7 +93,16 @@ export function checkCall(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>):
     ctx.report("E104", e.calleeSpan, { name: e.callee, hint });
     return { expr: null, deps: everyDep() };
   }
-  const binding = bindArguments(ctx, e, fn.params.map((p) => ({ name: p.name, optional: p.default !== undefined, ...(p.variadic ? { variadic: true } : {}) })), fn.signature);
+  const binding = bindArguments(
+    ctx,
+    e,
+    fn.params.map((p) => ({
+      name: p.name,
+      optional: p.default !== undefined,
+      ...(p.variadic ? { variadic: true } : {}),
+    })),
+    fn.signature,
+  );
   if (!binding) return { expr: null, deps: everyDep() };
   const { bound } = binding;
   const variadic = fn.params.find((p) => p.variadic);
@@ -101,7 +127,13 @@ export function checkCall(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>):
   tensors.forEach(({ e: x, p }, i) => {
     const a = args[i].expr;
     if (p.kind !== "indices" || a === null || (a.kind !== "num" && a.int)) return;
-    ctx.report("E113", x.span, { arg: p.name, name: e.callee, expected: "integer data", found: `'${ctx.snippet(x.span)}'`, hint: "declare it as an integer input: `input ids[T]: int`" });
+    ctx.report("E113", x.span, {
+      arg: p.name,
+      name: e.callee,
+      expected: "integer data",
+      found: `'${ctx.snippet(x.span)}'`,
+      hint: "declare it as an integer input: `input ids[T]: int`",
+    });
     failed = true;
   });
   if (failed) return { expr: null, deps: new Set(args.flatMap((a) => [...a.deps])) };
@@ -118,7 +150,8 @@ function staticValue(ctx: ExprContext, e: Expr, fn: string, p: Param): StaticVal
   };
   switch (p.kind) {
     case "bool":
-      if (e.kind === "name" && !e.ref.index && (e.ref.name === "true" || e.ref.name === "false")) return e.ref.name === "true";
+      if (e.kind === "name" && !e.ref.index && (e.ref.name === "true" || e.ref.name === "false"))
+        return e.ref.name === "true";
       return wrong("true or false");
     case "string":
       return e.kind === "string" ? e.value : wrong("a string in double quotes");

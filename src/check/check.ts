@@ -20,9 +20,21 @@ export const MAX_UNROLL = 100_000;
 
 type Entry =
   | { readonly kind: "const" | "loop variable"; readonly value: number; readonly span: Span }
-  | { readonly kind: "param" | "input" | "value"; readonly shape: Shape; readonly span: Span; readonly deps: ReadonlySet<string>; readonly int?: boolean }
+  | {
+      readonly kind: "param" | "input" | "value";
+      readonly shape: Shape;
+      readonly span: Span;
+      readonly deps: ReadonlySet<string>;
+      readonly int?: boolean;
+    }
   /** inside a def: a parameter or local, standing for a (hidden) program value or a number */
-  | { readonly kind: "alias"; readonly expr: TExpr; readonly shape: Shape; readonly span: Span; readonly deps: ReadonlySet<string> };
+  | {
+      readonly kind: "alias";
+      readonly expr: TExpr;
+      readonly shape: Shape;
+      readonly span: Span;
+      readonly deps: ReadonlySet<string>;
+    };
 
 /** Every call of a user function is inlined; this bounds how many bodies a source can ask for. */
 export const MAX_INLINED = 100_000;
@@ -45,7 +57,11 @@ export function indexedName(base: string, index: number): string {
  * collected, never thrown; an expression whose shape is unknown after an error is "poisoned"
  * (null) so one mistake is reported once.
  */
-export function check(program: Program, file: string, text: string): { program?: CheckedProgram; diagnostics: Diagnostic[] } {
+export function check(
+  program: Program,
+  file: string,
+  text: string,
+): { program?: CheckedProgram; diagnostics: Diagnostic[] } {
   const r = new Reporter(file);
   /** the program's names; `scope` is this, or a def body's own names while a call is expanded */
   const globals = new Map<string, Entry>();
@@ -96,13 +112,22 @@ export function check(program: Program, file: string, text: string): { program?:
         const b = constValue(e.right, what);
         if (a === undefined || b === undefined) return undefined;
         switch (e.op) {
-          case "+": return a + b;
-          case "-": return a - b;
-          case "*": return a * b;
-          case "/": return a / b;
-          case "^": return a ** b;
+          case "+":
+            return a + b;
+          case "-":
+            return a - b;
+          case "*":
+            return a * b;
+          case "/":
+            return a / b;
+          case "^":
+            return a ** b;
           case "@":
-            r.report("E204", e.opSpan, { what: `'@' in ${what}`, expected: "applied to vectors or matrices", value: "numbers" });
+            r.report("E204", e.opSpan, {
+              what: `'@' in ${what}`,
+              expected: "applied to vectors or matrices",
+              value: "numbers",
+            });
             return undefined;
         }
         return undefined;
@@ -113,7 +138,11 @@ export function check(program: Program, file: string, text: string): { program?:
       case "list":
       case "index":
       case "compare":
-        r.report("E204", e.span, { what, expected: "arithmetic on numbers and constants", value: `'${snippet(e.span)}'` });
+        r.report("E204", e.span, {
+          what,
+          expected: "arithmetic on numbers and constants",
+          value: `'${snippet(e.span)}'`,
+        });
         return undefined;
     }
   }
@@ -122,7 +151,11 @@ export function check(program: Program, file: string, text: string): { program?:
     const v = constValue(e, what);
     if (v === undefined) return undefined;
     if (!Number.isInteger(v) || v < min) {
-      r.report("E204", e.span, { what, expected: min > 0 ? "a positive integer" : "a non-negative integer", value: String(v) });
+      r.report("E204", e.span, {
+        what,
+        expected: min > 0 ? "a positive integer" : "a non-negative integer",
+        value: String(v),
+      });
       return undefined;
     }
     return v;
@@ -141,9 +174,17 @@ export function check(program: Program, file: string, text: string): { program?:
 
   function reportUnknown(name: string, ref: NameRef): void {
     const family = /^(.*)_\d+$/.exec(name)?.[1];
-    if (poisonedFamilies.has(ref.name) || poisonedFamilies.has(name) || (family !== undefined && poisonedFamilies.has(family))) return;
+    if (
+      poisonedFamilies.has(ref.name) ||
+      poisonedFamilies.has(name) ||
+      (family !== undefined && poisonedFamilies.has(family))
+    )
+      return;
     if (frame && globals.has(name)) {
-      r.report("E101", ref.span, { name, hint: `'${name}' is defined outside '${frame.def.name}': a function sees its parameters, its locals and the program's consts; pass it as an argument` });
+      r.report("E101", ref.span, {
+        name,
+        hint: `'${name}' is defined outside '${frame.def.name}': a function sees its parameters, its locals and the program's consts; pass it as an argument`,
+      });
       return;
     }
     const def = frame ? undefined : later.get(ref.index ? `${ref.name}{}` : name);
@@ -153,7 +194,9 @@ export function check(program: Program, file: string, text: string): { program?:
     }
     let hint = didYouMean(name, [...scope.keys()]);
     if (ref.index) {
-      const defined = [...scope.keys()].filter((k) => k.startsWith(`${ref.name}_`) && /^\d+$/.test(k.slice(ref.name.length + 1)));
+      const defined = [...scope.keys()].filter(
+        (k) => k.startsWith(`${ref.name}_`) && /^\d+$/.test(k.slice(ref.name.length + 1)),
+      );
       if (defined.length) {
         const idx = defined.map((k) => Number(k.slice(ref.name.length + 1))).sort((a, b) => a - b);
         hint = `${ref.name}{…} is defined so far for ${idx.length === 1 ? `index ${idx[0]}` : `indices ${idx[0]}..${idx[idx.length - 1]}`}`;
@@ -177,11 +220,22 @@ export function check(program: Program, file: string, text: string): { program?:
   function fits(shape: Shape, what: string, at: Span): boolean {
     const count = shape.reduce((a, b) => a * b, 1);
     if (count <= MAX_ELEMENTS) return true;
-    r.report("E210", at, { what, shape: showShape(shape), count: count.toLocaleString("en"), limit: MAX_ELEMENTS.toLocaleString("en") });
+    r.report("E210", at, {
+      what,
+      shape: showShape(shape),
+      count: count.toLocaleString("en"),
+      limit: MAX_ELEMENTS.toLocaleString("en"),
+    });
     return false;
   }
 
-  function apply(fn: string, args: Checked[], span: Span, rule: (a: readonly Shape[]) => ShapeResult, at: Span): Checked {
+  function apply(
+    fn: string,
+    args: Checked[],
+    span: Span,
+    rule: (a: readonly Shape[]) => ShapeResult,
+    at: Span,
+  ): Checked {
     const deps = new Set<string>();
     for (const a of args) for (const d of a.deps) deps.add(d);
     if (args.some((a) => a.expr === null)) return { expr: null, deps };
@@ -214,11 +268,18 @@ export function check(program: Program, file: string, text: string): { program?:
         // dependencies are direct (this name); reachability is walked once at the end
         if (poisoned.has(name)) return { expr: null, deps: new Set<string>([name]) };
         if (entry.kind === "alias") return { expr: entry.expr, deps: new Set(entry.deps) };
-        return { expr: { kind: "ref", name, shape: entry.shape, span: e.span, ...(entry.int ? { int: true } : {}) }, deps: new Set<string>([name]) };
+        return {
+          expr: { kind: "ref", name, shape: entry.shape, span: e.span, ...(entry.int ? { int: true } : {}) },
+          deps: new Set<string>([name]),
+        };
       }
       case "string":
       case "list":
-        r.report("E204", e.span, { what: "a value", expected: "a number or a tensor expression", value: `'${snippet(e.span)}'` });
+        r.report("E204", e.span, {
+          what: "a value",
+          expected: "a number or a tensor expression",
+          value: `'${snippet(e.span)}'`,
+        });
         return { expr: null, deps: new Set() };
       case "compare": {
         const op = binaryOps[e.op];
@@ -238,7 +299,12 @@ export function check(program: Program, file: string, text: string): { program?:
         const { results, deps } = callDef(e, def);
         if (!results) return { expr: null, deps };
         if (results.length !== 1) {
-          r.report("E117", e.span, { name: e.callee, count: `${results.length} values`, expected: "an expression takes one", hint: `receive them with \`${results.map((_, k) => `r${k + 1}`).join(", ")} = ${e.callee}(...)\`` });
+          r.report("E117", e.span, {
+            name: e.callee,
+            count: `${results.length} values`,
+            expected: "an expression takes one",
+            hint: `receive them with \`${results.map((_, k) => `r${k + 1}`).join(", ")} = ${e.callee}(...)\``,
+          });
           return { expr: null, deps };
         }
         return results[0];
@@ -266,7 +332,15 @@ export function check(program: Program, file: string, text: string): { program?:
   }
 
   /** what the expression visitors in other files see of this checker */
-  const ctx: ExprContext = { report: (code, span, args) => r.report(code, span, args), snippet, constValue, expr, apply, isIntData, known: (name) => scope.get(name)?.kind };
+  const ctx: ExprContext = {
+    report: (code, span, args) => r.report(code, span, args),
+    snippet,
+    constValue,
+    expr,
+    apply,
+    isIntData,
+    known: (name) => scope.get(name)?.kind,
+  };
 
   /** an `: int` input (through the names and defs that stand for it), or an index of one */
   function isIntData(e: Expr): boolean {
@@ -307,7 +381,8 @@ export function check(program: Program, file: string, text: string): { program?:
     const shape = value.expr.shape;
     const int = value.expr.kind !== "num" && value.expr.int ? { int: true } : {};
     if (!frame) {
-      if (define(name, { kind: "value", shape, span: target.span, deps: value.deps, ...int }, target.span)) assigns.push({ name, value: value.expr, span });
+      if (define(name, { kind: "value", shape, span: target.span, deps: value.deps, ...int }, target.span))
+        assigns.push({ name, value: value.expr, span });
       return;
     }
     if (scope.has(name)) {
@@ -317,7 +392,13 @@ export function check(program: Program, file: string, text: string): { program?:
     const hidden = `${name}#${frame.id}`;
     globals.set(hidden, { kind: "value", shape, span: target.span, deps: value.deps });
     assigns.push({ name: hidden, hint: name, hidden: true, value: value.expr, span });
-    scope.set(name, { kind: "alias", expr: { kind: "ref", name: hidden, shape, span: target.span, ...int }, shape, span: target.span, deps: new Set([hidden]) });
+    scope.set(name, {
+      kind: "alias",
+      expr: { kind: "ref", name: hidden, shape, span: target.span, ...int },
+      shape,
+      span: target.span,
+      deps: new Set([hidden]),
+    });
   }
 
   /** a returned (or passed) value as a name or a number: anything larger becomes a hidden program value */
@@ -335,19 +416,30 @@ export function check(program: Program, file: string, text: string): { program?:
   function unpack(s: Extract<Stmt, { kind: "unpack" }>): void {
     const def = s.value.kind === "call" ? defs.get(s.value.callee) : undefined;
     const what = s.value.kind === "call" ? s.value.callee : snippet(s.value.span);
-    const poisonAll = (deps: ReadonlySet<string>) => s.targets.forEach((t) => {
-      const name = resolveName(t);
-      if (name !== undefined) poison(name, t.span, deps);
-    });
+    const poisonAll = (deps: ReadonlySet<string>) =>
+      s.targets.forEach((t) => {
+        const name = resolveName(t);
+        if (name !== undefined) poison(name, t.span, deps);
+      });
     if (!def || s.value.kind !== "call") {
       const value = expr(s.value);
-      r.report("E117", s.value.span, { name: what, count: "one value", expected: `${s.targets.length} names receive it`, hint: "only a def that ends with `return a, b` gives several values" });
+      r.report("E117", s.value.span, {
+        name: what,
+        count: "one value",
+        expected: `${s.targets.length} names receive it`,
+        hint: "only a def that ends with `return a, b` gives several values",
+      });
       return poisonAll(value.deps);
     }
     const { results, deps } = callDef(s.value, def);
     if (!results) return poisonAll(deps);
     if (results.length !== s.targets.length) {
-      r.report("E117", s.value.span, { name: what, count: `${results.length} value${results.length === 1 ? "" : "s"}`, expected: `${s.targets.length} names receive them`, hint: "name one receiver per returned value" });
+      r.report("E117", s.value.span, {
+        name: what,
+        count: `${results.length} value${results.length === 1 ? "" : "s"}`,
+        expected: `${s.targets.length} names receive them`,
+        hint: "name one receiver per returned value",
+      });
       return poisonAll(deps);
     }
     s.targets.forEach((t, k) => bindValue(t, results[k], s.span));
@@ -360,7 +452,12 @@ export function check(program: Program, file: string, text: string): { program?:
    */
   function callDef(e: Extract<Expr, { kind: "call" }>, def: DefStmt): { results: Checked[] | null; deps: Set<string> } {
     const signature = `${def.name}(${def.params.map((p) => (p.default ? `${p.name}=${snippet(p.default.span)}` : p.name)).join(", ")})`;
-    const binding = bindArguments(ctx, e, def.params.map((p) => ({ name: p.name, optional: p.default !== undefined })), signature);
+    const binding = bindArguments(
+      ctx,
+      e,
+      def.params.map((p) => ({ name: p.name, optional: p.default !== undefined })),
+      signature,
+    );
     const args = new Map([...(binding?.bound ?? [])].map(([k, v]) => [k, expr(v)] as const));
     const deps = new Set([...args.values()].flatMap((a) => [...a.deps]));
     if (!binding || [...args.values()].some((a) => a.expr === null)) return { results: null, deps };
@@ -377,7 +474,10 @@ export function check(program: Program, file: string, text: string): { program?:
     frame = { def, id: inlined };
     expanding.push(def.name);
     try {
-      return { results: r.within(`in the call of '${def.name}' at ${where(e.span)}`, () => expandBody(def, args)), deps };
+      return {
+        results: r.within(`in the call of '${def.name}' at ${where(e.span)}`, () => expandBody(def, args)),
+        deps,
+      };
     } finally {
       scope = saved.scope;
       frame = saved.frame;
@@ -389,7 +489,8 @@ export function check(program: Program, file: string, text: string): { program?:
     for (const p of def.params) {
       const value = hideResult(args.get(p.name) ?? expr(p.default!), p.name);
       if (value.expr === null) poison(p.name, p.span, value.deps);
-      else scope.set(p.name, { kind: "alias", expr: value.expr, shape: value.expr.shape, span: p.span, deps: value.deps });
+      else
+        scope.set(p.name, { kind: "alias", expr: value.expr, shape: value.expr.shape, span: p.span, deps: value.deps });
     }
     for (const s of def.body) {
       if (frame!.returns) {
@@ -403,18 +504,22 @@ export function check(program: Program, file: string, text: string): { program?:
     return results && results.every((x) => x.expr !== null) ? results : null;
   }
 
-
   // ---- statements --------------------------------------------------------------------------
   function statement(s: Stmt): void {
     if (frame && (s.kind === "declare" || s.kind === "const" || s.kind === "loss")) {
       const what = s.kind === "declare" ? `'${s.role}'` : `'${s.kind}'`;
-      r.report("E116", s.span, { what, where: "inside a def", hint: "a def body holds assignments, loops and a `return`; pass what it needs as parameters" });
+      r.report("E116", s.span, {
+        what,
+        where: "inside a def",
+        hint: "a def body holds assignments, loops and a `return`; pass what it needs as parameters",
+      });
       return;
     }
     switch (s.kind) {
       case "const": {
         const v = constValue(s.value, `the value of const '${s.name}'`);
-        if (v !== undefined && define(s.name, { kind: "const", value: v, span: s.nameSpan }, s.nameSpan)) consts.set(s.name, scope.get(s.name)!);
+        if (v !== undefined && define(s.name, { kind: "const", value: v, span: s.nameSpan }, s.nameSpan))
+          consts.set(s.name, scope.get(s.name)!);
         return;
       }
       case "declare": {
@@ -427,7 +532,11 @@ export function check(program: Program, file: string, text: string): { program?:
             continue;
           }
           if (dims.length > MAX_RANK) {
-            r.report("E204", d.span, { what: "a shape", expected: `at most ${MAX_RANK} dimensions`, value: `${dims.length} dimensions` });
+            r.report("E204", d.span, {
+              what: "a shape",
+              expected: `at most ${MAX_RANK} dimensions`,
+              value: `${dims.length} dimensions`,
+            });
             poison(name, d.target.span);
             continue;
           }
@@ -437,7 +546,11 @@ export function check(program: Program, file: string, text: string): { program?:
             continue;
           }
           if (d.int && s.role === "param") {
-            r.report("E116", d.int, { what: "': int'", where: "on a param", hint: "params are differentiated, so they are real numbers; integer data (indices, labels) is an `input`" });
+            r.report("E116", d.int, {
+              what: "': int'",
+              where: "on a param",
+              hint: "params are differentiated, so they are real numbers; integer data (indices, labels) is an `input`",
+            });
             poison(name, d.target.span);
             continue;
           }
@@ -456,10 +569,20 @@ export function check(program: Program, file: string, text: string): { program?:
         return;
       case "def":
         // collected before the statements run (collectDefs); only the top level may hold one
-        if (frame) r.report("E116", s.span, { what: "'def'", where: "inside a def", hint: "define every function at the top level" });
+        if (frame)
+          r.report("E116", s.span, {
+            what: "'def'",
+            where: "inside a def",
+            hint: "define every function at the top level",
+          });
         return;
       case "return":
-        if (!frame) r.report("E116", s.span, { what: "'return'", where: "outside a def", hint: "the program's result is its `loss`" });
+        if (!frame)
+          r.report("E116", s.span, {
+            what: "'return'",
+            where: "outside a def",
+            hint: "the program's result is its `loss`",
+          });
         else frame.returns = s.values.map((v) => hideResult(expr(v)));
         return;
       case "loss": {
@@ -475,7 +598,8 @@ export function check(program: Program, file: string, text: string): { program?:
           r.report("E303", s.value.span, { shape: showShape(value.expr.shape) });
           return;
         }
-        if (name !== undefined && s.target) define(name, { kind: "value", shape: scalar, span: s.target.span, deps: value.deps }, s.target.span);
+        if (name !== undefined && s.target)
+          define(name, { kind: "value", shape: scalar, span: s.target.span, deps: value.deps }, s.target.span);
         loss = { ...(name !== undefined ? { name } : {}), value: value.expr, span: s.span, deps: value.deps };
         return;
       }

@@ -12,7 +12,15 @@ export type TExpr =
    * (indexing); statics: its compile-time arguments (axes, shapes, subscripts, an index's window);
    * int: an index of integer data is integer data too
    */
-  | { readonly kind: "apply"; readonly fn: string; readonly args: readonly TExpr[]; readonly statics?: Statics; readonly shape: Shape; readonly span: Span; readonly int?: boolean };
+  | {
+      readonly kind: "apply";
+      readonly fn: string;
+      readonly args: readonly TExpr[];
+      readonly statics?: Statics;
+      readonly shape: Shape;
+      readonly span: Span;
+      readonly int?: boolean;
+    };
 
 export interface Declared {
   readonly name: string;

@@ -36,7 +36,8 @@ export function readSource(path: string): string {
   }
   if (st.isDirectory()) throw new FileError(`cannot read ${path}: it is a directory`);
   if (!st.isFile()) throw new FileError(`cannot read ${path}: it is not a regular file`);
-  if (st.size > MAX_SOURCE_BYTES) throw new FileError(`cannot read ${path}: ${st.size} bytes is more than a source may have (${MAX_SOURCE_BYTES})`);
+  if (st.size > MAX_SOURCE_BYTES)
+    throw new FileError(`cannot read ${path}: ${st.size} bytes is more than a source may have (${MAX_SOURCE_BYTES})`);
   try {
     return readFileSync(path, "utf8");
   } catch (e) {
@@ -65,9 +66,13 @@ export function checkOutputs(jobs: readonly { readonly input: string; readonly o
     for (const out of j.outputs) {
       const id = identity(out);
       const source = inputs.get(id);
-      if (source !== undefined) throw new FileError(`refusing to write ${out}: it is the input ${source}; choose another output`);
+      if (source !== undefined)
+        throw new FileError(`refusing to write ${out}: it is the input ${source}; choose another output`);
       const other = writers.get(id);
-      if (other !== undefined && other !== j.input) throw new FileError(`refusing to write ${out} twice: both ${other} and ${j.input} would write it; compile them into different folders or rename one`);
+      if (other !== undefined && other !== j.input)
+        throw new FileError(
+          `refusing to write ${out} twice: both ${other} and ${j.input} would write it; compile them into different folders or rename one`,
+        );
       writers.set(id, j.input);
     }
   }

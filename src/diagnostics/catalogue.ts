@@ -21,41 +21,105 @@ export const catalogue = {
   E006: { severity: "error", message: "unterminated string", hint: "close it with '\"' on the same line" },
 
   E101: { severity: "error", message: "unknown name '{name}'", hint: "{hint}" },
-  E102: { severity: "error", message: "'{name}' is already defined", hint: "it was first defined at {where}; every name is assigned once" },
-  E103: { severity: "error", message: "'{name}' is used before it is defined", hint: "it is defined later, at {where}; move that line up" },
+  E102: {
+    severity: "error",
+    message: "'{name}' is already defined",
+    hint: "it was first defined at {where}; every name is assigned once",
+  },
+  E103: {
+    severity: "error",
+    message: "'{name}' is used before it is defined",
+    hint: "it is defined later, at {where}; move that line up",
+  },
   E104: { severity: "error", message: "unknown function '{name}'", hint: "{hint}" },
   E105: { severity: "error", message: "'{name}' takes {expected}, found {found}" },
   E106: { severity: "error", message: "'{name}' is a function, not a value", hint: "call it: {name}(...)" },
-  E107: { severity: "error", message: "{what} must be a compile-time constant, but '{name}' is a {kind}", hint: "use a number, a `const`, or a loop variable" },
-  E108: { severity: "error", message: "'{name}' cannot be indexed: it is not a family of names", hint: "indexed names look like h{k}, where k is a loop variable or constant" },
+  E107: {
+    severity: "error",
+    message: "{what} must be a compile-time constant, but '{name}' is a {kind}",
+    hint: "use a number, a `const`, or a loop variable",
+  },
+  E108: {
+    severity: "error",
+    message: "'{name}' cannot be indexed: it is not a family of names",
+    hint: "indexed names look like h{k}, where k is a loop variable or constant",
+  },
   E110: { severity: "error", message: "'{name}' has no argument '{arg}'", hint: "{hint}" },
   E111: { severity: "error", message: "argument '{arg}' of '{name}' is given twice" },
   E112: { severity: "error", message: "'{name}' is missing its argument '{arg}'", hint: "{signature}" },
   E113: { severity: "error", message: "'{arg}' of '{name}' must be {expected}, found {found}", hint: "{hint}" },
-  E114: { severity: "error", message: "'{name}' calls itself", hint: "functions are inlined at compile time, so recursion cannot end; unroll it with a `for` loop" },
-  E115: { severity: "error", message: "'{name}' is a built-in function", hint: "a def cannot replace it; choose another name" },
+  E114: {
+    severity: "error",
+    message: "'{name}' calls itself",
+    hint: "functions are inlined at compile time, so recursion cannot end; unroll it with a `for` loop",
+  },
+  E115: {
+    severity: "error",
+    message: "'{name}' is a built-in function",
+    hint: "a def cannot replace it; choose another name",
+  },
   E116: { severity: "error", message: "{what} cannot appear {where}", hint: "{hint}" },
   E117: { severity: "error", message: "'{name}' returns {count}, but {expected}", hint: "{hint}" },
-  E118: { severity: "error", message: "'{name}' has no return", hint: "end its body with `return expr` (or `return a, b`)" },
-  E119: { severity: "error", message: "calls of '{name}' inline more than {limit} function bodies", hint: "every call is inlined at compile time; a function that calls another twice per level doubles the work at each level" },
-  E109: { severity: "error", message: "loop '{name}' runs {count} times, more than the limit of {limit}", hint: "gradc unrolls loops at compile time; a smaller network or fewer layers compiles" },
+  E118: {
+    severity: "error",
+    message: "'{name}' has no return",
+    hint: "end its body with `return expr` (or `return a, b`)",
+  },
+  E119: {
+    severity: "error",
+    message: "calls of '{name}' inline more than {limit} function bodies",
+    hint: "every call is inlined at compile time; a function that calls another twice per level doubles the work at each level",
+  },
+  E109: {
+    severity: "error",
+    message: "loop '{name}' runs {count} times, more than the limit of {limit}",
+    hint: "gradc unrolls loops at compile time; a smaller network or fewer layers compiles",
+  },
 
   E201: { severity: "error", message: "shapes do not broadcast in '{op}': {left} {op} {right}", hint: "{hint}" },
   E202: { severity: "error", message: "matmul dimensions do not match: {left} @ {right}", hint: "{hint}" },
   E203: { severity: "error", message: "'{name}' expects {expected}, found shape {shape}" },
   E204: { severity: "error", message: "{what} must be {expected}, found {value}" },
-  E206: { severity: "error", message: "axis {axis} is out of range for shape {shape}", hint: "a tensor of rank {rank} has axes 0 to {last} (or -{rank} to -1, counting from the end)" },
-  E207: { severity: "error", message: "index {index} is out of range for axis {axis} of length {length}", hint: "indices run from 0 to {last} (or -{length} to -1)" },
+  E206: {
+    severity: "error",
+    message: "axis {axis} is out of range for shape {shape}",
+    hint: "a tensor of rank {rank} has axes 0 to {last} (or -{rank} to -1, counting from the end)",
+  },
+  E207: {
+    severity: "error",
+    message: "index {index} is out of range for axis {axis} of length {length}",
+    hint: "indices run from 0 to {last} (or -{length} to -1)",
+  },
   E208: { severity: "error", message: "cannot reshape {from} ({count} elements) to {to}", hint: "{hint}" },
-  E209: { severity: "error", message: "einsum subscripts '{spec}': {problem}", hint: "write explicit subscripts, one letter per axis: \"bij,bjk->bik\"" },
-  E210: { severity: "error", message: "{what} has shape {shape}: {count} elements, more than a generated module can hold", hint: "a tensor holds at most {limit} elements (2 GiB as float64); use smaller shapes" },
+  E209: {
+    severity: "error",
+    message: "einsum subscripts '{spec}': {problem}",
+    hint: 'write explicit subscripts, one letter per axis: "bij,bjk->bik"',
+  },
+  E210: {
+    severity: "error",
+    message: "{what} has shape {shape}: {count} elements, more than a generated module can hold",
+    hint: "a tensor holds at most {limit} elements (2 GiB as float64); use smaller shapes",
+  },
   E205: { severity: "error", message: "'{name}' needs operands of the same shape, found {left} and {right}" },
 
   E301: { severity: "error", message: "the program has no loss", hint: "add one line `loss = <scalar expression>`" },
-  E302: { severity: "error", message: "a second loss", hint: "a program has exactly one loss; the first is at {where}" },
-  E303: { severity: "error", message: "the loss must be a scalar, found shape {shape}", hint: "reduce it, e.g. sum(...) or mean(...)" },
+  E302: {
+    severity: "error",
+    message: "a second loss",
+    hint: "a program has exactly one loss; the first is at {where}",
+  },
+  E303: {
+    severity: "error",
+    message: "the loss must be a scalar, found shape {shape}",
+    hint: "reduce it, e.g. sum(...) or mean(...)",
+  },
 
-  W401: { severity: "warning", message: "param '{name}' does not reach the loss; its gradient is always zero", hint: "use it in the loss, or declare it as `input`" },
+  W401: {
+    severity: "warning",
+    message: "param '{name}' does not reach the loss; its gradient is always zero",
+    hint: "use it in the loss, or declare it as `input`",
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type Code = keyof typeof catalogue;

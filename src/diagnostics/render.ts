@@ -13,7 +13,13 @@ const WINDOW = 100;
  */
 function visible(c: string): string {
   const cp = c.codePointAt(0)!;
-  const hidden = cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x2028 || cp === 0x2029 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+  const hidden =
+    cp < 0x20 ||
+    (cp >= 0x7f && cp <= 0x9f) ||
+    cp === 0x2028 ||
+    cp === 0x2029 ||
+    (cp >= 0x202a && cp <= 0x202e) ||
+    (cp >= 0x2066 && cp <= 0x2069);
   return c === "\t" ? " " : hidden ? `\\u{${cp.toString(16)}}` : c;
 }
 
@@ -30,7 +36,7 @@ export function escapeText(s: string, max = 240): string {
 function sourceWindow(line: string, startCol: number, endCol: number): { text: string; caret: number; width: number } {
   // display pieces, one per UTF-16 unit of the line (the second unit of a pair shows as "")
   const pieces: string[] = [];
-  for (let i = 0; i < line.length; ) {
+  for (let i = 0; i < line.length;) {
     const c = String.fromCodePoint(line.codePointAt(i)!);
     pieces.push(visible(c));
     for (let k = 1; k < c.length; k++) pieces.push("");
@@ -85,7 +91,10 @@ export function renderDiagnostics(ds: readonly Diagnostic[], text: string): stri
   const warnings = ds.length - errors;
   const parts = ds.slice(0, MAX_SHOWN).map((d) => renderDiagnostic(d, text));
   const rest = ds.length - MAX_SHOWN;
-  if (rest > 0) parts.push(`… and ${rest.toLocaleString("en")} more (the first ${MAX_SHOWN} are shown; fix those first, many of the rest may follow from them)`);
+  if (rest > 0)
+    parts.push(
+      `… and ${rest.toLocaleString("en")} more (the first ${MAX_SHOWN} are shown; fix those first, many of the rest may follow from them)`,
+    );
   const counts: string[] = [];
   if (errors) counts.push(`${errors.toLocaleString("en")} error${errors === 1 ? "" : "s"}`);
   if (warnings) counts.push(`${warnings.toLocaleString("en")} warning${warnings === 1 ? "" : "s"}`);

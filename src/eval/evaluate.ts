@@ -34,13 +34,24 @@ export function evaluateNodes(g: Graph, params: Values, inputs: Values): Float64
   for (const n of g.nodes) {
     if (n.op === "const") values.push(Float64Array.of(n.value!));
     else if (n.op === "param" || n.op === "input") values.push(leaf.get(n.id)!);
-    else values.push(kernels[n.op](n, n.args.map((a) => values[a]), n.args.map((a) => g.nodes[a].shape)));
+    else
+      values.push(
+        kernels[n.op](
+          n,
+          n.args.map((a) => values[a]),
+          n.args.map((a) => g.nodes[a].shape),
+        ),
+      );
   }
   return values;
 }
 
 /** The reference evaluator: loss and gradients (scalars as numbers) of a differentiated graph. */
-export function evaluate(g: Graph, params: Values, inputs: Values): { loss: number; grads: Record<string, number | Float64Array> } {
+export function evaluate(
+  g: Graph,
+  params: Values,
+  inputs: Values,
+): { loss: number; grads: Record<string, number | Float64Array> } {
   const v = evaluateNodes(g, params, inputs);
   const grads = userRecord<number | Float64Array>();
   for (const o of g.grads) {

@@ -10,8 +10,14 @@ import { rowsCols, size, strides, type Shape } from "../shape/shape.js";
  */
 type Kernel = (n: Node, args: readonly Float64Array[], shapes: readonly Shape[]) => Float64Array;
 
-const map1 = (f: (x: number) => number): Kernel => (_n, [x]) => x.map(f);
-const map2 = (f: (a: number, b: number) => number): Kernel => (_n, [a, b]) => a.map((v, i) => f(v, b[i]));
+const map1 =
+  (f: (x: number) => number): Kernel =>
+  (_n, [x]) =>
+    x.map(f);
+const map2 =
+  (f: (a: number, b: number) => number): Kernel =>
+  (_n, [a, b]) =>
+    a.map((v, i) => f(v, b[i]));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /**
@@ -48,14 +54,23 @@ function lse(row: Float64Array): number {
   for (const v of row) s += Math.exp(v - m);
   return m + Math.log(s);
 }
-const perRow = (f: (row: Float64Array) => number[]): Kernel => (_n, [x], [s]) => Float64Array.from(rowsOf(x, s).flatMap(f));
-const rowReduce = (f: (row: Float64Array, i: number) => number): Kernel => (_n, [x], [s]) => Float64Array.from(rowsOf(x, s).map(f));
+const perRow =
+  (f: (row: Float64Array) => number[]): Kernel =>
+  (_n, [x], [s]) =>
+    Float64Array.from(rowsOf(x, s).flatMap(f));
+const rowReduce =
+  (f: (row: Float64Array, i: number) => number): Kernel =>
+  (_n, [x], [s]) =>
+    Float64Array.from(rowsOf(x, s).map(f));
 
 /** Flat index, within a source of shape `from`, of element `flat` of `to` under NumPy broadcasting. */
 function sourceIndex(from: Shape, to: Shape, flat: number): number {
   const idx = unravel(flat, to);
   const off = to.length - from.length;
-  return ravel(from.map((d, k) => (d === 1 ? 0 : idx[k + off])), from);
+  return ravel(
+    from.map((d, k) => (d === 1 ? 0 : idx[k + off])),
+    from,
+  );
 }
 
 /** The multi-index of flat position `flat` in `shape`. */
@@ -74,7 +89,14 @@ function ravel(idx: readonly number[], shape: Shape): number {
 }
 
 /** reduce x over `axes` with (acc, v) -> acc from `init` */
-function reduceAxes(x: Float64Array, s: Shape, axes: readonly number[], out: Shape, init: number, f: (acc: number, v: number) => number): Float64Array {
+function reduceAxes(
+  x: Float64Array,
+  s: Shape,
+  axes: readonly number[],
+  out: Shape,
+  init: number,
+  f: (acc: number, v: number) => number,
+): Float64Array {
   const r = new Float64Array(size(out)).fill(init);
   for (let i = 0; i < x.length; i++) {
     const kept = unravel(i, s).filter((_, k) => !axes.includes(k));
@@ -105,15 +127,30 @@ function contract(n: Node, args: readonly Float64Array[], shapes: readonly Shape
       rest = Math.floor(rest / d);
     }
     let p = 1;
-    spec.inputs.forEach((sub, i) => (p *= args[i][ravel([...sub].map((c) => value.get(c)!), shapes[i])]));
-    out[ravel([...spec.output].map((c) => value.get(c)!), n.shape)] += p;
+    spec.inputs.forEach(
+      (sub, i) =>
+        (p *=
+          args[i][
+            ravel(
+              [...sub].map((c) => value.get(c)!),
+              shapes[i],
+            )
+          ]),
+    );
+    out[
+      ravel(
+        [...spec.output].map((c) => value.get(c)!),
+        n.shape,
+      )
+    ] += p;
   }
   return out;
 }
 
 /** an index read from data: an integer in 0..n-1, else a RangeError (never a silent NaN) */
 function checkedIndex(v: number, n: number, what: string): number {
-  if (!(Number.isInteger(v) && v >= 0 && v < n)) throw new RangeError(`${what}: index ${v} is out of range 0..${n - 1}`);
+  if (!(Number.isInteger(v) && v >= 0 && v < n))
+    throw new RangeError(`${what}: index ${v} is out of range 0..${n - 1}`);
   return v;
 }
 
@@ -181,7 +218,8 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
     for (let i = 0; i < x.length; i++) out[sourceIndex(n.shape, s, i)] += x[i];
     return out;
   },
-  matvec: (_n, [A, x], [sa]) => Float64Array.from(rowsOf(A, sa).map((row) => row.reduce((acc, v, k) => acc + v * x[k], 0))),
+  matvec: (_n, [A, x], [sa]) =>
+    Float64Array.from(rowsOf(A, sa).map((row) => row.reduce((acc, v, k) => acc + v * x[k], 0))),
   vecmat: (_n, [x, B], [, sb]) => {
     const [n, k] = rowsCols(sb);
     return Float64Array.from({ length: k }, (_, j) => {
@@ -201,7 +239,8 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
       return s;
     });
   },
-  outer: (_n, [a, b]) => Float64Array.from({ length: a.length * b.length }, (_, i) => a[Math.floor(i / b.length)] * b[i % b.length]),
+  outer: (_n, [a, b]) =>
+    Float64Array.from({ length: a.length * b.length }, (_, i) => a[Math.floor(i / b.length)] * b[i % b.length]),
   dot: (_n, [a, b]) => Float64Array.of(a.reduce((acc, v, i) => acc + v * b[i], 0)),
   softmax: perRow((row) => {
     const l = lse(row);
@@ -214,8 +253,14 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
   logsumexp: rowReduce(lse),
   reduce_sum: (n, [x], [s]) => reduceAxes(x, s, n.attrs!.axes!, n.shape, 0, (a, v) => a + v),
   // NaN wins, as in NumPy
-  reduce_max: (n, [x], [s]) => reduceAxes(x, s, n.attrs!.axes!, n.shape, -Infinity, (a, v) => (Number.isNaN(a) || v > a || Number.isNaN(v) ? v : a)),
-  reduce_min: (n, [x], [s]) => reduceAxes(x, s, n.attrs!.axes!, n.shape, Infinity, (a, v) => (Number.isNaN(a) || v < a || Number.isNaN(v) ? v : a)),
+  reduce_max: (n, [x], [s]) =>
+    reduceAxes(x, s, n.attrs!.axes!, n.shape, -Infinity, (a, v) =>
+      Number.isNaN(a) || v > a || Number.isNaN(v) ? v : a,
+    ),
+  reduce_min: (n, [x], [s]) =>
+    reduceAxes(x, s, n.attrs!.axes!, n.shape, Infinity, (a, v) =>
+      Number.isNaN(a) || v < a || Number.isNaN(v) ? v : a,
+    ),
   permute: (n, [x], [s]) => {
     const perm = n.attrs!.perm!;
     return Float64Array.from({ length: x.length }, (_, i) => {
@@ -228,17 +273,33 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
   reshape: (_n, [x]) => Float64Array.from(x),
   slice: (n, [x], [s]) => {
     const { starts, steps } = n.attrs!;
-    return Float64Array.from({ length: size(n.shape) }, (_, i) => x[ravel(unravel(i, n.shape).map((v, k) => starts![k] + steps![k] * v), s)]);
+    return Float64Array.from(
+      { length: size(n.shape) },
+      (_, i) =>
+        x[
+          ravel(
+            unravel(i, n.shape).map((v, k) => starts![k] + steps![k] * v),
+            s,
+          )
+        ],
+    );
   },
   pad: (n, [x], [s]) => {
     const { starts, steps } = n.attrs!;
     const out = new Float64Array(size(n.shape));
-    for (let i = 0; i < x.length; i++) out[ravel(unravel(i, s).map((v, k) => starts![k] + steps![k] * v), n.shape)] = x[i];
+    for (let i = 0; i < x.length; i++)
+      out[
+        ravel(
+          unravel(i, s).map((v, k) => starts![k] + steps![k] * v),
+          n.shape,
+        )
+      ] = x[i];
     return out;
   },
   contract1: contract,
   contract2: contract,
-  gather: (n, [x, ids], [xs, is]) => Float64Array.from(takeSources(xs, ids, is, n.attrs!.axis!, n.shape), (src) => x[src]),
+  gather: (n, [x, ids], [xs, is]) =>
+    Float64Array.from(takeSources(xs, ids, is, n.attrs!.axis!, n.shape), (src) => x[src]),
   scatter_add: (n, [g, ids], [, is]) => {
     const out = new Float64Array(size(n.shape));
     takeSources(n.shape, ids, is, n.attrs!.axis!, unravelShape(n, is)).forEach((dst, i) => (out[dst] += g[i]));
@@ -250,7 +311,11 @@ export const kernels: Record<Exclude<Op, "param" | "input" | "const">, Kernel> =
     labels.forEach((v, i) => (out[i * k + checkedIndex(v, k, "one_hot")] = 1));
     return out;
   },
-  iota: (n) => Float64Array.from({ length: size(n.shape) }, (_, i) => Math.floor(i / strides(n.shape)[n.attrs!.axis!]) % n.shape[n.attrs!.axis!]),
+  iota: (n) =>
+    Float64Array.from(
+      { length: size(n.shape) },
+      (_, i) => Math.floor(i / strides(n.shape)[n.attrs!.axis!]) % n.shape[n.attrs!.axis!],
+    ),
   sce: (_n, [z, t], [s]) => {
     const tr = rowsOf(t, s);
     return Float64Array.from(rowsOf(z, s).map((row, i) => lse(row) - row.reduce((acc, v, j) => acc + v * tr[i][j], 0)));

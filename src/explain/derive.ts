@@ -49,7 +49,13 @@ export interface Derivation {
   readonly finals: readonly Equation[];
   readonly table?: readonly TableRow[];
   /** the graph, for pictures: node id -> label data */
-  readonly nodes: readonly { readonly id: number; readonly label: string; readonly kind: "param" | "input" | "unit"; readonly op: string; readonly args: readonly number[] }[];
+  readonly nodes: readonly {
+    readonly id: number;
+    readonly label: string;
+    readonly kind: "param" | "input" | "unit";
+    readonly op: string;
+    readonly args: readonly number[];
+  }[];
 }
 
 /** A sweep step sums over at most this many children term by term; more are stated as a Σ. */
@@ -77,7 +83,9 @@ function refuseDeepFormulas(fwd: Graph, file: string): void {
     depth.set(x.id, d);
     if (d > MAX_FORMULA_DEPTH) {
       const where = x.origin ? ` (${originNote(x.origin.text, 40)})` : "";
-      throw new ExplainError(`${file} has a formula nested more than ${MAX_FORMULA_DEPTH} operations deep${where}: derivations and graphs are written for a person to read; name intermediate values (s1 = ..., s2 = ...) and try again`);
+      throw new ExplainError(
+        `${file} has a formula nested more than ${MAX_FORMULA_DEPTH} operations deep${where}: derivations and graphs are written for a person to read; name intermediate values (s1 = ..., s2 = ...) and try again`,
+      );
     }
   }
 }
@@ -96,10 +104,12 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   const isLeaf = (x: Node) => x.op === "param" || x.op === "input";
   const texOfKey = new Map<string, string>();
   /** u_k (or the leaf's name): how the decomposition names a node */
-  const unitTex = (x: Node) => (isLeaf(x) ? nameTex(x.name!, x.shape) : `${x.shape.length ? "\\mathbf{u}" : "u"}_{${unitIndex.get(x.id)}}`);
+  const unitTex = (x: Node) =>
+    isLeaf(x) ? nameTex(x.name!, x.shape) : `${x.shape.length ? "\\mathbf{u}" : "u"}_{${unitIndex.get(x.id)}}`;
   /** in closed forms a unit the user named is written by its name */
   const namedTex = (x: Node) => (!isLeaf(x) && x.hint && x.id !== fwd.loss ? nameTex(x.hint, x.shape) : unitTex(x));
-  const adjTex = (t: string, s: Shape) => (s.length === 0 ? `\\frac{\\partial ${lossSymbol}}{\\partial ${t}}` : `\\nabla_{${t}} ${lossSymbol}`);
+  const adjTex = (t: string, s: Shape) =>
+    s.length === 0 ? `\\frac{\\partial ${lossSymbol}}{\\partial ${t}}` : `\\nabla_{${t}} ${lossSymbol}`;
   const key = (kind: string, id: number, tex: string, s: Shape) => {
     const k = `${kind}${id}`;
     texOfKey.set(k, tex);
@@ -124,10 +134,16 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     const x = fwd.nodes[id];
     if (x.op === "const") return num(x.value!);
     if (isLeaf(x) || (id !== root && x.hint !== undefined)) return namedSym(x);
-    return define(x, x.args.map((arg) => modelExpr(arg, root)));
+    return define(
+      x,
+      x.args.map((arg) => modelExpr(arg, root)),
+    );
   };
   refuseDeepFormulas(fwd, a.forward.file);
-  const model: Equation[] = named.map((x) => ({ lhs: x.id === fwd.loss ? lossSymbol : namedTex(x), steps: [tex(tidy(modelExpr(x.id, x.id)))] }));
+  const model: Equation[] = named.map((x) => ({
+    lhs: x.id === fwd.loss ? lossSymbol : namedTex(x),
+    steps: [tex(tidy(modelExpr(x.id, x.id)))],
+  }));
 
   // ---- decomposition, order, child sets -----------------------------------------------------
   const visible = fwd.nodes.filter((x) => x.op !== "const");
@@ -135,29 +151,53 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   const units: Equation[] = fwd.nodes
     .filter((x) => unitIndex.has(x.id))
     .map((x) => {
-      const notes = [x.hint && x.id !== fwd.loss ? `(= ${namedTex(x)})` : x.id === fwd.loss ? `(= ${lossSymbol})` : "", x.shape.length ? `\\in ${shapeTex(x.shape)}` : ""].filter(Boolean);
-      return { lhs: unitTex(x), steps: [tex(define(x, x.args.map((arg) => operand(arg, false))))], ...(notes.length ? { note: notes.join(" ") } : {}) };
+      const notes = [
+        x.hint && x.id !== fwd.loss ? `(= ${namedTex(x)})` : x.id === fwd.loss ? `(= ${lossSymbol})` : "",
+        x.shape.length ? `\\in ${shapeTex(x.shape)}` : "",
+      ].filter(Boolean);
+      return {
+        lhs: unitTex(x),
+        steps: [
+          tex(
+            define(
+              x,
+              x.args.map((arg) => operand(arg, false)),
+            ),
+          ),
+        ],
+        ...(notes.length ? { note: notes.join(" ") } : {}),
+      };
     });
   const childSets: Equation[] = visible
     .filter((x) => kids[x.id].length > 0)
-    .map((x) => ({ lhs: `S(${unitTex(x)})`, steps: [`\\{${kids[x.id].map((c) => unitTex(fwd.nodes[c])).join(", ")}\\}`] }));
+    .map((x) => ({
+      lhs: `S(${unitTex(x)})`,
+      steps: [`\\{${kids[x.id].map((c) => unitTex(fwd.nodes[c])).join(", ")}\\}`],
+    }));
 
   // ---- activity: only nodes that depend on a param get adjoints -----------------------------
   const active = fwd.nodes.map(() => false);
   for (const x of fwd.nodes) active[x.id] = x.op === "param" || x.args.some((arg) => active[arg]);
 
   /** the rule's contribution of child v (operand i) to its operand's adjoint, with g bound */
-  const contribution = (v: Node, i: number, gNode: MathNode, operands: (id: number) => MathNode, y: MathNode): MathNode => {
+  const contribution = (
+    v: Node,
+    i: number,
+    gNode: MathNode,
+    operands: (id: number) => MathNode,
+    y: MathNode,
+  ): MathNode => {
     const rule = parsedRules[v.op as keyof typeof parsedRules];
     const env: Record<string, MathNode> = { g: gNode, y };
     ops[v.op].args.forEach((name, k) => (env[name] = operands(v.args[k])));
     return substitute(rule.display[i]!, env);
   };
-  const edges = (u: number) => kids[u].flatMap((c) => {
-    const v = fwd.nodes[c];
-    const rule = parsedRules[v.op as keyof typeof parsedRules];
-    return v.args.flatMap((arg, i) => (arg === u && rule.grads[i] ? [{ v, i }] : []));
-  });
+  const edges = (u: number) =>
+    kids[u].flatMap((c) => {
+      const v = fwd.nodes[c];
+      const rule = parsedRules[v.op as keyof typeof parsedRules];
+      return v.args.flatMap((arg, i) => (arg === u && rule.grads[i] ? [{ v, i }] : []));
+    });
 
   // local derivatives, one per edge into an active node (lecture 4.6.1)
   const locals: Equation[] = [];
@@ -170,11 +210,18 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
       if (v.shape.length === 0 && u.shape.length === 0) {
         const d = tidy(contribution(v, i, num(1), (id) => operand(id, false), unitSym(v)));
         const prime = rules[v.op as keyof typeof rules].prime;
-        const steps = prime && v.args.length === 1 ? [tex(special(`prime:${v.op}`, [operand(arg, false)], [])), tex(d)] : [tex(d)];
-        locals.push({ lhs: `\\frac{\\partial ${unitTex(v)}}{\\partial ${unitTex(u)}}`, steps: steps.filter((s, k) => k === 0 || s !== steps[0]) });
+        const steps =
+          prime && v.args.length === 1 ? [tex(special(`prime:${v.op}`, [operand(arg, false)], [])), tex(d)] : [tex(d)];
+        locals.push({
+          lhs: `\\frac{\\partial ${unitTex(v)}}{\\partial ${unitTex(u)}}`,
+          steps: steps.filter((s, k) => k === 0 || s !== steps[0]),
+        });
       } else {
         const d = tidy(contribution(v, i, adjSym(v), (id) => operand(id, false), unitSym(v)));
-        locals.push({ lhs: `\\left(\\frac{\\partial ${unitTex(v)}}{\\partial ${unitTex(u)}}\\right)^{\\top} ${adjTex(unitTex(v), v.shape)}`, steps: [tex(d)] });
+        locals.push({
+          lhs: `\\left(\\frac{\\partial ${unitTex(v)}}{\\partial ${unitTex(u)}}\\right)^{\\top} ${adjTex(unitTex(v), v.shape)}`,
+          steps: [tex(d)],
+        });
       }
     });
   }
@@ -205,7 +252,8 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   // a derivative in the lecture's notation: σ'(z) for a one-operand op that has one, else the rule
   const localClosed = (v: Node, i: number, gNode: MathNode): MathNode => {
     const prime = rules[v.op as keyof typeof rules].prime;
-    if (prime && v.args.length === 1) return apply("mul", [gNode, special(`prime:${v.op}`, [smallForward(v.args[0])], v.shape)]);
+    if (prime && v.args.length === 1)
+      return apply("mul", [gNode, special(`prime:${v.op}`, [smallForward(v.args[0])], v.shape)]);
     return contribution(v, i, gNode, smallForward, smallForward(v.id));
   };
 
@@ -232,9 +280,15 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     }
     const scalarEdge = (e: { v: Node }) => e.v.shape.length === 0 && u.shape.length === 0;
     const notation = es
-      .map((e) => (scalarEdge(e) ? `\\frac{\\partial ${lossSymbol}}{\\partial ${unitTex(e.v)}} \\frac{\\partial ${unitTex(e.v)}}{\\partial ${unitTex(u)}}` : `\\left(\\frac{\\partial ${unitTex(e.v)}}{\\partial ${unitTex(u)}}\\right)^{\\top} ${adjTex(unitTex(e.v), e.v.shape)}`))
+      .map((e) =>
+        scalarEdge(e)
+          ? `\\frac{\\partial ${lossSymbol}}{\\partial ${unitTex(e.v)}} \\frac{\\partial ${unitTex(e.v)}}{\\partial ${unitTex(u)}}`
+          : `\\left(\\frac{\\partial ${unitTex(e.v)}}{\\partial ${unitTex(u)}}\\right)^{\\top} ${adjTex(unitTex(e.v), e.v.shape)}`,
+      )
       .join(" + ");
-    const withLocals = es.map((e) => tidy(contribution(e.v, e.i, adjSym(e.v), (id) => operand(id, false), unitSym(e.v))));
+    const withLocals = es.map((e) =>
+      tidy(contribution(e.v, e.i, adjSym(e.v), (id) => operand(id, false), unitSym(e.v))),
+    );
     const sum = (xs: MathNode[]) => xs.reduce((acc, x) => apply("add", [acc, x]));
     const closed = tidy(sum(es.map((e) => localClosed(e.v, e.i, smallAdjoint(e.v)))));
     adjoint.set(u.id, closed);
@@ -245,7 +299,10 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   const finals: Equation[] = fwd.params.map((p) => {
     const x = fwd.nodes[p.node];
     const c = adjoint.get(p.node);
-    return { lhs: `${adjTex(unitTex(x), x.shape)}${x.shape.length ? ` \\in ${shapeTex(x.shape)}` : ""}`, steps: [c ? tex(c) : "0"] };
+    return {
+      lhs: `${adjTex(unitTex(x), x.shape)}${x.shape.length ? ` \\in ${shapeTex(x.shape)}` : ""}`,
+      steps: [c ? tex(c) : "0"],
+    };
   });
 
   // ---- values at a point --------------------------------------------------------------------
@@ -255,7 +312,12 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     const adjOf = new Map(a.sweep.map((s) => [s.node, s.adjoint]));
     table = visible.map((x) => {
       const adj = adjOf.get(x.id);
-      return { symbol: unitTex(x), shape: x.shape, value: values[x.id], ...(adj !== undefined ? { grad: values[adj] } : {}) };
+      return {
+        symbol: unitTex(x),
+        shape: x.shape,
+        value: values[x.id],
+        ...(adj !== undefined ? { grad: values[adj] } : {}),
+      };
     });
   }
 
@@ -282,4 +344,3 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     nodes,
   };
 }
-

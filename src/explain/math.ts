@@ -58,7 +58,14 @@ export function special(name: string, args: readonly MathNode[], s: Shape): Math
 
 /** Substitute display nodes for the symbols of a rule-table formula. */
 export function substitute(formula: MathNode, env: Readonly<Record<string, MathNode>>): MathNode {
-  const byOperator: Readonly<Record<string, Op>> = { add: "add", subtract: "sub", multiply: "mul", divide: "div", pow: "pow", unaryMinus: "neg" };
+  const byOperator: Readonly<Record<string, Op>> = {
+    add: "add",
+    subtract: "sub",
+    multiply: "mul",
+    divide: "div",
+    pow: "pow",
+    unaryMinus: "neg",
+  };
   return foldFormula<MathNode>(formula, {
     constant: (v) => num(v),
     symbol: (name) => {
@@ -69,7 +76,8 @@ export function substitute(formula: MathNode, env: Readonly<Record<string, MathN
     operator: (fn, args) => apply(byOperator[fn], args),
     call: (name, xs) => {
       // expand / rowexpand / reduce_to take their shape from the reference operand
-      if (name === "expand" || name === "rowexpand" || displayOnly.has(name)) return withShape(new FunctionNode(new SymbolNode(name), xs), shapeOf(xs[1]));
+      if (name === "expand" || name === "rowexpand" || displayOnly.has(name))
+        return withShape(new FunctionNode(new SymbolNode(name), xs), shapeOf(xs[1]));
       if (name === "reduce_to") return apply("reduce_to", [xs[0]], shapeOf(xs[1]));
       if (!isOp(name)) throw new InternalError(`display: unknown function ${name}`);
       return apply(name, xs);
@@ -82,7 +90,8 @@ const isConst = (n: MathNode): n is ConstantNode => n.type === "ConstantNode";
 const value = (n: MathNode) => Number((n as unknown as { value: unknown }).value);
 const isNum = (n: MathNode, v: number) => isConst(n) && value(n) === v;
 const opFn = (n: MathNode) => (n.type === "OperatorNode" ? (n as unknown as { fn: string }).fn : undefined);
-const fnName = (n: MathNode) => (n.type === "FunctionNode" ? (n as unknown as { fn: { name: string } }).fn.name : undefined);
+const fnName = (n: MathNode) =>
+  n.type === "FunctionNode" ? (n as unknown as { fn: { name: string } }).fn.name : undefined;
 const argsOf = (n: MathNode): MathNode[] => (n as unknown as { args: MathNode[] }).args;
 
 function product(factors: MathNode[], s: Shape): MathNode {
@@ -95,7 +104,10 @@ function product(factors: MathNode[], s: Shape): MathNode {
   if (c === 0) return num(0);
   let out: MathNode | undefined = c === 1 ? undefined : num(c);
   if (c === -1 && rest.length) out = undefined;
-  for (const f of rest) out = out ? withShape(new OperatorNode("*", "multiply", [out, f]), broadcastShapes(shapeOf(out), shapeOf(f)) ?? s) : f;
+  for (const f of rest)
+    out = out
+      ? withShape(new OperatorNode("*", "multiply", [out, f]), broadcastShapes(shapeOf(out), shapeOf(f)) ?? s)
+      : f;
   out ??= num(1);
   return c === -1 && rest.length ? withShape(new OperatorNode("-", "unaryMinus", [out]), shapeOf(out)) : out;
 }
@@ -125,7 +137,8 @@ export function tidy(n: MathNode): MathNode {
       case "add":
         if (isNum(a[1], 0)) return a[0];
         if (isNum(a[0], 0)) return a[1];
-        if (opFn(a[1]) === "unaryMinus") return withShape(new OperatorNode("-", "subtract", [a[0], argsOf(a[1])[0]]), s);
+        if (opFn(a[1]) === "unaryMinus")
+          return withShape(new OperatorNode("-", "subtract", [a[0], argsOf(a[1])[0]]), s);
         break;
       case "subtract":
         if (isNum(a[1], 0)) return a[0];
@@ -151,8 +164,10 @@ export function tidy(n: MathNode): MathNode {
     const a = argsOf(n).map(tidy);
     if (name === "guard") return a[1];
     if (name === "expand" || name === "rowexpand") return a[0];
-    if (name === "select" && isNum(a[2], 0)) return isNum(a[1], 0) ? num(0) : product([...factors(a[1]), special("mask_gt", [a[0]], shapeOf(a[0]))], s);
-    if (name === "select" && isNum(a[1], 0)) return product([...factors(a[2]), special("mask_le", [a[0]], shapeOf(a[0]))], s);
+    if (name === "select" && isNum(a[2], 0))
+      return isNum(a[1], 0) ? num(0) : product([...factors(a[1]), special("mask_gt", [a[0]], shapeOf(a[0]))], s);
+    if (name === "select" && isNum(a[1], 0))
+      return product([...factors(a[2]), special("mask_le", [a[0]], shapeOf(a[0]))], s);
     return withShape(new FunctionNode(new SymbolNode(name), a), s);
   }
   return n;
@@ -165,13 +180,13 @@ export function size(n: MathNode): number {
   return c;
 }
 
-
 // ---- printing -------------------------------------------------------------------------------
 function fraction(v: number): string {
   if (Number.isInteger(v)) return String(v);
   for (const q of [2, 3, 4, 5, 6, 8, 10]) {
     const p = v * q;
-    if (Math.abs(p - Math.round(p)) < 1e-12 && Math.abs(p) < 100) return `${p < 0 ? "-" : ""}\\frac{${Math.abs(Math.round(p))}}{${q}}`;
+    if (Math.abs(p - Math.round(p)) < 1e-12 && Math.abs(p) < 100)
+      return `${p < 0 ? "-" : ""}\\frac{${Math.abs(Math.round(p))}}{${q}}`;
   }
   return String(v);
 }
@@ -191,14 +206,29 @@ const displayFunctions: Readonly<Record<string, (args: string[]) => string>> = {
   contractgrad: ([g]) => `\\operatorname{einsum}^{\\top}\\left(${g}\\right)`,
 };
 
-function fillTemplate(template: string, names: readonly string[], args: readonly MathNode[], texOf: (n: MathNode) => string): string {
+function fillTemplate(
+  template: string,
+  names: readonly string[],
+  args: readonly MathNode[],
+  texOf: (n: MathNode) => string,
+): string {
   return template.replace(/\{(\w+)\}/g, (hole, name: string, at: number) => {
     const i = names.indexOf(name);
     if (i < 0) return hole;
     const t = texOf(args[i]);
     const before = template.slice(Math.max(0, at - 6), at);
     const after = template.slice(at + hole.length, at + hole.length + 7);
-    const delimited = (before.endsWith("\\left(") || before.endsWith(", ") || before.endsWith("\\left[") || before.endsWith("\\left|") || before.endsWith("{")) && (after.startsWith("\\right") || after.startsWith(",") || after.startsWith("}") || after.startsWith(" >") || after.startsWith(" \\ge"));
+    const delimited =
+      (before.endsWith("\\left(") ||
+        before.endsWith(", ") ||
+        before.endsWith("\\left[") ||
+        before.endsWith("\\left|") ||
+        before.endsWith("{")) &&
+      (after.startsWith("\\right") ||
+        after.startsWith(",") ||
+        after.startsWith("}") ||
+        after.startsWith(" >") ||
+        after.startsWith(" \\ge"));
     const compound = args[i].type === "OperatorNode";
     return compound && !delimited ? `\\left(${t}\\right)` : t;
   });
@@ -223,11 +253,16 @@ export function toTex(n: MathNode, symbols: (key: string) => string): string {
         };
         if (fn === "multiply") {
           const tensors = shapeOf(a).length > 0 && shapeOf(b).length > 0;
-          const sep = tensors ? " \\odot " : isConst(b) || (isConst(a) && opFn(b) === "unaryMinus") ? " \\cdot " : "\\,";
+          const sep = tensors
+            ? " \\odot "
+            : isConst(b) || (isConst(a) && opFn(b) === "unaryMinus")
+              ? " \\cdot "
+              : "\\,";
           return `${wrap(a, false)}${sep}${wrap(b, true)}`;
         }
         if (fn === "unaryMinus") return `-${wrap(a, true)}`;
-        if (fn === "subtract") return `${texOf(a)} - ${opFn(b) === "add" || opFn(b) === "subtract" || opFn(b) === "unaryMinus" ? `\\left(${texOf(b)}\\right)` : texOf(b)}`;
+        if (fn === "subtract")
+          return `${texOf(a)} - ${opFn(b) === "add" || opFn(b) === "subtract" || opFn(b) === "unaryMinus" ? `\\left(${texOf(b)}\\right)` : texOf(b)}`;
         if (fn === "add") return `${texOf(a)} + ${opFn(b) === "unaryMinus" ? `\\left(${texOf(b)}\\right)` : texOf(b)}`;
         if (fn === "divide") return `\\frac{${texOf(a)}}{${texOf(b)}}`;
         if (fn === "pow") {

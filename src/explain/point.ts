@@ -22,7 +22,10 @@ function uniform(seed: number): () => number {
  * into values for every param and input of the graph.
  */
 export function parsePoint(spec: string, g: Graph): { params: Values; inputs: Values } {
-  const leaves = [...g.params.map((l) => ({ ...l, role: "params" as const })), ...g.inputs.map((l) => ({ ...l, role: "inputs" as const }))];
+  const leaves = [
+    ...g.params.map((l) => ({ ...l, role: "params" as const })),
+    ...g.inputs.map((l) => ({ ...l, role: "inputs" as const })),
+  ];
   const out = { params: userRecord<number | Float64Array>(), inputs: userRecord<number | Float64Array>() };
   const random = /^random(?::(\d+))?$/.exec(spec.trim());
   const bounds = integerBounds(g);
@@ -38,20 +41,33 @@ export function parsePoint(spec: string, g: Graph): { params: Values; inputs: Va
   const given = new Map<string, number[]>();
   for (const part of spec.match(/[^,=\s]+\s*=\s*(\[[^\]]*\]|[^,]+)/g) ?? []) {
     const [name, raw] = part.split(/=(.*)/s).map((s) => s.trim());
-    const nums = raw.replace(/^\[|\]$/g, "").split(/[,\s]+/).filter(Boolean).map(Number);
-    if (nums.some((v) => !Number.isFinite(v))) throw new PointError(`--at: '${raw}' is not a number or a [list] of numbers`);
+    const nums = raw
+      .replace(/^\[|\]$/g, "")
+      .split(/[,\s]+/)
+      .filter(Boolean)
+      .map(Number);
+    if (nums.some((v) => !Number.isFinite(v)))
+      throw new PointError(`--at: '${raw}' is not a number or a [list] of numbers`);
     given.set(name, nums);
   }
-  if (given.size === 0) throw new PointError("--at: expected name=value pairs, e.g. --at w=0.5,b=-1,x=2,y=1 (or --at random)");
-  for (const name of given.keys()) if (!leaves.some((l) => l.name === name)) throw new PointError(`--at: '${name}' is not a param or input of this model`);
+  if (given.size === 0)
+    throw new PointError("--at: expected name=value pairs, e.g. --at w=0.5,b=-1,x=2,y=1 (or --at random)");
+  for (const name of given.keys())
+    if (!leaves.some((l) => l.name === name))
+      throw new PointError(`--at: '${name}' is not a param or input of this model`);
   const missing = leaves.filter((l) => !given.has(l.name)).map((l) => l.name);
   if (missing.length) throw new PointError(`--at: give a value for ${missing.join(", ")} (or use --at random)`);
   for (const l of leaves) {
     const v = given.get(l.name)!;
-    if (v.length !== size(l.shape)) throw new PointError(`--at: '${l.name}' needs ${size(l.shape)} value${size(l.shape) === 1 ? "" : "s"}, got ${v.length}`);
+    if (v.length !== size(l.shape))
+      throw new PointError(
+        `--at: '${l.name}' needs ${size(l.shape)} value${size(l.shape) === 1 ? "" : "s"}, got ${v.length}`,
+      );
     const bound = bounds.get(l.name);
     if (l.int && v.some((x) => !Number.isInteger(x) || x < 0 || (bound !== undefined && x >= bound))) {
-      throw new PointError(`--at: '${l.name}' is integer data: its values are whole numbers from 0 to ${bound === undefined ? "…" : bound - 1}`);
+      throw new PointError(
+        `--at: '${l.name}' is integer data: its values are whole numbers from 0 to ${bound === undefined ? "…" : bound - 1}`,
+      );
     }
     out[l.role][l.name] = l.shape.length === 0 ? v[0] : Float64Array.from(v);
   }

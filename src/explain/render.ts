@@ -40,8 +40,16 @@ function sections(d: Derivation, picture?: string): Section[] {
     intro: "Each unit applies one elementary op. The units, in the order they are created:",
     math: [d.units.map((e) => equation(e)).join(" \\\\\n")],
   });
-  out.push({ title: "Recorded node order", intro: "Inputs first, then intermediate units, the result last:", math: [d.order.join(",\\; ")] });
-  out.push({ title: "3. Child sets S(u)", intro: "$S(u)$ holds the units that use $u$ (the heads of $u$'s outgoing edges):", math: [d.childSets.map((e) => equation(e)).join(" \\\\\n")] });
+  out.push({
+    title: "Recorded node order",
+    intro: "Inputs first, then intermediate units, the result last:",
+    math: [d.order.join(",\\; ")],
+  });
+  out.push({
+    title: "3. Child sets S(u)",
+    intro: "$S(u)$ holds the units that use $u$ (the heads of $u$'s outgoing edges):",
+    math: [d.childSets.map((e) => equation(e)).join(" \\\\\n")],
+  });
   out.push({
     title: "4. Local derivatives",
     intro: d.tensor
@@ -56,13 +64,18 @@ function sections(d: Derivation, picture?: string): Section[] {
   });
   out.push({
     title: "6. The gradients",
-    ...(d.tensor ? { intro: "Softmax cross-entropy contributes $\\operatorname{softmax}(z) - y$ to its logits' gradient (4.6.4)." } : {}),
+    ...(d.tensor
+      ? { intro: "Softmax cross-entropy contributes $\\operatorname{softmax}(z) - y$ to its logits' gradient (4.6.4)." }
+      : {}),
     math: d.finals.map((e) => equation(e, true)),
   });
   if (d.table) {
     out.push({
       title: "7. Values at the given point",
-      table: { head: ["node", "value", `$\\partial ${d.lossSymbol} / \\partial$ node`], rows: d.table.map((r: TableRow) => [r.symbol, values(r.value, r.shape), values(r.grad, r.shape)]) },
+      table: {
+        head: ["node", "value", `$\\partial ${d.lossSymbol} / \\partial$ node`],
+        rows: d.table.map((r: TableRow) => [r.symbol, values(r.value, r.shape), values(r.grad, r.shape)]),
+      },
     });
   }
   if (picture) out.push({ title: "The computation graph", picture });
@@ -74,20 +87,35 @@ function markdown(d: Derivation, picture?: string): string {
   for (const s of sections(d, picture)) {
     parts.push(`## ${s.title}`);
     if (s.intro) parts.push(s.intro);
-    for (const m of s.math ?? []) parts.push("```math\n" + (m.includes("&") ? `\\begin{aligned}\n${m}\n\\end{aligned}` : m) + "\n```");
+    for (const m of s.math ?? [])
+      parts.push("```math\n" + (m.includes("&") ? `\\begin{aligned}\n${m}\n\\end{aligned}` : m) + "\n```");
     if (s.table) {
-      parts.push([`| ${s.table.head.join(" | ")} |`, `| ${s.table.head.map(() => "---").join(" | ")} |`, ...s.table.rows.map((r) => `| $${r[0]}$ | ${r[1]} | ${r[2]} |`)].join("\n"));
+      parts.push(
+        [
+          `| ${s.table.head.join(" | ")} |`,
+          `| ${s.table.head.map(() => "---").join(" | ")} |`,
+          ...s.table.rows.map((r) => `| $${r[0]}$ | ${r[1]} | ${r[2]} |`),
+        ].join("\n"),
+      );
     }
     if (s.picture) parts.push(`![computation graph](${s.picture})`);
   }
-  return fillTemplate("derivation.md", { sourceComment: commentText(d.file), sourceCode: mdCode(d.file), body: parts.join("\n\n") });
+  return fillTemplate("derivation.md", {
+    sourceComment: commentText(d.file),
+    sourceCode: mdCode(d.file),
+    body: parts.join("\n\n"),
+  });
 }
 
 // ---- a file name, which may hold any character, in each place it is printed -------------------
 /** control characters (a newline would end a comment line) as '?' */
+// eslint-disable-next-line no-control-regex -- control characters are what this removes
 const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "?");
 /** inside a Markdown <!-- comment --> or a TeX % comment: a JSON string, with nothing that ends an HTML comment */
-const commentText = (s: string) => JSON.stringify(printable(s)).replace(/--/g, "-\\u002d").replace(/[<>]/g, (c) => (c === "<" ? "\\u003c" : "\\u003e"));
+const commentText = (s: string) =>
+  JSON.stringify(printable(s))
+    .replace(/--/g, "-\\u002d")
+    .replace(/[<>]/g, (c) => (c === "<" ? "\\u003c" : "\\u003e"));
 /** a Markdown code span: fenced by more backticks than the name holds */
 function mdCode(s: string): string {
   const text = printable(s);
@@ -96,13 +124,20 @@ function mdCode(s: string): string {
 }
 /** literal text for LaTeX: every special character escaped, math included (a file name is no formula) */
 const texLiteral = (s: string) =>
-  printable(s).replace(/[\\{}$&#^_%~]/g, (c) => ({ "\\": "\\textbackslash{}", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}" })[c] ?? `\\${c}`);
+  printable(s).replace(
+    /[\\{}$&#^_%~]/g,
+    (c) => ({ "\\": "\\textbackslash{}", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}" })[c] ?? `\\${c}`,
+  );
 
 /** Prose for LaTeX: escape special characters outside $...$ math, keep the math. */
 const texText = (s: string) =>
   s
     .split(/(\$[^$]*\$)/)
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/[\\{}&#^_%~]/g, (c) => (c === "\\" ? "\\textbackslash{}" : `\\${c}`)).replace(/[−]/g, "-")))
+    .map((part, i) =>
+      i % 2 === 1
+        ? part
+        : part.replace(/[\\{}&#^_%~]/g, (c) => (c === "\\" ? "\\textbackslash{}" : `\\${c}`)).replace(/[−]/g, "-"),
+    )
     .join("");
 
 function latex(d: Derivation): string {
@@ -110,14 +145,24 @@ function latex(d: Derivation): string {
   for (const s of sections(d)) {
     parts.push(`\\subsection*{${texText(s.title)}}`);
     if (s.intro) parts.push(texText(s.intro));
-    for (const m of s.math ?? []) parts.push(m.includes("&") ? `\\begin{align*}\n${m}\n\\end{align*}` : `\\[\n${m}\n\\]`);
+    for (const m of s.math ?? [])
+      parts.push(m.includes("&") ? `\\begin{align*}\n${m}\n\\end{align*}` : `\\[\n${m}\n\\]`);
     if (s.table) {
       parts.push(
-        [`\\begin{tabular}{lll}`, `${s.table.head.map(texText).join(" & ")} \\\\ \\hline`, ...s.table.rows.map((r) => `$${r[0]}$ & ${texText(r[1])} & ${texText(r[2])} \\\\`), `\\end{tabular}`].join("\n"),
+        [
+          `\\begin{tabular}{lll}`,
+          `${s.table.head.map(texText).join(" & ")} \\\\ \\hline`,
+          ...s.table.rows.map((r) => `$${r[0]}$ & ${texText(r[1])} & ${texText(r[2])} \\\\`),
+          `\\end{tabular}`,
+        ].join("\n"),
       );
     }
   }
-  return fillTemplate("derivation.tex", { sourceComment: commentText(d.file), source: texLiteral(d.file), body: parts.join("\n\n") });
+  return fillTemplate("derivation.tex", {
+    sourceComment: commentText(d.file),
+    source: texLiteral(d.file),
+    body: parts.join("\n\n"),
+  });
 }
 
 /** A derivation as a Markdown page (GitHub math) or a standalone LaTeX document. */
@@ -131,6 +176,8 @@ export function mathFragments(d: Derivation): string[] {
   return sections(d).flatMap((s) => [
     ...(s.math ?? []).map((m) => (m.includes("&") ? `\\begin{aligned}${m}\\end{aligned}` : m)),
     ...inline(s.intro ?? ""),
-    ...(s.table ? [...s.table.head.flatMap(inline), ...s.table.rows.flatMap((r) => [r[0], ...inline(r[1]), ...inline(r[2])])] : []),
+    ...(s.table
+      ? [...s.table.head.flatMap(inline), ...s.table.rows.flatMap((r) => [r[0], ...inline(r[1]), ...inline(r[2])])]
+      : []),
   ]);
 }

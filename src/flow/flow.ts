@@ -5,7 +5,10 @@ import { size, type Shape } from "../shape/shape.js";
 import { normal, uniform01 } from "./random.js";
 
 /** How params start: xavier (matrices N(0, 2/(fan_in + fan_out)), the rest N(0, 1)), normal:σ, or uniform:a. */
-export type Init = { readonly kind: "xavier" } | { readonly kind: "normal"; readonly std: number } | { readonly kind: "uniform"; readonly limit: number };
+export type Init =
+  | { readonly kind: "xavier" }
+  | { readonly kind: "normal"; readonly std: number }
+  | { readonly kind: "uniform"; readonly limit: number };
 
 export function parseInit(s: string): Init | undefined {
   if (s === "xavier") return { kind: "xavier" };
@@ -15,7 +18,12 @@ export function parseInit(s: string): Init | undefined {
 }
 
 function draw(shape: Shape, init: Init, next: () => number, uni: () => number): number | Float64Array {
-  const scale = init.kind === "normal" ? init.std : init.kind === "xavier" && shape.length === 2 ? Math.sqrt(2 / (shape[0] + shape[1])) : 1;
+  const scale =
+    init.kind === "normal"
+      ? init.std
+      : init.kind === "xavier" && shape.length === 2
+        ? Math.sqrt(2 / (shape[0] + shape[1]))
+        : 1;
   const one = () => (init.kind === "uniform" ? (uni() * 2 - 1) * init.limit : next() * scale);
   return shape.length === 0 ? one() : Float64Array.from({ length: size(shape) }, one);
 }
@@ -50,7 +58,11 @@ export function gradientFlow(a: Analysis, init: Init, seed: number): Flow {
   const bounds = integerBounds(g);
   for (const l of g.inputs) {
     // integer data (ids, labels): uniform over its valid values
-    if (l.int) inputs[l.name] = l.shape.length === 0 ? Math.floor(uni() * (bounds.get(l.name) ?? 5)) : Float64Array.from({ length: size(l.shape) }, () => Math.floor(uni() * (bounds.get(l.name) ?? 5)));
+    if (l.int)
+      inputs[l.name] =
+        l.shape.length === 0
+          ? Math.floor(uni() * (bounds.get(l.name) ?? 5))
+          : Float64Array.from({ length: size(l.shape) }, () => Math.floor(uni() * (bounds.get(l.name) ?? 5)));
     else inputs[l.name] = draw(l.shape, { kind: "normal", std: 1 }, next, uni);
   }
   const values = evaluateNodes(a.differentiated, params, inputs);
@@ -69,9 +81,16 @@ export function gradientFlow(a: Analysis, init: Init, seed: number): Flow {
     const v = norm(values[adj]);
     add(n.op === "param" ? `‖∇${m[1]}‖` : `|∂f/∂${m[1]}|`, Number(m[2]), v);
   }
-  const columns = [...families.keys()].sort((x, y) => (x.startsWith("|") === y.startsWith("|") ? x.localeCompare(y) : x.startsWith("|") ? -1 : 1));
+  const columns = [...families.keys()].sort((x, y) =>
+    x.startsWith("|") === y.startsWith("|") ? x.localeCompare(y) : x.startsWith("|") ? -1 : 1,
+  );
   const layers = [...new Set([...families.values()].flatMap((f) => [...f.keys()]))].sort((x, y) => x - y);
-  const rows = layers.map((k) => ({ layer: k, values: Object.fromEntries(columns.flatMap((c) => (families.get(c)!.has(k) ? [[c, families.get(c)!.get(k)!]] : []))) }));
+  const rows = layers.map((k) => ({
+    layer: k,
+    values: Object.fromEntries(
+      columns.flatMap((c) => (families.get(c)!.has(k) ? [[c, families.get(c)!.get(k)!]] : [])),
+    ),
+  }));
   return { columns, rows, loss: values[g.loss][0] };
 }
 
@@ -79,7 +98,12 @@ export function flowTable(f: Flow): string {
   const fmt = (v: number | undefined) => (v === undefined ? "" : v === 0 ? "0" : v.toExponential(3));
   const widths = [5, ...f.columns.map((c) => Math.max(c.length, 10))];
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
-  return [line(["layer", ...f.columns]), ...f.rows.map((r) => line([String(r.layer), ...f.columns.map((c) => fmt(r.values[c]))]))].join("\n") + "\n";
+  return (
+    [
+      line(["layer", ...f.columns]),
+      ...f.rows.map((r) => line([String(r.layer), ...f.columns.map((c) => fmt(r.values[c]))])),
+    ].join("\n") + "\n"
+  );
 }
 
 /** The first hidden-gradient column's change per layer, as a geometric mean: < 1 vanishes, > 1 explodes. */

@@ -36,7 +36,11 @@ export function attrsText(a: Attrs | undefined): string {
  * The hash-consing key: two nodes are the same node exactly when their keys are equal. One
  * home for this fact; the builder and the verifier both use it (-0 and 0 are different constants).
  */
-export function nodeKey(op: string, args: readonly number[], n: { readonly value?: number; readonly name?: string; readonly target?: Shape; readonly attrs?: Attrs }): string {
+export function nodeKey(
+  op: string,
+  args: readonly number[],
+  n: { readonly value?: number; readonly name?: string; readonly target?: Shape; readonly attrs?: Attrs },
+): string {
   const v = n.value === undefined ? "" : Object.is(n.value, -0) ? "-0" : String(n.value);
   return `${op}(${args.join(",")})${v}|${n.name ?? ""}|${n.target ? n.target.join("x") : ""}|${attrsText(n.attrs)}`;
 }

@@ -44,13 +44,22 @@ export class Builder {
     const found = this.table.get(k);
     if (found !== undefined) return found;
     const info = opInfo(op);
-    if (info.args.length !== args.length) throw new InternalError(`${op} takes ${info.args.length} operands, got ${args.length}`);
-    for (const a of args) if (a < 0 || a >= this.list.length) throw new InternalError(`${op}: operand %${a} does not exist`);
+    if (info.args.length !== args.length)
+      throw new InternalError(`${op} takes ${info.args.length} operands, got ${args.length}`);
+    for (const a of args)
+      if (a < 0 || a >= this.list.length) throw new InternalError(`${op}: operand %${a} does not exist`);
     let shape: Shape | undefined;
     if (info.kind === "leaf") shape = op === "const" ? scalar : attrs.target;
-    else shape = info.shape(args.map((a) => this.list[a].shape), attrs.target, attrs.attrs);
+    else
+      shape = info.shape(
+        args.map((a) => this.list[a].shape),
+        attrs.target,
+        attrs.attrs,
+      );
     if (!shape) {
-      throw new InternalError(`${op} does not accept shapes ${args.map((a) => showShape(this.list[a].shape)).join(", ")}${attrs.target ? ` -> ${showShape(attrs.target)}` : ""} ${attrsText(attrs.attrs)}`);
+      throw new InternalError(
+        `${op} does not accept shapes ${args.map((a) => showShape(this.list[a].shape)).join(", ")}${attrs.target ? ` -> ${showShape(attrs.target)}` : ""} ${attrsText(attrs.attrs)}`,
+      );
     }
     const id = this.list.length;
     const n: MutableNode = { id, op, args: [...args], shape };
@@ -86,10 +95,16 @@ export class Builder {
     let shape: Shape = scalar;
     for (const a of args) {
       const b = broadcastShapes(shape, this.shape(a));
-      if (!b) throw new InternalError(`${op}: shapes ${args.map((x) => showShape(this.shape(x))).join(", ")} do not broadcast`);
+      if (!b)
+        throw new InternalError(
+          `${op}: shapes ${args.map((x) => showShape(this.shape(x))).join(", ")} do not broadcast`,
+        );
       shape = b;
     }
-    return this.node(op, args.map((a) => this.broadcastTo(a, shape)));
+    return this.node(
+      op,
+      args.map((a) => this.broadcastTo(a, shape)),
+    );
   }
 
   /** First writer wins: a shared node keeps the name and source of its first use. */

@@ -12,7 +12,11 @@ export function integerBounds(g: Graph): Map<string, number> {
   for (const n of g.nodes) {
     const indices = opInfo(n.op).indices;
     if (!indices) continue;
-    const [operand, bound] = indices(n.args.map((a) => g.nodes[a].shape), n.shape, n.attrs);
+    const [operand, bound] = indices(
+      n.args.map((a) => g.nodes[a].shape),
+      n.shape,
+      n.attrs,
+    );
     let src = n.args[operand];
     while (opInfo(g.nodes[src].op).kind === "view") src = g.nodes[src].args[0];
     const name = leafOf.get(src);

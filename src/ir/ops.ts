@@ -1,5 +1,15 @@
 import { contractFlops, contractShape } from "../shape/contract.js";
-import { broadcastsTo, dropLast, matmulShape, permutedShape, reducedShape, sameShape, size, windowFits, type Shape } from "../shape/shape.js";
+import {
+  broadcastsTo,
+  dropLast,
+  matmulShape,
+  permutedShape,
+  reducedShape,
+  sameShape,
+  size,
+  windowFits,
+  type Shape,
+} from "../shape/shape.js";
 import type { Attrs } from "./attrs.js";
 
 /**
@@ -71,12 +81,20 @@ export const ops = {
   /** 0 where g is exactly 0, else v: a zero cotangent contributes zero even where v is 0 * Inf */
   guard: binary,
   /** a where c > 0, else b: picks a branch, so an infinite or NaN untaken branch cannot leak */
-  select: { args: ["c", "a", "b"], kind: "elementwise", shape: (a) => (sameShape(a[0], a[1]) && sameShape(a[1], a[2]) ? a[0] : undefined) },
+  select: {
+    args: ["c", "a", "b"],
+    kind: "elementwise",
+    shape: (a) => (sameShape(a[0], a[1]) && sameShape(a[1], a[2]) ? a[0] : undefined),
+  },
 
   /** NumPy broadcast of x to `target` */
   broadcast: { args: ["x"], kind: "view", shape: (a, t) => (t && broadcastsTo(a[0], t) ? t : undefined) },
   /** each row of `target` filled with one element of v: [m] -> [m, n], scalar -> [n] */
-  rowbcast: { args: ["v"], kind: "view", shape: (a, t) => (t && t.length >= 1 && sameShape(dropLast(t), a[0]) ? t : undefined) },
+  rowbcast: {
+    args: ["v"],
+    kind: "view",
+    shape: (a, t) => (t && t.length >= 1 && sameShape(dropLast(t), a[0]) ? t : undefined),
+  },
   transpose: { args: ["x"], kind: "view", shape: (a) => (a[0].length === 2 ? [a[0][1], a[0][0]] : undefined) },
 
   /** sum of all elements -> scalar */
@@ -84,18 +102,51 @@ export const ops = {
   /** sum along the last axis */
   rowsum: { args: ["x"], kind: "kernel", shape: (a) => rows(a[0]) },
   /** sum x down to `target`, the inverse of broadcast */
-  reduce_to: { args: ["x"], kind: "kernel", shape: (a, t) => (t && broadcastsTo(t, a[0]) && !sameShape(t, a[0]) ? t : undefined) },
-  matvec: { args: ["A", "x"], kind: "kernel", shape: (a) => (a[0].length === 2 && a[1].length === 1 ? matmulShape(a[0], a[1]) : undefined), flops: (a) => 2 * a[0][0] * a[0][1] },
-  vecmat: { args: ["x", "B"], kind: "kernel", shape: (a) => (a[0].length === 1 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined), flops: (a) => 2 * a[1][0] * a[1][1] },
-  matmul: { args: ["A", "B"], kind: "kernel", shape: (a) => (a[0].length === 2 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined), flops: (a) => 2 * a[0][0] * a[0][1] * a[1][1] },
+  reduce_to: {
+    args: ["x"],
+    kind: "kernel",
+    shape: (a, t) => (t && broadcastsTo(t, a[0]) && !sameShape(t, a[0]) ? t : undefined),
+  },
+  matvec: {
+    args: ["A", "x"],
+    kind: "kernel",
+    shape: (a) => (a[0].length === 2 && a[1].length === 1 ? matmulShape(a[0], a[1]) : undefined),
+    flops: (a) => 2 * a[0][0] * a[0][1],
+  },
+  vecmat: {
+    args: ["x", "B"],
+    kind: "kernel",
+    shape: (a) => (a[0].length === 1 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined),
+    flops: (a) => 2 * a[1][0] * a[1][1],
+  },
+  matmul: {
+    args: ["A", "B"],
+    kind: "kernel",
+    shape: (a) => (a[0].length === 2 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined),
+    flops: (a) => 2 * a[0][0] * a[0][1] * a[1][1],
+  },
   // (one multiply per element, no sum)
-  outer: { args: ["a", "b"], kind: "kernel", shape: (a) => (a[0].length === 1 && a[1].length === 1 ? [a[0][0], a[1][0]] : undefined), flops: (a) => a[0][0] * a[1][0] },
-  dot: { args: ["a", "b"], kind: "kernel", shape: (a) => (a[0].length === 1 && sameShape(a[0], a[1]) ? [] : undefined), flops: (a) => 2 * a[0][0] },
+  outer: {
+    args: ["a", "b"],
+    kind: "kernel",
+    shape: (a) => (a[0].length === 1 && a[1].length === 1 ? [a[0][0], a[1][0]] : undefined),
+    flops: (a) => a[0][0] * a[1][0],
+  },
+  dot: {
+    args: ["a", "b"],
+    kind: "kernel",
+    shape: (a) => (a[0].length === 1 && sameShape(a[0], a[1]) ? [] : undefined),
+    flops: (a) => 2 * a[0][0],
+  },
   softmax: { args: ["x"], kind: "kernel", shape: (a) => (a[0].length >= 1 ? a[0] : undefined) },
   log_softmax: { args: ["x"], kind: "kernel", shape: (a) => (a[0].length >= 1 ? a[0] : undefined) },
   logsumexp: { args: ["x"], kind: "kernel", shape: (a) => rows(a[0]) },
   /** softmax cross-entropy per row: logsumexp(z) - sum(t * z) (= -sum(t * log softmax(z)) when t sums to 1) */
-  sce: { args: ["z", "t"], kind: "kernel", shape: (a) => (a[0].length >= 1 && sameShape(a[0], a[1]) ? dropLast(a[0]) : undefined) },
+  sce: {
+    args: ["z", "t"],
+    kind: "kernel",
+    shape: (a) => (a[0].length >= 1 && sameShape(a[0], a[1]) ? dropLast(a[0]) : undefined),
+  },
 
   // ---- the axis-generic primitives (any rank; attributes in Attrs) -----------------------------
   /** sum over attrs.axes (reduced away) */
@@ -105,25 +156,71 @@ export const ops = {
   /** min over attrs.axes */
   reduce_min: { args: ["x"], kind: "kernel", shape: (a, _t, at) => reducedShape(a[0], at?.axes) },
   /** result axis k is operand axis attrs.perm[k] */
-  permute: { args: ["x"], kind: "view", shape: (a, _t, at) => (a[0].length >= 2 ? permutedShape(a[0], at?.perm) : undefined) },
+  permute: {
+    args: ["x"],
+    kind: "view",
+    shape: (a, _t, at) => (a[0].length >= 2 ? permutedShape(a[0], at?.perm) : undefined),
+  },
   /** the same elements in row-major order, shaped `target` */
-  reshape: { args: ["x"], kind: "view", shape: (a, t) => (t && size(t) === size(a[0]) && !sameShape(t, a[0]) ? t : undefined) },
+  reshape: {
+    args: ["x"],
+    kind: "view",
+    shape: (a, t) => (t && size(t) === size(a[0]) && !sameShape(t, a[0]) ? t : undefined),
+  },
   /** result index i reads operand index starts + steps * i on each axis; shaped `target` */
-  slice: { args: ["x"], kind: "view", shape: (a, t, at) => (windowFits(a[0], t, at?.starts, at?.steps) ? t : undefined) },
+  slice: {
+    args: ["x"],
+    kind: "view",
+    shape: (a, t, at) => (windowFits(a[0], t, at?.starts, at?.steps) ? t : undefined),
+  },
   /** zeros of shape `target`, with operand index i written at starts + steps * i (slice's transpose) */
-  pad: { args: ["x"], kind: "kernel", shape: (a, t, at) => (t && windowFits(t, a[0], at?.starts, at?.steps) ? t : undefined) },
+  pad: {
+    args: ["x"],
+    kind: "kernel",
+    shape: (a, t, at) => (t && windowFits(t, a[0], at?.starts, at?.steps) ? t : undefined),
+  },
   /** einsum of one operand (attrs.spec, result shaped `target`): diagonals, sums, broadcasts */
-  contract1: { args: ["x"], kind: "kernel", shape: (a, t, at) => contractShape(at?.spec, a, t), flops: (a, t, at) => contractFlops(at!.spec!, a, t!) },
+  contract1: {
+    args: ["x"],
+    kind: "kernel",
+    shape: (a, t, at) => contractShape(at?.spec, a, t),
+    flops: (a, t, at) => contractFlops(at!.spec!, a, t!),
+  },
   /** einsum of two operands (attrs.spec, result shaped `target`): every product of any rank */
-  contract2: { args: ["a", "b"], kind: "kernel", shape: (a, t, at) => contractShape(at?.spec, a, t), flops: (a, t, at) => contractFlops(at!.spec!, a, t!) },
+  contract2: {
+    args: ["a", "b"],
+    kind: "kernel",
+    shape: (a, t, at) => contractShape(at?.spec, a, t),
+    flops: (a, t, at) => contractFlops(at!.spec!, a, t!),
+  },
   /** NumPy take: x's axis attrs.axis indexed by the integers `ids` (any rank) */
-  gather: { args: ["x", "ids"], kind: "kernel", shape: (a, _t, at) => takeShape(a[0], a[1], at?.axis), indices: (a, _s, at) => [1, a[0][at!.axis!]] },
+  gather: {
+    args: ["x", "ids"],
+    kind: "kernel",
+    shape: (a, _t, at) => takeShape(a[0], a[1], at?.axis),
+    indices: (a, _s, at) => [1, a[0][at!.axis!]],
+  },
   /** gather's transpose: zeros of shape `target`, each slice of g added at its index along attrs.axis (repeats accumulate) */
-  scatter_add: { args: ["g", "ids"], kind: "kernel", shape: (a, t, at) => (t && at?.axis !== undefined && sameShape(takeShape(t, a[1], at.axis) ?? [-1], a[0]) ? t : undefined), indices: (_a, s, at) => [1, s[at!.axis!]] },
+  scatter_add: {
+    args: ["g", "ids"],
+    kind: "kernel",
+    shape: (a, t, at) =>
+      t && at?.axis !== undefined && sameShape(takeShape(t, a[1], at.axis) ?? [-1], a[0]) ? t : undefined,
+    indices: (_a, s, at) => [1, s[at!.axis!]],
+  },
   /** 1 at [..., labels[...]] of a last axis of length target's last, 0 elsewhere */
-  one_hot: { args: ["labels"], kind: "kernel", shape: (a, t) => (t && t.length === a[0].length + 1 && sameShape(t.slice(0, -1), a[0]) ? t : undefined), indices: (_a, s) => [0, s[s.length - 1]] },
+  one_hot: {
+    args: ["labels"],
+    kind: "kernel",
+    shape: (a, t) => (t && t.length === a[0].length + 1 && sameShape(t.slice(0, -1), a[0]) ? t : undefined),
+    indices: (_a, s) => [0, s[s.length - 1]],
+  },
   /** the index along attrs.axis at every element of `target` (arange, eye, tril masks) */
-  iota: { args: [], kind: "kernel", shape: (_a, t, at) => (t && at?.axis !== undefined && at.axis >= 0 && at.axis < t.length ? t : undefined) },
+  iota: {
+    args: [],
+    kind: "kernel",
+    shape: (_a, t, at) => (t && at?.axis !== undefined && at.axis >= 0 && at.axis < t.length ? t : undefined),
+  },
 } as const satisfies Record<string, OpInfo>;
 
 export type Op = keyof typeof ops;
@@ -146,4 +243,16 @@ export function opInfo(op: Op): OpInfo {
 }
 
 /** Ops whose node carries a target shape. */
-export const targetShaped: ReadonlySet<Op> = new Set<Op>(["broadcast", "rowbcast", "reduce_to", "reshape", "slice", "pad", "contract1", "contract2", "iota", "scatter_add", "one_hot"]);
+export const targetShaped: ReadonlySet<Op> = new Set<Op>([
+  "broadcast",
+  "rowbcast",
+  "reduce_to",
+  "reshape",
+  "slice",
+  "pad",
+  "contract1",
+  "contract2",
+  "iota",
+  "scatter_add",
+  "one_hot",
+]);

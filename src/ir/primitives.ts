@@ -30,7 +30,13 @@ export function unreduce(b: Builder, g: number, axes: readonly number[], full: S
 }
 
 /** the strided window of x (start + step * i along each axis), shaped `window` */
-export function sliceOf(b: Builder, x: number, starts: readonly number[], steps: readonly number[], window: Shape): number {
+export function sliceOf(
+  b: Builder,
+  x: number,
+  starts: readonly number[],
+  steps: readonly number[],
+  window: Shape,
+): number {
   const full = b.shape(x);
   if (sameShape(full, window) && starts.every((s) => s === 0) && steps.every((s) => s === 1)) return x;
   return b.node("slice", [x], { target: [...window], attrs: { starts: [...starts], steps: [...steps] } });

@@ -16,7 +16,11 @@ export function printGraph(g: Graph): string {
     let rhs: string;
     if (n.op === "const") rhs = `const ${fmt(n.value!)}`;
     else if (n.op === "param" || n.op === "input") rhs = `${n.op} ${n.name}`;
-    else rhs = [n.op, ...n.args.map((a) => `%${a}`)].join(" ") + (n.attrs ? ` {${attrsText(n.attrs)}}` : "") + (n.target ? ` -> ${showShape(n.target)}` : "");
+    else
+      rhs =
+        [n.op, ...n.args.map((a) => `%${a}`)].join(" ") +
+        (n.attrs ? ` {${attrsText(n.attrs)}}` : "") +
+        (n.target ? ` -> ${showShape(n.target)}` : "");
     let line = `%${n.id} = ${rhs} : ${showShape(n.shape)}`;
     const note = [n.hint, n.origin ? originNote(n.origin.text) : undefined].filter(Boolean).join(": ");
     if (note) line = `${line.padEnd(48)} # ${note}`;

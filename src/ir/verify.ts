@@ -13,10 +13,16 @@ export function verify(g: Graph): string[] {
     if (n.args.length !== info.args.length) errs.push(`%${i} ${n.op}: ${n.args.length} operands`);
     for (const a of n.args) if (!(a >= 0 && a < i)) errs.push(`%${i} ${n.op}: operand %${a} is not earlier`);
     if (info.kind !== "leaf" && n.args.every((a) => a >= 0 && a < i)) {
-      const s = info.shape(n.args.map((a) => g.nodes[a].shape), n.target, n.attrs);
-      if (!s || !sameShape(s, n.shape)) errs.push(`%${i} ${n.op}: shape ${showShape(n.shape)} but operands give ${s ? showShape(s) : "nothing"}`);
+      const s = info.shape(
+        n.args.map((a) => g.nodes[a].shape),
+        n.target,
+        n.attrs,
+      );
+      if (!s || !sameShape(s, n.shape))
+        errs.push(`%${i} ${n.op}: shape ${showShape(n.shape)} but operands give ${s ? showShape(s) : "nothing"}`);
     }
-    if (n.op === "const" && (n.value === undefined || n.shape.length !== 0)) errs.push(`%${i} const without a scalar value`);
+    if (n.op === "const" && (n.value === undefined || n.shape.length !== 0))
+      errs.push(`%${i} const without a scalar value`);
     if ((n.op === "param" || n.op === "input") && !n.name) errs.push(`%${i} ${n.op} without a name`);
     const key = nodeKey(n.op, n.args, n);
     if (keys.has(key)) errs.push(`%${i} duplicates an earlier node (hash-consing broken)`);
@@ -31,7 +37,8 @@ export function verify(g: Graph): string[] {
   for (const o of g.grads) {
     const p = g.params.find((x) => x.name === o.param);
     if (!p || !ok(o.node)) errs.push(`grad ${o.param} has no param or node`);
-    else if (!sameShape(g.nodes[o.node].shape, p.shape)) errs.push(`grad ${o.param} has shape ${showShape(g.nodes[o.node].shape)}, param ${showShape(p.shape)}`);
+    else if (!sameShape(g.nodes[o.node].shape, p.shape))
+      errs.push(`grad ${o.param} has shape ${showShape(g.nodes[o.node].shape)}, param ${showShape(p.shape)}`);
   }
   return errs;
 }

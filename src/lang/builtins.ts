@@ -4,7 +4,20 @@ import type { Builder } from "../ir/build.js";
 import type { Op } from "../ir/ops.js";
 import { padOf, permuteOf, reshapeOf, sliceOf } from "../ir/primitives.js";
 import { formatSpec, letterSizes, parseSpec } from "../shape/contract.js";
-import { broadcastShapes, dropLast, keptShape, matmulKind, matmulShape, normalizeAxis, permutedShape, sameShape, scalar, showShape, size, type Shape } from "../shape/shape.js";
+import {
+  broadcastShapes,
+  dropLast,
+  keptShape,
+  matmulKind,
+  matmulShape,
+  normalizeAxis,
+  permutedShape,
+  sameShape,
+  scalar,
+  showShape,
+  size,
+  type Shape,
+} from "../shape/shape.js";
 import { userKeyed } from "../util/table.js";
 
 /** A shape rule's verdict: the result shape, or the diagnostic to report. */
@@ -48,20 +61,33 @@ function broadcastRule(name: string) {
   return (a: readonly Shape[]): ShapeResult => {
     let s: Shape | undefined = scalar;
     for (const x of a) s = s && broadcastShapes(s, x);
-    return s ?? err("E201", { op: name, left: showShape(a[0]), right: showShape(a[1]), hint: broadcastHint(a[0], a[1]) });
+    return (
+      s ?? err("E201", { op: name, left: showShape(a[0]), right: showShape(a[1]), hint: broadcastHint(a[0], a[1]) })
+    );
   };
 }
 
 export function broadcastHint(a: Shape, b: Shape): string {
-  if (a.length === 2 && b.length === 1 && a[0] === b[0]) return `a vector of length ${b[0]} broadcasts against the rows of a matrix, which have length ${a[1]}; did you mean to transpose the matrix?`;
-  if (b.length === 2 && a.length === 1 && b[0] === a[0]) return `a vector of length ${a[0]} broadcasts against the rows of a matrix, which have length ${b[1]}; did you mean to transpose the matrix?`;
+  if (a.length === 2 && b.length === 1 && a[0] === b[0])
+    return `a vector of length ${b[0]} broadcasts against the rows of a matrix, which have length ${a[1]}; did you mean to transpose the matrix?`;
+  if (b.length === 2 && a.length === 1 && b[0] === a[0])
+    return `a vector of length ${a[0]} broadcasts against the rows of a matrix, which have length ${b[1]}; did you mean to transpose the matrix?`;
   return "operands broadcast when their trailing dimensions are equal or 1 (NumPy rules)";
 }
 
 // ---- elementwise functions ------------------------------------------------------------------
-const elementwise1 = (op: Op): Builtin => ({ signature: `${op}(x)`, params: [T("x")], shape: (a) => a[0], lower: (b, [x]) => b.node(op, [x]) });
+const elementwise1 = (op: Op): Builtin => ({
+  signature: `${op}(x)`,
+  params: [T("x")],
+  shape: (a) => a[0],
+  lower: (b, [x]) => b.node(op, [x]),
+});
 /** an elementwise function written with the primitives: f(b, x, statics) */
-const composed1 = (signature: string, params: readonly Param[], f: (b: Builder, x: number, s: Statics) => number): Builtin => ({ signature, params, shape: (a) => a[0], lower: (b, [x], s) => f(b, x, s) });
+const composed1 = (
+  signature: string,
+  params: readonly Param[],
+  f: (b: Builder, x: number, s: Statics) => number,
+): Builtin => ({ signature, params, shape: (a) => a[0], lower: (b, [x], s) => f(b, x, s) });
 const ew = (b: Builder, op: Op, ...args: number[]) => b.elementwise(op, args);
 const c = (b: Builder, v: number) => b.constant(v);
 
@@ -74,12 +100,17 @@ function axesOf(s: Statics, shape: Shape): number[] | { code: Code; args: Args }
   const out: number[] = [];
   for (const a of list) {
     const k = normalizeAxis(a, shape.length);
-    if (k === undefined) return { code: "E206", args: { axis: String(a), shape: showShape(shape), rank: String(shape.length), last: String(shape.length - 1) } };
+    if (k === undefined)
+      return {
+        code: "E206",
+        args: { axis: String(a), shape: showShape(shape), rank: String(shape.length), last: String(shape.length - 1) },
+      };
     if (!out.includes(k)) out.push(k);
   }
   return out.sort((x, y) => x - y);
 }
-const reduced = (shape: Shape, axes: readonly number[], keep: boolean): Shape => (keep ? keptShape(shape, axes) : shape.filter((_, k) => !axes.includes(k)));
+const reduced = (shape: Shape, axes: readonly number[], keep: boolean): Shape =>
+  keep ? keptShape(shape, axes) : shape.filter((_, k) => !axes.includes(k));
 const isErr = (x: unknown): x is { code: Code; args: Args } => typeof x === "object" && x !== null && "code" in x;
 
 type Reducer = "sum" | "max" | "min";
@@ -114,7 +145,10 @@ function varLower(b: Builder, x: number, axes: readonly number[], keep: boolean)
   const d = ew(b, "sub", x, meanLower(b, x, axes, true));
   return meanLower(b, ew(b, "pow", d, c(b, 2)), axes, keep);
 }
-const statistic = (name: string, f: (b: Builder, x: number, axes: readonly number[], keep: boolean) => number): Builtin => ({
+const statistic = (
+  name: string,
+  f: (b: Builder, x: number, axes: readonly number[], keep: boolean) => number,
+): Builtin => ({
   ...reduction("sum", name),
   lower: (b, [x], s) => f(b, x, axesOf(s, b.shape(x)) as number[], s.keepdims === true),
 });
@@ -131,11 +165,22 @@ function alongAxis(b: Builder, x: number, axis: number, f: (x: number) => number
 }
 const lastAxisOp = (op: "softmax" | "log_softmax" | "logsumexp"): Builtin => ({
   signature: `${op}(z, axis=-1${op === "logsumexp" ? ", keepdims=false" : ""})`,
-  params: [T("z"), { name: "axis", kind: "int", default: -1 }, ...(op === "logsumexp" ? [{ name: "keepdims", kind: "bool" as const, default: false }] : [])],
+  params: [
+    T("z"),
+    { name: "axis", kind: "int", default: -1 },
+    ...(op === "logsumexp" ? [{ name: "keepdims", kind: "bool" as const, default: false }] : []),
+  ],
   shape: (a, s) => {
-    if (a[0].length === 0) return err("E203", { name: op, expected: "a tensor of rank 1 or more", shape: showShape(a[0]) });
+    if (a[0].length === 0)
+      return err("E203", { name: op, expected: "a tensor of rank 1 or more", shape: showShape(a[0]) });
     const axis = normalizeAxis(s.axis as number, a[0].length);
-    if (axis === undefined) return err("E206", { axis: String(s.axis), shape: showShape(a[0]), rank: String(a[0].length), last: String(a[0].length - 1) });
+    if (axis === undefined)
+      return err("E206", {
+        axis: String(s.axis),
+        shape: showShape(a[0]),
+        rank: String(a[0].length),
+        last: String(a[0].length - 1),
+      });
     return op === "logsumexp" ? reduced(a[0], [axis], s.keepdims === true) : a[0];
   },
   lower: (b, [x], s) => {
@@ -148,7 +193,12 @@ const lastAxisOp = (op: "softmax" | "log_softmax" | "logsumexp"): Builtin => ({
 
 // ---- products ---------------------------------------------------------------------------------
 export function matmulRule(a: Shape, b: Shape): ShapeResult {
-  if (a.length === 0 || b.length === 0) return err("E202", { left: showShape(a), right: showShape(b), hint: "'@' takes tensors of rank 1 or more; use '*' to scale by a scalar" });
+  if (a.length === 0 || b.length === 0)
+    return err("E202", {
+      left: showShape(a),
+      right: showShape(b),
+      hint: "'@' takes tensors of rank 1 or more; use '*' to scale by a scalar",
+    });
   const inner = a[a.length - 1];
   const innerB = b.length === 1 ? b[0] : b[b.length - 2];
   if (inner !== innerB) {
@@ -162,7 +212,12 @@ export function matmulRule(a: Shape, b: Shape): ShapeResult {
   const batchA = a.length > 2 ? a.slice(0, -2) : [];
   const batchB = b.length > 2 ? b.slice(0, -2) : [];
   const batch = broadcastShapes(batchA, batchB);
-  if (!batch) return err("E202", { left: showShape(a), right: showShape(b), hint: `the batch dimensions ${showShape(batchA)} and ${showShape(batchB)} do not broadcast` });
+  if (!batch)
+    return err("E202", {
+      left: showShape(a),
+      right: showShape(b),
+      hint: `the batch dimensions ${showShape(batchA)} and ${showShape(batchB)} do not broadcast`,
+    });
   return [...batch, ...(a.length > 1 ? [a[a.length - 2]] : []), ...(b.length > 1 ? [b[b.length - 1]] : [])];
 }
 
@@ -178,13 +233,17 @@ export function lowerMatmul(b: Builder, x: number, y: number): number {
   const bl = LETTERS.slice(0, batch);
   const [m, k, n] = ["x", "y", "z"];
   // each operand is first broadcast over the batch dimensions it lacks or has as 1
-  const full = (id: number, rank: number, tail: Shape) => (rank > 2 ? b.broadcastTo(id, [...out.slice(0, batch), ...tail]) : id);
+  const full = (id: number, rank: number, tail: Shape) =>
+    rank > 2 ? b.broadcastTo(id, [...out.slice(0, batch), ...tail]) : id;
   const A = full(x, sa.length, sa.slice(-2));
   const B = full(y, sb.length, sb.slice(-2));
   const subA = sa.length === 1 ? k : `${sa.length > 2 ? bl : ""}${m}${k}`;
   const subB = sb.length === 1 ? k : `${sb.length > 2 ? bl : ""}${k}${n}`;
   const subOut = `${bl}${sa.length > 1 ? m : ""}${sb.length > 1 ? n : ""}`;
-  return b.node("contract2", [A, B], { target: [...out], attrs: { spec: formatSpec({ inputs: [subA, subB], output: subOut }) } });
+  return b.node("contract2", [A, B], {
+    target: [...out],
+    attrs: { spec: formatSpec({ inputs: [subA, subB], output: subOut }) },
+  });
 }
 
 /** einsum subscripts checked against the operands: the result shape, or what is wrong */
@@ -192,8 +251,11 @@ function einsumShape(spec: string, shapes: readonly Shape[]): ShapeResult {
   const bad = (problem: string) => err("E209", { spec, problem });
   const s = parseSpec(spec.replace(/\s+/g, ""));
   if (!s) return bad("expected letters, commas and '->' (implicit output is not supported)");
-  if (s.inputs.length !== shapes.length) return bad(`${s.inputs.length} operand subscripts for ${shapes.length} operands`);
-  for (let i = 0; i < shapes.length; i++) if (s.inputs[i].length !== shapes[i].length) return bad(`'${s.inputs[i]}' has ${s.inputs[i].length} letters for an operand of shape ${showShape(shapes[i])}`);
+  if (s.inputs.length !== shapes.length)
+    return bad(`${s.inputs.length} operand subscripts for ${shapes.length} operands`);
+  for (let i = 0; i < shapes.length; i++)
+    if (s.inputs[i].length !== shapes[i].length)
+      return bad(`'${s.inputs[i]}' has ${s.inputs[i].length} letters for an operand of shape ${showShape(shapes[i])}`);
   if (new Set(s.output).size !== s.output.length) return bad("a letter repeats in the output");
   const inputs = new Set(s.inputs.join(""));
   for (const ch of s.output) if (!inputs.has(ch)) return bad(`output letter '${ch}' is in no operand`);
@@ -204,7 +266,10 @@ function einsumShape(spec: string, shapes: readonly Shape[]): ShapeResult {
 /** einsum as pairwise contractions, left to right; each keeps the letters still needed later */
 function einsumLower(b: Builder, spec: string, args: readonly number[]): number {
   const s = parseSpec(spec.replace(/\s+/g, ""))!;
-  const sizes = letterSizes(s, args.map((a) => b.shape(a)))!;
+  const sizes = letterSizes(
+    s,
+    args.map((a) => b.shape(a)),
+  )!;
   const shapeOf = (sub: string) => [...sub].map((ch) => sizes.get(ch)!);
   let acc = args[0];
   let accSub = s.inputs[0];
@@ -217,7 +282,10 @@ function einsumLower(b: Builder, spec: string, args: readonly number[]): number 
     }
     const keep = [...new Set(accSub + s.inputs[i])].filter((ch) => later.includes(ch)).join("");
     const out = i === args.length - 1 ? s.output : keep;
-    acc = b.node("contract2", [acc, args[i]], { target: shapeOf(out), attrs: { spec: `${accSub},${s.inputs[i]}->${out}` } });
+    acc = b.node("contract2", [acc, args[i]], {
+      target: shapeOf(out),
+      attrs: { spec: `${accSub},${s.inputs[i]}->${out}` },
+    });
     accSub = out;
     if (i === args.length - 1) return acc;
   }
@@ -233,9 +301,12 @@ function reshapeTarget(from: Shape, to: readonly number[]): ShapeResult {
   const n = size(from);
   const unknown = to.filter((d) => d === -1).length;
   const known = to.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
-  const bad = (hint: string) => err("E208", { from: showShape(from), count: String(n), to: `[${to.join(", ")}]`, hint });
-  if (unknown > 1 || to.some((d) => d !== -1 && !(Number.isInteger(d) && d >= 1))) return bad("dimensions are positive integers, and at most one is -1");
-  if (unknown === 1) return n % known === 0 ? to.map((d) => (d === -1 ? n / known : d)) : bad(`${n} is not a multiple of ${known}`);
+  const bad = (hint: string) =>
+    err("E208", { from: showShape(from), count: String(n), to: `[${to.join(", ")}]`, hint });
+  if (unknown > 1 || to.some((d) => d !== -1 && !(Number.isInteger(d) && d >= 1)))
+    return bad("dimensions are positive integers, and at most one is -1");
+  if (unknown === 1)
+    return n % known === 0 ? to.map((d) => (d === -1 ? n / known : d)) : bad(`${n} is not a multiple of ${known}`);
   return known === n ? to : bad("the element counts must be equal");
 }
 const filled = (b: Builder, shape: Shape, v: number) => b.broadcastTo(v, shape);
@@ -263,7 +334,13 @@ function concatLower(b: Builder, args: readonly number[], axis: number): number 
     const s = b.shape(a);
     const starts = s.map((_, k) => (k === axis ? offset : 0));
     offset += s[axis];
-    const placed = padOf(b, a, starts, s.map(() => 1), full);
+    const placed = padOf(
+      b,
+      a,
+      starts,
+      s.map(() => 1),
+      full,
+    );
     out = out === undefined ? placed : ew(b, "add", out, placed);
   }
   return out!;
@@ -272,10 +349,19 @@ function concatShape(name: string, shapes: readonly Shape[], axisGiven: number, 
   const first = shapes[0];
   const rank = first.length + (stack ? 1 : 0);
   const axis = normalizeAxis(axisGiven, rank);
-  if (axis === undefined) return err("E206", { axis: String(axisGiven), shape: showShape(stack ? [shapes.length, ...first] : first), rank: String(rank), last: String(rank - 1) });
-  if (!stack && first.length === 0) return err("E203", { name, expected: "tensors of rank 1 or more", shape: showShape(first) });
+  if (axis === undefined)
+    return err("E206", {
+      axis: String(axisGiven),
+      shape: showShape(stack ? [shapes.length, ...first] : first),
+      rank: String(rank),
+      last: String(rank - 1),
+    });
+  if (!stack && first.length === 0)
+    return err("E203", { name, expected: "tensors of rank 1 or more", shape: showShape(first) });
   for (const s of shapes) {
-    const fits = stack ? sameShape(s, first) : s.length === first.length && s.every((d, k) => k === axis || d === first[k]);
+    const fits = stack
+      ? sameShape(s, first)
+      : s.length === first.length && s.every((d, k) => k === axis || d === first[k]);
     if (!fits) return err("E205", { name, left: showShape(first), right: showShape(s) });
   }
   if (stack) return [...first.slice(0, axis), shapes.length, ...first.slice(axis)];
@@ -301,15 +387,33 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
   sign: elementwise1("sign"),
   square: composed1("square(x)", [T("x")], (b, x) => ew(b, "mul", x, x)),
   // x where x > 0, else slope x
-  leaky_relu: composed1("leaky_relu(x, slope=0.01)", [T("x"), { name: "slope", kind: "number", default: 0.01 }], (b, x, s) => ew(b, "select", x, x, ew(b, "mul", c(b, s.slope as number), x))),
+  leaky_relu: composed1(
+    "leaky_relu(x, slope=0.01)",
+    [T("x"), { name: "slope", kind: "number", default: 0.01 }],
+    (b, x, s) => ew(b, "select", x, x, ew(b, "mul", c(b, s.slope as number), x)),
+  ),
   // x where x > 0, else alpha (e^x - 1)
-  elu: composed1("elu(x, alpha=1)", [T("x"), { name: "alpha", kind: "number", default: 1 }], (b, x, s) => ew(b, "select", x, x, ew(b, "mul", c(b, s.alpha as number), b.node("expm1", [x])))),
+  elu: composed1("elu(x, alpha=1)", [T("x"), { name: "alpha", kind: "number", default: 1 }], (b, x, s) =>
+    ew(b, "select", x, x, ew(b, "mul", c(b, s.alpha as number), b.node("expm1", [x]))),
+  ),
   // x Φ(x) = x (1 + erf(x / √2)) / 2, PyTorch's default
-  gelu: composed1("gelu(x)", [T("x")], (b, x) => ew(b, "mul", ew(b, "mul", c(b, 0.5), x), ew(b, "add", c(b, 1), b.node("erf", [ew(b, "mul", x, c(b, Math.SQRT1_2))])))),
+  gelu: composed1("gelu(x)", [T("x")], (b, x) =>
+    ew(
+      b,
+      "mul",
+      ew(b, "mul", c(b, 0.5), x),
+      ew(b, "add", c(b, 1), b.node("erf", [ew(b, "mul", x, c(b, Math.SQRT1_2))])),
+    ),
+  ),
   // x σ(x)
   silu: composed1("silu(x)", [T("x")], (b, x) => ew(b, "mul", x, b.node("sigmoid", [x]))),
   // min(max(x, lo), hi): gradient 1 on [lo, hi] (ties go to x), 0 outside, as torch.clamp
-  clip: { signature: "clip(x, lo, hi)", params: [T("x"), T("lo"), T("hi")], shape: broadcastRule("clip"), lower: (b, [x, lo, hi]) => ew(b, "min", ew(b, "max", x, lo), hi) },
+  clip: {
+    signature: "clip(x, lo, hi)",
+    params: [T("x"), T("lo"), T("hi")],
+    shape: broadcastRule("clip"),
+    lower: (b, [x, lo, hi]) => ew(b, "min", ew(b, "max", x, lo), hi),
+  },
   where: {
     signature: "where(condition, a, b)",
     params: [T("condition"), T("a"), T("b")],
@@ -320,15 +424,27 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
 
   max: {
     signature: "max(x, axis=all, keepdims=false) or max(a, b)",
-    params: [T("x"), { name: "b", kind: "tensor", default: null }, { name: "axis", kind: "axes", default: null }, { name: "keepdims", kind: "bool", default: false }],
+    params: [
+      T("x"),
+      { name: "b", kind: "tensor", default: null },
+      { name: "axis", kind: "axes", default: null },
+      { name: "keepdims", kind: "bool", default: false },
+    ],
     shape: (a, s) => (a.length === 2 ? pairwise("max", a, s) : reduction("max", "max").shape(a, s)),
-    lower: (b, args, s) => (args.length === 2 ? ew(b, "max", args[0], args[1]) : reduction("max", "max").lower(b, args, s)),
+    lower: (b, args, s) =>
+      args.length === 2 ? ew(b, "max", args[0], args[1]) : reduction("max", "max").lower(b, args, s),
   },
   min: {
     signature: "min(x, axis=all, keepdims=false) or min(a, b)",
-    params: [T("x"), { name: "b", kind: "tensor", default: null }, { name: "axis", kind: "axes", default: null }, { name: "keepdims", kind: "bool", default: false }],
+    params: [
+      T("x"),
+      { name: "b", kind: "tensor", default: null },
+      { name: "axis", kind: "axes", default: null },
+      { name: "keepdims", kind: "bool", default: false },
+    ],
     shape: (a, s) => (a.length === 2 ? pairwise("min", a, s) : reduction("min", "min").shape(a, s)),
-    lower: (b, args, s) => (args.length === 2 ? ew(b, "min", args[0], args[1]) : reduction("min", "min").lower(b, args, s)),
+    lower: (b, args, s) =>
+      args.length === 2 ? ew(b, "min", args[0], args[1]) : reduction("min", "min").lower(b, args, s),
   },
   sum: reduction("sum", "sum"),
   mean: statistic("mean", meanLower),
@@ -336,7 +452,10 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
   dot: {
     signature: "dot(a, b)",
     params: [T("a"), T("b")],
-    shape: (a) => (a[0].length === 1 && sameShape(a[0], a[1]) ? scalar : err("E205", { name: "dot", left: showShape(a[0]), right: showShape(a[1]) })),
+    shape: (a) =>
+      a[0].length === 1 && sameShape(a[0], a[1])
+        ? scalar
+        : err("E205", { name: "dot", left: showShape(a[0]), right: showShape(a[1]) }),
     lower: (b, args) => b.node("dot", args),
   },
   transpose: {
@@ -345,12 +464,24 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
     shape: (a, s) => {
       if (s.axes === null || s.axes === undefined) return [...a[0]].reverse();
       const perm = (s.axes as number[]).map((k) => normalizeAxis(k, a[0].length) ?? -1);
-      return permutedShape(a[0], perm) ?? err("E113", { arg: "axes", name: "transpose", expected: `a permutation of the axes 0..${a[0].length - 1}`, found: `[${(s.axes as number[]).join(", ")}]`, hint: "" });
+      return (
+        permutedShape(a[0], perm) ??
+        err("E113", {
+          arg: "axes",
+          name: "transpose",
+          expected: `a permutation of the axes 0..${a[0].length - 1}`,
+          found: `[${(s.axes as number[]).join(", ")}]`,
+          hint: "",
+        })
+      );
     },
     // a vector or scalar is its own transpose (NumPy)
     lower: (b, [x], s) => {
       const rank = b.shape(x).length;
-      const perm = s.axes === null || s.axes === undefined ? [...Array(rank).keys()].reverse() : (s.axes as number[]).map((k) => normalizeAxis(k, rank)!);
+      const perm =
+        s.axes === null || s.axes === undefined
+          ? [...Array(rank).keys()].reverse()
+          : (s.axes as number[]).map((k) => normalizeAxis(k, rank)!);
       return rank < 2 ? x : permuteOf(b, x, perm);
     },
   },
@@ -365,7 +496,13 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
     params: [T("x"), { name: "start", kind: "int", default: 0 }],
     shape: (a, s) => {
       const k = a[0].length === 0 ? 0 : normalizeAxis(s.start as number, a[0].length);
-      if (k === undefined) return err("E206", { axis: String(s.start), shape: showShape(a[0]), rank: String(a[0].length), last: String(a[0].length - 1) });
+      if (k === undefined)
+        return err("E206", {
+          axis: String(s.start),
+          shape: showShape(a[0]),
+          rank: String(a[0].length),
+          last: String(a[0].length - 1),
+        });
       return [...a[0].slice(0, k), size(a[0].slice(k))];
     },
     lower: (b, [x], s) => {
@@ -388,29 +525,63 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
       const shape = b.shape(args[0]);
       const axis = normalizeAxis(s.axis as number, shape.length + 1)!;
       const one = [...shape.slice(0, axis), 1, ...shape.slice(axis)];
-      return concatLower(b, args.map((a) => reshapeOf(b, a, one)), axis);
+      return concatLower(
+        b,
+        args.map((a) => reshapeOf(b, a, one)),
+        axis,
+      );
     },
   },
-  zeros: { signature: "zeros(shape)", params: [{ name: "shape", kind: "shape" }], shape: (_a, s) => shapeArg(s.shape), lower: (b, _x, s) => filled(b, shapeArg(s.shape), c(b, 0)) },
-  ones: { signature: "ones(shape)", params: [{ name: "shape", kind: "shape" }], shape: (_a, s) => shapeArg(s.shape), lower: (b, _x, s) => filled(b, shapeArg(s.shape), c(b, 1)) },
+  zeros: {
+    signature: "zeros(shape)",
+    params: [{ name: "shape", kind: "shape" }],
+    shape: (_a, s) => shapeArg(s.shape),
+    lower: (b, _x, s) => filled(b, shapeArg(s.shape), c(b, 0)),
+  },
+  ones: {
+    signature: "ones(shape)",
+    params: [{ name: "shape", kind: "shape" }],
+    shape: (_a, s) => shapeArg(s.shape),
+    lower: (b, _x, s) => filled(b, shapeArg(s.shape), c(b, 1)),
+  },
   full: {
     signature: "full(shape, value)",
     params: [{ name: "shape", kind: "shape" }, T("value")],
-    shape: (a, s) => (a[0].length === 0 ? shapeArg(s.shape) : err("E203", { name: "full", expected: "a scalar value", shape: showShape(a[0]) })),
+    shape: (a, s) =>
+      a[0].length === 0
+        ? shapeArg(s.shape)
+        : err("E203", { name: "full", expected: "a scalar value", shape: showShape(a[0]) }),
     lower: (b, [v], s) => filled(b, shapeArg(s.shape), v),
   },
-  eye: { signature: "eye(n)", params: [{ name: "n", kind: "count" }], shape: (_a, s) => [s.n as number, s.n as number], lower: (b, _x, s) => ew(b, "eq", iota(b, [s.n as number, s.n as number], 0), iota(b, [s.n as number, s.n as number], 1)) },
-  arange: { signature: "arange(n)", params: [{ name: "n", kind: "count" }], shape: (_a, s) => [s.n as number], lower: (b, _x, s) => iota(b, [s.n as number], 0) },
+  eye: {
+    signature: "eye(n)",
+    params: [{ name: "n", kind: "count" }],
+    shape: (_a, s) => [s.n as number, s.n as number],
+    lower: (b, _x, s) =>
+      ew(b, "eq", iota(b, [s.n as number, s.n as number], 0), iota(b, [s.n as number, s.n as number], 1)),
+  },
+  arange: {
+    signature: "arange(n)",
+    params: [{ name: "n", kind: "count" }],
+    shape: (_a, s) => [s.n as number],
+    lower: (b, _x, s) => iota(b, [s.n as number], 0),
+  },
   tril: {
     signature: "tril(x, k=0)",
     params: [T("x"), { name: "k", kind: "int", default: 0 }],
-    shape: (a) => (a[0].length >= 2 ? a[0] : err("E203", { name: "tril", expected: "a tensor of rank 2 or more", shape: showShape(a[0]) })),
+    shape: (a) =>
+      a[0].length >= 2
+        ? a[0]
+        : err("E203", { name: "tril", expected: "a tensor of rank 2 or more", shape: showShape(a[0]) }),
     lower: (b, [x], s) => triangle(b, x, s.k as number, true),
   },
   triu: {
     signature: "triu(x, k=0)",
     params: [T("x"), { name: "k", kind: "int", default: 0 }],
-    shape: (a) => (a[0].length >= 2 ? a[0] : err("E203", { name: "triu", expected: "a tensor of rank 2 or more", shape: showShape(a[0]) })),
+    shape: (a) =>
+      a[0].length >= 2
+        ? a[0]
+        : err("E203", { name: "triu", expected: "a tensor of rank 2 or more", shape: showShape(a[0]) }),
     lower: (b, [x], s) => triangle(b, x, s.k as number, false),
   },
   einsum: {
@@ -424,10 +595,17 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
     params: [T("x"), { name: "ids", kind: "indices" }, { name: "axis", kind: "int", default: 0 }],
     shape: (a, s) => {
       const axis = normalizeAxis(s.axis as number, a[0].length);
-      if (axis === undefined) return err("E206", { axis: String(s.axis), shape: showShape(a[0]), rank: String(a[0].length), last: String(a[0].length - 1) });
+      if (axis === undefined)
+        return err("E206", {
+          axis: String(s.axis),
+          shape: showShape(a[0]),
+          rank: String(a[0].length),
+          last: String(a[0].length - 1),
+        });
       return [...a[0].slice(0, axis), ...a[1], ...a[0].slice(axis + 1)];
     },
-    lower: (b, [x, ids], s) => b.node("gather", [x, ids], { attrs: { axis: normalizeAxis(s.axis as number, b.shape(x).length)! } }),
+    lower: (b, [x, ids], s) =>
+      b.node("gather", [x, ids], { attrs: { axis: normalizeAxis(s.axis as number, b.shape(x).length)! } }),
   },
   // mean over rows of logsumexp(z) - z[label]: softmax cross-entropy against a one-hot of the integer labels
   cross_entropy: {
@@ -435,7 +613,11 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
     params: [T("logits"), { name: "labels", kind: "indices" }],
     shape: (a) =>
       a[0].length === 0 || !sameShape(a[0].slice(0, -1), a[1])
-        ? err("E203", { name: "cross_entropy", expected: `logits [K] with a scalar label, or [N, K] with labels [N] (labels ${showShape(a[1])})`, shape: showShape(a[0]) })
+        ? err("E203", {
+            name: "cross_entropy",
+            expected: `logits [K] with a scalar label, or [N, K] with labels [N] (labels ${showShape(a[1])})`,
+            shape: showShape(a[0]),
+          })
         : scalar,
     lower: (b, [z, labels]) => {
       const shape = b.shape(z);
@@ -470,7 +652,12 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
     params: [T("p"), T("y")],
     shape: (a) => (broadcastShapes(a[0], a[1]) ? scalar : broadcastRule("bce")(a)),
     lower: (b, [p, y]) => {
-      const ll = ew(b, "add", ew(b, "mul", y, b.node("log", [p])), ew(b, "mul", ew(b, "sub", c(b, 1), y), b.node("log1p", [b.node("neg", [p])])));
+      const ll = ew(
+        b,
+        "add",
+        ew(b, "mul", y, b.node("log", [p])),
+        ew(b, "mul", ew(b, "sub", c(b, 1), y), b.node("log1p", [b.node("neg", [p])])),
+      );
       return meanLower(b, b.node("neg", [ll]), allAxes(b, p, y), false);
     },
   },
@@ -479,7 +666,8 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
     signature: "bce_with_logits(z, y)",
     params: [T("z"), T("y")],
     shape: (a) => (broadcastShapes(a[0], a[1]) ? scalar : broadcastRule("bce_with_logits")(a)),
-    lower: (b, [z, y]) => meanLower(b, ew(b, "sub", b.node("softplus", [z]), ew(b, "mul", y, z)), allAxes(b, z, y), false),
+    lower: (b, [z, y]) =>
+      meanLower(b, ew(b, "sub", b.node("softplus", [z]), ew(b, "mul", y, z)), allAxes(b, z, y), false),
   },
   // mean of r^2/2 where |r| <= delta, delta (|r| - delta/2) beyond (r = pred - target), as torch's HuberLoss
   huber: {
@@ -487,7 +675,13 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
     params: [T("pred"), T("target"), { name: "delta", kind: "number", default: 1 }],
     shape: (a, s) =>
       !((s.delta as number) > 0)
-        ? err("E113", { arg: "delta", name: "huber", expected: "a positive number", found: String(s.delta), hint: "delta is where the loss turns from quadratic to linear" })
+        ? err("E113", {
+            arg: "delta",
+            name: "huber",
+            expected: "a positive number",
+            found: String(s.delta),
+            hint: "delta is where the loss turns from quadratic to linear",
+          })
         : broadcastShapes(a[0], a[1])
           ? scalar
           : broadcastRule("huber")(a),
@@ -505,7 +699,14 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
 /** max(a, b) / min(a, b): elementwise, so an axis or keepdims has nothing to act on */
 function pairwise(name: string, a: readonly Shape[], s: Statics): ShapeResult {
   const extra = s.axis !== undefined ? "axis" : s.keepdims === true ? "keepdims" : undefined;
-  if (extra) return err("E113", { arg: extra, name, expected: "absent", found: `${extra} with two operands`, hint: `${name}(a, b) is elementwise; ${name}(x, axis=k) reduces one operand` });
+  if (extra)
+    return err("E113", {
+      arg: extra,
+      name,
+      expected: "absent",
+      found: `${extra} with two operands`,
+      hint: `${name}(a, b) is elementwise; ${name}(x, axis=k) reduces one operand`,
+    });
   return broadcastRule(name)(a);
 }
 
@@ -515,7 +716,12 @@ function allAxes(b: Builder, x: number, y: number): number[] {
 }
 
 /** Binary operators: elementwise with broadcasting, '@', and comparisons (0/1 masks, no gradient). */
-export const binaryOps: Readonly<Record<string, { name: string; shape: (a: readonly Shape[]) => ShapeResult; lower: (b: Builder, x: number, y: number) => number }>> = userKeyed({
+export const binaryOps: Readonly<
+  Record<
+    string,
+    { name: string; shape: (a: readonly Shape[]) => ShapeResult; lower: (b: Builder, x: number, y: number) => number }
+  >
+> = userKeyed({
   "+": { name: "+", shape: broadcastRule("+"), lower: (b, x, y) => ew(b, "add", x, y) },
   "-": { name: "-", shape: broadcastRule("-"), lower: (b, x, y) => ew(b, "sub", x, y) },
   "*": { name: "*", shape: broadcastRule("*"), lower: (b, x, y) => ew(b, "mul", x, y) },
@@ -540,7 +746,11 @@ export interface IndexSpec {
 }
 export function lowerIndex(b: Builder, x: number, s: IndexSpec): number {
   const window = sliceOf(b, x, s.starts, s.steps, s.counts);
-  return reshapeOf(b, window, s.counts.filter((_, k) => !s.drop.includes(k)));
+  return reshapeOf(
+    b,
+    window,
+    s.counts.filter((_, k) => !s.drop.includes(k)),
+  );
 }
 
 export const builtinNames: readonly string[] = Object.keys(builtins);

@@ -36,7 +36,8 @@ export function lower(p: CheckedProgram): Graph {
     }
     if (spine.length === 0) return one(e, []);
     let acc = one(left, []);
-    for (let k = spine.length - 1; k >= 0; k--) acc = one(spine[k], [acc, expr((spine[k] as Extract<TExpr, { kind: "apply" }>).args[1])]);
+    for (let k = spine.length - 1; k >= 0; k--)
+      acc = one(spine[k], [acc, expr((spine[k] as Extract<TExpr, { kind: "apply" }>).args[1])]);
     return acc;
   }
 
@@ -100,7 +101,8 @@ export function lower(p: CheckedProgram): Graph {
   const loss = expr(p.loss.value);
   b.annotate(loss, p.loss.name ?? "loss", undefined);
   for (const [id, hint] of later) b.annotate(id, hint, undefined);
-  const leaves = (ds: CheckedProgram["params"]): Leaf[] => ds.map((d) => ({ name: d.name, shape: d.shape, node: ref(d.name), span: d.span, ...(d.int ? { int: true } : {}) }));
+  const leaves = (ds: CheckedProgram["params"]): Leaf[] =>
+    ds.map((d) => ({ name: d.name, shape: d.shape, node: ref(d.name), span: d.span, ...(d.int ? { int: true } : {}) }));
   const params = leaves(p.params);
   const inputs = leaves(p.inputs);
   return b.finish({ file: p.file, params, inputs, loss, grads: [] });

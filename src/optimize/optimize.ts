@@ -58,7 +58,10 @@ export function simplify(g: Graph): Graph {
  * (log(softmax) -> log_softmax, ...) and the algebraic identities.
  */
 export function canonicalize(g: Graph): Graph {
-  return rebuild(g, (b, n) => firstMatch(stableForms, b, n) ?? firstMatch(rewritesByOp.get(n.op) ?? [], b, n) ?? foldConstants(b, n));
+  return rebuild(
+    g,
+    (b, n) => firstMatch(stableForms, b, n) ?? firstMatch(rewritesByOp.get(n.op) ?? [], b, n) ?? foldConstants(b, n),
+  );
 }
 
 /** Dead code elimination: keep what the loss and the gradients need (and the declared leaves). */

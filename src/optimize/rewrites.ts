@@ -24,7 +24,8 @@ export function constOf(b: Builder, id: number): number | undefined {
 }
 
 /** x^T, with (x^T)^T = x */
-const transposeOf = (b: Builder, x: number) => (b.nodes[x].op === "transpose" ? b.nodes[x].args[0] : b.node("transpose", [x]));
+const transposeOf = (b: Builder, x: number) =>
+  b.nodes[x].op === "transpose" ? b.nodes[x].args[0] : b.node("transpose", [x]);
 
 const is = (v: number) => (b: Builder, id: number) => constOf(b, id) === v;
 const isOne = is(1);
@@ -54,7 +55,12 @@ export const rewrites: readonly Rewrite[] = [
   // 0 + x -> x
   { name: "0+x", op: "add", apply: (b, n) => (isZero(b, n.args[0]) ? n.args[1] : undefined) },
   // x + (-y) -> x - y
-  { name: "x+-y", op: "add", apply: (b, n) => (b.nodes[n.args[1]].op === "neg" ? b.node("sub", [n.args[0], b.nodes[n.args[1]].args[0]]) : undefined) },
+  {
+    name: "x+-y",
+    op: "add",
+    apply: (b, n) =>
+      b.nodes[n.args[1]].op === "neg" ? b.node("sub", [n.args[0], b.nodes[n.args[1]].args[0]]) : undefined,
+  },
   // x - 0 -> x
   { name: "x-0", op: "sub", apply: (b, n) => (isZero(b, n.args[1]) ? n.args[0] : undefined) },
   // 0 - x -> -x
@@ -64,15 +70,37 @@ export const rewrites: readonly Rewrite[] = [
   // x ^ 1 -> x
   { name: "x^1", op: "pow", apply: (b, n) => (isOne(b, n.args[1]) ? n.args[0] : undefined) },
   // -(-x) -> x
-  { name: "--x", op: "neg", apply: (b, n) => (b.nodes[n.args[0]].op === "neg" ? b.nodes[n.args[0]].args[0] : undefined) },
+  {
+    name: "--x",
+    op: "neg",
+    apply: (b, n) => (b.nodes[n.args[0]].op === "neg" ? b.nodes[n.args[0]].args[0] : undefined),
+  },
   // guard(c, x) -> x for a constant c != 0
-  { name: "guard-const", op: "guard", apply: (b, n) => { const c = constOf(b, n.args[0]); return c !== undefined && c !== 0 ? n.args[1] : undefined; } },
+  {
+    name: "guard-const",
+    op: "guard",
+    apply: (b, n) => {
+      const c = constOf(b, n.args[0]);
+      return c !== undefined && c !== 0 ? n.args[1] : undefined;
+    },
+  },
   // (A B)^T -> B^T A^T: transposes are free views, and the product then comes out row-major
-  { name: "(AB)'", op: "transpose", apply: (b, n) => { const m = b.nodes[n.args[0]]; return m.op === "matmul" ? b.node("matmul", [transposeOf(b, m.args[1]), transposeOf(b, m.args[0])]) : undefined; } },
+  {
+    name: "(AB)'",
+    op: "transpose",
+    apply: (b, n) => {
+      const m = b.nodes[n.args[0]];
+      return m.op === "matmul" ? b.node("matmul", [transposeOf(b, m.args[1]), transposeOf(b, m.args[0])]) : undefined;
+    },
+  },
   // select(c, x, x) -> x
   { name: "select-same", op: "select", apply: (b, n) => (n.args[1] === n.args[2] ? n.args[1] : undefined) },
   // (x')' -> x
-  { name: "x''", op: "transpose", apply: (b, n) => (b.nodes[n.args[0]].op === "transpose" ? b.nodes[n.args[0]].args[0] : undefined) },
+  {
+    name: "x''",
+    op: "transpose",
+    apply: (b, n) => (b.nodes[n.args[0]].op === "transpose" ? b.nodes[n.args[0]].args[0] : undefined),
+  },
 ];
 
 /**
@@ -93,11 +121,27 @@ export function foldConstants(b: Builder, n: Node): number | undefined {
  */
 export const stableForms: readonly Rewrite[] = [
   // log(softmax(x)) -> log_softmax(x): no log(0) when a probability underflows
-  { name: "log(softmax)", op: "log", apply: (b, n) => (b.nodes[n.args[0]].op === "softmax" ? b.node("log_softmax", [b.nodes[n.args[0]].args[0]]) : undefined) },
+  {
+    name: "log(softmax)",
+    op: "log",
+    apply: (b, n) =>
+      b.nodes[n.args[0]].op === "softmax" ? b.node("log_softmax", [b.nodes[n.args[0]].args[0]]) : undefined,
+  },
   // log(sigmoid(x)) -> -softplus(-x)
-  { name: "log(sigmoid)", op: "log", apply: (b, n) => (b.nodes[n.args[0]].op === "sigmoid" ? b.node("neg", [b.node("softplus", [b.node("neg", [b.nodes[n.args[0]].args[0]])])]) : undefined) },
+  {
+    name: "log(sigmoid)",
+    op: "log",
+    apply: (b, n) =>
+      b.nodes[n.args[0]].op === "sigmoid"
+        ? b.node("neg", [b.node("softplus", [b.node("neg", [b.nodes[n.args[0]].args[0]])])])
+        : undefined,
+  },
   // log(exp(x)) -> x
-  { name: "log(exp)", op: "log", apply: (b, n) => (b.nodes[n.args[0]].op === "exp" ? b.nodes[n.args[0]].args[0] : undefined) },
+  {
+    name: "log(exp)",
+    op: "log",
+    apply: (b, n) => (b.nodes[n.args[0]].op === "exp" ? b.nodes[n.args[0]].args[0] : undefined),
+  },
   // log(sum(exp(x))) -> logsumexp(x) for a vector x
   {
     name: "log(sum(exp))",

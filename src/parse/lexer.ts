@@ -3,8 +3,24 @@ import { span } from "../source/span.js";
 import type { Token, TokenKind } from "./tokens.js";
 
 const single: Record<string, TokenKind> = {
-  "+": "+", "-": "-", "*": "*", "/": "/", "^": "^", "@": "@", "'": "'", "=": "=", ",": ",",
-  "(": "(", ")": ")", "[": "[", "]": "]", "{": "{", "}": "}", ":": ":", "<": "<", ">": ">",
+  "+": "+",
+  "-": "-",
+  "*": "*",
+  "/": "/",
+  "^": "^",
+  "@": "@",
+  "'": "'",
+  "=": "=",
+  ",": ",",
+  "(": "(",
+  ")": ")",
+  "[": "[",
+  "]": "]",
+  "{": "{",
+  "}": "}",
+  ":": ":",
+  "<": "<",
+  ">": ">",
 };
 /** two-character operators, matched before single ones */
 const double: Record<string, TokenKind> = { "<=": "<=", ">=": ">=", "==": "==", "!=": "!=" };
@@ -133,7 +149,16 @@ export function lexWithErrors(text: string, reporter: Reporter): { tokens: Token
     }
     const cp = text.codePointAt(i) ?? 0;
     const ch = String.fromCodePoint(cp);
-    const hint = ch === "×" || ch === "·" ? "write multiplication as '*'" : ch === "−" ? "write minus as '-'" : ch === "σ" ? "write sigmoid(...)" : ch === "⊙" ? "'*' is elementwise" : "";
+    const hint =
+      ch === "×" || ch === "·"
+        ? "write multiplication as '*'"
+        : ch === "−"
+          ? "write minus as '-'"
+          : ch === "σ"
+            ? "write sigmoid(...)"
+            : ch === "⊙"
+              ? "'*' is elementwise"
+              : "";
     report("E001", span(i, i + ch.length), { char: ch, hint });
     i += ch.length;
   }

@@ -67,7 +67,14 @@ export function parse(text: string, reporter: Reporter): Program {
     const op = next();
     const right = additive(allowIndex);
     if (atCompare()) fail("end of the comparison", "comparisons do not chain: write (a < b) * (b < c)");
-    return { kind: "compare", op: op.kind as CompareOp, left, right, opSpan: op.span, span: join(left.span, right.span) };
+    return {
+      kind: "compare",
+      op: op.kind as CompareOp,
+      left,
+      right,
+      opSpan: op.span,
+      span: join(left.span, right.span),
+    };
   }
   // additive := multiplicative (('+'|'-') multiplicative)*
   function additive(allowIndex: boolean): Expr {
@@ -77,7 +84,14 @@ export function parse(text: string, reporter: Reporter): Program {
       while (at("+") || at("-")) {
         const op = next();
         const right = multiplicative(allowIndex);
-        left = { kind: "binary", op: op.kind as "+" | "-", left, right, opSpan: op.span, span: join(left.span, right.span) };
+        left = {
+          kind: "binary",
+          op: op.kind as "+" | "-",
+          left,
+          right,
+          opSpan: op.span,
+          span: join(left.span, right.span),
+        };
       }
       return left;
     } finally {
@@ -90,7 +104,14 @@ export function parse(text: string, reporter: Reporter): Program {
     while (at("*") || at("/") || at("@")) {
       const op = next();
       const right = unary(allowIndex);
-      left = { kind: "binary", op: op.kind as "*" | "/" | "@", left, right, opSpan: op.span, span: join(left.span, right.span) };
+      left = {
+        kind: "binary",
+        op: op.kind as "*" | "/" | "@",
+        left,
+        right,
+        opSpan: op.span,
+        span: join(left.span, right.span),
+      };
     }
     return left;
   }
@@ -116,7 +137,14 @@ export function parse(text: string, reporter: Reporter): Program {
     if (++depth > MAX_DEPTH) fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
     try {
       const exponent = unary(allowIndex);
-      return { kind: "binary", op: "^", left: base, right: exponent, opSpan: op.span, span: join(base.span, exponent.span) };
+      return {
+        kind: "binary",
+        op: "^",
+        left: base,
+        right: exponent,
+        opSpan: op.span,
+        span: join(base.span, exponent.span),
+      };
     } finally {
       depth--;
     }
@@ -156,7 +184,13 @@ export function parse(text: string, reporter: Reporter): Program {
       step = part();
       if (step) end = step.span;
     }
-    return { kind: "slice", ...(start ? { start } : {}), ...(stop ? { stop } : {}), ...(step ? { step } : {}), span: join(first, end) };
+    return {
+      kind: "slice",
+      ...(start ? { start } : {}),
+      ...(stop ? { stop } : {}),
+      ...(step ? { step } : {}),
+      span: join(first, end),
+    };
   }
   // primary := number | name ['{' expr '}'] | name '(' args ')' | '(' expr ')'
   function primary(allowIndex: boolean): Expr {
@@ -202,7 +236,8 @@ export function parse(text: string, reporter: Reporter): Program {
             const name = next();
             next();
             kwargs.push({ name: name.text, nameSpan: name.span, value: expr() });
-          } else if (kwargs.length) fail("a keyword argument", "positional arguments come before keyword arguments (name=value)");
+          } else if (kwargs.length)
+            fail("a keyword argument", "positional arguments come before keyword arguments (name=value)");
           else args.push(expr());
         };
         if (!at(")")) {
@@ -241,7 +276,11 @@ export function parse(text: string, reporter: Reporter): Program {
       const t = expectName("a type: int");
       if (t.text === "int") return { target, dims, int: t.span, span: join(target.span, t.span) };
       // reported, and the declaration kept (as numbers), so its uses do not cascade
-      reporter.report("E002", t.span, { expected: "a type: int", found: describe(t), hint: "inputs are numbers by default; `: int` marks integer data (indices, labels)" });
+      reporter.report("E002", t.span, {
+        expected: "a type: int",
+        found: describe(t),
+        hint: "inputs are numbers by default; `: int` marks integer data (indices, labels)",
+      });
       return { target, dims, span: join(target.span, t.span) };
     }
     return { target, dims, span: join(target.span, end) };
@@ -283,7 +322,13 @@ export function parse(text: string, reporter: Reporter): Program {
       expect("=", "'='", target ? "" : "write `loss = expr` or `loss name = expr`");
       const value = expr();
       endOfStatement();
-      return { kind: "loss", ...(target ? { target } : {}), value, keywordSpan: t.span, span: join(t.span, value.span) };
+      return {
+        kind: "loss",
+        ...(target ? { target } : {}),
+        value,
+        keywordSpan: t.span,
+        span: join(t.span, value.span),
+      };
     }
     if (t.kind === "name" && t.text === "for") {
       next();
@@ -354,7 +399,14 @@ export function parse(text: string, reporter: Reporter): Program {
       next();
       const value = expr();
       endOfStatement();
-      return { kind: "def", name: name.text, nameSpan: name.span, params, body: [{ kind: "return", values: [value], span: value.span }], span: join(t.span, value.span) };
+      return {
+        kind: "def",
+        name: name.text,
+        nameSpan: name.span,
+        params,
+        body: [{ kind: "return", values: [value], span: value.span }],
+        span: join(t.span, value.span),
+      };
     }
     expect("{", "'=' or '{'", "write `def f(x) = expr` or a body in { } that ends with `return`");
     while (at("newline")) next();
@@ -392,7 +444,11 @@ export function parse(text: string, reporter: Reporter): Program {
     statements.push(...block());
     if (at("eof")) break;
     // a '}' with no open block
-    reporter.report("E002", peek().span, { expected: "a statement", found: describe(peek()), hint: "this '}' closes no block" });
+    reporter.report("E002", peek().span, {
+      expected: "a statement",
+      found: describe(peek()),
+      hint: "this '}' closes no block",
+    });
     next();
   }
   return { statements, failedLoss };

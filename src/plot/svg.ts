@@ -14,17 +14,25 @@ export interface Chart {
 }
 
 const palette = ["#1d4ed8", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2"];
-const W = 720, H = 420, L = 80, R = 170, T = 48, B = 56;
+const W = 720,
+  H = 420,
+  L = 80,
+  R = 170,
+  T = 48,
+  B = 56;
 const esc = (s: string) => s.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
-const fmt = (v: number) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(0) : String(Number(v.toPrecision(3))));
+const fmt = (v: number) =>
+  Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(0) : String(Number(v.toPrecision(3)));
 
 export function lineChart(c: Chart): string {
   const ty = (y: number) => (c.logY ? Math.log10(y) : y);
   const pts = c.series.flatMap((s) => s.points.filter(([, y]) => Number.isFinite(y) && (!c.logY || y > 0)));
   const xs = pts.map(([x]) => x);
   const ys = pts.map(([, y]) => ty(y));
-  const x0 = Math.min(...xs), x1 = Math.max(...xs);
-  let y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const x0 = Math.min(...xs),
+    x1 = Math.max(...xs);
+  let y0 = Math.min(...ys),
+    y1 = Math.max(...ys);
   if (c.logY) {
     y0 = Math.floor(y0);
     y1 = Math.ceil(y1);
@@ -38,23 +46,31 @@ export function lineChart(c: Chart): string {
     `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(c.title)}</text>`,
   ];
   // y grid: every decade on a log axis, five steps otherwise
-  const ticks = c.logY ? Array.from({ length: y1 - y0 + 1 }, (_, i) => 10 ** (y0 + i)) : Array.from({ length: 6 }, (_, i) => y0 + ((y1 - y0) * i) / 5);
+  const ticks = c.logY
+    ? Array.from({ length: y1 - y0 + 1 }, (_, i) => 10 ** (y0 + i))
+    : Array.from({ length: 6 }, (_, i) => y0 + ((y1 - y0) * i) / 5);
   const step = c.logY ? Math.max(1, Math.ceil(ticks.length / 12)) : 1;
   ticks.forEach((t, i) => {
     if (i % step) return;
     const y = py(t).toFixed(1);
     out.push(`<line x1="${L}" y1="${y}" x2="${W - R}" y2="${y}" stroke="#e5e7eb"/>`);
-    out.push(`<text x="${L - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#374151">${c.logY ? `1e${Math.round(Math.log10(t))}` : fmt(t)}</text>`);
+    out.push(
+      `<text x="${L - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#374151">${c.logY ? `1e${Math.round(Math.log10(t))}` : fmt(t)}</text>`,
+    );
   });
   // x ticks: whole numbers when the data are (layers, epochs)
   const integral = xs.every(Number.isInteger);
   const xstep = integral ? Math.max(1, Math.ceil((x1 - x0) / 5)) : (x1 - x0) / 5;
   for (let xv = x0; xv <= x1 + 1e-9; xv += xstep || 1) {
-    out.push(`<text x="${px(xv).toFixed(1)}" y="${H - B + 18}" text-anchor="middle" fill="#374151">${fmt(Number(xv.toFixed(2)))}</text>`);
+    out.push(
+      `<text x="${px(xv).toFixed(1)}" y="${H - B + 18}" text-anchor="middle" fill="#374151">${fmt(Number(xv.toFixed(2)))}</text>`,
+    );
   }
   out.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#111827"/>`);
   out.push(`<text x="${(L + W - R) / 2}" y="${H - 14}" text-anchor="middle">${esc(c.xLabel)}</text>`);
-  out.push(`<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`);
+  out.push(
+    `<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`,
+  );
   c.series.forEach((s, k) => {
     const color = palette[k % palette.length];
     const d = s.points

@@ -37,7 +37,10 @@ export const gradc: UnpluginInstance<GradcPluginOptions | undefined> = createUnp
       const before = text.slice(0, first.span.start);
       const line = before.split("\n").length;
       const column = first.span.start - before.lastIndexOf("\n") - 1;
-      const err = new Error(`gradc: ${name} has errors\n${renderDiagnostics(e.diagnostics, text)}`) as Error & { id?: string; loc?: object };
+      const err = new Error(`gradc: ${name} has errors\n${renderDiagnostics(e.diagnostics, text)}`) as Error & {
+        id?: string;
+        loc?: object;
+      };
       err.id = id;
       err.loc = { file: id, line, column };
       throw err;

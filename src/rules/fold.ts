@@ -36,9 +36,15 @@ export function foldFormula<T>(n: MathNode, f: FormulaFold<T>): T {
     case "SymbolNode":
       return f.symbol(x.name);
     case "OperatorNode":
-      return f.operator(x.fn as string, x.args.map((a) => foldFormula(a, f)));
+      return f.operator(
+        x.fn as string,
+        x.args.map((a) => foldFormula(a, f)),
+      );
     case "FunctionNode":
-      return f.call((x.fn as { name: string }).name, x.args.map((a) => foldFormula(a, f)));
+      return f.call(
+        (x.fn as { name: string }).name,
+        x.args.map((a) => foldFormula(a, f)),
+      );
     case "ConditionalNode":
       if (!f.conditional) break;
       return f.conditional(foldFormula(x.condition, f), foldFormula(x.trueExpr, f), foldFormula(x.falseExpr, f));

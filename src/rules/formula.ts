@@ -33,10 +33,25 @@ export interface ParsedRule {
 }
 
 /** Display-only functions of `show` formulas: (value, reference operand), printed by the explainer. */
-export const displayOnly: ReadonlySet<string> = new Set(["extremes", "unpermute", "unreshape", "unslice", "unpad", "contractgrad", "scatter", "gatherback"]);
+export const displayOnly: ReadonlySet<string> = new Set([
+  "extremes",
+  "unpermute",
+  "unreshape",
+  "unslice",
+  "unpad",
+  "contractgrad",
+  "scatter",
+  "gatherback",
+]);
 
 function isZero(n: MathNode): boolean {
-  const v = foldFormula<number | undefined>(n, { constant: (c) => c, symbol: () => undefined, operator: () => undefined, call: () => undefined, conditional: () => undefined });
+  const v = foldFormula<number | undefined>(n, {
+    constant: (c) => c,
+    symbol: () => undefined,
+    operator: () => undefined,
+    call: () => undefined,
+    conditional: () => undefined,
+  });
   return v === 0;
 }
 
@@ -51,9 +66,12 @@ function validate(op: string, what: string, n: MathNode, symbols: ReadonlySet<st
     operator: (fn) => (forward || fn in operatorOps ? null : fail(`operator '${fn}' has no IR op`)),
     call: (name, args) => {
       if (forward) return null;
-      if (name in shaping || displayOnly.has(name)) return args.length === 2 ? null : fail(`${name} takes (value, reference)`);
+      if (name in shaping || displayOnly.has(name))
+        return args.length === 2 ? null : fail(`${name} takes (value, reference)`);
       if (!isOp(name)) return fail(`'${name}' is not an IR op`);
-      return opInfo(name).args.length === args.length ? null : fail(`${name} takes ${opInfo(name).args.length} operands`);
+      return opInfo(name).args.length === args.length
+        ? null
+        : fail(`${name} takes ${opInfo(name).args.length} operands`);
     },
     conditional: () => (forward ? null : fail("conditionals are for forward formulas")),
   });
@@ -63,8 +81,10 @@ function load(): Readonly<Record<RuleOp, ParsedRule>> {
   const out = {} as Record<RuleOp, ParsedRule>;
   for (const [op, rule] of Object.entries(rules) as [RuleOp, (typeof rules)[RuleOp]][]) {
     const info = ops[op];
-    if (rule.grads.length !== info.args.length) throw new InternalError(`rule ${op}: ${info.args.length} operands but ${rule.grads.length} grads`);
-    if ((info.kind === "elementwise") !== (rule.forward !== undefined)) throw new InternalError(`rule ${op}: forward formulas are for elementwise ops only`);
+    if (rule.grads.length !== info.args.length)
+      throw new InternalError(`rule ${op}: ${info.args.length} operands but ${rule.grads.length} grads`);
+    if ((info.kind === "elementwise") !== (rule.forward !== undefined))
+      throw new InternalError(`rule ${op}: forward formulas are for elementwise ops only`);
     const symbols = new Set([...info.args, "y", "g"]);
     const forward = rule.forward === undefined ? undefined : parse(rule.forward);
     if (forward) validate(op, "forward", forward, new Set(info.args), true);
@@ -77,7 +97,8 @@ function load(): Readonly<Record<RuleOp, ParsedRule>> {
     const display = grads.map((gr, i) => {
       if (typeof gr !== "function") return gr;
       const text = rule.show?.[i];
-      if (text === undefined) throw new InternalError(`rule ${op}: grads[${info.args[i]}] is a composition and has no 'show' formula`);
+      if (text === undefined)
+        throw new InternalError(`rule ${op}: grads[${info.args[i]}] is a composition and has no 'show' formula`);
       const n = parse(text);
       validate(op, `show[${info.args[i]}]`, n, symbols, false);
       return n;

@@ -47,14 +47,33 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   // d/dx tan = 1 + tan^2
   tan: { forward: "tan(x)", grads: ["g * (1 + y ^ 2)"], tex: "\\tan\\left({x}\\right)" },
   // d/dx tanh = 1 - y^2
-  tanh: { forward: "tanh(x)", grads: ["g * (1 - y ^ 2)"], tex: "\\tanh\\left({x}\\right)", prime: "\\tanh'\\left({x}\\right)" },
+  tanh: {
+    forward: "tanh(x)",
+    grads: ["g * (1 - y ^ 2)"],
+    tex: "\\tanh\\left({x}\\right)",
+    prime: "\\tanh'\\left({x}\\right)",
+  },
   // sigma' = sigma (1 - sigma); 1 / (1 + e^-x) is safe at both ends (e^-x = Inf gives 0, not NaN)
-  sigmoid: { forward: "1 / (1 + exp(-x))", grads: ["g * y * (1 - y)"], tex: "\\sigma\\left({x}\\right)", prime: "\\sigma'\\left({x}\\right)" },
+  sigmoid: {
+    forward: "1 / (1 + exp(-x))",
+    grads: ["g * y * (1 - y)"],
+    tex: "\\sigma\\left({x}\\right)",
+    prime: "\\sigma'\\left({x}\\right)",
+  },
   // relu(NaN) = NaN, as PyTorch and JAX (a NaN weight must not vanish into a finite loss);
   // relu' = 1 where x > 0 (0 at the kink, as PyTorch); a select, so g = Inf where x <= 0 gives 0, not NaN
-  relu: { forward: "x < 0 ? 0 : x", grads: ["select(x, g, 0)"], tex: "\\operatorname{ReLU}\\left({x}\\right)", prime: "\\operatorname{ReLU}'\\left({x}\\right)" },
+  relu: {
+    forward: "x < 0 ? 0 : x",
+    grads: ["select(x, g, 0)"],
+    tex: "\\operatorname{ReLU}\\left({x}\\right)",
+    prime: "\\operatorname{ReLU}'\\left({x}\\right)",
+  },
   // softplus' = sigma; log(1 + e^x) = max(x, 0) + log1p(e^-|x|) never overflows
-  softplus: { forward: "max(x, 0) + log1p(exp(-abs(x)))", grads: ["g * sigmoid(x)"], tex: "\\operatorname{softplus}\\left({x}\\right)" },
+  softplus: {
+    forward: "max(x, 0) + log1p(exp(-abs(x)))",
+    grads: ["g * sigmoid(x)"],
+    tex: "\\operatorname{softplus}\\left({x}\\right)",
+  },
   step: { forward: "x > 0 ? 1 : 0", grads: ["0"], tex: "\\mathbf{1}\\left[{x} > 0\\right]" },
   sign: { forward: "sign(x)", grads: ["0"], tex: "\\operatorname{sign}\\left({x}\\right)" },
   // d/dx log(1 + x) = 1 / (1 + x)
@@ -62,7 +81,11 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   // d/dx (e^x - 1) = e^x = y + 1
   expm1: { forward: "expm1(x)", grads: ["g * (y + 1)"], tex: "\\left(e^{{x}} - 1\\right)" },
   // d/dx erf x = 2/sqrt(pi) e^(-x^2)
-  erf: { forward: "erf(x)", grads: ["g * 1.1283791670955126 * exp(-(x ^ 2))"], tex: "\\operatorname{erf}\\left({x}\\right)" },
+  erf: {
+    forward: "erf(x)",
+    grads: ["g * 1.1283791670955126 * exp(-(x ^ 2))"],
+    tex: "\\operatorname{erf}\\left({x}\\right)",
+  },
 
   add: { forward: "a + b", grads: ["g", "g"] },
   sub: { forward: "a - b", grads: ["g", "-g"] },
@@ -73,13 +96,25 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   // d(a^b) = b a^(b-1) da + a^b log(a) db  (guarded where a^(b-1) or log(a) is infinite)
   pow: { forward: "a ^ b", grads: ["guard(g, g * b * a ^ (b - 1))", "guard(g, g * y * log(a))"] },
   // the larger operand takes the gradient (ties go to a); the other gets exactly 0
-  max: { forward: "max(a, b)", grads: ["select(ge(a, b), g, 0)", "select(ge(a, b), 0, g)"], tex: "\\max\\left({a}, {b}\\right)" },
-  min: { forward: "min(a, b)", grads: ["select(ge(b, a), g, 0)", "select(ge(b, a), 0, g)"], tex: "\\min\\left({a}, {b}\\right)" },
+  max: {
+    forward: "max(a, b)",
+    grads: ["select(ge(a, b), g, 0)", "select(ge(a, b), 0, g)"],
+    tex: "\\max\\left({a}, {b}\\right)",
+  },
+  min: {
+    forward: "min(a, b)",
+    grads: ["select(ge(b, a), g, 0)", "select(ge(b, a), 0, g)"],
+    tex: "\\min\\left({a}, {b}\\right)",
+  },
   ge: { forward: "a >= b ? 1 : 0", grads: ["0", "0"], tex: "\\mathbf{1}\\left[{a} \\ge {b}\\right]" },
   gt: { forward: "a > b ? 1 : 0", grads: ["0", "0"], tex: "\\mathbf{1}\\left[{a} > {b}\\right]" },
   eq: { forward: "a == b ? 1 : 0", grads: ["0", "0"], tex: "\\mathbf{1}\\left[{a} = {b}\\right]" },
   guard: { forward: "a == 0 ? 0 : b", grads: ["0", "guard(a, g)"], tex: "{b}" },
-  select: { forward: "c > 0 ? a : b", grads: ["0", "select(c, g, 0)", "select(c, 0, g)"], tex: "\\operatorname{select}\\left({c} > 0, {a}, {b}\\right)" },
+  select: {
+    forward: "c > 0 ? a : b",
+    grads: ["0", "select(c, g, 0)", "select(c, 0, g)"],
+    tex: "\\operatorname{select}\\left({c} > 0, {a}, {b}\\right)",
+  },
 
   // the adjoint of a broadcast sums over the broadcast axes
   broadcast: { grads: ["reduce_to(g, x)"], tex: "{x}" },
@@ -101,39 +136,80 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   // softmax' = diag(y) - y y^T, applied to g: y * (g - <g, y>)
   softmax: { grads: ["y * (g - rowexpand(rowsum(g * y), x))"], tex: "\\operatorname{softmax}\\left({x}\\right)" },
   // log_softmax' applied to g: g - softmax(x) * sum(g)
-  log_softmax: { grads: ["g - exp(y) * rowexpand(rowsum(g), x)"], tex: "\\operatorname{log\\,softmax}\\left({x}\\right)" },
+  log_softmax: {
+    grads: ["g - exp(y) * rowexpand(rowsum(g), x)"],
+    tex: "\\operatorname{log\\,softmax}\\left({x}\\right)",
+  },
   // d logsumexp = softmax
   logsumexp: { grads: ["rowexpand(g, x) * softmax(x)"], tex: "\\operatorname{logsumexp}\\left({x}\\right)" },
   // lecture 4.6.4: d/dz [logsumexp(z) - sum(t z)] = softmax(z) - t
 
   // ---- the generic primitives: each one's derivative is another of them ----------------------
   // reduce <-> broadcast: each element of x gets the cotangent of the sum it went into
-  reduce_sum: { grads: [(b, n, g) => unreduce(b, g, n.attrs!.axes!, b.shape(n.args[0]))], show: ["expand(g, x)"], tex: "\\textstyle\\sum {x}" },
+  reduce_sum: {
+    grads: [(b, n, g) => unreduce(b, g, n.attrs!.axes!, b.shape(n.args[0]))],
+    show: ["expand(g, x)"],
+    tex: "\\textstyle\\sum {x}",
+  },
   // the maxima of each reduced group share its cotangent evenly (jnp.max, torch.amax): mask / count
   reduce_max: { grads: [(b, n, g) => shareAmongExtremes(b, n, g)], show: ["extremes(g, x)"], tex: "\\max {x}" },
   reduce_min: { grads: [(b, n, g) => shareAmongExtremes(b, n, g)], show: ["extremes(g, x)"], tex: "\\min {x}" },
   // permute <-> the inverse permutation
-  permute: { grads: [(b, n, g) => permuteOf(b, g, inversePerm(n.attrs!.perm!))], show: ["unpermute(g, x)"], tex: "\\operatorname{permute}\\left({x}\\right)" },
+  permute: {
+    grads: [(b, n, g) => permuteOf(b, g, inversePerm(n.attrs!.perm!))],
+    show: ["unpermute(g, x)"],
+    tex: "\\operatorname{permute}\\left({x}\\right)",
+  },
   // reshape <-> reshape back
   reshape: { grads: [(b, n, g) => reshapeOf(b, g, b.shape(n.args[0]))], show: ["unreshape(g, x)"], tex: "{x}" },
   // slice <-> pad: the window's cotangent, zeros elsewhere
-  slice: { grads: [(b, n, g) => padOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))], show: ["unslice(g, x)"], tex: "{x}" },
-  pad: { grads: [(b, n, g) => sliceOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))], show: ["unpad(g, x)"], tex: "{x}" },
+  slice: {
+    grads: [(b, n, g) => padOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))],
+    show: ["unslice(g, x)"],
+    tex: "{x}",
+  },
+  pad: {
+    grads: [(b, n, g) => sliceOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))],
+    show: ["unpad(g, x)"],
+    tex: "{x}",
+  },
   // a contraction's operand gets the contraction of g with the other operands (its subscripts as the result)
-  contract1: { grads: [(b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 0)], show: ["contractgrad(g, x)"], tex: "\\operatorname{einsum}\\left({x}\\right)" },
+  contract1: {
+    grads: [(b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 0)],
+    show: ["contractgrad(g, x)"],
+    tex: "\\operatorname{einsum}\\left({x}\\right)",
+  },
   contract2: {
-    grads: [(b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 0), (b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 1)],
+    grads: [
+      (b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 0),
+      (b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 1),
+    ],
     show: ["contractgrad(g, a)", "contractgrad(g, b)"],
     tex: "\\operatorname{einsum}\\left({a}, {b}\\right)",
   },
   // gather <-> scatter-add: each gathered element's cotangent goes back to the row it came from (repeats add up)
-  gather: { grads: [(b, n, g) => b.node("scatter_add", [g, n.args[1]], { target: [...b.shape(n.args[0])], attrs: { axis: n.attrs!.axis! } }), "0"], show: ["scatter(g, x)", "0"], tex: "\\operatorname{take}\\left({x}, {ids}\\right)" },
-  scatter_add: { grads: [(b, n, g) => b.node("gather", [g, n.args[1]], { attrs: { axis: n.attrs!.axis! } }), "0"], show: ["gatherback(g, g)", "0"], tex: "\\operatorname{scatter}\\left({g}, {ids}\\right)" },
+  gather: {
+    grads: [
+      (b, n, g) =>
+        b.node("scatter_add", [g, n.args[1]], { target: [...b.shape(n.args[0])], attrs: { axis: n.attrs!.axis! } }),
+      "0",
+    ],
+    show: ["scatter(g, x)", "0"],
+    tex: "\\operatorname{take}\\left({x}, {ids}\\right)",
+  },
+  scatter_add: {
+    grads: [(b, n, g) => b.node("gather", [g, n.args[1]], { attrs: { axis: n.attrs!.axis! } }), "0"],
+    show: ["gatherback(g, g)", "0"],
+    tex: "\\operatorname{scatter}\\left({g}, {ids}\\right)",
+  },
   // integer data: no gradient
   one_hot: { grads: ["0"], tex: "\\operatorname{onehot}\\left({labels}\\right)" },
   // constant: no operands
   iota: { grads: [], tex: "\\operatorname{index}" },
-  sce: { grads: ["rowexpand(g, z) * (softmax(z) - t)", "-(rowexpand(g, z) * z)"], tex: "\\operatorname{CE}\\left({z}, {t}\\right)" },
+  sce: {
+    grads: ["rowexpand(g, z) * (softmax(z) - t)", "-(rowexpand(g, z) * z)"],
+    tex: "\\operatorname{CE}\\left({z}, {t}\\right)",
+  },
 };
 
 /** reduce_max/min's cotangent: the extremes of each group (x == y spread back), g / their count */

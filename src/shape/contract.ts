@@ -44,7 +44,11 @@ export function letterSizes(s: Spec, shapes: readonly Shape[], target?: Shape): 
 }
 
 /** The result shape of a contraction, or undefined when the operands (or the target) do not fit. */
-export function contractShape(spec: string | undefined, shapes: readonly Shape[], target: Shape | undefined): Shape | undefined {
+export function contractShape(
+  spec: string | undefined,
+  shapes: readonly Shape[],
+  target: Shape | undefined,
+): Shape | undefined {
   const s = spec === undefined ? undefined : parseSpec(spec);
   if (!s || !target) return undefined;
   const sizes = letterSizes(s, shapes, target);

@@ -65,7 +65,8 @@ export function normalizeAxis(axis: number, rank: number): number | undefined {
 /** The shape left after reducing `axes` away (axes ascending, distinct, in range), else undefined. */
 export function reducedShape(s: Shape, axes: readonly number[] | undefined): Shape | undefined {
   if (!axes || axes.length === 0) return undefined;
-  for (let k = 0; k < axes.length; k++) if (!(axes[k] >= 0 && axes[k] < s.length) || (k > 0 && axes[k] <= axes[k - 1])) return undefined;
+  for (let k = 0; k < axes.length; k++)
+    if (!(axes[k] >= 0 && axes[k] < s.length) || (k > 0 && axes[k] <= axes[k - 1])) return undefined;
   return s.filter((_, k) => !axes.includes(k));
 }
 
@@ -76,7 +77,13 @@ export function keptShape(s: Shape, axes: readonly number[]): Shape {
 
 /** Result axis k is operand axis perm[k]; undefined unless perm is a permutation of the axes. */
 export function permutedShape(s: Shape, perm: readonly number[] | undefined): Shape | undefined {
-  if (!perm || perm.length !== s.length || new Set(perm).size !== perm.length || perm.some((p) => !(p >= 0 && p < s.length))) return undefined;
+  if (
+    !perm ||
+    perm.length !== s.length ||
+    new Set(perm).size !== perm.length ||
+    perm.some((p) => !(p >= 0 && p < s.length))
+  )
+    return undefined;
   return perm.map((p) => s[p]);
 }
 
@@ -90,11 +97,32 @@ export function inversePerm(perm: readonly number[]): number[] {
  * Does a strided window `window` (start + step * i, i < window[k], per axis) lie inside `full`?
  * Slices read such a window; pads write one.
  */
-export function windowFits(full: Shape, window: Shape | undefined, starts?: readonly number[], steps?: readonly number[]): boolean {
-  if (!window || !starts || !steps || window.length !== full.length || starts.length !== full.length || steps.length !== full.length) return false;
+export function windowFits(
+  full: Shape,
+  window: Shape | undefined,
+  starts?: readonly number[],
+  steps?: readonly number[],
+): boolean {
+  if (
+    !window ||
+    !starts ||
+    !steps ||
+    window.length !== full.length ||
+    starts.length !== full.length ||
+    steps.length !== full.length
+  )
+    return false;
   return full.every((n, k) => {
     const last = starts[k] + steps[k] * (window[k] - 1);
-    return window[k] >= 1 && Number.isInteger(steps[k]) && steps[k] !== 0 && starts[k] >= 0 && starts[k] < n && last >= 0 && last < n;
+    return (
+      window[k] >= 1 &&
+      Number.isInteger(steps[k]) &&
+      steps[k] !== 0 &&
+      starts[k] >= 0 &&
+      starts[k] < n &&
+      last >= 0 &&
+      last < n
+    );
   });
 }
 

@@ -6,7 +6,13 @@ import { element, loadModule, randomInputs, randomValues, relErr, rng, size } fr
  * batchGradients over n samples (by default 37: two chunks of 16 and a remainder of 5) must
  * equal the mean of the per-sample gradients, for either target.
  */
-export async function expectBatchIsMean(source: string, seed: number, target: "ts" | "wasm", n = 37, options: CompileOptions = {}): Promise<void> {
+export async function expectBatchIsMean(
+  source: string,
+  seed: number,
+  target: "ts" | "wasm",
+  n = 37,
+  options: CompileOptions = {},
+): Promise<void> {
   const r = await compile(source, { prettier: false, target, ...options });
   const mod = await loadModule(r.typescript);
   // the reference: the TypeScript target's per-sample gradients (the wasm target's gradients() may itself be a chunk)
@@ -17,7 +23,9 @@ export async function expectBatchIsMean(source: string, seed: number, target: "t
   const batch: Record<string, Float64Array> = {};
   for (const [name, shape] of Object.entries(mod.shapes.inputs)) {
     batch[name] = new Float64Array(n * size(shape));
-    per.forEach((v, i) => batch[name].set(typeof v[name] === "number" ? [v[name] as number] : (v[name] as Float64Array), i * size(shape)));
+    per.forEach((v, i) =>
+      batch[name].set(typeof v[name] === "number" ? [v[name] as number] : (v[name] as Float64Array), i * size(shape)),
+    );
   }
   const mean: Record<string, number[]> = {};
   let meanLoss = 0;
@@ -30,14 +38,20 @@ export async function expectBatchIsMean(source: string, seed: number, target: "t
     }
   }
   // one sample through the module's own gradients()
-  const one = mod.gradients(params, per[0]), want = plain.gradients(params, per[0]);
+  const one = mod.gradients(params, per[0]),
+    want = plain.gradients(params, per[0]);
   expect(relErr(one.loss, want.loss, 1e-6)).toBeLessThan(1e-9);
   for (const [name, shape] of Object.entries(mod.shapes.params)) {
-    for (let i = 0; i < size(shape); i++) expect(relErr(element(one.grads[name], i), element(want.grads[name], i), 1e-6), `gradients() ${name}[${i}]`).toBeLessThan(1e-9);
+    for (let i = 0; i < size(shape); i++)
+      expect(
+        relErr(element(one.grads[name], i), element(want.grads[name], i), 1e-6),
+        `gradients() ${name}[${i}]`,
+      ).toBeLessThan(1e-9);
   }
   const got = mod.batchGradients(params, batch, n);
   expect(relErr(got.loss, meanLoss, 1e-6)).toBeLessThan(1e-9);
   for (const [name, shape] of Object.entries(mod.shapes.params)) {
-    for (let i = 0; i < size(shape); i++) expect(relErr(element(got.grads[name], i), mean[name][i], 1e-6), `${name}[${i}]`).toBeLessThan(1e-9);
+    for (let i = 0; i < size(shape); i++)
+      expect(relErr(element(got.grads[name], i), mean[name][i], 1e-6), `${name}[${i}]`).toBeLessThan(1e-9);
   }
 }

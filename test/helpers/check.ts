@@ -35,13 +35,21 @@ export async function checkProgram(name: string, source: string, seed: number): 
   for (const [pname, shape] of Object.entries(mod.shapes.params)) {
     const n = size(shape);
     const g = got.grads[pname];
-    for (let i = 0; i < n; i++) expect(relErr(element(g, i), element(ref.grads[pname], i), 1e-6), `${pname}[${i}] vs evaluator`).toBeLessThan(1e-9);
-    const picks = n <= SAMPLES_PER_TENSOR ? [...Array(n).keys()] : Array.from({ length: SAMPLES_PER_TENSOR }, () => Math.floor(next() * n));
+    for (let i = 0; i < n; i++)
+      expect(relErr(element(g, i), element(ref.grads[pname], i), 1e-6), `${pname}[${i}] vs evaluator`).toBeLessThan(
+        1e-9,
+      );
+    const picks =
+      n <= SAMPLES_PER_TENSOR
+        ? [...Array(n).keys()]
+        : Array.from({ length: SAMPLES_PER_TENSOR }, () => Math.floor(next() * n));
     for (const i of picks) {
       const fd = centralDifference(loss, params, pname, i);
       // round-off in (f(x+h) - f(x-h)) / 2h is about eps |f| / h = 2e-10 |f|: the floor keeps 1e-6 of it well above that
-      expect(relErr(element(g, i), fd, fdFloor), `${name}: d loss / d ${pname}[${i}] = ${element(g, i)}, finite difference ${fd}`).toBeLessThan(1e-6);
+      expect(
+        relErr(element(g, i), fd, fdFloor),
+        `${name}: d loss / d ${pname}[${i}] = ${element(g, i)}, finite difference ${fd}`,
+      ).toBeLessThan(1e-6);
     }
   }
 }
-

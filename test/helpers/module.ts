@@ -27,7 +27,9 @@ const dir = join(tmpdir(), `gradc-test-${process.pid}`);
 
 /** Transpile generated TypeScript and import it as an ES module. */
 export async function loadModule(code: string): Promise<GeneratedModule> {
-  const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const js = ts.transpileModule(code, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${createHash("sha256").update(js).digest("hex").slice(0, 16)}.mjs`);
   writeFileSync(file, js);
@@ -67,7 +69,13 @@ export function copyValues(v: Values): Values {
 }
 
 /** Central difference d loss / d param[element], in float64. */
-export function centralDifference(loss: (p: Values) => number, params: Values, name: string, element: number, h = 1e-6): number {
+export function centralDifference(
+  loss: (p: Values) => number,
+  params: Values,
+  name: string,
+  element: number,
+  h = 1e-6,
+): number {
   const p = copyValues(params);
   const get = () => (typeof p[name] === "number" ? (p[name] as number) : (p[name] as Tensor)[element]);
   const set = (v: number) => {

@@ -45,13 +45,28 @@ export function randomProgram(seed: number, opts: { readonly batchable?: boolean
     return true;
   };
   const unary: ((x: string) => string)[] = [
-    (x) => `exp(tanh(${x}))`, (x) => `log(${x}^2 + 1)`, (x) => `sqrt(${x}^2 + 0.5)`, (x) => `abs(${x})`, (x) => `sin(${x})`,
-    (x) => `cos(${x})`, (x) => `tan(tanh(${x}))`, (x) => `tanh(${x})`, (x) => `sigmoid(${x})`, (x) => `relu(${x})`,
-    (x) => `softplus(${x})`, (x) => `-${x}`, (x) => `${x}'`,
+    (x) => `exp(tanh(${x}))`,
+    (x) => `log(${x}^2 + 1)`,
+    (x) => `sqrt(${x}^2 + 0.5)`,
+    (x) => `abs(${x})`,
+    (x) => `sin(${x})`,
+    (x) => `cos(${x})`,
+    (x) => `tan(tanh(${x}))`,
+    (x) => `tanh(${x})`,
+    (x) => `sigmoid(${x})`,
+    (x) => `relu(${x})`,
+    (x) => `softplus(${x})`,
+    (x) => `-${x}`,
+    (x) => `${x}'`,
   ];
   const binary: ((a: string, b: string) => string)[] = [
-    (a, b) => `${a} + ${b}`, (a, b) => `${a} - ${b}`, (a, b) => `${a} * ${b}`, (a, b) => `${a} / (${b}^2 + 1)`,
-    (a, b) => `(${a}^2 + 1) ^ tanh(${b})`, (a, b) => `max(${a}, ${b})`, (a, b) => `min(${a}, ${b})`,
+    (a, b) => `${a} + ${b}`,
+    (a, b) => `${a} - ${b}`,
+    (a, b) => `${a} * ${b}`,
+    (a, b) => `${a} / (${b}^2 + 1)`,
+    (a, b) => `(${a}^2 + 1) ^ tanh(${b})`,
+    (a, b) => `max(${a}, ${b})`,
+    (a, b) => `min(${a}, ${b})`,
   ];
   const count = 3 + int(8);
   for (let i = 0; i < count; i++) {
@@ -69,15 +84,27 @@ export function randomProgram(seed: number, opts: { readonly batchable?: boolean
       const b = pick(bs);
       expr = pick(binary)(a.name, b.name);
       const r = Math.max(a.shape.length, b.shape.length);
-      shape = Array.from({ length: r }, (_, k) => Math.max(a.shape[a.shape.length - r + k] ?? 1, b.shape[b.shape.length - r + k] ?? 1));
+      shape = Array.from({ length: r }, (_, k) =>
+        Math.max(a.shape[a.shape.length - r + k] ?? 1, b.shape[b.shape.length - r + k] ?? 1),
+      );
     } else if (kind === 3) {
       // matmul in any of its forms, transposing the left operand when that makes it fit
       const cands: [string, readonly number[]][] = [];
       for (const b of vars) {
-        for (const [l, ls] of [[a.name, a.shape], [`${a.name}'`, a.shape.length === 2 ? [a.shape[1], a.shape[0]] : a.shape]] as [string, readonly number[]][]) {
+        for (const [l, ls] of [
+          [a.name, a.shape],
+          [`${a.name}'`, a.shape.length === 2 ? [a.shape[1], a.shape[0]] : a.shape],
+        ] as [string, readonly number[]][]) {
           if (ls.length === 0 || b.shape.length === 0) continue;
           if (ls[ls.length - 1] !== b.shape[0]) continue;
-          const out = ls.length === 2 && b.shape.length === 1 ? [ls[0]] : ls.length === 1 && b.shape.length === 2 ? [b.shape[1]] : ls.length === 2 ? [ls[0], b.shape[1]] : [];
+          const out =
+            ls.length === 2 && b.shape.length === 1
+              ? [ls[0]]
+              : ls.length === 1 && b.shape.length === 2
+                ? [b.shape[1]]
+                : ls.length === 2
+                  ? [ls[0], b.shape[1]]
+                  : [];
           cands.push([`${l} @ ${b.name}`, out]);
         }
       }

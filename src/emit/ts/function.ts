@@ -5,7 +5,22 @@ import { sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
 import { elementVar, flatOf as flatAt, idxOf, linear, NeedIndex, rowColPos, type Pos } from "./access.js";
 import { finalStores, flatIndex, kernelOf, viewOf, type KernelCtx } from "./kernels.js";
-import { assign, bin, call, decl, iadd, id, imul, index, loop, member, num, str, type Expr, type Stmt } from "./syntax.js";
+import {
+  assign,
+  bin,
+  call,
+  decl,
+  iadd,
+  id,
+  imul,
+  index,
+  loop,
+  member,
+  num,
+  str,
+  type Expr,
+  type Stmt,
+} from "./syntax.js";
 
 /**
  * How each node is computed in generated code:
@@ -20,8 +35,6 @@ export interface ModuleNames {
   /** the local (and workspace key) of every node that has one */
   readonly local: ReadonlyMap<number, string>;
 }
-
-
 
 /** loss(), gradients(), batchGradients(), and the chunk function batchGradients calls for B samples at once */
 export type Mode = "loss" | "gradients" | "batch" | "chunk";
@@ -78,14 +91,20 @@ export function plan(g: Graph, mode: Mode, opts: { outsideKernels?: ReadonlySet<
  * shape that need only that element and values ready before the kernel are computed right
  * at the store, instead of in loops of their own.
  */
-function epilogues(g: Graph, placement: ReadonlyMap<number, Placement>, order: readonly number[], outside: ReadonlySet<number>): Map<number, number[]> {
+function epilogues(
+  g: Graph,
+  placement: ReadonlyMap<number, Placement>,
+  order: readonly number[],
+  outside: ReadonlySet<number>,
+): Map<number, number[]> {
   const out = new Map<number, number[]>();
   const taken = new Set<number>();
   for (const k of order) {
     const n = g.nodes[k];
     const form = finalStores[n.op];
     // a product computed by a WebAssembly kernel has no store hook to fuse into
-    if (outside.has(k) || placement.get(k) !== "buffer" || !form?.(n.args.map((a) => g.nodes[a].op === "transpose"))) continue;
+    if (outside.has(k) || placement.get(k) !== "buffer" || !form?.(n.args.map((a) => g.nodes[a].op === "transpose")))
+      continue;
     const group: number[] = [];
     // is node a's value at the element being stored available inside the kernel?
     const ready = (a: number): boolean => {
@@ -100,12 +119,18 @@ function epilogues(g: Graph, placement: ReadonlyMap<number, Placement>, order: r
     const sourceBefore = (a: number): boolean => {
       const p = placement.get(a);
       if (p === "view") return g.nodes[a].args.every(sourceBefore);
-      return p === "const" || p === "leaf" || (a < k && p !== "inline") || (p === "inline" && g.nodes[a].args.every(sourceBefore));
+      return (
+        p === "const" ||
+        p === "leaf" ||
+        (a < k && p !== "inline") ||
+        (p === "inline" && g.nodes[a].args.every(sourceBefore))
+      );
     };
     for (const e of order) {
       if (e <= k || taken.has(e)) continue;
       const en = g.nodes[e];
-      if (placement.get(e) !== "buffer" || opInfo(en.op).kind !== "elementwise" || !sameShape(en.shape, n.shape)) continue;
+      if (placement.get(e) !== "buffer" || opInfo(en.op).kind !== "elementwise" || !sameShape(en.shape, n.shape))
+        continue;
       if (!en.args.every(ready)) continue;
       group.push(e);
       taken.add(e);
@@ -124,7 +149,10 @@ export interface WasmPlan {
   /** buffer node -> byte offset */
   readonly offsets: ReadonlyMap<number, number>;
   /** leaf name -> staging copy (params once per batchGradients call, inputs once per chunk) */
-  readonly staging: ReadonlyMap<string, { readonly key: string; readonly offset: number; readonly role: "param" | "input"; readonly size: number }>;
+  readonly staging: ReadonlyMap<
+    string,
+    { readonly key: string; readonly offset: number; readonly role: "param" | "input"; readonly size: number }
+  >;
   /** param -> the wasm-memory sum its gradient's kernel adds each chunk into (zeroed per call) */
   readonly accumulators: ReadonlyMap<string, { readonly key: string; readonly node: number; readonly offset: number }>;
 }
@@ -162,7 +190,11 @@ export interface Body {
 /** Statements of one exported function's body. */
 export function emitBody(ctx: FunctionContext): Body {
   const { graph: g, names, mode } = ctx;
-  const planned = plan(g, mode, mode === "chunk" && ctx.wasm ? { outsideKernels: new Set(ctx.wasm.kernels.keys()) } : {});
+  const planned = plan(
+    g,
+    mode,
+    mode === "chunk" && ctx.wasm ? { outsideKernels: new Set(ctx.wasm.kernels.keys()) } : {},
+  );
   const order = planned.order;
   const placement = planned.placement;
   const fused = new Set([...planned.epilogues.values()].flat());
@@ -266,7 +298,9 @@ export function emitBody(ctx: FunctionContext): Body {
         return [...prelude, decl("const", local(nid), e, comment(n))];
       }
       // a buffer: one loop, with single-use elementwise operands fused in
-      const stmts = elementLoop(n.shape, (pos, prelude) => [assign(index(id(local(nid)), pos.flat!), element(n, pos, prelude))]);
+      const stmts = elementLoop(n.shape, (pos, prelude) => [
+        assign(index(id(local(nid)), pos.flat!), element(n, pos, prelude)),
+      ]);
       return withComment(n, stmts);
     }
     if (mode === "chunk" && ctx.wasm?.kernels.has(nid)) return withComment(n, wasmCall(n));
@@ -313,10 +347,15 @@ export function emitBody(ctx: FunctionContext): Body {
           const view = ctx.fresh(`staged_${src.name}`);
           stmts.push(decl("const", view, member(id("workspace"), st.key)));
           // four elements per step: a third faster than one at a time in V8
-          const copy = (k: number) => assign(index(id(view), iadd(id("i"), num(k))), index(id(local(src.id)), iadd(id(offsets.get(src.id)!), iadd(id("i"), num(k)))));
+          const copy = (k: number) =>
+            assign(
+              index(id(view), iadd(id("i"), num(k))),
+              index(id(local(src.id)), iadd(id(offsets.get(src.id)!), iadd(id("i"), num(k)))),
+            );
           const main = st.size - (st.size % 4);
           const copies: Stmt[] = [];
-          if (main) copies.push({ k: "for", v: "i", from: num(0), to: num(main), step: 4, body: [0, 1, 2, 3].map(copy) });
+          if (main)
+            copies.push({ k: "for", v: "i", from: num(0), to: num(main), step: 4, body: [0, 1, 2, 3].map(copy) });
           if (main < st.size) copies.push(loop("i", num(st.size), [copy(0)], num(main)));
           // a padded last chunk's inputs are written straight into the staging copy (its tail batch)
           if (ctx.weighted) stmts.push({ k: "if", cond: bin("!==", id(local(src.id)), id(view)), body: copies });
@@ -330,7 +369,14 @@ export function emitBody(ctx: FunctionContext): Body {
     const b = offsetOf(n.args[1]);
     // a padded chunk's samples past `rows` repeat its last real one: their rows are copied, not computed
     const rows = ctx.weighted && w.sampleRows.has(n.id) ? [id("rows")] : [];
-    stmts.push({ k: "call", e: { k: "call", fn: member(id("kernels"), w.kernels.get(n.id)!), args: [a, b, num(w.offsets.get(n.id)!), ...rows] } });
+    stmts.push({
+      k: "call",
+      e: {
+        k: "call",
+        fn: member(id("kernels"), w.kernels.get(n.id)!),
+        args: [a, b, num(w.offsets.get(n.id)!), ...rows],
+      },
+    });
     return stmts;
   }
 
@@ -342,8 +388,10 @@ export function emitBody(ctx: FunctionContext): Body {
     // a gradient a wasm kernel adds into its per-call sum has no buffer here; its operands were checked
     if (accumulated.has(nid)) return [];
     const what = [num(0), str(local(nid)), str(n.origin ? originNote(n.origin.text) : n.op), str(ctx.debug!(n))];
-    const bad = (v: Expr) => ({ k: "un", op: "!", a: { k: "call", fn: member(id("Number"), "isFinite"), args: [v] } }) as Expr;
-    const report = (v: Expr, i: Expr) => ({ k: "call", e: { k: "call", fn: id("nonFinite"), args: [what[1], what[2], what[3], v, i] } }) as Stmt;
+    const bad = (v: Expr) =>
+      ({ k: "un", op: "!", a: { k: "call", fn: member(id("Number"), "isFinite"), args: [v] } }) as Expr;
+    const report = (v: Expr, i: Expr) =>
+      ({ k: "call", e: { k: "call", fn: id("nonFinite"), args: [what[1], what[2], what[3], v, i] } }) as Stmt;
     if (p === "scalar") return [{ k: "if", cond: bad(id(local(nid))), body: [report(id(local(nid)), num(-1))] }];
     const el = index(id(local(nid)), id("i"));
     return [loop("i", num(size(n.shape)), [{ k: "if", cond: bad(el), body: [report(el, id("i"))] }])];
@@ -360,7 +408,8 @@ export function emitBody(ctx: FunctionContext): Body {
   // ---- the function ------------------------------------------------------------------------
   const head: Stmt[] = [];
   const body: Stmt[] = [];
-  const src = (l: { name: string }, role: "params" | "inputs") => member(id((batch || chunk) && role === "inputs" ? "batch" : role), l.name);
+  const src = (l: { name: string }, role: "params" | "inputs") =>
+    member(id((batch || chunk) && role === "inputs" ? "batch" : role), l.name);
 
   const paramDecls = new Map<number, Stmt>();
   // each argument is checked right where it is read (a typeof or instanceof on the local: no second load)
@@ -444,7 +493,9 @@ export function emitBody(ctx: FunctionContext): Body {
       else if (gradsLocal.get(o.param) !== local(o.node) || placement.get(o.node) !== "buffer") {
         const dst = ctx.fresh(`grad_${o.param}`);
         body.push(decl("const", dst, gradTarget(o.param)));
-        body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude))]));
+        body.push(
+          ...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude))]),
+        );
       }
     }
     return { stmts: [...head, ...gradsDecl(), ...body, { k: "return", e: id("out") }], workspace };
@@ -457,12 +508,18 @@ export function emitBody(ctx: FunctionContext): Body {
     body.push(assign(index(id("sums"), num(0)), lossExpr, "+="));
     for (const o of g.grads) {
       const n = g.nodes[o.node];
-      if (n.shape.length === 0) body.push(assign(index(id("sums"), num(scalarSlot.get(o.param)!)), at(o.node, {}, body), "+="));
-      else if (ctx.wasm?.accumulators.has(o.param)) continue; // its kernel already added this chunk into the sum
+      if (n.shape.length === 0)
+        body.push(assign(index(id("sums"), num(scalarSlot.get(o.param)!)), at(o.node, {}, body), "+="));
+      else if (ctx.wasm?.accumulators.has(o.param))
+        continue; // its kernel already added this chunk into the sum
       else {
         const dst = ctx.fresh(`grad_${o.param}`);
         body.push(decl("const", dst, gradTarget(o.param)));
-        body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+=")]));
+        body.push(
+          ...elementLoop(n.shape, (pos, prelude) => [
+            assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+="),
+          ]),
+        );
       }
     }
     unreadParams();
@@ -473,7 +530,12 @@ export function emitBody(ctx: FunctionContext): Body {
   const lossSum = ctx.fresh("lossSum");
   const start = ctx.fresh("start");
   const pre: Stmt[] = [
-    { k: "if-throw", cond: { k: "un", op: "!", a: bin(">=", id("n"), num(1)) }, error: "RangeError", message: "batchGradients: n must be at least 1" },
+    {
+      k: "if-throw",
+      cond: { k: "un", op: "!", a: bin(">=", id("n"), num(1)) },
+      error: "RangeError",
+      message: "batchGradients: n must be at least 1",
+    },
     decl("let", lossSum, num(0)),
     decl("let", start, num(0)),
   ];
@@ -485,16 +547,42 @@ export function emitBody(ctx: FunctionContext): Body {
       if (st.role !== "param") continue;
       // whenever a chunk runs: a whole one, or a padded last one
       const chunks = Math.min(ctx.chunkSize, ctx.weighted?.paddedTailFrom ?? ctx.chunkSize);
-      pre.push({ k: "if", cond: bin(">=", id("n"), num(chunks)), body: [{ k: "call", e: { k: "call", fn: member(member(id("workspace"), st.key), "set"), args: [member(id("params"), name)] } }] });
+      pre.push({
+        k: "if",
+        cond: bin(">=", id("n"), num(chunks)),
+        body: [
+          {
+            k: "call",
+            e: { k: "call", fn: member(member(id("workspace"), st.key), "set"), args: [member(id("params"), name)] },
+          },
+        ],
+      });
     }
     pre.push({ k: "call", e: { k: "call", fn: member(id("sums"), "fill"), args: [num(0)] } });
     const weights = ctx.weighted ? [id("weights")] : [];
-    if (ctx.weighted) pre.push(decl("const", "weights", member(id("workspace"), "chunkWeights")), { k: "call", e: call(member(id("weights"), "fill"), num(1)) });
+    if (ctx.weighted)
+      pre.push(decl("const", "weights", member(id("workspace"), "chunkWeights")), {
+        k: "call",
+        e: call(member(id("weights"), "fill"), num(1)),
+      });
     pre.push({
       k: "for-chunks",
       v: start,
       size: ctx.chunkSize,
-      body: [{ k: "call", e: call("batchChunk", id("params"), id("batch"), id(start), id("out"), ...weights, ...(ctx.weighted ? [num(ctx.chunkSize)] : [])) }],
+      body: [
+        {
+          k: "call",
+          e: call(
+            "batchChunk",
+            id("params"),
+            id("batch"),
+            id(start),
+            id("out"),
+            ...weights,
+            ...(ctx.weighted ? [num(ctx.chunkSize)] : []),
+          ),
+        },
+      ],
     });
     if (ctx.weighted) pre.push(paddedTail(ctx.chunkSize, ctx.weighted.paddedTailFrom));
   }
@@ -505,23 +593,48 @@ export function emitBody(ctx: FunctionContext): Body {
   function paddedTail(B: number, from: number): Stmt {
     const rest = ctx.fresh("rest");
     const tail = ctx.fresh("tail");
-    const copies: Stmt[] = [decl("const", rest, bin("-", id("n"), id(start))), decl("const", tail, member(id("workspace"), "tailBatch"))];
+    const copies: Stmt[] = [
+      decl("const", rest, bin("-", id("n"), id(start))),
+      decl("const", tail, member(id("workspace"), "tailBatch")),
+    ];
     for (const l of g.inputs) {
       const per = size(l.shape);
       const all = ctx.fresh(`${l.name}_all`);
       const to = ctx.fresh(`${l.name}_tail`);
       copies.push(decl("const", all, member(id("batch"), l.name)), decl("const", to, member(id(tail), l.name)));
-      copies.push(loop("i", imul(id(rest), num(per)), [assign(index(id(to), id("i")), index(id(all), iadd(imul(id(start), num(per)), id("i"))))]));
+      copies.push(
+        loop("i", imul(id(rest), num(per)), [
+          assign(index(id(to), id("i")), index(id(all), iadd(imul(id(start), num(per)), id("i")))),
+        ]),
+      );
       // the padding: the last real sample again, copied within the tail by the engine
       const last = (k: Expr) => imul(k, num(per));
-      copies.push(loop("s", num(B), [{ k: "call", e: call(member(id(to), "copyWithin"), last(id("s")), last(bin("-", id(rest), num(1))), last(id(rest))) }], id(rest)));
+      copies.push(
+        loop(
+          "s",
+          num(B),
+          [
+            {
+              k: "call",
+              e: call(member(id(to), "copyWithin"), last(id("s")), last(bin("-", id(rest), num(1))), last(id(rest))),
+            },
+          ],
+          id(rest),
+        ),
+      );
     }
     copies.push({ k: "call", e: call(member(id("weights"), "fill"), num(0), id(rest)) });
-    copies.push({ k: "call", e: call("batchChunk", id("params"), id(tail), num(0), id("out"), id("weights"), id(rest)) });
+    copies.push({
+      k: "call",
+      e: call("batchChunk", id("params"), id(tail), num(0), id("out"), id("weights"), id(rest)),
+    });
     copies.push(assign(id(start), id("n")));
     return { k: "if", cond: bin(">=", bin("-", id("n"), id(start)), num(from)), body: copies };
   }
-  const post: Stmt[] = [decl("const", "scale", bin("/", num(1), id("n"))), assign(member(id("out"), "loss"), bin("*", bin("+", sumsOf(0), id(lossSum)), id("scale")))];
+  const post: Stmt[] = [
+    decl("const", "scale", bin("/", num(1), id("n"))),
+    assign(member(id("out"), "loss"), bin("*", bin("+", sumsOf(0), id(lossSum)), id("scale"))),
+  ];
   body.push(assign(id(lossSum), lossExpr, "+="));
   for (const o of g.grads) {
     const n = g.nodes[o.node];
@@ -538,13 +651,38 @@ export function emitBody(ctx: FunctionContext): Body {
       const sum = acc ? ctx.fresh(`chunks_${o.param}`) : dst;
       const zero: Stmt = { k: "call", e: { k: "call", fn: member(id(sum), "fill"), args: [num(0)] } };
       // before the chunk loop, like the other zeroing
-      pre.splice(1, 0, decl("const", dst, gradTarget(o.param)), ...(acc ? [decl("const", sum, member(id("workspace"), acc.key))] : []), zero);
-      body.push(...elementLoop(n.shape, (pos, prelude) => [assign(index(id(sum), pos.flat!), at(o.node, pos, prelude), "+=")]));
+      pre.splice(
+        1,
+        0,
+        decl("const", dst, gradTarget(o.param)),
+        ...(acc ? [decl("const", sum, member(id("workspace"), acc.key))] : []),
+        zero,
+      );
+      body.push(
+        ...elementLoop(n.shape, (pos, prelude) => [assign(index(id(sum), pos.flat!), at(o.node, pos, prelude), "+=")]),
+      );
       if (acc) {
-        post.push({ k: "call", e: { k: "call", fn: member(call("wasmKernels"), "scale"), args: [num(acc.offset), num(size(n.shape)), id("scale")] } });
+        post.push({
+          k: "call",
+          e: {
+            k: "call",
+            fn: member(call("wasmKernels"), "scale"),
+            args: [num(acc.offset), num(size(n.shape)), id("scale")],
+          },
+        });
         post.push({ k: "call", e: { k: "call", fn: member(id(dst), "set"), args: [id(sum)] } });
       } else post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), id("scale"), "*=")]));
     }
   }
-  return { stmts: [...head, ...gradsDecl(), ...pre, loop(sample, id("n"), body, id(start)), ...post, { k: "return", e: id("out") }], workspace };
+  return {
+    stmts: [
+      ...head,
+      ...gradsDecl(),
+      ...pre,
+      loop(sample, id("n"), body, id(start)),
+      ...post,
+      { k: "return", e: id("out") },
+    ],
+    workspace,
+  };
 }

@@ -7,7 +7,9 @@ import { ruleFor } from "../../rules/formula.js";
  * Functions the rule table's forward formulas may call that JavaScript's Math lacks. Format:
  * name -> its doc, parameters and body. The module defines those its program's ops use.
  */
-export const moduleFunctions: Readonly<Record<string, { readonly doc: string; readonly params: readonly string[]; readonly body: readonly string[] }>> = {
+export const moduleFunctions: Readonly<
+  Record<string, { readonly doc: string; readonly params: readonly string[]; readonly body: readonly string[] }>
+> = {
   erf: {
     doc: "The error function (not in Math): its Maclaurin series below |x| = 2, the continued fraction of erfc above.",
     params: ["x"],

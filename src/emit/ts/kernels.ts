@@ -3,7 +3,22 @@ import type { Op, OpOfKind } from "../../ir/ops.js";
 import { parseSpec } from "../../shape/contract.js";
 import { rowsCols, size, type Shape } from "../../shape/shape.js";
 import { kernelVar, ndLocals } from "./access.js";
-import { assign, bin, call, cond, decl, iadd, id, imul, loop, member, neg, num, type Expr, type Stmt } from "./syntax.js";
+import {
+  assign,
+  bin,
+  call,
+  cond,
+  decl,
+  iadd,
+  id,
+  imul,
+  loop,
+  member,
+  neg,
+  num,
+  type Expr,
+  type Stmt,
+} from "./syntax.js";
 
 /** What a kernel sees: its node, operand element access, and its destination. */
 export interface KernelCtx {
@@ -43,13 +58,25 @@ function rows(n: number, body: (i: Expr) => Stmt[]): Stmt[] {
  * chain of dependent adds); n is known at compile time, so the remainder loop is exact.
  */
 function dotProduct(finish: (sum: Expr) => Stmt[], n: number, a: (t: Expr) => Expr, b: (t: Expr) => Expr): Stmt[] {
-  if (n < 8) return [decl("let", "acc", zero), loop("t", num(n), [assign(id("acc"), bin("*", a(T), b(T)), "+=")]), ...finish(id("acc"))];
+  if (n < 8)
+    return [
+      decl("let", "acc", zero),
+      loop("t", num(n), [assign(id("acc"), bin("*", a(T), b(T)), "+=")]),
+      ...finish(id("acc")),
+    ];
   const main = n - (n % 4);
   const parts = ["s0", "s1", "s2", "s3"];
   const at = (k: number) => (k === 0 ? T : bin("+", T, num(k)));
   const stmts: Stmt[] = [
     ...parts.map((p) => decl("let", p, zero)),
-    { k: "for", v: "t", from: zero, to: num(main), step: 4, body: parts.map((p, k) => assign(id(p), bin("*", a(at(k)), b(at(k))), "+=")) },
+    {
+      k: "for",
+      v: "t",
+      from: zero,
+      to: num(main),
+      step: 4,
+      body: parts.map((p, k) => assign(id(p), bin("*", a(at(k)), b(at(k))), "+=")),
+    },
   ];
   if (main < n) stmts.push(loop("t", num(n), [assign(id("s0"), bin("*", a(T), b(T)), "+=")], num(main)));
   stmts.push(...finish(bin("+", bin("+", id("s0"), id("s1")), bin("+", id("s2"), id("s3")))));
@@ -100,26 +127,62 @@ export const kernels: Record<OpOfKind<"kernel">, Kernel> = {
     const tj = tc === 1 ? zero : J;
     const scalarOut = k.node.shape.length === 0;
     const init: Stmt[] = scalarOut ? [] : [loop("i", num(tr), [loop("j", num(tc), [assign(k.out(I, J), zero)])])];
-    return [...init, ...(scalarOut ? [assign(k.out(zero, zero), zero)] : []), loop("i", num(r), [loop("j", num(c), [assign(k.out(ti, tj), k.at(0, I, J), "+=")])])];
+    return [
+      ...init,
+      ...(scalarOut ? [assign(k.out(zero, zero), zero)] : []),
+      loop("i", num(r), [loop("j", num(c), [assign(k.out(ti, tj), k.at(0, I, J), "+=")])]),
+    ];
   },
   // y_i = sum_t A_it x_t: four rows at a time, so each x_t is loaded once for four products
   matvec: (k) => {
     const [m, n] = rowsCols(k.shapeOf(0));
-    if (m < 4 || n < 8) return [loop("i", num(m), dotProduct((v) => k.store(zero, I, v), n, (t) => k.at(0, I, t), (t) => k.at(1, zero, t)))];
+    if (m < 4 || n < 8)
+      return [
+        loop(
+          "i",
+          num(m),
+          dotProduct(
+            (v) => k.store(zero, I, v),
+            n,
+            (t) => k.at(0, I, t),
+            (t) => k.at(1, zero, t),
+          ),
+        ),
+      ];
     const m4 = m - (m % 4);
     const row = (q: number) => (q === 0 ? I : bin("+", I, num(q)));
     const parts = ["s0", "s1", "s2", "s3"];
     const stmts: Stmt[] = [
       {
-        k: "for", v: "i", from: zero, to: num(m4), step: 4,
+        k: "for",
+        v: "i",
+        from: zero,
+        to: num(m4),
+        step: 4,
         body: [
           ...parts.map((p) => decl("let", p, zero)),
-          loop("t", num(n), [decl("const", "a", k.at(1, zero, T)), ...parts.map((p, q) => assign(id(p), bin("*", k.at(0, row(q), T), id("a")), "+="))]),
+          loop("t", num(n), [
+            decl("const", "a", k.at(1, zero, T)),
+            ...parts.map((p, q) => assign(id(p), bin("*", k.at(0, row(q), T), id("a")), "+=")),
+          ]),
           ...parts.flatMap((p, q) => k.store(zero, row(q), id(p))),
         ],
       },
     ];
-    if (m4 < m) stmts.push(loop("i", num(m), dotProduct((v) => k.store(zero, I, v), n, (t) => k.at(0, I, t), (t) => k.at(1, zero, t)), num(m4)));
+    if (m4 < m)
+      stmts.push(
+        loop(
+          "i",
+          num(m),
+          dotProduct(
+            (v) => k.store(zero, I, v),
+            n,
+            (t) => k.at(0, I, t),
+            (t) => k.at(1, zero, t),
+          ),
+          num(m4),
+        ),
+      );
     return stmts;
   },
   // y_j = sum_t x_t B_tj, row by row of B (contiguous)
@@ -127,7 +190,10 @@ export const kernels: Record<OpOfKind<"kernel">, Kernel> = {
     const [n, c] = rowsCols(k.shapeOf(1));
     return [
       loop("j", num(c), [assign(k.out(zero, J), zero)]),
-      loop("t", num(n), [decl("const", "a", k.at(0, zero, T)), loop("j", num(c), [assign(k.out(zero, J), bin("*", id("a"), k.at(1, T, J)), "+=")])]),
+      loop("t", num(n), [
+        decl("const", "a", k.at(0, zero, T)),
+        loop("j", num(c), [assign(k.out(zero, J), bin("*", id("a"), k.at(1, T, J)), "+=")]),
+      ]),
     ];
   },
   // Y_ij = sum_t A_it B_tj, in the loop order that reads memory along rows and reuses it:
@@ -140,7 +206,21 @@ export const kernels: Record<OpOfKind<"kernel">, Kernel> = {
     const [m, n] = rowsCols(k.shapeOf(0));
     const [, c] = rowsCols(k.shapeOf(1));
     if (k.transposed(1) && !k.transposed(0)) {
-      if (m < 2 || c < 2) return [loop("j", num(c), [loop("i", num(m), dotProduct((v) => k.store(I, J, v), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J)))])];
+      if (m < 2 || c < 2)
+        return [
+          loop("j", num(c), [
+            loop(
+              "i",
+              num(m),
+              dotProduct(
+                (v) => k.store(I, J, v),
+                n,
+                (t) => k.at(0, I, t),
+                (t) => k.at(1, t, J),
+              ),
+            ),
+          ]),
+        ];
       // 2 x 2 register tile: rows i, i+1 of A against rows j, j+1 of W share every load
       const i1 = bin("+", I, num(1));
       const j1 = bin("+", J, num(1));
@@ -163,10 +243,51 @@ export const kernels: Record<OpOfKind<"kernel">, Kernel> = {
       ];
       const m2 = m - (m % 2);
       const c2 = c - (c % 2);
-      const stmts: Stmt[] = [{ k: "for", v: "j", from: zero, to: num(c2), step: 2, body: [{ k: "for", v: "i", from: zero, to: num(m2), step: 2, body: tile }] }];
+      const stmts: Stmt[] = [
+        {
+          k: "for",
+          v: "j",
+          from: zero,
+          to: num(c2),
+          step: 2,
+          body: [{ k: "for", v: "i", from: zero, to: num(m2), step: 2, body: tile }],
+        },
+      ];
       // the odd row and column, if any
-      if (m2 < m) stmts.push(loop("j", num(c), [{ k: "block", body: [decl("const", "i", num(m2)), ...dotProduct((v) => k.store(I, J, v), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J))] }]));
-      if (c2 < c) stmts.push(loop("i", num(m2), [{ k: "block", body: [decl("const", "j", num(c2)), ...dotProduct((v) => k.store(I, J, v), n, (t) => k.at(0, I, t), (t) => k.at(1, t, J))] }]));
+      if (m2 < m)
+        stmts.push(
+          loop("j", num(c), [
+            {
+              k: "block",
+              body: [
+                decl("const", "i", num(m2)),
+                ...dotProduct(
+                  (v) => k.store(I, J, v),
+                  n,
+                  (t) => k.at(0, I, t),
+                  (t) => k.at(1, t, J),
+                ),
+              ],
+            },
+          ]),
+        );
+      if (c2 < c)
+        stmts.push(
+          loop("i", num(m2), [
+            {
+              k: "block",
+              body: [
+                decl("const", "j", num(c2)),
+                ...dotProduct(
+                  (v) => k.store(I, J, v),
+                  n,
+                  (t) => k.at(0, I, t),
+                  (t) => k.at(1, t, J),
+                ),
+              ],
+            },
+          ]),
+        );
       return stmts;
     }
     if (k.transposed(0) && !k.transposed(1)) {
@@ -177,20 +298,45 @@ export const kernels: Record<OpOfKind<"kernel">, Kernel> = {
         loop("i", num(m), [
           loop("j", num(c), [assign(k.out(I, J), zero)]),
           {
-            k: "for", v: "t", from: zero, to: num(main), step: 4,
+            k: "for",
+            v: "t",
+            from: zero,
+            to: num(main),
+            step: 4,
             body: [
               ...as.map((a, q) => decl("const", a, k.at(0, I, tq(q)))),
-              loop("j", num(c), [assign(k.out(I, J), as.map((a, q) => bin("*", id(a), k.at(1, tq(q), J))).reduce((x, y) => bin("+", x, y)), "+=")]),
+              loop("j", num(c), [
+                assign(
+                  k.out(I, J),
+                  as.map((a, q) => bin("*", id(a), k.at(1, tq(q), J))).reduce((x, y) => bin("+", x, y)),
+                  "+=",
+                ),
+              ]),
             ],
           },
-          ...(main < n ? [loop("t", num(n), [decl("const", "a", k.at(0, I, T)), loop("j", num(c), [assign(k.out(I, J), bin("*", id("a"), k.at(1, T, J)), "+=")])], num(main))] : []),
+          ...(main < n
+            ? [
+                loop(
+                  "t",
+                  num(n),
+                  [
+                    decl("const", "a", k.at(0, I, T)),
+                    loop("j", num(c), [assign(k.out(I, J), bin("*", id("a"), k.at(1, T, J)), "+=")]),
+                  ],
+                  num(main),
+                ),
+              ]
+            : []),
         ]),
       ];
     }
     return [
       loop("i", num(m), [
         loop("j", num(c), [assign(k.out(I, J), zero)]),
-        loop("t", num(n), [decl("const", "a", k.at(0, I, T)), loop("j", num(c), [assign(k.out(I, J), bin("*", id("a"), k.at(1, T, J)), "+=")])]),
+        loop("t", num(n), [
+          decl("const", "a", k.at(0, I, T)),
+          loop("j", num(c), [assign(k.out(I, J), bin("*", id("a"), k.at(1, T, J)), "+=")]),
+        ]),
       ]),
     ];
   },
@@ -198,10 +344,21 @@ export const kernels: Record<OpOfKind<"kernel">, Kernel> = {
   outer: (k) => {
     const m = k.shapeOf(0)[0];
     const n = k.shapeOf(1)[0];
-    return [loop("i", num(m), [decl("const", "a", k.at(0, zero, I)), loop("j", num(n), k.store(I, J, bin("*", id("a"), k.at(1, zero, J))))])];
+    return [
+      loop("i", num(m), [
+        decl("const", "a", k.at(0, zero, I)),
+        loop("j", num(n), k.store(I, J, bin("*", id("a"), k.at(1, zero, J)))),
+      ]),
+    ];
   },
   // s = sum_i a_i b_i
-  dot: (k) => dotProduct((v) => [assign(k.out(zero, zero), v)], k.shapeOf(0)[0], (t) => k.at(0, zero, t), (t) => k.at(1, zero, t)),
+  dot: (k) =>
+    dotProduct(
+      (v) => [assign(k.out(zero, zero), v)],
+      k.shapeOf(0)[0],
+      (t) => k.at(0, zero, t),
+      (t) => k.at(1, zero, t),
+    ),
   // y = exp(x - m) / sum exp(x - m), per row (m = row max: no overflow)
   softmax: (k) => {
     const [r, c] = rowsCols(k.node.shape);
@@ -235,14 +392,20 @@ export const kernels: Record<OpOfKind<"kernel">, Kernel> = {
   pad: (k) => {
     const { starts, steps } = k.node.attrs!;
     const at = (idx: Expr[]) => idx.map((e, a) => iadd(num(starts![a]), imul(num(steps![a]), e)));
-    return [loop("i", num(size(k.node.shape)), [assign(k.out(zero, I), zero)]), ...nest(k.shapeOf(0), 0, (idx) => [assign(k.outIdx(at(idx)), k.atIdx(0, idx))])];
+    return [
+      loop("i", num(size(k.node.shape)), [assign(k.out(zero, I), zero)]),
+      ...nest(k.shapeOf(0), 0, (idx) => [assign(k.outIdx(at(idx)), k.atIdx(0, idx))]),
+    ];
   },
   contract1: contractKernel,
   contract2: contractKernel,
   // y[..., j, ...] = x[..., ids[j], ...]
   gather: (k) => {
     const r = k.shapeOf(1).length;
-    return [...checkIndices(k, 1, k.shapeOf(0)[k.node.attrs!.axis!]), ...nest(k.node.shape, 0, (idx) => [assign(k.outIdx(idx), k.atIdx(0, takeIndex(k, idx, r)))])];
+    return [
+      ...checkIndices(k, 1, k.shapeOf(0)[k.node.attrs!.axis!]),
+      ...nest(k.node.shape, 0, (idx) => [assign(k.outIdx(idx), k.atIdx(0, takeIndex(k, idx, r)))]),
+    ];
   },
   // y = 0; y[..., ids[j], ...] += g[..., j, ...]
   scatter_add: (k) => {
@@ -291,8 +454,14 @@ function reduceToND(k: KernelCtx): Stmt[] {
   const from = k.shapeOf(0);
   const to = k.node.shape;
   const off = from.length - to.length;
-  const zeroOut: Stmt[] = to.length === 0 ? [assign(k.outIdx([]), zero)] : [loop("i", num(size(to)), [assign(k.out(zero, I), zero)])];
-  return [...zeroOut, ...nest(from, 0, (idx) => [assign(k.outIdx(to.map((d, a) => (d === 1 ? zero : idx[a + off]))), k.atIdx(0, idx), "+=")])];
+  const zeroOut: Stmt[] =
+    to.length === 0 ? [assign(k.outIdx([]), zero)] : [loop("i", num(size(to)), [assign(k.out(zero, I), zero)])];
+  return [
+    ...zeroOut,
+    ...nest(from, 0, (idx) => [
+      assign(k.outIdx(to.map((d, a) => (d === 1 ? zero : idx[a + off]))), k.atIdx(0, idx), "+="),
+    ]),
+  ];
 }
 
 /** y = reduction of x over attrs.axes: the kept axes outside, the reduced ones inside, one accumulator */
@@ -332,11 +501,18 @@ function extremum(beats: ">" | "<"): (acc: Expr, v: Expr) => Expr {
  */
 function checkIndices(k: KernelCtx, operand: number, n: number): Stmt[] {
   const v = id("v");
-  const ok = bin("&&", bin("&&", bin(">=", v, num(0)), bin("<", v, num(n))), bin("===", call(member(id("Math"), "floor"), v), v));
+  const ok = bin(
+    "&&",
+    bin("&&", bin(">=", v, num(0)), bin("<", v, num(n))),
+    bin("===", call(member(id("Math"), "floor"), v), v),
+  );
   const what = `gradc: ${k.node.origin ? originNote(k.node.origin.text) : k.node.op}: index `;
   const message = bin("+", bin("+", { k: "str", v: what }, v), { k: "str", v: ` is out of range 0..${n - 1}` });
   return [
-    loop("q0", num(size(k.shapeOf(operand))), [decl("const", "v", k.atFlat(operand, id("q0"))), { k: "if", cond: { k: "un", op: "!", a: ok }, body: [{ k: "throw", error: "RangeError", message }] }]),
+    loop("q0", num(size(k.shapeOf(operand))), [
+      decl("const", "v", k.atFlat(operand, id("q0"))),
+      { k: "if", cond: { k: "un", op: "!", a: ok }, body: [{ k: "throw", error: "RangeError", message }] },
+    ]),
   ];
 }
 
@@ -369,12 +545,21 @@ function contractKernel(k: KernelCtx): Stmt[] {
         outLetters.length,
         (vs) => {
           summed.forEach((c, a) => vars.set(c, vs[a]));
-          const factors = spec.inputs.map((sub, i) => k.atIdx(i, [...sub].map((c) => vars.get(c)!)));
+          const factors = spec.inputs.map((sub, i) =>
+            k.atIdx(
+              i,
+              [...sub].map((c) => vars.get(c)!),
+            ),
+          );
           const product = factors.length ? factors.reduce((x, y) => bin("*", x, y)) : num(1);
           return [assign(id("acc"), product, "+=")];
         },
       );
-      return [decl("let", "acc", zero), ...inner, assign(k.outIdx([...spec.output].map((c) => vars.get(c)!)), id("acc"))];
+      return [
+        decl("let", "acc", zero),
+        ...inner,
+        assign(k.outIdx([...spec.output].map((c) => vars.get(c)!)), id("acc")),
+      ];
     },
   );
   const zeroFirst: Stmt[] = diagonal ? [loop("i", num(size(k.node.shape)), [assign(k.out(zero, I), zero)])] : [];
@@ -386,7 +571,11 @@ function contractKernel(k: KernelCtx): Stmt[] {
  * as a multi-index or a flat index on demand; the source's shape; the node) -> the source's
  * position. Asking for a multi-index a flat loop does not have makes the loop nest by axis.
  */
-export type ViewMap = (pos: { idx(): readonly Expr[]; flat(): Expr }, source: Shape, n: Node) => { idx: readonly Expr[] } | { flat: Expr };
+export type ViewMap = (
+  pos: { idx(): readonly Expr[]; flat(): Expr },
+  source: Shape,
+  n: Node,
+) => { idx: readonly Expr[] } | { flat: Expr };
 
 export const views: Record<OpOfKind<"view">, ViewMap> = {
   // NumPy broadcast: a source dimension of 1 (or a missing leading one) repeats
@@ -409,7 +598,9 @@ export const views: Record<OpOfKind<"view">, ViewMap> = {
   // the same elements in the same order
   reshape: (pos) => ({ flat: pos.flat() }),
   // index i reads start + step * i
-  slice: (pos, _source, n) => ({ idx: pos.idx().map((e, k) => iadd(num(n.attrs!.starts![k]), imul(num(n.attrs!.steps![k]), e))) }),
+  slice: (pos, _source, n) => ({
+    idx: pos.idx().map((e, k) => iadd(num(n.attrs!.starts![k]), imul(num(n.attrs!.steps![k]), e))),
+  }),
 };
 
 /** The loop nest of a kernel op, the index map of a view op (the tables are total over their kinds). */
@@ -435,13 +626,37 @@ export const finalStores: Partial<Record<Op, (transposed: readonly boolean[]) =>
 
 /** How a kernel was laid out, for --explain-fusion: op -> (which operands are transposes) -> words. */
 export const kernelForms: Partial<Record<Op, (transposed: readonly boolean[]) => string>> = {
-  matmul: ([a, b]) => (b && !a ? "A Bᵀ: row dot products, 2×2 register tile" : a && !b ? "Aᵀ B: row outer products, 4 rows at a time" : "A B: i-t-j"),
+  matmul: ([a, b]) =>
+    b && !a
+      ? "A Bᵀ: row dot products, 2×2 register tile"
+      : a && !b
+        ? "Aᵀ B: row outer products, 4 rows at a time"
+        : "A B: i-t-j",
   matvec: () => "four rows per pass over x",
   dot: () => "dot product, 4 partial sums",
 };
 
 /** Names the kernels use for themselves; generated locals never take them. */
-export const kernelLocals = ["i", "j", "t", "m", "s", "a", "l", "acc", "s0", "s1", "s2", "s3", "a0", "a1", "a2", "a3", "v", ...ndLocals];
+export const kernelLocals = [
+  "i",
+  "j",
+  "t",
+  "m",
+  "s",
+  "a",
+  "l",
+  "acc",
+  "s0",
+  "s1",
+  "s2",
+  "s3",
+  "a0",
+  "a1",
+  "a2",
+  "a3",
+  "v",
+  ...ndLocals,
+];
 
 /** Flat row-major index of (r, c) in a tensor of `shape`. */
 export function flatIndex(shape: Shape, r: Expr, c: Expr): Expr {

@@ -56,14 +56,55 @@ export interface EmitOptions {
 }
 
 /** The header's "gradc options:" value: what, besides the source, the module was compiled with. */
-export function moduleOptions(o: { readonly dtype: Dtype; readonly target?: "ts" | "wasm"; readonly debug?: unknown }): string {
+export function moduleOptions(o: {
+  readonly dtype: Dtype;
+  readonly target?: "ts" | "wasm";
+  readonly debug?: unknown;
+}): string {
   return `dtype=${o.dtype}${o.debug ? " debug" : ""}${o.target === "wasm" ? " target=wasm" : ""}`;
 }
 
 /** Names the generated functions use themselves. */
-const internal = [...kernelLocals, ...Object.keys(moduleFunctions), "nonFinite", "batchChunk", "first", "grads", "sums", "chunkSums", "GradsStorage", "kernels", "wasmKernels", "compileKernels", "weights", "rows", "chunkWeights", "tailBatch", "wasmBytes", "wasmMemory", "wasmApi", "init", "params", "inputs", "batch", "n", "out", "workspace", "scale", "createResult", "createWorkspace", "loss", "gradients", "batchGradients", "shapes", "integers", ...validatorNames];
+const internal = [
+  ...kernelLocals,
+  ...Object.keys(moduleFunctions),
+  "nonFinite",
+  "batchChunk",
+  "first",
+  "grads",
+  "sums",
+  "chunkSums",
+  "GradsStorage",
+  "kernels",
+  "wasmKernels",
+  "compileKernels",
+  "weights",
+  "rows",
+  "chunkWeights",
+  "tailBatch",
+  "wasmBytes",
+  "wasmMemory",
+  "wasmApi",
+  "init",
+  "params",
+  "inputs",
+  "batch",
+  "n",
+  "out",
+  "workspace",
+  "scale",
+  "createResult",
+  "createWorkspace",
+  "loss",
+  "gradients",
+  "batchGradients",
+  "shapes",
+  "integers",
+  ...validatorNames,
+];
 
-const propName = (name: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name));
+const propName = (name: string) =>
+  /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name);
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
 const literalKey = (name: string) => (name === "__proto__" ? `[${JSON.stringify(name)}]` : propName(name));
 
@@ -97,12 +138,24 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   const workspaceEntries: [string, number][] = [];
   const debug = opts.debug ? { debug: opts.debug.locate } : {};
   const chunkSize = opts.chunk ? { chunkSize: opts.chunk.size } : {};
-  const weighted = opts.chunk?.weight !== undefined ? { weighted: { input: opts.chunk.weight, paddedTailFrom: opts.chunk.paddedTailFrom ?? opts.chunk.size } } : {};
+  const weighted =
+    opts.chunk?.weight !== undefined
+      ? { weighted: { input: opts.chunk.weight, paddedTailFrom: opts.chunk.paddedTailFrom ?? opts.chunk.size } }
+      : {};
   // argument checks, once per call (--unchecked leaves them out)
   const checks = opts.unchecked ? undefined : validators(g, arr, memberText, opts.debug !== undefined);
   const checkLeaf = checks ? { checkLeaf: checks.leaf } : {};
   for (const mode of ["loss", "gradients", "batch"] as const) {
-    const body = emitBody({ graph: g, names, mode, fresh: (h) => table.fresh(h), ...debug, ...chunkSize, ...weighted, ...checkLeaf });
+    const body = emitBody({
+      graph: g,
+      names,
+      mode,
+      fresh: (h) => table.fresh(h),
+      ...debug,
+      ...chunkSize,
+      ...weighted,
+      ...checkLeaf,
+    });
     bodies[mode] = [printStmts(body.stmts).join("\n")];
     for (const nid of body.workspace) workspaceEntries.push([local.get(nid)!, size(g.nodes[nid].shape)]);
   }
@@ -111,14 +164,32 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     const cg = opts.chunk.graph;
     const chunkNames = { local: localNames(cg, table) };
     wasm = opts.target === "wasm" ? await wasmLayout(cg, chunkNames.local, opts.dtype) : undefined;
-    const body = emitBody({ graph: cg, names: chunkNames, mode: "chunk", fresh: (h) => table.fresh(h), ...debug, ...chunkSize, ...weighted, ...(wasm ? { wasm: wasm.plan } : {}) });
+    const body = emitBody({
+      graph: cg,
+      names: chunkNames,
+      mode: "chunk",
+      fresh: (h) => table.fresh(h),
+      ...debug,
+      ...chunkSize,
+      ...weighted,
+      ...(wasm ? { wasm: wasm.plan } : {}),
+    });
     bodies.chunk = [printStmts(body.stmts).join("\n")];
     for (const nid of body.workspace) workspaceEntries.push([chunkNames.local.get(nid)!, size(cg.nodes[nid].shape)]);
     workspaceEntries.push(["chunkSums", body.chunkSums!]);
   }
   if (wasm) {
     // the batch function stages params for the kernels: rebuild it with the layout
-    const body = emitBody({ graph: g, names, mode: "batch", fresh: (h) => table.fresh(h), ...debug, ...chunkSize, ...weighted, wasm: wasm.plan });
+    const body = emitBody({
+      graph: g,
+      names,
+      mode: "batch",
+      fresh: (h) => table.fresh(h),
+      ...debug,
+      ...chunkSize,
+      ...weighted,
+      wasm: wasm.plan,
+    });
     bodies.batch = [printStmts(body.stmts).join("\n")];
   }
   const workspace = [...new Map(workspaceEntries)].sort((a, b) => a[0].localeCompare(b[0]));
@@ -130,15 +201,26 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   // every statement as a ts-morph structure, printed once (adding them one by one re-parses the file each time)
   const statements: StatementStructures[] = [];
   const sf = {
-    addTypeAlias: (x: Omit<TypeAliasDeclarationStructure, "kind">) => statements.push({ ...x, kind: StructureKind.TypeAlias }),
-    addVariableStatement: (x: Omit<VariableStatementStructure, "kind">) => statements.push({ ...x, kind: StructureKind.VariableStatement }),
+    addTypeAlias: (x: Omit<TypeAliasDeclarationStructure, "kind">) =>
+      statements.push({ ...x, kind: StructureKind.TypeAlias }),
+    addVariableStatement: (x: Omit<VariableStatementStructure, "kind">) =>
+      statements.push({ ...x, kind: StructureKind.VariableStatement }),
     addInterface: (x: InterfaceDeclarationStructure) => statements.push(x),
-    addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => statements.push({ ...x, kind: StructureKind.Function }),
+    addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) =>
+      statements.push({ ...x, kind: StructureKind.Function }),
   };
   const leafType = (l: Leaf) => (l.shape.length === 0 ? "number" : l.int ? "Int32Array" : "Tensor");
   const props = (ls: readonly Leaf[], type: (l: Leaf) => string): OptionalKind<PropertySignatureStructure>[] =>
-    ls.map((l) => ({ name: propName(l.name), type: type(l), docs: [`${l.shape.length === 0 ? "scalar" : `${showShape(l.shape)}, row-major`}`] }));
-  const iface = (name: string, doc: string, properties: OptionalKind<PropertySignatureStructure>[]): InterfaceDeclarationStructure => ({
+    ls.map((l) => ({
+      name: propName(l.name),
+      type: type(l),
+      docs: [`${l.shape.length === 0 ? "scalar" : `${showShape(l.shape)}, row-major`}`],
+    }));
+  const iface = (
+    name: string,
+    doc: string,
+    properties: OptionalKind<PropertySignatureStructure>[],
+  ): InterfaceDeclarationStructure => ({
     kind: StructureKind.Interface,
     name,
     isExported: true,
@@ -163,15 +245,38 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     sf.addVariableStatement({
       isExported: true,
       declarationKind: VariableDeclarationKind.Const,
-      docs: ["The integer inputs, each with its valid values 0 <= v < bound (the length of the axis it indexes; null when it indexes none). A value outside throws a RangeError."],
-      declarations: [{ name: "integers", initializer: `{ ${g.inputs.filter((l) => l.int).map((l) => `${literalKey(l.name)}: ${bounds.get(l.name) ?? "null"}`).join(", ")} } as const` }],
+      docs: [
+        "The integer inputs, each with its valid values 0 <= v < bound (the length of the axis it indexes; null when it indexes none). A value outside throws a RangeError.",
+      ],
+      declarations: [
+        {
+          name: "integers",
+          initializer: `{ ${g.inputs
+            .filter((l) => l.int)
+            .map((l) => `${literalKey(l.name)}: ${bounds.get(l.name) ?? "null"}`)
+            .join(", ")} } as const`,
+        },
+      ],
     });
   }
   sf.addInterface(iface("Params", "The differentiated parameters.", props(g.params, leafType)));
   sf.addInterface(iface("Inputs", "One sample of data (not differentiated).", props(g.inputs, leafType)));
-  sf.addInterface(iface("Batch", "n samples of each input, sample after sample (row-major [n, ...shape]).", props(g.inputs, () => "ArrayLike<number>")));
-  sf.addInterface(iface("Grads", "d loss / d param, one entry per param, shaped like the param.", props(g.params, leafType)));
-  sf.addInterface(iface("Result", "The loss and its gradients.", [{ name: "loss", type: "number" }, { name: "grads", type: "Grads" }]));
+  sf.addInterface(
+    iface(
+      "Batch",
+      "n samples of each input, sample after sample (row-major [n, ...shape]).",
+      props(g.inputs, () => "ArrayLike<number>"),
+    ),
+  );
+  sf.addInterface(
+    iface("Grads", "d loss / d param, one entry per param, shaped like the param.", props(g.params, leafType)),
+  );
+  sf.addInterface(
+    iface("Result", "The loss and its gradients.", [
+      { name: "loss", type: "number" },
+      { name: "grads", type: "Grads" },
+    ]),
+  );
 
   // Gradients live in a class instance: V8 then keeps every field inside the object, so storing a
   // scalar gradient allocates nothing (fields of big object literals, or a number field after
@@ -183,7 +288,11 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     implements: ["Grads"],
     docs: ["Storage for one result's gradients."],
     // computed keys where a plain one would mean something else ("constructor", "__proto__")
-    properties: ordered.map((l) => ({ name: l.name === "__proto__" || l.name === "constructor" ? `[${JSON.stringify(l.name)}]` : propName(l.name), type: leafType(l), initializer: l.shape.length === 0 ? "0" : `new ${arr}(${size(l.shape)})` })),
+    properties: ordered.map((l) => ({
+      name: l.name === "__proto__" || l.name === "constructor" ? `[${JSON.stringify(l.name)}]` : propName(l.name),
+      type: leafType(l),
+      initializer: l.shape.length === 0 ? "0" : `new ${arr}(${size(l.shape)})`,
+    })),
   });
   sf.addFunction({
     name: "createResult",
@@ -194,23 +303,41 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   });
   const weightedChunk = opts.chunk?.weight !== undefined;
   const tailStaged = weightedChunk && wasm ? [...wasm.plan.staging].filter(([, st]) => st.role === "input") : [];
-  if (workspace.length) sf.addFunction({
-    name: "createWorkspace",
-    docs: ["Intermediate tensors, allocated once per module."],
-    statements: [
-      // an input the kernels read is staged in their memory; a padded last chunk writes it there directly
-      ...tailStaged.map(([name, st]) => `const ${st.key} = ${view(st.key, st.size)}; // also the tail batch's ${safeComment(name)}`),
-      `return { ${[
-        ...workspace,
-        ...(wasm ? [...wasm.plan.staging.values()].filter((st) => !tailStaged.some(([, t]) => t === st)).map((st) => [st.key, st.size] as [string, number]) : []),
-        ...(wasm && opts.chunk ? [...wasm.plan.accumulators.values()].map((a) => [a.key, size(opts.chunk!.graph.nodes[a.node].shape)] as [string, number]) : []),
-      ]
-        .map(([name, n]) => `${name}: ${view(name, n)}`)
-        .concat(tailStaged.map(([, st]) => st.key))
-        .concat(weightedChunk ? [`chunkWeights: new ${arr}(${opts.chunk!.size})`, `tailBatch: { ${g.inputs.map((l) => `${literalKey(l.name)}: ${tailStaged.find(([name]) => name === l.name)?.[1].key ?? `new ${arr}(${opts.chunk!.size * size(l.shape)})`}`).join(", ")} }`] : [])
-        .join(", ")} };`,
-    ],
-  });
+  if (workspace.length)
+    sf.addFunction({
+      name: "createWorkspace",
+      docs: ["Intermediate tensors, allocated once per module."],
+      statements: [
+        // an input the kernels read is staged in their memory; a padded last chunk writes it there directly
+        ...tailStaged.map(
+          ([name, st]) => `const ${st.key} = ${view(st.key, st.size)}; // also the tail batch's ${safeComment(name)}`,
+        ),
+        `return { ${[
+          ...workspace,
+          ...(wasm
+            ? [...wasm.plan.staging.values()]
+                .filter((st) => !tailStaged.some(([, t]) => t === st))
+                .map((st) => [st.key, st.size] as [string, number])
+            : []),
+          ...(wasm && opts.chunk
+            ? [...wasm.plan.accumulators.values()].map(
+                (a) => [a.key, size(opts.chunk!.graph.nodes[a.node].shape)] as [string, number],
+              )
+            : []),
+        ]
+          .map(([name, n]) => `${name}: ${view(name, n)}`)
+          .concat(tailStaged.map(([, st]) => st.key))
+          .concat(
+            weightedChunk
+              ? [
+                  `chunkWeights: new ${arr}(${opts.chunk!.size})`,
+                  `tailBatch: { ${g.inputs.map((l) => `${literalKey(l.name)}: ${tailStaged.find(([name]) => name === l.name)?.[1].key ?? `new ${arr}(${opts.chunk!.size * size(l.shape)})`}`).join(", ")} }`,
+                ]
+              : [],
+          )
+          .join(", ")} };`,
+      ],
+    });
   if (wasm) {
     // WebAssembly through globalThis, so the module type-checks without DOM or Node types
     statements.push({
@@ -222,7 +349,16 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
         { name: "Module", type: "new (bytes: Uint8Array) => object" },
         { name: "Instance", type: "new (module: object, imports: object) => { exports: Kernels }" },
       ],
-      methods: [{ name: "instantiate", parameters: [{ name: "bytes", type: "Uint8Array" }, { name: "imports", type: "object" }], returnType: "Promise<{ instance: { exports: Kernels } }>" }],
+      methods: [
+        {
+          name: "instantiate",
+          parameters: [
+            { name: "bytes", type: "Uint8Array" },
+            { name: "imports", type: "object" },
+          ],
+          returnType: "Promise<{ instance: { exports: Kernels } }>",
+        },
+      ],
     });
     sf.addTypeAlias({ name: "Kernels", type: "Record<string, (...args: number[]) => void>" });
     sf.addVariableStatement({
@@ -230,17 +366,27 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
       declarations: [
         { name: "wasmApi", initializer: "(globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly" },
         { name: "wasmMemory", initializer: `new wasmApi.Memory({ initial: ${wasm.pages} })` },
-        { name: "wasmBytes", initializer: `Uint8Array.from((globalThis as unknown as { atob(s: string): string }).atob("${wasm.base64}"), (c) => c.charCodeAt(0))` },
+        {
+          name: "wasmBytes",
+          initializer: `Uint8Array.from((globalThis as unknown as { atob(s: string): string }).atob("${wasm.base64}"), (c) => c.charCodeAt(0))`,
+        },
       ],
     });
-    sf.addVariableStatement({ declarationKind: VariableDeclarationKind.Let, declarations: [{ name: "kernelExports", type: "Kernels | undefined" }] });
+    sf.addVariableStatement({
+      declarationKind: VariableDeclarationKind.Let,
+      declarations: [{ name: "kernelExports", type: "Kernels | undefined" }],
+    });
     sf.addFunction({
       name: "init",
       isExported: true,
       isAsync: true,
       returnType: "Promise<void>",
-      docs: ["Compiles the WebAssembly kernels ahead of time. Browsers, which refuse to compile larger modules synchronously, call this once before batchGradients; Node does not need to."],
-      statements: ["kernelExports ??= (await wasmApi.instantiate(wasmBytes, { gradc: { memory: wasmMemory } })).instance.exports;"],
+      docs: [
+        "Compiles the WebAssembly kernels ahead of time. Browsers, which refuse to compile larger modules synchronously, call this once before batchGradients; Node does not need to.",
+      ],
+      statements: [
+        "kernelExports ??= (await wasmApi.instantiate(wasmBytes, { gradc: { memory: wasmMemory } })).instance.exports;",
+      ],
     });
     sf.addFunction({
       name: "wasmKernels",
@@ -256,35 +402,64 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
         "try {",
         "  return (kernelExports = new wasmApi.Instance(new wasmApi.Module(wasmBytes), { gradc: { memory: wasmMemory } }).exports);",
         "} catch (e) {",
-        '  throw new Error(`gradc: the WebAssembly kernels could not be compiled synchronously (${String(e)}); in a browser, call await init() once before batchGradients`);',
+        "  throw new Error(`gradc: the WebAssembly kernels could not be compiled synchronously (${String(e)}); in a browser, call await init() once before batchGradients`);",
         "}",
       ],
     });
   }
-  if (workspace.length) sf.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "workspace", initializer: "createWorkspace()" }] });
+  if (workspace.length)
+    sf.addVariableStatement({
+      declarationKind: VariableDeclarationKind.Const,
+      declarations: [{ name: "workspace", initializer: "createWorkspace()" }],
+    });
   // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
   const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);
   for (const name of usedModuleFunctions(g)) {
     const f = moduleFunctions[name];
-    sf.addFunction({ name, docs: [f.doc], parameters: f.params.map((p) => ({ name: p, type: "number" })), returnType: "number", statements: [...f.body] });
+    sf.addFunction({
+      name,
+      docs: [f.doc],
+      parameters: f.params.map((p) => ({ name: p, type: "number" })),
+      returnType: "number",
+      statements: [...f.body],
+    });
   }
   if (opts.debug) {
     sf.addFunction({
       name: "nonFinite",
       docs: ["--debug: a value is NaN or Inf; name it and where it came from (like anomaly detection)."],
-      parameters: [{ name: "name", type: "string" }, { name: "expr", type: "string" }, { name: "where", type: "string" }, { name: "value", type: "number" }, { name: "index", type: "number" }],
+      parameters: [
+        { name: "name", type: "string" },
+        { name: "expr", type: "string" },
+        { name: "where", type: "string" },
+        { name: "value", type: "number" },
+        { name: "index", type: "number" },
+      ],
       returnType: "never",
-      statements: ["throw new Error(`gradc --debug: ${name}${index >= 0 ? `[${index}]` : \"\"} = ${value} is not finite; it computes ${expr} (${where})`);"],
+      statements: [
+        'throw new Error(`gradc --debug: ${name}${index >= 0 ? `[${index}]` : ""} = ${value} is not finite; it computes ${expr} (${where})`);',
+      ],
     });
   }
-  for (const f of checks?.functions ?? []) sf.addFunction({ name: f.name, docs: [...f.docs], parameters: f.parameters.map((p) => ({ ...p })), returnType: f.returnType, statements: [...f.statements] });
-  const checked = (calls: readonly string[] | undefined, body: string[]) => (calls?.length ? [`${calls.join("\n")}\n${body[0]}`, ...body.slice(1)] : body);
+  for (const f of checks?.functions ?? [])
+    sf.addFunction({
+      name: f.name,
+      docs: [...f.docs],
+      parameters: f.parameters.map((p) => ({ ...p })),
+      returnType: f.returnType,
+      statements: [...f.statements],
+    });
+  const checked = (calls: readonly string[] | undefined, body: string[]) =>
+    calls?.length ? [`${calls.join("\n")}\n${body[0]}`, ...body.slice(1)] : body;
   bodies.loss = checked(checks?.calls.loss, bodies.loss);
   bodies.batch = checked(checks?.calls.batch, bodies.batch);
   sf.addFunction({
     name: "loss",
     isExported: true,
-    parameters: [{ name: arg("params", bodies.loss[0]), type: "Params" }, { name: arg("inputs", bodies.loss[0]), type: "Inputs" }],
+    parameters: [
+      { name: arg("params", bodies.loss[0]), type: "Params" },
+      { name: arg("inputs", bodies.loss[0]), type: "Inputs" },
+    ],
     returnType: "number",
     docs: ["The loss at one sample."],
     statements: bodies.loss,
@@ -292,25 +467,41 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   // --target wasm, when one padded chunk beats the per-sample code even for one sample (and every
   // input is a tensor, so one sample's inputs are a batch of one): gradients() is that chunk
   const viaChunk = opts.chunk?.paddedTailFrom === 1 && g.inputs.every((l) => l.shape.length > 0);
-  const gradientsBody = checked(checks?.calls.gradients, viaChunk ? ["return batchGradients(params, inputs, 1, out);"] : bodies.gradients);
+  const gradientsBody = checked(
+    checks?.calls.gradients,
+    viaChunk ? ["return batchGradients(params, inputs, 1, out);"] : bodies.gradients,
+  );
   sf.addFunction({
     name: "gradients",
     isExported: true,
-    parameters: [{ name: arg("params", gradientsBody[0]), type: "Params" }, { name: arg("inputs", gradientsBody[0]), type: "Inputs" }, { name: "out", type: "Result", initializer: "createResult()" }],
+    parameters: [
+      { name: arg("params", gradientsBody[0]), type: "Params" },
+      { name: arg("inputs", gradientsBody[0]), type: "Inputs" },
+      { name: "out", type: "Result", initializer: "createResult()" },
+    ],
     returnType: "Result",
-    docs: [`The loss and d loss / d param at one sample, written into \`out\` (allocation-free when \`out\` is given)${viaChunk ? "; computed as a batch of one, by the WebAssembly kernels" : ""}.`],
+    docs: [
+      `The loss and d loss / d param at one sample, written into \`out\` (allocation-free when \`out\` is given)${viaChunk ? "; computed as a batch of one, by the WebAssembly kernels" : ""}.`,
+    ],
     statements: gradientsBody,
   });
   if (opts.chunk) {
     sf.addFunction({
       name: "batchChunk",
-      docs: [`Samples first..first+${opts.chunk.size - 1} at once, as matrix products: adds their summed loss and gradients to \`out\`.`],
+      docs: [
+        `Samples first..first+${opts.chunk.size - 1} at once, as matrix products: adds their summed loss and gradients to \`out\`.`,
+      ],
       parameters: [
         { name: arg("params", bodies.chunk[0]), type: "Params" },
         { name: "batch", type: "Batch" },
         { name: "first", type: "number" },
         { name: arg("out", bodies.chunk[0]), type: "Result" },
-        ...(opts.chunk.weight !== undefined ? [{ name: arg("weights", bodies.chunk[0]), type: "Tensor" }, { name: arg("rows", bodies.chunk[0]), type: "number" }] : []),
+        ...(opts.chunk.weight !== undefined
+          ? [
+              { name: arg("weights", bodies.chunk[0]), type: "Tensor" },
+              { name: arg("rows", bodies.chunk[0]), type: "number" },
+            ]
+          : []),
       ],
       returnType: "void",
       statements: bodies.chunk,
@@ -319,7 +510,12 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   sf.addFunction({
     name: "batchGradients",
     isExported: true,
-    parameters: [{ name: arg("params", bodies.batch[0]), type: "Params" }, { name: arg("batch", bodies.batch[0]), type: "Batch" }, { name: "n", type: "number" }, { name: "out", type: "Result", initializer: "createResult()" }],
+    parameters: [
+      { name: arg("params", bodies.batch[0]), type: "Params" },
+      { name: arg("batch", bodies.batch[0]), type: "Batch" },
+      { name: "n", type: "number" },
+      { name: "out", type: "Result", initializer: "createResult()" },
+    ],
     returnType: "Result",
     docs: ["The mean loss and mean gradients over n samples (minibatch SGD), written into `out`."],
     statements: bodies.batch,
@@ -371,7 +567,9 @@ export function wasmKernels(g: Graph): WasmKernels | undefined {
   // a product that is a param's whole gradient, read by nothing else, is added straight into a sum
   const users = new Map<number, number>();
   for (const id of p.order) for (const a of g.nodes[id].args) users.set(a, (users.get(a) ?? 0) + 1);
-  const gradOf = new Map(g.grads.filter((o) => g.grads.filter((x) => x.node === o.node).length === 1).map((o) => [o.node, o.param]));
+  const gradOf = new Map(
+    g.grads.filter((o) => g.grads.filter((x) => x.node === o.node).length === 1).map((o) => [o.node, o.param]),
+  );
   const accumulated = new Map<number, string>();
   // where a padding sample's row of A equals the sample it repeats, so does its row of the product
   const rowsOfSamples = sampleRowValues(g, WEIGHT);
@@ -421,7 +619,8 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
     offsets.set(id, at);
     const param = accumulated.get(id);
     // an accumulated gradient's buffer is the per-call sum, under its own key
-    const key = param !== undefined ? `chunkGrad_${param.replace(/[^A-Za-z0-9_]/g, "_")}_${accumulators.size}` : local.get(id)!;
+    const key =
+      param !== undefined ? `chunkGrad_${param.replace(/[^A-Za-z0-9_]/g, "_")}_${accumulators.size}` : local.get(id)!;
     if (param !== undefined) accumulators.set(param, { key, node: id, offset: at });
     views.set(key, at);
   }
@@ -441,5 +640,10 @@ async function wasmLayout(g: Graph, local: ReadonlyMap<number, string>, dtype: D
   offset += scratchBytes({ bytes }, specs);
   const pages = Math.ceil(offset / 65536) + 1;
   const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch));
-  return { plan: { kernels, sampleRows, offsets, staging, accumulators }, views, pages, base64: Buffer.from(wasmBytes).toString("base64") };
+  return {
+    plan: { kernels, sampleRows, offsets, staging, accumulators },
+    views,
+    pages,
+    base64: Buffer.from(wasmBytes).toString("base64"),
+  };
 }

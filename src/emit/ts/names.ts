@@ -21,7 +21,13 @@ export class NameTable {
 
   fresh(hint: string): string {
     // characters TypeScript's own scanner takes (its Unicode tables can be older than the engine's)
-    let base = [...hint].map((c, k) => (k === 0 ? ts.isIdentifierStart : ts.isIdentifierPart)(c.codePointAt(0)!, ts.ScriptTarget.ES2022) && c !== "$" ? c : "_").join("");
+    let base = [...hint]
+      .map((c, k) =>
+        (k === 0 ? ts.isIdentifierStart : ts.isIdentifierPart)(c.codePointAt(0)!, ts.ScriptTarget.ES2022) && c !== "$"
+          ? c
+          : "_",
+      )
+      .join("");
     if (!ts.isIdentifierStart(base.codePointAt(0) ?? 0, ts.ScriptTarget.ES2022)) base = `_${base}`;
     if (!this.taken.has(base)) {
       this.taken.add(base);

@@ -7,15 +7,34 @@ import { bin, call, cond, id, member, neg, num, type BinOp, type Expr } from "./
 
 /** mathjs functions in forward formulas -> JavaScript's Math. */
 const mathFunctions: Readonly<Record<string, string>> = {
-  exp: "exp", log: "log", log1p: "log1p", sqrt: "sqrt", abs: "abs", sin: "sin", cos: "cos", tan: "tan",
-  tanh: "tanh", sign: "sign", max: "max", min: "min", expm1: "expm1",
+  exp: "exp",
+  log: "log",
+  log1p: "log1p",
+  sqrt: "sqrt",
+  abs: "abs",
+  sin: "sin",
+  cos: "cos",
+  tan: "tan",
+  tanh: "tanh",
+  sign: "sign",
+  max: "max",
+  min: "min",
+  expm1: "expm1",
 };
 const operators: Readonly<Record<string, BinOp>> = {
-  add: "+", subtract: "-", multiply: "*", divide: "/", pow: "**", larger: ">", largerEq: ">=", smaller: "<", smallerEq: "<=", equal: "===",
+  add: "+",
+  subtract: "-",
+  multiply: "*",
+  divide: "/",
+  pow: "**",
+  larger: ">",
+  largerEq: ">=",
+  smaller: "<",
+  smallerEq: "<=",
+  equal: "===",
 };
 
 const trivial = (e: Expr) => e.k === "num" || e.k === "id" || e.k === "index" || e.k === "member";
-
 
 /**
  * One element of an elementwise op as a TypeScript expression, printed from the rule table's

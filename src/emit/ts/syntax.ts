@@ -16,9 +16,22 @@ export type Expr =
 export type BinOp = "+" | "-" | "*" | "/" | "**" | "%" | ">" | ">=" | "<" | "<=" | "===" | "!==" | "|" | "||" | "&&";
 
 export type Stmt =
-  | { readonly k: "decl"; readonly kind: "const" | "let"; readonly name: string; readonly init: Expr; readonly comment?: string }
+  | {
+      readonly k: "decl";
+      readonly kind: "const" | "let";
+      readonly name: string;
+      readonly init: Expr;
+      readonly comment?: string;
+    }
   | { readonly k: "assign"; readonly target: Expr; readonly op: "=" | "+=" | "-=" | "*=" | "/="; readonly value: Expr }
-  | { readonly k: "for"; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: readonly Stmt[]; readonly step?: number }
+  | {
+      readonly k: "for";
+      readonly v: string;
+      readonly from: Expr;
+      readonly to: Expr;
+      readonly body: readonly Stmt[];
+      readonly step?: number;
+    }
   | { readonly k: "call"; readonly e: Expr }
   | { readonly k: "if-throw"; readonly cond: Expr; readonly error: string; readonly message: string }
   | { readonly k: "if"; readonly cond: Expr; readonly body: readonly Stmt[] }
@@ -35,7 +48,11 @@ export type Stmt =
 export const num = (v: number): Expr => ({ k: "num", v });
 export const str = (v: string): Expr => ({ k: "str", v });
 export const id = (name: string): Expr => ({ k: "id", name });
-export const call = (fn: string | Expr, ...args: Expr[]): Expr => ({ k: "call", fn: typeof fn === "string" ? id(fn) : fn, args });
+export const call = (fn: string | Expr, ...args: Expr[]): Expr => ({
+  k: "call",
+  fn: typeof fn === "string" ? id(fn) : fn,
+  args,
+});
 export const cond = (c: Expr, t: Expr, f: Expr): Expr => ({ k: "cond", c, t, f });
 export const neg = (a: Expr): Expr => (a.k === "num" ? num(-a.v) : { k: "un", op: "-", a });
 export const member = (obj: Expr, prop: string): Expr => ({ k: "member", obj, prop });
@@ -59,9 +76,26 @@ export function index(arr: Expr, i: Expr): Expr {
   return { k: "index", arr, i };
 }
 
-export const decl = (kind: "const" | "let", name: string, init: Expr, comment?: string): Stmt => ({ k: "decl", kind, name, init, ...(comment ? { comment } : {}) });
-export const assign = (target: Expr, value: Expr, op: "=" | "+=" | "-=" | "*=" | "/=" = "="): Stmt => ({ k: "assign", target, op, value });
-export const loop = (v: string, to: Expr, body: readonly Stmt[], from: Expr = num(0)): Stmt => ({ k: "for", v, from, to, body });
+export const decl = (kind: "const" | "let", name: string, init: Expr, comment?: string): Stmt => ({
+  k: "decl",
+  kind,
+  name,
+  init,
+  ...(comment ? { comment } : {}),
+});
+export const assign = (target: Expr, value: Expr, op: "=" | "+=" | "-=" | "*=" | "/=" = "="): Stmt => ({
+  k: "assign",
+  target,
+  op,
+  value,
+});
+export const loop = (v: string, to: Expr, body: readonly Stmt[], from: Expr = num(0)): Stmt => ({
+  k: "for",
+  v,
+  from,
+  to,
+  body,
+});
 
 /** `obj.name`, or `obj["name"]` for a name that is not an identifier (or is __proto__), as printed code */
 export function memberText(obj: string, name: string): string {
@@ -70,7 +104,21 @@ export function memberText(obj: string, name: string): string {
 
 // ---- printer ------------------------------------------------------------------------------
 const precedence: Record<BinOp, number> = {
-  "||": 3, "&&": 4, "|": 6, "===": 8, "!==": 8, ">": 9, ">=": 9, "<": 9, "<=": 9, "+": 11, "-": 11, "*": 12, "/": 12, "%": 12, "**": 13,
+  "||": 3,
+  "&&": 4,
+  "|": 6,
+  "===": 8,
+  "!==": 8,
+  ">": 9,
+  ">=": 9,
+  "<": 9,
+  "<=": 9,
+  "+": 11,
+  "-": 11,
+  "*": 12,
+  "/": 12,
+  "%": 12,
+  "**": 13,
 };
 const UNARY = 14;
 const POSTFIX = 17;
@@ -130,13 +178,18 @@ export function printExpr(e: Expr): string {
     case "index":
       return `${wrap(e.arr, POSTFIX)}[${printExpr(e.i)}]`;
     case "member":
-      return isIdentifier(e.prop) && e.prop !== "__proto__" ? `${wrap(e.obj, POSTFIX)}.${e.prop}` : `${wrap(e.obj, POSTFIX)}[${JSON.stringify(e.prop)}]`;
+      return isIdentifier(e.prop) && e.prop !== "__proto__"
+        ? `${wrap(e.obj, POSTFIX)}.${e.prop}`
+        : `${wrap(e.obj, POSTFIX)}[${JSON.stringify(e.prop)}]`;
   }
 }
 
 /** A single-line comment that cannot end early or break out of the line. */
 export function safeComment(text: string): string {
-  return text.replace(/[\r\n\u2028\u2029]+/g, " ").replace(/\s+/g, " ").trim();
+  return text
+    .replace(/[\r\n\u2028\u2029]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
@@ -144,13 +197,17 @@ export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
   for (const s of stmts) {
     switch (s.k) {
       case "decl":
-        out.push(`${indent}${s.kind} ${s.name} = ${printExpr(s.init)};${s.comment ? ` // ${safeComment(s.comment)}` : ""}`);
+        out.push(
+          `${indent}${s.kind} ${s.name} = ${printExpr(s.init)};${s.comment ? ` // ${safeComment(s.comment)}` : ""}`,
+        );
         break;
       case "assign":
         out.push(`${indent}${printExpr(s.target)} ${s.op} ${printExpr(s.value)};`);
         break;
       case "for":
-        out.push(`${indent}for (let ${s.v} = ${printExpr(s.from)}; ${s.v} < ${printExpr(s.to)}; ${s.v}${s.step && s.step !== 1 ? ` += ${s.step}` : "++"}) {`);
+        out.push(
+          `${indent}for (let ${s.v} = ${printExpr(s.from)}; ${s.v} < ${printExpr(s.to)}; ${s.v}${s.step && s.step !== 1 ? ` += ${s.step}` : "++"}) {`,
+        );
         out.push(...printStmts(s.body, indent + "  "));
         out.push(`${indent}}`);
         break;
@@ -164,7 +221,11 @@ export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
         out.push(`${indent}throw new ${s.error}(${printExpr(s.message)});`);
         break;
       case "for-chunks":
-        out.push(`${indent}for (; ${s.v} + ${s.size} <= n; ${s.v} += ${s.size}) {`, ...printStmts(s.body, indent + "  "), `${indent}}`);
+        out.push(
+          `${indent}for (; ${s.v} + ${s.size} <= n; ${s.v} += ${s.size}) {`,
+          ...printStmts(s.body, indent + "  "),
+          `${indent}}`,
+        );
         break;
       case "if":
         out.push(`${indent}if (${printExpr(s.cond)}) {`, ...printStmts(s.body, indent + "  "), `${indent}}`);

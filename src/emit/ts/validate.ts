@@ -11,7 +11,16 @@ export interface HelperFunction {
 }
 
 /** Names the validators take in the module (so no generated local uses them). */
-export const validatorNames = ["describeValue", "badTensor", "badNumber", "badObject", "checkFinite", "checkLossArgs", "checkGradientsArgs", "checkBatchArgs"];
+export const validatorNames = [
+  "describeValue",
+  "badTensor",
+  "badNumber",
+  "badObject",
+  "checkFinite",
+  "checkLossArgs",
+  "checkGradientsArgs",
+  "checkBatchArgs",
+];
 
 /**
  * Argument checks for the exported functions, once per call: every param and input present,
@@ -20,7 +29,16 @@ export const validatorNames = ["describeValue", "badTensor", "badNumber", "badOb
  * module. A failure throws a TypeError or RangeError that names the argument, what it must be and
  * what it is. With `debug`, every param and input element must also be finite.
  */
-export function validators(g: Graph, arr: string, access: (obj: string, name: string) => string, debug: boolean): { functions: HelperFunction[]; calls: { loss: string[]; gradients: string[]; batch: string[] }; leaf: (role: "params" | "inputs", l: Leaf, local: string) => string } {
+export function validators(
+  g: Graph,
+  arr: string,
+  access: (obj: string, name: string) => string,
+  debug: boolean,
+): {
+  functions: HelperFunction[];
+  calls: { loss: string[]; gradients: string[]; batch: string[] };
+  leaf: (role: "params" | "inputs", l: Leaf, local: string) => string;
+} {
   const q = (s: string) => JSON.stringify(s);
   /** text inside a template literal: backslash, backtick and $ escaped (user names may hold any of them) */
   const tpl = (s: string) => s.replace(/[\\`$]/g, "\\$&");
@@ -45,46 +63,68 @@ export function validators(g: Graph, arr: string, access: (obj: string, name: st
       parameters: [{ name: "v", type: "unknown" }],
       returnType: "string",
       statements: [
-        'if (v === null || v === undefined) return String(v);',
+        "if (v === null || v === undefined) return String(v);",
         'if (ArrayBuffer.isView(v)) return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;',
-        'if (Array.isArray(v)) return `an Array of ${v.length}`;',
+        "if (Array.isArray(v)) return `an Array of ${v.length}`;",
         "return `a ${typeof v}`;",
       ],
     },
     {
       name: "badObject",
       docs: ["params, inputs, batch or out is not an object."],
-      parameters: [{ name: "name", type: "string" }, { name: "v", type: "unknown" }, { name: "holding", type: "string" }],
+      parameters: [
+        { name: "name", type: "string" },
+        { name: "v", type: "unknown" },
+        { name: "holding", type: "string" },
+      ],
       returnType: "never",
-      statements: ["throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);"],
+      statements: [
+        "throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);",
+      ],
     },
     {
       name: "badTensor",
       docs: ["A tensor argument of the wrong array type or length."],
-      parameters: [{ name: "name", type: "string" }, { name: "v", type: "unknown" }, { name: "length", type: "number" }, { name: "shape", type: "string" }, { name: "type", type: "Function" }],
+      parameters: [
+        { name: "name", type: "string" },
+        { name: "v", type: "unknown" },
+        { name: "length", type: "number" },
+        { name: "shape", type: "string" },
+        { name: "type", type: "Function" },
+      ],
       returnType: "never",
       statements: [
-        "if (!(v instanceof type)) throw new TypeError(`gradc: ${name} must be ${/^[AEIOU]/.test(type.name) ? \"an\" : \"a\"} ${type.name} of ${length} numbers (${shape}, row-major); got ${describeValue(v)}`);",
+        'if (!(v instanceof type)) throw new TypeError(`gradc: ${name} must be ${/^[AEIOU]/.test(type.name) ? "an" : "a"} ${type.name} of ${length} numbers (${shape}, row-major); got ${describeValue(v)}`);',
         "throw new RangeError(`gradc: ${name} has ${(v as ArrayLike<number>).length} numbers; its shape ${shape} needs ${length}`);",
       ],
     },
     {
       name: "badNumber",
       docs: ["A scalar argument that is not a number."],
-      parameters: [{ name: "name", type: "string" }, { name: "v", type: "unknown" }],
+      parameters: [
+        { name: "name", type: "string" },
+        { name: "v", type: "unknown" },
+      ],
       returnType: "never",
       statements: ["throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);"],
     },
   ];
-  const object = (name: string, v: string, holding: string) => `if (typeof ${v} !== "object" || ${v} === null) badObject(${q(name)}, ${v}, ${q(holding)});`;
+  const object = (name: string, v: string, holding: string) =>
+    `if (typeof ${v} !== "object" || ${v} === null) badObject(${q(name)}, ${v}, ${q(holding)});`;
   // params, inputs and out as objects, and their tensors, in one function per exported function
   // (inline in a large body they slow V8's code for it); a scalar is checked inline, on the local
   // the body reads it into (a second load of each of 100 scalar params costs more than the test)
-  const tensors = (role: "params" | "inputs", ls: readonly Leaf[]) => ls.filter((l) => l.shape.length > 0).map((l) => leafCheck(`${role}.${l.name}`, l, access(role, l.name)) + finite(`${role}.${l.name}`, access(role, l.name)));
+  const tensors = (role: "params" | "inputs", ls: readonly Leaf[]) =>
+    ls
+      .filter((l) => l.shape.length > 0)
+      .map(
+        (l) =>
+          leafCheck(`${role}.${l.name}`, l, access(role, l.name)) + finite(`${role}.${l.name}`, access(role, l.name)),
+      );
   const params = [object("params", "params", listed(g.params) || "nothing"), ...tensors("params", g.params)];
   const inputs = [object("inputs", "inputs", listed(g.inputs) || "nothing"), ...tensors("inputs", g.inputs)];
   const batch = [
-    'if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`gradc: batchGradients: n must be a whole number of samples, at least 1; got ${n}`);',
+    "if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`gradc: batchGradients: n must be a whole number of samples, at least 1; got ${n}`);",
     object("batch", "batch", listed(g.inputs) || "nothing"),
     ...g.inputs.flatMap((l) => {
       const v = access("batch", l.name);
@@ -101,13 +141,18 @@ export function validators(g: Graph, arr: string, access: (obj: string, name: st
   const result = [
     object("out", "out", "loss and grads (make it with createResult())"),
     object("out.grads", "out.grads", "one entry per param (make out with createResult())"),
-    ...g.params.filter((l) => l.shape.length > 0).map((l) => leafCheck(`out.grads.${l.name}`, l, access("out.grads", l.name))),
+    ...g.params
+      .filter((l) => l.shape.length > 0)
+      .map((l) => leafCheck(`out.grads.${l.name}`, l, access("out.grads", l.name))),
   ];
   if (debug) {
     functions.push({
       name: "checkFinite",
       docs: ["--debug: a NaN or an infinity in a param or input, named before anything is computed from it."],
-      parameters: [{ name: "name", type: "string" }, { name: "v", type: "number | ArrayLike<number>" }],
+      parameters: [
+        { name: "name", type: "string" },
+        { name: "v", type: "number | ArrayLike<number>" },
+      ],
       returnType: "void",
       statements: [
         'if (typeof v === "number") {',
@@ -118,24 +163,59 @@ export function validators(g: Graph, arr: string, access: (obj: string, name: st
       ],
     });
   }
-  const leaf = (role: "params" | "inputs", l: Leaf, local: string) => (l.shape.length === 0 ? leafCheck(`${role}.${l.name}`, l, local) + finite(`${role}.${l.name}`, local) : "");
-  const entry = (name: string, doc: string, parameters: { name: string; type: string }[], statements: string[]): HelperFunction => ({ name, docs: [doc], parameters, returnType: "void", statements });
+  const leaf = (role: "params" | "inputs", l: Leaf, local: string) =>
+    l.shape.length === 0 ? leafCheck(`${role}.${l.name}`, l, local) + finite(`${role}.${l.name}`, local) : "";
+  const entry = (
+    name: string,
+    doc: string,
+    parameters: { name: string; type: string }[],
+    statements: string[],
+  ): HelperFunction => ({ name, docs: [doc], parameters, returnType: "void", statements });
   const P = { name: "params", type: "Params" };
   const out = { name: "out", type: "Result" };
   functions.push(
-    entry("checkLossArgs", "loss(): params and inputs, and their tensors.", [P, { name: "inputs", type: "Inputs" }], [...params, ...inputs]),
-    entry("checkGradientsArgs", "gradients(): params, inputs and out, and their tensors.", [P, { name: "inputs", type: "Inputs" }, out], [...params, ...inputs, ...result]),
-    entry("checkBatchArgs", "batchGradients(): params, the batch, n and out.", [P, { name: "batch", type: "Batch" }, { name: "n", type: "number" }, out], [...params, ...batch, ...result]),
+    entry(
+      "checkLossArgs",
+      "loss(): params and inputs, and their tensors.",
+      [P, { name: "inputs", type: "Inputs" }],
+      [...params, ...inputs],
+    ),
+    entry(
+      "checkGradientsArgs",
+      "gradients(): params, inputs and out, and their tensors.",
+      [P, { name: "inputs", type: "Inputs" }, out],
+      [...params, ...inputs, ...result],
+    ),
+    entry(
+      "checkBatchArgs",
+      "batchGradients(): params, the batch, n and out.",
+      [P, { name: "batch", type: "Batch" }, { name: "n", type: "number" }, out],
+      [...params, ...batch, ...result],
+    ),
   );
   // a program of scalars only: each one is checked on its local, and a missing params or inputs
   // object fails at its first read with JavaScript's TypeError naming the field; the call would
   // be a tenth of the lecture example's whole gradient
   const scalarsOnly = [...g.params, ...g.inputs].every((l) => l.shape.length === 0);
-  const calls = { loss: scalarsOnly ? [] : ["checkLossArgs(params, inputs);"], gradients: scalarsOnly ? [] : ["checkGradientsArgs(params, inputs, out);"], batch: ["checkBatchArgs(params, batch, n, out);"] };
+  const calls = {
+    loss: scalarsOnly ? [] : ["checkLossArgs(params, inputs);"],
+    gradients: scalarsOnly ? [] : ["checkGradientsArgs(params, inputs, out);"],
+    batch: ["checkBatchArgs(params, batch, n, out);"],
+  };
   // only the helpers the checks call (strict configs reject an unused function)
-  const text = [...functions.filter((f) => [...calls.loss, ...calls.gradients, ...calls.batch].some((c) => c.startsWith(`${f.name}(`))).flatMap((f) => f.statements), ...g.params.map((l) => leaf("params", l, "v")), ...g.inputs.map((l) => leaf("inputs", l, "v"))].join("\n");
+  const text = [
+    ...functions
+      .filter((f) => [...calls.loss, ...calls.gradients, ...calls.batch].some((c) => c.startsWith(`${f.name}(`)))
+      .flatMap((f) => f.statements),
+    ...g.params.map((l) => leaf("params", l, "v")),
+    ...g.inputs.map((l) => leaf("inputs", l, "v")),
+  ].join("\n");
   const called = new Set([...calls.loss, ...calls.gradients, ...calls.batch].map((c) => c.slice(0, c.indexOf("("))));
-  const kept = new Set(functions.filter((f) => called.has(f.name) || (!f.name.endsWith("Args") && new RegExp(`\\b${f.name}\\(`).test(text))).map((f) => f.name));
+  const kept = new Set(
+    functions
+      .filter((f) => called.has(f.name) || (!f.name.endsWith("Args") && new RegExp(`\\b${f.name}\\(`).test(text)))
+      .map((f) => f.name),
+  );
   kept.add("describeValue");
   return { functions: functions.filter((f) => kept.has(f.name)), calls, leaf };
 }

@@ -72,10 +72,12 @@ function ntTile(l: Lane, k: MatmulKernel, r: number, q: number): string {
   const s: string[] = [];
   for (let i = 0; i < r; i++) for (let j = 0; j < q; j++) s.push(`(local.set ${acc(i, j)} (v128.const i32x4 0 0 0 0))`);
   const step: string[] = [];
-  for (let i = 0; i < r; i++) step.push(`(local.set $x${i} (v128.load offset=${i * row} (i32.add ${get("$pa")} ${get("$t")})))`);
+  for (let i = 0; i < r; i++)
+    step.push(`(local.set $x${i} (v128.load offset=${i * row} (i32.add ${get("$pa")} ${get("$t")})))`);
   for (let j = 0; j < q; j++) {
     step.push(`(local.set $y (v128.load offset=${j * row} (i32.add ${get("$pb")} ${get("$t")})))`);
-    for (let i = 0; i < r; i++) step.push(`(local.set ${acc(i, j)} (${v(l)}.add ${get(acc(i, j))} (${v(l)}.mul ${get(`$x${i}`)} ${get("$y")})))`);
+    for (let i = 0; i < r; i++)
+      step.push(`(local.set ${acc(i, j)} (${v(l)}.add ${get(acc(i, j))} (${v(l)}.mul ${get(`$x${i}`)} ${get("$y")})))`);
   }
   s.push(loop("$t", i32(0), i32(main), 16, step.join("\n      ")));
   // the lanes' sums, then the columns past the last whole vector, one at a time
@@ -83,15 +85,28 @@ function ntTile(l: Lane, k: MatmulKernel, r: number, q: number): string {
   const tail: string[] = [];
   for (let i = 0; i < r; i++)
     for (let j = 0; j < q; j++)
-      tail.push(`(local.set $s${i}${j} (${t(l)}.add ${get(`$s${i}${j}`)} (${t(l)}.mul (${t(l)}.load offset=${i * row} (i32.add ${get("$pa")} ${get("$t")})) (${t(l)}.load offset=${j * row} (i32.add ${get("$pb")} ${get("$t")})))))`);
+      tail.push(
+        `(local.set $s${i}${j} (${t(l)}.add ${get(`$s${i}${j}`)} (${t(l)}.mul (${t(l)}.load offset=${i * row} (i32.add ${get("$pa")} ${get("$t")})) (${t(l)}.load offset=${j * row} (i32.add ${get("$pb")} ${get("$t")})))))`,
+      );
   if (main < row) s.push(loop("$t", i32(main), i32(row), l.bytes, tail.join("\n      ")));
   // C[i + di, j + dj] at $po + (di·c + dj)·bytes
-  for (let i = 0; i < r; i++) for (let j = 0; j < q; j++) s.push(`(${t(l)}.store offset=${(i * k.c + j) * l.bytes} ${get("$po")} ${get(`$s${i}${j}`)})`);
+  for (let i = 0; i < r; i++)
+    for (let j = 0; j < q; j++)
+      s.push(`(${t(l)}.store offset=${(i * k.c + j) * l.bytes} ${get("$po")} ${get(`$s${i}${j}`)})`);
   return s.join("\n    ");
 }
 
 /** rows [i0, i1) of A against rows [j0, j1) of B in r × q tiles (the ranges are multiples of them); i1 an i32 expression */
-function ntBlock(l: Lane, k: MatmulKernel, i0: number, i1: string, j0: number, j1: number, r: number, q: number): string {
+function ntBlock(
+  l: Lane,
+  k: MatmulKernel,
+  i0: number,
+  i1: string,
+  j0: number,
+  j1: number,
+  r: number,
+  q: number,
+): string {
   if (j0 >= j1) return "";
   const row = k.n * l.bytes;
   // B's rows outermost: q rows of B stay in cache while every row of A passes over them
@@ -117,7 +132,8 @@ function ntBlock(l: Lane, k: MatmulKernel, i0: number, i1: string, j0: number, j
 export const takesRows = (k: MatmulKernel): boolean => k.form === "nt" || (k.form === "nn" && !k.accumulate);
 
 /** $rows outside 1..m (or not passed) means every row */
-const clampRows = (k: MatmulKernel) => `(if (i32.ge_u (i32.sub ${get("$rows")} ${i32(1)}) ${i32(k.m)}) (then (local.set $rows ${i32(k.m)})))`;
+const clampRows = (k: MatmulKernel) =>
+  `(if (i32.ge_u (i32.sub ${get("$rows")} ${i32(1)}) ${i32(k.m)}) (then (local.set $rows ${i32(k.m)})))`;
 
 /**
  * The first $rows rows of C = A Bᵀ (whole tiles of them), and the rest as copies of the last row
@@ -183,17 +199,27 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
   const pass = (g: number) => {
     const setup: string[] = [];
     for (let q = 0; q < g; q++) {
-      setup.push(`(local.set $p${q} (i32.load offset=${q * 4} ${add(get("$pl"), `(i32.shl ${get("$e")} ${i32(2)})`)}))`);
-      setup.push(`(local.set $f${q} (${t(l)}.load offset=${q * l.bytes} ${add(get("$pf"), `(i32.mul ${get("$e")} ${i32(l.bytes)})`)}))`);
+      setup.push(
+        `(local.set $p${q} (i32.load offset=${q * 4} ${add(get("$pl"), `(i32.shl ${get("$e")} ${i32(2)})`)}))`,
+      );
+      setup.push(
+        `(local.set $f${q} (${t(l)}.load offset=${q * l.bytes} ${add(get("$pf"), `(i32.mul ${get("$e")} ${i32(l.bytes)})`)}))`,
+      );
       setup.push(`(local.set $v${q} (${v(l)}.splat ${get(`$f${q}`)}))`);
     }
     /** the vector `k` vectors past $j of row $po, plus the g rows of B there times their factors */
     const vec = (k: number) => {
-      const terms = Array.from({ length: g }, (_, q) => `(${v(l)}.mul ${get(`$v${q}`)} (v128.load offset=${k * 16} ${add(get(`$p${q}`), get("$j"))}))`);
+      const terms = Array.from(
+        { length: g },
+        (_, q) => `(${v(l)}.mul ${get(`$v${q}`)} (v128.load offset=${k * 16} ${add(get(`$p${q}`), get("$j"))}))`,
+      );
       return `(v128.store offset=${k * 16} ${add(get("$po"), get("$j"))} (${v(l)}.add (v128.load offset=${k * 16} ${add(get("$po"), get("$j"))}) ${terms.reduce((x, y) => `(${v(l)}.add ${x} ${y})`)}))`;
     };
     const unrolled = Array.from({ length: U }, (_, k) => vec(k)).join("\n          ");
-    const sterms = Array.from({ length: g }, (_, q) => `(${t(l)}.mul ${get(`$f${q}`)} (${t(l)}.load ${add(get(`$p${q}`), get("$j"))}))`);
+    const sterms = Array.from(
+      { length: g },
+      (_, q) => `(${t(l)}.mul ${get(`$f${q}`)} (${t(l)}.load ${add(get(`$p${q}`), get("$j"))}))`,
+    );
     const one = `(${t(l)}.store ${add(get("$po"), get("$j"))} (${t(l)}.add (${t(l)}.load ${add(get("$po"), get("$j"))}) ${sterms.reduce((x, y) => `(${t(l)}.add ${x} ${y})`)}))`;
     return `${setup.join(" ")}
         (local.set $ve (select ${get("$j1")} ${i32(main)} (i32.lt_u ${get("$j1")} ${i32(main)})))
@@ -211,7 +237,15 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
   // column blocks of whole vectors; the last block also takes the columns past them
   const block = Math.max(L, Math.floor(L1_BLOCK / Math.max(1, k.n) / 16) * 16);
   const zero = k.accumulate ? "" : `(memory.fill ${get("$out")} ${i32(0)} (i32.mul ${rows} ${i32(rowB)}))`;
-  const copies = takesRows(k) ? loop("$i", get("$rows"), i32(k.m), 1, `(memory.copy ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(rowB)})`)} ${add(get("$out"), `(i32.mul (i32.sub ${get("$rows")} ${i32(1)}) ${i32(rowB)})`)} ${i32(rowB)})`) : "";
+  const copies = takesRows(k)
+    ? loop(
+        "$i",
+        get("$rows"),
+        i32(k.m),
+        1,
+        `(memory.copy ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(rowB)})`)} ${add(get("$out"), `(i32.mul (i32.sub ${get("$rows")} ${i32(1)}) ${i32(rowB)})`)} ${i32(rowB)})`,
+      )
+    : "";
   return `${takesRows(k) ? clampRows(k) : ""}
   ${list}
   ${zero}
@@ -226,9 +260,36 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
 }
 
 function kernel(l: Lane, k: MatmulKernel, scratch: number): string {
-  const vecs = [...Array.from({ length: R * Q }, (_, q) => `$c${Math.floor(q / Q)}${q % Q}`), ...Array.from({ length: R }, (_, i) => `$x${i}`), "$y", ...Array.from({ length: G }, (_, q) => `$v${q}`)];
-  const scalars = [...Array.from({ length: R * Q }, (_, q) => `$s${Math.floor(q / Q)}${q % Q}`), "$f", ...Array.from({ length: G }, (_, q) => `$f${q}`)];
-  const ints = ["$i", "$j", "$t", "$e", "$j0", "$j1", "$ve", "$ue", "$iend", "$done", "$cnt", "$pa", "$pb", "$po", "$pl", "$pf", ...Array.from({ length: G }, (_, q) => `$p${q}`)];
+  const vecs = [
+    ...Array.from({ length: R * Q }, (_, q) => `$c${Math.floor(q / Q)}${q % Q}`),
+    ...Array.from({ length: R }, (_, i) => `$x${i}`),
+    "$y",
+    ...Array.from({ length: G }, (_, q) => `$v${q}`),
+  ];
+  const scalars = [
+    ...Array.from({ length: R * Q }, (_, q) => `$s${Math.floor(q / Q)}${q % Q}`),
+    "$f",
+    ...Array.from({ length: G }, (_, q) => `$f${q}`),
+  ];
+  const ints = [
+    "$i",
+    "$j",
+    "$t",
+    "$e",
+    "$j0",
+    "$j1",
+    "$ve",
+    "$ue",
+    "$iend",
+    "$done",
+    "$cnt",
+    "$pa",
+    "$pb",
+    "$po",
+    "$pl",
+    "$pf",
+    ...Array.from({ length: G }, (_, q) => `$p${q}`),
+  ];
   const rows = takesRows(k) ? " (param $rows i32)" : "";
   return `(func (export "${k.name}") (param $a i32) (param $b i32) (param $out i32)${rows}
   ${ints.map((x) => `(local ${x} i32)`).join(" ")}
