@@ -2,6 +2,7 @@
 // (gradc compile examples/batch-mlp.grad).
 // source sha256: 0e1a32ad789a6ba4e8281ccf7962545cebef47781e1537b143c3ab8798487443
 // gradc options: dtype=f64
+// output sha256: 8cd7e330e2dce2381dad31c99c0a4c7b4ccbb2f67b950111399b851614f62ed4
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

@@ -2,6 +2,7 @@
 // (gradc compile examples/chain-relu.grad).
 // source sha256: aeff2eb070a36491ec2f4ae9cb800f1cf3375b1aa18a7e3a904605b0081698ec
 // gradc options: dtype=f64
+// output sha256: 1677288c6c23e7de9a2214885c3d29c4946f6675c0594dea112eb6eee61f3fb8
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

@@ -2,6 +2,7 @@
 // (gradc compile examples/chain-tanh.grad).
 // source sha256: 6e1c6968a59b3f9cf8ad2e7ee72176c167cb683c91347c0907676f47b419cf6d
 // gradc options: dtype=f64
+// output sha256: 8bcaf118197d1742d67535a879e4e28f6a029aca2efcb3d96f21ab2c1fc527b9
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

@@ -2,6 +2,7 @@
 // (gradc compile examples/chain.grad).
 // source sha256: dfec87de754a5b78341c30c38a8edaef36a7253f29f4a9747ecc785408e68880
 // gradc options: dtype=f64
+// output sha256: afbffde887978c9f926522d47e129c6e28accb6f99fdfec83bb9c8cb18cc61b7
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

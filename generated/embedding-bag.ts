@@ -2,6 +2,7 @@
 // (gradc compile examples/embedding-bag.grad).
 // source sha256: 26d2465a5ca15f2d0e61f2ad361144c46e37067490eeb60d76157c653e64f39c
 // gradc options: dtype=f64
+// output sha256: 8f184056c6ae057b05a673a2de6a54a99ad08c99c4dc612ea99038009c1036a9
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

@@ -2,6 +2,7 @@
 // (gradc compile examples/iris/model.grad).
 // source sha256: f4dfaaa5dd54117a3678522da5dcbc23a785132f96961609e0c6402cc6d54f58
 // gradc options: dtype=f64
+// output sha256: 92464a0416cbf988ea36f798708a3280cdb8ad1c26d7441d6de6370d50099f8e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

@@ -2,6 +2,7 @@
 // (gradc compile examples/layernorm.grad).
 // source sha256: f0504e0c9d0919333265d7981bb5b14ff5d85c4c9d3864b532353b2ef788bf45
 // gradc options: dtype=f64
+// output sha256: 133cfcb57829c55558acf71d72fb499f109ab657dcd298efb059624c53ca70f1
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

@@ -2,6 +2,7 @@
 // (gradc compile examples/lecture.grad).
 // source sha256: f6c61eac01394dce30d1b3cac9be3d10e6d9b26b97a3f4cfa7c6e50da825e6da
 // gradc options: dtype=f64
+// output sha256: b82157a9a2836e210b7e0d6b3830b68f49d80ed55ed141ce21f2adbdf28cb173
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

@@ -2,6 +2,7 @@
 // (gradc compile examples/mlp.grad).
 // source sha256: e10bcf6a81d416e123153c9edba39b9ea0cff4ca8ab5bd0af6366e568e8d7c66
 // gradc options: dtype=f64
+// output sha256: d671301690492eff13a3f48b50786ff896e93691a6cbcdfea977305aac8b5de3
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

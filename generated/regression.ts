@@ -2,6 +2,7 @@
 // (gradc compile examples/regression.grad).
 // source sha256: e02653b4055fa5f69e5e6b0b7d25f6df1bcd7269915c199f18b2b5a2dfdfebd5
 // gradc options: dtype=f64
+// output sha256: 0fbb9ad0d499e3721f6dcf0f836e0aebc4a32da0d57722ba51bd7493d4e55d39
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

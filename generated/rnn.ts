@@ -2,6 +2,7 @@
 // (gradc compile examples/rnn.grad).
 // source sha256: 79f7df35831fda1a10333dd51021b4dcdf3cf34ac894e7bd5f2d0068b214ba9c
 // gradc options: dtype=f64
+// output sha256: 671c1b8cadd1b6fc7daf7a42464476d1ea285c83b72761a09fc89b4977643e04
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

@@ -2,6 +2,7 @@
 // (gradc compile examples/tiny-mlp.grad).
 // source sha256: e28a1e914031665ff07f52c9136984db924d4771edd0d346a6a1786ab7fac8a4
 // gradc options: dtype=f64
+// output sha256: e4aef73b184205660be811a056b6773fcfe672e331847f2bc6b6f1b116b91308
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeAtomic } from "../src/cli/files.js";
+import { writeAtomic } from "../src/util/files.js";
 import { explain, graph } from "../src/index.js";
 
 const source = "examples/lecture.grad";

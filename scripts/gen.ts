@@ -1,6 +1,6 @@
 // Regenerates generated/ from examples/: `npm run gen`. A test fails when generated/ is stale.
 import { readFileSync } from "node:fs";
-import { writeAtomic } from "../src/cli/files.js";
+import { writeAtomic } from "../src/util/files.js";
 import { examples, generatedPath } from "./examples.js";
 import { compile } from "../src/index.js";
 

@@ -117,6 +117,29 @@ describe("gradc build", () => {
     expect(await build(root, config, {}, () => {})).toMatchObject({ built: 1, skipped: 1 });
   });
 
+  it("repairs a module truncated below its header: build and --check agree that it is stale", async () => {
+    const config = {
+      include: ["models/*.grad"],
+      outDir: "gen",
+      dtype: "f64" as const,
+      target: "ts" as const,
+      explain: [],
+    };
+    const root = project(config);
+    await build(root, config, {}, () => {});
+    const path = join(root, "gen/lecture.ts");
+    const whole = readFileSync(path, "utf8");
+    writeFileSync(path, whole.slice(0, Math.floor(whole.length / 2)));
+    expect(await build(root, config, { check: true }, () => {})).toMatchObject({
+      stale: ["gen/lecture.ts (stale; from models/lecture.grad)"],
+    });
+    expect(await build(root, config, {}, () => {})).toMatchObject({ built: 1, skipped: 1 });
+    expect(readFileSync(path, "utf8")).toBe(whole);
+    // a hand edit below the header is stale too
+    writeFileSync(path, whole.replace("export function loss", "export function loss2"));
+    expect(await build(root, config, {}, () => {})).toMatchObject({ built: 1, skipped: 1 });
+  });
+
   it("builds --target wasm modules, and rebuilds when the target changes", async () => {
     const wasm = {
       include: ["models/*.grad"],

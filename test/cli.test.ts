@@ -134,7 +134,7 @@ describe("gradc compile --explain-fusion", () => {
 
 describe("writing outputs", () => {
   it("writes to a device like /dev/null without renaming over it", async () => {
-    const { writeAtomic } = await import("../src/cli/files.js");
+    const { writeAtomic } = await import("../src/util/files.js");
     writeAtomic("/dev/null", "nothing\n");
     const { statSync } = await import("node:fs");
     expect(statSync("/dev/null").isCharacterDevice()).toBe(true);

@@ -1,7 +1,7 @@
 // npm run example:iris: trains with SGD and with Adam, shows progress, prints accuracies and
 // writes the loss curves to docs/iris-loss.svg.
 import { SingleBar, Presets } from "cli-progress";
-import { writeAtomic } from "../../src/cli/files.js";
+import { writeAtomic } from "../../src/util/files.js";
 import { lineChart } from "../../src/plot/svg.js";
 import { adam, sgd, train, type Run } from "./train.js";
 

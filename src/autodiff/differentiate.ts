@@ -1,5 +1,5 @@
 import { Builder } from "../ir/build.js";
-import type { GradOutput, Graph } from "../ir/graph.js";
+import { dependsOnParams, type GradOutput, type Graph } from "../ir/graph.js";
 import { opInfo } from "../ir/ops.js";
 import { instantiate, ruleFor } from "../rules/formula.js";
 
@@ -26,8 +26,7 @@ export interface Differentiated {
 export function differentiate(g: Graph): Differentiated {
   const b = new Builder(g.nodes);
   const n = g.nodes.length;
-  const active = g.nodes.map(() => false);
-  for (const node of g.nodes) active[node.id] = node.op === "param" || node.args.some((a) => active[a]);
+  const active = dependsOnParams(g);
 
   const pending = new Map<number, { child: number; term: number }[]>();
   const adjoint = new Map<number, number>();

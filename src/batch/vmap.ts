@@ -42,7 +42,7 @@ const rowwise: Rule = (b, n, args, B) => {
   return lifted.some((x) => x === undefined) ? undefined : b.node(n.op, lifted as number[]);
 };
 
-export const batchRules: Partial<Record<Op, Rule>> = {
+const batchRules: Partial<Record<Op, Rule>> = {
   // per-sample [n] -> [B, n]: broadcasting a batched scalar fills rows
   broadcast: (b, n, [x], B) => {
     const target = batchedShape(B, n.shape);

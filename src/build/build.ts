@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { glob } from "tinyglobby";
 import { compile, CompileError, explain, renderDiagnostics, sourceHash } from "../index.js";
-import { writeAtomic } from "../cli/files.js";
-import { moduleOptions } from "../emit/ts/module.js";
+import { writeAtomic } from "../util/files.js";
+import { moduleOptions, readHeader } from "../emit/ts/header.js";
 import type { BuildConfig } from "./config.js";
 
 export interface Target {
@@ -71,9 +71,16 @@ async function render(root: string, t: Target, config: BuildConfig): Promise<Map
   return out;
 }
 
-/** The header lines a module carries, to skip sources (and settings) that did not change. */
-const headerKey = (text: string, config: BuildConfig) =>
-  `// source sha256: ${sourceHash(text)}\n// gradc options: ${moduleOptions(config)}\n`;
+/** A module is up to date when its header names this source and these settings, and its body is the one the header hashed. */
+function moduleUpToDate(path: string, text: string, config: BuildConfig): boolean {
+  const header = readHeader(readFileSync(path, "utf8"));
+  return (
+    header !== undefined &&
+    header.intact &&
+    header.hash === sourceHash(text) &&
+    header.options === moduleOptions(config)
+  );
+}
 
 export async function buildOne(
   root: string,
@@ -85,10 +92,7 @@ export async function buildOne(
   const text = readFileSync(join(root, t.source), "utf8");
   const module = join(root, t.outputs[0].path);
   const upToDate =
-    !opts.force &&
-    t.outputs.every((o) => existsSync(join(root, o.path))) &&
-    existsSync(module) &&
-    readFileSync(module, "utf8").includes(headerKey(text, config));
+    !opts.force && t.outputs.every((o) => existsSync(join(root, o.path))) && moduleUpToDate(module, text, config);
   if (upToDate) {
     print(`  unchanged  ${t.source}\n`);
     return "skipped";

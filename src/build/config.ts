@@ -14,7 +14,7 @@ export interface BuildConfig {
   readonly explain: readonly ("md" | "tex")[];
 }
 
-export const defaults: BuildConfig = {
+const defaults: BuildConfig = {
   include: ["**/*.grad"],
   outDir: "generated",
   dtype: "f64",

@@ -10,13 +10,13 @@ import { scalar, showShape, type Shape } from "../shape/shape.js";
 import type { Assignment, CheckedProgram, Declared, TExpr } from "./program.js";
 
 /** The highest rank a declaration may have. */
-export const MAX_RANK = 8;
+const MAX_RANK = 8;
 
 /** The most elements one tensor may have: 2 GiB as float64 (its buffer is allocated when the module loads). */
-export const MAX_ELEMENTS = 2 ** 28;
+const MAX_ELEMENTS = 2 ** 28;
 
 /** Loops are unrolled at compile time; this bounds the work a source can ask for. */
-export const MAX_UNROLL = 100_000;
+const MAX_UNROLL = 100_000;
 
 type Entry =
   | { readonly kind: "const" | "loop variable"; readonly value: number; readonly span: Span }
@@ -37,7 +37,7 @@ type Entry =
     };
 
 /** Every call of a user function is inlined; this bounds how many bodies a source can ask for. */
-export const MAX_INLINED = 100_000;
+const MAX_INLINED = 100_000;
 
 type DefStmt = Extract<Stmt, { kind: "def" }>;
 /** The call being expanded: its def, a number that makes its hidden names unique, what it returned. */
@@ -48,7 +48,7 @@ interface Frame {
 }
 
 /** Indexed names h{k} are the plain names h_k. */
-export function indexedName(base: string, index: number): string {
+function indexedName(base: string, index: number): string {
   return `${base}_${index}`;
 }
 

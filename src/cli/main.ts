@@ -11,7 +11,7 @@ import {
   PointError,
   renderDiagnostics,
 } from "../index.js";
-import { displayName } from "./files.js";
+import { displayName } from "../util/files.js";
 import { checkOutputs, FileError, readSource, writeOutput } from "./paths.js";
 import { analyze } from "../index.js";
 import { decayPerLayer, flowTable, gradientFlow, parseInit } from "../flow/flow.js";

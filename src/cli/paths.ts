@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { writeAtomic } from "./files.js";
+import { writeAtomic } from "../util/files.js";
 
 /** A problem with a file the user named: the message names the path and the reason; exit 1. */
 export class FileError extends Error {}
 
 /** Sources larger than this are refused before they are read (a .grad file is a few KB). */
-export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
+const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
 
 /** The reason behind a file system error, in words. */
 function reason(e: unknown): string {

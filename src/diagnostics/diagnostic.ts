@@ -23,7 +23,7 @@ function fill(template: string, args: Args): string {
 }
 
 /** Build a diagnostic from the catalogue; an empty hint after filling is dropped. */
-export function diagnostic(file: string, code: Code, span: Span, args: Args = {}): Diagnostic {
+function diagnostic(file: string, code: Code, span: Span, args: Args = {}): Diagnostic {
   const entry = catalogue[code];
   const hintTemplate = "hint" in entry ? entry.hint : undefined;
   const hint = hintTemplate === undefined ? undefined : fill(hintTemplate, args);

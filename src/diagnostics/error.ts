@@ -19,11 +19,3 @@ export class InternalError extends Error {
     this.name = "InternalError";
   }
 }
-
-export function assert(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new InternalError(message);
-}
-
-export function unreachable(what: never | string): never {
-  throw new InternalError(`unreachable: ${String(what)}`);
-}

@@ -2,7 +2,7 @@ import { lineCol, lineText } from "../source/span.js";
 import type { Diagnostic } from "./diagnostic.js";
 
 /** At most this many diagnostics are printed; the rest are counted ("and 1,234 more errors"). */
-export const MAX_SHOWN = 50;
+const MAX_SHOWN = 50;
 /** A source line longer than this is shown as a window around the caret. */
 const WINDOW = 100;
 
@@ -24,7 +24,7 @@ function visible(c: string): string {
 }
 
 /** A message, hint or note: any such character escaped (they quote the source), and at most `max` characters (the middle elided). */
-export function escapeText(s: string, max = 240): string {
+function escapeText(s: string, max = 240): string {
   const t = [...s].map(visible).join("");
   return t.length <= max ? t : `${t.slice(0, max / 2 - 1)}…${t.slice(t.length - max / 2 + 1)}`;
 }

@@ -15,7 +15,7 @@ function distance(a: string, b: string): number {
 }
 
 /** The closest candidate within a third of the name's length, ties broken alphabetically. */
-export function closest(name: string, candidates: Iterable<string>): string | undefined {
+function closest(name: string, candidates: Iterable<string>): string | undefined {
   // every one-letter name is one edit from every other: no useful suggestion
   if (name.length < 2) return undefined;
   const limit = Math.max(1, Math.floor(name.length / 3));

@@ -15,14 +15,19 @@ function templatesDir(): string {
 
 const cache = new Map<string, string>();
 
-/** Fill a template's {{holes}}; every hole must be given, every value is inserted verbatim. */
-export function fillTemplate(name: string, values: Readonly<Record<string, string>>): string {
+/** A template's text, as read from templates/ (once). */
+export function templateText(name: string): string {
   let text = cache.get(name);
   if (text === undefined) {
     text = readFileSync(join(templatesDir(), name), "utf8");
     cache.set(name, text);
   }
-  return text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+  return text;
+}
+
+/** Fill a template's {{holes}}; every hole must be given, every value is inserted verbatim. */
+export function fillTemplate(name: string, values: Readonly<Record<string, string>>): string {
+  return templateText(name).replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const v = values[key];
     if (v === undefined) throw new Error(`template ${name}: no value for {{${key}}}`);
     return v;

@@ -1,9 +1,9 @@
 import type { MathNode } from "mathjs";
 import { evaluateNodes, type Values } from "../eval/evaluate.js";
 import { originNote, type Graph, type Node } from "../ir/graph.js";
-import { children } from "../ir/graph.js";
+import { children, dependsOnParams } from "../ir/graph.js";
 import { opInfo, ops } from "../ir/ops.js";
-import type { Analysis } from "../index.js";
+import type { Analysis } from "../pipeline.js";
 import { parsedRules } from "../rules/formula.js";
 import { rules } from "../rules/table.js";
 import type { Shape } from "../shape/shape.js";
@@ -62,7 +62,7 @@ export interface Derivation {
 const MAX_SUM_WRITTEN = 64;
 
 /** A named value's formula may nest this many operations; a deeper one is no formula a person reads. */
-export const MAX_FORMULA_DEPTH = 200;
+const MAX_FORMULA_DEPTH = 200;
 
 /** The model is too large to write out as formulas: the message says what to do instead. */
 export class ExplainError extends Error {}
@@ -176,8 +176,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     }));
 
   // ---- activity: only nodes that depend on a param get adjoints -----------------------------
-  const active = fwd.nodes.map(() => false);
-  for (const x of fwd.nodes) active[x.id] = x.op === "param" || x.args.some((arg) => active[arg]);
+  const active = dependsOnParams(fwd);
 
   /** the rule's contribution of child v (operand i) to its operand's adjoint, with g bound */
   const contribution = (

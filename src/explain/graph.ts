@@ -26,7 +26,7 @@ const opSymbol: Readonly<Record<string, string>> = {
 
 const subscripts = "₀₁₂₃₄₅₆₇₈₉";
 /** u_{12} -> u₁₂, \mathbf{W}_{1} -> W₁: plain-text labels for the picture. */
-export function plainLabel(tex: string): string {
+function plainLabel(tex: string): string {
   return tex
     .replace(/\\math(bf|rm)\{([^}]*)\}/g, "$2")
     .replace(/\\boldsymbol\{([^}]*)\}/g, "$1")

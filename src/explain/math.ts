@@ -2,10 +2,11 @@ import { ConstantNode, FunctionNode, OperatorNode, SymbolNode, type MathNode } f
 import { InternalError } from "../diagnostics/error.js";
 import { isOp, ops, type Op } from "../ir/ops.js";
 import type { Attrs } from "../ir/attrs.js";
-import { displayOnly, parsedRules } from "../rules/formula.js";
+import { displayOnly } from "../rules/formula.js";
 import { foldFormula } from "../rules/fold.js";
 import { rules } from "../rules/table.js";
 import { broadcastShapes, scalar, type Shape } from "../shape/shape.js";
+import { mathOperators, opOfMathFunction } from "../rules/operators.js";
 
 /**
  * Display algebra for derivations: mathjs expression trees that know each subterm's shape
@@ -15,7 +16,7 @@ import { broadcastShapes, scalar, type Shape } from "../shape/shape.js";
  */
 const shapes = new WeakMap<MathNode, Shape>();
 
-export function shapeOf(n: MathNode): Shape {
+function shapeOf(n: MathNode): Shape {
   return shapes.get(n) ?? scalar;
 }
 
@@ -26,14 +27,6 @@ function withShape<T extends MathNode>(n: T, s: Shape): T {
 
 export const sym = (key: string, s: Shape): MathNode => withShape(new SymbolNode(key), s);
 export const num = (v: number): MathNode => withShape(new ConstantNode(v), scalar);
-
-const operatorOf: Partial<Record<Op, [string, string]>> = {
-  add: ["+", "add"],
-  sub: ["-", "subtract"],
-  mul: ["*", "multiply"],
-  div: ["/", "divide"],
-  pow: ["^", "pow"],
-};
 
 /** Shape of an op applied to display operands (target: the reference shape of expand & co). */
 function resultShape(op: Op, args: readonly MathNode[], target?: Shape, attrs?: Attrs): Shape {
@@ -46,8 +39,8 @@ function resultShape(op: Op, args: readonly MathNode[], target?: Shape, attrs?: 
 export function apply(op: Op, args: readonly MathNode[], target?: Shape, attrs?: Attrs): MathNode {
   const s = resultShape(op, args, target, attrs);
   if (op === "neg") return withShape(new OperatorNode("-", "unaryMinus", [args[0]]), s);
-  const o = operatorOf[op];
-  if (o) return withShape(new OperatorNode(o[0] as "+", o[1] as "add", [args[0], args[1]]), s);
+  const o = op in mathOperators ? mathOperators[op as keyof typeof mathOperators] : undefined;
+  if (o) return withShape(new OperatorNode(o.symbol as "+", o.fn as "add", [args[0], args[1]]), s);
   return withShape(new FunctionNode(new SymbolNode(op), [...args]), s);
 }
 
@@ -58,14 +51,6 @@ export function special(name: string, args: readonly MathNode[], s: Shape): Math
 
 /** Substitute display nodes for the symbols of a rule-table formula. */
 export function substitute(formula: MathNode, env: Readonly<Record<string, MathNode>>): MathNode {
-  const byOperator: Readonly<Record<string, Op>> = {
-    add: "add",
-    subtract: "sub",
-    multiply: "mul",
-    divide: "div",
-    pow: "pow",
-    unaryMinus: "neg",
-  };
   return foldFormula<MathNode>(formula, {
     constant: (v) => num(v),
     symbol: (name) => {
@@ -73,7 +58,7 @@ export function substitute(formula: MathNode, env: Readonly<Record<string, MathN
       if (!v) throw new InternalError(`display: unbound ${name}`);
       return v;
     },
-    operator: (fn, args) => apply(byOperator[fn], args),
+    operator: (fn, args) => apply(opOfMathFunction[fn], args),
     call: (name, xs) => {
       // expand / rowexpand / reduce_to take their shape from the reference operand
       if (name === "expand" || name === "rowexpand" || displayOnly.has(name))
@@ -292,6 +277,3 @@ export function toTex(n: MathNode, symbols: (key: string) => string): string {
   };
   return n.toTex({ handler, parenthesis: "keep" });
 }
-
-/** The parsed rule formulas, for the explainer. */
-export const ruleFormulas = parsedRules;

@@ -2,19 +2,15 @@ import { userRecord, type Values } from "../eval/evaluate.js";
 import type { Graph } from "../ir/graph.js";
 import { integerBounds } from "../ir/integers.js";
 import { size } from "../shape/shape.js";
+import { uniform01 } from "../util/random.js";
 
 /** A bad --at: the message says what to write instead. */
 export class PointError extends Error {}
 
-/** One seeded uniform draw in [-1, 1) per element (mulberry32), for `--at random[:seed]`. */
+/** One seeded uniform draw in [-1, 1) per element, for `--at random[:seed]`. */
 function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const u = uniform01(seed);
+  return () => u() * 2 - 1;
 }
 
 /**

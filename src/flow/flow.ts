@@ -1,8 +1,8 @@
 import { integerBounds } from "../ir/integers.js";
 import { evaluateNodes, userRecord } from "../eval/evaluate.js";
-import type { Analysis } from "../index.js";
+import type { Analysis } from "../pipeline.js";
 import { size, type Shape } from "../shape/shape.js";
-import { normal, uniform01 } from "./random.js";
+import { normal, uniform01 } from "../util/random.js";
 
 /** How params start: xavier (matrices N(0, 2/(fan_in + fan_out)), the rest N(0, 1)), normal:σ, or uniform:a. */
 export type Init =

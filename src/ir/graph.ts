@@ -91,3 +91,10 @@ export function reachable(g: Graph, roots: readonly number[]): boolean[] {
 export function outputs(g: Graph): number[] {
   return [g.loss, ...g.grads.map((o) => o.node)];
 }
+
+/** Activity analysis: which nodes depend on a param (only those get adjoints; no d/dx for inputs). */
+export function dependsOnParams(g: Graph): boolean[] {
+  const active = g.nodes.map(() => false);
+  for (const node of g.nodes) active[node.id] = node.op === "param" || node.args.some((a) => active[a]);
+  return active;
+}

@@ -232,7 +232,6 @@ function takeShape(x: Shape, ids: Shape, axis: number | undefined): Shape | unde
   if (axis === undefined || !(axis >= 0 && axis < x.length)) return undefined;
   return [...x.slice(0, axis), ...ids, ...x.slice(axis + 1)];
 }
-export type LeafOp = "param" | "input" | "const";
 
 export function isOp(name: string): name is Op {
   return Object.prototype.hasOwnProperty.call(ops, name);

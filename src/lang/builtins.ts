@@ -67,7 +67,7 @@ function broadcastRule(name: string) {
   };
 }
 
-export function broadcastHint(a: Shape, b: Shape): string {
+function broadcastHint(a: Shape, b: Shape): string {
   if (a.length === 2 && b.length === 1 && a[0] === b[0])
     return `a vector of length ${b[0]} broadcasts against the rows of a matrix, which have length ${a[1]}; did you mean to transpose the matrix?`;
   if (b.length === 2 && a.length === 1 && b[0] === a[0])
@@ -192,7 +192,7 @@ const lastAxisOp = (op: "softmax" | "log_softmax" | "logsumexp"): Builtin => ({
 });
 
 // ---- products ---------------------------------------------------------------------------------
-export function matmulRule(a: Shape, b: Shape): ShapeResult {
+function matmulRule(a: Shape, b: Shape): ShapeResult {
   if (a.length === 0 || b.length === 0)
     return err("E202", {
       left: showShape(a),
@@ -223,7 +223,7 @@ export function matmulRule(a: Shape, b: Shape): ShapeResult {
 
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
 /** A @ B: rank <= 2 keeps the matrix ops; higher ranks (NumPy's batched matmul) are a contraction */
-export function lowerMatmul(b: Builder, x: number, y: number): number {
+function lowerMatmul(b: Builder, x: number, y: number): number {
   const sa = b.shape(x);
   const sb = b.shape(y);
   const kind = matmulKind(sa, sb);

@@ -1,8 +1,37 @@
 import { Builder } from "../ir/build.js";
 import { outputs, reachable, type Graph, type Node } from "../ir/graph.js";
-import { foldConstants, rewritesByOp, stableForms, type Rewrite } from "./rewrites.js";
+import type { Op } from "../ir/ops.js";
+import { instantiate, match, type Rule } from "./pattern.js";
+import { foldConstants, identities, stableForms } from "./rewrites.js";
 
-type Rewriter = (b: Builder, n: Node) => number | undefined;
+/** A node id -> the id it rewrites to (itself when no rule applies). */
+type Rewriter = (b: Builder, id: number) => number;
+
+/**
+ * The rewriter of rule tables, tried in order, then constant folding: a node is rewritten until
+ * no rule applies (at most 16 times); the nodes a replacement creates are rewritten the same way.
+ */
+function rewriter(tables: readonly (readonly Rule[])[]): Rewriter {
+  const byOp = new Map<Op, Rule[]>();
+  for (const rule of tables.flat()) byOp.set(rule.from.op, [...(byOp.get(rule.from.op) ?? []), rule]);
+  const step = (b: Builder, n: Node): number | undefined => {
+    for (const rule of byOp.get(n.op) ?? []) {
+      const m = match(b, rule.from, n.id);
+      if (m && (!rule.when || rule.when(b, m))) return instantiate(b, rule.to, m, (id) => settle(b, id));
+    }
+    return foldConstants(b, n);
+  };
+  const settle = (b: Builder, start: number): number => {
+    let id = start;
+    for (let guard = 0; guard < 16; guard++) {
+      const next = step(b, b.nodes[id]);
+      if (next === undefined || next === id) break;
+      id = next;
+    }
+    return id;
+  };
+  return settle;
+}
 
 /**
  * Rebuild the live part of a graph in creation order, through a fresh hash-consing builder
@@ -20,11 +49,7 @@ function rebuild(g: Graph, rewrite?: Rewriter): Graph {
     const fresh = b.nodes.length;
     if (n.op === "param" || n.op === "input") id = b.leaf(n.op, n.name!, n.shape);
     else id = b.node(n.op, args, { value: n.value, target: n.target, attrs: n.attrs });
-    for (let guard = 0; rewrite && guard < 16; guard++) {
-      const next = rewrite(b, b.nodes[id]);
-      if (next === undefined || next === id) break;
-      id = next;
-    }
+    if (rewrite) id = rewrite(b, id);
     // a node rewritten onto an older one (x*1 -> x) keeps the older node's name
     if (id >= fresh) b.annotate(id, n.hint, n.origin);
     map.set(n.id, id);
@@ -39,18 +64,12 @@ function rebuild(g: Graph, rewrite?: Rewriter): Graph {
   });
 }
 
-const firstMatch = (table: readonly Rewrite[], b: Builder, n: Node) => {
-  for (const r of table) {
-    if (r.op !== n.op) continue;
-    const out = r.apply(b, n);
-    if (out !== undefined) return out;
-  }
-  return undefined;
-};
+const simplifier = rewriter([identities]);
+const canonicalizer = rewriter([stableForms, identities]);
 
 /** Algebraic identities and constant folding (rewrites.ts), with CSE. */
-export function simplify(g: Graph): Graph {
-  return rebuild(g, (b, n) => firstMatch(rewritesByOp.get(n.op) ?? [], b, n) ?? foldConstants(b, n));
+function simplify(g: Graph): Graph {
+  return rebuild(g, simplifier);
 }
 
 /**
@@ -58,19 +77,16 @@ export function simplify(g: Graph): Graph {
  * (log(softmax) -> log_softmax, ...) and the algebraic identities.
  */
 export function canonicalize(g: Graph): Graph {
-  return rebuild(
-    g,
-    (b, n) => firstMatch(stableForms, b, n) ?? firstMatch(rewritesByOp.get(n.op) ?? [], b, n) ?? foldConstants(b, n),
-  );
+  return rebuild(g, canonicalizer);
 }
 
 /** Dead code elimination: keep what the loss and the gradients need (and the declared leaves). */
-export function eliminateDeadCode(g: Graph): Graph {
+function eliminateDeadCode(g: Graph): Graph {
   return rebuild(g);
 }
 
 /** The ordered pass list; each pass is Graph -> Graph. */
-export const passes: readonly { readonly name: string; readonly run: (g: Graph) => Graph }[] = [
+const passes: readonly { readonly name: string; readonly run: (g: Graph) => Graph }[] = [
   { name: "simplify", run: simplify },
   { name: "dce", run: eliminateDeadCode },
 ];

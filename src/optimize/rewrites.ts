@@ -3,33 +3,50 @@ import type { Builder } from "../ir/build.js";
 import type { Node } from "../ir/graph.js";
 import { opInfo, type Op } from "../ir/ops.js";
 import { rules } from "../rules/table.js";
+import { constOf, k, p, r, v, type Rule } from "./pattern.js";
+
+const x = v("x");
+const y = v("y");
+const a = v("a");
+const c = v("c");
 
 /**
- * Algebraic rewrites, tried on each node as the graph is rebuilt. Format: one row per
- * pattern: the op it applies to, and a function that returns the replacement node id or
- * undefined. Operands are already rewritten. x*0 is never folded to 0 (NaN and Inf * 0 are NaN).
+ * Algebraic identities, tried on each node as the graph is rebuilt (operands already rewritten),
+ * as data: pattern -> replacement (src/optimize/pattern.ts). A pattern of a commutative op also
+ * matches its operands swapped. x*0 is never folded to 0 (NaN and Inf * 0 are NaN).
  */
-export interface Rewrite {
-  readonly name: string;
-  readonly op: Op;
-  readonly apply: (b: Builder, n: Node) => number | undefined;
-}
-
-/** The value of a scalar constant, or of a constant broadcast to a tensor. */
-export function constOf(b: Builder, id: number): number | undefined {
-  const n = b.nodes[id];
-  if (n.op === "const") return n.value;
-  if (n.op === "broadcast" || n.op === "rowbcast") return constOf(b, n.args[0]);
-  return undefined;
-}
-
-/** x^T, with (x^T)^T = x */
-const transposeOf = (b: Builder, x: number) =>
-  b.nodes[x].op === "transpose" ? b.nodes[x].args[0] : b.node("transpose", [x]);
-
-const is = (v: number) => (b: Builder, id: number) => constOf(b, id) === v;
-const isOne = is(1);
-const isZero = is(0);
+export const identities: readonly Rule[] = [
+  // x * 1 -> x
+  { name: "x*1 -> x", from: p("mul", x, k(1)), to: "x" },
+  // x * -1 -> -x
+  { name: "x*-1 -> -x", from: p("mul", x, k(-1)), to: r("neg", "x") },
+  // x + 0 -> x
+  { name: "x+0 -> x", from: p("add", x, k(0)), to: "x" },
+  // x + (-y) -> x - y
+  { name: "x+-y -> x-y", from: p("add", x, p("neg", y)), to: r("sub", "x", "y") },
+  // x - 0 -> x
+  { name: "x-0 -> x", from: p("sub", x, k(0)), to: "x" },
+  // 0 - x -> -x
+  { name: "0-x -> -x", from: p("sub", k(0), x), to: r("neg", "x") },
+  // x / 1 -> x
+  { name: "x/1 -> x", from: p("div", x, k(1)), to: "x" },
+  // x ^ 1 -> x
+  { name: "x^1 -> x", from: p("pow", x, k(1)), to: "x" },
+  // -(-x) -> x
+  { name: "--x -> x", from: p("neg", p("neg", x)), to: "x" },
+  // guard(c, x) -> x for a constant c != 0
+  { name: "guard(c!=0, x) -> x", from: p("guard", k("nonzero"), x), to: "x" },
+  // select(c, x, x) -> x
+  { name: "select(c, x, x) -> x", from: p("select", c, x, x), to: "x" },
+  // (x')' -> x
+  { name: "x'' -> x", from: p("transpose", p("transpose", x)), to: "x" },
+  // (A B)' -> B' A': transposes are free views, and the product then comes out row-major
+  {
+    name: "(AB)' -> B'A'",
+    from: p("transpose", p("matmul", a, v("b"))),
+    to: r("matmul", r("transpose", "b"), r("transpose", "a")),
+  },
+];
 
 const folders = new Map<string, EvalFunction>();
 function fold(op: Op, values: number[]): number {
@@ -40,68 +57,6 @@ function fold(op: Op, values: number[]): number {
   opInfo(op).args.forEach((a, i) => (scope[a] = values[i]));
   return Number(f.evaluate(scope));
 }
-
-export const rewrites: readonly Rewrite[] = [
-  // x * 1 -> x
-  { name: "x*1", op: "mul", apply: (b, n) => (isOne(b, n.args[1]) ? n.args[0] : undefined) },
-  // 1 * x -> x
-  { name: "1*x", op: "mul", apply: (b, n) => (isOne(b, n.args[0]) ? n.args[1] : undefined) },
-  // x * -1 -> -x
-  { name: "x*-1", op: "mul", apply: (b, n) => (is(-1)(b, n.args[1]) ? b.node("neg", [n.args[0]]) : undefined) },
-  // -1 * x -> -x
-  { name: "-1*x", op: "mul", apply: (b, n) => (is(-1)(b, n.args[0]) ? b.node("neg", [n.args[1]]) : undefined) },
-  // x + 0 -> x
-  { name: "x+0", op: "add", apply: (b, n) => (isZero(b, n.args[1]) ? n.args[0] : undefined) },
-  // 0 + x -> x
-  { name: "0+x", op: "add", apply: (b, n) => (isZero(b, n.args[0]) ? n.args[1] : undefined) },
-  // x + (-y) -> x - y
-  {
-    name: "x+-y",
-    op: "add",
-    apply: (b, n) =>
-      b.nodes[n.args[1]].op === "neg" ? b.node("sub", [n.args[0], b.nodes[n.args[1]].args[0]]) : undefined,
-  },
-  // x - 0 -> x
-  { name: "x-0", op: "sub", apply: (b, n) => (isZero(b, n.args[1]) ? n.args[0] : undefined) },
-  // 0 - x -> -x
-  { name: "0-x", op: "sub", apply: (b, n) => (isZero(b, n.args[0]) ? b.node("neg", [n.args[1]]) : undefined) },
-  // x / 1 -> x
-  { name: "x/1", op: "div", apply: (b, n) => (isOne(b, n.args[1]) ? n.args[0] : undefined) },
-  // x ^ 1 -> x
-  { name: "x^1", op: "pow", apply: (b, n) => (isOne(b, n.args[1]) ? n.args[0] : undefined) },
-  // -(-x) -> x
-  {
-    name: "--x",
-    op: "neg",
-    apply: (b, n) => (b.nodes[n.args[0]].op === "neg" ? b.nodes[n.args[0]].args[0] : undefined),
-  },
-  // guard(c, x) -> x for a constant c != 0
-  {
-    name: "guard-const",
-    op: "guard",
-    apply: (b, n) => {
-      const c = constOf(b, n.args[0]);
-      return c !== undefined && c !== 0 ? n.args[1] : undefined;
-    },
-  },
-  // (A B)^T -> B^T A^T: transposes are free views, and the product then comes out row-major
-  {
-    name: "(AB)'",
-    op: "transpose",
-    apply: (b, n) => {
-      const m = b.nodes[n.args[0]];
-      return m.op === "matmul" ? b.node("matmul", [transposeOf(b, m.args[1]), transposeOf(b, m.args[0])]) : undefined;
-    },
-  },
-  // select(c, x, x) -> x
-  { name: "select-same", op: "select", apply: (b, n) => (n.args[1] === n.args[2] ? n.args[1] : undefined) },
-  // (x')' -> x
-  {
-    name: "x''",
-    op: "transpose",
-    apply: (b, n) => (b.nodes[n.args[0]].op === "transpose" ? b.nodes[n.args[0]].args[0] : undefined),
-  },
-];
 
 /**
  * f(c1, c2) -> c: constant folding of constants (scalar, or one value broadcast to a tensor)
@@ -119,46 +74,42 @@ export function foldConstants(b: Builder, n: Node): number | undefined {
  * Stable forms, applied to the forward program before it is differentiated, so the backward
  * pass is derived from the stable form too. Each is an exact identity.
  */
-export const stableForms: readonly Rewrite[] = [
+export const stableForms: readonly Rule[] = [
   // log(softmax(x)) -> log_softmax(x): no log(0) when a probability underflows
-  {
-    name: "log(softmax)",
-    op: "log",
-    apply: (b, n) =>
-      b.nodes[n.args[0]].op === "softmax" ? b.node("log_softmax", [b.nodes[n.args[0]].args[0]]) : undefined,
-  },
+  { name: "log(softmax(x)) -> log_softmax(x)", from: p("log", p("softmax", x)), to: r("log_softmax", "x") },
   // log(sigmoid(x)) -> -softplus(-x)
   {
-    name: "log(sigmoid)",
-    op: "log",
-    apply: (b, n) =>
-      b.nodes[n.args[0]].op === "sigmoid"
-        ? b.node("neg", [b.node("softplus", [b.node("neg", [b.nodes[n.args[0]].args[0]])])])
-        : undefined,
+    name: "log(sigmoid(x)) -> -softplus(-x)",
+    from: p("log", p("sigmoid", x)),
+    to: r("neg", r("softplus", r("neg", "x"))),
   },
-  // log(exp(x)) -> x
+  // log(1 - sigmoid(x)) -> -softplus(x): 1 - sigma(1000) is 0 in floating point
   {
-    name: "log(exp)",
-    op: "log",
-    apply: (b, n) => (b.nodes[n.args[0]].op === "exp" ? b.nodes[n.args[0]].args[0] : undefined),
+    name: "log(1-sigmoid(x)) -> -softplus(x)",
+    from: p("log", p("sub", k(1), p("sigmoid", x))),
+    to: r("neg", r("softplus", "x")),
   },
+  // log1p(-sigmoid(x)) -> -softplus(x)
+  {
+    name: "log1p(-sigmoid(x)) -> -softplus(x)",
+    from: p("log1p", p("neg", p("sigmoid", x))),
+    to: r("neg", r("softplus", "x")),
+  },
+  // log(1 + exp(x)) -> softplus(x): exp(1000) overflows
+  { name: "log(1+exp(x)) -> softplus(x)", from: p("log", p("add", k(1), p("exp", x))), to: r("softplus", "x") },
+  // log1p(exp(x)) -> softplus(x)
+  { name: "log1p(exp(x)) -> softplus(x)", from: p("log1p", p("exp", x)), to: r("softplus", "x") },
+  // log(exp(x)) -> x
+  { name: "log(exp(x)) -> x", from: p("log", p("exp", x)), to: "x" },
+  // sqrt(x^2) -> |x|: the derivative at 0 is then sign(0) = 0, not 0/0
+  { name: "sqrt(x^2) -> |x|", from: p("sqrt", p("pow", x, k(2))), to: r("abs", "x") },
+  // sqrt(x*x) -> |x| (square(x) is x*x)
+  { name: "sqrt(x*x) -> |x|", from: p("sqrt", p("mul", x, x)), to: r("abs", "x") },
   // log(sum(exp(x))) -> logsumexp(x) for a vector x
   {
-    name: "log(sum(exp))",
-    op: "log",
-    apply: (b, n) => {
-      const s = b.nodes[n.args[0]];
-      if (s.op !== "sum") return undefined;
-      const e = b.nodes[s.args[0]];
-      return e.op === "exp" && e.shape.length === 1 ? b.node("logsumexp", [e.args[0]]) : undefined;
-    },
+    name: "log(sum(exp(x))) -> logsumexp(x)",
+    from: p("log", p("sum", p("exp", x))),
+    to: r("logsumexp", "x"),
+    when: (b, m) => b.nodes[m.get("x")!].shape.length === 1,
   },
 ];
-
-export const rewritesByOp: ReadonlyMap<Op, readonly Rewrite[]> = (() => {
-  const m = new Map<Op, Rewrite[]>();
-  for (const r of rewrites) {
-    m.set(r.op, [...(m.get(r.op) ?? []), r]);
-  }
-  return m;
-})();

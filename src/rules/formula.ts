@@ -3,17 +3,8 @@ import { InternalError } from "../diagnostics/error.js";
 import type { Builder } from "../ir/build.js";
 import { isOp, opInfo, ops, type Op } from "../ir/ops.js";
 import { foldFormula } from "./fold.js";
+import { opOfMathFunction } from "./operators.js";
 import { rules, type GradFn } from "./table.js";
-
-/** mathjs operator function -> IR op. */
-const operatorOps: Readonly<Record<string, Op>> = {
-  add: "add",
-  subtract: "sub",
-  multiply: "mul",
-  divide: "div",
-  pow: "pow",
-  unaryMinus: "neg",
-};
 
 /** Formula-only functions that take their result shape from a reference operand. */
 const shaping = {
@@ -63,7 +54,7 @@ function validate(op: string, what: string, n: MathNode, symbols: ReadonlySet<st
   foldFormula<null>(n, {
     constant: () => null,
     symbol: (name) => (symbols.has(name) ? null : fail(`unknown symbol '${name}'`)),
-    operator: (fn) => (forward || fn in operatorOps ? null : fail(`operator '${fn}' has no IR op`)),
+    operator: (fn) => (forward || fn in opOfMathFunction ? null : fail(`operator '${fn}' has no IR op`)),
     call: (name, args) => {
       if (forward) return null;
       if (name in shaping || displayOnly.has(name))
@@ -129,7 +120,7 @@ export function instantiate(b: Builder, formula: MathNode, env: Readonly<Record<
       if (id === undefined) throw new InternalError(`formula symbol '${name}' is unbound`);
       return id;
     },
-    operator: (fn, args) => b.elementwise(operatorOps[fn], args),
+    operator: (fn, args) => b.elementwise(opOfMathFunction[fn], args),
     call: (name, args) => {
       if (name in shaping) {
         const [v, ref] = args;

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ts } from "ts-morph";
+import { uniform01 } from "../../src/util/random.js";
 
 export type Tensor = Float64Array | Float32Array;
 export type Values = Record<string, number | Tensor>;
@@ -36,17 +37,8 @@ export async function loadModule(code: string): Promise<GeneratedModule> {
   return (await import(pathToFileURL(file).href)) as GeneratedModule;
 }
 
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (the compiler's own mulberry32), so failures reproduce. */
+export const rng = uniform01;
 
 export function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);

@@ -14,7 +14,7 @@ import * as prettier from "prettier";
 import type { Graph, Leaf, Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { showShape, size } from "../../shape/shape.js";
-import { fillTemplate } from "../template.js";
+import { moduleOptions, withHeader } from "./header.js";
 import { integerBounds } from "../../ir/integers.js";
 import { moduleFunctions, usedModuleFunctions } from "./helpers.js";
 import { validatorNames, validators } from "./validate.js";
@@ -53,15 +53,6 @@ export interface EmitOptions {
   readonly debug?: { readonly locate: (n: Node) => string };
   /** leave out the argument checks of the exported functions (default false: every call checks its arguments) */
   readonly unchecked?: boolean;
-}
-
-/** The header's "gradc options:" value: what, besides the source, the module was compiled with. */
-export function moduleOptions(o: {
-  readonly dtype: Dtype;
-  readonly target?: "ts" | "wasm";
-  readonly debug?: unknown;
-}): string {
-  return `dtype=${o.dtype}${o.debug ? " debug" : ""}${o.target === "wasm" ? " target=wasm" : ""}`;
 }
 
 /** Names the generated functions use themselves. */
@@ -521,16 +512,11 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
     statements: bodies.batch,
   });
 
-  const header = fillTemplate("module-header.txt", {
-    source: safeComment(opts.source),
-    hash: opts.hash,
-    options: moduleOptions(opts),
-  });
   const project = new Project({ useInMemoryFileSystem: true });
   const file = project.createSourceFile("module.ts", { statements }, { overwrite: true });
-  const code = `${header}\n${file.getFullText()}`;
-  if (opts.format === false) return code;
-  return prettier.format(code, { parser: "babel-ts", printWidth: 120 });
+  const code = file.getFullText();
+  const body = opts.format === false ? code : await prettier.format(code, { parser: "babel-ts", printWidth: 120 });
+  return withHeader(body, { source: opts.source, hash: opts.hash, options: moduleOptions(opts) });
 }
 
 interface WasmLayout {

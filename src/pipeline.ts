@@ -1,0 +1,156 @@
+/**
+ * The pipeline, as named phases: parse -> check -> lower -> canonicalize -> differentiate ->
+ * optimize (`analyze`), then vmap and emit (`compile`). Later stages (explain, flow, build, the
+ * CLI) import this module; it imports none of them.
+ */
+import { createHash } from "node:crypto";
+import { differentiate, type SweepStep } from "./autodiff/differentiate.js";
+import { check } from "./check/check.js";
+import { Reporter, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
+import { CompileError } from "./diagnostics/error.js";
+import { emitTypeScript, wasmKernels, type Chunk, type Dtype } from "./emit/ts/module.js";
+import { printGraph } from "./ir/print.js";
+import { lower } from "./lower/lower.js";
+import { canonicalize, optimize } from "./optimize/optimize.js";
+import { vmap } from "./batch/vmap.js";
+import { paddedTailFrom } from "./batch/cost.js";
+import { parse } from "./parse/parser.js";
+import { lineCol } from "./source/span.js";
+import type { Graph, Node } from "./ir/graph.js";
+
+export interface CompileOptions {
+  /** display name of the source, used in diagnostics and the header (default "model.grad") */
+  readonly filename?: string;
+  readonly dtype?: Dtype;
+  /** "wasm": batchGradients runs its matrix products as WebAssembly SIMD kernels (default "ts") */
+  readonly target?: "ts" | "wasm";
+  /** samples per batched chunk in batchGradients (default 16) */
+  readonly chunkSize?: number;
+  /**
+   * --target wasm: from how many samples past the last whole chunk batchGradients runs them as
+   * one chunk padded with weight-0 samples instead of one by one (default: a cost model's choice)
+   */
+  readonly paddedTailFrom?: number;
+  /** format the module with prettier (default true) */
+  readonly prettier?: boolean;
+  /** emit NaN/Inf checks after every node, and of every param and input (default false: the checks cost nothing when off) */
+  readonly debug?: boolean;
+  /** leave out the argument checks of the exported functions (default false) */
+  readonly unchecked?: boolean;
+  /** called with each IR stage, for tests that verify the graph between passes */
+  readonly onStage?: (stage: string, g: Graph) => void;
+}
+
+export interface Analysis {
+  /** the forward graph, as lowered from the source */
+  readonly forward: Graph;
+  /** the forward graph in canonical, numerically stable form: what is differentiated */
+  readonly canonical: Graph;
+  /** forward + backward graph, before optimization */
+  readonly differentiated: Graph;
+  /** the lecture's grad_table, in sweep order */
+  readonly sweep: readonly SweepStep[];
+  /** the graph the emitters print */
+  readonly ir: Graph;
+  /** warnings (errors throw) */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export interface CompileResult extends Analysis {
+  /** the program on a chunk of samples at once, for batchGradients (absent when it has no batched form) */
+  readonly chunk?: Chunk;
+  readonly typescript: string;
+  readonly dtype: Dtype;
+  readonly target: "ts" | "wasm";
+  /** stable text dump of `ir` */
+  readonly irText: string;
+}
+
+const DEFAULT_CHUNK = 16;
+
+export function sourceHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** parse -> check -> lower -> differentiate -> optimize. Throws CompileError with every diagnostic. */
+export function analyze(text: string, options: CompileOptions = {}): Analysis {
+  const file = options.filename ?? "model.grad";
+  const reporter = new Reporter(file);
+  const ast = parse(text, reporter);
+  const checked = check(ast, file, text);
+  const diagnostics = sortDiagnostics([...reporter.diagnostics, ...checked.diagnostics]);
+  if (reporter.hasErrors || !checked.program) throw new CompileError(diagnostics, text);
+  const forward = lower(checked.program);
+  options.onStage?.("lower", forward);
+  const canonical = canonicalize(forward);
+  options.onStage?.("canonicalize", canonical);
+  const { graph: differentiated, sweep } = differentiate(canonical);
+  options.onStage?.("differentiate", differentiated);
+  const ir = optimize(differentiated, (pass, g) => options.onStage?.(pass, g));
+  return { forward, canonical, differentiated, sweep, ir, diagnostics };
+}
+
+/**
+ * The program on a chunk of samples at once, for batchGradients; undefined when it has no
+ * batched form. For --target wasm each sample has a weight, so a last, partial chunk can be
+ * padded with weight-0 samples.
+ */
+function batchedChunk(a: Analysis, options: CompileOptions): Chunk | undefined {
+  const size = options.chunkSize ?? DEFAULT_CHUNK;
+  // --target wasm: weights, so that a last, partial chunk can run padded, when it has WebAssembly
+  // kernels and the cost model finds padding faster for some remainder (otherwise the chunk is
+  // the TypeScript target's)
+  const from =
+    options.target === "wasm" ? (options.paddedTailFrom ?? paddedTailFrom(a.ir, size, options.dtype ?? "f64")) : size;
+  if (from < size) {
+    const weighted = chunkOf(a, size, true, options);
+    if (weighted && wasmKernels(weighted.graph)) return { ...weighted, paddedTailFrom: from };
+  }
+  return chunkOf(a, size, false, options);
+}
+
+function chunkOf(a: Analysis, size: number, weighted: boolean, options: CompileOptions): Chunk | undefined {
+  const batched = vmap(a.canonical, size, { weighted });
+  if (!batched) return undefined;
+  options.onStage?.("vmap", batched.graph);
+  const d = differentiate(batched.graph).graph;
+  options.onStage?.("vmap+differentiate", d);
+  const graph = optimize(d);
+  options.onStage?.("vmap+optimize", graph);
+  return { graph, size: batched.size, ...(batched.weight ? { weight: batched.weight } : {}) };
+}
+
+/** The whole pipeline: source text -> TypeScript gradient module (and the IR behind it). */
+export async function compile(text: string, options: CompileOptions = {}): Promise<CompileResult> {
+  const a = analyze(text, options);
+  const chunk = batchedChunk(a, options);
+  const file = options.filename ?? "model.grad";
+  const typescript = await emitTypeScript(a.ir, {
+    source: options.filename ?? "model.grad",
+    hash: sourceHash(text),
+    dtype: options.dtype ?? "f64",
+    format: options.prettier ?? true,
+    ...(chunk ? { chunk } : {}),
+    ...(options.target ? { target: options.target } : {}),
+    ...(options.unchecked ? { unchecked: true } : {}),
+    ...(options.debug
+      ? {
+          debug: {
+            locate: (n: Node) => {
+              if (!n.origin) return `${file}, generated for the backward pass`;
+              const lc = lineCol(text, n.origin.span.start);
+              return `${file}:${lc.line}:${lc.col}`;
+            },
+          },
+        }
+      : {}),
+  });
+  return {
+    ...a,
+    ...(chunk ? { chunk } : {}),
+    typescript,
+    dtype: options.dtype ?? "f64",
+    target: options.target ?? "ts",
+    irText: printGraph(a.ir),
+  };
+}

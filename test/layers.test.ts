@@ -1,0 +1,123 @@
+/**
+ * The shape of the source tree: no import cycles, and no stage imports a later one. The order
+ * below is the pipeline's (docs/architecture.md); a module may import its own layer and earlier ones.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+const LAYERS = [
+  "source",
+  "util",
+  "diagnostics",
+  "shape",
+  "parse",
+  "ir",
+  "rules",
+  "lang",
+  "check",
+  "lower",
+  "optimize",
+  "autodiff",
+  "batch",
+  "eval",
+  "emit",
+  "emit/wasm",
+  "emit/ts",
+  "pipeline.ts",
+  "explain",
+  "flow",
+  "plot",
+  "index.ts",
+  "build",
+  "plugin",
+  "cli",
+];
+
+function sources(dir = "src"): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
+}
+
+/** src-relative paths a file imports (static, re-exports and dynamic), as .ts files */
+function importsOf(file: string): string[] {
+  const specs = ts
+    .preProcessFile(readFileSync(file, "utf8"), true, true)
+    .importedFiles.map((f) => f.fileName)
+    .filter((s) => s.startsWith("."));
+  return specs.map((s) => relative("src", join(dirname(file), s)).replace(/\.js$/, ".ts"));
+}
+
+/** the layer of a src-relative path: the longest entry of LAYERS that is a prefix of it */
+function layerOf(path: string): number {
+  const candidates = LAYERS.map((l, i) => [l, i] as const).filter(([l]) => path === l || path.startsWith(`${l}/`));
+  if (!candidates.length) throw new Error(`${path}: not in any layer; add its folder to LAYERS`);
+  return candidates.sort((a, b) => b[0].length - a[0].length)[0][1];
+}
+
+const graph = new Map(sources().map((f) => [relative("src", f), importsOf(f)]));
+
+/** Strongly connected components with more than one file (or a file importing itself), Tarjan's algorithm. */
+function cycles(g: ReadonlyMap<string, readonly string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    on.add(v);
+    for (const w of g.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const scc: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      on.delete(w);
+      scc.push(w);
+    } while (w !== v);
+    if (scc.length > 1 || (g.get(v) ?? []).includes(v)) out.push(scc.sort());
+  };
+  for (const v of [...g.keys()].sort()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+describe("the source tree", () => {
+  it("every import names a file that exists", () => {
+    const missing = [...graph].flatMap(([f, deps]) => deps.filter((d) => !graph.has(d)).map((d) => `${f} -> ${d}`));
+    expect(missing).toEqual([]);
+  });
+
+  it("has no import cycle", () => {
+    expect(cycles(graph)).toEqual([]);
+  });
+
+  it("finds a cycle when there is one (the check itself)", () => {
+    const g = new Map([
+      ["a.ts", ["b.ts"]],
+      ["b.ts", ["c.ts"]],
+      ["c.ts", ["a.ts"]],
+      ["d.ts", ["a.ts"]],
+    ]);
+    expect(cycles(g)).toEqual([["a.ts", "b.ts", "c.ts"]]);
+  });
+
+  it("no stage imports a later one", () => {
+    const backwards = [...graph].flatMap(([f, deps]) =>
+      deps
+        .filter((d) => layerOf(d) > layerOf(f))
+        .map((d) => `${f} (${LAYERS[layerOf(f)]}) imports ${d} (${LAYERS[layerOf(d)]})`),
+    );
+    expect(backwards).toEqual([]);
+  });
+});

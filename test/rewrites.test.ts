@@ -1,0 +1,80 @@
+/** The rewrite rules (src/optimize/rewrites.ts) as data: each matches what its name says, and the stable forms keep losses finite. */
+import { describe, expect, it } from "vitest";
+import { analyze, compile } from "../src/index.js";
+import { Builder } from "../src/ir/build.js";
+import { reachable } from "../src/ir/graph.js";
+import { instantiate, match } from "../src/optimize/pattern.js";
+import { identities, stableForms } from "../src/optimize/rewrites.js";
+import { loadModule } from "./helpers/module.js";
+
+const opsOf = (src: string) => {
+  const g = analyze(src).canonical;
+  const live = reachable(g, [g.loss]);
+  return g.nodes.filter((n) => live[n.id]).map((n) => n.op);
+};
+
+describe("rewrite rules as data", () => {
+  it("every rule has a name 'pattern -> replacement', and names are unique", () => {
+    const names = [...identities, ...stableForms].map((r) => r.name);
+    for (const n of names) expect(n).toMatch(/^.+ -> .+$/);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("a pattern of a commutative op matches its operands in either order, once written", () => {
+    const b = new Builder();
+    const x = b.leaf("param", "x", []);
+    const one = b.constant(1);
+    const rule = identities.find((r) => r.name === "x*1 -> x")!;
+    for (const id of [b.node("mul", [x, one]), b.node("mul", [one, x])]) {
+      const m = match(b, rule.from, id);
+      expect(m?.get("x")).toBe(x);
+      expect(instantiate(b, rule.to, m!)).toBe(x);
+    }
+    // not commutative: 0 - x is not x - 0
+    const sub = identities.find((r) => r.name === "x-0 -> x")!;
+    expect(match(b, sub.from, b.node("sub", [b.constant(0), x]))).toBeUndefined();
+  });
+
+  it("a variable used twice matches the same node only", () => {
+    const b = new Builder();
+    const x = b.leaf("param", "x", []);
+    const y = b.leaf("param", "y", []);
+    const rule = identities.find((r) => r.name === "select(c, x, x) -> x")!;
+    expect(match(b, rule.from, b.node("select", [y, x, x]))?.get("x")).toBe(x);
+    expect(match(b, rule.from, b.node("select", [y, x, y]))).toBeUndefined();
+  });
+
+  it("identities fire in programs: x*1, 1*x, x+0, --x leave no node", () => {
+    const ops = opsOf("param w\ninput x\nloss = (1 * (w * 1) + 0 - -(-x))^2\n");
+    expect(ops.filter((o) => o === "mul" || o === "neg" || o === "add")).toEqual([]);
+  });
+});
+
+describe("stable forms (#16 numerics)", () => {
+  const cases: [string, string, string][] = [
+    ["log(1 - sigmoid(z))", "param z\nloss = -log(1 - sigmoid(z))\n", "softplus"],
+    ["log(1 + exp(z))", "param z\nloss = log(1 + exp(z))\n", "softplus"],
+    ["log(exp(z) + 1)", "param z\nloss = log(exp(z) + 1)\n", "softplus"],
+    ["log1p(exp(z))", "param z\nloss = log1p(exp(z))\n", "softplus"],
+    ["log(sigmoid(z))", "param z\nloss = -log(sigmoid(-z))\n", "softplus"],
+  ];
+  for (const [what, src, op] of cases)
+    it(`${what} is rewritten and stays finite at z = ±1000`, async () => {
+      expect(opsOf(src)).toContain(op);
+      const mod = await loadModule((await compile(src)).typescript);
+      for (const z of [1000, -1000, 0.5]) {
+        const r = mod.gradients({ z }, {});
+        expect(Number.isFinite(r.loss), `${what} at ${z}`).toBe(true);
+        expect(Number.isFinite(r.grads.z as number), `${what}' at ${z}`).toBe(true);
+      }
+    });
+
+  it("sqrt(x^2) and sqrt(square(x)) are |x|, with derivative 0 (not NaN) at 0", async () => {
+    for (const src of ["param x\nloss = sqrt(x^2)\n", "param x\nloss = sqrt(square(x))\n"]) {
+      expect(opsOf(src)).toContain("abs");
+      const mod = await loadModule((await compile(src)).typescript);
+      expect(mod.gradients({ x: 0 }, {}).grads.x).toBe(0);
+      expect(mod.gradients({ x: -2 }, {})).toMatchObject({ loss: 2, grads: { x: -1 } });
+    }
+  });
+});
