@@ -62,54 +62,120 @@ export function check(
   file: string,
   text: string,
 ): { program?: CheckedProgram; diagnostics: Diagnostic[] } {
-  const r = new Reporter(file);
+  return new Checker(program, file, text).run();
+}
+
+/** The checker's state, and one method per kind of statement and expression. */
+class Checker {
+  private readonly r: Reporter;
   /** the program's names; `scope` is this, or a def body's own names while a call is expanded */
-  const globals = new Map<string, Entry>();
+  private readonly globals = new Map<string, Entry>();
   /** the program's consts: what a def body sees besides its parameters and locals */
-  const consts = new Map<string, Entry>();
-  let scope = globals;
-  let frame: Frame | undefined;
-  const expanding: string[] = [];
-  let inlined = 0;
-  const defs = collectDefs(program.statements);
-  const later = laterDefinitions(program.statements);
-  const params: Declared[] = [];
-  const inputs: Declared[] = [];
-  const assigns: Assignment[] = [];
-  let loss: { name?: string; value: TExpr; span: Span; deps: ReadonlySet<string> } | undefined;
-  let lossSpan: Span | undefined;
-  let unrolled = 0;
-  const where = (s: Span) => {
-    const lc = lineCol(text, s.start);
-    return `${lc.line}:${lc.col}`;
+  private readonly consts = new Map<string, Entry>();
+  private scope = this.globals;
+  private frame: Frame | undefined;
+  private readonly expanding: string[] = [];
+  private inlined = 0;
+  private readonly defs: Map<string, DefStmt>;
+  private readonly later: Map<string, Span>;
+  private readonly params: Declared[] = [];
+  private readonly inputs: Declared[] = [];
+  private readonly assigns: Assignment[] = [];
+  private loss: { name?: string; value: TExpr; span: Span; deps: ReadonlySet<string> } | undefined;
+  private lossSpan: Span | undefined;
+  private unrolled = 0;
+  private readonly poisoned = new Set<string>();
+  private readonly poisonedFamilies = new Set<string>();
+  /** params used in an expression that had an error: not reported as unused */
+  private readonly usedInError = new Set<string>();
+  /** what the expression visitors in other files see of this checker */
+  private readonly ctx: ExprContext = {
+    report: (code, span, args) => this.r.report(code, span, args),
+    snippet: (s) => this.snippet(s),
+    constValue: (e, what) => this.constValue(e, what),
+    expr: (e) => this.expr(e),
+    apply: (...a) => this.apply(...a),
+    isIntData: (e) => this.isIntData(e),
+    known: (name) => this.scope.get(name)?.kind,
   };
-  const snippet = (s: Span) => text.slice(s.start, s.end);
+
+  constructor(
+    private readonly program: Program,
+    private readonly file: string,
+    private readonly text: string,
+  ) {
+    this.r = new Reporter(file);
+    this.defs = this.collectDefs(program.statements);
+    this.later = laterDefinitions(program.statements);
+  }
+
+  run(): { program?: CheckedProgram; diagnostics: Diagnostic[] } {
+    for (const s of this.program.statements) this.statement(s);
+
+    if (!this.lossSpan && !this.program.failedLoss) this.r.report("E301", { start: 0, end: 0 });
+    if (this.loss) {
+      // names the loss reaches (or a line with an error might have): an iterative walk over direct dependencies
+      const seen = new Set<string>();
+      const stack = [...this.loss.deps, ...this.usedInError];
+      while (stack.length) {
+        const name = stack.pop()!;
+        if (seen.has(name)) continue;
+        seen.add(name);
+        const entry = this.globals.get(name);
+        if (entry && "deps" in entry) stack.push(...entry.deps);
+      }
+      for (const p of this.params) if (!seen.has(p.name)) this.r.report("W401", p.span, { name: p.name });
+    }
+    const diagnostics = this.r.diagnostics;
+    if (this.r.hasErrors || !this.loss) return { diagnostics };
+    const { deps: _deps, ...lossOut } = this.loss;
+    return {
+      program: {
+        file: this.file,
+        text: this.text,
+        params: this.params,
+        inputs: this.inputs,
+        assigns: this.assigns,
+        loss: lossOut,
+      },
+      diagnostics,
+    };
+  }
+
+  private where(s: Span): string {
+    const lc = lineCol(this.text, s.start);
+    return `${lc.line}:${lc.col}`;
+  }
+
+  private snippet(s: Span): string {
+    return this.text.slice(s.start, s.end);
+  }
 
   // ---- compile-time constants ------------------------------------------------------------
-  function constValue(e: Expr, what: string): number | undefined {
+  private constValue(e: Expr, what: string): number | undefined {
     switch (e.kind) {
       case "number":
         return e.value;
       case "name": {
-        const name = resolveName(e.ref);
+        const name = this.resolveName(e.ref);
         if (name === undefined) return undefined;
-        const entry = scope.get(name);
+        const entry = this.scope.get(name);
         if (!entry) {
-          reportUnknown(name, e.ref);
+          this.reportUnknown(name, e.ref);
           return undefined;
         }
         if (entry.kind === "const" || entry.kind === "loop variable") return entry.value;
         if (entry.kind === "alias" && entry.expr.kind === "num") return entry.expr.value;
-        r.report("E107", e.span, { what, name, kind: entry.kind === "value" ? "computed value" : entry.kind });
+        this.r.report("E107", e.span, { what, name, kind: entry.kind === "value" ? "computed value" : entry.kind });
         return undefined;
       }
       case "neg": {
-        const v = constValue(e.operand, what);
+        const v = this.constValue(e.operand, what);
         return v === undefined ? undefined : -v;
       }
       case "binary": {
-        const a = constValue(e.left, what);
-        const b = constValue(e.right, what);
+        const a = this.constValue(e.left, what);
+        const b = this.constValue(e.right, what);
         if (a === undefined || b === undefined) return undefined;
         switch (e.op) {
           case "+":
@@ -123,7 +189,7 @@ export function check(
           case "^":
             return a ** b;
           case "@":
-            r.report("E204", e.opSpan, {
+            this.r.report("E204", e.opSpan, {
               what: `'@' in ${what}`,
               expected: "applied to vectors or matrices",
               value: "numbers",
@@ -138,20 +204,20 @@ export function check(
       case "list":
       case "index":
       case "compare":
-        r.report("E204", e.span, {
+        this.r.report("E204", e.span, {
           what,
           expected: "arithmetic on numbers and constants",
-          value: `'${snippet(e.span)}'`,
+          value: `'${this.snippet(e.span)}'`,
         });
         return undefined;
     }
   }
 
-  function intValue(e: Expr, what: string, min: number): number | undefined {
-    const v = constValue(e, what);
+  private intValue(e: Expr, what: string, min: number): number | undefined {
+    const v = this.constValue(e, what);
     if (v === undefined) return undefined;
     if (!Number.isInteger(v) || v < min) {
-      r.report("E204", e.span, {
+      this.r.report("E204", e.span, {
         what,
         expected: min > 0 ? "a positive integer" : "a non-negative integer",
         value: String(v),
@@ -161,40 +227,40 @@ export function check(
     return v;
   }
 
-  function resolveName(ref: NameRef): string | undefined {
+  private resolveName(ref: NameRef): string | undefined {
     if (!ref.index) return ref.name;
-    const entry = scope.get(ref.name);
+    const entry = this.scope.get(ref.name);
     if (entry && entry.kind !== "value") {
-      r.report("E108", ref.span, { name: ref.name });
+      this.r.report("E108", ref.span, { name: ref.name });
       return undefined;
     }
-    const i = intValue(ref.index, "an index", 0);
+    const i = this.intValue(ref.index, "an index", 0);
     return i === undefined ? undefined : indexedName(ref.name, i);
   }
 
-  function reportUnknown(name: string, ref: NameRef): void {
+  private reportUnknown(name: string, ref: NameRef): void {
     const family = /^(.*)_\d+$/.exec(name)?.[1];
     if (
-      poisonedFamilies.has(ref.name) ||
-      poisonedFamilies.has(name) ||
-      (family !== undefined && poisonedFamilies.has(family))
+      this.poisonedFamilies.has(ref.name) ||
+      this.poisonedFamilies.has(name) ||
+      (family !== undefined && this.poisonedFamilies.has(family))
     )
       return;
-    if (frame && globals.has(name)) {
-      r.report("E101", ref.span, {
+    if (this.frame && this.globals.has(name)) {
+      this.r.report("E101", ref.span, {
         name,
-        hint: `'${name}' is defined outside '${frame.def.name}': a function sees its parameters, its locals and the program's consts; pass it as an argument`,
+        hint: `'${name}' is defined outside '${this.frame.def.name}': a function sees its parameters, its locals and the this.program's this.consts; pass it as an argument`,
       });
       return;
     }
-    const def = frame ? undefined : later.get(ref.index ? `${ref.name}{}` : name);
+    const def = this.frame ? undefined : this.later.get(ref.index ? `${ref.name}{}` : name);
     if (def && def.start > ref.span.start) {
-      r.report("E103", ref.span, { name, where: where(def) });
+      this.r.report("E103", ref.span, { name, where: this.where(def) });
       return;
     }
-    let hint = didYouMean(name, [...scope.keys()]);
+    let hint = didYouMean(name, [...this.scope.keys()]);
     if (ref.index) {
-      const defined = [...scope.keys()].filter(
+      const defined = [...this.scope.keys()].filter(
         (k) => k.startsWith(`${ref.name}_`) && /^\d+$/.test(k.slice(ref.name.length + 1)),
       );
       if (defined.length) {
@@ -202,25 +268,28 @@ export function check(
         hint = `${ref.name}{…} is defined so far for ${idx.length === 1 ? `index ${idx[0]}` : `indices ${idx[0]}..${idx[idx.length - 1]}`}`;
       }
     }
-    r.report("E101", ref.span, { name: ref.index ? `${ref.name}{${name.slice(ref.name.length + 1)}}` : name, hint });
+    this.r.report("E101", ref.span, {
+      name: ref.index ? `${ref.name}{${name.slice(ref.name.length + 1)}}` : name,
+      hint,
+    });
   }
 
-  function define(name: string, entry: Entry, span: Span): boolean {
-    const old = scope.get(name);
+  private define(name: string, entry: Entry, span: Span): boolean {
+    const old = this.scope.get(name);
     if (old) {
-      r.report("E102", span, { name, where: where(old.span) });
+      this.r.report("E102", span, { name, where: this.where(old.span) });
       return false;
     }
-    scope.set(name, entry);
+    this.scope.set(name, entry);
     return true;
   }
 
   // ---- expressions -------------------------------------------------------------------------
   /** a shape a generated module can allocate (E210 otherwise) */
-  function fits(shape: Shape, what: string, at: Span): boolean {
+  private fits(shape: Shape, what: string, at: Span): boolean {
     const count = shape.reduce((a, b) => a * b, 1);
     if (count <= MAX_ELEMENTS) return true;
-    r.report("E210", at, {
+    this.r.report("E210", at, {
       what,
       shape: showShape(shape),
       count: count.toLocaleString("en"),
@@ -229,7 +298,7 @@ export function check(
     return false;
   }
 
-  function apply(
+  private apply(
     fn: string,
     args: Checked[],
     span: Span,
@@ -242,31 +311,31 @@ export function check(
     const shapes = args.map((a) => a.expr!.shape);
     const res = rule(shapes);
     if ("code" in res) {
-      r.report(res.code, at, res.args);
+      this.r.report(res.code, at, res.args);
       return { expr: null, deps };
     }
-    if (!fits(res as Shape, "this value", at)) return { expr: null, deps };
+    if (!this.fits(res as Shape, "this value", at)) return { expr: null, deps };
     return { expr: { kind: "apply", fn, args: args.map((a) => a.expr!), shape: res as Shape, span }, deps };
   }
 
-  function expr(e: Expr): Checked {
+  private expr(e: Expr): Checked {
     switch (e.kind) {
       case "number":
         return { expr: { kind: "num", value: e.value, shape: scalar, span: e.span }, deps: new Set() };
       case "name": {
-        const name = resolveName(e.ref);
+        const name = this.resolveName(e.ref);
         if (name === undefined) return { expr: null, deps: new Set() };
-        const entry = scope.get(name);
+        const entry = this.scope.get(name);
         if (!entry) {
-          if (builtins[name] && !e.ref.index) r.report("E106", e.span, { name });
-          else reportUnknown(name, e.ref);
+          if (builtins[name] && !e.ref.index) this.r.report("E106", e.span, { name });
+          else this.reportUnknown(name, e.ref);
           return { expr: null, deps: new Set() };
         }
         if (!("deps" in entry)) {
           return { expr: { kind: "num", value: entry.value, shape: scalar, span: e.span }, deps: new Set<string>() };
         }
         // dependencies are direct (this name); reachability is walked once at the end
-        if (poisoned.has(name)) return { expr: null, deps: new Set<string>([name]) };
+        if (this.poisoned.has(name)) return { expr: null, deps: new Set<string>([name]) };
         if (entry.kind === "alias") return { expr: entry.expr, deps: new Set(entry.deps) };
         return {
           expr: { kind: "ref", name, shape: entry.shape, span: e.span, ...(entry.int ? { int: true } : {}) },
@@ -275,31 +344,31 @@ export function check(
       }
       case "string":
       case "list":
-        r.report("E204", e.span, {
+        this.r.report("E204", e.span, {
           what: "a value",
           expected: "a number or a tensor expression",
-          value: `'${snippet(e.span)}'`,
+          value: `'${this.snippet(e.span)}'`,
         });
         return { expr: null, deps: new Set() };
       case "compare": {
         const op = binaryOps[e.op];
-        return apply(e.op, [expr(e.left), expr(e.right)], e.span, op.shape, e.opSpan);
+        return this.apply(e.op, [this.expr(e.left), this.expr(e.right)], e.span, op.shape, e.opSpan);
       }
       case "index":
-        return checkIndex(ctx, e);
+        return checkIndex(this.ctx, e);
       case "neg":
-        return apply("neg", [expr(e.operand)], e.span, (a) => a[0], e.span);
+        return this.apply("neg", [this.expr(e.operand)], e.span, (a) => a[0], e.span);
       case "transpose":
-        return apply("'", [expr(e.operand)], e.span, (a) => builtins.transpose.shape(a, {}), e.span);
+        return this.apply("'", [this.expr(e.operand)], e.span, (a) => builtins.transpose.shape(a, {}), e.span);
       case "binary":
-        return binaryChain(e);
+        return this.binaryChain(e);
       case "call": {
-        const def = defs.get(e.callee);
-        if (!def) return checkCall(ctx, e);
-        const { results, deps } = callDef(e, def);
+        const def = this.defs.get(e.callee);
+        if (!def) return checkCall(this.ctx, e);
+        const { results, deps } = this.callDef(e, def);
         if (!results) return { expr: null, deps };
         if (results.length !== 1) {
-          r.report("E117", e.span, {
+          this.r.report("E117", e.span, {
             name: e.callee,
             count: `${results.length} values`,
             expected: "an expression takes one",
@@ -316,37 +385,26 @@ export function check(
    * a + b + c + ... : the parser builds sums and products left-deep, so their left spine is
    * walked with a loop, not recursion (a 10,000-term sum must not overflow the stack)
    */
-  function binaryChain(e: Extract<Expr, { kind: "binary" }>): Checked {
+  private binaryChain(e: Extract<Expr, { kind: "binary" }>): Checked {
     const spine: Extract<Expr, { kind: "binary" }>[] = [];
     let left: Expr = e;
     while (left.kind === "binary") {
       spine.push(left);
       left = left.left;
     }
-    let acc = expr(left);
+    let acc = this.expr(left);
     for (let k = spine.length - 1; k >= 0; k--) {
       const b = spine[k];
-      acc = apply(b.op, [acc, expr(b.right)], b.span, binaryOps[b.op].shape, b.opSpan);
+      acc = this.apply(b.op, [acc, this.expr(b.right)], b.span, binaryOps[b.op].shape, b.opSpan);
     }
     return acc;
   }
 
-  /** what the expression visitors in other files see of this checker */
-  const ctx: ExprContext = {
-    report: (code, span, args) => r.report(code, span, args),
-    snippet,
-    constValue,
-    expr,
-    apply,
-    isIntData,
-    known: (name) => scope.get(name)?.kind,
-  };
-
   /** an `: int` input (through the names and defs that stand for it), or an index of one */
-  function isIntData(e: Expr): boolean {
-    if (e.kind === "index") return isIntData(e.target);
+  private isIntData(e: Expr): boolean {
+    if (e.kind === "index") return this.isIntData(e.target);
     if (e.kind !== "name" || e.ref.index) return false;
-    const entry = scope.get(e.ref.name);
+    const entry = this.scope.get(e.ref.name);
     if (!entry) return false;
     if (entry.kind === "alias") return entry.expr.kind !== "num" && entry.expr.int === true;
     return "int" in entry && entry.int === true;
@@ -354,13 +412,13 @@ export function check(
 
   // ---- user functions (def): inlined at each call -------------------------------------------
   /** the defs of the program, by name (a builtin's name or a repeated name is reported) */
-  function collectDefs(stmts: readonly Stmt[]): Map<string, DefStmt> {
+  private collectDefs(stmts: readonly Stmt[]): Map<string, DefStmt> {
     const out = new Map<string, DefStmt>();
     for (const s of stmts) {
       if (s.kind !== "def") continue;
       const old = out.get(s.name);
-      if (builtins[s.name]) r.report("E115", s.nameSpan, { name: s.name });
-      else if (old) r.report("E102", s.nameSpan, { name: s.name, where: where(old.nameSpan) });
+      if (builtins[s.name]) this.r.report("E115", s.nameSpan, { name: s.name });
+      else if (old) this.r.report("E102", s.nameSpan, { name: s.name, where: this.where(old.nameSpan) });
       else out.set(s.name, s);
     }
     return out;
@@ -370,29 +428,29 @@ export function check(
    * name = value. At the top level a program value; inside a def a hidden program value
    * (`h#3`: the def's name for it, made unique per call) that the body's name stands for.
    */
-  function bindValue(target: NameRef, value: Checked, span: Span): void {
-    const name = resolveName(target);
+  private bindValue(target: NameRef, value: Checked, span: Span): void {
+    const name = this.resolveName(target);
     if (name === undefined) return;
     if (value.expr === null) {
       // keep the name known so later uses do not cascade into "unknown name"
-      poison(name, target.span, value.deps);
+      this.poison(name, target.span, value.deps);
       return;
     }
     const shape = value.expr.shape;
     const int = value.expr.kind !== "num" && value.expr.int ? { int: true } : {};
-    if (!frame) {
-      if (define(name, { kind: "value", shape, span: target.span, deps: value.deps, ...int }, target.span))
-        assigns.push({ name, value: value.expr, span });
+    if (!this.frame) {
+      if (this.define(name, { kind: "value", shape, span: target.span, deps: value.deps, ...int }, target.span))
+        this.assigns.push({ name, value: value.expr, span });
       return;
     }
-    if (scope.has(name)) {
-      define(name, { kind: "value", shape, span: target.span, deps: value.deps }, target.span);
+    if (this.scope.has(name)) {
+      this.define(name, { kind: "value", shape, span: target.span, deps: value.deps }, target.span);
       return;
     }
-    const hidden = `${name}#${frame.id}`;
-    globals.set(hidden, { kind: "value", shape, span: target.span, deps: value.deps });
-    assigns.push({ name: hidden, hint: name, hidden: true, value: value.expr, span });
-    scope.set(name, {
+    const hidden = `${name}#${this.frame.id}`;
+    this.globals.set(hidden, { kind: "value", shape, span: target.span, deps: value.deps });
+    this.assigns.push({ name: hidden, hint: name, hidden: true, value: value.expr, span });
+    this.scope.set(name, {
       kind: "alias",
       expr: { kind: "ref", name: hidden, shape, span: target.span, ...int },
       shape,
@@ -402,28 +460,28 @@ export function check(
   }
 
   /** a returned (or passed) value as a name or a number: anything larger becomes a hidden program value */
-  function hideResult(value: Checked, hint?: string): Checked {
+  private hideResult(value: Checked, hint?: string): Checked {
     const e = value.expr;
     if (e === null || e.kind === "ref" || e.kind === "num") return value;
-    const hidden = `${hint ?? "result"}#${++inlined}`;
+    const hidden = `${hint ?? "result"}#${++this.inlined}`;
     const int = e.int ? { int: true } : {};
-    globals.set(hidden, { kind: "value", shape: e.shape, span: e.span, deps: value.deps, ...int });
-    assigns.push({ name: hidden, ...(hint ? { hint } : {}), hidden: true, value: e, span: e.span });
+    this.globals.set(hidden, { kind: "value", shape: e.shape, span: e.span, deps: value.deps, ...int });
+    this.assigns.push({ name: hidden, ...(hint ? { hint } : {}), hidden: true, value: e, span: e.span });
     return { expr: { kind: "ref", name: hidden, shape: e.shape, span: e.span, ...int }, deps: new Set([hidden]) };
   }
 
   /** a, b{t} = f(...): each name receives one of the def's results */
-  function unpack(s: Extract<Stmt, { kind: "unpack" }>): void {
-    const def = s.value.kind === "call" ? defs.get(s.value.callee) : undefined;
-    const what = s.value.kind === "call" ? s.value.callee : snippet(s.value.span);
+  private unpack(s: Extract<Stmt, { kind: "unpack" }>): void {
+    const def = s.value.kind === "call" ? this.defs.get(s.value.callee) : undefined;
+    const what = s.value.kind === "call" ? s.value.callee : this.snippet(s.value.span);
     const poisonAll = (deps: ReadonlySet<string>) =>
       s.targets.forEach((t) => {
-        const name = resolveName(t);
-        if (name !== undefined) poison(name, t.span, deps);
+        const name = this.resolveName(t);
+        if (name !== undefined) this.poison(name, t.span, deps);
       });
     if (!def || s.value.kind !== "call") {
-      const value = expr(s.value);
-      r.report("E117", s.value.span, {
+      const value = this.expr(s.value);
+      this.r.report("E117", s.value.span, {
         name: what,
         count: "one value",
         expected: `${s.targets.length} names receive it`,
@@ -431,10 +489,10 @@ export function check(
       });
       return poisonAll(value.deps);
     }
-    const { results, deps } = callDef(s.value, def);
+    const { results, deps } = this.callDef(s.value, def);
     if (!results) return poisonAll(deps);
     if (results.length !== s.targets.length) {
-      r.report("E117", s.value.span, {
+      this.r.report("E117", s.value.span, {
         name: what,
         count: `${results.length} value${results.length === 1 ? "" : "s"}`,
         expected: `${s.targets.length} names receive them`,
@@ -442,7 +500,7 @@ export function check(
       });
       return poisonAll(deps);
     }
-    s.targets.forEach((t, k) => bindValue(t, results[k], s.span));
+    s.targets.forEach((t, k) => this.bindValue(t, results[k], s.span));
   }
 
   /**
@@ -450,219 +508,214 @@ export function check(
    * scope of its own (its parameters, its locals, the program's consts); the results are names
    * or numbers. Errors inside the body carry a note naming the call.
    */
-  function callDef(e: Extract<Expr, { kind: "call" }>, def: DefStmt): { results: Checked[] | null; deps: Set<string> } {
-    const signature = `${def.name}(${def.params.map((p) => (p.default ? `${p.name}=${snippet(p.default.span)}` : p.name)).join(", ")})`;
+  private callDef(e: Extract<Expr, { kind: "call" }>, def: DefStmt): { results: Checked[] | null; deps: Set<string> } {
+    const signature = `${def.name}(${def.params.map((p) => (p.default ? `${p.name}=${this.snippet(p.default.span)}` : p.name)).join(", ")})`;
     const binding = bindArguments(
-      ctx,
+      this.ctx,
       e,
       def.params.map((p) => ({ name: p.name, optional: p.default !== undefined })),
       signature,
     );
-    const args = new Map([...(binding?.bound ?? [])].map(([k, v]) => [k, expr(v)] as const));
+    const args = new Map([...(binding?.bound ?? [])].map(([k, v]) => [k, this.expr(v)] as const));
     const deps = new Set([...args.values()].flatMap((a) => [...a.deps]));
     if (!binding || [...args.values()].some((a) => a.expr === null)) return { results: null, deps };
-    if (expanding.includes(def.name)) {
-      r.report("E114", e.calleeSpan, { name: def.name });
+    if (this.expanding.includes(def.name)) {
+      this.r.report("E114", e.calleeSpan, { name: def.name });
       return { results: null, deps };
     }
-    if (++inlined > MAX_INLINED) {
-      r.report("E119", e.span, { name: def.name, limit: String(MAX_INLINED) });
+    if (++this.inlined > MAX_INLINED) {
+      this.r.report("E119", e.span, { name: def.name, limit: String(MAX_INLINED) });
       return { results: null, deps };
     }
-    const saved = { scope, frame };
-    scope = new Map(consts);
-    frame = { def, id: inlined };
-    expanding.push(def.name);
+    const saved = { scope: this.scope, frame: this.frame };
+    this.scope = new Map(this.consts);
+    this.frame = { def, id: this.inlined };
+    this.expanding.push(def.name);
     try {
       return {
-        results: r.within(`in the call of '${def.name}' at ${where(e.span)}`, () => expandBody(def, args)),
+        results: this.r.within(`in the call of '${def.name}' at ${this.where(e.span)}`, () =>
+          this.expandBody(def, args),
+        ),
         deps,
       };
     } finally {
-      scope = saved.scope;
-      frame = saved.frame;
-      expanding.pop();
+      this.scope = saved.scope;
+      this.frame = saved.frame;
+      this.expanding.pop();
     }
   }
 
-  function expandBody(def: DefStmt, args: ReadonlyMap<string, Checked>): Checked[] | null {
+  private expandBody(def: DefStmt, args: ReadonlyMap<string, Checked>): Checked[] | null {
     for (const p of def.params) {
-      const value = hideResult(args.get(p.name) ?? expr(p.default!), p.name);
-      if (value.expr === null) poison(p.name, p.span, value.deps);
+      const value = this.hideResult(args.get(p.name) ?? this.expr(p.default!), p.name);
+      if (value.expr === null) this.poison(p.name, p.span, value.deps);
       else
-        scope.set(p.name, { kind: "alias", expr: value.expr, shape: value.expr.shape, span: p.span, deps: value.deps });
+        this.scope.set(p.name, {
+          kind: "alias",
+          expr: value.expr,
+          shape: value.expr.shape,
+          span: p.span,
+          deps: value.deps,
+        });
     }
     for (const s of def.body) {
-      if (frame!.returns) {
-        r.report("E116", s.span, { what: "a statement", where: "after `return`", hint: "`return` ends the body" });
+      if (this.frame!.returns) {
+        this.r.report("E116", s.span, { what: "a statement", where: "after `return`", hint: "`return` ends the body" });
         break;
       }
-      statement(s);
+      this.statement(s);
     }
-    if (!frame!.returns) r.report("E118", def.nameSpan, { name: def.name });
-    const results = frame!.returns;
+    if (!this.frame!.returns) this.r.report("E118", def.nameSpan, { name: def.name });
+    const results = this.frame!.returns;
     return results && results.every((x) => x.expr !== null) ? results : null;
   }
 
   // ---- statements --------------------------------------------------------------------------
-  function statement(s: Stmt): void {
-    if (frame && (s.kind === "declare" || s.kind === "const" || s.kind === "loss")) {
+  private statement(s: Stmt): void {
+    if (this.frame && (s.kind === "declare" || s.kind === "const" || s.kind === "loss")) {
       const what = s.kind === "declare" ? `'${s.role}'` : `'${s.kind}'`;
-      r.report("E116", s.span, {
+      this.r.report("E116", s.span, {
         what,
         where: "inside a def",
         hint: "a def body holds assignments, loops and a `return`; pass what it needs as parameters",
       });
       return;
     }
-    switch (s.kind) {
-      case "const": {
-        const v = constValue(s.value, `the value of const '${s.name}'`);
-        if (v !== undefined && define(s.name, { kind: "const", value: v, span: s.nameSpan }, s.nameSpan))
-          consts.set(s.name, scope.get(s.name)!);
-        return;
+    this.visit[s.kind](s as never);
+  }
+
+  /** one visitor per kind of statement */
+  private readonly visit: { readonly [K in Stmt["kind"]]: (s: Extract<Stmt, { kind: K }>) => void } = {
+    const: (s) => this.constStatement(s),
+    declare: (s) => this.declareStatement(s),
+    assign: (s) => this.assignStatement(s),
+    unpack: (s) => this.unpack(s),
+    def: (s) => this.defStatement(s),
+    return: (s) => this.returnStatement(s),
+    loss: (s) => this.lossStatement(s),
+    for: (s) => this.forStatement(s),
+  };
+
+  private constStatement(s: Extract<Stmt, { kind: "const" }>): void {
+    const v = this.constValue(s.value, `the value of const '${s.name}'`);
+    if (v !== undefined && this.define(s.name, { kind: "const", value: v, span: s.nameSpan }, s.nameSpan))
+      this.consts.set(s.name, this.scope.get(s.name)!);
+  }
+
+  private declareStatement(s: Extract<Stmt, { kind: "declare" }>): void {
+    for (const d of s.decls) {
+      const name = this.resolveName(d.target);
+      const dims = d.dims.map((x) => this.intValue(x, "a dimension", 1));
+      if (name === undefined) continue;
+      if (dims.some((x) => x === undefined)) {
+        this.poison(name, d.target.span);
+        continue;
       }
-      case "declare": {
-        for (const d of s.decls) {
-          const name = resolveName(d.target);
-          const dims = d.dims.map((x) => intValue(x, "a dimension", 1));
-          if (name === undefined) continue;
-          if (dims.some((x) => x === undefined)) {
-            poison(name, d.target.span);
-            continue;
-          }
-          if (dims.length > MAX_RANK) {
-            r.report("E204", d.span, {
-              what: "a shape",
-              expected: `at most ${MAX_RANK} dimensions`,
-              value: `${dims.length} dimensions`,
-            });
-            poison(name, d.target.span);
-            continue;
-          }
-          const shape = dims as number[];
-          if (!fits(shape, `${s.role} '${name}'`, d.span)) {
-            poison(name, d.target.span);
-            continue;
-          }
-          if (d.int && s.role === "param") {
-            r.report("E116", d.int, {
-              what: "': int'",
-              where: "on a param",
-              hint: "params are differentiated, so they are real numbers; integer data (indices, labels) is an `input`",
-            });
-            poison(name, d.target.span);
-            continue;
-          }
-          const int = d.int ? { int: true } : {};
-          if (define(name, { kind: s.role, shape, span: d.target.span, deps: new Set(), ...int }, d.target.span)) {
-            (s.role === "param" ? params : inputs).push({ name, shape, span: d.target.span, ...int });
-          }
-        }
-        return;
+      if (dims.length > MAX_RANK) {
+        this.r.report("E204", d.span, {
+          what: "a shape",
+          expected: `at most ${MAX_RANK} dimensions`,
+          value: `${dims.length} dimensions`,
+        });
+        this.poison(name, d.target.span);
+        continue;
       }
-      case "assign":
-        bindValue(s.target, expr(s.value), s.span);
-        return;
-      case "unpack":
-        unpack(s);
-        return;
-      case "def":
-        // collected before the statements run (collectDefs); only the top level may hold one
-        if (frame)
-          r.report("E116", s.span, {
-            what: "'def'",
-            where: "inside a def",
-            hint: "define every function at the top level",
-          });
-        return;
-      case "return":
-        if (!frame)
-          r.report("E116", s.span, {
-            what: "'return'",
-            where: "outside a def",
-            hint: "the program's result is its `loss`",
-          });
-        else frame.returns = s.values.map((v) => hideResult(expr(v)));
-        return;
-      case "loss": {
-        const name = s.target ? resolveName(s.target) : undefined;
-        const value = expr(s.value);
-        if (lossSpan) {
-          r.report("E302", s.keywordSpan, { where: where(lossSpan) });
-          return;
-        }
-        lossSpan = s.keywordSpan;
-        if (value.expr === null) return;
-        if (value.expr.shape.length !== 0) {
-          r.report("E303", s.value.span, { shape: showShape(value.expr.shape) });
-          return;
-        }
-        if (name !== undefined && s.target)
-          define(name, { kind: "value", shape: scalar, span: s.target.span, deps: value.deps }, s.target.span);
-        loss = { ...(name !== undefined ? { name } : {}), value: value.expr, span: s.span, deps: value.deps };
-        return;
+      const shape = dims as number[];
+      if (!this.fits(shape, `${s.role} '${name}'`, d.span)) {
+        this.poison(name, d.target.span);
+        continue;
       }
-      case "for": {
-        const from = intValue(s.from, "a loop bound", 0);
-        const to = intValue(s.to, "a loop bound", 0);
-        // a loop that cannot run leaves its names undefined: uses of them would only cascade
-        const skipLoop = () => {
-          for (const k of laterDefinitions(s.body).keys()) poisonedFamilies.add(k.replace(/\{\}$/, ""));
-        };
-        if (from === undefined || to === undefined) return skipLoop();
-        const count = Math.max(0, to - from + 1);
-        unrolled += count;
-        if (unrolled > MAX_UNROLL) {
-          r.report("E109", s.span, { name: s.variable, count: String(count), limit: String(MAX_UNROLL) });
-          return skipLoop();
-        }
-        const shadow = scope.get(s.variable);
-        if (shadow) {
-          r.report("E102", s.variableSpan, { name: s.variable, where: where(shadow.span) });
-          return;
-        }
-        for (let k = from; k <= to; k++) {
-          scope.set(s.variable, { kind: "loop variable", value: k, span: s.variableSpan });
-          for (const b of s.body) statement(b);
-          if (r.diagnostics.length > 200) break;
-        }
-        scope.delete(s.variable);
-        return;
+      if (d.int && s.role === "param") {
+        this.r.report("E116", d.int, {
+          what: "': int'",
+          where: "on a param",
+          hint: "params are differentiated, so they are real numbers; integer data (indices, labels) is an `input`",
+        });
+        this.poison(name, d.target.span);
+        continue;
+      }
+      const int = d.int ? { int: true } : {};
+      if (this.define(name, { kind: s.role, shape, span: d.target.span, deps: new Set(), ...int }, d.target.span)) {
+        (s.role === "param" ? this.params : this.inputs).push({ name, shape, span: d.target.span, ...int });
       }
     }
   }
 
-  const poisoned = new Set<string>();
-  const poisonedFamilies = new Set<string>();
-  /** params used in an expression that had an error: not reported as unused */
-  const usedInError = new Set<string>();
+  private assignStatement(s: Extract<Stmt, { kind: "assign" }>): void {
+    this.bindValue(s.target, this.expr(s.value), s.span);
+  }
+
+  private defStatement(s: Extract<Stmt, { kind: "def" }>): void {
+    // collected before the statements run (collectDefs); only the top level may hold one
+    if (this.frame)
+      this.r.report("E116", s.span, {
+        what: "'def'",
+        where: "inside a def",
+        hint: "define every function at the top level",
+      });
+  }
+
+  private returnStatement(s: Extract<Stmt, { kind: "return" }>): void {
+    if (!this.frame)
+      this.r.report("E116", s.span, {
+        what: "'return'",
+        where: "outside a def",
+        hint: "the program's result is its `loss`",
+      });
+    else this.frame.returns = s.values.map((v) => this.hideResult(this.expr(v)));
+  }
+
+  private lossStatement(s: Extract<Stmt, { kind: "loss" }>): void {
+    const name = s.target ? this.resolveName(s.target) : undefined;
+    const value = this.expr(s.value);
+    if (this.lossSpan) {
+      this.r.report("E302", s.keywordSpan, { where: this.where(this.lossSpan) });
+      return;
+    }
+    this.lossSpan = s.keywordSpan;
+    if (value.expr === null) return;
+    if (value.expr.shape.length !== 0) {
+      this.r.report("E303", s.value.span, { shape: showShape(value.expr.shape) });
+      return;
+    }
+    if (name !== undefined && s.target)
+      this.define(name, { kind: "value", shape: scalar, span: s.target.span, deps: value.deps }, s.target.span);
+    this.loss = { ...(name !== undefined ? { name } : {}), value: value.expr, span: s.span, deps: value.deps };
+  }
+
+  private forStatement(s: Extract<Stmt, { kind: "for" }>): void {
+    const from = this.intValue(s.from, "a loop bound", 0);
+    const to = this.intValue(s.to, "a loop bound", 0);
+    // a loop that cannot run leaves its names undefined: uses of them would only cascade
+    const skipLoop = () => {
+      for (const k of laterDefinitions(s.body).keys()) this.poisonedFamilies.add(k.replace(/\{\}$/, ""));
+    };
+    if (from === undefined || to === undefined) return skipLoop();
+    const count = Math.max(0, to - from + 1);
+    this.unrolled += count;
+    if (this.unrolled > MAX_UNROLL) {
+      this.r.report("E109", s.span, { name: s.variable, count: String(count), limit: String(MAX_UNROLL) });
+      return skipLoop();
+    }
+    const shadow = this.scope.get(s.variable);
+    if (shadow) {
+      this.r.report("E102", s.variableSpan, { name: s.variable, where: this.where(shadow.span) });
+      return;
+    }
+    for (let k = from; k <= to; k++) {
+      this.scope.set(s.variable, { kind: "loop variable", value: k, span: s.variableSpan });
+      for (const b of s.body) this.statement(b);
+      if (this.r.diagnostics.length > 200) break;
+    }
+    this.scope.delete(s.variable);
+  }
+
   /** a name whose definition had an error: known, but every use of it is silent */
-  function poison(name: string, at: Span, deps: ReadonlySet<string> = new Set()): void {
-    if (!scope.has(name)) scope.set(name, { kind: "value", shape: scalar, span: at, deps });
-    poisoned.add(name);
-    for (const d of deps) usedInError.add(d);
+  private poison(name: string, at: Span, deps: ReadonlySet<string> = new Set()): void {
+    if (!this.scope.has(name)) this.scope.set(name, { kind: "value", shape: scalar, span: at, deps });
+    this.poisoned.add(name);
+    for (const d of deps) this.usedInError.add(d);
   }
-  for (const s of program.statements) statement(s);
-
-  if (!lossSpan && !program.failedLoss) r.report("E301", { start: 0, end: 0 });
-  if (loss) {
-    // names the loss reaches (or a line with an error might have): an iterative walk over direct dependencies
-    const seen = new Set<string>();
-    const stack = [...loss.deps, ...usedInError];
-    while (stack.length) {
-      const name = stack.pop()!;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const entry = globals.get(name);
-      if (entry && "deps" in entry) stack.push(...entry.deps);
-    }
-    for (const p of params) if (!seen.has(p.name)) r.report("W401", p.span, { name: p.name });
-  }
-  const diagnostics = r.diagnostics;
-  if (r.hasErrors || !loss) return { diagnostics };
-  const { deps: _deps, ...lossOut } = loss;
-  return { program: { file, text, params, inputs, assigns, loss: lossOut }, diagnostics };
 }
 
 /** Where each name is first defined, for "used before it is defined" (indexed names as "h{}"). */

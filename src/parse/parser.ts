@@ -10,63 +10,106 @@ class Bail {}
 /** Expressions nest at most this deep, so hostile input cannot overflow the stack. */
 const MAX_DEPTH = 200;
 
-/**
- * Recursive descent over the grammar in docs/language.md. Each statement that fails is
- * reported and skipped up to the end of its line, so one run reports every syntax error.
- */
+const compareOps: readonly CompareOp[] = ["<", "<=", ">", ">=", "==", "!="];
+
+/** The syntax tree of a source; syntax errors go to `reporter`. */
 export function parse(text: string, reporter: Reporter): Program {
-  const { tokens, errors: lexErrors } = lexWithErrors(text, reporter);
-  let pos = 0;
-  let depth = 0;
-  let statementStart = 0;
-  let failedLoss = false;
+  const { tokens, errors } = lexWithErrors(text, reporter);
+  return new Parser(tokens, errors, reporter).program();
+}
+
+/**
+ * Recursive descent over the grammar in docs/language.md: one method per rule. Each statement
+ * that fails is reported and skipped up to the end of its line, so one run reports every syntax error.
+ */
+class Parser {
+  private pos = 0;
+  private depth = 0;
+  private statementStart = 0;
+  private failedLoss = false;
+  /** brackets opened in the current statement, innermost last */
+  private readonly open: Token[] = [];
+
+  constructor(
+    private readonly tokens: readonly Token[],
+    /** offsets of lexical errors */
+    private readonly lexErrors: readonly number[],
+    private readonly reporter: Reporter,
+  ) {}
+
+  /** program := statement*, with a stray '}' reported and skipped */
+  program(): Program {
+    const statements: Stmt[] = [];
+    for (;;) {
+      statements.push(...this.block());
+      if (this.at("eof")) break;
+      // a '}' with no open block
+      this.reporter.report("E002", this.peek().span, {
+        expected: "a statement",
+        found: describe(this.peek()),
+        hint: "this '}' closes no block",
+      });
+      this.next();
+    }
+    return { statements, failedLoss: this.failedLoss };
+  }
+
   /** a lexical error in this statement already explains what follows */
-  const lexErrorHere = () => lexErrors.some((o) => o >= statementStart && o <= peek().span.end);
+  private lexErrorHere() {
+    return this.lexErrors.some((o) => o >= this.statementStart && o <= this.peek().span.end);
+  }
 
-  const peek = (k = 0): Token => tokens[Math.min(pos + k, tokens.length - 1)];
-  const at = (kind: TokenKind, text?: string) => peek().kind === kind && (text === undefined || peek().text === text);
-  const next = (): Token => tokens[Math.min(pos++, tokens.length - 1)];
+  private peek(k = 0): Token {
+    return this.tokens[Math.min(this.pos + k, this.tokens.length - 1)];
+  }
+  private at(kind: TokenKind, text?: string) {
+    return this.peek().kind === kind && (text === undefined || this.peek().text === text);
+  }
+  private next(): Token {
+    return this.tokens[Math.min(this.pos++, this.tokens.length - 1)];
+  }
 
-  function fail(expected: string, hint = ""): never {
-    if (!lexErrorHere()) {
-      if ((at("eof") || at("newline")) && open.length) {
-        const o = open[open.length - 1];
-        reporter.report("E004", o.span, { open: o.text, close: o.text === "(" ? ")" : "]" });
-      } else reporter.report("E002", peek().span, { expected, found: describe(peek()), hint });
+  private fail(expected: string, hint = ""): never {
+    if (!this.lexErrorHere()) {
+      if ((this.at("eof") || this.at("newline")) && this.open.length) {
+        const o = this.open[this.open.length - 1];
+        this.reporter.report("E004", o.span, { open: o.text, close: o.text === "(" ? ")" : "]" });
+      } else this.reporter.report("E002", this.peek().span, { expected, found: describe(this.peek()), hint });
     }
     throw new Bail();
   }
   /** brackets opened in the current statement, innermost last */
-  const open: Token[] = [];
-  function expect(kind: TokenKind, expected = `'${kind}'`, hint = ""): Token {
-    if (!at(kind)) fail(expected, hint);
-    return next();
+
+  private expect(kind: TokenKind, expected = `'${kind}'`, hint = ""): Token {
+    if (!this.at(kind)) this.fail(expected, hint);
+    return this.next();
   }
-  function expectName(what: string): Token {
-    if (!at("name") || keywords.has(peek().text)) fail(what);
-    return next();
+  private expectName(what: string): Token {
+    if (!this.at("name") || keywords.has(this.peek().text)) this.fail(what);
+    return this.next();
   }
 
-  function nameRef(allowIndex: boolean): NameRef {
-    const t = expectName("a name");
-    if (allowIndex && at("{")) {
-      next();
-      const index = expr();
-      const close = expect("}", "'}'");
+  private nameRef(allowIndex: boolean): NameRef {
+    const t = this.expectName("a name");
+    if (allowIndex && this.at("{")) {
+      this.next();
+      const index = this.expr();
+      const close = this.expect("}", "'}'");
       return { name: t.text, index, span: join(t.span, close.span) };
     }
     return { name: t.text, span: t.span };
   }
 
-  const compareOps: readonly CompareOp[] = ["<", "<=", ">", ">=", "==", "!="];
-  const atCompare = () => compareOps.some((k) => at(k));
+  private atCompare() {
+    return compareOps.some((k) => this.at(k));
+  }
   // expr := additive (compare additive)?   (comparisons bind more loosely than + and -, and do not chain)
-  function expr(allowIndex = true): Expr {
-    const left = additive(allowIndex);
-    if (!atCompare()) return left;
-    const op = next();
-    const right = additive(allowIndex);
-    if (atCompare()) fail("end of the comparison", "comparisons do not chain: write (a < b) * (b < c)");
+  private expr(allowIndex = true): Expr {
+    const left = this.additive(allowIndex);
+    if (!this.atCompare()) return left;
+    const op = this.next();
+    const right = this.additive(allowIndex);
+    if (this.atCompare()) this.fail("end of the comparison", "comparisons do not chain: write (a < b) * (b < c)");
     return {
       kind: "compare",
       op: op.kind as CompareOp,
@@ -77,13 +120,14 @@ export function parse(text: string, reporter: Reporter): Program {
     };
   }
   // additive := multiplicative (('+'|'-') multiplicative)*
-  function additive(allowIndex: boolean): Expr {
-    if (++depth > MAX_DEPTH) fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
+  private additive(allowIndex: boolean): Expr {
+    if (++this.depth > MAX_DEPTH)
+      this.fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
     try {
-      let left = multiplicative(allowIndex);
-      while (at("+") || at("-")) {
-        const op = next();
-        const right = multiplicative(allowIndex);
+      let left = this.multiplicative(allowIndex);
+      while (this.at("+") || this.at("-")) {
+        const op = this.next();
+        const right = this.multiplicative(allowIndex);
         left = {
           kind: "binary",
           op: op.kind as "+" | "-",
@@ -95,15 +139,15 @@ export function parse(text: string, reporter: Reporter): Program {
       }
       return left;
     } finally {
-      depth--;
+      this.depth--;
     }
   }
   // multiplicative := unary (('*'|'/'|'@') unary)*
-  function multiplicative(allowIndex: boolean): Expr {
-    let left = unary(allowIndex);
-    while (at("*") || at("/") || at("@")) {
-      const op = next();
-      const right = unary(allowIndex);
+  private multiplicative(allowIndex: boolean): Expr {
+    let left = this.unary(allowIndex);
+    while (this.at("*") || this.at("/") || this.at("@")) {
+      const op = this.next();
+      const right = this.unary(allowIndex);
       left = {
         kind: "binary",
         op: op.kind as "*" | "/" | "@",
@@ -116,27 +160,29 @@ export function parse(text: string, reporter: Reporter): Program {
     return left;
   }
   // unary := '-' unary | power      (so -x^2 = -(x^2), as in math)
-  function unary(allowIndex: boolean): Expr {
-    if (at("-")) {
-      const minus = next();
-      if (++depth > MAX_DEPTH) fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
+  private unary(allowIndex: boolean): Expr {
+    if (this.at("-")) {
+      const minus = this.next();
+      if (++this.depth > MAX_DEPTH)
+        this.fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
       try {
-        const operand = unary(allowIndex);
+        const operand = this.unary(allowIndex);
         return { kind: "neg", operand, span: join(minus.span, operand.span) };
       } finally {
-        depth--;
+        this.depth--;
       }
     }
-    return power(allowIndex);
+    return this.power(allowIndex);
   }
   // power := postfix ('^' unary)?   (right-associative: a^b^c = a^(b^c))
-  function power(allowIndex: boolean): Expr {
-    const base = postfix(allowIndex);
-    if (!at("^")) return base;
-    const op = next();
-    if (++depth > MAX_DEPTH) fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
+  private power(allowIndex: boolean): Expr {
+    const base = this.postfix(allowIndex);
+    if (!this.at("^")) return base;
+    const op = this.next();
+    if (++this.depth > MAX_DEPTH)
+      this.fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
     try {
-      const exponent = unary(allowIndex);
+      const exponent = this.unary(allowIndex);
       return {
         kind: "binary",
         op: "^",
@@ -146,41 +192,41 @@ export function parse(text: string, reporter: Reporter): Program {
         span: join(base.span, exponent.span),
       };
     } finally {
-      depth--;
+      this.depth--;
     }
   }
   // postfix := primary ("'" | '[' index (',' index)* ']')*
-  function postfix(allowIndex: boolean): Expr {
-    let e = primary(allowIndex);
+  private postfix(allowIndex: boolean): Expr {
+    let e = this.primary(allowIndex);
     for (;;) {
-      if (at("'")) {
-        const t = next();
+      if (this.at("'")) {
+        const t = this.next();
         e = { kind: "transpose", operand: e, span: join(e.span, t.span) };
-      } else if (at("[")) {
-        open.push(next());
-        const items = [indexItem()];
-        while (at(",")) {
-          next();
-          items.push(indexItem());
+      } else if (this.at("[")) {
+        this.open.push(this.next());
+        const items = [this.indexItem()];
+        while (this.at(",")) {
+          this.next();
+          items.push(this.indexItem());
         }
-        const close = expect("]", "',' or ']'");
-        open.pop();
+        const close = this.expect("]", "',' or ']'");
+        this.open.pop();
         e = { kind: "index", target: e, items, span: join(e.span, close.span) };
       } else return e;
     }
   }
   // index := expr | expr? ':' expr? (':' expr?)?
-  function indexItem(): IndexItem {
-    const first = peek().span;
-    const start = at(":") ? undefined : expr();
-    if (!at(":")) return { kind: "at", value: start!, span: start!.span };
-    let end = next().span;
-    const part = () => (at(":") || at(",") || at("]") ? undefined : expr());
+  private indexItem(): IndexItem {
+    const first = this.peek().span;
+    const start = this.at(":") ? undefined : this.expr();
+    if (!this.at(":")) return { kind: "at", value: start!, span: start!.span };
+    let end = this.next().span;
+    const part = () => (this.at(":") || this.at(",") || this.at("]") ? undefined : this.expr());
     const stop = part();
     if (stop) end = stop.span;
     let step: Expr | undefined;
-    if (at(":")) {
-      end = next().span;
+    if (this.at(":")) {
+      end = this.next().span;
       step = part();
       if (step) end = step.span;
     }
@@ -193,90 +239,90 @@ export function parse(text: string, reporter: Reporter): Program {
     };
   }
   // primary := number | name ['{' expr '}'] | name '(' args ')' | '(' expr ')'
-  function primary(allowIndex: boolean): Expr {
-    const t = peek();
+  private primary(allowIndex: boolean): Expr {
+    const t = this.peek();
     if (t.kind === "number") {
-      next();
+      this.next();
       return { kind: "number", value: Number(t.text), span: t.span };
     }
     if (t.kind === "string") {
-      next();
+      this.next();
       return { kind: "string", value: t.text.slice(1, -1), span: t.span };
     }
     if (t.kind === "[") {
       // a list: a shape, a set of axes
-      open.push(next());
+      this.open.push(this.next());
       const items: Expr[] = [];
-      if (!at("]")) {
-        items.push(expr());
-        while (at(",")) {
-          next();
-          items.push(expr());
+      if (!this.at("]")) {
+        items.push(this.expr());
+        while (this.at(",")) {
+          this.next();
+          items.push(this.expr());
         }
       }
-      const close = expect("]", "',' or ']'");
-      open.pop();
+      const close = this.expect("]", "',' or ']'");
+      this.open.pop();
       return { kind: "list", items, span: join(t.span, close.span) };
     }
     if (t.kind === "(") {
-      open.push(next());
-      const e = expr();
-      const close = expect(")", "')'");
-      open.pop();
+      this.open.push(this.next());
+      const e = this.expr();
+      const close = this.expect(")", "')'");
+      this.open.pop();
       return { ...e, span: join(t.span, close.span) } as Expr;
     }
     if (t.kind === "name" && !keywords.has(t.text)) {
-      if (peek(1).kind === "(") {
-        next();
-        open.push(next());
+      if (this.peek(1).kind === "(") {
+        this.next();
+        this.open.push(this.next());
         const args: Expr[] = [];
         const kwargs: KeywordArg[] = [];
         const argument = () => {
-          if (at("name") && peek(1).kind === "=") {
-            const name = next();
-            next();
-            kwargs.push({ name: name.text, nameSpan: name.span, value: expr() });
+          if (this.at("name") && this.peek(1).kind === "=") {
+            const name = this.next();
+            this.next();
+            kwargs.push({ name: name.text, nameSpan: name.span, value: this.expr() });
           } else if (kwargs.length)
-            fail("a keyword argument", "positional arguments come before keyword arguments (name=value)");
-          else args.push(expr());
+            this.fail("a keyword argument", "positional arguments come before keyword arguments (name=value)");
+          else args.push(this.expr());
         };
-        if (!at(")")) {
+        if (!this.at(")")) {
           argument();
-          while (at(",")) {
-            next();
+          while (this.at(",")) {
+            this.next();
             argument();
           }
         }
-        const close = expect(")", args.length || kwargs.length ? "',' or ')'" : "')'");
-        open.pop();
+        const close = this.expect(")", args.length || kwargs.length ? "',' or ')'" : "')'");
+        this.open.pop();
         return { kind: "call", callee: t.text, calleeSpan: t.span, args, kwargs, span: join(t.span, close.span) };
       }
-      const ref = nameRef(allowIndex);
+      const ref = this.nameRef(allowIndex);
       return { kind: "name", ref, span: ref.span };
     }
-    fail("an expression");
+    this.fail("an expression");
   }
 
-  function decl(): Decl {
-    const target = nameRef(true);
+  private decl(): Decl {
+    const target = this.nameRef(true);
     const dims: Expr[] = [];
     let end: Span = target.span;
-    if (at("[")) {
-      open.push(next());
-      dims.push(expr());
-      while (at(",")) {
-        next();
-        dims.push(expr());
+    if (this.at("[")) {
+      this.open.push(this.next());
+      dims.push(this.expr());
+      while (this.at(",")) {
+        this.next();
+        dims.push(this.expr());
       }
-      end = expect("]", "',' or ']'").span;
-      open.pop();
+      end = this.expect("]", "',' or ']'").span;
+      this.open.pop();
     }
-    if (at(":")) {
-      next();
-      const t = expectName("a type: int");
+    if (this.at(":")) {
+      this.next();
+      const t = this.expectName("a type: int");
       if (t.text === "int") return { target, dims, int: t.span, span: join(target.span, t.span) };
       // reported, and the declaration kept (as numbers), so its uses do not cascade
-      reporter.report("E002", t.span, {
+      this.reporter.report("E002", t.span, {
         expected: "a type: int",
         found: describe(t),
         hint: "inputs are numbers by default; `: int` marks integer data (indices, labels)",
@@ -286,42 +332,42 @@ export function parse(text: string, reporter: Reporter): Program {
     return { target, dims, span: join(target.span, end) };
   }
 
-  function endOfStatement(): void {
-    if (at("newline")) {
-      next();
+  private endOfStatement(): void {
+    if (this.at("newline")) {
+      this.next();
       return;
     }
-    if (at("}") || at("eof")) return;
-    fail("end of line", "put one statement on each line");
+    if (this.at("}") || this.at("eof")) return;
+    this.fail("end of line", "put one statement on each line");
   }
 
-  function statement(): Stmt {
-    const t = peek();
+  private statement(): Stmt {
+    const t = this.peek();
     if (t.kind === "name" && (t.text === "param" || t.text === "input")) {
-      next();
-      const decls = [decl()];
-      while (at(",")) {
-        next();
-        decls.push(decl());
+      this.next();
+      const decls = [this.decl()];
+      while (this.at(",")) {
+        this.next();
+        decls.push(this.decl());
       }
       const s: Stmt = { kind: "declare", role: t.text, decls, span: join(t.span, decls[decls.length - 1].span) };
-      endOfStatement();
+      this.endOfStatement();
       return s;
     }
     if (t.kind === "name" && t.text === "const") {
-      next();
-      const name = expectName("a constant's name");
-      expect("=", "'='");
-      const value = expr();
-      endOfStatement();
+      this.next();
+      const name = this.expectName("a constant's name");
+      this.expect("=", "'='");
+      const value = this.expr();
+      this.endOfStatement();
       return { kind: "const", name: name.text, nameSpan: name.span, value, span: join(t.span, value.span) };
     }
     if (t.kind === "name" && t.text === "loss") {
-      next();
-      const target = at("name") ? nameRef(true) : undefined;
-      expect("=", "'='", target ? "" : "write `loss = expr` or `loss name = expr`");
-      const value = expr();
-      endOfStatement();
+      this.next();
+      const target = this.at("name") ? this.nameRef(true) : undefined;
+      this.expect("=", "'='", target ? "" : "write `loss = expr` or `loss name = expr`");
+      const value = this.expr();
+      this.endOfStatement();
       return {
         kind: "loss",
         ...(target ? { target } : {}),
@@ -331,74 +377,74 @@ export function parse(text: string, reporter: Reporter): Program {
       };
     }
     if (t.kind === "name" && t.text === "for") {
-      next();
-      const v = expectName("a loop variable");
-      if (!(at("name") && peek().text === "in")) fail("'in'", "write `for k in 1..L { ... }`");
-      next();
-      const from = expr(false);
-      expect("..", "'..'", "write `for k in 1..L { ... }`");
-      const to = expr(false);
-      expect("{", "'{'");
-      while (at("newline")) next();
-      const body = block();
-      const close = expect("}", "'}'");
-      endOfStatement();
+      this.next();
+      const v = this.expectName("a loop variable");
+      if (!(this.at("name") && this.peek().text === "in")) this.fail("'in'", "write `for k in 1..L { ... }`");
+      this.next();
+      const from = this.expr(false);
+      this.expect("..", "'..'", "write `for k in 1..L { ... }`");
+      const to = this.expr(false);
+      this.expect("{", "'{'");
+      while (this.at("newline")) this.next();
+      const body = this.block();
+      const close = this.expect("}", "'}'");
+      this.endOfStatement();
       return { kind: "for", variable: v.text, variableSpan: v.span, from, to, body, span: join(t.span, close.span) };
     }
-    if (t.kind === "name" && t.text === "def") return defStatement();
+    if (t.kind === "name" && t.text === "def") return this.defStatement();
     if (t.kind === "name" && t.text === "return") {
-      next();
-      const values = [expr()];
-      while (at(",")) {
-        next();
-        values.push(expr());
+      this.next();
+      const values = [this.expr()];
+      while (this.at(",")) {
+        this.next();
+        values.push(this.expr());
       }
-      endOfStatement();
+      this.endOfStatement();
       return { kind: "return", values, span: join(t.span, values[values.length - 1].span) };
     }
     if (t.kind === "name" && !keywords.has(t.text)) {
-      const targets = [nameRef(true)];
-      while (at(",")) {
-        next();
-        targets.push(nameRef(true));
+      const targets = [this.nameRef(true)];
+      while (this.at(",")) {
+        this.next();
+        targets.push(this.nameRef(true));
       }
-      expect("=", "'='", peek().kind === "name" ? "declarations start with `param`, `input` or `const`" : "");
-      const value = expr();
-      endOfStatement();
+      this.expect("=", "'='", this.peek().kind === "name" ? "declarations start with `param`, `input` or `const`" : "");
+      const value = this.expr();
+      this.endOfStatement();
       if (targets.length > 1) return { kind: "unpack", targets, value, span: join(t.span, value.span) };
       return { kind: "assign", target: targets[0], value, span: join(t.span, value.span) };
     }
-    fail("a statement", "statements are `param`, `input`, `const`, `loss`, `for`, or `name = expr`");
+    this.fail("a statement", "statements are `param`, `input`, `const`, `loss`, `for`, or `name = expr`");
   }
 
   // def := 'def' name '(' param (',' param)* ')' ('=' expr | '{' statements '}')
-  function defStatement(): Stmt {
-    const t = next();
-    const name = expectName("the function's name");
-    open.push(expect("(", "'('", "write `def name(x, y) = expr`"));
+  private defStatement(): Stmt {
+    const t = this.next();
+    const name = this.expectName("the function's name");
+    this.open.push(this.expect("(", "'('", "write `def name(x, y) = expr`"));
     const params: DefParam[] = [];
     const param = () => {
-      const p = expectName("a parameter name");
-      if (at("=")) {
-        next();
-        const d = expr();
+      const p = this.expectName("a parameter name");
+      if (this.at("=")) {
+        this.next();
+        const d = this.expr();
         params.push({ name: p.text, span: p.span, default: d });
-      } else if (params.some((q) => q.default)) fail("'='", "parameters with defaults come last");
+      } else if (params.some((q) => q.default)) this.fail("'='", "parameters with defaults come last");
       else params.push({ name: p.text, span: p.span });
     };
-    if (!at(")")) {
+    if (!this.at(")")) {
       param();
-      while (at(",")) {
-        next();
+      while (this.at(",")) {
+        this.next();
         param();
       }
     }
-    expect(")", "',' or ')'");
-    open.pop();
-    if (at("=")) {
-      next();
-      const value = expr();
-      endOfStatement();
+    this.expect(")", "',' or ')'");
+    this.open.pop();
+    if (this.at("=")) {
+      this.next();
+      const value = this.expr();
+      this.endOfStatement();
       return {
         kind: "def",
         name: name.text,
@@ -408,48 +454,34 @@ export function parse(text: string, reporter: Reporter): Program {
         span: join(t.span, value.span),
       };
     }
-    expect("{", "'=' or '{'", "write `def f(x) = expr` or a body in { } that ends with `return`");
-    while (at("newline")) next();
-    const body = block();
-    const close = expect("}", "'}'");
-    endOfStatement();
+    this.expect("{", "'=' or '{'", "write `def f(x) = expr` or a body in { } that ends with `return`");
+    while (this.at("newline")) this.next();
+    const body = this.block();
+    const close = this.expect("}", "'}'");
+    this.endOfStatement();
     return { kind: "def", name: name.text, nameSpan: name.span, params, body, span: join(t.span, close.span) };
   }
 
   /** Statements up to '}' or end of file; a failed statement is skipped to the end of its line. */
-  function block(): Stmt[] {
+  private block(): Stmt[] {
     const out: Stmt[] = [];
-    while (!at("eof") && !at("}")) {
-      if (at("newline")) {
-        next();
+    while (!this.at("eof") && !this.at("}")) {
+      if (this.at("newline")) {
+        this.next();
         continue;
       }
-      statementStart = peek().span.start;
-      open.length = 0;
-      const first = peek();
+      this.statementStart = this.peek().span.start;
+      this.open.length = 0;
+      const first = this.peek();
       try {
-        out.push(statement());
+        out.push(this.statement());
       } catch (e) {
         if (!(e instanceof Bail)) throw e;
-        if (first.kind === "name" && first.text === "loss") failedLoss = true;
-        depth = 0;
-        while (!at("newline") && !at("eof") && !at("}")) next();
+        if (first.kind === "name" && first.text === "loss") this.failedLoss = true;
+        this.depth = 0;
+        while (!this.at("newline") && !this.at("eof") && !this.at("}")) this.next();
       }
     }
     return out;
   }
-
-  const statements: Stmt[] = [];
-  for (;;) {
-    statements.push(...block());
-    if (at("eof")) break;
-    // a '}' with no open block
-    reporter.report("E002", peek().span, {
-      expected: "a statement",
-      found: describe(peek()),
-      hint: "this '}' closes no block",
-    });
-    next();
-  }
-  return { statements, failedLoss };
 }

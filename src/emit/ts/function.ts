@@ -1,5 +1,5 @@
 import { InternalError } from "../../diagnostics/error.js";
-import { originNote, reachable, type Graph, type Leaf, type Node } from "../../ir/graph.js";
+import { originNote, reachable, type GradOutput, type Graph, type Leaf, type Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
@@ -187,78 +187,142 @@ export interface Body {
   readonly chunkSums?: number;
 }
 
-/** Statements of one exported function's body. */
+/** Statements of one exported function's body: `loss`, `gradients`, the batched chunk, or `batchGradients`. */
 export function emitBody(ctx: FunctionContext): Body {
-  const { graph: g, names, mode } = ctx;
-  const planned = plan(
-    g,
-    mode,
-    mode === "chunk" && ctx.wasm ? { outsideKernels: new Set(ctx.wasm.kernels.keys()) } : {},
-  );
-  const order = planned.order;
-  const placement = planned.placement;
-  const fused = new Set([...planned.epilogues.values()].flat());
-  const local = (nid: number) => {
-    const s = names.local.get(nid);
+  return new BodyEmitter(ctx).emit();
+}
+
+/**
+ * One function body: the element access and node statements every mode shares, then one method
+ * per mode for what it does with the loss and the gradients.
+ */
+class BodyEmitter {
+  private readonly g: Graph;
+  private readonly names: ModuleNames;
+  private readonly mode: Mode;
+  private readonly planned: FunctionPlan;
+  private readonly order: readonly number[];
+  private readonly placement: ReadonlyMap<number, Placement>;
+  /** nodes stored by another node's epilogue */
+  private readonly fused: ReadonlySet<number>;
+  private readonly batch: boolean;
+  private readonly chunk: boolean;
+  /** the loop variable over samples (batch), or the chunk's first sample */
+  private readonly sample: string;
+  /** leaf -> the local holding this sample's offset into it */
+  private readonly offsets = new Map<number, string>();
+  private readonly gradOf = new Map<number, string[]>();
+  /** param -> the local a gradient is computed straight into (the caller's array) */
+  private readonly gradsLocal = new Map<string, string>();
+  /** leaves the code reads (a param only a WebAssembly kernel reads, from its staged copy, is not) */
+  private readonly readLeaves = new Set<number>();
+  private readonly workspace: number[] = [];
+  private readonly stagedInputs = new Set<string>();
+  /** declarations before the work, and the work */
+  private readonly head: Stmt[] = [];
+  private readonly body: Stmt[] = [];
+  private readonly paramDecls = new Map<number, Stmt>();
+  /** gradients a wasm kernel adds into its per-call sum: no buffer of their own here */
+  private readonly accumulated: ReadonlySet<number>;
+  /** one local for out.grads: re-loading it for every store makes V8 allocate */
+  private usesGrads = false;
+  /** chunk sums of the loss and the scalar gradients, in a typed array: += on an object field allocates */
+  private readonly scalarSlot: ReadonlyMap<string, number>;
+
+  constructor(private readonly ctx: FunctionContext) {
+    const g = (this.g = ctx.graph);
+    this.names = ctx.names;
+    this.mode = ctx.mode;
+    this.planned = plan(
+      g,
+      ctx.mode,
+      ctx.mode === "chunk" && ctx.wasm ? { outsideKernels: new Set(ctx.wasm.kernels.keys()) } : {},
+    );
+    this.order = this.planned.order;
+    this.placement = this.planned.placement;
+    this.fused = new Set([...this.planned.epilogues.values()].flat());
+    this.batch = ctx.mode === "batch";
+    this.chunk = ctx.mode === "chunk";
+    this.sample = this.batch ? ctx.fresh("sample") : this.chunk ? "first" : "";
+    for (const o of g.grads) this.gradOf.set(o.node, [...(this.gradOf.get(o.node) ?? []), o.param]);
+    this.accumulated = new Set([...(this.chunk ? (ctx.wasm?.accumulators.values() ?? []) : [])].map((a) => a.node));
+    this.scalarSlot = new Map(
+      g.grads.filter((o) => g.nodes[o.node].shape.length === 0).map((o, k) => [o.param, k + 1]),
+    );
+  }
+
+  emit(): Body {
+    this.declareParams();
+    this.declareInputs();
+    this.declareBuffers();
+    for (const nid of this.order) {
+      this.body.push(...this.nodeStmts(nid));
+      if (this.ctx.debug) this.body.push(...this.finiteCheck(nid));
+    }
+    const lossExpr = this.at(this.g.loss, {}, this.body);
+    switch (this.mode) {
+      case "loss":
+        return { stmts: [...this.head, ...this.body, { k: "return", e: lossExpr }], workspace: this.workspace };
+      case "gradients":
+        return this.gradientsBody(lossExpr);
+      case "chunk":
+        return this.chunkBody(lossExpr);
+      case "batch":
+        return this.batchBody(lossExpr);
+    }
+  }
+
+  private local(nid: number): string {
+    const s = this.names.local.get(nid);
     if (!s) throw new InternalError(`node %${nid} has no local name`);
     return s;
-  };
-  const batch = mode === "batch";
-  const chunk = mode === "chunk";
-  const sample = batch ? ctx.fresh("sample") : chunk ? "first" : "";
-  const offsets = new Map<number, string>();
-  const gradOf = new Map<number, string[]>();
-  for (const o of g.grads) gradOf.set(o.node, [...(gradOf.get(o.node) ?? []), o.param]);
-  const gradsLocal = new Map<string, string>();
-  /** leaves the code reads (a param only a WebAssembly kernel reads, from its staged copy, is not) */
-  const readLeaves = new Set<number>();
-  const workspace: number[] = [];
+  }
 
   // ---- element access ---------------------------------------------------------------------
-  function at(nid: number, pos: Pos, prelude: Stmt[]): Expr {
-    const n = g.nodes[nid];
-    const p = placement.get(nid);
+  private at(nid: number, pos: Pos, prelude: Stmt[]): Expr {
+    const n = this.g.nodes[nid];
+    const p = this.placement.get(nid);
     switch (p) {
       case "const":
         return num(n.value!);
       case "leaf": {
-        readLeaves.add(nid);
-        if (n.shape.length === 0) return id(local(nid));
-        const off = offsets.get(nid);
-        return index(id(local(nid)), off ? iadd(id(off), flatAt(pos, n.shape)) : flatAt(pos, n.shape));
+        this.readLeaves.add(nid);
+        if (n.shape.length === 0) return id(this.local(nid));
+        const off = this.offsets.get(nid);
+        return index(id(this.local(nid)), off ? iadd(id(off), flatAt(pos, n.shape)) : flatAt(pos, n.shape));
       }
       case "scalar":
-        return id(local(nid));
+        return id(this.local(nid));
       case "buffer":
-        return index(id(local(nid)), flatAt(pos, n.shape));
+        return index(id(this.local(nid)), flatAt(pos, n.shape));
       case "view": {
-        const src = g.nodes[n.args[0]];
+        const src = this.g.nodes[n.args[0]];
         // a scalar source is the same everywhere
-        if (src.shape.length === 0) return at(src.id, {}, prelude);
+        if (src.shape.length === 0) return this.at(src.id, {}, prelude);
         const map = viewOf(n.op);
         if (!map) throw new InternalError(`view ${n.op} has no index map`);
         const to = map({ idx: () => idxOf(pos, n.shape), flat: () => flatAt(pos, n.shape) }, src.shape, n);
-        return at(src.id, { ...to, ...(pos.strict ? { strict: true } : {}) }, prelude);
+        return this.at(src.id, { ...to, ...(pos.strict ? { strict: true } : {}) }, prelude);
       }
       case "inline":
-        return element(n, pos, prelude);
+        return this.element(n, pos, prelude);
       default:
         throw new InternalError(`node %${nid} (${n.op}) is not planned`);
     }
   }
 
   /** One element of an elementwise node, its operands read at the same position. */
-  function element(n: Node, pos: Pos, prelude: Stmt[]): Expr {
-    const operands = n.args.map((a) => at(a, pos, prelude));
+  private element(n: Node, pos: Pos, prelude: Stmt[]): Expr {
+    const operands = n.args.map((a) => this.at(a, pos, prelude));
     return elementExpr(n.op, operands, (e) => {
-      const t = ctx.fresh("t");
+      const t = this.ctx.fresh("t");
       prelude.push(decl("const", t, e));
       return id(t);
     });
   }
 
   /** A loop over every element of `shape`: flat when the body allows it, else one loop per axis. */
-  function elementLoop(shape: Shape, body: (pos: Pos, prelude: Stmt[]) => Stmt[]): Stmt[] {
+  private elementLoop(shape: Shape, body: (pos: Pos, prelude: Stmt[]) => Stmt[]): Stmt[] {
     if (shape.length === 1) {
       const prelude: Stmt[] = [];
       const b = body({ idx: [id("i")], flat: id("i") }, prelude);
@@ -281,76 +345,75 @@ export function emitBody(ctx: FunctionContext): Body {
     return stmts;
   }
 
-  function comment(n: Node): string | undefined {
+  private comment(n: Node): string | undefined {
     return n.origin ? originNote(n.origin.text) : undefined;
   }
 
   // ---- node statements --------------------------------------------------------------------
-  function nodeStmts(nid: number): Stmt[] {
-    const n = g.nodes[nid];
-    const p = placement.get(nid)!;
+  private nodeStmts(nid: number): Stmt[] {
+    const n = this.g.nodes[nid];
+    const p = this.placement.get(nid)!;
     const info = opInfo(n.op);
-    if (p === "const" || p === "leaf" || p === "view" || p === "inline" || fused.has(nid)) return [];
+    if (p === "const" || p === "leaf" || p === "view" || p === "inline" || this.fused.has(nid)) return [];
     if (info.kind === "elementwise") {
       if (p === "scalar") {
         const prelude: Stmt[] = [];
-        const e = element(n, {}, prelude);
-        return [...prelude, decl("const", local(nid), e, comment(n))];
+        const e = this.element(n, {}, prelude);
+        return [...prelude, decl("const", this.local(nid), e, this.comment(n))];
       }
       // a buffer: one loop, with single-use elementwise operands fused in
-      const stmts = elementLoop(n.shape, (pos, prelude) => [
-        assign(index(id(local(nid)), pos.flat!), element(n, pos, prelude)),
+      const stmts = this.elementLoop(n.shape, (pos, prelude) => [
+        assign(index(id(this.local(nid)), pos.flat!), this.element(n, pos, prelude)),
       ]);
-      return withComment(n, stmts);
+      return this.withComment(n, stmts);
     }
-    if (mode === "chunk" && ctx.wasm?.kernels.has(nid)) return withComment(n, wasmCall(n));
+    if (this.mode === "chunk" && this.ctx.wasm?.kernels.has(nid)) return this.withComment(n, this.wasmCall(n));
     const kernel = kernelOf(n.op);
     if (!kernel) throw new InternalError(`no kernel for op '${n.op}'`);
     const k: KernelCtx = {
       node: n,
-      shapeOf: (i) => g.nodes[n.args[i]].shape,
-      transposed: (i) => g.nodes[n.args[i]].op === "transpose",
-      at: (i, r, c) => at(n.args[i], rowColPos(r, c, g.nodes[n.args[i]].shape), []),
-      atIdx: (i, idx) => at(n.args[i], { idx }, []),
-      atFlat: (i, flat) => at(n.args[i], { flat }, []),
-      outIdx: (idx) => (p === "scalar" ? id(local(nid)) : index(id(local(nid)), linear(idx, n.shape))),
-      out: (r, c) => (p === "scalar" ? id(local(nid)) : index(id(local(nid)), flatIndex(n.shape, r, c))),
+      shapeOf: (i) => this.g.nodes[n.args[i]].shape,
+      transposed: (i) => this.g.nodes[n.args[i]].op === "transpose",
+      at: (i, r, c) => this.at(n.args[i], rowColPos(r, c, this.g.nodes[n.args[i]].shape), []),
+      atIdx: (i, idx) => this.at(n.args[i], { idx }, []),
+      atFlat: (i, flat) => this.at(n.args[i], { flat }, []),
+      outIdx: (idx) => (p === "scalar" ? id(this.local(nid)) : index(id(this.local(nid)), linear(idx, n.shape))),
+      out: (r, c) => (p === "scalar" ? id(this.local(nid)) : index(id(this.local(nid)), flatIndex(n.shape, r, c))),
       store: (r, c, value) => {
         const flat = flatIndex(n.shape, r, c);
-        const stmts: Stmt[] = [assign(p === "scalar" ? id(local(nid)) : index(id(local(nid)), flat), value)];
-        for (const e of planned.epilogues.get(nid) ?? []) {
+        const stmts: Stmt[] = [assign(p === "scalar" ? id(this.local(nid)) : index(id(this.local(nid)), flat), value)];
+        for (const e of this.planned.epilogues.get(nid) ?? []) {
           const prelude: Stmt[] = [];
-          const v = element(g.nodes[e], { ...rowColPos(r, c, n.shape), flat }, prelude);
-          stmts.push(...prelude, assign(index(id(local(e)), flat), v));
+          const v = this.element(this.g.nodes[e], { ...rowColPos(r, c, n.shape), flat }, prelude);
+          stmts.push(...prelude, assign(index(id(this.local(e)), flat), v));
         }
         return stmts;
       },
     };
-    const body = kernel(k);
-    if (p === "scalar") return [decl("let", local(nid), num(0), comment(n)), { k: "block", body }];
-    return withComment(n, [{ k: "block", body }]);
+    const stmts = kernel(k);
+    if (p === "scalar") return [decl("let", this.local(nid), num(0), this.comment(n)), { k: "block", body: stmts }];
+    return this.withComment(n, [{ k: "block", body: stmts }]);
   }
 
-  const stagedInputs = new Set<string>();
   /** a product as a call into the WebAssembly kernels; input rows of this chunk are staged first */
-  function wasmCall(n: Node): Stmt[] {
-    const w = ctx.wasm!;
+  private wasmCall(n: Node): Stmt[] {
+    const w = this.ctx.wasm!;
     const stmts: Stmt[] = [];
     const offsetOf = (operand: number): Expr => {
-      const o = g.nodes[operand];
-      const src = o.op === "transpose" ? g.nodes[o.args[0]] : o;
+      const o = this.g.nodes[operand];
+      const src = o.op === "transpose" ? this.g.nodes[o.args[0]] : o;
       if (src.op === "param" || src.op === "input") {
         const st = w.staging.get(src.name!)!;
         // an input's rows for this chunk are copied in once, before the first kernel that reads them
-        if (src.op === "input" && !stagedInputs.has(src.name!)) {
-          stagedInputs.add(src.name!);
-          const view = ctx.fresh(`staged_${src.name}`);
+        if (src.op === "input" && !this.stagedInputs.has(src.name!)) {
+          this.stagedInputs.add(src.name!);
+          const view = this.ctx.fresh(`staged_${src.name}`);
           stmts.push(decl("const", view, member(id("workspace"), st.key)));
           // four elements per step: a third faster than one at a time in V8
           const copy = (k: number) =>
             assign(
               index(id(view), iadd(id("i"), num(k))),
-              index(id(local(src.id)), iadd(id(offsets.get(src.id)!), iadd(id("i"), num(k)))),
+              index(id(this.local(src.id)), iadd(id(this.offsets.get(src.id)!), iadd(id("i"), num(k)))),
             );
           const main = st.size - (st.size % 4);
           const copies: Stmt[] = [];
@@ -358,7 +421,8 @@ export function emitBody(ctx: FunctionContext): Body {
             copies.push({ k: "for", v: "i", from: num(0), to: num(main), step: 4, body: [0, 1, 2, 3].map(copy) });
           if (main < st.size) copies.push(loop("i", num(st.size), [copy(0)], num(main)));
           // a padded last chunk's inputs are written straight into the staging copy (its tail batch)
-          if (ctx.weighted) stmts.push({ k: "if", cond: bin("!==", id(local(src.id)), id(view)), body: copies });
+          if (this.ctx.weighted)
+            stmts.push({ k: "if", cond: bin("!==", id(this.local(src.id)), id(view)), body: copies });
           else stmts.push(...copies);
         }
         return num(st.offset);
@@ -368,7 +432,7 @@ export function emitBody(ctx: FunctionContext): Body {
     const a = offsetOf(n.args[0]);
     const b = offsetOf(n.args[1]);
     // a padded chunk's samples past `rows` repeat its last real one: their rows are copied, not computed
-    const rows = ctx.weighted && w.sampleRows.has(n.id) ? [id("rows")] : [];
+    const rows = this.ctx.weighted && w.sampleRows.has(n.id) ? [id("rows")] : [];
     stmts.push({
       k: "call",
       e: {
@@ -381,248 +445,294 @@ export function emitBody(ctx: FunctionContext): Body {
   }
 
   /** --debug: throw at the first NaN or Inf, naming the node and its source */
-  function finiteCheck(nid: number): Stmt[] {
-    const n = g.nodes[nid];
-    const p = placement.get(nid);
+  private finiteCheck(nid: number): Stmt[] {
+    const n = this.g.nodes[nid];
+    const p = this.placement.get(nid);
     if (p !== "scalar" && p !== "buffer") return [];
     // a gradient a wasm kernel adds into its per-call sum has no buffer here; its operands were checked
-    if (accumulated.has(nid)) return [];
-    const what = [num(0), str(local(nid)), str(n.origin ? originNote(n.origin.text) : n.op), str(ctx.debug!(n))];
+    if (this.accumulated.has(nid)) return [];
+    const what = [
+      num(0),
+      str(this.local(nid)),
+      str(n.origin ? originNote(n.origin.text) : n.op),
+      str(this.ctx.debug!(n)),
+    ];
     const bad = (v: Expr) =>
       ({ k: "un", op: "!", a: { k: "call", fn: member(id("Number"), "isFinite"), args: [v] } }) as Expr;
     const report = (v: Expr, i: Expr) =>
       ({ k: "call", e: { k: "call", fn: id("nonFinite"), args: [what[1], what[2], what[3], v, i] } }) as Stmt;
-    if (p === "scalar") return [{ k: "if", cond: bad(id(local(nid))), body: [report(id(local(nid)), num(-1))] }];
-    const el = index(id(local(nid)), id("i"));
+    if (p === "scalar")
+      return [{ k: "if", cond: bad(id(this.local(nid))), body: [report(id(this.local(nid)), num(-1))] }];
+    const el = index(id(this.local(nid)), id("i"));
     return [loop("i", num(size(n.shape)), [{ k: "if", cond: bad(el), body: [report(el, id("i"))] }])];
   }
 
-  function withComment(n: Node, stmts: Stmt[]): Stmt[] {
-    const c = comment(n);
-    const name = names.local.get(n.id);
-    const epilogue = planned.epilogues.get(n.id);
-    const also = epilogue ? `; then, per element, ${epilogue.map((e) => names.local.get(e)).join(", ")}` : "";
+  private withComment(n: Node, stmts: Stmt[]): Stmt[] {
+    const c = this.comment(n);
+    const name = this.names.local.get(n.id);
+    const epilogue = this.planned.epilogues.get(n.id);
+    const also = epilogue ? `; then, per element, ${epilogue.map((e) => this.names.local.get(e)).join(", ")}` : "";
     return [{ k: "comment", text: `${name}${c ? ` = ${c}` : ""} : [${n.shape.join(", ")}]${also}` }, ...stmts];
   }
 
-  // ---- the function ------------------------------------------------------------------------
-  const head: Stmt[] = [];
-  const body: Stmt[] = [];
-  const src = (l: { name: string }, role: "params" | "inputs") =>
-    member(id((batch || chunk) && role === "inputs" ? "batch" : role), l.name);
+  // ---- the function's arguments and buffers ------------------------------------------------
+  private src(l: { name: string }, role: "params" | "inputs"): Expr {
+    return member(id((this.batch || this.chunk) && role === "inputs" ? "batch" : role), l.name);
+  }
 
-  const paramDecls = new Map<number, Stmt>();
-  // each argument is checked right where it is read (a typeof or instanceof on the local: no second load)
-  const check = (role: "params" | "inputs", l: Leaf): Stmt[] => {
-    const text = ctx.checkLeaf && !chunk ? ctx.checkLeaf(role, l, local(l.node)) : "";
+  /** each argument is checked right where it is read (a typeof or instanceof on the local: no second load) */
+  private check(role: "params" | "inputs", l: Leaf): Stmt[] {
+    const text = this.ctx.checkLeaf && !this.chunk ? this.ctx.checkLeaf(role, l, this.local(l.node)) : "";
     return text ? [{ k: "raw", text }] : [];
-  };
-  for (const l of g.params) {
-    if (!placement.has(l.node)) continue;
-    const d = decl("const", local(l.node), src(l, "params"));
-    paramDecls.set(l.node, d);
-    head.push(d, ...check("params", l));
   }
-  for (const l of g.inputs) {
-    if (!placement.has(l.node)) continue;
-    if (chunk && l.name === ctx.weighted?.input) {
-      // each sample's weight in the loss: 1, or 0 for the padding of a last chunk
-      head.push(decl("const", local(l.node), id("weights")));
-      const off = ctx.fresh("weights_offset");
-      offsets.set(l.node, off);
-      head.push(decl("const", off, num(0)));
-    } else if (chunk) {
-      // a chunk's inputs are [B, ...shape] slices of the batch, starting at sample `first`
-      head.push(decl("const", local(l.node), src(l, "inputs")));
-      const off = ctx.fresh(`${l.name}_offset`);
-      offsets.set(l.node, off);
-      head.push(decl("const", off, imul(id(sample), num(size(l.shape) / ctx.chunkSize!))));
-    } else if (!batch) head.push(decl("const", local(l.node), src(l, "inputs")), ...check("inputs", l));
-    else if (l.shape.length === 0) {
-      const all = ctx.fresh(`${l.name}_batch`);
-      head.push(decl("const", all, src(l, "inputs")));
-      body.push(decl("const", local(l.node), index(id(all), id(sample))));
-    } else {
-      head.push(decl("const", local(l.node), src(l, "inputs")));
-      const off = ctx.fresh(`${l.name}_offset`);
-      offsets.set(l.node, off);
-      body.push(decl("const", off, imul(id(sample), num(size(l.shape)))));
-    }
-  }
-  // buffers: the workspace's, except a gradient computed straight into the caller's array
-  const accumulated = new Set([...(chunk ? (ctx.wasm?.accumulators.values() ?? []) : [])].map((a) => a.node));
-  for (const nid of order) {
-    // a gradient a wasm kernel adds into its per-call sum has no buffer of its own here
-    if (placement.get(nid) !== "buffer" || accumulated.has(nid)) continue;
-    const params = gradOf.get(nid);
-    if (mode === "gradients" && params && params.length === 1) {
-      head.push(decl("const", local(nid), member(member(id("out"), "grads"), params[0])));
-      gradsLocal.set(params[0], local(nid));
-    } else {
-      head.push(decl("const", local(nid), member(id("workspace"), local(nid))));
-      workspace.push(nid);
+
+  private declareParams(): void {
+    for (const l of this.g.params) {
+      if (!this.placement.has(l.node)) continue;
+      const d = decl("const", this.local(l.node), this.src(l, "params"));
+      this.paramDecls.set(l.node, d);
+      this.head.push(d, ...this.check("params", l));
     }
   }
 
-  for (const nid of order) {
-    body.push(...nodeStmts(nid));
-    if (ctx.debug) body.push(...finiteCheck(nid));
+  /** a leaf read at an offset that `init` computes (a sample's or a chunk's start), declared where `to` says */
+  private offsetLocal(l: Leaf, to: Stmt[], init: Expr, hint = `${l.name}_offset`): void {
+    const off = this.ctx.fresh(hint);
+    this.offsets.set(l.node, off);
+    to.push(decl("const", off, init));
   }
-  // outputs may read leaves too (a gradient equal to an input); what is still unread is dropped
-  const unreadParams = () => {
-    for (const [nid, d] of paramDecls) if (!readLeaves.has(nid)) head.splice(head.indexOf(d), 1);
-  };
 
-  const lossExpr = at(g.loss, {}, body);
-  if (mode === "loss") return { stmts: [...head, ...body, { k: "return", e: lossExpr }], workspace };
-
-  // one local for out.grads: re-loading it for every store makes V8 allocate
-  let usesGrads = false;
-  const gradTarget = (param: string) => {
-    usesGrads = true;
-    return member(id("grads"), param);
-  };
-  const gradsDecl = (): Stmt[] => (usesGrads ? [decl("const", "grads", member(id("out"), "grads"))] : []);
-  /** chunk sums of the loss and the scalar gradients, in a typed array: += on an object field allocates */
-  const scalarSlot = new Map(g.grads.filter((o) => g.nodes[o.node].shape.length === 0).map((o, k) => [o.param, k + 1]));
-  if (mode === "gradients") {
-    body.push(assign(member(id("out"), "loss"), lossExpr));
-    for (const o of g.grads) {
-      const n = g.nodes[o.node];
-      if (n.shape.length === 0) body.push(assign(gradTarget(o.param), at(o.node, {}, body)));
-      else if (gradsLocal.get(o.param) !== local(o.node) || placement.get(o.node) !== "buffer") {
-        const dst = ctx.fresh(`grad_${o.param}`);
-        body.push(decl("const", dst, gradTarget(o.param)));
-        body.push(
-          ...elementLoop(n.shape, (pos, prelude) => [assign(index(id(dst), pos.flat!), at(o.node, pos, prelude))]),
-        );
+  private declareInputs(): void {
+    const { ctx, head, body } = this;
+    for (const l of this.g.inputs) {
+      if (!this.placement.has(l.node)) continue;
+      const local = this.local(l.node);
+      if (this.chunk && l.name === ctx.weighted?.input) {
+        // each sample's weight in the loss: 1, or 0 for the padding of a last chunk
+        head.push(decl("const", local, id("weights")));
+        this.offsetLocal(l, head, num(0), "weights_offset");
+      } else if (this.chunk) {
+        // a chunk's inputs are [B, ...shape] slices of the batch, starting at sample `first`
+        head.push(decl("const", local, this.src(l, "inputs")));
+        this.offsetLocal(l, head, imul(id(this.sample), num(size(l.shape) / ctx.chunkSize!)));
+      } else if (!this.batch) head.push(decl("const", local, this.src(l, "inputs")), ...this.check("inputs", l));
+      else if (l.shape.length === 0) {
+        const all = ctx.fresh(`${l.name}_batch`);
+        head.push(decl("const", all, this.src(l, "inputs")));
+        body.push(decl("const", local, index(id(all), id(this.sample))));
+      } else {
+        head.push(decl("const", local, this.src(l, "inputs")));
+        this.offsetLocal(l, body, imul(id(this.sample), num(size(l.shape))));
       }
     }
-    return { stmts: [...head, ...gradsDecl(), ...body, { k: "return", e: id("out") }], workspace };
   }
 
-  if (chunk) {
-    // B samples at once: add their summed loss and scalar gradients to the sums, tensors to out
+  /** buffers: the workspace's, except a gradient computed straight into the caller's array */
+  private declareBuffers(): void {
+    for (const nid of this.order) {
+      if (this.placement.get(nid) !== "buffer" || this.accumulated.has(nid)) continue;
+      const params = this.gradOf.get(nid);
+      if (this.mode === "gradients" && params && params.length === 1) {
+        this.head.push(decl("const", this.local(nid), member(member(id("out"), "grads"), params[0])));
+        this.gradsLocal.set(params[0], this.local(nid));
+      } else {
+        this.head.push(decl("const", this.local(nid), member(id("workspace"), this.local(nid))));
+        this.workspace.push(nid);
+      }
+    }
+  }
+
+  /** outputs may read leaves too (a gradient equal to an input); what is still unread is dropped */
+  private dropUnreadParams(): void {
+    for (const [nid, d] of this.paramDecls) if (!this.readLeaves.has(nid)) this.head.splice(this.head.indexOf(d), 1);
+  }
+
+  private gradTarget(param: string): Expr {
+    this.usesGrads = true;
+    return member(id("grads"), param);
+  }
+
+  private gradsDecl(): Stmt[] {
+    return this.usesGrads ? [decl("const", "grads", member(id("out"), "grads"))] : [];
+  }
+
+  /** `dst[i] op= gradient[i]` over a tensor gradient's elements */
+  private gradLoop(o: GradOutput, dst: string, op?: "+="): Stmt[] {
+    return this.elementLoop(this.g.nodes[o.node].shape, (pos, prelude) => [
+      assign(index(id(dst), pos.flat!), this.at(o.node, pos, prelude), op),
+    ]);
+  }
+
+  // ---- one method per mode -----------------------------------------------------------------
+  /** gradients(): the loss and each gradient into `out` */
+  private gradientsBody(lossExpr: Expr): Body {
+    const { body } = this;
+    body.push(assign(member(id("out"), "loss"), lossExpr));
+    for (const o of this.g.grads) {
+      const n = this.g.nodes[o.node];
+      if (n.shape.length === 0) body.push(assign(this.gradTarget(o.param), this.at(o.node, {}, body)));
+      else if (this.gradsLocal.get(o.param) !== this.local(o.node) || this.placement.get(o.node) !== "buffer") {
+        const dst = this.ctx.fresh(`grad_${o.param}`);
+        body.push(decl("const", dst, this.gradTarget(o.param)), ...this.gradLoop(o, dst));
+      }
+    }
+    return {
+      stmts: [...this.head, ...this.gradsDecl(), ...body, { k: "return", e: id("out") }],
+      workspace: this.workspace,
+    };
+  }
+
+  /** the chunk function: B samples at once; their summed loss and scalar gradients go to the sums, tensors to out */
+  private chunkBody(lossExpr: Expr): Body {
+    const { ctx, head, body } = this;
     head.push(decl("const", "sums", member(id("workspace"), "chunkSums")));
     if (ctx.wasm?.kernels.size) head.push(decl("const", "kernels", call("wasmKernels")));
     body.push(assign(index(id("sums"), num(0)), lossExpr, "+="));
-    for (const o of g.grads) {
-      const n = g.nodes[o.node];
+    for (const o of this.g.grads) {
+      const n = this.g.nodes[o.node];
       if (n.shape.length === 0)
-        body.push(assign(index(id("sums"), num(scalarSlot.get(o.param)!)), at(o.node, {}, body), "+="));
+        body.push(assign(index(id("sums"), num(this.scalarSlot.get(o.param)!)), this.at(o.node, {}, body), "+="));
       else if (ctx.wasm?.accumulators.has(o.param))
         continue; // its kernel already added this chunk into the sum
       else {
         const dst = ctx.fresh(`grad_${o.param}`);
-        body.push(decl("const", dst, gradTarget(o.param)));
-        body.push(
-          ...elementLoop(n.shape, (pos, prelude) => [
-            assign(index(id(dst), pos.flat!), at(o.node, pos, prelude), "+="),
-          ]),
-        );
+        body.push(decl("const", dst, this.gradTarget(o.param)), ...this.gradLoop(o, dst, "+="));
       }
     }
-    unreadParams();
-    return { stmts: [...head, ...gradsDecl(), ...body], workspace, chunkSums: scalarSlot.size + 1 };
+    this.dropUnreadParams();
+    return {
+      stmts: [...head, ...this.gradsDecl(), ...body],
+      workspace: this.workspace,
+      chunkSums: this.scalarSlot.size + 1,
+    };
   }
 
-  // batch: whole chunks through the batched function, the rest sample by sample; then divide by n
-  const lossSum = ctx.fresh("lossSum");
-  const start = ctx.fresh("start");
-  const pre: Stmt[] = [
-    {
-      k: "if-throw",
-      cond: { k: "un", op: "!", a: bin(">=", id("n"), num(1)) },
-      error: "RangeError",
-      message: "batchGradients: n must be at least 1",
-    },
-    decl("let", lossSum, num(0)),
-    decl("let", start, num(0)),
-  ];
-  const sumsOf = (slot: number): Expr => (ctx.chunkSize ? index(id("sums"), num(slot)) : num(0));
-  if (ctx.chunkSize) {
-    head.push(decl("const", "sums", member(id("workspace"), "chunkSums")));
+  /** batchGradients(): whole chunks through the chunk function, the rest sample by sample; then divide by n */
+  private batchBody(lossExpr: Expr): Body {
+    const { ctx, body } = this;
+    const lossSum = ctx.fresh("lossSum");
+    const start = ctx.fresh("start");
+    const pre: Stmt[] = [
+      {
+        k: "if-throw",
+        cond: { k: "un", op: "!", a: bin(">=", id("n"), num(1)) },
+        error: "RangeError",
+        message: "batchGradients: n must be at least 1",
+      },
+      decl("let", lossSum, num(0)),
+      decl("let", start, num(0)),
+    ];
+    if (ctx.chunkSize) pre.push(...this.chunkLoop(ctx.chunkSize, start));
+    const post: Stmt[] = [
+      decl("const", "scale", bin("/", num(1), id("n"))),
+      assign(member(id("out"), "loss"), bin("*", bin("+", this.sumsOf(0), id(lossSum)), id("scale"))),
+    ];
+    body.push(assign(id(lossSum), lossExpr, "+="));
+    for (const o of this.g.grads) {
+      if (this.g.nodes[o.node].shape.length === 0) this.batchScalarGrad(o, pre, post);
+      else this.batchTensorGrad(o, pre, post);
+    }
+    return {
+      stmts: [
+        ...this.head,
+        ...this.gradsDecl(),
+        ...pre,
+        loop(this.sample, id("n"), body, id(start)),
+        ...post,
+        { k: "return", e: id("out") },
+      ],
+      workspace: this.workspace,
+    };
+  }
+
+  /** a chunk's sum (slot 0: the loss, then each scalar gradient), or 0 without a chunk function */
+  private sumsOf(slot: number): Expr {
+    return this.ctx.chunkSize ? index(id("sums"), num(slot)) : num(0);
+  }
+
+  private batchScalarGrad(o: GradOutput, pre: Stmt[], post: Stmt[]): void {
+    const a = this.ctx.fresh(`sum_${o.param}`);
+    pre.push(decl("let", a, num(0)));
+    this.body.push(assign(id(a), this.at(o.node, {}, this.body), "+="));
+    const total = bin("+", this.sumsOf(this.scalarSlot.get(o.param)!), id(a));
+    post.push(assign(this.gradTarget(o.param), bin("*", total, id("scale"))));
+  }
+
+  private batchTensorGrad(o: GradOutput, pre: Stmt[], post: Stmt[]): void {
+    const n = this.g.nodes[o.node];
+    const dst = this.ctx.fresh(`grad_${o.param}`);
+    const acc = this.ctx.wasm?.accumulators.get(o.param);
+    // the chunks add this gradient into a sum in the kernels' memory: the remaining samples add
+    // into it too, the kernels scale it in place and one copy moves it into out
+    const sum = acc ? this.ctx.fresh(`chunks_${o.param}`) : dst;
+    const zero: Stmt = { k: "call", e: call(member(id(sum), "fill"), num(0)) };
+    // before the chunk loop, like the other zeroing
+    pre.splice(
+      1,
+      0,
+      decl("const", dst, this.gradTarget(o.param)),
+      ...(acc ? [decl("const", sum, member(id("workspace"), acc.key))] : []),
+      zero,
+    );
+    this.body.push(...this.gradLoop(o, sum, "+="));
+    if (acc) {
+      post.push({
+        k: "call",
+        e: call(member(call("wasmKernels"), "scale"), num(acc.offset), num(size(n.shape)), id("scale")),
+      });
+      post.push({ k: "call", e: call(member(id(dst), "set"), id(sum)) });
+    } else post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), id("scale"), "*=")]));
+  }
+
+  /** the statements that run whole chunks (and a padded last one) before the per-sample loop */
+  private chunkLoop(B: number, start: string): Stmt[] {
+    const { ctx } = this;
+    this.head.push(decl("const", "sums", member(id("workspace"), "chunkSums")));
+    const pre: Stmt[] = [];
     // the WebAssembly kernels read params from their memory: copy them in once per call
     for (const [name, st] of ctx.wasm?.staging ?? []) {
       if (st.role !== "param") continue;
       // whenever a chunk runs: a whole one, or a padded last one
-      const chunks = Math.min(ctx.chunkSize, ctx.weighted?.paddedTailFrom ?? ctx.chunkSize);
-      pre.push({
-        k: "if",
-        cond: bin(">=", id("n"), num(chunks)),
-        body: [
-          {
-            k: "call",
-            e: { k: "call", fn: member(member(id("workspace"), st.key), "set"), args: [member(id("params"), name)] },
-          },
-        ],
-      });
+      const chunks = Math.min(B, ctx.weighted?.paddedTailFrom ?? B);
+      const copy: Stmt = {
+        k: "call",
+        e: call(member(member(id("workspace"), st.key), "set"), member(id("params"), name)),
+      };
+      pre.push({ k: "if", cond: bin(">=", id("n"), num(chunks)), body: [copy] });
     }
-    pre.push({ k: "call", e: { k: "call", fn: member(id("sums"), "fill"), args: [num(0)] } });
+    pre.push({ k: "call", e: call(member(id("sums"), "fill"), num(0)) });
     const weights = ctx.weighted ? [id("weights")] : [];
     if (ctx.weighted)
       pre.push(decl("const", "weights", member(id("workspace"), "chunkWeights")), {
         k: "call",
         e: call(member(id("weights"), "fill"), num(1)),
       });
-    pre.push({
-      k: "for-chunks",
-      v: start,
-      size: ctx.chunkSize,
-      body: [
-        {
-          k: "call",
-          e: call(
-            "batchChunk",
-            id("params"),
-            id("batch"),
-            id(start),
-            id("out"),
-            ...weights,
-            ...(ctx.weighted ? [num(ctx.chunkSize)] : []),
-          ),
-        },
-      ],
-    });
-    if (ctx.weighted) pre.push(paddedTail(ctx.chunkSize, ctx.weighted.paddedTailFrom));
+    const run = call(
+      "batchChunk",
+      id("params"),
+      id("batch"),
+      id(start),
+      id("out"),
+      ...weights,
+      ...(ctx.weighted ? [num(B)] : []),
+    );
+    pre.push({ k: "for-chunks", v: start, size: B, body: [{ k: "call", e: run }] });
+    if (ctx.weighted) pre.push(this.paddedTail(B, ctx.weighted.paddedTailFrom, start));
+    return pre;
   }
+
   /**
    * the samples past the last whole chunk as one more chunk: copied into the workspace's tail
    * batch, the rows after them repeating the last sample (finite wherever it is), weight 0
    */
-  function paddedTail(B: number, from: number): Stmt {
-    const rest = ctx.fresh("rest");
-    const tail = ctx.fresh("tail");
+  private paddedTail(B: number, from: number, start: string): Stmt {
+    const rest = this.ctx.fresh("rest");
+    const tail = this.ctx.fresh("tail");
     const copies: Stmt[] = [
       decl("const", rest, bin("-", id("n"), id(start))),
       decl("const", tail, member(id("workspace"), "tailBatch")),
     ];
-    for (const l of g.inputs) {
-      const per = size(l.shape);
-      const all = ctx.fresh(`${l.name}_all`);
-      const to = ctx.fresh(`${l.name}_tail`);
-      copies.push(decl("const", all, member(id("batch"), l.name)), decl("const", to, member(id(tail), l.name)));
-      copies.push(
-        loop("i", imul(id(rest), num(per)), [
-          assign(index(id(to), id("i")), index(id(all), iadd(imul(id(start), num(per)), id("i")))),
-        ]),
-      );
-      // the padding: the last real sample again, copied within the tail by the engine
-      const last = (k: Expr) => imul(k, num(per));
-      copies.push(
-        loop(
-          "s",
-          num(B),
-          [
-            {
-              k: "call",
-              e: call(member(id(to), "copyWithin"), last(id("s")), last(bin("-", id(rest), num(1))), last(id(rest))),
-            },
-          ],
-          id(rest),
-        ),
-      );
-    }
+    for (const l of this.g.inputs) copies.push(...this.tailCopy(l, B, rest, tail, start));
     copies.push({ k: "call", e: call(member(id("weights"), "fill"), num(0), id(rest)) });
     copies.push({
       k: "call",
@@ -631,58 +741,25 @@ export function emitBody(ctx: FunctionContext): Body {
     copies.push(assign(id(start), id("n")));
     return { k: "if", cond: bin(">=", bin("-", id("n"), id(start)), num(from)), body: copies };
   }
-  const post: Stmt[] = [
-    decl("const", "scale", bin("/", num(1), id("n"))),
-    assign(member(id("out"), "loss"), bin("*", bin("+", sumsOf(0), id(lossSum)), id("scale"))),
-  ];
-  body.push(assign(id(lossSum), lossExpr, "+="));
-  for (const o of g.grads) {
-    const n = g.nodes[o.node];
-    if (n.shape.length === 0) {
-      const a = ctx.fresh(`sum_${o.param}`);
-      pre.push(decl("let", a, num(0)));
-      body.push(assign(id(a), at(o.node, {}, body), "+="));
-      post.push(assign(gradTarget(o.param), bin("*", bin("+", sumsOf(scalarSlot.get(o.param)!), id(a)), id("scale"))));
-    } else {
-      const dst = ctx.fresh(`grad_${o.param}`);
-      const acc = ctx.wasm?.accumulators.get(o.param);
-      // the chunks add this gradient into a sum in the kernels' memory: the remaining samples add
-      // into it too, the kernels scale it in place and one copy moves it into out
-      const sum = acc ? ctx.fresh(`chunks_${o.param}`) : dst;
-      const zero: Stmt = { k: "call", e: { k: "call", fn: member(id(sum), "fill"), args: [num(0)] } };
-      // before the chunk loop, like the other zeroing
-      pre.splice(
-        1,
-        0,
-        decl("const", dst, gradTarget(o.param)),
-        ...(acc ? [decl("const", sum, member(id("workspace"), acc.key))] : []),
-        zero,
-      );
-      body.push(
-        ...elementLoop(n.shape, (pos, prelude) => [assign(index(id(sum), pos.flat!), at(o.node, pos, prelude), "+=")]),
-      );
-      if (acc) {
-        post.push({
-          k: "call",
-          e: {
-            k: "call",
-            fn: member(call("wasmKernels"), "scale"),
-            args: [num(acc.offset), num(size(n.shape)), id("scale")],
-          },
-        });
-        post.push({ k: "call", e: { k: "call", fn: member(id(dst), "set"), args: [id(sum)] } });
-      } else post.push(loop("i", num(size(n.shape)), [assign(index(id(dst), id("i")), id("scale"), "*=")]));
-    }
+
+  /** one input's rows of the padded last chunk: the real ones, then the last real one again */
+  private tailCopy(l: Leaf, B: number, rest: string, tail: string, start: string): Stmt[] {
+    const per = size(l.shape);
+    const all = this.ctx.fresh(`${l.name}_all`);
+    const to = this.ctx.fresh(`${l.name}_tail`);
+    const last = (k: Expr) => imul(k, num(per));
+    const pad: Stmt = {
+      k: "call",
+      e: call(member(id(to), "copyWithin"), last(id("s")), last(bin("-", id(rest), num(1))), last(id(rest))),
+    };
+    return [
+      decl("const", all, member(id("batch"), l.name)),
+      decl("const", to, member(id(tail), l.name)),
+      loop("i", imul(id(rest), num(per)), [
+        assign(index(id(to), id("i")), index(id(all), iadd(imul(id(start), num(per)), id("i")))),
+      ]),
+      // the padding: the last real sample again, copied within the tail by the engine
+      loop("s", num(B), [pad], id(rest)),
+    ];
   }
-  return {
-    stmts: [
-      ...head,
-      ...gradsDecl(),
-      ...pre,
-      loop(sample, id("n"), body, id(start)),
-      ...post,
-      { k: "return", e: id("out") },
-    ],
-    workspace,
-  };
 }

@@ -1,0 +1,426 @@
+/**
+ * The generated module's declarations, as ts-morph structures, in the order they are printed:
+ * types, result storage, the workspace, the WebAssembly loader, helper functions, and the
+ * exported functions around the bodies that src/emit/ts/function.ts emits.
+ */
+import {
+  StructureKind,
+  VariableDeclarationKind,
+  type FunctionDeclarationStructure,
+  type InterfaceDeclarationStructure,
+  type OptionalKind,
+  type PropertySignatureStructure,
+  type StatementStructures,
+  type TypeAliasDeclarationStructure,
+  type VariableStatementStructure,
+} from "ts-morph";
+import type { Graph, Leaf } from "../../ir/graph.js";
+import { integerBounds } from "../../ir/integers.js";
+import { showShape, size } from "../../shape/shape.js";
+import type { Mode } from "./function.js";
+import { moduleFunctions, usedModuleFunctions } from "./helpers.js";
+import { safeComment } from "./syntax.js";
+import type { EmitOptions } from "./types.js";
+import type { validators } from "./validate.js";
+import type { WasmLayout } from "./wasm-layout.js";
+
+/** What the declarations are built from: the graph, the options, and the emitted bodies. */
+export interface ModuleParts {
+  readonly g: Graph;
+  readonly opts: EmitOptions;
+  /** the module's array type: Float64Array or Float32Array */
+  readonly arr: string;
+  readonly checks: ReturnType<typeof validators> | undefined;
+  /** each function's body, printed */
+  readonly bodies: Record<Mode, string[]>;
+  /** workspace entries: name and length, sorted by name */
+  readonly workspace: readonly (readonly [string, number])[];
+  readonly wasm: WasmLayout | undefined;
+}
+
+const propName = (name: string) =>
+  /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name);
+/** a key in an object literal: computed, so even "__proto__" defines an own property */
+const literalKey = (name: string) => (name === "__proto__" ? `[${JSON.stringify(name)}]` : propName(name));
+
+/** statement structures, with their kinds filled in */
+const typeAlias = (x: Omit<TypeAliasDeclarationStructure, "kind">): StatementStructures => ({
+  ...x,
+  kind: StructureKind.TypeAlias,
+});
+const variable = (x: Omit<VariableStatementStructure, "kind">): StatementStructures => ({
+  ...x,
+  kind: StructureKind.VariableStatement,
+});
+const fn = (x: Omit<FunctionDeclarationStructure, "kind">): StatementStructures => ({
+  ...x,
+  kind: StructureKind.Function,
+});
+
+const leafType = (l: Leaf) => (l.shape.length === 0 ? "number" : l.int ? "Int32Array" : "Tensor");
+
+function props(ls: readonly Leaf[], type: (l: Leaf) => string): OptionalKind<PropertySignatureStructure>[] {
+  return ls.map((l) => ({
+    name: propName(l.name),
+    type: type(l),
+    docs: [`${l.shape.length === 0 ? "scalar" : `${showShape(l.shape)}, row-major`}`],
+  }));
+}
+
+function iface(
+  name: string,
+  doc: string,
+  properties: OptionalKind<PropertySignatureStructure>[],
+): InterfaceDeclarationStructure {
+  return { kind: StructureKind.Interface, name, isExported: true, docs: [doc], properties };
+}
+
+/** Tensor, shapes, integers, and the Params, Inputs, Batch, Grads and Result interfaces. */
+export function typeDeclarations({ g, arr }: ModuleParts): StatementStructures[] {
+  const out: StatementStructures[] = [];
+  const sf = {
+    addTypeAlias: (x: Omit<TypeAliasDeclarationStructure, "kind">) => out.push(typeAlias(x)),
+    addVariableStatement: (x: Omit<VariableStatementStructure, "kind">) => out.push(variable(x)),
+    addInterface: (x: InterfaceDeclarationStructure) => out.push(x),
+  };
+  sf.addTypeAlias({ name: "Tensor", isExported: true, type: arr, docs: ["Tensors are flat row-major arrays."] });
+  sf.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ["The shape of every param and input ([] for a scalar)."],
+    declarations: [
+      {
+        name: "shapes",
+        initializer: `{ params: { ${g.params.map((l) => `${literalKey(l.name)}: [${l.shape.join(", ")}]`).join(", ")} }, inputs: { ${g.inputs.map((l) => `${literalKey(l.name)}: [${l.shape.join(", ")}]`).join(", ")} } } as const`,
+      },
+    ],
+  });
+  if (g.inputs.some((l) => l.int)) {
+    const bounds = integerBounds(g);
+    sf.addVariableStatement({
+      isExported: true,
+      declarationKind: VariableDeclarationKind.Const,
+      docs: [
+        "The integer inputs, each with its valid values 0 <= v < bound (the length of the axis it indexes; null when it indexes none). A value outside throws a RangeError.",
+      ],
+      declarations: [
+        {
+          name: "integers",
+          initializer: `{ ${g.inputs
+            .filter((l) => l.int)
+            .map((l) => `${literalKey(l.name)}: ${bounds.get(l.name) ?? "null"}`)
+            .join(", ")} } as const`,
+        },
+      ],
+    });
+  }
+  sf.addInterface(iface("Params", "The differentiated parameters.", props(g.params, leafType)));
+  sf.addInterface(iface("Inputs", "One sample of data (not differentiated).", props(g.inputs, leafType)));
+  sf.addInterface(
+    iface(
+      "Batch",
+      "n samples of each input, sample after sample (row-major [n, ...shape]).",
+      props(g.inputs, () => "ArrayLike<number>"),
+    ),
+  );
+  sf.addInterface(
+    iface("Grads", "d loss / d param, one entry per param, shaped like the param.", props(g.params, leafType)),
+  );
+  sf.addInterface(
+    iface("Result", "The loss and its gradients.", [
+      { name: "loss", type: "number" },
+      { name: "grads", type: "Grads" },
+    ]),
+  );
+  return out;
+}
+
+/** The class that holds one result's gradients, and createResult(). */
+export function resultStorage({ g, arr }: ModuleParts): StatementStructures[] {
+  const statements: StatementStructures[] = [];
+  // Gradients live in a class instance: V8 then keeps every field inside the object, so storing a
+  // scalar gradient allocates nothing (fields of big object literals, or a number field after
+  // array fields, box each double stored; measured in test/alloc.test.ts). Scalars come first.
+  const ordered = [...g.params.filter((l) => l.shape.length === 0), ...g.params.filter((l) => l.shape.length > 0)];
+  statements.push({
+    kind: StructureKind.Class,
+    name: "GradsStorage",
+    implements: ["Grads"],
+    docs: ["Storage for one result's gradients."],
+    // computed keys where a plain one would mean something else ("constructor", "__proto__")
+    properties: ordered.map((l) => ({
+      name: l.name === "__proto__" || l.name === "constructor" ? `[${JSON.stringify(l.name)}]` : propName(l.name),
+      type: leafType(l),
+      initializer: l.shape.length === 0 ? "0" : `new ${arr}(${size(l.shape)})`,
+    })),
+  });
+  statements.push(
+    fn({
+      name: "createResult",
+      isExported: true,
+      returnType: "Result",
+      docs: ["A zeroed result to pass as `out`, so that gradients() and batchGradients() allocate nothing."],
+      statements: ["return { loss: 0, grads: new GradsStorage() };"],
+    }),
+  );
+  return statements;
+}
+
+/** createWorkspace(): the intermediate tensors, allocated once per module. */
+export function workspaceFunction({ g, opts, arr, workspace, wasm }: ModuleParts): StatementStructures[] {
+  const out: StatementStructures[] = [];
+  const sf = { addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => out.push(fn(x)) };
+  const view = (name: string, n: number) => {
+    const off = wasm?.views.get(name);
+    return off === undefined ? `new ${arr}(${n})` : `new ${arr}(wasmMemory.buffer, ${off}, ${n})`;
+  };
+  const weightedChunk = opts.chunk?.weight !== undefined;
+  const tailStaged = weightedChunk && wasm ? [...wasm.plan.staging].filter(([, st]) => st.role === "input") : [];
+  if (workspace.length)
+    sf.addFunction({
+      name: "createWorkspace",
+      docs: ["Intermediate tensors, allocated once per module."],
+      statements: [
+        // an input the kernels read is staged in their memory; a padded last chunk writes it there directly
+        ...tailStaged.map(
+          ([name, st]) => `const ${st.key} = ${view(st.key, st.size)}; // also the tail batch's ${safeComment(name)}`,
+        ),
+        `return { ${[
+          ...workspace,
+          ...(wasm
+            ? [...wasm.plan.staging.values()]
+                .filter((st) => !tailStaged.some(([, t]) => t === st))
+                .map((st) => [st.key, st.size] as [string, number])
+            : []),
+          ...(wasm && opts.chunk
+            ? [...wasm.plan.accumulators.values()].map(
+                (a) => [a.key, size(opts.chunk!.graph.nodes[a.node].shape)] as [string, number],
+              )
+            : []),
+        ]
+          .map(([name, n]) => `${name}: ${view(name, n)}`)
+          .concat(tailStaged.map(([, st]) => st.key))
+          .concat(
+            weightedChunk
+              ? [
+                  `chunkWeights: new ${arr}(${opts.chunk!.size})`,
+                  `tailBatch: { ${g.inputs.map((l) => `${literalKey(l.name)}: ${tailStaged.find(([name]) => name === l.name)?.[1].key ?? `new ${arr}(${opts.chunk!.size * size(l.shape)})`}`).join(", ")} }`,
+                ]
+              : [],
+          )
+          .join(", ")} };`,
+      ],
+    });
+  return out;
+}
+
+/** --target wasm: the WebAssembly API's types, the memory, the kernels' bytes, init() and their compilation. */
+export function wasmLoader(wasm: WasmLayout): StatementStructures[] {
+  const statements: StatementStructures[] = [];
+  const sf = {
+    addTypeAlias: (x: Omit<TypeAliasDeclarationStructure, "kind">) => statements.push(typeAlias(x)),
+    addVariableStatement: (x: Omit<VariableStatementStructure, "kind">) => statements.push(variable(x)),
+    addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => statements.push(fn(x)),
+  };
+  // WebAssembly through globalThis, so the module type-checks without DOM or Node types
+  statements.push({
+    kind: StructureKind.Interface,
+    name: "WasmApi",
+    docs: ["The part of the WebAssembly API this module uses."],
+    properties: [
+      { name: "Memory", type: "new (descriptor: { initial: number }) => { buffer: ArrayBuffer }" },
+      { name: "Module", type: "new (bytes: Uint8Array) => object" },
+      { name: "Instance", type: "new (module: object, imports: object) => { exports: Kernels }" },
+    ],
+    methods: [
+      {
+        name: "instantiate",
+        parameters: [
+          { name: "bytes", type: "Uint8Array" },
+          { name: "imports", type: "object" },
+        ],
+        returnType: "Promise<{ instance: { exports: Kernels } }>",
+      },
+    ],
+  });
+  sf.addTypeAlias({ name: "Kernels", type: "Record<string, (...args: number[]) => void>" });
+  sf.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Const,
+    declarations: [
+      { name: "wasmApi", initializer: "(globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly" },
+      { name: "wasmMemory", initializer: `new wasmApi.Memory({ initial: ${wasm.pages} })` },
+      {
+        name: "wasmBytes",
+        initializer: `Uint8Array.from((globalThis as unknown as { atob(s: string): string }).atob("${wasm.base64}"), (c) => c.charCodeAt(0))`,
+      },
+    ],
+  });
+  sf.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Let,
+    declarations: [{ name: "kernelExports", type: "Kernels | undefined" }],
+  });
+  sf.addFunction({
+    name: "init",
+    isExported: true,
+    isAsync: true,
+    returnType: "Promise<void>",
+    docs: [
+      "Compiles the WebAssembly kernels ahead of time. Browsers, which refuse to compile larger modules synchronously, call this once before batchGradients; Node does not need to.",
+    ],
+    statements: [
+      "kernelExports ??= (await wasmApi.instantiate(wasmBytes, { gradc: { memory: wasmMemory } })).instance.exports;",
+    ],
+  });
+  sf.addFunction({
+    name: "wasmKernels",
+    returnType: "Kernels",
+    docs: ["The kernels, compiled on first use when init() was not called."],
+    statements: ["return kernelExports ?? compileKernels();"],
+  });
+  sf.addFunction({
+    name: "compileKernels",
+    returnType: "Kernels",
+    docs: ["Compiles the kernels synchronously, which browsers refuse for modules this size on the main thread."],
+    statements: [
+      "try {",
+      "  return (kernelExports = new wasmApi.Instance(new wasmApi.Module(wasmBytes), { gradc: { memory: wasmMemory } }).exports);",
+      "} catch (e) {",
+      "  throw new Error(`gradc: the WebAssembly kernels could not be compiled synchronously (${String(e)}); in a browser, call await init() once before batchGradients`);",
+      "}",
+    ],
+  });
+  return statements;
+}
+
+/** `const workspace = createWorkspace()`, when there is one. */
+export function workspaceVariable({ workspace }: ModuleParts): StatementStructures[] {
+  if (!workspace.length) return [];
+  return [
+    variable({
+      declarationKind: VariableDeclarationKind.Const,
+      declarations: [{ name: "workspace", initializer: "createWorkspace()" }],
+    }),
+  ];
+}
+
+/** The helpers the bodies call: special functions (erf), --debug's nonFinite, the argument checks. */
+export function supportFunctions({ g, opts, checks }: ModuleParts): StatementStructures[] {
+  const out: StatementStructures[] = [];
+  const sf = { addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => out.push(fn(x)) };
+  for (const name of usedModuleFunctions(g)) {
+    const f = moduleFunctions[name];
+    sf.addFunction({
+      name,
+      docs: [f.doc],
+      parameters: f.params.map((p) => ({ name: p, type: "number" })),
+      returnType: "number",
+      statements: [...f.body],
+    });
+  }
+  if (opts.debug) {
+    sf.addFunction({
+      name: "nonFinite",
+      docs: ["--debug: a value is NaN or Inf; name it and where it came from (like anomaly detection)."],
+      parameters: [
+        { name: "name", type: "string" },
+        { name: "expr", type: "string" },
+        { name: "where", type: "string" },
+        { name: "value", type: "number" },
+        { name: "index", type: "number" },
+      ],
+      returnType: "never",
+      statements: [
+        'throw new Error(`gradc --debug: ${name}${index >= 0 ? `[${index}]` : ""} = ${value} is not finite; it computes ${expr} (${where})`);',
+      ],
+    });
+  }
+  for (const f of checks?.functions ?? [])
+    sf.addFunction({
+      name: f.name,
+      docs: [...f.docs],
+      parameters: f.parameters.map((p) => ({ ...p })),
+      returnType: f.returnType,
+      statements: [...f.statements],
+    });
+  return out;
+}
+
+/** loss(), gradients(), the chunk function and batchGradients(), around their bodies. */
+export function exportedFunctions({ g, opts, checks, bodies }: ModuleParts): StatementStructures[] {
+  const out: StatementStructures[] = [];
+  const sf = { addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => out.push(fn(x)) };
+  // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
+  const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);
+  const checked = (calls: readonly string[] | undefined, body: string[]) =>
+    calls?.length ? [`${calls.join("\n")}\n${body[0]}`, ...body.slice(1)] : body;
+  const lossBody = checked(checks?.calls.loss, bodies.loss);
+  const batchBody = checked(checks?.calls.batch, bodies.batch);
+  sf.addFunction({
+    name: "loss",
+    isExported: true,
+    parameters: [
+      { name: arg("params", lossBody[0]), type: "Params" },
+      { name: arg("inputs", lossBody[0]), type: "Inputs" },
+    ],
+    returnType: "number",
+    docs: ["The loss at one sample."],
+    statements: lossBody,
+  });
+  // --target wasm, when one padded chunk beats the per-sample code even for one sample (and every
+  // input is a tensor, so one sample's inputs are a batch of one): gradients() is that chunk
+  const viaChunk = opts.chunk?.paddedTailFrom === 1 && g.inputs.every((l) => l.shape.length > 0);
+  const gradientsBody = checked(
+    checks?.calls.gradients,
+    viaChunk ? ["return batchGradients(params, inputs, 1, out);"] : bodies.gradients,
+  );
+  sf.addFunction({
+    name: "gradients",
+    isExported: true,
+    parameters: [
+      { name: arg("params", gradientsBody[0]), type: "Params" },
+      { name: arg("inputs", gradientsBody[0]), type: "Inputs" },
+      { name: "out", type: "Result", initializer: "createResult()" },
+    ],
+    returnType: "Result",
+    docs: [
+      `The loss and d loss / d param at one sample, written into \`out\` (allocation-free when \`out\` is given)${viaChunk ? "; computed as a batch of one, by the WebAssembly kernels" : ""}.`,
+    ],
+    statements: gradientsBody,
+  });
+  if (opts.chunk) {
+    sf.addFunction({
+      name: "batchChunk",
+      docs: [
+        `Samples first..first+${opts.chunk.size - 1} at once, as matrix products: adds their summed loss and gradients to \`out\`.`,
+      ],
+      parameters: [
+        { name: arg("params", bodies.chunk[0]), type: "Params" },
+        { name: "batch", type: "Batch" },
+        { name: "first", type: "number" },
+        { name: arg("out", bodies.chunk[0]), type: "Result" },
+        ...(opts.chunk.weight !== undefined
+          ? [
+              { name: arg("weights", bodies.chunk[0]), type: "Tensor" },
+              { name: arg("rows", bodies.chunk[0]), type: "number" },
+            ]
+          : []),
+      ],
+      returnType: "void",
+      statements: bodies.chunk,
+    });
+  }
+  sf.addFunction({
+    name: "batchGradients",
+    isExported: true,
+    parameters: [
+      { name: arg("params", batchBody[0]), type: "Params" },
+      { name: arg("batch", batchBody[0]), type: "Batch" },
+      { name: "n", type: "number" },
+      { name: "out", type: "Result", initializer: "createResult()" },
+    ],
+    returnType: "Result",
+    docs: ["The mean loss and mean gradients over n samples (minibatch SGD), written into `out`."],
+    statements: batchBody,
+  });
+  return out;
+}

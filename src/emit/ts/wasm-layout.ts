@@ -1,0 +1,129 @@
+/**
+ * --target wasm: which of the chunk's matrix products run as WebAssembly kernels, and the one
+ * memory they share with the generated code (buffers, staged params and inputs, scratch).
+ */
+import type { Graph } from "../../ir/graph.js";
+import { size } from "../../shape/shape.js";
+import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
+import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
+import { plan, type WasmPlan } from "./function.js";
+import type { Dtype } from "./types.js";
+
+export interface WasmLayout {
+  readonly plan: WasmPlan;
+  /** workspace key -> byte offset, for the entries that live in the kernels' memory */
+  readonly views: ReadonlyMap<string, number>;
+  readonly pages: number;
+  readonly base64: string;
+}
+
+/** The chunk's products that run as WebAssembly kernels: node -> export name, their specs, and the accumulated gradients. */
+export interface WasmKernels {
+  readonly kernels: ReadonlyMap<number, string>;
+  readonly specs: readonly MatmulKernel[];
+  /** products whose rows of A are the chunk's samples (batch/vmap.ts sampleRowValues) */
+  readonly sampleRows: ReadonlySet<number>;
+  /** product node -> the param whose whole gradient it is, added straight into a per-call sum */
+  readonly accumulated: ReadonlyMap<number, string>;
+}
+
+/**
+ * --target wasm: the chunk's matrix products whose operands the kernels can read (buffers,
+ * params, inputs, and their transposes); undefined when there are none.
+ */
+export function wasmKernels(g: Graph): WasmKernels | undefined {
+  const p = plan(g, "chunk");
+  const source = (id: number) => (g.nodes[id].op === "transpose" ? g.nodes[g.nodes[id].args[0]] : g.nodes[id]);
+  const usable = (id: number) => {
+    const s = source(id);
+    return s.op === "param" || s.op === "input" || p.placement.get(s.id) === "buffer";
+  };
+  const kernels = new Map<number, string>();
+  const specs: MatmulKernel[] = [];
+  // a product that is a param's whole gradient, read by nothing else, is added straight into a sum
+  const users = new Map<number, number>();
+  for (const id of p.order) for (const a of g.nodes[id].args) users.set(a, (users.get(a) ?? 0) + 1);
+  const gradOf = new Map(
+    g.grads.filter((o) => g.grads.filter((x) => x.node === o.node).length === 1).map((o) => [o.node, o.param]),
+  );
+  const accumulated = new Map<number, string>();
+  // where a padding sample's row of A equals the sample it repeats, so does its row of the product
+  const rowsOfSamples = sampleRowValues(g, WEIGHT);
+  const sampleRows = new Set<number>();
+  for (const id of p.order) {
+    const n = g.nodes[id];
+    if (n.op !== "matmul" || p.placement.get(id) !== "buffer" || !n.args.every(usable)) continue;
+    const [ta, tb] = n.args.map((a) => g.nodes[a].op === "transpose");
+    const form: Form | undefined = !ta && tb ? "nt" : ta && !tb ? "tn" : !ta && !tb ? "nn" : undefined;
+    if (!form) continue;
+    const [a, b] = n.args.map((x) => g.nodes[x].shape);
+    const name = `k${specs.length}`;
+    kernels.set(id, name);
+    const param = gradOf.get(id);
+    const accumulate = form !== "nt" && param !== undefined && !users.has(id);
+    if (accumulate) accumulated.set(id, param);
+    const spec: MatmulKernel = { name, form, m: a[0], n: a[1], c: b[1], ...(accumulate ? { accumulate } : {}) };
+    if (takesRows(spec) && rowsOfSamples.has(n.args[0])) sampleRows.add(id);
+    specs.push(spec);
+  }
+  return kernels.size ? { kernels, specs, accumulated, sampleRows } : undefined;
+}
+
+/**
+ * --target wasm: one memory for every buffer of the chunk, a staging copy of each param and
+ * input the kernels read, and the kernels' scratch; and the kernels assembled over it.
+ */
+export async function wasmLayout(
+  g: Graph,
+  local: ReadonlyMap<number, string>,
+  dtype: Dtype,
+): Promise<WasmLayout | undefined> {
+  const selected = wasmKernels(g);
+  if (!selected) return undefined;
+  const { kernels, specs, accumulated, sampleRows } = selected;
+  const p = plan(g, "chunk");
+  const bytes = dtype === "f32" ? 4 : 8;
+  const source = (id: number) => (g.nodes[id].op === "transpose" ? g.nodes[g.nodes[id].args[0]] : g.nodes[id]);
+  let offset = 0;
+  const take = (n: number) => {
+    const at = offset;
+    offset += Math.ceil((n * bytes) / 16) * 16;
+    return at;
+  };
+  const offsets = new Map<number, number>();
+  const views = new Map<string, number>();
+  const accumulators = new Map<string, { key: string; node: number; offset: number }>();
+  for (const id of p.order) {
+    if (p.placement.get(id) !== "buffer") continue;
+    const at = take(size(g.nodes[id].shape));
+    offsets.set(id, at);
+    const param = accumulated.get(id);
+    // an accumulated gradient's buffer is the per-call sum, under its own key
+    const key =
+      param !== undefined ? `chunkGrad_${param.replace(/[^A-Za-z0-9_]/g, "_")}_${accumulators.size}` : local.get(id)!;
+    if (param !== undefined) accumulators.set(param, { key, node: id, offset: at });
+    views.set(key, at);
+  }
+  const staging = new Map<string, { key: string; offset: number; role: "param" | "input"; size: number }>();
+  for (const id of kernels.keys()) {
+    for (const arg of g.nodes[id].args) {
+      const s = source(arg);
+      if ((s.op !== "param" && s.op !== "input") || staging.has(s.name!)) continue;
+      const key = `staged_${s.name!.replace(/[^A-Za-z0-9_]/g, "_")}_${staging.size}`;
+      const at = take(size(s.shape));
+      staging.set(s.name!, { key, offset: at, role: s.op, size: size(s.shape) });
+      views.set(key, at);
+    }
+  }
+  // the kernels' own scratch (row lists), past everything the module reads
+  const scratch = offset;
+  offset += scratchBytes({ bytes }, specs);
+  const pages = Math.ceil(offset / 65536) + 1;
+  const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch));
+  return {
+    plan: { kernels, sampleRows, offsets, staging, accumulators },
+    views,
+    pages,
+    base64: Buffer.from(wasmBytes).toString("base64"),
+  };
+}
