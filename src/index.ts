@@ -62,8 +62,7 @@ export function explainFusion(a: CompileResult): string {
 }
 
 export { CompileError } from "./diagnostics/error.js";
-export { PointError } from "./explain/point.js";
-export { ExplainError } from "./explain/derive.js";
+export { ExplainError, PointError } from "./explain/errors.js";
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
 export { evaluate } from "./eval/evaluate.js";

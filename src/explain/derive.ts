@@ -9,6 +9,9 @@ import { rules } from "../rules/table.js";
 import type { Shape } from "../shape/shape.js";
 import { apply, num, size, special, substitute, sym, tidy, toTex } from "./math.js";
 import { nameTex, shapeTex } from "./symbols.js";
+import { ExplainError } from "./errors.js";
+
+export { ExplainError };
 
 /**
  * Closed forms stay readable: a forward expansion larger than FORWARD_LIMIT, or an adjoint
@@ -64,8 +67,6 @@ const MAX_SUM_WRITTEN = 64;
 /** A named value's formula may nest this many operations; a deeper one is no formula a person reads. */
 const MAX_FORMULA_DEPTH = 200;
 
-/** The model is too large to write out as formulas: the message says what to do instead. */
-export class ExplainError extends Error {}
 
 /**
  * Each user-named value is written as one formula down to the names it uses: refuse, with the

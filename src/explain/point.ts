@@ -3,9 +3,10 @@ import type { Graph } from "../ir/graph.js";
 import { integerBounds } from "../ir/integers.js";
 import { size } from "../shape/shape.js";
 import { uniform01 } from "../util/random.js";
+import { PointError } from "./errors.js";
 
-/** A bad --at: the message says what to write instead. */
-export class PointError extends Error {}
+export { PointError };
+
 
 /** One seeded uniform draw in [-1, 1) per element, for `--at random[:seed]`. */
 function uniform(seed: number): () => number {

@@ -1,0 +1,60 @@
+import { basename } from "node:path";
+import type { Command } from "commander";
+import type { Session } from "../session.js";
+import { atOption, choice } from "./options.js";
+
+export function registerExplain(program: Command, s: Session): void {
+  program
+    .command("explain")
+    .description("write the worked backpropagation derivation of a model (lecture 4.6) as Markdown or LaTeX")
+    .argument("<file>", ".grad source file")
+    .option(
+      "--at <point>",
+      "evaluate every unit and gradient at a point: w=0.5,b=-1,x=2,y=1 (vectors v=[1,2]) or random[:seed]",
+    )
+    .option("--format <format>", "md or tex (default: from -o's extension, else md)", choice(["md", "tex"] as const))
+    .option("-o, --out <file>", "output file; with .md, the graph picture is written beside it as .svg")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  gradc explain examples/lecture.grad --at w=0.5,b=-1,x=2,y=1\n  gradc explain examples/mlp.grad --format tex -o mlp.tex\n  gradc explain examples/lecture.grad -o lecture.md   # also writes lecture.svg",
+    )
+    .action((file: string, opts: { at?: string; format?: "md" | "tex"; out?: string }) =>
+      s.guarded(file, async (text, name) => {
+        const { explain, graph } = await import("../../index.js");
+        const format = opts.format ?? (opts.out?.endsWith(".tex") ? "tex" : "md");
+        const svgPath = opts.out && format === "md" ? opts.out.replace(/(\.md)?$/, ".svg") : undefined;
+        s.refuseInput(file, opts.out, svgPath);
+        const r = explain(text, {
+          filename: name,
+          format,
+          ...atOption(opts.at),
+          ...(svgPath ? { picture: basename(svgPath) } : {}),
+        });
+        if (svgPath)
+          s.output(svgPath, await graph(text, { filename: name, format: "svg", ...atOption(opts.at) }), name);
+        s.output(opts.out, r.text, name);
+      }),
+    );
+}
+
+export function registerGraph(program: Command, s: Session): void {
+  program
+    .command("graph")
+    .description("draw the computation graph (params, inputs, units u_k) as SVG or Graphviz DOT")
+    .argument("<file>", ".grad source file")
+    .option("--at <point>", "label every node with its value and gradient at a point (as for explain)")
+    .option("--format <format>", "svg or dot (default: from -o's extension, else svg)", choice(["svg", "dot"] as const))
+    .option("-o, --out <file>", "output file")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  gradc graph examples/lecture.grad -o lecture.svg\n  gradc graph examples/lecture.grad --at w=0.5,b=-1,x=2,y=1 --format dot",
+    )
+    .action((file: string, opts: { at?: string; format?: "svg" | "dot"; out?: string }) =>
+      s.guarded(file, async (text, name) => {
+        const { graph } = await import("../../index.js");
+        const format = opts.format ?? (opts.out?.endsWith(".dot") ? "dot" : "svg");
+        s.refuseInput(file, opts.out);
+        s.output(opts.out, await graph(text, { filename: name, format, ...atOption(opts.at) }), name);
+      }),
+    );
+}
