@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { catalogue } from "../src/diagnostics/catalogue.js";
+import { diagnostic } from "../src/diagnostics/diagnostic.js";
 import { analyze, CompileError, renderDiagnostics } from "../src/index.js";
 
 /** Each folder of test/errors holds input.grad and the golden rendered diagnostics. */
@@ -47,5 +48,21 @@ describe("CompileError", () => {
       expect(err.message).toContain("m.grad:2:13: error[E101]: unknown name 'q'");
       expect(err.message).toContain("= hint: did you mean 'relu'?");
     }
+  });
+});
+
+describe("typed diagnostic constructors", () => {
+  const span = { start: 0, end: 1 };
+  it("a code takes exactly the arguments its message and hint name (checked by tsc in npm test)", () => {
+    const ok = diagnostic("m.grad", "E102", span, { name: "w", where: "1:7" });
+    expect(ok.message).toBe("'w' is already defined");
+    expect(ok.hint).toBe("it was first defined at 1:7; every name is assigned once");
+    expect(diagnostic("m.grad", "E301", span).message).toBe("the program has no loss");
+    // @ts-expect-error a hole without a value
+    expect(() => diagnostic("m.grad", "E102", span, { name: "w" })).toThrow(/no value for \{where\}/);
+    // @ts-expect-error an argument the message does not have
+    diagnostic("m.grad", "E102", span, { name: "w", where: "1:7", extra: 1 });
+    // @ts-expect-error a message without holes takes no arguments
+    diagnostic("m.grad", "E301", span, { name: "w" });
   });
 });

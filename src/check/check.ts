@@ -90,7 +90,8 @@ class Checker {
   private readonly usedInError = new Set<string>();
   /** what the expression visitors in other files see of this checker */
   private readonly ctx: ExprContext = {
-    report: (code, span, args) => this.r.report(code, span, args),
+    report: (code, span, ...args) => this.r.report(code, span, ...args),
+    reportProblem: (p, span) => this.r.reportProblem(p, span),
     snippet: (s) => this.snippet(s),
     constValue: (e, what) => this.constValue(e, what),
     expr: (e) => this.expr(e),
@@ -166,6 +167,8 @@ class Checker {
         }
         if (entry.kind === "const" || entry.kind === "loop variable") return entry.value;
         if (entry.kind === "alias" && entry.expr.kind === "num") return entry.expr.value;
+        // a const whose value had an error: already reported
+        if (this.poisoned.has(name)) return undefined;
         this.r.report("E107", e.span, { what, name, kind: entry.kind === "value" ? "computed value" : entry.kind });
         return undefined;
       }
@@ -189,11 +192,7 @@ class Checker {
           case "^":
             return a ** b;
           case "@":
-            this.r.report("E204", e.opSpan, {
-              what: `'@' in ${what}`,
-              expected: "applied to vectors or matrices",
-              value: "numbers",
-            });
+            this.r.report("E204", e.opSpan, { what, value: "'@', a product of tensors" });
             return undefined;
         }
         return undefined;
@@ -204,11 +203,7 @@ class Checker {
       case "list":
       case "index":
       case "compare":
-        this.r.report("E204", e.span, {
-          what,
-          expected: "arithmetic on numbers and constants",
-          value: `'${this.snippet(e.span)}'`,
-        });
+        this.r.report("E204", e.span, { what, value: `'${this.snippet(e.span)}'` });
         return undefined;
     }
   }
@@ -217,11 +212,7 @@ class Checker {
     const v = this.constValue(e, what);
     if (v === undefined) return undefined;
     if (!Number.isInteger(v) || v < min) {
-      this.r.report("E204", e.span, {
-        what,
-        expected: min > 0 ? "a positive integer" : "a non-negative integer",
-        value: String(v),
-      });
+      this.r.report("E211", e.span, { what, sign: min > 0 ? "positive" : "non-negative", value: String(v) });
       return undefined;
     }
     return v;
@@ -231,7 +222,7 @@ class Checker {
     if (!ref.index) return ref.name;
     const entry = this.scope.get(ref.name);
     if (entry && entry.kind !== "value") {
-      this.r.report("E108", ref.span, { name: ref.name });
+      this.r.report("E108", ref.span, { name: ref.name, example: `${ref.name}{k}` });
       return undefined;
     }
     const i = this.intValue(ref.index, "an index", 0);
@@ -311,7 +302,7 @@ class Checker {
     const shapes = args.map((a) => a.expr!.shape);
     const res = rule(shapes);
     if ("code" in res) {
-      this.r.report(res.code, at, res.args);
+      this.r.reportProblem(res, at);
       return { expr: null, deps };
     }
     if (!this.fits(res as Shape, "this value", at)) return { expr: null, deps };
@@ -344,11 +335,7 @@ class Checker {
       }
       case "string":
       case "list":
-        this.r.report("E204", e.span, {
-          what: "a value",
-          expected: "a number or a tensor expression",
-          value: `'${this.snippet(e.span)}'`,
-        });
+        this.r.report("E212", e.span, { value: `'${this.snippet(e.span)}'` });
         return { expr: null, deps: new Set() };
       case "compare": {
         const op = binaryOps[e.op];
@@ -598,7 +585,8 @@ class Checker {
 
   private constStatement(s: Extract<Stmt, { kind: "const" }>): void {
     const v = this.constValue(s.value, `the value of const '${s.name}'`);
-    if (v !== undefined && this.define(s.name, { kind: "const", value: v, span: s.nameSpan }, s.nameSpan))
+    if (v === undefined) return this.poison(s.name, s.nameSpan);
+    if (this.define(s.name, { kind: "const", value: v, span: s.nameSpan }, s.nameSpan))
       this.consts.set(s.name, this.scope.get(s.name)!);
   }
 
@@ -612,11 +600,7 @@ class Checker {
         continue;
       }
       if (dims.length > MAX_RANK) {
-        this.r.report("E204", d.span, {
-          what: "a shape",
-          expected: `at most ${MAX_RANK} dimensions`,
-          value: `${dims.length} dimensions`,
-        });
+        this.r.report("E213", d.span, { limit: MAX_RANK, count: dims.length });
         this.poison(name, d.target.span);
         continue;
       }

@@ -1,4 +1,4 @@
-import type { Args } from "../diagnostics/diagnostic.js";
+import type { ArgsParam, Problem } from "../diagnostics/diagnostic.js";
 import type { Code } from "../diagnostics/catalogue.js";
 import type { ShapeResult } from "../lang/builtins.js";
 import type { Expr } from "../parse/ast.js";
@@ -14,7 +14,8 @@ export interface Checked {
 
 /** What an expression visitor in its own file sees of the checker (check.ts). */
 export interface ExprContext {
-  report(code: Code, span: Span, args: Args): void;
+  report<C extends Code>(code: C, span: Span, ...args: ArgsParam<C>): void;
+  reportProblem(p: Problem, span: Span): void;
   /** the source text of a span */
   snippet(span: Span): string;
   /** a compile-time number (reported and undefined when it is not one) */

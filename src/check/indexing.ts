@@ -51,11 +51,7 @@ export function checkIndex(ctx: ExprContext, e: Extract<Expr, { kind: "index" }>
       return { expr: null, deps: target.deps };
     const step = st ?? 1;
     if (!Number.isInteger(step) || step === 0 || [a, z].some((x) => x !== undefined && !Number.isInteger(x))) {
-      ctx.report("E204", item.span, {
-        what: "a slice",
-        expected: "integers with a nonzero step",
-        value: `'${ctx.snippet(item.span)}'`,
-      });
+      ctx.report("E214", item.span, { value: `'${ctx.snippet(item.span)}'` });
       return { expr: null, deps: target.deps };
     }
     // Python's slice.indices: clamp the bounds, then count
@@ -65,11 +61,7 @@ export function checkIndex(ctx: ExprContext, e: Extract<Expr, { kind: "index" }>
     const stop = clamp(z, step > 0 ? n : -1);
     const count = Math.max(0, Math.ceil((stop - start) / step));
     if (count === 0) {
-      ctx.report("E204", item.span, {
-        what: "a slice",
-        expected: "non-empty",
-        value: `'${ctx.snippet(item.span)}' (no elements of an axis of length ${n})`,
-      });
+      ctx.report("E215", item.span, { value: `'${ctx.snippet(item.span)}'`, length: n });
       return { expr: null, deps: target.deps };
     }
     starts.push(start);

@@ -42,7 +42,7 @@ export const catalogue = {
   E108: {
     severity: "error",
     message: "'{name}' cannot be indexed: it is not a family of names",
-    hint: "indexed names look like h{k}, where k is a loop variable or constant",
+    hint: "indexed names look like {example}, where k is a loop variable or constant",
   },
   E110: { severity: "error", message: "'{name}' has no argument '{arg}'", hint: "{hint}" },
   E111: { severity: "error", message: "argument '{arg}' of '{name}' is given twice" },
@@ -79,7 +79,11 @@ export const catalogue = {
   E201: { severity: "error", message: "shapes do not broadcast in '{op}': {left} {op} {right}", hint: "{hint}" },
   E202: { severity: "error", message: "matmul dimensions do not match: {left} @ {right}", hint: "{hint}" },
   E203: { severity: "error", message: "'{name}' expects {expected}, found shape {shape}" },
-  E204: { severity: "error", message: "{what} must be {expected}, found {value}" },
+  E204: {
+    severity: "error",
+    message: "{what} must be arithmetic on numbers and constants, found {value}",
+    hint: "a compile-time value is made of numbers, consts, loop variables and + - * / ^",
+  },
   E206: {
     severity: "error",
     message: "axis {axis} is out of range for shape {shape}",
@@ -100,6 +104,27 @@ export const catalogue = {
     severity: "error",
     message: "{what} has shape {shape}: {count} elements, more than a generated module can hold",
     hint: "a tensor holds at most {limit} elements (2 GiB as float64); use smaller shapes",
+  },
+  E211: { severity: "error", message: "{what} must be a {sign} integer, found {value}" },
+  E212: {
+    severity: "error",
+    message: "a value must be a number or a tensor expression, found {value}",
+    hint: "strings and [lists] are arguments of functions (einsum, reshape, axis=[...]), not values",
+  },
+  E213: {
+    severity: "error",
+    message: "a shape has at most {limit} dimensions, found {count}",
+    hint: "reshape the data to fewer axes",
+  },
+  E214: {
+    severity: "error",
+    message: "a slice must have integer bounds and a nonzero step, found {value}",
+    hint: "write start:stop:step with compile-time integers, e.g. x[1:5:2] or x[::-1]",
+  },
+  E215: {
+    severity: "error",
+    message: "the slice {value} selects no element of an axis of length {length}",
+    hint: "a slice must keep at least one element",
   },
   E205: { severity: "error", message: "'{name}' needs operands of the same shape, found {left} and {right}" },
 

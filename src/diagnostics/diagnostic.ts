@@ -1,5 +1,6 @@
 import type { Span } from "../source/span.js";
 import { catalogue, type Code, type Severity } from "./catalogue.js";
+import { InternalError } from "./internal.js";
 
 export interface Diagnostic {
   readonly code: Code;
@@ -15,15 +16,35 @@ export interface Diagnostic {
 
 export type Args = Readonly<Record<string, string | number>>;
 
+/** The {holes} of a message template, as a union of their names: "expected {a}, found {b}" -> "a" | "b". */
+type Holes<S extends string> = S extends `${string}{${infer K}}${infer Rest}` ? K | Holes<Rest> : never;
+type Entry<C extends Code> = (typeof catalogue)[C];
+type HintOf<C extends Code> = Entry<C> extends { readonly hint: infer H extends string } ? H : "";
+
+/** The arguments a code's message and hint need: exactly their holes, so a message and its call sites cannot drift. */
+export type ArgsOf<C extends Code> = { readonly [K in Holes<Entry<C>["message"]> | Holes<HintOf<C>>]: string | number };
+
+/** `args` after the span: required when the code's message has holes, absent when it has none */
+export type ArgsParam<C extends Code> = [Holes<Entry<C>["message"]> | Holes<HintOf<C>>] extends [never]
+  ? []
+  : [args: ArgsOf<C>];
+
+/** A diagnostic as data, before it has a span (a shape rule's verdict): a code with exactly its arguments. */
+export type Problem = { readonly [C in Code]: { readonly code: C; readonly args: ArgsOf<C> } }[Code];
+
+/** Build a Problem; the code's arguments are checked like report's. */
+export const problem = <C extends Code>(code: C, args: ArgsOf<C>): Problem => ({ code, args }) as unknown as Problem;
+
 function fill(template: string, args: Args): string {
-  return template.replace(/\{(\w+)\}/g, (hole, key: string) => {
-    if (!(key in args)) return hole;
+  return template.replace(/\{(\w+)\}/g, (_hole, key: string) => {
+    if (!(key in args)) throw new InternalError(`diagnostic: no value for {${key}} in "${template}"`);
     return String(args[key]);
   });
 }
 
 /** Build a diagnostic from the catalogue; an empty hint after filling is dropped. */
-function diagnostic(file: string, code: Code, span: Span, args: Args = {}): Diagnostic {
+export function diagnostic<C extends Code>(file: string, code: C, span: Span, ...rest: ArgsParam<C>): Diagnostic {
+  const args: Args = rest[0] ?? {};
   const entry = catalogue[code];
   const hintTemplate = "hint" in entry ? entry.hint : undefined;
   const hint = hintTemplate === undefined ? undefined : fill(hintTemplate, args);
@@ -61,14 +82,19 @@ export class Reporter {
     }
   }
 
-  report(code: Code, span: Span, args: Args = {}): void {
-    const plain = diagnostic(this.file, code, span, args);
+  report<C extends Code>(code: C, span: Span, ...args: ArgsParam<C>): void {
+    const plain = diagnostic(this.file, code, span, ...args);
     const d = this.notes.length ? { ...plain, note: callChain(this.notes) } : plain;
     // an unrolled loop body (or a function called many times) reports the same error once
     const key = `${d.code}:${d.span.start}:${d.span.end}:${d.message}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.diagnostics.push(d);
+  }
+
+  /** report a Problem at `span` */
+  reportProblem(p: Problem, span: Span): void {
+    (this.report as (code: Code, span: Span, args: Args) => void)(p.code, span, p.args);
   }
 
   get hasErrors(): boolean {

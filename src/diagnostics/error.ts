@@ -12,10 +12,4 @@ export class CompileError extends Error {
   }
 }
 
-/** A broken internal invariant: a gradc bug, never a user error. */
-export class InternalError extends Error {
-  constructor(message: string) {
-    super(`gradc internal error: ${message}`);
-    this.name = "InternalError";
-  }
-}
+export { InternalError } from "./internal.js";

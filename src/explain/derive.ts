@@ -67,7 +67,6 @@ const MAX_SUM_WRITTEN = 64;
 /** A named value's formula may nest this many operations; a deeper one is no formula a person reads. */
 const MAX_FORMULA_DEPTH = 200;
 
-
 /**
  * Each user-named value is written as one formula down to the names it uses: refuse, with the
  * line, a formula nested deeper than MAX_FORMULA_DEPTH (a sum of 3,000 terms), instead of
@@ -91,6 +90,7 @@ function refuseDeepFormulas(fwd: Graph, file: string): void {
   }
 }
 
+// long: the derivation's sections share one symbol table (units, adjoints, closed forms); #12 rebuilds the derivation as equations over named terms
 export function derive(a: Analysis, at?: { params: Values; inputs: Values }): Derivation {
   const g: Graph = a.differentiated;
   const fwd = a.canonical;

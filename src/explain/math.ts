@@ -1,5 +1,5 @@
 import { ConstantNode, FunctionNode, OperatorNode, SymbolNode, type MathNode } from "mathjs";
-import { InternalError } from "../diagnostics/error.js";
+import { InternalError } from "../diagnostics/internal.js";
 import { isOp, ops, type Op } from "../ir/ops.js";
 import type { Attrs } from "../ir/attrs.js";
 import { displayOnly } from "../rules/formula.js";

@@ -7,7 +7,6 @@ import { PointError } from "./errors.js";
 
 export { PointError };
 
-
 /** One seeded uniform draw in [-1, 1) per element, for `--at random[:seed]`. */
 function uniform(seed: number): () => number {
   const u = uniform01(seed);

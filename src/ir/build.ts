@@ -1,4 +1,4 @@
-import { InternalError } from "../diagnostics/error.js";
+import { InternalError } from "../diagnostics/internal.js";
 import { broadcastShapes, sameShape, scalar, showShape, type Shape } from "../shape/shape.js";
 import { attrsText, nodeKey, type Attrs } from "./attrs.js";
 import type { Graph, Node, Origin } from "./graph.js";

@@ -1,5 +1,4 @@
-import type { Args } from "../diagnostics/diagnostic.js";
-import type { Code } from "../diagnostics/catalogue.js";
+import { problem, type Problem } from "../diagnostics/diagnostic.js";
 import type { Builder } from "../ir/build.js";
 import type { Op } from "../ir/ops.js";
 import { padOf, permuteOf, reshapeOf, sliceOf } from "../ir/primitives.js";
@@ -21,7 +20,7 @@ import {
 import { userKeyed } from "../util/table.js";
 
 /** A shape rule's verdict: the result shape, or the diagnostic to report. */
-export type ShapeResult = Shape | { readonly code: Code; readonly args: Args };
+export type ShapeResult = Shape | Problem;
 
 /** A compile-time argument's value: axes, shapes, slopes, flags, einsum subscripts. */
 export type StaticValue = number | boolean | string | readonly number[];
@@ -53,7 +52,7 @@ export interface Builtin {
   readonly lower: (b: Builder, args: readonly number[], s: Statics) => number;
 }
 
-const err = (code: Code, args: Args): ShapeResult => ({ code, args });
+const err = problem;
 const T = (name: string): Param => ({ name, kind: "tensor" });
 const Ts = (name: string): Param => ({ name, kind: "tensor", variadic: true });
 
@@ -93,7 +92,7 @@ const c = (b: Builder, v: number) => b.constant(v);
 
 // ---- axes -----------------------------------------------------------------------------------
 /** the axes a reduction names (axis=k or axis=[k1, k2], negative from the end), ascending; all when absent */
-function axesOf(s: Statics, shape: Shape): number[] | { code: Code; args: Args } {
+function axesOf(s: Statics, shape: Shape): number[] | Problem {
   const given = s.axis;
   if (given === null || given === undefined) return shape.map((_, k) => k);
   const list = typeof given === "number" ? [given] : (given as readonly number[]);
@@ -111,7 +110,7 @@ function axesOf(s: Statics, shape: Shape): number[] | { code: Code; args: Args }
 }
 const reduced = (shape: Shape, axes: readonly number[], keep: boolean): Shape =>
   keep ? keptShape(shape, axes) : shape.filter((_, k) => !axes.includes(k));
-const isErr = (x: unknown): x is { code: Code; args: Args } => typeof x === "object" && x !== null && "code" in x;
+const isErr = (x: unknown): x is Problem => typeof x === "object" && x !== null && "code" in x;
 
 type Reducer = "sum" | "max" | "min";
 /** sum/max/min of x over axes: the full sum and a last-axis sum keep their fast ops; keepdims reshapes */

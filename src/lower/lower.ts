@@ -1,5 +1,5 @@
 import type { CheckedProgram, TExpr } from "../check/program.js";
-import { InternalError } from "../diagnostics/error.js";
+import { InternalError } from "../diagnostics/internal.js";
 import { Builder } from "../ir/build.js";
 import type { Graph, Leaf } from "../ir/graph.js";
 import { binaryOps, builtins, lowerIndex, type IndexSpec } from "../lang/builtins.js";
@@ -63,32 +63,8 @@ export function lower(p: CheckedProgram): Graph {
     return id;
   }
 
-  // leaves in order of first use, left to right (an explicit stack: sums of thousands of terms)
-  const firstUses = (root: TExpr): void => {
-    const stack = [root];
-    while (stack.length) {
-      const e = stack.pop()!;
-      if (e.kind === "ref") {
-        if (decl.has(e.name)) ref(e.name);
-      } else if (e.kind === "apply") for (let k = e.args.length - 1; k >= 0; k--) stack.push(e.args[k]);
-    }
-  };
-  // only assignments the loss uses count, so a dead line cannot reorder the leaves (an
-  // explicit stack: a 10,000-layer chain is 10,000 assignments deep)
-  const reaches = new Set<string>();
-  const byName = new Map(p.assigns.map((a) => [a.name, a]));
-  const work: TExpr[] = [p.loss.value];
-  while (work.length) {
-    const e = work.pop()!;
-    if (e.kind === "apply") work.push(...e.args);
-    else if (e.kind === "ref" && !reaches.has(e.name)) {
-      reaches.add(e.name);
-      const a = byName.get(e.name);
-      if (a) work.push(a.value);
-    }
-  }
-  for (const a of p.assigns) if (reaches.has(a.name)) firstUses(a.value);
-  firstUses(p.loss.value);
+  // leaves in order of first use, left to right, in the assignments the loss uses
+  for (const name of leavesInOrder(p)) ref(name);
 
   // the user's names first: a node that is both a def's local and a user's name shows the user's
   const later: [number, string][] = [];
@@ -106,4 +82,42 @@ export function lower(p: CheckedProgram): Graph {
   const params = leaves(p.params);
   const inputs = leaves(p.inputs);
   return b.finish({ file: p.file, params, inputs, loss, grads: [] });
+}
+
+/**
+ * The declared leaves in order of first use, left to right; only assignments the loss uses
+ * count, so a dead line cannot reorder the leaves. Explicit stacks: a sum of thousands of terms,
+ * a 10,000-layer chain of assignments.
+ */
+function leavesInOrder(p: CheckedProgram): string[] {
+  const declared = new Set([...p.params, ...p.inputs].map((d) => d.name));
+  const reaches = new Set<string>();
+  const byName = new Map(p.assigns.map((a) => [a.name, a]));
+  const work: TExpr[] = [p.loss.value];
+  while (work.length) {
+    const e = work.pop()!;
+    if (e.kind === "apply") work.push(...e.args);
+    else if (e.kind === "ref" && !reaches.has(e.name)) {
+      reaches.add(e.name);
+      const a = byName.get(e.name);
+      if (a) work.push(a.value);
+    }
+  }
+  const order: string[] = [];
+  const seen = new Set<string>();
+  const firstUses = (root: TExpr): void => {
+    const stack = [root];
+    while (stack.length) {
+      const e = stack.pop()!;
+      if (e.kind === "ref") {
+        if (declared.has(e.name) && !seen.has(e.name)) {
+          seen.add(e.name);
+          order.push(e.name);
+        }
+      } else if (e.kind === "apply") for (let k = e.args.length - 1; k >= 0; k--) stack.push(e.args[k]);
+    }
+  };
+  for (const a of p.assigns) if (reaches.has(a.name)) firstUses(a.value);
+  firstUses(p.loss.value);
+  return order;
 }

@@ -42,11 +42,12 @@ export function lex(text: string, reporter: Reporter): Token[] {
 }
 
 /** Tokens, and the offsets of characters the lexer rejected (the parser stays quiet there). */
+// long: one loop over the characters with one branch per kind of token, the way a lexer is read
 export function lexWithErrors(text: string, reporter: Reporter): { tokens: Token[]; errors: number[] } {
   const errors: number[] = [];
-  const report: Reporter["report"] = (code, s, args) => {
+  const report: Reporter["report"] = (code, s, ...args) => {
     errors.push(s.start);
-    reporter.report(code, s, args);
+    reporter.report(code, s, ...args);
   };
   const tokens: Token[] = [];
   let depth = 0;
@@ -110,7 +111,7 @@ export function lexWithErrors(text: string, reporter: Reporter): { tokens: Token
     }
     if (c === "*" && text[i + 1] === "*") {
       // Python's power operator: reported, then read as '^' so the rest of the line still parses
-      report("E005", span(i, i + 2), {});
+      report("E005", span(i, i + 2));
       push("^", i, i + 2);
       i += 2;
       continue;
@@ -127,7 +128,7 @@ export function lexWithErrors(text: string, reporter: Reporter): { tokens: Token
       i++;
       while (i < text.length && text[i] !== '"' && text[i] !== "\n") i++;
       if (text[i] !== '"') {
-        report("E006", span(start, i), {});
+        report("E006", span(start, i));
         continue;
       }
       i++;

@@ -1,5 +1,5 @@
 import type { MathNode } from "mathjs";
-import { InternalError } from "../diagnostics/error.js";
+import { InternalError } from "../diagnostics/internal.js";
 
 /**
  * One traversal of a rule-table formula (a mathjs tree), shared by everything that reads

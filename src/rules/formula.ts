@@ -1,5 +1,5 @@
 import { parse, type MathNode } from "mathjs";
-import { InternalError } from "../diagnostics/error.js";
+import { InternalError } from "../diagnostics/internal.js";
 import type { Builder } from "../ir/build.js";
 import { isOp, opInfo, ops, type Op } from "../ir/ops.js";
 import { foldFormula } from "./fold.js";

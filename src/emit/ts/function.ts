@@ -1,4 +1,4 @@
-import { InternalError } from "../../diagnostics/error.js";
+import { InternalError } from "../../diagnostics/internal.js";
 import { originNote, reachable, type GradOutput, type Graph, type Leaf, type Node } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { sameShape, size, type Shape } from "../../shape/shape.js";

@@ -202,6 +202,7 @@ export const kernels: Record<OpOfKind<"kernel">, Kernel> = {
   //   G^T B (a weight gradient): output row i stays in L1 while four rows of B at a time are
   //     added into it (i-t-j, t unrolled by 4)
   //   A B: i-t-j
+  // long: the three loop schedules of one product, each with the measurement that chose it (above)
   matmul: (k) => {
     const [m, n] = rowsCols(k.shapeOf(0));
     const [, c] = rowsCols(k.shapeOf(1));

@@ -1,4 +1,4 @@
-import { InternalError } from "../../diagnostics/error.js";
+import { InternalError } from "../../diagnostics/internal.js";
 import { opInfo, type Op } from "../../ir/ops.js";
 import { ruleFor } from "../../rules/formula.js";
 import { countUses, foldFormula } from "../../rules/fold.js";

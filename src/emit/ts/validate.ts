@@ -29,6 +29,7 @@ export const validatorNames = [
  * module. A failure throws a TypeError or RangeError that names the argument, what it must be and
  * what it is. With `debug`, every param and input element must also be finite.
  */
+// long: the checks of the four exported functions, built from closures shared over the module's array type and --debug
 export function validators(
   g: Graph,
   arr: string,
@@ -56,59 +57,7 @@ export function validators(
   };
   const finite = (name: string, v: string) => (debug ? ` checkFinite(${q(name)}, ${v});` : "");
   // the helpers build the message of a failed check; the checks themselves are inline (below)
-  const functions: HelperFunction[] = [
-    {
-      name: "describeValue",
-      docs: ["What a wrong argument is, for the message."],
-      parameters: [{ name: "v", type: "unknown" }],
-      returnType: "string",
-      statements: [
-        "if (v === null || v === undefined) return String(v);",
-        'if (ArrayBuffer.isView(v)) return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;',
-        "if (Array.isArray(v)) return `an Array of ${v.length}`;",
-        "return `a ${typeof v}`;",
-      ],
-    },
-    {
-      name: "badObject",
-      docs: ["params, inputs, batch or out is not an object."],
-      parameters: [
-        { name: "name", type: "string" },
-        { name: "v", type: "unknown" },
-        { name: "holding", type: "string" },
-      ],
-      returnType: "never",
-      statements: [
-        "throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);",
-      ],
-    },
-    {
-      name: "badTensor",
-      docs: ["A tensor argument of the wrong array type or length."],
-      parameters: [
-        { name: "name", type: "string" },
-        { name: "v", type: "unknown" },
-        { name: "length", type: "number" },
-        { name: "shape", type: "string" },
-        { name: "type", type: "Function" },
-      ],
-      returnType: "never",
-      statements: [
-        'if (!(v instanceof type)) throw new TypeError(`gradc: ${name} must be ${/^[AEIOU]/.test(type.name) ? "an" : "a"} ${type.name} of ${length} numbers (${shape}, row-major); got ${describeValue(v)}`);',
-        "throw new RangeError(`gradc: ${name} has ${(v as ArrayLike<number>).length} numbers; its shape ${shape} needs ${length}`);",
-      ],
-    },
-    {
-      name: "badNumber",
-      docs: ["A scalar argument that is not a number."],
-      parameters: [
-        { name: "name", type: "string" },
-        { name: "v", type: "unknown" },
-      ],
-      returnType: "never",
-      statements: ["throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);"],
-    },
-  ];
+  const functions = messageHelpers();
   const object = (name: string, v: string, holding: string) =>
     `if (typeof ${v} !== "object" || ${v} === null) badObject(${q(name)}, ${v}, ${q(holding)});`;
   // params, inputs and out as objects, and their tensors, in one function per exported function
@@ -145,24 +94,7 @@ export function validators(
       .filter((l) => l.shape.length > 0)
       .map((l) => leafCheck(`out.grads.${l.name}`, l, access("out.grads", l.name))),
   ];
-  if (debug) {
-    functions.push({
-      name: "checkFinite",
-      docs: ["--debug: a NaN or an infinity in a param or input, named before anything is computed from it."],
-      parameters: [
-        { name: "name", type: "string" },
-        { name: "v", type: "number | ArrayLike<number>" },
-      ],
-      returnType: "void",
-      statements: [
-        'if (typeof v === "number") {',
-        "  if (!Number.isFinite(v)) throw new Error(`gradc --debug: ${name} = ${v} is not finite`);",
-        "  return;",
-        "}",
-        "for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) throw new Error(`gradc --debug: ${name}[${i}] = ${v[i]} is not finite`);",
-      ],
-    });
-  }
+  if (debug) functions.push(checkFinite);
   const leaf = (role: "params" | "inputs", l: Leaf, local: string) =>
     l.shape.length === 0 ? leafCheck(`${role}.${l.name}`, l, local) + finite(`${role}.${l.name}`, local) : "";
   const entry = (
@@ -219,3 +151,78 @@ export function validators(
   kept.add("describeValue");
   return { functions: functions.filter((f) => kept.has(f.name)), calls, leaf };
 }
+
+/** the helpers that build the message of a failed check; the checks themselves are inline */
+function messageHelpers(): HelperFunction[] {
+  return [
+    {
+      name: "describeValue",
+      docs: ["What a wrong argument is, for the message."],
+      parameters: [{ name: "v", type: "unknown" }],
+      returnType: "string",
+      statements: [
+        "if (v === null || v === undefined) return String(v);",
+        'if (ArrayBuffer.isView(v)) return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;',
+        "if (Array.isArray(v)) return `an Array of ${v.length}`;",
+        "return `a ${typeof v}`;",
+      ],
+    },
+    {
+      name: "badObject",
+      docs: ["params, inputs, batch or out is not an object."],
+      parameters: [
+        { name: "name", type: "string" },
+        { name: "v", type: "unknown" },
+        { name: "holding", type: "string" },
+      ],
+      returnType: "never",
+      statements: [
+        "throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);",
+      ],
+    },
+    {
+      name: "badTensor",
+      docs: ["A tensor argument of the wrong array type or length."],
+      parameters: [
+        { name: "name", type: "string" },
+        { name: "v", type: "unknown" },
+        { name: "length", type: "number" },
+        { name: "shape", type: "string" },
+        { name: "type", type: "Function" },
+      ],
+      returnType: "never",
+      statements: [
+        'if (!(v instanceof type)) throw new TypeError(`gradc: ${name} must be ${/^[AEIOU]/.test(type.name) ? "an" : "a"} ${type.name} of ${length} numbers (${shape}, row-major); got ${describeValue(v)}`);',
+        "throw new RangeError(`gradc: ${name} has ${(v as ArrayLike<number>).length} numbers; its shape ${shape} needs ${length}`);",
+      ],
+    },
+    {
+      name: "badNumber",
+      docs: ["A scalar argument that is not a number."],
+      parameters: [
+        { name: "name", type: "string" },
+        { name: "v", type: "unknown" },
+      ],
+      returnType: "never",
+      statements: ["throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);"],
+    },
+  ];
+}
+
+/** --debug: every param and input element must be finite */
+const checkFinite: HelperFunction = {
+  name: "checkFinite",
+  docs: ["--debug: a NaN or an infinity in a param or input, named before anything is computed from it."],
+  parameters: [
+    { name: "name", type: "string" },
+    { name: "v", type: "number | ArrayLike<number>" },
+  ],
+  returnType: "void",
+  statements: [
+    'if (typeof v === "number") {',
+    "  if (!Number.isFinite(v)) throw new Error(`gradc --debug: ${name} = ${v} is not finite`);",
+    "  return;",
+    "}",
+    "for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) throw new Error(`gradc --debug: ${name}[${i}] = ${v[i]} is not finite`);",
+  ],
+};

@@ -160,6 +160,7 @@ function nt(l: Lane, k: MatmulKernel): string {
  * those cost nothing) in a scratch area. Pass 2 walks C in column blocks whose rows of B fit
  * in L1 and adds G listed rows at a time into each row of C.
  */
+// long: one WebAssembly function, in the text it assembles to, its two passes in order
 function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
   const L = lanes(l);
   const rowB = k.c * l.bytes;
