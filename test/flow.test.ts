@@ -66,6 +66,13 @@ describe("gradc flow", () => {
     expect(r.stdout).toMatch(/shrinks by a factor of 0\.\d+ per layer/);
     expect(r.stdout).toContain("a unit there is off (relu with z <= 0)");
   });
+  it("names the model's own activation and its bound (#12): tanh' ≤ 1 for a tanh chain, never sigmoid's", async () => {
+    const tanh = await run("flow", "examples/chain-tanh.grad");
+    expect(tanh.stdout).toContain("tanh'(z_k) w_k; tanh' ≤ 1)");
+    expect(tanh.stdout).not.toContain("sigmoid");
+    const sigmoid = await run("flow", "examples/chain.grad");
+    expect(sigmoid.stdout).toContain("sigmoid'(z_k) w_k; sigmoid' ≤ 1/4)");
+  });
   it("draws the checked-in docs/flow.svg", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "gradc-flow-")), "flow.svg");
     const r = await run(

@@ -115,3 +115,22 @@ export function decayPerLayer(f: Flow): { column: string; factor: number } | und
   const [k1, v1] = pts[pts.length - 1];
   return { column, factor: (v0 / v1) ** (1 / (k1 - k0)) };
 }
+
+/** The bound on each activation's derivative, as the lecture states it (4.4). */
+const activationBounds: Readonly<Record<string, string>> = {
+  sigmoid: "sigmoid' ≤ 1/4",
+  tanh: "tanh' ≤ 1",
+  relu: "relu' ∈ {0, 1}",
+  softplus: "softplus' = sigmoid < 1",
+};
+
+/**
+ * The activations of a model (in the order they first appear) with the bound on their
+ * derivative, for the flow verdict: "tanh' ≤ 1" for a tanh chain, never sigmoid's for it.
+ */
+export function activationNotes(a: Analysis): { op: string; bound: string }[] {
+  const ops = new Set(a.forward.nodes.map((n) => n.op as string));
+  return Object.keys(activationBounds)
+    .filter((op) => ops.has(op))
+    .map((op) => ({ op, bound: activationBounds[op] }));
+}

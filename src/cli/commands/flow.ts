@@ -55,14 +55,15 @@ async function flowOf(files: readonly string[], opts: FlowFlags, s: Session): Pr
 async function flowOfOne(text: string, name: string, file: string, run: FlowRun): Promise<void> {
   const { init, seed, several, opts, s, series } = run;
   const { analyze } = await import("../../pipeline.js");
-  const { flowTable, gradientFlow } = await import("../../flow/flow.js");
-  const f = gradientFlow(analyze(text, { filename: name }), init, seed);
+  const { activationNotes, flowTable, gradientFlow } = await import("../../flow/flow.js");
+  const a = analyze(text, { filename: name });
+  const f = gradientFlow(a, init, seed);
   if (f.rows.length === 0)
     return s.fail(
       `${name} has no layers to follow: flow reports indexed names from a for loop (h{k}, w{k}, ...); this model has none`,
     );
   s.io.stdout(`${name} (init ${opts.init}, seed ${seed}, loss ${f.loss.toPrecision(6)})\n${flowTable(f)}`);
-  s.io.stdout(await verdict(f));
+  s.io.stdout(await verdict(f, activationNotes(a)));
   const shown = several ? f.columns.filter((c) => c.startsWith("|")).slice(0, 1) : f.columns;
   for (const c of shown)
     series.push({
@@ -72,16 +73,23 @@ async function flowOfOne(text: string, name: string, file: string, run: FlowRun)
 }
 
 /** what the numbers say: a layer where the gradient is exactly 0, or the decay per layer */
-async function verdict(f: Flow): Promise<string> {
+async function verdict(f: Flow, activations: readonly { op: string; bound: string }[]): Promise<string> {
   const { decayPerLayer } = await import("../../flow/flow.js");
   const d = decayPerLayer(f);
   const hidden = f.columns.find((c) => c.startsWith("|"));
   const dead = hidden ? f.rows.filter((r) => r.values[hidden] === 0).map((r) => r.layer) : [];
-  if (dead.length)
-    return `${hidden} is exactly 0 at layer ${dead[dead.length - 1]} and below: a unit there is off (relu with z <= 0), so its derivative 0 cuts the chain\n\n`;
+  if (dead.length) {
+    const why = activations.some((x) => x.op === "relu")
+      ? "a unit there is off (relu with z <= 0), so its derivative 0 cuts the chain"
+      : "a derivative 0 there cuts the chain";
+    return `${hidden} is exactly 0 at layer ${dead[dead.length - 1]} and below: ${why}\n\n`;
+  }
   if (!d) return "";
   const trend = d.factor < 0.95 ? "shrinks" : d.factor > 1.05 ? "grows" : "stays about level";
-  return `${d.column} ${trend} by a factor of ${d.factor.toPrecision(3)} per layer on the way back (∂f/∂h_(k-1) = ∂f/∂h_k · σ'(z_k) w_k; sigmoid' ≤ 1/4)\n\n`;
+  // the chain rule with the model's own activation and its bound (lecture 4.4)
+  const act = activations.length === 1 ? activations[0].op : "φ";
+  const bounds = activations.map((x) => `; ${x.bound}`).join("");
+  return `${d.column} ${trend} by a factor of ${d.factor.toPrecision(3)} per layer on the way back (∂f/∂h_(k-1) = ∂f/∂h_k · ${act}'(z_k) w_k${bounds})\n\n`;
 }
 
 /** one plot from all the inputs (it must be none of them) */
