@@ -20,3 +20,14 @@ describe("generated/ matches a fresh compile of examples/", () => {
     );
   }
 });
+
+describe("the README's table of output sizes", () => {
+  const lines = (path: string) => readFileSync(path, "utf8").trimEnd().split("\n").length;
+  it("lists every example with its source's and its module's line counts", () => {
+    const readme = readFileSync("README.md", "utf8");
+    for (const ex of examples())
+      expect(readme, `README row for ${ex.source}`).toContain(
+        `| \`${ex.source}\` | ${lines(ex.source)} | ${lines(generatedPath(ex.name))} |`,
+      );
+  });
+});
