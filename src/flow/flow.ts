@@ -1,4 +1,6 @@
 import { integerBounds } from "../ir/integers.js";
+import type { Op } from "../ir/ops.js";
+import { rules, type Rule } from "../rules/table.js";
 import { evaluateNodes, userRecord } from "../eval/evaluate.js";
 import type { Analysis } from "../pipeline.js";
 import { size, type Shape } from "../shape/shape.js";
@@ -116,21 +118,13 @@ export function decayPerLayer(f: Flow): { column: string; factor: number } | und
   return { column, factor: (v0 / v1) ** (1 / (k1 - k0)) };
 }
 
-/** The bound on each activation's derivative, as the lecture states it (4.4). */
-const activationBounds: Readonly<Record<string, string>> = {
-  sigmoid: "sigmoid' ≤ 1/4",
-  tanh: "tanh' ≤ 1",
-  relu: "relu' ∈ {0, 1}",
-  softplus: "softplus' = sigmoid < 1",
-};
-
 /**
- * The activations of a model (in the order they first appear) with the bound on their
- * derivative, for the flow verdict: "tanh' ≤ 1" for a tanh chain, never sigmoid's for it.
+ * The activations of a model (the ops whose rule states a bound on their derivative), with that
+ * bound, for the flow verdict: "tanh' ≤ 1" for a tanh chain, never sigmoid's for it.
  */
 export function activationNotes(a: Analysis): { op: string; bound: string }[] {
-  const ops = new Set(a.forward.nodes.map((n) => n.op as string));
-  return Object.keys(activationBounds)
-    .filter((op) => ops.has(op))
-    .map((op) => ({ op, bound: activationBounds[op] }));
+  const ops = new Set(a.forward.nodes.map((n) => n.op));
+  return Object.entries(rules as Record<string, Rule>).flatMap(([op, r]) =>
+    r.bound !== undefined && ops.has(op as Op) ? [{ op, bound: r.bound }] : [],
+  );
 }

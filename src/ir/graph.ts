@@ -98,3 +98,9 @@ export function dependsOnParams(g: Graph): boolean[] {
   for (const node of g.nodes) active[node.id] = node.op === "param" || node.args.some((a) => active[a]);
   return active;
 }
+
+/** The node behind a transpose view (the WebAssembly kernels read it with a transposed layout), or the node itself. */
+export function behindTranspose(g: Graph, id: number): Node {
+  const n = g.nodes[id];
+  return n.op === "transpose" ? g.nodes[n.args[0]] : n;
+}

@@ -30,6 +30,8 @@ export interface OpInfo {
   readonly shape: (args: readonly Shape[], target?: Shape, attrs?: Attrs) => Shape | undefined;
   /** products: their FLOPs (a multiply and an add per term of each sum), for cost models and benchmarks */
   readonly flops?: (args: readonly Shape[], target?: Shape, attrs?: Attrs) => number;
+  /** binary ops with f(a, b) = f(b, a): rewrite patterns match them in either operand order */
+  readonly commutative?: true;
   /** ops that read an operand as integer indices: which operand, and the exclusive bound of its values */
   readonly indices?: (args: readonly Shape[], shape: Shape, attrs?: Attrs) => readonly [operand: number, bound: number];
 }
@@ -38,6 +40,7 @@ const same1 = (a: readonly Shape[]) => a[0];
 const same2 = (a: readonly Shape[]) => (sameShape(a[0], a[1]) ? a[0] : undefined);
 const unary: OpInfo = { args: ["x"], kind: "elementwise", shape: same1 };
 const binary: OpInfo = { args: ["a", "b"], kind: "elementwise", shape: same2 };
+const commutative: OpInfo = { ...binary, commutative: true };
 const leaf: OpInfo = { args: [], kind: "leaf", shape: () => undefined };
 const rows = (s: Shape) => (s.length >= 1 ? dropLast(s) : undefined);
 
@@ -65,19 +68,19 @@ export const ops = {
   expm1: unary,
   erf: unary,
 
-  add: binary,
+  add: commutative,
   sub: binary,
-  mul: binary,
+  mul: commutative,
   div: binary,
   pow: binary,
-  max: binary,
-  min: binary,
+  max: commutative,
+  min: commutative,
   /** 1 where a >= b, else 0 (selects max/min's branch) */
   ge: binary,
   /** 1 where a > b, else 0 */
   gt: binary,
   /** 1 where a == b, else 0 */
-  eq: binary,
+  eq: commutative,
   /** 0 where g is exactly 0, else v: a zero cotangent contributes zero even where v is 0 * Inf */
   guard: binary,
   /** a where c > 0, else b: picks a branch, so an infinite or NaN untaken branch cannot leak */

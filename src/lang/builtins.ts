@@ -162,12 +162,13 @@ function alongAxis(b: Builder, x: number, axis: number, f: (x: number) => number
   const back = [...Array(rank).keys()].map((k) => (k < axis ? k : k === axis ? rank - 1 : k - 1));
   return permuteOf(b, y, back);
 }
-const lastAxisOp = (op: "softmax" | "log_softmax" | "logsumexp"): Builtin => ({
-  signature: `${op}(z, axis=-1${op === "logsumexp" ? ", keepdims=false" : ""})`,
+/** an op along one axis (the last by default): `reduces` when that axis is summed away (logsumexp), with keepdims */
+const lastAxisOp = (op: "softmax" | "log_softmax" | "logsumexp", reduces = false): Builtin => ({
+  signature: `${op}(z, axis=-1${reduces ? ", keepdims=false" : ""})`,
   params: [
     T("z"),
     { name: "axis", kind: "int", default: -1 },
-    ...(op === "logsumexp" ? [{ name: "keepdims", kind: "bool" as const, default: false }] : []),
+    ...(reduces ? [{ name: "keepdims", kind: "bool" as const, default: false }] : []),
   ],
   shape: (a, s) => {
     if (a[0].length === 0)
@@ -180,13 +181,13 @@ const lastAxisOp = (op: "softmax" | "log_softmax" | "logsumexp"): Builtin => ({
         rank: String(a[0].length),
         last: String(a[0].length - 1),
       });
-    return op === "logsumexp" ? reduced(a[0], [axis], s.keepdims === true) : a[0];
+    return reduces ? reduced(a[0], [axis], s.keepdims === true) : a[0];
   },
   lower: (b, [x], s) => {
     const shape = b.shape(x);
     const axis = normalizeAxis(s.axis as number, shape.length)!;
-    const y = alongAxis(b, x, axis, (v) => b.node(op, [v]), op === "logsumexp");
-    return op === "logsumexp" && s.keepdims === true ? reshapeOf(b, y, keptShape(shape, [axis])) : y;
+    const y = alongAxis(b, x, axis, (v) => b.node(op, [v]), reduces);
+    return reduces && s.keepdims === true ? reshapeOf(b, y, keptShape(shape, [axis])) : y;
   },
 });
 
@@ -626,7 +627,7 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
   },
   softmax: lastAxisOp("softmax"),
   log_softmax: lastAxisOp("log_softmax"),
-  logsumexp: lastAxisOp("logsumexp"),
+  logsumexp: lastAxisOp("logsumexp", true),
   softmax_cross_entropy: {
     signature: "softmax_cross_entropy(logits, onehot)",
     params: [T("logits"), T("onehot")],

@@ -2,12 +2,13 @@
  * Rewrite rules as data, in the manner of tinygrad's UPat: a rule is a pattern over IR nodes and
  * a replacement built from the pattern's variables. `x` matches any node (a variable used twice
  * must match the same node), `k(1)` a constant (a scalar, or one value broadcast to a tensor),
- * `op(a, b)` a node of that op whose operands match. Patterns of a commutative op (add, mul)
- * also match with their two operands swapped, so `x * 1 -> x` is written once.
+ * `op(a, b)` a node of that op whose operands match. Patterns of an op the op table marks
+ * commutative (add, mul, ...) also match with their two operands swapped, so `x * 1 -> x` is
+ * written once.
  */
 import type { Builder } from "../ir/build.js";
 import type { Node } from "../ir/graph.js";
-import type { Op } from "../ir/ops.js";
+import { opInfo, type Op } from "../ir/ops.js";
 
 export type Pattern =
   | { readonly var: string }
@@ -28,18 +29,16 @@ export interface Rule {
   readonly when?: (b: Builder, m: Bindings) => boolean;
 }
 
-const COMMUTATIVE: ReadonlySet<Op> = new Set<Op>(["add", "mul", "max", "min", "eq"]);
-
 export const v = (name: string): Pattern => ({ var: name });
 export const k = (value: number | "nonzero"): Pattern => ({ constant: value });
 export const p = (op: Op, ...args: Pattern[]): Extract<Pattern, { op: Op }> => ({ op, args });
 export const r = (op: Op, ...args: Replacement[]): Replacement => ({ op, args });
 
-/** The value of a scalar constant, or of a constant broadcast to a tensor. */
+/** The value of a scalar constant, or of a view of one (a view only moves elements: broadcast, reshape, ...). */
 export function constOf(b: Builder, id: number): number | undefined {
   const n = b.nodes[id];
   if (n.op === "const") return n.value;
-  if (n.op === "broadcast" || n.op === "rowbcast") return constOf(b, n.args[0]);
+  if (opInfo(n.op).kind === "view") return constOf(b, n.args[0]);
   return undefined;
 }
 
@@ -60,7 +59,7 @@ function matchAt(b: Builder, pat: Pattern, id: number, m: Map<string, number>): 
 
 /** The operands in order, or (for a commutative op) swapped; bindings from a failed try are undone. */
 function matchArgs(b: Builder, pat: Extract<Pattern, { op: Op }>, n: Node, m: Map<string, number>): boolean {
-  const orders = COMMUTATIVE.has(pat.op) && n.args.length === 2 ? [n.args, [n.args[1], n.args[0]]] : [n.args];
+  const orders = opInfo(pat.op).commutative && n.args.length === 2 ? [n.args, [n.args[1], n.args[0]]] : [n.args];
   for (const args of orders) {
     const trial = new Map(m);
     if (pat.args.every((a, i) => matchAt(b, a, args[i], trial))) {

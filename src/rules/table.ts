@@ -29,6 +29,8 @@ export interface Rule {
   readonly tex?: string;
   /** LaTeX of the derivative as the lecture names it (σ'(x)), for one-operand elementwise ops */
   readonly prime?: string;
+  /** activations: the bound on the derivative, as lecture 4.4 states it ("sigmoid' ≤ 1/4"), for gradc flow */
+  readonly bound?: string;
 }
 
 export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
@@ -52,6 +54,7 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
     grads: ["g * (1 - y ^ 2)"],
     tex: "\\tanh\\left({x}\\right)",
     prime: "\\tanh'\\left({x}\\right)",
+    bound: "tanh' ≤ 1",
   },
   // sigma' = sigma (1 - sigma); 1 / (1 + e^-x) is safe at both ends (e^-x = Inf gives 0, not NaN)
   sigmoid: {
@@ -59,6 +62,7 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
     grads: ["g * y * (1 - y)"],
     tex: "\\sigma\\left({x}\\right)",
     prime: "\\sigma'\\left({x}\\right)",
+    bound: "sigmoid' ≤ 1/4",
   },
   // relu(NaN) = NaN, as PyTorch and JAX (a NaN weight must not vanish into a finite loss);
   // relu' = 1 where x > 0 (0 at the kink, as PyTorch); a select, so g = Inf where x <= 0 gives 0, not NaN
@@ -67,12 +71,14 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
     grads: ["select(x, g, 0)"],
     tex: "\\operatorname{ReLU}\\left({x}\\right)",
     prime: "\\operatorname{ReLU}'\\left({x}\\right)",
+    bound: "relu' ∈ {0, 1}",
   },
   // softplus' = sigma; log(1 + e^x) = max(x, 0) + log1p(e^-|x|) never overflows
   softplus: {
     forward: "max(x, 0) + log1p(exp(-abs(x)))",
     grads: ["g * sigmoid(x)"],
     tex: "\\operatorname{softplus}\\left({x}\\right)",
+    bound: "softplus' = sigmoid < 1",
   },
   step: { forward: "x > 0 ? 1 : 0", grads: ["0"], tex: "\\mathbf{1}\\left[{x} > 0\\right]" },
   sign: { forward: "sign(x)", grads: ["0"], tex: "\\operatorname{sign}\\left({x}\\right)" },

@@ -1,5 +1,13 @@
 import { InternalError } from "../../diagnostics/internal.js";
-import { originNote, reachable, type GradOutput, type Graph, type Leaf, type Node } from "../../ir/graph.js";
+import {
+  behindTranspose,
+  originNote,
+  reachable,
+  type GradOutput,
+  type Graph,
+  type Leaf,
+  type Node,
+} from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
 import { sameShape, size, type Shape } from "../../shape/shape.js";
 import { elementExpr } from "./scalar.js";
@@ -400,8 +408,7 @@ class BodyEmitter {
     const w = this.ctx.wasm!;
     const stmts: Stmt[] = [];
     const offsetOf = (operand: number): Expr => {
-      const o = this.g.nodes[operand];
-      const src = o.op === "transpose" ? this.g.nodes[o.args[0]] : o;
+      const src = behindTranspose(this.g, operand);
       if (src.op === "param" || src.op === "input") {
         const st = w.staging.get(src.name!)!;
         // an input's rows for this chunk are copied in once, before the first kernel that reads them

@@ -38,16 +38,21 @@ export function withHeader(body: string, fields: HeaderFields): string {
 }
 
 /** The template as a pattern: a {{hole}} captures the rest of its line, a repeated hole matches the same text. */
+let pattern: RegExp | undefined;
 function headerPattern(): RegExp {
+  return (pattern ??= compileHeaderPattern());
+}
+
+function compileHeaderPattern(): RegExp {
   const seen = new Set<string>();
   const parts = templateText("module-header.txt").split(/\{\{(\w+)\}\}/);
-  const pattern = parts.map((part, i) => {
+  const pieces = parts.map((part, i) => {
     if (i % 2 === 0) return part.replace(/[.*+?^${}()|[\]\\/]/g, (c) => `\\${c}`);
     if (seen.has(part)) return `\\k<${part}>`;
     seen.add(part);
     return `(?<${part}>[^\\n]*)`;
   });
-  return new RegExp(`^${pattern.join("")}\\n`);
+  return new RegExp(`^${pieces.join("")}\\n`);
 }
 
 export interface ReadHeader extends HeaderFields {

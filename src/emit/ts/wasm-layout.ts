@@ -2,7 +2,7 @@
  * --target wasm: which of the chunk's matrix products run as WebAssembly kernels, and the one
  * memory they share with the generated code (buffers, staged params and inputs, scratch).
  */
-import type { Graph } from "../../ir/graph.js";
+import { behindTranspose, type Graph } from "../../ir/graph.js";
 import { size } from "../../shape/shape.js";
 import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
 import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
@@ -33,9 +33,8 @@ export interface WasmKernels {
  */
 export function wasmKernels(g: Graph): WasmKernels | undefined {
   const p = plan(g, "chunk");
-  const source = (id: number) => (g.nodes[id].op === "transpose" ? g.nodes[g.nodes[id].args[0]] : g.nodes[id]);
   const usable = (id: number) => {
-    const s = source(id);
+    const s = behindTranspose(g, id);
     return s.op === "param" || s.op === "input" || p.placement.get(s.id) === "buffer";
   };
   const kernels = new Map<number, string>();
@@ -83,7 +82,6 @@ export async function wasmLayout(
   const { kernels, specs, accumulated, sampleRows } = selected;
   const p = plan(g, "chunk");
   const bytes = dtype === "f32" ? 4 : 8;
-  const source = (id: number) => (g.nodes[id].op === "transpose" ? g.nodes[g.nodes[id].args[0]] : g.nodes[id]);
   let offset = 0;
   const take = (n: number) => {
     const at = offset;
@@ -107,7 +105,7 @@ export async function wasmLayout(
   const staging = new Map<string, { key: string; offset: number; role: "param" | "input"; size: number }>();
   for (const id of kernels.keys()) {
     for (const arg of g.nodes[id].args) {
-      const s = source(arg);
+      const s = behindTranspose(g, arg);
       if ((s.op !== "param" && s.op !== "input") || staging.has(s.name!)) continue;
       const key = `staged_${s.name!.replace(/[^A-Za-z0-9_]/g, "_")}_${staging.size}`;
       const at = take(size(s.shape));
