@@ -13,12 +13,17 @@ export interface CatalogueEntry {
 }
 
 export const catalogue = {
-  E001: { severity: "error", message: "unexpected character '{char}'", hint: "{hint}" },
+  E001: { severity: "error", message: "unexpected character '{char}'" },
   E002: { severity: "error", message: "expected {expected}, found {found}", hint: "{hint}" },
   E003: { severity: "error", message: "malformed number '{text}'" },
   E004: { severity: "error", message: "unclosed '{open}'", hint: "add a matching '{close}'" },
   E005: { severity: "error", message: "'**' is not an operator", hint: "use ^ for powers: x^2" },
   E006: { severity: "error", message: "unterminated string", hint: "close it with '\"' on the same line" },
+  E007: {
+    severity: "error",
+    message: "'{char}' looks like an operator but is not one",
+    hint: "write {instead}",
+  },
 
   E101: { severity: "error", message: "unknown name '{name}'", hint: "{hint}" },
   E102: {

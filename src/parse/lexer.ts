@@ -42,128 +42,157 @@ export function lex(text: string, reporter: Reporter): Token[] {
 }
 
 /** Tokens, and the offsets of characters the lexer rejected (the parser stays quiet there). */
-// long: one loop over the characters with one branch per kind of token, the way a lexer is read
 export function lexWithErrors(text: string, reporter: Reporter): { tokens: Token[]; errors: number[] } {
-  const errors: number[] = [];
-  const report: Reporter["report"] = (code, s, ...args) => {
-    errors.push(s.start);
-    reporter.report(code, s, ...args);
-  };
-  const tokens: Token[] = [];
-  let depth = 0;
-  let i = 0;
-  const push = (kind: TokenKind, start: number, end: number) =>
-    tokens.push({ kind, text: text.slice(start, end), span: span(start, end) });
+  return new Lexer(text, reporter).run();
+}
 
-  while (i < text.length) {
-    const c = text[i];
-    if (c === "#") {
-      while (i < text.length && text[i] !== "\n") i++;
-      continue;
-    }
-    if (c === "\n") {
-      if (depth === 0 && tokens.length > 0 && tokens[tokens.length - 1].kind !== "newline") push("newline", i, i + 1);
-      i++;
-      continue;
-    }
-    if (c === ";") {
-      if (tokens.length > 0 && tokens[tokens.length - 1].kind !== "newline") push("newline", i, i + 1);
-      i++;
-      continue;
-    }
-    if (c === " " || c === "\t" || c === "\r") {
-      i++;
-      continue;
-    }
-    if (isDigit(c) || (c === "." && isDigit(text[i + 1] ?? ""))) {
-      const start = i;
-      while (isDigit(text[i] ?? "")) i++;
-      // "1..L" is a range, not the number "1."
-      if (text[i] === "." && text[i + 1] !== ".") {
-        i++;
-        while (isDigit(text[i] ?? "")) i++;
-      }
-      if (text[i] === "e" || text[i] === "E") {
-        const save = i;
-        i++;
-        if (text[i] === "+" || text[i] === "-") i++;
-        if (!isDigit(text[i] ?? "")) {
-          i = save + 1;
-          while (i < text.length && isNameChar(charAt(text, i))) i += charAt(text, i).length;
-          report("E003", span(start, i), { text: text.slice(start, i) });
-          continue;
-        }
-        while (isDigit(text[i] ?? "")) i++;
-      }
-      if (isNameStart(charAt(text, i))) {
-        while (i < text.length && isNameChar(charAt(text, i))) i += charAt(text, i).length;
-        report("E003", span(start, i), { text: text.slice(start, i) });
-        continue;
-      }
-      push("number", start, i);
-      continue;
-    }
-    if (isNameStart(charAt(text, i))) {
-      const start = i;
-      while (i < text.length && isNameChar(charAt(text, i))) i += charAt(text, i).length;
-      push("name", start, i);
-      continue;
-    }
+/**
+ * Characters that look like an operator of the language but are not (as rustc's lexer has a
+ * table of Unicode look-alikes): what to write instead.
+ */
+const lookAlikes: Readonly<Record<string, string>> = {
+  "×": "'*'",
+  "·": "'*'",
+  "⊙": "'*' (it is elementwise)",
+  "−": "'-'",
+  σ: "sigmoid(...)",
+};
+
+/** One pass over the text: a method per kind of token, each starting at `i` and moving past it. */
+class Lexer {
+  private readonly tokens: Token[] = [];
+  private readonly errors: number[] = [];
+  /** open ( and [: newlines inside them are whitespace */
+  private depth = 0;
+  private i = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly reporter: Reporter,
+  ) {}
+
+  run(): { tokens: Token[]; errors: number[] } {
+    const { text } = this;
+    while (this.i < text.length) this.token(text[this.i]);
+    if (this.tokens.length > 0 && this.last() !== "newline") this.push("newline", text.length, text.length);
+    this.tokens.push({ kind: "eof", text: "", span: span(text.length, text.length) });
+    return { tokens: this.tokens, errors: this.errors };
+  }
+
+  private token(c: string): void {
+    const { text, i } = this;
+    if (c === "#") return this.comment();
+    if (c === "\n" || c === ";") return this.newline(c);
+    if (c === " " || c === "\t" || c === "\r") return void this.i++;
+    if (isDigit(c) || (c === "." && isDigit(text[i + 1] ?? ""))) return this.number();
+    if (isNameStart(charAt(text, i))) return this.name();
     if (c === "*" && text[i + 1] === "*") {
       // Python's power operator: reported, then read as '^' so the rest of the line still parses
-      report("E005", span(i, i + 2));
-      push("^", i, i + 2);
-      i += 2;
-      continue;
+      this.report("E005", span(i, i + 2));
+      return this.take("^", 2);
     }
     const two = double[text.slice(i, i + 2)];
-    if (two) {
-      push(two, i, i + 2);
-      i += 2;
-      continue;
-    }
-    if (c === '"') {
-      // a string (einsum subscripts): no escapes, ends on the same line
-      const start = i;
-      i++;
-      while (i < text.length && text[i] !== '"' && text[i] !== "\n") i++;
-      if (text[i] !== '"') {
-        report("E006", span(start, i));
-        continue;
-      }
-      i++;
-      push("string", start, i);
-      continue;
-    }
-    if (c === "." && text[i + 1] === ".") {
-      push("..", i, i + 2);
-      i += 2;
-      continue;
-    }
+    if (two) return this.take(two, 2);
+    if (c === '"') return this.string();
+    if (c === "." && text[i + 1] === ".") return this.take("..", 2);
     const kind = single[c];
     if (kind) {
-      if (c === "(" || c === "[") depth++;
-      if ((c === ")" || c === "]") && depth > 0) depth--;
-      push(kind, i, i + 1);
-      i++;
-      continue;
+      if (c === "(" || c === "[") this.depth++;
+      if ((c === ")" || c === "]") && this.depth > 0) this.depth--;
+      return this.take(kind, 1);
     }
-    const cp = text.codePointAt(i) ?? 0;
-    const ch = String.fromCodePoint(cp);
-    const hint =
-      ch === "×" || ch === "·"
-        ? "write multiplication as '*'"
-        : ch === "−"
-          ? "write minus as '-'"
-          : ch === "σ"
-            ? "write sigmoid(...)"
-            : ch === "⊙"
-              ? "'*' is elementwise"
-              : "";
-    report("E001", span(i, i + ch.length), { char: ch, hint });
-    i += ch.length;
+    this.unexpected();
   }
-  if (tokens.length > 0 && tokens[tokens.length - 1].kind !== "newline") push("newline", text.length, text.length);
-  tokens.push({ kind: "eof", text: "", span: span(text.length, text.length) });
-  return { tokens, errors };
+
+  private report: Reporter["report"] = (code, s, ...args) => {
+    this.errors.push(s.start);
+    this.reporter.report(code, s, ...args);
+  };
+
+  private push(kind: TokenKind, start: number, end: number): void {
+    this.tokens.push({ kind, text: this.text.slice(start, end), span: span(start, end) });
+  }
+
+  /** a token of `length` characters at i */
+  private take(kind: TokenKind, length: number): void {
+    this.push(kind, this.i, this.i + length);
+    this.i += length;
+  }
+
+  private last(): TokenKind | undefined {
+    return this.tokens[this.tokens.length - 1]?.kind;
+  }
+
+  private comment(): void {
+    while (this.i < this.text.length && this.text[this.i] !== "\n") this.i++;
+  }
+
+  /** a newline ends a statement, except inside ( ) and [ ]; `;` always does; never two in a row */
+  private newline(c: string): void {
+    if ((c === ";" || this.depth === 0) && this.tokens.length > 0 && this.last() !== "newline")
+      this.push("newline", this.i, this.i + 1);
+    this.i++;
+  }
+
+  private skipNameChars(): void {
+    const { text } = this;
+    while (this.i < text.length && isNameChar(charAt(text, this.i))) this.i += charAt(text, this.i).length;
+  }
+
+  private name(): void {
+    const start = this.i;
+    this.skipNameChars();
+    this.push("name", start, this.i);
+  }
+
+  /** 12, 1.5, .5, 1e-3; "1..L" is a range, not the number "1."; a number glued to a name is malformed */
+  private number(): void {
+    const { text } = this;
+    const start = this.i;
+    const digits = () => {
+      while (isDigit(text[this.i] ?? "")) this.i++;
+    };
+    digits();
+    if (text[this.i] === "." && text[this.i + 1] !== ".") {
+      this.i++;
+      digits();
+    }
+    if (text[this.i] === "e" || text[this.i] === "E") {
+      const save = this.i;
+      this.i++;
+      if (text[this.i] === "+" || text[this.i] === "-") this.i++;
+      if (!isDigit(text[this.i] ?? "")) {
+        this.i = save + 1;
+        return this.malformed(start);
+      }
+      digits();
+    }
+    if (isNameStart(charAt(text, this.i))) return this.malformed(start);
+    this.push("number", start, this.i);
+  }
+
+  private malformed(start: number): void {
+    this.skipNameChars();
+    this.report("E003", span(start, this.i), { text: this.text.slice(start, this.i) });
+  }
+
+  /** a string (einsum subscripts): no escapes, ends on the same line */
+  private string(): void {
+    const { text } = this;
+    const start = this.i++;
+    while (this.i < text.length && text[this.i] !== '"' && text[this.i] !== "\n") this.i++;
+    if (text[this.i] !== '"') return this.report("E006", span(start, this.i));
+    this.i++;
+    this.push("string", start, this.i);
+  }
+
+  /** a character the language has no use for: reported and skipped */
+  private unexpected(): void {
+    const ch = charAt(this.text, this.i);
+    const at = span(this.i, this.i + ch.length);
+    const instead = lookAlikes[ch];
+    if (instead !== undefined) this.report("E007", at, { char: ch, instead });
+    else this.report("E001", at, { char: ch });
+    this.i += ch.length;
+  }
 }
