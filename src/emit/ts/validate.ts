@@ -29,7 +29,6 @@ export const validatorNames = [
  * module. A failure throws a TypeError or RangeError that names the argument, what it must be and
  * what it is. With `debug`, every param and input element must also be finite.
  */
-// long: the checks of the four exported functions, built from closures shared over the module's array type and --debug
 export function validators(
   g: Graph,
   arr: string,
@@ -40,91 +39,8 @@ export function validators(
   calls: { loss: string[]; gradients: string[]; batch: string[] };
   leaf: (role: "params" | "inputs", l: Leaf, local: string) => string;
 } {
-  const q = (s: string) => JSON.stringify(s);
-  /** text inside a template literal: backslash, backtick and $ escaped (user names may hold any of them) */
-  const tpl = (s: string) => s.replace(/[\\`$]/g, "\\$&");
-  const listed = (ls: readonly Leaf[]) => {
-    const names = ls.map((l) => l.name);
-    return names.length <= 6 ? names.join(", ") : `${names.slice(0, 5).join(", ")}, … (${names.length - 5} more)`;
-  };
-  // the test is inline (loads and typeof/instanceof: nothing is allocated, not even a boxed
-  // number); the function that builds the message runs only when it fails
-  const leafCheck = (name: string, l: Leaf, v: string) => {
-    const what = q(name);
-    if (l.shape.length === 0) return `if (typeof ${v} !== "number") badNumber(${what}, ${v});`;
-    const type = l.int ? "Int32Array" : arr;
-    return `if (!(${v} instanceof ${type}) || ${v}.length !== ${size(l.shape)}) badTensor(${what}, ${v}, ${size(l.shape)}, ${q(showShape(l.shape))}, ${type});`;
-  };
-  const finite = (name: string, v: string) => (debug ? ` checkFinite(${q(name)}, ${v});` : "");
-  // the helpers build the message of a failed check; the checks themselves are inline (below)
-  const functions = messageHelpers();
-  const object = (name: string, v: string, holding: string) =>
-    `if (typeof ${v} !== "object" || ${v} === null) badObject(${q(name)}, ${v}, ${q(holding)});`;
-  // params, inputs and out as objects, and their tensors, in one function per exported function
-  // (inline in a large body they slow V8's code for it); a scalar is checked inline, on the local
-  // the body reads it into (a second load of each of 100 scalar params costs more than the test)
-  const tensors = (role: "params" | "inputs", ls: readonly Leaf[]) =>
-    ls
-      .filter((l) => l.shape.length > 0)
-      .map(
-        (l) =>
-          leafCheck(`${role}.${l.name}`, l, access(role, l.name)) + finite(`${role}.${l.name}`, access(role, l.name)),
-      );
-  const params = [object("params", "params", listed(g.params) || "nothing"), ...tensors("params", g.params)];
-  const inputs = [object("inputs", "inputs", listed(g.inputs) || "nothing"), ...tensors("inputs", g.inputs)];
-  const batch = [
-    "if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`gradc: batchGradients: n must be a whole number of samples, at least 1; got ${n}`);",
-    object("batch", "batch", listed(g.inputs) || "nothing"),
-    ...g.inputs.flatMap((l) => {
-      const v = access("batch", l.name);
-      const per = size(l.shape);
-      const name = tpl(`batch.${l.name}`);
-      return [
-        `if (typeof (${v} as unknown) !== "object" || ${v} === null || typeof ${v}.length !== "number") throw new TypeError(\`gradc: ${name} must hold n samples of ${per} number${per === 1 ? "" : "s"}, one after another; got \${describeValue(${v})}\`);`,
-        per === 1
-          ? `if (${v}.length < n) throw new RangeError(\`gradc: ${name} holds \${${v}.length} samples, fewer than n = \${n}\`);`
-          : `if (${v}.length < n * ${per}) throw new RangeError(\`gradc: ${name} holds \${Math.floor(${v}.length / ${per})} samples (\${${v}.length} numbers), fewer than n = \${n}\`);`,
-      ];
-    }),
-  ];
-  const result = [
-    object("out", "out", "loss and grads (make it with createResult())"),
-    object("out.grads", "out.grads", "one entry per param (make out with createResult())"),
-    ...g.params
-      .filter((l) => l.shape.length > 0)
-      .map((l) => leafCheck(`out.grads.${l.name}`, l, access("out.grads", l.name))),
-  ];
-  if (debug) functions.push(checkFinite);
-  const leaf = (role: "params" | "inputs", l: Leaf, local: string) =>
-    l.shape.length === 0 ? leafCheck(`${role}.${l.name}`, l, local) + finite(`${role}.${l.name}`, local) : "";
-  const entry = (
-    name: string,
-    doc: string,
-    parameters: { name: string; type: string }[],
-    statements: string[],
-  ): HelperFunction => ({ name, docs: [doc], parameters, returnType: "void", statements });
-  const P = { name: "params", type: "Params" };
-  const out = { name: "out", type: "Result" };
-  functions.push(
-    entry(
-      "checkLossArgs",
-      "loss(): params and inputs, and their tensors.",
-      [P, { name: "inputs", type: "Inputs" }],
-      [...params, ...inputs],
-    ),
-    entry(
-      "checkGradientsArgs",
-      "gradients(): params, inputs and out, and their tensors.",
-      [P, { name: "inputs", type: "Inputs" }, out],
-      [...params, ...inputs, ...result],
-    ),
-    entry(
-      "checkBatchArgs",
-      "batchGradients(): params, the batch, n and out.",
-      [P, { name: "batch", type: "Batch" }, { name: "n", type: "number" }, out],
-      [...params, ...batch, ...result],
-    ),
-  );
+  const w = new CheckWriter(g, arr, access, debug);
+  const functions = [...messageHelpers(), ...(debug ? [checkFinite] : []), ...w.entryFunctions()];
   // a program of scalars only: each one is checked on its local, and a missing params or inputs
   // object fails at its first read with JavaScript's TypeError naming the field; the call would
   // be a tenth of the lecture example's whole gradient
@@ -134,22 +50,160 @@ export function validators(
     gradients: scalarsOnly ? [] : ["checkGradientsArgs(params, inputs, out);"],
     batch: ["checkBatchArgs(params, batch, n, out);"],
   };
-  // only the helpers the checks call (strict configs reject an unused function)
+  const leaf = (role: "params" | "inputs", l: Leaf, local: string) => w.scalarLeaf(role, l, local);
+  return {
+    functions: calledOnly(functions, calls, [
+      ...g.params.map((l) => leaf("params", l, "v")),
+      ...g.inputs.map((l) => leaf("inputs", l, "v")),
+    ]),
+    calls,
+    leaf,
+  };
+}
+
+const q = (s: string) => JSON.stringify(s);
+/** text inside a template literal: backslash, backtick and $ escaped (user names may hold any of them) */
+const tpl = (s: string) => s.replace(/[\\`$]/g, "\\$&");
+const listed = (ls: readonly Leaf[]) => {
+  const names = ls.map((l) => l.name);
+  return names.length <= 6 ? names.join(", ") : `${names.slice(0, 5).join(", ")}, … (${names.length - 5} more)`;
+};
+
+/** only the helpers the checks call (strict configs reject an unused function) */
+function calledOnly(
+  functions: readonly HelperFunction[],
+  calls: { loss: string[]; gradients: string[]; batch: string[] },
+  inline: readonly string[],
+): HelperFunction[] {
+  const all = [...calls.loss, ...calls.gradients, ...calls.batch];
   const text = [
-    ...functions
-      .filter((f) => [...calls.loss, ...calls.gradients, ...calls.batch].some((c) => c.startsWith(`${f.name}(`)))
-      .flatMap((f) => f.statements),
-    ...g.params.map((l) => leaf("params", l, "v")),
-    ...g.inputs.map((l) => leaf("inputs", l, "v")),
+    ...functions.filter((f) => all.some((c) => c.startsWith(`${f.name}(`))).flatMap((f) => f.statements),
+    ...inline,
   ].join("\n");
-  const called = new Set([...calls.loss, ...calls.gradients, ...calls.batch].map((c) => c.slice(0, c.indexOf("("))));
+  const called = new Set(all.map((c) => c.slice(0, c.indexOf("("))));
   const kept = new Set(
     functions
       .filter((f) => called.has(f.name) || (!f.name.endsWith("Args") && new RegExp(`\\b${f.name}\\(`).test(text)))
       .map((f) => f.name),
   );
   kept.add("describeValue");
-  return { functions: functions.filter((f) => kept.has(f.name)), calls, leaf };
+  return functions.filter((f) => kept.has(f.name));
+}
+
+/** The check statements of one module: its array type, how it reads a member, whether --debug checks finiteness. */
+class CheckWriter {
+  constructor(
+    private readonly g: Graph,
+    private readonly arr: string,
+    private readonly access: (obj: string, name: string) => string,
+    private readonly debug: boolean,
+  ) {}
+
+  /**
+   * the test is inline (loads and typeof/instanceof: nothing is allocated, not even a boxed
+   * number); the function that builds the message runs only when it fails
+   */
+  private leafCheck(name: string, l: Leaf, v: string): string {
+    const what = q(name);
+    if (l.shape.length === 0) return `if (typeof ${v} !== "number") badNumber(${what}, ${v});`;
+    const type = l.int ? "Int32Array" : this.arr;
+    return `if (!(${v} instanceof ${type}) || ${v}.length !== ${size(l.shape)}) badTensor(${what}, ${v}, ${size(l.shape)}, ${q(showShape(l.shape))}, ${type});`;
+  }
+
+  private finite(name: string, v: string): string {
+    return this.debug ? ` checkFinite(${q(name)}, ${v});` : "";
+  }
+
+  private object(name: string, v: string, holding: string): string {
+    return `if (typeof ${v} !== "object" || ${v} === null) badObject(${q(name)}, ${v}, ${q(holding)});`;
+  }
+
+  /** a scalar param or input, checked on the local the body reads it into */
+  scalarLeaf(role: "params" | "inputs", l: Leaf, local: string): string {
+    return l.shape.length === 0
+      ? this.leafCheck(`${role}.${l.name}`, l, local) + this.finite(`${role}.${l.name}`, local)
+      : "";
+  }
+
+  /**
+   * params or inputs as an object, and its tensors: in one function per exported function
+   * (inline in a large body they slow V8's code for it); a scalar is checked inline, on the local
+   * the body reads it into (a second load of each of 100 scalar params costs more than the test)
+   */
+  private leaves(role: "params" | "inputs", ls: readonly Leaf[]): string[] {
+    const tensors = ls
+      .filter((l) => l.shape.length > 0)
+      .map((l) => {
+        const v = this.access(role, l.name);
+        return this.leafCheck(`${role}.${l.name}`, l, v) + this.finite(`${role}.${l.name}`, v);
+      });
+    return [this.object(role, role, listed(ls) || "nothing"), ...tensors];
+  }
+
+  /** n a whole number of samples; each input of the batch array-like and long enough for n samples */
+  private batch(): string[] {
+    const perInput = this.g.inputs.flatMap((l) => {
+      const v = this.access("batch", l.name);
+      const per = size(l.shape);
+      const name = tpl(`batch.${l.name}`);
+      return [
+        `if (typeof (${v} as unknown) !== "object" || ${v} === null || typeof ${v}.length !== "number") throw new TypeError(\`gradc: ${name} must hold n samples of ${per} number${per === 1 ? "" : "s"}, one after another; got \${describeValue(${v})}\`);`,
+        per === 1
+          ? `if (${v}.length < n) throw new RangeError(\`gradc: ${name} holds \${${v}.length} samples, fewer than n = \${n}\`);`
+          : `if (${v}.length < n * ${per}) throw new RangeError(\`gradc: ${name} holds \${Math.floor(${v}.length / ${per})} samples (\${${v}.length} numbers), fewer than n = \${n}\`);`,
+      ];
+    });
+    return [
+      "if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`gradc: batchGradients: n must be a whole number of samples, at least 1; got ${n}`);",
+      this.object("batch", "batch", listed(this.g.inputs) || "nothing"),
+      ...perInput,
+    ];
+  }
+
+  /** out: a Result of this module, its tensors of the right type and length */
+  private result(): string[] {
+    return [
+      this.object("out", "out", "loss and grads (make it with createResult())"),
+      this.object("out.grads", "out.grads", "one entry per param (make out with createResult())"),
+      ...this.g.params
+        .filter((l) => l.shape.length > 0)
+        .map((l) => this.leafCheck(`out.grads.${l.name}`, l, this.access("out.grads", l.name))),
+    ];
+  }
+
+  /** checkLossArgs, checkGradientsArgs, checkBatchArgs */
+  entryFunctions(): HelperFunction[] {
+    const entry = (
+      name: string,
+      doc: string,
+      parameters: { name: string; type: string }[],
+      statements: string[],
+    ): HelperFunction => ({ name, docs: [doc], parameters, returnType: "void", statements });
+    const P = { name: "params", type: "Params" };
+    const out = { name: "out", type: "Result" };
+    const params = this.leaves("params", this.g.params);
+    const inputs = this.leaves("inputs", this.g.inputs);
+    return [
+      entry(
+        "checkLossArgs",
+        "loss(): params and inputs, and their tensors.",
+        [P, { name: "inputs", type: "Inputs" }],
+        [...params, ...inputs],
+      ),
+      entry(
+        "checkGradientsArgs",
+        "gradients(): params, inputs and out, and their tensors.",
+        [P, { name: "inputs", type: "Inputs" }, out],
+        [...params, ...inputs, ...this.result()],
+      ),
+      entry(
+        "checkBatchArgs",
+        "batchGradients(): params, the batch, n and out.",
+        [P, { name: "batch", type: "Batch" }, { name: "n", type: "number" }, out],
+        [...params, ...this.batch(), ...this.result()],
+      ),
+    ];
+  }
 }
 
 /** the helpers that build the message of a failed check; the checks themselves are inline */
