@@ -90,257 +90,330 @@ function refuseDeepFormulas(fwd: Graph, file: string): void {
   }
 }
 
-// long: the derivation's sections share one symbol table (units, adjoints, closed forms); #12 rebuilds the derivation as equations over named terms
+/** The worked derivation of an analysis (lecture 4.6), section by section, optionally with values at a point. */
 export function derive(a: Analysis, at?: { params: Values; inputs: Values }): Derivation {
-  const g: Graph = a.differentiated;
   const fwd = a.canonical;
-  const kids = children(fwd);
-  const lossNode = fwd.nodes[fwd.loss];
-  const lossName = lossNode.hint && lossNode.hint !== "loss" ? lossNode.hint : undefined;
-  const lossSymbol = lossName ? nameTex(lossName, []) : "\\ell";
-
-  // ---- symbols ------------------------------------------------------------------------------
-  const unitIndex = new Map<number, number>();
-  for (const node of fwd.nodes) if (opInfo(node.op).kind !== "leaf") unitIndex.set(node.id, unitIndex.size + 1);
-  const isLeaf = (x: Node) => x.op === "param" || x.op === "input";
-  const texOfKey = new Map<string, string>();
-  /** u_k (or the leaf's name): how the decomposition names a node */
-  const unitTex = (x: Node) =>
-    isLeaf(x) ? nameTex(x.name!, x.shape) : `${x.shape.length ? "\\mathbf{u}" : "u"}_{${unitIndex.get(x.id)}}`;
-  /** in closed forms a unit the user named is written by its name */
-  const namedTex = (x: Node) => (!isLeaf(x) && x.hint && x.id !== fwd.loss ? nameTex(x.hint, x.shape) : unitTex(x));
-  const adjTex = (t: string, s: Shape) =>
-    s.length === 0 ? `\\frac{\\partial ${lossSymbol}}{\\partial ${t}}` : `\\nabla_{${t}} ${lossSymbol}`;
-  const key = (kind: string, id: number, tex: string, s: Shape) => {
-    const k = `${kind}${id}`;
-    texOfKey.set(k, tex);
-    return sym(k, s);
-  };
-  const unitSym = (x: Node) => key("u", x.id, unitTex(x), x.shape);
-  const namedSym = (x: Node) => key("n", x.id, namedTex(x), x.shape);
-  const adjSym = (x: Node) => key("d", x.id, adjTex(unitTex(x), x.shape), x.shape);
-  const adjNamedSym = (x: Node) => key("e", x.id, adjTex(namedTex(x), x.shape), x.shape);
-  const tex = (m: MathNode) => toTex(m, (k) => texOfKey.get(k) ?? k);
-
-  const operand = (id: number, named: boolean): MathNode => {
-    const x = fwd.nodes[id];
-    if (x.op === "const") return num(x.value!);
-    return named ? namedSym(x) : unitSym(x);
-  };
-  const define = (x: Node, args: MathNode[]) => apply(x.op, args, x.target, x.attrs);
-
-  // ---- the model as mathematics, stopping at the user's names -------------------------------
-  const named = fwd.nodes.filter((x) => !isLeaf(x) && x.hint !== undefined);
-  const modelExpr = (id: number, root: number): MathNode => {
-    const x = fwd.nodes[id];
-    if (x.op === "const") return num(x.value!);
-    if (isLeaf(x) || (id !== root && x.hint !== undefined)) return namedSym(x);
-    return define(
-      x,
-      x.args.map((arg) => modelExpr(arg, root)),
-    );
-  };
   refuseDeepFormulas(fwd, a.forward.file);
-  const model: Equation[] = named.map((x) => ({
-    lhs: x.id === fwd.loss ? lossSymbol : namedTex(x),
-    steps: [tex(tidy(modelExpr(x.id, x.id)))],
-  }));
-
-  // ---- decomposition, order, child sets -----------------------------------------------------
+  const sy = new Symbols(fwd);
   const visible = fwd.nodes.filter((x) => x.op !== "const");
-  const order = visible.map(unitTex);
-  const units: Equation[] = fwd.nodes
-    .filter((x) => unitIndex.has(x.id))
-    .map((x) => {
-      const notes = [
-        x.hint && x.id !== fwd.loss ? `(= ${namedTex(x)})` : x.id === fwd.loss ? `(= ${lossSymbol})` : "",
-        x.shape.length ? `\\in ${shapeTex(x.shape)}` : "",
-      ].filter(Boolean);
-      return {
-        lhs: unitTex(x),
-        steps: [
-          tex(
-            define(
-              x,
-              x.args.map((arg) => operand(arg, false)),
-            ),
-          ),
-        ],
-        ...(notes.length ? { note: notes.join(" ") } : {}),
-      };
-    });
-  const childSets: Equation[] = visible
-    .filter((x) => kids[x.id].length > 0)
-    .map((x) => ({
-      lhs: `S(${unitTex(x)})`,
-      steps: [`\\{${kids[x.id].map((c) => unitTex(fwd.nodes[c])).join(", ")}\\}`],
-    }));
+  const table = at ? valuesAt(a, visible, sy, at) : undefined;
+  const { sweep, finals } = sweepSection(a, sy);
+  return {
+    file: a.forward.file,
+    lossSymbol: sy.lossSymbol,
+    tensor: fwd.nodes.some((x) => x.shape.length > 0),
+    model: modelSection(sy),
+    order: visible.map((x) => sy.unitTex(x)),
+    units: unitsSection(sy),
+    childSets: visible
+      .filter((x) => sy.kids[x.id].length > 0)
+      .map((x) => ({
+        lhs: `S(${sy.unitTex(x)})`,
+        steps: [`\\{${sy.kids[x.id].map((c) => sy.unitTex(fwd.nodes[c])).join(", ")}\\}`],
+      })),
+    locals: localsSection(sy),
+    sweep,
+    finals,
+    ...(table ? { table } : {}),
+    nodes: visible.map((x) => ({
+      id: x.id,
+      label: sy.unitTex(x),
+      kind: (x.op === "param" ? "param" : x.op === "input" ? "input" : "unit") as "param" | "input" | "unit",
+      op: x.op,
+      args: x.args.filter((arg) => fwd.nodes[arg].op !== "const"),
+    })),
+  };
+}
 
-  // ---- activity: only nodes that depend on a param get adjoints -----------------------------
-  const active = dependsOnParams(fwd);
+/**
+ * How the derivation names things: u_k for units (or the user's name in closed forms), the
+ * loss's symbol, adjoints ∂ℓ/∂u or ∇_u ℓ; display symbols carry a key whose TeX is looked up
+ * when an expression is printed.
+ */
+class Symbols {
+  readonly kids: number[][];
+  readonly lossSymbol: string;
+  private readonly unitIndex = new Map<number, number>();
+  private readonly texOfKey = new Map<string, string>();
+
+  constructor(readonly fwd: Graph) {
+    this.kids = children(fwd);
+    const lossNode = fwd.nodes[fwd.loss];
+    const lossName = lossNode.hint && lossNode.hint !== "loss" ? lossNode.hint : undefined;
+    this.lossSymbol = lossName ? nameTex(lossName, []) : "\\ell";
+    for (const node of fwd.nodes)
+      if (opInfo(node.op).kind !== "leaf") this.unitIndex.set(node.id, this.unitIndex.size + 1);
+  }
+
+  isLeaf(x: Node): boolean {
+    return x.op === "param" || x.op === "input";
+  }
+
+  /** a unit of the decomposition (not a leaf, not a constant) */
+  isUnit(x: Node): boolean {
+    return this.unitIndex.has(x.id);
+  }
+
+  /** a unit the user named, other than the loss */
+  isNamed(x: Node): boolean {
+    return !this.isLeaf(x) && x.hint !== undefined && x.id !== this.fwd.loss;
+  }
+
+  /** u_k (or the leaf's name): how the decomposition names a node */
+  unitTex(x: Node): string {
+    if (this.isLeaf(x)) return nameTex(x.name!, x.shape);
+    return `${x.shape.length ? "\\mathbf{u}" : "u"}_{${this.unitIndex.get(x.id)}}`;
+  }
+
+  /** in closed forms a unit the user named is written by its name */
+  namedTex(x: Node): string {
+    return this.isNamed(x) ? nameTex(x.hint!, x.shape) : this.unitTex(x);
+  }
+
+  adjTex(t: string, s: Shape): string {
+    return s.length === 0
+      ? `\\frac{\\partial ${this.lossSymbol}}{\\partial ${t}}`
+      : `\\nabla_{${t}} ${this.lossSymbol}`;
+  }
+
+  private key(kind: string, id: number, tex: string, s: Shape): MathNode {
+    const k = `${kind}${id}`;
+    this.texOfKey.set(k, tex);
+    return sym(k, s);
+  }
+
+  unitSym(x: Node): MathNode {
+    return this.key("u", x.id, this.unitTex(x), x.shape);
+  }
+  namedSym(x: Node): MathNode {
+    return this.key("n", x.id, this.namedTex(x), x.shape);
+  }
+  adjSym(x: Node): MathNode {
+    return this.key("d", x.id, this.adjTex(this.unitTex(x), x.shape), x.shape);
+  }
+  adjNamedSym(x: Node): MathNode {
+    return this.key("e", x.id, this.adjTex(this.namedTex(x), x.shape), x.shape);
+  }
+
+  tex(m: MathNode): string {
+    return toTex(m, (k) => this.texOfKey.get(k) ?? k);
+  }
+
+  /** an operand as a display node: a number, or the node's unit (or user) symbol */
+  operand(id: number, named: boolean): MathNode {
+    const x = this.fwd.nodes[id];
+    if (x.op === "const") return num(x.value!);
+    return named ? this.namedSym(x) : this.unitSym(x);
+  }
+
+  define(x: Node, args: MathNode[]): MathNode {
+    return apply(x.op, args, x.target, x.attrs);
+  }
 
   /** the rule's contribution of child v (operand i) to its operand's adjoint, with g bound */
-  const contribution = (
-    v: Node,
-    i: number,
-    gNode: MathNode,
-    operands: (id: number) => MathNode,
-    y: MathNode,
-  ): MathNode => {
+  contribution(v: Node, i: number, gNode: MathNode, operands: (id: number) => MathNode, y: MathNode): MathNode {
     const rule = parsedRules[v.op as keyof typeof parsedRules];
     const env: Record<string, MathNode> = { g: gNode, y };
     ops[v.op].args.forEach((name, k) => (env[name] = operands(v.args[k])));
     return substitute(rule.display[i]!, env);
-  };
-  const edges = (u: number) =>
-    kids[u].flatMap((c) => {
-      const v = fwd.nodes[c];
+  }
+
+  /** the edges out of u: each child v and the operand position i at which it reads u */
+  edges(u: number): { v: Node; i: number }[] {
+    return this.kids[u].flatMap((c) => {
+      const v = this.fwd.nodes[c];
       const rule = parsedRules[v.op as keyof typeof parsedRules];
       return v.args.flatMap((arg, i) => (arg === u && rule.grads[i] ? [{ v, i }] : []));
     });
+  }
+}
 
-  // local derivatives, one per edge into an active node (lecture 4.6.1)
+/** The model as mathematics: each value the user named, as one formula down to the names it uses. */
+function modelSection(sy: Symbols): Equation[] {
+  const { fwd } = sy;
+  const modelExpr = (id: number, root: number): MathNode => {
+    const x = fwd.nodes[id];
+    if (x.op === "const") return num(x.value!);
+    if (sy.isLeaf(x) || (id !== root && x.hint !== undefined)) return sy.namedSym(x);
+    return sy.define(
+      x,
+      x.args.map((arg) => modelExpr(arg, root)),
+    );
+  };
+  return fwd.nodes
+    .filter((x) => !sy.isLeaf(x) && x.hint !== undefined)
+    .map((x) => ({
+      lhs: x.id === fwd.loss ? sy.lossSymbol : sy.namedTex(x),
+      steps: [sy.tex(tidy(modelExpr(x.id, x.id)))],
+    }));
+}
+
+/** The decomposition into units u_1..u_n, each one op of earlier units (lecture 4.6.1). */
+function unitsSection(sy: Symbols): Equation[] {
+  const { fwd } = sy;
+  return fwd.nodes
+    .filter((x) => sy.isUnit(x))
+    .map((x) => {
+      const notes = [
+        sy.isNamed(x) ? `(= ${sy.namedTex(x)})` : x.id === fwd.loss ? `(= ${sy.lossSymbol})` : "",
+        x.shape.length ? `\\in ${shapeTex(x.shape)}` : "",
+      ].filter(Boolean);
+      const rhs = sy.define(
+        x,
+        x.args.map((arg) => sy.operand(arg, false)),
+      );
+      return { lhs: sy.unitTex(x), steps: [sy.tex(rhs)], ...(notes.length ? { note: notes.join(" ") } : {}) };
+    });
+}
+
+/** Local derivatives, one per edge into a unit that depends on a param (lecture 4.6.1). */
+function localsSection(sy: Symbols): Equation[] {
+  const { fwd } = sy;
+  const active = dependsOnParams(fwd);
   const locals: Equation[] = [];
   for (const v of fwd.nodes) {
-    if (!unitIndex.has(v.id)) continue;
+    if (!sy.isUnit(v)) continue;
     const rule = parsedRules[v.op as keyof typeof parsedRules];
     v.args.forEach((arg, i) => {
       const u = fwd.nodes[arg];
       if (!active[arg] || !rule.grads[i] || u.op === "const") return;
-      if (v.shape.length === 0 && u.shape.length === 0) {
-        const d = tidy(contribution(v, i, num(1), (id) => operand(id, false), unitSym(v)));
-        const prime = rules[v.op as keyof typeof rules].prime;
-        const steps =
-          prime && v.args.length === 1 ? [tex(special(`prime:${v.op}`, [operand(arg, false)], [])), tex(d)] : [tex(d)];
-        locals.push({
-          lhs: `\\frac{\\partial ${unitTex(v)}}{\\partial ${unitTex(u)}}`,
-          steps: steps.filter((s, k) => k === 0 || s !== steps[0]),
-        });
-      } else {
-        const d = tidy(contribution(v, i, adjSym(v), (id) => operand(id, false), unitSym(v)));
-        locals.push({
-          lhs: `\\left(\\frac{\\partial ${unitTex(v)}}{\\partial ${unitTex(u)}}\\right)^{\\top} ${adjTex(unitTex(v), v.shape)}`,
-          steps: [tex(d)],
-        });
-      }
+      locals.push(localDerivative(sy, v, u, i));
     });
   }
+  return locals;
+}
 
-  // ---- closed forms -------------------------------------------------------------------------
-  const forward = new Map<number, MathNode>();
-  const closedForward = (id: number): MathNode => {
-    const x = fwd.nodes[id];
+/** ∂v/∂u for scalars (with the lecture's σ'(z) where the op has one), else the vector-Jacobian product */
+function localDerivative(sy: Symbols, v: Node, u: Node, i: number): Equation {
+  const operands = (id: number) => sy.operand(id, false);
+  if (v.shape.length === 0 && u.shape.length === 0) {
+    const d = sy.tex(tidy(sy.contribution(v, i, num(1), operands, sy.unitSym(v))));
+    const prime = rules[v.op as keyof typeof rules].prime;
+    const named = prime && v.args.length === 1 ? sy.tex(special(`prime:${v.op}`, [operands(u.id)], [])) : undefined;
+    return {
+      lhs: `\\frac{\\partial ${sy.unitTex(v)}}{\\partial ${sy.unitTex(u)}}`,
+      steps: named !== undefined && named !== d ? [named, d] : [d],
+    };
+  }
+  const d = tidy(sy.contribution(v, i, sy.adjSym(v), operands, sy.unitSym(v)));
+  return {
+    lhs: `\\left(\\frac{\\partial ${sy.unitTex(v)}}{\\partial ${sy.unitTex(u)}}\\right)^{\\top} ${sy.adjTex(sy.unitTex(v), v.shape)}`,
+    steps: [sy.tex(d)],
+  };
+}
+
+/**
+ * Closed forms for the sweep: forward expansions and adjoints, each written by its symbol
+ * once it grows past its limit (FORWARD_LIMIT, ADJOINT_LIMIT, NAMED_ADJOINT_LIMIT).
+ */
+class ClosedForms {
+  readonly adjoint = new Map<number, MathNode>();
+  private readonly forward = new Map<number, MathNode>();
+  constructor(private readonly sy: Symbols) {}
+
+  private closedForward(id: number): MathNode {
+    const x = this.sy.fwd.nodes[id];
     if (x.op === "const") return num(x.value!);
-    if (isLeaf(x)) return namedSym(x);
-    const have = forward.get(id);
+    if (this.sy.isLeaf(x)) return this.sy.namedSym(x);
+    const have = this.forward.get(id);
     if (have) return have;
-    const e = tidy(define(x, x.args.map(smallForward)));
-    forward.set(id, e);
+    const e = tidy(
+      this.sy.define(
+        x,
+        x.args.map((arg) => this.smallForward(arg)),
+      ),
+    );
+    this.forward.set(id, e);
     return e;
-  };
-  const isNamed = (x: Node) => !isLeaf(x) && x.hint !== undefined && x.id !== fwd.loss;
-  const smallForward = (id: number) => {
-    if (isNamed(fwd.nodes[id])) return operand(id, true);
-    const c = closedForward(id);
-    return size(c) <= FORWARD_LIMIT ? c : operand(id, true);
-  };
-  const adjoint = new Map<number, MathNode>();
-  const smallAdjoint = (v: Node) => {
-    const c = adjoint.get(v.id)!;
-    return size(c) <= (isNamed(v) ? NAMED_ADJOINT_LIMIT : ADJOINT_LIMIT) ? c : adjNamedSym(v);
-  };
-  // a derivative in the lecture's notation: σ'(z) for a one-operand op that has one, else the rule
-  const localClosed = (v: Node, i: number, gNode: MathNode): MathNode => {
+  }
+
+  smallForward(id: number): MathNode {
+    if (this.sy.isNamed(this.sy.fwd.nodes[id])) return this.sy.operand(id, true);
+    const c = this.closedForward(id);
+    return size(c) <= FORWARD_LIMIT ? c : this.sy.operand(id, true);
+  }
+
+  smallAdjoint(v: Node): MathNode {
+    const c = this.adjoint.get(v.id)!;
+    return size(c) <= (this.sy.isNamed(v) ? NAMED_ADJOINT_LIMIT : ADJOINT_LIMIT) ? c : this.sy.adjNamedSym(v);
+  }
+
+  /** a derivative in the lecture's notation: σ'(z) for a one-operand op that has one, else the rule */
+  local(v: Node, i: number, gNode: MathNode): MathNode {
     const prime = rules[v.op as keyof typeof rules].prime;
     if (prime && v.args.length === 1)
-      return apply("mul", [gNode, special(`prime:${v.op}`, [smallForward(v.args[0])], v.shape)]);
-    return contribution(v, i, gNode, smallForward, smallForward(v.id));
-  };
-
-  // ---- the sweep (4.6.2/4.6.3) ----------------------------------------------------------------
-  const sweep: Equation[] = [];
-  for (const step of a.sweep) {
-    const u = fwd.nodes[step.node];
-    const lhs = `${adjTex(unitTex(u), u.shape)}${u.shape.length ? ` \\in ${shapeTex(u.shape)}` : ""}`;
-    if (u.id === fwd.loss) {
-      adjoint.set(u.id, num(1));
-      sweep.push({ lhs, steps: ["1"] });
-      continue;
-    }
-    const es = edges(u.id).filter((e) => adjoint.has(e.v.id));
-    if (es.length > MAX_SUM_WRITTEN) {
-      // a value used by thousands of units: the sum is stated, not written term by term
-      const scalar = u.shape.length === 0;
-      const generic = scalar
-        ? `\\sum_{v \\in S(${unitTex(u)})} \\frac{\\partial ${lossSymbol}}{\\partial v} \\frac{\\partial v}{\\partial ${unitTex(u)}}`
-        : `\\sum_{v \\in S(${unitTex(u)})} \\left(\\frac{\\partial v}{\\partial ${unitTex(u)}}\\right)^{\\top} \\nabla_{v} ${lossSymbol}`;
-      adjoint.set(u.id, adjNamedSym(u));
-      sweep.push({ lhs, steps: [generic], note: `\\text{a sum over the ${es.length} children of } ${unitTex(u)}` });
-      continue;
-    }
-    const scalarEdge = (e: { v: Node }) => e.v.shape.length === 0 && u.shape.length === 0;
-    const notation = es
-      .map((e) =>
-        scalarEdge(e)
-          ? `\\frac{\\partial ${lossSymbol}}{\\partial ${unitTex(e.v)}} \\frac{\\partial ${unitTex(e.v)}}{\\partial ${unitTex(u)}}`
-          : `\\left(\\frac{\\partial ${unitTex(e.v)}}{\\partial ${unitTex(u)}}\\right)^{\\top} ${adjTex(unitTex(e.v), e.v.shape)}`,
-      )
-      .join(" + ");
-    const withLocals = es.map((e) =>
-      tidy(contribution(e.v, e.i, adjSym(e.v), (id) => operand(id, false), unitSym(e.v))),
-    );
-    const sum = (xs: MathNode[]) => xs.reduce((acc, x) => apply("add", [acc, x]));
-    const closed = tidy(sum(es.map((e) => localClosed(e.v, e.i, smallAdjoint(e.v)))));
-    adjoint.set(u.id, closed);
-    const steps = [notation, tex(sum(withLocals)), tex(closed)].filter((s, k, all) => k === 0 || s !== all[k - 1]);
-    sweep.push({ lhs, steps });
+      return apply("mul", [gNode, special(`prime:${v.op}`, [this.smallForward(v.args[0])], v.shape)]);
+    return this.sy.contribution(v, i, gNode, (id) => this.smallForward(id), this.smallForward(v.id));
   }
+}
 
-  const finals: Equation[] = fwd.params.map((p) => {
+/** The sweep (4.6.2/4.6.3): each adjoint as the sum over its children, then the params' gradients. */
+function sweepSection(a: Analysis, sy: Symbols): { sweep: Equation[]; finals: Equation[] } {
+  const { fwd } = sy;
+  const closed = new ClosedForms(sy);
+  const sweep = a.sweep.map((step) => sweepStep(sy, closed, fwd.nodes[step.node]));
+  const finals = fwd.params.map((p) => {
     const x = fwd.nodes[p.node];
-    const c = adjoint.get(p.node);
+    const c = closed.adjoint.get(p.node);
     return {
-      lhs: `${adjTex(unitTex(x), x.shape)}${x.shape.length ? ` \\in ${shapeTex(x.shape)}` : ""}`,
-      steps: [c ? tex(c) : "0"],
+      lhs: `${sy.adjTex(sy.unitTex(x), x.shape)}${x.shape.length ? ` \\in ${shapeTex(x.shape)}` : ""}`,
+      steps: [c ? sy.tex(c) : "0"],
     };
   });
+  return { sweep, finals };
+}
 
-  // ---- values at a point --------------------------------------------------------------------
-  let table: TableRow[] | undefined;
-  if (at) {
-    const values = evaluateNodes(g, at.params, at.inputs);
-    const adjOf = new Map(a.sweep.map((s) => [s.node, s.adjoint]));
-    table = visible.map((x) => {
-      const adj = adjOf.get(x.id);
-      return {
-        symbol: unitTex(x),
-        shape: x.shape,
-        value: values[x.id],
-        ...(adj !== undefined ? { grad: values[adj] } : {}),
-      };
-    });
+/** one line of the sweep: ∂ℓ/∂u in the lecture's notation, with the local derivatives, in closed form */
+function sweepStep(sy: Symbols, closed: ClosedForms, u: Node): Equation {
+  const { lossSymbol } = sy;
+  const lhs = `${sy.adjTex(sy.unitTex(u), u.shape)}${u.shape.length ? ` \\in ${shapeTex(u.shape)}` : ""}`;
+  if (u.id === sy.fwd.loss) {
+    closed.adjoint.set(u.id, num(1));
+    return { lhs, steps: ["1"] };
   }
+  const es = sy.edges(u.id).filter((e) => closed.adjoint.has(e.v.id));
+  if (es.length > MAX_SUM_WRITTEN) {
+    // a value used by thousands of units: the sum is stated, not written term by term
+    const generic =
+      u.shape.length === 0
+        ? `\\sum_{v \\in S(${sy.unitTex(u)})} \\frac{\\partial ${lossSymbol}}{\\partial v} \\frac{\\partial v}{\\partial ${sy.unitTex(u)}}`
+        : `\\sum_{v \\in S(${sy.unitTex(u)})} \\left(\\frac{\\partial v}{\\partial ${sy.unitTex(u)}}\\right)^{\\top} \\nabla_{v} ${lossSymbol}`;
+    closed.adjoint.set(u.id, sy.adjNamedSym(u));
+    return { lhs, steps: [generic], note: `\\text{a sum over the ${es.length} children of } ${sy.unitTex(u)}` };
+  }
+  const notation = es
+    .map((e) =>
+      e.v.shape.length === 0 && u.shape.length === 0
+        ? `\\frac{\\partial ${lossSymbol}}{\\partial ${sy.unitTex(e.v)}} \\frac{\\partial ${sy.unitTex(e.v)}}{\\partial ${sy.unitTex(u)}}`
+        : `\\left(\\frac{\\partial ${sy.unitTex(e.v)}}{\\partial ${sy.unitTex(u)}}\\right)^{\\top} ${sy.adjTex(sy.unitTex(e.v), e.v.shape)}`,
+    )
+    .join(" + ");
+  const withLocals = es.map((e) =>
+    tidy(sy.contribution(e.v, e.i, sy.adjSym(e.v), (id) => sy.operand(id, false), sy.unitSym(e.v))),
+  );
+  const sum = (xs: MathNode[]) => xs.reduce((acc, x) => apply("add", [acc, x]));
+  const total = tidy(sum(es.map((e) => closed.local(e.v, e.i, closed.smallAdjoint(e.v)))));
+  closed.adjoint.set(u.id, total);
+  const steps = [notation, sy.tex(sum(withLocals)), sy.tex(total)].filter((s, k, all) => k === 0 || s !== all[k - 1]);
+  return { lhs, steps };
+}
 
-  const nodes = visible.map((x) => ({
-    id: x.id,
-    label: unitTex(x),
-    kind: (x.op === "param" ? "param" : x.op === "input" ? "input" : "unit") as "param" | "input" | "unit",
-    op: x.op,
-    args: x.args.filter((arg) => fwd.nodes[arg].op !== "const"),
-  }));
-
-  return {
-    file: a.forward.file,
-    lossSymbol,
-    tensor: fwd.nodes.some((x) => x.shape.length > 0),
-    model,
-    order,
-    units,
-    childSets,
-    locals,
-    sweep,
-    finals,
-    ...(table ? { table } : {}),
-    nodes,
-  };
+/** every visible node's value and gradient at a point */
+function valuesAt(
+  a: Analysis,
+  visible: readonly Node[],
+  sy: Symbols,
+  at: { params: Values; inputs: Values },
+): TableRow[] {
+  const values = evaluateNodes(a.differentiated, at.params, at.inputs);
+  const adjOf = new Map(a.sweep.map((s) => [s.node, s.adjoint]));
+  return visible.map((x) => {
+    const adj = adjOf.get(x.id);
+    return {
+      symbol: sy.unitTex(x),
+      shape: x.shape,
+      value: values[x.id],
+      ...(adj !== undefined ? { grad: values[adj] } : {}),
+    };
+  });
 }
