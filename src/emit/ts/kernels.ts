@@ -202,144 +202,10 @@ export const kernels: Record<OpOfKind<"kernel">, Kernel> = {
   //   G^T B (a weight gradient): output row i stays in L1 while four rows of B at a time are
   //     added into it (i-t-j, t unrolled by 4)
   //   A B: i-t-j
-  // long: the three loop schedules of one product, each with the measurement that chose it (above)
   matmul: (k) => {
-    const [m, n] = rowsCols(k.shapeOf(0));
-    const [, c] = rowsCols(k.shapeOf(1));
-    if (k.transposed(1) && !k.transposed(0)) {
-      if (m < 2 || c < 2)
-        return [
-          loop("j", num(c), [
-            loop(
-              "i",
-              num(m),
-              dotProduct(
-                (v) => k.store(I, J, v),
-                n,
-                (t) => k.at(0, I, t),
-                (t) => k.at(1, t, J),
-              ),
-            ),
-          ]),
-        ];
-      // 2 x 2 register tile: rows i, i+1 of A against rows j, j+1 of W share every load
-      const i1 = bin("+", I, num(1));
-      const j1 = bin("+", J, num(1));
-      const tile: Stmt[] = [
-        ...["s0", "s1", "s2", "s3"].map((s) => decl("let", s, zero)),
-        loop("t", num(n), [
-          decl("const", "a0", k.at(0, I, T)),
-          decl("const", "a1", k.at(0, i1, T)),
-          decl("const", "a2", k.at(1, T, J)),
-          decl("const", "a3", k.at(1, T, j1)),
-          assign(id("s0"), bin("*", id("a0"), id("a2")), "+="),
-          assign(id("s1"), bin("*", id("a0"), id("a3")), "+="),
-          assign(id("s2"), bin("*", id("a1"), id("a2")), "+="),
-          assign(id("s3"), bin("*", id("a1"), id("a3")), "+="),
-        ]),
-        ...k.store(I, J, id("s0")),
-        ...k.store(I, j1, id("s1")),
-        ...k.store(i1, J, id("s2")),
-        ...k.store(i1, j1, id("s3")),
-      ];
-      const m2 = m - (m % 2);
-      const c2 = c - (c % 2);
-      const stmts: Stmt[] = [
-        {
-          k: "for",
-          v: "j",
-          from: zero,
-          to: num(c2),
-          step: 2,
-          body: [{ k: "for", v: "i", from: zero, to: num(m2), step: 2, body: tile }],
-        },
-      ];
-      // the odd row and column, if any
-      if (m2 < m)
-        stmts.push(
-          loop("j", num(c), [
-            {
-              k: "block",
-              body: [
-                decl("const", "i", num(m2)),
-                ...dotProduct(
-                  (v) => k.store(I, J, v),
-                  n,
-                  (t) => k.at(0, I, t),
-                  (t) => k.at(1, t, J),
-                ),
-              ],
-            },
-          ]),
-        );
-      if (c2 < c)
-        stmts.push(
-          loop("i", num(m2), [
-            {
-              k: "block",
-              body: [
-                decl("const", "j", num(c2)),
-                ...dotProduct(
-                  (v) => k.store(I, J, v),
-                  n,
-                  (t) => k.at(0, I, t),
-                  (t) => k.at(1, t, J),
-                ),
-              ],
-            },
-          ]),
-        );
-      return stmts;
-    }
-    if (k.transposed(0) && !k.transposed(1)) {
-      const main = n - (n % 4);
-      const as = [0, 1, 2, 3].map((q) => `a${q}`);
-      const tq = (q: number) => (q === 0 ? T : bin("+", T, num(q)));
-      return [
-        loop("i", num(m), [
-          loop("j", num(c), [assign(k.out(I, J), zero)]),
-          {
-            k: "for",
-            v: "t",
-            from: zero,
-            to: num(main),
-            step: 4,
-            body: [
-              ...as.map((a, q) => decl("const", a, k.at(0, I, tq(q)))),
-              loop("j", num(c), [
-                assign(
-                  k.out(I, J),
-                  as.map((a, q) => bin("*", id(a), k.at(1, tq(q), J))).reduce((x, y) => bin("+", x, y)),
-                  "+=",
-                ),
-              ]),
-            ],
-          },
-          ...(main < n
-            ? [
-                loop(
-                  "t",
-                  num(n),
-                  [
-                    decl("const", "a", k.at(0, I, T)),
-                    loop("j", num(c), [assign(k.out(I, J), bin("*", id("a"), k.at(1, T, J)), "+=")]),
-                  ],
-                  num(main),
-                ),
-              ]
-            : []),
-        ]),
-      ];
-    }
-    return [
-      loop("i", num(m), [
-        loop("j", num(c), [assign(k.out(I, J), zero)]),
-        loop("t", num(n), [
-          decl("const", "a", k.at(0, I, T)),
-          loop("j", num(c), [assign(k.out(I, J), bin("*", id("a"), k.at(1, T, J)), "+=")]),
-        ]),
-      ]),
-    ];
+    if (k.transposed(1) && !k.transposed(0)) return matmulByRowsOfB(k);
+    if (k.transposed(0) && !k.transposed(1)) return matmulAccumulatingRows(k, 4);
+    return matmulAccumulatingRows(k, 1);
   },
   // Y_ij = a_i b_j
   outer: (k) => {
@@ -663,4 +529,109 @@ export const kernelLocals = [
 export function flatIndex(shape: Shape, r: Expr, c: Expr): Expr {
   const [, cols] = rowsCols(shape);
   return shape.length >= 2 ? iadd(imul(r, num(cols)), c) : c;
+}
+
+/** Y_ij = A_i · B^T_j, one dot product per (i, j), j outermost */
+const dotAt = (k: KernelCtx, n: number): Stmt[] =>
+  dotProduct(
+    (v) => k.store(I, J, v),
+    n,
+    (t) => k.at(0, I, t),
+    (t) => k.at(1, t, J),
+  );
+
+/**
+ * A W^T (forward through a layer): W's row j outermost, so each row of W is read from memory
+ * once and dotted with every row of A from cache (j-i-t), in 2 x 2 register tiles: rows i, i+1
+ * of A against rows j, j+1 of W share every load.
+ */
+function matmulByRowsOfB(k: KernelCtx): Stmt[] {
+  const [m, n] = rowsCols(k.shapeOf(0));
+  const [, c] = rowsCols(k.shapeOf(1));
+  if (m < 2 || c < 2) return [loop("j", num(c), [loop("i", num(m), dotAt(k, n))])];
+  const i1 = bin("+", I, num(1));
+  const j1 = bin("+", J, num(1));
+  const tile: Stmt[] = [
+    ...["s0", "s1", "s2", "s3"].map((s) => decl("let", s, zero)),
+    loop("t", num(n), [
+      decl("const", "a0", k.at(0, I, T)),
+      decl("const", "a1", k.at(0, i1, T)),
+      decl("const", "a2", k.at(1, T, J)),
+      decl("const", "a3", k.at(1, T, j1)),
+      assign(id("s0"), bin("*", id("a0"), id("a2")), "+="),
+      assign(id("s1"), bin("*", id("a0"), id("a3")), "+="),
+      assign(id("s2"), bin("*", id("a1"), id("a2")), "+="),
+      assign(id("s3"), bin("*", id("a1"), id("a3")), "+="),
+    ]),
+    ...k.store(I, J, id("s0")),
+    ...k.store(I, j1, id("s1")),
+    ...k.store(i1, J, id("s2")),
+    ...k.store(i1, j1, id("s3")),
+  ];
+  const m2 = m - (m % 2);
+  const c2 = c - (c % 2);
+  const stmts: Stmt[] = [
+    {
+      k: "for",
+      v: "j",
+      from: zero,
+      to: num(c2),
+      step: 2,
+      body: [{ k: "for", v: "i", from: zero, to: num(m2), step: 2, body: tile }],
+    },
+  ];
+  // the odd row and column, if any
+  if (m2 < m) stmts.push(loop("j", num(c), [{ k: "block", body: [decl("const", "i", num(m2)), ...dotAt(k, n)] }]));
+  if (c2 < c) stmts.push(loop("i", num(m2), [{ k: "block", body: [decl("const", "j", num(c2)), ...dotAt(k, n)] }]));
+  return stmts;
+}
+
+/**
+ * Y_i += A_it B_t for each t (i-t-j): output row i stays in L1 while rows of B are added into it,
+ * `unroll` rows at a time (G^T B, a weight gradient, takes 4), then the rest one at a time.
+ */
+function matmulAccumulatingRows(k: KernelCtx, unroll: number): Stmt[] {
+  const [m, n] = rowsCols(k.shapeOf(0));
+  const [, c] = rowsCols(k.shapeOf(1));
+  const main = n - (n % unroll);
+  const as = [...Array(unroll).keys()].map((q) => `a${q}`);
+  const tq = (q: number) => (q === 0 ? T : bin("+", T, num(q)));
+  const unrolled: Stmt[] =
+    unroll > 1 && main > 0
+      ? [
+          {
+            k: "for",
+            v: "t",
+            from: zero,
+            to: num(main),
+            step: unroll,
+            body: [
+              ...as.map((a, q) => decl("const", a, k.at(0, I, tq(q)))),
+              loop("j", num(c), [
+                assign(
+                  k.out(I, J),
+                  as.map((a, q) => bin("*", id(a), k.at(1, tq(q), J))).reduce((x, y) => bin("+", x, y)),
+                  "+=",
+                ),
+              ]),
+            ],
+          },
+        ]
+      : [];
+  const rest = unroll > 1 ? main : 0;
+  const oneByOne: Stmt[] =
+    rest < n
+      ? [
+          loop(
+            "t",
+            num(n),
+            [
+              decl("const", "a", k.at(0, I, T)),
+              loop("j", num(c), [assign(k.out(I, J), bin("*", id("a"), k.at(1, T, J)), "+=")]),
+            ],
+            rest ? num(rest) : undefined,
+          ),
+        ]
+      : [];
+  return [loop("i", num(m), [loop("j", num(c), [assign(k.out(I, J), zero)]), ...unrolled, ...oneByOne])];
 }

@@ -160,81 +160,18 @@ function nt(l: Lane, k: MatmulKernel): string {
  * those cost nothing) in a scratch area. Pass 2 walks C in column blocks whose rows of B fit
  * in L1 and adds G listed rows at a time into each row of C.
  */
-// long: one WebAssembly function, in the text it assembles to, its two passes in order
 function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
   const L = lanes(l);
   const rowB = k.c * l.bytes;
   const main = (k.c - (k.c % L)) * l.bytes;
-  // scratch: m counts, then per row i n row pointers, then n factors
-  const counts = scratch;
-  const ptrs = counts + k.m * 4;
-  const facts = ptrs + k.m * k.n * 4;
-  const factor =
-    k.form === "tn"
-      ? `(${t(l)}.load ${add(get("$a"), `(i32.mul (i32.add (i32.mul ${get("$t")} ${i32(k.m)}) ${get("$i")}) ${i32(l.bytes)})`)})`
-      : `(${t(l)}.load ${add(get("$a"), `(i32.mul (i32.add (i32.mul ${get("$i")} ${i32(k.n)}) ${get("$t")}) ${i32(l.bytes)})`)})`;
+  const lists = listLayout(l, k, scratch);
   // A B over sample rows: the first $rows rows of C, the rest copies of the last (see nt)
   const rows = takesRows(k) ? get("$rows") : i32(k.m);
-  const list = loop(
-    "$i",
-    i32(0),
-    rows,
-    1,
-    `(local.set $cnt ${i32(0)})
-    (local.set $pl ${add(i32(ptrs), `(i32.mul ${get("$i")} ${i32(k.n * 4)})`)})
-    (local.set $pf ${add(i32(facts), `(i32.mul ${get("$i")} ${i32(k.n * l.bytes)})`)})
-    ${loop(
-      "$t",
-      i32(0),
-      i32(k.n),
-      1,
-      `(local.set $f ${factor})
-      (if (${t(l)}.ne ${get("$f")} (${t(l)}.const 0)) (then
-        (i32.store ${add(get("$pl"), `(i32.shl ${get("$cnt")} ${i32(2)})`)} ${add(get("$b"), `(i32.mul ${get("$t")} ${i32(rowB)})`)})
-        (${t(l)}.store ${add(get("$pf"), `(i32.mul ${get("$cnt")} ${i32(l.bytes)})`)} ${get("$f")})
-        (local.set $cnt (i32.add ${get("$cnt")} ${i32(1)}))))`,
-    )}
-    (i32.store ${add(i32(counts), `(i32.shl ${get("$i")} ${i32(2)})`)} ${get("$cnt")})`,
-  );
-  /** add g listed rows, starting at entry $e, into row $po of C over bytes [$j0, $j1) */
-  const pass = (g: number) => {
-    const setup: string[] = [];
-    for (let q = 0; q < g; q++) {
-      setup.push(
-        `(local.set $p${q} (i32.load offset=${q * 4} ${add(get("$pl"), `(i32.shl ${get("$e")} ${i32(2)})`)}))`,
-      );
-      setup.push(
-        `(local.set $f${q} (${t(l)}.load offset=${q * l.bytes} ${add(get("$pf"), `(i32.mul ${get("$e")} ${i32(l.bytes)})`)}))`,
-      );
-      setup.push(`(local.set $v${q} (${v(l)}.splat ${get(`$f${q}`)}))`);
-    }
-    /** the vector `k` vectors past $j of row $po, plus the g rows of B there times their factors */
-    const vec = (k: number) => {
-      const terms = Array.from(
-        { length: g },
-        (_, q) => `(${v(l)}.mul ${get(`$v${q}`)} (v128.load offset=${k * 16} ${add(get(`$p${q}`), get("$j"))}))`,
-      );
-      return `(v128.store offset=${k * 16} ${add(get("$po"), get("$j"))} (${v(l)}.add (v128.load offset=${k * 16} ${add(get("$po"), get("$j"))}) ${terms.reduce((x, y) => `(${v(l)}.add ${x} ${y})`)}))`;
-    };
-    const unrolled = Array.from({ length: U }, (_, k) => vec(k)).join("\n          ");
-    const sterms = Array.from(
-      { length: g },
-      (_, q) => `(${t(l)}.mul ${get(`$f${q}`)} (${t(l)}.load ${add(get(`$p${q}`), get("$j"))}))`,
-    );
-    const one = `(${t(l)}.store ${add(get("$po"), get("$j"))} (${t(l)}.add (${t(l)}.load ${add(get("$po"), get("$j"))}) ${sterms.reduce((x, y) => `(${t(l)}.add ${x} ${y})`)}))`;
-    return `${setup.join(" ")}
-        (local.set $ve (select ${get("$j1")} ${i32(main)} (i32.lt_u ${get("$j1")} ${i32(main)})))
-        (local.set $ue (i32.add ${get("$j0")} (i32.and (i32.sub ${get("$ve")} ${get("$j0")}) ${i32(-16 * U)})))
-        ${loop("$j", get("$j0"), get("$ue"), 16 * U, unrolled)}
-        ${loop("$j", get("$ue"), get("$ve"), 16, vec(0))}
-        (if (i32.ge_u ${get("$j1")} ${i32(rowB)}) (then ${loop("$j", i32(main), i32(rowB), l.bytes, one)}))`;
-  };
-  const grouped = `(local.set $cnt (i32.load ${add(i32(counts), `(i32.shl ${get("$i")} ${i32(2)})`)}))
-      (local.set $pl ${add(i32(ptrs), `(i32.mul ${get("$i")} ${i32(k.n * 4)})`)})
-      (local.set $pf ${add(i32(facts), `(i32.mul ${get("$i")} ${i32(k.n * l.bytes)})`)})
+  const grouped = `(local.set $cnt (i32.load ${add(i32(lists.counts), `(i32.shl ${get("$i")} ${i32(2)})`)}))
+      ${lists.rowPointers}
       (local.set $po ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(rowB)})`)})
-      ${loop("$e", i32(0), `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, G, pass(G))}
-      ${loop("$e", `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, get("$cnt"), 1, pass(1))}`;
+      ${loop("$e", i32(0), `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, G, addListedRows(l, G, main, rowB))}
+      ${loop("$e", `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, get("$cnt"), 1, addListedRows(l, 1, main, rowB))}`;
   // column blocks of whole vectors; the last block also takes the columns past them
   const block = Math.max(L, Math.floor(L1_BLOCK / Math.max(1, k.n) / 16) * 16);
   const zero = k.accumulate ? "" : `(memory.fill ${get("$out")} ${i32(0)} (i32.mul ${rows} ${i32(rowB)}))`;
@@ -248,7 +185,7 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
       )
     : "";
   return `${takesRows(k) ? clampRows(k) : ""}
-  ${list}
+  ${listNonzeroRows(l, k, lists, rows)}
   ${zero}
   (local.set $j0 ${i32(0)})
   (block $blocks_done (loop $blocks_next
@@ -258,6 +195,77 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
     (local.set $j0 ${get("$j1")})
     (br_if $blocks_next (i32.lt_u ${get("$j0")} ${i32(main)}))))
   ${copies}`;
+}
+
+/** accumulate's scratch: m counts, then per row i n row pointers, then n factors; and row i's pointers into it */
+function listLayout(l: Lane, k: MatmulKernel, scratch: number) {
+  const counts = scratch;
+  const ptrs = counts + k.m * 4;
+  const facts = ptrs + k.m * k.n * 4;
+  const rowPointers = `(local.set $pl ${add(i32(ptrs), `(i32.mul ${get("$i")} ${i32(k.n * 4)})`)})
+      (local.set $pf ${add(i32(facts), `(i32.mul ${get("$i")} ${i32(k.n * l.bytes)})`)})`;
+  return { counts, rowPointers };
+}
+
+/** pass 1 of accumulate: for each row i of C, the rows of B with a nonzero factor, and the factors */
+function listNonzeroRows(l: Lane, k: MatmulKernel, lists: ReturnType<typeof listLayout>, rows: string): string {
+  const rowB = k.c * l.bytes;
+  const factor =
+    k.form === "tn"
+      ? `(${t(l)}.load ${add(get("$a"), `(i32.mul (i32.add (i32.mul ${get("$t")} ${i32(k.m)}) ${get("$i")}) ${i32(l.bytes)})`)})`
+      : `(${t(l)}.load ${add(get("$a"), `(i32.mul (i32.add (i32.mul ${get("$i")} ${i32(k.n)}) ${get("$t")}) ${i32(l.bytes)})`)})`;
+  return loop(
+    "$i",
+    i32(0),
+    rows,
+    1,
+    `(local.set $cnt ${i32(0)})
+    ${lists.rowPointers}
+    ${loop(
+      "$t",
+      i32(0),
+      i32(k.n),
+      1,
+      `(local.set $f ${factor})
+      (if (${t(l)}.ne ${get("$f")} (${t(l)}.const 0)) (then
+        (i32.store ${add(get("$pl"), `(i32.shl ${get("$cnt")} ${i32(2)})`)} ${add(get("$b"), `(i32.mul ${get("$t")} ${i32(rowB)})`)})
+        (${t(l)}.store ${add(get("$pf"), `(i32.mul ${get("$cnt")} ${i32(l.bytes)})`)} ${get("$f")})
+        (local.set $cnt (i32.add ${get("$cnt")} ${i32(1)}))))`,
+    )}
+    (i32.store ${add(i32(lists.counts), `(i32.shl ${get("$i")} ${i32(2)})`)} ${get("$cnt")})`,
+  );
+}
+
+/** pass 2 of accumulate: add g listed rows, starting at entry $e, into row $po of C over bytes [$j0, $j1) */
+function addListedRows(l: Lane, g: number, main: number, rowB: number): string {
+  const setup: string[] = [];
+  for (let q = 0; q < g; q++) {
+    setup.push(`(local.set $p${q} (i32.load offset=${q * 4} ${add(get("$pl"), `(i32.shl ${get("$e")} ${i32(2)})`)}))`);
+    setup.push(
+      `(local.set $f${q} (${t(l)}.load offset=${q * l.bytes} ${add(get("$pf"), `(i32.mul ${get("$e")} ${i32(l.bytes)})`)}))`,
+    );
+    setup.push(`(local.set $v${q} (${v(l)}.splat ${get(`$f${q}`)}))`);
+  }
+  /** the vector `k` vectors past $j of row $po, plus the g rows of B there times their factors */
+  const vec = (k: number) => {
+    const terms = Array.from(
+      { length: g },
+      (_, q) => `(${v(l)}.mul ${get(`$v${q}`)} (v128.load offset=${k * 16} ${add(get(`$p${q}`), get("$j"))}))`,
+    );
+    return `(v128.store offset=${k * 16} ${add(get("$po"), get("$j"))} (${v(l)}.add (v128.load offset=${k * 16} ${add(get("$po"), get("$j"))}) ${terms.reduce((x, y) => `(${v(l)}.add ${x} ${y})`)}))`;
+  };
+  const unrolled = Array.from({ length: U }, (_, k) => vec(k)).join("\n          ");
+  const sterms = Array.from(
+    { length: g },
+    (_, q) => `(${t(l)}.mul ${get(`$f${q}`)} (${t(l)}.load ${add(get(`$p${q}`), get("$j"))}))`,
+  );
+  const one = `(${t(l)}.store ${add(get("$po"), get("$j"))} (${t(l)}.add (${t(l)}.load ${add(get("$po"), get("$j"))}) ${sterms.reduce((x, y) => `(${t(l)}.add ${x} ${y})`)}))`;
+  return `${setup.join(" ")}
+        (local.set $ve (select ${get("$j1")} ${i32(main)} (i32.lt_u ${get("$j1")} ${i32(main)})))
+        (local.set $ue (i32.add ${get("$j0")} (i32.and (i32.sub ${get("$ve")} ${get("$j0")}) ${i32(-16 * U)})))
+        ${loop("$j", get("$j0"), get("$ue"), 16 * U, unrolled)}
+        ${loop("$j", get("$ue"), get("$ve"), 16, vec(0))}
+        (if (i32.ge_u ${get("$j1")} ${i32(rowB)}) (then ${loop("$j", i32(main), i32(rowB), l.bytes, one)}))`;
 }
 
 function kernel(l: Lane, k: MatmulKernel, scratch: number): string {
