@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -40,7 +40,7 @@ describe("gradc build", () => {
 
   it("explains bad settings", () => {
     expect(() => loadConfig(project({ outdir: "x" }))).toThrow(
-      'gradc.config.json: unknown setting "outdir" (settings: include, outDir, dtype, target, explain)',
+      'gradc.config.json: unknown setting "outdir" (settings: include, outDir, dtype, target, explain, outsideRoot)',
     );
     expect(() => loadConfig(project({ dtype: "f16" }))).toThrow('"dtype" must be "f64" or "f32"');
     expect(() => loadConfig(project({ target: "webgpu" }))).toThrow(
@@ -179,6 +179,70 @@ describe("gradc build", () => {
   });
 });
 
+describe("gradc build on projects nobody tidied (#16)", () => {
+  const base = { include: ["models/*.grad"], dtype: "f64" as const, target: "ts" as const, explain: [] };
+
+  it("a model that stops explain (a formula thousands deep) fails alone; the others are built", async () => {
+    const config = { ...base, outDir: "gen", explain: ["md" as const] };
+    const root = project(config);
+    const deep = `param w\nloss = ${Array.from({ length: 400 }, () => "w").join(" + ")}\n`;
+    writeFileSync(join(root, "models/a-deep.grad"), deep);
+    const out = collect();
+    expect(await build(root, config, {}, out.print)).toMatchObject({ built: 2, failed: 1 });
+    expect(out.text()).toContain("gradc: models/a-deep.grad has a formula nested more than 200 operations deep");
+    expect(out.text()).toContain("failed     models/a-deep.grad");
+    expect(existsSync(join(root, "gen/tiny.ts"))).toBe(true);
+    // --check goes on past it too
+    expect(await build(root, config, { check: true }, () => {})).toMatchObject({ failed: 1, stale: [] });
+  });
+
+  it("an absolute outDir inside the project is written there and reported relative to the root", async () => {
+    const root = project();
+    const config = { ...base, outDir: join(root, "gen") };
+    const out = collect();
+    expect(await build(root, config, {}, out.print)).toMatchObject({ built: 2 });
+    expect(out.text()).toContain("models/lecture.grad -> gen/lecture.ts");
+    expect(existsSync(join(root, "gen/lecture.ts"))).toBe(true);
+    expect(existsSync(join(root, root.slice(1), "gen/lecture.ts"))).toBe(false);
+  });
+
+  it('an outDir outside the project ("../x") is refused unless "outsideRoot": true', async () => {
+    const root = project({ outDir: "../elsewhere" });
+    expect(() => loadConfig(root)).toThrow(/"outDir" "..\/elsewhere" is outside the project .*set "outsideRoot": true/);
+    const outside = mkdtempSync(join(tmpdir(), "gradc-outside-"));
+    const ok = project({ include: ["models/*.grad"], outDir: outside, outsideRoot: true });
+    const { config } = loadConfig(ok);
+    const out = collect();
+    expect(await build(ok, config, {}, out.print)).toMatchObject({ built: 2 });
+    expect(out.text()).toContain(`models/tiny.grad -> ${join(outside, "tiny.ts")}`);
+    expect(existsSync(join(outside, "tiny.ts"))).toBe(true);
+  });
+
+  it("outputs of a deleted source are reported by --check and by build, and removed by --prune", async () => {
+    const config = { ...base, outDir: "gen", explain: ["md" as const] };
+    const root = project(config);
+    await build(root, config, {}, () => {});
+    writeFileSync(join(root, "gen/notes.md"), "# my own notes, not gradc's\n");
+    rmSync(join(root, "models/tiny.grad"));
+    const c = collect();
+    const checked = await build(root, config, { check: true }, c.print);
+    expect(checked.orphans).toEqual(["gen/tiny.md", "gen/tiny.ts"]);
+    expect(c.text()).toContain("orphan     gen/tiny.ts (no source writes it any more; gradc build --prune removes it)");
+    expect(c.text()).toContain("gradc build --check: 2 orphaned outputs; run gradc build --prune");
+    const b = collect();
+    expect(await build(root, config, {}, b.print)).toMatchObject({ orphans: ["gen/tiny.md", "gen/tiny.ts"] });
+    expect(existsSync(join(root, "gen/tiny.ts"))).toBe(true);
+    const p = collect();
+    await build(root, config, { prune: true }, p.print);
+    expect(p.text()).toContain("pruned     gen/tiny.ts");
+    expect(existsSync(join(root, "gen/tiny.ts"))).toBe(false);
+    expect(existsSync(join(root, "gen/tiny.md"))).toBe(false);
+    // a file gradc did not write stays
+    expect(existsSync(join(root, "gen/notes.md"))).toBe(true);
+    expect(await build(root, config, { check: true }, () => {})).toMatchObject({ stale: [], orphans: [] });
+  });
+});
+
 describe("gradc build --watch", () => {
   it("rebuilds a changed model, and on an error prints it and keeps the last good output", async () => {
     const config = {
@@ -210,6 +274,40 @@ describe("gradc build --watch", () => {
       await until(() => out.text().includes("error[E104]"), "the error is printed");
       expect(out.text()).toContain("models/lecture.grad:2:8: error[E104]: unknown function 'rleu'");
       expect(readFileSync(target, "utf8")).toBe(second);
+      // a deleted source takes its outputs with it
+      rmSync(join(root, "models/tiny.grad"));
+      await until(() => !existsSync(join(root, "gen/tiny.ts")), "a deleted source's output is removed");
+      expect(out.text()).toContain("removed    gen/tiny.ts (its source models/tiny.grad is gone)");
+    } finally {
+      await w.stop();
+    }
+  }, 30_000);
+
+  it("survives a symbolic link loop under the root, and goes on watching", async () => {
+    const config = {
+      include: ["models/*.grad"],
+      outDir: "gen",
+      dtype: "f64" as const,
+      target: "ts" as const,
+      explain: [],
+    };
+    const root = project(config);
+    mkdirSync(join(root, "loop"));
+    symlinkSync(join(root, "loop"), join(root, "loop", "again"));
+    symlinkSync(join(root, "self"), join(root, "self"));
+    const out = collect();
+    const w = await watchProject(root, config, out.print);
+    await w.ready;
+    try {
+      const target = join(root, "gen/lecture.ts");
+      const first = readFileSync(target, "utf8");
+      writeFileSync(
+        join(root, "models/lecture.grad"),
+        readFileSync(join(root, "models/lecture.grad"), "utf8").replace("0.5 * w^2", "0.25 * w^2"),
+      );
+      for (let i = 0; i < 100 && readFileSync(target, "utf8") === first; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(readFileSync(target, "utf8")).toContain("0.25 * w^2");
     } finally {
       await w.stop();
     }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 
 /** Project settings for `gradc build`: gradc.config.json, or the "gradc" key of package.json. */
 export interface BuildConfig {
@@ -12,6 +12,8 @@ export interface BuildConfig {
   readonly target: "ts" | "wasm";
   /** also write the worked derivation beside each module */
   readonly explain: readonly ("md" | "tex")[];
+  /** outDir may lie outside the project (an absolute path elsewhere, or "../x"): only when this says so */
+  readonly outsideRoot?: boolean;
 }
 
 const defaults: BuildConfig = {
@@ -49,7 +51,7 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new ConfigError(`${from}: expected an object`);
   const o = raw as Record<string, unknown>;
-  const known = ["include", "outDir", "dtype", "target", "explain"];
+  const known = ["include", "outDir", "dtype", "target", "explain", "outsideRoot"];
   for (const k of Object.keys(o))
     if (!known.includes(k)) throw new ConfigError(`${from}: unknown setting "${k}" (settings: ${known.join(", ")})`);
   const strings = (v: unknown, what: string) => {
@@ -91,6 +93,19 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
             if (f !== "md" && f !== "tex") throw new ConfigError(`${from}: "explain" takes "md" and "tex"`);
             return f;
           }),
+    ...(o.outsideRoot === undefined
+      ? {}
+      : typeof o.outsideRoot === "boolean"
+        ? { outsideRoot: o.outsideRoot }
+        : (() => {
+            throw new ConfigError(`${from}: "outsideRoot" must be true or false`);
+          })()),
   };
+  const out = resolve(root, config.outDir);
+  const rel = relative(resolve(root), out);
+  if ((rel.startsWith("..") || isAbsolute(rel)) && !config.outsideRoot)
+    throw new ConfigError(
+      `${from}: "outDir" ${JSON.stringify(config.outDir)} is outside the project (${out}); set "outsideRoot": true to write there`,
+    );
   return { config, from };
 }

@@ -3,6 +3,7 @@ import type { Session } from "../session.js";
 
 interface BuildFlags {
   check?: boolean;
+  prune?: boolean;
   watch?: boolean;
   force?: boolean;
   root: string;
@@ -15,12 +16,13 @@ export function registerBuild(program: Command, s: Session): void {
       'compile every .grad file of the project (settings: gradc.config.json or the "gradc" key of package.json)',
     )
     .option("--check", "write nothing; exit 1 listing every stale or missing output (for CI)")
+    .option("--prune", "remove outputs that no source writes any more (a deleted or renamed model)")
     .option("--watch", "rebuild a model when it changes; errors are printed and the last good output kept")
     .option("--force", "rebuild even sources whose output is up to date")
     .option("--root <dir>", "the project folder", ".")
     .addHelpText(
       "after",
-      '\nSettings (all optional):\n  { "include": ["models/**/*.grad"], "outDir": "src/generated", "dtype": "f64", "explain": ["md"] }\n\nExamples:\n  gradc build\n  gradc build --check\n  gradc build --watch',
+      '\nSettings (all optional):\n  { "include": ["models/**/*.grad"], "outDir": "src/generated", "dtype": "f64", "explain": ["md"] }\n  ("outsideRoot": true lets outDir lie outside the project)\n\nExamples:\n  gradc build\n  gradc build --check\n  gradc build --prune\n  gradc build --watch',
     )
     .action((opts: BuildFlags) => buildProject(opts, s));
 }
@@ -46,6 +48,7 @@ async function buildProject(opts: BuildFlags, s: Session): Promise<void> {
     return;
   }
   const { build } = await import("../../build/build.js");
-  const r = await build(opts.root, config, { check: opts.check ?? false, force: opts.force ?? false }, s.io.stdout);
-  if (r.failed || r.stale.length) s.code = 1;
+  const flags = { check: opts.check ?? false, force: opts.force ?? false, prune: opts.prune ?? false };
+  const r = await build(opts.root, config, flags, s.io.stdout);
+  if (r.failed || r.stale.length || (opts.check && r.orphans.length)) s.code = 1;
 }
