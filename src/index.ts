@@ -63,6 +63,7 @@ export function explainFusion(a: CompileResult): string {
 
 export { CompileError } from "./diagnostics/error.js";
 export { ExplainError, PointError } from "./explain/errors.js";
+export { UserError } from "./diagnostics/usage.js";
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export { renderDiagnostic, renderDiagnostics } from "./diagnostics/render.js";
 export { evaluate } from "./eval/evaluate.js";

@@ -189,7 +189,9 @@ describe("gradc build on projects nobody tidied (#16)", () => {
     writeFileSync(join(root, "models/a-deep.grad"), deep);
     const out = collect();
     expect(await build(root, config, {}, out.print)).toMatchObject({ built: 2, failed: 1 });
-    expect(out.text()).toContain("gradc: models/a-deep.grad has a formula nested more than 200 operations deep");
+    expect(out.text()).toContain(
+      "gradc: error[E540]: models/a-deep.grad has a formula nested more than 200 operations deep",
+    );
     expect(out.text()).toContain("failed     models/a-deep.grad");
     expect(existsSync(join(root, "gen/tiny.ts"))).toBe(true);
     // --check goes on past it too
@@ -208,7 +210,9 @@ describe("gradc build on projects nobody tidied (#16)", () => {
 
   it('an outDir outside the project ("../x") is refused unless "outsideRoot": true', async () => {
     const root = project({ outDir: "../elsewhere" });
-    expect(() => loadConfig(root)).toThrow(/"outDir" "..\/elsewhere" is outside the project .*set "outsideRoot": true/);
+    expect(() => loadConfig(root)).toThrow(
+      /error\[E514\]: gradc.config.json: "outDir" "..\/elsewhere" is outside the project .*\n {2}= hint: set "outsideRoot": true/,
+    );
     const outside = mkdtempSync(join(tmpdir(), "gradc-outside-"));
     const ok = project({ include: ["models/*.grad"], outDir: outside, outsideRoot: true });
     const { config } = loadConfig(ok);

@@ -173,7 +173,9 @@ describe("files: an output never replaces an input, and every file problem is a 
           const before = readFileSync(join(dir, "m.grad"), "utf8");
           const r = await run(command, input, "-o", out);
           expect(r.code).toBe(1);
-          expect(r.stderr).toMatch(/^gradc: refusing to write .*: it is the input .*; choose another output\n/);
+          expect(r.stderr).toMatch(
+            /^gradc: error\[E522\]: refusing to write .*: it is the input .*\n {2}= hint: choose another output\n/,
+          );
           expect(readFileSync(join(dir, "m.grad"), "utf8")).toBe(before);
         },
       ),
@@ -202,23 +204,23 @@ describe("files: an output never replaces an input, and every file problem is a 
   it("reports unreadable sources and unwritable outputs with the path and the reason, exit 1", async () => {
     const dir = project();
     const cases: [string[], string][] = [
-      [["compile", "/dev/zero"], "gradc: cannot read /dev/zero: it is not a regular file\n"],
-      [["compile", join(dir, "sub")], `gradc: cannot read ${join(dir, "sub")}: it is a directory\n`],
+      [["compile", "/dev/zero"], "gradc: error[E520]: cannot read /dev/zero: it is not a regular file\n"],
+      [["compile", join(dir, "sub")], `gradc: error[E520]: cannot read ${join(dir, "sub")}: it is a directory\n`],
       [
         ["compile", join(dir, "none.grad")],
-        `gradc: cannot read ${join(dir, "none.grad")}: no such file or directory\n`,
+        `gradc: error[E520]: cannot read ${join(dir, "none.grad")}: no such file or directory\n`,
       ],
       [
         ["compile", join(dir, "m.grad"), "-o", join(dir, "sub")],
-        `gradc: cannot write ${join(dir, "sub")}: it is a directory\n`,
+        `gradc: error[E524]: cannot write ${join(dir, "sub")}: it is a directory\n`,
       ],
       [
         ["compile", join(dir, "m.grad"), "--out-dir", join(dir, "m.grad", "x")],
-        `gradc: cannot write ${join(dir, "m.grad", "x", "m.ts")}: a part of the path is not a directory\n`,
+        `gradc: error[E524]: cannot write ${join(dir, "m.grad", "x", "m.ts")}: a part of the path is not a directory\n`,
       ],
       [
         ["graph", join(dir, "m.grad"), "-o", join(dir, "sub")],
-        `gradc: cannot write ${join(dir, "sub")}: it is a directory\n`,
+        `gradc: error[E524]: cannot write ${join(dir, "sub")}: it is a directory\n`,
       ],
     ];
     for (const [argv, message] of cases) {
@@ -228,14 +230,14 @@ describe("files: an output never replaces an input, and every file problem is a 
     // explain writes its picture (sub.svg) first, then reports the .md it cannot write
     const r = await run("explain", join(dir, "m.grad"), "-o", join(dir, "sub"));
     expect(r.code).toBe(1);
-    expect(r.stderr.endsWith(`gradc: cannot write ${join(dir, "sub")}: it is a directory\n`)).toBe(true);
+    expect(r.stderr.endsWith(`gradc: error[E524]: cannot write ${join(dir, "sub")}: it is a directory\n`)).toBe(true);
   });
 
   it("flow on a model without layers says so and exits 1", async () => {
     const r = await run("flow", "examples/lecture.grad");
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "gradc: examples/lecture.grad has no layers to follow: flow reports indexed names from a for loop (h{k}, w{k}, ...); this model has none\n",
+      "gradc: error[E533]: examples/lecture.grad has no layers to follow\n  = hint: flow follows the indexed names of a for loop (h{k}, w{k}, ...); this model has none\n",
     );
   });
 });

@@ -20,8 +20,8 @@ function rendered(name: string): { text: string; codes: string[] } {
 }
 
 describe("rendered diagnostics (golden)", () => {
-  it("every catalogue code has a case", () => {
-    for (const code of Object.keys(catalogue))
+  it("every catalogue code about a source has a case (E5xx, outside the source: test/usage-errors.test.ts)", () => {
+    for (const code of Object.keys(catalogue).filter((c) => !c.startsWith("E5")))
       expect(cases, `test/errors/${code}/input.grad is missing`).toContain(code);
   });
   for (const name of cases) {

@@ -276,7 +276,7 @@ describe("gradc explain / graph", () => {
   it("reports a bad --at and compile errors with exit 1", async () => {
     const bad = await run("explain", "examples/lecture.grad", "--at", "w=1");
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("gradc: --at: give a value for b, x, y");
+    expect(bad.stderr).toContain("gradc: error[E504]: --at: give a value for b, x, y");
     const dir = mkdtempSync(join(tmpdir(), "gradc-explain-"));
     writeFileSync(join(dir, "e.grad"), "loss = q\n");
     const err = await run("graph", join(dir, "e.grad"));

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { glob } from "tinyglobby";
-import { compile, CompileError, explain, ExplainError, renderDiagnostics, sourceHash } from "../index.js";
+import { compile, CompileError, explain, renderDiagnostics, sourceHash } from "../index.js";
+import { UserError } from "../diagnostics/usage.js";
 import { writeAtomic } from "../util/files.js";
 import { moduleOptions, readHeader } from "../emit/ts/header.js";
 import type { BuildConfig } from "./config.js";
@@ -129,7 +130,7 @@ export async function buildOne(
  */
 function failure(e: unknown, text: string, source: string): string {
   if (e instanceof CompileError) return renderDiagnostics(e.diagnostics, text);
-  if (e instanceof ExplainError) return `gradc: ${e.message}\n`;
+  if (e instanceof UserError) return `gradc: ${e.message}\n`;
   const what = e instanceof Error ? e.message : String(e);
   if (e instanceof Error && "syscall" in e) return `gradc: ${source}: ${what}\n`;
   return `gradc: internal error while building ${source} (please report it): ${what}\n`;

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
+import type { Code } from "../diagnostics/catalogue.js";
+import { UserError } from "../diagnostics/usage.js";
 
 /** Project settings for `gradc build`: gradc.config.json, or the "gradc" key of package.json. */
 export interface BuildConfig {
@@ -24,7 +26,8 @@ const defaults: BuildConfig = {
   explain: [],
 };
 
-export class ConfigError extends Error {}
+/** A bad gradc.config.json (or "gradc" key of package.json): the message names the file and the setting. */
+export class ConfigError<C extends Code = Code> extends UserError<C> {}
 
 export function loadConfig(root: string): { config: BuildConfig; from: string } {
   let raw: unknown;
@@ -34,7 +37,7 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
     try {
       return JSON.parse(readFileSync(path, "utf8")) as unknown;
     } catch (e) {
-      throw new ConfigError(`${path}: ${(e as Error).message}`);
+      throw new ConfigError("E510", { file: path, reason: (e as Error).message });
     }
   };
   if (existsSync(file)) {
@@ -48,16 +51,15 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
     }
   }
   if (raw === undefined) return { config: defaults, from };
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
-    throw new ConfigError(`${from}: expected an object`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError("E511", { from });
   const o = raw as Record<string, unknown>;
   const known = ["include", "outDir", "dtype", "target", "explain", "outsideRoot"];
   for (const k of Object.keys(o))
-    if (!known.includes(k)) throw new ConfigError(`${from}: unknown setting "${k}" (settings: ${known.join(", ")})`);
+    if (!known.includes(k)) throw new ConfigError("E512", { from, key: k, known: known.join(", ") });
   const strings = (v: unknown, what: string) => {
     const a = typeof v === "string" ? [v] : v;
     if (!Array.isArray(a) || !a.every((x) => typeof x === "string"))
-      throw new ConfigError(`${from}: "${what}" must be a string or a list of strings`);
+      throw new ConfigError("E513", { from, setting: what, expected: "a string or a list of strings" });
     return a as string[];
   };
   const config: BuildConfig = {
@@ -68,7 +70,7 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
         : typeof o.outDir === "string"
           ? o.outDir
           : (() => {
-              throw new ConfigError(`${from}: "outDir" must be a string`);
+              throw new ConfigError("E513", { from, setting: "outDir", expected: "a string" });
             })(),
     dtype:
       o.dtype === undefined
@@ -76,7 +78,7 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
         : o.dtype === "f64" || o.dtype === "f32"
           ? o.dtype
           : (() => {
-              throw new ConfigError(`${from}: "dtype" must be "f64" or "f32"`);
+              throw new ConfigError("E513", { from, setting: "dtype", expected: '"f64" or "f32"' });
             })(),
     target:
       o.target === undefined
@@ -84,13 +86,14 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
         : o.target === "ts" || o.target === "wasm"
           ? o.target
           : (() => {
-              throw new ConfigError(`${from}: "target" must be "ts" or "wasm"`);
+              throw new ConfigError("E513", { from, setting: "target", expected: '"ts" or "wasm"' });
             })(),
     explain:
       o.explain === undefined
         ? []
         : strings(o.explain, "explain").map((f) => {
-            if (f !== "md" && f !== "tex") throw new ConfigError(`${from}: "explain" takes "md" and "tex"`);
+            if (f !== "md" && f !== "tex")
+              throw new ConfigError("E513", { from, setting: "explain", expected: '"md", "tex" or both' });
             return f;
           }),
     ...(o.outsideRoot === undefined
@@ -98,14 +101,12 @@ export function loadConfig(root: string): { config: BuildConfig; from: string } 
       : typeof o.outsideRoot === "boolean"
         ? { outsideRoot: o.outsideRoot }
         : (() => {
-            throw new ConfigError(`${from}: "outsideRoot" must be true or false`);
+            throw new ConfigError("E513", { from, setting: "outsideRoot", expected: "true or false" });
           })()),
   };
   const out = resolve(root, config.outDir);
   const rel = relative(resolve(root), out);
   if ((rel.startsWith("..") || isAbsolute(rel)) && !config.outsideRoot)
-    throw new ConfigError(
-      `${from}: "outDir" ${JSON.stringify(config.outDir)} is outside the project (${out}); set "outsideRoot": true to write there`,
-    );
+    throw new ConfigError("E514", { from, outDir: JSON.stringify(config.outDir), path: out });
   return { config, from };
 }

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
+import type { Code } from "../diagnostics/catalogue.js";
+import { UserError } from "../diagnostics/usage.js";
 import { writeAtomic } from "../util/files.js";
 
 /** A problem with a file the user named: the message names the path and the reason; exit 1. */
-export class FileError extends Error {}
+export class FileError<C extends Code = Code> extends UserError<C> {}
 
 /** Sources larger than this are refused before they are read (a .grad file is a few KB). */
 const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
@@ -32,16 +34,15 @@ export function readSource(path: string): string {
   try {
     st = statSync(path);
   } catch (e) {
-    throw new FileError(`cannot read ${path}: ${reason(e)}`);
+    throw new FileError("E520", { path, reason: reason(e) });
   }
-  if (st.isDirectory()) throw new FileError(`cannot read ${path}: it is a directory`);
-  if (!st.isFile()) throw new FileError(`cannot read ${path}: it is not a regular file`);
-  if (st.size > MAX_SOURCE_BYTES)
-    throw new FileError(`cannot read ${path}: ${st.size} bytes is more than a source may have (${MAX_SOURCE_BYTES})`);
+  if (st.isDirectory()) throw new FileError("E520", { path, reason: "it is a directory" });
+  if (!st.isFile()) throw new FileError("E520", { path, reason: "it is not a regular file" });
+  if (st.size > MAX_SOURCE_BYTES) throw new FileError("E521", { path, size: st.size, limit: MAX_SOURCE_BYTES });
   try {
     return readFileSync(path, "utf8");
   } catch (e) {
-    throw new FileError(`cannot read ${path}: ${reason(e)}`);
+    throw new FileError("E520", { path, reason: reason(e) });
   }
 }
 
@@ -66,13 +67,9 @@ export function checkOutputs(jobs: readonly { readonly input: string; readonly o
     for (const out of j.outputs) {
       const id = identity(out);
       const source = inputs.get(id);
-      if (source !== undefined)
-        throw new FileError(`refusing to write ${out}: it is the input ${source}; choose another output`);
+      if (source !== undefined) throw new FileError("E522", { out, source });
       const other = writers.get(id);
-      if (other !== undefined && other !== j.input)
-        throw new FileError(
-          `refusing to write ${out} twice: both ${other} and ${j.input} would write it; compile them into different folders or rename one`,
-        );
+      if (other !== undefined && other !== j.input) throw new FileError("E523", { out, first: other, second: j.input });
       writers.set(id, j.input);
     }
   }
@@ -83,6 +80,6 @@ export function writeOutput(path: string, text: string): void {
   try {
     writeAtomic(path, text);
   } catch (e) {
-    throw new FileError(`cannot write ${path}: ${reason(e)}`);
+    throw new FileError("E524", { path, reason: reason(e) });
   }
 }

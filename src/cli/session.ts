@@ -1,8 +1,8 @@
 import { displayName } from "../util/files.js";
 import { CompileError } from "../diagnostics/error.js";
 import { renderDiagnostics } from "../diagnostics/render.js";
-import { ExplainError, PointError } from "../explain/errors.js";
-import { checkOutputs, FileError, readSource, writeOutput } from "./paths.js";
+import { UserError } from "../diagnostics/usage.js";
+import { checkOutputs, readSource, writeOutput } from "./paths.js";
 
 export interface Io {
   readonly stdout: (s: string) => void;
@@ -14,9 +14,9 @@ export class Session {
   code = 0;
   constructor(readonly io: Io) {}
 
-  /** a message on stderr, and the exit code it sets */
-  fail(message: string, code: 1 | 2 = 1): void {
-    this.io.stderr(`gradc: ${message}\n`);
+  /** a user error on stderr (its code, message and hint), and the exit code it sets */
+  fail(e: UserError, code: 1 | 2 = 1): void {
+    this.io.stderr(`gradc: ${e.message}\n`);
     this.code = code;
   }
 
@@ -30,7 +30,7 @@ export class Session {
       if (e instanceof CompileError) {
         this.io.stderr(renderDiagnostics(e.diagnostics, text));
         this.code = 1;
-      } else if (e instanceof PointError || e instanceof FileError || e instanceof ExplainError) this.fail(e.message);
+      } else if (e instanceof UserError) this.fail(e);
       else throw e;
     }
   }

@@ -3,6 +3,7 @@
  * optional hint template. Codes are stable: tests and users grep for them.
  *   E0xx lexical and syntax   E1xx names and calls   E2xx shapes and constants
  *   E3xx the loss             W4xx warnings
+ *   E5xx outside the source: --at values, project settings, files, command-line options
  */
 export type Severity = "error" | "warning";
 
@@ -149,6 +150,67 @@ export const catalogue = {
     severity: "warning",
     message: "param '{name}' does not reach the loss; its gradient is always zero",
     hint: "use it in the loss, or declare it as `input`",
+  },
+
+  E501: { severity: "error", message: "--at: '{raw}' is not a number or a [list] of numbers" },
+  E502: {
+    severity: "error",
+    message: "--at: expected name=value pairs",
+    hint: "e.g. --at w=0.5,b=-1,x=2,y=1 (or --at random)",
+  },
+  E503: {
+    severity: "error",
+    message: "--at: '{name}' is not a param or input of this model",
+    hint: "they are: {names}",
+  },
+  E504: { severity: "error", message: "--at: give a value for {names}", hint: "or use --at random" },
+  E505: { severity: "error", message: "--at: '{name}' needs {count}, got {got}" },
+  E506: { severity: "error", message: "--at: '{name}' is integer data: its values are whole numbers from 0 to {last}" },
+
+  E510: {
+    severity: "error",
+    message: "{file}: {reason}",
+    hint: "settings are a JSON object of the keys gradc build --help lists",
+  },
+  E511: { severity: "error", message: "{from}: expected an object" },
+  E512: { severity: "error", message: '{from}: unknown setting "{key}" (settings: {known})' },
+  E513: { severity: "error", message: '{from}: "{setting}" must be {expected}' },
+  E514: {
+    severity: "error",
+    message: '{from}: "outDir" {outDir} is outside the project ({path})',
+    hint: 'set "outsideRoot": true to write there',
+  },
+
+  E520: { severity: "error", message: "cannot read {path}: {reason}" },
+  E521: { severity: "error", message: "cannot read {path}: {size} bytes is more than a source may have ({limit})" },
+  E522: {
+    severity: "error",
+    message: "refusing to write {out}: it is the input {source}",
+    hint: "choose another output",
+  },
+  E523: {
+    severity: "error",
+    message: "refusing to write {out} twice: both {first} and {second} would write it",
+    hint: "compile them into different folders or rename one",
+  },
+  E524: { severity: "error", message: "cannot write {path}: {reason}" },
+
+  E530: { severity: "error", message: "-o takes one input", hint: "use --out-dir for several" },
+  E531: {
+    severity: "error",
+    message: "--init {value}: not an initialization",
+    hint: "use xavier, normal:<std> or uniform:<limit>",
+  },
+  E532: { severity: "error", message: "--seed {value} is not an integer" },
+  E533: {
+    severity: "error",
+    message: "{file} has no layers to follow",
+    hint: "flow follows the indexed names of a for loop ({example}); this model has none",
+  },
+  E540: {
+    severity: "error",
+    message: "{file} has a formula nested more than {limit} operations deep{where}",
+    hint: "derivations and graphs are written for a person to read; name intermediate values (s1 = ..., s2 = ...) and try again",
   },
 } as const satisfies Record<string, CatalogueEntry>;
 

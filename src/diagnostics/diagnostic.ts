@@ -42,20 +42,18 @@ function fill(template: string, args: Args): string {
   });
 }
 
-/** Build a diagnostic from the catalogue; an empty hint after filling is dropped. */
-export function diagnostic<C extends Code>(file: string, code: C, span: Span, ...rest: ArgsParam<C>): Diagnostic {
+/** A catalogue entry's message and hint with their holes filled; an empty hint is dropped. */
+export function fillEntry<C extends Code>(code: C, ...rest: ArgsParam<C>): { message: string; hint?: string } {
   const args: Args = rest[0] ?? {};
   const entry = catalogue[code];
   const hintTemplate = "hint" in entry ? entry.hint : undefined;
   const hint = hintTemplate === undefined ? undefined : fill(hintTemplate, args);
-  return {
-    code,
-    severity: entry.severity,
-    message: fill(entry.message, args),
-    ...(hint ? { hint } : {}),
-    span,
-    file,
-  };
+  return { message: fill(entry.message, args), ...(hint ? { hint } : {}) };
+}
+
+/** Build a diagnostic from the catalogue; an empty hint after filling is dropped. */
+export function diagnostic<C extends Code>(file: string, code: C, span: Span, ...rest: ArgsParam<C>): Diagnostic {
+  return { code, severity: catalogue[code].severity, ...fillEntry(code, ...rest), span, file };
 }
 
 /** The calls an error sits in, innermost first; a deep chain keeps its two innermost calls and the outermost. */

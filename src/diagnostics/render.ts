@@ -24,7 +24,7 @@ function visible(c: string): string {
 }
 
 /** A message, hint or note: any such character escaped (they quote the source), and at most `max` characters (the middle elided). */
-function escapeText(s: string, max = 240): string {
+export function escapeText(s: string, max = 240): string {
   const t = [...s].map(visible).join("");
   return t.length <= max ? t : `${t.slice(0, max / 2 - 1)}…${t.slice(t.length - max / 2 + 1)}`;
 }

@@ -83,9 +83,7 @@ function refuseDeepFormulas(fwd: Graph, file: string): void {
     depth.set(x.id, d);
     if (d > MAX_FORMULA_DEPTH) {
       const where = x.origin ? ` (${originNote(x.origin.text, 40)})` : "";
-      throw new ExplainError(
-        `${file} has a formula nested more than ${MAX_FORMULA_DEPTH} operations deep${where}: derivations and graphs are written for a person to read; name intermediate values (s1 = ..., s2 = ...) and try again`,
-      );
+      throw new ExplainError("E540", { file, limit: MAX_FORMULA_DEPTH, where });
     }
   }
 }

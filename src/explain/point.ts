@@ -42,28 +42,26 @@ export function parsePoint(spec: string, g: Graph): { params: Values; inputs: Va
       .split(/[,\s]+/)
       .filter(Boolean)
       .map(Number);
-    if (nums.some((v) => !Number.isFinite(v)))
-      throw new PointError(`--at: '${raw}' is not a number or a [list] of numbers`);
+    if (nums.some((v) => !Number.isFinite(v))) throw new PointError("E501", { raw });
     given.set(name, nums);
   }
-  if (given.size === 0)
-    throw new PointError("--at: expected name=value pairs, e.g. --at w=0.5,b=-1,x=2,y=1 (or --at random)");
+  if (given.size === 0) throw new PointError("E502");
   for (const name of given.keys())
     if (!leaves.some((l) => l.name === name))
-      throw new PointError(`--at: '${name}' is not a param or input of this model`);
+      throw new PointError("E503", { name, names: leaves.map((l) => l.name).join(", ") });
   const missing = leaves.filter((l) => !given.has(l.name)).map((l) => l.name);
-  if (missing.length) throw new PointError(`--at: give a value for ${missing.join(", ")} (or use --at random)`);
+  if (missing.length) throw new PointError("E504", { names: missing.join(", ") });
   for (const l of leaves) {
     const v = given.get(l.name)!;
     if (v.length !== size(l.shape))
-      throw new PointError(
-        `--at: '${l.name}' needs ${size(l.shape)} value${size(l.shape) === 1 ? "" : "s"}, got ${v.length}`,
-      );
+      throw new PointError("E505", {
+        name: l.name,
+        count: `${size(l.shape)} value${size(l.shape) === 1 ? "" : "s"}`,
+        got: v.length,
+      });
     const bound = bounds.get(l.name);
     if (l.int && v.some((x) => !Number.isInteger(x) || x < 0 || (bound !== undefined && x >= bound))) {
-      throw new PointError(
-        `--at: '${l.name}' is integer data: its values are whole numbers from 0 to ${bound === undefined ? "…" : bound - 1}`,
-      );
+      throw new PointError("E506", { name: l.name, last: bound === undefined ? "…" : bound - 1 });
     }
     out[l.role][l.name] = l.shape.length === 0 ? v[0] : Float64Array.from(v);
   }

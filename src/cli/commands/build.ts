@@ -34,7 +34,7 @@ async function buildProject(opts: BuildFlags, s: Session): Promise<void> {
     config = loadConfig(opts.root).config;
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    return s.fail(e.message, 2);
+    return s.fail(e, 2);
   }
   if (opts.watch) {
     const { watchProject } = await import("../../build/watch.js");

@@ -1,5 +1,6 @@
 import { basename, join } from "node:path";
 import type { Command } from "commander";
+import { UserError } from "../../diagnostics/usage.js";
 import { checkOutputs, FileError } from "../paths.js";
 import type { Session } from "../session.js";
 import { choice } from "./options.js";
@@ -46,7 +47,7 @@ export function registerCompile(program: Command, s: Session): void {
 }
 
 async function compileFiles(files: readonly string[], opts: CompileFlags, s: Session): Promise<void> {
-  if (opts.out && files.length > 1) return s.fail("-o takes one input; use --out-dir for several", 2);
+  if (opts.out && files.length > 1) return s.fail(new UserError("E530"), 2);
   const targetOf = (file: string) =>
     opts.out ??
     (opts.outDir
@@ -56,7 +57,7 @@ async function compileFiles(files: readonly string[], opts: CompileFlags, s: Ses
     checkOutputs(files.map((f) => ({ input: f, outputs: [targetOf(f)].filter((t): t is string => t !== undefined) })));
   } catch (e) {
     if (!(e instanceof FileError)) throw e;
-    return s.fail(e.message);
+    return s.fail(e);
   }
   // loaded on use: `gradc --version` and `--help` need none of the compiler
   const { compile, explainFusion, renderDiagnostics } = await import("../../index.js");

@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import type { Command } from "commander";
 import type { Flow, Init } from "../../flow/flow.js";
+import { UserError } from "../../diagnostics/usage.js";
 import { checkOutputs, FileError } from "../paths.js";
 import type { Session } from "../session.js";
 
@@ -44,8 +45,8 @@ async function flowOf(files: readonly string[], opts: FlowFlags, s: Session): Pr
   const { parseInit } = await import("../../flow/flow.js");
   const init = parseInit(opts.init);
   const seed = Number(opts.seed);
-  if (!init) return s.fail(`--init ${opts.init}: use xavier, normal:<std> or uniform:<limit>`, 2);
-  if (!Number.isInteger(seed)) return s.fail(`--seed ${opts.seed} is not an integer`, 2);
+  if (!init) return s.fail(new UserError("E531", { value: opts.init }), 2);
+  if (!Number.isInteger(seed)) return s.fail(new UserError("E532", { value: opts.seed }), 2);
   const run: FlowRun = { init, seed, opts, several: files.length > 1, series: [], s };
   for (const file of files) await s.guarded(file, (text, name) => flowOfOne(text, name, file, run));
   if (opts.out && run.series.length) await plot(files, run);
@@ -58,10 +59,7 @@ async function flowOfOne(text: string, name: string, file: string, run: FlowRun)
   const { activationNotes, flowTable, gradientFlow } = await import("../../flow/flow.js");
   const a = analyze(text, { filename: name });
   const f = gradientFlow(a, init, seed);
-  if (f.rows.length === 0)
-    return s.fail(
-      `${name} has no layers to follow: flow reports indexed names from a for loop (h{k}, w{k}, ...); this model has none`,
-    );
+  if (f.rows.length === 0) return s.fail(new UserError("E533", { file: name, example: "h{k}, w{k}, ..." }));
   s.io.stdout(`${name} (init ${opts.init}, seed ${seed}, loss ${f.loss.toPrecision(6)})\n${flowTable(f)}`);
   s.io.stdout(await verdict(f, activationNotes(a)));
   const shown = several ? f.columns.filter((c) => c.startsWith("|")).slice(0, 1) : f.columns;
@@ -108,6 +106,6 @@ async function plot(files: readonly string[], { opts, seed, series, s }: FlowRun
     s.output(out, svg, files.join(", "));
   } catch (e) {
     if (!(e instanceof FileError)) throw e;
-    s.fail(e.message);
+    s.fail(e);
   }
 }
