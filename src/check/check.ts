@@ -240,7 +240,7 @@ class Checker {
     if (this.frame && this.globals.has(name)) {
       this.r.report("E101", ref.span, {
         name,
-        hint: `'${name}' is defined outside '${this.frame.def.name}': a function sees its parameters, its locals and the this.program's this.consts; pass it as an argument`,
+        hint: `'${name}' is defined outside '${this.frame.def.name}': a function sees its parameters, its locals and the program's consts; pass it as an argument`,
       });
       return;
     }
