@@ -1,6 +1,6 @@
 /** The rewrite rules (src/optimize/rewrites.ts) as data: each matches what its name says, and the stable forms keep losses finite. */
 import { describe, expect, it } from "vitest";
-import { analyze, compile } from "../src/index.js";
+import { analyze, compile, explain } from "../src/index.js";
 import { Builder } from "../src/ir/build.js";
 import { reachable } from "../src/ir/graph.js";
 import { instantiate, match } from "../src/optimize/pattern.js";
@@ -76,5 +76,27 @@ describe("stable forms (#16 numerics)", () => {
       expect(mod.gradients({ x: 0 }, {}).grads.x).toBe(0);
       expect(mod.gradients({ x: -2 }, {})).toMatchObject({ loss: 2, grads: { x: -1 } });
     }
+  });
+});
+
+describe("the pow rule at 0 (#16 numerics)", () => {
+  it("x^y has finite derivatives at x = 0, as JAX's: 0 for y where x = 0, 0 for x where y = 0", async () => {
+    const mod = await loadModule((await compile("param a, b\nloss = a^b\n")).typescript);
+    expect(mod.gradients({ a: 0, b: 2 }, {})).toMatchObject({ loss: 0, grads: { a: 0, b: 0 } });
+    expect(mod.gradients({ a: 0, b: 0 }, {})).toMatchObject({ loss: 1, grads: { a: 0, b: 0 } });
+    const r = mod.gradients({ a: 2, b: 3 }, {});
+    expect(r.loss).toBe(8);
+    expect(r.grads.a).toBeCloseTo(12, 12);
+    expect(r.grads.b).toBeCloseTo(8 * Math.log(2), 12);
+    // a negative base with a real exponent has no real derivative in b: NaN, not a made-up number
+    expect(mod.gradients({ a: -2, b: 2 }, {}).grads.b).toBeNaN();
+  });
+
+  it("a constant exponent compiles to the plain rule (the guards fold away), and derivations print the textbook form", async () => {
+    const ir = analyze("param w\nloss = w^3\n").ir;
+    expect(ir.nodes.map((n) => n.op)).not.toContain("select");
+    const d = explain("param a, b\nloss = a^b\n").text;
+    expect(d).toContain("\\log");
+    expect(d).not.toContain("select");
   });
 });

@@ -12,7 +12,7 @@ import { opInfo, type Op } from "../ir/ops.js";
 
 export type Pattern =
   | { readonly var: string }
-  | { readonly constant: number | "nonzero" }
+  | { readonly constant: number | "nonzero" | "positive" }
   | { readonly op: Op; readonly args: readonly Pattern[] };
 
 /** A replacement: a variable of the pattern, or an op applied to replacements. */
@@ -30,7 +30,7 @@ export interface Rule {
 }
 
 export const v = (name: string): Pattern => ({ var: name });
-export const k = (value: number | "nonzero"): Pattern => ({ constant: value });
+export const k = (value: number | "nonzero" | "positive"): Pattern => ({ constant: value });
 export const p = (op: Op, ...args: Pattern[]): Extract<Pattern, { op: Op }> => ({ op, args });
 export const r = (op: Op, ...args: Replacement[]): Replacement => ({ op, args });
 
@@ -51,7 +51,10 @@ function matchAt(b: Builder, pat: Pattern, id: number, m: Map<string, number>): 
   }
   if ("constant" in pat) {
     const c = constOf(b, id);
-    return c !== undefined && (pat.constant === "nonzero" ? c !== 0 : c === pat.constant);
+    if (c === undefined) return false;
+    if (pat.constant === "nonzero") return c !== 0;
+    if (pat.constant === "positive") return c > 0;
+    return c === pat.constant;
   }
   const n = b.nodes[id];
   return n.op === pat.op && n.args.length === pat.args.length && matchArgs(b, pat, n, m);

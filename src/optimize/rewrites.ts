@@ -36,6 +36,8 @@ export const identities: readonly Rule[] = [
   { name: "--x -> x", from: p("neg", p("neg", x)), to: "x" },
   // guard(c, x) -> x for a constant c != 0
   { name: "guard(c!=0, x) -> x", from: p("guard", k("nonzero"), x), to: "x" },
+  // select(c, x, y) -> x for a constant c > 0 (select takes x where c > 0)
+  { name: "select(c>0, x, y) -> x", from: p("select", k("positive"), x, y), to: "x" },
   // select(c, x, x) -> x
   { name: "select(c, x, x) -> x", from: p("select", c, x, x), to: "x" },
   // (x')' -> x

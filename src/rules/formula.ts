@@ -86,8 +86,8 @@ function load(): Readonly<Record<RuleOp, ParsedRule>> {
       return isZero(n) ? null : n;
     });
     const display = grads.map((gr, i) => {
-      if (typeof gr !== "function") return gr;
       const text = rule.show?.[i];
+      if (text === undefined && typeof gr !== "function") return gr;
       if (text === undefined)
         throw new InternalError(`rule ${op}: grads[${info.args[i]}] is a composition and has no 'show' formula`);
       const n = parse(text);

@@ -23,7 +23,7 @@ export type GradFn = (b: Builder, n: Node, g: number) => number;
 export interface Rule {
   readonly forward?: string;
   readonly grads: readonly (string | GradFn)[];
-  /** for GradFn derivatives: how a derivation writes each one (mathjs text, as grads) */
+  /** how a derivation writes each derivative (mathjs text, as grads): required for GradFn derivatives, and for formulas whose guards a person would not write */
   readonly show?: readonly string[];
   /** LaTeX of the op applied to its operands ({x}, {a}, ... are the operands); +, -, *, /, ^ print as operators */
   readonly tex?: string;
@@ -100,7 +100,14 @@ export const rules: Record<Exclude<Op, "param" | "input" | "const">, Rule> = {
   // d(a/b) = da/b - a/b^2 db = da/b - y/b db  (guarded at b = 0)
   div: { forward: "a / b", grads: ["guard(g, g / b)", "guard(g, -(g * y) / b)"] },
   // d(a^b) = b a^(b-1) da + a^b log(a) db  (guarded where a^(b-1) or log(a) is infinite)
-  pow: { forward: "a ^ b", grads: ["guard(g, g * b * a ^ (b - 1))", "guard(g, g * y * log(a))"] },
+  // d/da a^b = b a^(b-1), 0 where b = 0 (a^0 = 1 everywhere, also at a = 0, where the formula is 0 · Inf);
+  // d/db a^b = a^b log a, 0 where a = 0 (the limit for b > 0; log 0 = -Inf would make it 0 · -Inf),
+  // as JAX does; derivations write the textbook forms
+  pow: {
+    forward: "a ^ b",
+    grads: ["guard(g, select(abs(b), g * b * a ^ (b - 1), 0))", "guard(g, g * y * log(select(abs(a), a, 1)))"],
+    show: ["g * b * a ^ (b - 1)", "g * y * log(a)"],
+  },
   // the larger operand takes the gradient (ties go to a); the other gets exactly 0
   max: {
     forward: "max(a, b)",
