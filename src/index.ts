@@ -2,17 +2,13 @@
  * gradc's API: compile a .grad source to a TypeScript gradient module (src/pipeline.ts), and the
  * worked derivation, graph picture and fusion report built on the same analysis.
  */
-import { analyze, type CompileOptions, type CompileResult } from "./pipeline.js";
-import { wasmKernels } from "./emit/ts/module.js";
-import { describeKernel } from "./emit/wasm/kernels.js";
-import { originNote, type Graph } from "./ir/graph.js";
+import { analyze, type CompileOptions } from "./pipeline.js";
 import { derive, type Derivation } from "./explain/derive.js";
 import { graphDot, graphSvg } from "./explain/graph.js";
 import { parsePoint } from "./explain/point.js";
 import { renderDerivation, type Format } from "./explain/render.js";
-import { describeFusion } from "./emit/ts/fusion.js";
 
-export { analyze, compile, sourceHash } from "./pipeline.js";
+export { analyze, compile, explainFusion, sourceHash } from "./pipeline.js";
 export type { Analysis, CompileOptions, CompileResult } from "./pipeline.js";
 export interface ExplainOptions extends CompileOptions {
   /** evaluate every node and gradient here: "w=0.5,b=-1,x=2,y=1", "v=[1,2]", or "random[:seed]" */
@@ -39,26 +35,6 @@ export async function graph(
   const d = derive(a, options.at === undefined ? undefined : parsePoint(options.at, a.canonical));
   const dot = graphDot(d);
   return options.format === "dot" ? dot : graphSvg(dot);
-}
-
-/** Which loops were fused and how, per generated function (`gradc compile --explain-fusion`). */
-export function explainFusion(a: CompileResult): string {
-  const label = (g: Graph) => (id: number) =>
-    g.nodes[id].hint ?? (g.nodes[id].origin ? originNote(g.nodes[id].origin!.text) : undefined) ?? `%${id}`;
-  const out = ["gradients(): per sample", ...describeFusion(a.ir, "gradients", label(a.ir))];
-  if (a.chunk) {
-    const wasm = a.target === "wasm" ? wasmKernels(a.chunk.graph) : undefined;
-    const lane = { bytes: a.dtype === "f32" ? 4 : 8 } as const;
-    const rows = (id: number) =>
-      a.chunk?.weight !== undefined && wasm?.sampleRows.has(id) ? "; of a padded chunk, the real rows only" : "";
-    const how =
-      wasm && new Map([...wasm.kernels].map(([id], k) => [id, describeKernel(lane, wasm.specs[k]) + rows(id)]));
-    out.push(
-      `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest ${a.chunk.paddedTailFrom === undefined ? "per sample" : `as one more chunk padded with weight-0 samples when at least ${a.chunk.paddedTailFrom} remain${a.chunk.paddedTailFrom > 1 ? ", else per sample" : ""}`}`,
-      ...describeFusion(a.chunk.graph, how ? "chunk" : "gradients", label(a.chunk.graph), how),
-    );
-  } else out.push("batchGradients(): sample by sample (an input is a matrix, so the program has no batched form)");
-  return out.join("\n") + "\n";
 }
 
 export { CompileError } from "./diagnostics/error.js";

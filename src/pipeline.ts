@@ -16,7 +16,9 @@ import { vmap } from "./batch/vmap.js";
 import { paddedTailFrom } from "./batch/cost.js";
 import { parse } from "./parse/parser.js";
 import { lineCol } from "./source/span.js";
-import type { Graph, Node } from "./ir/graph.js";
+import { originNote, type Graph, type Node } from "./ir/graph.js";
+import { describeKernel } from "./emit/wasm/kernels.js";
+import { describeFusion } from "./emit/ts/fusion.js";
 
 export interface CompileOptions {
   /** display name of the source, used in diagnostics and the header (default "model.grad") */
@@ -153,4 +155,24 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
     target: options.target ?? "ts",
     irText: printGraph(a.ir),
   };
+}
+
+/** Which loops were fused and how, per generated function (`gradc compile --explain-fusion`). */
+export function explainFusion(a: CompileResult): string {
+  const label = (g: Graph) => (id: number) =>
+    g.nodes[id].hint ?? (g.nodes[id].origin ? originNote(g.nodes[id].origin!.text) : undefined) ?? `%${id}`;
+  const out = ["gradients(): per sample", ...describeFusion(a.ir, "gradients", label(a.ir))];
+  if (a.chunk) {
+    const wasm = a.target === "wasm" ? wasmKernels(a.chunk.graph) : undefined;
+    const lane = { bytes: a.dtype === "f32" ? 4 : 8 } as const;
+    const rows = (id: number) =>
+      a.chunk?.weight !== undefined && wasm?.sampleRows.has(id) ? "; of a padded chunk, the real rows only" : "";
+    const how =
+      wasm && new Map([...wasm.kernels].map(([id], k) => [id, describeKernel(lane, wasm.specs[k]) + rows(id)]));
+    out.push(
+      `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest ${a.chunk.paddedTailFrom === undefined ? "per sample" : `as one more chunk padded with weight-0 samples when at least ${a.chunk.paddedTailFrom} remain${a.chunk.paddedTailFrom > 1 ? ", else per sample" : ""}`}`,
+      ...describeFusion(a.chunk.graph, how ? "chunk" : "gradients", label(a.chunk.graph), how),
+    );
+  } else out.push("batchGradients(): sample by sample (an input is a matrix, so the program has no batched form)");
+  return out.join("\n") + "\n";
 }

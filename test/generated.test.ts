@@ -31,3 +31,10 @@ describe("the README's table of output sizes", () => {
       );
   });
 });
+
+describe("the precompiled rule formulas", () => {
+  it("src/rules/formulas.generated.ts is the rule table's formulas, parsed (npm run gen regenerates it)", async () => {
+    const { GENERATED_RULES, precompiled } = await import("../scripts/rules.js");
+    expect(readFileSync(GENERATED_RULES, "utf8")).toBe(await precompiled());
+  });
+});

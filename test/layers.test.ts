@@ -121,3 +121,46 @@ describe("the source tree", () => {
     expect(backwards).toEqual([]);
   });
 });
+
+/** what a module loads when it is imported: static imports and re-exports that are not type-only */
+function runtimeImports(file: string): string[] {
+  const sf = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest);
+  const out: string[] = [];
+  for (const st of sf.statements) {
+    if (ts.isImportDeclaration(st) && !st.importClause?.isTypeOnly)
+      out.push((st.moduleSpecifier as ts.StringLiteral).text);
+    if (ts.isExportDeclaration(st) && st.moduleSpecifier && !st.isTypeOnly)
+      out.push((st.moduleSpecifier as ts.StringLiteral).text);
+  }
+  return out.map((s) => (s.startsWith(".") ? join(dirname(file), s).replace(/\.js$/, ".ts") : s));
+}
+
+/** every package a module loads, through its relative imports */
+function packagesLoadedBy(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const stack = [entry];
+  while (stack.length) {
+    const f = stack.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const i of runtimeImports(f)) {
+      if (i.startsWith("src/") || i.startsWith("src\\")) stack.push(i);
+      else packages.add(i.startsWith("@") ? i.split("/").slice(0, 2).join("/") : i.split("/")[0]);
+    }
+  }
+  return packages;
+}
+
+describe("what each command loads (CLI start-up, #16)", () => {
+  it("the compile pipeline loads neither mathjs nor Graphviz (they are explain's); rule formulas are precompiled", () => {
+    const loaded = packagesLoadedBy("src/pipeline.ts");
+    expect(loaded).not.toContain("mathjs");
+    expect(loaded).not.toContain("@viz-js/viz");
+    expect(loaded).toContain("prettier"); // the check itself sees packages
+  });
+  it("the CLI's entry loads no part of the compiler until a command runs", () => {
+    const loaded = packagesLoadedBy("src/cli/main.ts");
+    expect([...loaded].filter((p) => !p.startsWith("node:")).sort()).toEqual(["commander"]);
+  });
+});

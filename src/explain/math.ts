@@ -3,7 +3,7 @@ import { InternalError } from "../diagnostics/internal.js";
 import { isOp, ops, type Op } from "../ir/ops.js";
 import type { Attrs } from "../ir/attrs.js";
 import { displayOnly } from "../rules/formula.js";
-import { foldFormula } from "../rules/fold.js";
+import { foldFormula, type Formula } from "../rules/fold.js";
 import { rules } from "../rules/table.js";
 import { broadcastShapes, scalar, type Shape } from "../shape/shape.js";
 import { mathOperators, opOfMathFunction } from "../rules/operators.js";
@@ -50,7 +50,7 @@ export function special(name: string, args: readonly MathNode[], s: Shape): Math
 }
 
 /** Substitute display nodes for the symbols of a rule-table formula. */
-export function substitute(formula: MathNode, env: Readonly<Record<string, MathNode>>): MathNode {
+export function substitute(formula: Formula, env: Readonly<Record<string, MathNode>>): MathNode {
   return foldFormula<MathNode>(formula, {
     constant: (v) => num(v),
     symbol: (name) => {

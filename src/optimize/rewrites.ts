@@ -1,8 +1,8 @@
-import { compile as compileMath, type EvalFunction } from "mathjs";
 import type { Builder } from "../ir/build.js";
 import type { Node } from "../ir/graph.js";
 import { opInfo, type Op } from "../ir/ops.js";
-import { rules } from "../rules/table.js";
+import { ruleFor } from "../rules/formula.js";
+import { evaluateFormula } from "../rules/scalar.js";
 import { constOf, k, p, r, v, type Rule } from "./pattern.js";
 
 const x = v("x");
@@ -50,14 +50,10 @@ export const identities: readonly Rule[] = [
   },
 ];
 
-const folders = new Map<string, EvalFunction>();
-function fold(op: Op, values: number[]): number {
-  const formula = (rules as Record<string, { forward?: string }>)[op].forward!;
-  let f = folders.get(op);
-  if (!f) folders.set(op, (f = compileMath(formula)));
-  const scope: Record<string, number> = {};
-  opInfo(op).args.forEach((a, i) => (scope[a] = values[i]));
-  return Number(f.evaluate(scope));
+function fold(op: Op, values: number[]): number | undefined {
+  const env: Record<string, number> = {};
+  opInfo(op).args.forEach((a, i) => (env[a] = values[i]));
+  return evaluateFormula(ruleFor(op).forward!, env);
 }
 
 /**
@@ -69,7 +65,7 @@ export function foldConstants(b: Builder, n: Node): number | undefined {
   const values = n.args.map((a) => constOf(b, a));
   if (values.some((v) => v === undefined)) return undefined;
   const v = fold(n.op, values as number[]);
-  return Number.isFinite(v) ? b.broadcastTo(b.constant(v), n.shape) : undefined;
+  return v !== undefined && Number.isFinite(v) ? b.broadcastTo(b.constant(v), n.shape) : undefined;
 }
 
 /**

@@ -1,10 +1,21 @@
-import type { MathNode } from "mathjs";
 import { InternalError } from "../diagnostics/internal.js";
 
 /**
- * One traversal of a rule-table formula (a mathjs tree), shared by everything that reads
+ * A rule-table formula as a tree, parsed from its mathjs text once, when the package is built
+ * (scripts/rules.ts writes src/rules/formulas.generated.ts): the compiler reads formulas without
+ * loading mathjs. Operators keep mathjs's function names (add, subtract, ..., unaryMinus, larger).
+ */
+export type Formula =
+  | { readonly type: "const"; readonly value: number }
+  | { readonly type: "sym"; readonly name: string }
+  | { readonly type: "op"; readonly fn: string; readonly args: readonly Formula[] }
+  | { readonly type: "call"; readonly name: string; readonly args: readonly Formula[] }
+  | { readonly type: "cond"; readonly condition: Formula; readonly whenTrue: Formula; readonly whenFalse: Formula };
+
+/**
+ * One traversal of a rule-table formula, shared by everything that reads
  * formulas: autodiff builds IR nodes, the TypeScript emitter builds expressions, the
- * explainer builds display math. Operands are folded first; parentheses are transparent.
+ * explainer builds display math. Operands are folded first.
  */
 export interface FormulaFold<T> {
   constant(value: number): T;
@@ -15,45 +26,30 @@ export interface FormulaFold<T> {
   conditional?(condition: T, whenTrue: T, whenFalse: T): T;
 }
 
-interface Fields {
-  content: MathNode;
-  value: unknown;
-  name: string;
-  fn: string | { name: string };
-  args: MathNode[];
-  condition: MathNode;
-  trueExpr: MathNode;
-  falseExpr: MathNode;
-}
-
-export function foldFormula<T>(n: MathNode, f: FormulaFold<T>): T {
-  const x = n as unknown as Fields;
+export function foldFormula<T>(n: Formula, f: FormulaFold<T>): T {
   switch (n.type) {
-    case "ParenthesisNode":
-      return foldFormula(x.content, f);
-    case "ConstantNode":
-      return f.constant(Number(x.value));
-    case "SymbolNode":
-      return f.symbol(x.name);
-    case "OperatorNode":
+    case "const":
+      return f.constant(n.value);
+    case "sym":
+      return f.symbol(n.name);
+    case "op":
       return f.operator(
-        x.fn as string,
-        x.args.map((a) => foldFormula(a, f)),
+        n.fn,
+        n.args.map((a) => foldFormula(a, f)),
       );
-    case "FunctionNode":
+    case "call":
       return f.call(
-        (x.fn as { name: string }).name,
-        x.args.map((a) => foldFormula(a, f)),
+        n.name,
+        n.args.map((a) => foldFormula(a, f)),
       );
-    case "ConditionalNode":
-      if (!f.conditional) break;
-      return f.conditional(foldFormula(x.condition, f), foldFormula(x.trueExpr, f), foldFormula(x.falseExpr, f));
+    case "cond":
+      if (!f.conditional) throw new InternalError("a conditional formula is not supported here");
+      return f.conditional(foldFormula(n.condition, f), foldFormula(n.whenTrue, f), foldFormula(n.whenFalse, f));
   }
-  throw new InternalError(`formula node ${n.type} is not supported here`);
 }
 
 /** How many times a formula reads `name` (as a value, not as a function's name). */
-export function countUses(n: MathNode, name: string): number {
+export function countUses(n: Formula, name: string): number {
   return foldFormula<number>(n, {
     constant: () => 0,
     symbol: (s) => (s === name ? 1 : 0),

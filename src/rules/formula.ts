@@ -1,8 +1,8 @@
-import { parse, type MathNode } from "mathjs";
 import { InternalError } from "../diagnostics/internal.js";
 import type { Builder } from "../ir/build.js";
 import { isOp, opInfo, ops, type Op } from "../ir/ops.js";
-import { foldFormula } from "./fold.js";
+import { foldFormula, type Formula } from "./fold.js";
+import { parsedFormulas } from "./formulas.generated.js";
 import { opOfMathFunction } from "./operators.js";
 import { rules, type GradFn } from "./table.js";
 
@@ -16,11 +16,11 @@ const shaping = {
 export type RuleOp = keyof typeof rules;
 
 export interface ParsedRule {
-  readonly forward?: MathNode;
+  readonly forward?: Formula;
   /** per operand: a formula, a composition of primitives, or null (no dependence) */
-  readonly grads: readonly (MathNode | GradFn | null)[];
+  readonly grads: readonly (Formula | GradFn | null)[];
   /** per operand: the derivative as a derivation writes it (the formula itself, or the rule's `show`) */
-  readonly display: readonly (MathNode | null)[];
+  readonly display: readonly (Formula | null)[];
 }
 
 /** Display-only functions of `show` formulas: (value, reference operand), printed by the explainer. */
@@ -35,7 +35,14 @@ export const displayOnly: ReadonlySet<string> = new Set([
   "gatherback",
 ]);
 
-function isZero(n: MathNode): boolean {
+/** A formula's tree, precompiled from its text (scripts/rules.ts; `npm run gen` after editing the table). */
+function parse(text: string): Formula {
+  const f = (parsedFormulas as Readonly<Record<string, Formula | undefined>>)[text];
+  if (!f) throw new InternalError(`rule formula "${text}" is not precompiled: run npm run gen`);
+  return f;
+}
+
+function isZero(n: Formula): boolean {
   const v = foldFormula<number | undefined>(n, {
     constant: (c) => c,
     symbol: () => undefined,
@@ -47,7 +54,7 @@ function isZero(n: MathNode): boolean {
 }
 
 /** Check a formula names only the op's operands, y, g and known functions. */
-function validate(op: string, what: string, n: MathNode, symbols: ReadonlySet<string>, forward: boolean): void {
+function validate(op: string, what: string, n: Formula, symbols: ReadonlySet<string>, forward: boolean): void {
   const fail = (msg: string): never => {
     throw new InternalError(`rule ${op}.${what}: ${msg}`);
   };
@@ -112,7 +119,7 @@ export function ruleFor(op: Op): ParsedRule {
  * Build IR nodes for a formula, with its symbols bound to node ids. Elementwise arithmetic
  * broadcasts like the language does. Returns null for a formula that is identically zero.
  */
-export function instantiate(b: Builder, formula: MathNode, env: Readonly<Record<string, number>>): number | null {
+export function instantiate(b: Builder, formula: Formula, env: Readonly<Record<string, number>>): number | null {
   const id = foldFormula<number>(formula, {
     constant: (v) => b.constant(v),
     symbol: (name) => {

@@ -60,7 +60,9 @@ async function compileFiles(files: readonly string[], opts: CompileFlags, s: Ses
     return s.fail(e);
   }
   // loaded on use: `gradc --version` and `--help` need none of the compiler
-  const { compile, explainFusion, renderDiagnostics } = await import("../../index.js");
+  // the pipeline alone: compile loads neither mathjs nor Graphviz (they are explain's)
+  const { compile, explainFusion } = await import("../../pipeline.js");
+  const { renderDiagnostics } = await import("../../diagnostics/render.js");
   for (const file of files) {
     await s.guarded(file, async (text, name) => {
       const r = await compile(text, {

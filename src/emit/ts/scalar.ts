@@ -2,37 +2,9 @@ import { InternalError } from "../../diagnostics/internal.js";
 import { opInfo, type Op } from "../../ir/ops.js";
 import { ruleFor } from "../../rules/formula.js";
 import { countUses, foldFormula } from "../../rules/fold.js";
+import { formulaMathFunctions, formulaOperators } from "../../rules/operators.js";
 import { moduleFunctions } from "./helpers.js";
 import { bin, call, cond, id, member, neg, num, type BinOp, type Expr } from "./syntax.js";
-
-/** mathjs functions in forward formulas -> JavaScript's Math. */
-const mathFunctions: Readonly<Record<string, string>> = {
-  exp: "exp",
-  log: "log",
-  log1p: "log1p",
-  sqrt: "sqrt",
-  abs: "abs",
-  sin: "sin",
-  cos: "cos",
-  tan: "tan",
-  tanh: "tanh",
-  sign: "sign",
-  max: "max",
-  min: "min",
-  expm1: "expm1",
-};
-const operators: Readonly<Record<string, BinOp>> = {
-  add: "+",
-  subtract: "-",
-  multiply: "*",
-  divide: "/",
-  pow: "**",
-  larger: ">",
-  largerEq: ">=",
-  smaller: "<",
-  smallerEq: "<=",
-  equal: "===",
-};
 
 const trivial = (e: Expr) => e.k === "num" || e.k === "id" || e.k === "index" || e.k === "member";
 
@@ -65,16 +37,15 @@ export function elementExpr(op: Op, operands: readonly Expr[], bind: (e: Expr) =
         const base = trivial(a) ? a : bind(a);
         return bin("*", base, base);
       }
-      const o = operators[fn];
+      const o = (formulaOperators as Record<string, { js: BinOp } | undefined>)[fn];
       if (!o) throw new InternalError(`${op}: operator ${fn} has no TypeScript form`);
-      return bin(o, a, b);
+      return bin(o.js, a, b);
     },
     call: (name, args) => {
       // a function Math lacks: the module defines it (helpers.ts)
       if (name in moduleFunctions) return call(id(name), ...args);
-      const js = mathFunctions[name];
-      if (!js) throw new InternalError(`${op}: function ${name} has no TypeScript form`);
-      return call(member(id("Math"), js), ...args);
+      if (!formulaMathFunctions.has(name)) throw new InternalError(`${op}: function ${name} has no TypeScript form`);
+      return call(member(id("Math"), name), ...args);
     },
     conditional: (c, a, b) => cond(c, a, b),
   });
