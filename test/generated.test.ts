@@ -38,3 +38,10 @@ describe("the precompiled rule formulas", () => {
     expect(readFileSync(GENERATED_RULES, "utf8")).toBe(await precompiled());
   });
 });
+
+describe("TypeScript's identifier tables", () => {
+  it("src/emit/ts/identifiers.generated.ts is the installed TypeScript's (npm run gen regenerates it)", async () => {
+    const { GENERATED_IDENTIFIERS, identifierTables } = await import("../scripts/identifiers.js");
+    expect(readFileSync(GENERATED_IDENTIFIERS, "utf8")).toBe(identifierTables());
+  });
+});

@@ -153,10 +153,12 @@ function packagesLoadedBy(entry: string): Set<string> {
 }
 
 describe("what each command loads (CLI start-up, #16)", () => {
-  it("the compile pipeline loads neither mathjs nor Graphviz (they are explain's); rule formulas are precompiled", () => {
+  it("the compile pipeline loads neither mathjs, Graphviz nor the TypeScript compiler; rule formulas and identifier tables are precompiled", () => {
     const loaded = packagesLoadedBy("src/pipeline.ts");
     expect(loaded).not.toContain("mathjs");
     expect(loaded).not.toContain("@viz-js/viz");
+    expect(loaded).not.toContain("ts-morph");
+    expect(loaded).not.toContain("typescript");
     expect(loaded).toContain("prettier"); // the check itself sees packages
   });
   it("the CLI's entry loads no part of the compiler until a command runs", () => {

@@ -1,19 +1,9 @@
 /**
- * The generated module's declarations, as ts-morph structures, in the order they are printed:
+ * The generated module's declarations (src/emit/ts/declare.ts), in the order they are printed:
  * types, result storage, the workspace, the WebAssembly loader, helper functions, and the
  * exported functions around the bodies that src/emit/ts/function.ts emits.
  */
-import {
-  StructureKind,
-  VariableDeclarationKind,
-  type FunctionDeclarationStructure,
-  type InterfaceDeclarationStructure,
-  type OptionalKind,
-  type PropertySignatureStructure,
-  type StatementStructures,
-  type TypeAliasDeclarationStructure,
-  type VariableStatementStructure,
-} from "ts-morph";
+import type { Declaration, FunctionDecl, Interface, TypeAlias, Variable } from "./declare.js";
 import type { Graph, Leaf } from "../../ir/graph.js";
 import { integerBounds } from "../../ir/integers.js";
 import { showShape, size } from "../../shape/shape.js";
@@ -43,23 +33,14 @@ const propName = (name: string) =>
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
 const literalKey = (name: string) => (name === "__proto__" ? `[${JSON.stringify(name)}]` : propName(name));
 
-/** statement structures, with their kinds filled in */
-const typeAlias = (x: Omit<TypeAliasDeclarationStructure, "kind">): StatementStructures => ({
-  ...x,
-  kind: StructureKind.TypeAlias,
-});
-const variable = (x: Omit<VariableStatementStructure, "kind">): StatementStructures => ({
-  ...x,
-  kind: StructureKind.VariableStatement,
-});
-const fn = (x: Omit<FunctionDeclarationStructure, "kind">): StatementStructures => ({
-  ...x,
-  kind: StructureKind.Function,
-});
+/** declarations, with their kinds filled in */
+const typeAlias = (x: Omit<TypeAlias, "kind">): Declaration => ({ ...x, kind: "type" });
+const variable = (x: Omit<Variable, "kind">): Declaration => ({ ...x, kind: "var" });
+const fn = (x: Omit<FunctionDecl, "kind">): Declaration => ({ ...x, kind: "function" });
 
 const leafType = (l: Leaf) => (l.shape.length === 0 ? "number" : l.int ? "Int32Array" : "Tensor");
 
-function props(ls: readonly Leaf[], type: (l: Leaf) => string): OptionalKind<PropertySignatureStructure>[] {
+function props(ls: readonly Leaf[], type: (l: Leaf) => string): Interface["properties"] {
   return ls.map((l) => ({
     name: propName(l.name),
     type: type(l),
@@ -67,26 +48,22 @@ function props(ls: readonly Leaf[], type: (l: Leaf) => string): OptionalKind<Pro
   }));
 }
 
-function iface(
-  name: string,
-  doc: string,
-  properties: OptionalKind<PropertySignatureStructure>[],
-): InterfaceDeclarationStructure {
-  return { kind: StructureKind.Interface, name, isExported: true, docs: [doc], properties };
+function iface(name: string, doc: string, properties: Interface["properties"]): Interface {
+  return { kind: "interface", name, isExported: true, docs: [doc], properties };
 }
 
 /** Tensor, shapes, integers, and the Params, Inputs, Batch, Grads and Result interfaces. */
-export function typeDeclarations({ g, arr }: ModuleParts): StatementStructures[] {
-  const out: StatementStructures[] = [];
+export function typeDeclarations({ g, arr }: ModuleParts): Declaration[] {
+  const out: Declaration[] = [];
   const sf = {
-    addTypeAlias: (x: Omit<TypeAliasDeclarationStructure, "kind">) => out.push(typeAlias(x)),
-    addVariableStatement: (x: Omit<VariableStatementStructure, "kind">) => out.push(variable(x)),
-    addInterface: (x: InterfaceDeclarationStructure) => out.push(x),
+    addTypeAlias: (x: Omit<TypeAlias, "kind">) => out.push(typeAlias(x)),
+    addVariableStatement: (x: Omit<Variable, "kind">) => out.push(variable(x)),
+    addInterface: (x: Interface) => out.push(x),
   };
   sf.addTypeAlias({ name: "Tensor", isExported: true, type: arr, docs: ["Tensors are flat row-major arrays."] });
   sf.addVariableStatement({
     isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
+    declarationKind: "const",
     docs: ["The shape of every param and input ([] for a scalar)."],
     declarations: [
       {
@@ -99,7 +76,7 @@ export function typeDeclarations({ g, arr }: ModuleParts): StatementStructures[]
     const bounds = integerBounds(g);
     sf.addVariableStatement({
       isExported: true,
-      declarationKind: VariableDeclarationKind.Const,
+      declarationKind: "const",
       docs: [
         "The integer inputs, each with its valid values 0 <= v < bound (the length of the axis it indexes; null when it indexes none). A value outside throws a RangeError.",
       ],
@@ -136,14 +113,14 @@ export function typeDeclarations({ g, arr }: ModuleParts): StatementStructures[]
 }
 
 /** The class that holds one result's gradients, and createResult(). */
-export function resultStorage({ g, arr }: ModuleParts): StatementStructures[] {
-  const statements: StatementStructures[] = [];
+export function resultStorage({ g, arr }: ModuleParts): Declaration[] {
+  const statements: Declaration[] = [];
   // Gradients live in a class instance: V8 then keeps every field inside the object, so storing a
   // scalar gradient allocates nothing (fields of big object literals, or a number field after
   // array fields, box each double stored; measured in test/alloc.test.ts). Scalars come first.
   const ordered = [...g.params.filter((l) => l.shape.length === 0), ...g.params.filter((l) => l.shape.length > 0)];
   statements.push({
-    kind: StructureKind.Class,
+    kind: "class",
     name: "GradsStorage",
     implements: ["Grads"],
     docs: ["Storage for one result's gradients."],
@@ -167,9 +144,9 @@ export function resultStorage({ g, arr }: ModuleParts): StatementStructures[] {
 }
 
 /** createWorkspace(): the intermediate tensors, allocated once per module. */
-export function workspaceFunction({ g, opts, arr, workspace, wasm }: ModuleParts): StatementStructures[] {
-  const out: StatementStructures[] = [];
-  const sf = { addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => out.push(fn(x)) };
+export function workspaceFunction({ g, opts, arr, workspace, wasm }: ModuleParts): Declaration[] {
+  const out: Declaration[] = [];
+  const sf = { addFunction: (x: Omit<FunctionDecl, "kind">) => out.push(fn(x)) };
   const view = (name: string, n: number) => {
     const off = wasm?.views.get(name);
     return off === undefined ? `new ${arr}(${n})` : `new ${arr}(wasmMemory.buffer, ${off}, ${n})`;
@@ -215,16 +192,16 @@ export function workspaceFunction({ g, opts, arr, workspace, wasm }: ModuleParts
 }
 
 /** --target wasm: the WebAssembly API's types, the memory, the kernels' bytes, init() and their compilation. */
-export function wasmLoader(wasm: WasmLayout): StatementStructures[] {
-  const statements: StatementStructures[] = [];
+export function wasmLoader(wasm: WasmLayout): Declaration[] {
+  const statements: Declaration[] = [];
   const sf = {
-    addTypeAlias: (x: Omit<TypeAliasDeclarationStructure, "kind">) => statements.push(typeAlias(x)),
-    addVariableStatement: (x: Omit<VariableStatementStructure, "kind">) => statements.push(variable(x)),
-    addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => statements.push(fn(x)),
+    addTypeAlias: (x: Omit<TypeAlias, "kind">) => statements.push(typeAlias(x)),
+    addVariableStatement: (x: Omit<Variable, "kind">) => statements.push(variable(x)),
+    addFunction: (x: Omit<FunctionDecl, "kind">) => statements.push(fn(x)),
   };
   // WebAssembly through globalThis, so the module type-checks without DOM or Node types
   statements.push({
-    kind: StructureKind.Interface,
+    kind: "interface",
     name: "WasmApi",
     docs: ["The part of the WebAssembly API this module uses."],
     properties: [
@@ -245,7 +222,7 @@ export function wasmLoader(wasm: WasmLayout): StatementStructures[] {
   });
   sf.addTypeAlias({ name: "Kernels", type: "Record<string, (...args: number[]) => void>" });
   sf.addVariableStatement({
-    declarationKind: VariableDeclarationKind.Const,
+    declarationKind: "const",
     declarations: [
       { name: "wasmApi", initializer: "(globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly" },
       { name: "wasmMemory", initializer: `new wasmApi.Memory({ initial: ${wasm.pages} })` },
@@ -256,7 +233,7 @@ export function wasmLoader(wasm: WasmLayout): StatementStructures[] {
     ],
   });
   sf.addVariableStatement({
-    declarationKind: VariableDeclarationKind.Let,
+    declarationKind: "let",
     declarations: [{ name: "kernelExports", type: "Kernels | undefined" }],
   });
   sf.addFunction({
@@ -293,20 +270,20 @@ export function wasmLoader(wasm: WasmLayout): StatementStructures[] {
 }
 
 /** `const workspace = createWorkspace()`, when there is one. */
-export function workspaceVariable({ workspace }: ModuleParts): StatementStructures[] {
+export function workspaceVariable({ workspace }: ModuleParts): Declaration[] {
   if (!workspace.length) return [];
   return [
     variable({
-      declarationKind: VariableDeclarationKind.Const,
+      declarationKind: "const",
       declarations: [{ name: "workspace", initializer: "createWorkspace()" }],
     }),
   ];
 }
 
 /** The helpers the bodies call: special functions (erf), --debug's nonFinite, the argument checks. */
-export function supportFunctions({ g, opts, checks }: ModuleParts): StatementStructures[] {
-  const out: StatementStructures[] = [];
-  const sf = { addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => out.push(fn(x)) };
+export function supportFunctions({ g, opts, checks }: ModuleParts): Declaration[] {
+  const out: Declaration[] = [];
+  const sf = { addFunction: (x: Omit<FunctionDecl, "kind">) => out.push(fn(x)) };
   for (const name of usedModuleFunctions(g)) {
     const f = moduleFunctions[name];
     sf.addFunction({
@@ -346,9 +323,9 @@ export function supportFunctions({ g, opts, checks }: ModuleParts): StatementStr
 }
 
 /** loss(), gradients(), the chunk function and batchGradients(), around their bodies. */
-export function exportedFunctions({ g, opts, checks, bodies }: ModuleParts): StatementStructures[] {
-  const out: StatementStructures[] = [];
-  const sf = { addFunction: (x: Omit<FunctionDeclarationStructure, "kind">) => out.push(fn(x)) };
+export function exportedFunctions({ g, opts, checks, bodies }: ModuleParts): Declaration[] {
+  const out: Declaration[] = [];
+  const sf = { addFunction: (x: Omit<FunctionDecl, "kind">) => out.push(fn(x)) };
   // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
   const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);
   const checked = (calls: readonly string[] | undefined, body: string[]) =>

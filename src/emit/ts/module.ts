@@ -1,4 +1,3 @@
-import { Project, type StatementStructures } from "ts-morph";
 import * as prettier from "prettier";
 import type { Graph } from "../../ir/graph.js";
 import { opInfo } from "../../ir/ops.js";
@@ -12,6 +11,7 @@ import { NameTable } from "./names.js";
 import { memberText, printStmts } from "./syntax.js";
 import type { EmitOptions } from "./types.js";
 import { wasmLayout, type WasmLayout } from "./wasm-layout.js";
+import { printDeclarations, type Declaration } from "./declare.js";
 import {
   exportedFunctions,
   resultStorage,
@@ -84,7 +84,7 @@ function localNames(g: Graph, table: NameTable): Map<number, string> {
 /**
  * Graph -> one self-contained TypeScript module (no imports): types, shapes, loss(),
  * gradients(), batchGradients(). Bodies come from function.ts through the syntax printer,
- * declarations from declarations.ts as ts-morph structures, the header from templates/, and
+ * declarations from declarations.ts (printed by declare.ts), the header from templates/, and
  * prettier formats the result.
  */
 export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<string> {
@@ -106,11 +106,9 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   );
 }
 
-/** Every statement as a ts-morph structure, printed once (adding them one by one re-parses the file each time). */
-async function printModule(statements: StatementStructures[], opts: EmitOptions): Promise<string> {
-  const project = new Project({ useInMemoryFileSystem: true });
-  const file = project.createSourceFile("module.ts", { statements }, { overwrite: true });
-  const code = file.getFullText();
+/** The declarations printed, formatted by prettier, under the header. */
+async function printModule(declarations: Declaration[], opts: EmitOptions): Promise<string> {
+  const code = printDeclarations(declarations);
   const body = opts.format === false ? code : await prettier.format(code, { parser: "babel-ts", printWidth: 120 });
   return withHeader(body, { source: opts.source, hash: opts.hash, options: moduleOptions(opts) });
 }

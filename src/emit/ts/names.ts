@@ -1,4 +1,19 @@
-import { ts } from "ts-morph";
+import { identifierPart, identifierStart } from "./identifiers.generated.js";
+
+/** whether code point c lies in one of the [first, last] ranges (binary search) */
+function inRanges(ranges: readonly number[], c: number): boolean {
+  let lo = 0;
+  let hi = ranges.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (c < ranges[2 * mid]) hi = mid - 1;
+    else if (c > ranges[2 * mid + 1]) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+const isStart = (c: number) => inRanges(identifierStart, c);
+const isPart = (c: number) => inRanges(identifierPart, c);
 
 /** JavaScript reserved words and globals a generated local must never shadow. */
 const reserved = new Set(
@@ -20,15 +35,12 @@ export class NameTable {
   }
 
   fresh(hint: string): string {
-    // characters TypeScript's own scanner takes (its Unicode tables can be older than the engine's)
+    // characters TypeScript's own scanner takes (its Unicode tables can be older than the engine's;
+    // identifiers.generated.ts holds them, so the TypeScript compiler is not loaded to ask)
     let base = [...hint]
-      .map((c, k) =>
-        (k === 0 ? ts.isIdentifierStart : ts.isIdentifierPart)(c.codePointAt(0)!, ts.ScriptTarget.ES2022) && c !== "$"
-          ? c
-          : "_",
-      )
+      .map((c, k) => ((k === 0 ? isStart : isPart)(c.codePointAt(0)!) && c !== "$" ? c : "_"))
       .join("");
-    if (!ts.isIdentifierStart(base.codePointAt(0) ?? 0, ts.ScriptTarget.ES2022)) base = `_${base}`;
+    if (!isStart(base.codePointAt(0) ?? 0)) base = `_${base}`;
     if (!this.taken.has(base)) {
       this.taken.add(base);
       return base;
