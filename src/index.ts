@@ -4,7 +4,8 @@
  */
 import { analyze, type CompileOptions } from "./pipeline.js";
 import { derive, type Derivation } from "./explain/derive.js";
-import { graphDot, graphSvg } from "./explain/graph.js";
+import { graphDot, graphSvg, MAX_DRAWN } from "./explain/graph.js";
+import { ExplainError } from "./explain/errors.js";
 import { parsePoint } from "./explain/point.js";
 import { renderDerivation, type Format } from "./explain/render.js";
 
@@ -34,7 +35,10 @@ export async function graph(
   const a = analyze(text, options);
   const d = derive(a, options.at === undefined ? undefined : parsePoint(options.at, a.canonical));
   const dot = graphDot(d);
-  return options.format === "dot" ? dot : graphSvg(dot);
+  if (options.format === "dot") return dot;
+  if (d.nodes.length > MAX_DRAWN)
+    throw new ExplainError("E541", { file: d.file, count: d.nodes.length, limit: MAX_DRAWN });
+  return graphSvg(dot);
 }
 
 export { CompileError } from "./diagnostics/error.js";

@@ -291,3 +291,20 @@ describe("gradc explain / graph", () => {
     ).toContain("\\boxed");
   }, 60_000);
 });
+
+describe("pictures of graphs nobody drew by hand (#16)", () => {
+  const shared = (L: number) =>
+    `const L = ${L}\ninput x, y\nparam w, b\nh{0} = x\nfor k in 1..L {\n  h{k} = sigmoid(w * h{k-1} + b)\n}\nloss = 0.5 * (h{L} - y)^2\n`;
+  it("a weight shared by 100 layers is drawn beside each use, and the graph lays out in seconds", async () => {
+    const dot = await graph(shared(100), { format: "dot" });
+    expect(dot.match(/^ {2}n\d+_\d+ \[shape=box, label="w"/gm)?.length).toBe(100);
+    expect(dot).toContain("nslimit=1; nslimit1=1; splines=line;");
+    const svg = await graph(shared(100));
+    expect(svg).toContain("<svg");
+  }, 60_000);
+  it("a graph too large to draw is refused with E541; explain still writes the derivation", async () => {
+    await expect(graph(shared(600))).rejects.toThrow(/error\[E541\]: model.grad: its graph has \d+ nodes/);
+    expect(await graph(shared(600), { format: "dot" })).toContain("digraph");
+    expect(explain(shared(600)).text).toContain("Backpropagation");
+  }, 60_000);
+});

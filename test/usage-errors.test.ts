@@ -21,6 +21,8 @@ interface Scenario {
 
 const vector = "param v[2]\nloss = sum(v^2)\n";
 const ints = "input ids[2]: int\nparam E[3, 2]\nloss = sum(E[ids])\n";
+const shared = (L: number) =>
+  `const L = ${L}\ninput x, y\nparam w, b\nh{0} = x\nfor k in 1..L {\n  h{k} = sigmoid(w * h{k-1} + b)\n}\nloss = 0.5 * (h{L} - y)^2\n`;
 const project = (config: string) => ({ "gradc.config.json": config, "m.grad": "param w\nloss = w^2\n" });
 
 const scenarios: Readonly<Record<string, Scenario>> = {
@@ -52,6 +54,11 @@ const scenarios: Readonly<Record<string, Scenario>> = {
   E531: { argv: ["flow", "examples/chain.grad", "--init", "he"], exit: 2 },
   E532: { argv: ["flow", "examples/chain.grad", "--seed", "1.5"], exit: 2 },
   E533: { argv: ["flow", "examples/lecture.grad"], exit: 1 },
+  E541: {
+    files: { "big.grad": shared(600) },
+    argv: ["graph", "<tmp>/big.grad", "-o", "<tmp>/big.svg"],
+    exit: 1,
+  },
   E540: {
     files: { "deep.grad": `param w\nloss = ${Array.from({ length: 300 }, () => "w").join(" + ")}\n` },
     argv: ["explain", "<tmp>/deep.grad"],

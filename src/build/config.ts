@@ -29,27 +29,27 @@ const defaults: BuildConfig = {
 /** A bad gradc.config.json (or "gradc" key of package.json): the message names the file and the setting. */
 export class ConfigError<C extends Code = Code> extends UserError<C> {}
 
-export function loadConfig(root: string): { config: BuildConfig; from: string } {
-  let raw: unknown;
-  let from = "defaults";
-  const file = join(root, "gradc.config.json");
-  const read = (path: string) => {
-    try {
-      return JSON.parse(readFileSync(path, "utf8")) as unknown;
-    } catch (e) {
-      throw new ConfigError("E510", { file: path, reason: (e as Error).message });
-    }
-  };
-  if (existsSync(file)) {
-    raw = read(file);
-    from = "gradc.config.json";
-  } else if (existsSync(join(root, "package.json"))) {
-    const pkg = read(join(root, "package.json")) as Record<string, unknown>;
-    if (pkg.gradc !== undefined) {
-      raw = pkg.gradc;
-      from = 'package.json "gradc"';
-    }
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as unknown;
+  } catch (e) {
+    throw new ConfigError("E510", { file: path, reason: (e as Error).message });
   }
+}
+
+/** the settings as written, and where: gradc.config.json, else the "gradc" key of package.json */
+function rawSettings(root: string): { raw: unknown; from: string } {
+  const file = join(root, "gradc.config.json");
+  if (existsSync(file)) return { raw: readJson(file), from: "gradc.config.json" };
+  if (!existsSync(join(root, "package.json"))) return { raw: undefined, from: "defaults" };
+  const pkg = readJson(join(root, "package.json")) as Record<string, unknown>;
+  return pkg.gradc === undefined
+    ? { raw: undefined, from: "defaults" }
+    : { raw: pkg.gradc, from: 'package.json "gradc"' };
+}
+
+export function loadConfig(root: string): { config: BuildConfig; from: string } {
+  const { raw, from } = rawSettings(root);
   if (raw === undefined) return { config: defaults, from };
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError("E511", { from });
   const o = raw as Record<string, unknown>;

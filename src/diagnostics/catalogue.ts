@@ -207,6 +207,11 @@ export const catalogue = {
     message: "{file} has no layers to follow",
     hint: "flow follows the indexed names of a for loop ({example}); this model has none",
   },
+  E541: {
+    severity: "error",
+    message: "{file}: its graph has {count} nodes, more than a picture can show ({limit})",
+    hint: "--format dot writes the graph for other tools; gradc explain writes the derivation without the picture",
+  },
   E540: {
     severity: "error",
     message: "{file} has a formula nested more than {limit} operations deep{where}",

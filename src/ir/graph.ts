@@ -9,10 +9,16 @@ import type { Op } from "./ops.js";
  * whole prefix beside every one of its units.
  */
 export function originNote(text: string, max = 80): string {
-  const t = text.replace(/\s+/g, " ");
-  if (t.length <= max) return t;
+  // only the ends of a long text are shown: fold whitespace in them alone (linear in max, not in
+  // the text, which for each partial sum of a long sum is the whole prefix)
+  const window = 4 * max;
+  const fold = (s: string) => s.replace(/\s+/g, " ");
+  const short = text.length <= 2 * window ? fold(text) : undefined;
+  if (short !== undefined && short.length <= max) return short;
+  const head = short ?? fold(text.slice(0, window));
+  const tail = short ?? fold(text.slice(-window));
   const half = Math.floor((max - 3) / 2);
-  return `${t.slice(0, half).trimEnd()} … ${t.slice(t.length - half).trimStart()}`;
+  return `${head.slice(0, half).trimEnd()} … ${tail.slice(tail.length - half).trimStart()}`;
 }
 
 /** Where a node came from in the source: the span and its text, for comments and explanations. */

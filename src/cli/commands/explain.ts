@@ -20,21 +20,33 @@ export function registerExplain(program: Command, s: Session): void {
     )
     .action((file: string, opts: { at?: string; format?: "md" | "tex"; out?: string }) =>
       s.guarded(file, async (text, name) => {
-        const { explain, graph } = await import("../../index.js");
+        const { explain } = await import("../../index.js");
         const format = opts.format ?? (opts.out?.endsWith(".tex") ? "tex" : "md");
         const svgPath = opts.out && format === "md" ? opts.out.replace(/(\.md)?$/, ".svg") : undefined;
         s.refuseInput(file, opts.out, svgPath);
+        const svg = svgPath ? await pictureOf(text, name, opts.at, s) : undefined;
         const r = explain(text, {
           filename: name,
           format,
           ...atOption(opts.at),
-          ...(svgPath ? { picture: basename(svgPath) } : {}),
+          ...(svgPath && svg !== undefined ? { picture: basename(svgPath) } : {}),
         });
-        if (svgPath)
-          s.output(svgPath, await graph(text, { filename: name, format: "svg", ...atOption(opts.at) }), name);
+        if (svgPath && svg !== undefined) s.output(svgPath, svg, name);
         s.output(opts.out, r.text, name);
       }),
     );
+}
+
+/** the graph picture beside a derivation; a graph too large to draw is said on stderr and left out */
+async function pictureOf(text: string, name: string, at: string | undefined, s: Session): Promise<string | undefined> {
+  const { graph, UserError } = await import("../../index.js");
+  try {
+    return await graph(text, { filename: name, format: "svg", ...atOption(at) });
+  } catch (e) {
+    if (!(e instanceof UserError) || e.code !== "E541") throw e;
+    s.io.stderr(`gradc: ${e.message}\n`);
+    return undefined;
+  }
 }
 
 export function registerGraph(program: Command, s: Session): void {

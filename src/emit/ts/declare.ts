@@ -55,6 +55,8 @@ export interface FunctionDecl extends Doc {
 }
 export type Declaration = TypeAlias | Variable | Interface | Class | FunctionDecl;
 
+/** every line of a body one level in (bodies hold no multi-line strings) */
+const indented = (text: string) => text.replace(/^(?=.)/gm, "  ");
 const docs = (d: Doc, indent = "") => (d.docs ?? []).map((t) => `${indent}/** ${t} */\n`).join("");
 const exported = (d: { readonly isExported?: boolean }) => (d.isExported ? "export " : "");
 const param = (p: Param) =>
@@ -80,7 +82,7 @@ function print(d: Declaration): string {
     }
     case "function": {
       const head = `${exported(d)}${d.isAsync ? "async " : ""}function ${d.name}(${(d.parameters ?? []).map(param).join(", ")})`;
-      return `${docs(d)}${head}${d.returnType ? `: ${d.returnType}` : ""} {\n${d.statements.join("\n")}\n}`;
+      return `${docs(d)}${head}${d.returnType ? `: ${d.returnType}` : ""} {\n${indented(d.statements.join("\n"))}\n}`;
     }
   }
 }
