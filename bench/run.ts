@@ -1,7 +1,9 @@
 // npm run bench: gradc's generated code against hand-written loops, TF.js (cpu, wasm), jax-js
 // (wasm) and gradc's own reference evaluator, in one process, in alternating rounds.
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { init as jaxInit, defaultDevice, jit, nn, numpy as np, valueAndGrad } from "@jax-js/jax";
@@ -592,6 +594,61 @@ for (const [name, text] of programs) {
     `| ${name} | ${r.ir.nodes.length.toLocaleString("en")} | ${ms.toFixed(0)} | ${r.ir.nodes.length < 3000 ? ems.toFixed(0) : "—"} |`,
   );
 }
+
+// the CLI as a user runs it (dist/, built by npm run bench), in child processes, alternating with
+// `node -e 0`; and the compile budgets of programs nobody writes by hand (#16)
+say(`## CLI start-up and compile budgets\n`);
+say(
+  "Wall time of `node dist/cli.js …` in a fresh process (median of 5 alternating runs; peak memory from the kernel), beside `node -e 0`.\n",
+);
+const scratch = mkdtempSync(join(os.tmpdir(), "gradc-bench-"));
+const budgetPrograms: Record<string, string> = {
+  "sum3000.grad": `param w\ninput x\nloss = ${Array.from({ length: 3000 }, () => "w*x").join(" + ")}\n`,
+  "chain5000.grad": chainSource(5000),
+  "shared1000.grad":
+    "const L = 1000\ninput x, y\nparam w, b\nh{0} = x\nfor k in 1..L {\n  h{k} = sigmoid(w * h{k-1} + b)\n}\nloss = 0.5 * (h{L} - y)^2\n",
+};
+for (const [name, text] of Object.entries(budgetPrograms)) writeFileSync(join(scratch, name), text);
+const at = (name: string) => join(scratch, name);
+const runs: [string, string[], number, string][] = [
+  ["node -e 0", ["-e", "0"], 5, "—"],
+  ["gradc --version", ["dist/cli.js", "--version"], 5, "within 0.1 s of node"],
+  [
+    "gradc compile examples/lecture.grad",
+    ["dist/cli.js", "compile", "examples/lecture.grad"],
+    5,
+    "within 0.5 s of node",
+  ],
+  ["gradc compile examples/mlp.grad", ["dist/cli.js", "compile", "examples/mlp.grad"], 5, "within 1 s of node"],
+  ["compile a flat sum of 3,000 terms", ["dist/cli.js", "compile", at("sum3000.grad")], 3, "< 1 s"],
+  ["compile the 4.3 chain at L = 5,000", ["dist/cli.js", "compile", at("chain5000.grad")], 1, "< 5 s, < 500 MB"],
+  [
+    "explain a 1,000-layer shared-weight chain",
+    ["dist/cli.js", "explain", at("shared1000.grad"), "-o", at("s.md")],
+    1,
+    "< 10 s",
+  ],
+];
+/** wall seconds and peak resident MB of one run (GNU time's %e and %M) */
+function timed(args: string[]): { s: number; mb: number } {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", process.execPath, ...args], { encoding: "utf8" });
+  const [s, kb] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
+  return { s, mb: kb / 1024 };
+}
+say("| command | median s | peak MB | budget |");
+say("| --- | ---: | ---: | --- |");
+const walls = new Map<string, number[]>(runs.map(([n]) => [n, []]));
+const peaks = new Map<string, number>();
+for (let round = 0; round < 5; round++)
+  for (const [name, args, times] of runs) {
+    if (round >= times) continue;
+    const t = timed(args);
+    walls.get(name)!.push(t.s);
+    peaks.set(name, Math.max(peaks.get(name) ?? 0, t.mb));
+  }
+for (const [name, , , budget] of runs)
+  say(`| ${name} | ${median(walls.get(name)!).toFixed(2)} | ${peaks.get(name)!.toFixed(0)} | ${budget} |`);
+say("");
 
 writeFileSync(
   "bench/RESULTS.md",

@@ -166,3 +166,27 @@ describe("what each command loads (CLI start-up, #16)", () => {
     expect([...loaded].filter((p) => !p.startsWith("node:")).sort()).toEqual(["commander"]);
   });
 });
+
+describe("code outside the type-checked project (bench/, whose dependencies CI does not install)", () => {
+  it("imports only names that src/ exports", () => {
+    const missing: string[] = [];
+    for (const file of readdirSync("bench").filter((f) => f.endsWith(".ts"))) {
+      const text = readFileSync(join("bench", file), "utf8");
+      for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*"(\.\.\/src\/[^"]+)"/g)) {
+        const target = readFileSync(join("bench", m[2]).replace(/\.js$/, ".ts"), "utf8");
+        for (const raw of m[1].split(",")) {
+          const name = raw
+            .replace(/^\s*type\s+/, "")
+            .trim()
+            .split(/\s+as\s+/)[0];
+          if (!name) continue;
+          const exported = new RegExp(
+            `export\\s+(async\\s+)?(function|const|let|class|interface|type)\\s+${name}\\b|export\\s+(type\\s+)?\\{[^}]*\\b${name}\\b[^}]*\\}|export\\s*\\{[^}]*\\b${name}\\b[^}]*\\}`,
+          ).test(target);
+          if (!exported) missing.push(`bench/${file}: ${name} from ${m[2]}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});

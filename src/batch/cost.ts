@@ -3,7 +3,7 @@ import { opInfo } from "../ir/ops.js";
 import { size } from "../shape/shape.js";
 
 /** FLOPs of one evaluation of a graph: products (the op table's counts), and one per element of everything else computed. */
-function flopCount(g: Graph): { readonly products: number; readonly elementwise: number } {
+export function flopCount(g: Graph): { readonly products: number; readonly elementwise: number } {
   let products = 0;
   let elementwise = 0;
   for (const n of g.nodes) {
