@@ -2,7 +2,7 @@
 // (gradc compile examples/lecture.grad).
 // source sha256: f6c61eac01394dce30d1b3cac9be3d10e6d9b26b97a3f4cfa7c6e50da825e6da
 // gradc options: dtype=f64
-// output sha256: b82157a9a2836e210b7e0d6b3830b68f49d80ed55ed141ce21f2adbdf28cb173
+// output sha256: 84f75c7687efd9110075023bc5161c1eb58f4fbf2a835eefed3b0ac2581e3a50
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -57,20 +57,6 @@ class GradsStorage implements Grads {
 export function createResult(): Result {
   return { loss: 0, grads: new GradsStorage() };
 }
-
-/** Intermediate tensors, allocated once per module. */
-function createWorkspace() {
-  return {
-    chunkSums: new Float64Array(3),
-    f_1: new Float64Array(16),
-    u24: new Float64Array(16),
-    u26: new Float64Array(16),
-    u5_1: new Float64Array(16),
-    u6_1: new Float64Array(16),
-  };
-}
-
-const workspace = createWorkspace();
 
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
@@ -165,89 +151,6 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   return out;
 }
 
-/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
-function batchChunk(params: Params, batch: Batch, first: number, _out: Result): void {
-  const w_1 = params.w;
-  const b_1 = params.b;
-  const x_1 = batch.x;
-  const x_offset = first;
-  const y_1 = batch.y;
-  const y_offset = first;
-  const u5_1 = workspace.u5_1;
-  const u6_1 = workspace.u6_1;
-  const f_1 = workspace.f_1;
-  const u24 = workspace.u24;
-  const u26 = workspace.u26;
-  const sums = workspace.chunkSums;
-  // u5_1 = sigmoid(w*x + b) : [16]
-  for (let i = 0; i < 16; i++) {
-    u5_1[i] = 1 / (1 + Math.exp(-(w_1 * x_1[x_offset + i] + b_1)));
-  }
-  // u6_1 = (sigmoid(w*x + b) - y) : [16]
-  for (let i = 0; i < 16; i++) {
-    u6_1[i] = u5_1[i] - y_1[y_offset + i];
-  }
-  const u11_1 = w_1 * w_1; // w^2
-  const u12 = 0.5 * u11_1; // 0.5 * w^2
-  // f_1 = 0.5 * (sigmoid(w*x + b) - y)^2 + 0.5 * w^2 : [16]
-  for (let i = 0; i < 16; i++) {
-    f_1[i] = 0.5 * (u6_1[i] * u6_1[i]) + u12;
-  }
-  let u15 = 0;
-  {
-    let acc = 0;
-    {
-      for (let j = 0; j < 16; j++) {
-        acc += f_1[j];
-      }
-    }
-    u15 = acc;
-  }
-  let u17 = 0;
-  {
-    u17 = 0;
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 16; j++) {
-        u17 += 1;
-      }
-    }
-  }
-  const u18 = u17 * 0.5;
-  const u19 = u18 * 2;
-  const u20 = u19 * w_1;
-  const u21 = u18 === 0 ? 0 : u20;
-  // u24 : [16]
-  for (let i = 0; i < 16; i++) {
-    u24[i] = u6_1[i] * u5_1[i] * (1 - u5_1[i]);
-  }
-  let d_b_1 = 0;
-  {
-    d_b_1 = 0;
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 16; j++) {
-        d_b_1 += u24[j];
-      }
-    }
-  }
-  // u26 : [16]
-  for (let i = 0; i < 16; i++) {
-    u26[i] = u24[i] * x_1[x_offset + i];
-  }
-  let u27 = 0;
-  {
-    u27 = 0;
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 16; j++) {
-        u27 += u26[j];
-      }
-    }
-  }
-  const d_w_1 = u27 + u21;
-  sums[0] += u15;
-  sums[1] += d_w_1;
-  sums[2] += d_b_1;
-}
-
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   checkBatchArgs(params, batch, n, out);
@@ -257,15 +160,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   if (typeof b !== "number") badNumber("params.b", b);
   const x_batch = batch.x;
   const y_batch = batch.y;
-  const sums = workspace.chunkSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   let lossSum = 0;
   let start = 0;
-  sums.fill(0);
-  for (; start + 16 <= n; start += 16) {
-    batchChunk(params, batch, start, out);
-  }
   let sum_w = 0;
   let sum_b = 0;
   for (let sample = start; sample < n; sample++) {
@@ -290,8 +188,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     sum_b += d_b;
   }
   const scale = 1 / n;
-  out.loss = (sums[0] + lossSum) * scale;
-  grads.w = (sums[1] + sum_w) * scale;
-  grads.b = (sums[2] + sum_b) * scale;
+  out.loss = (0 + lossSum) * scale;
+  grads.w = (0 + sum_w) * scale;
+  grads.b = (0 + sum_b) * scale;
   return out;
 }

@@ -13,7 +13,7 @@ import { printGraph } from "./ir/print.js";
 import { lower } from "./lower/lower.js";
 import { canonicalize, optimize } from "./optimize/optimize.js";
 import { vmap } from "./batch/vmap.js";
-import { paddedTailFrom } from "./batch/cost.js";
+import { chunkPays, paddedTailFrom } from "./batch/cost.js";
 import { parse } from "./parse/parser.js";
 import { lineCol } from "./source/span.js";
 import { originNote, type Graph, type Node } from "./ir/graph.js";
@@ -98,6 +98,7 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
  * padded with weight-0 samples.
  */
 function batchedChunk(a: Analysis, options: CompileOptions): Chunk | undefined {
+  if (!chunkPays(a.ir)) return undefined;
   const size = options.chunkSize ?? DEFAULT_CHUNK;
   // --target wasm: weights, so that a last, partial chunk can run padded, when it has WebAssembly
   // kernels and the cost model finds padding faster for some remainder (otherwise the chunk is
@@ -173,6 +174,11 @@ export function explainFusion(a: CompileResult): string {
       `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest ${a.chunk.paddedTailFrom === undefined ? "per sample" : `as one more chunk padded with weight-0 samples when at least ${a.chunk.paddedTailFrom} remain${a.chunk.paddedTailFrom > 1 ? ", else per sample" : ""}`}`,
       ...describeFusion(a.chunk.graph, how ? "chunk" : "gradients", label(a.chunk.graph), how),
     );
-  } else out.push("batchGradients(): sample by sample (an input is a matrix, so the program has no batched form)");
+  } else
+    out.push(
+      chunkPays(a.ir)
+        ? "batchGradients(): sample by sample (an input is a matrix, so the program has no batched form)"
+        : `batchGradients(): sample by sample (${a.ir.nodes.length} nodes and no product: a batched chunk would be slower; batch/cost.ts)`,
+    );
   return out.join("\n") + "\n";
 }

@@ -100,3 +100,21 @@ describe("the pow rule at 0 (#16 numerics)", () => {
     expect(d).not.toContain("select");
   });
 });
+
+describe("the batched chunk only where it pays (#17)", () => {
+  it("a tiny scalar program runs batchGradients sample by sample; a product or a long chain gets the chunk", async () => {
+    const tiny = await compile("param w, b\ninput x, y\nloss = (w * x + b - y)^2\n");
+    expect(tiny.chunk).toBeUndefined();
+    expect(tiny.typescript).not.toContain("function batchChunk");
+    const chain = `const L = 3\ninput x, y\nh{0} = x\nfor k in 1..L {\n  param w{k}, b{k}\n  h{k} = sigmoid(w{k} * h{k-1} + b{k})\n}\nloss = (h{L} - y)^2\n`;
+    expect((await compile(chain)).chunk).toBeDefined();
+    expect((await compile("param W[4, 3]\ninput x[3]\nloss = sum(W @ x)\n")).chunk).toBeDefined();
+    // the tiny module's batchGradients is still the mean of per-sample gradients
+    const mod = await loadModule(tiny.typescript);
+    const batch = { x: Float64Array.of(1, 2, 3), y: Float64Array.of(0.5, -1, 2) };
+    const mean = [0, 1, 2].map((i) => mod.gradients({ w: 0.3, b: -0.2 }, { x: batch.x[i], y: batch.y[i] }));
+    const r = mod.batchGradients({ w: 0.3, b: -0.2 }, batch, 3);
+    expect(r.loss).toBeCloseTo(mean.reduce((a, m) => a + m.loss, 0) / 3, 12);
+    expect(r.grads.w as number).toBeCloseTo(mean.reduce((a, m) => a + (m.grads.w as number), 0) / 3, 12);
+  });
+});
