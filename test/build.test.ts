@@ -15,6 +15,9 @@ function project(config?: object): string {
   if (config) writeFileSync(join(root, "gradc.config.json"), JSON.stringify(config));
   return root;
 }
+/** models/*.grad into gen/, f64 TypeScript, no derivations */
+const plain = { include: ["models/*.grad"], outDir: "gen", dtype: "f64" as const, target: "ts" as const, explain: [] };
+
 const collect = () => {
   const lines: string[] = [];
   return { print: (s: string) => void lines.push(s), text: () => lines.join("") };
@@ -118,13 +121,7 @@ describe("gradc build", () => {
   });
 
   it("repairs a module truncated below its header: build and --check agree that it is stale", async () => {
-    const config = {
-      include: ["models/*.grad"],
-      outDir: "gen",
-      dtype: "f64" as const,
-      target: "ts" as const,
-      explain: [],
-    };
+    const config = { ...plain };
     const root = project(config);
     await build(root, config, {}, () => {});
     const path = join(root, "gen/lecture.ts");
@@ -161,13 +158,7 @@ describe("gradc build", () => {
   }, 60_000);
 
   it("keeps the previous output when a source has errors", async () => {
-    const config = {
-      include: ["models/*.grad"],
-      outDir: "gen",
-      dtype: "f64" as const,
-      target: "ts" as const,
-      explain: [],
-    };
+    const config = { ...plain };
     const root = project(config);
     await build(root, config, {}, () => {});
     const before = readFileSync(join(root, "gen/lecture.ts"), "utf8");
@@ -249,13 +240,7 @@ describe("gradc build on projects nobody tidied (#16)", () => {
 
 describe("gradc build --watch", () => {
   it("rebuilds a changed model, and on an error prints it and keeps the last good output", async () => {
-    const config = {
-      include: ["models/*.grad"],
-      outDir: "gen",
-      dtype: "f64" as const,
-      target: "ts" as const,
-      explain: [],
-    };
+    const config = { ...plain };
     const root = project(config);
     const out = collect();
     const w = await watchProject(root, config, out.print);
@@ -288,13 +273,7 @@ describe("gradc build --watch", () => {
   }, 30_000);
 
   it("survives a symbolic link loop under the root, and goes on watching", async () => {
-    const config = {
-      include: ["models/*.grad"],
-      outDir: "gen",
-      dtype: "f64" as const,
-      target: "ts" as const,
-      explain: [],
-    };
+    const config = { ...plain };
     const root = project(config);
     mkdirSync(join(root, "loop"));
     symlinkSync(join(root, "loop"), join(root, "loop", "again"));

@@ -53,6 +53,14 @@ export interface Builtin {
 }
 
 const err = problem;
+/** E206 for an axis that a shape of that rank does not have */
+const noSuchAxis = (axis: unknown, shape: Shape): Problem =>
+  err("E206", {
+    axis: String(axis),
+    shape: showShape(shape),
+    rank: String(shape.length),
+    last: String(shape.length - 1),
+  });
 const T = (name: string): Param => ({ name, kind: "tensor" });
 const Ts = (name: string): Param => ({ name, kind: "tensor", variadic: true });
 
@@ -99,11 +107,7 @@ function axesOf(s: Statics, shape: Shape): number[] | Problem {
   const out: number[] = [];
   for (const a of list) {
     const k = normalizeAxis(a, shape.length);
-    if (k === undefined)
-      return {
-        code: "E206",
-        args: { axis: String(a), shape: showShape(shape), rank: String(shape.length), last: String(shape.length - 1) },
-      };
+    if (k === undefined) return noSuchAxis(a, shape);
     if (!out.includes(k)) out.push(k);
   }
   return out.sort((x, y) => x - y);
@@ -174,13 +178,7 @@ const lastAxisOp = (op: "softmax" | "log_softmax" | "logsumexp", reduces = false
     if (a[0].length === 0)
       return err("E203", { name: op, expected: "a tensor of rank 1 or more", shape: showShape(a[0]) });
     const axis = normalizeAxis(s.axis as number, a[0].length);
-    if (axis === undefined)
-      return err("E206", {
-        axis: String(s.axis),
-        shape: showShape(a[0]),
-        rank: String(a[0].length),
-        last: String(a[0].length - 1),
-      });
+    if (axis === undefined) return noSuchAxis(s.axis, a[0]);
     return reduces ? reduced(a[0], [axis], s.keepdims === true) : a[0];
   },
   lower: (b, [x], s) => {
@@ -349,13 +347,7 @@ function concatShape(name: string, shapes: readonly Shape[], axisGiven: number, 
   const first = shapes[0];
   const rank = first.length + (stack ? 1 : 0);
   const axis = normalizeAxis(axisGiven, rank);
-  if (axis === undefined)
-    return err("E206", {
-      axis: String(axisGiven),
-      shape: showShape(stack ? [shapes.length, ...first] : first),
-      rank: String(rank),
-      last: String(rank - 1),
-    });
+  if (axis === undefined) return noSuchAxis(axisGiven, stack ? [shapes.length, ...first] : first);
   if (!stack && first.length === 0)
     return err("E203", { name, expected: "tensors of rank 1 or more", shape: showShape(first) });
   for (const s of shapes) {
@@ -496,13 +488,7 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
     params: [T("x"), { name: "start", kind: "int", default: 0 }],
     shape: (a, s) => {
       const k = a[0].length === 0 ? 0 : normalizeAxis(s.start as number, a[0].length);
-      if (k === undefined)
-        return err("E206", {
-          axis: String(s.start),
-          shape: showShape(a[0]),
-          rank: String(a[0].length),
-          last: String(a[0].length - 1),
-        });
+      if (k === undefined) return noSuchAxis(s.start, a[0]);
       return [...a[0].slice(0, k), size(a[0].slice(k))];
     },
     lower: (b, [x], s) => {
@@ -595,13 +581,7 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
     params: [T("x"), { name: "ids", kind: "indices" }, { name: "axis", kind: "int", default: 0 }],
     shape: (a, s) => {
       const axis = normalizeAxis(s.axis as number, a[0].length);
-      if (axis === undefined)
-        return err("E206", {
-          axis: String(s.axis),
-          shape: showShape(a[0]),
-          rank: String(a[0].length),
-          last: String(a[0].length - 1),
-        });
+      if (axis === undefined) return noSuchAxis(s.axis, a[0]);
       return [...a[0].slice(0, axis), ...a[1], ...a[0].slice(axis + 1)];
     },
     lower: (b, [x, ids], s) =>
