@@ -631,7 +631,11 @@ const runs: [string, string[], number, string][] = [
 ];
 /** wall seconds and peak resident MB of one run (GNU time's %e and %M) */
 function timed(args: string[]): { s: number; mb: number } {
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", process.execPath, ...args], { encoding: "utf8" });
+  // the command's own output is discarded (a 450,000-line module would overflow a pipe's buffer)
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", process.execPath, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   const [s, kb] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
   return { s, mb: kb / 1024 };
 }
