@@ -204,7 +204,7 @@ const edges: readonly [string, readonly string[]][] = [
   ["param x[2, 2]\nloss = sum(x[:, :, :])", ["E203"]],
   ["param x[4]\nloss = sum(x[-10:10:3]) + sum(x[10:-10:-1])", []],
   ["param E[4, 2]\ninput f[3]\nloss = sum(take(E, f))", ["E113"]],
-  ["param p: int\nloss = p", ["E116"]],
+  ["param p: int\nloss = p", ["E120"]],
   ["param W[3]\ninput y: float\nloss = sum(W) * y", ["E002"]],
   ["param Z[4, 3]\ninput labels[3]: int\nloss = cross_entropy(Z, labels)", ["E203"]],
   ["param E[4, 2]\ninput ids[3]: int\nloss = sum(take(E, ids, axis=2))", ["E206"]],

@@ -547,7 +547,7 @@ class Checker {
     }
     for (const s of def.body) {
       if (this.frame!.returns) {
-        this.r.report("E116", s.span, { what: "a statement", where: "after `return`", hint: "`return` ends the body" });
+        this.r.report("E122", s.span);
         break;
       }
       this.statement(s);
@@ -561,11 +561,7 @@ class Checker {
   private statement(s: Stmt): void {
     if (this.frame && (s.kind === "declare" || s.kind === "const" || s.kind === "loss")) {
       const what = s.kind === "declare" ? `'${s.role}'` : `'${s.kind}'`;
-      this.r.report("E116", s.span, {
-        what,
-        where: "inside a def",
-        hint: "a def body holds assignments, loops and a `return`; pass what it needs as parameters",
-      });
+      this.r.report("E116", s.span, { what });
       return;
     }
     this.visit[s.kind](s as never);
@@ -610,11 +606,7 @@ class Checker {
         continue;
       }
       if (d.int && s.role === "param") {
-        this.r.report("E116", d.int, {
-          what: "': int'",
-          where: "on a param",
-          hint: "params are differentiated, so they are real numbers; integer data (indices, labels) is an `input`",
-        });
+        this.r.report("E120", d.int);
         this.poison(name, d.target.span);
         continue;
       }
@@ -631,21 +623,11 @@ class Checker {
 
   private defStatement(s: Extract<Stmt, { kind: "def" }>): void {
     // collected before the statements run (collectDefs); only the top level may hold one
-    if (this.frame)
-      this.r.report("E116", s.span, {
-        what: "'def'",
-        where: "inside a def",
-        hint: "define every function at the top level",
-      });
+    if (this.frame) this.r.report("E116", s.span, { what: "'def'" });
   }
 
   private returnStatement(s: Extract<Stmt, { kind: "return" }>): void {
-    if (!this.frame)
-      this.r.report("E116", s.span, {
-        what: "'return'",
-        where: "outside a def",
-        hint: "the program's result is its `loss`",
-      });
+    if (!this.frame) this.r.report("E121", s.span);
     else this.frame.returns = s.values.map((v) => this.hideResult(this.expr(v)));
   }
 

@@ -64,7 +64,22 @@ export const catalogue = {
     message: "'{name}' is a built-in function",
     hint: "a def cannot replace it; choose another name",
   },
-  E116: { severity: "error", message: "{what} cannot appear {where}", hint: "{hint}" },
+  E116: {
+    severity: "error",
+    message: "{what} cannot appear inside a def",
+    hint: "a def body holds assignments, loops and a `return`; declarations and functions go at the top level, and a def receives what it needs as parameters",
+  },
+  E120: {
+    severity: "error",
+    message: "': int' cannot appear on a param",
+    hint: "params are differentiated, so they are real numbers; integer data (indices, labels) is an `input`",
+  },
+  E121: {
+    severity: "error",
+    message: "'return' cannot appear outside a def",
+    hint: "the program's result is its `loss`",
+  },
+  E122: { severity: "error", message: "a statement cannot appear after `return`", hint: "`return` ends the body" },
   E117: { severity: "error", message: "'{name}' returns {count}, but {expected}", hint: "{hint}" },
   E118: {
     severity: "error",
