@@ -8,7 +8,7 @@ import { GENERATED_IDENTIFIERS, identifierTables } from "./identifiers.js";
 
 // first the formulas the compiler reads (it cannot load with a stale table)
 writeFileSync(GENERATED_RULES, await precompiled());
-console.log(`src/rules/table.ts -> ${GENERATED_RULES}`);
+console.log(`src/ops -> ${GENERATED_RULES}`);
 writeFileSync(GENERATED_IDENTIFIERS, identifierTables());
 console.log(`typescript -> ${GENERATED_IDENTIFIERS}`);
 const { compile } = await import("../src/index.js");

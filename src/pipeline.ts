@@ -16,7 +16,8 @@ import { vmap } from "./batch/vmap.js";
 import { chunkPays, paddedTailFrom } from "./batch/cost.js";
 import { parse } from "./parse/parser.js";
 import { lineCol } from "./source/span.js";
-import { originNote, type Graph, type Node } from "./ir/graph.js";
+import type { Graph, Node } from "./ir/graph.js";
+import { originNote } from "./util/text.js";
 import { describeKernel } from "./emit/wasm/kernels.js";
 import { describeFusion } from "./emit/ts/fusion.js";
 

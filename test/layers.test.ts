@@ -12,6 +12,8 @@ const LAYERS = [
   "util",
   "diagnostics",
   "shape",
+  "code",
+  "ops",
   "parse",
   "ir",
   "rules",

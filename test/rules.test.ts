@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { differentiate } from "../src/autodiff/differentiate.js";
 import { evaluate } from "../src/eval/evaluate.js";
 import { Builder } from "../src/ir/build.js";
-import type { Attrs } from "../src/ir/attrs.js";
+import type { Attrs } from "../src/ops/attrs.js";
 import type { Graph } from "../src/ir/graph.js";
-import { ops, type Op } from "../src/ir/ops.js";
+import { verify } from "../src/ir/verify.js";
+import { ops, type Op } from "../src/ops/index.js";
 import { parsedRules } from "../src/rules/formula.js";
-import { rules } from "../src/rules/table.js";
 import { size, type Shape } from "../src/shape/shape.js";
 import { centralDifference, relErr, rng, type Values } from "./helpers/module.js";
 
@@ -184,13 +184,25 @@ function build(c: Case): Graph {
   ).graph;
 }
 
-describe("the rule table", () => {
-  it("has a rule for every non-leaf op, with one gradient per operand, and loads", () => {
+describe("the op definitions", () => {
+  it("parse: one derivative per operand for every op that computes something", () => {
     for (const [op, info] of Object.entries(ops)) {
       if (info.kind === "leaf") continue;
-      expect(rules[op as keyof typeof rules], op).toBeDefined();
-      expect(parsedRules[op as keyof typeof parsedRules].grads.length).toBe(info.args.length);
+      expect(parsedRules[op as keyof typeof parsedRules].grads.length, op).toBe(info.args.length);
     }
+  });
+
+  it("a node carries exactly the attributes its op declares, and a target shape only if the op takes one", () => {
+    const b = new Builder();
+    const x = b.leaf("param", "x", [2, 3]);
+    expect(() => b.node("reduce_sum", [x])).toThrow(/reduce_sum: lacks axes/);
+    expect(() => b.node("exp", [x], { attrs: { axes: [0] } })).toThrow(/exp: does not take axes/);
+    expect(() => b.node("slice", [x], { target: [1, 3], attrs: { starts: [0, 0] } })).toThrow(/lacks steps/);
+    const g = b.node("reduce_sum", [x], { attrs: { axes: [1] } });
+    const graph = b.finish({ file: "t", params: [], inputs: [], loss: b.node("sum", [g]), grads: [] });
+    expect(verify(graph)).toEqual([]);
+    const bad = { ...graph, nodes: graph.nodes.map((n) => (n.id === g ? { ...n, attrs: { axis: 1 } } : n)) };
+    expect(verify(bad).join("\n")).toMatch(/reduce_sum: lacks axes and does not take axis/);
   });
 
   it("covers every op with a finite-difference case", () => {

@@ -1,6 +1,6 @@
 import { Builder } from "../ir/build.js";
 import { dependsOnParams, type GradOutput, type Graph } from "../ir/graph.js";
-import { opInfo } from "../ir/ops.js";
+import { opInfo } from "../ops/index.js";
 import { instantiate, ruleFor } from "../rules/formula.js";
 
 /** One line of the grad_table: df/du = sum over children v of (df/dv)(dv/du). */

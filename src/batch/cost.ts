@@ -1,5 +1,5 @@
 import type { Graph } from "../ir/graph.js";
-import { opInfo } from "../ir/ops.js";
+import { opInfo } from "../ops/index.js";
 import { size } from "../shape/shape.js";
 
 /** FLOPs of one evaluation of a graph: products (the op table's counts), and one per element of everything else computed. */
@@ -8,7 +8,7 @@ export function flopCount(g: Graph): { readonly products: number; readonly eleme
   let elementwise = 0;
   for (const n of g.nodes) {
     const info = opInfo(n.op);
-    if (info.flops)
+    if (info.kind !== "leaf" && info.flops)
       products += info.flops(
         n.args.map((a) => g.nodes[a].shape),
         n.target,

@@ -1,77 +1,11 @@
 import { Builder } from "../ir/build.js";
-import type { Graph, Node } from "../ir/graph.js";
-import { ops, type Op } from "../ir/ops.js";
-import type { Shape } from "../shape/shape.js";
+import type { Graph } from "../ir/graph.js";
+import { rowwiseBatch } from "../ops/batching.js";
+import { computedDef, ops, type BatchArg, type Op } from "../ops/index.js";
 
-/** An operand during batching: its new id, and whether it carries a leading batch axis. */
-interface Arg {
-  readonly id: number;
-  readonly batched: boolean;
-  /** the per-sample shape */
-  readonly shape: Shape;
-}
-
-/**
- * How an op runs on B samples at once. Format: op -> rule(builder, node, operands) giving the
- * batched node, or undefined when the op has no batched form here (a per-sample matrix would
- * need a rank-3 tensor): then the program keeps its per-sample loop. A per-sample value of
- * shape s becomes [B, ...s]; operands that do not depend on the inputs stay unbatched.
- */
-type Rule = (b: Builder, n: Node, args: readonly Arg[], B: number) => number | undefined;
-
-const batchedShape = (B: number, s: Shape): Shape | undefined => (s.length <= 1 ? [B, ...s] : undefined);
-
-/** lift an operand to [B, ...s]: a batched scalar spreads along rows, an unbatched value broadcasts */
-function lift(b: Builder, a: Arg, s: Shape, B: number): number | undefined {
-  const target = batchedShape(B, s);
-  if (!target) return undefined;
-  if (!a.batched) return b.broadcastTo(a.id, target);
-  if (a.shape.length === s.length) return a.id;
-  if (a.shape.length === 0) return b.node("rowbcast", [a.id], { target });
-  return undefined;
-}
-
-const elementwise: Rule = (b, n, args, B) => {
-  const lifted = args.map((a) => lift(b, a, n.shape, B));
-  return lifted.some((x) => x === undefined) ? undefined : b.node(n.op, lifted as number[]);
-};
-/** row-wise ops (softmax, logsumexp, sce) act on each row of [B, n] as on one vector */
-const rowwise: Rule = (b, n, args, B) => {
-  if (args.some((a) => a.shape.length !== 1)) return undefined;
-  const lifted = args.map((a) => lift(b, a, a.shape, B));
-  return lifted.some((x) => x === undefined) ? undefined : b.node(n.op, lifted as number[]);
-};
-
-const batchRules: Partial<Record<Op, Rule>> = {
-  // per-sample [n] -> [B, n]: broadcasting a batched scalar fills rows
-  broadcast: (b, n, [x], B) => {
-    const target = batchedShape(B, n.shape);
-    if (!target) return undefined;
-    return x.shape.length === 0 ? b.node("rowbcast", [x.id], { target }) : b.broadcastTo(x.id, target);
-  },
-  rowbcast: (b, n, [v], B) =>
-    v.shape.length === 0 && n.shape.length === 1 ? b.node("rowbcast", [v.id], { target: [B, n.shape[0]] }) : undefined,
-  // sum of one sample's vector = that row's sum
-  sum: (b, _n, [x]) => (x.shape.length === 1 ? b.node("rowsum", [x.id]) : undefined),
-  rowsum: (b, _n, [x]) => (x.shape.length === 1 ? b.node("rowsum", [x.id]) : undefined),
-  // A x_s for every sample s: X A^T
-  matvec: (b, _n, [A, x]) => (!A.batched ? b.node("matmul", [x.id, b.node("transpose", [A.id])]) : undefined),
-  // x_s B for every sample s: X B
-  vecmat: (b, _n, [x, W]) => (!W.batched ? b.node("matmul", [x.id, W.id]) : undefined),
-  dot: (b, _n, [x, y]) => {
-    if (x.batched && y.batched) return b.node("rowsum", [b.node("mul", [x.id, y.id])]);
-    const [rows, v] = x.batched ? [x, y] : [y, x];
-    return b.node("matvec", [rows.id, v.id]);
-  },
-  softmax: rowwise,
-  log_softmax: rowwise,
-  logsumexp: rowwise,
-  sce: rowwise,
-};
-
-/** Ops that act on each row of a [B, ...] value as on one sample: those batched by `rowwise`, and row sums. */
+/** Ops that act on each row of a [B, ...] value as on one sample: the row-wise ops, and row sums. */
 const rowwiseOps: ReadonlySet<Op> = new Set([
-  ...(Object.keys(batchRules) as Op[]).filter((op) => batchRules[op] === rowwise),
+  ...(Object.keys(ops) as Op[]).filter((op) => computedDef(op)?.batch === rowwiseBatch),
   "rowsum",
 ]);
 
@@ -121,12 +55,12 @@ export const WEIGHT = "(weight)";
 /**
  * The forward program on B samples at once; its loss is the sum of the B per-sample losses,
  * so its gradients are sums too (batchGradients divides by n at the end). Undefined when
- * some op has no batched form (see batchRules) or an input is a matrix.
+ * some op has no batched form (its definition's `batch`) or an input is a matrix.
  */
 export function vmap(g: Graph, B: number, opts: { readonly weighted?: boolean } = {}): Batched | undefined {
   if (g.inputs.some((l) => l.shape.length > 1) || g.inputs.length === 0) return undefined;
   const b = new Builder();
-  const map = new Map<number, Arg>();
+  const map = new Map<number, BatchArg>();
   for (const n of g.nodes) {
     const args = n.args.map((a) => map.get(a)!);
     let id: number | undefined;
@@ -143,8 +77,7 @@ export function vmap(g: Graph, B: number, opts: { readonly weighted?: boolean } 
         { target: n.target, attrs: n.attrs },
       );
     else {
-      const rule = batchRules[n.op] ?? (ops[n.op].kind === "elementwise" ? elementwise : undefined);
-      id = rule?.(b, n, args, B);
+      id = computedDef(n.op)?.batch?.(b, n, args, B);
     }
     if (id === undefined) return undefined;
     b.annotate(id, n.hint, n.origin);

@@ -1,6 +1,6 @@
 import type { Graph } from "../ir/graph.js";
 import { size } from "../shape/shape.js";
-import { kernels } from "./kernels.js";
+import { opInfo } from "../ops/index.js";
 
 export type Value = number | Float64Array | readonly number[];
 export type Values = Readonly<Record<string, Value>>;
@@ -34,14 +34,17 @@ export function evaluateNodes(g: Graph, params: Values, inputs: Values): Float64
   for (const n of g.nodes) {
     if (n.op === "const") values.push(Float64Array.of(n.value!));
     else if (n.op === "param" || n.op === "input") values.push(leaf.get(n.id)!);
-    else
+    else {
+      const def = opInfo(n.op);
+      if (def.kind === "leaf") throw new Error(`leaf op ${n.op}`);
       values.push(
-        kernels[n.op](
+        def.evaluate(
           n,
           n.args.map((a) => values[a]),
           n.args.map((a) => g.nodes[a].shape),
         ),
       );
+    }
   }
   return values;
 }

@@ -1,11 +1,11 @@
 import type { MathNode } from "mathjs";
 import { evaluateNodes, type Values } from "../eval/evaluate.js";
-import { originNote, type Graph, type Node } from "../ir/graph.js";
+import type { Graph, Node } from "../ir/graph.js";
+import { originNote } from "../util/text.js";
 import { children, dependsOnParams } from "../ir/graph.js";
-import { opInfo, ops } from "../ir/ops.js";
+import { elementwiseDef, opInfo, ops } from "../ops/index.js";
 import type { Analysis } from "../pipeline.js";
 import { parsedRules } from "../rules/formula.js";
-import { rules } from "../rules/table.js";
 import type { Shape } from "../shape/shape.js";
 import { apply, num, size, special, substitute, sym, tidy, toTex } from "./math.js";
 import { nameTex, shapeTex } from "./symbols.js";
@@ -286,7 +286,7 @@ function localDerivative(sy: Symbols, v: Node, u: Node, i: number): Equation {
   const operands = (id: number) => sy.operand(id, false);
   if (v.shape.length === 0 && u.shape.length === 0) {
     const d = sy.tex(tidy(sy.contribution(v, i, num(1), operands, sy.unitSym(v))));
-    const prime = rules[v.op as keyof typeof rules].prime;
+    const prime = elementwiseDef(v.op)?.prime;
     const named = prime && v.args.length === 1 ? sy.tex(special(`prime:${v.op}`, [operands(u.id)], [])) : undefined;
     return {
       lhs: `\\frac{\\partial ${sy.unitTex(v)}}{\\partial ${sy.unitTex(u)}}`,
@@ -338,7 +338,7 @@ class ClosedForms {
 
   /** a derivative in the lecture's notation: σ'(z) for a one-operand op that has one, else the rule */
   local(v: Node, i: number, gNode: MathNode): MathNode {
-    const prime = rules[v.op as keyof typeof rules].prime;
+    const prime = elementwiseDef(v.op)?.prime;
     if (prime && v.args.length === 1)
       return apply("mul", [gNode, special(`prime:${v.op}`, [this.smallForward(v.args[0])], v.shape)]);
     return this.sy.contribution(v, i, gNode, (id) => this.smallForward(id), this.smallForward(v.id));

@@ -1,10 +1,9 @@
 import { ConstantNode, FunctionNode, OperatorNode, SymbolNode, type MathNode } from "mathjs";
 import { InternalError } from "../diagnostics/internal.js";
-import { isOp, ops, type Op } from "../ir/ops.js";
-import type { Attrs } from "../ir/attrs.js";
+import { computedDef, elementwiseDef, isOp, opInfo, ops, type Op } from "../ops/index.js";
+import type { Attrs } from "../ops/attrs.js";
 import { displayOnly } from "../rules/formula.js";
 import { foldFormula, type Formula } from "../rules/fold.js";
-import { rules } from "../rules/table.js";
 import { broadcastShapes, scalar, type Shape } from "../shape/shape.js";
 import { mathOperators, opOfMathFunction } from "../rules/operators.js";
 
@@ -262,12 +261,12 @@ export function toTex(n: MathNode, symbols: (key: string) => string): string {
         const d = displayFunctions[name];
         if (d) return d(args.map(texOf));
         if (name.startsWith("prime:")) {
-          const op = name.slice("prime:".length) as keyof typeof rules;
-          return fillTemplate(rules[op].prime!, ops[op].args, args, texOf);
+          const op = name.slice("prime:".length);
+          return fillTemplate(elementwiseDef(op)!.prime!, opInfo(op).args, args, texOf);
         }
-        if (isOp(name) && name in rules) {
-          const r = rules[name as keyof typeof rules];
-          return fillTemplate(r.tex ?? `\\operatorname{${name}}\\left({x}\\right)`, ops[name].args, args, texOf);
+        const r = isOp(name) ? computedDef(name) : undefined;
+        if (r) {
+          return fillTemplate(r.tex ?? `\\operatorname{${name}}\\left({x}\\right)`, r.args, args, texOf);
         }
         throw new InternalError(`display: no LaTeX for ${name}`);
       }

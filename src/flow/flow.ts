@@ -1,6 +1,5 @@
 import { integerBounds } from "../ir/integers.js";
-import type { Op } from "../ir/ops.js";
-import { rules, type Rule } from "../rules/table.js";
+import { elementwiseDef, ops as opTable, type Op } from "../ops/index.js";
 import { evaluateNodes, userRecord } from "../eval/evaluate.js";
 import type { Analysis } from "../pipeline.js";
 import { size, type Shape } from "../shape/shape.js";
@@ -124,7 +123,8 @@ export function decayPerLayer(f: Flow): { column: string; factor: number } | und
  */
 export function activationNotes(a: Analysis): { op: string; bound: string }[] {
   const ops = new Set(a.forward.nodes.map((n) => n.op));
-  return Object.entries(rules as Record<string, Rule>).flatMap(([op, r]) =>
-    r.bound !== undefined && ops.has(op as Op) ? [{ op, bound: r.bound }] : [],
-  );
+  return Object.keys(opTable).flatMap((op) => {
+    const bound = elementwiseDef(op)?.bound;
+    return bound !== undefined && ops.has(op as Op) ? [{ op, bound }] : [];
+  });
 }

@@ -1,8 +1,8 @@
 import { InternalError } from "../diagnostics/internal.js";
 import { broadcastShapes, sameShape, scalar, showShape, type Shape } from "../shape/shape.js";
-import { attrsText, nodeKey, type Attrs } from "./attrs.js";
+import { attrsMismatch, attrsText, nodeKey, type Attrs } from "../ops/attrs.js";
 import type { Graph, Node, Origin } from "./graph.js";
-import { opInfo, ops, targetShaped, type Op } from "./ops.js";
+import { isOp, opInfo, ops, type Op } from "../ops/index.js";
 
 export interface NodeAttrs {
   value?: number;
@@ -43,9 +43,12 @@ export class Builder {
     const k = key(op, args, attrs);
     const found = this.table.get(k);
     if (found !== undefined) return found;
+    if (!isOp(op)) throw new InternalError(`'${op}' is not an IR op`);
     const info = opInfo(op);
     if (info.args.length !== args.length)
       throw new InternalError(`${op} takes ${info.args.length} operands, got ${args.length}`);
+    const wrongAttrs = attrsMismatch(info.attrs, attrs.attrs);
+    if (wrongAttrs) throw new InternalError(`${op}: ${wrongAttrs}`);
     for (const a of args)
       if (a < 0 || a >= this.list.length) throw new InternalError(`${op}: operand %${a} does not exist`);
     let shape: Shape | undefined;
@@ -65,7 +68,7 @@ export class Builder {
     const n: MutableNode = { id, op, args: [...args], shape };
     if (attrs.value !== undefined) n.value = attrs.value;
     if (attrs.name !== undefined) n.name = attrs.name;
-    if (targetShaped.has(op)) n.target = attrs.target;
+    if (info.target) n.target = attrs.target;
     if (attrs.attrs !== undefined) n.attrs = attrs.attrs;
     this.list.push(n);
     this.table.set(k, id);

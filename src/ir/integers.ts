@@ -1,5 +1,5 @@
 import type { Graph } from "./graph.js";
-import { opInfo } from "./ops.js";
+import { opInfo } from "../ops/index.js";
 
 /**
  * Each integer input's valid values, 0 <= v < bound: the smallest axis it indexes (through

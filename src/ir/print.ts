@@ -1,6 +1,7 @@
 import { showShape } from "../shape/shape.js";
-import { attrsText } from "./attrs.js";
-import { originNote, type Graph } from "./graph.js";
+import { attrsText } from "../ops/attrs.js";
+import type { Graph } from "./graph.js";
+import { originNote } from "../util/text.js";
 
 function fmt(v: number): string {
   return Object.is(v, -0) ? "-0" : String(v);

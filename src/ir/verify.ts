@@ -1,7 +1,7 @@
 import { sameShape, showShape } from "../shape/shape.js";
-import { nodeKey } from "./attrs.js";
+import { attrsMismatch, nodeKey } from "../ops/attrs.js";
 import type { Graph } from "./graph.js";
-import { opInfo } from "./ops.js";
+import { opInfo } from "../ops/index.js";
 
 /** IR invariants; returns the broken ones (empty when the graph is well formed). */
 export function verify(g: Graph): string[] {
@@ -21,6 +21,10 @@ export function verify(g: Graph): string[] {
       if (!s || !sameShape(s, n.shape))
         errs.push(`%${i} ${n.op}: shape ${showShape(n.shape)} but operands give ${s ? showShape(s) : "nothing"}`);
     }
+    const wrongAttrs = attrsMismatch(info.attrs, n.attrs);
+    if (wrongAttrs) errs.push(`%${i} ${n.op}: ${wrongAttrs}`);
+    if (info.target !== (n.target !== undefined) && info.kind !== "leaf")
+      errs.push(`%${i} ${n.op}: ${info.target ? "no target shape" : "a target shape it does not take"}`);
     if (n.op === "const" && (n.value === undefined || n.shape.length !== 0))
       errs.push(`%${i} const without a scalar value`);
     if ((n.op === "param" || n.op === "input") && !n.name) errs.push(`%${i} ${n.op} without a name`);

@@ -1,7 +1,7 @@
 import { problem, type Problem } from "../diagnostics/diagnostic.js";
 import type { Builder } from "../ir/build.js";
-import type { Op } from "../ir/ops.js";
-import { padOf, permuteOf, reshapeOf, sliceOf } from "../ir/primitives.js";
+import type { Op } from "../ops/index.js";
+import { padOf, permuteOf, reshapeOf, sliceOf } from "../ops/primitives.js";
 import { formatSpec, letterSizes, parseSpec } from "../shape/contract.js";
 import {
   broadcastShapes,

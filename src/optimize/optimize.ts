@@ -1,6 +1,6 @@
 import { Builder } from "../ir/build.js";
 import { outputs, reachable, type Graph, type Node } from "../ir/graph.js";
-import type { Op } from "../ir/ops.js";
+import type { Op } from "../ops/index.js";
 import { instantiate, match, type Rule } from "./pattern.js";
 import { foldConstants, identities, stableForms } from "./rewrites.js";
 

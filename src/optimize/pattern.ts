@@ -8,7 +8,7 @@
  */
 import type { Builder } from "../ir/build.js";
 import type { Node } from "../ir/graph.js";
-import { opInfo, type Op } from "../ir/ops.js";
+import { opInfo, type Op } from "../ops/index.js";
 
 export type Pattern =
   | { readonly var: string }

@@ -1,6 +1,6 @@
 import type { Builder } from "../ir/build.js";
 import type { Node } from "../ir/graph.js";
-import { opInfo, type Op } from "../ir/ops.js";
+import { opInfo, type Op } from "../ops/index.js";
 import { ruleFor } from "../rules/formula.js";
 import { evaluateFormula } from "../rules/scalar.js";
 import { constOf, k, p, r, v, type Rule } from "./pattern.js";

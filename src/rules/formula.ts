@@ -1,10 +1,9 @@
 import { InternalError } from "../diagnostics/internal.js";
 import type { Builder } from "../ir/build.js";
-import { isOp, opInfo, ops, type Op } from "../ir/ops.js";
+import { isOp, opInfo, ops, type ComputedOp, type GradFn, type Op } from "../ops/index.js";
 import { foldFormula, type Formula } from "./fold.js";
 import { parsedFormulas } from "./formulas.generated.js";
 import { opOfMathFunction } from "./operators.js";
-import { rules, type GradFn } from "./table.js";
 
 /** Formula-only functions that take their result shape from a reference operand. */
 const shaping = {
@@ -13,7 +12,7 @@ const shaping = {
   reduce_to: "reduce_to",
 } as const;
 
-export type RuleOp = keyof typeof rules;
+export type RuleOp = ComputedOp;
 
 export interface ParsedRule {
   readonly forward?: Formula;
@@ -35,7 +34,7 @@ export const displayOnly: ReadonlySet<string> = new Set([
   "gatherback",
 ]);
 
-/** A formula's tree, precompiled from its text (scripts/rules.ts; `npm run gen` after editing the table). */
+/** A formula's tree, precompiled from its text (scripts/rules.ts; `npm run gen` after editing a definition in src/ops). */
 function parse(text: string): Formula {
   const f = (parsedFormulas as Readonly<Record<string, Formula | undefined>>)[text];
   if (!f) throw new InternalError(`rule formula "${text}" is not precompiled: run npm run gen`);
@@ -77,23 +76,22 @@ function validate(op: string, what: string, n: Formula, symbols: ReadonlySet<str
 
 function load(): Readonly<Record<RuleOp, ParsedRule>> {
   const out = {} as Record<RuleOp, ParsedRule>;
-  for (const [op, rule] of Object.entries(rules) as [RuleOp, (typeof rules)[RuleOp]][]) {
-    const info = ops[op];
-    if (rule.grads.length !== info.args.length)
-      throw new InternalError(`rule ${op}: ${info.args.length} operands but ${rule.grads.length} grads`);
-    if ((info.kind === "elementwise") !== (rule.forward !== undefined))
-      throw new InternalError(`rule ${op}: forward formulas are for elementwise ops only`);
+  for (const op of Object.keys(ops) as Op[]) {
+    const info = opInfo(op);
+    if (info.kind === "leaf") continue;
+    if (info.grads.length !== info.args.length)
+      throw new InternalError(`rule ${op}: ${info.args.length} operands but ${info.grads.length} grads`);
     const symbols = new Set([...info.args, "y", "g"]);
-    const forward = rule.forward === undefined ? undefined : parse(rule.forward);
+    const forward = info.kind === "elementwise" ? parse(info.forward) : undefined;
     if (forward) validate(op, "forward", forward, new Set(info.args), true);
-    const grads = rule.grads.map((text, i) => {
+    const grads = info.grads.map((text, i) => {
       if (typeof text === "function") return text;
       const n = parse(text);
       validate(op, `grads[${info.args[i]}]`, n, symbols, false);
       return isZero(n) ? null : n;
     });
     const display = grads.map((gr, i) => {
-      const text = rule.show?.[i];
+      const text = info.show?.[i];
       if (text === undefined && typeof gr !== "function") return gr;
       if (text === undefined)
         throw new InternalError(`rule ${op}: grads[${info.args[i]}] is a composition and has no 'show' formula`);
@@ -101,7 +99,7 @@ function load(): Readonly<Record<RuleOp, ParsedRule>> {
       validate(op, `show[${info.args[i]}]`, n, symbols, false);
       return n;
     });
-    out[op] = { ...(forward ? { forward } : {}), grads, display };
+    out[op as RuleOp] = { ...(forward ? { forward } : {}), grads, display };
   }
   return out;
 }

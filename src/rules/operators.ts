@@ -1,4 +1,4 @@
-import type { Op } from "../ir/ops.js";
+import type { Op } from "../ops/index.js";
 
 /**
  * The IR ops a formula writes as operators, once: mathjs's operator symbol and function name for

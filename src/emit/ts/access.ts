@@ -1,5 +1,5 @@
-import { strides, type Shape } from "../../shape/shape.js";
-import { bin, call, iadd, id, imul, member, num, type Expr } from "./syntax.js";
+import { rowsCols, strides, type Shape } from "../../shape/shape.js";
+import { bin, call, iadd, id, imul, member, num, type Expr } from "../../code/syntax.js";
 
 /**
  * Where an element is, inside a loop, relative to the node being read: its multi-index (one
@@ -57,7 +57,8 @@ export function rowColPos(r: Expr, c: Expr, shape: Shape): Pos {
   return { flat: iadd(imul(r, num(shape[shape.length - 1])), c) };
 }
 
-/** Loop variables of N-D loop nests: i0, i1, ... for element loops, q0, q1, ... for kernels. */
-export const elementVar = (k: number) => `i${k}`;
-export const kernelVar = (k: number) => `q${k}`;
-export const ndLocals = Array.from({ length: 16 }, (_, k) => [elementVar(k), kernelVar(k)]).flat();
+/** Flat row-major index of a kernel's (r, c) in a tensor of `shape` (seen as rows x cols, rowsCols). */
+export function flatIndex(shape: Shape, r: Expr, c: Expr): Expr {
+  const [, cols] = rowsCols(shape);
+  return shape.length >= 2 ? iadd(imul(r, num(cols)), c) : c;
+}

@@ -9,7 +9,7 @@ import { integerBounds } from "../../ir/integers.js";
 import { showShape, size } from "../../shape/shape.js";
 import type { Mode } from "./function.js";
 import { moduleFunctions, usedModuleFunctions } from "./helpers.js";
-import { safeComment } from "./syntax.js";
+import { safeComment } from "../../code/syntax.js";
 import type { EmitOptions } from "./types.js";
 import type { validators } from "./validate.js";
 import type { WasmLayout } from "./wasm-layout.js";

@@ -1,18 +1,11 @@
 import { InternalError } from "../../diagnostics/internal.js";
-import {
-  behindTranspose,
-  originNote,
-  reachable,
-  type GradOutput,
-  type Graph,
-  type Leaf,
-  type Node,
-} from "../../ir/graph.js";
-import { opInfo } from "../../ir/ops.js";
+import { behindTranspose, reachable, type GradOutput, type Graph, type Leaf, type Node } from "../../ir/graph.js";
+import { kernelDef, kernelOf, opInfo, viewOf, type KernelCtx } from "../../ops/index.js";
 import { sameShape, size, type Shape } from "../../shape/shape.js";
+import { originNote } from "../../util/text.js";
 import { elementExpr } from "./scalar.js";
-import { elementVar, flatOf as flatAt, idxOf, linear, NeedIndex, rowColPos, type Pos } from "./access.js";
-import { finalStores, flatIndex, kernelOf, viewOf, type KernelCtx } from "./kernels.js";
+import { elementVar } from "../../code/locals.js";
+import { flatIndex, flatOf as flatAt, idxOf, linear, NeedIndex, rowColPos, type Pos } from "./access.js";
 import {
   assign,
   bin,
@@ -28,7 +21,7 @@ import {
   str,
   type Expr,
   type Stmt,
-} from "./syntax.js";
+} from "../../code/syntax.js";
 
 /**
  * How each node is computed in generated code:
@@ -109,7 +102,7 @@ function epilogues(
   const taken = new Set<number>();
   for (const k of order) {
     const n = g.nodes[k];
-    const form = finalStores[n.op];
+    const form = kernelDef(n.op)?.finalStore;
     // a product computed by a WebAssembly kernel has no store hook to fuse into
     if (outside.has(k) || placement.get(k) !== "buffer" || !form?.(n.args.map((a) => g.nodes[a].op === "transpose")))
       continue;

@@ -1,7 +1,7 @@
 import type { Graph } from "../../ir/graph.js";
 import { showShape } from "../../shape/shape.js";
 import { plan, type Mode } from "./function.js";
-import { kernelForms } from "./kernels.js";
+import { kernelDef } from "../../ops/index.js";
 
 /**
  * How each loop nest of a function was formed, for `gradc compile --explain-fusion`; `kernels`
@@ -29,7 +29,7 @@ export function describeFusion(
       lines.push(`  ${what}: ${n.op} (${wasm})`);
       continue;
     }
-    const form = kernelForms[n.op];
+    const form = kernelDef(n.op)?.form;
     if (form) {
       const epilogue = epilogues.get(id);
       const then = epilogue

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { fillTemplate, templateText } from "../template.js";
-import { safeComment } from "./syntax.js";
+import { safeComment } from "../../code/syntax.js";
 
 export interface HeaderFields {
   /** the source's display name */

@@ -1,5 +1,5 @@
 import type { Graph } from "../../ir/graph.js";
-import { opInfo } from "../../ir/ops.js";
+import { opInfo } from "../../ops/index.js";
 import { foldFormula } from "../../rules/fold.js";
 import { ruleFor } from "../../rules/formula.js";
 

@@ -1,14 +1,14 @@
 import * as prettier from "prettier";
 import type { Graph } from "../../ir/graph.js";
-import { opInfo } from "../../ir/ops.js";
+import { opInfo } from "../../ops/index.js";
 import { size } from "../../shape/shape.js";
 import { moduleOptions, withHeader } from "./header.js";
 import { moduleFunctions } from "./helpers.js";
 import { validatorNames, validators } from "./validate.js";
 import { emitBody, type FunctionContext, type Mode } from "./function.js";
-import { kernelLocals } from "./kernels.js";
+import { kernelLocals } from "../../ops/loops.js";
 import { NameTable } from "./names.js";
-import { memberText, printStmts } from "./syntax.js";
+import { memberText, printStmts } from "../../code/syntax.js";
 import type { EmitOptions } from "./types.js";
 import { wasmLayout, type WasmLayout } from "./wasm-layout.js";
 import { printDeclarations, type Declaration } from "./declare.js";

@@ -1,10 +1,10 @@
 import { InternalError } from "../../diagnostics/internal.js";
-import { opInfo, type Op } from "../../ir/ops.js";
+import { opInfo, type Op } from "../../ops/index.js";
 import { ruleFor } from "../../rules/formula.js";
 import { countUses, foldFormula } from "../../rules/fold.js";
 import { formulaMathFunctions, formulaOperators } from "../../rules/operators.js";
 import { moduleFunctions } from "./helpers.js";
-import { bin, call, cond, id, member, neg, num, type BinOp, type Expr } from "./syntax.js";
+import { bin, call, cond, id, member, neg, num, type BinOp, type Expr } from "../../code/syntax.js";
 
 const trivial = (e: Expr) => e.k === "num" || e.k === "id" || e.k === "index" || e.k === "member";
 

@@ -1,6 +1,6 @@
 import { formatSpec, parseSpec } from "../shape/contract.js";
 import { inversePerm, keptShape, sameShape, type Shape } from "../shape/shape.js";
-import type { Builder } from "./build.js";
+import type { GraphBuilder as Builder } from "./types.js";
 
 /**
  * Constructors of the generic primitives in canonical form, for lowering and for the

@@ -44,3 +44,14 @@ export function nodeKey(
   const v = n.value === undefined ? "" : Object.is(n.value, -0) ? "-0" : String(n.value);
   return `${op}(${args.join(",")})${v}|${n.name ?? ""}|${n.target ? n.target.join("x") : ""}|${attrsText(n.attrs)}`;
 }
+
+/** How a node's attributes differ from the names its op declares (every one present, no other), or undefined if they match. */
+export function attrsMismatch(declared: readonly (keyof Attrs)[], given: Attrs | undefined): string | undefined {
+  const have = Object.keys(given ?? {}).filter((k) => given![k as keyof Attrs] !== undefined);
+  const missing = declared.filter((k) => !have.includes(k));
+  const extra = have.filter((k) => !declared.includes(k as keyof Attrs));
+  if (!missing.length && !extra.length) return undefined;
+  return [missing.length ? `lacks ${missing.join(", ")}` : "", extra.length ? `does not take ${extra.join(", ")}` : ""]
+    .filter(Boolean)
+    .join(" and ");
+}

@@ -1,0 +1,183 @@
+import { iadd, imul, num, assign, loop, type Expr } from "../code/syntax.js";
+import { broadcastsTo, dropLast, permutedShape, rowsCols, sameShape, size, windowFits } from "../shape/shape.js";
+import { batchedShape } from "./batching.js";
+import { I, nest, zero } from "./loops.js";
+import { inversePerm, padOf, permuteOf, reshapeOf, sliceOf } from "./primitives.js";
+import { ravel, sourceIndex, unravel } from "./reference.js";
+import { kernel, view, type KernelDef, ViewDef } from "./types.js";
+
+/**
+ * Movement ops: views (index maps over another node's elements, never materialized) and pad,
+ * slice's transpose. Their derivatives are each other: broadcast <-> reduce, permute <-> the
+ * inverse permute, reshape <-> reshape back, slice <-> pad.
+ */
+export const movement = {
+  /** NumPy broadcast of x to `target` */
+  broadcast: view({
+    args: ["x"],
+    shape: (a, t) => (t && broadcastsTo(a[0], t) ? t : undefined),
+    attrs: [],
+    target: true,
+    flops: null,
+    // the adjoint of a broadcast sums over the broadcast axes
+    grads: ["reduce_to(g, x)"],
+    tex: "{x}",
+    evaluate: (n, [x], [s]) => Float64Array.from({ length: size(n.shape) }, (_, i) => x[sourceIndex(s, n.shape, i)]),
+    // NumPy broadcast: a source dimension of 1 (or a missing leading one) repeats
+    view: (pos, source, n) => {
+      const idx = pos.idx();
+      const off = n.shape.length - source.length;
+      return { idx: source.map((d, k) => (d === 1 ? zero : idx[k + off])) };
+    },
+    // per-sample [n] -> [B, n]: broadcasting a batched scalar fills rows
+    batch: (b, n, [x], B) => {
+      const target = batchedShape(B, n.shape);
+      if (!target) return undefined;
+      return x.shape.length === 0 ? b.node("rowbcast", [x.id], { target }) : b.broadcastTo(x.id, target);
+    },
+  }),
+  /** each row of `target` filled with one element of v: [m] -> [m, n], scalar -> [n] */
+  rowbcast: view({
+    args: ["v"],
+    shape: (a, t) => (t && t.length >= 1 && sameShape(dropLast(t), a[0]) ? t : undefined),
+    attrs: [],
+    target: true,
+    flops: null,
+    grads: ["rowsum(g)"],
+    tex: "{v}",
+    evaluate: (n, [v]) => {
+      const c = n.shape[n.shape.length - 1];
+      return Float64Array.from({ length: size(n.shape) }, (_, i) => v[Math.floor(i / c)]);
+    },
+    // element (..., c) of each row is that row's value v[...]
+    view: (pos) => ({ idx: pos.idx().slice(0, -1) }),
+    batch: (b, n, [v], B) =>
+      v.shape.length === 0 && n.shape.length === 1
+        ? b.node("rowbcast", [v.id], { target: [B, n.shape[0]] })
+        : undefined,
+  }),
+  transpose: view({
+    args: ["x"],
+    shape: (a) => (a[0].length === 2 ? [a[0][1], a[0][0]] : undefined),
+    attrs: [],
+    target: false,
+    flops: null,
+    grads: ["transpose(g)"],
+    tex: "{x}^{\\top}",
+    evaluate: (n, [x], [s]) => {
+      const [m, k] = rowsCols(s);
+      return Float64Array.from({ length: m * k }, (_, i) => x[(i % m) * k + Math.floor(i / m)]);
+    },
+    // (r, c) of X^T is (c, r) of X
+    view: (pos) => ({ idx: [...pos.idx()].reverse() }),
+    batch: null,
+  }),
+  /** result axis k is operand axis attrs.perm[k] */
+  permute: view({
+    args: ["x"],
+    shape: (a, _t, at) => (a[0].length >= 2 ? permutedShape(a[0], at?.perm) : undefined),
+    attrs: ["perm"],
+    target: false,
+    flops: null,
+    // permute <-> the inverse permutation
+    grads: [(b, n, g) => permuteOf(b, g, inversePerm(n.attrs!.perm!))],
+    show: ["unpermute(g, x)"],
+    tex: "\\operatorname{permute}\\left({x}\\right)",
+    evaluate: (n, [x], [s]) => {
+      const perm = n.attrs!.perm!;
+      return Float64Array.from({ length: x.length }, (_, i) => {
+        const idx = unravel(i, n.shape);
+        const src = new Array<number>(s.length);
+        perm.forEach((p, k) => (src[p] = idx[k]));
+        return x[ravel(src, s)];
+      });
+    },
+    // result axis k is source axis perm[k]
+    view: (pos, source, n) => {
+      const idx = pos.idx();
+      const src = new Array<Expr>(source.length);
+      n.attrs!.perm!.forEach((p, k) => (src[p] = idx[k]));
+      return { idx: src };
+    },
+    batch: null,
+  }),
+  /** the same elements in row-major order, shaped `target` */
+  reshape: view({
+    args: ["x"],
+    shape: (a, t) => (t && size(t) === size(a[0]) && !sameShape(t, a[0]) ? t : undefined),
+    attrs: [],
+    target: true,
+    flops: null,
+    // reshape <-> reshape back
+    grads: [(b, n, g) => reshapeOf(b, g, b.shape(n.args[0]))],
+    show: ["unreshape(g, x)"],
+    tex: "{x}",
+    evaluate: (_n, [x]) => Float64Array.from(x),
+    // the same elements in the same order
+    view: (pos) => ({ flat: pos.flat() }),
+    batch: null,
+  }),
+  /** result index i reads operand index starts + steps * i on each axis; shaped `target` */
+  slice: view({
+    args: ["x"],
+    shape: (a, t, at) => (windowFits(a[0], t, at?.starts, at?.steps) ? t : undefined),
+    attrs: ["starts", "steps"],
+    target: true,
+    flops: null,
+    // slice <-> pad: the window's cotangent, zeros elsewhere
+    grads: [(b, n, g) => padOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))],
+    show: ["unslice(g, x)"],
+    tex: "{x}",
+    evaluate: (n, [x], [s]) => {
+      const { starts, steps } = n.attrs!;
+      return Float64Array.from(
+        { length: size(n.shape) },
+        (_, i) =>
+          x[
+            ravel(
+              unravel(i, n.shape).map((v, k) => starts![k] + steps![k] * v),
+              s,
+            )
+          ],
+      );
+    },
+    // index i reads start + step * i
+    view: (pos, _source, n) => ({
+      idx: pos.idx().map((e, k) => iadd(num(n.attrs!.starts![k]), imul(num(n.attrs!.steps![k]), e))),
+    }),
+    batch: null,
+  }),
+  /** zeros of shape `target`, with operand index i written at starts + steps * i (slice's transpose) */
+  pad: kernel({
+    args: ["x"],
+    shape: (a, t, at) => (t && windowFits(t, a[0], at?.starts, at?.steps) ? t : undefined),
+    attrs: ["starts", "steps"],
+    target: true,
+    flops: null,
+    grads: [(b, n, g) => sliceOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))],
+    show: ["unpad(g, x)"],
+    tex: "{x}",
+    evaluate: (n, [x], [s]) => {
+      const { starts, steps } = n.attrs!;
+      const out = new Float64Array(size(n.shape));
+      for (let i = 0; i < x.length; i++)
+        out[
+          ravel(
+            unravel(i, s).map((v, k) => starts![k] + steps![k] * v),
+            n.shape,
+          )
+        ] = x[i];
+      return out;
+    },
+    // zeros, then x written at start + step * i
+    emit: (k) => {
+      const { starts, steps } = k.node.attrs!;
+      const at = (idx: Expr[]) => idx.map((e, a) => iadd(num(starts![a]), imul(num(steps![a]), e)));
+      return [
+        loop("i", num(size(k.node.shape)), [assign(k.out(zero, I), zero)]),
+        ...nest(k.shapeOf(0), 0, (idx) => [assign(k.outIdx(at(idx)), k.atIdx(0, idx))]),
+      ];
+    },
+    batch: null,
+  }),
+} satisfies Record<string, ViewDef | KernelDef>;

@@ -1,0 +1,384 @@
+import { assign, bin, decl, id, loop, num, type Expr, type Stmt } from "../code/syntax.js";
+import { contractFlops, contractShape, parseSpec } from "../shape/contract.js";
+import { matmulShape, rowsCols, sameShape, size } from "../shape/shape.js";
+import { dotProduct, I, J, nest, T, zero } from "./loops.js";
+import { contractGrad } from "./primitives.js";
+import { contract, rowsOf } from "./reference.js";
+import { kernel, type KernelCtx, KernelDef } from "./types.js";
+
+/**
+ * Products: the matrix kernels the fast loop schedules (and the wasm target) know, and the
+ * generalized einsum every other product lowers to. The derivative of a product is a product.
+ */
+export const products = {
+  matvec: kernel({
+    args: ["A", "x"],
+    shape: (a) => (a[0].length === 2 && a[1].length === 1 ? matmulShape(a[0], a[1]) : undefined),
+    flops: (a) => 2 * a[0][0] * a[0][1],
+    attrs: [],
+    target: false,
+    // y = A x:  dA = g x^T,  dx = A^T g = g^T A
+    grads: ["outer(g, x)", "vecmat(g, A)"],
+    tex: "{A} {x}",
+    evaluate: (_n, [A, x], [sa]) =>
+      Float64Array.from(rowsOf(A, sa).map((row) => row.reduce((acc, v, k) => acc + v * x[k], 0))),
+    // y_i = sum_t A_it x_t: four rows at a time, so each x_t is loaded once for four products
+    emit: (k) => {
+      const [m, n] = rowsCols(k.shapeOf(0));
+      if (m < 4 || n < 8)
+        return [
+          loop(
+            "i",
+            num(m),
+            dotProduct(
+              (v) => k.store(zero, I, v),
+              n,
+              (t) => k.at(0, I, t),
+              (t) => k.at(1, zero, t),
+            ),
+          ),
+        ];
+      const m4 = m - (m % 4);
+      const row = (q: number) => (q === 0 ? I : bin("+", I, num(q)));
+      const parts = ["s0", "s1", "s2", "s3"];
+      const stmts: Stmt[] = [
+        {
+          k: "for",
+          v: "i",
+          from: zero,
+          to: num(m4),
+          step: 4,
+          body: [
+            ...parts.map((p) => decl("let", p, zero)),
+            loop("t", num(n), [
+              decl("const", "a", k.at(1, zero, T)),
+              ...parts.map((p, q) => assign(id(p), bin("*", k.at(0, row(q), T), id("a")), "+=")),
+            ]),
+            ...parts.flatMap((p, q) => k.store(zero, row(q), id(p))),
+          ],
+        },
+      ];
+      if (m4 < m)
+        stmts.push(
+          loop(
+            "i",
+            num(m),
+            dotProduct(
+              (v) => k.store(zero, I, v),
+              n,
+              (t) => k.at(0, I, t),
+              (t) => k.at(1, zero, t),
+            ),
+            num(m4),
+          ),
+        );
+      return stmts;
+    },
+    finalStore: () => true,
+    form: () => "four rows per pass over x",
+    // A x_s for every sample s: X A^T
+    batch: (b, _n, [A, x]) => (!A.batched ? b.node("matmul", [x.id, b.node("transpose", [A.id])]) : undefined),
+  }),
+  vecmat: kernel({
+    args: ["x", "B"],
+    shape: (a) => (a[0].length === 1 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined),
+    flops: (a) => 2 * a[1][0] * a[1][1],
+    attrs: [],
+    target: false,
+    // y = x B:  dx = B g,  dB = x g^T
+    grads: ["matvec(B, g)", "outer(x, g)"],
+    tex: "{B}^{\\top} {x}",
+    evaluate: (_n, [x, B], [, sb]) => {
+      const [n, k] = rowsCols(sb);
+      return Float64Array.from({ length: k }, (_, j) => {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += x[i] * B[i * k + j];
+        return s;
+      });
+    },
+    // y_j = sum_t x_t B_tj, row by row of B (contiguous)
+    emit: (k) => {
+      const [n, c] = rowsCols(k.shapeOf(1));
+      return [
+        loop("j", num(c), [assign(k.out(zero, J), zero)]),
+        loop("t", num(n), [
+          decl("const", "a", k.at(0, zero, T)),
+          loop("j", num(c), [assign(k.out(zero, J), bin("*", id("a"), k.at(1, T, J)), "+=")]),
+        ]),
+      ];
+    },
+    // x_s B for every sample s: X B
+    batch: (b, _n, [x, W]) => (!W.batched ? b.node("matmul", [x.id, W.id]) : undefined),
+  }),
+  matmul: kernel({
+    args: ["A", "B"],
+    shape: (a) => (a[0].length === 2 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined),
+    flops: (a) => 2 * a[0][0] * a[0][1] * a[1][1],
+    attrs: [],
+    target: false,
+    // Y = A B:  dA = G B^T,  dB = A^T G
+    grads: ["matmul(g, transpose(B))", "matmul(transpose(A), g)"],
+    tex: "{A} {B}",
+    evaluate: (_n, [A, B], [sa, sb]) => {
+      const [m, n] = rowsCols(sa);
+      const [, k] = rowsCols(sb);
+      return Float64Array.from({ length: m * k }, (_, idx) => {
+        const i = Math.floor(idx / k);
+        const j = idx % k;
+        let s = 0;
+        for (let t = 0; t < n; t++) s += A[i * n + t] * B[t * k + j];
+        return s;
+      });
+    },
+    // Y_ij = sum_t A_it B_tj, in the loop order that reads memory along rows and reuses it:
+    //   A W^T (forward through a layer): W's row j outermost, so each row of W is read from
+    //     memory once and dotted with every row of A from cache (j-i-t)
+    //   G^T B (a weight gradient): output row i stays in L1 while four rows of B at a time are
+    //     added into it (i-t-j, t unrolled by 4)
+    //   A B: i-t-j
+    emit: (k) => {
+      if (k.transposed(1) && !k.transposed(0)) return matmulByRowsOfB(k);
+      if (k.transposed(0) && !k.transposed(1)) return matmulAccumulatingRows(k, 4);
+      return matmulAccumulatingRows(k, 1);
+    },
+    finalStore: ([a, b]) => b && !a,
+    form: ([a, b]) =>
+      b && !a
+        ? "A Bᵀ: row dot products, 2×2 register tile"
+        : a && !b
+          ? "Aᵀ B: row outer products, 4 rows at a time"
+          : "A B: i-t-j",
+    batch: null,
+  }),
+  // (one multiply per element, no sum)
+  outer: kernel({
+    args: ["a", "b"],
+    shape: (a) => (a[0].length === 1 && a[1].length === 1 ? [a[0][0], a[1][0]] : undefined),
+    flops: (a) => a[0][0] * a[1][0],
+    attrs: [],
+    target: false,
+    // Y = a b^T:  da = G b,  db = G^T a = a^T G
+    grads: ["matvec(g, b)", "vecmat(a, g)"],
+    tex: "{a} {b}^{\\top}",
+    evaluate: (_n, [a, b]) =>
+      Float64Array.from({ length: a.length * b.length }, (_, i) => a[Math.floor(i / b.length)] * b[i % b.length]),
+    // Y_ij = a_i b_j
+    emit: (k) => {
+      const m = k.shapeOf(0)[0];
+      const n = k.shapeOf(1)[0];
+      return [
+        loop("i", num(m), [
+          decl("const", "a", k.at(0, zero, I)),
+          loop("j", num(n), k.store(I, J, bin("*", id("a"), k.at(1, zero, J)))),
+        ]),
+      ];
+    },
+    finalStore: () => true,
+    batch: null,
+  }),
+  dot: kernel({
+    args: ["a", "b"],
+    shape: (a) => (a[0].length === 1 && sameShape(a[0], a[1]) ? [] : undefined),
+    flops: (a) => 2 * a[0][0],
+    attrs: [],
+    target: false,
+    grads: ["g * b", "g * a"],
+    tex: "{a}^{\\top} {b}",
+    evaluate: (_n, [a, b]) => Float64Array.of(a.reduce((acc, v, i) => acc + v * b[i], 0)),
+    // s = sum_i a_i b_i
+    emit: (k) =>
+      dotProduct(
+        (v) => [assign(k.out(zero, zero), v)],
+        k.shapeOf(0)[0],
+        (t) => k.at(0, zero, t),
+        (t) => k.at(1, zero, t),
+      ),
+    form: () => "dot product, 4 partial sums",
+    batch: (b, _n, [x, y]) => {
+      if (x.batched && y.batched) return b.node("rowsum", [b.node("mul", [x.id, y.id])]);
+      const [rows, v] = x.batched ? [x, y] : [y, x];
+      return b.node("matvec", [rows.id, v.id]);
+    },
+  }),
+  /** einsum of one operand (attrs.spec, result shaped `target`): diagonals, sums, broadcasts */
+  contract1: kernel({
+    args: ["x"],
+    shape: (a, t, at) => contractShape(at?.spec, a, t),
+    flops: (a, t, at) => contractFlops(at!.spec!, a, t!),
+    attrs: ["spec"],
+    target: true,
+    // a contraction's operand gets the contraction of g with the other operands (its subscripts as the result)
+    grads: [(b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 0)],
+    show: ["contractgrad(g, x)"],
+    tex: "\\operatorname{einsum}\\left({x}\\right)",
+    evaluate: contract,
+    emit: contractKernel,
+    batch: null,
+  }),
+  /** einsum of two operands (attrs.spec, result shaped `target`): every product of any rank */
+  contract2: kernel({
+    args: ["a", "b"],
+    shape: (a, t, at) => contractShape(at?.spec, a, t),
+    flops: (a, t, at) => contractFlops(at!.spec!, a, t!),
+    attrs: ["spec"],
+    target: true,
+    grads: [
+      (b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 0),
+      (b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 1),
+    ],
+    show: ["contractgrad(g, a)", "contractgrad(g, b)"],
+    tex: "\\operatorname{einsum}\\left({a}, {b}\\right)",
+    evaluate: contract,
+    emit: contractKernel,
+    batch: null,
+  }),
+} satisfies Record<string, KernelDef>;
+
+/** Y_ij = A_i · B^T_j, one dot product per (i, j), j outermost */
+const dotAt = (k: KernelCtx, n: number): Stmt[] =>
+  dotProduct(
+    (v) => k.store(I, J, v),
+    n,
+    (t) => k.at(0, I, t),
+    (t) => k.at(1, t, J),
+  );
+
+/**
+ * A W^T (forward through a layer): W's row j outermost, so each row of W is read from memory
+ * once and dotted with every row of A from cache (j-i-t), in 2 x 2 register tiles: rows i, i+1
+ * of A against rows j, j+1 of W share every load.
+ */
+function matmulByRowsOfB(k: KernelCtx): Stmt[] {
+  const [m, n] = rowsCols(k.shapeOf(0));
+  const [, c] = rowsCols(k.shapeOf(1));
+  if (m < 2 || c < 2) return [loop("j", num(c), [loop("i", num(m), dotAt(k, n))])];
+  const i1 = bin("+", I, num(1));
+  const j1 = bin("+", J, num(1));
+  const tile: Stmt[] = [
+    ...["s0", "s1", "s2", "s3"].map((s) => decl("let", s, zero)),
+    loop("t", num(n), [
+      decl("const", "a0", k.at(0, I, T)),
+      decl("const", "a1", k.at(0, i1, T)),
+      decl("const", "a2", k.at(1, T, J)),
+      decl("const", "a3", k.at(1, T, j1)),
+      assign(id("s0"), bin("*", id("a0"), id("a2")), "+="),
+      assign(id("s1"), bin("*", id("a0"), id("a3")), "+="),
+      assign(id("s2"), bin("*", id("a1"), id("a2")), "+="),
+      assign(id("s3"), bin("*", id("a1"), id("a3")), "+="),
+    ]),
+    ...k.store(I, J, id("s0")),
+    ...k.store(I, j1, id("s1")),
+    ...k.store(i1, J, id("s2")),
+    ...k.store(i1, j1, id("s3")),
+  ];
+  const m2 = m - (m % 2);
+  const c2 = c - (c % 2);
+  const stmts: Stmt[] = [
+    {
+      k: "for",
+      v: "j",
+      from: zero,
+      to: num(c2),
+      step: 2,
+      body: [{ k: "for", v: "i", from: zero, to: num(m2), step: 2, body: tile }],
+    },
+  ];
+  // the odd row and column, if any
+  if (m2 < m) stmts.push(loop("j", num(c), [{ k: "block", body: [decl("const", "i", num(m2)), ...dotAt(k, n)] }]));
+  if (c2 < c) stmts.push(loop("i", num(m2), [{ k: "block", body: [decl("const", "j", num(c2)), ...dotAt(k, n)] }]));
+  return stmts;
+}
+
+/**
+ * Y_i += A_it B_t for each t (i-t-j): output row i stays in L1 while rows of B are added into it,
+ * `unroll` rows at a time (G^T B, a weight gradient, takes 4), then the rest one at a time.
+ */
+function matmulAccumulatingRows(k: KernelCtx, unroll: number): Stmt[] {
+  const [m, n] = rowsCols(k.shapeOf(0));
+  const [, c] = rowsCols(k.shapeOf(1));
+  const main = n - (n % unroll);
+  const as = [...Array(unroll).keys()].map((q) => `a${q}`);
+  const tq = (q: number) => (q === 0 ? T : bin("+", T, num(q)));
+  const unrolled: Stmt[] =
+    unroll > 1 && main > 0
+      ? [
+          {
+            k: "for",
+            v: "t",
+            from: zero,
+            to: num(main),
+            step: unroll,
+            body: [
+              ...as.map((a, q) => decl("const", a, k.at(0, I, tq(q)))),
+              loop("j", num(c), [
+                assign(
+                  k.out(I, J),
+                  as.map((a, q) => bin("*", id(a), k.at(1, tq(q), J))).reduce((x, y) => bin("+", x, y)),
+                  "+=",
+                ),
+              ]),
+            ],
+          },
+        ]
+      : [];
+  const rest = unroll > 1 ? main : 0;
+  const oneByOne: Stmt[] =
+    rest < n
+      ? [
+          loop(
+            "t",
+            num(n),
+            [
+              decl("const", "a", k.at(0, I, T)),
+              loop("j", num(c), [assign(k.out(I, J), bin("*", id("a"), k.at(1, T, J)), "+=")]),
+            ],
+            rest ? num(rest) : undefined,
+          ),
+        ]
+      : [];
+  return [loop("i", num(m), [loop("j", num(c), [assign(k.out(I, J), zero)]), ...unrolled, ...oneByOne])];
+}
+
+/**
+ * A generalized einsum (shape/contract.ts): loops over the result's letters outside and the
+ * summed letters inside; a letter repeated in the result writes a diagonal (the rest zeroed first).
+ */
+function contractKernel(k: KernelCtx): Stmt[] {
+  const spec = parseSpec(k.node.attrs!.spec!)!;
+  const sizes = new Map<string, number>();
+  spec.inputs.forEach((sub, i) => [...sub].forEach((c, a) => sizes.set(c, k.shapeOf(i)[a])));
+  [...spec.output].forEach((c, a) => sizes.set(c, k.node.shape[a]));
+  const outLetters = [...new Set(spec.output)];
+  const summed = [...sizes.keys()].filter((c) => !spec.output.includes(c));
+  const diagonal = outLetters.length < spec.output.length;
+  const vars = new Map<string, Expr>();
+  const body = nest(
+    outLetters.map((c) => sizes.get(c)!),
+    0,
+    (outer) => {
+      outLetters.forEach((c, a) => vars.set(c, outer[a]));
+      const inner = nest(
+        summed.map((c) => sizes.get(c)!),
+        outLetters.length,
+        (vs) => {
+          summed.forEach((c, a) => vars.set(c, vs[a]));
+          const factors = spec.inputs.map((sub, i) =>
+            k.atIdx(
+              i,
+              [...sub].map((c) => vars.get(c)!),
+            ),
+          );
+          const product = factors.length ? factors.reduce((x, y) => bin("*", x, y)) : num(1);
+          return [assign(id("acc"), product, "+=")];
+        },
+      );
+      return [
+        decl("let", "acc", zero),
+        ...inner,
+        assign(k.outIdx([...spec.output].map((c) => vars.get(c)!)), id("acc")),
+      ];
+    },
+  );
+  const zeroFirst: Stmt[] = diagonal ? [loop("i", num(size(k.node.shape)), [assign(k.out(zero, I), zero)])] : [];
+  return [...zeroFirst, ...body];
+}
