@@ -2,7 +2,7 @@
 // (gradc compile examples/batch-mlp.grad).
 // source sha256: 0e1a32ad789a6ba4e8281ccf7962545cebef47781e1537b143c3ab8798487443
 // gradc options: dtype=f64
-// output sha256: 8cd7e330e2dce2381dad31c99c0a4c7b4ccbb2f67b950111399b851614f62ed4
+// output sha256: 33c2ee003166aa1ed32bdca84d79fdf03b105095d852bf43d3ce7e9f92991d83
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -76,21 +76,41 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
+    chunkSums: new Float64Array(1),
     d_b1: new Float64Array(128),
+    d_b1_1: new Float64Array(128),
     d_b2: new Float64Array(10),
+    d_b2_1: new Float64Array(10),
     d_H: new Float64Array(4096),
     d_W1: new Float64Array(100352),
+    d_W1_1: new Float64Array(100352),
     d_W2: new Float64Array(1280),
+    d_W2_1: new Float64Array(1280),
     H: new Float64Array(4096),
+    H_1: new Float64Array(65536),
+    loss_1: new Float64Array(16),
     u1: new Float64Array(4096),
+    u13_1: new Float64Array(5120),
     u14: new Float64Array(320),
+    u14_1: new Float64Array(5120),
+    u15_1: new Float64Array(512),
     u16: new Float64Array(320),
+    u16_1: new Float64Array(16),
+    u2_1: new Float64Array(65536),
+    u22_1: new Float64Array(5120),
     u23: new Float64Array(4096),
+    u24: new Float64Array(5120),
+    u25_1: new Float64Array(320),
+    u29: new Float64Array(65536),
     u3: new Float64Array(4096),
+    u34: new Float64Array(65536),
+    u35: new Float64Array(4096),
     u5: new Float64Array(320),
+    u6_1: new Float64Array(65536),
     u7: new Float64Array(320),
     u8: new Float64Array(320),
     u9: new Float64Array(32),
+    u9_1: new Float64Array(5120),
   };
 }
 
@@ -541,6 +561,298 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   return out;
 }
 
+/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
+function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
+  const W1_1 = params.W1;
+  const b1_1 = params.b1;
+  const W2_1 = params.W2;
+  const b2_1 = params.b2;
+  const X_1 = batch.X;
+  const X_offset_1 = first * 25088;
+  const labels_1 = batch.labels;
+  const labels_offset_1 = first * 32;
+  const u2_1 = workspace.u2_1;
+  const u6_1 = workspace.u6_1;
+  const H_1 = workspace.H_1;
+  const u9_1 = workspace.u9_1;
+  const u13_1 = workspace.u13_1;
+  const u14_1 = workspace.u14_1;
+  const u15_1 = workspace.u15_1;
+  const u16_1 = workspace.u16_1;
+  const loss_1 = workspace.loss_1;
+  const u22_1 = workspace.u22_1;
+  const u24 = workspace.u24;
+  const u25_1 = workspace.u25_1;
+  const d_b2_1 = workspace.d_b2_1;
+  const u29 = workspace.u29;
+  const d_W2_1 = workspace.d_W2_1;
+  const u34 = workspace.u34;
+  const u35 = workspace.u35;
+  const d_b1_1 = workspace.d_b1_1;
+  const d_W1_1 = workspace.d_W1_1;
+  const sums = workspace.chunkSums;
+  const grads = out.grads;
+  // u2_1 : [512, 128]
+  {
+    for (let i = 0; i < 512; i++) {
+      for (let j = 0; j < 128; j++) {
+        u2_1[i * 128 + j] = 0;
+      }
+      for (let t = 0; t < 784; t++) {
+        const a = X_1[X_offset_1 + (i * 784 + t)];
+        for (let j = 0; j < 128; j++) {
+          u2_1[i * 128 + j] += a * W1_1[t * 128 + j];
+        }
+      }
+    }
+  }
+  // u6_1 = X @ W1 + b1 : [16, 32, 128]
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 32; i1++) {
+      for (let i2 = 0; i2 < 128; i2++) {
+        u6_1[(i0 * 32 + i1) * 128 + i2] = u2_1[(i0 * 32 + i1) * 128 + i2] + b1_1[i2];
+      }
+    }
+  }
+  // H_1 = relu(X @ W1 + b1) : [16, 32, 128]
+  for (let i = 0; i < 65536; i++) {
+    H_1[i] = u6_1[i] < 0 ? 0 : u6_1[i];
+  }
+  // u9_1 : [512, 10]
+  {
+    for (let i = 0; i < 512; i++) {
+      for (let j = 0; j < 10; j++) {
+        u9_1[i * 10 + j] = 0;
+      }
+      for (let t = 0; t < 128; t++) {
+        const a = H_1[i * 128 + t];
+        for (let j = 0; j < 10; j++) {
+          u9_1[i * 10 + j] += a * W2_1[t * 10 + j];
+        }
+      }
+    }
+  }
+  // u13_1 = H @ W2 + b2 : [16, 32, 10]
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 32; i1++) {
+      for (let i2 = 0; i2 < 10; i2++) {
+        u13_1[(i0 * 32 + i1) * 10 + i2] = u9_1[(i0 * 32 + i1) * 10 + i2] + b2_1[i2];
+      }
+    }
+  }
+  // u14_1 : [16, 32, 10]
+  {
+    for (let q0 = 0; q0 < 512; q0++) {
+      const v = labels_1[labels_offset_1 + q0];
+      if (!(v >= 0 && v < 10 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..9");
+      }
+    }
+    for (let i = 0; i < 5120; i++) {
+      u14_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 512; q0++) {
+      u14_1[q0 * 10 + labels_1[labels_offset_1 + q0]] = 1;
+    }
+  }
+  // u15_1 : [16, 32]
+  {
+    for (let i = 0; i < 512; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 10; j++) {
+        m = Math.max(m, u13_1[i * 10 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 10; j++) {
+        s += Math.exp(u13_1[i * 10 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 10; j++) {
+        acc += u14_1[i * 10 + j] * u13_1[i * 10 + j];
+      }
+      u15_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // u16_1 : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let acc = 0;
+      for (let j = 0; j < 32; j++) {
+        acc += u15_1[i * 32 + j];
+      }
+      u16_1[i] = acc;
+    }
+  }
+  // loss_1 = cross_entropy(H @ W2 + b2, labels) : [16]
+  for (let i = 0; i < 16; i++) {
+    loss_1[i] = u16_1[i] * 0.03125;
+  }
+  let u19 = 0;
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 16; j++) {
+        acc += loss_1[j];
+      }
+    }
+    u19 = acc;
+  }
+  // u22_1 : [16, 32, 10]; then, per element, u24
+  {
+    for (let i = 0; i < 512; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 10; j++) {
+        m = Math.max(m, u13_1[i * 10 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 10; j++) {
+        s += Math.exp(u13_1[i * 10 + j] - m);
+      }
+      for (let j = 0; j < 10; j++) {
+        u22_1[i * 10 + j] = Math.exp(u13_1[i * 10 + j] - m) / s;
+        u24[i * 10 + j] = 0.03125 * (u22_1[i * 10 + j] - u14_1[i * 10 + j]);
+      }
+    }
+  }
+  // u25_1 : [32, 10]
+  {
+    for (let i = 0; i < 320; i++) {
+      u25_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 32; q1++) {
+        for (let q2 = 0; q2 < 10; q2++) {
+          u25_1[q1 * 10 + q2] += u24[(q0 * 32 + q1) * 10 + q2];
+        }
+      }
+    }
+  }
+  // d_b2_1 : [10]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 10; j++) {
+        d_b2_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 32; i++) {
+      for (let j = 0; j < 10; j++) {
+        d_b2_1[j] += u25_1[i * 10 + j];
+      }
+    }
+  }
+  // u29 : [512, 128]
+  {
+    for (let j = 0; j < 128; j += 2) {
+      for (let i = 0; i < 512; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 10; t++) {
+          const a0 = u24[i * 10 + t];
+          const a1 = u24[(i + 1) * 10 + t];
+          const a2 = W2_1[j * 10 + t];
+          const a3 = W2_1[(j + 1) * 10 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u29[i * 128 + j] = s0;
+        u29[i * 128 + (j + 1)] = s1;
+        u29[(i + 1) * 128 + j] = s2;
+        u29[(i + 1) * 128 + (j + 1)] = s3;
+      }
+    }
+  }
+  // d_W2_1 : [128, 10]
+  {
+    for (let i = 0; i < 128; i++) {
+      for (let j = 0; j < 10; j++) {
+        d_W2_1[i * 10 + j] = 0;
+      }
+      for (let t = 0; t < 512; t += 4) {
+        const a0 = H_1[t * 128 + i];
+        const a1 = H_1[(t + 1) * 128 + i];
+        const a2 = H_1[(t + 2) * 128 + i];
+        const a3 = H_1[(t + 3) * 128 + i];
+        for (let j = 0; j < 10; j++) {
+          d_W2_1[i * 10 + j] +=
+            a0 * u24[t * 10 + j] + a1 * u24[(t + 1) * 10 + j] + a2 * u24[(t + 2) * 10 + j] + a3 * u24[(t + 3) * 10 + j];
+        }
+      }
+    }
+  }
+  // u34 : [16, 32, 128]
+  for (let i = 0; i < 65536; i++) {
+    u34[i] = u6_1[i] > 0 ? u29[i] : 0;
+  }
+  // u35 : [32, 128]
+  {
+    for (let i = 0; i < 4096; i++) {
+      u35[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 32; q1++) {
+        for (let q2 = 0; q2 < 128; q2++) {
+          u35[q1 * 128 + q2] += u34[(q0 * 32 + q1) * 128 + q2];
+        }
+      }
+    }
+  }
+  // d_b1_1 : [128]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 128; j++) {
+        d_b1_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 32; i++) {
+      for (let j = 0; j < 128; j++) {
+        d_b1_1[j] += u35[i * 128 + j];
+      }
+    }
+  }
+  // d_W1_1 : [784, 128]
+  {
+    for (let i = 0; i < 784; i++) {
+      for (let j = 0; j < 128; j++) {
+        d_W1_1[i * 128 + j] = 0;
+      }
+      for (let t = 0; t < 512; t += 4) {
+        const a0 = X_1[X_offset_1 + (t * 784 + i)];
+        const a1 = X_1[X_offset_1 + ((t + 1) * 784 + i)];
+        const a2 = X_1[X_offset_1 + ((t + 2) * 784 + i)];
+        const a3 = X_1[X_offset_1 + ((t + 3) * 784 + i)];
+        for (let j = 0; j < 128; j++) {
+          d_W1_1[i * 128 + j] +=
+            a0 * u34[t * 128 + j] +
+            a1 * u34[(t + 1) * 128 + j] +
+            a2 * u34[(t + 2) * 128 + j] +
+            a3 * u34[(t + 3) * 128 + j];
+        }
+      }
+    }
+  }
+  sums[0] += u19;
+  const grad_W1_1 = grads.W1;
+  for (let i = 0; i < 100352; i++) {
+    grad_W1_1[i] += d_W1_1[i];
+  }
+  const grad_b1_1 = grads.b1;
+  for (let i = 0; i < 128; i++) {
+    grad_b1_1[i] += d_b1_1[i];
+  }
+  const grad_W2_1 = grads.W2;
+  for (let i = 0; i < 1280; i++) {
+    grad_W2_1[i] += d_W2_1[i];
+  }
+  const grad_b2_1 = grads.b2;
+  for (let i = 0; i < 10; i++) {
+    grad_b2_1[i] += d_b2_1[i];
+  }
+}
+
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   checkBatchArgs(params, batch, n, out);
@@ -565,6 +877,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u23 = workspace.u23;
   const d_b1 = workspace.d_b1;
   const d_W1 = workspace.d_W1;
+  const sums = workspace.chunkSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_b2 = grads.b2;
@@ -577,6 +890,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_W1.fill(0);
   let lossSum = 0;
   let start = 0;
+  sums.fill(0);
+  for (; start + 16 <= n; start += 16) {
+    batchChunk(params, batch, start, out);
+  }
   for (let sample = start; sample < n; sample++) {
     const X_offset = sample * 25088;
     const labels_offset = sample * 32;
@@ -797,7 +1114,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
   }
   const scale = 1 / n;
-  out.loss = (0 + lossSum) * scale;
+  out.loss = (sums[0] + lossSum) * scale;
   for (let i = 0; i < 100352; i++) {
     grad_W1[i] *= scale;
   }

@@ -2,7 +2,7 @@
 // (gradc compile examples/embedding-bag.grad).
 // source sha256: 26d2465a5ca15f2d0e61f2ad361144c46e37067490eeb60d76157c653e64f39c
 // gradc options: dtype=f64
-// output sha256: 8f184056c6ae057b05a673a2de6a54a99ad08c99c4dc612ea99038009c1036a9
+// output sha256: 42ce62ec37e5ec7be99c991714bfc64f6809fc14061fe43cdebea8e68d1fb8b8
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -69,17 +69,32 @@ export function createResult(): Result {
 function createWorkspace() {
   return {
     bag: new Float64Array(8),
+    bag_1: new Float64Array(128),
+    chunkSums: new Float64Array(1),
+    d_b: new Float64Array(4),
     d_bag: new Float64Array(8),
+    d_bag_1: new Float64Array(128),
     d_E: new Float64Array(400),
+    d_E_1: new Float64Array(400),
     d_W: new Float64Array(32),
+    d_W_1: new Float64Array(32),
+    loss_1: new Float64Array(16),
     u1: new Float64Array(48),
+    u1_1: new Float64Array(768),
     u10: new Float64Array(4),
+    u10_1: new Float64Array(64),
     u13: new Float64Array(8),
+    u13_1: new Float64Array(64),
+    u14_1: new Float64Array(64),
+    u19: new Float64Array(128),
     u2: new Float64Array(8),
+    u2_1: new Float64Array(128),
     u5: new Float64Array(4),
     u6: new Float64Array(4),
     u7: new Float64Array(4),
+    u7_1: new Float64Array(64),
     u9: new Float64Array(4),
+    u9_1: new Float64Array(64),
   };
 }
 
@@ -461,6 +476,242 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   return out;
 }
 
+/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
+function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
+  const E_1 = params.E;
+  const W_1 = params.W;
+  const b_1 = params.b;
+  const tokens_1 = batch.tokens;
+  const tokens_offset_1 = first * 6;
+  const label_1 = batch.label;
+  const label_offset = first;
+  const u1_1 = workspace.u1_1;
+  const u2_1 = workspace.u2_1;
+  const bag_1 = workspace.bag_1;
+  const u7_1 = workspace.u7_1;
+  const u9_1 = workspace.u9_1;
+  const u10_1 = workspace.u10_1;
+  const loss_1 = workspace.loss_1;
+  const u13_1 = workspace.u13_1;
+  const u14_1 = workspace.u14_1;
+  const d_b = workspace.d_b;
+  const d_bag_1 = workspace.d_bag_1;
+  const d_W_1 = workspace.d_W_1;
+  const u19 = workspace.u19;
+  const d_E_1 = workspace.d_E_1;
+  const sums = workspace.chunkSums;
+  const grads = out.grads;
+  // u1_1 = E[tokens] : [16, 6, 8]
+  {
+    for (let q0 = 0; q0 < 96; q0++) {
+      const v = tokens_1[tokens_offset_1 + q0];
+      if (!(v >= 0 && v < 50 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[tokens]: index " + v + " is out of range 0..49");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 6; q1++) {
+        for (let q2 = 0; q2 < 8; q2++) {
+          u1_1[(q0 * 6 + q1) * 8 + q2] = E_1[tokens_1[tokens_offset_1 + (q0 * 6 + q1)] * 8 + q2];
+        }
+      }
+    }
+  }
+  // u2_1 : [16, 8]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 8; q1++) {
+        let acc = 0;
+        for (let q2 = 0; q2 < 6; q2++) {
+          acc = acc + u1_1[(q0 * 6 + q2) * 8 + q1];
+        }
+        u2_1[q0 * 8 + q1] = acc;
+      }
+    }
+  }
+  // bag_1 = mean(E[tokens], axis=0) : [16, 8]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 8; j++) {
+      bag_1[i * 8 + j] = u2_1[i * 8 + j] * 0.16666666666666666;
+    }
+  }
+  // u7_1 = W @ bag : [16, 4]; then, per element, u9_1
+  {
+    for (let j = 0; j < 4; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 8; t++) {
+          const a0 = bag_1[i * 8 + t];
+          const a1 = bag_1[(i + 1) * 8 + t];
+          const a2 = W_1[j * 8 + t];
+          const a3 = W_1[(j + 1) * 8 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u7_1[i * 4 + j] = s0;
+        u9_1[i * 4 + j] = u7_1[i * 4 + j] + b_1[j];
+        u7_1[i * 4 + (j + 1)] = s1;
+        u9_1[i * 4 + (j + 1)] = u7_1[i * 4 + (j + 1)] + b_1[j + 1];
+        u7_1[(i + 1) * 4 + j] = s2;
+        u9_1[(i + 1) * 4 + j] = u7_1[(i + 1) * 4 + j] + b_1[j];
+        u7_1[(i + 1) * 4 + (j + 1)] = s3;
+        u9_1[(i + 1) * 4 + (j + 1)] = u7_1[(i + 1) * 4 + (j + 1)] + b_1[j + 1];
+      }
+    }
+  }
+  // u10_1 : [16, 4]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = label_1[label_offset + q0];
+      if (!(v >= 0 && v < 4 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..3");
+      }
+    }
+    for (let i = 0; i < 64; i++) {
+      u10_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u10_1[q0 * 4 + label_1[label_offset + q0]] = 1;
+    }
+  }
+  // loss_1 = cross_entropy(W @ bag + b, label) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 4; j++) {
+        m = Math.max(m, u9_1[i * 4 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 4; j++) {
+        s += Math.exp(u9_1[i * 4 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 4; j++) {
+        acc += u10_1[i * 4 + j] * u9_1[i * 4 + j];
+      }
+      loss_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  let u12 = 0;
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 16; j++) {
+        acc += loss_1[j];
+      }
+    }
+    u12 = acc;
+  }
+  // u13_1 : [16, 4]; then, per element, u14_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 4; j++) {
+        m = Math.max(m, u9_1[i * 4 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 4; j++) {
+        s += Math.exp(u9_1[i * 4 + j] - m);
+      }
+      for (let j = 0; j < 4; j++) {
+        u13_1[i * 4 + j] = Math.exp(u9_1[i * 4 + j] - m) / s;
+        u14_1[i * 4 + j] = u13_1[i * 4 + j] - u10_1[i * 4 + j];
+      }
+    }
+  }
+  // d_b : [4]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 4; j++) {
+        d_b[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 4; j++) {
+        d_b[j] += u14_1[i * 4 + j];
+      }
+    }
+  }
+  // d_bag_1 : [16, 8]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 8; j++) {
+        d_bag_1[i * 8 + j] = 0;
+      }
+      for (let t = 0; t < 4; t++) {
+        const a = u14_1[i * 4 + t];
+        for (let j = 0; j < 8; j++) {
+          d_bag_1[i * 8 + j] += a * W_1[t * 8 + j];
+        }
+      }
+    }
+  }
+  // d_W_1 : [4, 8]
+  {
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 8; j++) {
+        d_W_1[i * 8 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = u14_1[t * 4 + i];
+        const a1 = u14_1[(t + 1) * 4 + i];
+        const a2 = u14_1[(t + 2) * 4 + i];
+        const a3 = u14_1[(t + 3) * 4 + i];
+        for (let j = 0; j < 8; j++) {
+          d_W_1[i * 8 + j] +=
+            a0 * bag_1[t * 8 + j] +
+            a1 * bag_1[(t + 1) * 8 + j] +
+            a2 * bag_1[(t + 2) * 8 + j] +
+            a3 * bag_1[(t + 3) * 8 + j];
+        }
+      }
+    }
+  }
+  // u19 : [16, 8]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 8; j++) {
+      u19[i * 8 + j] = d_bag_1[i * 8 + j] * 0.16666666666666666;
+    }
+  }
+  // d_E_1 : [50, 8]
+  {
+    for (let q0 = 0; q0 < 96; q0++) {
+      const v = tokens_1[tokens_offset_1 + q0];
+      if (!(v >= 0 && v < 50 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..49");
+      }
+    }
+    for (let i = 0; i < 400; i++) {
+      d_E_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 6; q1++) {
+        for (let q2 = 0; q2 < 8; q2++) {
+          d_E_1[tokens_1[tokens_offset_1 + (q0 * 6 + q1)] * 8 + q2] += u19[q0 * 8 + q2];
+        }
+      }
+    }
+  }
+  sums[0] += u12;
+  const grad_E_1 = grads.E;
+  for (let i = 0; i < 400; i++) {
+    grad_E_1[i] += d_E_1[i];
+  }
+  const grad_W_1 = grads.W;
+  for (let i = 0; i < 32; i++) {
+    grad_W_1[i] += d_W_1[i];
+  }
+  const grad_b_1 = grads.b;
+  for (let i = 0; i < 4; i++) {
+    grad_b_1[i] += d_b[i];
+  }
+}
+
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   checkBatchArgs(params, batch, n, out);
@@ -481,6 +732,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_bag = workspace.d_bag;
   const u13 = workspace.u13;
   const d_E = workspace.d_E;
+  const sums = workspace.chunkSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_b = grads.b;
@@ -491,6 +743,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_E.fill(0);
   let lossSum = 0;
   let start = 0;
+  sums.fill(0);
+  for (; start + 16 <= n; start += 16) {
+    batchChunk(params, batch, start, out);
+  }
   for (let sample = start; sample < n; sample++) {
     const tokens_offset = sample * 6;
     const label = label_batch[sample];
@@ -650,7 +906,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
   }
   const scale = 1 / n;
-  out.loss = (0 + lossSum) * scale;
+  out.loss = (sums[0] + lossSum) * scale;
   for (let i = 0; i < 400; i++) {
     grad_E[i] *= scale;
   }

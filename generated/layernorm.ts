@@ -2,7 +2,7 @@
 // (gradc compile examples/layernorm.grad).
 // source sha256: f0504e0c9d0919333265d7981bb5b14ff5d85c4c9d3864b532353b2ef788bf45
 // gradc options: dtype=f64
-// output sha256: 133cfcb57829c55558acf71d72fb499f109ab657dcd298efb059624c53ca70f1
+// output sha256: 668b5de54f559f19fb691488fcb70c4216678a90d85e3c8d934ac6380d38cc75
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -74,24 +74,48 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
+    chunkSums: new Float64Array(1),
     d_b: new Float64Array(4),
+    d_b_1: new Float64Array(4),
     d_beta: new Float64Array(16),
+    d_beta_1: new Float64Array(16),
     d_gamma: new Float64Array(16),
+    d_gamma_1: new Float64Array(16),
     d_N: new Float64Array(128),
     d_W: new Float64Array(64),
+    d_W_1: new Float64Array(64),
     d_Z: new Float64Array(32),
+    d_Z_1: new Float64Array(512),
+    loss_1: new Float64Array(16),
     mu: new Float64Array(8),
+    mu_1: new Float64Array(128),
     N: new Float64Array(128),
+    N_1: new Float64Array(2048),
     u1: new Float64Array(8),
+    u1_1: new Float64Array(128),
+    u10_1: new Float64Array(2048),
+    u11: new Float64Array(128),
     u16: new Float64Array(8),
+    u20: new Float64Array(128),
     u21: new Float64Array(32),
     u24: new Float64Array(8),
+    u27_1: new Float64Array(512),
     u29: new Float64Array(32),
+    u32: new Float64Array(128),
+    u33_1: new Float64Array(16),
+    u39_1: new Float64Array(512),
     u40: new Float64Array(128),
+    u42: new Float64Array(32),
+    u46: new Float64Array(2048),
+    u50: new Float64Array(128),
+    u54: new Float64Array(2048),
+    u55: new Float64Array(128),
     u6: new Float64Array(128),
+    u7_1: new Float64Array(2048),
     u8: new Float64Array(128),
     u9: new Float64Array(8),
     Z: new Float64Array(32),
+    Z_1: new Float64Array(512),
   };
 }
 
@@ -558,6 +582,335 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   return out;
 }
 
+/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
+function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
+  const gamma_1 = params.gamma;
+  const beta_1 = params.beta;
+  const W_1 = params.W;
+  const b_1 = params.b;
+  const X_1 = batch.X;
+  const X_offset_1 = first * 128;
+  const Y_1 = batch.Y;
+  const Y_offset_1 = first * 32;
+  const u1_1 = workspace.u1_1;
+  const mu_1 = workspace.mu_1;
+  const u7_1 = workspace.u7_1;
+  const u10_1 = workspace.u10_1;
+  const u11 = workspace.u11;
+  const u20 = workspace.u20;
+  const N_1 = workspace.N_1;
+  const u27_1 = workspace.u27_1;
+  const Z_1 = workspace.Z_1;
+  const u32 = workspace.u32;
+  const u33_1 = workspace.u33_1;
+  const loss_1 = workspace.loss_1;
+  const u39_1 = workspace.u39_1;
+  const d_Z_1 = workspace.d_Z_1;
+  const u42 = workspace.u42;
+  const d_b_1 = workspace.d_b_1;
+  const u46 = workspace.u46;
+  const d_W_1 = workspace.d_W_1;
+  const u50 = workspace.u50;
+  const d_beta_1 = workspace.d_beta_1;
+  const u54 = workspace.u54;
+  const u55 = workspace.u55;
+  const d_gamma_1 = workspace.d_gamma_1;
+  const sums = workspace.chunkSums;
+  const grads = out.grads;
+  // u1_1 : [16, 8]
+  {
+    for (let i = 0; i < 128; i++) {
+      let acc = 0;
+      for (let j = 0; j < 16; j++) {
+        acc += X_1[X_offset_1 + (i * 16 + j)];
+      }
+      u1_1[i] = acc;
+    }
+  }
+  // mu_1 = mean(X, axis=-1, keepdims=true) : [16, 8, 1]
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      for (let i2 = 0; i2 < 1; i2++) {
+        mu_1[i0 * 8 + i1 + i2] = u1_1[i0 * 8 + i1 + i2] * 0.0625;
+      }
+    }
+  }
+  // u7_1 = (X - mu) : [16, 8, 16]
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      for (let i2 = 0; i2 < 16; i2++) {
+        u7_1[(i0 * 8 + i1) * 16 + i2] = X_1[X_offset_1 + ((i0 * 8 + i1) * 16 + i2)] - mu_1[i0 * 8 + i1];
+      }
+    }
+  }
+  // u10_1 : [16, 8, 16]
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      for (let i2 = 0; i2 < 16; i2++) {
+        u10_1[(i0 * 8 + i1) * 16 + i2] = u7_1[(i0 * 8 + i1) * 16 + i2] * u7_1[(i0 * 8 + i1) * 16 + i2];
+      }
+    }
+  }
+  // u11 : [16, 8]
+  {
+    for (let i = 0; i < 128; i++) {
+      let acc = 0;
+      for (let j = 0; j < 16; j++) {
+        acc += u10_1[i * 16 + j];
+      }
+      u11[i] = acc;
+    }
+  }
+  // u20 = sqrt(sigma2 + 0.00001) : [16, 8, 1]
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      for (let i2 = 0; i2 < 1; i2++) {
+        u20[i0 * 8 + i1 + i2] = Math.sqrt(u11[i0 * 8 + i1 + i2] * 0.0625 + 0.00001);
+      }
+    }
+  }
+  // N_1 = gamma * (X - mu) / sqrt(sigma2 + 0.00001) + beta : [16, 8, 16]
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      for (let i2 = 0; i2 < 16; i2++) {
+        N_1[(i0 * 8 + i1) * 16 + i2] = (gamma_1[i2] * u7_1[(i0 * 8 + i1) * 16 + i2]) / u20[i0 * 8 + i1] + beta_1[i2];
+      }
+    }
+  }
+  // u27_1 : [128, 4]
+  {
+    for (let i = 0; i < 128; i++) {
+      for (let j = 0; j < 4; j++) {
+        u27_1[i * 4 + j] = 0;
+      }
+      for (let t = 0; t < 16; t++) {
+        const a = N_1[i * 16 + t];
+        for (let j = 0; j < 4; j++) {
+          u27_1[i * 4 + j] += a * W_1[t * 4 + j];
+        }
+      }
+    }
+  }
+  // Z_1 = N @ W + b : [16, 8, 4]
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      for (let i2 = 0; i2 < 4; i2++) {
+        Z_1[(i0 * 8 + i1) * 4 + i2] = u27_1[(i0 * 8 + i1) * 4 + i2] + b_1[i2];
+      }
+    }
+  }
+  // u32 = softmax_cross_entropy(Z, Y) : [16, 8]
+  {
+    for (let i = 0; i < 128; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 4; j++) {
+        m = Math.max(m, Z_1[i * 4 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 4; j++) {
+        s += Math.exp(Z_1[i * 4 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 4; j++) {
+        acc += Y_1[Y_offset_1 + (i * 4 + j)] * Z_1[i * 4 + j];
+      }
+      u32[i] = m + Math.log(s) - acc;
+    }
+  }
+  // u33_1 : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let acc = 0;
+      for (let j = 0; j < 8; j++) {
+        acc += u32[i * 8 + j];
+      }
+      u33_1[i] = acc;
+    }
+  }
+  // loss_1 = mean(softmax_cross_entropy(Z, Y)) : [16]
+  for (let i = 0; i < 16; i++) {
+    loss_1[i] = u33_1[i] * 0.125;
+  }
+  let u36 = 0;
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 16; j++) {
+        acc += loss_1[j];
+      }
+    }
+    u36 = acc;
+  }
+  // u39_1 : [16, 8, 4]; then, per element, d_Z_1
+  {
+    for (let i = 0; i < 128; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 4; j++) {
+        m = Math.max(m, Z_1[i * 4 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 4; j++) {
+        s += Math.exp(Z_1[i * 4 + j] - m);
+      }
+      for (let j = 0; j < 4; j++) {
+        u39_1[i * 4 + j] = Math.exp(Z_1[i * 4 + j] - m) / s;
+        d_Z_1[i * 4 + j] = 0.125 * (u39_1[i * 4 + j] - Y_1[Y_offset_1 + (i * 4 + j)]);
+      }
+    }
+  }
+  // u42 : [8, 4]
+  {
+    for (let i = 0; i < 32; i++) {
+      u42[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 8; q1++) {
+        for (let q2 = 0; q2 < 4; q2++) {
+          u42[q1 * 4 + q2] += d_Z_1[(q0 * 8 + q1) * 4 + q2];
+        }
+      }
+    }
+  }
+  // d_b_1 : [4]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 4; j++) {
+        d_b_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 4; j++) {
+        d_b_1[j] += u42[i * 4 + j];
+      }
+    }
+  }
+  // u46 : [128, 16]
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 128; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 4; t++) {
+          const a0 = d_Z_1[i * 4 + t];
+          const a1 = d_Z_1[(i + 1) * 4 + t];
+          const a2 = W_1[j * 4 + t];
+          const a3 = W_1[(j + 1) * 4 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u46[i * 16 + j] = s0;
+        u46[i * 16 + (j + 1)] = s1;
+        u46[(i + 1) * 16 + j] = s2;
+        u46[(i + 1) * 16 + (j + 1)] = s3;
+      }
+    }
+  }
+  // d_W_1 : [16, 4]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 4; j++) {
+        d_W_1[i * 4 + j] = 0;
+      }
+      for (let t = 0; t < 128; t += 4) {
+        const a0 = N_1[t * 16 + i];
+        const a1 = N_1[(t + 1) * 16 + i];
+        const a2 = N_1[(t + 2) * 16 + i];
+        const a3 = N_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 4; j++) {
+          d_W_1[i * 4 + j] +=
+            a0 * d_Z_1[t * 4 + j] +
+            a1 * d_Z_1[(t + 1) * 4 + j] +
+            a2 * d_Z_1[(t + 2) * 4 + j] +
+            a3 * d_Z_1[(t + 3) * 4 + j];
+        }
+      }
+    }
+  }
+  // u50 : [8, 16]
+  {
+    for (let i = 0; i < 128; i++) {
+      u50[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 8; q1++) {
+        for (let q2 = 0; q2 < 16; q2++) {
+          u50[q1 * 16 + q2] += u46[(q0 * 8 + q1) * 16 + q2];
+        }
+      }
+    }
+  }
+  // d_beta_1 : [16]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_beta_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_beta_1[j] += u50[i * 16 + j];
+      }
+    }
+  }
+  // u54 : [16, 8, 16]
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      for (let i2 = 0; i2 < 16; i2++) {
+        u54[(i0 * 8 + i1) * 16 + i2] =
+          (u46[(i0 * 8 + i1) * 16 + i2] === 0 ? 0 : u46[(i0 * 8 + i1) * 16 + i2] / u20[i0 * 8 + i1]) *
+          u7_1[(i0 * 8 + i1) * 16 + i2];
+      }
+    }
+  }
+  // u55 : [8, 16]
+  {
+    for (let i = 0; i < 128; i++) {
+      u55[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 8; q1++) {
+        for (let q2 = 0; q2 < 16; q2++) {
+          u55[q1 * 16 + q2] += u54[(q0 * 8 + q1) * 16 + q2];
+        }
+      }
+    }
+  }
+  // d_gamma_1 : [16]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_gamma_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_gamma_1[j] += u55[i * 16 + j];
+      }
+    }
+  }
+  sums[0] += u36;
+  const grad_gamma_1 = grads.gamma;
+  for (let i = 0; i < 16; i++) {
+    grad_gamma_1[i] += d_gamma_1[i];
+  }
+  const grad_beta_1 = grads.beta;
+  for (let i = 0; i < 16; i++) {
+    grad_beta_1[i] += d_beta_1[i];
+  }
+  const grad_W_1 = grads.W;
+  for (let i = 0; i < 64; i++) {
+    grad_W_1[i] += d_W_1[i];
+  }
+  const grad_b_1 = grads.b;
+  for (let i = 0; i < 4; i++) {
+    grad_b_1[i] += d_b_1[i];
+  }
+}
+
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   checkBatchArgs(params, batch, n, out);
@@ -585,6 +938,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_beta = workspace.d_beta;
   const u40 = workspace.u40;
   const d_gamma = workspace.d_gamma;
+  const sums = workspace.chunkSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_b = grads.b;
@@ -597,6 +951,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_gamma.fill(0);
   let lossSum = 0;
   let start = 0;
+  sums.fill(0);
+  for (; start + 16 <= n; start += 16) {
+    batchChunk(params, batch, start, out);
+  }
   for (let sample = start; sample < n; sample++) {
     const X_offset = sample * 128;
     const Y_offset = sample * 32;
@@ -815,7 +1173,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
   }
   const scale = 1 / n;
-  out.loss = (0 + lossSum) * scale;
+  out.loss = (sums[0] + lossSum) * scale;
   for (let i = 0; i < 16; i++) {
     grad_gamma[i] *= scale;
   }

@@ -2,7 +2,7 @@
 // (gradc compile examples/regression.grad).
 // source sha256: e02653b4055fa5f69e5e6b0b7d25f6df1bcd7269915c199f18b2b5a2dfdfebd5
 // gradc options: dtype=f64
-// output sha256: 0fbb9ad0d499e3721f6dcf0f836e0aebc4a32da0d57722ba51bd7493d4e55d39
+// output sha256: 27f3ed67cebd655927436eebfe9d66ff2ef585cff47d42545ba3befbb7b0784c
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -61,11 +61,20 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
+    chunkSums: new Float64Array(2),
     d_w: new Float64Array(3),
+    d_w_1: new Float64Array(3),
+    loss_1: new Float64Array(16),
     u1: new Float64Array(16),
+    u1_1: new Float64Array(256),
     u10: new Float64Array(16),
+    u14: new Float64Array(256),
+    u15: new Float64Array(16),
     u4: new Float64Array(16),
+    u5_1: new Float64Array(256),
     u6: new Float64Array(16),
+    u8: new Float64Array(256),
+    u9_1: new Float64Array(16),
   };
 }
 
@@ -261,6 +270,118 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   return out;
 }
 
+/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
+function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
+  const w_1 = params.w;
+  const b_1 = params.b;
+  const X_1 = batch.X;
+  const X_offset_1 = first * 48;
+  const t_3 = batch.t;
+  const t_offset_1 = first * 16;
+  const u1_1 = workspace.u1_1;
+  const u5_1 = workspace.u5_1;
+  const u8 = workspace.u8;
+  const u9_1 = workspace.u9_1;
+  const loss_1 = workspace.loss_1;
+  const u14 = workspace.u14;
+  const u15 = workspace.u15;
+  const d_w_1 = workspace.d_w_1;
+  const sums = workspace.chunkSums;
+  const grads = out.grads;
+  // u1_1 = X @ w : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        let acc = 0;
+        for (let q2 = 0; q2 < 3; q2++) {
+          acc += X_1[X_offset_1 + ((q0 * 16 + q1) * 3 + q2)] * w_1[q2];
+        }
+        u1_1[q0 * 16 + q1] = acc;
+      }
+    }
+  }
+  // u5_1 : [16, 16]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 16; j++) {
+      u5_1[i * 16 + j] = u1_1[i * 16 + j] + b_1 - t_3[t_offset_1 + (i * 16 + j)];
+    }
+  }
+  // u8 : [16, 16]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 16; j++) {
+      u8[i * 16 + j] = u5_1[i * 16 + j] * u5_1[i * 16 + j];
+    }
+  }
+  // u9_1 : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let acc = 0;
+      for (let j = 0; j < 16; j++) {
+        acc += u8[i * 16 + j];
+      }
+      u9_1[i] = acc;
+    }
+  }
+  // loss_1 = mse(pred, t) : [16]
+  for (let i = 0; i < 16; i++) {
+    loss_1[i] = u9_1[i] * 0.0625;
+  }
+  let u12 = 0;
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 16; j++) {
+        acc += loss_1[j];
+      }
+    }
+    u12 = acc;
+  }
+  // u14 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    u14[i] = 0.125 * u5_1[i];
+  }
+  // u15 : [16]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        u15[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u15[j] += u14[i * 16 + j];
+      }
+    }
+  }
+  let d_b_1 = 0;
+  {
+    d_b_1 = 0;
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_b_1 += u15[j];
+      }
+    }
+  }
+  // d_w_1 : [3]
+  {
+    for (let q0 = 0; q0 < 3; q0++) {
+      let acc = 0;
+      for (let q1 = 0; q1 < 16; q1++) {
+        for (let q2 = 0; q2 < 16; q2++) {
+          acc += u14[q1 * 16 + q2] * X_1[X_offset_1 + ((q1 * 16 + q2) * 3 + q0)];
+        }
+      }
+      d_w_1[q0] = acc;
+    }
+  }
+  sums[0] += u12;
+  const grad_w_1 = grads.w;
+  for (let i = 0; i < 3; i++) {
+    grad_w_1[i] += d_w_1[i];
+  }
+  sums[1] += d_b_1;
+}
+
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   checkBatchArgs(params, batch, n, out);
@@ -274,12 +395,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u6 = workspace.u6;
   const u10 = workspace.u10;
   const d_w = workspace.d_w;
+  const sums = workspace.chunkSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_w = grads.w;
   grad_w.fill(0);
   let lossSum = 0;
   let start = 0;
+  sums.fill(0);
+  for (; start + 16 <= n; start += 16) {
+    batchChunk(params, batch, start, out);
+  }
   let sum_b = 0;
   for (let sample = start; sample < n; sample++) {
     const X_offset = sample * 48;
@@ -336,10 +462,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     sum_b += d_b;
   }
   const scale = 1 / n;
-  out.loss = (0 + lossSum) * scale;
+  out.loss = (sums[0] + lossSum) * scale;
   for (let i = 0; i < 3; i++) {
     grad_w[i] *= scale;
   }
-  grads.b = (0 + sum_b) * scale;
+  grads.b = (sums[1] + sum_b) * scale;
   return out;
 }

@@ -2,7 +2,7 @@
 // (gradc compile examples/rnn.grad).
 // source sha256: 79f7df35831fda1a10333dd51021b4dcdf3cf34ac894e7bd5f2d0068b214ba9c
 // gradc options: dtype=f64
-// output sha256: 671c1b8cadd1b6fc7daf7a42464476d1ea285c83b72761a09fc89b4977643e04
+// output sha256: dfc0e1d7c6685d65503be2a79ef8342f4c76b8bec573879569dff3fd1c3bb8fb
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -77,122 +77,252 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
+    chunkSums: new Float64Array(1),
     d_bh: new Float64Array(16),
+    d_bh_1: new Float64Array(16),
     d_bo: new Float64Array(12),
+    d_bo_1: new Float64Array(12),
     d_e: new Float64Array(16),
     d_E: new Float64Array(192),
     d_e_1: new Float64Array(16),
+    d_E_1: new Float64Array(192),
+    d_e_10: new Float64Array(256),
+    d_e_11: new Float64Array(256),
+    d_e_12: new Float64Array(256),
+    d_e_13: new Float64Array(256),
+    d_e_14: new Float64Array(256),
+    d_e_15: new Float64Array(256),
     d_e_2: new Float64Array(16),
     d_e_3: new Float64Array(16),
     d_e_4: new Float64Array(16),
     d_e_5: new Float64Array(16),
     d_e_6: new Float64Array(16),
     d_e_7: new Float64Array(16),
+    d_e_8: new Float64Array(256),
+    d_e_9: new Float64Array(256),
     d_h_8: new Float64Array(16),
+    d_h_8_1: new Float64Array(256),
     d_Wh: new Float64Array(256),
+    d_Wh_1: new Float64Array(256),
     d_Wo: new Float64Array(192),
     e: new Float64Array(16),
     e_1: new Float64Array(16),
+    e_10: new Float64Array(256),
+    e_11: new Float64Array(256),
+    e_12: new Float64Array(256),
+    e_13: new Float64Array(256),
+    e_14: new Float64Array(256),
+    e_15: new Float64Array(256),
     e_2: new Float64Array(16),
     e_3: new Float64Array(16),
     e_4: new Float64Array(16),
     e_5: new Float64Array(16),
     e_6: new Float64Array(16),
     e_7: new Float64Array(16),
+    e_8: new Float64Array(256),
+    e_9: new Float64Array(256),
     h_1: new Float64Array(16),
+    h_1_1: new Float64Array(256),
     h_2: new Float64Array(16),
+    h_2_1: new Float64Array(256),
     h_3: new Float64Array(16),
+    h_3_1: new Float64Array(256),
     h_4: new Float64Array(16),
+    h_4_1: new Float64Array(256),
     h_5: new Float64Array(16),
+    h_5_1: new Float64Array(256),
     h_6: new Float64Array(16),
+    h_6_1: new Float64Array(256),
     h_7: new Float64Array(16),
+    h_7_1: new Float64Array(256),
     h_8: new Float64Array(16),
+    h_8_1: new Float64Array(256),
+    l_1_1: new Float64Array(16),
+    l_2_1: new Float64Array(16),
+    l_3_1: new Float64Array(16),
+    l_4_1: new Float64Array(16),
+    l_5_1: new Float64Array(16),
+    l_6_1: new Float64Array(16),
+    l_7_1: new Float64Array(16),
+    l_8_1: new Float64Array(16),
+    loss_1: new Float64Array(16),
     u10: new Float64Array(12),
     u101: new Float64Array(12),
     u103: new Float64Array(12),
     u104: new Float64Array(192),
+    u109_1: new Float64Array(192),
     u111: new Float64Array(256),
+    u111_1: new Float64Array(192),
     u112: new Float64Array(16),
     u113: new Float64Array(192),
     u114: new Float64Array(12),
+    u114_1: new Float64Array(192),
     u116: new Float64Array(12),
     u117: new Float64Array(192),
     u118: new Float64Array(16),
+    u12_1: new Float64Array(192),
+    u120_1: new Float64Array(256),
+    u122: new Float64Array(256),
     u123: new Float64Array(256),
+    u123_1: new Float64Array(192),
     u124: new Float64Array(16),
+    u124_1: new Float64Array(192),
     u125: new Float64Array(192),
     u126: new Float64Array(12),
+    u126_1: new Float64Array(192),
+    u127_1: new Float64Array(256),
     u128: new Float64Array(12),
+    u128_1: new Float64Array(192),
     u129: new Float64Array(192),
     u13: new Float64Array(12),
     u130: new Float64Array(16),
+    u133_1: new Float64Array(256),
     u135: new Float64Array(256),
+    u135_1: new Float64Array(256),
     u136: new Float64Array(16),
+    u136_1: new Float64Array(192),
     u137: new Float64Array(192),
+    u137_1: new Float64Array(192),
     u138: new Float64Array(12),
+    u139_1: new Float64Array(192),
+    u14: new Float64Array(192),
     u140: new Float64Array(12),
+    u140_1: new Float64Array(256),
     u141: new Float64Array(192),
+    u141_1: new Float64Array(192),
     u142: new Float64Array(16),
+    u146: new Float64Array(256),
     u147: new Float64Array(256),
     u148: new Float64Array(16),
+    u148_1: new Float64Array(256),
     u149: new Float64Array(192),
+    u149_1: new Float64Array(192),
     u150: new Float64Array(12),
+    u150_1: new Float64Array(192),
     u152: new Float64Array(12),
+    u152_1: new Float64Array(192),
     u153: new Float64Array(192),
+    u153_1: new Float64Array(256),
     u154: new Float64Array(16),
+    u154_1: new Float64Array(192),
     u159: new Float64Array(256),
+    u159_1: new Float64Array(256),
     u16: new Float64Array(16),
     u160: new Float64Array(16),
     u161: new Float64Array(192),
+    u161_1: new Float64Array(256),
     u162: new Float64Array(12),
+    u162_1: new Float64Array(192),
+    u163_1: new Float64Array(192),
     u164: new Float64Array(12),
     u165: new Float64Array(192),
+    u165_1: new Float64Array(192),
     u166: new Float64Array(16),
+    u166_1: new Float64Array(256),
+    u167: new Float64Array(192),
+    u17_1: new Float64Array(192),
     u171: new Float64Array(256),
     u172: new Float64Array(16),
+    u172_1: new Float64Array(256),
     u173: new Float64Array(192),
     u174: new Float64Array(12),
+    u174_1: new Float64Array(256),
+    u175_1: new Float64Array(192),
     u176: new Float64Array(12),
+    u176_1: new Float64Array(192),
     u177: new Float64Array(192),
     u178: new Float64Array(16),
+    u178_1: new Float64Array(192),
+    u179: new Float64Array(256),
+    u180_1: new Float64Array(192),
     u183: new Float64Array(256),
     u184: new Float64Array(16),
     u185: new Float64Array(192),
+    u185_1: new Float64Array(256),
     u186: new Float64Array(12),
+    u187_1: new Float64Array(256),
     u188: new Float64Array(12),
+    u188_1: new Float64Array(192),
     u189: new Float64Array(192),
+    u189_1: new Float64Array(192),
     u190: new Float64Array(16),
+    u191: new Float64Array(192),
+    u192_1: new Float64Array(256),
+    u193_1: new Float64Array(192),
     u195: new Float64Array(256),
     u196: new Float64Array(192),
+    u198_1: new Float64Array(256),
     u20: new Float64Array(12),
+    u200_1: new Float64Array(256),
+    u206_1: new Float64Array(256),
+    u208_1: new Float64Array(192),
+    u209_1: new Float64Array(192),
     u21: new Float64Array(12),
+    u21_1: new Float64Array(256),
+    u211_1: new Float64Array(192),
+    u218_1: new Float64Array(192),
+    u220_1: new Float64Array(256),
+    u221_1: new Float64Array(192),
+    u228_1: new Float64Array(192),
     u24: new Float64Array(12),
+    u240: new Float64Array(256),
+    u242: new Float64Array(16),
+    u243: new Float64Array(256),
+    u244: new Float64Array(192),
+    u25: new Float64Array(192),
+    u26: new Float64Array(192),
     u27: new Float64Array(16),
+    u29_1: new Float64Array(192),
     u31: new Float64Array(12),
     u32: new Float64Array(12),
+    u32_1: new Float64Array(256),
     u35: new Float64Array(12),
+    u36: new Float64Array(192),
+    u37: new Float64Array(192),
     u38: new Float64Array(16),
+    u40_1: new Float64Array(192),
     u42: new Float64Array(12),
     u43: new Float64Array(12),
+    u43_1: new Float64Array(256),
     u46: new Float64Array(12),
+    u47: new Float64Array(192),
+    u48: new Float64Array(192),
     u49: new Float64Array(16),
     u5: new Float64Array(16),
+    u5_1: new Float64Array(16),
+    u51_1: new Float64Array(192),
     u53: new Float64Array(12),
     u54: new Float64Array(12),
+    u54_1: new Float64Array(256),
     u57: new Float64Array(12),
+    u58: new Float64Array(192),
+    u59: new Float64Array(192),
     u60: new Float64Array(16),
+    u62_1: new Float64Array(192),
     u64: new Float64Array(12),
     u65: new Float64Array(12),
+    u65_1: new Float64Array(256),
     u68: new Float64Array(12),
+    u69: new Float64Array(192),
+    u70: new Float64Array(192),
     u71: new Float64Array(16),
+    u73_1: new Float64Array(192),
     u75: new Float64Array(12),
     u76: new Float64Array(12),
+    u76_1: new Float64Array(256),
     u79: new Float64Array(12),
+    u80: new Float64Array(192),
+    u81: new Float64Array(192),
     u82: new Float64Array(16),
+    u84_1: new Float64Array(192),
     u86: new Float64Array(12),
     u87: new Float64Array(12),
+    u87_1: new Float64Array(256),
     u9: new Float64Array(12),
     u90: new Float64Array(12),
+    u91: new Float64Array(192),
+    u92_1: new Float64Array(192),
+    u95_1: new Float64Array(192),
   };
 }
 
@@ -2643,6 +2773,1939 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   return out;
 }
 
+/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
+function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
+  const E_1 = params.E;
+  const Wh_1 = params.Wh;
+  const bh_1 = params.bh;
+  const Wo_1 = params.Wo;
+  const bo_1 = params.bo;
+  const chars_1 = batch.chars;
+  const chars_offset_1 = first * 9;
+  const e_8 = workspace.e_8;
+  const u5_1 = workspace.u5_1;
+  const h_1_1 = workspace.h_1_1;
+  const u12_1 = workspace.u12_1;
+  const u14 = workspace.u14;
+  const u17_1 = workspace.u17_1;
+  const l_1_1 = workspace.l_1_1;
+  const e_9 = workspace.e_9;
+  const u21_1 = workspace.u21_1;
+  const h_2_1 = workspace.h_2_1;
+  const u25 = workspace.u25;
+  const u26 = workspace.u26;
+  const u29_1 = workspace.u29_1;
+  const l_2_1 = workspace.l_2_1;
+  const e_10 = workspace.e_10;
+  const u32_1 = workspace.u32_1;
+  const h_3_1 = workspace.h_3_1;
+  const u36 = workspace.u36;
+  const u37 = workspace.u37;
+  const u40_1 = workspace.u40_1;
+  const l_3_1 = workspace.l_3_1;
+  const e_11 = workspace.e_11;
+  const u43_1 = workspace.u43_1;
+  const h_4_1 = workspace.h_4_1;
+  const u47 = workspace.u47;
+  const u48 = workspace.u48;
+  const u51_1 = workspace.u51_1;
+  const l_4_1 = workspace.l_4_1;
+  const e_12 = workspace.e_12;
+  const u54_1 = workspace.u54_1;
+  const h_5_1 = workspace.h_5_1;
+  const u58 = workspace.u58;
+  const u59 = workspace.u59;
+  const u62_1 = workspace.u62_1;
+  const l_5_1 = workspace.l_5_1;
+  const e_13 = workspace.e_13;
+  const u65_1 = workspace.u65_1;
+  const h_6_1 = workspace.h_6_1;
+  const u69 = workspace.u69;
+  const u70 = workspace.u70;
+  const u73_1 = workspace.u73_1;
+  const l_6_1 = workspace.l_6_1;
+  const e_14 = workspace.e_14;
+  const u76_1 = workspace.u76_1;
+  const h_7_1 = workspace.h_7_1;
+  const u80 = workspace.u80;
+  const u81 = workspace.u81;
+  const u84_1 = workspace.u84_1;
+  const l_7_1 = workspace.l_7_1;
+  const e_15 = workspace.e_15;
+  const u87_1 = workspace.u87_1;
+  const h_8_1 = workspace.h_8_1;
+  const u91 = workspace.u91;
+  const u92_1 = workspace.u92_1;
+  const u95_1 = workspace.u95_1;
+  const l_8_1 = workspace.l_8_1;
+  const loss_1 = workspace.loss_1;
+  const u109_1 = workspace.u109_1;
+  const u111_1 = workspace.u111_1;
+  const d_h_8_1 = workspace.d_h_8_1;
+  const u114_1 = workspace.u114_1;
+  const d_e_8 = workspace.d_e_8;
+  const u120_1 = workspace.u120_1;
+  const u122 = workspace.u122;
+  const u123_1 = workspace.u123_1;
+  const u124_1 = workspace.u124_1;
+  const u126_1 = workspace.u126_1;
+  const u127_1 = workspace.u127_1;
+  const u128_1 = workspace.u128_1;
+  const d_e_9 = workspace.d_e_9;
+  const u133_1 = workspace.u133_1;
+  const u135_1 = workspace.u135_1;
+  const u136_1 = workspace.u136_1;
+  const u137_1 = workspace.u137_1;
+  const u139_1 = workspace.u139_1;
+  const u140_1 = workspace.u140_1;
+  const u141_1 = workspace.u141_1;
+  const d_e_10 = workspace.d_e_10;
+  const u146 = workspace.u146;
+  const u148_1 = workspace.u148_1;
+  const u149_1 = workspace.u149_1;
+  const u150_1 = workspace.u150_1;
+  const u152_1 = workspace.u152_1;
+  const u153_1 = workspace.u153_1;
+  const u154_1 = workspace.u154_1;
+  const d_e_11 = workspace.d_e_11;
+  const u159_1 = workspace.u159_1;
+  const u161_1 = workspace.u161_1;
+  const u162_1 = workspace.u162_1;
+  const u163_1 = workspace.u163_1;
+  const u165_1 = workspace.u165_1;
+  const u166_1 = workspace.u166_1;
+  const u167 = workspace.u167;
+  const d_e_12 = workspace.d_e_12;
+  const u172_1 = workspace.u172_1;
+  const u174_1 = workspace.u174_1;
+  const u175_1 = workspace.u175_1;
+  const u176_1 = workspace.u176_1;
+  const u178_1 = workspace.u178_1;
+  const u179 = workspace.u179;
+  const u180_1 = workspace.u180_1;
+  const d_e_13 = workspace.d_e_13;
+  const u185_1 = workspace.u185_1;
+  const u187_1 = workspace.u187_1;
+  const u188_1 = workspace.u188_1;
+  const u189_1 = workspace.u189_1;
+  const u191 = workspace.u191;
+  const u192_1 = workspace.u192_1;
+  const u193_1 = workspace.u193_1;
+  const d_e_14 = workspace.d_e_14;
+  const u198_1 = workspace.u198_1;
+  const u200_1 = workspace.u200_1;
+  const u206_1 = workspace.u206_1;
+  const u208_1 = workspace.u208_1;
+  const u209_1 = workspace.u209_1;
+  const u211_1 = workspace.u211_1;
+  const u218_1 = workspace.u218_1;
+  const d_bo_1 = workspace.d_bo_1;
+  const u220_1 = workspace.u220_1;
+  const u221_1 = workspace.u221_1;
+  const u228_1 = workspace.u228_1;
+  const d_e_15 = workspace.d_e_15;
+  const u240 = workspace.u240;
+  const d_bh_1 = workspace.d_bh_1;
+  const u242 = workspace.u242;
+  const u243 = workspace.u243;
+  const u244 = workspace.u244;
+  const d_Wh_1 = workspace.d_Wh_1;
+  const d_E_1 = workspace.d_E_1;
+  const sums = workspace.chunkSums;
+  const grads = out.grads;
+  // e_8 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_8[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))] * 16 + q1];
+      }
+    }
+  }
+  // u5_1 = W @ h : [16]
+  {
+    for (let i = 0; i < 16; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = 0;
+        s0 += Wh_1[i * 16 + t] * a;
+        s1 += Wh_1[(i + 1) * 16 + t] * a;
+        s2 += Wh_1[(i + 2) * 16 + t] * a;
+        s3 += Wh_1[(i + 3) * 16 + t] * a;
+      }
+      u5_1[i] = s0;
+      u5_1[i + 1] = s1;
+      u5_1[i + 2] = s2;
+      u5_1[i + 3] = s3;
+    }
+  }
+  // h_1_1 = tanh(e + W @ h + b) : [16, 16]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 16; j++) {
+      h_1_1[i * 16 + j] = Math.tanh(e_8[i * 16 + j] + u5_1[j] + bh_1[j]);
+    }
+  }
+  // u12_1 = Wo @ h{t} : [16, 12]; then, per element, u14
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_1_1[i * 16 + t];
+          const a1 = h_1_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u12_1[i * 12 + j] = s0;
+        u14[i * 12 + j] = u12_1[i * 12 + j] + bo_1[j];
+        u12_1[i * 12 + (j + 1)] = s1;
+        u14[i * 12 + (j + 1)] = u12_1[i * 12 + (j + 1)] + bo_1[j + 1];
+        u12_1[(i + 1) * 12 + j] = s2;
+        u14[(i + 1) * 12 + j] = u12_1[(i + 1) * 12 + j] + bo_1[j];
+        u12_1[(i + 1) * 12 + (j + 1)] = s3;
+        u14[(i + 1) * 12 + (j + 1)] = u12_1[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u17_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u17_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u17_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_1_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u14[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u14[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u17_1[i * 12 + j] * u14[i * 12 + j];
+      }
+      l_1_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_9 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_9[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u21_1 = W @ h : [16, 16]; then, per element, h_2_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_1_1[i * 16 + t];
+          const a1 = h_1_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u21_1[i * 16 + j] = s0;
+        h_2_1[i * 16 + j] = Math.tanh(e_9[i * 16 + j] + u21_1[i * 16 + j] + bh_1[j]);
+        u21_1[i * 16 + (j + 1)] = s1;
+        h_2_1[i * 16 + (j + 1)] = Math.tanh(e_9[i * 16 + (j + 1)] + u21_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u21_1[(i + 1) * 16 + j] = s2;
+        h_2_1[(i + 1) * 16 + j] = Math.tanh(e_9[(i + 1) * 16 + j] + u21_1[(i + 1) * 16 + j] + bh_1[j]);
+        u21_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_2_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_9[(i + 1) * 16 + (j + 1)] + u21_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u25 = Wo @ h{t} : [16, 12]; then, per element, u26
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_2_1[i * 16 + t];
+          const a1 = h_2_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u25[i * 12 + j] = s0;
+        u26[i * 12 + j] = u25[i * 12 + j] + bo_1[j];
+        u25[i * 12 + (j + 1)] = s1;
+        u26[i * 12 + (j + 1)] = u25[i * 12 + (j + 1)] + bo_1[j + 1];
+        u25[(i + 1) * 12 + j] = s2;
+        u26[(i + 1) * 12 + j] = u25[(i + 1) * 12 + j] + bo_1[j];
+        u25[(i + 1) * 12 + (j + 1)] = s3;
+        u26[(i + 1) * 12 + (j + 1)] = u25[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u29_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u29_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u29_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_2_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u26[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u26[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u29_1[i * 12 + j] * u26[i * 12 + j];
+      }
+      l_2_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_10 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_10[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u32_1 = W @ h : [16, 16]; then, per element, h_3_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_2_1[i * 16 + t];
+          const a1 = h_2_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u32_1[i * 16 + j] = s0;
+        h_3_1[i * 16 + j] = Math.tanh(e_10[i * 16 + j] + u32_1[i * 16 + j] + bh_1[j]);
+        u32_1[i * 16 + (j + 1)] = s1;
+        h_3_1[i * 16 + (j + 1)] = Math.tanh(e_10[i * 16 + (j + 1)] + u32_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u32_1[(i + 1) * 16 + j] = s2;
+        h_3_1[(i + 1) * 16 + j] = Math.tanh(e_10[(i + 1) * 16 + j] + u32_1[(i + 1) * 16 + j] + bh_1[j]);
+        u32_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_3_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_10[(i + 1) * 16 + (j + 1)] + u32_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u36 = Wo @ h{t} : [16, 12]; then, per element, u37
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_3_1[i * 16 + t];
+          const a1 = h_3_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u36[i * 12 + j] = s0;
+        u37[i * 12 + j] = u36[i * 12 + j] + bo_1[j];
+        u36[i * 12 + (j + 1)] = s1;
+        u37[i * 12 + (j + 1)] = u36[i * 12 + (j + 1)] + bo_1[j + 1];
+        u36[(i + 1) * 12 + j] = s2;
+        u37[(i + 1) * 12 + j] = u36[(i + 1) * 12 + j] + bo_1[j];
+        u36[(i + 1) * 12 + (j + 1)] = s3;
+        u37[(i + 1) * 12 + (j + 1)] = u36[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u40_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u40_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u40_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_3_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u37[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u37[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u40_1[i * 12 + j] * u37[i * 12 + j];
+      }
+      l_3_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_11 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_11[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u43_1 = W @ h : [16, 16]; then, per element, h_4_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_3_1[i * 16 + t];
+          const a1 = h_3_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u43_1[i * 16 + j] = s0;
+        h_4_1[i * 16 + j] = Math.tanh(e_11[i * 16 + j] + u43_1[i * 16 + j] + bh_1[j]);
+        u43_1[i * 16 + (j + 1)] = s1;
+        h_4_1[i * 16 + (j + 1)] = Math.tanh(e_11[i * 16 + (j + 1)] + u43_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u43_1[(i + 1) * 16 + j] = s2;
+        h_4_1[(i + 1) * 16 + j] = Math.tanh(e_11[(i + 1) * 16 + j] + u43_1[(i + 1) * 16 + j] + bh_1[j]);
+        u43_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_4_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_11[(i + 1) * 16 + (j + 1)] + u43_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u47 = Wo @ h{t} : [16, 12]; then, per element, u48
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_4_1[i * 16 + t];
+          const a1 = h_4_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u47[i * 12 + j] = s0;
+        u48[i * 12 + j] = u47[i * 12 + j] + bo_1[j];
+        u47[i * 12 + (j + 1)] = s1;
+        u48[i * 12 + (j + 1)] = u47[i * 12 + (j + 1)] + bo_1[j + 1];
+        u47[(i + 1) * 12 + j] = s2;
+        u48[(i + 1) * 12 + j] = u47[(i + 1) * 12 + j] + bo_1[j];
+        u47[(i + 1) * 12 + (j + 1)] = s3;
+        u48[(i + 1) * 12 + (j + 1)] = u47[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u51_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u51_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u51_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_4_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u48[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u48[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u51_1[i * 12 + j] * u48[i * 12 + j];
+      }
+      l_4_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_12 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_12[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u54_1 = W @ h : [16, 16]; then, per element, h_5_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_4_1[i * 16 + t];
+          const a1 = h_4_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u54_1[i * 16 + j] = s0;
+        h_5_1[i * 16 + j] = Math.tanh(e_12[i * 16 + j] + u54_1[i * 16 + j] + bh_1[j]);
+        u54_1[i * 16 + (j + 1)] = s1;
+        h_5_1[i * 16 + (j + 1)] = Math.tanh(e_12[i * 16 + (j + 1)] + u54_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u54_1[(i + 1) * 16 + j] = s2;
+        h_5_1[(i + 1) * 16 + j] = Math.tanh(e_12[(i + 1) * 16 + j] + u54_1[(i + 1) * 16 + j] + bh_1[j]);
+        u54_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_5_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_12[(i + 1) * 16 + (j + 1)] + u54_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u58 = Wo @ h{t} : [16, 12]; then, per element, u59
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_5_1[i * 16 + t];
+          const a1 = h_5_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u58[i * 12 + j] = s0;
+        u59[i * 12 + j] = u58[i * 12 + j] + bo_1[j];
+        u58[i * 12 + (j + 1)] = s1;
+        u59[i * 12 + (j + 1)] = u58[i * 12 + (j + 1)] + bo_1[j + 1];
+        u58[(i + 1) * 12 + j] = s2;
+        u59[(i + 1) * 12 + j] = u58[(i + 1) * 12 + j] + bo_1[j];
+        u58[(i + 1) * 12 + (j + 1)] = s3;
+        u59[(i + 1) * 12 + (j + 1)] = u58[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u62_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u62_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u62_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_5_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u59[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u59[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u62_1[i * 12 + j] * u59[i * 12 + j];
+      }
+      l_5_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_13 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_13[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u65_1 = W @ h : [16, 16]; then, per element, h_6_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_5_1[i * 16 + t];
+          const a1 = h_5_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u65_1[i * 16 + j] = s0;
+        h_6_1[i * 16 + j] = Math.tanh(e_13[i * 16 + j] + u65_1[i * 16 + j] + bh_1[j]);
+        u65_1[i * 16 + (j + 1)] = s1;
+        h_6_1[i * 16 + (j + 1)] = Math.tanh(e_13[i * 16 + (j + 1)] + u65_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u65_1[(i + 1) * 16 + j] = s2;
+        h_6_1[(i + 1) * 16 + j] = Math.tanh(e_13[(i + 1) * 16 + j] + u65_1[(i + 1) * 16 + j] + bh_1[j]);
+        u65_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_6_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_13[(i + 1) * 16 + (j + 1)] + u65_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u69 = Wo @ h{t} : [16, 12]; then, per element, u70
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_6_1[i * 16 + t];
+          const a1 = h_6_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u69[i * 12 + j] = s0;
+        u70[i * 12 + j] = u69[i * 12 + j] + bo_1[j];
+        u69[i * 12 + (j + 1)] = s1;
+        u70[i * 12 + (j + 1)] = u69[i * 12 + (j + 1)] + bo_1[j + 1];
+        u69[(i + 1) * 12 + j] = s2;
+        u70[(i + 1) * 12 + j] = u69[(i + 1) * 12 + j] + bo_1[j];
+        u69[(i + 1) * 12 + (j + 1)] = s3;
+        u70[(i + 1) * 12 + (j + 1)] = u69[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u73_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u73_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u73_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_6_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u70[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u70[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u73_1[i * 12 + j] * u70[i * 12 + j];
+      }
+      l_6_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_14 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_14[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u76_1 = W @ h : [16, 16]; then, per element, h_7_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_6_1[i * 16 + t];
+          const a1 = h_6_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u76_1[i * 16 + j] = s0;
+        h_7_1[i * 16 + j] = Math.tanh(e_14[i * 16 + j] + u76_1[i * 16 + j] + bh_1[j]);
+        u76_1[i * 16 + (j + 1)] = s1;
+        h_7_1[i * 16 + (j + 1)] = Math.tanh(e_14[i * 16 + (j + 1)] + u76_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u76_1[(i + 1) * 16 + j] = s2;
+        h_7_1[(i + 1) * 16 + j] = Math.tanh(e_14[(i + 1) * 16 + j] + u76_1[(i + 1) * 16 + j] + bh_1[j]);
+        u76_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_7_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_14[(i + 1) * 16 + (j + 1)] + u76_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u80 = Wo @ h{t} : [16, 12]; then, per element, u81
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_7_1[i * 16 + t];
+          const a1 = h_7_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u80[i * 12 + j] = s0;
+        u81[i * 12 + j] = u80[i * 12 + j] + bo_1[j];
+        u80[i * 12 + (j + 1)] = s1;
+        u81[i * 12 + (j + 1)] = u80[i * 12 + (j + 1)] + bo_1[j + 1];
+        u80[(i + 1) * 12 + j] = s2;
+        u81[(i + 1) * 12 + j] = u80[(i + 1) * 12 + j] + bo_1[j];
+        u80[(i + 1) * 12 + (j + 1)] = s3;
+        u81[(i + 1) * 12 + (j + 1)] = u80[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u84_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u84_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u84_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_7_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u81[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u81[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u84_1[i * 12 + j] * u81[i * 12 + j];
+      }
+      l_7_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_15 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_15[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u87_1 = W @ h : [16, 16]; then, per element, h_8_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_7_1[i * 16 + t];
+          const a1 = h_7_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u87_1[i * 16 + j] = s0;
+        h_8_1[i * 16 + j] = Math.tanh(e_15[i * 16 + j] + u87_1[i * 16 + j] + bh_1[j]);
+        u87_1[i * 16 + (j + 1)] = s1;
+        h_8_1[i * 16 + (j + 1)] = Math.tanh(e_15[i * 16 + (j + 1)] + u87_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u87_1[(i + 1) * 16 + j] = s2;
+        h_8_1[(i + 1) * 16 + j] = Math.tanh(e_15[(i + 1) * 16 + j] + u87_1[(i + 1) * 16 + j] + bh_1[j]);
+        u87_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_8_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_15[(i + 1) * 16 + (j + 1)] + u87_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u91 = Wo @ h{t} : [16, 12]; then, per element, u92_1
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_8_1[i * 16 + t];
+          const a1 = h_8_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u91[i * 12 + j] = s0;
+        u92_1[i * 12 + j] = u91[i * 12 + j] + bo_1[j];
+        u91[i * 12 + (j + 1)] = s1;
+        u92_1[i * 12 + (j + 1)] = u91[i * 12 + (j + 1)] + bo_1[j + 1];
+        u91[(i + 1) * 12 + j] = s2;
+        u92_1[(i + 1) * 12 + j] = u91[(i + 1) * 12 + j] + bo_1[j];
+        u91[(i + 1) * 12 + (j + 1)] = s3;
+        u92_1[(i + 1) * 12 + (j + 1)] = u91[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u95_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (8 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u95_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u95_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (8 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_8_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u92_1[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u92_1[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u95_1[i * 12 + j] * u92_1[i * 12 + j];
+      }
+      l_8_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // loss_1 = (l{1} + l{2} + l{3} + l{4} + l{5} + l{6} + l{7} + l{8}) / T : [16]
+  for (let i = 0; i < 16; i++) {
+    loss_1[i] = (l_1_1[i] + l_2_1[i] + l_3_1[i] + l_4_1[i] + l_5_1[i] + l_6_1[i] + l_7_1[i] + l_8_1[i]) / 8;
+  }
+  let u106_1 = 0;
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 16; j++) {
+        acc += loss_1[j];
+      }
+    }
+    u106_1 = acc;
+  }
+  // u109_1 : [16, 12]; then, per element, u111_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u92_1[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u92_1[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u109_1[i * 12 + j] = Math.exp(u92_1[i * 12 + j] - m) / s;
+        u111_1[i * 12 + j] = 0.125 * (u109_1[i * 12 + j] - u95_1[i * 12 + j]);
+      }
+    }
+  }
+  // d_h_8_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_h_8_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 12; t++) {
+        const a = u111_1[i * 12 + t];
+        for (let j = 0; j < 16; j++) {
+          d_h_8_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u114_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 12; j++) {
+        u114_1[i * 12 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_8_1[t * 16 + i];
+        const a1 = h_8_1[(t + 1) * 16 + i];
+        const a2 = h_8_1[(t + 2) * 16 + i];
+        const a3 = h_8_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u114_1[i * 12 + j] +=
+            a0 * u111_1[t * 12 + j] +
+            a1 * u111_1[(t + 1) * 12 + j] +
+            a2 * u111_1[(t + 2) * 12 + j] +
+            a3 * u111_1[(t + 3) * 12 + j];
+        }
+      }
+    }
+  }
+  // d_e_8 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    d_e_8[i] = d_h_8_1[i] * (1 - h_8_1[i] * h_8_1[i]);
+  }
+  // u120_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u120_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t++) {
+        const a = d_e_8[i * 16 + t];
+        for (let j = 0; j < 16; j++) {
+          u120_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u122 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u122[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_7_1[t * 16 + i];
+        const a1 = h_7_1[(t + 1) * 16 + i];
+        const a2 = h_7_1[(t + 2) * 16 + i];
+        const a3 = h_7_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u122[i * 16 + j] +=
+            a0 * d_e_8[t * 16 + j] +
+            a1 * d_e_8[(t + 1) * 16 + j] +
+            a2 * d_e_8[(t + 2) * 16 + j] +
+            a3 * d_e_8[(t + 3) * 16 + j];
+        }
+      }
+    }
+  }
+  // u123_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u123_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u123_1[chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))] * 16 + q1] += d_e_8[q0 * 16 + q1];
+      }
+    }
+  }
+  // u124_1 : [16, 12]; then, per element, u126_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u81[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u81[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u124_1[i * 12 + j] = Math.exp(u81[i * 12 + j] - m) / s;
+        u126_1[i * 12 + j] = 0.125 * (u124_1[i * 12 + j] - u84_1[i * 12 + j]);
+      }
+    }
+  }
+  // u127_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u127_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 12; t++) {
+        const a = u126_1[i * 12 + t];
+        for (let j = 0; j < 16; j++) {
+          u127_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u128_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 12; j++) {
+        u128_1[i * 12 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_7_1[t * 16 + i];
+        const a1 = h_7_1[(t + 1) * 16 + i];
+        const a2 = h_7_1[(t + 2) * 16 + i];
+        const a3 = h_7_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u128_1[i * 12 + j] +=
+            a0 * u126_1[t * 12 + j] +
+            a1 * u126_1[(t + 1) * 12 + j] +
+            a2 * u126_1[(t + 2) * 12 + j] +
+            a3 * u126_1[(t + 3) * 12 + j];
+        }
+      }
+    }
+  }
+  // d_e_9 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    d_e_9[i] = (u127_1[i] + u120_1[i]) * (1 - h_7_1[i] * h_7_1[i]);
+  }
+  // u133_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u133_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t++) {
+        const a = d_e_9[i * 16 + t];
+        for (let j = 0; j < 16; j++) {
+          u133_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u135_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u135_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_6_1[t * 16 + i];
+        const a1 = h_6_1[(t + 1) * 16 + i];
+        const a2 = h_6_1[(t + 2) * 16 + i];
+        const a3 = h_6_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u135_1[i * 16 + j] +=
+            a0 * d_e_9[t * 16 + j] +
+            a1 * d_e_9[(t + 1) * 16 + j] +
+            a2 * d_e_9[(t + 2) * 16 + j] +
+            a3 * d_e_9[(t + 3) * 16 + j];
+        }
+      }
+    }
+  }
+  // u136_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u136_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u136_1[chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))] * 16 + q1] += d_e_9[q0 * 16 + q1];
+      }
+    }
+  }
+  // u137_1 : [16, 12]; then, per element, u139_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u70[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u70[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u137_1[i * 12 + j] = Math.exp(u70[i * 12 + j] - m) / s;
+        u139_1[i * 12 + j] = 0.125 * (u137_1[i * 12 + j] - u73_1[i * 12 + j]);
+      }
+    }
+  }
+  // u140_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u140_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 12; t++) {
+        const a = u139_1[i * 12 + t];
+        for (let j = 0; j < 16; j++) {
+          u140_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u141_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 12; j++) {
+        u141_1[i * 12 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_6_1[t * 16 + i];
+        const a1 = h_6_1[(t + 1) * 16 + i];
+        const a2 = h_6_1[(t + 2) * 16 + i];
+        const a3 = h_6_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u141_1[i * 12 + j] +=
+            a0 * u139_1[t * 12 + j] +
+            a1 * u139_1[(t + 1) * 12 + j] +
+            a2 * u139_1[(t + 2) * 12 + j] +
+            a3 * u139_1[(t + 3) * 12 + j];
+        }
+      }
+    }
+  }
+  // d_e_10 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    d_e_10[i] = (u140_1[i] + u133_1[i]) * (1 - h_6_1[i] * h_6_1[i]);
+  }
+  // u146 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u146[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t++) {
+        const a = d_e_10[i * 16 + t];
+        for (let j = 0; j < 16; j++) {
+          u146[i * 16 + j] += a * Wh_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u148_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u148_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_5_1[t * 16 + i];
+        const a1 = h_5_1[(t + 1) * 16 + i];
+        const a2 = h_5_1[(t + 2) * 16 + i];
+        const a3 = h_5_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u148_1[i * 16 + j] +=
+            a0 * d_e_10[t * 16 + j] +
+            a1 * d_e_10[(t + 1) * 16 + j] +
+            a2 * d_e_10[(t + 2) * 16 + j] +
+            a3 * d_e_10[(t + 3) * 16 + j];
+        }
+      }
+    }
+  }
+  // u149_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u149_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u149_1[chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))] * 16 + q1] += d_e_10[q0 * 16 + q1];
+      }
+    }
+  }
+  // u150_1 : [16, 12]; then, per element, u152_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u59[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u59[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u150_1[i * 12 + j] = Math.exp(u59[i * 12 + j] - m) / s;
+        u152_1[i * 12 + j] = 0.125 * (u150_1[i * 12 + j] - u62_1[i * 12 + j]);
+      }
+    }
+  }
+  // u153_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u153_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 12; t++) {
+        const a = u152_1[i * 12 + t];
+        for (let j = 0; j < 16; j++) {
+          u153_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u154_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 12; j++) {
+        u154_1[i * 12 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_5_1[t * 16 + i];
+        const a1 = h_5_1[(t + 1) * 16 + i];
+        const a2 = h_5_1[(t + 2) * 16 + i];
+        const a3 = h_5_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u154_1[i * 12 + j] +=
+            a0 * u152_1[t * 12 + j] +
+            a1 * u152_1[(t + 1) * 12 + j] +
+            a2 * u152_1[(t + 2) * 12 + j] +
+            a3 * u152_1[(t + 3) * 12 + j];
+        }
+      }
+    }
+  }
+  // d_e_11 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    d_e_11[i] = (u153_1[i] + u146[i]) * (1 - h_5_1[i] * h_5_1[i]);
+  }
+  // u159_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u159_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t++) {
+        const a = d_e_11[i * 16 + t];
+        for (let j = 0; j < 16; j++) {
+          u159_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u161_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u161_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_4_1[t * 16 + i];
+        const a1 = h_4_1[(t + 1) * 16 + i];
+        const a2 = h_4_1[(t + 2) * 16 + i];
+        const a3 = h_4_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u161_1[i * 16 + j] +=
+            a0 * d_e_11[t * 16 + j] +
+            a1 * d_e_11[(t + 1) * 16 + j] +
+            a2 * d_e_11[(t + 2) * 16 + j] +
+            a3 * d_e_11[(t + 3) * 16 + j];
+        }
+      }
+    }
+  }
+  // u162_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u162_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u162_1[chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))] * 16 + q1] += d_e_11[q0 * 16 + q1];
+      }
+    }
+  }
+  // u163_1 : [16, 12]; then, per element, u165_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u48[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u48[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u163_1[i * 12 + j] = Math.exp(u48[i * 12 + j] - m) / s;
+        u165_1[i * 12 + j] = 0.125 * (u163_1[i * 12 + j] - u51_1[i * 12 + j]);
+      }
+    }
+  }
+  // u166_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u166_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 12; t++) {
+        const a = u165_1[i * 12 + t];
+        for (let j = 0; j < 16; j++) {
+          u166_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u167 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 12; j++) {
+        u167[i * 12 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_4_1[t * 16 + i];
+        const a1 = h_4_1[(t + 1) * 16 + i];
+        const a2 = h_4_1[(t + 2) * 16 + i];
+        const a3 = h_4_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u167[i * 12 + j] +=
+            a0 * u165_1[t * 12 + j] +
+            a1 * u165_1[(t + 1) * 12 + j] +
+            a2 * u165_1[(t + 2) * 12 + j] +
+            a3 * u165_1[(t + 3) * 12 + j];
+        }
+      }
+    }
+  }
+  // d_e_12 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    d_e_12[i] = (u166_1[i] + u159_1[i]) * (1 - h_4_1[i] * h_4_1[i]);
+  }
+  // u172_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u172_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t++) {
+        const a = d_e_12[i * 16 + t];
+        for (let j = 0; j < 16; j++) {
+          u172_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u174_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u174_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_3_1[t * 16 + i];
+        const a1 = h_3_1[(t + 1) * 16 + i];
+        const a2 = h_3_1[(t + 2) * 16 + i];
+        const a3 = h_3_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u174_1[i * 16 + j] +=
+            a0 * d_e_12[t * 16 + j] +
+            a1 * d_e_12[(t + 1) * 16 + j] +
+            a2 * d_e_12[(t + 2) * 16 + j] +
+            a3 * d_e_12[(t + 3) * 16 + j];
+        }
+      }
+    }
+  }
+  // u175_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u175_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u175_1[chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))] * 16 + q1] += d_e_12[q0 * 16 + q1];
+      }
+    }
+  }
+  // u176_1 : [16, 12]; then, per element, u178_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u37[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u37[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u176_1[i * 12 + j] = Math.exp(u37[i * 12 + j] - m) / s;
+        u178_1[i * 12 + j] = 0.125 * (u176_1[i * 12 + j] - u40_1[i * 12 + j]);
+      }
+    }
+  }
+  // u179 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u179[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 12; t++) {
+        const a = u178_1[i * 12 + t];
+        for (let j = 0; j < 16; j++) {
+          u179[i * 16 + j] += a * Wo_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u180_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 12; j++) {
+        u180_1[i * 12 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_3_1[t * 16 + i];
+        const a1 = h_3_1[(t + 1) * 16 + i];
+        const a2 = h_3_1[(t + 2) * 16 + i];
+        const a3 = h_3_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u180_1[i * 12 + j] +=
+            a0 * u178_1[t * 12 + j] +
+            a1 * u178_1[(t + 1) * 12 + j] +
+            a2 * u178_1[(t + 2) * 12 + j] +
+            a3 * u178_1[(t + 3) * 12 + j];
+        }
+      }
+    }
+  }
+  // d_e_13 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    d_e_13[i] = (u179[i] + u172_1[i]) * (1 - h_3_1[i] * h_3_1[i]);
+  }
+  // u185_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u185_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t++) {
+        const a = d_e_13[i * 16 + t];
+        for (let j = 0; j < 16; j++) {
+          u185_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u187_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u187_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_2_1[t * 16 + i];
+        const a1 = h_2_1[(t + 1) * 16 + i];
+        const a2 = h_2_1[(t + 2) * 16 + i];
+        const a3 = h_2_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u187_1[i * 16 + j] +=
+            a0 * d_e_13[t * 16 + j] +
+            a1 * d_e_13[(t + 1) * 16 + j] +
+            a2 * d_e_13[(t + 2) * 16 + j] +
+            a3 * d_e_13[(t + 3) * 16 + j];
+        }
+      }
+    }
+  }
+  // u188_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u188_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u188_1[chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))] * 16 + q1] += d_e_13[q0 * 16 + q1];
+      }
+    }
+  }
+  // u189_1 : [16, 12]; then, per element, u191
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u26[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u26[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u189_1[i * 12 + j] = Math.exp(u26[i * 12 + j] - m) / s;
+        u191[i * 12 + j] = 0.125 * (u189_1[i * 12 + j] - u29_1[i * 12 + j]);
+      }
+    }
+  }
+  // u192_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u192_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 12; t++) {
+        const a = u191[i * 12 + t];
+        for (let j = 0; j < 16; j++) {
+          u192_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u193_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 12; j++) {
+        u193_1[i * 12 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_2_1[t * 16 + i];
+        const a1 = h_2_1[(t + 1) * 16 + i];
+        const a2 = h_2_1[(t + 2) * 16 + i];
+        const a3 = h_2_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u193_1[i * 12 + j] +=
+            a0 * u191[t * 12 + j] +
+            a1 * u191[(t + 1) * 12 + j] +
+            a2 * u191[(t + 2) * 12 + j] +
+            a3 * u191[(t + 3) * 12 + j];
+        }
+      }
+    }
+  }
+  // d_e_14 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    d_e_14[i] = (u192_1[i] + u185_1[i]) * (1 - h_2_1[i] * h_2_1[i]);
+  }
+  // u198_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u198_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t++) {
+        const a = d_e_14[i * 16 + t];
+        for (let j = 0; j < 16; j++) {
+          u198_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u200_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u200_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_1_1[t * 16 + i];
+        const a1 = h_1_1[(t + 1) * 16 + i];
+        const a2 = h_1_1[(t + 2) * 16 + i];
+        const a3 = h_1_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u200_1[i * 16 + j] +=
+            a0 * d_e_14[t * 16 + j] +
+            a1 * d_e_14[(t + 1) * 16 + j] +
+            a2 * d_e_14[(t + 2) * 16 + j] +
+            a3 * d_e_14[(t + 3) * 16 + j];
+        }
+      }
+    }
+  }
+  // u206_1 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    u206_1[i] = u200_1[i] + u187_1[i] + u174_1[i] + u161_1[i] + u148_1[i] + u135_1[i] + u122[i];
+  }
+  // u208_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u208_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u208_1[chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))] * 16 + q1] += d_e_14[q0 * 16 + q1];
+      }
+    }
+  }
+  // u209_1 : [16, 12]; then, per element, u211_1, u218_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u14[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u14[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u209_1[i * 12 + j] = Math.exp(u14[i * 12 + j] - m) / s;
+        u211_1[i * 12 + j] = 0.125 * (u209_1[i * 12 + j] - u17_1[i * 12 + j]);
+        u218_1[i * 12 + j] =
+          u211_1[i * 12 + j] +
+          u191[i * 12 + j] +
+          u178_1[i * 12 + j] +
+          u165_1[i * 12 + j] +
+          u152_1[i * 12 + j] +
+          u139_1[i * 12 + j] +
+          u126_1[i * 12 + j] +
+          u111_1[i * 12 + j];
+      }
+    }
+  }
+  // d_bo_1 : [12]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 12; j++) {
+        d_bo_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 12; j++) {
+        d_bo_1[j] += u218_1[i * 12 + j];
+      }
+    }
+  }
+  // u220_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u220_1[i * 16 + j] = 0;
+      }
+      for (let t = 0; t < 12; t++) {
+        const a = u211_1[i * 12 + t];
+        for (let j = 0; j < 16; j++) {
+          u220_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+        }
+      }
+    }
+  }
+  // u221_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 12; j++) {
+        u221_1[i * 12 + j] = 0;
+      }
+      for (let t = 0; t < 16; t += 4) {
+        const a0 = h_1_1[t * 16 + i];
+        const a1 = h_1_1[(t + 1) * 16 + i];
+        const a2 = h_1_1[(t + 2) * 16 + i];
+        const a3 = h_1_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u221_1[i * 12 + j] +=
+            a0 * u211_1[t * 12 + j] +
+            a1 * u211_1[(t + 1) * 12 + j] +
+            a2 * u211_1[(t + 2) * 12 + j] +
+            a3 * u211_1[(t + 3) * 12 + j];
+        }
+      }
+    }
+  }
+  // u228_1 : [16, 12]
+  for (let i = 0; i < 192; i++) {
+    u228_1[i] = u221_1[i] + u193_1[i] + u180_1[i] + u167[i] + u154_1[i] + u141_1[i] + u128_1[i] + u114_1[i];
+  }
+  // d_e_15 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    d_e_15[i] = (u220_1[i] + u198_1[i]) * (1 - h_1_1[i] * h_1_1[i]);
+  }
+  // u240 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    u240[i] = d_e_15[i] + d_e_14[i] + d_e_13[i] + d_e_12[i] + d_e_11[i] + d_e_10[i] + d_e_9[i] + d_e_8[i];
+  }
+  // d_bh_1 : [16]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_bh_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_bh_1[j] += u240[i * 16 + j];
+      }
+    }
+  }
+  // u242 : [16]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        u242[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u242[j] += d_e_15[i * 16 + j];
+      }
+    }
+  }
+  // u243 : [16, 16]; then, per element, d_Wh_1
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = u242[i];
+      for (let j = 0; j < 16; j++) {
+        u243[i * 16 + j] = a * 0;
+        d_Wh_1[i * 16 + j] = u243[i * 16 + j] + u206_1[j * 16 + i];
+      }
+    }
+  }
+  // u244 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u244[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u244[chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))] * 16 + q1] += d_e_15[q0 * 16 + q1];
+      }
+    }
+  }
+  // d_E_1 : [12, 16]
+  for (let i = 0; i < 192; i++) {
+    d_E_1[i] = u244[i] + u208_1[i] + u188_1[i] + u175_1[i] + u162_1[i] + u149_1[i] + u136_1[i] + u123_1[i];
+  }
+  sums[0] += u106_1;
+  const grad_E_1 = grads.E;
+  for (let i = 0; i < 192; i++) {
+    grad_E_1[i] += d_E_1[i];
+  }
+  const grad_Wh_1 = grads.Wh;
+  for (let i = 0; i < 256; i++) {
+    grad_Wh_1[i] += d_Wh_1[i];
+  }
+  const grad_bh_1 = grads.bh;
+  for (let i = 0; i < 16; i++) {
+    grad_bh_1[i] += d_bh_1[i];
+  }
+  const grad_Wo_1 = grads.Wo;
+  for (let i = 0; i < 12; i++) {
+    for (let j = 0; j < 16; j++) {
+      grad_Wo_1[i * 16 + j] += u228_1[j * 12 + i];
+    }
+  }
+  const grad_bo_1 = grads.bo;
+  for (let i = 0; i < 12; i++) {
+    grad_bo_1[i] += d_bo_1[i];
+  }
+}
+
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   checkBatchArgs(params, batch, n, out);
@@ -2768,6 +4831,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_bh = workspace.d_bh;
   const d_Wh = workspace.d_Wh;
   const d_E = workspace.d_E;
+  const sums = workspace.chunkSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_bo = grads.bo;
@@ -2782,6 +4846,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_E.fill(0);
   let lossSum = 0;
   let start = 0;
+  sums.fill(0);
+  for (; start + 16 <= n; start += 16) {
+    batchChunk(params, batch, start, out);
+  }
   for (let sample = start; sample < n; sample++) {
     const chars_offset = sample * 9;
     // e = E[chars[t - 1]] : [16]
@@ -4193,7 +6261,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
   }
   const scale = 1 / n;
-  out.loss = (0 + lossSum) * scale;
+  out.loss = (sums[0] + lossSum) * scale;
   for (let i = 0; i < 192; i++) {
     grad_E[i] *= scale;
   }

@@ -102,12 +102,15 @@ describe("the pow rule at 0 (#16 numerics)", () => {
 });
 
 describe("the batched chunk only where it pays (#17)", () => {
-  it("a tiny scalar program runs batchGradients sample by sample; a product or a long chain gets the chunk", async () => {
+  it("a tiny or a very long scalar program runs batchGradients sample by sample; a product or a mid-sized chain gets the chunk", async () => {
     const tiny = await compile("param w, b\ninput x, y\nloss = (w * x + b - y)^2\n");
     expect(tiny.chunk).toBeUndefined();
     expect(tiny.typescript).not.toContain("function batchChunk");
-    const chain = `const L = 3\ninput x, y\nh{0} = x\nfor k in 1..L {\n  param w{k}, b{k}\n  h{k} = sigmoid(w{k} * h{k-1} + b{k})\n}\nloss = (h{L} - y)^2\n`;
-    expect((await compile(chain)).chunk).toBeDefined();
+    const chain = (L: number) =>
+      `const L = ${L}\ninput x, y\nh{0} = x\nfor k in 1..L {\n  param w{k}, b{k}\n  h{k} = sigmoid(w{k} * h{k-1} + b{k})\n}\nloss = (h{L} - y)^2\n`;
+    expect((await compile(chain(3))).chunk).toBeUndefined(); // 37 nodes: the chunk's loops cost more
+    expect((await compile(chain(10))).chunk).toBeDefined();
+    expect((await compile(chain(50))).chunk).toBeUndefined(); // a chunk function V8 compiles slowly
     expect((await compile("param W[4, 3]\ninput x[3]\nloss = sum(W @ x)\n")).chunk).toBeDefined();
     // the tiny module's batchGradients is still the mean of per-sample gradients
     const mod = await loadModule(tiny.typescript);

@@ -41,12 +41,18 @@ export function paddedTailFrom(g: Graph, B: number, dtype: "f64" | "f32"): numbe
 /**
  * Whether batchGradients' batched chunk beats running the samples one by one: always when the
  * program has a product (the chunk turns matrix-vector products into matrix products), and for
- * an elementwise program from CHUNK_FROM_NODES nodes on (each op then runs over 16 lanes in one
- * loop). Measured on the bench machine, batchGradients(n = 64), per-sample time over the chunk's:
- * the lecture example (21 nodes) 0.7 — the chunk's loops cost more than its 21 scalar ops; a
- * 3-layer scalar chain (37 nodes) 1.4; 6 layers (67) 2.3; 50 layers (507) 2.1; tiny-mlp 2.2; mlp 2.4.
+ * a program without one between CHUNK_FROM_NODES and CHUNK_UP_TO_NODES nodes (each op then runs
+ * over 16 lanes in one loop). Past that, the chunk function is so large that V8 compiles it
+ * with its slower register allocator (`--turbo-use-mid-tier-regalloc-for-huge-functions`) or
+ * worse, and the per-sample code wins. Measured on the bench machine, batchGradients(n = 64),
+ * each module alone in its process, per-sample time over the chunk's: the 4.3 chain at
+ * L = 3 (37 nodes) 0.7, L = 4 (47) 1.0–1.4, L = 6 (67) 1.9, L = 12 (137) 2.0, L = 25 (257) 1.8,
+ * L = 28 (287) 1.9, then L = 29 (297) 0.21, L = 30 (307) 0.20, L = 50 (507) 0.19; with products:
+ * tiny-mlp 2.1, embedding-bag 2.4, rnn (242 nodes) 1.46, layernorm 1.03, regression 1.0.
  */
 export function chunkPays(g: Graph): boolean {
-  return flopCount(g).products > 0 || g.nodes.length >= CHUNK_FROM_NODES;
+  if (flopCount(g).products > 0) return true;
+  return g.nodes.length >= CHUNK_FROM_NODES && g.nodes.length <= CHUNK_UP_TO_NODES;
 }
-const CHUNK_FROM_NODES = 32;
+const CHUNK_FROM_NODES = 48;
+const CHUNK_UP_TO_NODES = 288;

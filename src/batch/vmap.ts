@@ -1,11 +1,14 @@
 import { Builder } from "../ir/build.js";
 import type { Graph } from "../ir/graph.js";
-import { rowwiseBatch } from "../ops/batching.js";
+import { sameOpBatch } from "../ops/batching.js";
 import { computedDef, ops, type BatchArg, type Op } from "../ops/index.js";
 
-/** Ops that act on each row of a [B, ...] value as on one sample: the row-wise ops, and row sums. */
+/**
+ * Ops that act on each row of a [B, ...] value as on one sample: the kernels whose batched form is
+ * the same op (the ones along the last axis), and row sums.
+ */
 const rowwiseOps: ReadonlySet<Op> = new Set([
-  ...(Object.keys(ops) as Op[]).filter((op) => computedDef(op)?.batch === rowwiseBatch),
+  ...(Object.keys(ops) as Op[]).filter((op) => ops[op].kind === "kernel" && computedDef(op)?.batch === sameOpBatch),
   "rowsum",
 ]);
 
@@ -58,7 +61,7 @@ export const WEIGHT = "(weight)";
  * some op has no batched form (its definition's `batch`) or an input is a matrix.
  */
 export function vmap(g: Graph, B: number, opts: { readonly weighted?: boolean } = {}): Batched | undefined {
-  if (g.inputs.some((l) => l.shape.length > 1) || g.inputs.length === 0) return undefined;
+  if (g.inputs.length === 0) return undefined;
   const b = new Builder();
   const map = new Map<number, BatchArg>();
   for (const n of g.nodes) {

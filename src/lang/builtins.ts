@@ -43,7 +43,7 @@ export interface Param {
  * The surface language's functions. Format: name -> { params, shape: operand shapes and
  * statics -> result shape or error, lower: emit IR nodes for it }. `check` binds arguments and
  * uses shape; `lower` uses lower. Adding a function = adding a row here (plus an IR op in
- * ir/ops.ts with its rule in rules/table.ts if it is a new primitive).
+ * src/ops/ if it is a new primitive: docs/architecture.md, "How to add").
  */
 export interface Builtin {
   readonly signature: string;

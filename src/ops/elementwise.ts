@@ -1,5 +1,5 @@
 import { sameShape, type Shape } from "../shape/shape.js";
-import { elementwiseBatch } from "./batching.js";
+import { sameOpBatch } from "./batching.js";
 import { map1, map2 } from "./reference.js";
 import type { ElementwiseDef } from "./types.js";
 
@@ -15,7 +15,7 @@ const base = {
   shape: same,
   attrs: [],
   target: false,
-  batch: elementwiseBatch,
+  batch: sameOpBatch,
   flops: null,
 } as const;
 const unary = (f: Fields): ElementwiseDef => ({ ...base, args: ["x"], ...f });

@@ -1,6 +1,8 @@
 import { assign, id, loop, num, type Expr } from "../code/syntax.js";
 import { sameShape, size, strides, type Shape } from "../shape/shape.js";
+import { batchedShape } from "./batching.js";
 import { checkIndices, I, nest, zero } from "./loops.js";
+import { permuteOf } from "./primitives.js";
 import { checkedIndex, takeSources, unravelShape } from "./reference.js";
 import { kernel, type KernelCtx, KernelDef } from "./types.js";
 
@@ -32,7 +34,16 @@ export const indexing = {
         ...nest(k.node.shape, 0, (idx) => [assign(k.outIdx(idx), k.atIdx(0, takeIndex(k, idx, r)))]),
       ];
     },
-    batch: null,
+    // ids shared by all samples: a gather one axis further right; per-sample ids into a shared
+    // table: one gather, its batch axis (where the ids' axes land) moved first
+    batch: (b, n, [x, ids]) => {
+      const axis = n.attrs!.axis!;
+      if (!ids.batched) return b.node("gather", [x.id, ids.id], { attrs: { axis: axis + 1 } });
+      if (x.batched) return undefined;
+      const all = b.node("gather", [x.id, ids.id], { attrs: { axis } });
+      const perm = [axis, ...[...Array(n.shape.length + 1).keys()].filter((k) => k !== axis)];
+      return permuteOf(b, all, perm);
+    },
   }),
   /** gather's transpose: zeros of shape `target`, each slice of g added at its index along attrs.axis (repeats accumulate) */
   scatter_add: kernel({
@@ -60,7 +71,13 @@ export const indexing = {
         ...nest(k.shapeOf(0), 0, (idx) => [assign(k.outIdx(takeIndex(k, idx, r)), k.atIdx(0, idx), "+=")]),
       ];
     },
-    batch: null,
+    batch: (b, n, [g, ids], B) =>
+      g.batched && !ids.batched
+        ? b.node("scatter_add", [g.id, ids.id], {
+            target: batchedShape(B, n.shape),
+            attrs: { axis: n.attrs!.axis! + 1 },
+          })
+        : undefined,
   }),
   /** 1 at [..., labels[...]] of a last axis of length target's last, 0 elsewhere */
   one_hot: kernel({
@@ -88,7 +105,7 @@ export const indexing = {
         loop("q0", num(size(k.shapeOf(0))), [assign(k.out(id("q0"), k.atFlat(0, id("q0"))), num(1))]),
       ];
     },
-    batch: null,
+    batch: (b, n, [labels], B) => b.node("one_hot", [labels.id], { target: batchedShape(B, n.shape) }),
   }),
   /** the index along attrs.axis at every element of `target` (arange, eye, tril masks) */
   iota: kernel({
@@ -107,6 +124,7 @@ export const indexing = {
       ),
     // y = the index along attrs.axis
     emit: (k) => nest(k.node.shape, 0, (idx) => [assign(k.outIdx(idx), idx[k.node.attrs!.axis!])]),
+    // no operands: never batched
     batch: null,
   }),
 } satisfies Record<string, KernelDef>;

@@ -1,6 +1,6 @@
 import { iadd, imul, num, assign, loop, type Expr } from "../code/syntax.js";
 import { broadcastsTo, dropLast, permutedShape, rowsCols, sameShape, size, windowFits } from "../shape/shape.js";
-import { batchedShape } from "./batching.js";
+import { alignedRight, batchedShape } from "./batching.js";
 import { I, nest, zero } from "./loops.js";
 import { inversePerm, padOf, permuteOf, reshapeOf, sliceOf } from "./primitives.js";
 import { ravel, sourceIndex, unravel } from "./reference.js";
@@ -29,12 +29,11 @@ export const movement = {
       const off = n.shape.length - source.length;
       return { idx: source.map((d, k) => (d === 1 ? zero : idx[k + off])) };
     },
-    // per-sample [n] -> [B, n]: broadcasting a batched scalar fills rows
-    batch: (b, n, [x], B) => {
-      const target = batchedShape(B, n.shape);
-      if (!target) return undefined;
-      return x.shape.length === 0 ? b.node("rowbcast", [x.id], { target }) : b.broadcastTo(x.id, target);
-    },
+    // a batched scalar spread along a vector is a row broadcast; else align the batch axis left
+    batch: (b, n, [x], B) =>
+      x.shape.length === 0 && n.shape.length === 1
+        ? b.node("rowbcast", [x.id], { target: batchedShape(B, n.shape) })
+        : b.broadcastTo(alignedRight(b, x, n.shape.length, B), batchedShape(B, n.shape)),
   }),
   /** each row of `target` filled with one element of v: [m] -> [m, n], scalar -> [n] */
   rowbcast: view({
@@ -51,10 +50,7 @@ export const movement = {
     },
     // element (..., c) of each row is that row's value v[...]
     view: (pos) => ({ idx: pos.idx().slice(0, -1) }),
-    batch: (b, n, [v], B) =>
-      v.shape.length === 0 && n.shape.length === 1
-        ? b.node("rowbcast", [v.id], { target: [B, n.shape[0]] })
-        : undefined,
+    batch: (b, n, [v], B) => b.node("rowbcast", [v.id], { target: batchedShape(B, n.shape) }),
   }),
   transpose: view({
     args: ["x"],
@@ -70,7 +66,7 @@ export const movement = {
     },
     // (r, c) of X^T is (c, r) of X
     view: (pos) => ({ idx: [...pos.idx()].reverse() }),
-    batch: null,
+    batch: (b, _n, [x]) => b.node("permute", [x.id], { attrs: { perm: [0, 2, 1] } }),
   }),
   /** result axis k is operand axis attrs.perm[k] */
   permute: view({
@@ -99,7 +95,7 @@ export const movement = {
       n.attrs!.perm!.forEach((p, k) => (src[p] = idx[k]));
       return { idx: src };
     },
-    batch: null,
+    batch: (b, n, [x]) => b.node("permute", [x.id], { attrs: { perm: [0, ...n.attrs!.perm!.map((p) => p + 1)] } }),
   }),
   /** the same elements in row-major order, shaped `target` */
   reshape: view({
@@ -115,7 +111,7 @@ export const movement = {
     evaluate: (_n, [x]) => Float64Array.from(x),
     // the same elements in the same order
     view: (pos) => ({ flat: pos.flat() }),
-    batch: null,
+    batch: (b, n, [x], B) => reshapeOf(b, x.id, batchedShape(B, n.shape)),
   }),
   /** result index i reads operand index starts + steps * i on each axis; shaped `target` */
   slice: view({
@@ -145,7 +141,11 @@ export const movement = {
     view: (pos, _source, n) => ({
       idx: pos.idx().map((e, k) => iadd(num(n.attrs!.starts![k]), imul(num(n.attrs!.steps![k]), e))),
     }),
-    batch: null,
+    batch: (b, n, [x], B) =>
+      b.node("slice", [x.id], {
+        target: batchedShape(B, n.shape),
+        attrs: { starts: [0, ...n.attrs!.starts!], steps: [1, ...n.attrs!.steps!] },
+      }),
   }),
   /** zeros of shape `target`, with operand index i written at starts + steps * i (slice's transpose) */
   pad: kernel({
@@ -178,6 +178,10 @@ export const movement = {
         ...nest(k.shapeOf(0), 0, (idx) => [assign(k.outIdx(at(idx)), k.atIdx(0, idx))]),
       ];
     },
-    batch: null,
+    batch: (b, n, [x], B) =>
+      b.node("pad", [x.id], {
+        target: batchedShape(B, n.shape),
+        attrs: { starts: [0, ...n.attrs!.starts!], steps: [1, ...n.attrs!.steps!] },
+      }),
   }),
 } satisfies Record<string, ViewDef | KernelDef>;

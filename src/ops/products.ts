@@ -2,7 +2,8 @@ import { assign, bin, decl, id, loop, num, type Expr, type Stmt } from "../code/
 import { contractFlops, contractShape, parseSpec } from "../shape/contract.js";
 import { matmulShape, rowsCols, sameShape, size } from "../shape/shape.js";
 import { dotProduct, I, J, nest, T, zero } from "./loops.js";
-import { contractGrad } from "./primitives.js";
+import { batchedContraction } from "./batching.js";
+import { contractGrad, reshapeOf } from "./primitives.js";
 import { contract, rowsOf } from "./reference.js";
 import { kernel, type KernelCtx, KernelDef } from "./types.js";
 
@@ -77,7 +78,10 @@ export const products = {
     finalStore: () => true,
     form: () => "four rows per pass over x",
     // A x_s for every sample s: X A^T
-    batch: (b, _n, [A, x]) => (!A.batched ? b.node("matmul", [x.id, b.node("transpose", [A.id])]) : undefined),
+    batch: (b, n, [A, x], B) =>
+      !A.batched
+        ? b.node("matmul", [x.id, b.node("transpose", [A.id])])
+        : batchedContraction(b, "mn,n->m", [A, x], n, B),
   }),
   vecmat: kernel({
     args: ["x", "B"],
@@ -107,8 +111,9 @@ export const products = {
         ]),
       ];
     },
-    // x_s B for every sample s: X B
-    batch: (b, _n, [x, W]) => (!W.batched ? b.node("matmul", [x.id, W.id]) : undefined),
+    // x_s W for every sample s: X W
+    batch: (b, n, [x, W], B) =>
+      !W.batched ? b.node("matmul", [x.id, W.id]) : batchedContraction(b, "n,nk->k", [x, W], n, B),
   }),
   matmul: kernel({
     args: ["A", "B"],
@@ -148,7 +153,13 @@ export const products = {
         : a && !b
           ? "Aᵀ B: row outer products, 4 rows at a time"
           : "A B: i-t-j",
-    batch: null,
+    // A_s W for every sample s: the samples' rows stacked, one matrix product
+    batch: (b, n, [A, W], B) => {
+      if (W.batched) return batchedContraction(b, "mn,nk->mk", [A, W], n, B);
+      const [m, k] = n.shape;
+      const rows = b.node("matmul", [reshapeOf(b, A.id, [B * m, A.shape[1]]), W.id]);
+      return reshapeOf(b, rows, [B, m, k]);
+    },
   }),
   // (one multiply per element, no sum)
   outer: kernel({
@@ -174,7 +185,7 @@ export const products = {
       ];
     },
     finalStore: () => true,
-    batch: null,
+    batch: (b, n, args, B) => batchedContraction(b, "m,n->mn", args, n, B),
   }),
   dot: kernel({
     args: ["a", "b"],
@@ -213,7 +224,7 @@ export const products = {
     tex: "\\operatorname{einsum}\\left({x}\\right)",
     evaluate: contract,
     emit: contractKernel,
-    batch: null,
+    batch: (b, n, args, B) => batchedContraction(b, n.attrs!.spec!, args, n, B),
   }),
   /** einsum of two operands (attrs.spec, result shaped `target`): every product of any rank */
   contract2: kernel({
@@ -230,7 +241,7 @@ export const products = {
     tex: "\\operatorname{einsum}\\left({a}, {b}\\right)",
     evaluate: contract,
     emit: contractKernel,
-    batch: null,
+    batch: (b, n, args, B) => batchedContraction(b, n.attrs!.spec!, args, n, B),
   }),
 } satisfies Record<string, KernelDef>;
 

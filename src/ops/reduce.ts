@@ -1,7 +1,8 @@
 import { assign, bin, cond, decl, id, loop, neg, num, type Expr, type Stmt } from "../code/syntax.js";
 import { broadcastsTo, dropLast, reducedShape, rowsCols, sameShape, size } from "../shape/shape.js";
 import { I, J, nest, rows, zero } from "./loops.js";
-import { unreduce } from "./primitives.js";
+import { batchedReduceTo, shiftedAxes } from "./batching.js";
+import { reshapeOf, unreduce } from "./primitives.js";
 import { reduceAxes as reduceRef, rowReduce, sourceIndex } from "./reference.js";
 import { kernel, type GraphBuilder, KernelCtx, KernelDef, Kernel, OpNode } from "./types.js";
 
@@ -26,8 +27,8 @@ export const reduce = {
         assign(k.out(zero, zero), id("acc")),
       ];
     },
-    // sum of one sample's vector = that row's sum
-    batch: (b, _n, [x]) => (x.shape.length === 1 ? b.node("rowsum", [x.id]) : undefined),
+    // each sample's sum is one row's sum
+    batch: (b, _n, [x], B) => b.node("rowsum", [reshapeOf(b, x.id, [B, size(x.shape)])]),
   }),
   /** sum along the last axis */
   rowsum: kernel({
@@ -50,7 +51,7 @@ export const reduce = {
         ]),
       ];
     },
-    batch: (b, _n, [x]) => (x.shape.length === 1 ? b.node("rowsum", [x.id]) : undefined),
+    batch: (b, _n, [x]) => b.node("rowsum", [x.id]),
   }),
   /** sum x down to `target`, the inverse of broadcast */
   reduce_to: kernel({
@@ -81,7 +82,7 @@ export const reduce = {
         loop("i", num(r), [loop("j", num(c), [assign(k.out(ti, tj), k.at(0, I, J), "+=")])]),
       ];
     },
-    batch: null,
+    batch: (b, n, [x], B) => batchedReduceTo(b, x, n.shape, B),
   }),
   /** sum over attrs.axes (reduced away) */
   reduce_sum: kernel({
@@ -96,7 +97,7 @@ export const reduce = {
     tex: "\\textstyle\\sum {x}",
     evaluate: (n, [x], [s]) => reduceRef(x, s, n.attrs!.axes!, n.shape, 0, (a, v) => a + v),
     emit: reduceAxes(zero, (acc, v) => bin("+", acc, v)),
-    batch: null,
+    batch: (b, n, [x]) => b.node(n.op, [x.id], { attrs: shiftedAxes(n) }),
   }),
   /** max over attrs.axes */
   reduce_max: kernel({
@@ -115,7 +116,7 @@ export const reduce = {
         Number.isNaN(a) || v > a || Number.isNaN(v) ? v : a,
       ),
     emit: reduceAxes(neg(id("Infinity")), extremum(">")),
-    batch: null,
+    batch: (b, n, [x]) => b.node(n.op, [x.id], { attrs: shiftedAxes(n) }),
   }),
   /** min over attrs.axes */
   reduce_min: kernel({
@@ -132,7 +133,7 @@ export const reduce = {
         Number.isNaN(a) || v < a || Number.isNaN(v) ? v : a,
       ),
     emit: reduceAxes(id("Infinity"), extremum("<")),
-    batch: null,
+    batch: (b, n, [x]) => b.node(n.op, [x.id], { attrs: shiftedAxes(n) }),
   }),
 } satisfies Record<string, KernelDef>;
 

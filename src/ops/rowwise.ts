@@ -1,6 +1,6 @@
 import { assign, bin, call, decl, id, loop, num } from "../code/syntax.js";
 import { dropLast, rowsCols, sameShape } from "../shape/shape.js";
-import { rowwiseBatch } from "./batching.js";
+import { sameOpBatch } from "./batching.js";
 import { J, Mx, rowLse, rows, zero } from "./loops.js";
 import { lse, perRow, rowReduce, rowsOf } from "./reference.js";
 import { kernel, type KernelDef } from "./types.js";
@@ -31,7 +31,7 @@ export const rowwise = {
       ];
     },
     finalStore: () => true,
-    batch: rowwiseBatch,
+    batch: sameOpBatch,
   }),
   log_softmax: kernel({
     args: ["x"],
@@ -58,7 +58,7 @@ export const rowwise = {
       ];
     },
     finalStore: () => true,
-    batch: rowwiseBatch,
+    batch: sameOpBatch,
   }),
   logsumexp: kernel({
     args: ["x"],
@@ -75,7 +75,7 @@ export const rowwise = {
       const [r, c] = rowsCols(k.shapeOf(0));
       return rows(r, (i) => [...rowLse(k, i, c), assign(k.out(zero, i), bin("+", id("m"), call(Mx("log"), id("s"))))]);
     },
-    batch: rowwiseBatch,
+    batch: sameOpBatch,
   }),
   /** softmax cross-entropy per row: logsumexp(z) - sum(t * z) (= -sum(t * log softmax(z)) when t sums to 1) */
   sce: kernel({
@@ -104,6 +104,6 @@ export const rowwise = {
         ]),
       ];
     },
-    batch: rowwiseBatch,
+    batch: sameOpBatch,
   }),
 } satisfies Record<string, KernelDef>;

@@ -181,7 +181,7 @@ export function workspaceFunction({ g, opts, arr, workspace, wasm }: ModuleParts
             weightedChunk
               ? [
                   `chunkWeights: new ${arr}(${opts.chunk!.size})`,
-                  `tailBatch: { ${g.inputs.map((l) => `${literalKey(l.name)}: ${tailStaged.find(([name]) => name === l.name)?.[1].key ?? `new ${arr}(${opts.chunk!.size * size(l.shape)})`}`).join(", ")} }`,
+                  `tailBatch: { ${g.inputs.map((l) => `${literalKey(l.name)}: ${tailStaged.find(([name]) => name === l.name)?.[1].key ?? `new ${l.int ? "Int32Array" : arr}(${opts.chunk!.size * size(l.shape)})`}`).join(", ")} }`,
                 ]
               : [],
           )
