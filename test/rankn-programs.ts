@@ -92,6 +92,15 @@ export const rankPrograms: readonly { readonly name: string; readonly source: st
     source:
       "param x[2, 3], v[4]\nloss = sum(max(x, axis=[])^2) + sum(mean(x, axis=[0, 0, 1])) + sum(v[-10:10:3]^2) + sum(v[10:-10:-1] * v)\n",
   },
+  {
+    name: "attention-heads",
+    source:
+      "param Q[2, 3, 4], K[2, 3, 4], V[2, 3, 4], W[4, 5]\ninput X[2, 3, 4]\nS = Q @ transpose(K, [0, 2, 1]) / 2\nloss = sum(tanh((softmax(S) @ V + X) @ W)) + sum(transpose(Q, [0, 2, 1]) @ K)\n",
+  },
+  {
+    name: "einsum-products-any-order",
+    source: 'param A[3, 2, 4], B[2, 5, 4]\nloss = sum(sin(einsum("ibj,bkj->kbi", A, B)))\n',
+  },
   { name: "matmul-batch-of-one-broadcasts", source: "param A[1, 3, 4], B[5, 4, 2]\nloss = sum(sin(A @ B))\n" },
   // user functions (def), inlined at each call
   {

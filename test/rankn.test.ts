@@ -4,6 +4,7 @@ import { analyze, compile, CompileError, explain } from "../src/index.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 import { checkProgram } from "./helpers/check.js";
 import { loadModule } from "./helpers/module.js";
+import { asBatchedProduct } from "../src/ops/products.js";
 import { rankPrograms } from "./rankn-programs.js";
 
 /** `npm run fuzz` sets GRADC_FUZZ=long: more runs and a fresh seed (printed on failure). */
@@ -18,6 +19,26 @@ describe("rank-N programs agree with central finite differences and the referenc
       await checkProgram(p.name, p.source, 4000 + i);
     });
   }
+});
+
+describe("products beyond rank 2 reach the matrix schedules", () => {
+  it("recognizes an einsum that is a matrix product per batch element, in any axis order", () => {
+    expect(asBatchedProduct("abxy,abyz->abxz")).toEqual({ batch: ["a", "b"], i: "x", j: "y", k: "z" });
+    expect(asBatchedProduct("ij,jk->ik")).toEqual({ batch: [], i: "i", j: "j", k: "k" });
+    expect(asBatchedProduct("ibj,bkj->kbi")).toEqual({ batch: ["b"], i: "i", j: "j", k: "k" });
+    for (const other of ["ij,j->i", "bij,bjk->ik", "ii,ij->ij", "ij,jk->ikl", "ij,kl->ijkl", "ij->ji"])
+      expect(asBatchedProduct(other), other).toBeUndefined();
+  });
+
+  it("runs a batched Q Kᵀ in 2 × 2 register tiles per head, and X @ W (W shared) as one matrix product", async () => {
+    const src =
+      "param Q[2, 3, 4], K[2, 3, 4], W[4, 5]\ninput X[2, 3, 4]\nloss = sum(softmax(Q @ transpose(K, [0, 2, 1]))) + sum(tanh(X @ W))\n";
+    const a = analyze(src);
+    expect(a.forward.nodes.some((n) => n.op === "matmul" && n.shape.join() === "6,5")).toBe(true);
+    const { typescript } = await compile(src, { prettier: false });
+    const scores = typescript.slice(typescript.indexOf("Q @ transpose(K"));
+    expect(scores.slice(0, scores.indexOf("}\n  }\n"))).toMatch(/s0 \+= a0 \* a2/);
+  });
 });
 
 describe("rank-N programs through batchGradients, both targets", () => {

@@ -227,6 +227,12 @@ function lowerMatmul(b: Builder, x: number, y: number): number {
   const kind = matmulKind(sa, sb);
   if (kind) return b.node(kind, [x, y]);
   const out = matmulRule(sa, sb) as Shape;
+  // X[..., m, n] @ W[n, k], W shared by the leading axes: one matrix product of X's rows stacked,
+  // so the product and both its gradients (dX = G Wᵀ, dW = Xᵀ G) reach the matrix kernels
+  if (sa.length > 2 && sb.length === 2) {
+    const rows = size(sa.slice(0, -1));
+    return reshapeOf(b, b.node("matmul", [reshapeOf(b, x, [rows, sa[sa.length - 1]]), y]), out);
+  }
   const batch = out.length - (sa.length > 1 ? 1 : 0) - (sb.length > 1 ? 1 : 0);
   const bl = LETTERS.slice(0, batch);
   const [m, k, n] = ["x", "y", "z"];

@@ -1,5 +1,6 @@
 import { assign, bin, decl, id, loop, num, type Expr, type Stmt } from "../code/syntax.js";
 import { contractFlops, contractShape, parseSpec } from "../shape/contract.js";
+import { InternalError } from "../diagnostics/internal.js";
 import { matmulShape, rowsCols, sameShape, size } from "../shape/shape.js";
 import { dotProduct, I, J, nest, T, zero } from "./loops.js";
 import { batchedContraction } from "./batching.js";
@@ -135,17 +136,7 @@ export const products = {
         return s;
       });
     },
-    // Y_ij = sum_t A_it B_tj, in the loop order that reads memory along rows and reuses it:
-    //   A W^T (forward through a layer): W's row j outermost, so each row of W is read from
-    //     memory once and dotted with every row of A from cache (j-i-t)
-    //   G^T B (a weight gradient): output row i stays in L1 while four rows of B at a time are
-    //     added into it (i-t-j, t unrolled by 4)
-    //   A B: i-t-j
-    emit: (k) => {
-      if (k.transposed(1) && !k.transposed(0)) return matmulByRowsOfB(k);
-      if (k.transposed(0) && !k.transposed(1)) return matmulAccumulatingRows(k, 4);
-      return matmulAccumulatingRows(k, 1);
-    },
+    emit: matmulSchedule,
     finalStore: ([a, b]) => b && !a,
     form: ([a, b]) =>
       b && !a
@@ -240,7 +231,9 @@ export const products = {
     show: ["contractgrad(g, a)", "contractgrad(g, b)"],
     tex: "\\operatorname{einsum}\\left({a}, {b}\\right)",
     evaluate: contract,
-    emit: contractKernel,
+    // a batched matrix product (every `@` beyond rank 2, and its gradients) runs the matmul
+    // schedules per batch element; any other einsum, the generic loops
+    emit: (k) => batchedMatmul(k) ?? contractKernel(k),
     batch: (b, n, args, B) => batchedContraction(b, n.attrs!.spec!, args, n, B),
   }),
 } satisfies Record<string, KernelDef>;
@@ -392,4 +385,88 @@ function contractKernel(k: KernelCtx): Stmt[] {
   );
   const zeroFirst: Stmt[] = diagonal ? [loop("i", num(size(k.node.shape)), [assign(k.out(zero, I), zero)])] : [];
   return [...zeroFirst, ...body];
+}
+
+/**
+ * Y_ij = sum_t A_it B_tj, in the loop order that reads memory along rows and reuses it:
+ *   A W^T (forward through a layer): W's row j outermost, so each row of W is read from
+ *     memory once and dotted with every row of A from cache (j-i-t)
+ *   G^T B (a weight gradient): output row i stays in L1 while four rows of B at a time are
+ *     added into it (i-t-j, t unrolled by 4)
+ *   A B: i-t-j
+ */
+function matmulSchedule(k: KernelCtx): Stmt[] {
+  if (k.transposed(1) && !k.transposed(0)) return matmulByRowsOfB(k);
+  if (k.transposed(0) && !k.transposed(1)) return matmulAccumulatingRows(k, 4);
+  return matmulAccumulatingRows(k, 1);
+}
+
+/** How a two-operand einsum is a batched matrix product: C[P, i, k] = sum_j A[P?, i, j] B[P?, j, k], in any axis order. */
+interface BatchedProduct {
+  /** the batch letters: in the result and in both operands */
+  readonly batch: readonly string[];
+  readonly i: string;
+  readonly j: string;
+  readonly k: string;
+}
+
+/** The einsum as a batched matrix product, or undefined when it is not one (a repeated letter, a sum over one operand, a vector, ...). */
+export function asBatchedProduct(spec: string): BatchedProduct | undefined {
+  const s = parseSpec(spec);
+  if (!s || s.inputs.length !== 2) return undefined;
+  const [a, b] = s.inputs;
+  const distinct = (t: string) => new Set(t).size === t.length;
+  if (![a, b, s.output].every(distinct)) return undefined;
+  const only = (t: string, f: (c: string) => boolean) => [...t].filter(f);
+  const inOut = (c: string) => s.output.includes(c);
+  const i = only(a, (c) => inOut(c) && !b.includes(c));
+  const k = only(b, (c) => inOut(c) && !a.includes(c));
+  const j = only(a, (c) => !inOut(c) && b.includes(c));
+  const batch = only(s.output, (c) => a.includes(c) && b.includes(c));
+  const strays = [...a, ...b].filter((c) => !inOut(c) && !(a.includes(c) && b.includes(c)));
+  const unfed = only(s.output, (c) => !a.includes(c) && !b.includes(c));
+  if (i.length !== 1 || j.length !== 1 || k.length !== 1 || strays.length || unfed.length) return undefined;
+  return { batch, i: i[0], j: j[0], k: k[0] };
+}
+
+/**
+ * A batched matrix product (asBatchedProduct): a loop over the batch letters around the 2-D
+ * schedules of `matmul`, which read A and B through a context mapping their (row, column) to
+ * the operands' letters; an operand stored column-major (j before i in A, k before j in B) is a
+ * transpose to them, so they pick the loop order that reads memory along rows.
+ */
+function batchedMatmul(k: KernelCtx): Stmt[] | undefined {
+  const spec = k.node.attrs!.spec!;
+  const p = asBatchedProduct(spec);
+  if (!p) return undefined;
+  const { inputs, output } = parseSpec(spec)!;
+  const sizeOf = (c: string) =>
+    output.includes(c) ? k.node.shape[output.indexOf(c)] : k.shapeOf(0)[inputs[0].indexOf(c)];
+  // where a letter's axis is in memory: its place in the operand, unless the operand is a view
+  // that swaps its last two axes
+  const stored = (o: number, c: string) => {
+    const at = inputs[o].indexOf(c);
+    const r = inputs[o].length;
+    return k.transposed(o) && at >= r - 2 ? 2 * r - 3 - at : at;
+  };
+  return nest(p.batch.map(sizeOf), 0, (vars) => {
+    const idx = (letters: string, bind: Readonly<Record<string, Expr>>) =>
+      [...letters].map((c) => bind[c] ?? vars[p.batch.indexOf(c)]);
+    const outAt = (r: Expr, c: Expr) => k.outIdx(idx(output, { [p.i]: r, [p.k]: c }));
+    const byRowCol = (): never => {
+      throw new InternalError("the matmul schedules address by (row, column)");
+    };
+    const matrices: KernelCtx = {
+      node: k.node,
+      shapeOf: (o) => (o === 0 ? [sizeOf(p.i), sizeOf(p.j)] : [sizeOf(p.j), sizeOf(p.k)]),
+      transposed: (o) => (o === 0 ? stored(0, p.j) < stored(0, p.i) : stored(1, p.k) < stored(1, p.j)),
+      at: (o, r, c) => k.atIdx(o, idx(inputs[o], o === 0 ? { [p.i]: r, [p.j]: c } : { [p.j]: r, [p.k]: c })),
+      out: outAt,
+      store: (r, c, v) => [assign(outAt(r, c), v)],
+      atIdx: byRowCol,
+      outIdx: byRowCol,
+      atFlat: byRowCol,
+    };
+    return matmulSchedule(matrices);
+  });
 }

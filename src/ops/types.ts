@@ -89,7 +89,7 @@ export type BatchRule = (b: GraphBuilder, n: OpNode, args: readonly BatchArg[], 
 export interface KernelCtx {
   readonly node: OpNode;
   shapeOf(operand: number): Shape;
-  /** is operand i a transpose view (so its rows are its source's columns)? */
+  /** is operand i a view that swaps its source's last two axes (a transpose; so its rows are its source's columns)? */
   transposed(operand: number): boolean;
   /** element (r, c) of operand `i`, seen as rows x cols (a vector is one row) */
   at(operand: number, r: Expr, c: Expr): Expr;

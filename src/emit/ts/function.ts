@@ -374,7 +374,7 @@ class BodyEmitter {
     const k: KernelCtx = {
       node: n,
       shapeOf: (i) => this.g.nodes[n.args[i]].shape,
-      transposed: (i) => this.g.nodes[n.args[i]].op === "transpose",
+      transposed: (i) => swapsLastTwoAxes(this.g.nodes[n.args[i]]),
       at: (i, r, c) => this.at(n.args[i], rowColPos(r, c, this.g.nodes[n.args[i]].shape), []),
       atIdx: (i, idx) => this.at(n.args[i], { idx }, []),
       atFlat: (i, flat) => this.at(n.args[i], { flat }, []),
@@ -762,4 +762,13 @@ class BodyEmitter {
       loop("s", num(B), [pad], id(rest)),
     ];
   }
+}
+
+/** A view that swaps its source's last two axes: a transpose, or a permute that does only that (its rows are its source's columns). */
+function swapsLastTwoAxes(n: Node): boolean {
+  if (n.op === "transpose") return true;
+  if (n.op !== "permute") return false;
+  const perm = n.attrs!.perm!;
+  const r = perm.length;
+  return perm.every((p, k) => p === (k === r - 2 ? r - 1 : k === r - 1 ? r - 2 : k));
 }
