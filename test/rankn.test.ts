@@ -26,7 +26,9 @@ describe("products beyond rank 2 reach the matrix schedules", () => {
     expect(asBatchedProduct("abxy,abyz->abxz")).toEqual({ batch: ["a", "b"], i: "x", j: "y", k: "z" });
     expect(asBatchedProduct("ij,jk->ik")).toEqual({ batch: [], i: "i", j: "j", k: "k" });
     expect(asBatchedProduct("ibj,bkj->kbi")).toEqual({ batch: ["b"], i: "i", j: "j", k: "k" });
-    for (const other of ["ij,j->i", "bij,bjk->ik", "ii,ij->ij", "ij,jk->ikl", "ij,kl->ijkl", "ij->ji"])
+    // a batch letter of one operand only (shared weights per head, samples of a chunk)
+    expect(asBatchedProduct("Zaxy,ayk->Zaxk")).toEqual({ batch: ["Z", "a"], i: "x", j: "y", k: "k" });
+    for (const other of ["ij,j->i", "bij,bjk->ik", "ii,ij->ij", "ij,jk->ikl", "ij,kl->ijkl", "ij->ji", "ij,jk->i"])
       expect(asBatchedProduct(other), other).toBeUndefined();
   });
 
@@ -48,6 +50,10 @@ describe("rank-N programs through batchGradients, both targets", () => {
     "param T[2, 3, 2]\ninput x[2]\nloss = sum(max(T * x, axis=[0, 2])^2) + sum(T[1, :, ::-1] * x)\n",
     "param a[3], b[2]\ninput x[5]\nloss = huber(concat(a, b) * x, x, delta=0.3) + bce_with_logits(x, sigmoid(x))\n",
     "param E[7, 3], W[4, 3]\ninput ids[3]: int, y: int\nloss = cross_entropy(W @ sum(E[ids], axis=0), y)\n",
+    // per-sample heads: Q Kᵀ of two per-sample values (wasm kernels, one call per head and sample)
+    "param Wq[4, 4], Wk[4, 4]\ninput X[2, 3, 4]\nS = (X @ Wq) @ transpose(X @ Wk, [0, 2, 1])\nloss = sum(tanh(S)) + sum(softmax(S) * S)\n",
+    // a per-sample value times shared per-head weights
+    "param A[2, 4, 3]\ninput X[2, 5, 4]\nloss = sum(tanh(X @ A))\n",
   ];
   for (const [i, source] of batched.entries()) {
     for (const target of ["ts", "wasm"] as const) {

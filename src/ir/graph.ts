@@ -87,8 +87,24 @@ export function dependsOnParams(g: Graph): boolean[] {
   return active;
 }
 
-/** The node behind a transpose view (the WebAssembly kernels read it with a transposed layout), or the node itself. */
-export function behindTranspose(g: Graph, id: number): Node {
-  const n = g.nodes[id];
-  return n.op === "transpose" ? g.nodes[n.args[0]] : n;
+/** A view that swaps its source's last two axes: a transpose, or a permute that does only that (its rows are its source's columns). */
+export function swapsLastTwoAxes(n: Node): boolean {
+  if (n.op === "transpose") return true;
+  if (n.op !== "permute") return false;
+  const perm = n.attrs!.perm!;
+  const r = perm.length;
+  return perm.every((p, k) => p === (k === r - 2 ? r - 1 : k === r - 1 ? r - 2 : k));
+}
+
+/**
+ * Where an operand's elements are in memory: the node behind a last-two-axes swap
+ * (swapsLastTwoAxes) and behind reshapes (the same elements in the same order), and whether
+ * the swap transposes them.
+ */
+export function storageOf(g: Graph, id: number): { readonly node: Node; readonly swapped: boolean } {
+  let n = g.nodes[id];
+  const swapped = swapsLastTwoAxes(n);
+  if (swapped) n = g.nodes[n.args[0]];
+  while (n.op === "reshape") n = g.nodes[n.args[0]];
+  return { node: n, swapped };
 }

@@ -403,7 +403,7 @@ function matmulSchedule(k: KernelCtx): Stmt[] {
 
 /** How a two-operand einsum is a batched matrix product: C[P, i, k] = sum_j A[P?, i, j] B[P?, j, k], in any axis order. */
 interface BatchedProduct {
-  /** the batch letters: in the result and in both operands */
+  /** the batch letters: the result's other letters (an operand without one is the same for each of its values) */
   readonly batch: readonly string[];
   readonly i: string;
   readonly j: string;
@@ -419,14 +419,16 @@ export function asBatchedProduct(spec: string): BatchedProduct | undefined {
   if (![a, b, s.output].every(distinct)) return undefined;
   const only = (t: string, f: (c: string) => boolean) => [...t].filter(f);
   const inOut = (c: string) => s.output.includes(c);
-  const i = only(a, (c) => inOut(c) && !b.includes(c));
-  const k = only(b, (c) => inOut(c) && !a.includes(c));
+  // the result's letters of one operand only: the last is the matrix's row (column) letter, the
+  // others batch letters the other operand does not have (it is the same for each of them)
+  const i = only(s.output, (c) => a.includes(c) && !b.includes(c));
+  const k = only(s.output, (c) => b.includes(c) && !a.includes(c));
   const j = only(a, (c) => !inOut(c) && b.includes(c));
-  const batch = only(s.output, (c) => a.includes(c) && b.includes(c));
   const strays = [...a, ...b].filter((c) => !inOut(c) && !(a.includes(c) && b.includes(c)));
   const unfed = only(s.output, (c) => !a.includes(c) && !b.includes(c));
-  if (i.length !== 1 || j.length !== 1 || k.length !== 1 || strays.length || unfed.length) return undefined;
-  return { batch, i: i[0], j: j[0], k: k[0] };
+  if (!i.length || j.length !== 1 || !k.length || strays.length || unfed.length) return undefined;
+  const [ri, rk] = [i[i.length - 1], k[k.length - 1]];
+  return { batch: only(s.output, (c) => c !== ri && c !== rk), i: ri, j: j[0], k: rk };
 }
 
 /**

@@ -1,10 +1,18 @@
 import { InternalError } from "../../diagnostics/internal.js";
-import { behindTranspose, reachable, type GradOutput, type Graph, type Leaf, type Node } from "../../ir/graph.js";
+import {
+  storageOf,
+  reachable,
+  swapsLastTwoAxes,
+  type GradOutput,
+  type Graph,
+  type Leaf,
+  type Node,
+} from "../../ir/graph.js";
 import { kernelDef, kernelOf, opInfo, viewOf, type KernelCtx } from "../../ops/index.js";
 import { sameShape, size, type Shape } from "../../shape/shape.js";
 import { originNote } from "../../util/text.js";
 import { elementExpr } from "./scalar.js";
-import { elementVar } from "../../code/locals.js";
+import { elementVar, kernelVar } from "../../code/locals.js";
 import { flatIndex, flatOf as flatAt, idxOf, linear, NeedIndex, rowColPos, type Pos } from "./access.js";
 import {
   assign,
@@ -156,6 +164,8 @@ export interface WasmPlan {
   >;
   /** param -> the wasm-memory sum its gradient's kernel adds each chunk into (zeroed per call) */
   readonly accumulators: ReadonlyMap<string, { readonly key: string; readonly node: number; readonly offset: number }>;
+  /** batched products: node -> how many kernel calls, and each operand's step between them (bytes) */
+  readonly batches: ReadonlyMap<number, { readonly count: number; readonly steps: readonly number[] }>;
 }
 
 export interface FunctionContext {
@@ -401,7 +411,7 @@ class BodyEmitter {
     const w = this.ctx.wasm!;
     const stmts: Stmt[] = [];
     const offsetOf = (operand: number): Expr => {
-      const src = behindTranspose(this.g, operand);
+      const src = storageOf(this.g, operand).node;
       if (src.op === "param" || src.op === "input") {
         const st = w.staging.get(src.name!)!;
         // an input's rows for this chunk are copied in once, before the first kernel that reads them
@@ -433,14 +443,18 @@ class BodyEmitter {
     const b = offsetOf(n.args[1]);
     // a padded chunk's samples past `rows` repeat its last real one: their rows are copied, not computed
     const rows = this.ctx.weighted && w.sampleRows.has(n.id) ? [id("rows")] : [];
-    stmts.push({
+    const kernel = (offsets: readonly Expr[]): Stmt => ({
       k: "call",
-      e: {
-        k: "call",
-        fn: member(id("kernels"), w.kernels.get(n.id)!),
-        args: [a, b, num(w.offsets.get(n.id)!), ...rows],
-      },
+      e: { k: "call", fn: member(id("kernels"), w.kernels.get(n.id)!), args: [...offsets, ...rows] },
     });
+    const operands = [a, b, num(w.offsets.get(n.id)!)];
+    const batches = w.batches.get(n.id);
+    // a batched product: one call per matrix, each operand a step further on
+    if (batches) {
+      const q = kernelVar(0);
+      const at = (e: Expr, k: number) => iadd(e, imul(id(q), num(batches.steps[k])));
+      stmts.push(loop(q, num(batches.count), [kernel(operands.map(at))]));
+    } else stmts.push(kernel(operands));
     return stmts;
   }
 
@@ -762,13 +776,4 @@ class BodyEmitter {
       loop("s", num(B), [pad], id(rest)),
     ];
   }
-}
-
-/** A view that swaps its source's last two axes: a transpose, or a permute that does only that (its rows are its source's columns). */
-function swapsLastTwoAxes(n: Node): boolean {
-  if (n.op === "transpose") return true;
-  if (n.op !== "permute") return false;
-  const perm = n.attrs!.perm!;
-  const r = perm.length;
-  return perm.every((p, k) => p === (k === r - 2 ? r - 1 : k === r - 1 ? r - 2 : k));
 }

@@ -2,7 +2,9 @@
  * --target wasm: which of the chunk's matrix products run as WebAssembly kernels, and the one
  * memory they share with the generated code (buffers, staged params and inputs, scratch).
  */
-import { behindTranspose, type Graph } from "../../ir/graph.js";
+import { storageOf, type Graph, type Node } from "../../ir/graph.js";
+import { asBatchedProduct } from "../../ops/products.js";
+import { parseSpec } from "../../shape/contract.js";
 import { size } from "../../shape/shape.js";
 import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
 import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
@@ -25,6 +27,48 @@ export interface WasmKernels {
   readonly sampleRows: ReadonlySet<number>;
   /** product node -> the param whose whole gradient it is, added straight into a per-call sum */
   readonly accumulated: ReadonlyMap<number, string>;
+  /** batched products: node -> how many matrix products, and each operand's step between them (elements) */
+  readonly batches: ReadonlyMap<number, Batches>;
+}
+
+/** A batched matrix product as `count` kernel calls, each operand (A, B, the result) `steps` elements further on. */
+export interface Batches {
+  readonly count: number;
+  readonly steps: readonly [number, number, number];
+}
+
+/** A 2-D product's layout: which operands are stored transposed (nt: A Bᵀ, tn: Aᵀ B, nn: A B). */
+function formOf(ta: boolean, tb: boolean): Form | undefined {
+  return !ta && tb ? "nt" : ta && !tb ? "tn" : !ta && !tb ? "nn" : undefined;
+}
+
+/**
+ * A contraction that is a batched matrix product whose batch axes lead, in one order, in both
+ * operands and the result, and whose matrices are contiguous (operands stored as they are, or
+ * through a view swapping their last two axes): its kernel form, sizes and batch steps.
+ */
+function batchedForm(g: Graph, n: Node): { form: Form; m: number; n: number; c: number; batches: Batches } | undefined {
+  const p = asBatchedProduct(n.attrs!.spec!);
+  if (!p) return undefined;
+  const { inputs, output } = parseSpec(n.attrs!.spec!)!;
+  const lead = p.batch.join("");
+  if (
+    output !== `${lead}${p.i}${p.k}` ||
+    !inputs.every((sub) => sub.startsWith(lead) && sub.length === lead.length + 2)
+  )
+    return undefined;
+  // the last two letters in memory order
+  const stored = (o: number) => {
+    const last = inputs[o].slice(lead.length);
+    return storageOf(g, n.args[o]).swapped ? [...last].reverse().join("") : last;
+  };
+  const form = formOf(stored(0) === `${p.j}${p.i}`, stored(1) === `${p.k}${p.j}`);
+  const sizes = n.shape;
+  const m = sizes[lead.length];
+  const c = sizes[lead.length + 1];
+  const k = g.nodes[n.args[0]].shape[inputs[0].indexOf(p.j)];
+  const count = sizes.slice(0, lead.length).reduce((a, d) => a * d, 1);
+  return form && { form, m, n: k, c, batches: { count, steps: [m * k, k * c, m * c] } };
 }
 
 /**
@@ -34,11 +78,12 @@ export interface WasmKernels {
 export function wasmKernels(g: Graph): WasmKernels | undefined {
   const p = plan(g, "chunk");
   const usable = (id: number) => {
-    const s = behindTranspose(g, id);
+    const s = storageOf(g, id).node;
     return s.op === "param" || s.op === "input" || p.placement.get(s.id) === "buffer";
   };
   const kernels = new Map<number, string>();
   const specs: MatmulKernel[] = [];
+  const batches = new Map<number, Batches>();
   // a product that is a param's whole gradient, read by nothing else, is added straight into a sum
   const users = new Map<number, number>();
   for (const id of p.order) for (const a of g.nodes[id].args) users.set(a, (users.get(a) ?? 0) + 1);
@@ -51,9 +96,19 @@ export function wasmKernels(g: Graph): WasmKernels | undefined {
   const sampleRows = new Set<number>();
   for (const id of p.order) {
     const n = g.nodes[id];
-    if (n.op !== "matmul" || p.placement.get(id) !== "buffer" || !n.args.every(usable)) continue;
-    const [ta, tb] = n.args.map((a) => g.nodes[a].op === "transpose");
-    const form: Form | undefined = !ta && tb ? "nt" : ta && !tb ? "tn" : !ta && !tb ? "nn" : undefined;
+    if (p.placement.get(id) !== "buffer" || !n.args.every(usable)) continue;
+    if (n.op === "contract2") {
+      const b = batchedForm(g, n);
+      if (!b) continue;
+      const name = `k${specs.length}`;
+      kernels.set(id, name);
+      batches.set(id, b.batches);
+      specs.push({ name, form: b.form, m: b.m, n: b.n, c: b.c });
+      continue;
+    }
+    if (n.op !== "matmul") continue;
+    const [ta, tb] = n.args.map((a) => storageOf(g, a).swapped);
+    const form = formOf(ta, tb);
     if (!form) continue;
     const [a, b] = n.args.map((x) => g.nodes[x].shape);
     const name = `k${specs.length}`;
@@ -65,7 +120,7 @@ export function wasmKernels(g: Graph): WasmKernels | undefined {
     if (takesRows(spec) && rowsOfSamples.has(n.args[0])) sampleRows.add(id);
     specs.push(spec);
   }
-  return kernels.size ? { kernels, specs, accumulated, sampleRows } : undefined;
+  return kernels.size ? { kernels, specs, accumulated, sampleRows, batches } : undefined;
 }
 
 /**
@@ -79,7 +134,7 @@ export async function wasmLayout(
 ): Promise<WasmLayout | undefined> {
   const selected = wasmKernels(g);
   if (!selected) return undefined;
-  const { kernels, specs, accumulated, sampleRows } = selected;
+  const { kernels, specs, accumulated, sampleRows, batches } = selected;
   const p = plan(g, "chunk");
   const bytes = dtype === "f32" ? 4 : 8;
   let offset = 0;
@@ -105,7 +160,7 @@ export async function wasmLayout(
   const staging = new Map<string, { key: string; offset: number; role: "param" | "input"; size: number }>();
   for (const id of kernels.keys()) {
     for (const arg of g.nodes[id].args) {
-      const s = behindTranspose(g, arg);
+      const s = storageOf(g, arg).node;
       if ((s.op !== "param" && s.op !== "input") || staging.has(s.name!)) continue;
       const key = `staged_${s.name!.replace(/[^A-Za-z0-9_]/g, "_")}_${staging.size}`;
       const at = take(size(s.shape));
@@ -119,9 +174,19 @@ export async function wasmLayout(
   const pages = Math.ceil(offset / 65536) + 1;
   const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch));
   return {
-    plan: { kernels, sampleRows, offsets, staging, accumulators },
+    plan: { kernels, sampleRows, offsets, staging, accumulators, batches: scaled(batches, bytes) },
     views,
     pages,
     base64: Buffer.from(wasmBytes).toString("base64"),
   };
+}
+
+/** batch steps in bytes, as the kernels' offsets are */
+function scaled(batches: ReadonlyMap<number, Batches>, bytes: number): ReadonlyMap<number, Batches> {
+  return new Map(
+    [...batches].map(([id, b]) => [
+      id,
+      { count: b.count, steps: b.steps.map((x) => x * bytes) as [number, number, number] },
+    ]),
+  );
 }
