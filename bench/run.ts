@@ -411,6 +411,72 @@ async function mlpCase(n: number): Promise<Case> {
   };
 }
 
+/**
+ * The MLP in the x @ W layout (JAX, Keras), batch 1: gradc on examples/mlp-xw.grad against a
+ * hand-written version of that layout written to win (bench/handwritten.ts makeMlpXW), and the
+ * same network in the W @ x layout (examples/mlp.grad, and its hand-written code), with the
+ * weights transposed so that all four compute the same numbers: the speed should not depend on
+ * how the user writes the layer.
+ */
+async function mlpLayoutsCase(): Promise<Case> {
+  const xw = await generated("examples/mlp-xw.grad");
+  const wx = await generated("examples/mlp.grad");
+  const a = analyze(readFileSync("examples/mlp-xw.grad", "utf8"));
+  const T = (m: Float64Array, rows: number, cols: number) =>
+    Float64Array.from({ length: m.length }, (_, i) => m[(i % rows) * cols + Math.floor(i / rows)]);
+  const p = { W1: uniform(784 * 128, 0.05), b1: uniform(128, 0.1), W2: uniform(128 * 10, 0.1), b2: uniform(10, 0.1) };
+  const pt = { W1: T(p.W1, 784, 128), b1: p.b1, W2: T(p.W2, 128, 10), b2: p.b2 };
+  const x = Float64Array.from({ length: 784 }, () => next());
+  const y = new Float64Array(10);
+  y[3] = 1;
+  const outXW = xw.createResult(),
+    outWX = wx.createResult();
+  const g = {
+    W1: new Float64Array(784 * 128),
+    b1: new Float64Array(128),
+    W2: new Float64Array(1280),
+    b2: new Float64Array(10),
+  };
+  const gt = {
+    W1: new Float64Array(784 * 128),
+    b1: new Float64Array(128),
+    W2: new Float64Array(1280),
+    b2: new Float64Array(10),
+  };
+  const ws = hand.mlpWorkspace((k) => new Float64Array(k), 1);
+  const mlpXW = hand.makeMlpXW<Float64Array>(),
+    mlpWX = hand.makeMlp<Float64Array>();
+  // the W @ x layout's weight gradients, transposed into the x @ W layout for the comparison
+  const asXW = (r: { loss: number; grads: Record<string, unknown> }) => ({
+    loss: r.loss,
+    grads: {
+      W1: T(r.grads.W1 as Float64Array, 128, 784),
+      b1: r.grads.b1 as Float64Array,
+      W2: T(r.grads.W2 as Float64Array, 10, 128),
+      b2: r.grads.b2 as Float64Array,
+    },
+  });
+  return {
+    name: "the same MLP written x @ W + b (W1[784, 128]), batch 1, against the W @ x layout",
+    gradc: "gradc x @ W",
+    flops: flops(a.ir),
+    impls: [
+      { name: "gradc x @ W", step: () => xw.gradients(p, { x, y }, outXW) as ReturnType<Step> },
+      {
+        name: "gradc W @ x",
+        step: () => asXW(wx.gradients(pt, { x, y }, outWX)),
+        run: () => wx.gradients(pt, { x, y }, outWX),
+      },
+      { name: "hand-written x @ W", step: () => ({ loss: mlpXW(p, x, y, g, ws), grads: g }) },
+      {
+        name: "hand-written W @ x",
+        step: () => asXW({ loss: mlpWX(pt, x, y, 1, gt, ws), grads: gt }),
+        run: () => mlpWX(pt, x, y, 1, gt, ws),
+      },
+    ],
+  };
+}
+
 // ---- running ------------------------------------------------------------------------------------
 /** read a TF.js step's results into arrays and free its tensors */
 function tfResult(value: tf.Tensor, grads: tf.Tensor[], names: string[]): ReturnType<Step> {
@@ -471,7 +537,14 @@ defaultDevice("wasm");
 const peak = peakGflops();
 const wasmPeak = await wasmPeakGflops();
 // batch 8: below one chunk of 16, where --target wasm runs one padded chunk
-const cases = [await lectureCase(), await chainCase(), await mlpCase(1), await mlpCase(32), await mlpCase(8)];
+// BENCH_ONLY=<text>: only the cases whose name contains it, and nothing else (no RESULTS.md)
+const only = process.env.BENCH_ONLY;
+const makers = [lectureCase, chainCase, () => mlpCase(1), () => mlpCase(32), () => mlpCase(8), mlpLayoutsCase];
+const cases: Case[] = [];
+for (const make of makers) {
+  const c = await make();
+  if (!only || c.name.includes(only)) cases.push(c);
+}
 const lines: string[] = [];
 const say = (s: string) => {
   console.log(s);
@@ -533,6 +606,8 @@ for (const c of cases) {
   }
   say("");
 }
+
+if (only) process.exit(0);
 
 // the argument checks every exported function makes (issue: hostile inputs): checked against
 // --unchecked, in alternating rounds, after checking both give the same gradients
@@ -664,7 +739,8 @@ console.log("\nwrote bench/RESULTS.md");
 
 function targets(s: Record<string, Record<string, number>>, cms: Record<string, number>): string {
   const rows: string[] = ["| target | measured | holds |", "| --- | --- | --- |"];
-  const names = Object.keys(s);
+  // the cases against the libraries; the layouts case has its own rows
+  const names = Object.keys(s).filter((c) => "TF.js cpu" in s[c]);
   const ratio = (c: string, impl: string) => s[c][impl] / s[c]["gradc"];
   const row = (t: string, v: string, ok: boolean) => rows.push(`| ${t} | ${v} | ${ok ? "yes" : "**no**"} |`);
   for (const c of names)
@@ -721,6 +797,20 @@ function targets(s: Record<string, Record<string, number>>, cms: Record<string, 
     `${(b1["gradc wasm"] / b1["gradc"]).toFixed(2)} ×, ${(b1["gradc wasm f32"] / b1["gradc f32"]).toFixed(2)} × its time`,
     slower <= 1.05,
   );
+  const layouts = Object.keys(s).find((c) => "gradc x @ W" in s[c]);
+  if (layouts) {
+    const l = s[layouts];
+    row(
+      "the MLP written x @ W + b, batch 1: gradc ≤ 1.1 × hand-written code of that layout",
+      `${(l["gradc x @ W"] / l["hand-written x @ W"]).toFixed(2)} ×`,
+      l["gradc x @ W"] / l["hand-written x @ W"] <= 1.1,
+    );
+    row(
+      "the MLP written x @ W + b, batch 1: within 1.1 × of the W @ x layout's time",
+      `${(l["gradc x @ W"] / l["gradc W @ x"]).toFixed(2)} ×`,
+      l["gradc x @ W"] / l["gradc W @ x"] <= 1.1,
+    );
+  }
   row("compile of the MLP under 300 ms", `${cms["examples/mlp.grad"].toFixed(0)} ms`, cms["examples/mlp.grad"] < 300);
   row(
     "compile of a 10,000-node program under 10 s",

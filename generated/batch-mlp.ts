@@ -2,7 +2,7 @@
 // (gradc compile examples/batch-mlp.grad).
 // source sha256: 0e1a32ad789a6ba4e8281ccf7962545cebef47781e1537b143c3ab8798487443
 // gradc options: dtype=f64
-// output sha256: 33c2ee003166aa1ed32bdca84d79fdf03b105095d852bf43d3ce7e9f92991d83
+// output sha256: b6bdbc4958a286f33a92ff0b6b8e0986b7aa789bf1e07abb648da8185dcf00a2
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -246,45 +246,75 @@ export function loss(params: Params, inputs: Inputs): number {
   const u7 = workspace.u7;
   const u8 = workspace.u8;
   const u9 = workspace.u9;
-  // u1 = X @ W1 : [32, 128]
+  // u1 = X @ W1 : [32, 128]; then, per element, H
   {
     for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 128; j++) {
-        u1[i * 128 + j] = 0;
-      }
-      for (let t = 0; t < 784; t++) {
-        const a = X[i * 784 + t];
+      {
+        const a0 = X[i * 784];
+        const a1 = X[i * 784 + 1];
+        const a2 = X[i * 784 + 2];
+        const a3 = X[i * 784 + 3];
         for (let j = 0; j < 128; j++) {
-          u1[i * 128 + j] += a * W1[t * 128 + j];
+          u1[i * 128 + j] = a0 * W1[j] + a1 * W1[128 + j] + a2 * W1[256 + j] + a3 * W1[384 + j];
+        }
+      }
+      for (let t = 4; t < 780; t += 4) {
+        const a0 = X[i * 784 + t];
+        const a1 = X[i * 784 + (t + 1)];
+        const a2 = X[i * 784 + (t + 2)];
+        const a3 = X[i * 784 + (t + 3)];
+        for (let j = 0; j < 128; j++) {
+          u1[i * 128 + j] +=
+            a0 * W1[t * 128 + j] + a1 * W1[(t + 1) * 128 + j] + a2 * W1[(t + 2) * 128 + j] + a3 * W1[(t + 3) * 128 + j];
+        }
+      }
+      {
+        const a0 = X[i * 784 + 780];
+        const a1 = X[i * 784 + 781];
+        const a2 = X[i * 784 + 782];
+        const a3 = X[i * 784 + 783];
+        for (let j = 0; j < 128; j++) {
+          u1[i * 128 + j] =
+            u1[i * 128 + j] + a0 * W1[99840 + j] + a1 * W1[99968 + j] + a2 * W1[100096 + j] + a3 * W1[100224 + j];
+          const t_1 = u1[i * 128 + j] + b1[j];
+          H[i * 128 + j] = t_1 < 0 ? 0 : t_1;
         }
       }
     }
   }
-  // H = relu(X @ W1 + b1) : [32, 128]
-  for (let i = 0; i < 32; i++) {
-    for (let j = 0; j < 128; j++) {
-      const t_1 = u1[i * 128 + j] + b1[j];
-      H[i * 128 + j] = t_1 < 0 ? 0 : t_1;
-    }
-  }
-  // u5 = H @ W2 : [32, 10]
+  // u5 = H @ W2 : [32, 10]; then, per element, u7
   {
     for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 10; j++) {
-        u5[i * 10 + j] = 0;
-      }
-      for (let t = 0; t < 128; t++) {
-        const a = H[i * 128 + t];
+      {
+        const a0 = H[i * 128];
+        const a1 = H[i * 128 + 1];
+        const a2 = H[i * 128 + 2];
+        const a3 = H[i * 128 + 3];
         for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] += a * W2[t * 10 + j];
+          u5[i * 10 + j] = a0 * W2[j] + a1 * W2[10 + j] + a2 * W2[20 + j] + a3 * W2[30 + j];
         }
       }
-    }
-  }
-  // u7 = H @ W2 + b2 : [32, 10]
-  for (let i = 0; i < 32; i++) {
-    for (let j = 0; j < 10; j++) {
-      u7[i * 10 + j] = u5[i * 10 + j] + b2[j];
+      for (let t = 4; t < 124; t += 4) {
+        const a0 = H[i * 128 + t];
+        const a1 = H[i * 128 + (t + 1)];
+        const a2 = H[i * 128 + (t + 2)];
+        const a3 = H[i * 128 + (t + 3)];
+        for (let j = 0; j < 10; j++) {
+          u5[i * 10 + j] +=
+            a0 * W2[t * 10 + j] + a1 * W2[(t + 1) * 10 + j] + a2 * W2[(t + 2) * 10 + j] + a3 * W2[(t + 3) * 10 + j];
+        }
+      }
+      {
+        const a0 = H[i * 128 + 124];
+        const a1 = H[i * 128 + 125];
+        const a2 = H[i * 128 + 126];
+        const a3 = H[i * 128 + 127];
+        for (let j = 0; j < 10; j++) {
+          u5[i * 10 + j] =
+            u5[i * 10 + j] + a0 * W2[1240 + j] + a1 * W2[1250 + j] + a2 * W2[1260 + j] + a3 * W2[1270 + j];
+          u7[i * 10 + j] = u5[i * 10 + j] + b2[j];
+        }
+      }
     }
   }
   // u8 : [32, 10]
@@ -358,48 +388,75 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const u23 = workspace.u23;
   const d_b1 = out.grads.b1;
   const d_W1 = out.grads.W1;
-  // u1 = X @ W1 : [32, 128]
+  // u1 = X @ W1 : [32, 128]; then, per element, u3, H
   {
     for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 128; j++) {
-        u1[i * 128 + j] = 0;
-      }
-      for (let t = 0; t < 784; t++) {
-        const a = X[i * 784 + t];
+      {
+        const a0 = X[i * 784];
+        const a1 = X[i * 784 + 1];
+        const a2 = X[i * 784 + 2];
+        const a3 = X[i * 784 + 3];
         for (let j = 0; j < 128; j++) {
-          u1[i * 128 + j] += a * W1[t * 128 + j];
+          u1[i * 128 + j] = a0 * W1[j] + a1 * W1[128 + j] + a2 * W1[256 + j] + a3 * W1[384 + j];
+        }
+      }
+      for (let t = 4; t < 780; t += 4) {
+        const a0 = X[i * 784 + t];
+        const a1 = X[i * 784 + (t + 1)];
+        const a2 = X[i * 784 + (t + 2)];
+        const a3 = X[i * 784 + (t + 3)];
+        for (let j = 0; j < 128; j++) {
+          u1[i * 128 + j] +=
+            a0 * W1[t * 128 + j] + a1 * W1[(t + 1) * 128 + j] + a2 * W1[(t + 2) * 128 + j] + a3 * W1[(t + 3) * 128 + j];
+        }
+      }
+      {
+        const a0 = X[i * 784 + 780];
+        const a1 = X[i * 784 + 781];
+        const a2 = X[i * 784 + 782];
+        const a3 = X[i * 784 + 783];
+        for (let j = 0; j < 128; j++) {
+          u1[i * 128 + j] =
+            u1[i * 128 + j] + a0 * W1[99840 + j] + a1 * W1[99968 + j] + a2 * W1[100096 + j] + a3 * W1[100224 + j];
+          u3[i * 128 + j] = u1[i * 128 + j] + b1[j];
+          H[i * 128 + j] = u3[i * 128 + j] < 0 ? 0 : u3[i * 128 + j];
         }
       }
     }
   }
-  // u3 = X @ W1 + b1 : [32, 128]
-  for (let i = 0; i < 32; i++) {
-    for (let j = 0; j < 128; j++) {
-      u3[i * 128 + j] = u1[i * 128 + j] + b1[j];
-    }
-  }
-  // H = relu(X @ W1 + b1) : [32, 128]
-  for (let i = 0; i < 4096; i++) {
-    H[i] = u3[i] < 0 ? 0 : u3[i];
-  }
-  // u5 = H @ W2 : [32, 10]
+  // u5 = H @ W2 : [32, 10]; then, per element, u7
   {
     for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 10; j++) {
-        u5[i * 10 + j] = 0;
-      }
-      for (let t = 0; t < 128; t++) {
-        const a = H[i * 128 + t];
+      {
+        const a0 = H[i * 128];
+        const a1 = H[i * 128 + 1];
+        const a2 = H[i * 128 + 2];
+        const a3 = H[i * 128 + 3];
         for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] += a * W2[t * 10 + j];
+          u5[i * 10 + j] = a0 * W2[j] + a1 * W2[10 + j] + a2 * W2[20 + j] + a3 * W2[30 + j];
         }
       }
-    }
-  }
-  // u7 = H @ W2 + b2 : [32, 10]
-  for (let i = 0; i < 32; i++) {
-    for (let j = 0; j < 10; j++) {
-      u7[i * 10 + j] = u5[i * 10 + j] + b2[j];
+      for (let t = 4; t < 124; t += 4) {
+        const a0 = H[i * 128 + t];
+        const a1 = H[i * 128 + (t + 1)];
+        const a2 = H[i * 128 + (t + 2)];
+        const a3 = H[i * 128 + (t + 3)];
+        for (let j = 0; j < 10; j++) {
+          u5[i * 10 + j] +=
+            a0 * W2[t * 10 + j] + a1 * W2[(t + 1) * 10 + j] + a2 * W2[(t + 2) * 10 + j] + a3 * W2[(t + 3) * 10 + j];
+        }
+      }
+      {
+        const a0 = H[i * 128 + 124];
+        const a1 = H[i * 128 + 125];
+        const a2 = H[i * 128 + 126];
+        const a3 = H[i * 128 + 127];
+        for (let j = 0; j < 10; j++) {
+          u5[i * 10 + j] =
+            u5[i * 10 + j] + a0 * W2[1240 + j] + a1 * W2[1250 + j] + a2 * W2[1260 + j] + a3 * W2[1270 + j];
+          u7[i * 10 + j] = u5[i * 10 + j] + b2[j];
+        }
+      }
     }
   }
   // u8 : [32, 10]
@@ -508,10 +565,16 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   // d_W2 : [128, 10]
   {
     for (let i = 0; i < 128; i++) {
-      for (let j = 0; j < 10; j++) {
-        d_W2[i * 10 + j] = 0;
+      {
+        const a0 = H[i];
+        const a1 = H[128 + i];
+        const a2 = H[256 + i];
+        const a3 = H[384 + i];
+        for (let j = 0; j < 10; j++) {
+          d_W2[i * 10 + j] = a0 * u16[j] + a1 * u16[10 + j] + a2 * u16[20 + j] + a3 * u16[30 + j];
+        }
       }
-      for (let t = 0; t < 32; t += 4) {
+      for (let t = 4; t < 28; t += 4) {
         const a0 = H[t * 128 + i];
         const a1 = H[(t + 1) * 128 + i];
         const a2 = H[(t + 2) * 128 + i];
@@ -519,6 +582,16 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         for (let j = 0; j < 10; j++) {
           d_W2[i * 10 + j] +=
             a0 * u16[t * 10 + j] + a1 * u16[(t + 1) * 10 + j] + a2 * u16[(t + 2) * 10 + j] + a3 * u16[(t + 3) * 10 + j];
+        }
+      }
+      {
+        const a0 = H[3584 + i];
+        const a1 = H[3712 + i];
+        const a2 = H[3840 + i];
+        const a3 = H[3968 + i];
+        for (let j = 0; j < 10; j++) {
+          d_W2[i * 10 + j] =
+            d_W2[i * 10 + j] + a0 * u16[280 + j] + a1 * u16[290 + j] + a2 * u16[300 + j] + a3 * u16[310 + j];
         }
       }
     }
@@ -539,10 +612,16 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   // d_W1 : [784, 128]
   {
     for (let i = 0; i < 784; i++) {
-      for (let j = 0; j < 128; j++) {
-        d_W1[i * 128 + j] = 0;
+      {
+        const a0 = X[i];
+        const a1 = X[784 + i];
+        const a2 = X[1568 + i];
+        const a3 = X[2352 + i];
+        for (let j = 0; j < 128; j++) {
+          d_W1[i * 128 + j] = a0 * u23[j] + a1 * u23[128 + j] + a2 * u23[256 + j] + a3 * u23[384 + j];
+        }
       }
-      for (let t = 0; t < 32; t += 4) {
+      for (let t = 4; t < 28; t += 4) {
         const a0 = X[t * 784 + i];
         const a1 = X[(t + 1) * 784 + i];
         const a2 = X[(t + 2) * 784 + i];
@@ -553,6 +632,16 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
             a1 * u23[(t + 1) * 128 + j] +
             a2 * u23[(t + 2) * 128 + j] +
             a3 * u23[(t + 3) * 128 + j];
+        }
+      }
+      {
+        const a0 = X[21952 + i];
+        const a1 = X[22736 + i];
+        const a2 = X[23520 + i];
+        const a3 = X[24304 + i];
+        for (let j = 0; j < 128; j++) {
+          d_W1[i * 128 + j] =
+            d_W1[i * 128 + j] + a0 * u23[3584 + j] + a1 * u23[3712 + j] + a2 * u23[3840 + j] + a3 * u23[3968 + j];
         }
       }
     }
@@ -595,13 +684,40 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u2_1 : [512, 128]
   {
     for (let i = 0; i < 512; i++) {
-      for (let j = 0; j < 128; j++) {
-        u2_1[i * 128 + j] = 0;
-      }
-      for (let t = 0; t < 784; t++) {
-        const a = X_1[X_offset_1 + (i * 784 + t)];
+      {
+        const a0 = X_1[X_offset_1 + i * 784];
+        const a1 = X_1[X_offset_1 + (i * 784 + 1)];
+        const a2 = X_1[X_offset_1 + (i * 784 + 2)];
+        const a3 = X_1[X_offset_1 + (i * 784 + 3)];
         for (let j = 0; j < 128; j++) {
-          u2_1[i * 128 + j] += a * W1_1[t * 128 + j];
+          u2_1[i * 128 + j] = a0 * W1_1[j] + a1 * W1_1[128 + j] + a2 * W1_1[256 + j] + a3 * W1_1[384 + j];
+        }
+      }
+      for (let t = 4; t < 780; t += 4) {
+        const a0 = X_1[X_offset_1 + (i * 784 + t)];
+        const a1 = X_1[X_offset_1 + (i * 784 + (t + 1))];
+        const a2 = X_1[X_offset_1 + (i * 784 + (t + 2))];
+        const a3 = X_1[X_offset_1 + (i * 784 + (t + 3))];
+        for (let j = 0; j < 128; j++) {
+          u2_1[i * 128 + j] +=
+            a0 * W1_1[t * 128 + j] +
+            a1 * W1_1[(t + 1) * 128 + j] +
+            a2 * W1_1[(t + 2) * 128 + j] +
+            a3 * W1_1[(t + 3) * 128 + j];
+        }
+      }
+      {
+        const a0 = X_1[X_offset_1 + (i * 784 + 780)];
+        const a1 = X_1[X_offset_1 + (i * 784 + 781)];
+        const a2 = X_1[X_offset_1 + (i * 784 + 782)];
+        const a3 = X_1[X_offset_1 + (i * 784 + 783)];
+        for (let j = 0; j < 128; j++) {
+          u2_1[i * 128 + j] =
+            u2_1[i * 128 + j] +
+            a0 * W1_1[99840 + j] +
+            a1 * W1_1[99968 + j] +
+            a2 * W1_1[100096 + j] +
+            a3 * W1_1[100224 + j];
         }
       }
     }
@@ -621,13 +737,36 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u9_1 : [512, 10]
   {
     for (let i = 0; i < 512; i++) {
-      for (let j = 0; j < 10; j++) {
-        u9_1[i * 10 + j] = 0;
-      }
-      for (let t = 0; t < 128; t++) {
-        const a = H_1[i * 128 + t];
+      {
+        const a0 = H_1[i * 128];
+        const a1 = H_1[i * 128 + 1];
+        const a2 = H_1[i * 128 + 2];
+        const a3 = H_1[i * 128 + 3];
         for (let j = 0; j < 10; j++) {
-          u9_1[i * 10 + j] += a * W2_1[t * 10 + j];
+          u9_1[i * 10 + j] = a0 * W2_1[j] + a1 * W2_1[10 + j] + a2 * W2_1[20 + j] + a3 * W2_1[30 + j];
+        }
+      }
+      for (let t = 4; t < 124; t += 4) {
+        const a0 = H_1[i * 128 + t];
+        const a1 = H_1[i * 128 + (t + 1)];
+        const a2 = H_1[i * 128 + (t + 2)];
+        const a3 = H_1[i * 128 + (t + 3)];
+        for (let j = 0; j < 10; j++) {
+          u9_1[i * 10 + j] +=
+            a0 * W2_1[t * 10 + j] +
+            a1 * W2_1[(t + 1) * 10 + j] +
+            a2 * W2_1[(t + 2) * 10 + j] +
+            a3 * W2_1[(t + 3) * 10 + j];
+        }
+      }
+      {
+        const a0 = H_1[i * 128 + 124];
+        const a1 = H_1[i * 128 + 125];
+        const a2 = H_1[i * 128 + 126];
+        const a3 = H_1[i * 128 + 127];
+        for (let j = 0; j < 10; j++) {
+          u9_1[i * 10 + j] =
+            u9_1[i * 10 + j] + a0 * W2_1[1240 + j] + a1 * W2_1[1250 + j] + a2 * W2_1[1260 + j] + a3 * W2_1[1270 + j];
         }
       }
     }
@@ -768,10 +907,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // d_W2_1 : [128, 10]
   {
     for (let i = 0; i < 128; i++) {
-      for (let j = 0; j < 10; j++) {
-        d_W2_1[i * 10 + j] = 0;
+      {
+        const a0 = H_1[i];
+        const a1 = H_1[128 + i];
+        const a2 = H_1[256 + i];
+        const a3 = H_1[384 + i];
+        for (let j = 0; j < 10; j++) {
+          d_W2_1[i * 10 + j] = a0 * u24[j] + a1 * u24[10 + j] + a2 * u24[20 + j] + a3 * u24[30 + j];
+        }
       }
-      for (let t = 0; t < 512; t += 4) {
+      for (let t = 4; t < 508; t += 4) {
         const a0 = H_1[t * 128 + i];
         const a1 = H_1[(t + 1) * 128 + i];
         const a2 = H_1[(t + 2) * 128 + i];
@@ -779,6 +924,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         for (let j = 0; j < 10; j++) {
           d_W2_1[i * 10 + j] +=
             a0 * u24[t * 10 + j] + a1 * u24[(t + 1) * 10 + j] + a2 * u24[(t + 2) * 10 + j] + a3 * u24[(t + 3) * 10 + j];
+        }
+      }
+      {
+        const a0 = H_1[65024 + i];
+        const a1 = H_1[65152 + i];
+        const a2 = H_1[65280 + i];
+        const a3 = H_1[65408 + i];
+        for (let j = 0; j < 10; j++) {
+          d_W2_1[i * 10 + j] =
+            d_W2_1[i * 10 + j] + a0 * u24[5080 + j] + a1 * u24[5090 + j] + a2 * u24[5100 + j] + a3 * u24[5110 + j];
         }
       }
     }
@@ -816,10 +971,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // d_W1_1 : [784, 128]
   {
     for (let i = 0; i < 784; i++) {
-      for (let j = 0; j < 128; j++) {
-        d_W1_1[i * 128 + j] = 0;
+      {
+        const a0 = X_1[X_offset_1 + i];
+        const a1 = X_1[X_offset_1 + (784 + i)];
+        const a2 = X_1[X_offset_1 + (1568 + i)];
+        const a3 = X_1[X_offset_1 + (2352 + i)];
+        for (let j = 0; j < 128; j++) {
+          d_W1_1[i * 128 + j] = a0 * u34[j] + a1 * u34[128 + j] + a2 * u34[256 + j] + a3 * u34[384 + j];
+        }
       }
-      for (let t = 0; t < 512; t += 4) {
+      for (let t = 4; t < 508; t += 4) {
         const a0 = X_1[X_offset_1 + (t * 784 + i)];
         const a1 = X_1[X_offset_1 + ((t + 1) * 784 + i)];
         const a2 = X_1[X_offset_1 + ((t + 2) * 784 + i)];
@@ -830,6 +991,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a1 * u34[(t + 1) * 128 + j] +
             a2 * u34[(t + 2) * 128 + j] +
             a3 * u34[(t + 3) * 128 + j];
+        }
+      }
+      {
+        const a0 = X_1[X_offset_1 + (398272 + i)];
+        const a1 = X_1[X_offset_1 + (399056 + i)];
+        const a2 = X_1[X_offset_1 + (399840 + i)];
+        const a3 = X_1[X_offset_1 + (400624 + i)];
+        for (let j = 0; j < 128; j++) {
+          d_W1_1[i * 128 + j] =
+            d_W1_1[i * 128 + j] + a0 * u34[65024 + j] + a1 * u34[65152 + j] + a2 * u34[65280 + j] + a3 * u34[65408 + j];
         }
       }
     }
@@ -897,48 +1068,78 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   for (let sample = start; sample < n; sample++) {
     const X_offset = sample * 25088;
     const labels_offset = sample * 32;
-    // u1 = X @ W1 : [32, 128]
+    // u1 = X @ W1 : [32, 128]; then, per element, u3, H
     {
       for (let i = 0; i < 32; i++) {
-        for (let j = 0; j < 128; j++) {
-          u1[i * 128 + j] = 0;
-        }
-        for (let t = 0; t < 784; t++) {
-          const a = X[X_offset + (i * 784 + t)];
+        {
+          const a0 = X[X_offset + i * 784];
+          const a1 = X[X_offset + (i * 784 + 1)];
+          const a2 = X[X_offset + (i * 784 + 2)];
+          const a3 = X[X_offset + (i * 784 + 3)];
           for (let j = 0; j < 128; j++) {
-            u1[i * 128 + j] += a * W1[t * 128 + j];
+            u1[i * 128 + j] = a0 * W1[j] + a1 * W1[128 + j] + a2 * W1[256 + j] + a3 * W1[384 + j];
+          }
+        }
+        for (let t = 4; t < 780; t += 4) {
+          const a0 = X[X_offset + (i * 784 + t)];
+          const a1 = X[X_offset + (i * 784 + (t + 1))];
+          const a2 = X[X_offset + (i * 784 + (t + 2))];
+          const a3 = X[X_offset + (i * 784 + (t + 3))];
+          for (let j = 0; j < 128; j++) {
+            u1[i * 128 + j] +=
+              a0 * W1[t * 128 + j] +
+              a1 * W1[(t + 1) * 128 + j] +
+              a2 * W1[(t + 2) * 128 + j] +
+              a3 * W1[(t + 3) * 128 + j];
+          }
+        }
+        {
+          const a0 = X[X_offset + (i * 784 + 780)];
+          const a1 = X[X_offset + (i * 784 + 781)];
+          const a2 = X[X_offset + (i * 784 + 782)];
+          const a3 = X[X_offset + (i * 784 + 783)];
+          for (let j = 0; j < 128; j++) {
+            u1[i * 128 + j] =
+              u1[i * 128 + j] + a0 * W1[99840 + j] + a1 * W1[99968 + j] + a2 * W1[100096 + j] + a3 * W1[100224 + j];
+            u3[i * 128 + j] = u1[i * 128 + j] + b1[j];
+            H[i * 128 + j] = u3[i * 128 + j] < 0 ? 0 : u3[i * 128 + j];
           }
         }
       }
     }
-    // u3 = X @ W1 + b1 : [32, 128]
-    for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 128; j++) {
-        u3[i * 128 + j] = u1[i * 128 + j] + b1[j];
-      }
-    }
-    // H = relu(X @ W1 + b1) : [32, 128]
-    for (let i = 0; i < 4096; i++) {
-      H[i] = u3[i] < 0 ? 0 : u3[i];
-    }
-    // u5 = H @ W2 : [32, 10]
+    // u5 = H @ W2 : [32, 10]; then, per element, u7
     {
       for (let i = 0; i < 32; i++) {
-        for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] = 0;
-        }
-        for (let t = 0; t < 128; t++) {
-          const a = H[i * 128 + t];
+        {
+          const a0 = H[i * 128];
+          const a1 = H[i * 128 + 1];
+          const a2 = H[i * 128 + 2];
+          const a3 = H[i * 128 + 3];
           for (let j = 0; j < 10; j++) {
-            u5[i * 10 + j] += a * W2[t * 10 + j];
+            u5[i * 10 + j] = a0 * W2[j] + a1 * W2[10 + j] + a2 * W2[20 + j] + a3 * W2[30 + j];
           }
         }
-      }
-    }
-    // u7 = H @ W2 + b2 : [32, 10]
-    for (let i = 0; i < 32; i++) {
-      for (let j = 0; j < 10; j++) {
-        u7[i * 10 + j] = u5[i * 10 + j] + b2[j];
+        for (let t = 4; t < 124; t += 4) {
+          const a0 = H[i * 128 + t];
+          const a1 = H[i * 128 + (t + 1)];
+          const a2 = H[i * 128 + (t + 2)];
+          const a3 = H[i * 128 + (t + 3)];
+          for (let j = 0; j < 10; j++) {
+            u5[i * 10 + j] +=
+              a0 * W2[t * 10 + j] + a1 * W2[(t + 1) * 10 + j] + a2 * W2[(t + 2) * 10 + j] + a3 * W2[(t + 3) * 10 + j];
+          }
+        }
+        {
+          const a0 = H[i * 128 + 124];
+          const a1 = H[i * 128 + 125];
+          const a2 = H[i * 128 + 126];
+          const a3 = H[i * 128 + 127];
+          for (let j = 0; j < 10; j++) {
+            u5[i * 10 + j] =
+              u5[i * 10 + j] + a0 * W2[1240 + j] + a1 * W2[1250 + j] + a2 * W2[1260 + j] + a3 * W2[1270 + j];
+            u7[i * 10 + j] = u5[i * 10 + j] + b2[j];
+          }
+        }
       }
     }
     // u8 : [32, 10]
@@ -1047,10 +1248,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     // d_W2 : [128, 10]
     {
       for (let i = 0; i < 128; i++) {
-        for (let j = 0; j < 10; j++) {
-          d_W2[i * 10 + j] = 0;
+        {
+          const a0 = H[i];
+          const a1 = H[128 + i];
+          const a2 = H[256 + i];
+          const a3 = H[384 + i];
+          for (let j = 0; j < 10; j++) {
+            d_W2[i * 10 + j] = a0 * u16[j] + a1 * u16[10 + j] + a2 * u16[20 + j] + a3 * u16[30 + j];
+          }
         }
-        for (let t = 0; t < 32; t += 4) {
+        for (let t = 4; t < 28; t += 4) {
           const a0 = H[t * 128 + i];
           const a1 = H[(t + 1) * 128 + i];
           const a2 = H[(t + 2) * 128 + i];
@@ -1061,6 +1268,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               a1 * u16[(t + 1) * 10 + j] +
               a2 * u16[(t + 2) * 10 + j] +
               a3 * u16[(t + 3) * 10 + j];
+          }
+        }
+        {
+          const a0 = H[3584 + i];
+          const a1 = H[3712 + i];
+          const a2 = H[3840 + i];
+          const a3 = H[3968 + i];
+          for (let j = 0; j < 10; j++) {
+            d_W2[i * 10 + j] =
+              d_W2[i * 10 + j] + a0 * u16[280 + j] + a1 * u16[290 + j] + a2 * u16[300 + j] + a3 * u16[310 + j];
           }
         }
       }
@@ -1081,10 +1298,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     // d_W1 : [784, 128]
     {
       for (let i = 0; i < 784; i++) {
-        for (let j = 0; j < 128; j++) {
-          d_W1[i * 128 + j] = 0;
+        {
+          const a0 = X[X_offset + i];
+          const a1 = X[X_offset + (784 + i)];
+          const a2 = X[X_offset + (1568 + i)];
+          const a3 = X[X_offset + (2352 + i)];
+          for (let j = 0; j < 128; j++) {
+            d_W1[i * 128 + j] = a0 * u23[j] + a1 * u23[128 + j] + a2 * u23[256 + j] + a3 * u23[384 + j];
+          }
         }
-        for (let t = 0; t < 32; t += 4) {
+        for (let t = 4; t < 28; t += 4) {
           const a0 = X[X_offset + (t * 784 + i)];
           const a1 = X[X_offset + ((t + 1) * 784 + i)];
           const a2 = X[X_offset + ((t + 2) * 784 + i)];
@@ -1095,6 +1318,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               a1 * u23[(t + 1) * 128 + j] +
               a2 * u23[(t + 2) * 128 + j] +
               a3 * u23[(t + 3) * 128 + j];
+          }
+        }
+        {
+          const a0 = X[X_offset + (21952 + i)];
+          const a1 = X[X_offset + (22736 + i)];
+          const a2 = X[X_offset + (23520 + i)];
+          const a3 = X[X_offset + (24304 + i)];
+          for (let j = 0; j < 128; j++) {
+            d_W1[i * 128 + j] =
+              d_W1[i * 128 + j] + a0 * u23[3584 + j] + a1 * u23[3712 + j] + a2 * u23[3840 + j] + a3 * u23[3968 + j];
           }
         }
       }

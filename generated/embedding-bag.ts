@@ -2,7 +2,7 @@
 // (gradc compile examples/embedding-bag.grad).
 // source sha256: 26d2465a5ca15f2d0e61f2ad361144c46e37067490eeb60d76157c653e64f39c
 // gradc options: dtype=f64
-// output sha256: 42ce62ec37e5ec7be99c991714bfc64f6809fc14061fe43cdebea8e68d1fb8b8
+// output sha256: df12d5a77a9247a68e1431e1365b34fcb05b8177c0ed32af224dc947981a063a
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -439,21 +439,18 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // d_bag : [8]
+  // d_bag : [8]; then, per element, u13
   {
-    for (let j = 0; j < 8; j++) {
-      d_bag[j] = 0;
-    }
-    for (let t = 0; t < 4; t++) {
-      const a = u10[t];
+    {
+      const a0 = u10[0];
+      const a1 = u10[1];
+      const a2 = u10[2];
+      const a3 = u10[3];
       for (let j = 0; j < 8; j++) {
-        d_bag[j] += a * W[t * 8 + j];
+        d_bag[j] = a0 * W[j] + a1 * W[8 + j] + a2 * W[16 + j] + a3 * W[24 + j];
+        u13[j] = d_bag[j] * 0.16666666666666666;
       }
     }
-  }
-  // u13 : [8]
-  for (let i = 0; i < 8; i++) {
-    u13[i] = d_bag[i] * 0.16666666666666666;
   }
   // d_E : [50, 8]
   {
@@ -637,16 +634,17 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // d_bag_1 : [16, 8]
+  // d_bag_1 : [16, 8]; then, per element, u19
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 8; j++) {
-        d_bag_1[i * 8 + j] = 0;
-      }
-      for (let t = 0; t < 4; t++) {
-        const a = u14_1[i * 4 + t];
+      {
+        const a0 = u14_1[i * 4];
+        const a1 = u14_1[i * 4 + 1];
+        const a2 = u14_1[i * 4 + 2];
+        const a3 = u14_1[i * 4 + 3];
         for (let j = 0; j < 8; j++) {
-          d_bag_1[i * 8 + j] += a * W_1[t * 8 + j];
+          d_bag_1[i * 8 + j] = a0 * W_1[j] + a1 * W_1[8 + j] + a2 * W_1[16 + j] + a3 * W_1[24 + j];
+          u19[i * 8 + j] = d_bag_1[i * 8 + j] * 0.16666666666666666;
         }
       }
     }
@@ -654,10 +652,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // d_W_1 : [4, 8]
   {
     for (let i = 0; i < 4; i++) {
-      for (let j = 0; j < 8; j++) {
-        d_W_1[i * 8 + j] = 0;
+      {
+        const a0 = u14_1[i];
+        const a1 = u14_1[4 + i];
+        const a2 = u14_1[8 + i];
+        const a3 = u14_1[12 + i];
+        for (let j = 0; j < 8; j++) {
+          d_W_1[i * 8 + j] = a0 * bag_1[j] + a1 * bag_1[8 + j] + a2 * bag_1[16 + j] + a3 * bag_1[24 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = u14_1[t * 4 + i];
         const a1 = u14_1[(t + 1) * 4 + i];
         const a2 = u14_1[(t + 2) * 4 + i];
@@ -670,12 +674,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * bag_1[(t + 3) * 8 + j];
         }
       }
-    }
-  }
-  // u19 : [16, 8]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 8; j++) {
-      u19[i * 8 + j] = d_bag_1[i * 8 + j] * 0.16666666666666666;
+      {
+        const a0 = u14_1[48 + i];
+        const a1 = u14_1[52 + i];
+        const a2 = u14_1[56 + i];
+        const a3 = u14_1[60 + i];
+        for (let j = 0; j < 8; j++) {
+          d_W_1[i * 8 + j] =
+            d_W_1[i * 8 + j] + a0 * bag_1[96 + j] + a1 * bag_1[104 + j] + a2 * bag_1[112 + j] + a3 * bag_1[120 + j];
+        }
+      }
     }
   }
   // d_E_1 : [50, 8]
@@ -861,21 +869,18 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // d_bag : [8]
+    // d_bag : [8]; then, per element, u13
     {
-      for (let j = 0; j < 8; j++) {
-        d_bag[j] = 0;
-      }
-      for (let t = 0; t < 4; t++) {
-        const a = u10[t];
+      {
+        const a0 = u10[0];
+        const a1 = u10[1];
+        const a2 = u10[2];
+        const a3 = u10[3];
         for (let j = 0; j < 8; j++) {
-          d_bag[j] += a * W[t * 8 + j];
+          d_bag[j] = a0 * W[j] + a1 * W[8 + j] + a2 * W[16 + j] + a3 * W[24 + j];
+          u13[j] = d_bag[j] * 0.16666666666666666;
         }
       }
-    }
-    // u13 : [8]
-    for (let i = 0; i < 8; i++) {
-      u13[i] = d_bag[i] * 0.16666666666666666;
     }
     // d_E : [50, 8]
     {

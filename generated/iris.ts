@@ -2,7 +2,7 @@
 // (gradc compile examples/iris/model.grad).
 // source sha256: f4dfaaa5dd54117a3678522da5dcbc23a785132f96961609e0c6402cc6d54f58
 // gradc options: dtype=f64
-// output sha256: 92464a0416cbf988ea36f798708a3280cdb8ad1c26d7441d6de6370d50099f8e
+// output sha256: b22cbc05edcfeee62bd32efaaf4d50dbee0861c2a038b756a97fd90652cb97e5
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -373,21 +373,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // d_h : [16]
+  // d_h : [16]; then, per element, d_b1
   {
-    for (let j = 0; j < 16; j++) {
-      d_h[j] = 0;
-    }
-    for (let t = 0; t < 3; t++) {
-      const a = u8[t];
+    {
+      const a0 = u8[0];
+      const a1 = u8[1];
+      const a2 = u8[2];
       for (let j = 0; j < 16; j++) {
-        d_h[j] += a * W2[t * 16 + j];
+        d_h[j] = a0 * W2[j] + a1 * W2[16 + j] + a2 * W2[32 + j];
+        d_b1[j] = u2[j] > 0 ? d_h[j] : 0;
       }
     }
-  }
-  // d_b1 : [16]
-  for (let i = 0; i < 16; i++) {
-    d_b1[i] = u2[i] > 0 ? d_h[i] : 0;
   }
   // d_W1 : [16, 4]
   {
@@ -565,16 +561,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // d_h_1 : [16, 16]
+  // d_h_1 : [16, 16]; then, per element, u19
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        d_h_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 3; t++) {
-        const a = u13[i * 3 + t];
+      {
+        const a0 = u13[i * 3];
+        const a1 = u13[i * 3 + 1];
+        const a2 = u13[i * 3 + 2];
         for (let j = 0; j < 16; j++) {
-          d_h_1[i * 16 + j] += a * W2_1[t * 16 + j];
+          d_h_1[i * 16 + j] = a0 * W2_1[j] + a1 * W2_1[16 + j] + a2 * W2_1[32 + j];
+          u19[i * 16 + j] = u4_1[i * 16 + j] > 0 ? d_h_1[i * 16 + j] : 0;
         }
       }
     }
@@ -582,10 +578,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // d_W2_1 : [3, 16]
   {
     for (let i = 0; i < 3; i++) {
-      for (let j = 0; j < 16; j++) {
-        d_W2_1[i * 16 + j] = 0;
+      {
+        const a0 = u13[i];
+        const a1 = u13[3 + i];
+        const a2 = u13[6 + i];
+        const a3 = u13[9 + i];
+        for (let j = 0; j < 16; j++) {
+          d_W2_1[i * 16 + j] = a0 * h_1[j] + a1 * h_1[16 + j] + a2 * h_1[32 + j] + a3 * h_1[48 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = u13[t * 3 + i];
         const a1 = u13[(t + 1) * 3 + i];
         const a2 = u13[(t + 2) * 3 + i];
@@ -595,11 +597,17 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a0 * h_1[t * 16 + j] + a1 * h_1[(t + 1) * 16 + j] + a2 * h_1[(t + 2) * 16 + j] + a3 * h_1[(t + 3) * 16 + j];
         }
       }
+      {
+        const a0 = u13[36 + i];
+        const a1 = u13[39 + i];
+        const a2 = u13[42 + i];
+        const a3 = u13[45 + i];
+        for (let j = 0; j < 16; j++) {
+          d_W2_1[i * 16 + j] =
+            d_W2_1[i * 16 + j] + a0 * h_1[192 + j] + a1 * h_1[208 + j] + a2 * h_1[224 + j] + a3 * h_1[240 + j];
+        }
+      }
     }
-  }
-  // u19 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    u19[i] = u4_1[i] > 0 ? d_h_1[i] : 0;
   }
   // d_b1_1 : [16]
   {
@@ -617,10 +625,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // d_W1_1 : [16, 4]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 4; j++) {
-        d_W1_1[i * 4 + j] = 0;
+      {
+        const a0 = u19[i];
+        const a1 = u19[16 + i];
+        const a2 = u19[32 + i];
+        const a3 = u19[48 + i];
+        for (let j = 0; j < 4; j++) {
+          d_W1_1[i * 4 + j] =
+            a0 * x_1[x_offset_1 + j] +
+            a1 * x_1[x_offset_1 + (4 + j)] +
+            a2 * x_1[x_offset_1 + (8 + j)] +
+            a3 * x_1[x_offset_1 + (12 + j)];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = u19[t * 16 + i];
         const a1 = u19[(t + 1) * 16 + i];
         const a2 = u19[(t + 2) * 16 + i];
@@ -631,6 +649,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a1 * x_1[x_offset_1 + ((t + 1) * 4 + j)] +
             a2 * x_1[x_offset_1 + ((t + 2) * 4 + j)] +
             a3 * x_1[x_offset_1 + ((t + 3) * 4 + j)];
+        }
+      }
+      {
+        const a0 = u19[192 + i];
+        const a1 = u19[208 + i];
+        const a2 = u19[224 + i];
+        const a3 = u19[240 + i];
+        for (let j = 0; j < 4; j++) {
+          d_W1_1[i * 4 + j] =
+            d_W1_1[i * 4 + j] +
+            a0 * x_1[x_offset_1 + (48 + j)] +
+            a1 * x_1[x_offset_1 + (52 + j)] +
+            a2 * x_1[x_offset_1 + (56 + j)] +
+            a3 * x_1[x_offset_1 + (60 + j)];
         }
       }
     }
@@ -767,21 +799,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // d_h : [16]
+    // d_h : [16]; then, per element, d_b1
     {
-      for (let j = 0; j < 16; j++) {
-        d_h[j] = 0;
-      }
-      for (let t = 0; t < 3; t++) {
-        const a = u8[t];
+      {
+        const a0 = u8[0];
+        const a1 = u8[1];
+        const a2 = u8[2];
         for (let j = 0; j < 16; j++) {
-          d_h[j] += a * W2[t * 16 + j];
+          d_h[j] = a0 * W2[j] + a1 * W2[16 + j] + a2 * W2[32 + j];
+          d_b1[j] = u2[j] > 0 ? d_h[j] : 0;
         }
       }
-    }
-    // d_b1 : [16]
-    for (let i = 0; i < 16; i++) {
-      d_b1[i] = u2[i] > 0 ? d_h[i] : 0;
     }
     // d_W1 : [16, 4]
     {

@@ -2,7 +2,7 @@
 // (gradc compile examples/layernorm.grad).
 // source sha256: f0504e0c9d0919333265d7981bb5b14ff5d85c4c9d3864b532353b2ef788bf45
 // gradc options: dtype=f64
-// output sha256: 668b5de54f559f19fb691488fcb70c4216678a90d85e3c8d934ac6380d38cc75
+// output sha256: 50b52ddd3faac7e8b6d33dca992a6ffb92f0c0c9ba96c573982c152f428ba603
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -299,24 +299,38 @@ export function loss(params: Params, inputs: Inputs): number {
       N[i * 16 + j] = (gamma[j] * u6[i * 16 + j]) / u16[i] + beta[j];
     }
   }
-  // u21 = N @ W : [8, 4]
+  // u21 = N @ W : [8, 4]; then, per element, Z
   {
     for (let i = 0; i < 8; i++) {
-      for (let j = 0; j < 4; j++) {
-        u21[i * 4 + j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = N[i * 16 + t];
+      {
+        const a0 = N[i * 16];
+        const a1 = N[i * 16 + 1];
+        const a2 = N[i * 16 + 2];
+        const a3 = N[i * 16 + 3];
         for (let j = 0; j < 4; j++) {
-          u21[i * 4 + j] += a * W[t * 4 + j];
+          u21[i * 4 + j] = a0 * W[j] + a1 * W[4 + j] + a2 * W[8 + j] + a3 * W[12 + j];
         }
       }
-    }
-  }
-  // Z = N @ W + b : [8, 4]
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < 4; j++) {
-      Z[i * 4 + j] = u21[i * 4 + j] + b[j];
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = N[i * 16 + t];
+        const a1 = N[i * 16 + (t + 1)];
+        const a2 = N[i * 16 + (t + 2)];
+        const a3 = N[i * 16 + (t + 3)];
+        for (let j = 0; j < 4; j++) {
+          u21[i * 4 + j] +=
+            a0 * W[t * 4 + j] + a1 * W[(t + 1) * 4 + j] + a2 * W[(t + 2) * 4 + j] + a3 * W[(t + 3) * 4 + j];
+        }
+      }
+      {
+        const a0 = N[i * 16 + 12];
+        const a1 = N[i * 16 + 13];
+        const a2 = N[i * 16 + 14];
+        const a3 = N[i * 16 + 15];
+        for (let j = 0; j < 4; j++) {
+          u21[i * 4 + j] = u21[i * 4 + j] + a0 * W[48 + j] + a1 * W[52 + j] + a2 * W[56 + j] + a3 * W[60 + j];
+          Z[i * 4 + j] = u21[i * 4 + j] + b[j];
+        }
+      }
     }
   }
   // u24 = softmax_cross_entropy(Z, Y) : [8]
@@ -422,24 +436,38 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       N[i * 16 + j] = (gamma[j] * u6[i * 16 + j]) / u16[i] + beta[j];
     }
   }
-  // u21 = N @ W : [8, 4]
+  // u21 = N @ W : [8, 4]; then, per element, Z
   {
     for (let i = 0; i < 8; i++) {
-      for (let j = 0; j < 4; j++) {
-        u21[i * 4 + j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = N[i * 16 + t];
+      {
+        const a0 = N[i * 16];
+        const a1 = N[i * 16 + 1];
+        const a2 = N[i * 16 + 2];
+        const a3 = N[i * 16 + 3];
         for (let j = 0; j < 4; j++) {
-          u21[i * 4 + j] += a * W[t * 4 + j];
+          u21[i * 4 + j] = a0 * W[j] + a1 * W[4 + j] + a2 * W[8 + j] + a3 * W[12 + j];
         }
       }
-    }
-  }
-  // Z = N @ W + b : [8, 4]
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < 4; j++) {
-      Z[i * 4 + j] = u21[i * 4 + j] + b[j];
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = N[i * 16 + t];
+        const a1 = N[i * 16 + (t + 1)];
+        const a2 = N[i * 16 + (t + 2)];
+        const a3 = N[i * 16 + (t + 3)];
+        for (let j = 0; j < 4; j++) {
+          u21[i * 4 + j] +=
+            a0 * W[t * 4 + j] + a1 * W[(t + 1) * 4 + j] + a2 * W[(t + 2) * 4 + j] + a3 * W[(t + 3) * 4 + j];
+        }
+      }
+      {
+        const a0 = N[i * 16 + 12];
+        const a1 = N[i * 16 + 13];
+        const a2 = N[i * 16 + 14];
+        const a3 = N[i * 16 + 15];
+        for (let j = 0; j < 4; j++) {
+          u21[i * 4 + j] = u21[i * 4 + j] + a0 * W[48 + j] + a1 * W[52 + j] + a2 * W[56 + j] + a3 * W[60 + j];
+          Z[i * 4 + j] = u21[i * 4 + j] + b[j];
+        }
+      }
     }
   }
   // u24 = softmax_cross_entropy(Z, Y) : [8]
@@ -537,17 +565,22 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   // d_W : [16, 4]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 4; j++) {
-        d_W[i * 4 + j] = 0;
-      }
-      for (let t = 0; t < 8; t += 4) {
-        const a0 = N[t * 16 + i];
-        const a1 = N[(t + 1) * 16 + i];
-        const a2 = N[(t + 2) * 16 + i];
-        const a3 = N[(t + 3) * 16 + i];
+      {
+        const a0 = N[i];
+        const a1 = N[16 + i];
+        const a2 = N[32 + i];
+        const a3 = N[48 + i];
         for (let j = 0; j < 4; j++) {
-          d_W[i * 4 + j] +=
-            a0 * d_Z[t * 4 + j] + a1 * d_Z[(t + 1) * 4 + j] + a2 * d_Z[(t + 2) * 4 + j] + a3 * d_Z[(t + 3) * 4 + j];
+          d_W[i * 4 + j] = a0 * d_Z[j] + a1 * d_Z[4 + j] + a2 * d_Z[8 + j] + a3 * d_Z[12 + j];
+        }
+      }
+      {
+        const a0 = N[64 + i];
+        const a1 = N[80 + i];
+        const a2 = N[96 + i];
+        const a3 = N[112 + i];
+        for (let j = 0; j < 4; j++) {
+          d_W[i * 4 + j] = d_W[i * 4 + j] + a0 * d_Z[16 + j] + a1 * d_Z[20 + j] + a2 * d_Z[24 + j] + a3 * d_Z[28 + j];
         }
       }
     }
@@ -680,13 +713,33 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u27_1 : [128, 4]
   {
     for (let i = 0; i < 128; i++) {
-      for (let j = 0; j < 4; j++) {
-        u27_1[i * 4 + j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = N_1[i * 16 + t];
+      {
+        const a0 = N_1[i * 16];
+        const a1 = N_1[i * 16 + 1];
+        const a2 = N_1[i * 16 + 2];
+        const a3 = N_1[i * 16 + 3];
         for (let j = 0; j < 4; j++) {
-          u27_1[i * 4 + j] += a * W_1[t * 4 + j];
+          u27_1[i * 4 + j] = a0 * W_1[j] + a1 * W_1[4 + j] + a2 * W_1[8 + j] + a3 * W_1[12 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = N_1[i * 16 + t];
+        const a1 = N_1[i * 16 + (t + 1)];
+        const a2 = N_1[i * 16 + (t + 2)];
+        const a3 = N_1[i * 16 + (t + 3)];
+        for (let j = 0; j < 4; j++) {
+          u27_1[i * 4 + j] +=
+            a0 * W_1[t * 4 + j] + a1 * W_1[(t + 1) * 4 + j] + a2 * W_1[(t + 2) * 4 + j] + a3 * W_1[(t + 3) * 4 + j];
+        }
+      }
+      {
+        const a0 = N_1[i * 16 + 12];
+        const a1 = N_1[i * 16 + 13];
+        const a2 = N_1[i * 16 + 14];
+        const a3 = N_1[i * 16 + 15];
+        for (let j = 0; j < 4; j++) {
+          u27_1[i * 4 + j] =
+            u27_1[i * 4 + j] + a0 * W_1[48 + j] + a1 * W_1[52 + j] + a2 * W_1[56 + j] + a3 * W_1[60 + j];
         }
       }
     }
@@ -812,10 +865,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // d_W_1 : [16, 4]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 4; j++) {
-        d_W_1[i * 4 + j] = 0;
+      {
+        const a0 = N_1[i];
+        const a1 = N_1[16 + i];
+        const a2 = N_1[32 + i];
+        const a3 = N_1[48 + i];
+        for (let j = 0; j < 4; j++) {
+          d_W_1[i * 4 + j] = a0 * d_Z_1[j] + a1 * d_Z_1[4 + j] + a2 * d_Z_1[8 + j] + a3 * d_Z_1[12 + j];
+        }
       }
-      for (let t = 0; t < 128; t += 4) {
+      for (let t = 4; t < 124; t += 4) {
         const a0 = N_1[t * 16 + i];
         const a1 = N_1[(t + 1) * 16 + i];
         const a2 = N_1[(t + 2) * 16 + i];
@@ -826,6 +885,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a1 * d_Z_1[(t + 1) * 4 + j] +
             a2 * d_Z_1[(t + 2) * 4 + j] +
             a3 * d_Z_1[(t + 3) * 4 + j];
+        }
+      }
+      {
+        const a0 = N_1[1984 + i];
+        const a1 = N_1[2000 + i];
+        const a2 = N_1[2016 + i];
+        const a3 = N_1[2032 + i];
+        for (let j = 0; j < 4; j++) {
+          d_W_1[i * 4 + j] =
+            d_W_1[i * 4 + j] + a0 * d_Z_1[496 + j] + a1 * d_Z_1[500 + j] + a2 * d_Z_1[504 + j] + a3 * d_Z_1[508 + j];
         }
       }
     }
@@ -1002,24 +1071,38 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         N[i * 16 + j] = (gamma[j] * u6[i * 16 + j]) / u16[i] + beta[j];
       }
     }
-    // u21 = N @ W : [8, 4]
+    // u21 = N @ W : [8, 4]; then, per element, Z
     {
       for (let i = 0; i < 8; i++) {
-        for (let j = 0; j < 4; j++) {
-          u21[i * 4 + j] = 0;
-        }
-        for (let t = 0; t < 16; t++) {
-          const a = N[i * 16 + t];
+        {
+          const a0 = N[i * 16];
+          const a1 = N[i * 16 + 1];
+          const a2 = N[i * 16 + 2];
+          const a3 = N[i * 16 + 3];
           for (let j = 0; j < 4; j++) {
-            u21[i * 4 + j] += a * W[t * 4 + j];
+            u21[i * 4 + j] = a0 * W[j] + a1 * W[4 + j] + a2 * W[8 + j] + a3 * W[12 + j];
           }
         }
-      }
-    }
-    // Z = N @ W + b : [8, 4]
-    for (let i = 0; i < 8; i++) {
-      for (let j = 0; j < 4; j++) {
-        Z[i * 4 + j] = u21[i * 4 + j] + b[j];
+        for (let t = 4; t < 12; t += 4) {
+          const a0 = N[i * 16 + t];
+          const a1 = N[i * 16 + (t + 1)];
+          const a2 = N[i * 16 + (t + 2)];
+          const a3 = N[i * 16 + (t + 3)];
+          for (let j = 0; j < 4; j++) {
+            u21[i * 4 + j] +=
+              a0 * W[t * 4 + j] + a1 * W[(t + 1) * 4 + j] + a2 * W[(t + 2) * 4 + j] + a3 * W[(t + 3) * 4 + j];
+          }
+        }
+        {
+          const a0 = N[i * 16 + 12];
+          const a1 = N[i * 16 + 13];
+          const a2 = N[i * 16 + 14];
+          const a3 = N[i * 16 + 15];
+          for (let j = 0; j < 4; j++) {
+            u21[i * 4 + j] = u21[i * 4 + j] + a0 * W[48 + j] + a1 * W[52 + j] + a2 * W[56 + j] + a3 * W[60 + j];
+            Z[i * 4 + j] = u21[i * 4 + j] + b[j];
+          }
+        }
       }
     }
     // u24 = softmax_cross_entropy(Z, Y) : [8]
@@ -1117,17 +1200,22 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     // d_W : [16, 4]
     {
       for (let i = 0; i < 16; i++) {
-        for (let j = 0; j < 4; j++) {
-          d_W[i * 4 + j] = 0;
-        }
-        for (let t = 0; t < 8; t += 4) {
-          const a0 = N[t * 16 + i];
-          const a1 = N[(t + 1) * 16 + i];
-          const a2 = N[(t + 2) * 16 + i];
-          const a3 = N[(t + 3) * 16 + i];
+        {
+          const a0 = N[i];
+          const a1 = N[16 + i];
+          const a2 = N[32 + i];
+          const a3 = N[48 + i];
           for (let j = 0; j < 4; j++) {
-            d_W[i * 4 + j] +=
-              a0 * d_Z[t * 4 + j] + a1 * d_Z[(t + 1) * 4 + j] + a2 * d_Z[(t + 2) * 4 + j] + a3 * d_Z[(t + 3) * 4 + j];
+            d_W[i * 4 + j] = a0 * d_Z[j] + a1 * d_Z[4 + j] + a2 * d_Z[8 + j] + a3 * d_Z[12 + j];
+          }
+        }
+        {
+          const a0 = N[64 + i];
+          const a1 = N[80 + i];
+          const a2 = N[96 + i];
+          const a3 = N[112 + i];
+          for (let j = 0; j < 4; j++) {
+            d_W[i * 4 + j] = d_W[i * 4 + j] + a0 * d_Z[16 + j] + a1 * d_Z[20 + j] + a2 * d_Z[24 + j] + a3 * d_Z[28 + j];
           }
         }
       }

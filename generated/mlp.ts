@@ -2,7 +2,7 @@
 // (gradc compile examples/mlp.grad).
 // source sha256: e10bcf6a81d416e123153c9edba39b9ea0cff4ca8ab5bd0af6366e568e8d7c66
 // gradc options: dtype=f64
-// output sha256: d671301690492eff13a3f48b50786ff896e93691a6cbcdfea977305aac8b5de3
+// output sha256: deb296c6314c0bb9c4d673dbb63204ee016a30c92c7df36ed11d45e848ccdcc2
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -450,21 +450,35 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // d_h : [128]
+  // d_h : [128]; then, per element, d_b1
   {
-    for (let j = 0; j < 128; j++) {
-      d_h[j] = 0;
-    }
-    for (let t = 0; t < 10; t++) {
-      const a = u8[t];
+    {
+      const a0 = u8[0];
+      const a1 = u8[1];
+      const a2 = u8[2];
+      const a3 = u8[3];
       for (let j = 0; j < 128; j++) {
-        d_h[j] += a * W2[t * 128 + j];
+        d_h[j] = a0 * W2[j] + a1 * W2[128 + j] + a2 * W2[256 + j] + a3 * W2[384 + j];
       }
     }
-  }
-  // d_b1 : [128]
-  for (let i = 0; i < 128; i++) {
-    d_b1[i] = u2[i] > 0 ? d_h[i] : 0;
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u8[t];
+      const a1 = u8[t + 1];
+      const a2 = u8[t + 2];
+      const a3 = u8[t + 3];
+      for (let j = 0; j < 128; j++) {
+        d_h[j] +=
+          a0 * W2[t * 128 + j] + a1 * W2[(t + 1) * 128 + j] + a2 * W2[(t + 2) * 128 + j] + a3 * W2[(t + 3) * 128 + j];
+      }
+    }
+    {
+      const a0 = u8[8];
+      const a1 = u8[9];
+      for (let j = 0; j < 128; j++) {
+        d_h[j] = d_h[j] + a0 * W2[1024 + j] + a1 * W2[1152 + j];
+        d_b1[j] = u2[j] > 0 ? d_h[j] : 0;
+      }
+    }
   }
   // d_W1 : [128, 784]
   {
@@ -625,16 +639,37 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // d_h_1 : [16, 128]
+  // d_h_1 : [16, 128]; then, per element, u19
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 128; j++) {
-        d_h_1[i * 128 + j] = 0;
-      }
-      for (let t = 0; t < 10; t++) {
-        const a = u13[i * 10 + t];
+      {
+        const a0 = u13[i * 10];
+        const a1 = u13[i * 10 + 1];
+        const a2 = u13[i * 10 + 2];
+        const a3 = u13[i * 10 + 3];
         for (let j = 0; j < 128; j++) {
-          d_h_1[i * 128 + j] += a * W2_1[t * 128 + j];
+          d_h_1[i * 128 + j] = a0 * W2_1[j] + a1 * W2_1[128 + j] + a2 * W2_1[256 + j] + a3 * W2_1[384 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u13[i * 10 + t];
+        const a1 = u13[i * 10 + (t + 1)];
+        const a2 = u13[i * 10 + (t + 2)];
+        const a3 = u13[i * 10 + (t + 3)];
+        for (let j = 0; j < 128; j++) {
+          d_h_1[i * 128 + j] +=
+            a0 * W2_1[t * 128 + j] +
+            a1 * W2_1[(t + 1) * 128 + j] +
+            a2 * W2_1[(t + 2) * 128 + j] +
+            a3 * W2_1[(t + 3) * 128 + j];
+        }
+      }
+      {
+        const a0 = u13[i * 10 + 8];
+        const a1 = u13[i * 10 + 9];
+        for (let j = 0; j < 128; j++) {
+          d_h_1[i * 128 + j] = d_h_1[i * 128 + j] + a0 * W2_1[1024 + j] + a1 * W2_1[1152 + j];
+          u19[i * 128 + j] = u4_1[i * 128 + j] > 0 ? d_h_1[i * 128 + j] : 0;
         }
       }
     }
@@ -642,10 +677,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // d_W2_1 : [10, 128]
   {
     for (let i = 0; i < 10; i++) {
-      for (let j = 0; j < 128; j++) {
-        d_W2_1[i * 128 + j] = 0;
+      {
+        const a0 = u13[i];
+        const a1 = u13[10 + i];
+        const a2 = u13[20 + i];
+        const a3 = u13[30 + i];
+        for (let j = 0; j < 128; j++) {
+          d_W2_1[i * 128 + j] = a0 * h_1[j] + a1 * h_1[128 + j] + a2 * h_1[256 + j] + a3 * h_1[384 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = u13[t * 10 + i];
         const a1 = u13[(t + 1) * 10 + i];
         const a2 = u13[(t + 2) * 10 + i];
@@ -658,11 +699,17 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * h_1[(t + 3) * 128 + j];
         }
       }
+      {
+        const a0 = u13[120 + i];
+        const a1 = u13[130 + i];
+        const a2 = u13[140 + i];
+        const a3 = u13[150 + i];
+        for (let j = 0; j < 128; j++) {
+          d_W2_1[i * 128 + j] =
+            d_W2_1[i * 128 + j] + a0 * h_1[1536 + j] + a1 * h_1[1664 + j] + a2 * h_1[1792 + j] + a3 * h_1[1920 + j];
+        }
+      }
     }
-  }
-  // u19 : [16, 128]
-  for (let i = 0; i < 2048; i++) {
-    u19[i] = u4_1[i] > 0 ? d_h_1[i] : 0;
   }
   // d_b1_1 : [128]
   {
@@ -680,10 +727,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // d_W1_1 : [128, 784]
   {
     for (let i = 0; i < 128; i++) {
-      for (let j = 0; j < 784; j++) {
-        d_W1_1[i * 784 + j] = 0;
+      {
+        const a0 = u19[i];
+        const a1 = u19[128 + i];
+        const a2 = u19[256 + i];
+        const a3 = u19[384 + i];
+        for (let j = 0; j < 784; j++) {
+          d_W1_1[i * 784 + j] =
+            a0 * x_1[x_offset_1 + j] +
+            a1 * x_1[x_offset_1 + (784 + j)] +
+            a2 * x_1[x_offset_1 + (1568 + j)] +
+            a3 * x_1[x_offset_1 + (2352 + j)];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = u19[t * 128 + i];
         const a1 = u19[(t + 1) * 128 + i];
         const a2 = u19[(t + 2) * 128 + i];
@@ -694,6 +751,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a1 * x_1[x_offset_1 + ((t + 1) * 784 + j)] +
             a2 * x_1[x_offset_1 + ((t + 2) * 784 + j)] +
             a3 * x_1[x_offset_1 + ((t + 3) * 784 + j)];
+        }
+      }
+      {
+        const a0 = u19[1536 + i];
+        const a1 = u19[1664 + i];
+        const a2 = u19[1792 + i];
+        const a3 = u19[1920 + i];
+        for (let j = 0; j < 784; j++) {
+          d_W1_1[i * 784 + j] =
+            d_W1_1[i * 784 + j] +
+            a0 * x_1[x_offset_1 + (9408 + j)] +
+            a1 * x_1[x_offset_1 + (10192 + j)] +
+            a2 * x_1[x_offset_1 + (10976 + j)] +
+            a3 * x_1[x_offset_1 + (11760 + j)];
         }
       }
     }
@@ -867,21 +938,35 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // d_h : [128]
+    // d_h : [128]; then, per element, d_b1
     {
-      for (let j = 0; j < 128; j++) {
-        d_h[j] = 0;
-      }
-      for (let t = 0; t < 10; t++) {
-        const a = u8[t];
+      {
+        const a0 = u8[0];
+        const a1 = u8[1];
+        const a2 = u8[2];
+        const a3 = u8[3];
         for (let j = 0; j < 128; j++) {
-          d_h[j] += a * W2[t * 128 + j];
+          d_h[j] = a0 * W2[j] + a1 * W2[128 + j] + a2 * W2[256 + j] + a3 * W2[384 + j];
         }
       }
-    }
-    // d_b1 : [128]
-    for (let i = 0; i < 128; i++) {
-      d_b1[i] = u2[i] > 0 ? d_h[i] : 0;
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u8[t];
+        const a1 = u8[t + 1];
+        const a2 = u8[t + 2];
+        const a3 = u8[t + 3];
+        for (let j = 0; j < 128; j++) {
+          d_h[j] +=
+            a0 * W2[t * 128 + j] + a1 * W2[(t + 1) * 128 + j] + a2 * W2[(t + 2) * 128 + j] + a3 * W2[(t + 3) * 128 + j];
+        }
+      }
+      {
+        const a0 = u8[8];
+        const a1 = u8[9];
+        for (let j = 0; j < 128; j++) {
+          d_h[j] = d_h[j] + a0 * W2[1024 + j] + a1 * W2[1152 + j];
+          d_b1[j] = u2[j] > 0 ? d_h[j] : 0;
+        }
+      }
     }
     // d_W1 : [128, 784]
     {

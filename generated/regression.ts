@@ -2,7 +2,7 @@
 // (gradc compile examples/regression.grad).
 // source sha256: e02653b4055fa5f69e5e6b0b7d25f6df1bcd7269915c199f18b2b5a2dfdfebd5
 // gradc options: dtype=f64
-// output sha256: 27f3ed67cebd655927436eebfe9d66ff2ef585cff47d42545ba3befbb7b0784c
+// output sha256: d29502976f92fc1f759d9a010c9db34eab9e96b8d3272f8dbb6dacb8832c48fc
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -255,13 +255,31 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // d_w : [3]
   {
-    for (let j = 0; j < 3; j++) {
-      d_w[j] = 0;
-    }
-    for (let t = 0; t < 16; t++) {
-      const a = u10[t];
+    {
+      const a0 = u10[0];
+      const a1 = u10[1];
+      const a2 = u10[2];
+      const a3 = u10[3];
       for (let j = 0; j < 3; j++) {
-        d_w[j] += a * X[t * 3 + j];
+        d_w[j] = a0 * X[j] + a1 * X[3 + j] + a2 * X[6 + j] + a3 * X[9 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = u10[t];
+      const a1 = u10[t + 1];
+      const a2 = u10[t + 2];
+      const a3 = u10[t + 3];
+      for (let j = 0; j < 3; j++) {
+        d_w[j] += a0 * X[t * 3 + j] + a1 * X[(t + 1) * 3 + j] + a2 * X[(t + 2) * 3 + j] + a3 * X[(t + 3) * 3 + j];
+      }
+    }
+    {
+      const a0 = u10[12];
+      const a1 = u10[13];
+      const a2 = u10[14];
+      const a3 = u10[15];
+      for (let j = 0; j < 3; j++) {
+        d_w[j] = d_w[j] + a0 * X[36 + j] + a1 * X[39 + j] + a2 * X[42 + j] + a3 * X[45 + j];
       }
     }
   }
@@ -445,13 +463,41 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // d_w : [3]
     {
-      for (let j = 0; j < 3; j++) {
-        d_w[j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = u10[t];
+      {
+        const a0 = u10[0];
+        const a1 = u10[1];
+        const a2 = u10[2];
+        const a3 = u10[3];
         for (let j = 0; j < 3; j++) {
-          d_w[j] += a * X[X_offset + (t * 3 + j)];
+          d_w[j] =
+            a0 * X[X_offset + j] + a1 * X[X_offset + (3 + j)] + a2 * X[X_offset + (6 + j)] + a3 * X[X_offset + (9 + j)];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = u10[t];
+        const a1 = u10[t + 1];
+        const a2 = u10[t + 2];
+        const a3 = u10[t + 3];
+        for (let j = 0; j < 3; j++) {
+          d_w[j] +=
+            a0 * X[X_offset + (t * 3 + j)] +
+            a1 * X[X_offset + ((t + 1) * 3 + j)] +
+            a2 * X[X_offset + ((t + 2) * 3 + j)] +
+            a3 * X[X_offset + ((t + 3) * 3 + j)];
+        }
+      }
+      {
+        const a0 = u10[12];
+        const a1 = u10[13];
+        const a2 = u10[14];
+        const a3 = u10[15];
+        for (let j = 0; j < 3; j++) {
+          d_w[j] =
+            d_w[j] +
+            a0 * X[X_offset + (36 + j)] +
+            a1 * X[X_offset + (39 + j)] +
+            a2 * X[X_offset + (42 + j)] +
+            a3 * X[X_offset + (45 + j)];
         }
       }
     }

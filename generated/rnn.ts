@@ -2,7 +2,7 @@
 // (gradc compile examples/rnn.grad).
 // source sha256: 79f7df35831fda1a10333dd51021b4dcdf3cf34ac894e7bd5f2d0068b214ba9c
 // gradc options: dtype=f64
-// output sha256: dfc0e1d7c6685d65503be2a79ef8342f4c76b8bec573879569dff3fd1c3bb8fb
+// output sha256: eb06b1b9096b1ac5b6f9017a7a0d74692d0dc43528a99d936eb4dfd3504afa17
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -2156,21 +2156,37 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // d_h_8 : [16]
+  // d_h_8 : [16]; then, per element, d_e
   {
-    for (let j = 0; j < 16; j++) {
-      d_h_8[j] = 0;
-    }
-    for (let t = 0; t < 12; t++) {
-      const a = u103[t];
+    {
+      const a0 = u103[0];
+      const a1 = u103[1];
+      const a2 = u103[2];
+      const a3 = u103[3];
       for (let j = 0; j < 16; j++) {
-        d_h_8[j] += a * Wo[t * 16 + j];
+        d_h_8[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
       }
     }
-  }
-  // d_e : [16]
-  for (let i = 0; i < 16; i++) {
-    d_e[i] = d_h_8[i] * (1 - h_8[i] * h_8[i]);
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u103[t];
+      const a1 = u103[t + 1];
+      const a2 = u103[t + 2];
+      const a3 = u103[t + 3];
+      for (let j = 0; j < 16; j++) {
+        d_h_8[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u103[8];
+      const a1 = u103[9];
+      const a2 = u103[10];
+      const a3 = u103[11];
+      for (let j = 0; j < 16; j++) {
+        d_h_8[j] = d_h_8[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e[j] = d_h_8[j] * (1 - h_8[j] * h_8[j]);
+      }
+    }
   }
   // u111 : [16, 16]
   {
@@ -2183,13 +2199,32 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u112 : [16]
   {
-    for (let j = 0; j < 16; j++) {
-      u112[j] = 0;
-    }
-    for (let t = 0; t < 16; t++) {
-      const a = d_e[t];
+    {
+      const a0 = d_e[0];
+      const a1 = d_e[1];
+      const a2 = d_e[2];
+      const a3 = d_e[3];
       for (let j = 0; j < 16; j++) {
-        u112[j] += a * Wh[t * 16 + j];
+        u112[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e[t];
+      const a1 = d_e[t + 1];
+      const a2 = d_e[t + 2];
+      const a3 = d_e[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u112[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e[12];
+      const a1 = d_e[13];
+      const a2 = d_e[14];
+      const a3 = d_e[15];
+      for (let j = 0; j < 16; j++) {
+        u112[j] = u112[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
       }
     }
   }
@@ -2234,21 +2269,37 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // u118 : [16]
+  // u118 : [16]; then, per element, d_e_1
   {
-    for (let j = 0; j < 16; j++) {
-      u118[j] = 0;
-    }
-    for (let t = 0; t < 12; t++) {
-      const a = u116[t];
+    {
+      const a0 = u116[0];
+      const a1 = u116[1];
+      const a2 = u116[2];
+      const a3 = u116[3];
       for (let j = 0; j < 16; j++) {
-        u118[j] += a * Wo[t * 16 + j];
+        u118[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
       }
     }
-  }
-  // d_e_1 : [16]
-  for (let i = 0; i < 16; i++) {
-    d_e_1[i] = (u118[i] + u112[i]) * (1 - h_7[i] * h_7[i]);
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u116[t];
+      const a1 = u116[t + 1];
+      const a2 = u116[t + 2];
+      const a3 = u116[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u118[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u116[8];
+      const a1 = u116[9];
+      const a2 = u116[10];
+      const a3 = u116[11];
+      for (let j = 0; j < 16; j++) {
+        u118[j] = u118[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_1[j] = (u118[j] + u112[j]) * (1 - h_7[j] * h_7[j]);
+      }
+    }
   }
   // u123 : [16, 16]
   {
@@ -2261,13 +2312,32 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u124 : [16]
   {
-    for (let j = 0; j < 16; j++) {
-      u124[j] = 0;
-    }
-    for (let t = 0; t < 16; t++) {
-      const a = d_e_1[t];
+    {
+      const a0 = d_e_1[0];
+      const a1 = d_e_1[1];
+      const a2 = d_e_1[2];
+      const a3 = d_e_1[3];
       for (let j = 0; j < 16; j++) {
-        u124[j] += a * Wh[t * 16 + j];
+        u124[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_1[t];
+      const a1 = d_e_1[t + 1];
+      const a2 = d_e_1[t + 2];
+      const a3 = d_e_1[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u124[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_1[12];
+      const a1 = d_e_1[13];
+      const a2 = d_e_1[14];
+      const a3 = d_e_1[15];
+      for (let j = 0; j < 16; j++) {
+        u124[j] = u124[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
       }
     }
   }
@@ -2312,21 +2382,37 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // u130 : [16]
+  // u130 : [16]; then, per element, d_e_2
   {
-    for (let j = 0; j < 16; j++) {
-      u130[j] = 0;
-    }
-    for (let t = 0; t < 12; t++) {
-      const a = u128[t];
+    {
+      const a0 = u128[0];
+      const a1 = u128[1];
+      const a2 = u128[2];
+      const a3 = u128[3];
       for (let j = 0; j < 16; j++) {
-        u130[j] += a * Wo[t * 16 + j];
+        u130[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
       }
     }
-  }
-  // d_e_2 : [16]
-  for (let i = 0; i < 16; i++) {
-    d_e_2[i] = (u130[i] + u124[i]) * (1 - h_6[i] * h_6[i]);
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u128[t];
+      const a1 = u128[t + 1];
+      const a2 = u128[t + 2];
+      const a3 = u128[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u130[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u128[8];
+      const a1 = u128[9];
+      const a2 = u128[10];
+      const a3 = u128[11];
+      for (let j = 0; j < 16; j++) {
+        u130[j] = u130[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_2[j] = (u130[j] + u124[j]) * (1 - h_6[j] * h_6[j]);
+      }
+    }
   }
   // u135 : [16, 16]
   {
@@ -2339,13 +2425,32 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u136 : [16]
   {
-    for (let j = 0; j < 16; j++) {
-      u136[j] = 0;
-    }
-    for (let t = 0; t < 16; t++) {
-      const a = d_e_2[t];
+    {
+      const a0 = d_e_2[0];
+      const a1 = d_e_2[1];
+      const a2 = d_e_2[2];
+      const a3 = d_e_2[3];
       for (let j = 0; j < 16; j++) {
-        u136[j] += a * Wh[t * 16 + j];
+        u136[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_2[t];
+      const a1 = d_e_2[t + 1];
+      const a2 = d_e_2[t + 2];
+      const a3 = d_e_2[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u136[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_2[12];
+      const a1 = d_e_2[13];
+      const a2 = d_e_2[14];
+      const a3 = d_e_2[15];
+      for (let j = 0; j < 16; j++) {
+        u136[j] = u136[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
       }
     }
   }
@@ -2390,21 +2495,37 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // u142 : [16]
+  // u142 : [16]; then, per element, d_e_3
   {
-    for (let j = 0; j < 16; j++) {
-      u142[j] = 0;
-    }
-    for (let t = 0; t < 12; t++) {
-      const a = u140[t];
+    {
+      const a0 = u140[0];
+      const a1 = u140[1];
+      const a2 = u140[2];
+      const a3 = u140[3];
       for (let j = 0; j < 16; j++) {
-        u142[j] += a * Wo[t * 16 + j];
+        u142[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
       }
     }
-  }
-  // d_e_3 : [16]
-  for (let i = 0; i < 16; i++) {
-    d_e_3[i] = (u142[i] + u136[i]) * (1 - h_5[i] * h_5[i]);
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u140[t];
+      const a1 = u140[t + 1];
+      const a2 = u140[t + 2];
+      const a3 = u140[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u142[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u140[8];
+      const a1 = u140[9];
+      const a2 = u140[10];
+      const a3 = u140[11];
+      for (let j = 0; j < 16; j++) {
+        u142[j] = u142[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_3[j] = (u142[j] + u136[j]) * (1 - h_5[j] * h_5[j]);
+      }
+    }
   }
   // u147 : [16, 16]
   {
@@ -2417,13 +2538,32 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u148 : [16]
   {
-    for (let j = 0; j < 16; j++) {
-      u148[j] = 0;
-    }
-    for (let t = 0; t < 16; t++) {
-      const a = d_e_3[t];
+    {
+      const a0 = d_e_3[0];
+      const a1 = d_e_3[1];
+      const a2 = d_e_3[2];
+      const a3 = d_e_3[3];
       for (let j = 0; j < 16; j++) {
-        u148[j] += a * Wh[t * 16 + j];
+        u148[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_3[t];
+      const a1 = d_e_3[t + 1];
+      const a2 = d_e_3[t + 2];
+      const a3 = d_e_3[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u148[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_3[12];
+      const a1 = d_e_3[13];
+      const a2 = d_e_3[14];
+      const a3 = d_e_3[15];
+      for (let j = 0; j < 16; j++) {
+        u148[j] = u148[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
       }
     }
   }
@@ -2468,21 +2608,37 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // u154 : [16]
+  // u154 : [16]; then, per element, d_e_4
   {
-    for (let j = 0; j < 16; j++) {
-      u154[j] = 0;
-    }
-    for (let t = 0; t < 12; t++) {
-      const a = u152[t];
+    {
+      const a0 = u152[0];
+      const a1 = u152[1];
+      const a2 = u152[2];
+      const a3 = u152[3];
       for (let j = 0; j < 16; j++) {
-        u154[j] += a * Wo[t * 16 + j];
+        u154[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
       }
     }
-  }
-  // d_e_4 : [16]
-  for (let i = 0; i < 16; i++) {
-    d_e_4[i] = (u154[i] + u148[i]) * (1 - h_4[i] * h_4[i]);
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u152[t];
+      const a1 = u152[t + 1];
+      const a2 = u152[t + 2];
+      const a3 = u152[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u154[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u152[8];
+      const a1 = u152[9];
+      const a2 = u152[10];
+      const a3 = u152[11];
+      for (let j = 0; j < 16; j++) {
+        u154[j] = u154[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_4[j] = (u154[j] + u148[j]) * (1 - h_4[j] * h_4[j]);
+      }
+    }
   }
   // u159 : [16, 16]
   {
@@ -2495,13 +2651,32 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u160 : [16]
   {
-    for (let j = 0; j < 16; j++) {
-      u160[j] = 0;
-    }
-    for (let t = 0; t < 16; t++) {
-      const a = d_e_4[t];
+    {
+      const a0 = d_e_4[0];
+      const a1 = d_e_4[1];
+      const a2 = d_e_4[2];
+      const a3 = d_e_4[3];
       for (let j = 0; j < 16; j++) {
-        u160[j] += a * Wh[t * 16 + j];
+        u160[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_4[t];
+      const a1 = d_e_4[t + 1];
+      const a2 = d_e_4[t + 2];
+      const a3 = d_e_4[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u160[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_4[12];
+      const a1 = d_e_4[13];
+      const a2 = d_e_4[14];
+      const a3 = d_e_4[15];
+      for (let j = 0; j < 16; j++) {
+        u160[j] = u160[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
       }
     }
   }
@@ -2546,21 +2721,37 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // u166 : [16]
+  // u166 : [16]; then, per element, d_e_5
   {
-    for (let j = 0; j < 16; j++) {
-      u166[j] = 0;
-    }
-    for (let t = 0; t < 12; t++) {
-      const a = u164[t];
+    {
+      const a0 = u164[0];
+      const a1 = u164[1];
+      const a2 = u164[2];
+      const a3 = u164[3];
       for (let j = 0; j < 16; j++) {
-        u166[j] += a * Wo[t * 16 + j];
+        u166[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
       }
     }
-  }
-  // d_e_5 : [16]
-  for (let i = 0; i < 16; i++) {
-    d_e_5[i] = (u166[i] + u160[i]) * (1 - h_3[i] * h_3[i]);
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u164[t];
+      const a1 = u164[t + 1];
+      const a2 = u164[t + 2];
+      const a3 = u164[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u166[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u164[8];
+      const a1 = u164[9];
+      const a2 = u164[10];
+      const a3 = u164[11];
+      for (let j = 0; j < 16; j++) {
+        u166[j] = u166[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_5[j] = (u166[j] + u160[j]) * (1 - h_3[j] * h_3[j]);
+      }
+    }
   }
   // u171 : [16, 16]
   {
@@ -2573,13 +2764,32 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u172 : [16]
   {
-    for (let j = 0; j < 16; j++) {
-      u172[j] = 0;
-    }
-    for (let t = 0; t < 16; t++) {
-      const a = d_e_5[t];
+    {
+      const a0 = d_e_5[0];
+      const a1 = d_e_5[1];
+      const a2 = d_e_5[2];
+      const a3 = d_e_5[3];
       for (let j = 0; j < 16; j++) {
-        u172[j] += a * Wh[t * 16 + j];
+        u172[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_5[t];
+      const a1 = d_e_5[t + 1];
+      const a2 = d_e_5[t + 2];
+      const a3 = d_e_5[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u172[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_5[12];
+      const a1 = d_e_5[13];
+      const a2 = d_e_5[14];
+      const a3 = d_e_5[15];
+      for (let j = 0; j < 16; j++) {
+        u172[j] = u172[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
       }
     }
   }
@@ -2624,21 +2834,37 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // u178 : [16]
+  // u178 : [16]; then, per element, d_e_6
   {
-    for (let j = 0; j < 16; j++) {
-      u178[j] = 0;
-    }
-    for (let t = 0; t < 12; t++) {
-      const a = u176[t];
+    {
+      const a0 = u176[0];
+      const a1 = u176[1];
+      const a2 = u176[2];
+      const a3 = u176[3];
       for (let j = 0; j < 16; j++) {
-        u178[j] += a * Wo[t * 16 + j];
+        u178[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
       }
     }
-  }
-  // d_e_6 : [16]
-  for (let i = 0; i < 16; i++) {
-    d_e_6[i] = (u178[i] + u172[i]) * (1 - h_2[i] * h_2[i]);
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u176[t];
+      const a1 = u176[t + 1];
+      const a2 = u176[t + 2];
+      const a3 = u176[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u178[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u176[8];
+      const a1 = u176[9];
+      const a2 = u176[10];
+      const a3 = u176[11];
+      for (let j = 0; j < 16; j++) {
+        u178[j] = u178[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_6[j] = (u178[j] + u172[j]) * (1 - h_2[j] * h_2[j]);
+      }
+    }
   }
   // u183 : [16, 16]
   {
@@ -2651,13 +2877,32 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u184 : [16]
   {
-    for (let j = 0; j < 16; j++) {
-      u184[j] = 0;
-    }
-    for (let t = 0; t < 16; t++) {
-      const a = d_e_6[t];
+    {
+      const a0 = d_e_6[0];
+      const a1 = d_e_6[1];
+      const a2 = d_e_6[2];
+      const a3 = d_e_6[3];
       for (let j = 0; j < 16; j++) {
-        u184[j] += a * Wh[t * 16 + j];
+        u184[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_6[t];
+      const a1 = d_e_6[t + 1];
+      const a2 = d_e_6[t + 2];
+      const a3 = d_e_6[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u184[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_6[12];
+      const a1 = d_e_6[13];
+      const a2 = d_e_6[14];
+      const a3 = d_e_6[15];
+      for (let j = 0; j < 16; j++) {
+        u184[j] = u184[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
       }
     }
   }
@@ -2712,21 +2957,38 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // u190 : [16]
+  // u190 : [16]; then, per element, d_e_7, d_bh
   {
-    for (let j = 0; j < 16; j++) {
-      u190[j] = 0;
-    }
-    for (let t = 0; t < 12; t++) {
-      const a = u188[t];
+    {
+      const a0 = u188[0];
+      const a1 = u188[1];
+      const a2 = u188[2];
+      const a3 = u188[3];
       for (let j = 0; j < 16; j++) {
-        u190[j] += a * Wo[t * 16 + j];
+        u190[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
       }
     }
-  }
-  // d_e_7 : [16]
-  for (let i = 0; i < 16; i++) {
-    d_e_7[i] = (u190[i] + u184[i]) * (1 - h_1[i] * h_1[i]);
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u188[t];
+      const a1 = u188[t + 1];
+      const a2 = u188[t + 2];
+      const a3 = u188[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u190[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u188[8];
+      const a1 = u188[9];
+      const a2 = u188[10];
+      const a3 = u188[11];
+      for (let j = 0; j < 16; j++) {
+        u190[j] = u190[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_7[j] = (u190[j] + u184[j]) * (1 - h_1[j] * h_1[j]);
+        d_bh[j] = d_e_7[j] + d_e_6[j] + d_e_5[j] + d_e_4[j] + d_e_3[j] + d_e_2[j] + d_e_1[j] + d_e[j];
+      }
+    }
   }
   // u195 : [16, 16]; then, per element, d_Wh
   {
@@ -2760,10 +3022,6 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     for (let q0 = 0; q0 < 16; q0++) {
       u196[chars[0] * 16 + q0] += d_e_7[q0];
     }
-  }
-  // d_bh : [16]
-  for (let i = 0; i < 16; i++) {
-    d_bh[i] = d_e_7[i] + d_e_6[i] + d_e_5[i] + d_e_4[i] + d_e_3[i] + d_e_2[i] + d_e_1[i] + d_e[i];
   }
   // d_E : [12, 16]
   for (let i = 0; i < 192; i++) {
@@ -3795,16 +4053,40 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // d_h_8_1 : [16, 16]
+  // d_h_8_1 : [16, 16]; then, per element, d_e_8
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        d_h_8_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u111_1[i * 12 + t];
+      {
+        const a0 = u111_1[i * 12];
+        const a1 = u111_1[i * 12 + 1];
+        const a2 = u111_1[i * 12 + 2];
+        const a3 = u111_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          d_h_8_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+          d_h_8_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u111_1[i * 12 + t];
+        const a1 = u111_1[i * 12 + (t + 1)];
+        const a2 = u111_1[i * 12 + (t + 2)];
+        const a3 = u111_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          d_h_8_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u111_1[i * 12 + 8];
+        const a1 = u111_1[i * 12 + 9];
+        const a2 = u111_1[i * 12 + 10];
+        const a3 = u111_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          d_h_8_1[i * 16 + j] =
+            d_h_8_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_8[i * 16 + j] = d_h_8_1[i * 16 + j] * (1 - h_8_1[i * 16 + j] * h_8_1[i * 16 + j]);
         }
       }
     }
@@ -3812,10 +4094,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u114_1 : [16, 12]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 12; j++) {
-        u114_1[i * 12 + j] = 0;
+      {
+        const a0 = h_8_1[i];
+        const a1 = h_8_1[16 + i];
+        const a2 = h_8_1[32 + i];
+        const a3 = h_8_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u114_1[i * 12 + j] = a0 * u111_1[j] + a1 * u111_1[12 + j] + a2 * u111_1[24 + j] + a3 * u111_1[36 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_8_1[t * 16 + i];
         const a1 = h_8_1[(t + 1) * 16 + i];
         const a2 = h_8_1[(t + 2) * 16 + i];
@@ -3828,22 +4116,55 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * u111_1[(t + 3) * 12 + j];
         }
       }
+      {
+        const a0 = h_8_1[192 + i];
+        const a1 = h_8_1[208 + i];
+        const a2 = h_8_1[224 + i];
+        const a3 = h_8_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u114_1[i * 12 + j] =
+            u114_1[i * 12 + j] +
+            a0 * u111_1[144 + j] +
+            a1 * u111_1[156 + j] +
+            a2 * u111_1[168 + j] +
+            a3 * u111_1[180 + j];
+        }
+      }
     }
-  }
-  // d_e_8 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    d_e_8[i] = d_h_8_1[i] * (1 - h_8_1[i] * h_8_1[i]);
   }
   // u120_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u120_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_8[i * 16 + t];
+      {
+        const a0 = d_e_8[i * 16];
+        const a1 = d_e_8[i * 16 + 1];
+        const a2 = d_e_8[i * 16 + 2];
+        const a3 = d_e_8[i * 16 + 3];
         for (let j = 0; j < 16; j++) {
-          u120_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+          u120_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_8[i * 16 + t];
+        const a1 = d_e_8[i * 16 + (t + 1)];
+        const a2 = d_e_8[i * 16 + (t + 2)];
+        const a3 = d_e_8[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u120_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_8[i * 16 + 12];
+        const a1 = d_e_8[i * 16 + 13];
+        const a2 = d_e_8[i * 16 + 14];
+        const a3 = d_e_8[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u120_1[i * 16 + j] =
+            u120_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
         }
       }
     }
@@ -3851,10 +4172,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u122 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u122[i * 16 + j] = 0;
+      {
+        const a0 = h_7_1[i];
+        const a1 = h_7_1[16 + i];
+        const a2 = h_7_1[32 + i];
+        const a3 = h_7_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u122[i * 16 + j] = a0 * d_e_8[j] + a1 * d_e_8[16 + j] + a2 * d_e_8[32 + j] + a3 * d_e_8[48 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_7_1[t * 16 + i];
         const a1 = h_7_1[(t + 1) * 16 + i];
         const a2 = h_7_1[(t + 2) * 16 + i];
@@ -3865,6 +4192,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a1 * d_e_8[(t + 1) * 16 + j] +
             a2 * d_e_8[(t + 2) * 16 + j] +
             a3 * d_e_8[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_7_1[192 + i];
+        const a1 = h_7_1[208 + i];
+        const a2 = h_7_1[224 + i];
+        const a3 = h_7_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u122[i * 16 + j] =
+            u122[i * 16 + j] + a0 * d_e_8[192 + j] + a1 * d_e_8[208 + j] + a2 * d_e_8[224 + j] + a3 * d_e_8[240 + j];
         }
       }
     }
@@ -3903,16 +4240,40 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u127_1 : [16, 16]
+  // u127_1 : [16, 16]; then, per element, d_e_9
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u127_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u126_1[i * 12 + t];
+      {
+        const a0 = u126_1[i * 12];
+        const a1 = u126_1[i * 12 + 1];
+        const a2 = u126_1[i * 12 + 2];
+        const a3 = u126_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u127_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+          u127_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u126_1[i * 12 + t];
+        const a1 = u126_1[i * 12 + (t + 1)];
+        const a2 = u126_1[i * 12 + (t + 2)];
+        const a3 = u126_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u127_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u126_1[i * 12 + 8];
+        const a1 = u126_1[i * 12 + 9];
+        const a2 = u126_1[i * 12 + 10];
+        const a3 = u126_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u127_1[i * 16 + j] =
+            u127_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_9[i * 16 + j] = (u127_1[i * 16 + j] + u120_1[i * 16 + j]) * (1 - h_7_1[i * 16 + j] * h_7_1[i * 16 + j]);
         }
       }
     }
@@ -3920,10 +4281,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u128_1 : [16, 12]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 12; j++) {
-        u128_1[i * 12 + j] = 0;
+      {
+        const a0 = h_7_1[i];
+        const a1 = h_7_1[16 + i];
+        const a2 = h_7_1[32 + i];
+        const a3 = h_7_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u128_1[i * 12 + j] = a0 * u126_1[j] + a1 * u126_1[12 + j] + a2 * u126_1[24 + j] + a3 * u126_1[36 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_7_1[t * 16 + i];
         const a1 = h_7_1[(t + 1) * 16 + i];
         const a2 = h_7_1[(t + 2) * 16 + i];
@@ -3936,22 +4303,55 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * u126_1[(t + 3) * 12 + j];
         }
       }
+      {
+        const a0 = h_7_1[192 + i];
+        const a1 = h_7_1[208 + i];
+        const a2 = h_7_1[224 + i];
+        const a3 = h_7_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u128_1[i * 12 + j] =
+            u128_1[i * 12 + j] +
+            a0 * u126_1[144 + j] +
+            a1 * u126_1[156 + j] +
+            a2 * u126_1[168 + j] +
+            a3 * u126_1[180 + j];
+        }
+      }
     }
-  }
-  // d_e_9 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    d_e_9[i] = (u127_1[i] + u120_1[i]) * (1 - h_7_1[i] * h_7_1[i]);
   }
   // u133_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u133_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_9[i * 16 + t];
+      {
+        const a0 = d_e_9[i * 16];
+        const a1 = d_e_9[i * 16 + 1];
+        const a2 = d_e_9[i * 16 + 2];
+        const a3 = d_e_9[i * 16 + 3];
         for (let j = 0; j < 16; j++) {
-          u133_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+          u133_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_9[i * 16 + t];
+        const a1 = d_e_9[i * 16 + (t + 1)];
+        const a2 = d_e_9[i * 16 + (t + 2)];
+        const a3 = d_e_9[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u133_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_9[i * 16 + 12];
+        const a1 = d_e_9[i * 16 + 13];
+        const a2 = d_e_9[i * 16 + 14];
+        const a3 = d_e_9[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u133_1[i * 16 + j] =
+            u133_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
         }
       }
     }
@@ -3959,10 +4359,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u135_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u135_1[i * 16 + j] = 0;
+      {
+        const a0 = h_6_1[i];
+        const a1 = h_6_1[16 + i];
+        const a2 = h_6_1[32 + i];
+        const a3 = h_6_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u135_1[i * 16 + j] = a0 * d_e_9[j] + a1 * d_e_9[16 + j] + a2 * d_e_9[32 + j] + a3 * d_e_9[48 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_6_1[t * 16 + i];
         const a1 = h_6_1[(t + 1) * 16 + i];
         const a2 = h_6_1[(t + 2) * 16 + i];
@@ -3973,6 +4379,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a1 * d_e_9[(t + 1) * 16 + j] +
             a2 * d_e_9[(t + 2) * 16 + j] +
             a3 * d_e_9[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_6_1[192 + i];
+        const a1 = h_6_1[208 + i];
+        const a2 = h_6_1[224 + i];
+        const a3 = h_6_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u135_1[i * 16 + j] =
+            u135_1[i * 16 + j] + a0 * d_e_9[192 + j] + a1 * d_e_9[208 + j] + a2 * d_e_9[224 + j] + a3 * d_e_9[240 + j];
         }
       }
     }
@@ -4011,16 +4427,40 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u140_1 : [16, 16]
+  // u140_1 : [16, 16]; then, per element, d_e_10
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u140_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u139_1[i * 12 + t];
+      {
+        const a0 = u139_1[i * 12];
+        const a1 = u139_1[i * 12 + 1];
+        const a2 = u139_1[i * 12 + 2];
+        const a3 = u139_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u140_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+          u140_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u139_1[i * 12 + t];
+        const a1 = u139_1[i * 12 + (t + 1)];
+        const a2 = u139_1[i * 12 + (t + 2)];
+        const a3 = u139_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u140_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u139_1[i * 12 + 8];
+        const a1 = u139_1[i * 12 + 9];
+        const a2 = u139_1[i * 12 + 10];
+        const a3 = u139_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u140_1[i * 16 + j] =
+            u140_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_10[i * 16 + j] = (u140_1[i * 16 + j] + u133_1[i * 16 + j]) * (1 - h_6_1[i * 16 + j] * h_6_1[i * 16 + j]);
         }
       }
     }
@@ -4028,10 +4468,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u141_1 : [16, 12]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 12; j++) {
-        u141_1[i * 12 + j] = 0;
+      {
+        const a0 = h_6_1[i];
+        const a1 = h_6_1[16 + i];
+        const a2 = h_6_1[32 + i];
+        const a3 = h_6_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u141_1[i * 12 + j] = a0 * u139_1[j] + a1 * u139_1[12 + j] + a2 * u139_1[24 + j] + a3 * u139_1[36 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_6_1[t * 16 + i];
         const a1 = h_6_1[(t + 1) * 16 + i];
         const a2 = h_6_1[(t + 2) * 16 + i];
@@ -4044,22 +4490,55 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * u139_1[(t + 3) * 12 + j];
         }
       }
+      {
+        const a0 = h_6_1[192 + i];
+        const a1 = h_6_1[208 + i];
+        const a2 = h_6_1[224 + i];
+        const a3 = h_6_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u141_1[i * 12 + j] =
+            u141_1[i * 12 + j] +
+            a0 * u139_1[144 + j] +
+            a1 * u139_1[156 + j] +
+            a2 * u139_1[168 + j] +
+            a3 * u139_1[180 + j];
+        }
+      }
     }
-  }
-  // d_e_10 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    d_e_10[i] = (u140_1[i] + u133_1[i]) * (1 - h_6_1[i] * h_6_1[i]);
   }
   // u146 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u146[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_10[i * 16 + t];
+      {
+        const a0 = d_e_10[i * 16];
+        const a1 = d_e_10[i * 16 + 1];
+        const a2 = d_e_10[i * 16 + 2];
+        const a3 = d_e_10[i * 16 + 3];
         for (let j = 0; j < 16; j++) {
-          u146[i * 16 + j] += a * Wh_1[t * 16 + j];
+          u146[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_10[i * 16 + t];
+        const a1 = d_e_10[i * 16 + (t + 1)];
+        const a2 = d_e_10[i * 16 + (t + 2)];
+        const a3 = d_e_10[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u146[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_10[i * 16 + 12];
+        const a1 = d_e_10[i * 16 + 13];
+        const a2 = d_e_10[i * 16 + 14];
+        const a3 = d_e_10[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u146[i * 16 + j] =
+            u146[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
         }
       }
     }
@@ -4067,10 +4546,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u148_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u148_1[i * 16 + j] = 0;
+      {
+        const a0 = h_5_1[i];
+        const a1 = h_5_1[16 + i];
+        const a2 = h_5_1[32 + i];
+        const a3 = h_5_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u148_1[i * 16 + j] = a0 * d_e_10[j] + a1 * d_e_10[16 + j] + a2 * d_e_10[32 + j] + a3 * d_e_10[48 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_5_1[t * 16 + i];
         const a1 = h_5_1[(t + 1) * 16 + i];
         const a2 = h_5_1[(t + 2) * 16 + i];
@@ -4081,6 +4566,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a1 * d_e_10[(t + 1) * 16 + j] +
             a2 * d_e_10[(t + 2) * 16 + j] +
             a3 * d_e_10[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_5_1[192 + i];
+        const a1 = h_5_1[208 + i];
+        const a2 = h_5_1[224 + i];
+        const a3 = h_5_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u148_1[i * 16 + j] =
+            u148_1[i * 16 + j] +
+            a0 * d_e_10[192 + j] +
+            a1 * d_e_10[208 + j] +
+            a2 * d_e_10[224 + j] +
+            a3 * d_e_10[240 + j];
         }
       }
     }
@@ -4119,16 +4618,40 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u153_1 : [16, 16]
+  // u153_1 : [16, 16]; then, per element, d_e_11
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u153_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u152_1[i * 12 + t];
+      {
+        const a0 = u152_1[i * 12];
+        const a1 = u152_1[i * 12 + 1];
+        const a2 = u152_1[i * 12 + 2];
+        const a3 = u152_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u153_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+          u153_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u152_1[i * 12 + t];
+        const a1 = u152_1[i * 12 + (t + 1)];
+        const a2 = u152_1[i * 12 + (t + 2)];
+        const a3 = u152_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u153_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u152_1[i * 12 + 8];
+        const a1 = u152_1[i * 12 + 9];
+        const a2 = u152_1[i * 12 + 10];
+        const a3 = u152_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u153_1[i * 16 + j] =
+            u153_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_11[i * 16 + j] = (u153_1[i * 16 + j] + u146[i * 16 + j]) * (1 - h_5_1[i * 16 + j] * h_5_1[i * 16 + j]);
         }
       }
     }
@@ -4136,10 +4659,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u154_1 : [16, 12]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 12; j++) {
-        u154_1[i * 12 + j] = 0;
+      {
+        const a0 = h_5_1[i];
+        const a1 = h_5_1[16 + i];
+        const a2 = h_5_1[32 + i];
+        const a3 = h_5_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u154_1[i * 12 + j] = a0 * u152_1[j] + a1 * u152_1[12 + j] + a2 * u152_1[24 + j] + a3 * u152_1[36 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_5_1[t * 16 + i];
         const a1 = h_5_1[(t + 1) * 16 + i];
         const a2 = h_5_1[(t + 2) * 16 + i];
@@ -4152,22 +4681,55 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * u152_1[(t + 3) * 12 + j];
         }
       }
+      {
+        const a0 = h_5_1[192 + i];
+        const a1 = h_5_1[208 + i];
+        const a2 = h_5_1[224 + i];
+        const a3 = h_5_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u154_1[i * 12 + j] =
+            u154_1[i * 12 + j] +
+            a0 * u152_1[144 + j] +
+            a1 * u152_1[156 + j] +
+            a2 * u152_1[168 + j] +
+            a3 * u152_1[180 + j];
+        }
+      }
     }
-  }
-  // d_e_11 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    d_e_11[i] = (u153_1[i] + u146[i]) * (1 - h_5_1[i] * h_5_1[i]);
   }
   // u159_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u159_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_11[i * 16 + t];
+      {
+        const a0 = d_e_11[i * 16];
+        const a1 = d_e_11[i * 16 + 1];
+        const a2 = d_e_11[i * 16 + 2];
+        const a3 = d_e_11[i * 16 + 3];
         for (let j = 0; j < 16; j++) {
-          u159_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+          u159_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_11[i * 16 + t];
+        const a1 = d_e_11[i * 16 + (t + 1)];
+        const a2 = d_e_11[i * 16 + (t + 2)];
+        const a3 = d_e_11[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u159_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_11[i * 16 + 12];
+        const a1 = d_e_11[i * 16 + 13];
+        const a2 = d_e_11[i * 16 + 14];
+        const a3 = d_e_11[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u159_1[i * 16 + j] =
+            u159_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
         }
       }
     }
@@ -4175,10 +4737,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u161_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u161_1[i * 16 + j] = 0;
+      {
+        const a0 = h_4_1[i];
+        const a1 = h_4_1[16 + i];
+        const a2 = h_4_1[32 + i];
+        const a3 = h_4_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u161_1[i * 16 + j] = a0 * d_e_11[j] + a1 * d_e_11[16 + j] + a2 * d_e_11[32 + j] + a3 * d_e_11[48 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_4_1[t * 16 + i];
         const a1 = h_4_1[(t + 1) * 16 + i];
         const a2 = h_4_1[(t + 2) * 16 + i];
@@ -4189,6 +4757,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a1 * d_e_11[(t + 1) * 16 + j] +
             a2 * d_e_11[(t + 2) * 16 + j] +
             a3 * d_e_11[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_4_1[192 + i];
+        const a1 = h_4_1[208 + i];
+        const a2 = h_4_1[224 + i];
+        const a3 = h_4_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u161_1[i * 16 + j] =
+            u161_1[i * 16 + j] +
+            a0 * d_e_11[192 + j] +
+            a1 * d_e_11[208 + j] +
+            a2 * d_e_11[224 + j] +
+            a3 * d_e_11[240 + j];
         }
       }
     }
@@ -4227,16 +4809,40 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u166_1 : [16, 16]
+  // u166_1 : [16, 16]; then, per element, d_e_12
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u166_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u165_1[i * 12 + t];
+      {
+        const a0 = u165_1[i * 12];
+        const a1 = u165_1[i * 12 + 1];
+        const a2 = u165_1[i * 12 + 2];
+        const a3 = u165_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u166_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+          u166_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u165_1[i * 12 + t];
+        const a1 = u165_1[i * 12 + (t + 1)];
+        const a2 = u165_1[i * 12 + (t + 2)];
+        const a3 = u165_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u166_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u165_1[i * 12 + 8];
+        const a1 = u165_1[i * 12 + 9];
+        const a2 = u165_1[i * 12 + 10];
+        const a3 = u165_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u166_1[i * 16 + j] =
+            u166_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_12[i * 16 + j] = (u166_1[i * 16 + j] + u159_1[i * 16 + j]) * (1 - h_4_1[i * 16 + j] * h_4_1[i * 16 + j]);
         }
       }
     }
@@ -4244,10 +4850,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u167 : [16, 12]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 12; j++) {
-        u167[i * 12 + j] = 0;
+      {
+        const a0 = h_4_1[i];
+        const a1 = h_4_1[16 + i];
+        const a2 = h_4_1[32 + i];
+        const a3 = h_4_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u167[i * 12 + j] = a0 * u165_1[j] + a1 * u165_1[12 + j] + a2 * u165_1[24 + j] + a3 * u165_1[36 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_4_1[t * 16 + i];
         const a1 = h_4_1[(t + 1) * 16 + i];
         const a2 = h_4_1[(t + 2) * 16 + i];
@@ -4260,22 +4872,55 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * u165_1[(t + 3) * 12 + j];
         }
       }
+      {
+        const a0 = h_4_1[192 + i];
+        const a1 = h_4_1[208 + i];
+        const a2 = h_4_1[224 + i];
+        const a3 = h_4_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u167[i * 12 + j] =
+            u167[i * 12 + j] +
+            a0 * u165_1[144 + j] +
+            a1 * u165_1[156 + j] +
+            a2 * u165_1[168 + j] +
+            a3 * u165_1[180 + j];
+        }
+      }
     }
-  }
-  // d_e_12 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    d_e_12[i] = (u166_1[i] + u159_1[i]) * (1 - h_4_1[i] * h_4_1[i]);
   }
   // u172_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u172_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_12[i * 16 + t];
+      {
+        const a0 = d_e_12[i * 16];
+        const a1 = d_e_12[i * 16 + 1];
+        const a2 = d_e_12[i * 16 + 2];
+        const a3 = d_e_12[i * 16 + 3];
         for (let j = 0; j < 16; j++) {
-          u172_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+          u172_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_12[i * 16 + t];
+        const a1 = d_e_12[i * 16 + (t + 1)];
+        const a2 = d_e_12[i * 16 + (t + 2)];
+        const a3 = d_e_12[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u172_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_12[i * 16 + 12];
+        const a1 = d_e_12[i * 16 + 13];
+        const a2 = d_e_12[i * 16 + 14];
+        const a3 = d_e_12[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u172_1[i * 16 + j] =
+            u172_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
         }
       }
     }
@@ -4283,10 +4928,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u174_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u174_1[i * 16 + j] = 0;
+      {
+        const a0 = h_3_1[i];
+        const a1 = h_3_1[16 + i];
+        const a2 = h_3_1[32 + i];
+        const a3 = h_3_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u174_1[i * 16 + j] = a0 * d_e_12[j] + a1 * d_e_12[16 + j] + a2 * d_e_12[32 + j] + a3 * d_e_12[48 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_3_1[t * 16 + i];
         const a1 = h_3_1[(t + 1) * 16 + i];
         const a2 = h_3_1[(t + 2) * 16 + i];
@@ -4297,6 +4948,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a1 * d_e_12[(t + 1) * 16 + j] +
             a2 * d_e_12[(t + 2) * 16 + j] +
             a3 * d_e_12[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_3_1[192 + i];
+        const a1 = h_3_1[208 + i];
+        const a2 = h_3_1[224 + i];
+        const a3 = h_3_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u174_1[i * 16 + j] =
+            u174_1[i * 16 + j] +
+            a0 * d_e_12[192 + j] +
+            a1 * d_e_12[208 + j] +
+            a2 * d_e_12[224 + j] +
+            a3 * d_e_12[240 + j];
         }
       }
     }
@@ -4335,16 +5000,40 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u179 : [16, 16]
+  // u179 : [16, 16]; then, per element, d_e_13
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u179[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u178_1[i * 12 + t];
+      {
+        const a0 = u178_1[i * 12];
+        const a1 = u178_1[i * 12 + 1];
+        const a2 = u178_1[i * 12 + 2];
+        const a3 = u178_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u179[i * 16 + j] += a * Wo_1[t * 16 + j];
+          u179[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u178_1[i * 12 + t];
+        const a1 = u178_1[i * 12 + (t + 1)];
+        const a2 = u178_1[i * 12 + (t + 2)];
+        const a3 = u178_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u179[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u178_1[i * 12 + 8];
+        const a1 = u178_1[i * 12 + 9];
+        const a2 = u178_1[i * 12 + 10];
+        const a3 = u178_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u179[i * 16 + j] =
+            u179[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_13[i * 16 + j] = (u179[i * 16 + j] + u172_1[i * 16 + j]) * (1 - h_3_1[i * 16 + j] * h_3_1[i * 16 + j]);
         }
       }
     }
@@ -4352,10 +5041,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u180_1 : [16, 12]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 12; j++) {
-        u180_1[i * 12 + j] = 0;
+      {
+        const a0 = h_3_1[i];
+        const a1 = h_3_1[16 + i];
+        const a2 = h_3_1[32 + i];
+        const a3 = h_3_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u180_1[i * 12 + j] = a0 * u178_1[j] + a1 * u178_1[12 + j] + a2 * u178_1[24 + j] + a3 * u178_1[36 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_3_1[t * 16 + i];
         const a1 = h_3_1[(t + 1) * 16 + i];
         const a2 = h_3_1[(t + 2) * 16 + i];
@@ -4368,22 +5063,55 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * u178_1[(t + 3) * 12 + j];
         }
       }
+      {
+        const a0 = h_3_1[192 + i];
+        const a1 = h_3_1[208 + i];
+        const a2 = h_3_1[224 + i];
+        const a3 = h_3_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u180_1[i * 12 + j] =
+            u180_1[i * 12 + j] +
+            a0 * u178_1[144 + j] +
+            a1 * u178_1[156 + j] +
+            a2 * u178_1[168 + j] +
+            a3 * u178_1[180 + j];
+        }
+      }
     }
-  }
-  // d_e_13 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    d_e_13[i] = (u179[i] + u172_1[i]) * (1 - h_3_1[i] * h_3_1[i]);
   }
   // u185_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u185_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_13[i * 16 + t];
+      {
+        const a0 = d_e_13[i * 16];
+        const a1 = d_e_13[i * 16 + 1];
+        const a2 = d_e_13[i * 16 + 2];
+        const a3 = d_e_13[i * 16 + 3];
         for (let j = 0; j < 16; j++) {
-          u185_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+          u185_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_13[i * 16 + t];
+        const a1 = d_e_13[i * 16 + (t + 1)];
+        const a2 = d_e_13[i * 16 + (t + 2)];
+        const a3 = d_e_13[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u185_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_13[i * 16 + 12];
+        const a1 = d_e_13[i * 16 + 13];
+        const a2 = d_e_13[i * 16 + 14];
+        const a3 = d_e_13[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u185_1[i * 16 + j] =
+            u185_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
         }
       }
     }
@@ -4391,10 +5119,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u187_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u187_1[i * 16 + j] = 0;
+      {
+        const a0 = h_2_1[i];
+        const a1 = h_2_1[16 + i];
+        const a2 = h_2_1[32 + i];
+        const a3 = h_2_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u187_1[i * 16 + j] = a0 * d_e_13[j] + a1 * d_e_13[16 + j] + a2 * d_e_13[32 + j] + a3 * d_e_13[48 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_2_1[t * 16 + i];
         const a1 = h_2_1[(t + 1) * 16 + i];
         const a2 = h_2_1[(t + 2) * 16 + i];
@@ -4405,6 +5139,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a1 * d_e_13[(t + 1) * 16 + j] +
             a2 * d_e_13[(t + 2) * 16 + j] +
             a3 * d_e_13[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_2_1[192 + i];
+        const a1 = h_2_1[208 + i];
+        const a2 = h_2_1[224 + i];
+        const a3 = h_2_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u187_1[i * 16 + j] =
+            u187_1[i * 16 + j] +
+            a0 * d_e_13[192 + j] +
+            a1 * d_e_13[208 + j] +
+            a2 * d_e_13[224 + j] +
+            a3 * d_e_13[240 + j];
         }
       }
     }
@@ -4443,16 +5191,40 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u192_1 : [16, 16]
+  // u192_1 : [16, 16]; then, per element, d_e_14
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u192_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u191[i * 12 + t];
+      {
+        const a0 = u191[i * 12];
+        const a1 = u191[i * 12 + 1];
+        const a2 = u191[i * 12 + 2];
+        const a3 = u191[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u192_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+          u192_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u191[i * 12 + t];
+        const a1 = u191[i * 12 + (t + 1)];
+        const a2 = u191[i * 12 + (t + 2)];
+        const a3 = u191[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u192_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u191[i * 12 + 8];
+        const a1 = u191[i * 12 + 9];
+        const a2 = u191[i * 12 + 10];
+        const a3 = u191[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u192_1[i * 16 + j] =
+            u192_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_14[i * 16 + j] = (u192_1[i * 16 + j] + u185_1[i * 16 + j]) * (1 - h_2_1[i * 16 + j] * h_2_1[i * 16 + j]);
         }
       }
     }
@@ -4460,10 +5232,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u193_1 : [16, 12]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 12; j++) {
-        u193_1[i * 12 + j] = 0;
+      {
+        const a0 = h_2_1[i];
+        const a1 = h_2_1[16 + i];
+        const a2 = h_2_1[32 + i];
+        const a3 = h_2_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u193_1[i * 12 + j] = a0 * u191[j] + a1 * u191[12 + j] + a2 * u191[24 + j] + a3 * u191[36 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_2_1[t * 16 + i];
         const a1 = h_2_1[(t + 1) * 16 + i];
         const a2 = h_2_1[(t + 2) * 16 + i];
@@ -4476,33 +5254,68 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * u191[(t + 3) * 12 + j];
         }
       }
-    }
-  }
-  // d_e_14 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    d_e_14[i] = (u192_1[i] + u185_1[i]) * (1 - h_2_1[i] * h_2_1[i]);
-  }
-  // u198_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u198_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_14[i * 16 + t];
-        for (let j = 0; j < 16; j++) {
-          u198_1[i * 16 + j] += a * Wh_1[t * 16 + j];
+      {
+        const a0 = h_2_1[192 + i];
+        const a1 = h_2_1[208 + i];
+        const a2 = h_2_1[224 + i];
+        const a3 = h_2_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u193_1[i * 12 + j] =
+            u193_1[i * 12 + j] + a0 * u191[144 + j] + a1 * u191[156 + j] + a2 * u191[168 + j] + a3 * u191[180 + j];
         }
       }
     }
   }
-  // u200_1 : [16, 16]
+  // u198_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u200_1[i * 16 + j] = 0;
+      {
+        const a0 = d_e_14[i * 16];
+        const a1 = d_e_14[i * 16 + 1];
+        const a2 = d_e_14[i * 16 + 2];
+        const a3 = d_e_14[i * 16 + 3];
+        for (let j = 0; j < 16; j++) {
+          u198_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_14[i * 16 + t];
+        const a1 = d_e_14[i * 16 + (t + 1)];
+        const a2 = d_e_14[i * 16 + (t + 2)];
+        const a3 = d_e_14[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u198_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_14[i * 16 + 12];
+        const a1 = d_e_14[i * 16 + 13];
+        const a2 = d_e_14[i * 16 + 14];
+        const a3 = d_e_14[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u198_1[i * 16 + j] =
+            u198_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+        }
+      }
+    }
+  }
+  // u200_1 : [16, 16]; then, per element, u206_1
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_1_1[i];
+        const a1 = h_1_1[16 + i];
+        const a2 = h_1_1[32 + i];
+        const a3 = h_1_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u200_1[i * 16 + j] = a0 * d_e_14[j] + a1 * d_e_14[16 + j] + a2 * d_e_14[32 + j] + a3 * d_e_14[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_1_1[t * 16 + i];
         const a1 = h_1_1[(t + 1) * 16 + i];
         const a2 = h_1_1[(t + 2) * 16 + i];
@@ -4515,11 +5328,29 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * d_e_14[(t + 3) * 16 + j];
         }
       }
+      {
+        const a0 = h_1_1[192 + i];
+        const a1 = h_1_1[208 + i];
+        const a2 = h_1_1[224 + i];
+        const a3 = h_1_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u200_1[i * 16 + j] =
+            u200_1[i * 16 + j] +
+            a0 * d_e_14[192 + j] +
+            a1 * d_e_14[208 + j] +
+            a2 * d_e_14[224 + j] +
+            a3 * d_e_14[240 + j];
+          u206_1[i * 16 + j] =
+            u200_1[i * 16 + j] +
+            u187_1[i * 16 + j] +
+            u174_1[i * 16 + j] +
+            u161_1[i * 16 + j] +
+            u148_1[i * 16 + j] +
+            u135_1[i * 16 + j] +
+            u122[i * 16 + j];
+        }
+      }
     }
-  }
-  // u206_1 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    u206_1[i] = u200_1[i] + u187_1[i] + u174_1[i] + u161_1[i] + u148_1[i] + u135_1[i] + u122[i];
   }
   // u208_1 : [12, 16]
   {
@@ -4577,27 +5408,66 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u220_1 : [16, 16]
+  // u220_1 : [16, 16]; then, per element, d_e_15, u240
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u220_1[i * 16 + j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u211_1[i * 12 + t];
+      {
+        const a0 = u211_1[i * 12];
+        const a1 = u211_1[i * 12 + 1];
+        const a2 = u211_1[i * 12 + 2];
+        const a3 = u211_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u220_1[i * 16 + j] += a * Wo_1[t * 16 + j];
+          u220_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u211_1[i * 12 + t];
+        const a1 = u211_1[i * 12 + (t + 1)];
+        const a2 = u211_1[i * 12 + (t + 2)];
+        const a3 = u211_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u220_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u211_1[i * 12 + 8];
+        const a1 = u211_1[i * 12 + 9];
+        const a2 = u211_1[i * 12 + 10];
+        const a3 = u211_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u220_1[i * 16 + j] =
+            u220_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_15[i * 16 + j] = (u220_1[i * 16 + j] + u198_1[i * 16 + j]) * (1 - h_1_1[i * 16 + j] * h_1_1[i * 16 + j]);
+          u240[i * 16 + j] =
+            d_e_15[i * 16 + j] +
+            d_e_14[i * 16 + j] +
+            d_e_13[i * 16 + j] +
+            d_e_12[i * 16 + j] +
+            d_e_11[i * 16 + j] +
+            d_e_10[i * 16 + j] +
+            d_e_9[i * 16 + j] +
+            d_e_8[i * 16 + j];
         }
       }
     }
   }
-  // u221_1 : [16, 12]
+  // u221_1 : [16, 12]; then, per element, u228_1
   {
     for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 12; j++) {
-        u221_1[i * 12 + j] = 0;
+      {
+        const a0 = h_1_1[i];
+        const a1 = h_1_1[16 + i];
+        const a2 = h_1_1[32 + i];
+        const a3 = h_1_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u221_1[i * 12 + j] = a0 * u211_1[j] + a1 * u211_1[12 + j] + a2 * u211_1[24 + j] + a3 * u211_1[36 + j];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = h_1_1[t * 16 + i];
         const a1 = h_1_1[(t + 1) * 16 + i];
         const a2 = h_1_1[(t + 2) * 16 + i];
@@ -4610,19 +5480,30 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * u211_1[(t + 3) * 12 + j];
         }
       }
+      {
+        const a0 = h_1_1[192 + i];
+        const a1 = h_1_1[208 + i];
+        const a2 = h_1_1[224 + i];
+        const a3 = h_1_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u221_1[i * 12 + j] =
+            u221_1[i * 12 + j] +
+            a0 * u211_1[144 + j] +
+            a1 * u211_1[156 + j] +
+            a2 * u211_1[168 + j] +
+            a3 * u211_1[180 + j];
+          u228_1[i * 12 + j] =
+            u221_1[i * 12 + j] +
+            u193_1[i * 12 + j] +
+            u180_1[i * 12 + j] +
+            u167[i * 12 + j] +
+            u154_1[i * 12 + j] +
+            u141_1[i * 12 + j] +
+            u128_1[i * 12 + j] +
+            u114_1[i * 12 + j];
+        }
+      }
     }
-  }
-  // u228_1 : [16, 12]
-  for (let i = 0; i < 192; i++) {
-    u228_1[i] = u221_1[i] + u193_1[i] + u180_1[i] + u167[i] + u154_1[i] + u141_1[i] + u128_1[i] + u114_1[i];
-  }
-  // d_e_15 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    d_e_15[i] = (u220_1[i] + u198_1[i]) * (1 - h_1_1[i] * h_1_1[i]);
-  }
-  // u240 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    u240[i] = d_e_15[i] + d_e_14[i] + d_e_13[i] + d_e_12[i] + d_e_11[i] + d_e_10[i] + d_e_9[i] + d_e_8[i];
   }
   // d_bh_1 : [16]
   {
@@ -5630,21 +6511,37 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // d_h_8 : [16]
+    // d_h_8 : [16]; then, per element, d_e
     {
-      for (let j = 0; j < 16; j++) {
-        d_h_8[j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u103[t];
+      {
+        const a0 = u103[0];
+        const a1 = u103[1];
+        const a2 = u103[2];
+        const a3 = u103[3];
         for (let j = 0; j < 16; j++) {
-          d_h_8[j] += a * Wo[t * 16 + j];
+          d_h_8[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
         }
       }
-    }
-    // d_e : [16]
-    for (let i = 0; i < 16; i++) {
-      d_e[i] = d_h_8[i] * (1 - h_8[i] * h_8[i]);
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u103[t];
+        const a1 = u103[t + 1];
+        const a2 = u103[t + 2];
+        const a3 = u103[t + 3];
+        for (let j = 0; j < 16; j++) {
+          d_h_8[j] +=
+            a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u103[8];
+        const a1 = u103[9];
+        const a2 = u103[10];
+        const a3 = u103[11];
+        for (let j = 0; j < 16; j++) {
+          d_h_8[j] = d_h_8[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          d_e[j] = d_h_8[j] * (1 - h_8[j] * h_8[j]);
+        }
+      }
     }
     // u111 : [16, 16]
     {
@@ -5657,13 +6554,32 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u112 : [16]
     {
-      for (let j = 0; j < 16; j++) {
-        u112[j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e[t];
+      {
+        const a0 = d_e[0];
+        const a1 = d_e[1];
+        const a2 = d_e[2];
+        const a3 = d_e[3];
         for (let j = 0; j < 16; j++) {
-          u112[j] += a * Wh[t * 16 + j];
+          u112[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e[t];
+        const a1 = d_e[t + 1];
+        const a2 = d_e[t + 2];
+        const a3 = d_e[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u112[j] +=
+            a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e[12];
+        const a1 = d_e[13];
+        const a2 = d_e[14];
+        const a3 = d_e[15];
+        for (let j = 0; j < 16; j++) {
+          u112[j] = u112[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
         }
       }
     }
@@ -5708,21 +6624,37 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u118 : [16]
+    // u118 : [16]; then, per element, d_e_1
     {
-      for (let j = 0; j < 16; j++) {
-        u118[j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u116[t];
+      {
+        const a0 = u116[0];
+        const a1 = u116[1];
+        const a2 = u116[2];
+        const a3 = u116[3];
         for (let j = 0; j < 16; j++) {
-          u118[j] += a * Wo[t * 16 + j];
+          u118[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
         }
       }
-    }
-    // d_e_1 : [16]
-    for (let i = 0; i < 16; i++) {
-      d_e_1[i] = (u118[i] + u112[i]) * (1 - h_7[i] * h_7[i]);
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u116[t];
+        const a1 = u116[t + 1];
+        const a2 = u116[t + 2];
+        const a3 = u116[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u118[j] +=
+            a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u116[8];
+        const a1 = u116[9];
+        const a2 = u116[10];
+        const a3 = u116[11];
+        for (let j = 0; j < 16; j++) {
+          u118[j] = u118[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          d_e_1[j] = (u118[j] + u112[j]) * (1 - h_7[j] * h_7[j]);
+        }
+      }
     }
     // u123 : [16, 16]
     {
@@ -5735,13 +6667,32 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u124 : [16]
     {
-      for (let j = 0; j < 16; j++) {
-        u124[j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_1[t];
+      {
+        const a0 = d_e_1[0];
+        const a1 = d_e_1[1];
+        const a2 = d_e_1[2];
+        const a3 = d_e_1[3];
         for (let j = 0; j < 16; j++) {
-          u124[j] += a * Wh[t * 16 + j];
+          u124[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_1[t];
+        const a1 = d_e_1[t + 1];
+        const a2 = d_e_1[t + 2];
+        const a3 = d_e_1[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u124[j] +=
+            a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_1[12];
+        const a1 = d_e_1[13];
+        const a2 = d_e_1[14];
+        const a3 = d_e_1[15];
+        for (let j = 0; j < 16; j++) {
+          u124[j] = u124[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
         }
       }
     }
@@ -5786,21 +6737,37 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u130 : [16]
+    // u130 : [16]; then, per element, d_e_2
     {
-      for (let j = 0; j < 16; j++) {
-        u130[j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u128[t];
+      {
+        const a0 = u128[0];
+        const a1 = u128[1];
+        const a2 = u128[2];
+        const a3 = u128[3];
         for (let j = 0; j < 16; j++) {
-          u130[j] += a * Wo[t * 16 + j];
+          u130[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
         }
       }
-    }
-    // d_e_2 : [16]
-    for (let i = 0; i < 16; i++) {
-      d_e_2[i] = (u130[i] + u124[i]) * (1 - h_6[i] * h_6[i]);
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u128[t];
+        const a1 = u128[t + 1];
+        const a2 = u128[t + 2];
+        const a3 = u128[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u130[j] +=
+            a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u128[8];
+        const a1 = u128[9];
+        const a2 = u128[10];
+        const a3 = u128[11];
+        for (let j = 0; j < 16; j++) {
+          u130[j] = u130[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          d_e_2[j] = (u130[j] + u124[j]) * (1 - h_6[j] * h_6[j]);
+        }
+      }
     }
     // u135 : [16, 16]
     {
@@ -5813,13 +6780,32 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u136 : [16]
     {
-      for (let j = 0; j < 16; j++) {
-        u136[j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_2[t];
+      {
+        const a0 = d_e_2[0];
+        const a1 = d_e_2[1];
+        const a2 = d_e_2[2];
+        const a3 = d_e_2[3];
         for (let j = 0; j < 16; j++) {
-          u136[j] += a * Wh[t * 16 + j];
+          u136[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_2[t];
+        const a1 = d_e_2[t + 1];
+        const a2 = d_e_2[t + 2];
+        const a3 = d_e_2[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u136[j] +=
+            a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_2[12];
+        const a1 = d_e_2[13];
+        const a2 = d_e_2[14];
+        const a3 = d_e_2[15];
+        for (let j = 0; j < 16; j++) {
+          u136[j] = u136[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
         }
       }
     }
@@ -5864,21 +6850,37 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u142 : [16]
+    // u142 : [16]; then, per element, d_e_3
     {
-      for (let j = 0; j < 16; j++) {
-        u142[j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u140[t];
+      {
+        const a0 = u140[0];
+        const a1 = u140[1];
+        const a2 = u140[2];
+        const a3 = u140[3];
         for (let j = 0; j < 16; j++) {
-          u142[j] += a * Wo[t * 16 + j];
+          u142[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
         }
       }
-    }
-    // d_e_3 : [16]
-    for (let i = 0; i < 16; i++) {
-      d_e_3[i] = (u142[i] + u136[i]) * (1 - h_5[i] * h_5[i]);
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u140[t];
+        const a1 = u140[t + 1];
+        const a2 = u140[t + 2];
+        const a3 = u140[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u142[j] +=
+            a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u140[8];
+        const a1 = u140[9];
+        const a2 = u140[10];
+        const a3 = u140[11];
+        for (let j = 0; j < 16; j++) {
+          u142[j] = u142[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          d_e_3[j] = (u142[j] + u136[j]) * (1 - h_5[j] * h_5[j]);
+        }
+      }
     }
     // u147 : [16, 16]
     {
@@ -5891,13 +6893,32 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u148 : [16]
     {
-      for (let j = 0; j < 16; j++) {
-        u148[j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_3[t];
+      {
+        const a0 = d_e_3[0];
+        const a1 = d_e_3[1];
+        const a2 = d_e_3[2];
+        const a3 = d_e_3[3];
         for (let j = 0; j < 16; j++) {
-          u148[j] += a * Wh[t * 16 + j];
+          u148[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_3[t];
+        const a1 = d_e_3[t + 1];
+        const a2 = d_e_3[t + 2];
+        const a3 = d_e_3[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u148[j] +=
+            a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_3[12];
+        const a1 = d_e_3[13];
+        const a2 = d_e_3[14];
+        const a3 = d_e_3[15];
+        for (let j = 0; j < 16; j++) {
+          u148[j] = u148[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
         }
       }
     }
@@ -5942,21 +6963,37 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u154 : [16]
+    // u154 : [16]; then, per element, d_e_4
     {
-      for (let j = 0; j < 16; j++) {
-        u154[j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u152[t];
+      {
+        const a0 = u152[0];
+        const a1 = u152[1];
+        const a2 = u152[2];
+        const a3 = u152[3];
         for (let j = 0; j < 16; j++) {
-          u154[j] += a * Wo[t * 16 + j];
+          u154[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
         }
       }
-    }
-    // d_e_4 : [16]
-    for (let i = 0; i < 16; i++) {
-      d_e_4[i] = (u154[i] + u148[i]) * (1 - h_4[i] * h_4[i]);
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u152[t];
+        const a1 = u152[t + 1];
+        const a2 = u152[t + 2];
+        const a3 = u152[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u154[j] +=
+            a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u152[8];
+        const a1 = u152[9];
+        const a2 = u152[10];
+        const a3 = u152[11];
+        for (let j = 0; j < 16; j++) {
+          u154[j] = u154[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          d_e_4[j] = (u154[j] + u148[j]) * (1 - h_4[j] * h_4[j]);
+        }
+      }
     }
     // u159 : [16, 16]
     {
@@ -5969,13 +7006,32 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u160 : [16]
     {
-      for (let j = 0; j < 16; j++) {
-        u160[j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_4[t];
+      {
+        const a0 = d_e_4[0];
+        const a1 = d_e_4[1];
+        const a2 = d_e_4[2];
+        const a3 = d_e_4[3];
         for (let j = 0; j < 16; j++) {
-          u160[j] += a * Wh[t * 16 + j];
+          u160[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_4[t];
+        const a1 = d_e_4[t + 1];
+        const a2 = d_e_4[t + 2];
+        const a3 = d_e_4[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u160[j] +=
+            a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_4[12];
+        const a1 = d_e_4[13];
+        const a2 = d_e_4[14];
+        const a3 = d_e_4[15];
+        for (let j = 0; j < 16; j++) {
+          u160[j] = u160[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
         }
       }
     }
@@ -6020,21 +7076,37 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u166 : [16]
+    // u166 : [16]; then, per element, d_e_5
     {
-      for (let j = 0; j < 16; j++) {
-        u166[j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u164[t];
+      {
+        const a0 = u164[0];
+        const a1 = u164[1];
+        const a2 = u164[2];
+        const a3 = u164[3];
         for (let j = 0; j < 16; j++) {
-          u166[j] += a * Wo[t * 16 + j];
+          u166[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
         }
       }
-    }
-    // d_e_5 : [16]
-    for (let i = 0; i < 16; i++) {
-      d_e_5[i] = (u166[i] + u160[i]) * (1 - h_3[i] * h_3[i]);
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u164[t];
+        const a1 = u164[t + 1];
+        const a2 = u164[t + 2];
+        const a3 = u164[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u166[j] +=
+            a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u164[8];
+        const a1 = u164[9];
+        const a2 = u164[10];
+        const a3 = u164[11];
+        for (let j = 0; j < 16; j++) {
+          u166[j] = u166[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          d_e_5[j] = (u166[j] + u160[j]) * (1 - h_3[j] * h_3[j]);
+        }
+      }
     }
     // u171 : [16, 16]
     {
@@ -6047,13 +7119,32 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u172 : [16]
     {
-      for (let j = 0; j < 16; j++) {
-        u172[j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_5[t];
+      {
+        const a0 = d_e_5[0];
+        const a1 = d_e_5[1];
+        const a2 = d_e_5[2];
+        const a3 = d_e_5[3];
         for (let j = 0; j < 16; j++) {
-          u172[j] += a * Wh[t * 16 + j];
+          u172[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_5[t];
+        const a1 = d_e_5[t + 1];
+        const a2 = d_e_5[t + 2];
+        const a3 = d_e_5[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u172[j] +=
+            a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_5[12];
+        const a1 = d_e_5[13];
+        const a2 = d_e_5[14];
+        const a3 = d_e_5[15];
+        for (let j = 0; j < 16; j++) {
+          u172[j] = u172[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
         }
       }
     }
@@ -6098,21 +7189,37 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u178 : [16]
+    // u178 : [16]; then, per element, d_e_6
     {
-      for (let j = 0; j < 16; j++) {
-        u178[j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u176[t];
+      {
+        const a0 = u176[0];
+        const a1 = u176[1];
+        const a2 = u176[2];
+        const a3 = u176[3];
         for (let j = 0; j < 16; j++) {
-          u178[j] += a * Wo[t * 16 + j];
+          u178[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
         }
       }
-    }
-    // d_e_6 : [16]
-    for (let i = 0; i < 16; i++) {
-      d_e_6[i] = (u178[i] + u172[i]) * (1 - h_2[i] * h_2[i]);
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u176[t];
+        const a1 = u176[t + 1];
+        const a2 = u176[t + 2];
+        const a3 = u176[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u178[j] +=
+            a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u176[8];
+        const a1 = u176[9];
+        const a2 = u176[10];
+        const a3 = u176[11];
+        for (let j = 0; j < 16; j++) {
+          u178[j] = u178[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          d_e_6[j] = (u178[j] + u172[j]) * (1 - h_2[j] * h_2[j]);
+        }
+      }
     }
     // u183 : [16, 16]
     {
@@ -6125,13 +7232,32 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u184 : [16]
     {
-      for (let j = 0; j < 16; j++) {
-        u184[j] = 0;
-      }
-      for (let t = 0; t < 16; t++) {
-        const a = d_e_6[t];
+      {
+        const a0 = d_e_6[0];
+        const a1 = d_e_6[1];
+        const a2 = d_e_6[2];
+        const a3 = d_e_6[3];
         for (let j = 0; j < 16; j++) {
-          u184[j] += a * Wh[t * 16 + j];
+          u184[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_6[t];
+        const a1 = d_e_6[t + 1];
+        const a2 = d_e_6[t + 2];
+        const a3 = d_e_6[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u184[j] +=
+            a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_6[12];
+        const a1 = d_e_6[13];
+        const a2 = d_e_6[14];
+        const a3 = d_e_6[15];
+        for (let j = 0; j < 16; j++) {
+          u184[j] = u184[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
         }
       }
     }
@@ -6186,21 +7312,38 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u190 : [16]
+    // u190 : [16]; then, per element, d_e_7, d_bh
     {
-      for (let j = 0; j < 16; j++) {
-        u190[j] = 0;
-      }
-      for (let t = 0; t < 12; t++) {
-        const a = u188[t];
+      {
+        const a0 = u188[0];
+        const a1 = u188[1];
+        const a2 = u188[2];
+        const a3 = u188[3];
         for (let j = 0; j < 16; j++) {
-          u190[j] += a * Wo[t * 16 + j];
+          u190[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
         }
       }
-    }
-    // d_e_7 : [16]
-    for (let i = 0; i < 16; i++) {
-      d_e_7[i] = (u190[i] + u184[i]) * (1 - h_1[i] * h_1[i]);
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u188[t];
+        const a1 = u188[t + 1];
+        const a2 = u188[t + 2];
+        const a3 = u188[t + 3];
+        for (let j = 0; j < 16; j++) {
+          u190[j] +=
+            a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u188[8];
+        const a1 = u188[9];
+        const a2 = u188[10];
+        const a3 = u188[11];
+        for (let j = 0; j < 16; j++) {
+          u190[j] = u190[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          d_e_7[j] = (u190[j] + u184[j]) * (1 - h_1[j] * h_1[j]);
+          d_bh[j] = d_e_7[j] + d_e_6[j] + d_e_5[j] + d_e_4[j] + d_e_3[j] + d_e_2[j] + d_e_1[j] + d_e[j];
+        }
+      }
     }
     // u195 : [16, 16]; then, per element, d_Wh
     {
@@ -6234,10 +7377,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       for (let q0 = 0; q0 < 16; q0++) {
         u196[chars[chars_offset] * 16 + q0] += d_e_7[q0];
       }
-    }
-    // d_bh : [16]
-    for (let i = 0; i < 16; i++) {
-      d_bh[i] = d_e_7[i] + d_e_6[i] + d_e_5[i] + d_e_4[i] + d_e_3[i] + d_e_2[i] + d_e_1[i] + d_e[i];
     }
     // d_E : [12, 16]
     for (let i = 0; i < 192; i++) {

@@ -2,7 +2,7 @@
 // (gradc compile examples/tiny-mlp.grad).
 // source sha256: e28a1e914031665ff07f52c9136984db924d4771edd0d346a6a1786ab7fac8a4
 // gradc options: dtype=f64
-// output sha256: e4aef73b184205660be811a056b6773fcfe672e331847f2bc6b6f1b116b91308
+// output sha256: 3ec618ff9e9a8deaf364cbc729319c6d1cf7be996fd509838f05ce4c942d04b7
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -529,15 +529,35 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u38 : [8]
+  // u38 : [8]; then, per element, d_w2_1
   {
-    for (let j = 0; j < 8; j++) {
-      u38[j] = 0;
-    }
-    for (let t = 0; t < 16; t++) {
-      const a = u9_1[t];
+    {
+      const a0 = u9_1[0];
+      const a1 = u9_1[1];
+      const a2 = u9_1[2];
+      const a3 = u9_1[3];
       for (let j = 0; j < 8; j++) {
-        u38[j] += a * h_1[t * 8 + j];
+        u38[j] = a0 * h_1[j] + a1 * h_1[8 + j] + a2 * h_1[16 + j] + a3 * h_1[24 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = u9_1[t];
+      const a1 = u9_1[t + 1];
+      const a2 = u9_1[t + 2];
+      const a3 = u9_1[t + 3];
+      for (let j = 0; j < 8; j++) {
+        u38[j] +=
+          a0 * h_1[t * 8 + j] + a1 * h_1[(t + 1) * 8 + j] + a2 * h_1[(t + 2) * 8 + j] + a3 * h_1[(t + 3) * 8 + j];
+      }
+    }
+    {
+      const a0 = u9_1[12];
+      const a1 = u9_1[13];
+      const a2 = u9_1[14];
+      const a3 = u9_1[15];
+      for (let j = 0; j < 8; j++) {
+        u38[j] = u38[j] + a0 * h_1[96 + j] + a1 * h_1[104 + j] + a2 * h_1[112 + j] + a3 * h_1[120 + j];
+        d_w2_1[j] = u38[j] + (u27_1 === 0 ? 0 : u27_1 * 2 * w2_1[j]);
       }
     }
   }
@@ -554,13 +574,23 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u46 : [8, 4]
+  // u46 : [8, 4]; then, per element, d_W1_1
   {
     for (let i = 0; i < 8; i++) {
-      for (let j = 0; j < 4; j++) {
-        u46[i * 4 + j] = 0;
+      {
+        const a0 = u43[i];
+        const a1 = u43[8 + i];
+        const a2 = u43[16 + i];
+        const a3 = u43[24 + i];
+        for (let j = 0; j < 4; j++) {
+          u46[i * 4 + j] =
+            a0 * x_1[x_offset_1 + j] +
+            a1 * x_1[x_offset_1 + (4 + j)] +
+            a2 * x_1[x_offset_1 + (8 + j)] +
+            a3 * x_1[x_offset_1 + (12 + j)];
+        }
       }
-      for (let t = 0; t < 16; t += 4) {
+      for (let t = 4; t < 12; t += 4) {
         const a0 = u43[t * 8 + i];
         const a1 = u43[(t + 1) * 8 + i];
         const a2 = u43[(t + 2) * 8 + i];
@@ -573,15 +603,22 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             a3 * x_1[x_offset_1 + ((t + 3) * 4 + j)];
         }
       }
+      {
+        const a0 = u43[96 + i];
+        const a1 = u43[104 + i];
+        const a2 = u43[112 + i];
+        const a3 = u43[120 + i];
+        for (let j = 0; j < 4; j++) {
+          u46[i * 4 + j] =
+            u46[i * 4 + j] +
+            a0 * x_1[x_offset_1 + (48 + j)] +
+            a1 * x_1[x_offset_1 + (52 + j)] +
+            a2 * x_1[x_offset_1 + (56 + j)] +
+            a3 * x_1[x_offset_1 + (60 + j)];
+          d_W1_1[i * 4 + j] = u46[i * 4 + j] + (u27_1 === 0 ? 0 : u27_1 * 2 * W1_1[i * 4 + j]);
+        }
+      }
     }
-  }
-  // d_w2_1 : [8]
-  for (let i = 0; i < 8; i++) {
-    d_w2_1[i] = u38[i] + (u27_1 === 0 ? 0 : u27_1 * 2 * w2_1[i]);
-  }
-  // d_W1_1 : [8, 4]
-  for (let i = 0; i < 32; i++) {
-    d_W1_1[i] = u46[i] + (u27_1 === 0 ? 0 : u27_1 * 2 * W1_1[i]);
   }
   sums[0] += u24_1;
   const grad_W1_1 = grads.W1;

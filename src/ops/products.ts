@@ -1,4 +1,4 @@
-import { assign, bin, decl, id, loop, num, type Expr, type Stmt } from "../code/syntax.js";
+import { assign, bin, decl, iadd, id, loop, num, type Expr, type Stmt } from "../code/syntax.js";
 import { contractFlops, contractShape, parseSpec } from "../shape/contract.js";
 import { InternalError } from "../diagnostics/internal.js";
 import { matmulShape, rowsCols, sameShape, size } from "../shape/shape.js";
@@ -25,57 +25,7 @@ export const products = {
     evaluate: (_n, [A, x], [sa]) =>
       Float64Array.from(rowsOf(A, sa).map((row) => row.reduce((acc, v, k) => acc + v * x[k], 0))),
     // y_i = sum_t A_it x_t: four rows at a time, so each x_t is loaded once for four products
-    emit: (k) => {
-      const [m, n] = rowsCols(k.shapeOf(0));
-      if (m < 4 || n < 8)
-        return [
-          loop(
-            "i",
-            num(m),
-            dotProduct(
-              (v) => k.store(zero, I, v),
-              n,
-              (t) => k.at(0, I, t),
-              (t) => k.at(1, zero, t),
-            ),
-          ),
-        ];
-      const m4 = m - (m % 4);
-      const row = (q: number) => (q === 0 ? I : bin("+", I, num(q)));
-      const parts = ["s0", "s1", "s2", "s3"];
-      const stmts: Stmt[] = [
-        {
-          k: "for",
-          v: "i",
-          from: zero,
-          to: num(m4),
-          step: 4,
-          body: [
-            ...parts.map((p) => decl("let", p, zero)),
-            loop("t", num(n), [
-              decl("const", "a", k.at(1, zero, T)),
-              ...parts.map((p, q) => assign(id(p), bin("*", k.at(0, row(q), T), id("a")), "+=")),
-            ]),
-            ...parts.flatMap((p, q) => k.store(zero, row(q), id(p))),
-          ],
-        },
-      ];
-      if (m4 < m)
-        stmts.push(
-          loop(
-            "i",
-            num(m),
-            dotProduct(
-              (v) => k.store(zero, I, v),
-              n,
-              (t) => k.at(0, I, t),
-              (t) => k.at(1, zero, t),
-            ),
-            num(m4),
-          ),
-        );
-      return stmts;
-    },
+    emit: matvecEmit,
     finalStore: () => true,
     form: () => "four rows per pass over x",
     // A x_s for every sample s: X A^T
@@ -101,17 +51,12 @@ export const products = {
         return s;
       });
     },
-    // y_j = sum_t x_t B_tj, row by row of B (contiguous)
-    emit: (k) => {
-      const [n, c] = rowsCols(k.shapeOf(1));
-      return [
-        loop("j", num(c), [assign(k.out(zero, J), zero)]),
-        loop("t", num(n), [
-          decl("const", "a", k.at(0, zero, T)),
-          loop("j", num(c), [assign(k.out(zero, J), bin("*", id("a"), k.at(1, T, J)), "+=")]),
-        ]),
-      ];
-    },
+    emit: (k) => (k.transposed(1) ? matvecEmit(asMatvec(k)) : vecmatByRows(k)),
+    finalStore: () => true,
+    form: ([, b]) =>
+      b
+        ? "x Wᵀ: four rows of W per pass over x, bias and activation fused"
+        : "x W: four rows of W per pass over y, bias and activation fused into the last",
     // x_s W for every sample s: X W
     batch: (b, n, [x, W], B) =>
       !W.batched ? b.node("matmul", [x.id, W.id]) : batchedContraction(b, "n,nk->k", [x, W], n, B),
@@ -137,13 +82,13 @@ export const products = {
       });
     },
     emit: matmulSchedule,
-    finalStore: ([a, b]) => b && !a,
+    finalStore: () => true,
     form: ([a, b]) =>
       b && !a
         ? "A Bᵀ: row dot products, 2×2 register tile"
         : a && !b
           ? "Aᵀ B: row outer products, 4 rows at a time"
-          : "A B: i-t-j",
+          : "A B: rows of B added into each output row, 4 at a time",
     // A_s W for every sample s: the samples' rows stacked, one matrix product
     batch: (b, n, [A, W], B) => {
       if (W.batched) return batchedContraction(b, "mn,nk->mk", [A, W], n, B);
@@ -294,53 +239,26 @@ function matmulByRowsOfB(k: KernelCtx): Stmt[] {
 }
 
 /**
- * Y_i += A_it B_t for each t (i-t-j): output row i stays in L1 while rows of B are added into it,
- * `unroll` rows at a time (G^T B, a weight gradient, takes 4), then the rest one at a time.
+ * Y_i = sum_t A_it B_t for each row i (i-t-j): output row i stays in L1 while the rows of B are
+ * added into it, four at a time (rowTimesMatrix); for A B and for Aᵀ B (a weight gradient).
  */
-function matmulAccumulatingRows(k: KernelCtx, unroll: number): Stmt[] {
+function matmulAccumulatingRows(k: KernelCtx): Stmt[] {
   const [m, n] = rowsCols(k.shapeOf(0));
   const [, c] = rowsCols(k.shapeOf(1));
-  const main = n - (n % unroll);
-  const as = [...Array(unroll).keys()].map((q) => `a${q}`);
-  const tq = (q: number) => (q === 0 ? T : bin("+", T, num(q)));
-  const unrolled: Stmt[] =
-    unroll > 1 && main > 0
-      ? [
-          {
-            k: "for",
-            v: "t",
-            from: zero,
-            to: num(main),
-            step: unroll,
-            body: [
-              ...as.map((a, q) => decl("const", a, k.at(0, I, tq(q)))),
-              loop("j", num(c), [
-                assign(
-                  k.out(I, J),
-                  as.map((a, q) => bin("*", id(a), k.at(1, tq(q), J))).reduce((x, y) => bin("+", x, y)),
-                  "+=",
-                ),
-              ]),
-            ],
-          },
-        ]
-      : [];
-  const rest = unroll > 1 ? main : 0;
-  const oneByOne: Stmt[] =
-    rest < n
-      ? [
-          loop(
-            "t",
-            num(n),
-            [
-              decl("const", "a", k.at(0, I, T)),
-              loop("j", num(c), [assign(k.out(I, J), bin("*", id("a"), k.at(1, T, J)), "+=")]),
-            ],
-            rest ? num(rest) : undefined,
-          ),
-        ]
-      : [];
-  return [loop("i", num(m), [loop("j", num(c), [assign(k.out(I, J), zero)]), ...unrolled, ...oneByOne])];
+  return [
+    loop(
+      "i",
+      num(m),
+      rowTimesMatrix(
+        n,
+        c,
+        (t) => k.at(0, I, t),
+        (t) => k.at(1, t, J),
+        k.out(I, J),
+        (v) => k.store(I, J, v),
+      ),
+    ),
+  ];
 }
 
 /**
@@ -391,14 +309,12 @@ function contractKernel(k: KernelCtx): Stmt[] {
  * Y_ij = sum_t A_it B_tj, in the loop order that reads memory along rows and reuses it:
  *   A W^T (forward through a layer): W's row j outermost, so each row of W is read from
  *     memory once and dotted with every row of A from cache (j-i-t)
- *   G^T B (a weight gradient): output row i stays in L1 while four rows of B at a time are
- *     added into it (i-t-j, t unrolled by 4)
- *   A B: i-t-j
+ *   A B and G^T B (a weight gradient): output row i stays in L1 while four rows of B at a
+ *     time are added into it (i-t-j, t unrolled by 4), the last four storing final values
  */
 function matmulSchedule(k: KernelCtx): Stmt[] {
   if (k.transposed(1) && !k.transposed(0)) return matmulByRowsOfB(k);
-  if (k.transposed(0) && !k.transposed(1)) return matmulAccumulatingRows(k, 4);
-  return matmulAccumulatingRows(k, 1);
+  return matmulAccumulatingRows(k);
 }
 
 /** How a two-operand einsum is a batched matrix product: C[P, i, k] = sum_j A[P?, i, j] B[P?, j, k], in any axis order. */
@@ -471,4 +387,122 @@ function batchedMatmul(k: KernelCtx): Stmt[] | undefined {
     };
     return matmulSchedule(matrices);
   });
+}
+
+/** y_i = sum_t A_it x_t: four rows at a time, so each x_t is loaded once for four products */
+function matvecEmit(k: KernelCtx): Stmt[] {
+  const [m, n] = rowsCols(k.shapeOf(0));
+  if (m < 4 || n < 8)
+    return [
+      loop(
+        "i",
+        num(m),
+        dotProduct(
+          (v) => k.store(zero, I, v),
+          n,
+          (t) => k.at(0, I, t),
+          (t) => k.at(1, zero, t),
+        ),
+      ),
+    ];
+  const m4 = m - (m % 4);
+  const row = (q: number) => (q === 0 ? I : bin("+", I, num(q)));
+  const parts = ["s0", "s1", "s2", "s3"];
+  const stmts: Stmt[] = [
+    {
+      k: "for",
+      v: "i",
+      from: zero,
+      to: num(m4),
+      step: 4,
+      body: [
+        ...parts.map((p) => decl("let", p, zero)),
+        loop("t", num(n), [
+          decl("const", "a", k.at(1, zero, T)),
+          ...parts.map((p, q) => assign(id(p), bin("*", k.at(0, row(q), T), id("a")), "+=")),
+        ]),
+        ...parts.flatMap((p, q) => k.store(zero, row(q), id(p))),
+      ],
+    },
+  ];
+  if (m4 < m)
+    stmts.push(
+      loop(
+        "i",
+        num(m),
+        dotProduct(
+          (v) => k.store(zero, I, v),
+          n,
+          (t) => k.at(0, I, t),
+          (t) => k.at(1, zero, t),
+        ),
+        num(m4),
+      ),
+    );
+  return stmts;
+}
+
+/** x Bᵀ as the matrix-vector product B x (B's rows are contiguous): the context matvecEmit reads */
+function asMatvec(k: KernelCtx): KernelCtx {
+  const [n, c] = rowsCols(k.shapeOf(1));
+  return {
+    ...k,
+    shapeOf: (o) => (o === 0 ? [c, n] : [n]),
+    transposed: () => false,
+    at: (o, r, col) => (o === 0 ? k.at(1, col, r) : k.at(0, zero, col)),
+  };
+}
+
+/** y_j = sum_t x_t B_tj, row by row of B (contiguous): rowTimesMatrix */
+function vecmatByRows(k: KernelCtx): Stmt[] {
+  const [n, c] = rowsCols(k.shapeOf(1));
+  return rowTimesMatrix(
+    n,
+    c,
+    (t) => k.at(0, zero, t),
+    (t) => k.at(1, t, J),
+    k.out(zero, J),
+    (v) => k.store(zero, J, v),
+  );
+}
+
+/**
+ * y_j = sum_t a_t B_tj over t < n, j < c, four rows of B per pass over y (one load and store of
+ * y_j for four multiply-adds): the first pass writes y, the middle ones add into it, the last
+ * one stores each final y_j through \`store\`, so the ops fused after the product (a bias, an
+ * activation) run in that pass. `a(t)` and `b(t)` read row t of a and of B at column j.
+ */
+function rowTimesMatrix(
+  n: number,
+  c: number,
+  a: (t: Expr) => Expr,
+  b: (t: Expr) => Expr,
+  y: Expr,
+  store: (v: Expr) => Stmt[],
+): Stmt[] {
+  const groups = Math.ceil(n / 4);
+  const terms = (rows: readonly Expr[]) => rows.map((t, q) => bin("*", id(`a${q}`), b(t)));
+  const sum = (es: Expr[]) => es.reduce((x, z) => bin("+", x, z));
+  const rowsFrom = (first: Expr | number, count: number) =>
+    Array.from({ length: count }, (_, q) =>
+      typeof first === "number" ? num(first + q) : q ? iadd(first, num(q)) : first,
+    );
+  const load = (rows: readonly Expr[]) => rows.map((t, q) => decl("const", `a${q}`, a(t)));
+  const last = rowsFrom(4 * (groups - 1), n - 4 * (groups - 1));
+  if (groups === 1) return [{ k: "block", body: [...load(last), loop("j", num(c), store(sum(terms(last))))] }];
+  const first = rowsFrom(0, 4);
+  const stmts: Stmt[] = [{ k: "block", body: [...load(first), loop("j", num(c), [assign(y, sum(terms(first)))])] }];
+  if (groups > 2) {
+    const middle = rowsFrom(T, 4);
+    stmts.push({
+      k: "for",
+      v: "t",
+      from: num(4),
+      to: num(4 * (groups - 1)),
+      step: 4,
+      body: [...load(middle), loop("j", num(c), [assign(y, sum(terms(middle)), "+=")])],
+    });
+  }
+  stmts.push({ k: "block", body: [...load(last), loop("j", num(c), store(sum([y, ...terms(last)])))] });
+  return stmts;
 }
