@@ -59,6 +59,14 @@ const scenarios: Readonly<Record<string, Scenario>> = {
     argv: ["graph", "<tmp>/big.grad", "-o", "<tmp>/big.svg"],
     exit: 1,
   },
+  E542: {
+    // twenty weight matrices of 2^25 elements: their staging copies alone are 5 GiB in float64
+    files: {
+      "huge.grad": `input x[4096]\n${Array.from({ length: 20 }, (_, k) => `param W${k}[8192, 4096]`).join("\n")}\nloss = ${Array.from({ length: 20 }, (_, k) => `sum(W${k} @ x)`).join(" + ")}\n`,
+    },
+    argv: ["compile", "<tmp>/huge.grad", "--target", "wasm", "-o", "<tmp>/huge.ts"],
+    exit: 1,
+  },
   E540: {
     files: { "deep.grad": `param w\nloss = ${Array.from({ length: 300 }, () => "w").join(" + ")}\n` },
     argv: ["explain", "<tmp>/deep.grad"],

@@ -227,6 +227,12 @@ export const catalogue = {
     message: "{file}: its graph has {count} nodes, more than a picture can show ({limit})",
     hint: "--format dot writes the graph for other tools; gradc explain writes the derivation without the picture",
   },
+  E542: {
+    severity: "error",
+    message:
+      "{file}: --target wasm needs {size} of WebAssembly memory for its batched chunk, more than a module can have ({limit})",
+    hint: "compile it for the TypeScript target (no --target wasm), which has no such limit",
+  },
   E540: {
     severity: "error",
     message: "{file} has a formula nested more than {limit} operations deep{where}",

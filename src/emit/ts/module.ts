@@ -160,7 +160,7 @@ async function emitBodies(
   if (opts.chunk) {
     const cg = opts.chunk.graph;
     const chunkNames = { local: localNames(cg, table) };
-    wasm = opts.target === "wasm" ? await wasmLayout(cg, chunkNames.local, opts.dtype) : undefined;
+    wasm = opts.target === "wasm" ? await wasmLayout(cg, chunkNames.local, opts.dtype, opts.source) : undefined;
     const body = emit({ graph: cg, names: chunkNames, mode: "chunk", ...shared, ...(wasm ? { wasm: wasm.plan } : {}) });
     entries.push(["chunkSums", body.chunkSums!]);
   }

@@ -10,6 +10,10 @@ import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
 import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
 import { plan, type WasmPlan } from "./function.js";
 import type { Dtype } from "./types.js";
+import { UserError } from "../../diagnostics/usage.js";
+
+const MAX_PAGES = 65536;
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 export interface WasmLayout {
   readonly plan: WasmPlan;
@@ -131,6 +135,7 @@ export async function wasmLayout(
   g: Graph,
   local: ReadonlyMap<number, string>,
   dtype: Dtype,
+  file: string,
 ): Promise<WasmLayout | undefined> {
   const selected = wasmKernels(g);
   if (!selected) return undefined;
@@ -172,6 +177,8 @@ export async function wasmLayout(
   const scratch = offset;
   offset += scratchBytes({ bytes }, specs);
   const pages = Math.ceil(offset / 65536) + 1;
+  // a WebAssembly memory holds at most 65,536 pages of 64 KiB (4 GiB)
+  if (pages > MAX_PAGES) throw new UserError("E542", { file, size: gib(pages * 65536), limit: gib(MAX_PAGES * 65536) });
   const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch));
   return {
     plan: { kernels, sampleRows, offsets, staging, accumulators, batches: scaled(batches, bytes) },
