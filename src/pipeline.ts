@@ -17,7 +17,7 @@ import { chunkPays, paddedTailFrom } from "./batch/cost.js";
 import { parse } from "./parse/parser.js";
 import { lineCol } from "./source/span.js";
 import type { Graph, Node } from "./ir/graph.js";
-import { originNote } from "./util/text.js";
+import { noteOf } from "./util/text.js";
 import { describeKernel } from "./emit/wasm/kernels.js";
 import { describeFusion } from "./emit/ts/fusion.js";
 
@@ -155,14 +155,17 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
     typescript,
     dtype: options.dtype ?? "f64",
     target: options.target ?? "ts",
-    irText: printGraph(a.ir),
+    // printed when asked for (--emit ir): a long program's IR dump is as large as its module
+    get irText() {
+      return printGraph(a.ir);
+    },
   };
 }
 
 /** Which loops were fused and how, per generated function (`gradc compile --explain-fusion`). */
 export function explainFusion(a: CompileResult): string {
   const label = (g: Graph) => (id: number) =>
-    g.nodes[id].hint ?? (g.nodes[id].origin ? originNote(g.nodes[id].origin!.text) : undefined) ?? `%${id}`;
+    g.nodes[id].hint ?? (g.nodes[id].origin ? noteOf(g.nodes[id].origin!) : undefined) ?? `%${id}`;
   const out = ["gradients(): per sample", ...describeFusion(a.ir, "gradients", label(a.ir))];
   if (a.chunk) {
     const wasm = a.target === "wasm" ? wasmKernels(a.chunk.graph) : undefined;

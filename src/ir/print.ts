@@ -1,7 +1,7 @@
 import { showShape } from "../shape/shape.js";
 import { attrsText } from "../ops/attrs.js";
 import type { Graph } from "./graph.js";
-import { originNote } from "../util/text.js";
+import { noteOf } from "../util/text.js";
 
 function fmt(v: number): string {
   return Object.is(v, -0) ? "-0" : String(v);
@@ -23,7 +23,7 @@ export function printGraph(g: Graph): string {
         (n.attrs ? ` {${attrsText(n.attrs)}}` : "") +
         (n.target ? ` -> ${showShape(n.target)}` : "");
     let line = `%${n.id} = ${rhs} : ${showShape(n.shape)}`;
-    const note = [n.hint, n.origin ? originNote(n.origin.text) : undefined].filter(Boolean).join(": ");
+    const note = [n.hint, n.origin ? noteOf(n.origin) : undefined].filter(Boolean).join(": ");
     if (note) line = `${line.padEnd(48)} # ${note}`;
     lines.push(line);
   }

@@ -1,7 +1,7 @@
 import { assign, bin, call, decl, id, loop, member, neg, num, type Expr, type Stmt } from "../code/syntax.js";
 import { kernelVar, ndLocals } from "../code/locals.js";
 import { size, type Shape } from "../shape/shape.js";
-import { originNote } from "../util/text.js";
+import { noteOf } from "../util/text.js";
 import type { KernelCtx } from "./types.js";
 
 /**
@@ -84,7 +84,7 @@ export function checkIndices(k: KernelCtx, operand: number, n: number): Stmt[] {
     bin("&&", bin(">=", v, num(0)), bin("<", v, num(n))),
     bin("===", call(member(id("Math"), "floor"), v), v),
   );
-  const what = `gradc: ${k.node.origin ? originNote(k.node.origin.text) : k.node.op}: index `;
+  const what = `gradc: ${k.node.origin ? noteOf(k.node.origin) : k.node.op}: index `;
   const message = bin("+", bin("+", { k: "str", v: what }, v), { k: "str", v: ` is out of range 0..${n - 1}` });
   return [
     loop("q0", num(size(k.shapeOf(operand))), [

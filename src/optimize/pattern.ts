@@ -42,11 +42,13 @@ export function constOf(b: Builder, id: number): number | undefined {
   return undefined;
 }
 
-function matchAt(b: Builder, pat: Pattern, id: number, m: Map<string, number>): boolean {
+/** Bindings are made in `m` and logged in `log`, so that a failed try can undo its own. */
+function matchAt(b: Builder, pat: Pattern, id: number, m: Map<string, number>, log: string[]): boolean {
   if ("var" in pat) {
     const bound = m.get(pat.var);
     if (bound !== undefined) return bound === id;
     m.set(pat.var, id);
+    log.push(pat.var);
     return true;
   }
   if ("constant" in pat) {
@@ -57,26 +59,30 @@ function matchAt(b: Builder, pat: Pattern, id: number, m: Map<string, number>): 
     return c === pat.constant;
   }
   const n = b.nodes[id];
-  return n.op === pat.op && n.args.length === pat.args.length && matchArgs(b, pat, n, m);
+  return n.op === pat.op && n.args.length === pat.args.length && matchArgs(b, pat, n, m, log);
 }
 
 /** The operands in order, or (for a commutative op) swapped; bindings from a failed try are undone. */
-function matchArgs(b: Builder, pat: Extract<Pattern, { op: Op }>, n: Node, m: Map<string, number>): boolean {
-  const orders = opInfo(pat.op).commutative && n.args.length === 2 ? [n.args, [n.args[1], n.args[0]]] : [n.args];
-  for (const args of orders) {
-    const trial = new Map(m);
-    if (pat.args.every((a, i) => matchAt(b, a, args[i], trial))) {
-      for (const [key, value] of trial) m.set(key, value);
-      return true;
-    }
-  }
-  return false;
+function matchArgs(
+  b: Builder,
+  pat: Extract<Pattern, { op: Op }>,
+  n: Node,
+  m: Map<string, number>,
+  log: string[],
+): boolean {
+  const tryOrder = (swap: boolean) => {
+    const mark = log.length;
+    const ok = pat.args.every((a, i) => matchAt(b, a, n.args[swap ? 1 - i : i], m, log));
+    if (!ok) while (log.length > mark) m.delete(log.pop()!);
+    return ok;
+  };
+  return tryOrder(false) || (n.args.length === 2 && opInfo(pat.op).commutative === true && tryOrder(true));
 }
 
 /** The bindings of `pat` at node `id`, or undefined when it does not match. */
 export function match(b: Builder, pat: Pattern, id: number): Bindings | undefined {
   const m = new Map<string, number>();
-  return matchAt(b, pat, id, m) ? m : undefined;
+  return matchAt(b, pat, id, m, []) ? m : undefined;
 }
 
 /** Build a replacement; each node it creates is offered to `settle` (the rewrite loop) in turn. */

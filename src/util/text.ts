@@ -15,3 +15,12 @@ export function originNote(text: string, max = 80): string {
   const half = Math.floor((max - 3) / 2);
   return `${head.slice(0, half).trimEnd()} … ${tail.slice(tail.length - half).trimStart()}`;
 }
+
+const notes = new WeakMap<object, string>();
+
+/** originNote of a node's origin, computed once per origin: every generated function comments the same nodes. */
+export function noteOf(origin: { readonly text: string }): string {
+  let note = notes.get(origin);
+  if (note === undefined) notes.set(origin, (note = originNote(origin.text)));
+  return note;
+}

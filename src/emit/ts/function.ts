@@ -10,7 +10,7 @@ import {
 } from "../../ir/graph.js";
 import { kernelDef, kernelOf, opInfo, viewOf, type KernelCtx } from "../../ops/index.js";
 import { sameShape, size, type Shape } from "../../shape/shape.js";
-import { originNote } from "../../util/text.js";
+import { noteOf } from "../../util/text.js";
 import { elementExpr } from "./scalar.js";
 import { elementVar, kernelVar } from "../../code/locals.js";
 import { flatIndex, flatOf as flatAt, idxOf, linear, NeedIndex, rowColPos, type Pos } from "./access.js";
@@ -357,7 +357,7 @@ class BodyEmitter {
   }
 
   private comment(n: Node): string | undefined {
-    return n.origin ? originNote(n.origin.text) : undefined;
+    return n.origin ? noteOf(n.origin) : undefined;
   }
 
   // ---- node statements --------------------------------------------------------------------
@@ -465,12 +465,7 @@ class BodyEmitter {
     if (p !== "scalar" && p !== "buffer") return [];
     // a gradient a wasm kernel adds into its per-call sum has no buffer here; its operands were checked
     if (this.accumulated.has(nid)) return [];
-    const what = [
-      num(0),
-      str(this.local(nid)),
-      str(n.origin ? originNote(n.origin.text) : n.op),
-      str(this.ctx.debug!(n)),
-    ];
+    const what = [num(0), str(this.local(nid)), str(n.origin ? noteOf(n.origin) : n.op), str(this.ctx.debug!(n))];
     const bad = (v: Expr) =>
       ({ k: "un", op: "!", a: { k: "call", fn: member(id("Number"), "isFinite"), args: [v] } }) as Expr;
     const report = (v: Expr, i: Expr) =>
