@@ -680,6 +680,7 @@ const scratch = mkdtempSync(join(os.tmpdir(), "gradc-bench-"));
 const budgetPrograms: Record<string, string> = {
   "sum3000.grad": `param w\ninput x\nloss = ${Array.from({ length: 3000 }, () => "w*x").join(" + ")}\n`,
   "chain5000.grad": chainSource(5000),
+  "chain10000.grad": chainSource(10000),
   "shared1000.grad":
     "const L = 1000\ninput x, y\nparam w, b\nh{0} = x\nfor k in 1..L {\n  h{k} = sigmoid(w * h{k-1} + b)\n}\nloss = 0.5 * (h{L} - y)^2\n",
 };
@@ -697,6 +698,12 @@ const runs: [string, string[], number, string][] = [
   ["gradc compile examples/mlp.grad", ["dist/cli.js", "compile", "examples/mlp.grad"], 5, "within 1 s of node"],
   ["compile a flat sum of 3,000 terms", ["dist/cli.js", "compile", at("sum3000.grad")], 3, "< 1 s"],
   ["compile the 4.3 chain at L = 5,000", ["dist/cli.js", "compile", at("chain5000.grad")], 1, "< 5 s, < 500 MB"],
+  [
+    "compile a 100,000-node program (the chain at L = 10,000)",
+    ["dist/cli.js", "compile", at("chain10000.grad")],
+    1,
+    "< 30 s, < 2 GB",
+  ],
   [
     "explain a 1,000-layer shared-weight chain",
     ["dist/cli.js", "explain", at("shared1000.grad"), "-o", at("s.md")],

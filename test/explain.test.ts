@@ -110,6 +110,14 @@ describe("vector form (4.6.4)", () => {
     expect(d.finals[0].lhs).toContain("\\in \\mathbb{R}^{128 \\times 784}");
   });
 
+  it("says that softmax cross-entropy contributes softmax(z) − y only where the model has one (#12)", () => {
+    const says = (src: string) => explain(src).text.includes("Softmax cross-entropy contributes");
+    expect(says(read("mlp"))).toBe(true);
+    expect(says("param W[3, 4]\ninput x[4]: int, y: int\nloss = cross_entropy(W @ x, y)\n")).toBe(true);
+    expect(says("param w[3], b\ninput X[5, 3], y[5]\nloss = mse(X @ w + b, y)\n")).toBe(false);
+    expect(says("param w[3], b\ninput X[5, 3], y[5]\nloss = bce_with_logits(X @ w + b, y)\n")).toBe(false);
+  });
+
   it("writes deep chains through named adjoints, as in 4.3", () => {
     const d = derive(analyze(read("chain")));
     const w7 = d.finals.find((e) => e.lhs === "\\frac{\\partial f}{\\partial w_{7}}")!;
@@ -239,6 +247,15 @@ describe("the math is valid", () => {
 });
 
 describe("pictures", () => {
+  it("draw what the loss depends on, constants as their values, and a long chain top to bottom (#12)", async () => {
+    const dot = await graph("param w\ninput x\nunused = exp(x)\nloss = 0.5 * w^2\n", { format: "dot" });
+    expect(dot).not.toContain("exp"); // a value computed for nothing is not drawn
+    expect(dot).toMatch(/label="0.5"/);
+    expect(dot).toMatch(/label="2"/);
+    expect(dot).toContain("rankdir=LR");
+    expect(await graph(read("lecture"), { format: "dot" })).toContain("rankdir=TB");
+  });
+
   it("draws an SVG with Graphviz-in-wasm: params, inputs and units with values and gradients", async () => {
     const svg = await graph(read("lecture"), { at: "w=0.5,b=-1,x=2,y=1" });
     expect(svg).toMatch(/^<\?xml|^<svg/);

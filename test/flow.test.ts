@@ -120,6 +120,33 @@ describe("SVG line charts", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.trim().endsWith("</svg>")).toBe(true);
   });
+
+  it("draw zeros on a log axis on a floor labelled 0, so a dead ReLU chain is seen (#12)", () => {
+    const chart = (points: [number, number][]) =>
+      lineChart({ title: "t", xLabel: "layer", yLabel: "|g|", logY: true, series: [{ name: "relu", points }] });
+    const dead = chart([
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ]);
+    expect(dead).toContain(">0</text>");
+    expect(dead).toContain("relu (all 0)");
+    expect(dead.match(/<circle /g)).toHaveLength(3);
+    expect(dead).toMatch(/<path d="M\S+ \S+ L\S+ \S+ L\S+ \S+"/); // a line along the floor
+    const mixed = chart([
+      [1, 1e-2],
+      [2, 1e-4],
+      [3, 0],
+    ]);
+    expect(mixed.match(/<circle /g)).toHaveLength(1);
+    expect(mixed).toContain(">1e-4</text>");
+    // the floor is below the smallest value
+    const y = (label: string) => Number(new RegExp(`y="([\\d.]+)"[^>]*>${label}</text>`).exec(mixed)![1]);
+    expect(y("0")).toBeGreaterThan(y("1e-4"));
+    expect(
+      lineChart({ title: "t", xLabel: "x", yLabel: "y", logY: true, series: [{ name: "a", points: [[1, 1]] }] }),
+    ).not.toContain("<circle");
+  });
 });
 
 describe("integer inputs", () => {

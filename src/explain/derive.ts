@@ -43,6 +43,8 @@ export interface Derivation {
   readonly file: string;
   readonly lossSymbol: string;
   readonly tensor: boolean;
+  /** the model has a softmax cross-entropy (softmax_cross_entropy, cross_entropy): lecture 4.6.4's softmax(z) − y applies */
+  readonly softmaxCrossEntropy: boolean;
   readonly model: readonly Equation[];
   readonly order: readonly string[];
   readonly units: readonly Equation[];
@@ -58,7 +60,11 @@ export interface Derivation {
     readonly kind: "param" | "input" | "unit";
     readonly op: string;
     readonly args: readonly number[];
+    /** the constants among its operands (drawn as their values, not as nodes of the graph) */
+    readonly constants: readonly number[];
   }[];
+  /** the loss node: the picture draws what it depends on */
+  readonly loss: number;
 }
 
 /** A sweep step sums over at most this many children term by term; more are stated as a Σ. */
@@ -100,6 +106,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     file: a.forward.file,
     lossSymbol: sy.lossSymbol,
     tensor: fwd.nodes.some((x) => x.shape.length > 0),
+    softmaxCrossEntropy: fwd.nodes.some((x) => x.op === "sce"),
     model: modelSection(sy),
     order: visible.map((x) => sy.unitTex(x)),
     units: unitsSection(sy),
@@ -119,7 +126,9 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
       kind: (x.op === "param" ? "param" : x.op === "input" ? "input" : "unit") as "param" | "input" | "unit",
       op: x.op,
       args: x.args.filter((arg) => fwd.nodes[arg].op !== "const"),
+      constants: x.args.filter((arg) => fwd.nodes[arg].op === "const").map((arg) => fwd.nodes[arg].value!),
     })),
+    loss: fwd.loss,
   };
 }
 

@@ -21,7 +21,7 @@ const opSymbol: Readonly<Record<string, string>> = {
   transpose: "ᵀ",
   sum: "Σ",
   sce: "CE",
-  broadcast: "↗",
+  broadcast: "broadcast",
 };
 
 const subscripts = "₀₁₂₃₄₅₆₇₈₉";
@@ -94,28 +94,60 @@ function sharedLeaves(d: Derivation): Set<number> {
   return new Set(d.nodes.filter((n) => n.kind !== "unit" && (uses.get(n.id) ?? 0) > MAX_SHARED_USES).map((n) => n.id));
 }
 
-/** The computation graph in Graphviz DOT: params boxed and blue, inputs grey, units circles. */
+/** The nodes the loss depends on: a value computed for nothing is not part of the picture. */
+function reachingLoss(d: Derivation): Set<number> {
+  const byId = new Map(d.nodes.map((n) => [n.id, n]));
+  const seen = new Set<number>();
+  const stack = [d.loss];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id) || !byId.has(id)) continue;
+    seen.add(id);
+    stack.push(...byId.get(id)!.args);
+  }
+  return seen;
+}
+
+/** The longest path, in edges: a long chain is laid out top to bottom, so that it fits a page. */
+function depth(nodes: readonly GraphNode[]): number {
+  const level = new Map<number, number>();
+  for (const n of nodes) level.set(n.id, Math.max(0, ...n.args.map((a) => (level.get(a) ?? 0) + 1)));
+  return Math.max(0, ...level.values());
+}
+
+/** The computation graph in Graphviz DOT: params boxed and blue, inputs grey, units circles, constants as their values. */
 export function graphDot(d: Derivation): string {
+  const live = reachingLoss(d);
+  const nodes = d.nodes.filter((n) => live.has(n.id));
   const rows = new Map(d.table?.map((r, i) => [d.nodes[i].id, r]));
   const lines = [
     "digraph gradc {",
-    "  rankdir=LR;",
+    `  rankdir=${depth(nodes) > MAX_DEPTH_ACROSS ? "TB" : "LR"};`,
     ...(d.nodes.length > FAST_LAYOUT_FROM ? ["  nslimit=1; nslimit1=1; splines=line;"] : []),
     '  node [fontname="Helvetica", fontsize=12];',
     '  edge [color="#555555"];',
   ];
   const copied = sharedLeaves(d);
   const byId = new Map(d.nodes.map((n) => [n.id, n]));
-  for (const n of d.nodes) if (!copied.has(n.id)) lines.push(dotNode(n, `n${n.id}`, rows.get(n.id)));
-  for (const n of d.nodes)
+  for (const n of nodes) if (!copied.has(n.id)) lines.push(dotNode(n, `n${n.id}`, rows.get(n.id)));
+  for (const n of nodes) {
     for (const a of n.args) {
       if (!copied.has(a)) lines.push(`  n${a} -> n${n.id};`);
       else lines.push(dotNode(byId.get(a)!, `n${a}_${n.id}`, rows.get(a)), `  n${a}_${n.id} -> n${n.id};`);
     }
+    n.constants.forEach((v, k) =>
+      lines.push(
+        `  c${n.id}_${k} [shape=plaintext, label=${quote(String(Number(v.toPrecision(6))))}, fontcolor="#4b5563"];`,
+        `  c${n.id}_${k} -> n${n.id} [color="#9ca3af"];`,
+      ),
+    );
+  }
   lines.push("}");
   return lines.join("\n") + "\n";
 }
 
+/** A graph whose longest path has more edges than this is laid out top to bottom (a page is taller than wide). */
+const MAX_DEPTH_ACROSS = 6;
 /** A param or input read by more units than this is drawn once beside each of them. */
 const MAX_SHARED_USES = 3;
 /** From this many nodes Graphviz lays out with straight edges and bounded iterations (seconds, not minutes). */

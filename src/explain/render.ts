@@ -64,7 +64,7 @@ function sections(d: Derivation, picture?: string): Section[] {
   });
   out.push({
     title: "6. The gradients",
-    ...(d.tensor
+    ...(d.softmaxCrossEntropy
       ? { intro: "Softmax cross-entropy contributes $\\operatorname{softmax}(z) - y$ to its logits' gradient (4.6.4)." }
       : {}),
     math: d.finals.map((e) => equation(e, true)),
