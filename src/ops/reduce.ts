@@ -100,41 +100,9 @@ export const reduce = {
     batch: (b, n, [x]) => b.node(n.op, [x.id], { attrs: shiftedAxes(n) }),
   }),
   /** max over attrs.axes */
-  reduce_max: kernel({
-    args: ["x"],
-    shape: (a, _t, at) => reducedShape(a[0], at?.axes),
-    attrs: ["axes"],
-    target: false,
-    flops: null,
-    // the maxima of each reduced group share its cotangent evenly (jnp.max, torch.amax): mask / count
-    grads: [(b, n, g) => shareAmongExtremes(b, n, g)],
-    show: ["extremes(g, x)"],
-    tex: "\\max {x}",
-    // NaN wins, as in NumPy
-    evaluate: (n, [x], [s]) =>
-      reduceRef(x, s, n.attrs!.axes!, n.shape, -Infinity, (a, v) =>
-        Number.isNaN(a) || v > a || Number.isNaN(v) ? v : a,
-      ),
-    emit: reduceAxes(neg(id("Infinity")), extremum(">")),
-    batch: (b, n, [x]) => b.node(n.op, [x.id], { attrs: shiftedAxes(n) }),
-  }),
+  reduce_max: extremeOverAxes(">"),
   /** min over attrs.axes */
-  reduce_min: kernel({
-    args: ["x"],
-    shape: (a, _t, at) => reducedShape(a[0], at?.axes),
-    attrs: ["axes"],
-    target: false,
-    flops: null,
-    grads: [(b, n, g) => shareAmongExtremes(b, n, g)],
-    show: ["extremes(g, x)"],
-    tex: "\\min {x}",
-    evaluate: (n, [x], [s]) =>
-      reduceRef(x, s, n.attrs!.axes!, n.shape, Infinity, (a, v) =>
-        Number.isNaN(a) || v < a || Number.isNaN(v) ? v : a,
-      ),
-    emit: reduceAxes(id("Infinity"), extremum("<")),
-    batch: (b, n, [x]) => b.node(n.op, [x.id], { attrs: shiftedAxes(n) }),
-  }),
+  reduce_min: extremeOverAxes("<"),
 } satisfies Record<string, KernelDef>;
 
 /** y = 0, then every element of x added into the element of y it broadcasts from (axes aligned on the right) */
@@ -190,4 +158,26 @@ function shareAmongExtremes(b: GraphBuilder, n: OpNode, g: number): number {
   const mask = b.elementwise("eq", [n.args[0], unreduce(b, n.id, axes, full)]);
   const count = b.node("reduce_sum", [mask], { attrs: { axes: [...axes] } });
   return b.elementwise("mul", [mask, unreduce(b, b.elementwise("div", [g, count]), axes, full)]);
+}
+
+/**
+ * reduce_max (beats ">") and reduce_min ("<") over attrs.axes. NaN wins, as in NumPy; the
+ * extremes of each reduced group share its cotangent evenly (jnp.max, torch.amax): mask / count.
+ */
+function extremeOverAxes(beats: ">" | "<"): KernelDef {
+  const init = beats === ">" ? -Infinity : Infinity;
+  const wins = (a: number, v: number) => Number.isNaN(a) || (beats === ">" ? v > a : v < a) || Number.isNaN(v);
+  return kernel({
+    args: ["x"],
+    shape: (a, _t, at) => reducedShape(a[0], at?.axes),
+    attrs: ["axes"],
+    target: false,
+    flops: null,
+    grads: [(b, n, g) => shareAmongExtremes(b, n, g)],
+    show: ["extremes(g, x)"],
+    tex: beats === ">" ? "\\max {x}" : "\\min {x}",
+    evaluate: (n, [x], [s]) => reduceRef(x, s, n.attrs!.axes!, n.shape, init, (a, v) => (wins(a, v) ? v : a)),
+    emit: reduceAxes(beats === ">" ? neg(id("Infinity")) : id("Infinity"), extremum(beats)),
+    batch: (b, n, [x]) => b.node(n.op, [x.id], { attrs: shiftedAxes(n) }),
+  });
 }
