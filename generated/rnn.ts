@@ -2,7 +2,7 @@
 // (gradc compile examples/rnn.grad).
 // source sha256: 79f7df35831fda1a10333dd51021b4dcdf3cf34ac894e7bd5f2d0068b214ba9c
 // gradc options: dtype=f64
-// output sha256: eb06b1b9096b1ac5b6f9017a7a0d74692d0dc43528a99d936eb4dfd3504afa17
+// output sha256: 1f148c8835ab297ef51a055d0d741e8a74b686d7383bdb0a5ff265985ce67075
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -439,6 +439,4494 @@ function checkBatchArgs(params: Params, batch: Batch, n: number, out: Result): v
     badTensor("out.grads.Wo", out.grads.Wo, 192, "[12, 16]", Float64Array);
   if (!(out.grads.bo instanceof Float64Array) || out.grads.bo.length !== 12)
     badTensor("out.grads.bo", out.grads.bo, 12, "[12]", Float64Array);
+}
+
+/** Values one part of a split function computes and a later part reads. */
+const gradients_spill = new Float64Array(1);
+
+/** Part 1 of 3: a function short enough for V8 to optimize. */
+function gradients_part1(params: Params, inputs: Inputs, _out: Result): void {
+  const E = params.E;
+  const Wh = params.Wh;
+  const bh = params.bh;
+  const Wo = params.Wo;
+  const bo = params.bo;
+  const chars = inputs.chars;
+  const e = workspace.e;
+  const u5 = workspace.u5;
+  const h_1 = workspace.h_1;
+  const u9 = workspace.u9;
+  const u10 = workspace.u10;
+  const u13 = workspace.u13;
+  const e_1 = workspace.e_1;
+  const u16 = workspace.u16;
+  const h_2 = workspace.h_2;
+  const u20 = workspace.u20;
+  const u21 = workspace.u21;
+  const u24 = workspace.u24;
+  const e_2 = workspace.e_2;
+  const u27 = workspace.u27;
+  const h_3 = workspace.h_3;
+  const u31 = workspace.u31;
+  const u32 = workspace.u32;
+  const u35 = workspace.u35;
+  const e_3 = workspace.e_3;
+  const u38 = workspace.u38;
+  const h_4 = workspace.h_4;
+  const u42 = workspace.u42;
+  const u43 = workspace.u43;
+  const u46 = workspace.u46;
+  const e_4 = workspace.e_4;
+  const u49 = workspace.u49;
+  const h_5 = workspace.h_5;
+  const u53 = workspace.u53;
+  const u54 = workspace.u54;
+  const u57 = workspace.u57;
+  const e_5 = workspace.e_5;
+  const u60 = workspace.u60;
+  const h_6 = workspace.h_6;
+  const u64 = workspace.u64;
+  const u65 = workspace.u65;
+  const u68 = workspace.u68;
+  const e_6 = workspace.e_6;
+  const u71 = workspace.u71;
+  const h_7 = workspace.h_7;
+  const u75 = workspace.u75;
+  const u76 = workspace.u76;
+  const u79 = workspace.u79;
+  const e_7 = workspace.e_7;
+  const u82 = workspace.u82;
+  const h_8 = workspace.h_8;
+  const u86 = workspace.u86;
+  const u87 = workspace.u87;
+  const u90 = workspace.u90;
+  const u101 = workspace.u101;
+  const u103 = workspace.u103;
+  const u104 = workspace.u104;
+  // e = E[chars[t - 1]] : [16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      e[q0] = E[chars[0] * 16 + q0];
+    }
+  }
+  // u5 = W @ h : [16]; then, per element, h_1
+  {
+    for (let i = 0; i < 16; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = 0;
+        s0 += Wh[i * 16 + t] * a;
+        s1 += Wh[(i + 1) * 16 + t] * a;
+        s2 += Wh[(i + 2) * 16 + t] * a;
+        s3 += Wh[(i + 3) * 16 + t] * a;
+      }
+      u5[i] = s0;
+      h_1[i] = Math.tanh(e[i] + u5[i] + bh[i]);
+      u5[i + 1] = s1;
+      h_1[i + 1] = Math.tanh(e[i + 1] + u5[i + 1] + bh[i + 1]);
+      u5[i + 2] = s2;
+      h_1[i + 2] = Math.tanh(e[i + 2] + u5[i + 2] + bh[i + 2]);
+      u5[i + 3] = s3;
+      h_1[i + 3] = Math.tanh(e[i + 3] + u5[i + 3] + bh[i + 3]);
+    }
+  }
+  // u9 = Wo @ h{t} : [12]; then, per element, u10
+  {
+    for (let i = 0; i < 12; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_1[t];
+        s0 += Wo[i * 16 + t] * a;
+        s1 += Wo[(i + 1) * 16 + t] * a;
+        s2 += Wo[(i + 2) * 16 + t] * a;
+        s3 += Wo[(i + 3) * 16 + t] * a;
+      }
+      u9[i] = s0;
+      u10[i] = u9[i] + bo[i];
+      u9[i + 1] = s1;
+      u10[i + 1] = u9[i + 1] + bo[i + 1];
+      u9[i + 2] = s2;
+      u10[i + 2] = u9[i + 2] + bo[i + 2];
+      u9[i + 3] = s3;
+      u10[i + 3] = u9[i + 3] + bo[i + 3];
+    }
+  }
+  // u13 : [12]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[1 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 12; i++) {
+      u13[i] = 0;
+    }
+    for (let q0 = 0; q0 < 1; q0++) {
+      u13[chars[1 + q0]] = 1;
+    }
+  }
+  let l_1 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u10[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u10[j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u13[j] * u10[j];
+      }
+      l_1 = m + Math.log(s) - acc;
+    }
+  }
+  // e_1 = E[chars[t - 1]] : [16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[1 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      e_1[q0] = E[chars[1] * 16 + q0];
+    }
+  }
+  // u16 = W @ h : [16]; then, per element, h_2
+  {
+    for (let i = 0; i < 16; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_1[t];
+        s0 += Wh[i * 16 + t] * a;
+        s1 += Wh[(i + 1) * 16 + t] * a;
+        s2 += Wh[(i + 2) * 16 + t] * a;
+        s3 += Wh[(i + 3) * 16 + t] * a;
+      }
+      u16[i] = s0;
+      h_2[i] = Math.tanh(e_1[i] + u16[i] + bh[i]);
+      u16[i + 1] = s1;
+      h_2[i + 1] = Math.tanh(e_1[i + 1] + u16[i + 1] + bh[i + 1]);
+      u16[i + 2] = s2;
+      h_2[i + 2] = Math.tanh(e_1[i + 2] + u16[i + 2] + bh[i + 2]);
+      u16[i + 3] = s3;
+      h_2[i + 3] = Math.tanh(e_1[i + 3] + u16[i + 3] + bh[i + 3]);
+    }
+  }
+  // u20 = Wo @ h{t} : [12]; then, per element, u21
+  {
+    for (let i = 0; i < 12; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_2[t];
+        s0 += Wo[i * 16 + t] * a;
+        s1 += Wo[(i + 1) * 16 + t] * a;
+        s2 += Wo[(i + 2) * 16 + t] * a;
+        s3 += Wo[(i + 3) * 16 + t] * a;
+      }
+      u20[i] = s0;
+      u21[i] = u20[i] + bo[i];
+      u20[i + 1] = s1;
+      u21[i + 1] = u20[i + 1] + bo[i + 1];
+      u20[i + 2] = s2;
+      u21[i + 2] = u20[i + 2] + bo[i + 2];
+      u20[i + 3] = s3;
+      u21[i + 3] = u20[i + 3] + bo[i + 3];
+    }
+  }
+  // u24 : [12]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[2 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 12; i++) {
+      u24[i] = 0;
+    }
+    for (let q0 = 0; q0 < 1; q0++) {
+      u24[chars[2 + q0]] = 1;
+    }
+  }
+  let l_2 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u21[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u21[j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u24[j] * u21[j];
+      }
+      l_2 = m + Math.log(s) - acc;
+    }
+  }
+  // e_2 = E[chars[t - 1]] : [16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[2 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      e_2[q0] = E[chars[2] * 16 + q0];
+    }
+  }
+  // u27 = W @ h : [16]; then, per element, h_3
+  {
+    for (let i = 0; i < 16; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_2[t];
+        s0 += Wh[i * 16 + t] * a;
+        s1 += Wh[(i + 1) * 16 + t] * a;
+        s2 += Wh[(i + 2) * 16 + t] * a;
+        s3 += Wh[(i + 3) * 16 + t] * a;
+      }
+      u27[i] = s0;
+      h_3[i] = Math.tanh(e_2[i] + u27[i] + bh[i]);
+      u27[i + 1] = s1;
+      h_3[i + 1] = Math.tanh(e_2[i + 1] + u27[i + 1] + bh[i + 1]);
+      u27[i + 2] = s2;
+      h_3[i + 2] = Math.tanh(e_2[i + 2] + u27[i + 2] + bh[i + 2]);
+      u27[i + 3] = s3;
+      h_3[i + 3] = Math.tanh(e_2[i + 3] + u27[i + 3] + bh[i + 3]);
+    }
+  }
+  // u31 = Wo @ h{t} : [12]; then, per element, u32
+  {
+    for (let i = 0; i < 12; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_3[t];
+        s0 += Wo[i * 16 + t] * a;
+        s1 += Wo[(i + 1) * 16 + t] * a;
+        s2 += Wo[(i + 2) * 16 + t] * a;
+        s3 += Wo[(i + 3) * 16 + t] * a;
+      }
+      u31[i] = s0;
+      u32[i] = u31[i] + bo[i];
+      u31[i + 1] = s1;
+      u32[i + 1] = u31[i + 1] + bo[i + 1];
+      u31[i + 2] = s2;
+      u32[i + 2] = u31[i + 2] + bo[i + 2];
+      u31[i + 3] = s3;
+      u32[i + 3] = u31[i + 3] + bo[i + 3];
+    }
+  }
+  // u35 : [12]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[3 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 12; i++) {
+      u35[i] = 0;
+    }
+    for (let q0 = 0; q0 < 1; q0++) {
+      u35[chars[3 + q0]] = 1;
+    }
+  }
+  let l_3 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u32[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u32[j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u35[j] * u32[j];
+      }
+      l_3 = m + Math.log(s) - acc;
+    }
+  }
+  // e_3 = E[chars[t - 1]] : [16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[3 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      e_3[q0] = E[chars[3] * 16 + q0];
+    }
+  }
+  // u38 = W @ h : [16]; then, per element, h_4
+  {
+    for (let i = 0; i < 16; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_3[t];
+        s0 += Wh[i * 16 + t] * a;
+        s1 += Wh[(i + 1) * 16 + t] * a;
+        s2 += Wh[(i + 2) * 16 + t] * a;
+        s3 += Wh[(i + 3) * 16 + t] * a;
+      }
+      u38[i] = s0;
+      h_4[i] = Math.tanh(e_3[i] + u38[i] + bh[i]);
+      u38[i + 1] = s1;
+      h_4[i + 1] = Math.tanh(e_3[i + 1] + u38[i + 1] + bh[i + 1]);
+      u38[i + 2] = s2;
+      h_4[i + 2] = Math.tanh(e_3[i + 2] + u38[i + 2] + bh[i + 2]);
+      u38[i + 3] = s3;
+      h_4[i + 3] = Math.tanh(e_3[i + 3] + u38[i + 3] + bh[i + 3]);
+    }
+  }
+  // u42 = Wo @ h{t} : [12]; then, per element, u43
+  {
+    for (let i = 0; i < 12; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_4[t];
+        s0 += Wo[i * 16 + t] * a;
+        s1 += Wo[(i + 1) * 16 + t] * a;
+        s2 += Wo[(i + 2) * 16 + t] * a;
+        s3 += Wo[(i + 3) * 16 + t] * a;
+      }
+      u42[i] = s0;
+      u43[i] = u42[i] + bo[i];
+      u42[i + 1] = s1;
+      u43[i + 1] = u42[i + 1] + bo[i + 1];
+      u42[i + 2] = s2;
+      u43[i + 2] = u42[i + 2] + bo[i + 2];
+      u42[i + 3] = s3;
+      u43[i + 3] = u42[i + 3] + bo[i + 3];
+    }
+  }
+  // u46 : [12]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[4 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 12; i++) {
+      u46[i] = 0;
+    }
+    for (let q0 = 0; q0 < 1; q0++) {
+      u46[chars[4 + q0]] = 1;
+    }
+  }
+  let l_4 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u43[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u43[j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u46[j] * u43[j];
+      }
+      l_4 = m + Math.log(s) - acc;
+    }
+  }
+  // e_4 = E[chars[t - 1]] : [16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[4 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      e_4[q0] = E[chars[4] * 16 + q0];
+    }
+  }
+  // u49 = W @ h : [16]; then, per element, h_5
+  {
+    for (let i = 0; i < 16; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_4[t];
+        s0 += Wh[i * 16 + t] * a;
+        s1 += Wh[(i + 1) * 16 + t] * a;
+        s2 += Wh[(i + 2) * 16 + t] * a;
+        s3 += Wh[(i + 3) * 16 + t] * a;
+      }
+      u49[i] = s0;
+      h_5[i] = Math.tanh(e_4[i] + u49[i] + bh[i]);
+      u49[i + 1] = s1;
+      h_5[i + 1] = Math.tanh(e_4[i + 1] + u49[i + 1] + bh[i + 1]);
+      u49[i + 2] = s2;
+      h_5[i + 2] = Math.tanh(e_4[i + 2] + u49[i + 2] + bh[i + 2]);
+      u49[i + 3] = s3;
+      h_5[i + 3] = Math.tanh(e_4[i + 3] + u49[i + 3] + bh[i + 3]);
+    }
+  }
+  // u53 = Wo @ h{t} : [12]; then, per element, u54
+  {
+    for (let i = 0; i < 12; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_5[t];
+        s0 += Wo[i * 16 + t] * a;
+        s1 += Wo[(i + 1) * 16 + t] * a;
+        s2 += Wo[(i + 2) * 16 + t] * a;
+        s3 += Wo[(i + 3) * 16 + t] * a;
+      }
+      u53[i] = s0;
+      u54[i] = u53[i] + bo[i];
+      u53[i + 1] = s1;
+      u54[i + 1] = u53[i + 1] + bo[i + 1];
+      u53[i + 2] = s2;
+      u54[i + 2] = u53[i + 2] + bo[i + 2];
+      u53[i + 3] = s3;
+      u54[i + 3] = u53[i + 3] + bo[i + 3];
+    }
+  }
+  // u57 : [12]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[5 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 12; i++) {
+      u57[i] = 0;
+    }
+    for (let q0 = 0; q0 < 1; q0++) {
+      u57[chars[5 + q0]] = 1;
+    }
+  }
+  let l_5 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u54[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u54[j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u57[j] * u54[j];
+      }
+      l_5 = m + Math.log(s) - acc;
+    }
+  }
+  // e_5 = E[chars[t - 1]] : [16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[5 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      e_5[q0] = E[chars[5] * 16 + q0];
+    }
+  }
+  // u60 = W @ h : [16]; then, per element, h_6
+  {
+    for (let i = 0; i < 16; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_5[t];
+        s0 += Wh[i * 16 + t] * a;
+        s1 += Wh[(i + 1) * 16 + t] * a;
+        s2 += Wh[(i + 2) * 16 + t] * a;
+        s3 += Wh[(i + 3) * 16 + t] * a;
+      }
+      u60[i] = s0;
+      h_6[i] = Math.tanh(e_5[i] + u60[i] + bh[i]);
+      u60[i + 1] = s1;
+      h_6[i + 1] = Math.tanh(e_5[i + 1] + u60[i + 1] + bh[i + 1]);
+      u60[i + 2] = s2;
+      h_6[i + 2] = Math.tanh(e_5[i + 2] + u60[i + 2] + bh[i + 2]);
+      u60[i + 3] = s3;
+      h_6[i + 3] = Math.tanh(e_5[i + 3] + u60[i + 3] + bh[i + 3]);
+    }
+  }
+  // u64 = Wo @ h{t} : [12]; then, per element, u65
+  {
+    for (let i = 0; i < 12; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_6[t];
+        s0 += Wo[i * 16 + t] * a;
+        s1 += Wo[(i + 1) * 16 + t] * a;
+        s2 += Wo[(i + 2) * 16 + t] * a;
+        s3 += Wo[(i + 3) * 16 + t] * a;
+      }
+      u64[i] = s0;
+      u65[i] = u64[i] + bo[i];
+      u64[i + 1] = s1;
+      u65[i + 1] = u64[i + 1] + bo[i + 1];
+      u64[i + 2] = s2;
+      u65[i + 2] = u64[i + 2] + bo[i + 2];
+      u64[i + 3] = s3;
+      u65[i + 3] = u64[i + 3] + bo[i + 3];
+    }
+  }
+  // u68 : [12]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[6 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 12; i++) {
+      u68[i] = 0;
+    }
+    for (let q0 = 0; q0 < 1; q0++) {
+      u68[chars[6 + q0]] = 1;
+    }
+  }
+  let l_6 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u65[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u65[j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u68[j] * u65[j];
+      }
+      l_6 = m + Math.log(s) - acc;
+    }
+  }
+  // e_6 = E[chars[t - 1]] : [16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[6 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      e_6[q0] = E[chars[6] * 16 + q0];
+    }
+  }
+  // u71 = W @ h : [16]; then, per element, h_7
+  {
+    for (let i = 0; i < 16; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_6[t];
+        s0 += Wh[i * 16 + t] * a;
+        s1 += Wh[(i + 1) * 16 + t] * a;
+        s2 += Wh[(i + 2) * 16 + t] * a;
+        s3 += Wh[(i + 3) * 16 + t] * a;
+      }
+      u71[i] = s0;
+      h_7[i] = Math.tanh(e_6[i] + u71[i] + bh[i]);
+      u71[i + 1] = s1;
+      h_7[i + 1] = Math.tanh(e_6[i + 1] + u71[i + 1] + bh[i + 1]);
+      u71[i + 2] = s2;
+      h_7[i + 2] = Math.tanh(e_6[i + 2] + u71[i + 2] + bh[i + 2]);
+      u71[i + 3] = s3;
+      h_7[i + 3] = Math.tanh(e_6[i + 3] + u71[i + 3] + bh[i + 3]);
+    }
+  }
+  // u75 = Wo @ h{t} : [12]; then, per element, u76
+  {
+    for (let i = 0; i < 12; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_7[t];
+        s0 += Wo[i * 16 + t] * a;
+        s1 += Wo[(i + 1) * 16 + t] * a;
+        s2 += Wo[(i + 2) * 16 + t] * a;
+        s3 += Wo[(i + 3) * 16 + t] * a;
+      }
+      u75[i] = s0;
+      u76[i] = u75[i] + bo[i];
+      u75[i + 1] = s1;
+      u76[i + 1] = u75[i + 1] + bo[i + 1];
+      u75[i + 2] = s2;
+      u76[i + 2] = u75[i + 2] + bo[i + 2];
+      u75[i + 3] = s3;
+      u76[i + 3] = u75[i + 3] + bo[i + 3];
+    }
+  }
+  // u79 : [12]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[7 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 12; i++) {
+      u79[i] = 0;
+    }
+    for (let q0 = 0; q0 < 1; q0++) {
+      u79[chars[7 + q0]] = 1;
+    }
+  }
+  let l_7 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u76[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u76[j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u79[j] * u76[j];
+      }
+      l_7 = m + Math.log(s) - acc;
+    }
+  }
+  // e_7 = E[chars[t - 1]] : [16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[7 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      e_7[q0] = E[chars[7] * 16 + q0];
+    }
+  }
+  // u82 = W @ h : [16]; then, per element, h_8
+  {
+    for (let i = 0; i < 16; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_7[t];
+        s0 += Wh[i * 16 + t] * a;
+        s1 += Wh[(i + 1) * 16 + t] * a;
+        s2 += Wh[(i + 2) * 16 + t] * a;
+        s3 += Wh[(i + 3) * 16 + t] * a;
+      }
+      u82[i] = s0;
+      h_8[i] = Math.tanh(e_7[i] + u82[i] + bh[i]);
+      u82[i + 1] = s1;
+      h_8[i + 1] = Math.tanh(e_7[i + 1] + u82[i + 1] + bh[i + 1]);
+      u82[i + 2] = s2;
+      h_8[i + 2] = Math.tanh(e_7[i + 2] + u82[i + 2] + bh[i + 2]);
+      u82[i + 3] = s3;
+      h_8[i + 3] = Math.tanh(e_7[i + 3] + u82[i + 3] + bh[i + 3]);
+    }
+  }
+  // u86 = Wo @ h{t} : [12]; then, per element, u87
+  {
+    for (let i = 0; i < 12; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = h_8[t];
+        s0 += Wo[i * 16 + t] * a;
+        s1 += Wo[(i + 1) * 16 + t] * a;
+        s2 += Wo[(i + 2) * 16 + t] * a;
+        s3 += Wo[(i + 3) * 16 + t] * a;
+      }
+      u86[i] = s0;
+      u87[i] = u86[i] + bo[i];
+      u86[i + 1] = s1;
+      u87[i + 1] = u86[i + 1] + bo[i + 1];
+      u86[i + 2] = s2;
+      u87[i + 2] = u86[i + 2] + bo[i + 2];
+      u86[i + 3] = s3;
+      u87[i + 3] = u86[i + 3] + bo[i + 3];
+    }
+  }
+  // u90 : [12]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[8 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 12; i++) {
+      u90[i] = 0;
+    }
+    for (let q0 = 0; q0 < 1; q0++) {
+      u90[chars[8 + q0]] = 1;
+    }
+  }
+  let l_8 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u87[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u87[j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u90[j] * u87[j];
+      }
+      l_8 = m + Math.log(s) - acc;
+    }
+  }
+  const u92 = l_1 + l_2; // l{1} + l{2}
+  const u93 = u92 + l_3; // l{1} + l{2} + l{3}
+  const u94 = u93 + l_4; // l{1} + l{2} + l{3} + l{4}
+  const u95 = u94 + l_5; // l{1} + l{2} + l{3} + l{4} + l{5}
+  const u96 = u95 + l_6; // l{1} + l{2} + l{3} + l{4} + l{5} + l{6}
+  const u97 = u96 + l_7; // l{1} + l{2} + l{3} + l{4} + l{5} + l{6} + l{7}
+  const u98 = u97 + l_8; // (l{1} + l{2} + l{3} + l{4} + l{5} + l{6} + l{7} + l{8})
+  const loss_value = u98 / 8; // (l{1} + l{2} + l{3} + l{4} + l{5} + l{6} + l{7} + l{8}) / T
+  // u101 : [12]; then, per element, u103
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u87[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u87[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u101[j] = Math.exp(u87[j] - m) / s;
+        u103[j] = 0.125 * (u101[j] - u90[j]);
+      }
+    }
+  }
+  // u104 : [12, 16]
+  {
+    for (let i = 0; i < 12; i++) {
+      const a = u103[i];
+      for (let j = 0; j < 16; j++) {
+        u104[i * 16 + j] = a * h_8[j];
+      }
+    }
+  }
+  // d_h_8 : [16]; then, per element, d_e
+  gradients_spill[0] = loss_value;
+}
+
+/** Part 2 of 3: a function short enough for V8 to optimize. */
+function gradients_part2(params: Params, inputs: Inputs, out: Result): void {
+  const Wh = params.Wh;
+  const Wo = params.Wo;
+  const chars = inputs.chars;
+  const h_1 = workspace.h_1;
+  const u10 = workspace.u10;
+  const u13 = workspace.u13;
+  const h_2 = workspace.h_2;
+  const u21 = workspace.u21;
+  const u24 = workspace.u24;
+  const h_3 = workspace.h_3;
+  const u32 = workspace.u32;
+  const u35 = workspace.u35;
+  const h_4 = workspace.h_4;
+  const u43 = workspace.u43;
+  const u46 = workspace.u46;
+  const h_5 = workspace.h_5;
+  const u54 = workspace.u54;
+  const u57 = workspace.u57;
+  const h_6 = workspace.h_6;
+  const u65 = workspace.u65;
+  const u68 = workspace.u68;
+  const h_7 = workspace.h_7;
+  const u76 = workspace.u76;
+  const u79 = workspace.u79;
+  const h_8 = workspace.h_8;
+  const u103 = workspace.u103;
+  const u104 = workspace.u104;
+  const d_h_8 = workspace.d_h_8;
+  const d_e = workspace.d_e;
+  const u111 = workspace.u111;
+  const u112 = workspace.u112;
+  const u113 = workspace.u113;
+  const u114 = workspace.u114;
+  const u116 = workspace.u116;
+  const u117 = workspace.u117;
+  const u118 = workspace.u118;
+  const d_e_1 = workspace.d_e_1;
+  const u123 = workspace.u123;
+  const u124 = workspace.u124;
+  const u125 = workspace.u125;
+  const u126 = workspace.u126;
+  const u128 = workspace.u128;
+  const u129 = workspace.u129;
+  const u130 = workspace.u130;
+  const d_e_2 = workspace.d_e_2;
+  const u135 = workspace.u135;
+  const u136 = workspace.u136;
+  const u137 = workspace.u137;
+  const u138 = workspace.u138;
+  const u140 = workspace.u140;
+  const u141 = workspace.u141;
+  const u142 = workspace.u142;
+  const d_e_3 = workspace.d_e_3;
+  const u147 = workspace.u147;
+  const u148 = workspace.u148;
+  const u149 = workspace.u149;
+  const u150 = workspace.u150;
+  const u152 = workspace.u152;
+  const u153 = workspace.u153;
+  const u154 = workspace.u154;
+  const d_e_4 = workspace.d_e_4;
+  const u159 = workspace.u159;
+  const u160 = workspace.u160;
+  const u161 = workspace.u161;
+  const u162 = workspace.u162;
+  const u164 = workspace.u164;
+  const u165 = workspace.u165;
+  const u166 = workspace.u166;
+  const d_e_5 = workspace.d_e_5;
+  const u171 = workspace.u171;
+  const u172 = workspace.u172;
+  const u173 = workspace.u173;
+  const u174 = workspace.u174;
+  const u176 = workspace.u176;
+  const u177 = workspace.u177;
+  const u178 = workspace.u178;
+  const d_e_6 = workspace.d_e_6;
+  const u183 = workspace.u183;
+  const u184 = workspace.u184;
+  const u185 = workspace.u185;
+  const u186 = workspace.u186;
+  const u188 = workspace.u188;
+  const u189 = workspace.u189;
+  const d_bo = out.grads.bo;
+  const d_Wo = out.grads.Wo;
+  {
+    {
+      const a0 = u103[0];
+      const a1 = u103[1];
+      const a2 = u103[2];
+      const a3 = u103[3];
+      for (let j = 0; j < 16; j++) {
+        d_h_8[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u103[t];
+      const a1 = u103[t + 1];
+      const a2 = u103[t + 2];
+      const a3 = u103[t + 3];
+      for (let j = 0; j < 16; j++) {
+        d_h_8[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u103[8];
+      const a1 = u103[9];
+      const a2 = u103[10];
+      const a3 = u103[11];
+      for (let j = 0; j < 16; j++) {
+        d_h_8[j] = d_h_8[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e[j] = d_h_8[j] * (1 - h_8[j] * h_8[j]);
+      }
+    }
+  }
+  // u111 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = d_e[i];
+      for (let j = 0; j < 16; j++) {
+        u111[i * 16 + j] = a * h_7[j];
+      }
+    }
+  }
+  // u112 : [16]
+  {
+    {
+      const a0 = d_e[0];
+      const a1 = d_e[1];
+      const a2 = d_e[2];
+      const a3 = d_e[3];
+      for (let j = 0; j < 16; j++) {
+        u112[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e[t];
+      const a1 = d_e[t + 1];
+      const a2 = d_e[t + 2];
+      const a3 = d_e[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u112[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e[12];
+      const a1 = d_e[13];
+      const a2 = d_e[14];
+      const a3 = d_e[15];
+      for (let j = 0; j < 16; j++) {
+        u112[j] = u112[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+      }
+    }
+  }
+  // u113 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[7 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u113[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u113[chars[7] * 16 + q0] += d_e[q0];
+    }
+  }
+  // u114 : [12]; then, per element, u116
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u76[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u76[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u114[j] = Math.exp(u76[j] - m) / s;
+        u116[j] = 0.125 * (u114[j] - u79[j]);
+      }
+    }
+  }
+  // u117 : [12, 16]
+  {
+    for (let i = 0; i < 12; i++) {
+      const a = u116[i];
+      for (let j = 0; j < 16; j++) {
+        u117[i * 16 + j] = a * h_7[j];
+      }
+    }
+  }
+  // u118 : [16]; then, per element, d_e_1
+  {
+    {
+      const a0 = u116[0];
+      const a1 = u116[1];
+      const a2 = u116[2];
+      const a3 = u116[3];
+      for (let j = 0; j < 16; j++) {
+        u118[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u116[t];
+      const a1 = u116[t + 1];
+      const a2 = u116[t + 2];
+      const a3 = u116[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u118[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u116[8];
+      const a1 = u116[9];
+      const a2 = u116[10];
+      const a3 = u116[11];
+      for (let j = 0; j < 16; j++) {
+        u118[j] = u118[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_1[j] = (u118[j] + u112[j]) * (1 - h_7[j] * h_7[j]);
+      }
+    }
+  }
+  // u123 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = d_e_1[i];
+      for (let j = 0; j < 16; j++) {
+        u123[i * 16 + j] = a * h_6[j];
+      }
+    }
+  }
+  // u124 : [16]
+  {
+    {
+      const a0 = d_e_1[0];
+      const a1 = d_e_1[1];
+      const a2 = d_e_1[2];
+      const a3 = d_e_1[3];
+      for (let j = 0; j < 16; j++) {
+        u124[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_1[t];
+      const a1 = d_e_1[t + 1];
+      const a2 = d_e_1[t + 2];
+      const a3 = d_e_1[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u124[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_1[12];
+      const a1 = d_e_1[13];
+      const a2 = d_e_1[14];
+      const a3 = d_e_1[15];
+      for (let j = 0; j < 16; j++) {
+        u124[j] = u124[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+      }
+    }
+  }
+  // u125 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[6 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u125[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u125[chars[6] * 16 + q0] += d_e_1[q0];
+    }
+  }
+  // u126 : [12]; then, per element, u128
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u65[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u65[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u126[j] = Math.exp(u65[j] - m) / s;
+        u128[j] = 0.125 * (u126[j] - u68[j]);
+      }
+    }
+  }
+  // u129 : [12, 16]
+  {
+    for (let i = 0; i < 12; i++) {
+      const a = u128[i];
+      for (let j = 0; j < 16; j++) {
+        u129[i * 16 + j] = a * h_6[j];
+      }
+    }
+  }
+  // u130 : [16]; then, per element, d_e_2
+  {
+    {
+      const a0 = u128[0];
+      const a1 = u128[1];
+      const a2 = u128[2];
+      const a3 = u128[3];
+      for (let j = 0; j < 16; j++) {
+        u130[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u128[t];
+      const a1 = u128[t + 1];
+      const a2 = u128[t + 2];
+      const a3 = u128[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u130[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u128[8];
+      const a1 = u128[9];
+      const a2 = u128[10];
+      const a3 = u128[11];
+      for (let j = 0; j < 16; j++) {
+        u130[j] = u130[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_2[j] = (u130[j] + u124[j]) * (1 - h_6[j] * h_6[j]);
+      }
+    }
+  }
+  // u135 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = d_e_2[i];
+      for (let j = 0; j < 16; j++) {
+        u135[i * 16 + j] = a * h_5[j];
+      }
+    }
+  }
+  // u136 : [16]
+  {
+    {
+      const a0 = d_e_2[0];
+      const a1 = d_e_2[1];
+      const a2 = d_e_2[2];
+      const a3 = d_e_2[3];
+      for (let j = 0; j < 16; j++) {
+        u136[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_2[t];
+      const a1 = d_e_2[t + 1];
+      const a2 = d_e_2[t + 2];
+      const a3 = d_e_2[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u136[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_2[12];
+      const a1 = d_e_2[13];
+      const a2 = d_e_2[14];
+      const a3 = d_e_2[15];
+      for (let j = 0; j < 16; j++) {
+        u136[j] = u136[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+      }
+    }
+  }
+  // u137 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[5 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u137[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u137[chars[5] * 16 + q0] += d_e_2[q0];
+    }
+  }
+  // u138 : [12]; then, per element, u140
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u54[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u54[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u138[j] = Math.exp(u54[j] - m) / s;
+        u140[j] = 0.125 * (u138[j] - u57[j]);
+      }
+    }
+  }
+  // u141 : [12, 16]
+  {
+    for (let i = 0; i < 12; i++) {
+      const a = u140[i];
+      for (let j = 0; j < 16; j++) {
+        u141[i * 16 + j] = a * h_5[j];
+      }
+    }
+  }
+  // u142 : [16]; then, per element, d_e_3
+  {
+    {
+      const a0 = u140[0];
+      const a1 = u140[1];
+      const a2 = u140[2];
+      const a3 = u140[3];
+      for (let j = 0; j < 16; j++) {
+        u142[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u140[t];
+      const a1 = u140[t + 1];
+      const a2 = u140[t + 2];
+      const a3 = u140[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u142[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u140[8];
+      const a1 = u140[9];
+      const a2 = u140[10];
+      const a3 = u140[11];
+      for (let j = 0; j < 16; j++) {
+        u142[j] = u142[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_3[j] = (u142[j] + u136[j]) * (1 - h_5[j] * h_5[j]);
+      }
+    }
+  }
+  // u147 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = d_e_3[i];
+      for (let j = 0; j < 16; j++) {
+        u147[i * 16 + j] = a * h_4[j];
+      }
+    }
+  }
+  // u148 : [16]
+  {
+    {
+      const a0 = d_e_3[0];
+      const a1 = d_e_3[1];
+      const a2 = d_e_3[2];
+      const a3 = d_e_3[3];
+      for (let j = 0; j < 16; j++) {
+        u148[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_3[t];
+      const a1 = d_e_3[t + 1];
+      const a2 = d_e_3[t + 2];
+      const a3 = d_e_3[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u148[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_3[12];
+      const a1 = d_e_3[13];
+      const a2 = d_e_3[14];
+      const a3 = d_e_3[15];
+      for (let j = 0; j < 16; j++) {
+        u148[j] = u148[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+      }
+    }
+  }
+  // u149 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[4 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u149[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u149[chars[4] * 16 + q0] += d_e_3[q0];
+    }
+  }
+  // u150 : [12]; then, per element, u152
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u43[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u43[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u150[j] = Math.exp(u43[j] - m) / s;
+        u152[j] = 0.125 * (u150[j] - u46[j]);
+      }
+    }
+  }
+  // u153 : [12, 16]
+  {
+    for (let i = 0; i < 12; i++) {
+      const a = u152[i];
+      for (let j = 0; j < 16; j++) {
+        u153[i * 16 + j] = a * h_4[j];
+      }
+    }
+  }
+  // u154 : [16]; then, per element, d_e_4
+  {
+    {
+      const a0 = u152[0];
+      const a1 = u152[1];
+      const a2 = u152[2];
+      const a3 = u152[3];
+      for (let j = 0; j < 16; j++) {
+        u154[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u152[t];
+      const a1 = u152[t + 1];
+      const a2 = u152[t + 2];
+      const a3 = u152[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u154[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u152[8];
+      const a1 = u152[9];
+      const a2 = u152[10];
+      const a3 = u152[11];
+      for (let j = 0; j < 16; j++) {
+        u154[j] = u154[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_4[j] = (u154[j] + u148[j]) * (1 - h_4[j] * h_4[j]);
+      }
+    }
+  }
+  // u159 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = d_e_4[i];
+      for (let j = 0; j < 16; j++) {
+        u159[i * 16 + j] = a * h_3[j];
+      }
+    }
+  }
+  // u160 : [16]
+  {
+    {
+      const a0 = d_e_4[0];
+      const a1 = d_e_4[1];
+      const a2 = d_e_4[2];
+      const a3 = d_e_4[3];
+      for (let j = 0; j < 16; j++) {
+        u160[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_4[t];
+      const a1 = d_e_4[t + 1];
+      const a2 = d_e_4[t + 2];
+      const a3 = d_e_4[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u160[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_4[12];
+      const a1 = d_e_4[13];
+      const a2 = d_e_4[14];
+      const a3 = d_e_4[15];
+      for (let j = 0; j < 16; j++) {
+        u160[j] = u160[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+      }
+    }
+  }
+  // u161 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[3 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u161[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u161[chars[3] * 16 + q0] += d_e_4[q0];
+    }
+  }
+  // u162 : [12]; then, per element, u164
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u32[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u32[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u162[j] = Math.exp(u32[j] - m) / s;
+        u164[j] = 0.125 * (u162[j] - u35[j]);
+      }
+    }
+  }
+  // u165 : [12, 16]
+  {
+    for (let i = 0; i < 12; i++) {
+      const a = u164[i];
+      for (let j = 0; j < 16; j++) {
+        u165[i * 16 + j] = a * h_3[j];
+      }
+    }
+  }
+  // u166 : [16]; then, per element, d_e_5
+  {
+    {
+      const a0 = u164[0];
+      const a1 = u164[1];
+      const a2 = u164[2];
+      const a3 = u164[3];
+      for (let j = 0; j < 16; j++) {
+        u166[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u164[t];
+      const a1 = u164[t + 1];
+      const a2 = u164[t + 2];
+      const a3 = u164[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u166[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u164[8];
+      const a1 = u164[9];
+      const a2 = u164[10];
+      const a3 = u164[11];
+      for (let j = 0; j < 16; j++) {
+        u166[j] = u166[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_5[j] = (u166[j] + u160[j]) * (1 - h_3[j] * h_3[j]);
+      }
+    }
+  }
+  // u171 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = d_e_5[i];
+      for (let j = 0; j < 16; j++) {
+        u171[i * 16 + j] = a * h_2[j];
+      }
+    }
+  }
+  // u172 : [16]
+  {
+    {
+      const a0 = d_e_5[0];
+      const a1 = d_e_5[1];
+      const a2 = d_e_5[2];
+      const a3 = d_e_5[3];
+      for (let j = 0; j < 16; j++) {
+        u172[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_5[t];
+      const a1 = d_e_5[t + 1];
+      const a2 = d_e_5[t + 2];
+      const a3 = d_e_5[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u172[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_5[12];
+      const a1 = d_e_5[13];
+      const a2 = d_e_5[14];
+      const a3 = d_e_5[15];
+      for (let j = 0; j < 16; j++) {
+        u172[j] = u172[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+      }
+    }
+  }
+  // u173 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[2 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u173[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u173[chars[2] * 16 + q0] += d_e_5[q0];
+    }
+  }
+  // u174 : [12]; then, per element, u176
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u21[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u21[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u174[j] = Math.exp(u21[j] - m) / s;
+        u176[j] = 0.125 * (u174[j] - u24[j]);
+      }
+    }
+  }
+  // u177 : [12, 16]
+  {
+    for (let i = 0; i < 12; i++) {
+      const a = u176[i];
+      for (let j = 0; j < 16; j++) {
+        u177[i * 16 + j] = a * h_2[j];
+      }
+    }
+  }
+  // u178 : [16]; then, per element, d_e_6
+  {
+    {
+      const a0 = u176[0];
+      const a1 = u176[1];
+      const a2 = u176[2];
+      const a3 = u176[3];
+      for (let j = 0; j < 16; j++) {
+        u178[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u176[t];
+      const a1 = u176[t + 1];
+      const a2 = u176[t + 2];
+      const a3 = u176[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u178[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u176[8];
+      const a1 = u176[9];
+      const a2 = u176[10];
+      const a3 = u176[11];
+      for (let j = 0; j < 16; j++) {
+        u178[j] = u178[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_6[j] = (u178[j] + u172[j]) * (1 - h_2[j] * h_2[j]);
+      }
+    }
+  }
+  // u183 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = d_e_6[i];
+      for (let j = 0; j < 16; j++) {
+        u183[i * 16 + j] = a * h_1[j];
+      }
+    }
+  }
+  // u184 : [16]
+  {
+    {
+      const a0 = d_e_6[0];
+      const a1 = d_e_6[1];
+      const a2 = d_e_6[2];
+      const a3 = d_e_6[3];
+      for (let j = 0; j < 16; j++) {
+        u184[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
+      }
+    }
+    for (let t = 4; t < 12; t += 4) {
+      const a0 = d_e_6[t];
+      const a1 = d_e_6[t + 1];
+      const a2 = d_e_6[t + 2];
+      const a3 = d_e_6[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u184[j] +=
+          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = d_e_6[12];
+      const a1 = d_e_6[13];
+      const a2 = d_e_6[14];
+      const a3 = d_e_6[15];
+      for (let j = 0; j < 16; j++) {
+        u184[j] = u184[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+      }
+    }
+  }
+  // u185 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[1 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u185[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u185[chars[1] * 16 + q0] += d_e_6[q0];
+    }
+  }
+  // u186 : [12]; then, per element, u188, d_bo
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u10[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u10[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u186[j] = Math.exp(u10[j] - m) / s;
+        u188[j] = 0.125 * (u186[j] - u13[j]);
+        d_bo[j] = u188[j] + u176[j] + u164[j] + u152[j] + u140[j] + u128[j] + u116[j] + u103[j];
+      }
+    }
+  }
+  // u189 : [12, 16]; then, per element, d_Wo
+  {
+    for (let i = 0; i < 12; i++) {
+      const a = u188[i];
+      for (let j = 0; j < 16; j++) {
+        u189[i * 16 + j] = a * h_1[j];
+        d_Wo[i * 16 + j] =
+          u189[i * 16 + j] +
+          u177[i * 16 + j] +
+          u165[i * 16 + j] +
+          u153[i * 16 + j] +
+          u141[i * 16 + j] +
+          u129[i * 16 + j] +
+          u117[i * 16 + j] +
+          u104[i * 16 + j];
+      }
+    }
+  }
+  // u190 : [16]; then, per element, d_e_7, d_bh
+}
+
+/** Part 3 of 3: a function short enough for V8 to optimize. */
+function gradients_part3(params: Params, inputs: Inputs, out: Result): void {
+  const Wo = params.Wo;
+  const chars = inputs.chars;
+  const h_1 = workspace.h_1;
+  const d_e = workspace.d_e;
+  const u111 = workspace.u111;
+  const u113 = workspace.u113;
+  const d_e_1 = workspace.d_e_1;
+  const u123 = workspace.u123;
+  const u125 = workspace.u125;
+  const d_e_2 = workspace.d_e_2;
+  const u135 = workspace.u135;
+  const u137 = workspace.u137;
+  const d_e_3 = workspace.d_e_3;
+  const u147 = workspace.u147;
+  const u149 = workspace.u149;
+  const d_e_4 = workspace.d_e_4;
+  const u159 = workspace.u159;
+  const u161 = workspace.u161;
+  const d_e_5 = workspace.d_e_5;
+  const u171 = workspace.u171;
+  const u173 = workspace.u173;
+  const d_e_6 = workspace.d_e_6;
+  const u183 = workspace.u183;
+  const u184 = workspace.u184;
+  const u185 = workspace.u185;
+  const u188 = workspace.u188;
+  const u190 = workspace.u190;
+  const d_e_7 = workspace.d_e_7;
+  const u195 = workspace.u195;
+  const u196 = workspace.u196;
+  const d_bh = out.grads.bh;
+  const d_Wh = out.grads.Wh;
+  const d_E = out.grads.E;
+  const loss_value = gradients_spill[0];
+  {
+    {
+      const a0 = u188[0];
+      const a1 = u188[1];
+      const a2 = u188[2];
+      const a3 = u188[3];
+      for (let j = 0; j < 16; j++) {
+        u190[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u188[t];
+      const a1 = u188[t + 1];
+      const a2 = u188[t + 2];
+      const a3 = u188[t + 3];
+      for (let j = 0; j < 16; j++) {
+        u190[j] +=
+          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+      }
+    }
+    {
+      const a0 = u188[8];
+      const a1 = u188[9];
+      const a2 = u188[10];
+      const a3 = u188[11];
+      for (let j = 0; j < 16; j++) {
+        u190[j] = u190[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        d_e_7[j] = (u190[j] + u184[j]) * (1 - h_1[j] * h_1[j]);
+        d_bh[j] = d_e_7[j] + d_e_6[j] + d_e_5[j] + d_e_4[j] + d_e_3[j] + d_e_2[j] + d_e_1[j] + d_e[j];
+      }
+    }
+  }
+  // u195 : [16, 16]; then, per element, d_Wh
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = d_e_7[i];
+      for (let j = 0; j < 16; j++) {
+        u195[i * 16 + j] = a * 0;
+        d_Wh[i * 16 + j] =
+          u195[i * 16 + j] +
+          u183[i * 16 + j] +
+          u171[i * 16 + j] +
+          u159[i * 16 + j] +
+          u147[i * 16 + j] +
+          u135[i * 16 + j] +
+          u123[i * 16 + j] +
+          u111[i * 16 + j];
+      }
+    }
+  }
+  // u196 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u196[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u196[chars[0] * 16 + q0] += d_e_7[q0];
+    }
+  }
+  // d_E : [12, 16]
+  for (let i = 0; i < 192; i++) {
+    d_E[i] = u196[i] + u185[i] + u173[i] + u161[i] + u149[i] + u137[i] + u125[i] + u113[i];
+  }
+  out.loss = loss_value;
+}
+
+/** Values one part of a split function computes and a later part reads. */
+const batchChunk_spill = new Float64Array(1);
+
+/** Part 1 of 4: a function short enough for V8 to optimize. */
+function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Result): void {
+  const E_1 = params.E;
+  const Wh_1 = params.Wh;
+  const bh_1 = params.bh;
+  const Wo_1 = params.Wo;
+  const bo_1 = params.bo;
+  const chars_1 = batch.chars;
+  const chars_offset_1 = first * 9;
+  const e_8 = workspace.e_8;
+  const u5_1 = workspace.u5_1;
+  const h_1_1 = workspace.h_1_1;
+  const u12_1 = workspace.u12_1;
+  const u14 = workspace.u14;
+  const u17_1 = workspace.u17_1;
+  const l_1_1 = workspace.l_1_1;
+  const e_9 = workspace.e_9;
+  const u21_1 = workspace.u21_1;
+  const h_2_1 = workspace.h_2_1;
+  const u25 = workspace.u25;
+  const u26 = workspace.u26;
+  const u29_1 = workspace.u29_1;
+  const l_2_1 = workspace.l_2_1;
+  const e_10 = workspace.e_10;
+  const u32_1 = workspace.u32_1;
+  const h_3_1 = workspace.h_3_1;
+  const u36 = workspace.u36;
+  const u37 = workspace.u37;
+  const u40_1 = workspace.u40_1;
+  const l_3_1 = workspace.l_3_1;
+  const e_11 = workspace.e_11;
+  const u43_1 = workspace.u43_1;
+  const h_4_1 = workspace.h_4_1;
+  const u47 = workspace.u47;
+  const u48 = workspace.u48;
+  const u51_1 = workspace.u51_1;
+  const l_4_1 = workspace.l_4_1;
+  const e_12 = workspace.e_12;
+  const u54_1 = workspace.u54_1;
+  const h_5_1 = workspace.h_5_1;
+  const u58 = workspace.u58;
+  const u59 = workspace.u59;
+  const u62_1 = workspace.u62_1;
+  const l_5_1 = workspace.l_5_1;
+  const e_13 = workspace.e_13;
+  const u65_1 = workspace.u65_1;
+  const h_6_1 = workspace.h_6_1;
+  const u69 = workspace.u69;
+  const u70 = workspace.u70;
+  const u73_1 = workspace.u73_1;
+  const l_6_1 = workspace.l_6_1;
+  // e_8 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_8[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))] * 16 + q1];
+      }
+    }
+  }
+  // u5_1 = W @ h : [16]
+  {
+    for (let i = 0; i < 16; i += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = 0;
+        s0 += Wh_1[i * 16 + t] * a;
+        s1 += Wh_1[(i + 1) * 16 + t] * a;
+        s2 += Wh_1[(i + 2) * 16 + t] * a;
+        s3 += Wh_1[(i + 3) * 16 + t] * a;
+      }
+      u5_1[i] = s0;
+      u5_1[i + 1] = s1;
+      u5_1[i + 2] = s2;
+      u5_1[i + 3] = s3;
+    }
+  }
+  // h_1_1 = tanh(e + W @ h + b) : [16, 16]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 16; j++) {
+      h_1_1[i * 16 + j] = Math.tanh(e_8[i * 16 + j] + u5_1[j] + bh_1[j]);
+    }
+  }
+  // u12_1 = Wo @ h{t} : [16, 12]; then, per element, u14
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_1_1[i * 16 + t];
+          const a1 = h_1_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u12_1[i * 12 + j] = s0;
+        u14[i * 12 + j] = u12_1[i * 12 + j] + bo_1[j];
+        u12_1[i * 12 + (j + 1)] = s1;
+        u14[i * 12 + (j + 1)] = u12_1[i * 12 + (j + 1)] + bo_1[j + 1];
+        u12_1[(i + 1) * 12 + j] = s2;
+        u14[(i + 1) * 12 + j] = u12_1[(i + 1) * 12 + j] + bo_1[j];
+        u12_1[(i + 1) * 12 + (j + 1)] = s3;
+        u14[(i + 1) * 12 + (j + 1)] = u12_1[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u17_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u17_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u17_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_1_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u14[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u14[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u17_1[i * 12 + j] * u14[i * 12 + j];
+      }
+      l_1_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_9 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_9[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u21_1 = W @ h : [16, 16]; then, per element, h_2_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_1_1[i * 16 + t];
+          const a1 = h_1_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u21_1[i * 16 + j] = s0;
+        h_2_1[i * 16 + j] = Math.tanh(e_9[i * 16 + j] + u21_1[i * 16 + j] + bh_1[j]);
+        u21_1[i * 16 + (j + 1)] = s1;
+        h_2_1[i * 16 + (j + 1)] = Math.tanh(e_9[i * 16 + (j + 1)] + u21_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u21_1[(i + 1) * 16 + j] = s2;
+        h_2_1[(i + 1) * 16 + j] = Math.tanh(e_9[(i + 1) * 16 + j] + u21_1[(i + 1) * 16 + j] + bh_1[j]);
+        u21_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_2_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_9[(i + 1) * 16 + (j + 1)] + u21_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u25 = Wo @ h{t} : [16, 12]; then, per element, u26
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_2_1[i * 16 + t];
+          const a1 = h_2_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u25[i * 12 + j] = s0;
+        u26[i * 12 + j] = u25[i * 12 + j] + bo_1[j];
+        u25[i * 12 + (j + 1)] = s1;
+        u26[i * 12 + (j + 1)] = u25[i * 12 + (j + 1)] + bo_1[j + 1];
+        u25[(i + 1) * 12 + j] = s2;
+        u26[(i + 1) * 12 + j] = u25[(i + 1) * 12 + j] + bo_1[j];
+        u25[(i + 1) * 12 + (j + 1)] = s3;
+        u26[(i + 1) * 12 + (j + 1)] = u25[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u29_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u29_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u29_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_2_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u26[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u26[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u29_1[i * 12 + j] * u26[i * 12 + j];
+      }
+      l_2_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_10 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_10[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u32_1 = W @ h : [16, 16]; then, per element, h_3_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_2_1[i * 16 + t];
+          const a1 = h_2_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u32_1[i * 16 + j] = s0;
+        h_3_1[i * 16 + j] = Math.tanh(e_10[i * 16 + j] + u32_1[i * 16 + j] + bh_1[j]);
+        u32_1[i * 16 + (j + 1)] = s1;
+        h_3_1[i * 16 + (j + 1)] = Math.tanh(e_10[i * 16 + (j + 1)] + u32_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u32_1[(i + 1) * 16 + j] = s2;
+        h_3_1[(i + 1) * 16 + j] = Math.tanh(e_10[(i + 1) * 16 + j] + u32_1[(i + 1) * 16 + j] + bh_1[j]);
+        u32_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_3_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_10[(i + 1) * 16 + (j + 1)] + u32_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u36 = Wo @ h{t} : [16, 12]; then, per element, u37
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_3_1[i * 16 + t];
+          const a1 = h_3_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u36[i * 12 + j] = s0;
+        u37[i * 12 + j] = u36[i * 12 + j] + bo_1[j];
+        u36[i * 12 + (j + 1)] = s1;
+        u37[i * 12 + (j + 1)] = u36[i * 12 + (j + 1)] + bo_1[j + 1];
+        u36[(i + 1) * 12 + j] = s2;
+        u37[(i + 1) * 12 + j] = u36[(i + 1) * 12 + j] + bo_1[j];
+        u36[(i + 1) * 12 + (j + 1)] = s3;
+        u37[(i + 1) * 12 + (j + 1)] = u36[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u40_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u40_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u40_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_3_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u37[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u37[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u40_1[i * 12 + j] * u37[i * 12 + j];
+      }
+      l_3_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_11 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_11[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u43_1 = W @ h : [16, 16]; then, per element, h_4_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_3_1[i * 16 + t];
+          const a1 = h_3_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u43_1[i * 16 + j] = s0;
+        h_4_1[i * 16 + j] = Math.tanh(e_11[i * 16 + j] + u43_1[i * 16 + j] + bh_1[j]);
+        u43_1[i * 16 + (j + 1)] = s1;
+        h_4_1[i * 16 + (j + 1)] = Math.tanh(e_11[i * 16 + (j + 1)] + u43_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u43_1[(i + 1) * 16 + j] = s2;
+        h_4_1[(i + 1) * 16 + j] = Math.tanh(e_11[(i + 1) * 16 + j] + u43_1[(i + 1) * 16 + j] + bh_1[j]);
+        u43_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_4_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_11[(i + 1) * 16 + (j + 1)] + u43_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u47 = Wo @ h{t} : [16, 12]; then, per element, u48
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_4_1[i * 16 + t];
+          const a1 = h_4_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u47[i * 12 + j] = s0;
+        u48[i * 12 + j] = u47[i * 12 + j] + bo_1[j];
+        u47[i * 12 + (j + 1)] = s1;
+        u48[i * 12 + (j + 1)] = u47[i * 12 + (j + 1)] + bo_1[j + 1];
+        u47[(i + 1) * 12 + j] = s2;
+        u48[(i + 1) * 12 + j] = u47[(i + 1) * 12 + j] + bo_1[j];
+        u47[(i + 1) * 12 + (j + 1)] = s3;
+        u48[(i + 1) * 12 + (j + 1)] = u47[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u51_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u51_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u51_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_4_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u48[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u48[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u51_1[i * 12 + j] * u48[i * 12 + j];
+      }
+      l_4_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_12 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_12[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u54_1 = W @ h : [16, 16]; then, per element, h_5_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_4_1[i * 16 + t];
+          const a1 = h_4_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u54_1[i * 16 + j] = s0;
+        h_5_1[i * 16 + j] = Math.tanh(e_12[i * 16 + j] + u54_1[i * 16 + j] + bh_1[j]);
+        u54_1[i * 16 + (j + 1)] = s1;
+        h_5_1[i * 16 + (j + 1)] = Math.tanh(e_12[i * 16 + (j + 1)] + u54_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u54_1[(i + 1) * 16 + j] = s2;
+        h_5_1[(i + 1) * 16 + j] = Math.tanh(e_12[(i + 1) * 16 + j] + u54_1[(i + 1) * 16 + j] + bh_1[j]);
+        u54_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_5_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_12[(i + 1) * 16 + (j + 1)] + u54_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u58 = Wo @ h{t} : [16, 12]; then, per element, u59
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_5_1[i * 16 + t];
+          const a1 = h_5_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u58[i * 12 + j] = s0;
+        u59[i * 12 + j] = u58[i * 12 + j] + bo_1[j];
+        u58[i * 12 + (j + 1)] = s1;
+        u59[i * 12 + (j + 1)] = u58[i * 12 + (j + 1)] + bo_1[j + 1];
+        u58[(i + 1) * 12 + j] = s2;
+        u59[(i + 1) * 12 + j] = u58[(i + 1) * 12 + j] + bo_1[j];
+        u58[(i + 1) * 12 + (j + 1)] = s3;
+        u59[(i + 1) * 12 + (j + 1)] = u58[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u62_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u62_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u62_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_5_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u59[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u59[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u62_1[i * 12 + j] * u59[i * 12 + j];
+      }
+      l_5_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_13 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_13[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u65_1 = W @ h : [16, 16]; then, per element, h_6_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_5_1[i * 16 + t];
+          const a1 = h_5_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u65_1[i * 16 + j] = s0;
+        h_6_1[i * 16 + j] = Math.tanh(e_13[i * 16 + j] + u65_1[i * 16 + j] + bh_1[j]);
+        u65_1[i * 16 + (j + 1)] = s1;
+        h_6_1[i * 16 + (j + 1)] = Math.tanh(e_13[i * 16 + (j + 1)] + u65_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u65_1[(i + 1) * 16 + j] = s2;
+        h_6_1[(i + 1) * 16 + j] = Math.tanh(e_13[(i + 1) * 16 + j] + u65_1[(i + 1) * 16 + j] + bh_1[j]);
+        u65_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_6_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_13[(i + 1) * 16 + (j + 1)] + u65_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u69 = Wo @ h{t} : [16, 12]; then, per element, u70
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_6_1[i * 16 + t];
+          const a1 = h_6_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u69[i * 12 + j] = s0;
+        u70[i * 12 + j] = u69[i * 12 + j] + bo_1[j];
+        u69[i * 12 + (j + 1)] = s1;
+        u70[i * 12 + (j + 1)] = u69[i * 12 + (j + 1)] + bo_1[j + 1];
+        u69[(i + 1) * 12 + j] = s2;
+        u70[(i + 1) * 12 + j] = u69[(i + 1) * 12 + j] + bo_1[j];
+        u69[(i + 1) * 12 + (j + 1)] = s3;
+        u70[(i + 1) * 12 + (j + 1)] = u69[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u73_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u73_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u73_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_6_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u70[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u70[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u73_1[i * 12 + j] * u70[i * 12 + j];
+      }
+      l_6_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_14 = E[chars[t - 1]] : [16, 16]
+}
+
+/** Part 2 of 4: a function short enough for V8 to optimize. */
+function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Result): void {
+  const E_1 = params.E;
+  const Wh_1 = params.Wh;
+  const bh_1 = params.bh;
+  const Wo_1 = params.Wo;
+  const bo_1 = params.bo;
+  const chars_1 = batch.chars;
+  const chars_offset_1 = first * 9;
+  const l_1_1 = workspace.l_1_1;
+  const l_2_1 = workspace.l_2_1;
+  const l_3_1 = workspace.l_3_1;
+  const l_4_1 = workspace.l_4_1;
+  const l_5_1 = workspace.l_5_1;
+  const h_6_1 = workspace.h_6_1;
+  const u70 = workspace.u70;
+  const u73_1 = workspace.u73_1;
+  const l_6_1 = workspace.l_6_1;
+  const e_14 = workspace.e_14;
+  const u76_1 = workspace.u76_1;
+  const h_7_1 = workspace.h_7_1;
+  const u80 = workspace.u80;
+  const u81 = workspace.u81;
+  const u84_1 = workspace.u84_1;
+  const l_7_1 = workspace.l_7_1;
+  const e_15 = workspace.e_15;
+  const u87_1 = workspace.u87_1;
+  const h_8_1 = workspace.h_8_1;
+  const u91 = workspace.u91;
+  const u92_1 = workspace.u92_1;
+  const u95_1 = workspace.u95_1;
+  const l_8_1 = workspace.l_8_1;
+  const loss_1 = workspace.loss_1;
+  const u109_1 = workspace.u109_1;
+  const u111_1 = workspace.u111_1;
+  const d_h_8_1 = workspace.d_h_8_1;
+  const u114_1 = workspace.u114_1;
+  const d_e_8 = workspace.d_e_8;
+  const u120_1 = workspace.u120_1;
+  const u122 = workspace.u122;
+  const u123_1 = workspace.u123_1;
+  const u124_1 = workspace.u124_1;
+  const u126_1 = workspace.u126_1;
+  const u127_1 = workspace.u127_1;
+  const u128_1 = workspace.u128_1;
+  const d_e_9 = workspace.d_e_9;
+  const u133_1 = workspace.u133_1;
+  const u135_1 = workspace.u135_1;
+  const u136_1 = workspace.u136_1;
+  const u137_1 = workspace.u137_1;
+  const u139_1 = workspace.u139_1;
+  const u140_1 = workspace.u140_1;
+  const d_e_10 = workspace.d_e_10;
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_14[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u76_1 = W @ h : [16, 16]; then, per element, h_7_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_6_1[i * 16 + t];
+          const a1 = h_6_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u76_1[i * 16 + j] = s0;
+        h_7_1[i * 16 + j] = Math.tanh(e_14[i * 16 + j] + u76_1[i * 16 + j] + bh_1[j]);
+        u76_1[i * 16 + (j + 1)] = s1;
+        h_7_1[i * 16 + (j + 1)] = Math.tanh(e_14[i * 16 + (j + 1)] + u76_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u76_1[(i + 1) * 16 + j] = s2;
+        h_7_1[(i + 1) * 16 + j] = Math.tanh(e_14[(i + 1) * 16 + j] + u76_1[(i + 1) * 16 + j] + bh_1[j]);
+        u76_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_7_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_14[(i + 1) * 16 + (j + 1)] + u76_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u80 = Wo @ h{t} : [16, 12]; then, per element, u81
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_7_1[i * 16 + t];
+          const a1 = h_7_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u80[i * 12 + j] = s0;
+        u81[i * 12 + j] = u80[i * 12 + j] + bo_1[j];
+        u80[i * 12 + (j + 1)] = s1;
+        u81[i * 12 + (j + 1)] = u80[i * 12 + (j + 1)] + bo_1[j + 1];
+        u80[(i + 1) * 12 + j] = s2;
+        u81[(i + 1) * 12 + j] = u80[(i + 1) * 12 + j] + bo_1[j];
+        u80[(i + 1) * 12 + (j + 1)] = s3;
+        u81[(i + 1) * 12 + (j + 1)] = u80[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u84_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u84_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u84_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_7_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u81[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u81[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u84_1[i * 12 + j] * u81[i * 12 + j];
+      }
+      l_7_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // e_15 = E[chars[t - 1]] : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        e_15[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))] * 16 + q1];
+      }
+    }
+  }
+  // u87_1 = W @ h : [16, 16]; then, per element, h_8_1
+  {
+    for (let j = 0; j < 16; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_7_1[i * 16 + t];
+          const a1 = h_7_1[(i + 1) * 16 + t];
+          const a2 = Wh_1[j * 16 + t];
+          const a3 = Wh_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u87_1[i * 16 + j] = s0;
+        h_8_1[i * 16 + j] = Math.tanh(e_15[i * 16 + j] + u87_1[i * 16 + j] + bh_1[j]);
+        u87_1[i * 16 + (j + 1)] = s1;
+        h_8_1[i * 16 + (j + 1)] = Math.tanh(e_15[i * 16 + (j + 1)] + u87_1[i * 16 + (j + 1)] + bh_1[j + 1]);
+        u87_1[(i + 1) * 16 + j] = s2;
+        h_8_1[(i + 1) * 16 + j] = Math.tanh(e_15[(i + 1) * 16 + j] + u87_1[(i + 1) * 16 + j] + bh_1[j]);
+        u87_1[(i + 1) * 16 + (j + 1)] = s3;
+        h_8_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
+          e_15[(i + 1) * 16 + (j + 1)] + u87_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
+        );
+      }
+    }
+  }
+  // u91 = Wo @ h{t} : [16, 12]; then, per element, u92_1
+  {
+    for (let j = 0; j < 12; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 16; t++) {
+          const a0 = h_8_1[i * 16 + t];
+          const a1 = h_8_1[(i + 1) * 16 + t];
+          const a2 = Wo_1[j * 16 + t];
+          const a3 = Wo_1[(j + 1) * 16 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u91[i * 12 + j] = s0;
+        u92_1[i * 12 + j] = u91[i * 12 + j] + bo_1[j];
+        u91[i * 12 + (j + 1)] = s1;
+        u92_1[i * 12 + (j + 1)] = u91[i * 12 + (j + 1)] + bo_1[j + 1];
+        u91[(i + 1) * 12 + j] = s2;
+        u92_1[(i + 1) * 12 + j] = u91[(i + 1) * 12 + j] + bo_1[j];
+        u91[(i + 1) * 12 + (j + 1)] = s3;
+        u92_1[(i + 1) * 12 + (j + 1)] = u91[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
+      }
+    }
+  }
+  // u95_1 : [16, 12]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (8 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u95_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u95_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (8 + (q0 % 1)))]] = 1;
+    }
+  }
+  // l_8_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u92_1[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u92_1[i * 12 + j] - m);
+      }
+      let acc = 0;
+      for (let j = 0; j < 12; j++) {
+        acc += u95_1[i * 12 + j] * u92_1[i * 12 + j];
+      }
+      l_8_1[i] = m + Math.log(s) - acc;
+    }
+  }
+  // loss_1 = (l{1} + l{2} + l{3} + l{4} + l{5} + l{6} + l{7} + l{8}) / T : [16]
+  for (let i = 0; i < 16; i++) {
+    loss_1[i] = (l_1_1[i] + l_2_1[i] + l_3_1[i] + l_4_1[i] + l_5_1[i] + l_6_1[i] + l_7_1[i] + l_8_1[i]) / 8;
+  }
+  let u106_1 = 0;
+  {
+    let acc = 0;
+    {
+      for (let j = 0; j < 16; j++) {
+        acc += loss_1[j];
+      }
+    }
+    u106_1 = acc;
+  }
+  // u109_1 : [16, 12]; then, per element, u111_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u92_1[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u92_1[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u109_1[i * 12 + j] = Math.exp(u92_1[i * 12 + j] - m) / s;
+        u111_1[i * 12 + j] = 0.125 * (u109_1[i * 12 + j] - u95_1[i * 12 + j]);
+      }
+    }
+  }
+  // d_h_8_1 : [16, 16]; then, per element, d_e_8
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u111_1[i * 12];
+        const a1 = u111_1[i * 12 + 1];
+        const a2 = u111_1[i * 12 + 2];
+        const a3 = u111_1[i * 12 + 3];
+        for (let j = 0; j < 16; j++) {
+          d_h_8_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u111_1[i * 12 + t];
+        const a1 = u111_1[i * 12 + (t + 1)];
+        const a2 = u111_1[i * 12 + (t + 2)];
+        const a3 = u111_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          d_h_8_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u111_1[i * 12 + 8];
+        const a1 = u111_1[i * 12 + 9];
+        const a2 = u111_1[i * 12 + 10];
+        const a3 = u111_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          d_h_8_1[i * 16 + j] =
+            d_h_8_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_8[i * 16 + j] = d_h_8_1[i * 16 + j] * (1 - h_8_1[i * 16 + j] * h_8_1[i * 16 + j]);
+        }
+      }
+    }
+  }
+  // u114_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_8_1[i];
+        const a1 = h_8_1[16 + i];
+        const a2 = h_8_1[32 + i];
+        const a3 = h_8_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u114_1[i * 12 + j] = a0 * u111_1[j] + a1 * u111_1[12 + j] + a2 * u111_1[24 + j] + a3 * u111_1[36 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_8_1[t * 16 + i];
+        const a1 = h_8_1[(t + 1) * 16 + i];
+        const a2 = h_8_1[(t + 2) * 16 + i];
+        const a3 = h_8_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u114_1[i * 12 + j] +=
+            a0 * u111_1[t * 12 + j] +
+            a1 * u111_1[(t + 1) * 12 + j] +
+            a2 * u111_1[(t + 2) * 12 + j] +
+            a3 * u111_1[(t + 3) * 12 + j];
+        }
+      }
+      {
+        const a0 = h_8_1[192 + i];
+        const a1 = h_8_1[208 + i];
+        const a2 = h_8_1[224 + i];
+        const a3 = h_8_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u114_1[i * 12 + j] =
+            u114_1[i * 12 + j] +
+            a0 * u111_1[144 + j] +
+            a1 * u111_1[156 + j] +
+            a2 * u111_1[168 + j] +
+            a3 * u111_1[180 + j];
+        }
+      }
+    }
+  }
+  // u120_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = d_e_8[i * 16];
+        const a1 = d_e_8[i * 16 + 1];
+        const a2 = d_e_8[i * 16 + 2];
+        const a3 = d_e_8[i * 16 + 3];
+        for (let j = 0; j < 16; j++) {
+          u120_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_8[i * 16 + t];
+        const a1 = d_e_8[i * 16 + (t + 1)];
+        const a2 = d_e_8[i * 16 + (t + 2)];
+        const a3 = d_e_8[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u120_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_8[i * 16 + 12];
+        const a1 = d_e_8[i * 16 + 13];
+        const a2 = d_e_8[i * 16 + 14];
+        const a3 = d_e_8[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u120_1[i * 16 + j] =
+            u120_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+        }
+      }
+    }
+  }
+  // u122 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_7_1[i];
+        const a1 = h_7_1[16 + i];
+        const a2 = h_7_1[32 + i];
+        const a3 = h_7_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u122[i * 16 + j] = a0 * d_e_8[j] + a1 * d_e_8[16 + j] + a2 * d_e_8[32 + j] + a3 * d_e_8[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_7_1[t * 16 + i];
+        const a1 = h_7_1[(t + 1) * 16 + i];
+        const a2 = h_7_1[(t + 2) * 16 + i];
+        const a3 = h_7_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u122[i * 16 + j] +=
+            a0 * d_e_8[t * 16 + j] +
+            a1 * d_e_8[(t + 1) * 16 + j] +
+            a2 * d_e_8[(t + 2) * 16 + j] +
+            a3 * d_e_8[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_7_1[192 + i];
+        const a1 = h_7_1[208 + i];
+        const a2 = h_7_1[224 + i];
+        const a3 = h_7_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u122[i * 16 + j] =
+            u122[i * 16 + j] + a0 * d_e_8[192 + j] + a1 * d_e_8[208 + j] + a2 * d_e_8[224 + j] + a3 * d_e_8[240 + j];
+        }
+      }
+    }
+  }
+  // u123_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u123_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u123_1[chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))] * 16 + q1] += d_e_8[q0 * 16 + q1];
+      }
+    }
+  }
+  // u124_1 : [16, 12]; then, per element, u126_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u81[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u81[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u124_1[i * 12 + j] = Math.exp(u81[i * 12 + j] - m) / s;
+        u126_1[i * 12 + j] = 0.125 * (u124_1[i * 12 + j] - u84_1[i * 12 + j]);
+      }
+    }
+  }
+  // u127_1 : [16, 16]; then, per element, d_e_9
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u126_1[i * 12];
+        const a1 = u126_1[i * 12 + 1];
+        const a2 = u126_1[i * 12 + 2];
+        const a3 = u126_1[i * 12 + 3];
+        for (let j = 0; j < 16; j++) {
+          u127_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u126_1[i * 12 + t];
+        const a1 = u126_1[i * 12 + (t + 1)];
+        const a2 = u126_1[i * 12 + (t + 2)];
+        const a3 = u126_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u127_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u126_1[i * 12 + 8];
+        const a1 = u126_1[i * 12 + 9];
+        const a2 = u126_1[i * 12 + 10];
+        const a3 = u126_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u127_1[i * 16 + j] =
+            u127_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_9[i * 16 + j] = (u127_1[i * 16 + j] + u120_1[i * 16 + j]) * (1 - h_7_1[i * 16 + j] * h_7_1[i * 16 + j]);
+        }
+      }
+    }
+  }
+  // u128_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_7_1[i];
+        const a1 = h_7_1[16 + i];
+        const a2 = h_7_1[32 + i];
+        const a3 = h_7_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u128_1[i * 12 + j] = a0 * u126_1[j] + a1 * u126_1[12 + j] + a2 * u126_1[24 + j] + a3 * u126_1[36 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_7_1[t * 16 + i];
+        const a1 = h_7_1[(t + 1) * 16 + i];
+        const a2 = h_7_1[(t + 2) * 16 + i];
+        const a3 = h_7_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u128_1[i * 12 + j] +=
+            a0 * u126_1[t * 12 + j] +
+            a1 * u126_1[(t + 1) * 12 + j] +
+            a2 * u126_1[(t + 2) * 12 + j] +
+            a3 * u126_1[(t + 3) * 12 + j];
+        }
+      }
+      {
+        const a0 = h_7_1[192 + i];
+        const a1 = h_7_1[208 + i];
+        const a2 = h_7_1[224 + i];
+        const a3 = h_7_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u128_1[i * 12 + j] =
+            u128_1[i * 12 + j] +
+            a0 * u126_1[144 + j] +
+            a1 * u126_1[156 + j] +
+            a2 * u126_1[168 + j] +
+            a3 * u126_1[180 + j];
+        }
+      }
+    }
+  }
+  // u133_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = d_e_9[i * 16];
+        const a1 = d_e_9[i * 16 + 1];
+        const a2 = d_e_9[i * 16 + 2];
+        const a3 = d_e_9[i * 16 + 3];
+        for (let j = 0; j < 16; j++) {
+          u133_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_9[i * 16 + t];
+        const a1 = d_e_9[i * 16 + (t + 1)];
+        const a2 = d_e_9[i * 16 + (t + 2)];
+        const a3 = d_e_9[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u133_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_9[i * 16 + 12];
+        const a1 = d_e_9[i * 16 + 13];
+        const a2 = d_e_9[i * 16 + 14];
+        const a3 = d_e_9[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u133_1[i * 16 + j] =
+            u133_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+        }
+      }
+    }
+  }
+  // u135_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_6_1[i];
+        const a1 = h_6_1[16 + i];
+        const a2 = h_6_1[32 + i];
+        const a3 = h_6_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u135_1[i * 16 + j] = a0 * d_e_9[j] + a1 * d_e_9[16 + j] + a2 * d_e_9[32 + j] + a3 * d_e_9[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_6_1[t * 16 + i];
+        const a1 = h_6_1[(t + 1) * 16 + i];
+        const a2 = h_6_1[(t + 2) * 16 + i];
+        const a3 = h_6_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u135_1[i * 16 + j] +=
+            a0 * d_e_9[t * 16 + j] +
+            a1 * d_e_9[(t + 1) * 16 + j] +
+            a2 * d_e_9[(t + 2) * 16 + j] +
+            a3 * d_e_9[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_6_1[192 + i];
+        const a1 = h_6_1[208 + i];
+        const a2 = h_6_1[224 + i];
+        const a3 = h_6_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u135_1[i * 16 + j] =
+            u135_1[i * 16 + j] + a0 * d_e_9[192 + j] + a1 * d_e_9[208 + j] + a2 * d_e_9[224 + j] + a3 * d_e_9[240 + j];
+        }
+      }
+    }
+  }
+  // u136_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u136_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u136_1[chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))] * 16 + q1] += d_e_9[q0 * 16 + q1];
+      }
+    }
+  }
+  // u137_1 : [16, 12]; then, per element, u139_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u70[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u70[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u137_1[i * 12 + j] = Math.exp(u70[i * 12 + j] - m) / s;
+        u139_1[i * 12 + j] = 0.125 * (u137_1[i * 12 + j] - u73_1[i * 12 + j]);
+      }
+    }
+  }
+  // u140_1 : [16, 16]; then, per element, d_e_10
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u139_1[i * 12];
+        const a1 = u139_1[i * 12 + 1];
+        const a2 = u139_1[i * 12 + 2];
+        const a3 = u139_1[i * 12 + 3];
+        for (let j = 0; j < 16; j++) {
+          u140_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u139_1[i * 12 + t];
+        const a1 = u139_1[i * 12 + (t + 1)];
+        const a2 = u139_1[i * 12 + (t + 2)];
+        const a3 = u139_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u140_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u139_1[i * 12 + 8];
+        const a1 = u139_1[i * 12 + 9];
+        const a2 = u139_1[i * 12 + 10];
+        const a3 = u139_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u140_1[i * 16 + j] =
+            u140_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_10[i * 16 + j] = (u140_1[i * 16 + j] + u133_1[i * 16 + j]) * (1 - h_6_1[i * 16 + j] * h_6_1[i * 16 + j]);
+        }
+      }
+    }
+  }
+  // u141_1 : [16, 12]
+  batchChunk_spill[0] = u106_1;
+}
+
+/** Part 3 of 4: a function short enough for V8 to optimize. */
+function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Result): void {
+  const Wh_1 = params.Wh;
+  const Wo_1 = params.Wo;
+  const chars_1 = batch.chars;
+  const chars_offset_1 = first * 9;
+  const h_2_1 = workspace.h_2_1;
+  const h_3_1 = workspace.h_3_1;
+  const u37 = workspace.u37;
+  const u40_1 = workspace.u40_1;
+  const h_4_1 = workspace.h_4_1;
+  const u48 = workspace.u48;
+  const u51_1 = workspace.u51_1;
+  const h_5_1 = workspace.h_5_1;
+  const u59 = workspace.u59;
+  const u62_1 = workspace.u62_1;
+  const h_6_1 = workspace.h_6_1;
+  const u139_1 = workspace.u139_1;
+  const u141_1 = workspace.u141_1;
+  const d_e_10 = workspace.d_e_10;
+  const u146 = workspace.u146;
+  const u148_1 = workspace.u148_1;
+  const u149_1 = workspace.u149_1;
+  const u150_1 = workspace.u150_1;
+  const u152_1 = workspace.u152_1;
+  const u153_1 = workspace.u153_1;
+  const u154_1 = workspace.u154_1;
+  const d_e_11 = workspace.d_e_11;
+  const u159_1 = workspace.u159_1;
+  const u161_1 = workspace.u161_1;
+  const u162_1 = workspace.u162_1;
+  const u163_1 = workspace.u163_1;
+  const u165_1 = workspace.u165_1;
+  const u166_1 = workspace.u166_1;
+  const u167 = workspace.u167;
+  const d_e_12 = workspace.d_e_12;
+  const u172_1 = workspace.u172_1;
+  const u174_1 = workspace.u174_1;
+  const u175_1 = workspace.u175_1;
+  const u176_1 = workspace.u176_1;
+  const u178_1 = workspace.u178_1;
+  const u179 = workspace.u179;
+  const u180_1 = workspace.u180_1;
+  const d_e_13 = workspace.d_e_13;
+  const u185_1 = workspace.u185_1;
+  const u187_1 = workspace.u187_1;
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_6_1[i];
+        const a1 = h_6_1[16 + i];
+        const a2 = h_6_1[32 + i];
+        const a3 = h_6_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u141_1[i * 12 + j] = a0 * u139_1[j] + a1 * u139_1[12 + j] + a2 * u139_1[24 + j] + a3 * u139_1[36 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_6_1[t * 16 + i];
+        const a1 = h_6_1[(t + 1) * 16 + i];
+        const a2 = h_6_1[(t + 2) * 16 + i];
+        const a3 = h_6_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u141_1[i * 12 + j] +=
+            a0 * u139_1[t * 12 + j] +
+            a1 * u139_1[(t + 1) * 12 + j] +
+            a2 * u139_1[(t + 2) * 12 + j] +
+            a3 * u139_1[(t + 3) * 12 + j];
+        }
+      }
+      {
+        const a0 = h_6_1[192 + i];
+        const a1 = h_6_1[208 + i];
+        const a2 = h_6_1[224 + i];
+        const a3 = h_6_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u141_1[i * 12 + j] =
+            u141_1[i * 12 + j] +
+            a0 * u139_1[144 + j] +
+            a1 * u139_1[156 + j] +
+            a2 * u139_1[168 + j] +
+            a3 * u139_1[180 + j];
+        }
+      }
+    }
+  }
+  // u146 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = d_e_10[i * 16];
+        const a1 = d_e_10[i * 16 + 1];
+        const a2 = d_e_10[i * 16 + 2];
+        const a3 = d_e_10[i * 16 + 3];
+        for (let j = 0; j < 16; j++) {
+          u146[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_10[i * 16 + t];
+        const a1 = d_e_10[i * 16 + (t + 1)];
+        const a2 = d_e_10[i * 16 + (t + 2)];
+        const a3 = d_e_10[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u146[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_10[i * 16 + 12];
+        const a1 = d_e_10[i * 16 + 13];
+        const a2 = d_e_10[i * 16 + 14];
+        const a3 = d_e_10[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u146[i * 16 + j] =
+            u146[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+        }
+      }
+    }
+  }
+  // u148_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_5_1[i];
+        const a1 = h_5_1[16 + i];
+        const a2 = h_5_1[32 + i];
+        const a3 = h_5_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u148_1[i * 16 + j] = a0 * d_e_10[j] + a1 * d_e_10[16 + j] + a2 * d_e_10[32 + j] + a3 * d_e_10[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_5_1[t * 16 + i];
+        const a1 = h_5_1[(t + 1) * 16 + i];
+        const a2 = h_5_1[(t + 2) * 16 + i];
+        const a3 = h_5_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u148_1[i * 16 + j] +=
+            a0 * d_e_10[t * 16 + j] +
+            a1 * d_e_10[(t + 1) * 16 + j] +
+            a2 * d_e_10[(t + 2) * 16 + j] +
+            a3 * d_e_10[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_5_1[192 + i];
+        const a1 = h_5_1[208 + i];
+        const a2 = h_5_1[224 + i];
+        const a3 = h_5_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u148_1[i * 16 + j] =
+            u148_1[i * 16 + j] +
+            a0 * d_e_10[192 + j] +
+            a1 * d_e_10[208 + j] +
+            a2 * d_e_10[224 + j] +
+            a3 * d_e_10[240 + j];
+        }
+      }
+    }
+  }
+  // u149_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u149_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u149_1[chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))] * 16 + q1] += d_e_10[q0 * 16 + q1];
+      }
+    }
+  }
+  // u150_1 : [16, 12]; then, per element, u152_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u59[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u59[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u150_1[i * 12 + j] = Math.exp(u59[i * 12 + j] - m) / s;
+        u152_1[i * 12 + j] = 0.125 * (u150_1[i * 12 + j] - u62_1[i * 12 + j]);
+      }
+    }
+  }
+  // u153_1 : [16, 16]; then, per element, d_e_11
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u152_1[i * 12];
+        const a1 = u152_1[i * 12 + 1];
+        const a2 = u152_1[i * 12 + 2];
+        const a3 = u152_1[i * 12 + 3];
+        for (let j = 0; j < 16; j++) {
+          u153_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u152_1[i * 12 + t];
+        const a1 = u152_1[i * 12 + (t + 1)];
+        const a2 = u152_1[i * 12 + (t + 2)];
+        const a3 = u152_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u153_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u152_1[i * 12 + 8];
+        const a1 = u152_1[i * 12 + 9];
+        const a2 = u152_1[i * 12 + 10];
+        const a3 = u152_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u153_1[i * 16 + j] =
+            u153_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_11[i * 16 + j] = (u153_1[i * 16 + j] + u146[i * 16 + j]) * (1 - h_5_1[i * 16 + j] * h_5_1[i * 16 + j]);
+        }
+      }
+    }
+  }
+  // u154_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_5_1[i];
+        const a1 = h_5_1[16 + i];
+        const a2 = h_5_1[32 + i];
+        const a3 = h_5_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u154_1[i * 12 + j] = a0 * u152_1[j] + a1 * u152_1[12 + j] + a2 * u152_1[24 + j] + a3 * u152_1[36 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_5_1[t * 16 + i];
+        const a1 = h_5_1[(t + 1) * 16 + i];
+        const a2 = h_5_1[(t + 2) * 16 + i];
+        const a3 = h_5_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u154_1[i * 12 + j] +=
+            a0 * u152_1[t * 12 + j] +
+            a1 * u152_1[(t + 1) * 12 + j] +
+            a2 * u152_1[(t + 2) * 12 + j] +
+            a3 * u152_1[(t + 3) * 12 + j];
+        }
+      }
+      {
+        const a0 = h_5_1[192 + i];
+        const a1 = h_5_1[208 + i];
+        const a2 = h_5_1[224 + i];
+        const a3 = h_5_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u154_1[i * 12 + j] =
+            u154_1[i * 12 + j] +
+            a0 * u152_1[144 + j] +
+            a1 * u152_1[156 + j] +
+            a2 * u152_1[168 + j] +
+            a3 * u152_1[180 + j];
+        }
+      }
+    }
+  }
+  // u159_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = d_e_11[i * 16];
+        const a1 = d_e_11[i * 16 + 1];
+        const a2 = d_e_11[i * 16 + 2];
+        const a3 = d_e_11[i * 16 + 3];
+        for (let j = 0; j < 16; j++) {
+          u159_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_11[i * 16 + t];
+        const a1 = d_e_11[i * 16 + (t + 1)];
+        const a2 = d_e_11[i * 16 + (t + 2)];
+        const a3 = d_e_11[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u159_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_11[i * 16 + 12];
+        const a1 = d_e_11[i * 16 + 13];
+        const a2 = d_e_11[i * 16 + 14];
+        const a3 = d_e_11[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u159_1[i * 16 + j] =
+            u159_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+        }
+      }
+    }
+  }
+  // u161_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_4_1[i];
+        const a1 = h_4_1[16 + i];
+        const a2 = h_4_1[32 + i];
+        const a3 = h_4_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u161_1[i * 16 + j] = a0 * d_e_11[j] + a1 * d_e_11[16 + j] + a2 * d_e_11[32 + j] + a3 * d_e_11[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_4_1[t * 16 + i];
+        const a1 = h_4_1[(t + 1) * 16 + i];
+        const a2 = h_4_1[(t + 2) * 16 + i];
+        const a3 = h_4_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u161_1[i * 16 + j] +=
+            a0 * d_e_11[t * 16 + j] +
+            a1 * d_e_11[(t + 1) * 16 + j] +
+            a2 * d_e_11[(t + 2) * 16 + j] +
+            a3 * d_e_11[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_4_1[192 + i];
+        const a1 = h_4_1[208 + i];
+        const a2 = h_4_1[224 + i];
+        const a3 = h_4_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u161_1[i * 16 + j] =
+            u161_1[i * 16 + j] +
+            a0 * d_e_11[192 + j] +
+            a1 * d_e_11[208 + j] +
+            a2 * d_e_11[224 + j] +
+            a3 * d_e_11[240 + j];
+        }
+      }
+    }
+  }
+  // u162_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u162_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u162_1[chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))] * 16 + q1] += d_e_11[q0 * 16 + q1];
+      }
+    }
+  }
+  // u163_1 : [16, 12]; then, per element, u165_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u48[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u48[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u163_1[i * 12 + j] = Math.exp(u48[i * 12 + j] - m) / s;
+        u165_1[i * 12 + j] = 0.125 * (u163_1[i * 12 + j] - u51_1[i * 12 + j]);
+      }
+    }
+  }
+  // u166_1 : [16, 16]; then, per element, d_e_12
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u165_1[i * 12];
+        const a1 = u165_1[i * 12 + 1];
+        const a2 = u165_1[i * 12 + 2];
+        const a3 = u165_1[i * 12 + 3];
+        for (let j = 0; j < 16; j++) {
+          u166_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u165_1[i * 12 + t];
+        const a1 = u165_1[i * 12 + (t + 1)];
+        const a2 = u165_1[i * 12 + (t + 2)];
+        const a3 = u165_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u166_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u165_1[i * 12 + 8];
+        const a1 = u165_1[i * 12 + 9];
+        const a2 = u165_1[i * 12 + 10];
+        const a3 = u165_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u166_1[i * 16 + j] =
+            u166_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_12[i * 16 + j] = (u166_1[i * 16 + j] + u159_1[i * 16 + j]) * (1 - h_4_1[i * 16 + j] * h_4_1[i * 16 + j]);
+        }
+      }
+    }
+  }
+  // u167 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_4_1[i];
+        const a1 = h_4_1[16 + i];
+        const a2 = h_4_1[32 + i];
+        const a3 = h_4_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u167[i * 12 + j] = a0 * u165_1[j] + a1 * u165_1[12 + j] + a2 * u165_1[24 + j] + a3 * u165_1[36 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_4_1[t * 16 + i];
+        const a1 = h_4_1[(t + 1) * 16 + i];
+        const a2 = h_4_1[(t + 2) * 16 + i];
+        const a3 = h_4_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u167[i * 12 + j] +=
+            a0 * u165_1[t * 12 + j] +
+            a1 * u165_1[(t + 1) * 12 + j] +
+            a2 * u165_1[(t + 2) * 12 + j] +
+            a3 * u165_1[(t + 3) * 12 + j];
+        }
+      }
+      {
+        const a0 = h_4_1[192 + i];
+        const a1 = h_4_1[208 + i];
+        const a2 = h_4_1[224 + i];
+        const a3 = h_4_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u167[i * 12 + j] =
+            u167[i * 12 + j] +
+            a0 * u165_1[144 + j] +
+            a1 * u165_1[156 + j] +
+            a2 * u165_1[168 + j] +
+            a3 * u165_1[180 + j];
+        }
+      }
+    }
+  }
+  // u172_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = d_e_12[i * 16];
+        const a1 = d_e_12[i * 16 + 1];
+        const a2 = d_e_12[i * 16 + 2];
+        const a3 = d_e_12[i * 16 + 3];
+        for (let j = 0; j < 16; j++) {
+          u172_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_12[i * 16 + t];
+        const a1 = d_e_12[i * 16 + (t + 1)];
+        const a2 = d_e_12[i * 16 + (t + 2)];
+        const a3 = d_e_12[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u172_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_12[i * 16 + 12];
+        const a1 = d_e_12[i * 16 + 13];
+        const a2 = d_e_12[i * 16 + 14];
+        const a3 = d_e_12[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u172_1[i * 16 + j] =
+            u172_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+        }
+      }
+    }
+  }
+  // u174_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_3_1[i];
+        const a1 = h_3_1[16 + i];
+        const a2 = h_3_1[32 + i];
+        const a3 = h_3_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u174_1[i * 16 + j] = a0 * d_e_12[j] + a1 * d_e_12[16 + j] + a2 * d_e_12[32 + j] + a3 * d_e_12[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_3_1[t * 16 + i];
+        const a1 = h_3_1[(t + 1) * 16 + i];
+        const a2 = h_3_1[(t + 2) * 16 + i];
+        const a3 = h_3_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u174_1[i * 16 + j] +=
+            a0 * d_e_12[t * 16 + j] +
+            a1 * d_e_12[(t + 1) * 16 + j] +
+            a2 * d_e_12[(t + 2) * 16 + j] +
+            a3 * d_e_12[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_3_1[192 + i];
+        const a1 = h_3_1[208 + i];
+        const a2 = h_3_1[224 + i];
+        const a3 = h_3_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u174_1[i * 16 + j] =
+            u174_1[i * 16 + j] +
+            a0 * d_e_12[192 + j] +
+            a1 * d_e_12[208 + j] +
+            a2 * d_e_12[224 + j] +
+            a3 * d_e_12[240 + j];
+        }
+      }
+    }
+  }
+  // u175_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u175_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u175_1[chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))] * 16 + q1] += d_e_12[q0 * 16 + q1];
+      }
+    }
+  }
+  // u176_1 : [16, 12]; then, per element, u178_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u37[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u37[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u176_1[i * 12 + j] = Math.exp(u37[i * 12 + j] - m) / s;
+        u178_1[i * 12 + j] = 0.125 * (u176_1[i * 12 + j] - u40_1[i * 12 + j]);
+      }
+    }
+  }
+  // u179 : [16, 16]; then, per element, d_e_13
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u178_1[i * 12];
+        const a1 = u178_1[i * 12 + 1];
+        const a2 = u178_1[i * 12 + 2];
+        const a3 = u178_1[i * 12 + 3];
+        for (let j = 0; j < 16; j++) {
+          u179[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u178_1[i * 12 + t];
+        const a1 = u178_1[i * 12 + (t + 1)];
+        const a2 = u178_1[i * 12 + (t + 2)];
+        const a3 = u178_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u179[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u178_1[i * 12 + 8];
+        const a1 = u178_1[i * 12 + 9];
+        const a2 = u178_1[i * 12 + 10];
+        const a3 = u178_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u179[i * 16 + j] =
+            u179[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_13[i * 16 + j] = (u179[i * 16 + j] + u172_1[i * 16 + j]) * (1 - h_3_1[i * 16 + j] * h_3_1[i * 16 + j]);
+        }
+      }
+    }
+  }
+  // u180_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_3_1[i];
+        const a1 = h_3_1[16 + i];
+        const a2 = h_3_1[32 + i];
+        const a3 = h_3_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u180_1[i * 12 + j] = a0 * u178_1[j] + a1 * u178_1[12 + j] + a2 * u178_1[24 + j] + a3 * u178_1[36 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_3_1[t * 16 + i];
+        const a1 = h_3_1[(t + 1) * 16 + i];
+        const a2 = h_3_1[(t + 2) * 16 + i];
+        const a3 = h_3_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u180_1[i * 12 + j] +=
+            a0 * u178_1[t * 12 + j] +
+            a1 * u178_1[(t + 1) * 12 + j] +
+            a2 * u178_1[(t + 2) * 12 + j] +
+            a3 * u178_1[(t + 3) * 12 + j];
+        }
+      }
+      {
+        const a0 = h_3_1[192 + i];
+        const a1 = h_3_1[208 + i];
+        const a2 = h_3_1[224 + i];
+        const a3 = h_3_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u180_1[i * 12 + j] =
+            u180_1[i * 12 + j] +
+            a0 * u178_1[144 + j] +
+            a1 * u178_1[156 + j] +
+            a2 * u178_1[168 + j] +
+            a3 * u178_1[180 + j];
+        }
+      }
+    }
+  }
+  // u185_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = d_e_13[i * 16];
+        const a1 = d_e_13[i * 16 + 1];
+        const a2 = d_e_13[i * 16 + 2];
+        const a3 = d_e_13[i * 16 + 3];
+        for (let j = 0; j < 16; j++) {
+          u185_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_13[i * 16 + t];
+        const a1 = d_e_13[i * 16 + (t + 1)];
+        const a2 = d_e_13[i * 16 + (t + 2)];
+        const a3 = d_e_13[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u185_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_13[i * 16 + 12];
+        const a1 = d_e_13[i * 16 + 13];
+        const a2 = d_e_13[i * 16 + 14];
+        const a3 = d_e_13[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u185_1[i * 16 + j] =
+            u185_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+        }
+      }
+    }
+  }
+  // u187_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_2_1[i];
+        const a1 = h_2_1[16 + i];
+        const a2 = h_2_1[32 + i];
+        const a3 = h_2_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u187_1[i * 16 + j] = a0 * d_e_13[j] + a1 * d_e_13[16 + j] + a2 * d_e_13[32 + j] + a3 * d_e_13[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_2_1[t * 16 + i];
+        const a1 = h_2_1[(t + 1) * 16 + i];
+        const a2 = h_2_1[(t + 2) * 16 + i];
+        const a3 = h_2_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u187_1[i * 16 + j] +=
+            a0 * d_e_13[t * 16 + j] +
+            a1 * d_e_13[(t + 1) * 16 + j] +
+            a2 * d_e_13[(t + 2) * 16 + j] +
+            a3 * d_e_13[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_2_1[192 + i];
+        const a1 = h_2_1[208 + i];
+        const a2 = h_2_1[224 + i];
+        const a3 = h_2_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u187_1[i * 16 + j] =
+            u187_1[i * 16 + j] +
+            a0 * d_e_13[192 + j] +
+            a1 * d_e_13[208 + j] +
+            a2 * d_e_13[224 + j] +
+            a3 * d_e_13[240 + j];
+        }
+      }
+    }
+  }
+  // u188_1 : [12, 16]
+}
+
+/** Part 4 of 4: a function short enough for V8 to optimize. */
+function batchChunk_part4(params: Params, batch: Batch, first: number, out: Result): void {
+  const Wh_1 = params.Wh;
+  const Wo_1 = params.Wo;
+  const chars_1 = batch.chars;
+  const chars_offset_1 = first * 9;
+  const h_1_1 = workspace.h_1_1;
+  const u14 = workspace.u14;
+  const u17_1 = workspace.u17_1;
+  const h_2_1 = workspace.h_2_1;
+  const u26 = workspace.u26;
+  const u29_1 = workspace.u29_1;
+  const u111_1 = workspace.u111_1;
+  const u114_1 = workspace.u114_1;
+  const d_e_8 = workspace.d_e_8;
+  const u122 = workspace.u122;
+  const u123_1 = workspace.u123_1;
+  const u126_1 = workspace.u126_1;
+  const u128_1 = workspace.u128_1;
+  const d_e_9 = workspace.d_e_9;
+  const u135_1 = workspace.u135_1;
+  const u136_1 = workspace.u136_1;
+  const u139_1 = workspace.u139_1;
+  const u141_1 = workspace.u141_1;
+  const d_e_10 = workspace.d_e_10;
+  const u148_1 = workspace.u148_1;
+  const u149_1 = workspace.u149_1;
+  const u152_1 = workspace.u152_1;
+  const u154_1 = workspace.u154_1;
+  const d_e_11 = workspace.d_e_11;
+  const u161_1 = workspace.u161_1;
+  const u162_1 = workspace.u162_1;
+  const u165_1 = workspace.u165_1;
+  const u167 = workspace.u167;
+  const d_e_12 = workspace.d_e_12;
+  const u174_1 = workspace.u174_1;
+  const u175_1 = workspace.u175_1;
+  const u178_1 = workspace.u178_1;
+  const u180_1 = workspace.u180_1;
+  const d_e_13 = workspace.d_e_13;
+  const u185_1 = workspace.u185_1;
+  const u187_1 = workspace.u187_1;
+  const u188_1 = workspace.u188_1;
+  const u189_1 = workspace.u189_1;
+  const u191 = workspace.u191;
+  const u192_1 = workspace.u192_1;
+  const u193_1 = workspace.u193_1;
+  const d_e_14 = workspace.d_e_14;
+  const u198_1 = workspace.u198_1;
+  const u200_1 = workspace.u200_1;
+  const u206_1 = workspace.u206_1;
+  const u208_1 = workspace.u208_1;
+  const u209_1 = workspace.u209_1;
+  const u211_1 = workspace.u211_1;
+  const u218_1 = workspace.u218_1;
+  const d_bo_1 = workspace.d_bo_1;
+  const u220_1 = workspace.u220_1;
+  const u221_1 = workspace.u221_1;
+  const u228_1 = workspace.u228_1;
+  const d_e_15 = workspace.d_e_15;
+  const u240 = workspace.u240;
+  const d_bh_1 = workspace.d_bh_1;
+  const u242 = workspace.u242;
+  const u243 = workspace.u243;
+  const u244 = workspace.u244;
+  const d_Wh_1 = workspace.d_Wh_1;
+  const d_E_1 = workspace.d_E_1;
+  const sums = workspace.chunkSums;
+  const grads = out.grads;
+  const u106_1 = batchChunk_spill[0];
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u188_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u188_1[chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))] * 16 + q1] += d_e_13[q0 * 16 + q1];
+      }
+    }
+  }
+  // u189_1 : [16, 12]; then, per element, u191
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u26[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u26[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u189_1[i * 12 + j] = Math.exp(u26[i * 12 + j] - m) / s;
+        u191[i * 12 + j] = 0.125 * (u189_1[i * 12 + j] - u29_1[i * 12 + j]);
+      }
+    }
+  }
+  // u192_1 : [16, 16]; then, per element, d_e_14
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u191[i * 12];
+        const a1 = u191[i * 12 + 1];
+        const a2 = u191[i * 12 + 2];
+        const a3 = u191[i * 12 + 3];
+        for (let j = 0; j < 16; j++) {
+          u192_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u191[i * 12 + t];
+        const a1 = u191[i * 12 + (t + 1)];
+        const a2 = u191[i * 12 + (t + 2)];
+        const a3 = u191[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u192_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u191[i * 12 + 8];
+        const a1 = u191[i * 12 + 9];
+        const a2 = u191[i * 12 + 10];
+        const a3 = u191[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u192_1[i * 16 + j] =
+            u192_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_14[i * 16 + j] = (u192_1[i * 16 + j] + u185_1[i * 16 + j]) * (1 - h_2_1[i * 16 + j] * h_2_1[i * 16 + j]);
+        }
+      }
+    }
+  }
+  // u193_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_2_1[i];
+        const a1 = h_2_1[16 + i];
+        const a2 = h_2_1[32 + i];
+        const a3 = h_2_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u193_1[i * 12 + j] = a0 * u191[j] + a1 * u191[12 + j] + a2 * u191[24 + j] + a3 * u191[36 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_2_1[t * 16 + i];
+        const a1 = h_2_1[(t + 1) * 16 + i];
+        const a2 = h_2_1[(t + 2) * 16 + i];
+        const a3 = h_2_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u193_1[i * 12 + j] +=
+            a0 * u191[t * 12 + j] +
+            a1 * u191[(t + 1) * 12 + j] +
+            a2 * u191[(t + 2) * 12 + j] +
+            a3 * u191[(t + 3) * 12 + j];
+        }
+      }
+      {
+        const a0 = h_2_1[192 + i];
+        const a1 = h_2_1[208 + i];
+        const a2 = h_2_1[224 + i];
+        const a3 = h_2_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u193_1[i * 12 + j] =
+            u193_1[i * 12 + j] + a0 * u191[144 + j] + a1 * u191[156 + j] + a2 * u191[168 + j] + a3 * u191[180 + j];
+        }
+      }
+    }
+  }
+  // u198_1 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = d_e_14[i * 16];
+        const a1 = d_e_14[i * 16 + 1];
+        const a2 = d_e_14[i * 16 + 2];
+        const a3 = d_e_14[i * 16 + 3];
+        for (let j = 0; j < 16; j++) {
+          u198_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = d_e_14[i * 16 + t];
+        const a1 = d_e_14[i * 16 + (t + 1)];
+        const a2 = d_e_14[i * 16 + (t + 2)];
+        const a3 = d_e_14[i * 16 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u198_1[i * 16 + j] +=
+            a0 * Wh_1[t * 16 + j] +
+            a1 * Wh_1[(t + 1) * 16 + j] +
+            a2 * Wh_1[(t + 2) * 16 + j] +
+            a3 * Wh_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = d_e_14[i * 16 + 12];
+        const a1 = d_e_14[i * 16 + 13];
+        const a2 = d_e_14[i * 16 + 14];
+        const a3 = d_e_14[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          u198_1[i * 16 + j] =
+            u198_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+        }
+      }
+    }
+  }
+  // u200_1 : [16, 16]; then, per element, u206_1
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_1_1[i];
+        const a1 = h_1_1[16 + i];
+        const a2 = h_1_1[32 + i];
+        const a3 = h_1_1[48 + i];
+        for (let j = 0; j < 16; j++) {
+          u200_1[i * 16 + j] = a0 * d_e_14[j] + a1 * d_e_14[16 + j] + a2 * d_e_14[32 + j] + a3 * d_e_14[48 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_1_1[t * 16 + i];
+        const a1 = h_1_1[(t + 1) * 16 + i];
+        const a2 = h_1_1[(t + 2) * 16 + i];
+        const a3 = h_1_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 16; j++) {
+          u200_1[i * 16 + j] +=
+            a0 * d_e_14[t * 16 + j] +
+            a1 * d_e_14[(t + 1) * 16 + j] +
+            a2 * d_e_14[(t + 2) * 16 + j] +
+            a3 * d_e_14[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = h_1_1[192 + i];
+        const a1 = h_1_1[208 + i];
+        const a2 = h_1_1[224 + i];
+        const a3 = h_1_1[240 + i];
+        for (let j = 0; j < 16; j++) {
+          u200_1[i * 16 + j] =
+            u200_1[i * 16 + j] +
+            a0 * d_e_14[192 + j] +
+            a1 * d_e_14[208 + j] +
+            a2 * d_e_14[224 + j] +
+            a3 * d_e_14[240 + j];
+          u206_1[i * 16 + j] =
+            u200_1[i * 16 + j] +
+            u187_1[i * 16 + j] +
+            u174_1[i * 16 + j] +
+            u161_1[i * 16 + j] +
+            u148_1[i * 16 + j] +
+            u135_1[i * 16 + j] +
+            u122[i * 16 + j];
+        }
+      }
+    }
+  }
+  // u208_1 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u208_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u208_1[chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))] * 16 + q1] += d_e_14[q0 * 16 + q1];
+      }
+    }
+  }
+  // u209_1 : [16, 12]; then, per element, u211_1, u218_1
+  {
+    for (let i = 0; i < 16; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u14[i * 12 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u14[i * 12 + j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u209_1[i * 12 + j] = Math.exp(u14[i * 12 + j] - m) / s;
+        u211_1[i * 12 + j] = 0.125 * (u209_1[i * 12 + j] - u17_1[i * 12 + j]);
+        u218_1[i * 12 + j] =
+          u211_1[i * 12 + j] +
+          u191[i * 12 + j] +
+          u178_1[i * 12 + j] +
+          u165_1[i * 12 + j] +
+          u152_1[i * 12 + j] +
+          u139_1[i * 12 + j] +
+          u126_1[i * 12 + j] +
+          u111_1[i * 12 + j];
+      }
+    }
+  }
+  // d_bo_1 : [12]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 12; j++) {
+        d_bo_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 12; j++) {
+        d_bo_1[j] += u218_1[i * 12 + j];
+      }
+    }
+  }
+  // u220_1 : [16, 16]; then, per element, d_e_15, u240
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u211_1[i * 12];
+        const a1 = u211_1[i * 12 + 1];
+        const a2 = u211_1[i * 12 + 2];
+        const a3 = u211_1[i * 12 + 3];
+        for (let j = 0; j < 16; j++) {
+          u220_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u211_1[i * 12 + t];
+        const a1 = u211_1[i * 12 + (t + 1)];
+        const a2 = u211_1[i * 12 + (t + 2)];
+        const a3 = u211_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          u220_1[i * 16 + j] +=
+            a0 * Wo_1[t * 16 + j] +
+            a1 * Wo_1[(t + 1) * 16 + j] +
+            a2 * Wo_1[(t + 2) * 16 + j] +
+            a3 * Wo_1[(t + 3) * 16 + j];
+        }
+      }
+      {
+        const a0 = u211_1[i * 12 + 8];
+        const a1 = u211_1[i * 12 + 9];
+        const a2 = u211_1[i * 12 + 10];
+        const a3 = u211_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          u220_1[i * 16 + j] =
+            u220_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          d_e_15[i * 16 + j] = (u220_1[i * 16 + j] + u198_1[i * 16 + j]) * (1 - h_1_1[i * 16 + j] * h_1_1[i * 16 + j]);
+          u240[i * 16 + j] =
+            d_e_15[i * 16 + j] +
+            d_e_14[i * 16 + j] +
+            d_e_13[i * 16 + j] +
+            d_e_12[i * 16 + j] +
+            d_e_11[i * 16 + j] +
+            d_e_10[i * 16 + j] +
+            d_e_9[i * 16 + j] +
+            d_e_8[i * 16 + j];
+        }
+      }
+    }
+  }
+  // u221_1 : [16, 12]; then, per element, u228_1
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_1_1[i];
+        const a1 = h_1_1[16 + i];
+        const a2 = h_1_1[32 + i];
+        const a3 = h_1_1[48 + i];
+        for (let j = 0; j < 12; j++) {
+          u221_1[i * 12 + j] = a0 * u211_1[j] + a1 * u211_1[12 + j] + a2 * u211_1[24 + j] + a3 * u211_1[36 + j];
+        }
+      }
+      for (let t = 4; t < 12; t += 4) {
+        const a0 = h_1_1[t * 16 + i];
+        const a1 = h_1_1[(t + 1) * 16 + i];
+        const a2 = h_1_1[(t + 2) * 16 + i];
+        const a3 = h_1_1[(t + 3) * 16 + i];
+        for (let j = 0; j < 12; j++) {
+          u221_1[i * 12 + j] +=
+            a0 * u211_1[t * 12 + j] +
+            a1 * u211_1[(t + 1) * 12 + j] +
+            a2 * u211_1[(t + 2) * 12 + j] +
+            a3 * u211_1[(t + 3) * 12 + j];
+        }
+      }
+      {
+        const a0 = h_1_1[192 + i];
+        const a1 = h_1_1[208 + i];
+        const a2 = h_1_1[224 + i];
+        const a3 = h_1_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          u221_1[i * 12 + j] =
+            u221_1[i * 12 + j] +
+            a0 * u211_1[144 + j] +
+            a1 * u211_1[156 + j] +
+            a2 * u211_1[168 + j] +
+            a3 * u211_1[180 + j];
+          u228_1[i * 12 + j] =
+            u221_1[i * 12 + j] +
+            u193_1[i * 12 + j] +
+            u180_1[i * 12 + j] +
+            u167[i * 12 + j] +
+            u154_1[i * 12 + j] +
+            u141_1[i * 12 + j] +
+            u128_1[i * 12 + j] +
+            u114_1[i * 12 + j];
+        }
+      }
+    }
+  }
+  // d_bh_1 : [16]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_bh_1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        d_bh_1[j] += u240[i * 16 + j];
+      }
+    }
+  }
+  // u242 : [16]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 16; j++) {
+        u242[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 16; j++) {
+        u242[j] += d_e_15[i * 16 + j];
+      }
+    }
+  }
+  // u243 : [16, 16]; then, per element, d_Wh_1
+  {
+    for (let i = 0; i < 16; i++) {
+      const a = u242[i];
+      for (let j = 0; j < 16; j++) {
+        u243[i * 16 + j] = a * 0;
+        d_Wh_1[i * 16 + j] = u243[i * 16 + j] + u206_1[j * 16 + i];
+      }
+    }
+  }
+  // u244 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u244[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u244[chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))] * 16 + q1] += d_e_15[q0 * 16 + q1];
+      }
+    }
+  }
+  // d_E_1 : [12, 16]
+  for (let i = 0; i < 192; i++) {
+    d_E_1[i] = u244[i] + u208_1[i] + u188_1[i] + u175_1[i] + u162_1[i] + u149_1[i] + u136_1[i] + u123_1[i];
+  }
+  sums[0] += u106_1;
+  const grad_E_1 = grads.E;
+  for (let i = 0; i < 192; i++) {
+    grad_E_1[i] += d_E_1[i];
+  }
+  const grad_Wh_1 = grads.Wh;
+  for (let i = 0; i < 256; i++) {
+    grad_Wh_1[i] += d_Wh_1[i];
+  }
+  const grad_bh_1 = grads.bh;
+  for (let i = 0; i < 16; i++) {
+    grad_bh_1[i] += d_bh_1[i];
+  }
+  const grad_Wo_1 = grads.Wo;
+  for (let i = 0; i < 12; i++) {
+    for (let j = 0; j < 16; j++) {
+      grad_Wo_1[i * 16 + j] += u228_1[j * 12 + i];
+    }
+  }
+  const grad_bo_1 = grads.bo;
+  for (let i = 0; i < 12; i++) {
+    grad_bo_1[i] += d_bo_1[i];
+  }
 }
 
 /** The loss at one sample. */
@@ -1256,4335 +5744,18 @@ export function loss(params: Params, inputs: Inputs): number {
 /** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
 export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
   checkGradientsArgs(params, inputs, out);
-  const E = params.E;
-  const Wh = params.Wh;
-  const bh = params.bh;
-  const Wo = params.Wo;
-  const bo = params.bo;
-  const chars = inputs.chars;
-  const e = workspace.e;
-  const u5 = workspace.u5;
-  const h_1 = workspace.h_1;
-  const u9 = workspace.u9;
-  const u10 = workspace.u10;
-  const u13 = workspace.u13;
-  const e_1 = workspace.e_1;
-  const u16 = workspace.u16;
-  const h_2 = workspace.h_2;
-  const u20 = workspace.u20;
-  const u21 = workspace.u21;
-  const u24 = workspace.u24;
-  const e_2 = workspace.e_2;
-  const u27 = workspace.u27;
-  const h_3 = workspace.h_3;
-  const u31 = workspace.u31;
-  const u32 = workspace.u32;
-  const u35 = workspace.u35;
-  const e_3 = workspace.e_3;
-  const u38 = workspace.u38;
-  const h_4 = workspace.h_4;
-  const u42 = workspace.u42;
-  const u43 = workspace.u43;
-  const u46 = workspace.u46;
-  const e_4 = workspace.e_4;
-  const u49 = workspace.u49;
-  const h_5 = workspace.h_5;
-  const u53 = workspace.u53;
-  const u54 = workspace.u54;
-  const u57 = workspace.u57;
-  const e_5 = workspace.e_5;
-  const u60 = workspace.u60;
-  const h_6 = workspace.h_6;
-  const u64 = workspace.u64;
-  const u65 = workspace.u65;
-  const u68 = workspace.u68;
-  const e_6 = workspace.e_6;
-  const u71 = workspace.u71;
-  const h_7 = workspace.h_7;
-  const u75 = workspace.u75;
-  const u76 = workspace.u76;
-  const u79 = workspace.u79;
-  const e_7 = workspace.e_7;
-  const u82 = workspace.u82;
-  const h_8 = workspace.h_8;
-  const u86 = workspace.u86;
-  const u87 = workspace.u87;
-  const u90 = workspace.u90;
-  const u101 = workspace.u101;
-  const u103 = workspace.u103;
-  const u104 = workspace.u104;
-  const d_h_8 = workspace.d_h_8;
-  const d_e = workspace.d_e;
-  const u111 = workspace.u111;
-  const u112 = workspace.u112;
-  const u113 = workspace.u113;
-  const u114 = workspace.u114;
-  const u116 = workspace.u116;
-  const u117 = workspace.u117;
-  const u118 = workspace.u118;
-  const d_e_1 = workspace.d_e_1;
-  const u123 = workspace.u123;
-  const u124 = workspace.u124;
-  const u125 = workspace.u125;
-  const u126 = workspace.u126;
-  const u128 = workspace.u128;
-  const u129 = workspace.u129;
-  const u130 = workspace.u130;
-  const d_e_2 = workspace.d_e_2;
-  const u135 = workspace.u135;
-  const u136 = workspace.u136;
-  const u137 = workspace.u137;
-  const u138 = workspace.u138;
-  const u140 = workspace.u140;
-  const u141 = workspace.u141;
-  const u142 = workspace.u142;
-  const d_e_3 = workspace.d_e_3;
-  const u147 = workspace.u147;
-  const u148 = workspace.u148;
-  const u149 = workspace.u149;
-  const u150 = workspace.u150;
-  const u152 = workspace.u152;
-  const u153 = workspace.u153;
-  const u154 = workspace.u154;
-  const d_e_4 = workspace.d_e_4;
-  const u159 = workspace.u159;
-  const u160 = workspace.u160;
-  const u161 = workspace.u161;
-  const u162 = workspace.u162;
-  const u164 = workspace.u164;
-  const u165 = workspace.u165;
-  const u166 = workspace.u166;
-  const d_e_5 = workspace.d_e_5;
-  const u171 = workspace.u171;
-  const u172 = workspace.u172;
-  const u173 = workspace.u173;
-  const u174 = workspace.u174;
-  const u176 = workspace.u176;
-  const u177 = workspace.u177;
-  const u178 = workspace.u178;
-  const d_e_6 = workspace.d_e_6;
-  const u183 = workspace.u183;
-  const u184 = workspace.u184;
-  const u185 = workspace.u185;
-  const u186 = workspace.u186;
-  const u188 = workspace.u188;
-  const u189 = workspace.u189;
-  const u190 = workspace.u190;
-  const d_e_7 = workspace.d_e_7;
-  const u195 = workspace.u195;
-  const u196 = workspace.u196;
-  const d_bo = out.grads.bo;
-  const d_Wo = out.grads.Wo;
-  const d_bh = out.grads.bh;
-  const d_Wh = out.grads.Wh;
-  const d_E = out.grads.E;
-  // e = E[chars[t - 1]] : [16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      e[q0] = E[chars[0] * 16 + q0];
-    }
-  }
-  // u5 = W @ h : [16]; then, per element, h_1
-  {
-    for (let i = 0; i < 16; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = 0;
-        s0 += Wh[i * 16 + t] * a;
-        s1 += Wh[(i + 1) * 16 + t] * a;
-        s2 += Wh[(i + 2) * 16 + t] * a;
-        s3 += Wh[(i + 3) * 16 + t] * a;
-      }
-      u5[i] = s0;
-      h_1[i] = Math.tanh(e[i] + u5[i] + bh[i]);
-      u5[i + 1] = s1;
-      h_1[i + 1] = Math.tanh(e[i + 1] + u5[i + 1] + bh[i + 1]);
-      u5[i + 2] = s2;
-      h_1[i + 2] = Math.tanh(e[i + 2] + u5[i + 2] + bh[i + 2]);
-      u5[i + 3] = s3;
-      h_1[i + 3] = Math.tanh(e[i + 3] + u5[i + 3] + bh[i + 3]);
-    }
-  }
-  // u9 = Wo @ h{t} : [12]; then, per element, u10
-  {
-    for (let i = 0; i < 12; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_1[t];
-        s0 += Wo[i * 16 + t] * a;
-        s1 += Wo[(i + 1) * 16 + t] * a;
-        s2 += Wo[(i + 2) * 16 + t] * a;
-        s3 += Wo[(i + 3) * 16 + t] * a;
-      }
-      u9[i] = s0;
-      u10[i] = u9[i] + bo[i];
-      u9[i + 1] = s1;
-      u10[i + 1] = u9[i + 1] + bo[i + 1];
-      u9[i + 2] = s2;
-      u10[i + 2] = u9[i + 2] + bo[i + 2];
-      u9[i + 3] = s3;
-      u10[i + 3] = u9[i + 3] + bo[i + 3];
-    }
-  }
-  // u13 : [12]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[1 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 12; i++) {
-      u13[i] = 0;
-    }
-    for (let q0 = 0; q0 < 1; q0++) {
-      u13[chars[1 + q0]] = 1;
-    }
-  }
-  let l_1 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u10[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u10[j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u13[j] * u10[j];
-      }
-      l_1 = m + Math.log(s) - acc;
-    }
-  }
-  // e_1 = E[chars[t - 1]] : [16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[1 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      e_1[q0] = E[chars[1] * 16 + q0];
-    }
-  }
-  // u16 = W @ h : [16]; then, per element, h_2
-  {
-    for (let i = 0; i < 16; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_1[t];
-        s0 += Wh[i * 16 + t] * a;
-        s1 += Wh[(i + 1) * 16 + t] * a;
-        s2 += Wh[(i + 2) * 16 + t] * a;
-        s3 += Wh[(i + 3) * 16 + t] * a;
-      }
-      u16[i] = s0;
-      h_2[i] = Math.tanh(e_1[i] + u16[i] + bh[i]);
-      u16[i + 1] = s1;
-      h_2[i + 1] = Math.tanh(e_1[i + 1] + u16[i + 1] + bh[i + 1]);
-      u16[i + 2] = s2;
-      h_2[i + 2] = Math.tanh(e_1[i + 2] + u16[i + 2] + bh[i + 2]);
-      u16[i + 3] = s3;
-      h_2[i + 3] = Math.tanh(e_1[i + 3] + u16[i + 3] + bh[i + 3]);
-    }
-  }
-  // u20 = Wo @ h{t} : [12]; then, per element, u21
-  {
-    for (let i = 0; i < 12; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_2[t];
-        s0 += Wo[i * 16 + t] * a;
-        s1 += Wo[(i + 1) * 16 + t] * a;
-        s2 += Wo[(i + 2) * 16 + t] * a;
-        s3 += Wo[(i + 3) * 16 + t] * a;
-      }
-      u20[i] = s0;
-      u21[i] = u20[i] + bo[i];
-      u20[i + 1] = s1;
-      u21[i + 1] = u20[i + 1] + bo[i + 1];
-      u20[i + 2] = s2;
-      u21[i + 2] = u20[i + 2] + bo[i + 2];
-      u20[i + 3] = s3;
-      u21[i + 3] = u20[i + 3] + bo[i + 3];
-    }
-  }
-  // u24 : [12]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[2 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 12; i++) {
-      u24[i] = 0;
-    }
-    for (let q0 = 0; q0 < 1; q0++) {
-      u24[chars[2 + q0]] = 1;
-    }
-  }
-  let l_2 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u21[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u21[j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u24[j] * u21[j];
-      }
-      l_2 = m + Math.log(s) - acc;
-    }
-  }
-  // e_2 = E[chars[t - 1]] : [16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[2 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      e_2[q0] = E[chars[2] * 16 + q0];
-    }
-  }
-  // u27 = W @ h : [16]; then, per element, h_3
-  {
-    for (let i = 0; i < 16; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_2[t];
-        s0 += Wh[i * 16 + t] * a;
-        s1 += Wh[(i + 1) * 16 + t] * a;
-        s2 += Wh[(i + 2) * 16 + t] * a;
-        s3 += Wh[(i + 3) * 16 + t] * a;
-      }
-      u27[i] = s0;
-      h_3[i] = Math.tanh(e_2[i] + u27[i] + bh[i]);
-      u27[i + 1] = s1;
-      h_3[i + 1] = Math.tanh(e_2[i + 1] + u27[i + 1] + bh[i + 1]);
-      u27[i + 2] = s2;
-      h_3[i + 2] = Math.tanh(e_2[i + 2] + u27[i + 2] + bh[i + 2]);
-      u27[i + 3] = s3;
-      h_3[i + 3] = Math.tanh(e_2[i + 3] + u27[i + 3] + bh[i + 3]);
-    }
-  }
-  // u31 = Wo @ h{t} : [12]; then, per element, u32
-  {
-    for (let i = 0; i < 12; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_3[t];
-        s0 += Wo[i * 16 + t] * a;
-        s1 += Wo[(i + 1) * 16 + t] * a;
-        s2 += Wo[(i + 2) * 16 + t] * a;
-        s3 += Wo[(i + 3) * 16 + t] * a;
-      }
-      u31[i] = s0;
-      u32[i] = u31[i] + bo[i];
-      u31[i + 1] = s1;
-      u32[i + 1] = u31[i + 1] + bo[i + 1];
-      u31[i + 2] = s2;
-      u32[i + 2] = u31[i + 2] + bo[i + 2];
-      u31[i + 3] = s3;
-      u32[i + 3] = u31[i + 3] + bo[i + 3];
-    }
-  }
-  // u35 : [12]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[3 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 12; i++) {
-      u35[i] = 0;
-    }
-    for (let q0 = 0; q0 < 1; q0++) {
-      u35[chars[3 + q0]] = 1;
-    }
-  }
-  let l_3 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u32[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u32[j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u35[j] * u32[j];
-      }
-      l_3 = m + Math.log(s) - acc;
-    }
-  }
-  // e_3 = E[chars[t - 1]] : [16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[3 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      e_3[q0] = E[chars[3] * 16 + q0];
-    }
-  }
-  // u38 = W @ h : [16]; then, per element, h_4
-  {
-    for (let i = 0; i < 16; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_3[t];
-        s0 += Wh[i * 16 + t] * a;
-        s1 += Wh[(i + 1) * 16 + t] * a;
-        s2 += Wh[(i + 2) * 16 + t] * a;
-        s3 += Wh[(i + 3) * 16 + t] * a;
-      }
-      u38[i] = s0;
-      h_4[i] = Math.tanh(e_3[i] + u38[i] + bh[i]);
-      u38[i + 1] = s1;
-      h_4[i + 1] = Math.tanh(e_3[i + 1] + u38[i + 1] + bh[i + 1]);
-      u38[i + 2] = s2;
-      h_4[i + 2] = Math.tanh(e_3[i + 2] + u38[i + 2] + bh[i + 2]);
-      u38[i + 3] = s3;
-      h_4[i + 3] = Math.tanh(e_3[i + 3] + u38[i + 3] + bh[i + 3]);
-    }
-  }
-  // u42 = Wo @ h{t} : [12]; then, per element, u43
-  {
-    for (let i = 0; i < 12; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_4[t];
-        s0 += Wo[i * 16 + t] * a;
-        s1 += Wo[(i + 1) * 16 + t] * a;
-        s2 += Wo[(i + 2) * 16 + t] * a;
-        s3 += Wo[(i + 3) * 16 + t] * a;
-      }
-      u42[i] = s0;
-      u43[i] = u42[i] + bo[i];
-      u42[i + 1] = s1;
-      u43[i + 1] = u42[i + 1] + bo[i + 1];
-      u42[i + 2] = s2;
-      u43[i + 2] = u42[i + 2] + bo[i + 2];
-      u42[i + 3] = s3;
-      u43[i + 3] = u42[i + 3] + bo[i + 3];
-    }
-  }
-  // u46 : [12]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[4 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 12; i++) {
-      u46[i] = 0;
-    }
-    for (let q0 = 0; q0 < 1; q0++) {
-      u46[chars[4 + q0]] = 1;
-    }
-  }
-  let l_4 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u43[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u43[j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u46[j] * u43[j];
-      }
-      l_4 = m + Math.log(s) - acc;
-    }
-  }
-  // e_4 = E[chars[t - 1]] : [16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[4 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      e_4[q0] = E[chars[4] * 16 + q0];
-    }
-  }
-  // u49 = W @ h : [16]; then, per element, h_5
-  {
-    for (let i = 0; i < 16; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_4[t];
-        s0 += Wh[i * 16 + t] * a;
-        s1 += Wh[(i + 1) * 16 + t] * a;
-        s2 += Wh[(i + 2) * 16 + t] * a;
-        s3 += Wh[(i + 3) * 16 + t] * a;
-      }
-      u49[i] = s0;
-      h_5[i] = Math.tanh(e_4[i] + u49[i] + bh[i]);
-      u49[i + 1] = s1;
-      h_5[i + 1] = Math.tanh(e_4[i + 1] + u49[i + 1] + bh[i + 1]);
-      u49[i + 2] = s2;
-      h_5[i + 2] = Math.tanh(e_4[i + 2] + u49[i + 2] + bh[i + 2]);
-      u49[i + 3] = s3;
-      h_5[i + 3] = Math.tanh(e_4[i + 3] + u49[i + 3] + bh[i + 3]);
-    }
-  }
-  // u53 = Wo @ h{t} : [12]; then, per element, u54
-  {
-    for (let i = 0; i < 12; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_5[t];
-        s0 += Wo[i * 16 + t] * a;
-        s1 += Wo[(i + 1) * 16 + t] * a;
-        s2 += Wo[(i + 2) * 16 + t] * a;
-        s3 += Wo[(i + 3) * 16 + t] * a;
-      }
-      u53[i] = s0;
-      u54[i] = u53[i] + bo[i];
-      u53[i + 1] = s1;
-      u54[i + 1] = u53[i + 1] + bo[i + 1];
-      u53[i + 2] = s2;
-      u54[i + 2] = u53[i + 2] + bo[i + 2];
-      u53[i + 3] = s3;
-      u54[i + 3] = u53[i + 3] + bo[i + 3];
-    }
-  }
-  // u57 : [12]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[5 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 12; i++) {
-      u57[i] = 0;
-    }
-    for (let q0 = 0; q0 < 1; q0++) {
-      u57[chars[5 + q0]] = 1;
-    }
-  }
-  let l_5 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u54[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u54[j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u57[j] * u54[j];
-      }
-      l_5 = m + Math.log(s) - acc;
-    }
-  }
-  // e_5 = E[chars[t - 1]] : [16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[5 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      e_5[q0] = E[chars[5] * 16 + q0];
-    }
-  }
-  // u60 = W @ h : [16]; then, per element, h_6
-  {
-    for (let i = 0; i < 16; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_5[t];
-        s0 += Wh[i * 16 + t] * a;
-        s1 += Wh[(i + 1) * 16 + t] * a;
-        s2 += Wh[(i + 2) * 16 + t] * a;
-        s3 += Wh[(i + 3) * 16 + t] * a;
-      }
-      u60[i] = s0;
-      h_6[i] = Math.tanh(e_5[i] + u60[i] + bh[i]);
-      u60[i + 1] = s1;
-      h_6[i + 1] = Math.tanh(e_5[i + 1] + u60[i + 1] + bh[i + 1]);
-      u60[i + 2] = s2;
-      h_6[i + 2] = Math.tanh(e_5[i + 2] + u60[i + 2] + bh[i + 2]);
-      u60[i + 3] = s3;
-      h_6[i + 3] = Math.tanh(e_5[i + 3] + u60[i + 3] + bh[i + 3]);
-    }
-  }
-  // u64 = Wo @ h{t} : [12]; then, per element, u65
-  {
-    for (let i = 0; i < 12; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_6[t];
-        s0 += Wo[i * 16 + t] * a;
-        s1 += Wo[(i + 1) * 16 + t] * a;
-        s2 += Wo[(i + 2) * 16 + t] * a;
-        s3 += Wo[(i + 3) * 16 + t] * a;
-      }
-      u64[i] = s0;
-      u65[i] = u64[i] + bo[i];
-      u64[i + 1] = s1;
-      u65[i + 1] = u64[i + 1] + bo[i + 1];
-      u64[i + 2] = s2;
-      u65[i + 2] = u64[i + 2] + bo[i + 2];
-      u64[i + 3] = s3;
-      u65[i + 3] = u64[i + 3] + bo[i + 3];
-    }
-  }
-  // u68 : [12]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[6 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 12; i++) {
-      u68[i] = 0;
-    }
-    for (let q0 = 0; q0 < 1; q0++) {
-      u68[chars[6 + q0]] = 1;
-    }
-  }
-  let l_6 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u65[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u65[j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u68[j] * u65[j];
-      }
-      l_6 = m + Math.log(s) - acc;
-    }
-  }
-  // e_6 = E[chars[t - 1]] : [16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[6 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      e_6[q0] = E[chars[6] * 16 + q0];
-    }
-  }
-  // u71 = W @ h : [16]; then, per element, h_7
-  {
-    for (let i = 0; i < 16; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_6[t];
-        s0 += Wh[i * 16 + t] * a;
-        s1 += Wh[(i + 1) * 16 + t] * a;
-        s2 += Wh[(i + 2) * 16 + t] * a;
-        s3 += Wh[(i + 3) * 16 + t] * a;
-      }
-      u71[i] = s0;
-      h_7[i] = Math.tanh(e_6[i] + u71[i] + bh[i]);
-      u71[i + 1] = s1;
-      h_7[i + 1] = Math.tanh(e_6[i + 1] + u71[i + 1] + bh[i + 1]);
-      u71[i + 2] = s2;
-      h_7[i + 2] = Math.tanh(e_6[i + 2] + u71[i + 2] + bh[i + 2]);
-      u71[i + 3] = s3;
-      h_7[i + 3] = Math.tanh(e_6[i + 3] + u71[i + 3] + bh[i + 3]);
-    }
-  }
-  // u75 = Wo @ h{t} : [12]; then, per element, u76
-  {
-    for (let i = 0; i < 12; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_7[t];
-        s0 += Wo[i * 16 + t] * a;
-        s1 += Wo[(i + 1) * 16 + t] * a;
-        s2 += Wo[(i + 2) * 16 + t] * a;
-        s3 += Wo[(i + 3) * 16 + t] * a;
-      }
-      u75[i] = s0;
-      u76[i] = u75[i] + bo[i];
-      u75[i + 1] = s1;
-      u76[i + 1] = u75[i + 1] + bo[i + 1];
-      u75[i + 2] = s2;
-      u76[i + 2] = u75[i + 2] + bo[i + 2];
-      u75[i + 3] = s3;
-      u76[i + 3] = u75[i + 3] + bo[i + 3];
-    }
-  }
-  // u79 : [12]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[7 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 12; i++) {
-      u79[i] = 0;
-    }
-    for (let q0 = 0; q0 < 1; q0++) {
-      u79[chars[7 + q0]] = 1;
-    }
-  }
-  let l_7 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u76[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u76[j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u79[j] * u76[j];
-      }
-      l_7 = m + Math.log(s) - acc;
-    }
-  }
-  // e_7 = E[chars[t - 1]] : [16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[7 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      e_7[q0] = E[chars[7] * 16 + q0];
-    }
-  }
-  // u82 = W @ h : [16]; then, per element, h_8
-  {
-    for (let i = 0; i < 16; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_7[t];
-        s0 += Wh[i * 16 + t] * a;
-        s1 += Wh[(i + 1) * 16 + t] * a;
-        s2 += Wh[(i + 2) * 16 + t] * a;
-        s3 += Wh[(i + 3) * 16 + t] * a;
-      }
-      u82[i] = s0;
-      h_8[i] = Math.tanh(e_7[i] + u82[i] + bh[i]);
-      u82[i + 1] = s1;
-      h_8[i + 1] = Math.tanh(e_7[i + 1] + u82[i + 1] + bh[i + 1]);
-      u82[i + 2] = s2;
-      h_8[i + 2] = Math.tanh(e_7[i + 2] + u82[i + 2] + bh[i + 2]);
-      u82[i + 3] = s3;
-      h_8[i + 3] = Math.tanh(e_7[i + 3] + u82[i + 3] + bh[i + 3]);
-    }
-  }
-  // u86 = Wo @ h{t} : [12]; then, per element, u87
-  {
-    for (let i = 0; i < 12; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = h_8[t];
-        s0 += Wo[i * 16 + t] * a;
-        s1 += Wo[(i + 1) * 16 + t] * a;
-        s2 += Wo[(i + 2) * 16 + t] * a;
-        s3 += Wo[(i + 3) * 16 + t] * a;
-      }
-      u86[i] = s0;
-      u87[i] = u86[i] + bo[i];
-      u86[i + 1] = s1;
-      u87[i + 1] = u86[i + 1] + bo[i + 1];
-      u86[i + 2] = s2;
-      u87[i + 2] = u86[i + 2] + bo[i + 2];
-      u86[i + 3] = s3;
-      u87[i + 3] = u86[i + 3] + bo[i + 3];
-    }
-  }
-  // u90 : [12]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[8 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 12; i++) {
-      u90[i] = 0;
-    }
-    for (let q0 = 0; q0 < 1; q0++) {
-      u90[chars[8 + q0]] = 1;
-    }
-  }
-  let l_8 = 0; // cross_entropy(Wo @ h{t} + bo, chars[t])
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u87[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u87[j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u90[j] * u87[j];
-      }
-      l_8 = m + Math.log(s) - acc;
-    }
-  }
-  const u92 = l_1 + l_2; // l{1} + l{2}
-  const u93 = u92 + l_3; // l{1} + l{2} + l{3}
-  const u94 = u93 + l_4; // l{1} + l{2} + l{3} + l{4}
-  const u95 = u94 + l_5; // l{1} + l{2} + l{3} + l{4} + l{5}
-  const u96 = u95 + l_6; // l{1} + l{2} + l{3} + l{4} + l{5} + l{6}
-  const u97 = u96 + l_7; // l{1} + l{2} + l{3} + l{4} + l{5} + l{6} + l{7}
-  const u98 = u97 + l_8; // (l{1} + l{2} + l{3} + l{4} + l{5} + l{6} + l{7} + l{8})
-  const loss_value = u98 / 8; // (l{1} + l{2} + l{3} + l{4} + l{5} + l{6} + l{7} + l{8}) / T
-  // u101 : [12]; then, per element, u103
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u87[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u87[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u101[j] = Math.exp(u87[j] - m) / s;
-        u103[j] = 0.125 * (u101[j] - u90[j]);
-      }
-    }
-  }
-  // u104 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u103[i];
-      for (let j = 0; j < 16; j++) {
-        u104[i * 16 + j] = a * h_8[j];
-      }
-    }
-  }
-  // d_h_8 : [16]; then, per element, d_e
-  {
-    {
-      const a0 = u103[0];
-      const a1 = u103[1];
-      const a2 = u103[2];
-      const a3 = u103[3];
-      for (let j = 0; j < 16; j++) {
-        d_h_8[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u103[t];
-      const a1 = u103[t + 1];
-      const a2 = u103[t + 2];
-      const a3 = u103[t + 3];
-      for (let j = 0; j < 16; j++) {
-        d_h_8[j] +=
-          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u103[8];
-      const a1 = u103[9];
-      const a2 = u103[10];
-      const a3 = u103[11];
-      for (let j = 0; j < 16; j++) {
-        d_h_8[j] = d_h_8[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e[j] = d_h_8[j] * (1 - h_8[j] * h_8[j]);
-      }
-    }
-  }
-  // u111 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e[i];
-      for (let j = 0; j < 16; j++) {
-        u111[i * 16 + j] = a * h_7[j];
-      }
-    }
-  }
-  // u112 : [16]
-  {
-    {
-      const a0 = d_e[0];
-      const a1 = d_e[1];
-      const a2 = d_e[2];
-      const a3 = d_e[3];
-      for (let j = 0; j < 16; j++) {
-        u112[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e[t];
-      const a1 = d_e[t + 1];
-      const a2 = d_e[t + 2];
-      const a3 = d_e[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u112[j] +=
-          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = d_e[12];
-      const a1 = d_e[13];
-      const a2 = d_e[14];
-      const a3 = d_e[15];
-      for (let j = 0; j < 16; j++) {
-        u112[j] = u112[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
-      }
-    }
-  }
-  // u113 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[7 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u113[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u113[chars[7] * 16 + q0] += d_e[q0];
-    }
-  }
-  // u114 : [12]; then, per element, u116
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u76[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u76[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u114[j] = Math.exp(u76[j] - m) / s;
-        u116[j] = 0.125 * (u114[j] - u79[j]);
-      }
-    }
-  }
-  // u117 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u116[i];
-      for (let j = 0; j < 16; j++) {
-        u117[i * 16 + j] = a * h_7[j];
-      }
-    }
-  }
-  // u118 : [16]; then, per element, d_e_1
-  {
-    {
-      const a0 = u116[0];
-      const a1 = u116[1];
-      const a2 = u116[2];
-      const a3 = u116[3];
-      for (let j = 0; j < 16; j++) {
-        u118[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u116[t];
-      const a1 = u116[t + 1];
-      const a2 = u116[t + 2];
-      const a3 = u116[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u118[j] +=
-          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u116[8];
-      const a1 = u116[9];
-      const a2 = u116[10];
-      const a3 = u116[11];
-      for (let j = 0; j < 16; j++) {
-        u118[j] = u118[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e_1[j] = (u118[j] + u112[j]) * (1 - h_7[j] * h_7[j]);
-      }
-    }
-  }
-  // u123 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_1[i];
-      for (let j = 0; j < 16; j++) {
-        u123[i * 16 + j] = a * h_6[j];
-      }
-    }
-  }
-  // u124 : [16]
-  {
-    {
-      const a0 = d_e_1[0];
-      const a1 = d_e_1[1];
-      const a2 = d_e_1[2];
-      const a3 = d_e_1[3];
-      for (let j = 0; j < 16; j++) {
-        u124[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_1[t];
-      const a1 = d_e_1[t + 1];
-      const a2 = d_e_1[t + 2];
-      const a3 = d_e_1[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u124[j] +=
-          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = d_e_1[12];
-      const a1 = d_e_1[13];
-      const a2 = d_e_1[14];
-      const a3 = d_e_1[15];
-      for (let j = 0; j < 16; j++) {
-        u124[j] = u124[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
-      }
-    }
-  }
-  // u125 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[6 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u125[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u125[chars[6] * 16 + q0] += d_e_1[q0];
-    }
-  }
-  // u126 : [12]; then, per element, u128
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u65[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u65[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u126[j] = Math.exp(u65[j] - m) / s;
-        u128[j] = 0.125 * (u126[j] - u68[j]);
-      }
-    }
-  }
-  // u129 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u128[i];
-      for (let j = 0; j < 16; j++) {
-        u129[i * 16 + j] = a * h_6[j];
-      }
-    }
-  }
-  // u130 : [16]; then, per element, d_e_2
-  {
-    {
-      const a0 = u128[0];
-      const a1 = u128[1];
-      const a2 = u128[2];
-      const a3 = u128[3];
-      for (let j = 0; j < 16; j++) {
-        u130[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u128[t];
-      const a1 = u128[t + 1];
-      const a2 = u128[t + 2];
-      const a3 = u128[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u130[j] +=
-          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u128[8];
-      const a1 = u128[9];
-      const a2 = u128[10];
-      const a3 = u128[11];
-      for (let j = 0; j < 16; j++) {
-        u130[j] = u130[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e_2[j] = (u130[j] + u124[j]) * (1 - h_6[j] * h_6[j]);
-      }
-    }
-  }
-  // u135 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_2[i];
-      for (let j = 0; j < 16; j++) {
-        u135[i * 16 + j] = a * h_5[j];
-      }
-    }
-  }
-  // u136 : [16]
-  {
-    {
-      const a0 = d_e_2[0];
-      const a1 = d_e_2[1];
-      const a2 = d_e_2[2];
-      const a3 = d_e_2[3];
-      for (let j = 0; j < 16; j++) {
-        u136[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_2[t];
-      const a1 = d_e_2[t + 1];
-      const a2 = d_e_2[t + 2];
-      const a3 = d_e_2[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u136[j] +=
-          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = d_e_2[12];
-      const a1 = d_e_2[13];
-      const a2 = d_e_2[14];
-      const a3 = d_e_2[15];
-      for (let j = 0; j < 16; j++) {
-        u136[j] = u136[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
-      }
-    }
-  }
-  // u137 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[5 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u137[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u137[chars[5] * 16 + q0] += d_e_2[q0];
-    }
-  }
-  // u138 : [12]; then, per element, u140
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u54[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u54[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u138[j] = Math.exp(u54[j] - m) / s;
-        u140[j] = 0.125 * (u138[j] - u57[j]);
-      }
-    }
-  }
-  // u141 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u140[i];
-      for (let j = 0; j < 16; j++) {
-        u141[i * 16 + j] = a * h_5[j];
-      }
-    }
-  }
-  // u142 : [16]; then, per element, d_e_3
-  {
-    {
-      const a0 = u140[0];
-      const a1 = u140[1];
-      const a2 = u140[2];
-      const a3 = u140[3];
-      for (let j = 0; j < 16; j++) {
-        u142[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u140[t];
-      const a1 = u140[t + 1];
-      const a2 = u140[t + 2];
-      const a3 = u140[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u142[j] +=
-          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u140[8];
-      const a1 = u140[9];
-      const a2 = u140[10];
-      const a3 = u140[11];
-      for (let j = 0; j < 16; j++) {
-        u142[j] = u142[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e_3[j] = (u142[j] + u136[j]) * (1 - h_5[j] * h_5[j]);
-      }
-    }
-  }
-  // u147 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_3[i];
-      for (let j = 0; j < 16; j++) {
-        u147[i * 16 + j] = a * h_4[j];
-      }
-    }
-  }
-  // u148 : [16]
-  {
-    {
-      const a0 = d_e_3[0];
-      const a1 = d_e_3[1];
-      const a2 = d_e_3[2];
-      const a3 = d_e_3[3];
-      for (let j = 0; j < 16; j++) {
-        u148[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_3[t];
-      const a1 = d_e_3[t + 1];
-      const a2 = d_e_3[t + 2];
-      const a3 = d_e_3[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u148[j] +=
-          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = d_e_3[12];
-      const a1 = d_e_3[13];
-      const a2 = d_e_3[14];
-      const a3 = d_e_3[15];
-      for (let j = 0; j < 16; j++) {
-        u148[j] = u148[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
-      }
-    }
-  }
-  // u149 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[4 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u149[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u149[chars[4] * 16 + q0] += d_e_3[q0];
-    }
-  }
-  // u150 : [12]; then, per element, u152
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u43[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u43[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u150[j] = Math.exp(u43[j] - m) / s;
-        u152[j] = 0.125 * (u150[j] - u46[j]);
-      }
-    }
-  }
-  // u153 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u152[i];
-      for (let j = 0; j < 16; j++) {
-        u153[i * 16 + j] = a * h_4[j];
-      }
-    }
-  }
-  // u154 : [16]; then, per element, d_e_4
-  {
-    {
-      const a0 = u152[0];
-      const a1 = u152[1];
-      const a2 = u152[2];
-      const a3 = u152[3];
-      for (let j = 0; j < 16; j++) {
-        u154[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u152[t];
-      const a1 = u152[t + 1];
-      const a2 = u152[t + 2];
-      const a3 = u152[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u154[j] +=
-          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u152[8];
-      const a1 = u152[9];
-      const a2 = u152[10];
-      const a3 = u152[11];
-      for (let j = 0; j < 16; j++) {
-        u154[j] = u154[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e_4[j] = (u154[j] + u148[j]) * (1 - h_4[j] * h_4[j]);
-      }
-    }
-  }
-  // u159 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_4[i];
-      for (let j = 0; j < 16; j++) {
-        u159[i * 16 + j] = a * h_3[j];
-      }
-    }
-  }
-  // u160 : [16]
-  {
-    {
-      const a0 = d_e_4[0];
-      const a1 = d_e_4[1];
-      const a2 = d_e_4[2];
-      const a3 = d_e_4[3];
-      for (let j = 0; j < 16; j++) {
-        u160[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_4[t];
-      const a1 = d_e_4[t + 1];
-      const a2 = d_e_4[t + 2];
-      const a3 = d_e_4[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u160[j] +=
-          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = d_e_4[12];
-      const a1 = d_e_4[13];
-      const a2 = d_e_4[14];
-      const a3 = d_e_4[15];
-      for (let j = 0; j < 16; j++) {
-        u160[j] = u160[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
-      }
-    }
-  }
-  // u161 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[3 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u161[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u161[chars[3] * 16 + q0] += d_e_4[q0];
-    }
-  }
-  // u162 : [12]; then, per element, u164
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u32[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u32[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u162[j] = Math.exp(u32[j] - m) / s;
-        u164[j] = 0.125 * (u162[j] - u35[j]);
-      }
-    }
-  }
-  // u165 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u164[i];
-      for (let j = 0; j < 16; j++) {
-        u165[i * 16 + j] = a * h_3[j];
-      }
-    }
-  }
-  // u166 : [16]; then, per element, d_e_5
-  {
-    {
-      const a0 = u164[0];
-      const a1 = u164[1];
-      const a2 = u164[2];
-      const a3 = u164[3];
-      for (let j = 0; j < 16; j++) {
-        u166[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u164[t];
-      const a1 = u164[t + 1];
-      const a2 = u164[t + 2];
-      const a3 = u164[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u166[j] +=
-          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u164[8];
-      const a1 = u164[9];
-      const a2 = u164[10];
-      const a3 = u164[11];
-      for (let j = 0; j < 16; j++) {
-        u166[j] = u166[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e_5[j] = (u166[j] + u160[j]) * (1 - h_3[j] * h_3[j]);
-      }
-    }
-  }
-  // u171 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_5[i];
-      for (let j = 0; j < 16; j++) {
-        u171[i * 16 + j] = a * h_2[j];
-      }
-    }
-  }
-  // u172 : [16]
-  {
-    {
-      const a0 = d_e_5[0];
-      const a1 = d_e_5[1];
-      const a2 = d_e_5[2];
-      const a3 = d_e_5[3];
-      for (let j = 0; j < 16; j++) {
-        u172[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_5[t];
-      const a1 = d_e_5[t + 1];
-      const a2 = d_e_5[t + 2];
-      const a3 = d_e_5[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u172[j] +=
-          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = d_e_5[12];
-      const a1 = d_e_5[13];
-      const a2 = d_e_5[14];
-      const a3 = d_e_5[15];
-      for (let j = 0; j < 16; j++) {
-        u172[j] = u172[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
-      }
-    }
-  }
-  // u173 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[2 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u173[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u173[chars[2] * 16 + q0] += d_e_5[q0];
-    }
-  }
-  // u174 : [12]; then, per element, u176
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u21[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u21[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u174[j] = Math.exp(u21[j] - m) / s;
-        u176[j] = 0.125 * (u174[j] - u24[j]);
-      }
-    }
-  }
-  // u177 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u176[i];
-      for (let j = 0; j < 16; j++) {
-        u177[i * 16 + j] = a * h_2[j];
-      }
-    }
-  }
-  // u178 : [16]; then, per element, d_e_6
-  {
-    {
-      const a0 = u176[0];
-      const a1 = u176[1];
-      const a2 = u176[2];
-      const a3 = u176[3];
-      for (let j = 0; j < 16; j++) {
-        u178[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u176[t];
-      const a1 = u176[t + 1];
-      const a2 = u176[t + 2];
-      const a3 = u176[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u178[j] +=
-          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u176[8];
-      const a1 = u176[9];
-      const a2 = u176[10];
-      const a3 = u176[11];
-      for (let j = 0; j < 16; j++) {
-        u178[j] = u178[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e_6[j] = (u178[j] + u172[j]) * (1 - h_2[j] * h_2[j]);
-      }
-    }
-  }
-  // u183 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_6[i];
-      for (let j = 0; j < 16; j++) {
-        u183[i * 16 + j] = a * h_1[j];
-      }
-    }
-  }
-  // u184 : [16]
-  {
-    {
-      const a0 = d_e_6[0];
-      const a1 = d_e_6[1];
-      const a2 = d_e_6[2];
-      const a3 = d_e_6[3];
-      for (let j = 0; j < 16; j++) {
-        u184[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_6[t];
-      const a1 = d_e_6[t + 1];
-      const a2 = d_e_6[t + 2];
-      const a3 = d_e_6[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u184[j] +=
-          a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = d_e_6[12];
-      const a1 = d_e_6[13];
-      const a2 = d_e_6[14];
-      const a3 = d_e_6[15];
-      for (let j = 0; j < 16; j++) {
-        u184[j] = u184[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
-      }
-    }
-  }
-  // u185 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[1 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u185[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u185[chars[1] * 16 + q0] += d_e_6[q0];
-    }
-  }
-  // u186 : [12]; then, per element, u188, d_bo
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u10[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u10[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u186[j] = Math.exp(u10[j] - m) / s;
-        u188[j] = 0.125 * (u186[j] - u13[j]);
-        d_bo[j] = u188[j] + u176[j] + u164[j] + u152[j] + u140[j] + u128[j] + u116[j] + u103[j];
-      }
-    }
-  }
-  // u189 : [12, 16]; then, per element, d_Wo
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u188[i];
-      for (let j = 0; j < 16; j++) {
-        u189[i * 16 + j] = a * h_1[j];
-        d_Wo[i * 16 + j] =
-          u189[i * 16 + j] +
-          u177[i * 16 + j] +
-          u165[i * 16 + j] +
-          u153[i * 16 + j] +
-          u141[i * 16 + j] +
-          u129[i * 16 + j] +
-          u117[i * 16 + j] +
-          u104[i * 16 + j];
-      }
-    }
-  }
-  // u190 : [16]; then, per element, d_e_7, d_bh
-  {
-    {
-      const a0 = u188[0];
-      const a1 = u188[1];
-      const a2 = u188[2];
-      const a3 = u188[3];
-      for (let j = 0; j < 16; j++) {
-        u190[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u188[t];
-      const a1 = u188[t + 1];
-      const a2 = u188[t + 2];
-      const a3 = u188[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u190[j] +=
-          a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u188[8];
-      const a1 = u188[9];
-      const a2 = u188[10];
-      const a3 = u188[11];
-      for (let j = 0; j < 16; j++) {
-        u190[j] = u190[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e_7[j] = (u190[j] + u184[j]) * (1 - h_1[j] * h_1[j]);
-        d_bh[j] = d_e_7[j] + d_e_6[j] + d_e_5[j] + d_e_4[j] + d_e_3[j] + d_e_2[j] + d_e_1[j] + d_e[j];
-      }
-    }
-  }
-  // u195 : [16, 16]; then, per element, d_Wh
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_7[i];
-      for (let j = 0; j < 16; j++) {
-        u195[i * 16 + j] = a * 0;
-        d_Wh[i * 16 + j] =
-          u195[i * 16 + j] +
-          u183[i * 16 + j] +
-          u171[i * 16 + j] +
-          u159[i * 16 + j] +
-          u147[i * 16 + j] +
-          u135[i * 16 + j] +
-          u123[i * 16 + j] +
-          u111[i * 16 + j];
-      }
-    }
-  }
-  // u196 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u196[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u196[chars[0] * 16 + q0] += d_e_7[q0];
-    }
-  }
-  // d_E : [12, 16]
-  for (let i = 0; i < 192; i++) {
-    d_E[i] = u196[i] + u185[i] + u173[i] + u161[i] + u149[i] + u137[i] + u125[i] + u113[i];
-  }
-  out.loss = loss_value;
+  gradients_part1(params, inputs, out);
+  gradients_part2(params, inputs, out);
+  gradients_part3(params, inputs, out);
   return out;
 }
 
 /** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
 function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
-  const E_1 = params.E;
-  const Wh_1 = params.Wh;
-  const bh_1 = params.bh;
-  const Wo_1 = params.Wo;
-  const bo_1 = params.bo;
-  const chars_1 = batch.chars;
-  const chars_offset_1 = first * 9;
-  const e_8 = workspace.e_8;
-  const u5_1 = workspace.u5_1;
-  const h_1_1 = workspace.h_1_1;
-  const u12_1 = workspace.u12_1;
-  const u14 = workspace.u14;
-  const u17_1 = workspace.u17_1;
-  const l_1_1 = workspace.l_1_1;
-  const e_9 = workspace.e_9;
-  const u21_1 = workspace.u21_1;
-  const h_2_1 = workspace.h_2_1;
-  const u25 = workspace.u25;
-  const u26 = workspace.u26;
-  const u29_1 = workspace.u29_1;
-  const l_2_1 = workspace.l_2_1;
-  const e_10 = workspace.e_10;
-  const u32_1 = workspace.u32_1;
-  const h_3_1 = workspace.h_3_1;
-  const u36 = workspace.u36;
-  const u37 = workspace.u37;
-  const u40_1 = workspace.u40_1;
-  const l_3_1 = workspace.l_3_1;
-  const e_11 = workspace.e_11;
-  const u43_1 = workspace.u43_1;
-  const h_4_1 = workspace.h_4_1;
-  const u47 = workspace.u47;
-  const u48 = workspace.u48;
-  const u51_1 = workspace.u51_1;
-  const l_4_1 = workspace.l_4_1;
-  const e_12 = workspace.e_12;
-  const u54_1 = workspace.u54_1;
-  const h_5_1 = workspace.h_5_1;
-  const u58 = workspace.u58;
-  const u59 = workspace.u59;
-  const u62_1 = workspace.u62_1;
-  const l_5_1 = workspace.l_5_1;
-  const e_13 = workspace.e_13;
-  const u65_1 = workspace.u65_1;
-  const h_6_1 = workspace.h_6_1;
-  const u69 = workspace.u69;
-  const u70 = workspace.u70;
-  const u73_1 = workspace.u73_1;
-  const l_6_1 = workspace.l_6_1;
-  const e_14 = workspace.e_14;
-  const u76_1 = workspace.u76_1;
-  const h_7_1 = workspace.h_7_1;
-  const u80 = workspace.u80;
-  const u81 = workspace.u81;
-  const u84_1 = workspace.u84_1;
-  const l_7_1 = workspace.l_7_1;
-  const e_15 = workspace.e_15;
-  const u87_1 = workspace.u87_1;
-  const h_8_1 = workspace.h_8_1;
-  const u91 = workspace.u91;
-  const u92_1 = workspace.u92_1;
-  const u95_1 = workspace.u95_1;
-  const l_8_1 = workspace.l_8_1;
-  const loss_1 = workspace.loss_1;
-  const u109_1 = workspace.u109_1;
-  const u111_1 = workspace.u111_1;
-  const d_h_8_1 = workspace.d_h_8_1;
-  const u114_1 = workspace.u114_1;
-  const d_e_8 = workspace.d_e_8;
-  const u120_1 = workspace.u120_1;
-  const u122 = workspace.u122;
-  const u123_1 = workspace.u123_1;
-  const u124_1 = workspace.u124_1;
-  const u126_1 = workspace.u126_1;
-  const u127_1 = workspace.u127_1;
-  const u128_1 = workspace.u128_1;
-  const d_e_9 = workspace.d_e_9;
-  const u133_1 = workspace.u133_1;
-  const u135_1 = workspace.u135_1;
-  const u136_1 = workspace.u136_1;
-  const u137_1 = workspace.u137_1;
-  const u139_1 = workspace.u139_1;
-  const u140_1 = workspace.u140_1;
-  const u141_1 = workspace.u141_1;
-  const d_e_10 = workspace.d_e_10;
-  const u146 = workspace.u146;
-  const u148_1 = workspace.u148_1;
-  const u149_1 = workspace.u149_1;
-  const u150_1 = workspace.u150_1;
-  const u152_1 = workspace.u152_1;
-  const u153_1 = workspace.u153_1;
-  const u154_1 = workspace.u154_1;
-  const d_e_11 = workspace.d_e_11;
-  const u159_1 = workspace.u159_1;
-  const u161_1 = workspace.u161_1;
-  const u162_1 = workspace.u162_1;
-  const u163_1 = workspace.u163_1;
-  const u165_1 = workspace.u165_1;
-  const u166_1 = workspace.u166_1;
-  const u167 = workspace.u167;
-  const d_e_12 = workspace.d_e_12;
-  const u172_1 = workspace.u172_1;
-  const u174_1 = workspace.u174_1;
-  const u175_1 = workspace.u175_1;
-  const u176_1 = workspace.u176_1;
-  const u178_1 = workspace.u178_1;
-  const u179 = workspace.u179;
-  const u180_1 = workspace.u180_1;
-  const d_e_13 = workspace.d_e_13;
-  const u185_1 = workspace.u185_1;
-  const u187_1 = workspace.u187_1;
-  const u188_1 = workspace.u188_1;
-  const u189_1 = workspace.u189_1;
-  const u191 = workspace.u191;
-  const u192_1 = workspace.u192_1;
-  const u193_1 = workspace.u193_1;
-  const d_e_14 = workspace.d_e_14;
-  const u198_1 = workspace.u198_1;
-  const u200_1 = workspace.u200_1;
-  const u206_1 = workspace.u206_1;
-  const u208_1 = workspace.u208_1;
-  const u209_1 = workspace.u209_1;
-  const u211_1 = workspace.u211_1;
-  const u218_1 = workspace.u218_1;
-  const d_bo_1 = workspace.d_bo_1;
-  const u220_1 = workspace.u220_1;
-  const u221_1 = workspace.u221_1;
-  const u228_1 = workspace.u228_1;
-  const d_e_15 = workspace.d_e_15;
-  const u240 = workspace.u240;
-  const d_bh_1 = workspace.d_bh_1;
-  const u242 = workspace.u242;
-  const u243 = workspace.u243;
-  const u244 = workspace.u244;
-  const d_Wh_1 = workspace.d_Wh_1;
-  const d_E_1 = workspace.d_E_1;
-  const sums = workspace.chunkSums;
-  const grads = out.grads;
-  // e_8 = E[chars[t - 1]] : [16, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        e_8[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))] * 16 + q1];
-      }
-    }
-  }
-  // u5_1 = W @ h : [16]
-  {
-    for (let i = 0; i < 16; i += 4) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let t = 0; t < 16; t++) {
-        const a = 0;
-        s0 += Wh_1[i * 16 + t] * a;
-        s1 += Wh_1[(i + 1) * 16 + t] * a;
-        s2 += Wh_1[(i + 2) * 16 + t] * a;
-        s3 += Wh_1[(i + 3) * 16 + t] * a;
-      }
-      u5_1[i] = s0;
-      u5_1[i + 1] = s1;
-      u5_1[i + 2] = s2;
-      u5_1[i + 3] = s3;
-    }
-  }
-  // h_1_1 = tanh(e + W @ h + b) : [16, 16]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 16; j++) {
-      h_1_1[i * 16 + j] = Math.tanh(e_8[i * 16 + j] + u5_1[j] + bh_1[j]);
-    }
-  }
-  // u12_1 = Wo @ h{t} : [16, 12]; then, per element, u14
-  {
-    for (let j = 0; j < 12; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_1_1[i * 16 + t];
-          const a1 = h_1_1[(i + 1) * 16 + t];
-          const a2 = Wo_1[j * 16 + t];
-          const a3 = Wo_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u12_1[i * 12 + j] = s0;
-        u14[i * 12 + j] = u12_1[i * 12 + j] + bo_1[j];
-        u12_1[i * 12 + (j + 1)] = s1;
-        u14[i * 12 + (j + 1)] = u12_1[i * 12 + (j + 1)] + bo_1[j + 1];
-        u12_1[(i + 1) * 12 + j] = s2;
-        u14[(i + 1) * 12 + j] = u12_1[(i + 1) * 12 + j] + bo_1[j];
-        u12_1[(i + 1) * 12 + (j + 1)] = s3;
-        u14[(i + 1) * 12 + (j + 1)] = u12_1[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
-      }
-    }
-  }
-  // u17_1 : [16, 12]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u17_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u17_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))]] = 1;
-    }
-  }
-  // l_1_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u14[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u14[i * 12 + j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u17_1[i * 12 + j] * u14[i * 12 + j];
-      }
-      l_1_1[i] = m + Math.log(s) - acc;
-    }
-  }
-  // e_9 = E[chars[t - 1]] : [16, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        e_9[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))] * 16 + q1];
-      }
-    }
-  }
-  // u21_1 = W @ h : [16, 16]; then, per element, h_2_1
-  {
-    for (let j = 0; j < 16; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_1_1[i * 16 + t];
-          const a1 = h_1_1[(i + 1) * 16 + t];
-          const a2 = Wh_1[j * 16 + t];
-          const a3 = Wh_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u21_1[i * 16 + j] = s0;
-        h_2_1[i * 16 + j] = Math.tanh(e_9[i * 16 + j] + u21_1[i * 16 + j] + bh_1[j]);
-        u21_1[i * 16 + (j + 1)] = s1;
-        h_2_1[i * 16 + (j + 1)] = Math.tanh(e_9[i * 16 + (j + 1)] + u21_1[i * 16 + (j + 1)] + bh_1[j + 1]);
-        u21_1[(i + 1) * 16 + j] = s2;
-        h_2_1[(i + 1) * 16 + j] = Math.tanh(e_9[(i + 1) * 16 + j] + u21_1[(i + 1) * 16 + j] + bh_1[j]);
-        u21_1[(i + 1) * 16 + (j + 1)] = s3;
-        h_2_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
-          e_9[(i + 1) * 16 + (j + 1)] + u21_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
-        );
-      }
-    }
-  }
-  // u25 = Wo @ h{t} : [16, 12]; then, per element, u26
-  {
-    for (let j = 0; j < 12; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_2_1[i * 16 + t];
-          const a1 = h_2_1[(i + 1) * 16 + t];
-          const a2 = Wo_1[j * 16 + t];
-          const a3 = Wo_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u25[i * 12 + j] = s0;
-        u26[i * 12 + j] = u25[i * 12 + j] + bo_1[j];
-        u25[i * 12 + (j + 1)] = s1;
-        u26[i * 12 + (j + 1)] = u25[i * 12 + (j + 1)] + bo_1[j + 1];
-        u25[(i + 1) * 12 + j] = s2;
-        u26[(i + 1) * 12 + j] = u25[(i + 1) * 12 + j] + bo_1[j];
-        u25[(i + 1) * 12 + (j + 1)] = s3;
-        u26[(i + 1) * 12 + (j + 1)] = u25[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
-      }
-    }
-  }
-  // u29_1 : [16, 12]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u29_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u29_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))]] = 1;
-    }
-  }
-  // l_2_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u26[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u26[i * 12 + j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u29_1[i * 12 + j] * u26[i * 12 + j];
-      }
-      l_2_1[i] = m + Math.log(s) - acc;
-    }
-  }
-  // e_10 = E[chars[t - 1]] : [16, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        e_10[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))] * 16 + q1];
-      }
-    }
-  }
-  // u32_1 = W @ h : [16, 16]; then, per element, h_3_1
-  {
-    for (let j = 0; j < 16; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_2_1[i * 16 + t];
-          const a1 = h_2_1[(i + 1) * 16 + t];
-          const a2 = Wh_1[j * 16 + t];
-          const a3 = Wh_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u32_1[i * 16 + j] = s0;
-        h_3_1[i * 16 + j] = Math.tanh(e_10[i * 16 + j] + u32_1[i * 16 + j] + bh_1[j]);
-        u32_1[i * 16 + (j + 1)] = s1;
-        h_3_1[i * 16 + (j + 1)] = Math.tanh(e_10[i * 16 + (j + 1)] + u32_1[i * 16 + (j + 1)] + bh_1[j + 1]);
-        u32_1[(i + 1) * 16 + j] = s2;
-        h_3_1[(i + 1) * 16 + j] = Math.tanh(e_10[(i + 1) * 16 + j] + u32_1[(i + 1) * 16 + j] + bh_1[j]);
-        u32_1[(i + 1) * 16 + (j + 1)] = s3;
-        h_3_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
-          e_10[(i + 1) * 16 + (j + 1)] + u32_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
-        );
-      }
-    }
-  }
-  // u36 = Wo @ h{t} : [16, 12]; then, per element, u37
-  {
-    for (let j = 0; j < 12; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_3_1[i * 16 + t];
-          const a1 = h_3_1[(i + 1) * 16 + t];
-          const a2 = Wo_1[j * 16 + t];
-          const a3 = Wo_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u36[i * 12 + j] = s0;
-        u37[i * 12 + j] = u36[i * 12 + j] + bo_1[j];
-        u36[i * 12 + (j + 1)] = s1;
-        u37[i * 12 + (j + 1)] = u36[i * 12 + (j + 1)] + bo_1[j + 1];
-        u36[(i + 1) * 12 + j] = s2;
-        u37[(i + 1) * 12 + j] = u36[(i + 1) * 12 + j] + bo_1[j];
-        u36[(i + 1) * 12 + (j + 1)] = s3;
-        u37[(i + 1) * 12 + (j + 1)] = u36[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
-      }
-    }
-  }
-  // u40_1 : [16, 12]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u40_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u40_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))]] = 1;
-    }
-  }
-  // l_3_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u37[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u37[i * 12 + j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u40_1[i * 12 + j] * u37[i * 12 + j];
-      }
-      l_3_1[i] = m + Math.log(s) - acc;
-    }
-  }
-  // e_11 = E[chars[t - 1]] : [16, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        e_11[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))] * 16 + q1];
-      }
-    }
-  }
-  // u43_1 = W @ h : [16, 16]; then, per element, h_4_1
-  {
-    for (let j = 0; j < 16; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_3_1[i * 16 + t];
-          const a1 = h_3_1[(i + 1) * 16 + t];
-          const a2 = Wh_1[j * 16 + t];
-          const a3 = Wh_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u43_1[i * 16 + j] = s0;
-        h_4_1[i * 16 + j] = Math.tanh(e_11[i * 16 + j] + u43_1[i * 16 + j] + bh_1[j]);
-        u43_1[i * 16 + (j + 1)] = s1;
-        h_4_1[i * 16 + (j + 1)] = Math.tanh(e_11[i * 16 + (j + 1)] + u43_1[i * 16 + (j + 1)] + bh_1[j + 1]);
-        u43_1[(i + 1) * 16 + j] = s2;
-        h_4_1[(i + 1) * 16 + j] = Math.tanh(e_11[(i + 1) * 16 + j] + u43_1[(i + 1) * 16 + j] + bh_1[j]);
-        u43_1[(i + 1) * 16 + (j + 1)] = s3;
-        h_4_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
-          e_11[(i + 1) * 16 + (j + 1)] + u43_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
-        );
-      }
-    }
-  }
-  // u47 = Wo @ h{t} : [16, 12]; then, per element, u48
-  {
-    for (let j = 0; j < 12; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_4_1[i * 16 + t];
-          const a1 = h_4_1[(i + 1) * 16 + t];
-          const a2 = Wo_1[j * 16 + t];
-          const a3 = Wo_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u47[i * 12 + j] = s0;
-        u48[i * 12 + j] = u47[i * 12 + j] + bo_1[j];
-        u47[i * 12 + (j + 1)] = s1;
-        u48[i * 12 + (j + 1)] = u47[i * 12 + (j + 1)] + bo_1[j + 1];
-        u47[(i + 1) * 12 + j] = s2;
-        u48[(i + 1) * 12 + j] = u47[(i + 1) * 12 + j] + bo_1[j];
-        u47[(i + 1) * 12 + (j + 1)] = s3;
-        u48[(i + 1) * 12 + (j + 1)] = u47[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
-      }
-    }
-  }
-  // u51_1 : [16, 12]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u51_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u51_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))]] = 1;
-    }
-  }
-  // l_4_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u48[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u48[i * 12 + j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u51_1[i * 12 + j] * u48[i * 12 + j];
-      }
-      l_4_1[i] = m + Math.log(s) - acc;
-    }
-  }
-  // e_12 = E[chars[t - 1]] : [16, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        e_12[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))] * 16 + q1];
-      }
-    }
-  }
-  // u54_1 = W @ h : [16, 16]; then, per element, h_5_1
-  {
-    for (let j = 0; j < 16; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_4_1[i * 16 + t];
-          const a1 = h_4_1[(i + 1) * 16 + t];
-          const a2 = Wh_1[j * 16 + t];
-          const a3 = Wh_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u54_1[i * 16 + j] = s0;
-        h_5_1[i * 16 + j] = Math.tanh(e_12[i * 16 + j] + u54_1[i * 16 + j] + bh_1[j]);
-        u54_1[i * 16 + (j + 1)] = s1;
-        h_5_1[i * 16 + (j + 1)] = Math.tanh(e_12[i * 16 + (j + 1)] + u54_1[i * 16 + (j + 1)] + bh_1[j + 1]);
-        u54_1[(i + 1) * 16 + j] = s2;
-        h_5_1[(i + 1) * 16 + j] = Math.tanh(e_12[(i + 1) * 16 + j] + u54_1[(i + 1) * 16 + j] + bh_1[j]);
-        u54_1[(i + 1) * 16 + (j + 1)] = s3;
-        h_5_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
-          e_12[(i + 1) * 16 + (j + 1)] + u54_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
-        );
-      }
-    }
-  }
-  // u58 = Wo @ h{t} : [16, 12]; then, per element, u59
-  {
-    for (let j = 0; j < 12; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_5_1[i * 16 + t];
-          const a1 = h_5_1[(i + 1) * 16 + t];
-          const a2 = Wo_1[j * 16 + t];
-          const a3 = Wo_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u58[i * 12 + j] = s0;
-        u59[i * 12 + j] = u58[i * 12 + j] + bo_1[j];
-        u58[i * 12 + (j + 1)] = s1;
-        u59[i * 12 + (j + 1)] = u58[i * 12 + (j + 1)] + bo_1[j + 1];
-        u58[(i + 1) * 12 + j] = s2;
-        u59[(i + 1) * 12 + j] = u58[(i + 1) * 12 + j] + bo_1[j];
-        u58[(i + 1) * 12 + (j + 1)] = s3;
-        u59[(i + 1) * 12 + (j + 1)] = u58[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
-      }
-    }
-  }
-  // u62_1 : [16, 12]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u62_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u62_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))]] = 1;
-    }
-  }
-  // l_5_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u59[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u59[i * 12 + j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u62_1[i * 12 + j] * u59[i * 12 + j];
-      }
-      l_5_1[i] = m + Math.log(s) - acc;
-    }
-  }
-  // e_13 = E[chars[t - 1]] : [16, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        e_13[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))] * 16 + q1];
-      }
-    }
-  }
-  // u65_1 = W @ h : [16, 16]; then, per element, h_6_1
-  {
-    for (let j = 0; j < 16; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_5_1[i * 16 + t];
-          const a1 = h_5_1[(i + 1) * 16 + t];
-          const a2 = Wh_1[j * 16 + t];
-          const a3 = Wh_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u65_1[i * 16 + j] = s0;
-        h_6_1[i * 16 + j] = Math.tanh(e_13[i * 16 + j] + u65_1[i * 16 + j] + bh_1[j]);
-        u65_1[i * 16 + (j + 1)] = s1;
-        h_6_1[i * 16 + (j + 1)] = Math.tanh(e_13[i * 16 + (j + 1)] + u65_1[i * 16 + (j + 1)] + bh_1[j + 1]);
-        u65_1[(i + 1) * 16 + j] = s2;
-        h_6_1[(i + 1) * 16 + j] = Math.tanh(e_13[(i + 1) * 16 + j] + u65_1[(i + 1) * 16 + j] + bh_1[j]);
-        u65_1[(i + 1) * 16 + (j + 1)] = s3;
-        h_6_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
-          e_13[(i + 1) * 16 + (j + 1)] + u65_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
-        );
-      }
-    }
-  }
-  // u69 = Wo @ h{t} : [16, 12]; then, per element, u70
-  {
-    for (let j = 0; j < 12; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_6_1[i * 16 + t];
-          const a1 = h_6_1[(i + 1) * 16 + t];
-          const a2 = Wo_1[j * 16 + t];
-          const a3 = Wo_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u69[i * 12 + j] = s0;
-        u70[i * 12 + j] = u69[i * 12 + j] + bo_1[j];
-        u69[i * 12 + (j + 1)] = s1;
-        u70[i * 12 + (j + 1)] = u69[i * 12 + (j + 1)] + bo_1[j + 1];
-        u69[(i + 1) * 12 + j] = s2;
-        u70[(i + 1) * 12 + j] = u69[(i + 1) * 12 + j] + bo_1[j];
-        u69[(i + 1) * 12 + (j + 1)] = s3;
-        u70[(i + 1) * 12 + (j + 1)] = u69[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
-      }
-    }
-  }
-  // u73_1 : [16, 12]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u73_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u73_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))]] = 1;
-    }
-  }
-  // l_6_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u70[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u70[i * 12 + j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u73_1[i * 12 + j] * u70[i * 12 + j];
-      }
-      l_6_1[i] = m + Math.log(s) - acc;
-    }
-  }
-  // e_14 = E[chars[t - 1]] : [16, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        e_14[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))] * 16 + q1];
-      }
-    }
-  }
-  // u76_1 = W @ h : [16, 16]; then, per element, h_7_1
-  {
-    for (let j = 0; j < 16; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_6_1[i * 16 + t];
-          const a1 = h_6_1[(i + 1) * 16 + t];
-          const a2 = Wh_1[j * 16 + t];
-          const a3 = Wh_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u76_1[i * 16 + j] = s0;
-        h_7_1[i * 16 + j] = Math.tanh(e_14[i * 16 + j] + u76_1[i * 16 + j] + bh_1[j]);
-        u76_1[i * 16 + (j + 1)] = s1;
-        h_7_1[i * 16 + (j + 1)] = Math.tanh(e_14[i * 16 + (j + 1)] + u76_1[i * 16 + (j + 1)] + bh_1[j + 1]);
-        u76_1[(i + 1) * 16 + j] = s2;
-        h_7_1[(i + 1) * 16 + j] = Math.tanh(e_14[(i + 1) * 16 + j] + u76_1[(i + 1) * 16 + j] + bh_1[j]);
-        u76_1[(i + 1) * 16 + (j + 1)] = s3;
-        h_7_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
-          e_14[(i + 1) * 16 + (j + 1)] + u76_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
-        );
-      }
-    }
-  }
-  // u80 = Wo @ h{t} : [16, 12]; then, per element, u81
-  {
-    for (let j = 0; j < 12; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_7_1[i * 16 + t];
-          const a1 = h_7_1[(i + 1) * 16 + t];
-          const a2 = Wo_1[j * 16 + t];
-          const a3 = Wo_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u80[i * 12 + j] = s0;
-        u81[i * 12 + j] = u80[i * 12 + j] + bo_1[j];
-        u80[i * 12 + (j + 1)] = s1;
-        u81[i * 12 + (j + 1)] = u80[i * 12 + (j + 1)] + bo_1[j + 1];
-        u80[(i + 1) * 12 + j] = s2;
-        u81[(i + 1) * 12 + j] = u80[(i + 1) * 12 + j] + bo_1[j];
-        u80[(i + 1) * 12 + (j + 1)] = s3;
-        u81[(i + 1) * 12 + (j + 1)] = u80[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
-      }
-    }
-  }
-  // u84_1 : [16, 12]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u84_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u84_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))]] = 1;
-    }
-  }
-  // l_7_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u81[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u81[i * 12 + j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u84_1[i * 12 + j] * u81[i * 12 + j];
-      }
-      l_7_1[i] = m + Math.log(s) - acc;
-    }
-  }
-  // e_15 = E[chars[t - 1]] : [16, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        e_15[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))] * 16 + q1];
-      }
-    }
-  }
-  // u87_1 = W @ h : [16, 16]; then, per element, h_8_1
-  {
-    for (let j = 0; j < 16; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_7_1[i * 16 + t];
-          const a1 = h_7_1[(i + 1) * 16 + t];
-          const a2 = Wh_1[j * 16 + t];
-          const a3 = Wh_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u87_1[i * 16 + j] = s0;
-        h_8_1[i * 16 + j] = Math.tanh(e_15[i * 16 + j] + u87_1[i * 16 + j] + bh_1[j]);
-        u87_1[i * 16 + (j + 1)] = s1;
-        h_8_1[i * 16 + (j + 1)] = Math.tanh(e_15[i * 16 + (j + 1)] + u87_1[i * 16 + (j + 1)] + bh_1[j + 1]);
-        u87_1[(i + 1) * 16 + j] = s2;
-        h_8_1[(i + 1) * 16 + j] = Math.tanh(e_15[(i + 1) * 16 + j] + u87_1[(i + 1) * 16 + j] + bh_1[j]);
-        u87_1[(i + 1) * 16 + (j + 1)] = s3;
-        h_8_1[(i + 1) * 16 + (j + 1)] = Math.tanh(
-          e_15[(i + 1) * 16 + (j + 1)] + u87_1[(i + 1) * 16 + (j + 1)] + bh_1[j + 1],
-        );
-      }
-    }
-  }
-  // u91 = Wo @ h{t} : [16, 12]; then, per element, u92_1
-  {
-    for (let j = 0; j < 12; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 16; t++) {
-          const a0 = h_8_1[i * 16 + t];
-          const a1 = h_8_1[(i + 1) * 16 + t];
-          const a2 = Wo_1[j * 16 + t];
-          const a3 = Wo_1[(j + 1) * 16 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u91[i * 12 + j] = s0;
-        u92_1[i * 12 + j] = u91[i * 12 + j] + bo_1[j];
-        u91[i * 12 + (j + 1)] = s1;
-        u92_1[i * 12 + (j + 1)] = u91[i * 12 + (j + 1)] + bo_1[j + 1];
-        u91[(i + 1) * 12 + j] = s2;
-        u92_1[(i + 1) * 12 + j] = u91[(i + 1) * 12 + j] + bo_1[j];
-        u91[(i + 1) * 12 + (j + 1)] = s3;
-        u92_1[(i + 1) * 12 + (j + 1)] = u91[(i + 1) * 12 + (j + 1)] + bo_1[j + 1];
-      }
-    }
-  }
-  // u95_1 : [16, 12]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (8 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u95_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u95_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 9 + (8 + (q0 % 1)))]] = 1;
-    }
-  }
-  // l_8_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u92_1[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u92_1[i * 12 + j] - m);
-      }
-      let acc = 0;
-      for (let j = 0; j < 12; j++) {
-        acc += u95_1[i * 12 + j] * u92_1[i * 12 + j];
-      }
-      l_8_1[i] = m + Math.log(s) - acc;
-    }
-  }
-  // loss_1 = (l{1} + l{2} + l{3} + l{4} + l{5} + l{6} + l{7} + l{8}) / T : [16]
-  for (let i = 0; i < 16; i++) {
-    loss_1[i] = (l_1_1[i] + l_2_1[i] + l_3_1[i] + l_4_1[i] + l_5_1[i] + l_6_1[i] + l_7_1[i] + l_8_1[i]) / 8;
-  }
-  let u106_1 = 0;
-  {
-    let acc = 0;
-    {
-      for (let j = 0; j < 16; j++) {
-        acc += loss_1[j];
-      }
-    }
-    u106_1 = acc;
-  }
-  // u109_1 : [16, 12]; then, per element, u111_1
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u92_1[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u92_1[i * 12 + j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u109_1[i * 12 + j] = Math.exp(u92_1[i * 12 + j] - m) / s;
-        u111_1[i * 12 + j] = 0.125 * (u109_1[i * 12 + j] - u95_1[i * 12 + j]);
-      }
-    }
-  }
-  // d_h_8_1 : [16, 16]; then, per element, d_e_8
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u111_1[i * 12];
-        const a1 = u111_1[i * 12 + 1];
-        const a2 = u111_1[i * 12 + 2];
-        const a3 = u111_1[i * 12 + 3];
-        for (let j = 0; j < 16; j++) {
-          d_h_8_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 8; t += 4) {
-        const a0 = u111_1[i * 12 + t];
-        const a1 = u111_1[i * 12 + (t + 1)];
-        const a2 = u111_1[i * 12 + (t + 2)];
-        const a3 = u111_1[i * 12 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          d_h_8_1[i * 16 + j] +=
-            a0 * Wo_1[t * 16 + j] +
-            a1 * Wo_1[(t + 1) * 16 + j] +
-            a2 * Wo_1[(t + 2) * 16 + j] +
-            a3 * Wo_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = u111_1[i * 12 + 8];
-        const a1 = u111_1[i * 12 + 9];
-        const a2 = u111_1[i * 12 + 10];
-        const a3 = u111_1[i * 12 + 11];
-        for (let j = 0; j < 16; j++) {
-          d_h_8_1[i * 16 + j] =
-            d_h_8_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
-          d_e_8[i * 16 + j] = d_h_8_1[i * 16 + j] * (1 - h_8_1[i * 16 + j] * h_8_1[i * 16 + j]);
-        }
-      }
-    }
-  }
-  // u114_1 : [16, 12]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_8_1[i];
-        const a1 = h_8_1[16 + i];
-        const a2 = h_8_1[32 + i];
-        const a3 = h_8_1[48 + i];
-        for (let j = 0; j < 12; j++) {
-          u114_1[i * 12 + j] = a0 * u111_1[j] + a1 * u111_1[12 + j] + a2 * u111_1[24 + j] + a3 * u111_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_8_1[t * 16 + i];
-        const a1 = h_8_1[(t + 1) * 16 + i];
-        const a2 = h_8_1[(t + 2) * 16 + i];
-        const a3 = h_8_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u114_1[i * 12 + j] +=
-            a0 * u111_1[t * 12 + j] +
-            a1 * u111_1[(t + 1) * 12 + j] +
-            a2 * u111_1[(t + 2) * 12 + j] +
-            a3 * u111_1[(t + 3) * 12 + j];
-        }
-      }
-      {
-        const a0 = h_8_1[192 + i];
-        const a1 = h_8_1[208 + i];
-        const a2 = h_8_1[224 + i];
-        const a3 = h_8_1[240 + i];
-        for (let j = 0; j < 12; j++) {
-          u114_1[i * 12 + j] =
-            u114_1[i * 12 + j] +
-            a0 * u111_1[144 + j] +
-            a1 * u111_1[156 + j] +
-            a2 * u111_1[168 + j] +
-            a3 * u111_1[180 + j];
-        }
-      }
-    }
-  }
-  // u120_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = d_e_8[i * 16];
-        const a1 = d_e_8[i * 16 + 1];
-        const a2 = d_e_8[i * 16 + 2];
-        const a3 = d_e_8[i * 16 + 3];
-        for (let j = 0; j < 16; j++) {
-          u120_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_8[i * 16 + t];
-        const a1 = d_e_8[i * 16 + (t + 1)];
-        const a2 = d_e_8[i * 16 + (t + 2)];
-        const a3 = d_e_8[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u120_1[i * 16 + j] +=
-            a0 * Wh_1[t * 16 + j] +
-            a1 * Wh_1[(t + 1) * 16 + j] +
-            a2 * Wh_1[(t + 2) * 16 + j] +
-            a3 * Wh_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = d_e_8[i * 16 + 12];
-        const a1 = d_e_8[i * 16 + 13];
-        const a2 = d_e_8[i * 16 + 14];
-        const a3 = d_e_8[i * 16 + 15];
-        for (let j = 0; j < 16; j++) {
-          u120_1[i * 16 + j] =
-            u120_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
-        }
-      }
-    }
-  }
-  // u122 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_7_1[i];
-        const a1 = h_7_1[16 + i];
-        const a2 = h_7_1[32 + i];
-        const a3 = h_7_1[48 + i];
-        for (let j = 0; j < 16; j++) {
-          u122[i * 16 + j] = a0 * d_e_8[j] + a1 * d_e_8[16 + j] + a2 * d_e_8[32 + j] + a3 * d_e_8[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_7_1[t * 16 + i];
-        const a1 = h_7_1[(t + 1) * 16 + i];
-        const a2 = h_7_1[(t + 2) * 16 + i];
-        const a3 = h_7_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u122[i * 16 + j] +=
-            a0 * d_e_8[t * 16 + j] +
-            a1 * d_e_8[(t + 1) * 16 + j] +
-            a2 * d_e_8[(t + 2) * 16 + j] +
-            a3 * d_e_8[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = h_7_1[192 + i];
-        const a1 = h_7_1[208 + i];
-        const a2 = h_7_1[224 + i];
-        const a3 = h_7_1[240 + i];
-        for (let j = 0; j < 16; j++) {
-          u122[i * 16 + j] =
-            u122[i * 16 + j] + a0 * d_e_8[192 + j] + a1 * d_e_8[208 + j] + a2 * d_e_8[224 + j] + a3 * d_e_8[240 + j];
-        }
-      }
-    }
-  }
-  // u123_1 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u123_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u123_1[chars_1[chars_offset_1 + (q0 * 9 + (7 + (q0 % 1)))] * 16 + q1] += d_e_8[q0 * 16 + q1];
-      }
-    }
-  }
-  // u124_1 : [16, 12]; then, per element, u126_1
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u81[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u81[i * 12 + j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u124_1[i * 12 + j] = Math.exp(u81[i * 12 + j] - m) / s;
-        u126_1[i * 12 + j] = 0.125 * (u124_1[i * 12 + j] - u84_1[i * 12 + j]);
-      }
-    }
-  }
-  // u127_1 : [16, 16]; then, per element, d_e_9
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u126_1[i * 12];
-        const a1 = u126_1[i * 12 + 1];
-        const a2 = u126_1[i * 12 + 2];
-        const a3 = u126_1[i * 12 + 3];
-        for (let j = 0; j < 16; j++) {
-          u127_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 8; t += 4) {
-        const a0 = u126_1[i * 12 + t];
-        const a1 = u126_1[i * 12 + (t + 1)];
-        const a2 = u126_1[i * 12 + (t + 2)];
-        const a3 = u126_1[i * 12 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u127_1[i * 16 + j] +=
-            a0 * Wo_1[t * 16 + j] +
-            a1 * Wo_1[(t + 1) * 16 + j] +
-            a2 * Wo_1[(t + 2) * 16 + j] +
-            a3 * Wo_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = u126_1[i * 12 + 8];
-        const a1 = u126_1[i * 12 + 9];
-        const a2 = u126_1[i * 12 + 10];
-        const a3 = u126_1[i * 12 + 11];
-        for (let j = 0; j < 16; j++) {
-          u127_1[i * 16 + j] =
-            u127_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
-          d_e_9[i * 16 + j] = (u127_1[i * 16 + j] + u120_1[i * 16 + j]) * (1 - h_7_1[i * 16 + j] * h_7_1[i * 16 + j]);
-        }
-      }
-    }
-  }
-  // u128_1 : [16, 12]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_7_1[i];
-        const a1 = h_7_1[16 + i];
-        const a2 = h_7_1[32 + i];
-        const a3 = h_7_1[48 + i];
-        for (let j = 0; j < 12; j++) {
-          u128_1[i * 12 + j] = a0 * u126_1[j] + a1 * u126_1[12 + j] + a2 * u126_1[24 + j] + a3 * u126_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_7_1[t * 16 + i];
-        const a1 = h_7_1[(t + 1) * 16 + i];
-        const a2 = h_7_1[(t + 2) * 16 + i];
-        const a3 = h_7_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u128_1[i * 12 + j] +=
-            a0 * u126_1[t * 12 + j] +
-            a1 * u126_1[(t + 1) * 12 + j] +
-            a2 * u126_1[(t + 2) * 12 + j] +
-            a3 * u126_1[(t + 3) * 12 + j];
-        }
-      }
-      {
-        const a0 = h_7_1[192 + i];
-        const a1 = h_7_1[208 + i];
-        const a2 = h_7_1[224 + i];
-        const a3 = h_7_1[240 + i];
-        for (let j = 0; j < 12; j++) {
-          u128_1[i * 12 + j] =
-            u128_1[i * 12 + j] +
-            a0 * u126_1[144 + j] +
-            a1 * u126_1[156 + j] +
-            a2 * u126_1[168 + j] +
-            a3 * u126_1[180 + j];
-        }
-      }
-    }
-  }
-  // u133_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = d_e_9[i * 16];
-        const a1 = d_e_9[i * 16 + 1];
-        const a2 = d_e_9[i * 16 + 2];
-        const a3 = d_e_9[i * 16 + 3];
-        for (let j = 0; j < 16; j++) {
-          u133_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_9[i * 16 + t];
-        const a1 = d_e_9[i * 16 + (t + 1)];
-        const a2 = d_e_9[i * 16 + (t + 2)];
-        const a3 = d_e_9[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u133_1[i * 16 + j] +=
-            a0 * Wh_1[t * 16 + j] +
-            a1 * Wh_1[(t + 1) * 16 + j] +
-            a2 * Wh_1[(t + 2) * 16 + j] +
-            a3 * Wh_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = d_e_9[i * 16 + 12];
-        const a1 = d_e_9[i * 16 + 13];
-        const a2 = d_e_9[i * 16 + 14];
-        const a3 = d_e_9[i * 16 + 15];
-        for (let j = 0; j < 16; j++) {
-          u133_1[i * 16 + j] =
-            u133_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
-        }
-      }
-    }
-  }
-  // u135_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_6_1[i];
-        const a1 = h_6_1[16 + i];
-        const a2 = h_6_1[32 + i];
-        const a3 = h_6_1[48 + i];
-        for (let j = 0; j < 16; j++) {
-          u135_1[i * 16 + j] = a0 * d_e_9[j] + a1 * d_e_9[16 + j] + a2 * d_e_9[32 + j] + a3 * d_e_9[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_6_1[t * 16 + i];
-        const a1 = h_6_1[(t + 1) * 16 + i];
-        const a2 = h_6_1[(t + 2) * 16 + i];
-        const a3 = h_6_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u135_1[i * 16 + j] +=
-            a0 * d_e_9[t * 16 + j] +
-            a1 * d_e_9[(t + 1) * 16 + j] +
-            a2 * d_e_9[(t + 2) * 16 + j] +
-            a3 * d_e_9[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = h_6_1[192 + i];
-        const a1 = h_6_1[208 + i];
-        const a2 = h_6_1[224 + i];
-        const a3 = h_6_1[240 + i];
-        for (let j = 0; j < 16; j++) {
-          u135_1[i * 16 + j] =
-            u135_1[i * 16 + j] + a0 * d_e_9[192 + j] + a1 * d_e_9[208 + j] + a2 * d_e_9[224 + j] + a3 * d_e_9[240 + j];
-        }
-      }
-    }
-  }
-  // u136_1 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u136_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u136_1[chars_1[chars_offset_1 + (q0 * 9 + (6 + (q0 % 1)))] * 16 + q1] += d_e_9[q0 * 16 + q1];
-      }
-    }
-  }
-  // u137_1 : [16, 12]; then, per element, u139_1
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u70[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u70[i * 12 + j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u137_1[i * 12 + j] = Math.exp(u70[i * 12 + j] - m) / s;
-        u139_1[i * 12 + j] = 0.125 * (u137_1[i * 12 + j] - u73_1[i * 12 + j]);
-      }
-    }
-  }
-  // u140_1 : [16, 16]; then, per element, d_e_10
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u139_1[i * 12];
-        const a1 = u139_1[i * 12 + 1];
-        const a2 = u139_1[i * 12 + 2];
-        const a3 = u139_1[i * 12 + 3];
-        for (let j = 0; j < 16; j++) {
-          u140_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 8; t += 4) {
-        const a0 = u139_1[i * 12 + t];
-        const a1 = u139_1[i * 12 + (t + 1)];
-        const a2 = u139_1[i * 12 + (t + 2)];
-        const a3 = u139_1[i * 12 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u140_1[i * 16 + j] +=
-            a0 * Wo_1[t * 16 + j] +
-            a1 * Wo_1[(t + 1) * 16 + j] +
-            a2 * Wo_1[(t + 2) * 16 + j] +
-            a3 * Wo_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = u139_1[i * 12 + 8];
-        const a1 = u139_1[i * 12 + 9];
-        const a2 = u139_1[i * 12 + 10];
-        const a3 = u139_1[i * 12 + 11];
-        for (let j = 0; j < 16; j++) {
-          u140_1[i * 16 + j] =
-            u140_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
-          d_e_10[i * 16 + j] = (u140_1[i * 16 + j] + u133_1[i * 16 + j]) * (1 - h_6_1[i * 16 + j] * h_6_1[i * 16 + j]);
-        }
-      }
-    }
-  }
-  // u141_1 : [16, 12]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_6_1[i];
-        const a1 = h_6_1[16 + i];
-        const a2 = h_6_1[32 + i];
-        const a3 = h_6_1[48 + i];
-        for (let j = 0; j < 12; j++) {
-          u141_1[i * 12 + j] = a0 * u139_1[j] + a1 * u139_1[12 + j] + a2 * u139_1[24 + j] + a3 * u139_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_6_1[t * 16 + i];
-        const a1 = h_6_1[(t + 1) * 16 + i];
-        const a2 = h_6_1[(t + 2) * 16 + i];
-        const a3 = h_6_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u141_1[i * 12 + j] +=
-            a0 * u139_1[t * 12 + j] +
-            a1 * u139_1[(t + 1) * 12 + j] +
-            a2 * u139_1[(t + 2) * 12 + j] +
-            a3 * u139_1[(t + 3) * 12 + j];
-        }
-      }
-      {
-        const a0 = h_6_1[192 + i];
-        const a1 = h_6_1[208 + i];
-        const a2 = h_6_1[224 + i];
-        const a3 = h_6_1[240 + i];
-        for (let j = 0; j < 12; j++) {
-          u141_1[i * 12 + j] =
-            u141_1[i * 12 + j] +
-            a0 * u139_1[144 + j] +
-            a1 * u139_1[156 + j] +
-            a2 * u139_1[168 + j] +
-            a3 * u139_1[180 + j];
-        }
-      }
-    }
-  }
-  // u146 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = d_e_10[i * 16];
-        const a1 = d_e_10[i * 16 + 1];
-        const a2 = d_e_10[i * 16 + 2];
-        const a3 = d_e_10[i * 16 + 3];
-        for (let j = 0; j < 16; j++) {
-          u146[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_10[i * 16 + t];
-        const a1 = d_e_10[i * 16 + (t + 1)];
-        const a2 = d_e_10[i * 16 + (t + 2)];
-        const a3 = d_e_10[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u146[i * 16 + j] +=
-            a0 * Wh_1[t * 16 + j] +
-            a1 * Wh_1[(t + 1) * 16 + j] +
-            a2 * Wh_1[(t + 2) * 16 + j] +
-            a3 * Wh_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = d_e_10[i * 16 + 12];
-        const a1 = d_e_10[i * 16 + 13];
-        const a2 = d_e_10[i * 16 + 14];
-        const a3 = d_e_10[i * 16 + 15];
-        for (let j = 0; j < 16; j++) {
-          u146[i * 16 + j] =
-            u146[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
-        }
-      }
-    }
-  }
-  // u148_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_5_1[i];
-        const a1 = h_5_1[16 + i];
-        const a2 = h_5_1[32 + i];
-        const a3 = h_5_1[48 + i];
-        for (let j = 0; j < 16; j++) {
-          u148_1[i * 16 + j] = a0 * d_e_10[j] + a1 * d_e_10[16 + j] + a2 * d_e_10[32 + j] + a3 * d_e_10[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_5_1[t * 16 + i];
-        const a1 = h_5_1[(t + 1) * 16 + i];
-        const a2 = h_5_1[(t + 2) * 16 + i];
-        const a3 = h_5_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u148_1[i * 16 + j] +=
-            a0 * d_e_10[t * 16 + j] +
-            a1 * d_e_10[(t + 1) * 16 + j] +
-            a2 * d_e_10[(t + 2) * 16 + j] +
-            a3 * d_e_10[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = h_5_1[192 + i];
-        const a1 = h_5_1[208 + i];
-        const a2 = h_5_1[224 + i];
-        const a3 = h_5_1[240 + i];
-        for (let j = 0; j < 16; j++) {
-          u148_1[i * 16 + j] =
-            u148_1[i * 16 + j] +
-            a0 * d_e_10[192 + j] +
-            a1 * d_e_10[208 + j] +
-            a2 * d_e_10[224 + j] +
-            a3 * d_e_10[240 + j];
-        }
-      }
-    }
-  }
-  // u149_1 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u149_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u149_1[chars_1[chars_offset_1 + (q0 * 9 + (5 + (q0 % 1)))] * 16 + q1] += d_e_10[q0 * 16 + q1];
-      }
-    }
-  }
-  // u150_1 : [16, 12]; then, per element, u152_1
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u59[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u59[i * 12 + j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u150_1[i * 12 + j] = Math.exp(u59[i * 12 + j] - m) / s;
-        u152_1[i * 12 + j] = 0.125 * (u150_1[i * 12 + j] - u62_1[i * 12 + j]);
-      }
-    }
-  }
-  // u153_1 : [16, 16]; then, per element, d_e_11
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u152_1[i * 12];
-        const a1 = u152_1[i * 12 + 1];
-        const a2 = u152_1[i * 12 + 2];
-        const a3 = u152_1[i * 12 + 3];
-        for (let j = 0; j < 16; j++) {
-          u153_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 8; t += 4) {
-        const a0 = u152_1[i * 12 + t];
-        const a1 = u152_1[i * 12 + (t + 1)];
-        const a2 = u152_1[i * 12 + (t + 2)];
-        const a3 = u152_1[i * 12 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u153_1[i * 16 + j] +=
-            a0 * Wo_1[t * 16 + j] +
-            a1 * Wo_1[(t + 1) * 16 + j] +
-            a2 * Wo_1[(t + 2) * 16 + j] +
-            a3 * Wo_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = u152_1[i * 12 + 8];
-        const a1 = u152_1[i * 12 + 9];
-        const a2 = u152_1[i * 12 + 10];
-        const a3 = u152_1[i * 12 + 11];
-        for (let j = 0; j < 16; j++) {
-          u153_1[i * 16 + j] =
-            u153_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
-          d_e_11[i * 16 + j] = (u153_1[i * 16 + j] + u146[i * 16 + j]) * (1 - h_5_1[i * 16 + j] * h_5_1[i * 16 + j]);
-        }
-      }
-    }
-  }
-  // u154_1 : [16, 12]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_5_1[i];
-        const a1 = h_5_1[16 + i];
-        const a2 = h_5_1[32 + i];
-        const a3 = h_5_1[48 + i];
-        for (let j = 0; j < 12; j++) {
-          u154_1[i * 12 + j] = a0 * u152_1[j] + a1 * u152_1[12 + j] + a2 * u152_1[24 + j] + a3 * u152_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_5_1[t * 16 + i];
-        const a1 = h_5_1[(t + 1) * 16 + i];
-        const a2 = h_5_1[(t + 2) * 16 + i];
-        const a3 = h_5_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u154_1[i * 12 + j] +=
-            a0 * u152_1[t * 12 + j] +
-            a1 * u152_1[(t + 1) * 12 + j] +
-            a2 * u152_1[(t + 2) * 12 + j] +
-            a3 * u152_1[(t + 3) * 12 + j];
-        }
-      }
-      {
-        const a0 = h_5_1[192 + i];
-        const a1 = h_5_1[208 + i];
-        const a2 = h_5_1[224 + i];
-        const a3 = h_5_1[240 + i];
-        for (let j = 0; j < 12; j++) {
-          u154_1[i * 12 + j] =
-            u154_1[i * 12 + j] +
-            a0 * u152_1[144 + j] +
-            a1 * u152_1[156 + j] +
-            a2 * u152_1[168 + j] +
-            a3 * u152_1[180 + j];
-        }
-      }
-    }
-  }
-  // u159_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = d_e_11[i * 16];
-        const a1 = d_e_11[i * 16 + 1];
-        const a2 = d_e_11[i * 16 + 2];
-        const a3 = d_e_11[i * 16 + 3];
-        for (let j = 0; j < 16; j++) {
-          u159_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_11[i * 16 + t];
-        const a1 = d_e_11[i * 16 + (t + 1)];
-        const a2 = d_e_11[i * 16 + (t + 2)];
-        const a3 = d_e_11[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u159_1[i * 16 + j] +=
-            a0 * Wh_1[t * 16 + j] +
-            a1 * Wh_1[(t + 1) * 16 + j] +
-            a2 * Wh_1[(t + 2) * 16 + j] +
-            a3 * Wh_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = d_e_11[i * 16 + 12];
-        const a1 = d_e_11[i * 16 + 13];
-        const a2 = d_e_11[i * 16 + 14];
-        const a3 = d_e_11[i * 16 + 15];
-        for (let j = 0; j < 16; j++) {
-          u159_1[i * 16 + j] =
-            u159_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
-        }
-      }
-    }
-  }
-  // u161_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_4_1[i];
-        const a1 = h_4_1[16 + i];
-        const a2 = h_4_1[32 + i];
-        const a3 = h_4_1[48 + i];
-        for (let j = 0; j < 16; j++) {
-          u161_1[i * 16 + j] = a0 * d_e_11[j] + a1 * d_e_11[16 + j] + a2 * d_e_11[32 + j] + a3 * d_e_11[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_4_1[t * 16 + i];
-        const a1 = h_4_1[(t + 1) * 16 + i];
-        const a2 = h_4_1[(t + 2) * 16 + i];
-        const a3 = h_4_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u161_1[i * 16 + j] +=
-            a0 * d_e_11[t * 16 + j] +
-            a1 * d_e_11[(t + 1) * 16 + j] +
-            a2 * d_e_11[(t + 2) * 16 + j] +
-            a3 * d_e_11[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = h_4_1[192 + i];
-        const a1 = h_4_1[208 + i];
-        const a2 = h_4_1[224 + i];
-        const a3 = h_4_1[240 + i];
-        for (let j = 0; j < 16; j++) {
-          u161_1[i * 16 + j] =
-            u161_1[i * 16 + j] +
-            a0 * d_e_11[192 + j] +
-            a1 * d_e_11[208 + j] +
-            a2 * d_e_11[224 + j] +
-            a3 * d_e_11[240 + j];
-        }
-      }
-    }
-  }
-  // u162_1 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u162_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u162_1[chars_1[chars_offset_1 + (q0 * 9 + (4 + (q0 % 1)))] * 16 + q1] += d_e_11[q0 * 16 + q1];
-      }
-    }
-  }
-  // u163_1 : [16, 12]; then, per element, u165_1
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u48[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u48[i * 12 + j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u163_1[i * 12 + j] = Math.exp(u48[i * 12 + j] - m) / s;
-        u165_1[i * 12 + j] = 0.125 * (u163_1[i * 12 + j] - u51_1[i * 12 + j]);
-      }
-    }
-  }
-  // u166_1 : [16, 16]; then, per element, d_e_12
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u165_1[i * 12];
-        const a1 = u165_1[i * 12 + 1];
-        const a2 = u165_1[i * 12 + 2];
-        const a3 = u165_1[i * 12 + 3];
-        for (let j = 0; j < 16; j++) {
-          u166_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 8; t += 4) {
-        const a0 = u165_1[i * 12 + t];
-        const a1 = u165_1[i * 12 + (t + 1)];
-        const a2 = u165_1[i * 12 + (t + 2)];
-        const a3 = u165_1[i * 12 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u166_1[i * 16 + j] +=
-            a0 * Wo_1[t * 16 + j] +
-            a1 * Wo_1[(t + 1) * 16 + j] +
-            a2 * Wo_1[(t + 2) * 16 + j] +
-            a3 * Wo_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = u165_1[i * 12 + 8];
-        const a1 = u165_1[i * 12 + 9];
-        const a2 = u165_1[i * 12 + 10];
-        const a3 = u165_1[i * 12 + 11];
-        for (let j = 0; j < 16; j++) {
-          u166_1[i * 16 + j] =
-            u166_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
-          d_e_12[i * 16 + j] = (u166_1[i * 16 + j] + u159_1[i * 16 + j]) * (1 - h_4_1[i * 16 + j] * h_4_1[i * 16 + j]);
-        }
-      }
-    }
-  }
-  // u167 : [16, 12]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_4_1[i];
-        const a1 = h_4_1[16 + i];
-        const a2 = h_4_1[32 + i];
-        const a3 = h_4_1[48 + i];
-        for (let j = 0; j < 12; j++) {
-          u167[i * 12 + j] = a0 * u165_1[j] + a1 * u165_1[12 + j] + a2 * u165_1[24 + j] + a3 * u165_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_4_1[t * 16 + i];
-        const a1 = h_4_1[(t + 1) * 16 + i];
-        const a2 = h_4_1[(t + 2) * 16 + i];
-        const a3 = h_4_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u167[i * 12 + j] +=
-            a0 * u165_1[t * 12 + j] +
-            a1 * u165_1[(t + 1) * 12 + j] +
-            a2 * u165_1[(t + 2) * 12 + j] +
-            a3 * u165_1[(t + 3) * 12 + j];
-        }
-      }
-      {
-        const a0 = h_4_1[192 + i];
-        const a1 = h_4_1[208 + i];
-        const a2 = h_4_1[224 + i];
-        const a3 = h_4_1[240 + i];
-        for (let j = 0; j < 12; j++) {
-          u167[i * 12 + j] =
-            u167[i * 12 + j] +
-            a0 * u165_1[144 + j] +
-            a1 * u165_1[156 + j] +
-            a2 * u165_1[168 + j] +
-            a3 * u165_1[180 + j];
-        }
-      }
-    }
-  }
-  // u172_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = d_e_12[i * 16];
-        const a1 = d_e_12[i * 16 + 1];
-        const a2 = d_e_12[i * 16 + 2];
-        const a3 = d_e_12[i * 16 + 3];
-        for (let j = 0; j < 16; j++) {
-          u172_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_12[i * 16 + t];
-        const a1 = d_e_12[i * 16 + (t + 1)];
-        const a2 = d_e_12[i * 16 + (t + 2)];
-        const a3 = d_e_12[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u172_1[i * 16 + j] +=
-            a0 * Wh_1[t * 16 + j] +
-            a1 * Wh_1[(t + 1) * 16 + j] +
-            a2 * Wh_1[(t + 2) * 16 + j] +
-            a3 * Wh_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = d_e_12[i * 16 + 12];
-        const a1 = d_e_12[i * 16 + 13];
-        const a2 = d_e_12[i * 16 + 14];
-        const a3 = d_e_12[i * 16 + 15];
-        for (let j = 0; j < 16; j++) {
-          u172_1[i * 16 + j] =
-            u172_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
-        }
-      }
-    }
-  }
-  // u174_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_3_1[i];
-        const a1 = h_3_1[16 + i];
-        const a2 = h_3_1[32 + i];
-        const a3 = h_3_1[48 + i];
-        for (let j = 0; j < 16; j++) {
-          u174_1[i * 16 + j] = a0 * d_e_12[j] + a1 * d_e_12[16 + j] + a2 * d_e_12[32 + j] + a3 * d_e_12[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_3_1[t * 16 + i];
-        const a1 = h_3_1[(t + 1) * 16 + i];
-        const a2 = h_3_1[(t + 2) * 16 + i];
-        const a3 = h_3_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u174_1[i * 16 + j] +=
-            a0 * d_e_12[t * 16 + j] +
-            a1 * d_e_12[(t + 1) * 16 + j] +
-            a2 * d_e_12[(t + 2) * 16 + j] +
-            a3 * d_e_12[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = h_3_1[192 + i];
-        const a1 = h_3_1[208 + i];
-        const a2 = h_3_1[224 + i];
-        const a3 = h_3_1[240 + i];
-        for (let j = 0; j < 16; j++) {
-          u174_1[i * 16 + j] =
-            u174_1[i * 16 + j] +
-            a0 * d_e_12[192 + j] +
-            a1 * d_e_12[208 + j] +
-            a2 * d_e_12[224 + j] +
-            a3 * d_e_12[240 + j];
-        }
-      }
-    }
-  }
-  // u175_1 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u175_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u175_1[chars_1[chars_offset_1 + (q0 * 9 + (3 + (q0 % 1)))] * 16 + q1] += d_e_12[q0 * 16 + q1];
-      }
-    }
-  }
-  // u176_1 : [16, 12]; then, per element, u178_1
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u37[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u37[i * 12 + j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u176_1[i * 12 + j] = Math.exp(u37[i * 12 + j] - m) / s;
-        u178_1[i * 12 + j] = 0.125 * (u176_1[i * 12 + j] - u40_1[i * 12 + j]);
-      }
-    }
-  }
-  // u179 : [16, 16]; then, per element, d_e_13
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u178_1[i * 12];
-        const a1 = u178_1[i * 12 + 1];
-        const a2 = u178_1[i * 12 + 2];
-        const a3 = u178_1[i * 12 + 3];
-        for (let j = 0; j < 16; j++) {
-          u179[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 8; t += 4) {
-        const a0 = u178_1[i * 12 + t];
-        const a1 = u178_1[i * 12 + (t + 1)];
-        const a2 = u178_1[i * 12 + (t + 2)];
-        const a3 = u178_1[i * 12 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u179[i * 16 + j] +=
-            a0 * Wo_1[t * 16 + j] +
-            a1 * Wo_1[(t + 1) * 16 + j] +
-            a2 * Wo_1[(t + 2) * 16 + j] +
-            a3 * Wo_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = u178_1[i * 12 + 8];
-        const a1 = u178_1[i * 12 + 9];
-        const a2 = u178_1[i * 12 + 10];
-        const a3 = u178_1[i * 12 + 11];
-        for (let j = 0; j < 16; j++) {
-          u179[i * 16 + j] =
-            u179[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
-          d_e_13[i * 16 + j] = (u179[i * 16 + j] + u172_1[i * 16 + j]) * (1 - h_3_1[i * 16 + j] * h_3_1[i * 16 + j]);
-        }
-      }
-    }
-  }
-  // u180_1 : [16, 12]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_3_1[i];
-        const a1 = h_3_1[16 + i];
-        const a2 = h_3_1[32 + i];
-        const a3 = h_3_1[48 + i];
-        for (let j = 0; j < 12; j++) {
-          u180_1[i * 12 + j] = a0 * u178_1[j] + a1 * u178_1[12 + j] + a2 * u178_1[24 + j] + a3 * u178_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_3_1[t * 16 + i];
-        const a1 = h_3_1[(t + 1) * 16 + i];
-        const a2 = h_3_1[(t + 2) * 16 + i];
-        const a3 = h_3_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u180_1[i * 12 + j] +=
-            a0 * u178_1[t * 12 + j] +
-            a1 * u178_1[(t + 1) * 12 + j] +
-            a2 * u178_1[(t + 2) * 12 + j] +
-            a3 * u178_1[(t + 3) * 12 + j];
-        }
-      }
-      {
-        const a0 = h_3_1[192 + i];
-        const a1 = h_3_1[208 + i];
-        const a2 = h_3_1[224 + i];
-        const a3 = h_3_1[240 + i];
-        for (let j = 0; j < 12; j++) {
-          u180_1[i * 12 + j] =
-            u180_1[i * 12 + j] +
-            a0 * u178_1[144 + j] +
-            a1 * u178_1[156 + j] +
-            a2 * u178_1[168 + j] +
-            a3 * u178_1[180 + j];
-        }
-      }
-    }
-  }
-  // u185_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = d_e_13[i * 16];
-        const a1 = d_e_13[i * 16 + 1];
-        const a2 = d_e_13[i * 16 + 2];
-        const a3 = d_e_13[i * 16 + 3];
-        for (let j = 0; j < 16; j++) {
-          u185_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_13[i * 16 + t];
-        const a1 = d_e_13[i * 16 + (t + 1)];
-        const a2 = d_e_13[i * 16 + (t + 2)];
-        const a3 = d_e_13[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u185_1[i * 16 + j] +=
-            a0 * Wh_1[t * 16 + j] +
-            a1 * Wh_1[(t + 1) * 16 + j] +
-            a2 * Wh_1[(t + 2) * 16 + j] +
-            a3 * Wh_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = d_e_13[i * 16 + 12];
-        const a1 = d_e_13[i * 16 + 13];
-        const a2 = d_e_13[i * 16 + 14];
-        const a3 = d_e_13[i * 16 + 15];
-        for (let j = 0; j < 16; j++) {
-          u185_1[i * 16 + j] =
-            u185_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
-        }
-      }
-    }
-  }
-  // u187_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_2_1[i];
-        const a1 = h_2_1[16 + i];
-        const a2 = h_2_1[32 + i];
-        const a3 = h_2_1[48 + i];
-        for (let j = 0; j < 16; j++) {
-          u187_1[i * 16 + j] = a0 * d_e_13[j] + a1 * d_e_13[16 + j] + a2 * d_e_13[32 + j] + a3 * d_e_13[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_2_1[t * 16 + i];
-        const a1 = h_2_1[(t + 1) * 16 + i];
-        const a2 = h_2_1[(t + 2) * 16 + i];
-        const a3 = h_2_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u187_1[i * 16 + j] +=
-            a0 * d_e_13[t * 16 + j] +
-            a1 * d_e_13[(t + 1) * 16 + j] +
-            a2 * d_e_13[(t + 2) * 16 + j] +
-            a3 * d_e_13[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = h_2_1[192 + i];
-        const a1 = h_2_1[208 + i];
-        const a2 = h_2_1[224 + i];
-        const a3 = h_2_1[240 + i];
-        for (let j = 0; j < 16; j++) {
-          u187_1[i * 16 + j] =
-            u187_1[i * 16 + j] +
-            a0 * d_e_13[192 + j] +
-            a1 * d_e_13[208 + j] +
-            a2 * d_e_13[224 + j] +
-            a3 * d_e_13[240 + j];
-        }
-      }
-    }
-  }
-  // u188_1 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u188_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u188_1[chars_1[chars_offset_1 + (q0 * 9 + (2 + (q0 % 1)))] * 16 + q1] += d_e_13[q0 * 16 + q1];
-      }
-    }
-  }
-  // u189_1 : [16, 12]; then, per element, u191
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u26[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u26[i * 12 + j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u189_1[i * 12 + j] = Math.exp(u26[i * 12 + j] - m) / s;
-        u191[i * 12 + j] = 0.125 * (u189_1[i * 12 + j] - u29_1[i * 12 + j]);
-      }
-    }
-  }
-  // u192_1 : [16, 16]; then, per element, d_e_14
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u191[i * 12];
-        const a1 = u191[i * 12 + 1];
-        const a2 = u191[i * 12 + 2];
-        const a3 = u191[i * 12 + 3];
-        for (let j = 0; j < 16; j++) {
-          u192_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 8; t += 4) {
-        const a0 = u191[i * 12 + t];
-        const a1 = u191[i * 12 + (t + 1)];
-        const a2 = u191[i * 12 + (t + 2)];
-        const a3 = u191[i * 12 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u192_1[i * 16 + j] +=
-            a0 * Wo_1[t * 16 + j] +
-            a1 * Wo_1[(t + 1) * 16 + j] +
-            a2 * Wo_1[(t + 2) * 16 + j] +
-            a3 * Wo_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = u191[i * 12 + 8];
-        const a1 = u191[i * 12 + 9];
-        const a2 = u191[i * 12 + 10];
-        const a3 = u191[i * 12 + 11];
-        for (let j = 0; j < 16; j++) {
-          u192_1[i * 16 + j] =
-            u192_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
-          d_e_14[i * 16 + j] = (u192_1[i * 16 + j] + u185_1[i * 16 + j]) * (1 - h_2_1[i * 16 + j] * h_2_1[i * 16 + j]);
-        }
-      }
-    }
-  }
-  // u193_1 : [16, 12]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_2_1[i];
-        const a1 = h_2_1[16 + i];
-        const a2 = h_2_1[32 + i];
-        const a3 = h_2_1[48 + i];
-        for (let j = 0; j < 12; j++) {
-          u193_1[i * 12 + j] = a0 * u191[j] + a1 * u191[12 + j] + a2 * u191[24 + j] + a3 * u191[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_2_1[t * 16 + i];
-        const a1 = h_2_1[(t + 1) * 16 + i];
-        const a2 = h_2_1[(t + 2) * 16 + i];
-        const a3 = h_2_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u193_1[i * 12 + j] +=
-            a0 * u191[t * 12 + j] +
-            a1 * u191[(t + 1) * 12 + j] +
-            a2 * u191[(t + 2) * 12 + j] +
-            a3 * u191[(t + 3) * 12 + j];
-        }
-      }
-      {
-        const a0 = h_2_1[192 + i];
-        const a1 = h_2_1[208 + i];
-        const a2 = h_2_1[224 + i];
-        const a3 = h_2_1[240 + i];
-        for (let j = 0; j < 12; j++) {
-          u193_1[i * 12 + j] =
-            u193_1[i * 12 + j] + a0 * u191[144 + j] + a1 * u191[156 + j] + a2 * u191[168 + j] + a3 * u191[180 + j];
-        }
-      }
-    }
-  }
-  // u198_1 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = d_e_14[i * 16];
-        const a1 = d_e_14[i * 16 + 1];
-        const a2 = d_e_14[i * 16 + 2];
-        const a3 = d_e_14[i * 16 + 3];
-        for (let j = 0; j < 16; j++) {
-          u198_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_14[i * 16 + t];
-        const a1 = d_e_14[i * 16 + (t + 1)];
-        const a2 = d_e_14[i * 16 + (t + 2)];
-        const a3 = d_e_14[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u198_1[i * 16 + j] +=
-            a0 * Wh_1[t * 16 + j] +
-            a1 * Wh_1[(t + 1) * 16 + j] +
-            a2 * Wh_1[(t + 2) * 16 + j] +
-            a3 * Wh_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = d_e_14[i * 16 + 12];
-        const a1 = d_e_14[i * 16 + 13];
-        const a2 = d_e_14[i * 16 + 14];
-        const a3 = d_e_14[i * 16 + 15];
-        for (let j = 0; j < 16; j++) {
-          u198_1[i * 16 + j] =
-            u198_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
-        }
-      }
-    }
-  }
-  // u200_1 : [16, 16]; then, per element, u206_1
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_1_1[i];
-        const a1 = h_1_1[16 + i];
-        const a2 = h_1_1[32 + i];
-        const a3 = h_1_1[48 + i];
-        for (let j = 0; j < 16; j++) {
-          u200_1[i * 16 + j] = a0 * d_e_14[j] + a1 * d_e_14[16 + j] + a2 * d_e_14[32 + j] + a3 * d_e_14[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_1_1[t * 16 + i];
-        const a1 = h_1_1[(t + 1) * 16 + i];
-        const a2 = h_1_1[(t + 2) * 16 + i];
-        const a3 = h_1_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u200_1[i * 16 + j] +=
-            a0 * d_e_14[t * 16 + j] +
-            a1 * d_e_14[(t + 1) * 16 + j] +
-            a2 * d_e_14[(t + 2) * 16 + j] +
-            a3 * d_e_14[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = h_1_1[192 + i];
-        const a1 = h_1_1[208 + i];
-        const a2 = h_1_1[224 + i];
-        const a3 = h_1_1[240 + i];
-        for (let j = 0; j < 16; j++) {
-          u200_1[i * 16 + j] =
-            u200_1[i * 16 + j] +
-            a0 * d_e_14[192 + j] +
-            a1 * d_e_14[208 + j] +
-            a2 * d_e_14[224 + j] +
-            a3 * d_e_14[240 + j];
-          u206_1[i * 16 + j] =
-            u200_1[i * 16 + j] +
-            u187_1[i * 16 + j] +
-            u174_1[i * 16 + j] +
-            u161_1[i * 16 + j] +
-            u148_1[i * 16 + j] +
-            u135_1[i * 16 + j] +
-            u122[i * 16 + j];
-        }
-      }
-    }
-  }
-  // u208_1 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u208_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u208_1[chars_1[chars_offset_1 + (q0 * 9 + (1 + (q0 % 1)))] * 16 + q1] += d_e_14[q0 * 16 + q1];
-      }
-    }
-  }
-  // u209_1 : [16, 12]; then, per element, u211_1, u218_1
-  {
-    for (let i = 0; i < 16; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u14[i * 12 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u14[i * 12 + j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u209_1[i * 12 + j] = Math.exp(u14[i * 12 + j] - m) / s;
-        u211_1[i * 12 + j] = 0.125 * (u209_1[i * 12 + j] - u17_1[i * 12 + j]);
-        u218_1[i * 12 + j] =
-          u211_1[i * 12 + j] +
-          u191[i * 12 + j] +
-          u178_1[i * 12 + j] +
-          u165_1[i * 12 + j] +
-          u152_1[i * 12 + j] +
-          u139_1[i * 12 + j] +
-          u126_1[i * 12 + j] +
-          u111_1[i * 12 + j];
-      }
-    }
-  }
-  // d_bo_1 : [12]
-  {
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 12; j++) {
-        d_bo_1[j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 12; j++) {
-        d_bo_1[j] += u218_1[i * 12 + j];
-      }
-    }
-  }
-  // u220_1 : [16, 16]; then, per element, d_e_15, u240
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u211_1[i * 12];
-        const a1 = u211_1[i * 12 + 1];
-        const a2 = u211_1[i * 12 + 2];
-        const a3 = u211_1[i * 12 + 3];
-        for (let j = 0; j < 16; j++) {
-          u220_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 8; t += 4) {
-        const a0 = u211_1[i * 12 + t];
-        const a1 = u211_1[i * 12 + (t + 1)];
-        const a2 = u211_1[i * 12 + (t + 2)];
-        const a3 = u211_1[i * 12 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u220_1[i * 16 + j] +=
-            a0 * Wo_1[t * 16 + j] +
-            a1 * Wo_1[(t + 1) * 16 + j] +
-            a2 * Wo_1[(t + 2) * 16 + j] +
-            a3 * Wo_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = u211_1[i * 12 + 8];
-        const a1 = u211_1[i * 12 + 9];
-        const a2 = u211_1[i * 12 + 10];
-        const a3 = u211_1[i * 12 + 11];
-        for (let j = 0; j < 16; j++) {
-          u220_1[i * 16 + j] =
-            u220_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
-          d_e_15[i * 16 + j] = (u220_1[i * 16 + j] + u198_1[i * 16 + j]) * (1 - h_1_1[i * 16 + j] * h_1_1[i * 16 + j]);
-          u240[i * 16 + j] =
-            d_e_15[i * 16 + j] +
-            d_e_14[i * 16 + j] +
-            d_e_13[i * 16 + j] +
-            d_e_12[i * 16 + j] +
-            d_e_11[i * 16 + j] +
-            d_e_10[i * 16 + j] +
-            d_e_9[i * 16 + j] +
-            d_e_8[i * 16 + j];
-        }
-      }
-    }
-  }
-  // u221_1 : [16, 12]; then, per element, u228_1
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_1_1[i];
-        const a1 = h_1_1[16 + i];
-        const a2 = h_1_1[32 + i];
-        const a3 = h_1_1[48 + i];
-        for (let j = 0; j < 12; j++) {
-          u221_1[i * 12 + j] = a0 * u211_1[j] + a1 * u211_1[12 + j] + a2 * u211_1[24 + j] + a3 * u211_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_1_1[t * 16 + i];
-        const a1 = h_1_1[(t + 1) * 16 + i];
-        const a2 = h_1_1[(t + 2) * 16 + i];
-        const a3 = h_1_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u221_1[i * 12 + j] +=
-            a0 * u211_1[t * 12 + j] +
-            a1 * u211_1[(t + 1) * 12 + j] +
-            a2 * u211_1[(t + 2) * 12 + j] +
-            a3 * u211_1[(t + 3) * 12 + j];
-        }
-      }
-      {
-        const a0 = h_1_1[192 + i];
-        const a1 = h_1_1[208 + i];
-        const a2 = h_1_1[224 + i];
-        const a3 = h_1_1[240 + i];
-        for (let j = 0; j < 12; j++) {
-          u221_1[i * 12 + j] =
-            u221_1[i * 12 + j] +
-            a0 * u211_1[144 + j] +
-            a1 * u211_1[156 + j] +
-            a2 * u211_1[168 + j] +
-            a3 * u211_1[180 + j];
-          u228_1[i * 12 + j] =
-            u221_1[i * 12 + j] +
-            u193_1[i * 12 + j] +
-            u180_1[i * 12 + j] +
-            u167[i * 12 + j] +
-            u154_1[i * 12 + j] +
-            u141_1[i * 12 + j] +
-            u128_1[i * 12 + j] +
-            u114_1[i * 12 + j];
-        }
-      }
-    }
-  }
-  // d_bh_1 : [16]
-  {
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 16; j++) {
-        d_bh_1[j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        d_bh_1[j] += u240[i * 16 + j];
-      }
-    }
-  }
-  // u242 : [16]
-  {
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 16; j++) {
-        u242[j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 16; j++) {
-        u242[j] += d_e_15[i * 16 + j];
-      }
-    }
-  }
-  // u243 : [16, 16]; then, per element, d_Wh_1
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = u242[i];
-      for (let j = 0; j < 16; j++) {
-        u243[i * 16 + j] = a * 0;
-        d_Wh_1[i * 16 + j] = u243[i * 16 + j] + u206_1[j * 16 + i];
-      }
-    }
-  }
-  // u244 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u244[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u244[chars_1[chars_offset_1 + (q0 * 9 + (q0 % 1))] * 16 + q1] += d_e_15[q0 * 16 + q1];
-      }
-    }
-  }
-  // d_E_1 : [12, 16]
-  for (let i = 0; i < 192; i++) {
-    d_E_1[i] = u244[i] + u208_1[i] + u188_1[i] + u175_1[i] + u162_1[i] + u149_1[i] + u136_1[i] + u123_1[i];
-  }
-  sums[0] += u106_1;
-  const grad_E_1 = grads.E;
-  for (let i = 0; i < 192; i++) {
-    grad_E_1[i] += d_E_1[i];
-  }
-  const grad_Wh_1 = grads.Wh;
-  for (let i = 0; i < 256; i++) {
-    grad_Wh_1[i] += d_Wh_1[i];
-  }
-  const grad_bh_1 = grads.bh;
-  for (let i = 0; i < 16; i++) {
-    grad_bh_1[i] += d_bh_1[i];
-  }
-  const grad_Wo_1 = grads.Wo;
-  for (let i = 0; i < 12; i++) {
-    for (let j = 0; j < 16; j++) {
-      grad_Wo_1[i * 16 + j] += u228_1[j * 12 + i];
-    }
-  }
-  const grad_bo_1 = grads.bo;
-  for (let i = 0; i < 12; i++) {
-    grad_bo_1[i] += d_bo_1[i];
-  }
+  batchChunk_part1(params, batch, first, out);
+  batchChunk_part2(params, batch, first, out);
+  batchChunk_part3(params, batch, first, out);
+  batchChunk_part4(params, batch, first, out);
 }
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */

@@ -4,7 +4,7 @@
  * finite differences through both targets' modules, max-pooling's ties, and their errors.
  */
 import { describe, expect, it } from "vitest";
-import { analyze, CompileError, evaluate } from "../src/index.js";
+import { analyze, compile, CompileError, evaluate } from "../src/index.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 import { checkProgram } from "./helpers/check.js";
 import { relErr, rng } from "./helpers/module.js";
@@ -124,6 +124,15 @@ describe("the layers' gradients agree with finite differences and the evaluator"
     it(name, async () => {
       await checkProgram(name, source, 900 + i);
     });
+
+  it("a network too long for one optimized V8 function runs as parts, with the same gradients (split.ts)", async () => {
+    const source =
+      "param K[4, 1, 5, 5], k[4], W[3, 64], c[3], s\ninput img[1, 12, 12], y: int\nscale = exp(s)\nh = max_pool2d(relu(conv2d(img, K, bias=k, padding=2) * scale), 3)\nloss = cross_entropy(W @ flatten(h) + c, y) + s^2\n";
+    const { typescript } = await compile(source, { prettier: false });
+    expect(typescript).toMatch(/function gradients_part2\(/);
+    expect(typescript).toMatch(/gradients_spill\[0\] = /); // a scalar one part computes and a later one reads
+    await checkProgram("split", source, 77);
+  });
 
   it("a small CNN through batchGradients, both targets (its batched form at rank 4)", async () => {
     const source =

@@ -23,6 +23,8 @@ export interface ModuleParts {
   readonly checks: ReturnType<typeof validators> | undefined;
   /** each function's body, printed */
   readonly bodies: Record<Mode, string[]>;
+  /** the bodies too long for V8 to optimize, run as parts (split.ts) */
+  readonly split: Partial<Record<Mode, SplitFunction>>;
   /** workspace entries: name and length, sorted by name */
   readonly workspace: readonly (readonly [string, number])[];
   readonly wasm: WasmLayout | undefined;
@@ -322,9 +324,81 @@ export function supportFunctions({ g, opts, checks }: ModuleParts): Declaration[
   return out;
 }
 
+/** A body run as parts: their names and printed bodies, and the module array of their spill slots. */
+export interface SplitFunction {
+  readonly names: readonly string[];
+  readonly parts: readonly string[];
+  /** the names each part reads (its unread parameters are named _x, as strict configs expect) */
+  readonly reads: readonly ReadonlySet<string>[];
+  readonly spill: string;
+  readonly spills: number;
+}
+
+/** a function's parameters (a part of it takes the same ones) */
+function parametersOf(mode: Mode, opts: EmitOptions): { name: string; type: string }[] {
+  if (mode === "loss")
+    return [
+      { name: "params", type: "Params" },
+      { name: "inputs", type: "Inputs" },
+    ];
+  if (mode === "gradients")
+    return [
+      { name: "params", type: "Params" },
+      { name: "inputs", type: "Inputs" },
+      { name: "out", type: "Result" },
+    ];
+  return [
+    { name: "params", type: "Params" },
+    { name: "batch", type: "Batch" },
+    { name: "first", type: "number" },
+    { name: "out", type: "Result" },
+    ...(opts.chunk?.weight !== undefined
+      ? [
+          { name: "weights", type: "Tensor" },
+          { name: "rows", type: "number" },
+        ]
+      : []),
+  ];
+}
+
+/** the arguments a function passes on to its parts: its own parameters */
+export function partArguments(mode: Mode, opts: EmitOptions): string {
+  return parametersOf(mode, opts)
+    .map((p) => p.name)
+    .join(", ");
+}
+
+/** a split body's parts, before the function that calls them, and their spill slots */
+function partDeclarations(mode: Mode, s: SplitFunction | undefined, opts: EmitOptions): Declaration[] {
+  if (!s) return [];
+  return [
+    variable({
+      declarationKind: "const",
+      declarations: [{ name: s.spill, initializer: `new Float64Array(${Math.max(1, s.spills)})` }],
+      docs: ["Values one part of a split function computes and a later part reads."],
+    }),
+    ...s.parts.map((text, k) =>
+      fn({
+        name: s.names[k],
+        docs: [`Part ${k + 1} of ${s.parts.length}: a function short enough for V8 to optimize.`],
+        parameters: parametersOf(mode, opts).map((p) => ({
+          name: s.reads[k].has(p.name) ? p.name : `_${p.name}`,
+          type: p.type,
+        })),
+        returnType: "void",
+        statements: [text],
+      }),
+    ),
+  ];
+}
+
 /** loss(), gradients(), the chunk function and batchGradients(), around their bodies. */
-export function exportedFunctions({ g, opts, checks, bodies }: ModuleParts): Declaration[] {
-  const out: Declaration[] = [];
+export function exportedFunctions({ g, opts, checks, bodies, split }: ModuleParts): Declaration[] {
+  const out: Declaration[] = [
+    ...partDeclarations("loss", split.loss, opts),
+    ...partDeclarations("gradients", split.gradients, opts),
+    ...partDeclarations("chunk", split.chunk, opts),
+  ];
   const sf = { addFunction: (x: Omit<FunctionDecl, "kind">) => out.push(fn(x)) };
   // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
   const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);

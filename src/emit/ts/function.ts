@@ -192,6 +192,8 @@ export interface FunctionContext {
 
 export interface Body {
   readonly stmts: Stmt[];
+  /** how many of the statements are the leading declarations and argument checks */
+  readonly head: number;
   /** nodes this body keeps in the module's workspace */
   readonly workspace: readonly number[];
   /** chunk mode: how many sums (the loss, then each scalar gradient) it adds up */
@@ -273,7 +275,11 @@ class BodyEmitter {
     const lossExpr = this.at(this.g.loss, {}, this.body);
     switch (this.mode) {
       case "loss":
-        return { stmts: [...this.head, ...this.body, { k: "return", e: lossExpr }], workspace: this.workspace };
+        return {
+          stmts: [...this.head, ...this.body, { k: "return", e: lossExpr }],
+          head: this.head.length,
+          workspace: this.workspace,
+        };
       case "gradients":
         return this.gradientsBody(lossExpr);
       case "chunk":
@@ -585,10 +591,8 @@ class BodyEmitter {
         body.push(decl("const", dst, this.gradTarget(o.param)), ...this.gradLoop(o, dst));
       }
     }
-    return {
-      stmts: [...this.head, ...this.gradsDecl(), ...body, { k: "return", e: id("out") }],
-      workspace: this.workspace,
-    };
+    const head = [...this.head, ...this.gradsDecl()];
+    return { stmts: [...head, ...body, { k: "return", e: id("out") }], head: head.length, workspace: this.workspace };
   }
 
   /** the chunk function: B samples at once; their summed loss and scalar gradients go to the sums, tensors to out */
@@ -609,8 +613,10 @@ class BodyEmitter {
       }
     }
     this.dropUnreadParams();
+    const decls = [...head, ...this.gradsDecl()];
     return {
-      stmts: [...head, ...this.gradsDecl(), ...body],
+      stmts: [...decls, ...body],
+      head: decls.length,
       workspace: this.workspace,
       chunkSums: this.scalarSlot.size + 1,
     };
@@ -650,6 +656,7 @@ class BodyEmitter {
         ...post,
         { k: "return", e: id("out") },
       ],
+      head: this.head.length,
       workspace: this.workspace,
     };
   }

@@ -6,6 +6,7 @@ import { moduleOptions, withHeader } from "./header.js";
 import { moduleFunctions } from "./helpers.js";
 import { validatorNames, validators } from "./validate.js";
 import { emitBody, type FunctionContext, type Mode } from "./function.js";
+import { namesIn, splitBody } from "./split.js";
 import { kernelLocals } from "../../ops/loops.js";
 import { NameTable } from "./names.js";
 import { memberText, printStmts } from "../../code/syntax.js";
@@ -14,6 +15,7 @@ import { wasmLayout, type WasmLayout } from "./wasm-layout.js";
 import { printDeclarations, type Declaration } from "./declare.js";
 import {
   exportedFunctions,
+  partArguments,
   resultStorage,
   supportFunctions,
   typeDeclarations,
@@ -21,6 +23,7 @@ import {
   workspaceFunction,
   workspaceVariable,
   type ModuleParts,
+  type SplitFunction,
 } from "./declarations.js";
 
 export type { Chunk, Dtype, EmitOptions } from "./types.js";
@@ -135,7 +138,7 @@ async function emitBodies(
   g: Graph,
   opts: EmitOptions,
   checkLeaf: FunctionContext["checkLeaf"] | undefined,
-): Promise<Pick<ModuleParts, "bodies" | "workspace" | "wasm">> {
+): Promise<Pick<ModuleParts, "bodies" | "workspace" | "wasm" | "split">> {
   const table = new NameTable(internal);
   const names = { local: localNames(g, table) };
   const bodies = {} as Record<Mode, string[]>;
@@ -148,10 +151,27 @@ async function emitBodies(
       ? { weighted: { input: opts.chunk.weight, paddedTailFrom: opts.chunk.paddedTailFrom ?? opts.chunk.size } }
       : {}),
   };
+  const split: Partial<Record<Mode, SplitFunction>> = {};
   const emit = (ctx: FunctionContext) => {
     const body = emitBody(ctx);
     for (const nid of body.workspace) entries.push([ctx.names.local.get(nid)!, size(ctx.graph.nodes[nid].shape)]);
     bodies[ctx.mode] = [printStmts(body.stmts).join("\n")];
+    // a body too long for V8 to optimize runs as parts (split.ts); the per-sample loop stays whole
+    const fn = functionNames[ctx.mode];
+    const spill = table.fresh(`${fn}_spill`);
+    const s = ctx.mode === "batch" ? undefined : splitBody(body.stmts, body.head, spill);
+    if (s) {
+      const names = s.parts.map((_, k) => table.fresh(`${fn}_part${k + 1}`));
+      split[ctx.mode] = {
+        names,
+        parts: s.parts.map((p) => printStmts(p).join("\n")),
+        reads: s.parts.map((p) => namesIn(p)),
+        spill,
+        spills: s.spills,
+      };
+      const call = (name: string) => `${name}(${partArguments(ctx.mode, opts)});`;
+      bodies[ctx.mode] = [[...names.map(call), ...printStmts(s.main)].join("\n")];
+    } else delete split[ctx.mode];
     return body;
   };
   for (const mode of ["loss", "gradients", "batch"] as const)
@@ -167,5 +187,13 @@ async function emitBodies(
   // the batch function stages params for the kernels: rebuild it with the layout
   if (wasm) emit({ graph: g, names, mode: "batch", ...shared, wasm: wasm.plan });
   const workspace = [...new Map(entries)].sort((a, b) => a[0].localeCompare(b[0]));
-  return { bodies, workspace, wasm };
+  return { bodies, workspace, wasm, split };
 }
+
+/** the exported (or chunk) function of each body */
+const functionNames: Record<Mode, string> = {
+  loss: "loss",
+  gradients: "gradients",
+  batch: "batchGradients",
+  chunk: "batchChunk",
+};
