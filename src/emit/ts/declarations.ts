@@ -394,11 +394,7 @@ function partDeclarations(mode: Mode, s: SplitFunction | undefined, opts: EmitOp
 
 /** loss(), gradients(), the chunk function and batchGradients(), around their bodies. */
 export function exportedFunctions({ g, opts, checks, bodies, split }: ModuleParts): Declaration[] {
-  const out: Declaration[] = [
-    ...partDeclarations("loss", split.loss, opts),
-    ...partDeclarations("gradients", split.gradients, opts),
-    ...partDeclarations("chunk", split.chunk, opts),
-  ];
+  const out = (["loss", "gradients", "chunk"] as const).flatMap((m) => partDeclarations(m, split[m], opts));
   const sf = { addFunction: (x: Omit<FunctionDecl, "kind">) => out.push(fn(x)) };
   // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
   const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);

@@ -1,4 +1,3 @@
-import * as prettier from "prettier";
 import type { Graph } from "../../ir/graph.js";
 import { opInfo } from "../../ops/index.js";
 import { size } from "../../shape/shape.js";
@@ -120,7 +119,8 @@ const FORMAT_LIMIT = 8_000;
 async function printModule(declarations: Declaration[], opts: EmitOptions): Promise<string> {
   const code = printDeclarations(declarations);
   const format = opts.format !== false && lineCount(code) <= FORMAT_LIMIT;
-  const body = format ? await prettier.format(code, { parser: "babel-ts", printWidth: 120 }) : code;
+  // prettier is loaded only when it formats (a module too long to format skips its 0.1 s load)
+  const body = format ? await (await import("prettier")).format(code, { parser: "babel-ts", printWidth: 120 }) : code;
   return withHeader(body, { source: opts.source, hash: opts.hash, options: moduleOptions(opts) });
 }
 
@@ -155,11 +155,12 @@ async function emitBodies(
   const emit = (ctx: FunctionContext) => {
     const body = emitBody(ctx);
     for (const nid of body.workspace) entries.push([ctx.names.local.get(nid)!, size(ctx.graph.nodes[nid].shape)]);
-    bodies[ctx.mode] = [printStmts(body.stmts).join("\n")];
+    const text = printStmts(body.stmts).join("\n");
+    bodies[ctx.mode] = [text];
     // a body too long for V8 to optimize runs as parts (split.ts); the per-sample loop stays whole
     const fn = functionNames[ctx.mode];
     const spill = table.fresh(`${fn}_spill`);
-    const s = ctx.mode === "batch" ? undefined : splitBody(body.stmts, body.head, spill);
+    const s = ctx.mode === "batch" ? undefined : splitBody(body.stmts, body.head, spill, text.length);
     if (s) {
       const names = s.parts.map((_, k) => table.fresh(`${fn}_part${k + 1}`));
       split[ctx.mode] = {

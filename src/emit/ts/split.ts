@@ -76,11 +76,11 @@ function groups(body: readonly Stmt[]): Stmt[][] {
 
 /**
  * Split a function body: `head` leading declarations and checks, the statements, and a last
- * `return` (if any); `spill` names the module's array of spill slots. Undefined when the body is
- * short enough to stay one function.
+ * `return` (if any), `length` characters long as printed; `spill` names the module's array of
+ * spill slots. Undefined when the body is short enough to stay one function.
  */
-export function splitBody(stmts: readonly Stmt[], head: number, spill: string): Split | undefined {
-  if (printStmts(stmts as Stmt[]).join("\n").length <= SPLIT_FROM) return undefined;
+export function splitBody(stmts: readonly Stmt[], head: number, spill: string, length: number): Split | undefined {
+  if (length <= SPLIT_FROM) return undefined;
   const last = stmts[stmts.length - 1];
   const tail = last.k === "return" ? [last] : [];
   const headStmts = stmts.slice(0, head);
