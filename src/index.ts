@@ -17,6 +17,8 @@ export interface ExplainOptions extends CompileOptions {
   readonly format?: Format;
   /** the graph picture's file name, referenced from Markdown */
   readonly picture?: string;
+  /** significant digits in the values table (default 6) */
+  readonly digits?: number;
 }
 
 /** The worked derivation of a model (lecture 4.6), as Markdown or LaTeX. */
@@ -24,7 +26,7 @@ export function explain(text: string, options: ExplainOptions = {}): { text: str
   const a = analyze(text, options);
   const point = options.at === undefined ? undefined : parsePoint(options.at, a.canonical);
   const derivation = derive(a, point);
-  return { text: renderDerivation(derivation, options.format ?? "md", options.picture), derivation };
+  return { text: renderDerivation(derivation, options.format ?? "md", options.picture, options.digits), derivation };
 }
 
 /** The computation graph as DOT, or as SVG (drawn by Graphviz compiled to wasm). */

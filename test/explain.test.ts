@@ -153,6 +153,22 @@ describe("values at a point (--at)", () => {
     });
   }
 
+  it("prints 6 significant digits by default, --digits to change (a table that fits a page, #12)", () => {
+    const cells = (digits?: number) => {
+      const text = explain(read("lecture"), { at: "w=0.3,b=-1.7,x=2.9,y=1", ...(digits ? { digits } : {}) }).text;
+      return [...text.matchAll(/^\| \$[^$]*\$ \| ([^|]*) \|/gm)].map((m) => m[1].trim());
+    };
+    const significant = (v: string) =>
+      v
+        .replace(/^-?0?\.?0*/, "")
+        .replace(/e.*$/, "")
+        .replace(".", "").length;
+    expect(cells().length).toBeGreaterThan(10);
+    expect(Math.max(...cells().map(significant))).toBe(6);
+    expect(Math.max(...cells(3).map(significant))).toBe(3);
+    expect(cells(17)).toContain(String(Math.tanh(0) + 0.3 * 2.9)); // u1 = w x, every digit
+  });
+
   it("matches the lecture's hand computation at w=0.5, b=-1, x=2, y=1", () => {
     const a = analyze(read("lecture"));
     const d = derive(a, parsePoint("w=0.5,b=-1,x=2,y=1", a.canonical));

@@ -54,6 +54,7 @@ const scenarios: Readonly<Record<string, Scenario>> = {
   E531: { argv: ["flow", "examples/chain.grad", "--init", "he"], exit: 2 },
   E532: { argv: ["flow", "examples/chain.grad", "--seed", "1.5"], exit: 2 },
   E533: { argv: ["flow", "examples/lecture.grad"], exit: 1 },
+  E534: { argv: ["explain", "examples/lecture.grad", "--digits", "0"], exit: 2 },
   E541: {
     files: { "big.grad": shared(600) },
     argv: ["graph", "<tmp>/big.grad", "-o", "<tmp>/big.svg"],

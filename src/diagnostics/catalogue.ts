@@ -222,6 +222,11 @@ export const catalogue = {
     message: "{file} has no layers to follow",
     hint: "flow follows the indexed names of a for loop ({example}); this model has none",
   },
+  E534: {
+    severity: "error",
+    message: "--digits {value} is not a whole number from 1 to 17",
+    hint: "the values table prints 6 significant digits by default; a float64 has 17",
+  },
   E541: {
     severity: "error",
     message: "{file}: its graph has {count} nodes, more than a picture can show ({limit})",

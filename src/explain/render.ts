@@ -20,19 +20,24 @@ function equation(e: Equation, boxed = false): string {
   return lines.join(" \\\\\n");
 }
 
-function number(v: number): string {
-  return Object.is(v, -0) ? "0" : String(v);
+/** significant digits of the values table, unless --digits says otherwise: a table that fits a page */
+export const DEFAULT_DIGITS = 6;
+
+/** v to `digits` significant digits, without trailing zeros (0.5, not 0.500000) */
+function number(v: number, digits: number): string {
+  return Object.is(v, -0) || v === 0 ? "0" : String(Number(v.toPrecision(digits)));
 }
 
-function values(v: Float64Array | undefined, shape: readonly number[]): string {
+function values(v: Float64Array | undefined, shape: readonly number[], digits: number): string {
   if (!v) return "";
-  if (shape.length === 0) return number(v[0]);
-  if (size(shape) <= 6) return `(${[...v].map(number).join(", ")})`;
+  const n = (x: number) => number(x, digits);
+  if (shape.length === 0) return n(v[0]);
+  if (size(shape) <= 6) return `(${[...v].map(n).join(", ")})`;
   const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
-  return `$\\lVert\\cdot\\rVert$ = ${number(norm)} ($${shape.join(" \\times ")}$)`;
+  return `$\\lVert\\cdot\\rVert$ = ${n(norm)} ($${shape.join(" \\times ")}$)`;
 }
 
-function sections(d: Derivation, picture?: string): Section[] {
+function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGITS): Section[] {
   const out: Section[] = [];
   out.push({ title: "1. The model", math: d.model.map((e) => equation(e)) });
   out.push({
@@ -74,7 +79,11 @@ function sections(d: Derivation, picture?: string): Section[] {
       title: "7. Values at the given point",
       table: {
         head: ["node", "value", `$\\partial ${d.lossSymbol} / \\partial$ node`],
-        rows: d.table.map((r: TableRow) => [r.symbol, values(r.value, r.shape), values(r.grad, r.shape)]),
+        rows: d.table.map((r: TableRow) => [
+          r.symbol,
+          values(r.value, r.shape, digits),
+          values(r.grad, r.shape, digits),
+        ]),
       },
     });
   }
@@ -82,9 +91,9 @@ function sections(d: Derivation, picture?: string): Section[] {
   return out;
 }
 
-function markdown(d: Derivation, picture?: string): string {
+function markdown(d: Derivation, picture: string | undefined, digits: number): string {
   const parts: string[] = [];
-  for (const s of sections(d, picture)) {
+  for (const s of sections(d, picture, digits)) {
     parts.push(`## ${s.title}`);
     if (s.intro) parts.push(s.intro);
     for (const m of s.math ?? [])
@@ -140,9 +149,9 @@ const texText = (s: string) =>
     )
     .join("");
 
-function latex(d: Derivation): string {
+function latex(d: Derivation, digits: number): string {
   const parts: string[] = [];
-  for (const s of sections(d)) {
+  for (const s of sections(d, undefined, digits)) {
     parts.push(`\\subsection*{${texText(s.title)}}`);
     if (s.intro) parts.push(texText(s.intro));
     for (const m of s.math ?? [])
@@ -166,8 +175,8 @@ function latex(d: Derivation): string {
 }
 
 /** A derivation as a Markdown page (GitHub math) or a standalone LaTeX document. */
-export function renderDerivation(d: Derivation, format: Format, picture?: string): string {
-  return format === "md" ? markdown(d, picture) : latex(d);
+export function renderDerivation(d: Derivation, format: Format, picture?: string, digits = DEFAULT_DIGITS): string {
+  return format === "md" ? markdown(d, picture, digits) : latex(d, digits);
 }
 
 /** Every math fragment a derivation prints (for checking them with KaTeX). */

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import type { Command } from "commander";
+import { UserError } from "../../diagnostics/usage.js";
 import type { Session } from "../session.js";
 import { atOption, choice } from "./options.js";
 
@@ -14,12 +15,16 @@ export function registerExplain(program: Command, s: Session): void {
     )
     .option("--format <format>", "md or tex (default: from -o's extension, else md)", choice(["md", "tex"] as const))
     .option("-o, --out <file>", "output file; with .md, the graph picture is written beside it as .svg")
+    .option("--digits <n>", "significant digits of the values table (default 6)")
     .addHelpText(
       "after",
       "\nExamples:\n  gradc explain examples/lecture.grad --at w=0.5,b=-1,x=2,y=1\n  gradc explain examples/mlp.grad --format tex -o mlp.tex\n  gradc explain examples/lecture.grad -o lecture.md   # also writes lecture.svg",
     )
-    .action((file: string, opts: { at?: string; format?: "md" | "tex"; out?: string }) =>
-      s.guarded(file, async (text, name) => {
+    .action((file: string, opts: { at?: string; format?: "md" | "tex"; out?: string; digits?: string }) => {
+      const digits = opts.digits === undefined ? undefined : Number(opts.digits);
+      if (digits !== undefined && !(Number.isInteger(digits) && digits >= 1 && digits <= 17))
+        return s.fail(new UserError("E534", { value: opts.digits! }), 2);
+      return s.guarded(file, async (text, name) => {
         const { explain } = await import("../../index.js");
         const format = opts.format ?? (opts.out?.endsWith(".tex") ? "tex" : "md");
         const svgPath = opts.out && format === "md" ? opts.out.replace(/(\.md)?$/, ".svg") : undefined;
@@ -30,11 +35,12 @@ export function registerExplain(program: Command, s: Session): void {
           format,
           ...atOption(opts.at),
           ...(svgPath && svg !== undefined ? { picture: basename(svgPath) } : {}),
+          ...(digits !== undefined ? { digits } : {}),
         });
         if (svgPath && svg !== undefined) s.output(svgPath, svg, name);
         s.output(opts.out, r.text, name);
-      }),
-    );
+      });
+    });
 }
 
 /** the graph picture beside a derivation; a graph too large to draw is said on stderr and left out */
