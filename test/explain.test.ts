@@ -218,7 +218,7 @@ describe("output (golden)", () => {
 });
 
 describe("the math is valid", () => {
-  for (const name of ["lecture", "chain", "mlp", "tiny-mlp", "regression"]) {
+  for (const name of ["lecture", "chain", "mlp", "tiny-mlp", "regression", "mlp-xw", "lstm"]) {
     it(`${name}: every fragment parses with KaTeX in strict mode`, () => {
       const a = analyze(read(name));
       const d = derive(a, parsePoint("random", a.canonical));
@@ -245,6 +245,8 @@ describe("the math is valid", () => {
         "rnn",
         "batch-mlp",
         "embedding-bag",
+        "mlp-xw",
+        "lstm",
       ]) {
         writeFileSync(
           join(dir, `${name}.tex`),
