@@ -411,6 +411,20 @@ async function mlpCase(n: number): Promise<Case> {
   };
 }
 
+/** m [rows, cols] transposed, row-major */
+const T = (m: Float64Array, rows: number, cols: number) =>
+  Float64Array.from({ length: m.length }, (_, i) => m[(i % rows) * cols + Math.floor(i / rows)]);
+/** the MLP's W @ x weight gradients, transposed into the x @ W layout, so both layouts' results compare */
+const asXW = (r: { loss: number; grads: Record<string, unknown> }) => ({
+  loss: r.loss,
+  grads: {
+    W1: T(r.grads.W1 as Float64Array, 128, 784),
+    b1: r.grads.b1 as Float64Array,
+    W2: T(r.grads.W2 as Float64Array, 10, 128),
+    b2: r.grads.b2 as Float64Array,
+  },
+});
+
 /**
  * The MLP in the x @ W layout (JAX, Keras), batch 1: gradc on examples/mlp-xw.grad against a
  * hand-written version of that layout written to win (bench/handwritten.ts makeMlpXW), and the
@@ -422,8 +436,6 @@ async function mlpLayoutsCase(): Promise<Case> {
   const xw = await generated("examples/mlp-xw.grad");
   const wx = await generated("examples/mlp.grad");
   const a = analyze(readFileSync("examples/mlp-xw.grad", "utf8"));
-  const T = (m: Float64Array, rows: number, cols: number) =>
-    Float64Array.from({ length: m.length }, (_, i) => m[(i % rows) * cols + Math.floor(i / rows)]);
   const p = { W1: uniform(784 * 128, 0.05), b1: uniform(128, 0.1), W2: uniform(128 * 10, 0.1), b2: uniform(10, 0.1) };
   const pt = { W1: T(p.W1, 784, 128), b1: p.b1, W2: T(p.W2, 128, 10), b2: p.b2 };
   const x = Float64Array.from({ length: 784 }, () => next());
@@ -446,16 +458,6 @@ async function mlpLayoutsCase(): Promise<Case> {
   const ws = hand.mlpWorkspace((k) => new Float64Array(k), 1);
   const mlpXW = hand.makeMlpXW<Float64Array>(),
     mlpWX = hand.makeMlp<Float64Array>();
-  // the W @ x layout's weight gradients, transposed into the x @ W layout for the comparison
-  const asXW = (r: { loss: number; grads: Record<string, unknown> }) => ({
-    loss: r.loss,
-    grads: {
-      W1: T(r.grads.W1 as Float64Array, 128, 784),
-      b1: r.grads.b1 as Float64Array,
-      W2: T(r.grads.W2 as Float64Array, 10, 128),
-      b2: r.grads.b2 as Float64Array,
-    },
-  });
   return {
     name: "the same MLP written x @ W + b (W1[784, 128]), batch 1, against the W @ x layout",
     gradc: "gradc x @ W",
@@ -487,8 +489,6 @@ async function batchAsMatrixCase(): Promise<Case> {
   const wx = await generated("examples/mlp.grad");
   const a = analyze(readFileSync("examples/batch-mlp.grad", "utf8"));
   const n = 32;
-  const T = (m: Float64Array, rows: number, cols: number) =>
-    Float64Array.from({ length: m.length }, (_, i) => m[(i % rows) * cols + Math.floor(i / rows)]);
   const p = { W1: uniform(784 * 128, 0.05), b1: uniform(128, 0.1), W2: uniform(128 * 10, 0.1), b2: uniform(10, 0.1) };
   const pt = { W1: T(p.W1, 784, 128), b1: p.b1, W2: T(p.W2, 128, 10), b2: p.b2 };
   const X = Float64Array.from({ length: n * 784 }, () => next());
@@ -505,15 +505,6 @@ async function batchAsMatrixCase(): Promise<Case> {
   };
   const ws = hand.mlpWorkspace((k) => new Float64Array(k), n);
   const mlpWX = hand.makeMlp<Float64Array>();
-  const asXW = (r: { loss: number; grads: Record<string, unknown> }) => ({
-    loss: r.loss,
-    grads: {
-      W1: T(r.grads.W1 as Float64Array, 128, 784),
-      b1: r.grads.b1 as Float64Array,
-      W2: T(r.grads.W2 as Float64Array, 10, 128),
-      b2: r.grads.b2 as Float64Array,
-    },
-  });
   return {
     name: "the MLP on a batch of 32 written as a matrix (X[32, 784] @ W1) through gradients()",
     gradc: "gradc X @ W, gradients()",

@@ -23,30 +23,33 @@ export interface Split {
   readonly spills: number;
 }
 
-/** The names a statement (or expression) reads or writes: every identifier in it, and in raw text. */
-export function namesIn(x: unknown, out = new Set<string>()): Set<string> {
-  if (Array.isArray(x)) {
-    for (const y of x) namesIn(y, out);
-    return out;
+/** Every node of a statement or expression tree (objects with a kind `k`), depth first. */
+function visit(x: unknown, f: (node: Record<string, unknown>) => void): void {
+  if (Array.isArray(x)) for (const y of x) visit(y, f);
+  else if (x && typeof x === "object") {
+    const o = x as Record<string, unknown>;
+    if ("k" in o) f(o);
+    for (const v of Object.values(o)) if (v && typeof v === "object") visit(v, f);
   }
-  if (!x || typeof x !== "object") return out;
-  const o = x as Record<string, unknown>;
-  if (o.k === "id") out.add(o.name as string);
-  if (o.k === "raw") for (const m of (o.text as string).matchAll(/[A-Za-z_$][\w$]*/g)) out.add(m[0]);
-  for (const v of Object.values(o)) if (v && typeof v === "object") namesIn(v, out);
+}
+
+/** The names a statement (or expression) reads or writes: every identifier in it, and in raw text. */
+export function namesIn(x: unknown): Set<string> {
+  const out = new Set<string>();
+  visit(x, (o) => {
+    if (o.k === "id") out.add(o.name as string);
+    if (o.k === "raw") for (const m of (o.text as string).matchAll(/[A-Za-z_$][\w$]*/g)) out.add(m[0]);
+  });
   return out;
 }
 
 /** The names a statement assigns (x = ..., x += ..., anywhere inside it). */
-function assignedIn(x: unknown, out = new Set<string>()): Set<string> {
-  if (Array.isArray(x)) {
-    for (const y of x) assignedIn(y, out);
-    return out;
-  }
-  if (!x || typeof x !== "object") return out;
-  const o = x as Record<string, unknown>;
-  if (o.k === "assign" && (o.target as { k: string }).k === "id") out.add((o.target as { name: string }).name);
-  for (const v of Object.values(o)) if (v && typeof v === "object") assignedIn(v, out);
+function assignedIn(x: unknown): Set<string> {
+  const out = new Set<string>();
+  visit(x, (o) => {
+    const t = o.target as { k?: string; name?: string } | undefined;
+    if (o.k === "assign" && t?.k === "id") out.add(t.name!);
+  });
   return out;
 }
 
