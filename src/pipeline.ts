@@ -11,7 +11,7 @@ import { CompileError } from "./diagnostics/error.js";
 import { emitTypeScript, wasmKernels, type Chunk, type Dtype } from "./emit/ts/module.js";
 import { printGraph } from "./ir/print.js";
 import { lower } from "./lower/lower.js";
-import { canonicalize, optimize } from "./optimize/optimize.js";
+import { canonicalizeMapped, optimize } from "./optimize/optimize.js";
 import { vmap } from "./batch/vmap.js";
 import { chunkPays, paddedTailFrom } from "./batch/cost.js";
 import { parse } from "./parse/parser.js";
@@ -49,6 +49,8 @@ export interface Analysis {
   readonly forward: Graph;
   /** the forward graph in canonical, numerically stable form: what is differentiated */
   readonly canonical: Graph;
+  /** each live node of `forward` -> the node of `canonical` that holds its value (derivations show the first, evaluate the second) */
+  readonly canonicalOf: ReadonlyMap<number, number>;
   /** forward + backward graph, before optimization */
   readonly differentiated: Graph;
   /** the lecture's grad_table, in sweep order */
@@ -85,12 +87,12 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
   if (reporter.hasErrors || !checked.program) throw new CompileError(diagnostics, text);
   const forward = lower(checked.program);
   options.onStage?.("lower", forward);
-  const canonical = canonicalize(forward);
+  const { graph: canonical, map: canonicalOf } = canonicalizeMapped(forward);
   options.onStage?.("canonicalize", canonical);
   const { graph: differentiated, sweep } = differentiate(canonical);
   options.onStage?.("differentiate", differentiated);
   const ir = optimize(differentiated, (pass, g) => options.onStage?.(pass, g));
-  return { forward, canonical, differentiated, sweep, ir, diagnostics };
+  return { forward, canonical, canonicalOf, differentiated, sweep, ir, diagnostics };
 }
 
 /**

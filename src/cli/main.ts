@@ -2,6 +2,7 @@
  * The command line: one module per command (src/cli/commands/), each loading the compiler only
  * when it runs, so `gradc --version` and `--help` start at once.
  */
+import { InternalError } from "../diagnostics/internal.js";
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerBuild } from "./commands/build.js";
@@ -19,7 +20,10 @@ const version = (): string => {
   return pkg.version;
 };
 
-/** Run the CLI; resolves to the exit code (0 ok, 1 compile errors, 2 usage). */
+/** the exit code of a gradc bug (sysexits' EX_SOFTWARE) */
+export const INTERNAL_ERROR = 70;
+
+/** Run the CLI; resolves to the exit code (0 ok, 1 compile errors, 2 usage, 70 a gradc bug). */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const s = new Session(io);
   const program = new Command()
@@ -37,6 +41,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")
       return 0;
     if (typeof err.exitCode === "number") return err.exitCode === 0 ? 0 : 2;
+    if (e instanceof InternalError) {
+      // a gradc bug (a false equation the derivation refused to print, a broken invariant): the
+      // message and where to report it, without a stack trace of gradc's insides
+      io.stderr(`${e.message}\nThis is a bug in gradc, not in your program: please report it with the .grad source.\n`);
+      return INTERNAL_ERROR;
+    }
     throw e;
   }
   return s.code;

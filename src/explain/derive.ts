@@ -2,14 +2,17 @@ import type { MathNode } from "mathjs";
 import { evaluateNodes, type Values } from "../eval/evaluate.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { originNote } from "../util/text.js";
-import { children, dependsOnParams } from "../ir/graph.js";
-import { elementwiseDef, opInfo, ops } from "../ops/index.js";
+import { dependsOnParams } from "../ir/graph.js";
+import { differentiate, type Differentiated, type SweepStep } from "../autodiff/differentiate.js";
+import { elementwiseDef } from "../ops/index.js";
 import type { Analysis } from "../pipeline.js";
-import { parsedRules } from "../rules/formula.js";
 import type { Shape } from "../shape/shape.js";
-import { apply, num, size, special, substitute, sym, tidy, toTex } from "./math.js";
-import { nameTex, shapeTex } from "./symbols.js";
+import { apply, constOf, num, prime, size, tidy } from "./math.js";
+import { Symbols, type Edge } from "./view.js";
+import { shapeTex } from "./symbols.js";
 import { ExplainError } from "./errors.js";
+import { checkEquations, type Tensor } from "./check.js";
+import { parsePoint } from "./point.js";
 
 export { ExplainError };
 
@@ -28,6 +31,11 @@ export interface Equation {
   /** lhs = steps[0] = steps[1] = ... */
   readonly steps: readonly string[];
   readonly note?: string;
+  /**
+   * What the numeric check evaluates (src/explain/check.ts): the value the lhs stands for, and
+   * each step's display tree (undefined: notation, true by definition, such as Σ_v ∂ℓ/∂v ∂v/∂u)
+   */
+  readonly sides?: { readonly truth: MathNode; readonly steps: readonly (MathNode | undefined)[] };
 }
 
 export interface TableRow {
@@ -96,143 +104,63 @@ function refuseDeepFormulas(fwd: Graph, file: string): void {
 
 /** The worked derivation of an analysis (lecture 4.6), section by section, optionally with values at a point. */
 export function derive(a: Analysis, at?: { params: Values; inputs: Values }): Derivation {
-  const fwd = a.canonical;
-  refuseDeepFormulas(fwd, a.forward.file);
+  // the program as written (the canonical forms are the generated code's business), differentiated for the sweep
+  const fwd = a.forward;
+  refuseDeepFormulas(fwd, fwd.file);
+  const written = differentiate(fwd);
   const sy = new Symbols(fwd);
-  const visible = fwd.nodes.filter((x) => x.op !== "const");
-  const table = at ? valuesAt(a, visible, sy, at) : undefined;
-  const { sweep, finals } = sweepSection(a, sy);
+  const shown = fwd.nodes.filter((x) => sy.isShown(x));
+  const { sweep, finals } = sweepSection(written.sweep, sy);
+  const model = modelSection(sy);
+  const units = unitsSection(sy);
+  const locals = localsSection(sy);
+  const checked = [...model, ...units, ...locals, ...sweep, ...finals];
+  checkAt(written, fwd, checked, parsePoint(`random:${CHECK_SEED}`, fwd), `random:${CHECK_SEED}`, true);
+  if (at) checkAt(written, fwd, checked, at, "the given point", false);
+  const table = at ? valuesAt(a, written, shown, sy, at) : undefined;
   return {
-    file: a.forward.file,
+    file: fwd.file,
     lossSymbol: sy.lossSymbol,
-    tensor: fwd.nodes.some((x) => x.shape.length > 0),
-    softmaxCrossEntropy: fwd.nodes.some((x) => x.op === "sce"),
-    model: modelSection(sy),
-    order: visible.map((x) => sy.unitTex(x)),
-    units: unitsSection(sy),
-    childSets: visible
-      .filter((x) => sy.kids[x.id].length > 0)
+    tensor: shown.some((x) => x.shape.length > 0),
+    softmaxCrossEntropy: shown.some((x) => x.op === "sce"),
+    model,
+    order: shown.map((x) => sy.unitTex(x)),
+    units,
+    childSets: shown
+      .filter((x) => sy.kids(x.id).length > 0)
       .map((x) => ({
         lhs: `S(${sy.unitTex(x)})`,
-        steps: [`\\{${sy.kids[x.id].map((c) => sy.unitTex(fwd.nodes[c])).join(", ")}\\}`],
+        steps: [`\\{${sy.kids(x.id).map((c) => sy.unitTex(fwd.nodes[c])).join(", ")}\\}`],
       })),
-    locals: localsSection(sy),
+    locals,
     sweep,
     finals,
     ...(table ? { table } : {}),
-    nodes: visible.map((x) => ({
-      id: x.id,
-      label: sy.unitTex(x),
-      kind: (x.op === "param" ? "param" : x.op === "input" ? "input" : "unit") as "param" | "input" | "unit",
-      op: x.op,
-      args: x.args.filter((arg) => fwd.nodes[arg].op !== "const"),
-      constants: x.args.filter((arg) => fwd.nodes[arg].op === "const").map((arg) => fwd.nodes[arg].value!),
-    })),
+    nodes: shown.map((x) => pictureNode(sy, x)),
     loss: fwd.loss,
   };
 }
 
-/**
- * How the derivation names things: u_k for units (or the user's name in closed forms), the
- * loss's symbol, adjoints ∂ℓ/∂u or ∇_u ℓ; display symbols carry a key whose TeX is looked up
- * when an expression is printed.
- */
-class Symbols {
-  readonly kids: number[][];
-  readonly lossSymbol: string;
-  private readonly unitIndex = new Map<number, number>();
-  private readonly texOfKey = new Map<string, string>();
-
-  constructor(readonly fwd: Graph) {
-    this.kids = children(fwd);
-    const lossNode = fwd.nodes[fwd.loss];
-    const lossName = lossNode.hint && lossNode.hint !== "loss" ? lossNode.hint : undefined;
-    this.lossSymbol = lossName ? nameTex(lossName, []) : "\\ell";
-    for (const node of fwd.nodes)
-      if (opInfo(node.op).kind !== "leaf") this.unitIndex.set(node.id, this.unitIndex.size + 1);
-  }
-
-  isLeaf(x: Node): boolean {
-    return x.op === "param" || x.op === "input";
-  }
-
-  /** a unit of the decomposition (not a leaf, not a constant) */
-  isUnit(x: Node): boolean {
-    return this.unitIndex.has(x.id);
-  }
-
-  /** a unit the user named, other than the loss */
-  isNamed(x: Node): boolean {
-    return !this.isLeaf(x) && x.hint !== undefined && x.id !== this.fwd.loss;
-  }
-
-  /** u_k (or the leaf's name): how the decomposition names a node */
-  unitTex(x: Node): string {
-    if (this.isLeaf(x)) return nameTex(x.name!, x.shape);
-    return `${x.shape.length ? "\\mathbf{u}" : "u"}_{${this.unitIndex.get(x.id)}}`;
-  }
-
-  /** in closed forms a unit the user named is written by its name */
-  namedTex(x: Node): string {
-    return this.isNamed(x) ? nameTex(x.hint!, x.shape) : this.unitTex(x);
-  }
-
-  adjTex(t: string, s: Shape): string {
-    return s.length === 0
-      ? `\\frac{\\partial ${this.lossSymbol}}{\\partial ${t}}`
-      : `\\nabla_{${t}} ${this.lossSymbol}`;
-  }
-
-  private key(kind: string, id: number, tex: string, s: Shape): MathNode {
-    const k = `${kind}${id}`;
-    this.texOfKey.set(k, tex);
-    return sym(k, s);
-  }
-
-  unitSym(x: Node): MathNode {
-    return this.key("u", x.id, this.unitTex(x), x.shape);
-  }
-  namedSym(x: Node): MathNode {
-    return this.key("n", x.id, this.namedTex(x), x.shape);
-  }
-  adjSym(x: Node): MathNode {
-    return this.key("d", x.id, this.adjTex(this.unitTex(x), x.shape), x.shape);
-  }
-  adjNamedSym(x: Node): MathNode {
-    return this.key("e", x.id, this.adjTex(this.namedTex(x), x.shape), x.shape);
-  }
-
-  tex(m: MathNode): string {
-    return toTex(m, (k) => this.texOfKey.get(k) ?? k);
-  }
-
-  /** an operand as a display node: a number, or the node's unit (or user) symbol */
-  operand(id: number, named: boolean): MathNode {
-    const x = this.fwd.nodes[id];
-    if (x.op === "const") return num(x.value!);
-    return named ? this.namedSym(x) : this.unitSym(x);
-  }
-
-  define(x: Node, args: MathNode[]): MathNode {
-    return apply(x.op, args, x.target, x.attrs);
-  }
-
-  /** the rule's contribution of child v (operand i) to its operand's adjoint, with g bound */
-  contribution(v: Node, i: number, gNode: MathNode, operands: (id: number) => MathNode, y: MathNode): MathNode {
-    const rule = parsedRules[v.op as keyof typeof parsedRules];
-    const env: Record<string, MathNode> = { g: gNode, y };
-    ops[v.op].args.forEach((name, k) => (env[name] = operands(v.args[k])));
-    return substitute(rule.display[i]!, env);
-  }
-
-  /** the edges out of u: each child v and the operand position i at which it reads u */
-  edges(u: number): { v: Node; i: number }[] {
-    return this.kids[u].flatMap((c) => {
-      const v = this.fwd.nodes[c];
-      const rule = parsedRules[v.op as keyof typeof parsedRules];
-      return v.args.flatMap((arg, i) => (arg === u && rule.grads[i] ? [{ v, i }] : []));
-    });
-  }
+/** a node of the picture: its shown operands (through broadcasts) and its constant operands' values */
+function pictureNode(sy: Symbols, x: Node): Derivation["nodes"][number] {
+  const through = (id: number): number => {
+    const n = sy.fwd.nodes[id];
+    return n.op === "broadcast" && !sy.constant[id] ? through(n.args[0]) : id;
+  };
+  const operands = x.args.map(through);
+  // a constant operand is drawn as its value (when it folds to one number)
+  const constantValue = (id: number): number[] => {
+    const v = constOf(sy.operand(id, false));
+    return v === undefined ? [] : [v];
+  };
+  return {
+    id: x.id,
+    label: sy.unitTex(x),
+    kind: x.op === "param" ? "param" : x.op === "input" ? "input" : "unit",
+    op: x.op,
+    args: operands.filter((id) => !sy.constant[id]),
+    constants: operands.filter((id) => sy.constant[id]).flatMap(constantValue),
+  };
 }
 
 /** The model as mathematics: each value the user named, as one formula down to the names it uses. */
@@ -240,19 +168,23 @@ function modelSection(sy: Symbols): Equation[] {
   const { fwd } = sy;
   const modelExpr = (id: number, root: number): MathNode => {
     const x = fwd.nodes[id];
-    if (x.op === "const") return num(x.value!);
-    if (sy.isLeaf(x) || (id !== root && x.hint !== undefined)) return sy.namedSym(x);
+    if (sy.isLeaf(x) || (id !== root && sy.isNamed(x))) return sy.namedSym(x);
+    if (sy.constant[id]) return sy.operand(id, true);
     return sy.define(
       x,
       x.args.map((arg) => modelExpr(arg, root)),
     );
   };
   return fwd.nodes
-    .filter((x) => !sy.isLeaf(x) && x.hint !== undefined)
-    .map((x) => ({
-      lhs: x.id === fwd.loss ? sy.lossSymbol : sy.namedTex(x),
-      steps: [sy.tex(tidy(modelExpr(x.id, x.id)))],
-    }));
+    .filter((x) => sy.isUnit(x) && x.hint !== undefined)
+    .map((x) => {
+      const rhs = tidy(modelExpr(x.id, x.id));
+      return {
+        lhs: x.id === fwd.loss ? sy.lossSymbol : sy.namedTex(x),
+        steps: [sy.tex(rhs)],
+        sides: { truth: sy.unitSym(x), steps: [rhs] },
+      };
+    });
 }
 
 /** The decomposition into units u_1..u_n, each one op of earlier units (lecture 4.6.1). */
@@ -265,47 +197,51 @@ function unitsSection(sy: Symbols): Equation[] {
         sy.isNamed(x) ? `(= ${sy.namedTex(x)})` : x.id === fwd.loss ? `(= ${sy.lossSymbol})` : "",
         x.shape.length ? `\\in ${shapeTex(x.shape)}` : "",
       ].filter(Boolean);
-      const rhs = sy.define(
-        x,
-        x.args.map((arg) => sy.operand(arg, false)),
+      const rhs = tidy(
+        sy.define(
+          x,
+          x.args.map((arg) => sy.operand(arg, false)),
+        ),
       );
-      return { lhs: sy.unitTex(x), steps: [sy.tex(rhs)], ...(notes.length ? { note: notes.join(" ") } : {}) };
+      return {
+        lhs: sy.unitTex(x),
+        steps: [sy.tex(rhs)],
+        ...(notes.length ? { note: notes.join(" ") } : {}),
+        sides: { truth: sy.unitSym(x), steps: [rhs] },
+      };
     });
 }
 
-/** Local derivatives, one per edge into a unit that depends on a param (lecture 4.6.1). */
+/** Local derivatives, one per edge into a unit from a unit that depends on a param (lecture 4.6.1). */
 function localsSection(sy: Symbols): Equation[] {
   const { fwd } = sy;
   const active = dependsOnParams(fwd);
-  const locals: Equation[] = [];
-  for (const v of fwd.nodes) {
-    if (!sy.isUnit(v)) continue;
-    const rule = parsedRules[v.op as keyof typeof parsedRules];
-    v.args.forEach((arg, i) => {
-      const u = fwd.nodes[arg];
-      if (!active[arg] || !rule.grads[i] || u.op === "const") return;
-      locals.push(localDerivative(sy, v, u, i));
-    });
-  }
-  return locals;
+  return fwd.nodes
+    .filter((u) => active[u.id] && sy.isShown(u))
+    .flatMap((u) => sy.edges(u.id).map((e) => ({ u, e })))
+    .sort((p, q) => p.e.v.id - q.e.v.id || p.e.i - q.e.i)
+    .map(({ u, e }) => localDerivative(sy, e, u));
 }
 
 /** ∂v/∂u for scalars (with the lecture's σ'(z) where the op has one), else the vector-Jacobian product */
-function localDerivative(sy: Symbols, v: Node, u: Node, i: number): Equation {
+function localDerivative(sy: Symbols, e: Edge, u: Node): Equation {
+  const { v } = e;
   const operands = (id: number) => sy.operand(id, false);
   if (v.shape.length === 0 && u.shape.length === 0) {
-    const d = sy.tex(tidy(sy.contribution(v, i, num(1), operands, sy.unitSym(v))));
-    const prime = elementwiseDef(v.op)?.prime;
-    const named = prime && v.args.length === 1 ? sy.tex(special(`prime:${v.op}`, [operands(u.id)], [])) : undefined;
+    const d = tidy(sy.edgeContribution(e, num(1), operands, sy.unitSym(v)));
+    const named = elementwiseDef(v.op)?.prime && v.args.length === 1 ? prime(v.op, operands(u.id)) : undefined;
+    const both = named !== undefined && sy.tex(named) !== sy.tex(d);
     return {
       lhs: `\\frac{\\partial ${sy.unitTex(v)}}{\\partial ${sy.unitTex(u)}}`,
-      steps: named !== undefined && named !== d ? [named, d] : [d],
+      steps: both ? [sy.tex(named), sy.tex(d)] : [sy.tex(d)],
+      sides: { truth: sy.edgeVjp(e, num(1)), steps: both ? [named, d] : [d] },
     };
   }
-  const d = tidy(sy.contribution(v, i, sy.adjSym(v), operands, sy.unitSym(v)));
+  const d = tidy(sy.edgeContribution(e, sy.adjSym(v), operands, sy.unitSym(v)));
   return {
     lhs: `\\left(\\frac{\\partial ${sy.unitTex(v)}}{\\partial ${sy.unitTex(u)}}\\right)^{\\top} ${sy.adjTex(sy.unitTex(v), v.shape)}`,
     steps: [sy.tex(d)],
+    sides: { truth: sy.edgeVjp(e, sy.adjSym(v)), steps: [d] },
   };
 }
 
@@ -320,8 +256,8 @@ class ClosedForms {
 
   private closedForward(id: number): MathNode {
     const x = this.sy.fwd.nodes[id];
-    if (x.op === "const") return num(x.value!);
     if (this.sy.isLeaf(x)) return this.sy.namedSym(x);
+    if (this.sy.constant[id]) return this.sy.operand(id, true);
     const have = this.forward.get(id);
     if (have) return have;
     const e = tidy(
@@ -335,9 +271,10 @@ class ClosedForms {
   }
 
   smallForward(id: number): MathNode {
-    if (this.sy.isNamed(this.sy.fwd.nodes[id])) return this.sy.operand(id, true);
+    const x = this.sy.fwd.nodes[id];
+    if (this.sy.isNamed(x)) return this.sy.operand(id, true);
     const c = this.closedForward(id);
-    return size(c) <= FORWARD_LIMIT ? c : this.sy.operand(id, true);
+    return size(c) <= FORWARD_LIMIT || !this.sy.isShown(x) ? c : this.sy.operand(id, true);
   }
 
   smallAdjoint(v: Node): MathNode {
@@ -345,26 +282,29 @@ class ClosedForms {
     return size(c) <= (this.sy.isNamed(v) ? NAMED_ADJOINT_LIMIT : ADJOINT_LIMIT) ? c : this.sy.adjNamedSym(v);
   }
 
-  /** a derivative in the lecture's notation: σ'(z) for a one-operand op that has one, else the rule */
-  local(v: Node, i: number, gNode: MathNode): MathNode {
-    const prime = elementwiseDef(v.op)?.prime;
-    if (prime && v.args.length === 1)
-      return apply("mul", [gNode, special(`prime:${v.op}`, [this.smallForward(v.args[0])], v.shape)]);
-    return this.sy.contribution(v, i, gNode, (id) => this.smallForward(id), this.smallForward(v.id));
+  /** an edge's derivative in the lecture's notation: σ'(z) for a one-operand op that has one, else the rule */
+  local(e: Edge, gNode: MathNode): MathNode {
+    const { v } = e;
+    if (elementwiseDef(v.op)?.prime && v.args.length === 1 && e.via.length === 0)
+      return apply("mul", [gNode, prime(v.op, this.smallForward(v.args[0]))]);
+    return this.sy.edgeContribution(e, gNode, (id) => this.smallForward(id), this.smallForward(v.id));
   }
 }
 
 /** The sweep (4.6.2/4.6.3): each adjoint as the sum over its children, then the params' gradients. */
-function sweepSection(a: Analysis, sy: Symbols): { sweep: Equation[]; finals: Equation[] } {
+function sweepSection(steps: readonly SweepStep[], sy: Symbols): { sweep: Equation[]; finals: Equation[] } {
   const { fwd } = sy;
   const closed = new ClosedForms(sy);
-  const sweep = a.sweep.map((step) => sweepStep(sy, closed, fwd.nodes[step.node]));
+  const sweep = steps
+    .filter((step) => sy.isShown(fwd.nodes[step.node]))
+    .map((step) => sweepStep(sy, closed, fwd.nodes[step.node]));
   const finals = fwd.params.map((p) => {
     const x = fwd.nodes[p.node];
     const c = closed.adjoint.get(p.node);
     return {
       lhs: `${sy.adjTex(sy.unitTex(x), x.shape)}${x.shape.length ? ` \\in ${shapeTex(x.shape)}` : ""}`,
       steps: [c ? sy.tex(c) : "0"],
+      sides: { truth: sy.adjSym(x), steps: [c ?? num(0)] },
     };
   });
   return { sweep, finals };
@@ -376,7 +316,7 @@ function sweepStep(sy: Symbols, closed: ClosedForms, u: Node): Equation {
   const lhs = `${sy.adjTex(sy.unitTex(u), u.shape)}${u.shape.length ? ` \\in ${shapeTex(u.shape)}` : ""}`;
   if (u.id === sy.fwd.loss) {
     closed.adjoint.set(u.id, num(1));
-    return { lhs, steps: ["1"] };
+    return { lhs, steps: ["1"], sides: { truth: sy.adjSym(u), steps: [num(1)] } };
   }
   const es = sy.edges(u.id).filter((e) => closed.adjoint.has(e.v.id));
   if (es.length > MAX_SUM_WRITTEN) {
@@ -386,7 +326,12 @@ function sweepStep(sy: Symbols, closed: ClosedForms, u: Node): Equation {
         ? `\\sum_{v \\in S(${sy.unitTex(u)})} \\frac{\\partial ${lossSymbol}}{\\partial v} \\frac{\\partial v}{\\partial ${sy.unitTex(u)}}`
         : `\\sum_{v \\in S(${sy.unitTex(u)})} \\left(\\frac{\\partial v}{\\partial ${sy.unitTex(u)}}\\right)^{\\top} \\nabla_{v} ${lossSymbol}`;
     closed.adjoint.set(u.id, sy.adjNamedSym(u));
-    return { lhs, steps: [generic], note: `\\text{a sum over the ${es.length} children of } ${sy.unitTex(u)}` };
+    return {
+      lhs,
+      steps: [generic],
+      note: `\\text{a sum over the ${es.length} children of } ${sy.unitTex(u)}`,
+      sides: { truth: sy.adjSym(u), steps: [undefined] },
+    };
   }
   const notation = es
     .map((e) =>
@@ -396,31 +341,82 @@ function sweepStep(sy: Symbols, closed: ClosedForms, u: Node): Equation {
     )
     .join(" + ");
   const withLocals = es.map((e) =>
-    tidy(sy.contribution(e.v, e.i, sy.adjSym(e.v), (id) => sy.operand(id, false), sy.unitSym(e.v))),
+    tidy(sy.edgeContribution(e, sy.adjSym(e.v), (id) => sy.operand(id, false), sy.unitSym(e.v))),
   );
-  const sum = (xs: MathNode[]) => xs.reduce((acc, x) => apply("add", [acc, x]));
-  const total = tidy(sum(es.map((e) => closed.local(e.v, e.i, closed.smallAdjoint(e.v)))));
+  const sum = (xs: MathNode[]) => (xs.length ? tidy(xs.reduce((acc, x) => apply("add", [acc, x]))) : num(0));
+  const total = tidy(sum(es.map((e) => closed.local(e, closed.smallAdjoint(e.v)))));
   closed.adjoint.set(u.id, total);
-  const steps = [notation, sy.tex(sum(withLocals)), sy.tex(total)].filter((s, k, all) => k === 0 || s !== all[k - 1]);
-  return { lhs, steps };
+  const trees = [undefined, sum(withLocals), total];
+  const texts = [notation || "0", sy.tex(trees[1]!), sy.tex(total)];
+  const keep = texts.map((t, k) => k === 0 || t !== texts[k - 1]);
+  return {
+    lhs,
+    steps: texts.filter((_, k) => keep[k]),
+    sides: { truth: sy.adjSym(u), steps: trees.filter((_, k) => keep[k]) },
+  };
 }
 
-/** every visible node's value and gradient at a point */
+/** the seed of the random point every derivation is checked at */
+const CHECK_SEED = 1;
+
+/**
+ * Every printed equation, evaluated at a point: symbols u_k and user names bind to the units'
+ * values, ∂ℓ/∂u and ∇_u ℓ to the adjoints the autodiff computes on the program as written
+ * (zero where the loss does not depend on u).
+ */
+function checkAt(
+  written: Differentiated,
+  fwd: Graph,
+  equations: readonly Equation[],
+  at: { params: Values; inputs: Values },
+  where: string,
+  strict: boolean,
+): void {
+  const values = evaluateNodes(written.graph, at.params, at.inputs);
+  const adjOf = new Map(written.sweep.map((s) => [s.node, s.adjoint]));
+  const bind = (key: string): Tensor | undefined => {
+    const id = Number(key.slice(1));
+    const x = fwd.nodes[id];
+    if (!x) return undefined;
+    if (key[0] === "u" || key[0] === "n") return { shape: x.shape, value: values[id] };
+    const adj = adjOf.get(id);
+    return { shape: x.shape, value: adj === undefined ? new Float64Array(values[id].length) : values[adj] };
+  };
+  checkEquations(
+    equations.flatMap((e) =>
+      e.sides ? [{ text: `${e.lhs} = ${e.steps.join(" = ")}`, truth: e.sides.truth, sides: e.sides.steps }] : [],
+    ),
+    bind,
+    where,
+    strict,
+  );
+}
+
+/**
+ * Every shown node's value and gradient at a point: values from the canonical graph (the
+ * numerically stable forms the generated module computes, so the table and the module agree),
+ * the params' gradients from it too, the units' adjoints from the program as written.
+ */
 function valuesAt(
   a: Analysis,
-  visible: readonly Node[],
+  written: Differentiated,
+  shown: readonly Node[],
   sy: Symbols,
   at: { params: Values; inputs: Values },
 ): TableRow[] {
-  const values = evaluateNodes(a.differentiated, at.params, at.inputs);
-  const adjOf = new Map(a.sweep.map((s) => [s.node, s.adjoint]));
-  return visible.map((x) => {
-    const adj = adjOf.get(x.id);
-    return {
-      symbol: sy.unitTex(x),
-      shape: x.shape,
-      value: values[x.id],
-      ...(adj !== undefined ? { grad: values[adj] } : {}),
-    };
+  const stable = evaluateNodes(a.differentiated, at.params, at.inputs);
+  const plain = evaluateNodes(written.graph, at.params, at.inputs);
+  const stableAdj = new Map(a.sweep.map((s) => [s.node, s.adjoint]));
+  const plainAdj = new Map(written.sweep.map((s) => [s.node, s.adjoint]));
+  return shown.map((x) => {
+    const c = a.canonicalOf.get(x.id);
+    const value = c !== undefined ? stable[c] : plain[x.id];
+    const adj =
+      x.op === "param" && c !== undefined && stableAdj.has(c)
+        ? stable[stableAdj.get(c)!]
+        : plainAdj.has(x.id)
+          ? plain[plainAdj.get(x.id)!]
+          : undefined;
+    return { symbol: sy.unitTex(x), shape: x.shape, value, ...(adj !== undefined ? { grad: adj } : {}) };
   });
 }

@@ -4,8 +4,10 @@ import { computedDef, elementwiseDef, isOp, opInfo, ops, type Op } from "../ops/
 import type { Attrs } from "../ops/attrs.js";
 import { displayOnly } from "../rules/formula.js";
 import { foldFormula, type Formula } from "../rules/fold.js";
-import { broadcastShapes, scalar, type Shape } from "../shape/shape.js";
+import { broadcastShapes, sameShape, scalar, type Shape } from "../shape/shape.js";
 import { mathOperators, opOfMathFunction } from "../rules/operators.js";
+import type { Builder } from "../ir/build.js";
+import { instantiate, ruleFor } from "../rules/formula.js";
 
 /**
  * Display algebra for derivations: mathjs expression trees that know each subterm's shape
@@ -24,6 +26,27 @@ function withShape<T extends MathNode>(n: T, s: Shape): T {
   return n;
 }
 
+/**
+ * What a function node computes, as IR built from its operands' nodes: an op with its
+ * attributes, a rule's composition of primitives, a derivative. The derivation prints a display
+ * tree and checks it by building this IR and evaluating it (src/explain/check.ts), so every
+ * function node carries its meaning; operators (+ − × / ^) and symbols need none.
+ */
+export type Meaning = (b: Builder, args: readonly number[]) => number;
+const meanings = new WeakMap<MathNode, Meaning>();
+
+export function meaningOf(n: MathNode): Meaning | undefined {
+  return meanings.get(n);
+}
+
+function withMeaning<T extends MathNode>(n: T, m: Meaning | undefined): T {
+  if (m) meanings.set(n, m);
+  return n;
+}
+
+/** the shape a display node has (scalars: []) */
+export const displayShape = (n: MathNode): Shape => shapeOf(n);
+
 export const sym = (key: string, s: Shape): MathNode => withShape(new SymbolNode(key), s);
 export const num = (v: number): MathNode => withShape(new ConstantNode(v), scalar);
 
@@ -40,16 +63,50 @@ export function apply(op: Op, args: readonly MathNode[], target?: Shape, attrs?:
   if (op === "neg") return withShape(new OperatorNode("-", "unaryMinus", [args[0]]), s);
   const o = op in mathOperators ? mathOperators[op as keyof typeof mathOperators] : undefined;
   if (o) return withShape(new OperatorNode(o.symbol as "+", o.fn as "add", [args[0], args[1]]), s);
-  return withShape(new FunctionNode(new SymbolNode(op), [...args]), s);
+  const argShapes = args.map(shapeOf);
+  // operands the display wrote without their broadcast (a constant for a filled tensor) get it back
+  const meaning: Meaning = (b, ids) => {
+    // broadcasting or reducing to the shape a value already has is no op
+    if ((op === "broadcast" || op === "reduce_to") && target && sameShape(b.shape(ids[0]), target)) return ids[0];
+    const xs = ids.map((id, i) => (ops[op].kind === "elementwise" ? id : b.broadcastTo(id, argShapes[i])));
+    return ops[op].kind === "elementwise" ? b.elementwise(op, xs) : b.node(op, xs, { target, attrs });
+  };
+  return withMeaning(withShape(new FunctionNode(new SymbolNode(op), [...args]), s), meaning);
 }
 
-/** A display-only function (derivative notation, masks): printed by `displayFunctions`. */
-export function special(name: string, args: readonly MathNode[], s: Shape): MathNode {
-  return withShape(new FunctionNode(new SymbolNode(name), [...args]), s);
+/** A display-only function (derivative notation, masks): printed by `displayFunctions`, computed by `meaning`. */
+export function special(name: string, args: readonly MathNode[], s: Shape, meaning: Meaning): MathNode {
+  return withMeaning(withShape(new FunctionNode(new SymbolNode(name), [...args]), s), meaning);
 }
 
-/** Substitute display nodes for the symbols of a rule-table formula. */
-export function substitute(formula: Formula, env: Readonly<Record<string, MathNode>>): MathNode {
+/** σ'(x) and the like: the derivative of a one-operand elementwise op, as the lecture names it */
+export function prime(op: Op, x: MathNode): MathNode {
+  return special(`prime:${op}`, [x], shapeOf(x), (b, [id]) => {
+    const grad = ruleFor(op).grads[0];
+    if (!grad || typeof grad === "function") throw new InternalError(`display: ${op} has no formula derivative`);
+    const one = b.broadcastTo(b.constant(1), b.shape(id));
+    return instantiate(b, grad, { x: id, g: one, y: b.elementwise(op, [id]) }) ?? b.broadcastTo(b.constant(0), b.shape(id));
+  });
+}
+
+/** 1[c > 0] and 1[c ≤ 0]: the masks of select's derivative */
+const mask = (name: "mask_gt" | "mask_le", c: MathNode): MathNode =>
+  special(name, [c], shapeOf(c), (b, [id]) =>
+    name === "mask_gt"
+      ? b.elementwise("gt", [id, b.constant(0)])
+      : b.elementwise("sub", [b.constant(1), b.elementwise("gt", [id, b.constant(0)])]),
+  );
+
+/**
+ * Substitute display nodes for the symbols of a rule-table formula. `composition`: the meaning
+ * of a display-only call (a rule whose derivative is a composition of primitives, shown as
+ * `unpermute(g, x)` & co): the rule's own composition applied to the call's first operand.
+ */
+export function substitute(
+  formula: Formula,
+  env: Readonly<Record<string, MathNode>>,
+  composition?: (b: Builder, g: number) => number,
+): MathNode {
   return foldFormula<MathNode>(formula, {
     constant: (v) => num(v),
     symbol: (name) => {
@@ -60,8 +117,19 @@ export function substitute(formula: Formula, env: Readonly<Record<string, MathNo
     operator: (fn, args) => apply(opOfMathFunction[fn], args),
     call: (name, xs) => {
       // expand / rowexpand / reduce_to take their shape from the reference operand
-      if (name === "expand" || name === "rowexpand" || displayOnly.has(name))
-        return withShape(new FunctionNode(new SymbolNode(name), xs), shapeOf(xs[1]));
+      if (name === "expand" || name === "rowexpand" || displayOnly.has(name)) {
+        const target = shapeOf(xs[1]);
+        const meaning: Meaning | undefined =
+          composition && (displayOnly.has(name) || name === "expand")
+            ? (b, [g]) => composition(b, g)
+            : name === "rowexpand"
+              ? (b, [v]) => b.node("rowbcast", [v], { target })
+              : name === "expand"
+                ? (b, [v]) => b.broadcastTo(v, target)
+                : undefined;
+        if (!meaning) throw new InternalError(`display: ${name} outside a rule's composition`);
+        return withMeaning(withShape(new FunctionNode(new SymbolNode(name), xs), target), meaning);
+      }
       if (name === "reduce_to") return apply("reduce_to", [xs[0]], shapeOf(xs[1]));
       if (!isOp(name)) throw new InternalError(`display: unknown function ${name}`);
       return apply(name, xs);
@@ -72,87 +140,164 @@ export function substitute(formula: Formula, env: Readonly<Record<string, MathNo
 // ---- tidying --------------------------------------------------------------------------------
 const isConst = (n: MathNode): n is ConstantNode => n.type === "ConstantNode";
 const value = (n: MathNode) => Number((n as unknown as { value: unknown }).value);
-const isNum = (n: MathNode, v: number) => isConst(n) && value(n) === v;
 const opFn = (n: MathNode) => (n.type === "OperatorNode" ? (n as unknown as { fn: string }).fn : undefined);
 const fnName = (n: MathNode) =>
   n.type === "FunctionNode" ? (n as unknown as { fn: { name: string } }).fn.name : undefined;
 const argsOf = (n: MathNode): MathNode[] => (n as unknown as { args: MathNode[] }).args;
 
-function product(factors: MathNode[], s: Shape): MathNode {
+/** functions printed as their first operand (broadcasts: the lecture writes them implicitly) */
+const transparent: ReadonlySet<string> = new Set(["expand", "rowexpand", "broadcast", "rowbcast", "fill"]);
+
+/** what a node prints as: itself, or for a transparent function, what its operand prints as */
+function printed(n: MathNode): MathNode {
+  let x = n;
+  while (x.type === "FunctionNode" && transparent.has(fnName(x)!)) x = argsOf(x)[0];
+  return x;
+}
+
+/** the constant a node prints as (a number, or a broadcast of one), or undefined */
+export function constOf(n: MathNode): number | undefined {
+  const p = printed(n);
+  return isConst(p) ? value(p) : undefined;
+}
+
+/**
+ * n with the shape s: a number standing for a filled tensor is wrapped in a transparent
+ * broadcast, so that it prints as the number and evaluates as the tensor.
+ */
+export function filled(n: MathNode, s: Shape): MathNode {
+  if (sameShape(shapeOf(n), s)) return n;
+  return withMeaning(withShape(new FunctionNode(new SymbolNode("fill"), [n]), s), (b, [id]) => b.broadcastTo(id, s));
+}
+
+const operator = (op: string, fn: string, args: MathNode[], s: Shape): MathNode =>
+  withShape(new OperatorNode(op as "+", fn as "add", args), s);
+const negate = (x: MathNode): MathNode => operator("-", "unaryMinus", [x], shapeOf(x));
+
+/** a product of factors: constants folded into one leading number, signs pulled out front */
+function product(factorList: MathNode[], s: Shape): MathNode {
   let c = 1;
   const rest: MathNode[] = [];
-  for (const f of factors) {
-    if (isConst(f)) c *= value(f);
-    else rest.push(f);
+  for (const f of factorList) {
+    const k = constOf(f);
+    if (k !== undefined) c *= k;
+    else if (opFn(f) === "unaryMinus") {
+      c = -c;
+      rest.push(...factors(argsOf(f)[0]));
+    } else rest.push(f);
   }
-  if (c === 0) return num(0);
-  let out: MathNode | undefined = c === 1 ? undefined : num(c);
-  if (c === -1 && rest.length) out = undefined;
+  if (c === 0 || rest.length === 0) return num(c);
+  let out: MathNode | undefined = Math.abs(c) === 1 ? undefined : num(Math.abs(c));
   for (const f of rest)
-    out = out
-      ? withShape(new OperatorNode("*", "multiply", [out, f]), broadcastShapes(shapeOf(out), shapeOf(f)) ?? s)
-      : f;
-  out ??= num(1);
-  return c === -1 && rest.length ? withShape(new OperatorNode("-", "unaryMinus", [out]), shapeOf(out)) : out;
+    out = out ? operator("*", "multiply", [out, f], broadcastShapes(shapeOf(out), shapeOf(f)) ?? s) : f;
+  return c < 0 ? negate(out!) : out!;
 }
 
 function factors(n: MathNode): MathNode[] {
   return opFn(n) === "multiply" ? argsOf(n).flatMap(factors) : [n];
 }
 
+/** the number a product starts with (its sign included): 1 for anything else */
+function leadingNumber(n: MathNode): number {
+  if (opFn(n) === "unaryMinus") return -leadingNumber(argsOf(n)[0]);
+  if (opFn(n) !== "multiply") return 1;
+  const c = constOf(factors(n)[0]);
+  return c === undefined || c === 0 ? 1 : c;
+}
+
+/** n without its leading number (and sign) */
+function withoutNumber(n: MathNode): MathNode {
+  if (opFn(n) === "unaryMinus") return withoutNumber(argsOf(n)[0]);
+  if (opFn(n) !== "multiply" || leadingNumber(n) === 1) return n;
+  const [, ...rest] = factors(n);
+  return product(rest, shapeOf(n));
+}
+
+/** a − b, with the sign of a negative b folded: a − (−x) = a + x, a − (−2) = a + 2 */
+function difference(a: MathNode, b: MathNode, s: Shape): MathNode {
+  const k = constOf(b);
+  if (k !== undefined && k < 0) return operator("+", "add", [a, num(-k)], s);
+  if (opFn(b) === "unaryMinus") return operator("+", "add", [a, argsOf(b)[0]], s);
+  return operator("-", "subtract", [a, b], s);
+}
+
+/** a + b, with the sign of a negative b folded: a + (−x) = a − x */
+function total(a: MathNode, b: MathNode, s: Shape): MathNode {
+  const k = constOf(b);
+  if (k !== undefined && k < 0) return operator("-", "subtract", [a, num(-k)], s);
+  if (opFn(b) === "unaryMinus") return operator("-", "subtract", [a, argsOf(b)[0]], s);
+  return operator("+", "add", [a, b], s);
+}
+
 /**
- * Display rewrites, bottom-up. Format: each line a pattern -> replacement:
- *   constants fold · x*1, 1*x -> x · 0*x -> 0 · x+0, 0+x, x-0 -> x · 0-x -> -x · x/1 -> x
- *   x^1 -> x · x^0 -> 1 · -(-x) -> x · guard(g, v) -> v · expand(v, r) -> v (broadcast is implicit)
+ * Display rewrites, bottom-up; every rewrite keeps the value and the shape (a number standing
+ * for a tensor is `filled`). Format: each line a pattern -> replacement:
+ *   constants fold (through broadcasts) · products: numbers folded into one, signs pulled out
+ *   x*1 -> x · 0*x -> 0 · x+0, 0+x, x-0 -> x · 0-x -> -x · a+(-b) -> a-b · a-(-b) -> a+b
+ *   x/1 -> x · (c x)/d -> (c/d) x · x^1 -> x · x^0 -> 1 · -(-x) -> x · (xᵀ)ᵀ -> x · guard(g, v) -> v
  *   select(c, a, 0) -> a ⊙ 1[c > 0] · select(c, 0, b) -> b ⊙ 1[c <= 0]
  */
 export function tidy(n: MathNode): MathNode {
   const s = shapeOf(n);
+  return filled(tidyNode(n, s), s);
+}
+
+function tidyNode(n: MathNode, s: Shape): MathNode {
   if (n.type === "OperatorNode") {
     const fn = opFn(n)!;
     const a = argsOf(n).map(tidy);
-    if (a.every(isConst)) {
-      const v = Number(new OperatorNode((n as OperatorNode).op as "+", fn as "add", a).evaluate());
+    const k = a.map(constOf);
+    if (k.every((v) => v !== undefined)) {
+      const v = Number(new OperatorNode((n as OperatorNode).op as "+", fn as "add", k.map((x) => num(x!))).evaluate());
       if (Number.isFinite(v)) return num(v);
     }
     switch (fn) {
       case "multiply":
         return product(a.flatMap(factors), s);
       case "add":
-        if (isNum(a[1], 0)) return a[0];
-        if (isNum(a[0], 0)) return a[1];
-        if (opFn(a[1]) === "unaryMinus")
-          return withShape(new OperatorNode("-", "subtract", [a[0], argsOf(a[1])[0]]), s);
-        break;
+        if (k[1] === 0) return a[0];
+        if (k[0] === 0) return a[1];
+        return total(a[0], a[1], s);
       case "subtract":
-        if (isNum(a[1], 0)) return a[0];
-        if (isNum(a[0], 0)) return withShape(new OperatorNode("-", "unaryMinus", [a[1]]), s);
+        if (k[1] === 0) return a[0];
+        if (k[0] === 0) return product([num(-1), a[1]], s);
+        return difference(a[0], a[1], s);
+      case "divide": {
+        if (k[1] === 1) return a[0];
+        if (k[0] === 0) return num(0);
+        const fs = factors(a[0]);
+        const c = fs.map(constOf).find((v) => v !== undefined);
+        if (k[1] !== undefined && (c !== undefined || opFn(a[0]) === "unaryMinus"))
+          return product([num(1 / k[1]), ...fs], s);
         break;
-      case "divide":
-        if (isNum(a[1], 1)) return a[0];
-        if (isNum(a[0], 0)) return num(0);
-        break;
+      }
       case "pow":
-        if (isNum(a[1], 1)) return a[0];
-        if (isNum(a[1], 0)) return num(1);
+        if (k[1] === 1) return a[0];
+        if (k[1] === 0) return num(1);
         break;
       case "unaryMinus":
-        if (opFn(a[0]) === "unaryMinus") return argsOf(a[0])[0];
-        if (isConst(a[0])) return num(-value(a[0]));
-        break;
+        return product([num(-1), a[0]], s);
     }
-    return withShape(new OperatorNode((n as OperatorNode).op as "+", fn as "add", a), s);
+    return operator((n as OperatorNode).op, fn, a, s);
   }
   if (n.type === "FunctionNode") {
     const name = fnName(n)!;
     const a = argsOf(n).map(tidy);
     if (name === "guard") return a[1];
-    if (name === "expand" || name === "rowexpand") return a[0];
-    if (name === "select" && isNum(a[2], 0))
-      return isNum(a[1], 0) ? num(0) : product([...factors(a[1]), special("mask_gt", [a[0]], shapeOf(a[0]))], s);
-    if (name === "select" && isNum(a[1], 0))
-      return product([...factors(a[2]), special("mask_le", [a[0]], shapeOf(a[0]))], s);
-    return withShape(new FunctionNode(new SymbolNode(name), a), s);
+    // a constant broadcast is the constant (tidy wraps it back to the shape)
+    if (transparent.has(name) && constOf(a[0]) !== undefined) return a[0];
+    // (xᵀ)ᵀ = x
+    if (name === "transpose" && fnName(printed(a[0])) === "transpose") return argsOf(printed(a[0]))[0];
+    // a number comes out of a linear op: Xᵀ(c v) = c Xᵀv, Σ(−x) = −Σx
+    if (isOp(name) && ops[name].linear && a.some((x) => leadingNumber(x) !== 1)) {
+      const c = a.reduce((acc, x) => acc * leadingNumber(x), 1);
+      const inner = withMeaning(withShape(new FunctionNode(new SymbolNode(name), a.map(withoutNumber)), s), meanings.get(n));
+      return product([num(c), inner], s);
+    }
+    if (name === "select" && constOf(a[2]) === 0)
+      return constOf(a[1]) === 0 ? num(0) : product([...factors(a[1]), mask("mask_gt", a[0])], s);
+    if (name === "select" && constOf(a[1]) === 0) return product([...factors(a[2]), mask("mask_le", a[0])], s);
+    return withMeaning(withShape(new FunctionNode(new SymbolNode(name), a), s), meanings.get(n));
   }
   return n;
 }
@@ -213,7 +358,7 @@ function fillTemplate(
         after.startsWith("}") ||
         after.startsWith(" >") ||
         after.startsWith(" \\ge"));
-    const compound = args[i].type === "OperatorNode";
+    const compound = printed(args[i]).type === "OperatorNode";
     return compound && !delimited ? `\\left(${t}\\right)` : t;
   });
 }
@@ -231,26 +376,29 @@ export function toTex(n: MathNode, symbols: (key: string) => string): string {
         const fn = opFn(node);
         const [a, b] = argsOf(node);
         const wrap = (x: MathNode, strict: boolean) => {
-          const f = opFn(x);
+          const f = opFn(printed(x));
           const needs = f === "add" || f === "subtract" || (strict && f === "unaryMinus");
           return needs ? `\\left(${texOf(x)}\\right)` : texOf(x);
         };
         if (fn === "multiply") {
-          const tensors = shapeOf(a).length > 0 && shapeOf(b).length > 0;
+          const [pa, pb] = [printed(a), printed(b)];
+          const tensors = shapeOf(pa).length > 0 && shapeOf(pb).length > 0;
           const sep = tensors
             ? " \\odot "
-            : isConst(b) || (isConst(a) && opFn(b) === "unaryMinus")
+            : isConst(pb) || (isConst(pa) && opFn(pb) === "unaryMinus")
               ? " \\cdot "
               : "\\,";
           return `${wrap(a, false)}${sep}${wrap(b, true)}`;
         }
         if (fn === "unaryMinus") return `-${wrap(a, true)}`;
+        const pb = opFn(printed(b));
         if (fn === "subtract")
-          return `${texOf(a)} - ${opFn(b) === "add" || opFn(b) === "subtract" || opFn(b) === "unaryMinus" ? `\\left(${texOf(b)}\\right)` : texOf(b)}`;
-        if (fn === "add") return `${texOf(a)} + ${opFn(b) === "unaryMinus" ? `\\left(${texOf(b)}\\right)` : texOf(b)}`;
+          return `${texOf(a)} - ${pb === "add" || pb === "subtract" || pb === "unaryMinus" ? `\\left(${texOf(b)}\\right)` : texOf(b)}`;
+        if (fn === "add") return `${texOf(a)} + ${pb === "unaryMinus" ? `\\left(${texOf(b)}\\right)` : texOf(b)}`;
         if (fn === "divide") return `\\frac{${texOf(a)}}{${texOf(b)}}`;
         if (fn === "pow") {
-          const base = a.type === "SymbolNode" || isConst(a) ? texOf(a) : `\\left(${texOf(a)}\\right)`;
+          const pa = printed(a);
+          const base = pa.type === "SymbolNode" || isConst(pa) ? texOf(a) : `\\left(${texOf(a)}\\right)`;
           return `${base}^{${texOf(b)}}`;
         }
         return undefined;
@@ -258,6 +406,13 @@ export function toTex(n: MathNode, symbols: (key: string) => string): string {
       case "FunctionNode": {
         const name = fnName(node)!;
         const args = argsOf(node);
+        if (transparent.has(name)) return texOf(args[0]);
+        // summing a broadcast back to one number is a plain sum
+        if (name === "reduce_to" && shapeOf(node).length === 0) {
+          const x = printed(args[0]);
+          const t = texOf(args[0]);
+          return `\\textstyle\\sum ${x.type === "OperatorNode" ? `\\left(${t}\\right)` : t}`;
+        }
         const d = displayFunctions[name];
         if (d) return d(args.map(texOf));
         if (name.startsWith("prime:")) {

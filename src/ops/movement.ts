@@ -14,6 +14,7 @@ import { kernel, view, type KernelDef, ViewDef } from "./types.js";
 export const movement = {
   /** NumPy broadcast of x to `target` */
   broadcast: view({
+    linear: true,
     args: ["x"],
     shape: (a, t) => (t && broadcastsTo(a[0], t) ? t : undefined),
     attrs: [],
@@ -37,6 +38,7 @@ export const movement = {
   }),
   /** each row of `target` filled with one element of v: [m] -> [m, n], scalar -> [n] */
   rowbcast: view({
+    linear: true,
     args: ["v"],
     shape: (a, t) => (t && t.length >= 1 && sameShape(dropLast(t), a[0]) ? t : undefined),
     attrs: [],
@@ -53,6 +55,7 @@ export const movement = {
     batch: (b, n, [v], B) => b.node("rowbcast", [v.id], { target: batchedShape(B, n.shape) }),
   }),
   transpose: view({
+    linear: true,
     args: ["x"],
     shape: (a) => (a[0].length === 2 ? [a[0][1], a[0][0]] : undefined),
     attrs: [],
@@ -70,6 +73,7 @@ export const movement = {
   }),
   /** result axis k is operand axis attrs.perm[k] */
   permute: view({
+    linear: true,
     args: ["x"],
     shape: (a, _t, at) => (a[0].length >= 2 ? permutedShape(a[0], at?.perm) : undefined),
     attrs: ["perm"],
@@ -99,6 +103,7 @@ export const movement = {
   }),
   /** the same elements in row-major order, shaped `target` */
   reshape: view({
+    linear: true,
     args: ["x"],
     shape: (a, t) => (t && size(t) === size(a[0]) && !sameShape(t, a[0]) ? t : undefined),
     attrs: [],
@@ -115,6 +120,7 @@ export const movement = {
   }),
   /** result index i reads operand index starts + steps * i on each axis; shaped `target` */
   slice: view({
+    linear: true,
     args: ["x"],
     shape: (a, t, at) => (windowFits(a[0], t, at?.starts, at?.steps) ? t : undefined),
     attrs: ["starts", "steps"],
@@ -149,6 +155,7 @@ export const movement = {
   }),
   /** zeros of shape `target`, with operand index i written at starts + steps * i (slice's transpose) */
   pad: kernel({
+    linear: true,
     args: ["x"],
     shape: (a, t, at) => (t && windowFits(t, a[0], at?.starts, at?.steps) ? t : undefined),
     attrs: ["starts", "steps"],

@@ -14,6 +14,7 @@ import { kernel, type KernelCtx, KernelDef } from "./types.js";
  */
 export const products = {
   matvec: kernel({
+    linear: true,
     args: ["A", "x"],
     shape: (a) => (a[0].length === 2 && a[1].length === 1 ? matmulShape(a[0], a[1]) : undefined),
     flops: (a) => 2 * a[0][0] * a[0][1],
@@ -35,6 +36,7 @@ export const products = {
         : batchedContraction(b, "mn,n->m", [A, x], n, B),
   }),
   vecmat: kernel({
+    linear: true,
     args: ["x", "B"],
     shape: (a) => (a[0].length === 1 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined),
     flops: (a) => 2 * a[1][0] * a[1][1],
@@ -62,6 +64,7 @@ export const products = {
       !W.batched ? b.node("matmul", [x.id, W.id]) : batchedContraction(b, "n,nk->k", [x, W], n, B),
   }),
   matmul: kernel({
+    linear: true,
     args: ["A", "B"],
     shape: (a) => (a[0].length === 2 && a[1].length === 2 ? matmulShape(a[0], a[1]) : undefined),
     flops: (a) => 2 * a[0][0] * a[0][1] * a[1][1],
@@ -99,6 +102,7 @@ export const products = {
   }),
   // (one multiply per element, no sum)
   outer: kernel({
+    linear: true,
     args: ["a", "b"],
     shape: (a) => (a[0].length === 1 && a[1].length === 1 ? [a[0][0], a[1][0]] : undefined),
     flops: (a) => a[0][0] * a[1][0],
@@ -124,6 +128,7 @@ export const products = {
     batch: (b, n, args, B) => batchedContraction(b, "m,n->mn", args, n, B),
   }),
   dot: kernel({
+    linear: true,
     args: ["a", "b"],
     shape: (a) => (a[0].length === 1 && sameShape(a[0], a[1]) ? [] : undefined),
     flops: (a) => 2 * a[0][0],
@@ -149,6 +154,7 @@ export const products = {
   }),
   /** einsum of one operand (attrs.spec, result shaped `target`): diagonals, sums, broadcasts */
   contract1: kernel({
+    linear: true,
     args: ["x"],
     shape: (a, t, at) => contractShape(at?.spec, a, t),
     flops: (a, t, at) => contractFlops(at!.spec!, a, t!),
@@ -164,6 +170,7 @@ export const products = {
   }),
   /** einsum of two operands (attrs.spec, result shaped `target`): every product of any rank */
   contract2: kernel({
+    linear: true,
     args: ["a", "b"],
     shape: (a, t, at) => contractShape(at?.spec, a, t),
     flops: (a, t, at) => contractFlops(at!.spec!, a, t!),

@@ -10,6 +10,7 @@ import { kernel, type GraphBuilder, KernelCtx, KernelDef, Kernel, OpNode } from 
 export const reduce = {
   /** sum of all elements -> scalar */
   sum: kernel({
+    linear: true,
     args: ["x"],
     shape: (a) => (a[0].length >= 1 ? [] : undefined),
     attrs: [],
@@ -32,6 +33,7 @@ export const reduce = {
   }),
   /** sum along the last axis */
   rowsum: kernel({
+    linear: true,
     args: ["x"],
     shape: (a) => (a[0].length >= 1 ? dropLast(a[0]) : undefined),
     attrs: [],
@@ -55,6 +57,7 @@ export const reduce = {
   }),
   /** sum x down to `target`, the inverse of broadcast */
   reduce_to: kernel({
+    linear: true,
     args: ["x"],
     shape: (a, t) => (t && broadcastsTo(t, a[0]) && !sameShape(t, a[0]) ? t : undefined),
     attrs: [],
@@ -86,6 +89,7 @@ export const reduce = {
   }),
   /** sum over attrs.axes (reduced away) */
   reduce_sum: kernel({
+    linear: true,
     args: ["x"],
     shape: (a, _t, at) => reducedShape(a[0], at?.axes),
     attrs: ["axes"],

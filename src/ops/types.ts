@@ -131,6 +131,8 @@ interface Common<K extends OpKind> {
   readonly target: boolean;
   /** binary ops with f(a, b) = f(b, a): rewrite patterns match them in either operand order */
   readonly commutative?: true;
+  /** linear in each operand, f(c·a, b) = c·f(a, b): a derivation takes a number out of it (Xᵀ(c v) = c Xᵀv) */
+  readonly linear?: true;
   /** ops that read an operand as integer indices: which operand, and the exclusive bound of its values */
   readonly indices?: (args: readonly Shape[], shape: Shape, attrs?: Attrs) => readonly [operand: number, bound: number];
 }

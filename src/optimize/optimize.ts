@@ -38,6 +38,11 @@ function rewriter(tables: readonly (readonly Rule[])[]): Rewriter {
  * (so equal nodes merge: CSE), offering each new node to `rewrite` until none applies.
  */
 function rebuild(g: Graph, rewrite?: Rewriter): Graph {
+  return rebuildMapped(g, rewrite).graph;
+}
+
+/** rebuild, with each live node of g mapped to the node of the result that holds its value */
+function rebuildMapped(g: Graph, rewrite?: Rewriter): { graph: Graph; map: ReadonlyMap<number, number> } {
   const live = reachable(g, outputs(g));
   for (const l of [...g.params, ...g.inputs]) live[l.node] = true;
   const b = new Builder();
@@ -55,13 +60,14 @@ function rebuild(g: Graph, rewrite?: Rewriter): Graph {
     map.set(n.id, id);
   }
   const leaf = (l: Graph["params"][number]) => ({ ...l, node: map.get(l.node)! });
-  return b.finish({
+  const graph = b.finish({
     file: g.file,
     params: g.params.map(leaf),
     inputs: g.inputs.map(leaf),
     loss: map.get(g.loss)!,
     grads: g.grads.map((o) => ({ param: o.param, node: map.get(o.node)! })),
   });
+  return { graph, map };
 }
 
 const simplifier = rewriter([identities]);
@@ -78,6 +84,11 @@ function simplify(g: Graph): Graph {
  */
 export function canonicalize(g: Graph): Graph {
   return rebuild(g, canonicalizer);
+}
+
+/** canonicalize, with each live node of g mapped to the canonical node that holds its value */
+export function canonicalizeMapped(g: Graph): { graph: Graph; map: ReadonlyMap<number, number> } {
+  return rebuildMapped(g, canonicalizer);
 }
 
 /** Dead code elimination: keep what the loss and the gradients need (and the declared leaves). */
