@@ -223,6 +223,8 @@ function difference(a: MathNode, b: MathNode, s: Shape): MathNode {
 
 /** a + b, with the sign of a negative b folded: a + (−x) = a − x */
 function total(a: MathNode, b: MathNode, s: Shape): MathNode {
+  // x + x = 2x (the same display tree, printed once)
+  if (a === b || (a.type === "SymbolNode" && b.type === "SymbolNode" && a.equals(b))) return product([num(2), a], s);
   const k = constOf(b);
   if (k !== undefined && k < 0) return operator("-", "subtract", [a, num(-k)], s);
   if (opFn(b) === "unaryMinus") return operator("-", "subtract", [a, argsOf(b)[0]], s);
@@ -288,12 +290,22 @@ function tidyNode(n: MathNode, s: Shape): MathNode {
     if (transparent.has(name) && constOf(a[0]) !== undefined) return a[0];
     // (xᵀ)ᵀ = x
     if (name === "transpose" && fnName(printed(a[0])) === "transpose") return argsOf(printed(a[0]))[0];
-    // a number comes out of a linear op: Xᵀ(c v) = c Xᵀv, Σ(−x) = −Σx
+    // a linear op of 0 is 0; a number comes out of it: Xᵀ(c v) = c Xᵀv, Σ(−x) = −Σx
+    if (isOp(name) && ops[name].linear && a.some((x) => constOf(x) === 0)) return num(0);
     if (isOp(name) && ops[name].linear && a.some((x) => leadingNumber(x) !== 1)) {
       const c = a.reduce((acc, x) => acc * leadingNumber(x), 1);
       const inner = withMeaning(withShape(new FunctionNode(new SymbolNode(name), a.map(withoutNumber)), s), meanings.get(n));
       return product([num(c), inner], s);
     }
+    // a product with a transposed matrix is the other product: matvec(Aᵀ, x) = Aᵀx = vecmat(x, A), vecmat(x, Bᵀ) = B x
+    const untransposed = (x: MathNode) => (fnName(printed(x)) === "transpose" ? argsOf(printed(x))[0] : undefined);
+    // (a bᵀ)ᵀ = b aᵀ
+    if (name === "transpose" && fnName(printed(a[0])) === "outer") {
+      const [u, v] = argsOf(printed(a[0]));
+      return tidy(apply("outer", [v, u]));
+    }
+    if (name === "matvec" && untransposed(a[0])) return tidy(apply("vecmat", [a[1], untransposed(a[0])!]));
+    if (name === "vecmat" && untransposed(a[1])) return tidy(apply("matvec", [untransposed(a[1])!, a[0]]));
     if (name === "select" && constOf(a[2]) === 0)
       return constOf(a[1]) === 0 ? num(0) : product([...factors(a[1]), mask("mask_gt", a[0])], s);
     if (name === "select" && constOf(a[1]) === 0) return product([...factors(a[2]), mask("mask_le", a[0])], s);
@@ -358,8 +370,11 @@ function fillTemplate(
         after.startsWith("}") ||
         after.startsWith(" >") ||
         after.startsWith(" \\ge"));
-    const compound = printed(args[i]).type === "OperatorNode";
-    return compound && !delimited ? `\\left(${t}\\right)` : t;
+    const p = printed(args[i]);
+    const compound = p.type === "OperatorNode";
+    // a superscript goes on an atom: (Wᵀ)ᵀ, (A B)ᵀ, never W^{⊤}^{⊤}
+    const superscripted = after.startsWith("^") && p.type !== "SymbolNode" && !isConst(p);
+    return (compound && !delimited) || superscripted ? `\\left(${t}\\right)` : t;
   });
 }
 

@@ -1,14 +1,22 @@
 import { fillTemplate } from "../emit/template.js";
 import { size } from "../shape/shape.js";
 import type { Derivation, Equation, TableRow } from "./derive.js";
+import { breakLines, PAGE_EMS, texWidth } from "./breaks.js";
 
 export type Format = "md" | "tex";
+
+/** An aligned block of equations (`lhs &= step \\ &= step …`), the last step boxed or not. */
+interface Block {
+  readonly equations: readonly Equation[];
+  readonly boxed?: boolean;
+}
 
 /** The text of a derivation's sections; the renderers lay these out per format. */
 interface Section {
   readonly title: string;
   readonly intro?: string;
-  readonly math?: readonly string[];
+  /** display math: a formula, or a block of aligned equations */
+  readonly math?: readonly (string | Block)[];
   readonly table?: { readonly head: readonly string[]; readonly rows: readonly (readonly string[])[] };
   readonly picture?: string;
 }
@@ -19,6 +27,48 @@ function equation(e: Equation, boxed = false): string {
   if (e.note) lines[0] += ` && ${e.note}`;
   return lines.join(" \\\\\n");
 }
+
+/** a block as aligned TeX (both formats, and the KaTeX check) */
+function blockText(b: Block): string {
+  return b.equations.map((e) => equation(e, b.boxed)).join(" \\\\\n");
+}
+
+/**
+ * A block for a printed page: each step no wider than the page (breaks.ts), continuation lines
+ * indented; a boxed answer too long for one line is broken instead of boxed.
+ */
+function pageBlock(b: Block): string {
+  const lhsWidth = Math.max(...b.equations.map((e) => texWidth(e.lhs)));
+  const noteWidth = Math.max(0, ...b.equations.map((e) => (e.note ? texWidth(e.note) + 2 : 0)));
+  const limit = Math.max(12, PAGE_EMS - lhsWidth - noteWidth - 3);
+  const rows: string[] = [];
+  for (const e of b.equations) {
+    e.steps.forEach((step, k) => {
+      const last = k === e.steps.length - 1;
+      const boxed = b.boxed && last && texWidth(step) + 1 <= limit ? `\\boxed{${step}}` : step;
+      const lines = breakLines(boxed, limit);
+      lines.forEach((line, j) => {
+        const head = j > 0 ? "&\\quad " : k === 0 ? `${e.lhs} &= ` : "&= ";
+        rows.push(`${head}${line}${k === 0 && j === 0 && e.note ? ` && ${e.note}` : ""}`);
+      });
+    });
+  }
+  return rows.join(" \\\\\n");
+}
+
+/** a formula (a list such as the node order) for a printed page: broken after commas when too wide */
+function pageFormula(m: string): string {
+  if (texWidth(m) <= PAGE_EMS) return `\\[\n${m}\n\\]`;
+  const lines: string[] = [];
+  for (const item of m.split(",\\; ")) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && texWidth(`${last},\\; ${item}`) <= PAGE_EMS - 2) lines[lines.length - 1] = `${last},\\; ${item}`;
+    else lines.push(item);
+  }
+  return `\\begin{gather*}\n${lines.join(",\\\\\n")}\n\\end{gather*}`;
+}
+
+const mathText = (m: string | Block): string => (typeof m === "string" ? m : blockText(m));
 
 /** significant digits of the values table, unless --digits says otherwise: a table that fits a page */
 export const DEFAULT_DIGITS = 6;
@@ -39,11 +89,11 @@ function values(v: Float64Array | undefined, shape: readonly number[], digits: n
 
 function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGITS): Section[] {
   const out: Section[] = [];
-  out.push({ title: "1. The model", math: d.model.map((e) => equation(e)) });
+  out.push({ title: "1. The model", math: d.model.map((e) => ({ equations: [e] })) });
   out.push({
     title: "2. Forward decomposition into elementary units",
     intro: "Each unit applies one elementary op. The units, in the order they are created:",
-    math: [d.units.map((e) => equation(e)).join(" \\\\\n")],
+    math: [{ equations: d.units }],
   });
   out.push({
     title: "Recorded node order",
@@ -53,26 +103,26 @@ function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGITS): Sec
   out.push({
     title: "3. Child sets S(u)",
     intro: "$S(u)$ holds the units that use $u$ (the heads of $u$'s outgoing edges):",
-    math: [d.childSets.map((e) => equation(e)).join(" \\\\\n")],
+    math: [{ equations: d.childSets }],
   });
   out.push({
     title: "4. Local derivatives",
     intro: d.tensor
       ? "One per edge, from the rule table. For tensors, each edge maps the downstream gradient back (lemma 1 of 4.6.4: $\\nabla_{x} z = (\\partial y / \\partial x)^{\\top} \\nabla_{y} z$):"
       : "One per edge into a node that depends on a param, from the rule table:",
-    math: [d.locals.map((e) => equation(e)).join(" \\\\\n")],
+    math: [{ equations: d.locals }],
   });
   out.push({
     title: "5. The backward sweep",
     intro: `In reverse creation order; each node's gradient sums over its children, $\\frac{\\partial ${d.lossSymbol}}{\\partial u} = \\sum_{v \\in S(u)} \\frac{\\partial ${d.lossSymbol}}{\\partial v} \\frac{\\partial v}{\\partial u}$, then the known values are substituted:`,
-    math: d.sweep.map((e) => equation(e)),
+    math: d.sweep.map((e) => ({ equations: [e] })),
   });
   out.push({
     title: "6. The gradients",
     ...(d.softmaxCrossEntropy
       ? { intro: "Softmax cross-entropy contributes $\\operatorname{softmax}(z) - y$ to its logits' gradient (4.6.4)." }
       : {}),
-    math: d.finals.map((e) => equation(e, true)),
+    math: d.finals.map((e) => ({ equations: [e], boxed: true })),
   });
   if (d.table) {
     out.push({
@@ -97,7 +147,7 @@ function markdown(d: Derivation, picture: string | undefined, digits: number): s
     parts.push(`## ${s.title}`);
     if (s.intro) parts.push(s.intro);
     for (const m of s.math ?? [])
-      parts.push("```math\n" + (m.includes("&") ? `\\begin{aligned}\n${m}\n\\end{aligned}` : m) + "\n```");
+      parts.push("```math\n" + (typeof m === "string" ? m : `\\begin{aligned}\n${blockText(m)}\n\\end{aligned}`) + "\n```");
     if (s.table) {
       parts.push(
         [
@@ -155,21 +205,23 @@ function latex(d: Derivation, digits: number): string {
     parts.push(`\\subsection*{${texText(s.title)}}`);
     if (s.intro) parts.push(texText(s.intro));
     for (const m of s.math ?? [])
-      parts.push(m.includes("&") ? `\\begin{align*}\n${m}\n\\end{align*}` : `\\[\n${m}\n\\]`);
+      parts.push(typeof m === "string" ? pageFormula(m) : `\\begin{align*}\n${pageBlock(m)}\n\\end{align*}`);
     if (s.table) {
       parts.push(
         [
-          `\\begin{tabular}{lll}`,
+          // value columns wrap within the page (a row of six numbers is wider than a column)
+          `{\\small\\begin{tabular}{l>{\\raggedright\\arraybackslash}p{0.4\\linewidth}>{\\raggedright\\arraybackslash}p{0.4\\linewidth}}`,
           `${s.table.head.map(texText).join(" & ")} \\\\ \\hline`,
           ...s.table.rows.map((r) => `$${r[0]}$ & ${texText(r[1])} & ${texText(r[2])} \\\\`),
-          `\\end{tabular}`,
+          `\\end{tabular}}`,
         ].join("\n"),
       );
     }
   }
   return fillTemplate("derivation.tex", {
     sourceComment: commentText(d.file),
-    source: texLiteral(d.file),
+    // a long path breaks after its separators instead of running off the page
+    source: texLiteral(d.file).replace(/(\/|-|\.|\\_)/g, "$1\\allowbreak{}"),
     body: parts.join("\n\n"),
   });
 }
@@ -183,7 +235,7 @@ export function renderDerivation(d: Derivation, format: Format, picture?: string
 export function mathFragments(d: Derivation): string[] {
   const inline = (text: string) => [...text.matchAll(/\$([^$]*)\$/g)].map((m) => m[1]);
   return sections(d).flatMap((s) => [
-    ...(s.math ?? []).map((m) => (m.includes("&") ? `\\begin{aligned}${m}\\end{aligned}` : m)),
+    ...(s.math ?? []).map((m) => (typeof m === "string" ? m : `\\begin{aligned}${mathText(m)}\\end{aligned}`)),
     ...inline(s.intro ?? ""),
     ...(s.table
       ? [...s.table.head.flatMap(inline), ...s.table.rows.flatMap((r) => [r[0], ...inline(r[1]), ...inline(r[2])])]

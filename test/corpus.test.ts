@@ -1,0 +1,71 @@
+/**
+ * Derivations of models nobody in this repository tuned them for (#12): the student corpus in
+ * test/corpus/ (logistic regression on a batch, an MLP with L2, a tied-weight autoencoder,
+ * self-attention, binary cross-entropy, every function of the language) and every example.
+ * explain checks every printed equation numerically as it derives (src/explain/check.ts), at
+ * its own random point and at the point given here; these tests add that every fragment parses
+ * with KaTeX in strict mode, that the graph is drawn, and that every .tex compiles with
+ * pdflatex with no overfull line wider than 10 pt.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import katex from "katex";
+import { describe, expect, it } from "vitest";
+import { analyze, explain, graph } from "../src/index.js";
+import { derive } from "../src/explain/derive.js";
+import { mathFragments } from "../src/explain/render.js";
+import { parsePoint } from "../src/explain/point.js";
+
+const programs = [
+  ...readdirSync("test/corpus").map((f) => ({ name: f.replace(/\.grad$/, ""), file: `test/corpus/${f}` })),
+  ...readdirSync("examples")
+    .filter((f) => f.endsWith(".grad"))
+    .map((f) => ({ name: `example-${f.replace(/\.grad$/, "")}`, file: `examples/${f}` })),
+].sort((a, b) => a.name.localeCompare(b.name));
+
+describe("the student corpus (#12)", () => {
+  it("holds at least 40 models besides the examples", () => {
+    expect(programs.filter((p) => !p.name.startsWith("example-")).length).toBeGreaterThanOrEqual(40);
+  });
+
+  for (const p of programs) {
+    it(`${p.name}: every equation holds, every fragment parses with KaTeX, the graph is drawn`, async () => {
+      const text = readFileSync(p.file, "utf8");
+      const a = analyze(text, { filename: p.file });
+      // derive checks every printed equation at its own random point and at this one
+      const d = derive(a, parsePoint("random:7", a.canonical));
+      for (const f of mathFragments(d))
+        expect(
+          () => katex.renderToString(f, { displayMode: true, strict: "error", throwOnError: true }),
+          f,
+        ).not.toThrow();
+      expect(await graph(text, { filename: p.file, format: "dot" })).toMatch(/^digraph/);
+    });
+  }
+
+  const hasPdflatex = spawnSync("pdflatex", ["--version"]).status === 0;
+  it.skipIf(!hasPdflatex)(
+    "every derivation compiles with pdflatex, no line more than 10 pt too wide",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "gradc-corpus-"));
+      const problems: string[] = [];
+      for (const p of programs) {
+        const text = readFileSync(p.file, "utf8");
+        writeFileSync(join(dir, `${p.name}.tex`), explain(text, { filename: p.file, format: "tex", at: "random" }).text);
+        const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", `${p.name}.tex`], {
+          cwd: dir,
+          encoding: "utf8",
+        });
+        if (r.status !== 0) problems.push(`${p.name}.tex does not compile:\n${r.stdout.slice(-1500)}`);
+        const log = readFileSync(join(dir, `${p.name}.log`), "latin1");
+        for (const m of log.matchAll(/Overfull \\hbox \(([\d.]+)pt too wide\)[^\n]*/g))
+          if (Number(m[1]) > 10) problems.push(`${p.name}.tex: ${m[0]}`);
+      }
+      expect(problems).toEqual([]);
+    },
+    300_000,
+  );
+  if (!hasPdflatex) it("pdflatex is not installed here: the .tex page test is skipped (CI installs TeX)", () => {});
+});
