@@ -6,7 +6,7 @@ import { dependsOnParams } from "../ir/graph.js";
 import { differentiate, type Differentiated, type SweepStep } from "../autodiff/differentiate.js";
 import { elementwiseDef } from "../ops/index.js";
 import type { Analysis } from "../pipeline.js";
-import type { Shape } from "../shape/shape.js";
+import { size as shapeSize, type Shape } from "../shape/shape.js";
 import { apply, constOf, num, prime, size, tidy } from "./math.js";
 import { Symbols, type Edge } from "./view.js";
 import { shapeTex } from "./symbols.js";
@@ -238,8 +238,12 @@ function localDerivative(sy: Symbols, e: Edge, u: Node): Equation {
     };
   }
   const d = tidy(sy.edgeContribution(e, sy.adjSym(v), operands, sy.unitSym(v)));
+  // the Jacobian's shape (lecture 4.2: entries of v by entries of u, flattened), so the
+  // product (n × m)(m) = (n) is visibly well-defined
+  const [m, n] = [shapeSize(v.shape), shapeSize(u.shape)];
   return {
     lhs: `\\left(\\frac{\\partial ${sy.unitTex(v)}}{\\partial ${sy.unitTex(u)}}\\right)^{\\top} ${sy.adjTex(sy.unitTex(v), v.shape)}`,
+    note: `\\tfrac{\\partial ${sy.unitTex(v)}}{\\partial ${sy.unitTex(u)}} \\in \\mathbb{R}^{${m} \\times ${n}}`,
     steps: [sy.tex(d)],
     sides: { truth: sy.edgeVjp(e, sy.adjSym(v)), steps: [d] },
   };

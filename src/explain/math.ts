@@ -218,6 +218,7 @@ function difference(a: MathNode, b: MathNode, s: Shape): MathNode {
   const k = constOf(b);
   if (k !== undefined && k < 0) return operator("+", "add", [a, num(-k)], s);
   if (opFn(b) === "unaryMinus") return operator("+", "add", [a, argsOf(b)[0]], s);
+  if (leadingNumber(b) < 0) return operator("+", "add", [a, product([num(-1), b], shapeOf(b))], s);
   return operator("-", "subtract", [a, b], s);
 }
 
@@ -228,6 +229,7 @@ function total(a: MathNode, b: MathNode, s: Shape): MathNode {
   const k = constOf(b);
   if (k !== undefined && k < 0) return operator("-", "subtract", [a, num(-k)], s);
   if (opFn(b) === "unaryMinus") return operator("-", "subtract", [a, argsOf(b)[0]], s);
+  if (leadingNumber(b) < 0) return operator("-", "subtract", [a, product([num(-1), b], shapeOf(b))], s);
   return operator("+", "add", [a, b], s);
 }
 
@@ -271,6 +273,9 @@ function tidyNode(n: MathNode, s: Shape): MathNode {
         const c = fs.map(constOf).find((v) => v !== undefined);
         if (k[1] !== undefined && (c !== undefined || opFn(a[0]) === "unaryMinus"))
           return product([num(1 / k[1]), ...fs], s);
+        // a number in the numerator stands in front: (c x)/d = c (x/d)
+        if (leadingNumber(a[0]) !== 1)
+          return product([num(leadingNumber(a[0])), operator("/", "divide", [withoutNumber(a[0]), a[1]], s)], s);
         break;
       }
       case "pow":
@@ -353,9 +358,18 @@ function fillTemplate(
   args: readonly MathNode[],
   texOf: (n: MathNode) => string,
 ): string {
-  return template.replace(/\{(\w+)\}/g, (hole, name: string, at: number) => {
+  // one pass over the holes; "1 + {x}" with x = −y prints "1 - y" (a negated operand after a plus takes its sign)
+  return template.replace(/(\+ )?\{(\w+)\}/g, (whole, plus: string | undefined, name: string, start: number) => {
     const i = names.indexOf(name);
-    if (i < 0) return hole;
+    if (i < 0) return whole;
+    const p = printed(args[i]);
+    if (plus && opFn(p) === "unaryMinus") {
+      const inner = argsOf(p)[0];
+      const f = opFn(printed(inner));
+      return `- ${f === "add" || f === "subtract" ? `\\left(${texOf(inner)}\\right)` : texOf(inner)}`;
+    }
+    const hole = whole.slice(plus ? 2 : 0);
+    const at = start + (plus ? 2 : 0);
     const t = texOf(args[i]);
     const before = template.slice(Math.max(0, at - 6), at);
     const after = template.slice(at + hole.length, at + hole.length + 7);
@@ -370,11 +384,10 @@ function fillTemplate(
         after.startsWith("}") ||
         after.startsWith(" >") ||
         after.startsWith(" \\ge"));
-    const p = printed(args[i]);
     const compound = p.type === "OperatorNode";
     // a superscript goes on an atom: (Wᵀ)ᵀ, (A B)ᵀ, never W^{⊤}^{⊤}
     const superscripted = after.startsWith("^") && p.type !== "SymbolNode" && !isConst(p);
-    return (compound && !delimited) || superscripted ? `\\left(${t}\\right)` : t;
+    return `${plus ?? ""}${(compound && !delimited) || superscripted ? `\\left(${t}\\right)` : t}`;
   });
 }
 

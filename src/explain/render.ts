@@ -108,7 +108,7 @@ function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGITS): Sec
   out.push({
     title: "4. Local derivatives",
     intro: d.tensor
-      ? "One per edge, from the rule table. For tensors, each edge maps the downstream gradient back (lemma 1 of 4.6.4: $\\nabla_{x} z = (\\partial y / \\partial x)^{\\top} \\nabla_{y} z$):"
+      ? "One per edge, from the rule table. For tensors, each edge maps the downstream gradient back (lemma 1 of 4.6.4: $\\nabla_{x} z = (\\partial y / \\partial x)^{\\top} \\nabla_{y} z$). The Jacobian $\\partial v / \\partial u$ of an edge has one row per entry of $v$ and one column per entry of $u$ (4.2), so its transpose times $\\nabla_{v}$, $(n \\times m)(m)$, is a gradient of $u$'s $n$ entries; it is never built, only applied:"
       : "One per edge into a node that depends on a param, from the rule table:",
     math: [{ equations: d.locals }],
   });
