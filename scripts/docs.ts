@@ -20,14 +20,34 @@ writeAtomic(
   await graph(readFileSync("examples/mlp.grad", "utf8"), { filename: "examples/mlp.grad" }),
 );
 
-const dir = mkdtempSync(join(tmpdir(), "gradc-docs-"));
-writeAtomic(join(dir, "lecture.tex"), explain(text, { filename: source, at, format: "tex" }).text);
-const tex = spawnSync("pdflatex", ["-interaction=nonstopmode", "lecture.tex"], { cwd: dir });
+// a student's model (#12): a transpose (tied weights), an L2 term and binary cross-entropy
+const student = "examples/autoencoder.grad";
+const studentText = readFileSync(student, "utf8");
+writeAtomic(
+  "docs/autoencoder-derivation.md",
+  explain(studentText, { filename: student, at: "random", picture: "autoencoder-graph.svg" }).text,
+);
+writeAtomic("docs/autoencoder-graph.svg", await graph(studentText, { filename: student, at: "random" }));
+
+/** the first page of a derivation's PDF as a PNG under docs/ (false when pdflatex or pdftoppm is missing) */
+function firstPage(name: string, tex: string, png: string): boolean {
+  const dir = mkdtempSync(join(tmpdir(), "gradc-docs-"));
+  writeAtomic(join(dir, `${name}.tex`), tex);
+  const ok =
+    spawnSync("pdflatex", ["-interaction=nonstopmode", `${name}.tex`], { cwd: dir }).status === 0 &&
+    spawnSync("pdftoppm", ["-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", `${name}.pdf`, "page"], {
+      cwd: dir,
+    }).status === 0;
+  if (ok) copyFileSync(join(dir, "page.png"), png);
+  return ok;
+}
 const png =
-  tex.status === 0 &&
-  spawnSync("pdftoppm", ["-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", "lecture.pdf", "page"], { cwd: dir })
-    .status === 0;
-if (png) copyFileSync(join(dir, "page.png"), "docs/lecture-derivation-page1.png");
+  firstPage("lecture", explain(text, { filename: source, at, format: "tex" }).text, "docs/lecture-derivation-page1.png") &&
+  firstPage(
+    "autoencoder",
+    explain(studentText, { filename: student, at: "random", format: "tex" }).text,
+    "docs/autoencoder-derivation-page1.png",
+  );
 console.log(
   png
     ? "docs/ updated, with the PDF's first page"
