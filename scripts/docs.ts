@@ -42,7 +42,11 @@ function firstPage(name: string, tex: string, png: string): boolean {
   return ok;
 }
 const png =
-  firstPage("lecture", explain(text, { filename: source, at, format: "tex" }).text, "docs/lecture-derivation-page1.png") &&
+  firstPage(
+    "lecture",
+    explain(text, { filename: source, at, format: "tex" }).text,
+    "docs/lecture-derivation-page1.png",
+  ) &&
   firstPage(
     "autoencoder",
     explain(studentText, { filename: student, at: "random", format: "tex" }).text,

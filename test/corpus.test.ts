@@ -17,22 +17,31 @@ import { analyze, explain, graph } from "../src/index.js";
 import { derive } from "../src/explain/derive.js";
 import { mathFragments } from "../src/explain/render.js";
 import { parsePoint } from "../src/explain/point.js";
+import { corpus } from "./programs.js";
+import { rankPrograms } from "./rankn-programs.js";
 
 const programs = [
-  ...readdirSync("test/corpus").map((f) => ({ name: f.replace(/\.grad$/, ""), file: `test/corpus/${f}` })),
+  // the gradient tests' programs: every op alone and composed, and every rank-N form
+  ...corpus.map((p) => ({ name: `program-${p.name}`, file: "", source: p.source })),
+  ...rankPrograms.map((p) => ({ name: `rank-${p.name}`, file: "", source: p.source })),
+  ...readdirSync("test/corpus").map((f) => ({ name: f.replace(/\.grad$/, ""), file: `test/corpus/${f}`, source: "" })),
   ...readdirSync("examples")
     .filter((f) => f.endsWith(".grad"))
-    .map((f) => ({ name: `example-${f.replace(/\.grad$/, "")}`, file: `examples/${f}` })),
-].sort((a, b) => a.name.localeCompare(b.name));
+    .map((f) => ({ name: `example-${f.replace(/\.grad$/, "")}`, file: `examples/${f}`, source: "" })),
+]
+  .map((p) => (p.file ? { ...p, source: readFileSync(p.file, "utf8") } : { ...p, file: `${p.name}.grad` }))
+  .sort((a, b) => a.name.localeCompare(b.name));
+/** the student-style models and the examples: printed as pages too */
+const pages = programs.filter((p) => !p.name.startsWith("program-") && !p.name.startsWith("rank-"));
 
 describe("the student corpus (#12)", () => {
   it("holds at least 40 models besides the examples", () => {
-    expect(programs.filter((p) => !p.name.startsWith("example-")).length).toBeGreaterThanOrEqual(40);
+    expect(pages.filter((p) => !p.name.startsWith("example-")).length).toBeGreaterThanOrEqual(40);
   });
 
   for (const p of programs) {
     it(`${p.name}: every equation holds, every fragment parses with KaTeX, the graph is drawn`, async () => {
-      const text = readFileSync(p.file, "utf8");
+      const text = p.source;
       const a = analyze(text, { filename: p.file });
       // derive checks every printed equation at its own random point and at this one
       const d = derive(a, parsePoint("random:7", a.canonical));
@@ -51,9 +60,12 @@ describe("the student corpus (#12)", () => {
     () => {
       const dir = mkdtempSync(join(tmpdir(), "gradc-corpus-"));
       const problems: string[] = [];
-      for (const p of programs) {
-        const text = readFileSync(p.file, "utf8");
-        writeFileSync(join(dir, `${p.name}.tex`), explain(text, { filename: p.file, format: "tex", at: "random" }).text);
+      for (const p of pages) {
+        const text = p.source;
+        writeFileSync(
+          join(dir, `${p.name}.tex`),
+          explain(text, { filename: p.file, format: "tex", at: "random" }).text,
+        );
         const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", `${p.name}.tex`], {
           cwd: dir,
           encoding: "utf8",

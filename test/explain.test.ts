@@ -1,12 +1,10 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import katex from "katex";
 import { describe, expect, it } from "vitest";
 import { analyze, compile, explain, graph } from "../src/index.js";
 import { derive } from "../src/explain/derive.js";
-import { mathFragments } from "../src/explain/render.js";
 import { parsePoint } from "../src/explain/point.js";
 import { main } from "../src/cli/main.js";
 import { loadModule } from "./helpers/module.js";
@@ -217,52 +215,7 @@ describe("output (golden)", () => {
   });
 });
 
-describe("the math is valid", () => {
-  for (const name of ["lecture", "chain", "mlp", "tiny-mlp", "regression", "mlp-xw", "lstm"]) {
-    it(`${name}: every fragment parses with KaTeX in strict mode`, () => {
-      const a = analyze(read(name));
-      const d = derive(a, parsePoint("random", a.canonical));
-      for (const f of mathFragments(d))
-        expect(
-          () => katex.renderToString(f, { displayMode: true, strict: "error", throwOnError: true }),
-          f,
-        ).not.toThrow();
-    });
-  }
-
-  const hasPdflatex = spawnSync("pdflatex", ["--version"]).status === 0;
-  it.skipIf(!hasPdflatex)(
-    "every example's .tex compiles with pdflatex",
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), "gradc-tex-"));
-      for (const name of [
-        "lecture",
-        "chain",
-        "mlp",
-        "tiny-mlp",
-        "regression",
-        "layernorm",
-        "rnn",
-        "batch-mlp",
-        "embedding-bag",
-        "mlp-xw",
-        "lstm",
-      ]) {
-        writeFileSync(
-          join(dir, `${name}.tex`),
-          explain(read(name), { filename: `examples/${name}.grad`, format: "tex", at: "random" }).text,
-        );
-        const r = spawnSync("pdflatex", ["-interaction=nonstopmode", "-halt-on-error", `${name}.tex`], {
-          cwd: dir,
-          encoding: "utf8",
-        });
-        expect(r.status, `${name}.tex:\n${r.stdout.slice(-2000)}`).toBe(0);
-      }
-    },
-    120_000,
-  );
-  if (!hasPdflatex) it("pdflatex is not installed here: the .tex compile test is skipped (CI installs TeX)", () => {});
-});
+// every example's fragments with KaTeX and its .tex with pdflatex: test/corpus.test.ts
 
 describe("pictures", () => {
   it("draw what the loss depends on, constants as their values, and a long chain top to bottom (#12)", async () => {

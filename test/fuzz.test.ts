@@ -15,6 +15,10 @@ import {
   type Values,
 } from "./helpers/module.js";
 import { randomProgram } from "./helpers/random-program.js";
+import katex from "katex";
+import { derive } from "../src/explain/derive.js";
+import { parsePoint } from "../src/explain/point.js";
+import { mathFragments } from "../src/explain/render.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 
 /** `npm run fuzz` sets GRADC_FUZZ=long: more runs and a fresh seed (printed on failure). */
@@ -167,6 +171,24 @@ describe("fuzzing random well-typed programs (fast-check)", () => {
       params(500),
     );
     expect(checked).toBeGreaterThan(500);
+  }, 600_000);
+
+  it("explain prints only equations that hold, in TeX KaTeX parses (#12)", () => {
+    // derive checks every printed equation numerically (at its own random point and at this
+    // one) and throws on a false one; the fragments must also parse
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (programSeed) => {
+        const source = randomProgram(programSeed);
+        const a = analyze(source, { filename: `random-${programSeed}.grad` });
+        const d = derive(a, parsePoint(`random:${programSeed}`, a.canonical));
+        for (const f of mathFragments(d))
+          expect(
+            () => katex.renderToString(f, { displayMode: true, strict: "error", throwOnError: true }),
+            `${source}\n${f}`,
+          ).not.toThrow();
+      }),
+      params(300),
+    );
   }, 600_000);
 
   it("batchGradients (both targets) equals the mean of per-sample gradients", async () => {

@@ -141,9 +141,7 @@ describe("hostile file names in derivations", () => {
           const inner = title.slice("\\section*{Backpropagation, worked: \\texttt{".length, -2);
           expect(
             inner.replace(/\\(textbackslash|textasciicircum|textasciitilde|allowbreak)\{\}|\\[$&#_%{}]/g, ""),
-          ).not.toMatch(
-            /[$\\{}&#_%^~]/,
-          );
+          ).not.toMatch(/[$\\{}&#_%^~]/);
         },
       ),
       runs(200),

@@ -51,7 +51,7 @@ function groupEnd(t: string, at: number): number {
 /** the estimated width of a TeX math fragment, in ems */
 export function texWidth(t: string, scale = 1): number {
   let w = 0;
-  for (let i = 0; i < t.length; ) {
+  for (let i = 0; i < t.length;) {
     const c = t[i];
     if (c === "{" || c === "}") {
       i++;

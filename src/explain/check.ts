@@ -43,6 +43,26 @@ export class DisplayEvaluator {
     return { shape: this.b.shape(id), value: this.values[id] };
   }
 
+  private readonly undefinedBelow = new Map<number, boolean>();
+
+  /**
+   * Does n read a value that is itself undefined at the point (NaN or ±∞ in some symbol's
+   * value: √w of an untaken branch at w < 0)? A formula over an undefined value is undefined
+   * there, not false.
+   */
+  readsUndefined(n: MathNode): boolean {
+    const nodes = this.b.nodes;
+    const visit = (id: number): boolean => {
+      const have = this.undefinedBelow.get(id);
+      if (have !== undefined) return have;
+      const x = nodes[id];
+      const r = x.op === "input" ? this.values[id].some((v) => !Number.isFinite(v)) : x.args.some((a) => visit(a));
+      this.undefinedBelow.set(id, r);
+      return r;
+    };
+    return visit(this.node(n));
+  }
+
   private node(n: MathNode): number {
     const have = this.ids.get(n);
     if (have !== undefined) return have;
@@ -65,7 +85,11 @@ export class DisplayEvaluator {
       const fn = (n as unknown as { fn: string }).fn;
       const op = opOfMathFunction[fn];
       if (!op) throw new InternalError(`check: no op for the operator ${fn}`);
-      return b.elementwise(op, args);
+      // Iverson's convention, as the lecture reads 1[z > 0]: a false bracket times anything,
+      // even an undefined √w at w < 0, is 0
+      const plain = b.elementwise(op, args);
+      const bracket = bracketIn(n);
+      return bracket ? b.elementwise("select", [this.node(bracket), plain, b.constant(0)]) : plain;
     }
     if (n.type === "ParenthesisNode") return args[0];
     const meaning = meaningOf(n);
@@ -83,8 +107,7 @@ export class DisplayEvaluator {
         const t = this.bind(x.name!);
         if (!t) throw new InternalError(`check: no value for the symbol ${x.name}`);
         this.values.push(t.value);
-      }
-      else {
+      } else {
         const def = opInfo(x.op);
         if (def.kind === "leaf") throw new InternalError(`check: leaf op ${x.op}`);
         this.values.push(
@@ -97,6 +120,23 @@ export class DisplayEvaluator {
       }
     }
   }
+}
+
+/** an indicator 1[…] (a mask of select's derivative, a comparison): 0 or 1 */
+function isBracket(n: MathNode): boolean {
+  const name = n.type === "FunctionNode" ? (n as unknown as { fn: { name: string } }).fn.name : undefined;
+  return name === "mask_gt" || name === "mask_le" || name === "gt" || name === "ge" || name === "eq";
+}
+
+/** a bracket that is a factor of n (of a product, or of a quotient's numerator), if any */
+function bracketIn(n: MathNode): MathNode | undefined {
+  if (isBracket(n)) return n;
+  if (n.type !== "OperatorNode") return undefined;
+  const fn = (n as unknown as { fn: string }).fn;
+  const args = (n as unknown as { args: MathNode[] }).args;
+  if (fn === "multiply") return bracketIn(args[0]) ?? bracketIn(args[1]);
+  if (fn === "divide" || fn === "unaryMinus") return bracketIn(args[0]);
+  return undefined;
 }
 
 /** v broadcast to shape (NumPy rules), or undefined when it does not broadcast there */
@@ -176,7 +216,7 @@ export function checkEquations(
     const truth = ev.value(e.truth);
     e.sides.forEach((side, k) => {
       if (!side) return;
-      const wrong = disagreement(truth, ev.value(side), strict);
+      const wrong = disagreement(truth, ev.value(side), strict && !ev.readsUndefined(side));
       if (wrong) {
         const line = e.text.length > 400 ? `${e.text.slice(0, 400)} …` : e.text;
         throw new InternalError(

@@ -130,7 +130,12 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
       .filter((x) => sy.kids(x.id).length > 0)
       .map((x) => ({
         lhs: `S(${sy.unitTex(x)})`,
-        steps: [`\\{${sy.kids(x.id).map((c) => sy.unitTex(fwd.nodes[c])).join(", ")}\\}`],
+        steps: [
+          `\\{${sy
+            .kids(x.id)
+            .map((c) => sy.unitTex(fwd.nodes[c]))
+            .join(", ")}\\}`,
+        ],
       })),
     locals,
     sweep,

@@ -85,12 +85,19 @@ export function prime(op: Op, x: MathNode): MathNode {
     const grad = ruleFor(op).grads[0];
     if (!grad || typeof grad === "function") throw new InternalError(`display: ${op} has no formula derivative`);
     const one = b.broadcastTo(b.constant(1), b.shape(id));
-    return instantiate(b, grad, { x: id, g: one, y: b.elementwise(op, [id]) }) ?? b.broadcastTo(b.constant(0), b.shape(id));
+    return (
+      instantiate(b, grad, { x: id, g: one, y: b.elementwise(op, [id]) }) ?? b.broadcastTo(b.constant(0), b.shape(id))
+    );
   });
 }
 
 /** 1[c > 0] and 1[c ≤ 0]: the masks of select's derivative */
 const mask = (name: "mask_gt" | "mask_le", c: MathNode): MathNode =>
+  // 1[1[P] > 0] = 1[P]
+  name === "mask_gt" && ["mask_gt", "mask_le", "gt", "ge", "eq"].includes(fnName(printed(c)) ?? "")
+    ? c
+    : maskNode(name, c);
+const maskNode = (name: "mask_gt" | "mask_le", c: MathNode): MathNode =>
   special(name, [c], shapeOf(c), (b, [id]) =>
     name === "mask_gt"
       ? b.elementwise("gt", [id, b.constant(0)])
@@ -247,76 +254,91 @@ export function tidy(n: MathNode): MathNode {
 }
 
 function tidyNode(n: MathNode, s: Shape): MathNode {
-  if (n.type === "OperatorNode") {
-    const fn = opFn(n)!;
-    const a = argsOf(n).map(tidy);
-    const k = a.map(constOf);
-    if (k.every((v) => v !== undefined)) {
-      const v = Number(new OperatorNode((n as OperatorNode).op as "+", fn as "add", k.map((x) => num(x!))).evaluate());
-      if (Number.isFinite(v)) return num(v);
-    }
-    switch (fn) {
-      case "multiply":
-        return product(a.flatMap(factors), s);
-      case "add":
-        if (k[1] === 0) return a[0];
-        if (k[0] === 0) return a[1];
-        return total(a[0], a[1], s);
-      case "subtract":
-        if (k[1] === 0) return a[0];
-        if (k[0] === 0) return product([num(-1), a[1]], s);
-        return difference(a[0], a[1], s);
-      case "divide": {
-        if (k[1] === 1) return a[0];
-        if (k[0] === 0) return num(0);
-        const fs = factors(a[0]);
-        const c = fs.map(constOf).find((v) => v !== undefined);
-        if (k[1] !== undefined && (c !== undefined || opFn(a[0]) === "unaryMinus"))
-          return product([num(1 / k[1]), ...fs], s);
-        // a number in the numerator stands in front: (c x)/d = c (x/d)
-        if (leadingNumber(a[0]) !== 1)
-          return product([num(leadingNumber(a[0])), operator("/", "divide", [withoutNumber(a[0]), a[1]], s)], s);
-        break;
-      }
-      case "pow":
-        if (k[1] === 1) return a[0];
-        if (k[1] === 0) return num(1);
-        break;
-      case "unaryMinus":
-        return product([num(-1), a[0]], s);
-    }
-    return operator((n as OperatorNode).op, fn, a, s);
-  }
-  if (n.type === "FunctionNode") {
-    const name = fnName(n)!;
-    const a = argsOf(n).map(tidy);
-    if (name === "guard") return a[1];
-    // a constant broadcast is the constant (tidy wraps it back to the shape)
-    if (transparent.has(name) && constOf(a[0]) !== undefined) return a[0];
-    // (xᵀ)ᵀ = x
-    if (name === "transpose" && fnName(printed(a[0])) === "transpose") return argsOf(printed(a[0]))[0];
-    // a linear op of 0 is 0; a number comes out of it: Xᵀ(c v) = c Xᵀv, Σ(−x) = −Σx
-    if (isOp(name) && ops[name].linear && a.some((x) => constOf(x) === 0)) return num(0);
-    if (isOp(name) && ops[name].linear && a.some((x) => leadingNumber(x) !== 1)) {
-      const c = a.reduce((acc, x) => acc * leadingNumber(x), 1);
-      const inner = withMeaning(withShape(new FunctionNode(new SymbolNode(name), a.map(withoutNumber)), s), meanings.get(n));
-      return product([num(c), inner], s);
-    }
-    // a product with a transposed matrix is the other product: matvec(Aᵀ, x) = Aᵀx = vecmat(x, A), vecmat(x, Bᵀ) = B x
-    const untransposed = (x: MathNode) => (fnName(printed(x)) === "transpose" ? argsOf(printed(x))[0] : undefined);
-    // (a bᵀ)ᵀ = b aᵀ
-    if (name === "transpose" && fnName(printed(a[0])) === "outer") {
-      const [u, v] = argsOf(printed(a[0]));
-      return tidy(apply("outer", [v, u]));
-    }
-    if (name === "matvec" && untransposed(a[0])) return tidy(apply("vecmat", [a[1], untransposed(a[0])!]));
-    if (name === "vecmat" && untransposed(a[1])) return tidy(apply("matvec", [untransposed(a[1])!, a[0]]));
-    if (name === "select" && constOf(a[2]) === 0)
-      return constOf(a[1]) === 0 ? num(0) : product([...factors(a[1]), mask("mask_gt", a[0])], s);
-    if (name === "select" && constOf(a[1]) === 0) return product([...factors(a[2]), mask("mask_le", a[0])], s);
-    return withMeaning(withShape(new FunctionNode(new SymbolNode(name), a), s), meanings.get(n));
-  }
+  if (n.type === "OperatorNode") return tidyOperator(n, s);
+  if (n.type === "FunctionNode") return tidyFunction(n, s);
   return n;
+}
+
+/** + − × / ^ and negation: constants folded, identities, signs */
+function tidyOperator(n: MathNode, s: Shape): MathNode {
+  const fn = opFn(n)!;
+  const a = argsOf(n).map(tidy);
+  const k = a.map(constOf);
+  if (k.every((v) => v !== undefined)) {
+    const v = Number(
+      new OperatorNode(
+        (n as OperatorNode).op as "+",
+        fn as "add",
+        k.map((x) => num(x!)),
+      ).evaluate(),
+    );
+    if (Number.isFinite(v)) return num(v);
+  }
+  switch (fn) {
+    case "multiply":
+      return product(a.flatMap(factors), s);
+    case "add":
+      if (k[1] === 0) return a[0];
+      if (k[0] === 0) return a[1];
+      return total(a[0], a[1], s);
+    case "subtract":
+      if (k[1] === 0) return a[0];
+      if (k[0] === 0) return product([num(-1), a[1]], s);
+      return difference(a[0], a[1], s);
+    case "divide": {
+      if (k[1] === 1) return a[0];
+      if (k[0] === 0) return num(0);
+      const fs = factors(a[0]);
+      const c = fs.map(constOf).find((v) => v !== undefined);
+      if (k[1] !== undefined && (c !== undefined || opFn(a[0]) === "unaryMinus"))
+        return product([num(1 / k[1]), ...fs], s);
+      // a number in the numerator stands in front: (c x)/d = c (x/d)
+      if (leadingNumber(a[0]) !== 1)
+        return product([num(leadingNumber(a[0])), operator("/", "divide", [withoutNumber(a[0]), a[1]], s)], s);
+      break;
+    }
+    case "pow":
+      if (k[1] === 1) return a[0];
+      if (k[1] === 0) return num(1);
+      break;
+    case "unaryMinus":
+      return product([num(-1), a[0]], s);
+  }
+  return operator((n as OperatorNode).op, fn, a, s);
+}
+
+/** functions: guards and broadcasts dropped, transposes and linear ops simplified, select's masks */
+function tidyFunction(n: MathNode, s: Shape): MathNode {
+  const name = fnName(n)!;
+  const a = argsOf(n).map(tidy);
+  if (name === "guard") return a[1];
+  // a constant broadcast is the constant (tidy wraps it back to the shape)
+  if (transparent.has(name) && constOf(a[0]) !== undefined) return a[0];
+  // (xᵀ)ᵀ = x
+  if (name === "transpose" && fnName(printed(a[0])) === "transpose") return argsOf(printed(a[0]))[0];
+  // a linear op of 0 is 0; a number comes out of it: Xᵀ(c v) = c Xᵀv, Σ(−x) = −Σx
+  if (isOp(name) && ops[name].linear && a.some((x) => constOf(x) === 0)) return num(0);
+  if (isOp(name) && ops[name].linear && a.some((x) => leadingNumber(x) !== 1)) {
+    const c = a.reduce((acc, x) => acc * leadingNumber(x), 1);
+    const inner = withMeaning(
+      withShape(new FunctionNode(new SymbolNode(name), a.map(withoutNumber)), s),
+      meanings.get(n),
+    );
+    return product([num(c), inner], s);
+  }
+  // a product with a transposed matrix is the other product: matvec(Aᵀ, x) = Aᵀx = vecmat(x, A), vecmat(x, Bᵀ) = B x
+  const untransposed = (x: MathNode) => (fnName(printed(x)) === "transpose" ? argsOf(printed(x))[0] : undefined);
+  // (a bᵀ)ᵀ = b aᵀ
+  if (name === "transpose" && fnName(printed(a[0])) === "outer") {
+    const [u, v] = argsOf(printed(a[0]));
+    return tidy(apply("outer", [v, u]));
+  }
+  if (name === "matvec" && untransposed(a[0])) return tidy(apply("vecmat", [a[1], untransposed(a[0])!]));
+  if (name === "vecmat" && untransposed(a[1])) return tidy(apply("matvec", [untransposed(a[1])!, a[0]]));
+  if (name === "select" && constOf(a[2]) === 0)
+    return constOf(a[1]) === 0 ? num(0) : product([...factors(a[1]), mask("mask_gt", a[0])], s);
+  if (name === "select" && constOf(a[1]) === 0) return product([...factors(a[2]), mask("mask_le", a[0])], s);
+  return withMeaning(withShape(new FunctionNode(new SymbolNode(name), a), s), meanings.get(n));
 }
 
 /** Node count, to decide when a closed form is too big to substitute. */

@@ -62,7 +62,8 @@ function pageFormula(m: string): string {
   const lines: string[] = [];
   for (const item of m.split(",\\; ")) {
     const last = lines[lines.length - 1];
-    if (last !== undefined && texWidth(`${last},\\; ${item}`) <= PAGE_EMS - 2) lines[lines.length - 1] = `${last},\\; ${item}`;
+    if (last !== undefined && texWidth(`${last},\\; ${item}`) <= PAGE_EMS - 2)
+      lines[lines.length - 1] = `${last},\\; ${item}`;
     else lines.push(item);
   }
   return `\\begin{gather*}\n${lines.join(",\\\\\n")}\n\\end{gather*}`;
@@ -147,7 +148,9 @@ function markdown(d: Derivation, picture: string | undefined, digits: number): s
     parts.push(`## ${s.title}`);
     if (s.intro) parts.push(s.intro);
     for (const m of s.math ?? [])
-      parts.push("```math\n" + (typeof m === "string" ? m : `\\begin{aligned}\n${blockText(m)}\n\\end{aligned}`) + "\n```");
+      parts.push(
+        "```math\n" + (typeof m === "string" ? m : `\\begin{aligned}\n${blockText(m)}\n\\end{aligned}`) + "\n```",
+      );
     if (s.table) {
       parts.push(
         [

@@ -156,7 +156,13 @@ export class Symbols {
   operand(id: number, named: boolean): MathNode {
     const x = this.fwd.nodes[id];
     if (x.op === "const") return num(x.value!);
-    if (this.hidden(x)) return tidy(this.define(x, x.args.map((a) => this.operand(a, named))));
+    if (this.hidden(x))
+      return tidy(
+        this.define(
+          x,
+          x.args.map((a) => this.operand(a, named)),
+        ),
+      );
     return named ? this.namedSym(x) : this.unitSym(x);
   }
 
