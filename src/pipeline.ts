@@ -10,7 +10,8 @@ import { Reporter, sortDiagnostics, type Diagnostic } from "./diagnostics/diagno
 import { CompileError } from "./diagnostics/error.js";
 import { emitTypeScript, wasmKernels, type Chunk, type Dtype } from "./emit/ts/module.js";
 import { printGraph } from "./ir/print.js";
-import { lower } from "./lower/lower.js";
+import { lowerNamed } from "./lower/lower.js";
+import type { CheckedProgram } from "./check/program.js";
 import { canonicalizeMapped, optimize } from "./optimize/optimize.js";
 import { vmap } from "./batch/vmap.js";
 import { chunkPays, paddedTailFrom } from "./batch/cost.js";
@@ -45,6 +46,10 @@ export interface CompileOptions {
 }
 
 export interface Analysis {
+  /** the checked program (the source's expressions, which derivations print as written) */
+  readonly program: CheckedProgram;
+  /** each name the program defines -> its node in `forward` */
+  readonly names: ReadonlyMap<string, number>;
   /** the forward graph, as lowered from the source */
   readonly forward: Graph;
   /** the forward graph in canonical, numerically stable form: what is differentiated */
@@ -85,14 +90,15 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
   const checked = check(ast, file, text);
   const diagnostics = sortDiagnostics([...reporter.diagnostics, ...checked.diagnostics]);
   if (reporter.hasErrors || !checked.program) throw new CompileError(diagnostics, text);
-  const forward = lower(checked.program);
+  const program = checked.program;
+  const { graph: forward, names } = lowerNamed(program);
   options.onStage?.("lower", forward);
   const { graph: canonical, map: canonicalOf } = canonicalizeMapped(forward);
   options.onStage?.("canonicalize", canonical);
   const { graph: differentiated, sweep } = differentiate(canonical);
   options.onStage?.("differentiate", differentiated);
   const ir = optimize(differentiated, (pass, g) => options.onStage?.(pass, g));
-  return { forward, canonical, canonicalOf, differentiated, sweep, ir, diagnostics };
+  return { program, names, forward, canonical, canonicalOf, differentiated, sweep, ir, diagnostics };
 }
 
 /**

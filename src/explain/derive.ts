@@ -9,7 +9,10 @@ import type { Analysis } from "../pipeline.js";
 import { size as shapeSize, type Shape } from "../shape/shape.js";
 import { apply, constOf, num, prime, size, tidy } from "./math.js";
 import { Symbols, type Edge } from "./view.js";
-import { shapeTex } from "./symbols.js";
+import { nameTex, shapeTex } from "./symbols.js";
+import { sourceExpr } from "./source.js";
+import type { TExpr } from "../check/program.js";
+import { InternalError } from "../diagnostics/internal.js";
 import { ExplainError } from "./errors.js";
 import { checkEquations, type Tensor } from "./check.js";
 import { parsePoint } from "./point.js";
@@ -111,7 +114,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   const sy = new Symbols(fwd);
   const shown = fwd.nodes.filter((x) => sy.isShown(x));
   const { sweep, finals } = sweepSection(written.sweep, sy);
-  const model = modelSection(sy);
+  const model = modelSection(a, sy);
   const units = unitsSection(sy);
   const locals = localsSection(sy);
   const checked = [...model, ...units, ...locals, ...sweep, ...finals];
@@ -168,28 +171,33 @@ function pictureNode(sy: Symbols, x: Node): Derivation["nodes"][number] {
   };
 }
 
-/** The model as mathematics: each value the user named, as one formula down to the names it uses. */
-function modelSection(sy: Symbols): Equation[] {
-  const { fwd } = sy;
-  const modelExpr = (id: number, root: number): MathNode => {
-    const x = fwd.nodes[id];
-    if (sy.isLeaf(x) || (id !== root && sy.isNamed(x))) return sy.namedSym(x);
-    if (sy.constant[id]) return sy.operand(id, true);
-    return sy.define(
-      x,
-      x.args.map((arg) => modelExpr(arg, root)),
-    );
+/**
+ * The model as the student wrote it: each value the source names, in source order, as its
+ * expression (builtin calls as called, src/explain/source.ts), down to the names it uses.
+ */
+function modelSection(a: Analysis, sy: Symbols): Equation[] {
+  const { program, names } = a;
+  const byName = new Map(program.assigns.map((x) => [x.name, x]));
+  const shownName = (x: (typeof program.assigns)[number]) => (x.hidden ? x.hint : x.name);
+  const ref = (name: string): MathNode => {
+    const id = names.get(name);
+    if (id === undefined) throw new InternalError(`explain: '${name}' has no node`);
+    const assigned = byName.get(name);
+    // a def's argument (hidden, unnamed) is written as what it stands for
+    if (assigned && shownName(assigned) === undefined) return sourceExpr(assigned.value, program, ref);
+    return sy.sourceSym(sy.fwd.nodes[id], assigned ? shownName(assigned)! : name);
   };
-  return fwd.nodes
-    .filter((x) => sy.isUnit(x) && x.hint !== undefined)
-    .map((x) => {
-      const rhs = tidy(modelExpr(x.id, x.id));
-      return {
-        lhs: x.id === fwd.loss ? sy.lossSymbol : sy.namedTex(x),
-        steps: [sy.tex(rhs)],
-        sides: { truth: sy.unitSym(x), steps: [rhs] },
-      };
-    });
+  const equation = (lhs: string, id: number, value: TExpr): Equation => {
+    const rhs = sourceExpr(value, program, ref);
+    return { lhs, steps: [sy.tex(rhs)], sides: { truth: sy.unitSym(sy.fwd.nodes[id]), steps: [rhs] } };
+  };
+  const rows = program.assigns.flatMap((x) => {
+    const id = names.get(x.name);
+    const name = shownName(x);
+    if (id === undefined || name === undefined || !sy.live[id] || id === sy.fwd.loss) return [];
+    return [equation(nameTex(name, sy.fwd.nodes[id].shape), id, x.value)];
+  });
+  return [...rows, equation(sy.lossSymbol, sy.fwd.loss, program.loss.value)];
 }
 
 /** The decomposition into units u_1..u_n, each one op of earlier units (lecture 4.6.1). */
@@ -384,10 +392,11 @@ function checkAt(
   const values = evaluateNodes(written.graph, at.params, at.inputs);
   const adjOf = new Map(written.sweep.map((s) => [s.node, s.adjoint]));
   const bind = (key: string): Tensor | undefined => {
-    const id = Number(key.slice(1));
+    // keys end with the node's id: u12, n12, d12, e12, m3_12
+    const id = Number(/(\d+)$/.exec(key)?.[1]);
     const x = fwd.nodes[id];
     if (!x) return undefined;
-    if (key[0] === "u" || key[0] === "n") return { shape: x.shape, value: values[id] };
+    if (key[0] !== "d" && key[0] !== "e") return { shape: x.shape, value: values[id] };
     const adj = adjOf.get(id);
     return { shape: x.shape, value: adj === undefined ? new Float64Array(values[id].length) : values[adj] };
   };

@@ -79,6 +79,25 @@ export function special(name: string, args: readonly MathNode[], s: Shape, meani
   return withMeaning(withShape(new FunctionNode(new SymbolNode(name), [...args]), s), meaning);
 }
 
+/** LaTeX templates of `written` nodes: {name} holes for the operands */
+const templates = new WeakMap<MathNode, { readonly template: string; readonly names: readonly string[] }>();
+
+/**
+ * An expression as the source writes it (a builtin call, `@`, an index): printed by its
+ * template, computed by its meaning (the builtin's lowering).
+ */
+export function written(
+  template: string,
+  names: readonly string[],
+  args: readonly MathNode[],
+  s: Shape,
+  meaning: Meaning,
+): MathNode {
+  const n = special("written", args, s, meaning);
+  templates.set(n, { template, names });
+  return n;
+}
+
 /** σ'(x) and the like: the derivative of a one-operand elementwise op, as the lecture names it */
 export function prime(op: Op, x: MathNode): MathNode {
   return special(`prime:${op}`, [x], shapeOf(x), (b, [id]) => {
@@ -338,7 +357,10 @@ function tidyFunction(n: MathNode, s: Shape): MathNode {
   if (name === "select" && constOf(a[2]) === 0)
     return constOf(a[1]) === 0 ? num(0) : product([...factors(a[1]), mask("mask_gt", a[0])], s);
   if (name === "select" && constOf(a[1]) === 0) return product([...factors(a[2]), mask("mask_le", a[0])], s);
-  return withMeaning(withShape(new FunctionNode(new SymbolNode(name), a), s), meanings.get(n));
+  const out = withMeaning(withShape(new FunctionNode(new SymbolNode(name), a), s), meanings.get(n));
+  const w = templates.get(n);
+  if (w) templates.set(out, w);
+  return out;
 }
 
 /** Node count, to decide when a closed form is too big to substitute. */
@@ -457,6 +479,8 @@ export function toTex(n: MathNode, symbols: (key: string) => string): string {
         const name = fnName(node)!;
         const args = argsOf(node);
         if (transparent.has(name)) return texOf(args[0]);
+        const w = templates.get(node);
+        if (w) return fillTemplate(w.template, w.names, args, texOf);
         // summing a broadcast back to one number is a plain sum
         if (name === "reduce_to" && shapeOf(node).length === 0) {
           const x = printed(args[0]);

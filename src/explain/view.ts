@@ -126,10 +126,17 @@ export class Symbols {
       : `\\nabla_{${t}} ${this.lossSymbol}`;
   }
 
+  /** a display symbol: its key is the kind, then the node's id last (the check reads it from there) */
   private key(kind: string, id: number, tex: string, s: Shape): MathNode {
     const k = `${kind}${id}`;
     this.texOfKey.set(k, tex);
     return sym(k, s);
+  }
+
+  private written = 0;
+  /** a value as the source names it (in "The model"): the name, bound to x's value */
+  sourceSym(x: Node, name: string): MathNode {
+    return this.key(`m${this.written++}_`, x.id, nameTex(name, x.shape), x.shape);
   }
 
   unitSym(x: Node): MathNode {

@@ -10,6 +10,11 @@ import { binaryOps, builtins, lowerIndex, type IndexSpec } from "../lang/builtin
  * Declared leaves the program never uses come after the used ones (their gradients are zero).
  */
 export function lower(p: CheckedProgram): Graph {
+  return lowerNamed(p).graph;
+}
+
+/** lower, with each name the program defines (declared or assigned) mapped to its node */
+export function lowerNamed(p: CheckedProgram): { graph: Graph; names: ReadonlyMap<string, number> } {
   const b = new Builder();
   const env = new Map<string, number>();
   const decl = new Map<string, { role: "param" | "input"; shape: readonly number[] }>();
@@ -81,7 +86,7 @@ export function lower(p: CheckedProgram): Graph {
     ds.map((d) => ({ name: d.name, shape: d.shape, node: ref(d.name), span: d.span, ...(d.int ? { int: true } : {}) }));
   const params = leaves(p.params);
   const inputs = leaves(p.inputs);
-  return b.finish({ file: p.file, params, inputs, loss, grads: [] });
+  return { graph: b.finish({ file: p.file, params, inputs, loss, grads: [] }), names: env };
 }
 
 /**
