@@ -1,6 +1,7 @@
 import { ConstantNode, FunctionNode, OperatorNode, SymbolNode, type MathNode } from "mathjs";
 import { InternalError } from "../diagnostics/internal.js";
 import { computedDef, elementwiseDef, isOp, opInfo, ops, type Op } from "../ops/index.js";
+import type { TexRule } from "../ops/types.js";
 import type { Attrs } from "../ops/attrs.js";
 import { displayOnly } from "../rules/formula.js";
 import { foldFormula, type Formula } from "../rules/fold.js";
@@ -71,7 +72,17 @@ export function apply(op: Op, args: readonly MathNode[], target?: Shape, attrs?:
     const xs = ids.map((id, i) => (ops[op].kind === "elementwise" ? id : b.broadcastTo(id, argShapes[i])));
     return ops[op].kind === "elementwise" ? b.elementwise(op, xs) : b.node(op, xs, { target, attrs });
   };
-  return withMeaning(withShape(new FunctionNode(new SymbolNode(op), [...args]), s), meaning);
+  const n = withMeaning(withShape(new FunctionNode(new SymbolNode(op), [...args]), s), meaning);
+  nodeFacts.set(n, { attrs, target, shape: s, operands: argShapes });
+  return n;
+}
+
+/** what an op's TeX rule reads of its node: attributes and shapes (src/ops/tex.ts) */
+const nodeFacts = new WeakMap<MathNode, Parameters<TexRule>[0]>();
+
+/** an op's LaTeX template for a display node */
+function opTex(def: { readonly tex: string | TexRule | null }, node: MathNode): string | null {
+  return typeof def.tex === "function" ? def.tex(nodeFacts.get(node) ?? { shape: shapeOf(node) }) : def.tex;
 }
 
 /** A display-only function (derivative notation, masks): printed by `displayFunctions`, computed by `meaning`. */
@@ -360,6 +371,8 @@ function tidyFunction(n: MathNode, s: Shape): MathNode {
   const out = withMeaning(withShape(new FunctionNode(new SymbolNode(name), a), s), meanings.get(n));
   const w = templates.get(n);
   if (w) templates.set(out, w);
+  const facts = nodeFacts.get(n);
+  if (facts) nodeFacts.set(out, facts);
   return out;
 }
 
@@ -431,7 +444,10 @@ function fillTemplate(
     const compound = p.type === "OperatorNode";
     // a superscript goes on an atom: (Wᵀ)ᵀ, (A B)ᵀ, never W^{⊤}^{⊤}
     const superscripted = after.startsWith("^") && p.type !== "SymbolNode" && !isConst(p);
-    return `${plus ?? ""}${(compound && !delimited) || superscripted ? `\\left(${t}\\right)` : t}`;
+    // a subscript too: (u_6)_[4:8], never u_6_[4:8]
+    const subscripted = after.startsWith("_") && !/^\\?[A-Za-z]+(\{[A-Za-z]+\})?$/.test(t);
+    const wrap = (compound && !delimited) || superscripted || subscripted;
+    return `${plus ?? ""}${wrap ? `\\left(${t}\\right)` : t}`;
   });
 }
 
@@ -495,7 +511,7 @@ export function toTex(n: MathNode, symbols: (key: string) => string): string {
         }
         const r = isOp(name) ? computedDef(name) : undefined;
         if (r) {
-          return fillTemplate(r.tex ?? `\\operatorname{${name}}\\left({x}\\right)`, r.args, args, texOf);
+          return fillTemplate(opTex(r, node) ?? `\\operatorname{${name}}\\left({x}\\right)`, r.args, args, texOf);
         }
         throw new InternalError(`display: no LaTeX for ${name}`);
       }

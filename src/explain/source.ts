@@ -65,7 +65,9 @@ function singleOpTex(e: Extract<TExpr, { kind: "apply" }>, names: readonly strin
   if (!def?.tex || b.nodes.length !== ids.length + 1 || out.args.some((a, k) => a !== ids[k])) return undefined;
   // an op with attributes (axes, a target shape) says more than its notation shows: max over axis 1 is no \max W
   if (out.args.length !== ids.length || out.attrs !== undefined || out.target !== undefined) return undefined;
-  return def.args.reduce((t, arg, k) => t.replaceAll(`{${arg}}`, `{${names[k]}}`), def.tex);
+  const tex =
+    typeof def.tex === "function" ? def.tex({ shape: out.shape, operands: e.args.map((x) => x.shape) }) : def.tex;
+  return def.args.reduce((t, arg, k) => t.replaceAll(`{${arg}}`, `{${names[k]}}`), tex);
 }
 
 /** a binary operator of the language as mathematics */
@@ -95,7 +97,7 @@ function callTex(fn: string, names: readonly string[], statics: Statics): string
   const plain = Object.keys(statics).length === 0;
   if (plain && isOp(fn) && opInfo(fn).kind === "elementwise" && opInfo(fn).args.length === names.length) {
     const tex = computedDef(fn)?.tex;
-    if (tex) return opInfo(fn).args.reduce((t, arg, k) => t.replaceAll(`{${arg}}`, holes[k]), tex);
+    if (typeof tex === "string") return opInfo(fn).args.reduce((t, arg, k) => t.replaceAll(`{${arg}}`, holes[k]), tex);
   }
   if (plain && fn === "sum" && names.length === 1) return `\\textstyle\\sum ${holes[0]}`;
   if (plain && fn === "dot") return `${holes[0]}^{\\top} ${holes[1]}`;

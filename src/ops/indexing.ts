@@ -4,6 +4,7 @@ import { batchedShape } from "./batching.js";
 import { checkIndices, I, nest, zero } from "./loops.js";
 import { permuteOf } from "./primitives.js";
 import { checkedIndex, takeSources, unravelShape } from "./reference.js";
+import { iotaTex, takeTex } from "./tex.js";
 import { kernel, type KernelCtx, KernelDef } from "./types.js";
 
 /** Ops that read integer data: gather (NumPy's take) and its transpose scatter-add, one-hot labels, and iota (an index as a value). */
@@ -23,7 +24,7 @@ export const indexing = {
       "0",
     ],
     show: ["scatter(g, x)", "0"],
-    tex: "\\operatorname{take}\\left({x}, {ids}\\right)",
+    tex: takeTex("take", "{x}, {ids}"),
     evaluate: (n, [x, ids], [xs, is]) =>
       Float64Array.from(takeSources(xs, ids, is, n.attrs!.axis!, n.shape), (src) => x[src]),
     // y[..., j, ...] = x[..., ids[j], ...]
@@ -56,7 +57,7 @@ export const indexing = {
     flops: null,
     grads: [(b, n, g) => b.node("gather", [g, n.args[1]], { attrs: { axis: n.attrs!.axis! } }), "0"],
     show: ["gatherback(g, g)", "0"],
-    tex: "\\operatorname{scatter}\\left({g}, {ids}\\right)",
+    tex: takeTex("scatter", "{g}, {ids}"),
     evaluate: (n, [g, ids], [, is]) => {
       const out = new Float64Array(size(n.shape));
       takeSources(n.shape, ids, is, n.attrs!.axis!, unravelShape(n, is)).forEach((dst, i) => (out[dst] += g[i]));
@@ -116,7 +117,7 @@ export const indexing = {
     flops: null,
     // constant: no operands
     grads: [],
-    tex: "\\operatorname{index}",
+    tex: iotaTex,
     evaluate: (n) =>
       Float64Array.from(
         { length: size(n.shape) },

@@ -4,6 +4,7 @@ import { alignedRight, batchedShape } from "./batching.js";
 import { I, nest, zero } from "./loops.js";
 import { inversePerm, padOf, permuteOf, reshapeOf, sliceOf } from "./primitives.js";
 import { ravel, sourceIndex, unravel } from "./reference.js";
+import { padTex, permuteTex, reshapeTex, sliceTex } from "./tex.js";
 import { kernel, view, type KernelDef, ViewDef } from "./types.js";
 
 /**
@@ -82,7 +83,7 @@ export const movement = {
     // permute <-> the inverse permutation
     grads: [(b, n, g) => permuteOf(b, g, inversePerm(n.attrs!.perm!))],
     show: ["unpermute(g, x)"],
-    tex: "\\operatorname{permute}\\left({x}\\right)",
+    tex: permuteTex,
     evaluate: (n, [x], [s]) => {
       const perm = n.attrs!.perm!;
       return Float64Array.from({ length: x.length }, (_, i) => {
@@ -112,7 +113,7 @@ export const movement = {
     // reshape <-> reshape back
     grads: [(b, n, g) => reshapeOf(b, g, b.shape(n.args[0]))],
     show: ["unreshape(g, x)"],
-    tex: "{x}",
+    tex: reshapeTex,
     evaluate: (_n, [x]) => Float64Array.from(x),
     // the same elements in the same order
     view: (pos) => ({ flat: pos.flat() }),
@@ -129,7 +130,7 @@ export const movement = {
     // slice <-> pad: the window's cotangent, zeros elsewhere
     grads: [(b, n, g) => padOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))],
     show: ["unslice(g, x)"],
-    tex: "{x}",
+    tex: sliceTex,
     evaluate: (n, [x], [s]) => {
       const { starts, steps } = n.attrs!;
       return Float64Array.from(
@@ -163,7 +164,7 @@ export const movement = {
     flops: null,
     grads: [(b, n, g) => sliceOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))],
     show: ["unpad(g, x)"],
-    tex: "{x}",
+    tex: padTex,
     evaluate: (n, [x], [s]) => {
       const { starts, steps } = n.attrs!;
       const out = new Float64Array(size(n.shape));

@@ -6,6 +6,7 @@ import { dotProduct, I, J, nest, T, zero } from "./loops.js";
 import { batchedContraction } from "./batching.js";
 import { contractGrad, reshapeOf } from "./primitives.js";
 import { contract, rowsOf } from "./reference.js";
+import { einsumTex } from "./tex.js";
 import { kernel, type KernelCtx, KernelDef } from "./types.js";
 
 /**
@@ -163,7 +164,7 @@ export const products = {
     // a contraction's operand gets the contraction of g with the other operands (its subscripts as the result)
     grads: [(b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 0)],
     show: ["contractgrad(g, x)"],
-    tex: "\\operatorname{einsum}\\left({x}\\right)",
+    tex: einsumTex("{x}"),
     evaluate: contract,
     emit: contractKernel,
     batch: (b, n, args, B) => batchedContraction(b, n.attrs!.spec!, args, n, B),
@@ -181,7 +182,7 @@ export const products = {
       (b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 1),
     ],
     show: ["contractgrad(g, a)", "contractgrad(g, b)"],
-    tex: "\\operatorname{einsum}\\left({a}, {b}\\right)",
+    tex: einsumTex("{a}, {b}"),
     evaluate: contract,
     // a batched matrix product (every `@` beyond rank 2, and its gradients) runs the matmul
     // schedules per batch element; any other einsum, the generic loops

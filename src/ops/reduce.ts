@@ -4,6 +4,7 @@ import { I, J, nest, rows, zero } from "./loops.js";
 import { batchedReduceTo, shiftedAxes } from "./batching.js";
 import { reshapeOf, unreduce } from "./primitives.js";
 import { reduceAxes as reduceRef, rowReduce, sourceIndex } from "./reference.js";
+import { extremeTex, sumTex } from "./tex.js";
 import { kernel, type GraphBuilder, KernelCtx, KernelDef, Kernel, OpNode } from "./types.js";
 
 /** Reductions: sums over all elements, rows, broadcast axes or any set of axes; max and min over axes. */
@@ -98,7 +99,7 @@ export const reduce = {
     // reduce <-> broadcast: each element of x gets the cotangent of the sum it went into
     grads: [(b, n, g) => unreduce(b, g, n.attrs!.axes!, b.shape(n.args[0]))],
     show: ["expand(g, x)"],
-    tex: "\\textstyle\\sum {x}",
+    tex: sumTex,
     evaluate: (n, [x], [s]) => reduceRef(x, s, n.attrs!.axes!, n.shape, 0, (a, v) => a + v),
     emit: reduceAxes(zero, (acc, v) => bin("+", acc, v)),
     batch: (b, n, [x]) => b.node(n.op, [x.id], { attrs: shiftedAxes(n) }),
@@ -179,7 +180,7 @@ function extremeOverAxes(beats: ">" | "<"): KernelDef {
     flops: null,
     grads: [(b, n, g) => shareAmongExtremes(b, n, g)],
     show: ["extremes(g, x)"],
-    tex: beats === ">" ? "\\max {x}" : "\\min {x}",
+    tex: extremeTex(beats === ">" ? "\\max" : "\\min"),
     evaluate: (n, [x], [s]) => reduceRef(x, s, n.attrs!.axes!, n.shape, init, (a, v) => (wins(a, v) ? v : a)),
     emit: reduceAxes(beats === ">" ? neg(id("Infinity")) : id("Infinity"), extremum(beats)),
     batch: (b, n, [x]) => b.node(n.op, [x.id], { attrs: shiftedAxes(n) }),

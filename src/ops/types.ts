@@ -105,6 +105,15 @@ export interface KernelCtx {
   atFlat(operand: number, flat: Expr): Expr;
 }
 
+/** An op's LaTeX from its node's attributes and shapes (see Computed.tex). */
+export type TexRule = (n: {
+  readonly attrs?: Attrs;
+  readonly target?: Shape;
+  readonly shape: Shape;
+  /** the operands' shapes, when known */
+  readonly operands?: readonly Shape[];
+}) => string;
+
 /** A kernel's emitter form: the statements that fill its destination. */
 export type Kernel = (k: KernelCtx) => Stmt[];
 
@@ -149,8 +158,12 @@ interface Computed<K extends OpKind> extends Common<K> {
   readonly grads: readonly (string | GradFn)[];
   /** how a derivation writes each derivative (mathjs text): required for GradFn derivatives, and for formulas whose guards a person would not write */
   readonly show?: readonly string[];
-  /** LaTeX of the op applied to its operands ({x}, {a}, ... are the operands); null: it prints as its operator (+, -, *, /, ^) */
-  readonly tex: string | null;
+  /**
+   * LaTeX of the op applied to its operands ({x}, {a}, ... are the operands); a function of the
+   * node for ops whose attributes change what they compute (Σ over axis 1, a slice's window);
+   * null: it prints as its operator (+, -, *, /, ^)
+   */
+  readonly tex: string | TexRule | null;
   /** the batching rule; null: no batched form (programs using it run batchGradients sample by sample) */
   readonly batch: BatchRule | null;
   /** products: their FLOP count; null: not a product (counted as one FLOP per element) */

@@ -1,0 +1,68 @@
+import type { Shape } from "../shape/shape.js";
+import type { TexRule } from "./types.js";
+
+/**
+ * LaTeX of the ops whose attributes change what they compute: a derivation must not print
+ * "Σ x" for a sum over one axis or "x" for a window of x. Each is a TexRule (src/ops/types.ts).
+ */
+
+/** the axes an op reduces over, as a subscript; none when it reduces over every axis of its operand */
+function axesScript(axes: readonly number[] | undefined, operand: Shape | undefined): string {
+  if (!axes || (operand && axes.length === operand.length)) return "";
+  return `_{\\text{${axes.length > 1 ? "axes" : "axis"} } ${axes.join(", ")}}`;
+}
+
+/** Σ over the given axes */
+export const sumTex: TexRule = (n) => `\\textstyle\\sum${axesScript(n.attrs?.axes, n.operands?.[0])} {x}`;
+
+/** max or min over the given axes */
+export const extremeTex =
+  (name: "\\max" | "\\min"): TexRule =>
+  (n) =>
+    `${name}${axesScript(n.attrs?.axes, n.operands?.[0])} {x}`;
+
+/** one axis of a window, Python's start:stop:step (a whole axis is ":") */
+function windowAxis(start: number, step: number, count: number, dim: number | undefined): string {
+  if (start === 0 && step === 1 && count === dim) return ":";
+  if (count === 1) return String(start);
+  const stop = start + step * count;
+  return `${start}:${stop < 0 ? "" : stop}${step === 1 ? "" : `:${step}`}`;
+}
+
+/** the window a slice reads (or a pad writes), as x_[a:b, :] */
+function windowTex(n: Parameters<TexRule>[0], window: Shape, whole: Shape | undefined): string {
+  const starts = n.attrs?.starts ?? [];
+  const steps = n.attrs?.steps ?? [];
+  const axes = window.map((count, k) => windowAxis(starts[k] ?? 0, steps[k] ?? 1, count, whole?.[k]));
+  return `\\left[${axes.join(",\\,")}\\right]`;
+}
+
+/** x_[window]: the elements a slice reads */
+export const sliceTex: TexRule = (n) => `{x}_{${windowTex(n, n.shape, n.operands?.[0])}}`;
+
+/** x written into the window of a zero tensor of the result's shape */
+export const padTex: TexRule = (n) =>
+  `\\operatorname{pad}_{${windowTex(n, n.operands?.[0] ?? [], n.shape)}}\\left({x}\\right)`;
+
+/** x's axes reordered */
+export const permuteTex: TexRule = (n) =>
+  `\\operatorname{permute}_{(${(n.attrs?.perm ?? []).join(", ")})}\\left({x}\\right)`;
+
+/** x's elements, row-major, in the result's shape */
+export const reshapeTex: TexRule = (n) =>
+  `\\operatorname{reshape}_{${n.shape.length ? n.shape.join(" \\times ") : "\\mathbb{R}"}}\\left({x}\\right)`;
+
+/** an einsum, with its subscripts */
+export const einsumTex =
+  (operands: string): TexRule =>
+  (n) =>
+    `\\operatorname{einsum}_{\\texttt{${(n.attrs?.spec ?? "").replace(/[^A-Za-z,>-]/g, "")}}}\\left(${operands}\\right)`;
+
+/** the index along one axis */
+export const iotaTex: TexRule = (n) => `\\operatorname{index}_{\\text{axis } ${n.attrs?.axis ?? 0}}`;
+
+/** NumPy take (and its transpose), with the axis when it is not the first */
+export const takeTex =
+  (name: string, operands: string): TexRule =>
+  (n) =>
+    `\\operatorname{${name}}${n.attrs?.axis ? `_{\\text{axis } ${n.attrs.axis}}` : ""}\\left(${operands}\\right)`;
