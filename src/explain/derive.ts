@@ -365,7 +365,9 @@ function sweepStep(sy: Symbols, closed: ClosedForms, u: Node): Equation {
   closed.adjoint.set(u.id, total);
   const trees = [undefined, sum(withLocals), total];
   const texts = [notation || "0", sy.tex(trees[1]!), sy.tex(total)];
-  const keep = texts.map((t, k) => k === 0 || t !== texts[k - 1]);
+  // a trivial step (the local derivative is 1: ∂ℓ/∂u = ∂ℓ/∂v) says nothing the notation did not
+  const trivial = es.length === 1 && trees[1]!.type === "SymbolNode";
+  const keep = texts.map((t, k) => k === 0 || (t !== texts[k - 1] && !(k === 1 && trivial)));
   return {
     lhs,
     steps: texts.filter((_, k) => keep[k]),
