@@ -3,7 +3,7 @@
  * optimize (`analyze`), then vmap and emit (`compile`). Later stages (explain, flow, build, the
  * CLI) import this module; it imports none of them.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "./util/sha256.js";
 import { differentiate, type SweepStep } from "./autodiff/differentiate.js";
 import { check } from "./check/check.js";
 import { Reporter, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
@@ -79,7 +79,7 @@ export interface CompileResult extends Analysis {
 const DEFAULT_CHUNK = 16;
 
 export function sourceHash(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return sha256(text);
 }
 
 /** parse -> check -> lower -> differentiate -> optimize. Throws CompileError with every diagnostic. */

@@ -39,6 +39,13 @@ describe("the precompiled rule formulas", () => {
   });
 });
 
+describe("the templates", () => {
+  it("src/emit/templates.generated.ts holds templates/ (npm run gen regenerates it)", async () => {
+    const { GENERATED_TEMPLATES, templatesModule } = await import("../scripts/templates.js");
+    expect(readFileSync(GENERATED_TEMPLATES, "utf8")).toBe(templatesModule());
+  });
+});
+
 describe("TypeScript's identifier tables", () => {
   it("src/emit/ts/identifiers.generated.ts is the installed TypeScript's (npm run gen regenerates it)", async () => {
     const { GENERATED_IDENTIFIERS, identifierTables } = await import("../scripts/identifiers.js");

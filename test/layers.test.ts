@@ -162,7 +162,14 @@ describe("what each command loads (CLI start-up, #16)", () => {
     expect(loaded).not.toContain("ts-morph");
     expect(loaded).not.toContain("typescript");
     expect(loaded).not.toContain("prettier"); // loaded only when a module is formatted
-    expect(loaded).toContain("node:crypto"); // the check itself sees packages (the header's hash)
+    expect(packagesLoadedBy("src/explain/derive.ts")).toContain("mathjs"); // the check itself sees packages
+  });
+  it("the compiler's API (compile, explain, graph, flow) loads no Node module: it runs in a browser (#15)", () => {
+    for (const entry of ["src/index.ts", "src/flow/flow.ts"])
+      expect(
+        [...packagesLoadedBy(entry)].filter((p) => p.startsWith("node:")),
+        entry,
+      ).toEqual([]);
   });
   it("the CLI's entry loads no part of the compiler until a command runs", () => {
     const loaded = packagesLoadedBy("src/cli/main.ts");

@@ -1,27 +1,12 @@
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { templates } from "./templates.generated.js";
 
-/** The package's templates/ folder, found from this file whether run from src/ or dist/. */
-function templatesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const cand = join(dir, "templates");
-    if (existsSync(join(cand, "module-header.txt"))) return cand;
-    dir = dirname(dir);
-  }
-  throw new Error("gradc: cannot find its templates/ folder");
-}
-
-const cache = new Map<string, string>();
-
-/** A template's text, as read from templates/ (once). */
+/**
+ * The text of templates/ (the module header, the derivation pages), compiled into the package
+ * by `npm run gen` (scripts/templates.ts) so that no file system is needed to read them.
+ */
 export function templateText(name: string): string {
-  let text = cache.get(name);
-  if (text === undefined) {
-    text = readFileSync(join(templatesDir(), name), "utf8");
-    cache.set(name, text);
-  }
+  const text = templates[name];
+  if (text === undefined) throw new Error(`gradc: no template ${name}`);
   return text;
 }
 

@@ -2,9 +2,9 @@
  * The generated module's header: printed here from templates/module-header.txt, and read back
  * here (by `gradc build`, to skip what is up to date), so the two cannot drift apart.
  */
-import { createHash } from "node:crypto";
 import { fillTemplate, templateText } from "../template.js";
 import { safeComment } from "../../code/syntax.js";
+import { sha256 } from "../../util/sha256.js";
 
 export interface HeaderFields {
   /** the source's display name */
@@ -14,8 +14,6 @@ export interface HeaderFields {
   /** what, besides the source, the module was compiled with (`moduleOptions`) */
   readonly options: string;
 }
-
-export const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 
 /** The header's "gradc options:" value: what, besides the source, the module was compiled with. */
 export function moduleOptions(o: {
