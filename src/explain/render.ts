@@ -6,13 +6,13 @@ import { breakLines, PAGE_EMS, texWidth } from "./breaks.js";
 export type Format = "md" | "tex";
 
 /** An aligned block of equations (`lhs &= step \\ &= step …`), the last step boxed or not. */
-interface Block {
+export interface Block {
   readonly equations: readonly Equation[];
   readonly boxed?: boolean;
 }
 
 /** The text of a derivation's sections; the renderers lay these out per format. */
-interface Section {
+export interface Section {
   readonly title: string;
   readonly intro?: string;
   /** display math: a formula, or a block of aligned equations */
@@ -69,7 +69,9 @@ function pageFormula(m: string): string {
   return `\\begin{gather*}\n${lines.join(",\\\\\n")}\n\\end{gather*}`;
 }
 
-const mathText = (m: string | Block): string => (typeof m === "string" ? m : blockText(m));
+/** a section's display math as one TeX fragment (a block as `aligned`): for KaTeX */
+export const mathText = (m: string | Block): string =>
+  typeof m === "string" ? m : `\\begin{aligned}${blockText(m)}\\end{aligned}`;
 
 /** significant digits of the values table, unless --digits says otherwise: a table that fits a page */
 export const DEFAULT_DIGITS = 6;
@@ -88,7 +90,8 @@ function values(v: Float64Array | undefined, shape: readonly number[], digits: n
   return `$\\lVert\\cdot\\rVert$ = ${n(norm)} ($${shape.join(" \\times ")}$)`;
 }
 
-function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGITS): Section[] {
+/** A derivation's sections, the same for every format (Markdown, TeX, the playground's HTML). */
+export function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGITS): Section[] {
   const out: Section[] = [];
   out.push({ title: "1. The model", math: d.model.map((e) => ({ equations: [e] })) });
   out.push({
@@ -238,7 +241,7 @@ export function renderDerivation(d: Derivation, format: Format, picture?: string
 export function mathFragments(d: Derivation): string[] {
   const inline = (text: string) => [...text.matchAll(/\$([^$]*)\$/g)].map((m) => m[1]);
   return sections(d).flatMap((s) => [
-    ...(s.math ?? []).map((m) => (typeof m === "string" ? m : `\\begin{aligned}${mathText(m)}\\end{aligned}`)),
+    ...(s.math ?? []).map(mathText),
     ...inline(s.intro ?? ""),
     ...(s.table
       ? [...s.table.head.flatMap(inline), ...s.table.rows.flatMap((r) => [r[0], ...inline(r[1]), ...inline(r[2])])]
