@@ -19,15 +19,14 @@ import { mathFragments } from "../src/explain/render.js";
 import { parsePoint } from "../src/explain/point.js";
 import { corpus } from "./programs.js";
 import { rankPrograms } from "./rankn-programs.js";
+import { examples } from "../scripts/examples.js";
 
 const programs = [
   // the gradient tests' programs: every op alone and composed, and every rank-N form
   ...corpus.map((p) => ({ name: `program-${p.name}`, file: "", source: p.source })),
   ...rankPrograms.map((p) => ({ name: `rank-${p.name}`, file: "", source: p.source })),
   ...readdirSync("test/corpus").map((f) => ({ name: f.replace(/\.grad$/, ""), file: `test/corpus/${f}`, source: "" })),
-  ...readdirSync("examples")
-    .filter((f) => f.endsWith(".grad"))
-    .map((f) => ({ name: `example-${f.replace(/\.grad$/, "")}`, file: `examples/${f}`, source: "" })),
+  ...examples().map((e) => ({ name: `example-${e.name}`, file: e.source, source: "" })),
 ]
   .map((p) => (p.file ? { ...p, source: readFileSync(p.file, "utf8") } : { ...p, file: `${p.name}.grad` }))
   .sort((a, b) => a.name.localeCompare(b.name));
