@@ -384,13 +384,39 @@ export function size(n: MathNode): number {
 }
 
 // ---- printing -------------------------------------------------------------------------------
+/** constants the builtins' definitions use, as a person writes them (gelu's 1/√2 and 1/√(2π)) */
+const namedConstants: readonly (readonly [number, string])[] = [
+  [Math.SQRT1_2, "\\frac{1}{\\sqrt{2}}"],
+  [1 / Math.sqrt(2 * Math.PI), "\\frac{1}{\\sqrt{2\\pi}}"],
+  [Math.sqrt(2 / Math.PI), "\\sqrt{2/\\pi}"],
+  [1 / Math.sqrt(Math.PI), "\\frac{1}{\\sqrt{\\pi}}"],
+  [2 / Math.sqrt(Math.PI), "\\frac{2}{\\sqrt{\\pi}}"],
+  [Math.PI, "\\pi"],
+  [Math.E, "e"],
+];
+
+/** a number as a person writes it: 1/2, 0.001, 1/12 (not 0.08333333333333333), 1/√2 */
 function fraction(v: number): string {
   if (Number.isInteger(v)) return String(v);
-  for (const q of [2, 3, 4, 5, 6, 8, 10]) {
-    const p = v * q;
-    if (Math.abs(p - Math.round(p)) < 1e-12 && Math.abs(p) < 100)
-      return `${p < 0 ? "-" : ""}\\frac{${Math.abs(Math.round(p))}}{${q}}`;
-  }
+  const ratio = (qs: readonly number[], limit: number) => {
+    for (const q of qs) {
+      const p = v * q;
+      if (Math.abs(p - Math.round(p)) < 1e-12 && Math.abs(p) < limit)
+        return `${p < 0 ? "-" : ""}\\frac{${Math.abs(Math.round(p))}}{${q}}`;
+    }
+    return undefined;
+  };
+  const small = ratio([2, 3, 4, 5, 6, 8, 10], 100);
+  if (small) return small;
+  // a short decimal stays one (0.001, 0.0625); a long one is a fraction or a named constant if it is one
+  if (String(v).replace(/^-?0?\./, "").length <= 6) return String(v);
+  const other = ratio(
+    Array.from({ length: 63 }, (_, k) => k + 2),
+    1000,
+  );
+  if (other) return other;
+  const named = namedConstants.find(([c]) => Math.abs(Math.abs(v) - c) < 1e-15 * c);
+  if (named) return `${v < 0 ? "-" : ""}${named[1]}`;
   return String(v);
 }
 
