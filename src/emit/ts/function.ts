@@ -67,7 +67,11 @@ export function plan(g: Graph, mode: Mode, opts: { outsideKernels?: ReadonlySet<
   for (const n of g.nodes) {
     if (!live[n.id]) continue;
     order.push(n.id);
-    for (const a of n.args) uses.set(a, [...(uses.get(a) ?? []), n.id]);
+    for (const a of n.args) {
+      const users = uses.get(a);
+      if (users) users.push(n.id);
+      else uses.set(a, [n.id]);
+    }
   }
   const outputs = new Set(roots);
   const placement = new Map<number, Placement>();
@@ -362,8 +366,18 @@ class BodyEmitter {
     return stmts;
   }
 
+  /** the origin note last written in this body */
+  private lastNote: string | undefined;
+
+  /**
+   * A node's origin (the source expression it computes), unless the statement before said the
+   * same: the partial sums of `w*x + w*x + …` all come from one expression, noted once.
+   */
   private comment(n: Node): string | undefined {
-    return n.origin ? noteOf(n.origin) : undefined;
+    const note = n.origin ? noteOf(n.origin) : undefined;
+    if (note === this.lastNote) return undefined;
+    this.lastNote = note;
+    return note;
   }
 
   // ---- node statements --------------------------------------------------------------------
