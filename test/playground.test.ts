@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { explain } from "../src/index.js";
 import { writeHash } from "../playground/share.js";
-import { buildPlayground, chromiumPath, serve } from "./helpers/browser.js";
+import { buildPlayground, chromiumPath, firefoxPath, serve } from "./helpers/browser.js";
 
 const chromium = chromiumPath();
+const firefox = firefoxPath();
 const lecture = readFileSync("examples/lecture.grad", "utf8");
 
 describe.skipIf(!chromium)("the playground in Chromium", () => {
@@ -115,4 +116,51 @@ describe.skipIf(!chromium)("the playground in Chromium", () => {
 if (!chromium)
   describe("the playground in Chromium", () => {
     it("is skipped: no Chromium here (.ci/run installs Debian's chromium; GRADC_CHROMIUM names another)", () => {});
+  });
+
+describe.skipIf(!firefox)("the playground in Firefox (WebDriver BiDi, puppeteer-core)", () => {
+  let server: Server;
+  let url: string;
+  let browser: import("puppeteer-core").Browser;
+
+  beforeAll(async () => {
+    ({ server, url } = await serve(await buildPlayground()));
+    const { default: puppeteer } = await import("puppeteer-core");
+    browser = await puppeteer.launch({ browser: "firefox", executablePath: firefox!, headless: true });
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  it("shows the lecture's derivation, marks an error and recovers from it", async () => {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1366, height: 800 });
+    await page.goto(url);
+    await page.waitForSelector("body[data-state=ok]", { timeout: 60_000 });
+    const tex = await page.$$eval("#derivation annotation", (xs) => xs.map((x) => x.textContent ?? "").join("\n"));
+    for (let k = 1; k <= 9; k++) expect(tex).toContain(`u_{${k}}`);
+    expect(tex).toContain("\\boxed{");
+    // an error, typed
+    await page.click(".cm-content");
+    await page.keyboard.down("Control");
+    await page.keyboard.press("a");
+    await page.keyboard.up("Control");
+    await page.keyboard.press("Delete");
+    await page.keyboard.type("param w\ninput x\nloss = w * x + v^2\n");
+    await page.waitForSelector('#problems li[data-code="E101"]', { timeout: 30_000 });
+    expect(await page.$eval('#problems li[data-code="E101"]', (li) => li.textContent)).toMatch(/^3:16 E101 /);
+    await page.keyboard.press("Backspace");
+    await page.keyboard.press("Backspace");
+    await page.keyboard.press("Backspace");
+    await page.keyboard.press("Backspace");
+    await page.keyboard.type("x\n");
+    await page.waitForSelector("body[data-state=ok]", { timeout: 30_000 });
+    await page.close();
+  }, 120_000);
+});
+
+if (!firefox)
+  describe("the playground in Firefox", () => {
+    it("is skipped: no Firefox here (.ci/run installs Debian's firefox-esr; GRADC_FIREFOX names another)", () => {});
   });

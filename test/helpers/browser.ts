@@ -18,6 +18,12 @@ export function chromiumPath(): string | undefined {
   return candidates.find((p): p is string => !!p && existsSync(p));
 }
 
+/** the system Firefox (Debian's firefox-esr), driven over WebDriver BiDi by puppeteer-core: GRADC_FIREFOX, else Debian's */
+export function firefoxPath(): string | undefined {
+  const candidates = [process.env.GRADC_FIREFOX, "/usr/bin/firefox-esr", "/usr/bin/firefox"];
+  return candidates.find((p): p is string => !!p && existsSync(p));
+}
+
 export async function buildPlayground(): Promise<string> {
   const { build } = await import("vite");
   await build({ configFile: "playground/vite.config.ts", logLevel: "warn" });
