@@ -47,6 +47,8 @@ export function nodeKey(
 
 /** How a node's attributes differ from the names its op declares (every one present, no other), or undefined if they match. */
 export function attrsMismatch(declared: readonly (keyof Attrs)[], given: Attrs | undefined): string | undefined {
+  // the common case, checked without allocating: an op without attributes, given none
+  if (given === undefined && declared.length === 0) return undefined;
   const have = Object.keys(given ?? {}).filter((k) => given![k as keyof Attrs] !== undefined);
   const missing = declared.filter((k) => !have.includes(k));
   const extra = have.filter((k) => !declared.includes(k as keyof Attrs));
