@@ -6,6 +6,21 @@ import { element, loadModule, randomInputs, randomValues, relErr, rng, size } fr
  * batchGradients over n samples (by default 37: two chunks of 16 and a remainder of 5) must
  * equal the mean of the per-sample gradients, for either target.
  */
+/**
+ * A compiled and loaded module, once per source and options: the tests call the same program
+ * at several batch sizes (compiling is deterministic, so the module is the same each time).
+ */
+const modules = new Map<string, Promise<Awaited<ReturnType<typeof loadModule>>>>();
+function compiledModule(source: string, options: CompileOptions): ReturnType<typeof loadModule> {
+  const key = JSON.stringify([source, options]);
+  let m = modules.get(key);
+  if (!m) {
+    m = compile(source, options).then((r) => loadModule(r.typescript));
+    modules.set(key, m);
+  }
+  return m;
+}
+
 export async function expectBatchIsMean(
   source: string,
   seed: number,
@@ -13,10 +28,9 @@ export async function expectBatchIsMean(
   n = 37,
   options: CompileOptions = {},
 ): Promise<void> {
-  const r = await compile(source, { prettier: false, target, ...options });
-  const mod = await loadModule(r.typescript);
+  const mod = await compiledModule(source, { prettier: false, target, ...options });
   // the reference: the TypeScript target's per-sample gradients (the wasm target's gradients() may itself be a chunk)
-  const plain = target === "ts" ? mod : await loadModule((await compile(source, { prettier: false })).typescript);
+  const plain = target === "ts" ? mod : await compiledModule(source, { prettier: false });
   const next = rng(seed);
   const params = randomValues(mod.shapes.params, next);
   const per = Array.from({ length: n }, () => randomInputs(mod, next));
