@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { catalogue } from "../src/diagnostics/catalogue.js";
+import { catalogue, type CatalogueEntry } from "../src/diagnostics/catalogue.js";
 import { diagnostic } from "../src/diagnostics/diagnostic.js";
 import { analyze, CompileError, renderDiagnostics } from "../src/index.js";
 
@@ -64,5 +64,23 @@ describe("typed diagnostic constructors", () => {
     diagnostic("m.grad", "E102", span, { name: "w", where: "1:7", extra: 1 });
     // @ts-expect-error a message without holes takes no arguments
     diagnostic("m.grad", "E301", span, { name: "w" });
+  });
+
+  it("a hint that depends on the case is one of the code's named hints, with its own holes (#17)", () => {
+    const similar = diagnostic("m.grad", "E101", span, { name: "wx", hint: { kind: "similar", suggestion: "w" } });
+    expect(similar.hint).toBe("did you mean 'w'?");
+    // the hint's holes and the message's: '{name}' comes from the message
+    const outside = diagnostic("m.grad", "E101", span, { name: "w", hint: { kind: "outside", def: "cell" } });
+    expect(outside.hint).toMatch(/^'w' is defined outside 'cell': /);
+    expect(diagnostic("m.grad", "E101", span, { name: "w" }).hint).toBeUndefined();
+    // @ts-expect-error a hint the code does not have
+    expect(() => diagnostic("m.grad", "E101", span, { name: "w", hint: { kind: "nope" } })).toThrow(/no hint 'nope'/);
+    // @ts-expect-error a named hint without its hole
+    expect(() => diagnostic("m.grad", "E101", span, { name: "w", hint: { kind: "similar" } })).toThrow(/suggestion/);
+  });
+
+  it("every hint text lives in the catalogue: no code takes a hint written at its call site", () => {
+    for (const [code, entry] of Object.entries(catalogue) as [string, CatalogueEntry][])
+      expect(entry.hint ?? "", code).not.toMatch(/^\{hint\}$/);
   });
 });

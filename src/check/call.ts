@@ -1,16 +1,18 @@
-import { didYouMean } from "../diagnostics/suggest.js";
+import { similar } from "../diagnostics/suggest.js";
+import type { HintFor } from "../diagnostics/diagnostic.js";
 import { builtinNames, builtins, type Param, type StaticValue } from "../lang/builtins.js";
 import type { Expr } from "../parse/ast.js";
 import type { Checked, ExprContext } from "./context.js";
 import { userKeyed } from "../util/table.js";
 
 /** Names from the lecture's notation that users type for a builtin. */
-const mathNames: Readonly<Record<string, string>> = userKeyed({
-  σ: "write sigmoid(...) for σ",
-  sigma: "did you mean 'sigmoid'?",
-  ReLU: "did you mean 'relu'?",
-  ln: "log is the natural logarithm: log(...)",
-  softmax_ce: "did you mean 'softmax_cross_entropy'?",
+/** names from mathematics or other libraries, and the hint each gets */
+const mathNames: Readonly<Record<string, HintFor<"E104">>> = userKeyed({
+  σ: { kind: "sigmaSymbol" },
+  sigma: { kind: "similar", suggestion: "sigmoid" },
+  ReLU: { kind: "similar", suggestion: "relu" },
+  ln: { kind: "ln" },
+  softmax_ce: { kind: "similar", suggestion: "softmax_cross_entropy" },
 });
 
 /** A parameter as argument binding sees it: a variadic one takes every remaining positional argument. */
@@ -59,11 +61,10 @@ export function bindArguments(
       ctx.report("E110", kw.nameSpan, {
         name: e.callee,
         arg: kw.name,
-        hint:
-          didYouMean(
-            kw.name,
-            slots.filter((q) => !q.variadic).map((q) => q.name),
-          ) || signature,
+        hint: similar(
+          kw.name,
+          slots.filter((q) => !q.variadic).map((q) => q.name),
+        ) ?? { kind: "signature", signature },
       });
       failed = true;
     } else if (bound.has(p.name)) {
@@ -87,9 +88,9 @@ export function checkCall(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>):
   const everyDep = () => new Set([...e.args, ...e.kwargs.map((k) => k.value)].flatMap((a) => [...ctx.expr(a).deps]));
   if (!fn) {
     const kind = ctx.known(e.callee);
-    const hint = kind
-      ? `'${e.callee}' is a ${kind}, not a function`
-      : (mathNames[e.callee] ?? (didYouMean(e.callee, builtinNames) || "the functions are listed in docs/language.md"));
+    const hint: HintFor<"E104"> = kind
+      ? { kind: "notFunction", what: kind }
+      : (mathNames[e.callee] ?? similar(e.callee, builtinNames) ?? { kind: "list" });
     ctx.report("E104", e.calleeSpan, { name: e.callee, hint });
     return { expr: null, deps: everyDep() };
   }
@@ -132,7 +133,7 @@ export function checkCall(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>):
       name: e.callee,
       expected: "integer data",
       found: `'${ctx.snippet(x.span)}'`,
-      hint: "declare it as an integer input: `input ids[T]: int`",
+      hint: { kind: "intData" },
     });
     failed = true;
   });
@@ -144,8 +145,14 @@ export function checkCall(ctx: ExprContext, e: Extract<Expr, { kind: "call" }>):
 /** A builtin's compile-time argument, checked against its kind; undefined after reporting. */
 function staticValue(ctx: ExprContext, e: Expr, fn: string, p: Param): StaticValue | undefined {
   const what = `'${p.name}' of '${fn}'`;
-  const wrong = (expected: string, hint = "") => {
-    ctx.report("E113", e.span, { arg: p.name, name: fn, expected, found: `'${ctx.snippet(e.span)}'`, hint });
+  const wrong = (expected: string, hint?: HintFor<"E113">) => {
+    ctx.report("E113", e.span, {
+      arg: p.name,
+      name: fn,
+      expected,
+      found: `'${ctx.snippet(e.span)}'`,
+      ...(hint ? { hint } : {}),
+    });
     return undefined;
   };
   switch (p.kind) {
@@ -175,7 +182,7 @@ function staticValue(ctx: ExprContext, e: Expr, fn: string, p: Param): StaticVal
         const v = ctx.constValue(item, what);
         if (v === undefined) return undefined;
         if (!Number.isInteger(v)) return wrong("integers");
-        if (p.kind === "shape" && v < 1) return wrong("positive dimensions", "every dimension is at least 1");
+        if (p.kind === "shape" && v < 1) return wrong("positive dimensions", { kind: "dimension" });
         out.push(v);
       }
       return e.kind === "list" || p.kind !== "axes" ? out : out[0];

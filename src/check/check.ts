@@ -1,5 +1,5 @@
-import { Reporter, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { didYouMean } from "../diagnostics/suggest.js";
+import { Reporter, type Diagnostic, type HintFor } from "../diagnostics/diagnostic.js";
+import { similar } from "../diagnostics/suggest.js";
 import { binaryOps, builtins, type ShapeResult } from "../lang/builtins.js";
 import { bindArguments, checkCall } from "./call.js";
 import type { Checked, ExprContext } from "./context.js";
@@ -238,10 +238,7 @@ class Checker {
     )
       return;
     if (this.frame && this.globals.has(name)) {
-      this.r.report("E101", ref.span, {
-        name,
-        hint: `'${name}' is defined outside '${this.frame.def.name}': a function sees its parameters, its locals and the program's consts; pass it as an argument`,
-      });
+      this.r.report("E101", ref.span, { name, hint: { kind: "outside", def: this.frame.def.name } });
       return;
     }
     const def = this.frame ? undefined : this.later.get(ref.index ? `${ref.name}{}` : name);
@@ -249,19 +246,20 @@ class Checker {
       this.r.report("E103", ref.span, { name, where: this.where(def) });
       return;
     }
-    let hint = didYouMean(name, [...this.scope.keys()]);
+    let hint: HintFor<"E101"> | undefined = similar(name, [...this.scope.keys()]);
     if (ref.index) {
       const defined = [...this.scope.keys()].filter(
         (k) => k.startsWith(`${ref.name}_`) && /^\d+$/.test(k.slice(ref.name.length + 1)),
       );
       if (defined.length) {
         const idx = defined.map((k) => Number(k.slice(ref.name.length + 1))).sort((a, b) => a - b);
-        hint = `${ref.name}{…} is defined so far for ${idx.length === 1 ? `index ${idx[0]}` : `indices ${idx[0]}..${idx[idx.length - 1]}`}`;
+        const which = idx.length === 1 ? `index ${idx[0]}` : `indices ${idx[0]}..${idx[idx.length - 1]}`;
+        hint = { kind: "indexed", family: ref.name, which };
       }
     }
     this.r.report("E101", ref.span, {
       name: ref.index ? `${ref.name}{${name.slice(ref.name.length + 1)}}` : name,
-      hint,
+      ...(hint ? { hint } : {}),
     });
   }
 
@@ -359,7 +357,7 @@ class Checker {
             name: e.callee,
             count: `${results.length} values`,
             expected: "an expression takes one",
-            hint: `receive them with \`${results.map((_, k) => `r${k + 1}`).join(", ")} = ${e.callee}(...)\``,
+            hint: { kind: "receive", receivers: results.map((_, k) => `r${k + 1}`).join(", ") },
           });
           return { expr: null, deps };
         }
@@ -472,7 +470,7 @@ class Checker {
         name: what,
         count: "one value",
         expected: `${s.targets.length} names receive it`,
-        hint: "only a def that ends with `return a, b` gives several values",
+        hint: { kind: "oneValue" },
       });
       return poisonAll(value.deps);
     }
@@ -483,7 +481,7 @@ class Checker {
         name: what,
         count: `${results.length} value${results.length === 1 ? "" : "s"}`,
         expected: `${s.targets.length} names receive them`,
-        hint: "name one receiver per returned value",
+        hint: { kind: "perValue" },
       });
       return poisonAll(deps);
     }

@@ -1,6 +1,6 @@
 /**
  * Every user-facing message, once. Format: code -> severity, message template with {holes},
- * optional hint template. Codes are stable: tests and users grep for them.
+ * optional hint template (or named hint templates, one chosen per occurrence). Codes are stable: tests and users grep for them.
  *   E0xx lexical and syntax   E1xx names and calls   E2xx shapes and constants
  *   E3xx the loss             W4xx warnings
  *   E5xx outside the source: --at values, project settings, files, command-line options
@@ -10,12 +10,36 @@ export type Severity = "error" | "warning";
 export interface CatalogueEntry {
   readonly severity: Severity;
   readonly message: string;
+  /** one hint for every occurrence */
   readonly hint?: string;
+  /**
+   * or hints that depend on the case, by name: a call site picks one (`hint: { kind: "similar",
+   * suggestion: "w" }`) or none; each is a template with {holes} of its own
+   */
+  readonly hints?: Readonly<Record<string, string>>;
 }
 
 export const catalogue = {
   E001: { severity: "error", message: "unexpected character '{char}'" },
-  E002: { severity: "error", message: "expected {expected}, found {found}", hint: "{hint}" },
+  E002: {
+    severity: "error",
+    message: "expected {expected}, found {found}",
+    hints: {
+      strayBrace: "this '}' closes no block",
+      intType: "inputs are numbers by default; `: int` marks integer data (indices, labels)",
+      chained: "comparisons do not chain: write (a < b) * (b < c)",
+      depth: "expressions nest at most {max} levels",
+      keywordOrder: "positional arguments come before keyword arguments (name=value)",
+      oneStatement: "put one statement on each line",
+      lossForm: "write `loss = expr` or `loss name = expr`",
+      forForm: "write `for k in 1..L { ... }`",
+      declaration: "declarations start with `param`, `input` or `const`",
+      statement: "statements are `param`, `input`, `const`, `loss`, `for`, or `name = expr`",
+      defForm: "write `def name(x, y) = expr`",
+      defaultsLast: "parameters with defaults come last",
+      defBody: "write `def f(x) = expr` or a body in { } that ends with `return`",
+    },
+  },
   E003: { severity: "error", message: "malformed number '{text}'" },
   E004: { severity: "error", message: "unclosed '{open}'", hint: "add a matching '{close}'" },
   E005: { severity: "error", message: "'**' is not an operator", hint: "use ^ for powers: x^2" },
@@ -26,7 +50,16 @@ export const catalogue = {
     hint: "write {instead}",
   },
 
-  E101: { severity: "error", message: "unknown name '{name}'", hint: "{hint}" },
+  E101: {
+    severity: "error",
+    message: "unknown name '{name}'",
+    hints: {
+      outside:
+        "'{name}' is defined outside '{def}': a function sees its parameters, its locals and the program's consts; pass it as an argument",
+      indexed: "{family}{\u2026} is defined so far for {which}",
+      similar: "did you mean '{suggestion}'?",
+    },
+  },
   E102: {
     severity: "error",
     message: "'{name}' is already defined",
@@ -37,7 +70,17 @@ export const catalogue = {
     message: "'{name}' is used before it is defined",
     hint: "it is defined later, at {where}; move that line up",
   },
-  E104: { severity: "error", message: "unknown function '{name}'", hint: "{hint}" },
+  E104: {
+    severity: "error",
+    message: "unknown function '{name}'",
+    hints: {
+      notFunction: "'{name}' is a {what}, not a function",
+      similar: "did you mean '{suggestion}'?",
+      sigmaSymbol: "write sigmoid(...) for \u03c3",
+      ln: "log is the natural logarithm: log(...)",
+      list: "the functions are listed in docs/language.md",
+    },
+  },
   E105: { severity: "error", message: "'{name}' takes {expected}, found {found}" },
   E106: { severity: "error", message: "'{name}' is a function, not a value", hint: "call it: {name}(...)" },
   E107: {
@@ -50,10 +93,29 @@ export const catalogue = {
     message: "'{name}' cannot be indexed: it is not a family of names",
     hint: "indexed names look like {example}, where k is a loop variable or constant",
   },
-  E110: { severity: "error", message: "'{name}' has no argument '{arg}'", hint: "{hint}" },
+  E110: {
+    severity: "error",
+    message: "'{name}' has no argument '{arg}'",
+    hints: {
+      similar: "did you mean '{suggestion}'?",
+      signature: "{signature}",
+    },
+  },
   E111: { severity: "error", message: "argument '{arg}' of '{name}' is given twice" },
   E112: { severity: "error", message: "'{name}' is missing its argument '{arg}'", hint: "{signature}" },
-  E113: { severity: "error", message: "'{arg}' of '{name}' must be {expected}, found {found}", hint: "{hint}" },
+  E113: {
+    severity: "error",
+    message: "'{arg}' of '{name}' must be {expected}, found {found}",
+    hints: {
+      intData: "declare it as an integer input: `input ids[T]: int`",
+      dimension: "every dimension is at least 1",
+      huberDelta: "delta is where the loss turns from quadratic to linear",
+      pairwise: "{name}(a, b) is elementwise; {name}(x, axis=k) reduces one operand",
+      perAxis: "write {arg}=2 or {arg}=[2, 1]",
+      oneAxis: "write {arg}=2",
+      padding: "as PyTorch, a window may not lie wholly in the padding",
+    },
+  },
   E114: {
     severity: "error",
     message: "'{name}' calls itself",
@@ -80,7 +142,15 @@ export const catalogue = {
     hint: "the program's result is its `loss`",
   },
   E122: { severity: "error", message: "a statement cannot appear after `return`", hint: "`return` ends the body" },
-  E117: { severity: "error", message: "'{name}' returns {count}, but {expected}", hint: "{hint}" },
+  E117: {
+    severity: "error",
+    message: "'{name}' returns {count}, but {expected}",
+    hints: {
+      receive: "receive them with `{receivers} = {name}(...)`",
+      oneValue: "only a def that ends with `return a, b` gives several values",
+      perValue: "name one receiver per returned value",
+    },
+  },
   E118: {
     severity: "error",
     message: "'{name}' has no return",
@@ -97,8 +167,26 @@ export const catalogue = {
     hint: "gradc unrolls loops at compile time; a smaller network or fewer layers compiles",
   },
 
-  E201: { severity: "error", message: "shapes do not broadcast in '{op}': {left} {op} {right}", hint: "{hint}" },
-  E202: { severity: "error", message: "matmul dimensions do not match: {left} @ {right}", hint: "{hint}" },
+  E201: {
+    severity: "error",
+    message: "shapes do not broadcast in '{op}': {left} {op} {right}",
+    hints: {
+      transposeRows:
+        "a vector of length {n} broadcasts against the rows of a matrix, which have length {m}; did you mean to transpose the matrix?",
+      numpy: "operands broadcast when their trailing dimensions are equal or 1 (NumPy rules)",
+    },
+  },
+  E202: {
+    severity: "error",
+    message: "matmul dimensions do not match: {left} @ {right}",
+    hints: {
+      scalar: "'@' takes tensors of rank 1 or more; use '*' to scale by a scalar",
+      inner: "the inner dimensions {inner} and {other} must be equal",
+      innerTranspose:
+        "the inner dimensions {inner} and {other} must be equal; did you mean to transpose the left operand?",
+      batch: "the batch dimensions {batchA} and {batchB} do not broadcast",
+    },
+  },
   E203: { severity: "error", message: "'{name}' expects {expected}, found shape {shape}" },
   E204: {
     severity: "error",
@@ -115,7 +203,15 @@ export const catalogue = {
     message: "index {index} is out of range for axis {axis} of length {length}",
     hint: "indices run from 0 to {last} (or -{length} to -1)",
   },
-  E208: { severity: "error", message: "cannot reshape {from} ({count} elements) to {to}", hint: "{hint}" },
+  E208: {
+    severity: "error",
+    message: "cannot reshape {from} ({count} elements) to {to}",
+    hints: {
+      dimensions: "dimensions are positive integers, and at most one is -1",
+      multiple: "{count} is not a multiple of {known}",
+      counts: "the element counts must be equal",
+    },
+  },
   E209: {
     severity: "error",
     message: "einsum subscripts '{spec}': {problem}",

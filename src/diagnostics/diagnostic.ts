@@ -1,5 +1,5 @@
 import type { Span } from "../source/span.js";
-import { catalogue, type Code, type Severity } from "./catalogue.js";
+import { catalogue, type CatalogueEntry, type Code, type Severity } from "./catalogue.js";
 import { InternalError } from "./internal.js";
 
 export interface Diagnostic {
@@ -14,19 +14,46 @@ export interface Diagnostic {
   readonly file: string;
 }
 
-export type Args = Readonly<Record<string, string | number>>;
+export type Args = Readonly<Record<string, string | number | HintChoice | undefined>>;
+
+/** a named hint and its holes' values */
+interface HintChoice {
+  readonly kind: string;
+  readonly [hole: string]: string | number;
+}
 
 /** The {holes} of a message template, as a union of their names: "expected {a}, found {b}" -> "a" | "b". */
-type Holes<S extends string> = S extends `${string}{${infer K}}${infer Rest}` ? K | Holes<Rest> : never;
+type Holes<S extends string> = S extends `${string}{${infer K}}${infer Rest}` ? Word<K> | Holes<Rest> : never;
+/** a hole is a word ({name}); braces around other text are literal ({ ... }, h{…}), as fill() reads them */
+type Word<K extends string> = K extends "" | `${string}${" " | "…" | "." | "-"}${string}` ? never : K;
 type Entry<C extends Code> = (typeof catalogue)[C];
 type HintOf<C extends Code> = Entry<C> extends { readonly hint: infer H extends string } ? H : "";
+type HintsOf<C extends Code> = Entry<C> extends { readonly hints: infer H } ? H : never;
+type MessageHoles<C extends Code> = Holes<Entry<C>["message"]> | Holes<HintOf<C>>;
 
-/** The arguments a code's message and hint need: exactly their holes, so a message and its call sites cannot drift. */
-export type ArgsOf<C extends Code> = { readonly [K in Holes<Entry<C>["message"]> | Holes<HintOf<C>>]: string | number };
+/** one of a code's named hints, with exactly the holes it adds to the message's */
+export type HintFor<C extends Code> = {
+  [V in keyof HintsOf<C> & string]: { readonly kind: V } & {
+    // the message's holes are filled from the message's arguments
+    readonly [K in Exclude<Holes<HintsOf<C>[V] & string>, MessageHoles<C>>]: string | number;
+  };
+}[keyof HintsOf<C> & string];
+
+/**
+ * The arguments a code's message and hint need: exactly their holes, so a message and its call
+ * sites cannot drift; a code with named hints takes one of them (or none) as `hint`.
+ */
+export type ArgsOf<C extends Code> = { readonly [K in MessageHoles<C>]: string | number } & ([HintsOf<C>] extends [
+  never,
+]
+  ? unknown
+  : { readonly hint?: HintFor<C> });
 
 /** `args` after the span: required when the code's message has holes, absent when it has none */
-export type ArgsParam<C extends Code> = [Holes<Entry<C>["message"]> | Holes<HintOf<C>>] extends [never]
-  ? []
+export type ArgsParam<C extends Code> = [MessageHoles<C>] extends [never]
+  ? [HintsOf<C>] extends [never]
+    ? []
+    : [args?: ArgsOf<C>]
   : [args: ArgsOf<C>];
 
 /** A diagnostic as data, before it has a span (a shape rule's verdict): a code with exactly its arguments. */
@@ -37,17 +64,25 @@ export const problem = <C extends Code>(code: C, args: ArgsOf<C>): Problem => ({
 
 function fill(template: string, args: Args): string {
   return template.replace(/\{(\w+)\}/g, (_hole, key: string) => {
-    if (!(key in args)) throw new InternalError(`diagnostic: no value for {${key}} in "${template}"`);
-    return String(args[key]);
+    const v = args[key];
+    if (v === undefined || typeof v === "object")
+      throw new InternalError(`diagnostic: no value for {${key}} in "${template}"`);
+    return String(v);
   });
 }
 
 /** A catalogue entry's message and hint with their holes filled; an empty hint is dropped. */
 export function fillEntry<C extends Code>(code: C, ...rest: ArgsParam<C>): { message: string; hint?: string } {
-  const args: Args = rest[0] ?? {};
-  const entry = catalogue[code];
-  const hintTemplate = "hint" in entry ? entry.hint : undefined;
-  const hint = hintTemplate === undefined ? undefined : fill(hintTemplate, args);
+  const args: Args = (rest[0] as Args | undefined) ?? {};
+  const entry: CatalogueEntry = catalogue[code];
+  const choice = args.hint as HintChoice | undefined;
+  let hint: string | undefined;
+  if (entry.hint !== undefined) hint = fill(entry.hint, args);
+  else if (choice !== undefined) {
+    const template = entry.hints?.[choice.kind];
+    if (template === undefined) throw new InternalError(`diagnostic ${code}: no hint '${choice.kind}'`);
+    hint = fill(template, { ...args, ...choice });
+  }
   return { message: fill(entry.message, args), ...(hint ? { hint } : {}) };
 }
 

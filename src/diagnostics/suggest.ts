@@ -31,7 +31,11 @@ function closest(name: string, candidates: Iterable<string>): string | undefined
   return best;
 }
 
-export function didYouMean(name: string, candidates: Iterable<string>): string {
+/** the "did you mean …?" hint, when a candidate is close enough */
+export function similar(
+  name: string,
+  candidates: Iterable<string>,
+): { readonly kind: "similar"; readonly suggestion: string } | undefined {
   const c = closest(name, candidates);
-  return c ? `did you mean '${c}'?` : "";
+  return c === undefined ? undefined : { kind: "similar", suggestion: c };
 }

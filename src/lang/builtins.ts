@@ -1,4 +1,4 @@
-import { problem, type Problem } from "../diagnostics/diagnostic.js";
+import { problem, type HintFor, type Problem } from "../diagnostics/diagnostic.js";
 import type { Builder } from "../ir/build.js";
 import type { Op } from "../ops/index.js";
 import { padOf, permuteOf, reshapeOf, sliceOf } from "../ops/primitives.js";
@@ -45,12 +45,10 @@ function broadcastRule(name: string) {
   };
 }
 
-function broadcastHint(a: Shape, b: Shape): string {
-  if (a.length === 2 && b.length === 1 && a[0] === b[0])
-    return `a vector of length ${b[0]} broadcasts against the rows of a matrix, which have length ${a[1]}; did you mean to transpose the matrix?`;
-  if (b.length === 2 && a.length === 1 && b[0] === a[0])
-    return `a vector of length ${a[0]} broadcasts against the rows of a matrix, which have length ${b[1]}; did you mean to transpose the matrix?`;
-  return "operands broadcast when their trailing dimensions are equal or 1 (NumPy rules)";
+function broadcastHint(a: Shape, b: Shape): HintFor<"E201"> {
+  if (a.length === 2 && b.length === 1 && a[0] === b[0]) return { kind: "transposeRows", n: b[0], m: a[1] };
+  if (b.length === 2 && a.length === 1 && b[0] === a[0]) return { kind: "transposeRows", n: a[0], m: b[1] };
+  return { kind: "numpy" };
 }
 
 // ---- elementwise functions ------------------------------------------------------------------
@@ -166,7 +164,7 @@ function matmulRule(a: Shape, b: Shape): ShapeResult {
     return err("E202", {
       left: showShape(a),
       right: showShape(b),
-      hint: "'@' takes tensors of rank 1 or more; use '*' to scale by a scalar",
+      hint: { kind: "scalar" },
     });
   const inner = a[a.length - 1];
   const innerB = b.length === 1 ? b[0] : b[b.length - 2];
@@ -174,7 +172,11 @@ function matmulRule(a: Shape, b: Shape): ShapeResult {
     return err("E202", {
       left: showShape(a),
       right: showShape(b),
-      hint: `the inner dimensions ${inner} and ${innerB} must be equal${a.length === 2 && b.length >= 1 && a[0] === innerB ? "; did you mean to transpose the left operand?" : ""}`,
+      hint: {
+        kind: a.length === 2 && b.length >= 1 && a[0] === innerB ? "innerTranspose" : "inner",
+        inner,
+        other: innerB,
+      },
     });
   }
   if (matmulKind(a, b)) return matmulShape(a, b)!;
@@ -185,7 +187,7 @@ function matmulRule(a: Shape, b: Shape): ShapeResult {
     return err("E202", {
       left: showShape(a),
       right: showShape(b),
-      hint: `the batch dimensions ${showShape(batchA)} and ${showShape(batchB)} do not broadcast`,
+      hint: { kind: "batch", batchA: showShape(batchA), batchB: showShape(batchB) },
     });
   return [...batch, ...(a.length > 1 ? [a[a.length - 2]] : []), ...(b.length > 1 ? [b[b.length - 1]] : [])];
 }
@@ -276,13 +278,12 @@ function reshapeTarget(from: Shape, to: readonly number[]): ShapeResult {
   const n = size(from);
   const unknown = to.filter((d) => d === -1).length;
   const known = to.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
-  const bad = (hint: string) =>
+  const bad = (hint: HintFor<"E208">) =>
     err("E208", { from: showShape(from), count: String(n), to: `[${to.join(", ")}]`, hint });
-  if (unknown > 1 || to.some((d) => d !== -1 && !(Number.isInteger(d) && d >= 1)))
-    return bad("dimensions are positive integers, and at most one is -1");
+  if (unknown > 1 || to.some((d) => d !== -1 && !(Number.isInteger(d) && d >= 1))) return bad({ kind: "dimensions" });
   if (unknown === 1)
-    return n % known === 0 ? to.map((d) => (d === -1 ? n / known : d)) : bad(`${n} is not a multiple of ${known}`);
-  return known === n ? to : bad("the element counts must be equal");
+    return n % known === 0 ? to.map((d) => (d === -1 ? n / known : d)) : bad({ kind: "multiple", known });
+  return known === n ? to : bad({ kind: "counts" });
 }
 const filled = (b: Builder, shape: Shape, v: number) => b.broadcastTo(v, shape);
 /** the index along axis k of a tensor of `shape` (a constant) */
@@ -441,7 +442,6 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
           name: "transpose",
           expected: `a permutation of the axes 0..${a[0].length - 1}`,
           found: `[${(s.axes as number[]).join(", ")}]`,
-          hint: "",
         })
       );
     },
@@ -638,7 +638,7 @@ export const builtins: Readonly<Record<string, Builtin>> = userKeyed({
             name: "huber",
             expected: "a positive number",
             found: String(s.delta),
-            hint: "delta is where the loss turns from quadratic to linear",
+            hint: { kind: "huberDelta" },
           })
         : broadcastShapes(a[0], a[1])
           ? scalar
@@ -663,7 +663,7 @@ function pairwise(name: string, a: readonly Shape[], s: Statics): ShapeResult {
       name,
       expected: "absent",
       found: `${extra} with two operands`,
-      hint: `${name}(a, b) is elementwise; ${name}(x, axis=k) reduces one operand`,
+      hint: { kind: "pairwise" },
     });
   return broadcastRule(name)(a);
 }

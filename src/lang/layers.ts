@@ -40,7 +40,7 @@ function perAxis(name: string, arg: string, v: StaticValue, n: number, min: numb
       name,
       expected: `${min > 0 ? "a positive" : "a non-negative"} integer or a list of ${n}`,
       found: `[${list.join(", ")}]`,
-      hint: n === 2 ? `write ${arg}=2 or ${arg}=[2, 1]` : `write ${arg}=2`,
+      hint: n === 2 ? { kind: "perAxis" } : { kind: "oneAxis" },
     });
   return values;
 }
@@ -199,7 +199,7 @@ function poolGeometry(name: string, x: Shape, s: Statics): Windows | Problem {
       name,
       expected: "at most half the kernel",
       found: `[${w.padding.join(", ")}]`,
-      hint: "as PyTorch, a window may not lie wholly in the padding",
+      hint: { kind: "padding" },
     });
   return w;
 }

@@ -1,4 +1,4 @@
-import type { Reporter } from "../diagnostics/diagnostic.js";
+import type { HintFor, Reporter } from "../diagnostics/diagnostic.js";
 import { join, type Span } from "../source/span.js";
 import type { CompareOp, Decl, DefParam, Expr, IndexItem, KeywordArg, NameRef, Program, Stmt } from "./ast.js";
 import { lexWithErrors } from "./lexer.js";
@@ -47,7 +47,7 @@ class Parser {
       this.reporter.report("E002", this.peek().span, {
         expected: "a statement",
         found: describe(this.peek()),
-        hint: "this '}' closes no block",
+        hint: { kind: "strayBrace" },
       });
       this.next();
     }
@@ -69,18 +69,23 @@ class Parser {
     return this.tokens[Math.min(this.pos++, this.tokens.length - 1)];
   }
 
-  private fail(expected: string, hint = ""): never {
+  private fail(expected: string, hint?: HintFor<"E002">): never {
     if (!this.lexErrorHere()) {
       if ((this.at("eof") || this.at("newline")) && this.open.length) {
         const o = this.open[this.open.length - 1];
         this.reporter.report("E004", o.span, { open: o.text, close: o.text === "(" ? ")" : "]" });
-      } else this.reporter.report("E002", this.peek().span, { expected, found: describe(this.peek()), hint });
+      } else
+        this.reporter.report("E002", this.peek().span, {
+          expected,
+          found: describe(this.peek()),
+          ...(hint ? { hint } : {}),
+        });
     }
     throw new Bail();
   }
   /** brackets opened in the current statement, innermost last */
 
-  private expect(kind: TokenKind, expected = `'${kind}'`, hint = ""): Token {
+  private expect(kind: TokenKind, expected = `'${kind}'`, hint?: HintFor<"E002">): Token {
     if (!this.at(kind)) this.fail(expected, hint);
     return this.next();
   }
@@ -109,7 +114,7 @@ class Parser {
     if (!this.atCompare()) return left;
     const op = this.next();
     const right = this.additive(allowIndex);
-    if (this.atCompare()) this.fail("end of the comparison", "comparisons do not chain: write (a < b) * (b < c)");
+    if (this.atCompare()) this.fail("end of the comparison", { kind: "chained" });
     return {
       kind: "compare",
       op: op.kind as CompareOp,
@@ -121,8 +126,7 @@ class Parser {
   }
   // additive := multiplicative (('+'|'-') multiplicative)*
   private additive(allowIndex: boolean): Expr {
-    if (++this.depth > MAX_DEPTH)
-      this.fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
+    if (++this.depth > MAX_DEPTH) this.fail("a less deeply nested expression", { kind: "depth", max: MAX_DEPTH });
     try {
       let left = this.multiplicative(allowIndex);
       while (this.at("+") || this.at("-")) {
@@ -163,8 +167,7 @@ class Parser {
   private unary(allowIndex: boolean): Expr {
     if (this.at("-")) {
       const minus = this.next();
-      if (++this.depth > MAX_DEPTH)
-        this.fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
+      if (++this.depth > MAX_DEPTH) this.fail("a less deeply nested expression", { kind: "depth", max: MAX_DEPTH });
       try {
         const operand = this.unary(allowIndex);
         return { kind: "neg", operand, span: join(minus.span, operand.span) };
@@ -179,8 +182,7 @@ class Parser {
     const base = this.postfix(allowIndex);
     if (!this.at("^")) return base;
     const op = this.next();
-    if (++this.depth > MAX_DEPTH)
-      this.fail("a less deeply nested expression", `expressions nest at most ${MAX_DEPTH} levels`);
+    if (++this.depth > MAX_DEPTH) this.fail("a less deeply nested expression", { kind: "depth", max: MAX_DEPTH });
     try {
       const exponent = this.unary(allowIndex);
       return {
@@ -282,8 +284,7 @@ class Parser {
             const name = this.next();
             this.next();
             kwargs.push({ name: name.text, nameSpan: name.span, value: this.expr() });
-          } else if (kwargs.length)
-            this.fail("a keyword argument", "positional arguments come before keyword arguments (name=value)");
+          } else if (kwargs.length) this.fail("a keyword argument", { kind: "keywordOrder" });
           else args.push(this.expr());
         };
         if (!this.at(")")) {
@@ -325,7 +326,7 @@ class Parser {
       this.reporter.report("E002", t.span, {
         expected: "a type: int",
         found: describe(t),
-        hint: "inputs are numbers by default; `: int` marks integer data (indices, labels)",
+        hint: { kind: "intType" },
       });
       return { target, dims, span: join(target.span, t.span) };
     }
@@ -338,7 +339,7 @@ class Parser {
       return;
     }
     if (this.at("}") || this.at("eof")) return;
-    this.fail("end of line", "put one statement on each line");
+    this.fail("end of line", { kind: "oneStatement" });
   }
 
   private statement(): Stmt {
@@ -365,7 +366,7 @@ class Parser {
     if (t.kind === "name" && t.text === "loss") {
       this.next();
       const target = this.at("name") ? this.nameRef(true) : undefined;
-      this.expect("=", "'='", target ? "" : "write `loss = expr` or `loss name = expr`");
+      this.expect("=", "'='", target ? undefined : { kind: "lossForm" });
       const value = this.expr();
       this.endOfStatement();
       return {
@@ -379,10 +380,10 @@ class Parser {
     if (t.kind === "name" && t.text === "for") {
       this.next();
       const v = this.expectName("a loop variable");
-      if (!(this.at("name") && this.peek().text === "in")) this.fail("'in'", "write `for k in 1..L { ... }`");
+      if (!(this.at("name") && this.peek().text === "in")) this.fail("'in'", { kind: "forForm" });
       this.next();
       const from = this.expr(false);
-      this.expect("..", "'..'", "write `for k in 1..L { ... }`");
+      this.expect("..", "'..'", { kind: "forForm" });
       const to = this.expr(false);
       this.expect("{", "'{'");
       while (this.at("newline")) this.next();
@@ -408,20 +409,20 @@ class Parser {
         this.next();
         targets.push(this.nameRef(true));
       }
-      this.expect("=", "'='", this.peek().kind === "name" ? "declarations start with `param`, `input` or `const`" : "");
+      this.expect("=", "'='", this.peek().kind === "name" ? { kind: "declaration" } : undefined);
       const value = this.expr();
       this.endOfStatement();
       if (targets.length > 1) return { kind: "unpack", targets, value, span: join(t.span, value.span) };
       return { kind: "assign", target: targets[0], value, span: join(t.span, value.span) };
     }
-    this.fail("a statement", "statements are `param`, `input`, `const`, `loss`, `for`, or `name = expr`");
+    this.fail("a statement", { kind: "statement" });
   }
 
   // def := 'def' name '(' param (',' param)* ')' ('=' expr | '{' statements '}')
   private defStatement(): Stmt {
     const t = this.next();
     const name = this.expectName("the function's name");
-    this.open.push(this.expect("(", "'('", "write `def name(x, y) = expr`"));
+    this.open.push(this.expect("(", "'('", { kind: "defForm" }));
     const params: DefParam[] = [];
     const param = () => {
       const p = this.expectName("a parameter name");
@@ -429,7 +430,7 @@ class Parser {
         this.next();
         const d = this.expr();
         params.push({ name: p.text, span: p.span, default: d });
-      } else if (params.some((q) => q.default)) this.fail("'='", "parameters with defaults come last");
+      } else if (params.some((q) => q.default)) this.fail("'='", { kind: "defaultsLast" });
       else params.push({ name: p.text, span: p.span });
     };
     if (!this.at(")")) {
@@ -454,7 +455,7 @@ class Parser {
         span: join(t.span, value.span),
       };
     }
-    this.expect("{", "'=' or '{'", "write `def f(x) = expr` or a body in { } that ends with `return`");
+    this.expect("{", "'=' or '{'", { kind: "defBody" });
     while (this.at("newline")) this.next();
     const body = this.block();
     const close = this.expect("}", "'}'");
