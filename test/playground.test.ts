@@ -13,21 +13,24 @@ import { buildPlayground, chromiumPath, firefoxPath, serve } from "./helpers/bro
 
 const chromium = chromiumPath();
 const firefox = firefoxPath();
+
+/** the site, built and served once for every browser */
+let site: Promise<{ url: string; server: Server }> | undefined;
+const served = () => (site ??= buildPlayground().then(serve));
+afterAll(async () => (await site)?.server.close());
 const lecture = readFileSync("examples/lecture.grad", "utf8");
 
 describe.skipIf(!chromium)("the playground in Chromium", () => {
   let browser: Browser;
-  let server: Server;
   let url: string;
 
   beforeAll(async () => {
-    ({ server, url } = await serve(await buildPlayground()));
+    ({ url } = await served());
     const { chromium: driver } = await import("playwright-core");
     browser = await driver.launch({ executablePath: chromium! });
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
-    server?.close();
   });
 
   /** a page at `hash`, once the compiler has answered */
@@ -119,18 +122,16 @@ if (!chromium)
   });
 
 describe.skipIf(!firefox)("the playground in Firefox (WebDriver BiDi, puppeteer-core)", () => {
-  let server: Server;
   let url: string;
   let browser: import("puppeteer-core").Browser;
 
   beforeAll(async () => {
-    ({ server, url } = await serve(await buildPlayground()));
+    ({ url } = await served());
     const { default: puppeteer } = await import("puppeteer-core");
     browser = await puppeteer.launch({ browser: "firefox", executablePath: firefox!, headless: true });
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
-    server?.close();
   });
 
   it("shows the lecture's derivation, marks an error and recovers from it", async () => {
