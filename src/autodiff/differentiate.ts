@@ -37,7 +37,13 @@ export function differentiate(g: Graph): Differentiated {
     const terms = (pending.get(id) ?? []).sort((x, y) => x.child - y.child);
     let adj: number | undefined;
     if (id === g.loss) adj = b.constant(1);
-    for (const t of terms) adj = adj === undefined ? t.term : b.elementwise("add", [adj, t.term]);
+    // the same contribution from m children (one value added 3,000 times) is m times it: one node, not m - 1 adds
+    const counts = new Map<number, number>();
+    for (const t of terms) counts.set(t.term, (counts.get(t.term) ?? 0) + 1);
+    for (const [term, m] of counts) {
+      const part = m === 1 ? term : b.elementwise("mul", [b.constant(m), term]);
+      adj = adj === undefined ? part : b.elementwise("add", [adj, part]);
+    }
     if (adj === undefined) continue;
     const node = g.nodes[id];
     const primal = node.hint ?? node.name;
