@@ -4,7 +4,7 @@ import { InternalError } from "../diagnostics/internal.js";
 import { opInfo } from "../ops/index.js";
 import { opOfMathFunction } from "../rules/operators.js";
 import { broadcastShapes, sameShape, showShape, size, type Shape } from "../shape/shape.js";
-import { meaningOf } from "./math.js";
+import { isIndicator, meaningOf } from "./math.js";
 
 /**
  * The numeric check of a derivation: every equation it prints, `lhs = s_1 = s_2 = …`, is
@@ -124,8 +124,7 @@ export class DisplayEvaluator {
 
 /** an indicator 1[…] (a mask of select's derivative, a comparison): 0 or 1 */
 function isBracket(n: MathNode): boolean {
-  const name = n.type === "FunctionNode" ? (n as unknown as { fn: { name: string } }).fn.name : undefined;
-  return name === "mask_gt" || name === "mask_le" || name === "gt" || name === "ge" || name === "eq";
+  return isIndicator(n.type === "FunctionNode" ? (n as unknown as { fn: { name: string } }).fn.name : undefined);
 }
 
 /** a bracket that is a factor of n (of a product, or of a quotient's numerator), if any */

@@ -4,7 +4,7 @@ import type { Graph, Node } from "../ir/graph.js";
 import { originNote } from "../util/text.js";
 import { dependsOnParams } from "../ir/graph.js";
 import { differentiate, type Differentiated, type SweepStep } from "../autodiff/differentiate.js";
-import { elementwiseDef } from "../ops/index.js";
+import { elementwiseDef, opInfo } from "../ops/index.js";
 import type { Analysis } from "../pipeline.js";
 import { size as shapeSize, type Shape } from "../shape/shape.js";
 import { apply, constOf, num, prime, size, tidy } from "./math.js";
@@ -153,7 +153,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
 function pictureNode(sy: Symbols, x: Node): Derivation["nodes"][number] {
   const through = (id: number): number => {
     const n = sy.fwd.nodes[id];
-    return n.op === "broadcast" && !sy.constant[id] ? through(n.args[0]) : id;
+    return opInfo(n.op).implicit && !sy.constant[id] ? through(n.args[0]) : id;
   };
   const operands = x.args.map(through);
   // a constant operand is drawn as its value (when it folds to one number)

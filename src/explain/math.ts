@@ -68,7 +68,7 @@ export function apply(op: Op, args: readonly MathNode[], target?: Shape, attrs?:
   // operands the display wrote without their broadcast (a constant for a filled tensor) get it back
   const meaning: Meaning = (b, ids) => {
     // broadcasting or reducing to the shape a value already has is no op
-    if ((op === "broadcast" || op === "reduce_to") && target && sameShape(b.shape(ids[0]), target)) return ids[0];
+    if ((ops[op].implicit || op === "reduce_to") && target && sameShape(b.shape(ids[0]), target)) return ids[0];
     const xs = ids.map((id, i) => (ops[op].kind === "elementwise" ? id : b.broadcastTo(id, argShapes[i])));
     return ops[op].kind === "elementwise" ? b.elementwise(op, xs) : b.node(op, xs, { target, attrs });
   };
@@ -124,9 +124,7 @@ export function prime(op: Op, x: MathNode): MathNode {
 /** 1[c > 0] and 1[c ≤ 0]: the masks of select's derivative */
 const mask = (name: "mask_gt" | "mask_le", c: MathNode): MathNode =>
   // 1[1[P] > 0] = 1[P]
-  name === "mask_gt" && ["mask_gt", "mask_le", "gt", "ge", "eq"].includes(fnName(printed(c)) ?? "")
-    ? c
-    : maskNode(name, c);
+  name === "mask_gt" && isIndicator(fnName(printed(c))) ? c : maskNode(name, c);
 const maskNode = (name: "mask_gt" | "mask_le", c: MathNode): MathNode =>
   special(name, [c], shapeOf(c), (b, [id]) =>
     name === "mask_gt"
@@ -183,7 +181,15 @@ const fnName = (n: MathNode) =>
 const argsOf = (n: MathNode): MathNode[] => (n as unknown as { args: MathNode[] }).args;
 
 /** functions printed as their first operand (broadcasts: the lecture writes them implicitly) */
-const transparent: ReadonlySet<string> = new Set(["expand", "rowexpand", "broadcast", "rowbcast", "fill"]);
+const displayTransparent: ReadonlySet<string> = new Set(["expand", "rowexpand", "fill"]);
+/** the rule formulas' broadcasts, the display's filled numbers, and the ops a person writes implicitly */
+const transparent = {
+  has: (name: string) => displayTransparent.has(name) || (isOp(name) && ops[name].implicit === true),
+};
+
+/** an indicator 1[…]: select's masks, and the ops whose values are 0 or 1 (Iverson's convention applies) */
+export const isIndicator = (name: string | undefined): boolean =>
+  name === "mask_gt" || name === "mask_le" || (name !== undefined && isOp(name) && ops[name].indicator === true);
 
 /** what a node prints as: itself, or for a transparent function, what its operand prints as */
 function printed(n: MathNode): MathNode {

@@ -57,7 +57,7 @@ export class Symbols {
 
   /** not shown as a unit: dead, a constant, or a broadcast (shown as its operand) */
   hidden(x: Node): boolean {
-    return !this.isLeaf(x) && (!this.live[x.id] || this.constant[x.id] || x.op === "broadcast");
+    return !this.isLeaf(x) && (!this.live[x.id] || this.constant[x.id] || opInfo(x.op).implicit === true);
   }
 
   /** a unit of the decomposition */
@@ -82,7 +82,7 @@ export class Symbols {
       for (const c of this.rawKids[id]) {
         const x = this.fwd.nodes[c];
         if (!this.live[c]) continue;
-        if (x.op === "broadcast") visit(c);
+        if (opInfo(x.op).implicit) visit(c);
         else out.add(c);
       }
     };
@@ -98,7 +98,7 @@ export class Symbols {
       const rule = parsedRules[v.op as keyof typeof parsedRules];
       return v.args.flatMap((arg, i) => {
         if (arg !== u || !rule.grads[i]) return [];
-        if (v.op !== "broadcast") return [{ v, i, via: [] }];
+        if (!opInfo(v.op).implicit) return [{ v, i, via: [] }];
         return this.edges(c).map((e) => ({ v: e.v, i: e.i, via: [...e.via, v] }));
       });
     });

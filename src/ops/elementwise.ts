@@ -112,6 +112,7 @@ export const elementwise = {
   }),
   /** 1 where x > 0, else 0 (relu's derivative) */
   step: unary({
+    indicator: true,
     forward: "x > 0 ? 1 : 0",
     grads: ["0"],
     tex: "\\mathbf{1}\\left[{x} > 0\\right]",
@@ -182,6 +183,7 @@ export const elementwise = {
   }),
   /** 1 where a >= b, else 0 (selects max/min's branch) */
   ge: binary({
+    indicator: true,
     forward: "a >= b ? 1 : 0",
     grads: ["0", "0"],
     tex: "\\mathbf{1}\\left[{a} \\ge {b}\\right]",
@@ -189,6 +191,7 @@ export const elementwise = {
   }),
   /** 1 where a > b, else 0 */
   gt: binary({
+    indicator: true,
     forward: "a > b ? 1 : 0",
     grads: ["0", "0"],
     tex: "\\mathbf{1}\\left[{a} > {b}\\right]",
@@ -196,6 +199,7 @@ export const elementwise = {
   }),
   /** 1 where a == b, else 0 */
   eq: commutative({
+    indicator: true,
     forward: "a == b ? 1 : 0",
     grads: ["0", "0"],
     tex: "\\mathbf{1}\\left[{a} = {b}\\right]",

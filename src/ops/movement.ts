@@ -15,6 +15,7 @@ import { kernel, view, type KernelDef, ViewDef } from "./types.js";
 export const movement = {
   /** NumPy broadcast of x to `target` */
   broadcast: view({
+    implicit: true,
     linear: true,
     args: ["x"],
     shape: (a, t) => (t && broadcastsTo(a[0], t) ? t : undefined),
@@ -39,6 +40,7 @@ export const movement = {
   }),
   /** each row of `target` filled with one element of v: [m] -> [m, n], scalar -> [n] */
   rowbcast: view({
+    implicit: true,
     linear: true,
     args: ["v"],
     shape: (a, t) => (t && t.length >= 1 && sameShape(dropLast(t), a[0]) ? t : undefined),

@@ -142,6 +142,10 @@ interface Common<K extends OpKind> {
   readonly commutative?: true;
   /** linear in each operand, f(c·a, b) = c·f(a, b): a derivation takes a number out of it (Xᵀ(c v) = c Xᵀv) */
   readonly linear?: true;
+  /** a broadcast a person writes implicitly (b in Xw + b): a derivation prints it as its operand and makes it no unit */
+  readonly implicit?: true;
+  /** its values are 0 or 1, 1[a > b]: a derivation reads it with Iverson's convention (1[P] times anything undefined is 0 where P is false) */
+  readonly indicator?: true;
   /** ops that read an operand as integer indices: which operand, and the exclusive bound of its values */
   readonly indices?: (args: readonly Shape[], shape: Shape, attrs?: Attrs) => readonly [operand: number, bound: number];
 }
