@@ -2,7 +2,7 @@
 // (gradc compile examples/autoencoder.grad).
 // source sha256: 81eec52e285f830ce2b2375f520942a9019d6ae451371b020db65bff83dad410
 // gradc options: dtype=f64
-// output sha256: 0b723aa757247c198e30a0ea99fa5d03841196dfd62c2980dc0e9e0f00e6b129
+// output sha256: cb6233ac1c75c9e8bcd18e69645712d20e0b06ed99251ab502fca20876b37de9
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -31,15 +31,8 @@ export interface Batch {
   x: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** [3, 6], row-major */
-  W: Tensor;
-  /** [3], row-major */
-  b: Tensor;
-  /** [6], row-major */
-  c: Tensor;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -62,7 +55,7 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
-    chunkSums: new Float64Array(1),
+    batchSums: new Float64Array(1),
     d_b: new Float64Array(3),
     d_b_1: new Float64Array(3),
     d_c: new Float64Array(6),
@@ -244,7 +237,6 @@ export function loss(params: Params, inputs: Inputs): number {
     }
     u19 = acc;
   }
-  const u20 = u19 * 0.16666666666666666; // bce(r, x)
   // u22 = W^2 : [3, 6]
   for (let i = 0; i < 18; i++) {
     u22[i] = W[i] * W[i];
@@ -259,8 +251,7 @@ export function loss(params: Params, inputs: Inputs): number {
     }
     u23 = acc;
   }
-  const u24 = 0.001 * u23; // 0.001 * sum(W^2)
-  const loss_value = u20 + u24; // bce(r, x) + 0.001 * sum(W^2)
+  const loss_value = u19 * 0.16666666666666666 + 0.001 * u23; // bce(r, x) + 0.001 * sum(W^2)
   return loss_value;
 }
 
@@ -326,7 +317,6 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
     u19 = acc;
   }
-  const u20 = u19 * 0.16666666666666666; // bce(r, x)
   // u22 = W^2 : [3, 6]
   for (let i = 0; i < 18; i++) {
     u22[i] = W[i] * W[i];
@@ -341,8 +331,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
     u23 = acc;
   }
-  const u24 = 0.001 * u23; // 0.001 * sum(W^2)
-  const loss_value = u20 + u24; // bce(r, x) + 0.001 * sum(W^2)
+  const loss_value = u19 * 0.16666666666666666 + 0.001 * u23; // bce(r, x) + 0.001 * sum(W^2)
   // u37 : [6, 3]
   {
     for (let i = 0; i < 6; i++) {
@@ -403,7 +392,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u58 = workspace.u58;
   const u59 = workspace.u59;
   const d_W_1 = workspace.d_W_1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   // u2_1 = W @ x : [16, 3]; then, per element, h_1
   {
@@ -694,7 +683,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_b = workspace.d_b;
   const u44 = workspace.u44;
   const d_W = workspace.d_W;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_c = grads.c;
@@ -703,12 +692,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_b.fill(0);
   const grad_W = grads.W;
   grad_W.fill(0);
-  let lossSum = 0;
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
+  let lossSum = 0;
   for (let sample = start; sample < n; sample++) {
     const x_offset = sample * 6;
     // u1 = W @ x : [3]; then, per element, h
@@ -752,7 +741,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
       u19 = acc;
     }
-    const u20 = u19 * 0.16666666666666666; // bce(r, x)
     // u22 = W^2 : [3, 6]
     for (let i = 0; i < 18; i++) {
       u22[i] = W[i] * W[i];
@@ -767,8 +755,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
       u23 = acc;
     }
-    const u24 = 0.001 * u23; // 0.001 * sum(W^2)
-    const loss_value = u20 + u24; // bce(r, x) + 0.001 * sum(W^2)
+    const loss_value = u19 * 0.16666666666666666 + 0.001 * u23; // bce(r, x) + 0.001 * sum(W^2)
     // u37 : [6, 3]
     {
       for (let i = 0; i < 6; i++) {

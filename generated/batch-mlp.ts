@@ -2,7 +2,7 @@
 // (gradc compile examples/batch-mlp.grad).
 // source sha256: 0e1a32ad789a6ba4e8281ccf7962545cebef47781e1537b143c3ab8798487443
 // gradc options: dtype=f64
-// output sha256: b6bdbc4958a286f33a92ff0b6b8e0986b7aa789bf1e07abb648da8185dcf00a2
+// output sha256: 351cc5d5e337f58f78e2da3f406a15746af73f666d24affe5bbec9bccb088444
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -42,17 +42,8 @@ export interface Batch {
   labels: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** [784, 128], row-major */
-  W1: Tensor;
-  /** [128], row-major */
-  b1: Tensor;
-  /** [128, 10], row-major */
-  W2: Tensor;
-  /** [10], row-major */
-  b2: Tensor;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -76,7 +67,7 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
-    chunkSums: new Float64Array(1),
+    batchSums: new Float64Array(1),
     d_b1: new Float64Array(128),
     d_b1_1: new Float64Array(128),
     d_b2: new Float64Array(10),
@@ -679,7 +670,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u35 = workspace.u35;
   const d_b1_1 = workspace.d_b1_1;
   const d_W1_1 = workspace.d_W1_1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   // u2_1 : [512, 128]
   {
@@ -1048,7 +1039,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u23 = workspace.u23;
   const d_b1 = workspace.d_b1;
   const d_W1 = workspace.d_W1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_b2 = grads.b2;
@@ -1059,12 +1050,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_b1.fill(0);
   const grad_W1 = grads.W1;
   grad_W1.fill(0);
-  let lossSum = 0;
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
+  let lossSum = 0;
   for (let sample = start; sample < n; sample++) {
     const X_offset = sample * 25088;
     const labels_offset = sample * 32;

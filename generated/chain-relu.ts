@@ -2,7 +2,7 @@
 // (gradc compile examples/chain-relu.grad).
 // source sha256: aeff2eb070a36491ec2f4ae9cb800f1cf3375b1aa18a7e3a904605b0081698ec
 // gradc options: dtype=f64
-// output sha256: c890514711eca233439d3e31fb55f626e15a057b391677d42e6f7079489d0fc7
+// output sha256: d6a02ac67f75bbcbaec7282370991edd8989c2a8d72d3ada139af0a360abeea1
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -115,427 +115,122 @@ export const shapes = {
 
 /** The differentiated parameters. */
 export interface Params {
-  /** scalar */
   w_1: number;
-  /** scalar */
   b_1: number;
-  /** scalar */
   w_2: number;
-  /** scalar */
   b_2: number;
-  /** scalar */
   w_3: number;
-  /** scalar */
   b_3: number;
-  /** scalar */
   w_4: number;
-  /** scalar */
   b_4: number;
-  /** scalar */
   w_5: number;
-  /** scalar */
   b_5: number;
-  /** scalar */
   w_6: number;
-  /** scalar */
   b_6: number;
-  /** scalar */
   w_7: number;
-  /** scalar */
   b_7: number;
-  /** scalar */
   w_8: number;
-  /** scalar */
   b_8: number;
-  /** scalar */
   w_9: number;
-  /** scalar */
   b_9: number;
-  /** scalar */
   w_10: number;
-  /** scalar */
   b_10: number;
-  /** scalar */
   w_11: number;
-  /** scalar */
   b_11: number;
-  /** scalar */
   w_12: number;
-  /** scalar */
   b_12: number;
-  /** scalar */
   w_13: number;
-  /** scalar */
   b_13: number;
-  /** scalar */
   w_14: number;
-  /** scalar */
   b_14: number;
-  /** scalar */
   w_15: number;
-  /** scalar */
   b_15: number;
-  /** scalar */
   w_16: number;
-  /** scalar */
   b_16: number;
-  /** scalar */
   w_17: number;
-  /** scalar */
   b_17: number;
-  /** scalar */
   w_18: number;
-  /** scalar */
   b_18: number;
-  /** scalar */
   w_19: number;
-  /** scalar */
   b_19: number;
-  /** scalar */
   w_20: number;
-  /** scalar */
   b_20: number;
-  /** scalar */
   w_21: number;
-  /** scalar */
   b_21: number;
-  /** scalar */
   w_22: number;
-  /** scalar */
   b_22: number;
-  /** scalar */
   w_23: number;
-  /** scalar */
   b_23: number;
-  /** scalar */
   w_24: number;
-  /** scalar */
   b_24: number;
-  /** scalar */
   w_25: number;
-  /** scalar */
   b_25: number;
-  /** scalar */
   w_26: number;
-  /** scalar */
   b_26: number;
-  /** scalar */
   w_27: number;
-  /** scalar */
   b_27: number;
-  /** scalar */
   w_28: number;
-  /** scalar */
   b_28: number;
-  /** scalar */
   w_29: number;
-  /** scalar */
   b_29: number;
-  /** scalar */
   w_30: number;
-  /** scalar */
   b_30: number;
-  /** scalar */
   w_31: number;
-  /** scalar */
   b_31: number;
-  /** scalar */
   w_32: number;
-  /** scalar */
   b_32: number;
-  /** scalar */
   w_33: number;
-  /** scalar */
   b_33: number;
-  /** scalar */
   w_34: number;
-  /** scalar */
   b_34: number;
-  /** scalar */
   w_35: number;
-  /** scalar */
   b_35: number;
-  /** scalar */
   w_36: number;
-  /** scalar */
   b_36: number;
-  /** scalar */
   w_37: number;
-  /** scalar */
   b_37: number;
-  /** scalar */
   w_38: number;
-  /** scalar */
   b_38: number;
-  /** scalar */
   w_39: number;
-  /** scalar */
   b_39: number;
-  /** scalar */
   w_40: number;
-  /** scalar */
   b_40: number;
-  /** scalar */
   w_41: number;
-  /** scalar */
   b_41: number;
-  /** scalar */
   w_42: number;
-  /** scalar */
   b_42: number;
-  /** scalar */
   w_43: number;
-  /** scalar */
   b_43: number;
-  /** scalar */
   w_44: number;
-  /** scalar */
   b_44: number;
-  /** scalar */
   w_45: number;
-  /** scalar */
   b_45: number;
-  /** scalar */
   w_46: number;
-  /** scalar */
   b_46: number;
-  /** scalar */
   w_47: number;
-  /** scalar */
   b_47: number;
-  /** scalar */
   w_48: number;
-  /** scalar */
   b_48: number;
-  /** scalar */
   w_49: number;
-  /** scalar */
   b_49: number;
-  /** scalar */
   w_50: number;
-  /** scalar */
   b_50: number;
 }
 
 /** One sample of data (not differentiated). */
 export interface Inputs {
-  /** scalar */
   x: number;
-  /** scalar */
   y: number;
 }
 
 /** n samples of each input, sample after sample (row-major [n, ...shape]). */
 export interface Batch {
-  /** scalar */
   x: ArrayLike<number>;
-  /** scalar */
   y: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** scalar */
-  w_1: number;
-  /** scalar */
-  b_1: number;
-  /** scalar */
-  w_2: number;
-  /** scalar */
-  b_2: number;
-  /** scalar */
-  w_3: number;
-  /** scalar */
-  b_3: number;
-  /** scalar */
-  w_4: number;
-  /** scalar */
-  b_4: number;
-  /** scalar */
-  w_5: number;
-  /** scalar */
-  b_5: number;
-  /** scalar */
-  w_6: number;
-  /** scalar */
-  b_6: number;
-  /** scalar */
-  w_7: number;
-  /** scalar */
-  b_7: number;
-  /** scalar */
-  w_8: number;
-  /** scalar */
-  b_8: number;
-  /** scalar */
-  w_9: number;
-  /** scalar */
-  b_9: number;
-  /** scalar */
-  w_10: number;
-  /** scalar */
-  b_10: number;
-  /** scalar */
-  w_11: number;
-  /** scalar */
-  b_11: number;
-  /** scalar */
-  w_12: number;
-  /** scalar */
-  b_12: number;
-  /** scalar */
-  w_13: number;
-  /** scalar */
-  b_13: number;
-  /** scalar */
-  w_14: number;
-  /** scalar */
-  b_14: number;
-  /** scalar */
-  w_15: number;
-  /** scalar */
-  b_15: number;
-  /** scalar */
-  w_16: number;
-  /** scalar */
-  b_16: number;
-  /** scalar */
-  w_17: number;
-  /** scalar */
-  b_17: number;
-  /** scalar */
-  w_18: number;
-  /** scalar */
-  b_18: number;
-  /** scalar */
-  w_19: number;
-  /** scalar */
-  b_19: number;
-  /** scalar */
-  w_20: number;
-  /** scalar */
-  b_20: number;
-  /** scalar */
-  w_21: number;
-  /** scalar */
-  b_21: number;
-  /** scalar */
-  w_22: number;
-  /** scalar */
-  b_22: number;
-  /** scalar */
-  w_23: number;
-  /** scalar */
-  b_23: number;
-  /** scalar */
-  w_24: number;
-  /** scalar */
-  b_24: number;
-  /** scalar */
-  w_25: number;
-  /** scalar */
-  b_25: number;
-  /** scalar */
-  w_26: number;
-  /** scalar */
-  b_26: number;
-  /** scalar */
-  w_27: number;
-  /** scalar */
-  b_27: number;
-  /** scalar */
-  w_28: number;
-  /** scalar */
-  b_28: number;
-  /** scalar */
-  w_29: number;
-  /** scalar */
-  b_29: number;
-  /** scalar */
-  w_30: number;
-  /** scalar */
-  b_30: number;
-  /** scalar */
-  w_31: number;
-  /** scalar */
-  b_31: number;
-  /** scalar */
-  w_32: number;
-  /** scalar */
-  b_32: number;
-  /** scalar */
-  w_33: number;
-  /** scalar */
-  b_33: number;
-  /** scalar */
-  w_34: number;
-  /** scalar */
-  b_34: number;
-  /** scalar */
-  w_35: number;
-  /** scalar */
-  b_35: number;
-  /** scalar */
-  w_36: number;
-  /** scalar */
-  b_36: number;
-  /** scalar */
-  w_37: number;
-  /** scalar */
-  b_37: number;
-  /** scalar */
-  w_38: number;
-  /** scalar */
-  b_38: number;
-  /** scalar */
-  w_39: number;
-  /** scalar */
-  b_39: number;
-  /** scalar */
-  w_40: number;
-  /** scalar */
-  b_40: number;
-  /** scalar */
-  w_41: number;
-  /** scalar */
-  b_41: number;
-  /** scalar */
-  w_42: number;
-  /** scalar */
-  b_42: number;
-  /** scalar */
-  w_43: number;
-  /** scalar */
-  b_43: number;
-  /** scalar */
-  w_44: number;
-  /** scalar */
-  b_44: number;
-  /** scalar */
-  w_45: number;
-  /** scalar */
-  b_45: number;
-  /** scalar */
-  w_46: number;
-  /** scalar */
-  b_46: number;
-  /** scalar */
-  w_47: number;
-  /** scalar */
-  b_47: number;
-  /** scalar */
-  w_48: number;
-  /** scalar */
-  b_48: number;
-  /** scalar */
-  w_49: number;
-  /** scalar */
-  b_49: number;
-  /** scalar */
-  w_50: number;
-  /** scalar */
-  b_50: number;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -651,6 +346,13 @@ class GradsStorage implements Grads {
 export function createResult(): Result {
   return { loss: 0, grads: new GradsStorage() };
 }
+
+/** Intermediate tensors, allocated once per module. */
+function createWorkspace() {
+  return { batchSums: new Float64Array(101) };
+}
+
+const workspace = createWorkspace();
 
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
@@ -899,159 +601,108 @@ export function loss(params: Params, inputs: Inputs): number {
   if (typeof x !== "number") badNumber("inputs.x", x);
   const y = inputs.y;
   if (typeof y !== "number") badNumber("inputs.y", y);
-  const u1 = w_1 * x; // w{k} * h{k-1}
-  const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
-  const h_1 = u2 < 0 ? 0 : u2; // relu(w{k} * h{k-1} + b{k})
-  const u4 = w_2 * h_1; // w{k} * h{k-1}
-  const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
-  const h_2 = u5 < 0 ? 0 : u5; // relu(w{k} * h{k-1} + b{k})
-  const u7 = w_3 * h_2; // w{k} * h{k-1}
-  const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
-  const h_3 = u8 < 0 ? 0 : u8; // relu(w{k} * h{k-1} + b{k})
-  const u10 = w_4 * h_3; // w{k} * h{k-1}
-  const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
-  const h_4 = u11 < 0 ? 0 : u11; // relu(w{k} * h{k-1} + b{k})
-  const u13 = w_5 * h_4; // w{k} * h{k-1}
-  const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
-  const h_5 = u14 < 0 ? 0 : u14; // relu(w{k} * h{k-1} + b{k})
-  const u16 = w_6 * h_5; // w{k} * h{k-1}
-  const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
-  const h_6 = u17 < 0 ? 0 : u17; // relu(w{k} * h{k-1} + b{k})
-  const u19 = w_7 * h_6; // w{k} * h{k-1}
-  const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
-  const h_7 = u20 < 0 ? 0 : u20; // relu(w{k} * h{k-1} + b{k})
-  const u22 = w_8 * h_7; // w{k} * h{k-1}
-  const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
-  const h_8 = u23 < 0 ? 0 : u23; // relu(w{k} * h{k-1} + b{k})
-  const u25 = w_9 * h_8; // w{k} * h{k-1}
-  const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
-  const h_9 = u26 < 0 ? 0 : u26; // relu(w{k} * h{k-1} + b{k})
-  const u28 = w_10 * h_9; // w{k} * h{k-1}
-  const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
-  const h_10 = u29 < 0 ? 0 : u29; // relu(w{k} * h{k-1} + b{k})
-  const u31 = w_11 * h_10; // w{k} * h{k-1}
-  const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
-  const h_11 = u32 < 0 ? 0 : u32; // relu(w{k} * h{k-1} + b{k})
-  const u34 = w_12 * h_11; // w{k} * h{k-1}
-  const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
-  const h_12 = u35 < 0 ? 0 : u35; // relu(w{k} * h{k-1} + b{k})
-  const u37 = w_13 * h_12; // w{k} * h{k-1}
-  const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
-  const h_13 = u38 < 0 ? 0 : u38; // relu(w{k} * h{k-1} + b{k})
-  const u40 = w_14 * h_13; // w{k} * h{k-1}
-  const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
-  const h_14 = u41 < 0 ? 0 : u41; // relu(w{k} * h{k-1} + b{k})
-  const u43 = w_15 * h_14; // w{k} * h{k-1}
-  const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
-  const h_15 = u44 < 0 ? 0 : u44; // relu(w{k} * h{k-1} + b{k})
-  const u46 = w_16 * h_15; // w{k} * h{k-1}
-  const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
-  const h_16 = u47 < 0 ? 0 : u47; // relu(w{k} * h{k-1} + b{k})
-  const u49 = w_17 * h_16; // w{k} * h{k-1}
-  const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
-  const h_17 = u50 < 0 ? 0 : u50; // relu(w{k} * h{k-1} + b{k})
-  const u52 = w_18 * h_17; // w{k} * h{k-1}
-  const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
-  const h_18 = u53 < 0 ? 0 : u53; // relu(w{k} * h{k-1} + b{k})
-  const u55 = w_19 * h_18; // w{k} * h{k-1}
-  const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
-  const h_19 = u56 < 0 ? 0 : u56; // relu(w{k} * h{k-1} + b{k})
-  const u58 = w_20 * h_19; // w{k} * h{k-1}
-  const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
-  const h_20 = u59 < 0 ? 0 : u59; // relu(w{k} * h{k-1} + b{k})
-  const u61 = w_21 * h_20; // w{k} * h{k-1}
-  const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
-  const h_21 = u62 < 0 ? 0 : u62; // relu(w{k} * h{k-1} + b{k})
-  const u64 = w_22 * h_21; // w{k} * h{k-1}
-  const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
-  const h_22 = u65 < 0 ? 0 : u65; // relu(w{k} * h{k-1} + b{k})
-  const u67 = w_23 * h_22; // w{k} * h{k-1}
-  const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
-  const h_23 = u68 < 0 ? 0 : u68; // relu(w{k} * h{k-1} + b{k})
-  const u70 = w_24 * h_23; // w{k} * h{k-1}
-  const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
-  const h_24 = u71 < 0 ? 0 : u71; // relu(w{k} * h{k-1} + b{k})
-  const u73 = w_25 * h_24; // w{k} * h{k-1}
-  const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
-  const h_25 = u74 < 0 ? 0 : u74; // relu(w{k} * h{k-1} + b{k})
-  const u76 = w_26 * h_25; // w{k} * h{k-1}
-  const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
-  const h_26 = u77 < 0 ? 0 : u77; // relu(w{k} * h{k-1} + b{k})
-  const u79 = w_27 * h_26; // w{k} * h{k-1}
-  const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
-  const h_27 = u80 < 0 ? 0 : u80; // relu(w{k} * h{k-1} + b{k})
-  const u82 = w_28 * h_27; // w{k} * h{k-1}
-  const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
-  const h_28 = u83 < 0 ? 0 : u83; // relu(w{k} * h{k-1} + b{k})
-  const u85 = w_29 * h_28; // w{k} * h{k-1}
-  const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
-  const h_29 = u86 < 0 ? 0 : u86; // relu(w{k} * h{k-1} + b{k})
-  const u88 = w_30 * h_29; // w{k} * h{k-1}
-  const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
-  const h_30 = u89 < 0 ? 0 : u89; // relu(w{k} * h{k-1} + b{k})
-  const u91 = w_31 * h_30; // w{k} * h{k-1}
-  const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
-  const h_31 = u92 < 0 ? 0 : u92; // relu(w{k} * h{k-1} + b{k})
-  const u94 = w_32 * h_31; // w{k} * h{k-1}
-  const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
-  const h_32 = u95 < 0 ? 0 : u95; // relu(w{k} * h{k-1} + b{k})
-  const u97 = w_33 * h_32; // w{k} * h{k-1}
-  const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
-  const h_33 = u98 < 0 ? 0 : u98; // relu(w{k} * h{k-1} + b{k})
-  const u100 = w_34 * h_33; // w{k} * h{k-1}
-  const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
-  const h_34 = u101 < 0 ? 0 : u101; // relu(w{k} * h{k-1} + b{k})
-  const u103 = w_35 * h_34; // w{k} * h{k-1}
-  const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
-  const h_35 = u104 < 0 ? 0 : u104; // relu(w{k} * h{k-1} + b{k})
-  const u106 = w_36 * h_35; // w{k} * h{k-1}
-  const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
-  const h_36 = u107 < 0 ? 0 : u107; // relu(w{k} * h{k-1} + b{k})
-  const u109 = w_37 * h_36; // w{k} * h{k-1}
-  const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
-  const h_37 = u110 < 0 ? 0 : u110; // relu(w{k} * h{k-1} + b{k})
-  const u112 = w_38 * h_37; // w{k} * h{k-1}
-  const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
-  const h_38 = u113 < 0 ? 0 : u113; // relu(w{k} * h{k-1} + b{k})
-  const u115 = w_39 * h_38; // w{k} * h{k-1}
-  const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
-  const h_39 = u116 < 0 ? 0 : u116; // relu(w{k} * h{k-1} + b{k})
-  const u118 = w_40 * h_39; // w{k} * h{k-1}
-  const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
-  const h_40 = u119 < 0 ? 0 : u119; // relu(w{k} * h{k-1} + b{k})
-  const u121 = w_41 * h_40; // w{k} * h{k-1}
-  const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
-  const h_41 = u122 < 0 ? 0 : u122; // relu(w{k} * h{k-1} + b{k})
-  const u124 = w_42 * h_41; // w{k} * h{k-1}
-  const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
-  const h_42 = u125 < 0 ? 0 : u125; // relu(w{k} * h{k-1} + b{k})
-  const u127 = w_43 * h_42; // w{k} * h{k-1}
-  const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
-  const h_43 = u128 < 0 ? 0 : u128; // relu(w{k} * h{k-1} + b{k})
-  const u130 = w_44 * h_43; // w{k} * h{k-1}
-  const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
-  const h_44 = u131 < 0 ? 0 : u131; // relu(w{k} * h{k-1} + b{k})
-  const u133 = w_45 * h_44; // w{k} * h{k-1}
-  const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
-  const h_45 = u134 < 0 ? 0 : u134; // relu(w{k} * h{k-1} + b{k})
-  const u136 = w_46 * h_45; // w{k} * h{k-1}
-  const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
-  const h_46 = u137 < 0 ? 0 : u137; // relu(w{k} * h{k-1} + b{k})
-  const u139 = w_47 * h_46; // w{k} * h{k-1}
-  const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
-  const h_47 = u140 < 0 ? 0 : u140; // relu(w{k} * h{k-1} + b{k})
-  const u142 = w_48 * h_47; // w{k} * h{k-1}
-  const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
-  const h_48 = u143 < 0 ? 0 : u143; // relu(w{k} * h{k-1} + b{k})
-  const u145 = w_49 * h_48; // w{k} * h{k-1}
-  const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
-  const h_49 = u146 < 0 ? 0 : u146; // relu(w{k} * h{k-1} + b{k})
-  const u148 = w_50 * h_49; // w{k} * h{k-1}
-  const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
-  const h_50 = u149 < 0 ? 0 : u149; // relu(w{k} * h{k-1} + b{k})
-  const u151 = h_50 - y; // (h{L} - y)
-  const u152 = u151 * u151; // (h{L} - y)^2
-  const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
+  const t_1 = w_1 * x + b_1;
+  const h_1 = t_1 < 0 ? 0 : t_1; // relu(w{k} * h{k-1} + b{k})
+  const t_2 = w_2 * h_1 + b_2;
+  const h_2 = t_2 < 0 ? 0 : t_2;
+  const t_3 = w_3 * h_2 + b_3;
+  const h_3 = t_3 < 0 ? 0 : t_3;
+  const t_4 = w_4 * h_3 + b_4;
+  const h_4 = t_4 < 0 ? 0 : t_4;
+  const t_5 = w_5 * h_4 + b_5;
+  const h_5 = t_5 < 0 ? 0 : t_5;
+  const t_6 = w_6 * h_5 + b_6;
+  const h_6 = t_6 < 0 ? 0 : t_6;
+  const t_7 = w_7 * h_6 + b_7;
+  const h_7 = t_7 < 0 ? 0 : t_7;
+  const t_8 = w_8 * h_7 + b_8;
+  const h_8 = t_8 < 0 ? 0 : t_8;
+  const t_9 = w_9 * h_8 + b_9;
+  const h_9 = t_9 < 0 ? 0 : t_9;
+  const t_10 = w_10 * h_9 + b_10;
+  const h_10 = t_10 < 0 ? 0 : t_10;
+  const t_11 = w_11 * h_10 + b_11;
+  const h_11 = t_11 < 0 ? 0 : t_11;
+  const t_12 = w_12 * h_11 + b_12;
+  const h_12 = t_12 < 0 ? 0 : t_12;
+  const t_13 = w_13 * h_12 + b_13;
+  const h_13 = t_13 < 0 ? 0 : t_13;
+  const t_14 = w_14 * h_13 + b_14;
+  const h_14 = t_14 < 0 ? 0 : t_14;
+  const t_15 = w_15 * h_14 + b_15;
+  const h_15 = t_15 < 0 ? 0 : t_15;
+  const t_16 = w_16 * h_15 + b_16;
+  const h_16 = t_16 < 0 ? 0 : t_16;
+  const t_17 = w_17 * h_16 + b_17;
+  const h_17 = t_17 < 0 ? 0 : t_17;
+  const t_18 = w_18 * h_17 + b_18;
+  const h_18 = t_18 < 0 ? 0 : t_18;
+  const t_19 = w_19 * h_18 + b_19;
+  const h_19 = t_19 < 0 ? 0 : t_19;
+  const t_20 = w_20 * h_19 + b_20;
+  const h_20 = t_20 < 0 ? 0 : t_20;
+  const t_21 = w_21 * h_20 + b_21;
+  const h_21 = t_21 < 0 ? 0 : t_21;
+  const t_22 = w_22 * h_21 + b_22;
+  const h_22 = t_22 < 0 ? 0 : t_22;
+  const t_23 = w_23 * h_22 + b_23;
+  const h_23 = t_23 < 0 ? 0 : t_23;
+  const t_24 = w_24 * h_23 + b_24;
+  const h_24 = t_24 < 0 ? 0 : t_24;
+  const t_25 = w_25 * h_24 + b_25;
+  const h_25 = t_25 < 0 ? 0 : t_25;
+  const t_26 = w_26 * h_25 + b_26;
+  const h_26 = t_26 < 0 ? 0 : t_26;
+  const t_27 = w_27 * h_26 + b_27;
+  const h_27 = t_27 < 0 ? 0 : t_27;
+  const t_28 = w_28 * h_27 + b_28;
+  const h_28 = t_28 < 0 ? 0 : t_28;
+  const t_29 = w_29 * h_28 + b_29;
+  const h_29 = t_29 < 0 ? 0 : t_29;
+  const t_30 = w_30 * h_29 + b_30;
+  const h_30 = t_30 < 0 ? 0 : t_30;
+  const t_31 = w_31 * h_30 + b_31;
+  const h_31 = t_31 < 0 ? 0 : t_31;
+  const t_32 = w_32 * h_31 + b_32;
+  const h_32 = t_32 < 0 ? 0 : t_32;
+  const t_33 = w_33 * h_32 + b_33;
+  const h_33 = t_33 < 0 ? 0 : t_33;
+  const t_34 = w_34 * h_33 + b_34;
+  const h_34 = t_34 < 0 ? 0 : t_34;
+  const t_35 = w_35 * h_34 + b_35;
+  const h_35 = t_35 < 0 ? 0 : t_35;
+  const t_36 = w_36 * h_35 + b_36;
+  const h_36 = t_36 < 0 ? 0 : t_36;
+  const t_37 = w_37 * h_36 + b_37;
+  const h_37 = t_37 < 0 ? 0 : t_37;
+  const t_38 = w_38 * h_37 + b_38;
+  const h_38 = t_38 < 0 ? 0 : t_38;
+  const t_39 = w_39 * h_38 + b_39;
+  const h_39 = t_39 < 0 ? 0 : t_39;
+  const t_40 = w_40 * h_39 + b_40;
+  const h_40 = t_40 < 0 ? 0 : t_40;
+  const t_41 = w_41 * h_40 + b_41;
+  const h_41 = t_41 < 0 ? 0 : t_41;
+  const t_42 = w_42 * h_41 + b_42;
+  const h_42 = t_42 < 0 ? 0 : t_42;
+  const t_43 = w_43 * h_42 + b_43;
+  const h_43 = t_43 < 0 ? 0 : t_43;
+  const t_44 = w_44 * h_43 + b_44;
+  const h_44 = t_44 < 0 ? 0 : t_44;
+  const t_45 = w_45 * h_44 + b_45;
+  const h_45 = t_45 < 0 ? 0 : t_45;
+  const t_46 = w_46 * h_45 + b_46;
+  const h_46 = t_46 < 0 ? 0 : t_46;
+  const t_47 = w_47 * h_46 + b_47;
+  const h_47 = t_47 < 0 ? 0 : t_47;
+  const t_48 = w_48 * h_47 + b_48;
+  const h_48 = t_48 < 0 ? 0 : t_48;
+  const t_49 = w_49 * h_48 + b_49;
+  const h_49 = t_49 < 0 ? 0 : t_49;
+  const t_50 = w_50 * h_49 + b_50;
+  const h_50 = t_50 < 0 ? 0 : t_50;
+  const t_51 = h_50 - y;
+  const f = 0.5 * (t_51 * t_51); // 0.5 * (h{L} - y)^2
   return f;
 }
 
@@ -1262,159 +913,108 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const y = inputs.y;
   if (typeof y !== "number") badNumber("inputs.y", y);
   const grads = out.grads;
-  const u1 = w_1 * x; // w{k} * h{k-1}
-  const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
+  const u2 = w_1 * x + b_1; // w{k} * h{k-1} + b{k}
   const h_1 = u2 < 0 ? 0 : u2; // relu(w{k} * h{k-1} + b{k})
-  const u4 = w_2 * h_1; // w{k} * h{k-1}
-  const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
+  const u5 = w_2 * h_1 + b_2; // w{k} * h{k-1} + b{k}
   const h_2 = u5 < 0 ? 0 : u5; // relu(w{k} * h{k-1} + b{k})
-  const u7 = w_3 * h_2; // w{k} * h{k-1}
-  const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
+  const u8 = w_3 * h_2 + b_3; // w{k} * h{k-1} + b{k}
   const h_3 = u8 < 0 ? 0 : u8; // relu(w{k} * h{k-1} + b{k})
-  const u10 = w_4 * h_3; // w{k} * h{k-1}
-  const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
+  const u11 = w_4 * h_3 + b_4; // w{k} * h{k-1} + b{k}
   const h_4 = u11 < 0 ? 0 : u11; // relu(w{k} * h{k-1} + b{k})
-  const u13 = w_5 * h_4; // w{k} * h{k-1}
-  const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
+  const u14 = w_5 * h_4 + b_5; // w{k} * h{k-1} + b{k}
   const h_5 = u14 < 0 ? 0 : u14; // relu(w{k} * h{k-1} + b{k})
-  const u16 = w_6 * h_5; // w{k} * h{k-1}
-  const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
+  const u17 = w_6 * h_5 + b_6; // w{k} * h{k-1} + b{k}
   const h_6 = u17 < 0 ? 0 : u17; // relu(w{k} * h{k-1} + b{k})
-  const u19 = w_7 * h_6; // w{k} * h{k-1}
-  const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
+  const u20 = w_7 * h_6 + b_7; // w{k} * h{k-1} + b{k}
   const h_7 = u20 < 0 ? 0 : u20; // relu(w{k} * h{k-1} + b{k})
-  const u22 = w_8 * h_7; // w{k} * h{k-1}
-  const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
+  const u23 = w_8 * h_7 + b_8; // w{k} * h{k-1} + b{k}
   const h_8 = u23 < 0 ? 0 : u23; // relu(w{k} * h{k-1} + b{k})
-  const u25 = w_9 * h_8; // w{k} * h{k-1}
-  const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
+  const u26 = w_9 * h_8 + b_9; // w{k} * h{k-1} + b{k}
   const h_9 = u26 < 0 ? 0 : u26; // relu(w{k} * h{k-1} + b{k})
-  const u28 = w_10 * h_9; // w{k} * h{k-1}
-  const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
+  const u29 = w_10 * h_9 + b_10; // w{k} * h{k-1} + b{k}
   const h_10 = u29 < 0 ? 0 : u29; // relu(w{k} * h{k-1} + b{k})
-  const u31 = w_11 * h_10; // w{k} * h{k-1}
-  const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
+  const u32 = w_11 * h_10 + b_11; // w{k} * h{k-1} + b{k}
   const h_11 = u32 < 0 ? 0 : u32; // relu(w{k} * h{k-1} + b{k})
-  const u34 = w_12 * h_11; // w{k} * h{k-1}
-  const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
+  const u35 = w_12 * h_11 + b_12; // w{k} * h{k-1} + b{k}
   const h_12 = u35 < 0 ? 0 : u35; // relu(w{k} * h{k-1} + b{k})
-  const u37 = w_13 * h_12; // w{k} * h{k-1}
-  const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
+  const u38 = w_13 * h_12 + b_13; // w{k} * h{k-1} + b{k}
   const h_13 = u38 < 0 ? 0 : u38; // relu(w{k} * h{k-1} + b{k})
-  const u40 = w_14 * h_13; // w{k} * h{k-1}
-  const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
+  const u41 = w_14 * h_13 + b_14; // w{k} * h{k-1} + b{k}
   const h_14 = u41 < 0 ? 0 : u41; // relu(w{k} * h{k-1} + b{k})
-  const u43 = w_15 * h_14; // w{k} * h{k-1}
-  const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
+  const u44 = w_15 * h_14 + b_15; // w{k} * h{k-1} + b{k}
   const h_15 = u44 < 0 ? 0 : u44; // relu(w{k} * h{k-1} + b{k})
-  const u46 = w_16 * h_15; // w{k} * h{k-1}
-  const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
+  const u47 = w_16 * h_15 + b_16; // w{k} * h{k-1} + b{k}
   const h_16 = u47 < 0 ? 0 : u47; // relu(w{k} * h{k-1} + b{k})
-  const u49 = w_17 * h_16; // w{k} * h{k-1}
-  const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
+  const u50 = w_17 * h_16 + b_17; // w{k} * h{k-1} + b{k}
   const h_17 = u50 < 0 ? 0 : u50; // relu(w{k} * h{k-1} + b{k})
-  const u52 = w_18 * h_17; // w{k} * h{k-1}
-  const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
+  const u53 = w_18 * h_17 + b_18; // w{k} * h{k-1} + b{k}
   const h_18 = u53 < 0 ? 0 : u53; // relu(w{k} * h{k-1} + b{k})
-  const u55 = w_19 * h_18; // w{k} * h{k-1}
-  const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
+  const u56 = w_19 * h_18 + b_19; // w{k} * h{k-1} + b{k}
   const h_19 = u56 < 0 ? 0 : u56; // relu(w{k} * h{k-1} + b{k})
-  const u58 = w_20 * h_19; // w{k} * h{k-1}
-  const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
+  const u59 = w_20 * h_19 + b_20; // w{k} * h{k-1} + b{k}
   const h_20 = u59 < 0 ? 0 : u59; // relu(w{k} * h{k-1} + b{k})
-  const u61 = w_21 * h_20; // w{k} * h{k-1}
-  const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
+  const u62 = w_21 * h_20 + b_21; // w{k} * h{k-1} + b{k}
   const h_21 = u62 < 0 ? 0 : u62; // relu(w{k} * h{k-1} + b{k})
-  const u64 = w_22 * h_21; // w{k} * h{k-1}
-  const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
+  const u65 = w_22 * h_21 + b_22; // w{k} * h{k-1} + b{k}
   const h_22 = u65 < 0 ? 0 : u65; // relu(w{k} * h{k-1} + b{k})
-  const u67 = w_23 * h_22; // w{k} * h{k-1}
-  const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
+  const u68 = w_23 * h_22 + b_23; // w{k} * h{k-1} + b{k}
   const h_23 = u68 < 0 ? 0 : u68; // relu(w{k} * h{k-1} + b{k})
-  const u70 = w_24 * h_23; // w{k} * h{k-1}
-  const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
+  const u71 = w_24 * h_23 + b_24; // w{k} * h{k-1} + b{k}
   const h_24 = u71 < 0 ? 0 : u71; // relu(w{k} * h{k-1} + b{k})
-  const u73 = w_25 * h_24; // w{k} * h{k-1}
-  const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
+  const u74 = w_25 * h_24 + b_25; // w{k} * h{k-1} + b{k}
   const h_25 = u74 < 0 ? 0 : u74; // relu(w{k} * h{k-1} + b{k})
-  const u76 = w_26 * h_25; // w{k} * h{k-1}
-  const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
+  const u77 = w_26 * h_25 + b_26; // w{k} * h{k-1} + b{k}
   const h_26 = u77 < 0 ? 0 : u77; // relu(w{k} * h{k-1} + b{k})
-  const u79 = w_27 * h_26; // w{k} * h{k-1}
-  const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
+  const u80 = w_27 * h_26 + b_27; // w{k} * h{k-1} + b{k}
   const h_27 = u80 < 0 ? 0 : u80; // relu(w{k} * h{k-1} + b{k})
-  const u82 = w_28 * h_27; // w{k} * h{k-1}
-  const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
+  const u83 = w_28 * h_27 + b_28; // w{k} * h{k-1} + b{k}
   const h_28 = u83 < 0 ? 0 : u83; // relu(w{k} * h{k-1} + b{k})
-  const u85 = w_29 * h_28; // w{k} * h{k-1}
-  const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
+  const u86 = w_29 * h_28 + b_29; // w{k} * h{k-1} + b{k}
   const h_29 = u86 < 0 ? 0 : u86; // relu(w{k} * h{k-1} + b{k})
-  const u88 = w_30 * h_29; // w{k} * h{k-1}
-  const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
+  const u89 = w_30 * h_29 + b_30; // w{k} * h{k-1} + b{k}
   const h_30 = u89 < 0 ? 0 : u89; // relu(w{k} * h{k-1} + b{k})
-  const u91 = w_31 * h_30; // w{k} * h{k-1}
-  const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
+  const u92 = w_31 * h_30 + b_31; // w{k} * h{k-1} + b{k}
   const h_31 = u92 < 0 ? 0 : u92; // relu(w{k} * h{k-1} + b{k})
-  const u94 = w_32 * h_31; // w{k} * h{k-1}
-  const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
+  const u95 = w_32 * h_31 + b_32; // w{k} * h{k-1} + b{k}
   const h_32 = u95 < 0 ? 0 : u95; // relu(w{k} * h{k-1} + b{k})
-  const u97 = w_33 * h_32; // w{k} * h{k-1}
-  const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
+  const u98 = w_33 * h_32 + b_33; // w{k} * h{k-1} + b{k}
   const h_33 = u98 < 0 ? 0 : u98; // relu(w{k} * h{k-1} + b{k})
-  const u100 = w_34 * h_33; // w{k} * h{k-1}
-  const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
+  const u101 = w_34 * h_33 + b_34; // w{k} * h{k-1} + b{k}
   const h_34 = u101 < 0 ? 0 : u101; // relu(w{k} * h{k-1} + b{k})
-  const u103 = w_35 * h_34; // w{k} * h{k-1}
-  const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
+  const u104 = w_35 * h_34 + b_35; // w{k} * h{k-1} + b{k}
   const h_35 = u104 < 0 ? 0 : u104; // relu(w{k} * h{k-1} + b{k})
-  const u106 = w_36 * h_35; // w{k} * h{k-1}
-  const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
+  const u107 = w_36 * h_35 + b_36; // w{k} * h{k-1} + b{k}
   const h_36 = u107 < 0 ? 0 : u107; // relu(w{k} * h{k-1} + b{k})
-  const u109 = w_37 * h_36; // w{k} * h{k-1}
-  const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
+  const u110 = w_37 * h_36 + b_37; // w{k} * h{k-1} + b{k}
   const h_37 = u110 < 0 ? 0 : u110; // relu(w{k} * h{k-1} + b{k})
-  const u112 = w_38 * h_37; // w{k} * h{k-1}
-  const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
+  const u113 = w_38 * h_37 + b_38; // w{k} * h{k-1} + b{k}
   const h_38 = u113 < 0 ? 0 : u113; // relu(w{k} * h{k-1} + b{k})
-  const u115 = w_39 * h_38; // w{k} * h{k-1}
-  const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
+  const u116 = w_39 * h_38 + b_39; // w{k} * h{k-1} + b{k}
   const h_39 = u116 < 0 ? 0 : u116; // relu(w{k} * h{k-1} + b{k})
-  const u118 = w_40 * h_39; // w{k} * h{k-1}
-  const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
+  const u119 = w_40 * h_39 + b_40; // w{k} * h{k-1} + b{k}
   const h_40 = u119 < 0 ? 0 : u119; // relu(w{k} * h{k-1} + b{k})
-  const u121 = w_41 * h_40; // w{k} * h{k-1}
-  const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
+  const u122 = w_41 * h_40 + b_41; // w{k} * h{k-1} + b{k}
   const h_41 = u122 < 0 ? 0 : u122; // relu(w{k} * h{k-1} + b{k})
-  const u124 = w_42 * h_41; // w{k} * h{k-1}
-  const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
+  const u125 = w_42 * h_41 + b_42; // w{k} * h{k-1} + b{k}
   const h_42 = u125 < 0 ? 0 : u125; // relu(w{k} * h{k-1} + b{k})
-  const u127 = w_43 * h_42; // w{k} * h{k-1}
-  const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
+  const u128 = w_43 * h_42 + b_43; // w{k} * h{k-1} + b{k}
   const h_43 = u128 < 0 ? 0 : u128; // relu(w{k} * h{k-1} + b{k})
-  const u130 = w_44 * h_43; // w{k} * h{k-1}
-  const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
+  const u131 = w_44 * h_43 + b_44; // w{k} * h{k-1} + b{k}
   const h_44 = u131 < 0 ? 0 : u131; // relu(w{k} * h{k-1} + b{k})
-  const u133 = w_45 * h_44; // w{k} * h{k-1}
-  const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
+  const u134 = w_45 * h_44 + b_45; // w{k} * h{k-1} + b{k}
   const h_45 = u134 < 0 ? 0 : u134; // relu(w{k} * h{k-1} + b{k})
-  const u136 = w_46 * h_45; // w{k} * h{k-1}
-  const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
+  const u137 = w_46 * h_45 + b_46; // w{k} * h{k-1} + b{k}
   const h_46 = u137 < 0 ? 0 : u137; // relu(w{k} * h{k-1} + b{k})
-  const u139 = w_47 * h_46; // w{k} * h{k-1}
-  const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
+  const u140 = w_47 * h_46 + b_47; // w{k} * h{k-1} + b{k}
   const h_47 = u140 < 0 ? 0 : u140; // relu(w{k} * h{k-1} + b{k})
-  const u142 = w_48 * h_47; // w{k} * h{k-1}
-  const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
+  const u143 = w_48 * h_47 + b_48; // w{k} * h{k-1} + b{k}
   const h_48 = u143 < 0 ? 0 : u143; // relu(w{k} * h{k-1} + b{k})
-  const u145 = w_49 * h_48; // w{k} * h{k-1}
-  const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
+  const u146 = w_49 * h_48 + b_49; // w{k} * h{k-1} + b{k}
   const h_49 = u146 < 0 ? 0 : u146; // relu(w{k} * h{k-1} + b{k})
-  const u148 = w_50 * h_49; // w{k} * h{k-1}
-  const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
+  const u149 = w_50 * h_49 + b_50; // w{k} * h{k-1} + b{k}
   const h_50 = u149 < 0 ? 0 : u149; // relu(w{k} * h{k-1} + b{k})
   const u151 = h_50 - y; // (h{L} - y)
-  const u152 = u151 * u151; // (h{L} - y)^2
-  const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
+  const f = 0.5 * (u151 * u151); // 0.5 * (h{L} - y)^2
   const d_b_50 = u149 > 0 ? u151 : 0;
   const d_w_50 = d_b_50 * h_49;
   const d_h_49 = d_b_50 * w_50;
@@ -1873,266 +1473,116 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   if (typeof b_50 !== "number") badNumber("params.b_50", b_50);
   const x_batch = batch.x;
   const y_batch = batch.y;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  let lossSum = 0;
   let start = 0;
-  let sum_w_1 = 0;
-  let sum_b_1 = 0;
-  let sum_w_2 = 0;
-  let sum_b_2 = 0;
-  let sum_w_3 = 0;
-  let sum_b_3 = 0;
-  let sum_w_4 = 0;
-  let sum_b_4 = 0;
-  let sum_w_5 = 0;
-  let sum_b_5 = 0;
-  let sum_w_6 = 0;
-  let sum_b_6 = 0;
-  let sum_w_7 = 0;
-  let sum_b_7 = 0;
-  let sum_w_8 = 0;
-  let sum_b_8 = 0;
-  let sum_w_9 = 0;
-  let sum_b_9 = 0;
-  let sum_w_10 = 0;
-  let sum_b_10 = 0;
-  let sum_w_11 = 0;
-  let sum_b_11 = 0;
-  let sum_w_12 = 0;
-  let sum_b_12 = 0;
-  let sum_w_13 = 0;
-  let sum_b_13 = 0;
-  let sum_w_14 = 0;
-  let sum_b_14 = 0;
-  let sum_w_15 = 0;
-  let sum_b_15 = 0;
-  let sum_w_16 = 0;
-  let sum_b_16 = 0;
-  let sum_w_17 = 0;
-  let sum_b_17 = 0;
-  let sum_w_18 = 0;
-  let sum_b_18 = 0;
-  let sum_w_19 = 0;
-  let sum_b_19 = 0;
-  let sum_w_20 = 0;
-  let sum_b_20 = 0;
-  let sum_w_21 = 0;
-  let sum_b_21 = 0;
-  let sum_w_22 = 0;
-  let sum_b_22 = 0;
-  let sum_w_23 = 0;
-  let sum_b_23 = 0;
-  let sum_w_24 = 0;
-  let sum_b_24 = 0;
-  let sum_w_25 = 0;
-  let sum_b_25 = 0;
-  let sum_w_26 = 0;
-  let sum_b_26 = 0;
-  let sum_w_27 = 0;
-  let sum_b_27 = 0;
-  let sum_w_28 = 0;
-  let sum_b_28 = 0;
-  let sum_w_29 = 0;
-  let sum_b_29 = 0;
-  let sum_w_30 = 0;
-  let sum_b_30 = 0;
-  let sum_w_31 = 0;
-  let sum_b_31 = 0;
-  let sum_w_32 = 0;
-  let sum_b_32 = 0;
-  let sum_w_33 = 0;
-  let sum_b_33 = 0;
-  let sum_w_34 = 0;
-  let sum_b_34 = 0;
-  let sum_w_35 = 0;
-  let sum_b_35 = 0;
-  let sum_w_36 = 0;
-  let sum_b_36 = 0;
-  let sum_w_37 = 0;
-  let sum_b_37 = 0;
-  let sum_w_38 = 0;
-  let sum_b_38 = 0;
-  let sum_w_39 = 0;
-  let sum_b_39 = 0;
-  let sum_w_40 = 0;
-  let sum_b_40 = 0;
-  let sum_w_41 = 0;
-  let sum_b_41 = 0;
-  let sum_w_42 = 0;
-  let sum_b_42 = 0;
-  let sum_w_43 = 0;
-  let sum_b_43 = 0;
-  let sum_w_44 = 0;
-  let sum_b_44 = 0;
-  let sum_w_45 = 0;
-  let sum_b_45 = 0;
-  let sum_w_46 = 0;
-  let sum_b_46 = 0;
-  let sum_w_47 = 0;
-  let sum_b_47 = 0;
-  let sum_w_48 = 0;
-  let sum_b_48 = 0;
-  let sum_w_49 = 0;
-  let sum_b_49 = 0;
-  let sum_w_50 = 0;
-  let sum_b_50 = 0;
+  sums.fill(0);
   for (let sample = start; sample < n; sample++) {
     const x = x_batch[sample];
     const y = y_batch[sample];
-    const u1 = w_1 * x; // w{k} * h{k-1}
-    const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
+    const u2 = w_1 * x + b_1; // w{k} * h{k-1} + b{k}
     const h_1 = u2 < 0 ? 0 : u2; // relu(w{k} * h{k-1} + b{k})
-    const u4 = w_2 * h_1; // w{k} * h{k-1}
-    const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
+    const u5 = w_2 * h_1 + b_2; // w{k} * h{k-1} + b{k}
     const h_2 = u5 < 0 ? 0 : u5; // relu(w{k} * h{k-1} + b{k})
-    const u7 = w_3 * h_2; // w{k} * h{k-1}
-    const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
+    const u8 = w_3 * h_2 + b_3; // w{k} * h{k-1} + b{k}
     const h_3 = u8 < 0 ? 0 : u8; // relu(w{k} * h{k-1} + b{k})
-    const u10 = w_4 * h_3; // w{k} * h{k-1}
-    const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
+    const u11 = w_4 * h_3 + b_4; // w{k} * h{k-1} + b{k}
     const h_4 = u11 < 0 ? 0 : u11; // relu(w{k} * h{k-1} + b{k})
-    const u13 = w_5 * h_4; // w{k} * h{k-1}
-    const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
+    const u14 = w_5 * h_4 + b_5; // w{k} * h{k-1} + b{k}
     const h_5 = u14 < 0 ? 0 : u14; // relu(w{k} * h{k-1} + b{k})
-    const u16 = w_6 * h_5; // w{k} * h{k-1}
-    const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
+    const u17 = w_6 * h_5 + b_6; // w{k} * h{k-1} + b{k}
     const h_6 = u17 < 0 ? 0 : u17; // relu(w{k} * h{k-1} + b{k})
-    const u19 = w_7 * h_6; // w{k} * h{k-1}
-    const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
+    const u20 = w_7 * h_6 + b_7; // w{k} * h{k-1} + b{k}
     const h_7 = u20 < 0 ? 0 : u20; // relu(w{k} * h{k-1} + b{k})
-    const u22 = w_8 * h_7; // w{k} * h{k-1}
-    const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
+    const u23 = w_8 * h_7 + b_8; // w{k} * h{k-1} + b{k}
     const h_8 = u23 < 0 ? 0 : u23; // relu(w{k} * h{k-1} + b{k})
-    const u25 = w_9 * h_8; // w{k} * h{k-1}
-    const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
+    const u26 = w_9 * h_8 + b_9; // w{k} * h{k-1} + b{k}
     const h_9 = u26 < 0 ? 0 : u26; // relu(w{k} * h{k-1} + b{k})
-    const u28 = w_10 * h_9; // w{k} * h{k-1}
-    const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
+    const u29 = w_10 * h_9 + b_10; // w{k} * h{k-1} + b{k}
     const h_10 = u29 < 0 ? 0 : u29; // relu(w{k} * h{k-1} + b{k})
-    const u31 = w_11 * h_10; // w{k} * h{k-1}
-    const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
+    const u32 = w_11 * h_10 + b_11; // w{k} * h{k-1} + b{k}
     const h_11 = u32 < 0 ? 0 : u32; // relu(w{k} * h{k-1} + b{k})
-    const u34 = w_12 * h_11; // w{k} * h{k-1}
-    const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
+    const u35 = w_12 * h_11 + b_12; // w{k} * h{k-1} + b{k}
     const h_12 = u35 < 0 ? 0 : u35; // relu(w{k} * h{k-1} + b{k})
-    const u37 = w_13 * h_12; // w{k} * h{k-1}
-    const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
+    const u38 = w_13 * h_12 + b_13; // w{k} * h{k-1} + b{k}
     const h_13 = u38 < 0 ? 0 : u38; // relu(w{k} * h{k-1} + b{k})
-    const u40 = w_14 * h_13; // w{k} * h{k-1}
-    const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
+    const u41 = w_14 * h_13 + b_14; // w{k} * h{k-1} + b{k}
     const h_14 = u41 < 0 ? 0 : u41; // relu(w{k} * h{k-1} + b{k})
-    const u43 = w_15 * h_14; // w{k} * h{k-1}
-    const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
+    const u44 = w_15 * h_14 + b_15; // w{k} * h{k-1} + b{k}
     const h_15 = u44 < 0 ? 0 : u44; // relu(w{k} * h{k-1} + b{k})
-    const u46 = w_16 * h_15; // w{k} * h{k-1}
-    const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
+    const u47 = w_16 * h_15 + b_16; // w{k} * h{k-1} + b{k}
     const h_16 = u47 < 0 ? 0 : u47; // relu(w{k} * h{k-1} + b{k})
-    const u49 = w_17 * h_16; // w{k} * h{k-1}
-    const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
+    const u50 = w_17 * h_16 + b_17; // w{k} * h{k-1} + b{k}
     const h_17 = u50 < 0 ? 0 : u50; // relu(w{k} * h{k-1} + b{k})
-    const u52 = w_18 * h_17; // w{k} * h{k-1}
-    const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
+    const u53 = w_18 * h_17 + b_18; // w{k} * h{k-1} + b{k}
     const h_18 = u53 < 0 ? 0 : u53; // relu(w{k} * h{k-1} + b{k})
-    const u55 = w_19 * h_18; // w{k} * h{k-1}
-    const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
+    const u56 = w_19 * h_18 + b_19; // w{k} * h{k-1} + b{k}
     const h_19 = u56 < 0 ? 0 : u56; // relu(w{k} * h{k-1} + b{k})
-    const u58 = w_20 * h_19; // w{k} * h{k-1}
-    const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
+    const u59 = w_20 * h_19 + b_20; // w{k} * h{k-1} + b{k}
     const h_20 = u59 < 0 ? 0 : u59; // relu(w{k} * h{k-1} + b{k})
-    const u61 = w_21 * h_20; // w{k} * h{k-1}
-    const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
+    const u62 = w_21 * h_20 + b_21; // w{k} * h{k-1} + b{k}
     const h_21 = u62 < 0 ? 0 : u62; // relu(w{k} * h{k-1} + b{k})
-    const u64 = w_22 * h_21; // w{k} * h{k-1}
-    const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
+    const u65 = w_22 * h_21 + b_22; // w{k} * h{k-1} + b{k}
     const h_22 = u65 < 0 ? 0 : u65; // relu(w{k} * h{k-1} + b{k})
-    const u67 = w_23 * h_22; // w{k} * h{k-1}
-    const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
+    const u68 = w_23 * h_22 + b_23; // w{k} * h{k-1} + b{k}
     const h_23 = u68 < 0 ? 0 : u68; // relu(w{k} * h{k-1} + b{k})
-    const u70 = w_24 * h_23; // w{k} * h{k-1}
-    const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
+    const u71 = w_24 * h_23 + b_24; // w{k} * h{k-1} + b{k}
     const h_24 = u71 < 0 ? 0 : u71; // relu(w{k} * h{k-1} + b{k})
-    const u73 = w_25 * h_24; // w{k} * h{k-1}
-    const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
+    const u74 = w_25 * h_24 + b_25; // w{k} * h{k-1} + b{k}
     const h_25 = u74 < 0 ? 0 : u74; // relu(w{k} * h{k-1} + b{k})
-    const u76 = w_26 * h_25; // w{k} * h{k-1}
-    const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
+    const u77 = w_26 * h_25 + b_26; // w{k} * h{k-1} + b{k}
     const h_26 = u77 < 0 ? 0 : u77; // relu(w{k} * h{k-1} + b{k})
-    const u79 = w_27 * h_26; // w{k} * h{k-1}
-    const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
+    const u80 = w_27 * h_26 + b_27; // w{k} * h{k-1} + b{k}
     const h_27 = u80 < 0 ? 0 : u80; // relu(w{k} * h{k-1} + b{k})
-    const u82 = w_28 * h_27; // w{k} * h{k-1}
-    const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
+    const u83 = w_28 * h_27 + b_28; // w{k} * h{k-1} + b{k}
     const h_28 = u83 < 0 ? 0 : u83; // relu(w{k} * h{k-1} + b{k})
-    const u85 = w_29 * h_28; // w{k} * h{k-1}
-    const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
+    const u86 = w_29 * h_28 + b_29; // w{k} * h{k-1} + b{k}
     const h_29 = u86 < 0 ? 0 : u86; // relu(w{k} * h{k-1} + b{k})
-    const u88 = w_30 * h_29; // w{k} * h{k-1}
-    const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
+    const u89 = w_30 * h_29 + b_30; // w{k} * h{k-1} + b{k}
     const h_30 = u89 < 0 ? 0 : u89; // relu(w{k} * h{k-1} + b{k})
-    const u91 = w_31 * h_30; // w{k} * h{k-1}
-    const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
+    const u92 = w_31 * h_30 + b_31; // w{k} * h{k-1} + b{k}
     const h_31 = u92 < 0 ? 0 : u92; // relu(w{k} * h{k-1} + b{k})
-    const u94 = w_32 * h_31; // w{k} * h{k-1}
-    const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
+    const u95 = w_32 * h_31 + b_32; // w{k} * h{k-1} + b{k}
     const h_32 = u95 < 0 ? 0 : u95; // relu(w{k} * h{k-1} + b{k})
-    const u97 = w_33 * h_32; // w{k} * h{k-1}
-    const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
+    const u98 = w_33 * h_32 + b_33; // w{k} * h{k-1} + b{k}
     const h_33 = u98 < 0 ? 0 : u98; // relu(w{k} * h{k-1} + b{k})
-    const u100 = w_34 * h_33; // w{k} * h{k-1}
-    const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
+    const u101 = w_34 * h_33 + b_34; // w{k} * h{k-1} + b{k}
     const h_34 = u101 < 0 ? 0 : u101; // relu(w{k} * h{k-1} + b{k})
-    const u103 = w_35 * h_34; // w{k} * h{k-1}
-    const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
+    const u104 = w_35 * h_34 + b_35; // w{k} * h{k-1} + b{k}
     const h_35 = u104 < 0 ? 0 : u104; // relu(w{k} * h{k-1} + b{k})
-    const u106 = w_36 * h_35; // w{k} * h{k-1}
-    const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
+    const u107 = w_36 * h_35 + b_36; // w{k} * h{k-1} + b{k}
     const h_36 = u107 < 0 ? 0 : u107; // relu(w{k} * h{k-1} + b{k})
-    const u109 = w_37 * h_36; // w{k} * h{k-1}
-    const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
+    const u110 = w_37 * h_36 + b_37; // w{k} * h{k-1} + b{k}
     const h_37 = u110 < 0 ? 0 : u110; // relu(w{k} * h{k-1} + b{k})
-    const u112 = w_38 * h_37; // w{k} * h{k-1}
-    const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
+    const u113 = w_38 * h_37 + b_38; // w{k} * h{k-1} + b{k}
     const h_38 = u113 < 0 ? 0 : u113; // relu(w{k} * h{k-1} + b{k})
-    const u115 = w_39 * h_38; // w{k} * h{k-1}
-    const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
+    const u116 = w_39 * h_38 + b_39; // w{k} * h{k-1} + b{k}
     const h_39 = u116 < 0 ? 0 : u116; // relu(w{k} * h{k-1} + b{k})
-    const u118 = w_40 * h_39; // w{k} * h{k-1}
-    const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
+    const u119 = w_40 * h_39 + b_40; // w{k} * h{k-1} + b{k}
     const h_40 = u119 < 0 ? 0 : u119; // relu(w{k} * h{k-1} + b{k})
-    const u121 = w_41 * h_40; // w{k} * h{k-1}
-    const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
+    const u122 = w_41 * h_40 + b_41; // w{k} * h{k-1} + b{k}
     const h_41 = u122 < 0 ? 0 : u122; // relu(w{k} * h{k-1} + b{k})
-    const u124 = w_42 * h_41; // w{k} * h{k-1}
-    const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
+    const u125 = w_42 * h_41 + b_42; // w{k} * h{k-1} + b{k}
     const h_42 = u125 < 0 ? 0 : u125; // relu(w{k} * h{k-1} + b{k})
-    const u127 = w_43 * h_42; // w{k} * h{k-1}
-    const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
+    const u128 = w_43 * h_42 + b_43; // w{k} * h{k-1} + b{k}
     const h_43 = u128 < 0 ? 0 : u128; // relu(w{k} * h{k-1} + b{k})
-    const u130 = w_44 * h_43; // w{k} * h{k-1}
-    const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
+    const u131 = w_44 * h_43 + b_44; // w{k} * h{k-1} + b{k}
     const h_44 = u131 < 0 ? 0 : u131; // relu(w{k} * h{k-1} + b{k})
-    const u133 = w_45 * h_44; // w{k} * h{k-1}
-    const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
+    const u134 = w_45 * h_44 + b_45; // w{k} * h{k-1} + b{k}
     const h_45 = u134 < 0 ? 0 : u134; // relu(w{k} * h{k-1} + b{k})
-    const u136 = w_46 * h_45; // w{k} * h{k-1}
-    const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
+    const u137 = w_46 * h_45 + b_46; // w{k} * h{k-1} + b{k}
     const h_46 = u137 < 0 ? 0 : u137; // relu(w{k} * h{k-1} + b{k})
-    const u139 = w_47 * h_46; // w{k} * h{k-1}
-    const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
+    const u140 = w_47 * h_46 + b_47; // w{k} * h{k-1} + b{k}
     const h_47 = u140 < 0 ? 0 : u140; // relu(w{k} * h{k-1} + b{k})
-    const u142 = w_48 * h_47; // w{k} * h{k-1}
-    const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
+    const u143 = w_48 * h_47 + b_48; // w{k} * h{k-1} + b{k}
     const h_48 = u143 < 0 ? 0 : u143; // relu(w{k} * h{k-1} + b{k})
-    const u145 = w_49 * h_48; // w{k} * h{k-1}
-    const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
+    const u146 = w_49 * h_48 + b_49; // w{k} * h{k-1} + b{k}
     const h_49 = u146 < 0 ? 0 : u146; // relu(w{k} * h{k-1} + b{k})
-    const u148 = w_50 * h_49; // w{k} * h{k-1}
-    const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
+    const u149 = w_50 * h_49 + b_50; // w{k} * h{k-1} + b{k}
     const h_50 = u149 < 0 ? 0 : u149; // relu(w{k} * h{k-1} + b{k})
     const u151 = h_50 - y; // (h{L} - y)
-    const u152 = u151 * u151; // (h{L} - y)^2
-    const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
+    const f = 0.5 * (u151 * u151); // 0.5 * (h{L} - y)^2
     const d_b_50 = u149 > 0 ? u151 : 0;
     const d_w_50 = d_b_50 * h_49;
     const d_h_49 = d_b_50 * w_50;
@@ -2282,209 +1732,209 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     const d_h_1 = d_b_2 * w_2;
     const d_b_1 = u2 > 0 ? d_h_1 : 0;
     const d_w_1 = d_b_1 * x;
-    lossSum += f;
-    sum_w_1 += d_w_1;
-    sum_b_1 += d_b_1;
-    sum_w_2 += d_w_2;
-    sum_b_2 += d_b_2;
-    sum_w_3 += d_w_3;
-    sum_b_3 += d_b_3;
-    sum_w_4 += d_w_4;
-    sum_b_4 += d_b_4;
-    sum_w_5 += d_w_5;
-    sum_b_5 += d_b_5;
-    sum_w_6 += d_w_6;
-    sum_b_6 += d_b_6;
-    sum_w_7 += d_w_7;
-    sum_b_7 += d_b_7;
-    sum_w_8 += d_w_8;
-    sum_b_8 += d_b_8;
-    sum_w_9 += d_w_9;
-    sum_b_9 += d_b_9;
-    sum_w_10 += d_w_10;
-    sum_b_10 += d_b_10;
-    sum_w_11 += d_w_11;
-    sum_b_11 += d_b_11;
-    sum_w_12 += d_w_12;
-    sum_b_12 += d_b_12;
-    sum_w_13 += d_w_13;
-    sum_b_13 += d_b_13;
-    sum_w_14 += d_w_14;
-    sum_b_14 += d_b_14;
-    sum_w_15 += d_w_15;
-    sum_b_15 += d_b_15;
-    sum_w_16 += d_w_16;
-    sum_b_16 += d_b_16;
-    sum_w_17 += d_w_17;
-    sum_b_17 += d_b_17;
-    sum_w_18 += d_w_18;
-    sum_b_18 += d_b_18;
-    sum_w_19 += d_w_19;
-    sum_b_19 += d_b_19;
-    sum_w_20 += d_w_20;
-    sum_b_20 += d_b_20;
-    sum_w_21 += d_w_21;
-    sum_b_21 += d_b_21;
-    sum_w_22 += d_w_22;
-    sum_b_22 += d_b_22;
-    sum_w_23 += d_w_23;
-    sum_b_23 += d_b_23;
-    sum_w_24 += d_w_24;
-    sum_b_24 += d_b_24;
-    sum_w_25 += d_w_25;
-    sum_b_25 += d_b_25;
-    sum_w_26 += d_w_26;
-    sum_b_26 += d_b_26;
-    sum_w_27 += d_w_27;
-    sum_b_27 += d_b_27;
-    sum_w_28 += d_w_28;
-    sum_b_28 += d_b_28;
-    sum_w_29 += d_w_29;
-    sum_b_29 += d_b_29;
-    sum_w_30 += d_w_30;
-    sum_b_30 += d_b_30;
-    sum_w_31 += d_w_31;
-    sum_b_31 += d_b_31;
-    sum_w_32 += d_w_32;
-    sum_b_32 += d_b_32;
-    sum_w_33 += d_w_33;
-    sum_b_33 += d_b_33;
-    sum_w_34 += d_w_34;
-    sum_b_34 += d_b_34;
-    sum_w_35 += d_w_35;
-    sum_b_35 += d_b_35;
-    sum_w_36 += d_w_36;
-    sum_b_36 += d_b_36;
-    sum_w_37 += d_w_37;
-    sum_b_37 += d_b_37;
-    sum_w_38 += d_w_38;
-    sum_b_38 += d_b_38;
-    sum_w_39 += d_w_39;
-    sum_b_39 += d_b_39;
-    sum_w_40 += d_w_40;
-    sum_b_40 += d_b_40;
-    sum_w_41 += d_w_41;
-    sum_b_41 += d_b_41;
-    sum_w_42 += d_w_42;
-    sum_b_42 += d_b_42;
-    sum_w_43 += d_w_43;
-    sum_b_43 += d_b_43;
-    sum_w_44 += d_w_44;
-    sum_b_44 += d_b_44;
-    sum_w_45 += d_w_45;
-    sum_b_45 += d_b_45;
-    sum_w_46 += d_w_46;
-    sum_b_46 += d_b_46;
-    sum_w_47 += d_w_47;
-    sum_b_47 += d_b_47;
-    sum_w_48 += d_w_48;
-    sum_b_48 += d_b_48;
-    sum_w_49 += d_w_49;
-    sum_b_49 += d_b_49;
-    sum_w_50 += d_w_50;
-    sum_b_50 += d_b_50;
+    sums[0] += f;
+    sums[1] += d_w_1;
+    sums[2] += d_b_1;
+    sums[3] += d_w_2;
+    sums[4] += d_b_2;
+    sums[5] += d_w_3;
+    sums[6] += d_b_3;
+    sums[7] += d_w_4;
+    sums[8] += d_b_4;
+    sums[9] += d_w_5;
+    sums[10] += d_b_5;
+    sums[11] += d_w_6;
+    sums[12] += d_b_6;
+    sums[13] += d_w_7;
+    sums[14] += d_b_7;
+    sums[15] += d_w_8;
+    sums[16] += d_b_8;
+    sums[17] += d_w_9;
+    sums[18] += d_b_9;
+    sums[19] += d_w_10;
+    sums[20] += d_b_10;
+    sums[21] += d_w_11;
+    sums[22] += d_b_11;
+    sums[23] += d_w_12;
+    sums[24] += d_b_12;
+    sums[25] += d_w_13;
+    sums[26] += d_b_13;
+    sums[27] += d_w_14;
+    sums[28] += d_b_14;
+    sums[29] += d_w_15;
+    sums[30] += d_b_15;
+    sums[31] += d_w_16;
+    sums[32] += d_b_16;
+    sums[33] += d_w_17;
+    sums[34] += d_b_17;
+    sums[35] += d_w_18;
+    sums[36] += d_b_18;
+    sums[37] += d_w_19;
+    sums[38] += d_b_19;
+    sums[39] += d_w_20;
+    sums[40] += d_b_20;
+    sums[41] += d_w_21;
+    sums[42] += d_b_21;
+    sums[43] += d_w_22;
+    sums[44] += d_b_22;
+    sums[45] += d_w_23;
+    sums[46] += d_b_23;
+    sums[47] += d_w_24;
+    sums[48] += d_b_24;
+    sums[49] += d_w_25;
+    sums[50] += d_b_25;
+    sums[51] += d_w_26;
+    sums[52] += d_b_26;
+    sums[53] += d_w_27;
+    sums[54] += d_b_27;
+    sums[55] += d_w_28;
+    sums[56] += d_b_28;
+    sums[57] += d_w_29;
+    sums[58] += d_b_29;
+    sums[59] += d_w_30;
+    sums[60] += d_b_30;
+    sums[61] += d_w_31;
+    sums[62] += d_b_31;
+    sums[63] += d_w_32;
+    sums[64] += d_b_32;
+    sums[65] += d_w_33;
+    sums[66] += d_b_33;
+    sums[67] += d_w_34;
+    sums[68] += d_b_34;
+    sums[69] += d_w_35;
+    sums[70] += d_b_35;
+    sums[71] += d_w_36;
+    sums[72] += d_b_36;
+    sums[73] += d_w_37;
+    sums[74] += d_b_37;
+    sums[75] += d_w_38;
+    sums[76] += d_b_38;
+    sums[77] += d_w_39;
+    sums[78] += d_b_39;
+    sums[79] += d_w_40;
+    sums[80] += d_b_40;
+    sums[81] += d_w_41;
+    sums[82] += d_b_41;
+    sums[83] += d_w_42;
+    sums[84] += d_b_42;
+    sums[85] += d_w_43;
+    sums[86] += d_b_43;
+    sums[87] += d_w_44;
+    sums[88] += d_b_44;
+    sums[89] += d_w_45;
+    sums[90] += d_b_45;
+    sums[91] += d_w_46;
+    sums[92] += d_b_46;
+    sums[93] += d_w_47;
+    sums[94] += d_b_47;
+    sums[95] += d_w_48;
+    sums[96] += d_b_48;
+    sums[97] += d_w_49;
+    sums[98] += d_b_49;
+    sums[99] += d_w_50;
+    sums[100] += d_b_50;
   }
   const scale = 1 / n;
-  out.loss = (0 + lossSum) * scale;
-  grads.w_1 = (0 + sum_w_1) * scale;
-  grads.b_1 = (0 + sum_b_1) * scale;
-  grads.w_2 = (0 + sum_w_2) * scale;
-  grads.b_2 = (0 + sum_b_2) * scale;
-  grads.w_3 = (0 + sum_w_3) * scale;
-  grads.b_3 = (0 + sum_b_3) * scale;
-  grads.w_4 = (0 + sum_w_4) * scale;
-  grads.b_4 = (0 + sum_b_4) * scale;
-  grads.w_5 = (0 + sum_w_5) * scale;
-  grads.b_5 = (0 + sum_b_5) * scale;
-  grads.w_6 = (0 + sum_w_6) * scale;
-  grads.b_6 = (0 + sum_b_6) * scale;
-  grads.w_7 = (0 + sum_w_7) * scale;
-  grads.b_7 = (0 + sum_b_7) * scale;
-  grads.w_8 = (0 + sum_w_8) * scale;
-  grads.b_8 = (0 + sum_b_8) * scale;
-  grads.w_9 = (0 + sum_w_9) * scale;
-  grads.b_9 = (0 + sum_b_9) * scale;
-  grads.w_10 = (0 + sum_w_10) * scale;
-  grads.b_10 = (0 + sum_b_10) * scale;
-  grads.w_11 = (0 + sum_w_11) * scale;
-  grads.b_11 = (0 + sum_b_11) * scale;
-  grads.w_12 = (0 + sum_w_12) * scale;
-  grads.b_12 = (0 + sum_b_12) * scale;
-  grads.w_13 = (0 + sum_w_13) * scale;
-  grads.b_13 = (0 + sum_b_13) * scale;
-  grads.w_14 = (0 + sum_w_14) * scale;
-  grads.b_14 = (0 + sum_b_14) * scale;
-  grads.w_15 = (0 + sum_w_15) * scale;
-  grads.b_15 = (0 + sum_b_15) * scale;
-  grads.w_16 = (0 + sum_w_16) * scale;
-  grads.b_16 = (0 + sum_b_16) * scale;
-  grads.w_17 = (0 + sum_w_17) * scale;
-  grads.b_17 = (0 + sum_b_17) * scale;
-  grads.w_18 = (0 + sum_w_18) * scale;
-  grads.b_18 = (0 + sum_b_18) * scale;
-  grads.w_19 = (0 + sum_w_19) * scale;
-  grads.b_19 = (0 + sum_b_19) * scale;
-  grads.w_20 = (0 + sum_w_20) * scale;
-  grads.b_20 = (0 + sum_b_20) * scale;
-  grads.w_21 = (0 + sum_w_21) * scale;
-  grads.b_21 = (0 + sum_b_21) * scale;
-  grads.w_22 = (0 + sum_w_22) * scale;
-  grads.b_22 = (0 + sum_b_22) * scale;
-  grads.w_23 = (0 + sum_w_23) * scale;
-  grads.b_23 = (0 + sum_b_23) * scale;
-  grads.w_24 = (0 + sum_w_24) * scale;
-  grads.b_24 = (0 + sum_b_24) * scale;
-  grads.w_25 = (0 + sum_w_25) * scale;
-  grads.b_25 = (0 + sum_b_25) * scale;
-  grads.w_26 = (0 + sum_w_26) * scale;
-  grads.b_26 = (0 + sum_b_26) * scale;
-  grads.w_27 = (0 + sum_w_27) * scale;
-  grads.b_27 = (0 + sum_b_27) * scale;
-  grads.w_28 = (0 + sum_w_28) * scale;
-  grads.b_28 = (0 + sum_b_28) * scale;
-  grads.w_29 = (0 + sum_w_29) * scale;
-  grads.b_29 = (0 + sum_b_29) * scale;
-  grads.w_30 = (0 + sum_w_30) * scale;
-  grads.b_30 = (0 + sum_b_30) * scale;
-  grads.w_31 = (0 + sum_w_31) * scale;
-  grads.b_31 = (0 + sum_b_31) * scale;
-  grads.w_32 = (0 + sum_w_32) * scale;
-  grads.b_32 = (0 + sum_b_32) * scale;
-  grads.w_33 = (0 + sum_w_33) * scale;
-  grads.b_33 = (0 + sum_b_33) * scale;
-  grads.w_34 = (0 + sum_w_34) * scale;
-  grads.b_34 = (0 + sum_b_34) * scale;
-  grads.w_35 = (0 + sum_w_35) * scale;
-  grads.b_35 = (0 + sum_b_35) * scale;
-  grads.w_36 = (0 + sum_w_36) * scale;
-  grads.b_36 = (0 + sum_b_36) * scale;
-  grads.w_37 = (0 + sum_w_37) * scale;
-  grads.b_37 = (0 + sum_b_37) * scale;
-  grads.w_38 = (0 + sum_w_38) * scale;
-  grads.b_38 = (0 + sum_b_38) * scale;
-  grads.w_39 = (0 + sum_w_39) * scale;
-  grads.b_39 = (0 + sum_b_39) * scale;
-  grads.w_40 = (0 + sum_w_40) * scale;
-  grads.b_40 = (0 + sum_b_40) * scale;
-  grads.w_41 = (0 + sum_w_41) * scale;
-  grads.b_41 = (0 + sum_b_41) * scale;
-  grads.w_42 = (0 + sum_w_42) * scale;
-  grads.b_42 = (0 + sum_b_42) * scale;
-  grads.w_43 = (0 + sum_w_43) * scale;
-  grads.b_43 = (0 + sum_b_43) * scale;
-  grads.w_44 = (0 + sum_w_44) * scale;
-  grads.b_44 = (0 + sum_b_44) * scale;
-  grads.w_45 = (0 + sum_w_45) * scale;
-  grads.b_45 = (0 + sum_b_45) * scale;
-  grads.w_46 = (0 + sum_w_46) * scale;
-  grads.b_46 = (0 + sum_b_46) * scale;
-  grads.w_47 = (0 + sum_w_47) * scale;
-  grads.b_47 = (0 + sum_b_47) * scale;
-  grads.w_48 = (0 + sum_w_48) * scale;
-  grads.b_48 = (0 + sum_b_48) * scale;
-  grads.w_49 = (0 + sum_w_49) * scale;
-  grads.b_49 = (0 + sum_b_49) * scale;
-  grads.w_50 = (0 + sum_w_50) * scale;
-  grads.b_50 = (0 + sum_b_50) * scale;
+  out.loss = sums[0] * scale;
+  grads.w_1 = sums[1] * scale;
+  grads.b_1 = sums[2] * scale;
+  grads.w_2 = sums[3] * scale;
+  grads.b_2 = sums[4] * scale;
+  grads.w_3 = sums[5] * scale;
+  grads.b_3 = sums[6] * scale;
+  grads.w_4 = sums[7] * scale;
+  grads.b_4 = sums[8] * scale;
+  grads.w_5 = sums[9] * scale;
+  grads.b_5 = sums[10] * scale;
+  grads.w_6 = sums[11] * scale;
+  grads.b_6 = sums[12] * scale;
+  grads.w_7 = sums[13] * scale;
+  grads.b_7 = sums[14] * scale;
+  grads.w_8 = sums[15] * scale;
+  grads.b_8 = sums[16] * scale;
+  grads.w_9 = sums[17] * scale;
+  grads.b_9 = sums[18] * scale;
+  grads.w_10 = sums[19] * scale;
+  grads.b_10 = sums[20] * scale;
+  grads.w_11 = sums[21] * scale;
+  grads.b_11 = sums[22] * scale;
+  grads.w_12 = sums[23] * scale;
+  grads.b_12 = sums[24] * scale;
+  grads.w_13 = sums[25] * scale;
+  grads.b_13 = sums[26] * scale;
+  grads.w_14 = sums[27] * scale;
+  grads.b_14 = sums[28] * scale;
+  grads.w_15 = sums[29] * scale;
+  grads.b_15 = sums[30] * scale;
+  grads.w_16 = sums[31] * scale;
+  grads.b_16 = sums[32] * scale;
+  grads.w_17 = sums[33] * scale;
+  grads.b_17 = sums[34] * scale;
+  grads.w_18 = sums[35] * scale;
+  grads.b_18 = sums[36] * scale;
+  grads.w_19 = sums[37] * scale;
+  grads.b_19 = sums[38] * scale;
+  grads.w_20 = sums[39] * scale;
+  grads.b_20 = sums[40] * scale;
+  grads.w_21 = sums[41] * scale;
+  grads.b_21 = sums[42] * scale;
+  grads.w_22 = sums[43] * scale;
+  grads.b_22 = sums[44] * scale;
+  grads.w_23 = sums[45] * scale;
+  grads.b_23 = sums[46] * scale;
+  grads.w_24 = sums[47] * scale;
+  grads.b_24 = sums[48] * scale;
+  grads.w_25 = sums[49] * scale;
+  grads.b_25 = sums[50] * scale;
+  grads.w_26 = sums[51] * scale;
+  grads.b_26 = sums[52] * scale;
+  grads.w_27 = sums[53] * scale;
+  grads.b_27 = sums[54] * scale;
+  grads.w_28 = sums[55] * scale;
+  grads.b_28 = sums[56] * scale;
+  grads.w_29 = sums[57] * scale;
+  grads.b_29 = sums[58] * scale;
+  grads.w_30 = sums[59] * scale;
+  grads.b_30 = sums[60] * scale;
+  grads.w_31 = sums[61] * scale;
+  grads.b_31 = sums[62] * scale;
+  grads.w_32 = sums[63] * scale;
+  grads.b_32 = sums[64] * scale;
+  grads.w_33 = sums[65] * scale;
+  grads.b_33 = sums[66] * scale;
+  grads.w_34 = sums[67] * scale;
+  grads.b_34 = sums[68] * scale;
+  grads.w_35 = sums[69] * scale;
+  grads.b_35 = sums[70] * scale;
+  grads.w_36 = sums[71] * scale;
+  grads.b_36 = sums[72] * scale;
+  grads.w_37 = sums[73] * scale;
+  grads.b_37 = sums[74] * scale;
+  grads.w_38 = sums[75] * scale;
+  grads.b_38 = sums[76] * scale;
+  grads.w_39 = sums[77] * scale;
+  grads.b_39 = sums[78] * scale;
+  grads.w_40 = sums[79] * scale;
+  grads.b_40 = sums[80] * scale;
+  grads.w_41 = sums[81] * scale;
+  grads.b_41 = sums[82] * scale;
+  grads.w_42 = sums[83] * scale;
+  grads.b_42 = sums[84] * scale;
+  grads.w_43 = sums[85] * scale;
+  grads.b_43 = sums[86] * scale;
+  grads.w_44 = sums[87] * scale;
+  grads.b_44 = sums[88] * scale;
+  grads.w_45 = sums[89] * scale;
+  grads.b_45 = sums[90] * scale;
+  grads.w_46 = sums[91] * scale;
+  grads.b_46 = sums[92] * scale;
+  grads.w_47 = sums[93] * scale;
+  grads.b_47 = sums[94] * scale;
+  grads.w_48 = sums[95] * scale;
+  grads.b_48 = sums[96] * scale;
+  grads.w_49 = sums[97] * scale;
+  grads.b_49 = sums[98] * scale;
+  grads.w_50 = sums[99] * scale;
+  grads.b_50 = sums[100] * scale;
   return out;
 }

@@ -2,7 +2,7 @@
 // (gradc compile examples/chain-tanh.grad).
 // source sha256: 6e1c6968a59b3f9cf8ad2e7ee72176c167cb683c91347c0907676f47b419cf6d
 // gradc options: dtype=f64
-// output sha256: c0090dfdbd8d92d7ced5424cfd2f0c569f0ec6765ed66c279f2d36e33b768c64
+// output sha256: ef0eb82aa1ac8b322e3cd4be2809e5200439cfaa518c2e630f254c2d537ec345
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -115,427 +115,122 @@ export const shapes = {
 
 /** The differentiated parameters. */
 export interface Params {
-  /** scalar */
   w_1: number;
-  /** scalar */
   b_1: number;
-  /** scalar */
   w_2: number;
-  /** scalar */
   b_2: number;
-  /** scalar */
   w_3: number;
-  /** scalar */
   b_3: number;
-  /** scalar */
   w_4: number;
-  /** scalar */
   b_4: number;
-  /** scalar */
   w_5: number;
-  /** scalar */
   b_5: number;
-  /** scalar */
   w_6: number;
-  /** scalar */
   b_6: number;
-  /** scalar */
   w_7: number;
-  /** scalar */
   b_7: number;
-  /** scalar */
   w_8: number;
-  /** scalar */
   b_8: number;
-  /** scalar */
   w_9: number;
-  /** scalar */
   b_9: number;
-  /** scalar */
   w_10: number;
-  /** scalar */
   b_10: number;
-  /** scalar */
   w_11: number;
-  /** scalar */
   b_11: number;
-  /** scalar */
   w_12: number;
-  /** scalar */
   b_12: number;
-  /** scalar */
   w_13: number;
-  /** scalar */
   b_13: number;
-  /** scalar */
   w_14: number;
-  /** scalar */
   b_14: number;
-  /** scalar */
   w_15: number;
-  /** scalar */
   b_15: number;
-  /** scalar */
   w_16: number;
-  /** scalar */
   b_16: number;
-  /** scalar */
   w_17: number;
-  /** scalar */
   b_17: number;
-  /** scalar */
   w_18: number;
-  /** scalar */
   b_18: number;
-  /** scalar */
   w_19: number;
-  /** scalar */
   b_19: number;
-  /** scalar */
   w_20: number;
-  /** scalar */
   b_20: number;
-  /** scalar */
   w_21: number;
-  /** scalar */
   b_21: number;
-  /** scalar */
   w_22: number;
-  /** scalar */
   b_22: number;
-  /** scalar */
   w_23: number;
-  /** scalar */
   b_23: number;
-  /** scalar */
   w_24: number;
-  /** scalar */
   b_24: number;
-  /** scalar */
   w_25: number;
-  /** scalar */
   b_25: number;
-  /** scalar */
   w_26: number;
-  /** scalar */
   b_26: number;
-  /** scalar */
   w_27: number;
-  /** scalar */
   b_27: number;
-  /** scalar */
   w_28: number;
-  /** scalar */
   b_28: number;
-  /** scalar */
   w_29: number;
-  /** scalar */
   b_29: number;
-  /** scalar */
   w_30: number;
-  /** scalar */
   b_30: number;
-  /** scalar */
   w_31: number;
-  /** scalar */
   b_31: number;
-  /** scalar */
   w_32: number;
-  /** scalar */
   b_32: number;
-  /** scalar */
   w_33: number;
-  /** scalar */
   b_33: number;
-  /** scalar */
   w_34: number;
-  /** scalar */
   b_34: number;
-  /** scalar */
   w_35: number;
-  /** scalar */
   b_35: number;
-  /** scalar */
   w_36: number;
-  /** scalar */
   b_36: number;
-  /** scalar */
   w_37: number;
-  /** scalar */
   b_37: number;
-  /** scalar */
   w_38: number;
-  /** scalar */
   b_38: number;
-  /** scalar */
   w_39: number;
-  /** scalar */
   b_39: number;
-  /** scalar */
   w_40: number;
-  /** scalar */
   b_40: number;
-  /** scalar */
   w_41: number;
-  /** scalar */
   b_41: number;
-  /** scalar */
   w_42: number;
-  /** scalar */
   b_42: number;
-  /** scalar */
   w_43: number;
-  /** scalar */
   b_43: number;
-  /** scalar */
   w_44: number;
-  /** scalar */
   b_44: number;
-  /** scalar */
   w_45: number;
-  /** scalar */
   b_45: number;
-  /** scalar */
   w_46: number;
-  /** scalar */
   b_46: number;
-  /** scalar */
   w_47: number;
-  /** scalar */
   b_47: number;
-  /** scalar */
   w_48: number;
-  /** scalar */
   b_48: number;
-  /** scalar */
   w_49: number;
-  /** scalar */
   b_49: number;
-  /** scalar */
   w_50: number;
-  /** scalar */
   b_50: number;
 }
 
 /** One sample of data (not differentiated). */
 export interface Inputs {
-  /** scalar */
   x: number;
-  /** scalar */
   y: number;
 }
 
 /** n samples of each input, sample after sample (row-major [n, ...shape]). */
 export interface Batch {
-  /** scalar */
   x: ArrayLike<number>;
-  /** scalar */
   y: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** scalar */
-  w_1: number;
-  /** scalar */
-  b_1: number;
-  /** scalar */
-  w_2: number;
-  /** scalar */
-  b_2: number;
-  /** scalar */
-  w_3: number;
-  /** scalar */
-  b_3: number;
-  /** scalar */
-  w_4: number;
-  /** scalar */
-  b_4: number;
-  /** scalar */
-  w_5: number;
-  /** scalar */
-  b_5: number;
-  /** scalar */
-  w_6: number;
-  /** scalar */
-  b_6: number;
-  /** scalar */
-  w_7: number;
-  /** scalar */
-  b_7: number;
-  /** scalar */
-  w_8: number;
-  /** scalar */
-  b_8: number;
-  /** scalar */
-  w_9: number;
-  /** scalar */
-  b_9: number;
-  /** scalar */
-  w_10: number;
-  /** scalar */
-  b_10: number;
-  /** scalar */
-  w_11: number;
-  /** scalar */
-  b_11: number;
-  /** scalar */
-  w_12: number;
-  /** scalar */
-  b_12: number;
-  /** scalar */
-  w_13: number;
-  /** scalar */
-  b_13: number;
-  /** scalar */
-  w_14: number;
-  /** scalar */
-  b_14: number;
-  /** scalar */
-  w_15: number;
-  /** scalar */
-  b_15: number;
-  /** scalar */
-  w_16: number;
-  /** scalar */
-  b_16: number;
-  /** scalar */
-  w_17: number;
-  /** scalar */
-  b_17: number;
-  /** scalar */
-  w_18: number;
-  /** scalar */
-  b_18: number;
-  /** scalar */
-  w_19: number;
-  /** scalar */
-  b_19: number;
-  /** scalar */
-  w_20: number;
-  /** scalar */
-  b_20: number;
-  /** scalar */
-  w_21: number;
-  /** scalar */
-  b_21: number;
-  /** scalar */
-  w_22: number;
-  /** scalar */
-  b_22: number;
-  /** scalar */
-  w_23: number;
-  /** scalar */
-  b_23: number;
-  /** scalar */
-  w_24: number;
-  /** scalar */
-  b_24: number;
-  /** scalar */
-  w_25: number;
-  /** scalar */
-  b_25: number;
-  /** scalar */
-  w_26: number;
-  /** scalar */
-  b_26: number;
-  /** scalar */
-  w_27: number;
-  /** scalar */
-  b_27: number;
-  /** scalar */
-  w_28: number;
-  /** scalar */
-  b_28: number;
-  /** scalar */
-  w_29: number;
-  /** scalar */
-  b_29: number;
-  /** scalar */
-  w_30: number;
-  /** scalar */
-  b_30: number;
-  /** scalar */
-  w_31: number;
-  /** scalar */
-  b_31: number;
-  /** scalar */
-  w_32: number;
-  /** scalar */
-  b_32: number;
-  /** scalar */
-  w_33: number;
-  /** scalar */
-  b_33: number;
-  /** scalar */
-  w_34: number;
-  /** scalar */
-  b_34: number;
-  /** scalar */
-  w_35: number;
-  /** scalar */
-  b_35: number;
-  /** scalar */
-  w_36: number;
-  /** scalar */
-  b_36: number;
-  /** scalar */
-  w_37: number;
-  /** scalar */
-  b_37: number;
-  /** scalar */
-  w_38: number;
-  /** scalar */
-  b_38: number;
-  /** scalar */
-  w_39: number;
-  /** scalar */
-  b_39: number;
-  /** scalar */
-  w_40: number;
-  /** scalar */
-  b_40: number;
-  /** scalar */
-  w_41: number;
-  /** scalar */
-  b_41: number;
-  /** scalar */
-  w_42: number;
-  /** scalar */
-  b_42: number;
-  /** scalar */
-  w_43: number;
-  /** scalar */
-  b_43: number;
-  /** scalar */
-  w_44: number;
-  /** scalar */
-  b_44: number;
-  /** scalar */
-  w_45: number;
-  /** scalar */
-  b_45: number;
-  /** scalar */
-  w_46: number;
-  /** scalar */
-  b_46: number;
-  /** scalar */
-  w_47: number;
-  /** scalar */
-  b_47: number;
-  /** scalar */
-  w_48: number;
-  /** scalar */
-  b_48: number;
-  /** scalar */
-  w_49: number;
-  /** scalar */
-  b_49: number;
-  /** scalar */
-  w_50: number;
-  /** scalar */
-  b_50: number;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -651,6 +346,13 @@ class GradsStorage implements Grads {
 export function createResult(): Result {
   return { loss: 0, grads: new GradsStorage() };
 }
+
+/** Intermediate tensors, allocated once per module. */
+function createWorkspace() {
+  return { batchSums: new Float64Array(101) };
+}
+
+const workspace = createWorkspace();
 
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
@@ -899,159 +601,58 @@ export function loss(params: Params, inputs: Inputs): number {
   if (typeof x !== "number") badNumber("inputs.x", x);
   const y = inputs.y;
   if (typeof y !== "number") badNumber("inputs.y", y);
-  const u1 = w_1 * x; // w{k} * h{k-1}
-  const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
-  const h_1 = Math.tanh(u2); // tanh(w{k} * h{k-1} + b{k})
-  const u4 = w_2 * h_1; // w{k} * h{k-1}
-  const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
-  const h_2 = Math.tanh(u5); // tanh(w{k} * h{k-1} + b{k})
-  const u7 = w_3 * h_2; // w{k} * h{k-1}
-  const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
-  const h_3 = Math.tanh(u8); // tanh(w{k} * h{k-1} + b{k})
-  const u10 = w_4 * h_3; // w{k} * h{k-1}
-  const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
-  const h_4 = Math.tanh(u11); // tanh(w{k} * h{k-1} + b{k})
-  const u13 = w_5 * h_4; // w{k} * h{k-1}
-  const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
-  const h_5 = Math.tanh(u14); // tanh(w{k} * h{k-1} + b{k})
-  const u16 = w_6 * h_5; // w{k} * h{k-1}
-  const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
-  const h_6 = Math.tanh(u17); // tanh(w{k} * h{k-1} + b{k})
-  const u19 = w_7 * h_6; // w{k} * h{k-1}
-  const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
-  const h_7 = Math.tanh(u20); // tanh(w{k} * h{k-1} + b{k})
-  const u22 = w_8 * h_7; // w{k} * h{k-1}
-  const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
-  const h_8 = Math.tanh(u23); // tanh(w{k} * h{k-1} + b{k})
-  const u25 = w_9 * h_8; // w{k} * h{k-1}
-  const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
-  const h_9 = Math.tanh(u26); // tanh(w{k} * h{k-1} + b{k})
-  const u28 = w_10 * h_9; // w{k} * h{k-1}
-  const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
-  const h_10 = Math.tanh(u29); // tanh(w{k} * h{k-1} + b{k})
-  const u31 = w_11 * h_10; // w{k} * h{k-1}
-  const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
-  const h_11 = Math.tanh(u32); // tanh(w{k} * h{k-1} + b{k})
-  const u34 = w_12 * h_11; // w{k} * h{k-1}
-  const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
-  const h_12 = Math.tanh(u35); // tanh(w{k} * h{k-1} + b{k})
-  const u37 = w_13 * h_12; // w{k} * h{k-1}
-  const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
-  const h_13 = Math.tanh(u38); // tanh(w{k} * h{k-1} + b{k})
-  const u40 = w_14 * h_13; // w{k} * h{k-1}
-  const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
-  const h_14 = Math.tanh(u41); // tanh(w{k} * h{k-1} + b{k})
-  const u43 = w_15 * h_14; // w{k} * h{k-1}
-  const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
-  const h_15 = Math.tanh(u44); // tanh(w{k} * h{k-1} + b{k})
-  const u46 = w_16 * h_15; // w{k} * h{k-1}
-  const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
-  const h_16 = Math.tanh(u47); // tanh(w{k} * h{k-1} + b{k})
-  const u49 = w_17 * h_16; // w{k} * h{k-1}
-  const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
-  const h_17 = Math.tanh(u50); // tanh(w{k} * h{k-1} + b{k})
-  const u52 = w_18 * h_17; // w{k} * h{k-1}
-  const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
-  const h_18 = Math.tanh(u53); // tanh(w{k} * h{k-1} + b{k})
-  const u55 = w_19 * h_18; // w{k} * h{k-1}
-  const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
-  const h_19 = Math.tanh(u56); // tanh(w{k} * h{k-1} + b{k})
-  const u58 = w_20 * h_19; // w{k} * h{k-1}
-  const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
-  const h_20 = Math.tanh(u59); // tanh(w{k} * h{k-1} + b{k})
-  const u61 = w_21 * h_20; // w{k} * h{k-1}
-  const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
-  const h_21 = Math.tanh(u62); // tanh(w{k} * h{k-1} + b{k})
-  const u64 = w_22 * h_21; // w{k} * h{k-1}
-  const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
-  const h_22 = Math.tanh(u65); // tanh(w{k} * h{k-1} + b{k})
-  const u67 = w_23 * h_22; // w{k} * h{k-1}
-  const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
-  const h_23 = Math.tanh(u68); // tanh(w{k} * h{k-1} + b{k})
-  const u70 = w_24 * h_23; // w{k} * h{k-1}
-  const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
-  const h_24 = Math.tanh(u71); // tanh(w{k} * h{k-1} + b{k})
-  const u73 = w_25 * h_24; // w{k} * h{k-1}
-  const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
-  const h_25 = Math.tanh(u74); // tanh(w{k} * h{k-1} + b{k})
-  const u76 = w_26 * h_25; // w{k} * h{k-1}
-  const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
-  const h_26 = Math.tanh(u77); // tanh(w{k} * h{k-1} + b{k})
-  const u79 = w_27 * h_26; // w{k} * h{k-1}
-  const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
-  const h_27 = Math.tanh(u80); // tanh(w{k} * h{k-1} + b{k})
-  const u82 = w_28 * h_27; // w{k} * h{k-1}
-  const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
-  const h_28 = Math.tanh(u83); // tanh(w{k} * h{k-1} + b{k})
-  const u85 = w_29 * h_28; // w{k} * h{k-1}
-  const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
-  const h_29 = Math.tanh(u86); // tanh(w{k} * h{k-1} + b{k})
-  const u88 = w_30 * h_29; // w{k} * h{k-1}
-  const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
-  const h_30 = Math.tanh(u89); // tanh(w{k} * h{k-1} + b{k})
-  const u91 = w_31 * h_30; // w{k} * h{k-1}
-  const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
-  const h_31 = Math.tanh(u92); // tanh(w{k} * h{k-1} + b{k})
-  const u94 = w_32 * h_31; // w{k} * h{k-1}
-  const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
-  const h_32 = Math.tanh(u95); // tanh(w{k} * h{k-1} + b{k})
-  const u97 = w_33 * h_32; // w{k} * h{k-1}
-  const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
-  const h_33 = Math.tanh(u98); // tanh(w{k} * h{k-1} + b{k})
-  const u100 = w_34 * h_33; // w{k} * h{k-1}
-  const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
-  const h_34 = Math.tanh(u101); // tanh(w{k} * h{k-1} + b{k})
-  const u103 = w_35 * h_34; // w{k} * h{k-1}
-  const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
-  const h_35 = Math.tanh(u104); // tanh(w{k} * h{k-1} + b{k})
-  const u106 = w_36 * h_35; // w{k} * h{k-1}
-  const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
-  const h_36 = Math.tanh(u107); // tanh(w{k} * h{k-1} + b{k})
-  const u109 = w_37 * h_36; // w{k} * h{k-1}
-  const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
-  const h_37 = Math.tanh(u110); // tanh(w{k} * h{k-1} + b{k})
-  const u112 = w_38 * h_37; // w{k} * h{k-1}
-  const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
-  const h_38 = Math.tanh(u113); // tanh(w{k} * h{k-1} + b{k})
-  const u115 = w_39 * h_38; // w{k} * h{k-1}
-  const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
-  const h_39 = Math.tanh(u116); // tanh(w{k} * h{k-1} + b{k})
-  const u118 = w_40 * h_39; // w{k} * h{k-1}
-  const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
-  const h_40 = Math.tanh(u119); // tanh(w{k} * h{k-1} + b{k})
-  const u121 = w_41 * h_40; // w{k} * h{k-1}
-  const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
-  const h_41 = Math.tanh(u122); // tanh(w{k} * h{k-1} + b{k})
-  const u124 = w_42 * h_41; // w{k} * h{k-1}
-  const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
-  const h_42 = Math.tanh(u125); // tanh(w{k} * h{k-1} + b{k})
-  const u127 = w_43 * h_42; // w{k} * h{k-1}
-  const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
-  const h_43 = Math.tanh(u128); // tanh(w{k} * h{k-1} + b{k})
-  const u130 = w_44 * h_43; // w{k} * h{k-1}
-  const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
-  const h_44 = Math.tanh(u131); // tanh(w{k} * h{k-1} + b{k})
-  const u133 = w_45 * h_44; // w{k} * h{k-1}
-  const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
-  const h_45 = Math.tanh(u134); // tanh(w{k} * h{k-1} + b{k})
-  const u136 = w_46 * h_45; // w{k} * h{k-1}
-  const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
-  const h_46 = Math.tanh(u137); // tanh(w{k} * h{k-1} + b{k})
-  const u139 = w_47 * h_46; // w{k} * h{k-1}
-  const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
-  const h_47 = Math.tanh(u140); // tanh(w{k} * h{k-1} + b{k})
-  const u142 = w_48 * h_47; // w{k} * h{k-1}
-  const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
-  const h_48 = Math.tanh(u143); // tanh(w{k} * h{k-1} + b{k})
-  const u145 = w_49 * h_48; // w{k} * h{k-1}
-  const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
-  const h_49 = Math.tanh(u146); // tanh(w{k} * h{k-1} + b{k})
-  const u148 = w_50 * h_49; // w{k} * h{k-1}
-  const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
-  const h_50 = Math.tanh(u149); // tanh(w{k} * h{k-1} + b{k})
-  const u151 = h_50 - y; // (h{L} - y)
-  const u152 = u151 * u151; // (h{L} - y)^2
-  const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
+  const h_1 = Math.tanh(w_1 * x + b_1); // tanh(w{k} * h{k-1} + b{k})
+  const h_2 = Math.tanh(w_2 * h_1 + b_2);
+  const h_3 = Math.tanh(w_3 * h_2 + b_3);
+  const h_4 = Math.tanh(w_4 * h_3 + b_4);
+  const h_5 = Math.tanh(w_5 * h_4 + b_5);
+  const h_6 = Math.tanh(w_6 * h_5 + b_6);
+  const h_7 = Math.tanh(w_7 * h_6 + b_7);
+  const h_8 = Math.tanh(w_8 * h_7 + b_8);
+  const h_9 = Math.tanh(w_9 * h_8 + b_9);
+  const h_10 = Math.tanh(w_10 * h_9 + b_10);
+  const h_11 = Math.tanh(w_11 * h_10 + b_11);
+  const h_12 = Math.tanh(w_12 * h_11 + b_12);
+  const h_13 = Math.tanh(w_13 * h_12 + b_13);
+  const h_14 = Math.tanh(w_14 * h_13 + b_14);
+  const h_15 = Math.tanh(w_15 * h_14 + b_15);
+  const h_16 = Math.tanh(w_16 * h_15 + b_16);
+  const h_17 = Math.tanh(w_17 * h_16 + b_17);
+  const h_18 = Math.tanh(w_18 * h_17 + b_18);
+  const h_19 = Math.tanh(w_19 * h_18 + b_19);
+  const h_20 = Math.tanh(w_20 * h_19 + b_20);
+  const h_21 = Math.tanh(w_21 * h_20 + b_21);
+  const h_22 = Math.tanh(w_22 * h_21 + b_22);
+  const h_23 = Math.tanh(w_23 * h_22 + b_23);
+  const h_24 = Math.tanh(w_24 * h_23 + b_24);
+  const h_25 = Math.tanh(w_25 * h_24 + b_25);
+  const h_26 = Math.tanh(w_26 * h_25 + b_26);
+  const h_27 = Math.tanh(w_27 * h_26 + b_27);
+  const h_28 = Math.tanh(w_28 * h_27 + b_28);
+  const h_29 = Math.tanh(w_29 * h_28 + b_29);
+  const h_30 = Math.tanh(w_30 * h_29 + b_30);
+  const h_31 = Math.tanh(w_31 * h_30 + b_31);
+  const h_32 = Math.tanh(w_32 * h_31 + b_32);
+  const h_33 = Math.tanh(w_33 * h_32 + b_33);
+  const h_34 = Math.tanh(w_34 * h_33 + b_34);
+  const h_35 = Math.tanh(w_35 * h_34 + b_35);
+  const h_36 = Math.tanh(w_36 * h_35 + b_36);
+  const h_37 = Math.tanh(w_37 * h_36 + b_37);
+  const h_38 = Math.tanh(w_38 * h_37 + b_38);
+  const h_39 = Math.tanh(w_39 * h_38 + b_39);
+  const h_40 = Math.tanh(w_40 * h_39 + b_40);
+  const h_41 = Math.tanh(w_41 * h_40 + b_41);
+  const h_42 = Math.tanh(w_42 * h_41 + b_42);
+  const h_43 = Math.tanh(w_43 * h_42 + b_43);
+  const h_44 = Math.tanh(w_44 * h_43 + b_44);
+  const h_45 = Math.tanh(w_45 * h_44 + b_45);
+  const h_46 = Math.tanh(w_46 * h_45 + b_46);
+  const h_47 = Math.tanh(w_47 * h_46 + b_47);
+  const h_48 = Math.tanh(w_48 * h_47 + b_48);
+  const h_49 = Math.tanh(w_49 * h_48 + b_49);
+  const h_50 = Math.tanh(w_50 * h_49 + b_50);
+  const t_1 = h_50 - y;
+  const f = 0.5 * (t_1 * t_1); // 0.5 * (h{L} - y)^2
   return f;
 }
 
@@ -1262,407 +863,206 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const y = inputs.y;
   if (typeof y !== "number") badNumber("inputs.y", y);
   const grads = out.grads;
-  const u1 = w_1 * x; // w{k} * h{k-1}
-  const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
-  const h_1 = Math.tanh(u2); // tanh(w{k} * h{k-1} + b{k})
-  const u4 = w_2 * h_1; // w{k} * h{k-1}
-  const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
-  const h_2 = Math.tanh(u5); // tanh(w{k} * h{k-1} + b{k})
-  const u7 = w_3 * h_2; // w{k} * h{k-1}
-  const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
-  const h_3 = Math.tanh(u8); // tanh(w{k} * h{k-1} + b{k})
-  const u10 = w_4 * h_3; // w{k} * h{k-1}
-  const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
-  const h_4 = Math.tanh(u11); // tanh(w{k} * h{k-1} + b{k})
-  const u13 = w_5 * h_4; // w{k} * h{k-1}
-  const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
-  const h_5 = Math.tanh(u14); // tanh(w{k} * h{k-1} + b{k})
-  const u16 = w_6 * h_5; // w{k} * h{k-1}
-  const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
-  const h_6 = Math.tanh(u17); // tanh(w{k} * h{k-1} + b{k})
-  const u19 = w_7 * h_6; // w{k} * h{k-1}
-  const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
-  const h_7 = Math.tanh(u20); // tanh(w{k} * h{k-1} + b{k})
-  const u22 = w_8 * h_7; // w{k} * h{k-1}
-  const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
-  const h_8 = Math.tanh(u23); // tanh(w{k} * h{k-1} + b{k})
-  const u25 = w_9 * h_8; // w{k} * h{k-1}
-  const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
-  const h_9 = Math.tanh(u26); // tanh(w{k} * h{k-1} + b{k})
-  const u28 = w_10 * h_9; // w{k} * h{k-1}
-  const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
-  const h_10 = Math.tanh(u29); // tanh(w{k} * h{k-1} + b{k})
-  const u31 = w_11 * h_10; // w{k} * h{k-1}
-  const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
-  const h_11 = Math.tanh(u32); // tanh(w{k} * h{k-1} + b{k})
-  const u34 = w_12 * h_11; // w{k} * h{k-1}
-  const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
-  const h_12 = Math.tanh(u35); // tanh(w{k} * h{k-1} + b{k})
-  const u37 = w_13 * h_12; // w{k} * h{k-1}
-  const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
-  const h_13 = Math.tanh(u38); // tanh(w{k} * h{k-1} + b{k})
-  const u40 = w_14 * h_13; // w{k} * h{k-1}
-  const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
-  const h_14 = Math.tanh(u41); // tanh(w{k} * h{k-1} + b{k})
-  const u43 = w_15 * h_14; // w{k} * h{k-1}
-  const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
-  const h_15 = Math.tanh(u44); // tanh(w{k} * h{k-1} + b{k})
-  const u46 = w_16 * h_15; // w{k} * h{k-1}
-  const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
-  const h_16 = Math.tanh(u47); // tanh(w{k} * h{k-1} + b{k})
-  const u49 = w_17 * h_16; // w{k} * h{k-1}
-  const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
-  const h_17 = Math.tanh(u50); // tanh(w{k} * h{k-1} + b{k})
-  const u52 = w_18 * h_17; // w{k} * h{k-1}
-  const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
-  const h_18 = Math.tanh(u53); // tanh(w{k} * h{k-1} + b{k})
-  const u55 = w_19 * h_18; // w{k} * h{k-1}
-  const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
-  const h_19 = Math.tanh(u56); // tanh(w{k} * h{k-1} + b{k})
-  const u58 = w_20 * h_19; // w{k} * h{k-1}
-  const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
-  const h_20 = Math.tanh(u59); // tanh(w{k} * h{k-1} + b{k})
-  const u61 = w_21 * h_20; // w{k} * h{k-1}
-  const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
-  const h_21 = Math.tanh(u62); // tanh(w{k} * h{k-1} + b{k})
-  const u64 = w_22 * h_21; // w{k} * h{k-1}
-  const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
-  const h_22 = Math.tanh(u65); // tanh(w{k} * h{k-1} + b{k})
-  const u67 = w_23 * h_22; // w{k} * h{k-1}
-  const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
-  const h_23 = Math.tanh(u68); // tanh(w{k} * h{k-1} + b{k})
-  const u70 = w_24 * h_23; // w{k} * h{k-1}
-  const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
-  const h_24 = Math.tanh(u71); // tanh(w{k} * h{k-1} + b{k})
-  const u73 = w_25 * h_24; // w{k} * h{k-1}
-  const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
-  const h_25 = Math.tanh(u74); // tanh(w{k} * h{k-1} + b{k})
-  const u76 = w_26 * h_25; // w{k} * h{k-1}
-  const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
-  const h_26 = Math.tanh(u77); // tanh(w{k} * h{k-1} + b{k})
-  const u79 = w_27 * h_26; // w{k} * h{k-1}
-  const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
-  const h_27 = Math.tanh(u80); // tanh(w{k} * h{k-1} + b{k})
-  const u82 = w_28 * h_27; // w{k} * h{k-1}
-  const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
-  const h_28 = Math.tanh(u83); // tanh(w{k} * h{k-1} + b{k})
-  const u85 = w_29 * h_28; // w{k} * h{k-1}
-  const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
-  const h_29 = Math.tanh(u86); // tanh(w{k} * h{k-1} + b{k})
-  const u88 = w_30 * h_29; // w{k} * h{k-1}
-  const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
-  const h_30 = Math.tanh(u89); // tanh(w{k} * h{k-1} + b{k})
-  const u91 = w_31 * h_30; // w{k} * h{k-1}
-  const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
-  const h_31 = Math.tanh(u92); // tanh(w{k} * h{k-1} + b{k})
-  const u94 = w_32 * h_31; // w{k} * h{k-1}
-  const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
-  const h_32 = Math.tanh(u95); // tanh(w{k} * h{k-1} + b{k})
-  const u97 = w_33 * h_32; // w{k} * h{k-1}
-  const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
-  const h_33 = Math.tanh(u98); // tanh(w{k} * h{k-1} + b{k})
-  const u100 = w_34 * h_33; // w{k} * h{k-1}
-  const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
-  const h_34 = Math.tanh(u101); // tanh(w{k} * h{k-1} + b{k})
-  const u103 = w_35 * h_34; // w{k} * h{k-1}
-  const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
-  const h_35 = Math.tanh(u104); // tanh(w{k} * h{k-1} + b{k})
-  const u106 = w_36 * h_35; // w{k} * h{k-1}
-  const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
-  const h_36 = Math.tanh(u107); // tanh(w{k} * h{k-1} + b{k})
-  const u109 = w_37 * h_36; // w{k} * h{k-1}
-  const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
-  const h_37 = Math.tanh(u110); // tanh(w{k} * h{k-1} + b{k})
-  const u112 = w_38 * h_37; // w{k} * h{k-1}
-  const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
-  const h_38 = Math.tanh(u113); // tanh(w{k} * h{k-1} + b{k})
-  const u115 = w_39 * h_38; // w{k} * h{k-1}
-  const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
-  const h_39 = Math.tanh(u116); // tanh(w{k} * h{k-1} + b{k})
-  const u118 = w_40 * h_39; // w{k} * h{k-1}
-  const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
-  const h_40 = Math.tanh(u119); // tanh(w{k} * h{k-1} + b{k})
-  const u121 = w_41 * h_40; // w{k} * h{k-1}
-  const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
-  const h_41 = Math.tanh(u122); // tanh(w{k} * h{k-1} + b{k})
-  const u124 = w_42 * h_41; // w{k} * h{k-1}
-  const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
-  const h_42 = Math.tanh(u125); // tanh(w{k} * h{k-1} + b{k})
-  const u127 = w_43 * h_42; // w{k} * h{k-1}
-  const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
-  const h_43 = Math.tanh(u128); // tanh(w{k} * h{k-1} + b{k})
-  const u130 = w_44 * h_43; // w{k} * h{k-1}
-  const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
-  const h_44 = Math.tanh(u131); // tanh(w{k} * h{k-1} + b{k})
-  const u133 = w_45 * h_44; // w{k} * h{k-1}
-  const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
-  const h_45 = Math.tanh(u134); // tanh(w{k} * h{k-1} + b{k})
-  const u136 = w_46 * h_45; // w{k} * h{k-1}
-  const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
-  const h_46 = Math.tanh(u137); // tanh(w{k} * h{k-1} + b{k})
-  const u139 = w_47 * h_46; // w{k} * h{k-1}
-  const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
-  const h_47 = Math.tanh(u140); // tanh(w{k} * h{k-1} + b{k})
-  const u142 = w_48 * h_47; // w{k} * h{k-1}
-  const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
-  const h_48 = Math.tanh(u143); // tanh(w{k} * h{k-1} + b{k})
-  const u145 = w_49 * h_48; // w{k} * h{k-1}
-  const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
-  const h_49 = Math.tanh(u146); // tanh(w{k} * h{k-1} + b{k})
-  const u148 = w_50 * h_49; // w{k} * h{k-1}
-  const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
-  const h_50 = Math.tanh(u149); // tanh(w{k} * h{k-1} + b{k})
+  const h_1 = Math.tanh(w_1 * x + b_1); // tanh(w{k} * h{k-1} + b{k})
+  const h_2 = Math.tanh(w_2 * h_1 + b_2);
+  const h_3 = Math.tanh(w_3 * h_2 + b_3);
+  const h_4 = Math.tanh(w_4 * h_3 + b_4);
+  const h_5 = Math.tanh(w_5 * h_4 + b_5);
+  const h_6 = Math.tanh(w_6 * h_5 + b_6);
+  const h_7 = Math.tanh(w_7 * h_6 + b_7);
+  const h_8 = Math.tanh(w_8 * h_7 + b_8);
+  const h_9 = Math.tanh(w_9 * h_8 + b_9);
+  const h_10 = Math.tanh(w_10 * h_9 + b_10);
+  const h_11 = Math.tanh(w_11 * h_10 + b_11);
+  const h_12 = Math.tanh(w_12 * h_11 + b_12);
+  const h_13 = Math.tanh(w_13 * h_12 + b_13);
+  const h_14 = Math.tanh(w_14 * h_13 + b_14);
+  const h_15 = Math.tanh(w_15 * h_14 + b_15);
+  const h_16 = Math.tanh(w_16 * h_15 + b_16);
+  const h_17 = Math.tanh(w_17 * h_16 + b_17);
+  const h_18 = Math.tanh(w_18 * h_17 + b_18);
+  const h_19 = Math.tanh(w_19 * h_18 + b_19);
+  const h_20 = Math.tanh(w_20 * h_19 + b_20);
+  const h_21 = Math.tanh(w_21 * h_20 + b_21);
+  const h_22 = Math.tanh(w_22 * h_21 + b_22);
+  const h_23 = Math.tanh(w_23 * h_22 + b_23);
+  const h_24 = Math.tanh(w_24 * h_23 + b_24);
+  const h_25 = Math.tanh(w_25 * h_24 + b_25);
+  const h_26 = Math.tanh(w_26 * h_25 + b_26);
+  const h_27 = Math.tanh(w_27 * h_26 + b_27);
+  const h_28 = Math.tanh(w_28 * h_27 + b_28);
+  const h_29 = Math.tanh(w_29 * h_28 + b_29);
+  const h_30 = Math.tanh(w_30 * h_29 + b_30);
+  const h_31 = Math.tanh(w_31 * h_30 + b_31);
+  const h_32 = Math.tanh(w_32 * h_31 + b_32);
+  const h_33 = Math.tanh(w_33 * h_32 + b_33);
+  const h_34 = Math.tanh(w_34 * h_33 + b_34);
+  const h_35 = Math.tanh(w_35 * h_34 + b_35);
+  const h_36 = Math.tanh(w_36 * h_35 + b_36);
+  const h_37 = Math.tanh(w_37 * h_36 + b_37);
+  const h_38 = Math.tanh(w_38 * h_37 + b_38);
+  const h_39 = Math.tanh(w_39 * h_38 + b_39);
+  const h_40 = Math.tanh(w_40 * h_39 + b_40);
+  const h_41 = Math.tanh(w_41 * h_40 + b_41);
+  const h_42 = Math.tanh(w_42 * h_41 + b_42);
+  const h_43 = Math.tanh(w_43 * h_42 + b_43);
+  const h_44 = Math.tanh(w_44 * h_43 + b_44);
+  const h_45 = Math.tanh(w_45 * h_44 + b_45);
+  const h_46 = Math.tanh(w_46 * h_45 + b_46);
+  const h_47 = Math.tanh(w_47 * h_46 + b_47);
+  const h_48 = Math.tanh(w_48 * h_47 + b_48);
+  const h_49 = Math.tanh(w_49 * h_48 + b_49);
+  const h_50 = Math.tanh(w_50 * h_49 + b_50);
   const u151 = h_50 - y; // (h{L} - y)
-  const u152 = u151 * u151; // (h{L} - y)^2
-  const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
-  const u154 = h_50 * h_50;
-  const u155 = 1 - u154;
-  const d_b_50 = u151 * u155;
+  const f = 0.5 * (u151 * u151); // 0.5 * (h{L} - y)^2
+  const d_b_50 = u151 * (1 - h_50 * h_50);
   const d_w_50 = d_b_50 * h_49;
   const d_h_49 = d_b_50 * w_50;
-  const u159 = h_49 * h_49;
-  const u160 = 1 - u159;
-  const d_b_49 = d_h_49 * u160;
+  const d_b_49 = d_h_49 * (1 - h_49 * h_49);
   const d_w_49 = d_b_49 * h_48;
   const d_h_48 = d_b_49 * w_49;
-  const u164 = h_48 * h_48;
-  const u165 = 1 - u164;
-  const d_b_48 = d_h_48 * u165;
+  const d_b_48 = d_h_48 * (1 - h_48 * h_48);
   const d_w_48 = d_b_48 * h_47;
   const d_h_47 = d_b_48 * w_48;
-  const u169 = h_47 * h_47;
-  const u170 = 1 - u169;
-  const d_b_47 = d_h_47 * u170;
+  const d_b_47 = d_h_47 * (1 - h_47 * h_47);
   const d_w_47 = d_b_47 * h_46;
   const d_h_46 = d_b_47 * w_47;
-  const u174 = h_46 * h_46;
-  const u175 = 1 - u174;
-  const d_b_46 = d_h_46 * u175;
+  const d_b_46 = d_h_46 * (1 - h_46 * h_46);
   const d_w_46 = d_b_46 * h_45;
   const d_h_45 = d_b_46 * w_46;
-  const u179 = h_45 * h_45;
-  const u180 = 1 - u179;
-  const d_b_45 = d_h_45 * u180;
+  const d_b_45 = d_h_45 * (1 - h_45 * h_45);
   const d_w_45 = d_b_45 * h_44;
   const d_h_44 = d_b_45 * w_45;
-  const u184 = h_44 * h_44;
-  const u185 = 1 - u184;
-  const d_b_44 = d_h_44 * u185;
+  const d_b_44 = d_h_44 * (1 - h_44 * h_44);
   const d_w_44 = d_b_44 * h_43;
   const d_h_43 = d_b_44 * w_44;
-  const u189 = h_43 * h_43;
-  const u190 = 1 - u189;
-  const d_b_43 = d_h_43 * u190;
+  const d_b_43 = d_h_43 * (1 - h_43 * h_43);
   const d_w_43 = d_b_43 * h_42;
   const d_h_42 = d_b_43 * w_43;
-  const u194 = h_42 * h_42;
-  const u195 = 1 - u194;
-  const d_b_42 = d_h_42 * u195;
+  const d_b_42 = d_h_42 * (1 - h_42 * h_42);
   const d_w_42 = d_b_42 * h_41;
   const d_h_41 = d_b_42 * w_42;
-  const u199 = h_41 * h_41;
-  const u200 = 1 - u199;
-  const d_b_41 = d_h_41 * u200;
+  const d_b_41 = d_h_41 * (1 - h_41 * h_41);
   const d_w_41 = d_b_41 * h_40;
   const d_h_40 = d_b_41 * w_41;
-  const u204 = h_40 * h_40;
-  const u205 = 1 - u204;
-  const d_b_40 = d_h_40 * u205;
+  const d_b_40 = d_h_40 * (1 - h_40 * h_40);
   const d_w_40 = d_b_40 * h_39;
   const d_h_39 = d_b_40 * w_40;
-  const u209 = h_39 * h_39;
-  const u210 = 1 - u209;
-  const d_b_39 = d_h_39 * u210;
+  const d_b_39 = d_h_39 * (1 - h_39 * h_39);
   const d_w_39 = d_b_39 * h_38;
   const d_h_38 = d_b_39 * w_39;
-  const u214 = h_38 * h_38;
-  const u215 = 1 - u214;
-  const d_b_38 = d_h_38 * u215;
+  const d_b_38 = d_h_38 * (1 - h_38 * h_38);
   const d_w_38 = d_b_38 * h_37;
   const d_h_37 = d_b_38 * w_38;
-  const u219 = h_37 * h_37;
-  const u220 = 1 - u219;
-  const d_b_37 = d_h_37 * u220;
+  const d_b_37 = d_h_37 * (1 - h_37 * h_37);
   const d_w_37 = d_b_37 * h_36;
   const d_h_36 = d_b_37 * w_37;
-  const u224 = h_36 * h_36;
-  const u225 = 1 - u224;
-  const d_b_36 = d_h_36 * u225;
+  const d_b_36 = d_h_36 * (1 - h_36 * h_36);
   const d_w_36 = d_b_36 * h_35;
   const d_h_35 = d_b_36 * w_36;
-  const u229 = h_35 * h_35;
-  const u230 = 1 - u229;
-  const d_b_35 = d_h_35 * u230;
+  const d_b_35 = d_h_35 * (1 - h_35 * h_35);
   const d_w_35 = d_b_35 * h_34;
   const d_h_34 = d_b_35 * w_35;
-  const u234 = h_34 * h_34;
-  const u235 = 1 - u234;
-  const d_b_34 = d_h_34 * u235;
+  const d_b_34 = d_h_34 * (1 - h_34 * h_34);
   const d_w_34 = d_b_34 * h_33;
   const d_h_33 = d_b_34 * w_34;
-  const u239 = h_33 * h_33;
-  const u240 = 1 - u239;
-  const d_b_33 = d_h_33 * u240;
+  const d_b_33 = d_h_33 * (1 - h_33 * h_33);
   const d_w_33 = d_b_33 * h_32;
   const d_h_32 = d_b_33 * w_33;
-  const u244 = h_32 * h_32;
-  const u245 = 1 - u244;
-  const d_b_32 = d_h_32 * u245;
+  const d_b_32 = d_h_32 * (1 - h_32 * h_32);
   const d_w_32 = d_b_32 * h_31;
   const d_h_31 = d_b_32 * w_32;
-  const u249 = h_31 * h_31;
-  const u250 = 1 - u249;
-  const d_b_31 = d_h_31 * u250;
+  const d_b_31 = d_h_31 * (1 - h_31 * h_31);
   const d_w_31 = d_b_31 * h_30;
   const d_h_30 = d_b_31 * w_31;
-  const u254 = h_30 * h_30;
-  const u255 = 1 - u254;
-  const d_b_30 = d_h_30 * u255;
+  const d_b_30 = d_h_30 * (1 - h_30 * h_30);
   const d_w_30 = d_b_30 * h_29;
   const d_h_29 = d_b_30 * w_30;
-  const u259 = h_29 * h_29;
-  const u260 = 1 - u259;
-  const d_b_29 = d_h_29 * u260;
+  const d_b_29 = d_h_29 * (1 - h_29 * h_29);
   const d_w_29 = d_b_29 * h_28;
   const d_h_28 = d_b_29 * w_29;
-  const u264 = h_28 * h_28;
-  const u265 = 1 - u264;
-  const d_b_28 = d_h_28 * u265;
+  const d_b_28 = d_h_28 * (1 - h_28 * h_28);
   const d_w_28 = d_b_28 * h_27;
   const d_h_27 = d_b_28 * w_28;
-  const u269 = h_27 * h_27;
-  const u270 = 1 - u269;
-  const d_b_27 = d_h_27 * u270;
+  const d_b_27 = d_h_27 * (1 - h_27 * h_27);
   const d_w_27 = d_b_27 * h_26;
   const d_h_26 = d_b_27 * w_27;
-  const u274 = h_26 * h_26;
-  const u275 = 1 - u274;
-  const d_b_26 = d_h_26 * u275;
+  const d_b_26 = d_h_26 * (1 - h_26 * h_26);
   const d_w_26 = d_b_26 * h_25;
   const d_h_25 = d_b_26 * w_26;
-  const u279 = h_25 * h_25;
-  const u280 = 1 - u279;
-  const d_b_25 = d_h_25 * u280;
+  const d_b_25 = d_h_25 * (1 - h_25 * h_25);
   const d_w_25 = d_b_25 * h_24;
   const d_h_24 = d_b_25 * w_25;
-  const u284 = h_24 * h_24;
-  const u285 = 1 - u284;
-  const d_b_24 = d_h_24 * u285;
+  const d_b_24 = d_h_24 * (1 - h_24 * h_24);
   const d_w_24 = d_b_24 * h_23;
   const d_h_23 = d_b_24 * w_24;
-  const u289 = h_23 * h_23;
-  const u290 = 1 - u289;
-  const d_b_23 = d_h_23 * u290;
+  const d_b_23 = d_h_23 * (1 - h_23 * h_23);
   const d_w_23 = d_b_23 * h_22;
   const d_h_22 = d_b_23 * w_23;
-  const u294 = h_22 * h_22;
-  const u295 = 1 - u294;
-  const d_b_22 = d_h_22 * u295;
+  const d_b_22 = d_h_22 * (1 - h_22 * h_22);
   const d_w_22 = d_b_22 * h_21;
   const d_h_21 = d_b_22 * w_22;
-  const u299 = h_21 * h_21;
-  const u300 = 1 - u299;
-  const d_b_21 = d_h_21 * u300;
+  const d_b_21 = d_h_21 * (1 - h_21 * h_21);
   const d_w_21 = d_b_21 * h_20;
   const d_h_20 = d_b_21 * w_21;
-  const u304 = h_20 * h_20;
-  const u305 = 1 - u304;
-  const d_b_20 = d_h_20 * u305;
+  const d_b_20 = d_h_20 * (1 - h_20 * h_20);
   const d_w_20 = d_b_20 * h_19;
   const d_h_19 = d_b_20 * w_20;
-  const u309 = h_19 * h_19;
-  const u310 = 1 - u309;
-  const d_b_19 = d_h_19 * u310;
+  const d_b_19 = d_h_19 * (1 - h_19 * h_19);
   const d_w_19 = d_b_19 * h_18;
   const d_h_18 = d_b_19 * w_19;
-  const u314 = h_18 * h_18;
-  const u315 = 1 - u314;
-  const d_b_18 = d_h_18 * u315;
+  const d_b_18 = d_h_18 * (1 - h_18 * h_18);
   const d_w_18 = d_b_18 * h_17;
   const d_h_17 = d_b_18 * w_18;
-  const u319 = h_17 * h_17;
-  const u320 = 1 - u319;
-  const d_b_17 = d_h_17 * u320;
+  const d_b_17 = d_h_17 * (1 - h_17 * h_17);
   const d_w_17 = d_b_17 * h_16;
   const d_h_16 = d_b_17 * w_17;
-  const u324 = h_16 * h_16;
-  const u325 = 1 - u324;
-  const d_b_16 = d_h_16 * u325;
+  const d_b_16 = d_h_16 * (1 - h_16 * h_16);
   const d_w_16 = d_b_16 * h_15;
   const d_h_15 = d_b_16 * w_16;
-  const u329 = h_15 * h_15;
-  const u330 = 1 - u329;
-  const d_b_15 = d_h_15 * u330;
+  const d_b_15 = d_h_15 * (1 - h_15 * h_15);
   const d_w_15 = d_b_15 * h_14;
   const d_h_14 = d_b_15 * w_15;
-  const u334 = h_14 * h_14;
-  const u335 = 1 - u334;
-  const d_b_14 = d_h_14 * u335;
+  const d_b_14 = d_h_14 * (1 - h_14 * h_14);
   const d_w_14 = d_b_14 * h_13;
   const d_h_13 = d_b_14 * w_14;
-  const u339 = h_13 * h_13;
-  const u340 = 1 - u339;
-  const d_b_13 = d_h_13 * u340;
+  const d_b_13 = d_h_13 * (1 - h_13 * h_13);
   const d_w_13 = d_b_13 * h_12;
   const d_h_12 = d_b_13 * w_13;
-  const u344 = h_12 * h_12;
-  const u345 = 1 - u344;
-  const d_b_12 = d_h_12 * u345;
+  const d_b_12 = d_h_12 * (1 - h_12 * h_12);
   const d_w_12 = d_b_12 * h_11;
   const d_h_11 = d_b_12 * w_12;
-  const u349 = h_11 * h_11;
-  const u350 = 1 - u349;
-  const d_b_11 = d_h_11 * u350;
+  const d_b_11 = d_h_11 * (1 - h_11 * h_11);
   const d_w_11 = d_b_11 * h_10;
   const d_h_10 = d_b_11 * w_11;
-  const u354 = h_10 * h_10;
-  const u355 = 1 - u354;
-  const d_b_10 = d_h_10 * u355;
+  const d_b_10 = d_h_10 * (1 - h_10 * h_10);
   const d_w_10 = d_b_10 * h_9;
   const d_h_9 = d_b_10 * w_10;
-  const u359 = h_9 * h_9;
-  const u360 = 1 - u359;
-  const d_b_9 = d_h_9 * u360;
+  const d_b_9 = d_h_9 * (1 - h_9 * h_9);
   const d_w_9 = d_b_9 * h_8;
   const d_h_8 = d_b_9 * w_9;
-  const u364 = h_8 * h_8;
-  const u365 = 1 - u364;
-  const d_b_8 = d_h_8 * u365;
+  const d_b_8 = d_h_8 * (1 - h_8 * h_8);
   const d_w_8 = d_b_8 * h_7;
   const d_h_7 = d_b_8 * w_8;
-  const u369 = h_7 * h_7;
-  const u370 = 1 - u369;
-  const d_b_7 = d_h_7 * u370;
+  const d_b_7 = d_h_7 * (1 - h_7 * h_7);
   const d_w_7 = d_b_7 * h_6;
   const d_h_6 = d_b_7 * w_7;
-  const u374 = h_6 * h_6;
-  const u375 = 1 - u374;
-  const d_b_6 = d_h_6 * u375;
+  const d_b_6 = d_h_6 * (1 - h_6 * h_6);
   const d_w_6 = d_b_6 * h_5;
   const d_h_5 = d_b_6 * w_6;
-  const u379 = h_5 * h_5;
-  const u380 = 1 - u379;
-  const d_b_5 = d_h_5 * u380;
+  const d_b_5 = d_h_5 * (1 - h_5 * h_5);
   const d_w_5 = d_b_5 * h_4;
   const d_h_4 = d_b_5 * w_5;
-  const u384 = h_4 * h_4;
-  const u385 = 1 - u384;
-  const d_b_4 = d_h_4 * u385;
+  const d_b_4 = d_h_4 * (1 - h_4 * h_4);
   const d_w_4 = d_b_4 * h_3;
   const d_h_3 = d_b_4 * w_4;
-  const u389 = h_3 * h_3;
-  const u390 = 1 - u389;
-  const d_b_3 = d_h_3 * u390;
+  const d_b_3 = d_h_3 * (1 - h_3 * h_3);
   const d_w_3 = d_b_3 * h_2;
   const d_h_2 = d_b_3 * w_3;
-  const u394 = h_2 * h_2;
-  const u395 = 1 - u394;
-  const d_b_2 = d_h_2 * u395;
+  const d_b_2 = d_h_2 * (1 - h_2 * h_2);
   const d_w_2 = d_b_2 * h_1;
   const d_h_1 = d_b_2 * w_2;
-  const u399 = h_1 * h_1;
-  const u400 = 1 - u399;
-  const d_b_1 = d_h_1 * u400;
+  const d_b_1 = d_h_1 * (1 - h_1 * h_1);
   const d_w_1 = d_b_1 * x;
   out.loss = f;
   grads.w_1 = d_w_1;
@@ -1973,718 +1373,418 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   if (typeof b_50 !== "number") badNumber("params.b_50", b_50);
   const x_batch = batch.x;
   const y_batch = batch.y;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  let lossSum = 0;
   let start = 0;
-  let sum_w_1 = 0;
-  let sum_b_1 = 0;
-  let sum_w_2 = 0;
-  let sum_b_2 = 0;
-  let sum_w_3 = 0;
-  let sum_b_3 = 0;
-  let sum_w_4 = 0;
-  let sum_b_4 = 0;
-  let sum_w_5 = 0;
-  let sum_b_5 = 0;
-  let sum_w_6 = 0;
-  let sum_b_6 = 0;
-  let sum_w_7 = 0;
-  let sum_b_7 = 0;
-  let sum_w_8 = 0;
-  let sum_b_8 = 0;
-  let sum_w_9 = 0;
-  let sum_b_9 = 0;
-  let sum_w_10 = 0;
-  let sum_b_10 = 0;
-  let sum_w_11 = 0;
-  let sum_b_11 = 0;
-  let sum_w_12 = 0;
-  let sum_b_12 = 0;
-  let sum_w_13 = 0;
-  let sum_b_13 = 0;
-  let sum_w_14 = 0;
-  let sum_b_14 = 0;
-  let sum_w_15 = 0;
-  let sum_b_15 = 0;
-  let sum_w_16 = 0;
-  let sum_b_16 = 0;
-  let sum_w_17 = 0;
-  let sum_b_17 = 0;
-  let sum_w_18 = 0;
-  let sum_b_18 = 0;
-  let sum_w_19 = 0;
-  let sum_b_19 = 0;
-  let sum_w_20 = 0;
-  let sum_b_20 = 0;
-  let sum_w_21 = 0;
-  let sum_b_21 = 0;
-  let sum_w_22 = 0;
-  let sum_b_22 = 0;
-  let sum_w_23 = 0;
-  let sum_b_23 = 0;
-  let sum_w_24 = 0;
-  let sum_b_24 = 0;
-  let sum_w_25 = 0;
-  let sum_b_25 = 0;
-  let sum_w_26 = 0;
-  let sum_b_26 = 0;
-  let sum_w_27 = 0;
-  let sum_b_27 = 0;
-  let sum_w_28 = 0;
-  let sum_b_28 = 0;
-  let sum_w_29 = 0;
-  let sum_b_29 = 0;
-  let sum_w_30 = 0;
-  let sum_b_30 = 0;
-  let sum_w_31 = 0;
-  let sum_b_31 = 0;
-  let sum_w_32 = 0;
-  let sum_b_32 = 0;
-  let sum_w_33 = 0;
-  let sum_b_33 = 0;
-  let sum_w_34 = 0;
-  let sum_b_34 = 0;
-  let sum_w_35 = 0;
-  let sum_b_35 = 0;
-  let sum_w_36 = 0;
-  let sum_b_36 = 0;
-  let sum_w_37 = 0;
-  let sum_b_37 = 0;
-  let sum_w_38 = 0;
-  let sum_b_38 = 0;
-  let sum_w_39 = 0;
-  let sum_b_39 = 0;
-  let sum_w_40 = 0;
-  let sum_b_40 = 0;
-  let sum_w_41 = 0;
-  let sum_b_41 = 0;
-  let sum_w_42 = 0;
-  let sum_b_42 = 0;
-  let sum_w_43 = 0;
-  let sum_b_43 = 0;
-  let sum_w_44 = 0;
-  let sum_b_44 = 0;
-  let sum_w_45 = 0;
-  let sum_b_45 = 0;
-  let sum_w_46 = 0;
-  let sum_b_46 = 0;
-  let sum_w_47 = 0;
-  let sum_b_47 = 0;
-  let sum_w_48 = 0;
-  let sum_b_48 = 0;
-  let sum_w_49 = 0;
-  let sum_b_49 = 0;
-  let sum_w_50 = 0;
-  let sum_b_50 = 0;
+  sums.fill(0);
   for (let sample = start; sample < n; sample++) {
     const x = x_batch[sample];
     const y = y_batch[sample];
-    const u1 = w_1 * x; // w{k} * h{k-1}
-    const u2 = u1 + b_1; // w{k} * h{k-1} + b{k}
-    const h_1 = Math.tanh(u2); // tanh(w{k} * h{k-1} + b{k})
-    const u4 = w_2 * h_1; // w{k} * h{k-1}
-    const u5 = u4 + b_2; // w{k} * h{k-1} + b{k}
-    const h_2 = Math.tanh(u5); // tanh(w{k} * h{k-1} + b{k})
-    const u7 = w_3 * h_2; // w{k} * h{k-1}
-    const u8 = u7 + b_3; // w{k} * h{k-1} + b{k}
-    const h_3 = Math.tanh(u8); // tanh(w{k} * h{k-1} + b{k})
-    const u10 = w_4 * h_3; // w{k} * h{k-1}
-    const u11 = u10 + b_4; // w{k} * h{k-1} + b{k}
-    const h_4 = Math.tanh(u11); // tanh(w{k} * h{k-1} + b{k})
-    const u13 = w_5 * h_4; // w{k} * h{k-1}
-    const u14 = u13 + b_5; // w{k} * h{k-1} + b{k}
-    const h_5 = Math.tanh(u14); // tanh(w{k} * h{k-1} + b{k})
-    const u16 = w_6 * h_5; // w{k} * h{k-1}
-    const u17 = u16 + b_6; // w{k} * h{k-1} + b{k}
-    const h_6 = Math.tanh(u17); // tanh(w{k} * h{k-1} + b{k})
-    const u19 = w_7 * h_6; // w{k} * h{k-1}
-    const u20 = u19 + b_7; // w{k} * h{k-1} + b{k}
-    const h_7 = Math.tanh(u20); // tanh(w{k} * h{k-1} + b{k})
-    const u22 = w_8 * h_7; // w{k} * h{k-1}
-    const u23 = u22 + b_8; // w{k} * h{k-1} + b{k}
-    const h_8 = Math.tanh(u23); // tanh(w{k} * h{k-1} + b{k})
-    const u25 = w_9 * h_8; // w{k} * h{k-1}
-    const u26 = u25 + b_9; // w{k} * h{k-1} + b{k}
-    const h_9 = Math.tanh(u26); // tanh(w{k} * h{k-1} + b{k})
-    const u28 = w_10 * h_9; // w{k} * h{k-1}
-    const u29 = u28 + b_10; // w{k} * h{k-1} + b{k}
-    const h_10 = Math.tanh(u29); // tanh(w{k} * h{k-1} + b{k})
-    const u31 = w_11 * h_10; // w{k} * h{k-1}
-    const u32 = u31 + b_11; // w{k} * h{k-1} + b{k}
-    const h_11 = Math.tanh(u32); // tanh(w{k} * h{k-1} + b{k})
-    const u34 = w_12 * h_11; // w{k} * h{k-1}
-    const u35 = u34 + b_12; // w{k} * h{k-1} + b{k}
-    const h_12 = Math.tanh(u35); // tanh(w{k} * h{k-1} + b{k})
-    const u37 = w_13 * h_12; // w{k} * h{k-1}
-    const u38 = u37 + b_13; // w{k} * h{k-1} + b{k}
-    const h_13 = Math.tanh(u38); // tanh(w{k} * h{k-1} + b{k})
-    const u40 = w_14 * h_13; // w{k} * h{k-1}
-    const u41 = u40 + b_14; // w{k} * h{k-1} + b{k}
-    const h_14 = Math.tanh(u41); // tanh(w{k} * h{k-1} + b{k})
-    const u43 = w_15 * h_14; // w{k} * h{k-1}
-    const u44 = u43 + b_15; // w{k} * h{k-1} + b{k}
-    const h_15 = Math.tanh(u44); // tanh(w{k} * h{k-1} + b{k})
-    const u46 = w_16 * h_15; // w{k} * h{k-1}
-    const u47 = u46 + b_16; // w{k} * h{k-1} + b{k}
-    const h_16 = Math.tanh(u47); // tanh(w{k} * h{k-1} + b{k})
-    const u49 = w_17 * h_16; // w{k} * h{k-1}
-    const u50 = u49 + b_17; // w{k} * h{k-1} + b{k}
-    const h_17 = Math.tanh(u50); // tanh(w{k} * h{k-1} + b{k})
-    const u52 = w_18 * h_17; // w{k} * h{k-1}
-    const u53 = u52 + b_18; // w{k} * h{k-1} + b{k}
-    const h_18 = Math.tanh(u53); // tanh(w{k} * h{k-1} + b{k})
-    const u55 = w_19 * h_18; // w{k} * h{k-1}
-    const u56 = u55 + b_19; // w{k} * h{k-1} + b{k}
-    const h_19 = Math.tanh(u56); // tanh(w{k} * h{k-1} + b{k})
-    const u58 = w_20 * h_19; // w{k} * h{k-1}
-    const u59 = u58 + b_20; // w{k} * h{k-1} + b{k}
-    const h_20 = Math.tanh(u59); // tanh(w{k} * h{k-1} + b{k})
-    const u61 = w_21 * h_20; // w{k} * h{k-1}
-    const u62 = u61 + b_21; // w{k} * h{k-1} + b{k}
-    const h_21 = Math.tanh(u62); // tanh(w{k} * h{k-1} + b{k})
-    const u64 = w_22 * h_21; // w{k} * h{k-1}
-    const u65 = u64 + b_22; // w{k} * h{k-1} + b{k}
-    const h_22 = Math.tanh(u65); // tanh(w{k} * h{k-1} + b{k})
-    const u67 = w_23 * h_22; // w{k} * h{k-1}
-    const u68 = u67 + b_23; // w{k} * h{k-1} + b{k}
-    const h_23 = Math.tanh(u68); // tanh(w{k} * h{k-1} + b{k})
-    const u70 = w_24 * h_23; // w{k} * h{k-1}
-    const u71 = u70 + b_24; // w{k} * h{k-1} + b{k}
-    const h_24 = Math.tanh(u71); // tanh(w{k} * h{k-1} + b{k})
-    const u73 = w_25 * h_24; // w{k} * h{k-1}
-    const u74 = u73 + b_25; // w{k} * h{k-1} + b{k}
-    const h_25 = Math.tanh(u74); // tanh(w{k} * h{k-1} + b{k})
-    const u76 = w_26 * h_25; // w{k} * h{k-1}
-    const u77 = u76 + b_26; // w{k} * h{k-1} + b{k}
-    const h_26 = Math.tanh(u77); // tanh(w{k} * h{k-1} + b{k})
-    const u79 = w_27 * h_26; // w{k} * h{k-1}
-    const u80 = u79 + b_27; // w{k} * h{k-1} + b{k}
-    const h_27 = Math.tanh(u80); // tanh(w{k} * h{k-1} + b{k})
-    const u82 = w_28 * h_27; // w{k} * h{k-1}
-    const u83 = u82 + b_28; // w{k} * h{k-1} + b{k}
-    const h_28 = Math.tanh(u83); // tanh(w{k} * h{k-1} + b{k})
-    const u85 = w_29 * h_28; // w{k} * h{k-1}
-    const u86 = u85 + b_29; // w{k} * h{k-1} + b{k}
-    const h_29 = Math.tanh(u86); // tanh(w{k} * h{k-1} + b{k})
-    const u88 = w_30 * h_29; // w{k} * h{k-1}
-    const u89 = u88 + b_30; // w{k} * h{k-1} + b{k}
-    const h_30 = Math.tanh(u89); // tanh(w{k} * h{k-1} + b{k})
-    const u91 = w_31 * h_30; // w{k} * h{k-1}
-    const u92 = u91 + b_31; // w{k} * h{k-1} + b{k}
-    const h_31 = Math.tanh(u92); // tanh(w{k} * h{k-1} + b{k})
-    const u94 = w_32 * h_31; // w{k} * h{k-1}
-    const u95 = u94 + b_32; // w{k} * h{k-1} + b{k}
-    const h_32 = Math.tanh(u95); // tanh(w{k} * h{k-1} + b{k})
-    const u97 = w_33 * h_32; // w{k} * h{k-1}
-    const u98 = u97 + b_33; // w{k} * h{k-1} + b{k}
-    const h_33 = Math.tanh(u98); // tanh(w{k} * h{k-1} + b{k})
-    const u100 = w_34 * h_33; // w{k} * h{k-1}
-    const u101 = u100 + b_34; // w{k} * h{k-1} + b{k}
-    const h_34 = Math.tanh(u101); // tanh(w{k} * h{k-1} + b{k})
-    const u103 = w_35 * h_34; // w{k} * h{k-1}
-    const u104 = u103 + b_35; // w{k} * h{k-1} + b{k}
-    const h_35 = Math.tanh(u104); // tanh(w{k} * h{k-1} + b{k})
-    const u106 = w_36 * h_35; // w{k} * h{k-1}
-    const u107 = u106 + b_36; // w{k} * h{k-1} + b{k}
-    const h_36 = Math.tanh(u107); // tanh(w{k} * h{k-1} + b{k})
-    const u109 = w_37 * h_36; // w{k} * h{k-1}
-    const u110 = u109 + b_37; // w{k} * h{k-1} + b{k}
-    const h_37 = Math.tanh(u110); // tanh(w{k} * h{k-1} + b{k})
-    const u112 = w_38 * h_37; // w{k} * h{k-1}
-    const u113 = u112 + b_38; // w{k} * h{k-1} + b{k}
-    const h_38 = Math.tanh(u113); // tanh(w{k} * h{k-1} + b{k})
-    const u115 = w_39 * h_38; // w{k} * h{k-1}
-    const u116 = u115 + b_39; // w{k} * h{k-1} + b{k}
-    const h_39 = Math.tanh(u116); // tanh(w{k} * h{k-1} + b{k})
-    const u118 = w_40 * h_39; // w{k} * h{k-1}
-    const u119 = u118 + b_40; // w{k} * h{k-1} + b{k}
-    const h_40 = Math.tanh(u119); // tanh(w{k} * h{k-1} + b{k})
-    const u121 = w_41 * h_40; // w{k} * h{k-1}
-    const u122 = u121 + b_41; // w{k} * h{k-1} + b{k}
-    const h_41 = Math.tanh(u122); // tanh(w{k} * h{k-1} + b{k})
-    const u124 = w_42 * h_41; // w{k} * h{k-1}
-    const u125 = u124 + b_42; // w{k} * h{k-1} + b{k}
-    const h_42 = Math.tanh(u125); // tanh(w{k} * h{k-1} + b{k})
-    const u127 = w_43 * h_42; // w{k} * h{k-1}
-    const u128 = u127 + b_43; // w{k} * h{k-1} + b{k}
-    const h_43 = Math.tanh(u128); // tanh(w{k} * h{k-1} + b{k})
-    const u130 = w_44 * h_43; // w{k} * h{k-1}
-    const u131 = u130 + b_44; // w{k} * h{k-1} + b{k}
-    const h_44 = Math.tanh(u131); // tanh(w{k} * h{k-1} + b{k})
-    const u133 = w_45 * h_44; // w{k} * h{k-1}
-    const u134 = u133 + b_45; // w{k} * h{k-1} + b{k}
-    const h_45 = Math.tanh(u134); // tanh(w{k} * h{k-1} + b{k})
-    const u136 = w_46 * h_45; // w{k} * h{k-1}
-    const u137 = u136 + b_46; // w{k} * h{k-1} + b{k}
-    const h_46 = Math.tanh(u137); // tanh(w{k} * h{k-1} + b{k})
-    const u139 = w_47 * h_46; // w{k} * h{k-1}
-    const u140 = u139 + b_47; // w{k} * h{k-1} + b{k}
-    const h_47 = Math.tanh(u140); // tanh(w{k} * h{k-1} + b{k})
-    const u142 = w_48 * h_47; // w{k} * h{k-1}
-    const u143 = u142 + b_48; // w{k} * h{k-1} + b{k}
-    const h_48 = Math.tanh(u143); // tanh(w{k} * h{k-1} + b{k})
-    const u145 = w_49 * h_48; // w{k} * h{k-1}
-    const u146 = u145 + b_49; // w{k} * h{k-1} + b{k}
-    const h_49 = Math.tanh(u146); // tanh(w{k} * h{k-1} + b{k})
-    const u148 = w_50 * h_49; // w{k} * h{k-1}
-    const u149 = u148 + b_50; // w{k} * h{k-1} + b{k}
-    const h_50 = Math.tanh(u149); // tanh(w{k} * h{k-1} + b{k})
+    const h_1 = Math.tanh(w_1 * x + b_1); // tanh(w{k} * h{k-1} + b{k})
+    const h_2 = Math.tanh(w_2 * h_1 + b_2);
+    const h_3 = Math.tanh(w_3 * h_2 + b_3);
+    const h_4 = Math.tanh(w_4 * h_3 + b_4);
+    const h_5 = Math.tanh(w_5 * h_4 + b_5);
+    const h_6 = Math.tanh(w_6 * h_5 + b_6);
+    const h_7 = Math.tanh(w_7 * h_6 + b_7);
+    const h_8 = Math.tanh(w_8 * h_7 + b_8);
+    const h_9 = Math.tanh(w_9 * h_8 + b_9);
+    const h_10 = Math.tanh(w_10 * h_9 + b_10);
+    const h_11 = Math.tanh(w_11 * h_10 + b_11);
+    const h_12 = Math.tanh(w_12 * h_11 + b_12);
+    const h_13 = Math.tanh(w_13 * h_12 + b_13);
+    const h_14 = Math.tanh(w_14 * h_13 + b_14);
+    const h_15 = Math.tanh(w_15 * h_14 + b_15);
+    const h_16 = Math.tanh(w_16 * h_15 + b_16);
+    const h_17 = Math.tanh(w_17 * h_16 + b_17);
+    const h_18 = Math.tanh(w_18 * h_17 + b_18);
+    const h_19 = Math.tanh(w_19 * h_18 + b_19);
+    const h_20 = Math.tanh(w_20 * h_19 + b_20);
+    const h_21 = Math.tanh(w_21 * h_20 + b_21);
+    const h_22 = Math.tanh(w_22 * h_21 + b_22);
+    const h_23 = Math.tanh(w_23 * h_22 + b_23);
+    const h_24 = Math.tanh(w_24 * h_23 + b_24);
+    const h_25 = Math.tanh(w_25 * h_24 + b_25);
+    const h_26 = Math.tanh(w_26 * h_25 + b_26);
+    const h_27 = Math.tanh(w_27 * h_26 + b_27);
+    const h_28 = Math.tanh(w_28 * h_27 + b_28);
+    const h_29 = Math.tanh(w_29 * h_28 + b_29);
+    const h_30 = Math.tanh(w_30 * h_29 + b_30);
+    const h_31 = Math.tanh(w_31 * h_30 + b_31);
+    const h_32 = Math.tanh(w_32 * h_31 + b_32);
+    const h_33 = Math.tanh(w_33 * h_32 + b_33);
+    const h_34 = Math.tanh(w_34 * h_33 + b_34);
+    const h_35 = Math.tanh(w_35 * h_34 + b_35);
+    const h_36 = Math.tanh(w_36 * h_35 + b_36);
+    const h_37 = Math.tanh(w_37 * h_36 + b_37);
+    const h_38 = Math.tanh(w_38 * h_37 + b_38);
+    const h_39 = Math.tanh(w_39 * h_38 + b_39);
+    const h_40 = Math.tanh(w_40 * h_39 + b_40);
+    const h_41 = Math.tanh(w_41 * h_40 + b_41);
+    const h_42 = Math.tanh(w_42 * h_41 + b_42);
+    const h_43 = Math.tanh(w_43 * h_42 + b_43);
+    const h_44 = Math.tanh(w_44 * h_43 + b_44);
+    const h_45 = Math.tanh(w_45 * h_44 + b_45);
+    const h_46 = Math.tanh(w_46 * h_45 + b_46);
+    const h_47 = Math.tanh(w_47 * h_46 + b_47);
+    const h_48 = Math.tanh(w_48 * h_47 + b_48);
+    const h_49 = Math.tanh(w_49 * h_48 + b_49);
+    const h_50 = Math.tanh(w_50 * h_49 + b_50);
     const u151 = h_50 - y; // (h{L} - y)
-    const u152 = u151 * u151; // (h{L} - y)^2
-    const f = 0.5 * u152; // 0.5 * (h{L} - y)^2
-    const u154 = h_50 * h_50;
-    const u155 = 1 - u154;
-    const d_b_50 = u151 * u155;
+    const f = 0.5 * (u151 * u151); // 0.5 * (h{L} - y)^2
+    const d_b_50 = u151 * (1 - h_50 * h_50);
     const d_w_50 = d_b_50 * h_49;
     const d_h_49 = d_b_50 * w_50;
-    const u159 = h_49 * h_49;
-    const u160 = 1 - u159;
-    const d_b_49 = d_h_49 * u160;
+    const d_b_49 = d_h_49 * (1 - h_49 * h_49);
     const d_w_49 = d_b_49 * h_48;
     const d_h_48 = d_b_49 * w_49;
-    const u164 = h_48 * h_48;
-    const u165 = 1 - u164;
-    const d_b_48 = d_h_48 * u165;
+    const d_b_48 = d_h_48 * (1 - h_48 * h_48);
     const d_w_48 = d_b_48 * h_47;
     const d_h_47 = d_b_48 * w_48;
-    const u169 = h_47 * h_47;
-    const u170 = 1 - u169;
-    const d_b_47 = d_h_47 * u170;
+    const d_b_47 = d_h_47 * (1 - h_47 * h_47);
     const d_w_47 = d_b_47 * h_46;
     const d_h_46 = d_b_47 * w_47;
-    const u174 = h_46 * h_46;
-    const u175 = 1 - u174;
-    const d_b_46 = d_h_46 * u175;
+    const d_b_46 = d_h_46 * (1 - h_46 * h_46);
     const d_w_46 = d_b_46 * h_45;
     const d_h_45 = d_b_46 * w_46;
-    const u179 = h_45 * h_45;
-    const u180 = 1 - u179;
-    const d_b_45 = d_h_45 * u180;
+    const d_b_45 = d_h_45 * (1 - h_45 * h_45);
     const d_w_45 = d_b_45 * h_44;
     const d_h_44 = d_b_45 * w_45;
-    const u184 = h_44 * h_44;
-    const u185 = 1 - u184;
-    const d_b_44 = d_h_44 * u185;
+    const d_b_44 = d_h_44 * (1 - h_44 * h_44);
     const d_w_44 = d_b_44 * h_43;
     const d_h_43 = d_b_44 * w_44;
-    const u189 = h_43 * h_43;
-    const u190 = 1 - u189;
-    const d_b_43 = d_h_43 * u190;
+    const d_b_43 = d_h_43 * (1 - h_43 * h_43);
     const d_w_43 = d_b_43 * h_42;
     const d_h_42 = d_b_43 * w_43;
-    const u194 = h_42 * h_42;
-    const u195 = 1 - u194;
-    const d_b_42 = d_h_42 * u195;
+    const d_b_42 = d_h_42 * (1 - h_42 * h_42);
     const d_w_42 = d_b_42 * h_41;
     const d_h_41 = d_b_42 * w_42;
-    const u199 = h_41 * h_41;
-    const u200 = 1 - u199;
-    const d_b_41 = d_h_41 * u200;
+    const d_b_41 = d_h_41 * (1 - h_41 * h_41);
     const d_w_41 = d_b_41 * h_40;
     const d_h_40 = d_b_41 * w_41;
-    const u204 = h_40 * h_40;
-    const u205 = 1 - u204;
-    const d_b_40 = d_h_40 * u205;
+    const d_b_40 = d_h_40 * (1 - h_40 * h_40);
     const d_w_40 = d_b_40 * h_39;
     const d_h_39 = d_b_40 * w_40;
-    const u209 = h_39 * h_39;
-    const u210 = 1 - u209;
-    const d_b_39 = d_h_39 * u210;
+    const d_b_39 = d_h_39 * (1 - h_39 * h_39);
     const d_w_39 = d_b_39 * h_38;
     const d_h_38 = d_b_39 * w_39;
-    const u214 = h_38 * h_38;
-    const u215 = 1 - u214;
-    const d_b_38 = d_h_38 * u215;
+    const d_b_38 = d_h_38 * (1 - h_38 * h_38);
     const d_w_38 = d_b_38 * h_37;
     const d_h_37 = d_b_38 * w_38;
-    const u219 = h_37 * h_37;
-    const u220 = 1 - u219;
-    const d_b_37 = d_h_37 * u220;
+    const d_b_37 = d_h_37 * (1 - h_37 * h_37);
     const d_w_37 = d_b_37 * h_36;
     const d_h_36 = d_b_37 * w_37;
-    const u224 = h_36 * h_36;
-    const u225 = 1 - u224;
-    const d_b_36 = d_h_36 * u225;
+    const d_b_36 = d_h_36 * (1 - h_36 * h_36);
     const d_w_36 = d_b_36 * h_35;
     const d_h_35 = d_b_36 * w_36;
-    const u229 = h_35 * h_35;
-    const u230 = 1 - u229;
-    const d_b_35 = d_h_35 * u230;
+    const d_b_35 = d_h_35 * (1 - h_35 * h_35);
     const d_w_35 = d_b_35 * h_34;
     const d_h_34 = d_b_35 * w_35;
-    const u234 = h_34 * h_34;
-    const u235 = 1 - u234;
-    const d_b_34 = d_h_34 * u235;
+    const d_b_34 = d_h_34 * (1 - h_34 * h_34);
     const d_w_34 = d_b_34 * h_33;
     const d_h_33 = d_b_34 * w_34;
-    const u239 = h_33 * h_33;
-    const u240 = 1 - u239;
-    const d_b_33 = d_h_33 * u240;
+    const d_b_33 = d_h_33 * (1 - h_33 * h_33);
     const d_w_33 = d_b_33 * h_32;
     const d_h_32 = d_b_33 * w_33;
-    const u244 = h_32 * h_32;
-    const u245 = 1 - u244;
-    const d_b_32 = d_h_32 * u245;
+    const d_b_32 = d_h_32 * (1 - h_32 * h_32);
     const d_w_32 = d_b_32 * h_31;
     const d_h_31 = d_b_32 * w_32;
-    const u249 = h_31 * h_31;
-    const u250 = 1 - u249;
-    const d_b_31 = d_h_31 * u250;
+    const d_b_31 = d_h_31 * (1 - h_31 * h_31);
     const d_w_31 = d_b_31 * h_30;
     const d_h_30 = d_b_31 * w_31;
-    const u254 = h_30 * h_30;
-    const u255 = 1 - u254;
-    const d_b_30 = d_h_30 * u255;
+    const d_b_30 = d_h_30 * (1 - h_30 * h_30);
     const d_w_30 = d_b_30 * h_29;
     const d_h_29 = d_b_30 * w_30;
-    const u259 = h_29 * h_29;
-    const u260 = 1 - u259;
-    const d_b_29 = d_h_29 * u260;
+    const d_b_29 = d_h_29 * (1 - h_29 * h_29);
     const d_w_29 = d_b_29 * h_28;
     const d_h_28 = d_b_29 * w_29;
-    const u264 = h_28 * h_28;
-    const u265 = 1 - u264;
-    const d_b_28 = d_h_28 * u265;
+    const d_b_28 = d_h_28 * (1 - h_28 * h_28);
     const d_w_28 = d_b_28 * h_27;
     const d_h_27 = d_b_28 * w_28;
-    const u269 = h_27 * h_27;
-    const u270 = 1 - u269;
-    const d_b_27 = d_h_27 * u270;
+    const d_b_27 = d_h_27 * (1 - h_27 * h_27);
     const d_w_27 = d_b_27 * h_26;
     const d_h_26 = d_b_27 * w_27;
-    const u274 = h_26 * h_26;
-    const u275 = 1 - u274;
-    const d_b_26 = d_h_26 * u275;
+    const d_b_26 = d_h_26 * (1 - h_26 * h_26);
     const d_w_26 = d_b_26 * h_25;
     const d_h_25 = d_b_26 * w_26;
-    const u279 = h_25 * h_25;
-    const u280 = 1 - u279;
-    const d_b_25 = d_h_25 * u280;
+    const d_b_25 = d_h_25 * (1 - h_25 * h_25);
     const d_w_25 = d_b_25 * h_24;
     const d_h_24 = d_b_25 * w_25;
-    const u284 = h_24 * h_24;
-    const u285 = 1 - u284;
-    const d_b_24 = d_h_24 * u285;
+    const d_b_24 = d_h_24 * (1 - h_24 * h_24);
     const d_w_24 = d_b_24 * h_23;
     const d_h_23 = d_b_24 * w_24;
-    const u289 = h_23 * h_23;
-    const u290 = 1 - u289;
-    const d_b_23 = d_h_23 * u290;
+    const d_b_23 = d_h_23 * (1 - h_23 * h_23);
     const d_w_23 = d_b_23 * h_22;
     const d_h_22 = d_b_23 * w_23;
-    const u294 = h_22 * h_22;
-    const u295 = 1 - u294;
-    const d_b_22 = d_h_22 * u295;
+    const d_b_22 = d_h_22 * (1 - h_22 * h_22);
     const d_w_22 = d_b_22 * h_21;
     const d_h_21 = d_b_22 * w_22;
-    const u299 = h_21 * h_21;
-    const u300 = 1 - u299;
-    const d_b_21 = d_h_21 * u300;
+    const d_b_21 = d_h_21 * (1 - h_21 * h_21);
     const d_w_21 = d_b_21 * h_20;
     const d_h_20 = d_b_21 * w_21;
-    const u304 = h_20 * h_20;
-    const u305 = 1 - u304;
-    const d_b_20 = d_h_20 * u305;
+    const d_b_20 = d_h_20 * (1 - h_20 * h_20);
     const d_w_20 = d_b_20 * h_19;
     const d_h_19 = d_b_20 * w_20;
-    const u309 = h_19 * h_19;
-    const u310 = 1 - u309;
-    const d_b_19 = d_h_19 * u310;
+    const d_b_19 = d_h_19 * (1 - h_19 * h_19);
     const d_w_19 = d_b_19 * h_18;
     const d_h_18 = d_b_19 * w_19;
-    const u314 = h_18 * h_18;
-    const u315 = 1 - u314;
-    const d_b_18 = d_h_18 * u315;
+    const d_b_18 = d_h_18 * (1 - h_18 * h_18);
     const d_w_18 = d_b_18 * h_17;
     const d_h_17 = d_b_18 * w_18;
-    const u319 = h_17 * h_17;
-    const u320 = 1 - u319;
-    const d_b_17 = d_h_17 * u320;
+    const d_b_17 = d_h_17 * (1 - h_17 * h_17);
     const d_w_17 = d_b_17 * h_16;
     const d_h_16 = d_b_17 * w_17;
-    const u324 = h_16 * h_16;
-    const u325 = 1 - u324;
-    const d_b_16 = d_h_16 * u325;
+    const d_b_16 = d_h_16 * (1 - h_16 * h_16);
     const d_w_16 = d_b_16 * h_15;
     const d_h_15 = d_b_16 * w_16;
-    const u329 = h_15 * h_15;
-    const u330 = 1 - u329;
-    const d_b_15 = d_h_15 * u330;
+    const d_b_15 = d_h_15 * (1 - h_15 * h_15);
     const d_w_15 = d_b_15 * h_14;
     const d_h_14 = d_b_15 * w_15;
-    const u334 = h_14 * h_14;
-    const u335 = 1 - u334;
-    const d_b_14 = d_h_14 * u335;
+    const d_b_14 = d_h_14 * (1 - h_14 * h_14);
     const d_w_14 = d_b_14 * h_13;
     const d_h_13 = d_b_14 * w_14;
-    const u339 = h_13 * h_13;
-    const u340 = 1 - u339;
-    const d_b_13 = d_h_13 * u340;
+    const d_b_13 = d_h_13 * (1 - h_13 * h_13);
     const d_w_13 = d_b_13 * h_12;
     const d_h_12 = d_b_13 * w_13;
-    const u344 = h_12 * h_12;
-    const u345 = 1 - u344;
-    const d_b_12 = d_h_12 * u345;
+    const d_b_12 = d_h_12 * (1 - h_12 * h_12);
     const d_w_12 = d_b_12 * h_11;
     const d_h_11 = d_b_12 * w_12;
-    const u349 = h_11 * h_11;
-    const u350 = 1 - u349;
-    const d_b_11 = d_h_11 * u350;
+    const d_b_11 = d_h_11 * (1 - h_11 * h_11);
     const d_w_11 = d_b_11 * h_10;
     const d_h_10 = d_b_11 * w_11;
-    const u354 = h_10 * h_10;
-    const u355 = 1 - u354;
-    const d_b_10 = d_h_10 * u355;
+    const d_b_10 = d_h_10 * (1 - h_10 * h_10);
     const d_w_10 = d_b_10 * h_9;
     const d_h_9 = d_b_10 * w_10;
-    const u359 = h_9 * h_9;
-    const u360 = 1 - u359;
-    const d_b_9 = d_h_9 * u360;
+    const d_b_9 = d_h_9 * (1 - h_9 * h_9);
     const d_w_9 = d_b_9 * h_8;
     const d_h_8 = d_b_9 * w_9;
-    const u364 = h_8 * h_8;
-    const u365 = 1 - u364;
-    const d_b_8 = d_h_8 * u365;
+    const d_b_8 = d_h_8 * (1 - h_8 * h_8);
     const d_w_8 = d_b_8 * h_7;
     const d_h_7 = d_b_8 * w_8;
-    const u369 = h_7 * h_7;
-    const u370 = 1 - u369;
-    const d_b_7 = d_h_7 * u370;
+    const d_b_7 = d_h_7 * (1 - h_7 * h_7);
     const d_w_7 = d_b_7 * h_6;
     const d_h_6 = d_b_7 * w_7;
-    const u374 = h_6 * h_6;
-    const u375 = 1 - u374;
-    const d_b_6 = d_h_6 * u375;
+    const d_b_6 = d_h_6 * (1 - h_6 * h_6);
     const d_w_6 = d_b_6 * h_5;
     const d_h_5 = d_b_6 * w_6;
-    const u379 = h_5 * h_5;
-    const u380 = 1 - u379;
-    const d_b_5 = d_h_5 * u380;
+    const d_b_5 = d_h_5 * (1 - h_5 * h_5);
     const d_w_5 = d_b_5 * h_4;
     const d_h_4 = d_b_5 * w_5;
-    const u384 = h_4 * h_4;
-    const u385 = 1 - u384;
-    const d_b_4 = d_h_4 * u385;
+    const d_b_4 = d_h_4 * (1 - h_4 * h_4);
     const d_w_4 = d_b_4 * h_3;
     const d_h_3 = d_b_4 * w_4;
-    const u389 = h_3 * h_3;
-    const u390 = 1 - u389;
-    const d_b_3 = d_h_3 * u390;
+    const d_b_3 = d_h_3 * (1 - h_3 * h_3);
     const d_w_3 = d_b_3 * h_2;
     const d_h_2 = d_b_3 * w_3;
-    const u394 = h_2 * h_2;
-    const u395 = 1 - u394;
-    const d_b_2 = d_h_2 * u395;
+    const d_b_2 = d_h_2 * (1 - h_2 * h_2);
     const d_w_2 = d_b_2 * h_1;
     const d_h_1 = d_b_2 * w_2;
-    const u399 = h_1 * h_1;
-    const u400 = 1 - u399;
-    const d_b_1 = d_h_1 * u400;
+    const d_b_1 = d_h_1 * (1 - h_1 * h_1);
     const d_w_1 = d_b_1 * x;
-    lossSum += f;
-    sum_w_1 += d_w_1;
-    sum_b_1 += d_b_1;
-    sum_w_2 += d_w_2;
-    sum_b_2 += d_b_2;
-    sum_w_3 += d_w_3;
-    sum_b_3 += d_b_3;
-    sum_w_4 += d_w_4;
-    sum_b_4 += d_b_4;
-    sum_w_5 += d_w_5;
-    sum_b_5 += d_b_5;
-    sum_w_6 += d_w_6;
-    sum_b_6 += d_b_6;
-    sum_w_7 += d_w_7;
-    sum_b_7 += d_b_7;
-    sum_w_8 += d_w_8;
-    sum_b_8 += d_b_8;
-    sum_w_9 += d_w_9;
-    sum_b_9 += d_b_9;
-    sum_w_10 += d_w_10;
-    sum_b_10 += d_b_10;
-    sum_w_11 += d_w_11;
-    sum_b_11 += d_b_11;
-    sum_w_12 += d_w_12;
-    sum_b_12 += d_b_12;
-    sum_w_13 += d_w_13;
-    sum_b_13 += d_b_13;
-    sum_w_14 += d_w_14;
-    sum_b_14 += d_b_14;
-    sum_w_15 += d_w_15;
-    sum_b_15 += d_b_15;
-    sum_w_16 += d_w_16;
-    sum_b_16 += d_b_16;
-    sum_w_17 += d_w_17;
-    sum_b_17 += d_b_17;
-    sum_w_18 += d_w_18;
-    sum_b_18 += d_b_18;
-    sum_w_19 += d_w_19;
-    sum_b_19 += d_b_19;
-    sum_w_20 += d_w_20;
-    sum_b_20 += d_b_20;
-    sum_w_21 += d_w_21;
-    sum_b_21 += d_b_21;
-    sum_w_22 += d_w_22;
-    sum_b_22 += d_b_22;
-    sum_w_23 += d_w_23;
-    sum_b_23 += d_b_23;
-    sum_w_24 += d_w_24;
-    sum_b_24 += d_b_24;
-    sum_w_25 += d_w_25;
-    sum_b_25 += d_b_25;
-    sum_w_26 += d_w_26;
-    sum_b_26 += d_b_26;
-    sum_w_27 += d_w_27;
-    sum_b_27 += d_b_27;
-    sum_w_28 += d_w_28;
-    sum_b_28 += d_b_28;
-    sum_w_29 += d_w_29;
-    sum_b_29 += d_b_29;
-    sum_w_30 += d_w_30;
-    sum_b_30 += d_b_30;
-    sum_w_31 += d_w_31;
-    sum_b_31 += d_b_31;
-    sum_w_32 += d_w_32;
-    sum_b_32 += d_b_32;
-    sum_w_33 += d_w_33;
-    sum_b_33 += d_b_33;
-    sum_w_34 += d_w_34;
-    sum_b_34 += d_b_34;
-    sum_w_35 += d_w_35;
-    sum_b_35 += d_b_35;
-    sum_w_36 += d_w_36;
-    sum_b_36 += d_b_36;
-    sum_w_37 += d_w_37;
-    sum_b_37 += d_b_37;
-    sum_w_38 += d_w_38;
-    sum_b_38 += d_b_38;
-    sum_w_39 += d_w_39;
-    sum_b_39 += d_b_39;
-    sum_w_40 += d_w_40;
-    sum_b_40 += d_b_40;
-    sum_w_41 += d_w_41;
-    sum_b_41 += d_b_41;
-    sum_w_42 += d_w_42;
-    sum_b_42 += d_b_42;
-    sum_w_43 += d_w_43;
-    sum_b_43 += d_b_43;
-    sum_w_44 += d_w_44;
-    sum_b_44 += d_b_44;
-    sum_w_45 += d_w_45;
-    sum_b_45 += d_b_45;
-    sum_w_46 += d_w_46;
-    sum_b_46 += d_b_46;
-    sum_w_47 += d_w_47;
-    sum_b_47 += d_b_47;
-    sum_w_48 += d_w_48;
-    sum_b_48 += d_b_48;
-    sum_w_49 += d_w_49;
-    sum_b_49 += d_b_49;
-    sum_w_50 += d_w_50;
-    sum_b_50 += d_b_50;
+    sums[0] += f;
+    sums[1] += d_w_1;
+    sums[2] += d_b_1;
+    sums[3] += d_w_2;
+    sums[4] += d_b_2;
+    sums[5] += d_w_3;
+    sums[6] += d_b_3;
+    sums[7] += d_w_4;
+    sums[8] += d_b_4;
+    sums[9] += d_w_5;
+    sums[10] += d_b_5;
+    sums[11] += d_w_6;
+    sums[12] += d_b_6;
+    sums[13] += d_w_7;
+    sums[14] += d_b_7;
+    sums[15] += d_w_8;
+    sums[16] += d_b_8;
+    sums[17] += d_w_9;
+    sums[18] += d_b_9;
+    sums[19] += d_w_10;
+    sums[20] += d_b_10;
+    sums[21] += d_w_11;
+    sums[22] += d_b_11;
+    sums[23] += d_w_12;
+    sums[24] += d_b_12;
+    sums[25] += d_w_13;
+    sums[26] += d_b_13;
+    sums[27] += d_w_14;
+    sums[28] += d_b_14;
+    sums[29] += d_w_15;
+    sums[30] += d_b_15;
+    sums[31] += d_w_16;
+    sums[32] += d_b_16;
+    sums[33] += d_w_17;
+    sums[34] += d_b_17;
+    sums[35] += d_w_18;
+    sums[36] += d_b_18;
+    sums[37] += d_w_19;
+    sums[38] += d_b_19;
+    sums[39] += d_w_20;
+    sums[40] += d_b_20;
+    sums[41] += d_w_21;
+    sums[42] += d_b_21;
+    sums[43] += d_w_22;
+    sums[44] += d_b_22;
+    sums[45] += d_w_23;
+    sums[46] += d_b_23;
+    sums[47] += d_w_24;
+    sums[48] += d_b_24;
+    sums[49] += d_w_25;
+    sums[50] += d_b_25;
+    sums[51] += d_w_26;
+    sums[52] += d_b_26;
+    sums[53] += d_w_27;
+    sums[54] += d_b_27;
+    sums[55] += d_w_28;
+    sums[56] += d_b_28;
+    sums[57] += d_w_29;
+    sums[58] += d_b_29;
+    sums[59] += d_w_30;
+    sums[60] += d_b_30;
+    sums[61] += d_w_31;
+    sums[62] += d_b_31;
+    sums[63] += d_w_32;
+    sums[64] += d_b_32;
+    sums[65] += d_w_33;
+    sums[66] += d_b_33;
+    sums[67] += d_w_34;
+    sums[68] += d_b_34;
+    sums[69] += d_w_35;
+    sums[70] += d_b_35;
+    sums[71] += d_w_36;
+    sums[72] += d_b_36;
+    sums[73] += d_w_37;
+    sums[74] += d_b_37;
+    sums[75] += d_w_38;
+    sums[76] += d_b_38;
+    sums[77] += d_w_39;
+    sums[78] += d_b_39;
+    sums[79] += d_w_40;
+    sums[80] += d_b_40;
+    sums[81] += d_w_41;
+    sums[82] += d_b_41;
+    sums[83] += d_w_42;
+    sums[84] += d_b_42;
+    sums[85] += d_w_43;
+    sums[86] += d_b_43;
+    sums[87] += d_w_44;
+    sums[88] += d_b_44;
+    sums[89] += d_w_45;
+    sums[90] += d_b_45;
+    sums[91] += d_w_46;
+    sums[92] += d_b_46;
+    sums[93] += d_w_47;
+    sums[94] += d_b_47;
+    sums[95] += d_w_48;
+    sums[96] += d_b_48;
+    sums[97] += d_w_49;
+    sums[98] += d_b_49;
+    sums[99] += d_w_50;
+    sums[100] += d_b_50;
   }
   const scale = 1 / n;
-  out.loss = (0 + lossSum) * scale;
-  grads.w_1 = (0 + sum_w_1) * scale;
-  grads.b_1 = (0 + sum_b_1) * scale;
-  grads.w_2 = (0 + sum_w_2) * scale;
-  grads.b_2 = (0 + sum_b_2) * scale;
-  grads.w_3 = (0 + sum_w_3) * scale;
-  grads.b_3 = (0 + sum_b_3) * scale;
-  grads.w_4 = (0 + sum_w_4) * scale;
-  grads.b_4 = (0 + sum_b_4) * scale;
-  grads.w_5 = (0 + sum_w_5) * scale;
-  grads.b_5 = (0 + sum_b_5) * scale;
-  grads.w_6 = (0 + sum_w_6) * scale;
-  grads.b_6 = (0 + sum_b_6) * scale;
-  grads.w_7 = (0 + sum_w_7) * scale;
-  grads.b_7 = (0 + sum_b_7) * scale;
-  grads.w_8 = (0 + sum_w_8) * scale;
-  grads.b_8 = (0 + sum_b_8) * scale;
-  grads.w_9 = (0 + sum_w_9) * scale;
-  grads.b_9 = (0 + sum_b_9) * scale;
-  grads.w_10 = (0 + sum_w_10) * scale;
-  grads.b_10 = (0 + sum_b_10) * scale;
-  grads.w_11 = (0 + sum_w_11) * scale;
-  grads.b_11 = (0 + sum_b_11) * scale;
-  grads.w_12 = (0 + sum_w_12) * scale;
-  grads.b_12 = (0 + sum_b_12) * scale;
-  grads.w_13 = (0 + sum_w_13) * scale;
-  grads.b_13 = (0 + sum_b_13) * scale;
-  grads.w_14 = (0 + sum_w_14) * scale;
-  grads.b_14 = (0 + sum_b_14) * scale;
-  grads.w_15 = (0 + sum_w_15) * scale;
-  grads.b_15 = (0 + sum_b_15) * scale;
-  grads.w_16 = (0 + sum_w_16) * scale;
-  grads.b_16 = (0 + sum_b_16) * scale;
-  grads.w_17 = (0 + sum_w_17) * scale;
-  grads.b_17 = (0 + sum_b_17) * scale;
-  grads.w_18 = (0 + sum_w_18) * scale;
-  grads.b_18 = (0 + sum_b_18) * scale;
-  grads.w_19 = (0 + sum_w_19) * scale;
-  grads.b_19 = (0 + sum_b_19) * scale;
-  grads.w_20 = (0 + sum_w_20) * scale;
-  grads.b_20 = (0 + sum_b_20) * scale;
-  grads.w_21 = (0 + sum_w_21) * scale;
-  grads.b_21 = (0 + sum_b_21) * scale;
-  grads.w_22 = (0 + sum_w_22) * scale;
-  grads.b_22 = (0 + sum_b_22) * scale;
-  grads.w_23 = (0 + sum_w_23) * scale;
-  grads.b_23 = (0 + sum_b_23) * scale;
-  grads.w_24 = (0 + sum_w_24) * scale;
-  grads.b_24 = (0 + sum_b_24) * scale;
-  grads.w_25 = (0 + sum_w_25) * scale;
-  grads.b_25 = (0 + sum_b_25) * scale;
-  grads.w_26 = (0 + sum_w_26) * scale;
-  grads.b_26 = (0 + sum_b_26) * scale;
-  grads.w_27 = (0 + sum_w_27) * scale;
-  grads.b_27 = (0 + sum_b_27) * scale;
-  grads.w_28 = (0 + sum_w_28) * scale;
-  grads.b_28 = (0 + sum_b_28) * scale;
-  grads.w_29 = (0 + sum_w_29) * scale;
-  grads.b_29 = (0 + sum_b_29) * scale;
-  grads.w_30 = (0 + sum_w_30) * scale;
-  grads.b_30 = (0 + sum_b_30) * scale;
-  grads.w_31 = (0 + sum_w_31) * scale;
-  grads.b_31 = (0 + sum_b_31) * scale;
-  grads.w_32 = (0 + sum_w_32) * scale;
-  grads.b_32 = (0 + sum_b_32) * scale;
-  grads.w_33 = (0 + sum_w_33) * scale;
-  grads.b_33 = (0 + sum_b_33) * scale;
-  grads.w_34 = (0 + sum_w_34) * scale;
-  grads.b_34 = (0 + sum_b_34) * scale;
-  grads.w_35 = (0 + sum_w_35) * scale;
-  grads.b_35 = (0 + sum_b_35) * scale;
-  grads.w_36 = (0 + sum_w_36) * scale;
-  grads.b_36 = (0 + sum_b_36) * scale;
-  grads.w_37 = (0 + sum_w_37) * scale;
-  grads.b_37 = (0 + sum_b_37) * scale;
-  grads.w_38 = (0 + sum_w_38) * scale;
-  grads.b_38 = (0 + sum_b_38) * scale;
-  grads.w_39 = (0 + sum_w_39) * scale;
-  grads.b_39 = (0 + sum_b_39) * scale;
-  grads.w_40 = (0 + sum_w_40) * scale;
-  grads.b_40 = (0 + sum_b_40) * scale;
-  grads.w_41 = (0 + sum_w_41) * scale;
-  grads.b_41 = (0 + sum_b_41) * scale;
-  grads.w_42 = (0 + sum_w_42) * scale;
-  grads.b_42 = (0 + sum_b_42) * scale;
-  grads.w_43 = (0 + sum_w_43) * scale;
-  grads.b_43 = (0 + sum_b_43) * scale;
-  grads.w_44 = (0 + sum_w_44) * scale;
-  grads.b_44 = (0 + sum_b_44) * scale;
-  grads.w_45 = (0 + sum_w_45) * scale;
-  grads.b_45 = (0 + sum_b_45) * scale;
-  grads.w_46 = (0 + sum_w_46) * scale;
-  grads.b_46 = (0 + sum_b_46) * scale;
-  grads.w_47 = (0 + sum_w_47) * scale;
-  grads.b_47 = (0 + sum_b_47) * scale;
-  grads.w_48 = (0 + sum_w_48) * scale;
-  grads.b_48 = (0 + sum_b_48) * scale;
-  grads.w_49 = (0 + sum_w_49) * scale;
-  grads.b_49 = (0 + sum_b_49) * scale;
-  grads.w_50 = (0 + sum_w_50) * scale;
-  grads.b_50 = (0 + sum_b_50) * scale;
+  out.loss = sums[0] * scale;
+  grads.w_1 = sums[1] * scale;
+  grads.b_1 = sums[2] * scale;
+  grads.w_2 = sums[3] * scale;
+  grads.b_2 = sums[4] * scale;
+  grads.w_3 = sums[5] * scale;
+  grads.b_3 = sums[6] * scale;
+  grads.w_4 = sums[7] * scale;
+  grads.b_4 = sums[8] * scale;
+  grads.w_5 = sums[9] * scale;
+  grads.b_5 = sums[10] * scale;
+  grads.w_6 = sums[11] * scale;
+  grads.b_6 = sums[12] * scale;
+  grads.w_7 = sums[13] * scale;
+  grads.b_7 = sums[14] * scale;
+  grads.w_8 = sums[15] * scale;
+  grads.b_8 = sums[16] * scale;
+  grads.w_9 = sums[17] * scale;
+  grads.b_9 = sums[18] * scale;
+  grads.w_10 = sums[19] * scale;
+  grads.b_10 = sums[20] * scale;
+  grads.w_11 = sums[21] * scale;
+  grads.b_11 = sums[22] * scale;
+  grads.w_12 = sums[23] * scale;
+  grads.b_12 = sums[24] * scale;
+  grads.w_13 = sums[25] * scale;
+  grads.b_13 = sums[26] * scale;
+  grads.w_14 = sums[27] * scale;
+  grads.b_14 = sums[28] * scale;
+  grads.w_15 = sums[29] * scale;
+  grads.b_15 = sums[30] * scale;
+  grads.w_16 = sums[31] * scale;
+  grads.b_16 = sums[32] * scale;
+  grads.w_17 = sums[33] * scale;
+  grads.b_17 = sums[34] * scale;
+  grads.w_18 = sums[35] * scale;
+  grads.b_18 = sums[36] * scale;
+  grads.w_19 = sums[37] * scale;
+  grads.b_19 = sums[38] * scale;
+  grads.w_20 = sums[39] * scale;
+  grads.b_20 = sums[40] * scale;
+  grads.w_21 = sums[41] * scale;
+  grads.b_21 = sums[42] * scale;
+  grads.w_22 = sums[43] * scale;
+  grads.b_22 = sums[44] * scale;
+  grads.w_23 = sums[45] * scale;
+  grads.b_23 = sums[46] * scale;
+  grads.w_24 = sums[47] * scale;
+  grads.b_24 = sums[48] * scale;
+  grads.w_25 = sums[49] * scale;
+  grads.b_25 = sums[50] * scale;
+  grads.w_26 = sums[51] * scale;
+  grads.b_26 = sums[52] * scale;
+  grads.w_27 = sums[53] * scale;
+  grads.b_27 = sums[54] * scale;
+  grads.w_28 = sums[55] * scale;
+  grads.b_28 = sums[56] * scale;
+  grads.w_29 = sums[57] * scale;
+  grads.b_29 = sums[58] * scale;
+  grads.w_30 = sums[59] * scale;
+  grads.b_30 = sums[60] * scale;
+  grads.w_31 = sums[61] * scale;
+  grads.b_31 = sums[62] * scale;
+  grads.w_32 = sums[63] * scale;
+  grads.b_32 = sums[64] * scale;
+  grads.w_33 = sums[65] * scale;
+  grads.b_33 = sums[66] * scale;
+  grads.w_34 = sums[67] * scale;
+  grads.b_34 = sums[68] * scale;
+  grads.w_35 = sums[69] * scale;
+  grads.b_35 = sums[70] * scale;
+  grads.w_36 = sums[71] * scale;
+  grads.b_36 = sums[72] * scale;
+  grads.w_37 = sums[73] * scale;
+  grads.b_37 = sums[74] * scale;
+  grads.w_38 = sums[75] * scale;
+  grads.b_38 = sums[76] * scale;
+  grads.w_39 = sums[77] * scale;
+  grads.b_39 = sums[78] * scale;
+  grads.w_40 = sums[79] * scale;
+  grads.b_40 = sums[80] * scale;
+  grads.w_41 = sums[81] * scale;
+  grads.b_41 = sums[82] * scale;
+  grads.w_42 = sums[83] * scale;
+  grads.b_42 = sums[84] * scale;
+  grads.w_43 = sums[85] * scale;
+  grads.b_43 = sums[86] * scale;
+  grads.w_44 = sums[87] * scale;
+  grads.b_44 = sums[88] * scale;
+  grads.w_45 = sums[89] * scale;
+  grads.b_45 = sums[90] * scale;
+  grads.w_46 = sums[91] * scale;
+  grads.b_46 = sums[92] * scale;
+  grads.w_47 = sums[93] * scale;
+  grads.b_47 = sums[94] * scale;
+  grads.w_48 = sums[95] * scale;
+  grads.b_48 = sums[96] * scale;
+  grads.w_49 = sums[97] * scale;
+  grads.b_49 = sums[98] * scale;
+  grads.w_50 = sums[99] * scale;
+  grads.b_50 = sums[100] * scale;
   return out;
 }

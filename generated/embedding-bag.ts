@@ -2,7 +2,7 @@
 // (gradc compile examples/embedding-bag.grad).
 // source sha256: 26d2465a5ca15f2d0e61f2ad361144c46e37067490eeb60d76157c653e64f39c
 // gradc options: dtype=f64
-// output sha256: df12d5a77a9247a68e1431e1365b34fcb05b8177c0ed32af224dc947981a063a
+// output sha256: 508b82cf32cc2edd9cb24c3690391c6a8fda81d979f617563eeb88b13cfc8e12
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -25,7 +25,6 @@ export interface Params {
 export interface Inputs {
   /** [6], row-major */
   tokens: Int32Array;
-  /** scalar */
   label: number;
 }
 
@@ -33,19 +32,11 @@ export interface Inputs {
 export interface Batch {
   /** [6], row-major */
   tokens: ArrayLike<number>;
-  /** scalar */
   label: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** [50, 8], row-major */
-  E: Tensor;
-  /** [4, 8], row-major */
-  W: Tensor;
-  /** [4], row-major */
-  b: Tensor;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -70,7 +61,7 @@ function createWorkspace() {
   return {
     bag: new Float64Array(8),
     bag_1: new Float64Array(128),
-    chunkSums: new Float64Array(1),
+    batchSums: new Float64Array(1),
     d_b: new Float64Array(4),
     d_bag: new Float64Array(8),
     d_bag_1: new Float64Array(128),
@@ -496,7 +487,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const d_W_1 = workspace.d_W_1;
   const u19 = workspace.u19;
   const d_E_1 = workspace.d_E_1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   // u1_1 = E[tokens] : [16, 6, 8]
   {
@@ -740,7 +731,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_bag = workspace.d_bag;
   const u13 = workspace.u13;
   const d_E = workspace.d_E;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_b = grads.b;
@@ -749,12 +740,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_W.fill(0);
   const grad_E = grads.E;
   grad_E.fill(0);
-  let lossSum = 0;
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
+  let lossSum = 0;
   for (let sample = start; sample < n; sample++) {
     const tokens_offset = sample * 6;
     const label = label_batch[sample];

@@ -2,7 +2,7 @@
 // (gradc compile examples/iris/model.grad).
 // source sha256: f4dfaaa5dd54117a3678522da5dcbc23a785132f96961609e0c6402cc6d54f58
 // gradc options: dtype=f64
-// output sha256: b22cbc05edcfeee62bd32efaaf4d50dbee0861c2a038b756a97fd90652cb97e5
+// output sha256: 7920f70bd6acf7948930af3175197e96aac4f3b1c17592ea1baa5b0692212a1e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -37,17 +37,8 @@ export interface Batch {
   y: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** [16, 4], row-major */
-  W1: Tensor;
-  /** [16], row-major */
-  b1: Tensor;
-  /** [3, 16], row-major */
-  W2: Tensor;
-  /** [3], row-major */
-  b2: Tensor;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -71,7 +62,7 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
-    chunkSums: new Float64Array(1),
+    batchSums: new Float64Array(1),
     d_b1: new Float64Array(16),
     d_b1_1: new Float64Array(16),
     d_b2: new Float64Array(3),
@@ -422,7 +413,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u19 = workspace.u19;
   const d_b1_1 = workspace.d_b1_1;
   const d_W1_1 = workspace.d_W1_1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   // u2_1 = W1 @ x : [16, 16]; then, per element, u4_1, h_1
   {
@@ -706,7 +697,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_h = workspace.d_h;
   const d_b1 = workspace.d_b1;
   const d_W1 = workspace.d_W1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_b2 = grads.b2;
@@ -717,12 +708,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_b1.fill(0);
   const grad_W1 = grads.W1;
   grad_W1.fill(0);
-  let lossSum = 0;
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
+  let lossSum = 0;
   for (let sample = start; sample < n; sample++) {
     const x_offset = sample * 4;
     const y_offset = sample * 3;

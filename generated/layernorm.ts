@@ -2,7 +2,7 @@
 // (gradc compile examples/layernorm.grad).
 // source sha256: f0504e0c9d0919333265d7981bb5b14ff5d85c4c9d3864b532353b2ef788bf45
 // gradc options: dtype=f64
-// output sha256: 50b52ddd3faac7e8b6d33dca992a6ffb92f0c0c9ba96c573982c152f428ba603
+// output sha256: 0837ca922ba1284da1c4fe57df156f860168f8efbae9384f30dc1bc68476e24e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -40,17 +40,8 @@ export interface Batch {
   Y: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** [16], row-major */
-  gamma: Tensor;
-  /** [16], row-major */
-  beta: Tensor;
-  /** [16, 4], row-major */
-  W: Tensor;
-  /** [4], row-major */
-  b: Tensor;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -74,7 +65,7 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
-    chunkSums: new Float64Array(1),
+    batchSums: new Float64Array(1),
     d_b: new Float64Array(4),
     d_b_1: new Float64Array(4),
     d_beta: new Float64Array(16),
@@ -648,7 +639,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u54 = workspace.u54;
   const u55 = workspace.u55;
   const d_gamma_1 = workspace.d_gamma_1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   // u1_1 : [16, 8]
   {
@@ -1007,7 +998,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_beta = workspace.d_beta;
   const u40 = workspace.u40;
   const d_gamma = workspace.d_gamma;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_b = grads.b;
@@ -1018,12 +1009,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_beta.fill(0);
   const grad_gamma = grads.gamma;
   grad_gamma.fill(0);
-  let lossSum = 0;
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
+  let lossSum = 0;
   for (let sample = start; sample < n; sample++) {
     const X_offset = sample * 128;
     const Y_offset = sample * 32;

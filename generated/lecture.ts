@@ -2,7 +2,7 @@
 // (gradc compile examples/lecture.grad).
 // source sha256: f6c61eac01394dce30d1b3cac9be3d10e6d9b26b97a3f4cfa7c6e50da825e6da
 // gradc options: dtype=f64
-// output sha256: 84f75c7687efd9110075023bc5161c1eb58f4fbf2a835eefed3b0ac2581e3a50
+// output sha256: 433555c9581dfd6818b133bcd58cb36d4fad7c5a45b375a00ea90c498568ac10
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -11,35 +11,24 @@ export const shapes = { params: { w: [], b: [] }, inputs: { x: [], y: [] } } as 
 
 /** The differentiated parameters. */
 export interface Params {
-  /** scalar */
   w: number;
-  /** scalar */
   b: number;
 }
 
 /** One sample of data (not differentiated). */
 export interface Inputs {
-  /** scalar */
   x: number;
-  /** scalar */
   y: number;
 }
 
 /** n samples of each input, sample after sample (row-major [n, ...shape]). */
 export interface Batch {
-  /** scalar */
   x: ArrayLike<number>;
-  /** scalar */
   y: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** scalar */
-  w: number;
-  /** scalar */
-  b: number;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -108,15 +97,8 @@ export function loss(params: Params, inputs: Inputs): number {
   if (typeof x !== "number") badNumber("inputs.x", x);
   const y = inputs.y;
   if (typeof y !== "number") badNumber("inputs.y", y);
-  const u1 = w * x; // w*x
-  const u2 = u1 + b; // w*x + b
-  const u3 = 1 / (1 + Math.exp(-u2)); // sigmoid(w*x + b)
-  const u4 = u3 - y; // (sigmoid(w*x + b) - y)
-  const u5 = u4 * u4; // (sigmoid(w*x + b) - y)^2
-  const u6 = 0.5 * u5; // 0.5 * (sigmoid(w*x + b) - y)^2
-  const u7 = w * w; // w^2
-  const u8 = 0.5 * u7; // 0.5 * w^2
-  const f = u6 + u8; // 0.5 * (sigmoid(w*x + b) - y)^2 + 0.5 * w^2
+  const t_1 = 1 / (1 + Math.exp(-(w * x + b))) - y;
+  const f = 0.5 * (t_1 * t_1) + 0.5 * (w * w); // 0.5 * (sigmoid(w*x + b) - y)^2 + 0.5 * w^2
   return f;
 }
 
@@ -131,20 +113,11 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const y = inputs.y;
   if (typeof y !== "number") badNumber("inputs.y", y);
   const grads = out.grads;
-  const u1 = w * x; // w*x
-  const u2 = u1 + b; // w*x + b
-  const u3 = 1 / (1 + Math.exp(-u2)); // sigmoid(w*x + b)
+  const u3 = 1 / (1 + Math.exp(-(w * x + b))); // sigmoid(w*x + b)
   const u4 = u3 - y; // (sigmoid(w*x + b) - y)
-  const u5 = u4 * u4; // (sigmoid(w*x + b) - y)^2
-  const u6 = 0.5 * u5; // 0.5 * (sigmoid(w*x + b) - y)^2
-  const u7 = w * w; // w^2
-  const u8 = 0.5 * u7; // 0.5 * w^2
-  const f = u6 + u8; // 0.5 * (sigmoid(w*x + b) - y)^2 + 0.5 * w^2
-  const u10 = u4 * u3;
-  const u11 = 1 - u3;
-  const d_b = u10 * u11;
-  const u13 = d_b * x;
-  const d_w = u13 + w;
+  const f = 0.5 * (u4 * u4) + 0.5 * (w * w); // 0.5 * (sigmoid(w*x + b) - y)^2 + 0.5 * w^2
+  const d_b = u4 * u3 * (1 - u3);
+  const d_w = d_b * x + w;
   out.loss = f;
   grads.w = d_w;
   grads.b = d_b;
@@ -162,34 +135,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const y_batch = batch.y;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
-  let lossSum = 0;
   let start = 0;
+  let lossSum = 0;
   let sum_w = 0;
   let sum_b = 0;
   for (let sample = start; sample < n; sample++) {
     const x = x_batch[sample];
     const y = y_batch[sample];
-    const u1 = w * x; // w*x
-    const u2 = u1 + b; // w*x + b
-    const u3 = 1 / (1 + Math.exp(-u2)); // sigmoid(w*x + b)
+    const u3 = 1 / (1 + Math.exp(-(w * x + b))); // sigmoid(w*x + b)
     const u4 = u3 - y; // (sigmoid(w*x + b) - y)
-    const u5 = u4 * u4; // (sigmoid(w*x + b) - y)^2
-    const u6 = 0.5 * u5; // 0.5 * (sigmoid(w*x + b) - y)^2
-    const u7 = w * w; // w^2
-    const u8 = 0.5 * u7; // 0.5 * w^2
-    const f = u6 + u8; // 0.5 * (sigmoid(w*x + b) - y)^2 + 0.5 * w^2
-    const u10 = u4 * u3;
-    const u11 = 1 - u3;
-    const d_b = u10 * u11;
-    const u13 = d_b * x;
-    const d_w = u13 + w;
+    const f = 0.5 * (u4 * u4) + 0.5 * (w * w); // 0.5 * (sigmoid(w*x + b) - y)^2 + 0.5 * w^2
+    const d_b = u4 * u3 * (1 - u3);
+    const d_w = d_b * x + w;
     lossSum += f;
     sum_w += d_w;
     sum_b += d_b;
   }
   const scale = 1 / n;
-  out.loss = (0 + lossSum) * scale;
-  grads.w = (0 + sum_w) * scale;
-  grads.b = (0 + sum_b) * scale;
+  out.loss = lossSum * scale;
+  grads.w = sum_w * scale;
+  grads.b = sum_b * scale;
   return out;
 }

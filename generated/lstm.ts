@@ -2,7 +2,7 @@
 // (gradc compile examples/lstm.grad).
 // source sha256: f35f7e6a9caaa42b521ee1b00ec29341cb085985cddf1441a60050bcda98fb18
 // gradc options: dtype=f64
-// output sha256: 38025409f4d0eb417a8c5653c0f9139abf2c5e1ec1a15f08a8f605d50776456c
+// output sha256: ba4bda6e2b6fcc988d145deb8d4eaa1f0f6430ad7ced3a8ee744596fa7e383e0
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -27,7 +27,6 @@ export interface Params {
 export interface Inputs {
   /** [8, 3], row-major */
   xs: Tensor;
-  /** scalar */
   y: number;
 }
 
@@ -35,21 +34,11 @@ export interface Inputs {
 export interface Batch {
   /** [8, 3], row-major */
   xs: ArrayLike<number>;
-  /** scalar */
   y: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** [16, 7], row-major */
-  W: Tensor;
-  /** [16], row-major */
-  b: Tensor;
-  /** [3, 4], row-major */
-  Wo: Tensor;
-  /** [3], row-major */
-  bo: Tensor;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -73,6 +62,7 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
+    batchSums: new Float64Array(1),
     c_1: new Float64Array(4),
     c_1_1: new Float64Array(64),
     c_2: new Float64Array(4),
@@ -87,7 +77,6 @@ function createWorkspace() {
     c_6_1: new Float64Array(64),
     c_7: new Float64Array(4),
     c_7_1: new Float64Array(64),
-    chunkSums: new Float64Array(1),
     d_b: new Float64Array(16),
     d_b_1: new Float64Array(16),
     d_bo: new Float64Array(3),
@@ -2338,7 +2327,7 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
   const d_b_1 = workspace.d_b_1;
   const u448 = workspace.u448;
   const u455 = workspace.u455;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   const u172_1 = batchChunk_spill[0];
   {
@@ -5186,7 +5175,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u423 = workspace.u423;
   const d_b = workspace.d_b;
   const d_W = workspace.d_W;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_bo = grads.bo;
@@ -5197,12 +5186,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_b.fill(0);
   const grad_W = grads.W;
   grad_W.fill(0);
-  let lossSum = 0;
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
+  let lossSum = 0;
   for (let sample = start; sample < n; sample++) {
     const xs_offset = sample * 24;
     const y = y_batch[sample];

@@ -2,7 +2,7 @@
 // (gradc compile examples/mlp-xw.grad).
 // source sha256: e3130600a78a166e4de6a867ed44766a61441caedb13ce97f90ab248393a64f6
 // gradc options: dtype=f64
-// output sha256: 1f2c935c578fbe822cf6b7c593c96021b2ec0ce1d672a5216c0c913d2f05aea3
+// output sha256: 62aad9fca68c2a0ec601588413e4ab3e03275f12bbf1bdde18dc44e68e3ff7ea
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -40,17 +40,8 @@ export interface Batch {
   y: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** [784, 128], row-major */
-  W1: Tensor;
-  /** [128], row-major */
-  b1: Tensor;
-  /** [128, 10], row-major */
-  W2: Tensor;
-  /** [10], row-major */
-  b2: Tensor;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -74,7 +65,7 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
-    chunkSums: new Float64Array(1),
+    batchSums: new Float64Array(1),
     d_b1: new Float64Array(128),
     d_b1_1: new Float64Array(128),
     d_b2: new Float64Array(10),
@@ -509,7 +500,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u18 = workspace.u18;
   const d_b1_1 = workspace.d_b1_1;
   const d_W1_1 = workspace.d_W1_1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   // u1_1 = x @ W1 : [16, 128]; then, per element, u3, h_1
   {
@@ -805,7 +796,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_W2 = workspace.d_W2;
   const d_b1 = workspace.d_b1;
   const d_W1 = workspace.d_W1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_b2 = grads.b2;
@@ -816,12 +807,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_b1.fill(0);
   const grad_W1 = grads.W1;
   grad_W1.fill(0);
-  let lossSum = 0;
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
+  let lossSum = 0;
   for (let sample = start; sample < n; sample++) {
     const x_offset = sample * 784;
     const y_offset = sample * 10;

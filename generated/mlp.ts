@@ -2,7 +2,7 @@
 // (gradc compile examples/mlp.grad).
 // source sha256: e10bcf6a81d416e123153c9edba39b9ea0cff4ca8ab5bd0af6366e568e8d7c66
 // gradc options: dtype=f64
-// output sha256: deb296c6314c0bb9c4d673dbb63204ee016a30c92c7df36ed11d45e848ccdcc2
+// output sha256: 584f17e3283b7ac9f94546a5958abea70ee57ef33cc1b8dfb480fe806ed614ce
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -40,17 +40,8 @@ export interface Batch {
   y: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** [128, 784], row-major */
-  W1: Tensor;
-  /** [128], row-major */
-  b1: Tensor;
-  /** [10, 128], row-major */
-  W2: Tensor;
-  /** [10], row-major */
-  b2: Tensor;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -74,7 +65,7 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
-    chunkSums: new Float64Array(1),
+    batchSums: new Float64Array(1),
     d_b1: new Float64Array(128),
     d_b1_1: new Float64Array(128),
     d_b2: new Float64Array(10),
@@ -517,7 +508,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u19 = workspace.u19;
   const d_b1_1 = workspace.d_b1_1;
   const d_W1_1 = workspace.d_W1_1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   // u2_1 = W1 @ x : [16, 128]; then, per element, u4_1, h_1
   {
@@ -808,7 +799,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const d_h = workspace.d_h;
   const d_b1 = workspace.d_b1;
   const d_W1 = workspace.d_W1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_b2 = grads.b2;
@@ -819,12 +810,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_b1.fill(0);
   const grad_W1 = grads.W1;
   grad_W1.fill(0);
-  let lossSum = 0;
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
+  let lossSum = 0;
   for (let sample = start; sample < n; sample++) {
     const x_offset = sample * 784;
     const y_offset = sample * 10;

@@ -2,7 +2,7 @@
 // (gradc compile examples/regression.grad).
 // source sha256: e02653b4055fa5f69e5e6b0b7d25f6df1bcd7269915c199f18b2b5a2dfdfebd5
 // gradc options: dtype=f64
-// output sha256: d29502976f92fc1f759d9a010c9db34eab9e96b8d3272f8dbb6dacb8832c48fc
+// output sha256: bd408a75ad0f0ed3cc25f1a0209260df42cf0eb391c68abeb8e11dae74785c27
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -13,7 +13,6 @@ export const shapes = { params: { w: [3], b: [] }, inputs: { X: [16, 3], t: [16]
 export interface Params {
   /** [3], row-major */
   w: Tensor;
-  /** scalar */
   b: number;
 }
 
@@ -33,13 +32,8 @@ export interface Batch {
   t: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** [3], row-major */
-  w: Tensor;
-  /** scalar */
-  b: number;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -61,7 +55,7 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
-    chunkSums: new Float64Array(2),
+    batchSums: new Float64Array(2),
     d_w: new Float64Array(3),
     d_w_1: new Float64Array(3),
     loss_1: new Float64Array(16),
@@ -304,7 +298,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u14 = workspace.u14;
   const u15 = workspace.u15;
   const d_w_1 = workspace.d_w_1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   // u1_1 = X @ w : [16, 16]
   {
@@ -413,17 +407,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u6 = workspace.u6;
   const u10 = workspace.u10;
   const d_w = workspace.d_w;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_w = grads.w;
   grad_w.fill(0);
-  let lossSum = 0;
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
+  let lossSum = 0;
   let sum_b = 0;
   for (let sample = start; sample < n; sample++) {
     const X_offset = sample * 48;

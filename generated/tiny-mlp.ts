@@ -2,7 +2,7 @@
 // (gradc compile examples/tiny-mlp.grad).
 // source sha256: e28a1e914031665ff07f52c9136984db924d4771edd0d346a6a1786ab7fac8a4
 // gradc options: dtype=f64
-// output sha256: 3ec618ff9e9a8deaf364cbc729319c6d1cf7be996fd509838f05ce4c942d04b7
+// output sha256: ecc9476e62d57aa5ac32898e16f326fffc2995a6c0e5fc6a049f67840a3825b3
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -17,7 +17,6 @@ export interface Params {
   b1: Tensor;
   /** [8], row-major */
   w2: Tensor;
-  /** scalar */
   b2: number;
 }
 
@@ -25,7 +24,6 @@ export interface Params {
 export interface Inputs {
   /** [4], row-major */
   x: Tensor;
-  /** scalar */
   y: number;
 }
 
@@ -33,21 +31,11 @@ export interface Inputs {
 export interface Batch {
   /** [4], row-major */
   x: ArrayLike<number>;
-  /** scalar */
   y: ArrayLike<number>;
 }
 
-/** d loss / d param, one entry per param, shaped like the param. */
-export interface Grads {
-  /** [8, 4], row-major */
-  W1: Tensor;
-  /** [8], row-major */
-  b1: Tensor;
-  /** [8], row-major */
-  w2: Tensor;
-  /** scalar */
-  b2: number;
-}
+/** d loss / d param: one entry per param, shaped like the param (so typed as Params). */
+export type Grads = Params;
 
 /** The loss and its gradients. */
 export interface Result {
@@ -71,7 +59,7 @@ export function createResult(): Result {
 /** Intermediate tensors, allocated once per module. */
 function createWorkspace() {
   return {
-    chunkSums: new Float64Array(2),
+    batchSums: new Float64Array(2),
     d_b1: new Float64Array(8),
     d_b1_1: new Float64Array(8),
     d_h_1: new Float64Array(128),
@@ -244,9 +232,6 @@ export function loss(params: Params, inputs: Inputs): number {
     u4 = s0 + s1 + (s2 + s3);
   }
   const pred = u4 + b2; // dot(w2, h) + b2
-  const u6 = pred - y; // (pred - y)
-  const u7 = u6 * u6; // (pred - y)^2
-  const u8 = 0.5 * u7; // 0.5 * (pred - y)^2
   // u10 = W1^2 : [8, 4]
   for (let i = 0; i < 32; i++) {
     u10[i] = W1[i] * W1[i];
@@ -271,9 +256,8 @@ export function loss(params: Params, inputs: Inputs): number {
     }
     u14 = acc;
   }
-  const u15 = u11 + u14; // (sum(W1^2) + sum(w2^2))
-  const u16 = 0.001 * u15; // 1e-3 * (sum(W1^2) + sum(w2^2))
-  const loss_value = u8 + u16; // 0.5 * (pred - y)^2 + 1e-3 * (sum(W1^2) + sum(w2^2))
+  const t_1 = pred - y;
+  const loss_value = 0.5 * (t_1 * t_1) + 0.001 * (u11 + u14); // 0.5 * (pred - y)^2 + 1e-3 * (sum(W1^2) + sum(w2^2))
   return loss_value;
 }
 
@@ -325,8 +309,6 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   const pred = u4 + b2; // dot(w2, h) + b2
   const u6 = pred - y; // (pred - y)
-  const u7 = u6 * u6; // (pred - y)^2
-  const u8 = 0.5 * u7; // 0.5 * (pred - y)^2
   // u10 = W1^2 : [8, 4]
   for (let i = 0; i < 32; i++) {
     u10[i] = W1[i] * W1[i];
@@ -351,9 +333,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
     u14 = acc;
   }
-  const u15 = u11 + u14; // (sum(W1^2) + sum(w2^2))
-  const u16 = 0.001 * u15; // 1e-3 * (sum(W1^2) + sum(w2^2))
-  const loss_value = u8 + u16; // 0.5 * (pred - y)^2 + 1e-3 * (sum(W1^2) + sum(w2^2))
+  const loss_value = 0.5 * (u6 * u6) + 0.001 * (u11 + u14); // 0.5 * (pred - y)^2 + 1e-3 * (sum(W1^2) + sum(w2^2))
   // d_b1 : [8]
   for (let i = 0; i < 8; i++) {
     d_b1[i] = u6 * w2[i] * (1 - h[i] * h[i]);
@@ -401,7 +381,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u46 = workspace.u46;
   const d_w2_1 = workspace.d_w2_1;
   const d_W1_1 = workspace.d_W1_1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   // u2_1 = W1 @ x : [16, 8]; then, per element, h_1
   {
@@ -484,8 +464,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
     u19_1 = acc;
   }
-  const u20_1 = u16_1 + u19_1; // (sum(W1^2) + sum(w2^2))
-  const u21_1 = 0.001 * u20_1; // 1e-3 * (sum(W1^2) + sum(w2^2))
+  const u21_1 = 0.001 * (u16_1 + u19_1); // 1e-3 * (sum(W1^2) + sum(w2^2))
   // loss_1 = 0.5 * (pred - y)^2 + 1e-3 * (sum(W1^2) + sum(w2^2)) : [16]
   for (let i = 0; i < 16; i++) {
     loss_1[i] = 0.5 * (u9_1[i] * u9_1[i]) + u21_1;
@@ -654,7 +633,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u29 = workspace.u29;
   const d_w2 = workspace.d_w2;
   const d_W1 = workspace.d_W1;
-  const sums = workspace.chunkSums;
+  const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
   const grad_w2 = grads.w2;
@@ -663,12 +642,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_b1.fill(0);
   const grad_W1 = grads.W1;
   grad_W1.fill(0);
-  let lossSum = 0;
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
     batchChunk(params, batch, start, out);
   }
+  let lossSum = 0;
   let sum_b2 = 0;
   for (let sample = start; sample < n; sample++) {
     const x_offset = sample * 4;
@@ -701,8 +680,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     const pred = u4 + b2; // dot(w2, h) + b2
     const u6 = pred - y; // (pred - y)
-    const u7 = u6 * u6; // (pred - y)^2
-    const u8 = 0.5 * u7; // 0.5 * (pred - y)^2
     // u10 = W1^2 : [8, 4]
     for (let i = 0; i < 32; i++) {
       u10[i] = W1[i] * W1[i];
@@ -727,9 +704,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
       u14 = acc;
     }
-    const u15 = u11 + u14; // (sum(W1^2) + sum(w2^2))
-    const u16 = 0.001 * u15; // 1e-3 * (sum(W1^2) + sum(w2^2))
-    const loss_value = u8 + u16; // 0.5 * (pred - y)^2 + 1e-3 * (sum(W1^2) + sum(w2^2))
+    const loss_value = 0.5 * (u6 * u6) + 0.001 * (u11 + u14); // 0.5 * (pred - y)^2 + 1e-3 * (sum(W1^2) + sum(w2^2))
     // d_b1 : [8]
     for (let i = 0; i < 8; i++) {
       d_b1[i] = u6 * w2[i] * (1 - h[i] * h[i]);

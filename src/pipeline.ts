@@ -39,6 +39,8 @@ export interface CompileOptions {
   readonly prettier?: boolean;
   /** emit NaN/Inf checks after every node, and of every param and input (default false: the checks cost nothing when off) */
   readonly debug?: boolean;
+  /** one local per elementary unit, u1..un as in lecture 4.6.1 (default false: an unnamed scalar read once is written where it is read) */
+  readonly units?: boolean;
   /** leave out the argument checks of the exported functions (default false) */
   readonly unchecked?: boolean;
   /** called with each IR stage, for tests that verify the graph between passes */
@@ -145,6 +147,7 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
     ...(chunk ? { chunk } : {}),
     ...(options.target ? { target: options.target } : {}),
     ...(options.unchecked ? { unchecked: true } : {}),
+    ...(options.units ? { units: true } : {}),
     ...(options.debug
       ? {
           debug: {

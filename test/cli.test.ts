@@ -44,6 +44,13 @@ describe("gradc compile", () => {
     expect(r.stdout).toContain("// gradc options: dtype=f32");
   });
 
+  it("--units writes one local per elementary unit, and says so in the header", async () => {
+    const r = await run("compile", "examples/lecture.grad", "--units");
+    expect(r.stdout).toContain("const u2 = u1 + b; // w*x + b");
+    expect(r.stdout).toContain("// gradc options: dtype=f64 units\n");
+    expect(r.stdout).not.toBe(readFileSync("generated/lecture.ts", "utf8"));
+  });
+
   it("exits 1 with rendered diagnostics and no stack trace, and leaves existing output alone", async () => {
     const dir = tmp();
     const bad = join(dir, "bad.grad");

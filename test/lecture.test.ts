@@ -22,8 +22,24 @@ describe("lecture 4.6.1: f(w, b) = 1/2 (σ(wx + b) − y)^2 + 1/2 w^2", () => {
     }
   });
 
-  it("emits the lecture's elementary units u_1..u_9 in order", async () => {
+  it("without --units, writes an unnamed unit inside the one expression that reads it", async () => {
     const { typescript } = await compile(readFileSync("examples/lecture.grad", "utf8"));
+    const body = typescript.slice(typescript.indexOf("export function loss"));
+    expect(body).toContain("const u3 = 1 / (1 + Math.exp(-(w * x + b))); // sigmoid(w*x + b)");
+    expect(body).toContain("const f = 0.5 * (u4 * u4) + 0.5 * (w * w);");
+    expect(body).not.toMatch(/const u1 = /);
+    // a value the source names keeps its local: the chain's h{k} and its adjoint
+    const chain = (await compile(readFileSync("examples/chain.grad", "utf8"))).typescript;
+    expect(chain).toContain("const h_2 = 1 / (1 + Math.exp(-(w_2 * h_1 + b_2)));");
+    expect(chain).toContain("const d_b_49 = d_h_49 * h_49 * (1 - h_49);");
+    expect(typescript).toContain("// gradc options: dtype=f64\n");
+    expect((await compile(readFileSync("examples/lecture.grad", "utf8"), { units: true })).typescript).toContain(
+      "// gradc options: dtype=f64 units\n",
+    );
+  });
+
+  it("emits the lecture's elementary units u_1..u_9 in order (--units)", async () => {
+    const { typescript } = await compile(readFileSync("examples/lecture.grad", "utf8"), { units: true });
     const body = typescript.slice(typescript.indexOf("export function loss"));
     const units = [...body.matchAll(/const (u\d|f) = ([^;]+);/g)].slice(0, 9).map((m) => `${m[1]} = ${m[2]}`);
     expect(units).toEqual([

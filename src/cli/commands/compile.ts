@@ -13,6 +13,7 @@ interface CompileFlags {
   target: "ts" | "wasm";
   debug?: boolean;
   unchecked?: boolean;
+  units?: boolean;
   explainFusion?: boolean;
 }
 
@@ -37,6 +38,7 @@ export function registerCompile(program: Command, s: Session): void {
       "ts",
     )
     .option("--debug", "check every value for NaN/Inf at run time and throw naming the node and its source line")
+    .option("--units", "one local per elementary unit, u1..un in creation order, as lecture 4.6.1 writes them")
     .option("--unchecked", "leave out the argument checks of the exported functions (types, lengths, n)")
     .option("--explain-fusion", "print (to stderr) which loops were fused and how the matrix products are ordered")
     .addHelpText(
@@ -71,6 +73,7 @@ async function compileFiles(files: readonly string[], opts: CompileFlags, s: Ses
         target: opts.target,
         debug: opts.debug ?? false,
         unchecked: opts.unchecked ?? false,
+        units: opts.units ?? false,
       });
       if (r.diagnostics.length) s.io.stderr(renderDiagnostics(r.diagnostics, text));
       if (opts.explainFusion) s.io.stderr(`${name}:\n${explainFusion(r)}`);

@@ -42,11 +42,12 @@ const fn = (x: Omit<FunctionDecl, "kind">): Declaration => ({ ...x, kind: "funct
 
 const leafType = (l: Leaf) => (l.shape.length === 0 ? "number" : l.int ? "Int32Array" : "Tensor");
 
+/** one property per leaf; a tensor's doc gives its shape (a scalar's type, number, says all) */
 function props(ls: readonly Leaf[], type: (l: Leaf) => string): Interface["properties"] {
   return ls.map((l) => ({
     name: propName(l.name),
     type: type(l),
-    docs: [`${l.shape.length === 0 ? "scalar" : `${showShape(l.shape)}, row-major`}`],
+    docs: l.shape.length === 0 ? [] : [`${showShape(l.shape)}, row-major`],
   }));
 }
 
@@ -102,9 +103,13 @@ export function typeDeclarations({ g, arr }: ModuleParts): Declaration[] {
       props(g.inputs, () => "ArrayLike<number>"),
     ),
   );
-  sf.addInterface(
-    iface("Grads", "d loss / d param, one entry per param, shaped like the param.", props(g.params, leafType)),
-  );
+  // the same fields and types as Params: an alias, not a second list of every param
+  sf.addTypeAlias({
+    name: "Grads",
+    isExported: true,
+    type: "Params",
+    docs: ["d loss / d param: one entry per param, shaped like the param (so typed as Params)."],
+  });
   sf.addInterface(
     iface("Result", "The loss and its gradients.", [
       { name: "loss", type: "number" },

@@ -20,8 +20,9 @@ export function moduleOptions(o: {
   readonly dtype: "f64" | "f32";
   readonly target?: "ts" | "wasm";
   readonly debug?: unknown;
+  readonly units?: boolean;
 }): string {
-  return `dtype=${o.dtype}${o.debug ? " debug" : ""}${o.target === "wasm" ? " target=wasm" : ""}`;
+  return `dtype=${o.dtype}${o.debug ? " debug" : ""}${o.units ? " units" : ""}${o.target === "wasm" ? " target=wasm" : ""}`;
 }
 
 /** `body` under its header, which records the hash of `body` itself (a truncated file is then seen as stale). */

@@ -37,7 +37,7 @@ const internal = [
   "first",
   "grads",
   "sums",
-  "chunkSums",
+  "batchSums",
   "GradsStorage",
   "kernels",
   "wasmKernels",
@@ -146,6 +146,7 @@ async function emitBodies(
   const shared = {
     fresh: (h: string) => table.fresh(h),
     ...(opts.debug ? { debug: opts.debug.locate } : {}),
+    ...(opts.units ? { units: true } : {}),
     ...(opts.chunk ? { chunkSize: opts.chunk.size } : {}),
     ...(opts.chunk?.weight !== undefined
       ? { weighted: { input: opts.chunk.weight, paddedTailFrom: opts.chunk.paddedTailFrom ?? opts.chunk.size } }
@@ -155,6 +156,7 @@ async function emitBodies(
   const emit = (ctx: FunctionContext) => {
     const body = emitBody(ctx);
     for (const nid of body.workspace) entries.push([ctx.names.local.get(nid)!, size(ctx.graph.nodes[nid].shape)]);
+    if (body.chunkSums) entries.push(["batchSums", body.chunkSums]);
     const text = printStmts(body.stmts).join("\n");
     bodies[ctx.mode] = [text];
     // a body too long for V8 to optimize runs as parts (split.ts); the per-sample loop stays whole
@@ -182,8 +184,7 @@ async function emitBodies(
     const cg = opts.chunk.graph;
     const chunkNames = { local: localNames(cg, table) };
     wasm = opts.target === "wasm" ? await wasmLayout(cg, chunkNames.local, opts.dtype, opts.source) : undefined;
-    const body = emit({ graph: cg, names: chunkNames, mode: "chunk", ...shared, ...(wasm ? { wasm: wasm.plan } : {}) });
-    entries.push(["chunkSums", body.chunkSums!]);
+    emit({ graph: cg, names: chunkNames, mode: "chunk", ...shared, ...(wasm ? { wasm: wasm.plan } : {}) });
   }
   // the batch function stages params for the kernels: rebuild it with the layout
   if (wasm) emit({ graph: g, names, mode: "batch", ...shared, wasm: wasm.plan });

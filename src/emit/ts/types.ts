@@ -26,6 +26,11 @@ export interface EmitOptions {
   readonly format?: boolean;
   /** check every value for NaN/Inf at run time; `locate` names a node's source position */
   readonly debug?: { readonly locate: (n: Node) => string };
+  /**
+   * one local per elementary unit, u1..un in the lecture's creation order (4.6.1), instead of
+   * writing an unnamed scalar inside the one expression that reads it (default false)
+   */
+  readonly units?: boolean;
   /** leave out the argument checks of the exported functions (default false: every call checks its arguments) */
   readonly unchecked?: boolean;
 }
