@@ -252,6 +252,9 @@ describe("programs of thousands of terms", () => {
         .filter((l) => l.includes("//"))
         .map((l) => l.slice(l.indexOf("//")));
       expect(Math.max(...comments.map((l) => l.length))).toBeLessThan(120);
+      // and each statement computes a bounded number of ops (a local every 8 terms), not the whole sum
+      const statements = code.split("\n").filter((l) => /^\s*const u\d+ = /.test(l));
+      expect(Math.max(...statements.map((l) => l.split("//")[0].length))).toBeLessThan(100);
     }
     const mod = await loadModule(
       (await compile(`param w\nloss = ${"w * ".repeat(99)}w\n`, { prettier: false })).typescript,

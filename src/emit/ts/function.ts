@@ -63,6 +63,13 @@ export interface FunctionPlan {
  */
 const SUMS_IN_LOCALS = 8;
 
+/**
+ * How many scalar ops one statement may compute, its operands written inside it: enough for
+ * σ(w·h + b) and d_h·h·(1 − h), short enough to read on one line (a sum of 3,000 terms is a
+ * statement per 8 of them, not one expression prettier folds into 3,000 lines).
+ */
+const MAX_SCALAR_OPS = 8;
+
 /** How many elementwise ops one fused expression may nest. */
 const MAX_INLINE_DEPTH = 32;
 
@@ -97,9 +104,11 @@ export function plan(
     if (opts.units || g.nodes[id].hint !== undefined || users.length !== 1 || outputs.has(id)) return false;
     const user = g.nodes[users[0]];
     if (user.shape.length !== 0 || opInfo(user.op).kind !== "elementwise") return false;
-    const depth = 1 + Math.max(0, ...g.nodes[id].args.map((a) => inlineDepth.get(a) ?? 0));
-    if (depth > MAX_INLINE_DEPTH || opInfo(g.nodes[id].op).kind !== "elementwise") return false;
-    inlineDepth.set(id, depth);
+    if (opInfo(g.nodes[id].op).kind !== "elementwise") return false;
+    // the ops one statement then computes: at most MAX_SCALAR_OPS before a local takes the value
+    const ops = 1 + g.nodes[id].args.reduce((k, a) => k + (inlineDepth.get(a) ?? 0), 0);
+    if (ops >= MAX_SCALAR_OPS) return false;
+    inlineDepth.set(id, ops);
     return true;
   };
   for (const id of order) {
