@@ -2,7 +2,7 @@
 // (gradc compile examples/rnn.grad).
 // source sha256: fb5e912f98395afa2867a692df9782dff1b3f6dde667de09244fdf27f40192a8
 // gradc options: dtype=f64
-// output sha256: e1884d71ff78ca43fd0e5df0b3f4d550afccc573e26a258e6f8dd99a21058a67
+// output sha256: 4f9ee314086870452332a6cb7c072cda3c1fec563b36f7ecd545bc5d7a321121
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -5484,14 +5484,14 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // e_16 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + q0 % 1)];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (q0 % 1))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_16[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + q0 % 1)] * 16 + q1];
+        e_16[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (q0 % 1))] * 16 + q1];
       }
     }
   }
@@ -5553,7 +5553,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // u17_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (1 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (1 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -5562,7 +5562,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
       u17_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u17_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (1 + q0 % 1))]] = 1;
+      u17_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (1 + (q0 % 1)))]] = 1;
     }
   }
   // u18_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -5586,14 +5586,14 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // e_17 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (1 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (1 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_17[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (1 + q0 % 1))] * 16 + q1];
+        e_17[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (1 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -5658,7 +5658,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // u29_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (2 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (2 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -5667,7 +5667,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
       u29_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u29_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (2 + q0 % 1))]] = 1;
+      u29_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (2 + (q0 % 1)))]] = 1;
     }
   }
   // u30_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -5691,14 +5691,14 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // e_18 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (2 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (2 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_18[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (2 + q0 % 1))] * 16 + q1];
+        e_18[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (2 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -5763,7 +5763,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // u41_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (3 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (3 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -5772,7 +5772,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
       u41_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u41_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (3 + q0 % 1))]] = 1;
+      u41_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (3 + (q0 % 1)))]] = 1;
     }
   }
   // u42_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -5796,14 +5796,14 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // e_19 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (3 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (3 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_19[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (3 + q0 % 1))] * 16 + q1];
+        e_19[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (3 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -5868,7 +5868,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // u53_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (4 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (4 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -5877,7 +5877,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
       u53_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u53_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (4 + q0 % 1))]] = 1;
+      u53_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (4 + (q0 % 1)))]] = 1;
     }
   }
   // u54_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -5901,14 +5901,14 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // e_20 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (4 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (4 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_20[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (4 + q0 % 1))] * 16 + q1];
+        e_20[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (4 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -5973,7 +5973,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // u65_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (5 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (5 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -5982,7 +5982,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
       u65_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u65_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (5 + q0 % 1))]] = 1;
+      u65_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (5 + (q0 % 1)))]] = 1;
     }
   }
   // u66_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -6006,14 +6006,14 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // e_21 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (5 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (5 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_21[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (5 + q0 % 1))] * 16 + q1];
+        e_21[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (5 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -6078,7 +6078,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // u77_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (6 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (6 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -6087,7 +6087,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
       u77_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u77_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (6 + q0 % 1))]] = 1;
+      u77_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (6 + (q0 % 1)))]] = 1;
     }
   }
   // u78_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -6164,14 +6164,14 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   const u149_1 = workspace.u149_1;
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (6 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (6 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_22[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (6 + q0 % 1))] * 16 + q1];
+        e_22[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (6 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -6236,7 +6236,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // u89_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (7 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (7 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -6245,7 +6245,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
       u89_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u89_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (7 + q0 % 1))]] = 1;
+      u89_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (7 + (q0 % 1)))]] = 1;
     }
   }
   // u90_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -6269,14 +6269,14 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // e_23 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (7 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (7 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_23[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (7 + q0 % 1))] * 16 + q1];
+        e_23[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (7 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -6341,7 +6341,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // u101_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (8 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (8 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -6350,7 +6350,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
       u101_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u101_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (8 + q0 % 1))]] = 1;
+      u101_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (8 + (q0 % 1)))]] = 1;
     }
   }
   // u102_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -6374,14 +6374,14 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // e_24 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (8 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (8 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_24[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (8 + q0 % 1))] * 16 + q1];
+        e_24[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (8 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -6446,7 +6446,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // u113_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (9 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (9 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -6455,7 +6455,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
       u113_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u113_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (9 + q0 % 1))]] = 1;
+      u113_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (9 + (q0 % 1)))]] = 1;
     }
   }
   // u114_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -6479,14 +6479,14 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // e_25 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (9 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (9 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_25[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (9 + q0 % 1))] * 16 + q1];
+        e_25[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (9 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -6551,7 +6551,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // u125_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (10 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (10 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -6560,7 +6560,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
       u125_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u125_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (10 + q0 % 1))]] = 1;
+      u125_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (10 + (q0 % 1)))]] = 1;
     }
   }
   // u126_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -6584,14 +6584,14 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // e_26 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (10 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (10 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_26[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (10 + q0 % 1))] * 16 + q1];
+        e_26[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (10 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -6656,7 +6656,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // u137_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (11 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (11 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -6665,7 +6665,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
       u137_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u137_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (11 + q0 % 1))]] = 1;
+      u137_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (11 + (q0 % 1)))]] = 1;
     }
   }
   // u138_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -6689,14 +6689,14 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // e_27 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (11 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (11 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_27[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (11 + q0 % 1))] * 16 + q1];
+        e_27[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (11 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -6761,7 +6761,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   // u149_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (12 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (12 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -6770,7 +6770,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
       u149_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u149_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (12 + q0 % 1))]] = 1;
+      u149_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (12 + (q0 % 1)))]] = 1;
     }
   }
   // u150_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -6857,14 +6857,14 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
   // e_28 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (12 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (12 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_28[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (12 + q0 % 1))] * 16 + q1];
+        e_28[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (12 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -6929,7 +6929,7 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
   // u161_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (13 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (13 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -6938,7 +6938,7 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
       u161_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u161_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (13 + q0 % 1))]] = 1;
+      u161_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (13 + (q0 % 1)))]] = 1;
     }
   }
   // u162_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -6962,14 +6962,14 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
   // e_29 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (13 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (13 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_29[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (13 + q0 % 1))] * 16 + q1];
+        e_29[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (13 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -7034,7 +7034,7 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
   // u173_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (14 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (14 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -7043,7 +7043,7 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
       u173_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u173_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (14 + q0 % 1))]] = 1;
+      u173_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (14 + (q0 % 1)))]] = 1;
     }
   }
   // u174_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -7067,14 +7067,14 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
   // e_30 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (14 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (14 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_30[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (14 + q0 % 1))] * 16 + q1];
+        e_30[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (14 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -7139,7 +7139,7 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
   // u185_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (15 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (15 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -7148,7 +7148,7 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
       u185_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u185_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (15 + q0 % 1))]] = 1;
+      u185_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (15 + (q0 % 1)))]] = 1;
     }
   }
   // u186_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -7172,14 +7172,14 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
   // e_31 = E[chars[t - 1]] : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (15 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (15 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: E[chars[t - 1]]: index " + v + " is out of range 0..11");
       }
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        e_31[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (15 + q0 % 1))] * 16 + q1];
+        e_31[q0 * 16 + q1] = E_1[chars_1[chars_offset_1 + (q0 * 17 + (15 + (q0 % 1)))] * 16 + q1];
       }
     }
   }
@@ -7244,7 +7244,7 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
   // u197_1 : [16, 12]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (16 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (16 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: one_hot: index " + v + " is out of range 0..11");
       }
@@ -7253,7 +7253,7 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
       u197_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
-      u197_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (16 + q0 % 1))]] = 1;
+      u197_1[q0 * 12 + chars_1[chars_offset_1 + (q0 * 17 + (16 + (q0 % 1)))]] = 1;
     }
   }
   // u198_1 = cross_entropy(Wo @ h{t} + bo, chars[t]) : [16]
@@ -7437,7 +7437,7 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
   // u219_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (15 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (15 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -7447,11 +7447,10 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u219_1[chars_1[chars_offset_1 + (q0 * 17 + (15 + q0 % 1))] * 16 + q1] += d_e_16[q0 * 16 + q1];
+        u219_1[chars_1[chars_offset_1 + (q0 * 17 + (15 + (q0 % 1)))] * 16 + q1] += d_e_16[q0 * 16 + q1];
       }
     }
   }
-  // u220_1 : [16, 12]; then, per element, u222_1
   batchChunk_spill[0] = u202_1;
 }
 
@@ -7503,6 +7502,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
   const u262_1 = workspace.u262_1;
   const u263 = workspace.u263;
   const d_e_20 = workspace.d_e_20;
+  // u220_1 : [16, 12]; then, per element, u222_1
   {
     for (let i = 0; i < 16; i++) {
       let m = -Infinity;
@@ -7651,7 +7651,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
   // u232_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (14 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (14 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -7661,7 +7661,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u232_1[chars_1[chars_offset_1 + (q0 * 17 + (14 + q0 % 1))] * 16 + q1] += d_e_17[q0 * 16 + q1];
+        u232_1[chars_1[chars_offset_1 + (q0 * 17 + (14 + (q0 % 1)))] * 16 + q1] += d_e_17[q0 * 16 + q1];
       }
     }
   }
@@ -7814,7 +7814,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
   // u245_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (13 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (13 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -7824,7 +7824,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u245_1[chars_1[chars_offset_1 + (q0 * 17 + (13 + q0 % 1))] * 16 + q1] += d_e_18[q0 * 16 + q1];
+        u245_1[chars_1[chars_offset_1 + (q0 * 17 + (13 + (q0 % 1)))] * 16 + q1] += d_e_18[q0 * 16 + q1];
       }
     }
   }
@@ -7977,7 +7977,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
   // u258_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (12 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (12 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -7987,7 +7987,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u258_1[chars_1[chars_offset_1 + (q0 * 17 + (12 + q0 % 1))] * 16 + q1] += d_e_19[q0 * 16 + q1];
+        u258_1[chars_1[chars_offset_1 + (q0 * 17 + (12 + (q0 % 1)))] * 16 + q1] += d_e_19[q0 * 16 + q1];
       }
     }
   }
@@ -8190,7 +8190,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
   // u271_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (11 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (11 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -8200,7 +8200,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u271_1[chars_1[chars_offset_1 + (q0 * 17 + (11 + q0 % 1))] * 16 + q1] += d_e_20[q0 * 16 + q1];
+        u271_1[chars_1[chars_offset_1 + (q0 * 17 + (11 + (q0 % 1)))] * 16 + q1] += d_e_20[q0 * 16 + q1];
       }
     }
   }
@@ -8353,7 +8353,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
   // u284_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (10 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (10 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -8363,7 +8363,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u284_1[chars_1[chars_offset_1 + (q0 * 17 + (10 + q0 % 1))] * 16 + q1] += d_e_21[q0 * 16 + q1];
+        u284_1[chars_1[chars_offset_1 + (q0 * 17 + (10 + (q0 % 1)))] * 16 + q1] += d_e_21[q0 * 16 + q1];
       }
     }
   }
@@ -8516,7 +8516,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
   // u297_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (9 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (9 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -8526,7 +8526,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u297_1[chars_1[chars_offset_1 + (q0 * 17 + (9 + q0 % 1))] * 16 + q1] += d_e_22[q0 * 16 + q1];
+        u297_1[chars_1[chars_offset_1 + (q0 * 17 + (9 + (q0 % 1)))] * 16 + q1] += d_e_22[q0 * 16 + q1];
       }
     }
   }
@@ -8679,7 +8679,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
   // u310_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (8 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (8 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -8689,7 +8689,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u310_1[chars_1[chars_offset_1 + (q0 * 17 + (8 + q0 % 1))] * 16 + q1] += d_e_23[q0 * 16 + q1];
+        u310_1[chars_1[chars_offset_1 + (q0 * 17 + (8 + (q0 % 1)))] * 16 + q1] += d_e_23[q0 * 16 + q1];
       }
     }
   }
@@ -8890,7 +8890,7 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
   // u323 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (7 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (7 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -8900,7 +8900,7 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u323[chars_1[chars_offset_1 + (q0 * 17 + (7 + q0 % 1))] * 16 + q1] += d_e_24[q0 * 16 + q1];
+        u323[chars_1[chars_offset_1 + (q0 * 17 + (7 + (q0 % 1)))] * 16 + q1] += d_e_24[q0 * 16 + q1];
       }
     }
   }
@@ -9053,7 +9053,7 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
   // u336_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (6 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (6 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -9063,7 +9063,7 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u336_1[chars_1[chars_offset_1 + (q0 * 17 + (6 + q0 % 1))] * 16 + q1] += d_e_25[q0 * 16 + q1];
+        u336_1[chars_1[chars_offset_1 + (q0 * 17 + (6 + (q0 % 1)))] * 16 + q1] += d_e_25[q0 * 16 + q1];
       }
     }
   }
@@ -9216,7 +9216,7 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
   // u349_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (5 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (5 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -9226,7 +9226,7 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u349_1[chars_1[chars_offset_1 + (q0 * 17 + (5 + q0 % 1))] * 16 + q1] += d_e_26[q0 * 16 + q1];
+        u349_1[chars_1[chars_offset_1 + (q0 * 17 + (5 + (q0 % 1)))] * 16 + q1] += d_e_26[q0 * 16 + q1];
       }
     }
   }
@@ -9455,7 +9455,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
   // u362 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (4 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (4 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -9465,7 +9465,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u362[chars_1[chars_offset_1 + (q0 * 17 + (4 + q0 % 1))] * 16 + q1] += d_e_27[q0 * 16 + q1];
+        u362[chars_1[chars_offset_1 + (q0 * 17 + (4 + (q0 % 1)))] * 16 + q1] += d_e_27[q0 * 16 + q1];
       }
     }
   }
@@ -9618,7 +9618,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
   // u375_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (3 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (3 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -9628,7 +9628,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u375_1[chars_1[chars_offset_1 + (q0 * 17 + (3 + q0 % 1))] * 16 + q1] += d_e_28[q0 * 16 + q1];
+        u375_1[chars_1[chars_offset_1 + (q0 * 17 + (3 + (q0 % 1)))] * 16 + q1] += d_e_28[q0 * 16 + q1];
       }
     }
   }
@@ -9781,7 +9781,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
   // u388_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (2 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (2 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -9791,7 +9791,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u388_1[chars_1[chars_offset_1 + (q0 * 17 + (2 + q0 % 1))] * 16 + q1] += d_e_29[q0 * 16 + q1];
+        u388_1[chars_1[chars_offset_1 + (q0 * 17 + (2 + (q0 % 1)))] * 16 + q1] += d_e_29[q0 * 16 + q1];
       }
     }
   }
@@ -9945,7 +9945,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
   // u416_1 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (1 + q0 % 1))];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (1 + (q0 % 1)))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -9955,7 +9955,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u416_1[chars_1[chars_offset_1 + (q0 * 17 + (1 + q0 % 1))] * 16 + q1] += d_e_30[q0 * 16 + q1];
+        u416_1[chars_1[chars_offset_1 + (q0 * 17 + (1 + (q0 % 1)))] * 16 + q1] += d_e_30[q0 * 16 + q1];
       }
     }
   }
@@ -10167,7 +10167,7 @@ function batchChunk_part8(params: Params, batch: Batch, first: number, out: Resu
   // u476 : [12, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + q0 % 1)];
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (q0 % 1))];
       if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
         throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
       }
@@ -10177,7 +10177,7 @@ function batchChunk_part8(params: Params, batch: Batch, first: number, out: Resu
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 16; q1++) {
-        u476[chars_1[chars_offset_1 + (q0 * 17 + q0 % 1)] * 16 + q1] += d_e_31[q0 * 16 + q1];
+        u476[chars_1[chars_offset_1 + (q0 * 17 + (q0 % 1))] * 16 + q1] += d_e_31[q0 * 16 + q1];
       }
     }
   }

@@ -134,6 +134,22 @@ export function printNumber(v: number): string {
   return String(v);
 }
 
+const multiplicative = (op: BinOp) => op === "*" || op === "/" || op === "%";
+const equality = (op: BinOp) => op === "===" || op === "!==";
+
+/**
+ * Parentheses prettier writes around a binary operand although precedence does not need them
+ * (prettier's needs-parens and shouldFlatten): a * b / c is (a * b) / c, a % b + c is
+ * (a % b) + c, and any operand of | that is itself an operation.
+ */
+function clarityParens(parent: BinOp, child: BinOp): boolean {
+  if (parent === "|") return true;
+  if (child === "%" && (parent === "+" || parent === "-")) return true;
+  if (precedence[parent] !== precedence[child]) return false;
+  if (parent === "**" || (equality(parent) && equality(child))) return true;
+  return multiplicative(parent) && multiplicative(child) && parent !== child;
+}
+
 function prec(e: Expr): number {
   switch (e.k) {
     case "num":
@@ -167,7 +183,10 @@ export function printExpr(e: Expr): string {
         // ** is right-associative and its base may not be a bare unary expression
         return `${wrap(e.a, UNARY + 1)} ** ${wrap(e.b, p)}`;
       }
-      return `${wrap(e.a, p)} ${e.op} ${wrap(e.b, p + 1)}`;
+      // the parentheses prettier adds for clarity, so that formatting leaves the line as it is
+      const side = (x: Expr, min: number) =>
+        prec(x) >= min && x.k === "bin" && clarityParens(e.op, x.op) ? `(${printExpr(x)})` : wrap(x, min);
+      return `${side(e.a, p)} ${e.op} ${side(e.b, p + 1)}`;
     }
     case "un":
       return `${e.op}${wrap(e.a, UNARY)}`.replace(/^--/, "- -");
@@ -237,7 +256,7 @@ export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
         out.push(`${indent}// ${safeComment(s.text)}`);
         break;
       case "raw":
-        out.push(`${indent}${s.text}`);
+        out.push(...s.text.split("\n").map((line) => `${indent}${line}`));
         break;
       case "block":
         out.push(`${indent}{`, ...printStmts(s.body, indent + "  "), `${indent}}`);

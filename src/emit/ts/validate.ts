@@ -111,7 +111,7 @@ class CheckWriter {
   }
 
   private finite(name: string, v: string): string {
-    return this.debug ? ` checkFinite(${q(name)}, ${v});` : "";
+    return this.debug ? `\ncheckFinite(${q(name)}, ${v});` : "";
   }
 
   private object(name: string, v: string, holding: string): string {
