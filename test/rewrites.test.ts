@@ -4,8 +4,9 @@ import { analyze, compile, explain } from "../src/index.js";
 import { Builder } from "../src/ir/build.js";
 import { reachable } from "../src/ir/graph.js";
 import { instantiate, match } from "../src/optimize/pattern.js";
-import { identities, stableForms } from "../src/optimize/rewrites.js";
+import { identities, productIdentities, stableForms } from "../src/optimize/rewrites.js";
 import { loadModule } from "./helpers/module.js";
+import { apply, sym, tidy, toTex } from "../src/explain/math.js";
 
 const opsOf = (src: string) => {
   const g = analyze(src).canonical;
@@ -42,6 +43,19 @@ describe("rewrite rules as data", () => {
     const rule = identities.find((r) => r.name === "select(c, x, x) -> x")!;
     expect(match(b, rule.from, b.node("select", [y, x, x]))?.get("x")).toBe(x);
     expect(match(b, rule.from, b.node("select", [y, x, y]))).toBeUndefined();
+  });
+
+  it("the product identities are written once, for the IR and for derivations", () => {
+    // the IR applies those not marked display, and no copy of them
+    const shared = identities.filter((r) => productIdentities.includes(r));
+    expect(shared).toEqual(productIdentities.filter((r) => r.only !== "display"));
+    expect(identities.filter((r) => r.from.op === "transpose" && !shared.includes(r))).toEqual([]);
+    // a derivation's display algebra applies the display ones: (a bᵀ)ᵀ = b aᵀ, Aᵀx = xᵀA, xᵀBᵀ = B x
+    const tex = (n: Parameters<typeof toTex>[0]) => toTex(tidy(n), (key) => key);
+    const [a, b2, A] = [sym("a", [3]), sym("b", [2]), sym("A", [3, 2])];
+    expect(tex(apply("transpose", [apply("outer", [a, b2])]))).toBe(tex(apply("outer", [b2, a])));
+    expect(tex(apply("matvec", [apply("transpose", [A]), a]))).toBe(tex(apply("vecmat", [a, A])));
+    expect(tex(apply("vecmat", [b2, apply("transpose", [A])]))).toBe(tex(apply("matvec", [A, b2])));
   });
 
   it("identities fire in programs: x*1, 1*x, x+0, --x leave no node", () => {

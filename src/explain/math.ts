@@ -9,6 +9,8 @@ import { broadcastShapes, sameShape, scalar, type Shape } from "../shape/shape.j
 import { mathOperators, opOfMathFunction } from "../rules/operators.js";
 import type { Builder } from "../ir/build.js";
 import { instantiate, ruleFor } from "../rules/formula.js";
+import { buildTerm, matchTerm, type Terms } from "../optimize/pattern.js";
+import { productIdentities } from "../optimize/rewrites.js";
 
 /**
  * Display algebra for derivations: mathjs expression trees that know each subterm's shape
@@ -350,8 +352,10 @@ function tidyFunction(n: MathNode, s: Shape): MathNode {
   if (name === "guard") return a[1];
   // a constant broadcast is the constant (tidy wraps it back to the shape)
   if (transparent.has(name) && constOf(a[0]) !== undefined) return a[0];
-  // (xᵀ)ᵀ = x
-  if (name === "transpose" && fnName(printed(a[0])) === "transpose") return argsOf(printed(a[0]))[0];
+  // the identities of transposes and products the IR rewriter shares: (xᵀ)ᵀ = x, (a bᵀ)ᵀ = b aᵀ,
+  // Aᵀx = xᵀA (vecmat), xᵀBᵀ = B x (matvec)
+  const identity = productIdentity(name, a);
+  if (identity) return identity;
   // a linear op of 0 is 0; a number comes out of it: Xᵀ(c v) = c Xᵀv, Σ(−x) = −Σx
   if (isOp(name) && ops[name].linear && a.some((x) => constOf(x) === 0)) return num(0);
   if (isOp(name) && ops[name].linear && a.some((x) => leadingNumber(x) !== 1)) {
@@ -362,15 +366,6 @@ function tidyFunction(n: MathNode, s: Shape): MathNode {
     );
     return product([num(c), inner], s);
   }
-  // a product with a transposed matrix is the other product: matvec(Aᵀ, x) = Aᵀx = vecmat(x, A), vecmat(x, Bᵀ) = B x
-  const untransposed = (x: MathNode) => (fnName(printed(x)) === "transpose" ? argsOf(printed(x))[0] : undefined);
-  // (a bᵀ)ᵀ = b aᵀ
-  if (name === "transpose" && fnName(printed(a[0])) === "outer") {
-    const [u, v] = argsOf(printed(a[0]));
-    return tidy(apply("outer", [v, u]));
-  }
-  if (name === "matvec" && untransposed(a[0])) return tidy(apply("vecmat", [a[1], untransposed(a[0])!]));
-  if (name === "vecmat" && untransposed(a[1])) return tidy(apply("matvec", [untransposed(a[1])!, a[0]]));
   if (name === "select" && constOf(a[2]) === 0)
     return constOf(a[1]) === 0 ? num(0) : product([...factors(a[1]), mask("mask_gt", a[0])], s);
   if (name === "select" && constOf(a[1]) === 0) return product([...factors(a[2]), mask("mask_le", a[0])], s);
@@ -380,6 +375,26 @@ function tidyFunction(n: MathNode, s: Shape): MathNode {
   const facts = nodeFacts.get(n);
   if (facts) nodeFacts.set(out, facts);
   return out;
+}
+
+/** a display tree as the rule tables' matcher reads it: a function's name and operands, as printed */
+const displayTerms: Terms<MathNode> = {
+  op: (n) => fnName(printed(n)),
+  args: (n) => argsOf(printed(n)),
+  constant: constOf,
+};
+const displayIdentities = productIdentities.filter((rule) => rule.only !== "ir");
+
+/** the first of the shared product identities that applies to name(a), rewritten and tidied */
+function productIdentity(name: string, a: MathNode[]): MathNode | undefined {
+  for (const rule of displayIdentities) {
+    if (rule.from.op !== name) continue;
+    const m = matchTerm(displayTerms, rule.from, new FunctionNode(new SymbolNode(name), a));
+    if (!m) continue;
+    // a bare variable is already tidy; a built product is tidied once more
+    return typeof rule.to === "string" ? m.get(rule.to) : tidy(buildTerm(rule.to, m, (op, args) => apply(op, args)));
+  }
+  return undefined;
 }
 
 /** Node count, to decide when a closed form is too big to substitute. */

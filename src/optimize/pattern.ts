@@ -7,7 +7,6 @@
  * written once.
  */
 import type { Builder } from "../ir/build.js";
-import type { Node } from "../ir/graph.js";
 import { opInfo, type Op } from "../ops/index.js";
 
 export type Pattern =
@@ -27,6 +26,8 @@ export interface Rule {
   readonly to: Replacement;
   /** an extra condition on the matched nodes */
   readonly when?: (b: Builder, m: Bindings) => boolean;
+  /** who applies it: both the IR rewriter and a derivation's display algebra (default), or one of them */
+  readonly only?: "ir" | "display";
 }
 
 export const v = (name: string): Pattern => ({ var: name });
@@ -42,47 +43,82 @@ export function constOf(b: Builder, id: number): number | undefined {
   return undefined;
 }
 
+/**
+ * What the matcher needs of a term language: the IR's nodes (ids in a Builder), or a
+ * derivation's display trees (src/explain/math.ts), so that one rule table serves both.
+ */
+export interface Terms<T> {
+  /** the term's op, or undefined for a leaf or a number */
+  op(t: T): string | undefined;
+  args(t: T): readonly T[];
+  /** the number a term stands for (a constant, or one value broadcast), or undefined */
+  constant(t: T): number | undefined;
+}
+
+/** The IR's nodes as terms. */
+export function irTerms(b: Builder): Terms<number> {
+  return {
+    op: (id) => b.nodes[id].op,
+    args: (id) => b.nodes[id].args,
+    constant: (id) => constOf(b, id),
+  };
+}
+
 /** Bindings are made in `m` and logged in `log`, so that a failed try can undo its own. */
-function matchAt(b: Builder, pat: Pattern, id: number, m: Map<string, number>, log: string[]): boolean {
+function matchAt<T>(terms: Terms<T>, pat: Pattern, t: T, m: Map<string, T>, log: string[]): boolean {
   if ("var" in pat) {
     const bound = m.get(pat.var);
-    if (bound !== undefined) return bound === id;
-    m.set(pat.var, id);
+    if (bound !== undefined) return bound === t;
+    m.set(pat.var, t);
     log.push(pat.var);
     return true;
   }
   if ("constant" in pat) {
-    const c = constOf(b, id);
+    const c = terms.constant(t);
     if (c === undefined) return false;
     if (pat.constant === "nonzero") return c !== 0;
     if (pat.constant === "positive") return c > 0;
     return c === pat.constant;
   }
-  const n = b.nodes[id];
-  return n.op === pat.op && n.args.length === pat.args.length && matchArgs(b, pat, n, m, log);
+  return terms.op(t) === pat.op && terms.args(t).length === pat.args.length && matchArgs(terms, pat, t, m, log);
 }
 
 /** The operands in order, or (for a commutative op) swapped; bindings from a failed try are undone. */
-function matchArgs(
-  b: Builder,
+function matchArgs<T>(
+  terms: Terms<T>,
   pat: Extract<Pattern, { op: Op }>,
-  n: Node,
-  m: Map<string, number>,
+  t: T,
+  m: Map<string, T>,
   log: string[],
 ): boolean {
+  const args = terms.args(t);
   const tryOrder = (swap: boolean) => {
     const mark = log.length;
-    const ok = pat.args.every((a, i) => matchAt(b, a, n.args[swap ? 1 - i : i], m, log));
+    const ok = pat.args.every((a, i) => matchAt(terms, a, args[swap ? 1 - i : i], m, log));
     if (!ok) while (log.length > mark) m.delete(log.pop()!);
     return ok;
   };
-  return tryOrder(false) || (n.args.length === 2 && opInfo(pat.op).commutative === true && tryOrder(true));
+  return tryOrder(false) || (args.length === 2 && opInfo(pat.op).commutative === true && tryOrder(true));
+}
+
+/** The bindings of `pat` at term `t`, or undefined when it does not match. */
+export function matchTerm<T>(terms: Terms<T>, pat: Pattern, t: T): ReadonlyMap<string, T> | undefined {
+  const m = new Map<string, T>();
+  return matchAt(terms, pat, t, m, []) ? m : undefined;
+}
+
+/** A replacement built from the bindings, each op applied by `make`. */
+export function buildTerm<T>(out: Replacement, m: ReadonlyMap<string, T>, make: (op: Op, args: T[]) => T): T {
+  if (typeof out === "string") return m.get(out)!;
+  return make(
+    out.op,
+    out.args.map((a) => buildTerm(a, m, make)),
+  );
 }
 
 /** The bindings of `pat` at node `id`, or undefined when it does not match. */
 export function match(b: Builder, pat: Pattern, id: number): Bindings | undefined {
-  const m = new Map<string, number>();
-  return matchAt(b, pat, id, m, []) ? m : undefined;
+  return matchTerm(irTerms(b), pat, id);
 }
 
 /** Build a replacement; each node it creates is offered to `settle` (the rewrite loop) in turn. */
@@ -92,11 +128,5 @@ export function instantiate(
   m: Bindings,
   settle: (id: number) => number = (id) => id,
 ): number {
-  if (typeof out === "string") return m.get(out)!;
-  return settle(
-    b.node(
-      out.op,
-      out.args.map((a) => instantiate(b, a, m, settle)),
-    ),
-  );
+  return buildTerm(out, m, (op, args) => settle(b.node(op, args)));
 }

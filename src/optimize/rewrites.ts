@@ -11,6 +11,41 @@ const a = v("a");
 const c = v("c");
 
 /**
+ * Identities of transposes and products: what the ops compute, written once for the IR rewriter
+ * and for a derivation's display algebra (src/explain/math.ts), each applying those it is not
+ * excluded from. The IR keeps matvec(Aᵀ, x) as it is (the emitter reads a transposed operand in
+ * place, and a product's loop order is chosen for its layout); a derivation writes it xᵀA as a
+ * person does.
+ */
+export const productIdentities: readonly Rule[] = [
+  // (x')' -> x
+  { name: "x'' -> x", from: p("transpose", p("transpose", x)), to: "x" },
+  // (A B)' -> B' A': transposes are free views, and the product then comes out row-major
+  {
+    name: "(AB)' -> B'A'",
+    from: p("transpose", p("matmul", a, v("b"))),
+    to: r("matmul", r("transpose", "b"), r("transpose", "a")),
+    only: "ir",
+  },
+  // (a b')' -> b a'
+  { name: "(ab')' -> ba'", from: p("transpose", p("outer", a, v("b"))), to: r("outer", "b", "a"), only: "display" },
+  // A' x -> x' A
+  {
+    name: "matvec(A', x) -> vecmat(x, A)",
+    from: p("matvec", p("transpose", a), x),
+    to: r("vecmat", "x", "a"),
+    only: "display",
+  },
+  // x' B' -> (B x)'
+  {
+    name: "vecmat(x, B') -> matvec(B, x)",
+    from: p("vecmat", x, p("transpose", v("b"))),
+    to: r("matvec", "b", "x"),
+    only: "display",
+  },
+];
+
+/**
  * Algebraic identities, tried on each node as the graph is rebuilt (operands already rewritten),
  * as data: pattern -> replacement (src/optimize/pattern.ts). A pattern of a commutative op also
  * matches its operands swapped. x*0 is never folded to 0 (NaN and Inf * 0 are NaN).
@@ -40,14 +75,7 @@ export const identities: readonly Rule[] = [
   { name: "select(c>0, x, y) -> x", from: p("select", k("positive"), x, y), to: "x" },
   // select(c, x, x) -> x
   { name: "select(c, x, x) -> x", from: p("select", c, x, x), to: "x" },
-  // (x')' -> x
-  { name: "x'' -> x", from: p("transpose", p("transpose", x)), to: "x" },
-  // (A B)' -> B' A': transposes are free views, and the product then comes out row-major
-  {
-    name: "(AB)' -> B'A'",
-    from: p("transpose", p("matmul", a, v("b"))),
-    to: r("matmul", r("transpose", "b"), r("transpose", "a")),
-  },
+  ...productIdentities.filter((rule) => rule.only !== "display"),
 ];
 
 function fold(op: Op, values: number[]): number | undefined {
