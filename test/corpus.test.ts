@@ -27,6 +27,8 @@ const programs = [
   ...rankPrograms.map((p) => ({ name: `rank-${p.name}`, file: "", source: p.source })),
   ...readdirSync("test/corpus").map((f) => ({ name: f.replace(/\.grad$/, ""), file: `test/corpus/${f}`, source: "" })),
   ...examples().map((e) => ({ name: `example-${e.name}`, file: e.source, source: "" })),
+  // lecture 4.4's skip connection (its batch-norm sibling is 50 batch norms: an 800 KB derivation)
+  { name: "example-chain-skip", file: "examples/remedies/chain-skip.grad", source: "" },
 ]
   .map((p) => (p.file ? { ...p, source: readFileSync(p.file, "utf8") } : { ...p, file: `${p.name}.grad` }))
   .sort((a, b) => a.name.localeCompare(b.name));

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { analyze } from "../src/index.js";
-import { decayPerLayer, flowTable, gradientFlow, parseInit } from "../src/flow/flow.js";
+import { decayPerLayer, flowTable, gradientFlow, layerRecurrence, parseInit } from "../src/flow/flow.js";
 import { main } from "../src/cli/main.js";
 import { lineChart } from "../src/plot/svg.js";
 
@@ -89,6 +89,33 @@ describe("gradc flow", () => {
     );
     expect(r.code).toBe(0);
     expect(readFileSync(out, "utf8")).toBe(readFileSync("docs/flow.svg", "utf8"));
+  });
+  it("reads each layer's form off the program (lecture 4.4): a skip connection's 1 + σ'w, a batch norm's Jacobian", async () => {
+    const skip = await run("flow", "examples/remedies/chain-skip.grad", "--init", "uniform:1.5", "--seed", "4");
+    expect(skip.stdout).toContain("stays about level");
+    expect(skip.stdout).toContain("∂f/∂h_k · (1 + sigmoid'(z_k) w_k): the skip connection's 1 carries it");
+    const bn = await run("flow", "examples/remedies/chain-batchnorm.grad", "--init", "uniform:1.5", "--seed", "4");
+    expect(bn.stdout).toContain("∂f/∂h_k · ∂h_k/∂h_(k-1), the layer's Jacobian)");
+    expect(bn.stdout).not.toContain("sigmoid'(z_k) w_k");
+    // the form is read off the graph: the plain chain, the skip connection, and neither for batch norm
+    const a = analyze(readFileSync("examples/remedies/chain-skip.grad", "utf8"));
+    expect(layerRecurrence(a, "h")).toEqual({ form: "skip", activation: "sigmoid" });
+    expect(layerRecurrence(analyze(readFileSync("examples/chain-tanh.grad", "utf8")), "h")).toEqual({
+      form: "plain",
+      activation: "tanh",
+    });
+    expect(
+      layerRecurrence(analyze(readFileSync("examples/remedies/chain-batchnorm.grad", "utf8")), "h"),
+    ).toBeUndefined();
+  });
+  it("draws the checked-in docs/remedies.svg: lecture 4.4's remedies beside the plain chain", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "gradc-flow-")), "remedies.svg");
+    const files = ["chain", "remedies/chain-batchnorm", "remedies/chain-skip", "chain-relu"].map(
+      (n) => `examples/${n}.grad`,
+    );
+    const r = await run("flow", ...files, "--init", "uniform:1.5", "--seed", "4", "-o", out);
+    expect(r.code).toBe(0);
+    expect(readFileSync(out, "utf8")).toBe(readFileSync("docs/remedies.svg", "utf8"));
   });
   it("explains bad options", async () => {
     expect((await run("flow", "examples/chain.grad", "--init", "bogus")).code).toBe(2);

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { analyze, compile, verify } from "../src/index.js";
 import { checkProgram } from "./helpers/check.js";
@@ -20,6 +20,12 @@ describe("gradients agree with central finite differences and the reference eval
   for (const ex of examples()) {
     it(`example ${ex.name}`, async () => {
       await checkProgram(ex.name, readFileSync(ex.source, "utf8"), 7);
+    }, 60_000);
+  }
+  // lecture 4.4's remedies (gradc flow's inputs, not pinned in generated/)
+  for (const f of readdirSync("examples/remedies")) {
+    it(`examples/remedies/${f}`, async () => {
+      await checkProgram(f, readFileSync(`examples/remedies/${f}`, "utf8"), 7);
     }, 60_000);
   }
 });

@@ -1,5 +1,6 @@
 import { integerBounds } from "../ir/integers.js";
 import { elementwiseDef, ops as opTable, type Op } from "../ops/index.js";
+import { matchTerm, p, v, type Terms } from "../optimize/pattern.js";
 import { evaluateNodes, userRecord } from "../eval/evaluate.js";
 import type { Analysis } from "../pipeline.js";
 import { size, type Shape } from "../shape/shape.js";
@@ -127,4 +128,53 @@ export function activationNotes(a: Analysis): { op: string; bound: string }[] {
     const bound = elementwiseDef(op)?.bound;
     return bound !== undefined && ops.has(op as Op) ? [{ op, bound }] : [];
   });
+}
+
+/**
+ * How layer k's gradient reaches layer k−1, read off the program (lecture 4.3 and 4.4), when every
+ * layer of the hidden family `h` has one of two forms: h_k = φ(w_k h_(k-1) [+ b_k]) ("plain":
+ * ∂f/∂h_(k-1) = ∂f/∂h_k · φ'(z_k) w_k), or the skip connection h_k = h_(k-1) + φ(w_k h_(k-1) [+ b_k])
+ * ("skip": the factor is 1 + φ'(z_k) w_k). Anything else (a batch norm, a matrix) is undefined:
+ * its factor is the layer's Jacobian ∂h_k/∂h_(k-1), and the verdict says only that.
+ */
+export function layerRecurrence(
+  a: Analysis,
+  family: string,
+): { form: "plain" | "skip"; activation: string } | undefined {
+  const g = a.canonical;
+  const terms: Terms<number> = {
+    op: (id) => g.nodes[id].op,
+    args: (id) => g.nodes[id].args,
+    constant: (id) => (g.nodes[id].op === "const" ? g.nodes[id].value : undefined),
+  };
+  const layer = new Map<number, number>();
+  for (const n of g.nodes) {
+    const m = /^(.*)_(\d+)$/.exec(n.name ?? n.hint ?? "");
+    if (m && m[1] === family && n.op !== "const") layer.set(Number(m[2]), n.id);
+  }
+  const isParam = (id: number) => g.nodes[id].op === "param";
+  // φ(w h [+ b]) with h the previous layer and w (and b) params: its activation, or undefined
+  const unit = (id: number, prev: number): string | undefined => {
+    const n = g.nodes[id];
+    if (n.args.length !== 1 || elementwiseDef(n.op)?.bound === undefined) return undefined;
+    const pre = terms.args(id)[0];
+    const affine = matchTerm(terms, p("add", p("mul", v("w"), v("h")), v("b")), pre);
+    const linear = matchTerm(terms, p("mul", v("w"), v("h")), pre);
+    const m = affine && isParam(affine.get("b")!) ? affine : linear;
+    return m && m.get("h") === prev && isParam(m.get("w")!) ? n.op : undefined;
+  };
+  type Form = { form: "plain" | "skip"; activation: string } | undefined;
+  const forms = [...layer].flatMap(([k, id]): Form[] => {
+    const prev = layer.get(k - 1);
+    if (prev === undefined) return [];
+    const plain = unit(id, prev);
+    if (plain) return [{ form: "plain", activation: plain }];
+    const n = g.nodes[id];
+    const other = n.op === "add" ? n.args.find((x) => x !== prev) : undefined;
+    const skip = other !== undefined && n.args.includes(prev) ? unit(other, prev) : undefined;
+    return [skip ? { form: "skip", activation: skip } : undefined];
+  });
+  const first = forms[0];
+  if (!first || forms.some((f) => f?.form !== first.form || f.activation !== first.activation)) return undefined;
+  return first;
 }

@@ -56,12 +56,14 @@ async function flowOf(files: readonly string[], opts: FlowFlags, s: Session): Pr
 async function flowOfOne(text: string, name: string, file: string, run: FlowRun): Promise<void> {
   const { init, seed, several, opts, s, series } = run;
   const { analyze } = await import("../../pipeline.js");
-  const { activationNotes, flowTable, gradientFlow } = await import("../../flow/flow.js");
+  const { activationNotes, flowTable, gradientFlow, layerRecurrence } = await import("../../flow/flow.js");
   const a = analyze(text, { filename: name });
   const f = gradientFlow(a, init, seed);
   if (f.rows.length === 0) return s.fail(new UserError("E533", { file: name, example: "h{k}, w{k}, ..." }));
   s.io.stdout(`${name} (init ${opts.init}, seed ${seed}, loss ${f.loss.toPrecision(6)})\n${flowTable(f)}`);
-  s.io.stdout(await verdict(f, activationNotes(a)));
+  const hidden = f.columns.find((c) => c.startsWith("|"));
+  const family = hidden ? hidden.slice("|∂f/∂".length, -1) : "";
+  s.io.stdout(await verdict(f, activationNotes(a), layerRecurrence(a, family)));
   const shown = several ? f.columns.filter((c) => c.startsWith("|")).slice(0, 1) : f.columns;
   for (const c of shown)
     series.push({
@@ -71,7 +73,11 @@ async function flowOfOne(text: string, name: string, file: string, run: FlowRun)
 }
 
 /** what the numbers say: a layer where the gradient is exactly 0, or the decay per layer */
-async function verdict(f: Flow, activations: readonly { op: string; bound: string }[]): Promise<string> {
+async function verdict(
+  f: Flow,
+  activations: readonly { op: string; bound: string }[],
+  recurrence: { form: "plain" | "skip"; activation: string } | undefined,
+): Promise<string> {
   const { decayPerLayer } = await import("../../flow/flow.js");
   const d = decayPerLayer(f);
   const hidden = f.columns.find((c) => c.startsWith("|"));
@@ -84,10 +90,16 @@ async function verdict(f: Flow, activations: readonly { op: string; bound: strin
   }
   if (!d) return "";
   const trend = d.factor < 0.95 ? "shrinks" : d.factor > 1.05 ? "grows" : "stays about level";
-  // the chain rule with the model's own activation and its bound (lecture 4.4)
-  const act = activations.length === 1 ? activations[0].op : "φ";
-  const bounds = activations.map((x) => `; ${x.bound}`).join("");
-  return `${d.column} ${trend} by a factor of ${d.factor.toPrecision(3)} per layer on the way back (∂f/∂h_(k-1) = ∂f/∂h_k · ${act}'(z_k) w_k${bounds})\n\n`;
+  // the chain rule as this model's layers give it, with its activation's bound (lecture 4.4); a
+  // layer of another form (a batch norm, a matrix) is its Jacobian
+  const h = d.column.slice("|∂f/∂".length, -1);
+  const bound = activations.find((x) => x.op === recurrence?.activation)?.bound;
+  const local = !recurrence
+    ? `∂${h}_k/∂${h}_(k-1), the layer's Jacobian`
+    : recurrence.form === "plain"
+      ? `${recurrence.activation}'(z_k) w_k${bound ? `; ${bound}` : ""}`
+      : `(1 + ${recurrence.activation}'(z_k) w_k): the skip connection's 1 carries it past the activation`;
+  return `${d.column} ${trend} by a factor of ${d.factor.toPrecision(3)} per layer on the way back (∂f/∂${h}_(k-1) = ∂f/∂${h}_k · ${local})\n\n`;
 }
 
 /** one plot from all the inputs (it must be none of them) */
