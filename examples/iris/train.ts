@@ -49,10 +49,11 @@ export function loadIris(seed: number): { train: Data; test: Data } {
   return { train: pack(trainIdx), test: pack(testIdx) };
 }
 
-/** Xavier-initialized params: N(0, 2 / (fan_in + fan_out)) weights, zero biases. */
-export function initParams(seed: number): Params {
+/** Xavier-initialized params: N(0, 2 / (fan_in + fan_out)) weights (times `scale`), zero biases. */
+export function initParams(seed: number, scale = 1): Params {
   const r = random(seed);
-  const w = (m: number, n: number) => Float64Array.from({ length: m * n }, () => r.normal() * Math.sqrt(2 / (m + n)));
+  const w = (m: number, n: number) =>
+    Float64Array.from({ length: m * n }, () => scale * r.normal() * Math.sqrt(2 / (m + n)));
   return { W1: w(16, 4), b1: new Float64Array(16), W2: w(3, 16), b2: new Float64Array(3) };
 }
 
@@ -115,10 +116,33 @@ export function adam(lr: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Optimizer {
   };
 }
 
+/** the 2-norm of all gradients together, ‖(∇W1, ∇b1, ∇W2, ∇b2)‖ */
+export function globalNorm(g: Params): number {
+  let s = 0;
+  for (const k of names) for (const v of g[k]) s += v * v;
+  return Math.sqrt(s);
+}
+
+/**
+ * Lecture 4.4's remedies for exploding gradients, applied to a minibatch's gradients before the
+ * optimizer: weight decay adds λθ to each weight's gradient (the gradient of λ/2 ‖W‖², biases
+ * left alone), then clipping by global norm scales all of them by c / ‖g‖ when ‖g‖ > c.
+ */
+export function regularize(p: Params, g: Params, o: { weightDecay?: number; clip?: number }): void {
+  if (o.weightDecay)
+    for (const k of ["W1", "W2"] as const) for (let i = 0; i < g[k].length; i++) g[k][i] += o.weightDecay * p[k][i];
+  if (o.clip) {
+    const norm = globalNorm(g);
+    if (norm > o.clip) for (const k of names) for (let i = 0; i < g[k].length; i++) g[k][i] *= o.clip / norm;
+  }
+}
+
 export interface Run {
   readonly params: Params;
   /** mean training loss per epoch */
   readonly losses: number[];
+  /** the largest global gradient norm of each epoch's minibatches, before clipping */
+  readonly gradNorms: number[];
   readonly trainAccuracy: number;
   readonly testAccuracy: number;
 }
@@ -129,16 +153,23 @@ export function train(opts: {
   epochs: number;
   batch: number;
   seed: number;
+  /** L2 weight decay λ on W1 and W2 (default 0) */
+  weightDecay?: number;
+  /** clip each minibatch's gradients to this global norm (default: no clipping) */
+  clip?: number;
+  /** the initial weights' scale (default 1: Xavier) */
+  initScale?: number;
   onEpoch?: (epoch: number, loss: number) => void;
 }): Run {
   const { train: tr, test } = loadIris(opts.seed);
-  const p = initParams(opts.seed);
+  const p = initParams(opts.seed, opts.initScale);
   const r = random(opts.seed + 1);
   const out = createResult();
   const bx = new Float64Array(opts.batch * 4),
     by = new Float64Array(opts.batch * 3);
   const order = Array.from({ length: tr.n }, (_, i) => i);
   const losses: number[] = [];
+  const gradNorms: number[] = [];
   let step = 0;
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     for (let i = order.length - 1; i > 0; i--) {
@@ -146,6 +177,7 @@ export function train(opts: {
       [order[i], order[j]] = [order[j], order[i]];
     }
     let total = 0;
+    let largest = 0;
     for (let start = 0; start < tr.n; start += opts.batch) {
       const n = Math.min(opts.batch, tr.n - start);
       for (let k = 0; k < n; k++) {
@@ -154,10 +186,14 @@ export function train(opts: {
       }
       const g = batchGradients(p, { x: bx, y: by }, n, out);
       total += g.loss * n;
-      opts.optimizer(p, g.grads as unknown as Params, ++step);
+      const grads = g.grads as unknown as Params;
+      largest = Math.max(largest, globalNorm(grads));
+      regularize(p, grads, opts);
+      opts.optimizer(p, grads, ++step);
     }
     losses.push(total / tr.n);
+    gradNorms.push(largest);
     opts.onEpoch?.(epoch, total / tr.n);
   }
-  return { params: p, losses, trainAccuracy: accuracy(p, tr), testAccuracy: accuracy(p, test) };
+  return { params: p, losses, gradNorms, trainAccuracy: accuracy(p, tr), testAccuracy: accuracy(p, test) };
 }
