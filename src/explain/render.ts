@@ -90,6 +90,21 @@ function values(v: Float64Array | undefined, shape: readonly number[], digits: n
   return `$\\lVert\\cdot\\rVert$ = ${n(norm)} ($${shape.join(" \\times ")}$)`;
 }
 
+/**
+ * How many equations one aligned block holds: a LeNet has 332 units, and one block of them is
+ * more than KaTeX expands (maxExpand) and longer than a page; the next block continues the list.
+ */
+const BLOCK_ROWS = 40;
+
+function runs<T>(items: readonly T[], n = BLOCK_ROWS): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
+  return out.length ? out : [[]];
+}
+
+/** equations as aligned blocks of at most BLOCK_ROWS */
+const blocks = (equations: readonly Equation[]): Block[] => runs(equations).map((e) => ({ equations: e }));
+
 /** A derivation's sections, the same for every format (Markdown, TeX, the playground's HTML). */
 export function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGITS): Section[] {
   const out: Section[] = [];
@@ -97,24 +112,24 @@ export function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGIT
   out.push({
     title: "2. Forward decomposition into elementary units",
     intro: "Each unit applies one elementary op. The units, in the order they are created:",
-    math: [{ equations: d.units }],
+    math: blocks(d.units),
   });
   out.push({
     title: "Recorded node order",
     intro: "Inputs first, then intermediate units, the result last:",
-    math: [d.order.join(",\\; ")],
+    math: runs(d.order).map((r) => r.join(",\\; ")),
   });
   out.push({
     title: "3. Child sets S(u)",
     intro: "$S(u)$ holds the units that use $u$ (the heads of $u$'s outgoing edges):",
-    math: [{ equations: d.childSets }],
+    math: blocks(d.childSets),
   });
   out.push({
     title: "4. Local derivatives",
     intro: d.tensor
       ? "One per edge, from the rule table. For tensors, each edge maps the downstream gradient back (lemma 1 of 4.6.4: $\\nabla_{x} z = (\\partial y / \\partial x)^{\\top} \\nabla_{y} z$). The Jacobian $\\partial v / \\partial u$ of an edge has one row per entry of $v$ and one column per entry of $u$ (4.2), so its transpose times $\\nabla_{v}$, $(n \\times m)(m)$, is a gradient of $u$'s $n$ entries; it is never built, only applied:"
       : "One per edge into a node that depends on a param, from the rule table:",
-    math: [{ equations: d.locals }],
+    math: blocks(d.locals),
   });
   out.push({
     title: "5. The backward sweep",
