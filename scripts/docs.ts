@@ -5,29 +5,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeAtomic } from "../src/util/files.js";
 import { explain, graph } from "../src/index.js";
+import { derivations } from "./derivations.js";
 
-const source = "examples/lecture.grad";
-const at = "w=0.5,b=-1,x=2,y=1";
-const text = readFileSync(source, "utf8");
-writeAtomic("docs/lecture-derivation.md", explain(text, { filename: source, at, picture: "lecture-graph.svg" }).text);
-writeAtomic("docs/lecture-graph.svg", await graph(text, { filename: source, at }));
-writeAtomic(
-  "docs/mlp-derivation.md",
-  explain(readFileSync("examples/mlp.grad", "utf8"), { filename: "examples/mlp.grad", picture: "mlp-graph.svg" }).text,
-);
-writeAtomic(
-  "docs/mlp-graph.svg",
-  await graph(readFileSync("examples/mlp.grad", "utf8"), { filename: "examples/mlp.grad" }),
-);
-
-// a student's model (#12): a transpose (tied weights), an L2 term and binary cross-entropy
-const student = "examples/autoencoder.grad";
-const studentText = readFileSync(student, "utf8");
-writeAtomic(
-  "docs/autoencoder-derivation.md",
-  explain(studentText, { filename: student, at: "random", picture: "autoencoder-graph.svg" }).text,
-);
-writeAtomic("docs/autoencoder-graph.svg", await graph(studentText, { filename: student, at: "random" }));
+for (const d of derivations) {
+  const text = readFileSync(d.source, "utf8");
+  const at = d.at ? { at: d.at } : {};
+  writeAtomic(
+    `docs/${d.name}-derivation.md`,
+    explain(text, { filename: d.source, ...at, picture: `${d.name}-graph.svg` }).text,
+  );
+  writeAtomic(`docs/${d.name}-graph.svg`, await graph(text, { filename: d.source, ...at }));
+}
+const [lecture, , student] = derivations;
 
 /** the first page of a derivation's PDF as a PNG under docs/ (false when pdflatex or pdftoppm is missing) */
 function firstPage(name: string, tex: string, png: string): boolean {
@@ -44,12 +33,12 @@ function firstPage(name: string, tex: string, png: string): boolean {
 const png =
   firstPage(
     "lecture",
-    explain(text, { filename: source, at, format: "tex" }).text,
+    explain(readFileSync(lecture.source, "utf8"), { filename: lecture.source, at: lecture.at, format: "tex" }).text,
     "docs/lecture-derivation-page1.png",
   ) &&
   firstPage(
     "autoencoder",
-    explain(studentText, { filename: student, at: "random", format: "tex" }).text,
+    explain(readFileSync(student.source, "utf8"), { filename: student.source, at: student.at, format: "tex" }).text,
     "docs/autoencoder-derivation-page1.png",
   );
 console.log(

@@ -28,6 +28,8 @@ export { ExplainError };
 const FORWARD_LIMIT = 12;
 const ADJOINT_LIMIT = 30;
 const NAMED_ADJOINT_LIMIT = 8;
+/** the largest closed form (in display nodes) one step of the sweep writes out */
+const STEP_LIMIT = 400;
 
 export interface Equation {
   readonly lhs: string;
@@ -362,12 +364,15 @@ function sweepStep(sy: Symbols, closed: ClosedForms, u: Node): Equation {
   );
   const sum = (xs: MathNode[]) => (xs.length ? tidy(xs.reduce((acc, x) => apply("add", [acc, x]))) : num(0));
   const total = tidy(sum(es.map((e) => closed.local(e, closed.smallAdjoint(e.v)))));
-  closed.adjoint.set(u.id, total);
+  // a closed form past STEP_LIMIT (a LeNet kernel's 25 offsets, each an einsum of a substituted
+  // adjoint) is not a line anyone reads, nor one KaTeX expands: the adjoint keeps its symbol
+  const readable = (t: MathNode) => size(t) <= STEP_LIMIT;
+  closed.adjoint.set(u.id, readable(total) ? total : sy.adjNamedSym(u));
   const trees = [undefined, sum(withLocals), total];
   const texts = [notation || "0", sy.tex(trees[1]!), sy.tex(total)];
   // a trivial step (the local derivative is 1: ∂ℓ/∂u = ∂ℓ/∂v) says nothing the notation did not
   const trivial = es.length === 1 && trees[1]!.type === "SymbolNode";
-  const keep = texts.map((t, k) => k === 0 || (t !== texts[k - 1] && !(k === 1 && trivial)));
+  const keep = texts.map((t, k) => k === 0 || (t !== texts[k - 1] && !(k === 1 && trivial) && readable(trees[k]!)));
   return {
     lhs,
     steps: texts.filter((_, k) => keep[k]),

@@ -453,7 +453,6 @@ const displayFunctions: Readonly<Record<string, (args: string[]) => string>> = {
   unpad: ([g]) => `\\operatorname{slice}\\left(${g}\\right)`,
   scatter: ([g]) => `\\operatorname{scatter\\,add}\\left(${g}\\right)`,
   gatherback: ([g]) => `\\operatorname{take}\\left(${g}\\right)`,
-  contractgrad: ([g]) => `\\operatorname{einsum}^{\\top}\\left(${g}\\right)`,
 };
 
 function fillTemplate(

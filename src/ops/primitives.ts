@@ -50,12 +50,23 @@ export function padOf(b: Builder, x: number, starts: readonly number[], steps: r
 
 /** contraction of operand `i` out of a contraction's cotangent g: the einsum with that operand's subscripts as its result */
 export function contractGrad(b: Builder, spec: string, operands: readonly number[], g: number, i: number): number {
-  const s = parseSpec(spec)!;
-  const others = operands.map((id, k) => ({ id, sub: s.inputs[k] })).filter((_, k) => k !== i);
-  const gradSpec = formatSpec({ inputs: [s.output, ...others.map((o) => o.sub)], output: s.inputs[i] });
+  const { spec: gradSpec, others } = contractGradSpec(spec, i, operands.length);
   const target = [...b.shape(operands[i])];
-  const args = [g, ...others.map((o) => o.id)];
+  const args = [g, ...others.map((k) => operands[k])];
   return b.node(args.length === 1 ? "contract1" : "contract2", args, { target, attrs: { spec: gradSpec } });
+}
+
+/**
+ * The einsum that is operand i's gradient: the cotangent (the result's subscripts) contracted
+ * with the other operands, to operand i's subscripts ("ij,jk->ik", i = 0: "ik,jk->ij").
+ */
+export function contractGradSpec(spec: string, i: number, operands: number): { spec: string; others: number[] } {
+  const s = parseSpec(spec)!;
+  const others = Array.from({ length: operands }, (_, k) => k).filter((k) => k !== i);
+  return {
+    spec: formatSpec({ inputs: [s.output, ...others.map((k) => s.inputs[k])], output: s.inputs[i] }),
+    others,
+  };
 }
 
 export { inversePerm };
