@@ -530,6 +530,112 @@ async function batchAsMatrixCase(): Promise<Case> {
 
 // ---- running ------------------------------------------------------------------------------------
 /** read a TF.js step's results into arrays and free its tensors */
+/**
+ * The transformer block (examples/transformer.grad) at one sequence of 16 tokens of width 64:
+ * gradc's TypeScript (f64) and its wasm f32 module, against the same block in TF.js (cpu),
+ * written from the .grad source op for op.
+ */
+async function transformerCase(): Promise<Case> {
+  const file = "examples/transformer.grad";
+  const mod = await generated(file);
+  const mod32 = await generated(file, "f32", "wasm");
+  const a = analyze(readFileSync(file, "utf8"));
+  const shapes = mod.shapes.params as Record<string, readonly number[]>;
+  const names = Object.keys(shapes);
+  const scaleOf = (n: string) => (n.startsWith("g") ? 0 : n.startsWith("W") ? 0.12 : 0.05);
+  const p: Record<string, Float64Array> = {};
+  for (const n of names) {
+    const k = shapes[n].reduce((x, y) => x * y, 1);
+    // layer norm's gains start at 1, the rest small
+    p[n] = n.startsWith("g") ? Float64Array.from({ length: k }, () => 1 + next() * 0.1) : uniform(k, scaleOf(n));
+  }
+  const p32 = Object.fromEntries(names.map((n) => [n, Float32Array.from(p[n])]));
+  const X = uniform(16 * 64),
+    Y = uniform(16 * 64);
+  const [X32, Y32] = [Float32Array.from(X), Float32Array.from(Y)];
+  const out = mod.createResult(),
+    out32 = mod32.createResult();
+  const tfState = perBackend(() => {
+    const ps = names.map((n) => tf.tensor(p32[n], [...shapes[n]]));
+    const x = tf.tensor(X32, [16, 64]),
+      y = tf.tensor(Y32, [16, 64]);
+    const causal = tf.linalg.bandPart(tf.ones([16, 16]), -1, 0).greater(0);
+    const layerNorm = (h: tf.Tensor, g: tf.Tensor, c: tf.Tensor) => {
+      const mean = h.mean(-1, true);
+      const d = h.sub(mean);
+      return d.div(d.square().mean(-1, true).add(1e-5).sqrt()).mul(g).add(c);
+    };
+    const heads = (t: tf.Tensor) => t.reshape([16, 4, 16]).transpose([1, 0, 2]);
+    const f = (...q: tf.Tensor[]) => {
+      const v = Object.fromEntries(names.map((n, i) => [n, q[i]]));
+      const A = layerNorm(x, v.g1, v.c1);
+      const S = heads(A.matMul(v.Wq))
+        .matMul(heads(A.matMul(v.Wk)), false, true)
+        .div(4);
+      const P = tf.softmax(tf.where(causal, S, tf.fill(S.shape, -1e9)));
+      const O = P.matMul(heads(A.matMul(v.Wv)))
+        .transpose([1, 0, 2])
+        .reshape([16, 64]);
+      const H = x.add(O.matMul(v.Wo));
+      const z1 = layerNorm(H, v.g2, v.c2).matMul(v.W1).add(v.b1);
+      const gelu = z1.mul(tf.erf(z1.mul(Math.SQRT1_2)).add(1)).mul(0.5);
+      const Z = H.add(gelu.matMul(v.W2)).add(v.b2);
+      return Z.sub(y).square().mean() as tf.Scalar;
+    };
+    return { ps, vg: tf.valueAndGrads(f) };
+  });
+  const tfStep: Step = () => {
+    const { ps, vg } = tfState();
+    const { value, grads } = vg(ps);
+    return tfResult(value, grads, names);
+  };
+  return {
+    name: "transformer block (T = 16, d = 64, 4 heads), one sequence",
+    gradc: "gradc",
+    flops: flops(a.ir),
+    impls: [
+      { name: "gradc", step: () => mod.gradients(p, { X, Y }, out) as ReturnType<Step> },
+      {
+        name: "gradc --target wasm --dtype f32",
+        step: () => mod32.gradients(p32, { X: X32, Y: Y32 }, out32) as ReturnType<Step>,
+        f32: true,
+      },
+      { name: "TF.js cpu", step: tfStep, f32: true },
+    ],
+  };
+}
+
+/** LeNet-5 (examples/lenet.grad) on one digit: gradc's two targets; the peers are still to come */
+async function lenetCase(): Promise<Case> {
+  const file = "examples/lenet.grad";
+  const mod = await generated(file);
+  const mod32 = await generated(file, "f32", "wasm");
+  const a = analyze(readFileSync(file, "utf8"));
+  const shapes = mod.shapes.params as Record<string, readonly number[]>;
+  const p: Record<string, Float64Array> = {};
+  for (const [n, s] of Object.entries(shapes)) {
+    const k = s.reduce((x, y) => x * y, 1);
+    p[n] = uniform(k, s.length > 1 ? Math.sqrt(2 / (k / s[0])) : 0.05);
+  }
+  const p32 = Object.fromEntries(Object.entries(p).map(([n, v]) => [n, Float32Array.from(v)]));
+  const img = Float64Array.from({ length: 784 }, () => next());
+  const out = mod.createResult(),
+    out32 = mod32.createResult();
+  return {
+    name: "LeNet-5 on one 28×28 digit",
+    gradc: "gradc",
+    flops: flops(a.ir),
+    impls: [
+      { name: "gradc", step: () => mod.gradients(p, { img, label: 3 }, out) as ReturnType<Step> },
+      {
+        name: "gradc --target wasm --dtype f32",
+        step: () => mod32.gradients(p32, { img: Float32Array.from(img), label: 3 }, out32) as ReturnType<Step>,
+        f32: true,
+      },
+    ],
+  };
+}
+
 function tfResult(value: tf.Tensor, grads: tf.Tensor[], names: string[]): ReturnType<Step> {
   const out = { loss: value.dataSync()[0], grads: Object.fromEntries(names.map((n, i) => [n, grads[i].dataSync()])) };
   value.dispose();
@@ -598,6 +704,8 @@ const makers = [
   () => mlpCase(8),
   mlpLayoutsCase,
   batchAsMatrixCase,
+  transformerCase,
+  lenetCase,
 ];
 const cases: Case[] = [];
 for (const make of makers) {
