@@ -2,7 +2,7 @@
 // (gradc compile examples/autoencoder.grad).
 // source sha256: 81eec52e285f830ce2b2375f520942a9019d6ae451371b020db65bff83dad410
 // gradc options: dtype=f64
-// output sha256: cb6233ac1c75c9e8bcd18e69645712d20e0b06ed99251ab502fca20876b37de9
+// output sha256: 4ed99d74ca447f576f6e0984a4f93177f6b318e79262c4dba4a7ef0d0cfb5e22
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -97,8 +97,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

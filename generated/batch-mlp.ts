@@ -2,7 +2,7 @@
 // (gradc compile examples/batch-mlp.grad).
 // source sha256: 0e1a32ad789a6ba4e8281ccf7962545cebef47781e1537b143c3ab8798487443
 // gradc options: dtype=f64
-// output sha256: 351cc5d5e337f58f78e2da3f406a15746af73f666d24affe5bbec9bccb088444
+// output sha256: aef77599e5b50ee9a075108102292b4394ce6663a9f51948a693eaf6495fdca6
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -110,8 +110,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

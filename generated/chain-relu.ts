@@ -2,7 +2,7 @@
 // (gradc compile examples/chain-relu.grad).
 // source sha256: aeff2eb070a36491ec2f4ae9cb800f1cf3375b1aa18a7e3a904605b0081698ec
 // gradc options: dtype=f64
-// output sha256: d6a02ac67f75bbcbaec7282370991edd8989c2a8d72d3ada139af0a360abeea1
+// output sha256: c0f164f4418c6b04aaf19b04cd7460559f2a2c3a08b8b033295fbac6fbe0d720
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -357,8 +357,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

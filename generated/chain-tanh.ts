@@ -2,7 +2,7 @@
 // (gradc compile examples/chain-tanh.grad).
 // source sha256: 6e1c6968a59b3f9cf8ad2e7ee72176c167cb683c91347c0907676f47b419cf6d
 // gradc options: dtype=f64
-// output sha256: ef0eb82aa1ac8b322e3cd4be2809e5200439cfaa518c2e630f254c2d537ec345
+// output sha256: 65dc939289b017ff5435e63b8dbaae7705de8e3cea30b4b14a2405f9f321690d
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -357,8 +357,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

@@ -2,7 +2,7 @@
 // (gradc compile examples/chain.grad).
 // source sha256: dfec87de754a5b78341c30c38a8edaef36a7253f29f4a9747ecc785408e68880
 // gradc options: dtype=f64
-// output sha256: 044638d09f1afaac7d3c1ac5c42406251e328d6294df428f0d8a8d645fa4e82d
+// output sha256: e66db95c944f81fa70e8a2bde814c3c95e98fcd68f4c5d15efbebac444ed6d79
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -357,8 +357,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

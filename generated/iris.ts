@@ -2,7 +2,7 @@
 // (gradc compile examples/iris/model.grad).
 // source sha256: f4dfaaa5dd54117a3678522da5dcbc23a785132f96961609e0c6402cc6d54f58
 // gradc options: dtype=f64
-// output sha256: 7920f70bd6acf7948930af3175197e96aac4f3b1c17592ea1baa5b0692212a1e
+// output sha256: 5e0202bf922c9933ce7e6a50f696a3bb491524ed2902572866aa6337d1bec50a
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -96,8 +96,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

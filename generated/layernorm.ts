@@ -2,7 +2,7 @@
 // (gradc compile examples/layernorm.grad).
 // source sha256: f0504e0c9d0919333265d7981bb5b14ff5d85c4c9d3864b532353b2ef788bf45
 // gradc options: dtype=f64
-// output sha256: 0837ca922ba1284da1c4fe57df156f860168f8efbae9384f30dc1bc68476e24e
+// output sha256: eb97983d34770bd93736bbf8581a6867a5beb910935c119c4e18ab8cc595e11b
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -115,8 +115,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

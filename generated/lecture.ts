@@ -2,7 +2,7 @@
 // (gradc compile examples/lecture.grad).
 // source sha256: f6c61eac01394dce30d1b3cac9be3d10e6d9b26b97a3f4cfa7c6e50da825e6da
 // gradc options: dtype=f64
-// output sha256: 433555c9581dfd6818b133bcd58cb36d4fad7c5a45b375a00ea90c498568ac10
+// output sha256: 652bae6cfbcd5f4b42d3cdc258b137f0b02f508b1d8b067cceb38a388b7e8b6a
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -50,8 +50,10 @@ export function createResult(): Result {
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

@@ -2,7 +2,7 @@
 // (gradc compile examples/lenet.grad).
 // source sha256: 339ffa076b7fcd8a7105dcade97349b4e15d106fc1f3b41a361b579807b5273f
 // gradc options: dtype=f64
-// output sha256: e7141c151d85ede81f094612bb6cc6233c76b0179a99e3cd4d5132c41c5182d8
+// output sha256: c57aeee2f048dd5f479224d7aa50b5fe2aa73f74b981273812d202a082a009fb
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -87,7 +87,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v)) return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

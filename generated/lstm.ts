@@ -2,7 +2,7 @@
 // (gradc compile examples/lstm.grad).
 // source sha256: f35f7e6a9caaa42b521ee1b00ec29341cb085985cddf1441a60050bcda98fb18
 // gradc options: dtype=f64
-// output sha256: ba4bda6e2b6fcc988d145deb8d4eaa1f0f6430ad7ced3a8ee744596fa7e383e0
+// output sha256: 44e40e069999f251bac55b7c1be1d5f99e37dc169767bed60eb2a9f1c899e4c0
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -472,8 +472,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

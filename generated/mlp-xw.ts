@@ -2,7 +2,7 @@
 // (gradc compile examples/mlp-xw.grad).
 // source sha256: e3130600a78a166e4de6a867ed44766a61441caedb13ce97f90ab248393a64f6
 // gradc options: dtype=f64
-// output sha256: 62aad9fca68c2a0ec601588413e4ab3e03275f12bbf1bdde18dc44e68e3ff7ea
+// output sha256: b6942bba6b143a2689f9daee9a8e9f0b8fe53fc2ca9a3087dd49ad4116473f98
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -99,8 +99,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

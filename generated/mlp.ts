@@ -2,7 +2,7 @@
 // (gradc compile examples/mlp.grad).
 // source sha256: e10bcf6a81d416e123153c9edba39b9ea0cff4ca8ab5bd0af6366e568e8d7c66
 // gradc options: dtype=f64
-// output sha256: 584f17e3283b7ac9f94546a5958abea70ee57ef33cc1b8dfb480fe806ed614ce
+// output sha256: c666de0e6e363b4b64d2702f7bcdb35d6f869a1b4b689738b1933aea746efabe
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -99,8 +99,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

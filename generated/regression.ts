@@ -2,7 +2,7 @@
 // (gradc compile examples/regression.grad).
 // source sha256: e02653b4055fa5f69e5e6b0b7d25f6df1bcd7269915c199f18b2b5a2dfdfebd5
 // gradc options: dtype=f64
-// output sha256: bd408a75ad0f0ed3cc25f1a0209260df42cf0eb391c68abeb8e11dae74785c27
+// output sha256: 5d5b8b38b6b52332e7c202ee9f7380e7623d264344c487238dc0a8c3dad2d4d9
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -77,8 +77,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

@@ -2,7 +2,7 @@
 // (gradc compile examples/resnet-block.grad).
 // source sha256: 00530d80d80cd15d33cab52915aec764eee44f73f72aa7087db4b01433b29f27
 // gradc options: dtype=f64
-// output sha256: a495ffc803ccae2cf105a1d3cf896afb87a93150759eeb51a3cf33523eb41d3d
+// output sha256: fb35c4e16f238f023eaebfd88890f844d0828e2eb482bcb6ed53d086fd823341
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -334,8 +334,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

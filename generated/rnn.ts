@@ -2,7 +2,7 @@
 // (gradc compile examples/rnn.grad).
 // source sha256: fb5e912f98395afa2867a692df9782dff1b3f6dde667de09244fdf27f40192a8
 // gradc options: dtype=f64
-// output sha256: 4f9ee314086870452332a6cb7c072cda3c1fec563b36f7ecd545bc5d7a321121
+// output sha256: 45542b6a265cfb64fcea058216462902674d0951e5982dc27c6975a2f5f4479b
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -70,7 +70,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v)) return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

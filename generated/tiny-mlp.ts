@@ -2,7 +2,7 @@
 // (gradc compile examples/tiny-mlp.grad).
 // source sha256: e28a1e914031665ff07f52c9136984db924d4771edd0d346a6a1786ab7fac8a4
 // gradc options: dtype=f64
-// output sha256: ecc9476e62d57aa5ac32898e16f326fffc2995a6c0e5fc6a049f67840a3825b3
+// output sha256: 1f1b41f26b8c9550c622ea0917e47ed2595c40a90796504a6ded4740b50f14ab
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -90,8 +90,10 @@ const workspace = createWorkspace();
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

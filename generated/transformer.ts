@@ -2,7 +2,7 @@
 // (gradc compile examples/transformer.grad).
 // source sha256: a408522fe7ef7b72117fbdcd8857cbf507260fb99c95a98df517d96103a8bc35
 // gradc options: dtype=f64
-// output sha256: dcaea5b67d3e1931d7fddc832c0b9ca9b0aefdfbe872f2d7328e11e75b584290
+// output sha256: 93c280aa0e5f5eb3ac3be7810cb7adbfc2963c7f707e4a203da7cdfbbe2fcc28
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -293,8 +293,10 @@ function erf(x: number): number {
 /** What a wrong argument is, for the message. */
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v))
-    return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;
+  if (ArrayBuffer.isView(v)) {
+    const type = v.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;
+  }
   if (Array.isArray(v)) return `an Array of ${v.length}`;
   return `a ${typeof v}`;
 }

@@ -35,6 +35,9 @@ const propName = (name: string) =>
 /** a key in an object literal: computed, so even "__proto__" defines an own property */
 const literalKey = (name: string) => (name === "__proto__" ? `[${JSON.stringify(name)}]` : propName(name));
 
+/** an object literal of `key: value` entries, as prettier prints it ({} when empty) */
+const objectText = (entries: readonly string[]) => (entries.length ? `{ ${entries.join(", ")} }` : "{}");
+
 /** declarations, with their kinds filled in */
 const typeAlias = (x: Omit<TypeAlias, "kind">): Declaration => ({ ...x, kind: "type" });
 const variable = (x: Omit<Variable, "kind">): Declaration => ({ ...x, kind: "var" });
@@ -71,7 +74,7 @@ export function typeDeclarations({ g, arr }: ModuleParts): Declaration[] {
     declarations: [
       {
         name: "shapes",
-        initializer: `{ params: { ${g.params.map((l) => `${literalKey(l.name)}: [${l.shape.join(", ")}]`).join(", ")} }, inputs: { ${g.inputs.map((l) => `${literalKey(l.name)}: [${l.shape.join(", ")}]`).join(", ")} } } as const`,
+        initializer: `{ params: ${objectText(g.params.map((l) => `${literalKey(l.name)}: [${l.shape.join(", ")}]`))}, inputs: ${objectText(g.inputs.map((l) => `${literalKey(l.name)}: [${l.shape.join(", ")}]`))} } as const`,
       },
     ],
   });

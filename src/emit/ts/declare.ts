@@ -73,12 +73,13 @@ function print(d: Declaration): string {
       const methods = (d.methods ?? []).map(
         (m) => `  ${m.name}(${m.parameters.map(param).join(", ")}): ${m.returnType};`,
       );
-      return `${docs(d)}${exported(d)}interface ${d.name} {\n${[...props, ...methods].join("\n")}\n}`;
+      const members = [...props, ...methods];
+      return `${docs(d)}${exported(d)}interface ${d.name} ${members.length ? `{\n${members.join("\n")}\n}` : "{}"}`;
     }
     case "class": {
       const impl = d.implements?.length ? ` implements ${d.implements.join(", ")}` : "";
       const props = d.properties.map((p) => `  ${param(p)};`);
-      return `${docs(d)}class ${d.name}${impl} {\n${props.join("\n")}\n}`;
+      return `${docs(d)}class ${d.name}${impl} ${props.length ? `{\n${props.join("\n")}\n}` : "{}"}`;
     }
     case "function": {
       const head = `${exported(d)}${d.isAsync ? "async " : ""}function ${d.name}(${(d.parameters ?? []).map(param).join(", ")})`;

@@ -134,24 +134,59 @@ const PRETTIER = { parser: "babel-ts", printWidth: 120 } as const;
  * (test/format.test.ts); a 3,000-term sum formats in a fifth of the time.
  */
 async function formatted(declarations: readonly Declaration[]): Promise<string> {
-  // prettier is loaded only when it formats (a module too long to format skips its 0.1 s load)
-  const prettier = await import("prettier");
   const bodies: string[] = [];
   const skeleton = declarations.map((d) =>
     d.kind === "function" && d.statements.length
       ? { ...d, statements: [`/*@body ${bodies.push(d.statements.join("\n")) - 1}*/`] }
       : d,
   );
+  // a module every line of which fits (once its long `if`s are broken) is already as prettier
+  // writes it: prettier is not even loaded
+  const printed = printDeclarations(declarations).split("\n").flatMap(breakIf);
+  if (printed.every(fits)) return printed.join("\n");
+  // prettier is loaded only when it formats (a module too long to format skips its 0.1 s load)
+  const prettier = await import("prettier");
   const outline = await prettier.format(printDeclarations(skeleton), PRETTIER);
   const done = await Promise.all(
     bodies.map(async (text) => {
-      const lines = text.split("\n").map((l) => `  ${l}`);
+      const lines = text.split("\n").flatMap((l) => breakIf(`  ${l}`));
       if (lines.every(fits)) return lines.join("\n");
       const alone = await prettier.format(`function body() {\n${lines.join("\n")}\n}\n`, PRETTIER);
       return alone.slice(alone.indexOf("\n") + 1, alone.lastIndexOf("\n}"));
     }),
   );
   return outline.replace(/^ {2}\/\*@body (\d+)\*\/$/gm, (_, k: string) => done[Number(k)]);
+}
+
+/**
+ * A line `if (cond) statement;` too long for the print width, broken as prettier breaks it: the
+ * statement on a line of its own, one level in, and a call's single argument on a line of its
+ * own when the statement still does not fit. Anything else is left (prettier formats its body).
+ */
+function breakIf(line: string): string[] {
+  if (fits(line)) return [line];
+  const m = /^( *)if \(/.exec(line);
+  if (!m) return [line];
+  const indent = m[1];
+  // the condition's closing parenthesis (conditions hold no parentheses inside strings)
+  let depth = 0;
+  let end = -1;
+  for (let i = m[0].length - 1; i < line.length; i++) {
+    if (line[i] === "(") depth++;
+    else if (line[i] === ")" && --depth === 0) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0 || line[end + 1] !== " ") return [line];
+  const head = line.slice(0, end + 1);
+  const statement = `${indent}  ${line.slice(end + 2)}`;
+  if (!fits(head)) return [line];
+  if (fits(statement)) return [head, statement];
+  const call = /^( *)(throw new \w+|[\w$.]+)\((.*)\);$/.exec(statement);
+  if (!call || /^[^`"]*,/.test(call[3])) return [line];
+  const arg = `${indent}    ${call[3]},`;
+  return fits(arg) ? [head, `${call[1]}${call[2]}(`, arg, `${call[1]});`] : [line];
 }
 
 /** a line prettier leaves as it is: its code (before a trailing // comment) fits in the print width */

@@ -216,7 +216,10 @@ function messageHelpers(): HelperFunction[] {
       returnType: "string",
       statements: [
         "if (v === null || v === undefined) return String(v);",
-        'if (ArrayBuffer.isView(v)) return `${/^[AEIOU]/.test(v.constructor.name) ? "an" : "a"} ${v.constructor.name} of ${(v as unknown as ArrayLike<number>).length}`;',
+        "if (ArrayBuffer.isView(v)) {",
+        "  const type = v.constructor.name;",
+        '  return `${/^[AEIOU]/.test(type) ? "an" : "a"} ${type} of ${(v as unknown as ArrayLike<number>).length}`;',
+        "}",
         "if (Array.isArray(v)) return `an Array of ${v.length}`;",
         "return `a ${typeof v}`;",
       ],
