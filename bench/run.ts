@@ -945,7 +945,11 @@ function targets(s: Record<string, Record<string, number>>, cms: Record<string, 
   }
   // the layers issue (#14): the TypeScript target faster than TF.js cpu on the course's networks
   for (const c of names.filter((n) => !("hand-written" in s[n])))
-    row(`${c}: the TypeScript target faster than TF.js cpu`, `${ratio(c, "TF.js cpu").toFixed(2)} ×`, ratio(c, "TF.js cpu") > 1);
+    row(
+      `${c}: the TypeScript target faster than TF.js cpu`,
+      `${ratio(c, "TF.js cpu").toFixed(2)} ×`,
+      ratio(c, "TF.js cpu") > 1,
+    );
   const last = names[3];
   const wasmBest = Math.min(s[last]["gradc wasm"], s[last]["gradc wasm f32"]);
   row(
