@@ -41,6 +41,8 @@ export function nodeKey(
   args: readonly number[],
   n: { readonly value?: number; readonly name?: string; readonly target?: Shape; readonly attrs?: Attrs },
 ): string {
+  // most nodes are an op of operands and nothing else: their key is the shortest
+  if (n.value === undefined && n.name === undefined && !n.target && !n.attrs) return `${op}(${args.join(",")})|||`;
   const v = n.value === undefined ? "" : Object.is(n.value, -0) ? "-0" : String(n.value);
   return `${op}(${args.join(",")})${v}|${n.name ?? ""}|${n.target ? n.target.join("x") : ""}|${attrsText(n.attrs)}`;
 }

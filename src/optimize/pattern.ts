@@ -55,13 +55,16 @@ export interface Terms<T> {
   constant(t: T): number | undefined;
 }
 
-/** The IR's nodes as terms. */
+const termsOf = new WeakMap<Builder, Terms<number>>();
+
+/** The IR's nodes as terms (one view per builder: the rewriter matches every node it builds). */
 export function irTerms(b: Builder): Terms<number> {
-  return {
-    op: (id) => b.nodes[id].op,
-    args: (id) => b.nodes[id].args,
-    constant: (id) => constOf(b, id),
-  };
+  let t = termsOf.get(b);
+  if (!t) {
+    t = { op: (id) => b.nodes[id].op, args: (id) => b.nodes[id].args, constant: (id) => constOf(b, id) };
+    termsOf.set(b, t);
+  }
+  return t;
 }
 
 /** Bindings are made in `m` and logged in `log`, so that a failed try can undo its own. */
