@@ -2,11 +2,10 @@ import type { MathNode } from "mathjs";
 import type { Builder } from "../ir/build.js";
 import type { Graph, Node } from "../ir/graph.js";
 import { children, reachable } from "../ir/graph.js";
-import { opInfo, ops } from "../ops/index.js";
+import { computedDef, opInfo, ops } from "../ops/index.js";
 import { instantiate, parsedRules } from "../rules/formula.js";
 import type { Shape } from "../shape/shape.js";
 import { apply, filled, num, special, substitute, sym, tidy, toTex, written } from "./math.js";
-import { contractGradSpec } from "../ops/primitives.js";
 import { nameTex } from "./symbols.js";
 
 /**
@@ -198,14 +197,13 @@ export class Symbols {
             return grad(b, b.nodes[this.rebuilt(b, v, args)], g);
           }
         : undefined;
-    // an einsum's operand gets an einsum of the cotangent with the other operands: printed with
-    // its subscripts and those operands (a bare einsumᵀ(g) would not say which operand, nor how)
-    if ((v.op === "contract1" || v.op === "contract2") && composition) {
-      const { spec, others } = contractGradSpec(v.attrs!.spec!, i, v.args.length);
-      const names = ["g", ...others.map((k) => ops[v.op].args[k])];
-      const tex = `\\operatorname{einsum}_{\\texttt{${spec.replace(/[^A-Za-z,>-]/g, "")}}}\\left(${names.map((n) => `{${n}}`).join(", ")}\\right)`;
+    // a derivative whose writing depends on the node's attributes (an einsum's subscripts): the
+    // op's own showGrad, over g and the operands it names
+    const shown = computedDef(v.op)?.showGrad?.(v, i);
+    if (shown && composition) {
+      const names = ["g", ...shown.operands.map((k) => ops[v.op].args[k])];
       return written(
-        tex,
+        shown.tex,
         names,
         names.map((n) => env[n]),
         this.fwd.nodes[v.args[i]].shape,

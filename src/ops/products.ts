@@ -6,7 +6,7 @@ import { dotProduct, I, J, nest, T, zero } from "./loops.js";
 import { batchedContraction } from "./batching.js";
 import { contractGrad, reshapeOf } from "./primitives.js";
 import { contract, rowsOf } from "./reference.js";
-import { einsumTex } from "./tex.js";
+import { einsumGradTex, einsumTex } from "./tex.js";
 import { kernel, type KernelCtx, KernelDef } from "./types.js";
 
 /**
@@ -164,6 +164,7 @@ export const products = {
     // a contraction's operand gets the contraction of g with the other operands (its subscripts as the result)
     grads: [(b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 0)],
     show: ["contractgrad(g, x)"],
+    showGrad: einsumGradTex(["x"]),
     tex: einsumTex("{x}"),
     evaluate: contract,
     emit: contractKernel,
@@ -182,6 +183,7 @@ export const products = {
       (b, n, g) => contractGrad(b, n.attrs!.spec!, n.args, g, 1),
     ],
     show: ["contractgrad(g, a)", "contractgrad(g, b)"],
+    showGrad: einsumGradTex(["a", "b"]),
     tex: einsumTex("{a}, {b}"),
     evaluate: contract,
     // a batched matrix product (every `@` beyond rank 2, and its gradients) runs the matmul

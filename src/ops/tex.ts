@@ -1,5 +1,7 @@
 import type { Shape } from "../shape/shape.js";
 import type { TexRule } from "./types.js";
+import type { Attrs } from "./attrs.js";
+import { contractGradSpec } from "./primitives.js";
 
 /**
  * LaTeX of the ops whose attributes change what they compute: a derivation must not print
@@ -66,3 +68,18 @@ export const takeTex =
   (name: string, operands: string): TexRule =>
   (n) =>
     `\\operatorname{${name}}${n.attrs?.axis ? `_{\\text{axis } ${n.attrs.axis}}` : ""}\\left(${operands}\\right)`;
+
+/**
+ * An einsum's derivative for operand i: the cotangent contracted with the other operands, to
+ * operand i's subscripts (contractGradSpec), written as that einsum.
+ */
+export const einsumGradTex =
+  (names: readonly string[]) =>
+  (n: { readonly attrs?: Attrs }, i: number): { tex: string; operands: number[] } => {
+    const { spec, others } = contractGradSpec(n.attrs?.spec ?? "", i, names.length);
+    const operands = ["{g}", ...others.map((k) => `{${names[k]}}`)].join(", ");
+    return {
+      tex: `\\operatorname{einsum}_{\\texttt{${spec.replace(/[^A-Za-z,>-]/g, "")}}}\\left(${operands}\\right)`,
+      operands: others,
+    };
+  };

@@ -163,6 +163,15 @@ interface Computed<K extends OpKind> extends Common<K> {
   /** how a derivation writes each derivative (mathjs text): required for GradFn derivatives, and for formulas whose guards a person would not write */
   readonly show?: readonly string[];
   /**
+   * how a derivation writes operand i's derivative when it depends on the node's attributes (an
+   * einsum's subscripts): LaTeX over {g} and the names of the operands it reads; it means the
+   * rule's own derivative (it replaces `show` for that operand)
+   */
+  readonly showGrad?: (
+    n: { readonly attrs?: Attrs },
+    i: number,
+  ) => { readonly tex: string; readonly operands: readonly number[] };
+  /**
    * LaTeX of the op applied to its operands ({x}, {a}, ... are the operands); a function of the
    * node for ops whose attributes change what they compute (Σ over axis 1, a slice's window);
    * null: it prints as its operator (+, -, *, /, ^)
