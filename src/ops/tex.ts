@@ -54,11 +54,15 @@ export const permuteTex: TexRule = (n) =>
 export const reshapeTex: TexRule = (n) =>
   `\\operatorname{reshape}_{${n.shape.length ? n.shape.join(" \\times ") : "\\mathbb{R}"}}\\left({x}\\right)`;
 
+/** einsum_{spec}(operands): the subscripts in typewriter type, only letters and , -> kept */
+const einsumText = (spec: string, operands: string) =>
+  `\\operatorname{einsum}_{\\texttt{${spec.replace(/[^A-Za-z,>-]/g, "")}}}\\left(${operands}\\right)`;
+
 /** an einsum, with its subscripts */
 export const einsumTex =
   (operands: string): TexRule =>
   (n) =>
-    `\\operatorname{einsum}_{\\texttt{${(n.attrs?.spec ?? "").replace(/[^A-Za-z,>-]/g, "")}}}\\left(${operands}\\right)`;
+    einsumText(n.attrs?.spec ?? "", operands);
 
 /** the index along one axis */
 export const iotaTex: TexRule = (n) => `\\operatorname{index}_{\\text{axis } ${n.attrs?.axis ?? 0}}`;
@@ -79,7 +83,7 @@ export const einsumGradTex =
     const { spec, others } = contractGradSpec(n.attrs?.spec ?? "", i, names.length);
     const operands = ["{g}", ...others.map((k) => `{${names[k]}}`)].join(", ");
     return {
-      tex: `\\operatorname{einsum}_{\\texttt{${spec.replace(/[^A-Za-z,>-]/g, "")}}}\\left(${operands}\\right)`,
+      tex: einsumText(spec, operands),
       operands: others,
     };
   };

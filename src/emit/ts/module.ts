@@ -119,7 +119,7 @@ const FORMAT_LIMIT = 8_000;
 async function printModule(declarations: Declaration[], opts: EmitOptions): Promise<string> {
   const code = printDeclarations(declarations);
   const format = opts.format !== false && lineCount(code) <= FORMAT_LIMIT;
-  const body = format ? await formatted(declarations) : code;
+  const body = format ? await formatted(declarations, code) : code;
   return withHeader(body, { source: opts.source, hash: opts.hash, options: moduleOptions(opts) });
 }
 
@@ -133,7 +133,7 @@ const PRETTIER = { parser: "babel-ts", printWidth: 120 } as const;
  * them), else as prettier formats that body alone. The result is the whole module formatted
  * (test/format.test.ts); a 3,000-term sum formats in a fifth of the time.
  */
-async function formatted(declarations: readonly Declaration[]): Promise<string> {
+async function formatted(declarations: readonly Declaration[], code: string): Promise<string> {
   const bodies: string[] = [];
   const skeleton = declarations.map((d) =>
     d.kind === "function" && d.statements.length
@@ -142,7 +142,7 @@ async function formatted(declarations: readonly Declaration[]): Promise<string> 
   );
   // a module every line of which fits (once its long `if`s are broken) is already as prettier
   // writes it: prettier is not even loaded
-  const printed = printDeclarations(declarations).split("\n").flatMap(breakIf);
+  const printed = code.split("\n").flatMap(breakIf);
   if (printed.every(fits)) return printed.join("\n");
   // prettier is loaded only when it formats (a module too long to format skips its 0.1 s load)
   const prettier = await import("prettier");
