@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { ts } from "ts-morph";
 import { describe, expect, it } from "vitest";
 import { compile, type CompileOptions } from "../src/index.js";
+import { LAZY_WORKSPACE_BYTES } from "../src/emit/ts/declarations.js";
 
 /**
  * gradients() and batchGradients() with `out` allocate nothing per call: after warm-up, 10,000
@@ -90,5 +91,57 @@ describe("allocation-free steps", () => {
   it("the measurement sees an allocation when there is one", async () => {
     // a fresh result per call that escapes (kept in a global), so V8 cannot optimize it away
     expect(await heapGrowth("lecture", "globalThis.kept = m.gradients(params, inputs);")).toBeGreaterThan(limit);
+  }, 120_000);
+});
+
+/**
+ * A module whose workspace is larger than LAZY_WORKSPACE_BYTES allocates it on the first call,
+ * not when it is imported; a smaller one at import (its arrays are then constants to V8). The
+ * bytes held by ArrayBuffers (process.memoryUsage().arrayBuffers), before and after the import
+ * and after one gradients() call, in a fresh process.
+ */
+async function arrayBytes(source: string, target: "ts" | "wasm"): Promise<{ imported: number; called: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "gradc-lazy-"));
+  const r = await compile(source, { target });
+  writeFileSync(
+    join(dir, "m.mjs"),
+    ts.transpileModule(r.typescript, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    }).outputText,
+  );
+  writeFileSync(
+    join(dir, "run.mjs"),
+    `const held = () => process.memoryUsage().arrayBuffers;
+const start = held();
+const m = await import("./m.mjs");
+const imported = held() - start;
+const fill = (shape) => shape.length === 0 ? 0.3 : new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(0.01);
+const params = Object.fromEntries(Object.entries(m.shapes.params).map(([k, s]) => [k, fill(s)]));
+const inputs = Object.fromEntries(Object.entries(m.shapes.inputs).map(([k, s]) => [k, fill(s)]));
+const out = m.createResult();
+const before = held();
+const loss = m.gradients(params, inputs, out).loss;
+if (!Number.isFinite(loss)) throw new Error("loss " + loss);
+console.log(JSON.stringify({ imported, called: held() - before }));`,
+  );
+  const p = spawnSync(process.execPath, [join(dir, "run.mjs")], { encoding: "utf8" });
+  expect(p.status, p.stderr).toBe(0);
+  return JSON.parse(p.stdout) as { imported: number; called: number };
+}
+
+describe("the workspace of a large model is allocated by the first call, not at import", () => {
+  const MiB = 2 ** 20;
+  // the batch chunk's copy of d W alone is 3000 × 3000 × 8 bytes = 69 MiB
+  const large = "param W[3000, 3000]\ninput x[3000]\nloss = sum(relu(W @ x))\n";
+  for (const target of ["ts", "wasm"] as const)
+    it(`--target ${target}: nothing at import, the workspace at the first call`, async () => {
+      const { imported, called } = await arrayBytes(large, target);
+      expect(imported).toBeLessThan(MiB);
+      expect(called).toBeGreaterThan(LAZY_WORKSPACE_BYTES);
+    }, 120_000);
+  it("a small model's workspace is allocated at import, so its first call allocates nothing", async () => {
+    const { imported, called } = await arrayBytes(readFileSync("examples/mlp.grad", "utf8"), "ts");
+    expect(imported).toBeGreaterThan(MiB);
+    expect(called).toBeLessThan(MiB);
   }, 120_000);
 });

@@ -153,13 +153,13 @@ export function resultStorage({ g, arr }: ModuleParts): Declaration[] {
   return statements;
 }
 
-/** createWorkspace(): the intermediate tensors, allocated once per module. */
+/** createWorkspace(): the intermediate tensors, allocated once per module (workspaceVariable says when). */
 export function workspaceFunction({ g, opts, arr, workspace, wasm }: ModuleParts): Declaration[] {
   const out: Declaration[] = [];
   const sf = { addFunction: (x: Omit<FunctionDecl, "kind">) => out.push(fn(x)) };
   const view = (name: string, n: number) => {
     const off = wasm?.views.get(name);
-    return off === undefined ? `new ${arr}(${n})` : `new ${arr}(wasmMemory.buffer, ${off}, ${n})`;
+    return off === undefined ? `new ${arr}(${n})` : `new ${arr}(kernelMemory().buffer, ${off}, ${n})`;
   };
   const weightedChunk = opts.chunk?.weight !== undefined;
   const tailStaged = weightedChunk && wasm ? [...wasm.plan.staging].filter(([, st]) => st.role === "input") : [];
@@ -235,7 +235,6 @@ export function wasmLoader(wasm: WasmLayout): Declaration[] {
     declarationKind: "const",
     declarations: [
       { name: "wasmApi", initializer: "(globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly" },
-      { name: "wasmMemory", initializer: `new wasmApi.Memory({ initial: ${wasm.pages} })` },
       {
         name: "wasmBytes",
         initializer: `Uint8Array.from((globalThis as unknown as { atob(s: string): string }).atob("${wasm.base64}"), (c) => c.charCodeAt(0))`,
@@ -244,7 +243,16 @@ export function wasmLoader(wasm: WasmLayout): Declaration[] {
   });
   sf.addVariableStatement({
     declarationKind: "let",
-    declarations: [{ name: "kernelExports", type: "Kernels | undefined" }],
+    declarations: [
+      { name: "wasmMemory", type: "{ buffer: ArrayBuffer } | undefined" },
+      { name: "kernelExports", type: "Kernels | undefined" },
+    ],
+  });
+  sf.addFunction({
+    name: "kernelMemory",
+    returnType: "{ buffer: ArrayBuffer }",
+    docs: [`The kernels' memory (${wasm.pages} pages of 64 KiB), allocated on first use rather than at import.`],
+    statements: [`return (wasmMemory ??= new wasmApi.Memory({ initial: ${wasm.pages} }));`],
   });
   sf.addFunction({
     name: "init",
@@ -255,7 +263,7 @@ export function wasmLoader(wasm: WasmLayout): Declaration[] {
       "Compiles the WebAssembly kernels ahead of time. Browsers, which refuse to compile larger modules synchronously, call this once before batchGradients; Node does not need to.",
     ],
     statements: [
-      "kernelExports ??= (await wasmApi.instantiate(wasmBytes, { gradc: { memory: wasmMemory } })).instance.exports;",
+      "kernelExports ??= (await wasmApi.instantiate(wasmBytes, { gradc: { memory: kernelMemory() } })).instance.exports;",
     ],
   });
   sf.addFunction({
@@ -270,7 +278,7 @@ export function wasmLoader(wasm: WasmLayout): Declaration[] {
     docs: ["Compiles the kernels synchronously, which browsers refuse for modules this size on the main thread."],
     statements: [
       "try {",
-      "  return (kernelExports = new wasmApi.Instance(new wasmApi.Module(wasmBytes), { gradc: { memory: wasmMemory } }).exports);",
+      "  return (kernelExports = new wasmApi.Instance(new wasmApi.Module(wasmBytes), { gradc: { memory: kernelMemory() } }).exports);",
       "} catch (e) {",
       "  throw new Error(`gradc: the WebAssembly kernels could not be compiled synchronously (${String(e)}); in a browser, call await init() once before batchGradients`);",
       "}",
@@ -279,15 +287,49 @@ export function wasmLoader(wasm: WasmLayout): Declaration[] {
   return statements;
 }
 
-/** `const workspace = createWorkspace()`, when there is one. */
-export function workspaceVariable({ workspace }: ModuleParts): Declaration[] {
-  if (!workspace.length) return [];
+/**
+ * A workspace of at most this many bytes is allocated when the module is imported; a larger one
+ * by the first call that needs it, so that importing a large model costs nothing until it runs.
+ * Not all lazily: V8 treats the arrays of a `const` workspace as constants in the loops that
+ * read them (their data pointers need no register), and a lazily allocated one measured 10 %
+ * slower on the x @ W MLP's gradients().
+ */
+export const LAZY_WORKSPACE_BYTES = 64 * 2 ** 20;
+
+/** the workspace's size in bytes (with the kernels' memory, which it is a view of, under wasm) */
+function workspaceBytes({ workspace, arr, wasm }: ModuleParts): number {
+  const own = workspace.reduce((sum, [, n]) => sum + n, 0) * (arr === "Float32Array" ? 4 : 8);
+  return wasm ? Math.max(own, wasm.pages * 2 ** 16) : own;
+}
+
+/** whether the workspace is allocated by the first call rather than at import */
+const lazyWorkspace = (parts: ModuleParts) => workspaceBytes(parts) > LAZY_WORKSPACE_BYTES;
+
+/** `const workspace = createWorkspace()`, or (a large one) `let workspace`, allocated on first use */
+export function workspaceVariable(parts: ModuleParts): Declaration[] {
+  if (!parts.workspace.length) return [];
+  if (!lazyWorkspace(parts))
+    return [
+      variable({ declarationKind: "const", declarations: [{ name: "workspace", initializer: "createWorkspace()" }] }),
+    ];
   return [
+    typeAlias({ name: "Workspace", type: "ReturnType<typeof createWorkspace>" }),
     variable({
-      declarationKind: "const",
-      declarations: [{ name: "workspace", initializer: "createWorkspace()" }],
+      declarationKind: "let",
+      docs: [`${(workspaceBytes(parts) / 2 ** 20).toFixed(0)} MiB, allocated by the first call that needs it.`],
+      declarations: [{ name: "workspace", type: "Workspace", definite: true }],
     }),
   ];
+}
+
+/** the statement that allocates a lazy workspace on the first call of a function that reads it */
+const USE_WORKSPACE = "workspace ??= createWorkspace();";
+
+/** a body (with its parts) that reads the workspace, starting with the statement that allocates it */
+function allocating(parts: ModuleParts, body: string[], more: readonly string[] = []): string[] {
+  const reads = (text: string) => /\bworkspace\b/.test(text);
+  if (!parts.workspace.length || !lazyWorkspace(parts) || ![...body, ...more].some(reads)) return body;
+  return [`${USE_WORKSPACE}\n${body[0]}`, ...body.slice(1)];
 }
 
 /** The helpers the bodies call: special functions (erf), --debug's nonFinite, the argument checks. */
@@ -401,15 +443,21 @@ function partDeclarations(mode: Mode, s: SplitFunction | undefined, opts: EmitOp
 }
 
 /** loss(), gradients(), the chunk function and batchGradients(), around their bodies. */
-export function exportedFunctions({ g, opts, checks, bodies, split }: ModuleParts): Declaration[] {
+export function exportedFunctions(parts: ModuleParts): Declaration[] {
+  const { g, opts, checks, bodies, split } = parts;
   const out = (["loss", "gradients", "chunk"] as const).flatMap((m) => partDeclarations(m, split[m], opts));
   const sf = { addFunction: (x: Omit<FunctionDecl, "kind">) => out.push(fn(x)) };
   // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
   const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);
   const checked = (calls: readonly string[] | undefined, body: string[]) =>
     calls?.length ? [`${calls.join("\n")}\n${body[0]}`, ...body.slice(1)] : body;
-  const lossBody = checked(checks?.calls.loss, bodies.loss);
-  const batchBody = checked(checks?.calls.batch, bodies.batch);
+  // the parts and the chunk a function calls read the workspace it allocates
+  const partsOf = (m: Mode) => split[m]?.parts ?? [];
+  const lossBody = checked(checks?.calls.loss, allocating(parts, bodies.loss, partsOf("loss")));
+  const batchBody = checked(
+    checks?.calls.batch,
+    allocating(parts, bodies.batch, [...partsOf("batch"), ...(bodies.chunk ?? []), ...partsOf("chunk")]),
+  );
   sf.addFunction({
     name: "loss",
     isExported: true,
@@ -426,7 +474,9 @@ export function exportedFunctions({ g, opts, checks, bodies, split }: ModulePart
   const viaChunk = opts.chunk?.paddedTailFrom === 1 && g.inputs.every((l) => l.shape.length > 0);
   const gradientsBody = checked(
     checks?.calls.gradients,
-    viaChunk ? ["return batchGradients(params, inputs, 1, out);"] : bodies.gradients,
+    viaChunk
+      ? ["return batchGradients(params, inputs, 1, out);"]
+      : allocating(parts, bodies.gradients, partsOf("gradients")),
   );
   sf.addFunction({
     name: "gradients",

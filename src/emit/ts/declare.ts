@@ -13,6 +13,8 @@ export interface Param {
   readonly name: string;
   readonly type?: string;
   readonly initializer?: string;
+  /** `name!: type`: assigned before any read, where the type checker cannot see it */
+  readonly definite?: boolean;
 }
 export interface TypeAlias extends Doc {
   readonly kind: "type";
@@ -41,7 +43,7 @@ export interface Class extends Doc {
   readonly kind: "class";
   readonly name: string;
   readonly implements?: readonly string[];
-  readonly properties: readonly Required<Param>[];
+  readonly properties: readonly Required<Omit<Param, "definite">>[];
 }
 export interface FunctionDecl extends Doc {
   readonly kind: "function";
@@ -60,7 +62,7 @@ const indented = (text: string) => text.replace(/^(?=.)/gm, "  ");
 const docs = (d: Doc, indent = "") => (d.docs ?? []).map((t) => `${indent}/** ${t} */\n`).join("");
 const exported = (d: { readonly isExported?: boolean }) => (d.isExported ? "export " : "");
 const param = (p: Param) =>
-  `${p.name}${p.type !== undefined ? `: ${p.type}` : ""}${p.initializer !== undefined ? ` = ${p.initializer}` : ""}`;
+  `${p.name}${p.definite ? "!" : ""}${p.type !== undefined ? `: ${p.type}` : ""}${p.initializer !== undefined ? ` = ${p.initializer}` : ""}`;
 
 function print(d: Declaration): string {
   switch (d.kind) {

@@ -48,6 +48,7 @@ const internal = [
   "tailBatch",
   "wasmBytes",
   "wasmMemory",
+  "kernelMemory",
   "wasmApi",
   "init",
   "params",
