@@ -2,7 +2,7 @@
 // (gradc compile examples/autoencoder.grad).
 // source sha256: 81eec52e285f830ce2b2375f520942a9019d6ae451371b020db65bff83dad410
 // gradc options: dtype=f64
-// output sha256: 4ed99d74ca447f576f6e0984a4f93177f6b318e79262c4dba4a7ef0d0cfb5e22
+// output sha256: d30f0223d589f2254012ee1b7ac73b395569fd6761fbd047647e041c6d729380
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -336,7 +336,20 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const loss_value = u19 * 0.16666666666666666 + 0.001 * u23; // bce(r, x) + 0.001 * sum(W^2)
   // u37 : [6, 3]
   {
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 4; i += 4) {
+      const a0 = d_c[i];
+      const a1 = d_c[i + 1];
+      const a2 = d_c[i + 2];
+      const a3 = d_c[i + 3];
+      for (let j = 0; j < 3; j++) {
+        const v = h[j];
+        u37[i * 3 + j] = a0 * v;
+        u37[(i + 1) * 3 + j] = a1 * v;
+        u37[(i + 2) * 3 + j] = a2 * v;
+        u37[(i + 3) * 3 + j] = a3 * v;
+      }
+    }
+    for (let i = 4; i < 6; i++) {
       const a = d_c[i];
       for (let j = 0; j < 3; j++) {
         u37[i * 3 + j] = a * h[j];
@@ -444,7 +457,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = h_1[i * 3 + 1];
         const a2 = h_1[i * 3 + 2];
         for (let j = 0; j < 6; j++) {
-          u6_1[i * 6 + j] = a0 * W_1[j] + a1 * W_1[6 + j] + a2 * W_1[12 + j];
+          u6_1[i * 6 + j] = a0 * W_1[j] + a1 * W_1[j + 6] + a2 * W_1[j + 12];
           u8_1[i * 6 + j] = u6_1[i * 6 + j] + c_1[j];
           u10_1[i * 6 + j] = -u8_1[i * 6 + j];
           u16_1[i * 6 + j] = 1 - x_1[x_offset_1 + (i * 6 + j)];
@@ -571,27 +584,29 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = u47[6 + i];
         const a2 = u47[12 + i];
         const a3 = u47[18 + i];
+        const a4 = u47[24 + i];
+        const a5 = u47[30 + i];
+        const a6 = u47[36 + i];
+        const a7 = u47[42 + i];
         for (let j = 0; j < 3; j++) {
-          u51[i * 3 + j] = a0 * h_1[j] + a1 * h_1[3 + j] + a2 * h_1[6 + j] + a3 * h_1[9 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u47[t * 6 + i];
-        const a1 = u47[(t + 1) * 6 + i];
-        const a2 = u47[(t + 2) * 6 + i];
-        const a3 = u47[(t + 3) * 6 + i];
-        for (let j = 0; j < 3; j++) {
-          u51[i * 3 + j] +=
-            a0 * h_1[t * 3 + j] + a1 * h_1[(t + 1) * 3 + j] + a2 * h_1[(t + 2) * 3 + j] + a3 * h_1[(t + 3) * 3 + j];
+          const s = a0 * h_1[j] + a1 * h_1[j + 3] + a2 * h_1[j + 6] + a3 * h_1[j + 9];
+          u51[i * 3 + j] = s + a4 * h_1[j + 12] + a5 * h_1[j + 15] + a6 * h_1[j + 18] + a7 * h_1[j + 21];
         }
       }
       {
-        const a0 = u47[72 + i];
-        const a1 = u47[78 + i];
-        const a2 = u47[84 + i];
-        const a3 = u47[90 + i];
+        const a0 = u47[48 + i];
+        const a1 = u47[54 + i];
+        const a2 = u47[60 + i];
+        const a3 = u47[66 + i];
+        const a4 = u47[72 + i];
+        const a5 = u47[78 + i];
+        const a6 = u47[84 + i];
+        const a7 = u47[90 + i];
         for (let j = 0; j < 3; j++) {
-          u51[i * 3 + j] = u51[i * 3 + j] + a0 * h_1[36 + j] + a1 * h_1[39 + j] + a2 * h_1[42 + j] + a3 * h_1[45 + j];
+          const q = 24 + j;
+          const s = a0 * h_1[q] + a1 * h_1[q + 3] + a2 * h_1[q + 6] + a3 * h_1[q + 9];
+          u51[i * 3 + j] =
+            u51[i * 3 + j] + s + a4 * h_1[q + 12] + a5 * h_1[q + 15] + a6 * h_1[q + 18] + a7 * h_1[q + 21];
         }
       }
     }
@@ -617,27 +632,29 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = x_1[x_offset_1 + (6 + i)];
         const a2 = x_1[x_offset_1 + (12 + i)];
         const a3 = x_1[x_offset_1 + (18 + i)];
+        const a4 = x_1[x_offset_1 + (24 + i)];
+        const a5 = x_1[x_offset_1 + (30 + i)];
+        const a6 = x_1[x_offset_1 + (36 + i)];
+        const a7 = x_1[x_offset_1 + (42 + i)];
         for (let j = 0; j < 3; j++) {
-          u58[i * 3 + j] = a0 * u55[j] + a1 * u55[3 + j] + a2 * u55[6 + j] + a3 * u55[9 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = x_1[x_offset_1 + (t * 6 + i)];
-        const a1 = x_1[x_offset_1 + ((t + 1) * 6 + i)];
-        const a2 = x_1[x_offset_1 + ((t + 2) * 6 + i)];
-        const a3 = x_1[x_offset_1 + ((t + 3) * 6 + i)];
-        for (let j = 0; j < 3; j++) {
-          u58[i * 3 + j] +=
-            a0 * u55[t * 3 + j] + a1 * u55[(t + 1) * 3 + j] + a2 * u55[(t + 2) * 3 + j] + a3 * u55[(t + 3) * 3 + j];
+          const s = a0 * u55[j] + a1 * u55[j + 3] + a2 * u55[j + 6] + a3 * u55[j + 9];
+          u58[i * 3 + j] = s + a4 * u55[j + 12] + a5 * u55[j + 15] + a6 * u55[j + 18] + a7 * u55[j + 21];
         }
       }
       {
-        const a0 = x_1[x_offset_1 + (72 + i)];
-        const a1 = x_1[x_offset_1 + (78 + i)];
-        const a2 = x_1[x_offset_1 + (84 + i)];
-        const a3 = x_1[x_offset_1 + (90 + i)];
+        const a0 = x_1[x_offset_1 + (48 + i)];
+        const a1 = x_1[x_offset_1 + (54 + i)];
+        const a2 = x_1[x_offset_1 + (60 + i)];
+        const a3 = x_1[x_offset_1 + (66 + i)];
+        const a4 = x_1[x_offset_1 + (72 + i)];
+        const a5 = x_1[x_offset_1 + (78 + i)];
+        const a6 = x_1[x_offset_1 + (84 + i)];
+        const a7 = x_1[x_offset_1 + (90 + i)];
         for (let j = 0; j < 3; j++) {
-          u58[i * 3 + j] = u58[i * 3 + j] + a0 * u55[36 + j] + a1 * u55[39 + j] + a2 * u55[42 + j] + a3 * u55[45 + j];
+          const q = 24 + j;
+          const s = a0 * u55[q] + a1 * u55[q + 3] + a2 * u55[q + 6] + a3 * u55[q + 9];
+          u58[i * 3 + j] =
+            u58[i * 3 + j] + s + a4 * u55[q + 12] + a5 * u55[q + 15] + a6 * u55[q + 18] + a7 * u55[q + 21];
           u59[i * 3 + j] = u58[i * 3 + j] + u51[i * 3 + j];
         }
       }
@@ -760,7 +777,20 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     const loss_value = u19 * 0.16666666666666666 + 0.001 * u23; // bce(r, x) + 0.001 * sum(W^2)
     // u37 : [6, 3]
     {
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 4; i += 4) {
+        const a0 = d_c[i];
+        const a1 = d_c[i + 1];
+        const a2 = d_c[i + 2];
+        const a3 = d_c[i + 3];
+        for (let j = 0; j < 3; j++) {
+          const v = h[j];
+          u37[i * 3 + j] = a0 * v;
+          u37[(i + 1) * 3 + j] = a1 * v;
+          u37[(i + 2) * 3 + j] = a2 * v;
+          u37[(i + 3) * 3 + j] = a3 * v;
+        }
+      }
+      for (let i = 4; i < 6; i++) {
         const a = d_c[i];
         for (let j = 0; j < 3; j++) {
           u37[i * 3 + j] = a * h[j];

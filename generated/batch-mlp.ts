@@ -2,7 +2,7 @@
 // (gradc compile examples/batch-mlp.grad).
 // source sha256: 0e1a32ad789a6ba4e8281ccf7962545cebef47781e1537b143c3ab8798487443
 // gradc options: dtype=f64
-// output sha256: aef77599e5b50ee9a075108102292b4394ce6663a9f51948a693eaf6495fdca6
+// output sha256: 11f8cc42c6fb789612f93ec06405a6d862fddfbe9000eafef414a316c0a4c151
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -247,28 +247,44 @@ export function loss(params: Params, inputs: Inputs): number {
         const a1 = X[i * 784 + 1];
         const a2 = X[i * 784 + 2];
         const a3 = X[i * 784 + 3];
+        const a4 = X[i * 784 + 4];
+        const a5 = X[i * 784 + 5];
+        const a6 = X[i * 784 + 6];
+        const a7 = X[i * 784 + 7];
         for (let j = 0; j < 128; j++) {
-          u1[i * 128 + j] = a0 * W1[j] + a1 * W1[128 + j] + a2 * W1[256 + j] + a3 * W1[384 + j];
+          const s = a0 * W1[j] + a1 * W1[j + 128] + a2 * W1[j + 256] + a3 * W1[j + 384];
+          u1[i * 128 + j] = s + a4 * W1[j + 512] + a5 * W1[j + 640] + a6 * W1[j + 768] + a7 * W1[j + 896];
         }
       }
-      for (let t = 4; t < 780; t += 4) {
+      for (let t = 8; t < 776; t += 8) {
         const a0 = X[i * 784 + t];
         const a1 = X[i * 784 + (t + 1)];
         const a2 = X[i * 784 + (t + 2)];
         const a3 = X[i * 784 + (t + 3)];
+        const a4 = X[i * 784 + (t + 4)];
+        const a5 = X[i * 784 + (t + 5)];
+        const a6 = X[i * 784 + (t + 6)];
+        const a7 = X[i * 784 + (t + 7)];
         for (let j = 0; j < 128; j++) {
-          u1[i * 128 + j] +=
-            a0 * W1[t * 128 + j] + a1 * W1[(t + 1) * 128 + j] + a2 * W1[(t + 2) * 128 + j] + a3 * W1[(t + 3) * 128 + j];
+          const q = t * 128 + j;
+          const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
+          u1[i * 128 + j] += s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
         }
       }
       {
-        const a0 = X[i * 784 + 780];
-        const a1 = X[i * 784 + 781];
-        const a2 = X[i * 784 + 782];
-        const a3 = X[i * 784 + 783];
+        const a0 = X[i * 784 + 776];
+        const a1 = X[i * 784 + 777];
+        const a2 = X[i * 784 + 778];
+        const a3 = X[i * 784 + 779];
+        const a4 = X[i * 784 + 780];
+        const a5 = X[i * 784 + 781];
+        const a6 = X[i * 784 + 782];
+        const a7 = X[i * 784 + 783];
         for (let j = 0; j < 128; j++) {
+          const q = 99328 + j;
+          const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
           u1[i * 128 + j] =
-            u1[i * 128 + j] + a0 * W1[99840 + j] + a1 * W1[99968 + j] + a2 * W1[100096 + j] + a3 * W1[100224 + j];
+            u1[i * 128 + j] + s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
           const t_1 = u1[i * 128 + j] + b1[j];
           H[i * 128 + j] = t_1 < 0 ? 0 : t_1;
         }
@@ -283,28 +299,43 @@ export function loss(params: Params, inputs: Inputs): number {
         const a1 = H[i * 128 + 1];
         const a2 = H[i * 128 + 2];
         const a3 = H[i * 128 + 3];
+        const a4 = H[i * 128 + 4];
+        const a5 = H[i * 128 + 5];
+        const a6 = H[i * 128 + 6];
+        const a7 = H[i * 128 + 7];
         for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] = a0 * W2[j] + a1 * W2[10 + j] + a2 * W2[20 + j] + a3 * W2[30 + j];
+          const s = a0 * W2[j] + a1 * W2[j + 10] + a2 * W2[j + 20] + a3 * W2[j + 30];
+          u5[i * 10 + j] = s + a4 * W2[j + 40] + a5 * W2[j + 50] + a6 * W2[j + 60] + a7 * W2[j + 70];
         }
       }
-      for (let t = 4; t < 124; t += 4) {
+      for (let t = 8; t < 120; t += 8) {
         const a0 = H[i * 128 + t];
         const a1 = H[i * 128 + (t + 1)];
         const a2 = H[i * 128 + (t + 2)];
         const a3 = H[i * 128 + (t + 3)];
+        const a4 = H[i * 128 + (t + 4)];
+        const a5 = H[i * 128 + (t + 5)];
+        const a6 = H[i * 128 + (t + 6)];
+        const a7 = H[i * 128 + (t + 7)];
         for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] +=
-            a0 * W2[t * 10 + j] + a1 * W2[(t + 1) * 10 + j] + a2 * W2[(t + 2) * 10 + j] + a3 * W2[(t + 3) * 10 + j];
+          const q = t * 10 + j;
+          const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+          u5[i * 10 + j] += s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
         }
       }
       {
-        const a0 = H[i * 128 + 124];
-        const a1 = H[i * 128 + 125];
-        const a2 = H[i * 128 + 126];
-        const a3 = H[i * 128 + 127];
+        const a0 = H[i * 128 + 120];
+        const a1 = H[i * 128 + 121];
+        const a2 = H[i * 128 + 122];
+        const a3 = H[i * 128 + 123];
+        const a4 = H[i * 128 + 124];
+        const a5 = H[i * 128 + 125];
+        const a6 = H[i * 128 + 126];
+        const a7 = H[i * 128 + 127];
         for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] =
-            u5[i * 10 + j] + a0 * W2[1240 + j] + a1 * W2[1250 + j] + a2 * W2[1260 + j] + a3 * W2[1270 + j];
+          const q = 1200 + j;
+          const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+          u5[i * 10 + j] = u5[i * 10 + j] + s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
           u7[i * 10 + j] = u5[i * 10 + j] + b2[j];
         }
       }
@@ -389,28 +420,44 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         const a1 = X[i * 784 + 1];
         const a2 = X[i * 784 + 2];
         const a3 = X[i * 784 + 3];
+        const a4 = X[i * 784 + 4];
+        const a5 = X[i * 784 + 5];
+        const a6 = X[i * 784 + 6];
+        const a7 = X[i * 784 + 7];
         for (let j = 0; j < 128; j++) {
-          u1[i * 128 + j] = a0 * W1[j] + a1 * W1[128 + j] + a2 * W1[256 + j] + a3 * W1[384 + j];
+          const s = a0 * W1[j] + a1 * W1[j + 128] + a2 * W1[j + 256] + a3 * W1[j + 384];
+          u1[i * 128 + j] = s + a4 * W1[j + 512] + a5 * W1[j + 640] + a6 * W1[j + 768] + a7 * W1[j + 896];
         }
       }
-      for (let t = 4; t < 780; t += 4) {
+      for (let t = 8; t < 776; t += 8) {
         const a0 = X[i * 784 + t];
         const a1 = X[i * 784 + (t + 1)];
         const a2 = X[i * 784 + (t + 2)];
         const a3 = X[i * 784 + (t + 3)];
+        const a4 = X[i * 784 + (t + 4)];
+        const a5 = X[i * 784 + (t + 5)];
+        const a6 = X[i * 784 + (t + 6)];
+        const a7 = X[i * 784 + (t + 7)];
         for (let j = 0; j < 128; j++) {
-          u1[i * 128 + j] +=
-            a0 * W1[t * 128 + j] + a1 * W1[(t + 1) * 128 + j] + a2 * W1[(t + 2) * 128 + j] + a3 * W1[(t + 3) * 128 + j];
+          const q = t * 128 + j;
+          const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
+          u1[i * 128 + j] += s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
         }
       }
       {
-        const a0 = X[i * 784 + 780];
-        const a1 = X[i * 784 + 781];
-        const a2 = X[i * 784 + 782];
-        const a3 = X[i * 784 + 783];
+        const a0 = X[i * 784 + 776];
+        const a1 = X[i * 784 + 777];
+        const a2 = X[i * 784 + 778];
+        const a3 = X[i * 784 + 779];
+        const a4 = X[i * 784 + 780];
+        const a5 = X[i * 784 + 781];
+        const a6 = X[i * 784 + 782];
+        const a7 = X[i * 784 + 783];
         for (let j = 0; j < 128; j++) {
+          const q = 99328 + j;
+          const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
           u1[i * 128 + j] =
-            u1[i * 128 + j] + a0 * W1[99840 + j] + a1 * W1[99968 + j] + a2 * W1[100096 + j] + a3 * W1[100224 + j];
+            u1[i * 128 + j] + s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
           u3[i * 128 + j] = u1[i * 128 + j] + b1[j];
           H[i * 128 + j] = u3[i * 128 + j] < 0 ? 0 : u3[i * 128 + j];
         }
@@ -425,28 +472,43 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         const a1 = H[i * 128 + 1];
         const a2 = H[i * 128 + 2];
         const a3 = H[i * 128 + 3];
+        const a4 = H[i * 128 + 4];
+        const a5 = H[i * 128 + 5];
+        const a6 = H[i * 128 + 6];
+        const a7 = H[i * 128 + 7];
         for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] = a0 * W2[j] + a1 * W2[10 + j] + a2 * W2[20 + j] + a3 * W2[30 + j];
+          const s = a0 * W2[j] + a1 * W2[j + 10] + a2 * W2[j + 20] + a3 * W2[j + 30];
+          u5[i * 10 + j] = s + a4 * W2[j + 40] + a5 * W2[j + 50] + a6 * W2[j + 60] + a7 * W2[j + 70];
         }
       }
-      for (let t = 4; t < 124; t += 4) {
+      for (let t = 8; t < 120; t += 8) {
         const a0 = H[i * 128 + t];
         const a1 = H[i * 128 + (t + 1)];
         const a2 = H[i * 128 + (t + 2)];
         const a3 = H[i * 128 + (t + 3)];
+        const a4 = H[i * 128 + (t + 4)];
+        const a5 = H[i * 128 + (t + 5)];
+        const a6 = H[i * 128 + (t + 6)];
+        const a7 = H[i * 128 + (t + 7)];
         for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] +=
-            a0 * W2[t * 10 + j] + a1 * W2[(t + 1) * 10 + j] + a2 * W2[(t + 2) * 10 + j] + a3 * W2[(t + 3) * 10 + j];
+          const q = t * 10 + j;
+          const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+          u5[i * 10 + j] += s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
         }
       }
       {
-        const a0 = H[i * 128 + 124];
-        const a1 = H[i * 128 + 125];
-        const a2 = H[i * 128 + 126];
-        const a3 = H[i * 128 + 127];
+        const a0 = H[i * 128 + 120];
+        const a1 = H[i * 128 + 121];
+        const a2 = H[i * 128 + 122];
+        const a3 = H[i * 128 + 123];
+        const a4 = H[i * 128 + 124];
+        const a5 = H[i * 128 + 125];
+        const a6 = H[i * 128 + 126];
+        const a7 = H[i * 128 + 127];
         for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] =
-            u5[i * 10 + j] + a0 * W2[1240 + j] + a1 * W2[1250 + j] + a2 * W2[1260 + j] + a3 * W2[1270 + j];
+          const q = 1200 + j;
+          const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+          u5[i * 10 + j] = u5[i * 10 + j] + s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
           u7[i * 10 + j] = u5[i * 10 + j] + b2[j];
         }
       }
@@ -563,28 +625,44 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         const a1 = H[128 + i];
         const a2 = H[256 + i];
         const a3 = H[384 + i];
+        const a4 = H[512 + i];
+        const a5 = H[640 + i];
+        const a6 = H[768 + i];
+        const a7 = H[896 + i];
         for (let j = 0; j < 10; j++) {
-          d_W2[i * 10 + j] = a0 * u16[j] + a1 * u16[10 + j] + a2 * u16[20 + j] + a3 * u16[30 + j];
+          const s = a0 * u16[j] + a1 * u16[j + 10] + a2 * u16[j + 20] + a3 * u16[j + 30];
+          d_W2[i * 10 + j] = s + a4 * u16[j + 40] + a5 * u16[j + 50] + a6 * u16[j + 60] + a7 * u16[j + 70];
         }
       }
-      for (let t = 4; t < 28; t += 4) {
+      for (let t = 8; t < 24; t += 8) {
         const a0 = H[t * 128 + i];
         const a1 = H[(t + 1) * 128 + i];
         const a2 = H[(t + 2) * 128 + i];
         const a3 = H[(t + 3) * 128 + i];
+        const a4 = H[(t + 4) * 128 + i];
+        const a5 = H[(t + 5) * 128 + i];
+        const a6 = H[(t + 6) * 128 + i];
+        const a7 = H[(t + 7) * 128 + i];
         for (let j = 0; j < 10; j++) {
-          d_W2[i * 10 + j] +=
-            a0 * u16[t * 10 + j] + a1 * u16[(t + 1) * 10 + j] + a2 * u16[(t + 2) * 10 + j] + a3 * u16[(t + 3) * 10 + j];
+          const q = t * 10 + j;
+          const s = a0 * u16[q] + a1 * u16[q + 10] + a2 * u16[q + 20] + a3 * u16[q + 30];
+          d_W2[i * 10 + j] += s + a4 * u16[q + 40] + a5 * u16[q + 50] + a6 * u16[q + 60] + a7 * u16[q + 70];
         }
       }
       {
-        const a0 = H[3584 + i];
-        const a1 = H[3712 + i];
-        const a2 = H[3840 + i];
-        const a3 = H[3968 + i];
+        const a0 = H[3072 + i];
+        const a1 = H[3200 + i];
+        const a2 = H[3328 + i];
+        const a3 = H[3456 + i];
+        const a4 = H[3584 + i];
+        const a5 = H[3712 + i];
+        const a6 = H[3840 + i];
+        const a7 = H[3968 + i];
         for (let j = 0; j < 10; j++) {
+          const q = 240 + j;
+          const s = a0 * u16[q] + a1 * u16[q + 10] + a2 * u16[q + 20] + a3 * u16[q + 30];
           d_W2[i * 10 + j] =
-            d_W2[i * 10 + j] + a0 * u16[280 + j] + a1 * u16[290 + j] + a2 * u16[300 + j] + a3 * u16[310 + j];
+            d_W2[i * 10 + j] + s + a4 * u16[q + 40] + a5 * u16[q + 50] + a6 * u16[q + 60] + a7 * u16[q + 70];
         }
       }
     }
@@ -610,31 +688,44 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         const a1 = X[784 + i];
         const a2 = X[1568 + i];
         const a3 = X[2352 + i];
+        const a4 = X[3136 + i];
+        const a5 = X[3920 + i];
+        const a6 = X[4704 + i];
+        const a7 = X[5488 + i];
         for (let j = 0; j < 128; j++) {
-          d_W1[i * 128 + j] = a0 * u23[j] + a1 * u23[128 + j] + a2 * u23[256 + j] + a3 * u23[384 + j];
+          const s = a0 * u23[j] + a1 * u23[j + 128] + a2 * u23[j + 256] + a3 * u23[j + 384];
+          d_W1[i * 128 + j] = s + a4 * u23[j + 512] + a5 * u23[j + 640] + a6 * u23[j + 768] + a7 * u23[j + 896];
         }
       }
-      for (let t = 4; t < 28; t += 4) {
+      for (let t = 8; t < 24; t += 8) {
         const a0 = X[t * 784 + i];
         const a1 = X[(t + 1) * 784 + i];
         const a2 = X[(t + 2) * 784 + i];
         const a3 = X[(t + 3) * 784 + i];
+        const a4 = X[(t + 4) * 784 + i];
+        const a5 = X[(t + 5) * 784 + i];
+        const a6 = X[(t + 6) * 784 + i];
+        const a7 = X[(t + 7) * 784 + i];
         for (let j = 0; j < 128; j++) {
-          d_W1[i * 128 + j] +=
-            a0 * u23[t * 128 + j] +
-            a1 * u23[(t + 1) * 128 + j] +
-            a2 * u23[(t + 2) * 128 + j] +
-            a3 * u23[(t + 3) * 128 + j];
+          const q = t * 128 + j;
+          const s = a0 * u23[q] + a1 * u23[q + 128] + a2 * u23[q + 256] + a3 * u23[q + 384];
+          d_W1[i * 128 + j] += s + a4 * u23[q + 512] + a5 * u23[q + 640] + a6 * u23[q + 768] + a7 * u23[q + 896];
         }
       }
       {
-        const a0 = X[21952 + i];
-        const a1 = X[22736 + i];
-        const a2 = X[23520 + i];
-        const a3 = X[24304 + i];
+        const a0 = X[18816 + i];
+        const a1 = X[19600 + i];
+        const a2 = X[20384 + i];
+        const a3 = X[21168 + i];
+        const a4 = X[21952 + i];
+        const a5 = X[22736 + i];
+        const a6 = X[23520 + i];
+        const a7 = X[24304 + i];
         for (let j = 0; j < 128; j++) {
+          const q = 3072 + j;
+          const s = a0 * u23[q] + a1 * u23[q + 128] + a2 * u23[q + 256] + a3 * u23[q + 384];
           d_W1[i * 128 + j] =
-            d_W1[i * 128 + j] + a0 * u23[3584 + j] + a1 * u23[3712 + j] + a2 * u23[3840 + j] + a3 * u23[3968 + j];
+            d_W1[i * 128 + j] + s + a4 * u23[q + 512] + a5 * u23[q + 640] + a6 * u23[q + 768] + a7 * u23[q + 896];
         }
       }
     }
@@ -682,35 +773,44 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = X_1[X_offset_1 + (i * 784 + 1)];
         const a2 = X_1[X_offset_1 + (i * 784 + 2)];
         const a3 = X_1[X_offset_1 + (i * 784 + 3)];
+        const a4 = X_1[X_offset_1 + (i * 784 + 4)];
+        const a5 = X_1[X_offset_1 + (i * 784 + 5)];
+        const a6 = X_1[X_offset_1 + (i * 784 + 6)];
+        const a7 = X_1[X_offset_1 + (i * 784 + 7)];
         for (let j = 0; j < 128; j++) {
-          u2_1[i * 128 + j] = a0 * W1_1[j] + a1 * W1_1[128 + j] + a2 * W1_1[256 + j] + a3 * W1_1[384 + j];
+          const s = a0 * W1_1[j] + a1 * W1_1[j + 128] + a2 * W1_1[j + 256] + a3 * W1_1[j + 384];
+          u2_1[i * 128 + j] = s + a4 * W1_1[j + 512] + a5 * W1_1[j + 640] + a6 * W1_1[j + 768] + a7 * W1_1[j + 896];
         }
       }
-      for (let t = 4; t < 780; t += 4) {
+      for (let t = 8; t < 776; t += 8) {
         const a0 = X_1[X_offset_1 + (i * 784 + t)];
         const a1 = X_1[X_offset_1 + (i * 784 + (t + 1))];
         const a2 = X_1[X_offset_1 + (i * 784 + (t + 2))];
         const a3 = X_1[X_offset_1 + (i * 784 + (t + 3))];
+        const a4 = X_1[X_offset_1 + (i * 784 + (t + 4))];
+        const a5 = X_1[X_offset_1 + (i * 784 + (t + 5))];
+        const a6 = X_1[X_offset_1 + (i * 784 + (t + 6))];
+        const a7 = X_1[X_offset_1 + (i * 784 + (t + 7))];
         for (let j = 0; j < 128; j++) {
-          u2_1[i * 128 + j] +=
-            a0 * W1_1[t * 128 + j] +
-            a1 * W1_1[(t + 1) * 128 + j] +
-            a2 * W1_1[(t + 2) * 128 + j] +
-            a3 * W1_1[(t + 3) * 128 + j];
+          const q = t * 128 + j;
+          const s = a0 * W1_1[q] + a1 * W1_1[q + 128] + a2 * W1_1[q + 256] + a3 * W1_1[q + 384];
+          u2_1[i * 128 + j] += s + a4 * W1_1[q + 512] + a5 * W1_1[q + 640] + a6 * W1_1[q + 768] + a7 * W1_1[q + 896];
         }
       }
       {
-        const a0 = X_1[X_offset_1 + (i * 784 + 780)];
-        const a1 = X_1[X_offset_1 + (i * 784 + 781)];
-        const a2 = X_1[X_offset_1 + (i * 784 + 782)];
-        const a3 = X_1[X_offset_1 + (i * 784 + 783)];
+        const a0 = X_1[X_offset_1 + (i * 784 + 776)];
+        const a1 = X_1[X_offset_1 + (i * 784 + 777)];
+        const a2 = X_1[X_offset_1 + (i * 784 + 778)];
+        const a3 = X_1[X_offset_1 + (i * 784 + 779)];
+        const a4 = X_1[X_offset_1 + (i * 784 + 780)];
+        const a5 = X_1[X_offset_1 + (i * 784 + 781)];
+        const a6 = X_1[X_offset_1 + (i * 784 + 782)];
+        const a7 = X_1[X_offset_1 + (i * 784 + 783)];
         for (let j = 0; j < 128; j++) {
+          const q = 99328 + j;
+          const s = a0 * W1_1[q] + a1 * W1_1[q + 128] + a2 * W1_1[q + 256] + a3 * W1_1[q + 384];
           u2_1[i * 128 + j] =
-            u2_1[i * 128 + j] +
-            a0 * W1_1[99840 + j] +
-            a1 * W1_1[99968 + j] +
-            a2 * W1_1[100096 + j] +
-            a3 * W1_1[100224 + j];
+            u2_1[i * 128 + j] + s + a4 * W1_1[q + 512] + a5 * W1_1[q + 640] + a6 * W1_1[q + 768] + a7 * W1_1[q + 896];
         }
       }
     }
@@ -735,31 +835,44 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = H_1[i * 128 + 1];
         const a2 = H_1[i * 128 + 2];
         const a3 = H_1[i * 128 + 3];
+        const a4 = H_1[i * 128 + 4];
+        const a5 = H_1[i * 128 + 5];
+        const a6 = H_1[i * 128 + 6];
+        const a7 = H_1[i * 128 + 7];
         for (let j = 0; j < 10; j++) {
-          u9_1[i * 10 + j] = a0 * W2_1[j] + a1 * W2_1[10 + j] + a2 * W2_1[20 + j] + a3 * W2_1[30 + j];
+          const s = a0 * W2_1[j] + a1 * W2_1[j + 10] + a2 * W2_1[j + 20] + a3 * W2_1[j + 30];
+          u9_1[i * 10 + j] = s + a4 * W2_1[j + 40] + a5 * W2_1[j + 50] + a6 * W2_1[j + 60] + a7 * W2_1[j + 70];
         }
       }
-      for (let t = 4; t < 124; t += 4) {
+      for (let t = 8; t < 120; t += 8) {
         const a0 = H_1[i * 128 + t];
         const a1 = H_1[i * 128 + (t + 1)];
         const a2 = H_1[i * 128 + (t + 2)];
         const a3 = H_1[i * 128 + (t + 3)];
+        const a4 = H_1[i * 128 + (t + 4)];
+        const a5 = H_1[i * 128 + (t + 5)];
+        const a6 = H_1[i * 128 + (t + 6)];
+        const a7 = H_1[i * 128 + (t + 7)];
         for (let j = 0; j < 10; j++) {
-          u9_1[i * 10 + j] +=
-            a0 * W2_1[t * 10 + j] +
-            a1 * W2_1[(t + 1) * 10 + j] +
-            a2 * W2_1[(t + 2) * 10 + j] +
-            a3 * W2_1[(t + 3) * 10 + j];
+          const q = t * 10 + j;
+          const s = a0 * W2_1[q] + a1 * W2_1[q + 10] + a2 * W2_1[q + 20] + a3 * W2_1[q + 30];
+          u9_1[i * 10 + j] += s + a4 * W2_1[q + 40] + a5 * W2_1[q + 50] + a6 * W2_1[q + 60] + a7 * W2_1[q + 70];
         }
       }
       {
-        const a0 = H_1[i * 128 + 124];
-        const a1 = H_1[i * 128 + 125];
-        const a2 = H_1[i * 128 + 126];
-        const a3 = H_1[i * 128 + 127];
+        const a0 = H_1[i * 128 + 120];
+        const a1 = H_1[i * 128 + 121];
+        const a2 = H_1[i * 128 + 122];
+        const a3 = H_1[i * 128 + 123];
+        const a4 = H_1[i * 128 + 124];
+        const a5 = H_1[i * 128 + 125];
+        const a6 = H_1[i * 128 + 126];
+        const a7 = H_1[i * 128 + 127];
         for (let j = 0; j < 10; j++) {
+          const q = 1200 + j;
+          const s = a0 * W2_1[q] + a1 * W2_1[q + 10] + a2 * W2_1[q + 20] + a3 * W2_1[q + 30];
           u9_1[i * 10 + j] =
-            u9_1[i * 10 + j] + a0 * W2_1[1240 + j] + a1 * W2_1[1250 + j] + a2 * W2_1[1260 + j] + a3 * W2_1[1270 + j];
+            u9_1[i * 10 + j] + s + a4 * W2_1[q + 40] + a5 * W2_1[q + 50] + a6 * W2_1[q + 60] + a7 * W2_1[q + 70];
         }
       }
     }
@@ -905,28 +1018,44 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = H_1[128 + i];
         const a2 = H_1[256 + i];
         const a3 = H_1[384 + i];
+        const a4 = H_1[512 + i];
+        const a5 = H_1[640 + i];
+        const a6 = H_1[768 + i];
+        const a7 = H_1[896 + i];
         for (let j = 0; j < 10; j++) {
-          d_W2_1[i * 10 + j] = a0 * u24[j] + a1 * u24[10 + j] + a2 * u24[20 + j] + a3 * u24[30 + j];
+          const s = a0 * u24[j] + a1 * u24[j + 10] + a2 * u24[j + 20] + a3 * u24[j + 30];
+          d_W2_1[i * 10 + j] = s + a4 * u24[j + 40] + a5 * u24[j + 50] + a6 * u24[j + 60] + a7 * u24[j + 70];
         }
       }
-      for (let t = 4; t < 508; t += 4) {
+      for (let t = 8; t < 504; t += 8) {
         const a0 = H_1[t * 128 + i];
         const a1 = H_1[(t + 1) * 128 + i];
         const a2 = H_1[(t + 2) * 128 + i];
         const a3 = H_1[(t + 3) * 128 + i];
+        const a4 = H_1[(t + 4) * 128 + i];
+        const a5 = H_1[(t + 5) * 128 + i];
+        const a6 = H_1[(t + 6) * 128 + i];
+        const a7 = H_1[(t + 7) * 128 + i];
         for (let j = 0; j < 10; j++) {
-          d_W2_1[i * 10 + j] +=
-            a0 * u24[t * 10 + j] + a1 * u24[(t + 1) * 10 + j] + a2 * u24[(t + 2) * 10 + j] + a3 * u24[(t + 3) * 10 + j];
+          const q = t * 10 + j;
+          const s = a0 * u24[q] + a1 * u24[q + 10] + a2 * u24[q + 20] + a3 * u24[q + 30];
+          d_W2_1[i * 10 + j] += s + a4 * u24[q + 40] + a5 * u24[q + 50] + a6 * u24[q + 60] + a7 * u24[q + 70];
         }
       }
       {
-        const a0 = H_1[65024 + i];
-        const a1 = H_1[65152 + i];
-        const a2 = H_1[65280 + i];
-        const a3 = H_1[65408 + i];
+        const a0 = H_1[64512 + i];
+        const a1 = H_1[64640 + i];
+        const a2 = H_1[64768 + i];
+        const a3 = H_1[64896 + i];
+        const a4 = H_1[65024 + i];
+        const a5 = H_1[65152 + i];
+        const a6 = H_1[65280 + i];
+        const a7 = H_1[65408 + i];
         for (let j = 0; j < 10; j++) {
+          const q = 5040 + j;
+          const s = a0 * u24[q] + a1 * u24[q + 10] + a2 * u24[q + 20] + a3 * u24[q + 30];
           d_W2_1[i * 10 + j] =
-            d_W2_1[i * 10 + j] + a0 * u24[5080 + j] + a1 * u24[5090 + j] + a2 * u24[5100 + j] + a3 * u24[5110 + j];
+            d_W2_1[i * 10 + j] + s + a4 * u24[q + 40] + a5 * u24[q + 50] + a6 * u24[q + 60] + a7 * u24[q + 70];
         }
       }
     }
@@ -969,31 +1098,44 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = X_1[X_offset_1 + (784 + i)];
         const a2 = X_1[X_offset_1 + (1568 + i)];
         const a3 = X_1[X_offset_1 + (2352 + i)];
+        const a4 = X_1[X_offset_1 + (3136 + i)];
+        const a5 = X_1[X_offset_1 + (3920 + i)];
+        const a6 = X_1[X_offset_1 + (4704 + i)];
+        const a7 = X_1[X_offset_1 + (5488 + i)];
         for (let j = 0; j < 128; j++) {
-          d_W1_1[i * 128 + j] = a0 * u34[j] + a1 * u34[128 + j] + a2 * u34[256 + j] + a3 * u34[384 + j];
+          const s = a0 * u34[j] + a1 * u34[j + 128] + a2 * u34[j + 256] + a3 * u34[j + 384];
+          d_W1_1[i * 128 + j] = s + a4 * u34[j + 512] + a5 * u34[j + 640] + a6 * u34[j + 768] + a7 * u34[j + 896];
         }
       }
-      for (let t = 4; t < 508; t += 4) {
+      for (let t = 8; t < 504; t += 8) {
         const a0 = X_1[X_offset_1 + (t * 784 + i)];
         const a1 = X_1[X_offset_1 + ((t + 1) * 784 + i)];
         const a2 = X_1[X_offset_1 + ((t + 2) * 784 + i)];
         const a3 = X_1[X_offset_1 + ((t + 3) * 784 + i)];
+        const a4 = X_1[X_offset_1 + ((t + 4) * 784 + i)];
+        const a5 = X_1[X_offset_1 + ((t + 5) * 784 + i)];
+        const a6 = X_1[X_offset_1 + ((t + 6) * 784 + i)];
+        const a7 = X_1[X_offset_1 + ((t + 7) * 784 + i)];
         for (let j = 0; j < 128; j++) {
-          d_W1_1[i * 128 + j] +=
-            a0 * u34[t * 128 + j] +
-            a1 * u34[(t + 1) * 128 + j] +
-            a2 * u34[(t + 2) * 128 + j] +
-            a3 * u34[(t + 3) * 128 + j];
+          const q = t * 128 + j;
+          const s = a0 * u34[q] + a1 * u34[q + 128] + a2 * u34[q + 256] + a3 * u34[q + 384];
+          d_W1_1[i * 128 + j] += s + a4 * u34[q + 512] + a5 * u34[q + 640] + a6 * u34[q + 768] + a7 * u34[q + 896];
         }
       }
       {
-        const a0 = X_1[X_offset_1 + (398272 + i)];
-        const a1 = X_1[X_offset_1 + (399056 + i)];
-        const a2 = X_1[X_offset_1 + (399840 + i)];
-        const a3 = X_1[X_offset_1 + (400624 + i)];
+        const a0 = X_1[X_offset_1 + (395136 + i)];
+        const a1 = X_1[X_offset_1 + (395920 + i)];
+        const a2 = X_1[X_offset_1 + (396704 + i)];
+        const a3 = X_1[X_offset_1 + (397488 + i)];
+        const a4 = X_1[X_offset_1 + (398272 + i)];
+        const a5 = X_1[X_offset_1 + (399056 + i)];
+        const a6 = X_1[X_offset_1 + (399840 + i)];
+        const a7 = X_1[X_offset_1 + (400624 + i)];
         for (let j = 0; j < 128; j++) {
+          const q = 64512 + j;
+          const s = a0 * u34[q] + a1 * u34[q + 128] + a2 * u34[q + 256] + a3 * u34[q + 384];
           d_W1_1[i * 128 + j] =
-            d_W1_1[i * 128 + j] + a0 * u34[65024 + j] + a1 * u34[65152 + j] + a2 * u34[65280 + j] + a3 * u34[65408 + j];
+            d_W1_1[i * 128 + j] + s + a4 * u34[q + 512] + a5 * u34[q + 640] + a6 * u34[q + 768] + a7 * u34[q + 896];
         }
       }
     }
@@ -1069,31 +1211,44 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = X[X_offset + (i * 784 + 1)];
           const a2 = X[X_offset + (i * 784 + 2)];
           const a3 = X[X_offset + (i * 784 + 3)];
+          const a4 = X[X_offset + (i * 784 + 4)];
+          const a5 = X[X_offset + (i * 784 + 5)];
+          const a6 = X[X_offset + (i * 784 + 6)];
+          const a7 = X[X_offset + (i * 784 + 7)];
           for (let j = 0; j < 128; j++) {
-            u1[i * 128 + j] = a0 * W1[j] + a1 * W1[128 + j] + a2 * W1[256 + j] + a3 * W1[384 + j];
+            const s = a0 * W1[j] + a1 * W1[j + 128] + a2 * W1[j + 256] + a3 * W1[j + 384];
+            u1[i * 128 + j] = s + a4 * W1[j + 512] + a5 * W1[j + 640] + a6 * W1[j + 768] + a7 * W1[j + 896];
           }
         }
-        for (let t = 4; t < 780; t += 4) {
+        for (let t = 8; t < 776; t += 8) {
           const a0 = X[X_offset + (i * 784 + t)];
           const a1 = X[X_offset + (i * 784 + (t + 1))];
           const a2 = X[X_offset + (i * 784 + (t + 2))];
           const a3 = X[X_offset + (i * 784 + (t + 3))];
+          const a4 = X[X_offset + (i * 784 + (t + 4))];
+          const a5 = X[X_offset + (i * 784 + (t + 5))];
+          const a6 = X[X_offset + (i * 784 + (t + 6))];
+          const a7 = X[X_offset + (i * 784 + (t + 7))];
           for (let j = 0; j < 128; j++) {
-            u1[i * 128 + j] +=
-              a0 * W1[t * 128 + j] +
-              a1 * W1[(t + 1) * 128 + j] +
-              a2 * W1[(t + 2) * 128 + j] +
-              a3 * W1[(t + 3) * 128 + j];
+            const q = t * 128 + j;
+            const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
+            u1[i * 128 + j] += s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
           }
         }
         {
-          const a0 = X[X_offset + (i * 784 + 780)];
-          const a1 = X[X_offset + (i * 784 + 781)];
-          const a2 = X[X_offset + (i * 784 + 782)];
-          const a3 = X[X_offset + (i * 784 + 783)];
+          const a0 = X[X_offset + (i * 784 + 776)];
+          const a1 = X[X_offset + (i * 784 + 777)];
+          const a2 = X[X_offset + (i * 784 + 778)];
+          const a3 = X[X_offset + (i * 784 + 779)];
+          const a4 = X[X_offset + (i * 784 + 780)];
+          const a5 = X[X_offset + (i * 784 + 781)];
+          const a6 = X[X_offset + (i * 784 + 782)];
+          const a7 = X[X_offset + (i * 784 + 783)];
           for (let j = 0; j < 128; j++) {
+            const q = 99328 + j;
+            const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
             u1[i * 128 + j] =
-              u1[i * 128 + j] + a0 * W1[99840 + j] + a1 * W1[99968 + j] + a2 * W1[100096 + j] + a3 * W1[100224 + j];
+              u1[i * 128 + j] + s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
             u3[i * 128 + j] = u1[i * 128 + j] + b1[j];
             H[i * 128 + j] = u3[i * 128 + j] < 0 ? 0 : u3[i * 128 + j];
           }
@@ -1108,28 +1263,43 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = H[i * 128 + 1];
           const a2 = H[i * 128 + 2];
           const a3 = H[i * 128 + 3];
+          const a4 = H[i * 128 + 4];
+          const a5 = H[i * 128 + 5];
+          const a6 = H[i * 128 + 6];
+          const a7 = H[i * 128 + 7];
           for (let j = 0; j < 10; j++) {
-            u5[i * 10 + j] = a0 * W2[j] + a1 * W2[10 + j] + a2 * W2[20 + j] + a3 * W2[30 + j];
+            const s = a0 * W2[j] + a1 * W2[j + 10] + a2 * W2[j + 20] + a3 * W2[j + 30];
+            u5[i * 10 + j] = s + a4 * W2[j + 40] + a5 * W2[j + 50] + a6 * W2[j + 60] + a7 * W2[j + 70];
           }
         }
-        for (let t = 4; t < 124; t += 4) {
+        for (let t = 8; t < 120; t += 8) {
           const a0 = H[i * 128 + t];
           const a1 = H[i * 128 + (t + 1)];
           const a2 = H[i * 128 + (t + 2)];
           const a3 = H[i * 128 + (t + 3)];
+          const a4 = H[i * 128 + (t + 4)];
+          const a5 = H[i * 128 + (t + 5)];
+          const a6 = H[i * 128 + (t + 6)];
+          const a7 = H[i * 128 + (t + 7)];
           for (let j = 0; j < 10; j++) {
-            u5[i * 10 + j] +=
-              a0 * W2[t * 10 + j] + a1 * W2[(t + 1) * 10 + j] + a2 * W2[(t + 2) * 10 + j] + a3 * W2[(t + 3) * 10 + j];
+            const q = t * 10 + j;
+            const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+            u5[i * 10 + j] += s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
           }
         }
         {
-          const a0 = H[i * 128 + 124];
-          const a1 = H[i * 128 + 125];
-          const a2 = H[i * 128 + 126];
-          const a3 = H[i * 128 + 127];
+          const a0 = H[i * 128 + 120];
+          const a1 = H[i * 128 + 121];
+          const a2 = H[i * 128 + 122];
+          const a3 = H[i * 128 + 123];
+          const a4 = H[i * 128 + 124];
+          const a5 = H[i * 128 + 125];
+          const a6 = H[i * 128 + 126];
+          const a7 = H[i * 128 + 127];
           for (let j = 0; j < 10; j++) {
-            u5[i * 10 + j] =
-              u5[i * 10 + j] + a0 * W2[1240 + j] + a1 * W2[1250 + j] + a2 * W2[1260 + j] + a3 * W2[1270 + j];
+            const q = 1200 + j;
+            const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+            u5[i * 10 + j] = u5[i * 10 + j] + s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
             u7[i * 10 + j] = u5[i * 10 + j] + b2[j];
           }
         }
@@ -1246,31 +1416,44 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = H[128 + i];
           const a2 = H[256 + i];
           const a3 = H[384 + i];
+          const a4 = H[512 + i];
+          const a5 = H[640 + i];
+          const a6 = H[768 + i];
+          const a7 = H[896 + i];
           for (let j = 0; j < 10; j++) {
-            d_W2[i * 10 + j] = a0 * u16[j] + a1 * u16[10 + j] + a2 * u16[20 + j] + a3 * u16[30 + j];
+            const s = a0 * u16[j] + a1 * u16[j + 10] + a2 * u16[j + 20] + a3 * u16[j + 30];
+            d_W2[i * 10 + j] = s + a4 * u16[j + 40] + a5 * u16[j + 50] + a6 * u16[j + 60] + a7 * u16[j + 70];
           }
         }
-        for (let t = 4; t < 28; t += 4) {
+        for (let t = 8; t < 24; t += 8) {
           const a0 = H[t * 128 + i];
           const a1 = H[(t + 1) * 128 + i];
           const a2 = H[(t + 2) * 128 + i];
           const a3 = H[(t + 3) * 128 + i];
+          const a4 = H[(t + 4) * 128 + i];
+          const a5 = H[(t + 5) * 128 + i];
+          const a6 = H[(t + 6) * 128 + i];
+          const a7 = H[(t + 7) * 128 + i];
           for (let j = 0; j < 10; j++) {
-            d_W2[i * 10 + j] +=
-              a0 * u16[t * 10 + j] +
-              a1 * u16[(t + 1) * 10 + j] +
-              a2 * u16[(t + 2) * 10 + j] +
-              a3 * u16[(t + 3) * 10 + j];
+            const q = t * 10 + j;
+            const s = a0 * u16[q] + a1 * u16[q + 10] + a2 * u16[q + 20] + a3 * u16[q + 30];
+            d_W2[i * 10 + j] += s + a4 * u16[q + 40] + a5 * u16[q + 50] + a6 * u16[q + 60] + a7 * u16[q + 70];
           }
         }
         {
-          const a0 = H[3584 + i];
-          const a1 = H[3712 + i];
-          const a2 = H[3840 + i];
-          const a3 = H[3968 + i];
+          const a0 = H[3072 + i];
+          const a1 = H[3200 + i];
+          const a2 = H[3328 + i];
+          const a3 = H[3456 + i];
+          const a4 = H[3584 + i];
+          const a5 = H[3712 + i];
+          const a6 = H[3840 + i];
+          const a7 = H[3968 + i];
           for (let j = 0; j < 10; j++) {
+            const q = 240 + j;
+            const s = a0 * u16[q] + a1 * u16[q + 10] + a2 * u16[q + 20] + a3 * u16[q + 30];
             d_W2[i * 10 + j] =
-              d_W2[i * 10 + j] + a0 * u16[280 + j] + a1 * u16[290 + j] + a2 * u16[300 + j] + a3 * u16[310 + j];
+              d_W2[i * 10 + j] + s + a4 * u16[q + 40] + a5 * u16[q + 50] + a6 * u16[q + 60] + a7 * u16[q + 70];
           }
         }
       }
@@ -1296,31 +1479,44 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = X[X_offset + (784 + i)];
           const a2 = X[X_offset + (1568 + i)];
           const a3 = X[X_offset + (2352 + i)];
+          const a4 = X[X_offset + (3136 + i)];
+          const a5 = X[X_offset + (3920 + i)];
+          const a6 = X[X_offset + (4704 + i)];
+          const a7 = X[X_offset + (5488 + i)];
           for (let j = 0; j < 128; j++) {
-            d_W1[i * 128 + j] = a0 * u23[j] + a1 * u23[128 + j] + a2 * u23[256 + j] + a3 * u23[384 + j];
+            const s = a0 * u23[j] + a1 * u23[j + 128] + a2 * u23[j + 256] + a3 * u23[j + 384];
+            d_W1[i * 128 + j] = s + a4 * u23[j + 512] + a5 * u23[j + 640] + a6 * u23[j + 768] + a7 * u23[j + 896];
           }
         }
-        for (let t = 4; t < 28; t += 4) {
+        for (let t = 8; t < 24; t += 8) {
           const a0 = X[X_offset + (t * 784 + i)];
           const a1 = X[X_offset + ((t + 1) * 784 + i)];
           const a2 = X[X_offset + ((t + 2) * 784 + i)];
           const a3 = X[X_offset + ((t + 3) * 784 + i)];
+          const a4 = X[X_offset + ((t + 4) * 784 + i)];
+          const a5 = X[X_offset + ((t + 5) * 784 + i)];
+          const a6 = X[X_offset + ((t + 6) * 784 + i)];
+          const a7 = X[X_offset + ((t + 7) * 784 + i)];
           for (let j = 0; j < 128; j++) {
-            d_W1[i * 128 + j] +=
-              a0 * u23[t * 128 + j] +
-              a1 * u23[(t + 1) * 128 + j] +
-              a2 * u23[(t + 2) * 128 + j] +
-              a3 * u23[(t + 3) * 128 + j];
+            const q = t * 128 + j;
+            const s = a0 * u23[q] + a1 * u23[q + 128] + a2 * u23[q + 256] + a3 * u23[q + 384];
+            d_W1[i * 128 + j] += s + a4 * u23[q + 512] + a5 * u23[q + 640] + a6 * u23[q + 768] + a7 * u23[q + 896];
           }
         }
         {
-          const a0 = X[X_offset + (21952 + i)];
-          const a1 = X[X_offset + (22736 + i)];
-          const a2 = X[X_offset + (23520 + i)];
-          const a3 = X[X_offset + (24304 + i)];
+          const a0 = X[X_offset + (18816 + i)];
+          const a1 = X[X_offset + (19600 + i)];
+          const a2 = X[X_offset + (20384 + i)];
+          const a3 = X[X_offset + (21168 + i)];
+          const a4 = X[X_offset + (21952 + i)];
+          const a5 = X[X_offset + (22736 + i)];
+          const a6 = X[X_offset + (23520 + i)];
+          const a7 = X[X_offset + (24304 + i)];
           for (let j = 0; j < 128; j++) {
+            const q = 3072 + j;
+            const s = a0 * u23[q] + a1 * u23[q + 128] + a2 * u23[q + 256] + a3 * u23[q + 384];
             d_W1[i * 128 + j] =
-              d_W1[i * 128 + j] + a0 * u23[3584 + j] + a1 * u23[3712 + j] + a2 * u23[3840 + j] + a3 * u23[3968 + j];
+              d_W1[i * 128 + j] + s + a4 * u23[q + 512] + a5 * u23[q + 640] + a6 * u23[q + 768] + a7 * u23[q + 896];
           }
         }
       }

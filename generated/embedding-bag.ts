@@ -2,7 +2,7 @@
 // (gradc compile examples/embedding-bag.grad).
 // source sha256: 26d2465a5ca15f2d0e61f2ad361144c46e37067490eeb60d76157c653e64f39c
 // gradc options: dtype=f64
-// output sha256: 96e2517aec8dd992c82e7509cf790f04c3f0fd5dc9e45cab48fcba6235fa3490
+// output sha256: 35287a013634ece89920fa00240520660b036acc522d22f5b5b557274a693386
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -425,10 +425,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // d_W : [4, 8]
   {
-    for (let i = 0; i < 4; i++) {
-      const a = u10[i];
+    for (let i = 0; i < 4; i += 4) {
+      const a0 = u10[i];
+      const a1 = u10[i + 1];
+      const a2 = u10[i + 2];
+      const a3 = u10[i + 3];
       for (let j = 0; j < 8; j++) {
-        d_W[i * 8 + j] = a * bag[j];
+        const v = bag[j];
+        d_W[i * 8 + j] = a0 * v;
+        d_W[(i + 1) * 8 + j] = a1 * v;
+        d_W[(i + 2) * 8 + j] = a2 * v;
+        d_W[(i + 3) * 8 + j] = a3 * v;
       }
     }
   }
@@ -440,7 +447,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a2 = u10[2];
       const a3 = u10[3];
       for (let j = 0; j < 8; j++) {
-        d_bag[j] = a0 * W[j] + a1 * W[8 + j] + a2 * W[16 + j] + a3 * W[24 + j];
+        d_bag[j] = a0 * W[j] + a1 * W[j + 8] + a2 * W[j + 16] + a3 * W[j + 24];
         u13[j] = d_bag[j] * 0.16666666666666666;
       }
     }
@@ -636,7 +643,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a2 = u14_1[i * 4 + 2];
         const a3 = u14_1[i * 4 + 3];
         for (let j = 0; j < 8; j++) {
-          d_bag_1[i * 8 + j] = a0 * W_1[j] + a1 * W_1[8 + j] + a2 * W_1[16 + j] + a3 * W_1[24 + j];
+          d_bag_1[i * 8 + j] = a0 * W_1[j] + a1 * W_1[j + 8] + a2 * W_1[j + 16] + a3 * W_1[j + 24];
           u19[i * 8 + j] = d_bag_1[i * 8 + j] * 0.16666666666666666;
         }
       }
@@ -650,31 +657,29 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = u14_1[4 + i];
         const a2 = u14_1[8 + i];
         const a3 = u14_1[12 + i];
+        const a4 = u14_1[16 + i];
+        const a5 = u14_1[20 + i];
+        const a6 = u14_1[24 + i];
+        const a7 = u14_1[28 + i];
         for (let j = 0; j < 8; j++) {
-          d_W_1[i * 8 + j] = a0 * bag_1[j] + a1 * bag_1[8 + j] + a2 * bag_1[16 + j] + a3 * bag_1[24 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u14_1[t * 4 + i];
-        const a1 = u14_1[(t + 1) * 4 + i];
-        const a2 = u14_1[(t + 2) * 4 + i];
-        const a3 = u14_1[(t + 3) * 4 + i];
-        for (let j = 0; j < 8; j++) {
-          d_W_1[i * 8 + j] +=
-            a0 * bag_1[t * 8 + j] +
-            a1 * bag_1[(t + 1) * 8 + j] +
-            a2 * bag_1[(t + 2) * 8 + j] +
-            a3 * bag_1[(t + 3) * 8 + j];
+          const s = a0 * bag_1[j] + a1 * bag_1[j + 8] + a2 * bag_1[j + 16] + a3 * bag_1[j + 24];
+          d_W_1[i * 8 + j] = s + a4 * bag_1[j + 32] + a5 * bag_1[j + 40] + a6 * bag_1[j + 48] + a7 * bag_1[j + 56];
         }
       }
       {
-        const a0 = u14_1[48 + i];
-        const a1 = u14_1[52 + i];
-        const a2 = u14_1[56 + i];
-        const a3 = u14_1[60 + i];
+        const a0 = u14_1[32 + i];
+        const a1 = u14_1[36 + i];
+        const a2 = u14_1[40 + i];
+        const a3 = u14_1[44 + i];
+        const a4 = u14_1[48 + i];
+        const a5 = u14_1[52 + i];
+        const a6 = u14_1[56 + i];
+        const a7 = u14_1[60 + i];
         for (let j = 0; j < 8; j++) {
+          const q = 64 + j;
+          const s = a0 * bag_1[q] + a1 * bag_1[q + 8] + a2 * bag_1[q + 16] + a3 * bag_1[q + 24];
           d_W_1[i * 8 + j] =
-            d_W_1[i * 8 + j] + a0 * bag_1[96 + j] + a1 * bag_1[104 + j] + a2 * bag_1[112 + j] + a3 * bag_1[120 + j];
+            d_W_1[i * 8 + j] + s + a4 * bag_1[q + 32] + a5 * bag_1[q + 40] + a6 * bag_1[q + 48] + a7 * bag_1[q + 56];
         }
       }
     }
@@ -855,10 +860,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // d_W : [4, 8]
     {
-      for (let i = 0; i < 4; i++) {
-        const a = u10[i];
+      for (let i = 0; i < 4; i += 4) {
+        const a0 = u10[i];
+        const a1 = u10[i + 1];
+        const a2 = u10[i + 2];
+        const a3 = u10[i + 3];
         for (let j = 0; j < 8; j++) {
-          d_W[i * 8 + j] = a * bag[j];
+          const v = bag[j];
+          d_W[i * 8 + j] = a0 * v;
+          d_W[(i + 1) * 8 + j] = a1 * v;
+          d_W[(i + 2) * 8 + j] = a2 * v;
+          d_W[(i + 3) * 8 + j] = a3 * v;
         }
       }
     }
@@ -870,7 +882,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u10[2];
         const a3 = u10[3];
         for (let j = 0; j < 8; j++) {
-          d_bag[j] = a0 * W[j] + a1 * W[8 + j] + a2 * W[16 + j] + a3 * W[24 + j];
+          d_bag[j] = a0 * W[j] + a1 * W[j + 8] + a2 * W[j + 16] + a3 * W[j + 24];
           u13[j] = d_bag[j] * 0.16666666666666666;
         }
       }

@@ -2,7 +2,7 @@
 // (gradc compile examples/iris/model.grad).
 // source sha256: f4dfaaa5dd54117a3678522da5dcbc23a785132f96961609e0c6402cc6d54f58
 // gradc options: dtype=f64
-// output sha256: 5e0202bf922c9933ce7e6a50f696a3bb491524ed2902572866aa6337d1bec50a
+// output sha256: 94f2abbca2e64ae74d82e564f48e8297bc0c30a36f09038c632b1b9d2fb42dea
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -373,17 +373,24 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = u8[1];
       const a2 = u8[2];
       for (let j = 0; j < 16; j++) {
-        d_h[j] = a0 * W2[j] + a1 * W2[16 + j] + a2 * W2[32 + j];
+        d_h[j] = a0 * W2[j] + a1 * W2[j + 16] + a2 * W2[j + 32];
         d_b1[j] = u2[j] > 0 ? d_h[j] : 0;
       }
     }
   }
   // d_W1 : [16, 4]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_b1[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_b1[i];
+      const a1 = d_b1[i + 1];
+      const a2 = d_b1[i + 2];
+      const a3 = d_b1[i + 3];
       for (let j = 0; j < 4; j++) {
-        d_W1[i * 4 + j] = a * x[j];
+        const v = x[j];
+        d_W1[i * 4 + j] = a0 * v;
+        d_W1[(i + 1) * 4 + j] = a1 * v;
+        d_W1[(i + 2) * 4 + j] = a2 * v;
+        d_W1[(i + 3) * 4 + j] = a3 * v;
       }
     }
   }
@@ -562,7 +569,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = u13[i * 3 + 1];
         const a2 = u13[i * 3 + 2];
         for (let j = 0; j < 16; j++) {
-          d_h_1[i * 16 + j] = a0 * W2_1[j] + a1 * W2_1[16 + j] + a2 * W2_1[32 + j];
+          d_h_1[i * 16 + j] = a0 * W2_1[j] + a1 * W2_1[j + 16] + a2 * W2_1[j + 32];
           u19[i * 16 + j] = u4_1[i * 16 + j] > 0 ? d_h_1[i * 16 + j] : 0;
         }
       }
@@ -576,28 +583,29 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = u13[3 + i];
         const a2 = u13[6 + i];
         const a3 = u13[9 + i];
+        const a4 = u13[12 + i];
+        const a5 = u13[15 + i];
+        const a6 = u13[18 + i];
+        const a7 = u13[21 + i];
         for (let j = 0; j < 16; j++) {
-          d_W2_1[i * 16 + j] = a0 * h_1[j] + a1 * h_1[16 + j] + a2 * h_1[32 + j] + a3 * h_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u13[t * 3 + i];
-        const a1 = u13[(t + 1) * 3 + i];
-        const a2 = u13[(t + 2) * 3 + i];
-        const a3 = u13[(t + 3) * 3 + i];
-        for (let j = 0; j < 16; j++) {
-          d_W2_1[i * 16 + j] +=
-            a0 * h_1[t * 16 + j] + a1 * h_1[(t + 1) * 16 + j] + a2 * h_1[(t + 2) * 16 + j] + a3 * h_1[(t + 3) * 16 + j];
+          const s = a0 * h_1[j] + a1 * h_1[j + 16] + a2 * h_1[j + 32] + a3 * h_1[j + 48];
+          d_W2_1[i * 16 + j] = s + a4 * h_1[j + 64] + a5 * h_1[j + 80] + a6 * h_1[j + 96] + a7 * h_1[j + 112];
         }
       }
       {
-        const a0 = u13[36 + i];
-        const a1 = u13[39 + i];
-        const a2 = u13[42 + i];
-        const a3 = u13[45 + i];
+        const a0 = u13[24 + i];
+        const a1 = u13[27 + i];
+        const a2 = u13[30 + i];
+        const a3 = u13[33 + i];
+        const a4 = u13[36 + i];
+        const a5 = u13[39 + i];
+        const a6 = u13[42 + i];
+        const a7 = u13[45 + i];
         for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          const s = a0 * h_1[q] + a1 * h_1[q + 16] + a2 * h_1[q + 32] + a3 * h_1[q + 48];
           d_W2_1[i * 16 + j] =
-            d_W2_1[i * 16 + j] + a0 * h_1[192 + j] + a1 * h_1[208 + j] + a2 * h_1[224 + j] + a3 * h_1[240 + j];
+            d_W2_1[i * 16 + j] + s + a4 * h_1[q + 64] + a5 * h_1[q + 80] + a6 * h_1[q + 96] + a7 * h_1[q + 112];
         }
       }
     }
@@ -623,39 +631,47 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = u19[16 + i];
         const a2 = u19[32 + i];
         const a3 = u19[48 + i];
+        const a4 = u19[64 + i];
+        const a5 = u19[80 + i];
+        const a6 = u19[96 + i];
+        const a7 = u19[112 + i];
         for (let j = 0; j < 4; j++) {
-          d_W1_1[i * 4 + j] =
+          const s =
             a0 * x_1[x_offset_1 + j] +
-            a1 * x_1[x_offset_1 + (4 + j)] +
-            a2 * x_1[x_offset_1 + (8 + j)] +
-            a3 * x_1[x_offset_1 + (12 + j)];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u19[t * 16 + i];
-        const a1 = u19[(t + 1) * 16 + i];
-        const a2 = u19[(t + 2) * 16 + i];
-        const a3 = u19[(t + 3) * 16 + i];
-        for (let j = 0; j < 4; j++) {
-          d_W1_1[i * 4 + j] +=
-            a0 * x_1[x_offset_1 + (t * 4 + j)] +
-            a1 * x_1[x_offset_1 + ((t + 1) * 4 + j)] +
-            a2 * x_1[x_offset_1 + ((t + 2) * 4 + j)] +
-            a3 * x_1[x_offset_1 + ((t + 3) * 4 + j)];
+            a1 * x_1[x_offset_1 + (j + 4)] +
+            a2 * x_1[x_offset_1 + (j + 8)] +
+            a3 * x_1[x_offset_1 + (j + 12)];
+          d_W1_1[i * 4 + j] =
+            s +
+            a4 * x_1[x_offset_1 + (j + 16)] +
+            a5 * x_1[x_offset_1 + (j + 20)] +
+            a6 * x_1[x_offset_1 + (j + 24)] +
+            a7 * x_1[x_offset_1 + (j + 28)];
         }
       }
       {
-        const a0 = u19[192 + i];
-        const a1 = u19[208 + i];
-        const a2 = u19[224 + i];
-        const a3 = u19[240 + i];
+        const a0 = u19[128 + i];
+        const a1 = u19[144 + i];
+        const a2 = u19[160 + i];
+        const a3 = u19[176 + i];
+        const a4 = u19[192 + i];
+        const a5 = u19[208 + i];
+        const a6 = u19[224 + i];
+        const a7 = u19[240 + i];
         for (let j = 0; j < 4; j++) {
+          const q = 32 + j;
+          const s =
+            a0 * x_1[x_offset_1 + q] +
+            a1 * x_1[x_offset_1 + (q + 4)] +
+            a2 * x_1[x_offset_1 + (q + 8)] +
+            a3 * x_1[x_offset_1 + (q + 12)];
           d_W1_1[i * 4 + j] =
             d_W1_1[i * 4 + j] +
-            a0 * x_1[x_offset_1 + (48 + j)] +
-            a1 * x_1[x_offset_1 + (52 + j)] +
-            a2 * x_1[x_offset_1 + (56 + j)] +
-            a3 * x_1[x_offset_1 + (60 + j)];
+            s +
+            a4 * x_1[x_offset_1 + (q + 16)] +
+            a5 * x_1[x_offset_1 + (q + 20)] +
+            a6 * x_1[x_offset_1 + (q + 24)] +
+            a7 * x_1[x_offset_1 + (q + 28)];
         }
       }
     }
@@ -799,17 +815,24 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = u8[1];
         const a2 = u8[2];
         for (let j = 0; j < 16; j++) {
-          d_h[j] = a0 * W2[j] + a1 * W2[16 + j] + a2 * W2[32 + j];
+          d_h[j] = a0 * W2[j] + a1 * W2[j + 16] + a2 * W2[j + 32];
           d_b1[j] = u2[j] > 0 ? d_h[j] : 0;
         }
       }
     }
     // d_W1 : [16, 4]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_b1[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_b1[i];
+        const a1 = d_b1[i + 1];
+        const a2 = d_b1[i + 2];
+        const a3 = d_b1[i + 3];
         for (let j = 0; j < 4; j++) {
-          d_W1[i * 4 + j] = a * x[x_offset + j];
+          const v = x[x_offset + j];
+          d_W1[i * 4 + j] = a0 * v;
+          d_W1[(i + 1) * 4 + j] = a1 * v;
+          d_W1[(i + 2) * 4 + j] = a2 * v;
+          d_W1[(i + 3) * 4 + j] = a3 * v;
         }
       }
     }

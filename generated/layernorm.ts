@@ -2,7 +2,7 @@
 // (gradc compile examples/layernorm.grad).
 // source sha256: f0504e0c9d0919333265d7981bb5b14ff5d85c4c9d3864b532353b2ef788bf45
 // gradc options: dtype=f64
-// output sha256: eb97983d34770bd93736bbf8581a6867a5beb910935c119c4e18ab8cc595e11b
+// output sha256: 385e9a4020257324c75633f23d03938870d1903aa86af0365bf9fe0f64cbe189
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -300,27 +300,28 @@ export function loss(params: Params, inputs: Inputs): number {
         const a1 = N[i * 16 + 1];
         const a2 = N[i * 16 + 2];
         const a3 = N[i * 16 + 3];
+        const a4 = N[i * 16 + 4];
+        const a5 = N[i * 16 + 5];
+        const a6 = N[i * 16 + 6];
+        const a7 = N[i * 16 + 7];
         for (let j = 0; j < 4; j++) {
-          u21[i * 4 + j] = a0 * W[j] + a1 * W[4 + j] + a2 * W[8 + j] + a3 * W[12 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = N[i * 16 + t];
-        const a1 = N[i * 16 + (t + 1)];
-        const a2 = N[i * 16 + (t + 2)];
-        const a3 = N[i * 16 + (t + 3)];
-        for (let j = 0; j < 4; j++) {
-          u21[i * 4 + j] +=
-            a0 * W[t * 4 + j] + a1 * W[(t + 1) * 4 + j] + a2 * W[(t + 2) * 4 + j] + a3 * W[(t + 3) * 4 + j];
+          const s = a0 * W[j] + a1 * W[j + 4] + a2 * W[j + 8] + a3 * W[j + 12];
+          u21[i * 4 + j] = s + a4 * W[j + 16] + a5 * W[j + 20] + a6 * W[j + 24] + a7 * W[j + 28];
         }
       }
       {
-        const a0 = N[i * 16 + 12];
-        const a1 = N[i * 16 + 13];
-        const a2 = N[i * 16 + 14];
-        const a3 = N[i * 16 + 15];
+        const a0 = N[i * 16 + 8];
+        const a1 = N[i * 16 + 9];
+        const a2 = N[i * 16 + 10];
+        const a3 = N[i * 16 + 11];
+        const a4 = N[i * 16 + 12];
+        const a5 = N[i * 16 + 13];
+        const a6 = N[i * 16 + 14];
+        const a7 = N[i * 16 + 15];
         for (let j = 0; j < 4; j++) {
-          u21[i * 4 + j] = u21[i * 4 + j] + a0 * W[48 + j] + a1 * W[52 + j] + a2 * W[56 + j] + a3 * W[60 + j];
+          const q = 32 + j;
+          const s = a0 * W[q] + a1 * W[q + 4] + a2 * W[q + 8] + a3 * W[q + 12];
+          u21[i * 4 + j] = u21[i * 4 + j] + s + a4 * W[q + 16] + a5 * W[q + 20] + a6 * W[q + 24] + a7 * W[q + 28];
           Z[i * 4 + j] = u21[i * 4 + j] + b[j];
         }
       }
@@ -437,27 +438,28 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         const a1 = N[i * 16 + 1];
         const a2 = N[i * 16 + 2];
         const a3 = N[i * 16 + 3];
+        const a4 = N[i * 16 + 4];
+        const a5 = N[i * 16 + 5];
+        const a6 = N[i * 16 + 6];
+        const a7 = N[i * 16 + 7];
         for (let j = 0; j < 4; j++) {
-          u21[i * 4 + j] = a0 * W[j] + a1 * W[4 + j] + a2 * W[8 + j] + a3 * W[12 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = N[i * 16 + t];
-        const a1 = N[i * 16 + (t + 1)];
-        const a2 = N[i * 16 + (t + 2)];
-        const a3 = N[i * 16 + (t + 3)];
-        for (let j = 0; j < 4; j++) {
-          u21[i * 4 + j] +=
-            a0 * W[t * 4 + j] + a1 * W[(t + 1) * 4 + j] + a2 * W[(t + 2) * 4 + j] + a3 * W[(t + 3) * 4 + j];
+          const s = a0 * W[j] + a1 * W[j + 4] + a2 * W[j + 8] + a3 * W[j + 12];
+          u21[i * 4 + j] = s + a4 * W[j + 16] + a5 * W[j + 20] + a6 * W[j + 24] + a7 * W[j + 28];
         }
       }
       {
-        const a0 = N[i * 16 + 12];
-        const a1 = N[i * 16 + 13];
-        const a2 = N[i * 16 + 14];
-        const a3 = N[i * 16 + 15];
+        const a0 = N[i * 16 + 8];
+        const a1 = N[i * 16 + 9];
+        const a2 = N[i * 16 + 10];
+        const a3 = N[i * 16 + 11];
+        const a4 = N[i * 16 + 12];
+        const a5 = N[i * 16 + 13];
+        const a6 = N[i * 16 + 14];
+        const a7 = N[i * 16 + 15];
         for (let j = 0; j < 4; j++) {
-          u21[i * 4 + j] = u21[i * 4 + j] + a0 * W[48 + j] + a1 * W[52 + j] + a2 * W[56 + j] + a3 * W[60 + j];
+          const q = 32 + j;
+          const s = a0 * W[q] + a1 * W[q + 4] + a2 * W[q + 8] + a3 * W[q + 12];
+          u21[i * 4 + j] = u21[i * 4 + j] + s + a4 * W[q + 16] + a5 * W[q + 20] + a6 * W[q + 24] + a7 * W[q + 28];
           Z[i * 4 + j] = u21[i * 4 + j] + b[j];
         }
       }
@@ -564,7 +566,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         const a2 = N[32 + i];
         const a3 = N[48 + i];
         for (let j = 0; j < 4; j++) {
-          d_W[i * 4 + j] = a0 * d_Z[j] + a1 * d_Z[4 + j] + a2 * d_Z[8 + j] + a3 * d_Z[12 + j];
+          d_W[i * 4 + j] = a0 * d_Z[j] + a1 * d_Z[j + 4] + a2 * d_Z[j + 8] + a3 * d_Z[j + 12];
         }
       }
       {
@@ -573,7 +575,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
         const a2 = N[96 + i];
         const a3 = N[112 + i];
         for (let j = 0; j < 4; j++) {
-          d_W[i * 4 + j] = d_W[i * 4 + j] + a0 * d_Z[16 + j] + a1 * d_Z[20 + j] + a2 * d_Z[24 + j] + a3 * d_Z[28 + j];
+          const q = 16 + j;
+          d_W[i * 4 + j] = d_W[i * 4 + j] + a0 * d_Z[q] + a1 * d_Z[q + 4] + a2 * d_Z[q + 8] + a3 * d_Z[q + 12];
         }
       }
     }
@@ -711,28 +714,29 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = N_1[i * 16 + 1];
         const a2 = N_1[i * 16 + 2];
         const a3 = N_1[i * 16 + 3];
+        const a4 = N_1[i * 16 + 4];
+        const a5 = N_1[i * 16 + 5];
+        const a6 = N_1[i * 16 + 6];
+        const a7 = N_1[i * 16 + 7];
         for (let j = 0; j < 4; j++) {
-          u27_1[i * 4 + j] = a0 * W_1[j] + a1 * W_1[4 + j] + a2 * W_1[8 + j] + a3 * W_1[12 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = N_1[i * 16 + t];
-        const a1 = N_1[i * 16 + (t + 1)];
-        const a2 = N_1[i * 16 + (t + 2)];
-        const a3 = N_1[i * 16 + (t + 3)];
-        for (let j = 0; j < 4; j++) {
-          u27_1[i * 4 + j] +=
-            a0 * W_1[t * 4 + j] + a1 * W_1[(t + 1) * 4 + j] + a2 * W_1[(t + 2) * 4 + j] + a3 * W_1[(t + 3) * 4 + j];
+          const s = a0 * W_1[j] + a1 * W_1[j + 4] + a2 * W_1[j + 8] + a3 * W_1[j + 12];
+          u27_1[i * 4 + j] = s + a4 * W_1[j + 16] + a5 * W_1[j + 20] + a6 * W_1[j + 24] + a7 * W_1[j + 28];
         }
       }
       {
-        const a0 = N_1[i * 16 + 12];
-        const a1 = N_1[i * 16 + 13];
-        const a2 = N_1[i * 16 + 14];
-        const a3 = N_1[i * 16 + 15];
+        const a0 = N_1[i * 16 + 8];
+        const a1 = N_1[i * 16 + 9];
+        const a2 = N_1[i * 16 + 10];
+        const a3 = N_1[i * 16 + 11];
+        const a4 = N_1[i * 16 + 12];
+        const a5 = N_1[i * 16 + 13];
+        const a6 = N_1[i * 16 + 14];
+        const a7 = N_1[i * 16 + 15];
         for (let j = 0; j < 4; j++) {
+          const q = 32 + j;
+          const s = a0 * W_1[q] + a1 * W_1[q + 4] + a2 * W_1[q + 8] + a3 * W_1[q + 12];
           u27_1[i * 4 + j] =
-            u27_1[i * 4 + j] + a0 * W_1[48 + j] + a1 * W_1[52 + j] + a2 * W_1[56 + j] + a3 * W_1[60 + j];
+            u27_1[i * 4 + j] + s + a4 * W_1[q + 16] + a5 * W_1[q + 20] + a6 * W_1[q + 24] + a7 * W_1[q + 28];
         }
       }
     }
@@ -863,31 +867,44 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = N_1[16 + i];
         const a2 = N_1[32 + i];
         const a3 = N_1[48 + i];
+        const a4 = N_1[64 + i];
+        const a5 = N_1[80 + i];
+        const a6 = N_1[96 + i];
+        const a7 = N_1[112 + i];
         for (let j = 0; j < 4; j++) {
-          d_W_1[i * 4 + j] = a0 * d_Z_1[j] + a1 * d_Z_1[4 + j] + a2 * d_Z_1[8 + j] + a3 * d_Z_1[12 + j];
+          const s = a0 * d_Z_1[j] + a1 * d_Z_1[j + 4] + a2 * d_Z_1[j + 8] + a3 * d_Z_1[j + 12];
+          d_W_1[i * 4 + j] = s + a4 * d_Z_1[j + 16] + a5 * d_Z_1[j + 20] + a6 * d_Z_1[j + 24] + a7 * d_Z_1[j + 28];
         }
       }
-      for (let t = 4; t < 124; t += 4) {
+      for (let t = 8; t < 120; t += 8) {
         const a0 = N_1[t * 16 + i];
         const a1 = N_1[(t + 1) * 16 + i];
         const a2 = N_1[(t + 2) * 16 + i];
         const a3 = N_1[(t + 3) * 16 + i];
+        const a4 = N_1[(t + 4) * 16 + i];
+        const a5 = N_1[(t + 5) * 16 + i];
+        const a6 = N_1[(t + 6) * 16 + i];
+        const a7 = N_1[(t + 7) * 16 + i];
         for (let j = 0; j < 4; j++) {
-          d_W_1[i * 4 + j] +=
-            a0 * d_Z_1[t * 4 + j] +
-            a1 * d_Z_1[(t + 1) * 4 + j] +
-            a2 * d_Z_1[(t + 2) * 4 + j] +
-            a3 * d_Z_1[(t + 3) * 4 + j];
+          const q = t * 4 + j;
+          const s = a0 * d_Z_1[q] + a1 * d_Z_1[q + 4] + a2 * d_Z_1[q + 8] + a3 * d_Z_1[q + 12];
+          d_W_1[i * 4 + j] += s + a4 * d_Z_1[q + 16] + a5 * d_Z_1[q + 20] + a6 * d_Z_1[q + 24] + a7 * d_Z_1[q + 28];
         }
       }
       {
-        const a0 = N_1[1984 + i];
-        const a1 = N_1[2000 + i];
-        const a2 = N_1[2016 + i];
-        const a3 = N_1[2032 + i];
+        const a0 = N_1[1920 + i];
+        const a1 = N_1[1936 + i];
+        const a2 = N_1[1952 + i];
+        const a3 = N_1[1968 + i];
+        const a4 = N_1[1984 + i];
+        const a5 = N_1[2000 + i];
+        const a6 = N_1[2016 + i];
+        const a7 = N_1[2032 + i];
         for (let j = 0; j < 4; j++) {
+          const q = 480 + j;
+          const s = a0 * d_Z_1[q] + a1 * d_Z_1[q + 4] + a2 * d_Z_1[q + 8] + a3 * d_Z_1[q + 12];
           d_W_1[i * 4 + j] =
-            d_W_1[i * 4 + j] + a0 * d_Z_1[496 + j] + a1 * d_Z_1[500 + j] + a2 * d_Z_1[504 + j] + a3 * d_Z_1[508 + j];
+            d_W_1[i * 4 + j] + s + a4 * d_Z_1[q + 16] + a5 * d_Z_1[q + 20] + a6 * d_Z_1[q + 24] + a7 * d_Z_1[q + 28];
         }
       }
     }
@@ -1072,27 +1089,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = N[i * 16 + 1];
           const a2 = N[i * 16 + 2];
           const a3 = N[i * 16 + 3];
+          const a4 = N[i * 16 + 4];
+          const a5 = N[i * 16 + 5];
+          const a6 = N[i * 16 + 6];
+          const a7 = N[i * 16 + 7];
           for (let j = 0; j < 4; j++) {
-            u21[i * 4 + j] = a0 * W[j] + a1 * W[4 + j] + a2 * W[8 + j] + a3 * W[12 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = N[i * 16 + t];
-          const a1 = N[i * 16 + (t + 1)];
-          const a2 = N[i * 16 + (t + 2)];
-          const a3 = N[i * 16 + (t + 3)];
-          for (let j = 0; j < 4; j++) {
-            u21[i * 4 + j] +=
-              a0 * W[t * 4 + j] + a1 * W[(t + 1) * 4 + j] + a2 * W[(t + 2) * 4 + j] + a3 * W[(t + 3) * 4 + j];
+            const s = a0 * W[j] + a1 * W[j + 4] + a2 * W[j + 8] + a3 * W[j + 12];
+            u21[i * 4 + j] = s + a4 * W[j + 16] + a5 * W[j + 20] + a6 * W[j + 24] + a7 * W[j + 28];
           }
         }
         {
-          const a0 = N[i * 16 + 12];
-          const a1 = N[i * 16 + 13];
-          const a2 = N[i * 16 + 14];
-          const a3 = N[i * 16 + 15];
+          const a0 = N[i * 16 + 8];
+          const a1 = N[i * 16 + 9];
+          const a2 = N[i * 16 + 10];
+          const a3 = N[i * 16 + 11];
+          const a4 = N[i * 16 + 12];
+          const a5 = N[i * 16 + 13];
+          const a6 = N[i * 16 + 14];
+          const a7 = N[i * 16 + 15];
           for (let j = 0; j < 4; j++) {
-            u21[i * 4 + j] = u21[i * 4 + j] + a0 * W[48 + j] + a1 * W[52 + j] + a2 * W[56 + j] + a3 * W[60 + j];
+            const q = 32 + j;
+            const s = a0 * W[q] + a1 * W[q + 4] + a2 * W[q + 8] + a3 * W[q + 12];
+            u21[i * 4 + j] = u21[i * 4 + j] + s + a4 * W[q + 16] + a5 * W[q + 20] + a6 * W[q + 24] + a7 * W[q + 28];
             Z[i * 4 + j] = u21[i * 4 + j] + b[j];
           }
         }
@@ -1199,7 +1217,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a2 = N[32 + i];
           const a3 = N[48 + i];
           for (let j = 0; j < 4; j++) {
-            d_W[i * 4 + j] = a0 * d_Z[j] + a1 * d_Z[4 + j] + a2 * d_Z[8 + j] + a3 * d_Z[12 + j];
+            d_W[i * 4 + j] = a0 * d_Z[j] + a1 * d_Z[j + 4] + a2 * d_Z[j + 8] + a3 * d_Z[j + 12];
           }
         }
         {
@@ -1208,7 +1226,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a2 = N[96 + i];
           const a3 = N[112 + i];
           for (let j = 0; j < 4; j++) {
-            d_W[i * 4 + j] = d_W[i * 4 + j] + a0 * d_Z[16 + j] + a1 * d_Z[20 + j] + a2 * d_Z[24 + j] + a3 * d_Z[28 + j];
+            const q = 16 + j;
+            d_W[i * 4 + j] = d_W[i * 4 + j] + a0 * d_Z[q] + a1 * d_Z[q + 4] + a2 * d_Z[q + 8] + a3 * d_Z[q + 12];
           }
         }
       }

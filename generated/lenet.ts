@@ -2,7 +2,7 @@
 // (gradc compile examples/lenet.grad).
 // source sha256: 339ffa076b7fcd8a7105dcade97349b4e15d106fc1f3b41a361b579807b5273f
 // gradc options: dtype=f64
-// output sha256: c57aeee2f048dd5f479224d7aa50b5fe2aa73f74b981273812d202a082a009fb
+// output sha256: 28c447c917e3b614b77b021858444a8b25488883b05b6ec827e1bc7720f863a7
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -1507,7 +1507,7 @@ function loss_part5(params: Params, inputs: Inputs): void {
 /** Values one part of a split function computes and a later part reads. */
 const gradients_spill = new Float64Array(1);
 
-/** Part 1 of 13: a function short enough for V8 to optimize. */
+/** Part 1 of 15: a function short enough for V8 to optimize. */
 function gradients_part1(params: Params, inputs: Inputs, _out: Result): void {
   const K1 = params.K1;
   const k1 = params.k1;
@@ -2004,7 +2004,7 @@ function gradients_part1(params: Params, inputs: Inputs, _out: Result): void {
   // u172 : [1, 16, 10, 10]
 }
 
-/** Part 2 of 13: a function short enough for V8 to optimize. */
+/** Part 2 of 15: a function short enough for V8 to optimize. */
 function gradients_part2(params: Params, _inputs: Inputs, _out: Result): void {
   const K2 = params.K2;
   const h1 = workspace.h1;
@@ -2192,7 +2192,7 @@ function gradients_part2(params: Params, _inputs: Inputs, _out: Result): void {
   // u207 : [1, 16, 10, 10]
 }
 
-/** Part 3 of 13: a function short enough for V8 to optimize. */
+/** Part 3 of 15: a function short enough for V8 to optimize. */
 function gradients_part3(params: Params, _inputs: Inputs, _out: Result): void {
   const K2 = params.K2;
   const h1 = workspace.h1;
@@ -2380,7 +2380,7 @@ function gradients_part3(params: Params, _inputs: Inputs, _out: Result): void {
   // u242 : [1, 16, 10, 10]
 }
 
-/** Part 4 of 13: a function short enough for V8 to optimize. */
+/** Part 4 of 15: a function short enough for V8 to optimize. */
 function gradients_part4(params: Params, _inputs: Inputs, _out: Result): void {
   const K2 = params.K2;
   const h1 = workspace.h1;
@@ -2568,7 +2568,7 @@ function gradients_part4(params: Params, _inputs: Inputs, _out: Result): void {
   // u277 : [1, 16, 10, 10]
 }
 
-/** Part 5 of 13: a function short enough for V8 to optimize. */
+/** Part 5 of 15: a function short enough for V8 to optimize. */
 function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
   const K2 = params.K2;
   const k2 = params.k2;
@@ -2640,12 +2640,6 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
   const u356 = workspace.u356;
   const u357 = workspace.u357;
   const u358 = workspace.u358;
-  const u359 = workspace.u359;
-  const u360 = workspace.u360;
-  const u361 = workspace.u361;
-  const u366 = workspace.u366;
-  const u367 = workspace.u367;
-  const u370 = workspace.u370;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -2906,7 +2900,20 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
   }
   // d_W5 : [10, 84]
   {
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 8; i += 4) {
+      const a0 = u336[i];
+      const a1 = u336[i + 1];
+      const a2 = u336[i + 2];
+      const a3 = u336[i + 3];
+      for (let j = 0; j < 84; j++) {
+        const v = h4[j];
+        d_W5[i * 84 + j] = a0 * v;
+        d_W5[(i + 1) * 84 + j] = a1 * v;
+        d_W5[(i + 2) * 84 + j] = a2 * v;
+        d_W5[(i + 3) * 84 + j] = a3 * v;
+      }
+    }
+    for (let i = 8; i < 10; i++) {
       const a = u336[i];
       for (let j = 0; j < 84; j++) {
         d_W5[i * 84 + j] = a * h4[j];
@@ -2921,7 +2928,7 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a2 = u336[2];
       const a3 = u336[3];
       for (let j = 0; j < 84; j++) {
-        d_h4[j] = a0 * W5[j] + a1 * W5[84 + j] + a2 * W5[168 + j] + a3 * W5[252 + j];
+        d_h4[j] = a0 * W5[j] + a1 * W5[j + 84] + a2 * W5[j + 168] + a3 * W5[j + 252];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -2930,24 +2937,33 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a2 = u336[t + 2];
       const a3 = u336[t + 3];
       for (let j = 0; j < 84; j++) {
-        d_h4[j] += a0 * W5[t * 84 + j] + a1 * W5[(t + 1) * 84 + j] + a2 * W5[(t + 2) * 84 + j] + a3 * W5[(t + 3) * 84 + j];
+        const q = t * 84 + j;
+        d_h4[j] += a0 * W5[q] + a1 * W5[q + 84] + a2 * W5[q + 168] + a3 * W5[q + 252];
       }
     }
     {
       const a0 = u336[8];
       const a1 = u336[9];
       for (let j = 0; j < 84; j++) {
-        d_h4[j] = d_h4[j] + a0 * W5[672 + j] + a1 * W5[756 + j];
+        const q = 672 + j;
+        d_h4[j] = d_h4[j] + a0 * W5[q] + a1 * W5[q + 84];
         d_b4[j] = u329[j] > 0 ? d_h4[j] : 0;
       }
     }
   }
   // d_W4 : [84, 120]
   {
-    for (let i = 0; i < 84; i++) {
-      const a = d_b4[i];
+    for (let i = 0; i < 84; i += 4) {
+      const a0 = d_b4[i];
+      const a1 = d_b4[i + 1];
+      const a2 = d_b4[i + 2];
+      const a3 = d_b4[i + 3];
       for (let j = 0; j < 120; j++) {
-        d_W4[i * 120 + j] = a * h3[j];
+        const v = h3[j];
+        d_W4[i * 120 + j] = a0 * v;
+        d_W4[(i + 1) * 120 + j] = a1 * v;
+        d_W4[(i + 2) * 120 + j] = a2 * v;
+        d_W4[(i + 3) * 120 + j] = a3 * v;
       }
     }
   }
@@ -2958,17 +2974,28 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a1 = d_b4[1];
       const a2 = d_b4[2];
       const a3 = d_b4[3];
+      const a4 = d_b4[4];
+      const a5 = d_b4[5];
+      const a6 = d_b4[6];
+      const a7 = d_b4[7];
       for (let j = 0; j < 120; j++) {
-        d_h3[j] = a0 * W4[j] + a1 * W4[120 + j] + a2 * W4[240 + j] + a3 * W4[360 + j];
+        const s = a0 * W4[j] + a1 * W4[j + 120] + a2 * W4[j + 240] + a3 * W4[j + 360];
+        d_h3[j] = s + a4 * W4[j + 480] + a5 * W4[j + 600] + a6 * W4[j + 720] + a7 * W4[j + 840];
       }
     }
-    for (let t = 4; t < 80; t += 4) {
+    for (let t = 8; t < 80; t += 8) {
       const a0 = d_b4[t];
       const a1 = d_b4[t + 1];
       const a2 = d_b4[t + 2];
       const a3 = d_b4[t + 3];
+      const a4 = d_b4[t + 4];
+      const a5 = d_b4[t + 5];
+      const a6 = d_b4[t + 6];
+      const a7 = d_b4[t + 7];
       for (let j = 0; j < 120; j++) {
-        d_h3[j] += a0 * W4[t * 120 + j] + a1 * W4[(t + 1) * 120 + j] + a2 * W4[(t + 2) * 120 + j] + a3 * W4[(t + 3) * 120 + j];
+        const q = t * 120 + j;
+        const s = a0 * W4[q] + a1 * W4[q + 120] + a2 * W4[q + 240] + a3 * W4[q + 360];
+        d_h3[j] += s + a4 * W4[q + 480] + a5 * W4[q + 600] + a6 * W4[q + 720] + a7 * W4[q + 840];
       }
     }
     {
@@ -2977,17 +3004,25 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a2 = d_b4[82];
       const a3 = d_b4[83];
       for (let j = 0; j < 120; j++) {
-        d_h3[j] = d_h3[j] + a0 * W4[9600 + j] + a1 * W4[9720 + j] + a2 * W4[9840 + j] + a3 * W4[9960 + j];
+        const q = 9600 + j;
+        d_h3[j] = d_h3[j] + a0 * W4[q] + a1 * W4[q + 120] + a2 * W4[q + 240] + a3 * W4[q + 360];
         d_b3[j] = u326[j] > 0 ? d_h3[j] : 0;
       }
     }
   }
   // d_W3 : [120, 400]
   {
-    for (let i = 0; i < 120; i++) {
-      const a = d_b3[i];
+    for (let i = 0; i < 120; i += 4) {
+      const a0 = d_b3[i];
+      const a1 = d_b3[i + 1];
+      const a2 = d_b3[i + 2];
+      const a3 = d_b3[i + 3];
       for (let j = 0; j < 400; j++) {
-        d_W3[i * 400 + j] = a * h2[j];
+        const v = h2[j];
+        d_W3[i * 400 + j] = a0 * v;
+        d_W3[(i + 1) * 400 + j] = a1 * v;
+        d_W3[(i + 2) * 400 + j] = a2 * v;
+        d_W3[(i + 3) * 400 + j] = a3 * v;
       }
     }
   }
@@ -2998,26 +3033,43 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a1 = d_b3[1];
       const a2 = d_b3[2];
       const a3 = d_b3[3];
+      const a4 = d_b3[4];
+      const a5 = d_b3[5];
+      const a6 = d_b3[6];
+      const a7 = d_b3[7];
       for (let j = 0; j < 400; j++) {
-        u346[j] = a0 * W3[j] + a1 * W3[400 + j] + a2 * W3[800 + j] + a3 * W3[1200 + j];
+        const s = a0 * W3[j] + a1 * W3[j + 400] + a2 * W3[j + 800] + a3 * W3[j + 1200];
+        u346[j] = s + a4 * W3[j + 1600] + a5 * W3[j + 2000] + a6 * W3[j + 2400] + a7 * W3[j + 2800];
       }
     }
-    for (let t = 4; t < 116; t += 4) {
+    for (let t = 8; t < 112; t += 8) {
       const a0 = d_b3[t];
       const a1 = d_b3[t + 1];
       const a2 = d_b3[t + 2];
       const a3 = d_b3[t + 3];
+      const a4 = d_b3[t + 4];
+      const a5 = d_b3[t + 5];
+      const a6 = d_b3[t + 6];
+      const a7 = d_b3[t + 7];
       for (let j = 0; j < 400; j++) {
-        u346[j] += a0 * W3[t * 400 + j] + a1 * W3[(t + 1) * 400 + j] + a2 * W3[(t + 2) * 400 + j] + a3 * W3[(t + 3) * 400 + j];
+        const q = t * 400 + j;
+        const s = a0 * W3[q] + a1 * W3[q + 400] + a2 * W3[q + 800] + a3 * W3[q + 1200];
+        u346[j] += s + a4 * W3[q + 1600] + a5 * W3[q + 2000] + a6 * W3[q + 2400] + a7 * W3[q + 2800];
       }
     }
     {
-      const a0 = d_b3[116];
-      const a1 = d_b3[117];
-      const a2 = d_b3[118];
-      const a3 = d_b3[119];
+      const a0 = d_b3[112];
+      const a1 = d_b3[113];
+      const a2 = d_b3[114];
+      const a3 = d_b3[115];
+      const a4 = d_b3[116];
+      const a5 = d_b3[117];
+      const a6 = d_b3[118];
+      const a7 = d_b3[119];
       for (let j = 0; j < 400; j++) {
-        u346[j] = u346[j] + a0 * W3[46400 + j] + a1 * W3[46800 + j] + a2 * W3[47200 + j] + a3 * W3[47600 + j];
+        const q = 44800 + j;
+        const s = a0 * W3[q] + a1 * W3[q + 400] + a2 * W3[q + 800] + a3 * W3[q + 1200];
+        u346[j] = u346[j] + s + a4 * W3[q + 1600] + a5 * W3[q + 2000] + a6 * W3[q + 2400] + a7 * W3[q + 2800];
       }
     }
   }
@@ -3083,6 +3135,36 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
     }
   }
   // u359 : [16, 10, 10]
+  gradients_spill[0] = loss_value;
+}
+
+/** Part 6 of 15: a function short enough for V8 to optimize. */
+function gradients_part6(params: Params, _inputs: Inputs, _out: Result): void {
+  const K2 = params.K2;
+  const h1 = workspace.h1;
+  const u315 = workspace.u315;
+  const u354 = workspace.u354;
+  const u356 = workspace.u356;
+  const u357 = workspace.u357;
+  const u358 = workspace.u358;
+  const u359 = workspace.u359;
+  const u360 = workspace.u360;
+  const u361 = workspace.u361;
+  const u366 = workspace.u366;
+  const u367 = workspace.u367;
+  const u370 = workspace.u370;
+  const u371 = workspace.u371;
+  const u373 = workspace.u373;
+  const u375 = workspace.u375;
+  const u376 = workspace.u376;
+  const u377 = workspace.u377;
+  const u379 = workspace.u379;
+  const u381 = workspace.u381;
+  const u382 = workspace.u382;
+  const u383 = workspace.u383;
+  const u385 = workspace.u385;
+  const u387 = workspace.u387;
+  const u388 = workspace.u388;
   {
     for (let i = 0; i < 1600; i++) {
       u359[i] = 0;
@@ -3155,31 +3237,6 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
     }
   }
   // u371 : [1, 6, 10, 10]
-  gradients_spill[0] = loss_value;
-}
-
-/** Part 6 of 13: a function short enough for V8 to optimize. */
-function gradients_part6(params: Params, _inputs: Inputs, _out: Result): void {
-  const K2 = params.K2;
-  const h1 = workspace.h1;
-  const u366 = workspace.u366;
-  const u370 = workspace.u370;
-  const u371 = workspace.u371;
-  const u373 = workspace.u373;
-  const u375 = workspace.u375;
-  const u376 = workspace.u376;
-  const u377 = workspace.u377;
-  const u379 = workspace.u379;
-  const u381 = workspace.u381;
-  const u382 = workspace.u382;
-  const u383 = workspace.u383;
-  const u385 = workspace.u385;
-  const u387 = workspace.u387;
-  const u388 = workspace.u388;
-  const u389 = workspace.u389;
-  const u391 = workspace.u391;
-  const u393 = workspace.u393;
-  const u394 = workspace.u394;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -3189,26 +3246,27 @@ function gradients_part6(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u371[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u371[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u371[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u371[((q0 * 6 + j) * 10 + q1) * 10 + i] = u371[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u371[((q0 * 6 + j) * 10 + q1) * 10 + i] = u371[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -3269,26 +3327,27 @@ function gradients_part6(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u377[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u377[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u377[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u377[((q0 * 6 + j) * 10 + q1) * 10 + i] = u377[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u377[((q0 * 6 + j) * 10 + q1) * 10 + i] = u377[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -3349,26 +3408,27 @@ function gradients_part6(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u383[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u383[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u383[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u383[((q0 * 6 + j) * 10 + q1) * 10 + i] = u383[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u383[((q0 * 6 + j) * 10 + q1) * 10 + i] = u383[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -3420,6 +3480,26 @@ function gradients_part6(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u389 : [1, 6, 10, 10]
+}
+
+/** Part 7 of 15: a function short enough for V8 to optimize. */
+function gradients_part7(params: Params, _inputs: Inputs, _out: Result): void {
+  const K2 = params.K2;
+  const h1 = workspace.h1;
+  const u366 = workspace.u366;
+  const u388 = workspace.u388;
+  const u389 = workspace.u389;
+  const u391 = workspace.u391;
+  const u393 = workspace.u393;
+  const u394 = workspace.u394;
+  const u395 = workspace.u395;
+  const u397 = workspace.u397;
+  const u399 = workspace.u399;
+  const u400 = workspace.u400;
+  const u401 = workspace.u401;
+  const u403 = workspace.u403;
+  const u405 = workspace.u405;
+  const u406 = workspace.u406;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -3429,26 +3509,27 @@ function gradients_part6(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u389[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u389[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u389[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u389[((q0 * 6 + j) * 10 + q1) * 10 + i] = u389[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u389[((q0 * 6 + j) * 10 + q1) * 10 + i] = u389[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -3500,30 +3581,6 @@ function gradients_part6(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u395 : [1, 6, 10, 10]
-}
-
-/** Part 7 of 13: a function short enough for V8 to optimize. */
-function gradients_part7(params: Params, _inputs: Inputs, _out: Result): void {
-  const K2 = params.K2;
-  const h1 = workspace.h1;
-  const u366 = workspace.u366;
-  const u394 = workspace.u394;
-  const u395 = workspace.u395;
-  const u397 = workspace.u397;
-  const u399 = workspace.u399;
-  const u400 = workspace.u400;
-  const u401 = workspace.u401;
-  const u403 = workspace.u403;
-  const u405 = workspace.u405;
-  const u406 = workspace.u406;
-  const u407 = workspace.u407;
-  const u409 = workspace.u409;
-  const u411 = workspace.u411;
-  const u412 = workspace.u412;
-  const u413 = workspace.u413;
-  const u415 = workspace.u415;
-  const u417 = workspace.u417;
-  const u418 = workspace.u418;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -3533,26 +3590,27 @@ function gradients_part7(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u395[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u395[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (((q0 * 16 + t) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
+              u395[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u395[((q0 * 6 + j) * 10 + q1) * 10 + i] = u395[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)];
+              u395[((q0 * 6 + j) * 10 + q1) * 10 + i] = u395[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
             }
           }
         }
@@ -3613,26 +3671,27 @@ function gradients_part7(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u401[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u401[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u401[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u401[((q0 * 6 + j) * 10 + q1) * 10 + i] = u401[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u401[((q0 * 6 + j) * 10 + q1) * 10 + i] = u401[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -3684,6 +3743,26 @@ function gradients_part7(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u407 : [1, 6, 10, 10]
+}
+
+/** Part 8 of 15: a function short enough for V8 to optimize. */
+function gradients_part8(params: Params, _inputs: Inputs, _out: Result): void {
+  const K2 = params.K2;
+  const h1 = workspace.h1;
+  const u366 = workspace.u366;
+  const u406 = workspace.u406;
+  const u407 = workspace.u407;
+  const u409 = workspace.u409;
+  const u411 = workspace.u411;
+  const u412 = workspace.u412;
+  const u413 = workspace.u413;
+  const u415 = workspace.u415;
+  const u417 = workspace.u417;
+  const u418 = workspace.u418;
+  const u419 = workspace.u419;
+  const u421 = workspace.u421;
+  const u423 = workspace.u423;
+  const u424 = workspace.u424;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -3693,26 +3772,27 @@ function gradients_part7(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u407[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u407[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u407[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u407[((q0 * 6 + j) * 10 + q1) * 10 + i] = u407[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u407[((q0 * 6 + j) * 10 + q1) * 10 + i] = u407[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -3773,26 +3853,27 @@ function gradients_part7(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u413[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u413[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u413[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u413[((q0 * 6 + j) * 10 + q1) * 10 + i] = u413[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u413[((q0 * 6 + j) * 10 + q1) * 10 + i] = u413[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -3844,30 +3925,6 @@ function gradients_part7(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u419 : [1, 6, 10, 10]
-}
-
-/** Part 8 of 13: a function short enough for V8 to optimize. */
-function gradients_part8(params: Params, _inputs: Inputs, _out: Result): void {
-  const K2 = params.K2;
-  const h1 = workspace.h1;
-  const u366 = workspace.u366;
-  const u418 = workspace.u418;
-  const u419 = workspace.u419;
-  const u421 = workspace.u421;
-  const u423 = workspace.u423;
-  const u424 = workspace.u424;
-  const u425 = workspace.u425;
-  const u427 = workspace.u427;
-  const u429 = workspace.u429;
-  const u430 = workspace.u430;
-  const u431 = workspace.u431;
-  const u433 = workspace.u433;
-  const u435 = workspace.u435;
-  const u436 = workspace.u436;
-  const u437 = workspace.u437;
-  const u439 = workspace.u439;
-  const u441 = workspace.u441;
-  const u442 = workspace.u442;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -3877,26 +3934,27 @@ function gradients_part8(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u419[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u419[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u419[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u419[((q0 * 6 + j) * 10 + q1) * 10 + i] = u419[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u419[((q0 * 6 + j) * 10 + q1) * 10 + i] = u419[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -3948,6 +4006,26 @@ function gradients_part8(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u425 : [1, 6, 10, 10]
+}
+
+/** Part 9 of 15: a function short enough for V8 to optimize. */
+function gradients_part9(params: Params, _inputs: Inputs, _out: Result): void {
+  const K2 = params.K2;
+  const h1 = workspace.h1;
+  const u366 = workspace.u366;
+  const u424 = workspace.u424;
+  const u425 = workspace.u425;
+  const u427 = workspace.u427;
+  const u429 = workspace.u429;
+  const u430 = workspace.u430;
+  const u431 = workspace.u431;
+  const u433 = workspace.u433;
+  const u435 = workspace.u435;
+  const u436 = workspace.u436;
+  const u437 = workspace.u437;
+  const u439 = workspace.u439;
+  const u441 = workspace.u441;
+  const u442 = workspace.u442;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -3957,26 +4035,27 @@ function gradients_part8(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u425[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u425[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (((q0 * 16 + t) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
+              u425[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u425[((q0 * 6 + j) * 10 + q1) * 10 + i] = u425[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)];
+              u425[((q0 * 6 + j) * 10 + q1) * 10 + i] = u425[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
             }
           }
         }
@@ -4037,26 +4116,27 @@ function gradients_part8(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u431[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u431[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u431[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u431[((q0 * 6 + j) * 10 + q1) * 10 + i] = u431[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u431[((q0 * 6 + j) * 10 + q1) * 10 + i] = u431[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -4117,26 +4197,27 @@ function gradients_part8(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u437[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u437[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u437[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u437[((q0 * 6 + j) * 10 + q1) * 10 + i] = u437[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u437[((q0 * 6 + j) * 10 + q1) * 10 + i] = u437[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -4190,8 +4271,8 @@ function gradients_part8(params: Params, _inputs: Inputs, _out: Result): void {
   // u443 : [1, 6, 10, 10]
 }
 
-/** Part 9 of 13: a function short enough for V8 to optimize. */
-function gradients_part9(params: Params, _inputs: Inputs, _out: Result): void {
+/** Part 10 of 15: a function short enough for V8 to optimize. */
+function gradients_part10(params: Params, _inputs: Inputs, _out: Result): void {
   const K2 = params.K2;
   const h1 = workspace.h1;
   const u366 = workspace.u366;
@@ -4208,10 +4289,6 @@ function gradients_part9(params: Params, _inputs: Inputs, _out: Result): void {
   const u457 = workspace.u457;
   const u459 = workspace.u459;
   const u460 = workspace.u460;
-  const u461 = workspace.u461;
-  const u463 = workspace.u463;
-  const u465 = workspace.u465;
-  const u466 = workspace.u466;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -4221,26 +4298,27 @@ function gradients_part9(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u443[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u443[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u443[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u443[((q0 * 6 + j) * 10 + q1) * 10 + i] = u443[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u443[((q0 * 6 + j) * 10 + q1) * 10 + i] = u443[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -4301,26 +4379,27 @@ function gradients_part9(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u449[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u449[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u449[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u449[((q0 * 6 + j) * 10 + q1) * 10 + i] = u449[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u449[((q0 * 6 + j) * 10 + q1) * 10 + i] = u449[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -4381,26 +4460,27 @@ function gradients_part9(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u455[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u455[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (((q0 * 16 + t) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
+              u455[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u455[((q0 * 6 + j) * 10 + q1) * 10 + i] = u455[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)];
+              u455[((q0 * 6 + j) * 10 + q1) * 10 + i] = u455[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
             }
           }
         }
@@ -4452,6 +4532,26 @@ function gradients_part9(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u461 : [1, 6, 10, 10]
+}
+
+/** Part 11 of 15: a function short enough for V8 to optimize. */
+function gradients_part11(params: Params, _inputs: Inputs, _out: Result): void {
+  const K2 = params.K2;
+  const h1 = workspace.h1;
+  const u366 = workspace.u366;
+  const u460 = workspace.u460;
+  const u461 = workspace.u461;
+  const u463 = workspace.u463;
+  const u465 = workspace.u465;
+  const u466 = workspace.u466;
+  const u467 = workspace.u467;
+  const u469 = workspace.u469;
+  const u471 = workspace.u471;
+  const u472 = workspace.u472;
+  const u473 = workspace.u473;
+  const u475 = workspace.u475;
+  const u477 = workspace.u477;
+  const u478 = workspace.u478;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -4461,26 +4561,27 @@ function gradients_part9(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u461[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u461[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u461[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u461[((q0 * 6 + j) * 10 + q1) * 10 + i] = u461[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u461[((q0 * 6 + j) * 10 + q1) * 10 + i] = u461[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -4532,30 +4633,6 @@ function gradients_part9(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u467 : [1, 6, 10, 10]
-}
-
-/** Part 10 of 13: a function short enough for V8 to optimize. */
-function gradients_part10(params: Params, _inputs: Inputs, _out: Result): void {
-  const K2 = params.K2;
-  const h1 = workspace.h1;
-  const u366 = workspace.u366;
-  const u466 = workspace.u466;
-  const u467 = workspace.u467;
-  const u469 = workspace.u469;
-  const u471 = workspace.u471;
-  const u472 = workspace.u472;
-  const u473 = workspace.u473;
-  const u475 = workspace.u475;
-  const u477 = workspace.u477;
-  const u478 = workspace.u478;
-  const u479 = workspace.u479;
-  const u481 = workspace.u481;
-  const u483 = workspace.u483;
-  const u484 = workspace.u484;
-  const u485 = workspace.u485;
-  const u487 = workspace.u487;
-  const u489 = workspace.u489;
-  const u490 = workspace.u490;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -4565,26 +4642,27 @@ function gradients_part10(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u467[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u467[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u467[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u467[((q0 * 6 + j) * 10 + q1) * 10 + i] = u467[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u467[((q0 * 6 + j) * 10 + q1) * 10 + i] = u467[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -4645,26 +4723,27 @@ function gradients_part10(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u473[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u473[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u473[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u473[((q0 * 6 + j) * 10 + q1) * 10 + i] = u473[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u473[((q0 * 6 + j) * 10 + q1) * 10 + i] = u473[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -4716,6 +4795,26 @@ function gradients_part10(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u479 : [1, 6, 10, 10]
+}
+
+/** Part 12 of 15: a function short enough for V8 to optimize. */
+function gradients_part12(params: Params, _inputs: Inputs, _out: Result): void {
+  const K2 = params.K2;
+  const h1 = workspace.h1;
+  const u366 = workspace.u366;
+  const u478 = workspace.u478;
+  const u479 = workspace.u479;
+  const u481 = workspace.u481;
+  const u483 = workspace.u483;
+  const u484 = workspace.u484;
+  const u485 = workspace.u485;
+  const u487 = workspace.u487;
+  const u489 = workspace.u489;
+  const u490 = workspace.u490;
+  const u491 = workspace.u491;
+  const u493 = workspace.u493;
+  const u495 = workspace.u495;
+  const u496 = workspace.u496;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -4725,26 +4824,27 @@ function gradients_part10(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u479[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u479[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u479[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u479[((q0 * 6 + j) * 10 + q1) * 10 + i] = u479[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u479[((q0 * 6 + j) * 10 + q1) * 10 + i] = u479[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -4805,26 +4905,27 @@ function gradients_part10(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u485[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u485[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (((q0 * 16 + t) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
+              u485[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u485[((q0 * 6 + j) * 10 + q1) * 10 + i] = u485[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)];
+              u485[((q0 * 6 + j) * 10 + q1) * 10 + i] = u485[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
             }
           }
         }
@@ -4876,30 +4977,6 @@ function gradients_part10(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u491 : [1, 6, 10, 10]
-}
-
-/** Part 11 of 13: a function short enough for V8 to optimize. */
-function gradients_part11(params: Params, _inputs: Inputs, _out: Result): void {
-  const K2 = params.K2;
-  const h1 = workspace.h1;
-  const u366 = workspace.u366;
-  const u490 = workspace.u490;
-  const u491 = workspace.u491;
-  const u493 = workspace.u493;
-  const u495 = workspace.u495;
-  const u496 = workspace.u496;
-  const u497 = workspace.u497;
-  const u499 = workspace.u499;
-  const u501 = workspace.u501;
-  const u502 = workspace.u502;
-  const u503 = workspace.u503;
-  const u505 = workspace.u505;
-  const u507 = workspace.u507;
-  const u508 = workspace.u508;
-  const u509 = workspace.u509;
-  const u511 = workspace.u511;
-  const u513 = workspace.u513;
-  const u514 = workspace.u514;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -4909,26 +4986,27 @@ function gradients_part11(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u491[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u491[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u491[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u491[((q0 * 6 + j) * 10 + q1) * 10 + i] = u491[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u491[((q0 * 6 + j) * 10 + q1) * 10 + i] = u491[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -4980,6 +5058,26 @@ function gradients_part11(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u497 : [1, 6, 10, 10]
+}
+
+/** Part 13 of 15: a function short enough for V8 to optimize. */
+function gradients_part13(params: Params, _inputs: Inputs, _out: Result): void {
+  const K2 = params.K2;
+  const h1 = workspace.h1;
+  const u366 = workspace.u366;
+  const u496 = workspace.u496;
+  const u497 = workspace.u497;
+  const u499 = workspace.u499;
+  const u501 = workspace.u501;
+  const u502 = workspace.u502;
+  const u503 = workspace.u503;
+  const u505 = workspace.u505;
+  const u507 = workspace.u507;
+  const u508 = workspace.u508;
+  const u509 = workspace.u509;
+  const u511 = workspace.u511;
+  const u513 = workspace.u513;
+  const u514 = workspace.u514;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -4989,26 +5087,27 @@ function gradients_part11(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u497[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u497[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u497[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u497[((q0 * 6 + j) * 10 + q1) * 10 + i] = u497[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u497[((q0 * 6 + j) * 10 + q1) * 10 + i] = u497[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -5069,26 +5168,27 @@ function gradients_part11(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u503[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u503[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u503[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u503[((q0 * 6 + j) * 10 + q1) * 10 + i] = u503[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u503[((q0 * 6 + j) * 10 + q1) * 10 + i] = u503[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -5149,26 +5249,27 @@ function gradients_part11(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u509[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u509[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
+              u509[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u509[((q0 * 6 + j) * 10 + q1) * 10 + i] = u509[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))];
+              u509[((q0 * 6 + j) * 10 + q1) * 10 + i] = u509[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
             }
           }
         }
@@ -5222,8 +5323,8 @@ function gradients_part11(params: Params, _inputs: Inputs, _out: Result): void {
   // u515 : [1, 6, 10, 10]
 }
 
-/** Part 12 of 13: a function short enough for V8 to optimize. */
-function gradients_part12(params: Params, _inputs: Inputs, _out: Result): void {
+/** Part 14 of 15: a function short enough for V8 to optimize. */
+function gradients_part14(params: Params, _inputs: Inputs, _out: Result): void {
   const K2 = params.K2;
   const u1 = workspace.u1;
   const u154 = workspace.u154;
@@ -5301,8 +5402,6 @@ function gradients_part12(params: Params, _inputs: Inputs, _out: Result): void {
   const u601 = workspace.u601;
   const u602 = workspace.u602;
   const u604 = workspace.u604;
-  const u605 = workspace.u605;
-  const u607 = workspace.u607;
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 10; q1++) {
@@ -5312,26 +5411,27 @@ function gradients_part12(params: Params, _inputs: Inputs, _out: Result): void {
             const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
             const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
             const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u515[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-            for (let j = 0; j < 6; j++) {
-              u515[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)];
+              const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
+              u515[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)];
             }
           }
           {
-            const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-            const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-            const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-            const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+            const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+            const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+            const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+            const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+            const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+            const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+            const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+            const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
             for (let j = 0; j < 6; j++) {
-              u515[((q0 * 6 + j) * 10 + q1) * 10 + i] = u515[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
+              const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)];
+              u515[((q0 * 6 + j) * 10 + q1) * 10 + i] = u515[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
             }
           }
         }
@@ -5891,40 +5991,10 @@ function gradients_part12(params: Params, _inputs: Inputs, _out: Result): void {
     }
   }
   // u605 : [1, 6, 1]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 6; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 28; q3++) {
-            for (let q4 = 0; q4 < 28; q4++) {
-              acc += u562[((q0 * 6 + q1) * 28 + q3) * 28 + q4] * u1[(Math.floor((((q0 + q2) * 28 + q3) * 28 + q4) / 784) * 32 + (2 + (Math.floor((((q0 + q2) * 28 + q3) * 28 + q4) / 28) % 28))) * 32 + (1 + ((((q0 + q2) * 28 + q3) * 28 + q4) % 28))];
-            }
-          }
-          u605[q0 * 6 + q1 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u607 : [6, 1, 5, 5]
-  {
-    for (let i = 0; i < 150; i++) {
-      u607[i] = 0;
-    }
-    for (let q0 = 0; q0 < 6; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u607[((q0 + q1) * 5 + (2 + q2)) * 5 + (1 + q3)] = u605[q0 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
 }
 
-/** Part 13 of 13: a function short enough for V8 to optimize. */
-function gradients_part13(_params: Params, _inputs: Inputs, out: Result): void {
+/** Part 15 of 15: a function short enough for V8 to optimize. */
+function gradients_part15(_params: Params, _inputs: Inputs, out: Result): void {
   const u1 = workspace.u1;
   const u367 = workspace.u367;
   const u373 = workspace.u373;
@@ -5967,6 +6037,7 @@ function gradients_part13(_params: Params, _inputs: Inputs, out: Result): void {
   const u598 = workspace.u598;
   const u601 = workspace.u601;
   const u604 = workspace.u604;
+  const u605 = workspace.u605;
   const u607 = workspace.u607;
   const u608 = workspace.u608;
   const u610 = workspace.u610;
@@ -5994,6 +6065,36 @@ function gradients_part13(_params: Params, _inputs: Inputs, out: Result): void {
   const d_K1 = out.grads.K1;
   const grads = out.grads;
   const loss_value = gradients_spill[0];
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      for (let q1 = 0; q1 < 6; q1++) {
+        for (let q2 = 0; q2 < 1; q2++) {
+          let acc = 0;
+          for (let q3 = 0; q3 < 28; q3++) {
+            for (let q4 = 0; q4 < 28; q4++) {
+              acc += u562[((q0 * 6 + q1) * 28 + q3) * 28 + q4] * u1[(Math.floor((((q0 + q2) * 28 + q3) * 28 + q4) / 784) * 32 + (2 + (Math.floor((((q0 + q2) * 28 + q3) * 28 + q4) / 28) % 28))) * 32 + (1 + ((((q0 + q2) * 28 + q3) * 28 + q4) % 28))];
+            }
+          }
+          u605[q0 * 6 + q1 + q2] = acc;
+        }
+      }
+    }
+  }
+  // u607 : [6, 1, 5, 5]
+  {
+    for (let i = 0; i < 150; i++) {
+      u607[i] = 0;
+    }
+    for (let q0 = 0; q0 < 6; q0++) {
+      for (let q1 = 0; q1 < 1; q1++) {
+        for (let q2 = 0; q2 < 1; q2++) {
+          for (let q3 = 0; q3 < 1; q3++) {
+            u607[((q0 + q1) * 5 + (2 + q2)) * 5 + (1 + q3)] = u605[q0 + q1 + q2 + q3];
+          }
+        }
+      }
+    }
+  }
   // u608 : [1, 6, 1]
   {
     for (let q0 = 0; q0 < 1; q0++) {
@@ -6357,7 +6458,7 @@ function gradients_part13(_params: Params, _inputs: Inputs, out: Result): void {
 /** Values one part of a split function computes and a later part reads. */
 const batchChunk_spill = new Float64Array(1);
 
-/** Part 1 of 16: a function short enough for V8 to optimize. */
+/** Part 1 of 17: a function short enough for V8 to optimize. */
 function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Result): void {
   const K1_1 = params.K1;
   const k1_1 = params.k1;
@@ -6864,7 +6965,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   // u162 : [16, 6, 14, 14]
 }
 
-/** Part 2 of 16: a function short enough for V8 to optimize. */
+/** Part 2 of 17: a function short enough for V8 to optimize. */
 function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: Result): void {
   const K2_1 = params.K2;
   const u156_1 = workspace.u156_1;
@@ -7033,7 +7134,7 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
   // u193_1 : [16, 1, 16, 10, 10]
 }
 
-/** Part 3 of 16: a function short enough for V8 to optimize. */
+/** Part 3 of 17: a function short enough for V8 to optimize. */
 function batchChunk_part3(params: Params, _batch: Batch, _first: number, _out: Result): void {
   const K2_1 = params.K2;
   const h1_1 = workspace.h1_1;
@@ -7179,7 +7280,7 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, _out: R
   // u218_1 : [16, 1, 16, 10, 10]
 }
 
-/** Part 4 of 16: a function short enough for V8 to optimize. */
+/** Part 4 of 17: a function short enough for V8 to optimize. */
 function batchChunk_part4(params: Params, _batch: Batch, _first: number, _out: Result): void {
   const K2_1 = params.K2;
   const h1_1 = workspace.h1_1;
@@ -7325,7 +7426,7 @@ function batchChunk_part4(params: Params, _batch: Batch, _first: number, _out: R
   // u243_1 : [16, 1, 16, 10, 10]
 }
 
-/** Part 5 of 16: a function short enough for V8 to optimize. */
+/** Part 5 of 17: a function short enough for V8 to optimize. */
 function batchChunk_part5(params: Params, _batch: Batch, _first: number, _out: Result): void {
   const K2_1 = params.K2;
   const h1_1 = workspace.h1_1;
@@ -7471,7 +7572,7 @@ function batchChunk_part5(params: Params, _batch: Batch, _first: number, _out: R
   // u268_1 : [16, 1, 16, 10, 10]
 }
 
-/** Part 6 of 16: a function short enough for V8 to optimize. */
+/** Part 6 of 17: a function short enough for V8 to optimize. */
 function batchChunk_part6(params: Params, _batch: Batch, _first: number, _out: Result): void {
   const K2_1 = params.K2;
   const k2_1 = params.k2;
@@ -7692,7 +7793,7 @@ function batchChunk_part6(params: Params, _batch: Batch, _first: number, _out: R
   // u328_1 = W3 @ flatten(h2) : [16, 120]; then, per element, u330, h3_1
 }
 
-/** Part 7 of 16: a function short enough for V8 to optimize. */
+/** Part 7 of 17: a function short enough for V8 to optimize. */
 function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Result): void {
   const W3_1 = params.W3;
   const b3_1 = params.b3;
@@ -7924,7 +8025,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u345[i * 10 + 2];
         const a3 = u345[i * 10 + 3];
         for (let j = 0; j < 84; j++) {
-          d_h4_1[i * 84 + j] = a0 * W5_1[j] + a1 * W5_1[84 + j] + a2 * W5_1[168 + j] + a3 * W5_1[252 + j];
+          d_h4_1[i * 84 + j] = a0 * W5_1[j] + a1 * W5_1[j + 84] + a2 * W5_1[j + 168] + a3 * W5_1[j + 252];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -7933,14 +8034,16 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u345[i * 10 + (t + 2)];
         const a3 = u345[i * 10 + (t + 3)];
         for (let j = 0; j < 84; j++) {
-          d_h4_1[i * 84 + j] += a0 * W5_1[t * 84 + j] + a1 * W5_1[(t + 1) * 84 + j] + a2 * W5_1[(t + 2) * 84 + j] + a3 * W5_1[(t + 3) * 84 + j];
+          const q = t * 84 + j;
+          d_h4_1[i * 84 + j] += a0 * W5_1[q] + a1 * W5_1[q + 84] + a2 * W5_1[q + 168] + a3 * W5_1[q + 252];
         }
       }
       {
         const a0 = u345[i * 10 + 8];
         const a1 = u345[i * 10 + 9];
         for (let j = 0; j < 84; j++) {
-          d_h4_1[i * 84 + j] = d_h4_1[i * 84 + j] + a0 * W5_1[672 + j] + a1 * W5_1[756 + j];
+          const q = 672 + j;
+          d_h4_1[i * 84 + j] = d_h4_1[i * 84 + j] + a0 * W5_1[q] + a1 * W5_1[q + 84];
           u351_1[i * 84 + j] = u335_1[i * 84 + j] > 0 ? d_h4_1[i * 84 + j] : 0;
         }
       }
@@ -7954,26 +8057,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u345[10 + i];
         const a2 = u345[20 + i];
         const a3 = u345[30 + i];
+        const a4 = u345[40 + i];
+        const a5 = u345[50 + i];
+        const a6 = u345[60 + i];
+        const a7 = u345[70 + i];
         for (let j = 0; j < 84; j++) {
-          d_W5_1[i * 84 + j] = a0 * h4_1[j] + a1 * h4_1[84 + j] + a2 * h4_1[168 + j] + a3 * h4_1[252 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u345[t * 10 + i];
-        const a1 = u345[(t + 1) * 10 + i];
-        const a2 = u345[(t + 2) * 10 + i];
-        const a3 = u345[(t + 3) * 10 + i];
-        for (let j = 0; j < 84; j++) {
-          d_W5_1[i * 84 + j] += a0 * h4_1[t * 84 + j] + a1 * h4_1[(t + 1) * 84 + j] + a2 * h4_1[(t + 2) * 84 + j] + a3 * h4_1[(t + 3) * 84 + j];
+          const s = a0 * h4_1[j] + a1 * h4_1[j + 84] + a2 * h4_1[j + 168] + a3 * h4_1[j + 252];
+          d_W5_1[i * 84 + j] = s + a4 * h4_1[j + 336] + a5 * h4_1[j + 420] + a6 * h4_1[j + 504] + a7 * h4_1[j + 588];
         }
       }
       {
-        const a0 = u345[120 + i];
-        const a1 = u345[130 + i];
-        const a2 = u345[140 + i];
-        const a3 = u345[150 + i];
+        const a0 = u345[80 + i];
+        const a1 = u345[90 + i];
+        const a2 = u345[100 + i];
+        const a3 = u345[110 + i];
+        const a4 = u345[120 + i];
+        const a5 = u345[130 + i];
+        const a6 = u345[140 + i];
+        const a7 = u345[150 + i];
         for (let j = 0; j < 84; j++) {
-          d_W5_1[i * 84 + j] = d_W5_1[i * 84 + j] + a0 * h4_1[1008 + j] + a1 * h4_1[1092 + j] + a2 * h4_1[1176 + j] + a3 * h4_1[1260 + j];
+          const q = 672 + j;
+          const s = a0 * h4_1[q] + a1 * h4_1[q + 84] + a2 * h4_1[q + 168] + a3 * h4_1[q + 252];
+          d_W5_1[i * 84 + j] = d_W5_1[i * 84 + j] + s + a4 * h4_1[q + 336] + a5 * h4_1[q + 420] + a6 * h4_1[q + 504] + a7 * h4_1[q + 588];
         }
       }
     }
@@ -7999,17 +8104,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u351_1[i * 84 + 1];
         const a2 = u351_1[i * 84 + 2];
         const a3 = u351_1[i * 84 + 3];
+        const a4 = u351_1[i * 84 + 4];
+        const a5 = u351_1[i * 84 + 5];
+        const a6 = u351_1[i * 84 + 6];
+        const a7 = u351_1[i * 84 + 7];
         for (let j = 0; j < 120; j++) {
-          d_h3_1[i * 120 + j] = a0 * W4_1[j] + a1 * W4_1[120 + j] + a2 * W4_1[240 + j] + a3 * W4_1[360 + j];
+          const s = a0 * W4_1[j] + a1 * W4_1[j + 120] + a2 * W4_1[j + 240] + a3 * W4_1[j + 360];
+          d_h3_1[i * 120 + j] = s + a4 * W4_1[j + 480] + a5 * W4_1[j + 600] + a6 * W4_1[j + 720] + a7 * W4_1[j + 840];
         }
       }
-      for (let t = 4; t < 80; t += 4) {
+      for (let t = 8; t < 80; t += 8) {
         const a0 = u351_1[i * 84 + t];
         const a1 = u351_1[i * 84 + (t + 1)];
         const a2 = u351_1[i * 84 + (t + 2)];
         const a3 = u351_1[i * 84 + (t + 3)];
+        const a4 = u351_1[i * 84 + (t + 4)];
+        const a5 = u351_1[i * 84 + (t + 5)];
+        const a6 = u351_1[i * 84 + (t + 6)];
+        const a7 = u351_1[i * 84 + (t + 7)];
         for (let j = 0; j < 120; j++) {
-          d_h3_1[i * 120 + j] += a0 * W4_1[t * 120 + j] + a1 * W4_1[(t + 1) * 120 + j] + a2 * W4_1[(t + 2) * 120 + j] + a3 * W4_1[(t + 3) * 120 + j];
+          const q = t * 120 + j;
+          const s = a0 * W4_1[q] + a1 * W4_1[q + 120] + a2 * W4_1[q + 240] + a3 * W4_1[q + 360];
+          d_h3_1[i * 120 + j] += s + a4 * W4_1[q + 480] + a5 * W4_1[q + 600] + a6 * W4_1[q + 720] + a7 * W4_1[q + 840];
         }
       }
       {
@@ -8018,7 +8134,8 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u351_1[i * 84 + 82];
         const a3 = u351_1[i * 84 + 83];
         for (let j = 0; j < 120; j++) {
-          d_h3_1[i * 120 + j] = d_h3_1[i * 120 + j] + a0 * W4_1[9600 + j] + a1 * W4_1[9720 + j] + a2 * W4_1[9840 + j] + a3 * W4_1[9960 + j];
+          const q = 9600 + j;
+          d_h3_1[i * 120 + j] = d_h3_1[i * 120 + j] + a0 * W4_1[q] + a1 * W4_1[q + 120] + a2 * W4_1[q + 240] + a3 * W4_1[q + 360];
           u357_1[i * 120 + j] = u330[i * 120 + j] > 0 ? d_h3_1[i * 120 + j] : 0;
         }
       }
@@ -8032,26 +8149,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u351_1[84 + i];
         const a2 = u351_1[168 + i];
         const a3 = u351_1[252 + i];
+        const a4 = u351_1[336 + i];
+        const a5 = u351_1[420 + i];
+        const a6 = u351_1[504 + i];
+        const a7 = u351_1[588 + i];
         for (let j = 0; j < 120; j++) {
-          d_W4_1[i * 120 + j] = a0 * h3_1[j] + a1 * h3_1[120 + j] + a2 * h3_1[240 + j] + a3 * h3_1[360 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u351_1[t * 84 + i];
-        const a1 = u351_1[(t + 1) * 84 + i];
-        const a2 = u351_1[(t + 2) * 84 + i];
-        const a3 = u351_1[(t + 3) * 84 + i];
-        for (let j = 0; j < 120; j++) {
-          d_W4_1[i * 120 + j] += a0 * h3_1[t * 120 + j] + a1 * h3_1[(t + 1) * 120 + j] + a2 * h3_1[(t + 2) * 120 + j] + a3 * h3_1[(t + 3) * 120 + j];
+          const s = a0 * h3_1[j] + a1 * h3_1[j + 120] + a2 * h3_1[j + 240] + a3 * h3_1[j + 360];
+          d_W4_1[i * 120 + j] = s + a4 * h3_1[j + 480] + a5 * h3_1[j + 600] + a6 * h3_1[j + 720] + a7 * h3_1[j + 840];
         }
       }
       {
-        const a0 = u351_1[1008 + i];
-        const a1 = u351_1[1092 + i];
-        const a2 = u351_1[1176 + i];
-        const a3 = u351_1[1260 + i];
+        const a0 = u351_1[672 + i];
+        const a1 = u351_1[756 + i];
+        const a2 = u351_1[840 + i];
+        const a3 = u351_1[924 + i];
+        const a4 = u351_1[1008 + i];
+        const a5 = u351_1[1092 + i];
+        const a6 = u351_1[1176 + i];
+        const a7 = u351_1[1260 + i];
         for (let j = 0; j < 120; j++) {
-          d_W4_1[i * 120 + j] = d_W4_1[i * 120 + j] + a0 * h3_1[1440 + j] + a1 * h3_1[1560 + j] + a2 * h3_1[1680 + j] + a3 * h3_1[1800 + j];
+          const q = 960 + j;
+          const s = a0 * h3_1[q] + a1 * h3_1[q + 120] + a2 * h3_1[q + 240] + a3 * h3_1[q + 360];
+          d_W4_1[i * 120 + j] = d_W4_1[i * 120 + j] + s + a4 * h3_1[q + 480] + a5 * h3_1[q + 600] + a6 * h3_1[q + 720] + a7 * h3_1[q + 840];
         }
       }
     }
@@ -8077,26 +8196,43 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u357_1[i * 120 + 1];
         const a2 = u357_1[i * 120 + 2];
         const a3 = u357_1[i * 120 + 3];
+        const a4 = u357_1[i * 120 + 4];
+        const a5 = u357_1[i * 120 + 5];
+        const a6 = u357_1[i * 120 + 6];
+        const a7 = u357_1[i * 120 + 7];
         for (let j = 0; j < 400; j++) {
-          u359_1[i * 400 + j] = a0 * W3_1[j] + a1 * W3_1[400 + j] + a2 * W3_1[800 + j] + a3 * W3_1[1200 + j];
+          const s = a0 * W3_1[j] + a1 * W3_1[j + 400] + a2 * W3_1[j + 800] + a3 * W3_1[j + 1200];
+          u359_1[i * 400 + j] = s + a4 * W3_1[j + 1600] + a5 * W3_1[j + 2000] + a6 * W3_1[j + 2400] + a7 * W3_1[j + 2800];
         }
       }
-      for (let t = 4; t < 116; t += 4) {
+      for (let t = 8; t < 112; t += 8) {
         const a0 = u357_1[i * 120 + t];
         const a1 = u357_1[i * 120 + (t + 1)];
         const a2 = u357_1[i * 120 + (t + 2)];
         const a3 = u357_1[i * 120 + (t + 3)];
+        const a4 = u357_1[i * 120 + (t + 4)];
+        const a5 = u357_1[i * 120 + (t + 5)];
+        const a6 = u357_1[i * 120 + (t + 6)];
+        const a7 = u357_1[i * 120 + (t + 7)];
         for (let j = 0; j < 400; j++) {
-          u359_1[i * 400 + j] += a0 * W3_1[t * 400 + j] + a1 * W3_1[(t + 1) * 400 + j] + a2 * W3_1[(t + 2) * 400 + j] + a3 * W3_1[(t + 3) * 400 + j];
+          const q = t * 400 + j;
+          const s = a0 * W3_1[q] + a1 * W3_1[q + 400] + a2 * W3_1[q + 800] + a3 * W3_1[q + 1200];
+          u359_1[i * 400 + j] += s + a4 * W3_1[q + 1600] + a5 * W3_1[q + 2000] + a6 * W3_1[q + 2400] + a7 * W3_1[q + 2800];
         }
       }
       {
-        const a0 = u357_1[i * 120 + 116];
-        const a1 = u357_1[i * 120 + 117];
-        const a2 = u357_1[i * 120 + 118];
-        const a3 = u357_1[i * 120 + 119];
+        const a0 = u357_1[i * 120 + 112];
+        const a1 = u357_1[i * 120 + 113];
+        const a2 = u357_1[i * 120 + 114];
+        const a3 = u357_1[i * 120 + 115];
+        const a4 = u357_1[i * 120 + 116];
+        const a5 = u357_1[i * 120 + 117];
+        const a6 = u357_1[i * 120 + 118];
+        const a7 = u357_1[i * 120 + 119];
         for (let j = 0; j < 400; j++) {
-          u359_1[i * 400 + j] = u359_1[i * 400 + j] + a0 * W3_1[46400 + j] + a1 * W3_1[46800 + j] + a2 * W3_1[47200 + j] + a3 * W3_1[47600 + j];
+          const q = 44800 + j;
+          const s = a0 * W3_1[q] + a1 * W3_1[q + 400] + a2 * W3_1[q + 800] + a3 * W3_1[q + 1200];
+          u359_1[i * 400 + j] = u359_1[i * 400 + j] + s + a4 * W3_1[q + 1600] + a5 * W3_1[q + 2000] + a6 * W3_1[q + 2400] + a7 * W3_1[q + 2800];
         }
       }
     }
@@ -8109,26 +8245,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u357_1[120 + i];
         const a2 = u357_1[240 + i];
         const a3 = u357_1[360 + i];
+        const a4 = u357_1[480 + i];
+        const a5 = u357_1[600 + i];
+        const a6 = u357_1[720 + i];
+        const a7 = u357_1[840 + i];
         for (let j = 0; j < 400; j++) {
-          d_W3_1[i * 400 + j] = a0 * h2_1[j] + a1 * h2_1[400 + j] + a2 * h2_1[800 + j] + a3 * h2_1[1200 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u357_1[t * 120 + i];
-        const a1 = u357_1[(t + 1) * 120 + i];
-        const a2 = u357_1[(t + 2) * 120 + i];
-        const a3 = u357_1[(t + 3) * 120 + i];
-        for (let j = 0; j < 400; j++) {
-          d_W3_1[i * 400 + j] += a0 * h2_1[t * 400 + j] + a1 * h2_1[(t + 1) * 400 + j] + a2 * h2_1[(t + 2) * 400 + j] + a3 * h2_1[(t + 3) * 400 + j];
+          const s = a0 * h2_1[j] + a1 * h2_1[j + 400] + a2 * h2_1[j + 800] + a3 * h2_1[j + 1200];
+          d_W3_1[i * 400 + j] = s + a4 * h2_1[j + 1600] + a5 * h2_1[j + 2000] + a6 * h2_1[j + 2400] + a7 * h2_1[j + 2800];
         }
       }
       {
-        const a0 = u357_1[1440 + i];
-        const a1 = u357_1[1560 + i];
-        const a2 = u357_1[1680 + i];
-        const a3 = u357_1[1800 + i];
+        const a0 = u357_1[960 + i];
+        const a1 = u357_1[1080 + i];
+        const a2 = u357_1[1200 + i];
+        const a3 = u357_1[1320 + i];
+        const a4 = u357_1[1440 + i];
+        const a5 = u357_1[1560 + i];
+        const a6 = u357_1[1680 + i];
+        const a7 = u357_1[1800 + i];
         for (let j = 0; j < 400; j++) {
-          d_W3_1[i * 400 + j] = d_W3_1[i * 400 + j] + a0 * h2_1[4800 + j] + a1 * h2_1[5200 + j] + a2 * h2_1[5600 + j] + a3 * h2_1[6000 + j];
+          const q = 3200 + j;
+          const s = a0 * h2_1[q] + a1 * h2_1[q + 400] + a2 * h2_1[q + 800] + a3 * h2_1[q + 1200];
+          d_W3_1[i * 400 + j] = d_W3_1[i * 400 + j] + s + a4 * h2_1[q + 1600] + a5 * h2_1[q + 2000] + a6 * h2_1[q + 2400] + a7 * h2_1[q + 2800];
         }
       }
     }
@@ -8301,7 +8439,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
   batchChunk_spill[0] = u343_1;
 }
 
-/** Part 8 of 16: a function short enough for V8 to optimize. */
+/** Part 8 of 17: a function short enough for V8 to optimize. */
 function batchChunk_part8(params: Params, _batch: Batch, _first: number, _out: Result): void {
   const K2_1 = params.K2;
   const h1_1 = workspace.h1_1;
@@ -8319,7 +8457,6 @@ function batchChunk_part8(params: Params, _batch: Batch, _first: number, _out: R
   const u401_1 = workspace.u401_1;
   const u403_1 = workspace.u403_1;
   const u404_1 = workspace.u404_1;
-  const u405_1 = workspace.u405_1;
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 1; q1++) {
@@ -8330,26 +8467,27 @@ function batchChunk_part8(params: Params, _batch: Batch, _first: number, _out: R
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u387_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u387_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u387_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u387_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u387_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u387_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u387_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -8416,26 +8554,27 @@ function batchChunk_part8(params: Params, _batch: Batch, _first: number, _out: R
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u393_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u393_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u393_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u393_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u393_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u393_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u393_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -8502,26 +8641,27 @@ function batchChunk_part8(params: Params, _batch: Batch, _first: number, _out: R
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u399_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u399_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u399_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u399_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u399_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u399_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u399_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -8578,47 +8718,9 @@ function batchChunk_part8(params: Params, _batch: Batch, _first: number, _out: R
     }
   }
   // u405_1 : [16, 1, 6, 10, 10]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 10; q2++) {
-          for (let i = 0; i < 10; i++) {
-            {
-              const a0 = u381_1[((q0 + q1) * 16 * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u405_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u405_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
-              }
-            }
-            {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u405_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u405_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u407_1 : [16, 6, 5, 5]
 }
 
-/** Part 9 of 16: a function short enough for V8 to optimize. */
+/** Part 9 of 17: a function short enough for V8 to optimize. */
 function batchChunk_part9(params: Params, _batch: Batch, _first: number, _out: Result): void {
   const K2_1 = params.K2;
   const h1_1 = workspace.h1_1;
@@ -8636,10 +8738,45 @@ function batchChunk_part9(params: Params, _batch: Batch, _first: number, _out: R
   const u419_1 = workspace.u419_1;
   const u421_1 = workspace.u421_1;
   const u422_1 = workspace.u422_1;
-  const u423_1 = workspace.u423_1;
-  const u425_1 = workspace.u425_1;
-  const u427_1 = workspace.u427_1;
-  const u428_1 = workspace.u428_1;
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 1; q1++) {
+        for (let q2 = 0; q2 < 10; q2++) {
+          for (let i = 0; i < 10; i++) {
+            {
+              const a0 = u381_1[((q0 + q1) * 16 * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
+              for (let j = 0; j < 6; j++) {
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u405_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 7) * 6 + j) % 1))];
+              }
+            }
+            {
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              for (let j = 0; j < 6; j++) {
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u405_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u405_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  // u407_1 : [16, 6, 5, 5]
   {
     for (let i = 0; i < 2400; i++) {
       u407_1[i] = 0;
@@ -8698,26 +8835,27 @@ function batchChunk_part9(params: Params, _batch: Batch, _first: number, _out: R
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u411_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))) * 5 + ((q1 * 16 * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u411_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (((q1 * 16 + t) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 3)) * 6 + j) % 1)];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))) * 5 + ((q1 * 16 * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)];
+                u411_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (((q1 * 16 + 4) * 6 + j) % 1)] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (((q1 * 16 + 5) * 6 + j) % 1)] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (((q1 * 16 + 6) * 6 + j) % 1)] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (((q1 * 16 + 7) * 6 + j) % 1)];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u411_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u411_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (((q1 * 16 + 8) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (((q1 * 16 + 9) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (((q1 * 16 + 10) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (((q1 * 16 + 11) * 6 + j) % 1)];
+                u411_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u411_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)];
               }
             }
           }
@@ -8784,26 +8922,27 @@ function batchChunk_part9(params: Params, _batch: Batch, _first: number, _out: R
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u417_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u417_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u417_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u417_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u417_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u417_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u417_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -8860,6 +8999,26 @@ function batchChunk_part9(params: Params, _batch: Batch, _first: number, _out: R
     }
   }
   // u423_1 : [16, 1, 6, 10, 10]
+}
+
+/** Part 10 of 17: a function short enough for V8 to optimize. */
+function batchChunk_part10(params: Params, _batch: Batch, _first: number, _out: Result): void {
+  const K2_1 = params.K2;
+  const h1_1 = workspace.h1_1;
+  const u381_1 = workspace.u381_1;
+  const u422_1 = workspace.u422_1;
+  const u423_1 = workspace.u423_1;
+  const u425_1 = workspace.u425_1;
+  const u427_1 = workspace.u427_1;
+  const u428_1 = workspace.u428_1;
+  const u429_1 = workspace.u429_1;
+  const u431_1 = workspace.u431_1;
+  const u433_1 = workspace.u433_1;
+  const u434_1 = workspace.u434_1;
+  const u435_1 = workspace.u435_1;
+  const u437_1 = workspace.u437_1;
+  const u439_1 = workspace.u439_1;
+  const u440_1 = workspace.u440_1;
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 1; q1++) {
@@ -8870,26 +9029,27 @@ function batchChunk_part9(params: Params, _batch: Batch, _first: number, _out: R
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u423_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u423_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u423_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u423_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u423_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u423_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u423_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -8946,27 +9106,6 @@ function batchChunk_part9(params: Params, _batch: Batch, _first: number, _out: R
     }
   }
   // u429_1 : [16, 1, 6, 10, 10]
-}
-
-/** Part 10 of 16: a function short enough for V8 to optimize. */
-function batchChunk_part10(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const K2_1 = params.K2;
-  const h1_1 = workspace.h1_1;
-  const u381_1 = workspace.u381_1;
-  const u428_1 = workspace.u428_1;
-  const u429_1 = workspace.u429_1;
-  const u431_1 = workspace.u431_1;
-  const u433_1 = workspace.u433_1;
-  const u434_1 = workspace.u434_1;
-  const u435_1 = workspace.u435_1;
-  const u437_1 = workspace.u437_1;
-  const u439_1 = workspace.u439_1;
-  const u440_1 = workspace.u440_1;
-  const u441_1 = workspace.u441_1;
-  const u443_1 = workspace.u443_1;
-  const u445_1 = workspace.u445_1;
-  const u446_1 = workspace.u446_1;
-  const u447_1 = workspace.u447_1;
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 1; q1++) {
@@ -8977,26 +9116,27 @@ function batchChunk_part10(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u429_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u429_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u429_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u429_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u429_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u429_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u429_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -9063,26 +9203,27 @@ function batchChunk_part10(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u435_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u435_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u435_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u435_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u435_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u435_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u435_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -9139,6 +9280,26 @@ function batchChunk_part10(params: Params, _batch: Batch, _first: number, _out: 
     }
   }
   // u441_1 : [16, 1, 6, 10, 10]
+}
+
+/** Part 11 of 17: a function short enough for V8 to optimize. */
+function batchChunk_part11(params: Params, _batch: Batch, _first: number, _out: Result): void {
+  const K2_1 = params.K2;
+  const h1_1 = workspace.h1_1;
+  const u381_1 = workspace.u381_1;
+  const u440_1 = workspace.u440_1;
+  const u441_1 = workspace.u441_1;
+  const u443_1 = workspace.u443_1;
+  const u445_1 = workspace.u445_1;
+  const u446_1 = workspace.u446_1;
+  const u447_1 = workspace.u447_1;
+  const u449_1 = workspace.u449_1;
+  const u451_1 = workspace.u451_1;
+  const u452_1 = workspace.u452_1;
+  const u453_1 = workspace.u453_1;
+  const u455_1 = workspace.u455_1;
+  const u457_1 = workspace.u457_1;
+  const u458_1 = workspace.u458_1;
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 1; q1++) {
@@ -9149,26 +9310,27 @@ function batchChunk_part10(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u441_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))) * 5 + ((q1 * 16 * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u441_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (((q1 * 16 + t) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 3)) * 6 + j) % 1)];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))) * 5 + ((q1 * 16 * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)];
+                u441_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (((q1 * 16 + 4) * 6 + j) % 1)] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (((q1 * 16 + 5) * 6 + j) % 1)] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (((q1 * 16 + 6) * 6 + j) % 1)] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (((q1 * 16 + 7) * 6 + j) % 1)];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u441_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u441_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (((q1 * 16 + 8) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (((q1 * 16 + 9) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (((q1 * 16 + 10) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (((q1 * 16 + 11) * 6 + j) % 1)];
+                u441_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u441_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)];
               }
             }
           }
@@ -9235,26 +9397,27 @@ function batchChunk_part10(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u447_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u447_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u447_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u447_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u447_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u447_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u447_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -9263,30 +9426,6 @@ function batchChunk_part10(params: Params, _batch: Batch, _first: number, _out: 
     }
   }
   // u449_1 : [16, 6, 5, 5]
-}
-
-/** Part 11 of 16: a function short enough for V8 to optimize. */
-function batchChunk_part11(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const K2_1 = params.K2;
-  const h1_1 = workspace.h1_1;
-  const u381_1 = workspace.u381_1;
-  const u446_1 = workspace.u446_1;
-  const u447_1 = workspace.u447_1;
-  const u449_1 = workspace.u449_1;
-  const u451_1 = workspace.u451_1;
-  const u452_1 = workspace.u452_1;
-  const u453_1 = workspace.u453_1;
-  const u455_1 = workspace.u455_1;
-  const u457_1 = workspace.u457_1;
-  const u458_1 = workspace.u458_1;
-  const u459_1 = workspace.u459_1;
-  const u461_1 = workspace.u461_1;
-  const u463_1 = workspace.u463_1;
-  const u464_1 = workspace.u464_1;
-  const u465_1 = workspace.u465_1;
-  const u467_1 = workspace.u467_1;
-  const u469_1 = workspace.u469_1;
-  const u470_1 = workspace.u470_1;
   {
     for (let i = 0; i < 2400; i++) {
       u449_1[i] = 0;
@@ -9345,26 +9484,27 @@ function batchChunk_part11(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u453_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u453_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u453_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u453_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u453_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u453_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u453_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -9421,6 +9561,26 @@ function batchChunk_part11(params: Params, _batch: Batch, _first: number, _out: 
     }
   }
   // u459_1 : [16, 1, 6, 10, 10]
+}
+
+/** Part 12 of 17: a function short enough for V8 to optimize. */
+function batchChunk_part12(params: Params, _batch: Batch, _first: number, _out: Result): void {
+  const K2_1 = params.K2;
+  const h1_1 = workspace.h1_1;
+  const u381_1 = workspace.u381_1;
+  const u458_1 = workspace.u458_1;
+  const u459_1 = workspace.u459_1;
+  const u461_1 = workspace.u461_1;
+  const u463_1 = workspace.u463_1;
+  const u464_1 = workspace.u464_1;
+  const u465_1 = workspace.u465_1;
+  const u467_1 = workspace.u467_1;
+  const u469_1 = workspace.u469_1;
+  const u470_1 = workspace.u470_1;
+  const u471_1 = workspace.u471_1;
+  const u473_1 = workspace.u473_1;
+  const u475_1 = workspace.u475_1;
+  const u476_1 = workspace.u476_1;
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 1; q1++) {
@@ -9431,26 +9591,27 @@ function batchChunk_part11(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u459_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u459_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u459_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u459_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u459_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u459_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u459_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -9517,26 +9678,27 @@ function batchChunk_part11(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u465_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u465_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u465_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u465_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u465_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u465_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u465_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -9593,27 +9755,6 @@ function batchChunk_part11(params: Params, _batch: Batch, _first: number, _out: 
     }
   }
   // u471_1 : [16, 1, 6, 10, 10]
-}
-
-/** Part 12 of 16: a function short enough for V8 to optimize. */
-function batchChunk_part12(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const K2_1 = params.K2;
-  const h1_1 = workspace.h1_1;
-  const u381_1 = workspace.u381_1;
-  const u470_1 = workspace.u470_1;
-  const u471_1 = workspace.u471_1;
-  const u473_1 = workspace.u473_1;
-  const u475_1 = workspace.u475_1;
-  const u476_1 = workspace.u476_1;
-  const u477_1 = workspace.u477_1;
-  const u479_1 = workspace.u479_1;
-  const u481_1 = workspace.u481_1;
-  const u482_1 = workspace.u482_1;
-  const u483_1 = workspace.u483_1;
-  const u485_1 = workspace.u485_1;
-  const u487_1 = workspace.u487_1;
-  const u488_1 = workspace.u488_1;
-  const u489_1 = workspace.u489_1;
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 1; q1++) {
@@ -9624,26 +9765,27 @@ function batchChunk_part12(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u471_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))) * 5 + ((q1 * 16 * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u471_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (((q1 * 16 + t) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 3)) * 6 + j) % 1)];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))) * 5 + ((q1 * 16 * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)];
+                u471_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (((q1 * 16 + 4) * 6 + j) % 1)] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (((q1 * 16 + 5) * 6 + j) % 1)] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (((q1 * 16 + 6) * 6 + j) % 1)] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (((q1 * 16 + 7) * 6 + j) % 1)];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u471_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u471_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (((q1 * 16 + 8) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (((q1 * 16 + 9) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (((q1 * 16 + 10) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (((q1 * 16 + 11) * 6 + j) % 1)];
+                u471_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u471_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)];
               }
             }
           }
@@ -9700,6 +9842,26 @@ function batchChunk_part12(params: Params, _batch: Batch, _first: number, _out: 
     }
   }
   // u477_1 : [16, 1, 6, 10, 10]
+}
+
+/** Part 13 of 17: a function short enough for V8 to optimize. */
+function batchChunk_part13(params: Params, _batch: Batch, _first: number, _out: Result): void {
+  const K2_1 = params.K2;
+  const h1_1 = workspace.h1_1;
+  const u381_1 = workspace.u381_1;
+  const u476_1 = workspace.u476_1;
+  const u477_1 = workspace.u477_1;
+  const u479_1 = workspace.u479_1;
+  const u481_1 = workspace.u481_1;
+  const u482_1 = workspace.u482_1;
+  const u483_1 = workspace.u483_1;
+  const u485_1 = workspace.u485_1;
+  const u487_1 = workspace.u487_1;
+  const u488_1 = workspace.u488_1;
+  const u489_1 = workspace.u489_1;
+  const u491_1 = workspace.u491_1;
+  const u493_1 = workspace.u493_1;
+  const u494_1 = workspace.u494_1;
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 1; q1++) {
@@ -9710,26 +9872,27 @@ function batchChunk_part12(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u477_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u477_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u477_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u477_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u477_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u477_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u477_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -9796,26 +9959,27 @@ function batchChunk_part12(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u483_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u483_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u483_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u483_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u483_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u483_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u483_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -9882,26 +10046,27 @@ function batchChunk_part12(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u489_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u489_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u489_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u489_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u489_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u489_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u489_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -9910,30 +10075,6 @@ function batchChunk_part12(params: Params, _batch: Batch, _first: number, _out: 
     }
   }
   // u491_1 : [16, 6, 5, 5]
-}
-
-/** Part 13 of 16: a function short enough for V8 to optimize. */
-function batchChunk_part13(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const K2_1 = params.K2;
-  const h1_1 = workspace.h1_1;
-  const u381_1 = workspace.u381_1;
-  const u488_1 = workspace.u488_1;
-  const u489_1 = workspace.u489_1;
-  const u491_1 = workspace.u491_1;
-  const u493_1 = workspace.u493_1;
-  const u494_1 = workspace.u494_1;
-  const u495_1 = workspace.u495_1;
-  const u497_1 = workspace.u497_1;
-  const u499_1 = workspace.u499_1;
-  const u500_1 = workspace.u500_1;
-  const u501_1 = workspace.u501_1;
-  const u503_1 = workspace.u503_1;
-  const u505_1 = workspace.u505_1;
-  const u506_1 = workspace.u506_1;
-  const u507_1 = workspace.u507_1;
-  const u509_1 = workspace.u509_1;
-  const u511_1 = workspace.u511_1;
-  const u512_1 = workspace.u512_1;
   {
     for (let i = 0; i < 2400; i++) {
       u491_1[i] = 0;
@@ -9982,6 +10123,26 @@ function batchChunk_part13(params: Params, _batch: Batch, _first: number, _out: 
     }
   }
   // u495_1 : [16, 1, 6, 10, 10]
+}
+
+/** Part 14 of 17: a function short enough for V8 to optimize. */
+function batchChunk_part14(params: Params, _batch: Batch, _first: number, _out: Result): void {
+  const K2_1 = params.K2;
+  const h1_1 = workspace.h1_1;
+  const u381_1 = workspace.u381_1;
+  const u494_1 = workspace.u494_1;
+  const u495_1 = workspace.u495_1;
+  const u497_1 = workspace.u497_1;
+  const u499_1 = workspace.u499_1;
+  const u500_1 = workspace.u500_1;
+  const u501_1 = workspace.u501_1;
+  const u503_1 = workspace.u503_1;
+  const u505_1 = workspace.u505_1;
+  const u506_1 = workspace.u506_1;
+  const u507_1 = workspace.u507_1;
+  const u509_1 = workspace.u509_1;
+  const u511_1 = workspace.u511_1;
+  const u512_1 = workspace.u512_1;
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 1; q1++) {
@@ -9992,26 +10153,27 @@ function batchChunk_part13(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u495_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u495_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u495_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u495_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u495_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u495_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u495_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -10078,26 +10240,27 @@ function batchChunk_part13(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u501_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))) * 5 + ((q1 * 16 * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u501_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + t) * 6 + j) % 1))) * 5 + (((q1 * 16 + t) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q1 * 16 + (t + 3)) * 6 + j) % 1)];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))) * 5 + ((q1 * 16 * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)];
+                u501_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 4) * 6 + j) % 1))) * 5 + (((q1 * 16 + 4) * 6 + j) % 1)] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 5) * 6 + j) % 1))) * 5 + (((q1 * 16 + 5) * 6 + j) % 1)] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 6) * 6 + j) % 1))) * 5 + (((q1 * 16 + 6) * 6 + j) % 1)] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 7) * 6 + j) % 1))) * 5 + (((q1 * 16 + 7) * 6 + j) % 1)];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u501_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u501_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 8) * 6 + j) % 1))) * 5 + (((q1 * 16 + 8) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 9) * 6 + j) % 1))) * 5 + (((q1 * 16 + 9) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 10) * 6 + j) % 1))) * 5 + (((q1 * 16 + 10) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 11) * 6 + j) % 1))) * 5 + (((q1 * 16 + 11) * 6 + j) % 1)];
+                u501_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u501_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)];
               }
             }
           }
@@ -10164,26 +10327,27 @@ function batchChunk_part13(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u507_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + ((q1 * 16 * 6 + j) % 1)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u507_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (((q1 * 16 + t) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + ((q1 * 16 * 6 + j) % 1)) * 5 + (4 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u507_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (((q1 * 16 + 4) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (((q1 * 16 + 5) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (((q1 * 16 + 6) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (((q1 * 16 + 7) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u507_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u507_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (((q1 * 16 + 8) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (((q1 * 16 + 9) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (((q1 * 16 + 10) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (((q1 * 16 + 11) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u507_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u507_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)) * 5 + (4 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -10242,8 +10406,8 @@ function batchChunk_part13(params: Params, _batch: Batch, _first: number, _out: 
   // u513_1 : [16, 1, 6, 10, 10]
 }
 
-/** Part 14 of 16: a function short enough for V8 to optimize. */
-function batchChunk_part14(params: Params, _batch: Batch, _first: number, _out: Result): void {
+/** Part 15 of 17: a function short enough for V8 to optimize. */
+function batchChunk_part15(params: Params, _batch: Batch, _first: number, _out: Result): void {
   const K2_1 = params.K2;
   const h1_1 = workspace.h1_1;
   const u381_1 = workspace.u381_1;
@@ -10260,8 +10424,6 @@ function batchChunk_part14(params: Params, _batch: Batch, _first: number, _out: 
   const u527_1 = workspace.u527_1;
   const u529_1 = workspace.u529_1;
   const u530_1 = workspace.u530_1;
-  const u531_1 = workspace.u531_1;
-  const u533_1 = workspace.u533_1;
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 1; q1++) {
@@ -10272,26 +10434,27 @@ function batchChunk_part14(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u513_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + ((q1 * 16 * 6 + j) % 1)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u513_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (((q1 * 16 + t) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + ((q1 * 16 * 6 + j) % 1)) * 5 + (3 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u513_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (((q1 * 16 + 4) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (((q1 * 16 + 5) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (((q1 * 16 + 6) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (((q1 * 16 + 7) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u513_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u513_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (((q1 * 16 + 8) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (((q1 * 16 + 9) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (((q1 * 16 + 10) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (((q1 * 16 + 11) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u513_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u513_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)) * 5 + (3 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -10358,26 +10521,27 @@ function batchChunk_part14(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u519_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + ((q1 * 16 * 6 + j) % 1)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u519_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (((q1 * 16 + t) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + ((q1 * 16 * 6 + j) % 1)) * 5 + (2 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u519_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (((q1 * 16 + 4) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (((q1 * 16 + 5) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (((q1 * 16 + 6) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (((q1 * 16 + 7) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u519_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u519_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (((q1 * 16 + 8) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (((q1 * 16 + 9) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (((q1 * 16 + 10) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (((q1 * 16 + 11) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u519_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u519_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)) * 5 + (2 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -10444,26 +10608,27 @@ function batchChunk_part14(params: Params, _batch: Batch, _first: number, _out: 
               const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
               const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
               const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u525_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + ((q1 * 16 * 6 + j) % 1)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u525_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (((q1 * 16 + t) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + t) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + ((q1 * 16 * 6 + j) % 1)) * 5 + (1 + ((q1 * 16 * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 1) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 2) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 3) * 6 + j) % 1))];
+                u525_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (((q1 * 16 + 4) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 4) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (((q1 * 16 + 5) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 5) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (((q1 * 16 + 6) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 6) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (((q1 * 16 + 7) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u525_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u525_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (((q1 * 16 + 8) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 8) * 6 + j) % 1))] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (((q1 * 16 + 9) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 9) * 6 + j) % 1))] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (((q1 * 16 + 10) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 10) * 6 + j) % 1))] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (((q1 * 16 + 11) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 11) * 6 + j) % 1))];
+                u525_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u525_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 12) * 6 + j) % 1))] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 13) * 6 + j) % 1))] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 14) * 6 + j) % 1))] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)) * 5 + (1 + (((q1 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -10520,68 +10685,17 @@ function batchChunk_part14(params: Params, _batch: Batch, _first: number, _out: 
     }
   }
   // u531_1 : [16, 1, 6, 10, 10]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 10; q2++) {
-          for (let i = 0; i < 10; i++) {
-            {
-              const a0 = u381_1[((q0 + q1) * 16 * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u531_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + ((q1 * 16 * 6 + j) % 1)) * 5 + ((q1 * 16 * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u381_1[(((q0 + q1) * 16 + t) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + (t + 1)) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + (t + 2)) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + (t + 3)) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u531_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] += a0 * K2_1[((Math.floor(((q1 * 16 + t) * 6 + j) / 6) * 6 + (((q1 * 16 + t) * 6 + j) % 6)) * 5 + (((q1 * 16 + t) * 6 + j) % 1)) * 5 + (((q1 * 16 + t) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (((q1 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (((q1 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q1 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q1 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (((q1 * 16 + (t + 3)) * 6 + j) % 1)];
-              }
-            }
-            {
-              const a0 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
-              const a1 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
-              const a2 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
-              const a3 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u531_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u531_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + a0 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u533_1 : [16, 6, 5, 5]
-  {
-    for (let i = 0; i < 2400; i++) {
-      u533_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 6; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u533_1[((q0 * 6 + q1) * 5 + q2) * 5 + q3] = u530_1[q0 * 6 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u535_1 : [16, 6, 14, 14]
 }
 
-/** Part 15 of 16: a function short enough for V8 to optimize. */
-function batchChunk_part15(_params: Params, _batch: Batch, _first: number, _out: Result): void {
+/** Part 16 of 17: a function short enough for V8 to optimize. */
+function batchChunk_part16(params: Params, _batch: Batch, _first: number, _out: Result): void {
+  const K2_1 = params.K2;
   const u1_1 = workspace.u1_1;
   const u155_1 = workspace.u155_1;
   const u156_1 = workspace.u156_1;
   const u161_1 = workspace.u161_1;
   const u162 = workspace.u162;
+  const u381_1 = workspace.u381_1;
   const u391_1 = workspace.u391_1;
   const u397_1 = workspace.u397_1;
   const u403_1 = workspace.u403_1;
@@ -10606,7 +10720,9 @@ function batchChunk_part15(_params: Params, _batch: Batch, _first: number, _out:
   const u517_1 = workspace.u517_1;
   const u523_1 = workspace.u523_1;
   const u529_1 = workspace.u529_1;
+  const u530_1 = workspace.u530_1;
   const u531_1 = workspace.u531_1;
+  const u533_1 = workspace.u533_1;
   const u535_1 = workspace.u535_1;
   const d_h1_1 = workspace.d_h1_1;
   const u560_1 = workspace.u560_1;
@@ -10644,15 +10760,60 @@ function batchChunk_part15(_params: Params, _batch: Batch, _first: number, _out:
   const u607_1 = workspace.u607_1;
   const u609_1 = workspace.u609_1;
   const u610_1 = workspace.u610_1;
-  const u612_1 = workspace.u612_1;
-  const u613_1 = workspace.u613_1;
-  const u615_1 = workspace.u615_1;
-  const u616_1 = workspace.u616_1;
-  const u618_1 = workspace.u618_1;
-  const u619_1 = workspace.u619_1;
-  const u621_1 = workspace.u621_1;
-  const u622_1 = workspace.u622_1;
-  const u624_1 = workspace.u624_1;
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 1; q1++) {
+        for (let q2 = 0; q2 < 10; q2++) {
+          for (let i = 0; i < 10; i++) {
+            {
+              const a0 = u381_1[((q0 + q1) * 16 * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 1) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 2) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 3) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 4) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 5) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 6) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 7) * 10 + q2) * 10 + i];
+              for (let j = 0; j < 6; j++) {
+                const s = a0 * K2_1[((Math.floor((q1 * 16 * 6 + j) / 6) * 6 + ((q1 * 16 * 6 + j) % 6)) * 5 + ((q1 * 16 * 6 + j) % 1)) * 5 + ((q1 * 16 * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 1) * 6 + j) / 6) * 6 + (((q1 * 16 + 1) * 6 + j) % 6)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)) * 5 + (((q1 * 16 + 1) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 2) * 6 + j) / 6) * 6 + (((q1 * 16 + 2) * 6 + j) % 6)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)) * 5 + (((q1 * 16 + 2) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 3) * 6 + j) / 6) * 6 + (((q1 * 16 + 3) * 6 + j) % 6)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)) * 5 + (((q1 * 16 + 3) * 6 + j) % 1)];
+                u531_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = s + a4 * K2_1[((Math.floor(((q1 * 16 + 4) * 6 + j) / 6) * 6 + (((q1 * 16 + 4) * 6 + j) % 6)) * 5 + (((q1 * 16 + 4) * 6 + j) % 1)) * 5 + (((q1 * 16 + 4) * 6 + j) % 1)] + a5 * K2_1[((Math.floor(((q1 * 16 + 5) * 6 + j) / 6) * 6 + (((q1 * 16 + 5) * 6 + j) % 6)) * 5 + (((q1 * 16 + 5) * 6 + j) % 1)) * 5 + (((q1 * 16 + 5) * 6 + j) % 1)] + a6 * K2_1[((Math.floor(((q1 * 16 + 6) * 6 + j) / 6) * 6 + (((q1 * 16 + 6) * 6 + j) % 6)) * 5 + (((q1 * 16 + 6) * 6 + j) % 1)) * 5 + (((q1 * 16 + 6) * 6 + j) % 1)] + a7 * K2_1[((Math.floor(((q1 * 16 + 7) * 6 + j) / 6) * 6 + (((q1 * 16 + 7) * 6 + j) % 6)) * 5 + (((q1 * 16 + 7) * 6 + j) % 1)) * 5 + (((q1 * 16 + 7) * 6 + j) % 1)];
+              }
+            }
+            {
+              const a0 = u381_1[(((q0 + q1) * 16 + 8) * 10 + q2) * 10 + i];
+              const a1 = u381_1[(((q0 + q1) * 16 + 9) * 10 + q2) * 10 + i];
+              const a2 = u381_1[(((q0 + q1) * 16 + 10) * 10 + q2) * 10 + i];
+              const a3 = u381_1[(((q0 + q1) * 16 + 11) * 10 + q2) * 10 + i];
+              const a4 = u381_1[(((q0 + q1) * 16 + 12) * 10 + q2) * 10 + i];
+              const a5 = u381_1[(((q0 + q1) * 16 + 13) * 10 + q2) * 10 + i];
+              const a6 = u381_1[(((q0 + q1) * 16 + 14) * 10 + q2) * 10 + i];
+              const a7 = u381_1[(((q0 + q1) * 16 + 15) * 10 + q2) * 10 + i];
+              for (let j = 0; j < 6; j++) {
+                const s = a0 * K2_1[((Math.floor(((q1 * 16 + 8) * 6 + j) / 6) * 6 + (((q1 * 16 + 8) * 6 + j) % 6)) * 5 + (((q1 * 16 + 8) * 6 + j) % 1)) * 5 + (((q1 * 16 + 8) * 6 + j) % 1)] + a1 * K2_1[((Math.floor(((q1 * 16 + 9) * 6 + j) / 6) * 6 + (((q1 * 16 + 9) * 6 + j) % 6)) * 5 + (((q1 * 16 + 9) * 6 + j) % 1)) * 5 + (((q1 * 16 + 9) * 6 + j) % 1)] + a2 * K2_1[((Math.floor(((q1 * 16 + 10) * 6 + j) / 6) * 6 + (((q1 * 16 + 10) * 6 + j) % 6)) * 5 + (((q1 * 16 + 10) * 6 + j) % 1)) * 5 + (((q1 * 16 + 10) * 6 + j) % 1)] + a3 * K2_1[((Math.floor(((q1 * 16 + 11) * 6 + j) / 6) * 6 + (((q1 * 16 + 11) * 6 + j) % 6)) * 5 + (((q1 * 16 + 11) * 6 + j) % 1)) * 5 + (((q1 * 16 + 11) * 6 + j) % 1)];
+                u531_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] = u531_1[(((q0 + q1) * 6 + j) * 10 + q2) * 10 + i] + s + a4 * K2_1[((Math.floor(((q1 * 16 + 12) * 6 + j) / 6) * 6 + (((q1 * 16 + 12) * 6 + j) % 6)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)) * 5 + (((q1 * 16 + 12) * 6 + j) % 1)] + a5 * K2_1[((Math.floor(((q1 * 16 + 13) * 6 + j) / 6) * 6 + (((q1 * 16 + 13) * 6 + j) % 6)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)) * 5 + (((q1 * 16 + 13) * 6 + j) % 1)] + a6 * K2_1[((Math.floor(((q1 * 16 + 14) * 6 + j) / 6) * 6 + (((q1 * 16 + 14) * 6 + j) % 6)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)) * 5 + (((q1 * 16 + 14) * 6 + j) % 1)] + a7 * K2_1[((Math.floor(((q1 * 16 + 15) * 6 + j) / 6) * 6 + (((q1 * 16 + 15) * 6 + j) % 6)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)) * 5 + (((q1 * 16 + 15) * 6 + j) % 1)];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  // u533_1 : [16, 6, 5, 5]
+  {
+    for (let i = 0; i < 2400; i++) {
+      u533_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 6; q1++) {
+        for (let q2 = 0; q2 < 1; q2++) {
+          for (let q3 = 0; q3 < 1; q3++) {
+            u533_1[((q0 * 6 + q1) * 5 + q2) * 5 + q3] = u530_1[q0 * 6 + q1 + q2 + q3];
+          }
+        }
+      }
+    }
+  }
+  // u535_1 : [16, 6, 14, 14]
   {
     for (let i = 0; i < 18816; i++) {
       u535_1[i] = 0;
@@ -11133,6 +11294,91 @@ function batchChunk_part15(_params: Params, _batch: Batch, _first: number, _out:
     }
   }
   // u612_1 : [6, 1, 5, 5]
+}
+
+/** Part 17 of 17: a function short enough for V8 to optimize. */
+function batchChunk_part17(_params: Params, _batch: Batch, _first: number, out: Result): void {
+  const u1_1 = workspace.u1_1;
+  const d_b5 = workspace.d_b5;
+  const d_W5_1 = workspace.d_W5_1;
+  const d_b4_1 = workspace.d_b4_1;
+  const d_W4_1 = workspace.d_W4_1;
+  const d_b3_1 = workspace.d_b3_1;
+  const d_W3_1 = workspace.d_W3_1;
+  const u383_1 = workspace.u383_1;
+  const u389_1 = workspace.u389_1;
+  const u395_1 = workspace.u395_1;
+  const u401_1 = workspace.u401_1;
+  const u407_1 = workspace.u407_1;
+  const u413_1 = workspace.u413_1;
+  const u419_1 = workspace.u419_1;
+  const u425_1 = workspace.u425_1;
+  const u431_1 = workspace.u431_1;
+  const u437_1 = workspace.u437_1;
+  const u443_1 = workspace.u443_1;
+  const u449_1 = workspace.u449_1;
+  const u455_1 = workspace.u455_1;
+  const u461_1 = workspace.u461_1;
+  const u467_1 = workspace.u467_1;
+  const u473_1 = workspace.u473_1;
+  const u479_1 = workspace.u479_1;
+  const u485_1 = workspace.u485_1;
+  const u491_1 = workspace.u491_1;
+  const u497_1 = workspace.u497_1;
+  const u503_1 = workspace.u503_1;
+  const u509_1 = workspace.u509_1;
+  const u515_1 = workspace.u515_1;
+  const u521_1 = workspace.u521_1;
+  const u527_1 = workspace.u527_1;
+  const u533_1 = workspace.u533_1;
+  const u578_1 = workspace.u578_1;
+  const u580_1 = workspace.u580_1;
+  const u585_1 = workspace.u585_1;
+  const u588_1 = workspace.u588_1;
+  const u591_1 = workspace.u591_1;
+  const u594_1 = workspace.u594_1;
+  const u597_1 = workspace.u597_1;
+  const u600_1 = workspace.u600_1;
+  const u603_1 = workspace.u603_1;
+  const u606_1 = workspace.u606_1;
+  const u609_1 = workspace.u609_1;
+  const u610_1 = workspace.u610_1;
+  const u612_1 = workspace.u612_1;
+  const u613_1 = workspace.u613_1;
+  const u615_1 = workspace.u615_1;
+  const u616_1 = workspace.u616_1;
+  const u618_1 = workspace.u618_1;
+  const u619_1 = workspace.u619_1;
+  const u621_1 = workspace.u621_1;
+  const u622_1 = workspace.u622_1;
+  const u624_1 = workspace.u624_1;
+  const u625_1 = workspace.u625_1;
+  const u627_1 = workspace.u627_1;
+  const u628_1 = workspace.u628_1;
+  const u630_1 = workspace.u630_1;
+  const u631_1 = workspace.u631_1;
+  const u633_1 = workspace.u633_1;
+  const u634_1 = workspace.u634_1;
+  const u636_1 = workspace.u636_1;
+  const u637_1 = workspace.u637_1;
+  const u639_1 = workspace.u639_1;
+  const u640_1 = workspace.u640_1;
+  const u642_1 = workspace.u642_1;
+  const u643_1 = workspace.u643_1;
+  const u645_1 = workspace.u645_1;
+  const u646_1 = workspace.u646_1;
+  const u648_1 = workspace.u648_1;
+  const u649_1 = workspace.u649_1;
+  const u651_1 = workspace.u651_1;
+  const u652_1 = workspace.u652_1;
+  const u654_1 = workspace.u654_1;
+  const u655_1 = workspace.u655_1;
+  const u657_1 = workspace.u657_1;
+  const d_K2_1 = workspace.d_K2_1;
+  const d_K1_1 = workspace.d_K1_1;
+  const sums = workspace.batchSums;
+  const grads = out.grads;
+  const u343_1 = batchChunk_spill[0];
   {
     for (let i = 0; i < 150; i++) {
       u612_1[i] = 0;
@@ -11280,86 +11526,6 @@ function batchChunk_part15(_params: Params, _batch: Batch, _first: number, _out:
     }
   }
   // u625_1 : [1, 6, 1]
-}
-
-/** Part 16 of 16: a function short enough for V8 to optimize. */
-function batchChunk_part16(_params: Params, _batch: Batch, _first: number, out: Result): void {
-  const u1_1 = workspace.u1_1;
-  const d_b5 = workspace.d_b5;
-  const d_W5_1 = workspace.d_W5_1;
-  const d_b4_1 = workspace.d_b4_1;
-  const d_W4_1 = workspace.d_W4_1;
-  const d_b3_1 = workspace.d_b3_1;
-  const d_W3_1 = workspace.d_W3_1;
-  const u383_1 = workspace.u383_1;
-  const u389_1 = workspace.u389_1;
-  const u395_1 = workspace.u395_1;
-  const u401_1 = workspace.u401_1;
-  const u407_1 = workspace.u407_1;
-  const u413_1 = workspace.u413_1;
-  const u419_1 = workspace.u419_1;
-  const u425_1 = workspace.u425_1;
-  const u431_1 = workspace.u431_1;
-  const u437_1 = workspace.u437_1;
-  const u443_1 = workspace.u443_1;
-  const u449_1 = workspace.u449_1;
-  const u455_1 = workspace.u455_1;
-  const u461_1 = workspace.u461_1;
-  const u467_1 = workspace.u467_1;
-  const u473_1 = workspace.u473_1;
-  const u479_1 = workspace.u479_1;
-  const u485_1 = workspace.u485_1;
-  const u491_1 = workspace.u491_1;
-  const u497_1 = workspace.u497_1;
-  const u503_1 = workspace.u503_1;
-  const u509_1 = workspace.u509_1;
-  const u515_1 = workspace.u515_1;
-  const u521_1 = workspace.u521_1;
-  const u527_1 = workspace.u527_1;
-  const u533_1 = workspace.u533_1;
-  const u578_1 = workspace.u578_1;
-  const u580_1 = workspace.u580_1;
-  const u585_1 = workspace.u585_1;
-  const u588_1 = workspace.u588_1;
-  const u591_1 = workspace.u591_1;
-  const u594_1 = workspace.u594_1;
-  const u597_1 = workspace.u597_1;
-  const u600_1 = workspace.u600_1;
-  const u603_1 = workspace.u603_1;
-  const u606_1 = workspace.u606_1;
-  const u609_1 = workspace.u609_1;
-  const u612_1 = workspace.u612_1;
-  const u615_1 = workspace.u615_1;
-  const u618_1 = workspace.u618_1;
-  const u621_1 = workspace.u621_1;
-  const u624_1 = workspace.u624_1;
-  const u625_1 = workspace.u625_1;
-  const u627_1 = workspace.u627_1;
-  const u628_1 = workspace.u628_1;
-  const u630_1 = workspace.u630_1;
-  const u631_1 = workspace.u631_1;
-  const u633_1 = workspace.u633_1;
-  const u634_1 = workspace.u634_1;
-  const u636_1 = workspace.u636_1;
-  const u637_1 = workspace.u637_1;
-  const u639_1 = workspace.u639_1;
-  const u640_1 = workspace.u640_1;
-  const u642_1 = workspace.u642_1;
-  const u643_1 = workspace.u643_1;
-  const u645_1 = workspace.u645_1;
-  const u646_1 = workspace.u646_1;
-  const u648_1 = workspace.u648_1;
-  const u649_1 = workspace.u649_1;
-  const u651_1 = workspace.u651_1;
-  const u652_1 = workspace.u652_1;
-  const u654_1 = workspace.u654_1;
-  const u655_1 = workspace.u655_1;
-  const u657_1 = workspace.u657_1;
-  const d_K2_1 = workspace.d_K2_1;
-  const d_K1_1 = workspace.d_K1_1;
-  const sums = workspace.batchSums;
-  const grads = out.grads;
-  const u343_1 = batchChunk_spill[0];
   {
     for (let q0 = 0; q0 < 1; q0++) {
       for (let q1 = 0; q1 < 6; q1++) {
@@ -11801,6 +11967,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   gradients_part11(params, inputs, out);
   gradients_part12(params, inputs, out);
   gradients_part13(params, inputs, out);
+  gradients_part14(params, inputs, out);
+  gradients_part15(params, inputs, out);
   return out;
 }
 
@@ -11822,6 +11990,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   batchChunk_part14(params, batch, first, out);
   batchChunk_part15(params, batch, first, out);
   batchChunk_part16(params, batch, first, out);
+  batchChunk_part17(params, batch, first, out);
 }
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
@@ -13375,7 +13544,20 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // d_W5 : [10, 84]
     {
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < 8; i += 4) {
+        const a0 = u336[i];
+        const a1 = u336[i + 1];
+        const a2 = u336[i + 2];
+        const a3 = u336[i + 3];
+        for (let j = 0; j < 84; j++) {
+          const v = h4[j];
+          d_W5[i * 84 + j] = a0 * v;
+          d_W5[(i + 1) * 84 + j] = a1 * v;
+          d_W5[(i + 2) * 84 + j] = a2 * v;
+          d_W5[(i + 3) * 84 + j] = a3 * v;
+        }
+      }
+      for (let i = 8; i < 10; i++) {
         const a = u336[i];
         for (let j = 0; j < 84; j++) {
           d_W5[i * 84 + j] = a * h4[j];
@@ -13390,7 +13572,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u336[2];
         const a3 = u336[3];
         for (let j = 0; j < 84; j++) {
-          d_h4[j] = a0 * W5[j] + a1 * W5[84 + j] + a2 * W5[168 + j] + a3 * W5[252 + j];
+          d_h4[j] = a0 * W5[j] + a1 * W5[j + 84] + a2 * W5[j + 168] + a3 * W5[j + 252];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -13399,24 +13581,33 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u336[t + 2];
         const a3 = u336[t + 3];
         for (let j = 0; j < 84; j++) {
-          d_h4[j] += a0 * W5[t * 84 + j] + a1 * W5[(t + 1) * 84 + j] + a2 * W5[(t + 2) * 84 + j] + a3 * W5[(t + 3) * 84 + j];
+          const q = t * 84 + j;
+          d_h4[j] += a0 * W5[q] + a1 * W5[q + 84] + a2 * W5[q + 168] + a3 * W5[q + 252];
         }
       }
       {
         const a0 = u336[8];
         const a1 = u336[9];
         for (let j = 0; j < 84; j++) {
-          d_h4[j] = d_h4[j] + a0 * W5[672 + j] + a1 * W5[756 + j];
+          const q = 672 + j;
+          d_h4[j] = d_h4[j] + a0 * W5[q] + a1 * W5[q + 84];
           d_b4[j] = u329[j] > 0 ? d_h4[j] : 0;
         }
       }
     }
     // d_W4 : [84, 120]
     {
-      for (let i = 0; i < 84; i++) {
-        const a = d_b4[i];
+      for (let i = 0; i < 84; i += 4) {
+        const a0 = d_b4[i];
+        const a1 = d_b4[i + 1];
+        const a2 = d_b4[i + 2];
+        const a3 = d_b4[i + 3];
         for (let j = 0; j < 120; j++) {
-          d_W4[i * 120 + j] = a * h3[j];
+          const v = h3[j];
+          d_W4[i * 120 + j] = a0 * v;
+          d_W4[(i + 1) * 120 + j] = a1 * v;
+          d_W4[(i + 2) * 120 + j] = a2 * v;
+          d_W4[(i + 3) * 120 + j] = a3 * v;
         }
       }
     }
@@ -13427,17 +13618,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_b4[1];
         const a2 = d_b4[2];
         const a3 = d_b4[3];
+        const a4 = d_b4[4];
+        const a5 = d_b4[5];
+        const a6 = d_b4[6];
+        const a7 = d_b4[7];
         for (let j = 0; j < 120; j++) {
-          d_h3[j] = a0 * W4[j] + a1 * W4[120 + j] + a2 * W4[240 + j] + a3 * W4[360 + j];
+          const s = a0 * W4[j] + a1 * W4[j + 120] + a2 * W4[j + 240] + a3 * W4[j + 360];
+          d_h3[j] = s + a4 * W4[j + 480] + a5 * W4[j + 600] + a6 * W4[j + 720] + a7 * W4[j + 840];
         }
       }
-      for (let t = 4; t < 80; t += 4) {
+      for (let t = 8; t < 80; t += 8) {
         const a0 = d_b4[t];
         const a1 = d_b4[t + 1];
         const a2 = d_b4[t + 2];
         const a3 = d_b4[t + 3];
+        const a4 = d_b4[t + 4];
+        const a5 = d_b4[t + 5];
+        const a6 = d_b4[t + 6];
+        const a7 = d_b4[t + 7];
         for (let j = 0; j < 120; j++) {
-          d_h3[j] += a0 * W4[t * 120 + j] + a1 * W4[(t + 1) * 120 + j] + a2 * W4[(t + 2) * 120 + j] + a3 * W4[(t + 3) * 120 + j];
+          const q = t * 120 + j;
+          const s = a0 * W4[q] + a1 * W4[q + 120] + a2 * W4[q + 240] + a3 * W4[q + 360];
+          d_h3[j] += s + a4 * W4[q + 480] + a5 * W4[q + 600] + a6 * W4[q + 720] + a7 * W4[q + 840];
         }
       }
       {
@@ -13446,17 +13648,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = d_b4[82];
         const a3 = d_b4[83];
         for (let j = 0; j < 120; j++) {
-          d_h3[j] = d_h3[j] + a0 * W4[9600 + j] + a1 * W4[9720 + j] + a2 * W4[9840 + j] + a3 * W4[9960 + j];
+          const q = 9600 + j;
+          d_h3[j] = d_h3[j] + a0 * W4[q] + a1 * W4[q + 120] + a2 * W4[q + 240] + a3 * W4[q + 360];
           d_b3[j] = u326[j] > 0 ? d_h3[j] : 0;
         }
       }
     }
     // d_W3 : [120, 400]
     {
-      for (let i = 0; i < 120; i++) {
-        const a = d_b3[i];
+      for (let i = 0; i < 120; i += 4) {
+        const a0 = d_b3[i];
+        const a1 = d_b3[i + 1];
+        const a2 = d_b3[i + 2];
+        const a3 = d_b3[i + 3];
         for (let j = 0; j < 400; j++) {
-          d_W3[i * 400 + j] = a * h2[j];
+          const v = h2[j];
+          d_W3[i * 400 + j] = a0 * v;
+          d_W3[(i + 1) * 400 + j] = a1 * v;
+          d_W3[(i + 2) * 400 + j] = a2 * v;
+          d_W3[(i + 3) * 400 + j] = a3 * v;
         }
       }
     }
@@ -13467,26 +13677,43 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_b3[1];
         const a2 = d_b3[2];
         const a3 = d_b3[3];
+        const a4 = d_b3[4];
+        const a5 = d_b3[5];
+        const a6 = d_b3[6];
+        const a7 = d_b3[7];
         for (let j = 0; j < 400; j++) {
-          u346[j] = a0 * W3[j] + a1 * W3[400 + j] + a2 * W3[800 + j] + a3 * W3[1200 + j];
+          const s = a0 * W3[j] + a1 * W3[j + 400] + a2 * W3[j + 800] + a3 * W3[j + 1200];
+          u346[j] = s + a4 * W3[j + 1600] + a5 * W3[j + 2000] + a6 * W3[j + 2400] + a7 * W3[j + 2800];
         }
       }
-      for (let t = 4; t < 116; t += 4) {
+      for (let t = 8; t < 112; t += 8) {
         const a0 = d_b3[t];
         const a1 = d_b3[t + 1];
         const a2 = d_b3[t + 2];
         const a3 = d_b3[t + 3];
+        const a4 = d_b3[t + 4];
+        const a5 = d_b3[t + 5];
+        const a6 = d_b3[t + 6];
+        const a7 = d_b3[t + 7];
         for (let j = 0; j < 400; j++) {
-          u346[j] += a0 * W3[t * 400 + j] + a1 * W3[(t + 1) * 400 + j] + a2 * W3[(t + 2) * 400 + j] + a3 * W3[(t + 3) * 400 + j];
+          const q = t * 400 + j;
+          const s = a0 * W3[q] + a1 * W3[q + 400] + a2 * W3[q + 800] + a3 * W3[q + 1200];
+          u346[j] += s + a4 * W3[q + 1600] + a5 * W3[q + 2000] + a6 * W3[q + 2400] + a7 * W3[q + 2800];
         }
       }
       {
-        const a0 = d_b3[116];
-        const a1 = d_b3[117];
-        const a2 = d_b3[118];
-        const a3 = d_b3[119];
+        const a0 = d_b3[112];
+        const a1 = d_b3[113];
+        const a2 = d_b3[114];
+        const a3 = d_b3[115];
+        const a4 = d_b3[116];
+        const a5 = d_b3[117];
+        const a6 = d_b3[118];
+        const a7 = d_b3[119];
         for (let j = 0; j < 400; j++) {
-          u346[j] = u346[j] + a0 * W3[46400 + j] + a1 * W3[46800 + j] + a2 * W3[47200 + j] + a3 * W3[47600 + j];
+          const q = 44800 + j;
+          const s = a0 * W3[q] + a1 * W3[q + 400] + a2 * W3[q + 800] + a3 * W3[q + 1200];
+          u346[j] = u346[j] + s + a4 * W3[q + 1600] + a5 * W3[q + 2000] + a6 * W3[q + 2400] + a7 * W3[q + 2800];
         }
       }
     }
@@ -13633,26 +13860,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u371[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u371[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u371[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u371[((q0 * 6 + j) * 10 + q1) * 10 + i] = u371[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u371[((q0 * 6 + j) * 10 + q1) * 10 + i] = u371[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -13713,26 +13941,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u377[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u377[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u377[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u377[((q0 * 6 + j) * 10 + q1) * 10 + i] = u377[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u377[((q0 * 6 + j) * 10 + q1) * 10 + i] = u377[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -13793,26 +14022,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u383[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u383[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u383[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u383[((q0 * 6 + j) * 10 + q1) * 10 + i] = u383[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u383[((q0 * 6 + j) * 10 + q1) * 10 + i] = u383[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -13873,26 +14103,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u389[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u389[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u389[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u389[((q0 * 6 + j) * 10 + q1) * 10 + i] = u389[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u389[((q0 * 6 + j) * 10 + q1) * 10 + i] = u389[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -13953,26 +14184,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u395[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u395[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (((q0 * 16 + t) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
+                u395[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u395[((q0 * 6 + j) * 10 + q1) * 10 + i] = u395[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)];
+                u395[((q0 * 6 + j) * 10 + q1) * 10 + i] = u395[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
               }
             }
           }
@@ -14033,26 +14265,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u401[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u401[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u401[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u401[((q0 * 6 + j) * 10 + q1) * 10 + i] = u401[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u401[((q0 * 6 + j) * 10 + q1) * 10 + i] = u401[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -14113,26 +14346,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u407[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u407[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u407[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u407[((q0 * 6 + j) * 10 + q1) * 10 + i] = u407[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u407[((q0 * 6 + j) * 10 + q1) * 10 + i] = u407[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -14193,26 +14427,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u413[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u413[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u413[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u413[((q0 * 6 + j) * 10 + q1) * 10 + i] = u413[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u413[((q0 * 6 + j) * 10 + q1) * 10 + i] = u413[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -14273,26 +14508,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u419[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u419[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u419[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u419[((q0 * 6 + j) * 10 + q1) * 10 + i] = u419[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u419[((q0 * 6 + j) * 10 + q1) * 10 + i] = u419[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -14353,26 +14589,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u425[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u425[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (((q0 * 16 + t) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
+                u425[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u425[((q0 * 6 + j) * 10 + q1) * 10 + i] = u425[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)];
+                u425[((q0 * 6 + j) * 10 + q1) * 10 + i] = u425[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
               }
             }
           }
@@ -14433,26 +14670,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u431[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u431[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u431[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u431[((q0 * 6 + j) * 10 + q1) * 10 + i] = u431[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u431[((q0 * 6 + j) * 10 + q1) * 10 + i] = u431[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -14513,26 +14751,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u437[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u437[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u437[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u437[((q0 * 6 + j) * 10 + q1) * 10 + i] = u437[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u437[((q0 * 6 + j) * 10 + q1) * 10 + i] = u437[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -14593,26 +14832,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u443[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u443[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u443[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u443[((q0 * 6 + j) * 10 + q1) * 10 + i] = u443[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u443[((q0 * 6 + j) * 10 + q1) * 10 + i] = u443[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -14673,26 +14913,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u449[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u449[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u449[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u449[((q0 * 6 + j) * 10 + q1) * 10 + i] = u449[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u449[((q0 * 6 + j) * 10 + q1) * 10 + i] = u449[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -14753,26 +14994,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u455[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u455[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (((q0 * 16 + t) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
+                u455[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u455[((q0 * 6 + j) * 10 + q1) * 10 + i] = u455[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)];
+                u455[((q0 * 6 + j) * 10 + q1) * 10 + i] = u455[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
               }
             }
           }
@@ -14833,26 +15075,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u461[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u461[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u461[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u461[((q0 * 6 + j) * 10 + q1) * 10 + i] = u461[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u461[((q0 * 6 + j) * 10 + q1) * 10 + i] = u461[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -14913,26 +15156,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u467[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u467[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u467[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u467[((q0 * 6 + j) * 10 + q1) * 10 + i] = u467[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u467[((q0 * 6 + j) * 10 + q1) * 10 + i] = u467[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -14993,26 +15237,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u473[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u473[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u473[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u473[((q0 * 6 + j) * 10 + q1) * 10 + i] = u473[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u473[((q0 * 6 + j) * 10 + q1) * 10 + i] = u473[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -15073,26 +15318,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u479[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u479[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u479[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u479[((q0 * 6 + j) * 10 + q1) * 10 + i] = u479[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u479[((q0 * 6 + j) * 10 + q1) * 10 + i] = u479[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -15153,26 +15399,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u485[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u485[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))) * 5 + (((q0 * 16 + t) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
+                u485[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u485[((q0 * 6 + j) * 10 + q1) * 10 + i] = u485[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)];
+                u485[((q0 * 6 + j) * 10 + q1) * 10 + i] = u485[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
               }
             }
           }
@@ -15233,26 +15480,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u491[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u491[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (4 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u491[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u491[((q0 * 6 + j) * 10 + q1) * 10 + i] = u491[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u491[((q0 * 6 + j) * 10 + q1) * 10 + i] = u491[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (4 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -15313,26 +15561,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u497[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u497[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (3 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u497[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u497[((q0 * 6 + j) * 10 + q1) * 10 + i] = u497[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u497[((q0 * 6 + j) * 10 + q1) * 10 + i] = u497[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (3 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -15393,26 +15642,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u503[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u503[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (2 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u503[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u503[((q0 * 6 + j) * 10 + q1) * 10 + i] = u503[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u503[((q0 * 6 + j) * 10 + q1) * 10 + i] = u503[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (2 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -15473,26 +15723,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u509[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u509[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + t) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + (t + 1)) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + (t + 2)) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + (t + 3)) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + (1 + ((q0 * 16 * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 1) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 2) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 3) * 6 + j) % 1))];
+                u509[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 4) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 5) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 6) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 7) * 6 + j) % 1))];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u509[((q0 * 6 + j) * 10 + q1) * 10 + i] = u509[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 8) * 6 + j) % 1))] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 9) * 6 + j) % 1))] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 10) * 6 + j) % 1))] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 11) * 6 + j) % 1))];
+                u509[((q0 * 6 + j) * 10 + q1) * 10 + i] = u509[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 12) * 6 + j) % 1))] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 13) * 6 + j) % 1))] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 14) * 6 + j) % 1))] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (1 + (((q0 * 16 + 15) * 6 + j) % 1))];
               }
             }
           }
@@ -15553,26 +15804,27 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
               const a1 = u366[((q0 * 16 + 1) * 10 + q1) * 10 + i];
               const a2 = u366[((q0 * 16 + 2) * 10 + q1) * 10 + i];
               const a3 = u366[((q0 * 16 + 3) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 4) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 5) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 6) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 7) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u515[((q0 * 6 + j) * 10 + q1) * 10 + i] = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
-              }
-            }
-            for (let t = 4; t < 12; t += 4) {
-              const a0 = u366[((q0 * 16 + t) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + (t + 1)) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + (t + 2)) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + (t + 3)) * 10 + q1) * 10 + i];
-              for (let j = 0; j < 6; j++) {
-                u515[((q0 * 6 + j) * 10 + q1) * 10 + i] += a0 * K2[((Math.floor(((q0 * 16 + t) * 6 + j) / 6) * 6 + (((q0 * 16 + t) * 6 + j) % 6)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)) * 5 + (((q0 * 16 + t) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + (t + 1)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 1)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)) * 5 + (((q0 * 16 + (t + 1)) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + (t + 2)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 2)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)) * 5 + (((q0 * 16 + (t + 2)) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + (t + 3)) * 6 + j) / 6) * 6 + (((q0 * 16 + (t + 3)) * 6 + j) % 6)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)) * 5 + (((q0 * 16 + (t + 3)) * 6 + j) % 1)];
+                const s = a0 * K2[((Math.floor((q0 * 16 * 6 + j) / 6) * 6 + ((q0 * 16 * 6 + j) % 6)) * 5 + ((q0 * 16 * 6 + j) % 1)) * 5 + ((q0 * 16 * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 1) * 6 + j) / 6) * 6 + (((q0 * 16 + 1) * 6 + j) % 6)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)) * 5 + (((q0 * 16 + 1) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 2) * 6 + j) / 6) * 6 + (((q0 * 16 + 2) * 6 + j) % 6)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)) * 5 + (((q0 * 16 + 2) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 3) * 6 + j) / 6) * 6 + (((q0 * 16 + 3) * 6 + j) % 6)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)) * 5 + (((q0 * 16 + 3) * 6 + j) % 1)];
+                u515[((q0 * 6 + j) * 10 + q1) * 10 + i] = s + a4 * K2[((Math.floor(((q0 * 16 + 4) * 6 + j) / 6) * 6 + (((q0 * 16 + 4) * 6 + j) % 6)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)) * 5 + (((q0 * 16 + 4) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 5) * 6 + j) / 6) * 6 + (((q0 * 16 + 5) * 6 + j) % 6)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)) * 5 + (((q0 * 16 + 5) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 6) * 6 + j) / 6) * 6 + (((q0 * 16 + 6) * 6 + j) % 6)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)) * 5 + (((q0 * 16 + 6) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 7) * 6 + j) / 6) * 6 + (((q0 * 16 + 7) * 6 + j) % 6)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)) * 5 + (((q0 * 16 + 7) * 6 + j) % 1)];
               }
             }
             {
-              const a0 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
-              const a1 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
-              const a2 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
-              const a3 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
+              const a0 = u366[((q0 * 16 + 8) * 10 + q1) * 10 + i];
+              const a1 = u366[((q0 * 16 + 9) * 10 + q1) * 10 + i];
+              const a2 = u366[((q0 * 16 + 10) * 10 + q1) * 10 + i];
+              const a3 = u366[((q0 * 16 + 11) * 10 + q1) * 10 + i];
+              const a4 = u366[((q0 * 16 + 12) * 10 + q1) * 10 + i];
+              const a5 = u366[((q0 * 16 + 13) * 10 + q1) * 10 + i];
+              const a6 = u366[((q0 * 16 + 14) * 10 + q1) * 10 + i];
+              const a7 = u366[((q0 * 16 + 15) * 10 + q1) * 10 + i];
               for (let j = 0; j < 6; j++) {
-                u515[((q0 * 6 + j) * 10 + q1) * 10 + i] = u515[((q0 * 6 + j) * 10 + q1) * 10 + i] + a0 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
+                const s = a0 * K2[((Math.floor(((q0 * 16 + 8) * 6 + j) / 6) * 6 + (((q0 * 16 + 8) * 6 + j) % 6)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)) * 5 + (((q0 * 16 + 8) * 6 + j) % 1)] + a1 * K2[((Math.floor(((q0 * 16 + 9) * 6 + j) / 6) * 6 + (((q0 * 16 + 9) * 6 + j) % 6)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)) * 5 + (((q0 * 16 + 9) * 6 + j) % 1)] + a2 * K2[((Math.floor(((q0 * 16 + 10) * 6 + j) / 6) * 6 + (((q0 * 16 + 10) * 6 + j) % 6)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)) * 5 + (((q0 * 16 + 10) * 6 + j) % 1)] + a3 * K2[((Math.floor(((q0 * 16 + 11) * 6 + j) / 6) * 6 + (((q0 * 16 + 11) * 6 + j) % 6)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)) * 5 + (((q0 * 16 + 11) * 6 + j) % 1)];
+                u515[((q0 * 6 + j) * 10 + q1) * 10 + i] = u515[((q0 * 6 + j) * 10 + q1) * 10 + i] + s + a4 * K2[((Math.floor(((q0 * 16 + 12) * 6 + j) / 6) * 6 + (((q0 * 16 + 12) * 6 + j) % 6)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)) * 5 + (((q0 * 16 + 12) * 6 + j) % 1)] + a5 * K2[((Math.floor(((q0 * 16 + 13) * 6 + j) / 6) * 6 + (((q0 * 16 + 13) * 6 + j) % 6)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)) * 5 + (((q0 * 16 + 13) * 6 + j) % 1)] + a6 * K2[((Math.floor(((q0 * 16 + 14) * 6 + j) / 6) * 6 + (((q0 * 16 + 14) * 6 + j) % 6)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)) * 5 + (((q0 * 16 + 14) * 6 + j) % 1)] + a7 * K2[((Math.floor(((q0 * 16 + 15) * 6 + j) / 6) * 6 + (((q0 * 16 + 15) * 6 + j) % 6)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)) * 5 + (((q0 * 16 + 15) * 6 + j) % 1)];
               }
             }
           }

@@ -2,7 +2,7 @@
 // (gradc compile examples/lstm.grad).
 // source sha256: f35f7e6a9caaa42b521ee1b00ec29341cb085985cddf1441a60050bcda98fb18
 // gradc options: dtype=f64
-// output sha256: 44e40e069999f251bac55b7c1be1d5f99e37dc169767bed60eb2a9f1c899e4c0
+// output sha256: b4d710b08a0e00326b6c127d10691fcc7ed6d45c82556fee0e64201c6ea4c1a2
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -1516,7 +1516,6 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   const u303_1 = workspace.u303_1;
   const u304_1 = workspace.u304_1;
   const d_z_11 = workspace.d_z_11;
-  const u308 = workspace.u308;
   for (let i = 0; i < 16; i++) {
     for (let j = 0; j < 4; j++) {
       u157[i * 4 + j] = 1 / (1 + Math.exp(-z_15[i * 16 + j]));
@@ -1663,7 +1662,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u174_1[i * 3 + 1];
         const a2 = u174_1[i * 3 + 2];
         for (let j = 0; j < 4; j++) {
-          d_h_8_1[i * 4 + j] = a0 * Wo_1[j] + a1 * Wo_1[4 + j] + a2 * Wo_1[8 + j];
+          d_h_8_1[i * 4 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 4] + a2 * Wo_1[j + 8];
           d_c_8_1[i * 4 + j] = d_h_8_1[i * 4 + j] * u163_1[i * 4 + j] * (1 - u164_1[i * 4 + j] * u164_1[i * 4 + j]);
           u188_1[i * 4 + j] = d_h_8_1[i * 4 + j] * u164_1[i * 4 + j] * u163_1[i * 4 + j] * (1 - u163_1[i * 4 + j]);
           u194_1[i * 4 + j] = d_c_8_1[i * 4 + j] * u157[i * 4 + j] * (1 - u159_1[i * 4 + j] * u159_1[i * 4 + j]);
@@ -1681,31 +1680,29 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u174_1[3 + i];
         const a2 = u174_1[6 + i];
         const a3 = u174_1[9 + i];
+        const a4 = u174_1[12 + i];
+        const a5 = u174_1[15 + i];
+        const a6 = u174_1[18 + i];
+        const a7 = u174_1[21 + i];
         for (let j = 0; j < 4; j++) {
-          d_Wo_1[i * 4 + j] = a0 * h_8_1[j] + a1 * h_8_1[4 + j] + a2 * h_8_1[8 + j] + a3 * h_8_1[12 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u174_1[t * 3 + i];
-        const a1 = u174_1[(t + 1) * 3 + i];
-        const a2 = u174_1[(t + 2) * 3 + i];
-        const a3 = u174_1[(t + 3) * 3 + i];
-        for (let j = 0; j < 4; j++) {
-          d_Wo_1[i * 4 + j] +=
-            a0 * h_8_1[t * 4 + j] +
-            a1 * h_8_1[(t + 1) * 4 + j] +
-            a2 * h_8_1[(t + 2) * 4 + j] +
-            a3 * h_8_1[(t + 3) * 4 + j];
+          const s = a0 * h_8_1[j] + a1 * h_8_1[j + 4] + a2 * h_8_1[j + 8] + a3 * h_8_1[j + 12];
+          d_Wo_1[i * 4 + j] = s + a4 * h_8_1[j + 16] + a5 * h_8_1[j + 20] + a6 * h_8_1[j + 24] + a7 * h_8_1[j + 28];
         }
       }
       {
-        const a0 = u174_1[36 + i];
-        const a1 = u174_1[39 + i];
-        const a2 = u174_1[42 + i];
-        const a3 = u174_1[45 + i];
+        const a0 = u174_1[24 + i];
+        const a1 = u174_1[27 + i];
+        const a2 = u174_1[30 + i];
+        const a3 = u174_1[33 + i];
+        const a4 = u174_1[36 + i];
+        const a5 = u174_1[39 + i];
+        const a6 = u174_1[42 + i];
+        const a7 = u174_1[45 + i];
         for (let j = 0; j < 4; j++) {
+          const q = 32 + j;
+          const s = a0 * h_8_1[q] + a1 * h_8_1[q + 4] + a2 * h_8_1[q + 8] + a3 * h_8_1[q + 12];
           d_Wo_1[i * 4 + j] =
-            d_Wo_1[i * 4 + j] + a0 * h_8_1[48 + j] + a1 * h_8_1[52 + j] + a2 * h_8_1[56 + j] + a3 * h_8_1[60 + j];
+            d_Wo_1[i * 4 + j] + s + a4 * h_8_1[q + 16] + a5 * h_8_1[q + 20] + a6 * h_8_1[q + 24] + a7 * h_8_1[q + 28];
         }
       }
     }
@@ -1766,28 +1763,29 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_z_8[i * 16 + 1];
         const a2 = d_z_8[i * 16 + 2];
         const a3 = d_z_8[i * 16 + 3];
+        const a4 = d_z_8[i * 16 + 4];
+        const a5 = d_z_8[i * 16 + 5];
+        const a6 = d_z_8[i * 16 + 6];
+        const a7 = d_z_8[i * 16 + 7];
         for (let j = 0; j < 7; j++) {
-          u209_1[i * 7 + j] = a0 * W_1[j] + a1 * W_1[7 + j] + a2 * W_1[14 + j] + a3 * W_1[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_8[i * 16 + t];
-        const a1 = d_z_8[i * 16 + (t + 1)];
-        const a2 = d_z_8[i * 16 + (t + 2)];
-        const a3 = d_z_8[i * 16 + (t + 3)];
-        for (let j = 0; j < 7; j++) {
-          u209_1[i * 7 + j] +=
-            a0 * W_1[t * 7 + j] + a1 * W_1[(t + 1) * 7 + j] + a2 * W_1[(t + 2) * 7 + j] + a3 * W_1[(t + 3) * 7 + j];
+          const s = a0 * W_1[j] + a1 * W_1[j + 7] + a2 * W_1[j + 14] + a3 * W_1[j + 21];
+          u209_1[i * 7 + j] = s + a4 * W_1[j + 28] + a5 * W_1[j + 35] + a6 * W_1[j + 42] + a7 * W_1[j + 49];
         }
       }
       {
-        const a0 = d_z_8[i * 16 + 12];
-        const a1 = d_z_8[i * 16 + 13];
-        const a2 = d_z_8[i * 16 + 14];
-        const a3 = d_z_8[i * 16 + 15];
+        const a0 = d_z_8[i * 16 + 8];
+        const a1 = d_z_8[i * 16 + 9];
+        const a2 = d_z_8[i * 16 + 10];
+        const a3 = d_z_8[i * 16 + 11];
+        const a4 = d_z_8[i * 16 + 12];
+        const a5 = d_z_8[i * 16 + 13];
+        const a6 = d_z_8[i * 16 + 14];
+        const a7 = d_z_8[i * 16 + 15];
         for (let j = 0; j < 7; j++) {
+          const q = 56 + j;
+          const s = a0 * W_1[q] + a1 * W_1[q + 7] + a2 * W_1[q + 14] + a3 * W_1[q + 21];
           u209_1[i * 7 + j] =
-            u209_1[i * 7 + j] + a0 * W_1[84 + j] + a1 * W_1[91 + j] + a2 * W_1[98 + j] + a3 * W_1[105 + j];
+            u209_1[i * 7 + j] + s + a4 * W_1[q + 28] + a5 * W_1[q + 35] + a6 * W_1[q + 42] + a7 * W_1[q + 49];
         }
       }
     }
@@ -1800,31 +1798,29 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u150_1[7 + i];
         const a2 = u150_1[14 + i];
         const a3 = u150_1[21 + i];
+        const a4 = u150_1[28 + i];
+        const a5 = u150_1[35 + i];
+        const a6 = u150_1[42 + i];
+        const a7 = u150_1[49 + i];
         for (let j = 0; j < 16; j++) {
-          u211_1[i * 16 + j] = a0 * d_z_8[j] + a1 * d_z_8[16 + j] + a2 * d_z_8[32 + j] + a3 * d_z_8[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u150_1[t * 7 + i];
-        const a1 = u150_1[(t + 1) * 7 + i];
-        const a2 = u150_1[(t + 2) * 7 + i];
-        const a3 = u150_1[(t + 3) * 7 + i];
-        for (let j = 0; j < 16; j++) {
-          u211_1[i * 16 + j] +=
-            a0 * d_z_8[t * 16 + j] +
-            a1 * d_z_8[(t + 1) * 16 + j] +
-            a2 * d_z_8[(t + 2) * 16 + j] +
-            a3 * d_z_8[(t + 3) * 16 + j];
+          const s = a0 * d_z_8[j] + a1 * d_z_8[j + 16] + a2 * d_z_8[j + 32] + a3 * d_z_8[j + 48];
+          u211_1[i * 16 + j] = s + a4 * d_z_8[j + 64] + a5 * d_z_8[j + 80] + a6 * d_z_8[j + 96] + a7 * d_z_8[j + 112];
         }
       }
       {
-        const a0 = u150_1[84 + i];
-        const a1 = u150_1[91 + i];
-        const a2 = u150_1[98 + i];
-        const a3 = u150_1[105 + i];
+        const a0 = u150_1[56 + i];
+        const a1 = u150_1[63 + i];
+        const a2 = u150_1[70 + i];
+        const a3 = u150_1[77 + i];
+        const a4 = u150_1[84 + i];
+        const a5 = u150_1[91 + i];
+        const a6 = u150_1[98 + i];
+        const a7 = u150_1[105 + i];
         for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          const s = a0 * d_z_8[q] + a1 * d_z_8[q + 16] + a2 * d_z_8[q + 32] + a3 * d_z_8[q + 48];
           u211_1[i * 16 + j] =
-            u211_1[i * 16 + j] + a0 * d_z_8[192 + j] + a1 * d_z_8[208 + j] + a2 * d_z_8[224 + j] + a3 * d_z_8[240 + j];
+            u211_1[i * 16 + j] + s + a4 * d_z_8[q + 64] + a5 * d_z_8[q + 80] + a6 * d_z_8[q + 96] + a7 * d_z_8[q + 112];
         }
       }
     }
@@ -1911,28 +1907,29 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_z_9[i * 16 + 1];
         const a2 = d_z_9[i * 16 + 2];
         const a3 = d_z_9[i * 16 + 3];
+        const a4 = d_z_9[i * 16 + 4];
+        const a5 = d_z_9[i * 16 + 5];
+        const a6 = d_z_9[i * 16 + 6];
+        const a7 = d_z_9[i * 16 + 7];
         for (let j = 0; j < 7; j++) {
-          u242_1[i * 7 + j] = a0 * W_1[j] + a1 * W_1[7 + j] + a2 * W_1[14 + j] + a3 * W_1[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_9[i * 16 + t];
-        const a1 = d_z_9[i * 16 + (t + 1)];
-        const a2 = d_z_9[i * 16 + (t + 2)];
-        const a3 = d_z_9[i * 16 + (t + 3)];
-        for (let j = 0; j < 7; j++) {
-          u242_1[i * 7 + j] +=
-            a0 * W_1[t * 7 + j] + a1 * W_1[(t + 1) * 7 + j] + a2 * W_1[(t + 2) * 7 + j] + a3 * W_1[(t + 3) * 7 + j];
+          const s = a0 * W_1[j] + a1 * W_1[j + 7] + a2 * W_1[j + 14] + a3 * W_1[j + 21];
+          u242_1[i * 7 + j] = s + a4 * W_1[j + 28] + a5 * W_1[j + 35] + a6 * W_1[j + 42] + a7 * W_1[j + 49];
         }
       }
       {
-        const a0 = d_z_9[i * 16 + 12];
-        const a1 = d_z_9[i * 16 + 13];
-        const a2 = d_z_9[i * 16 + 14];
-        const a3 = d_z_9[i * 16 + 15];
+        const a0 = d_z_9[i * 16 + 8];
+        const a1 = d_z_9[i * 16 + 9];
+        const a2 = d_z_9[i * 16 + 10];
+        const a3 = d_z_9[i * 16 + 11];
+        const a4 = d_z_9[i * 16 + 12];
+        const a5 = d_z_9[i * 16 + 13];
+        const a6 = d_z_9[i * 16 + 14];
+        const a7 = d_z_9[i * 16 + 15];
         for (let j = 0; j < 7; j++) {
+          const q = 56 + j;
+          const s = a0 * W_1[q] + a1 * W_1[q + 7] + a2 * W_1[q + 14] + a3 * W_1[q + 21];
           u242_1[i * 7 + j] =
-            u242_1[i * 7 + j] + a0 * W_1[84 + j] + a1 * W_1[91 + j] + a2 * W_1[98 + j] + a3 * W_1[105 + j];
+            u242_1[i * 7 + j] + s + a4 * W_1[q + 28] + a5 * W_1[q + 35] + a6 * W_1[q + 42] + a7 * W_1[q + 49];
         }
       }
     }
@@ -1945,31 +1942,29 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u130_1[7 + i];
         const a2 = u130_1[14 + i];
         const a3 = u130_1[21 + i];
+        const a4 = u130_1[28 + i];
+        const a5 = u130_1[35 + i];
+        const a6 = u130_1[42 + i];
+        const a7 = u130_1[49 + i];
         for (let j = 0; j < 16; j++) {
-          u244[i * 16 + j] = a0 * d_z_9[j] + a1 * d_z_9[16 + j] + a2 * d_z_9[32 + j] + a3 * d_z_9[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u130_1[t * 7 + i];
-        const a1 = u130_1[(t + 1) * 7 + i];
-        const a2 = u130_1[(t + 2) * 7 + i];
-        const a3 = u130_1[(t + 3) * 7 + i];
-        for (let j = 0; j < 16; j++) {
-          u244[i * 16 + j] +=
-            a0 * d_z_9[t * 16 + j] +
-            a1 * d_z_9[(t + 1) * 16 + j] +
-            a2 * d_z_9[(t + 2) * 16 + j] +
-            a3 * d_z_9[(t + 3) * 16 + j];
+          const s = a0 * d_z_9[j] + a1 * d_z_9[j + 16] + a2 * d_z_9[j + 32] + a3 * d_z_9[j + 48];
+          u244[i * 16 + j] = s + a4 * d_z_9[j + 64] + a5 * d_z_9[j + 80] + a6 * d_z_9[j + 96] + a7 * d_z_9[j + 112];
         }
       }
       {
-        const a0 = u130_1[84 + i];
-        const a1 = u130_1[91 + i];
-        const a2 = u130_1[98 + i];
-        const a3 = u130_1[105 + i];
+        const a0 = u130_1[56 + i];
+        const a1 = u130_1[63 + i];
+        const a2 = u130_1[70 + i];
+        const a3 = u130_1[77 + i];
+        const a4 = u130_1[84 + i];
+        const a5 = u130_1[91 + i];
+        const a6 = u130_1[98 + i];
+        const a7 = u130_1[105 + i];
         for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          const s = a0 * d_z_9[q] + a1 * d_z_9[q + 16] + a2 * d_z_9[q + 32] + a3 * d_z_9[q + 48];
           u244[i * 16 + j] =
-            u244[i * 16 + j] + a0 * d_z_9[192 + j] + a1 * d_z_9[208 + j] + a2 * d_z_9[224 + j] + a3 * d_z_9[240 + j];
+            u244[i * 16 + j] + s + a4 * d_z_9[q + 64] + a5 * d_z_9[q + 80] + a6 * d_z_9[q + 96] + a7 * d_z_9[q + 112];
         }
       }
     }
@@ -2056,28 +2051,29 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_z_10[i * 16 + 1];
         const a2 = d_z_10[i * 16 + 2];
         const a3 = d_z_10[i * 16 + 3];
+        const a4 = d_z_10[i * 16 + 4];
+        const a5 = d_z_10[i * 16 + 5];
+        const a6 = d_z_10[i * 16 + 6];
+        const a7 = d_z_10[i * 16 + 7];
         for (let j = 0; j < 7; j++) {
-          u275_1[i * 7 + j] = a0 * W_1[j] + a1 * W_1[7 + j] + a2 * W_1[14 + j] + a3 * W_1[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_10[i * 16 + t];
-        const a1 = d_z_10[i * 16 + (t + 1)];
-        const a2 = d_z_10[i * 16 + (t + 2)];
-        const a3 = d_z_10[i * 16 + (t + 3)];
-        for (let j = 0; j < 7; j++) {
-          u275_1[i * 7 + j] +=
-            a0 * W_1[t * 7 + j] + a1 * W_1[(t + 1) * 7 + j] + a2 * W_1[(t + 2) * 7 + j] + a3 * W_1[(t + 3) * 7 + j];
+          const s = a0 * W_1[j] + a1 * W_1[j + 7] + a2 * W_1[j + 14] + a3 * W_1[j + 21];
+          u275_1[i * 7 + j] = s + a4 * W_1[j + 28] + a5 * W_1[j + 35] + a6 * W_1[j + 42] + a7 * W_1[j + 49];
         }
       }
       {
-        const a0 = d_z_10[i * 16 + 12];
-        const a1 = d_z_10[i * 16 + 13];
-        const a2 = d_z_10[i * 16 + 14];
-        const a3 = d_z_10[i * 16 + 15];
+        const a0 = d_z_10[i * 16 + 8];
+        const a1 = d_z_10[i * 16 + 9];
+        const a2 = d_z_10[i * 16 + 10];
+        const a3 = d_z_10[i * 16 + 11];
+        const a4 = d_z_10[i * 16 + 12];
+        const a5 = d_z_10[i * 16 + 13];
+        const a6 = d_z_10[i * 16 + 14];
+        const a7 = d_z_10[i * 16 + 15];
         for (let j = 0; j < 7; j++) {
+          const q = 56 + j;
+          const s = a0 * W_1[q] + a1 * W_1[q + 7] + a2 * W_1[q + 14] + a3 * W_1[q + 21];
           u275_1[i * 7 + j] =
-            u275_1[i * 7 + j] + a0 * W_1[84 + j] + a1 * W_1[91 + j] + a2 * W_1[98 + j] + a3 * W_1[105 + j];
+            u275_1[i * 7 + j] + s + a4 * W_1[q + 28] + a5 * W_1[q + 35] + a6 * W_1[q + 42] + a7 * W_1[q + 49];
         }
       }
     }
@@ -2090,35 +2086,35 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u110_1[7 + i];
         const a2 = u110_1[14 + i];
         const a3 = u110_1[21 + i];
+        const a4 = u110_1[28 + i];
+        const a5 = u110_1[35 + i];
+        const a6 = u110_1[42 + i];
+        const a7 = u110_1[49 + i];
         for (let j = 0; j < 16; j++) {
-          u277_1[i * 16 + j] = a0 * d_z_10[j] + a1 * d_z_10[16 + j] + a2 * d_z_10[32 + j] + a3 * d_z_10[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u110_1[t * 7 + i];
-        const a1 = u110_1[(t + 1) * 7 + i];
-        const a2 = u110_1[(t + 2) * 7 + i];
-        const a3 = u110_1[(t + 3) * 7 + i];
-        for (let j = 0; j < 16; j++) {
-          u277_1[i * 16 + j] +=
-            a0 * d_z_10[t * 16 + j] +
-            a1 * d_z_10[(t + 1) * 16 + j] +
-            a2 * d_z_10[(t + 2) * 16 + j] +
-            a3 * d_z_10[(t + 3) * 16 + j];
+          const s = a0 * d_z_10[j] + a1 * d_z_10[j + 16] + a2 * d_z_10[j + 32] + a3 * d_z_10[j + 48];
+          u277_1[i * 16 + j] =
+            s + a4 * d_z_10[j + 64] + a5 * d_z_10[j + 80] + a6 * d_z_10[j + 96] + a7 * d_z_10[j + 112];
         }
       }
       {
-        const a0 = u110_1[84 + i];
-        const a1 = u110_1[91 + i];
-        const a2 = u110_1[98 + i];
-        const a3 = u110_1[105 + i];
+        const a0 = u110_1[56 + i];
+        const a1 = u110_1[63 + i];
+        const a2 = u110_1[70 + i];
+        const a3 = u110_1[77 + i];
+        const a4 = u110_1[84 + i];
+        const a5 = u110_1[91 + i];
+        const a6 = u110_1[98 + i];
+        const a7 = u110_1[105 + i];
         for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          const s = a0 * d_z_10[q] + a1 * d_z_10[q + 16] + a2 * d_z_10[q + 32] + a3 * d_z_10[q + 48];
           u277_1[i * 16 + j] =
             u277_1[i * 16 + j] +
-            a0 * d_z_10[192 + j] +
-            a1 * d_z_10[208 + j] +
-            a2 * d_z_10[224 + j] +
-            a3 * d_z_10[240 + j];
+            s +
+            a4 * d_z_10[q + 64] +
+            a5 * d_z_10[q + 80] +
+            a6 * d_z_10[q + 96] +
+            a7 * d_z_10[q + 112];
         }
       }
     }
@@ -2198,40 +2194,6 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     d_z_11[i] = u304_1[i] + u298[i] + u294_1[i] + u287_1[i];
   }
   // u308 : [16, 7]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = d_z_11[i * 16];
-        const a1 = d_z_11[i * 16 + 1];
-        const a2 = d_z_11[i * 16 + 2];
-        const a3 = d_z_11[i * 16 + 3];
-        for (let j = 0; j < 7; j++) {
-          u308[i * 7 + j] = a0 * W_1[j] + a1 * W_1[7 + j] + a2 * W_1[14 + j] + a3 * W_1[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_11[i * 16 + t];
-        const a1 = d_z_11[i * 16 + (t + 1)];
-        const a2 = d_z_11[i * 16 + (t + 2)];
-        const a3 = d_z_11[i * 16 + (t + 3)];
-        for (let j = 0; j < 7; j++) {
-          u308[i * 7 + j] +=
-            a0 * W_1[t * 7 + j] + a1 * W_1[(t + 1) * 7 + j] + a2 * W_1[(t + 2) * 7 + j] + a3 * W_1[(t + 3) * 7 + j];
-        }
-      }
-      {
-        const a0 = d_z_11[i * 16 + 12];
-        const a1 = d_z_11[i * 16 + 13];
-        const a2 = d_z_11[i * 16 + 14];
-        const a3 = d_z_11[i * 16 + 15];
-        for (let j = 0; j < 7; j++) {
-          u308[i * 7 + j] =
-            u308[i * 7 + j] + a0 * W_1[84 + j] + a1 * W_1[91 + j] + a2 * W_1[98 + j] + a3 * W_1[105 + j];
-        }
-      }
-    }
-  }
-  // u310_1 : [7, 16]
   batchChunk_spill[0] = u172_1;
 }
 
@@ -2333,41 +2295,76 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
   const grads = out.grads;
   const u172_1 = batchChunk_spill[0];
   {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = d_z_11[i * 16];
+        const a1 = d_z_11[i * 16 + 1];
+        const a2 = d_z_11[i * 16 + 2];
+        const a3 = d_z_11[i * 16 + 3];
+        const a4 = d_z_11[i * 16 + 4];
+        const a5 = d_z_11[i * 16 + 5];
+        const a6 = d_z_11[i * 16 + 6];
+        const a7 = d_z_11[i * 16 + 7];
+        for (let j = 0; j < 7; j++) {
+          const s = a0 * W_1[j] + a1 * W_1[j + 7] + a2 * W_1[j + 14] + a3 * W_1[j + 21];
+          u308[i * 7 + j] = s + a4 * W_1[j + 28] + a5 * W_1[j + 35] + a6 * W_1[j + 42] + a7 * W_1[j + 49];
+        }
+      }
+      {
+        const a0 = d_z_11[i * 16 + 8];
+        const a1 = d_z_11[i * 16 + 9];
+        const a2 = d_z_11[i * 16 + 10];
+        const a3 = d_z_11[i * 16 + 11];
+        const a4 = d_z_11[i * 16 + 12];
+        const a5 = d_z_11[i * 16 + 13];
+        const a6 = d_z_11[i * 16 + 14];
+        const a7 = d_z_11[i * 16 + 15];
+        for (let j = 0; j < 7; j++) {
+          const q = 56 + j;
+          const s = a0 * W_1[q] + a1 * W_1[q + 7] + a2 * W_1[q + 14] + a3 * W_1[q + 21];
+          u308[i * 7 + j] =
+            u308[i * 7 + j] + s + a4 * W_1[q + 28] + a5 * W_1[q + 35] + a6 * W_1[q + 42] + a7 * W_1[q + 49];
+        }
+      }
+    }
+  }
+  // u310_1 : [7, 16]
+  {
     for (let i = 0; i < 7; i++) {
       {
         const a0 = u90_1[i];
         const a1 = u90_1[7 + i];
         const a2 = u90_1[14 + i];
         const a3 = u90_1[21 + i];
+        const a4 = u90_1[28 + i];
+        const a5 = u90_1[35 + i];
+        const a6 = u90_1[42 + i];
+        const a7 = u90_1[49 + i];
         for (let j = 0; j < 16; j++) {
-          u310_1[i * 16 + j] = a0 * d_z_11[j] + a1 * d_z_11[16 + j] + a2 * d_z_11[32 + j] + a3 * d_z_11[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u90_1[t * 7 + i];
-        const a1 = u90_1[(t + 1) * 7 + i];
-        const a2 = u90_1[(t + 2) * 7 + i];
-        const a3 = u90_1[(t + 3) * 7 + i];
-        for (let j = 0; j < 16; j++) {
-          u310_1[i * 16 + j] +=
-            a0 * d_z_11[t * 16 + j] +
-            a1 * d_z_11[(t + 1) * 16 + j] +
-            a2 * d_z_11[(t + 2) * 16 + j] +
-            a3 * d_z_11[(t + 3) * 16 + j];
+          const s = a0 * d_z_11[j] + a1 * d_z_11[j + 16] + a2 * d_z_11[j + 32] + a3 * d_z_11[j + 48];
+          u310_1[i * 16 + j] =
+            s + a4 * d_z_11[j + 64] + a5 * d_z_11[j + 80] + a6 * d_z_11[j + 96] + a7 * d_z_11[j + 112];
         }
       }
       {
-        const a0 = u90_1[84 + i];
-        const a1 = u90_1[91 + i];
-        const a2 = u90_1[98 + i];
-        const a3 = u90_1[105 + i];
+        const a0 = u90_1[56 + i];
+        const a1 = u90_1[63 + i];
+        const a2 = u90_1[70 + i];
+        const a3 = u90_1[77 + i];
+        const a4 = u90_1[84 + i];
+        const a5 = u90_1[91 + i];
+        const a6 = u90_1[98 + i];
+        const a7 = u90_1[105 + i];
         for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          const s = a0 * d_z_11[q] + a1 * d_z_11[q + 16] + a2 * d_z_11[q + 32] + a3 * d_z_11[q + 48];
           u310_1[i * 16 + j] =
             u310_1[i * 16 + j] +
-            a0 * d_z_11[192 + j] +
-            a1 * d_z_11[208 + j] +
-            a2 * d_z_11[224 + j] +
-            a3 * d_z_11[240 + j];
+            s +
+            a4 * d_z_11[q + 64] +
+            a5 * d_z_11[q + 80] +
+            a6 * d_z_11[q + 96] +
+            a7 * d_z_11[q + 112];
         }
       }
     }
@@ -2454,28 +2451,29 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
         const a1 = d_z_12[i * 16 + 1];
         const a2 = d_z_12[i * 16 + 2];
         const a3 = d_z_12[i * 16 + 3];
+        const a4 = d_z_12[i * 16 + 4];
+        const a5 = d_z_12[i * 16 + 5];
+        const a6 = d_z_12[i * 16 + 6];
+        const a7 = d_z_12[i * 16 + 7];
         for (let j = 0; j < 7; j++) {
-          u341_1[i * 7 + j] = a0 * W_1[j] + a1 * W_1[7 + j] + a2 * W_1[14 + j] + a3 * W_1[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_12[i * 16 + t];
-        const a1 = d_z_12[i * 16 + (t + 1)];
-        const a2 = d_z_12[i * 16 + (t + 2)];
-        const a3 = d_z_12[i * 16 + (t + 3)];
-        for (let j = 0; j < 7; j++) {
-          u341_1[i * 7 + j] +=
-            a0 * W_1[t * 7 + j] + a1 * W_1[(t + 1) * 7 + j] + a2 * W_1[(t + 2) * 7 + j] + a3 * W_1[(t + 3) * 7 + j];
+          const s = a0 * W_1[j] + a1 * W_1[j + 7] + a2 * W_1[j + 14] + a3 * W_1[j + 21];
+          u341_1[i * 7 + j] = s + a4 * W_1[j + 28] + a5 * W_1[j + 35] + a6 * W_1[j + 42] + a7 * W_1[j + 49];
         }
       }
       {
-        const a0 = d_z_12[i * 16 + 12];
-        const a1 = d_z_12[i * 16 + 13];
-        const a2 = d_z_12[i * 16 + 14];
-        const a3 = d_z_12[i * 16 + 15];
+        const a0 = d_z_12[i * 16 + 8];
+        const a1 = d_z_12[i * 16 + 9];
+        const a2 = d_z_12[i * 16 + 10];
+        const a3 = d_z_12[i * 16 + 11];
+        const a4 = d_z_12[i * 16 + 12];
+        const a5 = d_z_12[i * 16 + 13];
+        const a6 = d_z_12[i * 16 + 14];
+        const a7 = d_z_12[i * 16 + 15];
         for (let j = 0; j < 7; j++) {
+          const q = 56 + j;
+          const s = a0 * W_1[q] + a1 * W_1[q + 7] + a2 * W_1[q + 14] + a3 * W_1[q + 21];
           u341_1[i * 7 + j] =
-            u341_1[i * 7 + j] + a0 * W_1[84 + j] + a1 * W_1[91 + j] + a2 * W_1[98 + j] + a3 * W_1[105 + j];
+            u341_1[i * 7 + j] + s + a4 * W_1[q + 28] + a5 * W_1[q + 35] + a6 * W_1[q + 42] + a7 * W_1[q + 49];
         }
       }
     }
@@ -2488,35 +2486,35 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
         const a1 = u70_1[7 + i];
         const a2 = u70_1[14 + i];
         const a3 = u70_1[21 + i];
+        const a4 = u70_1[28 + i];
+        const a5 = u70_1[35 + i];
+        const a6 = u70_1[42 + i];
+        const a7 = u70_1[49 + i];
         for (let j = 0; j < 16; j++) {
-          u343_1[i * 16 + j] = a0 * d_z_12[j] + a1 * d_z_12[16 + j] + a2 * d_z_12[32 + j] + a3 * d_z_12[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u70_1[t * 7 + i];
-        const a1 = u70_1[(t + 1) * 7 + i];
-        const a2 = u70_1[(t + 2) * 7 + i];
-        const a3 = u70_1[(t + 3) * 7 + i];
-        for (let j = 0; j < 16; j++) {
-          u343_1[i * 16 + j] +=
-            a0 * d_z_12[t * 16 + j] +
-            a1 * d_z_12[(t + 1) * 16 + j] +
-            a2 * d_z_12[(t + 2) * 16 + j] +
-            a3 * d_z_12[(t + 3) * 16 + j];
+          const s = a0 * d_z_12[j] + a1 * d_z_12[j + 16] + a2 * d_z_12[j + 32] + a3 * d_z_12[j + 48];
+          u343_1[i * 16 + j] =
+            s + a4 * d_z_12[j + 64] + a5 * d_z_12[j + 80] + a6 * d_z_12[j + 96] + a7 * d_z_12[j + 112];
         }
       }
       {
-        const a0 = u70_1[84 + i];
-        const a1 = u70_1[91 + i];
-        const a2 = u70_1[98 + i];
-        const a3 = u70_1[105 + i];
+        const a0 = u70_1[56 + i];
+        const a1 = u70_1[63 + i];
+        const a2 = u70_1[70 + i];
+        const a3 = u70_1[77 + i];
+        const a4 = u70_1[84 + i];
+        const a5 = u70_1[91 + i];
+        const a6 = u70_1[98 + i];
+        const a7 = u70_1[105 + i];
         for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          const s = a0 * d_z_12[q] + a1 * d_z_12[q + 16] + a2 * d_z_12[q + 32] + a3 * d_z_12[q + 48];
           u343_1[i * 16 + j] =
             u343_1[i * 16 + j] +
-            a0 * d_z_12[192 + j] +
-            a1 * d_z_12[208 + j] +
-            a2 * d_z_12[224 + j] +
-            a3 * d_z_12[240 + j];
+            s +
+            a4 * d_z_12[q + 64] +
+            a5 * d_z_12[q + 80] +
+            a6 * d_z_12[q + 96] +
+            a7 * d_z_12[q + 112];
         }
       }
     }
@@ -2603,28 +2601,29 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
         const a1 = d_z_13[i * 16 + 1];
         const a2 = d_z_13[i * 16 + 2];
         const a3 = d_z_13[i * 16 + 3];
+        const a4 = d_z_13[i * 16 + 4];
+        const a5 = d_z_13[i * 16 + 5];
+        const a6 = d_z_13[i * 16 + 6];
+        const a7 = d_z_13[i * 16 + 7];
         for (let j = 0; j < 7; j++) {
-          u374_1[i * 7 + j] = a0 * W_1[j] + a1 * W_1[7 + j] + a2 * W_1[14 + j] + a3 * W_1[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_13[i * 16 + t];
-        const a1 = d_z_13[i * 16 + (t + 1)];
-        const a2 = d_z_13[i * 16 + (t + 2)];
-        const a3 = d_z_13[i * 16 + (t + 3)];
-        for (let j = 0; j < 7; j++) {
-          u374_1[i * 7 + j] +=
-            a0 * W_1[t * 7 + j] + a1 * W_1[(t + 1) * 7 + j] + a2 * W_1[(t + 2) * 7 + j] + a3 * W_1[(t + 3) * 7 + j];
+          const s = a0 * W_1[j] + a1 * W_1[j + 7] + a2 * W_1[j + 14] + a3 * W_1[j + 21];
+          u374_1[i * 7 + j] = s + a4 * W_1[j + 28] + a5 * W_1[j + 35] + a6 * W_1[j + 42] + a7 * W_1[j + 49];
         }
       }
       {
-        const a0 = d_z_13[i * 16 + 12];
-        const a1 = d_z_13[i * 16 + 13];
-        const a2 = d_z_13[i * 16 + 14];
-        const a3 = d_z_13[i * 16 + 15];
+        const a0 = d_z_13[i * 16 + 8];
+        const a1 = d_z_13[i * 16 + 9];
+        const a2 = d_z_13[i * 16 + 10];
+        const a3 = d_z_13[i * 16 + 11];
+        const a4 = d_z_13[i * 16 + 12];
+        const a5 = d_z_13[i * 16 + 13];
+        const a6 = d_z_13[i * 16 + 14];
+        const a7 = d_z_13[i * 16 + 15];
         for (let j = 0; j < 7; j++) {
+          const q = 56 + j;
+          const s = a0 * W_1[q] + a1 * W_1[q + 7] + a2 * W_1[q + 14] + a3 * W_1[q + 21];
           u374_1[i * 7 + j] =
-            u374_1[i * 7 + j] + a0 * W_1[84 + j] + a1 * W_1[91 + j] + a2 * W_1[98 + j] + a3 * W_1[105 + j];
+            u374_1[i * 7 + j] + s + a4 * W_1[q + 28] + a5 * W_1[q + 35] + a6 * W_1[q + 42] + a7 * W_1[q + 49];
         }
       }
     }
@@ -2637,35 +2636,35 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
         const a1 = u50_1[7 + i];
         const a2 = u50_1[14 + i];
         const a3 = u50_1[21 + i];
+        const a4 = u50_1[28 + i];
+        const a5 = u50_1[35 + i];
+        const a6 = u50_1[42 + i];
+        const a7 = u50_1[49 + i];
         for (let j = 0; j < 16; j++) {
-          u376_1[i * 16 + j] = a0 * d_z_13[j] + a1 * d_z_13[16 + j] + a2 * d_z_13[32 + j] + a3 * d_z_13[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u50_1[t * 7 + i];
-        const a1 = u50_1[(t + 1) * 7 + i];
-        const a2 = u50_1[(t + 2) * 7 + i];
-        const a3 = u50_1[(t + 3) * 7 + i];
-        for (let j = 0; j < 16; j++) {
-          u376_1[i * 16 + j] +=
-            a0 * d_z_13[t * 16 + j] +
-            a1 * d_z_13[(t + 1) * 16 + j] +
-            a2 * d_z_13[(t + 2) * 16 + j] +
-            a3 * d_z_13[(t + 3) * 16 + j];
+          const s = a0 * d_z_13[j] + a1 * d_z_13[j + 16] + a2 * d_z_13[j + 32] + a3 * d_z_13[j + 48];
+          u376_1[i * 16 + j] =
+            s + a4 * d_z_13[j + 64] + a5 * d_z_13[j + 80] + a6 * d_z_13[j + 96] + a7 * d_z_13[j + 112];
         }
       }
       {
-        const a0 = u50_1[84 + i];
-        const a1 = u50_1[91 + i];
-        const a2 = u50_1[98 + i];
-        const a3 = u50_1[105 + i];
+        const a0 = u50_1[56 + i];
+        const a1 = u50_1[63 + i];
+        const a2 = u50_1[70 + i];
+        const a3 = u50_1[77 + i];
+        const a4 = u50_1[84 + i];
+        const a5 = u50_1[91 + i];
+        const a6 = u50_1[98 + i];
+        const a7 = u50_1[105 + i];
         for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          const s = a0 * d_z_13[q] + a1 * d_z_13[q + 16] + a2 * d_z_13[q + 32] + a3 * d_z_13[q + 48];
           u376_1[i * 16 + j] =
             u376_1[i * 16 + j] +
-            a0 * d_z_13[192 + j] +
-            a1 * d_z_13[208 + j] +
-            a2 * d_z_13[224 + j] +
-            a3 * d_z_13[240 + j];
+            s +
+            a4 * d_z_13[q + 64] +
+            a5 * d_z_13[q + 80] +
+            a6 * d_z_13[q + 96] +
+            a7 * d_z_13[q + 112];
         }
       }
     }
@@ -2752,28 +2751,29 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
         const a1 = d_z_14[i * 16 + 1];
         const a2 = d_z_14[i * 16 + 2];
         const a3 = d_z_14[i * 16 + 3];
+        const a4 = d_z_14[i * 16 + 4];
+        const a5 = d_z_14[i * 16 + 5];
+        const a6 = d_z_14[i * 16 + 6];
+        const a7 = d_z_14[i * 16 + 7];
         for (let j = 0; j < 7; j++) {
-          u407_1[i * 7 + j] = a0 * W_1[j] + a1 * W_1[7 + j] + a2 * W_1[14 + j] + a3 * W_1[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_14[i * 16 + t];
-        const a1 = d_z_14[i * 16 + (t + 1)];
-        const a2 = d_z_14[i * 16 + (t + 2)];
-        const a3 = d_z_14[i * 16 + (t + 3)];
-        for (let j = 0; j < 7; j++) {
-          u407_1[i * 7 + j] +=
-            a0 * W_1[t * 7 + j] + a1 * W_1[(t + 1) * 7 + j] + a2 * W_1[(t + 2) * 7 + j] + a3 * W_1[(t + 3) * 7 + j];
+          const s = a0 * W_1[j] + a1 * W_1[j + 7] + a2 * W_1[j + 14] + a3 * W_1[j + 21];
+          u407_1[i * 7 + j] = s + a4 * W_1[j + 28] + a5 * W_1[j + 35] + a6 * W_1[j + 42] + a7 * W_1[j + 49];
         }
       }
       {
-        const a0 = d_z_14[i * 16 + 12];
-        const a1 = d_z_14[i * 16 + 13];
-        const a2 = d_z_14[i * 16 + 14];
-        const a3 = d_z_14[i * 16 + 15];
+        const a0 = d_z_14[i * 16 + 8];
+        const a1 = d_z_14[i * 16 + 9];
+        const a2 = d_z_14[i * 16 + 10];
+        const a3 = d_z_14[i * 16 + 11];
+        const a4 = d_z_14[i * 16 + 12];
+        const a5 = d_z_14[i * 16 + 13];
+        const a6 = d_z_14[i * 16 + 14];
+        const a7 = d_z_14[i * 16 + 15];
         for (let j = 0; j < 7; j++) {
+          const q = 56 + j;
+          const s = a0 * W_1[q] + a1 * W_1[q + 7] + a2 * W_1[q + 14] + a3 * W_1[q + 21];
           u407_1[i * 7 + j] =
-            u407_1[i * 7 + j] + a0 * W_1[84 + j] + a1 * W_1[91 + j] + a2 * W_1[98 + j] + a3 * W_1[105 + j];
+            u407_1[i * 7 + j] + s + a4 * W_1[q + 28] + a5 * W_1[q + 35] + a6 * W_1[q + 42] + a7 * W_1[q + 49];
         }
       }
     }
@@ -2786,35 +2786,35 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
         const a1 = u30_1[7 + i];
         const a2 = u30_1[14 + i];
         const a3 = u30_1[21 + i];
+        const a4 = u30_1[28 + i];
+        const a5 = u30_1[35 + i];
+        const a6 = u30_1[42 + i];
+        const a7 = u30_1[49 + i];
         for (let j = 0; j < 16; j++) {
-          u409_1[i * 16 + j] = a0 * d_z_14[j] + a1 * d_z_14[16 + j] + a2 * d_z_14[32 + j] + a3 * d_z_14[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u30_1[t * 7 + i];
-        const a1 = u30_1[(t + 1) * 7 + i];
-        const a2 = u30_1[(t + 2) * 7 + i];
-        const a3 = u30_1[(t + 3) * 7 + i];
-        for (let j = 0; j < 16; j++) {
-          u409_1[i * 16 + j] +=
-            a0 * d_z_14[t * 16 + j] +
-            a1 * d_z_14[(t + 1) * 16 + j] +
-            a2 * d_z_14[(t + 2) * 16 + j] +
-            a3 * d_z_14[(t + 3) * 16 + j];
+          const s = a0 * d_z_14[j] + a1 * d_z_14[j + 16] + a2 * d_z_14[j + 32] + a3 * d_z_14[j + 48];
+          u409_1[i * 16 + j] =
+            s + a4 * d_z_14[j + 64] + a5 * d_z_14[j + 80] + a6 * d_z_14[j + 96] + a7 * d_z_14[j + 112];
         }
       }
       {
-        const a0 = u30_1[84 + i];
-        const a1 = u30_1[91 + i];
-        const a2 = u30_1[98 + i];
-        const a3 = u30_1[105 + i];
+        const a0 = u30_1[56 + i];
+        const a1 = u30_1[63 + i];
+        const a2 = u30_1[70 + i];
+        const a3 = u30_1[77 + i];
+        const a4 = u30_1[84 + i];
+        const a5 = u30_1[91 + i];
+        const a6 = u30_1[98 + i];
+        const a7 = u30_1[105 + i];
         for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          const s = a0 * d_z_14[q] + a1 * d_z_14[q + 16] + a2 * d_z_14[q + 32] + a3 * d_z_14[q + 48];
           u409_1[i * 16 + j] =
             u409_1[i * 16 + j] +
-            a0 * d_z_14[192 + j] +
-            a1 * d_z_14[208 + j] +
-            a2 * d_z_14[224 + j] +
-            a3 * d_z_14[240 + j];
+            s +
+            a4 * d_z_14[q + 64] +
+            a5 * d_z_14[q + 80] +
+            a6 * d_z_14[q + 96] +
+            a7 * d_z_14[q + 112];
         }
       }
     }
@@ -2920,35 +2920,34 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
         const a1 = u7_1[7 + i];
         const a2 = u7_1[14 + i];
         const a3 = u7_1[21 + i];
+        const a4 = u7_1[28 + i];
+        const a5 = u7_1[35 + i];
+        const a6 = u7_1[42 + i];
+        const a7 = u7_1[49 + i];
         for (let j = 0; j < 16; j++) {
-          u448[i * 16 + j] = a0 * d_z_15[j] + a1 * d_z_15[16 + j] + a2 * d_z_15[32 + j] + a3 * d_z_15[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u7_1[t * 7 + i];
-        const a1 = u7_1[(t + 1) * 7 + i];
-        const a2 = u7_1[(t + 2) * 7 + i];
-        const a3 = u7_1[(t + 3) * 7 + i];
-        for (let j = 0; j < 16; j++) {
-          u448[i * 16 + j] +=
-            a0 * d_z_15[t * 16 + j] +
-            a1 * d_z_15[(t + 1) * 16 + j] +
-            a2 * d_z_15[(t + 2) * 16 + j] +
-            a3 * d_z_15[(t + 3) * 16 + j];
+          const s = a0 * d_z_15[j] + a1 * d_z_15[j + 16] + a2 * d_z_15[j + 32] + a3 * d_z_15[j + 48];
+          u448[i * 16 + j] = s + a4 * d_z_15[j + 64] + a5 * d_z_15[j + 80] + a6 * d_z_15[j + 96] + a7 * d_z_15[j + 112];
         }
       }
       {
-        const a0 = u7_1[84 + i];
-        const a1 = u7_1[91 + i];
-        const a2 = u7_1[98 + i];
-        const a3 = u7_1[105 + i];
+        const a0 = u7_1[56 + i];
+        const a1 = u7_1[63 + i];
+        const a2 = u7_1[70 + i];
+        const a3 = u7_1[77 + i];
+        const a4 = u7_1[84 + i];
+        const a5 = u7_1[91 + i];
+        const a6 = u7_1[98 + i];
+        const a7 = u7_1[105 + i];
         for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          const s = a0 * d_z_15[q] + a1 * d_z_15[q + 16] + a2 * d_z_15[q + 32] + a3 * d_z_15[q + 48];
           u448[i * 16 + j] =
             u448[i * 16 + j] +
-            a0 * d_z_15[192 + j] +
-            a1 * d_z_15[208 + j] +
-            a2 * d_z_15[224 + j] +
-            a3 * d_z_15[240 + j];
+            s +
+            a4 * d_z_15[q + 64] +
+            a5 * d_z_15[q + 80] +
+            a6 * d_z_15[q + 96] +
+            a7 * d_z_15[q + 112];
           u455[i * 16 + j] =
             u448[i * 16 + j] +
             u409_1[i * 16 + j] +
@@ -4194,7 +4193,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = u167[1];
       const a2 = u167[2];
       for (let j = 0; j < 4; j++) {
-        d_h_8[j] = a0 * Wo[j] + a1 * Wo[4 + j] + a2 * Wo[8 + j];
+        d_h_8[j] = a0 * Wo[j] + a1 * Wo[j + 4] + a2 * Wo[j + 8];
         d_c_8[j] = d_h_8[j] * u159[j] * (1 - u160[j] * u160[j]);
         u179[j] = d_h_8[j] * u160[j] * u159[j] * (1 - u159[j]);
         u185[j] = d_c_8[j] * u153[j] * (1 - u155[j] * u155[j]);
@@ -4245,10 +4244,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u200 : [16, 7]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_z[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_z[i];
+      const a1 = d_z[i + 1];
+      const a2 = d_z[i + 2];
+      const a3 = d_z[i + 3];
       for (let j = 0; j < 7; j++) {
-        u200[i * 7 + j] = a * u146[j];
+        const v = u146[j];
+        u200[i * 7 + j] = a0 * v;
+        u200[(i + 1) * 7 + j] = a1 * v;
+        u200[(i + 2) * 7 + j] = a2 * v;
+        u200[(i + 3) * 7 + j] = a3 * v;
       }
     }
   }
@@ -4259,26 +4265,28 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = d_z[1];
       const a2 = d_z[2];
       const a3 = d_z[3];
+      const a4 = d_z[4];
+      const a5 = d_z[5];
+      const a6 = d_z[6];
+      const a7 = d_z[7];
       for (let j = 0; j < 7; j++) {
-        u201[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_z[t];
-      const a1 = d_z[t + 1];
-      const a2 = d_z[t + 2];
-      const a3 = d_z[t + 3];
-      for (let j = 0; j < 7; j++) {
-        u201[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+        const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+        u201[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
       }
     }
     {
-      const a0 = d_z[12];
-      const a1 = d_z[13];
-      const a2 = d_z[14];
-      const a3 = d_z[15];
+      const a0 = d_z[8];
+      const a1 = d_z[9];
+      const a2 = d_z[10];
+      const a3 = d_z[11];
+      const a4 = d_z[12];
+      const a5 = d_z[13];
+      const a6 = d_z[14];
+      const a7 = d_z[15];
       for (let j = 0; j < 7; j++) {
-        u201[j] = u201[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+        const q = 56 + j;
+        const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+        u201[j] = u201[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
       }
     }
   }
@@ -4344,10 +4352,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u232 : [16, 7]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_z_1[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_z_1[i];
+      const a1 = d_z_1[i + 1];
+      const a2 = d_z_1[i + 2];
+      const a3 = d_z_1[i + 3];
       for (let j = 0; j < 7; j++) {
-        u232[i * 7 + j] = a * u126[j];
+        const v = u126[j];
+        u232[i * 7 + j] = a0 * v;
+        u232[(i + 1) * 7 + j] = a1 * v;
+        u232[(i + 2) * 7 + j] = a2 * v;
+        u232[(i + 3) * 7 + j] = a3 * v;
       }
     }
   }
@@ -4358,26 +4373,28 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = d_z_1[1];
       const a2 = d_z_1[2];
       const a3 = d_z_1[3];
+      const a4 = d_z_1[4];
+      const a5 = d_z_1[5];
+      const a6 = d_z_1[6];
+      const a7 = d_z_1[7];
       for (let j = 0; j < 7; j++) {
-        u233[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_z_1[t];
-      const a1 = d_z_1[t + 1];
-      const a2 = d_z_1[t + 2];
-      const a3 = d_z_1[t + 3];
-      for (let j = 0; j < 7; j++) {
-        u233[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+        const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+        u233[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
       }
     }
     {
-      const a0 = d_z_1[12];
-      const a1 = d_z_1[13];
-      const a2 = d_z_1[14];
-      const a3 = d_z_1[15];
+      const a0 = d_z_1[8];
+      const a1 = d_z_1[9];
+      const a2 = d_z_1[10];
+      const a3 = d_z_1[11];
+      const a4 = d_z_1[12];
+      const a5 = d_z_1[13];
+      const a6 = d_z_1[14];
+      const a7 = d_z_1[15];
       for (let j = 0; j < 7; j++) {
-        u233[j] = u233[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+        const q = 56 + j;
+        const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+        u233[j] = u233[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
       }
     }
   }
@@ -4443,10 +4460,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u264 : [16, 7]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_z_2[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_z_2[i];
+      const a1 = d_z_2[i + 1];
+      const a2 = d_z_2[i + 2];
+      const a3 = d_z_2[i + 3];
       for (let j = 0; j < 7; j++) {
-        u264[i * 7 + j] = a * u106[j];
+        const v = u106[j];
+        u264[i * 7 + j] = a0 * v;
+        u264[(i + 1) * 7 + j] = a1 * v;
+        u264[(i + 2) * 7 + j] = a2 * v;
+        u264[(i + 3) * 7 + j] = a3 * v;
       }
     }
   }
@@ -4457,26 +4481,28 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = d_z_2[1];
       const a2 = d_z_2[2];
       const a3 = d_z_2[3];
+      const a4 = d_z_2[4];
+      const a5 = d_z_2[5];
+      const a6 = d_z_2[6];
+      const a7 = d_z_2[7];
       for (let j = 0; j < 7; j++) {
-        u265[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_z_2[t];
-      const a1 = d_z_2[t + 1];
-      const a2 = d_z_2[t + 2];
-      const a3 = d_z_2[t + 3];
-      for (let j = 0; j < 7; j++) {
-        u265[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+        const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+        u265[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
       }
     }
     {
-      const a0 = d_z_2[12];
-      const a1 = d_z_2[13];
-      const a2 = d_z_2[14];
-      const a3 = d_z_2[15];
+      const a0 = d_z_2[8];
+      const a1 = d_z_2[9];
+      const a2 = d_z_2[10];
+      const a3 = d_z_2[11];
+      const a4 = d_z_2[12];
+      const a5 = d_z_2[13];
+      const a6 = d_z_2[14];
+      const a7 = d_z_2[15];
       for (let j = 0; j < 7; j++) {
-        u265[j] = u265[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+        const q = 56 + j;
+        const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+        u265[j] = u265[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
       }
     }
   }
@@ -4542,10 +4568,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u296 : [16, 7]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_z_3[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_z_3[i];
+      const a1 = d_z_3[i + 1];
+      const a2 = d_z_3[i + 2];
+      const a3 = d_z_3[i + 3];
       for (let j = 0; j < 7; j++) {
-        u296[i * 7 + j] = a * u86[j];
+        const v = u86[j];
+        u296[i * 7 + j] = a0 * v;
+        u296[(i + 1) * 7 + j] = a1 * v;
+        u296[(i + 2) * 7 + j] = a2 * v;
+        u296[(i + 3) * 7 + j] = a3 * v;
       }
     }
   }
@@ -4556,26 +4589,28 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = d_z_3[1];
       const a2 = d_z_3[2];
       const a3 = d_z_3[3];
+      const a4 = d_z_3[4];
+      const a5 = d_z_3[5];
+      const a6 = d_z_3[6];
+      const a7 = d_z_3[7];
       for (let j = 0; j < 7; j++) {
-        u297[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_z_3[t];
-      const a1 = d_z_3[t + 1];
-      const a2 = d_z_3[t + 2];
-      const a3 = d_z_3[t + 3];
-      for (let j = 0; j < 7; j++) {
-        u297[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+        const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+        u297[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
       }
     }
     {
-      const a0 = d_z_3[12];
-      const a1 = d_z_3[13];
-      const a2 = d_z_3[14];
-      const a3 = d_z_3[15];
+      const a0 = d_z_3[8];
+      const a1 = d_z_3[9];
+      const a2 = d_z_3[10];
+      const a3 = d_z_3[11];
+      const a4 = d_z_3[12];
+      const a5 = d_z_3[13];
+      const a6 = d_z_3[14];
+      const a7 = d_z_3[15];
       for (let j = 0; j < 7; j++) {
-        u297[j] = u297[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+        const q = 56 + j;
+        const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+        u297[j] = u297[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
       }
     }
   }
@@ -4641,10 +4676,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u328 : [16, 7]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_z_4[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_z_4[i];
+      const a1 = d_z_4[i + 1];
+      const a2 = d_z_4[i + 2];
+      const a3 = d_z_4[i + 3];
       for (let j = 0; j < 7; j++) {
-        u328[i * 7 + j] = a * u66[j];
+        const v = u66[j];
+        u328[i * 7 + j] = a0 * v;
+        u328[(i + 1) * 7 + j] = a1 * v;
+        u328[(i + 2) * 7 + j] = a2 * v;
+        u328[(i + 3) * 7 + j] = a3 * v;
       }
     }
   }
@@ -4655,26 +4697,28 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = d_z_4[1];
       const a2 = d_z_4[2];
       const a3 = d_z_4[3];
+      const a4 = d_z_4[4];
+      const a5 = d_z_4[5];
+      const a6 = d_z_4[6];
+      const a7 = d_z_4[7];
       for (let j = 0; j < 7; j++) {
-        u329[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_z_4[t];
-      const a1 = d_z_4[t + 1];
-      const a2 = d_z_4[t + 2];
-      const a3 = d_z_4[t + 3];
-      for (let j = 0; j < 7; j++) {
-        u329[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+        const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+        u329[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
       }
     }
     {
-      const a0 = d_z_4[12];
-      const a1 = d_z_4[13];
-      const a2 = d_z_4[14];
-      const a3 = d_z_4[15];
+      const a0 = d_z_4[8];
+      const a1 = d_z_4[9];
+      const a2 = d_z_4[10];
+      const a3 = d_z_4[11];
+      const a4 = d_z_4[12];
+      const a5 = d_z_4[13];
+      const a6 = d_z_4[14];
+      const a7 = d_z_4[15];
       for (let j = 0; j < 7; j++) {
-        u329[j] = u329[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+        const q = 56 + j;
+        const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+        u329[j] = u329[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
       }
     }
   }
@@ -4740,10 +4784,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u360 : [16, 7]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_z_5[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_z_5[i];
+      const a1 = d_z_5[i + 1];
+      const a2 = d_z_5[i + 2];
+      const a3 = d_z_5[i + 3];
       for (let j = 0; j < 7; j++) {
-        u360[i * 7 + j] = a * u46[j];
+        const v = u46[j];
+        u360[i * 7 + j] = a0 * v;
+        u360[(i + 1) * 7 + j] = a1 * v;
+        u360[(i + 2) * 7 + j] = a2 * v;
+        u360[(i + 3) * 7 + j] = a3 * v;
       }
     }
   }
@@ -4754,26 +4805,28 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = d_z_5[1];
       const a2 = d_z_5[2];
       const a3 = d_z_5[3];
+      const a4 = d_z_5[4];
+      const a5 = d_z_5[5];
+      const a6 = d_z_5[6];
+      const a7 = d_z_5[7];
       for (let j = 0; j < 7; j++) {
-        u361[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_z_5[t];
-      const a1 = d_z_5[t + 1];
-      const a2 = d_z_5[t + 2];
-      const a3 = d_z_5[t + 3];
-      for (let j = 0; j < 7; j++) {
-        u361[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+        const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+        u361[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
       }
     }
     {
-      const a0 = d_z_5[12];
-      const a1 = d_z_5[13];
-      const a2 = d_z_5[14];
-      const a3 = d_z_5[15];
+      const a0 = d_z_5[8];
+      const a1 = d_z_5[9];
+      const a2 = d_z_5[10];
+      const a3 = d_z_5[11];
+      const a4 = d_z_5[12];
+      const a5 = d_z_5[13];
+      const a6 = d_z_5[14];
+      const a7 = d_z_5[15];
       for (let j = 0; j < 7; j++) {
-        u361[j] = u361[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+        const q = 56 + j;
+        const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+        u361[j] = u361[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
       }
     }
   }
@@ -4839,10 +4892,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u392 : [16, 7]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_z_6[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_z_6[i];
+      const a1 = d_z_6[i + 1];
+      const a2 = d_z_6[i + 2];
+      const a3 = d_z_6[i + 3];
       for (let j = 0; j < 7; j++) {
-        u392[i * 7 + j] = a * u26[j];
+        const v = u26[j];
+        u392[i * 7 + j] = a0 * v;
+        u392[(i + 1) * 7 + j] = a1 * v;
+        u392[(i + 2) * 7 + j] = a2 * v;
+        u392[(i + 3) * 7 + j] = a3 * v;
       }
     }
   }
@@ -4853,26 +4913,28 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = d_z_6[1];
       const a2 = d_z_6[2];
       const a3 = d_z_6[3];
+      const a4 = d_z_6[4];
+      const a5 = d_z_6[5];
+      const a6 = d_z_6[6];
+      const a7 = d_z_6[7];
       for (let j = 0; j < 7; j++) {
-        u393[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_z_6[t];
-      const a1 = d_z_6[t + 1];
-      const a2 = d_z_6[t + 2];
-      const a3 = d_z_6[t + 3];
-      for (let j = 0; j < 7; j++) {
-        u393[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+        const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+        u393[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
       }
     }
     {
-      const a0 = d_z_6[12];
-      const a1 = d_z_6[13];
-      const a2 = d_z_6[14];
-      const a3 = d_z_6[15];
+      const a0 = d_z_6[8];
+      const a1 = d_z_6[9];
+      const a2 = d_z_6[10];
+      const a3 = d_z_6[11];
+      const a4 = d_z_6[12];
+      const a5 = d_z_6[13];
+      const a6 = d_z_6[14];
+      const a7 = d_z_6[15];
       for (let j = 0; j < 7; j++) {
-        u393[j] = u393[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+        const q = 56 + j;
+        const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+        u393[j] = u393[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
       }
     }
   }
@@ -4938,10 +5000,14 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u423 : [16, 7]; then, per element, d_W
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_z_7[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_z_7[i];
+      const a1 = d_z_7[i + 1];
+      const a2 = d_z_7[i + 2];
+      const a3 = d_z_7[i + 3];
       for (let j = 0; j < 7; j++) {
-        u423[i * 7 + j] = a * u6[j];
+        const v = u6[j];
+        u423[i * 7 + j] = a0 * v;
         d_W[i * 7 + j] =
           u423[i * 7 + j] +
           u392[i * 7 + j] +
@@ -4951,6 +5017,36 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
           u264[i * 7 + j] +
           u232[i * 7 + j] +
           u200[i * 7 + j];
+        u423[(i + 1) * 7 + j] = a1 * v;
+        d_W[(i + 1) * 7 + j] =
+          u423[(i + 1) * 7 + j] +
+          u392[(i + 1) * 7 + j] +
+          u360[(i + 1) * 7 + j] +
+          u328[(i + 1) * 7 + j] +
+          u296[(i + 1) * 7 + j] +
+          u264[(i + 1) * 7 + j] +
+          u232[(i + 1) * 7 + j] +
+          u200[(i + 1) * 7 + j];
+        u423[(i + 2) * 7 + j] = a2 * v;
+        d_W[(i + 2) * 7 + j] =
+          u423[(i + 2) * 7 + j] +
+          u392[(i + 2) * 7 + j] +
+          u360[(i + 2) * 7 + j] +
+          u328[(i + 2) * 7 + j] +
+          u296[(i + 2) * 7 + j] +
+          u264[(i + 2) * 7 + j] +
+          u232[(i + 2) * 7 + j] +
+          u200[(i + 2) * 7 + j];
+        u423[(i + 3) * 7 + j] = a3 * v;
+        d_W[(i + 3) * 7 + j] =
+          u423[(i + 3) * 7 + j] +
+          u392[(i + 3) * 7 + j] +
+          u360[(i + 3) * 7 + j] +
+          u328[(i + 3) * 7 + j] +
+          u296[(i + 3) * 7 + j] +
+          u264[(i + 3) * 7 + j] +
+          u232[(i + 3) * 7 + j] +
+          u200[(i + 3) * 7 + j];
       }
     }
   }
@@ -5758,7 +5854,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = u167[1];
         const a2 = u167[2];
         for (let j = 0; j < 4; j++) {
-          d_h_8[j] = a0 * Wo[j] + a1 * Wo[4 + j] + a2 * Wo[8 + j];
+          d_h_8[j] = a0 * Wo[j] + a1 * Wo[j + 4] + a2 * Wo[j + 8];
           d_c_8[j] = d_h_8[j] * u159[j] * (1 - u160[j] * u160[j]);
           u179[j] = d_h_8[j] * u160[j] * u159[j] * (1 - u159[j]);
           u185[j] = d_c_8[j] * u153[j] * (1 - u155[j] * u155[j]);
@@ -5809,10 +5905,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u200 : [16, 7]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_z[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_z[i];
+        const a1 = d_z[i + 1];
+        const a2 = d_z[i + 2];
+        const a3 = d_z[i + 3];
         for (let j = 0; j < 7; j++) {
-          u200[i * 7 + j] = a * u146[j];
+          const v = u146[j];
+          u200[i * 7 + j] = a0 * v;
+          u200[(i + 1) * 7 + j] = a1 * v;
+          u200[(i + 2) * 7 + j] = a2 * v;
+          u200[(i + 3) * 7 + j] = a3 * v;
         }
       }
     }
@@ -5823,26 +5926,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_z[1];
         const a2 = d_z[2];
         const a3 = d_z[3];
+        const a4 = d_z[4];
+        const a5 = d_z[5];
+        const a6 = d_z[6];
+        const a7 = d_z[7];
         for (let j = 0; j < 7; j++) {
-          u201[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z[t];
-        const a1 = d_z[t + 1];
-        const a2 = d_z[t + 2];
-        const a3 = d_z[t + 3];
-        for (let j = 0; j < 7; j++) {
-          u201[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+          const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+          u201[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
         }
       }
       {
-        const a0 = d_z[12];
-        const a1 = d_z[13];
-        const a2 = d_z[14];
-        const a3 = d_z[15];
+        const a0 = d_z[8];
+        const a1 = d_z[9];
+        const a2 = d_z[10];
+        const a3 = d_z[11];
+        const a4 = d_z[12];
+        const a5 = d_z[13];
+        const a6 = d_z[14];
+        const a7 = d_z[15];
         for (let j = 0; j < 7; j++) {
-          u201[j] = u201[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+          const q = 56 + j;
+          const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+          u201[j] = u201[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
         }
       }
     }
@@ -5908,10 +6013,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u232 : [16, 7]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_z_1[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_z_1[i];
+        const a1 = d_z_1[i + 1];
+        const a2 = d_z_1[i + 2];
+        const a3 = d_z_1[i + 3];
         for (let j = 0; j < 7; j++) {
-          u232[i * 7 + j] = a * u126[j];
+          const v = u126[j];
+          u232[i * 7 + j] = a0 * v;
+          u232[(i + 1) * 7 + j] = a1 * v;
+          u232[(i + 2) * 7 + j] = a2 * v;
+          u232[(i + 3) * 7 + j] = a3 * v;
         }
       }
     }
@@ -5922,26 +6034,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_z_1[1];
         const a2 = d_z_1[2];
         const a3 = d_z_1[3];
+        const a4 = d_z_1[4];
+        const a5 = d_z_1[5];
+        const a6 = d_z_1[6];
+        const a7 = d_z_1[7];
         for (let j = 0; j < 7; j++) {
-          u233[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_1[t];
-        const a1 = d_z_1[t + 1];
-        const a2 = d_z_1[t + 2];
-        const a3 = d_z_1[t + 3];
-        for (let j = 0; j < 7; j++) {
-          u233[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+          const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+          u233[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
         }
       }
       {
-        const a0 = d_z_1[12];
-        const a1 = d_z_1[13];
-        const a2 = d_z_1[14];
-        const a3 = d_z_1[15];
+        const a0 = d_z_1[8];
+        const a1 = d_z_1[9];
+        const a2 = d_z_1[10];
+        const a3 = d_z_1[11];
+        const a4 = d_z_1[12];
+        const a5 = d_z_1[13];
+        const a6 = d_z_1[14];
+        const a7 = d_z_1[15];
         for (let j = 0; j < 7; j++) {
-          u233[j] = u233[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+          const q = 56 + j;
+          const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+          u233[j] = u233[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
         }
       }
     }
@@ -6007,10 +6121,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u264 : [16, 7]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_z_2[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_z_2[i];
+        const a1 = d_z_2[i + 1];
+        const a2 = d_z_2[i + 2];
+        const a3 = d_z_2[i + 3];
         for (let j = 0; j < 7; j++) {
-          u264[i * 7 + j] = a * u106[j];
+          const v = u106[j];
+          u264[i * 7 + j] = a0 * v;
+          u264[(i + 1) * 7 + j] = a1 * v;
+          u264[(i + 2) * 7 + j] = a2 * v;
+          u264[(i + 3) * 7 + j] = a3 * v;
         }
       }
     }
@@ -6021,26 +6142,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_z_2[1];
         const a2 = d_z_2[2];
         const a3 = d_z_2[3];
+        const a4 = d_z_2[4];
+        const a5 = d_z_2[5];
+        const a6 = d_z_2[6];
+        const a7 = d_z_2[7];
         for (let j = 0; j < 7; j++) {
-          u265[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_2[t];
-        const a1 = d_z_2[t + 1];
-        const a2 = d_z_2[t + 2];
-        const a3 = d_z_2[t + 3];
-        for (let j = 0; j < 7; j++) {
-          u265[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+          const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+          u265[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
         }
       }
       {
-        const a0 = d_z_2[12];
-        const a1 = d_z_2[13];
-        const a2 = d_z_2[14];
-        const a3 = d_z_2[15];
+        const a0 = d_z_2[8];
+        const a1 = d_z_2[9];
+        const a2 = d_z_2[10];
+        const a3 = d_z_2[11];
+        const a4 = d_z_2[12];
+        const a5 = d_z_2[13];
+        const a6 = d_z_2[14];
+        const a7 = d_z_2[15];
         for (let j = 0; j < 7; j++) {
-          u265[j] = u265[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+          const q = 56 + j;
+          const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+          u265[j] = u265[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
         }
       }
     }
@@ -6106,10 +6229,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u296 : [16, 7]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_z_3[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_z_3[i];
+        const a1 = d_z_3[i + 1];
+        const a2 = d_z_3[i + 2];
+        const a3 = d_z_3[i + 3];
         for (let j = 0; j < 7; j++) {
-          u296[i * 7 + j] = a * u86[j];
+          const v = u86[j];
+          u296[i * 7 + j] = a0 * v;
+          u296[(i + 1) * 7 + j] = a1 * v;
+          u296[(i + 2) * 7 + j] = a2 * v;
+          u296[(i + 3) * 7 + j] = a3 * v;
         }
       }
     }
@@ -6120,26 +6250,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_z_3[1];
         const a2 = d_z_3[2];
         const a3 = d_z_3[3];
+        const a4 = d_z_3[4];
+        const a5 = d_z_3[5];
+        const a6 = d_z_3[6];
+        const a7 = d_z_3[7];
         for (let j = 0; j < 7; j++) {
-          u297[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_3[t];
-        const a1 = d_z_3[t + 1];
-        const a2 = d_z_3[t + 2];
-        const a3 = d_z_3[t + 3];
-        for (let j = 0; j < 7; j++) {
-          u297[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+          const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+          u297[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
         }
       }
       {
-        const a0 = d_z_3[12];
-        const a1 = d_z_3[13];
-        const a2 = d_z_3[14];
-        const a3 = d_z_3[15];
+        const a0 = d_z_3[8];
+        const a1 = d_z_3[9];
+        const a2 = d_z_3[10];
+        const a3 = d_z_3[11];
+        const a4 = d_z_3[12];
+        const a5 = d_z_3[13];
+        const a6 = d_z_3[14];
+        const a7 = d_z_3[15];
         for (let j = 0; j < 7; j++) {
-          u297[j] = u297[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+          const q = 56 + j;
+          const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+          u297[j] = u297[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
         }
       }
     }
@@ -6205,10 +6337,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u328 : [16, 7]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_z_4[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_z_4[i];
+        const a1 = d_z_4[i + 1];
+        const a2 = d_z_4[i + 2];
+        const a3 = d_z_4[i + 3];
         for (let j = 0; j < 7; j++) {
-          u328[i * 7 + j] = a * u66[j];
+          const v = u66[j];
+          u328[i * 7 + j] = a0 * v;
+          u328[(i + 1) * 7 + j] = a1 * v;
+          u328[(i + 2) * 7 + j] = a2 * v;
+          u328[(i + 3) * 7 + j] = a3 * v;
         }
       }
     }
@@ -6219,26 +6358,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_z_4[1];
         const a2 = d_z_4[2];
         const a3 = d_z_4[3];
+        const a4 = d_z_4[4];
+        const a5 = d_z_4[5];
+        const a6 = d_z_4[6];
+        const a7 = d_z_4[7];
         for (let j = 0; j < 7; j++) {
-          u329[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_4[t];
-        const a1 = d_z_4[t + 1];
-        const a2 = d_z_4[t + 2];
-        const a3 = d_z_4[t + 3];
-        for (let j = 0; j < 7; j++) {
-          u329[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+          const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+          u329[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
         }
       }
       {
-        const a0 = d_z_4[12];
-        const a1 = d_z_4[13];
-        const a2 = d_z_4[14];
-        const a3 = d_z_4[15];
+        const a0 = d_z_4[8];
+        const a1 = d_z_4[9];
+        const a2 = d_z_4[10];
+        const a3 = d_z_4[11];
+        const a4 = d_z_4[12];
+        const a5 = d_z_4[13];
+        const a6 = d_z_4[14];
+        const a7 = d_z_4[15];
         for (let j = 0; j < 7; j++) {
-          u329[j] = u329[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+          const q = 56 + j;
+          const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+          u329[j] = u329[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
         }
       }
     }
@@ -6304,10 +6445,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u360 : [16, 7]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_z_5[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_z_5[i];
+        const a1 = d_z_5[i + 1];
+        const a2 = d_z_5[i + 2];
+        const a3 = d_z_5[i + 3];
         for (let j = 0; j < 7; j++) {
-          u360[i * 7 + j] = a * u46[j];
+          const v = u46[j];
+          u360[i * 7 + j] = a0 * v;
+          u360[(i + 1) * 7 + j] = a1 * v;
+          u360[(i + 2) * 7 + j] = a2 * v;
+          u360[(i + 3) * 7 + j] = a3 * v;
         }
       }
     }
@@ -6318,26 +6466,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_z_5[1];
         const a2 = d_z_5[2];
         const a3 = d_z_5[3];
+        const a4 = d_z_5[4];
+        const a5 = d_z_5[5];
+        const a6 = d_z_5[6];
+        const a7 = d_z_5[7];
         for (let j = 0; j < 7; j++) {
-          u361[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_5[t];
-        const a1 = d_z_5[t + 1];
-        const a2 = d_z_5[t + 2];
-        const a3 = d_z_5[t + 3];
-        for (let j = 0; j < 7; j++) {
-          u361[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+          const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+          u361[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
         }
       }
       {
-        const a0 = d_z_5[12];
-        const a1 = d_z_5[13];
-        const a2 = d_z_5[14];
-        const a3 = d_z_5[15];
+        const a0 = d_z_5[8];
+        const a1 = d_z_5[9];
+        const a2 = d_z_5[10];
+        const a3 = d_z_5[11];
+        const a4 = d_z_5[12];
+        const a5 = d_z_5[13];
+        const a6 = d_z_5[14];
+        const a7 = d_z_5[15];
         for (let j = 0; j < 7; j++) {
-          u361[j] = u361[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+          const q = 56 + j;
+          const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+          u361[j] = u361[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
         }
       }
     }
@@ -6403,10 +6553,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u392 : [16, 7]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_z_6[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_z_6[i];
+        const a1 = d_z_6[i + 1];
+        const a2 = d_z_6[i + 2];
+        const a3 = d_z_6[i + 3];
         for (let j = 0; j < 7; j++) {
-          u392[i * 7 + j] = a * u26[j];
+          const v = u26[j];
+          u392[i * 7 + j] = a0 * v;
+          u392[(i + 1) * 7 + j] = a1 * v;
+          u392[(i + 2) * 7 + j] = a2 * v;
+          u392[(i + 3) * 7 + j] = a3 * v;
         }
       }
     }
@@ -6417,26 +6574,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_z_6[1];
         const a2 = d_z_6[2];
         const a3 = d_z_6[3];
+        const a4 = d_z_6[4];
+        const a5 = d_z_6[5];
+        const a6 = d_z_6[6];
+        const a7 = d_z_6[7];
         for (let j = 0; j < 7; j++) {
-          u393[j] = a0 * W[j] + a1 * W[7 + j] + a2 * W[14 + j] + a3 * W[21 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_z_6[t];
-        const a1 = d_z_6[t + 1];
-        const a2 = d_z_6[t + 2];
-        const a3 = d_z_6[t + 3];
-        for (let j = 0; j < 7; j++) {
-          u393[j] += a0 * W[t * 7 + j] + a1 * W[(t + 1) * 7 + j] + a2 * W[(t + 2) * 7 + j] + a3 * W[(t + 3) * 7 + j];
+          const s = a0 * W[j] + a1 * W[j + 7] + a2 * W[j + 14] + a3 * W[j + 21];
+          u393[j] = s + a4 * W[j + 28] + a5 * W[j + 35] + a6 * W[j + 42] + a7 * W[j + 49];
         }
       }
       {
-        const a0 = d_z_6[12];
-        const a1 = d_z_6[13];
-        const a2 = d_z_6[14];
-        const a3 = d_z_6[15];
+        const a0 = d_z_6[8];
+        const a1 = d_z_6[9];
+        const a2 = d_z_6[10];
+        const a3 = d_z_6[11];
+        const a4 = d_z_6[12];
+        const a5 = d_z_6[13];
+        const a6 = d_z_6[14];
+        const a7 = d_z_6[15];
         for (let j = 0; j < 7; j++) {
-          u393[j] = u393[j] + a0 * W[84 + j] + a1 * W[91 + j] + a2 * W[98 + j] + a3 * W[105 + j];
+          const q = 56 + j;
+          const s = a0 * W[q] + a1 * W[q + 7] + a2 * W[q + 14] + a3 * W[q + 21];
+          u393[j] = u393[j] + s + a4 * W[q + 28] + a5 * W[q + 35] + a6 * W[q + 42] + a7 * W[q + 49];
         }
       }
     }
@@ -6502,10 +6661,14 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u423 : [16, 7]; then, per element, d_W
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_z_7[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_z_7[i];
+        const a1 = d_z_7[i + 1];
+        const a2 = d_z_7[i + 2];
+        const a3 = d_z_7[i + 3];
         for (let j = 0; j < 7; j++) {
-          u423[i * 7 + j] = a * u6[j];
+          const v = u6[j];
+          u423[i * 7 + j] = a0 * v;
           d_W[i * 7 + j] =
             u423[i * 7 + j] +
             u392[i * 7 + j] +
@@ -6515,6 +6678,36 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
             u264[i * 7 + j] +
             u232[i * 7 + j] +
             u200[i * 7 + j];
+          u423[(i + 1) * 7 + j] = a1 * v;
+          d_W[(i + 1) * 7 + j] =
+            u423[(i + 1) * 7 + j] +
+            u392[(i + 1) * 7 + j] +
+            u360[(i + 1) * 7 + j] +
+            u328[(i + 1) * 7 + j] +
+            u296[(i + 1) * 7 + j] +
+            u264[(i + 1) * 7 + j] +
+            u232[(i + 1) * 7 + j] +
+            u200[(i + 1) * 7 + j];
+          u423[(i + 2) * 7 + j] = a2 * v;
+          d_W[(i + 2) * 7 + j] =
+            u423[(i + 2) * 7 + j] +
+            u392[(i + 2) * 7 + j] +
+            u360[(i + 2) * 7 + j] +
+            u328[(i + 2) * 7 + j] +
+            u296[(i + 2) * 7 + j] +
+            u264[(i + 2) * 7 + j] +
+            u232[(i + 2) * 7 + j] +
+            u200[(i + 2) * 7 + j];
+          u423[(i + 3) * 7 + j] = a3 * v;
+          d_W[(i + 3) * 7 + j] =
+            u423[(i + 3) * 7 + j] +
+            u392[(i + 3) * 7 + j] +
+            u360[(i + 3) * 7 + j] +
+            u328[(i + 3) * 7 + j] +
+            u296[(i + 3) * 7 + j] +
+            u264[(i + 3) * 7 + j] +
+            u232[(i + 3) * 7 + j] +
+            u200[(i + 3) * 7 + j];
         }
       }
     }

@@ -2,7 +2,7 @@
 // (gradc compile examples/mlp-xw.grad).
 // source sha256: e3130600a78a166e4de6a867ed44766a61441caedb13ce97f90ab248393a64f6
 // gradc options: dtype=f64
-// output sha256: b6942bba6b143a2689f9daee9a8e9f0b8fe53fc2ca9a3087dd49ad4116473f98
+// output sha256: afd13a9e7f0e779a347453e6ad71f5b5ce04a35ec27318901afeca87cd656b1d
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -233,27 +233,43 @@ export function loss(params: Params, inputs: Inputs): number {
       const a1 = x[1];
       const a2 = x[2];
       const a3 = x[3];
+      const a4 = x[4];
+      const a5 = x[5];
+      const a6 = x[6];
+      const a7 = x[7];
       for (let j = 0; j < 128; j++) {
-        u1[j] = a0 * W1[j] + a1 * W1[128 + j] + a2 * W1[256 + j] + a3 * W1[384 + j];
+        const s = a0 * W1[j] + a1 * W1[j + 128] + a2 * W1[j + 256] + a3 * W1[j + 384];
+        u1[j] = s + a4 * W1[j + 512] + a5 * W1[j + 640] + a6 * W1[j + 768] + a7 * W1[j + 896];
       }
     }
-    for (let t = 4; t < 780; t += 4) {
+    for (let t = 8; t < 776; t += 8) {
       const a0 = x[t];
       const a1 = x[t + 1];
       const a2 = x[t + 2];
       const a3 = x[t + 3];
+      const a4 = x[t + 4];
+      const a5 = x[t + 5];
+      const a6 = x[t + 6];
+      const a7 = x[t + 7];
       for (let j = 0; j < 128; j++) {
-        u1[j] +=
-          a0 * W1[t * 128 + j] + a1 * W1[(t + 1) * 128 + j] + a2 * W1[(t + 2) * 128 + j] + a3 * W1[(t + 3) * 128 + j];
+        const q = t * 128 + j;
+        const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
+        u1[j] += s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
       }
     }
     {
-      const a0 = x[780];
-      const a1 = x[781];
-      const a2 = x[782];
-      const a3 = x[783];
+      const a0 = x[776];
+      const a1 = x[777];
+      const a2 = x[778];
+      const a3 = x[779];
+      const a4 = x[780];
+      const a5 = x[781];
+      const a6 = x[782];
+      const a7 = x[783];
       for (let j = 0; j < 128; j++) {
-        u1[j] = u1[j] + a0 * W1[99840 + j] + a1 * W1[99968 + j] + a2 * W1[100096 + j] + a3 * W1[100224 + j];
+        const q = 99328 + j;
+        const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
+        u1[j] = u1[j] + s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
         const t_1 = u1[j] + b1[j];
         h[j] = t_1 < 0 ? 0 : t_1;
       }
@@ -266,27 +282,43 @@ export function loss(params: Params, inputs: Inputs): number {
       const a1 = h[1];
       const a2 = h[2];
       const a3 = h[3];
+      const a4 = h[4];
+      const a5 = h[5];
+      const a6 = h[6];
+      const a7 = h[7];
       for (let j = 0; j < 10; j++) {
-        u4[j] = a0 * W2[j] + a1 * W2[10 + j] + a2 * W2[20 + j] + a3 * W2[30 + j];
+        const s = a0 * W2[j] + a1 * W2[j + 10] + a2 * W2[j + 20] + a3 * W2[j + 30];
+        u4[j] = s + a4 * W2[j + 40] + a5 * W2[j + 50] + a6 * W2[j + 60] + a7 * W2[j + 70];
       }
     }
-    for (let t = 4; t < 124; t += 4) {
+    for (let t = 8; t < 120; t += 8) {
       const a0 = h[t];
       const a1 = h[t + 1];
       const a2 = h[t + 2];
       const a3 = h[t + 3];
+      const a4 = h[t + 4];
+      const a5 = h[t + 5];
+      const a6 = h[t + 6];
+      const a7 = h[t + 7];
       for (let j = 0; j < 10; j++) {
-        u4[j] +=
-          a0 * W2[t * 10 + j] + a1 * W2[(t + 1) * 10 + j] + a2 * W2[(t + 2) * 10 + j] + a3 * W2[(t + 3) * 10 + j];
+        const q = t * 10 + j;
+        const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+        u4[j] += s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
       }
     }
     {
-      const a0 = h[124];
-      const a1 = h[125];
-      const a2 = h[126];
-      const a3 = h[127];
+      const a0 = h[120];
+      const a1 = h[121];
+      const a2 = h[122];
+      const a3 = h[123];
+      const a4 = h[124];
+      const a5 = h[125];
+      const a6 = h[126];
+      const a7 = h[127];
       for (let j = 0; j < 10; j++) {
-        u4[j] = u4[j] + a0 * W2[1240 + j] + a1 * W2[1250 + j] + a2 * W2[1260 + j] + a3 * W2[1270 + j];
+        const q = 1200 + j;
+        const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+        u4[j] = u4[j] + s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
         z[j] = u4[j] + b2[j];
       }
     }
@@ -339,27 +371,43 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = x[1];
       const a2 = x[2];
       const a3 = x[3];
+      const a4 = x[4];
+      const a5 = x[5];
+      const a6 = x[6];
+      const a7 = x[7];
       for (let j = 0; j < 128; j++) {
-        u1[j] = a0 * W1[j] + a1 * W1[128 + j] + a2 * W1[256 + j] + a3 * W1[384 + j];
+        const s = a0 * W1[j] + a1 * W1[j + 128] + a2 * W1[j + 256] + a3 * W1[j + 384];
+        u1[j] = s + a4 * W1[j + 512] + a5 * W1[j + 640] + a6 * W1[j + 768] + a7 * W1[j + 896];
       }
     }
-    for (let t = 4; t < 780; t += 4) {
+    for (let t = 8; t < 776; t += 8) {
       const a0 = x[t];
       const a1 = x[t + 1];
       const a2 = x[t + 2];
       const a3 = x[t + 3];
+      const a4 = x[t + 4];
+      const a5 = x[t + 5];
+      const a6 = x[t + 6];
+      const a7 = x[t + 7];
       for (let j = 0; j < 128; j++) {
-        u1[j] +=
-          a0 * W1[t * 128 + j] + a1 * W1[(t + 1) * 128 + j] + a2 * W1[(t + 2) * 128 + j] + a3 * W1[(t + 3) * 128 + j];
+        const q = t * 128 + j;
+        const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
+        u1[j] += s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
       }
     }
     {
-      const a0 = x[780];
-      const a1 = x[781];
-      const a2 = x[782];
-      const a3 = x[783];
+      const a0 = x[776];
+      const a1 = x[777];
+      const a2 = x[778];
+      const a3 = x[779];
+      const a4 = x[780];
+      const a5 = x[781];
+      const a6 = x[782];
+      const a7 = x[783];
       for (let j = 0; j < 128; j++) {
-        u1[j] = u1[j] + a0 * W1[99840 + j] + a1 * W1[99968 + j] + a2 * W1[100096 + j] + a3 * W1[100224 + j];
+        const q = 99328 + j;
+        const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
+        u1[j] = u1[j] + s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
         u2[j] = u1[j] + b1[j];
         h[j] = u2[j] < 0 ? 0 : u2[j];
       }
@@ -372,27 +420,43 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = h[1];
       const a2 = h[2];
       const a3 = h[3];
+      const a4 = h[4];
+      const a5 = h[5];
+      const a6 = h[6];
+      const a7 = h[7];
       for (let j = 0; j < 10; j++) {
-        u4[j] = a0 * W2[j] + a1 * W2[10 + j] + a2 * W2[20 + j] + a3 * W2[30 + j];
+        const s = a0 * W2[j] + a1 * W2[j + 10] + a2 * W2[j + 20] + a3 * W2[j + 30];
+        u4[j] = s + a4 * W2[j + 40] + a5 * W2[j + 50] + a6 * W2[j + 60] + a7 * W2[j + 70];
       }
     }
-    for (let t = 4; t < 124; t += 4) {
+    for (let t = 8; t < 120; t += 8) {
       const a0 = h[t];
       const a1 = h[t + 1];
       const a2 = h[t + 2];
       const a3 = h[t + 3];
+      const a4 = h[t + 4];
+      const a5 = h[t + 5];
+      const a6 = h[t + 6];
+      const a7 = h[t + 7];
       for (let j = 0; j < 10; j++) {
-        u4[j] +=
-          a0 * W2[t * 10 + j] + a1 * W2[(t + 1) * 10 + j] + a2 * W2[(t + 2) * 10 + j] + a3 * W2[(t + 3) * 10 + j];
+        const q = t * 10 + j;
+        const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+        u4[j] += s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
       }
     }
     {
-      const a0 = h[124];
-      const a1 = h[125];
-      const a2 = h[126];
-      const a3 = h[127];
+      const a0 = h[120];
+      const a1 = h[121];
+      const a2 = h[122];
+      const a3 = h[123];
+      const a4 = h[124];
+      const a5 = h[125];
+      const a6 = h[126];
+      const a7 = h[127];
       for (let j = 0; j < 10; j++) {
-        u4[j] = u4[j] + a0 * W2[1240 + j] + a1 * W2[1250 + j] + a2 * W2[1260 + j] + a3 * W2[1270 + j];
+        const q = 1200 + j;
+        const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+        u4[j] = u4[j] + s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
         z[j] = u4[j] + b2[j];
       }
     }
@@ -458,19 +522,33 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // d_W2 : [128, 10]
   {
-    for (let i = 0; i < 128; i++) {
-      const a = h[i];
+    for (let i = 0; i < 128; i += 4) {
+      const a0 = h[i];
+      const a1 = h[i + 1];
+      const a2 = h[i + 2];
+      const a3 = h[i + 3];
       for (let j = 0; j < 10; j++) {
-        d_W2[i * 10 + j] = a * u8[j];
+        const v = u8[j];
+        d_W2[i * 10 + j] = a0 * v;
+        d_W2[(i + 1) * 10 + j] = a1 * v;
+        d_W2[(i + 2) * 10 + j] = a2 * v;
+        d_W2[(i + 3) * 10 + j] = a3 * v;
       }
     }
   }
   // d_W1 : [784, 128]
   {
-    for (let i = 0; i < 784; i++) {
-      const a = x[i];
+    for (let i = 0; i < 784; i += 4) {
+      const a0 = x[i];
+      const a1 = x[i + 1];
+      const a2 = x[i + 2];
+      const a3 = x[i + 3];
       for (let j = 0; j < 128; j++) {
-        d_W1[i * 128 + j] = a * d_b1[j];
+        const v = d_b1[j];
+        d_W1[i * 128 + j] = a0 * v;
+        d_W1[(i + 1) * 128 + j] = a1 * v;
+        d_W1[(i + 2) * 128 + j] = a2 * v;
+        d_W1[(i + 3) * 128 + j] = a3 * v;
       }
     }
   }
@@ -512,35 +590,44 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = x_1[x_offset_1 + (i * 784 + 1)];
         const a2 = x_1[x_offset_1 + (i * 784 + 2)];
         const a3 = x_1[x_offset_1 + (i * 784 + 3)];
+        const a4 = x_1[x_offset_1 + (i * 784 + 4)];
+        const a5 = x_1[x_offset_1 + (i * 784 + 5)];
+        const a6 = x_1[x_offset_1 + (i * 784 + 6)];
+        const a7 = x_1[x_offset_1 + (i * 784 + 7)];
         for (let j = 0; j < 128; j++) {
-          u1_1[i * 128 + j] = a0 * W1_1[j] + a1 * W1_1[128 + j] + a2 * W1_1[256 + j] + a3 * W1_1[384 + j];
+          const s = a0 * W1_1[j] + a1 * W1_1[j + 128] + a2 * W1_1[j + 256] + a3 * W1_1[j + 384];
+          u1_1[i * 128 + j] = s + a4 * W1_1[j + 512] + a5 * W1_1[j + 640] + a6 * W1_1[j + 768] + a7 * W1_1[j + 896];
         }
       }
-      for (let t = 4; t < 780; t += 4) {
+      for (let t = 8; t < 776; t += 8) {
         const a0 = x_1[x_offset_1 + (i * 784 + t)];
         const a1 = x_1[x_offset_1 + (i * 784 + (t + 1))];
         const a2 = x_1[x_offset_1 + (i * 784 + (t + 2))];
         const a3 = x_1[x_offset_1 + (i * 784 + (t + 3))];
+        const a4 = x_1[x_offset_1 + (i * 784 + (t + 4))];
+        const a5 = x_1[x_offset_1 + (i * 784 + (t + 5))];
+        const a6 = x_1[x_offset_1 + (i * 784 + (t + 6))];
+        const a7 = x_1[x_offset_1 + (i * 784 + (t + 7))];
         for (let j = 0; j < 128; j++) {
-          u1_1[i * 128 + j] +=
-            a0 * W1_1[t * 128 + j] +
-            a1 * W1_1[(t + 1) * 128 + j] +
-            a2 * W1_1[(t + 2) * 128 + j] +
-            a3 * W1_1[(t + 3) * 128 + j];
+          const q = t * 128 + j;
+          const s = a0 * W1_1[q] + a1 * W1_1[q + 128] + a2 * W1_1[q + 256] + a3 * W1_1[q + 384];
+          u1_1[i * 128 + j] += s + a4 * W1_1[q + 512] + a5 * W1_1[q + 640] + a6 * W1_1[q + 768] + a7 * W1_1[q + 896];
         }
       }
       {
-        const a0 = x_1[x_offset_1 + (i * 784 + 780)];
-        const a1 = x_1[x_offset_1 + (i * 784 + 781)];
-        const a2 = x_1[x_offset_1 + (i * 784 + 782)];
-        const a3 = x_1[x_offset_1 + (i * 784 + 783)];
+        const a0 = x_1[x_offset_1 + (i * 784 + 776)];
+        const a1 = x_1[x_offset_1 + (i * 784 + 777)];
+        const a2 = x_1[x_offset_1 + (i * 784 + 778)];
+        const a3 = x_1[x_offset_1 + (i * 784 + 779)];
+        const a4 = x_1[x_offset_1 + (i * 784 + 780)];
+        const a5 = x_1[x_offset_1 + (i * 784 + 781)];
+        const a6 = x_1[x_offset_1 + (i * 784 + 782)];
+        const a7 = x_1[x_offset_1 + (i * 784 + 783)];
         for (let j = 0; j < 128; j++) {
+          const q = 99328 + j;
+          const s = a0 * W1_1[q] + a1 * W1_1[q + 128] + a2 * W1_1[q + 256] + a3 * W1_1[q + 384];
           u1_1[i * 128 + j] =
-            u1_1[i * 128 + j] +
-            a0 * W1_1[99840 + j] +
-            a1 * W1_1[99968 + j] +
-            a2 * W1_1[100096 + j] +
-            a3 * W1_1[100224 + j];
+            u1_1[i * 128 + j] + s + a4 * W1_1[q + 512] + a5 * W1_1[q + 640] + a6 * W1_1[q + 768] + a7 * W1_1[q + 896];
           u3[i * 128 + j] = u1_1[i * 128 + j] + b1_1[j];
           h_1[i * 128 + j] = u3[i * 128 + j] < 0 ? 0 : u3[i * 128 + j];
         }
@@ -555,31 +642,44 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = h_1[i * 128 + 1];
         const a2 = h_1[i * 128 + 2];
         const a3 = h_1[i * 128 + 3];
+        const a4 = h_1[i * 128 + 4];
+        const a5 = h_1[i * 128 + 5];
+        const a6 = h_1[i * 128 + 6];
+        const a7 = h_1[i * 128 + 7];
         for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] = a0 * W2_1[j] + a1 * W2_1[10 + j] + a2 * W2_1[20 + j] + a3 * W2_1[30 + j];
+          const s = a0 * W2_1[j] + a1 * W2_1[j + 10] + a2 * W2_1[j + 20] + a3 * W2_1[j + 30];
+          u5[i * 10 + j] = s + a4 * W2_1[j + 40] + a5 * W2_1[j + 50] + a6 * W2_1[j + 60] + a7 * W2_1[j + 70];
         }
       }
-      for (let t = 4; t < 124; t += 4) {
+      for (let t = 8; t < 120; t += 8) {
         const a0 = h_1[i * 128 + t];
         const a1 = h_1[i * 128 + (t + 1)];
         const a2 = h_1[i * 128 + (t + 2)];
         const a3 = h_1[i * 128 + (t + 3)];
+        const a4 = h_1[i * 128 + (t + 4)];
+        const a5 = h_1[i * 128 + (t + 5)];
+        const a6 = h_1[i * 128 + (t + 6)];
+        const a7 = h_1[i * 128 + (t + 7)];
         for (let j = 0; j < 10; j++) {
-          u5[i * 10 + j] +=
-            a0 * W2_1[t * 10 + j] +
-            a1 * W2_1[(t + 1) * 10 + j] +
-            a2 * W2_1[(t + 2) * 10 + j] +
-            a3 * W2_1[(t + 3) * 10 + j];
+          const q = t * 10 + j;
+          const s = a0 * W2_1[q] + a1 * W2_1[q + 10] + a2 * W2_1[q + 20] + a3 * W2_1[q + 30];
+          u5[i * 10 + j] += s + a4 * W2_1[q + 40] + a5 * W2_1[q + 50] + a6 * W2_1[q + 60] + a7 * W2_1[q + 70];
         }
       }
       {
-        const a0 = h_1[i * 128 + 124];
-        const a1 = h_1[i * 128 + 125];
-        const a2 = h_1[i * 128 + 126];
-        const a3 = h_1[i * 128 + 127];
+        const a0 = h_1[i * 128 + 120];
+        const a1 = h_1[i * 128 + 121];
+        const a2 = h_1[i * 128 + 122];
+        const a3 = h_1[i * 128 + 123];
+        const a4 = h_1[i * 128 + 124];
+        const a5 = h_1[i * 128 + 125];
+        const a6 = h_1[i * 128 + 126];
+        const a7 = h_1[i * 128 + 127];
         for (let j = 0; j < 10; j++) {
+          const q = 1200 + j;
+          const s = a0 * W2_1[q] + a1 * W2_1[q + 10] + a2 * W2_1[q + 20] + a3 * W2_1[q + 30];
           u5[i * 10 + j] =
-            u5[i * 10 + j] + a0 * W2_1[1240 + j] + a1 * W2_1[1250 + j] + a2 * W2_1[1260 + j] + a3 * W2_1[1270 + j];
+            u5[i * 10 + j] + s + a4 * W2_1[q + 40] + a5 * W2_1[q + 50] + a6 * W2_1[q + 60] + a7 * W2_1[q + 70];
           z_1[i * 10 + j] = u5[i * 10 + j] + b2_1[j];
         }
       }
@@ -680,31 +780,29 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = h_1[128 + i];
         const a2 = h_1[256 + i];
         const a3 = h_1[384 + i];
+        const a4 = h_1[512 + i];
+        const a5 = h_1[640 + i];
+        const a6 = h_1[768 + i];
+        const a7 = h_1[896 + i];
         for (let j = 0; j < 10; j++) {
-          d_W2_1[i * 10 + j] = a0 * u11_1[j] + a1 * u11_1[10 + j] + a2 * u11_1[20 + j] + a3 * u11_1[30 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_1[t * 128 + i];
-        const a1 = h_1[(t + 1) * 128 + i];
-        const a2 = h_1[(t + 2) * 128 + i];
-        const a3 = h_1[(t + 3) * 128 + i];
-        for (let j = 0; j < 10; j++) {
-          d_W2_1[i * 10 + j] +=
-            a0 * u11_1[t * 10 + j] +
-            a1 * u11_1[(t + 1) * 10 + j] +
-            a2 * u11_1[(t + 2) * 10 + j] +
-            a3 * u11_1[(t + 3) * 10 + j];
+          const s = a0 * u11_1[j] + a1 * u11_1[j + 10] + a2 * u11_1[j + 20] + a3 * u11_1[j + 30];
+          d_W2_1[i * 10 + j] = s + a4 * u11_1[j + 40] + a5 * u11_1[j + 50] + a6 * u11_1[j + 60] + a7 * u11_1[j + 70];
         }
       }
       {
-        const a0 = h_1[1536 + i];
-        const a1 = h_1[1664 + i];
-        const a2 = h_1[1792 + i];
-        const a3 = h_1[1920 + i];
+        const a0 = h_1[1024 + i];
+        const a1 = h_1[1152 + i];
+        const a2 = h_1[1280 + i];
+        const a3 = h_1[1408 + i];
+        const a4 = h_1[1536 + i];
+        const a5 = h_1[1664 + i];
+        const a6 = h_1[1792 + i];
+        const a7 = h_1[1920 + i];
         for (let j = 0; j < 10; j++) {
+          const q = 80 + j;
+          const s = a0 * u11_1[q] + a1 * u11_1[q + 10] + a2 * u11_1[q + 20] + a3 * u11_1[q + 30];
           d_W2_1[i * 10 + j] =
-            d_W2_1[i * 10 + j] + a0 * u11_1[120 + j] + a1 * u11_1[130 + j] + a2 * u11_1[140 + j] + a3 * u11_1[150 + j];
+            d_W2_1[i * 10 + j] + s + a4 * u11_1[q + 40] + a5 * u11_1[q + 50] + a6 * u11_1[q + 60] + a7 * u11_1[q + 70];
         }
       }
     }
@@ -730,31 +828,29 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = x_1[x_offset_1 + (784 + i)];
         const a2 = x_1[x_offset_1 + (1568 + i)];
         const a3 = x_1[x_offset_1 + (2352 + i)];
+        const a4 = x_1[x_offset_1 + (3136 + i)];
+        const a5 = x_1[x_offset_1 + (3920 + i)];
+        const a6 = x_1[x_offset_1 + (4704 + i)];
+        const a7 = x_1[x_offset_1 + (5488 + i)];
         for (let j = 0; j < 128; j++) {
-          d_W1_1[i * 128 + j] = a0 * u18[j] + a1 * u18[128 + j] + a2 * u18[256 + j] + a3 * u18[384 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = x_1[x_offset_1 + (t * 784 + i)];
-        const a1 = x_1[x_offset_1 + ((t + 1) * 784 + i)];
-        const a2 = x_1[x_offset_1 + ((t + 2) * 784 + i)];
-        const a3 = x_1[x_offset_1 + ((t + 3) * 784 + i)];
-        for (let j = 0; j < 128; j++) {
-          d_W1_1[i * 128 + j] +=
-            a0 * u18[t * 128 + j] +
-            a1 * u18[(t + 1) * 128 + j] +
-            a2 * u18[(t + 2) * 128 + j] +
-            a3 * u18[(t + 3) * 128 + j];
+          const s = a0 * u18[j] + a1 * u18[j + 128] + a2 * u18[j + 256] + a3 * u18[j + 384];
+          d_W1_1[i * 128 + j] = s + a4 * u18[j + 512] + a5 * u18[j + 640] + a6 * u18[j + 768] + a7 * u18[j + 896];
         }
       }
       {
-        const a0 = x_1[x_offset_1 + (9408 + i)];
-        const a1 = x_1[x_offset_1 + (10192 + i)];
-        const a2 = x_1[x_offset_1 + (10976 + i)];
-        const a3 = x_1[x_offset_1 + (11760 + i)];
+        const a0 = x_1[x_offset_1 + (6272 + i)];
+        const a1 = x_1[x_offset_1 + (7056 + i)];
+        const a2 = x_1[x_offset_1 + (7840 + i)];
+        const a3 = x_1[x_offset_1 + (8624 + i)];
+        const a4 = x_1[x_offset_1 + (9408 + i)];
+        const a5 = x_1[x_offset_1 + (10192 + i)];
+        const a6 = x_1[x_offset_1 + (10976 + i)];
+        const a7 = x_1[x_offset_1 + (11760 + i)];
         for (let j = 0; j < 128; j++) {
+          const q = 1024 + j;
+          const s = a0 * u18[q] + a1 * u18[q + 128] + a2 * u18[q + 256] + a3 * u18[q + 384];
           d_W1_1[i * 128 + j] =
-            d_W1_1[i * 128 + j] + a0 * u18[1536 + j] + a1 * u18[1664 + j] + a2 * u18[1792 + j] + a3 * u18[1920 + j];
+            d_W1_1[i * 128 + j] + s + a4 * u18[q + 512] + a5 * u18[q + 640] + a6 * u18[q + 768] + a7 * u18[q + 896];
         }
       }
     }
@@ -825,27 +921,43 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = x[x_offset + 1];
         const a2 = x[x_offset + 2];
         const a3 = x[x_offset + 3];
+        const a4 = x[x_offset + 4];
+        const a5 = x[x_offset + 5];
+        const a6 = x[x_offset + 6];
+        const a7 = x[x_offset + 7];
         for (let j = 0; j < 128; j++) {
-          u1[j] = a0 * W1[j] + a1 * W1[128 + j] + a2 * W1[256 + j] + a3 * W1[384 + j];
+          const s = a0 * W1[j] + a1 * W1[j + 128] + a2 * W1[j + 256] + a3 * W1[j + 384];
+          u1[j] = s + a4 * W1[j + 512] + a5 * W1[j + 640] + a6 * W1[j + 768] + a7 * W1[j + 896];
         }
       }
-      for (let t = 4; t < 780; t += 4) {
+      for (let t = 8; t < 776; t += 8) {
         const a0 = x[x_offset + t];
         const a1 = x[x_offset + (t + 1)];
         const a2 = x[x_offset + (t + 2)];
         const a3 = x[x_offset + (t + 3)];
+        const a4 = x[x_offset + (t + 4)];
+        const a5 = x[x_offset + (t + 5)];
+        const a6 = x[x_offset + (t + 6)];
+        const a7 = x[x_offset + (t + 7)];
         for (let j = 0; j < 128; j++) {
-          u1[j] +=
-            a0 * W1[t * 128 + j] + a1 * W1[(t + 1) * 128 + j] + a2 * W1[(t + 2) * 128 + j] + a3 * W1[(t + 3) * 128 + j];
+          const q = t * 128 + j;
+          const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
+          u1[j] += s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
         }
       }
       {
-        const a0 = x[x_offset + 780];
-        const a1 = x[x_offset + 781];
-        const a2 = x[x_offset + 782];
-        const a3 = x[x_offset + 783];
+        const a0 = x[x_offset + 776];
+        const a1 = x[x_offset + 777];
+        const a2 = x[x_offset + 778];
+        const a3 = x[x_offset + 779];
+        const a4 = x[x_offset + 780];
+        const a5 = x[x_offset + 781];
+        const a6 = x[x_offset + 782];
+        const a7 = x[x_offset + 783];
         for (let j = 0; j < 128; j++) {
-          u1[j] = u1[j] + a0 * W1[99840 + j] + a1 * W1[99968 + j] + a2 * W1[100096 + j] + a3 * W1[100224 + j];
+          const q = 99328 + j;
+          const s = a0 * W1[q] + a1 * W1[q + 128] + a2 * W1[q + 256] + a3 * W1[q + 384];
+          u1[j] = u1[j] + s + a4 * W1[q + 512] + a5 * W1[q + 640] + a6 * W1[q + 768] + a7 * W1[q + 896];
           u2[j] = u1[j] + b1[j];
           h[j] = u2[j] < 0 ? 0 : u2[j];
         }
@@ -858,27 +970,43 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = h[1];
         const a2 = h[2];
         const a3 = h[3];
+        const a4 = h[4];
+        const a5 = h[5];
+        const a6 = h[6];
+        const a7 = h[7];
         for (let j = 0; j < 10; j++) {
-          u4[j] = a0 * W2[j] + a1 * W2[10 + j] + a2 * W2[20 + j] + a3 * W2[30 + j];
+          const s = a0 * W2[j] + a1 * W2[j + 10] + a2 * W2[j + 20] + a3 * W2[j + 30];
+          u4[j] = s + a4 * W2[j + 40] + a5 * W2[j + 50] + a6 * W2[j + 60] + a7 * W2[j + 70];
         }
       }
-      for (let t = 4; t < 124; t += 4) {
+      for (let t = 8; t < 120; t += 8) {
         const a0 = h[t];
         const a1 = h[t + 1];
         const a2 = h[t + 2];
         const a3 = h[t + 3];
+        const a4 = h[t + 4];
+        const a5 = h[t + 5];
+        const a6 = h[t + 6];
+        const a7 = h[t + 7];
         for (let j = 0; j < 10; j++) {
-          u4[j] +=
-            a0 * W2[t * 10 + j] + a1 * W2[(t + 1) * 10 + j] + a2 * W2[(t + 2) * 10 + j] + a3 * W2[(t + 3) * 10 + j];
+          const q = t * 10 + j;
+          const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+          u4[j] += s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
         }
       }
       {
-        const a0 = h[124];
-        const a1 = h[125];
-        const a2 = h[126];
-        const a3 = h[127];
+        const a0 = h[120];
+        const a1 = h[121];
+        const a2 = h[122];
+        const a3 = h[123];
+        const a4 = h[124];
+        const a5 = h[125];
+        const a6 = h[126];
+        const a7 = h[127];
         for (let j = 0; j < 10; j++) {
-          u4[j] = u4[j] + a0 * W2[1240 + j] + a1 * W2[1250 + j] + a2 * W2[1260 + j] + a3 * W2[1270 + j];
+          const q = 1200 + j;
+          const s = a0 * W2[q] + a1 * W2[q + 10] + a2 * W2[q + 20] + a3 * W2[q + 30];
+          u4[j] = u4[j] + s + a4 * W2[q + 40] + a5 * W2[q + 50] + a6 * W2[q + 60] + a7 * W2[q + 70];
           z[j] = u4[j] + b2[j];
         }
       }
@@ -944,19 +1072,33 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // d_W2 : [128, 10]
     {
-      for (let i = 0; i < 128; i++) {
-        const a = h[i];
+      for (let i = 0; i < 128; i += 4) {
+        const a0 = h[i];
+        const a1 = h[i + 1];
+        const a2 = h[i + 2];
+        const a3 = h[i + 3];
         for (let j = 0; j < 10; j++) {
-          d_W2[i * 10 + j] = a * u8[j];
+          const v = u8[j];
+          d_W2[i * 10 + j] = a0 * v;
+          d_W2[(i + 1) * 10 + j] = a1 * v;
+          d_W2[(i + 2) * 10 + j] = a2 * v;
+          d_W2[(i + 3) * 10 + j] = a3 * v;
         }
       }
     }
     // d_W1 : [784, 128]
     {
-      for (let i = 0; i < 784; i++) {
-        const a = x[x_offset + i];
+      for (let i = 0; i < 784; i += 4) {
+        const a0 = x[x_offset + i];
+        const a1 = x[x_offset + (i + 1)];
+        const a2 = x[x_offset + (i + 2)];
+        const a3 = x[x_offset + (i + 3)];
         for (let j = 0; j < 128; j++) {
-          d_W1[i * 128 + j] = a * d_b1[j];
+          const v = d_b1[j];
+          d_W1[i * 128 + j] = a0 * v;
+          d_W1[(i + 1) * 128 + j] = a1 * v;
+          d_W1[(i + 2) * 128 + j] = a2 * v;
+          d_W1[(i + 3) * 128 + j] = a3 * v;
         }
       }
     }

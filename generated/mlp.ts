@@ -2,7 +2,7 @@
 // (gradc compile examples/mlp.grad).
 // source sha256: e10bcf6a81d416e123153c9edba39b9ea0cff4ca8ab5bd0af6366e568e8d7c66
 // gradc options: dtype=f64
-// output sha256: c666de0e6e363b4b64d2702f7bcdb35d6f869a1b4b689738b1933aea746efabe
+// output sha256: f427eca9f287db4d80193b954a6fd69720f2cdaf796c17c6f03c9fbdef36505b
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -436,7 +436,20 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // d_W2 : [10, 128]
   {
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 8; i += 4) {
+      const a0 = u8[i];
+      const a1 = u8[i + 1];
+      const a2 = u8[i + 2];
+      const a3 = u8[i + 3];
+      for (let j = 0; j < 128; j++) {
+        const v = h[j];
+        d_W2[i * 128 + j] = a0 * v;
+        d_W2[(i + 1) * 128 + j] = a1 * v;
+        d_W2[(i + 2) * 128 + j] = a2 * v;
+        d_W2[(i + 3) * 128 + j] = a3 * v;
+      }
+    }
+    for (let i = 8; i < 10; i++) {
       const a = u8[i];
       for (let j = 0; j < 128; j++) {
         d_W2[i * 128 + j] = a * h[j];
@@ -451,7 +464,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a2 = u8[2];
       const a3 = u8[3];
       for (let j = 0; j < 128; j++) {
-        d_h[j] = a0 * W2[j] + a1 * W2[128 + j] + a2 * W2[256 + j] + a3 * W2[384 + j];
+        d_h[j] = a0 * W2[j] + a1 * W2[j + 128] + a2 * W2[j + 256] + a3 * W2[j + 384];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -460,25 +473,33 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a2 = u8[t + 2];
       const a3 = u8[t + 3];
       for (let j = 0; j < 128; j++) {
-        d_h[j] +=
-          a0 * W2[t * 128 + j] + a1 * W2[(t + 1) * 128 + j] + a2 * W2[(t + 2) * 128 + j] + a3 * W2[(t + 3) * 128 + j];
+        const q = t * 128 + j;
+        d_h[j] += a0 * W2[q] + a1 * W2[q + 128] + a2 * W2[q + 256] + a3 * W2[q + 384];
       }
     }
     {
       const a0 = u8[8];
       const a1 = u8[9];
       for (let j = 0; j < 128; j++) {
-        d_h[j] = d_h[j] + a0 * W2[1024 + j] + a1 * W2[1152 + j];
+        const q = 1024 + j;
+        d_h[j] = d_h[j] + a0 * W2[q] + a1 * W2[q + 128];
         d_b1[j] = u2[j] > 0 ? d_h[j] : 0;
       }
     }
   }
   // d_W1 : [128, 784]
   {
-    for (let i = 0; i < 128; i++) {
-      const a = d_b1[i];
+    for (let i = 0; i < 128; i += 4) {
+      const a0 = d_b1[i];
+      const a1 = d_b1[i + 1];
+      const a2 = d_b1[i + 2];
+      const a3 = d_b1[i + 3];
       for (let j = 0; j < 784; j++) {
-        d_W1[i * 784 + j] = a * x[j];
+        const v = x[j];
+        d_W1[i * 784 + j] = a0 * v;
+        d_W1[(i + 1) * 784 + j] = a1 * v;
+        d_W1[(i + 2) * 784 + j] = a2 * v;
+        d_W1[(i + 3) * 784 + j] = a3 * v;
       }
     }
   }
@@ -641,7 +662,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a2 = u13[i * 10 + 2];
         const a3 = u13[i * 10 + 3];
         for (let j = 0; j < 128; j++) {
-          d_h_1[i * 128 + j] = a0 * W2_1[j] + a1 * W2_1[128 + j] + a2 * W2_1[256 + j] + a3 * W2_1[384 + j];
+          d_h_1[i * 128 + j] = a0 * W2_1[j] + a1 * W2_1[j + 128] + a2 * W2_1[j + 256] + a3 * W2_1[j + 384];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -650,18 +671,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a2 = u13[i * 10 + (t + 2)];
         const a3 = u13[i * 10 + (t + 3)];
         for (let j = 0; j < 128; j++) {
-          d_h_1[i * 128 + j] +=
-            a0 * W2_1[t * 128 + j] +
-            a1 * W2_1[(t + 1) * 128 + j] +
-            a2 * W2_1[(t + 2) * 128 + j] +
-            a3 * W2_1[(t + 3) * 128 + j];
+          const q = t * 128 + j;
+          d_h_1[i * 128 + j] += a0 * W2_1[q] + a1 * W2_1[q + 128] + a2 * W2_1[q + 256] + a3 * W2_1[q + 384];
         }
       }
       {
         const a0 = u13[i * 10 + 8];
         const a1 = u13[i * 10 + 9];
         for (let j = 0; j < 128; j++) {
-          d_h_1[i * 128 + j] = d_h_1[i * 128 + j] + a0 * W2_1[1024 + j] + a1 * W2_1[1152 + j];
+          const q = 1024 + j;
+          d_h_1[i * 128 + j] = d_h_1[i * 128 + j] + a0 * W2_1[q] + a1 * W2_1[q + 128];
           u19[i * 128 + j] = u4_1[i * 128 + j] > 0 ? d_h_1[i * 128 + j] : 0;
         }
       }
@@ -675,31 +694,29 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = u13[10 + i];
         const a2 = u13[20 + i];
         const a3 = u13[30 + i];
+        const a4 = u13[40 + i];
+        const a5 = u13[50 + i];
+        const a6 = u13[60 + i];
+        const a7 = u13[70 + i];
         for (let j = 0; j < 128; j++) {
-          d_W2_1[i * 128 + j] = a0 * h_1[j] + a1 * h_1[128 + j] + a2 * h_1[256 + j] + a3 * h_1[384 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u13[t * 10 + i];
-        const a1 = u13[(t + 1) * 10 + i];
-        const a2 = u13[(t + 2) * 10 + i];
-        const a3 = u13[(t + 3) * 10 + i];
-        for (let j = 0; j < 128; j++) {
-          d_W2_1[i * 128 + j] +=
-            a0 * h_1[t * 128 + j] +
-            a1 * h_1[(t + 1) * 128 + j] +
-            a2 * h_1[(t + 2) * 128 + j] +
-            a3 * h_1[(t + 3) * 128 + j];
+          const s = a0 * h_1[j] + a1 * h_1[j + 128] + a2 * h_1[j + 256] + a3 * h_1[j + 384];
+          d_W2_1[i * 128 + j] = s + a4 * h_1[j + 512] + a5 * h_1[j + 640] + a6 * h_1[j + 768] + a7 * h_1[j + 896];
         }
       }
       {
-        const a0 = u13[120 + i];
-        const a1 = u13[130 + i];
-        const a2 = u13[140 + i];
-        const a3 = u13[150 + i];
+        const a0 = u13[80 + i];
+        const a1 = u13[90 + i];
+        const a2 = u13[100 + i];
+        const a3 = u13[110 + i];
+        const a4 = u13[120 + i];
+        const a5 = u13[130 + i];
+        const a6 = u13[140 + i];
+        const a7 = u13[150 + i];
         for (let j = 0; j < 128; j++) {
+          const q = 1024 + j;
+          const s = a0 * h_1[q] + a1 * h_1[q + 128] + a2 * h_1[q + 256] + a3 * h_1[q + 384];
           d_W2_1[i * 128 + j] =
-            d_W2_1[i * 128 + j] + a0 * h_1[1536 + j] + a1 * h_1[1664 + j] + a2 * h_1[1792 + j] + a3 * h_1[1920 + j];
+            d_W2_1[i * 128 + j] + s + a4 * h_1[q + 512] + a5 * h_1[q + 640] + a6 * h_1[q + 768] + a7 * h_1[q + 896];
         }
       }
     }
@@ -725,39 +742,47 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = u19[128 + i];
         const a2 = u19[256 + i];
         const a3 = u19[384 + i];
+        const a4 = u19[512 + i];
+        const a5 = u19[640 + i];
+        const a6 = u19[768 + i];
+        const a7 = u19[896 + i];
         for (let j = 0; j < 784; j++) {
-          d_W1_1[i * 784 + j] =
+          const s =
             a0 * x_1[x_offset_1 + j] +
-            a1 * x_1[x_offset_1 + (784 + j)] +
-            a2 * x_1[x_offset_1 + (1568 + j)] +
-            a3 * x_1[x_offset_1 + (2352 + j)];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u19[t * 128 + i];
-        const a1 = u19[(t + 1) * 128 + i];
-        const a2 = u19[(t + 2) * 128 + i];
-        const a3 = u19[(t + 3) * 128 + i];
-        for (let j = 0; j < 784; j++) {
-          d_W1_1[i * 784 + j] +=
-            a0 * x_1[x_offset_1 + (t * 784 + j)] +
-            a1 * x_1[x_offset_1 + ((t + 1) * 784 + j)] +
-            a2 * x_1[x_offset_1 + ((t + 2) * 784 + j)] +
-            a3 * x_1[x_offset_1 + ((t + 3) * 784 + j)];
+            a1 * x_1[x_offset_1 + (j + 784)] +
+            a2 * x_1[x_offset_1 + (j + 1568)] +
+            a3 * x_1[x_offset_1 + (j + 2352)];
+          d_W1_1[i * 784 + j] =
+            s +
+            a4 * x_1[x_offset_1 + (j + 3136)] +
+            a5 * x_1[x_offset_1 + (j + 3920)] +
+            a6 * x_1[x_offset_1 + (j + 4704)] +
+            a7 * x_1[x_offset_1 + (j + 5488)];
         }
       }
       {
-        const a0 = u19[1536 + i];
-        const a1 = u19[1664 + i];
-        const a2 = u19[1792 + i];
-        const a3 = u19[1920 + i];
+        const a0 = u19[1024 + i];
+        const a1 = u19[1152 + i];
+        const a2 = u19[1280 + i];
+        const a3 = u19[1408 + i];
+        const a4 = u19[1536 + i];
+        const a5 = u19[1664 + i];
+        const a6 = u19[1792 + i];
+        const a7 = u19[1920 + i];
         for (let j = 0; j < 784; j++) {
+          const q = 6272 + j;
+          const s =
+            a0 * x_1[x_offset_1 + q] +
+            a1 * x_1[x_offset_1 + (q + 784)] +
+            a2 * x_1[x_offset_1 + (q + 1568)] +
+            a3 * x_1[x_offset_1 + (q + 2352)];
           d_W1_1[i * 784 + j] =
             d_W1_1[i * 784 + j] +
-            a0 * x_1[x_offset_1 + (9408 + j)] +
-            a1 * x_1[x_offset_1 + (10192 + j)] +
-            a2 * x_1[x_offset_1 + (10976 + j)] +
-            a3 * x_1[x_offset_1 + (11760 + j)];
+            s +
+            a4 * x_1[x_offset_1 + (q + 3136)] +
+            a5 * x_1[x_offset_1 + (q + 3920)] +
+            a6 * x_1[x_offset_1 + (q + 4704)] +
+            a7 * x_1[x_offset_1 + (q + 5488)];
         }
       }
     }
@@ -924,7 +949,20 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // d_W2 : [10, 128]
     {
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < 8; i += 4) {
+        const a0 = u8[i];
+        const a1 = u8[i + 1];
+        const a2 = u8[i + 2];
+        const a3 = u8[i + 3];
+        for (let j = 0; j < 128; j++) {
+          const v = h[j];
+          d_W2[i * 128 + j] = a0 * v;
+          d_W2[(i + 1) * 128 + j] = a1 * v;
+          d_W2[(i + 2) * 128 + j] = a2 * v;
+          d_W2[(i + 3) * 128 + j] = a3 * v;
+        }
+      }
+      for (let i = 8; i < 10; i++) {
         const a = u8[i];
         for (let j = 0; j < 128; j++) {
           d_W2[i * 128 + j] = a * h[j];
@@ -939,7 +977,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u8[2];
         const a3 = u8[3];
         for (let j = 0; j < 128; j++) {
-          d_h[j] = a0 * W2[j] + a1 * W2[128 + j] + a2 * W2[256 + j] + a3 * W2[384 + j];
+          d_h[j] = a0 * W2[j] + a1 * W2[j + 128] + a2 * W2[j + 256] + a3 * W2[j + 384];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -948,25 +986,33 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u8[t + 2];
         const a3 = u8[t + 3];
         for (let j = 0; j < 128; j++) {
-          d_h[j] +=
-            a0 * W2[t * 128 + j] + a1 * W2[(t + 1) * 128 + j] + a2 * W2[(t + 2) * 128 + j] + a3 * W2[(t + 3) * 128 + j];
+          const q = t * 128 + j;
+          d_h[j] += a0 * W2[q] + a1 * W2[q + 128] + a2 * W2[q + 256] + a3 * W2[q + 384];
         }
       }
       {
         const a0 = u8[8];
         const a1 = u8[9];
         for (let j = 0; j < 128; j++) {
-          d_h[j] = d_h[j] + a0 * W2[1024 + j] + a1 * W2[1152 + j];
+          const q = 1024 + j;
+          d_h[j] = d_h[j] + a0 * W2[q] + a1 * W2[q + 128];
           d_b1[j] = u2[j] > 0 ? d_h[j] : 0;
         }
       }
     }
     // d_W1 : [128, 784]
     {
-      for (let i = 0; i < 128; i++) {
-        const a = d_b1[i];
+      for (let i = 0; i < 128; i += 4) {
+        const a0 = d_b1[i];
+        const a1 = d_b1[i + 1];
+        const a2 = d_b1[i + 2];
+        const a3 = d_b1[i + 3];
         for (let j = 0; j < 784; j++) {
-          d_W1[i * 784 + j] = a * x[x_offset + j];
+          const v = x[x_offset + j];
+          d_W1[i * 784 + j] = a0 * v;
+          d_W1[(i + 1) * 784 + j] = a1 * v;
+          d_W1[(i + 2) * 784 + j] = a2 * v;
+          d_W1[(i + 3) * 784 + j] = a3 * v;
         }
       }
     }

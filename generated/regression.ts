@@ -2,7 +2,7 @@
 // (gradc compile examples/regression.grad).
 // source sha256: e02653b4055fa5f69e5e6b0b7d25f6df1bcd7269915c199f18b2b5a2dfdfebd5
 // gradc options: dtype=f64
-// output sha256: 5d5b8b38b6b52332e7c202ee9f7380e7623d264344c487238dc0a8c3dad2d4d9
+// output sha256: ec377e8c61d407b0d0a2d22baca9fbdc8f2170dd3ae7aaf035fdbe26bc9127cb
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -256,26 +256,28 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       const a1 = u10[1];
       const a2 = u10[2];
       const a3 = u10[3];
+      const a4 = u10[4];
+      const a5 = u10[5];
+      const a6 = u10[6];
+      const a7 = u10[7];
       for (let j = 0; j < 3; j++) {
-        d_w[j] = a0 * X[j] + a1 * X[3 + j] + a2 * X[6 + j] + a3 * X[9 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = u10[t];
-      const a1 = u10[t + 1];
-      const a2 = u10[t + 2];
-      const a3 = u10[t + 3];
-      for (let j = 0; j < 3; j++) {
-        d_w[j] += a0 * X[t * 3 + j] + a1 * X[(t + 1) * 3 + j] + a2 * X[(t + 2) * 3 + j] + a3 * X[(t + 3) * 3 + j];
+        const s = a0 * X[j] + a1 * X[j + 3] + a2 * X[j + 6] + a3 * X[j + 9];
+        d_w[j] = s + a4 * X[j + 12] + a5 * X[j + 15] + a6 * X[j + 18] + a7 * X[j + 21];
       }
     }
     {
-      const a0 = u10[12];
-      const a1 = u10[13];
-      const a2 = u10[14];
-      const a3 = u10[15];
+      const a0 = u10[8];
+      const a1 = u10[9];
+      const a2 = u10[10];
+      const a3 = u10[11];
+      const a4 = u10[12];
+      const a5 = u10[13];
+      const a6 = u10[14];
+      const a7 = u10[15];
       for (let j = 0; j < 3; j++) {
-        d_w[j] = d_w[j] + a0 * X[36 + j] + a1 * X[39 + j] + a2 * X[42 + j] + a3 * X[45 + j];
+        const q = 24 + j;
+        const s = a0 * X[q] + a1 * X[q + 3] + a2 * X[q + 6] + a3 * X[q + 9];
+        d_w[j] = d_w[j] + s + a4 * X[q + 12] + a5 * X[q + 15] + a6 * X[q + 18] + a7 * X[q + 21];
       }
     }
   }
@@ -464,36 +466,41 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = u10[1];
         const a2 = u10[2];
         const a3 = u10[3];
+        const a4 = u10[4];
+        const a5 = u10[5];
+        const a6 = u10[6];
+        const a7 = u10[7];
         for (let j = 0; j < 3; j++) {
+          const s =
+            a0 * X[X_offset + j] + a1 * X[X_offset + (j + 3)] + a2 * X[X_offset + (j + 6)] + a3 * X[X_offset + (j + 9)];
           d_w[j] =
-            a0 * X[X_offset + j] + a1 * X[X_offset + (3 + j)] + a2 * X[X_offset + (6 + j)] + a3 * X[X_offset + (9 + j)];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u10[t];
-        const a1 = u10[t + 1];
-        const a2 = u10[t + 2];
-        const a3 = u10[t + 3];
-        for (let j = 0; j < 3; j++) {
-          d_w[j] +=
-            a0 * X[X_offset + (t * 3 + j)] +
-            a1 * X[X_offset + ((t + 1) * 3 + j)] +
-            a2 * X[X_offset + ((t + 2) * 3 + j)] +
-            a3 * X[X_offset + ((t + 3) * 3 + j)];
+            s +
+            a4 * X[X_offset + (j + 12)] +
+            a5 * X[X_offset + (j + 15)] +
+            a6 * X[X_offset + (j + 18)] +
+            a7 * X[X_offset + (j + 21)];
         }
       }
       {
-        const a0 = u10[12];
-        const a1 = u10[13];
-        const a2 = u10[14];
-        const a3 = u10[15];
+        const a0 = u10[8];
+        const a1 = u10[9];
+        const a2 = u10[10];
+        const a3 = u10[11];
+        const a4 = u10[12];
+        const a5 = u10[13];
+        const a6 = u10[14];
+        const a7 = u10[15];
         for (let j = 0; j < 3; j++) {
+          const q = 24 + j;
+          const s =
+            a0 * X[X_offset + q] + a1 * X[X_offset + (q + 3)] + a2 * X[X_offset + (q + 6)] + a3 * X[X_offset + (q + 9)];
           d_w[j] =
             d_w[j] +
-            a0 * X[X_offset + (36 + j)] +
-            a1 * X[X_offset + (39 + j)] +
-            a2 * X[X_offset + (42 + j)] +
-            a3 * X[X_offset + (45 + j)];
+            s +
+            a4 * X[X_offset + (q + 12)] +
+            a5 * X[X_offset + (q + 15)] +
+            a6 * X[X_offset + (q + 18)] +
+            a7 * X[X_offset + (q + 21)];
         }
       }
     }

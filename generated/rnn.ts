@@ -2,7 +2,7 @@
 // (gradc compile examples/rnn.grad).
 // source sha256: fb5e912f98395afa2867a692df9782dff1b3f6dde667de09244fdf27f40192a8
 // gradc options: dtype=f64
-// output sha256: 45542b6a265cfb64fcea058216462902674d0951e5982dc27c6975a2f5f4479b
+// output sha256: 48adfa06c55f9b1257833510de4c7d2bcbdc31c8fbc91ac91441772f57bedc5e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -2655,7 +2655,6 @@ function gradients_part2(params: Params, inputs: Inputs, _out: Result): void {
   const u192 = workspace.u192;
   const u197 = workspace.u197;
   const u199 = workspace.u199;
-  const u200 = workspace.u200;
   const s_8 = gradients_spill[0];
   {
     for (let i = 0; i < 16; i += 4) {
@@ -3415,15 +3414,6 @@ function gradients_part2(params: Params, inputs: Inputs, _out: Result): void {
     }
   }
   // u200 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u199[i];
-      for (let j = 0; j < 16; j++) {
-        u200[i * 16 + j] = a * h_16[j];
-      }
-    }
-  }
-  // d_h_16 : [16]; then, per element, d_e
   gradients_spill[1] = loss_value;
 }
 
@@ -3432,9 +3422,6 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
   const Wh = params.Wh;
   const Wo = params.Wo;
   const chars = inputs.chars;
-  const h_9 = workspace.h_9;
-  const u105 = workspace.u105;
-  const u108 = workspace.u108;
   const h_10 = workspace.h_10;
   const u117 = workspace.u117;
   const u120 = workspace.u120;
@@ -3455,6 +3442,7 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
   const u180 = workspace.u180;
   const h_16 = workspace.h_16;
   const u199 = workspace.u199;
+  const u200 = workspace.u200;
   const d_h_16 = workspace.d_h_16;
   const d_e = workspace.d_e;
   const u207 = workspace.u207;
@@ -3502,15 +3490,22 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
   const u269 = workspace.u269;
   const u270 = workspace.u270;
   const u272 = workspace.u272;
-  const u273 = workspace.u273;
-  const u274 = workspace.u274;
-  const d_e_6 = workspace.d_e_6;
-  const u279 = workspace.u279;
-  const u280 = workspace.u280;
-  const u281 = workspace.u281;
-  const u282 = workspace.u282;
-  const u284 = workspace.u284;
-  const u285 = workspace.u285;
+  {
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u199[i];
+      const a1 = u199[i + 1];
+      const a2 = u199[i + 2];
+      const a3 = u199[i + 3];
+      for (let j = 0; j < 16; j++) {
+        const v = h_16[j];
+        u200[i * 16 + j] = a0 * v;
+        u200[(i + 1) * 16 + j] = a1 * v;
+        u200[(i + 2) * 16 + j] = a2 * v;
+        u200[(i + 3) * 16 + j] = a3 * v;
+      }
+    }
+  }
+  // d_h_16 : [16]; then, per element, d_e
   {
     {
       const a0 = u199[0];
@@ -3518,7 +3513,7 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u199[2];
       const a3 = u199[3];
       for (let j = 0; j < 16; j++) {
-        d_h_16[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        d_h_16[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -3527,7 +3522,8 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u199[t + 2];
       const a3 = u199[t + 3];
       for (let j = 0; j < 16; j++) {
-        d_h_16[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        d_h_16[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -3536,17 +3532,25 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u199[10];
       const a3 = u199[11];
       for (let j = 0; j < 16; j++) {
-        d_h_16[j] = d_h_16[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        d_h_16[j] = d_h_16[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e[j] = d_h_16[j] * (1 - h_16[j] * h_16[j]);
       }
     }
   }
   // u207 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e[i];
+      const a1 = d_e[i + 1];
+      const a2 = d_e[i + 2];
+      const a3 = d_e[i + 3];
       for (let j = 0; j < 16; j++) {
-        u207[i * 16 + j] = a * h_15[j];
+        const v = h_15[j];
+        u207[i * 16 + j] = a0 * v;
+        u207[(i + 1) * 16 + j] = a1 * v;
+        u207[(i + 2) * 16 + j] = a2 * v;
+        u207[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -3557,26 +3561,28 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e[1];
       const a2 = d_e[2];
       const a3 = d_e[3];
+      const a4 = d_e[4];
+      const a5 = d_e[5];
+      const a6 = d_e[6];
+      const a7 = d_e[7];
       for (let j = 0; j < 16; j++) {
-        u208[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e[t];
-      const a1 = d_e[t + 1];
-      const a2 = d_e[t + 2];
-      const a3 = d_e[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u208[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u208[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e[12];
-      const a1 = d_e[13];
-      const a2 = d_e[14];
-      const a3 = d_e[15];
+      const a0 = d_e[8];
+      const a1 = d_e[9];
+      const a2 = d_e[10];
+      const a3 = d_e[11];
+      const a4 = d_e[12];
+      const a5 = d_e[13];
+      const a6 = d_e[14];
+      const a7 = d_e[15];
       for (let j = 0; j < 16; j++) {
-        u208[j] = u208[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u208[j] = u208[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -3614,10 +3620,17 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
   }
   // u213 : [12, 16]
   {
-    for (let i = 0; i < 12; i++) {
-      const a = u212[i];
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u212[i];
+      const a1 = u212[i + 1];
+      const a2 = u212[i + 2];
+      const a3 = u212[i + 3];
       for (let j = 0; j < 16; j++) {
-        u213[i * 16 + j] = a * h_15[j];
+        const v = h_15[j];
+        u213[i * 16 + j] = a0 * v;
+        u213[(i + 1) * 16 + j] = a1 * v;
+        u213[(i + 2) * 16 + j] = a2 * v;
+        u213[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -3629,7 +3642,7 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u212[2];
       const a3 = u212[3];
       for (let j = 0; j < 16; j++) {
-        u214[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u214[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -3638,7 +3651,8 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u212[t + 2];
       const a3 = u212[t + 3];
       for (let j = 0; j < 16; j++) {
-        u214[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u214[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -3647,17 +3661,25 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u212[10];
       const a3 = u212[11];
       for (let j = 0; j < 16; j++) {
-        u214[j] = u214[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u214[j] = u214[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_1[j] = (u214[j] + u208[j]) * (1 - h_15[j] * h_15[j]);
       }
     }
   }
   // u219 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_1[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_1[i];
+      const a1 = d_e_1[i + 1];
+      const a2 = d_e_1[i + 2];
+      const a3 = d_e_1[i + 3];
       for (let j = 0; j < 16; j++) {
-        u219[i * 16 + j] = a * h_14[j];
+        const v = h_14[j];
+        u219[i * 16 + j] = a0 * v;
+        u219[(i + 1) * 16 + j] = a1 * v;
+        u219[(i + 2) * 16 + j] = a2 * v;
+        u219[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -3668,26 +3690,28 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e_1[1];
       const a2 = d_e_1[2];
       const a3 = d_e_1[3];
+      const a4 = d_e_1[4];
+      const a5 = d_e_1[5];
+      const a6 = d_e_1[6];
+      const a7 = d_e_1[7];
       for (let j = 0; j < 16; j++) {
-        u220[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_1[t];
-      const a1 = d_e_1[t + 1];
-      const a2 = d_e_1[t + 2];
-      const a3 = d_e_1[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u220[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u220[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_1[12];
-      const a1 = d_e_1[13];
-      const a2 = d_e_1[14];
-      const a3 = d_e_1[15];
+      const a0 = d_e_1[8];
+      const a1 = d_e_1[9];
+      const a2 = d_e_1[10];
+      const a3 = d_e_1[11];
+      const a4 = d_e_1[12];
+      const a5 = d_e_1[13];
+      const a6 = d_e_1[14];
+      const a7 = d_e_1[15];
       for (let j = 0; j < 16; j++) {
-        u220[j] = u220[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u220[j] = u220[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -3725,10 +3749,17 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
   }
   // u225 : [12, 16]
   {
-    for (let i = 0; i < 12; i++) {
-      const a = u224[i];
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u224[i];
+      const a1 = u224[i + 1];
+      const a2 = u224[i + 2];
+      const a3 = u224[i + 3];
       for (let j = 0; j < 16; j++) {
-        u225[i * 16 + j] = a * h_14[j];
+        const v = h_14[j];
+        u225[i * 16 + j] = a0 * v;
+        u225[(i + 1) * 16 + j] = a1 * v;
+        u225[(i + 2) * 16 + j] = a2 * v;
+        u225[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -3740,7 +3771,7 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u224[2];
       const a3 = u224[3];
       for (let j = 0; j < 16; j++) {
-        u226[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u226[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -3749,7 +3780,8 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u224[t + 2];
       const a3 = u224[t + 3];
       for (let j = 0; j < 16; j++) {
-        u226[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u226[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -3758,17 +3790,25 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u224[10];
       const a3 = u224[11];
       for (let j = 0; j < 16; j++) {
-        u226[j] = u226[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u226[j] = u226[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_2[j] = (u226[j] + u220[j]) * (1 - h_14[j] * h_14[j]);
       }
     }
   }
   // u231 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_2[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_2[i];
+      const a1 = d_e_2[i + 1];
+      const a2 = d_e_2[i + 2];
+      const a3 = d_e_2[i + 3];
       for (let j = 0; j < 16; j++) {
-        u231[i * 16 + j] = a * h_13[j];
+        const v = h_13[j];
+        u231[i * 16 + j] = a0 * v;
+        u231[(i + 1) * 16 + j] = a1 * v;
+        u231[(i + 2) * 16 + j] = a2 * v;
+        u231[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -3779,26 +3819,28 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e_2[1];
       const a2 = d_e_2[2];
       const a3 = d_e_2[3];
+      const a4 = d_e_2[4];
+      const a5 = d_e_2[5];
+      const a6 = d_e_2[6];
+      const a7 = d_e_2[7];
       for (let j = 0; j < 16; j++) {
-        u232[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_2[t];
-      const a1 = d_e_2[t + 1];
-      const a2 = d_e_2[t + 2];
-      const a3 = d_e_2[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u232[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u232[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_2[12];
-      const a1 = d_e_2[13];
-      const a2 = d_e_2[14];
-      const a3 = d_e_2[15];
+      const a0 = d_e_2[8];
+      const a1 = d_e_2[9];
+      const a2 = d_e_2[10];
+      const a3 = d_e_2[11];
+      const a4 = d_e_2[12];
+      const a5 = d_e_2[13];
+      const a6 = d_e_2[14];
+      const a7 = d_e_2[15];
       for (let j = 0; j < 16; j++) {
-        u232[j] = u232[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u232[j] = u232[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -3836,10 +3878,17 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
   }
   // u237 : [12, 16]
   {
-    for (let i = 0; i < 12; i++) {
-      const a = u236[i];
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u236[i];
+      const a1 = u236[i + 1];
+      const a2 = u236[i + 2];
+      const a3 = u236[i + 3];
       for (let j = 0; j < 16; j++) {
-        u237[i * 16 + j] = a * h_13[j];
+        const v = h_13[j];
+        u237[i * 16 + j] = a0 * v;
+        u237[(i + 1) * 16 + j] = a1 * v;
+        u237[(i + 2) * 16 + j] = a2 * v;
+        u237[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -3851,7 +3900,7 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u236[2];
       const a3 = u236[3];
       for (let j = 0; j < 16; j++) {
-        u238[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u238[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -3860,7 +3909,8 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u236[t + 2];
       const a3 = u236[t + 3];
       for (let j = 0; j < 16; j++) {
-        u238[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u238[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -3869,17 +3919,25 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u236[10];
       const a3 = u236[11];
       for (let j = 0; j < 16; j++) {
-        u238[j] = u238[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u238[j] = u238[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_3[j] = (u238[j] + u232[j]) * (1 - h_13[j] * h_13[j]);
       }
     }
   }
   // u243 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_3[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_3[i];
+      const a1 = d_e_3[i + 1];
+      const a2 = d_e_3[i + 2];
+      const a3 = d_e_3[i + 3];
       for (let j = 0; j < 16; j++) {
-        u243[i * 16 + j] = a * h_12[j];
+        const v = h_12[j];
+        u243[i * 16 + j] = a0 * v;
+        u243[(i + 1) * 16 + j] = a1 * v;
+        u243[(i + 2) * 16 + j] = a2 * v;
+        u243[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -3890,26 +3948,28 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e_3[1];
       const a2 = d_e_3[2];
       const a3 = d_e_3[3];
+      const a4 = d_e_3[4];
+      const a5 = d_e_3[5];
+      const a6 = d_e_3[6];
+      const a7 = d_e_3[7];
       for (let j = 0; j < 16; j++) {
-        u244[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_3[t];
-      const a1 = d_e_3[t + 1];
-      const a2 = d_e_3[t + 2];
-      const a3 = d_e_3[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u244[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u244[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_3[12];
-      const a1 = d_e_3[13];
-      const a2 = d_e_3[14];
-      const a3 = d_e_3[15];
+      const a0 = d_e_3[8];
+      const a1 = d_e_3[9];
+      const a2 = d_e_3[10];
+      const a3 = d_e_3[11];
+      const a4 = d_e_3[12];
+      const a5 = d_e_3[13];
+      const a6 = d_e_3[14];
+      const a7 = d_e_3[15];
       for (let j = 0; j < 16; j++) {
-        u244[j] = u244[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u244[j] = u244[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -3947,10 +4007,17 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
   }
   // u249 : [12, 16]
   {
-    for (let i = 0; i < 12; i++) {
-      const a = u248[i];
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u248[i];
+      const a1 = u248[i + 1];
+      const a2 = u248[i + 2];
+      const a3 = u248[i + 3];
       for (let j = 0; j < 16; j++) {
-        u249[i * 16 + j] = a * h_12[j];
+        const v = h_12[j];
+        u249[i * 16 + j] = a0 * v;
+        u249[(i + 1) * 16 + j] = a1 * v;
+        u249[(i + 2) * 16 + j] = a2 * v;
+        u249[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -3962,7 +4029,7 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u248[2];
       const a3 = u248[3];
       for (let j = 0; j < 16; j++) {
-        u250[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u250[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -3971,7 +4038,8 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u248[t + 2];
       const a3 = u248[t + 3];
       for (let j = 0; j < 16; j++) {
-        u250[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u250[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -3980,17 +4048,25 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u248[10];
       const a3 = u248[11];
       for (let j = 0; j < 16; j++) {
-        u250[j] = u250[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u250[j] = u250[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_4[j] = (u250[j] + u244[j]) * (1 - h_12[j] * h_12[j]);
       }
     }
   }
   // u255 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_4[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_4[i];
+      const a1 = d_e_4[i + 1];
+      const a2 = d_e_4[i + 2];
+      const a3 = d_e_4[i + 3];
       for (let j = 0; j < 16; j++) {
-        u255[i * 16 + j] = a * h_11[j];
+        const v = h_11[j];
+        u255[i * 16 + j] = a0 * v;
+        u255[(i + 1) * 16 + j] = a1 * v;
+        u255[(i + 2) * 16 + j] = a2 * v;
+        u255[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4001,26 +4077,28 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e_4[1];
       const a2 = d_e_4[2];
       const a3 = d_e_4[3];
+      const a4 = d_e_4[4];
+      const a5 = d_e_4[5];
+      const a6 = d_e_4[6];
+      const a7 = d_e_4[7];
       for (let j = 0; j < 16; j++) {
-        u256[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_4[t];
-      const a1 = d_e_4[t + 1];
-      const a2 = d_e_4[t + 2];
-      const a3 = d_e_4[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u256[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u256[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_4[12];
-      const a1 = d_e_4[13];
-      const a2 = d_e_4[14];
-      const a3 = d_e_4[15];
+      const a0 = d_e_4[8];
+      const a1 = d_e_4[9];
+      const a2 = d_e_4[10];
+      const a3 = d_e_4[11];
+      const a4 = d_e_4[12];
+      const a5 = d_e_4[13];
+      const a6 = d_e_4[14];
+      const a7 = d_e_4[15];
       for (let j = 0; j < 16; j++) {
-        u256[j] = u256[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u256[j] = u256[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -4058,10 +4136,17 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
   }
   // u261 : [12, 16]
   {
-    for (let i = 0; i < 12; i++) {
-      const a = u260[i];
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u260[i];
+      const a1 = u260[i + 1];
+      const a2 = u260[i + 2];
+      const a3 = u260[i + 3];
       for (let j = 0; j < 16; j++) {
-        u261[i * 16 + j] = a * h_11[j];
+        const v = h_11[j];
+        u261[i * 16 + j] = a0 * v;
+        u261[(i + 1) * 16 + j] = a1 * v;
+        u261[(i + 2) * 16 + j] = a2 * v;
+        u261[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4073,7 +4158,7 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u260[2];
       const a3 = u260[3];
       for (let j = 0; j < 16; j++) {
-        u262[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u262[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -4082,7 +4167,8 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u260[t + 2];
       const a3 = u260[t + 3];
       for (let j = 0; j < 16; j++) {
-        u262[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u262[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -4091,17 +4177,25 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u260[10];
       const a3 = u260[11];
       for (let j = 0; j < 16; j++) {
-        u262[j] = u262[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u262[j] = u262[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_5[j] = (u262[j] + u256[j]) * (1 - h_11[j] * h_11[j]);
       }
     }
   }
   // u267 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_5[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_5[i];
+      const a1 = d_e_5[i + 1];
+      const a2 = d_e_5[i + 2];
+      const a3 = d_e_5[i + 3];
       for (let j = 0; j < 16; j++) {
-        u267[i * 16 + j] = a * h_10[j];
+        const v = h_10[j];
+        u267[i * 16 + j] = a0 * v;
+        u267[(i + 1) * 16 + j] = a1 * v;
+        u267[(i + 2) * 16 + j] = a2 * v;
+        u267[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4112,26 +4206,28 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e_5[1];
       const a2 = d_e_5[2];
       const a3 = d_e_5[3];
+      const a4 = d_e_5[4];
+      const a5 = d_e_5[5];
+      const a6 = d_e_5[6];
+      const a7 = d_e_5[7];
       for (let j = 0; j < 16; j++) {
-        u268[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_5[t];
-      const a1 = d_e_5[t + 1];
-      const a2 = d_e_5[t + 2];
-      const a3 = d_e_5[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u268[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u268[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_5[12];
-      const a1 = d_e_5[13];
-      const a2 = d_e_5[14];
-      const a3 = d_e_5[15];
+      const a0 = d_e_5[8];
+      const a1 = d_e_5[9];
+      const a2 = d_e_5[10];
+      const a3 = d_e_5[11];
+      const a4 = d_e_5[12];
+      const a5 = d_e_5[13];
+      const a6 = d_e_5[14];
+      const a7 = d_e_5[15];
       for (let j = 0; j < 16; j++) {
-        u268[j] = u268[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u268[j] = u268[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -4168,126 +4264,6 @@ function gradients_part3(params: Params, inputs: Inputs, _out: Result): void {
     }
   }
   // u273 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u272[i];
-      for (let j = 0; j < 16; j++) {
-        u273[i * 16 + j] = a * h_10[j];
-      }
-    }
-  }
-  // u274 : [16]; then, per element, d_e_6
-  {
-    {
-      const a0 = u272[0];
-      const a1 = u272[1];
-      const a2 = u272[2];
-      const a3 = u272[3];
-      for (let j = 0; j < 16; j++) {
-        u274[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u272[t];
-      const a1 = u272[t + 1];
-      const a2 = u272[t + 2];
-      const a3 = u272[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u274[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u272[8];
-      const a1 = u272[9];
-      const a2 = u272[10];
-      const a3 = u272[11];
-      for (let j = 0; j < 16; j++) {
-        u274[j] = u274[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e_6[j] = (u274[j] + u268[j]) * (1 - h_10[j] * h_10[j]);
-      }
-    }
-  }
-  // u279 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_6[i];
-      for (let j = 0; j < 16; j++) {
-        u279[i * 16 + j] = a * h_9[j];
-      }
-    }
-  }
-  // u280 : [16]
-  {
-    {
-      const a0 = d_e_6[0];
-      const a1 = d_e_6[1];
-      const a2 = d_e_6[2];
-      const a3 = d_e_6[3];
-      for (let j = 0; j < 16; j++) {
-        u280[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_6[t];
-      const a1 = d_e_6[t + 1];
-      const a2 = d_e_6[t + 2];
-      const a3 = d_e_6[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u280[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = d_e_6[12];
-      const a1 = d_e_6[13];
-      const a2 = d_e_6[14];
-      const a3 = d_e_6[15];
-      for (let j = 0; j < 16; j++) {
-        u280[j] = u280[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
-      }
-    }
-  }
-  // u281 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[9 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u281[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u281[chars[9] * 16 + q0] += d_e_6[q0];
-    }
-  }
-  // u282 : [12]; then, per element, u284
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u105[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u105[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u282[j] = Math.exp(u105[j] - m) / s;
-        u284[j] = 0.0625 * (u282[j] - u108[j]);
-      }
-    }
-  }
-  // u285 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u284[i];
-      for (let j = 0; j < 16; j++) {
-        u285[i * 16 + j] = a * h_9[j];
-      }
-    }
-  }
-  // u286 : [16]; then, per element, d_e_7
 }
 
 /** Part 4 of 5: a function short enough for V8 to optimize. */
@@ -4295,12 +4271,6 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
   const Wh = params.Wh;
   const Wo = params.Wo;
   const chars = inputs.chars;
-  const h_2 = workspace.h_2;
-  const u21 = workspace.u21;
-  const u24 = workspace.u24;
-  const h_3 = workspace.h_3;
-  const u33 = workspace.u33;
-  const u36 = workspace.u36;
   const h_4 = workspace.h_4;
   const u45 = workspace.u45;
   const u48 = workspace.u48;
@@ -4317,8 +4287,20 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
   const u93 = workspace.u93;
   const u96 = workspace.u96;
   const h_9 = workspace.h_9;
+  const u105 = workspace.u105;
+  const u108 = workspace.u108;
+  const h_10 = workspace.h_10;
+  const u268 = workspace.u268;
+  const u272 = workspace.u272;
+  const u273 = workspace.u273;
+  const u274 = workspace.u274;
+  const d_e_6 = workspace.d_e_6;
+  const u279 = workspace.u279;
   const u280 = workspace.u280;
+  const u281 = workspace.u281;
+  const u282 = workspace.u282;
   const u284 = workspace.u284;
+  const u285 = workspace.u285;
   const u286 = workspace.u286;
   const d_e_7 = workspace.d_e_7;
   const u291 = workspace.u291;
@@ -4358,23 +4340,151 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
   const u341 = workspace.u341;
   const u342 = workspace.u342;
   const u344 = workspace.u344;
-  const u345 = workspace.u345;
-  const u346 = workspace.u346;
-  const d_e_12 = workspace.d_e_12;
-  const u351 = workspace.u351;
-  const u352 = workspace.u352;
-  const u353 = workspace.u353;
-  const u354 = workspace.u354;
-  const u356 = workspace.u356;
-  const u357 = workspace.u357;
-  const u358 = workspace.u358;
-  const d_e_13 = workspace.d_e_13;
-  const u363 = workspace.u363;
-  const u364 = workspace.u364;
-  const u365 = workspace.u365;
-  const u366 = workspace.u366;
-  const u368 = workspace.u368;
-  const u369 = workspace.u369;
+  {
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u272[i];
+      const a1 = u272[i + 1];
+      const a2 = u272[i + 2];
+      const a3 = u272[i + 3];
+      for (let j = 0; j < 16; j++) {
+        const v = h_10[j];
+        u273[i * 16 + j] = a0 * v;
+        u273[(i + 1) * 16 + j] = a1 * v;
+        u273[(i + 2) * 16 + j] = a2 * v;
+        u273[(i + 3) * 16 + j] = a3 * v;
+      }
+    }
+  }
+  // u274 : [16]; then, per element, d_e_6
+  {
+    {
+      const a0 = u272[0];
+      const a1 = u272[1];
+      const a2 = u272[2];
+      const a3 = u272[3];
+      for (let j = 0; j < 16; j++) {
+        u274[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u272[t];
+      const a1 = u272[t + 1];
+      const a2 = u272[t + 2];
+      const a3 = u272[t + 3];
+      for (let j = 0; j < 16; j++) {
+        const q = t * 16 + j;
+        u274[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
+      }
+    }
+    {
+      const a0 = u272[8];
+      const a1 = u272[9];
+      const a2 = u272[10];
+      const a3 = u272[11];
+      for (let j = 0; j < 16; j++) {
+        const q = 128 + j;
+        u274[j] = u274[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
+        d_e_6[j] = (u274[j] + u268[j]) * (1 - h_10[j] * h_10[j]);
+      }
+    }
+  }
+  // u279 : [16, 16]
+  {
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_6[i];
+      const a1 = d_e_6[i + 1];
+      const a2 = d_e_6[i + 2];
+      const a3 = d_e_6[i + 3];
+      for (let j = 0; j < 16; j++) {
+        const v = h_9[j];
+        u279[i * 16 + j] = a0 * v;
+        u279[(i + 1) * 16 + j] = a1 * v;
+        u279[(i + 2) * 16 + j] = a2 * v;
+        u279[(i + 3) * 16 + j] = a3 * v;
+      }
+    }
+  }
+  // u280 : [16]
+  {
+    {
+      const a0 = d_e_6[0];
+      const a1 = d_e_6[1];
+      const a2 = d_e_6[2];
+      const a3 = d_e_6[3];
+      const a4 = d_e_6[4];
+      const a5 = d_e_6[5];
+      const a6 = d_e_6[6];
+      const a7 = d_e_6[7];
+      for (let j = 0; j < 16; j++) {
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u280[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
+      }
+    }
+    {
+      const a0 = d_e_6[8];
+      const a1 = d_e_6[9];
+      const a2 = d_e_6[10];
+      const a3 = d_e_6[11];
+      const a4 = d_e_6[12];
+      const a5 = d_e_6[13];
+      const a6 = d_e_6[14];
+      const a7 = d_e_6[15];
+      for (let j = 0; j < 16; j++) {
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u280[j] = u280[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
+      }
+    }
+  }
+  // u281 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[9 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u281[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u281[chars[9] * 16 + q0] += d_e_6[q0];
+    }
+  }
+  // u282 : [12]; then, per element, u284
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u105[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u105[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u282[j] = Math.exp(u105[j] - m) / s;
+        u284[j] = 0.0625 * (u282[j] - u108[j]);
+      }
+    }
+  }
+  // u285 : [12, 16]
+  {
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u284[i];
+      const a1 = u284[i + 1];
+      const a2 = u284[i + 2];
+      const a3 = u284[i + 3];
+      for (let j = 0; j < 16; j++) {
+        const v = h_9[j];
+        u285[i * 16 + j] = a0 * v;
+        u285[(i + 1) * 16 + j] = a1 * v;
+        u285[(i + 2) * 16 + j] = a2 * v;
+        u285[(i + 3) * 16 + j] = a3 * v;
+      }
+    }
+  }
+  // u286 : [16]; then, per element, d_e_7
   {
     {
       const a0 = u284[0];
@@ -4382,7 +4492,7 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u284[2];
       const a3 = u284[3];
       for (let j = 0; j < 16; j++) {
-        u286[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u286[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -4391,7 +4501,8 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u284[t + 2];
       const a3 = u284[t + 3];
       for (let j = 0; j < 16; j++) {
-        u286[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u286[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -4400,17 +4511,25 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u284[10];
       const a3 = u284[11];
       for (let j = 0; j < 16; j++) {
-        u286[j] = u286[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u286[j] = u286[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_7[j] = (u286[j] + u280[j]) * (1 - h_9[j] * h_9[j]);
       }
     }
   }
   // u291 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_7[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_7[i];
+      const a1 = d_e_7[i + 1];
+      const a2 = d_e_7[i + 2];
+      const a3 = d_e_7[i + 3];
       for (let j = 0; j < 16; j++) {
-        u291[i * 16 + j] = a * h_8[j];
+        const v = h_8[j];
+        u291[i * 16 + j] = a0 * v;
+        u291[(i + 1) * 16 + j] = a1 * v;
+        u291[(i + 2) * 16 + j] = a2 * v;
+        u291[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4421,26 +4540,28 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e_7[1];
       const a2 = d_e_7[2];
       const a3 = d_e_7[3];
+      const a4 = d_e_7[4];
+      const a5 = d_e_7[5];
+      const a6 = d_e_7[6];
+      const a7 = d_e_7[7];
       for (let j = 0; j < 16; j++) {
-        u292[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_7[t];
-      const a1 = d_e_7[t + 1];
-      const a2 = d_e_7[t + 2];
-      const a3 = d_e_7[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u292[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u292[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_7[12];
-      const a1 = d_e_7[13];
-      const a2 = d_e_7[14];
-      const a3 = d_e_7[15];
+      const a0 = d_e_7[8];
+      const a1 = d_e_7[9];
+      const a2 = d_e_7[10];
+      const a3 = d_e_7[11];
+      const a4 = d_e_7[12];
+      const a5 = d_e_7[13];
+      const a6 = d_e_7[14];
+      const a7 = d_e_7[15];
       for (let j = 0; j < 16; j++) {
-        u292[j] = u292[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u292[j] = u292[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -4478,10 +4599,17 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
   }
   // u297 : [12, 16]
   {
-    for (let i = 0; i < 12; i++) {
-      const a = u296[i];
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u296[i];
+      const a1 = u296[i + 1];
+      const a2 = u296[i + 2];
+      const a3 = u296[i + 3];
       for (let j = 0; j < 16; j++) {
-        u297[i * 16 + j] = a * h_8[j];
+        const v = h_8[j];
+        u297[i * 16 + j] = a0 * v;
+        u297[(i + 1) * 16 + j] = a1 * v;
+        u297[(i + 2) * 16 + j] = a2 * v;
+        u297[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4493,7 +4621,7 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u296[2];
       const a3 = u296[3];
       for (let j = 0; j < 16; j++) {
-        u298[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u298[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -4502,7 +4630,8 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u296[t + 2];
       const a3 = u296[t + 3];
       for (let j = 0; j < 16; j++) {
-        u298[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u298[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -4511,17 +4640,25 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u296[10];
       const a3 = u296[11];
       for (let j = 0; j < 16; j++) {
-        u298[j] = u298[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u298[j] = u298[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_8[j] = (u298[j] + u292[j]) * (1 - h_8[j] * h_8[j]);
       }
     }
   }
   // u303 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_8[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_8[i];
+      const a1 = d_e_8[i + 1];
+      const a2 = d_e_8[i + 2];
+      const a3 = d_e_8[i + 3];
       for (let j = 0; j < 16; j++) {
-        u303[i * 16 + j] = a * h_7[j];
+        const v = h_7[j];
+        u303[i * 16 + j] = a0 * v;
+        u303[(i + 1) * 16 + j] = a1 * v;
+        u303[(i + 2) * 16 + j] = a2 * v;
+        u303[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4532,26 +4669,28 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e_8[1];
       const a2 = d_e_8[2];
       const a3 = d_e_8[3];
+      const a4 = d_e_8[4];
+      const a5 = d_e_8[5];
+      const a6 = d_e_8[6];
+      const a7 = d_e_8[7];
       for (let j = 0; j < 16; j++) {
-        u304[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_8[t];
-      const a1 = d_e_8[t + 1];
-      const a2 = d_e_8[t + 2];
-      const a3 = d_e_8[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u304[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u304[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_8[12];
-      const a1 = d_e_8[13];
-      const a2 = d_e_8[14];
-      const a3 = d_e_8[15];
+      const a0 = d_e_8[8];
+      const a1 = d_e_8[9];
+      const a2 = d_e_8[10];
+      const a3 = d_e_8[11];
+      const a4 = d_e_8[12];
+      const a5 = d_e_8[13];
+      const a6 = d_e_8[14];
+      const a7 = d_e_8[15];
       for (let j = 0; j < 16; j++) {
-        u304[j] = u304[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u304[j] = u304[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -4589,10 +4728,17 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
   }
   // u309 : [12, 16]
   {
-    for (let i = 0; i < 12; i++) {
-      const a = u308[i];
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u308[i];
+      const a1 = u308[i + 1];
+      const a2 = u308[i + 2];
+      const a3 = u308[i + 3];
       for (let j = 0; j < 16; j++) {
-        u309[i * 16 + j] = a * h_7[j];
+        const v = h_7[j];
+        u309[i * 16 + j] = a0 * v;
+        u309[(i + 1) * 16 + j] = a1 * v;
+        u309[(i + 2) * 16 + j] = a2 * v;
+        u309[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4604,7 +4750,7 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u308[2];
       const a3 = u308[3];
       for (let j = 0; j < 16; j++) {
-        u310[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u310[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -4613,7 +4759,8 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u308[t + 2];
       const a3 = u308[t + 3];
       for (let j = 0; j < 16; j++) {
-        u310[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u310[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -4622,17 +4769,25 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u308[10];
       const a3 = u308[11];
       for (let j = 0; j < 16; j++) {
-        u310[j] = u310[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u310[j] = u310[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_9[j] = (u310[j] + u304[j]) * (1 - h_7[j] * h_7[j]);
       }
     }
   }
   // u315 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_9[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_9[i];
+      const a1 = d_e_9[i + 1];
+      const a2 = d_e_9[i + 2];
+      const a3 = d_e_9[i + 3];
       for (let j = 0; j < 16; j++) {
-        u315[i * 16 + j] = a * h_6[j];
+        const v = h_6[j];
+        u315[i * 16 + j] = a0 * v;
+        u315[(i + 1) * 16 + j] = a1 * v;
+        u315[(i + 2) * 16 + j] = a2 * v;
+        u315[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4643,26 +4798,28 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e_9[1];
       const a2 = d_e_9[2];
       const a3 = d_e_9[3];
+      const a4 = d_e_9[4];
+      const a5 = d_e_9[5];
+      const a6 = d_e_9[6];
+      const a7 = d_e_9[7];
       for (let j = 0; j < 16; j++) {
-        u316[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_9[t];
-      const a1 = d_e_9[t + 1];
-      const a2 = d_e_9[t + 2];
-      const a3 = d_e_9[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u316[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u316[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_9[12];
-      const a1 = d_e_9[13];
-      const a2 = d_e_9[14];
-      const a3 = d_e_9[15];
+      const a0 = d_e_9[8];
+      const a1 = d_e_9[9];
+      const a2 = d_e_9[10];
+      const a3 = d_e_9[11];
+      const a4 = d_e_9[12];
+      const a5 = d_e_9[13];
+      const a6 = d_e_9[14];
+      const a7 = d_e_9[15];
       for (let j = 0; j < 16; j++) {
-        u316[j] = u316[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u316[j] = u316[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -4700,10 +4857,17 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
   }
   // u321 : [12, 16]
   {
-    for (let i = 0; i < 12; i++) {
-      const a = u320[i];
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u320[i];
+      const a1 = u320[i + 1];
+      const a2 = u320[i + 2];
+      const a3 = u320[i + 3];
       for (let j = 0; j < 16; j++) {
-        u321[i * 16 + j] = a * h_6[j];
+        const v = h_6[j];
+        u321[i * 16 + j] = a0 * v;
+        u321[(i + 1) * 16 + j] = a1 * v;
+        u321[(i + 2) * 16 + j] = a2 * v;
+        u321[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4715,7 +4879,7 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u320[2];
       const a3 = u320[3];
       for (let j = 0; j < 16; j++) {
-        u322[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u322[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -4724,7 +4888,8 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u320[t + 2];
       const a3 = u320[t + 3];
       for (let j = 0; j < 16; j++) {
-        u322[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u322[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -4733,17 +4898,25 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u320[10];
       const a3 = u320[11];
       for (let j = 0; j < 16; j++) {
-        u322[j] = u322[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u322[j] = u322[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_10[j] = (u322[j] + u316[j]) * (1 - h_6[j] * h_6[j]);
       }
     }
   }
   // u327 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_10[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_10[i];
+      const a1 = d_e_10[i + 1];
+      const a2 = d_e_10[i + 2];
+      const a3 = d_e_10[i + 3];
       for (let j = 0; j < 16; j++) {
-        u327[i * 16 + j] = a * h_5[j];
+        const v = h_5[j];
+        u327[i * 16 + j] = a0 * v;
+        u327[(i + 1) * 16 + j] = a1 * v;
+        u327[(i + 2) * 16 + j] = a2 * v;
+        u327[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4754,26 +4927,28 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e_10[1];
       const a2 = d_e_10[2];
       const a3 = d_e_10[3];
+      const a4 = d_e_10[4];
+      const a5 = d_e_10[5];
+      const a6 = d_e_10[6];
+      const a7 = d_e_10[7];
       for (let j = 0; j < 16; j++) {
-        u328[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_10[t];
-      const a1 = d_e_10[t + 1];
-      const a2 = d_e_10[t + 2];
-      const a3 = d_e_10[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u328[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u328[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_10[12];
-      const a1 = d_e_10[13];
-      const a2 = d_e_10[14];
-      const a3 = d_e_10[15];
+      const a0 = d_e_10[8];
+      const a1 = d_e_10[9];
+      const a2 = d_e_10[10];
+      const a3 = d_e_10[11];
+      const a4 = d_e_10[12];
+      const a5 = d_e_10[13];
+      const a6 = d_e_10[14];
+      const a7 = d_e_10[15];
       for (let j = 0; j < 16; j++) {
-        u328[j] = u328[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u328[j] = u328[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -4811,10 +4986,17 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
   }
   // u333 : [12, 16]
   {
-    for (let i = 0; i < 12; i++) {
-      const a = u332[i];
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u332[i];
+      const a1 = u332[i + 1];
+      const a2 = u332[i + 2];
+      const a3 = u332[i + 3];
       for (let j = 0; j < 16; j++) {
-        u333[i * 16 + j] = a * h_5[j];
+        const v = h_5[j];
+        u333[i * 16 + j] = a0 * v;
+        u333[(i + 1) * 16 + j] = a1 * v;
+        u333[(i + 2) * 16 + j] = a2 * v;
+        u333[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4826,7 +5008,7 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u332[2];
       const a3 = u332[3];
       for (let j = 0; j < 16; j++) {
-        u334[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u334[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -4835,7 +5017,8 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u332[t + 2];
       const a3 = u332[t + 3];
       for (let j = 0; j < 16; j++) {
-        u334[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u334[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -4844,17 +5027,25 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a2 = u332[10];
       const a3 = u332[11];
       for (let j = 0; j < 16; j++) {
-        u334[j] = u334[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u334[j] = u334[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_11[j] = (u334[j] + u328[j]) * (1 - h_5[j] * h_5[j]);
       }
     }
   }
   // u339 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_11[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_11[i];
+      const a1 = d_e_11[i + 1];
+      const a2 = d_e_11[i + 2];
+      const a3 = d_e_11[i + 3];
       for (let j = 0; j < 16; j++) {
-        u339[i * 16 + j] = a * h_4[j];
+        const v = h_4[j];
+        u339[i * 16 + j] = a0 * v;
+        u339[(i + 1) * 16 + j] = a1 * v;
+        u339[(i + 2) * 16 + j] = a2 * v;
+        u339[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -4865,26 +5056,28 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
       const a1 = d_e_11[1];
       const a2 = d_e_11[2];
       const a3 = d_e_11[3];
+      const a4 = d_e_11[4];
+      const a5 = d_e_11[5];
+      const a6 = d_e_11[6];
+      const a7 = d_e_11[7];
       for (let j = 0; j < 16; j++) {
-        u340[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_11[t];
-      const a1 = d_e_11[t + 1];
-      const a2 = d_e_11[t + 2];
-      const a3 = d_e_11[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u340[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u340[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_11[12];
-      const a1 = d_e_11[13];
-      const a2 = d_e_11[14];
-      const a3 = d_e_11[15];
+      const a0 = d_e_11[8];
+      const a1 = d_e_11[9];
+      const a2 = d_e_11[10];
+      const a3 = d_e_11[11];
+      const a4 = d_e_11[12];
+      const a5 = d_e_11[13];
+      const a6 = d_e_11[14];
+      const a7 = d_e_11[15];
       for (let j = 0; j < 16; j++) {
-        u340[j] = u340[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u340[j] = u340[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -4921,237 +5114,6 @@ function gradients_part4(params: Params, inputs: Inputs, _out: Result): void {
     }
   }
   // u345 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u344[i];
-      for (let j = 0; j < 16; j++) {
-        u345[i * 16 + j] = a * h_4[j];
-      }
-    }
-  }
-  // u346 : [16]; then, per element, d_e_12
-  {
-    {
-      const a0 = u344[0];
-      const a1 = u344[1];
-      const a2 = u344[2];
-      const a3 = u344[3];
-      for (let j = 0; j < 16; j++) {
-        u346[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u344[t];
-      const a1 = u344[t + 1];
-      const a2 = u344[t + 2];
-      const a3 = u344[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u346[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u344[8];
-      const a1 = u344[9];
-      const a2 = u344[10];
-      const a3 = u344[11];
-      for (let j = 0; j < 16; j++) {
-        u346[j] = u346[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e_12[j] = (u346[j] + u340[j]) * (1 - h_4[j] * h_4[j]);
-      }
-    }
-  }
-  // u351 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_12[i];
-      for (let j = 0; j < 16; j++) {
-        u351[i * 16 + j] = a * h_3[j];
-      }
-    }
-  }
-  // u352 : [16]
-  {
-    {
-      const a0 = d_e_12[0];
-      const a1 = d_e_12[1];
-      const a2 = d_e_12[2];
-      const a3 = d_e_12[3];
-      for (let j = 0; j < 16; j++) {
-        u352[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_12[t];
-      const a1 = d_e_12[t + 1];
-      const a2 = d_e_12[t + 2];
-      const a3 = d_e_12[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u352[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = d_e_12[12];
-      const a1 = d_e_12[13];
-      const a2 = d_e_12[14];
-      const a3 = d_e_12[15];
-      for (let j = 0; j < 16; j++) {
-        u352[j] = u352[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
-      }
-    }
-  }
-  // u353 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[3 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u353[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u353[chars[3] * 16 + q0] += d_e_12[q0];
-    }
-  }
-  // u354 : [12]; then, per element, u356
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u33[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u33[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u354[j] = Math.exp(u33[j] - m) / s;
-        u356[j] = 0.0625 * (u354[j] - u36[j]);
-      }
-    }
-  }
-  // u357 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u356[i];
-      for (let j = 0; j < 16; j++) {
-        u357[i * 16 + j] = a * h_3[j];
-      }
-    }
-  }
-  // u358 : [16]; then, per element, d_e_13
-  {
-    {
-      const a0 = u356[0];
-      const a1 = u356[1];
-      const a2 = u356[2];
-      const a3 = u356[3];
-      for (let j = 0; j < 16; j++) {
-        u358[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
-      }
-    }
-    for (let t = 4; t < 8; t += 4) {
-      const a0 = u356[t];
-      const a1 = u356[t + 1];
-      const a2 = u356[t + 2];
-      const a3 = u356[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u358[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = u356[8];
-      const a1 = u356[9];
-      const a2 = u356[10];
-      const a3 = u356[11];
-      for (let j = 0; j < 16; j++) {
-        u358[j] = u358[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
-        d_e_13[j] = (u358[j] + u352[j]) * (1 - h_3[j] * h_3[j]);
-      }
-    }
-  }
-  // u363 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_13[i];
-      for (let j = 0; j < 16; j++) {
-        u363[i * 16 + j] = a * h_2[j];
-      }
-    }
-  }
-  // u364 : [16]
-  {
-    {
-      const a0 = d_e_13[0];
-      const a1 = d_e_13[1];
-      const a2 = d_e_13[2];
-      const a3 = d_e_13[3];
-      for (let j = 0; j < 16; j++) {
-        u364[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_13[t];
-      const a1 = d_e_13[t + 1];
-      const a2 = d_e_13[t + 2];
-      const a3 = d_e_13[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u364[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
-      }
-    }
-    {
-      const a0 = d_e_13[12];
-      const a1 = d_e_13[13];
-      const a2 = d_e_13[14];
-      const a3 = d_e_13[15];
-      for (let j = 0; j < 16; j++) {
-        u364[j] = u364[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
-      }
-    }
-  }
-  // u365 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      const v = chars[2 + q0];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u365[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      u365[chars[2] * 16 + q0] += d_e_13[q0];
-    }
-  }
-  // u366 : [12]; then, per element, u368
-  {
-    {
-      let m = -Infinity;
-      for (let j = 0; j < 12; j++) {
-        m = Math.max(m, u21[j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 12; j++) {
-        s += Math.exp(u21[j] - m);
-      }
-      for (let j = 0; j < 12; j++) {
-        u366[j] = Math.exp(u21[j] - m) / s;
-        u368[j] = 0.0625 * (u366[j] - u24[j]);
-      }
-    }
-  }
-  // u369 : [12, 16]
-  {
-    for (let i = 0; i < 12; i++) {
-      const a = u368[i];
-      for (let j = 0; j < 16; j++) {
-        u369[i * 16 + j] = a * h_2[j];
-      }
-    }
-  }
-  // u370 : [16]; then, per element, d_e_14
 }
 
 /** Part 5 of 5: a function short enough for V8 to optimize. */
@@ -5163,6 +5125,12 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
   const u10 = workspace.u10;
   const u13 = workspace.u13;
   const h_2 = workspace.h_2;
+  const u21 = workspace.u21;
+  const u24 = workspace.u24;
+  const h_3 = workspace.h_3;
+  const u33 = workspace.u33;
+  const u36 = workspace.u36;
+  const h_4 = workspace.h_4;
   const u199 = workspace.u199;
   const u200 = workspace.u200;
   const d_e = workspace.d_e;
@@ -5222,18 +5190,24 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
   const u333 = workspace.u333;
   const d_e_11 = workspace.d_e_11;
   const u339 = workspace.u339;
+  const u340 = workspace.u340;
   const u341 = workspace.u341;
   const u344 = workspace.u344;
   const u345 = workspace.u345;
+  const u346 = workspace.u346;
   const d_e_12 = workspace.d_e_12;
   const u351 = workspace.u351;
+  const u352 = workspace.u352;
   const u353 = workspace.u353;
+  const u354 = workspace.u354;
   const u356 = workspace.u356;
   const u357 = workspace.u357;
+  const u358 = workspace.u358;
   const d_e_13 = workspace.d_e_13;
   const u363 = workspace.u363;
   const u364 = workspace.u364;
   const u365 = workspace.u365;
+  const u366 = workspace.u366;
   const u368 = workspace.u368;
   const u369 = workspace.u369;
   const u370 = workspace.u370;
@@ -5255,13 +5229,287 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
   const d_E = out.grads.E;
   const loss_value = gradients_spill[1];
   {
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u344[i];
+      const a1 = u344[i + 1];
+      const a2 = u344[i + 2];
+      const a3 = u344[i + 3];
+      for (let j = 0; j < 16; j++) {
+        const v = h_4[j];
+        u345[i * 16 + j] = a0 * v;
+        u345[(i + 1) * 16 + j] = a1 * v;
+        u345[(i + 2) * 16 + j] = a2 * v;
+        u345[(i + 3) * 16 + j] = a3 * v;
+      }
+    }
+  }
+  // u346 : [16]; then, per element, d_e_12
+  {
+    {
+      const a0 = u344[0];
+      const a1 = u344[1];
+      const a2 = u344[2];
+      const a3 = u344[3];
+      for (let j = 0; j < 16; j++) {
+        u346[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u344[t];
+      const a1 = u344[t + 1];
+      const a2 = u344[t + 2];
+      const a3 = u344[t + 3];
+      for (let j = 0; j < 16; j++) {
+        const q = t * 16 + j;
+        u346[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
+      }
+    }
+    {
+      const a0 = u344[8];
+      const a1 = u344[9];
+      const a2 = u344[10];
+      const a3 = u344[11];
+      for (let j = 0; j < 16; j++) {
+        const q = 128 + j;
+        u346[j] = u346[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
+        d_e_12[j] = (u346[j] + u340[j]) * (1 - h_4[j] * h_4[j]);
+      }
+    }
+  }
+  // u351 : [16, 16]
+  {
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_12[i];
+      const a1 = d_e_12[i + 1];
+      const a2 = d_e_12[i + 2];
+      const a3 = d_e_12[i + 3];
+      for (let j = 0; j < 16; j++) {
+        const v = h_3[j];
+        u351[i * 16 + j] = a0 * v;
+        u351[(i + 1) * 16 + j] = a1 * v;
+        u351[(i + 2) * 16 + j] = a2 * v;
+        u351[(i + 3) * 16 + j] = a3 * v;
+      }
+    }
+  }
+  // u352 : [16]
+  {
+    {
+      const a0 = d_e_12[0];
+      const a1 = d_e_12[1];
+      const a2 = d_e_12[2];
+      const a3 = d_e_12[3];
+      const a4 = d_e_12[4];
+      const a5 = d_e_12[5];
+      const a6 = d_e_12[6];
+      const a7 = d_e_12[7];
+      for (let j = 0; j < 16; j++) {
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u352[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
+      }
+    }
+    {
+      const a0 = d_e_12[8];
+      const a1 = d_e_12[9];
+      const a2 = d_e_12[10];
+      const a3 = d_e_12[11];
+      const a4 = d_e_12[12];
+      const a5 = d_e_12[13];
+      const a6 = d_e_12[14];
+      const a7 = d_e_12[15];
+      for (let j = 0; j < 16; j++) {
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u352[j] = u352[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
+      }
+    }
+  }
+  // u353 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[3 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u353[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u353[chars[3] * 16 + q0] += d_e_12[q0];
+    }
+  }
+  // u354 : [12]; then, per element, u356
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u33[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u33[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u354[j] = Math.exp(u33[j] - m) / s;
+        u356[j] = 0.0625 * (u354[j] - u36[j]);
+      }
+    }
+  }
+  // u357 : [12, 16]
+  {
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u356[i];
+      const a1 = u356[i + 1];
+      const a2 = u356[i + 2];
+      const a3 = u356[i + 3];
+      for (let j = 0; j < 16; j++) {
+        const v = h_3[j];
+        u357[i * 16 + j] = a0 * v;
+        u357[(i + 1) * 16 + j] = a1 * v;
+        u357[(i + 2) * 16 + j] = a2 * v;
+        u357[(i + 3) * 16 + j] = a3 * v;
+      }
+    }
+  }
+  // u358 : [16]; then, per element, d_e_13
+  {
+    {
+      const a0 = u356[0];
+      const a1 = u356[1];
+      const a2 = u356[2];
+      const a3 = u356[3];
+      for (let j = 0; j < 16; j++) {
+        u358[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
+      }
+    }
+    for (let t = 4; t < 8; t += 4) {
+      const a0 = u356[t];
+      const a1 = u356[t + 1];
+      const a2 = u356[t + 2];
+      const a3 = u356[t + 3];
+      for (let j = 0; j < 16; j++) {
+        const q = t * 16 + j;
+        u358[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
+      }
+    }
+    {
+      const a0 = u356[8];
+      const a1 = u356[9];
+      const a2 = u356[10];
+      const a3 = u356[11];
+      for (let j = 0; j < 16; j++) {
+        const q = 128 + j;
+        u358[j] = u358[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
+        d_e_13[j] = (u358[j] + u352[j]) * (1 - h_3[j] * h_3[j]);
+      }
+    }
+  }
+  // u363 : [16, 16]
+  {
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_13[i];
+      const a1 = d_e_13[i + 1];
+      const a2 = d_e_13[i + 2];
+      const a3 = d_e_13[i + 3];
+      for (let j = 0; j < 16; j++) {
+        const v = h_2[j];
+        u363[i * 16 + j] = a0 * v;
+        u363[(i + 1) * 16 + j] = a1 * v;
+        u363[(i + 2) * 16 + j] = a2 * v;
+        u363[(i + 3) * 16 + j] = a3 * v;
+      }
+    }
+  }
+  // u364 : [16]
+  {
+    {
+      const a0 = d_e_13[0];
+      const a1 = d_e_13[1];
+      const a2 = d_e_13[2];
+      const a3 = d_e_13[3];
+      const a4 = d_e_13[4];
+      const a5 = d_e_13[5];
+      const a6 = d_e_13[6];
+      const a7 = d_e_13[7];
+      for (let j = 0; j < 16; j++) {
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u364[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
+      }
+    }
+    {
+      const a0 = d_e_13[8];
+      const a1 = d_e_13[9];
+      const a2 = d_e_13[10];
+      const a3 = d_e_13[11];
+      const a4 = d_e_13[12];
+      const a5 = d_e_13[13];
+      const a6 = d_e_13[14];
+      const a7 = d_e_13[15];
+      for (let j = 0; j < 16; j++) {
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u364[j] = u364[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
+      }
+    }
+  }
+  // u365 : [12, 16]
+  {
+    for (let q0 = 0; q0 < 1; q0++) {
+      const v = chars[2 + q0];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u365[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      u365[chars[2] * 16 + q0] += d_e_13[q0];
+    }
+  }
+  // u366 : [12]; then, per element, u368
+  {
+    {
+      let m = -Infinity;
+      for (let j = 0; j < 12; j++) {
+        m = Math.max(m, u21[j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 12; j++) {
+        s += Math.exp(u21[j] - m);
+      }
+      for (let j = 0; j < 12; j++) {
+        u366[j] = Math.exp(u21[j] - m) / s;
+        u368[j] = 0.0625 * (u366[j] - u24[j]);
+      }
+    }
+  }
+  // u369 : [12, 16]
+  {
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u368[i];
+      const a1 = u368[i + 1];
+      const a2 = u368[i + 2];
+      const a3 = u368[i + 3];
+      for (let j = 0; j < 16; j++) {
+        const v = h_2[j];
+        u369[i * 16 + j] = a0 * v;
+        u369[(i + 1) * 16 + j] = a1 * v;
+        u369[(i + 2) * 16 + j] = a2 * v;
+        u369[(i + 3) * 16 + j] = a3 * v;
+      }
+    }
+  }
+  // u370 : [16]; then, per element, d_e_14
+  {
     {
       const a0 = u368[0];
       const a1 = u368[1];
       const a2 = u368[2];
       const a3 = u368[3];
       for (let j = 0; j < 16; j++) {
-        u370[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u370[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -5270,7 +5518,8 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a2 = u368[t + 2];
       const a3 = u368[t + 3];
       for (let j = 0; j < 16; j++) {
-        u370[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u370[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -5279,17 +5528,25 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a2 = u368[10];
       const a3 = u368[11];
       for (let j = 0; j < 16; j++) {
-        u370[j] = u370[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u370[j] = u370[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_14[j] = (u370[j] + u364[j]) * (1 - h_2[j] * h_2[j]);
       }
     }
   }
   // u375 : [16, 16]
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_14[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_14[i];
+      const a1 = d_e_14[i + 1];
+      const a2 = d_e_14[i + 2];
+      const a3 = d_e_14[i + 3];
       for (let j = 0; j < 16; j++) {
-        u375[i * 16 + j] = a * h_1[j];
+        const v = h_1[j];
+        u375[i * 16 + j] = a0 * v;
+        u375[(i + 1) * 16 + j] = a1 * v;
+        u375[(i + 2) * 16 + j] = a2 * v;
+        u375[(i + 3) * 16 + j] = a3 * v;
       }
     }
   }
@@ -5300,26 +5557,28 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a1 = d_e_14[1];
       const a2 = d_e_14[2];
       const a3 = d_e_14[3];
+      const a4 = d_e_14[4];
+      const a5 = d_e_14[5];
+      const a6 = d_e_14[6];
+      const a7 = d_e_14[7];
       for (let j = 0; j < 16; j++) {
-        u376[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = d_e_14[t];
-      const a1 = d_e_14[t + 1];
-      const a2 = d_e_14[t + 2];
-      const a3 = d_e_14[t + 3];
-      for (let j = 0; j < 16; j++) {
-        u376[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+        const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+        u376[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
       }
     }
     {
-      const a0 = d_e_14[12];
-      const a1 = d_e_14[13];
-      const a2 = d_e_14[14];
-      const a3 = d_e_14[15];
+      const a0 = d_e_14[8];
+      const a1 = d_e_14[9];
+      const a2 = d_e_14[10];
+      const a3 = d_e_14[11];
+      const a4 = d_e_14[12];
+      const a5 = d_e_14[13];
+      const a6 = d_e_14[14];
+      const a7 = d_e_14[15];
       for (let j = 0; j < 16; j++) {
-        u376[j] = u376[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+        const q = 128 + j;
+        const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+        u376[j] = u376[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
       }
     }
   }
@@ -5358,11 +5617,21 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
   }
   // u381 : [12, 16]; then, per element, d_Wo
   {
-    for (let i = 0; i < 12; i++) {
-      const a = u380[i];
+    for (let i = 0; i < 12; i += 4) {
+      const a0 = u380[i];
+      const a1 = u380[i + 1];
+      const a2 = u380[i + 2];
+      const a3 = u380[i + 3];
       for (let j = 0; j < 16; j++) {
-        u381[i * 16 + j] = a * h_1[j];
+        const v = h_1[j];
+        u381[i * 16 + j] = a0 * v;
         d_Wo[i * 16 + j] = u381[i * 16 + j] + u369[i * 16 + j] + u357[i * 16 + j] + u345[i * 16 + j] + u333[i * 16 + j] + u321[i * 16 + j] + u309[i * 16 + j] + u297[i * 16 + j] + u285[i * 16 + j] + u273[i * 16 + j] + u261[i * 16 + j] + u249[i * 16 + j] + u237[i * 16 + j] + u225[i * 16 + j] + u213[i * 16 + j] + u200[i * 16 + j];
+        u381[(i + 1) * 16 + j] = a1 * v;
+        d_Wo[(i + 1) * 16 + j] = u381[(i + 1) * 16 + j] + u369[(i + 1) * 16 + j] + u357[(i + 1) * 16 + j] + u345[(i + 1) * 16 + j] + u333[(i + 1) * 16 + j] + u321[(i + 1) * 16 + j] + u309[(i + 1) * 16 + j] + u297[(i + 1) * 16 + j] + u285[(i + 1) * 16 + j] + u273[(i + 1) * 16 + j] + u261[(i + 1) * 16 + j] + u249[(i + 1) * 16 + j] + u237[(i + 1) * 16 + j] + u225[(i + 1) * 16 + j] + u213[(i + 1) * 16 + j] + u200[(i + 1) * 16 + j];
+        u381[(i + 2) * 16 + j] = a2 * v;
+        d_Wo[(i + 2) * 16 + j] = u381[(i + 2) * 16 + j] + u369[(i + 2) * 16 + j] + u357[(i + 2) * 16 + j] + u345[(i + 2) * 16 + j] + u333[(i + 2) * 16 + j] + u321[(i + 2) * 16 + j] + u309[(i + 2) * 16 + j] + u297[(i + 2) * 16 + j] + u285[(i + 2) * 16 + j] + u273[(i + 2) * 16 + j] + u261[(i + 2) * 16 + j] + u249[(i + 2) * 16 + j] + u237[(i + 2) * 16 + j] + u225[(i + 2) * 16 + j] + u213[(i + 2) * 16 + j] + u200[(i + 2) * 16 + j];
+        u381[(i + 3) * 16 + j] = a3 * v;
+        d_Wo[(i + 3) * 16 + j] = u381[(i + 3) * 16 + j] + u369[(i + 3) * 16 + j] + u357[(i + 3) * 16 + j] + u345[(i + 3) * 16 + j] + u333[(i + 3) * 16 + j] + u321[(i + 3) * 16 + j] + u309[(i + 3) * 16 + j] + u297[(i + 3) * 16 + j] + u285[(i + 3) * 16 + j] + u273[(i + 3) * 16 + j] + u261[(i + 3) * 16 + j] + u249[(i + 3) * 16 + j] + u237[(i + 3) * 16 + j] + u225[(i + 3) * 16 + j] + u213[(i + 3) * 16 + j] + u200[(i + 3) * 16 + j];
       }
     }
   }
@@ -5374,7 +5643,7 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a2 = u380[2];
       const a3 = u380[3];
       for (let j = 0; j < 16; j++) {
-        u382[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+        u382[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
       }
     }
     for (let t = 4; t < 8; t += 4) {
@@ -5383,7 +5652,8 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a2 = u380[t + 2];
       const a3 = u380[t + 3];
       for (let j = 0; j < 16; j++) {
-        u382[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+        const q = t * 16 + j;
+        u382[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
       }
     }
     {
@@ -5392,7 +5662,8 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
       const a2 = u380[10];
       const a3 = u380[11];
       for (let j = 0; j < 16; j++) {
-        u382[j] = u382[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+        const q = 128 + j;
+        u382[j] = u382[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         d_e_15[j] = (u382[j] + u376[j]) * (1 - h_1[j] * h_1[j]);
         d_bh[j] = d_e_15[j] + d_e_14[j] + d_e_13[j] + d_e_12[j] + d_e_11[j] + d_e_10[j] + d_e_9[j] + d_e_8[j] + d_e_7[j] + d_e_6[j] + d_e_5[j] + d_e_4[j] + d_e_3[j] + d_e_2[j] + d_e_1[j] + d_e[j];
       }
@@ -5400,11 +5671,21 @@ function gradients_part5(params: Params, inputs: Inputs, out: Result): void {
   }
   // u387 : [16, 16]; then, per element, d_Wh
   {
-    for (let i = 0; i < 16; i++) {
-      const a = d_e_15[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = d_e_15[i];
+      const a1 = d_e_15[i + 1];
+      const a2 = d_e_15[i + 2];
+      const a3 = d_e_15[i + 3];
       for (let j = 0; j < 16; j++) {
-        u387[i * 16 + j] = a * 0;
+        const v = 0;
+        u387[i * 16 + j] = a0 * v;
         d_Wh[i * 16 + j] = u387[i * 16 + j] + u375[i * 16 + j] + u363[i * 16 + j] + u351[i * 16 + j] + u339[i * 16 + j] + u327[i * 16 + j] + u315[i * 16 + j] + u303[i * 16 + j] + u291[i * 16 + j] + u279[i * 16 + j] + u267[i * 16 + j] + u255[i * 16 + j] + u243[i * 16 + j] + u231[i * 16 + j] + u219[i * 16 + j] + u207[i * 16 + j];
+        u387[(i + 1) * 16 + j] = a1 * v;
+        d_Wh[(i + 1) * 16 + j] = u387[(i + 1) * 16 + j] + u375[(i + 1) * 16 + j] + u363[(i + 1) * 16 + j] + u351[(i + 1) * 16 + j] + u339[(i + 1) * 16 + j] + u327[(i + 1) * 16 + j] + u315[(i + 1) * 16 + j] + u303[(i + 1) * 16 + j] + u291[(i + 1) * 16 + j] + u279[(i + 1) * 16 + j] + u267[(i + 1) * 16 + j] + u255[(i + 1) * 16 + j] + u243[(i + 1) * 16 + j] + u231[(i + 1) * 16 + j] + u219[(i + 1) * 16 + j] + u207[(i + 1) * 16 + j];
+        u387[(i + 2) * 16 + j] = a2 * v;
+        d_Wh[(i + 2) * 16 + j] = u387[(i + 2) * 16 + j] + u375[(i + 2) * 16 + j] + u363[(i + 2) * 16 + j] + u351[(i + 2) * 16 + j] + u339[(i + 2) * 16 + j] + u327[(i + 2) * 16 + j] + u315[(i + 2) * 16 + j] + u303[(i + 2) * 16 + j] + u291[(i + 2) * 16 + j] + u279[(i + 2) * 16 + j] + u267[(i + 2) * 16 + j] + u255[(i + 2) * 16 + j] + u243[(i + 2) * 16 + j] + u231[(i + 2) * 16 + j] + u219[(i + 2) * 16 + j] + u207[(i + 2) * 16 + j];
+        u387[(i + 3) * 16 + j] = a3 * v;
+        d_Wh[(i + 3) * 16 + j] = u387[(i + 3) * 16 + j] + u375[(i + 3) * 16 + j] + u363[(i + 3) * 16 + j] + u351[(i + 3) * 16 + j] + u339[(i + 3) * 16 + j] + u327[(i + 3) * 16 + j] + u315[(i + 3) * 16 + j] + u303[(i + 3) * 16 + j] + u291[(i + 3) * 16 + j] + u279[(i + 3) * 16 + j] + u267[(i + 3) * 16 + j] + u255[(i + 3) * 16 + j] + u243[(i + 3) * 16 + j] + u231[(i + 3) * 16 + j] + u219[(i + 3) * 16 + j] + u207[(i + 3) * 16 + j];
       }
     }
   }
@@ -6839,7 +7120,6 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
   const d_e_16 = workspace.d_e_16;
   const u216_1 = workspace.u216_1;
   const u218 = workspace.u218;
-  const u219_1 = workspace.u219_1;
   {
     for (let i = 0; i < 16; i++) {
       let m = -Infinity;
@@ -7317,7 +7597,7 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u207_1[i * 12 + 2];
         const a3 = u207_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          d_h_16_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          d_h_16_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -7326,7 +7606,8 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u207_1[i * 12 + (t + 2)];
         const a3 = u207_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          d_h_16_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          d_h_16_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -7335,7 +7616,8 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u207_1[i * 12 + 10];
         const a3 = u207_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          d_h_16_1[i * 16 + j] = d_h_16_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          d_h_16_1[i * 16 + j] = d_h_16_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_16[i * 16 + j] = d_h_16_1[i * 16 + j] * (1 - h_16_1[i * 16 + j] * h_16_1[i * 16 + j]);
         }
       }
@@ -7349,26 +7631,28 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_16_1[16 + i];
         const a2 = h_16_1[32 + i];
         const a3 = h_16_1[48 + i];
+        const a4 = h_16_1[64 + i];
+        const a5 = h_16_1[80 + i];
+        const a6 = h_16_1[96 + i];
+        const a7 = h_16_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u210_1[i * 12 + j] = a0 * u207_1[j] + a1 * u207_1[12 + j] + a2 * u207_1[24 + j] + a3 * u207_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_16_1[t * 16 + i];
-        const a1 = h_16_1[(t + 1) * 16 + i];
-        const a2 = h_16_1[(t + 2) * 16 + i];
-        const a3 = h_16_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u210_1[i * 12 + j] += a0 * u207_1[t * 12 + j] + a1 * u207_1[(t + 1) * 12 + j] + a2 * u207_1[(t + 2) * 12 + j] + a3 * u207_1[(t + 3) * 12 + j];
+          const s = a0 * u207_1[j] + a1 * u207_1[j + 12] + a2 * u207_1[j + 24] + a3 * u207_1[j + 36];
+          u210_1[i * 12 + j] = s + a4 * u207_1[j + 48] + a5 * u207_1[j + 60] + a6 * u207_1[j + 72] + a7 * u207_1[j + 84];
         }
       }
       {
-        const a0 = h_16_1[192 + i];
-        const a1 = h_16_1[208 + i];
-        const a2 = h_16_1[224 + i];
-        const a3 = h_16_1[240 + i];
+        const a0 = h_16_1[128 + i];
+        const a1 = h_16_1[144 + i];
+        const a2 = h_16_1[160 + i];
+        const a3 = h_16_1[176 + i];
+        const a4 = h_16_1[192 + i];
+        const a5 = h_16_1[208 + i];
+        const a6 = h_16_1[224 + i];
+        const a7 = h_16_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u210_1[i * 12 + j] = u210_1[i * 12 + j] + a0 * u207_1[144 + j] + a1 * u207_1[156 + j] + a2 * u207_1[168 + j] + a3 * u207_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u207_1[q] + a1 * u207_1[q + 12] + a2 * u207_1[q + 24] + a3 * u207_1[q + 36];
+          u210_1[i * 12 + j] = u210_1[i * 12 + j] + s + a4 * u207_1[q + 48] + a5 * u207_1[q + 60] + a6 * u207_1[q + 72] + a7 * u207_1[q + 84];
         }
       }
     }
@@ -7381,26 +7665,28 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_16[i * 16 + 1];
         const a2 = d_e_16[i * 16 + 2];
         const a3 = d_e_16[i * 16 + 3];
+        const a4 = d_e_16[i * 16 + 4];
+        const a5 = d_e_16[i * 16 + 5];
+        const a6 = d_e_16[i * 16 + 6];
+        const a7 = d_e_16[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u216_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_16[i * 16 + t];
-        const a1 = d_e_16[i * 16 + (t + 1)];
-        const a2 = d_e_16[i * 16 + (t + 2)];
-        const a3 = d_e_16[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u216_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u216_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_16[i * 16 + 12];
-        const a1 = d_e_16[i * 16 + 13];
-        const a2 = d_e_16[i * 16 + 14];
-        const a3 = d_e_16[i * 16 + 15];
+        const a0 = d_e_16[i * 16 + 8];
+        const a1 = d_e_16[i * 16 + 9];
+        const a2 = d_e_16[i * 16 + 10];
+        const a3 = d_e_16[i * 16 + 11];
+        const a4 = d_e_16[i * 16 + 12];
+        const a5 = d_e_16[i * 16 + 13];
+        const a6 = d_e_16[i * 16 + 14];
+        const a7 = d_e_16[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u216_1[i * 16 + j] = u216_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u216_1[i * 16 + j] = u216_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -7413,47 +7699,33 @@ function batchChunk_part3(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_15_1[16 + i];
         const a2 = h_15_1[32 + i];
         const a3 = h_15_1[48 + i];
+        const a4 = h_15_1[64 + i];
+        const a5 = h_15_1[80 + i];
+        const a6 = h_15_1[96 + i];
+        const a7 = h_15_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u218[i * 16 + j] = a0 * d_e_16[j] + a1 * d_e_16[16 + j] + a2 * d_e_16[32 + j] + a3 * d_e_16[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_15_1[t * 16 + i];
-        const a1 = h_15_1[(t + 1) * 16 + i];
-        const a2 = h_15_1[(t + 2) * 16 + i];
-        const a3 = h_15_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u218[i * 16 + j] += a0 * d_e_16[t * 16 + j] + a1 * d_e_16[(t + 1) * 16 + j] + a2 * d_e_16[(t + 2) * 16 + j] + a3 * d_e_16[(t + 3) * 16 + j];
+          const s = a0 * d_e_16[j] + a1 * d_e_16[j + 16] + a2 * d_e_16[j + 32] + a3 * d_e_16[j + 48];
+          u218[i * 16 + j] = s + a4 * d_e_16[j + 64] + a5 * d_e_16[j + 80] + a6 * d_e_16[j + 96] + a7 * d_e_16[j + 112];
         }
       }
       {
-        const a0 = h_15_1[192 + i];
-        const a1 = h_15_1[208 + i];
-        const a2 = h_15_1[224 + i];
-        const a3 = h_15_1[240 + i];
+        const a0 = h_15_1[128 + i];
+        const a1 = h_15_1[144 + i];
+        const a2 = h_15_1[160 + i];
+        const a3 = h_15_1[176 + i];
+        const a4 = h_15_1[192 + i];
+        const a5 = h_15_1[208 + i];
+        const a6 = h_15_1[224 + i];
+        const a7 = h_15_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u218[i * 16 + j] = u218[i * 16 + j] + a0 * d_e_16[192 + j] + a1 * d_e_16[208 + j] + a2 * d_e_16[224 + j] + a3 * d_e_16[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_16[q] + a1 * d_e_16[q + 16] + a2 * d_e_16[q + 32] + a3 * d_e_16[q + 48];
+          u218[i * 16 + j] = u218[i * 16 + j] + s + a4 * d_e_16[q + 64] + a5 * d_e_16[q + 80] + a6 * d_e_16[q + 96] + a7 * d_e_16[q + 112];
         }
       }
     }
   }
   // u219_1 : [12, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      const v = chars_1[chars_offset_1 + (q0 * 17 + (15 + (q0 % 1)))];
-      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
-        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
-      }
-    }
-    for (let i = 0; i < 192; i++) {
-      u219_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u219_1[chars_1[chars_offset_1 + (q0 * 17 + (15 + (q0 % 1)))] * 16 + q1] += d_e_16[q0 * 16 + q1];
-      }
-    }
-  }
   batchChunk_spill[0] = u202_1;
 }
 
@@ -7475,7 +7747,9 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
   const h_15_1 = workspace.h_15_1;
   const u182 = workspace.u182;
   const u185_1 = workspace.u185_1;
+  const d_e_16 = workspace.d_e_16;
   const u216_1 = workspace.u216_1;
+  const u219_1 = workspace.u219_1;
   const u220_1 = workspace.u220_1;
   const u222_1 = workspace.u222_1;
   const u223_1 = workspace.u223_1;
@@ -7503,8 +7777,23 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
   const u259_1 = workspace.u259_1;
   const u261_1 = workspace.u261_1;
   const u262_1 = workspace.u262_1;
-  const u263 = workspace.u263;
   const d_e_20 = workspace.d_e_20;
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      const v = chars_1[chars_offset_1 + (q0 * 17 + (15 + (q0 % 1)))];
+      if (!(v >= 0 && v < 12 && Math.floor(v) === v)) {
+        throw new RangeError("gradc: scatter_add: index " + v + " is out of range 0..11");
+      }
+    }
+    for (let i = 0; i < 192; i++) {
+      u219_1[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u219_1[chars_1[chars_offset_1 + (q0 * 17 + (15 + (q0 % 1)))] * 16 + q1] += d_e_16[q0 * 16 + q1];
+      }
+    }
+  }
   // u220_1 : [16, 12]; then, per element, u222_1
   {
     for (let i = 0; i < 16; i++) {
@@ -7531,7 +7820,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u222_1[i * 12 + 2];
         const a3 = u222_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u223_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u223_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -7540,7 +7829,8 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u222_1[i * 12 + (t + 2)];
         const a3 = u222_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u223_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u223_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -7549,7 +7839,8 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u222_1[i * 12 + 10];
         const a3 = u222_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u223_1[i * 16 + j] = u223_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u223_1[i * 16 + j] = u223_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_17[i * 16 + j] = (u223_1[i * 16 + j] + u216_1[i * 16 + j]) * (1 - h_15_1[i * 16 + j] * h_15_1[i * 16 + j]);
         }
       }
@@ -7563,26 +7854,28 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_15_1[16 + i];
         const a2 = h_15_1[32 + i];
         const a3 = h_15_1[48 + i];
+        const a4 = h_15_1[64 + i];
+        const a5 = h_15_1[80 + i];
+        const a6 = h_15_1[96 + i];
+        const a7 = h_15_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u224_1[i * 12 + j] = a0 * u222_1[j] + a1 * u222_1[12 + j] + a2 * u222_1[24 + j] + a3 * u222_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_15_1[t * 16 + i];
-        const a1 = h_15_1[(t + 1) * 16 + i];
-        const a2 = h_15_1[(t + 2) * 16 + i];
-        const a3 = h_15_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u224_1[i * 12 + j] += a0 * u222_1[t * 12 + j] + a1 * u222_1[(t + 1) * 12 + j] + a2 * u222_1[(t + 2) * 12 + j] + a3 * u222_1[(t + 3) * 12 + j];
+          const s = a0 * u222_1[j] + a1 * u222_1[j + 12] + a2 * u222_1[j + 24] + a3 * u222_1[j + 36];
+          u224_1[i * 12 + j] = s + a4 * u222_1[j + 48] + a5 * u222_1[j + 60] + a6 * u222_1[j + 72] + a7 * u222_1[j + 84];
         }
       }
       {
-        const a0 = h_15_1[192 + i];
-        const a1 = h_15_1[208 + i];
-        const a2 = h_15_1[224 + i];
-        const a3 = h_15_1[240 + i];
+        const a0 = h_15_1[128 + i];
+        const a1 = h_15_1[144 + i];
+        const a2 = h_15_1[160 + i];
+        const a3 = h_15_1[176 + i];
+        const a4 = h_15_1[192 + i];
+        const a5 = h_15_1[208 + i];
+        const a6 = h_15_1[224 + i];
+        const a7 = h_15_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u224_1[i * 12 + j] = u224_1[i * 12 + j] + a0 * u222_1[144 + j] + a1 * u222_1[156 + j] + a2 * u222_1[168 + j] + a3 * u222_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u222_1[q] + a1 * u222_1[q + 12] + a2 * u222_1[q + 24] + a3 * u222_1[q + 36];
+          u224_1[i * 12 + j] = u224_1[i * 12 + j] + s + a4 * u222_1[q + 48] + a5 * u222_1[q + 60] + a6 * u222_1[q + 72] + a7 * u222_1[q + 84];
         }
       }
     }
@@ -7595,26 +7888,28 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_17[i * 16 + 1];
         const a2 = d_e_17[i * 16 + 2];
         const a3 = d_e_17[i * 16 + 3];
+        const a4 = d_e_17[i * 16 + 4];
+        const a5 = d_e_17[i * 16 + 5];
+        const a6 = d_e_17[i * 16 + 6];
+        const a7 = d_e_17[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u229_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_17[i * 16 + t];
-        const a1 = d_e_17[i * 16 + (t + 1)];
-        const a2 = d_e_17[i * 16 + (t + 2)];
-        const a3 = d_e_17[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u229_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u229_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_17[i * 16 + 12];
-        const a1 = d_e_17[i * 16 + 13];
-        const a2 = d_e_17[i * 16 + 14];
-        const a3 = d_e_17[i * 16 + 15];
+        const a0 = d_e_17[i * 16 + 8];
+        const a1 = d_e_17[i * 16 + 9];
+        const a2 = d_e_17[i * 16 + 10];
+        const a3 = d_e_17[i * 16 + 11];
+        const a4 = d_e_17[i * 16 + 12];
+        const a5 = d_e_17[i * 16 + 13];
+        const a6 = d_e_17[i * 16 + 14];
+        const a7 = d_e_17[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u229_1[i * 16 + j] = u229_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u229_1[i * 16 + j] = u229_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -7627,26 +7922,28 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_14_1[16 + i];
         const a2 = h_14_1[32 + i];
         const a3 = h_14_1[48 + i];
+        const a4 = h_14_1[64 + i];
+        const a5 = h_14_1[80 + i];
+        const a6 = h_14_1[96 + i];
+        const a7 = h_14_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u231_1[i * 16 + j] = a0 * d_e_17[j] + a1 * d_e_17[16 + j] + a2 * d_e_17[32 + j] + a3 * d_e_17[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_14_1[t * 16 + i];
-        const a1 = h_14_1[(t + 1) * 16 + i];
-        const a2 = h_14_1[(t + 2) * 16 + i];
-        const a3 = h_14_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u231_1[i * 16 + j] += a0 * d_e_17[t * 16 + j] + a1 * d_e_17[(t + 1) * 16 + j] + a2 * d_e_17[(t + 2) * 16 + j] + a3 * d_e_17[(t + 3) * 16 + j];
+          const s = a0 * d_e_17[j] + a1 * d_e_17[j + 16] + a2 * d_e_17[j + 32] + a3 * d_e_17[j + 48];
+          u231_1[i * 16 + j] = s + a4 * d_e_17[j + 64] + a5 * d_e_17[j + 80] + a6 * d_e_17[j + 96] + a7 * d_e_17[j + 112];
         }
       }
       {
-        const a0 = h_14_1[192 + i];
-        const a1 = h_14_1[208 + i];
-        const a2 = h_14_1[224 + i];
-        const a3 = h_14_1[240 + i];
+        const a0 = h_14_1[128 + i];
+        const a1 = h_14_1[144 + i];
+        const a2 = h_14_1[160 + i];
+        const a3 = h_14_1[176 + i];
+        const a4 = h_14_1[192 + i];
+        const a5 = h_14_1[208 + i];
+        const a6 = h_14_1[224 + i];
+        const a7 = h_14_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u231_1[i * 16 + j] = u231_1[i * 16 + j] + a0 * d_e_17[192 + j] + a1 * d_e_17[208 + j] + a2 * d_e_17[224 + j] + a3 * d_e_17[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_17[q] + a1 * d_e_17[q + 16] + a2 * d_e_17[q + 32] + a3 * d_e_17[q + 48];
+          u231_1[i * 16 + j] = u231_1[i * 16 + j] + s + a4 * d_e_17[q + 64] + a5 * d_e_17[q + 80] + a6 * d_e_17[q + 96] + a7 * d_e_17[q + 112];
         }
       }
     }
@@ -7694,7 +7991,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u235_1[i * 12 + 2];
         const a3 = u235_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u236_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u236_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -7703,7 +8000,8 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u235_1[i * 12 + (t + 2)];
         const a3 = u235_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u236_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u236_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -7712,7 +8010,8 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u235_1[i * 12 + 10];
         const a3 = u235_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u236_1[i * 16 + j] = u236_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u236_1[i * 16 + j] = u236_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_18[i * 16 + j] = (u236_1[i * 16 + j] + u229_1[i * 16 + j]) * (1 - h_14_1[i * 16 + j] * h_14_1[i * 16 + j]);
         }
       }
@@ -7726,26 +8025,28 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_14_1[16 + i];
         const a2 = h_14_1[32 + i];
         const a3 = h_14_1[48 + i];
+        const a4 = h_14_1[64 + i];
+        const a5 = h_14_1[80 + i];
+        const a6 = h_14_1[96 + i];
+        const a7 = h_14_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u237_1[i * 12 + j] = a0 * u235_1[j] + a1 * u235_1[12 + j] + a2 * u235_1[24 + j] + a3 * u235_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_14_1[t * 16 + i];
-        const a1 = h_14_1[(t + 1) * 16 + i];
-        const a2 = h_14_1[(t + 2) * 16 + i];
-        const a3 = h_14_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u237_1[i * 12 + j] += a0 * u235_1[t * 12 + j] + a1 * u235_1[(t + 1) * 12 + j] + a2 * u235_1[(t + 2) * 12 + j] + a3 * u235_1[(t + 3) * 12 + j];
+          const s = a0 * u235_1[j] + a1 * u235_1[j + 12] + a2 * u235_1[j + 24] + a3 * u235_1[j + 36];
+          u237_1[i * 12 + j] = s + a4 * u235_1[j + 48] + a5 * u235_1[j + 60] + a6 * u235_1[j + 72] + a7 * u235_1[j + 84];
         }
       }
       {
-        const a0 = h_14_1[192 + i];
-        const a1 = h_14_1[208 + i];
-        const a2 = h_14_1[224 + i];
-        const a3 = h_14_1[240 + i];
+        const a0 = h_14_1[128 + i];
+        const a1 = h_14_1[144 + i];
+        const a2 = h_14_1[160 + i];
+        const a3 = h_14_1[176 + i];
+        const a4 = h_14_1[192 + i];
+        const a5 = h_14_1[208 + i];
+        const a6 = h_14_1[224 + i];
+        const a7 = h_14_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u237_1[i * 12 + j] = u237_1[i * 12 + j] + a0 * u235_1[144 + j] + a1 * u235_1[156 + j] + a2 * u235_1[168 + j] + a3 * u235_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u235_1[q] + a1 * u235_1[q + 12] + a2 * u235_1[q + 24] + a3 * u235_1[q + 36];
+          u237_1[i * 12 + j] = u237_1[i * 12 + j] + s + a4 * u235_1[q + 48] + a5 * u235_1[q + 60] + a6 * u235_1[q + 72] + a7 * u235_1[q + 84];
         }
       }
     }
@@ -7758,26 +8059,28 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_18[i * 16 + 1];
         const a2 = d_e_18[i * 16 + 2];
         const a3 = d_e_18[i * 16 + 3];
+        const a4 = d_e_18[i * 16 + 4];
+        const a5 = d_e_18[i * 16 + 5];
+        const a6 = d_e_18[i * 16 + 6];
+        const a7 = d_e_18[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u242[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_18[i * 16 + t];
-        const a1 = d_e_18[i * 16 + (t + 1)];
-        const a2 = d_e_18[i * 16 + (t + 2)];
-        const a3 = d_e_18[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u242[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u242[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_18[i * 16 + 12];
-        const a1 = d_e_18[i * 16 + 13];
-        const a2 = d_e_18[i * 16 + 14];
-        const a3 = d_e_18[i * 16 + 15];
+        const a0 = d_e_18[i * 16 + 8];
+        const a1 = d_e_18[i * 16 + 9];
+        const a2 = d_e_18[i * 16 + 10];
+        const a3 = d_e_18[i * 16 + 11];
+        const a4 = d_e_18[i * 16 + 12];
+        const a5 = d_e_18[i * 16 + 13];
+        const a6 = d_e_18[i * 16 + 14];
+        const a7 = d_e_18[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u242[i * 16 + j] = u242[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u242[i * 16 + j] = u242[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -7790,26 +8093,28 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_13_1[16 + i];
         const a2 = h_13_1[32 + i];
         const a3 = h_13_1[48 + i];
+        const a4 = h_13_1[64 + i];
+        const a5 = h_13_1[80 + i];
+        const a6 = h_13_1[96 + i];
+        const a7 = h_13_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u244_1[i * 16 + j] = a0 * d_e_18[j] + a1 * d_e_18[16 + j] + a2 * d_e_18[32 + j] + a3 * d_e_18[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_13_1[t * 16 + i];
-        const a1 = h_13_1[(t + 1) * 16 + i];
-        const a2 = h_13_1[(t + 2) * 16 + i];
-        const a3 = h_13_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u244_1[i * 16 + j] += a0 * d_e_18[t * 16 + j] + a1 * d_e_18[(t + 1) * 16 + j] + a2 * d_e_18[(t + 2) * 16 + j] + a3 * d_e_18[(t + 3) * 16 + j];
+          const s = a0 * d_e_18[j] + a1 * d_e_18[j + 16] + a2 * d_e_18[j + 32] + a3 * d_e_18[j + 48];
+          u244_1[i * 16 + j] = s + a4 * d_e_18[j + 64] + a5 * d_e_18[j + 80] + a6 * d_e_18[j + 96] + a7 * d_e_18[j + 112];
         }
       }
       {
-        const a0 = h_13_1[192 + i];
-        const a1 = h_13_1[208 + i];
-        const a2 = h_13_1[224 + i];
-        const a3 = h_13_1[240 + i];
+        const a0 = h_13_1[128 + i];
+        const a1 = h_13_1[144 + i];
+        const a2 = h_13_1[160 + i];
+        const a3 = h_13_1[176 + i];
+        const a4 = h_13_1[192 + i];
+        const a5 = h_13_1[208 + i];
+        const a6 = h_13_1[224 + i];
+        const a7 = h_13_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u244_1[i * 16 + j] = u244_1[i * 16 + j] + a0 * d_e_18[192 + j] + a1 * d_e_18[208 + j] + a2 * d_e_18[224 + j] + a3 * d_e_18[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_18[q] + a1 * d_e_18[q + 16] + a2 * d_e_18[q + 32] + a3 * d_e_18[q + 48];
+          u244_1[i * 16 + j] = u244_1[i * 16 + j] + s + a4 * d_e_18[q + 64] + a5 * d_e_18[q + 80] + a6 * d_e_18[q + 96] + a7 * d_e_18[q + 112];
         }
       }
     }
@@ -7857,7 +8162,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u248_1[i * 12 + 2];
         const a3 = u248_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u249_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u249_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -7866,7 +8171,8 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u248_1[i * 12 + (t + 2)];
         const a3 = u248_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u249_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u249_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -7875,7 +8181,8 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u248_1[i * 12 + 10];
         const a3 = u248_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u249_1[i * 16 + j] = u249_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u249_1[i * 16 + j] = u249_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_19[i * 16 + j] = (u249_1[i * 16 + j] + u242[i * 16 + j]) * (1 - h_13_1[i * 16 + j] * h_13_1[i * 16 + j]);
         }
       }
@@ -7889,26 +8196,28 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_13_1[16 + i];
         const a2 = h_13_1[32 + i];
         const a3 = h_13_1[48 + i];
+        const a4 = h_13_1[64 + i];
+        const a5 = h_13_1[80 + i];
+        const a6 = h_13_1[96 + i];
+        const a7 = h_13_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u250_1[i * 12 + j] = a0 * u248_1[j] + a1 * u248_1[12 + j] + a2 * u248_1[24 + j] + a3 * u248_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_13_1[t * 16 + i];
-        const a1 = h_13_1[(t + 1) * 16 + i];
-        const a2 = h_13_1[(t + 2) * 16 + i];
-        const a3 = h_13_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u250_1[i * 12 + j] += a0 * u248_1[t * 12 + j] + a1 * u248_1[(t + 1) * 12 + j] + a2 * u248_1[(t + 2) * 12 + j] + a3 * u248_1[(t + 3) * 12 + j];
+          const s = a0 * u248_1[j] + a1 * u248_1[j + 12] + a2 * u248_1[j + 24] + a3 * u248_1[j + 36];
+          u250_1[i * 12 + j] = s + a4 * u248_1[j + 48] + a5 * u248_1[j + 60] + a6 * u248_1[j + 72] + a7 * u248_1[j + 84];
         }
       }
       {
-        const a0 = h_13_1[192 + i];
-        const a1 = h_13_1[208 + i];
-        const a2 = h_13_1[224 + i];
-        const a3 = h_13_1[240 + i];
+        const a0 = h_13_1[128 + i];
+        const a1 = h_13_1[144 + i];
+        const a2 = h_13_1[160 + i];
+        const a3 = h_13_1[176 + i];
+        const a4 = h_13_1[192 + i];
+        const a5 = h_13_1[208 + i];
+        const a6 = h_13_1[224 + i];
+        const a7 = h_13_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u250_1[i * 12 + j] = u250_1[i * 12 + j] + a0 * u248_1[144 + j] + a1 * u248_1[156 + j] + a2 * u248_1[168 + j] + a3 * u248_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u248_1[q] + a1 * u248_1[q + 12] + a2 * u248_1[q + 24] + a3 * u248_1[q + 36];
+          u250_1[i * 12 + j] = u250_1[i * 12 + j] + s + a4 * u248_1[q + 48] + a5 * u248_1[q + 60] + a6 * u248_1[q + 72] + a7 * u248_1[q + 84];
         }
       }
     }
@@ -7921,26 +8230,28 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_19[i * 16 + 1];
         const a2 = d_e_19[i * 16 + 2];
         const a3 = d_e_19[i * 16 + 3];
+        const a4 = d_e_19[i * 16 + 4];
+        const a5 = d_e_19[i * 16 + 5];
+        const a6 = d_e_19[i * 16 + 6];
+        const a7 = d_e_19[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u255_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_19[i * 16 + t];
-        const a1 = d_e_19[i * 16 + (t + 1)];
-        const a2 = d_e_19[i * 16 + (t + 2)];
-        const a3 = d_e_19[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u255_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u255_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_19[i * 16 + 12];
-        const a1 = d_e_19[i * 16 + 13];
-        const a2 = d_e_19[i * 16 + 14];
-        const a3 = d_e_19[i * 16 + 15];
+        const a0 = d_e_19[i * 16 + 8];
+        const a1 = d_e_19[i * 16 + 9];
+        const a2 = d_e_19[i * 16 + 10];
+        const a3 = d_e_19[i * 16 + 11];
+        const a4 = d_e_19[i * 16 + 12];
+        const a5 = d_e_19[i * 16 + 13];
+        const a6 = d_e_19[i * 16 + 14];
+        const a7 = d_e_19[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u255_1[i * 16 + j] = u255_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u255_1[i * 16 + j] = u255_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -7953,26 +8264,28 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_12_1[16 + i];
         const a2 = h_12_1[32 + i];
         const a3 = h_12_1[48 + i];
+        const a4 = h_12_1[64 + i];
+        const a5 = h_12_1[80 + i];
+        const a6 = h_12_1[96 + i];
+        const a7 = h_12_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u257_1[i * 16 + j] = a0 * d_e_19[j] + a1 * d_e_19[16 + j] + a2 * d_e_19[32 + j] + a3 * d_e_19[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_12_1[t * 16 + i];
-        const a1 = h_12_1[(t + 1) * 16 + i];
-        const a2 = h_12_1[(t + 2) * 16 + i];
-        const a3 = h_12_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u257_1[i * 16 + j] += a0 * d_e_19[t * 16 + j] + a1 * d_e_19[(t + 1) * 16 + j] + a2 * d_e_19[(t + 2) * 16 + j] + a3 * d_e_19[(t + 3) * 16 + j];
+          const s = a0 * d_e_19[j] + a1 * d_e_19[j + 16] + a2 * d_e_19[j + 32] + a3 * d_e_19[j + 48];
+          u257_1[i * 16 + j] = s + a4 * d_e_19[j + 64] + a5 * d_e_19[j + 80] + a6 * d_e_19[j + 96] + a7 * d_e_19[j + 112];
         }
       }
       {
-        const a0 = h_12_1[192 + i];
-        const a1 = h_12_1[208 + i];
-        const a2 = h_12_1[224 + i];
-        const a3 = h_12_1[240 + i];
+        const a0 = h_12_1[128 + i];
+        const a1 = h_12_1[144 + i];
+        const a2 = h_12_1[160 + i];
+        const a3 = h_12_1[176 + i];
+        const a4 = h_12_1[192 + i];
+        const a5 = h_12_1[208 + i];
+        const a6 = h_12_1[224 + i];
+        const a7 = h_12_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u257_1[i * 16 + j] = u257_1[i * 16 + j] + a0 * d_e_19[192 + j] + a1 * d_e_19[208 + j] + a2 * d_e_19[224 + j] + a3 * d_e_19[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_19[q] + a1 * d_e_19[q + 16] + a2 * d_e_19[q + 32] + a3 * d_e_19[q + 48];
+          u257_1[i * 16 + j] = u257_1[i * 16 + j] + s + a4 * d_e_19[q + 64] + a5 * d_e_19[q + 80] + a6 * d_e_19[q + 96] + a7 * d_e_19[q + 112];
         }
       }
     }
@@ -8020,7 +8333,7 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u261_1[i * 12 + 2];
         const a3 = u261_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u262_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u262_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -8029,7 +8342,8 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u261_1[i * 12 + (t + 2)];
         const a3 = u261_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u262_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u262_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -8038,45 +8352,14 @@ function batchChunk_part4(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u261_1[i * 12 + 10];
         const a3 = u261_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u262_1[i * 16 + j] = u262_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u262_1[i * 16 + j] = u262_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_20[i * 16 + j] = (u262_1[i * 16 + j] + u255_1[i * 16 + j]) * (1 - h_12_1[i * 16 + j] * h_12_1[i * 16 + j]);
         }
       }
     }
   }
   // u263 : [16, 12]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_12_1[i];
-        const a1 = h_12_1[16 + i];
-        const a2 = h_12_1[32 + i];
-        const a3 = h_12_1[48 + i];
-        for (let j = 0; j < 12; j++) {
-          u263[i * 12 + j] = a0 * u261_1[j] + a1 * u261_1[12 + j] + a2 * u261_1[24 + j] + a3 * u261_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_12_1[t * 16 + i];
-        const a1 = h_12_1[(t + 1) * 16 + i];
-        const a2 = h_12_1[(t + 2) * 16 + i];
-        const a3 = h_12_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u263[i * 12 + j] += a0 * u261_1[t * 12 + j] + a1 * u261_1[(t + 1) * 12 + j] + a2 * u261_1[(t + 2) * 12 + j] + a3 * u261_1[(t + 3) * 12 + j];
-        }
-      }
-      {
-        const a0 = h_12_1[192 + i];
-        const a1 = h_12_1[208 + i];
-        const a2 = h_12_1[224 + i];
-        const a3 = h_12_1[240 + i];
-        for (let j = 0; j < 12; j++) {
-          u263[i * 12 + j] = u263[i * 12 + j] + a0 * u261_1[144 + j] + a1 * u261_1[156 + j] + a2 * u261_1[168 + j] + a3 * u261_1[180 + j];
-        }
-      }
-    }
-  }
-  // u268_1 : [16, 16]
 }
 
 /** Part 5 of 8: a function short enough for V8 to optimize. */
@@ -8085,9 +8368,6 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
   const Wo_1 = params.Wo;
   const chars_1 = batch.chars;
   const chars_offset_1 = first * 17;
-  const h_8_1 = workspace.h_8_1;
-  const u98 = workspace.u98;
-  const u101_1 = workspace.u101_1;
   const h_9_1 = workspace.h_9_1;
   const u110 = workspace.u110;
   const u113_1 = workspace.u113_1;
@@ -8097,6 +8377,9 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
   const h_11_1 = workspace.h_11_1;
   const u134 = workspace.u134;
   const u137_1 = workspace.u137_1;
+  const h_12_1 = workspace.h_12_1;
+  const u261_1 = workspace.u261_1;
+  const u263 = workspace.u263;
   const d_e_20 = workspace.d_e_20;
   const u268_1 = workspace.u268_1;
   const u270_1 = workspace.u270_1;
@@ -8123,10 +8406,40 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
   const u302 = workspace.u302;
   const d_e_23 = workspace.d_e_23;
   const u307_1 = workspace.u307_1;
-  const u309_1 = workspace.u309_1;
-  const u310_1 = workspace.u310_1;
-  const u311 = workspace.u311;
-  const u313_1 = workspace.u313_1;
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_12_1[i];
+        const a1 = h_12_1[16 + i];
+        const a2 = h_12_1[32 + i];
+        const a3 = h_12_1[48 + i];
+        const a4 = h_12_1[64 + i];
+        const a5 = h_12_1[80 + i];
+        const a6 = h_12_1[96 + i];
+        const a7 = h_12_1[112 + i];
+        for (let j = 0; j < 12; j++) {
+          const s = a0 * u261_1[j] + a1 * u261_1[j + 12] + a2 * u261_1[j + 24] + a3 * u261_1[j + 36];
+          u263[i * 12 + j] = s + a4 * u261_1[j + 48] + a5 * u261_1[j + 60] + a6 * u261_1[j + 72] + a7 * u261_1[j + 84];
+        }
+      }
+      {
+        const a0 = h_12_1[128 + i];
+        const a1 = h_12_1[144 + i];
+        const a2 = h_12_1[160 + i];
+        const a3 = h_12_1[176 + i];
+        const a4 = h_12_1[192 + i];
+        const a5 = h_12_1[208 + i];
+        const a6 = h_12_1[224 + i];
+        const a7 = h_12_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          const q = 96 + j;
+          const s = a0 * u261_1[q] + a1 * u261_1[q + 12] + a2 * u261_1[q + 24] + a3 * u261_1[q + 36];
+          u263[i * 12 + j] = u263[i * 12 + j] + s + a4 * u261_1[q + 48] + a5 * u261_1[q + 60] + a6 * u261_1[q + 72] + a7 * u261_1[q + 84];
+        }
+      }
+    }
+  }
+  // u268_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
       {
@@ -8134,26 +8447,28 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_20[i * 16 + 1];
         const a2 = d_e_20[i * 16 + 2];
         const a3 = d_e_20[i * 16 + 3];
+        const a4 = d_e_20[i * 16 + 4];
+        const a5 = d_e_20[i * 16 + 5];
+        const a6 = d_e_20[i * 16 + 6];
+        const a7 = d_e_20[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u268_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_20[i * 16 + t];
-        const a1 = d_e_20[i * 16 + (t + 1)];
-        const a2 = d_e_20[i * 16 + (t + 2)];
-        const a3 = d_e_20[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u268_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u268_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_20[i * 16 + 12];
-        const a1 = d_e_20[i * 16 + 13];
-        const a2 = d_e_20[i * 16 + 14];
-        const a3 = d_e_20[i * 16 + 15];
+        const a0 = d_e_20[i * 16 + 8];
+        const a1 = d_e_20[i * 16 + 9];
+        const a2 = d_e_20[i * 16 + 10];
+        const a3 = d_e_20[i * 16 + 11];
+        const a4 = d_e_20[i * 16 + 12];
+        const a5 = d_e_20[i * 16 + 13];
+        const a6 = d_e_20[i * 16 + 14];
+        const a7 = d_e_20[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u268_1[i * 16 + j] = u268_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u268_1[i * 16 + j] = u268_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -8166,26 +8481,28 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_11_1[16 + i];
         const a2 = h_11_1[32 + i];
         const a3 = h_11_1[48 + i];
+        const a4 = h_11_1[64 + i];
+        const a5 = h_11_1[80 + i];
+        const a6 = h_11_1[96 + i];
+        const a7 = h_11_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u270_1[i * 16 + j] = a0 * d_e_20[j] + a1 * d_e_20[16 + j] + a2 * d_e_20[32 + j] + a3 * d_e_20[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_11_1[t * 16 + i];
-        const a1 = h_11_1[(t + 1) * 16 + i];
-        const a2 = h_11_1[(t + 2) * 16 + i];
-        const a3 = h_11_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u270_1[i * 16 + j] += a0 * d_e_20[t * 16 + j] + a1 * d_e_20[(t + 1) * 16 + j] + a2 * d_e_20[(t + 2) * 16 + j] + a3 * d_e_20[(t + 3) * 16 + j];
+          const s = a0 * d_e_20[j] + a1 * d_e_20[j + 16] + a2 * d_e_20[j + 32] + a3 * d_e_20[j + 48];
+          u270_1[i * 16 + j] = s + a4 * d_e_20[j + 64] + a5 * d_e_20[j + 80] + a6 * d_e_20[j + 96] + a7 * d_e_20[j + 112];
         }
       }
       {
-        const a0 = h_11_1[192 + i];
-        const a1 = h_11_1[208 + i];
-        const a2 = h_11_1[224 + i];
-        const a3 = h_11_1[240 + i];
+        const a0 = h_11_1[128 + i];
+        const a1 = h_11_1[144 + i];
+        const a2 = h_11_1[160 + i];
+        const a3 = h_11_1[176 + i];
+        const a4 = h_11_1[192 + i];
+        const a5 = h_11_1[208 + i];
+        const a6 = h_11_1[224 + i];
+        const a7 = h_11_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u270_1[i * 16 + j] = u270_1[i * 16 + j] + a0 * d_e_20[192 + j] + a1 * d_e_20[208 + j] + a2 * d_e_20[224 + j] + a3 * d_e_20[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_20[q] + a1 * d_e_20[q + 16] + a2 * d_e_20[q + 32] + a3 * d_e_20[q + 48];
+          u270_1[i * 16 + j] = u270_1[i * 16 + j] + s + a4 * d_e_20[q + 64] + a5 * d_e_20[q + 80] + a6 * d_e_20[q + 96] + a7 * d_e_20[q + 112];
         }
       }
     }
@@ -8233,7 +8550,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u274_1[i * 12 + 2];
         const a3 = u274_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u275[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u275[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -8242,7 +8559,8 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u274_1[i * 12 + (t + 2)];
         const a3 = u274_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u275[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u275[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -8251,7 +8569,8 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u274_1[i * 12 + 10];
         const a3 = u274_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u275[i * 16 + j] = u275[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u275[i * 16 + j] = u275[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_21[i * 16 + j] = (u275[i * 16 + j] + u268_1[i * 16 + j]) * (1 - h_11_1[i * 16 + j] * h_11_1[i * 16 + j]);
         }
       }
@@ -8265,26 +8584,28 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_11_1[16 + i];
         const a2 = h_11_1[32 + i];
         const a3 = h_11_1[48 + i];
+        const a4 = h_11_1[64 + i];
+        const a5 = h_11_1[80 + i];
+        const a6 = h_11_1[96 + i];
+        const a7 = h_11_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u276_1[i * 12 + j] = a0 * u274_1[j] + a1 * u274_1[12 + j] + a2 * u274_1[24 + j] + a3 * u274_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_11_1[t * 16 + i];
-        const a1 = h_11_1[(t + 1) * 16 + i];
-        const a2 = h_11_1[(t + 2) * 16 + i];
-        const a3 = h_11_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u276_1[i * 12 + j] += a0 * u274_1[t * 12 + j] + a1 * u274_1[(t + 1) * 12 + j] + a2 * u274_1[(t + 2) * 12 + j] + a3 * u274_1[(t + 3) * 12 + j];
+          const s = a0 * u274_1[j] + a1 * u274_1[j + 12] + a2 * u274_1[j + 24] + a3 * u274_1[j + 36];
+          u276_1[i * 12 + j] = s + a4 * u274_1[j + 48] + a5 * u274_1[j + 60] + a6 * u274_1[j + 72] + a7 * u274_1[j + 84];
         }
       }
       {
-        const a0 = h_11_1[192 + i];
-        const a1 = h_11_1[208 + i];
-        const a2 = h_11_1[224 + i];
-        const a3 = h_11_1[240 + i];
+        const a0 = h_11_1[128 + i];
+        const a1 = h_11_1[144 + i];
+        const a2 = h_11_1[160 + i];
+        const a3 = h_11_1[176 + i];
+        const a4 = h_11_1[192 + i];
+        const a5 = h_11_1[208 + i];
+        const a6 = h_11_1[224 + i];
+        const a7 = h_11_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u276_1[i * 12 + j] = u276_1[i * 12 + j] + a0 * u274_1[144 + j] + a1 * u274_1[156 + j] + a2 * u274_1[168 + j] + a3 * u274_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u274_1[q] + a1 * u274_1[q + 12] + a2 * u274_1[q + 24] + a3 * u274_1[q + 36];
+          u276_1[i * 12 + j] = u276_1[i * 12 + j] + s + a4 * u274_1[q + 48] + a5 * u274_1[q + 60] + a6 * u274_1[q + 72] + a7 * u274_1[q + 84];
         }
       }
     }
@@ -8297,26 +8618,28 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_21[i * 16 + 1];
         const a2 = d_e_21[i * 16 + 2];
         const a3 = d_e_21[i * 16 + 3];
+        const a4 = d_e_21[i * 16 + 4];
+        const a5 = d_e_21[i * 16 + 5];
+        const a6 = d_e_21[i * 16 + 6];
+        const a7 = d_e_21[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u281_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_21[i * 16 + t];
-        const a1 = d_e_21[i * 16 + (t + 1)];
-        const a2 = d_e_21[i * 16 + (t + 2)];
-        const a3 = d_e_21[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u281_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u281_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_21[i * 16 + 12];
-        const a1 = d_e_21[i * 16 + 13];
-        const a2 = d_e_21[i * 16 + 14];
-        const a3 = d_e_21[i * 16 + 15];
+        const a0 = d_e_21[i * 16 + 8];
+        const a1 = d_e_21[i * 16 + 9];
+        const a2 = d_e_21[i * 16 + 10];
+        const a3 = d_e_21[i * 16 + 11];
+        const a4 = d_e_21[i * 16 + 12];
+        const a5 = d_e_21[i * 16 + 13];
+        const a6 = d_e_21[i * 16 + 14];
+        const a7 = d_e_21[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u281_1[i * 16 + j] = u281_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u281_1[i * 16 + j] = u281_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -8329,26 +8652,28 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_10_1[16 + i];
         const a2 = h_10_1[32 + i];
         const a3 = h_10_1[48 + i];
+        const a4 = h_10_1[64 + i];
+        const a5 = h_10_1[80 + i];
+        const a6 = h_10_1[96 + i];
+        const a7 = h_10_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u283_1[i * 16 + j] = a0 * d_e_21[j] + a1 * d_e_21[16 + j] + a2 * d_e_21[32 + j] + a3 * d_e_21[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_10_1[t * 16 + i];
-        const a1 = h_10_1[(t + 1) * 16 + i];
-        const a2 = h_10_1[(t + 2) * 16 + i];
-        const a3 = h_10_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u283_1[i * 16 + j] += a0 * d_e_21[t * 16 + j] + a1 * d_e_21[(t + 1) * 16 + j] + a2 * d_e_21[(t + 2) * 16 + j] + a3 * d_e_21[(t + 3) * 16 + j];
+          const s = a0 * d_e_21[j] + a1 * d_e_21[j + 16] + a2 * d_e_21[j + 32] + a3 * d_e_21[j + 48];
+          u283_1[i * 16 + j] = s + a4 * d_e_21[j + 64] + a5 * d_e_21[j + 80] + a6 * d_e_21[j + 96] + a7 * d_e_21[j + 112];
         }
       }
       {
-        const a0 = h_10_1[192 + i];
-        const a1 = h_10_1[208 + i];
-        const a2 = h_10_1[224 + i];
-        const a3 = h_10_1[240 + i];
+        const a0 = h_10_1[128 + i];
+        const a1 = h_10_1[144 + i];
+        const a2 = h_10_1[160 + i];
+        const a3 = h_10_1[176 + i];
+        const a4 = h_10_1[192 + i];
+        const a5 = h_10_1[208 + i];
+        const a6 = h_10_1[224 + i];
+        const a7 = h_10_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u283_1[i * 16 + j] = u283_1[i * 16 + j] + a0 * d_e_21[192 + j] + a1 * d_e_21[208 + j] + a2 * d_e_21[224 + j] + a3 * d_e_21[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_21[q] + a1 * d_e_21[q + 16] + a2 * d_e_21[q + 32] + a3 * d_e_21[q + 48];
+          u283_1[i * 16 + j] = u283_1[i * 16 + j] + s + a4 * d_e_21[q + 64] + a5 * d_e_21[q + 80] + a6 * d_e_21[q + 96] + a7 * d_e_21[q + 112];
         }
       }
     }
@@ -8396,7 +8721,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u287[i * 12 + 2];
         const a3 = u287[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u288_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u288_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -8405,7 +8730,8 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u287[i * 12 + (t + 2)];
         const a3 = u287[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u288_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u288_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -8414,7 +8740,8 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u287[i * 12 + 10];
         const a3 = u287[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u288_1[i * 16 + j] = u288_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u288_1[i * 16 + j] = u288_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_22[i * 16 + j] = (u288_1[i * 16 + j] + u281_1[i * 16 + j]) * (1 - h_10_1[i * 16 + j] * h_10_1[i * 16 + j]);
         }
       }
@@ -8428,26 +8755,28 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_10_1[16 + i];
         const a2 = h_10_1[32 + i];
         const a3 = h_10_1[48 + i];
+        const a4 = h_10_1[64 + i];
+        const a5 = h_10_1[80 + i];
+        const a6 = h_10_1[96 + i];
+        const a7 = h_10_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u289_1[i * 12 + j] = a0 * u287[j] + a1 * u287[12 + j] + a2 * u287[24 + j] + a3 * u287[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_10_1[t * 16 + i];
-        const a1 = h_10_1[(t + 1) * 16 + i];
-        const a2 = h_10_1[(t + 2) * 16 + i];
-        const a3 = h_10_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u289_1[i * 12 + j] += a0 * u287[t * 12 + j] + a1 * u287[(t + 1) * 12 + j] + a2 * u287[(t + 2) * 12 + j] + a3 * u287[(t + 3) * 12 + j];
+          const s = a0 * u287[j] + a1 * u287[j + 12] + a2 * u287[j + 24] + a3 * u287[j + 36];
+          u289_1[i * 12 + j] = s + a4 * u287[j + 48] + a5 * u287[j + 60] + a6 * u287[j + 72] + a7 * u287[j + 84];
         }
       }
       {
-        const a0 = h_10_1[192 + i];
-        const a1 = h_10_1[208 + i];
-        const a2 = h_10_1[224 + i];
-        const a3 = h_10_1[240 + i];
+        const a0 = h_10_1[128 + i];
+        const a1 = h_10_1[144 + i];
+        const a2 = h_10_1[160 + i];
+        const a3 = h_10_1[176 + i];
+        const a4 = h_10_1[192 + i];
+        const a5 = h_10_1[208 + i];
+        const a6 = h_10_1[224 + i];
+        const a7 = h_10_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u289_1[i * 12 + j] = u289_1[i * 12 + j] + a0 * u287[144 + j] + a1 * u287[156 + j] + a2 * u287[168 + j] + a3 * u287[180 + j];
+          const q = 96 + j;
+          const s = a0 * u287[q] + a1 * u287[q + 12] + a2 * u287[q + 24] + a3 * u287[q + 36];
+          u289_1[i * 12 + j] = u289_1[i * 12 + j] + s + a4 * u287[q + 48] + a5 * u287[q + 60] + a6 * u287[q + 72] + a7 * u287[q + 84];
         }
       }
     }
@@ -8460,26 +8789,28 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_22[i * 16 + 1];
         const a2 = d_e_22[i * 16 + 2];
         const a3 = d_e_22[i * 16 + 3];
+        const a4 = d_e_22[i * 16 + 4];
+        const a5 = d_e_22[i * 16 + 5];
+        const a6 = d_e_22[i * 16 + 6];
+        const a7 = d_e_22[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u294_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_22[i * 16 + t];
-        const a1 = d_e_22[i * 16 + (t + 1)];
-        const a2 = d_e_22[i * 16 + (t + 2)];
-        const a3 = d_e_22[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u294_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u294_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_22[i * 16 + 12];
-        const a1 = d_e_22[i * 16 + 13];
-        const a2 = d_e_22[i * 16 + 14];
-        const a3 = d_e_22[i * 16 + 15];
+        const a0 = d_e_22[i * 16 + 8];
+        const a1 = d_e_22[i * 16 + 9];
+        const a2 = d_e_22[i * 16 + 10];
+        const a3 = d_e_22[i * 16 + 11];
+        const a4 = d_e_22[i * 16 + 12];
+        const a5 = d_e_22[i * 16 + 13];
+        const a6 = d_e_22[i * 16 + 14];
+        const a7 = d_e_22[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u294_1[i * 16 + j] = u294_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u294_1[i * 16 + j] = u294_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -8492,26 +8823,28 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_9_1[16 + i];
         const a2 = h_9_1[32 + i];
         const a3 = h_9_1[48 + i];
+        const a4 = h_9_1[64 + i];
+        const a5 = h_9_1[80 + i];
+        const a6 = h_9_1[96 + i];
+        const a7 = h_9_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u296_1[i * 16 + j] = a0 * d_e_22[j] + a1 * d_e_22[16 + j] + a2 * d_e_22[32 + j] + a3 * d_e_22[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_9_1[t * 16 + i];
-        const a1 = h_9_1[(t + 1) * 16 + i];
-        const a2 = h_9_1[(t + 2) * 16 + i];
-        const a3 = h_9_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u296_1[i * 16 + j] += a0 * d_e_22[t * 16 + j] + a1 * d_e_22[(t + 1) * 16 + j] + a2 * d_e_22[(t + 2) * 16 + j] + a3 * d_e_22[(t + 3) * 16 + j];
+          const s = a0 * d_e_22[j] + a1 * d_e_22[j + 16] + a2 * d_e_22[j + 32] + a3 * d_e_22[j + 48];
+          u296_1[i * 16 + j] = s + a4 * d_e_22[j + 64] + a5 * d_e_22[j + 80] + a6 * d_e_22[j + 96] + a7 * d_e_22[j + 112];
         }
       }
       {
-        const a0 = h_9_1[192 + i];
-        const a1 = h_9_1[208 + i];
-        const a2 = h_9_1[224 + i];
-        const a3 = h_9_1[240 + i];
+        const a0 = h_9_1[128 + i];
+        const a1 = h_9_1[144 + i];
+        const a2 = h_9_1[160 + i];
+        const a3 = h_9_1[176 + i];
+        const a4 = h_9_1[192 + i];
+        const a5 = h_9_1[208 + i];
+        const a6 = h_9_1[224 + i];
+        const a7 = h_9_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u296_1[i * 16 + j] = u296_1[i * 16 + j] + a0 * d_e_22[192 + j] + a1 * d_e_22[208 + j] + a2 * d_e_22[224 + j] + a3 * d_e_22[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_22[q] + a1 * d_e_22[q + 16] + a2 * d_e_22[q + 32] + a3 * d_e_22[q + 48];
+          u296_1[i * 16 + j] = u296_1[i * 16 + j] + s + a4 * d_e_22[q + 64] + a5 * d_e_22[q + 80] + a6 * d_e_22[q + 96] + a7 * d_e_22[q + 112];
         }
       }
     }
@@ -8559,7 +8892,7 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u300_1[i * 12 + 2];
         const a3 = u300_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u301_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u301_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -8568,7 +8901,8 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u300_1[i * 12 + (t + 2)];
         const a3 = u300_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u301_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u301_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -8577,7 +8911,8 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u300_1[i * 12 + 10];
         const a3 = u300_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u301_1[i * 16 + j] = u301_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u301_1[i * 16 + j] = u301_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_23[i * 16 + j] = (u301_1[i * 16 + j] + u294_1[i * 16 + j]) * (1 - h_9_1[i * 16 + j] * h_9_1[i * 16 + j]);
         }
       }
@@ -8591,26 +8926,28 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_9_1[16 + i];
         const a2 = h_9_1[32 + i];
         const a3 = h_9_1[48 + i];
+        const a4 = h_9_1[64 + i];
+        const a5 = h_9_1[80 + i];
+        const a6 = h_9_1[96 + i];
+        const a7 = h_9_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u302[i * 12 + j] = a0 * u300_1[j] + a1 * u300_1[12 + j] + a2 * u300_1[24 + j] + a3 * u300_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_9_1[t * 16 + i];
-        const a1 = h_9_1[(t + 1) * 16 + i];
-        const a2 = h_9_1[(t + 2) * 16 + i];
-        const a3 = h_9_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u302[i * 12 + j] += a0 * u300_1[t * 12 + j] + a1 * u300_1[(t + 1) * 12 + j] + a2 * u300_1[(t + 2) * 12 + j] + a3 * u300_1[(t + 3) * 12 + j];
+          const s = a0 * u300_1[j] + a1 * u300_1[j + 12] + a2 * u300_1[j + 24] + a3 * u300_1[j + 36];
+          u302[i * 12 + j] = s + a4 * u300_1[j + 48] + a5 * u300_1[j + 60] + a6 * u300_1[j + 72] + a7 * u300_1[j + 84];
         }
       }
       {
-        const a0 = h_9_1[192 + i];
-        const a1 = h_9_1[208 + i];
-        const a2 = h_9_1[224 + i];
-        const a3 = h_9_1[240 + i];
+        const a0 = h_9_1[128 + i];
+        const a1 = h_9_1[144 + i];
+        const a2 = h_9_1[160 + i];
+        const a3 = h_9_1[176 + i];
+        const a4 = h_9_1[192 + i];
+        const a5 = h_9_1[208 + i];
+        const a6 = h_9_1[224 + i];
+        const a7 = h_9_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u302[i * 12 + j] = u302[i * 12 + j] + a0 * u300_1[144 + j] + a1 * u300_1[156 + j] + a2 * u300_1[168 + j] + a3 * u300_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u300_1[q] + a1 * u300_1[q + 12] + a2 * u300_1[q + 24] + a3 * u300_1[q + 36];
+          u302[i * 12 + j] = u302[i * 12 + j] + s + a4 * u300_1[q + 48] + a5 * u300_1[q + 60] + a6 * u300_1[q + 72] + a7 * u300_1[q + 84];
         }
       }
     }
@@ -8623,31 +8960,83 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_23[i * 16 + 1];
         const a2 = d_e_23[i * 16 + 2];
         const a3 = d_e_23[i * 16 + 3];
+        const a4 = d_e_23[i * 16 + 4];
+        const a5 = d_e_23[i * 16 + 5];
+        const a6 = d_e_23[i * 16 + 6];
+        const a7 = d_e_23[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u307_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_23[i * 16 + t];
-        const a1 = d_e_23[i * 16 + (t + 1)];
-        const a2 = d_e_23[i * 16 + (t + 2)];
-        const a3 = d_e_23[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u307_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u307_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_23[i * 16 + 12];
-        const a1 = d_e_23[i * 16 + 13];
-        const a2 = d_e_23[i * 16 + 14];
-        const a3 = d_e_23[i * 16 + 15];
+        const a0 = d_e_23[i * 16 + 8];
+        const a1 = d_e_23[i * 16 + 9];
+        const a2 = d_e_23[i * 16 + 10];
+        const a3 = d_e_23[i * 16 + 11];
+        const a4 = d_e_23[i * 16 + 12];
+        const a5 = d_e_23[i * 16 + 13];
+        const a6 = d_e_23[i * 16 + 14];
+        const a7 = d_e_23[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u307_1[i * 16 + j] = u307_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u307_1[i * 16 + j] = u307_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
   }
   // u309_1 : [16, 16]
+}
+
+/** Part 6 of 8: a function short enough for V8 to optimize. */
+function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Result): void {
+  const Wh_1 = params.Wh;
+  const Wo_1 = params.Wo;
+  const chars_1 = batch.chars;
+  const chars_offset_1 = first * 17;
+  const h_5_1 = workspace.h_5_1;
+  const u62 = workspace.u62;
+  const u65_1 = workspace.u65_1;
+  const h_6_1 = workspace.h_6_1;
+  const u74 = workspace.u74;
+  const u77_1 = workspace.u77_1;
+  const h_7_1 = workspace.h_7_1;
+  const u86 = workspace.u86;
+  const u89_1 = workspace.u89_1;
+  const h_8_1 = workspace.h_8_1;
+  const u98 = workspace.u98;
+  const u101_1 = workspace.u101_1;
+  const d_e_23 = workspace.d_e_23;
+  const u307_1 = workspace.u307_1;
+  const u309_1 = workspace.u309_1;
+  const u310_1 = workspace.u310_1;
+  const u311 = workspace.u311;
+  const u313_1 = workspace.u313_1;
+  const u314 = workspace.u314;
+  const u315_1 = workspace.u315_1;
+  const d_e_24 = workspace.d_e_24;
+  const u320_1 = workspace.u320_1;
+  const u322_1 = workspace.u322_1;
+  const u323 = workspace.u323;
+  const u324_1 = workspace.u324_1;
+  const u326 = workspace.u326;
+  const u327_1 = workspace.u327_1;
+  const u328_1 = workspace.u328_1;
+  const d_e_25 = workspace.d_e_25;
+  const u333_1 = workspace.u333_1;
+  const u335 = workspace.u335;
+  const u336_1 = workspace.u336_1;
+  const u337_1 = workspace.u337_1;
+  const u339_1 = workspace.u339_1;
+  const u340_1 = workspace.u340_1;
+  const u341_1 = workspace.u341_1;
+  const d_e_26 = workspace.d_e_26;
+  const u346_1 = workspace.u346_1;
+  const u348_1 = workspace.u348_1;
+  const u349_1 = workspace.u349_1;
+  const u350 = workspace.u350;
+  const u352_1 = workspace.u352_1;
   {
     for (let i = 0; i < 16; i++) {
       {
@@ -8655,26 +9044,28 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_8_1[16 + i];
         const a2 = h_8_1[32 + i];
         const a3 = h_8_1[48 + i];
+        const a4 = h_8_1[64 + i];
+        const a5 = h_8_1[80 + i];
+        const a6 = h_8_1[96 + i];
+        const a7 = h_8_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u309_1[i * 16 + j] = a0 * d_e_23[j] + a1 * d_e_23[16 + j] + a2 * d_e_23[32 + j] + a3 * d_e_23[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_8_1[t * 16 + i];
-        const a1 = h_8_1[(t + 1) * 16 + i];
-        const a2 = h_8_1[(t + 2) * 16 + i];
-        const a3 = h_8_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u309_1[i * 16 + j] += a0 * d_e_23[t * 16 + j] + a1 * d_e_23[(t + 1) * 16 + j] + a2 * d_e_23[(t + 2) * 16 + j] + a3 * d_e_23[(t + 3) * 16 + j];
+          const s = a0 * d_e_23[j] + a1 * d_e_23[j + 16] + a2 * d_e_23[j + 32] + a3 * d_e_23[j + 48];
+          u309_1[i * 16 + j] = s + a4 * d_e_23[j + 64] + a5 * d_e_23[j + 80] + a6 * d_e_23[j + 96] + a7 * d_e_23[j + 112];
         }
       }
       {
-        const a0 = h_8_1[192 + i];
-        const a1 = h_8_1[208 + i];
-        const a2 = h_8_1[224 + i];
-        const a3 = h_8_1[240 + i];
+        const a0 = h_8_1[128 + i];
+        const a1 = h_8_1[144 + i];
+        const a2 = h_8_1[160 + i];
+        const a3 = h_8_1[176 + i];
+        const a4 = h_8_1[192 + i];
+        const a5 = h_8_1[208 + i];
+        const a6 = h_8_1[224 + i];
+        const a7 = h_8_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u309_1[i * 16 + j] = u309_1[i * 16 + j] + a0 * d_e_23[192 + j] + a1 * d_e_23[208 + j] + a2 * d_e_23[224 + j] + a3 * d_e_23[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_23[q] + a1 * d_e_23[q + 16] + a2 * d_e_23[q + 32] + a3 * d_e_23[q + 48];
+          u309_1[i * 16 + j] = u309_1[i * 16 + j] + s + a4 * d_e_23[q + 64] + a5 * d_e_23[q + 80] + a6 * d_e_23[q + 96] + a7 * d_e_23[q + 112];
         }
       }
     }
@@ -8714,54 +9105,6 @@ function batchChunk_part5(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u314 : [16, 16]; then, per element, d_e_24
-}
-
-/** Part 6 of 8: a function short enough for V8 to optimize. */
-function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Result): void {
-  const Wh_1 = params.Wh;
-  const Wo_1 = params.Wo;
-  const chars_1 = batch.chars;
-  const chars_offset_1 = first * 17;
-  const h_5_1 = workspace.h_5_1;
-  const u62 = workspace.u62;
-  const u65_1 = workspace.u65_1;
-  const h_6_1 = workspace.h_6_1;
-  const u74 = workspace.u74;
-  const u77_1 = workspace.u77_1;
-  const h_7_1 = workspace.h_7_1;
-  const u86 = workspace.u86;
-  const u89_1 = workspace.u89_1;
-  const h_8_1 = workspace.h_8_1;
-  const u307_1 = workspace.u307_1;
-  const u313_1 = workspace.u313_1;
-  const u314 = workspace.u314;
-  const u315_1 = workspace.u315_1;
-  const d_e_24 = workspace.d_e_24;
-  const u320_1 = workspace.u320_1;
-  const u322_1 = workspace.u322_1;
-  const u323 = workspace.u323;
-  const u324_1 = workspace.u324_1;
-  const u326 = workspace.u326;
-  const u327_1 = workspace.u327_1;
-  const u328_1 = workspace.u328_1;
-  const d_e_25 = workspace.d_e_25;
-  const u333_1 = workspace.u333_1;
-  const u335 = workspace.u335;
-  const u336_1 = workspace.u336_1;
-  const u337_1 = workspace.u337_1;
-  const u339_1 = workspace.u339_1;
-  const u340_1 = workspace.u340_1;
-  const u341_1 = workspace.u341_1;
-  const d_e_26 = workspace.d_e_26;
-  const u346_1 = workspace.u346_1;
-  const u348_1 = workspace.u348_1;
-  const u349_1 = workspace.u349_1;
-  const u350 = workspace.u350;
-  const u352_1 = workspace.u352_1;
-  const u353_1 = workspace.u353_1;
-  const u354_1 = workspace.u354_1;
-  const d_e_27 = workspace.d_e_27;
-  const u359 = workspace.u359;
   {
     for (let i = 0; i < 16; i++) {
       {
@@ -8770,7 +9113,7 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u313_1[i * 12 + 2];
         const a3 = u313_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u314[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u314[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -8779,7 +9122,8 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u313_1[i * 12 + (t + 2)];
         const a3 = u313_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u314[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u314[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -8788,7 +9132,8 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u313_1[i * 12 + 10];
         const a3 = u313_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u314[i * 16 + j] = u314[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u314[i * 16 + j] = u314[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_24[i * 16 + j] = (u314[i * 16 + j] + u307_1[i * 16 + j]) * (1 - h_8_1[i * 16 + j] * h_8_1[i * 16 + j]);
         }
       }
@@ -8802,26 +9147,28 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_8_1[16 + i];
         const a2 = h_8_1[32 + i];
         const a3 = h_8_1[48 + i];
+        const a4 = h_8_1[64 + i];
+        const a5 = h_8_1[80 + i];
+        const a6 = h_8_1[96 + i];
+        const a7 = h_8_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u315_1[i * 12 + j] = a0 * u313_1[j] + a1 * u313_1[12 + j] + a2 * u313_1[24 + j] + a3 * u313_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_8_1[t * 16 + i];
-        const a1 = h_8_1[(t + 1) * 16 + i];
-        const a2 = h_8_1[(t + 2) * 16 + i];
-        const a3 = h_8_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u315_1[i * 12 + j] += a0 * u313_1[t * 12 + j] + a1 * u313_1[(t + 1) * 12 + j] + a2 * u313_1[(t + 2) * 12 + j] + a3 * u313_1[(t + 3) * 12 + j];
+          const s = a0 * u313_1[j] + a1 * u313_1[j + 12] + a2 * u313_1[j + 24] + a3 * u313_1[j + 36];
+          u315_1[i * 12 + j] = s + a4 * u313_1[j + 48] + a5 * u313_1[j + 60] + a6 * u313_1[j + 72] + a7 * u313_1[j + 84];
         }
       }
       {
-        const a0 = h_8_1[192 + i];
-        const a1 = h_8_1[208 + i];
-        const a2 = h_8_1[224 + i];
-        const a3 = h_8_1[240 + i];
+        const a0 = h_8_1[128 + i];
+        const a1 = h_8_1[144 + i];
+        const a2 = h_8_1[160 + i];
+        const a3 = h_8_1[176 + i];
+        const a4 = h_8_1[192 + i];
+        const a5 = h_8_1[208 + i];
+        const a6 = h_8_1[224 + i];
+        const a7 = h_8_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u315_1[i * 12 + j] = u315_1[i * 12 + j] + a0 * u313_1[144 + j] + a1 * u313_1[156 + j] + a2 * u313_1[168 + j] + a3 * u313_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u313_1[q] + a1 * u313_1[q + 12] + a2 * u313_1[q + 24] + a3 * u313_1[q + 36];
+          u315_1[i * 12 + j] = u315_1[i * 12 + j] + s + a4 * u313_1[q + 48] + a5 * u313_1[q + 60] + a6 * u313_1[q + 72] + a7 * u313_1[q + 84];
         }
       }
     }
@@ -8834,26 +9181,28 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_24[i * 16 + 1];
         const a2 = d_e_24[i * 16 + 2];
         const a3 = d_e_24[i * 16 + 3];
+        const a4 = d_e_24[i * 16 + 4];
+        const a5 = d_e_24[i * 16 + 5];
+        const a6 = d_e_24[i * 16 + 6];
+        const a7 = d_e_24[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u320_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_24[i * 16 + t];
-        const a1 = d_e_24[i * 16 + (t + 1)];
-        const a2 = d_e_24[i * 16 + (t + 2)];
-        const a3 = d_e_24[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u320_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u320_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_24[i * 16 + 12];
-        const a1 = d_e_24[i * 16 + 13];
-        const a2 = d_e_24[i * 16 + 14];
-        const a3 = d_e_24[i * 16 + 15];
+        const a0 = d_e_24[i * 16 + 8];
+        const a1 = d_e_24[i * 16 + 9];
+        const a2 = d_e_24[i * 16 + 10];
+        const a3 = d_e_24[i * 16 + 11];
+        const a4 = d_e_24[i * 16 + 12];
+        const a5 = d_e_24[i * 16 + 13];
+        const a6 = d_e_24[i * 16 + 14];
+        const a7 = d_e_24[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u320_1[i * 16 + j] = u320_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u320_1[i * 16 + j] = u320_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -8866,26 +9215,28 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_7_1[16 + i];
         const a2 = h_7_1[32 + i];
         const a3 = h_7_1[48 + i];
+        const a4 = h_7_1[64 + i];
+        const a5 = h_7_1[80 + i];
+        const a6 = h_7_1[96 + i];
+        const a7 = h_7_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u322_1[i * 16 + j] = a0 * d_e_24[j] + a1 * d_e_24[16 + j] + a2 * d_e_24[32 + j] + a3 * d_e_24[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_7_1[t * 16 + i];
-        const a1 = h_7_1[(t + 1) * 16 + i];
-        const a2 = h_7_1[(t + 2) * 16 + i];
-        const a3 = h_7_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u322_1[i * 16 + j] += a0 * d_e_24[t * 16 + j] + a1 * d_e_24[(t + 1) * 16 + j] + a2 * d_e_24[(t + 2) * 16 + j] + a3 * d_e_24[(t + 3) * 16 + j];
+          const s = a0 * d_e_24[j] + a1 * d_e_24[j + 16] + a2 * d_e_24[j + 32] + a3 * d_e_24[j + 48];
+          u322_1[i * 16 + j] = s + a4 * d_e_24[j + 64] + a5 * d_e_24[j + 80] + a6 * d_e_24[j + 96] + a7 * d_e_24[j + 112];
         }
       }
       {
-        const a0 = h_7_1[192 + i];
-        const a1 = h_7_1[208 + i];
-        const a2 = h_7_1[224 + i];
-        const a3 = h_7_1[240 + i];
+        const a0 = h_7_1[128 + i];
+        const a1 = h_7_1[144 + i];
+        const a2 = h_7_1[160 + i];
+        const a3 = h_7_1[176 + i];
+        const a4 = h_7_1[192 + i];
+        const a5 = h_7_1[208 + i];
+        const a6 = h_7_1[224 + i];
+        const a7 = h_7_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u322_1[i * 16 + j] = u322_1[i * 16 + j] + a0 * d_e_24[192 + j] + a1 * d_e_24[208 + j] + a2 * d_e_24[224 + j] + a3 * d_e_24[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_24[q] + a1 * d_e_24[q + 16] + a2 * d_e_24[q + 32] + a3 * d_e_24[q + 48];
+          u322_1[i * 16 + j] = u322_1[i * 16 + j] + s + a4 * d_e_24[q + 64] + a5 * d_e_24[q + 80] + a6 * d_e_24[q + 96] + a7 * d_e_24[q + 112];
         }
       }
     }
@@ -8933,7 +9284,7 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u326[i * 12 + 2];
         const a3 = u326[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u327_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u327_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -8942,7 +9293,8 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u326[i * 12 + (t + 2)];
         const a3 = u326[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u327_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u327_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -8951,7 +9303,8 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u326[i * 12 + 10];
         const a3 = u326[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u327_1[i * 16 + j] = u327_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u327_1[i * 16 + j] = u327_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_25[i * 16 + j] = (u327_1[i * 16 + j] + u320_1[i * 16 + j]) * (1 - h_7_1[i * 16 + j] * h_7_1[i * 16 + j]);
         }
       }
@@ -8965,26 +9318,28 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_7_1[16 + i];
         const a2 = h_7_1[32 + i];
         const a3 = h_7_1[48 + i];
+        const a4 = h_7_1[64 + i];
+        const a5 = h_7_1[80 + i];
+        const a6 = h_7_1[96 + i];
+        const a7 = h_7_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u328_1[i * 12 + j] = a0 * u326[j] + a1 * u326[12 + j] + a2 * u326[24 + j] + a3 * u326[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_7_1[t * 16 + i];
-        const a1 = h_7_1[(t + 1) * 16 + i];
-        const a2 = h_7_1[(t + 2) * 16 + i];
-        const a3 = h_7_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u328_1[i * 12 + j] += a0 * u326[t * 12 + j] + a1 * u326[(t + 1) * 12 + j] + a2 * u326[(t + 2) * 12 + j] + a3 * u326[(t + 3) * 12 + j];
+          const s = a0 * u326[j] + a1 * u326[j + 12] + a2 * u326[j + 24] + a3 * u326[j + 36];
+          u328_1[i * 12 + j] = s + a4 * u326[j + 48] + a5 * u326[j + 60] + a6 * u326[j + 72] + a7 * u326[j + 84];
         }
       }
       {
-        const a0 = h_7_1[192 + i];
-        const a1 = h_7_1[208 + i];
-        const a2 = h_7_1[224 + i];
-        const a3 = h_7_1[240 + i];
+        const a0 = h_7_1[128 + i];
+        const a1 = h_7_1[144 + i];
+        const a2 = h_7_1[160 + i];
+        const a3 = h_7_1[176 + i];
+        const a4 = h_7_1[192 + i];
+        const a5 = h_7_1[208 + i];
+        const a6 = h_7_1[224 + i];
+        const a7 = h_7_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u328_1[i * 12 + j] = u328_1[i * 12 + j] + a0 * u326[144 + j] + a1 * u326[156 + j] + a2 * u326[168 + j] + a3 * u326[180 + j];
+          const q = 96 + j;
+          const s = a0 * u326[q] + a1 * u326[q + 12] + a2 * u326[q + 24] + a3 * u326[q + 36];
+          u328_1[i * 12 + j] = u328_1[i * 12 + j] + s + a4 * u326[q + 48] + a5 * u326[q + 60] + a6 * u326[q + 72] + a7 * u326[q + 84];
         }
       }
     }
@@ -8997,26 +9352,28 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_25[i * 16 + 1];
         const a2 = d_e_25[i * 16 + 2];
         const a3 = d_e_25[i * 16 + 3];
+        const a4 = d_e_25[i * 16 + 4];
+        const a5 = d_e_25[i * 16 + 5];
+        const a6 = d_e_25[i * 16 + 6];
+        const a7 = d_e_25[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u333_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_25[i * 16 + t];
-        const a1 = d_e_25[i * 16 + (t + 1)];
-        const a2 = d_e_25[i * 16 + (t + 2)];
-        const a3 = d_e_25[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u333_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u333_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_25[i * 16 + 12];
-        const a1 = d_e_25[i * 16 + 13];
-        const a2 = d_e_25[i * 16 + 14];
-        const a3 = d_e_25[i * 16 + 15];
+        const a0 = d_e_25[i * 16 + 8];
+        const a1 = d_e_25[i * 16 + 9];
+        const a2 = d_e_25[i * 16 + 10];
+        const a3 = d_e_25[i * 16 + 11];
+        const a4 = d_e_25[i * 16 + 12];
+        const a5 = d_e_25[i * 16 + 13];
+        const a6 = d_e_25[i * 16 + 14];
+        const a7 = d_e_25[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u333_1[i * 16 + j] = u333_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u333_1[i * 16 + j] = u333_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -9029,26 +9386,28 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_6_1[16 + i];
         const a2 = h_6_1[32 + i];
         const a3 = h_6_1[48 + i];
+        const a4 = h_6_1[64 + i];
+        const a5 = h_6_1[80 + i];
+        const a6 = h_6_1[96 + i];
+        const a7 = h_6_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u335[i * 16 + j] = a0 * d_e_25[j] + a1 * d_e_25[16 + j] + a2 * d_e_25[32 + j] + a3 * d_e_25[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_6_1[t * 16 + i];
-        const a1 = h_6_1[(t + 1) * 16 + i];
-        const a2 = h_6_1[(t + 2) * 16 + i];
-        const a3 = h_6_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u335[i * 16 + j] += a0 * d_e_25[t * 16 + j] + a1 * d_e_25[(t + 1) * 16 + j] + a2 * d_e_25[(t + 2) * 16 + j] + a3 * d_e_25[(t + 3) * 16 + j];
+          const s = a0 * d_e_25[j] + a1 * d_e_25[j + 16] + a2 * d_e_25[j + 32] + a3 * d_e_25[j + 48];
+          u335[i * 16 + j] = s + a4 * d_e_25[j + 64] + a5 * d_e_25[j + 80] + a6 * d_e_25[j + 96] + a7 * d_e_25[j + 112];
         }
       }
       {
-        const a0 = h_6_1[192 + i];
-        const a1 = h_6_1[208 + i];
-        const a2 = h_6_1[224 + i];
-        const a3 = h_6_1[240 + i];
+        const a0 = h_6_1[128 + i];
+        const a1 = h_6_1[144 + i];
+        const a2 = h_6_1[160 + i];
+        const a3 = h_6_1[176 + i];
+        const a4 = h_6_1[192 + i];
+        const a5 = h_6_1[208 + i];
+        const a6 = h_6_1[224 + i];
+        const a7 = h_6_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u335[i * 16 + j] = u335[i * 16 + j] + a0 * d_e_25[192 + j] + a1 * d_e_25[208 + j] + a2 * d_e_25[224 + j] + a3 * d_e_25[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_25[q] + a1 * d_e_25[q + 16] + a2 * d_e_25[q + 32] + a3 * d_e_25[q + 48];
+          u335[i * 16 + j] = u335[i * 16 + j] + s + a4 * d_e_25[q + 64] + a5 * d_e_25[q + 80] + a6 * d_e_25[q + 96] + a7 * d_e_25[q + 112];
         }
       }
     }
@@ -9096,7 +9455,7 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u339_1[i * 12 + 2];
         const a3 = u339_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u340_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u340_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -9105,7 +9464,8 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u339_1[i * 12 + (t + 2)];
         const a3 = u339_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u340_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u340_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -9114,7 +9474,8 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u339_1[i * 12 + 10];
         const a3 = u339_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u340_1[i * 16 + j] = u340_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u340_1[i * 16 + j] = u340_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_26[i * 16 + j] = (u340_1[i * 16 + j] + u333_1[i * 16 + j]) * (1 - h_6_1[i * 16 + j] * h_6_1[i * 16 + j]);
         }
       }
@@ -9128,26 +9489,28 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_6_1[16 + i];
         const a2 = h_6_1[32 + i];
         const a3 = h_6_1[48 + i];
+        const a4 = h_6_1[64 + i];
+        const a5 = h_6_1[80 + i];
+        const a6 = h_6_1[96 + i];
+        const a7 = h_6_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u341_1[i * 12 + j] = a0 * u339_1[j] + a1 * u339_1[12 + j] + a2 * u339_1[24 + j] + a3 * u339_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_6_1[t * 16 + i];
-        const a1 = h_6_1[(t + 1) * 16 + i];
-        const a2 = h_6_1[(t + 2) * 16 + i];
-        const a3 = h_6_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u341_1[i * 12 + j] += a0 * u339_1[t * 12 + j] + a1 * u339_1[(t + 1) * 12 + j] + a2 * u339_1[(t + 2) * 12 + j] + a3 * u339_1[(t + 3) * 12 + j];
+          const s = a0 * u339_1[j] + a1 * u339_1[j + 12] + a2 * u339_1[j + 24] + a3 * u339_1[j + 36];
+          u341_1[i * 12 + j] = s + a4 * u339_1[j + 48] + a5 * u339_1[j + 60] + a6 * u339_1[j + 72] + a7 * u339_1[j + 84];
         }
       }
       {
-        const a0 = h_6_1[192 + i];
-        const a1 = h_6_1[208 + i];
-        const a2 = h_6_1[224 + i];
-        const a3 = h_6_1[240 + i];
+        const a0 = h_6_1[128 + i];
+        const a1 = h_6_1[144 + i];
+        const a2 = h_6_1[160 + i];
+        const a3 = h_6_1[176 + i];
+        const a4 = h_6_1[192 + i];
+        const a5 = h_6_1[208 + i];
+        const a6 = h_6_1[224 + i];
+        const a7 = h_6_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u341_1[i * 12 + j] = u341_1[i * 12 + j] + a0 * u339_1[144 + j] + a1 * u339_1[156 + j] + a2 * u339_1[168 + j] + a3 * u339_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u339_1[q] + a1 * u339_1[q + 12] + a2 * u339_1[q + 24] + a3 * u339_1[q + 36];
+          u341_1[i * 12 + j] = u341_1[i * 12 + j] + s + a4 * u339_1[q + 48] + a5 * u339_1[q + 60] + a6 * u339_1[q + 72] + a7 * u339_1[q + 84];
         }
       }
     }
@@ -9160,26 +9523,28 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_26[i * 16 + 1];
         const a2 = d_e_26[i * 16 + 2];
         const a3 = d_e_26[i * 16 + 3];
+        const a4 = d_e_26[i * 16 + 4];
+        const a5 = d_e_26[i * 16 + 5];
+        const a6 = d_e_26[i * 16 + 6];
+        const a7 = d_e_26[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u346_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_26[i * 16 + t];
-        const a1 = d_e_26[i * 16 + (t + 1)];
-        const a2 = d_e_26[i * 16 + (t + 2)];
-        const a3 = d_e_26[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u346_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u346_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_26[i * 16 + 12];
-        const a1 = d_e_26[i * 16 + 13];
-        const a2 = d_e_26[i * 16 + 14];
-        const a3 = d_e_26[i * 16 + 15];
+        const a0 = d_e_26[i * 16 + 8];
+        const a1 = d_e_26[i * 16 + 9];
+        const a2 = d_e_26[i * 16 + 10];
+        const a3 = d_e_26[i * 16 + 11];
+        const a4 = d_e_26[i * 16 + 12];
+        const a5 = d_e_26[i * 16 + 13];
+        const a6 = d_e_26[i * 16 + 14];
+        const a7 = d_e_26[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u346_1[i * 16 + j] = u346_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u346_1[i * 16 + j] = u346_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -9192,26 +9557,28 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_5_1[16 + i];
         const a2 = h_5_1[32 + i];
         const a3 = h_5_1[48 + i];
+        const a4 = h_5_1[64 + i];
+        const a5 = h_5_1[80 + i];
+        const a6 = h_5_1[96 + i];
+        const a7 = h_5_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u348_1[i * 16 + j] = a0 * d_e_26[j] + a1 * d_e_26[16 + j] + a2 * d_e_26[32 + j] + a3 * d_e_26[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_5_1[t * 16 + i];
-        const a1 = h_5_1[(t + 1) * 16 + i];
-        const a2 = h_5_1[(t + 2) * 16 + i];
-        const a3 = h_5_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u348_1[i * 16 + j] += a0 * d_e_26[t * 16 + j] + a1 * d_e_26[(t + 1) * 16 + j] + a2 * d_e_26[(t + 2) * 16 + j] + a3 * d_e_26[(t + 3) * 16 + j];
+          const s = a0 * d_e_26[j] + a1 * d_e_26[j + 16] + a2 * d_e_26[j + 32] + a3 * d_e_26[j + 48];
+          u348_1[i * 16 + j] = s + a4 * d_e_26[j + 64] + a5 * d_e_26[j + 80] + a6 * d_e_26[j + 96] + a7 * d_e_26[j + 112];
         }
       }
       {
-        const a0 = h_5_1[192 + i];
-        const a1 = h_5_1[208 + i];
-        const a2 = h_5_1[224 + i];
-        const a3 = h_5_1[240 + i];
+        const a0 = h_5_1[128 + i];
+        const a1 = h_5_1[144 + i];
+        const a2 = h_5_1[160 + i];
+        const a3 = h_5_1[176 + i];
+        const a4 = h_5_1[192 + i];
+        const a5 = h_5_1[208 + i];
+        const a6 = h_5_1[224 + i];
+        const a7 = h_5_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u348_1[i * 16 + j] = u348_1[i * 16 + j] + a0 * d_e_26[192 + j] + a1 * d_e_26[208 + j] + a2 * d_e_26[224 + j] + a3 * d_e_26[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_26[q] + a1 * d_e_26[q + 16] + a2 * d_e_26[q + 32] + a3 * d_e_26[q + 48];
+          u348_1[i * 16 + j] = u348_1[i * 16 + j] + s + a4 * d_e_26[q + 64] + a5 * d_e_26[q + 80] + a6 * d_e_26[q + 96] + a7 * d_e_26[q + 112];
         }
       }
     }
@@ -9251,103 +9618,6 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u353_1 : [16, 16]; then, per element, d_e_27
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u352_1[i * 12];
-        const a1 = u352_1[i * 12 + 1];
-        const a2 = u352_1[i * 12 + 2];
-        const a3 = u352_1[i * 12 + 3];
-        for (let j = 0; j < 16; j++) {
-          u353_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 8; t += 4) {
-        const a0 = u352_1[i * 12 + t];
-        const a1 = u352_1[i * 12 + (t + 1)];
-        const a2 = u352_1[i * 12 + (t + 2)];
-        const a3 = u352_1[i * 12 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u353_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = u352_1[i * 12 + 8];
-        const a1 = u352_1[i * 12 + 9];
-        const a2 = u352_1[i * 12 + 10];
-        const a3 = u352_1[i * 12 + 11];
-        for (let j = 0; j < 16; j++) {
-          u353_1[i * 16 + j] = u353_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
-          d_e_27[i * 16 + j] = (u353_1[i * 16 + j] + u346_1[i * 16 + j]) * (1 - h_5_1[i * 16 + j] * h_5_1[i * 16 + j]);
-        }
-      }
-    }
-  }
-  // u354_1 : [16, 12]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = h_5_1[i];
-        const a1 = h_5_1[16 + i];
-        const a2 = h_5_1[32 + i];
-        const a3 = h_5_1[48 + i];
-        for (let j = 0; j < 12; j++) {
-          u354_1[i * 12 + j] = a0 * u352_1[j] + a1 * u352_1[12 + j] + a2 * u352_1[24 + j] + a3 * u352_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_5_1[t * 16 + i];
-        const a1 = h_5_1[(t + 1) * 16 + i];
-        const a2 = h_5_1[(t + 2) * 16 + i];
-        const a3 = h_5_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u354_1[i * 12 + j] += a0 * u352_1[t * 12 + j] + a1 * u352_1[(t + 1) * 12 + j] + a2 * u352_1[(t + 2) * 12 + j] + a3 * u352_1[(t + 3) * 12 + j];
-        }
-      }
-      {
-        const a0 = h_5_1[192 + i];
-        const a1 = h_5_1[208 + i];
-        const a2 = h_5_1[224 + i];
-        const a3 = h_5_1[240 + i];
-        for (let j = 0; j < 12; j++) {
-          u354_1[i * 12 + j] = u354_1[i * 12 + j] + a0 * u352_1[144 + j] + a1 * u352_1[156 + j] + a2 * u352_1[168 + j] + a3 * u352_1[180 + j];
-        }
-      }
-    }
-  }
-  // u359 : [16, 16]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = d_e_27[i * 16];
-        const a1 = d_e_27[i * 16 + 1];
-        const a2 = d_e_27[i * 16 + 2];
-        const a3 = d_e_27[i * 16 + 3];
-        for (let j = 0; j < 16; j++) {
-          u359[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_27[i * 16 + t];
-        const a1 = d_e_27[i * 16 + (t + 1)];
-        const a2 = d_e_27[i * 16 + (t + 2)];
-        const a3 = d_e_27[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u359[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
-        }
-      }
-      {
-        const a0 = d_e_27[i * 16 + 12];
-        const a1 = d_e_27[i * 16 + 13];
-        const a2 = d_e_27[i * 16 + 14];
-        const a3 = d_e_27[i * 16 + 15];
-        for (let j = 0; j < 16; j++) {
-          u359[i * 16 + j] = u359[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
-        }
-      }
-    }
-  }
-  // u361_1 : [16, 16]
 }
 
 /** Part 7 of 8: a function short enough for V8 to optimize. */
@@ -9356,9 +9626,6 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
   const Wo_1 = params.Wo;
   const chars_1 = batch.chars;
   const chars_offset_1 = first * 17;
-  const h_1_1 = workspace.h_1_1;
-  const u14_1 = workspace.u14_1;
-  const u17_1 = workspace.u17_1;
   const h_2_1 = workspace.h_2_1;
   const u26 = workspace.u26;
   const u29_1 = workspace.u29_1;
@@ -9368,29 +9635,11 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
   const h_4_1 = workspace.h_4_1;
   const u50 = workspace.u50;
   const u53_1 = workspace.u53_1;
-  const u207_1 = workspace.u207_1;
-  const u218 = workspace.u218;
-  const u222_1 = workspace.u222_1;
-  const u231_1 = workspace.u231_1;
-  const u235_1 = workspace.u235_1;
-  const u244_1 = workspace.u244_1;
-  const u248_1 = workspace.u248_1;
-  const u257_1 = workspace.u257_1;
-  const u261_1 = workspace.u261_1;
-  const u270_1 = workspace.u270_1;
-  const u274_1 = workspace.u274_1;
-  const u283_1 = workspace.u283_1;
-  const u287 = workspace.u287;
-  const u296_1 = workspace.u296_1;
-  const u300_1 = workspace.u300_1;
-  const u309_1 = workspace.u309_1;
-  const u313_1 = workspace.u313_1;
-  const u322_1 = workspace.u322_1;
-  const u326 = workspace.u326;
-  const u335 = workspace.u335;
-  const u339_1 = workspace.u339_1;
-  const u348_1 = workspace.u348_1;
+  const h_5_1 = workspace.h_5_1;
+  const u346_1 = workspace.u346_1;
   const u352_1 = workspace.u352_1;
+  const u353_1 = workspace.u353_1;
+  const u354_1 = workspace.u354_1;
   const d_e_27 = workspace.d_e_27;
   const u359 = workspace.u359;
   const u361_1 = workspace.u361_1;
@@ -9416,14 +9665,109 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
   const u392_1 = workspace.u392_1;
   const u393_1 = workspace.u393_1;
   const d_e_30 = workspace.d_e_30;
-  const u398_1 = workspace.u398_1;
-  const u400_1 = workspace.u400_1;
-  const u414_1 = workspace.u414_1;
-  const u416_1 = workspace.u416_1;
-  const u417_1 = workspace.u417_1;
-  const u419_1 = workspace.u419_1;
-  const u434_1 = workspace.u434_1;
-  const d_bo_1 = workspace.d_bo_1;
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u352_1[i * 12];
+        const a1 = u352_1[i * 12 + 1];
+        const a2 = u352_1[i * 12 + 2];
+        const a3 = u352_1[i * 12 + 3];
+        for (let j = 0; j < 16; j++) {
+          u353_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
+        }
+      }
+      for (let t = 4; t < 8; t += 4) {
+        const a0 = u352_1[i * 12 + t];
+        const a1 = u352_1[i * 12 + (t + 1)];
+        const a2 = u352_1[i * 12 + (t + 2)];
+        const a3 = u352_1[i * 12 + (t + 3)];
+        for (let j = 0; j < 16; j++) {
+          const q = t * 16 + j;
+          u353_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
+        }
+      }
+      {
+        const a0 = u352_1[i * 12 + 8];
+        const a1 = u352_1[i * 12 + 9];
+        const a2 = u352_1[i * 12 + 10];
+        const a3 = u352_1[i * 12 + 11];
+        for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          u353_1[i * 16 + j] = u353_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
+          d_e_27[i * 16 + j] = (u353_1[i * 16 + j] + u346_1[i * 16 + j]) * (1 - h_5_1[i * 16 + j] * h_5_1[i * 16 + j]);
+        }
+      }
+    }
+  }
+  // u354_1 : [16, 12]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = h_5_1[i];
+        const a1 = h_5_1[16 + i];
+        const a2 = h_5_1[32 + i];
+        const a3 = h_5_1[48 + i];
+        const a4 = h_5_1[64 + i];
+        const a5 = h_5_1[80 + i];
+        const a6 = h_5_1[96 + i];
+        const a7 = h_5_1[112 + i];
+        for (let j = 0; j < 12; j++) {
+          const s = a0 * u352_1[j] + a1 * u352_1[j + 12] + a2 * u352_1[j + 24] + a3 * u352_1[j + 36];
+          u354_1[i * 12 + j] = s + a4 * u352_1[j + 48] + a5 * u352_1[j + 60] + a6 * u352_1[j + 72] + a7 * u352_1[j + 84];
+        }
+      }
+      {
+        const a0 = h_5_1[128 + i];
+        const a1 = h_5_1[144 + i];
+        const a2 = h_5_1[160 + i];
+        const a3 = h_5_1[176 + i];
+        const a4 = h_5_1[192 + i];
+        const a5 = h_5_1[208 + i];
+        const a6 = h_5_1[224 + i];
+        const a7 = h_5_1[240 + i];
+        for (let j = 0; j < 12; j++) {
+          const q = 96 + j;
+          const s = a0 * u352_1[q] + a1 * u352_1[q + 12] + a2 * u352_1[q + 24] + a3 * u352_1[q + 36];
+          u354_1[i * 12 + j] = u354_1[i * 12 + j] + s + a4 * u352_1[q + 48] + a5 * u352_1[q + 60] + a6 * u352_1[q + 72] + a7 * u352_1[q + 84];
+        }
+      }
+    }
+  }
+  // u359 : [16, 16]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = d_e_27[i * 16];
+        const a1 = d_e_27[i * 16 + 1];
+        const a2 = d_e_27[i * 16 + 2];
+        const a3 = d_e_27[i * 16 + 3];
+        const a4 = d_e_27[i * 16 + 4];
+        const a5 = d_e_27[i * 16 + 5];
+        const a6 = d_e_27[i * 16 + 6];
+        const a7 = d_e_27[i * 16 + 7];
+        for (let j = 0; j < 16; j++) {
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u359[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
+        }
+      }
+      {
+        const a0 = d_e_27[i * 16 + 8];
+        const a1 = d_e_27[i * 16 + 9];
+        const a2 = d_e_27[i * 16 + 10];
+        const a3 = d_e_27[i * 16 + 11];
+        const a4 = d_e_27[i * 16 + 12];
+        const a5 = d_e_27[i * 16 + 13];
+        const a6 = d_e_27[i * 16 + 14];
+        const a7 = d_e_27[i * 16 + 15];
+        for (let j = 0; j < 16; j++) {
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u359[i * 16 + j] = u359[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
+        }
+      }
+    }
+  }
+  // u361_1 : [16, 16]
   {
     for (let i = 0; i < 16; i++) {
       {
@@ -9431,26 +9775,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_4_1[16 + i];
         const a2 = h_4_1[32 + i];
         const a3 = h_4_1[48 + i];
+        const a4 = h_4_1[64 + i];
+        const a5 = h_4_1[80 + i];
+        const a6 = h_4_1[96 + i];
+        const a7 = h_4_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u361_1[i * 16 + j] = a0 * d_e_27[j] + a1 * d_e_27[16 + j] + a2 * d_e_27[32 + j] + a3 * d_e_27[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_4_1[t * 16 + i];
-        const a1 = h_4_1[(t + 1) * 16 + i];
-        const a2 = h_4_1[(t + 2) * 16 + i];
-        const a3 = h_4_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u361_1[i * 16 + j] += a0 * d_e_27[t * 16 + j] + a1 * d_e_27[(t + 1) * 16 + j] + a2 * d_e_27[(t + 2) * 16 + j] + a3 * d_e_27[(t + 3) * 16 + j];
+          const s = a0 * d_e_27[j] + a1 * d_e_27[j + 16] + a2 * d_e_27[j + 32] + a3 * d_e_27[j + 48];
+          u361_1[i * 16 + j] = s + a4 * d_e_27[j + 64] + a5 * d_e_27[j + 80] + a6 * d_e_27[j + 96] + a7 * d_e_27[j + 112];
         }
       }
       {
-        const a0 = h_4_1[192 + i];
-        const a1 = h_4_1[208 + i];
-        const a2 = h_4_1[224 + i];
-        const a3 = h_4_1[240 + i];
+        const a0 = h_4_1[128 + i];
+        const a1 = h_4_1[144 + i];
+        const a2 = h_4_1[160 + i];
+        const a3 = h_4_1[176 + i];
+        const a4 = h_4_1[192 + i];
+        const a5 = h_4_1[208 + i];
+        const a6 = h_4_1[224 + i];
+        const a7 = h_4_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u361_1[i * 16 + j] = u361_1[i * 16 + j] + a0 * d_e_27[192 + j] + a1 * d_e_27[208 + j] + a2 * d_e_27[224 + j] + a3 * d_e_27[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_27[q] + a1 * d_e_27[q + 16] + a2 * d_e_27[q + 32] + a3 * d_e_27[q + 48];
+          u361_1[i * 16 + j] = u361_1[i * 16 + j] + s + a4 * d_e_27[q + 64] + a5 * d_e_27[q + 80] + a6 * d_e_27[q + 96] + a7 * d_e_27[q + 112];
         }
       }
     }
@@ -9498,7 +9844,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u365_1[i * 12 + 2];
         const a3 = u365_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u366_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u366_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -9507,7 +9853,8 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u365_1[i * 12 + (t + 2)];
         const a3 = u365_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u366_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u366_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -9516,7 +9863,8 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u365_1[i * 12 + 10];
         const a3 = u365_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u366_1[i * 16 + j] = u366_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u366_1[i * 16 + j] = u366_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_28[i * 16 + j] = (u366_1[i * 16 + j] + u359[i * 16 + j]) * (1 - h_4_1[i * 16 + j] * h_4_1[i * 16 + j]);
         }
       }
@@ -9530,26 +9878,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_4_1[16 + i];
         const a2 = h_4_1[32 + i];
         const a3 = h_4_1[48 + i];
+        const a4 = h_4_1[64 + i];
+        const a5 = h_4_1[80 + i];
+        const a6 = h_4_1[96 + i];
+        const a7 = h_4_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u367_1[i * 12 + j] = a0 * u365_1[j] + a1 * u365_1[12 + j] + a2 * u365_1[24 + j] + a3 * u365_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_4_1[t * 16 + i];
-        const a1 = h_4_1[(t + 1) * 16 + i];
-        const a2 = h_4_1[(t + 2) * 16 + i];
-        const a3 = h_4_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u367_1[i * 12 + j] += a0 * u365_1[t * 12 + j] + a1 * u365_1[(t + 1) * 12 + j] + a2 * u365_1[(t + 2) * 12 + j] + a3 * u365_1[(t + 3) * 12 + j];
+          const s = a0 * u365_1[j] + a1 * u365_1[j + 12] + a2 * u365_1[j + 24] + a3 * u365_1[j + 36];
+          u367_1[i * 12 + j] = s + a4 * u365_1[j + 48] + a5 * u365_1[j + 60] + a6 * u365_1[j + 72] + a7 * u365_1[j + 84];
         }
       }
       {
-        const a0 = h_4_1[192 + i];
-        const a1 = h_4_1[208 + i];
-        const a2 = h_4_1[224 + i];
-        const a3 = h_4_1[240 + i];
+        const a0 = h_4_1[128 + i];
+        const a1 = h_4_1[144 + i];
+        const a2 = h_4_1[160 + i];
+        const a3 = h_4_1[176 + i];
+        const a4 = h_4_1[192 + i];
+        const a5 = h_4_1[208 + i];
+        const a6 = h_4_1[224 + i];
+        const a7 = h_4_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u367_1[i * 12 + j] = u367_1[i * 12 + j] + a0 * u365_1[144 + j] + a1 * u365_1[156 + j] + a2 * u365_1[168 + j] + a3 * u365_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u365_1[q] + a1 * u365_1[q + 12] + a2 * u365_1[q + 24] + a3 * u365_1[q + 36];
+          u367_1[i * 12 + j] = u367_1[i * 12 + j] + s + a4 * u365_1[q + 48] + a5 * u365_1[q + 60] + a6 * u365_1[q + 72] + a7 * u365_1[q + 84];
         }
       }
     }
@@ -9562,26 +9912,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_28[i * 16 + 1];
         const a2 = d_e_28[i * 16 + 2];
         const a3 = d_e_28[i * 16 + 3];
+        const a4 = d_e_28[i * 16 + 4];
+        const a5 = d_e_28[i * 16 + 5];
+        const a6 = d_e_28[i * 16 + 6];
+        const a7 = d_e_28[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u372_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_28[i * 16 + t];
-        const a1 = d_e_28[i * 16 + (t + 1)];
-        const a2 = d_e_28[i * 16 + (t + 2)];
-        const a3 = d_e_28[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u372_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u372_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_28[i * 16 + 12];
-        const a1 = d_e_28[i * 16 + 13];
-        const a2 = d_e_28[i * 16 + 14];
-        const a3 = d_e_28[i * 16 + 15];
+        const a0 = d_e_28[i * 16 + 8];
+        const a1 = d_e_28[i * 16 + 9];
+        const a2 = d_e_28[i * 16 + 10];
+        const a3 = d_e_28[i * 16 + 11];
+        const a4 = d_e_28[i * 16 + 12];
+        const a5 = d_e_28[i * 16 + 13];
+        const a6 = d_e_28[i * 16 + 14];
+        const a7 = d_e_28[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u372_1[i * 16 + j] = u372_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u372_1[i * 16 + j] = u372_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -9594,26 +9946,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_3_1[16 + i];
         const a2 = h_3_1[32 + i];
         const a3 = h_3_1[48 + i];
+        const a4 = h_3_1[64 + i];
+        const a5 = h_3_1[80 + i];
+        const a6 = h_3_1[96 + i];
+        const a7 = h_3_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u374[i * 16 + j] = a0 * d_e_28[j] + a1 * d_e_28[16 + j] + a2 * d_e_28[32 + j] + a3 * d_e_28[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_3_1[t * 16 + i];
-        const a1 = h_3_1[(t + 1) * 16 + i];
-        const a2 = h_3_1[(t + 2) * 16 + i];
-        const a3 = h_3_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u374[i * 16 + j] += a0 * d_e_28[t * 16 + j] + a1 * d_e_28[(t + 1) * 16 + j] + a2 * d_e_28[(t + 2) * 16 + j] + a3 * d_e_28[(t + 3) * 16 + j];
+          const s = a0 * d_e_28[j] + a1 * d_e_28[j + 16] + a2 * d_e_28[j + 32] + a3 * d_e_28[j + 48];
+          u374[i * 16 + j] = s + a4 * d_e_28[j + 64] + a5 * d_e_28[j + 80] + a6 * d_e_28[j + 96] + a7 * d_e_28[j + 112];
         }
       }
       {
-        const a0 = h_3_1[192 + i];
-        const a1 = h_3_1[208 + i];
-        const a2 = h_3_1[224 + i];
-        const a3 = h_3_1[240 + i];
+        const a0 = h_3_1[128 + i];
+        const a1 = h_3_1[144 + i];
+        const a2 = h_3_1[160 + i];
+        const a3 = h_3_1[176 + i];
+        const a4 = h_3_1[192 + i];
+        const a5 = h_3_1[208 + i];
+        const a6 = h_3_1[224 + i];
+        const a7 = h_3_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u374[i * 16 + j] = u374[i * 16 + j] + a0 * d_e_28[192 + j] + a1 * d_e_28[208 + j] + a2 * d_e_28[224 + j] + a3 * d_e_28[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_28[q] + a1 * d_e_28[q + 16] + a2 * d_e_28[q + 32] + a3 * d_e_28[q + 48];
+          u374[i * 16 + j] = u374[i * 16 + j] + s + a4 * d_e_28[q + 64] + a5 * d_e_28[q + 80] + a6 * d_e_28[q + 96] + a7 * d_e_28[q + 112];
         }
       }
     }
@@ -9661,7 +10015,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u378_1[i * 12 + 2];
         const a3 = u378_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u379_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u379_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -9670,7 +10024,8 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u378_1[i * 12 + (t + 2)];
         const a3 = u378_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u379_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u379_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -9679,7 +10034,8 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u378_1[i * 12 + 10];
         const a3 = u378_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u379_1[i * 16 + j] = u379_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u379_1[i * 16 + j] = u379_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_29[i * 16 + j] = (u379_1[i * 16 + j] + u372_1[i * 16 + j]) * (1 - h_3_1[i * 16 + j] * h_3_1[i * 16 + j]);
         }
       }
@@ -9693,26 +10049,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_3_1[16 + i];
         const a2 = h_3_1[32 + i];
         const a3 = h_3_1[48 + i];
+        const a4 = h_3_1[64 + i];
+        const a5 = h_3_1[80 + i];
+        const a6 = h_3_1[96 + i];
+        const a7 = h_3_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u380_1[i * 12 + j] = a0 * u378_1[j] + a1 * u378_1[12 + j] + a2 * u378_1[24 + j] + a3 * u378_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_3_1[t * 16 + i];
-        const a1 = h_3_1[(t + 1) * 16 + i];
-        const a2 = h_3_1[(t + 2) * 16 + i];
-        const a3 = h_3_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u380_1[i * 12 + j] += a0 * u378_1[t * 12 + j] + a1 * u378_1[(t + 1) * 12 + j] + a2 * u378_1[(t + 2) * 12 + j] + a3 * u378_1[(t + 3) * 12 + j];
+          const s = a0 * u378_1[j] + a1 * u378_1[j + 12] + a2 * u378_1[j + 24] + a3 * u378_1[j + 36];
+          u380_1[i * 12 + j] = s + a4 * u378_1[j + 48] + a5 * u378_1[j + 60] + a6 * u378_1[j + 72] + a7 * u378_1[j + 84];
         }
       }
       {
-        const a0 = h_3_1[192 + i];
-        const a1 = h_3_1[208 + i];
-        const a2 = h_3_1[224 + i];
-        const a3 = h_3_1[240 + i];
+        const a0 = h_3_1[128 + i];
+        const a1 = h_3_1[144 + i];
+        const a2 = h_3_1[160 + i];
+        const a3 = h_3_1[176 + i];
+        const a4 = h_3_1[192 + i];
+        const a5 = h_3_1[208 + i];
+        const a6 = h_3_1[224 + i];
+        const a7 = h_3_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u380_1[i * 12 + j] = u380_1[i * 12 + j] + a0 * u378_1[144 + j] + a1 * u378_1[156 + j] + a2 * u378_1[168 + j] + a3 * u378_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u378_1[q] + a1 * u378_1[q + 12] + a2 * u378_1[q + 24] + a3 * u378_1[q + 36];
+          u380_1[i * 12 + j] = u380_1[i * 12 + j] + s + a4 * u378_1[q + 48] + a5 * u378_1[q + 60] + a6 * u378_1[q + 72] + a7 * u378_1[q + 84];
         }
       }
     }
@@ -9725,26 +10083,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_29[i * 16 + 1];
         const a2 = d_e_29[i * 16 + 2];
         const a3 = d_e_29[i * 16 + 3];
+        const a4 = d_e_29[i * 16 + 4];
+        const a5 = d_e_29[i * 16 + 5];
+        const a6 = d_e_29[i * 16 + 6];
+        const a7 = d_e_29[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u385_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_29[i * 16 + t];
-        const a1 = d_e_29[i * 16 + (t + 1)];
-        const a2 = d_e_29[i * 16 + (t + 2)];
-        const a3 = d_e_29[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u385_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u385_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_29[i * 16 + 12];
-        const a1 = d_e_29[i * 16 + 13];
-        const a2 = d_e_29[i * 16 + 14];
-        const a3 = d_e_29[i * 16 + 15];
+        const a0 = d_e_29[i * 16 + 8];
+        const a1 = d_e_29[i * 16 + 9];
+        const a2 = d_e_29[i * 16 + 10];
+        const a3 = d_e_29[i * 16 + 11];
+        const a4 = d_e_29[i * 16 + 12];
+        const a5 = d_e_29[i * 16 + 13];
+        const a6 = d_e_29[i * 16 + 14];
+        const a7 = d_e_29[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u385_1[i * 16 + j] = u385_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u385_1[i * 16 + j] = u385_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -9757,26 +10117,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_2_1[16 + i];
         const a2 = h_2_1[32 + i];
         const a3 = h_2_1[48 + i];
+        const a4 = h_2_1[64 + i];
+        const a5 = h_2_1[80 + i];
+        const a6 = h_2_1[96 + i];
+        const a7 = h_2_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u387_1[i * 16 + j] = a0 * d_e_29[j] + a1 * d_e_29[16 + j] + a2 * d_e_29[32 + j] + a3 * d_e_29[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_2_1[t * 16 + i];
-        const a1 = h_2_1[(t + 1) * 16 + i];
-        const a2 = h_2_1[(t + 2) * 16 + i];
-        const a3 = h_2_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u387_1[i * 16 + j] += a0 * d_e_29[t * 16 + j] + a1 * d_e_29[(t + 1) * 16 + j] + a2 * d_e_29[(t + 2) * 16 + j] + a3 * d_e_29[(t + 3) * 16 + j];
+          const s = a0 * d_e_29[j] + a1 * d_e_29[j + 16] + a2 * d_e_29[j + 32] + a3 * d_e_29[j + 48];
+          u387_1[i * 16 + j] = s + a4 * d_e_29[j + 64] + a5 * d_e_29[j + 80] + a6 * d_e_29[j + 96] + a7 * d_e_29[j + 112];
         }
       }
       {
-        const a0 = h_2_1[192 + i];
-        const a1 = h_2_1[208 + i];
-        const a2 = h_2_1[224 + i];
-        const a3 = h_2_1[240 + i];
+        const a0 = h_2_1[128 + i];
+        const a1 = h_2_1[144 + i];
+        const a2 = h_2_1[160 + i];
+        const a3 = h_2_1[176 + i];
+        const a4 = h_2_1[192 + i];
+        const a5 = h_2_1[208 + i];
+        const a6 = h_2_1[224 + i];
+        const a7 = h_2_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u387_1[i * 16 + j] = u387_1[i * 16 + j] + a0 * d_e_29[192 + j] + a1 * d_e_29[208 + j] + a2 * d_e_29[224 + j] + a3 * d_e_29[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_29[q] + a1 * d_e_29[q + 16] + a2 * d_e_29[q + 32] + a3 * d_e_29[q + 48];
+          u387_1[i * 16 + j] = u387_1[i * 16 + j] + s + a4 * d_e_29[q + 64] + a5 * d_e_29[q + 80] + a6 * d_e_29[q + 96] + a7 * d_e_29[q + 112];
         }
       }
     }
@@ -9824,7 +10186,7 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u391_1[i * 12 + 2];
         const a3 = u391_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u392_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u392_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -9833,7 +10195,8 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u391_1[i * 12 + (t + 2)];
         const a3 = u391_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u392_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u392_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -9842,7 +10205,8 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a2 = u391_1[i * 12 + 10];
         const a3 = u391_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u392_1[i * 16 + j] = u392_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u392_1[i * 16 + j] = u392_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_30[i * 16 + j] = (u392_1[i * 16 + j] + u385_1[i * 16 + j]) * (1 - h_2_1[i * 16 + j] * h_2_1[i * 16 + j]);
         }
       }
@@ -9856,31 +10220,139 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_2_1[16 + i];
         const a2 = h_2_1[32 + i];
         const a3 = h_2_1[48 + i];
+        const a4 = h_2_1[64 + i];
+        const a5 = h_2_1[80 + i];
+        const a6 = h_2_1[96 + i];
+        const a7 = h_2_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u393_1[i * 12 + j] = a0 * u391_1[j] + a1 * u391_1[12 + j] + a2 * u391_1[24 + j] + a3 * u391_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_2_1[t * 16 + i];
-        const a1 = h_2_1[(t + 1) * 16 + i];
-        const a2 = h_2_1[(t + 2) * 16 + i];
-        const a3 = h_2_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u393_1[i * 12 + j] += a0 * u391_1[t * 12 + j] + a1 * u391_1[(t + 1) * 12 + j] + a2 * u391_1[(t + 2) * 12 + j] + a3 * u391_1[(t + 3) * 12 + j];
+          const s = a0 * u391_1[j] + a1 * u391_1[j + 12] + a2 * u391_1[j + 24] + a3 * u391_1[j + 36];
+          u393_1[i * 12 + j] = s + a4 * u391_1[j + 48] + a5 * u391_1[j + 60] + a6 * u391_1[j + 72] + a7 * u391_1[j + 84];
         }
       }
       {
-        const a0 = h_2_1[192 + i];
-        const a1 = h_2_1[208 + i];
-        const a2 = h_2_1[224 + i];
-        const a3 = h_2_1[240 + i];
+        const a0 = h_2_1[128 + i];
+        const a1 = h_2_1[144 + i];
+        const a2 = h_2_1[160 + i];
+        const a3 = h_2_1[176 + i];
+        const a4 = h_2_1[192 + i];
+        const a5 = h_2_1[208 + i];
+        const a6 = h_2_1[224 + i];
+        const a7 = h_2_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u393_1[i * 12 + j] = u393_1[i * 12 + j] + a0 * u391_1[144 + j] + a1 * u391_1[156 + j] + a2 * u391_1[168 + j] + a3 * u391_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u391_1[q] + a1 * u391_1[q + 12] + a2 * u391_1[q + 24] + a3 * u391_1[q + 36];
+          u393_1[i * 12 + j] = u393_1[i * 12 + j] + s + a4 * u391_1[q + 48] + a5 * u391_1[q + 60] + a6 * u391_1[q + 72] + a7 * u391_1[q + 84];
         }
       }
     }
   }
   // u398_1 : [16, 16]
+}
+
+/** Part 8 of 8: a function short enough for V8 to optimize. */
+function batchChunk_part8(params: Params, batch: Batch, first: number, out: Result): void {
+  const Wh_1 = params.Wh;
+  const Wo_1 = params.Wo;
+  const chars_1 = batch.chars;
+  const chars_offset_1 = first * 17;
+  const h_1_1 = workspace.h_1_1;
+  const u14_1 = workspace.u14_1;
+  const u17_1 = workspace.u17_1;
+  const u207_1 = workspace.u207_1;
+  const u210_1 = workspace.u210_1;
+  const d_e_16 = workspace.d_e_16;
+  const u218 = workspace.u218;
+  const u219_1 = workspace.u219_1;
+  const u222_1 = workspace.u222_1;
+  const u224_1 = workspace.u224_1;
+  const d_e_17 = workspace.d_e_17;
+  const u231_1 = workspace.u231_1;
+  const u232_1 = workspace.u232_1;
+  const u235_1 = workspace.u235_1;
+  const u237_1 = workspace.u237_1;
+  const d_e_18 = workspace.d_e_18;
+  const u244_1 = workspace.u244_1;
+  const u245_1 = workspace.u245_1;
+  const u248_1 = workspace.u248_1;
+  const u250_1 = workspace.u250_1;
+  const d_e_19 = workspace.d_e_19;
+  const u257_1 = workspace.u257_1;
+  const u258_1 = workspace.u258_1;
+  const u261_1 = workspace.u261_1;
+  const u263 = workspace.u263;
+  const d_e_20 = workspace.d_e_20;
+  const u270_1 = workspace.u270_1;
+  const u271_1 = workspace.u271_1;
+  const u274_1 = workspace.u274_1;
+  const u276_1 = workspace.u276_1;
+  const d_e_21 = workspace.d_e_21;
+  const u283_1 = workspace.u283_1;
+  const u284_1 = workspace.u284_1;
+  const u287 = workspace.u287;
+  const u289_1 = workspace.u289_1;
+  const d_e_22 = workspace.d_e_22;
+  const u296_1 = workspace.u296_1;
+  const u297_1 = workspace.u297_1;
+  const u300_1 = workspace.u300_1;
+  const u302 = workspace.u302;
+  const d_e_23 = workspace.d_e_23;
+  const u309_1 = workspace.u309_1;
+  const u310_1 = workspace.u310_1;
+  const u313_1 = workspace.u313_1;
+  const u315_1 = workspace.u315_1;
+  const d_e_24 = workspace.d_e_24;
+  const u322_1 = workspace.u322_1;
+  const u323 = workspace.u323;
+  const u326 = workspace.u326;
+  const u328_1 = workspace.u328_1;
+  const d_e_25 = workspace.d_e_25;
+  const u335 = workspace.u335;
+  const u336_1 = workspace.u336_1;
+  const u339_1 = workspace.u339_1;
+  const u341_1 = workspace.u341_1;
+  const d_e_26 = workspace.d_e_26;
+  const u348_1 = workspace.u348_1;
+  const u349_1 = workspace.u349_1;
+  const u352_1 = workspace.u352_1;
+  const u354_1 = workspace.u354_1;
+  const d_e_27 = workspace.d_e_27;
+  const u361_1 = workspace.u361_1;
+  const u362 = workspace.u362;
+  const u365_1 = workspace.u365_1;
+  const u367_1 = workspace.u367_1;
+  const d_e_28 = workspace.d_e_28;
+  const u374 = workspace.u374;
+  const u375_1 = workspace.u375_1;
+  const u378_1 = workspace.u378_1;
+  const u380_1 = workspace.u380_1;
+  const d_e_29 = workspace.d_e_29;
+  const u387_1 = workspace.u387_1;
+  const u388_1 = workspace.u388_1;
+  const u391_1 = workspace.u391_1;
+  const u393_1 = workspace.u393_1;
+  const d_e_30 = workspace.d_e_30;
+  const u398_1 = workspace.u398_1;
+  const u400_1 = workspace.u400_1;
+  const u414_1 = workspace.u414_1;
+  const u416_1 = workspace.u416_1;
+  const u417_1 = workspace.u417_1;
+  const u419_1 = workspace.u419_1;
+  const u434_1 = workspace.u434_1;
+  const d_bo_1 = workspace.d_bo_1;
+  const u436_1 = workspace.u436_1;
+  const u437_1 = workspace.u437_1;
+  const u452_1 = workspace.u452_1;
+  const d_e_31 = workspace.d_e_31;
+  const u472 = workspace.u472;
+  const d_bh_1 = workspace.d_bh_1;
+  const u474 = workspace.u474;
+  const u475 = workspace.u475;
+  const u476 = workspace.u476;
+  const d_Wh_1 = workspace.d_Wh_1;
+  const d_E_1 = workspace.d_E_1;
+  const sums = workspace.batchSums;
+  const grads = out.grads;
+  const u202_1 = batchChunk_spill[0];
   {
     for (let i = 0; i < 16; i++) {
       {
@@ -9888,26 +10360,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = d_e_30[i * 16 + 1];
         const a2 = d_e_30[i * 16 + 2];
         const a3 = d_e_30[i * 16 + 3];
+        const a4 = d_e_30[i * 16 + 4];
+        const a5 = d_e_30[i * 16 + 5];
+        const a6 = d_e_30[i * 16 + 6];
+        const a7 = d_e_30[i * 16 + 7];
         for (let j = 0; j < 16; j++) {
-          u398_1[i * 16 + j] = a0 * Wh_1[j] + a1 * Wh_1[16 + j] + a2 * Wh_1[32 + j] + a3 * Wh_1[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_30[i * 16 + t];
-        const a1 = d_e_30[i * 16 + (t + 1)];
-        const a2 = d_e_30[i * 16 + (t + 2)];
-        const a3 = d_e_30[i * 16 + (t + 3)];
-        for (let j = 0; j < 16; j++) {
-          u398_1[i * 16 + j] += a0 * Wh_1[t * 16 + j] + a1 * Wh_1[(t + 1) * 16 + j] + a2 * Wh_1[(t + 2) * 16 + j] + a3 * Wh_1[(t + 3) * 16 + j];
+          const s = a0 * Wh_1[j] + a1 * Wh_1[j + 16] + a2 * Wh_1[j + 32] + a3 * Wh_1[j + 48];
+          u398_1[i * 16 + j] = s + a4 * Wh_1[j + 64] + a5 * Wh_1[j + 80] + a6 * Wh_1[j + 96] + a7 * Wh_1[j + 112];
         }
       }
       {
-        const a0 = d_e_30[i * 16 + 12];
-        const a1 = d_e_30[i * 16 + 13];
-        const a2 = d_e_30[i * 16 + 14];
-        const a3 = d_e_30[i * 16 + 15];
+        const a0 = d_e_30[i * 16 + 8];
+        const a1 = d_e_30[i * 16 + 9];
+        const a2 = d_e_30[i * 16 + 10];
+        const a3 = d_e_30[i * 16 + 11];
+        const a4 = d_e_30[i * 16 + 12];
+        const a5 = d_e_30[i * 16 + 13];
+        const a6 = d_e_30[i * 16 + 14];
+        const a7 = d_e_30[i * 16 + 15];
         for (let j = 0; j < 16; j++) {
-          u398_1[i * 16 + j] = u398_1[i * 16 + j] + a0 * Wh_1[192 + j] + a1 * Wh_1[208 + j] + a2 * Wh_1[224 + j] + a3 * Wh_1[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh_1[q] + a1 * Wh_1[q + 16] + a2 * Wh_1[q + 32] + a3 * Wh_1[q + 48];
+          u398_1[i * 16 + j] = u398_1[i * 16 + j] + s + a4 * Wh_1[q + 64] + a5 * Wh_1[q + 80] + a6 * Wh_1[q + 96] + a7 * Wh_1[q + 112];
         }
       }
     }
@@ -9920,26 +10394,28 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
         const a1 = h_1_1[16 + i];
         const a2 = h_1_1[32 + i];
         const a3 = h_1_1[48 + i];
+        const a4 = h_1_1[64 + i];
+        const a5 = h_1_1[80 + i];
+        const a6 = h_1_1[96 + i];
+        const a7 = h_1_1[112 + i];
         for (let j = 0; j < 16; j++) {
-          u400_1[i * 16 + j] = a0 * d_e_30[j] + a1 * d_e_30[16 + j] + a2 * d_e_30[32 + j] + a3 * d_e_30[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_1_1[t * 16 + i];
-        const a1 = h_1_1[(t + 1) * 16 + i];
-        const a2 = h_1_1[(t + 2) * 16 + i];
-        const a3 = h_1_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 16; j++) {
-          u400_1[i * 16 + j] += a0 * d_e_30[t * 16 + j] + a1 * d_e_30[(t + 1) * 16 + j] + a2 * d_e_30[(t + 2) * 16 + j] + a3 * d_e_30[(t + 3) * 16 + j];
+          const s = a0 * d_e_30[j] + a1 * d_e_30[j + 16] + a2 * d_e_30[j + 32] + a3 * d_e_30[j + 48];
+          u400_1[i * 16 + j] = s + a4 * d_e_30[j + 64] + a5 * d_e_30[j + 80] + a6 * d_e_30[j + 96] + a7 * d_e_30[j + 112];
         }
       }
       {
-        const a0 = h_1_1[192 + i];
-        const a1 = h_1_1[208 + i];
-        const a2 = h_1_1[224 + i];
-        const a3 = h_1_1[240 + i];
+        const a0 = h_1_1[128 + i];
+        const a1 = h_1_1[144 + i];
+        const a2 = h_1_1[160 + i];
+        const a3 = h_1_1[176 + i];
+        const a4 = h_1_1[192 + i];
+        const a5 = h_1_1[208 + i];
+        const a6 = h_1_1[224 + i];
+        const a7 = h_1_1[240 + i];
         for (let j = 0; j < 16; j++) {
-          u400_1[i * 16 + j] = u400_1[i * 16 + j] + a0 * d_e_30[192 + j] + a1 * d_e_30[208 + j] + a2 * d_e_30[224 + j] + a3 * d_e_30[240 + j];
+          const q = 128 + j;
+          const s = a0 * d_e_30[q] + a1 * d_e_30[q + 16] + a2 * d_e_30[q + 32] + a3 * d_e_30[q + 48];
+          u400_1[i * 16 + j] = u400_1[i * 16 + j] + s + a4 * d_e_30[q + 64] + a5 * d_e_30[q + 80] + a6 * d_e_30[q + 96] + a7 * d_e_30[q + 112];
           u414_1[i * 16 + j] = u400_1[i * 16 + j] + u387_1[i * 16 + j] + u374[i * 16 + j] + u361_1[i * 16 + j] + u348_1[i * 16 + j] + u335[i * 16 + j] + u322_1[i * 16 + j] + u309_1[i * 16 + j] + u296_1[i * 16 + j] + u283_1[i * 16 + j] + u270_1[i * 16 + j] + u257_1[i * 16 + j] + u244_1[i * 16 + j] + u231_1[i * 16 + j] + u218[i * 16 + j];
         }
       }
@@ -9994,77 +10470,6 @@ function batchChunk_part7(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u436_1 : [16, 16]; then, per element, d_e_31, u472
-}
-
-/** Part 8 of 8: a function short enough for V8 to optimize. */
-function batchChunk_part8(params: Params, batch: Batch, first: number, out: Result): void {
-  const Wo_1 = params.Wo;
-  const chars_1 = batch.chars;
-  const chars_offset_1 = first * 17;
-  const h_1_1 = workspace.h_1_1;
-  const u210_1 = workspace.u210_1;
-  const d_e_16 = workspace.d_e_16;
-  const u219_1 = workspace.u219_1;
-  const u224_1 = workspace.u224_1;
-  const d_e_17 = workspace.d_e_17;
-  const u232_1 = workspace.u232_1;
-  const u237_1 = workspace.u237_1;
-  const d_e_18 = workspace.d_e_18;
-  const u245_1 = workspace.u245_1;
-  const u250_1 = workspace.u250_1;
-  const d_e_19 = workspace.d_e_19;
-  const u258_1 = workspace.u258_1;
-  const u263 = workspace.u263;
-  const d_e_20 = workspace.d_e_20;
-  const u271_1 = workspace.u271_1;
-  const u276_1 = workspace.u276_1;
-  const d_e_21 = workspace.d_e_21;
-  const u284_1 = workspace.u284_1;
-  const u289_1 = workspace.u289_1;
-  const d_e_22 = workspace.d_e_22;
-  const u297_1 = workspace.u297_1;
-  const u302 = workspace.u302;
-  const d_e_23 = workspace.d_e_23;
-  const u310_1 = workspace.u310_1;
-  const u315_1 = workspace.u315_1;
-  const d_e_24 = workspace.d_e_24;
-  const u323 = workspace.u323;
-  const u328_1 = workspace.u328_1;
-  const d_e_25 = workspace.d_e_25;
-  const u336_1 = workspace.u336_1;
-  const u341_1 = workspace.u341_1;
-  const d_e_26 = workspace.d_e_26;
-  const u349_1 = workspace.u349_1;
-  const u354_1 = workspace.u354_1;
-  const d_e_27 = workspace.d_e_27;
-  const u362 = workspace.u362;
-  const u367_1 = workspace.u367_1;
-  const d_e_28 = workspace.d_e_28;
-  const u375_1 = workspace.u375_1;
-  const u380_1 = workspace.u380_1;
-  const d_e_29 = workspace.d_e_29;
-  const u388_1 = workspace.u388_1;
-  const u393_1 = workspace.u393_1;
-  const d_e_30 = workspace.d_e_30;
-  const u398_1 = workspace.u398_1;
-  const u414_1 = workspace.u414_1;
-  const u416_1 = workspace.u416_1;
-  const u419_1 = workspace.u419_1;
-  const d_bo_1 = workspace.d_bo_1;
-  const u436_1 = workspace.u436_1;
-  const u437_1 = workspace.u437_1;
-  const u452_1 = workspace.u452_1;
-  const d_e_31 = workspace.d_e_31;
-  const u472 = workspace.u472;
-  const d_bh_1 = workspace.d_bh_1;
-  const u474 = workspace.u474;
-  const u475 = workspace.u475;
-  const u476 = workspace.u476;
-  const d_Wh_1 = workspace.d_Wh_1;
-  const d_E_1 = workspace.d_E_1;
-  const sums = workspace.batchSums;
-  const grads = out.grads;
-  const u202_1 = batchChunk_spill[0];
   {
     for (let i = 0; i < 16; i++) {
       {
@@ -10073,7 +10478,7 @@ function batchChunk_part8(params: Params, batch: Batch, first: number, out: Resu
         const a2 = u419_1[i * 12 + 2];
         const a3 = u419_1[i * 12 + 3];
         for (let j = 0; j < 16; j++) {
-          u436_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[16 + j] + a2 * Wo_1[32 + j] + a3 * Wo_1[48 + j];
+          u436_1[i * 16 + j] = a0 * Wo_1[j] + a1 * Wo_1[j + 16] + a2 * Wo_1[j + 32] + a3 * Wo_1[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -10082,7 +10487,8 @@ function batchChunk_part8(params: Params, batch: Batch, first: number, out: Resu
         const a2 = u419_1[i * 12 + (t + 2)];
         const a3 = u419_1[i * 12 + (t + 3)];
         for (let j = 0; j < 16; j++) {
-          u436_1[i * 16 + j] += a0 * Wo_1[t * 16 + j] + a1 * Wo_1[(t + 1) * 16 + j] + a2 * Wo_1[(t + 2) * 16 + j] + a3 * Wo_1[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u436_1[i * 16 + j] += a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
         }
       }
       {
@@ -10091,7 +10497,8 @@ function batchChunk_part8(params: Params, batch: Batch, first: number, out: Resu
         const a2 = u419_1[i * 12 + 10];
         const a3 = u419_1[i * 12 + 11];
         for (let j = 0; j < 16; j++) {
-          u436_1[i * 16 + j] = u436_1[i * 16 + j] + a0 * Wo_1[128 + j] + a1 * Wo_1[144 + j] + a2 * Wo_1[160 + j] + a3 * Wo_1[176 + j];
+          const q = 128 + j;
+          u436_1[i * 16 + j] = u436_1[i * 16 + j] + a0 * Wo_1[q] + a1 * Wo_1[q + 16] + a2 * Wo_1[q + 32] + a3 * Wo_1[q + 48];
           d_e_31[i * 16 + j] = (u436_1[i * 16 + j] + u398_1[i * 16 + j]) * (1 - h_1_1[i * 16 + j] * h_1_1[i * 16 + j]);
           u472[i * 16 + j] = d_e_31[i * 16 + j] + d_e_30[i * 16 + j] + d_e_29[i * 16 + j] + d_e_28[i * 16 + j] + d_e_27[i * 16 + j] + d_e_26[i * 16 + j] + d_e_25[i * 16 + j] + d_e_24[i * 16 + j] + d_e_23[i * 16 + j] + d_e_22[i * 16 + j] + d_e_21[i * 16 + j] + d_e_20[i * 16 + j] + d_e_19[i * 16 + j] + d_e_18[i * 16 + j] + d_e_17[i * 16 + j] + d_e_16[i * 16 + j];
         }
@@ -10106,26 +10513,28 @@ function batchChunk_part8(params: Params, batch: Batch, first: number, out: Resu
         const a1 = h_1_1[16 + i];
         const a2 = h_1_1[32 + i];
         const a3 = h_1_1[48 + i];
+        const a4 = h_1_1[64 + i];
+        const a5 = h_1_1[80 + i];
+        const a6 = h_1_1[96 + i];
+        const a7 = h_1_1[112 + i];
         for (let j = 0; j < 12; j++) {
-          u437_1[i * 12 + j] = a0 * u419_1[j] + a1 * u419_1[12 + j] + a2 * u419_1[24 + j] + a3 * u419_1[36 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = h_1_1[t * 16 + i];
-        const a1 = h_1_1[(t + 1) * 16 + i];
-        const a2 = h_1_1[(t + 2) * 16 + i];
-        const a3 = h_1_1[(t + 3) * 16 + i];
-        for (let j = 0; j < 12; j++) {
-          u437_1[i * 12 + j] += a0 * u419_1[t * 12 + j] + a1 * u419_1[(t + 1) * 12 + j] + a2 * u419_1[(t + 2) * 12 + j] + a3 * u419_1[(t + 3) * 12 + j];
+          const s = a0 * u419_1[j] + a1 * u419_1[j + 12] + a2 * u419_1[j + 24] + a3 * u419_1[j + 36];
+          u437_1[i * 12 + j] = s + a4 * u419_1[j + 48] + a5 * u419_1[j + 60] + a6 * u419_1[j + 72] + a7 * u419_1[j + 84];
         }
       }
       {
-        const a0 = h_1_1[192 + i];
-        const a1 = h_1_1[208 + i];
-        const a2 = h_1_1[224 + i];
-        const a3 = h_1_1[240 + i];
+        const a0 = h_1_1[128 + i];
+        const a1 = h_1_1[144 + i];
+        const a2 = h_1_1[160 + i];
+        const a3 = h_1_1[176 + i];
+        const a4 = h_1_1[192 + i];
+        const a5 = h_1_1[208 + i];
+        const a6 = h_1_1[224 + i];
+        const a7 = h_1_1[240 + i];
         for (let j = 0; j < 12; j++) {
-          u437_1[i * 12 + j] = u437_1[i * 12 + j] + a0 * u419_1[144 + j] + a1 * u419_1[156 + j] + a2 * u419_1[168 + j] + a3 * u419_1[180 + j];
+          const q = 96 + j;
+          const s = a0 * u419_1[q] + a1 * u419_1[q + 12] + a2 * u419_1[q + 24] + a3 * u419_1[q + 36];
+          u437_1[i * 12 + j] = u437_1[i * 12 + j] + s + a4 * u419_1[q + 48] + a5 * u419_1[q + 60] + a6 * u419_1[q + 72] + a7 * u419_1[q + 84];
           u452_1[i * 12 + j] = u437_1[i * 12 + j] + u393_1[i * 12 + j] + u380_1[i * 12 + j] + u367_1[i * 12 + j] + u354_1[i * 12 + j] + u341_1[i * 12 + j] + u328_1[i * 12 + j] + u315_1[i * 12 + j] + u302[i * 12 + j] + u289_1[i * 12 + j] + u276_1[i * 12 + j] + u263[i * 12 + j] + u250_1[i * 12 + j] + u237_1[i * 12 + j] + u224_1[i * 12 + j] + u210_1[i * 12 + j];
         }
       }
@@ -10159,11 +10568,21 @@ function batchChunk_part8(params: Params, batch: Batch, first: number, out: Resu
   }
   // u475 : [16, 16]; then, per element, d_Wh_1
   {
-    for (let i = 0; i < 16; i++) {
-      const a = u474[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = u474[i];
+      const a1 = u474[i + 1];
+      const a2 = u474[i + 2];
+      const a3 = u474[i + 3];
       for (let j = 0; j < 16; j++) {
-        u475[i * 16 + j] = a * 0;
+        const v = 0;
+        u475[i * 16 + j] = a0 * v;
         d_Wh_1[i * 16 + j] = u475[i * 16 + j] + u414_1[j * 16 + i];
+        u475[(i + 1) * 16 + j] = a1 * v;
+        d_Wh_1[(i + 1) * 16 + j] = u475[(i + 1) * 16 + j] + u414_1[j * 16 + (i + 1)];
+        u475[(i + 2) * 16 + j] = a2 * v;
+        d_Wh_1[(i + 2) * 16 + j] = u475[(i + 2) * 16 + j] + u414_1[j * 16 + (i + 2)];
+        u475[(i + 3) * 16 + j] = a3 * v;
+        d_Wh_1[(i + 3) * 16 + j] = u475[(i + 3) * 16 + j] + u414_1[j * 16 + (i + 3)];
       }
     }
   }
@@ -12026,10 +12445,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u200 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u199[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u199[i];
+        const a1 = u199[i + 1];
+        const a2 = u199[i + 2];
+        const a3 = u199[i + 3];
         for (let j = 0; j < 16; j++) {
-          u200[i * 16 + j] = a * h_16[j];
+          const v = h_16[j];
+          u200[i * 16 + j] = a0 * v;
+          u200[(i + 1) * 16 + j] = a1 * v;
+          u200[(i + 2) * 16 + j] = a2 * v;
+          u200[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12041,7 +12467,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u199[2];
         const a3 = u199[3];
         for (let j = 0; j < 16; j++) {
-          d_h_16[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          d_h_16[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -12050,7 +12476,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u199[t + 2];
         const a3 = u199[t + 3];
         for (let j = 0; j < 16; j++) {
-          d_h_16[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          d_h_16[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -12059,17 +12486,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u199[10];
         const a3 = u199[11];
         for (let j = 0; j < 16; j++) {
-          d_h_16[j] = d_h_16[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          d_h_16[j] = d_h_16[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e[j] = d_h_16[j] * (1 - h_16[j] * h_16[j]);
         }
       }
     }
     // u207 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e[i];
+        const a1 = d_e[i + 1];
+        const a2 = d_e[i + 2];
+        const a3 = d_e[i + 3];
         for (let j = 0; j < 16; j++) {
-          u207[i * 16 + j] = a * h_15[j];
+          const v = h_15[j];
+          u207[i * 16 + j] = a0 * v;
+          u207[(i + 1) * 16 + j] = a1 * v;
+          u207[(i + 2) * 16 + j] = a2 * v;
+          u207[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12080,26 +12515,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e[1];
         const a2 = d_e[2];
         const a3 = d_e[3];
+        const a4 = d_e[4];
+        const a5 = d_e[5];
+        const a6 = d_e[6];
+        const a7 = d_e[7];
         for (let j = 0; j < 16; j++) {
-          u208[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e[t];
-        const a1 = d_e[t + 1];
-        const a2 = d_e[t + 2];
-        const a3 = d_e[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u208[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u208[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e[12];
-        const a1 = d_e[13];
-        const a2 = d_e[14];
-        const a3 = d_e[15];
+        const a0 = d_e[8];
+        const a1 = d_e[9];
+        const a2 = d_e[10];
+        const a3 = d_e[11];
+        const a4 = d_e[12];
+        const a5 = d_e[13];
+        const a6 = d_e[14];
+        const a7 = d_e[15];
         for (let j = 0; j < 16; j++) {
-          u208[j] = u208[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u208[j] = u208[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -12137,10 +12574,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u213 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u212[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u212[i];
+        const a1 = u212[i + 1];
+        const a2 = u212[i + 2];
+        const a3 = u212[i + 3];
         for (let j = 0; j < 16; j++) {
-          u213[i * 16 + j] = a * h_15[j];
+          const v = h_15[j];
+          u213[i * 16 + j] = a0 * v;
+          u213[(i + 1) * 16 + j] = a1 * v;
+          u213[(i + 2) * 16 + j] = a2 * v;
+          u213[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12152,7 +12596,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u212[2];
         const a3 = u212[3];
         for (let j = 0; j < 16; j++) {
-          u214[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u214[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -12161,7 +12605,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u212[t + 2];
         const a3 = u212[t + 3];
         for (let j = 0; j < 16; j++) {
-          u214[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u214[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -12170,17 +12615,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u212[10];
         const a3 = u212[11];
         for (let j = 0; j < 16; j++) {
-          u214[j] = u214[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u214[j] = u214[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_1[j] = (u214[j] + u208[j]) * (1 - h_15[j] * h_15[j]);
         }
       }
     }
     // u219 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_1[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_1[i];
+        const a1 = d_e_1[i + 1];
+        const a2 = d_e_1[i + 2];
+        const a3 = d_e_1[i + 3];
         for (let j = 0; j < 16; j++) {
-          u219[i * 16 + j] = a * h_14[j];
+          const v = h_14[j];
+          u219[i * 16 + j] = a0 * v;
+          u219[(i + 1) * 16 + j] = a1 * v;
+          u219[(i + 2) * 16 + j] = a2 * v;
+          u219[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12191,26 +12644,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_1[1];
         const a2 = d_e_1[2];
         const a3 = d_e_1[3];
+        const a4 = d_e_1[4];
+        const a5 = d_e_1[5];
+        const a6 = d_e_1[6];
+        const a7 = d_e_1[7];
         for (let j = 0; j < 16; j++) {
-          u220[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_1[t];
-        const a1 = d_e_1[t + 1];
-        const a2 = d_e_1[t + 2];
-        const a3 = d_e_1[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u220[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u220[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_1[12];
-        const a1 = d_e_1[13];
-        const a2 = d_e_1[14];
-        const a3 = d_e_1[15];
+        const a0 = d_e_1[8];
+        const a1 = d_e_1[9];
+        const a2 = d_e_1[10];
+        const a3 = d_e_1[11];
+        const a4 = d_e_1[12];
+        const a5 = d_e_1[13];
+        const a6 = d_e_1[14];
+        const a7 = d_e_1[15];
         for (let j = 0; j < 16; j++) {
-          u220[j] = u220[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u220[j] = u220[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -12248,10 +12703,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u225 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u224[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u224[i];
+        const a1 = u224[i + 1];
+        const a2 = u224[i + 2];
+        const a3 = u224[i + 3];
         for (let j = 0; j < 16; j++) {
-          u225[i * 16 + j] = a * h_14[j];
+          const v = h_14[j];
+          u225[i * 16 + j] = a0 * v;
+          u225[(i + 1) * 16 + j] = a1 * v;
+          u225[(i + 2) * 16 + j] = a2 * v;
+          u225[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12263,7 +12725,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u224[2];
         const a3 = u224[3];
         for (let j = 0; j < 16; j++) {
-          u226[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u226[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -12272,7 +12734,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u224[t + 2];
         const a3 = u224[t + 3];
         for (let j = 0; j < 16; j++) {
-          u226[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u226[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -12281,17 +12744,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u224[10];
         const a3 = u224[11];
         for (let j = 0; j < 16; j++) {
-          u226[j] = u226[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u226[j] = u226[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_2[j] = (u226[j] + u220[j]) * (1 - h_14[j] * h_14[j]);
         }
       }
     }
     // u231 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_2[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_2[i];
+        const a1 = d_e_2[i + 1];
+        const a2 = d_e_2[i + 2];
+        const a3 = d_e_2[i + 3];
         for (let j = 0; j < 16; j++) {
-          u231[i * 16 + j] = a * h_13[j];
+          const v = h_13[j];
+          u231[i * 16 + j] = a0 * v;
+          u231[(i + 1) * 16 + j] = a1 * v;
+          u231[(i + 2) * 16 + j] = a2 * v;
+          u231[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12302,26 +12773,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_2[1];
         const a2 = d_e_2[2];
         const a3 = d_e_2[3];
+        const a4 = d_e_2[4];
+        const a5 = d_e_2[5];
+        const a6 = d_e_2[6];
+        const a7 = d_e_2[7];
         for (let j = 0; j < 16; j++) {
-          u232[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_2[t];
-        const a1 = d_e_2[t + 1];
-        const a2 = d_e_2[t + 2];
-        const a3 = d_e_2[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u232[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u232[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_2[12];
-        const a1 = d_e_2[13];
-        const a2 = d_e_2[14];
-        const a3 = d_e_2[15];
+        const a0 = d_e_2[8];
+        const a1 = d_e_2[9];
+        const a2 = d_e_2[10];
+        const a3 = d_e_2[11];
+        const a4 = d_e_2[12];
+        const a5 = d_e_2[13];
+        const a6 = d_e_2[14];
+        const a7 = d_e_2[15];
         for (let j = 0; j < 16; j++) {
-          u232[j] = u232[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u232[j] = u232[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -12359,10 +12832,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u237 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u236[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u236[i];
+        const a1 = u236[i + 1];
+        const a2 = u236[i + 2];
+        const a3 = u236[i + 3];
         for (let j = 0; j < 16; j++) {
-          u237[i * 16 + j] = a * h_13[j];
+          const v = h_13[j];
+          u237[i * 16 + j] = a0 * v;
+          u237[(i + 1) * 16 + j] = a1 * v;
+          u237[(i + 2) * 16 + j] = a2 * v;
+          u237[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12374,7 +12854,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u236[2];
         const a3 = u236[3];
         for (let j = 0; j < 16; j++) {
-          u238[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u238[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -12383,7 +12863,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u236[t + 2];
         const a3 = u236[t + 3];
         for (let j = 0; j < 16; j++) {
-          u238[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u238[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -12392,17 +12873,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u236[10];
         const a3 = u236[11];
         for (let j = 0; j < 16; j++) {
-          u238[j] = u238[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u238[j] = u238[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_3[j] = (u238[j] + u232[j]) * (1 - h_13[j] * h_13[j]);
         }
       }
     }
     // u243 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_3[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_3[i];
+        const a1 = d_e_3[i + 1];
+        const a2 = d_e_3[i + 2];
+        const a3 = d_e_3[i + 3];
         for (let j = 0; j < 16; j++) {
-          u243[i * 16 + j] = a * h_12[j];
+          const v = h_12[j];
+          u243[i * 16 + j] = a0 * v;
+          u243[(i + 1) * 16 + j] = a1 * v;
+          u243[(i + 2) * 16 + j] = a2 * v;
+          u243[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12413,26 +12902,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_3[1];
         const a2 = d_e_3[2];
         const a3 = d_e_3[3];
+        const a4 = d_e_3[4];
+        const a5 = d_e_3[5];
+        const a6 = d_e_3[6];
+        const a7 = d_e_3[7];
         for (let j = 0; j < 16; j++) {
-          u244[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_3[t];
-        const a1 = d_e_3[t + 1];
-        const a2 = d_e_3[t + 2];
-        const a3 = d_e_3[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u244[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u244[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_3[12];
-        const a1 = d_e_3[13];
-        const a2 = d_e_3[14];
-        const a3 = d_e_3[15];
+        const a0 = d_e_3[8];
+        const a1 = d_e_3[9];
+        const a2 = d_e_3[10];
+        const a3 = d_e_3[11];
+        const a4 = d_e_3[12];
+        const a5 = d_e_3[13];
+        const a6 = d_e_3[14];
+        const a7 = d_e_3[15];
         for (let j = 0; j < 16; j++) {
-          u244[j] = u244[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u244[j] = u244[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -12470,10 +12961,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u249 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u248[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u248[i];
+        const a1 = u248[i + 1];
+        const a2 = u248[i + 2];
+        const a3 = u248[i + 3];
         for (let j = 0; j < 16; j++) {
-          u249[i * 16 + j] = a * h_12[j];
+          const v = h_12[j];
+          u249[i * 16 + j] = a0 * v;
+          u249[(i + 1) * 16 + j] = a1 * v;
+          u249[(i + 2) * 16 + j] = a2 * v;
+          u249[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12485,7 +12983,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u248[2];
         const a3 = u248[3];
         for (let j = 0; j < 16; j++) {
-          u250[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u250[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -12494,7 +12992,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u248[t + 2];
         const a3 = u248[t + 3];
         for (let j = 0; j < 16; j++) {
-          u250[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u250[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -12503,17 +13002,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u248[10];
         const a3 = u248[11];
         for (let j = 0; j < 16; j++) {
-          u250[j] = u250[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u250[j] = u250[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_4[j] = (u250[j] + u244[j]) * (1 - h_12[j] * h_12[j]);
         }
       }
     }
     // u255 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_4[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_4[i];
+        const a1 = d_e_4[i + 1];
+        const a2 = d_e_4[i + 2];
+        const a3 = d_e_4[i + 3];
         for (let j = 0; j < 16; j++) {
-          u255[i * 16 + j] = a * h_11[j];
+          const v = h_11[j];
+          u255[i * 16 + j] = a0 * v;
+          u255[(i + 1) * 16 + j] = a1 * v;
+          u255[(i + 2) * 16 + j] = a2 * v;
+          u255[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12524,26 +13031,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_4[1];
         const a2 = d_e_4[2];
         const a3 = d_e_4[3];
+        const a4 = d_e_4[4];
+        const a5 = d_e_4[5];
+        const a6 = d_e_4[6];
+        const a7 = d_e_4[7];
         for (let j = 0; j < 16; j++) {
-          u256[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_4[t];
-        const a1 = d_e_4[t + 1];
-        const a2 = d_e_4[t + 2];
-        const a3 = d_e_4[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u256[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u256[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_4[12];
-        const a1 = d_e_4[13];
-        const a2 = d_e_4[14];
-        const a3 = d_e_4[15];
+        const a0 = d_e_4[8];
+        const a1 = d_e_4[9];
+        const a2 = d_e_4[10];
+        const a3 = d_e_4[11];
+        const a4 = d_e_4[12];
+        const a5 = d_e_4[13];
+        const a6 = d_e_4[14];
+        const a7 = d_e_4[15];
         for (let j = 0; j < 16; j++) {
-          u256[j] = u256[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u256[j] = u256[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -12581,10 +13090,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u261 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u260[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u260[i];
+        const a1 = u260[i + 1];
+        const a2 = u260[i + 2];
+        const a3 = u260[i + 3];
         for (let j = 0; j < 16; j++) {
-          u261[i * 16 + j] = a * h_11[j];
+          const v = h_11[j];
+          u261[i * 16 + j] = a0 * v;
+          u261[(i + 1) * 16 + j] = a1 * v;
+          u261[(i + 2) * 16 + j] = a2 * v;
+          u261[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12596,7 +13112,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u260[2];
         const a3 = u260[3];
         for (let j = 0; j < 16; j++) {
-          u262[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u262[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -12605,7 +13121,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u260[t + 2];
         const a3 = u260[t + 3];
         for (let j = 0; j < 16; j++) {
-          u262[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u262[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -12614,17 +13131,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u260[10];
         const a3 = u260[11];
         for (let j = 0; j < 16; j++) {
-          u262[j] = u262[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u262[j] = u262[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_5[j] = (u262[j] + u256[j]) * (1 - h_11[j] * h_11[j]);
         }
       }
     }
     // u267 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_5[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_5[i];
+        const a1 = d_e_5[i + 1];
+        const a2 = d_e_5[i + 2];
+        const a3 = d_e_5[i + 3];
         for (let j = 0; j < 16; j++) {
-          u267[i * 16 + j] = a * h_10[j];
+          const v = h_10[j];
+          u267[i * 16 + j] = a0 * v;
+          u267[(i + 1) * 16 + j] = a1 * v;
+          u267[(i + 2) * 16 + j] = a2 * v;
+          u267[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12635,26 +13160,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_5[1];
         const a2 = d_e_5[2];
         const a3 = d_e_5[3];
+        const a4 = d_e_5[4];
+        const a5 = d_e_5[5];
+        const a6 = d_e_5[6];
+        const a7 = d_e_5[7];
         for (let j = 0; j < 16; j++) {
-          u268[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_5[t];
-        const a1 = d_e_5[t + 1];
-        const a2 = d_e_5[t + 2];
-        const a3 = d_e_5[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u268[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u268[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_5[12];
-        const a1 = d_e_5[13];
-        const a2 = d_e_5[14];
-        const a3 = d_e_5[15];
+        const a0 = d_e_5[8];
+        const a1 = d_e_5[9];
+        const a2 = d_e_5[10];
+        const a3 = d_e_5[11];
+        const a4 = d_e_5[12];
+        const a5 = d_e_5[13];
+        const a6 = d_e_5[14];
+        const a7 = d_e_5[15];
         for (let j = 0; j < 16; j++) {
-          u268[j] = u268[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u268[j] = u268[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -12692,10 +13219,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u273 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u272[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u272[i];
+        const a1 = u272[i + 1];
+        const a2 = u272[i + 2];
+        const a3 = u272[i + 3];
         for (let j = 0; j < 16; j++) {
-          u273[i * 16 + j] = a * h_10[j];
+          const v = h_10[j];
+          u273[i * 16 + j] = a0 * v;
+          u273[(i + 1) * 16 + j] = a1 * v;
+          u273[(i + 2) * 16 + j] = a2 * v;
+          u273[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12707,7 +13241,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u272[2];
         const a3 = u272[3];
         for (let j = 0; j < 16; j++) {
-          u274[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u274[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -12716,7 +13250,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u272[t + 2];
         const a3 = u272[t + 3];
         for (let j = 0; j < 16; j++) {
-          u274[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u274[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -12725,17 +13260,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u272[10];
         const a3 = u272[11];
         for (let j = 0; j < 16; j++) {
-          u274[j] = u274[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u274[j] = u274[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_6[j] = (u274[j] + u268[j]) * (1 - h_10[j] * h_10[j]);
         }
       }
     }
     // u279 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_6[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_6[i];
+        const a1 = d_e_6[i + 1];
+        const a2 = d_e_6[i + 2];
+        const a3 = d_e_6[i + 3];
         for (let j = 0; j < 16; j++) {
-          u279[i * 16 + j] = a * h_9[j];
+          const v = h_9[j];
+          u279[i * 16 + j] = a0 * v;
+          u279[(i + 1) * 16 + j] = a1 * v;
+          u279[(i + 2) * 16 + j] = a2 * v;
+          u279[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12746,26 +13289,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_6[1];
         const a2 = d_e_6[2];
         const a3 = d_e_6[3];
+        const a4 = d_e_6[4];
+        const a5 = d_e_6[5];
+        const a6 = d_e_6[6];
+        const a7 = d_e_6[7];
         for (let j = 0; j < 16; j++) {
-          u280[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_6[t];
-        const a1 = d_e_6[t + 1];
-        const a2 = d_e_6[t + 2];
-        const a3 = d_e_6[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u280[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u280[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_6[12];
-        const a1 = d_e_6[13];
-        const a2 = d_e_6[14];
-        const a3 = d_e_6[15];
+        const a0 = d_e_6[8];
+        const a1 = d_e_6[9];
+        const a2 = d_e_6[10];
+        const a3 = d_e_6[11];
+        const a4 = d_e_6[12];
+        const a5 = d_e_6[13];
+        const a6 = d_e_6[14];
+        const a7 = d_e_6[15];
         for (let j = 0; j < 16; j++) {
-          u280[j] = u280[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u280[j] = u280[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -12803,10 +13348,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u285 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u284[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u284[i];
+        const a1 = u284[i + 1];
+        const a2 = u284[i + 2];
+        const a3 = u284[i + 3];
         for (let j = 0; j < 16; j++) {
-          u285[i * 16 + j] = a * h_9[j];
+          const v = h_9[j];
+          u285[i * 16 + j] = a0 * v;
+          u285[(i + 1) * 16 + j] = a1 * v;
+          u285[(i + 2) * 16 + j] = a2 * v;
+          u285[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12818,7 +13370,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u284[2];
         const a3 = u284[3];
         for (let j = 0; j < 16; j++) {
-          u286[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u286[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -12827,7 +13379,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u284[t + 2];
         const a3 = u284[t + 3];
         for (let j = 0; j < 16; j++) {
-          u286[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u286[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -12836,17 +13389,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u284[10];
         const a3 = u284[11];
         for (let j = 0; j < 16; j++) {
-          u286[j] = u286[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u286[j] = u286[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_7[j] = (u286[j] + u280[j]) * (1 - h_9[j] * h_9[j]);
         }
       }
     }
     // u291 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_7[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_7[i];
+        const a1 = d_e_7[i + 1];
+        const a2 = d_e_7[i + 2];
+        const a3 = d_e_7[i + 3];
         for (let j = 0; j < 16; j++) {
-          u291[i * 16 + j] = a * h_8[j];
+          const v = h_8[j];
+          u291[i * 16 + j] = a0 * v;
+          u291[(i + 1) * 16 + j] = a1 * v;
+          u291[(i + 2) * 16 + j] = a2 * v;
+          u291[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12857,26 +13418,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_7[1];
         const a2 = d_e_7[2];
         const a3 = d_e_7[3];
+        const a4 = d_e_7[4];
+        const a5 = d_e_7[5];
+        const a6 = d_e_7[6];
+        const a7 = d_e_7[7];
         for (let j = 0; j < 16; j++) {
-          u292[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_7[t];
-        const a1 = d_e_7[t + 1];
-        const a2 = d_e_7[t + 2];
-        const a3 = d_e_7[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u292[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u292[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_7[12];
-        const a1 = d_e_7[13];
-        const a2 = d_e_7[14];
-        const a3 = d_e_7[15];
+        const a0 = d_e_7[8];
+        const a1 = d_e_7[9];
+        const a2 = d_e_7[10];
+        const a3 = d_e_7[11];
+        const a4 = d_e_7[12];
+        const a5 = d_e_7[13];
+        const a6 = d_e_7[14];
+        const a7 = d_e_7[15];
         for (let j = 0; j < 16; j++) {
-          u292[j] = u292[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u292[j] = u292[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -12914,10 +13477,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u297 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u296[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u296[i];
+        const a1 = u296[i + 1];
+        const a2 = u296[i + 2];
+        const a3 = u296[i + 3];
         for (let j = 0; j < 16; j++) {
-          u297[i * 16 + j] = a * h_8[j];
+          const v = h_8[j];
+          u297[i * 16 + j] = a0 * v;
+          u297[(i + 1) * 16 + j] = a1 * v;
+          u297[(i + 2) * 16 + j] = a2 * v;
+          u297[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12929,7 +13499,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u296[2];
         const a3 = u296[3];
         for (let j = 0; j < 16; j++) {
-          u298[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u298[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -12938,7 +13508,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u296[t + 2];
         const a3 = u296[t + 3];
         for (let j = 0; j < 16; j++) {
-          u298[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u298[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -12947,17 +13518,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u296[10];
         const a3 = u296[11];
         for (let j = 0; j < 16; j++) {
-          u298[j] = u298[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u298[j] = u298[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_8[j] = (u298[j] + u292[j]) * (1 - h_8[j] * h_8[j]);
         }
       }
     }
     // u303 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_8[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_8[i];
+        const a1 = d_e_8[i + 1];
+        const a2 = d_e_8[i + 2];
+        const a3 = d_e_8[i + 3];
         for (let j = 0; j < 16; j++) {
-          u303[i * 16 + j] = a * h_7[j];
+          const v = h_7[j];
+          u303[i * 16 + j] = a0 * v;
+          u303[(i + 1) * 16 + j] = a1 * v;
+          u303[(i + 2) * 16 + j] = a2 * v;
+          u303[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -12968,26 +13547,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_8[1];
         const a2 = d_e_8[2];
         const a3 = d_e_8[3];
+        const a4 = d_e_8[4];
+        const a5 = d_e_8[5];
+        const a6 = d_e_8[6];
+        const a7 = d_e_8[7];
         for (let j = 0; j < 16; j++) {
-          u304[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_8[t];
-        const a1 = d_e_8[t + 1];
-        const a2 = d_e_8[t + 2];
-        const a3 = d_e_8[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u304[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u304[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_8[12];
-        const a1 = d_e_8[13];
-        const a2 = d_e_8[14];
-        const a3 = d_e_8[15];
+        const a0 = d_e_8[8];
+        const a1 = d_e_8[9];
+        const a2 = d_e_8[10];
+        const a3 = d_e_8[11];
+        const a4 = d_e_8[12];
+        const a5 = d_e_8[13];
+        const a6 = d_e_8[14];
+        const a7 = d_e_8[15];
         for (let j = 0; j < 16; j++) {
-          u304[j] = u304[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u304[j] = u304[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -13025,10 +13606,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u309 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u308[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u308[i];
+        const a1 = u308[i + 1];
+        const a2 = u308[i + 2];
+        const a3 = u308[i + 3];
         for (let j = 0; j < 16; j++) {
-          u309[i * 16 + j] = a * h_7[j];
+          const v = h_7[j];
+          u309[i * 16 + j] = a0 * v;
+          u309[(i + 1) * 16 + j] = a1 * v;
+          u309[(i + 2) * 16 + j] = a2 * v;
+          u309[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13040,7 +13628,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u308[2];
         const a3 = u308[3];
         for (let j = 0; j < 16; j++) {
-          u310[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u310[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -13049,7 +13637,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u308[t + 2];
         const a3 = u308[t + 3];
         for (let j = 0; j < 16; j++) {
-          u310[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u310[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -13058,17 +13647,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u308[10];
         const a3 = u308[11];
         for (let j = 0; j < 16; j++) {
-          u310[j] = u310[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u310[j] = u310[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_9[j] = (u310[j] + u304[j]) * (1 - h_7[j] * h_7[j]);
         }
       }
     }
     // u315 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_9[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_9[i];
+        const a1 = d_e_9[i + 1];
+        const a2 = d_e_9[i + 2];
+        const a3 = d_e_9[i + 3];
         for (let j = 0; j < 16; j++) {
-          u315[i * 16 + j] = a * h_6[j];
+          const v = h_6[j];
+          u315[i * 16 + j] = a0 * v;
+          u315[(i + 1) * 16 + j] = a1 * v;
+          u315[(i + 2) * 16 + j] = a2 * v;
+          u315[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13079,26 +13676,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_9[1];
         const a2 = d_e_9[2];
         const a3 = d_e_9[3];
+        const a4 = d_e_9[4];
+        const a5 = d_e_9[5];
+        const a6 = d_e_9[6];
+        const a7 = d_e_9[7];
         for (let j = 0; j < 16; j++) {
-          u316[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_9[t];
-        const a1 = d_e_9[t + 1];
-        const a2 = d_e_9[t + 2];
-        const a3 = d_e_9[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u316[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u316[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_9[12];
-        const a1 = d_e_9[13];
-        const a2 = d_e_9[14];
-        const a3 = d_e_9[15];
+        const a0 = d_e_9[8];
+        const a1 = d_e_9[9];
+        const a2 = d_e_9[10];
+        const a3 = d_e_9[11];
+        const a4 = d_e_9[12];
+        const a5 = d_e_9[13];
+        const a6 = d_e_9[14];
+        const a7 = d_e_9[15];
         for (let j = 0; j < 16; j++) {
-          u316[j] = u316[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u316[j] = u316[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -13136,10 +13735,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u321 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u320[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u320[i];
+        const a1 = u320[i + 1];
+        const a2 = u320[i + 2];
+        const a3 = u320[i + 3];
         for (let j = 0; j < 16; j++) {
-          u321[i * 16 + j] = a * h_6[j];
+          const v = h_6[j];
+          u321[i * 16 + j] = a0 * v;
+          u321[(i + 1) * 16 + j] = a1 * v;
+          u321[(i + 2) * 16 + j] = a2 * v;
+          u321[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13151,7 +13757,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u320[2];
         const a3 = u320[3];
         for (let j = 0; j < 16; j++) {
-          u322[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u322[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -13160,7 +13766,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u320[t + 2];
         const a3 = u320[t + 3];
         for (let j = 0; j < 16; j++) {
-          u322[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u322[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -13169,17 +13776,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u320[10];
         const a3 = u320[11];
         for (let j = 0; j < 16; j++) {
-          u322[j] = u322[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u322[j] = u322[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_10[j] = (u322[j] + u316[j]) * (1 - h_6[j] * h_6[j]);
         }
       }
     }
     // u327 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_10[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_10[i];
+        const a1 = d_e_10[i + 1];
+        const a2 = d_e_10[i + 2];
+        const a3 = d_e_10[i + 3];
         for (let j = 0; j < 16; j++) {
-          u327[i * 16 + j] = a * h_5[j];
+          const v = h_5[j];
+          u327[i * 16 + j] = a0 * v;
+          u327[(i + 1) * 16 + j] = a1 * v;
+          u327[(i + 2) * 16 + j] = a2 * v;
+          u327[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13190,26 +13805,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_10[1];
         const a2 = d_e_10[2];
         const a3 = d_e_10[3];
+        const a4 = d_e_10[4];
+        const a5 = d_e_10[5];
+        const a6 = d_e_10[6];
+        const a7 = d_e_10[7];
         for (let j = 0; j < 16; j++) {
-          u328[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_10[t];
-        const a1 = d_e_10[t + 1];
-        const a2 = d_e_10[t + 2];
-        const a3 = d_e_10[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u328[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u328[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_10[12];
-        const a1 = d_e_10[13];
-        const a2 = d_e_10[14];
-        const a3 = d_e_10[15];
+        const a0 = d_e_10[8];
+        const a1 = d_e_10[9];
+        const a2 = d_e_10[10];
+        const a3 = d_e_10[11];
+        const a4 = d_e_10[12];
+        const a5 = d_e_10[13];
+        const a6 = d_e_10[14];
+        const a7 = d_e_10[15];
         for (let j = 0; j < 16; j++) {
-          u328[j] = u328[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u328[j] = u328[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -13247,10 +13864,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u333 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u332[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u332[i];
+        const a1 = u332[i + 1];
+        const a2 = u332[i + 2];
+        const a3 = u332[i + 3];
         for (let j = 0; j < 16; j++) {
-          u333[i * 16 + j] = a * h_5[j];
+          const v = h_5[j];
+          u333[i * 16 + j] = a0 * v;
+          u333[(i + 1) * 16 + j] = a1 * v;
+          u333[(i + 2) * 16 + j] = a2 * v;
+          u333[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13262,7 +13886,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u332[2];
         const a3 = u332[3];
         for (let j = 0; j < 16; j++) {
-          u334[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u334[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -13271,7 +13895,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u332[t + 2];
         const a3 = u332[t + 3];
         for (let j = 0; j < 16; j++) {
-          u334[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u334[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -13280,17 +13905,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u332[10];
         const a3 = u332[11];
         for (let j = 0; j < 16; j++) {
-          u334[j] = u334[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u334[j] = u334[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_11[j] = (u334[j] + u328[j]) * (1 - h_5[j] * h_5[j]);
         }
       }
     }
     // u339 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_11[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_11[i];
+        const a1 = d_e_11[i + 1];
+        const a2 = d_e_11[i + 2];
+        const a3 = d_e_11[i + 3];
         for (let j = 0; j < 16; j++) {
-          u339[i * 16 + j] = a * h_4[j];
+          const v = h_4[j];
+          u339[i * 16 + j] = a0 * v;
+          u339[(i + 1) * 16 + j] = a1 * v;
+          u339[(i + 2) * 16 + j] = a2 * v;
+          u339[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13301,26 +13934,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_11[1];
         const a2 = d_e_11[2];
         const a3 = d_e_11[3];
+        const a4 = d_e_11[4];
+        const a5 = d_e_11[5];
+        const a6 = d_e_11[6];
+        const a7 = d_e_11[7];
         for (let j = 0; j < 16; j++) {
-          u340[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_11[t];
-        const a1 = d_e_11[t + 1];
-        const a2 = d_e_11[t + 2];
-        const a3 = d_e_11[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u340[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u340[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_11[12];
-        const a1 = d_e_11[13];
-        const a2 = d_e_11[14];
-        const a3 = d_e_11[15];
+        const a0 = d_e_11[8];
+        const a1 = d_e_11[9];
+        const a2 = d_e_11[10];
+        const a3 = d_e_11[11];
+        const a4 = d_e_11[12];
+        const a5 = d_e_11[13];
+        const a6 = d_e_11[14];
+        const a7 = d_e_11[15];
         for (let j = 0; j < 16; j++) {
-          u340[j] = u340[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u340[j] = u340[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -13358,10 +13993,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u345 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u344[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u344[i];
+        const a1 = u344[i + 1];
+        const a2 = u344[i + 2];
+        const a3 = u344[i + 3];
         for (let j = 0; j < 16; j++) {
-          u345[i * 16 + j] = a * h_4[j];
+          const v = h_4[j];
+          u345[i * 16 + j] = a0 * v;
+          u345[(i + 1) * 16 + j] = a1 * v;
+          u345[(i + 2) * 16 + j] = a2 * v;
+          u345[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13373,7 +14015,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u344[2];
         const a3 = u344[3];
         for (let j = 0; j < 16; j++) {
-          u346[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u346[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -13382,7 +14024,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u344[t + 2];
         const a3 = u344[t + 3];
         for (let j = 0; j < 16; j++) {
-          u346[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u346[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -13391,17 +14034,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u344[10];
         const a3 = u344[11];
         for (let j = 0; j < 16; j++) {
-          u346[j] = u346[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u346[j] = u346[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_12[j] = (u346[j] + u340[j]) * (1 - h_4[j] * h_4[j]);
         }
       }
     }
     // u351 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_12[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_12[i];
+        const a1 = d_e_12[i + 1];
+        const a2 = d_e_12[i + 2];
+        const a3 = d_e_12[i + 3];
         for (let j = 0; j < 16; j++) {
-          u351[i * 16 + j] = a * h_3[j];
+          const v = h_3[j];
+          u351[i * 16 + j] = a0 * v;
+          u351[(i + 1) * 16 + j] = a1 * v;
+          u351[(i + 2) * 16 + j] = a2 * v;
+          u351[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13412,26 +14063,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_12[1];
         const a2 = d_e_12[2];
         const a3 = d_e_12[3];
+        const a4 = d_e_12[4];
+        const a5 = d_e_12[5];
+        const a6 = d_e_12[6];
+        const a7 = d_e_12[7];
         for (let j = 0; j < 16; j++) {
-          u352[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_12[t];
-        const a1 = d_e_12[t + 1];
-        const a2 = d_e_12[t + 2];
-        const a3 = d_e_12[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u352[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u352[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_12[12];
-        const a1 = d_e_12[13];
-        const a2 = d_e_12[14];
-        const a3 = d_e_12[15];
+        const a0 = d_e_12[8];
+        const a1 = d_e_12[9];
+        const a2 = d_e_12[10];
+        const a3 = d_e_12[11];
+        const a4 = d_e_12[12];
+        const a5 = d_e_12[13];
+        const a6 = d_e_12[14];
+        const a7 = d_e_12[15];
         for (let j = 0; j < 16; j++) {
-          u352[j] = u352[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u352[j] = u352[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -13469,10 +14122,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u357 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u356[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u356[i];
+        const a1 = u356[i + 1];
+        const a2 = u356[i + 2];
+        const a3 = u356[i + 3];
         for (let j = 0; j < 16; j++) {
-          u357[i * 16 + j] = a * h_3[j];
+          const v = h_3[j];
+          u357[i * 16 + j] = a0 * v;
+          u357[(i + 1) * 16 + j] = a1 * v;
+          u357[(i + 2) * 16 + j] = a2 * v;
+          u357[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13484,7 +14144,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u356[2];
         const a3 = u356[3];
         for (let j = 0; j < 16; j++) {
-          u358[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u358[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -13493,7 +14153,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u356[t + 2];
         const a3 = u356[t + 3];
         for (let j = 0; j < 16; j++) {
-          u358[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u358[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -13502,17 +14163,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u356[10];
         const a3 = u356[11];
         for (let j = 0; j < 16; j++) {
-          u358[j] = u358[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u358[j] = u358[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_13[j] = (u358[j] + u352[j]) * (1 - h_3[j] * h_3[j]);
         }
       }
     }
     // u363 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_13[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_13[i];
+        const a1 = d_e_13[i + 1];
+        const a2 = d_e_13[i + 2];
+        const a3 = d_e_13[i + 3];
         for (let j = 0; j < 16; j++) {
-          u363[i * 16 + j] = a * h_2[j];
+          const v = h_2[j];
+          u363[i * 16 + j] = a0 * v;
+          u363[(i + 1) * 16 + j] = a1 * v;
+          u363[(i + 2) * 16 + j] = a2 * v;
+          u363[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13523,26 +14192,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_13[1];
         const a2 = d_e_13[2];
         const a3 = d_e_13[3];
+        const a4 = d_e_13[4];
+        const a5 = d_e_13[5];
+        const a6 = d_e_13[6];
+        const a7 = d_e_13[7];
         for (let j = 0; j < 16; j++) {
-          u364[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_13[t];
-        const a1 = d_e_13[t + 1];
-        const a2 = d_e_13[t + 2];
-        const a3 = d_e_13[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u364[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u364[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_13[12];
-        const a1 = d_e_13[13];
-        const a2 = d_e_13[14];
-        const a3 = d_e_13[15];
+        const a0 = d_e_13[8];
+        const a1 = d_e_13[9];
+        const a2 = d_e_13[10];
+        const a3 = d_e_13[11];
+        const a4 = d_e_13[12];
+        const a5 = d_e_13[13];
+        const a6 = d_e_13[14];
+        const a7 = d_e_13[15];
         for (let j = 0; j < 16; j++) {
-          u364[j] = u364[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u364[j] = u364[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -13580,10 +14251,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u369 : [12, 16]
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u368[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u368[i];
+        const a1 = u368[i + 1];
+        const a2 = u368[i + 2];
+        const a3 = u368[i + 3];
         for (let j = 0; j < 16; j++) {
-          u369[i * 16 + j] = a * h_2[j];
+          const v = h_2[j];
+          u369[i * 16 + j] = a0 * v;
+          u369[(i + 1) * 16 + j] = a1 * v;
+          u369[(i + 2) * 16 + j] = a2 * v;
+          u369[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13595,7 +14273,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u368[2];
         const a3 = u368[3];
         for (let j = 0; j < 16; j++) {
-          u370[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u370[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -13604,7 +14282,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u368[t + 2];
         const a3 = u368[t + 3];
         for (let j = 0; j < 16; j++) {
-          u370[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u370[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -13613,17 +14292,25 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u368[10];
         const a3 = u368[11];
         for (let j = 0; j < 16; j++) {
-          u370[j] = u370[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u370[j] = u370[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_14[j] = (u370[j] + u364[j]) * (1 - h_2[j] * h_2[j]);
         }
       }
     }
     // u375 : [16, 16]
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_14[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_14[i];
+        const a1 = d_e_14[i + 1];
+        const a2 = d_e_14[i + 2];
+        const a3 = d_e_14[i + 3];
         for (let j = 0; j < 16; j++) {
-          u375[i * 16 + j] = a * h_1[j];
+          const v = h_1[j];
+          u375[i * 16 + j] = a0 * v;
+          u375[(i + 1) * 16 + j] = a1 * v;
+          u375[(i + 2) * 16 + j] = a2 * v;
+          u375[(i + 3) * 16 + j] = a3 * v;
         }
       }
     }
@@ -13634,26 +14321,28 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a1 = d_e_14[1];
         const a2 = d_e_14[2];
         const a3 = d_e_14[3];
+        const a4 = d_e_14[4];
+        const a5 = d_e_14[5];
+        const a6 = d_e_14[6];
+        const a7 = d_e_14[7];
         for (let j = 0; j < 16; j++) {
-          u376[j] = a0 * Wh[j] + a1 * Wh[16 + j] + a2 * Wh[32 + j] + a3 * Wh[48 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = d_e_14[t];
-        const a1 = d_e_14[t + 1];
-        const a2 = d_e_14[t + 2];
-        const a3 = d_e_14[t + 3];
-        for (let j = 0; j < 16; j++) {
-          u376[j] += a0 * Wh[t * 16 + j] + a1 * Wh[(t + 1) * 16 + j] + a2 * Wh[(t + 2) * 16 + j] + a3 * Wh[(t + 3) * 16 + j];
+          const s = a0 * Wh[j] + a1 * Wh[j + 16] + a2 * Wh[j + 32] + a3 * Wh[j + 48];
+          u376[j] = s + a4 * Wh[j + 64] + a5 * Wh[j + 80] + a6 * Wh[j + 96] + a7 * Wh[j + 112];
         }
       }
       {
-        const a0 = d_e_14[12];
-        const a1 = d_e_14[13];
-        const a2 = d_e_14[14];
-        const a3 = d_e_14[15];
+        const a0 = d_e_14[8];
+        const a1 = d_e_14[9];
+        const a2 = d_e_14[10];
+        const a3 = d_e_14[11];
+        const a4 = d_e_14[12];
+        const a5 = d_e_14[13];
+        const a6 = d_e_14[14];
+        const a7 = d_e_14[15];
         for (let j = 0; j < 16; j++) {
-          u376[j] = u376[j] + a0 * Wh[192 + j] + a1 * Wh[208 + j] + a2 * Wh[224 + j] + a3 * Wh[240 + j];
+          const q = 128 + j;
+          const s = a0 * Wh[q] + a1 * Wh[q + 16] + a2 * Wh[q + 32] + a3 * Wh[q + 48];
+          u376[j] = u376[j] + s + a4 * Wh[q + 64] + a5 * Wh[q + 80] + a6 * Wh[q + 96] + a7 * Wh[q + 112];
         }
       }
     }
@@ -13692,11 +14381,21 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u381 : [12, 16]; then, per element, d_Wo
     {
-      for (let i = 0; i < 12; i++) {
-        const a = u380[i];
+      for (let i = 0; i < 12; i += 4) {
+        const a0 = u380[i];
+        const a1 = u380[i + 1];
+        const a2 = u380[i + 2];
+        const a3 = u380[i + 3];
         for (let j = 0; j < 16; j++) {
-          u381[i * 16 + j] = a * h_1[j];
+          const v = h_1[j];
+          u381[i * 16 + j] = a0 * v;
           d_Wo[i * 16 + j] = u381[i * 16 + j] + u369[i * 16 + j] + u357[i * 16 + j] + u345[i * 16 + j] + u333[i * 16 + j] + u321[i * 16 + j] + u309[i * 16 + j] + u297[i * 16 + j] + u285[i * 16 + j] + u273[i * 16 + j] + u261[i * 16 + j] + u249[i * 16 + j] + u237[i * 16 + j] + u225[i * 16 + j] + u213[i * 16 + j] + u200[i * 16 + j];
+          u381[(i + 1) * 16 + j] = a1 * v;
+          d_Wo[(i + 1) * 16 + j] = u381[(i + 1) * 16 + j] + u369[(i + 1) * 16 + j] + u357[(i + 1) * 16 + j] + u345[(i + 1) * 16 + j] + u333[(i + 1) * 16 + j] + u321[(i + 1) * 16 + j] + u309[(i + 1) * 16 + j] + u297[(i + 1) * 16 + j] + u285[(i + 1) * 16 + j] + u273[(i + 1) * 16 + j] + u261[(i + 1) * 16 + j] + u249[(i + 1) * 16 + j] + u237[(i + 1) * 16 + j] + u225[(i + 1) * 16 + j] + u213[(i + 1) * 16 + j] + u200[(i + 1) * 16 + j];
+          u381[(i + 2) * 16 + j] = a2 * v;
+          d_Wo[(i + 2) * 16 + j] = u381[(i + 2) * 16 + j] + u369[(i + 2) * 16 + j] + u357[(i + 2) * 16 + j] + u345[(i + 2) * 16 + j] + u333[(i + 2) * 16 + j] + u321[(i + 2) * 16 + j] + u309[(i + 2) * 16 + j] + u297[(i + 2) * 16 + j] + u285[(i + 2) * 16 + j] + u273[(i + 2) * 16 + j] + u261[(i + 2) * 16 + j] + u249[(i + 2) * 16 + j] + u237[(i + 2) * 16 + j] + u225[(i + 2) * 16 + j] + u213[(i + 2) * 16 + j] + u200[(i + 2) * 16 + j];
+          u381[(i + 3) * 16 + j] = a3 * v;
+          d_Wo[(i + 3) * 16 + j] = u381[(i + 3) * 16 + j] + u369[(i + 3) * 16 + j] + u357[(i + 3) * 16 + j] + u345[(i + 3) * 16 + j] + u333[(i + 3) * 16 + j] + u321[(i + 3) * 16 + j] + u309[(i + 3) * 16 + j] + u297[(i + 3) * 16 + j] + u285[(i + 3) * 16 + j] + u273[(i + 3) * 16 + j] + u261[(i + 3) * 16 + j] + u249[(i + 3) * 16 + j] + u237[(i + 3) * 16 + j] + u225[(i + 3) * 16 + j] + u213[(i + 3) * 16 + j] + u200[(i + 3) * 16 + j];
         }
       }
     }
@@ -13708,7 +14407,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u380[2];
         const a3 = u380[3];
         for (let j = 0; j < 16; j++) {
-          u382[j] = a0 * Wo[j] + a1 * Wo[16 + j] + a2 * Wo[32 + j] + a3 * Wo[48 + j];
+          u382[j] = a0 * Wo[j] + a1 * Wo[j + 16] + a2 * Wo[j + 32] + a3 * Wo[j + 48];
         }
       }
       for (let t = 4; t < 8; t += 4) {
@@ -13717,7 +14416,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u380[t + 2];
         const a3 = u380[t + 3];
         for (let j = 0; j < 16; j++) {
-          u382[j] += a0 * Wo[t * 16 + j] + a1 * Wo[(t + 1) * 16 + j] + a2 * Wo[(t + 2) * 16 + j] + a3 * Wo[(t + 3) * 16 + j];
+          const q = t * 16 + j;
+          u382[j] += a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
         }
       }
       {
@@ -13726,7 +14426,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a2 = u380[10];
         const a3 = u380[11];
         for (let j = 0; j < 16; j++) {
-          u382[j] = u382[j] + a0 * Wo[128 + j] + a1 * Wo[144 + j] + a2 * Wo[160 + j] + a3 * Wo[176 + j];
+          const q = 128 + j;
+          u382[j] = u382[j] + a0 * Wo[q] + a1 * Wo[q + 16] + a2 * Wo[q + 32] + a3 * Wo[q + 48];
           d_e_15[j] = (u382[j] + u376[j]) * (1 - h_1[j] * h_1[j]);
           d_bh[j] = d_e_15[j] + d_e_14[j] + d_e_13[j] + d_e_12[j] + d_e_11[j] + d_e_10[j] + d_e_9[j] + d_e_8[j] + d_e_7[j] + d_e_6[j] + d_e_5[j] + d_e_4[j] + d_e_3[j] + d_e_2[j] + d_e_1[j] + d_e[j];
         }
@@ -13734,11 +14435,21 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u387 : [16, 16]; then, per element, d_Wh
     {
-      for (let i = 0; i < 16; i++) {
-        const a = d_e_15[i];
+      for (let i = 0; i < 16; i += 4) {
+        const a0 = d_e_15[i];
+        const a1 = d_e_15[i + 1];
+        const a2 = d_e_15[i + 2];
+        const a3 = d_e_15[i + 3];
         for (let j = 0; j < 16; j++) {
-          u387[i * 16 + j] = a * 0;
+          const v = 0;
+          u387[i * 16 + j] = a0 * v;
           d_Wh[i * 16 + j] = u387[i * 16 + j] + u375[i * 16 + j] + u363[i * 16 + j] + u351[i * 16 + j] + u339[i * 16 + j] + u327[i * 16 + j] + u315[i * 16 + j] + u303[i * 16 + j] + u291[i * 16 + j] + u279[i * 16 + j] + u267[i * 16 + j] + u255[i * 16 + j] + u243[i * 16 + j] + u231[i * 16 + j] + u219[i * 16 + j] + u207[i * 16 + j];
+          u387[(i + 1) * 16 + j] = a1 * v;
+          d_Wh[(i + 1) * 16 + j] = u387[(i + 1) * 16 + j] + u375[(i + 1) * 16 + j] + u363[(i + 1) * 16 + j] + u351[(i + 1) * 16 + j] + u339[(i + 1) * 16 + j] + u327[(i + 1) * 16 + j] + u315[(i + 1) * 16 + j] + u303[(i + 1) * 16 + j] + u291[(i + 1) * 16 + j] + u279[(i + 1) * 16 + j] + u267[(i + 1) * 16 + j] + u255[(i + 1) * 16 + j] + u243[(i + 1) * 16 + j] + u231[(i + 1) * 16 + j] + u219[(i + 1) * 16 + j] + u207[(i + 1) * 16 + j];
+          u387[(i + 2) * 16 + j] = a2 * v;
+          d_Wh[(i + 2) * 16 + j] = u387[(i + 2) * 16 + j] + u375[(i + 2) * 16 + j] + u363[(i + 2) * 16 + j] + u351[(i + 2) * 16 + j] + u339[(i + 2) * 16 + j] + u327[(i + 2) * 16 + j] + u315[(i + 2) * 16 + j] + u303[(i + 2) * 16 + j] + u291[(i + 2) * 16 + j] + u279[(i + 2) * 16 + j] + u267[(i + 2) * 16 + j] + u255[(i + 2) * 16 + j] + u243[(i + 2) * 16 + j] + u231[(i + 2) * 16 + j] + u219[(i + 2) * 16 + j] + u207[(i + 2) * 16 + j];
+          u387[(i + 3) * 16 + j] = a3 * v;
+          d_Wh[(i + 3) * 16 + j] = u387[(i + 3) * 16 + j] + u375[(i + 3) * 16 + j] + u363[(i + 3) * 16 + j] + u351[(i + 3) * 16 + j] + u339[(i + 3) * 16 + j] + u327[(i + 3) * 16 + j] + u315[(i + 3) * 16 + j] + u303[(i + 3) * 16 + j] + u291[(i + 3) * 16 + j] + u279[(i + 3) * 16 + j] + u267[(i + 3) * 16 + j] + u255[(i + 3) * 16 + j] + u243[(i + 3) * 16 + j] + u231[(i + 3) * 16 + j] + u219[(i + 3) * 16 + j] + u207[(i + 3) * 16 + j];
         }
       }
     }

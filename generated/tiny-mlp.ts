@@ -2,7 +2,7 @@
 // (gradc compile examples/tiny-mlp.grad).
 // source sha256: e28a1e914031665ff07f52c9136984db924d4771edd0d346a6a1786ab7fac8a4
 // gradc options: dtype=f64
-// output sha256: 1f1b41f26b8c9550c622ea0917e47ed2595c40a90796504a6ded4740b50f14ab
+// output sha256: faf69d7c1e2881fc8404fd0b8d6e03e3b6a76897f3e386f52ff90db011a3480a
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -342,11 +342,21 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   }
   // u29 : [8, 4]; then, per element, d_W1
   {
-    for (let i = 0; i < 8; i++) {
-      const a = d_b1[i];
+    for (let i = 0; i < 8; i += 4) {
+      const a0 = d_b1[i];
+      const a1 = d_b1[i + 1];
+      const a2 = d_b1[i + 2];
+      const a3 = d_b1[i + 3];
       for (let j = 0; j < 4; j++) {
-        u29[i * 4 + j] = a * x[j];
+        const v = x[j];
+        u29[i * 4 + j] = a0 * v;
         d_W1[i * 4 + j] = u29[i * 4 + j] + 0.002 * W1[i * 4 + j];
+        u29[(i + 1) * 4 + j] = a1 * v;
+        d_W1[(i + 1) * 4 + j] = u29[(i + 1) * 4 + j] + 0.002 * W1[(i + 1) * 4 + j];
+        u29[(i + 2) * 4 + j] = a2 * v;
+        d_W1[(i + 2) * 4 + j] = u29[(i + 2) * 4 + j] + 0.002 * W1[(i + 2) * 4 + j];
+        u29[(i + 3) * 4 + j] = a3 * v;
+        d_W1[(i + 3) * 4 + j] = u29[(i + 3) * 4 + j] + 0.002 * W1[(i + 3) * 4 + j];
       }
     }
   }
@@ -502,11 +512,21 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   }
   // d_h_1 : [16, 8]; then, per element, u43
   {
-    for (let i = 0; i < 16; i++) {
-      const a = u9_1[i];
+    for (let i = 0; i < 16; i += 4) {
+      const a0 = u9_1[i];
+      const a1 = u9_1[i + 1];
+      const a2 = u9_1[i + 2];
+      const a3 = u9_1[i + 3];
       for (let j = 0; j < 8; j++) {
-        d_h_1[i * 8 + j] = a * w2_1[j];
+        const v = w2_1[j];
+        d_h_1[i * 8 + j] = a0 * v;
         u43[i * 8 + j] = d_h_1[i * 8 + j] * (1 - h_1[i * 8 + j] * h_1[i * 8 + j]);
+        d_h_1[(i + 1) * 8 + j] = a1 * v;
+        u43[(i + 1) * 8 + j] = d_h_1[(i + 1) * 8 + j] * (1 - h_1[(i + 1) * 8 + j] * h_1[(i + 1) * 8 + j]);
+        d_h_1[(i + 2) * 8 + j] = a2 * v;
+        u43[(i + 2) * 8 + j] = d_h_1[(i + 2) * 8 + j] * (1 - h_1[(i + 2) * 8 + j] * h_1[(i + 2) * 8 + j]);
+        d_h_1[(i + 3) * 8 + j] = a3 * v;
+        u43[(i + 3) * 8 + j] = d_h_1[(i + 3) * 8 + j] * (1 - h_1[(i + 3) * 8 + j] * h_1[(i + 3) * 8 + j]);
       }
     }
   }
@@ -517,27 +537,28 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       const a1 = u9_1[1];
       const a2 = u9_1[2];
       const a3 = u9_1[3];
+      const a4 = u9_1[4];
+      const a5 = u9_1[5];
+      const a6 = u9_1[6];
+      const a7 = u9_1[7];
       for (let j = 0; j < 8; j++) {
-        u38[j] = a0 * h_1[j] + a1 * h_1[8 + j] + a2 * h_1[16 + j] + a3 * h_1[24 + j];
-      }
-    }
-    for (let t = 4; t < 12; t += 4) {
-      const a0 = u9_1[t];
-      const a1 = u9_1[t + 1];
-      const a2 = u9_1[t + 2];
-      const a3 = u9_1[t + 3];
-      for (let j = 0; j < 8; j++) {
-        u38[j] +=
-          a0 * h_1[t * 8 + j] + a1 * h_1[(t + 1) * 8 + j] + a2 * h_1[(t + 2) * 8 + j] + a3 * h_1[(t + 3) * 8 + j];
+        const s = a0 * h_1[j] + a1 * h_1[j + 8] + a2 * h_1[j + 16] + a3 * h_1[j + 24];
+        u38[j] = s + a4 * h_1[j + 32] + a5 * h_1[j + 40] + a6 * h_1[j + 48] + a7 * h_1[j + 56];
       }
     }
     {
-      const a0 = u9_1[12];
-      const a1 = u9_1[13];
-      const a2 = u9_1[14];
-      const a3 = u9_1[15];
+      const a0 = u9_1[8];
+      const a1 = u9_1[9];
+      const a2 = u9_1[10];
+      const a3 = u9_1[11];
+      const a4 = u9_1[12];
+      const a5 = u9_1[13];
+      const a6 = u9_1[14];
+      const a7 = u9_1[15];
       for (let j = 0; j < 8; j++) {
-        u38[j] = u38[j] + a0 * h_1[96 + j] + a1 * h_1[104 + j] + a2 * h_1[112 + j] + a3 * h_1[120 + j];
+        const q = 64 + j;
+        const s = a0 * h_1[q] + a1 * h_1[q + 8] + a2 * h_1[q + 16] + a3 * h_1[q + 24];
+        u38[j] = u38[j] + s + a4 * h_1[q + 32] + a5 * h_1[q + 40] + a6 * h_1[q + 48] + a7 * h_1[q + 56];
         d_w2_1[j] = u38[j] + (u27_1 === 0 ? 0 : u27_1 * 2 * w2_1[j]);
       }
     }
@@ -563,39 +584,47 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         const a1 = u43[8 + i];
         const a2 = u43[16 + i];
         const a3 = u43[24 + i];
+        const a4 = u43[32 + i];
+        const a5 = u43[40 + i];
+        const a6 = u43[48 + i];
+        const a7 = u43[56 + i];
         for (let j = 0; j < 4; j++) {
-          u46[i * 4 + j] =
+          const s =
             a0 * x_1[x_offset_1 + j] +
-            a1 * x_1[x_offset_1 + (4 + j)] +
-            a2 * x_1[x_offset_1 + (8 + j)] +
-            a3 * x_1[x_offset_1 + (12 + j)];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u43[t * 8 + i];
-        const a1 = u43[(t + 1) * 8 + i];
-        const a2 = u43[(t + 2) * 8 + i];
-        const a3 = u43[(t + 3) * 8 + i];
-        for (let j = 0; j < 4; j++) {
-          u46[i * 4 + j] +=
-            a0 * x_1[x_offset_1 + (t * 4 + j)] +
-            a1 * x_1[x_offset_1 + ((t + 1) * 4 + j)] +
-            a2 * x_1[x_offset_1 + ((t + 2) * 4 + j)] +
-            a3 * x_1[x_offset_1 + ((t + 3) * 4 + j)];
+            a1 * x_1[x_offset_1 + (j + 4)] +
+            a2 * x_1[x_offset_1 + (j + 8)] +
+            a3 * x_1[x_offset_1 + (j + 12)];
+          u46[i * 4 + j] =
+            s +
+            a4 * x_1[x_offset_1 + (j + 16)] +
+            a5 * x_1[x_offset_1 + (j + 20)] +
+            a6 * x_1[x_offset_1 + (j + 24)] +
+            a7 * x_1[x_offset_1 + (j + 28)];
         }
       }
       {
-        const a0 = u43[96 + i];
-        const a1 = u43[104 + i];
-        const a2 = u43[112 + i];
-        const a3 = u43[120 + i];
+        const a0 = u43[64 + i];
+        const a1 = u43[72 + i];
+        const a2 = u43[80 + i];
+        const a3 = u43[88 + i];
+        const a4 = u43[96 + i];
+        const a5 = u43[104 + i];
+        const a6 = u43[112 + i];
+        const a7 = u43[120 + i];
         for (let j = 0; j < 4; j++) {
+          const q = 32 + j;
+          const s =
+            a0 * x_1[x_offset_1 + q] +
+            a1 * x_1[x_offset_1 + (q + 4)] +
+            a2 * x_1[x_offset_1 + (q + 8)] +
+            a3 * x_1[x_offset_1 + (q + 12)];
           u46[i * 4 + j] =
             u46[i * 4 + j] +
-            a0 * x_1[x_offset_1 + (48 + j)] +
-            a1 * x_1[x_offset_1 + (52 + j)] +
-            a2 * x_1[x_offset_1 + (56 + j)] +
-            a3 * x_1[x_offset_1 + (60 + j)];
+            s +
+            a4 * x_1[x_offset_1 + (q + 16)] +
+            a5 * x_1[x_offset_1 + (q + 20)] +
+            a6 * x_1[x_offset_1 + (q + 24)] +
+            a7 * x_1[x_offset_1 + (q + 28)];
           d_W1_1[i * 4 + j] = u46[i * 4 + j] + (u27_1 === 0 ? 0 : u27_1 * 2 * W1_1[i * 4 + j]);
         }
       }
@@ -713,11 +742,21 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     // u29 : [8, 4]; then, per element, d_W1
     {
-      for (let i = 0; i < 8; i++) {
-        const a = d_b1[i];
+      for (let i = 0; i < 8; i += 4) {
+        const a0 = d_b1[i];
+        const a1 = d_b1[i + 1];
+        const a2 = d_b1[i + 2];
+        const a3 = d_b1[i + 3];
         for (let j = 0; j < 4; j++) {
-          u29[i * 4 + j] = a * x[x_offset + j];
+          const v = x[x_offset + j];
+          u29[i * 4 + j] = a0 * v;
           d_W1[i * 4 + j] = u29[i * 4 + j] + 0.002 * W1[i * 4 + j];
+          u29[(i + 1) * 4 + j] = a1 * v;
+          d_W1[(i + 1) * 4 + j] = u29[(i + 1) * 4 + j] + 0.002 * W1[(i + 1) * 4 + j];
+          u29[(i + 2) * 4 + j] = a2 * v;
+          d_W1[(i + 2) * 4 + j] = u29[(i + 2) * 4 + j] + 0.002 * W1[(i + 2) * 4 + j];
+          u29[(i + 3) * 4 + j] = a3 * v;
+          d_W1[(i + 3) * 4 + j] = u29[(i + 3) * 4 + j] + 0.002 * W1[(i + 3) * 4 + j];
         }
       }
     }

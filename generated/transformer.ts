@@ -2,7 +2,7 @@
 // (gradc compile examples/transformer.grad).
 // source sha256: a408522fe7ef7b72117fbdcd8857cbf507260fb99c95a98df517d96103a8bc35
 // gradc options: dtype=f64
-// output sha256: 93c280aa0e5f5eb3ac3be7810cb7adbfc2963c7f707e4a203da7cdfbbe2fcc28
+// output sha256: 12ced4c26e4d19417063476aadc7330174e1c96f1e655391801717d6e9a12b27
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -488,6 +488,1436 @@ function checkBatchArgs(params: Params, batch: Batch, n: number, out: Result): v
 }
 
 /** Values one part of a split function computes and a later part reads. */
+const gradients_spill = new Float64Array(1);
+
+/** Part 1 of 2: a function short enough for V8 to optimize. */
+function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
+  const Wq = params.Wq;
+  const Wk = params.Wk;
+  const Wv = params.Wv;
+  const Wo = params.Wo;
+  const g1 = params.g1;
+  const c1 = params.c1;
+  const g2 = params.g2;
+  const c2 = params.c2;
+  const W1 = params.W1;
+  const b1 = params.b1;
+  const W2 = params.W2;
+  const b2 = params.b2;
+  const X = inputs.X;
+  const Y = inputs.Y;
+  const u1 = workspace.u1;
+  const u4 = workspace.u4;
+  const u6 = workspace.u6;
+  const u7 = workspace.u7;
+  const u8 = workspace.u8;
+  const u13 = workspace.u13;
+  const u15 = workspace.u15;
+  const A = workspace.A;
+  const u20 = workspace.u20;
+  const u22 = workspace.u22;
+  const u24 = workspace.u24;
+  const u26 = workspace.u26;
+  const u29 = workspace.u29;
+  const u30 = workspace.u30;
+  const u34 = workspace.u34;
+  const u37 = workspace.u37;
+  const P = workspace.P;
+  const u39 = workspace.u39;
+  const u41 = workspace.u41;
+  const H = workspace.H;
+  const u43 = workspace.u43;
+  const u45 = workspace.u45;
+  const u47 = workspace.u47;
+  const u48 = workspace.u48;
+  const u49 = workspace.u49;
+  const u53 = workspace.u53;
+  const u55 = workspace.u55;
+  const M = workspace.M;
+  const u60 = workspace.u60;
+  const u62 = workspace.u62;
+  const u64 = workspace.u64;
+  const u66 = workspace.u66;
+  const u69 = workspace.u69;
+  const u70 = workspace.u70;
+  const u71 = workspace.u71;
+  const u75 = workspace.u75;
+  const u77 = workspace.u77;
+  const u81 = workspace.u81;
+  const d_b2 = out.grads.b2;
+  const u84 = workspace.u84;
+  const d_W2 = out.grads.W2;
+  const u98 = workspace.u98;
+  // u1 : [16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      let acc = 0;
+      for (let q1 = 0; q1 < 64; q1++) {
+        acc = acc + X[q0 * 64 + q1];
+      }
+      u1[q0] = acc;
+    }
+  }
+  // u4 : [16, 1]
+  for (let i = 0; i < 16; i++) {
+    u4[i] = u1[i] * 0.015625;
+  }
+  // u6 : [16, 64]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j++) {
+      u6[i * 64 + j] = X[i * 64 + j] - u4[i];
+    }
+  }
+  // u7 : [16, 64]
+  for (let i = 0; i < 1024; i++) {
+    u7[i] = u6[i] * u6[i];
+  }
+  // u8 : [16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      let acc = 0;
+      for (let q1 = 0; q1 < 64; q1++) {
+        acc = acc + u7[q0 * 64 + q1];
+      }
+      u8[q0] = acc;
+    }
+  }
+  // u13 : [16, 1]
+  for (let i = 0; i < 16; i++) {
+    u13[i] = Math.sqrt(u8[i] * 0.015625 + 0.00001);
+  }
+  // u15 : [16, 64]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j++) {
+      u15[i * 64 + j] = u6[i * 64 + j] / u13[i];
+    }
+  }
+  // A = layer_norm(X, g1, c1) : [16, 64]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j++) {
+      A[i * 64 + j] = u15[i * 64 + j] * g1[j] + c1[j];
+    }
+  }
+  // u20 = A @ Wq : [16, 64]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = A[i * 64];
+        const a1 = A[i * 64 + 1];
+        const a2 = A[i * 64 + 2];
+        const a3 = A[i * 64 + 3];
+        const a4 = A[i * 64 + 4];
+        const a5 = A[i * 64 + 5];
+        const a6 = A[i * 64 + 6];
+        const a7 = A[i * 64 + 7];
+        for (let j = 0; j < 64; j++) {
+          const s = a0 * Wq[j] + a1 * Wq[j + 64] + a2 * Wq[j + 128] + a3 * Wq[j + 192];
+          u20[i * 64 + j] = s + a4 * Wq[j + 256] + a5 * Wq[j + 320] + a6 * Wq[j + 384] + a7 * Wq[j + 448];
+        }
+      }
+      for (let t = 8; t < 56; t += 8) {
+        const a0 = A[i * 64 + t];
+        const a1 = A[i * 64 + (t + 1)];
+        const a2 = A[i * 64 + (t + 2)];
+        const a3 = A[i * 64 + (t + 3)];
+        const a4 = A[i * 64 + (t + 4)];
+        const a5 = A[i * 64 + (t + 5)];
+        const a6 = A[i * 64 + (t + 6)];
+        const a7 = A[i * 64 + (t + 7)];
+        for (let j = 0; j < 64; j++) {
+          const q = t * 64 + j;
+          const s = a0 * Wq[q] + a1 * Wq[q + 64] + a2 * Wq[q + 128] + a3 * Wq[q + 192];
+          u20[i * 64 + j] += s + a4 * Wq[q + 256] + a5 * Wq[q + 320] + a6 * Wq[q + 384] + a7 * Wq[q + 448];
+        }
+      }
+      {
+        const a0 = A[i * 64 + 56];
+        const a1 = A[i * 64 + 57];
+        const a2 = A[i * 64 + 58];
+        const a3 = A[i * 64 + 59];
+        const a4 = A[i * 64 + 60];
+        const a5 = A[i * 64 + 61];
+        const a6 = A[i * 64 + 62];
+        const a7 = A[i * 64 + 63];
+        for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wq[q] + a1 * Wq[q + 64] + a2 * Wq[q + 128] + a3 * Wq[q + 192];
+          u20[i * 64 + j] =
+            u20[i * 64 + j] + s + a4 * Wq[q + 256] + a5 * Wq[q + 320] + a6 * Wq[q + 384] + a7 * Wq[q + 448];
+        }
+      }
+    }
+  }
+  // u22 = A @ Wk : [16, 64]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = A[i * 64];
+        const a1 = A[i * 64 + 1];
+        const a2 = A[i * 64 + 2];
+        const a3 = A[i * 64 + 3];
+        const a4 = A[i * 64 + 4];
+        const a5 = A[i * 64 + 5];
+        const a6 = A[i * 64 + 6];
+        const a7 = A[i * 64 + 7];
+        for (let j = 0; j < 64; j++) {
+          const s = a0 * Wk[j] + a1 * Wk[j + 64] + a2 * Wk[j + 128] + a3 * Wk[j + 192];
+          u22[i * 64 + j] = s + a4 * Wk[j + 256] + a5 * Wk[j + 320] + a6 * Wk[j + 384] + a7 * Wk[j + 448];
+        }
+      }
+      for (let t = 8; t < 56; t += 8) {
+        const a0 = A[i * 64 + t];
+        const a1 = A[i * 64 + (t + 1)];
+        const a2 = A[i * 64 + (t + 2)];
+        const a3 = A[i * 64 + (t + 3)];
+        const a4 = A[i * 64 + (t + 4)];
+        const a5 = A[i * 64 + (t + 5)];
+        const a6 = A[i * 64 + (t + 6)];
+        const a7 = A[i * 64 + (t + 7)];
+        for (let j = 0; j < 64; j++) {
+          const q = t * 64 + j;
+          const s = a0 * Wk[q] + a1 * Wk[q + 64] + a2 * Wk[q + 128] + a3 * Wk[q + 192];
+          u22[i * 64 + j] += s + a4 * Wk[q + 256] + a5 * Wk[q + 320] + a6 * Wk[q + 384] + a7 * Wk[q + 448];
+        }
+      }
+      {
+        const a0 = A[i * 64 + 56];
+        const a1 = A[i * 64 + 57];
+        const a2 = A[i * 64 + 58];
+        const a3 = A[i * 64 + 59];
+        const a4 = A[i * 64 + 60];
+        const a5 = A[i * 64 + 61];
+        const a6 = A[i * 64 + 62];
+        const a7 = A[i * 64 + 63];
+        for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wk[q] + a1 * Wk[q + 64] + a2 * Wk[q + 128] + a3 * Wk[q + 192];
+          u22[i * 64 + j] =
+            u22[i * 64 + j] + s + a4 * Wk[q + 256] + a5 * Wk[q + 320] + a6 * Wk[q + 384] + a7 * Wk[q + 448];
+        }
+      }
+    }
+  }
+  // u24 = A @ Wv : [16, 64]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = A[i * 64];
+        const a1 = A[i * 64 + 1];
+        const a2 = A[i * 64 + 2];
+        const a3 = A[i * 64 + 3];
+        const a4 = A[i * 64 + 4];
+        const a5 = A[i * 64 + 5];
+        const a6 = A[i * 64 + 6];
+        const a7 = A[i * 64 + 7];
+        for (let j = 0; j < 64; j++) {
+          const s = a0 * Wv[j] + a1 * Wv[j + 64] + a2 * Wv[j + 128] + a3 * Wv[j + 192];
+          u24[i * 64 + j] = s + a4 * Wv[j + 256] + a5 * Wv[j + 320] + a6 * Wv[j + 384] + a7 * Wv[j + 448];
+        }
+      }
+      for (let t = 8; t < 56; t += 8) {
+        const a0 = A[i * 64 + t];
+        const a1 = A[i * 64 + (t + 1)];
+        const a2 = A[i * 64 + (t + 2)];
+        const a3 = A[i * 64 + (t + 3)];
+        const a4 = A[i * 64 + (t + 4)];
+        const a5 = A[i * 64 + (t + 5)];
+        const a6 = A[i * 64 + (t + 6)];
+        const a7 = A[i * 64 + (t + 7)];
+        for (let j = 0; j < 64; j++) {
+          const q = t * 64 + j;
+          const s = a0 * Wv[q] + a1 * Wv[q + 64] + a2 * Wv[q + 128] + a3 * Wv[q + 192];
+          u24[i * 64 + j] += s + a4 * Wv[q + 256] + a5 * Wv[q + 320] + a6 * Wv[q + 384] + a7 * Wv[q + 448];
+        }
+      }
+      {
+        const a0 = A[i * 64 + 56];
+        const a1 = A[i * 64 + 57];
+        const a2 = A[i * 64 + 58];
+        const a3 = A[i * 64 + 59];
+        const a4 = A[i * 64 + 60];
+        const a5 = A[i * 64 + 61];
+        const a6 = A[i * 64 + 62];
+        const a7 = A[i * 64 + 63];
+        for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wv[q] + a1 * Wv[q + 64] + a2 * Wv[q + 128] + a3 * Wv[q + 192];
+          u24[i * 64 + j] =
+            u24[i * 64 + j] + s + a4 * Wv[q + 256] + a5 * Wv[q + 320] + a6 * Wv[q + 384] + a7 * Wv[q + 448];
+        }
+      }
+    }
+  }
+  // u26 = einsum("thd,shd->hts", Q, K) : [4, 16, 16]
+  {
+    for (let q0 = 0; q0 < 4; q0++) {
+      for (let j = 0; j < 16; j += 2) {
+        for (let i = 0; i < 16; i += 2) {
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let t = 0; t < 16; t++) {
+            const a0 = u20[(i * 4 + q0) * 16 + t];
+            const a1 = u20[((i + 1) * 4 + q0) * 16 + t];
+            const a2 = u22[(j * 4 + q0) * 16 + t];
+            const a3 = u22[((j + 1) * 4 + q0) * 16 + t];
+            s0 += a0 * a2;
+            s1 += a0 * a3;
+            s2 += a1 * a2;
+            s3 += a1 * a3;
+          }
+          u26[(q0 * 16 + i) * 16 + j] = s0;
+          u26[(q0 * 16 + i) * 16 + (j + 1)] = s1;
+          u26[(q0 * 16 + (i + 1)) * 16 + j] = s2;
+          u26[(q0 * 16 + (i + 1)) * 16 + (j + 1)] = s3;
+        }
+      }
+    }
+  }
+  // u29 : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u29[q0 * 16 + q1] = q0;
+      }
+    }
+  }
+  // u30 : [16, 16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 16; q1++) {
+        u30[q0 * 16 + q1] = q1;
+      }
+    }
+  }
+  // u34 = tril(ones([16, 16])) > 0 : [16, 16]
+  for (let i = 0; i < 256; i++) {
+    u34[i] = (0 >= u30[i] - u29[i] ? 1 : 0) > 0 ? 1 : 0;
+  }
+  // u37 = where(tril(ones([16, 16])) > 0, S, -1e9) : [4, 16, 16]
+  for (let i0 = 0; i0 < 4; i0++) {
+    for (let i1 = 0; i1 < 16; i1++) {
+      for (let i2 = 0; i2 < 16; i2++) {
+        u37[(i0 * 16 + i1) * 16 + i2] = u34[i1 * 16 + i2] > 0 ? u26[(i0 * 16 + i1) * 16 + i2] / 4 : -1000000000;
+      }
+    }
+  }
+  // P = softmax(where(tril(ones([16, 16])) > 0, S, -1e9)) : [4, 16, 16]
+  {
+    for (let i = 0; i < 64; i++) {
+      let m = -Infinity;
+      for (let j = 0; j < 16; j++) {
+        m = Math.max(m, u37[i * 16 + j]);
+      }
+      let s = 0;
+      for (let j = 0; j < 16; j++) {
+        s += Math.exp(u37[i * 16 + j] - m);
+      }
+      for (let j = 0; j < 16; j++) {
+        P[i * 16 + j] = Math.exp(u37[i * 16 + j] - m) / s;
+      }
+    }
+  }
+  // u39 = einsum("hts,shd->thd", P, V) : [16, 4, 16]
+  {
+    for (let q0 = 0; q0 < 4; q0++) {
+      for (let i = 0; i < 16; i++) {
+        {
+          const a0 = P[(q0 * 16 + i) * 16];
+          const a1 = P[(q0 * 16 + i) * 16 + 1];
+          const a2 = P[(q0 * 16 + i) * 16 + 2];
+          const a3 = P[(q0 * 16 + i) * 16 + 3];
+          const a4 = P[(q0 * 16 + i) * 16 + 4];
+          const a5 = P[(q0 * 16 + i) * 16 + 5];
+          const a6 = P[(q0 * 16 + i) * 16 + 6];
+          const a7 = P[(q0 * 16 + i) * 16 + 7];
+          for (let j = 0; j < 16; j++) {
+            const s =
+              a0 * u24[q0 * 16 + j] +
+              a1 * u24[(4 + q0) * 16 + j] +
+              a2 * u24[(8 + q0) * 16 + j] +
+              a3 * u24[(12 + q0) * 16 + j];
+            u39[(i * 4 + q0) * 16 + j] =
+              s +
+              a4 * u24[(16 + q0) * 16 + j] +
+              a5 * u24[(20 + q0) * 16 + j] +
+              a6 * u24[(24 + q0) * 16 + j] +
+              a7 * u24[(28 + q0) * 16 + j];
+          }
+        }
+        {
+          const a0 = P[(q0 * 16 + i) * 16 + 8];
+          const a1 = P[(q0 * 16 + i) * 16 + 9];
+          const a2 = P[(q0 * 16 + i) * 16 + 10];
+          const a3 = P[(q0 * 16 + i) * 16 + 11];
+          const a4 = P[(q0 * 16 + i) * 16 + 12];
+          const a5 = P[(q0 * 16 + i) * 16 + 13];
+          const a6 = P[(q0 * 16 + i) * 16 + 14];
+          const a7 = P[(q0 * 16 + i) * 16 + 15];
+          for (let j = 0; j < 16; j++) {
+            const s =
+              a0 * u24[(32 + q0) * 16 + j] +
+              a1 * u24[(36 + q0) * 16 + j] +
+              a2 * u24[(40 + q0) * 16 + j] +
+              a3 * u24[(44 + q0) * 16 + j];
+            u39[(i * 4 + q0) * 16 + j] =
+              u39[(i * 4 + q0) * 16 + j] +
+              s +
+              a4 * u24[(48 + q0) * 16 + j] +
+              a5 * u24[(52 + q0) * 16 + j] +
+              a6 * u24[(56 + q0) * 16 + j] +
+              a7 * u24[(60 + q0) * 16 + j];
+          }
+        }
+      }
+    }
+  }
+  // u41 = O @ Wo : [16, 64]; then, per element, H
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u39[i * 64];
+        const a1 = u39[i * 64 + 1];
+        const a2 = u39[i * 64 + 2];
+        const a3 = u39[i * 64 + 3];
+        const a4 = u39[i * 64 + 4];
+        const a5 = u39[i * 64 + 5];
+        const a6 = u39[i * 64 + 6];
+        const a7 = u39[i * 64 + 7];
+        for (let j = 0; j < 64; j++) {
+          const s = a0 * Wo[j] + a1 * Wo[j + 64] + a2 * Wo[j + 128] + a3 * Wo[j + 192];
+          u41[i * 64 + j] = s + a4 * Wo[j + 256] + a5 * Wo[j + 320] + a6 * Wo[j + 384] + a7 * Wo[j + 448];
+        }
+      }
+      for (let t = 8; t < 56; t += 8) {
+        const a0 = u39[i * 64 + t];
+        const a1 = u39[i * 64 + (t + 1)];
+        const a2 = u39[i * 64 + (t + 2)];
+        const a3 = u39[i * 64 + (t + 3)];
+        const a4 = u39[i * 64 + (t + 4)];
+        const a5 = u39[i * 64 + (t + 5)];
+        const a6 = u39[i * 64 + (t + 6)];
+        const a7 = u39[i * 64 + (t + 7)];
+        for (let j = 0; j < 64; j++) {
+          const q = t * 64 + j;
+          const s = a0 * Wo[q] + a1 * Wo[q + 64] + a2 * Wo[q + 128] + a3 * Wo[q + 192];
+          u41[i * 64 + j] += s + a4 * Wo[q + 256] + a5 * Wo[q + 320] + a6 * Wo[q + 384] + a7 * Wo[q + 448];
+        }
+      }
+      {
+        const a0 = u39[i * 64 + 56];
+        const a1 = u39[i * 64 + 57];
+        const a2 = u39[i * 64 + 58];
+        const a3 = u39[i * 64 + 59];
+        const a4 = u39[i * 64 + 60];
+        const a5 = u39[i * 64 + 61];
+        const a6 = u39[i * 64 + 62];
+        const a7 = u39[i * 64 + 63];
+        for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wo[q] + a1 * Wo[q + 64] + a2 * Wo[q + 128] + a3 * Wo[q + 192];
+          u41[i * 64 + j] =
+            u41[i * 64 + j] + s + a4 * Wo[q + 256] + a5 * Wo[q + 320] + a6 * Wo[q + 384] + a7 * Wo[q + 448];
+          H[i * 64 + j] = X[i * 64 + j] + u41[i * 64 + j];
+        }
+      }
+    }
+  }
+  // u43 : [16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      let acc = 0;
+      for (let q1 = 0; q1 < 64; q1++) {
+        acc = acc + H[q0 * 64 + q1];
+      }
+      u43[q0] = acc;
+    }
+  }
+  // u45 : [16, 1]
+  for (let i = 0; i < 16; i++) {
+    u45[i] = u43[i] * 0.015625;
+  }
+  // u47 : [16, 64]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j++) {
+      u47[i * 64 + j] = H[i * 64 + j] - u45[i];
+    }
+  }
+  // u48 : [16, 64]
+  for (let i = 0; i < 1024; i++) {
+    u48[i] = u47[i] * u47[i];
+  }
+  // u49 : [16]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      let acc = 0;
+      for (let q1 = 0; q1 < 64; q1++) {
+        acc = acc + u48[q0 * 64 + q1];
+      }
+      u49[q0] = acc;
+    }
+  }
+  // u53 : [16, 1]
+  for (let i = 0; i < 16; i++) {
+    u53[i] = Math.sqrt(u49[i] * 0.015625 + 0.00001);
+  }
+  // u55 : [16, 64]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j++) {
+      u55[i * 64 + j] = u47[i * 64 + j] / u53[i];
+    }
+  }
+  // M = layer_norm(H, g2, c2) : [16, 64]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j++) {
+      M[i * 64 + j] = u55[i * 64 + j] * g2[j] + c2[j];
+    }
+  }
+  // u60 = M @ W1 : [16, 256]; then, per element, u62, u64, u66, u69, u70
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = M[i * 64];
+        const a1 = M[i * 64 + 1];
+        const a2 = M[i * 64 + 2];
+        const a3 = M[i * 64 + 3];
+        const a4 = M[i * 64 + 4];
+        const a5 = M[i * 64 + 5];
+        const a6 = M[i * 64 + 6];
+        const a7 = M[i * 64 + 7];
+        for (let j = 0; j < 256; j++) {
+          const s = a0 * W1[j] + a1 * W1[j + 256] + a2 * W1[j + 512] + a3 * W1[j + 768];
+          u60[i * 256 + j] = s + a4 * W1[j + 1024] + a5 * W1[j + 1280] + a6 * W1[j + 1536] + a7 * W1[j + 1792];
+        }
+      }
+      for (let t = 8; t < 56; t += 8) {
+        const a0 = M[i * 64 + t];
+        const a1 = M[i * 64 + (t + 1)];
+        const a2 = M[i * 64 + (t + 2)];
+        const a3 = M[i * 64 + (t + 3)];
+        const a4 = M[i * 64 + (t + 4)];
+        const a5 = M[i * 64 + (t + 5)];
+        const a6 = M[i * 64 + (t + 6)];
+        const a7 = M[i * 64 + (t + 7)];
+        for (let j = 0; j < 256; j++) {
+          const q = t * 256 + j;
+          const s = a0 * W1[q] + a1 * W1[q + 256] + a2 * W1[q + 512] + a3 * W1[q + 768];
+          u60[i * 256 + j] += s + a4 * W1[q + 1024] + a5 * W1[q + 1280] + a6 * W1[q + 1536] + a7 * W1[q + 1792];
+        }
+      }
+      {
+        const a0 = M[i * 64 + 56];
+        const a1 = M[i * 64 + 57];
+        const a2 = M[i * 64 + 58];
+        const a3 = M[i * 64 + 59];
+        const a4 = M[i * 64 + 60];
+        const a5 = M[i * 64 + 61];
+        const a6 = M[i * 64 + 62];
+        const a7 = M[i * 64 + 63];
+        for (let j = 0; j < 256; j++) {
+          const q = 14336 + j;
+          const s = a0 * W1[q] + a1 * W1[q + 256] + a2 * W1[q + 512] + a3 * W1[q + 768];
+          u60[i * 256 + j] =
+            u60[i * 256 + j] + s + a4 * W1[q + 1024] + a5 * W1[q + 1280] + a6 * W1[q + 1536] + a7 * W1[q + 1792];
+          u62[i * 256 + j] = u60[i * 256 + j] + b1[j];
+          u64[i * 256 + j] = 0.5 * u62[i * 256 + j];
+          u66[i * 256 + j] = u62[i * 256 + j] * 0.7071067811865476;
+          u69[i * 256 + j] = 1 + erf(u66[i * 256 + j]);
+          u70[i * 256 + j] = u64[i * 256 + j] * u69[i * 256 + j];
+        }
+      }
+    }
+  }
+  // u71 = gelu(M @ W1 + b1) @ W2 : [16, 64]; then, per element, u75, u77, u81
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = u70[i * 256];
+        const a1 = u70[i * 256 + 1];
+        const a2 = u70[i * 256 + 2];
+        const a3 = u70[i * 256 + 3];
+        const a4 = u70[i * 256 + 4];
+        const a5 = u70[i * 256 + 5];
+        const a6 = u70[i * 256 + 6];
+        const a7 = u70[i * 256 + 7];
+        for (let j = 0; j < 64; j++) {
+          const s = a0 * W2[j] + a1 * W2[j + 64] + a2 * W2[j + 128] + a3 * W2[j + 192];
+          u71[i * 64 + j] = s + a4 * W2[j + 256] + a5 * W2[j + 320] + a6 * W2[j + 384] + a7 * W2[j + 448];
+        }
+      }
+      for (let t = 8; t < 248; t += 8) {
+        const a0 = u70[i * 256 + t];
+        const a1 = u70[i * 256 + (t + 1)];
+        const a2 = u70[i * 256 + (t + 2)];
+        const a3 = u70[i * 256 + (t + 3)];
+        const a4 = u70[i * 256 + (t + 4)];
+        const a5 = u70[i * 256 + (t + 5)];
+        const a6 = u70[i * 256 + (t + 6)];
+        const a7 = u70[i * 256 + (t + 7)];
+        for (let j = 0; j < 64; j++) {
+          const q = t * 64 + j;
+          const s = a0 * W2[q] + a1 * W2[q + 64] + a2 * W2[q + 128] + a3 * W2[q + 192];
+          u71[i * 64 + j] += s + a4 * W2[q + 256] + a5 * W2[q + 320] + a6 * W2[q + 384] + a7 * W2[q + 448];
+        }
+      }
+      {
+        const a0 = u70[i * 256 + 248];
+        const a1 = u70[i * 256 + 249];
+        const a2 = u70[i * 256 + 250];
+        const a3 = u70[i * 256 + 251];
+        const a4 = u70[i * 256 + 252];
+        const a5 = u70[i * 256 + 253];
+        const a6 = u70[i * 256 + 254];
+        const a7 = u70[i * 256 + 255];
+        for (let j = 0; j < 64; j++) {
+          const q = 15872 + j;
+          const s = a0 * W2[q] + a1 * W2[q + 64] + a2 * W2[q + 128] + a3 * W2[q + 192];
+          u71[i * 64 + j] =
+            u71[i * 64 + j] + s + a4 * W2[q + 256] + a5 * W2[q + 320] + a6 * W2[q + 384] + a7 * W2[q + 448];
+          u75[i * 64 + j] = H[i * 64 + j] + u71[i * 64 + j] + b2[j] - Y[i * 64 + j];
+          u77[i * 64 + j] = u75[i * 64 + j] * u75[i * 64 + j];
+          u81[i * 64 + j] = 0.001953125 * u75[i * 64 + j];
+        }
+      }
+    }
+  }
+  let u78 = 0;
+  {
+    let acc = 0;
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 64; j++) {
+        acc += u77[i * 64 + j];
+      }
+    }
+    u78 = acc;
+  }
+  const loss_value = u78 * 0.0009765625; // mean((Z - Y)^2)
+  // d_b2 : [64]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 64; j++) {
+        d_b2[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 64; j++) {
+        d_b2[j] += u81[i * 64 + j];
+      }
+    }
+  }
+  // u84 : [16, 256]; then, per element, u98
+  {
+    for (let j = 0; j < 256; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 64; t++) {
+          const a0 = u81[i * 64 + t];
+          const a1 = u81[(i + 1) * 64 + t];
+          const a2 = W2[j * 64 + t];
+          const a3 = W2[(j + 1) * 64 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u84[i * 256 + j] = s0;
+        u98[i * 256 + j] =
+          u84[i * 256 + j] * u69[i * 256 + j] * 0.5 +
+          u84[i * 256 + j] *
+            u64[i * 256 + j] *
+            1.1283791670955126 *
+            Math.exp(-(u66[i * 256 + j] * u66[i * 256 + j])) *
+            0.7071067811865476;
+        u84[i * 256 + (j + 1)] = s1;
+        u98[i * 256 + (j + 1)] =
+          u84[i * 256 + (j + 1)] * u69[i * 256 + (j + 1)] * 0.5 +
+          u84[i * 256 + (j + 1)] *
+            u64[i * 256 + (j + 1)] *
+            1.1283791670955126 *
+            Math.exp(-(u66[i * 256 + (j + 1)] * u66[i * 256 + (j + 1)])) *
+            0.7071067811865476;
+        u84[(i + 1) * 256 + j] = s2;
+        u98[(i + 1) * 256 + j] =
+          u84[(i + 1) * 256 + j] * u69[(i + 1) * 256 + j] * 0.5 +
+          u84[(i + 1) * 256 + j] *
+            u64[(i + 1) * 256 + j] *
+            1.1283791670955126 *
+            Math.exp(-(u66[(i + 1) * 256 + j] * u66[(i + 1) * 256 + j])) *
+            0.7071067811865476;
+        u84[(i + 1) * 256 + (j + 1)] = s3;
+        u98[(i + 1) * 256 + (j + 1)] =
+          u84[(i + 1) * 256 + (j + 1)] * u69[(i + 1) * 256 + (j + 1)] * 0.5 +
+          u84[(i + 1) * 256 + (j + 1)] *
+            u64[(i + 1) * 256 + (j + 1)] *
+            1.1283791670955126 *
+            Math.exp(-(u66[(i + 1) * 256 + (j + 1)] * u66[(i + 1) * 256 + (j + 1)])) *
+            0.7071067811865476;
+      }
+    }
+  }
+  // d_W2 : [256, 64]
+  {
+    for (let i = 0; i < 256; i++) {
+      {
+        const a0 = u70[i];
+        const a1 = u70[256 + i];
+        const a2 = u70[512 + i];
+        const a3 = u70[768 + i];
+        const a4 = u70[1024 + i];
+        const a5 = u70[1280 + i];
+        const a6 = u70[1536 + i];
+        const a7 = u70[1792 + i];
+        for (let j = 0; j < 64; j++) {
+          const s = a0 * u81[j] + a1 * u81[j + 64] + a2 * u81[j + 128] + a3 * u81[j + 192];
+          d_W2[i * 64 + j] = s + a4 * u81[j + 256] + a5 * u81[j + 320] + a6 * u81[j + 384] + a7 * u81[j + 448];
+        }
+      }
+      {
+        const a0 = u70[2048 + i];
+        const a1 = u70[2304 + i];
+        const a2 = u70[2560 + i];
+        const a3 = u70[2816 + i];
+        const a4 = u70[3072 + i];
+        const a5 = u70[3328 + i];
+        const a6 = u70[3584 + i];
+        const a7 = u70[3840 + i];
+        for (let j = 0; j < 64; j++) {
+          const q = 512 + j;
+          const s = a0 * u81[q] + a1 * u81[q + 64] + a2 * u81[q + 128] + a3 * u81[q + 192];
+          d_W2[i * 64 + j] =
+            d_W2[i * 64 + j] + s + a4 * u81[q + 256] + a5 * u81[q + 320] + a6 * u81[q + 384] + a7 * u81[q + 448];
+        }
+      }
+    }
+  }
+  // d_b1 : [256]
+  gradients_spill[0] = loss_value;
+}
+
+/** Part 2 of 2: a function short enough for V8 to optimize. */
+function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
+  const Wq = params.Wq;
+  const Wk = params.Wk;
+  const Wv = params.Wv;
+  const Wo = params.Wo;
+  const g2 = params.g2;
+  const W1 = params.W1;
+  const u15 = workspace.u15;
+  const A = workspace.A;
+  const u20 = workspace.u20;
+  const u22 = workspace.u22;
+  const u24 = workspace.u24;
+  const u34 = workspace.u34;
+  const P = workspace.P;
+  const u39 = workspace.u39;
+  const u47 = workspace.u47;
+  const u53 = workspace.u53;
+  const u55 = workspace.u55;
+  const M = workspace.M;
+  const u81 = workspace.u81;
+  const u98 = workspace.u98;
+  const d_b1 = out.grads.b1;
+  const d_M = workspace.d_M;
+  const d_W1 = out.grads.W1;
+  const d_c2 = out.grads.c2;
+  const u105 = workspace.u105;
+  const u106 = workspace.u106;
+  const d_g2 = out.grads.g2;
+  const u113 = workspace.u113;
+  const u114 = workspace.u114;
+  const u119 = workspace.u119;
+  const u123 = workspace.u123;
+  const u124 = workspace.u124;
+  const u125 = workspace.u125;
+  const u126 = workspace.u126;
+  const d_H = workspace.d_H;
+  const d_O = workspace.d_O;
+  const d_Wo = out.grads.Wo;
+  const d_P = workspace.d_P;
+  const d_V = workspace.d_V;
+  const u137 = workspace.u137;
+  const u138 = workspace.u138;
+  const d_S = workspace.d_S;
+  const u145 = workspace.u145;
+  const d_Q = workspace.d_Q;
+  const d_K = workspace.d_K;
+  const u150 = workspace.u150;
+  const d_Wv = out.grads.Wv;
+  const u155 = workspace.u155;
+  const d_Wk = out.grads.Wk;
+  const u159 = workspace.u159;
+  const d_Wq = out.grads.Wq;
+  const d_A = workspace.d_A;
+  const d_c1 = out.grads.c1;
+  const u164 = workspace.u164;
+  const d_g1 = out.grads.g1;
+  const loss_value = gradients_spill[0];
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 256; j++) {
+        d_b1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 256; j++) {
+        d_b1[j] += u98[i * 256 + j];
+      }
+    }
+  }
+  // d_M : [16, 64]; then, per element, u105, u106, u113
+  {
+    for (let j = 0; j < 64; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 256; t++) {
+          const a0 = u98[i * 256 + t];
+          const a1 = u98[(i + 1) * 256 + t];
+          const a2 = W1[j * 256 + t];
+          const a3 = W1[(j + 1) * 256 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        d_M[i * 64 + j] = s0;
+        u105[i * 64 + j] = d_M[i * 64 + j] * g2[j];
+        u106[i * 64 + j] = d_M[i * 64 + j] * u55[i * 64 + j];
+        u113[i * 64 + j] = u105[i * 64 + j] === 0 ? 0 : -(u105[i * 64 + j] * u55[i * 64 + j]) / u53[i];
+        d_M[i * 64 + (j + 1)] = s1;
+        u105[i * 64 + (j + 1)] = d_M[i * 64 + (j + 1)] * g2[j + 1];
+        u106[i * 64 + (j + 1)] = d_M[i * 64 + (j + 1)] * u55[i * 64 + (j + 1)];
+        u113[i * 64 + (j + 1)] =
+          u105[i * 64 + (j + 1)] === 0 ? 0 : -(u105[i * 64 + (j + 1)] * u55[i * 64 + (j + 1)]) / u53[i];
+        d_M[(i + 1) * 64 + j] = s2;
+        u105[(i + 1) * 64 + j] = d_M[(i + 1) * 64 + j] * g2[j];
+        u106[(i + 1) * 64 + j] = d_M[(i + 1) * 64 + j] * u55[(i + 1) * 64 + j];
+        u113[(i + 1) * 64 + j] =
+          u105[(i + 1) * 64 + j] === 0 ? 0 : -(u105[(i + 1) * 64 + j] * u55[(i + 1) * 64 + j]) / u53[i + 1];
+        d_M[(i + 1) * 64 + (j + 1)] = s3;
+        u105[(i + 1) * 64 + (j + 1)] = d_M[(i + 1) * 64 + (j + 1)] * g2[j + 1];
+        u106[(i + 1) * 64 + (j + 1)] = d_M[(i + 1) * 64 + (j + 1)] * u55[(i + 1) * 64 + (j + 1)];
+        u113[(i + 1) * 64 + (j + 1)] =
+          u105[(i + 1) * 64 + (j + 1)] === 0
+            ? 0
+            : -(u105[(i + 1) * 64 + (j + 1)] * u55[(i + 1) * 64 + (j + 1)]) / u53[i + 1];
+      }
+    }
+  }
+  // d_W1 : [64, 256]
+  {
+    for (let i = 0; i < 64; i++) {
+      {
+        const a0 = M[i];
+        const a1 = M[64 + i];
+        const a2 = M[128 + i];
+        const a3 = M[192 + i];
+        const a4 = M[256 + i];
+        const a5 = M[320 + i];
+        const a6 = M[384 + i];
+        const a7 = M[448 + i];
+        for (let j = 0; j < 256; j++) {
+          const s = a0 * u98[j] + a1 * u98[j + 256] + a2 * u98[j + 512] + a3 * u98[j + 768];
+          d_W1[i * 256 + j] = s + a4 * u98[j + 1024] + a5 * u98[j + 1280] + a6 * u98[j + 1536] + a7 * u98[j + 1792];
+        }
+      }
+      {
+        const a0 = M[512 + i];
+        const a1 = M[576 + i];
+        const a2 = M[640 + i];
+        const a3 = M[704 + i];
+        const a4 = M[768 + i];
+        const a5 = M[832 + i];
+        const a6 = M[896 + i];
+        const a7 = M[960 + i];
+        for (let j = 0; j < 256; j++) {
+          const q = 2048 + j;
+          const s = a0 * u98[q] + a1 * u98[q + 256] + a2 * u98[q + 512] + a3 * u98[q + 768];
+          d_W1[i * 256 + j] =
+            d_W1[i * 256 + j] + s + a4 * u98[q + 1024] + a5 * u98[q + 1280] + a6 * u98[q + 1536] + a7 * u98[q + 1792];
+        }
+      }
+    }
+  }
+  // d_c2 : [64]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 64; j++) {
+        d_c2[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 64; j++) {
+        d_c2[j] += d_M[i * 64 + j];
+      }
+    }
+  }
+  // d_g2 : [64]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 64; j++) {
+        d_g2[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 64; j++) {
+        d_g2[j] += u106[i * 64 + j];
+      }
+    }
+  }
+  // u114 : [16, 1]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 1; j++) {
+        u114[i + j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 64; j++) {
+        u114[i] += u113[i * 64 + j];
+      }
+    }
+  }
+  // u119 : [16, 1]
+  for (let i = 0; i < 16; i++) {
+    u119[i] = (u114[i] === 0 ? 0 : u114[i] / (2 * u53[i])) * 0.015625;
+  }
+  // u123 : [16, 64]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j++) {
+      u123[i * 64 + j] = 2 * (u119[i] * u47[i * 64 + j]) + (u105[i * 64 + j] === 0 ? 0 : u105[i * 64 + j] / u53[i]);
+    }
+  }
+  // u124 : [16, 64]
+  for (let i = 0; i < 1024; i++) {
+    u124[i] = -u123[i];
+  }
+  // u125 : [16, 1]
+  {
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 1; j++) {
+        u125[i + j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 64; j++) {
+        u125[i] += u124[i * 64 + j];
+      }
+    }
+  }
+  // u126 : [16, 1]
+  for (let i = 0; i < 16; i++) {
+    u126[i] = u125[i] * 0.015625;
+  }
+  // d_H : [16, 64]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 64; j++) {
+      d_H[i * 64 + j] = u126[i] + u123[i * 64 + j] + u81[i * 64 + j];
+    }
+  }
+  // d_O : [16, 64]
+  {
+    for (let j = 0; j < 64; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 64; t++) {
+          const a0 = d_H[i * 64 + t];
+          const a1 = d_H[(i + 1) * 64 + t];
+          const a2 = Wo[j * 64 + t];
+          const a3 = Wo[(j + 1) * 64 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        d_O[i * 64 + j] = s0;
+        d_O[i * 64 + (j + 1)] = s1;
+        d_O[(i + 1) * 64 + j] = s2;
+        d_O[(i + 1) * 64 + (j + 1)] = s3;
+      }
+    }
+  }
+  // d_Wo : [64, 64]
+  {
+    for (let i = 0; i < 64; i++) {
+      {
+        const a0 = u39[i];
+        const a1 = u39[64 + i];
+        const a2 = u39[128 + i];
+        const a3 = u39[192 + i];
+        const a4 = u39[256 + i];
+        const a5 = u39[320 + i];
+        const a6 = u39[384 + i];
+        const a7 = u39[448 + i];
+        for (let j = 0; j < 64; j++) {
+          const s = a0 * d_H[j] + a1 * d_H[j + 64] + a2 * d_H[j + 128] + a3 * d_H[j + 192];
+          d_Wo[i * 64 + j] = s + a4 * d_H[j + 256] + a5 * d_H[j + 320] + a6 * d_H[j + 384] + a7 * d_H[j + 448];
+        }
+      }
+      {
+        const a0 = u39[512 + i];
+        const a1 = u39[576 + i];
+        const a2 = u39[640 + i];
+        const a3 = u39[704 + i];
+        const a4 = u39[768 + i];
+        const a5 = u39[832 + i];
+        const a6 = u39[896 + i];
+        const a7 = u39[960 + i];
+        for (let j = 0; j < 64; j++) {
+          const q = 512 + j;
+          const s = a0 * d_H[q] + a1 * d_H[q + 64] + a2 * d_H[q + 128] + a3 * d_H[q + 192];
+          d_Wo[i * 64 + j] =
+            d_Wo[i * 64 + j] + s + a4 * d_H[q + 256] + a5 * d_H[q + 320] + a6 * d_H[q + 384] + a7 * d_H[q + 448];
+        }
+      }
+    }
+  }
+  // d_P : [4, 16, 16]
+  {
+    for (let q0 = 0; q0 < 4; q0++) {
+      for (let j = 0; j < 16; j += 2) {
+        for (let i = 0; i < 16; i += 2) {
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let t = 0; t < 16; t++) {
+            const a0 = d_O[(i * 4 + q0) * 16 + t];
+            const a1 = d_O[((i + 1) * 4 + q0) * 16 + t];
+            const a2 = u24[(j * 4 + q0) * 16 + t];
+            const a3 = u24[((j + 1) * 4 + q0) * 16 + t];
+            s0 += a0 * a2;
+            s1 += a0 * a3;
+            s2 += a1 * a2;
+            s3 += a1 * a3;
+          }
+          d_P[(q0 * 16 + i) * 16 + j] = s0;
+          d_P[(q0 * 16 + i) * 16 + (j + 1)] = s1;
+          d_P[(q0 * 16 + (i + 1)) * 16 + j] = s2;
+          d_P[(q0 * 16 + (i + 1)) * 16 + (j + 1)] = s3;
+        }
+      }
+    }
+  }
+  // d_V : [16, 4, 16]
+  {
+    for (let q0 = 0; q0 < 4; q0++) {
+      for (let i = 0; i < 16; i++) {
+        {
+          const a0 = d_O[q0 * 16 + i];
+          const a1 = d_O[(4 + q0) * 16 + i];
+          const a2 = d_O[(8 + q0) * 16 + i];
+          const a3 = d_O[(12 + q0) * 16 + i];
+          const a4 = d_O[(16 + q0) * 16 + i];
+          const a5 = d_O[(20 + q0) * 16 + i];
+          const a6 = d_O[(24 + q0) * 16 + i];
+          const a7 = d_O[(28 + q0) * 16 + i];
+          for (let j = 0; j < 16; j++) {
+            const s =
+              a0 * P[q0 * 16 * 16 + j] +
+              a1 * P[(q0 * 16 + 1) * 16 + j] +
+              a2 * P[(q0 * 16 + 2) * 16 + j] +
+              a3 * P[(q0 * 16 + 3) * 16 + j];
+            d_V[(j * 4 + q0) * 16 + i] =
+              s +
+              a4 * P[(q0 * 16 + 4) * 16 + j] +
+              a5 * P[(q0 * 16 + 5) * 16 + j] +
+              a6 * P[(q0 * 16 + 6) * 16 + j] +
+              a7 * P[(q0 * 16 + 7) * 16 + j];
+          }
+        }
+        {
+          const a0 = d_O[(32 + q0) * 16 + i];
+          const a1 = d_O[(36 + q0) * 16 + i];
+          const a2 = d_O[(40 + q0) * 16 + i];
+          const a3 = d_O[(44 + q0) * 16 + i];
+          const a4 = d_O[(48 + q0) * 16 + i];
+          const a5 = d_O[(52 + q0) * 16 + i];
+          const a6 = d_O[(56 + q0) * 16 + i];
+          const a7 = d_O[(60 + q0) * 16 + i];
+          for (let j = 0; j < 16; j++) {
+            const s =
+              a0 * P[(q0 * 16 + 8) * 16 + j] +
+              a1 * P[(q0 * 16 + 9) * 16 + j] +
+              a2 * P[(q0 * 16 + 10) * 16 + j] +
+              a3 * P[(q0 * 16 + 11) * 16 + j];
+            d_V[(j * 4 + q0) * 16 + i] =
+              d_V[(j * 4 + q0) * 16 + i] +
+              s +
+              a4 * P[(q0 * 16 + 12) * 16 + j] +
+              a5 * P[(q0 * 16 + 13) * 16 + j] +
+              a6 * P[(q0 * 16 + 14) * 16 + j] +
+              a7 * P[(q0 * 16 + 15) * 16 + j];
+          }
+        }
+      }
+    }
+  }
+  // u137 : [4, 16, 16]
+  for (let i = 0; i < 1024; i++) {
+    u137[i] = d_P[i] * P[i];
+  }
+  // u138 : [4, 16]
+  {
+    for (let i = 0; i < 64; i++) {
+      let acc = 0;
+      for (let j = 0; j < 16; j++) {
+        acc += u137[i * 16 + j];
+      }
+      u138[i] = acc;
+    }
+  }
+  // d_S : [4, 16, 16]
+  for (let i0 = 0; i0 < 4; i0++) {
+    for (let i1 = 0; i1 < 16; i1++) {
+      for (let i2 = 0; i2 < 16; i2++) {
+        d_S[(i0 * 16 + i1) * 16 + i2] =
+          u34[i1 * 16 + i2] > 0
+            ? P[(i0 * 16 + i1) * 16 + i2] * (d_P[(i0 * 16 + i1) * 16 + i2] - u138[i0 * 16 + i1])
+            : 0;
+      }
+    }
+  }
+  // u145 : [4, 16, 16]
+  for (let i = 0; i < 1024; i++) {
+    u145[i] = d_S[i] === 0 ? 0 : d_S[i] / 4;
+  }
+  // d_Q : [16, 4, 16]
+  {
+    for (let q0 = 0; q0 < 4; q0++) {
+      for (let i = 0; i < 16; i++) {
+        {
+          const a0 = u145[(q0 * 16 + i) * 16];
+          const a1 = u145[(q0 * 16 + i) * 16 + 1];
+          const a2 = u145[(q0 * 16 + i) * 16 + 2];
+          const a3 = u145[(q0 * 16 + i) * 16 + 3];
+          const a4 = u145[(q0 * 16 + i) * 16 + 4];
+          const a5 = u145[(q0 * 16 + i) * 16 + 5];
+          const a6 = u145[(q0 * 16 + i) * 16 + 6];
+          const a7 = u145[(q0 * 16 + i) * 16 + 7];
+          for (let j = 0; j < 16; j++) {
+            const s =
+              a0 * u22[q0 * 16 + j] +
+              a1 * u22[(4 + q0) * 16 + j] +
+              a2 * u22[(8 + q0) * 16 + j] +
+              a3 * u22[(12 + q0) * 16 + j];
+            d_Q[(i * 4 + q0) * 16 + j] =
+              s +
+              a4 * u22[(16 + q0) * 16 + j] +
+              a5 * u22[(20 + q0) * 16 + j] +
+              a6 * u22[(24 + q0) * 16 + j] +
+              a7 * u22[(28 + q0) * 16 + j];
+          }
+        }
+        {
+          const a0 = u145[(q0 * 16 + i) * 16 + 8];
+          const a1 = u145[(q0 * 16 + i) * 16 + 9];
+          const a2 = u145[(q0 * 16 + i) * 16 + 10];
+          const a3 = u145[(q0 * 16 + i) * 16 + 11];
+          const a4 = u145[(q0 * 16 + i) * 16 + 12];
+          const a5 = u145[(q0 * 16 + i) * 16 + 13];
+          const a6 = u145[(q0 * 16 + i) * 16 + 14];
+          const a7 = u145[(q0 * 16 + i) * 16 + 15];
+          for (let j = 0; j < 16; j++) {
+            const s =
+              a0 * u22[(32 + q0) * 16 + j] +
+              a1 * u22[(36 + q0) * 16 + j] +
+              a2 * u22[(40 + q0) * 16 + j] +
+              a3 * u22[(44 + q0) * 16 + j];
+            d_Q[(i * 4 + q0) * 16 + j] =
+              d_Q[(i * 4 + q0) * 16 + j] +
+              s +
+              a4 * u22[(48 + q0) * 16 + j] +
+              a5 * u22[(52 + q0) * 16 + j] +
+              a6 * u22[(56 + q0) * 16 + j] +
+              a7 * u22[(60 + q0) * 16 + j];
+          }
+        }
+      }
+    }
+  }
+  // d_K : [16, 4, 16]
+  {
+    for (let q0 = 0; q0 < 4; q0++) {
+      for (let i = 0; i < 16; i++) {
+        {
+          const a0 = u145[q0 * 16 * 16 + i];
+          const a1 = u145[(q0 * 16 + 1) * 16 + i];
+          const a2 = u145[(q0 * 16 + 2) * 16 + i];
+          const a3 = u145[(q0 * 16 + 3) * 16 + i];
+          const a4 = u145[(q0 * 16 + 4) * 16 + i];
+          const a5 = u145[(q0 * 16 + 5) * 16 + i];
+          const a6 = u145[(q0 * 16 + 6) * 16 + i];
+          const a7 = u145[(q0 * 16 + 7) * 16 + i];
+          for (let j = 0; j < 16; j++) {
+            const s =
+              a0 * u20[q0 * 16 + j] +
+              a1 * u20[(4 + q0) * 16 + j] +
+              a2 * u20[(8 + q0) * 16 + j] +
+              a3 * u20[(12 + q0) * 16 + j];
+            d_K[(i * 4 + q0) * 16 + j] =
+              s +
+              a4 * u20[(16 + q0) * 16 + j] +
+              a5 * u20[(20 + q0) * 16 + j] +
+              a6 * u20[(24 + q0) * 16 + j] +
+              a7 * u20[(28 + q0) * 16 + j];
+          }
+        }
+        {
+          const a0 = u145[(q0 * 16 + 8) * 16 + i];
+          const a1 = u145[(q0 * 16 + 9) * 16 + i];
+          const a2 = u145[(q0 * 16 + 10) * 16 + i];
+          const a3 = u145[(q0 * 16 + 11) * 16 + i];
+          const a4 = u145[(q0 * 16 + 12) * 16 + i];
+          const a5 = u145[(q0 * 16 + 13) * 16 + i];
+          const a6 = u145[(q0 * 16 + 14) * 16 + i];
+          const a7 = u145[(q0 * 16 + 15) * 16 + i];
+          for (let j = 0; j < 16; j++) {
+            const s =
+              a0 * u20[(32 + q0) * 16 + j] +
+              a1 * u20[(36 + q0) * 16 + j] +
+              a2 * u20[(40 + q0) * 16 + j] +
+              a3 * u20[(44 + q0) * 16 + j];
+            d_K[(i * 4 + q0) * 16 + j] =
+              d_K[(i * 4 + q0) * 16 + j] +
+              s +
+              a4 * u20[(48 + q0) * 16 + j] +
+              a5 * u20[(52 + q0) * 16 + j] +
+              a6 * u20[(56 + q0) * 16 + j] +
+              a7 * u20[(60 + q0) * 16 + j];
+          }
+        }
+      }
+    }
+  }
+  // u150 : [16, 64]
+  {
+    for (let j = 0; j < 64; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 64; t++) {
+          const a0 = d_V[i * 64 + t];
+          const a1 = d_V[(i + 1) * 64 + t];
+          const a2 = Wv[j * 64 + t];
+          const a3 = Wv[(j + 1) * 64 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u150[i * 64 + j] = s0;
+        u150[i * 64 + (j + 1)] = s1;
+        u150[(i + 1) * 64 + j] = s2;
+        u150[(i + 1) * 64 + (j + 1)] = s3;
+      }
+    }
+  }
+  // d_Wv : [64, 64]
+  {
+    for (let i = 0; i < 64; i++) {
+      {
+        const a0 = A[i];
+        const a1 = A[64 + i];
+        const a2 = A[128 + i];
+        const a3 = A[192 + i];
+        const a4 = A[256 + i];
+        const a5 = A[320 + i];
+        const a6 = A[384 + i];
+        const a7 = A[448 + i];
+        for (let j = 0; j < 64; j++) {
+          const s = a0 * d_V[j] + a1 * d_V[j + 64] + a2 * d_V[j + 128] + a3 * d_V[j + 192];
+          d_Wv[i * 64 + j] = s + a4 * d_V[j + 256] + a5 * d_V[j + 320] + a6 * d_V[j + 384] + a7 * d_V[j + 448];
+        }
+      }
+      {
+        const a0 = A[512 + i];
+        const a1 = A[576 + i];
+        const a2 = A[640 + i];
+        const a3 = A[704 + i];
+        const a4 = A[768 + i];
+        const a5 = A[832 + i];
+        const a6 = A[896 + i];
+        const a7 = A[960 + i];
+        for (let j = 0; j < 64; j++) {
+          const q = 512 + j;
+          const s = a0 * d_V[q] + a1 * d_V[q + 64] + a2 * d_V[q + 128] + a3 * d_V[q + 192];
+          d_Wv[i * 64 + j] =
+            d_Wv[i * 64 + j] + s + a4 * d_V[q + 256] + a5 * d_V[q + 320] + a6 * d_V[q + 384] + a7 * d_V[q + 448];
+        }
+      }
+    }
+  }
+  // u155 : [16, 64]
+  {
+    for (let j = 0; j < 64; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 64; t++) {
+          const a0 = d_K[i * 64 + t];
+          const a1 = d_K[(i + 1) * 64 + t];
+          const a2 = Wk[j * 64 + t];
+          const a3 = Wk[(j + 1) * 64 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u155[i * 64 + j] = s0;
+        u155[i * 64 + (j + 1)] = s1;
+        u155[(i + 1) * 64 + j] = s2;
+        u155[(i + 1) * 64 + (j + 1)] = s3;
+      }
+    }
+  }
+  // d_Wk : [64, 64]
+  {
+    for (let i = 0; i < 64; i++) {
+      {
+        const a0 = A[i];
+        const a1 = A[64 + i];
+        const a2 = A[128 + i];
+        const a3 = A[192 + i];
+        const a4 = A[256 + i];
+        const a5 = A[320 + i];
+        const a6 = A[384 + i];
+        const a7 = A[448 + i];
+        for (let j = 0; j < 64; j++) {
+          const s = a0 * d_K[j] + a1 * d_K[j + 64] + a2 * d_K[j + 128] + a3 * d_K[j + 192];
+          d_Wk[i * 64 + j] = s + a4 * d_K[j + 256] + a5 * d_K[j + 320] + a6 * d_K[j + 384] + a7 * d_K[j + 448];
+        }
+      }
+      {
+        const a0 = A[512 + i];
+        const a1 = A[576 + i];
+        const a2 = A[640 + i];
+        const a3 = A[704 + i];
+        const a4 = A[768 + i];
+        const a5 = A[832 + i];
+        const a6 = A[896 + i];
+        const a7 = A[960 + i];
+        for (let j = 0; j < 64; j++) {
+          const q = 512 + j;
+          const s = a0 * d_K[q] + a1 * d_K[q + 64] + a2 * d_K[q + 128] + a3 * d_K[q + 192];
+          d_Wk[i * 64 + j] =
+            d_Wk[i * 64 + j] + s + a4 * d_K[q + 256] + a5 * d_K[q + 320] + a6 * d_K[q + 384] + a7 * d_K[q + 448];
+        }
+      }
+    }
+  }
+  // u159 : [16, 64]; then, per element, d_A, u164
+  {
+    for (let j = 0; j < 64; j += 2) {
+      for (let i = 0; i < 16; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 64; t++) {
+          const a0 = d_Q[i * 64 + t];
+          const a1 = d_Q[(i + 1) * 64 + t];
+          const a2 = Wq[j * 64 + t];
+          const a3 = Wq[(j + 1) * 64 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u159[i * 64 + j] = s0;
+        d_A[i * 64 + j] = u159[i * 64 + j] + u155[i * 64 + j] + u150[i * 64 + j];
+        u164[i * 64 + j] = d_A[i * 64 + j] * u15[i * 64 + j];
+        u159[i * 64 + (j + 1)] = s1;
+        d_A[i * 64 + (j + 1)] = u159[i * 64 + (j + 1)] + u155[i * 64 + (j + 1)] + u150[i * 64 + (j + 1)];
+        u164[i * 64 + (j + 1)] = d_A[i * 64 + (j + 1)] * u15[i * 64 + (j + 1)];
+        u159[(i + 1) * 64 + j] = s2;
+        d_A[(i + 1) * 64 + j] = u159[(i + 1) * 64 + j] + u155[(i + 1) * 64 + j] + u150[(i + 1) * 64 + j];
+        u164[(i + 1) * 64 + j] = d_A[(i + 1) * 64 + j] * u15[(i + 1) * 64 + j];
+        u159[(i + 1) * 64 + (j + 1)] = s3;
+        d_A[(i + 1) * 64 + (j + 1)] =
+          u159[(i + 1) * 64 + (j + 1)] + u155[(i + 1) * 64 + (j + 1)] + u150[(i + 1) * 64 + (j + 1)];
+        u164[(i + 1) * 64 + (j + 1)] = d_A[(i + 1) * 64 + (j + 1)] * u15[(i + 1) * 64 + (j + 1)];
+      }
+    }
+  }
+  // d_Wq : [64, 64]
+  {
+    for (let i = 0; i < 64; i++) {
+      {
+        const a0 = A[i];
+        const a1 = A[64 + i];
+        const a2 = A[128 + i];
+        const a3 = A[192 + i];
+        const a4 = A[256 + i];
+        const a5 = A[320 + i];
+        const a6 = A[384 + i];
+        const a7 = A[448 + i];
+        for (let j = 0; j < 64; j++) {
+          const s = a0 * d_Q[j] + a1 * d_Q[j + 64] + a2 * d_Q[j + 128] + a3 * d_Q[j + 192];
+          d_Wq[i * 64 + j] = s + a4 * d_Q[j + 256] + a5 * d_Q[j + 320] + a6 * d_Q[j + 384] + a7 * d_Q[j + 448];
+        }
+      }
+      {
+        const a0 = A[512 + i];
+        const a1 = A[576 + i];
+        const a2 = A[640 + i];
+        const a3 = A[704 + i];
+        const a4 = A[768 + i];
+        const a5 = A[832 + i];
+        const a6 = A[896 + i];
+        const a7 = A[960 + i];
+        for (let j = 0; j < 64; j++) {
+          const q = 512 + j;
+          const s = a0 * d_Q[q] + a1 * d_Q[q + 64] + a2 * d_Q[q + 128] + a3 * d_Q[q + 192];
+          d_Wq[i * 64 + j] =
+            d_Wq[i * 64 + j] + s + a4 * d_Q[q + 256] + a5 * d_Q[q + 320] + a6 * d_Q[q + 384] + a7 * d_Q[q + 448];
+        }
+      }
+    }
+  }
+  // d_c1 : [64]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 64; j++) {
+        d_c1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 64; j++) {
+        d_c1[j] += d_A[i * 64 + j];
+      }
+    }
+  }
+  // d_g1 : [64]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 64; j++) {
+        d_g1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 64; j++) {
+        d_g1[j] += u164[i * 64 + j];
+      }
+    }
+  }
+  out.loss = loss_value;
+}
+
+/** Values one part of a split function computes and a later part reads. */
 const batchChunk_spill = new Float64Array(1);
 
 /** Part 1 of 3: a function short enough for V8 to optimize. */
@@ -502,12 +1932,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   const c2_1 = params.c2;
   const W1_1 = params.W1;
   const b1_1 = params.b1;
-  const W2_1 = params.W2;
-  const b2_1 = params.b2;
   const X_1 = batch.X;
   const X_offset_1 = first * 1024;
-  const Y_1 = batch.Y;
-  const Y_offset_1 = first * 1024;
   const u1_1 = workspace.u1_1;
   const u5_1 = workspace.u5_1;
   const u7_1 = workspace.u7_1;
@@ -542,19 +1968,6 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   const u82 = workspace.u82;
   const u86 = workspace.u86;
   const u87_1 = workspace.u87_1;
-  const u89_1 = workspace.u89_1;
-  const u95_1 = workspace.u95_1;
-  const u98_1 = workspace.u98_1;
-  const u100_1 = workspace.u100_1;
-  const loss_1 = workspace.loss_1;
-  const u106_1 = workspace.u106_1;
-  const u107 = workspace.u107;
-  const d_b2_1 = workspace.d_b2_1;
-  const u111_1 = workspace.u111_1;
-  const d_W2_1 = workspace.d_W2_1;
-  const u126_1 = workspace.u126_1;
-  const u127_1 = workspace.u127_1;
-  const d_b1_1 = workspace.d_b1_1;
   // u1_1 : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
@@ -631,31 +2044,44 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
         const a1 = A_1[i * 64 + 1];
         const a2 = A_1[i * 64 + 2];
         const a3 = A_1[i * 64 + 3];
+        const a4 = A_1[i * 64 + 4];
+        const a5 = A_1[i * 64 + 5];
+        const a6 = A_1[i * 64 + 6];
+        const a7 = A_1[i * 64 + 7];
         for (let j = 0; j < 64; j++) {
-          u25[i * 64 + j] = a0 * Wq_1[j] + a1 * Wq_1[64 + j] + a2 * Wq_1[128 + j] + a3 * Wq_1[192 + j];
+          const s = a0 * Wq_1[j] + a1 * Wq_1[j + 64] + a2 * Wq_1[j + 128] + a3 * Wq_1[j + 192];
+          u25[i * 64 + j] = s + a4 * Wq_1[j + 256] + a5 * Wq_1[j + 320] + a6 * Wq_1[j + 384] + a7 * Wq_1[j + 448];
         }
       }
-      for (let t = 4; t < 60; t += 4) {
+      for (let t = 8; t < 56; t += 8) {
         const a0 = A_1[i * 64 + t];
         const a1 = A_1[i * 64 + (t + 1)];
         const a2 = A_1[i * 64 + (t + 2)];
         const a3 = A_1[i * 64 + (t + 3)];
+        const a4 = A_1[i * 64 + (t + 4)];
+        const a5 = A_1[i * 64 + (t + 5)];
+        const a6 = A_1[i * 64 + (t + 6)];
+        const a7 = A_1[i * 64 + (t + 7)];
         for (let j = 0; j < 64; j++) {
-          u25[i * 64 + j] +=
-            a0 * Wq_1[t * 64 + j] +
-            a1 * Wq_1[(t + 1) * 64 + j] +
-            a2 * Wq_1[(t + 2) * 64 + j] +
-            a3 * Wq_1[(t + 3) * 64 + j];
+          const q = t * 64 + j;
+          const s = a0 * Wq_1[q] + a1 * Wq_1[q + 64] + a2 * Wq_1[q + 128] + a3 * Wq_1[q + 192];
+          u25[i * 64 + j] += s + a4 * Wq_1[q + 256] + a5 * Wq_1[q + 320] + a6 * Wq_1[q + 384] + a7 * Wq_1[q + 448];
         }
       }
       {
-        const a0 = A_1[i * 64 + 60];
-        const a1 = A_1[i * 64 + 61];
-        const a2 = A_1[i * 64 + 62];
-        const a3 = A_1[i * 64 + 63];
+        const a0 = A_1[i * 64 + 56];
+        const a1 = A_1[i * 64 + 57];
+        const a2 = A_1[i * 64 + 58];
+        const a3 = A_1[i * 64 + 59];
+        const a4 = A_1[i * 64 + 60];
+        const a5 = A_1[i * 64 + 61];
+        const a6 = A_1[i * 64 + 62];
+        const a7 = A_1[i * 64 + 63];
         for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wq_1[q] + a1 * Wq_1[q + 64] + a2 * Wq_1[q + 128] + a3 * Wq_1[q + 192];
           u25[i * 64 + j] =
-            u25[i * 64 + j] + a0 * Wq_1[3840 + j] + a1 * Wq_1[3904 + j] + a2 * Wq_1[3968 + j] + a3 * Wq_1[4032 + j];
+            u25[i * 64 + j] + s + a4 * Wq_1[q + 256] + a5 * Wq_1[q + 320] + a6 * Wq_1[q + 384] + a7 * Wq_1[q + 448];
         }
       }
     }
@@ -668,31 +2094,44 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
         const a1 = A_1[i * 64 + 1];
         const a2 = A_1[i * 64 + 2];
         const a3 = A_1[i * 64 + 3];
+        const a4 = A_1[i * 64 + 4];
+        const a5 = A_1[i * 64 + 5];
+        const a6 = A_1[i * 64 + 6];
+        const a7 = A_1[i * 64 + 7];
         for (let j = 0; j < 64; j++) {
-          u27_1[i * 64 + j] = a0 * Wk_1[j] + a1 * Wk_1[64 + j] + a2 * Wk_1[128 + j] + a3 * Wk_1[192 + j];
+          const s = a0 * Wk_1[j] + a1 * Wk_1[j + 64] + a2 * Wk_1[j + 128] + a3 * Wk_1[j + 192];
+          u27_1[i * 64 + j] = s + a4 * Wk_1[j + 256] + a5 * Wk_1[j + 320] + a6 * Wk_1[j + 384] + a7 * Wk_1[j + 448];
         }
       }
-      for (let t = 4; t < 60; t += 4) {
+      for (let t = 8; t < 56; t += 8) {
         const a0 = A_1[i * 64 + t];
         const a1 = A_1[i * 64 + (t + 1)];
         const a2 = A_1[i * 64 + (t + 2)];
         const a3 = A_1[i * 64 + (t + 3)];
+        const a4 = A_1[i * 64 + (t + 4)];
+        const a5 = A_1[i * 64 + (t + 5)];
+        const a6 = A_1[i * 64 + (t + 6)];
+        const a7 = A_1[i * 64 + (t + 7)];
         for (let j = 0; j < 64; j++) {
-          u27_1[i * 64 + j] +=
-            a0 * Wk_1[t * 64 + j] +
-            a1 * Wk_1[(t + 1) * 64 + j] +
-            a2 * Wk_1[(t + 2) * 64 + j] +
-            a3 * Wk_1[(t + 3) * 64 + j];
+          const q = t * 64 + j;
+          const s = a0 * Wk_1[q] + a1 * Wk_1[q + 64] + a2 * Wk_1[q + 128] + a3 * Wk_1[q + 192];
+          u27_1[i * 64 + j] += s + a4 * Wk_1[q + 256] + a5 * Wk_1[q + 320] + a6 * Wk_1[q + 384] + a7 * Wk_1[q + 448];
         }
       }
       {
-        const a0 = A_1[i * 64 + 60];
-        const a1 = A_1[i * 64 + 61];
-        const a2 = A_1[i * 64 + 62];
-        const a3 = A_1[i * 64 + 63];
+        const a0 = A_1[i * 64 + 56];
+        const a1 = A_1[i * 64 + 57];
+        const a2 = A_1[i * 64 + 58];
+        const a3 = A_1[i * 64 + 59];
+        const a4 = A_1[i * 64 + 60];
+        const a5 = A_1[i * 64 + 61];
+        const a6 = A_1[i * 64 + 62];
+        const a7 = A_1[i * 64 + 63];
         for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wk_1[q] + a1 * Wk_1[q + 64] + a2 * Wk_1[q + 128] + a3 * Wk_1[q + 192];
           u27_1[i * 64 + j] =
-            u27_1[i * 64 + j] + a0 * Wk_1[3840 + j] + a1 * Wk_1[3904 + j] + a2 * Wk_1[3968 + j] + a3 * Wk_1[4032 + j];
+            u27_1[i * 64 + j] + s + a4 * Wk_1[q + 256] + a5 * Wk_1[q + 320] + a6 * Wk_1[q + 384] + a7 * Wk_1[q + 448];
         }
       }
     }
@@ -705,31 +2144,44 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
         const a1 = A_1[i * 64 + 1];
         const a2 = A_1[i * 64 + 2];
         const a3 = A_1[i * 64 + 3];
+        const a4 = A_1[i * 64 + 4];
+        const a5 = A_1[i * 64 + 5];
+        const a6 = A_1[i * 64 + 6];
+        const a7 = A_1[i * 64 + 7];
         for (let j = 0; j < 64; j++) {
-          u29_1[i * 64 + j] = a0 * Wv_1[j] + a1 * Wv_1[64 + j] + a2 * Wv_1[128 + j] + a3 * Wv_1[192 + j];
+          const s = a0 * Wv_1[j] + a1 * Wv_1[j + 64] + a2 * Wv_1[j + 128] + a3 * Wv_1[j + 192];
+          u29_1[i * 64 + j] = s + a4 * Wv_1[j + 256] + a5 * Wv_1[j + 320] + a6 * Wv_1[j + 384] + a7 * Wv_1[j + 448];
         }
       }
-      for (let t = 4; t < 60; t += 4) {
+      for (let t = 8; t < 56; t += 8) {
         const a0 = A_1[i * 64 + t];
         const a1 = A_1[i * 64 + (t + 1)];
         const a2 = A_1[i * 64 + (t + 2)];
         const a3 = A_1[i * 64 + (t + 3)];
+        const a4 = A_1[i * 64 + (t + 4)];
+        const a5 = A_1[i * 64 + (t + 5)];
+        const a6 = A_1[i * 64 + (t + 6)];
+        const a7 = A_1[i * 64 + (t + 7)];
         for (let j = 0; j < 64; j++) {
-          u29_1[i * 64 + j] +=
-            a0 * Wv_1[t * 64 + j] +
-            a1 * Wv_1[(t + 1) * 64 + j] +
-            a2 * Wv_1[(t + 2) * 64 + j] +
-            a3 * Wv_1[(t + 3) * 64 + j];
+          const q = t * 64 + j;
+          const s = a0 * Wv_1[q] + a1 * Wv_1[q + 64] + a2 * Wv_1[q + 128] + a3 * Wv_1[q + 192];
+          u29_1[i * 64 + j] += s + a4 * Wv_1[q + 256] + a5 * Wv_1[q + 320] + a6 * Wv_1[q + 384] + a7 * Wv_1[q + 448];
         }
       }
       {
-        const a0 = A_1[i * 64 + 60];
-        const a1 = A_1[i * 64 + 61];
-        const a2 = A_1[i * 64 + 62];
-        const a3 = A_1[i * 64 + 63];
+        const a0 = A_1[i * 64 + 56];
+        const a1 = A_1[i * 64 + 57];
+        const a2 = A_1[i * 64 + 58];
+        const a3 = A_1[i * 64 + 59];
+        const a4 = A_1[i * 64 + 60];
+        const a5 = A_1[i * 64 + 61];
+        const a6 = A_1[i * 64 + 62];
+        const a7 = A_1[i * 64 + 63];
         for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wv_1[q] + a1 * Wv_1[q + 64] + a2 * Wv_1[q + 128] + a3 * Wv_1[q + 192];
           u29_1[i * 64 + j] =
-            u29_1[i * 64 + j] + a0 * Wv_1[3840 + j] + a1 * Wv_1[3904 + j] + a2 * Wv_1[3968 + j] + a3 * Wv_1[4032 + j];
+            u29_1[i * 64 + j] + s + a4 * Wv_1[q + 256] + a5 * Wv_1[q + 320] + a6 * Wv_1[q + 384] + a7 * Wv_1[q + 448];
         }
       }
     }
@@ -820,39 +2272,46 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
             const a1 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 1];
             const a2 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 2];
             const a3 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 3];
+            const a4 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 4];
+            const a5 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 5];
+            const a6 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 6];
+            const a7 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 7];
             for (let j = 0; j < 16; j++) {
-              u47_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
+              const s =
                 a0 * u29_1[(q0 * 16 * 4 + q1) * 16 + j] +
                 a1 * u29_1[((q0 * 16 + 1) * 4 + q1) * 16 + j] +
                 a2 * u29_1[((q0 * 16 + 2) * 4 + q1) * 16 + j] +
                 a3 * u29_1[((q0 * 16 + 3) * 4 + q1) * 16 + j];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + t];
-            const a1 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + (t + 1)];
-            const a2 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + (t + 2)];
-            const a3 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + (t + 3)];
-            for (let j = 0; j < 16; j++) {
-              u47_1[((q0 * 16 + i) * 4 + q1) * 16 + j] +=
-                a0 * u29_1[((q0 * 16 + t) * 4 + q1) * 16 + j] +
-                a1 * u29_1[((q0 * 16 + (t + 1)) * 4 + q1) * 16 + j] +
-                a2 * u29_1[((q0 * 16 + (t + 2)) * 4 + q1) * 16 + j] +
-                a3 * u29_1[((q0 * 16 + (t + 3)) * 4 + q1) * 16 + j];
+              u47_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
+                s +
+                a4 * u29_1[((q0 * 16 + 4) * 4 + q1) * 16 + j] +
+                a5 * u29_1[((q0 * 16 + 5) * 4 + q1) * 16 + j] +
+                a6 * u29_1[((q0 * 16 + 6) * 4 + q1) * 16 + j] +
+                a7 * u29_1[((q0 * 16 + 7) * 4 + q1) * 16 + j];
             }
           }
           {
-            const a0 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 12];
-            const a1 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 13];
-            const a2 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 14];
-            const a3 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 15];
+            const a0 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 8];
+            const a1 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 9];
+            const a2 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 10];
+            const a3 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 11];
+            const a4 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 12];
+            const a5 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 13];
+            const a6 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 14];
+            const a7 = P_1[((q0 * 4 + q1) * 16 + i) * 16 + 15];
             for (let j = 0; j < 16; j++) {
+              const s =
+                a0 * u29_1[((q0 * 16 + 8) * 4 + q1) * 16 + j] +
+                a1 * u29_1[((q0 * 16 + 9) * 4 + q1) * 16 + j] +
+                a2 * u29_1[((q0 * 16 + 10) * 4 + q1) * 16 + j] +
+                a3 * u29_1[((q0 * 16 + 11) * 4 + q1) * 16 + j];
               u47_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
                 u47_1[((q0 * 16 + i) * 4 + q1) * 16 + j] +
-                a0 * u29_1[((q0 * 16 + 12) * 4 + q1) * 16 + j] +
-                a1 * u29_1[((q0 * 16 + 13) * 4 + q1) * 16 + j] +
-                a2 * u29_1[((q0 * 16 + 14) * 4 + q1) * 16 + j] +
-                a3 * u29_1[((q0 * 16 + 15) * 4 + q1) * 16 + j];
+                s +
+                a4 * u29_1[((q0 * 16 + 12) * 4 + q1) * 16 + j] +
+                a5 * u29_1[((q0 * 16 + 13) * 4 + q1) * 16 + j] +
+                a6 * u29_1[((q0 * 16 + 14) * 4 + q1) * 16 + j] +
+                a7 * u29_1[((q0 * 16 + 15) * 4 + q1) * 16 + j];
             }
           }
         }
@@ -867,31 +2326,44 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u47_1[i * 64 + 1];
         const a2 = u47_1[i * 64 + 2];
         const a3 = u47_1[i * 64 + 3];
+        const a4 = u47_1[i * 64 + 4];
+        const a5 = u47_1[i * 64 + 5];
+        const a6 = u47_1[i * 64 + 6];
+        const a7 = u47_1[i * 64 + 7];
         for (let j = 0; j < 64; j++) {
-          u49_1[i * 64 + j] = a0 * Wo_1[j] + a1 * Wo_1[64 + j] + a2 * Wo_1[128 + j] + a3 * Wo_1[192 + j];
+          const s = a0 * Wo_1[j] + a1 * Wo_1[j + 64] + a2 * Wo_1[j + 128] + a3 * Wo_1[j + 192];
+          u49_1[i * 64 + j] = s + a4 * Wo_1[j + 256] + a5 * Wo_1[j + 320] + a6 * Wo_1[j + 384] + a7 * Wo_1[j + 448];
         }
       }
-      for (let t = 4; t < 60; t += 4) {
+      for (let t = 8; t < 56; t += 8) {
         const a0 = u47_1[i * 64 + t];
         const a1 = u47_1[i * 64 + (t + 1)];
         const a2 = u47_1[i * 64 + (t + 2)];
         const a3 = u47_1[i * 64 + (t + 3)];
+        const a4 = u47_1[i * 64 + (t + 4)];
+        const a5 = u47_1[i * 64 + (t + 5)];
+        const a6 = u47_1[i * 64 + (t + 6)];
+        const a7 = u47_1[i * 64 + (t + 7)];
         for (let j = 0; j < 64; j++) {
-          u49_1[i * 64 + j] +=
-            a0 * Wo_1[t * 64 + j] +
-            a1 * Wo_1[(t + 1) * 64 + j] +
-            a2 * Wo_1[(t + 2) * 64 + j] +
-            a3 * Wo_1[(t + 3) * 64 + j];
+          const q = t * 64 + j;
+          const s = a0 * Wo_1[q] + a1 * Wo_1[q + 64] + a2 * Wo_1[q + 128] + a3 * Wo_1[q + 192];
+          u49_1[i * 64 + j] += s + a4 * Wo_1[q + 256] + a5 * Wo_1[q + 320] + a6 * Wo_1[q + 384] + a7 * Wo_1[q + 448];
         }
       }
       {
-        const a0 = u47_1[i * 64 + 60];
-        const a1 = u47_1[i * 64 + 61];
-        const a2 = u47_1[i * 64 + 62];
-        const a3 = u47_1[i * 64 + 63];
+        const a0 = u47_1[i * 64 + 56];
+        const a1 = u47_1[i * 64 + 57];
+        const a2 = u47_1[i * 64 + 58];
+        const a3 = u47_1[i * 64 + 59];
+        const a4 = u47_1[i * 64 + 60];
+        const a5 = u47_1[i * 64 + 61];
+        const a6 = u47_1[i * 64 + 62];
+        const a7 = u47_1[i * 64 + 63];
         for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wo_1[q] + a1 * Wo_1[q + 64] + a2 * Wo_1[q + 128] + a3 * Wo_1[q + 192];
           u49_1[i * 64 + j] =
-            u49_1[i * 64 + j] + a0 * Wo_1[3840 + j] + a1 * Wo_1[3904 + j] + a2 * Wo_1[3968 + j] + a3 * Wo_1[4032 + j];
+            u49_1[i * 64 + j] + s + a4 * Wo_1[q + 256] + a5 * Wo_1[q + 320] + a6 * Wo_1[q + 384] + a7 * Wo_1[q + 448];
         }
       }
     }
@@ -976,35 +2448,51 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
         const a1 = M_1[i * 64 + 1];
         const a2 = M_1[i * 64 + 2];
         const a3 = M_1[i * 64 + 3];
+        const a4 = M_1[i * 64 + 4];
+        const a5 = M_1[i * 64 + 5];
+        const a6 = M_1[i * 64 + 6];
+        const a7 = M_1[i * 64 + 7];
         for (let j = 0; j < 256; j++) {
-          u72_1[i * 256 + j] = a0 * W1_1[j] + a1 * W1_1[256 + j] + a2 * W1_1[512 + j] + a3 * W1_1[768 + j];
+          const s = a0 * W1_1[j] + a1 * W1_1[j + 256] + a2 * W1_1[j + 512] + a3 * W1_1[j + 768];
+          u72_1[i * 256 + j] =
+            s + a4 * W1_1[j + 1024] + a5 * W1_1[j + 1280] + a6 * W1_1[j + 1536] + a7 * W1_1[j + 1792];
         }
       }
-      for (let t = 4; t < 60; t += 4) {
+      for (let t = 8; t < 56; t += 8) {
         const a0 = M_1[i * 64 + t];
         const a1 = M_1[i * 64 + (t + 1)];
         const a2 = M_1[i * 64 + (t + 2)];
         const a3 = M_1[i * 64 + (t + 3)];
+        const a4 = M_1[i * 64 + (t + 4)];
+        const a5 = M_1[i * 64 + (t + 5)];
+        const a6 = M_1[i * 64 + (t + 6)];
+        const a7 = M_1[i * 64 + (t + 7)];
         for (let j = 0; j < 256; j++) {
+          const q = t * 256 + j;
+          const s = a0 * W1_1[q] + a1 * W1_1[q + 256] + a2 * W1_1[q + 512] + a3 * W1_1[q + 768];
           u72_1[i * 256 + j] +=
-            a0 * W1_1[t * 256 + j] +
-            a1 * W1_1[(t + 1) * 256 + j] +
-            a2 * W1_1[(t + 2) * 256 + j] +
-            a3 * W1_1[(t + 3) * 256 + j];
+            s + a4 * W1_1[q + 1024] + a5 * W1_1[q + 1280] + a6 * W1_1[q + 1536] + a7 * W1_1[q + 1792];
         }
       }
       {
-        const a0 = M_1[i * 64 + 60];
-        const a1 = M_1[i * 64 + 61];
-        const a2 = M_1[i * 64 + 62];
-        const a3 = M_1[i * 64 + 63];
+        const a0 = M_1[i * 64 + 56];
+        const a1 = M_1[i * 64 + 57];
+        const a2 = M_1[i * 64 + 58];
+        const a3 = M_1[i * 64 + 59];
+        const a4 = M_1[i * 64 + 60];
+        const a5 = M_1[i * 64 + 61];
+        const a6 = M_1[i * 64 + 62];
+        const a7 = M_1[i * 64 + 63];
         for (let j = 0; j < 256; j++) {
+          const q = 14336 + j;
+          const s = a0 * W1_1[q] + a1 * W1_1[q + 256] + a2 * W1_1[q + 512] + a3 * W1_1[q + 768];
           u72_1[i * 256 + j] =
             u72_1[i * 256 + j] +
-            a0 * W1_1[15360 + j] +
-            a1 * W1_1[15616 + j] +
-            a2 * W1_1[15872 + j] +
-            a3 * W1_1[16128 + j];
+            s +
+            a4 * W1_1[q + 1024] +
+            a5 * W1_1[q + 1280] +
+            a6 * W1_1[q + 1536] +
+            a7 * W1_1[q + 1792];
         }
       }
     }
@@ -1046,6 +2534,67 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     u87_1[i] = u79[i] * u86[i];
   }
   // u89_1 : [256, 64]
+}
+
+/** Part 2 of 3: a function short enough for V8 to optimize. */
+function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Result): void {
+  const Wo_1 = params.Wo;
+  const g2_1 = params.g2;
+  const W1_1 = params.W1;
+  const W2_1 = params.W2;
+  const b2_1 = params.b2;
+  const Y_1 = batch.Y;
+  const Y_offset_1 = first * 1024;
+  const u29_1 = workspace.u29_1;
+  const u40 = workspace.u40;
+  const P_1 = workspace.P_1;
+  const u47_1 = workspace.u47_1;
+  const H_1 = workspace.H_1;
+  const u56_1 = workspace.u56_1;
+  const u62_1 = workspace.u62_1;
+  const u64_1 = workspace.u64_1;
+  const M_1 = workspace.M_1;
+  const u79 = workspace.u79;
+  const u82 = workspace.u82;
+  const u86 = workspace.u86;
+  const u87_1 = workspace.u87_1;
+  const u89_1 = workspace.u89_1;
+  const u95_1 = workspace.u95_1;
+  const u98_1 = workspace.u98_1;
+  const u100_1 = workspace.u100_1;
+  const loss_1 = workspace.loss_1;
+  const u106_1 = workspace.u106_1;
+  const u107 = workspace.u107;
+  const d_b2_1 = workspace.d_b2_1;
+  const u111_1 = workspace.u111_1;
+  const d_W2_1 = workspace.d_W2_1;
+  const u126_1 = workspace.u126_1;
+  const u127_1 = workspace.u127_1;
+  const d_b1_1 = workspace.d_b1_1;
+  const u131 = workspace.u131;
+  const d_W1_1 = workspace.d_W1_1;
+  const u135 = workspace.u135;
+  const d_c2_1 = workspace.d_c2_1;
+  const u137_1 = workspace.u137_1;
+  const u138_1 = workspace.u138_1;
+  const u139_1 = workspace.u139_1;
+  const d_g2_1 = workspace.d_g2_1;
+  const u146 = workspace.u146;
+  const u147 = workspace.u147;
+  const u152 = workspace.u152;
+  const u156 = workspace.u156;
+  const u157_1 = workspace.u157_1;
+  const u158_1 = workspace.u158_1;
+  const u159_1 = workspace.u159_1;
+  const d_H_1 = workspace.d_H_1;
+  const u165 = workspace.u165;
+  const d_Wo_1 = workspace.d_Wo_1;
+  const d_P_1 = workspace.d_P_1;
+  const d_V_1 = workspace.d_V_1;
+  const u171 = workspace.u171;
+  const u172 = workspace.u172;
+  const d_S_1 = workspace.d_S_1;
+  const u179 = workspace.u179;
   {
     for (let i = 0; i < 256; i++) {
       {
@@ -1053,35 +2602,44 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u87_1[i * 256 + 1];
         const a2 = u87_1[i * 256 + 2];
         const a3 = u87_1[i * 256 + 3];
+        const a4 = u87_1[i * 256 + 4];
+        const a5 = u87_1[i * 256 + 5];
+        const a6 = u87_1[i * 256 + 6];
+        const a7 = u87_1[i * 256 + 7];
         for (let j = 0; j < 64; j++) {
-          u89_1[i * 64 + j] = a0 * W2_1[j] + a1 * W2_1[64 + j] + a2 * W2_1[128 + j] + a3 * W2_1[192 + j];
+          const s = a0 * W2_1[j] + a1 * W2_1[j + 64] + a2 * W2_1[j + 128] + a3 * W2_1[j + 192];
+          u89_1[i * 64 + j] = s + a4 * W2_1[j + 256] + a5 * W2_1[j + 320] + a6 * W2_1[j + 384] + a7 * W2_1[j + 448];
         }
       }
-      for (let t = 4; t < 252; t += 4) {
+      for (let t = 8; t < 248; t += 8) {
         const a0 = u87_1[i * 256 + t];
         const a1 = u87_1[i * 256 + (t + 1)];
         const a2 = u87_1[i * 256 + (t + 2)];
         const a3 = u87_1[i * 256 + (t + 3)];
+        const a4 = u87_1[i * 256 + (t + 4)];
+        const a5 = u87_1[i * 256 + (t + 5)];
+        const a6 = u87_1[i * 256 + (t + 6)];
+        const a7 = u87_1[i * 256 + (t + 7)];
         for (let j = 0; j < 64; j++) {
-          u89_1[i * 64 + j] +=
-            a0 * W2_1[t * 64 + j] +
-            a1 * W2_1[(t + 1) * 64 + j] +
-            a2 * W2_1[(t + 2) * 64 + j] +
-            a3 * W2_1[(t + 3) * 64 + j];
+          const q = t * 64 + j;
+          const s = a0 * W2_1[q] + a1 * W2_1[q + 64] + a2 * W2_1[q + 128] + a3 * W2_1[q + 192];
+          u89_1[i * 64 + j] += s + a4 * W2_1[q + 256] + a5 * W2_1[q + 320] + a6 * W2_1[q + 384] + a7 * W2_1[q + 448];
         }
       }
       {
-        const a0 = u87_1[i * 256 + 252];
-        const a1 = u87_1[i * 256 + 253];
-        const a2 = u87_1[i * 256 + 254];
-        const a3 = u87_1[i * 256 + 255];
+        const a0 = u87_1[i * 256 + 248];
+        const a1 = u87_1[i * 256 + 249];
+        const a2 = u87_1[i * 256 + 250];
+        const a3 = u87_1[i * 256 + 251];
+        const a4 = u87_1[i * 256 + 252];
+        const a5 = u87_1[i * 256 + 253];
+        const a6 = u87_1[i * 256 + 254];
+        const a7 = u87_1[i * 256 + 255];
         for (let j = 0; j < 64; j++) {
+          const q = 15872 + j;
+          const s = a0 * W2_1[q] + a1 * W2_1[q + 64] + a2 * W2_1[q + 128] + a3 * W2_1[q + 192];
           u89_1[i * 64 + j] =
-            u89_1[i * 64 + j] +
-            a0 * W2_1[16128 + j] +
-            a1 * W2_1[16192 + j] +
-            a2 * W2_1[16256 + j] +
-            a3 * W2_1[16320 + j];
+            u89_1[i * 64 + j] + s + a4 * W2_1[q + 256] + a5 * W2_1[q + 320] + a6 * W2_1[q + 384] + a7 * W2_1[q + 448];
         }
       }
     }
@@ -1193,35 +2751,51 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
         const a1 = u87_1[256 + i];
         const a2 = u87_1[512 + i];
         const a3 = u87_1[768 + i];
+        const a4 = u87_1[1024 + i];
+        const a5 = u87_1[1280 + i];
+        const a6 = u87_1[1536 + i];
+        const a7 = u87_1[1792 + i];
         for (let j = 0; j < 64; j++) {
-          d_W2_1[i * 64 + j] = a0 * u106_1[j] + a1 * u106_1[64 + j] + a2 * u106_1[128 + j] + a3 * u106_1[192 + j];
+          const s = a0 * u106_1[j] + a1 * u106_1[j + 64] + a2 * u106_1[j + 128] + a3 * u106_1[j + 192];
+          d_W2_1[i * 64 + j] =
+            s + a4 * u106_1[j + 256] + a5 * u106_1[j + 320] + a6 * u106_1[j + 384] + a7 * u106_1[j + 448];
         }
       }
-      for (let t = 4; t < 252; t += 4) {
+      for (let t = 8; t < 248; t += 8) {
         const a0 = u87_1[t * 256 + i];
         const a1 = u87_1[(t + 1) * 256 + i];
         const a2 = u87_1[(t + 2) * 256 + i];
         const a3 = u87_1[(t + 3) * 256 + i];
+        const a4 = u87_1[(t + 4) * 256 + i];
+        const a5 = u87_1[(t + 5) * 256 + i];
+        const a6 = u87_1[(t + 6) * 256 + i];
+        const a7 = u87_1[(t + 7) * 256 + i];
         for (let j = 0; j < 64; j++) {
+          const q = t * 64 + j;
+          const s = a0 * u106_1[q] + a1 * u106_1[q + 64] + a2 * u106_1[q + 128] + a3 * u106_1[q + 192];
           d_W2_1[i * 64 + j] +=
-            a0 * u106_1[t * 64 + j] +
-            a1 * u106_1[(t + 1) * 64 + j] +
-            a2 * u106_1[(t + 2) * 64 + j] +
-            a3 * u106_1[(t + 3) * 64 + j];
+            s + a4 * u106_1[q + 256] + a5 * u106_1[q + 320] + a6 * u106_1[q + 384] + a7 * u106_1[q + 448];
         }
       }
       {
-        const a0 = u87_1[64512 + i];
-        const a1 = u87_1[64768 + i];
-        const a2 = u87_1[65024 + i];
-        const a3 = u87_1[65280 + i];
+        const a0 = u87_1[63488 + i];
+        const a1 = u87_1[63744 + i];
+        const a2 = u87_1[64000 + i];
+        const a3 = u87_1[64256 + i];
+        const a4 = u87_1[64512 + i];
+        const a5 = u87_1[64768 + i];
+        const a6 = u87_1[65024 + i];
+        const a7 = u87_1[65280 + i];
         for (let j = 0; j < 64; j++) {
+          const q = 15872 + j;
+          const s = a0 * u106_1[q] + a1 * u106_1[q + 64] + a2 * u106_1[q + 128] + a3 * u106_1[q + 192];
           d_W2_1[i * 64 + j] =
             d_W2_1[i * 64 + j] +
-            a0 * u106_1[16128 + j] +
-            a1 * u106_1[16192 + j] +
-            a2 * u106_1[16256 + j] +
-            a3 * u106_1[16320 + j];
+            s +
+            a4 * u106_1[q + 256] +
+            a5 * u106_1[q + 320] +
+            a6 * u106_1[q + 384] +
+            a7 * u106_1[q + 448];
         }
       }
     }
@@ -1267,62 +2841,6 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u131 : [256, 64]
-  batchChunk_spill[0] = u103;
-}
-
-/** Part 2 of 3: a function short enough for V8 to optimize. */
-function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const Wq_1 = params.Wq;
-  const Wk_1 = params.Wk;
-  const Wv_1 = params.Wv;
-  const Wo_1 = params.Wo;
-  const g2_1 = params.g2;
-  const W1_1 = params.W1;
-  const A_1 = workspace.A_1;
-  const u25 = workspace.u25;
-  const u27_1 = workspace.u27_1;
-  const u29_1 = workspace.u29_1;
-  const u40 = workspace.u40;
-  const P_1 = workspace.P_1;
-  const u47_1 = workspace.u47_1;
-  const u56_1 = workspace.u56_1;
-  const u62_1 = workspace.u62_1;
-  const u64_1 = workspace.u64_1;
-  const M_1 = workspace.M_1;
-  const u106_1 = workspace.u106_1;
-  const u126_1 = workspace.u126_1;
-  const u131 = workspace.u131;
-  const d_W1_1 = workspace.d_W1_1;
-  const u135 = workspace.u135;
-  const d_c2_1 = workspace.d_c2_1;
-  const u137_1 = workspace.u137_1;
-  const u138_1 = workspace.u138_1;
-  const u139_1 = workspace.u139_1;
-  const d_g2_1 = workspace.d_g2_1;
-  const u146 = workspace.u146;
-  const u147 = workspace.u147;
-  const u152 = workspace.u152;
-  const u156 = workspace.u156;
-  const u157_1 = workspace.u157_1;
-  const u158_1 = workspace.u158_1;
-  const u159_1 = workspace.u159_1;
-  const d_H_1 = workspace.d_H_1;
-  const u165 = workspace.u165;
-  const d_Wo_1 = workspace.d_Wo_1;
-  const d_P_1 = workspace.d_P_1;
-  const d_V_1 = workspace.d_V_1;
-  const u171 = workspace.u171;
-  const u172 = workspace.u172;
-  const d_S_1 = workspace.d_S_1;
-  const u179 = workspace.u179;
-  const d_Q_1 = workspace.d_Q_1;
-  const d_K_1 = workspace.d_K_1;
-  const u184 = workspace.u184;
-  const d_Wv_1 = workspace.d_Wv_1;
-  const u189 = workspace.u189;
-  const d_Wk_1 = workspace.d_Wk_1;
-  const u193 = workspace.u193;
-  const u196 = workspace.u196;
   {
     for (let j = 0; j < 64; j += 2) {
       for (let i = 0; i < 256; i += 2) {
@@ -1355,35 +2873,51 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
         const a1 = M_1[64 + i];
         const a2 = M_1[128 + i];
         const a3 = M_1[192 + i];
+        const a4 = M_1[256 + i];
+        const a5 = M_1[320 + i];
+        const a6 = M_1[384 + i];
+        const a7 = M_1[448 + i];
         for (let j = 0; j < 256; j++) {
-          d_W1_1[i * 256 + j] = a0 * u126_1[j] + a1 * u126_1[256 + j] + a2 * u126_1[512 + j] + a3 * u126_1[768 + j];
+          const s = a0 * u126_1[j] + a1 * u126_1[j + 256] + a2 * u126_1[j + 512] + a3 * u126_1[j + 768];
+          d_W1_1[i * 256 + j] =
+            s + a4 * u126_1[j + 1024] + a5 * u126_1[j + 1280] + a6 * u126_1[j + 1536] + a7 * u126_1[j + 1792];
         }
       }
-      for (let t = 4; t < 252; t += 4) {
+      for (let t = 8; t < 248; t += 8) {
         const a0 = M_1[t * 64 + i];
         const a1 = M_1[(t + 1) * 64 + i];
         const a2 = M_1[(t + 2) * 64 + i];
         const a3 = M_1[(t + 3) * 64 + i];
+        const a4 = M_1[(t + 4) * 64 + i];
+        const a5 = M_1[(t + 5) * 64 + i];
+        const a6 = M_1[(t + 6) * 64 + i];
+        const a7 = M_1[(t + 7) * 64 + i];
         for (let j = 0; j < 256; j++) {
+          const q = t * 256 + j;
+          const s = a0 * u126_1[q] + a1 * u126_1[q + 256] + a2 * u126_1[q + 512] + a3 * u126_1[q + 768];
           d_W1_1[i * 256 + j] +=
-            a0 * u126_1[t * 256 + j] +
-            a1 * u126_1[(t + 1) * 256 + j] +
-            a2 * u126_1[(t + 2) * 256 + j] +
-            a3 * u126_1[(t + 3) * 256 + j];
+            s + a4 * u126_1[q + 1024] + a5 * u126_1[q + 1280] + a6 * u126_1[q + 1536] + a7 * u126_1[q + 1792];
         }
       }
       {
-        const a0 = M_1[16128 + i];
-        const a1 = M_1[16192 + i];
-        const a2 = M_1[16256 + i];
-        const a3 = M_1[16320 + i];
+        const a0 = M_1[15872 + i];
+        const a1 = M_1[15936 + i];
+        const a2 = M_1[16000 + i];
+        const a3 = M_1[16064 + i];
+        const a4 = M_1[16128 + i];
+        const a5 = M_1[16192 + i];
+        const a6 = M_1[16256 + i];
+        const a7 = M_1[16320 + i];
         for (let j = 0; j < 256; j++) {
+          const q = 63488 + j;
+          const s = a0 * u126_1[q] + a1 * u126_1[q + 256] + a2 * u126_1[q + 512] + a3 * u126_1[q + 768];
           d_W1_1[i * 256 + j] =
             d_W1_1[i * 256 + j] +
-            a0 * u126_1[64512 + j] +
-            a1 * u126_1[64768 + j] +
-            a2 * u126_1[65024 + j] +
-            a3 * u126_1[65280 + j];
+            s +
+            a4 * u126_1[q + 1024] +
+            a5 * u126_1[q + 1280] +
+            a6 * u126_1[q + 1536] +
+            a7 * u126_1[q + 1792];
         }
       }
     }
@@ -1562,35 +3096,51 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
         const a1 = u47_1[64 + i];
         const a2 = u47_1[128 + i];
         const a3 = u47_1[192 + i];
+        const a4 = u47_1[256 + i];
+        const a5 = u47_1[320 + i];
+        const a6 = u47_1[384 + i];
+        const a7 = u47_1[448 + i];
         for (let j = 0; j < 64; j++) {
-          d_Wo_1[i * 64 + j] = a0 * d_H_1[j] + a1 * d_H_1[64 + j] + a2 * d_H_1[128 + j] + a3 * d_H_1[192 + j];
+          const s = a0 * d_H_1[j] + a1 * d_H_1[j + 64] + a2 * d_H_1[j + 128] + a3 * d_H_1[j + 192];
+          d_Wo_1[i * 64 + j] =
+            s + a4 * d_H_1[j + 256] + a5 * d_H_1[j + 320] + a6 * d_H_1[j + 384] + a7 * d_H_1[j + 448];
         }
       }
-      for (let t = 4; t < 252; t += 4) {
+      for (let t = 8; t < 248; t += 8) {
         const a0 = u47_1[t * 64 + i];
         const a1 = u47_1[(t + 1) * 64 + i];
         const a2 = u47_1[(t + 2) * 64 + i];
         const a3 = u47_1[(t + 3) * 64 + i];
+        const a4 = u47_1[(t + 4) * 64 + i];
+        const a5 = u47_1[(t + 5) * 64 + i];
+        const a6 = u47_1[(t + 6) * 64 + i];
+        const a7 = u47_1[(t + 7) * 64 + i];
         for (let j = 0; j < 64; j++) {
+          const q = t * 64 + j;
+          const s = a0 * d_H_1[q] + a1 * d_H_1[q + 64] + a2 * d_H_1[q + 128] + a3 * d_H_1[q + 192];
           d_Wo_1[i * 64 + j] +=
-            a0 * d_H_1[t * 64 + j] +
-            a1 * d_H_1[(t + 1) * 64 + j] +
-            a2 * d_H_1[(t + 2) * 64 + j] +
-            a3 * d_H_1[(t + 3) * 64 + j];
+            s + a4 * d_H_1[q + 256] + a5 * d_H_1[q + 320] + a6 * d_H_1[q + 384] + a7 * d_H_1[q + 448];
         }
       }
       {
-        const a0 = u47_1[16128 + i];
-        const a1 = u47_1[16192 + i];
-        const a2 = u47_1[16256 + i];
-        const a3 = u47_1[16320 + i];
+        const a0 = u47_1[15872 + i];
+        const a1 = u47_1[15936 + i];
+        const a2 = u47_1[16000 + i];
+        const a3 = u47_1[16064 + i];
+        const a4 = u47_1[16128 + i];
+        const a5 = u47_1[16192 + i];
+        const a6 = u47_1[16256 + i];
+        const a7 = u47_1[16320 + i];
         for (let j = 0; j < 64; j++) {
+          const q = 15872 + j;
+          const s = a0 * d_H_1[q] + a1 * d_H_1[q + 64] + a2 * d_H_1[q + 128] + a3 * d_H_1[q + 192];
           d_Wo_1[i * 64 + j] =
             d_Wo_1[i * 64 + j] +
-            a0 * d_H_1[16128 + j] +
-            a1 * d_H_1[16192 + j] +
-            a2 * d_H_1[16256 + j] +
-            a3 * d_H_1[16320 + j];
+            s +
+            a4 * d_H_1[q + 256] +
+            a5 * d_H_1[q + 320] +
+            a6 * d_H_1[q + 384] +
+            a7 * d_H_1[q + 448];
         }
       }
     }
@@ -1634,39 +3184,46 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
             const a1 = u165[((q0 * 16 + 1) * 4 + q1) * 16 + i];
             const a2 = u165[((q0 * 16 + 2) * 4 + q1) * 16 + i];
             const a3 = u165[((q0 * 16 + 3) * 4 + q1) * 16 + i];
+            const a4 = u165[((q0 * 16 + 4) * 4 + q1) * 16 + i];
+            const a5 = u165[((q0 * 16 + 5) * 4 + q1) * 16 + i];
+            const a6 = u165[((q0 * 16 + 6) * 4 + q1) * 16 + i];
+            const a7 = u165[((q0 * 16 + 7) * 4 + q1) * 16 + i];
             for (let j = 0; j < 16; j++) {
-              d_V_1[((q0 * 16 + j) * 4 + q1) * 16 + i] =
+              const s =
                 a0 * P_1[(q0 * 4 + q1) * 16 * 16 + j] +
                 a1 * P_1[((q0 * 4 + q1) * 16 + 1) * 16 + j] +
                 a2 * P_1[((q0 * 4 + q1) * 16 + 2) * 16 + j] +
                 a3 * P_1[((q0 * 4 + q1) * 16 + 3) * 16 + j];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u165[((q0 * 16 + t) * 4 + q1) * 16 + i];
-            const a1 = u165[((q0 * 16 + (t + 1)) * 4 + q1) * 16 + i];
-            const a2 = u165[((q0 * 16 + (t + 2)) * 4 + q1) * 16 + i];
-            const a3 = u165[((q0 * 16 + (t + 3)) * 4 + q1) * 16 + i];
-            for (let j = 0; j < 16; j++) {
-              d_V_1[((q0 * 16 + j) * 4 + q1) * 16 + i] +=
-                a0 * P_1[((q0 * 4 + q1) * 16 + t) * 16 + j] +
-                a1 * P_1[((q0 * 4 + q1) * 16 + (t + 1)) * 16 + j] +
-                a2 * P_1[((q0 * 4 + q1) * 16 + (t + 2)) * 16 + j] +
-                a3 * P_1[((q0 * 4 + q1) * 16 + (t + 3)) * 16 + j];
+              d_V_1[((q0 * 16 + j) * 4 + q1) * 16 + i] =
+                s +
+                a4 * P_1[((q0 * 4 + q1) * 16 + 4) * 16 + j] +
+                a5 * P_1[((q0 * 4 + q1) * 16 + 5) * 16 + j] +
+                a6 * P_1[((q0 * 4 + q1) * 16 + 6) * 16 + j] +
+                a7 * P_1[((q0 * 4 + q1) * 16 + 7) * 16 + j];
             }
           }
           {
-            const a0 = u165[((q0 * 16 + 12) * 4 + q1) * 16 + i];
-            const a1 = u165[((q0 * 16 + 13) * 4 + q1) * 16 + i];
-            const a2 = u165[((q0 * 16 + 14) * 4 + q1) * 16 + i];
-            const a3 = u165[((q0 * 16 + 15) * 4 + q1) * 16 + i];
+            const a0 = u165[((q0 * 16 + 8) * 4 + q1) * 16 + i];
+            const a1 = u165[((q0 * 16 + 9) * 4 + q1) * 16 + i];
+            const a2 = u165[((q0 * 16 + 10) * 4 + q1) * 16 + i];
+            const a3 = u165[((q0 * 16 + 11) * 4 + q1) * 16 + i];
+            const a4 = u165[((q0 * 16 + 12) * 4 + q1) * 16 + i];
+            const a5 = u165[((q0 * 16 + 13) * 4 + q1) * 16 + i];
+            const a6 = u165[((q0 * 16 + 14) * 4 + q1) * 16 + i];
+            const a7 = u165[((q0 * 16 + 15) * 4 + q1) * 16 + i];
             for (let j = 0; j < 16; j++) {
+              const s =
+                a0 * P_1[((q0 * 4 + q1) * 16 + 8) * 16 + j] +
+                a1 * P_1[((q0 * 4 + q1) * 16 + 9) * 16 + j] +
+                a2 * P_1[((q0 * 4 + q1) * 16 + 10) * 16 + j] +
+                a3 * P_1[((q0 * 4 + q1) * 16 + 11) * 16 + j];
               d_V_1[((q0 * 16 + j) * 4 + q1) * 16 + i] =
                 d_V_1[((q0 * 16 + j) * 4 + q1) * 16 + i] +
-                a0 * P_1[((q0 * 4 + q1) * 16 + 12) * 16 + j] +
-                a1 * P_1[((q0 * 4 + q1) * 16 + 13) * 16 + j] +
-                a2 * P_1[((q0 * 4 + q1) * 16 + 14) * 16 + j] +
-                a3 * P_1[((q0 * 4 + q1) * 16 + 15) * 16 + j];
+                s +
+                a4 * P_1[((q0 * 4 + q1) * 16 + 12) * 16 + j] +
+                a5 * P_1[((q0 * 4 + q1) * 16 + 13) * 16 + j] +
+                a6 * P_1[((q0 * 4 + q1) * 16 + 14) * 16 + j] +
+                a7 * P_1[((q0 * 4 + q1) * 16 + 15) * 16 + j];
             }
           }
         }
@@ -1713,6 +3270,44 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
     }
   }
   // d_Q_1 : [16, 16, 4, 16]
+  batchChunk_spill[0] = u103;
+}
+
+/** Part 3 of 3: a function short enough for V8 to optimize. */
+function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Result): void {
+  const Wq_1 = params.Wq;
+  const Wk_1 = params.Wk;
+  const Wv_1 = params.Wv;
+  const u17_1 = workspace.u17_1;
+  const A_1 = workspace.A_1;
+  const u25 = workspace.u25;
+  const u27_1 = workspace.u27_1;
+  const d_b2_1 = workspace.d_b2_1;
+  const d_W2_1 = workspace.d_W2_1;
+  const d_b1_1 = workspace.d_b1_1;
+  const d_W1_1 = workspace.d_W1_1;
+  const d_c2_1 = workspace.d_c2_1;
+  const d_g2_1 = workspace.d_g2_1;
+  const d_Wo_1 = workspace.d_Wo_1;
+  const d_V_1 = workspace.d_V_1;
+  const u179 = workspace.u179;
+  const d_Q_1 = workspace.d_Q_1;
+  const d_K_1 = workspace.d_K_1;
+  const u184 = workspace.u184;
+  const d_Wv_1 = workspace.d_Wv_1;
+  const u189 = workspace.u189;
+  const d_Wk_1 = workspace.d_Wk_1;
+  const u193 = workspace.u193;
+  const d_Wq_1 = workspace.d_Wq_1;
+  const u196 = workspace.u196;
+  const u198 = workspace.u198;
+  const d_c1_1 = workspace.d_c1_1;
+  const u200 = workspace.u200;
+  const u201 = workspace.u201;
+  const d_g1_1 = workspace.d_g1_1;
+  const sums = workspace.batchSums;
+  const grads = out.grads;
+  const u103 = batchChunk_spill[0];
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
@@ -1722,39 +3317,46 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
             const a1 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 1];
             const a2 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 2];
             const a3 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 3];
+            const a4 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 4];
+            const a5 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 5];
+            const a6 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 6];
+            const a7 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 7];
             for (let j = 0; j < 16; j++) {
-              d_Q_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
+              const s =
                 a0 * u27_1[(q0 * 16 * 4 + q1) * 16 + j] +
                 a1 * u27_1[((q0 * 16 + 1) * 4 + q1) * 16 + j] +
                 a2 * u27_1[((q0 * 16 + 2) * 4 + q1) * 16 + j] +
                 a3 * u27_1[((q0 * 16 + 3) * 4 + q1) * 16 + j];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u179[((q0 * 4 + q1) * 16 + i) * 16 + t];
-            const a1 = u179[((q0 * 4 + q1) * 16 + i) * 16 + (t + 1)];
-            const a2 = u179[((q0 * 4 + q1) * 16 + i) * 16 + (t + 2)];
-            const a3 = u179[((q0 * 4 + q1) * 16 + i) * 16 + (t + 3)];
-            for (let j = 0; j < 16; j++) {
-              d_Q_1[((q0 * 16 + i) * 4 + q1) * 16 + j] +=
-                a0 * u27_1[((q0 * 16 + t) * 4 + q1) * 16 + j] +
-                a1 * u27_1[((q0 * 16 + (t + 1)) * 4 + q1) * 16 + j] +
-                a2 * u27_1[((q0 * 16 + (t + 2)) * 4 + q1) * 16 + j] +
-                a3 * u27_1[((q0 * 16 + (t + 3)) * 4 + q1) * 16 + j];
+              d_Q_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
+                s +
+                a4 * u27_1[((q0 * 16 + 4) * 4 + q1) * 16 + j] +
+                a5 * u27_1[((q0 * 16 + 5) * 4 + q1) * 16 + j] +
+                a6 * u27_1[((q0 * 16 + 6) * 4 + q1) * 16 + j] +
+                a7 * u27_1[((q0 * 16 + 7) * 4 + q1) * 16 + j];
             }
           }
           {
-            const a0 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 12];
-            const a1 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 13];
-            const a2 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 14];
-            const a3 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 15];
+            const a0 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 8];
+            const a1 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 9];
+            const a2 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 10];
+            const a3 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 11];
+            const a4 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 12];
+            const a5 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 13];
+            const a6 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 14];
+            const a7 = u179[((q0 * 4 + q1) * 16 + i) * 16 + 15];
             for (let j = 0; j < 16; j++) {
+              const s =
+                a0 * u27_1[((q0 * 16 + 8) * 4 + q1) * 16 + j] +
+                a1 * u27_1[((q0 * 16 + 9) * 4 + q1) * 16 + j] +
+                a2 * u27_1[((q0 * 16 + 10) * 4 + q1) * 16 + j] +
+                a3 * u27_1[((q0 * 16 + 11) * 4 + q1) * 16 + j];
               d_Q_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
                 d_Q_1[((q0 * 16 + i) * 4 + q1) * 16 + j] +
-                a0 * u27_1[((q0 * 16 + 12) * 4 + q1) * 16 + j] +
-                a1 * u27_1[((q0 * 16 + 13) * 4 + q1) * 16 + j] +
-                a2 * u27_1[((q0 * 16 + 14) * 4 + q1) * 16 + j] +
-                a3 * u27_1[((q0 * 16 + 15) * 4 + q1) * 16 + j];
+                s +
+                a4 * u27_1[((q0 * 16 + 12) * 4 + q1) * 16 + j] +
+                a5 * u27_1[((q0 * 16 + 13) * 4 + q1) * 16 + j] +
+                a6 * u27_1[((q0 * 16 + 14) * 4 + q1) * 16 + j] +
+                a7 * u27_1[((q0 * 16 + 15) * 4 + q1) * 16 + j];
             }
           }
         }
@@ -1771,39 +3373,46 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
             const a1 = u179[((q0 * 4 + q1) * 16 + 1) * 16 + i];
             const a2 = u179[((q0 * 4 + q1) * 16 + 2) * 16 + i];
             const a3 = u179[((q0 * 4 + q1) * 16 + 3) * 16 + i];
+            const a4 = u179[((q0 * 4 + q1) * 16 + 4) * 16 + i];
+            const a5 = u179[((q0 * 4 + q1) * 16 + 5) * 16 + i];
+            const a6 = u179[((q0 * 4 + q1) * 16 + 6) * 16 + i];
+            const a7 = u179[((q0 * 4 + q1) * 16 + 7) * 16 + i];
             for (let j = 0; j < 16; j++) {
-              d_K_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
+              const s =
                 a0 * u25[(q0 * 16 * 4 + q1) * 16 + j] +
                 a1 * u25[((q0 * 16 + 1) * 4 + q1) * 16 + j] +
                 a2 * u25[((q0 * 16 + 2) * 4 + q1) * 16 + j] +
                 a3 * u25[((q0 * 16 + 3) * 4 + q1) * 16 + j];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u179[((q0 * 4 + q1) * 16 + t) * 16 + i];
-            const a1 = u179[((q0 * 4 + q1) * 16 + (t + 1)) * 16 + i];
-            const a2 = u179[((q0 * 4 + q1) * 16 + (t + 2)) * 16 + i];
-            const a3 = u179[((q0 * 4 + q1) * 16 + (t + 3)) * 16 + i];
-            for (let j = 0; j < 16; j++) {
-              d_K_1[((q0 * 16 + i) * 4 + q1) * 16 + j] +=
-                a0 * u25[((q0 * 16 + t) * 4 + q1) * 16 + j] +
-                a1 * u25[((q0 * 16 + (t + 1)) * 4 + q1) * 16 + j] +
-                a2 * u25[((q0 * 16 + (t + 2)) * 4 + q1) * 16 + j] +
-                a3 * u25[((q0 * 16 + (t + 3)) * 4 + q1) * 16 + j];
+              d_K_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
+                s +
+                a4 * u25[((q0 * 16 + 4) * 4 + q1) * 16 + j] +
+                a5 * u25[((q0 * 16 + 5) * 4 + q1) * 16 + j] +
+                a6 * u25[((q0 * 16 + 6) * 4 + q1) * 16 + j] +
+                a7 * u25[((q0 * 16 + 7) * 4 + q1) * 16 + j];
             }
           }
           {
-            const a0 = u179[((q0 * 4 + q1) * 16 + 12) * 16 + i];
-            const a1 = u179[((q0 * 4 + q1) * 16 + 13) * 16 + i];
-            const a2 = u179[((q0 * 4 + q1) * 16 + 14) * 16 + i];
-            const a3 = u179[((q0 * 4 + q1) * 16 + 15) * 16 + i];
+            const a0 = u179[((q0 * 4 + q1) * 16 + 8) * 16 + i];
+            const a1 = u179[((q0 * 4 + q1) * 16 + 9) * 16 + i];
+            const a2 = u179[((q0 * 4 + q1) * 16 + 10) * 16 + i];
+            const a3 = u179[((q0 * 4 + q1) * 16 + 11) * 16 + i];
+            const a4 = u179[((q0 * 4 + q1) * 16 + 12) * 16 + i];
+            const a5 = u179[((q0 * 4 + q1) * 16 + 13) * 16 + i];
+            const a6 = u179[((q0 * 4 + q1) * 16 + 14) * 16 + i];
+            const a7 = u179[((q0 * 4 + q1) * 16 + 15) * 16 + i];
             for (let j = 0; j < 16; j++) {
+              const s =
+                a0 * u25[((q0 * 16 + 8) * 4 + q1) * 16 + j] +
+                a1 * u25[((q0 * 16 + 9) * 4 + q1) * 16 + j] +
+                a2 * u25[((q0 * 16 + 10) * 4 + q1) * 16 + j] +
+                a3 * u25[((q0 * 16 + 11) * 4 + q1) * 16 + j];
               d_K_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
                 d_K_1[((q0 * 16 + i) * 4 + q1) * 16 + j] +
-                a0 * u25[((q0 * 16 + 12) * 4 + q1) * 16 + j] +
-                a1 * u25[((q0 * 16 + 13) * 4 + q1) * 16 + j] +
-                a2 * u25[((q0 * 16 + 14) * 4 + q1) * 16 + j] +
-                a3 * u25[((q0 * 16 + 15) * 4 + q1) * 16 + j];
+                s +
+                a4 * u25[((q0 * 16 + 12) * 4 + q1) * 16 + j] +
+                a5 * u25[((q0 * 16 + 13) * 4 + q1) * 16 + j] +
+                a6 * u25[((q0 * 16 + 14) * 4 + q1) * 16 + j] +
+                a7 * u25[((q0 * 16 + 15) * 4 + q1) * 16 + j];
             }
           }
         }
@@ -1843,35 +3452,51 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
         const a1 = A_1[64 + i];
         const a2 = A_1[128 + i];
         const a3 = A_1[192 + i];
+        const a4 = A_1[256 + i];
+        const a5 = A_1[320 + i];
+        const a6 = A_1[384 + i];
+        const a7 = A_1[448 + i];
         for (let j = 0; j < 64; j++) {
-          d_Wv_1[i * 64 + j] = a0 * d_V_1[j] + a1 * d_V_1[64 + j] + a2 * d_V_1[128 + j] + a3 * d_V_1[192 + j];
+          const s = a0 * d_V_1[j] + a1 * d_V_1[j + 64] + a2 * d_V_1[j + 128] + a3 * d_V_1[j + 192];
+          d_Wv_1[i * 64 + j] =
+            s + a4 * d_V_1[j + 256] + a5 * d_V_1[j + 320] + a6 * d_V_1[j + 384] + a7 * d_V_1[j + 448];
         }
       }
-      for (let t = 4; t < 252; t += 4) {
+      for (let t = 8; t < 248; t += 8) {
         const a0 = A_1[t * 64 + i];
         const a1 = A_1[(t + 1) * 64 + i];
         const a2 = A_1[(t + 2) * 64 + i];
         const a3 = A_1[(t + 3) * 64 + i];
+        const a4 = A_1[(t + 4) * 64 + i];
+        const a5 = A_1[(t + 5) * 64 + i];
+        const a6 = A_1[(t + 6) * 64 + i];
+        const a7 = A_1[(t + 7) * 64 + i];
         for (let j = 0; j < 64; j++) {
+          const q = t * 64 + j;
+          const s = a0 * d_V_1[q] + a1 * d_V_1[q + 64] + a2 * d_V_1[q + 128] + a3 * d_V_1[q + 192];
           d_Wv_1[i * 64 + j] +=
-            a0 * d_V_1[t * 64 + j] +
-            a1 * d_V_1[(t + 1) * 64 + j] +
-            a2 * d_V_1[(t + 2) * 64 + j] +
-            a3 * d_V_1[(t + 3) * 64 + j];
+            s + a4 * d_V_1[q + 256] + a5 * d_V_1[q + 320] + a6 * d_V_1[q + 384] + a7 * d_V_1[q + 448];
         }
       }
       {
-        const a0 = A_1[16128 + i];
-        const a1 = A_1[16192 + i];
-        const a2 = A_1[16256 + i];
-        const a3 = A_1[16320 + i];
+        const a0 = A_1[15872 + i];
+        const a1 = A_1[15936 + i];
+        const a2 = A_1[16000 + i];
+        const a3 = A_1[16064 + i];
+        const a4 = A_1[16128 + i];
+        const a5 = A_1[16192 + i];
+        const a6 = A_1[16256 + i];
+        const a7 = A_1[16320 + i];
         for (let j = 0; j < 64; j++) {
+          const q = 15872 + j;
+          const s = a0 * d_V_1[q] + a1 * d_V_1[q + 64] + a2 * d_V_1[q + 128] + a3 * d_V_1[q + 192];
           d_Wv_1[i * 64 + j] =
             d_Wv_1[i * 64 + j] +
-            a0 * d_V_1[16128 + j] +
-            a1 * d_V_1[16192 + j] +
-            a2 * d_V_1[16256 + j] +
-            a3 * d_V_1[16320 + j];
+            s +
+            a4 * d_V_1[q + 256] +
+            a5 * d_V_1[q + 320] +
+            a6 * d_V_1[q + 384] +
+            a7 * d_V_1[q + 448];
         }
       }
     }
@@ -1909,35 +3534,51 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
         const a1 = A_1[64 + i];
         const a2 = A_1[128 + i];
         const a3 = A_1[192 + i];
+        const a4 = A_1[256 + i];
+        const a5 = A_1[320 + i];
+        const a6 = A_1[384 + i];
+        const a7 = A_1[448 + i];
         for (let j = 0; j < 64; j++) {
-          d_Wk_1[i * 64 + j] = a0 * d_K_1[j] + a1 * d_K_1[64 + j] + a2 * d_K_1[128 + j] + a3 * d_K_1[192 + j];
+          const s = a0 * d_K_1[j] + a1 * d_K_1[j + 64] + a2 * d_K_1[j + 128] + a3 * d_K_1[j + 192];
+          d_Wk_1[i * 64 + j] =
+            s + a4 * d_K_1[j + 256] + a5 * d_K_1[j + 320] + a6 * d_K_1[j + 384] + a7 * d_K_1[j + 448];
         }
       }
-      for (let t = 4; t < 252; t += 4) {
+      for (let t = 8; t < 248; t += 8) {
         const a0 = A_1[t * 64 + i];
         const a1 = A_1[(t + 1) * 64 + i];
         const a2 = A_1[(t + 2) * 64 + i];
         const a3 = A_1[(t + 3) * 64 + i];
+        const a4 = A_1[(t + 4) * 64 + i];
+        const a5 = A_1[(t + 5) * 64 + i];
+        const a6 = A_1[(t + 6) * 64 + i];
+        const a7 = A_1[(t + 7) * 64 + i];
         for (let j = 0; j < 64; j++) {
+          const q = t * 64 + j;
+          const s = a0 * d_K_1[q] + a1 * d_K_1[q + 64] + a2 * d_K_1[q + 128] + a3 * d_K_1[q + 192];
           d_Wk_1[i * 64 + j] +=
-            a0 * d_K_1[t * 64 + j] +
-            a1 * d_K_1[(t + 1) * 64 + j] +
-            a2 * d_K_1[(t + 2) * 64 + j] +
-            a3 * d_K_1[(t + 3) * 64 + j];
+            s + a4 * d_K_1[q + 256] + a5 * d_K_1[q + 320] + a6 * d_K_1[q + 384] + a7 * d_K_1[q + 448];
         }
       }
       {
-        const a0 = A_1[16128 + i];
-        const a1 = A_1[16192 + i];
-        const a2 = A_1[16256 + i];
-        const a3 = A_1[16320 + i];
+        const a0 = A_1[15872 + i];
+        const a1 = A_1[15936 + i];
+        const a2 = A_1[16000 + i];
+        const a3 = A_1[16064 + i];
+        const a4 = A_1[16128 + i];
+        const a5 = A_1[16192 + i];
+        const a6 = A_1[16256 + i];
+        const a7 = A_1[16320 + i];
         for (let j = 0; j < 64; j++) {
+          const q = 15872 + j;
+          const s = a0 * d_K_1[q] + a1 * d_K_1[q + 64] + a2 * d_K_1[q + 128] + a3 * d_K_1[q + 192];
           d_Wk_1[i * 64 + j] =
             d_Wk_1[i * 64 + j] +
-            a0 * d_K_1[16128 + j] +
-            a1 * d_K_1[16192 + j] +
-            a2 * d_K_1[16256 + j] +
-            a3 * d_K_1[16320 + j];
+            s +
+            a4 * d_K_1[q + 256] +
+            a5 * d_K_1[q + 320] +
+            a6 * d_K_1[q + 384] +
+            a7 * d_K_1[q + 448];
         }
       }
     }
@@ -1973,32 +3614,6 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
     }
   }
   // d_Wq_1 : [64, 64]
-}
-
-/** Part 3 of 3: a function short enough for V8 to optimize. */
-function batchChunk_part3(_params: Params, _batch: Batch, _first: number, out: Result): void {
-  const u17_1 = workspace.u17_1;
-  const A_1 = workspace.A_1;
-  const d_b2_1 = workspace.d_b2_1;
-  const d_W2_1 = workspace.d_W2_1;
-  const d_b1_1 = workspace.d_b1_1;
-  const d_W1_1 = workspace.d_W1_1;
-  const d_c2_1 = workspace.d_c2_1;
-  const d_g2_1 = workspace.d_g2_1;
-  const d_Wo_1 = workspace.d_Wo_1;
-  const d_Q_1 = workspace.d_Q_1;
-  const d_Wv_1 = workspace.d_Wv_1;
-  const d_Wk_1 = workspace.d_Wk_1;
-  const d_Wq_1 = workspace.d_Wq_1;
-  const u196 = workspace.u196;
-  const u198 = workspace.u198;
-  const d_c1_1 = workspace.d_c1_1;
-  const u200 = workspace.u200;
-  const u201 = workspace.u201;
-  const d_g1_1 = workspace.d_g1_1;
-  const sums = workspace.batchSums;
-  const grads = out.grads;
-  const u103 = batchChunk_spill[0];
   {
     for (let i = 0; i < 64; i++) {
       {
@@ -2006,35 +3621,51 @@ function batchChunk_part3(_params: Params, _batch: Batch, _first: number, out: R
         const a1 = A_1[64 + i];
         const a2 = A_1[128 + i];
         const a3 = A_1[192 + i];
+        const a4 = A_1[256 + i];
+        const a5 = A_1[320 + i];
+        const a6 = A_1[384 + i];
+        const a7 = A_1[448 + i];
         for (let j = 0; j < 64; j++) {
-          d_Wq_1[i * 64 + j] = a0 * d_Q_1[j] + a1 * d_Q_1[64 + j] + a2 * d_Q_1[128 + j] + a3 * d_Q_1[192 + j];
+          const s = a0 * d_Q_1[j] + a1 * d_Q_1[j + 64] + a2 * d_Q_1[j + 128] + a3 * d_Q_1[j + 192];
+          d_Wq_1[i * 64 + j] =
+            s + a4 * d_Q_1[j + 256] + a5 * d_Q_1[j + 320] + a6 * d_Q_1[j + 384] + a7 * d_Q_1[j + 448];
         }
       }
-      for (let t = 4; t < 252; t += 4) {
+      for (let t = 8; t < 248; t += 8) {
         const a0 = A_1[t * 64 + i];
         const a1 = A_1[(t + 1) * 64 + i];
         const a2 = A_1[(t + 2) * 64 + i];
         const a3 = A_1[(t + 3) * 64 + i];
+        const a4 = A_1[(t + 4) * 64 + i];
+        const a5 = A_1[(t + 5) * 64 + i];
+        const a6 = A_1[(t + 6) * 64 + i];
+        const a7 = A_1[(t + 7) * 64 + i];
         for (let j = 0; j < 64; j++) {
+          const q = t * 64 + j;
+          const s = a0 * d_Q_1[q] + a1 * d_Q_1[q + 64] + a2 * d_Q_1[q + 128] + a3 * d_Q_1[q + 192];
           d_Wq_1[i * 64 + j] +=
-            a0 * d_Q_1[t * 64 + j] +
-            a1 * d_Q_1[(t + 1) * 64 + j] +
-            a2 * d_Q_1[(t + 2) * 64 + j] +
-            a3 * d_Q_1[(t + 3) * 64 + j];
+            s + a4 * d_Q_1[q + 256] + a5 * d_Q_1[q + 320] + a6 * d_Q_1[q + 384] + a7 * d_Q_1[q + 448];
         }
       }
       {
-        const a0 = A_1[16128 + i];
-        const a1 = A_1[16192 + i];
-        const a2 = A_1[16256 + i];
-        const a3 = A_1[16320 + i];
+        const a0 = A_1[15872 + i];
+        const a1 = A_1[15936 + i];
+        const a2 = A_1[16000 + i];
+        const a3 = A_1[16064 + i];
+        const a4 = A_1[16128 + i];
+        const a5 = A_1[16192 + i];
+        const a6 = A_1[16256 + i];
+        const a7 = A_1[16320 + i];
         for (let j = 0; j < 64; j++) {
+          const q = 15872 + j;
+          const s = a0 * d_Q_1[q] + a1 * d_Q_1[q + 64] + a2 * d_Q_1[q + 128] + a3 * d_Q_1[q + 192];
           d_Wq_1[i * 64 + j] =
             d_Wq_1[i * 64 + j] +
-            a0 * d_Q_1[16128 + j] +
-            a1 * d_Q_1[16192 + j] +
-            a2 * d_Q_1[16256 + j] +
-            a3 * d_Q_1[16320 + j];
+            s +
+            a4 * d_Q_1[q + 256] +
+            a5 * d_Q_1[q + 320] +
+            a6 * d_Q_1[q + 384] +
+            a7 * d_Q_1[q + 448];
         }
       }
     }
@@ -2246,28 +3877,44 @@ export function loss(params: Params, inputs: Inputs): number {
         const a1 = A[i * 64 + 1];
         const a2 = A[i * 64 + 2];
         const a3 = A[i * 64 + 3];
+        const a4 = A[i * 64 + 4];
+        const a5 = A[i * 64 + 5];
+        const a6 = A[i * 64 + 6];
+        const a7 = A[i * 64 + 7];
         for (let j = 0; j < 64; j++) {
-          u20[i * 64 + j] = a0 * Wq[j] + a1 * Wq[64 + j] + a2 * Wq[128 + j] + a3 * Wq[192 + j];
+          const s = a0 * Wq[j] + a1 * Wq[j + 64] + a2 * Wq[j + 128] + a3 * Wq[j + 192];
+          u20[i * 64 + j] = s + a4 * Wq[j + 256] + a5 * Wq[j + 320] + a6 * Wq[j + 384] + a7 * Wq[j + 448];
         }
       }
-      for (let t = 4; t < 60; t += 4) {
+      for (let t = 8; t < 56; t += 8) {
         const a0 = A[i * 64 + t];
         const a1 = A[i * 64 + (t + 1)];
         const a2 = A[i * 64 + (t + 2)];
         const a3 = A[i * 64 + (t + 3)];
+        const a4 = A[i * 64 + (t + 4)];
+        const a5 = A[i * 64 + (t + 5)];
+        const a6 = A[i * 64 + (t + 6)];
+        const a7 = A[i * 64 + (t + 7)];
         for (let j = 0; j < 64; j++) {
-          u20[i * 64 + j] +=
-            a0 * Wq[t * 64 + j] + a1 * Wq[(t + 1) * 64 + j] + a2 * Wq[(t + 2) * 64 + j] + a3 * Wq[(t + 3) * 64 + j];
+          const q = t * 64 + j;
+          const s = a0 * Wq[q] + a1 * Wq[q + 64] + a2 * Wq[q + 128] + a3 * Wq[q + 192];
+          u20[i * 64 + j] += s + a4 * Wq[q + 256] + a5 * Wq[q + 320] + a6 * Wq[q + 384] + a7 * Wq[q + 448];
         }
       }
       {
-        const a0 = A[i * 64 + 60];
-        const a1 = A[i * 64 + 61];
-        const a2 = A[i * 64 + 62];
-        const a3 = A[i * 64 + 63];
+        const a0 = A[i * 64 + 56];
+        const a1 = A[i * 64 + 57];
+        const a2 = A[i * 64 + 58];
+        const a3 = A[i * 64 + 59];
+        const a4 = A[i * 64 + 60];
+        const a5 = A[i * 64 + 61];
+        const a6 = A[i * 64 + 62];
+        const a7 = A[i * 64 + 63];
         for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wq[q] + a1 * Wq[q + 64] + a2 * Wq[q + 128] + a3 * Wq[q + 192];
           u20[i * 64 + j] =
-            u20[i * 64 + j] + a0 * Wq[3840 + j] + a1 * Wq[3904 + j] + a2 * Wq[3968 + j] + a3 * Wq[4032 + j];
+            u20[i * 64 + j] + s + a4 * Wq[q + 256] + a5 * Wq[q + 320] + a6 * Wq[q + 384] + a7 * Wq[q + 448];
         }
       }
     }
@@ -2280,28 +3927,44 @@ export function loss(params: Params, inputs: Inputs): number {
         const a1 = A[i * 64 + 1];
         const a2 = A[i * 64 + 2];
         const a3 = A[i * 64 + 3];
+        const a4 = A[i * 64 + 4];
+        const a5 = A[i * 64 + 5];
+        const a6 = A[i * 64 + 6];
+        const a7 = A[i * 64 + 7];
         for (let j = 0; j < 64; j++) {
-          u22[i * 64 + j] = a0 * Wk[j] + a1 * Wk[64 + j] + a2 * Wk[128 + j] + a3 * Wk[192 + j];
+          const s = a0 * Wk[j] + a1 * Wk[j + 64] + a2 * Wk[j + 128] + a3 * Wk[j + 192];
+          u22[i * 64 + j] = s + a4 * Wk[j + 256] + a5 * Wk[j + 320] + a6 * Wk[j + 384] + a7 * Wk[j + 448];
         }
       }
-      for (let t = 4; t < 60; t += 4) {
+      for (let t = 8; t < 56; t += 8) {
         const a0 = A[i * 64 + t];
         const a1 = A[i * 64 + (t + 1)];
         const a2 = A[i * 64 + (t + 2)];
         const a3 = A[i * 64 + (t + 3)];
+        const a4 = A[i * 64 + (t + 4)];
+        const a5 = A[i * 64 + (t + 5)];
+        const a6 = A[i * 64 + (t + 6)];
+        const a7 = A[i * 64 + (t + 7)];
         for (let j = 0; j < 64; j++) {
-          u22[i * 64 + j] +=
-            a0 * Wk[t * 64 + j] + a1 * Wk[(t + 1) * 64 + j] + a2 * Wk[(t + 2) * 64 + j] + a3 * Wk[(t + 3) * 64 + j];
+          const q = t * 64 + j;
+          const s = a0 * Wk[q] + a1 * Wk[q + 64] + a2 * Wk[q + 128] + a3 * Wk[q + 192];
+          u22[i * 64 + j] += s + a4 * Wk[q + 256] + a5 * Wk[q + 320] + a6 * Wk[q + 384] + a7 * Wk[q + 448];
         }
       }
       {
-        const a0 = A[i * 64 + 60];
-        const a1 = A[i * 64 + 61];
-        const a2 = A[i * 64 + 62];
-        const a3 = A[i * 64 + 63];
+        const a0 = A[i * 64 + 56];
+        const a1 = A[i * 64 + 57];
+        const a2 = A[i * 64 + 58];
+        const a3 = A[i * 64 + 59];
+        const a4 = A[i * 64 + 60];
+        const a5 = A[i * 64 + 61];
+        const a6 = A[i * 64 + 62];
+        const a7 = A[i * 64 + 63];
         for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wk[q] + a1 * Wk[q + 64] + a2 * Wk[q + 128] + a3 * Wk[q + 192];
           u22[i * 64 + j] =
-            u22[i * 64 + j] + a0 * Wk[3840 + j] + a1 * Wk[3904 + j] + a2 * Wk[3968 + j] + a3 * Wk[4032 + j];
+            u22[i * 64 + j] + s + a4 * Wk[q + 256] + a5 * Wk[q + 320] + a6 * Wk[q + 384] + a7 * Wk[q + 448];
         }
       }
     }
@@ -2314,28 +3977,44 @@ export function loss(params: Params, inputs: Inputs): number {
         const a1 = A[i * 64 + 1];
         const a2 = A[i * 64 + 2];
         const a3 = A[i * 64 + 3];
+        const a4 = A[i * 64 + 4];
+        const a5 = A[i * 64 + 5];
+        const a6 = A[i * 64 + 6];
+        const a7 = A[i * 64 + 7];
         for (let j = 0; j < 64; j++) {
-          u24[i * 64 + j] = a0 * Wv[j] + a1 * Wv[64 + j] + a2 * Wv[128 + j] + a3 * Wv[192 + j];
+          const s = a0 * Wv[j] + a1 * Wv[j + 64] + a2 * Wv[j + 128] + a3 * Wv[j + 192];
+          u24[i * 64 + j] = s + a4 * Wv[j + 256] + a5 * Wv[j + 320] + a6 * Wv[j + 384] + a7 * Wv[j + 448];
         }
       }
-      for (let t = 4; t < 60; t += 4) {
+      for (let t = 8; t < 56; t += 8) {
         const a0 = A[i * 64 + t];
         const a1 = A[i * 64 + (t + 1)];
         const a2 = A[i * 64 + (t + 2)];
         const a3 = A[i * 64 + (t + 3)];
+        const a4 = A[i * 64 + (t + 4)];
+        const a5 = A[i * 64 + (t + 5)];
+        const a6 = A[i * 64 + (t + 6)];
+        const a7 = A[i * 64 + (t + 7)];
         for (let j = 0; j < 64; j++) {
-          u24[i * 64 + j] +=
-            a0 * Wv[t * 64 + j] + a1 * Wv[(t + 1) * 64 + j] + a2 * Wv[(t + 2) * 64 + j] + a3 * Wv[(t + 3) * 64 + j];
+          const q = t * 64 + j;
+          const s = a0 * Wv[q] + a1 * Wv[q + 64] + a2 * Wv[q + 128] + a3 * Wv[q + 192];
+          u24[i * 64 + j] += s + a4 * Wv[q + 256] + a5 * Wv[q + 320] + a6 * Wv[q + 384] + a7 * Wv[q + 448];
         }
       }
       {
-        const a0 = A[i * 64 + 60];
-        const a1 = A[i * 64 + 61];
-        const a2 = A[i * 64 + 62];
-        const a3 = A[i * 64 + 63];
+        const a0 = A[i * 64 + 56];
+        const a1 = A[i * 64 + 57];
+        const a2 = A[i * 64 + 58];
+        const a3 = A[i * 64 + 59];
+        const a4 = A[i * 64 + 60];
+        const a5 = A[i * 64 + 61];
+        const a6 = A[i * 64 + 62];
+        const a7 = A[i * 64 + 63];
         for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wv[q] + a1 * Wv[q + 64] + a2 * Wv[q + 128] + a3 * Wv[q + 192];
           u24[i * 64 + j] =
-            u24[i * 64 + j] + a0 * Wv[3840 + j] + a1 * Wv[3904 + j] + a2 * Wv[3968 + j] + a3 * Wv[4032 + j];
+            u24[i * 64 + j] + s + a4 * Wv[q + 256] + a5 * Wv[q + 320] + a6 * Wv[q + 384] + a7 * Wv[q + 448];
         }
       }
     }
@@ -2420,39 +4099,46 @@ export function loss(params: Params, inputs: Inputs): number {
           const a1 = P[(q0 * 16 + i) * 16 + 1];
           const a2 = P[(q0 * 16 + i) * 16 + 2];
           const a3 = P[(q0 * 16 + i) * 16 + 3];
+          const a4 = P[(q0 * 16 + i) * 16 + 4];
+          const a5 = P[(q0 * 16 + i) * 16 + 5];
+          const a6 = P[(q0 * 16 + i) * 16 + 6];
+          const a7 = P[(q0 * 16 + i) * 16 + 7];
           for (let j = 0; j < 16; j++) {
-            u39[(i * 4 + q0) * 16 + j] =
+            const s =
               a0 * u24[q0 * 16 + j] +
               a1 * u24[(4 + q0) * 16 + j] +
               a2 * u24[(8 + q0) * 16 + j] +
               a3 * u24[(12 + q0) * 16 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = P[(q0 * 16 + i) * 16 + t];
-          const a1 = P[(q0 * 16 + i) * 16 + (t + 1)];
-          const a2 = P[(q0 * 16 + i) * 16 + (t + 2)];
-          const a3 = P[(q0 * 16 + i) * 16 + (t + 3)];
-          for (let j = 0; j < 16; j++) {
-            u39[(i * 4 + q0) * 16 + j] +=
-              a0 * u24[(t * 4 + q0) * 16 + j] +
-              a1 * u24[((t + 1) * 4 + q0) * 16 + j] +
-              a2 * u24[((t + 2) * 4 + q0) * 16 + j] +
-              a3 * u24[((t + 3) * 4 + q0) * 16 + j];
+            u39[(i * 4 + q0) * 16 + j] =
+              s +
+              a4 * u24[(16 + q0) * 16 + j] +
+              a5 * u24[(20 + q0) * 16 + j] +
+              a6 * u24[(24 + q0) * 16 + j] +
+              a7 * u24[(28 + q0) * 16 + j];
           }
         }
         {
-          const a0 = P[(q0 * 16 + i) * 16 + 12];
-          const a1 = P[(q0 * 16 + i) * 16 + 13];
-          const a2 = P[(q0 * 16 + i) * 16 + 14];
-          const a3 = P[(q0 * 16 + i) * 16 + 15];
+          const a0 = P[(q0 * 16 + i) * 16 + 8];
+          const a1 = P[(q0 * 16 + i) * 16 + 9];
+          const a2 = P[(q0 * 16 + i) * 16 + 10];
+          const a3 = P[(q0 * 16 + i) * 16 + 11];
+          const a4 = P[(q0 * 16 + i) * 16 + 12];
+          const a5 = P[(q0 * 16 + i) * 16 + 13];
+          const a6 = P[(q0 * 16 + i) * 16 + 14];
+          const a7 = P[(q0 * 16 + i) * 16 + 15];
           for (let j = 0; j < 16; j++) {
+            const s =
+              a0 * u24[(32 + q0) * 16 + j] +
+              a1 * u24[(36 + q0) * 16 + j] +
+              a2 * u24[(40 + q0) * 16 + j] +
+              a3 * u24[(44 + q0) * 16 + j];
             u39[(i * 4 + q0) * 16 + j] =
               u39[(i * 4 + q0) * 16 + j] +
-              a0 * u24[(48 + q0) * 16 + j] +
-              a1 * u24[(52 + q0) * 16 + j] +
-              a2 * u24[(56 + q0) * 16 + j] +
-              a3 * u24[(60 + q0) * 16 + j];
+              s +
+              a4 * u24[(48 + q0) * 16 + j] +
+              a5 * u24[(52 + q0) * 16 + j] +
+              a6 * u24[(56 + q0) * 16 + j] +
+              a7 * u24[(60 + q0) * 16 + j];
           }
         }
       }
@@ -2466,28 +4152,44 @@ export function loss(params: Params, inputs: Inputs): number {
         const a1 = u39[i * 64 + 1];
         const a2 = u39[i * 64 + 2];
         const a3 = u39[i * 64 + 3];
+        const a4 = u39[i * 64 + 4];
+        const a5 = u39[i * 64 + 5];
+        const a6 = u39[i * 64 + 6];
+        const a7 = u39[i * 64 + 7];
         for (let j = 0; j < 64; j++) {
-          u41[i * 64 + j] = a0 * Wo[j] + a1 * Wo[64 + j] + a2 * Wo[128 + j] + a3 * Wo[192 + j];
+          const s = a0 * Wo[j] + a1 * Wo[j + 64] + a2 * Wo[j + 128] + a3 * Wo[j + 192];
+          u41[i * 64 + j] = s + a4 * Wo[j + 256] + a5 * Wo[j + 320] + a6 * Wo[j + 384] + a7 * Wo[j + 448];
         }
       }
-      for (let t = 4; t < 60; t += 4) {
+      for (let t = 8; t < 56; t += 8) {
         const a0 = u39[i * 64 + t];
         const a1 = u39[i * 64 + (t + 1)];
         const a2 = u39[i * 64 + (t + 2)];
         const a3 = u39[i * 64 + (t + 3)];
+        const a4 = u39[i * 64 + (t + 4)];
+        const a5 = u39[i * 64 + (t + 5)];
+        const a6 = u39[i * 64 + (t + 6)];
+        const a7 = u39[i * 64 + (t + 7)];
         for (let j = 0; j < 64; j++) {
-          u41[i * 64 + j] +=
-            a0 * Wo[t * 64 + j] + a1 * Wo[(t + 1) * 64 + j] + a2 * Wo[(t + 2) * 64 + j] + a3 * Wo[(t + 3) * 64 + j];
+          const q = t * 64 + j;
+          const s = a0 * Wo[q] + a1 * Wo[q + 64] + a2 * Wo[q + 128] + a3 * Wo[q + 192];
+          u41[i * 64 + j] += s + a4 * Wo[q + 256] + a5 * Wo[q + 320] + a6 * Wo[q + 384] + a7 * Wo[q + 448];
         }
       }
       {
-        const a0 = u39[i * 64 + 60];
-        const a1 = u39[i * 64 + 61];
-        const a2 = u39[i * 64 + 62];
-        const a3 = u39[i * 64 + 63];
+        const a0 = u39[i * 64 + 56];
+        const a1 = u39[i * 64 + 57];
+        const a2 = u39[i * 64 + 58];
+        const a3 = u39[i * 64 + 59];
+        const a4 = u39[i * 64 + 60];
+        const a5 = u39[i * 64 + 61];
+        const a6 = u39[i * 64 + 62];
+        const a7 = u39[i * 64 + 63];
         for (let j = 0; j < 64; j++) {
+          const q = 3584 + j;
+          const s = a0 * Wo[q] + a1 * Wo[q + 64] + a2 * Wo[q + 128] + a3 * Wo[q + 192];
           u41[i * 64 + j] =
-            u41[i * 64 + j] + a0 * Wo[3840 + j] + a1 * Wo[3904 + j] + a2 * Wo[3968 + j] + a3 * Wo[4032 + j];
+            u41[i * 64 + j] + s + a4 * Wo[q + 256] + a5 * Wo[q + 320] + a6 * Wo[q + 384] + a7 * Wo[q + 448];
           H[i * 64 + j] = X[i * 64 + j] + u41[i * 64 + j];
         }
       }
@@ -2545,28 +4247,44 @@ export function loss(params: Params, inputs: Inputs): number {
         const a1 = M[i * 64 + 1];
         const a2 = M[i * 64 + 2];
         const a3 = M[i * 64 + 3];
+        const a4 = M[i * 64 + 4];
+        const a5 = M[i * 64 + 5];
+        const a6 = M[i * 64 + 6];
+        const a7 = M[i * 64 + 7];
         for (let j = 0; j < 256; j++) {
-          u60[i * 256 + j] = a0 * W1[j] + a1 * W1[256 + j] + a2 * W1[512 + j] + a3 * W1[768 + j];
+          const s = a0 * W1[j] + a1 * W1[j + 256] + a2 * W1[j + 512] + a3 * W1[j + 768];
+          u60[i * 256 + j] = s + a4 * W1[j + 1024] + a5 * W1[j + 1280] + a6 * W1[j + 1536] + a7 * W1[j + 1792];
         }
       }
-      for (let t = 4; t < 60; t += 4) {
+      for (let t = 8; t < 56; t += 8) {
         const a0 = M[i * 64 + t];
         const a1 = M[i * 64 + (t + 1)];
         const a2 = M[i * 64 + (t + 2)];
         const a3 = M[i * 64 + (t + 3)];
+        const a4 = M[i * 64 + (t + 4)];
+        const a5 = M[i * 64 + (t + 5)];
+        const a6 = M[i * 64 + (t + 6)];
+        const a7 = M[i * 64 + (t + 7)];
         for (let j = 0; j < 256; j++) {
-          u60[i * 256 + j] +=
-            a0 * W1[t * 256 + j] + a1 * W1[(t + 1) * 256 + j] + a2 * W1[(t + 2) * 256 + j] + a3 * W1[(t + 3) * 256 + j];
+          const q = t * 256 + j;
+          const s = a0 * W1[q] + a1 * W1[q + 256] + a2 * W1[q + 512] + a3 * W1[q + 768];
+          u60[i * 256 + j] += s + a4 * W1[q + 1024] + a5 * W1[q + 1280] + a6 * W1[q + 1536] + a7 * W1[q + 1792];
         }
       }
       {
-        const a0 = M[i * 64 + 60];
-        const a1 = M[i * 64 + 61];
-        const a2 = M[i * 64 + 62];
-        const a3 = M[i * 64 + 63];
+        const a0 = M[i * 64 + 56];
+        const a1 = M[i * 64 + 57];
+        const a2 = M[i * 64 + 58];
+        const a3 = M[i * 64 + 59];
+        const a4 = M[i * 64 + 60];
+        const a5 = M[i * 64 + 61];
+        const a6 = M[i * 64 + 62];
+        const a7 = M[i * 64 + 63];
         for (let j = 0; j < 256; j++) {
+          const q = 14336 + j;
+          const s = a0 * W1[q] + a1 * W1[q + 256] + a2 * W1[q + 512] + a3 * W1[q + 768];
           u60[i * 256 + j] =
-            u60[i * 256 + j] + a0 * W1[15360 + j] + a1 * W1[15616 + j] + a2 * W1[15872 + j] + a3 * W1[16128 + j];
+            u60[i * 256 + j] + s + a4 * W1[q + 1024] + a5 * W1[q + 1280] + a6 * W1[q + 1536] + a7 * W1[q + 1792];
           u62[i * 256 + j] = u60[i * 256 + j] + b1[j];
           u70[i * 256 + j] = 0.5 * u62[i * 256 + j] * (1 + erf(u62[i * 256 + j] * 0.7071067811865476));
         }
@@ -2581,28 +4299,44 @@ export function loss(params: Params, inputs: Inputs): number {
         const a1 = u70[i * 256 + 1];
         const a2 = u70[i * 256 + 2];
         const a3 = u70[i * 256 + 3];
+        const a4 = u70[i * 256 + 4];
+        const a5 = u70[i * 256 + 5];
+        const a6 = u70[i * 256 + 6];
+        const a7 = u70[i * 256 + 7];
         for (let j = 0; j < 64; j++) {
-          u71[i * 64 + j] = a0 * W2[j] + a1 * W2[64 + j] + a2 * W2[128 + j] + a3 * W2[192 + j];
+          const s = a0 * W2[j] + a1 * W2[j + 64] + a2 * W2[j + 128] + a3 * W2[j + 192];
+          u71[i * 64 + j] = s + a4 * W2[j + 256] + a5 * W2[j + 320] + a6 * W2[j + 384] + a7 * W2[j + 448];
         }
       }
-      for (let t = 4; t < 252; t += 4) {
+      for (let t = 8; t < 248; t += 8) {
         const a0 = u70[i * 256 + t];
         const a1 = u70[i * 256 + (t + 1)];
         const a2 = u70[i * 256 + (t + 2)];
         const a3 = u70[i * 256 + (t + 3)];
+        const a4 = u70[i * 256 + (t + 4)];
+        const a5 = u70[i * 256 + (t + 5)];
+        const a6 = u70[i * 256 + (t + 6)];
+        const a7 = u70[i * 256 + (t + 7)];
         for (let j = 0; j < 64; j++) {
-          u71[i * 64 + j] +=
-            a0 * W2[t * 64 + j] + a1 * W2[(t + 1) * 64 + j] + a2 * W2[(t + 2) * 64 + j] + a3 * W2[(t + 3) * 64 + j];
+          const q = t * 64 + j;
+          const s = a0 * W2[q] + a1 * W2[q + 64] + a2 * W2[q + 128] + a3 * W2[q + 192];
+          u71[i * 64 + j] += s + a4 * W2[q + 256] + a5 * W2[q + 320] + a6 * W2[q + 384] + a7 * W2[q + 448];
         }
       }
       {
-        const a0 = u70[i * 256 + 252];
-        const a1 = u70[i * 256 + 253];
-        const a2 = u70[i * 256 + 254];
-        const a3 = u70[i * 256 + 255];
+        const a0 = u70[i * 256 + 248];
+        const a1 = u70[i * 256 + 249];
+        const a2 = u70[i * 256 + 250];
+        const a3 = u70[i * 256 + 251];
+        const a4 = u70[i * 256 + 252];
+        const a5 = u70[i * 256 + 253];
+        const a6 = u70[i * 256 + 254];
+        const a7 = u70[i * 256 + 255];
         for (let j = 0; j < 64; j++) {
+          const q = 15872 + j;
+          const s = a0 * W2[q] + a1 * W2[q + 64] + a2 * W2[q + 128] + a3 * W2[q + 192];
           u71[i * 64 + j] =
-            u71[i * 64 + j] + a0 * W2[16128 + j] + a1 * W2[16192 + j] + a2 * W2[16256 + j] + a3 * W2[16320 + j];
+            u71[i * 64 + j] + s + a4 * W2[q + 256] + a5 * W2[q + 320] + a6 * W2[q + 384] + a7 * W2[q + 448];
           const t_1 = H[i * 64 + j] + u71[i * 64 + j] + b2[j] - Y[i * 64 + j];
           u77[i * 64 + j] = t_1 * t_1;
         }
@@ -2626,1276 +4360,8 @@ export function loss(params: Params, inputs: Inputs): number {
 /** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
 export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
   checkGradientsArgs(params, inputs, out);
-  const Wq = params.Wq;
-  const Wk = params.Wk;
-  const Wv = params.Wv;
-  const Wo = params.Wo;
-  const g1 = params.g1;
-  const c1 = params.c1;
-  const g2 = params.g2;
-  const c2 = params.c2;
-  const W1 = params.W1;
-  const b1 = params.b1;
-  const W2 = params.W2;
-  const b2 = params.b2;
-  const X = inputs.X;
-  const Y = inputs.Y;
-  const u1 = workspace.u1;
-  const u4 = workspace.u4;
-  const u6 = workspace.u6;
-  const u7 = workspace.u7;
-  const u8 = workspace.u8;
-  const u13 = workspace.u13;
-  const u15 = workspace.u15;
-  const A = workspace.A;
-  const u20 = workspace.u20;
-  const u22 = workspace.u22;
-  const u24 = workspace.u24;
-  const u26 = workspace.u26;
-  const u29 = workspace.u29;
-  const u30 = workspace.u30;
-  const u34 = workspace.u34;
-  const u37 = workspace.u37;
-  const P = workspace.P;
-  const u39 = workspace.u39;
-  const u41 = workspace.u41;
-  const H = workspace.H;
-  const u43 = workspace.u43;
-  const u45 = workspace.u45;
-  const u47 = workspace.u47;
-  const u48 = workspace.u48;
-  const u49 = workspace.u49;
-  const u53 = workspace.u53;
-  const u55 = workspace.u55;
-  const M = workspace.M;
-  const u60 = workspace.u60;
-  const u62 = workspace.u62;
-  const u64 = workspace.u64;
-  const u66 = workspace.u66;
-  const u69 = workspace.u69;
-  const u70 = workspace.u70;
-  const u71 = workspace.u71;
-  const u75 = workspace.u75;
-  const u77 = workspace.u77;
-  const u81 = workspace.u81;
-  const d_b2 = out.grads.b2;
-  const u84 = workspace.u84;
-  const d_W2 = out.grads.W2;
-  const u98 = workspace.u98;
-  const d_b1 = out.grads.b1;
-  const d_M = workspace.d_M;
-  const d_W1 = out.grads.W1;
-  const d_c2 = out.grads.c2;
-  const u105 = workspace.u105;
-  const u106 = workspace.u106;
-  const d_g2 = out.grads.g2;
-  const u113 = workspace.u113;
-  const u114 = workspace.u114;
-  const u119 = workspace.u119;
-  const u123 = workspace.u123;
-  const u124 = workspace.u124;
-  const u125 = workspace.u125;
-  const u126 = workspace.u126;
-  const d_H = workspace.d_H;
-  const d_O = workspace.d_O;
-  const d_Wo = out.grads.Wo;
-  const d_P = workspace.d_P;
-  const d_V = workspace.d_V;
-  const u137 = workspace.u137;
-  const u138 = workspace.u138;
-  const d_S = workspace.d_S;
-  const u145 = workspace.u145;
-  const d_Q = workspace.d_Q;
-  const d_K = workspace.d_K;
-  const u150 = workspace.u150;
-  const d_Wv = out.grads.Wv;
-  const u155 = workspace.u155;
-  const d_Wk = out.grads.Wk;
-  const u159 = workspace.u159;
-  const d_Wq = out.grads.Wq;
-  const d_A = workspace.d_A;
-  const d_c1 = out.grads.c1;
-  const u164 = workspace.u164;
-  const d_g1 = out.grads.g1;
-  // u1 : [16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      let acc = 0;
-      for (let q1 = 0; q1 < 64; q1++) {
-        acc = acc + X[q0 * 64 + q1];
-      }
-      u1[q0] = acc;
-    }
-  }
-  // u4 : [16, 1]
-  for (let i = 0; i < 16; i++) {
-    u4[i] = u1[i] * 0.015625;
-  }
-  // u6 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u6[i * 64 + j] = X[i * 64 + j] - u4[i];
-    }
-  }
-  // u7 : [16, 64]
-  for (let i = 0; i < 1024; i++) {
-    u7[i] = u6[i] * u6[i];
-  }
-  // u8 : [16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      let acc = 0;
-      for (let q1 = 0; q1 < 64; q1++) {
-        acc = acc + u7[q0 * 64 + q1];
-      }
-      u8[q0] = acc;
-    }
-  }
-  // u13 : [16, 1]
-  for (let i = 0; i < 16; i++) {
-    u13[i] = Math.sqrt(u8[i] * 0.015625 + 0.00001);
-  }
-  // u15 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u15[i * 64 + j] = u6[i * 64 + j] / u13[i];
-    }
-  }
-  // A = layer_norm(X, g1, c1) : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      A[i * 64 + j] = u15[i * 64 + j] * g1[j] + c1[j];
-    }
-  }
-  // u20 = A @ Wq : [16, 64]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = A[i * 64];
-        const a1 = A[i * 64 + 1];
-        const a2 = A[i * 64 + 2];
-        const a3 = A[i * 64 + 3];
-        for (let j = 0; j < 64; j++) {
-          u20[i * 64 + j] = a0 * Wq[j] + a1 * Wq[64 + j] + a2 * Wq[128 + j] + a3 * Wq[192 + j];
-        }
-      }
-      for (let t = 4; t < 60; t += 4) {
-        const a0 = A[i * 64 + t];
-        const a1 = A[i * 64 + (t + 1)];
-        const a2 = A[i * 64 + (t + 2)];
-        const a3 = A[i * 64 + (t + 3)];
-        for (let j = 0; j < 64; j++) {
-          u20[i * 64 + j] +=
-            a0 * Wq[t * 64 + j] + a1 * Wq[(t + 1) * 64 + j] + a2 * Wq[(t + 2) * 64 + j] + a3 * Wq[(t + 3) * 64 + j];
-        }
-      }
-      {
-        const a0 = A[i * 64 + 60];
-        const a1 = A[i * 64 + 61];
-        const a2 = A[i * 64 + 62];
-        const a3 = A[i * 64 + 63];
-        for (let j = 0; j < 64; j++) {
-          u20[i * 64 + j] =
-            u20[i * 64 + j] + a0 * Wq[3840 + j] + a1 * Wq[3904 + j] + a2 * Wq[3968 + j] + a3 * Wq[4032 + j];
-        }
-      }
-    }
-  }
-  // u22 = A @ Wk : [16, 64]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = A[i * 64];
-        const a1 = A[i * 64 + 1];
-        const a2 = A[i * 64 + 2];
-        const a3 = A[i * 64 + 3];
-        for (let j = 0; j < 64; j++) {
-          u22[i * 64 + j] = a0 * Wk[j] + a1 * Wk[64 + j] + a2 * Wk[128 + j] + a3 * Wk[192 + j];
-        }
-      }
-      for (let t = 4; t < 60; t += 4) {
-        const a0 = A[i * 64 + t];
-        const a1 = A[i * 64 + (t + 1)];
-        const a2 = A[i * 64 + (t + 2)];
-        const a3 = A[i * 64 + (t + 3)];
-        for (let j = 0; j < 64; j++) {
-          u22[i * 64 + j] +=
-            a0 * Wk[t * 64 + j] + a1 * Wk[(t + 1) * 64 + j] + a2 * Wk[(t + 2) * 64 + j] + a3 * Wk[(t + 3) * 64 + j];
-        }
-      }
-      {
-        const a0 = A[i * 64 + 60];
-        const a1 = A[i * 64 + 61];
-        const a2 = A[i * 64 + 62];
-        const a3 = A[i * 64 + 63];
-        for (let j = 0; j < 64; j++) {
-          u22[i * 64 + j] =
-            u22[i * 64 + j] + a0 * Wk[3840 + j] + a1 * Wk[3904 + j] + a2 * Wk[3968 + j] + a3 * Wk[4032 + j];
-        }
-      }
-    }
-  }
-  // u24 = A @ Wv : [16, 64]
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = A[i * 64];
-        const a1 = A[i * 64 + 1];
-        const a2 = A[i * 64 + 2];
-        const a3 = A[i * 64 + 3];
-        for (let j = 0; j < 64; j++) {
-          u24[i * 64 + j] = a0 * Wv[j] + a1 * Wv[64 + j] + a2 * Wv[128 + j] + a3 * Wv[192 + j];
-        }
-      }
-      for (let t = 4; t < 60; t += 4) {
-        const a0 = A[i * 64 + t];
-        const a1 = A[i * 64 + (t + 1)];
-        const a2 = A[i * 64 + (t + 2)];
-        const a3 = A[i * 64 + (t + 3)];
-        for (let j = 0; j < 64; j++) {
-          u24[i * 64 + j] +=
-            a0 * Wv[t * 64 + j] + a1 * Wv[(t + 1) * 64 + j] + a2 * Wv[(t + 2) * 64 + j] + a3 * Wv[(t + 3) * 64 + j];
-        }
-      }
-      {
-        const a0 = A[i * 64 + 60];
-        const a1 = A[i * 64 + 61];
-        const a2 = A[i * 64 + 62];
-        const a3 = A[i * 64 + 63];
-        for (let j = 0; j < 64; j++) {
-          u24[i * 64 + j] =
-            u24[i * 64 + j] + a0 * Wv[3840 + j] + a1 * Wv[3904 + j] + a2 * Wv[3968 + j] + a3 * Wv[4032 + j];
-        }
-      }
-    }
-  }
-  // u26 = einsum("thd,shd->hts", Q, K) : [4, 16, 16]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let j = 0; j < 16; j += 2) {
-        for (let i = 0; i < 16; i += 2) {
-          let s0 = 0;
-          let s1 = 0;
-          let s2 = 0;
-          let s3 = 0;
-          for (let t = 0; t < 16; t++) {
-            const a0 = u20[(i * 4 + q0) * 16 + t];
-            const a1 = u20[((i + 1) * 4 + q0) * 16 + t];
-            const a2 = u22[(j * 4 + q0) * 16 + t];
-            const a3 = u22[((j + 1) * 4 + q0) * 16 + t];
-            s0 += a0 * a2;
-            s1 += a0 * a3;
-            s2 += a1 * a2;
-            s3 += a1 * a3;
-          }
-          u26[(q0 * 16 + i) * 16 + j] = s0;
-          u26[(q0 * 16 + i) * 16 + (j + 1)] = s1;
-          u26[(q0 * 16 + (i + 1)) * 16 + j] = s2;
-          u26[(q0 * 16 + (i + 1)) * 16 + (j + 1)] = s3;
-        }
-      }
-    }
-  }
-  // u29 : [16, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u29[q0 * 16 + q1] = q0;
-      }
-    }
-  }
-  // u30 : [16, 16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 16; q1++) {
-        u30[q0 * 16 + q1] = q1;
-      }
-    }
-  }
-  // u34 = tril(ones([16, 16])) > 0 : [16, 16]
-  for (let i = 0; i < 256; i++) {
-    u34[i] = (0 >= u30[i] - u29[i] ? 1 : 0) > 0 ? 1 : 0;
-  }
-  // u37 = where(tril(ones([16, 16])) > 0, S, -1e9) : [4, 16, 16]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        u37[(i0 * 16 + i1) * 16 + i2] = u34[i1 * 16 + i2] > 0 ? u26[(i0 * 16 + i1) * 16 + i2] / 4 : -1000000000;
-      }
-    }
-  }
-  // P = softmax(where(tril(ones([16, 16])) > 0, S, -1e9)) : [4, 16, 16]
-  {
-    for (let i = 0; i < 64; i++) {
-      let m = -Infinity;
-      for (let j = 0; j < 16; j++) {
-        m = Math.max(m, u37[i * 16 + j]);
-      }
-      let s = 0;
-      for (let j = 0; j < 16; j++) {
-        s += Math.exp(u37[i * 16 + j] - m);
-      }
-      for (let j = 0; j < 16; j++) {
-        P[i * 16 + j] = Math.exp(u37[i * 16 + j] - m) / s;
-      }
-    }
-  }
-  // u39 = einsum("hts,shd->thd", P, V) : [16, 4, 16]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let i = 0; i < 16; i++) {
-        {
-          const a0 = P[(q0 * 16 + i) * 16];
-          const a1 = P[(q0 * 16 + i) * 16 + 1];
-          const a2 = P[(q0 * 16 + i) * 16 + 2];
-          const a3 = P[(q0 * 16 + i) * 16 + 3];
-          for (let j = 0; j < 16; j++) {
-            u39[(i * 4 + q0) * 16 + j] =
-              a0 * u24[q0 * 16 + j] +
-              a1 * u24[(4 + q0) * 16 + j] +
-              a2 * u24[(8 + q0) * 16 + j] +
-              a3 * u24[(12 + q0) * 16 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = P[(q0 * 16 + i) * 16 + t];
-          const a1 = P[(q0 * 16 + i) * 16 + (t + 1)];
-          const a2 = P[(q0 * 16 + i) * 16 + (t + 2)];
-          const a3 = P[(q0 * 16 + i) * 16 + (t + 3)];
-          for (let j = 0; j < 16; j++) {
-            u39[(i * 4 + q0) * 16 + j] +=
-              a0 * u24[(t * 4 + q0) * 16 + j] +
-              a1 * u24[((t + 1) * 4 + q0) * 16 + j] +
-              a2 * u24[((t + 2) * 4 + q0) * 16 + j] +
-              a3 * u24[((t + 3) * 4 + q0) * 16 + j];
-          }
-        }
-        {
-          const a0 = P[(q0 * 16 + i) * 16 + 12];
-          const a1 = P[(q0 * 16 + i) * 16 + 13];
-          const a2 = P[(q0 * 16 + i) * 16 + 14];
-          const a3 = P[(q0 * 16 + i) * 16 + 15];
-          for (let j = 0; j < 16; j++) {
-            u39[(i * 4 + q0) * 16 + j] =
-              u39[(i * 4 + q0) * 16 + j] +
-              a0 * u24[(48 + q0) * 16 + j] +
-              a1 * u24[(52 + q0) * 16 + j] +
-              a2 * u24[(56 + q0) * 16 + j] +
-              a3 * u24[(60 + q0) * 16 + j];
-          }
-        }
-      }
-    }
-  }
-  // u41 = O @ Wo : [16, 64]; then, per element, H
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u39[i * 64];
-        const a1 = u39[i * 64 + 1];
-        const a2 = u39[i * 64 + 2];
-        const a3 = u39[i * 64 + 3];
-        for (let j = 0; j < 64; j++) {
-          u41[i * 64 + j] = a0 * Wo[j] + a1 * Wo[64 + j] + a2 * Wo[128 + j] + a3 * Wo[192 + j];
-        }
-      }
-      for (let t = 4; t < 60; t += 4) {
-        const a0 = u39[i * 64 + t];
-        const a1 = u39[i * 64 + (t + 1)];
-        const a2 = u39[i * 64 + (t + 2)];
-        const a3 = u39[i * 64 + (t + 3)];
-        for (let j = 0; j < 64; j++) {
-          u41[i * 64 + j] +=
-            a0 * Wo[t * 64 + j] + a1 * Wo[(t + 1) * 64 + j] + a2 * Wo[(t + 2) * 64 + j] + a3 * Wo[(t + 3) * 64 + j];
-        }
-      }
-      {
-        const a0 = u39[i * 64 + 60];
-        const a1 = u39[i * 64 + 61];
-        const a2 = u39[i * 64 + 62];
-        const a3 = u39[i * 64 + 63];
-        for (let j = 0; j < 64; j++) {
-          u41[i * 64 + j] =
-            u41[i * 64 + j] + a0 * Wo[3840 + j] + a1 * Wo[3904 + j] + a2 * Wo[3968 + j] + a3 * Wo[4032 + j];
-          H[i * 64 + j] = X[i * 64 + j] + u41[i * 64 + j];
-        }
-      }
-    }
-  }
-  // u43 : [16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      let acc = 0;
-      for (let q1 = 0; q1 < 64; q1++) {
-        acc = acc + H[q0 * 64 + q1];
-      }
-      u43[q0] = acc;
-    }
-  }
-  // u45 : [16, 1]
-  for (let i = 0; i < 16; i++) {
-    u45[i] = u43[i] * 0.015625;
-  }
-  // u47 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u47[i * 64 + j] = H[i * 64 + j] - u45[i];
-    }
-  }
-  // u48 : [16, 64]
-  for (let i = 0; i < 1024; i++) {
-    u48[i] = u47[i] * u47[i];
-  }
-  // u49 : [16]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      let acc = 0;
-      for (let q1 = 0; q1 < 64; q1++) {
-        acc = acc + u48[q0 * 64 + q1];
-      }
-      u49[q0] = acc;
-    }
-  }
-  // u53 : [16, 1]
-  for (let i = 0; i < 16; i++) {
-    u53[i] = Math.sqrt(u49[i] * 0.015625 + 0.00001);
-  }
-  // u55 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u55[i * 64 + j] = u47[i * 64 + j] / u53[i];
-    }
-  }
-  // M = layer_norm(H, g2, c2) : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      M[i * 64 + j] = u55[i * 64 + j] * g2[j] + c2[j];
-    }
-  }
-  // u60 = M @ W1 : [16, 256]; then, per element, u62, u64, u66, u69, u70
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = M[i * 64];
-        const a1 = M[i * 64 + 1];
-        const a2 = M[i * 64 + 2];
-        const a3 = M[i * 64 + 3];
-        for (let j = 0; j < 256; j++) {
-          u60[i * 256 + j] = a0 * W1[j] + a1 * W1[256 + j] + a2 * W1[512 + j] + a3 * W1[768 + j];
-        }
-      }
-      for (let t = 4; t < 60; t += 4) {
-        const a0 = M[i * 64 + t];
-        const a1 = M[i * 64 + (t + 1)];
-        const a2 = M[i * 64 + (t + 2)];
-        const a3 = M[i * 64 + (t + 3)];
-        for (let j = 0; j < 256; j++) {
-          u60[i * 256 + j] +=
-            a0 * W1[t * 256 + j] + a1 * W1[(t + 1) * 256 + j] + a2 * W1[(t + 2) * 256 + j] + a3 * W1[(t + 3) * 256 + j];
-        }
-      }
-      {
-        const a0 = M[i * 64 + 60];
-        const a1 = M[i * 64 + 61];
-        const a2 = M[i * 64 + 62];
-        const a3 = M[i * 64 + 63];
-        for (let j = 0; j < 256; j++) {
-          u60[i * 256 + j] =
-            u60[i * 256 + j] + a0 * W1[15360 + j] + a1 * W1[15616 + j] + a2 * W1[15872 + j] + a3 * W1[16128 + j];
-          u62[i * 256 + j] = u60[i * 256 + j] + b1[j];
-          u64[i * 256 + j] = 0.5 * u62[i * 256 + j];
-          u66[i * 256 + j] = u62[i * 256 + j] * 0.7071067811865476;
-          u69[i * 256 + j] = 1 + erf(u66[i * 256 + j]);
-          u70[i * 256 + j] = u64[i * 256 + j] * u69[i * 256 + j];
-        }
-      }
-    }
-  }
-  // u71 = gelu(M @ W1 + b1) @ W2 : [16, 64]; then, per element, u75, u77, u81
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = u70[i * 256];
-        const a1 = u70[i * 256 + 1];
-        const a2 = u70[i * 256 + 2];
-        const a3 = u70[i * 256 + 3];
-        for (let j = 0; j < 64; j++) {
-          u71[i * 64 + j] = a0 * W2[j] + a1 * W2[64 + j] + a2 * W2[128 + j] + a3 * W2[192 + j];
-        }
-      }
-      for (let t = 4; t < 252; t += 4) {
-        const a0 = u70[i * 256 + t];
-        const a1 = u70[i * 256 + (t + 1)];
-        const a2 = u70[i * 256 + (t + 2)];
-        const a3 = u70[i * 256 + (t + 3)];
-        for (let j = 0; j < 64; j++) {
-          u71[i * 64 + j] +=
-            a0 * W2[t * 64 + j] + a1 * W2[(t + 1) * 64 + j] + a2 * W2[(t + 2) * 64 + j] + a3 * W2[(t + 3) * 64 + j];
-        }
-      }
-      {
-        const a0 = u70[i * 256 + 252];
-        const a1 = u70[i * 256 + 253];
-        const a2 = u70[i * 256 + 254];
-        const a3 = u70[i * 256 + 255];
-        for (let j = 0; j < 64; j++) {
-          u71[i * 64 + j] =
-            u71[i * 64 + j] + a0 * W2[16128 + j] + a1 * W2[16192 + j] + a2 * W2[16256 + j] + a3 * W2[16320 + j];
-          u75[i * 64 + j] = H[i * 64 + j] + u71[i * 64 + j] + b2[j] - Y[i * 64 + j];
-          u77[i * 64 + j] = u75[i * 64 + j] * u75[i * 64 + j];
-          u81[i * 64 + j] = 0.001953125 * u75[i * 64 + j];
-        }
-      }
-    }
-  }
-  let u78 = 0;
-  {
-    let acc = 0;
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        acc += u77[i * 64 + j];
-      }
-    }
-    u78 = acc;
-  }
-  const loss_value = u78 * 0.0009765625; // mean((Z - Y)^2)
-  // d_b2 : [64]
-  {
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_b2[j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_b2[j] += u81[i * 64 + j];
-      }
-    }
-  }
-  // u84 : [16, 256]; then, per element, u98
-  {
-    for (let j = 0; j < 256; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 64; t++) {
-          const a0 = u81[i * 64 + t];
-          const a1 = u81[(i + 1) * 64 + t];
-          const a2 = W2[j * 64 + t];
-          const a3 = W2[(j + 1) * 64 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u84[i * 256 + j] = s0;
-        u98[i * 256 + j] =
-          u84[i * 256 + j] * u69[i * 256 + j] * 0.5 +
-          u84[i * 256 + j] *
-            u64[i * 256 + j] *
-            1.1283791670955126 *
-            Math.exp(-(u66[i * 256 + j] * u66[i * 256 + j])) *
-            0.7071067811865476;
-        u84[i * 256 + (j + 1)] = s1;
-        u98[i * 256 + (j + 1)] =
-          u84[i * 256 + (j + 1)] * u69[i * 256 + (j + 1)] * 0.5 +
-          u84[i * 256 + (j + 1)] *
-            u64[i * 256 + (j + 1)] *
-            1.1283791670955126 *
-            Math.exp(-(u66[i * 256 + (j + 1)] * u66[i * 256 + (j + 1)])) *
-            0.7071067811865476;
-        u84[(i + 1) * 256 + j] = s2;
-        u98[(i + 1) * 256 + j] =
-          u84[(i + 1) * 256 + j] * u69[(i + 1) * 256 + j] * 0.5 +
-          u84[(i + 1) * 256 + j] *
-            u64[(i + 1) * 256 + j] *
-            1.1283791670955126 *
-            Math.exp(-(u66[(i + 1) * 256 + j] * u66[(i + 1) * 256 + j])) *
-            0.7071067811865476;
-        u84[(i + 1) * 256 + (j + 1)] = s3;
-        u98[(i + 1) * 256 + (j + 1)] =
-          u84[(i + 1) * 256 + (j + 1)] * u69[(i + 1) * 256 + (j + 1)] * 0.5 +
-          u84[(i + 1) * 256 + (j + 1)] *
-            u64[(i + 1) * 256 + (j + 1)] *
-            1.1283791670955126 *
-            Math.exp(-(u66[(i + 1) * 256 + (j + 1)] * u66[(i + 1) * 256 + (j + 1)])) *
-            0.7071067811865476;
-      }
-    }
-  }
-  // d_W2 : [256, 64]
-  {
-    for (let i = 0; i < 256; i++) {
-      {
-        const a0 = u70[i];
-        const a1 = u70[256 + i];
-        const a2 = u70[512 + i];
-        const a3 = u70[768 + i];
-        for (let j = 0; j < 64; j++) {
-          d_W2[i * 64 + j] = a0 * u81[j] + a1 * u81[64 + j] + a2 * u81[128 + j] + a3 * u81[192 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u70[t * 256 + i];
-        const a1 = u70[(t + 1) * 256 + i];
-        const a2 = u70[(t + 2) * 256 + i];
-        const a3 = u70[(t + 3) * 256 + i];
-        for (let j = 0; j < 64; j++) {
-          d_W2[i * 64 + j] +=
-            a0 * u81[t * 64 + j] + a1 * u81[(t + 1) * 64 + j] + a2 * u81[(t + 2) * 64 + j] + a3 * u81[(t + 3) * 64 + j];
-        }
-      }
-      {
-        const a0 = u70[3072 + i];
-        const a1 = u70[3328 + i];
-        const a2 = u70[3584 + i];
-        const a3 = u70[3840 + i];
-        for (let j = 0; j < 64; j++) {
-          d_W2[i * 64 + j] =
-            d_W2[i * 64 + j] + a0 * u81[768 + j] + a1 * u81[832 + j] + a2 * u81[896 + j] + a3 * u81[960 + j];
-        }
-      }
-    }
-  }
-  // d_b1 : [256]
-  {
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 256; j++) {
-        d_b1[j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 256; j++) {
-        d_b1[j] += u98[i * 256 + j];
-      }
-    }
-  }
-  // d_M : [16, 64]; then, per element, u105, u106, u113
-  {
-    for (let j = 0; j < 64; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 256; t++) {
-          const a0 = u98[i * 256 + t];
-          const a1 = u98[(i + 1) * 256 + t];
-          const a2 = W1[j * 256 + t];
-          const a3 = W1[(j + 1) * 256 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        d_M[i * 64 + j] = s0;
-        u105[i * 64 + j] = d_M[i * 64 + j] * g2[j];
-        u106[i * 64 + j] = d_M[i * 64 + j] * u55[i * 64 + j];
-        u113[i * 64 + j] = u105[i * 64 + j] === 0 ? 0 : -(u105[i * 64 + j] * u55[i * 64 + j]) / u53[i];
-        d_M[i * 64 + (j + 1)] = s1;
-        u105[i * 64 + (j + 1)] = d_M[i * 64 + (j + 1)] * g2[j + 1];
-        u106[i * 64 + (j + 1)] = d_M[i * 64 + (j + 1)] * u55[i * 64 + (j + 1)];
-        u113[i * 64 + (j + 1)] =
-          u105[i * 64 + (j + 1)] === 0 ? 0 : -(u105[i * 64 + (j + 1)] * u55[i * 64 + (j + 1)]) / u53[i];
-        d_M[(i + 1) * 64 + j] = s2;
-        u105[(i + 1) * 64 + j] = d_M[(i + 1) * 64 + j] * g2[j];
-        u106[(i + 1) * 64 + j] = d_M[(i + 1) * 64 + j] * u55[(i + 1) * 64 + j];
-        u113[(i + 1) * 64 + j] =
-          u105[(i + 1) * 64 + j] === 0 ? 0 : -(u105[(i + 1) * 64 + j] * u55[(i + 1) * 64 + j]) / u53[i + 1];
-        d_M[(i + 1) * 64 + (j + 1)] = s3;
-        u105[(i + 1) * 64 + (j + 1)] = d_M[(i + 1) * 64 + (j + 1)] * g2[j + 1];
-        u106[(i + 1) * 64 + (j + 1)] = d_M[(i + 1) * 64 + (j + 1)] * u55[(i + 1) * 64 + (j + 1)];
-        u113[(i + 1) * 64 + (j + 1)] =
-          u105[(i + 1) * 64 + (j + 1)] === 0
-            ? 0
-            : -(u105[(i + 1) * 64 + (j + 1)] * u55[(i + 1) * 64 + (j + 1)]) / u53[i + 1];
-      }
-    }
-  }
-  // d_W1 : [64, 256]
-  {
-    for (let i = 0; i < 64; i++) {
-      {
-        const a0 = M[i];
-        const a1 = M[64 + i];
-        const a2 = M[128 + i];
-        const a3 = M[192 + i];
-        for (let j = 0; j < 256; j++) {
-          d_W1[i * 256 + j] = a0 * u98[j] + a1 * u98[256 + j] + a2 * u98[512 + j] + a3 * u98[768 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = M[t * 64 + i];
-        const a1 = M[(t + 1) * 64 + i];
-        const a2 = M[(t + 2) * 64 + i];
-        const a3 = M[(t + 3) * 64 + i];
-        for (let j = 0; j < 256; j++) {
-          d_W1[i * 256 + j] +=
-            a0 * u98[t * 256 + j] +
-            a1 * u98[(t + 1) * 256 + j] +
-            a2 * u98[(t + 2) * 256 + j] +
-            a3 * u98[(t + 3) * 256 + j];
-        }
-      }
-      {
-        const a0 = M[768 + i];
-        const a1 = M[832 + i];
-        const a2 = M[896 + i];
-        const a3 = M[960 + i];
-        for (let j = 0; j < 256; j++) {
-          d_W1[i * 256 + j] =
-            d_W1[i * 256 + j] + a0 * u98[3072 + j] + a1 * u98[3328 + j] + a2 * u98[3584 + j] + a3 * u98[3840 + j];
-        }
-      }
-    }
-  }
-  // d_c2 : [64]
-  {
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_c2[j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_c2[j] += d_M[i * 64 + j];
-      }
-    }
-  }
-  // d_g2 : [64]
-  {
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_g2[j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_g2[j] += u106[i * 64 + j];
-      }
-    }
-  }
-  // u114 : [16, 1]
-  {
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 1; j++) {
-        u114[i + j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        u114[i] += u113[i * 64 + j];
-      }
-    }
-  }
-  // u119 : [16, 1]
-  for (let i = 0; i < 16; i++) {
-    u119[i] = (u114[i] === 0 ? 0 : u114[i] / (2 * u53[i])) * 0.015625;
-  }
-  // u123 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u123[i * 64 + j] = 2 * (u119[i] * u47[i * 64 + j]) + (u105[i * 64 + j] === 0 ? 0 : u105[i * 64 + j] / u53[i]);
-    }
-  }
-  // u124 : [16, 64]
-  for (let i = 0; i < 1024; i++) {
-    u124[i] = -u123[i];
-  }
-  // u125 : [16, 1]
-  {
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 1; j++) {
-        u125[i + j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        u125[i] += u124[i * 64 + j];
-      }
-    }
-  }
-  // u126 : [16, 1]
-  for (let i = 0; i < 16; i++) {
-    u126[i] = u125[i] * 0.015625;
-  }
-  // d_H : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      d_H[i * 64 + j] = u126[i] + u123[i * 64 + j] + u81[i * 64 + j];
-    }
-  }
-  // d_O : [16, 64]
-  {
-    for (let j = 0; j < 64; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 64; t++) {
-          const a0 = d_H[i * 64 + t];
-          const a1 = d_H[(i + 1) * 64 + t];
-          const a2 = Wo[j * 64 + t];
-          const a3 = Wo[(j + 1) * 64 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        d_O[i * 64 + j] = s0;
-        d_O[i * 64 + (j + 1)] = s1;
-        d_O[(i + 1) * 64 + j] = s2;
-        d_O[(i + 1) * 64 + (j + 1)] = s3;
-      }
-    }
-  }
-  // d_Wo : [64, 64]
-  {
-    for (let i = 0; i < 64; i++) {
-      {
-        const a0 = u39[i];
-        const a1 = u39[64 + i];
-        const a2 = u39[128 + i];
-        const a3 = u39[192 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wo[i * 64 + j] = a0 * d_H[j] + a1 * d_H[64 + j] + a2 * d_H[128 + j] + a3 * d_H[192 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = u39[t * 64 + i];
-        const a1 = u39[(t + 1) * 64 + i];
-        const a2 = u39[(t + 2) * 64 + i];
-        const a3 = u39[(t + 3) * 64 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wo[i * 64 + j] +=
-            a0 * d_H[t * 64 + j] + a1 * d_H[(t + 1) * 64 + j] + a2 * d_H[(t + 2) * 64 + j] + a3 * d_H[(t + 3) * 64 + j];
-        }
-      }
-      {
-        const a0 = u39[768 + i];
-        const a1 = u39[832 + i];
-        const a2 = u39[896 + i];
-        const a3 = u39[960 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wo[i * 64 + j] =
-            d_Wo[i * 64 + j] + a0 * d_H[768 + j] + a1 * d_H[832 + j] + a2 * d_H[896 + j] + a3 * d_H[960 + j];
-        }
-      }
-    }
-  }
-  // d_P : [4, 16, 16]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let j = 0; j < 16; j += 2) {
-        for (let i = 0; i < 16; i += 2) {
-          let s0 = 0;
-          let s1 = 0;
-          let s2 = 0;
-          let s3 = 0;
-          for (let t = 0; t < 16; t++) {
-            const a0 = d_O[(i * 4 + q0) * 16 + t];
-            const a1 = d_O[((i + 1) * 4 + q0) * 16 + t];
-            const a2 = u24[(j * 4 + q0) * 16 + t];
-            const a3 = u24[((j + 1) * 4 + q0) * 16 + t];
-            s0 += a0 * a2;
-            s1 += a0 * a3;
-            s2 += a1 * a2;
-            s3 += a1 * a3;
-          }
-          d_P[(q0 * 16 + i) * 16 + j] = s0;
-          d_P[(q0 * 16 + i) * 16 + (j + 1)] = s1;
-          d_P[(q0 * 16 + (i + 1)) * 16 + j] = s2;
-          d_P[(q0 * 16 + (i + 1)) * 16 + (j + 1)] = s3;
-        }
-      }
-    }
-  }
-  // d_V : [16, 4, 16]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let i = 0; i < 16; i++) {
-        {
-          const a0 = d_O[q0 * 16 + i];
-          const a1 = d_O[(4 + q0) * 16 + i];
-          const a2 = d_O[(8 + q0) * 16 + i];
-          const a3 = d_O[(12 + q0) * 16 + i];
-          for (let j = 0; j < 16; j++) {
-            d_V[(j * 4 + q0) * 16 + i] =
-              a0 * P[q0 * 16 * 16 + j] +
-              a1 * P[(q0 * 16 + 1) * 16 + j] +
-              a2 * P[(q0 * 16 + 2) * 16 + j] +
-              a3 * P[(q0 * 16 + 3) * 16 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = d_O[(t * 4 + q0) * 16 + i];
-          const a1 = d_O[((t + 1) * 4 + q0) * 16 + i];
-          const a2 = d_O[((t + 2) * 4 + q0) * 16 + i];
-          const a3 = d_O[((t + 3) * 4 + q0) * 16 + i];
-          for (let j = 0; j < 16; j++) {
-            d_V[(j * 4 + q0) * 16 + i] +=
-              a0 * P[(q0 * 16 + t) * 16 + j] +
-              a1 * P[(q0 * 16 + (t + 1)) * 16 + j] +
-              a2 * P[(q0 * 16 + (t + 2)) * 16 + j] +
-              a3 * P[(q0 * 16 + (t + 3)) * 16 + j];
-          }
-        }
-        {
-          const a0 = d_O[(48 + q0) * 16 + i];
-          const a1 = d_O[(52 + q0) * 16 + i];
-          const a2 = d_O[(56 + q0) * 16 + i];
-          const a3 = d_O[(60 + q0) * 16 + i];
-          for (let j = 0; j < 16; j++) {
-            d_V[(j * 4 + q0) * 16 + i] =
-              d_V[(j * 4 + q0) * 16 + i] +
-              a0 * P[(q0 * 16 + 12) * 16 + j] +
-              a1 * P[(q0 * 16 + 13) * 16 + j] +
-              a2 * P[(q0 * 16 + 14) * 16 + j] +
-              a3 * P[(q0 * 16 + 15) * 16 + j];
-          }
-        }
-      }
-    }
-  }
-  // u137 : [4, 16, 16]
-  for (let i = 0; i < 1024; i++) {
-    u137[i] = d_P[i] * P[i];
-  }
-  // u138 : [4, 16]
-  {
-    for (let i = 0; i < 64; i++) {
-      let acc = 0;
-      for (let j = 0; j < 16; j++) {
-        acc += u137[i * 16 + j];
-      }
-      u138[i] = acc;
-    }
-  }
-  // d_S : [4, 16, 16]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        d_S[(i0 * 16 + i1) * 16 + i2] =
-          u34[i1 * 16 + i2] > 0
-            ? P[(i0 * 16 + i1) * 16 + i2] * (d_P[(i0 * 16 + i1) * 16 + i2] - u138[i0 * 16 + i1])
-            : 0;
-      }
-    }
-  }
-  // u145 : [4, 16, 16]
-  for (let i = 0; i < 1024; i++) {
-    u145[i] = d_S[i] === 0 ? 0 : d_S[i] / 4;
-  }
-  // d_Q : [16, 4, 16]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let i = 0; i < 16; i++) {
-        {
-          const a0 = u145[(q0 * 16 + i) * 16];
-          const a1 = u145[(q0 * 16 + i) * 16 + 1];
-          const a2 = u145[(q0 * 16 + i) * 16 + 2];
-          const a3 = u145[(q0 * 16 + i) * 16 + 3];
-          for (let j = 0; j < 16; j++) {
-            d_Q[(i * 4 + q0) * 16 + j] =
-              a0 * u22[q0 * 16 + j] +
-              a1 * u22[(4 + q0) * 16 + j] +
-              a2 * u22[(8 + q0) * 16 + j] +
-              a3 * u22[(12 + q0) * 16 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = u145[(q0 * 16 + i) * 16 + t];
-          const a1 = u145[(q0 * 16 + i) * 16 + (t + 1)];
-          const a2 = u145[(q0 * 16 + i) * 16 + (t + 2)];
-          const a3 = u145[(q0 * 16 + i) * 16 + (t + 3)];
-          for (let j = 0; j < 16; j++) {
-            d_Q[(i * 4 + q0) * 16 + j] +=
-              a0 * u22[(t * 4 + q0) * 16 + j] +
-              a1 * u22[((t + 1) * 4 + q0) * 16 + j] +
-              a2 * u22[((t + 2) * 4 + q0) * 16 + j] +
-              a3 * u22[((t + 3) * 4 + q0) * 16 + j];
-          }
-        }
-        {
-          const a0 = u145[(q0 * 16 + i) * 16 + 12];
-          const a1 = u145[(q0 * 16 + i) * 16 + 13];
-          const a2 = u145[(q0 * 16 + i) * 16 + 14];
-          const a3 = u145[(q0 * 16 + i) * 16 + 15];
-          for (let j = 0; j < 16; j++) {
-            d_Q[(i * 4 + q0) * 16 + j] =
-              d_Q[(i * 4 + q0) * 16 + j] +
-              a0 * u22[(48 + q0) * 16 + j] +
-              a1 * u22[(52 + q0) * 16 + j] +
-              a2 * u22[(56 + q0) * 16 + j] +
-              a3 * u22[(60 + q0) * 16 + j];
-          }
-        }
-      }
-    }
-  }
-  // d_K : [16, 4, 16]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let i = 0; i < 16; i++) {
-        {
-          const a0 = u145[q0 * 16 * 16 + i];
-          const a1 = u145[(q0 * 16 + 1) * 16 + i];
-          const a2 = u145[(q0 * 16 + 2) * 16 + i];
-          const a3 = u145[(q0 * 16 + 3) * 16 + i];
-          for (let j = 0; j < 16; j++) {
-            d_K[(i * 4 + q0) * 16 + j] =
-              a0 * u20[q0 * 16 + j] +
-              a1 * u20[(4 + q0) * 16 + j] +
-              a2 * u20[(8 + q0) * 16 + j] +
-              a3 * u20[(12 + q0) * 16 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = u145[(q0 * 16 + t) * 16 + i];
-          const a1 = u145[(q0 * 16 + (t + 1)) * 16 + i];
-          const a2 = u145[(q0 * 16 + (t + 2)) * 16 + i];
-          const a3 = u145[(q0 * 16 + (t + 3)) * 16 + i];
-          for (let j = 0; j < 16; j++) {
-            d_K[(i * 4 + q0) * 16 + j] +=
-              a0 * u20[(t * 4 + q0) * 16 + j] +
-              a1 * u20[((t + 1) * 4 + q0) * 16 + j] +
-              a2 * u20[((t + 2) * 4 + q0) * 16 + j] +
-              a3 * u20[((t + 3) * 4 + q0) * 16 + j];
-          }
-        }
-        {
-          const a0 = u145[(q0 * 16 + 12) * 16 + i];
-          const a1 = u145[(q0 * 16 + 13) * 16 + i];
-          const a2 = u145[(q0 * 16 + 14) * 16 + i];
-          const a3 = u145[(q0 * 16 + 15) * 16 + i];
-          for (let j = 0; j < 16; j++) {
-            d_K[(i * 4 + q0) * 16 + j] =
-              d_K[(i * 4 + q0) * 16 + j] +
-              a0 * u20[(48 + q0) * 16 + j] +
-              a1 * u20[(52 + q0) * 16 + j] +
-              a2 * u20[(56 + q0) * 16 + j] +
-              a3 * u20[(60 + q0) * 16 + j];
-          }
-        }
-      }
-    }
-  }
-  // u150 : [16, 64]
-  {
-    for (let j = 0; j < 64; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 64; t++) {
-          const a0 = d_V[i * 64 + t];
-          const a1 = d_V[(i + 1) * 64 + t];
-          const a2 = Wv[j * 64 + t];
-          const a3 = Wv[(j + 1) * 64 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u150[i * 64 + j] = s0;
-        u150[i * 64 + (j + 1)] = s1;
-        u150[(i + 1) * 64 + j] = s2;
-        u150[(i + 1) * 64 + (j + 1)] = s3;
-      }
-    }
-  }
-  // d_Wv : [64, 64]
-  {
-    for (let i = 0; i < 64; i++) {
-      {
-        const a0 = A[i];
-        const a1 = A[64 + i];
-        const a2 = A[128 + i];
-        const a3 = A[192 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wv[i * 64 + j] = a0 * d_V[j] + a1 * d_V[64 + j] + a2 * d_V[128 + j] + a3 * d_V[192 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = A[t * 64 + i];
-        const a1 = A[(t + 1) * 64 + i];
-        const a2 = A[(t + 2) * 64 + i];
-        const a3 = A[(t + 3) * 64 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wv[i * 64 + j] +=
-            a0 * d_V[t * 64 + j] + a1 * d_V[(t + 1) * 64 + j] + a2 * d_V[(t + 2) * 64 + j] + a3 * d_V[(t + 3) * 64 + j];
-        }
-      }
-      {
-        const a0 = A[768 + i];
-        const a1 = A[832 + i];
-        const a2 = A[896 + i];
-        const a3 = A[960 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wv[i * 64 + j] =
-            d_Wv[i * 64 + j] + a0 * d_V[768 + j] + a1 * d_V[832 + j] + a2 * d_V[896 + j] + a3 * d_V[960 + j];
-        }
-      }
-    }
-  }
-  // u155 : [16, 64]
-  {
-    for (let j = 0; j < 64; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 64; t++) {
-          const a0 = d_K[i * 64 + t];
-          const a1 = d_K[(i + 1) * 64 + t];
-          const a2 = Wk[j * 64 + t];
-          const a3 = Wk[(j + 1) * 64 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u155[i * 64 + j] = s0;
-        u155[i * 64 + (j + 1)] = s1;
-        u155[(i + 1) * 64 + j] = s2;
-        u155[(i + 1) * 64 + (j + 1)] = s3;
-      }
-    }
-  }
-  // d_Wk : [64, 64]
-  {
-    for (let i = 0; i < 64; i++) {
-      {
-        const a0 = A[i];
-        const a1 = A[64 + i];
-        const a2 = A[128 + i];
-        const a3 = A[192 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wk[i * 64 + j] = a0 * d_K[j] + a1 * d_K[64 + j] + a2 * d_K[128 + j] + a3 * d_K[192 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = A[t * 64 + i];
-        const a1 = A[(t + 1) * 64 + i];
-        const a2 = A[(t + 2) * 64 + i];
-        const a3 = A[(t + 3) * 64 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wk[i * 64 + j] +=
-            a0 * d_K[t * 64 + j] + a1 * d_K[(t + 1) * 64 + j] + a2 * d_K[(t + 2) * 64 + j] + a3 * d_K[(t + 3) * 64 + j];
-        }
-      }
-      {
-        const a0 = A[768 + i];
-        const a1 = A[832 + i];
-        const a2 = A[896 + i];
-        const a3 = A[960 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wk[i * 64 + j] =
-            d_Wk[i * 64 + j] + a0 * d_K[768 + j] + a1 * d_K[832 + j] + a2 * d_K[896 + j] + a3 * d_K[960 + j];
-        }
-      }
-    }
-  }
-  // u159 : [16, 64]; then, per element, d_A, u164
-  {
-    for (let j = 0; j < 64; j += 2) {
-      for (let i = 0; i < 16; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 64; t++) {
-          const a0 = d_Q[i * 64 + t];
-          const a1 = d_Q[(i + 1) * 64 + t];
-          const a2 = Wq[j * 64 + t];
-          const a3 = Wq[(j + 1) * 64 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u159[i * 64 + j] = s0;
-        d_A[i * 64 + j] = u159[i * 64 + j] + u155[i * 64 + j] + u150[i * 64 + j];
-        u164[i * 64 + j] = d_A[i * 64 + j] * u15[i * 64 + j];
-        u159[i * 64 + (j + 1)] = s1;
-        d_A[i * 64 + (j + 1)] = u159[i * 64 + (j + 1)] + u155[i * 64 + (j + 1)] + u150[i * 64 + (j + 1)];
-        u164[i * 64 + (j + 1)] = d_A[i * 64 + (j + 1)] * u15[i * 64 + (j + 1)];
-        u159[(i + 1) * 64 + j] = s2;
-        d_A[(i + 1) * 64 + j] = u159[(i + 1) * 64 + j] + u155[(i + 1) * 64 + j] + u150[(i + 1) * 64 + j];
-        u164[(i + 1) * 64 + j] = d_A[(i + 1) * 64 + j] * u15[(i + 1) * 64 + j];
-        u159[(i + 1) * 64 + (j + 1)] = s3;
-        d_A[(i + 1) * 64 + (j + 1)] =
-          u159[(i + 1) * 64 + (j + 1)] + u155[(i + 1) * 64 + (j + 1)] + u150[(i + 1) * 64 + (j + 1)];
-        u164[(i + 1) * 64 + (j + 1)] = d_A[(i + 1) * 64 + (j + 1)] * u15[(i + 1) * 64 + (j + 1)];
-      }
-    }
-  }
-  // d_Wq : [64, 64]
-  {
-    for (let i = 0; i < 64; i++) {
-      {
-        const a0 = A[i];
-        const a1 = A[64 + i];
-        const a2 = A[128 + i];
-        const a3 = A[192 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wq[i * 64 + j] = a0 * d_Q[j] + a1 * d_Q[64 + j] + a2 * d_Q[128 + j] + a3 * d_Q[192 + j];
-        }
-      }
-      for (let t = 4; t < 12; t += 4) {
-        const a0 = A[t * 64 + i];
-        const a1 = A[(t + 1) * 64 + i];
-        const a2 = A[(t + 2) * 64 + i];
-        const a3 = A[(t + 3) * 64 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wq[i * 64 + j] +=
-            a0 * d_Q[t * 64 + j] + a1 * d_Q[(t + 1) * 64 + j] + a2 * d_Q[(t + 2) * 64 + j] + a3 * d_Q[(t + 3) * 64 + j];
-        }
-      }
-      {
-        const a0 = A[768 + i];
-        const a1 = A[832 + i];
-        const a2 = A[896 + i];
-        const a3 = A[960 + i];
-        for (let j = 0; j < 64; j++) {
-          d_Wq[i * 64 + j] =
-            d_Wq[i * 64 + j] + a0 * d_Q[768 + j] + a1 * d_Q[832 + j] + a2 * d_Q[896 + j] + a3 * d_Q[960 + j];
-        }
-      }
-    }
-  }
-  // d_c1 : [64]
-  {
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_c1[j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_c1[j] += d_A[i * 64 + j];
-      }
-    }
-  }
-  // d_g1 : [64]
-  {
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_g1[j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_g1[j] += u164[i * 64 + j];
-      }
-    }
-  }
-  out.loss = loss_value;
+  gradients_part1(params, inputs, out);
+  gradients_part2(params, inputs, out);
   return out;
 }
 
@@ -4094,28 +4560,44 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = A[i * 64 + 1];
           const a2 = A[i * 64 + 2];
           const a3 = A[i * 64 + 3];
+          const a4 = A[i * 64 + 4];
+          const a5 = A[i * 64 + 5];
+          const a6 = A[i * 64 + 6];
+          const a7 = A[i * 64 + 7];
           for (let j = 0; j < 64; j++) {
-            u20[i * 64 + j] = a0 * Wq[j] + a1 * Wq[64 + j] + a2 * Wq[128 + j] + a3 * Wq[192 + j];
+            const s = a0 * Wq[j] + a1 * Wq[j + 64] + a2 * Wq[j + 128] + a3 * Wq[j + 192];
+            u20[i * 64 + j] = s + a4 * Wq[j + 256] + a5 * Wq[j + 320] + a6 * Wq[j + 384] + a7 * Wq[j + 448];
           }
         }
-        for (let t = 4; t < 60; t += 4) {
+        for (let t = 8; t < 56; t += 8) {
           const a0 = A[i * 64 + t];
           const a1 = A[i * 64 + (t + 1)];
           const a2 = A[i * 64 + (t + 2)];
           const a3 = A[i * 64 + (t + 3)];
+          const a4 = A[i * 64 + (t + 4)];
+          const a5 = A[i * 64 + (t + 5)];
+          const a6 = A[i * 64 + (t + 6)];
+          const a7 = A[i * 64 + (t + 7)];
           for (let j = 0; j < 64; j++) {
-            u20[i * 64 + j] +=
-              a0 * Wq[t * 64 + j] + a1 * Wq[(t + 1) * 64 + j] + a2 * Wq[(t + 2) * 64 + j] + a3 * Wq[(t + 3) * 64 + j];
+            const q = t * 64 + j;
+            const s = a0 * Wq[q] + a1 * Wq[q + 64] + a2 * Wq[q + 128] + a3 * Wq[q + 192];
+            u20[i * 64 + j] += s + a4 * Wq[q + 256] + a5 * Wq[q + 320] + a6 * Wq[q + 384] + a7 * Wq[q + 448];
           }
         }
         {
-          const a0 = A[i * 64 + 60];
-          const a1 = A[i * 64 + 61];
-          const a2 = A[i * 64 + 62];
-          const a3 = A[i * 64 + 63];
+          const a0 = A[i * 64 + 56];
+          const a1 = A[i * 64 + 57];
+          const a2 = A[i * 64 + 58];
+          const a3 = A[i * 64 + 59];
+          const a4 = A[i * 64 + 60];
+          const a5 = A[i * 64 + 61];
+          const a6 = A[i * 64 + 62];
+          const a7 = A[i * 64 + 63];
           for (let j = 0; j < 64; j++) {
+            const q = 3584 + j;
+            const s = a0 * Wq[q] + a1 * Wq[q + 64] + a2 * Wq[q + 128] + a3 * Wq[q + 192];
             u20[i * 64 + j] =
-              u20[i * 64 + j] + a0 * Wq[3840 + j] + a1 * Wq[3904 + j] + a2 * Wq[3968 + j] + a3 * Wq[4032 + j];
+              u20[i * 64 + j] + s + a4 * Wq[q + 256] + a5 * Wq[q + 320] + a6 * Wq[q + 384] + a7 * Wq[q + 448];
           }
         }
       }
@@ -4128,28 +4610,44 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = A[i * 64 + 1];
           const a2 = A[i * 64 + 2];
           const a3 = A[i * 64 + 3];
+          const a4 = A[i * 64 + 4];
+          const a5 = A[i * 64 + 5];
+          const a6 = A[i * 64 + 6];
+          const a7 = A[i * 64 + 7];
           for (let j = 0; j < 64; j++) {
-            u22[i * 64 + j] = a0 * Wk[j] + a1 * Wk[64 + j] + a2 * Wk[128 + j] + a3 * Wk[192 + j];
+            const s = a0 * Wk[j] + a1 * Wk[j + 64] + a2 * Wk[j + 128] + a3 * Wk[j + 192];
+            u22[i * 64 + j] = s + a4 * Wk[j + 256] + a5 * Wk[j + 320] + a6 * Wk[j + 384] + a7 * Wk[j + 448];
           }
         }
-        for (let t = 4; t < 60; t += 4) {
+        for (let t = 8; t < 56; t += 8) {
           const a0 = A[i * 64 + t];
           const a1 = A[i * 64 + (t + 1)];
           const a2 = A[i * 64 + (t + 2)];
           const a3 = A[i * 64 + (t + 3)];
+          const a4 = A[i * 64 + (t + 4)];
+          const a5 = A[i * 64 + (t + 5)];
+          const a6 = A[i * 64 + (t + 6)];
+          const a7 = A[i * 64 + (t + 7)];
           for (let j = 0; j < 64; j++) {
-            u22[i * 64 + j] +=
-              a0 * Wk[t * 64 + j] + a1 * Wk[(t + 1) * 64 + j] + a2 * Wk[(t + 2) * 64 + j] + a3 * Wk[(t + 3) * 64 + j];
+            const q = t * 64 + j;
+            const s = a0 * Wk[q] + a1 * Wk[q + 64] + a2 * Wk[q + 128] + a3 * Wk[q + 192];
+            u22[i * 64 + j] += s + a4 * Wk[q + 256] + a5 * Wk[q + 320] + a6 * Wk[q + 384] + a7 * Wk[q + 448];
           }
         }
         {
-          const a0 = A[i * 64 + 60];
-          const a1 = A[i * 64 + 61];
-          const a2 = A[i * 64 + 62];
-          const a3 = A[i * 64 + 63];
+          const a0 = A[i * 64 + 56];
+          const a1 = A[i * 64 + 57];
+          const a2 = A[i * 64 + 58];
+          const a3 = A[i * 64 + 59];
+          const a4 = A[i * 64 + 60];
+          const a5 = A[i * 64 + 61];
+          const a6 = A[i * 64 + 62];
+          const a7 = A[i * 64 + 63];
           for (let j = 0; j < 64; j++) {
+            const q = 3584 + j;
+            const s = a0 * Wk[q] + a1 * Wk[q + 64] + a2 * Wk[q + 128] + a3 * Wk[q + 192];
             u22[i * 64 + j] =
-              u22[i * 64 + j] + a0 * Wk[3840 + j] + a1 * Wk[3904 + j] + a2 * Wk[3968 + j] + a3 * Wk[4032 + j];
+              u22[i * 64 + j] + s + a4 * Wk[q + 256] + a5 * Wk[q + 320] + a6 * Wk[q + 384] + a7 * Wk[q + 448];
           }
         }
       }
@@ -4162,28 +4660,44 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = A[i * 64 + 1];
           const a2 = A[i * 64 + 2];
           const a3 = A[i * 64 + 3];
+          const a4 = A[i * 64 + 4];
+          const a5 = A[i * 64 + 5];
+          const a6 = A[i * 64 + 6];
+          const a7 = A[i * 64 + 7];
           for (let j = 0; j < 64; j++) {
-            u24[i * 64 + j] = a0 * Wv[j] + a1 * Wv[64 + j] + a2 * Wv[128 + j] + a3 * Wv[192 + j];
+            const s = a0 * Wv[j] + a1 * Wv[j + 64] + a2 * Wv[j + 128] + a3 * Wv[j + 192];
+            u24[i * 64 + j] = s + a4 * Wv[j + 256] + a5 * Wv[j + 320] + a6 * Wv[j + 384] + a7 * Wv[j + 448];
           }
         }
-        for (let t = 4; t < 60; t += 4) {
+        for (let t = 8; t < 56; t += 8) {
           const a0 = A[i * 64 + t];
           const a1 = A[i * 64 + (t + 1)];
           const a2 = A[i * 64 + (t + 2)];
           const a3 = A[i * 64 + (t + 3)];
+          const a4 = A[i * 64 + (t + 4)];
+          const a5 = A[i * 64 + (t + 5)];
+          const a6 = A[i * 64 + (t + 6)];
+          const a7 = A[i * 64 + (t + 7)];
           for (let j = 0; j < 64; j++) {
-            u24[i * 64 + j] +=
-              a0 * Wv[t * 64 + j] + a1 * Wv[(t + 1) * 64 + j] + a2 * Wv[(t + 2) * 64 + j] + a3 * Wv[(t + 3) * 64 + j];
+            const q = t * 64 + j;
+            const s = a0 * Wv[q] + a1 * Wv[q + 64] + a2 * Wv[q + 128] + a3 * Wv[q + 192];
+            u24[i * 64 + j] += s + a4 * Wv[q + 256] + a5 * Wv[q + 320] + a6 * Wv[q + 384] + a7 * Wv[q + 448];
           }
         }
         {
-          const a0 = A[i * 64 + 60];
-          const a1 = A[i * 64 + 61];
-          const a2 = A[i * 64 + 62];
-          const a3 = A[i * 64 + 63];
+          const a0 = A[i * 64 + 56];
+          const a1 = A[i * 64 + 57];
+          const a2 = A[i * 64 + 58];
+          const a3 = A[i * 64 + 59];
+          const a4 = A[i * 64 + 60];
+          const a5 = A[i * 64 + 61];
+          const a6 = A[i * 64 + 62];
+          const a7 = A[i * 64 + 63];
           for (let j = 0; j < 64; j++) {
+            const q = 3584 + j;
+            const s = a0 * Wv[q] + a1 * Wv[q + 64] + a2 * Wv[q + 128] + a3 * Wv[q + 192];
             u24[i * 64 + j] =
-              u24[i * 64 + j] + a0 * Wv[3840 + j] + a1 * Wv[3904 + j] + a2 * Wv[3968 + j] + a3 * Wv[4032 + j];
+              u24[i * 64 + j] + s + a4 * Wv[q + 256] + a5 * Wv[q + 320] + a6 * Wv[q + 384] + a7 * Wv[q + 448];
           }
         }
       }
@@ -4268,39 +4782,46 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
             const a1 = P[(q0 * 16 + i) * 16 + 1];
             const a2 = P[(q0 * 16 + i) * 16 + 2];
             const a3 = P[(q0 * 16 + i) * 16 + 3];
+            const a4 = P[(q0 * 16 + i) * 16 + 4];
+            const a5 = P[(q0 * 16 + i) * 16 + 5];
+            const a6 = P[(q0 * 16 + i) * 16 + 6];
+            const a7 = P[(q0 * 16 + i) * 16 + 7];
             for (let j = 0; j < 16; j++) {
-              u39[(i * 4 + q0) * 16 + j] =
+              const s =
                 a0 * u24[q0 * 16 + j] +
                 a1 * u24[(4 + q0) * 16 + j] +
                 a2 * u24[(8 + q0) * 16 + j] +
                 a3 * u24[(12 + q0) * 16 + j];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = P[(q0 * 16 + i) * 16 + t];
-            const a1 = P[(q0 * 16 + i) * 16 + (t + 1)];
-            const a2 = P[(q0 * 16 + i) * 16 + (t + 2)];
-            const a3 = P[(q0 * 16 + i) * 16 + (t + 3)];
-            for (let j = 0; j < 16; j++) {
-              u39[(i * 4 + q0) * 16 + j] +=
-                a0 * u24[(t * 4 + q0) * 16 + j] +
-                a1 * u24[((t + 1) * 4 + q0) * 16 + j] +
-                a2 * u24[((t + 2) * 4 + q0) * 16 + j] +
-                a3 * u24[((t + 3) * 4 + q0) * 16 + j];
+              u39[(i * 4 + q0) * 16 + j] =
+                s +
+                a4 * u24[(16 + q0) * 16 + j] +
+                a5 * u24[(20 + q0) * 16 + j] +
+                a6 * u24[(24 + q0) * 16 + j] +
+                a7 * u24[(28 + q0) * 16 + j];
             }
           }
           {
-            const a0 = P[(q0 * 16 + i) * 16 + 12];
-            const a1 = P[(q0 * 16 + i) * 16 + 13];
-            const a2 = P[(q0 * 16 + i) * 16 + 14];
-            const a3 = P[(q0 * 16 + i) * 16 + 15];
+            const a0 = P[(q0 * 16 + i) * 16 + 8];
+            const a1 = P[(q0 * 16 + i) * 16 + 9];
+            const a2 = P[(q0 * 16 + i) * 16 + 10];
+            const a3 = P[(q0 * 16 + i) * 16 + 11];
+            const a4 = P[(q0 * 16 + i) * 16 + 12];
+            const a5 = P[(q0 * 16 + i) * 16 + 13];
+            const a6 = P[(q0 * 16 + i) * 16 + 14];
+            const a7 = P[(q0 * 16 + i) * 16 + 15];
             for (let j = 0; j < 16; j++) {
+              const s =
+                a0 * u24[(32 + q0) * 16 + j] +
+                a1 * u24[(36 + q0) * 16 + j] +
+                a2 * u24[(40 + q0) * 16 + j] +
+                a3 * u24[(44 + q0) * 16 + j];
               u39[(i * 4 + q0) * 16 + j] =
                 u39[(i * 4 + q0) * 16 + j] +
-                a0 * u24[(48 + q0) * 16 + j] +
-                a1 * u24[(52 + q0) * 16 + j] +
-                a2 * u24[(56 + q0) * 16 + j] +
-                a3 * u24[(60 + q0) * 16 + j];
+                s +
+                a4 * u24[(48 + q0) * 16 + j] +
+                a5 * u24[(52 + q0) * 16 + j] +
+                a6 * u24[(56 + q0) * 16 + j] +
+                a7 * u24[(60 + q0) * 16 + j];
             }
           }
         }
@@ -4314,28 +4835,44 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = u39[i * 64 + 1];
           const a2 = u39[i * 64 + 2];
           const a3 = u39[i * 64 + 3];
+          const a4 = u39[i * 64 + 4];
+          const a5 = u39[i * 64 + 5];
+          const a6 = u39[i * 64 + 6];
+          const a7 = u39[i * 64 + 7];
           for (let j = 0; j < 64; j++) {
-            u41[i * 64 + j] = a0 * Wo[j] + a1 * Wo[64 + j] + a2 * Wo[128 + j] + a3 * Wo[192 + j];
+            const s = a0 * Wo[j] + a1 * Wo[j + 64] + a2 * Wo[j + 128] + a3 * Wo[j + 192];
+            u41[i * 64 + j] = s + a4 * Wo[j + 256] + a5 * Wo[j + 320] + a6 * Wo[j + 384] + a7 * Wo[j + 448];
           }
         }
-        for (let t = 4; t < 60; t += 4) {
+        for (let t = 8; t < 56; t += 8) {
           const a0 = u39[i * 64 + t];
           const a1 = u39[i * 64 + (t + 1)];
           const a2 = u39[i * 64 + (t + 2)];
           const a3 = u39[i * 64 + (t + 3)];
+          const a4 = u39[i * 64 + (t + 4)];
+          const a5 = u39[i * 64 + (t + 5)];
+          const a6 = u39[i * 64 + (t + 6)];
+          const a7 = u39[i * 64 + (t + 7)];
           for (let j = 0; j < 64; j++) {
-            u41[i * 64 + j] +=
-              a0 * Wo[t * 64 + j] + a1 * Wo[(t + 1) * 64 + j] + a2 * Wo[(t + 2) * 64 + j] + a3 * Wo[(t + 3) * 64 + j];
+            const q = t * 64 + j;
+            const s = a0 * Wo[q] + a1 * Wo[q + 64] + a2 * Wo[q + 128] + a3 * Wo[q + 192];
+            u41[i * 64 + j] += s + a4 * Wo[q + 256] + a5 * Wo[q + 320] + a6 * Wo[q + 384] + a7 * Wo[q + 448];
           }
         }
         {
-          const a0 = u39[i * 64 + 60];
-          const a1 = u39[i * 64 + 61];
-          const a2 = u39[i * 64 + 62];
-          const a3 = u39[i * 64 + 63];
+          const a0 = u39[i * 64 + 56];
+          const a1 = u39[i * 64 + 57];
+          const a2 = u39[i * 64 + 58];
+          const a3 = u39[i * 64 + 59];
+          const a4 = u39[i * 64 + 60];
+          const a5 = u39[i * 64 + 61];
+          const a6 = u39[i * 64 + 62];
+          const a7 = u39[i * 64 + 63];
           for (let j = 0; j < 64; j++) {
+            const q = 3584 + j;
+            const s = a0 * Wo[q] + a1 * Wo[q + 64] + a2 * Wo[q + 128] + a3 * Wo[q + 192];
             u41[i * 64 + j] =
-              u41[i * 64 + j] + a0 * Wo[3840 + j] + a1 * Wo[3904 + j] + a2 * Wo[3968 + j] + a3 * Wo[4032 + j];
+              u41[i * 64 + j] + s + a4 * Wo[q + 256] + a5 * Wo[q + 320] + a6 * Wo[q + 384] + a7 * Wo[q + 448];
             H[i * 64 + j] = X[X_offset + (i * 64 + j)] + u41[i * 64 + j];
           }
         }
@@ -4399,31 +4936,44 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = M[i * 64 + 1];
           const a2 = M[i * 64 + 2];
           const a3 = M[i * 64 + 3];
+          const a4 = M[i * 64 + 4];
+          const a5 = M[i * 64 + 5];
+          const a6 = M[i * 64 + 6];
+          const a7 = M[i * 64 + 7];
           for (let j = 0; j < 256; j++) {
-            u60[i * 256 + j] = a0 * W1[j] + a1 * W1[256 + j] + a2 * W1[512 + j] + a3 * W1[768 + j];
+            const s = a0 * W1[j] + a1 * W1[j + 256] + a2 * W1[j + 512] + a3 * W1[j + 768];
+            u60[i * 256 + j] = s + a4 * W1[j + 1024] + a5 * W1[j + 1280] + a6 * W1[j + 1536] + a7 * W1[j + 1792];
           }
         }
-        for (let t = 4; t < 60; t += 4) {
+        for (let t = 8; t < 56; t += 8) {
           const a0 = M[i * 64 + t];
           const a1 = M[i * 64 + (t + 1)];
           const a2 = M[i * 64 + (t + 2)];
           const a3 = M[i * 64 + (t + 3)];
+          const a4 = M[i * 64 + (t + 4)];
+          const a5 = M[i * 64 + (t + 5)];
+          const a6 = M[i * 64 + (t + 6)];
+          const a7 = M[i * 64 + (t + 7)];
           for (let j = 0; j < 256; j++) {
-            u60[i * 256 + j] +=
-              a0 * W1[t * 256 + j] +
-              a1 * W1[(t + 1) * 256 + j] +
-              a2 * W1[(t + 2) * 256 + j] +
-              a3 * W1[(t + 3) * 256 + j];
+            const q = t * 256 + j;
+            const s = a0 * W1[q] + a1 * W1[q + 256] + a2 * W1[q + 512] + a3 * W1[q + 768];
+            u60[i * 256 + j] += s + a4 * W1[q + 1024] + a5 * W1[q + 1280] + a6 * W1[q + 1536] + a7 * W1[q + 1792];
           }
         }
         {
-          const a0 = M[i * 64 + 60];
-          const a1 = M[i * 64 + 61];
-          const a2 = M[i * 64 + 62];
-          const a3 = M[i * 64 + 63];
+          const a0 = M[i * 64 + 56];
+          const a1 = M[i * 64 + 57];
+          const a2 = M[i * 64 + 58];
+          const a3 = M[i * 64 + 59];
+          const a4 = M[i * 64 + 60];
+          const a5 = M[i * 64 + 61];
+          const a6 = M[i * 64 + 62];
+          const a7 = M[i * 64 + 63];
           for (let j = 0; j < 256; j++) {
+            const q = 14336 + j;
+            const s = a0 * W1[q] + a1 * W1[q + 256] + a2 * W1[q + 512] + a3 * W1[q + 768];
             u60[i * 256 + j] =
-              u60[i * 256 + j] + a0 * W1[15360 + j] + a1 * W1[15616 + j] + a2 * W1[15872 + j] + a3 * W1[16128 + j];
+              u60[i * 256 + j] + s + a4 * W1[q + 1024] + a5 * W1[q + 1280] + a6 * W1[q + 1536] + a7 * W1[q + 1792];
             u62[i * 256 + j] = u60[i * 256 + j] + b1[j];
             u64[i * 256 + j] = 0.5 * u62[i * 256 + j];
             u66[i * 256 + j] = u62[i * 256 + j] * 0.7071067811865476;
@@ -4441,28 +4991,44 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = u70[i * 256 + 1];
           const a2 = u70[i * 256 + 2];
           const a3 = u70[i * 256 + 3];
+          const a4 = u70[i * 256 + 4];
+          const a5 = u70[i * 256 + 5];
+          const a6 = u70[i * 256 + 6];
+          const a7 = u70[i * 256 + 7];
           for (let j = 0; j < 64; j++) {
-            u71[i * 64 + j] = a0 * W2[j] + a1 * W2[64 + j] + a2 * W2[128 + j] + a3 * W2[192 + j];
+            const s = a0 * W2[j] + a1 * W2[j + 64] + a2 * W2[j + 128] + a3 * W2[j + 192];
+            u71[i * 64 + j] = s + a4 * W2[j + 256] + a5 * W2[j + 320] + a6 * W2[j + 384] + a7 * W2[j + 448];
           }
         }
-        for (let t = 4; t < 252; t += 4) {
+        for (let t = 8; t < 248; t += 8) {
           const a0 = u70[i * 256 + t];
           const a1 = u70[i * 256 + (t + 1)];
           const a2 = u70[i * 256 + (t + 2)];
           const a3 = u70[i * 256 + (t + 3)];
+          const a4 = u70[i * 256 + (t + 4)];
+          const a5 = u70[i * 256 + (t + 5)];
+          const a6 = u70[i * 256 + (t + 6)];
+          const a7 = u70[i * 256 + (t + 7)];
           for (let j = 0; j < 64; j++) {
-            u71[i * 64 + j] +=
-              a0 * W2[t * 64 + j] + a1 * W2[(t + 1) * 64 + j] + a2 * W2[(t + 2) * 64 + j] + a3 * W2[(t + 3) * 64 + j];
+            const q = t * 64 + j;
+            const s = a0 * W2[q] + a1 * W2[q + 64] + a2 * W2[q + 128] + a3 * W2[q + 192];
+            u71[i * 64 + j] += s + a4 * W2[q + 256] + a5 * W2[q + 320] + a6 * W2[q + 384] + a7 * W2[q + 448];
           }
         }
         {
-          const a0 = u70[i * 256 + 252];
-          const a1 = u70[i * 256 + 253];
-          const a2 = u70[i * 256 + 254];
-          const a3 = u70[i * 256 + 255];
+          const a0 = u70[i * 256 + 248];
+          const a1 = u70[i * 256 + 249];
+          const a2 = u70[i * 256 + 250];
+          const a3 = u70[i * 256 + 251];
+          const a4 = u70[i * 256 + 252];
+          const a5 = u70[i * 256 + 253];
+          const a6 = u70[i * 256 + 254];
+          const a7 = u70[i * 256 + 255];
           for (let j = 0; j < 64; j++) {
+            const q = 15872 + j;
+            const s = a0 * W2[q] + a1 * W2[q + 64] + a2 * W2[q + 128] + a3 * W2[q + 192];
             u71[i * 64 + j] =
-              u71[i * 64 + j] + a0 * W2[16128 + j] + a1 * W2[16192 + j] + a2 * W2[16256 + j] + a3 * W2[16320 + j];
+              u71[i * 64 + j] + s + a4 * W2[q + 256] + a5 * W2[q + 320] + a6 * W2[q + 384] + a7 * W2[q + 448];
             u75[i * 64 + j] = H[i * 64 + j] + u71[i * 64 + j] + b2[j] - Y[Y_offset + (i * 64 + j)];
             u77[i * 64 + j] = u75[i * 64 + j] * u75[i * 64 + j];
             u81[i * 64 + j] = 0.001953125 * u75[i * 64 + j];
@@ -4555,31 +5121,29 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = u70[256 + i];
           const a2 = u70[512 + i];
           const a3 = u70[768 + i];
+          const a4 = u70[1024 + i];
+          const a5 = u70[1280 + i];
+          const a6 = u70[1536 + i];
+          const a7 = u70[1792 + i];
           for (let j = 0; j < 64; j++) {
-            d_W2[i * 64 + j] = a0 * u81[j] + a1 * u81[64 + j] + a2 * u81[128 + j] + a3 * u81[192 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = u70[t * 256 + i];
-          const a1 = u70[(t + 1) * 256 + i];
-          const a2 = u70[(t + 2) * 256 + i];
-          const a3 = u70[(t + 3) * 256 + i];
-          for (let j = 0; j < 64; j++) {
-            d_W2[i * 64 + j] +=
-              a0 * u81[t * 64 + j] +
-              a1 * u81[(t + 1) * 64 + j] +
-              a2 * u81[(t + 2) * 64 + j] +
-              a3 * u81[(t + 3) * 64 + j];
+            const s = a0 * u81[j] + a1 * u81[j + 64] + a2 * u81[j + 128] + a3 * u81[j + 192];
+            d_W2[i * 64 + j] = s + a4 * u81[j + 256] + a5 * u81[j + 320] + a6 * u81[j + 384] + a7 * u81[j + 448];
           }
         }
         {
-          const a0 = u70[3072 + i];
-          const a1 = u70[3328 + i];
-          const a2 = u70[3584 + i];
-          const a3 = u70[3840 + i];
+          const a0 = u70[2048 + i];
+          const a1 = u70[2304 + i];
+          const a2 = u70[2560 + i];
+          const a3 = u70[2816 + i];
+          const a4 = u70[3072 + i];
+          const a5 = u70[3328 + i];
+          const a6 = u70[3584 + i];
+          const a7 = u70[3840 + i];
           for (let j = 0; j < 64; j++) {
+            const q = 512 + j;
+            const s = a0 * u81[q] + a1 * u81[q + 64] + a2 * u81[q + 128] + a3 * u81[q + 192];
             d_W2[i * 64 + j] =
-              d_W2[i * 64 + j] + a0 * u81[768 + j] + a1 * u81[832 + j] + a2 * u81[896 + j] + a3 * u81[960 + j];
+              d_W2[i * 64 + j] + s + a4 * u81[q + 256] + a5 * u81[q + 320] + a6 * u81[q + 384] + a7 * u81[q + 448];
           }
         }
       }
@@ -4647,31 +5211,29 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = M[64 + i];
           const a2 = M[128 + i];
           const a3 = M[192 + i];
+          const a4 = M[256 + i];
+          const a5 = M[320 + i];
+          const a6 = M[384 + i];
+          const a7 = M[448 + i];
           for (let j = 0; j < 256; j++) {
-            d_W1[i * 256 + j] = a0 * u98[j] + a1 * u98[256 + j] + a2 * u98[512 + j] + a3 * u98[768 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = M[t * 64 + i];
-          const a1 = M[(t + 1) * 64 + i];
-          const a2 = M[(t + 2) * 64 + i];
-          const a3 = M[(t + 3) * 64 + i];
-          for (let j = 0; j < 256; j++) {
-            d_W1[i * 256 + j] +=
-              a0 * u98[t * 256 + j] +
-              a1 * u98[(t + 1) * 256 + j] +
-              a2 * u98[(t + 2) * 256 + j] +
-              a3 * u98[(t + 3) * 256 + j];
+            const s = a0 * u98[j] + a1 * u98[j + 256] + a2 * u98[j + 512] + a3 * u98[j + 768];
+            d_W1[i * 256 + j] = s + a4 * u98[j + 1024] + a5 * u98[j + 1280] + a6 * u98[j + 1536] + a7 * u98[j + 1792];
           }
         }
         {
-          const a0 = M[768 + i];
-          const a1 = M[832 + i];
-          const a2 = M[896 + i];
-          const a3 = M[960 + i];
+          const a0 = M[512 + i];
+          const a1 = M[576 + i];
+          const a2 = M[640 + i];
+          const a3 = M[704 + i];
+          const a4 = M[768 + i];
+          const a5 = M[832 + i];
+          const a6 = M[896 + i];
+          const a7 = M[960 + i];
           for (let j = 0; j < 256; j++) {
+            const q = 2048 + j;
+            const s = a0 * u98[q] + a1 * u98[q + 256] + a2 * u98[q + 512] + a3 * u98[q + 768];
             d_W1[i * 256 + j] =
-              d_W1[i * 256 + j] + a0 * u98[3072 + j] + a1 * u98[3328 + j] + a2 * u98[3584 + j] + a3 * u98[3840 + j];
+              d_W1[i * 256 + j] + s + a4 * u98[q + 1024] + a5 * u98[q + 1280] + a6 * u98[q + 1536] + a7 * u98[q + 1792];
           }
         }
       }
@@ -4785,31 +5347,29 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = u39[64 + i];
           const a2 = u39[128 + i];
           const a3 = u39[192 + i];
+          const a4 = u39[256 + i];
+          const a5 = u39[320 + i];
+          const a6 = u39[384 + i];
+          const a7 = u39[448 + i];
           for (let j = 0; j < 64; j++) {
-            d_Wo[i * 64 + j] = a0 * d_H[j] + a1 * d_H[64 + j] + a2 * d_H[128 + j] + a3 * d_H[192 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = u39[t * 64 + i];
-          const a1 = u39[(t + 1) * 64 + i];
-          const a2 = u39[(t + 2) * 64 + i];
-          const a3 = u39[(t + 3) * 64 + i];
-          for (let j = 0; j < 64; j++) {
-            d_Wo[i * 64 + j] +=
-              a0 * d_H[t * 64 + j] +
-              a1 * d_H[(t + 1) * 64 + j] +
-              a2 * d_H[(t + 2) * 64 + j] +
-              a3 * d_H[(t + 3) * 64 + j];
+            const s = a0 * d_H[j] + a1 * d_H[j + 64] + a2 * d_H[j + 128] + a3 * d_H[j + 192];
+            d_Wo[i * 64 + j] = s + a4 * d_H[j + 256] + a5 * d_H[j + 320] + a6 * d_H[j + 384] + a7 * d_H[j + 448];
           }
         }
         {
-          const a0 = u39[768 + i];
-          const a1 = u39[832 + i];
-          const a2 = u39[896 + i];
-          const a3 = u39[960 + i];
+          const a0 = u39[512 + i];
+          const a1 = u39[576 + i];
+          const a2 = u39[640 + i];
+          const a3 = u39[704 + i];
+          const a4 = u39[768 + i];
+          const a5 = u39[832 + i];
+          const a6 = u39[896 + i];
+          const a7 = u39[960 + i];
           for (let j = 0; j < 64; j++) {
+            const q = 512 + j;
+            const s = a0 * d_H[q] + a1 * d_H[q + 64] + a2 * d_H[q + 128] + a3 * d_H[q + 192];
             d_Wo[i * 64 + j] =
-              d_Wo[i * 64 + j] + a0 * d_H[768 + j] + a1 * d_H[832 + j] + a2 * d_H[896 + j] + a3 * d_H[960 + j];
+              d_Wo[i * 64 + j] + s + a4 * d_H[q + 256] + a5 * d_H[q + 320] + a6 * d_H[q + 384] + a7 * d_H[q + 448];
           }
         }
       }
@@ -4850,39 +5410,46 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
             const a1 = d_O[(4 + q0) * 16 + i];
             const a2 = d_O[(8 + q0) * 16 + i];
             const a3 = d_O[(12 + q0) * 16 + i];
+            const a4 = d_O[(16 + q0) * 16 + i];
+            const a5 = d_O[(20 + q0) * 16 + i];
+            const a6 = d_O[(24 + q0) * 16 + i];
+            const a7 = d_O[(28 + q0) * 16 + i];
             for (let j = 0; j < 16; j++) {
-              d_V[(j * 4 + q0) * 16 + i] =
+              const s =
                 a0 * P[q0 * 16 * 16 + j] +
                 a1 * P[(q0 * 16 + 1) * 16 + j] +
                 a2 * P[(q0 * 16 + 2) * 16 + j] +
                 a3 * P[(q0 * 16 + 3) * 16 + j];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = d_O[(t * 4 + q0) * 16 + i];
-            const a1 = d_O[((t + 1) * 4 + q0) * 16 + i];
-            const a2 = d_O[((t + 2) * 4 + q0) * 16 + i];
-            const a3 = d_O[((t + 3) * 4 + q0) * 16 + i];
-            for (let j = 0; j < 16; j++) {
-              d_V[(j * 4 + q0) * 16 + i] +=
-                a0 * P[(q0 * 16 + t) * 16 + j] +
-                a1 * P[(q0 * 16 + (t + 1)) * 16 + j] +
-                a2 * P[(q0 * 16 + (t + 2)) * 16 + j] +
-                a3 * P[(q0 * 16 + (t + 3)) * 16 + j];
+              d_V[(j * 4 + q0) * 16 + i] =
+                s +
+                a4 * P[(q0 * 16 + 4) * 16 + j] +
+                a5 * P[(q0 * 16 + 5) * 16 + j] +
+                a6 * P[(q0 * 16 + 6) * 16 + j] +
+                a7 * P[(q0 * 16 + 7) * 16 + j];
             }
           }
           {
-            const a0 = d_O[(48 + q0) * 16 + i];
-            const a1 = d_O[(52 + q0) * 16 + i];
-            const a2 = d_O[(56 + q0) * 16 + i];
-            const a3 = d_O[(60 + q0) * 16 + i];
+            const a0 = d_O[(32 + q0) * 16 + i];
+            const a1 = d_O[(36 + q0) * 16 + i];
+            const a2 = d_O[(40 + q0) * 16 + i];
+            const a3 = d_O[(44 + q0) * 16 + i];
+            const a4 = d_O[(48 + q0) * 16 + i];
+            const a5 = d_O[(52 + q0) * 16 + i];
+            const a6 = d_O[(56 + q0) * 16 + i];
+            const a7 = d_O[(60 + q0) * 16 + i];
             for (let j = 0; j < 16; j++) {
+              const s =
+                a0 * P[(q0 * 16 + 8) * 16 + j] +
+                a1 * P[(q0 * 16 + 9) * 16 + j] +
+                a2 * P[(q0 * 16 + 10) * 16 + j] +
+                a3 * P[(q0 * 16 + 11) * 16 + j];
               d_V[(j * 4 + q0) * 16 + i] =
                 d_V[(j * 4 + q0) * 16 + i] +
-                a0 * P[(q0 * 16 + 12) * 16 + j] +
-                a1 * P[(q0 * 16 + 13) * 16 + j] +
-                a2 * P[(q0 * 16 + 14) * 16 + j] +
-                a3 * P[(q0 * 16 + 15) * 16 + j];
+                s +
+                a4 * P[(q0 * 16 + 12) * 16 + j] +
+                a5 * P[(q0 * 16 + 13) * 16 + j] +
+                a6 * P[(q0 * 16 + 14) * 16 + j] +
+                a7 * P[(q0 * 16 + 15) * 16 + j];
             }
           }
         }
@@ -4926,39 +5493,46 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
             const a1 = u145[(q0 * 16 + i) * 16 + 1];
             const a2 = u145[(q0 * 16 + i) * 16 + 2];
             const a3 = u145[(q0 * 16 + i) * 16 + 3];
+            const a4 = u145[(q0 * 16 + i) * 16 + 4];
+            const a5 = u145[(q0 * 16 + i) * 16 + 5];
+            const a6 = u145[(q0 * 16 + i) * 16 + 6];
+            const a7 = u145[(q0 * 16 + i) * 16 + 7];
             for (let j = 0; j < 16; j++) {
-              d_Q[(i * 4 + q0) * 16 + j] =
+              const s =
                 a0 * u22[q0 * 16 + j] +
                 a1 * u22[(4 + q0) * 16 + j] +
                 a2 * u22[(8 + q0) * 16 + j] +
                 a3 * u22[(12 + q0) * 16 + j];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u145[(q0 * 16 + i) * 16 + t];
-            const a1 = u145[(q0 * 16 + i) * 16 + (t + 1)];
-            const a2 = u145[(q0 * 16 + i) * 16 + (t + 2)];
-            const a3 = u145[(q0 * 16 + i) * 16 + (t + 3)];
-            for (let j = 0; j < 16; j++) {
-              d_Q[(i * 4 + q0) * 16 + j] +=
-                a0 * u22[(t * 4 + q0) * 16 + j] +
-                a1 * u22[((t + 1) * 4 + q0) * 16 + j] +
-                a2 * u22[((t + 2) * 4 + q0) * 16 + j] +
-                a3 * u22[((t + 3) * 4 + q0) * 16 + j];
+              d_Q[(i * 4 + q0) * 16 + j] =
+                s +
+                a4 * u22[(16 + q0) * 16 + j] +
+                a5 * u22[(20 + q0) * 16 + j] +
+                a6 * u22[(24 + q0) * 16 + j] +
+                a7 * u22[(28 + q0) * 16 + j];
             }
           }
           {
-            const a0 = u145[(q0 * 16 + i) * 16 + 12];
-            const a1 = u145[(q0 * 16 + i) * 16 + 13];
-            const a2 = u145[(q0 * 16 + i) * 16 + 14];
-            const a3 = u145[(q0 * 16 + i) * 16 + 15];
+            const a0 = u145[(q0 * 16 + i) * 16 + 8];
+            const a1 = u145[(q0 * 16 + i) * 16 + 9];
+            const a2 = u145[(q0 * 16 + i) * 16 + 10];
+            const a3 = u145[(q0 * 16 + i) * 16 + 11];
+            const a4 = u145[(q0 * 16 + i) * 16 + 12];
+            const a5 = u145[(q0 * 16 + i) * 16 + 13];
+            const a6 = u145[(q0 * 16 + i) * 16 + 14];
+            const a7 = u145[(q0 * 16 + i) * 16 + 15];
             for (let j = 0; j < 16; j++) {
+              const s =
+                a0 * u22[(32 + q0) * 16 + j] +
+                a1 * u22[(36 + q0) * 16 + j] +
+                a2 * u22[(40 + q0) * 16 + j] +
+                a3 * u22[(44 + q0) * 16 + j];
               d_Q[(i * 4 + q0) * 16 + j] =
                 d_Q[(i * 4 + q0) * 16 + j] +
-                a0 * u22[(48 + q0) * 16 + j] +
-                a1 * u22[(52 + q0) * 16 + j] +
-                a2 * u22[(56 + q0) * 16 + j] +
-                a3 * u22[(60 + q0) * 16 + j];
+                s +
+                a4 * u22[(48 + q0) * 16 + j] +
+                a5 * u22[(52 + q0) * 16 + j] +
+                a6 * u22[(56 + q0) * 16 + j] +
+                a7 * u22[(60 + q0) * 16 + j];
             }
           }
         }
@@ -4973,39 +5547,46 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
             const a1 = u145[(q0 * 16 + 1) * 16 + i];
             const a2 = u145[(q0 * 16 + 2) * 16 + i];
             const a3 = u145[(q0 * 16 + 3) * 16 + i];
+            const a4 = u145[(q0 * 16 + 4) * 16 + i];
+            const a5 = u145[(q0 * 16 + 5) * 16 + i];
+            const a6 = u145[(q0 * 16 + 6) * 16 + i];
+            const a7 = u145[(q0 * 16 + 7) * 16 + i];
             for (let j = 0; j < 16; j++) {
-              d_K[(i * 4 + q0) * 16 + j] =
+              const s =
                 a0 * u20[q0 * 16 + j] +
                 a1 * u20[(4 + q0) * 16 + j] +
                 a2 * u20[(8 + q0) * 16 + j] +
                 a3 * u20[(12 + q0) * 16 + j];
-            }
-          }
-          for (let t = 4; t < 12; t += 4) {
-            const a0 = u145[(q0 * 16 + t) * 16 + i];
-            const a1 = u145[(q0 * 16 + (t + 1)) * 16 + i];
-            const a2 = u145[(q0 * 16 + (t + 2)) * 16 + i];
-            const a3 = u145[(q0 * 16 + (t + 3)) * 16 + i];
-            for (let j = 0; j < 16; j++) {
-              d_K[(i * 4 + q0) * 16 + j] +=
-                a0 * u20[(t * 4 + q0) * 16 + j] +
-                a1 * u20[((t + 1) * 4 + q0) * 16 + j] +
-                a2 * u20[((t + 2) * 4 + q0) * 16 + j] +
-                a3 * u20[((t + 3) * 4 + q0) * 16 + j];
+              d_K[(i * 4 + q0) * 16 + j] =
+                s +
+                a4 * u20[(16 + q0) * 16 + j] +
+                a5 * u20[(20 + q0) * 16 + j] +
+                a6 * u20[(24 + q0) * 16 + j] +
+                a7 * u20[(28 + q0) * 16 + j];
             }
           }
           {
-            const a0 = u145[(q0 * 16 + 12) * 16 + i];
-            const a1 = u145[(q0 * 16 + 13) * 16 + i];
-            const a2 = u145[(q0 * 16 + 14) * 16 + i];
-            const a3 = u145[(q0 * 16 + 15) * 16 + i];
+            const a0 = u145[(q0 * 16 + 8) * 16 + i];
+            const a1 = u145[(q0 * 16 + 9) * 16 + i];
+            const a2 = u145[(q0 * 16 + 10) * 16 + i];
+            const a3 = u145[(q0 * 16 + 11) * 16 + i];
+            const a4 = u145[(q0 * 16 + 12) * 16 + i];
+            const a5 = u145[(q0 * 16 + 13) * 16 + i];
+            const a6 = u145[(q0 * 16 + 14) * 16 + i];
+            const a7 = u145[(q0 * 16 + 15) * 16 + i];
             for (let j = 0; j < 16; j++) {
+              const s =
+                a0 * u20[(32 + q0) * 16 + j] +
+                a1 * u20[(36 + q0) * 16 + j] +
+                a2 * u20[(40 + q0) * 16 + j] +
+                a3 * u20[(44 + q0) * 16 + j];
               d_K[(i * 4 + q0) * 16 + j] =
                 d_K[(i * 4 + q0) * 16 + j] +
-                a0 * u20[(48 + q0) * 16 + j] +
-                a1 * u20[(52 + q0) * 16 + j] +
-                a2 * u20[(56 + q0) * 16 + j] +
-                a3 * u20[(60 + q0) * 16 + j];
+                s +
+                a4 * u20[(48 + q0) * 16 + j] +
+                a5 * u20[(52 + q0) * 16 + j] +
+                a6 * u20[(56 + q0) * 16 + j] +
+                a7 * u20[(60 + q0) * 16 + j];
             }
           }
         }
@@ -5044,31 +5625,29 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = A[64 + i];
           const a2 = A[128 + i];
           const a3 = A[192 + i];
+          const a4 = A[256 + i];
+          const a5 = A[320 + i];
+          const a6 = A[384 + i];
+          const a7 = A[448 + i];
           for (let j = 0; j < 64; j++) {
-            d_Wv[i * 64 + j] = a0 * d_V[j] + a1 * d_V[64 + j] + a2 * d_V[128 + j] + a3 * d_V[192 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = A[t * 64 + i];
-          const a1 = A[(t + 1) * 64 + i];
-          const a2 = A[(t + 2) * 64 + i];
-          const a3 = A[(t + 3) * 64 + i];
-          for (let j = 0; j < 64; j++) {
-            d_Wv[i * 64 + j] +=
-              a0 * d_V[t * 64 + j] +
-              a1 * d_V[(t + 1) * 64 + j] +
-              a2 * d_V[(t + 2) * 64 + j] +
-              a3 * d_V[(t + 3) * 64 + j];
+            const s = a0 * d_V[j] + a1 * d_V[j + 64] + a2 * d_V[j + 128] + a3 * d_V[j + 192];
+            d_Wv[i * 64 + j] = s + a4 * d_V[j + 256] + a5 * d_V[j + 320] + a6 * d_V[j + 384] + a7 * d_V[j + 448];
           }
         }
         {
-          const a0 = A[768 + i];
-          const a1 = A[832 + i];
-          const a2 = A[896 + i];
-          const a3 = A[960 + i];
+          const a0 = A[512 + i];
+          const a1 = A[576 + i];
+          const a2 = A[640 + i];
+          const a3 = A[704 + i];
+          const a4 = A[768 + i];
+          const a5 = A[832 + i];
+          const a6 = A[896 + i];
+          const a7 = A[960 + i];
           for (let j = 0; j < 64; j++) {
+            const q = 512 + j;
+            const s = a0 * d_V[q] + a1 * d_V[q + 64] + a2 * d_V[q + 128] + a3 * d_V[q + 192];
             d_Wv[i * 64 + j] =
-              d_Wv[i * 64 + j] + a0 * d_V[768 + j] + a1 * d_V[832 + j] + a2 * d_V[896 + j] + a3 * d_V[960 + j];
+              d_Wv[i * 64 + j] + s + a4 * d_V[q + 256] + a5 * d_V[q + 320] + a6 * d_V[q + 384] + a7 * d_V[q + 448];
           }
         }
       }
@@ -5106,31 +5685,29 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = A[64 + i];
           const a2 = A[128 + i];
           const a3 = A[192 + i];
+          const a4 = A[256 + i];
+          const a5 = A[320 + i];
+          const a6 = A[384 + i];
+          const a7 = A[448 + i];
           for (let j = 0; j < 64; j++) {
-            d_Wk[i * 64 + j] = a0 * d_K[j] + a1 * d_K[64 + j] + a2 * d_K[128 + j] + a3 * d_K[192 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = A[t * 64 + i];
-          const a1 = A[(t + 1) * 64 + i];
-          const a2 = A[(t + 2) * 64 + i];
-          const a3 = A[(t + 3) * 64 + i];
-          for (let j = 0; j < 64; j++) {
-            d_Wk[i * 64 + j] +=
-              a0 * d_K[t * 64 + j] +
-              a1 * d_K[(t + 1) * 64 + j] +
-              a2 * d_K[(t + 2) * 64 + j] +
-              a3 * d_K[(t + 3) * 64 + j];
+            const s = a0 * d_K[j] + a1 * d_K[j + 64] + a2 * d_K[j + 128] + a3 * d_K[j + 192];
+            d_Wk[i * 64 + j] = s + a4 * d_K[j + 256] + a5 * d_K[j + 320] + a6 * d_K[j + 384] + a7 * d_K[j + 448];
           }
         }
         {
-          const a0 = A[768 + i];
-          const a1 = A[832 + i];
-          const a2 = A[896 + i];
-          const a3 = A[960 + i];
+          const a0 = A[512 + i];
+          const a1 = A[576 + i];
+          const a2 = A[640 + i];
+          const a3 = A[704 + i];
+          const a4 = A[768 + i];
+          const a5 = A[832 + i];
+          const a6 = A[896 + i];
+          const a7 = A[960 + i];
           for (let j = 0; j < 64; j++) {
+            const q = 512 + j;
+            const s = a0 * d_K[q] + a1 * d_K[q + 64] + a2 * d_K[q + 128] + a3 * d_K[q + 192];
             d_Wk[i * 64 + j] =
-              d_Wk[i * 64 + j] + a0 * d_K[768 + j] + a1 * d_K[832 + j] + a2 * d_K[896 + j] + a3 * d_K[960 + j];
+              d_Wk[i * 64 + j] + s + a4 * d_K[q + 256] + a5 * d_K[q + 320] + a6 * d_K[q + 384] + a7 * d_K[q + 448];
           }
         }
       }
@@ -5177,31 +5754,29 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
           const a1 = A[64 + i];
           const a2 = A[128 + i];
           const a3 = A[192 + i];
+          const a4 = A[256 + i];
+          const a5 = A[320 + i];
+          const a6 = A[384 + i];
+          const a7 = A[448 + i];
           for (let j = 0; j < 64; j++) {
-            d_Wq[i * 64 + j] = a0 * d_Q[j] + a1 * d_Q[64 + j] + a2 * d_Q[128 + j] + a3 * d_Q[192 + j];
-          }
-        }
-        for (let t = 4; t < 12; t += 4) {
-          const a0 = A[t * 64 + i];
-          const a1 = A[(t + 1) * 64 + i];
-          const a2 = A[(t + 2) * 64 + i];
-          const a3 = A[(t + 3) * 64 + i];
-          for (let j = 0; j < 64; j++) {
-            d_Wq[i * 64 + j] +=
-              a0 * d_Q[t * 64 + j] +
-              a1 * d_Q[(t + 1) * 64 + j] +
-              a2 * d_Q[(t + 2) * 64 + j] +
-              a3 * d_Q[(t + 3) * 64 + j];
+            const s = a0 * d_Q[j] + a1 * d_Q[j + 64] + a2 * d_Q[j + 128] + a3 * d_Q[j + 192];
+            d_Wq[i * 64 + j] = s + a4 * d_Q[j + 256] + a5 * d_Q[j + 320] + a6 * d_Q[j + 384] + a7 * d_Q[j + 448];
           }
         }
         {
-          const a0 = A[768 + i];
-          const a1 = A[832 + i];
-          const a2 = A[896 + i];
-          const a3 = A[960 + i];
+          const a0 = A[512 + i];
+          const a1 = A[576 + i];
+          const a2 = A[640 + i];
+          const a3 = A[704 + i];
+          const a4 = A[768 + i];
+          const a5 = A[832 + i];
+          const a6 = A[896 + i];
+          const a7 = A[960 + i];
           for (let j = 0; j < 64; j++) {
+            const q = 512 + j;
+            const s = a0 * d_Q[q] + a1 * d_Q[q + 64] + a2 * d_Q[q + 128] + a3 * d_Q[q + 192];
             d_Wq[i * 64 + j] =
-              d_Wq[i * 64 + j] + a0 * d_Q[768 + j] + a1 * d_Q[832 + j] + a2 * d_Q[896 + j] + a3 * d_Q[960 + j];
+              d_Wq[i * 64 + j] + s + a4 * d_Q[q + 256] + a5 * d_Q[q + 320] + a6 * d_Q[q + 384] + a7 * d_Q[q + 448];
           }
         }
       }

@@ -112,6 +112,11 @@ export const kernelLocals = [
   "a1",
   "a2",
   "a3",
+  "a4",
+  "a5",
+  "a6",
+  "a7",
+  "q",
   "v",
   ...ndLocals,
 ];

@@ -1,4 +1,4 @@
-import { assign, bin, decl, iadd, id, loop, num, type Expr, type Stmt } from "../code/syntax.js";
+import { assign, bin, decl, iadd, id, imul, loop, num, type Expr, type Stmt } from "../code/syntax.js";
 import { contractFlops, contractShape, parseSpec } from "../shape/contract.js";
 import { InternalError } from "../diagnostics/internal.js";
 import { matmulShape, rowsCols, sameShape, size } from "../shape/shape.js";
@@ -114,17 +114,7 @@ export const products = {
     tex: "{a} {b}^{\\top}",
     evaluate: (_n, [a, b]) =>
       Float64Array.from({ length: a.length * b.length }, (_, i) => a[Math.floor(i / b.length)] * b[i % b.length]),
-    // Y_ij = a_i b_j
-    emit: (k) => {
-      const m = k.shapeOf(0)[0];
-      const n = k.shapeOf(1)[0];
-      return [
-        loop("i", num(m), [
-          decl("const", "a", k.at(0, zero, I)),
-          loop("j", num(n), k.store(I, J, bin("*", id("a"), k.at(1, zero, J)))),
-        ]),
-      ];
-    },
+    emit: outerEmit,
     finalStore: () => true,
     batch: (b, n, args, B) => batchedContraction(b, "m,n->mn", args, n, B),
   }),
@@ -250,9 +240,9 @@ function matmulByRowsOfB(k: KernelCtx): Stmt[] {
 
 /**
  * Y_i = sum_t A_it B_t for each row i (i-t-j): output row i stays in L1 while the rows of B are
- * added into it, four at a time (rowTimesMatrix); for A B and for Aᵀ B (a weight gradient).
+ * added into it, rowsPerPass at a time (rowTimesMatrix); for A B and for Aᵀ B (a weight gradient).
  */
-function matmulAccumulatingRows(k: KernelCtx): Stmt[] {
+function matmulAccumulatingRows(k: KernelCtx, flat: boolean): Stmt[] {
   const [m, n] = rowsCols(k.shapeOf(0));
   const [, c] = rowsCols(k.shapeOf(1));
   return [
@@ -263,7 +253,7 @@ function matmulAccumulatingRows(k: KernelCtx): Stmt[] {
         n,
         c,
         (t) => k.at(0, I, t),
-        (t) => k.at(1, t, J),
+        flat && !k.transposed(1) ? { flat: (f) => k.atFlat(1, f) } : { at: (t) => k.at(1, t, J) },
         k.out(I, J),
         (v) => k.store(I, J, v),
       ),
@@ -319,12 +309,13 @@ function contractKernel(k: KernelCtx): Stmt[] {
  * Y_ij = sum_t A_it B_tj, in the loop order that reads memory along rows and reuses it:
  *   A W^T (forward through a layer): W's row j outermost, so each row of W is read from
  *     memory once and dotted with every row of A from cache (j-i-t)
- *   A B and G^T B (a weight gradient): output row i stays in L1 while four rows of B at a
- *     time are added into it (i-t-j, t unrolled by 4), the last four storing final values
+ *   A B and G^T B (a weight gradient): output row i stays in L1 while rows of B are added
+ *     into it, rowsPerPass at a time (i-t-j), the last pass storing final values
+ * `flat`: the context reads its operands at flat indices (a batched product's does not)
  */
-function matmulSchedule(k: KernelCtx): Stmt[] {
+function matmulSchedule(k: KernelCtx, flat = true): Stmt[] {
   if (k.transposed(1) && !k.transposed(0)) return matmulByRowsOfB(k);
-  return matmulAccumulatingRows(k);
+  return matmulAccumulatingRows(k, flat);
 }
 
 /** How a two-operand einsum is a batched matrix product: C[P, i, k] = sum_j A[P?, i, j] B[P?, j, k], in any axis order. */
@@ -395,8 +386,44 @@ function batchedMatmul(k: KernelCtx): Stmt[] | undefined {
       outIdx: byRowCol,
       atFlat: byRowCol,
     };
-    return matmulSchedule(matrices);
+    return matmulSchedule(matrices, false);
   });
+}
+
+/**
+ * Y_ij = a_i b_j, four rows per pass over b (each b_j loaded once for four stores: row by row
+ * measured 2× slower on the MLP's 784 × 128 weight gradient), the rows past a multiple of four
+ * one at a time.
+ */
+function outerEmit(k: KernelCtx): Stmt[] {
+  const m = k.shapeOf(0)[0];
+  const n = k.shapeOf(1)[0];
+  const byRow = (from: number) =>
+    loop(
+      "i",
+      num(m),
+      [decl("const", "a", k.at(0, zero, I)), loop("j", num(n), k.store(I, J, bin("*", id("a"), k.at(1, zero, J))))],
+      num(from),
+    );
+  if (m < 4) return [byRow(0)];
+  const m4 = m - (m % 4);
+  const rows = [0, 1, 2, 3];
+  const row = (q: number) => (q ? iadd(I, num(q)) : I);
+  const pass: Stmt = {
+    k: "for",
+    v: "i",
+    from: zero,
+    to: num(m4),
+    step: 4,
+    body: [
+      ...rows.map((q) => decl("const", `a${q}`, k.at(0, zero, row(q)))),
+      loop("j", num(n), [
+        decl("const", "v", k.at(1, zero, J)),
+        ...rows.flatMap((q) => k.store(row(q), J, bin("*", id(`a${q}`), id("v")))),
+      ]),
+    ],
+  };
+  return m4 < m ? [pass, byRow(m4)] : [pass];
 }
 
 /** y_i = sum_t A_it x_t: four rows at a time, so each x_t is loaded once for four products */
@@ -470,49 +497,88 @@ function vecmatByRows(k: KernelCtx): Stmt[] {
     n,
     c,
     (t) => k.at(0, zero, t),
-    (t) => k.at(1, t, J),
+    { flat: (f) => k.atFlat(1, f) },
     k.out(zero, J),
     (v) => k.store(zero, J, v),
   );
 }
 
 /**
- * y_j = sum_t a_t B_tj over t < n, j < c, four rows of B per pass over y (one load and store of
- * y_j for four multiply-adds): the first pass writes y, the middle ones add into it, the last
- * one stores each final y_j through \`store\`, so the ops fused after the product (a bias, an
- * activation) run in that pass. `a(t)` and `b(t)` read row t of a and of B at column j.
+ * Rows of B added per pass over y in rowTimesMatrix: eight (one load and store of y_j for eight
+ * multiply-adds) when there are at least two passes of eight, else four. Eight measured 1.3–1.4×
+ * faster than four on the MLP's x @ W1 (784 × 128) on this machine; more registers than eight
+ * products' operands the JIT does not keep.
+ */
+const rowsPerPass = (n: number) => (n >= 16 ? 8 : 4);
+
+/**
+ * y_j = sum_t a_t B_tj over t < n, j < c, rowsPerPass(n) rows of B per pass over y (one load and
+ * store of y_j for that many multiply-adds): the first pass writes y, the middle ones add into
+ * it, the last one stores each final y_j through `store`, so the ops fused after the product (a
+ * bias, an activation) run in that pass. `a(t)` reads a_t; `b` reads B: by (row, column j), or,
+ * where the context has flat indices, at a flat row-major index, so that the pass's rows are
+ * one index `q = t c + j` plus constants (measured 10 % faster than an index per row).
  */
 function rowTimesMatrix(
   n: number,
   c: number,
   a: (t: Expr) => Expr,
-  b: (t: Expr) => Expr,
+  b: { at: (t: Expr) => Expr } | { flat: (f: Expr) => Expr },
   y: Expr,
   store: (v: Expr) => Stmt[],
 ): Stmt[] {
-  const groups = Math.ceil(n / 4);
-  const terms = (rows: readonly Expr[]) => rows.map((t, q) => bin("*", id(`a${q}`), b(t)));
-  const sum = (es: Expr[]) => es.reduce((x, z) => bin("+", x, z));
-  const rowsFrom = (first: Expr | number, count: number) =>
-    Array.from({ length: count }, (_, q) =>
-      typeof first === "number" ? num(first + q) : q ? iadd(first, num(q)) : first,
-    );
-  const load = (rows: readonly Expr[]) => rows.map((t, q) => decl("const", `a${q}`, a(t)));
-  const last = rowsFrom(4 * (groups - 1), n - 4 * (groups - 1));
-  if (groups === 1) return [{ k: "block", body: [...load(last), loop("j", num(c), store(sum(terms(last))))] }];
-  const first = rowsFrom(0, 4);
-  const stmts: Stmt[] = [{ k: "block", body: [...load(first), loop("j", num(c), [assign(y, sum(terms(first)))])] }];
+  const R = rowsPerPass(n);
+  const groups = Math.ceil(n / R);
+  const count = (first: number) => Math.min(R, n - first);
+  // a pass over rows first..first+count-1 (first a number or t): the index q and the products
+  const pass = (first: Expr, rows: number) => {
+    const row = (q: number) => iadd(first, num(q));
+    const head: Stmt[] = Array.from({ length: rows }, (_, q) => decl("const", `a${q}`, a(row(q))));
+    // row `first` at column j: j itself in the first row, else the local q
+    const base = first.k === "num" && first.v === 0 ? J : id("q");
+    const at = (q: number): Expr => ("at" in b ? b.at(row(q)) : b.flat(iadd(base, num(q * c))));
+    const index: Stmt[] = "flat" in b && base !== J ? [decl("const", "q", iadd(imul(first, num(c)), J))] : [];
+    const terms = Array.from({ length: rows }, (_, q) => bin("*", id(`a${q}`), at(q)));
+    return { head, index, terms };
+  };
+  // sum(first terms) (+ rest): eight products in two statements of four, which fit a line
+  const total = (terms: readonly Expr[], from?: Expr): { stmts: Stmt[]; value: Expr } => {
+    const add = (es: readonly Expr[]) => es.reduce((x, z) => bin("+", x, z));
+    const all = from ? [from, ...terms] : terms;
+    if (terms.length <= 4) return { stmts: [], value: add(all) };
+    return {
+      stmts: [decl("const", "s", add(terms.slice(0, 4)))],
+      value: add([...(from ? [from] : []), id("s"), ...terms.slice(4)]),
+    };
+  };
+  const lastFirst = R * (groups - 1);
+  const lastPass = pass(num(lastFirst), count(lastFirst));
+  const lastSum = total(lastPass.terms, groups === 1 ? undefined : y);
+  const last: Stmt = {
+    k: "block",
+    body: [...lastPass.head, loop("j", num(c), [...lastPass.index, ...lastSum.stmts, ...store(lastSum.value)])],
+  };
+  if (groups === 1) return [last];
+  const firstPass = pass(num(0), R);
+  const firstSum = total(firstPass.terms);
+  const stmts: Stmt[] = [
+    {
+      k: "block",
+      body: [...firstPass.head, loop("j", num(c), [...firstPass.index, ...firstSum.stmts, assign(y, firstSum.value)])],
+    },
+  ];
   if (groups > 2) {
-    const middle = rowsFrom(T, 4);
+    const middle = pass(T, R);
+    const sum = total(middle.terms);
     stmts.push({
       k: "for",
       v: "t",
-      from: num(4),
-      to: num(4 * (groups - 1)),
-      step: 4,
-      body: [...load(middle), loop("j", num(c), [assign(y, sum(terms(middle)), "+=")])],
+      from: num(R),
+      to: num(lastFirst),
+      step: R,
+      body: [...middle.head, loop("j", num(c), [...middle.index, ...sum.stmts, assign(y, sum.value, "+=")])],
     });
   }
-  stmts.push({ k: "block", body: [...load(last), loop("j", num(c), store(sum([y, ...terms(last)])))] });
+  stmts.push(last);
   return stmts;
 }
