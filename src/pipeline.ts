@@ -8,7 +8,7 @@ import { differentiate, type SweepStep } from "./autodiff/differentiate.js";
 import { check } from "./check/check.js";
 import { Reporter, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { CompileError } from "./diagnostics/error.js";
-import { emitTypeScript, wasmKernels, type Chunk, type Dtype } from "./emit/ts/module.js";
+import { emitTypeScript, kernelCosts, wasmKernels, type Chunk, type Dtype } from "./emit/ts/module.js";
 import { printGraph } from "./ir/print.js";
 import { lowerNamed } from "./lower/lower.js";
 import type { CheckedProgram } from "./check/program.js";
@@ -114,11 +114,26 @@ function batchedChunk(a: Analysis, options: CompileOptions): Chunk | undefined {
   // --target wasm: weights, so that a last, partial chunk can run padded, when it has WebAssembly
   // kernels and the cost model finds padding faster for some remainder (otherwise the chunk is
   // the TypeScript target's)
-  const from =
-    options.target === "wasm" ? (options.paddedTailFrom ?? paddedTailFrom(a.ir, size, options.dtype ?? "f64")) : size;
-  if (from < size) {
+  // --target wasm, a program whose one sample already makes every product a matrix product of a
+  // chunk's rows or more (X[32, 784] @ W): batching samples adds nothing to the kernels, so the
+  // chunk is one sample, and gradients() runs it (a padded chunk would multiply the work)
+  if (options.target === "wasm" && options.chunkSize === undefined) {
+    const one = chunkOf(a, 1, false, options);
+    const kernels = one && wasmKernels(one.graph);
+    if (one && kernels?.specs.every((k) => (k.form === "tn" ? k.n : k.m) >= size)) return one;
+  }
+  if (options.target === "wasm" && options.paddedTailFrom !== size) {
     const weighted = chunkOf(a, size, true, options);
-    if (weighted && wasmKernels(weighted.graph)) return { ...weighted, paddedTailFrom: from };
+    const kernels = weighted && wasmKernels(weighted.graph);
+    if (weighted && kernels) {
+      const from =
+        options.paddedTailFrom ??
+        paddedTailFrom(a.ir, size, options.dtype ?? "f64", {
+          graph: weighted.graph,
+          kernels: kernelCosts(weighted.graph, kernels),
+        });
+      if (from < size) return { ...weighted, paddedTailFrom: from };
+    }
   }
   return chunkOf(a, size, false, options);
 }
@@ -186,7 +201,9 @@ export function explainFusion(a: CompileResult): string {
     const how =
       wasm && new Map([...wasm.kernels].map(([id], k) => [id, describeKernel(lane, wasm.specs[k]) + rows(id)]));
     out.push(
-      `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest ${a.chunk.paddedTailFrom === undefined ? "per sample" : `as one more chunk padded with weight-0 samples when at least ${a.chunk.paddedTailFrom} remain${a.chunk.paddedTailFrom > 1 ? ", else per sample" : ""}`}`,
+      a.chunk.size === 1
+        ? "batchGradients(): sample by sample, each one's matrix products as WebAssembly kernels (gradients() too)"
+        : `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest ${a.chunk.paddedTailFrom === undefined ? "per sample" : `as one more chunk padded with weight-0 samples when at least ${a.chunk.paddedTailFrom} remain${a.chunk.paddedTailFrom > 1 ? ", else per sample" : ""}`}`,
       ...describeFusion(a.chunk.graph, how ? "chunk" : "gradients", label(a.chunk.graph), how),
     );
   } else

@@ -183,21 +183,38 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     for (const n of [2, 18]) await expectBatchIsMean(features, 4, "wasm", n, { paddedTailFrom: 1 });
   });
 
+  it("gives a program whose one sample is a batch of 16 rows or more a chunk of one sample: gradients() runs the kernels", async () => {
+    // X[16, 6] @ W: every product already has 16 rows; a chunk of sixteen such samples adds nothing
+    const src = "param W[6, 5], V[5, 3]\ninput X[16, 6], T[16, 3]\nH = tanh(X @ W)\nloss = sum((H @ V - T)^2)\n";
+    const code = (await compile(src, { target: "wasm" })).typescript;
+    expect(code).toContain("return batchGradients(params, inputs, 1, out);");
+    expect(code).toMatch(/kernels\.k\d\(/);
+    for (const n of [1, 3]) await expectBatchIsMean(src, 6, "wasm", n);
+    // eight rows per sample: sixteen samples make the products taller, so the chunk stays sixteen
+    const short = (await compile(src.replaceAll("16", "8"), { target: "wasm" })).typescript;
+    expect(short).not.toContain("return batchGradients(params, inputs, 1, out);");
+  });
+
   it("keeps user names apart from its own (weights, tailBatch, chunkWeights, first, rest, tail)", async () => {
     const src =
       "param weights[6, 5], tail[6], rest\ninput chunkWeights[5], tailBatch, first[6]\nh = relu(weights @ chunkWeights + tail)\nloss = sum((h - first)^2) * rest + tailBatch\n";
     for (const n of [1, 3, 17, 40]) await expectBatchIsMean(src, 5, "wasm", n, { paddedTailFrom: 1 });
   });
 
-  it("the cost model pads the MLP's remainder from one sample (f32) or two (f64), and never a tiny program's", async () => {
-    const mlp = readFileSync("examples/mlp.grad", "utf8");
-    const f32 = (await compile(mlp, { target: "wasm", dtype: "f32" })).typescript;
-    expect(f32).toMatch(/if \(n - start_\d+ >= 1\) \{/);
-    expect(f32).toContain("return batchGradients(params, inputs, 1, out);"); // gradients(): a batch of one
-    // f64 kernels run at half the rate: one sample alone stays per-sample TypeScript
-    const f64 = (await compile(mlp, { target: "wasm" })).typescript;
-    expect(f64).toMatch(/if \(n - start_\d+ >= 2\) \{/);
-    expect(f64).not.toContain("return batchGradients(params, inputs, 1, out);");
+  it("the cost model pads the MLP's remainder from one sample in either layout, matrix samples' from three, never a tiny program's", async () => {
+    for (const file of ["examples/mlp.grad", "examples/mlp-xw.grad"])
+      for (const dtype of ["f32", "f64"] as const) {
+        const code = (await compile(readFileSync(file, "utf8"), { target: "wasm", dtype })).typescript;
+        expect(code).toMatch(/if \(n - start_\d+ >= 1\) \{/);
+        expect(code).toContain("return batchGradients(params, inputs, 1, out);"); // gradients(): a batch of one
+      }
+    // a padded chunk of samples that are themselves matrices (X[32, 784] @ W1, chunks of 16 forced)
+    // would run their forward product over sixteen samples for one: padded from three
+    const matrix = (
+      await compile(readFileSync("examples/batch-mlp.grad", "utf8"), { target: "wasm", dtype: "f32", chunkSize: 16 })
+    ).typescript;
+    expect(matrix).toMatch(/if \(n - start_\d+ >= 3\) \{/);
+    expect(matrix).not.toContain("return batchGradients(params, inputs, 1, out);");
     // a tiny program: its remainder runs sample by sample, and its chunks have no weights
     const tiny = (await compile("param W[3, 2]\ninput x[2]\nloss = sum(tanh(W @ x))\n", { target: "wasm" })).typescript;
     expect(tiny).toContain("kernels.k0(");

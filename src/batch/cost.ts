@@ -20,22 +20,53 @@ export function flopCount(g: Graph): { readonly products: number; readonly eleme
 }
 
 // Rates of the generated code on the bench machine (bench/RESULTS.md): per-sample TypeScript
-// about 1.2 FLOP/ns, the wasm target's product kernels about 24 FLOP/ns in f32 (f32x4) and half
-// that in f64 (f64x2), a chunk's fixed cost (calls, staging, sums) about 5 µs.
-const TS_FLOP_PER_NS = 1.2;
-const WASM_FLOP_PER_NS = { f32: 24, f64: 12 } as const;
+// about 2.5 FLOP/ns on products (the MLPs at batch 1, in either layout); the wasm target's
+// register-tiled kernels (A Bᵀ) about 24 FLOP/ns in f32 (f32x4) and half that in f64 (f64x2),
+// its kernels that add rows of B into rows of C (A B, Aᵀ B) about 10 (measured: a batch of 32
+// written as a matrix, X @ W1, 104 MFLOP in 10 ms); a chunk's fixed cost (calls, staging,
+// sums) about 5 µs.
+const TS_FLOP_PER_NS = 2.5;
+const WASM_FLOP_PER_NS = { tiled: { f32: 24, f64: 12 }, rows: { f32: 10, f64: 5 } } as const;
 const CHUNK_NS = 5000;
+
+/** What a padded chunk costs besides its wasm kernels: the chunk program, and each kernel's share. */
+export interface PaddedChunk {
+  /** the batched, weighted program */
+  readonly graph: Graph;
+  /** the products that run as wasm kernels: FLOPs, and whether they compute the real samples only */
+  readonly kernels: readonly {
+    readonly node: number;
+    readonly flops: number;
+    /** register-tiled dot products (A Bᵀ), or rows of B added into rows of C */
+    readonly tiled: boolean;
+    readonly realRowsOnly: boolean;
+  }[];
+}
 
 /**
  * --target wasm: from how many samples past the last whole chunk batchGradients runs them as
- * one chunk padded with weight-0 samples, estimated faster than running them one by one
+ * one chunk of B padded with weight-0 samples, estimated faster than running them one by one
  * (never, B, when even B - 1 samples are cheaper one by one). `g` is the per-sample program.
+ * A kernel that computes the real samples' rows only (its rows are samples, or it skips the
+ * zero rows padding has in a gradient) costs r / B of its FLOPs for r real samples; any other
+ * kernel, the elementwise work and the products outside kernels cost the whole chunk. So a
+ * program whose one sample is itself a matrix (X[32, 784] @ W) is never padded: its forward
+ * product would run sixteen times over.
  */
-export function paddedTailFrom(g: Graph, B: number, dtype: "f64" | "f32"): number {
-  const { products, elementwise } = flopCount(g);
-  const perSample = (products + elementwise) / TS_FLOP_PER_NS;
-  const chunk = B * (products / WASM_FLOP_PER_NS[dtype] + elementwise / TS_FLOP_PER_NS) + CHUNK_NS;
-  return Math.min(B, Math.max(1, Math.ceil(chunk / perSample)));
+export function paddedTailFrom(g: Graph, B: number, dtype: "f64" | "f32", chunk: PaddedChunk): number {
+  const one = flopCount(g);
+  const perSample = (one.products + one.elementwise) / TS_FLOP_PER_NS;
+  const all = flopCount(chunk.graph);
+  const inKernels = chunk.kernels.reduce((sum, k) => sum + k.flops, 0);
+  const fixed = CHUNK_NS + (all.products - inKernels + all.elementwise) / TS_FLOP_PER_NS;
+  const cost = (r: number) =>
+    fixed +
+    chunk.kernels.reduce((sum, k) => {
+      const rate = WASM_FLOP_PER_NS[k.tiled ? "tiled" : "rows"][dtype];
+      return sum + (k.realRowsOnly ? (k.flops * r) / B : k.flops) / rate;
+    }, 0);
+  for (let r = 1; r < B; r++) if (cost(r) < r * perSample) return r;
+  return B;
 }
 
 /**

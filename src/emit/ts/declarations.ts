@@ -469,9 +469,13 @@ export function exportedFunctions(parts: ModuleParts): Declaration[] {
     docs: ["The loss at one sample."],
     statements: lossBody,
   });
-  // --target wasm, when one padded chunk beats the per-sample code even for one sample (and every
-  // input is a tensor, so one sample's inputs are a batch of one): gradients() is that chunk
-  const viaChunk = opts.chunk?.paddedTailFrom === 1 && g.inputs.every((l) => l.shape.length > 0);
+  // --target wasm, when one padded chunk beats the per-sample code even for one sample, or the
+  // chunk is one sample (its products already matrices), and every input is a tensor (so one
+  // sample's inputs are a batch of one): gradients() is that chunk
+  const viaChunk =
+    opts.target === "wasm" &&
+    (opts.chunk?.paddedTailFrom === 1 || opts.chunk?.size === 1) &&
+    g.inputs.every((l) => l.shape.length > 0);
   const gradientsBody = checked(
     checks?.calls.gradients,
     viaChunk

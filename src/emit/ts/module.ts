@@ -26,7 +26,7 @@ import {
 } from "./declarations.js";
 
 export type { Chunk, Dtype, EmitOptions } from "./types.js";
-export { wasmKernels, type WasmKernels } from "./wasm-layout.js";
+export { kernelCosts, wasmKernels, type WasmKernels } from "./wasm-layout.js";
 
 /** Names the generated functions use themselves. */
 const internal = [

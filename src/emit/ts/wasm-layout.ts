@@ -7,6 +7,7 @@ import { asBatchedProduct } from "../../ops/products.js";
 import { parseSpec } from "../../shape/contract.js";
 import { size } from "../../shape/shape.js";
 import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
+import type { PaddedChunk } from "../../batch/cost.js";
 import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
 import { plan, type WasmPlan } from "./function.js";
 import type { Dtype } from "./types.js";
@@ -125,6 +126,27 @@ export function wasmKernels(g: Graph): WasmKernels | undefined {
     specs.push(spec);
   }
   return kernels.size ? { kernels, specs, accumulated, sampleRows, batches } : undefined;
+}
+
+/**
+ * The chunk's kernels as the cost model (batch/cost.ts paddedTailFrom) sees them: FLOPs, and
+ * whether a padded chunk's kernel computes the real samples only: a forward product over the
+ * samples' rows (sampleRows), or a product of the backward pass, whose cotangent is zero in the
+ * padding's rows (the kernels skip zero rows and zero factors).
+ */
+export function kernelCosts(g: Graph, k: WasmKernels): PaddedChunk["kernels"] {
+  // the forward pass: what the loss depends on
+  const forward = new Set<number>([g.loss]);
+  for (let id = g.loss; id >= 0; id--) if (forward.has(id)) for (const a of g.nodes[id].args) forward.add(a);
+  return [...k.kernels].map(([node, name]) => {
+    const s = k.specs.find((x) => x.name === name)!;
+    return {
+      node,
+      flops: 2 * s.m * s.n * s.c * (k.batches.get(node)?.count ?? 1),
+      tiled: s.form === "nt",
+      realRowsOnly: k.sampleRows.has(node) || !forward.has(node),
+    };
+  });
 }
 
 /**

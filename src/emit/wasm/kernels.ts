@@ -156,8 +156,8 @@ function nt(l: Lane, k: MatmulKernel): string {
 
 /**
  * C = Aᵀ B or A B, as rows of B scaled and added into rows of C. Pass 1 lists, for each row i of
- * C, the rows of B with a nonzero factor (a ReLU's mask zeroes about half of a gradient's rows:
- * those cost nothing) in a scratch area. Pass 2 walks C in column blocks whose rows of B fit
+ * C, the nonzero rows of B with a nonzero factor (a ReLU's mask zeroes about half of a
+ * gradient's rows, a padded chunk's gradient the padding's: those cost nothing) in a scratch area. Pass 2 walks C in column blocks whose rows of B fit
  * in L1 and adds G listed rows at a time into each row of C.
  */
 function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
@@ -173,7 +173,7 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
       ${loop("$e", i32(0), `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, G, addListedRows(l, G, main, rowB))}
       ${loop("$e", `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, get("$cnt"), 1, addListedRows(l, 1, main, rowB))}`;
   // column blocks of whole vectors; the last block also takes the columns past them
-  const block = Math.max(L, Math.floor(L1_BLOCK / Math.max(1, k.n) / 16) * 16);
+  const block = Math.max(16 * U * 8, Math.floor(L1_BLOCK / Math.max(1, k.n) / 16) * 16);
   const zero = k.accumulate ? "" : `(memory.fill ${get("$out")} ${i32(0)} (i32.mul ${rows} ${i32(rowB)}))`;
   const copies = takesRows(k)
     ? loop(
@@ -185,6 +185,7 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
       )
     : "";
   return `${takesRows(k) ? clampRows(k) : ""}
+  ${flagNonzeroRowsOfB(l, k, lists.flags)}
   ${listNonzeroRows(l, k, lists, rows)}
   ${zero}
   (local.set $j0 ${i32(0)})
@@ -197,14 +198,43 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
   ${copies}`;
 }
 
-/** accumulate's scratch: m counts, then per row i n row pointers, then n factors; and row i's pointers into it */
+/**
+ * accumulate's scratch: m counts, then per row i n row pointers, then n factors, then n flags
+ * (whether row t of B has a nonzero element); and row i's pointers into it
+ */
 function listLayout(l: Lane, k: MatmulKernel, scratch: number) {
   const counts = scratch;
   const ptrs = counts + k.m * 4;
   const facts = ptrs + k.m * k.n * 4;
+  const flags = facts + k.m * k.n * l.bytes;
   const rowPointers = `(local.set $pl ${add(i32(ptrs), `(i32.mul ${get("$i")} ${i32(k.n * 4)})`)})
       (local.set $pf ${add(i32(facts), `(i32.mul ${get("$i")} ${i32(k.n * l.bytes)})`)})`;
-  return { counts, rowPointers };
+  return { counts, flags, rowPointers };
+}
+
+/**
+ * accumulate's pass 0: flag each row of B that has a nonzero element (the scan stops at the
+ * first). A zero row adds nothing whatever its factor: the rows of a padded chunk's samples in
+ * a gradient Xᵀ G are zero in G, while their factors, from X, are not.
+ */
+function flagNonzeroRowsOfB(l: Lane, k: MatmulKernel, flags: number): string {
+  const rowB = k.c * l.bytes;
+  return loop(
+    "$t",
+    i32(0),
+    i32(k.n),
+    1,
+    `(local.set $cnt ${i32(0)})
+    (local.set $pb ${add(get("$b"), `(i32.mul ${get("$t")} ${i32(rowB)})`)})
+    (local.set $j ${i32(0)})
+    (block $scan_done (loop $scan_next
+      (br_if $scan_done (i32.ge_u ${get("$j")} ${i32(rowB)}))
+      (if (${t(l)}.ne (${t(l)}.load ${add(get("$pb"), get("$j"))}) (${t(l)}.const 0))
+        (then (local.set $cnt ${i32(1)}) (br $scan_done)))
+      (local.set $j (i32.add ${get("$j")} ${i32(l.bytes)}))
+      (br $scan_next)))
+    (i32.store ${add(i32(flags), `(i32.shl ${get("$t")} ${i32(2)})`)} ${get("$cnt")})`,
+  );
 }
 
 /** pass 1 of accumulate: for each row i of C, the rows of B with a nonzero factor, and the factors */
@@ -227,7 +257,7 @@ function listNonzeroRows(l: Lane, k: MatmulKernel, lists: ReturnType<typeof list
       i32(k.n),
       1,
       `(local.set $f ${factor})
-      (if (${t(l)}.ne ${get("$f")} (${t(l)}.const 0)) (then
+      (if (i32.and (${t(l)}.ne ${get("$f")} (${t(l)}.const 0)) (i32.load ${add(i32(lists.flags), `(i32.shl ${get("$t")} ${i32(2)})`)})) (then
         (i32.store ${add(get("$pl"), `(i32.shl ${get("$cnt")} ${i32(2)})`)} ${add(get("$b"), `(i32.mul ${get("$t")} ${i32(rowB)})`)})
         (${t(l)}.store ${add(get("$pf"), `(i32.mul ${get("$cnt")} ${i32(l.bytes)})`)} ${get("$f")})
         (local.set $cnt (i32.add ${get("$cnt")} ${i32(1)}))))`,
@@ -338,7 +368,10 @@ function scale(l: Lane): string {
 
 /** Bytes of scratch memory the kernels need (the row lists of tn and nn products), a multiple of 16. */
 export function scratchBytes(l: Lane, ks: readonly MatmulKernel[]): number {
-  const most = Math.max(0, ...ks.filter((k) => k.form !== "nt").map((k) => k.m * 4 + k.m * k.n * (4 + l.bytes)));
+  const most = Math.max(
+    0,
+    ...ks.filter((k) => k.form !== "nt").map((k) => k.m * 4 + k.m * k.n * (4 + l.bytes) + k.n * 4),
+  );
   return Math.ceil(most / 16) * 16;
 }
 
