@@ -201,6 +201,28 @@ export function workspaceFunction({ g, opts, arr, workspace, wasm }: ModuleParts
   return out;
 }
 
+/** WebAssembly through globalThis, so the module type-checks without DOM or Node types */
+const wasmApiInterface: Declaration = {
+  kind: "interface",
+  name: "WasmApi",
+  docs: ["The part of the WebAssembly API this module uses."],
+  properties: [
+    { name: "Memory", type: "new (descriptor: { initial: number }) => { buffer: ArrayBuffer }" },
+    { name: "Module", type: "new (bytes: Uint8Array) => object" },
+    { name: "Instance", type: "new (module: object, imports: object) => { exports: Kernels }" },
+  ],
+  methods: [
+    {
+      name: "instantiate",
+      parameters: [
+        { name: "bytes", type: "Uint8Array" },
+        { name: "imports", type: "object" },
+      ],
+      returnType: "Promise<{ instance: { exports: Kernels } }>",
+    },
+  ],
+};
+
 /** --target wasm: the WebAssembly API's types, the memory, the kernels' bytes, init() and their compilation. */
 export function wasmLoader(wasm: WasmLayout): Declaration[] {
   const statements: Declaration[] = [];
@@ -209,27 +231,7 @@ export function wasmLoader(wasm: WasmLayout): Declaration[] {
     addVariableStatement: (x: Omit<Variable, "kind">) => statements.push(variable(x)),
     addFunction: (x: Omit<FunctionDecl, "kind">) => statements.push(fn(x)),
   };
-  // WebAssembly through globalThis, so the module type-checks without DOM or Node types
-  statements.push({
-    kind: "interface",
-    name: "WasmApi",
-    docs: ["The part of the WebAssembly API this module uses."],
-    properties: [
-      { name: "Memory", type: "new (descriptor: { initial: number }) => { buffer: ArrayBuffer }" },
-      { name: "Module", type: "new (bytes: Uint8Array) => object" },
-      { name: "Instance", type: "new (module: object, imports: object) => { exports: Kernels }" },
-    ],
-    methods: [
-      {
-        name: "instantiate",
-        parameters: [
-          { name: "bytes", type: "Uint8Array" },
-          { name: "imports", type: "object" },
-        ],
-        returnType: "Promise<{ instance: { exports: Kernels } }>",
-      },
-    ],
-  });
+  statements.push(wasmApiInterface);
   sf.addTypeAlias({ name: "Kernels", type: "Record<string, (...args: number[]) => void>" });
   sf.addVariableStatement({
     declarationKind: "const",
@@ -442,94 +444,124 @@ function partDeclarations(mode: Mode, s: SplitFunction | undefined, opts: EmitOp
   ];
 }
 
-/** loss(), gradients(), the chunk function and batchGradients(), around their bodies. */
+/** an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect */
+const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);
+
+/** a body with the argument checks in front */
+const checked = (calls: readonly string[] | undefined, body: string[]) =>
+  calls?.length ? [`${calls.join("\n")}\n${body[0]}`, ...body.slice(1)] : body;
+
+/**
+ * --target wasm, when one padded chunk beats the per-sample code even for one sample, or the
+ * chunk is one sample (its products already matrices), and every input is a tensor (so one
+ * sample's inputs are a batch of one): gradients() is that chunk
+ */
+const viaChunk = ({ g, opts }: ModuleParts) =>
+  opts.target === "wasm" &&
+  (opts.chunk?.paddedTailFrom === 1 || opts.chunk?.size === 1) &&
+  g.inputs.every((l) => l.shape.length > 0);
+
+/** loss(), gradients(), the chunk function and batchGradients(), around their bodies (and their parts). */
 export function exportedFunctions(parts: ModuleParts): Declaration[] {
-  const { g, opts, checks, bodies, split } = parts;
-  const out = (["loss", "gradients", "chunk"] as const).flatMap((m) => partDeclarations(m, split[m], opts));
-  const sf = { addFunction: (x: Omit<FunctionDecl, "kind">) => out.push(fn(x)) };
-  // an argument the body never reads is named _x, as strict configs (noUnusedParameters) expect
-  const arg = (name: string, body: string) => (new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`);
-  const checked = (calls: readonly string[] | undefined, body: string[]) =>
-    calls?.length ? [`${calls.join("\n")}\n${body[0]}`, ...body.slice(1)] : body;
-  // the parts and the chunk a function calls read the workspace it allocates
+  const { opts, split } = parts;
+  // gradients() that runs the chunk has no parts of its own
+  const modes = viaChunk(parts) ? (["loss", "chunk"] as const) : (["loss", "gradients", "chunk"] as const);
+  return [
+    ...modes.flatMap((m) => partDeclarations(m, split[m], opts)),
+    ...perSampleFunctions(parts),
+    ...batchFunctions(parts),
+  ];
+}
+
+/** loss() and gradients() */
+function perSampleFunctions(parts: ModuleParts): Declaration[] {
+  const { checks, bodies, split } = parts;
+  // the parts a function calls read the workspace it allocates
   const partsOf = (m: Mode) => split[m]?.parts ?? [];
   const lossBody = checked(checks?.calls.loss, allocating(parts, bodies.loss, partsOf("loss")));
+  const chunk = viaChunk(parts);
+  const gradientsBody = checked(
+    checks?.calls.gradients,
+    chunk
+      ? ["return batchGradients(params, inputs, 1, out);"]
+      : allocating(parts, bodies.gradients, partsOf("gradients")),
+  );
+  return [
+    fn({
+      name: "loss",
+      isExported: true,
+      parameters: [
+        { name: arg("params", lossBody[0]), type: "Params" },
+        { name: arg("inputs", lossBody[0]), type: "Inputs" },
+      ],
+      returnType: "number",
+      docs: ["The loss at one sample."],
+      statements: lossBody,
+    }),
+    fn({
+      name: "gradients",
+      isExported: true,
+      parameters: [
+        { name: arg("params", gradientsBody[0]), type: "Params" },
+        { name: arg("inputs", gradientsBody[0]), type: "Inputs" },
+        { name: "out", type: "Result", initializer: "createResult()" },
+      ],
+      returnType: "Result",
+      docs: [
+        `The loss and d loss / d param at one sample, written into \`out\` (allocation-free when \`out\` is given)${chunk ? "; computed as a batch of one, by the WebAssembly kernels" : ""}.`,
+      ],
+      statements: gradientsBody,
+    }),
+  ];
+}
+
+/** the chunk function (if any) and batchGradients() */
+function batchFunctions(parts: ModuleParts): Declaration[] {
+  const { opts, checks, bodies, split } = parts;
+  const partsOf = (m: Mode) => split[m]?.parts ?? [];
+  // the chunk and the parts it calls read the workspace batchGradients allocates
   const batchBody = checked(
     checks?.calls.batch,
     allocating(parts, bodies.batch, [...partsOf("batch"), ...(bodies.chunk ?? []), ...partsOf("chunk")]),
   );
-  sf.addFunction({
-    name: "loss",
-    isExported: true,
-    parameters: [
-      { name: arg("params", lossBody[0]), type: "Params" },
-      { name: arg("inputs", lossBody[0]), type: "Inputs" },
-    ],
-    returnType: "number",
-    docs: ["The loss at one sample."],
-    statements: lossBody,
-  });
-  // --target wasm, when one padded chunk beats the per-sample code even for one sample, or the
-  // chunk is one sample (its products already matrices), and every input is a tensor (so one
-  // sample's inputs are a batch of one): gradients() is that chunk
-  const viaChunk =
-    opts.target === "wasm" &&
-    (opts.chunk?.paddedTailFrom === 1 || opts.chunk?.size === 1) &&
-    g.inputs.every((l) => l.shape.length > 0);
-  const gradientsBody = checked(
-    checks?.calls.gradients,
-    viaChunk
-      ? ["return batchGradients(params, inputs, 1, out);"]
-      : allocating(parts, bodies.gradients, partsOf("gradients")),
-  );
-  sf.addFunction({
-    name: "gradients",
-    isExported: true,
-    parameters: [
-      { name: arg("params", gradientsBody[0]), type: "Params" },
-      { name: arg("inputs", gradientsBody[0]), type: "Inputs" },
-      { name: "out", type: "Result", initializer: "createResult()" },
-    ],
-    returnType: "Result",
-    docs: [
-      `The loss and d loss / d param at one sample, written into \`out\` (allocation-free when \`out\` is given)${viaChunk ? "; computed as a batch of one, by the WebAssembly kernels" : ""}.`,
-    ],
-    statements: gradientsBody,
-  });
-  if (opts.chunk) {
-    sf.addFunction({
-      name: "batchChunk",
-      docs: [
-        `Samples first..first+${opts.chunk.size - 1} at once, as matrix products: adds their summed loss and gradients to \`out\`.`,
-      ],
+  const out: Declaration[] = [];
+  if (opts.chunk)
+    out.push(
+      fn({
+        name: "batchChunk",
+        docs: [
+          `Samples first..first+${opts.chunk.size - 1} at once, as matrix products: adds their summed loss and gradients to \`out\`.`,
+        ],
+        parameters: [
+          { name: arg("params", bodies.chunk[0]), type: "Params" },
+          { name: "batch", type: "Batch" },
+          { name: "first", type: "number" },
+          { name: arg("out", bodies.chunk[0]), type: "Result" },
+          ...(opts.chunk.weight !== undefined
+            ? [
+                { name: arg("weights", bodies.chunk[0]), type: "Tensor" },
+                { name: arg("rows", bodies.chunk[0]), type: "number" },
+              ]
+            : []),
+        ],
+        returnType: "void",
+        statements: bodies.chunk,
+      }),
+    );
+  out.push(
+    fn({
+      name: "batchGradients",
+      isExported: true,
       parameters: [
-        { name: arg("params", bodies.chunk[0]), type: "Params" },
-        { name: "batch", type: "Batch" },
-        { name: "first", type: "number" },
-        { name: arg("out", bodies.chunk[0]), type: "Result" },
-        ...(opts.chunk.weight !== undefined
-          ? [
-              { name: arg("weights", bodies.chunk[0]), type: "Tensor" },
-              { name: arg("rows", bodies.chunk[0]), type: "number" },
-            ]
-          : []),
+        { name: arg("params", batchBody[0]), type: "Params" },
+        { name: arg("batch", batchBody[0]), type: "Batch" },
+        { name: "n", type: "number" },
+        { name: "out", type: "Result", initializer: "createResult()" },
       ],
-      returnType: "void",
-      statements: bodies.chunk,
-    });
-  }
-  sf.addFunction({
-    name: "batchGradients",
-    isExported: true,
-    parameters: [
-      { name: arg("params", batchBody[0]), type: "Params" },
-      { name: arg("batch", batchBody[0]), type: "Batch" },
-      { name: "n", type: "number" },
-      { name: "out", type: "Result", initializer: "createResult()" },
-    ],
-    returnType: "Result",
-    docs: ["The mean loss and mean gradients over n samples (minibatch SGD), written into `out`."],
-    statements: batchBody,
-  });
+      returnType: "Result",
+      docs: ["The mean loss and mean gradients over n samples (minibatch SGD), written into `out`."],
+      statements: batchBody,
+    }),
+  );
   return out;
 }
