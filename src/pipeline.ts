@@ -111,17 +111,19 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
 function batchedChunk(a: Analysis, options: CompileOptions): Chunk | undefined {
   if (!chunkPays(a.ir)) return undefined;
   const size = options.chunkSize ?? DEFAULT_CHUNK;
-  // --target wasm: weights, so that a last, partial chunk can run padded, when it has WebAssembly
-  // kernels and the cost model finds padding faster for some remainder (otherwise the chunk is
-  // the TypeScript target's)
   // --target wasm, a program whose one sample already makes every product a matrix product of a
   // chunk's rows or more (X[32, 784] @ W): batching samples adds nothing to the kernels, so the
-  // chunk is one sample, and gradients() runs it (a padded chunk would multiply the work)
-  if (options.target === "wasm" && options.chunkSize === undefined) {
+  // chunk is one sample, and gradients() runs it (a padded chunk would multiply the work). A
+  // vector product (matvec, vecmat, outer, dot) is one row per sample: no need to look further.
+  const vectorProduct = a.ir.nodes.some((n) => ["matvec", "vecmat", "outer", "dot"].includes(n.op));
+  if (options.target === "wasm" && options.chunkSize === undefined && !vectorProduct) {
     const one = chunkOf(a, 1, false, options);
     const kernels = one && wasmKernels(one.graph);
     if (one && kernels?.specs.every((k) => (k.form === "tn" ? k.n : k.m) >= size)) return one;
   }
+  // --target wasm: weights, so that a last, partial chunk can run padded, when it has WebAssembly
+  // kernels and the cost model finds padding faster for some remainder (otherwise the chunk is
+  // the TypeScript target's)
   if (options.target === "wasm" && options.paddedTailFrom !== size) {
     const weighted = chunkOf(a, size, true, options);
     const kernels = weighted && wasmKernels(weighted.graph);

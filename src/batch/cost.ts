@@ -49,9 +49,9 @@ export interface PaddedChunk {
  * (never, B, when even B - 1 samples are cheaper one by one). `g` is the per-sample program.
  * A kernel that computes the real samples' rows only (its rows are samples, or it skips the
  * zero rows padding has in a gradient) costs r / B of its FLOPs for r real samples; any other
- * kernel, the elementwise work and the products outside kernels cost the whole chunk. So a
- * program whose one sample is itself a matrix (X[32, 784] @ W) is never padded: its forward
- * product would run sixteen times over.
+ * kernel, the elementwise work and the products outside kernels cost the whole chunk. So
+ * samples that are themselves matrices (X[32, 784] @ W, in chunks of 16) are padded only from
+ * a few: their forward product runs over all sixteen.
  */
 export function paddedTailFrom(g: Graph, B: number, dtype: "f64" | "f32", chunk: PaddedChunk): number {
   const one = flopCount(g);

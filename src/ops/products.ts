@@ -59,7 +59,7 @@ export const products = {
     form: ([, b]) =>
       b
         ? "x Wᵀ: four rows of W per pass over x, bias and activation fused"
-        : "x W: four rows of W per pass over y, bias and activation fused into the last",
+        : "x W: eight rows of W per pass over y (four when fewer than 16), bias and activation fused into the last",
     // x_s W for every sample s: X W
     batch: (b, n, [x, W], B) =>
       !W.batched ? b.node("matmul", [x.id, W.id]) : batchedContraction(b, "n,nk->k", [x, W], n, B),
@@ -91,8 +91,8 @@ export const products = {
       b && !a
         ? "A Bᵀ: row dot products, 2×2 register tile"
         : a && !b
-          ? "Aᵀ B: row outer products, 4 rows at a time"
-          : "A B: rows of B added into each output row, 4 at a time",
+          ? "Aᵀ B: row outer products, 8 rows at a time (4 when fewer than 16)"
+          : "A B: rows of B added into each output row, 8 at a time (4 when fewer than 16)",
     // A_s W for every sample s: the samples' rows stacked, one matrix product
     batch: (b, n, [A, W], B) => {
       if (W.batched) return batchedContraction(b, "mn,nk->mk", [A, W], n, B);
