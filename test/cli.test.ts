@@ -111,7 +111,9 @@ describe("gradc compile --explain-fusion", () => {
     const r = await run("compile", "examples/mlp.grad", "--explain-fusion");
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("batchGradients(): 16 samples at a time, batched into matrix products (vmap)");
-    expect(r.stderr).toContain("d_W1 [128, 784]: matmul (Aᵀ B: row outer products, 8 rows at a time (4 when fewer than 16))");
+    expect(r.stderr).toContain(
+      "d_W1 [128, 784]: matmul (Aᵀ B: row outer products, 8 rows at a time (4 when fewer than 16))",
+    );
     expect(r.stderr).toContain(
       "W1 @ x [16, 128]: matmul (A Bᵀ: row dot products, 2×2 register tile); epilogue, per element: W1 @ x + b1 = add, h = relu",
     );
