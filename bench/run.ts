@@ -6,7 +6,7 @@ import os from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { init as jaxInit, defaultDevice, jit, nn, numpy as np, valueAndGrad } from "@jax-js/jax";
+import { init as jaxInit, defaultDevice, jit, lax, nn, numpy as np, valueAndGrad } from "@jax-js/jax";
 import { analyze, compile, evaluate, explain, type Graph } from "../src/index.js";
 import { loadModule, rng, type GeneratedModule } from "../test/helpers/module.js";
 import { assemble } from "../src/emit/wasm/kernels.js";
@@ -673,13 +673,18 @@ async function transformerCase(): Promise<Case> {
   };
 }
 
-/** LeNet-5 (examples/lenet.grad) on one digit: gradc's two targets; the peers are still to come */
+/**
+ * LeNet-5 (examples/lenet.grad) on one digit: gradc's two targets against the same network in
+ * TF.js (cpu; NHWC, its layout, with the weights laid out for it and the gradients laid back)
+ * and jax-js (jit; NCHW, as gradc).
+ */
 async function lenetCase(): Promise<Case> {
   const file = "examples/lenet.grad";
   const mod = await generated(file);
   const mod32 = await generated(file, "f32", "wasm");
   const a = analyze(readFileSync(file, "utf8"));
   const shapes = mod.shapes.params as Record<string, readonly number[]>;
+  const names = Object.keys(shapes);
   const p: Record<string, Float64Array> = {};
   for (const [n, s] of Object.entries(shapes)) {
     const k = s.reduce((x, y) => x * y, 1);
@@ -687,19 +692,103 @@ async function lenetCase(): Promise<Case> {
   }
   const p32 = Object.fromEntries(Object.entries(p).map(([n, v]) => [n, Float32Array.from(v)]));
   const img = Float64Array.from({ length: 784 }, () => next());
+  const img32 = Float32Array.from(img);
+  const label = 3;
   const out = mod.createResult(),
     out32 = mod32.createResult();
+  const oneHot = Float32Array.from({ length: 10 }, (_, i) => (i === label ? 1 : 0));
+  // TF.js: filters [F, C, kh, kw] -> [kh, kw, C, F] and back; flatten in C, H, W order as gradc
+  const filters = new Set(["K1", "K2"]);
+  const tfState = perBackend(() => {
+    const ps = names.map((n) =>
+      filters.has(n) ? tf.tensor(p32[n], [...shapes[n]]).transpose([2, 3, 1, 0]) : tf.tensor(p32[n], [...shapes[n]]),
+    );
+    const x = tf.tensor(img32, [1, 28, 28, 1]);
+    const y = tf.tensor(oneHot, [1, 10]);
+    const f = (...q: tf.Tensor[]) => {
+      const v = Object.fromEntries(names.map((n, i) => [n, q[i]]));
+      const conv = (h: tf.Tensor, K: tf.Tensor, k: tf.Tensor, pad: number) =>
+        tf.relu(
+          tf
+            .conv2d(
+              h as tf.Tensor4D,
+              K as tf.Tensor4D,
+              1,
+              pad === 0
+                ? "valid"
+                : [
+                    [0, 0],
+                    [pad, pad],
+                    [pad, pad],
+                    [0, 0],
+                  ],
+            )
+            .add(k),
+        );
+      const h1 = tf.maxPool(conv(x, v.K1, v.k1, 2) as tf.Tensor4D, 2, 2, "valid");
+      const h2 = tf.maxPool(conv(h1, v.K2, v.k2, 0) as tf.Tensor4D, 2, 2, "valid");
+      const flat = h2.transpose([0, 3, 1, 2]).reshape([1, 400]);
+      const h3 = tf.relu(tf.matMul(flat, v.W3, false, true).add(v.b3));
+      const h4 = tf.relu(tf.matMul(h3, v.W4, false, true).add(v.b4));
+      const z = tf.matMul(h4, v.W5, false, true).add(v.b5);
+      return tf.logSumExp(z).sub(tf.sum(z.mul(y))) as tf.Scalar;
+    };
+    return { ps, vg: tf.valueAndGrads(f) };
+  });
+  const tfStep: Step = () => {
+    const { ps, vg } = tfState();
+    const { value, grads } = vg(ps);
+    const laidBack = grads.map((g, i) => (filters.has(names[i]) ? g.transpose([3, 2, 0, 1]) : g));
+    for (const [i, g] of grads.entries()) if (laidBack[i] !== g) g.dispose();
+    return tfResult(value, laidBack, names);
+  };
+  // jax-js: NCHW as gradc; max-pooling as a max over 2 × 2 blocks of a reshape
+  const jvg = jit(
+    valueAndGrad((q: Record<string, np.Array>, x: np.Array, y: np.Array) => {
+      const pool = (h: np.Array, C: number, H: number) => h.reshape([1, C, H / 2, 2, H / 2, 2]).max([3, 5]);
+      const conv = (h: np.Array, K: np.Array, k: np.Array, F: number, pad: number) =>
+        nn.relu(
+          lax
+            .conv(
+              h,
+              K,
+              [1, 1],
+              [
+                [pad, pad],
+                [pad, pad],
+              ],
+            )
+            .add(k.reshape([1, F, 1, 1])),
+        );
+      const h1 = pool(conv(x, q.K1, q.k1, 6, 2), 6, 28);
+      const h2 = pool(conv(h1, q.K2, q.k2, 16, 0), 16, 10);
+      // W v as a matrix product (jax-js's matvec parses einsum subscripts with Node 22's iterator helpers)
+      const mv = (W: np.Array, v: np.Array, m: number, n: number) => np.matmul(W, v.reshape([n, 1])).reshape([m]);
+      const h3 = nn.relu(mv(q.W3, h2.reshape([400]), 120, 400).add(q.b3));
+      const h4 = nn.relu(mv(q.W4, h3, 84, 120).add(q.b4));
+      const z = mv(q.W5, h4, 10, 84).add(q.b5);
+      return nn.logsumexp(z.ref, -1).sub(np.sum(z.mul(y)));
+    }),
+  );
+  const jp = Object.fromEntries(names.map((n) => [n, np.array(p32[n]).reshape([...shapes[n]])]));
+  const [jX, jY] = [np.array(img32).reshape([1, 1, 28, 28]), np.array(oneHot)];
+  const jaxStep: Step = () => {
+    const [v, g] = jvg(Object.fromEntries(names.map((n) => [n, jp[n].ref])), jX.ref, jY.ref);
+    return { loss: v.dataSync()[0], grads: Object.fromEntries(names.map((n) => [n, g[n].dataSync()])) };
+  };
   return {
     name: "LeNet-5 on one 28×28 digit",
     gradc: "gradc",
     flops: flops(a.ir),
     impls: [
-      { name: "gradc", step: () => mod.gradients(p, { img, label: 3 }, out) as ReturnType<Step> },
+      { name: "gradc", step: () => mod.gradients(p, { img, label }, out) as ReturnType<Step> },
       {
         name: "gradc --target wasm --dtype f32",
-        step: () => mod32.gradients(p32, { img: Float32Array.from(img), label: 3 }, out32) as ReturnType<Step>,
+        step: () => mod32.gradients(p32, { img: img32, label }, out32) as ReturnType<Step>,
         f32: true,
       },
+      { name: "TF.js cpu", step: tfStep, f32: true },
+      { name: "jax-js wasm", step: jaxStep, f32: true },
     ],
   };
 }
