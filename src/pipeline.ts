@@ -8,6 +8,7 @@ import { differentiate, type SweepStep } from "./autodiff/differentiate.js";
 import { check } from "./check/check.js";
 import { Reporter, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { CompileError } from "./diagnostics/error.js";
+import { vectorProducts } from "./ops/products.js";
 import { emitTypeScript, kernelCosts, wasmKernels, type Chunk, type Dtype } from "./emit/ts/module.js";
 import { printGraph } from "./ir/print.js";
 import { lowerNamed } from "./lower/lower.js";
@@ -114,8 +115,8 @@ function batchedChunk(a: Analysis, options: CompileOptions): Chunk | undefined {
   // --target wasm, a program whose one sample already makes every product a matrix product of a
   // chunk's rows or more (X[32, 784] @ W): batching samples adds nothing to the kernels, so the
   // chunk is one sample, and gradients() runs it (a padded chunk would multiply the work). A
-  // vector product (matvec, vecmat, outer, dot) is one row per sample: no need to look further.
-  const vectorProduct = a.ir.nodes.some((n) => ["matvec", "vecmat", "outer", "dot"].includes(n.op));
+  // vector product is one row per sample: no need to look further.
+  const vectorProduct = a.ir.nodes.some((n) => vectorProducts.has(n.op));
   if (options.target === "wasm" && options.chunkSize === undefined && !vectorProduct) {
     const one = chunkOf(a, 1, false, options);
     const kernels = one && wasmKernels(one.graph);

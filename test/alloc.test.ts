@@ -7,6 +7,14 @@ import { describe, expect, it } from "vitest";
 import { compile, type CompileOptions } from "../src/index.js";
 import { LAZY_WORKSPACE_BYTES } from "../src/emit/ts/declarations.js";
 
+/** a generated module, as JavaScript, at dir/m.mjs */
+function writeModule(dir: string, typescript: string): void {
+  const js = ts.transpileModule(typescript, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  writeFileSync(join(dir, "m.mjs"), js);
+}
+
 /**
  * gradients() and batchGradients() with `out` allocate nothing per call: after warm-up, 10,000
  * calls must not grow the heap (a fresh process with --expose-gc, so nothing else allocates).
@@ -22,12 +30,7 @@ async function heapGrowth(
     target,
     ...options,
   });
-  writeFileSync(
-    join(dir, "m.mjs"),
-    ts.transpileModule(r.typescript, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    }).outputText,
-  );
+  writeModule(dir, r.typescript);
   writeFileSync(
     join(dir, "run.mjs"),
     `import * as m from "./m.mjs";
@@ -103,12 +106,7 @@ describe("allocation-free steps", () => {
 async function arrayBytes(source: string, target: "ts" | "wasm"): Promise<{ imported: number; called: number }> {
   const dir = mkdtempSync(join(tmpdir(), "gradc-lazy-"));
   const r = await compile(source, { target });
-  writeFileSync(
-    join(dir, "m.mjs"),
-    ts.transpileModule(r.typescript, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    }).outputText,
-  );
+  writeModule(dir, r.typescript);
   writeFileSync(
     join(dir, "run.mjs"),
     `const held = () => process.memoryUsage().arrayBuffers;

@@ -183,6 +183,12 @@ export const products = {
   }),
 } satisfies Record<string, KernelDef>;
 
+/**
+ * The products of vectors: one row per sample once samples are batched, so a chunk of samples
+ * (not one sample) is what makes them matrix products (pipeline.ts batchedChunk).
+ */
+export const vectorProducts: ReadonlySet<string> = new Set<keyof typeof products>(["matvec", "vecmat", "outer", "dot"]);
+
 /** Y_ij = A_i · B^T_j, one dot product per (i, j), j outermost */
 const dotAt = (k: KernelCtx, n: number): Stmt[] =>
   dotProduct(
@@ -390,6 +396,12 @@ function batchedMatmul(k: KernelCtx): Stmt[] | undefined {
   });
 }
 
+/** row i + q of a pass over four rows */
+const rowI = (q: number) => (q ? iadd(I, num(q)) : I);
+
+/** for (let i = 0; i < to; i += 4) body */
+const byFours = (to: number, body: Stmt[]): Stmt => ({ k: "for", v: "i", from: zero, to: num(to), step: 4, body });
+
 /**
  * Y_ij = a_i b_j, four rows per pass over b (each b_j loaded once for four stores: row by row
  * measured 2× slower on the MLP's 784 × 128 weight gradient), the rows past a multiple of four
@@ -408,21 +420,13 @@ function outerEmit(k: KernelCtx): Stmt[] {
   if (m < 4) return [byRow(0)];
   const m4 = m - (m % 4);
   const rows = [0, 1, 2, 3];
-  const row = (q: number) => (q ? iadd(I, num(q)) : I);
-  const pass: Stmt = {
-    k: "for",
-    v: "i",
-    from: zero,
-    to: num(m4),
-    step: 4,
-    body: [
-      ...rows.map((q) => decl("const", `a${q}`, k.at(0, zero, row(q)))),
-      loop("j", num(n), [
-        decl("const", "v", k.at(1, zero, J)),
-        ...rows.flatMap((q) => k.store(row(q), J, bin("*", id(`a${q}`), id("v")))),
-      ]),
-    ],
-  };
+  const pass = byFours(m4, [
+    ...rows.map((q) => decl("const", `a${q}`, k.at(0, zero, rowI(q)))),
+    loop("j", num(n), [
+      decl("const", "v", k.at(1, zero, J)),
+      ...rows.flatMap((q) => k.store(rowI(q), J, bin("*", id(`a${q}`), id("v")))),
+    ]),
+  ]);
   return m4 < m ? [pass, byRow(m4)] : [pass];
 }
 
@@ -443,24 +447,16 @@ function matvecEmit(k: KernelCtx): Stmt[] {
       ),
     ];
   const m4 = m - (m % 4);
-  const row = (q: number) => (q === 0 ? I : bin("+", I, num(q)));
   const parts = ["s0", "s1", "s2", "s3"];
   const stmts: Stmt[] = [
-    {
-      k: "for",
-      v: "i",
-      from: zero,
-      to: num(m4),
-      step: 4,
-      body: [
-        ...parts.map((p) => decl("let", p, zero)),
-        loop("t", num(n), [
-          decl("const", "a", k.at(1, zero, T)),
-          ...parts.map((p, q) => assign(id(p), bin("*", k.at(0, row(q), T), id("a")), "+=")),
-        ]),
-        ...parts.flatMap((p, q) => k.store(zero, row(q), id(p))),
-      ],
-    },
+    byFours(m4, [
+      ...parts.map((p) => decl("let", p, zero)),
+      loop("t", num(n), [
+        decl("const", "a", k.at(1, zero, T)),
+        ...parts.map((p, q) => assign(id(p), bin("*", k.at(0, rowI(q), T), id("a")), "+=")),
+      ]),
+      ...parts.flatMap((p, q) => k.store(zero, rowI(q), id(p))),
+    ]),
   ];
   if (m4 < m)
     stmts.push(
