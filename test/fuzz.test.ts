@@ -202,6 +202,8 @@ describe("fuzzing random well-typed programs (fast-check)", () => {
         await expectBatchIsMean(source, programSeed, "ts");
         await expectBatchIsMean(source, programSeed, "wasm");
         await expectBatchIsMean(source, programSeed, "wasm", 18, { paddedTailFrom: 1 }); // an even remainder: a tile of two real rows
+        // chunks of one sample, which gradients() runs too (as for a sample that is a matrix)
+        await expectBatchIsMean(source, programSeed, "wasm", 3, { chunkSize: 1 });
       }),
       params(150),
     );

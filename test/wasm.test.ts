@@ -53,13 +53,15 @@ describe("WebAssembly kernels", () => {
       const T = (bytes === 8 ? Float64Array : Float32Array) as Float64ArrayConstructor;
       const next = rng(bytes);
       for (const c of cases) {
-        // small integers, a third of A zero: every product and sum is exact in both precisions
+        // small integers, a third of A zero and a third of B's rows: every product and sum is
+        // exact in both precisions
         const {
           a: [ar, ac],
           b: [br, bc],
         } = operands(c);
         const A = T.from({ length: ar * ac }, () => (next() < 1 / 3 ? 0 : Math.round(next() * 10 - 5)));
         const B = T.from({ length: br * bc }, () => Math.round(next() * 10 - 5));
+        for (let r = 0; r < br; r++) if (next() < 1 / 3) B.fill(0, r * bc, (r + 1) * bc);
         new T(memory.buffer, A0, A.length).set(A);
         new T(memory.buffer, B0, B.length).set(B);
         new T(memory.buffer, C0, c.m * c.c).fill(99);
@@ -94,6 +96,8 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
     c: fc.integer({ min: 1, max: 300 }),
     accumulate: fc.boolean(),
     zeros: fc.constantFrom(0, 0.5, 1),
+    // rows of B that are all zeros (a padded chunk's rows of a gradient): the kernels skip them
+    zeroRowsOfB: fc.constantFrom(0, 0.5, 1),
     bytes: fc.constantFrom(4 as const, 8 as const),
     seed: fc.nat(),
     // nt and nn: how many rows of A are real; the rest repeat the last one (a padded chunk)
@@ -129,6 +133,7 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
         const rows = Math.min(s.rows, s.m);
         if (takesRows(k)) for (let i = rows; i < s.m; i++) A.copyWithin(i * s.n, (rows - 1) * s.n, rows * s.n);
         const B = T.from({ length: br * bc }, () => Math.round(next() * 10 - 5));
+        for (let r = 0; r < br; r++) if (next() < s.zeroRowsOfB) B.fill(0, r * bc, (r + 1) * bc);
         new T(memory.buffer, A0, A.length).set(A);
         new T(memory.buffer, B0, B.length).set(B);
         new T(memory.buffer, C0, s.m * s.c).fill(7);

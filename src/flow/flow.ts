@@ -1,6 +1,6 @@
 import { integerBounds } from "../ir/integers.js";
 import { elementwiseDef, ops as opTable, type Op } from "../ops/index.js";
-import { matchTerm, p, v, type Terms } from "../optimize/pattern.js";
+import { irTerms, matchTerm, p, v } from "../optimize/pattern.js";
 import { evaluateNodes, userRecord } from "../eval/evaluate.js";
 import type { Analysis } from "../pipeline.js";
 import { size, type Shape } from "../shape/shape.js";
@@ -142,11 +142,7 @@ export function layerRecurrence(
   family: string,
 ): { form: "plain" | "skip"; activation: string } | undefined {
   const g = a.canonical;
-  const terms: Terms<number> = {
-    op: (id) => g.nodes[id].op,
-    args: (id) => g.nodes[id].args,
-    constant: (id) => (g.nodes[id].op === "const" ? g.nodes[id].value : undefined),
-  };
+  const terms = irTerms(g);
   const layer = new Map<number, number>();
   for (const n of g.nodes) {
     const m = /^(.*)_(\d+)$/.exec(n.name ?? n.hint ?? "");

@@ -7,6 +7,7 @@
  * written once.
  */
 import type { Builder } from "../ir/build.js";
+import type { Node } from "../ir/graph.js";
 import { opInfo, type Op } from "../ops/index.js";
 
 export type Pattern =
@@ -35,8 +36,11 @@ export const k = (value: number | "nonzero" | "positive"): Pattern => ({ constan
 export const p = (op: Op, ...args: Pattern[]): Extract<Pattern, { op: Op }> => ({ op, args });
 export const r = (op: Op, ...args: Replacement[]): Replacement => ({ op, args });
 
+/** IR nodes by id: a Builder's while it builds, or a finished Graph's */
+type NodeList = { readonly nodes: readonly Pick<Node, "op" | "args" | "value">[] };
+
 /** The value of a scalar constant, or of a view of one (a view only moves elements: broadcast, reshape, ...). */
-export function constOf(b: Builder, id: number): number | undefined {
+export function constOf(b: NodeList, id: number): number | undefined {
   const n = b.nodes[id];
   if (n.op === "const") return n.value;
   if (opInfo(n.op).kind === "view") return constOf(b, n.args[0]);
@@ -55,10 +59,10 @@ export interface Terms<T> {
   constant(t: T): number | undefined;
 }
 
-const termsOf = new WeakMap<Builder, Terms<number>>();
+const termsOf = new WeakMap<NodeList, Terms<number>>();
 
-/** The IR's nodes as terms (one view per builder: the rewriter matches every node it builds). */
-export function irTerms(b: Builder): Terms<number> {
+/** The IR's nodes as terms, of a builder or a graph (one view each: the rewriter matches every node it builds). */
+export function irTerms(b: NodeList): Terms<number> {
   let t = termsOf.get(b);
   if (!t) {
     t = { op: (id) => b.nodes[id].op, args: (id) => b.nodes[id].args, constant: (id) => constOf(b, id) };
