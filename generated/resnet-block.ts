@@ -2,7 +2,7 @@
 // (gradc compile examples/resnet-block.grad).
 // source sha256: 00530d80d80cd15d33cab52915aec764eee44f73f72aa7087db4b01433b29f27
 // gradc options: dtype=f64
-// output sha256: fb35c4e16f238f023eaebfd88890f844d0828e2eb482bcb6ed53d086fd823341
+// output sha256: 30969bbb93ebfc2da6a83e5c36868647c4cf48ee4d469b7dab2c4d8e9303b7c9
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -72,260 +72,122 @@ export function createResult(): Result {
 function createWorkspace() {
   return {
     batchSums: new Float64Array(1),
-    d_K1: new Float64Array(576),
-    d_K1_1: new Float64Array(576),
-    d_K2: new Float64Array(576),
-    d_K2_1: new Float64Array(576),
     h: new Float64Array(2048),
     h_1: new Float64Array(32768),
     loss_1: new Float64Array(16),
     u1: new Float64Array(3200),
     u1_1: new Float64Array(51200),
-    u102_1: new Float64Array(32768),
+    u10: new Float64Array(8),
+    u100: new Float64Array(8),
+    u100_1: new Float64Array(32768),
+    u101: new Float64Array(128),
+    u102: new Float64Array(2048),
+    u102_1: new Float64Array(128),
     u103: new Float64Array(2048),
-    u107_1: new Float64Array(32768),
-    u108: new Float64Array(2048),
-    u11: new Float64Array(2048),
-    u11_1: new Float64Array(32768),
+    u104: new Float64Array(8),
+    u104_1: new Float64Array(32768),
+    u106_1: new Float64Array(576),
+    u107_1: new Float64Array(294912),
+    u11_1: new Float64Array(128),
+    u110_1: new Float64Array(51200),
+    u111: new Float64Array(2048),
+    u112: new Float64Array(8),
     u112_1: new Float64Array(32768),
-    u113: new Float64Array(2048),
+    u113_1: new Float64Array(2048),
+    u114_1: new Float64Array(8),
+    u116: new Float64Array(8),
+    u116_1: new Float64Array(32768),
     u117_1: new Float64Array(32768),
-    u118: new Float64Array(2048),
-    u122_1: new Float64Array(32768),
-    u123: new Float64Array(2048),
-    u127_1: new Float64Array(32768),
-    u131: new Float64Array(2048),
-    u133: new Float64Array(8),
-    u135: new Float64Array(8),
-    u135_1: new Float64Array(32768),
-    u137: new Float64Array(2048),
-    u137_1: new Float64Array(128),
-    u138: new Float64Array(2048),
-    u139: new Float64Array(8),
-    u139_1: new Float64Array(128),
-    u141_1: new Float64Array(32768),
-    u142_1: new Float64Array(32768),
-    u143: new Float64Array(8),
-    u143_1: new Float64Array(128),
-    u145: new Float64Array(2048),
-    u147_1: new Float64Array(128),
-    u149_1: new Float64Array(32768),
-    u152: new Float64Array(2048),
-    u154: new Float64Array(2048),
-    u156: new Float64Array(2048),
-    u158: new Float64Array(32768),
-    u16: new Float64Array(2048),
-    u16_1: new Float64Array(32768),
-    u160_1: new Float64Array(32768),
-    u162: new Float64Array(2048),
-    u163: new Float64Array(8),
-    u163_1: new Float64Array(32768),
-    u165: new Float64Array(2048),
-    u165_1: new Float64Array(16),
-    u166: new Float64Array(2048),
-    u167: new Float64Array(8),
-    u173_1: new Float64Array(32768),
-    u174: new Float64Array(2048),
-    u174_1: new Float64Array(2048),
-    u175: new Float64Array(8),
-    u175_1: new Float64Array(8),
-    u177_1: new Float64Array(32768),
-    u178_1: new Float64Array(32768),
-    u179_1: new Float64Array(2048),
-    u180: new Float64Array(8),
-    u180_1: new Float64Array(8),
-    u184: new Float64Array(2048),
-    u185: new Float64Array(2048),
-    u186: new Float64Array(8),
-    u187: new Float64Array(8),
-    u187_1: new Float64Array(32768),
-    u188_1: new Float64Array(128),
-    u189: new Float64Array(2048),
-    u191: new Float64Array(64),
-    u192: new Float64Array(2048),
-    u193_1: new Float64Array(128),
-    u194: new Float64Array(576),
-    u196: new Float64Array(3200),
-    u197: new Float64Array(64),
-    u197_1: new Float64Array(32768),
-    u198: new Float64Array(2048),
-    u198_1: new Float64Array(32768),
-    u199_1: new Float64Array(128),
-    u200: new Float64Array(576),
-    u200_1: new Float64Array(128),
-    u202: new Float64Array(3200),
-    u202_1: new Float64Array(32768),
-    u203: new Float64Array(64),
-    u204: new Float64Array(2048),
-    u204_1: new Float64Array(64),
-    u205_1: new Float64Array(32768),
-    u206: new Float64Array(576),
-    u207_1: new Float64Array(576),
-    u208: new Float64Array(3200),
-    u209: new Float64Array(64),
-    u209_1: new Float64Array(51200),
+    u118_1: new Float64Array(2048),
+    u119_1: new Float64Array(8),
+    u12: new Float64Array(2048),
+    u120: new Float64Array(2048),
+    u121: new Float64Array(2048),
+    u122: new Float64Array(8),
+    u123: new Float64Array(8),
+    u125: new Float64Array(2048),
+    u126_1: new Float64Array(32768),
+    u127: new Float64Array(576),
+    u127_1: new Float64Array(128),
+    u13: new Float64Array(2048),
+    u13_1: new Float64Array(32768),
+    u131: new Float64Array(128),
+    u135: new Float64Array(32768),
+    u136: new Float64Array(32768),
+    u137: new Float64Array(128),
+    u138: new Float64Array(128),
+    u14: new Float64Array(8),
+    u14_1: new Float64Array(32768),
+    u140: new Float64Array(32768),
+    u142: new Float64Array(576),
+    u15_1: new Float64Array(128),
+    u19: new Float64Array(8),
+    u2: new Float64Array(18432),
+    u2_1: new Float64Array(294912),
     u21: new Float64Array(2048),
-    u21_1: new Float64Array(32768),
-    u210: new Float64Array(2048),
-    u210_1: new Float64Array(64),
-    u211_1: new Float64Array(32768),
-    u212: new Float64Array(576),
-    u213_1: new Float64Array(576),
-    u214: new Float64Array(3200),
-    u215: new Float64Array(64),
-    u215_1: new Float64Array(51200),
-    u216: new Float64Array(2048),
-    u216_1: new Float64Array(64),
-    u217_1: new Float64Array(32768),
-    u218: new Float64Array(576),
-    u219_1: new Float64Array(576),
-    u220: new Float64Array(3200),
-    u221: new Float64Array(64),
-    u221_1: new Float64Array(51200),
-    u222: new Float64Array(2048),
-    u222_1: new Float64Array(64),
-    u223_1: new Float64Array(32768),
-    u224: new Float64Array(576),
-    u225_1: new Float64Array(576),
-    u226: new Float64Array(3200),
-    u227: new Float64Array(64),
-    u227_1: new Float64Array(51200),
-    u228: new Float64Array(2048),
-    u228_1: new Float64Array(64),
-    u229_1: new Float64Array(32768),
-    u230: new Float64Array(576),
-    u231_1: new Float64Array(576),
-    u232: new Float64Array(3200),
-    u233: new Float64Array(64),
-    u233_1: new Float64Array(51200),
-    u234: new Float64Array(2048),
-    u234_1: new Float64Array(64),
-    u235_1: new Float64Array(32768),
-    u236: new Float64Array(576),
-    u237_1: new Float64Array(576),
-    u238: new Float64Array(3200),
-    u239: new Float64Array(64),
-    u239_1: new Float64Array(51200),
-    u240: new Float64Array(2048),
-    u240_1: new Float64Array(64),
-    u241_1: new Float64Array(32768),
-    u242: new Float64Array(576),
-    u243_1: new Float64Array(576),
-    u244: new Float64Array(3200),
-    u245_1: new Float64Array(51200),
-    u246_1: new Float64Array(64),
-    u247_1: new Float64Array(32768),
-    u249_1: new Float64Array(576),
-    u251_1: new Float64Array(51200),
-    u252: new Float64Array(3200),
-    u252_1: new Float64Array(64),
-    u253: new Float64Array(32768),
-    u254: new Float64Array(2048),
-    u255: new Float64Array(8),
-    u255_1: new Float64Array(576),
-    u257: new Float64Array(2048),
-    u257_1: new Float64Array(51200),
-    u258: new Float64Array(2048),
-    u259: new Float64Array(8),
-    u26: new Float64Array(2048),
-    u26_1: new Float64Array(32768),
-    u265_1: new Float64Array(51200),
-    u266: new Float64Array(2048),
-    u267: new Float64Array(8),
-    u267_1: new Float64Array(32768),
-    u268_1: new Float64Array(2048),
-    u269_1: new Float64Array(8),
-    u271: new Float64Array(8),
-    u271_1: new Float64Array(32768),
-    u272_1: new Float64Array(32768),
-    u273_1: new Float64Array(2048),
-    u274_1: new Float64Array(8),
-    u275: new Float64Array(2048),
-    u276: new Float64Array(2048),
-    u277: new Float64Array(8),
-    u278: new Float64Array(8),
-    u280: new Float64Array(2048),
-    u281_1: new Float64Array(32768),
-    u282: new Float64Array(64),
-    u282_1: new Float64Array(128),
-    u284: new Float64Array(576),
-    u285: new Float64Array(64),
-    u286_1: new Float64Array(128),
-    u287: new Float64Array(576),
-    u288: new Float64Array(64),
-    u290: new Float64Array(576),
-    u290_1: new Float64Array(32768),
-    u291: new Float64Array(64),
-    u291_1: new Float64Array(32768),
-    u292_1: new Float64Array(128),
-    u293: new Float64Array(576),
-    u293_1: new Float64Array(128),
-    u294: new Float64Array(64),
-    u295_1: new Float64Array(32768),
-    u296: new Float64Array(576),
-    u297: new Float64Array(64),
-    u297_1: new Float64Array(64),
-    u299: new Float64Array(576),
-    u299_1: new Float64Array(576),
-    u300: new Float64Array(64),
-    u300_1: new Float64Array(64),
-    u302: new Float64Array(576),
-    u302_1: new Float64Array(576),
-    u303: new Float64Array(64),
-    u303_1: new Float64Array(64),
-    u305: new Float64Array(576),
-    u305_1: new Float64Array(576),
-    u306: new Float64Array(64),
-    u306_1: new Float64Array(64),
-    u308: new Float64Array(576),
-    u308_1: new Float64Array(576),
-    u309_1: new Float64Array(64),
-    u31: new Float64Array(2048),
+    u21_1: new Float64Array(128),
+    u23_1: new Float64Array(32768),
+    u27: new Float64Array(2048),
+    u29: new Float64Array(3200),
+    u30: new Float64Array(18432),
     u31_1: new Float64Array(32768),
-    u311_1: new Float64Array(576),
-    u312_1: new Float64Array(64),
-    u314_1: new Float64Array(576),
-    u315_1: new Float64Array(64),
-    u317_1: new Float64Array(576),
-    u318_1: new Float64Array(64),
-    u320_1: new Float64Array(576),
-    u321_1: new Float64Array(64),
-    u323_1: new Float64Array(576),
-    u36: new Float64Array(2048),
-    u36_1: new Float64Array(32768),
-    u41: new Float64Array(2048),
-    u41_1: new Float64Array(32768),
-    u46: new Float64Array(2048),
-    u46_1: new Float64Array(32768),
+    u33: new Float64Array(2048),
+    u33_1: new Float64Array(51200),
+    u34_1: new Float64Array(294912),
+    u35: new Float64Array(8),
+    u37: new Float64Array(8),
+    u37_1: new Float64Array(32768),
+    u39: new Float64Array(2048),
+    u39_1: new Float64Array(128),
+    u40: new Float64Array(2048),
+    u41: new Float64Array(8),
+    u41_1: new Float64Array(128),
+    u43_1: new Float64Array(32768),
+    u44_1: new Float64Array(32768),
+    u45: new Float64Array(8),
+    u45_1: new Float64Array(128),
+    u47: new Float64Array(2048),
+    u49_1: new Float64Array(128),
+    u5: new Float64Array(2048),
+    u5_1: new Float64Array(32768),
+    u51_1: new Float64Array(32768),
     u54: new Float64Array(2048),
-    u54_1: new Float64Array(32768),
-    u56: new Float64Array(8),
-    u56_1: new Float64Array(128),
-    u59: new Float64Array(8),
-    u6: new Float64Array(2048),
-    u6_1: new Float64Array(32768),
-    u60_1: new Float64Array(128),
-    u61: new Float64Array(2048),
-    u62: new Float64Array(2048),
+    u56: new Float64Array(2048),
+    u58: new Float64Array(2048),
+    u60: new Float64Array(32768),
     u62_1: new Float64Array(32768),
-    u63: new Float64Array(8),
-    u63_1: new Float64Array(32768),
-    u64_1: new Float64Array(128),
-    u68: new Float64Array(8),
-    u70: new Float64Array(2048),
-    u70_1: new Float64Array(128),
-    u72_1: new Float64Array(32768),
+    u64: new Float64Array(2048),
+    u65: new Float64Array(8),
+    u65_1: new Float64Array(32768),
+    u67: new Float64Array(2048),
+    u67_1: new Float64Array(16),
+    u68: new Float64Array(2048),
+    u69: new Float64Array(8),
+    u7: new Float64Array(8),
+    u7_1: new Float64Array(128),
+    u75_1: new Float64Array(32768),
     u76: new Float64Array(2048),
-    u78: new Float64Array(3200),
+    u76_1: new Float64Array(2048),
+    u77: new Float64Array(8),
+    u77_1: new Float64Array(8),
+    u79_1: new Float64Array(32768),
     u80_1: new Float64Array(32768),
-    u82_1: new Float64Array(51200),
-    u83: new Float64Array(2048),
-    u87_1: new Float64Array(32768),
-    u88: new Float64Array(2048),
-    u92_1: new Float64Array(32768),
-    u93: new Float64Array(2048),
-    u97_1: new Float64Array(32768),
-    u98: new Float64Array(2048),
+    u81_1: new Float64Array(2048),
+    u82: new Float64Array(8),
+    u82_1: new Float64Array(8),
+    u86: new Float64Array(2048),
+    u87: new Float64Array(2048),
+    u88: new Float64Array(8),
+    u89: new Float64Array(8),
+    u89_1: new Float64Array(32768),
+    u90_1: new Float64Array(128),
+    u91: new Float64Array(2048),
+    u93: new Float64Array(576),
+    u94: new Float64Array(18432),
+    u95_1: new Float64Array(128),
+    u97: new Float64Array(3200),
+    u99: new Float64Array(2048),
+    u99_1: new Float64Array(32768),
   };
 }
 
@@ -468,18 +330,37 @@ function checkBatchArgs(params: Params, batch: Batch, n: number, out: Result): v
     badTensor("out.grads.c2", out.grads.c2, 8, "[8]", Float64Array);
 }
 
-/** Values one part of a split function computes and a later part reads. */
-const loss_spill = new Float64Array(1);
-
-/** Part 1 of 5: a function short enough for V8 to optimize. */
-function loss_part1(params: Params, inputs: Inputs): void {
+/** The loss at one sample. */
+export function loss(params: Params, inputs: Inputs): number {
+  checkLossArgs(params, inputs);
   const K1 = params.K1;
+  const g1 = params.g1;
+  const c1 = params.c1;
+  const K2 = params.K2;
+  const g2 = params.g2;
+  const c2 = params.c2;
   const x = inputs.x;
+  const target = inputs.target;
   const u1 = workspace.u1;
-  const u6 = workspace.u6;
-  const u11 = workspace.u11;
-  const u16 = workspace.u16;
-  const u21 = workspace.u21;
+  const u2 = workspace.u2;
+  const u5 = workspace.u5;
+  const u7 = workspace.u7;
+  const u10 = workspace.u10;
+  const u12 = workspace.u12;
+  const u13 = workspace.u13;
+  const u14 = workspace.u14;
+  const u19 = workspace.u19;
+  const h = workspace.h;
+  const u29 = workspace.u29;
+  const u30 = workspace.u30;
+  const u33 = workspace.u33;
+  const u35 = workspace.u35;
+  const u37 = workspace.u37;
+  const u39 = workspace.u39;
+  const u40 = workspace.u40;
+  const u41 = workspace.u41;
+  const u45 = workspace.u45;
+  const u58 = workspace.u58;
   // u1 : [4, 8, 10, 10]
   {
     for (let i = 0; i < 3200; i++) {
@@ -495,148 +376,16 @@ function loss_part1(params: Params, inputs: Inputs): void {
       }
     }
   }
-  // u6 : [4, 1, 8, 8, 8]
+  // u2 : [4, 8, 3, 3, 8, 8]
   {
     for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u6[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u6[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u6[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
+      for (let q1 = 0; q1 < 8; q1++) {
+        for (let q2 = 0; q2 < 3; q2++) {
+          for (let q3 = 0; q3 < 3; q3++) {
+            for (let q4 = 0; q4 < 8; q4++) {
+              for (let q5 = 0; q5 < 8; q5++) {
+                u2[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5] =
+                  u1[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)];
               }
             }
           }
@@ -644,1466 +393,169 @@ function loss_part1(params: Params, inputs: Inputs): void {
       }
     }
   }
-  // u11 : [4, 1, 8, 8, 8]
+  // u5 : [4, 8, 64]
   {
     for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u11[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u11[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u11[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
+      for (let i = 0; i < 8; i++) {
+        {
+          const a0 = K1[i * 72];
+          const a1 = K1[i * 72 + 1];
+          const a2 = K1[i * 72 + 2];
+          const a3 = K1[i * 72 + 3];
+          const a4 = K1[i * 72 + 4];
+          const a5 = K1[i * 72 + 5];
+          const a6 = K1[i * 72 + 6];
+          const a7 = K1[i * 72 + 7];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u2[q0 * 72 * 64 + j] +
+              a1 * u2[(q0 * 72 + 1) * 64 + j] +
+              a2 * u2[(q0 * 72 + 2) * 64 + j] +
+              a3 * u2[(q0 * 72 + 3) * 64 + j];
+            u5[(q0 * 8 + i) * 64 + j] =
+              s +
+              a4 * u2[(q0 * 72 + 4) * 64 + j] +
+              a5 * u2[(q0 * 72 + 5) * 64 + j] +
+              a6 * u2[(q0 * 72 + 6) * 64 + j] +
+              a7 * u2[(q0 * 72 + 7) * 64 + j];
+          }
+        }
+        for (let t = 8; t < 64; t += 8) {
+          const a0 = K1[i * 72 + t];
+          const a1 = K1[i * 72 + (t + 1)];
+          const a2 = K1[i * 72 + (t + 2)];
+          const a3 = K1[i * 72 + (t + 3)];
+          const a4 = K1[i * 72 + (t + 4)];
+          const a5 = K1[i * 72 + (t + 5)];
+          const a6 = K1[i * 72 + (t + 6)];
+          const a7 = K1[i * 72 + (t + 7)];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u2[(q0 * 72 + t) * 64 + j] +
+              a1 * u2[(q0 * 72 + (t + 1)) * 64 + j] +
+              a2 * u2[(q0 * 72 + (t + 2)) * 64 + j] +
+              a3 * u2[(q0 * 72 + (t + 3)) * 64 + j];
+            u5[(q0 * 8 + i) * 64 + j] +=
+              s +
+              a4 * u2[(q0 * 72 + (t + 4)) * 64 + j] +
+              a5 * u2[(q0 * 72 + (t + 5)) * 64 + j] +
+              a6 * u2[(q0 * 72 + (t + 6)) * 64 + j] +
+              a7 * u2[(q0 * 72 + (t + 7)) * 64 + j];
+          }
+        }
+        {
+          const a0 = K1[i * 72 + 64];
+          const a1 = K1[i * 72 + 65];
+          const a2 = K1[i * 72 + 66];
+          const a3 = K1[i * 72 + 67];
+          const a4 = K1[i * 72 + 68];
+          const a5 = K1[i * 72 + 69];
+          const a6 = K1[i * 72 + 70];
+          const a7 = K1[i * 72 + 71];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u2[(q0 * 72 + 64) * 64 + j] +
+              a1 * u2[(q0 * 72 + 65) * 64 + j] +
+              a2 * u2[(q0 * 72 + 66) * 64 + j] +
+              a3 * u2[(q0 * 72 + 67) * 64 + j];
+            u5[(q0 * 8 + i) * 64 + j] =
+              u5[(q0 * 8 + i) * 64 + j] +
+              s +
+              a4 * u2[(q0 * 72 + 68) * 64 + j] +
+              a5 * u2[(q0 * 72 + 69) * 64 + j] +
+              a6 * u2[(q0 * 72 + 70) * 64 + j] +
+              a7 * u2[(q0 * 72 + 71) * 64 + j];
           }
         }
       }
     }
   }
-  // u16 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u16[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u16[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u16[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u21 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u21[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u21[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u21[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u26 : [4, 1, 8, 8, 8]
-}
-
-/** Part 2 of 5: a function short enough for V8 to optimize. */
-function loss_part2(params: Params, _inputs: Inputs): void {
-  const K1 = params.K1;
-  const u1 = workspace.u1;
-  const u26 = workspace.u26;
-  const u31 = workspace.u31;
-  const u36 = workspace.u36;
-  const u41 = workspace.u41;
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u26[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u26[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u26[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u31 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u31[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u31[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u31[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u36 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u36[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u36[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u36[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u41 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u41[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u41[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u41[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u46 : [4, 1, 8, 8, 8]
-}
-
-/** Part 3 of 5: a function short enough for V8 to optimize. */
-function loss_part3(params: Params, _inputs: Inputs): void {
-  const K1 = params.K1;
-  const g1 = params.g1;
-  const c1 = params.c1;
-  const K2 = params.K2;
-  const u1 = workspace.u1;
-  const u6 = workspace.u6;
-  const u11 = workspace.u11;
-  const u16 = workspace.u16;
-  const u21 = workspace.u21;
-  const u26 = workspace.u26;
-  const u31 = workspace.u31;
-  const u36 = workspace.u36;
-  const u41 = workspace.u41;
-  const u46 = workspace.u46;
-  const u54 = workspace.u54;
-  const u56 = workspace.u56;
-  const u59 = workspace.u59;
-  const u61 = workspace.u61;
-  const u62 = workspace.u62;
-  const u63 = workspace.u63;
-  const u68 = workspace.u68;
-  const h = workspace.h;
-  const u78 = workspace.u78;
-  const u83 = workspace.u83;
-  const u88 = workspace.u88;
-  const u93 = workspace.u93;
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u46[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u46[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u46[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u54 : [4, 1, 8, 8, 8]
-  for (let i = 0; i < 2048; i++) {
-    u54[i] = u6[i] + u11[i] + u16[i] + u21[i] + u26[i] + u31[i] + u36[i] + u41[i] + u46[i];
-  }
-  // u56 : [8]
+  // u7 : [8]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       let acc = 0;
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            acc = acc + u54[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+            acc = acc + u5[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
           }
         }
       }
-      u56[q0] = acc;
+      u7[q0] = acc;
     }
   }
-  // u59 : [1, 8, 1, 1]
+  // u10 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u59[i] = u56[i] * 0.00390625;
+    u10[i] = u7[i] * 0.00390625;
   }
-  // u61 : [4, 8, 8, 8]
+  // u12 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u61[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u54[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u59[i1];
+          u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u5[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u10[i1];
         }
       }
     }
   }
-  // u62 : [4, 8, 8, 8]
+  // u13 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u62[i] = u61[i] * u61[i];
+    u13[i] = u12[i] * u12[i];
   }
-  // u63 : [8]
+  // u14 : [8]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       let acc = 0;
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            acc = acc + u62[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+            acc = acc + u13[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
           }
         }
       }
-      u63[q0] = acc;
+      u14[q0] = acc;
     }
   }
-  // u68 : [1, 8, 1, 1]
+  // u19 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u68[i] = Math.sqrt(u63[i] * 0.00390625 + 0.00001);
+    u19[i] = Math.sqrt(u14[i] * 0.00390625 + 0.00001);
   }
   // h = relu(batch_norm(conv2d(x, K1, padding=1), g1, c1)) : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          const t_1 = (u61[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u68[i1]) * g1[i1] + c1[i1];
+          const t_1 = (u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1]) * g1[i1] + c1[i1];
           h[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = t_1 < 0 ? 0 : t_1;
         }
       }
     }
   }
-  // u78 : [4, 8, 10, 10]
+  // u29 : [4, 8, 10, 10]
   {
     for (let i = 0; i < 3200; i++) {
-      u78[i] = 0;
+      u29[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u78[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + (1 + q3)] = h[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u29[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + (1 + q3)] = h[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u83 : [4, 1, 8, 8, 8]
+  // u30 : [4, 8, 3, 3, 8, 8]
   {
     for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u83[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u83[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u83[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
+      for (let q1 = 0; q1 < 8; q1++) {
+        for (let q2 = 0; q2 < 3; q2++) {
+          for (let q3 = 0; q3 < 3; q3++) {
+            for (let q4 = 0; q4 < 8; q4++) {
+              for (let q5 = 0; q5 < 8; q5++) {
+                u30[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5] =
+                  u29[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)];
               }
             }
           }
@@ -2111,1336 +563,227 @@ function loss_part3(params: Params, _inputs: Inputs): void {
       }
     }
   }
-  // u88 : [4, 1, 8, 8, 8]
+  // u33 : [4, 8, 64]
   {
     for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u88[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u88[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u88[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
+      for (let i = 0; i < 8; i++) {
+        {
+          const a0 = K2[i * 72];
+          const a1 = K2[i * 72 + 1];
+          const a2 = K2[i * 72 + 2];
+          const a3 = K2[i * 72 + 3];
+          const a4 = K2[i * 72 + 4];
+          const a5 = K2[i * 72 + 5];
+          const a6 = K2[i * 72 + 6];
+          const a7 = K2[i * 72 + 7];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u30[q0 * 72 * 64 + j] +
+              a1 * u30[(q0 * 72 + 1) * 64 + j] +
+              a2 * u30[(q0 * 72 + 2) * 64 + j] +
+              a3 * u30[(q0 * 72 + 3) * 64 + j];
+            u33[(q0 * 8 + i) * 64 + j] =
+              s +
+              a4 * u30[(q0 * 72 + 4) * 64 + j] +
+              a5 * u30[(q0 * 72 + 5) * 64 + j] +
+              a6 * u30[(q0 * 72 + 6) * 64 + j] +
+              a7 * u30[(q0 * 72 + 7) * 64 + j];
+          }
+        }
+        for (let t = 8; t < 64; t += 8) {
+          const a0 = K2[i * 72 + t];
+          const a1 = K2[i * 72 + (t + 1)];
+          const a2 = K2[i * 72 + (t + 2)];
+          const a3 = K2[i * 72 + (t + 3)];
+          const a4 = K2[i * 72 + (t + 4)];
+          const a5 = K2[i * 72 + (t + 5)];
+          const a6 = K2[i * 72 + (t + 6)];
+          const a7 = K2[i * 72 + (t + 7)];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u30[(q0 * 72 + t) * 64 + j] +
+              a1 * u30[(q0 * 72 + (t + 1)) * 64 + j] +
+              a2 * u30[(q0 * 72 + (t + 2)) * 64 + j] +
+              a3 * u30[(q0 * 72 + (t + 3)) * 64 + j];
+            u33[(q0 * 8 + i) * 64 + j] +=
+              s +
+              a4 * u30[(q0 * 72 + (t + 4)) * 64 + j] +
+              a5 * u30[(q0 * 72 + (t + 5)) * 64 + j] +
+              a6 * u30[(q0 * 72 + (t + 6)) * 64 + j] +
+              a7 * u30[(q0 * 72 + (t + 7)) * 64 + j];
+          }
+        }
+        {
+          const a0 = K2[i * 72 + 64];
+          const a1 = K2[i * 72 + 65];
+          const a2 = K2[i * 72 + 66];
+          const a3 = K2[i * 72 + 67];
+          const a4 = K2[i * 72 + 68];
+          const a5 = K2[i * 72 + 69];
+          const a6 = K2[i * 72 + 70];
+          const a7 = K2[i * 72 + 71];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u30[(q0 * 72 + 64) * 64 + j] +
+              a1 * u30[(q0 * 72 + 65) * 64 + j] +
+              a2 * u30[(q0 * 72 + 66) * 64 + j] +
+              a3 * u30[(q0 * 72 + 67) * 64 + j];
+            u33[(q0 * 8 + i) * 64 + j] =
+              u33[(q0 * 8 + i) * 64 + j] +
+              s +
+              a4 * u30[(q0 * 72 + 68) * 64 + j] +
+              a5 * u30[(q0 * 72 + 69) * 64 + j] +
+              a6 * u30[(q0 * 72 + 70) * 64 + j] +
+              a7 * u30[(q0 * 72 + 71) * 64 + j];
           }
         }
       }
     }
   }
-  // u93 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u93[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u93[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u93[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u98 : [4, 1, 8, 8, 8]
-}
-
-/** Part 4 of 5: a function short enough for V8 to optimize. */
-function loss_part4(params: Params, _inputs: Inputs): void {
-  const K2 = params.K2;
-  const u78 = workspace.u78;
-  const u98 = workspace.u98;
-  const u103 = workspace.u103;
-  const u108 = workspace.u108;
-  const u113 = workspace.u113;
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u98[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u98[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u98[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u103 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u103[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u103[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u103[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u108 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u108[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u108[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u108[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u113 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u113[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u113[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u113[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u118 : [4, 1, 8, 8, 8]
-}
-
-/** Part 5 of 5: a function short enough for V8 to optimize. */
-function loss_part5(params: Params, inputs: Inputs): void {
-  const K2 = params.K2;
-  const g2 = params.g2;
-  const c2 = params.c2;
-  const x = inputs.x;
-  const target = inputs.target;
-  const u78 = workspace.u78;
-  const u83 = workspace.u83;
-  const u88 = workspace.u88;
-  const u93 = workspace.u93;
-  const u98 = workspace.u98;
-  const u103 = workspace.u103;
-  const u108 = workspace.u108;
-  const u113 = workspace.u113;
-  const u118 = workspace.u118;
-  const u123 = workspace.u123;
-  const u131 = workspace.u131;
-  const u133 = workspace.u133;
-  const u135 = workspace.u135;
-  const u137 = workspace.u137;
-  const u138 = workspace.u138;
-  const u139 = workspace.u139;
-  const u143 = workspace.u143;
-  const u156 = workspace.u156;
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u118[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u118[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u118[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u123 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u123[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u123[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u123[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u131 : [4, 1, 8, 8, 8]
-  for (let i = 0; i < 2048; i++) {
-    u131[i] = u83[i] + u88[i] + u93[i] + u98[i] + u103[i] + u108[i] + u113[i] + u118[i] + u123[i];
-  }
-  // u133 : [8]
+  // u35 : [8]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       let acc = 0;
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            acc = acc + u131[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+            acc = acc + u33[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
           }
         }
       }
-      u133[q0] = acc;
+      u35[q0] = acc;
     }
   }
-  // u135 : [1, 8, 1, 1]
+  // u37 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u135[i] = u133[i] * 0.00390625;
+    u37[i] = u35[i] * 0.00390625;
   }
-  // u137 : [4, 8, 8, 8]
+  // u39 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u137[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u131[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u135[i1];
+          u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u33[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u37[i1];
         }
       }
     }
   }
-  // u138 : [4, 8, 8, 8]
+  // u40 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u138[i] = u137[i] * u137[i];
+    u40[i] = u39[i] * u39[i];
   }
-  // u139 : [8]
+  // u41 : [8]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       let acc = 0;
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            acc = acc + u138[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+            acc = acc + u40[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
           }
         }
       }
-      u139[q0] = acc;
+      u41[q0] = acc;
     }
   }
-  // u143 : [1, 8, 1, 1]
+  // u45 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u143[i] = Math.sqrt(u139[i] * 0.00390625 + 0.00001);
+    u45[i] = Math.sqrt(u41[i] * 0.00390625 + 0.00001);
   }
-  // u156 = (y - target)^2 : [4, 8, 8, 8]
+  // u58 = (y - target)^2 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           const t_2 =
-            (u137[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u143[i1]) * g2[i1] +
-            c2[i1] +
-            x[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
+            (u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u45[i1]) * g2[i1] + c2[i1] + x[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
           const t_3 = (t_2 < 0 ? 0 : t_2) - target[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
-          u156[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = t_3 * t_3;
+          u58[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = t_3 * t_3;
         }
       }
     }
   }
-  let u157 = 0;
+  let u59 = 0;
   {
     let acc = 0;
     for (let i = 0; i < 256; i++) {
       for (let j = 0; j < 8; j++) {
-        acc += u156[i * 8 + j];
+        acc += u58[i * 8 + j];
       }
     }
-    u157 = acc;
+    u59 = acc;
   }
-  const loss_value = u157 * 0.00048828125; // mean((y - target)^2)
-  loss_spill[0] = loss_value;
+  const loss_value = u59 * 0.00048828125; // mean((y - target)^2)
+  return loss_value;
 }
 
-/** Values one part of a split function computes and a later part reads. */
-const gradients_spill = new Float64Array(1);
-
-/** Part 1 of 8: a function short enough for V8 to optimize. */
-function gradients_part1(params: Params, inputs: Inputs, _out: Result): void {
+/** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
+export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
+  checkGradientsArgs(params, inputs, out);
   const K1 = params.K1;
+  const g1 = params.g1;
+  const c1 = params.c1;
+  const K2 = params.K2;
+  const g2 = params.g2;
+  const c2 = params.c2;
   const x = inputs.x;
+  const target = inputs.target;
   const u1 = workspace.u1;
-  const u6 = workspace.u6;
-  const u11 = workspace.u11;
-  const u16 = workspace.u16;
+  const u2 = workspace.u2;
+  const u5 = workspace.u5;
+  const u7 = workspace.u7;
+  const u10 = workspace.u10;
+  const u12 = workspace.u12;
+  const u13 = workspace.u13;
+  const u14 = workspace.u14;
+  const u19 = workspace.u19;
   const u21 = workspace.u21;
+  const u27 = workspace.u27;
+  const h = workspace.h;
+  const u29 = workspace.u29;
+  const u30 = workspace.u30;
+  const u33 = workspace.u33;
+  const u35 = workspace.u35;
+  const u37 = workspace.u37;
+  const u39 = workspace.u39;
+  const u40 = workspace.u40;
+  const u41 = workspace.u41;
+  const u45 = workspace.u45;
+  const u47 = workspace.u47;
+  const u54 = workspace.u54;
+  const u56 = workspace.u56;
+  const u58 = workspace.u58;
+  const u64 = workspace.u64;
+  const u65 = workspace.u65;
+  const u67 = workspace.u67;
+  const u68 = workspace.u68;
+  const u69 = workspace.u69;
+  const u76 = workspace.u76;
+  const u77 = workspace.u77;
+  const u82 = workspace.u82;
+  const u86 = workspace.u86;
+  const u87 = workspace.u87;
+  const u88 = workspace.u88;
+  const u89 = workspace.u89;
+  const u91 = workspace.u91;
+  const u93 = workspace.u93;
+  const u94 = workspace.u94;
+  const u97 = workspace.u97;
+  const u99 = workspace.u99;
+  const u100 = workspace.u100;
+  const u102 = workspace.u102;
+  const u103 = workspace.u103;
+  const u104 = workspace.u104;
+  const u111 = workspace.u111;
+  const u112 = workspace.u112;
+  const u116 = workspace.u116;
+  const u120 = workspace.u120;
+  const u121 = workspace.u121;
+  const u122 = workspace.u122;
+  const u123 = workspace.u123;
+  const u125 = workspace.u125;
+  const u127 = workspace.u127;
+  const grads = out.grads;
   // u1 : [4, 8, 10, 10]
   {
     for (let i = 0; i < 3200; i++) {
@@ -3456,148 +799,16 @@ function gradients_part1(params: Params, inputs: Inputs, _out: Result): void {
       }
     }
   }
-  // u6 : [4, 1, 8, 8, 8]
+  // u2 : [4, 8, 3, 3, 8, 8]
   {
     for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u6[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u6[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u6[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
+      for (let q1 = 0; q1 < 8; q1++) {
+        for (let q2 = 0; q2 < 3; q2++) {
+          for (let q3 = 0; q3 < 3; q3++) {
+            for (let q4 = 0; q4 < 8; q4++) {
+              for (let q5 = 0; q5 < 8; q5++) {
+                u2[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5] =
+                  u1[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)];
               }
             }
           }
@@ -3605,1481 +816,182 @@ function gradients_part1(params: Params, inputs: Inputs, _out: Result): void {
       }
     }
   }
-  // u11 : [4, 1, 8, 8, 8]
+  // u5 : [4, 8, 64]
   {
     for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u11[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u11[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u11[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
+      for (let i = 0; i < 8; i++) {
+        {
+          const a0 = K1[i * 72];
+          const a1 = K1[i * 72 + 1];
+          const a2 = K1[i * 72 + 2];
+          const a3 = K1[i * 72 + 3];
+          const a4 = K1[i * 72 + 4];
+          const a5 = K1[i * 72 + 5];
+          const a6 = K1[i * 72 + 6];
+          const a7 = K1[i * 72 + 7];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u2[q0 * 72 * 64 + j] +
+              a1 * u2[(q0 * 72 + 1) * 64 + j] +
+              a2 * u2[(q0 * 72 + 2) * 64 + j] +
+              a3 * u2[(q0 * 72 + 3) * 64 + j];
+            u5[(q0 * 8 + i) * 64 + j] =
+              s +
+              a4 * u2[(q0 * 72 + 4) * 64 + j] +
+              a5 * u2[(q0 * 72 + 5) * 64 + j] +
+              a6 * u2[(q0 * 72 + 6) * 64 + j] +
+              a7 * u2[(q0 * 72 + 7) * 64 + j];
+          }
+        }
+        for (let t = 8; t < 64; t += 8) {
+          const a0 = K1[i * 72 + t];
+          const a1 = K1[i * 72 + (t + 1)];
+          const a2 = K1[i * 72 + (t + 2)];
+          const a3 = K1[i * 72 + (t + 3)];
+          const a4 = K1[i * 72 + (t + 4)];
+          const a5 = K1[i * 72 + (t + 5)];
+          const a6 = K1[i * 72 + (t + 6)];
+          const a7 = K1[i * 72 + (t + 7)];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u2[(q0 * 72 + t) * 64 + j] +
+              a1 * u2[(q0 * 72 + (t + 1)) * 64 + j] +
+              a2 * u2[(q0 * 72 + (t + 2)) * 64 + j] +
+              a3 * u2[(q0 * 72 + (t + 3)) * 64 + j];
+            u5[(q0 * 8 + i) * 64 + j] +=
+              s +
+              a4 * u2[(q0 * 72 + (t + 4)) * 64 + j] +
+              a5 * u2[(q0 * 72 + (t + 5)) * 64 + j] +
+              a6 * u2[(q0 * 72 + (t + 6)) * 64 + j] +
+              a7 * u2[(q0 * 72 + (t + 7)) * 64 + j];
+          }
+        }
+        {
+          const a0 = K1[i * 72 + 64];
+          const a1 = K1[i * 72 + 65];
+          const a2 = K1[i * 72 + 66];
+          const a3 = K1[i * 72 + 67];
+          const a4 = K1[i * 72 + 68];
+          const a5 = K1[i * 72 + 69];
+          const a6 = K1[i * 72 + 70];
+          const a7 = K1[i * 72 + 71];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u2[(q0 * 72 + 64) * 64 + j] +
+              a1 * u2[(q0 * 72 + 65) * 64 + j] +
+              a2 * u2[(q0 * 72 + 66) * 64 + j] +
+              a3 * u2[(q0 * 72 + 67) * 64 + j];
+            u5[(q0 * 8 + i) * 64 + j] =
+              u5[(q0 * 8 + i) * 64 + j] +
+              s +
+              a4 * u2[(q0 * 72 + 68) * 64 + j] +
+              a5 * u2[(q0 * 72 + 69) * 64 + j] +
+              a6 * u2[(q0 * 72 + 70) * 64 + j] +
+              a7 * u2[(q0 * 72 + 71) * 64 + j];
           }
         }
       }
     }
   }
-  // u16 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u16[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u16[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u16[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u21 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u21[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u21[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u21[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u26 : [4, 1, 8, 8, 8]
-}
-
-/** Part 2 of 8: a function short enough for V8 to optimize. */
-function gradients_part2(params: Params, _inputs: Inputs, _out: Result): void {
-  const K1 = params.K1;
-  const u1 = workspace.u1;
-  const u26 = workspace.u26;
-  const u31 = workspace.u31;
-  const u36 = workspace.u36;
-  const u41 = workspace.u41;
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u26[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u26[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u26[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u31 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u31[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u31[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u31[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u36 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u36[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u36[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u36[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u41 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u41[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u41[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u41[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u46 : [4, 1, 8, 8, 8]
-}
-
-/** Part 3 of 8: a function short enough for V8 to optimize. */
-function gradients_part3(params: Params, _inputs: Inputs, _out: Result): void {
-  const K1 = params.K1;
-  const g1 = params.g1;
-  const c1 = params.c1;
-  const K2 = params.K2;
-  const u1 = workspace.u1;
-  const u6 = workspace.u6;
-  const u11 = workspace.u11;
-  const u16 = workspace.u16;
-  const u21 = workspace.u21;
-  const u26 = workspace.u26;
-  const u31 = workspace.u31;
-  const u36 = workspace.u36;
-  const u41 = workspace.u41;
-  const u46 = workspace.u46;
-  const u54 = workspace.u54;
-  const u56 = workspace.u56;
-  const u59 = workspace.u59;
-  const u61 = workspace.u61;
-  const u62 = workspace.u62;
-  const u63 = workspace.u63;
-  const u68 = workspace.u68;
-  const u70 = workspace.u70;
-  const u76 = workspace.u76;
-  const h = workspace.h;
-  const u78 = workspace.u78;
-  const u83 = workspace.u83;
-  const u88 = workspace.u88;
-  const u93 = workspace.u93;
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u46[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u1[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K1[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u46[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u46[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u1[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u54 : [4, 1, 8, 8, 8]
-  for (let i = 0; i < 2048; i++) {
-    u54[i] = u6[i] + u11[i] + u16[i] + u21[i] + u26[i] + u31[i] + u36[i] + u41[i] + u46[i];
-  }
-  // u56 : [8]
+  // u7 : [8]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       let acc = 0;
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            acc = acc + u54[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+            acc = acc + u5[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
           }
         }
       }
-      u56[q0] = acc;
+      u7[q0] = acc;
     }
   }
-  // u59 : [1, 8, 1, 1]
+  // u10 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u59[i] = u56[i] * 0.00390625;
+    u10[i] = u7[i] * 0.00390625;
   }
-  // u61 : [4, 8, 8, 8]
+  // u12 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u61[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u54[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u59[i1];
+          u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u5[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u10[i1];
         }
       }
     }
   }
-  // u62 : [4, 8, 8, 8]
+  // u13 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u62[i] = u61[i] * u61[i];
+    u13[i] = u12[i] * u12[i];
   }
-  // u63 : [8]
+  // u14 : [8]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       let acc = 0;
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            acc = acc + u62[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+            acc = acc + u13[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
           }
         }
       }
-      u63[q0] = acc;
+      u14[q0] = acc;
     }
   }
-  // u68 : [1, 8, 1, 1]
+  // u19 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u68[i] = Math.sqrt(u63[i] * 0.00390625 + 0.00001);
+    u19[i] = Math.sqrt(u14[i] * 0.00390625 + 0.00001);
   }
-  // u70 : [4, 8, 8, 8]
+  // u21 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u70[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u61[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u68[i1];
+          u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1];
         }
       }
     }
   }
-  // u76 = batch_norm(conv2d(x, K1, padding=1), g1, c1) : [4, 8, 8, 8]
+  // u27 = batch_norm(conv2d(x, K1, padding=1), g1, c1) : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u76[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u70[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1] + c1[i1];
+          u27[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1] + c1[i1];
         }
       }
     }
   }
   // h = relu(batch_norm(conv2d(x, K1, padding=1), g1, c1)) : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    h[i] = u76[i] < 0 ? 0 : u76[i];
+    h[i] = u27[i] < 0 ? 0 : u27[i];
   }
-  // u78 : [4, 8, 10, 10]
+  // u29 : [4, 8, 10, 10]
   {
     for (let i = 0; i < 3200; i++) {
-      u78[i] = 0;
+      u29[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u78[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + (1 + q3)] = h[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u29[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + (1 + q3)] = h[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u83 : [4, 1, 8, 8, 8]
+  // u30 : [4, 8, 3, 3, 8, 8]
   {
     for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u83[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u83[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u83[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
+      for (let q1 = 0; q1 < 8; q1++) {
+        for (let q2 = 0; q2 < 3; q2++) {
+          for (let q3 = 0; q3 < 3; q3++) {
+            for (let q4 = 0; q4 < 8; q4++) {
+              for (let q5 = 0; q5 < 8; q5++) {
+                u30[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5] =
+                  u29[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)];
               }
             }
           }
@@ -5087,1759 +999,351 @@ function gradients_part3(params: Params, _inputs: Inputs, _out: Result): void {
       }
     }
   }
-  // u88 : [4, 1, 8, 8, 8]
+  // u33 : [4, 8, 64]
   {
     for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u88[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u88[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u88[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
+      for (let i = 0; i < 8; i++) {
+        {
+          const a0 = K2[i * 72];
+          const a1 = K2[i * 72 + 1];
+          const a2 = K2[i * 72 + 2];
+          const a3 = K2[i * 72 + 3];
+          const a4 = K2[i * 72 + 4];
+          const a5 = K2[i * 72 + 5];
+          const a6 = K2[i * 72 + 6];
+          const a7 = K2[i * 72 + 7];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u30[q0 * 72 * 64 + j] +
+              a1 * u30[(q0 * 72 + 1) * 64 + j] +
+              a2 * u30[(q0 * 72 + 2) * 64 + j] +
+              a3 * u30[(q0 * 72 + 3) * 64 + j];
+            u33[(q0 * 8 + i) * 64 + j] =
+              s +
+              a4 * u30[(q0 * 72 + 4) * 64 + j] +
+              a5 * u30[(q0 * 72 + 5) * 64 + j] +
+              a6 * u30[(q0 * 72 + 6) * 64 + j] +
+              a7 * u30[(q0 * 72 + 7) * 64 + j];
+          }
+        }
+        for (let t = 8; t < 64; t += 8) {
+          const a0 = K2[i * 72 + t];
+          const a1 = K2[i * 72 + (t + 1)];
+          const a2 = K2[i * 72 + (t + 2)];
+          const a3 = K2[i * 72 + (t + 3)];
+          const a4 = K2[i * 72 + (t + 4)];
+          const a5 = K2[i * 72 + (t + 5)];
+          const a6 = K2[i * 72 + (t + 6)];
+          const a7 = K2[i * 72 + (t + 7)];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u30[(q0 * 72 + t) * 64 + j] +
+              a1 * u30[(q0 * 72 + (t + 1)) * 64 + j] +
+              a2 * u30[(q0 * 72 + (t + 2)) * 64 + j] +
+              a3 * u30[(q0 * 72 + (t + 3)) * 64 + j];
+            u33[(q0 * 8 + i) * 64 + j] +=
+              s +
+              a4 * u30[(q0 * 72 + (t + 4)) * 64 + j] +
+              a5 * u30[(q0 * 72 + (t + 5)) * 64 + j] +
+              a6 * u30[(q0 * 72 + (t + 6)) * 64 + j] +
+              a7 * u30[(q0 * 72 + (t + 7)) * 64 + j];
+          }
+        }
+        {
+          const a0 = K2[i * 72 + 64];
+          const a1 = K2[i * 72 + 65];
+          const a2 = K2[i * 72 + 66];
+          const a3 = K2[i * 72 + 67];
+          const a4 = K2[i * 72 + 68];
+          const a5 = K2[i * 72 + 69];
+          const a6 = K2[i * 72 + 70];
+          const a7 = K2[i * 72 + 71];
+          for (let j = 0; j < 64; j++) {
+            const s =
+              a0 * u30[(q0 * 72 + 64) * 64 + j] +
+              a1 * u30[(q0 * 72 + 65) * 64 + j] +
+              a2 * u30[(q0 * 72 + 66) * 64 + j] +
+              a3 * u30[(q0 * 72 + 67) * 64 + j];
+            u33[(q0 * 8 + i) * 64 + j] =
+              u33[(q0 * 8 + i) * 64 + j] +
+              s +
+              a4 * u30[(q0 * 72 + 68) * 64 + j] +
+              a5 * u30[(q0 * 72 + 69) * 64 + j] +
+              a6 * u30[(q0 * 72 + 70) * 64 + j] +
+              a7 * u30[(q0 * 72 + 71) * 64 + j];
           }
         }
       }
     }
   }
-  // u93 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 + (((q1 * 8 + i) * 8) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u93[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u93[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u93[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u98 : [4, 1, 8, 8, 8]
-}
-
-/** Part 4 of 8: a function short enough for V8 to optimize. */
-function gradients_part4(params: Params, _inputs: Inputs, _out: Result): void {
-  const K2 = params.K2;
-  const u78 = workspace.u78;
-  const u98 = workspace.u98;
-  const u103 = workspace.u103;
-  const u108 = workspace.u108;
-  const u113 = workspace.u113;
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u98[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u98[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u98[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u103 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u103[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u103[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u103[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u108 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u108[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u108[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u108[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u113 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 1) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 2) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 3) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u113[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 4) % 1)
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 5) % 1)
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 6) % 1)
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (((q1 * 8 + i) * 8 + 7) % 1)
-                ];
-              for (let j = 0; j < 8; j++) {
-                u113[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u113[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u118 : [4, 1, 8, 8, 8]
-}
-
-/** Part 5 of 8: a function short enough for V8 to optimize. */
-function gradients_part5(params: Params, inputs: Inputs, _out: Result): void {
-  const K2 = params.K2;
-  const g2 = params.g2;
-  const c2 = params.c2;
-  const x = inputs.x;
-  const target = inputs.target;
-  const u78 = workspace.u78;
-  const u83 = workspace.u83;
-  const u88 = workspace.u88;
-  const u93 = workspace.u93;
-  const u98 = workspace.u98;
-  const u103 = workspace.u103;
-  const u108 = workspace.u108;
-  const u113 = workspace.u113;
-  const u118 = workspace.u118;
-  const u123 = workspace.u123;
-  const u131 = workspace.u131;
-  const u133 = workspace.u133;
-  const u135 = workspace.u135;
-  const u137 = workspace.u137;
-  const u138 = workspace.u138;
-  const u139 = workspace.u139;
-  const u143 = workspace.u143;
-  const u145 = workspace.u145;
-  const u152 = workspace.u152;
-  const u154 = workspace.u154;
-  const u156 = workspace.u156;
-  const u162 = workspace.u162;
-  const u163 = workspace.u163;
-  const u165 = workspace.u165;
-  const u166 = workspace.u166;
-  const u167 = workspace.u167;
-  const u174 = workspace.u174;
-  const u175 = workspace.u175;
-  const u180 = workspace.u180;
-  const u184 = workspace.u184;
-  const u185 = workspace.u185;
-  const u186 = workspace.u186;
-  const u187 = workspace.u187;
-  const u189 = workspace.u189;
-  const u191 = workspace.u191;
-  const u192 = workspace.u192;
-  const u194 = workspace.u194;
-  const u196 = workspace.u196;
-  const u197 = workspace.u197;
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u118[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u118[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u118[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u123 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u123[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  a0 *
-                    u78[
-                      ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-            {
-              const a0 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                ];
-              const a1 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                ];
-              const a2 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                ];
-              const a3 =
-                K2[
-                  ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                    3 +
-                    (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                ];
-              for (let j = 0; j < 8; j++) {
-                u123[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                  u123[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                  a0 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a1 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a2 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                    ] +
-                  a3 *
-                    u78[
-                      ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                        (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u131 : [4, 1, 8, 8, 8]
-  for (let i = 0; i < 2048; i++) {
-    u131[i] = u83[i] + u88[i] + u93[i] + u98[i] + u103[i] + u108[i] + u113[i] + u118[i] + u123[i];
-  }
-  // u133 : [8]
+  // u35 : [8]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       let acc = 0;
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            acc = acc + u131[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+            acc = acc + u33[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
           }
         }
       }
-      u133[q0] = acc;
+      u35[q0] = acc;
     }
   }
-  // u135 : [1, 8, 1, 1]
+  // u37 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u135[i] = u133[i] * 0.00390625;
+    u37[i] = u35[i] * 0.00390625;
   }
-  // u137 : [4, 8, 8, 8]
+  // u39 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u137[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u131[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u135[i1];
+          u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u33[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u37[i1];
         }
       }
     }
   }
-  // u138 : [4, 8, 8, 8]
+  // u40 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u138[i] = u137[i] * u137[i];
+    u40[i] = u39[i] * u39[i];
   }
-  // u139 : [8]
+  // u41 : [8]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       let acc = 0;
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            acc = acc + u138[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+            acc = acc + u40[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
           }
         }
       }
-      u139[q0] = acc;
+      u41[q0] = acc;
     }
   }
-  // u143 : [1, 8, 1, 1]
+  // u45 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u143[i] = Math.sqrt(u139[i] * 0.00390625 + 0.00001);
+    u45[i] = Math.sqrt(u41[i] * 0.00390625 + 0.00001);
   }
-  // u145 : [4, 8, 8, 8]
+  // u47 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u145[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u137[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u143[i1];
+          u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u45[i1];
         }
       }
     }
   }
-  // u152 = batch_norm(conv2d(h, K2, padding=1), g2, c2) + x : [4, 8, 8, 8]
+  // u54 = batch_norm(conv2d(h, K2, padding=1), g2, c2) + x : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u152[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            u145[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1] + c2[i1] + x[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
+          u54[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+            u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1] + c2[i1] + x[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
         }
       }
     }
   }
-  // u154 = (y - target) : [4, 8, 8, 8]
+  // u56 = (y - target) : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u154[i] = (u152[i] < 0 ? 0 : u152[i]) - target[i];
+    u56[i] = (u54[i] < 0 ? 0 : u54[i]) - target[i];
   }
-  // u156 = (y - target)^2 : [4, 8, 8, 8]
+  // u58 = (y - target)^2 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u156[i] = u154[i] * u154[i];
+    u58[i] = u56[i] * u56[i];
   }
-  let u157 = 0;
+  let u59 = 0;
   {
     let acc = 0;
     for (let i = 0; i < 256; i++) {
       for (let j = 0; j < 8; j++) {
-        acc += u156[i * 8 + j];
+        acc += u58[i * 8 + j];
       }
     }
-    u157 = acc;
+    u59 = acc;
   }
-  const loss_value = u157 * 0.00048828125; // mean((y - target)^2)
-  // u162 : [4, 8, 8, 8]
+  const loss_value = u59 * 0.00048828125; // mean((y - target)^2)
+  // u64 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u162[i] = u152[i] > 0 ? 0.0009765625 * u154[i] : 0;
+    u64[i] = u54[i] > 0 ? 0.0009765625 * u56[i] : 0;
   }
-  // u163 : [8, 1, 1]
+  // u65 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u163[i] = 0;
+      u65[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u163[q1] += u162[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u65[q1] += u64[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u165 : [4, 8, 8, 8]
+  // u67 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u165[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u162[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1];
+          u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u64[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1];
         }
       }
     }
   }
-  // u166 : [4, 8, 8, 8]
+  // u68 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u166[i] = u162[i] * u145[i];
+    u68[i] = u64[i] * u47[i];
   }
-  // u167 : [8, 1, 1]
+  // u69 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u167[i] = 0;
+      u69[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u167[q1] += u166[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u69[q1] += u68[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u174 : [4, 8, 8, 8]
+  // u76 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u174[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            u165[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
+          u76[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+            u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
               ? 0
-              : -(u165[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u145[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u143[i1];
+              : -(u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u45[i1];
         }
       }
     }
   }
-  // u175 : [1, 8, 1, 1]
+  // u77 : [1, 8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u175[i] = 0;
+      u77[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u175[q1] += u174[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u77[q1] += u76[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u180 : [1, 8, 1, 1]
+  // u82 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u180[i] = (u175[i] === 0 ? 0 : u175[i] / (2 * u143[i])) * 0.00390625;
+    u82[i] = (u77[i] === 0 ? 0 : u77[i] / (2 * u45[i])) * 0.00390625;
   }
-  // u184 : [4, 8, 8, 8]
+  // u86 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u184[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            2 * (u180[i1] * u137[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
-            (u165[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u165[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u143[i1]);
+          u86[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+            2 * (u82[i1] * u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
+            (u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u45[i1]);
         }
       }
     }
   }
-  // u185 : [4, 8, 8, 8]
+  // u87 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u185[i] = -u184[i];
+    u87[i] = -u86[i];
   }
-  // u186 : [1, 8, 1, 1]
+  // u88 : [1, 8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u186[i] = 0;
+      u88[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u186[q1] += u185[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u88[q1] += u87[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u187 : [1, 8, 1, 1]
+  // u89 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u187[i] = u186[i] * 0.00390625;
+    u89[i] = u88[i] * 0.00390625;
   }
-  // u189 : [4, 8, 8, 8]
+  // u91 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u189[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u187[i1] + u184[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
+          u91[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u89[i1] + u86[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
         }
       }
     }
   }
-  // u191 : [1, 8, 8]
+  // u93 : [8, 72]
   {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u78[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
+    for (let q0 = 0; q0 < 8; q0++) {
+      for (let q1 = 0; q1 < 72; q1++) {
+        let acc = 0;
+        for (let q2 = 0; q2 < 4; q2++) {
+          for (let q3 = 0; q3 < 64; q3++) {
+            acc += u91[(q2 * 8 + q0) * 64 + q3] * u30[(q2 * 72 + q1) * 64 + q3];
           }
-          u191[(q0 * 8 + q1) * 8 + q2] = acc;
         }
+        u93[q0 * 72 + q1] = acc;
       }
     }
   }
-  // u192 : [4, 1, 8, 8, 8]
+  // u94 : [4, 72, 64]
   {
     for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u192[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  a0 *
-                    K2[
-                      ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                        (2 + ((q1 * 8 * 8 + j) % 1))) *
-                        3 +
-                        (2 + ((q1 * 8 * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 1) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 2) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 3) * 8 + j) % 1))
-                    ];
-              }
-            }
-            {
-              const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u192[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  u192[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                  a0 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 4) * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 5) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 6) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 7) * 8 + j) % 1))
-                    ];
-              }
-            }
+      for (let i = 0; i < 64; i++) {
+        {
+          const a0 = u91[q0 * 8 * 64 + i];
+          const a1 = u91[(q0 * 8 + 1) * 64 + i];
+          const a2 = u91[(q0 * 8 + 2) * 64 + i];
+          const a3 = u91[(q0 * 8 + 3) * 64 + i];
+          for (let j = 0; j < 72; j++) {
+            u94[(q0 * 72 + j) * 64 + i] = a0 * K2[j] + a1 * K2[72 + j] + a2 * K2[144 + j] + a3 * K2[216 + j];
+          }
+        }
+        {
+          const a0 = u91[(q0 * 8 + 4) * 64 + i];
+          const a1 = u91[(q0 * 8 + 5) * 64 + i];
+          const a2 = u91[(q0 * 8 + 6) * 64 + i];
+          const a3 = u91[(q0 * 8 + 7) * 64 + i];
+          for (let j = 0; j < 72; j++) {
+            u94[(q0 * 72 + j) * 64 + i] =
+              u94[(q0 * 72 + j) * 64 + i] + a0 * K2[288 + j] + a1 * K2[360 + j] + a2 * K2[432 + j] + a3 * K2[504 + j];
           }
         }
       }
     }
   }
-  // u194 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u194[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u194[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (2 + q3)] = u191[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u196 : [4, 8, 10, 10]
+  // u97 : [4, 8, 10, 10]
   {
     for (let i = 0; i < 3200; i++) {
-      u196[i] = 0;
+      u97[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            u196[((q0 * 8 + q1) * 10 + (2 + q2)) * 10 + (2 + q3)] = u192[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u197 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
+        for (let q2 = 0; q2 < 3; q2++) {
+          for (let q3 = 0; q3 < 3; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
               for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u78[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u197[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u198 : [4, 1, 8, 8, 8]
-  gradients_spill[0] = loss_value;
-}
-
-/** Part 6 of 8: a function short enough for V8 to optimize. */
-function gradients_part6(params: Params, _inputs: Inputs, _out: Result): void {
-  const K2 = params.K2;
-  const u78 = workspace.u78;
-  const u189 = workspace.u189;
-  const u197 = workspace.u197;
-  const u198 = workspace.u198;
-  const u200 = workspace.u200;
-  const u202 = workspace.u202;
-  const u203 = workspace.u203;
-  const u204 = workspace.u204;
-  const u206 = workspace.u206;
-  const u208 = workspace.u208;
-  const u209 = workspace.u209;
-  const u210 = workspace.u210;
-  const u212 = workspace.u212;
-  const u214 = workspace.u214;
-  const u215 = workspace.u215;
-  const u216 = workspace.u216;
-  const u218 = workspace.u218;
-  const u220 = workspace.u220;
-  const u221 = workspace.u221;
-  const u222 = workspace.u222;
-  const u224 = workspace.u224;
-  const u226 = workspace.u226;
-  const u227 = workspace.u227;
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u198[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  a0 *
-                    K2[
-                      ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                        (2 + ((q1 * 8 * 8 + j) % 1))) *
-                        3 +
-                        (1 + ((q1 * 8 * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 1) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 2) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 3) * 8 + j) % 1))
-                    ];
-              }
-            }
-            {
-              const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u198[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  u198[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                  a0 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 4) * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 5) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 6) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 7) * 8 + j) % 1))
-                    ];
+                u97[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)] +=
+                  u94[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5];
               }
             }
           }
@@ -6847,1678 +1351,255 @@ function gradients_part6(params: Params, _inputs: Inputs, _out: Result): void {
       }
     }
   }
-  // u200 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u200[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u200[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (1 + q3)] = u197[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u202 : [4, 8, 10, 10]
-  {
-    for (let i = 0; i < 3200; i++) {
-      u202[i] = 0;
-    }
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            u202[((q0 * 8 + q1) * 10 + (2 + q2)) * 10 + (1 + q3)] = u198[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u203 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u78[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                  ];
-              }
-            }
-          }
-          u203[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u204 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u204[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  a0 *
-                    K2[
-                      ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                        (2 + ((q1 * 8 * 8 + j) % 1))) *
-                        3 +
-                        ((q1 * 8 * 8 + j) % 1)
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 1) * 8 + j) % 1)
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 2) * 8 + j) % 1)
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 3) * 8 + j) % 1)
-                    ];
-              }
-            }
-            {
-              const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u204[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  u204[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                  a0 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 4) * 8 + j) % 1)
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 5) * 8 + j) % 1)
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 6) * 8 + j) % 1)
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                        (2 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 7) * 8 + j) % 1)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u206 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u206[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u206[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + q3] = u203[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u208 : [4, 8, 10, 10]
-  {
-    for (let i = 0; i < 3200; i++) {
-      u208[i] = 0;
-    }
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            u208[((q0 * 8 + q1) * 10 + (2 + q2)) * 10 + q3] = u204[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u209 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u78[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u209[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u210 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u210[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  a0 *
-                    K2[
-                      ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                        (1 + ((q1 * 8 * 8 + j) % 1))) *
-                        3 +
-                        (2 + ((q1 * 8 * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 1) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 2) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 3) * 8 + j) % 1))
-                    ];
-              }
-            }
-            {
-              const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u210[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  u210[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                  a0 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 4) * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 5) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 6) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                        3 +
-                        (2 + (((q1 * 8 + 7) * 8 + j) % 1))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u212 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u212[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u212[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (2 + q3)] = u209[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u214 : [4, 8, 10, 10]
-  {
-    for (let i = 0; i < 3200; i++) {
-      u214[i] = 0;
-    }
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            u214[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + (2 + q3)] = u210[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u215 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u78[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u215[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u216 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u216[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  a0 *
-                    K2[
-                      ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                        (1 + ((q1 * 8 * 8 + j) % 1))) *
-                        3 +
-                        (1 + ((q1 * 8 * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 1) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 2) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 3) * 8 + j) % 1))
-                    ];
-              }
-            }
-            {
-              const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u216[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  u216[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                  a0 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 4) * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 5) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 6) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                        3 +
-                        (1 + (((q1 * 8 + 7) * 8 + j) % 1))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u218 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u218[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u218[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (1 + q3)] = u215[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u220 : [4, 8, 10, 10]
-  {
-    for (let i = 0; i < 3200; i++) {
-      u220[i] = 0;
-    }
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            u220[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + (1 + q3)] = u216[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u221 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u78[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                  ];
-              }
-            }
-          }
-          u221[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u222 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u222[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  a0 *
-                    K2[
-                      ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                        (1 + ((q1 * 8 * 8 + j) % 1))) *
-                        3 +
-                        ((q1 * 8 * 8 + j) % 1)
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 1) * 8 + j) % 1)
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 2) * 8 + j) % 1)
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 3) * 8 + j) % 1)
-                    ];
-              }
-            }
-            {
-              const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u222[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  u222[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                  a0 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 4) * 8 + j) % 1)
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 5) * 8 + j) % 1)
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 6) * 8 + j) % 1)
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                        (1 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                        3 +
-                        (((q1 * 8 + 7) * 8 + j) % 1)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u224 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u224[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u224[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + q3] = u221[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u226 : [4, 8, 10, 10]
-  {
-    for (let i = 0; i < 3200; i++) {
-      u226[i] = 0;
-    }
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            u226[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + q3] = u222[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u227 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u78[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                      10 +
-                      (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u227[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u228 : [4, 1, 8, 8, 8]
-}
-
-/** Part 7 of 8: a function short enough for V8 to optimize. */
-function gradients_part7(params: Params, _inputs: Inputs, _out: Result): void {
-  const g1 = params.g1;
-  const K2 = params.K2;
-  const u1 = workspace.u1;
-  const u61 = workspace.u61;
-  const u68 = workspace.u68;
-  const u70 = workspace.u70;
-  const u76 = workspace.u76;
-  const u78 = workspace.u78;
-  const u189 = workspace.u189;
-  const u196 = workspace.u196;
-  const u202 = workspace.u202;
-  const u208 = workspace.u208;
-  const u214 = workspace.u214;
-  const u220 = workspace.u220;
-  const u226 = workspace.u226;
-  const u227 = workspace.u227;
-  const u228 = workspace.u228;
-  const u230 = workspace.u230;
-  const u232 = workspace.u232;
-  const u233 = workspace.u233;
-  const u234 = workspace.u234;
-  const u236 = workspace.u236;
-  const u238 = workspace.u238;
-  const u239 = workspace.u239;
-  const u240 = workspace.u240;
-  const u242 = workspace.u242;
-  const u244 = workspace.u244;
-  const u252 = workspace.u252;
-  const u254 = workspace.u254;
-  const u255 = workspace.u255;
-  const u257 = workspace.u257;
-  const u258 = workspace.u258;
-  const u259 = workspace.u259;
-  const u266 = workspace.u266;
-  const u267 = workspace.u267;
-  const u271 = workspace.u271;
-  const u275 = workspace.u275;
-  const u276 = workspace.u276;
-  const u277 = workspace.u277;
-  const u278 = workspace.u278;
-  const u280 = workspace.u280;
-  const u282 = workspace.u282;
-  const u284 = workspace.u284;
-  const u285 = workspace.u285;
-  const u287 = workspace.u287;
-  const u288 = workspace.u288;
-  const u290 = workspace.u290;
-  const u291 = workspace.u291;
-  const u293 = workspace.u293;
-  const u294 = workspace.u294;
-  const u296 = workspace.u296;
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u228[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  a0 *
-                    K2[
-                      ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 + ((q1 * 8 * 8 + j) % 1)) *
-                        3 +
-                        (2 + ((q1 * 8 * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 1) * 8 + j) % 1)) *
-                        3 +
-                        (2 + (((q1 * 8 + 1) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 2) * 8 + j) % 1)) *
-                        3 +
-                        (2 + (((q1 * 8 + 2) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 3) * 8 + j) % 1)) *
-                        3 +
-                        (2 + (((q1 * 8 + 3) * 8 + j) % 1))
-                    ];
-              }
-            }
-            {
-              const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u228[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  u228[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                  a0 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 4) * 8 + j) % 1)) *
-                        3 +
-                        (2 + (((q1 * 8 + 4) * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 5) * 8 + j) % 1)) *
-                        3 +
-                        (2 + (((q1 * 8 + 5) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 6) * 8 + j) % 1)) *
-                        3 +
-                        (2 + (((q1 * 8 + 6) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 7) * 8 + j) % 1)) *
-                        3 +
-                        (2 + (((q1 * 8 + 7) * 8 + j) % 1))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u230 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u230[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u230[((q0 * 8 + q1) * 3 + q2) * 3 + (2 + q3)] = u227[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u232 : [4, 8, 10, 10]
-  {
-    for (let i = 0; i < 3200; i++) {
-      u232[i] = 0;
-    }
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            u232[((q0 * 8 + q1) * 10 + q2) * 10 + (2 + q3)] = u228[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u233 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u78[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                      10 +
-                      (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u233[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u234 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u234[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  a0 *
-                    K2[
-                      ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 + ((q1 * 8 * 8 + j) % 1)) *
-                        3 +
-                        (1 + ((q1 * 8 * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 1) * 8 + j) % 1)) *
-                        3 +
-                        (1 + (((q1 * 8 + 1) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 2) * 8 + j) % 1)) *
-                        3 +
-                        (1 + (((q1 * 8 + 2) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 3) * 8 + j) % 1)) *
-                        3 +
-                        (1 + (((q1 * 8 + 3) * 8 + j) % 1))
-                    ];
-              }
-            }
-            {
-              const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u234[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  u234[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                  a0 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 4) * 8 + j) % 1)) *
-                        3 +
-                        (1 + (((q1 * 8 + 4) * 8 + j) % 1))
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 5) * 8 + j) % 1)) *
-                        3 +
-                        (1 + (((q1 * 8 + 5) * 8 + j) % 1))
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 6) * 8 + j) % 1)) *
-                        3 +
-                        (1 + (((q1 * 8 + 6) * 8 + j) % 1))
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 7) * 8 + j) % 1)) *
-                        3 +
-                        (1 + (((q1 * 8 + 7) * 8 + j) % 1))
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u236 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u236[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u236[((q0 * 8 + q1) * 3 + q2) * 3 + (1 + q3)] = u233[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u238 : [4, 8, 10, 10]
-  {
-    for (let i = 0; i < 3200; i++) {
-      u238[i] = 0;
-    }
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            u238[((q0 * 8 + q1) * 10 + q2) * 10 + (1 + q3)] = u234[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u239 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u78[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                      10 +
-                      (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                  ];
-              }
-            }
-          }
-          u239[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u240 : [4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 1; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let i = 0; i < 8; i++) {
-            {
-              const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u240[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  a0 *
-                    K2[
-                      ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 + ((q1 * 8 * 8 + j) % 1)) *
-                        3 +
-                        ((q1 * 8 * 8 + j) % 1)
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 1) * 8 + j) % 1)) *
-                        3 +
-                        (((q1 * 8 + 1) * 8 + j) % 1)
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 2) * 8 + j) % 1)) *
-                        3 +
-                        (((q1 * 8 + 2) * 8 + j) % 1)
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 3) * 8 + j) % 1)) *
-                        3 +
-                        (((q1 * 8 + 3) * 8 + j) % 1)
-                    ];
-              }
-            }
-            {
-              const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-              const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-              const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-              const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-              for (let j = 0; j < 8; j++) {
-                u240[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                  u240[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                  a0 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 4) * 8 + j) % 1)) *
-                        3 +
-                        (((q1 * 8 + 4) * 8 + j) % 1)
-                    ] +
-                  a1 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 5) * 8 + j) % 1)) *
-                        3 +
-                        (((q1 * 8 + 5) * 8 + j) % 1)
-                    ] +
-                  a2 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 6) * 8 + j) % 1)) *
-                        3 +
-                        (((q1 * 8 + 6) * 8 + j) % 1)
-                    ] +
-                  a3 *
-                    K2[
-                      ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                        (((q1 * 8 + 7) * 8 + j) % 1)) *
-                        3 +
-                        (((q1 * 8 + 7) * 8 + j) % 1)
-                    ];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u242 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u242[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u242[((q0 * 8 + q1) * 3 + q2) * 3 + q3] = u239[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u244 : [4, 8, 10, 10]
-  {
-    for (let i = 0; i < 3200; i++) {
-      u244[i] = 0;
-    }
-    for (let q0 = 0; q0 < 4; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            u244[((q0 * 8 + q1) * 10 + q2) * 10 + q3] = u240[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u252 : [4, 8, 10, 10]
-  for (let i = 0; i < 3200; i++) {
-    u252[i] = u244[i] + u238[i] + u232[i] + u226[i] + u220[i] + u214[i] + u208[i] + u202[i] + u196[i];
-  }
-  // u254 : [4, 8, 8, 8]
+  // u99 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u254[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            u76[((i0 * 8 + i1) * 8 + i2) * 8 + i3] > 0 ? u252[((i0 * 8 + i1) * 10 + (1 + i2)) * 10 + (1 + i3)] : 0;
+          u99[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+            u27[((i0 * 8 + i1) * 8 + i2) * 8 + i3] > 0 ? u97[((i0 * 8 + i1) * 10 + (1 + i2)) * 10 + (1 + i3)] : 0;
         }
       }
     }
   }
-  // u255 : [8, 1, 1]
+  // u100 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u255[i] = 0;
+      u100[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u255[q1] += u254[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u100[q1] += u99[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u257 : [4, 8, 8, 8]
+  // u102 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u257[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u254[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1];
+          u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u99[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1];
         }
       }
     }
   }
-  // u258 : [4, 8, 8, 8]
+  // u103 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u258[i] = u254[i] * u70[i];
+    u103[i] = u99[i] * u21[i];
   }
-  // u259 : [8, 1, 1]
+  // u104 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u259[i] = 0;
+      u104[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u259[q1] += u258[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u104[q1] += u103[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u266 : [4, 8, 8, 8]
+  // u111 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u266[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            u257[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
+          u111[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+            u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
               ? 0
-              : -(u257[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u70[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u68[i1];
+              : -(u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u19[i1];
         }
       }
     }
   }
-  // u267 : [1, 8, 1, 1]
+  // u112 : [1, 8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u267[i] = 0;
+      u112[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u267[q1] += u266[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u112[q1] += u111[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u271 : [1, 8, 1, 1]
+  // u116 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u271[i] = (u267[i] === 0 ? 0 : u267[i] / (2 * u68[i])) * 0.00390625;
+    u116[i] = (u112[i] === 0 ? 0 : u112[i] / (2 * u19[i])) * 0.00390625;
   }
-  // u275 : [4, 8, 8, 8]
+  // u120 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u275[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            2 * (u271[i1] * u61[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
-            (u257[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u257[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u68[i1]);
+          u120[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+            2 * (u116[i1] * u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
+            (u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1]);
         }
       }
     }
   }
-  // u276 : [4, 8, 8, 8]
+  // u121 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u276[i] = -u275[i];
+    u121[i] = -u120[i];
   }
-  // u277 : [1, 8, 1, 1]
+  // u122 : [1, 8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u277[i] = 0;
+      u122[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u277[q1] += u276[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u122[q1] += u121[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u278 : [1, 8, 1, 1]
+  // u123 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u278[i] = u277[i] * 0.00390625;
+    u123[i] = u122[i] * 0.00390625;
   }
-  // u280 : [4, 8, 8, 8]
+  // u125 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u280[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u278[i1] + u275[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
+          u125[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u123[i1] + u120[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
         }
       }
     }
   }
-  // u282 : [1, 8, 8]
+  // u127 : [8, 72]
   {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u1[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u282[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u284 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u284[i] = 0;
-    }
     for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u284[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (2 + q3)] = u282[q0 * 8 + q1 + q2 + q3];
+      for (let q1 = 0; q1 < 72; q1++) {
+        let acc = 0;
+        for (let q2 = 0; q2 < 4; q2++) {
+          for (let q3 = 0; q3 < 64; q3++) {
+            acc += u125[(q2 * 8 + q0) * 64 + q3] * u2[(q2 * 72 + q1) * 64 + q3];
           }
         }
+        u127[q0 * 72 + q1] = acc;
       }
     }
-  }
-  // u285 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u1[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u285[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u287 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u287[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u287[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (1 + q3)] = u285[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u288 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u1[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                  ];
-              }
-            }
-          }
-          u288[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u290 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u290[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u290[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + q3] = u288[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u291 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u1[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u291[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u293 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u293[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u293[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (2 + q3)] = u291[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u294 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u1[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u294[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u296 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u296[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u296[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (1 + q3)] = u294[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u297 : [1, 8, 8]
-}
-
-/** Part 8 of 8: a function short enough for V8 to optimize. */
-function gradients_part8(_params: Params, _inputs: Inputs, out: Result): void {
-  const u1 = workspace.u1;
-  const u163 = workspace.u163;
-  const u167 = workspace.u167;
-  const u194 = workspace.u194;
-  const u200 = workspace.u200;
-  const u206 = workspace.u206;
-  const u212 = workspace.u212;
-  const u218 = workspace.u218;
-  const u224 = workspace.u224;
-  const u230 = workspace.u230;
-  const u236 = workspace.u236;
-  const u242 = workspace.u242;
-  const u255 = workspace.u255;
-  const u259 = workspace.u259;
-  const u280 = workspace.u280;
-  const u284 = workspace.u284;
-  const u287 = workspace.u287;
-  const u290 = workspace.u290;
-  const u293 = workspace.u293;
-  const u296 = workspace.u296;
-  const u297 = workspace.u297;
-  const u299 = workspace.u299;
-  const u300 = workspace.u300;
-  const u302 = workspace.u302;
-  const u303 = workspace.u303;
-  const u305 = workspace.u305;
-  const u306 = workspace.u306;
-  const u308 = workspace.u308;
-  const d_K2 = out.grads.K2;
-  const d_K1 = out.grads.K1;
-  const grads = out.grads;
-  const loss_value = gradients_spill[0];
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u1[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                      10 +
-                      (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                  ];
-              }
-            }
-          }
-          u297[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u299 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u299[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u299[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + q3] = u297[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u300 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u1[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                      10 +
-                      (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u300[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u302 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u302[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u302[((q0 * 8 + q1) * 3 + q2) * 3 + (2 + q3)] = u300[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u303 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u1[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                      10 +
-                      (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                  ];
-              }
-            }
-          }
-          u303[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u305 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u305[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u305[((q0 * 8 + q1) * 3 + q2) * 3 + (1 + q3)] = u303[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u306 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                acc +=
-                  u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                  u1[
-                    ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                      10 +
-                      (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                      10 +
-                      (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                  ];
-              }
-            }
-          }
-          u306[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u308 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u308[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u308[((q0 * 8 + q1) * 3 + q2) * 3 + q3] = u306[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // d_K2 : [8, 8, 3, 3]
-  for (let i = 0; i < 576; i++) {
-    d_K2[i] = u242[i] + u236[i] + u230[i] + u224[i] + u218[i] + u212[i] + u206[i] + u200[i] + u194[i];
-  }
-  // d_K1 : [8, 8, 3, 3]
-  for (let i = 0; i < 576; i++) {
-    d_K1[i] = u308[i] + u305[i] + u302[i] + u299[i] + u296[i] + u293[i] + u290[i] + u287[i] + u284[i];
   }
   out.loss = loss_value;
+  const grad_K1 = grads.K1;
+  for (let i = 0; i < 576; i++) {
+    grad_K1[i] = u127[i];
+  }
   const grad_g1 = grads.g1;
   for (let i = 0; i < 8; i++) {
-    grad_g1[i] = u259[i];
+    grad_g1[i] = u104[i];
   }
   const grad_c1 = grads.c1;
   for (let i = 0; i < 8; i++) {
-    grad_c1[i] = u255[i];
+    grad_c1[i] = u100[i];
+  }
+  const grad_K2 = grads.K2;
+  for (let i = 0; i < 576; i++) {
+    grad_K2[i] = u93[i];
   }
   const grad_g2 = grads.g2;
   for (let i = 0; i < 8; i++) {
-    grad_g2[i] = u167[i];
+    grad_g2[i] = u69[i];
   }
   const grad_c2 = grads.c2;
   for (let i = 0; i < 8; i++) {
-    grad_c2[i] = u163[i];
+    grad_c2[i] = u65[i];
   }
+  return out;
 }
 
-/** Values one part of a split function computes and a later part reads. */
-const batchChunk_spill = new Float64Array(1);
-
-/** Part 1 of 10: a function short enough for V8 to optimize. */
-function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Result): void {
+/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
+function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
   const K1_1 = params.K1;
+  const g1_1 = params.g1;
+  const c1_1 = params.c1;
+  const K2_1 = params.K2;
+  const g2_1 = params.g2;
+  const c2_1 = params.c2;
   const x_1 = batch.x;
   const x_offset_1 = first * 2048;
+  const target_1 = batch.target;
+  const target_offset_1 = first * 2048;
   const u1_1 = workspace.u1_1;
-  const u6_1 = workspace.u6_1;
+  const u2_1 = workspace.u2_1;
+  const u5_1 = workspace.u5_1;
+  const u7_1 = workspace.u7_1;
   const u11_1 = workspace.u11_1;
-  const u16_1 = workspace.u16_1;
+  const u13_1 = workspace.u13_1;
+  const u14_1 = workspace.u14_1;
+  const u15_1 = workspace.u15_1;
+  const u21_1 = workspace.u21_1;
+  const u23_1 = workspace.u23_1;
+  const u31_1 = workspace.u31_1;
+  const h_1 = workspace.h_1;
+  const u33_1 = workspace.u33_1;
+  const u34_1 = workspace.u34_1;
+  const u37_1 = workspace.u37_1;
+  const u39_1 = workspace.u39_1;
+  const u41_1 = workspace.u41_1;
+  const u43_1 = workspace.u43_1;
+  const u44_1 = workspace.u44_1;
+  const u45_1 = workspace.u45_1;
+  const u49_1 = workspace.u49_1;
+  const u51_1 = workspace.u51_1;
+  const u60 = workspace.u60;
+  const u62_1 = workspace.u62_1;
+  const u65_1 = workspace.u65_1;
+  const u67_1 = workspace.u67_1;
+  const loss_1 = workspace.loss_1;
+  const u75_1 = workspace.u75_1;
+  const u76_1 = workspace.u76_1;
+  const u77_1 = workspace.u77_1;
+  const u79_1 = workspace.u79_1;
+  const u80_1 = workspace.u80_1;
+  const u81_1 = workspace.u81_1;
+  const u82_1 = workspace.u82_1;
+  const u89_1 = workspace.u89_1;
+  const u90_1 = workspace.u90_1;
+  const u95_1 = workspace.u95_1;
+  const u99_1 = workspace.u99_1;
+  const u100_1 = workspace.u100_1;
+  const u101 = workspace.u101;
+  const u102_1 = workspace.u102_1;
+  const u104_1 = workspace.u104_1;
+  const u106_1 = workspace.u106_1;
+  const u107_1 = workspace.u107_1;
+  const u110_1 = workspace.u110_1;
+  const u112_1 = workspace.u112_1;
+  const u113_1 = workspace.u113_1;
+  const u114_1 = workspace.u114_1;
+  const u116_1 = workspace.u116_1;
+  const u117_1 = workspace.u117_1;
+  const u118_1 = workspace.u118_1;
+  const u119_1 = workspace.u119_1;
+  const u126_1 = workspace.u126_1;
+  const u127_1 = workspace.u127_1;
+  const u131 = workspace.u131;
+  const u135 = workspace.u135;
+  const u136 = workspace.u136;
+  const u137 = workspace.u137;
+  const u138 = workspace.u138;
+  const u140 = workspace.u140;
+  const u142 = workspace.u142;
+  const sums = workspace.batchSums;
+  const grads = out.grads;
   // u1_1 : [16, 4, 8, 10, 10]
   {
     for (let i = 0; i < 51200; i++) {
@@ -8537,166 +1618,17 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
       }
     }
   }
-  // u6_1 : [16, 4, 1, 8, 8, 8]
+  // u2_1 : [16, 4, 8, 3, 3, 8, 8]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u6_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u1_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u6_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u6_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8)
-                      ];
+        for (let q2 = 0; q2 < 8; q2++) {
+          for (let q3 = 0; q3 < 3; q3++) {
+            for (let q4 = 0; q4 < 3; q4++) {
+              for (let q5 = 0; q5 < 8; q5++) {
+                for (let q6 = 0; q6 < 8; q6++) {
+                  u2_1[(((((q0 * 4 + q1) * 8 + q2) * 3 + q3) * 3 + q4) * 8 + q5) * 8 + q6] =
+                    u1_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (q5 + q3)) * 10 + (q6 + q4)];
                 }
               }
             }
@@ -8705,1392 +1637,86 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
       }
     }
   }
-  // u11_1 : [16, 4, 1, 8, 8, 8]
+  // u5_1 : [16, 4, 8, 64]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u11_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u1_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u11_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u11_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
+        for (let i = 0; i < 8; i++) {
+          {
+            const a0 = K1_1[i * 72];
+            const a1 = K1_1[i * 72 + 1];
+            const a2 = K1_1[i * 72 + 2];
+            const a3 = K1_1[i * 72 + 3];
+            const a4 = K1_1[i * 72 + 4];
+            const a5 = K1_1[i * 72 + 5];
+            const a6 = K1_1[i * 72 + 6];
+            const a7 = K1_1[i * 72 + 7];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u2_1[(q0 * 4 + q1) * 72 * 64 + j] +
+                a1 * u2_1[((q0 * 4 + q1) * 72 + 1) * 64 + j] +
+                a2 * u2_1[((q0 * 4 + q1) * 72 + 2) * 64 + j] +
+                a3 * u2_1[((q0 * 4 + q1) * 72 + 3) * 64 + j];
+              u5_1[((q0 * 4 + q1) * 8 + i) * 64 + j] =
+                s +
+                a4 * u2_1[((q0 * 4 + q1) * 72 + 4) * 64 + j] +
+                a5 * u2_1[((q0 * 4 + q1) * 72 + 5) * 64 + j] +
+                a6 * u2_1[((q0 * 4 + q1) * 72 + 6) * 64 + j] +
+                a7 * u2_1[((q0 * 4 + q1) * 72 + 7) * 64 + j];
+            }
+          }
+          for (let t = 8; t < 64; t += 8) {
+            const a0 = K1_1[i * 72 + t];
+            const a1 = K1_1[i * 72 + (t + 1)];
+            const a2 = K1_1[i * 72 + (t + 2)];
+            const a3 = K1_1[i * 72 + (t + 3)];
+            const a4 = K1_1[i * 72 + (t + 4)];
+            const a5 = K1_1[i * 72 + (t + 5)];
+            const a6 = K1_1[i * 72 + (t + 6)];
+            const a7 = K1_1[i * 72 + (t + 7)];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u2_1[((q0 * 4 + q1) * 72 + t) * 64 + j] +
+                a1 * u2_1[((q0 * 4 + q1) * 72 + (t + 1)) * 64 + j] +
+                a2 * u2_1[((q0 * 4 + q1) * 72 + (t + 2)) * 64 + j] +
+                a3 * u2_1[((q0 * 4 + q1) * 72 + (t + 3)) * 64 + j];
+              u5_1[((q0 * 4 + q1) * 8 + i) * 64 + j] +=
+                s +
+                a4 * u2_1[((q0 * 4 + q1) * 72 + (t + 4)) * 64 + j] +
+                a5 * u2_1[((q0 * 4 + q1) * 72 + (t + 5)) * 64 + j] +
+                a6 * u2_1[((q0 * 4 + q1) * 72 + (t + 6)) * 64 + j] +
+                a7 * u2_1[((q0 * 4 + q1) * 72 + (t + 7)) * 64 + j];
+            }
+          }
+          {
+            const a0 = K1_1[i * 72 + 64];
+            const a1 = K1_1[i * 72 + 65];
+            const a2 = K1_1[i * 72 + 66];
+            const a3 = K1_1[i * 72 + 67];
+            const a4 = K1_1[i * 72 + 68];
+            const a5 = K1_1[i * 72 + 69];
+            const a6 = K1_1[i * 72 + 70];
+            const a7 = K1_1[i * 72 + 71];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u2_1[((q0 * 4 + q1) * 72 + 64) * 64 + j] +
+                a1 * u2_1[((q0 * 4 + q1) * 72 + 65) * 64 + j] +
+                a2 * u2_1[((q0 * 4 + q1) * 72 + 66) * 64 + j] +
+                a3 * u2_1[((q0 * 4 + q1) * 72 + 67) * 64 + j];
+              u5_1[((q0 * 4 + q1) * 8 + i) * 64 + j] =
+                u5_1[((q0 * 4 + q1) * 8 + i) * 64 + j] +
+                s +
+                a4 * u2_1[((q0 * 4 + q1) * 72 + 68) * 64 + j] +
+                a5 * u2_1[((q0 * 4 + q1) * 72 + 69) * 64 + j] +
+                a6 * u2_1[((q0 * 4 + q1) * 72 + 70) * 64 + j] +
+                a7 * u2_1[((q0 * 4 + q1) * 72 + 71) * 64 + j];
             }
           }
         }
       }
     }
   }
-  // u16_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u16_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u1_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u16_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u16_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u21_1 : [16, 4, 1, 8, 8, 8]
-}
-
-/** Part 2 of 10: a function short enough for V8 to optimize. */
-function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const K1_1 = params.K1;
-  const u1_1 = workspace.u1_1;
-  const u21_1 = workspace.u21_1;
-  const u26_1 = workspace.u26_1;
-  const u31_1 = workspace.u31_1;
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u21_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u1_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u21_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u21_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u26_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u26_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u1_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u26_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u26_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u31_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u31_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u1_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u31_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u31_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u36_1 : [16, 4, 1, 8, 8, 8]
-}
-
-/** Part 3 of 10: a function short enough for V8 to optimize. */
-function batchChunk_part3(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const K1_1 = params.K1;
-  const g1_1 = params.g1;
-  const c1_1 = params.c1;
-  const u1_1 = workspace.u1_1;
-  const u6_1 = workspace.u6_1;
-  const u11_1 = workspace.u11_1;
-  const u16_1 = workspace.u16_1;
-  const u21_1 = workspace.u21_1;
-  const u26_1 = workspace.u26_1;
-  const u31_1 = workspace.u31_1;
-  const u36_1 = workspace.u36_1;
-  const u41_1 = workspace.u41_1;
-  const u46_1 = workspace.u46_1;
-  const u54_1 = workspace.u54_1;
-  const u56_1 = workspace.u56_1;
-  const u60_1 = workspace.u60_1;
-  const u62_1 = workspace.u62_1;
-  const u63_1 = workspace.u63_1;
-  const u64_1 = workspace.u64_1;
-  const u70_1 = workspace.u70_1;
-  const u72_1 = workspace.u72_1;
-  const u80_1 = workspace.u80_1;
-  const h_1 = workspace.h_1;
-  const u82_1 = workspace.u82_1;
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u36_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u1_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u36_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u36_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u41_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u41_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u1_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u41_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u41_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u46_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u46_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u1_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u46_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u46_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u54_1 : [16, 4, 1, 8, 8, 8]
-  for (let i = 0; i < 32768; i++) {
-    u54_1[i] = u6_1[i] + u11_1[i] + u16_1[i] + u21_1[i] + u26_1[i] + u31_1[i] + u36_1[i] + u41_1[i] + u46_1[i];
-  }
-  // u56_1 : [16, 8]
+  // u7_1 : [16, 8]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
@@ -10098,44 +1724,44 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, _out: R
         for (let q2 = 0; q2 < 4; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              acc = acc + u54_1[(((q0 * 4 + q2) * 8 + q1) * 8 + q3) * 8 + q4];
+              acc = acc + u5_1[(((q0 * 4 + q2) * 8 + q1) * 8 + q3) * 8 + q4];
             }
           }
         }
-        u56_1[q0 * 8 + q1] = acc;
+        u7_1[q0 * 8 + q1] = acc;
       }
     }
   }
-  // u60_1 : [16, 1, 8, 1, 1]
+  // u11_1 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u60_1[(i0 + i1) * 8 + i2 + i3 + i4] = u56_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
+            u11_1[(i0 + i1) * 8 + i2 + i3 + i4] = u7_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
           }
         }
       }
     }
   }
-  // u62_1 : [16, 4, 8, 8, 8]
+  // u13_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u62_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u54_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] - u60_1[i0 * 8 + i2];
+            u13_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u5_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] - u11_1[i0 * 8 + i2];
           }
         }
       }
     }
   }
-  // u63_1 : [16, 4, 8, 8, 8]
+  // u14_1 : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
-    u63_1[i] = u62_1[i] * u62_1[i];
+    u14_1[i] = u13_1[i] * u13_1[i];
   }
-  // u64_1 : [16, 8]
+  // u15_1 : [16, 8]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
@@ -10143,47 +1769,47 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, _out: R
         for (let q2 = 0; q2 < 4; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              acc = acc + u63_1[(((q0 * 4 + q2) * 8 + q1) * 8 + q3) * 8 + q4];
+              acc = acc + u14_1[(((q0 * 4 + q2) * 8 + q1) * 8 + q3) * 8 + q4];
             }
           }
         }
-        u64_1[q0 * 8 + q1] = acc;
+        u15_1[q0 * 8 + q1] = acc;
       }
     }
   }
-  // u70_1 : [16, 1, 8, 1, 1]
+  // u21_1 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u70_1[(i0 + i1) * 8 + i2 + i3 + i4] = Math.sqrt(u64_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625 + 0.00001);
+            u21_1[(i0 + i1) * 8 + i2 + i3 + i4] = Math.sqrt(u15_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625 + 0.00001);
           }
         }
       }
     }
   }
-  // u72_1 : [16, 4, 8, 8, 8]
+  // u23_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u72_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u62_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] / u70_1[i0 * 8 + i2];
+            u23_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u13_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] / u21_1[i0 * 8 + i2];
           }
         }
       }
     }
   }
-  // u80_1 = batch_norm(conv2d(x, K1, padding=1), g1, c1) : [16, 4, 8, 8, 8]
+  // u31_1 = batch_norm(conv2d(x, K1, padding=1), g1, c1) : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u80_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u72_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g1_1[i2] + c1_1[i2];
+            u31_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u23_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g1_1[i2] + c1_1[i2];
           }
         }
       }
@@ -10191,19 +1817,19 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, _out: R
   }
   // h_1 = relu(batch_norm(conv2d(x, K1, padding=1), g1, c1)) : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
-    h_1[i] = u80_1[i] < 0 ? 0 : u80_1[i];
+    h_1[i] = u31_1[i] < 0 ? 0 : u31_1[i];
   }
-  // u82_1 : [16, 4, 8, 10, 10]
+  // u33_1 : [16, 4, 8, 10, 10]
   {
     for (let i = 0; i < 51200; i++) {
-      u82_1[i] = 0;
+      u33_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u82_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (1 + q3)) * 10 + (1 + q4)] =
+              u33_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (1 + q3)) * 10 + (1 + q4)] =
                 h_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
@@ -10211,175 +1837,17 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, _out: R
       }
     }
   }
-  // u87_1 : [16, 4, 1, 8, 8, 8]
-}
-
-/** Part 4 of 10: a function short enough for V8 to optimize. */
-function batchChunk_part4(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const K2_1 = params.K2;
-  const u82_1 = workspace.u82_1;
-  const u87_1 = workspace.u87_1;
-  const u92_1 = workspace.u92_1;
-  const u97_1 = workspace.u97_1;
+  // u34_1 : [16, 4, 8, 3, 3, 8, 8]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u87_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u82_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u87_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u87_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8)
-                      ];
+        for (let q2 = 0; q2 < 8; q2++) {
+          for (let q3 = 0; q3 < 3; q3++) {
+            for (let q4 = 0; q4 < 3; q4++) {
+              for (let q5 = 0; q5 < 8; q5++) {
+                for (let q6 = 0; q6 < 8; q6++) {
+                  u34_1[(((((q0 * 4 + q1) * 8 + q2) * 3 + q3) * 3 + q4) * 8 + q5) * 8 + q6] =
+                    u33_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (q5 + q3)) * 10 + (q6 + q4)];
                 }
               }
             }
@@ -10388,1398 +1856,86 @@ function batchChunk_part4(params: Params, _batch: Batch, _first: number, _out: R
       }
     }
   }
-  // u92_1 : [16, 4, 1, 8, 8, 8]
+  // u37_1 : [16, 4, 8, 64]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u92_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u82_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u92_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u92_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
+        for (let i = 0; i < 8; i++) {
+          {
+            const a0 = K2_1[i * 72];
+            const a1 = K2_1[i * 72 + 1];
+            const a2 = K2_1[i * 72 + 2];
+            const a3 = K2_1[i * 72 + 3];
+            const a4 = K2_1[i * 72 + 4];
+            const a5 = K2_1[i * 72 + 5];
+            const a6 = K2_1[i * 72 + 6];
+            const a7 = K2_1[i * 72 + 7];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u34_1[(q0 * 4 + q1) * 72 * 64 + j] +
+                a1 * u34_1[((q0 * 4 + q1) * 72 + 1) * 64 + j] +
+                a2 * u34_1[((q0 * 4 + q1) * 72 + 2) * 64 + j] +
+                a3 * u34_1[((q0 * 4 + q1) * 72 + 3) * 64 + j];
+              u37_1[((q0 * 4 + q1) * 8 + i) * 64 + j] =
+                s +
+                a4 * u34_1[((q0 * 4 + q1) * 72 + 4) * 64 + j] +
+                a5 * u34_1[((q0 * 4 + q1) * 72 + 5) * 64 + j] +
+                a6 * u34_1[((q0 * 4 + q1) * 72 + 6) * 64 + j] +
+                a7 * u34_1[((q0 * 4 + q1) * 72 + 7) * 64 + j];
+            }
+          }
+          for (let t = 8; t < 64; t += 8) {
+            const a0 = K2_1[i * 72 + t];
+            const a1 = K2_1[i * 72 + (t + 1)];
+            const a2 = K2_1[i * 72 + (t + 2)];
+            const a3 = K2_1[i * 72 + (t + 3)];
+            const a4 = K2_1[i * 72 + (t + 4)];
+            const a5 = K2_1[i * 72 + (t + 5)];
+            const a6 = K2_1[i * 72 + (t + 6)];
+            const a7 = K2_1[i * 72 + (t + 7)];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u34_1[((q0 * 4 + q1) * 72 + t) * 64 + j] +
+                a1 * u34_1[((q0 * 4 + q1) * 72 + (t + 1)) * 64 + j] +
+                a2 * u34_1[((q0 * 4 + q1) * 72 + (t + 2)) * 64 + j] +
+                a3 * u34_1[((q0 * 4 + q1) * 72 + (t + 3)) * 64 + j];
+              u37_1[((q0 * 4 + q1) * 8 + i) * 64 + j] +=
+                s +
+                a4 * u34_1[((q0 * 4 + q1) * 72 + (t + 4)) * 64 + j] +
+                a5 * u34_1[((q0 * 4 + q1) * 72 + (t + 5)) * 64 + j] +
+                a6 * u34_1[((q0 * 4 + q1) * 72 + (t + 6)) * 64 + j] +
+                a7 * u34_1[((q0 * 4 + q1) * 72 + (t + 7)) * 64 + j];
+            }
+          }
+          {
+            const a0 = K2_1[i * 72 + 64];
+            const a1 = K2_1[i * 72 + 65];
+            const a2 = K2_1[i * 72 + 66];
+            const a3 = K2_1[i * 72 + 67];
+            const a4 = K2_1[i * 72 + 68];
+            const a5 = K2_1[i * 72 + 69];
+            const a6 = K2_1[i * 72 + 70];
+            const a7 = K2_1[i * 72 + 71];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u34_1[((q0 * 4 + q1) * 72 + 64) * 64 + j] +
+                a1 * u34_1[((q0 * 4 + q1) * 72 + 65) * 64 + j] +
+                a2 * u34_1[((q0 * 4 + q1) * 72 + 66) * 64 + j] +
+                a3 * u34_1[((q0 * 4 + q1) * 72 + 67) * 64 + j];
+              u37_1[((q0 * 4 + q1) * 8 + i) * 64 + j] =
+                u37_1[((q0 * 4 + q1) * 8 + i) * 64 + j] +
+                s +
+                a4 * u34_1[((q0 * 4 + q1) * 72 + 68) * 64 + j] +
+                a5 * u34_1[((q0 * 4 + q1) * 72 + 69) * 64 + j] +
+                a6 * u34_1[((q0 * 4 + q1) * 72 + 70) * 64 + j] +
+                a7 * u34_1[((q0 * 4 + q1) * 72 + 71) * 64 + j];
             }
           }
         }
       }
     }
   }
-  // u97_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u97_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u82_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u97_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u97_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u102_1 : [16, 4, 1, 8, 8, 8]
-}
-
-/** Part 5 of 10: a function short enough for V8 to optimize. */
-function batchChunk_part5(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const K2_1 = params.K2;
-  const u82_1 = workspace.u82_1;
-  const u102_1 = workspace.u102_1;
-  const u107_1 = workspace.u107_1;
-  const u112_1 = workspace.u112_1;
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u102_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u82_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u102_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u102_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u107_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u107_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u82_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u107_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u107_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u112_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u112_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u82_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u112_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u112_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u117_1 : [16, 4, 1, 8, 8, 8]
-}
-
-/** Part 6 of 10: a function short enough for V8 to optimize. */
-function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Result): void {
-  const K2_1 = params.K2;
-  const g2_1 = params.g2;
-  const c2_1 = params.c2;
-  const x_1 = batch.x;
-  const x_offset_1 = first * 2048;
-  const target_1 = batch.target;
-  const target_offset_1 = first * 2048;
-  const u82_1 = workspace.u82_1;
-  const u87_1 = workspace.u87_1;
-  const u92_1 = workspace.u92_1;
-  const u97_1 = workspace.u97_1;
-  const u102_1 = workspace.u102_1;
-  const u107_1 = workspace.u107_1;
-  const u112_1 = workspace.u112_1;
-  const u117_1 = workspace.u117_1;
-  const u122_1 = workspace.u122_1;
-  const u127_1 = workspace.u127_1;
-  const u135_1 = workspace.u135_1;
-  const u137_1 = workspace.u137_1;
-  const u139_1 = workspace.u139_1;
-  const u141_1 = workspace.u141_1;
-  const u142_1 = workspace.u142_1;
-  const u143_1 = workspace.u143_1;
-  const u147_1 = workspace.u147_1;
-  const u149_1 = workspace.u149_1;
-  const u158 = workspace.u158;
-  const u160_1 = workspace.u160_1;
-  const u163_1 = workspace.u163_1;
-  const u165_1 = workspace.u165_1;
-  const loss_1 = workspace.loss_1;
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u117_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u82_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (((q2 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u117_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u117_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u122_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u122_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u82_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (1 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u122_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u122_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u127_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8) / 8) * 8 + (((q2 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 1) / 8) * 8 + (((q2 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 2) / 8) * 8 + (((q2 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 3) / 8) * 8 + (((q2 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u127_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    a0 *
-                      u82_1[
-                        (((Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + ((((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 4) / 8) * 8 + (((q2 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 5) / 8) * 8 + (((q2 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 6) / 8) * 8 + (((q2 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2_1[
-                    ((Math.floor(((q2 * 8 + i) * 8 + 7) / 8) * 8 + (((q2 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (2 + (((q2 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u127_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] =
-                    u127_1[(((q0 * 4 + q1 + q2) * 8 + i) * 8 + q3) * 8 + j] +
-                    a0 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u82_1[
-                        (((Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 2048) * 4 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 512) % 4)) *
-                          8 +
-                          (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u135_1 : [16, 4, 1, 8, 8, 8]
-  for (let i = 0; i < 32768; i++) {
-    u135_1[i] = u87_1[i] + u92_1[i] + u97_1[i] + u102_1[i] + u107_1[i] + u112_1[i] + u117_1[i] + u122_1[i] + u127_1[i];
-  }
-  // u137_1 : [16, 8]
+  // u39_1 : [16, 8]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
@@ -11787,44 +1943,44 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         for (let q2 = 0; q2 < 4; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              acc = acc + u135_1[(((q0 * 4 + q2) * 8 + q1) * 8 + q3) * 8 + q4];
+              acc = acc + u37_1[(((q0 * 4 + q2) * 8 + q1) * 8 + q3) * 8 + q4];
             }
           }
         }
-        u137_1[q0 * 8 + q1] = acc;
+        u39_1[q0 * 8 + q1] = acc;
       }
     }
   }
-  // u139_1 : [16, 1, 8, 1, 1]
+  // u41_1 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u139_1[(i0 + i1) * 8 + i2 + i3 + i4] = u137_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
+            u41_1[(i0 + i1) * 8 + i2 + i3 + i4] = u39_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
           }
         }
       }
     }
   }
-  // u141_1 : [16, 4, 8, 8, 8]
+  // u43_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u141_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u135_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] - u139_1[i0 * 8 + i2];
+            u43_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u37_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] - u41_1[i0 * 8 + i2];
           }
         }
       }
     }
   }
-  // u142_1 : [16, 4, 8, 8, 8]
+  // u44_1 : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
-    u142_1[i] = u141_1[i] * u141_1[i];
+    u44_1[i] = u43_1[i] * u43_1[i];
   }
-  // u143_1 : [16, 8]
+  // u45_1 : [16, 8]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
@@ -11832,49 +1988,47 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         for (let q2 = 0; q2 < 4; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              acc = acc + u142_1[(((q0 * 4 + q2) * 8 + q1) * 8 + q3) * 8 + q4];
+              acc = acc + u44_1[(((q0 * 4 + q2) * 8 + q1) * 8 + q3) * 8 + q4];
             }
           }
         }
-        u143_1[q0 * 8 + q1] = acc;
+        u45_1[q0 * 8 + q1] = acc;
       }
     }
   }
-  // u147_1 : [16, 1, 8, 1, 1]
+  // u49_1 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u147_1[(i0 + i1) * 8 + i2 + i3 + i4] = Math.sqrt(
-              u143_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625 + 0.00001,
-            );
+            u49_1[(i0 + i1) * 8 + i2 + i3 + i4] = Math.sqrt(u45_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625 + 0.00001);
           }
         }
       }
     }
   }
-  // u149_1 : [16, 4, 8, 8, 8]
+  // u51_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u149_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u141_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] / u147_1[i0 * 8 + i2];
+            u51_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u43_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] / u49_1[i0 * 8 + i2];
           }
         }
       }
     }
   }
-  // u158 = batch_norm(conv2d(h, K2, padding=1), g2, c2) + x : [16, 4, 8, 8, 8]
+  // u60 = batch_norm(conv2d(h, K2, padding=1), g2, c2) + x : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u158[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u149_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g2_1[i2] +
+            u60[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u51_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g2_1[i2] +
               c2_1[i2] +
               x_1[x_offset_1 + ((((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4)];
           }
@@ -11882,39 +2036,38 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
       }
     }
   }
-  // u160_1 = (y - target) : [16, 4, 8, 8, 8]
+  // u62_1 = (y - target) : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
-    u160_1[i] = (u158[i] < 0 ? 0 : u158[i]) - target_1[target_offset_1 + i];
+    u62_1[i] = (u60[i] < 0 ? 0 : u60[i]) - target_1[target_offset_1 + i];
   }
-  // u163_1 = (y - target)^2 : [16, 4, 8, 8, 8]
+  // u65_1 = (y - target)^2 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u163_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u160_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] *
-              u160_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
+            u65_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u62_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * u62_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
           }
         }
       }
     }
   }
-  // u165_1 : [16]
+  // u67_1 : [16]
   {
     for (let i = 0; i < 16; i++) {
       let acc = 0;
       for (let j = 0; j < 2048; j++) {
-        acc += u163_1[i * 2048 + j];
+        acc += u65_1[i * 2048 + j];
       }
-      u165_1[i] = acc;
+      u67_1[i] = acc;
     }
   }
   // loss_1 = mean((y - target)^2) : [16]
   for (let i = 0; i < 16; i++) {
-    loss_1[i] = u165_1[i] * 0.00048828125;
+    loss_1[i] = u67_1[i] * 0.00048828125;
   }
-  let u168 = 0;
+  let u70 = 0;
   {
     let acc = 0;
     {
@@ -11922,509 +2075,268 @@ function batchChunk_part6(params: Params, batch: Batch, first: number, _out: Res
         acc += loss_1[j];
       }
     }
-    u168 = acc;
+    u70 = acc;
   }
-  // u173_1 : [16, 4, 8, 8, 8]
-  batchChunk_spill[0] = u168;
-}
-
-/** Part 7 of 10: a function short enough for V8 to optimize. */
-function batchChunk_part7(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const K2_1 = params.K2;
-  const g2_1 = params.g2;
-  const u82_1 = workspace.u82_1;
-  const u141_1 = workspace.u141_1;
-  const u147_1 = workspace.u147_1;
-  const u149_1 = workspace.u149_1;
-  const u158 = workspace.u158;
-  const u160_1 = workspace.u160_1;
-  const u173_1 = workspace.u173_1;
-  const u174_1 = workspace.u174_1;
-  const u175_1 = workspace.u175_1;
-  const u177_1 = workspace.u177_1;
-  const u178_1 = workspace.u178_1;
-  const u179_1 = workspace.u179_1;
-  const u180_1 = workspace.u180_1;
-  const u187_1 = workspace.u187_1;
-  const u188_1 = workspace.u188_1;
-  const u193_1 = workspace.u193_1;
-  const u197_1 = workspace.u197_1;
-  const u198_1 = workspace.u198_1;
-  const u199_1 = workspace.u199_1;
-  const u200_1 = workspace.u200_1;
-  const u202_1 = workspace.u202_1;
-  const u204_1 = workspace.u204_1;
-  const u205_1 = workspace.u205_1;
-  const u207_1 = workspace.u207_1;
-  const u209_1 = workspace.u209_1;
-  const u210_1 = workspace.u210_1;
-  const u211_1 = workspace.u211_1;
-  const u213_1 = workspace.u213_1;
-  const u215_1 = workspace.u215_1;
-  const u216_1 = workspace.u216_1;
-  const u217_1 = workspace.u217_1;
-  const u219_1 = workspace.u219_1;
-  const u221_1 = workspace.u221_1;
-  const u222_1 = workspace.u222_1;
+  // u75_1 : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
-    u173_1[i] = u158[i] > 0 ? 0.0009765625 * u160_1[i] : 0;
+    u75_1[i] = u60[i] > 0 ? 0.0009765625 * u62_1[i] : 0;
   }
-  // u174_1 : [4, 8, 8, 8]
+  // u76_1 : [4, 8, 8, 8]
   {
     for (let i = 0; i < 2048; i++) {
-      u174_1[i] = 0;
+      u76_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u174_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u173_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u76_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u75_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u175_1 : [8, 1, 1]
+  // u77_1 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u175_1[i] = 0;
+      u77_1[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u175_1[q1] += u174_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u77_1[q1] += u76_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u177_1 : [16, 4, 8, 8, 8]
+  // u79_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u177_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u173_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g2_1[i2];
+            u79_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u75_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g2_1[i2];
           }
         }
       }
     }
   }
-  // u178_1 : [16, 4, 8, 8, 8]
+  // u80_1 : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
-    u178_1[i] = u173_1[i] * u149_1[i];
+    u80_1[i] = u75_1[i] * u51_1[i];
   }
-  // u179_1 : [4, 8, 8, 8]
+  // u81_1 : [4, 8, 8, 8]
   {
     for (let i = 0; i < 2048; i++) {
-      u179_1[i] = 0;
+      u81_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u179_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u178_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u81_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u80_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u180_1 : [8, 1, 1]
+  // u82_1 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u180_1[i] = 0;
+      u82_1[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u180_1[q1] += u179_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u82_1[q1] += u81_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u187_1 : [16, 4, 8, 8, 8]
+  // u89_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u187_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u177_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
+            u89_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u79_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
                 ? 0
                 : -(
-                    u177_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] *
-                    u149_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]
-                  ) / u147_1[i0 * 8 + i2];
+                    u79_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] *
+                    u51_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]
+                  ) / u49_1[i0 * 8 + i2];
           }
         }
       }
     }
   }
-  // u188_1 : [16, 1, 8, 1, 1]
+  // u90_1 : [16, 1, 8, 1, 1]
   {
     for (let i = 0; i < 128; i++) {
-      u188_1[i] = 0;
+      u90_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u188_1[q0 * 8 + q2] += u187_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u90_1[q0 * 8 + q2] += u89_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u193_1 : [16, 1, 8, 1, 1]
+  // u95_1 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u193_1[(i0 + i1) * 8 + i2 + i3 + i4] =
-              (u188_1[(i0 + i1) * 8 + i2 + i3 + i4] === 0
+            u95_1[(i0 + i1) * 8 + i2 + i3 + i4] =
+              (u90_1[(i0 + i1) * 8 + i2 + i3 + i4] === 0
                 ? 0
-                : u188_1[(i0 + i1) * 8 + i2 + i3 + i4] / (2 * u147_1[(i0 + i1) * 8 + i2 + i3 + i4])) * 0.00390625;
+                : u90_1[(i0 + i1) * 8 + i2 + i3 + i4] / (2 * u49_1[(i0 + i1) * 8 + i2 + i3 + i4])) * 0.00390625;
           }
         }
       }
     }
   }
-  // u197_1 : [16, 4, 8, 8, 8]
+  // u99_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u197_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              2 * (u193_1[i0 * 8 + i2] * u141_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]) +
-              (u177_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
+            u99_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              2 * (u95_1[i0 * 8 + i2] * u43_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]) +
+              (u79_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
                 ? 0
-                : u177_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] / u147_1[i0 * 8 + i2]);
+                : u79_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] / u49_1[i0 * 8 + i2]);
           }
         }
       }
     }
   }
-  // u198_1 : [16, 4, 8, 8, 8]
+  // u100_1 : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
-    u198_1[i] = -u197_1[i];
+    u100_1[i] = -u99_1[i];
   }
-  // u199_1 : [16, 1, 8, 1, 1]
+  // u101 : [16, 1, 8, 1, 1]
   {
     for (let i = 0; i < 128; i++) {
-      u199_1[i] = 0;
+      u101[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u199_1[q0 * 8 + q2] += u198_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u101[q0 * 8 + q2] += u100_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u200_1 : [16, 1, 8, 1, 1]
+  // u102_1 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u200_1[(i0 + i1) * 8 + i2 + i3 + i4] = u199_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
+            u102_1[(i0 + i1) * 8 + i2 + i3 + i4] = u101[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
           }
         }
       }
     }
   }
-  // u202_1 : [16, 4, 8, 8, 8]
+  // u104_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u202_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u200_1[i0 * 8 + i2] + u197_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
+            u104_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u102_1[i0 * 8 + i2] + u99_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
           }
         }
       }
     }
   }
-  // u204_1 : [1, 8, 8]
+  // u106_1 : [8, 72]
   {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u202_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u82_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
+    for (let q0 = 0; q0 < 8; q0++) {
+      for (let q1 = 0; q1 < 72; q1++) {
+        let acc = 0;
+        for (let q2 = 0; q2 < 16; q2++) {
+          for (let q3 = 0; q3 < 4; q3++) {
+            for (let q4 = 0; q4 < 64; q4++) {
+              acc += u104_1[((q2 * 4 + q3) * 8 + q0) * 64 + q4] * u34_1[((q2 * 4 + q3) * 72 + q1) * 64 + q4];
             }
           }
-          u204_1[(q0 * 8 + q1) * 8 + q2] = acc;
         }
+        u106_1[q0 * 72 + q1] = acc;
       }
     }
   }
-  // u205_1 : [16, 4, 1, 8, 8, 8]
+  // u107_1 : [16, 4, 72, 64]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u202_1[((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u205_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    a0 *
-                      K2_1[
-                        ((Math.floor((q2 * 8 * 8 + j) / 8) * 8 + ((q2 * 8 * 8 + j) % 8)) * 3 +
-                          (2 + ((q2 * 8 * 8 + j) % 1))) *
-                          3 +
-                          (2 + ((q2 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 1) * 8 + j) / 8) * 8 + (((q2 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 2) * 8 + j) / 8) * 8 + (((q2 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 3) * 8 + j) / 8) * 8 + (((q2 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u205_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    u205_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] +
-                    a0 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 4) * 8 + j) / 8) * 8 + (((q2 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 5) * 8 + j) / 8) * 8 + (((q2 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 6) * 8 + j) / 8) * 8 + (((q2 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 7) * 8 + j) / 8) * 8 + (((q2 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 7) * 8 + j) % 1))
-                      ];
-                }
-              }
+        for (let i = 0; i < 64; i++) {
+          {
+            const a0 = u104_1[(q0 * 4 + q1) * 8 * 64 + i];
+            const a1 = u104_1[((q0 * 4 + q1) * 8 + 1) * 64 + i];
+            const a2 = u104_1[((q0 * 4 + q1) * 8 + 2) * 64 + i];
+            const a3 = u104_1[((q0 * 4 + q1) * 8 + 3) * 64 + i];
+            for (let j = 0; j < 72; j++) {
+              u107_1[((q0 * 4 + q1) * 72 + j) * 64 + i] =
+                a0 * K2_1[j] + a1 * K2_1[72 + j] + a2 * K2_1[144 + j] + a3 * K2_1[216 + j];
+            }
+          }
+          {
+            const a0 = u104_1[((q0 * 4 + q1) * 8 + 4) * 64 + i];
+            const a1 = u104_1[((q0 * 4 + q1) * 8 + 5) * 64 + i];
+            const a2 = u104_1[((q0 * 4 + q1) * 8 + 6) * 64 + i];
+            const a3 = u104_1[((q0 * 4 + q1) * 8 + 7) * 64 + i];
+            for (let j = 0; j < 72; j++) {
+              u107_1[((q0 * 4 + q1) * 72 + j) * 64 + i] =
+                u107_1[((q0 * 4 + q1) * 72 + j) * 64 + i] +
+                a0 * K2_1[288 + j] +
+                a1 * K2_1[360 + j] +
+                a2 * K2_1[432 + j] +
+                a3 * K2_1[504 + j];
             }
           }
         }
       }
     }
   }
-  // u207_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u207_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u207_1[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (2 + q3)] = u204_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u209_1 : [16, 4, 8, 10, 10]
+  // u110_1 : [16, 4, 8, 10, 10]
   {
     for (let i = 0; i < 51200; i++) {
-      u209_1[i] = 0;
+      u110_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              u209_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (2 + q3)) * 10 + (2 + q4)] =
-                u205_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
-            }
-          }
-        }
-      }
-    }
-  }
-  // u210_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
+          for (let q3 = 0; q3 < 3; q3++) {
+            for (let q4 = 0; q4 < 3; q4++) {
               for (let q5 = 0; q5 < 8; q5++) {
                 for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u202_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u82_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
-            }
-          }
-          u210_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u211_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u202_1[((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u211_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    a0 *
-                      K2_1[
-                        ((Math.floor((q2 * 8 * 8 + j) / 8) * 8 + ((q2 * 8 * 8 + j) % 8)) * 3 +
-                          (2 + ((q2 * 8 * 8 + j) % 1))) *
-                          3 +
-                          (1 + ((q2 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 1) * 8 + j) / 8) * 8 + (((q2 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 2) * 8 + j) / 8) * 8 + (((q2 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 3) * 8 + j) / 8) * 8 + (((q2 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u211_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    u211_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] +
-                    a0 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 4) * 8 + j) / 8) * 8 + (((q2 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 5) * 8 + j) / 8) * 8 + (((q2 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 6) * 8 + j) / 8) * 8 + (((q2 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 7) * 8 + j) / 8) * 8 + (((q2 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 7) * 8 + j) % 1))
-                      ];
+                  u110_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (q5 + q3)) * 10 + (q6 + q4)] +=
+                    u107_1[(((((q0 * 4 + q1) * 8 + q2) * 3 + q3) * 3 + q4) * 8 + q5) * 8 + q6];
                 }
               }
             }
@@ -12433,1917 +2345,255 @@ function batchChunk_part7(params: Params, _batch: Batch, _first: number, _out: R
       }
     }
   }
-  // u213_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u213_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u213_1[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (1 + q3)] = u210_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u215_1 : [16, 4, 8, 10, 10]
-  {
-    for (let i = 0; i < 51200; i++) {
-      u215_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              u215_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (2 + q3)) * 10 + (1 + q4)] =
-                u211_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
-            }
-          }
-        }
-      }
-    }
-  }
-  // u216_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u202_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u82_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8)
-                    ];
-                }
-              }
-            }
-          }
-          u216_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u217_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u202_1[((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u217_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    a0 *
-                      K2_1[
-                        ((Math.floor((q2 * 8 * 8 + j) / 8) * 8 + ((q2 * 8 * 8 + j) % 8)) * 3 +
-                          (2 + ((q2 * 8 * 8 + j) % 1))) *
-                          3 +
-                          ((q2 * 8 * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 1) * 8 + j) / 8) * 8 + (((q2 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 1) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 2) * 8 + j) / 8) * 8 + (((q2 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 2) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 3) * 8 + j) / 8) * 8 + (((q2 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 3) * 8 + j) % 1)
-                      ];
-                }
-              }
-              {
-                const a0 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u217_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    u217_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] +
-                    a0 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 4) * 8 + j) / 8) * 8 + (((q2 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 4) * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 5) * 8 + j) / 8) * 8 + (((q2 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 5) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 6) * 8 + j) / 8) * 8 + (((q2 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 6) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 7) * 8 + j) / 8) * 8 + (((q2 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (2 + (((q2 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 7) * 8 + j) % 1)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u219_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u219_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u219_1[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + q3] = u216_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u221_1 : [16, 4, 8, 10, 10]
-  {
-    for (let i = 0; i < 51200; i++) {
-      u221_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              u221_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (2 + q3)) * 10 + q4] =
-                u217_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
-            }
-          }
-        }
-      }
-    }
-  }
-  // u222_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u202_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u82_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
-            }
-          }
-          u222_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u223_1 : [16, 4, 1, 8, 8, 8]
-}
-
-/** Part 8 of 10: a function short enough for V8 to optimize. */
-function batchChunk_part8(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const K2_1 = params.K2;
-  const u82_1 = workspace.u82_1;
-  const u202_1 = workspace.u202_1;
-  const u222_1 = workspace.u222_1;
-  const u223_1 = workspace.u223_1;
-  const u225_1 = workspace.u225_1;
-  const u227_1 = workspace.u227_1;
-  const u228_1 = workspace.u228_1;
-  const u229_1 = workspace.u229_1;
-  const u231_1 = workspace.u231_1;
-  const u233_1 = workspace.u233_1;
-  const u234_1 = workspace.u234_1;
-  const u235_1 = workspace.u235_1;
-  const u237_1 = workspace.u237_1;
-  const u239_1 = workspace.u239_1;
-  const u240_1 = workspace.u240_1;
-  const u241_1 = workspace.u241_1;
-  const u243_1 = workspace.u243_1;
-  const u245_1 = workspace.u245_1;
-  const u246_1 = workspace.u246_1;
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u202_1[((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u223_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    a0 *
-                      K2_1[
-                        ((Math.floor((q2 * 8 * 8 + j) / 8) * 8 + ((q2 * 8 * 8 + j) % 8)) * 3 +
-                          (1 + ((q2 * 8 * 8 + j) % 1))) *
-                          3 +
-                          (2 + ((q2 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 1) * 8 + j) / 8) * 8 + (((q2 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 2) * 8 + j) / 8) * 8 + (((q2 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 3) * 8 + j) / 8) * 8 + (((q2 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u223_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    u223_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] +
-                    a0 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 4) * 8 + j) / 8) * 8 + (((q2 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 5) * 8 + j) / 8) * 8 + (((q2 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 6) * 8 + j) / 8) * 8 + (((q2 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 7) * 8 + j) / 8) * 8 + (((q2 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q2 * 8 + 7) * 8 + j) % 1))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u225_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u225_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u225_1[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (2 + q3)] = u222_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u227_1 : [16, 4, 8, 10, 10]
-  {
-    for (let i = 0; i < 51200; i++) {
-      u227_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              u227_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (1 + q3)) * 10 + (2 + q4)] =
-                u223_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
-            }
-          }
-        }
-      }
-    }
-  }
-  // u228_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u202_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u82_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
-            }
-          }
-          u228_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u229_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u202_1[((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u229_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    a0 *
-                      K2_1[
-                        ((Math.floor((q2 * 8 * 8 + j) / 8) * 8 + ((q2 * 8 * 8 + j) % 8)) * 3 +
-                          (1 + ((q2 * 8 * 8 + j) % 1))) *
-                          3 +
-                          (1 + ((q2 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 1) * 8 + j) / 8) * 8 + (((q2 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 2) * 8 + j) / 8) * 8 + (((q2 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 3) * 8 + j) / 8) * 8 + (((q2 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u229_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    u229_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] +
-                    a0 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 4) * 8 + j) / 8) * 8 + (((q2 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 5) * 8 + j) / 8) * 8 + (((q2 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 6) * 8 + j) / 8) * 8 + (((q2 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 7) * 8 + j) / 8) * 8 + (((q2 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q2 * 8 + 7) * 8 + j) % 1))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u231_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u231_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u231_1[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (1 + q3)] = u228_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u233_1 : [16, 4, 8, 10, 10]
-  {
-    for (let i = 0; i < 51200; i++) {
-      u233_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              u233_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (1 + q3)) * 10 + (1 + q4)] =
-                u229_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
-            }
-          }
-        }
-      }
-    }
-  }
-  // u234_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u202_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u82_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8)
-                    ];
-                }
-              }
-            }
-          }
-          u234_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u235_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u202_1[((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u235_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    a0 *
-                      K2_1[
-                        ((Math.floor((q2 * 8 * 8 + j) / 8) * 8 + ((q2 * 8 * 8 + j) % 8)) * 3 +
-                          (1 + ((q2 * 8 * 8 + j) % 1))) *
-                          3 +
-                          ((q2 * 8 * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 1) * 8 + j) / 8) * 8 + (((q2 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 1) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 2) * 8 + j) / 8) * 8 + (((q2 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 2) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 3) * 8 + j) / 8) * 8 + (((q2 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 3) * 8 + j) % 1)
-                      ];
-                }
-              }
-              {
-                const a0 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u235_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    u235_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] +
-                    a0 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 4) * 8 + j) / 8) * 8 + (((q2 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 4) * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 5) * 8 + j) / 8) * 8 + (((q2 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 5) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 6) * 8 + j) / 8) * 8 + (((q2 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 6) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 7) * 8 + j) / 8) * 8 + (((q2 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (1 + (((q2 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (((q2 * 8 + 7) * 8 + j) % 1)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u237_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u237_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u237_1[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + q3] = u234_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u239_1 : [16, 4, 8, 10, 10]
-  {
-    for (let i = 0; i < 51200; i++) {
-      u239_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              u239_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (1 + q3)) * 10 + q4] =
-                u235_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
-            }
-          }
-        }
-      }
-    }
-  }
-  // u240_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u202_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u82_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
-            }
-          }
-          u240_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u241_1 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u202_1[((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u241_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    a0 *
-                      K2_1[
-                        ((Math.floor((q2 * 8 * 8 + j) / 8) * 8 + ((q2 * 8 * 8 + j) % 8)) * 3 + ((q2 * 8 * 8 + j) % 1)) *
-                          3 +
-                          (2 + ((q2 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 1) * 8 + j) / 8) * 8 + (((q2 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 1) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q2 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 2) * 8 + j) / 8) * 8 + (((q2 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 2) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q2 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 3) * 8 + j) / 8) * 8 + (((q2 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 3) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q2 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u241_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    u241_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] +
-                    a0 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 4) * 8 + j) / 8) * 8 + (((q2 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 4) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q2 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 5) * 8 + j) / 8) * 8 + (((q2 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 5) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q2 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 6) * 8 + j) / 8) * 8 + (((q2 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 6) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q2 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 7) * 8 + j) / 8) * 8 + (((q2 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 7) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q2 * 8 + 7) * 8 + j) % 1))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u243_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u243_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u243_1[((q0 * 8 + q1) * 3 + q2) * 3 + (2 + q3)] = u240_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u245_1 : [16, 4, 8, 10, 10]
-  {
-    for (let i = 0; i < 51200; i++) {
-      u245_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              u245_1[(((q0 * 4 + q1) * 8 + q2) * 10 + q3) * 10 + (2 + q4)] =
-                u241_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
-            }
-          }
-        }
-      }
-    }
-  }
-  // u246_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u202_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u82_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
-            }
-          }
-          u246_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u247_1 : [16, 4, 1, 8, 8, 8]
-}
-
-/** Part 9 of 10: a function short enough for V8 to optimize. */
-function batchChunk_part9(params: Params, _batch: Batch, _first: number, _out: Result): void {
-  const g1_1 = params.g1;
-  const K2_1 = params.K2;
-  const u1_1 = workspace.u1_1;
-  const u62_1 = workspace.u62_1;
-  const u70_1 = workspace.u70_1;
-  const u72_1 = workspace.u72_1;
-  const u80_1 = workspace.u80_1;
-  const u82_1 = workspace.u82_1;
-  const u202_1 = workspace.u202_1;
-  const u209_1 = workspace.u209_1;
-  const u215_1 = workspace.u215_1;
-  const u221_1 = workspace.u221_1;
-  const u227_1 = workspace.u227_1;
-  const u233_1 = workspace.u233_1;
-  const u239_1 = workspace.u239_1;
-  const u245_1 = workspace.u245_1;
-  const u246_1 = workspace.u246_1;
-  const u247_1 = workspace.u247_1;
-  const u249_1 = workspace.u249_1;
-  const u251_1 = workspace.u251_1;
-  const u252_1 = workspace.u252_1;
-  const u253 = workspace.u253;
-  const u255_1 = workspace.u255_1;
-  const u257_1 = workspace.u257_1;
-  const u265_1 = workspace.u265_1;
-  const u267_1 = workspace.u267_1;
-  const u268_1 = workspace.u268_1;
-  const u269_1 = workspace.u269_1;
-  const u271_1 = workspace.u271_1;
-  const u272_1 = workspace.u272_1;
-  const u273_1 = workspace.u273_1;
-  const u274_1 = workspace.u274_1;
-  const u281_1 = workspace.u281_1;
-  const u282_1 = workspace.u282_1;
-  const u286_1 = workspace.u286_1;
-  const u290_1 = workspace.u290_1;
-  const u291_1 = workspace.u291_1;
-  const u292_1 = workspace.u292_1;
-  const u293_1 = workspace.u293_1;
-  const u295_1 = workspace.u295_1;
-  const u297_1 = workspace.u297_1;
-  const u299_1 = workspace.u299_1;
-  const u300_1 = workspace.u300_1;
-  const u302_1 = workspace.u302_1;
-  const u303_1 = workspace.u303_1;
-  const u305_1 = workspace.u305_1;
-  const u306_1 = workspace.u306_1;
-  const u308_1 = workspace.u308_1;
-  const u309_1 = workspace.u309_1;
-  const u311_1 = workspace.u311_1;
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u202_1[((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u247_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    a0 *
-                      K2_1[
-                        ((Math.floor((q2 * 8 * 8 + j) / 8) * 8 + ((q2 * 8 * 8 + j) % 8)) * 3 + ((q2 * 8 * 8 + j) % 1)) *
-                          3 +
-                          (1 + ((q2 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 1) * 8 + j) / 8) * 8 + (((q2 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 1) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q2 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 2) * 8 + j) / 8) * 8 + (((q2 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 2) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q2 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 3) * 8 + j) / 8) * 8 + (((q2 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 3) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q2 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u247_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    u247_1[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] +
-                    a0 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 4) * 8 + j) / 8) * 8 + (((q2 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 4) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q2 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 5) * 8 + j) / 8) * 8 + (((q2 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 5) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q2 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 6) * 8 + j) / 8) * 8 + (((q2 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 6) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q2 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 7) * 8 + j) / 8) * 8 + (((q2 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 7) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q2 * 8 + 7) * 8 + j) % 1))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u249_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u249_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u249_1[((q0 * 8 + q1) * 3 + q2) * 3 + (1 + q3)] = u246_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u251_1 : [16, 4, 8, 10, 10]
-  {
-    for (let i = 0; i < 51200; i++) {
-      u251_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              u251_1[(((q0 * 4 + q1) * 8 + q2) * 10 + q3) * 10 + (1 + q4)] =
-                u247_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
-            }
-          }
-        }
-      }
-    }
-  }
-  // u252_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u202_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u82_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8)) *
-                        10 +
-                        (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8)
-                    ];
-                }
-              }
-            }
-          }
-          u252_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u253 : [16, 4, 1, 8, 8, 8]
-  {
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u202_1[((q0 * 4 + q1 + q2) * 8 * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 1) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 2) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 3) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u253[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    a0 *
-                      K2_1[
-                        ((Math.floor((q2 * 8 * 8 + j) / 8) * 8 + ((q2 * 8 * 8 + j) % 8)) * 3 + ((q2 * 8 * 8 + j) % 1)) *
-                          3 +
-                          ((q2 * 8 * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 1) * 8 + j) / 8) * 8 + (((q2 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 1) * 8 + j) % 1)) *
-                          3 +
-                          (((q2 * 8 + 1) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 2) * 8 + j) / 8) * 8 + (((q2 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 2) * 8 + j) % 1)) *
-                          3 +
-                          (((q2 * 8 + 2) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 3) * 8 + j) / 8) * 8 + (((q2 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 3) * 8 + j) % 1)) *
-                          3 +
-                          (((q2 * 8 + 3) * 8 + j) % 1)
-                      ];
-                }
-              }
-              {
-                const a0 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 4) * 8 + q3) * 8 + i];
-                const a1 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 5) * 8 + q3) * 8 + i];
-                const a2 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 6) * 8 + q3) * 8 + i];
-                const a3 = u202_1[(((q0 * 4 + q1 + q2) * 8 + 7) * 8 + q3) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u253[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] =
-                    u253[(((q0 * 4 + q1 + q2) * 8 + j) * 8 + q3) * 8 + i] +
-                    a0 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 4) * 8 + j) / 8) * 8 + (((q2 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 4) * 8 + j) % 1)) *
-                          3 +
-                          (((q2 * 8 + 4) * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 5) * 8 + j) / 8) * 8 + (((q2 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 5) * 8 + j) % 1)) *
-                          3 +
-                          (((q2 * 8 + 5) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 6) * 8 + j) / 8) * 8 + (((q2 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 6) * 8 + j) % 1)) *
-                          3 +
-                          (((q2 * 8 + 6) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2_1[
-                        ((Math.floor(((q2 * 8 + 7) * 8 + j) / 8) * 8 + (((q2 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (((q2 * 8 + 7) * 8 + j) % 1)) *
-                          3 +
-                          (((q2 * 8 + 7) * 8 + j) % 1)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  // u255_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u255_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u255_1[((q0 * 8 + q1) * 3 + q2) * 3 + q3] = u252_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u257_1 : [16, 4, 8, 10, 10]
-  {
-    for (let i = 0; i < 51200; i++) {
-      u257_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 4; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          for (let q3 = 0; q3 < 8; q3++) {
-            for (let q4 = 0; q4 < 8; q4++) {
-              u257_1[(((q0 * 4 + q1) * 8 + q2) * 10 + q3) * 10 + q4] =
-                u253[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
-            }
-          }
-        }
-      }
-    }
-  }
-  // u265_1 : [16, 4, 8, 10, 10]
-  for (let i = 0; i < 51200; i++) {
-    u265_1[i] =
-      u257_1[i] + u251_1[i] + u245_1[i] + u239_1[i] + u233_1[i] + u227_1[i] + u221_1[i] + u215_1[i] + u209_1[i];
-  }
-  // u267_1 : [16, 4, 8, 8, 8]
+  // u112_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u267_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u80_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] > 0
-                ? u265_1[(((i0 * 4 + i1) * 8 + i2) * 10 + (1 + i3)) * 10 + (1 + i4)]
+            u112_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u31_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] > 0
+                ? u110_1[(((i0 * 4 + i1) * 8 + i2) * 10 + (1 + i3)) * 10 + (1 + i4)]
                 : 0;
           }
         }
       }
     }
   }
-  // u268_1 : [4, 8, 8, 8]
+  // u113_1 : [4, 8, 8, 8]
   {
     for (let i = 0; i < 2048; i++) {
-      u268_1[i] = 0;
+      u113_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u268_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u267_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u113_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u112_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u269_1 : [8, 1, 1]
+  // u114_1 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u269_1[i] = 0;
+      u114_1[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u269_1[q1] += u268_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u114_1[q1] += u113_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u271_1 : [16, 4, 8, 8, 8]
+  // u116_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u271_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u267_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g1_1[i2];
+            u116_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u112_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g1_1[i2];
           }
         }
       }
     }
   }
-  // u272_1 : [16, 4, 8, 8, 8]
+  // u117_1 : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
-    u272_1[i] = u267_1[i] * u72_1[i];
+    u117_1[i] = u112_1[i] * u23_1[i];
   }
-  // u273_1 : [4, 8, 8, 8]
+  // u118_1 : [4, 8, 8, 8]
   {
     for (let i = 0; i < 2048; i++) {
-      u273_1[i] = 0;
+      u118_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u273_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u272_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u118_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u117_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u274_1 : [8, 1, 1]
+  // u119_1 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u274_1[i] = 0;
+      u119_1[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u274_1[q1] += u273_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u119_1[q1] += u118_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u281_1 : [16, 4, 8, 8, 8]
+  // u126_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u281_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u271_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
+            u126_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u116_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
                 ? 0
                 : -(
-                    u271_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] *
-                    u72_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]
-                  ) / u70_1[i0 * 8 + i2];
+                    u116_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] *
+                    u23_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]
+                  ) / u21_1[i0 * 8 + i2];
           }
         }
       }
     }
   }
-  // u282_1 : [16, 1, 8, 1, 1]
+  // u127_1 : [16, 1, 8, 1, 1]
   {
     for (let i = 0; i < 128; i++) {
-      u282_1[i] = 0;
+      u127_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u282_1[q0 * 8 + q2] += u281_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u127_1[q0 * 8 + q2] += u126_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u286_1 : [16, 1, 8, 1, 1]
+  // u131 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u286_1[(i0 + i1) * 8 + i2 + i3 + i4] =
-              (u282_1[(i0 + i1) * 8 + i2 + i3 + i4] === 0
+            u131[(i0 + i1) * 8 + i2 + i3 + i4] =
+              (u127_1[(i0 + i1) * 8 + i2 + i3 + i4] === 0
                 ? 0
-                : u282_1[(i0 + i1) * 8 + i2 + i3 + i4] / (2 * u70_1[(i0 + i1) * 8 + i2 + i3 + i4])) * 0.00390625;
+                : u127_1[(i0 + i1) * 8 + i2 + i3 + i4] / (2 * u21_1[(i0 + i1) * 8 + i2 + i3 + i4])) * 0.00390625;
           }
         }
       }
     }
   }
-  // u290_1 : [16, 4, 8, 8, 8]
+  // u135 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u290_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              2 * (u286_1[i0 * 8 + i2] * u62_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]) +
-              (u271_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
+            u135[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              2 * (u131[i0 * 8 + i2] * u13_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]) +
+              (u116_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
                 ? 0
-                : u271_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] / u70_1[i0 * 8 + i2]);
+                : u116_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] / u21_1[i0 * 8 + i2]);
           }
         }
       }
     }
   }
-  // u291_1 : [16, 4, 8, 8, 8]
+  // u136 : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
-    u291_1[i] = -u290_1[i];
+    u136[i] = -u135[i];
   }
-  // u292_1 : [16, 1, 8, 1, 1]
+  // u137 : [16, 1, 8, 1, 1]
   {
     for (let i = 0; i < 128; i++) {
-      u292_1[i] = 0;
+      u137[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u292_1[q0 * 8 + q2] += u291_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u137[q0 * 8 + q2] += u136[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u293_1 : [16, 1, 8, 1, 1]
+  // u138 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u293_1[(i0 + i1) * 8 + i2 + i3 + i4] = u292_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
+            u138[(i0 + i1) * 8 + i2 + i3 + i4] = u137[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
           }
         }
       }
     }
   }
-  // u295_1 : [16, 4, 8, 8, 8]
+  // u140 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u295_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u293_1[i0 * 8 + i2] + u290_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
+            u140[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u138[i0 * 8 + i2] + u135[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
           }
         }
       }
     }
   }
-  // u297_1 : [1, 8, 8]
+  // u142 : [8, 72]
   {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u295_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u1_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
+    for (let q0 = 0; q0 < 8; q0++) {
+      for (let q1 = 0; q1 < 72; q1++) {
+        let acc = 0;
+        for (let q2 = 0; q2 < 16; q2++) {
+          for (let q3 = 0; q3 < 4; q3++) {
+            for (let q4 = 0; q4 < 64; q4++) {
+              acc += u140[((q2 * 4 + q3) * 8 + q0) * 64 + q4] * u2_1[((q2 * 4 + q3) * 72 + q1) * 64 + q4];
             }
           }
-          u297_1[(q0 * 8 + q1) * 8 + q2] = acc;
         }
+        u142[q0 * 72 + q1] = acc;
       }
     }
   }
-  // u299_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u299_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u299_1[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (2 + q3)] = u297_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u300_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u295_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u1_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
-            }
-          }
-          u300_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u302_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u302_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u302_1[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (1 + q3)] = u300_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u303_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u295_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u1_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8)
-                    ];
-                }
-              }
-            }
-          }
-          u303_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u305_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u305_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u305_1[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + q3] = u303_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u306_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u295_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u1_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
-            }
-          }
-          u306_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u308_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u308_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u308_1[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (2 + q3)] = u306_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u309_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u295_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u1_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
-            }
-          }
-          u309_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u311_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u311_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u311_1[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (1 + q3)] = u309_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u312_1 : [1, 8, 8]
-}
-
-/** Part 10 of 10: a function short enough for V8 to optimize. */
-function batchChunk_part10(_params: Params, _batch: Batch, _first: number, out: Result): void {
-  const u1_1 = workspace.u1_1;
-  const u175_1 = workspace.u175_1;
-  const u180_1 = workspace.u180_1;
-  const u207_1 = workspace.u207_1;
-  const u213_1 = workspace.u213_1;
-  const u219_1 = workspace.u219_1;
-  const u225_1 = workspace.u225_1;
-  const u231_1 = workspace.u231_1;
-  const u237_1 = workspace.u237_1;
-  const u243_1 = workspace.u243_1;
-  const u249_1 = workspace.u249_1;
-  const u255_1 = workspace.u255_1;
-  const u269_1 = workspace.u269_1;
-  const u274_1 = workspace.u274_1;
-  const u295_1 = workspace.u295_1;
-  const u299_1 = workspace.u299_1;
-  const u302_1 = workspace.u302_1;
-  const u305_1 = workspace.u305_1;
-  const u308_1 = workspace.u308_1;
-  const u311_1 = workspace.u311_1;
-  const u312_1 = workspace.u312_1;
-  const u314_1 = workspace.u314_1;
-  const u315_1 = workspace.u315_1;
-  const u317_1 = workspace.u317_1;
-  const u318_1 = workspace.u318_1;
-  const u320_1 = workspace.u320_1;
-  const u321_1 = workspace.u321_1;
-  const u323_1 = workspace.u323_1;
-  const d_K2_1 = workspace.d_K2_1;
-  const d_K1_1 = workspace.d_K1_1;
-  const sums = workspace.batchSums;
-  const grads = out.grads;
-  const u168 = batchChunk_spill[0];
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u295_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u1_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8))) *
-                        10 +
-                        (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8)
-                    ];
-                }
-              }
-            }
-          }
-          u312_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u314_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u314_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u314_1[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + q3] = u312_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u315_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u295_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u1_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
-            }
-          }
-          u315_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u317_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u317_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u317_1[((q0 * 8 + q1) * 3 + q2) * 3 + (2 + q3)] = u315_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u318_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u295_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u1_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8))
-                    ];
-                }
-              }
-            }
-          }
-          u318_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u320_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u320_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u320_1[((q0 * 8 + q1) * 3 + q2) * 3 + (1 + q3)] = u318_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u321_1 : [1, 8, 8]
-  {
-    for (let q0 = 0; q0 < 1; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 8; q2++) {
-          let acc = 0;
-          for (let q3 = 0; q3 < 16; q3++) {
-            for (let q4 = 0; q4 < 4; q4++) {
-              for (let q5 = 0; q5 < 8; q5++) {
-                for (let q6 = 0; q6 < 8; q6++) {
-                  acc +=
-                    u295_1[(((q3 * 4 + q4 + q0) * 8 + q1) * 8 + q5) * 8 + q6] *
-                    u1_1[
-                      (((Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 2048) * 4 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 512) % 4)) *
-                        8 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) / 8) % 8)) *
-                        10 +
-                        (((((q3 * 4 + q4 + q0) * 8 + q2) * 8 + q5) * 8 + q6) % 8)
-                    ];
-                }
-              }
-            }
-          }
-          u321_1[(q0 * 8 + q1) * 8 + q2] = acc;
-        }
-      }
-    }
-  }
-  // u323_1 : [8, 8, 3, 3]
-  {
-    for (let i = 0; i < 576; i++) {
-      u323_1[i] = 0;
-    }
-    for (let q0 = 0; q0 < 8; q0++) {
-      for (let q1 = 0; q1 < 8; q1++) {
-        for (let q2 = 0; q2 < 1; q2++) {
-          for (let q3 = 0; q3 < 1; q3++) {
-            u323_1[((q0 * 8 + q1) * 3 + q2) * 3 + q3] = u321_1[q0 * 8 + q1 + q2 + q3];
-          }
-        }
-      }
-    }
-  }
-  // d_K2_1 : [8, 8, 3, 3]
+  sums[0] += u70;
+  const grad_K1_2 = grads.K1;
   for (let i = 0; i < 576; i++) {
-    d_K2_1[i] =
-      u255_1[i] + u249_1[i] + u243_1[i] + u237_1[i] + u231_1[i] + u225_1[i] + u219_1[i] + u213_1[i] + u207_1[i];
-  }
-  // d_K1_1 : [8, 8, 3, 3]
-  for (let i = 0; i < 576; i++) {
-    d_K1_1[i] =
-      u323_1[i] + u320_1[i] + u317_1[i] + u314_1[i] + u311_1[i] + u308_1[i] + u305_1[i] + u302_1[i] + u299_1[i];
-  }
-  sums[0] += u168;
-  const grad_K1_1 = grads.K1;
-  for (let i = 0; i < 576; i++) {
-    grad_K1_1[i] += d_K1_1[i];
+    grad_K1_2[i] += u142[i];
   }
   const grad_g1_2 = grads.g1;
   for (let i = 0; i < 8; i++) {
-    grad_g1_2[i] += u274_1[i];
+    grad_g1_2[i] += u119_1[i];
   }
   const grad_c1_2 = grads.c1;
   for (let i = 0; i < 8; i++) {
-    grad_c1_2[i] += u269_1[i];
+    grad_c1_2[i] += u114_1[i];
   }
-  const grad_K2_1 = grads.K2;
+  const grad_K2_2 = grads.K2;
   for (let i = 0; i < 576; i++) {
-    grad_K2_1[i] += d_K2_1[i];
+    grad_K2_2[i] += u106_1[i];
   }
   const grad_g2_2 = grads.g2;
   for (let i = 0; i < 8; i++) {
-    grad_g2_2[i] += u180_1[i];
+    grad_g2_2[i] += u82_1[i];
   }
   const grad_c2_2 = grads.c2;
   for (let i = 0; i < 8; i++) {
-    grad_c2_2[i] += u175_1[i];
+    grad_c2_2[i] += u77_1[i];
   }
-}
-
-/** The loss at one sample. */
-export function loss(params: Params, inputs: Inputs): number {
-  checkLossArgs(params, inputs);
-  loss_part1(params, inputs);
-  loss_part2(params, inputs);
-  loss_part3(params, inputs);
-  loss_part4(params, inputs);
-  loss_part5(params, inputs);
-  const loss_value = loss_spill[0];
-  return loss_value;
-}
-
-/** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
-export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
-  checkGradientsArgs(params, inputs, out);
-  gradients_part1(params, inputs, out);
-  gradients_part2(params, inputs, out);
-  gradients_part3(params, inputs, out);
-  gradients_part4(params, inputs, out);
-  gradients_part5(params, inputs, out);
-  gradients_part6(params, inputs, out);
-  gradients_part7(params, inputs, out);
-  gradients_part8(params, inputs, out);
-  return out;
-}
-
-/** Samples first..first+15 at once, as matrix products: adds their summed loss and gradients to `out`. */
-function batchChunk(params: Params, batch: Batch, first: number, out: Result): void {
-  batchChunk_part1(params, batch, first, out);
-  batchChunk_part2(params, batch, first, out);
-  batchChunk_part3(params, batch, first, out);
-  batchChunk_part4(params, batch, first, out);
-  batchChunk_part5(params, batch, first, out);
-  batchChunk_part6(params, batch, first, out);
-  batchChunk_part7(params, batch, first, out);
-  batchChunk_part8(params, batch, first, out);
-  batchChunk_part9(params, batch, first, out);
-  batchChunk_part10(params, batch, first, out);
 }
 
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
@@ -14358,129 +2608,60 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const x = batch.x;
   const target = batch.target;
   const u1 = workspace.u1;
-  const u6 = workspace.u6;
-  const u11 = workspace.u11;
-  const u16 = workspace.u16;
+  const u2 = workspace.u2;
+  const u5 = workspace.u5;
+  const u7 = workspace.u7;
+  const u10 = workspace.u10;
+  const u12 = workspace.u12;
+  const u13 = workspace.u13;
+  const u14 = workspace.u14;
+  const u19 = workspace.u19;
   const u21 = workspace.u21;
-  const u26 = workspace.u26;
-  const u31 = workspace.u31;
-  const u36 = workspace.u36;
+  const u27 = workspace.u27;
+  const h = workspace.h;
+  const u29 = workspace.u29;
+  const u30 = workspace.u30;
+  const u33 = workspace.u33;
+  const u35 = workspace.u35;
+  const u37 = workspace.u37;
+  const u39 = workspace.u39;
+  const u40 = workspace.u40;
   const u41 = workspace.u41;
-  const u46 = workspace.u46;
+  const u45 = workspace.u45;
+  const u47 = workspace.u47;
   const u54 = workspace.u54;
   const u56 = workspace.u56;
-  const u59 = workspace.u59;
-  const u61 = workspace.u61;
-  const u62 = workspace.u62;
-  const u63 = workspace.u63;
+  const u58 = workspace.u58;
+  const u64 = workspace.u64;
+  const u65 = workspace.u65;
+  const u67 = workspace.u67;
   const u68 = workspace.u68;
-  const u70 = workspace.u70;
+  const u69 = workspace.u69;
   const u76 = workspace.u76;
-  const h = workspace.h;
-  const u78 = workspace.u78;
-  const u83 = workspace.u83;
+  const u77 = workspace.u77;
+  const u82 = workspace.u82;
+  const u86 = workspace.u86;
+  const u87 = workspace.u87;
   const u88 = workspace.u88;
+  const u89 = workspace.u89;
+  const u91 = workspace.u91;
   const u93 = workspace.u93;
-  const u98 = workspace.u98;
+  const u94 = workspace.u94;
+  const u97 = workspace.u97;
+  const u99 = workspace.u99;
+  const u100 = workspace.u100;
+  const u102 = workspace.u102;
   const u103 = workspace.u103;
-  const u108 = workspace.u108;
-  const u113 = workspace.u113;
-  const u118 = workspace.u118;
+  const u104 = workspace.u104;
+  const u111 = workspace.u111;
+  const u112 = workspace.u112;
+  const u116 = workspace.u116;
+  const u120 = workspace.u120;
+  const u121 = workspace.u121;
+  const u122 = workspace.u122;
   const u123 = workspace.u123;
-  const u131 = workspace.u131;
-  const u133 = workspace.u133;
-  const u135 = workspace.u135;
-  const u137 = workspace.u137;
-  const u138 = workspace.u138;
-  const u139 = workspace.u139;
-  const u143 = workspace.u143;
-  const u145 = workspace.u145;
-  const u152 = workspace.u152;
-  const u154 = workspace.u154;
-  const u156 = workspace.u156;
-  const u162 = workspace.u162;
-  const u163 = workspace.u163;
-  const u165 = workspace.u165;
-  const u166 = workspace.u166;
-  const u167 = workspace.u167;
-  const u174 = workspace.u174;
-  const u175 = workspace.u175;
-  const u180 = workspace.u180;
-  const u184 = workspace.u184;
-  const u185 = workspace.u185;
-  const u186 = workspace.u186;
-  const u187 = workspace.u187;
-  const u189 = workspace.u189;
-  const u191 = workspace.u191;
-  const u192 = workspace.u192;
-  const u194 = workspace.u194;
-  const u196 = workspace.u196;
-  const u197 = workspace.u197;
-  const u198 = workspace.u198;
-  const u200 = workspace.u200;
-  const u202 = workspace.u202;
-  const u203 = workspace.u203;
-  const u204 = workspace.u204;
-  const u206 = workspace.u206;
-  const u208 = workspace.u208;
-  const u209 = workspace.u209;
-  const u210 = workspace.u210;
-  const u212 = workspace.u212;
-  const u214 = workspace.u214;
-  const u215 = workspace.u215;
-  const u216 = workspace.u216;
-  const u218 = workspace.u218;
-  const u220 = workspace.u220;
-  const u221 = workspace.u221;
-  const u222 = workspace.u222;
-  const u224 = workspace.u224;
-  const u226 = workspace.u226;
-  const u227 = workspace.u227;
-  const u228 = workspace.u228;
-  const u230 = workspace.u230;
-  const u232 = workspace.u232;
-  const u233 = workspace.u233;
-  const u234 = workspace.u234;
-  const u236 = workspace.u236;
-  const u238 = workspace.u238;
-  const u239 = workspace.u239;
-  const u240 = workspace.u240;
-  const u242 = workspace.u242;
-  const u244 = workspace.u244;
-  const u252 = workspace.u252;
-  const u254 = workspace.u254;
-  const u255 = workspace.u255;
-  const u257 = workspace.u257;
-  const u258 = workspace.u258;
-  const u259 = workspace.u259;
-  const u266 = workspace.u266;
-  const u267 = workspace.u267;
-  const u271 = workspace.u271;
-  const u275 = workspace.u275;
-  const u276 = workspace.u276;
-  const u277 = workspace.u277;
-  const u278 = workspace.u278;
-  const u280 = workspace.u280;
-  const u282 = workspace.u282;
-  const u284 = workspace.u284;
-  const u285 = workspace.u285;
-  const u287 = workspace.u287;
-  const u288 = workspace.u288;
-  const u290 = workspace.u290;
-  const u291 = workspace.u291;
-  const u293 = workspace.u293;
-  const u294 = workspace.u294;
-  const u296 = workspace.u296;
-  const u297 = workspace.u297;
-  const u299 = workspace.u299;
-  const u300 = workspace.u300;
-  const u302 = workspace.u302;
-  const u303 = workspace.u303;
-  const u305 = workspace.u305;
-  const u306 = workspace.u306;
-  const u308 = workspace.u308;
-  const d_K2 = workspace.d_K2;
-  const d_K1 = workspace.d_K1;
+  const u125 = workspace.u125;
+  const u127 = workspace.u127;
   const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
@@ -14488,14 +2669,14 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   grad_c2_1.fill(0);
   const grad_g2_1 = grads.g2;
   grad_g2_1.fill(0);
-  const grad_K2 = grads.K2;
-  grad_K2.fill(0);
+  const grad_K2_1 = grads.K2;
+  grad_K2_1.fill(0);
   const grad_c1_1 = grads.c1;
   grad_c1_1.fill(0);
   const grad_g1_1 = grads.g1;
   grad_g1_1.fill(0);
-  const grad_K1 = grads.K1;
-  grad_K1.fill(0);
+  const grad_K1_1 = grads.K1;
+  grad_K1_1.fill(0);
   let start = 0;
   sums.fill(0);
   for (; start + 16 <= n; start += 16) {
@@ -14520,149 +2701,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u6 : [4, 1, 8, 8, 8]
+    // u2 : [4, 8, 3, 3, 8, 8]
     {
       for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u6[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u1[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u6[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u6[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                      ];
+        for (let q1 = 0; q1 < 8; q1++) {
+          for (let q2 = 0; q2 < 3; q2++) {
+            for (let q3 = 0; q3 < 3; q3++) {
+              for (let q4 = 0; q4 < 8; q4++) {
+                for (let q5 = 0; q5 < 8; q5++) {
+                  u2[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5] =
+                    u1[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)];
                 }
               }
             }
@@ -14670,1442 +2718,182 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u11 : [4, 1, 8, 8, 8]
+    // u5 : [4, 8, 64]
     {
       for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u11[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u1[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u11[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u11[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
+        for (let i = 0; i < 8; i++) {
+          {
+            const a0 = K1[i * 72];
+            const a1 = K1[i * 72 + 1];
+            const a2 = K1[i * 72 + 2];
+            const a3 = K1[i * 72 + 3];
+            const a4 = K1[i * 72 + 4];
+            const a5 = K1[i * 72 + 5];
+            const a6 = K1[i * 72 + 6];
+            const a7 = K1[i * 72 + 7];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u2[q0 * 72 * 64 + j] +
+                a1 * u2[(q0 * 72 + 1) * 64 + j] +
+                a2 * u2[(q0 * 72 + 2) * 64 + j] +
+                a3 * u2[(q0 * 72 + 3) * 64 + j];
+              u5[(q0 * 8 + i) * 64 + j] =
+                s +
+                a4 * u2[(q0 * 72 + 4) * 64 + j] +
+                a5 * u2[(q0 * 72 + 5) * 64 + j] +
+                a6 * u2[(q0 * 72 + 6) * 64 + j] +
+                a7 * u2[(q0 * 72 + 7) * 64 + j];
+            }
+          }
+          for (let t = 8; t < 64; t += 8) {
+            const a0 = K1[i * 72 + t];
+            const a1 = K1[i * 72 + (t + 1)];
+            const a2 = K1[i * 72 + (t + 2)];
+            const a3 = K1[i * 72 + (t + 3)];
+            const a4 = K1[i * 72 + (t + 4)];
+            const a5 = K1[i * 72 + (t + 5)];
+            const a6 = K1[i * 72 + (t + 6)];
+            const a7 = K1[i * 72 + (t + 7)];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u2[(q0 * 72 + t) * 64 + j] +
+                a1 * u2[(q0 * 72 + (t + 1)) * 64 + j] +
+                a2 * u2[(q0 * 72 + (t + 2)) * 64 + j] +
+                a3 * u2[(q0 * 72 + (t + 3)) * 64 + j];
+              u5[(q0 * 8 + i) * 64 + j] +=
+                s +
+                a4 * u2[(q0 * 72 + (t + 4)) * 64 + j] +
+                a5 * u2[(q0 * 72 + (t + 5)) * 64 + j] +
+                a6 * u2[(q0 * 72 + (t + 6)) * 64 + j] +
+                a7 * u2[(q0 * 72 + (t + 7)) * 64 + j];
+            }
+          }
+          {
+            const a0 = K1[i * 72 + 64];
+            const a1 = K1[i * 72 + 65];
+            const a2 = K1[i * 72 + 66];
+            const a3 = K1[i * 72 + 67];
+            const a4 = K1[i * 72 + 68];
+            const a5 = K1[i * 72 + 69];
+            const a6 = K1[i * 72 + 70];
+            const a7 = K1[i * 72 + 71];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u2[(q0 * 72 + 64) * 64 + j] +
+                a1 * u2[(q0 * 72 + 65) * 64 + j] +
+                a2 * u2[(q0 * 72 + 66) * 64 + j] +
+                a3 * u2[(q0 * 72 + 67) * 64 + j];
+              u5[(q0 * 8 + i) * 64 + j] =
+                u5[(q0 * 8 + i) * 64 + j] +
+                s +
+                a4 * u2[(q0 * 72 + 68) * 64 + j] +
+                a5 * u2[(q0 * 72 + 69) * 64 + j] +
+                a6 * u2[(q0 * 72 + 70) * 64 + j] +
+                a7 * u2[(q0 * 72 + 71) * 64 + j];
             }
           }
         }
       }
     }
-    // u16 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u16[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u1[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u16[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u16[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u21 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u21[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u1[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u21[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u21[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u26 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u26[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u1[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u26[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u26[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u31 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u31[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u1[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u31[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u31[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u36 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u36[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u1[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u36[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u36[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u41 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u41[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u1[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u41[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u41[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u46 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u46[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u1[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K1[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u46[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u46[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u1[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u54 : [4, 1, 8, 8, 8]
-    for (let i = 0; i < 2048; i++) {
-      u54[i] = u6[i] + u11[i] + u16[i] + u21[i] + u26[i] + u31[i] + u36[i] + u41[i] + u46[i];
-    }
-    // u56 : [8]
+    // u7 : [8]
     {
       for (let q0 = 0; q0 < 8; q0++) {
         let acc = 0;
         for (let q1 = 0; q1 < 4; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              acc = acc + u54[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+              acc = acc + u5[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
             }
           }
         }
-        u56[q0] = acc;
+        u7[q0] = acc;
       }
     }
-    // u59 : [1, 8, 1, 1]
+    // u10 : [1, 8, 1, 1]
     for (let i = 0; i < 8; i++) {
-      u59[i] = u56[i] * 0.00390625;
+      u10[i] = u7[i] * 0.00390625;
     }
-    // u61 : [4, 8, 8, 8]
+    // u12 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u61[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u54[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u59[i1];
+            u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u5[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u10[i1];
           }
         }
       }
     }
-    // u62 : [4, 8, 8, 8]
+    // u13 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      u62[i] = u61[i] * u61[i];
+      u13[i] = u12[i] * u12[i];
     }
-    // u63 : [8]
+    // u14 : [8]
     {
       for (let q0 = 0; q0 < 8; q0++) {
         let acc = 0;
         for (let q1 = 0; q1 < 4; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              acc = acc + u62[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+              acc = acc + u13[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
             }
           }
         }
-        u63[q0] = acc;
+        u14[q0] = acc;
       }
     }
-    // u68 : [1, 8, 1, 1]
+    // u19 : [1, 8, 1, 1]
     for (let i = 0; i < 8; i++) {
-      u68[i] = Math.sqrt(u63[i] * 0.00390625 + 0.00001);
+      u19[i] = Math.sqrt(u14[i] * 0.00390625 + 0.00001);
     }
-    // u70 : [4, 8, 8, 8]
+    // u21 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u70[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u61[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u68[i1];
+            u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1];
           }
         }
       }
     }
-    // u76 = batch_norm(conv2d(x, K1, padding=1), g1, c1) : [4, 8, 8, 8]
+    // u27 = batch_norm(conv2d(x, K1, padding=1), g1, c1) : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u76[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u70[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1] + c1[i1];
+            u27[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1] + c1[i1];
           }
         }
       }
     }
     // h = relu(batch_norm(conv2d(x, K1, padding=1), g1, c1)) : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      h[i] = u76[i] < 0 ? 0 : u76[i];
+      h[i] = u27[i] < 0 ? 0 : u27[i];
     }
-    // u78 : [4, 8, 10, 10]
+    // u29 : [4, 8, 10, 10]
     {
       for (let i = 0; i < 3200; i++) {
-        u78[i] = 0;
+        u29[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u78[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + (1 + q3)] = h[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u29[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + (1 + q3)] = h[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u83 : [4, 1, 8, 8, 8]
+    // u30 : [4, 8, 3, 3, 8, 8]
     {
       for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u83[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u78[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u83[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u83[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                      ];
+        for (let q1 = 0; q1 < 8; q1++) {
+          for (let q2 = 0; q2 < 3; q2++) {
+            for (let q3 = 0; q3 < 3; q3++) {
+              for (let q4 = 0; q4 < 8; q4++) {
+                for (let q5 = 0; q5 < 8; q5++) {
+                  u30[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5] =
+                    u29[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)];
                 }
               }
             }
@@ -16113,1676 +2901,353 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u88 : [4, 1, 8, 8, 8]
+    // u33 : [4, 8, 64]
     {
       for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u88[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u78[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u88[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u88[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
+        for (let i = 0; i < 8; i++) {
+          {
+            const a0 = K2[i * 72];
+            const a1 = K2[i * 72 + 1];
+            const a2 = K2[i * 72 + 2];
+            const a3 = K2[i * 72 + 3];
+            const a4 = K2[i * 72 + 4];
+            const a5 = K2[i * 72 + 5];
+            const a6 = K2[i * 72 + 6];
+            const a7 = K2[i * 72 + 7];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u30[q0 * 72 * 64 + j] +
+                a1 * u30[(q0 * 72 + 1) * 64 + j] +
+                a2 * u30[(q0 * 72 + 2) * 64 + j] +
+                a3 * u30[(q0 * 72 + 3) * 64 + j];
+              u33[(q0 * 8 + i) * 64 + j] =
+                s +
+                a4 * u30[(q0 * 72 + 4) * 64 + j] +
+                a5 * u30[(q0 * 72 + 5) * 64 + j] +
+                a6 * u30[(q0 * 72 + 6) * 64 + j] +
+                a7 * u30[(q0 * 72 + 7) * 64 + j];
+            }
+          }
+          for (let t = 8; t < 64; t += 8) {
+            const a0 = K2[i * 72 + t];
+            const a1 = K2[i * 72 + (t + 1)];
+            const a2 = K2[i * 72 + (t + 2)];
+            const a3 = K2[i * 72 + (t + 3)];
+            const a4 = K2[i * 72 + (t + 4)];
+            const a5 = K2[i * 72 + (t + 5)];
+            const a6 = K2[i * 72 + (t + 6)];
+            const a7 = K2[i * 72 + (t + 7)];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u30[(q0 * 72 + t) * 64 + j] +
+                a1 * u30[(q0 * 72 + (t + 1)) * 64 + j] +
+                a2 * u30[(q0 * 72 + (t + 2)) * 64 + j] +
+                a3 * u30[(q0 * 72 + (t + 3)) * 64 + j];
+              u33[(q0 * 8 + i) * 64 + j] +=
+                s +
+                a4 * u30[(q0 * 72 + (t + 4)) * 64 + j] +
+                a5 * u30[(q0 * 72 + (t + 5)) * 64 + j] +
+                a6 * u30[(q0 * 72 + (t + 6)) * 64 + j] +
+                a7 * u30[(q0 * 72 + (t + 7)) * 64 + j];
+            }
+          }
+          {
+            const a0 = K2[i * 72 + 64];
+            const a1 = K2[i * 72 + 65];
+            const a2 = K2[i * 72 + 66];
+            const a3 = K2[i * 72 + 67];
+            const a4 = K2[i * 72 + 68];
+            const a5 = K2[i * 72 + 69];
+            const a6 = K2[i * 72 + 70];
+            const a7 = K2[i * 72 + 71];
+            for (let j = 0; j < 64; j++) {
+              const s =
+                a0 * u30[(q0 * 72 + 64) * 64 + j] +
+                a1 * u30[(q0 * 72 + 65) * 64 + j] +
+                a2 * u30[(q0 * 72 + 66) * 64 + j] +
+                a3 * u30[(q0 * 72 + 67) * 64 + j];
+              u33[(q0 * 8 + i) * 64 + j] =
+                u33[(q0 * 8 + i) * 64 + j] +
+                s +
+                a4 * u30[(q0 * 72 + 68) * 64 + j] +
+                a5 * u30[(q0 * 72 + 69) * 64 + j] +
+                a6 * u30[(q0 * 72 + 70) * 64 + j] +
+                a7 * u30[(q0 * 72 + 71) * 64 + j];
             }
           }
         }
       }
     }
-    // u93 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u93[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u78[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u93[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u93[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8)) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u98 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u98[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u78[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u98[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u98[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u103 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u103[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u78[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u103[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u103[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u108 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u108[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u78[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u108[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u108[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (1 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u113 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8) % 1)
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 1) % 1)
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 2) % 1)
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 3) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u113[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u78[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8)
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 4) % 1)
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 5) % 1)
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 6) % 1)
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (((q1 * 8 + i) * 8 + 7) % 1)
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u113[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u113[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8)
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u118 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u118[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u78[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (1 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u118[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u118[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (1 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u123 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8) / 8) * 8 + (((q1 * 8 + i) * 8) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 1) / 8) * 8 + (((q1 * 8 + i) * 8 + 1) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 1) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 2) / 8) * 8 + (((q1 * 8 + i) * 8 + 2) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 2) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 3) / 8) * 8 + (((q1 * 8 + i) * 8 + 3) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 3) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u123[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    a0 *
-                      u78[
-                        ((Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor((((q0 + q1) * 8 * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + ((((q0 + q1) * 8 * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 1) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 2) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 3) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-              {
-                const a0 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 4) / 8) * 8 + (((q1 * 8 + i) * 8 + 4) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 4) % 1))
-                  ];
-                const a1 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 5) / 8) * 8 + (((q1 * 8 + i) * 8 + 5) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 5) % 1))
-                  ];
-                const a2 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 6) / 8) * 8 + (((q1 * 8 + i) * 8 + 6) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 6) % 1))
-                  ];
-                const a3 =
-                  K2[
-                    ((Math.floor(((q1 * 8 + i) * 8 + 7) / 8) * 8 + (((q1 * 8 + i) * 8 + 7) % 8)) * 3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))) *
-                      3 +
-                      (2 + (((q1 * 8 + i) * 8 + 7) % 1))
-                  ];
-                for (let j = 0; j < 8; j++) {
-                  u123[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] =
-                    u123[(((q0 + q1) * 8 + i) * 8 + q2) * 8 + j] +
-                    a0 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 4) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a1 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 5) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a2 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 6) * 8 + q2) * 8 + j) % 8))
-                      ] +
-                    a3 *
-                      u78[
-                        ((Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 512) * 8 +
-                          (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 64) % 8)) *
-                          10 +
-                          (2 + (Math.floor(((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) / 8) % 8))) *
-                          10 +
-                          (2 + (((((q0 + q1) * 8 + 7) * 8 + q2) * 8 + j) % 8))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u131 : [4, 1, 8, 8, 8]
-    for (let i = 0; i < 2048; i++) {
-      u131[i] = u83[i] + u88[i] + u93[i] + u98[i] + u103[i] + u108[i] + u113[i] + u118[i] + u123[i];
-    }
-    // u133 : [8]
+    // u35 : [8]
     {
       for (let q0 = 0; q0 < 8; q0++) {
         let acc = 0;
         for (let q1 = 0; q1 < 4; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              acc = acc + u131[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+              acc = acc + u33[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
             }
           }
         }
-        u133[q0] = acc;
+        u35[q0] = acc;
       }
     }
-    // u135 : [1, 8, 1, 1]
+    // u37 : [1, 8, 1, 1]
     for (let i = 0; i < 8; i++) {
-      u135[i] = u133[i] * 0.00390625;
+      u37[i] = u35[i] * 0.00390625;
     }
-    // u137 : [4, 8, 8, 8]
+    // u39 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u137[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u131[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u135[i1];
+            u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u33[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u37[i1];
           }
         }
       }
     }
-    // u138 : [4, 8, 8, 8]
+    // u40 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      u138[i] = u137[i] * u137[i];
+      u40[i] = u39[i] * u39[i];
     }
-    // u139 : [8]
+    // u41 : [8]
     {
       for (let q0 = 0; q0 < 8; q0++) {
         let acc = 0;
         for (let q1 = 0; q1 < 4; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              acc = acc + u138[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
+              acc = acc + u40[((q1 * 8 + q0) * 8 + q2) * 8 + q3];
             }
           }
         }
-        u139[q0] = acc;
+        u41[q0] = acc;
       }
     }
-    // u143 : [1, 8, 1, 1]
+    // u45 : [1, 8, 1, 1]
     for (let i = 0; i < 8; i++) {
-      u143[i] = Math.sqrt(u139[i] * 0.00390625 + 0.00001);
+      u45[i] = Math.sqrt(u41[i] * 0.00390625 + 0.00001);
     }
-    // u145 : [4, 8, 8, 8]
+    // u47 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u145[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u137[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u143[i1];
+            u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u45[i1];
           }
         }
       }
     }
-    // u152 = batch_norm(conv2d(h, K2, padding=1), g2, c2) + x : [4, 8, 8, 8]
+    // u54 = batch_norm(conv2d(h, K2, padding=1), g2, c2) + x : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u152[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              u145[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1] +
+            u54[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+              u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1] +
               c2[i1] +
               x[x_offset + (((i0 * 8 + i1) * 8 + i2) * 8 + i3)];
           }
         }
       }
     }
-    // u154 = (y - target) : [4, 8, 8, 8]
+    // u56 = (y - target) : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      u154[i] = (u152[i] < 0 ? 0 : u152[i]) - target[target_offset + i];
+      u56[i] = (u54[i] < 0 ? 0 : u54[i]) - target[target_offset + i];
     }
-    // u156 = (y - target)^2 : [4, 8, 8, 8]
+    // u58 = (y - target)^2 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      u156[i] = u154[i] * u154[i];
+      u58[i] = u56[i] * u56[i];
     }
-    let u157 = 0;
+    let u59 = 0;
     {
       let acc = 0;
       for (let i = 0; i < 256; i++) {
         for (let j = 0; j < 8; j++) {
-          acc += u156[i * 8 + j];
+          acc += u58[i * 8 + j];
         }
       }
-      u157 = acc;
+      u59 = acc;
     }
-    const loss_value = u157 * 0.00048828125; // mean((y - target)^2)
-    // u162 : [4, 8, 8, 8]
+    const loss_value = u59 * 0.00048828125; // mean((y - target)^2)
+    // u64 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      u162[i] = u152[i] > 0 ? 0.0009765625 * u154[i] : 0;
+      u64[i] = u54[i] > 0 ? 0.0009765625 * u56[i] : 0;
     }
-    // u163 : [8, 1, 1]
+    // u65 : [8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u163[i] = 0;
+        u65[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u163[q1] += u162[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u65[q1] += u64[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u165 : [4, 8, 8, 8]
+    // u67 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u165[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u162[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1];
+            u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u64[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1];
           }
         }
       }
     }
-    // u166 : [4, 8, 8, 8]
+    // u68 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      u166[i] = u162[i] * u145[i];
+      u68[i] = u64[i] * u47[i];
     }
-    // u167 : [8, 1, 1]
+    // u69 : [8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u167[i] = 0;
+        u69[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u167[q1] += u166[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u69[q1] += u68[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u174 : [4, 8, 8, 8]
+    // u76 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u174[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              u165[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
+            u76[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+              u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
                 ? 0
-                : -(u165[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u145[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u143[i1];
+                : -(u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u45[i1];
           }
         }
       }
     }
-    // u175 : [1, 8, 1, 1]
+    // u77 : [1, 8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u175[i] = 0;
+        u77[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u175[q1] += u174[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u77[q1] += u76[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u180 : [1, 8, 1, 1]
+    // u82 : [1, 8, 1, 1]
     for (let i = 0; i < 8; i++) {
-      u180[i] = (u175[i] === 0 ? 0 : u175[i] / (2 * u143[i])) * 0.00390625;
+      u82[i] = (u77[i] === 0 ? 0 : u77[i] / (2 * u45[i])) * 0.00390625;
     }
-    // u184 : [4, 8, 8, 8]
+    // u86 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u184[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              2 * (u180[i1] * u137[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
-              (u165[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u165[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u143[i1]);
+            u86[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+              2 * (u82[i1] * u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
+              (u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u45[i1]);
           }
         }
       }
     }
-    // u185 : [4, 8, 8, 8]
+    // u87 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      u185[i] = -u184[i];
+      u87[i] = -u86[i];
     }
-    // u186 : [1, 8, 1, 1]
+    // u88 : [1, 8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u186[i] = 0;
+        u88[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u186[q1] += u185[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u88[q1] += u87[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u187 : [1, 8, 1, 1]
+    // u89 : [1, 8, 1, 1]
     for (let i = 0; i < 8; i++) {
-      u187[i] = u186[i] * 0.00390625;
+      u89[i] = u88[i] * 0.00390625;
     }
-    // u189 : [4, 8, 8, 8]
+    // u91 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u189[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u187[i1] + u184[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
+            u91[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u89[i1] + u86[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
           }
         }
       }
     }
-    // u191 : [1, 8, 8]
+    // u93 : [8, 72]
     {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u78[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
+      for (let q0 = 0; q0 < 8; q0++) {
+        for (let q1 = 0; q1 < 72; q1++) {
+          let acc = 0;
+          for (let q2 = 0; q2 < 4; q2++) {
+            for (let q3 = 0; q3 < 64; q3++) {
+              acc += u91[(q2 * 8 + q0) * 64 + q3] * u30[(q2 * 72 + q1) * 64 + q3];
             }
-            u191[(q0 * 8 + q1) * 8 + q2] = acc;
           }
+          u93[q0 * 72 + q1] = acc;
         }
       }
     }
-    // u192 : [4, 1, 8, 8, 8]
+    // u94 : [4, 72, 64]
     {
       for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u192[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    a0 *
-                      K2[
-                        ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                          (2 + ((q1 * 8 * 8 + j) % 1))) *
-                          3 +
-                          (2 + ((q1 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u192[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    u192[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                    a0 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 7) * 8 + j) % 1))
-                      ];
-                }
-              }
+        for (let i = 0; i < 64; i++) {
+          {
+            const a0 = u91[q0 * 8 * 64 + i];
+            const a1 = u91[(q0 * 8 + 1) * 64 + i];
+            const a2 = u91[(q0 * 8 + 2) * 64 + i];
+            const a3 = u91[(q0 * 8 + 3) * 64 + i];
+            for (let j = 0; j < 72; j++) {
+              u94[(q0 * 72 + j) * 64 + i] = a0 * K2[j] + a1 * K2[72 + j] + a2 * K2[144 + j] + a3 * K2[216 + j];
+            }
+          }
+          {
+            const a0 = u91[(q0 * 8 + 4) * 64 + i];
+            const a1 = u91[(q0 * 8 + 5) * 64 + i];
+            const a2 = u91[(q0 * 8 + 6) * 64 + i];
+            const a3 = u91[(q0 * 8 + 7) * 64 + i];
+            for (let j = 0; j < 72; j++) {
+              u94[(q0 * 72 + j) * 64 + i] =
+                u94[(q0 * 72 + j) * 64 + i] + a0 * K2[288 + j] + a1 * K2[360 + j] + a2 * K2[432 + j] + a3 * K2[504 + j];
             }
           }
         }
       }
     }
-    // u194 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u194[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u194[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (2 + q3)] = u191[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u196 : [4, 8, 10, 10]
+    // u97 : [4, 8, 10, 10]
     {
       for (let i = 0; i < 3200; i++) {
-        u196[i] = 0;
+        u97[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let q3 = 0; q3 < 8; q3++) {
-              u196[((q0 * 8 + q1) * 10 + (2 + q2)) * 10 + (2 + q3)] = u192[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u197 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
+          for (let q2 = 0; q2 < 3; q2++) {
+            for (let q3 = 0; q3 < 3; q3++) {
               for (let q4 = 0; q4 < 8; q4++) {
                 for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u78[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u197[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u198 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u198[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    a0 *
-                      K2[
-                        ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                          (2 + ((q1 * 8 * 8 + j) % 1))) *
-                          3 +
-                          (1 + ((q1 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u198[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    u198[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                    a0 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 7) * 8 + j) % 1))
-                      ];
+                  u97[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)] +=
+                    u94[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5];
                 }
               }
             }
@@ -17790,1580 +3255,176 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u200 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u200[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u200[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (1 + q3)] = u197[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u202 : [4, 8, 10, 10]
-    {
-      for (let i = 0; i < 3200; i++) {
-        u202[i] = 0;
-      }
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let q3 = 0; q3 < 8; q3++) {
-              u202[((q0 * 8 + q1) * 10 + (2 + q2)) * 10 + (1 + q3)] = u198[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u203 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u78[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                    ];
-                }
-              }
-            }
-            u203[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u204 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u204[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    a0 *
-                      K2[
-                        ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                          (2 + ((q1 * 8 * 8 + j) % 1))) *
-                          3 +
-                          ((q1 * 8 * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 1) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 2) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 3) * 8 + j) % 1)
-                      ];
-                }
-              }
-              {
-                const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u204[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    u204[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                    a0 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 4) * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 5) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 6) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (2 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 7) * 8 + j) % 1)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u206 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u206[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u206[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + q3] = u203[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u208 : [4, 8, 10, 10]
-    {
-      for (let i = 0; i < 3200; i++) {
-        u208[i] = 0;
-      }
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let q3 = 0; q3 < 8; q3++) {
-              u208[((q0 * 8 + q1) * 10 + (2 + q2)) * 10 + q3] = u204[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u209 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u78[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u209[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u210 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u210[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    a0 *
-                      K2[
-                        ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                          (1 + ((q1 * 8 * 8 + j) % 1))) *
-                          3 +
-                          (2 + ((q1 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u210[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    u210[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                    a0 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (2 + (((q1 * 8 + 7) * 8 + j) % 1))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u212 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u212[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u212[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (2 + q3)] = u209[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u214 : [4, 8, 10, 10]
-    {
-      for (let i = 0; i < 3200; i++) {
-        u214[i] = 0;
-      }
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let q3 = 0; q3 < 8; q3++) {
-              u214[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + (2 + q3)] = u210[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u215 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u78[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u215[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u216 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u216[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    a0 *
-                      K2[
-                        ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                          (1 + ((q1 * 8 * 8 + j) % 1))) *
-                          3 +
-                          (1 + ((q1 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u216[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    u216[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                    a0 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (1 + (((q1 * 8 + 7) * 8 + j) % 1))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u218 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u218[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u218[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (1 + q3)] = u215[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u220 : [4, 8, 10, 10]
-    {
-      for (let i = 0; i < 3200; i++) {
-        u220[i] = 0;
-      }
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let q3 = 0; q3 < 8; q3++) {
-              u220[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + (1 + q3)] = u216[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u221 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u78[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                    ];
-                }
-              }
-            }
-            u221[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u222 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u222[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    a0 *
-                      K2[
-                        ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 +
-                          (1 + ((q1 * 8 * 8 + j) % 1))) *
-                          3 +
-                          ((q1 * 8 * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 1) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 1) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 2) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 2) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 3) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 3) * 8 + j) % 1)
-                      ];
-                }
-              }
-              {
-                const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u222[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    u222[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                    a0 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 4) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 4) * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 5) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 5) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 6) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 6) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (1 + (((q1 * 8 + 7) * 8 + j) % 1))) *
-                          3 +
-                          (((q1 * 8 + 7) * 8 + j) % 1)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u224 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u224[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u224[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + q3] = u221[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u226 : [4, 8, 10, 10]
-    {
-      for (let i = 0; i < 3200; i++) {
-        u226[i] = 0;
-      }
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let q3 = 0; q3 < 8; q3++) {
-              u226[((q0 * 8 + q1) * 10 + (1 + q2)) * 10 + q3] = u222[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u227 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u78[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u227[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u228 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u228[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    a0 *
-                      K2[
-                        ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 + ((q1 * 8 * 8 + j) % 1)) *
-                          3 +
-                          (2 + ((q1 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 1) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q1 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 2) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q1 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 3) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q1 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u228[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    u228[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                    a0 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 4) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q1 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 5) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q1 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 6) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q1 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 7) * 8 + j) % 1)) *
-                          3 +
-                          (2 + (((q1 * 8 + 7) * 8 + j) % 1))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u230 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u230[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u230[((q0 * 8 + q1) * 3 + q2) * 3 + (2 + q3)] = u227[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u232 : [4, 8, 10, 10]
-    {
-      for (let i = 0; i < 3200; i++) {
-        u232[i] = 0;
-      }
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let q3 = 0; q3 < 8; q3++) {
-              u232[((q0 * 8 + q1) * 10 + q2) * 10 + (2 + q3)] = u228[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u233 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u78[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u233[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u234 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u234[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    a0 *
-                      K2[
-                        ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 + ((q1 * 8 * 8 + j) % 1)) *
-                          3 +
-                          (1 + ((q1 * 8 * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 1) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q1 * 8 + 1) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 2) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q1 * 8 + 2) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 3) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q1 * 8 + 3) * 8 + j) % 1))
-                      ];
-                }
-              }
-              {
-                const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u234[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    u234[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                    a0 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 4) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q1 * 8 + 4) * 8 + j) % 1))
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 5) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q1 * 8 + 5) * 8 + j) % 1))
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 6) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q1 * 8 + 6) * 8 + j) % 1))
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 7) * 8 + j) % 1)) *
-                          3 +
-                          (1 + (((q1 * 8 + 7) * 8 + j) % 1))
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u236 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u236[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u236[((q0 * 8 + q1) * 3 + q2) * 3 + (1 + q3)] = u233[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u238 : [4, 8, 10, 10]
-    {
-      for (let i = 0; i < 3200; i++) {
-        u238[i] = 0;
-      }
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let q3 = 0; q3 < 8; q3++) {
-              u238[((q0 * 8 + q1) * 10 + q2) * 10 + (1 + q3)] = u234[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u239 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u189[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u78[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                        10 +
-                        (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                    ];
-                }
-              }
-            }
-            u239[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u240 : [4, 1, 8, 8, 8]
-    {
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 1; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let i = 0; i < 8; i++) {
-              {
-                const a0 = u189[((q0 + q1) * 8 * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 1) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 2) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 3) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u240[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    a0 *
-                      K2[
-                        ((Math.floor((q1 * 8 * 8 + j) / 8) * 8 + ((q1 * 8 * 8 + j) % 8)) * 3 + ((q1 * 8 * 8 + j) % 1)) *
-                          3 +
-                          ((q1 * 8 * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 1) * 8 + j) / 8) * 8 + (((q1 * 8 + 1) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 1) * 8 + j) % 1)) *
-                          3 +
-                          (((q1 * 8 + 1) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 2) * 8 + j) / 8) * 8 + (((q1 * 8 + 2) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 2) * 8 + j) % 1)) *
-                          3 +
-                          (((q1 * 8 + 2) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 3) * 8 + j) / 8) * 8 + (((q1 * 8 + 3) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 3) * 8 + j) % 1)) *
-                          3 +
-                          (((q1 * 8 + 3) * 8 + j) % 1)
-                      ];
-                }
-              }
-              {
-                const a0 = u189[(((q0 + q1) * 8 + 4) * 8 + q2) * 8 + i];
-                const a1 = u189[(((q0 + q1) * 8 + 5) * 8 + q2) * 8 + i];
-                const a2 = u189[(((q0 + q1) * 8 + 6) * 8 + q2) * 8 + i];
-                const a3 = u189[(((q0 + q1) * 8 + 7) * 8 + q2) * 8 + i];
-                for (let j = 0; j < 8; j++) {
-                  u240[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] =
-                    u240[(((q0 + q1) * 8 + j) * 8 + q2) * 8 + i] +
-                    a0 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 4) * 8 + j) / 8) * 8 + (((q1 * 8 + 4) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 4) * 8 + j) % 1)) *
-                          3 +
-                          (((q1 * 8 + 4) * 8 + j) % 1)
-                      ] +
-                    a1 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 5) * 8 + j) / 8) * 8 + (((q1 * 8 + 5) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 5) * 8 + j) % 1)) *
-                          3 +
-                          (((q1 * 8 + 5) * 8 + j) % 1)
-                      ] +
-                    a2 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 6) * 8 + j) / 8) * 8 + (((q1 * 8 + 6) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 6) * 8 + j) % 1)) *
-                          3 +
-                          (((q1 * 8 + 6) * 8 + j) % 1)
-                      ] +
-                    a3 *
-                      K2[
-                        ((Math.floor(((q1 * 8 + 7) * 8 + j) / 8) * 8 + (((q1 * 8 + 7) * 8 + j) % 8)) * 3 +
-                          (((q1 * 8 + 7) * 8 + j) % 1)) *
-                          3 +
-                          (((q1 * 8 + 7) * 8 + j) % 1)
-                      ];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    // u242 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u242[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u242[((q0 * 8 + q1) * 3 + q2) * 3 + q3] = u239[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u244 : [4, 8, 10, 10]
-    {
-      for (let i = 0; i < 3200; i++) {
-        u244[i] = 0;
-      }
-      for (let q0 = 0; q0 < 4; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            for (let q3 = 0; q3 < 8; q3++) {
-              u244[((q0 * 8 + q1) * 10 + q2) * 10 + q3] = u240[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u252 : [4, 8, 10, 10]
-    for (let i = 0; i < 3200; i++) {
-      u252[i] = u244[i] + u238[i] + u232[i] + u226[i] + u220[i] + u214[i] + u208[i] + u202[i] + u196[i];
-    }
-    // u254 : [4, 8, 8, 8]
+    // u99 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u254[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              u76[((i0 * 8 + i1) * 8 + i2) * 8 + i3] > 0 ? u252[((i0 * 8 + i1) * 10 + (1 + i2)) * 10 + (1 + i3)] : 0;
+            u99[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+              u27[((i0 * 8 + i1) * 8 + i2) * 8 + i3] > 0 ? u97[((i0 * 8 + i1) * 10 + (1 + i2)) * 10 + (1 + i3)] : 0;
           }
         }
       }
     }
-    // u255 : [8, 1, 1]
+    // u100 : [8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u255[i] = 0;
+        u100[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u255[q1] += u254[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u100[q1] += u99[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u257 : [4, 8, 8, 8]
+    // u102 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u257[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u254[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1];
+            u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u99[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1];
           }
         }
       }
     }
-    // u258 : [4, 8, 8, 8]
+    // u103 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      u258[i] = u254[i] * u70[i];
+      u103[i] = u99[i] * u21[i];
     }
-    // u259 : [8, 1, 1]
+    // u104 : [8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u259[i] = 0;
+        u104[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u259[q1] += u258[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u104[q1] += u103[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u266 : [4, 8, 8, 8]
+    // u111 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u266[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              u257[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
+            u111[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+              u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
                 ? 0
-                : -(u257[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u70[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u68[i1];
+                : -(u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u19[i1];
           }
         }
       }
     }
-    // u267 : [1, 8, 1, 1]
+    // u112 : [1, 8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u267[i] = 0;
+        u112[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u267[q1] += u266[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u112[q1] += u111[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u271 : [1, 8, 1, 1]
+    // u116 : [1, 8, 1, 1]
     for (let i = 0; i < 8; i++) {
-      u271[i] = (u267[i] === 0 ? 0 : u267[i] / (2 * u68[i])) * 0.00390625;
+      u116[i] = (u112[i] === 0 ? 0 : u112[i] / (2 * u19[i])) * 0.00390625;
     }
-    // u275 : [4, 8, 8, 8]
+    // u120 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u275[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              2 * (u271[i1] * u61[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
-              (u257[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u257[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u68[i1]);
+            u120[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+              2 * (u116[i1] * u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
+              (u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1]);
           }
         }
       }
     }
-    // u276 : [4, 8, 8, 8]
+    // u121 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      u276[i] = -u275[i];
+      u121[i] = -u120[i];
     }
-    // u277 : [1, 8, 1, 1]
+    // u122 : [1, 8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u277[i] = 0;
+        u122[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u277[q1] += u276[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u122[q1] += u121[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u278 : [1, 8, 1, 1]
+    // u123 : [1, 8, 1, 1]
     for (let i = 0; i < 8; i++) {
-      u278[i] = u277[i] * 0.00390625;
+      u123[i] = u122[i] * 0.00390625;
     }
-    // u280 : [4, 8, 8, 8]
+    // u125 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u280[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u278[i1] + u275[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
+            u125[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u123[i1] + u120[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
           }
         }
       }
     }
-    // u282 : [1, 8, 8]
+    // u127 : [8, 72]
     {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u1[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u282[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u284 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u284[i] = 0;
-      }
       for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u284[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (2 + q3)] = u282[q0 * 8 + q1 + q2 + q3];
+        for (let q1 = 0; q1 < 72; q1++) {
+          let acc = 0;
+          for (let q2 = 0; q2 < 4; q2++) {
+            for (let q3 = 0; q3 < 64; q3++) {
+              acc += u125[(q2 * 8 + q0) * 64 + q3] * u2[(q2 * 72 + q1) * 64 + q3];
             }
           }
+          u127[q0 * 72 + q1] = acc;
         }
       }
-    }
-    // u285 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u1[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u285[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u287 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u287[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u287[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + (1 + q3)] = u285[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u288 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u1[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (2 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                    ];
-                }
-              }
-            }
-            u288[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u290 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u290[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u290[((q0 * 8 + q1) * 3 + (2 + q2)) * 3 + q3] = u288[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u291 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u1[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u291[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u293 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u293[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u293[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (2 + q3)] = u291[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u294 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u1[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u294[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u296 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u296[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u296[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + (1 + q3)] = u294[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u297 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u1[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (1 + (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8))) *
-                        10 +
-                        (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                    ];
-                }
-              }
-            }
-            u297[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u299 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u299[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u299[((q0 * 8 + q1) * 3 + (1 + q2)) * 3 + q3] = u297[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u300 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u1[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                        10 +
-                        (2 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u300[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u302 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u302[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u302[((q0 * 8 + q1) * 3 + q2) * 3 + (2 + q3)] = u300[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u303 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u1[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                        10 +
-                        (1 + (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8))
-                    ];
-                }
-              }
-            }
-            u303[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u305 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u305[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u305[((q0 * 8 + q1) * 3 + q2) * 3 + (1 + q3)] = u303[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // u306 : [1, 8, 8]
-    {
-      for (let q0 = 0; q0 < 1; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 8; q2++) {
-            let acc = 0;
-            for (let q3 = 0; q3 < 4; q3++) {
-              for (let q4 = 0; q4 < 8; q4++) {
-                for (let q5 = 0; q5 < 8; q5++) {
-                  acc +=
-                    u280[(((q3 + q0) * 8 + q1) * 8 + q4) * 8 + q5] *
-                    u1[
-                      ((Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 512) * 8 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 64) % 8)) *
-                        10 +
-                        (Math.floor(((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) / 8) % 8)) *
-                        10 +
-                        (((((q3 + q0) * 8 + q2) * 8 + q4) * 8 + q5) % 8)
-                    ];
-                }
-              }
-            }
-            u306[(q0 * 8 + q1) * 8 + q2] = acc;
-          }
-        }
-      }
-    }
-    // u308 : [8, 8, 3, 3]
-    {
-      for (let i = 0; i < 576; i++) {
-        u308[i] = 0;
-      }
-      for (let q0 = 0; q0 < 8; q0++) {
-        for (let q1 = 0; q1 < 8; q1++) {
-          for (let q2 = 0; q2 < 1; q2++) {
-            for (let q3 = 0; q3 < 1; q3++) {
-              u308[((q0 * 8 + q1) * 3 + q2) * 3 + q3] = u306[q0 * 8 + q1 + q2 + q3];
-            }
-          }
-        }
-      }
-    }
-    // d_K2 : [8, 8, 3, 3]
-    for (let i = 0; i < 576; i++) {
-      d_K2[i] = u242[i] + u236[i] + u230[i] + u224[i] + u218[i] + u212[i] + u206[i] + u200[i] + u194[i];
-    }
-    // d_K1 : [8, 8, 3, 3]
-    for (let i = 0; i < 576; i++) {
-      d_K1[i] = u308[i] + u305[i] + u302[i] + u299[i] + u296[i] + u293[i] + u290[i] + u287[i] + u284[i];
     }
     lossSum += loss_value;
     for (let i = 0; i < 576; i++) {
-      grad_K1[i] += d_K1[i];
+      grad_K1_1[i] += u127[i];
     }
     for (let i = 0; i < 8; i++) {
-      grad_g1_1[i] += u259[i];
+      grad_g1_1[i] += u104[i];
     }
     for (let i = 0; i < 8; i++) {
-      grad_c1_1[i] += u255[i];
+      grad_c1_1[i] += u100[i];
     }
     for (let i = 0; i < 576; i++) {
-      grad_K2[i] += d_K2[i];
+      grad_K2_1[i] += u93[i];
     }
     for (let i = 0; i < 8; i++) {
-      grad_g2_1[i] += u167[i];
+      grad_g2_1[i] += u69[i];
     }
     for (let i = 0; i < 8; i++) {
-      grad_c2_1[i] += u163[i];
+      grad_c2_1[i] += u65[i];
     }
   }
   const scale = 1 / n;
   out.loss = (sums[0] + lossSum) * scale;
   for (let i = 0; i < 576; i++) {
-    grad_K1[i] *= scale;
+    grad_K1_1[i] *= scale;
   }
   for (let i = 0; i < 8; i++) {
     grad_g1_1[i] *= scale;
@@ -19372,7 +3433,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     grad_c1_1[i] *= scale;
   }
   for (let i = 0; i < 576; i++) {
-    grad_K2[i] *= scale;
+    grad_K2_1[i] *= scale;
   }
   for (let i = 0; i < 8; i++) {
     grad_g2_1[i] *= scale;

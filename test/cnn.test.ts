@@ -127,7 +127,8 @@ describe("the layers' gradients agree with finite differences and the evaluator"
 
   it("a network too long for one optimized V8 function runs as parts, with the same gradients (split.ts)", async () => {
     const source =
-      "param K[4, 1, 5, 5], k[4], W[3, 64], c[3], s\ninput img[1, 12, 12], y: int\nscale = exp(s)\nh = max_pool2d(relu(conv2d(img, K, bias=k, padding=2) * scale), 3)\nloss = cross_entropy(W @ flatten(h) + c, y) + s^2\n";
+      // a 7 × 7 max-pool folds 49 windows, forward and back
+      "param K[4, 1, 5, 5], k[4], W[3, 16], c[3], s\ninput img[1, 12, 12], y: int\nscale = exp(s)\nh = max_pool2d(relu(conv2d(img, K, bias=k, padding=2) * scale), 7, stride=3)\nloss = cross_entropy(W @ flatten(h) + c, y) + s^2\n";
     const { typescript } = await compile(source, { prettier: false });
     expect(typescript).toMatch(/function gradients_part2\(/);
     expect(typescript).toMatch(/gradients_spill\[0\] = /); // a scalar one part computes and a later one reads

@@ -451,6 +451,8 @@ const displayFunctions: Readonly<Record<string, (args: string[]) => string>> = {
   unreshape: ([g]) => `\\operatorname{reshape}^{-1}\\left(${g}\\right)`,
   unslice: ([g]) => `\\operatorname{pad}\\left(${g}\\right)`,
   unpad: ([g]) => `\\operatorname{slice}\\left(${g}\\right)`,
+  unfoldback: ([g]) => `\\operatorname{fold}\\left(${g}\\right)`,
+  foldback: ([g]) => `\\operatorname{unfold}\\left(${g}\\right)`,
   scatter: ([g]) => `\\operatorname{scatter\\,add}\\left(${g}\\right)`,
   gatherback: ([g]) => `\\operatorname{take}\\left(${g}\\right)`,
 };

@@ -1,17 +1,16 @@
 /**
  * The layers of a deep-learning course, written with the IR's primitives, so that each derivative
- * is the composition of theirs and correct by construction: a convolution is a sum over the
- * kernel's offsets of a product of the weights at that offset with a strided window of the
- * (padded) input (slice <-> pad, contraction <-> contraction); pooling folds the windows with max
+ * is the composition of theirs and correct by construction: a convolution is one matrix product
+ * of the filters with the windows of the (padded) input laid out as columns (unfold, im2col;
+ * its transpose fold adds the columns' gradients back); pooling folds the windows with max
  * or adds them; normalization is means and variances over axes. PyTorch's semantics throughout
  * (F.conv2d's cross-correlation, output sizes rounded down, max-pool padding with -inf, average
- * pooling counting the padding as zeros, training-mode batch statistics with the biased variance).
- */
+ * pooling counting the padding as zeros, training-mode batch statistics with the biased variance). */
 import { problem, type Problem } from "../diagnostics/diagnostic.js";
 import type { Builder } from "../ir/build.js";
 import { padOf, reshapeOf, sliceOf } from "../ops/primitives.js";
 import { formatSpec } from "../shape/contract.js";
-import { keptShape, sameShape, showShape, type Shape } from "../shape/shape.js";
+import { keptShape, sameShape, showShape, size, type Shape } from "../shape/shape.js";
 import type { Builtin, Param, ShapeResult, StaticValue, Statics } from "./types.js";
 
 const T = (name: string): Param => ({ name, kind: "tensor" });
@@ -122,34 +121,42 @@ function convGeometry(name: string, a: readonly Shape[], s: Statics, n: number):
   return { ...w, batched: x.length === n + 2, channels, filters: W[0], groups };
 }
 
-/** letters of the spatial axes in einsum subscripts */
-const spatialLetters = (n: number) => "hwl".slice(0, n);
-
 /**
- * y = sum over kernel offsets k of W[:, :, k] · window_k(x): per group g of channels, the filters
- * of g against the channels of g ("gfc,ngchw->ngfhw", the batch axis n where x has one).
+ * im2col: the windows of the padded x as columns, cols [N?, C, K..., O...] (unfold), and the
+ * convolution one matrix product of the filters [F, C·K] with the columns [C·K, O] (per group g,
+ * per sample n: "gfk,ngkp->ngfp"), so it runs the product kernels; its derivatives are products
+ * and fold (col2im), unfold's transpose.
  */
-function convLower(b: Builder, args: readonly number[], g: Conv, n: number): number {
+function convLower(b: Builder, args: readonly number[], g: Conv): number {
   const [x, W, bias] = args;
   const { groups: G, filters: F, channels: C } = g;
-  const sp = spatialLetters(n);
-  const N = g.batched ? "n" : "";
-  const spec = formatSpec({ inputs: ["gfc", `${N}gc${sp}`], output: `${N}gf${sp}` });
-  const xp = padded(b, x, g);
-  const batch = g.batched ? [g.lead[0]] : [];
-  const terms = offsets(g.kernel).map((at) => {
-    const patch = reshapeOf(b, window(b, xp, g, at), [...batch, G, C / G, ...g.out]);
-    const wk = sliceOf(b, W, [0, 0, ...at], [1, 1, ...at.map(() => 1)], [F, C / G, ...at.map(() => 1)]);
-    const weights = reshapeOf(b, wk, [G, F / G, C / G]);
-    return b.node("contract2", [weights, patch], {
-      target: [...batch, G, F / G, ...g.out],
-      attrs: { spec },
-    });
+  const cols = b.node("unfold", [padded(b, x, g)], {
+    target: [...g.lead, ...g.kernel, ...g.out],
+    attrs: { steps: [...g.stride], dilation: [...g.dilation] },
   });
-  const sum = terms.reduce((acc, t) => b.elementwise("add", [acc, t]));
-  const y = reshapeOf(b, sum, [...batch, F, ...g.out]);
-  if (bias === undefined) return y;
-  return b.elementwise("add", [y, reshapeOf(b, bias, [F, ...g.out.map(() => 1)])]);
+  const depth = (C / G) * size(g.kernel);
+  const positions = size(g.out);
+  const batch = g.batched ? [g.lead[0]] : [];
+  let y: number;
+  if (G === 1 && !g.batched)
+    y = b.node("matmul", [reshapeOf(b, W, [F, depth]), reshapeOf(b, cols, [depth, positions])]);
+  else {
+    const [gl, N] = [G > 1 ? "g" : "", g.batched ? "n" : ""];
+    y = b.node(
+      "contract2",
+      [
+        reshapeOf(b, W, [...(G > 1 ? [G] : []), F / G, depth]),
+        reshapeOf(b, cols, [...batch, ...(G > 1 ? [G] : []), depth, positions]),
+      ],
+      {
+        target: [...batch, ...(G > 1 ? [G] : []), F / G, positions],
+        attrs: { spec: formatSpec({ inputs: [`${gl}fk`, `${N}${gl}kp`], output: `${N}${gl}fp` }) },
+      },
+    );
+  }
+  const out = reshapeOf(b, y, [...batch, F, ...g.out]);
+  if (bias === undefined) return out;
+  return b.elementwise("add", [out, reshapeOf(b, bias, [F, ...g.out.map(() => 1)])]);
 }
 
 function conv(name: string, n: number): Builtin {
@@ -179,7 +186,6 @@ function conv(name: string, n: number): Builtin {
           s,
           n,
         ) as Conv,
-        n,
       ),
   };
 }

@@ -8,6 +8,9 @@ import type { Shape } from "../shape/shape.js";
  *   starts, steps   slice: result index i reads operand index starts + steps * i per axis;
  *                   pad (its transpose): operand index i lands at starts + steps * i
  *   spec    contract1 / contract2: einsum subscripts "ij,jk->ik" (see shape/contract.ts)
+ *   steps, dilation   unfold (im2col): window position o, kernel offset k of each of the last
+ *                     n axes read operand index o * steps + k * dilation; fold (its transpose)
+ *                     adds them back there
  *   axis    iota: the result holds its index along this axis
  */
 export interface Attrs {
@@ -17,6 +20,7 @@ export interface Attrs {
   readonly steps?: readonly number[];
   readonly spec?: string;
   readonly axis?: number;
+  readonly dilation?: readonly number[];
 }
 
 /** The attributes, as text for hash keys and the IR dump ("" when there are none). */
@@ -29,6 +33,7 @@ export function attrsText(a: Attrs | undefined): string {
   if (a.steps) parts.push(`steps=[${a.steps.join(",")}]`);
   if (a.spec !== undefined) parts.push(`spec=${a.spec}`);
   if (a.axis !== undefined) parts.push(`axis=${a.axis}`);
+  if (a.dilation) parts.push(`dilation=[${a.dilation.join(",")}]`);
   return parts.join(" ");
 }
 

@@ -5,6 +5,7 @@ import { movement } from "./movement.js";
 import { products } from "./products.js";
 import { reduce } from "./reduce.js";
 import { rowwise } from "./rowwise.js";
+import { windows } from "./windows.js";
 import type { ElementwiseDef, Kernel, KernelDef, LeafDef, OpDef, OpKind, ViewMap } from "./types.js";
 
 export type * from "./types.js";
@@ -26,6 +27,7 @@ export const ops = {
   ...products,
   ...rowwise,
   ...indexing,
+  ...windows,
 } satisfies Record<string, OpDef>;
 
 export type Op = keyof typeof ops;

@@ -87,3 +87,19 @@ export const einsumGradTex =
       operands: others,
     };
   };
+
+/** the window's sizes, with the stride and dilation where they are not 1: 5 \\times 5, stride 2 */
+function windowsScript(n: Parameters<TexRule>[0], cols: Shape | undefined): string {
+  const steps = n.attrs?.steps ?? [];
+  const dilation = n.attrs?.dilation ?? [];
+  const k = cols ? cols.slice(cols.length - 2 * steps.length, cols.length - steps.length) : [];
+  const extra = (name: string, v: readonly number[]) =>
+    v.some((x) => x !== 1) ? `,\\,\\text{${name} } ${v.join(" \\times ")}` : "";
+  return `${k.join(" \\times ")}${extra("stride", steps)}${extra("dilation", dilation)}`;
+}
+
+/** im2col: every window of x as a column */
+export const unfoldTex: TexRule = (n) => `\\operatorname{unfold}_{${windowsScript(n, n.shape)}}\\left({x}\\right)`;
+
+/** col2im: the columns added back where their windows read */
+export const foldTex: TexRule = (n) => `\\operatorname{fold}_{${windowsScript(n, n.operands?.[0])}}\\left({y}\\right)`;

@@ -29,6 +29,8 @@ export const displayOnly: ReadonlySet<string> = new Set([
   "unreshape",
   "unslice",
   "unpad",
+  "unfoldback",
+  "foldback",
   "contractgrad",
   "scatter",
   "gatherback",

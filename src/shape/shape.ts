@@ -126,6 +126,29 @@ export function windowFits(
   });
 }
 
+/**
+ * Do `cols` = [...lead, K_1..K_n, O_1..O_n] hold the sliding windows of `whole` = [...lead, S_1..S_n]
+ * (n = steps.length): window o at kernel offset k reads o * steps + k * dilation < S on each axis?
+ * Unfold reads such columns; fold adds them back.
+ */
+export function unfoldFits(
+  whole: Shape,
+  cols: Shape,
+  steps?: readonly number[],
+  dilation?: readonly number[],
+): boolean {
+  if (!steps || !dilation || steps.length === 0 || dilation.length !== steps.length) return false;
+  const n = steps.length;
+  const lead = whole.length - n;
+  if (lead < 0 || cols.length !== whole.length + n || !sameShape(cols.slice(0, lead), whole.slice(0, lead)))
+    return false;
+  return steps.every((s, a) => {
+    const [k, o, d] = [cols[lead + a], cols[lead + n + a], dilation[a]];
+    const positive = (v: number) => Number.isInteger(v) && v >= 1;
+    return positive(s) && positive(d) && positive(k) && positive(o) && (o - 1) * s + (k - 1) * d < whole[lead + a];
+  });
+}
+
 /** Matmul kinds by operand ranks, NumPy's 1-D/2-D rules. */
 export type MatmulKind = "matvec" | "vecmat" | "matmul" | "dot";
 

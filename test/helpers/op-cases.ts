@@ -103,6 +103,12 @@ export const cases: Case[] = [
   { op: "reshape", shapes: [[2, 3, 4]], target: [6, 4] },
   { op: "slice", shapes: [[4, 5, 3]], target: [2, 2, 3], attrs: { starts: [1, 4, 0], steps: [2, -3, 1] } },
   { op: "pad", shapes: [[2, 2]], target: [4, 5], attrs: { starts: [1, 0], steps: [2, 3] } },
+  // sliding windows: overlapping (stride 1), strided with a dilation, and in one axis
+  { op: "unfold", shapes: [[2, 4, 5]], target: [2, 2, 3, 3, 3], attrs: { steps: [1, 1], dilation: [1, 1] } },
+  { op: "unfold", shapes: [[1, 2, 7, 6]], target: [1, 2, 2, 2, 2, 2], attrs: { steps: [2, 3], dilation: [3, 2] } },
+  { op: "unfold", shapes: [[9]], target: [3, 4], attrs: { steps: [2], dilation: [1] } },
+  { op: "fold", shapes: [[2, 2, 3, 3, 3]], target: [2, 4, 5], attrs: { steps: [1, 1], dilation: [1, 1] } },
+  { op: "fold", shapes: [[3, 2, 4]], target: [3, 8], attrs: { steps: [2], dilation: [1] } },
   { op: "contract1", shapes: [[3, 3, 2]], target: [3], attrs: { spec: "iij->i" } },
   { op: "contract1", shapes: [[3]], target: [3, 3], attrs: { spec: "i->ii" } },
   {
