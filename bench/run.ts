@@ -674,14 +674,19 @@ async function transformerCase(): Promise<Case> {
 }
 
 /**
- * LeNet-5 (examples/lenet.grad) on one digit: gradc's two targets against the same network in
- * TF.js (cpu; NHWC, its layout, with the weights laid out for it and the gradients laid back)
- * and jax-js (jit; NCHW, as gradc).
+ * LeNet-5 on one digit (examples/lenet.grad) or on a batch of 32 written as [N, 1, 28, 28]
+ * (examples/lenet-batch.grad, the mean cross-entropy; also the one-digit module's
+ * batchGradients): gradc's two targets against the same network in TF.js (cpu; NHWC, its layout,
+ * with the weights laid out for it and the gradients laid back) and jax-js (jit; NCHW, as gradc).
  */
-async function lenetCase(): Promise<Case> {
-  const file = "examples/lenet.grad";
+async function lenetCase(n: number): Promise<Case> {
+  const file = n === 1 ? "examples/lenet.grad" : "examples/lenet-batch.grad";
   const mod = await generated(file);
   const mod32 = await generated(file, "f32", "wasm");
+  const [one, one32] =
+    n === 1
+      ? [mod, mod32]
+      : [await generated("examples/lenet.grad"), await generated("examples/lenet.grad", "f32", "wasm")];
   const a = analyze(readFileSync(file, "utf8"));
   const shapes = mod.shapes.params as Record<string, readonly number[]>;
   const names = Object.keys(shapes);
@@ -691,20 +696,22 @@ async function lenetCase(): Promise<Case> {
     p[n] = uniform(k, s.length > 1 ? Math.sqrt(2 / (k / s[0])) : 0.05);
   }
   const p32 = Object.fromEntries(Object.entries(p).map(([n, v]) => [n, Float32Array.from(v)]));
-  const img = Float64Array.from({ length: 784 }, () => next());
+  const img = Float64Array.from({ length: 784 * n }, () => next());
   const img32 = Float32Array.from(img);
-  const label = 3;
+  const labels = Int32Array.from({ length: n }, (_, i) => (3 + 7 * i) % 10);
   const out = mod.createResult(),
-    out32 = mod32.createResult();
-  const oneHot = Float32Array.from({ length: 10 }, (_, i) => (i === label ? 1 : 0));
+    out32 = mod32.createResult(),
+    outOne = one.createResult(),
+    outOne32 = one32.createResult();
+  const oneHot = Float32Array.from({ length: 10 * n }, (_, i) => (i % 10 === labels[Math.floor(i / 10)] ? 1 : 0));
   // TF.js: filters [F, C, kh, kw] -> [kh, kw, C, F] and back; flatten in C, H, W order as gradc
   const filters = new Set(["K1", "K2"]);
   const tfState = perBackend(() => {
     const ps = names.map((n) =>
       filters.has(n) ? tf.tensor(p32[n], [...shapes[n]]).transpose([2, 3, 1, 0]) : tf.tensor(p32[n], [...shapes[n]]),
     );
-    const x = tf.tensor(img32, [1, 28, 28, 1]);
-    const y = tf.tensor(oneHot, [1, 10]);
+    const x = tf.tensor(img32, [n, 1, 28, 28]).transpose([0, 2, 3, 1]);
+    const y = tf.tensor(oneHot, [n, 10]);
     const f = (...q: tf.Tensor[]) => {
       const v = Object.fromEntries(names.map((n, i) => [n, q[i]]));
       const conv = (h: tf.Tensor, K: tf.Tensor, k: tf.Tensor, pad: number) =>
@@ -727,11 +734,11 @@ async function lenetCase(): Promise<Case> {
         );
       const h1 = tf.maxPool(conv(x, v.K1, v.k1, 2) as tf.Tensor4D, 2, 2, "valid");
       const h2 = tf.maxPool(conv(h1, v.K2, v.k2, 0) as tf.Tensor4D, 2, 2, "valid");
-      const flat = h2.transpose([0, 3, 1, 2]).reshape([1, 400]);
+      const flat = h2.transpose([0, 3, 1, 2]).reshape([n, 400]);
       const h3 = tf.relu(tf.matMul(flat, v.W3, false, true).add(v.b3));
       const h4 = tf.relu(tf.matMul(h3, v.W4, false, true).add(v.b4));
       const z = tf.matMul(h4, v.W5, false, true).add(v.b5);
-      return tf.logSumExp(z).sub(tf.sum(z.mul(y))) as tf.Scalar;
+      return tf.mean(tf.logSumExp(z, 1).sub(tf.sum(z.mul(y), 1))) as tf.Scalar;
     };
     return { ps, vg: tf.valueAndGrads(f) };
   });
@@ -742,10 +749,11 @@ async function lenetCase(): Promise<Case> {
     for (const [i, g] of grads.entries()) if (laidBack[i] !== g) g.dispose();
     return tfResult(value, laidBack, names);
   };
-  // jax-js: NCHW as gradc; max-pooling as a max over 2 × 2 blocks of a reshape
+  // jax-js: NCHW as gradc; max-pooling as a max over 2 × 2 blocks of a reshape; W v as v Wᵀ
+  // (jax-js's einsum and matvec parse subscripts with Node 22's iterator helpers)
   const jvg = jit(
     valueAndGrad((q: Record<string, np.Array>, x: np.Array, y: np.Array) => {
-      const pool = (h: np.Array, C: number, H: number) => h.reshape([1, C, H / 2, 2, H / 2, 2]).max([3, 5]);
+      const pool = (h: np.Array, C: number, H: number) => h.reshape([n, C, H / 2, 2, H / 2, 2]).max([3, 5]);
       const conv = (h: np.Array, K: np.Array, k: np.Array, F: number, pad: number) =>
         nn.relu(
           lax
@@ -762,31 +770,43 @@ async function lenetCase(): Promise<Case> {
         );
       const h1 = pool(conv(x, q.K1, q.k1, 6, 2), 6, 28);
       const h2 = pool(conv(h1, q.K2, q.k2, 16, 0), 16, 10);
-      // W v as a matrix product (jax-js's matvec parses einsum subscripts with Node 22's iterator helpers)
-      const mv = (W: np.Array, v: np.Array, m: number, n: number) => np.matmul(W, v.reshape([n, 1])).reshape([m]);
-      const h3 = nn.relu(mv(q.W3, h2.reshape([400]), 120, 400).add(q.b3));
-      const h4 = nn.relu(mv(q.W4, h3, 84, 120).add(q.b4));
-      const z = mv(q.W5, h4, 10, 84).add(q.b5);
-      return nn.logsumexp(z.ref, -1).sub(np.sum(z.mul(y)));
+      const h3 = nn.relu(np.matmul(h2.reshape([n, 400]), np.transpose(q.W3)).add(q.b3));
+      const h4 = nn.relu(np.matmul(h3, np.transpose(q.W4)).add(q.b4));
+      const z = np.matmul(h4, np.transpose(q.W5)).add(q.b5);
+      return np.mean(nn.logsumexp(z.ref, -1).sub(np.sum(z.mul(y), -1)));
     }),
   );
   const jp = Object.fromEntries(names.map((n) => [n, np.array(p32[n]).reshape([...shapes[n]])]));
-  const [jX, jY] = [np.array(img32).reshape([1, 1, 28, 28]), np.array(oneHot)];
+  const [jX, jY] = [np.array(img32).reshape([n, 1, 28, 28]), np.array(oneHot).reshape([n, 10])];
   const jaxStep: Step = () => {
     const [v, g] = jvg(Object.fromEntries(names.map((n) => [n, jp[n].ref])), jX.ref, jY.ref);
     return { loss: v.dataSync()[0], grads: Object.fromEntries(names.map((n) => [n, g[n].dataSync()])) };
   };
+  const step = (m: typeof mod, q: typeof p | typeof p32, x: typeof img | typeof img32, o: typeof out): Step =>
+    n === 1
+      ? () => m.gradients(q, { img: x, label: labels[0] }, o) as ReturnType<Step>
+      : () => m.gradients(q, { img: x, labels }, o) as ReturnType<Step>;
+  const batchOf =
+    (m: typeof mod, q: typeof p | typeof p32, x: typeof img | typeof img32, o: typeof out): Step =>
+    () =>
+      m.batchGradients(q, { img: x, label: labels }, n, o) as ReturnType<Step>;
   return {
-    name: "LeNet-5 on one 28×28 digit",
+    name: n === 1 ? "LeNet-5 on one 28×28 digit" : `LeNet-5 on a batch of ${n} digits, [${n}, 1, 28, 28]`,
     gradc: "gradc",
     flops: flops(a.ir),
     impls: [
-      { name: "gradc", step: () => mod.gradients(p, { img, label }, out) as ReturnType<Step> },
-      {
-        name: "gradc --target wasm --dtype f32",
-        step: () => mod32.gradients(p32, { img: img32, label }, out32) as ReturnType<Step>,
-        f32: true,
-      },
+      { name: "gradc", step: step(mod, p, img, out) },
+      { name: "gradc --target wasm --dtype f32", step: step(mod32, p32, img32, out32), f32: true },
+      ...(n === 1
+        ? []
+        : [
+            { name: "gradc, one digit's batchGradients()", step: batchOf(one, p, img, outOne) },
+            {
+              name: "gradc --target wasm --dtype f32, one digit's batchGradients()",
+              step: batchOf(one32, p32, img32, outOne32),
+              f32: true,
+            },
+          ]),
       { name: "TF.js cpu", step: tfStep, f32: true },
       { name: "jax-js wasm", step: jaxStep, f32: true },
     ],
@@ -863,7 +883,8 @@ const makers = [
   () => mlpCase(32, "x @ W"),
   batchAsMatrixCase,
   transformerCase,
-  lenetCase,
+  () => lenetCase(1),
+  () => lenetCase(32),
 ];
 const cases: Case[] = [];
 for (const make of makers) {

@@ -2,7 +2,7 @@
 // (gradc compile examples/lenet.grad).
 // source sha256: 339ffa076b7fcd8a7105dcade97349b4e15d106fc1f3b41a361b579807b5273f
 // gradc options: dtype=f64
-// output sha256: 713738c16ad934a83a16bc9c21dc420a0dd0d7d19c993151a7b52783b34453fe
+// output sha256: 28aadac0c14bafb87394c56085dffa854c2e92140aea113d34d39f36ae19e35a
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -126,8 +126,7 @@ function createWorkspace() {
     u10: new Float64Array(4704),
     u10_1: new Float64Array(75264),
     u100: new Float64Array(4704),
-    u101_1: new Float64Array(18816),
-    u103_1: new Float64Array(18816),
+    u102_1: new Float64Array(18816),
     u104_1: new Float64Array(18816),
     u105: new Float64Array(4704),
     u105_1: new Float64Array(18816),
@@ -139,14 +138,16 @@ function createWorkspace() {
     u11_1: new Float64Array(75264),
     u110: new Float64Array(150),
     u110_1: new Float64Array(18816),
-    u111: new Float64Array(75264),
+    u111: new Float64Array(18816),
     u112: new Float64Array(75264),
     u113: new Float64Array(75264),
     u114: new Float64Array(75264),
-    u119: new Float64Array(75264),
-    u120: new Float64Array(4704),
-    u121: new Float64Array(6),
-    u124: new Float64Array(150),
+    u115: new Float64Array(75264),
+    u120: new Float64Array(75264),
+    u121: new Float64Array(4704),
+    u122: new Float64Array(6),
+    u125: new Float64Array(2400),
+    u126: new Float64Array(150),
     u15: new Float64Array(1176),
     u16: new Float64Array(1176),
     u16_1: new Float64Array(18816),
@@ -232,10 +233,11 @@ function createWorkspace() {
     u94: new Float64Array(1176),
     u95: new Float64Array(1176),
     u96: new Float64Array(1176),
-    u96_1: new Float64Array(2400),
+    u96_1: new Float64Array(38400),
     u97: new Float64Array(4704),
-    u97_1: new Float64Array(240000),
+    u97_1: new Float64Array(2400),
     u98: new Float64Array(4704),
+    u98_1: new Float64Array(240000),
     u99: new Float64Array(4704),
   };
 }
@@ -1828,9 +1830,9 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u93_1 = workspace.u93_1;
   const u96_1 = workspace.u96_1;
   const u97_1 = workspace.u97_1;
+  const u98_1 = workspace.u98_1;
   const d_h1_1 = workspace.d_h1_1;
-  const u101_1 = workspace.u101_1;
-  const u103_1 = workspace.u103_1;
+  const u102_1 = workspace.u102_1;
   const u104_1 = workspace.u104_1;
   const u105_1 = workspace.u105_1;
   const u106_1 = workspace.u106_1;
@@ -1842,10 +1844,12 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u112 = workspace.u112;
   const u113 = workspace.u113;
   const u114 = workspace.u114;
-  const u119 = workspace.u119;
+  const u115 = workspace.u115;
   const u120 = workspace.u120;
   const u121 = workspace.u121;
-  const u124 = workspace.u124;
+  const u122 = workspace.u122;
+  const u125 = workspace.u125;
+  const u126 = workspace.u126;
   const sums = workspace.batchSums;
   const grads = out.grads;
   // u1_1 : [16, 1, 32, 32]
@@ -2732,21 +2736,46 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u96_1 : [16, 150]
+  // u96_1 : [16, 16, 150]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let j = 0; j < 150; j += 2) {
+        for (let i = 0; i < 16; i += 2) {
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let t = 0; t < 100; t++) {
+            const a0 = u91_1[(q0 * 16 + i) * 100 + t];
+            const a1 = u91_1[(q0 * 16 + (i + 1)) * 100 + t];
+            const a2 = u19_1[(q0 * 150 + j) * 100 + t];
+            const a3 = u19_1[(q0 * 150 + (j + 1)) * 100 + t];
+            s0 += a0 * a2;
+            s1 += a0 * a3;
+            s2 += a1 * a2;
+            s3 += a1 * a3;
+          }
+          u96_1[(q0 * 16 + i) * 150 + j] = s0;
+          u96_1[(q0 * 16 + i) * 150 + (j + 1)] = s1;
+          u96_1[(q0 * 16 + (i + 1)) * 150 + j] = s2;
+          u96_1[(q0 * 16 + (i + 1)) * 150 + (j + 1)] = s3;
+        }
+      }
+    }
+  }
+  // u97_1 : [16, 150]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 150; q1++) {
         let acc = 0;
         for (let q2 = 0; q2 < 16; q2++) {
-          for (let q3 = 0; q3 < 100; q3++) {
-            acc += u91_1[(q2 * 16 + q0) * 100 + q3] * u19_1[(q2 * 150 + q1) * 100 + q3];
-          }
+          acc = acc + u96_1[(q2 * 16 + q0) * 150 + q1];
         }
-        u96_1[q0 * 150 + q1] = acc;
+        u97_1[q0 * 150 + q1] = acc;
       }
     }
   }
-  // u97_1 : [16, 150, 100]
+  // u98_1 : [16, 150, 100]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let i = 0; i < 100; i++) {
@@ -2761,7 +2790,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
           const a7 = u91_1[(q0 * 16 + 7) * 100 + i];
           for (let j = 0; j < 150; j++) {
             const s = a0 * K2_1[j] + a1 * K2_1[150 + j] + a2 * K2_1[300 + j] + a3 * K2_1[450 + j];
-            u97_1[(q0 * 150 + j) * 100 + i] =
+            u98_1[(q0 * 150 + j) * 100 + i] =
               s + a4 * K2_1[600 + j] + a5 * K2_1[750 + j] + a6 * K2_1[900 + j] + a7 * K2_1[1050 + j];
           }
         }
@@ -2776,8 +2805,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
           const a7 = u91_1[(q0 * 16 + 15) * 100 + i];
           for (let j = 0; j < 150; j++) {
             const s = a0 * K2_1[1200 + j] + a1 * K2_1[1350 + j] + a2 * K2_1[1500 + j] + a3 * K2_1[1650 + j];
-            u97_1[(q0 * 150 + j) * 100 + i] =
-              u97_1[(q0 * 150 + j) * 100 + i] +
+            u98_1[(q0 * 150 + j) * 100 + i] =
+              u98_1[(q0 * 150 + j) * 100 + i] +
               s +
               a4 * K2_1[1800 + j] +
               a5 * K2_1[1950 + j] +
@@ -2800,7 +2829,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             for (let q4 = 0; q4 < 10; q4++) {
               for (let q5 = 0; q5 < 10; q5++) {
                 d_h1_1[((q0 * 6 + q1) * 14 + (q4 + q2)) * 14 + (q5 + q3)] +=
-                  u97_1[((((q0 * 6 + q1) * 5 + q2) * 5 + q3) * 10 + q4) * 10 + q5];
+                  u98_1[((((q0 * 6 + q1) * 5 + q2) * 5 + q3) * 10 + q4) * 10 + q5];
               }
             }
           }
@@ -2808,12 +2837,12 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u101_1 : [16, 6, 14, 14]
+  // u102_1 : [16, 6, 14, 14]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 6; i1++) {
       for (let i2 = 0; i2 < 14; i2++) {
         for (let i3 = 0; i3 < 14; i3++) {
-          u101_1[((i0 * 6 + i1) * 14 + i2) * 14 + i3] =
+          u102_1[((i0 * 6 + i1) * 14 + i2) * 14 + i3] =
             u17[((i0 * 6 + i1) * 14 + i2) * 14 + i3] >= u11_1[((i0 * 6 + i1) * 28 + (1 + 2 * i2)) * 28 + (1 + 2 * i3)]
               ? 1
               : 0;
@@ -2821,20 +2850,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u103_1 : [16, 6, 14, 14]
-  for (let i = 0; i < 18816; i++) {
-    u103_1[i] = u101_1[i] > 0 ? d_h1_1[i] : 0;
-  }
   // u104_1 : [16, 6, 14, 14]
   for (let i = 0; i < 18816; i++) {
-    u104_1[i] = u101_1[i] > 0 ? 0 : d_h1_1[i];
+    u104_1[i] = u102_1[i] > 0 ? d_h1_1[i] : 0;
   }
   // u105_1 : [16, 6, 14, 14]
+  for (let i = 0; i < 18816; i++) {
+    u105_1[i] = u102_1[i] > 0 ? 0 : d_h1_1[i];
+  }
+  // u106_1 : [16, 6, 14, 14]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 6; i1++) {
       for (let i2 = 0; i2 < 14; i2++) {
         for (let i3 = 0; i3 < 14; i3++) {
-          u105_1[((i0 * 6 + i1) * 14 + i2) * 14 + i3] =
+          u106_1[((i0 * 6 + i1) * 14 + i2) * 14 + i3] =
             u16_1[((i0 * 6 + i1) * 14 + i2) * 14 + i3] >= u11_1[((i0 * 6 + i1) * 28 + (1 + 2 * i2)) * 28 + 2 * i3]
               ? 1
               : 0;
@@ -2842,20 +2871,20 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u106_1 : [16, 6, 14, 14]
-  for (let i = 0; i < 18816; i++) {
-    u106_1[i] = u105_1[i] > 0 ? u103_1[i] : 0;
-  }
   // u107 : [16, 6, 14, 14]
   for (let i = 0; i < 18816; i++) {
-    u107[i] = u105_1[i] > 0 ? 0 : u103_1[i];
+    u107[i] = u106_1[i] > 0 ? u104_1[i] : 0;
   }
   // u108_1 : [16, 6, 14, 14]
+  for (let i = 0; i < 18816; i++) {
+    u108_1[i] = u106_1[i] > 0 ? 0 : u104_1[i];
+  }
+  // u109_1 : [16, 6, 14, 14]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 6; i1++) {
       for (let i2 = 0; i2 < 14; i2++) {
         for (let i3 = 0; i3 < 14; i3++) {
-          u108_1[((i0 * 6 + i1) * 14 + i2) * 14 + i3] =
+          u109_1[((i0 * 6 + i1) * 14 + i2) * 14 + i3] =
             u11_1[((i0 * 6 + i1) * 28 + 2 * i2) * 28 + 2 * i3] >=
             u11_1[((i0 * 6 + i1) * 28 + 2 * i2) * 28 + (1 + 2 * i3)]
               ? 1
@@ -2864,28 +2893,13 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u109_1 : [16, 6, 14, 14]
-  for (let i = 0; i < 18816; i++) {
-    u109_1[i] = u108_1[i] > 0 ? u106_1[i] : 0;
-  }
   // u110_1 : [16, 6, 14, 14]
   for (let i = 0; i < 18816; i++) {
-    u110_1[i] = u108_1[i] > 0 ? 0 : u106_1[i];
+    u110_1[i] = u109_1[i] > 0 ? u107[i] : 0;
   }
-  // u111 : [16, 6, 28, 28]
-  {
-    for (let i = 0; i < 75264; i++) {
-      u111[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 6; q1++) {
-        for (let q2 = 0; q2 < 14; q2++) {
-          for (let q3 = 0; q3 < 14; q3++) {
-            u111[((q0 * 6 + q1) * 28 + (1 + 2 * q2)) * 28 + (1 + 2 * q3)] = u104_1[((q0 * 6 + q1) * 14 + q2) * 14 + q3];
-          }
-        }
-      }
-    }
+  // u111 : [16, 6, 14, 14]
+  for (let i = 0; i < 18816; i++) {
+    u111[i] = u109_1[i] > 0 ? 0 : u107[i];
   }
   // u112 : [16, 6, 28, 28]
   {
@@ -2896,7 +2910,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       for (let q1 = 0; q1 < 6; q1++) {
         for (let q2 = 0; q2 < 14; q2++) {
           for (let q3 = 0; q3 < 14; q3++) {
-            u112[((q0 * 6 + q1) * 28 + (1 + 2 * q2)) * 28 + 2 * q3] = u107[((q0 * 6 + q1) * 14 + q2) * 14 + q3];
+            u112[((q0 * 6 + q1) * 28 + (1 + 2 * q2)) * 28 + (1 + 2 * q3)] = u105_1[((q0 * 6 + q1) * 14 + q2) * 14 + q3];
           }
         }
       }
@@ -2911,7 +2925,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       for (let q1 = 0; q1 < 6; q1++) {
         for (let q2 = 0; q2 < 14; q2++) {
           for (let q3 = 0; q3 < 14; q3++) {
-            u113[((q0 * 6 + q1) * 28 + 2 * q2) * 28 + (1 + 2 * q3)] = u110_1[((q0 * 6 + q1) * 14 + q2) * 14 + q3];
+            u113[((q0 * 6 + q1) * 28 + (1 + 2 * q2)) * 28 + 2 * q3] = u108_1[((q0 * 6 + q1) * 14 + q2) * 14 + q3];
           }
         }
       }
@@ -2926,70 +2940,126 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       for (let q1 = 0; q1 < 6; q1++) {
         for (let q2 = 0; q2 < 14; q2++) {
           for (let q3 = 0; q3 < 14; q3++) {
-            u114[((q0 * 6 + q1) * 28 + 2 * q2) * 28 + 2 * q3] = u109_1[((q0 * 6 + q1) * 14 + q2) * 14 + q3];
+            u114[((q0 * 6 + q1) * 28 + 2 * q2) * 28 + (1 + 2 * q3)] = u111[((q0 * 6 + q1) * 14 + q2) * 14 + q3];
           }
         }
       }
     }
   }
-  // u119 : [16, 6, 28, 28]
-  for (let i = 0; i < 75264; i++) {
-    u119[i] = u10_1[i] > 0 ? u114[i] + u113[i] + u112[i] + u111[i] : 0;
+  // u115 : [16, 6, 28, 28]
+  {
+    for (let i = 0; i < 75264; i++) {
+      u115[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 6; q1++) {
+        for (let q2 = 0; q2 < 14; q2++) {
+          for (let q3 = 0; q3 < 14; q3++) {
+            u115[((q0 * 6 + q1) * 28 + 2 * q2) * 28 + 2 * q3] = u110_1[((q0 * 6 + q1) * 14 + q2) * 14 + q3];
+          }
+        }
+      }
+    }
   }
-  // u120 : [6, 28, 28]
+  // u120 : [16, 6, 28, 28]
+  for (let i = 0; i < 75264; i++) {
+    u120[i] = u10_1[i] > 0 ? u115[i] + u114[i] + u113[i] + u112[i] : 0;
+  }
+  // u121 : [6, 28, 28]
   {
     for (let i = 0; i < 4704; i++) {
-      u120[i] = 0;
+      u121[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 6; q1++) {
         for (let q2 = 0; q2 < 28; q2++) {
           for (let q3 = 0; q3 < 28; q3++) {
-            u120[(q1 * 28 + q2) * 28 + q3] += u119[((q0 * 6 + q1) * 28 + q2) * 28 + q3];
+            u121[(q1 * 28 + q2) * 28 + q3] += u120[((q0 * 6 + q1) * 28 + q2) * 28 + q3];
           }
         }
       }
     }
   }
-  // u121 : [6, 1, 1]
+  // u122 : [6, 1, 1]
   {
     for (let i = 0; i < 6; i++) {
-      u121[i] = 0;
+      u122[i] = 0;
     }
     for (let q0 = 0; q0 < 6; q0++) {
       for (let q1 = 0; q1 < 28; q1++) {
         for (let q2 = 0; q2 < 28; q2++) {
-          u121[q0] += u120[(q0 * 28 + q1) * 28 + q2];
+          u122[q0] += u121[(q0 * 28 + q1) * 28 + q2];
         }
       }
     }
   }
-  // u124 : [6, 25]
+  // u125 : [16, 6, 25]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let j = 0; j < 24; j += 2) {
+        for (let i = 0; i < 6; i += 2) {
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let t = 0; t < 784; t++) {
+            const a0 = u120[(q0 * 6 + i) * 784 + t];
+            const a1 = u120[(q0 * 6 + (i + 1)) * 784 + t];
+            const a2 = u2_1[(q0 * 25 + j) * 784 + t];
+            const a3 = u2_1[(q0 * 25 + (j + 1)) * 784 + t];
+            s0 += a0 * a2;
+            s1 += a0 * a3;
+            s2 += a1 * a2;
+            s3 += a1 * a3;
+          }
+          u125[(q0 * 6 + i) * 25 + j] = s0;
+          u125[(q0 * 6 + i) * 25 + (j + 1)] = s1;
+          u125[(q0 * 6 + (i + 1)) * 25 + j] = s2;
+          u125[(q0 * 6 + (i + 1)) * 25 + (j + 1)] = s3;
+        }
+      }
+      for (let i = 0; i < 6; i++) {
+        {
+          const j = 24;
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let t = 0; t < 784; t += 4) {
+            s0 += u120[(q0 * 6 + i) * 784 + t] * u2_1[(q0 * 25 + j) * 784 + t];
+            s1 += u120[(q0 * 6 + i) * 784 + (t + 1)] * u2_1[(q0 * 25 + j) * 784 + (t + 1)];
+            s2 += u120[(q0 * 6 + i) * 784 + (t + 2)] * u2_1[(q0 * 25 + j) * 784 + (t + 2)];
+            s3 += u120[(q0 * 6 + i) * 784 + (t + 3)] * u2_1[(q0 * 25 + j) * 784 + (t + 3)];
+          }
+          u125[(q0 * 6 + i) * 25 + j] = s0 + s1 + (s2 + s3);
+        }
+      }
+    }
+  }
+  // u126 : [6, 25]
   {
     for (let q0 = 0; q0 < 6; q0++) {
       for (let q1 = 0; q1 < 25; q1++) {
         let acc = 0;
         for (let q2 = 0; q2 < 16; q2++) {
-          for (let q3 = 0; q3 < 784; q3++) {
-            acc += u119[(q2 * 6 + q0) * 784 + q3] * u2_1[(q2 * 25 + q1) * 784 + q3];
-          }
+          acc = acc + u125[(q2 * 6 + q0) * 25 + q1];
         }
-        u124[q0 * 25 + q1] = acc;
+        u126[q0 * 25 + q1] = acc;
       }
     }
   }
   sums[0] += u53_1;
   const grad_K1_2 = grads.K1;
   for (let i = 0; i < 150; i++) {
-    grad_K1_2[i] += u124[i];
+    grad_K1_2[i] += u126[i];
   }
   const grad_k1_2 = grads.k1;
   for (let i = 0; i < 6; i++) {
-    grad_k1_2[i] += u121[i];
+    grad_k1_2[i] += u122[i];
   }
   const grad_K2_2 = grads.K2;
   for (let i = 0; i < 2400; i++) {
-    grad_K2_2[i] += u96_1[i];
+    grad_K2_2[i] += u97_1[i];
   }
   const grad_k2_2 = grads.k2;
   for (let i = 0; i < 16; i++) {

@@ -2,7 +2,7 @@
 // (gradc compile examples/resnet-block.grad).
 // source sha256: 00530d80d80cd15d33cab52915aec764eee44f73f72aa7087db4b01433b29f27
 // gradc options: dtype=f64
-// output sha256: 30969bbb93ebfc2da6a83e5c36868647c4cf48ee4d469b7dab2c4d8e9303b7c9
+// output sha256: 5fcba25759baccce211511cde0c9ba0a2d3bd16331da2b34657497c00fb6c69e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -78,37 +78,39 @@ function createWorkspace() {
     u1: new Float64Array(3200),
     u1_1: new Float64Array(51200),
     u10: new Float64Array(8),
-    u100: new Float64Array(8),
+    u100: new Float64Array(2048),
     u100_1: new Float64Array(32768),
-    u101: new Float64Array(128),
-    u102: new Float64Array(2048),
-    u102_1: new Float64Array(128),
+    u101: new Float64Array(8),
+    u101_1: new Float64Array(128),
+    u102: new Float64Array(128),
     u103: new Float64Array(2048),
-    u104: new Float64Array(8),
+    u104: new Float64Array(2048),
     u104_1: new Float64Array(32768),
-    u106_1: new Float64Array(576),
+    u105: new Float64Array(8),
+    u106: new Float64Array(576),
     u107_1: new Float64Array(294912),
     u11_1: new Float64Array(128),
     u110_1: new Float64Array(51200),
-    u111: new Float64Array(2048),
-    u112: new Float64Array(8),
+    u112: new Float64Array(2048),
     u112_1: new Float64Array(32768),
+    u113: new Float64Array(8),
     u113_1: new Float64Array(2048),
     u114_1: new Float64Array(8),
-    u116: new Float64Array(8),
     u116_1: new Float64Array(32768),
+    u117: new Float64Array(8),
     u117_1: new Float64Array(32768),
     u118_1: new Float64Array(2048),
     u119_1: new Float64Array(8),
     u12: new Float64Array(2048),
-    u120: new Float64Array(2048),
     u121: new Float64Array(2048),
-    u122: new Float64Array(8),
+    u122: new Float64Array(2048),
     u123: new Float64Array(8),
-    u125: new Float64Array(2048),
+    u124: new Float64Array(8),
+    u126: new Float64Array(2048),
     u126_1: new Float64Array(32768),
-    u127: new Float64Array(576),
     u127_1: new Float64Array(128),
+    u128: new Float64Array(2304),
+    u129: new Float64Array(576),
     u13: new Float64Array(2048),
     u13_1: new Float64Array(32768),
     u131: new Float64Array(128),
@@ -182,12 +184,12 @@ function createWorkspace() {
     u89_1: new Float64Array(32768),
     u90_1: new Float64Array(128),
     u91: new Float64Array(2048),
-    u93: new Float64Array(576),
-    u94: new Float64Array(18432),
+    u93: new Float64Array(2304),
+    u94: new Float64Array(576),
+    u95: new Float64Array(18432),
     u95_1: new Float64Array(128),
-    u97: new Float64Array(3200),
-    u99: new Float64Array(2048),
-    u99_1: new Float64Array(32768),
+    u98: new Float64Array(3200),
+    u99: new Float64Array(32768),
   };
 }
 
@@ -768,21 +770,23 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const u91 = workspace.u91;
   const u93 = workspace.u93;
   const u94 = workspace.u94;
-  const u97 = workspace.u97;
-  const u99 = workspace.u99;
+  const u95 = workspace.u95;
+  const u98 = workspace.u98;
   const u100 = workspace.u100;
-  const u102 = workspace.u102;
+  const u101 = workspace.u101;
   const u103 = workspace.u103;
   const u104 = workspace.u104;
-  const u111 = workspace.u111;
+  const u105 = workspace.u105;
   const u112 = workspace.u112;
-  const u116 = workspace.u116;
-  const u120 = workspace.u120;
+  const u113 = workspace.u113;
+  const u117 = workspace.u117;
   const u121 = workspace.u121;
   const u122 = workspace.u122;
   const u123 = workspace.u123;
-  const u125 = workspace.u125;
-  const u127 = workspace.u127;
+  const u124 = workspace.u124;
+  const u126 = workspace.u126;
+  const u128 = workspace.u128;
+  const u129 = workspace.u129;
   const grads = out.grads;
   // u1 : [4, 8, 10, 10]
   {
@@ -1291,21 +1295,46 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // u93 : [8, 72]
+  // u93 : [4, 8, 72]
+  {
+    for (let q0 = 0; q0 < 4; q0++) {
+      for (let j = 0; j < 72; j += 2) {
+        for (let i = 0; i < 8; i += 2) {
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let t = 0; t < 64; t++) {
+            const a0 = u91[(q0 * 8 + i) * 64 + t];
+            const a1 = u91[(q0 * 8 + (i + 1)) * 64 + t];
+            const a2 = u30[(q0 * 72 + j) * 64 + t];
+            const a3 = u30[(q0 * 72 + (j + 1)) * 64 + t];
+            s0 += a0 * a2;
+            s1 += a0 * a3;
+            s2 += a1 * a2;
+            s3 += a1 * a3;
+          }
+          u93[(q0 * 8 + i) * 72 + j] = s0;
+          u93[(q0 * 8 + i) * 72 + (j + 1)] = s1;
+          u93[(q0 * 8 + (i + 1)) * 72 + j] = s2;
+          u93[(q0 * 8 + (i + 1)) * 72 + (j + 1)] = s3;
+        }
+      }
+    }
+  }
+  // u94 : [8, 72]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       for (let q1 = 0; q1 < 72; q1++) {
         let acc = 0;
         for (let q2 = 0; q2 < 4; q2++) {
-          for (let q3 = 0; q3 < 64; q3++) {
-            acc += u91[(q2 * 8 + q0) * 64 + q3] * u30[(q2 * 72 + q1) * 64 + q3];
-          }
+          acc = acc + u93[(q2 * 8 + q0) * 72 + q1];
         }
-        u93[q0 * 72 + q1] = acc;
+        u94[q0 * 72 + q1] = acc;
       }
     }
   }
-  // u94 : [4, 72, 64]
+  // u95 : [4, 72, 64]
   {
     for (let q0 = 0; q0 < 4; q0++) {
       for (let i = 0; i < 64; i++) {
@@ -1315,7 +1344,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
           const a2 = u91[(q0 * 8 + 2) * 64 + i];
           const a3 = u91[(q0 * 8 + 3) * 64 + i];
           for (let j = 0; j < 72; j++) {
-            u94[(q0 * 72 + j) * 64 + i] = a0 * K2[j] + a1 * K2[72 + j] + a2 * K2[144 + j] + a3 * K2[216 + j];
+            u95[(q0 * 72 + j) * 64 + i] = a0 * K2[j] + a1 * K2[72 + j] + a2 * K2[144 + j] + a3 * K2[216 + j];
           }
         }
         {
@@ -1324,17 +1353,17 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
           const a2 = u91[(q0 * 8 + 6) * 64 + i];
           const a3 = u91[(q0 * 8 + 7) * 64 + i];
           for (let j = 0; j < 72; j++) {
-            u94[(q0 * 72 + j) * 64 + i] =
-              u94[(q0 * 72 + j) * 64 + i] + a0 * K2[288 + j] + a1 * K2[360 + j] + a2 * K2[432 + j] + a3 * K2[504 + j];
+            u95[(q0 * 72 + j) * 64 + i] =
+              u95[(q0 * 72 + j) * 64 + i] + a0 * K2[288 + j] + a1 * K2[360 + j] + a2 * K2[432 + j] + a3 * K2[504 + j];
           }
         }
       }
     }
   }
-  // u97 : [4, 8, 10, 10]
+  // u98 : [4, 8, 10, 10]
   {
     for (let i = 0; i < 3200; i++) {
-      u97[i] = 0;
+      u98[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
@@ -1342,8 +1371,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
           for (let q3 = 0; q3 < 3; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
               for (let q5 = 0; q5 < 8; q5++) {
-                u97[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)] +=
-                  u94[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5];
+                u98[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)] +=
+                  u95[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5];
               }
             }
           }
@@ -1351,168 +1380,193 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
       }
     }
   }
-  // u99 : [4, 8, 8, 8]
+  // u100 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u99[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            u27[((i0 * 8 + i1) * 8 + i2) * 8 + i3] > 0 ? u97[((i0 * 8 + i1) * 10 + (1 + i2)) * 10 + (1 + i3)] : 0;
+          u100[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+            u27[((i0 * 8 + i1) * 8 + i2) * 8 + i3] > 0 ? u98[((i0 * 8 + i1) * 10 + (1 + i2)) * 10 + (1 + i3)] : 0;
         }
       }
     }
   }
-  // u100 : [8, 1, 1]
+  // u101 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u100[i] = 0;
+      u101[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u100[q1] += u99[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u101[q1] += u100[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
-        }
-      }
-    }
-  }
-  // u102 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u99[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1];
         }
       }
     }
   }
   // u103 : [4, 8, 8, 8]
+  for (let i0 = 0; i0 < 4; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      for (let i2 = 0; i2 < 8; i2++) {
+        for (let i3 = 0; i3 < 8; i3++) {
+          u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u100[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1];
+        }
+      }
+    }
+  }
+  // u104 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
-    u103[i] = u99[i] * u21[i];
+    u104[i] = u100[i] * u21[i];
   }
-  // u104 : [8, 1, 1]
+  // u105 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u104[i] = 0;
+      u105[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u104[q1] += u103[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u105[q1] += u104[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u111 : [4, 8, 8, 8]
+  // u112 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u111[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
+          u112[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+            u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
               ? 0
-              : -(u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u19[i1];
+              : -(u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u19[i1];
         }
       }
     }
   }
-  // u112 : [1, 8, 1, 1]
+  // u113 : [1, 8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u112[i] = 0;
+      u113[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u112[q1] += u111[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u113[q1] += u112[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u116 : [1, 8, 1, 1]
+  // u117 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u116[i] = (u112[i] === 0 ? 0 : u112[i] / (2 * u19[i])) * 0.00390625;
-  }
-  // u120 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u120[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            2 * (u116[i1] * u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
-            (u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1]);
-        }
-      }
-    }
+    u117[i] = (u113[i] === 0 ? 0 : u113[i] / (2 * u19[i])) * 0.00390625;
   }
   // u121 : [4, 8, 8, 8]
-  for (let i = 0; i < 2048; i++) {
-    u121[i] = -u120[i];
+  for (let i0 = 0; i0 < 4; i0++) {
+    for (let i1 = 0; i1 < 8; i1++) {
+      for (let i2 = 0; i2 < 8; i2++) {
+        for (let i3 = 0; i3 < 8; i3++) {
+          u121[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+            2 * (u117[i1] * u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
+            (u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1]);
+        }
+      }
+    }
   }
-  // u122 : [1, 8, 1, 1]
+  // u122 : [4, 8, 8, 8]
+  for (let i = 0; i < 2048; i++) {
+    u122[i] = -u121[i];
+  }
+  // u123 : [1, 8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u122[i] = 0;
+      u123[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u122[q1] += u121[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u123[q1] += u122[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u123 : [1, 8, 1, 1]
+  // u124 : [1, 8, 1, 1]
   for (let i = 0; i < 8; i++) {
-    u123[i] = u122[i] * 0.00390625;
+    u124[i] = u123[i] * 0.00390625;
   }
-  // u125 : [4, 8, 8, 8]
+  // u126 : [4, 8, 8, 8]
   for (let i0 = 0; i0 < 4; i0++) {
     for (let i1 = 0; i1 < 8; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
-          u125[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u123[i1] + u120[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
+          u126[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u124[i1] + u121[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
         }
       }
     }
   }
-  // u127 : [8, 72]
+  // u128 : [4, 8, 72]
+  {
+    for (let q0 = 0; q0 < 4; q0++) {
+      for (let j = 0; j < 72; j += 2) {
+        for (let i = 0; i < 8; i += 2) {
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let t = 0; t < 64; t++) {
+            const a0 = u126[(q0 * 8 + i) * 64 + t];
+            const a1 = u126[(q0 * 8 + (i + 1)) * 64 + t];
+            const a2 = u2[(q0 * 72 + j) * 64 + t];
+            const a3 = u2[(q0 * 72 + (j + 1)) * 64 + t];
+            s0 += a0 * a2;
+            s1 += a0 * a3;
+            s2 += a1 * a2;
+            s3 += a1 * a3;
+          }
+          u128[(q0 * 8 + i) * 72 + j] = s0;
+          u128[(q0 * 8 + i) * 72 + (j + 1)] = s1;
+          u128[(q0 * 8 + (i + 1)) * 72 + j] = s2;
+          u128[(q0 * 8 + (i + 1)) * 72 + (j + 1)] = s3;
+        }
+      }
+    }
+  }
+  // u129 : [8, 72]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       for (let q1 = 0; q1 < 72; q1++) {
         let acc = 0;
         for (let q2 = 0; q2 < 4; q2++) {
-          for (let q3 = 0; q3 < 64; q3++) {
-            acc += u125[(q2 * 8 + q0) * 64 + q3] * u2[(q2 * 72 + q1) * 64 + q3];
-          }
+          acc = acc + u128[(q2 * 8 + q0) * 72 + q1];
         }
-        u127[q0 * 72 + q1] = acc;
+        u129[q0 * 72 + q1] = acc;
       }
     }
   }
   out.loss = loss_value;
   const grad_K1 = grads.K1;
   for (let i = 0; i < 576; i++) {
-    grad_K1[i] = u127[i];
+    grad_K1[i] = u129[i];
   }
   const grad_g1 = grads.g1;
   for (let i = 0; i < 8; i++) {
-    grad_g1[i] = u104[i];
+    grad_g1[i] = u105[i];
   }
   const grad_c1 = grads.c1;
   for (let i = 0; i < 8; i++) {
-    grad_c1[i] = u100[i];
+    grad_c1[i] = u101[i];
   }
   const grad_K2 = grads.K2;
   for (let i = 0; i < 576; i++) {
-    grad_K2[i] = u93[i];
+    grad_K2[i] = u94[i];
   }
   const grad_g2 = grads.g2;
   for (let i = 0; i < 8; i++) {
@@ -1574,12 +1628,12 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u89_1 = workspace.u89_1;
   const u90_1 = workspace.u90_1;
   const u95_1 = workspace.u95_1;
-  const u99_1 = workspace.u99_1;
+  const u99 = workspace.u99;
   const u100_1 = workspace.u100_1;
-  const u101 = workspace.u101;
-  const u102_1 = workspace.u102_1;
+  const u101_1 = workspace.u101_1;
+  const u102 = workspace.u102;
   const u104_1 = workspace.u104_1;
-  const u106_1 = workspace.u106_1;
+  const u106 = workspace.u106;
   const u107_1 = workspace.u107_1;
   const u110_1 = workspace.u110_1;
   const u112_1 = workspace.u112_1;
@@ -2212,13 +2266,13 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u99_1 : [16, 4, 8, 8, 8]
+  // u99 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u99_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+            u99[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
               2 * (u95_1[i0 * 8 + i2] * u43_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]) +
               (u79_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
                 ? 0
@@ -2230,32 +2284,32 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   }
   // u100_1 : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
-    u100_1[i] = -u99_1[i];
+    u100_1[i] = -u99[i];
   }
-  // u101 : [16, 1, 8, 1, 1]
+  // u101_1 : [16, 1, 8, 1, 1]
   {
     for (let i = 0; i < 128; i++) {
-      u101[i] = 0;
+      u101_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u101[q0 * 8 + q2] += u100_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u101_1[q0 * 8 + q2] += u100_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u102_1 : [16, 1, 8, 1, 1]
+  // u102 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u102_1[(i0 + i1) * 8 + i2 + i3 + i4] = u101[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
+            u102[(i0 + i1) * 8 + i2 + i3 + i4] = u101_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
           }
         }
       }
@@ -2268,13 +2322,13 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
             u104_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u102_1[i0 * 8 + i2] + u99_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
+              u102[i0 * 8 + i2] + u99[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
           }
         }
       }
     }
   }
-  // u106_1 : [8, 72]
+  // u106 : [8, 72]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       for (let q1 = 0; q1 < 72; q1++) {
@@ -2286,7 +2340,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             }
           }
         }
-        u106_1[q0 * 72 + q1] = acc;
+        u106[q0 * 72 + q1] = acc;
       }
     }
   }
@@ -2584,7 +2638,7 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   }
   const grad_K2_2 = grads.K2;
   for (let i = 0; i < 576; i++) {
-    grad_K2_2[i] += u106_1[i];
+    grad_K2_2[i] += u106[i];
   }
   const grad_g2_2 = grads.g2;
   for (let i = 0; i < 8; i++) {
@@ -2647,21 +2701,23 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u91 = workspace.u91;
   const u93 = workspace.u93;
   const u94 = workspace.u94;
-  const u97 = workspace.u97;
-  const u99 = workspace.u99;
+  const u95 = workspace.u95;
+  const u98 = workspace.u98;
   const u100 = workspace.u100;
-  const u102 = workspace.u102;
+  const u101 = workspace.u101;
   const u103 = workspace.u103;
   const u104 = workspace.u104;
-  const u111 = workspace.u111;
+  const u105 = workspace.u105;
   const u112 = workspace.u112;
-  const u116 = workspace.u116;
-  const u120 = workspace.u120;
+  const u113 = workspace.u113;
+  const u117 = workspace.u117;
   const u121 = workspace.u121;
   const u122 = workspace.u122;
   const u123 = workspace.u123;
-  const u125 = workspace.u125;
-  const u127 = workspace.u127;
+  const u124 = workspace.u124;
+  const u126 = workspace.u126;
+  const u128 = workspace.u128;
+  const u129 = workspace.u129;
   const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
@@ -3195,21 +3251,46 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u93 : [8, 72]
+    // u93 : [4, 8, 72]
+    {
+      for (let q0 = 0; q0 < 4; q0++) {
+        for (let j = 0; j < 72; j += 2) {
+          for (let i = 0; i < 8; i += 2) {
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
+            for (let t = 0; t < 64; t++) {
+              const a0 = u91[(q0 * 8 + i) * 64 + t];
+              const a1 = u91[(q0 * 8 + (i + 1)) * 64 + t];
+              const a2 = u30[(q0 * 72 + j) * 64 + t];
+              const a3 = u30[(q0 * 72 + (j + 1)) * 64 + t];
+              s0 += a0 * a2;
+              s1 += a0 * a3;
+              s2 += a1 * a2;
+              s3 += a1 * a3;
+            }
+            u93[(q0 * 8 + i) * 72 + j] = s0;
+            u93[(q0 * 8 + i) * 72 + (j + 1)] = s1;
+            u93[(q0 * 8 + (i + 1)) * 72 + j] = s2;
+            u93[(q0 * 8 + (i + 1)) * 72 + (j + 1)] = s3;
+          }
+        }
+      }
+    }
+    // u94 : [8, 72]
     {
       for (let q0 = 0; q0 < 8; q0++) {
         for (let q1 = 0; q1 < 72; q1++) {
           let acc = 0;
           for (let q2 = 0; q2 < 4; q2++) {
-            for (let q3 = 0; q3 < 64; q3++) {
-              acc += u91[(q2 * 8 + q0) * 64 + q3] * u30[(q2 * 72 + q1) * 64 + q3];
-            }
+            acc = acc + u93[(q2 * 8 + q0) * 72 + q1];
           }
-          u93[q0 * 72 + q1] = acc;
+          u94[q0 * 72 + q1] = acc;
         }
       }
     }
-    // u94 : [4, 72, 64]
+    // u95 : [4, 72, 64]
     {
       for (let q0 = 0; q0 < 4; q0++) {
         for (let i = 0; i < 64; i++) {
@@ -3219,7 +3300,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
             const a2 = u91[(q0 * 8 + 2) * 64 + i];
             const a3 = u91[(q0 * 8 + 3) * 64 + i];
             for (let j = 0; j < 72; j++) {
-              u94[(q0 * 72 + j) * 64 + i] = a0 * K2[j] + a1 * K2[72 + j] + a2 * K2[144 + j] + a3 * K2[216 + j];
+              u95[(q0 * 72 + j) * 64 + i] = a0 * K2[j] + a1 * K2[72 + j] + a2 * K2[144 + j] + a3 * K2[216 + j];
             }
           }
           {
@@ -3228,17 +3309,17 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
             const a2 = u91[(q0 * 8 + 6) * 64 + i];
             const a3 = u91[(q0 * 8 + 7) * 64 + i];
             for (let j = 0; j < 72; j++) {
-              u94[(q0 * 72 + j) * 64 + i] =
-                u94[(q0 * 72 + j) * 64 + i] + a0 * K2[288 + j] + a1 * K2[360 + j] + a2 * K2[432 + j] + a3 * K2[504 + j];
+              u95[(q0 * 72 + j) * 64 + i] =
+                u95[(q0 * 72 + j) * 64 + i] + a0 * K2[288 + j] + a1 * K2[360 + j] + a2 * K2[432 + j] + a3 * K2[504 + j];
             }
           }
         }
       }
     }
-    // u97 : [4, 8, 10, 10]
+    // u98 : [4, 8, 10, 10]
     {
       for (let i = 0; i < 3200; i++) {
-        u97[i] = 0;
+        u98[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
@@ -3246,8 +3327,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
             for (let q3 = 0; q3 < 3; q3++) {
               for (let q4 = 0; q4 < 8; q4++) {
                 for (let q5 = 0; q5 < 8; q5++) {
-                  u97[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)] +=
-                    u94[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5];
+                  u98[((q0 * 8 + q1) * 10 + (q4 + q2)) * 10 + (q5 + q3)] +=
+                    u95[((((q0 * 8 + q1) * 3 + q2) * 3 + q3) * 8 + q4) * 8 + q5];
                 }
               }
             }
@@ -3255,164 +3336,189 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         }
       }
     }
-    // u99 : [4, 8, 8, 8]
+    // u100 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u99[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              u27[((i0 * 8 + i1) * 8 + i2) * 8 + i3] > 0 ? u97[((i0 * 8 + i1) * 10 + (1 + i2)) * 10 + (1 + i3)] : 0;
+            u100[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+              u27[((i0 * 8 + i1) * 8 + i2) * 8 + i3] > 0 ? u98[((i0 * 8 + i1) * 10 + (1 + i2)) * 10 + (1 + i3)] : 0;
           }
         }
       }
     }
-    // u100 : [8, 1, 1]
+    // u101 : [8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u100[i] = 0;
+        u101[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u100[q1] += u99[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u101[q1] += u100[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
-          }
-        }
-      }
-    }
-    // u102 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u99[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1];
           }
         }
       }
     }
     // u103 : [4, 8, 8, 8]
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          for (let i3 = 0; i3 < 8; i3++) {
+            u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u100[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1];
+          }
+        }
+      }
+    }
+    // u104 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
-      u103[i] = u99[i] * u21[i];
+      u104[i] = u100[i] * u21[i];
     }
-    // u104 : [8, 1, 1]
+    // u105 : [8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u104[i] = 0;
+        u105[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u104[q1] += u103[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u105[q1] += u104[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u111 : [4, 8, 8, 8]
+    // u112 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u111[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
+            u112[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+              u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
                 ? 0
-                : -(u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u19[i1];
+                : -(u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u19[i1];
           }
         }
       }
     }
-    // u112 : [1, 8, 1, 1]
+    // u113 : [1, 8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u112[i] = 0;
+        u113[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u112[q1] += u111[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u113[q1] += u112[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u116 : [1, 8, 1, 1]
+    // u117 : [1, 8, 1, 1]
     for (let i = 0; i < 8; i++) {
-      u116[i] = (u112[i] === 0 ? 0 : u112[i] / (2 * u19[i])) * 0.00390625;
-    }
-    // u120 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u120[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              2 * (u116[i1] * u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
-              (u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u102[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1]);
-          }
-        }
-      }
+      u117[i] = (u113[i] === 0 ? 0 : u113[i] / (2 * u19[i])) * 0.00390625;
     }
     // u121 : [4, 8, 8, 8]
-    for (let i = 0; i < 2048; i++) {
-      u121[i] = -u120[i];
+    for (let i0 = 0; i0 < 4; i0++) {
+      for (let i1 = 0; i1 < 8; i1++) {
+        for (let i2 = 0; i2 < 8; i2++) {
+          for (let i3 = 0; i3 < 8; i3++) {
+            u121[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
+              2 * (u117[i1] * u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
+              (u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1]);
+          }
+        }
+      }
     }
-    // u122 : [1, 8, 1, 1]
+    // u122 : [4, 8, 8, 8]
+    for (let i = 0; i < 2048; i++) {
+      u122[i] = -u121[i];
+    }
+    // u123 : [1, 8, 1, 1]
     {
       for (let i = 0; i < 8; i++) {
-        u122[i] = 0;
+        u123[i] = 0;
       }
       for (let q0 = 0; q0 < 4; q0++) {
         for (let q1 = 0; q1 < 8; q1++) {
           for (let q2 = 0; q2 < 8; q2++) {
             for (let q3 = 0; q3 < 8; q3++) {
-              u122[q1] += u121[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+              u123[q1] += u122[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
             }
           }
         }
       }
     }
-    // u123 : [1, 8, 1, 1]
+    // u124 : [1, 8, 1, 1]
     for (let i = 0; i < 8; i++) {
-      u123[i] = u122[i] * 0.00390625;
+      u124[i] = u123[i] * 0.00390625;
     }
-    // u125 : [4, 8, 8, 8]
+    // u126 : [4, 8, 8, 8]
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 8; i1++) {
         for (let i2 = 0; i2 < 8; i2++) {
           for (let i3 = 0; i3 < 8; i3++) {
-            u125[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u123[i1] + u120[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
+            u126[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u124[i1] + u121[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
           }
         }
       }
     }
-    // u127 : [8, 72]
+    // u128 : [4, 8, 72]
+    {
+      for (let q0 = 0; q0 < 4; q0++) {
+        for (let j = 0; j < 72; j += 2) {
+          for (let i = 0; i < 8; i += 2) {
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
+            for (let t = 0; t < 64; t++) {
+              const a0 = u126[(q0 * 8 + i) * 64 + t];
+              const a1 = u126[(q0 * 8 + (i + 1)) * 64 + t];
+              const a2 = u2[(q0 * 72 + j) * 64 + t];
+              const a3 = u2[(q0 * 72 + (j + 1)) * 64 + t];
+              s0 += a0 * a2;
+              s1 += a0 * a3;
+              s2 += a1 * a2;
+              s3 += a1 * a3;
+            }
+            u128[(q0 * 8 + i) * 72 + j] = s0;
+            u128[(q0 * 8 + i) * 72 + (j + 1)] = s1;
+            u128[(q0 * 8 + (i + 1)) * 72 + j] = s2;
+            u128[(q0 * 8 + (i + 1)) * 72 + (j + 1)] = s3;
+          }
+        }
+      }
+    }
+    // u129 : [8, 72]
     {
       for (let q0 = 0; q0 < 8; q0++) {
         for (let q1 = 0; q1 < 72; q1++) {
           let acc = 0;
           for (let q2 = 0; q2 < 4; q2++) {
-            for (let q3 = 0; q3 < 64; q3++) {
-              acc += u125[(q2 * 8 + q0) * 64 + q3] * u2[(q2 * 72 + q1) * 64 + q3];
-            }
+            acc = acc + u128[(q2 * 8 + q0) * 72 + q1];
           }
-          u127[q0 * 72 + q1] = acc;
+          u129[q0 * 72 + q1] = acc;
         }
       }
     }
     lossSum += loss_value;
     for (let i = 0; i < 576; i++) {
-      grad_K1_1[i] += u127[i];
+      grad_K1_1[i] += u129[i];
     }
     for (let i = 0; i < 8; i++) {
-      grad_g1_1[i] += u104[i];
+      grad_g1_1[i] += u105[i];
     }
     for (let i = 0; i < 8; i++) {
-      grad_c1_1[i] += u100[i];
+      grad_c1_1[i] += u101[i];
     }
     for (let i = 0; i < 576; i++) {
-      grad_K2_1[i] += u93[i];
+      grad_K2_1[i] += u94[i];
     }
     for (let i = 0; i < 8; i++) {
       grad_g2_1[i] += u69[i];

@@ -3,11 +3,14 @@
  * references written from PyTorch's definitions (plain loops, below), their gradients against
  * finite differences through both targets' modules, max-pooling's ties, and their errors.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { analyze, compile, CompileError, evaluate } from "../src/index.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 import { checkProgram } from "./helpers/check.js";
-import { relErr, rng } from "./helpers/module.js";
+import { loadModule, randomValues, relErr, rng } from "./helpers/module.js";
 
 const random = (n: number, next: () => number) => Float64Array.from({ length: n }, () => next() * 2 - 1);
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -96,6 +99,67 @@ describe("conv2d and conv1d compute PyTorch's F.conv2d / F.conv1d", () => {
       expect(relErr(weightedSum(source, { x, W, b: bias, M }), want, 1e-9)).toBeLessThan(1e-12);
     });
   }
+});
+
+/** Random convolutions: one or two spatial axes, with or without the batch axis, any stride, padding, dilation and groups. */
+const convCase: fc.Arbitrary<ConvCase> = fc
+  .record({
+    n: fc.integer({ min: 1, max: 2 }),
+    batch: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
+    groups: fc.integer({ min: 1, max: 3 }),
+    perGroupC: fc.integer({ min: 1, max: 2 }),
+    perGroupF: fc.integer({ min: 1, max: 2 }),
+    axes: fc.array(
+      fc.record({
+        kernel: fc.integer({ min: 1, max: 3 }),
+        stride: fc.integer({ min: 1, max: 3 }),
+        padding: fc.integer({ min: 0, max: 2 }),
+        dilation: fc.integer({ min: 1, max: 2 }),
+        extra: fc.integer({ min: 0, max: 4 }),
+      }),
+      { minLength: 2, maxLength: 2 },
+    ),
+  })
+  .map(({ n, batch, groups, perGroupC, perGroupF, axes }) => {
+    const used = axes.slice(0, n);
+    // the smallest input one window fits into, plus `extra`
+    const spatial = used.map((a) => Math.max(1, a.dilation * (a.kernel - 1) + 1 - 2 * a.padding + a.extra));
+    return {
+      x: [...(batch ? [batch] : []), groups * perGroupC, ...spatial],
+      W: [groups * perGroupF, perGroupC, ...used.map((a) => a.kernel)],
+      stride: used.map((a) => a.stride),
+      padding: used.map((a) => a.padding),
+      dilation: used.map((a) => a.dilation),
+      groups,
+    };
+  });
+
+const convCall = (c: ConvCase) =>
+  `${c.W.length === 4 ? "conv2d" : "conv1d"}(x, W, bias=b, stride=${list(c.stride)}, padding=${list(c.padding)}, dilation=${list(c.dilation)}, groups=${c.groups})`;
+
+describe("random convolutions (fast-check)", () => {
+  it("compute F.conv2d / F.conv1d in the evaluator", () => {
+    fc.assert(
+      fc.property(convCase, fc.integer({ min: 0, max: 1e6 }), (c, seed) => {
+        const next = rng(seed);
+        const [x, W, bias] = [random(prod(c.x), next), random(prod(c.W), next), random(c.W[0], next)];
+        const y = referenceConv(c, x, W, bias);
+        const M = random(y.length, next);
+        const source = `param W${list(c.W)}, b[${c.W[0]}]\ninput x${list(c.x)}, M[${y.length}]\nloss = sum(flatten(${convCall(c)}) * M)\n`;
+        const want = y.reduce((acc, v, i) => acc + v * M[i], 0);
+        expect(relErr(weightedSum(source, { x, W, b: bias, M }), want, 1e-9)).toBeLessThan(1e-12);
+      }),
+      { numRuns: 40, seed: 14 },
+    );
+  });
+
+  it("differentiate to finite differences and the evaluator, the input's gradient (fold) too", async () => {
+    const cases = fc.sample(convCase, { numRuns: 6, seed: 15 });
+    for (const [k, c] of cases.entries()) {
+      const source = `param W${list(c.W)}, b[${c.W[0]}], x${list(c.x)}\nloss = sum(tanh(${convCall(c)}) ^ 2)\n`;
+      await checkProgram(`conv-${k}`, source, 600 + k);
+    }
+  });
 });
 
 describe("the layers' gradients agree with finite differences and the evaluator", () => {
@@ -221,5 +285,32 @@ describe("the layers' errors", () => {
     expect(message("param x[4, 3], g[4], b[3]\nloss = sum(batch_norm(x, g, b))\n")).toMatch(
       /'batch_norm' expects gamma and beta shaped \[3\] \(one per channel\), found shape \[4\]/,
     );
+  });
+});
+
+describe("LeNet-5 on a batch written as [N, 1, 28, 28]", () => {
+  it("its gradients() is the one-digit module's batchGradients() over the same digits, both targets", async () => {
+    const read = (f: string) => readFileSync(join("examples", f), "utf8");
+    const [one, batch, batchWasm] = await Promise.all([
+      compile(read("lenet.grad")).then((r) => loadModule(r.typescript)),
+      compile(read("lenet-batch.grad")).then((r) => loadModule(r.typescript)),
+      compile(read("lenet-batch.grad"), { target: "wasm" }).then((r) => loadModule(r.typescript)),
+    ]);
+    const next = rng(5);
+    const params = randomValues(one.shapes.params, next, 0.3);
+    const img = random(32 * 784, next);
+    const labels = Int32Array.from({ length: 32 }, (_, i) => (i * 7 + 3) % 10) as unknown as Float64Array; // integer inputs are Int32Arrays
+    const want = one.batchGradients(params, { img, label: labels }, 32);
+    for (const mod of [batch, batchWasm]) {
+      const got = mod.gradients(params, { img, labels });
+      expect(relErr(got.loss, want.loss, 1e-9)).toBeLessThan(1e-10);
+      for (const [name, g] of Object.entries(want.grads)) {
+        const mine = got.grads[name] as Float64Array;
+        const scale = Math.max(...(g as Float64Array).map(Math.abs));
+        (g as Float64Array).forEach((v, i) =>
+          expect(Math.abs(mine[i] - v), `${name}[${i}]`).toBeLessThan(1e-10 * scale),
+        );
+      }
+    }
   });
 });

@@ -4,7 +4,7 @@ import { analyze, compile, CompileError, explain } from "../src/index.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 import { checkProgram } from "./helpers/check.js";
 import { loadModule } from "./helpers/module.js";
-import { asBatchedProduct } from "../src/ops/products.js";
+import { asBatchedProduct } from "../src/shape/contract.js";
 import { rankPrograms } from "./rankn-programs.js";
 
 /** `npm run fuzz` sets GRADC_FUZZ=long: more runs and a fresh seed (printed on failure). */

@@ -1,4 +1,4 @@
-import { formatSpec, parseSpec } from "../shape/contract.js";
+import { asBatchedProduct, formatSpec, parseSpec } from "../shape/contract.js";
 import { inversePerm, keptShape, sameShape, type Shape } from "../shape/shape.js";
 import type { GraphBuilder as Builder } from "./types.js";
 
@@ -53,7 +53,29 @@ export function contractGrad(b: Builder, spec: string, operands: readonly number
   const { spec: gradSpec, others } = contractGradSpec(spec, i, operands.length);
   const target = [...b.shape(operands[i])];
   const args = [g, ...others.map((k) => operands[k])];
-  return b.node(args.length === 1 ? "contract1" : "contract2", args, { target, attrs: { spec: gradSpec } });
+  if (args.length === 1) return b.node("contract1", args, { target, attrs: { spec: gradSpec } });
+  return summedAfter(b, gradSpec, args, target) ?? b.node("contract2", args, { target, attrs: { spec: gradSpec } });
+}
+
+/**
+ * A product summed over two letters, as a weight's gradient over a batch Σ_n G_n P_nᵀ
+ * ("nfp,nkp->fk"), is no matrix product; kept in the result, one of them makes it a batched
+ * one ("nfp,nkp->nfk", the matmul schedules per n), then summed away: the product kernels and a
+ * sum instead of the generic loops. Undefined when no letter does that.
+ */
+function summedAfter(b: Builder, spec: string, args: readonly number[], target: Shape): number | undefined {
+  const s = parseSpec(spec)!;
+  if (asBatchedProduct(spec)) return undefined;
+  const [x, y] = s.inputs;
+  for (const c of x) {
+    if (!y.includes(c) || s.output.includes(c)) continue;
+    const kept = formatSpec({ inputs: s.inputs, output: c + s.output });
+    if (!asBatchedProduct(kept)) continue;
+    const n = b.shape(args[0])[x.indexOf(c)];
+    const each = b.node("contract2", args, { target: [n, ...target], attrs: { spec: kept } });
+    return b.node("reduce_sum", [each], { attrs: { axes: [0] } });
+  }
+  return undefined;
 }
 
 /**

@@ -66,3 +66,33 @@ export function contractFlops(spec: string, shapes: readonly Shape[], target: Sh
   for (const v of sizes.values()) n *= v;
   return 2 * n;
 }
+
+/** How a two-operand einsum is a batched matrix product: C[P, i, k] = sum_j A[P?, i, j] B[P?, j, k], in any axis order. */
+export interface BatchedProduct {
+  /** the batch letters: the result's other letters (an operand without one is the same for each of its values) */
+  readonly batch: readonly string[];
+  readonly i: string;
+  readonly j: string;
+  readonly k: string;
+}
+
+/** The einsum as a batched matrix product, or undefined when it is not one (a repeated letter, a sum over one operand, a vector, ...). */
+export function asBatchedProduct(spec: string): BatchedProduct | undefined {
+  const s = parseSpec(spec);
+  if (!s || s.inputs.length !== 2) return undefined;
+  const [a, b] = s.inputs;
+  const distinct = (t: string) => new Set(t).size === t.length;
+  if (![a, b, s.output].every(distinct)) return undefined;
+  const only = (t: string, f: (c: string) => boolean) => [...t].filter(f);
+  const inOut = (c: string) => s.output.includes(c);
+  // the result's letters of one operand only: the last is the matrix's row (column) letter, the
+  // others batch letters the other operand does not have (it is the same for each of them)
+  const i = only(s.output, (c) => a.includes(c) && !b.includes(c));
+  const k = only(s.output, (c) => b.includes(c) && !a.includes(c));
+  const j = only(a, (c) => !inOut(c) && b.includes(c));
+  const strays = [...a, ...b].filter((c) => !inOut(c) && !(a.includes(c) && b.includes(c)));
+  const unfed = only(s.output, (c) => !a.includes(c) && !b.includes(c));
+  if (!i.length || j.length !== 1 || !k.length || strays.length || unfed.length) return undefined;
+  const [ri, rk] = [i[i.length - 1], k[k.length - 1]];
+  return { batch: only(s.output, (c) => c !== ri && c !== rk), i: ri, j: j[0], k: rk };
+}

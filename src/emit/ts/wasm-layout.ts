@@ -3,7 +3,7 @@
  * memory they share with the generated code (buffers, staged params and inputs, scratch).
  */
 import { storageOf, type Graph, type Node } from "../../ir/graph.js";
-import { asBatchedProduct } from "../../ops/products.js";
+import { asBatchedProduct } from "../../shape/contract.js";
 import { parseSpec } from "../../shape/contract.js";
 import { size } from "../../shape/shape.js";
 import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
