@@ -572,10 +572,16 @@ async function batchAsMatrixCase(): Promise<Case> {
  * gradc's TypeScript (f64) and its wasm f32 module, against the same block in TF.js (cpu),
  * written from the .grad source op for op.
  */
-async function transformerCase(): Promise<Case> {
-  const file = "examples/transformer.grad";
+async function transformerCase(n: number): Promise<Case> {
+  const file = n === 1 ? "examples/transformer.grad" : "examples/transformer-batch.grad";
   const mod = await generated(file);
   const mod32 = await generated(file, "f32", "wasm");
+  const [one, one32] =
+    n === 1
+      ? [mod, mod32]
+      : [await generated("examples/transformer.grad"), await generated("examples/transformer.grad", "f32", "wasm")];
+  // one sequence [T, d], or the batch [n, T, d]
+  const seq = n === 1 ? [16, 64] : [n, 16, 64];
   const a = analyze(readFileSync(file, "utf8"));
   const shapes = mod.shapes.params as Record<string, readonly number[]>;
   const names = Object.keys(shapes);
@@ -587,36 +593,46 @@ async function transformerCase(): Promise<Case> {
     p[n] = n.startsWith("g") ? Float64Array.from({ length: k }, () => 1 + next() * 0.1) : uniform(k, scaleOf(n));
   }
   const p32 = Object.fromEntries(names.map((n) => [n, Float32Array.from(p[n])]));
-  const X = uniform(16 * 64),
-    Y = uniform(16 * 64);
+  const X = uniform(n * 16 * 64),
+    Y = uniform(n * 16 * 64);
   const [X32, Y32] = [Float32Array.from(X), Float32Array.from(Y)];
   const out = mod.createResult(),
-    out32 = mod32.createResult();
+    out32 = mod32.createResult(),
+    outOne = one.createResult(),
+    outOne32 = one32.createResult();
   const tfState = perBackend(() => {
     const ps = names.map((n) => tf.tensor(p32[n], [...shapes[n]]));
-    const x = tf.tensor(X32, [16, 64]),
-      y = tf.tensor(Y32, [16, 64]);
+    const x = tf.tensor(X32, seq),
+      y = tf.tensor(Y32, seq);
     const causal = tf.linalg.bandPart(tf.ones([16, 16]), -1, 0).greater(0);
     const layerNorm = (h: tf.Tensor, g: tf.Tensor, c: tf.Tensor) => {
       const mean = h.mean(-1, true);
       const d = h.sub(mean);
       return d.div(d.square().mean(-1, true).add(1e-5).sqrt()).mul(g).add(c);
     };
-    const heads = (t: tf.Tensor) => t.reshape([16, 4, 16]).transpose([1, 0, 2]);
+    // [.., T, d] -> [.., heads, T, 16] and back
+    const lead = n === 1 ? [] : [n];
+    const heads = (t: tf.Tensor) => t.reshape([...lead, 16, 4, 16]).transpose(n === 1 ? [1, 0, 2] : [0, 2, 1, 3]);
     const f = (...q: tf.Tensor[]) => {
       const v = Object.fromEntries(names.map((n, i) => [n, q[i]]));
+      // h [.., T, k] @ W [k, m], the rows of every sequence stacked
+      const mm = (h: tf.Tensor, W: tf.Tensor) =>
+        h
+          .reshape([-1, W.shape[0]])
+          .matMul(W)
+          .reshape([...lead, 16, W.shape[1]]);
       const A = layerNorm(x, v.g1, v.c1);
-      const S = heads(A.matMul(v.Wq))
-        .matMul(heads(A.matMul(v.Wk)), false, true)
+      const S = heads(mm(A, v.Wq))
+        .matMul(heads(mm(A, v.Wk)), false, true)
         .div(4);
-      const P = tf.softmax(tf.where(causal, S, tf.fill(S.shape, -1e9)));
-      const O = P.matMul(heads(A.matMul(v.Wv)))
-        .transpose([1, 0, 2])
-        .reshape([16, 64]);
-      const H = x.add(O.matMul(v.Wo));
-      const z1 = layerNorm(H, v.g2, v.c2).matMul(v.W1).add(v.b1);
+      const P = tf.softmax(tf.where(tf.broadcastTo(causal, S.shape), S, tf.fill(S.shape, -1e9)));
+      const O = P.matMul(heads(mm(A, v.Wv)))
+        .transpose(n === 1 ? [1, 0, 2] : [0, 2, 1, 3])
+        .reshape(seq);
+      const H = x.add(mm(O, v.Wo));
+      const z1 = mm(layerNorm(H, v.g2, v.c2), v.W1).add(v.b1);
       const gelu = z1.mul(tf.erf(z1.mul(Math.SQRT1_2)).add(1)).mul(0.5);
-      const Z = H.add(gelu.matMul(v.W2)).add(v.b2);
+      const Z = H.add(mm(gelu, v.W2)).add(v.b2);
       return Z.sub(y).square().mean() as tf.Scalar;
     };
     return { ps, vg: tf.valueAndGrads(f) };
@@ -632,16 +648,24 @@ async function transformerCase(): Promise<Case> {
       const layerNorm = (h: np.Array, g: np.Array, c: np.Array) =>
         nn.standardize(h, -1, { epsilon: 1e-5 }).mul(g).add(c);
       const A = layerNorm(x.ref, q.g1, q.c1);
-      const Q = np.matmul(A.ref, q.Wq).reshape([16, 4, 16]);
-      const K = np.matmul(A.ref, q.Wk).reshape([16, 4, 16]);
-      const V = np.matmul(A, q.Wv).reshape([16, 4, 16]);
+      const split = (t: np.Array) => t.reshape([...lead, 16, 4, 16]);
+      const Q = split(np.matmul(A.ref, q.Wq));
+      const K = split(np.matmul(A.ref, q.Wk));
+      const V = split(np.matmul(A, q.Wv));
       // (jax-js's einsum parses its subscripts with Node 22's iterator helpers: matmuls of transposes)
-      const S = np.matmul(Q.transpose([1, 0, 2]), K.transpose([1, 2, 0])).div(4);
+      const [th, tk] =
+        n === 1
+          ? [
+              [1, 0, 2],
+              [1, 2, 0],
+            ]
+          : [
+              [0, 2, 1, 3],
+              [0, 2, 3, 1],
+            ];
+      const S = np.matmul(Q.transpose(th), K.transpose(tk)).div(4);
       const P = nn.softmax(np.where(np.greater(np.tril(np.ones([16, 16])), 0), S, -1e9), -1);
-      const O = np
-        .matmul(P, V.transpose([1, 0, 2]))
-        .transpose([1, 0, 2])
-        .reshape([16, 64]);
+      const O = np.matmul(P, V.transpose(th)).transpose(th).reshape(seq);
       const H = x.add(np.matmul(O, q.Wo));
       const M = layerNorm(H.ref, q.g2, q.c2);
       const Z = H.add(np.matmul(nn.gelu(np.matmul(M, q.W1).add(q.b1), { approximate: false }), q.W2)).add(q.b2);
@@ -650,13 +674,16 @@ async function transformerCase(): Promise<Case> {
     }),
   );
   const jp = Object.fromEntries(names.map((n) => [n, np.array(p32[n]).reshape([...shapes[n]])]));
-  const [jX, jY] = [np.array(X32).reshape([16, 64]), np.array(Y32).reshape([16, 64])];
+  const [jX, jY] = [np.array(X32).reshape(seq), np.array(Y32).reshape(seq)];
   const jaxStep: Step = () => {
     const [v, g] = jvg(Object.fromEntries(names.map((n) => [n, jp[n].ref])), jX.ref, jY.ref);
     return { loss: v.dataSync()[0], grads: Object.fromEntries(names.map((n) => [n, g[n].dataSync()])) };
   };
   return {
-    name: "transformer block (T = 16, d = 64, 4 heads), one sequence",
+    name:
+      n === 1
+        ? "transformer block (T = 16, d = 64, 4 heads), one sequence"
+        : `transformer block (T = 16, d = 64, 4 heads), a batch of ${n} sequences, [${n}, 16, 64]`,
     gradc: "gradc",
     flops: flops(a.ir),
     impls: [
@@ -666,6 +693,19 @@ async function transformerCase(): Promise<Case> {
         step: () => mod32.gradients(p32, { X: X32, Y: Y32 }, out32) as ReturnType<Step>,
         f32: true,
       },
+      ...(n === 1
+        ? []
+        : [
+            {
+              name: "gradc, one sequence's batchGradients()",
+              step: () => one.batchGradients(p, { X, Y }, n, outOne) as ReturnType<Step>,
+            },
+            {
+              name: "gradc --target wasm --dtype f32, one sequence's batchGradients()",
+              step: () => one32.batchGradients(p32, { X: X32, Y: Y32 }, n, outOne32) as ReturnType<Step>,
+              f32: true,
+            },
+          ]),
       { name: "TF.js cpu", step: tfStep, f32: true },
       { name: "TF.js wasm", step: tfStep, f32: true },
       { name: "jax-js wasm", step: jaxStep, f32: true },
@@ -882,7 +922,8 @@ const makers = [
   () => mlpCase(1, "x @ W"),
   () => mlpCase(32, "x @ W"),
   batchAsMatrixCase,
-  transformerCase,
+  () => transformerCase(1),
+  () => transformerCase(32),
   () => lenetCase(1),
   () => lenetCase(32),
 ];

@@ -17,4 +17,6 @@ export const derivations: readonly DocDerivation[] = [
   { source: "examples/autoencoder.grad", name: "autoencoder", at: "random" },
   // attention's softmax Jacobian-vector product, layer norm, residuals (#14)
   { source: "examples/transformer.grad", name: "transformer" },
+  // convolution by hand: the input correlated with δ, a full convolution of δ with the flipped kernel (#14)
+  { source: "examples/lenet.grad", name: "lenet" },
 ];

@@ -3,14 +3,12 @@
  * references written from PyTorch's definitions (plain loops, below), their gradients against
  * finite differences through both targets' modules, max-pooling's ties, and their errors.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { analyze, compile, CompileError, evaluate } from "../src/index.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 import { checkProgram } from "./helpers/check.js";
-import { loadModule, randomValues, relErr, rng } from "./helpers/module.js";
+import { relErr, rng } from "./helpers/module.js";
 
 const random = (n: number, next: () => number) => Float64Array.from({ length: n }, () => next() * 2 - 1);
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -285,32 +283,5 @@ describe("the layers' errors", () => {
     expect(message("param x[4, 3], g[4], b[3]\nloss = sum(batch_norm(x, g, b))\n")).toMatch(
       /'batch_norm' expects gamma and beta shaped \[3\] \(one per channel\), found shape \[4\]/,
     );
-  });
-});
-
-describe("LeNet-5 on a batch written as [N, 1, 28, 28]", () => {
-  it("its gradients() is the one-digit module's batchGradients() over the same digits, both targets", async () => {
-    const read = (f: string) => readFileSync(join("examples", f), "utf8");
-    const [one, batch, batchWasm] = await Promise.all([
-      compile(read("lenet.grad")).then((r) => loadModule(r.typescript)),
-      compile(read("lenet-batch.grad")).then((r) => loadModule(r.typescript)),
-      compile(read("lenet-batch.grad"), { target: "wasm" }).then((r) => loadModule(r.typescript)),
-    ]);
-    const next = rng(5);
-    const params = randomValues(one.shapes.params, next, 0.3);
-    const img = random(32 * 784, next);
-    const labels = Int32Array.from({ length: 32 }, (_, i) => (i * 7 + 3) % 10) as unknown as Float64Array; // integer inputs are Int32Arrays
-    const want = one.batchGradients(params, { img, label: labels }, 32);
-    for (const mod of [batch, batchWasm]) {
-      const got = mod.gradients(params, { img, labels });
-      expect(relErr(got.loss, want.loss, 1e-9)).toBeLessThan(1e-10);
-      for (const [name, g] of Object.entries(want.grads)) {
-        const mine = got.grads[name] as Float64Array;
-        const scale = Math.max(...(g as Float64Array).map(Math.abs));
-        (g as Float64Array).forEach((v, i) =>
-          expect(Math.abs(mine[i] - v), `${name}[${i}]`).toBeLessThan(1e-10 * scale),
-        );
-      }
-    }
   });
 });

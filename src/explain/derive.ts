@@ -16,6 +16,7 @@ import { InternalError } from "../diagnostics/internal.js";
 import { ExplainError } from "./errors.js";
 import { checkEquations, type Tensor } from "./check.js";
 import { parsePoint } from "./point.js";
+import { checkConv, convEquations, convLayers, type ConvLayer } from "./layers.js";
 
 export { ExplainError };
 
@@ -65,6 +66,8 @@ export interface Derivation {
   readonly locals: readonly Equation[];
   readonly sweep: readonly Equation[];
   readonly finals: readonly Equation[];
+  /** each convolution's backward pass by hand, in index form (src/explain/layers.ts): one block per layer */
+  readonly layers: readonly (readonly Equation[])[];
   readonly table?: readonly TableRow[];
   /** the graph, for pictures: node id -> label data */
   readonly nodes: readonly {
@@ -120,8 +123,11 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   const units = unitsSection(sy);
   const locals = localsSection(sy);
   const checked = [...model, ...units, ...locals, ...sweep, ...finals];
-  checkAt(written, fwd, checked, parsePoint(`random:${CHECK_SEED}`, fwd), `random:${CHECK_SEED}`, true);
-  if (at) checkAt(written, fwd, checked, at, "the given point", false);
+  const convs = convLayers(fwd);
+  const active = new Set(written.sweep.map((s) => s.node));
+  const layers = convs.map((c) => convEquations(c, sy, (id) => active.has(id)));
+  checkAt(written, fwd, checked, convs, parsePoint(`random:${CHECK_SEED}`, fwd), `random:${CHECK_SEED}`, true);
+  if (at) checkAt(written, fwd, checked, convs, at, "the given point", false);
   const table = at ? valuesAt(a, written, shown, sy, at) : undefined;
   return {
     file: fwd.file,
@@ -145,6 +151,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     locals,
     sweep,
     finals,
+    layers,
     ...(table ? { table } : {}),
     nodes: shown.map((x) => pictureNode(sy, x)),
     loss: fwd.loss,
@@ -392,12 +399,15 @@ function checkAt(
   written: Differentiated,
   fwd: Graph,
   equations: readonly Equation[],
+  convs: readonly ConvLayer[],
   at: { params: Values; inputs: Values },
   where: string,
   strict: boolean,
 ): void {
   const values = evaluateNodes(written.graph, at.params, at.inputs);
   const adjOf = new Map(written.sweep.map((s) => [s.node, s.adjoint]));
+  const adjoint = (id: number) => (adjOf.has(id) ? values[adjOf.get(id)!] : undefined);
+  for (const c of convs) checkConv(c, (id) => values[id], adjoint, where, strict);
   const bind = (key: string): Tensor | undefined => {
     // keys end with the node's id: u12, n12, d12, e12, m3_12
     const id = Number(/(\d+)$/.exec(key)?.[1]);

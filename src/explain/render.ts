@@ -143,6 +143,13 @@ export function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGIT
       : {}),
     math: d.finals.map((e) => ({ equations: [e], boxed: true })),
   });
+  if (d.layers.length)
+    out.push({
+      title: "The convolutions, by hand",
+      intro:
+        "gradc computes a convolution as one matrix product of the filters with the input's windows laid out as columns (im2col), so the sweep above runs through unfold, a product and fold. Written by hand with $\\delta = \\nabla_{y} \\ell$ of the layer's result, in index form (each line checked against the sweep's numbers):",
+      math: d.layers.map((equations) => ({ equations })),
+    });
   if (d.table) {
     out.push({
       title: "7. Values at the given point",

@@ -1,0 +1,101 @@
+/**
+ * A convolution's backward pass by hand (#14): the derivation writes each conv2d/conv1d in index
+ * form — the filters' gradient as the input correlated with δ, the bias's as δ summed, the
+ * input's as a full convolution of δ with the flipped kernel — and checks every line against the
+ * sweep's numbers with loops of its own (src/explain/layers.ts).
+ */
+import fc from "fast-check";
+import { readFileSync } from "node:fs";
+import katex from "katex";
+import { describe, expect, it } from "vitest";
+import { analyze } from "../src/index.js";
+import { derive } from "../src/explain/derive.js";
+import { checkConv, convLayers } from "../src/explain/layers.js";
+import { evaluateNodes } from "../src/eval/evaluate.js";
+import { differentiate } from "../src/autodiff/differentiate.js";
+import { parsePoint } from "../src/explain/point.js";
+import { mathFragments } from "../src/explain/render.js";
+
+const list = (v: readonly number[]) => `[${v.join(", ")}]`;
+
+describe("convolutions, by hand", () => {
+  it("LeNet-5: both layers, the second with the gradient of its input h1 as a full convolution", () => {
+    const d = derive(analyze(readFileSync("examples/lenet.grad", "utf8")));
+    expect(d.layers).toHaveLength(2);
+    const [first, second] = d.layers.map((block) => block.map((e) => `${e.lhs} = ${e.steps.join(" = ")}`));
+    // the first reads the input image: no gradient of it
+    expect(first).toEqual([
+      "\\left(\\mathbf{u}_{8}\\right)_{f,\\,p,\\,q} = \\left(\\mathbf{k}_{1}\\right)_{f} + \\sum_{c,i,j} \\left(\\mathbf{K}_{1}\\right)_{f,\\,c,\\,i,\\,j}\\, \\tilde{X}_{c,\\,p + i,\\,q + j}",
+      "\\delta = \\nabla_{\\mathbf{u}_{8}} \\ell",
+      "\\left(\\nabla_{\\mathbf{K}_{1}} \\ell\\right)_{f,\\,c,\\,i,\\,j} = \\sum_{p,q} \\delta_{f,\\,p,\\,q}\\, \\tilde{X}_{c,\\,p + i,\\,q + j}",
+      "\\left(\\nabla_{\\mathbf{k}_{1}} \\ell\\right)_{f} = \\sum_{p,q} \\delta_{f,\\,p,\\,q}",
+    ]);
+    expect(second[second.length - 1]).toBe(
+      "\\left(\\nabla_{\\mathbf{h}_{1}} \\ell\\right)_{c,\\,u,\\,v} = \\sum_{f,i,j} \\left(\\mathbf{K}_{2}\\right)_{f,\\,c,\\,i,\\,j}\\, \\delta_{f,\\,u - i,\\,v - j}",
+    );
+    expect(d.layers[1][d.layers[1].length - 1].note).toMatch(/full convolution/);
+    for (const m of mathFragments(d)) expect(() => katex.renderToString(m, { throwOnError: true })).not.toThrow();
+  });
+
+  it("a wrong number is caught: the check refuses a line the sweep does not agree with", () => {
+    const a = analyze(readFileSync("examples/lenet.grad", "utf8"));
+    const written = differentiate(a.forward);
+    const point = parsePoint("random:3", a.forward);
+    const values = evaluateNodes(written.graph, point.params, point.inputs);
+    const adjOf = new Map(written.sweep.map((s) => [s.node, s.adjoint]));
+    const [conv] = convLayers(a.forward);
+    const adjoint = (id: number) => (adjOf.has(id) ? values[adjOf.get(id)!] : undefined);
+    expect(() => checkConv(conv, (id) => values[id], adjoint, "random:3", true)).not.toThrow();
+    // the filters' gradient off by one part in a million, at one element
+    const tampered = (id: number) => {
+      const v = adjoint(id);
+      if (v === undefined || id !== conv.through.W) return v;
+      const w = Float64Array.from(v);
+      w[7] *= 1 + 1e-6;
+      return w;
+    };
+    expect(() => checkConv(conv, (id) => values[id], tampered, "random:3", true)).toThrow(
+      /false convolution line \(∇W, at random:3: element 7/,
+    );
+  });
+
+  it("any geometry (fast-check): conv2d and conv1d, batched or not, with stride, padding and dilation, checked", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 1, max: 2 }),
+          batch: fc.boolean(),
+          C: fc.integer({ min: 1, max: 2 }),
+          F: fc.integer({ min: 1, max: 3 }),
+          bias: fc.boolean(),
+          axes: fc.array(
+            fc.record({
+              k: fc.integer({ min: 1, max: 3 }),
+              s: fc.integer({ min: 1, max: 2 }),
+              p: fc.integer({ min: 0, max: 2 }),
+              d: fc.integer({ min: 1, max: 2 }),
+              extra: fc.integer({ min: 0, max: 3 }),
+            }),
+            { minLength: 2, maxLength: 2 },
+          ),
+        }),
+        ({ n, batch, C, F, bias, axes }) => {
+          const used = axes.slice(0, n);
+          const size = used.map((a) => Math.max(1, a.d * (a.k - 1) + 1 - 2 * a.p + a.extra));
+          const x = [...(batch ? [2] : []), C, ...size];
+          const conv = n === 2 ? "conv2d" : "conv1d";
+          const call = `${conv}(h, W${bias ? ", bias=b" : ""}, stride=${list(used.map((a) => a.s))}, padding=${list(used.map((a) => a.p))}, dilation=${list(used.map((a) => a.d))})`;
+          // h depends on a param, so the input's gradient is written too
+          const source = `param W[${F}, ${C}, ${used.map((a) => a.k).join(", ")}], b[${F}], s\ninput x${list(x)}\nh = tanh(x * s)\nloss = sum(sin(${call})) + s * sum(b)\n`;
+          const d = derive(analyze(source));
+          expect(d.layers).toHaveLength(1);
+          const lines = d.layers[0].map((e) => e.lhs);
+          const padded = used.some((a) => a.p > 0);
+          // y, δ, ∇W, ∇b, ∇x̃, and ∇x when padded
+          expect(lines).toHaveLength(3 + (bias ? 1 : 0) + 1 + (padded ? 1 : 0));
+        },
+      ),
+      { numRuns: 30, seed: 41 },
+    );
+  });
+});
