@@ -56,7 +56,8 @@ describe("the student corpus (#12)", () => {
       expect(await graph(text, { filename: p.file, format: page ? "svg" : "dot" })).toMatch(
         page ? /<svg[\s\S]*<\/svg>/ : /^digraph/,
       );
-    });
+      // the networks written on a batch check every printed equation on 32 samples' tensors
+    }, 90_000);
   }
 
   const hasPdflatex = spawnSync("pdflatex", ["--version"]).status === 0;

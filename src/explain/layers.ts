@@ -214,21 +214,40 @@ export function checkConv(
   const [sx, sp, so, sk] = [stridesOf(S), stridesOf(P), stridesOf(O), stridesOf(K)];
   const positions = size(O);
   const offsets = size(K);
+  // for each window position p and kernel offset k: the padded input's flat position it reads
+  // (s p + d k per axis), and x's (that minus the padding), or -1 inside the padding
+  const padAt = new Int32Array(positions * offsets);
+  const xAt = new Int32Array(positions * offsets);
+  for (let p = 0; p < positions; p++)
+    for (let k = 0; k < offsets; k++) {
+      let [pi, xi] = [0, 0];
+      for (let a = 0; a < n; a++) {
+        const u = c.stride[a] * (Math.floor(p / so[a]) % O[a]) + c.dilation[a] * (Math.floor(k / sk[a]) % K[a]);
+        pi += u * sp[a];
+        const inside = u - c.padding[a];
+        xi = xi < 0 || inside < 0 || inside >= S[a] ? -1 : xi + inside * sx[a];
+      }
+      padAt[p * offsets + k] = pi;
+      xAt[p * offsets + k] = xi;
+    }
   // every term of the layer's sum: (sample, f, c, p, k, flat index into the padded input, into x or -1)
+  const [padded, inner] = [size(P), size(S)];
   const visit = (term: (s: number, f: number, ch: number, p: number, k: number, pi: number, xi: number) => void) => {
     for (let s = 0; s < N; s++)
       for (let f = 0; f < F; f++)
         for (let ch = 0; ch < C; ch++)
           for (let p = 0; p < positions; p++)
             for (let k = 0; k < offsets; k++) {
-              let [pi, xi] = [0, 0];
-              for (let a = 0; a < n; a++) {
-                const u = c.stride[a] * (Math.floor(p / so[a]) % O[a]) + c.dilation[a] * (Math.floor(k / sk[a]) % K[a]);
-                pi += u * sp[a];
-                const inside = u - c.padding[a];
-                xi = xi < 0 || inside < 0 || inside >= S[a] ? -1 : xi + inside * sx[a];
-              }
-              term(s, f, ch, p, k, (s * C + ch) * size(P) + pi, xi < 0 ? -1 : (s * C + ch) * size(S) + xi);
+              const xi = xAt[p * offsets + k];
+              term(
+                s,
+                f,
+                ch,
+                p,
+                k,
+                (s * C + ch) * padded + padAt[p * offsets + k],
+                xi < 0 ? -1 : (s * C + ch) * inner + xi,
+              );
             }
   };
   const y = new Float64Array(N * F * positions);

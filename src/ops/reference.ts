@@ -89,33 +89,32 @@ export function contract(n: OpNode, args: readonly Float64Array[], shapes: reado
   spec.inputs.forEach((sub, i) => [...sub].forEach((c, k) => sizes.set(c, shapes[i][k])));
   [...spec.output].forEach((c, k) => sizes.set(c, n.shape[k]));
   const letters = [...sizes.keys()];
-  const total = letters.reduce((p, c) => p * sizes.get(c)!, 1);
+  const dims = letters.map((c) => sizes.get(c)!);
+  // each letter's step in a tensor's flat index: the sum of its axes' row-major strides (a
+  // letter written twice reads or writes the diagonal)
+  const steps = (sub: string, shape: Shape) => {
+    const st = shape.map((_, k) => size(shape.slice(k + 1)));
+    return letters.map((c) => [...sub].reduce((acc, d, k) => acc + (d === c ? st[k] : 0), 0));
+  };
+  const inSteps = spec.inputs.map((sub, i) => steps(sub, shapes[i]));
+  const outSteps = steps(spec.output, n.shape);
+  const total = dims.reduce((p, d) => p * d, 1);
   const out = new Float64Array(size(n.shape));
-  const value = new Map<string, number>();
+  const value = new Array<number>(letters.length).fill(0);
+  // the flat positions of the current assignment, moved as it advances (the last letter fastest)
+  const at = new Array<number>(args.length).fill(0);
+  let to = 0;
   for (let t = 0; t < total; t++) {
-    let rest = t;
-    for (let k = letters.length - 1; k >= 0; k--) {
-      const d = sizes.get(letters[k])!;
-      value.set(letters[k], rest % d);
-      rest = Math.floor(rest / d);
-    }
     let p = 1;
-    spec.inputs.forEach(
-      (sub, i) =>
-        (p *=
-          args[i][
-            ravel(
-              [...sub].map((c) => value.get(c)!),
-              shapes[i],
-            )
-          ]),
-    );
-    out[
-      ravel(
-        [...spec.output].map((c) => value.get(c)!),
-        n.shape,
-      )
-    ] += p;
+    for (let i = 0; i < args.length; i++) p *= args[i][at[i]];
+    out[to] += p;
+    for (let k = letters.length - 1; k >= 0; k--) {
+      const back = ++value[k] < dims[k] ? 1 : 1 - dims[k];
+      if (back !== 1) value[k] = 0;
+      for (let i = 0; i < args.length; i++) at[i] += back * inSteps[i][k];
+      to += back * outSteps[k];
+      if (back === 1) break;
+    }
   }
   return out;
 }

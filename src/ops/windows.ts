@@ -2,7 +2,6 @@ import { assign, iadd, imul, loop, num, type Expr } from "../code/syntax.js";
 import { size, unfoldFits, type Shape } from "../shape/shape.js";
 import { batchedShape } from "./batching.js";
 import { I, nest, zero } from "./loops.js";
-import { ravel, unravel } from "./reference.js";
 import { foldTex, unfoldTex } from "./tex.js";
 import { kernel, type GraphBuilder, type KernelDef, type OpNode } from "./types.js";
 
@@ -28,16 +27,22 @@ function windowMap(n: OpNode): { axes: number; at: (o: readonly Expr[], k: reado
   };
 }
 
-/** the reference semantics of both: every (lead, k, o) with the flat index it reads (unfold) or adds into (fold) */
-function pairs(whole: Shape, cols: Shape, steps: readonly number[], dilation: readonly number[]): [number, number][] {
+/** the reference semantics of both: for each element (lead, k, o) of the columns, the flat index of `whole` it reads (unfold) or adds into (fold) */
+function sources(whole: Shape, cols: Shape, steps: readonly number[], dilation: readonly number[]): Int32Array {
   const n = steps.length;
   const lead = cols.length - 2 * n;
-  return Array.from({ length: size(cols) }, (_, c) => {
-    const idx = unravel(c, cols);
-    const k = idx.slice(lead, lead + n);
-    const o = idx.slice(lead + n);
-    return [c, ravel([...idx.slice(0, lead), ...o.map((v, a) => v * steps[a] + k[a] * dilation[a])], whole)];
-  });
+  const st = whole.map((_, a) => size(whole.slice(a + 1)));
+  const idx = new Array<number>(cols.length).fill(0);
+  const out = new Int32Array(size(cols));
+  for (let c = 0; c < out.length; c++) {
+    let at = 0;
+    for (let a = 0; a < lead; a++) at += idx[a] * st[a];
+    for (let a = 0; a < n; a++) at += (idx[lead + n + a] * steps[a] + idx[lead + a] * dilation[a]) * st[lead + a];
+    out[c] = at;
+    // the next multi-index, row-major
+    for (let a = cols.length - 1; a >= 0 && ++idx[a] === cols[a]; a--) idx[a] = 0;
+  }
+  return out;
 }
 
 const windowAttrs = (n: OpNode) => ({ steps: n.attrs!.steps!, dilation: n.attrs!.dilation! });
@@ -59,9 +64,8 @@ export const windows = {
     show: ["unfoldback(g, x)"],
     tex: unfoldTex,
     evaluate: (n, [x], [s]) => {
-      const out = new Float64Array(size(n.shape));
-      for (const [c, f] of pairs(s, n.shape, n.attrs!.steps!, n.attrs!.dilation!)) out[c] = x[f];
-      return out;
+      const from = sources(s, n.shape, n.attrs!.steps!, n.attrs!.dilation!);
+      return Float64Array.from(from, (f) => x[f]);
     },
     // y[l, k, o] = x[l, o * steps + k * dilation], the window positions o innermost (a row of a column)
     emit: (k) => {
@@ -88,7 +92,7 @@ export const windows = {
     tex: foldTex,
     evaluate: (n, [y], [s]) => {
       const out = new Float64Array(size(n.shape));
-      for (const [c, f] of pairs(n.shape, s, n.attrs!.steps!, n.attrs!.dilation!)) out[f] += y[c];
+      sources(n.shape, s, n.attrs!.steps!, n.attrs!.dilation!).forEach((f, c) => (out[f] += y[c]));
       return out;
     },
     // zeros, then each column element added where its window read it (overlapping windows add up)
