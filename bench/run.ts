@@ -581,7 +581,8 @@ async function transformerCase(n: number): Promise<Case> {
       ? [mod, mod32]
       : [await generated("examples/transformer.grad"), await generated("examples/transformer.grad", "f32", "wasm")];
   // one sequence [T, d], or the batch [n, T, d]
-  const seq = n === 1 ? [16, 64] : [n, 16, 64];
+  const lead = n === 1 ? [] : [n];
+  const seq = [...lead, 16, 64];
   const a = analyze(readFileSync(file, "utf8"));
   const shapes = mod.shapes.params as Record<string, readonly number[]>;
   const names = Object.keys(shapes);
@@ -611,7 +612,6 @@ async function transformerCase(n: number): Promise<Case> {
       return d.div(d.square().mean(-1, true).add(1e-5).sqrt()).mul(g).add(c);
     };
     // [.., T, d] -> [.., heads, T, 16] and back
-    const lead = n === 1 ? [] : [n];
     const heads = (t: tf.Tensor) => t.reshape([...lead, 16, 4, 16]).transpose(n === 1 ? [1, 0, 2] : [0, 2, 1, 3]);
     const f = (...q: tf.Tensor[]) => {
       const v = Object.fromEntries(names.map((n, i) => [n, q[i]]));

@@ -2,7 +2,7 @@
 // (gradc compile examples/transformer-batch.grad).
 // source sha256: 02928773ca5f167c79ebbe0247b2ce768325287bcee0e1b5282d447a667fccc9
 // gradc options: dtype=f64
-// output sha256: a8ec74372831c28dfdfb19cc7a6f77dd5f4f6b33356818a4743df3a744ee2dd4
+// output sha256: de96022a0f6b41f7f983ef6298f2b6484ef45b0cd234e33c029e83907707a3fb
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -281,13 +281,15 @@ function erf(x: number): number {
     let sum = x;
     for (let n = 1; n < 60; n++) {
       term *= (-x * x) / n;
-      sum += term / (2 * n + 1);
+      const d = term / (2 * n + 1);
+      sum += d;
+      if (Math.abs(d) <= 1e-17 * Math.abs(sum)) break;
     }
     return 1.1283791670955126 * sum;
   }
   // erfc(a) = exp(-a^2) / sqrt(pi) / (a + (1/2) / (a + 1 / (a + (3/2) / (a + ...))))
   let f = a;
-  for (let k = 160; k >= 1; k--) f = a + k / 2 / f;
+  for (let k = Math.ceil(640 / (a * a)) + 8; k >= 1; k--) f = a + k / 2 / f;
   const erfc = Math.exp(-a * a) / 1.7724538509055159 / f;
   return x < 0 ? erfc - 1 : 1 - erfc;
 }

@@ -2,7 +2,7 @@
 // (gradc compile examples/transformer.grad).
 // source sha256: a408522fe7ef7b72117fbdcd8857cbf507260fb99c95a98df517d96103a8bc35
 // gradc options: dtype=f64
-// output sha256: 12ced4c26e4d19417063476aadc7330174e1c96f1e655391801717d6e9a12b27
+// output sha256: b09bd0d131e45524b753e28d7a79e4ea5e8a6fb36c0c1cd257ea943ba77314a8
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -279,13 +279,15 @@ function erf(x: number): number {
     let sum = x;
     for (let n = 1; n < 60; n++) {
       term *= (-x * x) / n;
-      sum += term / (2 * n + 1);
+      const d = term / (2 * n + 1);
+      sum += d;
+      if (Math.abs(d) <= 1e-17 * Math.abs(sum)) break;
     }
     return 1.1283791670955126 * sum;
   }
   // erfc(a) = exp(-a^2) / sqrt(pi) / (a + (1/2) / (a + 1 / (a + (3/2) / (a + ...))))
   let f = a;
-  for (let k = 160; k >= 1; k--) f = a + k / 2 / f;
+  for (let k = Math.ceil(640 / (a * a)) + 8; k >= 1; k--) f = a + k / 2 / f;
   const erfc = Math.exp(-a * a) / 1.7724538509055159 / f;
   return x < 0 ? erfc - 1 : 1 - erfc;
 }

@@ -13,6 +13,10 @@ export const moduleFunctions: Readonly<
   erf: {
     doc: "The error function (not in Math): its Maclaurin series below |x| = 2, the continued fraction of erfc above.",
     params: ["x"],
+    // the series stops once a term is below 1e-17 of the sum (under half an ulp, as are all the
+    // shrinking terms after it: the same double as 60 terms, ~12 terms at |x| = 0.5 instead of
+    // 60); the fraction is cut at 640 / a² + 8 terms (the same doubles as 2,000 terms for a in
+    // [2, 30], measured): a transformer's GELU spent half its step in the fixed-length loops
     body: [
       "const a = Math.abs(x);",
       "if (!(a >= 2)) {",
@@ -21,13 +25,15 @@ export const moduleFunctions: Readonly<
       "  let sum = x;",
       "  for (let n = 1; n < 60; n++) {",
       "    term *= (-x * x) / n;",
-      "    sum += term / (2 * n + 1);",
+      "    const d = term / (2 * n + 1);",
+      "    sum += d;",
+      "    if (Math.abs(d) <= 1e-17 * Math.abs(sum)) break;",
       "  }",
       "  return 1.1283791670955126 * sum;",
       "}",
       "// erfc(a) = exp(-a^2) / sqrt(pi) / (a + (1/2) / (a + 1 / (a + (3/2) / (a + ...))))",
       "let f = a;",
-      "for (let k = 160; k >= 1; k--) f = a + k / 2 / f;",
+      "for (let k = Math.ceil(640 / (a * a)) + 8; k >= 1; k--) f = a + k / 2 / f;",
       "const erfc = Math.exp(-a * a) / 1.7724538509055159 / f;",
       "return x < 0 ? erfc - 1 : 1 - erfc;",
     ],
