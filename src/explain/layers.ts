@@ -189,33 +189,29 @@ export function convEquations(c: ConvLayer, sy: Symbols, hasAdjoint: (id: number
 /** row-major strides */
 const stridesOf = (s: Shape) => s.map((_, k) => size(s.slice(k + 1)));
 
-/**
- * Each printed line of a convolution evaluated with loops of its own, straight from its index
- * form (not through unfold or fold), against the sweep's numbers at the point: the layer's value,
- * and the adjoints of the nodes that carry each gradient through this layer alone.
- */
-export function checkConv(
-  c: ConvLayer,
-  value: (id: number) => Float64Array,
-  adjoint: (id: number) => Float64Array | undefined,
-  where: string,
-  strict: boolean,
-): void {
+/** The terms of a layer's sum, W[f, c, k] times the padded input at window p, offset k: its sizes, and a walk over every term. */
+interface Terms {
+  readonly N: number;
+  readonly C: number;
+  readonly F: number;
+  readonly positions: number;
+  readonly offsets: number;
+  /** the padded input's shape (without the batch axis) */
+  readonly padded: Shape;
+  /** (sample, f, c, p, k, flat index into the padded input, into x or -1 in the padding) for every term */
+  visit(term: (s: number, f: number, ch: number, p: number, k: number, pi: number, xi: number) => void): void;
+}
+
+function termsOf(c: ConvLayer): Terms {
   const n = c.kernel.length;
   const N = c.batched ? c.x.shape[0] : 1;
   const [C, ...S] = c.x.shape.slice(c.batched ? 1 : 0);
   const [F, ...O] = c.out.shape.slice(c.batched ? 1 : 0);
-  const [x, W] = [value(c.x.id), value(c.W.id)];
-  const b = c.bias ? value(c.bias.id) : undefined;
-  const delta = adjoint(c.delta);
   const K = c.kernel;
-  // the padded input's sizes: term (p, k) reads padded position s p + d k, inside x at that minus the padding
+  // term (p, k) reads padded position s p + d k per axis, x's at that minus the padding
   const P = S.map((d, a) => d + 2 * c.padding[a]);
   const [sx, sp, so, sk] = [stridesOf(S), stridesOf(P), stridesOf(O), stridesOf(K)];
-  const positions = size(O);
-  const offsets = size(K);
-  // for each window position p and kernel offset k: the padded input's flat position it reads
-  // (s p + d k per axis), and x's (that minus the padding), or -1 inside the padding
+  const [positions, offsets] = [size(O), size(K)];
   const padAt = new Int32Array(positions * offsets);
   const xAt = new Int32Array(positions * offsets);
   for (let p = 0; p < positions; p++)
@@ -230,26 +226,43 @@ export function checkConv(
       padAt[p * offsets + k] = pi;
       xAt[p * offsets + k] = xi;
     }
-  // every term of the layer's sum: (sample, f, c, p, k, flat index into the padded input, into x or -1)
   const [padded, inner] = [size(P), size(S)];
-  const visit = (term: (s: number, f: number, ch: number, p: number, k: number, pi: number, xi: number) => void) => {
-    for (let s = 0; s < N; s++)
-      for (let f = 0; f < F; f++)
-        for (let ch = 0; ch < C; ch++)
-          for (let p = 0; p < positions; p++)
-            for (let k = 0; k < offsets; k++) {
-              const xi = xAt[p * offsets + k];
-              term(
-                s,
-                f,
-                ch,
-                p,
-                k,
-                (s * C + ch) * padded + padAt[p * offsets + k],
-                xi < 0 ? -1 : (s * C + ch) * inner + xi,
-              );
-            }
+  return {
+    N,
+    C,
+    F,
+    positions,
+    offsets,
+    padded: P,
+    visit: (term) => {
+      for (let s = 0; s < N; s++)
+        for (let f = 0; f < F; f++)
+          for (let ch = 0; ch < C; ch++)
+            for (let p = 0; p < positions; p++)
+              for (let k = 0; k < offsets; k++) {
+                const [pi, xi] = [padAt[p * offsets + k], xAt[p * offsets + k]];
+                term(s, f, ch, p, k, (s * C + ch) * padded + pi, xi < 0 ? -1 : (s * C + ch) * inner + xi);
+              }
+    },
   };
+}
+
+/**
+ * Each printed line of a convolution evaluated with loops of its own, straight from its index
+ * form (not through unfold or fold), against the sweep's numbers at the point: the layer's value,
+ * and the adjoints of the nodes that carry each gradient through this layer alone.
+ */
+export function checkConv(
+  c: ConvLayer,
+  value: (id: number) => Float64Array,
+  adjoint: (id: number) => Float64Array | undefined,
+  where: string,
+  strict: boolean,
+): void {
+  const { N, C, F, positions, offsets, padded, visit } = termsOf(c);
+  const [x, W] = [value(c.x.id), value(c.W.id)];
+  const b = c.bias ? value(c.bias.id) : undefined;
+  const delta = adjoint(c.delta);
   const y = new Float64Array(N * F * positions);
   if (b) for (let i = 0; i < y.length; i++) y[i] = b[Math.floor(i / positions) % F];
   visit((s, f, ch, p, k, _pi, xi) => {
@@ -265,7 +278,7 @@ export function checkConv(
   if (!delta) return;
   const dW = new Float64Array(W.length);
   const db = new Float64Array(F);
-  const dxp = new Float64Array(N * C * size(P));
+  const dxp = new Float64Array(N * C * size(padded));
   const dx = new Float64Array(x.length);
   visit((s, f, ch, p, k, pi, xi) => {
     const d = delta[(s * F + f) * positions + p];
@@ -278,9 +291,8 @@ export function checkConv(
   const through = (id: number | undefined) => (id === undefined ? undefined : adjoint(id));
   expect("∇W", through(c.through.W), dW, c.W.shape);
   if (c.bias) expect("∇b", through(c.through.bias), db, c.bias.shape);
-  const lead = c.batched ? [N] : [];
   if (c.padding.some((p) => p > 0)) {
-    expect("∇x̃", through(c.through.padded), dxp, [...lead, C, ...P]);
+    expect("∇x̃", through(c.through.padded), dxp, [...(c.batched ? [N] : []), C, ...padded]);
     expect("∇x", through(c.through.x), dx, c.x.shape);
   } else expect("∇x", through(c.through.padded), dx, c.x.shape);
 }
