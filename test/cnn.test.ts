@@ -9,18 +9,10 @@ import { analyze, compile, CompileError, evaluate } from "../src/index.js";
 import { expectBatchIsMean } from "./helpers/batch.js";
 import { checkProgram } from "./helpers/check.js";
 import { relErr, rng } from "./helpers/module.js";
+import { convCall, convCase, list, type ConvCase } from "./helpers/conv.js";
 
 const random = (n: number, next: () => number) => Float64Array.from({ length: n }, () => next() * 2 - 1);
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-interface ConvCase {
-  readonly x: number[];
-  readonly W: number[];
-  readonly stride: number[];
-  readonly padding: number[];
-  readonly dilation: number[];
-  readonly groups: number;
-}
 
 /** F.conv2d (and conv1d, one spatial axis) as PyTorch defines it: a cross-correlation, output sizes rounded down. */
 function referenceConv(c: ConvCase, x: Float64Array, W: Float64Array, bias: Float64Array): Float64Array {
@@ -65,8 +57,6 @@ function weightedSum(source: string, values: Record<string, Float64Array | numbe
   return evaluate(a.differentiated, params as never, inputs as never).loss;
 }
 
-const list = (v: number[]) => `[${v.join(", ")}]`;
-
 describe("conv2d and conv1d compute PyTorch's F.conv2d / F.conv1d", () => {
   const cases: ConvCase[] = [
     { x: [3, 5, 5], W: [2, 3, 2, 2], stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 },
@@ -98,42 +88,6 @@ describe("conv2d and conv1d compute PyTorch's F.conv2d / F.conv1d", () => {
     });
   }
 });
-
-/** Random convolutions: one or two spatial axes, with or without the batch axis, any stride, padding, dilation and groups. */
-const convCase: fc.Arbitrary<ConvCase> = fc
-  .record({
-    n: fc.integer({ min: 1, max: 2 }),
-    batch: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
-    groups: fc.integer({ min: 1, max: 3 }),
-    perGroupC: fc.integer({ min: 1, max: 2 }),
-    perGroupF: fc.integer({ min: 1, max: 2 }),
-    axes: fc.array(
-      fc.record({
-        kernel: fc.integer({ min: 1, max: 3 }),
-        stride: fc.integer({ min: 1, max: 3 }),
-        padding: fc.integer({ min: 0, max: 2 }),
-        dilation: fc.integer({ min: 1, max: 2 }),
-        extra: fc.integer({ min: 0, max: 4 }),
-      }),
-      { minLength: 2, maxLength: 2 },
-    ),
-  })
-  .map(({ n, batch, groups, perGroupC, perGroupF, axes }) => {
-    const used = axes.slice(0, n);
-    // the smallest input one window fits into, plus `extra`
-    const spatial = used.map((a) => Math.max(1, a.dilation * (a.kernel - 1) + 1 - 2 * a.padding + a.extra));
-    return {
-      x: [...(batch ? [batch] : []), groups * perGroupC, ...spatial],
-      W: [groups * perGroupF, perGroupC, ...used.map((a) => a.kernel)],
-      stride: used.map((a) => a.stride),
-      padding: used.map((a) => a.padding),
-      dilation: used.map((a) => a.dilation),
-      groups,
-    };
-  });
-
-const convCall = (c: ConvCase) =>
-  `${c.W.length === 4 ? "conv2d" : "conv1d"}(x, W, bias=b, stride=${list(c.stride)}, padding=${list(c.padding)}, dilation=${list(c.dilation)}, groups=${c.groups})`;
 
 describe("random convolutions (fast-check)", () => {
   it("compute F.conv2d / F.conv1d in the evaluator", () => {

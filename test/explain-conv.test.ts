@@ -15,8 +15,7 @@ import { evaluateNodes } from "../src/eval/evaluate.js";
 import { differentiate } from "../src/autodiff/differentiate.js";
 import { parsePoint } from "../src/explain/point.js";
 import { mathFragments } from "../src/explain/render.js";
-
-const list = (v: readonly number[]) => `[${v.join(", ")}]`;
+import { convCall, convCase, list } from "./helpers/conv.js";
 
 describe("convolutions, by hand", () => {
   it("LeNet-5: both layers, the second with the gradient of its input h1 as a full convolution", () => {
@@ -62,37 +61,16 @@ describe("convolutions, by hand", () => {
   it("any geometry (fast-check): conv2d and conv1d, batched or not, with stride, padding and dilation, checked", () => {
     fc.assert(
       fc.property(
-        fc.record({
-          n: fc.integer({ min: 1, max: 2 }),
-          batch: fc.boolean(),
-          C: fc.integer({ min: 1, max: 2 }),
-          F: fc.integer({ min: 1, max: 3 }),
-          bias: fc.boolean(),
-          axes: fc.array(
-            fc.record({
-              k: fc.integer({ min: 1, max: 3 }),
-              s: fc.integer({ min: 1, max: 2 }),
-              p: fc.integer({ min: 0, max: 2 }),
-              d: fc.integer({ min: 1, max: 2 }),
-              extra: fc.integer({ min: 0, max: 3 }),
-            }),
-            { minLength: 2, maxLength: 2 },
-          ),
-        }),
-        ({ n, batch, C, F, bias, axes }) => {
-          const used = axes.slice(0, n);
-          const size = used.map((a) => Math.max(1, a.d * (a.k - 1) + 1 - 2 * a.p + a.extra));
-          const x = [...(batch ? [2] : []), C, ...size];
-          const conv = n === 2 ? "conv2d" : "conv1d";
-          const call = `${conv}(h, W${bias ? ", bias=b" : ""}, stride=${list(used.map((a) => a.s))}, padding=${list(used.map((a) => a.p))}, dilation=${list(used.map((a) => a.d))})`;
+        convCase.filter((c) => c.groups === 1),
+        fc.boolean(),
+        (c, bias) => {
           // h depends on a param, so the input's gradient is written too
-          const source = `param W[${F}, ${C}, ${used.map((a) => a.k).join(", ")}], b[${F}], s\ninput x${list(x)}\nh = tanh(x * s)\nloss = sum(sin(${call})) + s * sum(b)\n`;
+          const source = `param W${list(c.W)}, b[${c.W[0]}], s\ninput x${list(c.x)}\nh = tanh(x * s)\nloss = sum(sin(${convCall(c, "h", bias)})) + s * sum(b)\n`;
           const d = derive(analyze(source));
           expect(d.layers).toHaveLength(1);
-          const lines = d.layers[0].map((e) => e.lhs);
-          const padded = used.some((a) => a.p > 0);
+          const padded = c.padding.some((p) => p > 0);
           // y, δ, ∇W, ∇b, ∇x̃, and ∇x when padded
-          expect(lines).toHaveLength(3 + (bias ? 1 : 0) + 1 + (padded ? 1 : 0));
+          expect(d.layers[0]).toHaveLength(3 + (bias ? 1 : 0) + 1 + (padded ? 1 : 0));
         },
       ),
       { numRuns: 30, seed: 41 },
