@@ -2,7 +2,7 @@
 // (gradc compile examples/embedding-bag.grad).
 // source sha256: 26d2465a5ca15f2d0e61f2ad361144c46e37067490eeb60d76157c653e64f39c
 // gradc options: dtype=f64
-// output sha256: 35287a013634ece89920fa00240520660b036acc522d22f5b5b557274a693386
+// output sha256: 01228d6e424160805548cea008a7a0ee14baa0db89163fa254d2bdd40d1d22e3
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -118,9 +118,17 @@ function badTensor(name: string, v: unknown, length: number, shape: string, type
   );
 }
 
-/** A scalar argument that is not a number. */
-function badNumber(name: string, v: unknown): never {
-  throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
+/** The error for the first scalar param or input that is not a number (the inline check of them all failed). */
+function badScalars(v: object, role: "params" | "inputs"): TypeError {
+  const values = v as Record<string, unknown>;
+  const scalars = (Object.entries(shapes[role]) as [string, readonly number[]][]).filter(([, s]) => s.length === 0);
+  const [name] = scalars.find(([n]) => typeof values[n] !== "number")!;
+  return numberError(`${role}.${name}`, values[name]);
+}
+
+/** What a scalar argument that is not a number is told. */
+function numberError(name: string, v: unknown): TypeError {
+  return new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
 }
 
 /** loss(): params and inputs, and their tensors. */
@@ -205,7 +213,7 @@ export function loss(params: Params, inputs: Inputs): number {
   const b = params.b;
   const tokens = inputs.tokens;
   const label = inputs.label;
-  if (typeof label !== "number") badNumber("inputs.label", label);
+  if (typeof label !== "number") throw badScalars(inputs, "inputs");
   const u1 = workspace.u1;
   const u2 = workspace.u2;
   const bag = workspace.bag;
@@ -308,7 +316,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const b = params.b;
   const tokens = inputs.tokens;
   const label = inputs.label;
-  if (typeof label !== "number") badNumber("inputs.label", label);
+  if (typeof label !== "number") throw badScalars(inputs, "inputs");
   const u1 = workspace.u1;
   const u2 = workspace.u2;
   const bag = workspace.bag;

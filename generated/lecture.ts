@@ -2,7 +2,7 @@
 // (gradc compile examples/lecture.grad).
 // source sha256: f6c61eac01394dce30d1b3cac9be3d10e6d9b26b97a3f4cfa7c6e50da825e6da
 // gradc options: dtype=f64
-// output sha256: 652bae6cfbcd5f4b42d3cdc258b137f0b02f508b1d8b067cceb38a388b7e8b6a
+// output sha256: 5e161c225ded44f37dfaab9b4f42549d3b371f325da4a617cbb8c2a8b1a16a22
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -63,9 +63,17 @@ function badObject(name: string, v: unknown, holding: string): never {
   throw new TypeError(`gradc: ${name} must be an object holding ${holding}; got ${describeValue(v)}`);
 }
 
-/** A scalar argument that is not a number. */
-function badNumber(name: string, v: unknown): never {
-  throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
+/** The error for the first scalar param or input that is not a number (the inline check of them all failed). */
+function badScalars(v: object, role: "params" | "inputs"): TypeError {
+  const values = v as Record<string, unknown>;
+  const scalars = (Object.entries(shapes[role]) as [string, readonly number[]][]).filter(([, s]) => s.length === 0);
+  const [name] = scalars.find(([n]) => typeof values[n] !== "number")!;
+  return numberError(`${role}.${name}`, values[name]);
+}
+
+/** What a scalar argument that is not a number is told. */
+function numberError(name: string, v: unknown): TypeError {
+  return new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
 }
 
 /** batchGradients(): params, the batch, n and out. */
@@ -91,14 +99,10 @@ function checkBatchArgs(params: Params, batch: Batch, n: number, out: Result): v
 
 /** The loss at one sample. */
 export function loss(params: Params, inputs: Inputs): number {
-  const w = params.w;
-  if (typeof w !== "number") badNumber("params.w", w);
-  const b = params.b;
-  if (typeof b !== "number") badNumber("params.b", b);
-  const x = inputs.x;
-  if (typeof x !== "number") badNumber("inputs.x", x);
-  const y = inputs.y;
-  if (typeof y !== "number") badNumber("inputs.y", y);
+  const { w, b } = params;
+  if (typeof w !== "number" || typeof b !== "number") throw badScalars(params, "params");
+  const { x, y } = inputs;
+  if (typeof x !== "number" || typeof y !== "number") throw badScalars(inputs, "inputs");
   const t_1 = 1 / (1 + Math.exp(-(w * x + b))) - y;
   const f = 0.5 * (t_1 * t_1) + 0.5 * (w * w); // 0.5 * (sigmoid(w*x + b) - y)^2 + 0.5 * w^2
   return f;
@@ -106,14 +110,10 @@ export function loss(params: Params, inputs: Inputs): number {
 
 /** The loss and d loss / d param at one sample, written into `out` (allocation-free when `out` is given). */
 export function gradients(params: Params, inputs: Inputs, out: Result = createResult()): Result {
-  const w = params.w;
-  if (typeof w !== "number") badNumber("params.w", w);
-  const b = params.b;
-  if (typeof b !== "number") badNumber("params.b", b);
-  const x = inputs.x;
-  if (typeof x !== "number") badNumber("inputs.x", x);
-  const y = inputs.y;
-  if (typeof y !== "number") badNumber("inputs.y", y);
+  const { w, b } = params;
+  if (typeof w !== "number" || typeof b !== "number") throw badScalars(params, "params");
+  const { x, y } = inputs;
+  if (typeof x !== "number" || typeof y !== "number") throw badScalars(inputs, "inputs");
   const grads = out.grads;
   const u3 = 1 / (1 + Math.exp(-(w * x + b))); // sigmoid(w*x + b)
   const u4 = u3 - y; // (sigmoid(w*x + b) - y)
@@ -129,10 +129,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
 /** The mean loss and mean gradients over n samples (minibatch SGD), written into `out`. */
 export function batchGradients(params: Params, batch: Batch, n: number, out: Result = createResult()): Result {
   checkBatchArgs(params, batch, n, out);
-  const w = params.w;
-  if (typeof w !== "number") badNumber("params.w", w);
-  const b = params.b;
-  if (typeof b !== "number") badNumber("params.b", b);
+  const { w, b } = params;
+  if (typeof w !== "number" || typeof b !== "number") throw badScalars(params, "params");
   const x_batch = batch.x;
   const y_batch = batch.y;
   const grads = out.grads;

@@ -2,7 +2,7 @@
 // (gradc compile examples/lenet.grad).
 // source sha256: 339ffa076b7fcd8a7105dcade97349b4e15d106fc1f3b41a361b579807b5273f
 // gradc options: dtype=f64
-// output sha256: 28aadac0c14bafb87394c56085dffa854c2e92140aea113d34d39f36ae19e35a
+// output sha256: 4b49b36654bd7ec0d95ed9d8b3dae822721deff7f0a93c1f440a1a07a900974e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -271,9 +271,17 @@ function badTensor(name: string, v: unknown, length: number, shape: string, type
   );
 }
 
-/** A scalar argument that is not a number. */
-function badNumber(name: string, v: unknown): never {
-  throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
+/** The error for the first scalar param or input that is not a number (the inline check of them all failed). */
+function badScalars(v: object, role: "params" | "inputs"): TypeError {
+  const values = v as Record<string, unknown>;
+  const scalars = (Object.entries(shapes[role]) as [string, readonly number[]][]).filter(([, s]) => s.length === 0);
+  const [name] = scalars.find(([n]) => typeof values[n] !== "number")!;
+  return numberError(`${role}.${name}`, values[name]);
+}
+
+/** What a scalar argument that is not a number is told. */
+function numberError(name: string, v: unknown): TypeError {
+  return new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
 }
 
 /** loss(): params and inputs, and their tensors. */
@@ -435,7 +443,7 @@ export function loss(params: Params, inputs: Inputs): number {
   const b5 = params.b5;
   const img = inputs.img;
   const label = inputs.label;
-  if (typeof label !== "number") badNumber("inputs.label", label);
+  if (typeof label !== "number") throw badScalars(inputs, "inputs");
   const u1 = workspace.u1;
   const u2 = workspace.u2;
   const u5 = workspace.u5;
@@ -772,7 +780,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const b5 = params.b5;
   const img = inputs.img;
   const label = inputs.label;
-  if (typeof label !== "number") badNumber("inputs.label", label);
+  if (typeof label !== "number") throw badScalars(inputs, "inputs");
   const u1 = workspace.u1;
   const u2 = workspace.u2;
   const u5 = workspace.u5;

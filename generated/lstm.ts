@@ -2,7 +2,7 @@
 // (gradc compile examples/lstm.grad).
 // source sha256: f35f7e6a9caaa42b521ee1b00ec29341cb085985cddf1441a60050bcda98fb18
 // gradc options: dtype=f64
-// output sha256: b4d710b08a0e00326b6c127d10691fcc7ed6d45c82556fee0e64201c6ea4c1a2
+// output sha256: 16f63dd249e8e6d19984f72c4e5781f07a3388c3a80caebb34e436bedfb23a15
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -496,9 +496,17 @@ function badTensor(name: string, v: unknown, length: number, shape: string, type
   );
 }
 
-/** A scalar argument that is not a number. */
-function badNumber(name: string, v: unknown): never {
-  throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
+/** The error for the first scalar param or input that is not a number (the inline check of them all failed). */
+function badScalars(v: object, role: "params" | "inputs"): TypeError {
+  const values = v as Record<string, unknown>;
+  const scalars = (Object.entries(shapes[role]) as [string, readonly number[]][]).filter(([, s]) => s.length === 0);
+  const [name] = scalars.find(([n]) => typeof values[n] !== "number")!;
+  return numberError(`${role}.${name}`, values[name]);
+}
+
+/** What a scalar argument that is not a number is told. */
+function numberError(name: string, v: unknown): TypeError {
+  return new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
 }
 
 /** loss(): params and inputs, and their tensors. */
@@ -2991,7 +2999,7 @@ export function loss(params: Params, inputs: Inputs): number {
   const bo = params.bo;
   const xs = inputs.xs;
   const y = inputs.y;
-  if (typeof y !== "number") badNumber("inputs.y", y);
+  if (typeof y !== "number") throw badScalars(inputs, "inputs");
   const u4 = workspace.u4;
   const u5 = workspace.u5;
   const u6 = workspace.u6;
@@ -3432,7 +3440,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const bo = params.bo;
   const xs = inputs.xs;
   const y = inputs.y;
-  if (typeof y !== "number") badNumber("inputs.y", y);
+  if (typeof y !== "number") throw badScalars(inputs, "inputs");
   const u4 = workspace.u4;
   const u5 = workspace.u5;
   const u6 = workspace.u6;

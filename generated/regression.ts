@@ -2,7 +2,7 @@
 // (gradc compile examples/regression.grad).
 // source sha256: e02653b4055fa5f69e5e6b0b7d25f6df1bcd7269915c199f18b2b5a2dfdfebd5
 // gradc options: dtype=f64
-// output sha256: ec377e8c61d407b0d0a2d22baca9fbdc8f2170dd3ae7aaf035fdbe26bc9127cb
+// output sha256: f672ad6d5db337581706932bb2877dee5dd9124bf7b2233e6d539383238db1d5
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -101,9 +101,17 @@ function badTensor(name: string, v: unknown, length: number, shape: string, type
   );
 }
 
-/** A scalar argument that is not a number. */
-function badNumber(name: string, v: unknown): never {
-  throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
+/** The error for the first scalar param or input that is not a number (the inline check of them all failed). */
+function badScalars(v: object, role: "params" | "inputs"): TypeError {
+  const values = v as Record<string, unknown>;
+  const scalars = (Object.entries(shapes[role]) as [string, readonly number[]][]).filter(([, s]) => s.length === 0);
+  const [name] = scalars.find(([n]) => typeof values[n] !== "number")!;
+  return numberError(`${role}.${name}`, values[name]);
+}
+
+/** What a scalar argument that is not a number is told. */
+function numberError(name: string, v: unknown): TypeError {
+  return new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
 }
 
 /** loss(): params and inputs, and their tensors. */
@@ -171,7 +179,7 @@ export function loss(params: Params, inputs: Inputs): number {
   checkLossArgs(params, inputs);
   const w = params.w;
   const b = params.b;
-  if (typeof b !== "number") badNumber("params.b", b);
+  if (typeof b !== "number") throw badScalars(params, "params");
   const X = inputs.X;
   const t_1 = inputs.t;
   const u1 = workspace.u1;
@@ -207,7 +215,7 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   checkGradientsArgs(params, inputs, out);
   const w = params.w;
   const b = params.b;
-  if (typeof b !== "number") badNumber("params.b", b);
+  if (typeof b !== "number") throw badScalars(params, "params");
   const X = inputs.X;
   const t_1 = inputs.t;
   const u1 = workspace.u1;
@@ -403,7 +411,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   checkBatchArgs(params, batch, n, out);
   const w = params.w;
   const b = params.b;
-  if (typeof b !== "number") badNumber("params.b", b);
+  if (typeof b !== "number") throw badScalars(params, "params");
   const X = batch.X;
   const t_1 = batch.t;
   const u1 = workspace.u1;

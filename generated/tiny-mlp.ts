@@ -2,7 +2,7 @@
 // (gradc compile examples/tiny-mlp.grad).
 // source sha256: e28a1e914031665ff07f52c9136984db924d4771edd0d346a6a1786ab7fac8a4
 // gradc options: dtype=f64
-// output sha256: faf69d7c1e2881fc8404fd0b8d6e03e3b6a76897f3e386f52ff90db011a3480a
+// output sha256: bcd7fd4a486cb45a39503ac898d9e68522b727fc995ced40a0c0b145ba002b45
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -114,9 +114,17 @@ function badTensor(name: string, v: unknown, length: number, shape: string, type
   );
 }
 
-/** A scalar argument that is not a number. */
-function badNumber(name: string, v: unknown): never {
-  throw new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
+/** The error for the first scalar param or input that is not a number (the inline check of them all failed). */
+function badScalars(v: object, role: "params" | "inputs"): TypeError {
+  const values = v as Record<string, unknown>;
+  const scalars = (Object.entries(shapes[role]) as [string, readonly number[]][]).filter(([, s]) => s.length === 0);
+  const [name] = scalars.find(([n]) => typeof values[n] !== "number")!;
+  return numberError(`${role}.${name}`, values[name]);
+}
+
+/** What a scalar argument that is not a number is told. */
+function numberError(name: string, v: unknown): TypeError {
+  return new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);
 }
 
 /** loss(): params and inputs, and their tensors. */
@@ -199,10 +207,10 @@ export function loss(params: Params, inputs: Inputs): number {
   const b1 = params.b1;
   const w2 = params.w2;
   const b2 = params.b2;
-  if (typeof b2 !== "number") badNumber("params.b2", b2);
+  if (typeof b2 !== "number") throw badScalars(params, "params");
   const x = inputs.x;
   const y = inputs.y;
-  if (typeof y !== "number") badNumber("inputs.y", y);
+  if (typeof y !== "number") throw badScalars(inputs, "inputs");
   const u1 = workspace.u1;
   const h = workspace.h;
   const u10 = workspace.u10;
@@ -270,10 +278,10 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   const b1 = params.b1;
   const w2 = params.w2;
   const b2 = params.b2;
-  if (typeof b2 !== "number") badNumber("params.b2", b2);
+  if (typeof b2 !== "number") throw badScalars(params, "params");
   const x = inputs.x;
   const y = inputs.y;
-  if (typeof y !== "number") badNumber("inputs.y", y);
+  if (typeof y !== "number") throw badScalars(inputs, "inputs");
   const u1 = workspace.u1;
   const h = workspace.h;
   const u10 = workspace.u10;
@@ -653,7 +661,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const b1 = params.b1;
   const w2 = params.w2;
   const b2 = params.b2;
-  if (typeof b2 !== "number") badNumber("params.b2", b2);
+  if (typeof b2 !== "number") throw badScalars(params, "params");
   const x = batch.x;
   const y_batch = batch.y;
   const u1 = workspace.u1;

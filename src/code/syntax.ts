@@ -22,6 +22,8 @@ export type Stmt =
       readonly name: string;
       readonly init: Expr;
       readonly comment?: string;
+      /** a scalar argument's read (`const w = params.w`): consecutive ones print as one destructuring */
+      readonly group?: true;
     }
   | { readonly k: "assign"; readonly target: Expr; readonly op: "=" | "+=" | "-=" | "*=" | "/="; readonly value: Expr }
   | {
@@ -211,9 +213,54 @@ export function safeComment(text: string): string {
     .trim();
 }
 
+/**
+ * prettier's print width less the function body's indent (bodies are printed flush and indented
+ * when placed in their function): a destructuring of grouped reads is cut into statements that
+ * fit it, which prettier leaves alone
+ */
+const GROUP_WIDTH = 118;
+
+type Decl = Extract<Stmt, { k: "decl" }>;
+/** a grouped read's object and property: `const w = params.w` */
+const groupedRead = (s: Stmt): { obj: string; prop: string } | undefined =>
+  s.k === "decl" && s.group && s.kind === "const" && s.init.k === "member" && s.init.obj.k === "id"
+    ? { obj: s.init.obj.name, prop: s.init.prop }
+    : undefined;
+
+/**
+ * Consecutive grouped reads of one object as destructurings, `const { w_1, b_1, w_2 } = params;`,
+ * each as long as fits on a line: a hundred scalar params in nine lines, not a hundred.
+ */
+function printGroup(run: readonly Decl[], obj: string, indent: string): string[] {
+  const items = run.map((d) => {
+    const { prop } = groupedRead(d)!;
+    const key = isIdentifier(prop) && prop !== "__proto__" ? prop : JSON.stringify(prop);
+    return key === d.name ? key : `${key}: ${d.name}`;
+  });
+  const line = (names: readonly string[]) => `${indent}const { ${names.join(", ")} } = ${obj};`;
+  const out: string[][] = [];
+  for (const item of items) {
+    const last = out[out.length - 1];
+    if (last && line([...last, item]).length <= GROUP_WIDTH) last.push(item);
+    else out.push([item]);
+  }
+  return out.map(line);
+}
+
 export function printStmts(stmts: readonly Stmt[], indent = ""): string[] {
   const out: string[] = [];
-  for (const s of stmts) {
+  for (let i = 0; i < stmts.length; i++) {
+    const s = stmts[i];
+    const read = groupedRead(s);
+    if (read) {
+      let j = i + 1;
+      while (j < stmts.length && groupedRead(stmts[j])?.obj === read.obj) j++;
+      if (j - i >= 2) {
+        out.push(...printGroup(stmts.slice(i, j) as Decl[], read.obj, indent));
+        i = j - 1;
+        continue;
+      }
+    }
     switch (s.k) {
       case "decl":
         out.push(

@@ -94,7 +94,7 @@ export async function emitTypeScript(g: Graph, opts: EmitOptions): Promise<strin
   const arr = opts.dtype === "f32" ? "Float32Array" : "Float64Array";
   // argument checks, once per call (--unchecked leaves them out)
   const checks = opts.unchecked ? undefined : validators(g, arr, memberText, opts.debug !== undefined);
-  const parts: ModuleParts = { g, opts, arr, checks, ...(await emitBodies(g, opts, checks?.leaf)) };
+  const parts: ModuleParts = { g, opts, arr, checks, ...(await emitBodies(g, opts, checks)) };
   return printModule(
     [
       ...typeDeclarations(parts),
@@ -215,7 +215,7 @@ function lineCount(text: string): number {
 async function emitBodies(
   g: Graph,
   opts: EmitOptions,
-  checkLeaf: FunctionContext["checkLeaf"] | undefined,
+  checks: Pick<ReturnType<typeof validators>, "leaf" | "scalars"> | undefined,
 ): Promise<Pick<ModuleParts, "bodies" | "workspace" | "wasm" | "split">> {
   const table = new NameTable(internal);
   const names = { local: localNames(g, table) };
@@ -256,7 +256,13 @@ async function emitBodies(
     return body;
   };
   for (const mode of ["loss", "gradients", "batch"] as const)
-    emit({ graph: g, names, mode, ...shared, ...(checkLeaf ? { checkLeaf } : {}) });
+    emit({
+      graph: g,
+      names,
+      mode,
+      ...shared,
+      ...(checks ? { checkLeaf: checks.leaf, checkScalars: checks.scalars } : {}),
+    });
   let wasm: WasmLayout | undefined;
   if (opts.chunk) {
     const cg = opts.chunk.graph;
