@@ -17,6 +17,7 @@ import { ExplainError } from "./errors.js";
 import { checkEquations, type Tensor } from "./check.js";
 import { parsePoint } from "./point.js";
 import { checkConv, convEquations, convLayers, type ConvLayer } from "./layers.js";
+import { checkNorm, normEquations, normLayers, type NormLayer } from "./norms.js";
 
 export { ExplainError };
 
@@ -66,7 +67,7 @@ export interface Derivation {
   readonly locals: readonly Equation[];
   readonly sweep: readonly Equation[];
   readonly finals: readonly Equation[];
-  /** each convolution's backward pass by hand, in index form (src/explain/layers.ts): one block per layer */
+  /** each convolution's and normalization's backward pass by hand (src/explain/layers.ts, norms.ts): one block per layer */
   readonly layers: readonly (readonly Equation[])[];
   readonly table?: readonly TableRow[];
   /** the graph, for pictures: node id -> label data */
@@ -123,11 +124,15 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   const units = unitsSection(sy);
   const locals = localsSection(sy);
   const checked = [...model, ...units, ...locals, ...sweep, ...finals];
-  const convs = convLayers(fwd);
+  const byHand = { convs: convLayers(fwd), norms: normLayers(fwd) };
   const active = new Set(written.sweep.map((s) => s.node));
-  const layers = convs.map((c) => convEquations(c, sy, (id) => active.has(id)));
-  checkAt(written, fwd, checked, convs, parsePoint(`random:${CHECK_SEED}`, fwd), `random:${CHECK_SEED}`, true);
-  if (at) checkAt(written, fwd, checked, convs, at, "the given point", false);
+  const hasAdjoint = (id: number) => active.has(id);
+  const layers = [
+    ...byHand.convs.map((c) => convEquations(c, sy, hasAdjoint)),
+    ...byHand.norms.map((l) => normEquations(l, sy, hasAdjoint)),
+  ];
+  checkAt(written, fwd, checked, byHand, parsePoint(`random:${CHECK_SEED}`, fwd), `random:${CHECK_SEED}`, true);
+  if (at) checkAt(written, fwd, checked, byHand, at, "the given point", false);
   const table = at ? valuesAt(a, written, shown, sy, at) : undefined;
   return {
     file: fwd.file,
@@ -399,7 +404,7 @@ function checkAt(
   written: Differentiated,
   fwd: Graph,
   equations: readonly Equation[],
-  convs: readonly ConvLayer[],
+  byHand: { readonly convs: readonly ConvLayer[]; readonly norms: readonly NormLayer[] },
   at: { params: Values; inputs: Values },
   where: string,
   strict: boolean,
@@ -407,7 +412,8 @@ function checkAt(
   const values = evaluateNodes(written.graph, at.params, at.inputs);
   const adjOf = new Map(written.sweep.map((s) => [s.node, s.adjoint]));
   const adjoint = (id: number) => (adjOf.has(id) ? values[adjOf.get(id)!] : undefined);
-  for (const c of convs) checkConv(c, (id) => values[id], adjoint, where, strict);
+  for (const c of byHand.convs) checkConv(c, (id) => values[id], adjoint, where, strict);
+  for (const l of byHand.norms) checkNorm(l, (id) => values[id], adjoint, where, strict);
   const bind = (key: string): Tensor | undefined => {
     // keys end with the node's id: u12, n12, d12, e12, m3_12
     const id = Number(/(\d+)$/.exec(key)?.[1]);

@@ -65,7 +65,7 @@ export function convLayers(g: Graph): ConvLayer[] {
     const weights = g.nodes[product.args[0]];
     const added = users[y.id].length === 1 ? g.nodes[users[y.id][0]] : undefined;
     const biasPath = added?.op === "add" ? g.nodes[added.args[1]] : undefined;
-    const biasShape = biasPath?.op === "broadcast" ? g.nodes[biasPath.args[0]] : undefined;
+    const biasShape = biasPath?.op === "broadcast" ? g.nodes[biasPath.args[0]] : biasPath;
     const bias = biasShape?.op === "reshape" ? g.nodes[biasShape.args[0]] : undefined;
     const out = bias ? added! : y;
     if (!/^conv[12]d\(/.test(out.origin?.text ?? "")) return [];
@@ -78,8 +78,9 @@ export function convLayers(g: Graph): ConvLayer[] {
         ...(bias ? { bias } : {}),
         delta: bias ? out.id : product.id,
         through: {
-          W: single(weights.id),
-          ...(bias ? { bias: single(biasShape!.id) } : {}),
+          // the printed ∇W is the whole gradient: W (and its reshape) feed this layer alone
+          W: single(weights.args[0]) === undefined ? undefined : single(weights.id),
+          ...(bias ? { bias: single(bias.id) === undefined ? undefined : single(biasShape!.id) } : {}),
           padded: pad ? single(pad.id) : single(x.id),
           ...(pad ? { x: single(x.id) } : {}),
         },

@@ -145,9 +145,9 @@ export function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGIT
   });
   if (d.layers.length)
     out.push({
-      title: "The convolutions, by hand",
+      title: "The layers, by hand",
       intro:
-        "gradc computes a convolution as one matrix product of the filters with the input's windows laid out as columns (im2col), so the sweep above runs through unfold, a product and fold. Written by hand with $\\delta = \\nabla_{y} \\ell$ of the layer's result, in index form (each line checked against the sweep's numbers):",
+        "The sweep above goes op by op: a convolution through unfold, one matrix product and fold (im2col), a normalization through its means and variance. Here each layer's backward pass is written as a course derives it by hand, with $\\delta = \\nabla_{y} \\ell$ of the layer's result: a convolution in index form, a normalization in closed form (each line checked against the sweep's numbers):",
       math: d.layers.map((equations) => ({ equations })),
     });
   if (d.table) {

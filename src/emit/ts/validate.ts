@@ -43,7 +43,7 @@ export function validators(
   scalars: (role: "params" | "inputs", locals: readonly string[]) => string;
 } {
   const w = new CheckWriter(g, arr, access, debug);
-  const functions = [...messageHelpers(), ...(debug ? [checkFinite] : []), ...w.entryFunctions()];
+  const functions = [...messageHelpers(), ...scalarHelpers(), ...(debug ? [checkFinite] : []), ...w.entryFunctions()];
   // a program of scalars only: each one is checked on its local, and a missing params or inputs
   // object fails at its first read with JavaScript's TypeError naming the field; the call would
   // be a tenth of the lecture example's whole gradient
@@ -290,6 +290,22 @@ function messageHelpers(): HelperFunction[] {
       ],
     },
     {
+      name: "badNumber",
+      docs: ["A scalar argument that is not a number."],
+      parameters: [
+        { name: "name", type: "string" },
+        { name: "v", type: "unknown" },
+      ],
+      returnType: "never",
+      statements: ["throw numberError(name, v);"],
+    },
+  ];
+}
+
+/** the error of a group of scalars (their check is inline, one typeof per local) */
+function scalarHelpers(): HelperFunction[] {
+  return [
+    {
       name: "badScalars",
       docs: [
         "The error for the first scalar param or input that is not a number (the inline check of them all failed).",
@@ -315,16 +331,6 @@ function messageHelpers(): HelperFunction[] {
       ],
       returnType: "TypeError",
       statements: ["return new TypeError(`gradc: ${name} must be a number; got ${describeValue(v)}`);"],
-    },
-    {
-      name: "badNumber",
-      docs: ["A scalar argument that is not a number."],
-      parameters: [
-        { name: "name", type: "string" },
-        { name: "v", type: "unknown" },
-      ],
-      returnType: "never",
-      statements: ["throw numberError(name, v);"],
     },
   ];
 }

@@ -1,8 +1,9 @@
 /**
- * A convolution's backward pass by hand (#14): the derivation writes each conv2d/conv1d in index
+ * The layers' backward passes by hand (#14): the derivation writes each conv2d/conv1d in index
  * form — the filters' gradient as the input correlated with δ, the bias's as δ summed, the
- * input's as a full convolution of δ with the flipped kernel — and checks every line against the
- * sweep's numbers with loops of its own (src/explain/layers.ts).
+ * input's as a full convolution of δ with the flipped kernel — and each batch or layer norm in
+ * the closed form a course derives, and checks every line against the sweep's numbers with
+ * loops of its own (src/explain/layers.ts, src/explain/norms.ts).
  */
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
@@ -11,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { analyze } from "../src/index.js";
 import { derive } from "../src/explain/derive.js";
 import { checkConv, convLayers } from "../src/explain/layers.js";
+import { checkNorm, normLayers } from "../src/explain/norms.js";
 import { evaluateNodes } from "../src/eval/evaluate.js";
 import { differentiate } from "../src/autodiff/differentiate.js";
 import { parsePoint } from "../src/explain/point.js";
@@ -65,7 +67,7 @@ describe("convolutions, by hand", () => {
         fc.boolean(),
         (c, bias) => {
           // h depends on a param, so the input's gradient is written too
-          const source = `param W${list(c.W)}, b[${c.W[0]}], s\ninput x${list(c.x)}\nh = tanh(x * s)\nloss = sum(sin(${convCall(c, "h", bias)})) + s * sum(b)\n`;
+          const source = `param W${list(c.W)}, b[${c.W[0]}], s\ninput x${list(c.x)}\nh = tanh(x * s)\nloss = sum(sin(${convCall(c, "h", bias)}))${bias ? "" : " + s * sum(b)"}\n`;
           const d = derive(analyze(source));
           expect(d.layers).toHaveLength(1);
           const padded = c.padding.some((p) => p > 0);
@@ -74,6 +76,59 @@ describe("convolutions, by hand", () => {
         },
       ),
       { numRuns: 30, seed: 41 },
+    );
+  });
+});
+
+describe("normalizations, by hand", () => {
+  it("the ResNet block: both batch norms in closed form, beside its convolutions", () => {
+    const d = derive(analyze(readFileSync("examples/resnet-block.grad", "utf8")));
+    const norms = d.layers.filter((block) => block[0].lhs === "\\hat{X}");
+    expect(norms).toHaveLength(2);
+    for (const block of norms) {
+      expect(block.map((e) => e.lhs).slice(0, 3)).toEqual(["\\hat{X}", expect.stringMatching(/^\\mathbf/), "\\delta"]);
+      expect(block.some((e) => /\\overline\{\\delta\}/.test(e.steps[0]))).toBe(true);
+    }
+  });
+
+  it("a wrong number is caught: the closed form is held to the sweep", () => {
+    const a = analyze("param g[3], b[3]\ninput x[4, 3, 2]\nloss = sum(tanh(batch_norm(x * 2, g, b)) * x)\n");
+    const written = differentiate(a.forward);
+    const point = parsePoint("random:3", a.forward);
+    const values = evaluateNodes(written.graph, point.params, point.inputs);
+    const adjOf = new Map(written.sweep.map((s) => [s.node, s.adjoint]));
+    const [norm] = normLayers(a.forward);
+    const adjoint = (id: number) => (adjOf.has(id) ? values[adjOf.get(id)!] : undefined);
+    expect(() => checkNorm(norm, (id) => values[id], adjoint, "random:3", true)).not.toThrow();
+    const tampered = (id: number) => {
+      const v = adjoint(id);
+      if (v === undefined || id !== norm.through.beta) return v;
+      return Float64Array.from(v, (x, i) => (i === 1 ? x * (1 + 1e-6) : x));
+    };
+    expect(() => checkNorm(norm, (id) => values[id], tampered, "random:3", true)).toThrow(
+      /false normalization line \(∇β, at random:3: element 1/,
+    );
+  });
+
+  it("any layout (fast-check): batch norm over [N, C], [N, C, L], [N, C, H, W] and layer norm, checked", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("batch_norm", "layer_norm"),
+        fc.array(fc.integer({ min: 2, max: 4 }), { minLength: 2, maxLength: 4 }),
+        fc.boolean(),
+        (fn, shape, shared) => {
+          const C = fn === "batch_norm" ? shape[1] : shape[shape.length - 1];
+          // shared: the gain also scales the input, so its printed gradient would not be the layer's alone
+          const input = shared ? "x * sum(g)" : "x * s";
+          const source = `param g[${C}], b[${C}], s\ninput x${list(shape)}\nloss = sum(sin(${fn}(${input}, g, b)) * x)\n`;
+          const d = derive(analyze(source));
+          expect(d.layers).toHaveLength(1);
+          const lines = d.layers[0].map((e) => e.lhs);
+          // x̂, y, δ, ∇γ (unless shared), ∇β, ∇x
+          expect(lines).toHaveLength(shared ? 5 : 6);
+        },
+      ),
+      { numRuns: 30, seed: 42 },
     );
   });
 });
