@@ -2,7 +2,7 @@
 // (gradc compile examples/lenet-batch.grad).
 // source sha256: a590aa434fc2faa96ecae6b5a10bf33f820352d7f4edf69167a09b16b31bcbda
 // gradc options: dtype=f64
-// output sha256: 7f3e1f0f1eebaab5e4fd16cc4ee5bf45a6a9c00f25f6753633771de4edc4f00d
+// output sha256: 6e833b4589bc68ff2b7635c3308a0736b1c284bd266262321774821d8df5c462
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -152,13 +152,13 @@ function createWorkspace() {
     u115: new Float64Array(150528),
     u115_1: new Float64Array(16),
     u116: new Float64Array(150528),
-    u118_1: new Float64Array(2400),
-    u119_1: new Float64Array(7680000),
+    u118_1: new Float64Array(1228800),
+    u119_1: new Float64Array(2400),
+    u120_1: new Float64Array(7680000),
     u121: new Float64Array(150528),
     u122: new Float64Array(6),
-    u123: new Float64Array(602112),
+    u124_1: new Float64Array(602112),
     u125: new Float64Array(4800),
-    u125_1: new Float64Array(602112),
     u126: new Float64Array(150),
     u126_1: new Float64Array(602112),
     u127: new Float64Array(602112),
@@ -167,14 +167,16 @@ function createWorkspace() {
     u130: new Float64Array(602112),
     u131: new Float64Array(602112),
     u132: new Float64Array(602112),
-    u133: new Float64Array(2408448),
+    u133: new Float64Array(602112),
     u134: new Float64Array(2408448),
     u135: new Float64Array(2408448),
     u136: new Float64Array(2408448),
-    u141: new Float64Array(2408448),
-    u142: new Float64Array(150528),
-    u143: new Float64Array(6),
-    u146: new Float64Array(150),
+    u137: new Float64Array(2408448),
+    u142: new Float64Array(2408448),
+    u143: new Float64Array(150528),
+    u144: new Float64Array(6),
+    u147: new Float64Array(76800),
+    u148: new Float64Array(150),
     u15: new Float64Array(37632),
     u16: new Float64Array(37632),
     u16_1: new Float64Array(602112),
@@ -254,7 +256,7 @@ function createWorkspace() {
 }
 
 type Workspace = ReturnType<typeof createWorkspace>;
-/** 512 MiB, allocated by the first call that needs it. */
+/** 522 MiB, allocated by the first call that needs it. */
 let workspace!: Workspace;
 
 /** What a wrong argument is, for the message. */
@@ -1134,7 +1136,6 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
   const K2_1 = params.K2;
   const W3_1 = params.W3;
   const W4_1 = params.W4;
-  const u10_1 = workspace.u10_1;
   const u11_1 = workspace.u11_1;
   const u16_1 = workspace.u16_1;
   const u17 = workspace.u17;
@@ -1172,9 +1173,9 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
   const u115_1 = workspace.u115_1;
   const u118_1 = workspace.u118_1;
   const u119_1 = workspace.u119_1;
+  const u120_1 = workspace.u120_1;
   const d_h1_1 = workspace.d_h1_1;
-  const u123 = workspace.u123;
-  const u125_1 = workspace.u125_1;
+  const u124_1 = workspace.u124_1;
   const u126_1 = workspace.u126_1;
   const u127 = workspace.u127;
   const u128 = workspace.u128;
@@ -1185,8 +1186,6 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
   const u133 = workspace.u133;
   const u134 = workspace.u134;
   const u135 = workspace.u135;
-  const u136 = workspace.u136;
-  const u141 = workspace.u141;
   {
     for (let i = 0; i < 512; i++) {
       {
@@ -1605,60 +1604,99 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
       }
     }
   }
-  // u118_1 : [16, 150]
+  // u118_1 : [16, 32, 16, 150]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 32; q1++) {
+        for (let j = 0; j < 150; j += 2) {
+          for (let i = 0; i < 16; i += 2) {
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
+            for (let t = 0; t < 100; t++) {
+              const a0 = u113_1[((q0 * 32 + q1) * 16 + i) * 100 + t];
+              const a1 = u113_1[((q0 * 32 + q1) * 16 + (i + 1)) * 100 + t];
+              const a2 = u19_1[((q0 * 32 + q1) * 150 + j) * 100 + t];
+              const a3 = u19_1[((q0 * 32 + q1) * 150 + (j + 1)) * 100 + t];
+              s0 += a0 * a2;
+              s1 += a0 * a3;
+              s2 += a1 * a2;
+              s3 += a1 * a3;
+            }
+            u118_1[((q0 * 32 + q1) * 16 + i) * 150 + j] = s0;
+            u118_1[((q0 * 32 + q1) * 16 + i) * 150 + (j + 1)] = s1;
+            u118_1[((q0 * 32 + q1) * 16 + (i + 1)) * 150 + j] = s2;
+            u118_1[((q0 * 32 + q1) * 16 + (i + 1)) * 150 + (j + 1)] = s3;
+          }
+        }
+      }
+    }
+  }
+  // u119_1 : [16, 150]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 150; q1++) {
         let acc = 0;
         for (let q2 = 0; q2 < 16; q2++) {
           for (let q3 = 0; q3 < 32; q3++) {
-            for (let q4 = 0; q4 < 100; q4++) {
-              acc += u113_1[((q2 * 32 + q3) * 16 + q0) * 100 + q4] * u19_1[((q2 * 32 + q3) * 150 + q1) * 100 + q4];
-            }
+            acc = acc + u118_1[((q2 * 32 + q3) * 16 + q0) * 150 + q1];
           }
         }
-        u118_1[q0 * 150 + q1] = acc;
+        u119_1[q0 * 150 + q1] = acc;
       }
     }
   }
-  // u119_1 : [16, 32, 150, 100]
+  // u120_1 : [16, 32, 150, 100]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 32; q1++) {
-        for (let i = 0; i < 100; i++) {
+        for (let i = 0; i < 150; i++) {
           {
-            const a0 = u113_1[(q0 * 32 + q1) * 16 * 100 + i];
-            const a1 = u113_1[((q0 * 32 + q1) * 16 + 1) * 100 + i];
-            const a2 = u113_1[((q0 * 32 + q1) * 16 + 2) * 100 + i];
-            const a3 = u113_1[((q0 * 32 + q1) * 16 + 3) * 100 + i];
-            const a4 = u113_1[((q0 * 32 + q1) * 16 + 4) * 100 + i];
-            const a5 = u113_1[((q0 * 32 + q1) * 16 + 5) * 100 + i];
-            const a6 = u113_1[((q0 * 32 + q1) * 16 + 6) * 100 + i];
-            const a7 = u113_1[((q0 * 32 + q1) * 16 + 7) * 100 + i];
-            for (let j = 0; j < 150; j++) {
-              const s = a0 * K2_1[j] + a1 * K2_1[150 + j] + a2 * K2_1[300 + j] + a3 * K2_1[450 + j];
-              u119_1[((q0 * 32 + q1) * 150 + j) * 100 + i] =
-                s + a4 * K2_1[600 + j] + a5 * K2_1[750 + j] + a6 * K2_1[900 + j] + a7 * K2_1[1050 + j];
+            const a0 = K2_1[i];
+            const a1 = K2_1[150 + i];
+            const a2 = K2_1[300 + i];
+            const a3 = K2_1[450 + i];
+            const a4 = K2_1[600 + i];
+            const a5 = K2_1[750 + i];
+            const a6 = K2_1[900 + i];
+            const a7 = K2_1[1050 + i];
+            for (let j = 0; j < 100; j++) {
+              const s =
+                a0 * u113_1[(q0 * 32 + q1) * 16 * 100 + j] +
+                a1 * u113_1[((q0 * 32 + q1) * 16 + 1) * 100 + j] +
+                a2 * u113_1[((q0 * 32 + q1) * 16 + 2) * 100 + j] +
+                a3 * u113_1[((q0 * 32 + q1) * 16 + 3) * 100 + j];
+              u120_1[((q0 * 32 + q1) * 150 + i) * 100 + j] =
+                s +
+                a4 * u113_1[((q0 * 32 + q1) * 16 + 4) * 100 + j] +
+                a5 * u113_1[((q0 * 32 + q1) * 16 + 5) * 100 + j] +
+                a6 * u113_1[((q0 * 32 + q1) * 16 + 6) * 100 + j] +
+                a7 * u113_1[((q0 * 32 + q1) * 16 + 7) * 100 + j];
             }
           }
           {
-            const a0 = u113_1[((q0 * 32 + q1) * 16 + 8) * 100 + i];
-            const a1 = u113_1[((q0 * 32 + q1) * 16 + 9) * 100 + i];
-            const a2 = u113_1[((q0 * 32 + q1) * 16 + 10) * 100 + i];
-            const a3 = u113_1[((q0 * 32 + q1) * 16 + 11) * 100 + i];
-            const a4 = u113_1[((q0 * 32 + q1) * 16 + 12) * 100 + i];
-            const a5 = u113_1[((q0 * 32 + q1) * 16 + 13) * 100 + i];
-            const a6 = u113_1[((q0 * 32 + q1) * 16 + 14) * 100 + i];
-            const a7 = u113_1[((q0 * 32 + q1) * 16 + 15) * 100 + i];
-            for (let j = 0; j < 150; j++) {
-              const s = a0 * K2_1[1200 + j] + a1 * K2_1[1350 + j] + a2 * K2_1[1500 + j] + a3 * K2_1[1650 + j];
-              u119_1[((q0 * 32 + q1) * 150 + j) * 100 + i] =
-                u119_1[((q0 * 32 + q1) * 150 + j) * 100 + i] +
+            const a0 = K2_1[1200 + i];
+            const a1 = K2_1[1350 + i];
+            const a2 = K2_1[1500 + i];
+            const a3 = K2_1[1650 + i];
+            const a4 = K2_1[1800 + i];
+            const a5 = K2_1[1950 + i];
+            const a6 = K2_1[2100 + i];
+            const a7 = K2_1[2250 + i];
+            for (let j = 0; j < 100; j++) {
+              const s =
+                a0 * u113_1[((q0 * 32 + q1) * 16 + 8) * 100 + j] +
+                a1 * u113_1[((q0 * 32 + q1) * 16 + 9) * 100 + j] +
+                a2 * u113_1[((q0 * 32 + q1) * 16 + 10) * 100 + j] +
+                a3 * u113_1[((q0 * 32 + q1) * 16 + 11) * 100 + j];
+              u120_1[((q0 * 32 + q1) * 150 + i) * 100 + j] =
+                u120_1[((q0 * 32 + q1) * 150 + i) * 100 + j] +
                 s +
-                a4 * K2_1[1800 + j] +
-                a5 * K2_1[1950 + j] +
-                a6 * K2_1[2100 + j] +
-                a7 * K2_1[2250 + j];
+                a4 * u113_1[((q0 * 32 + q1) * 16 + 12) * 100 + j] +
+                a5 * u113_1[((q0 * 32 + q1) * 16 + 13) * 100 + j] +
+                a6 * u113_1[((q0 * 32 + q1) * 16 + 14) * 100 + j] +
+                a7 * u113_1[((q0 * 32 + q1) * 16 + 15) * 100 + j];
             }
           }
         }
@@ -1678,7 +1716,7 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
               for (let q5 = 0; q5 < 10; q5++) {
                 for (let q6 = 0; q6 < 10; q6++) {
                   d_h1_1[(((q0 * 32 + q1) * 6 + q2) * 14 + (q5 + q3)) * 14 + (q6 + q4)] +=
-                    u119_1[(((((q0 * 32 + q1) * 6 + q2) * 5 + q3) * 5 + q4) * 10 + q5) * 10 + q6];
+                    u120_1[(((((q0 * 32 + q1) * 6 + q2) * 5 + q3) * 5 + q4) * 10 + q5) * 10 + q6];
                 }
               }
             }
@@ -1687,13 +1725,13 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
       }
     }
   }
-  // u123 : [16, 32, 6, 14, 14]
+  // u124_1 : [16, 32, 6, 14, 14]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 32; i1++) {
       for (let i2 = 0; i2 < 6; i2++) {
         for (let i3 = 0; i3 < 14; i3++) {
           for (let i4 = 0; i4 < 14; i4++) {
-            u123[(((i0 * 32 + i1) * 6 + i2) * 14 + i3) * 14 + i4] =
+            u124_1[(((i0 * 32 + i1) * 6 + i2) * 14 + i3) * 14 + i4] =
               u17[(((i0 * 32 + i1) * 6 + i2) * 14 + i3) * 14 + i4] >=
               u11_1[(((i0 * 32 + i1) * 6 + i2) * 28 + (1 + 2 * i3)) * 28 + (1 + 2 * i4)]
                 ? 1
@@ -1703,21 +1741,21 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
       }
     }
   }
-  // u125_1 : [16, 32, 6, 14, 14]
-  for (let i = 0; i < 602112; i++) {
-    u125_1[i] = u123[i] > 0 ? d_h1_1[i] : 0;
-  }
   // u126_1 : [16, 32, 6, 14, 14]
   for (let i = 0; i < 602112; i++) {
-    u126_1[i] = u123[i] > 0 ? 0 : d_h1_1[i];
+    u126_1[i] = u124_1[i] > 0 ? d_h1_1[i] : 0;
   }
   // u127 : [16, 32, 6, 14, 14]
+  for (let i = 0; i < 602112; i++) {
+    u127[i] = u124_1[i] > 0 ? 0 : d_h1_1[i];
+  }
+  // u128 : [16, 32, 6, 14, 14]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 32; i1++) {
       for (let i2 = 0; i2 < 6; i2++) {
         for (let i3 = 0; i3 < 14; i3++) {
           for (let i4 = 0; i4 < 14; i4++) {
-            u127[(((i0 * 32 + i1) * 6 + i2) * 14 + i3) * 14 + i4] =
+            u128[(((i0 * 32 + i1) * 6 + i2) * 14 + i3) * 14 + i4] =
               u16_1[(((i0 * 32 + i1) * 6 + i2) * 14 + i3) * 14 + i4] >=
               u11_1[(((i0 * 32 + i1) * 6 + i2) * 28 + (1 + 2 * i3)) * 28 + 2 * i4]
                 ? 1
@@ -1727,21 +1765,21 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
       }
     }
   }
-  // u128 : [16, 32, 6, 14, 14]
-  for (let i = 0; i < 602112; i++) {
-    u128[i] = u127[i] > 0 ? u125_1[i] : 0;
-  }
   // u129 : [16, 32, 6, 14, 14]
   for (let i = 0; i < 602112; i++) {
-    u129[i] = u127[i] > 0 ? 0 : u125_1[i];
+    u129[i] = u128[i] > 0 ? u126_1[i] : 0;
   }
   // u130 : [16, 32, 6, 14, 14]
+  for (let i = 0; i < 602112; i++) {
+    u130[i] = u128[i] > 0 ? 0 : u126_1[i];
+  }
+  // u131 : [16, 32, 6, 14, 14]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 32; i1++) {
       for (let i2 = 0; i2 < 6; i2++) {
         for (let i3 = 0; i3 < 14; i3++) {
           for (let i4 = 0; i4 < 14; i4++) {
-            u130[(((i0 * 32 + i1) * 6 + i2) * 14 + i3) * 14 + i4] =
+            u131[(((i0 * 32 + i1) * 6 + i2) * 14 + i3) * 14 + i4] =
               u11_1[(((i0 * 32 + i1) * 6 + i2) * 28 + 2 * i3) * 28 + 2 * i4] >=
               u11_1[(((i0 * 32 + i1) * 6 + i2) * 28 + 2 * i3) * 28 + (1 + 2 * i4)]
                 ? 1
@@ -1751,31 +1789,13 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
       }
     }
   }
-  // u131 : [16, 32, 6, 14, 14]
-  for (let i = 0; i < 602112; i++) {
-    u131[i] = u130[i] > 0 ? u128[i] : 0;
-  }
   // u132 : [16, 32, 6, 14, 14]
   for (let i = 0; i < 602112; i++) {
-    u132[i] = u130[i] > 0 ? 0 : u128[i];
+    u132[i] = u131[i] > 0 ? u129[i] : 0;
   }
-  // u133 : [16, 32, 6, 28, 28]
-  {
-    for (let i = 0; i < 2408448; i++) {
-      u133[i] = 0;
-    }
-    for (let q0 = 0; q0 < 16; q0++) {
-      for (let q1 = 0; q1 < 32; q1++) {
-        for (let q2 = 0; q2 < 6; q2++) {
-          for (let q3 = 0; q3 < 14; q3++) {
-            for (let q4 = 0; q4 < 14; q4++) {
-              u133[(((q0 * 32 + q1) * 6 + q2) * 28 + (1 + 2 * q3)) * 28 + (1 + 2 * q4)] =
-                u126_1[(((q0 * 32 + q1) * 6 + q2) * 14 + q3) * 14 + q4];
-            }
-          }
-        }
-      }
-    }
+  // u133 : [16, 32, 6, 14, 14]
+  for (let i = 0; i < 602112; i++) {
+    u133[i] = u131[i] > 0 ? 0 : u129[i];
   }
   // u134 : [16, 32, 6, 28, 28]
   {
@@ -1787,8 +1807,8 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
         for (let q2 = 0; q2 < 6; q2++) {
           for (let q3 = 0; q3 < 14; q3++) {
             for (let q4 = 0; q4 < 14; q4++) {
-              u134[(((q0 * 32 + q1) * 6 + q2) * 28 + (1 + 2 * q3)) * 28 + 2 * q4] =
-                u129[(((q0 * 32 + q1) * 6 + q2) * 14 + q3) * 14 + q4];
+              u134[(((q0 * 32 + q1) * 6 + q2) * 28 + (1 + 2 * q3)) * 28 + (1 + 2 * q4)] =
+                u127[(((q0 * 32 + q1) * 6 + q2) * 14 + q3) * 14 + q4];
             }
           }
         }
@@ -1805,8 +1825,8 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
         for (let q2 = 0; q2 < 6; q2++) {
           for (let q3 = 0; q3 < 14; q3++) {
             for (let q4 = 0; q4 < 14; q4++) {
-              u135[(((q0 * 32 + q1) * 6 + q2) * 28 + 2 * q3) * 28 + (1 + 2 * q4)] =
-                u132[(((q0 * 32 + q1) * 6 + q2) * 14 + q3) * 14 + q4];
+              u135[(((q0 * 32 + q1) * 6 + q2) * 28 + (1 + 2 * q3)) * 28 + 2 * q4] =
+                u130[(((q0 * 32 + q1) * 6 + q2) * 14 + q3) * 14 + q4];
             }
           }
         }
@@ -1814,6 +1834,34 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
     }
   }
   // u136 : [16, 32, 6, 28, 28]
+}
+
+/** Part 3 of 3: a function short enough for V8 to optimize. */
+function batchChunk_part3(_params: Params, _batch: Batch, _first: number, out: Result): void {
+  const u2_1 = workspace.u2_1;
+  const u10_1 = workspace.u10_1;
+  const d_b5_1 = workspace.d_b5_1;
+  const d_W5_1 = workspace.d_W5_1;
+  const d_b4_1 = workspace.d_b4_1;
+  const d_W4_1 = workspace.d_W4_1;
+  const d_b3_1 = workspace.d_b3_1;
+  const d_W3_1 = workspace.d_W3_1;
+  const u115_1 = workspace.u115_1;
+  const u119_1 = workspace.u119_1;
+  const u132 = workspace.u132;
+  const u133 = workspace.u133;
+  const u134 = workspace.u134;
+  const u135 = workspace.u135;
+  const u136 = workspace.u136;
+  const u137 = workspace.u137;
+  const u142 = workspace.u142;
+  const u143 = workspace.u143;
+  const u144 = workspace.u144;
+  const u147 = workspace.u147;
+  const u148 = workspace.u148;
+  const sums = workspace.batchSums;
+  const grads = out.grads;
+  const u64 = batchChunk_spill[0];
   {
     for (let i = 0; i < 2408448; i++) {
       u136[i] = 0;
@@ -1823,98 +1871,139 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
         for (let q2 = 0; q2 < 6; q2++) {
           for (let q3 = 0; q3 < 14; q3++) {
             for (let q4 = 0; q4 < 14; q4++) {
-              u136[(((q0 * 32 + q1) * 6 + q2) * 28 + 2 * q3) * 28 + 2 * q4] =
-                u131[(((q0 * 32 + q1) * 6 + q2) * 14 + q3) * 14 + q4];
+              u136[(((q0 * 32 + q1) * 6 + q2) * 28 + 2 * q3) * 28 + (1 + 2 * q4)] =
+                u133[(((q0 * 32 + q1) * 6 + q2) * 14 + q3) * 14 + q4];
             }
           }
         }
       }
     }
   }
-  // u141 : [16, 32, 6, 28, 28]
-  for (let i = 0; i < 2408448; i++) {
-    u141[i] = u10_1[i] > 0 ? u136[i] + u135[i] + u134[i] + u133[i] : 0;
+  // u137 : [16, 32, 6, 28, 28]
+  {
+    for (let i = 0; i < 2408448; i++) {
+      u137[i] = 0;
+    }
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 32; q1++) {
+        for (let q2 = 0; q2 < 6; q2++) {
+          for (let q3 = 0; q3 < 14; q3++) {
+            for (let q4 = 0; q4 < 14; q4++) {
+              u137[(((q0 * 32 + q1) * 6 + q2) * 28 + 2 * q3) * 28 + 2 * q4] =
+                u132[(((q0 * 32 + q1) * 6 + q2) * 14 + q3) * 14 + q4];
+            }
+          }
+        }
+      }
+    }
   }
-  // u142 : [32, 6, 28, 28]
-}
-
-/** Part 3 of 3: a function short enough for V8 to optimize. */
-function batchChunk_part3(_params: Params, _batch: Batch, _first: number, out: Result): void {
-  const u2_1 = workspace.u2_1;
-  const d_b5_1 = workspace.d_b5_1;
-  const d_W5_1 = workspace.d_W5_1;
-  const d_b4_1 = workspace.d_b4_1;
-  const d_W4_1 = workspace.d_W4_1;
-  const d_b3_1 = workspace.d_b3_1;
-  const d_W3_1 = workspace.d_W3_1;
-  const u115_1 = workspace.u115_1;
-  const u118_1 = workspace.u118_1;
-  const u141 = workspace.u141;
-  const u142 = workspace.u142;
-  const u143 = workspace.u143;
-  const u146 = workspace.u146;
-  const sums = workspace.batchSums;
-  const grads = out.grads;
-  const u64 = batchChunk_spill[0];
+  // u142 : [16, 32, 6, 28, 28]
+  for (let i = 0; i < 2408448; i++) {
+    u142[i] = u10_1[i] > 0 ? u137[i] + u136[i] + u135[i] + u134[i] : 0;
+  }
+  // u143 : [32, 6, 28, 28]
   {
     for (let i = 0; i < 150528; i++) {
-      u142[i] = 0;
+      u143[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 32; q1++) {
         for (let q2 = 0; q2 < 6; q2++) {
           for (let q3 = 0; q3 < 28; q3++) {
             for (let q4 = 0; q4 < 28; q4++) {
-              u142[((q1 * 6 + q2) * 28 + q3) * 28 + q4] += u141[(((q0 * 32 + q1) * 6 + q2) * 28 + q3) * 28 + q4];
+              u143[((q1 * 6 + q2) * 28 + q3) * 28 + q4] += u142[(((q0 * 32 + q1) * 6 + q2) * 28 + q3) * 28 + q4];
             }
           }
         }
       }
     }
   }
-  // u143 : [6, 1, 1]
+  // u144 : [6, 1, 1]
   {
     for (let i = 0; i < 6; i++) {
-      u143[i] = 0;
+      u144[i] = 0;
     }
     for (let q0 = 0; q0 < 32; q0++) {
       for (let q1 = 0; q1 < 6; q1++) {
         for (let q2 = 0; q2 < 28; q2++) {
           for (let q3 = 0; q3 < 28; q3++) {
-            u143[q1] += u142[((q0 * 6 + q1) * 28 + q2) * 28 + q3];
+            u144[q1] += u143[((q0 * 6 + q1) * 28 + q2) * 28 + q3];
           }
         }
       }
     }
   }
-  // u146 : [6, 25]
+  // u147 : [16, 32, 6, 25]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 32; q1++) {
+        for (let j = 0; j < 24; j += 2) {
+          for (let i = 0; i < 6; i += 2) {
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
+            for (let t = 0; t < 784; t++) {
+              const a0 = u142[((q0 * 32 + q1) * 6 + i) * 784 + t];
+              const a1 = u142[((q0 * 32 + q1) * 6 + (i + 1)) * 784 + t];
+              const a2 = u2_1[((q0 * 32 + q1) * 25 + j) * 784 + t];
+              const a3 = u2_1[((q0 * 32 + q1) * 25 + (j + 1)) * 784 + t];
+              s0 += a0 * a2;
+              s1 += a0 * a3;
+              s2 += a1 * a2;
+              s3 += a1 * a3;
+            }
+            u147[((q0 * 32 + q1) * 6 + i) * 25 + j] = s0;
+            u147[((q0 * 32 + q1) * 6 + i) * 25 + (j + 1)] = s1;
+            u147[((q0 * 32 + q1) * 6 + (i + 1)) * 25 + j] = s2;
+            u147[((q0 * 32 + q1) * 6 + (i + 1)) * 25 + (j + 1)] = s3;
+          }
+        }
+        for (let i = 0; i < 6; i++) {
+          {
+            const j = 24;
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
+            for (let t = 0; t < 784; t += 4) {
+              s0 += u142[((q0 * 32 + q1) * 6 + i) * 784 + t] * u2_1[((q0 * 32 + q1) * 25 + j) * 784 + t];
+              s1 += u142[((q0 * 32 + q1) * 6 + i) * 784 + (t + 1)] * u2_1[((q0 * 32 + q1) * 25 + j) * 784 + (t + 1)];
+              s2 += u142[((q0 * 32 + q1) * 6 + i) * 784 + (t + 2)] * u2_1[((q0 * 32 + q1) * 25 + j) * 784 + (t + 2)];
+              s3 += u142[((q0 * 32 + q1) * 6 + i) * 784 + (t + 3)] * u2_1[((q0 * 32 + q1) * 25 + j) * 784 + (t + 3)];
+            }
+            u147[((q0 * 32 + q1) * 6 + i) * 25 + j] = s0 + s1 + (s2 + s3);
+          }
+        }
+      }
+    }
+  }
+  // u148 : [6, 25]
   {
     for (let q0 = 0; q0 < 6; q0++) {
       for (let q1 = 0; q1 < 25; q1++) {
         let acc = 0;
         for (let q2 = 0; q2 < 16; q2++) {
           for (let q3 = 0; q3 < 32; q3++) {
-            for (let q4 = 0; q4 < 784; q4++) {
-              acc += u141[((q2 * 32 + q3) * 6 + q0) * 784 + q4] * u2_1[((q2 * 32 + q3) * 25 + q1) * 784 + q4];
-            }
+            acc = acc + u147[((q2 * 32 + q3) * 6 + q0) * 25 + q1];
           }
         }
-        u146[q0 * 25 + q1] = acc;
+        u148[q0 * 25 + q1] = acc;
       }
     }
   }
   sums[0] += u64;
   const grad_K1_2 = grads.K1;
   for (let i = 0; i < 150; i++) {
-    grad_K1_2[i] += u146[i];
+    grad_K1_2[i] += u148[i];
   }
   const grad_k1_2 = grads.k1;
   for (let i = 0; i < 6; i++) {
-    grad_k1_2[i] += u143[i];
+    grad_k1_2[i] += u144[i];
   }
   const grad_K2_2 = grads.K2;
   for (let i = 0; i < 2400; i++) {
-    grad_K2_2[i] += u118_1[i];
+    grad_K2_2[i] += u119_1[i];
   }
   const grad_k2_2 = grads.k2;
   for (let i = 0; i < 16; i++) {
@@ -3395,40 +3484,52 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   // u99 : [32, 150, 100]
   {
     for (let q0 = 0; q0 < 32; q0++) {
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 150; i++) {
         {
-          const a0 = u93[q0 * 16 * 100 + i];
-          const a1 = u93[(q0 * 16 + 1) * 100 + i];
-          const a2 = u93[(q0 * 16 + 2) * 100 + i];
-          const a3 = u93[(q0 * 16 + 3) * 100 + i];
-          const a4 = u93[(q0 * 16 + 4) * 100 + i];
-          const a5 = u93[(q0 * 16 + 5) * 100 + i];
-          const a6 = u93[(q0 * 16 + 6) * 100 + i];
-          const a7 = u93[(q0 * 16 + 7) * 100 + i];
-          for (let j = 0; j < 150; j++) {
-            const s = a0 * K2[j] + a1 * K2[150 + j] + a2 * K2[300 + j] + a3 * K2[450 + j];
-            u99[(q0 * 150 + j) * 100 + i] =
-              s + a4 * K2[600 + j] + a5 * K2[750 + j] + a6 * K2[900 + j] + a7 * K2[1050 + j];
+          const a0 = K2[i];
+          const a1 = K2[150 + i];
+          const a2 = K2[300 + i];
+          const a3 = K2[450 + i];
+          const a4 = K2[600 + i];
+          const a5 = K2[750 + i];
+          const a6 = K2[900 + i];
+          const a7 = K2[1050 + i];
+          for (let j = 0; j < 100; j++) {
+            const s =
+              a0 * u93[q0 * 16 * 100 + j] +
+              a1 * u93[(q0 * 16 + 1) * 100 + j] +
+              a2 * u93[(q0 * 16 + 2) * 100 + j] +
+              a3 * u93[(q0 * 16 + 3) * 100 + j];
+            u99[(q0 * 150 + i) * 100 + j] =
+              s +
+              a4 * u93[(q0 * 16 + 4) * 100 + j] +
+              a5 * u93[(q0 * 16 + 5) * 100 + j] +
+              a6 * u93[(q0 * 16 + 6) * 100 + j] +
+              a7 * u93[(q0 * 16 + 7) * 100 + j];
           }
         }
         {
-          const a0 = u93[(q0 * 16 + 8) * 100 + i];
-          const a1 = u93[(q0 * 16 + 9) * 100 + i];
-          const a2 = u93[(q0 * 16 + 10) * 100 + i];
-          const a3 = u93[(q0 * 16 + 11) * 100 + i];
-          const a4 = u93[(q0 * 16 + 12) * 100 + i];
-          const a5 = u93[(q0 * 16 + 13) * 100 + i];
-          const a6 = u93[(q0 * 16 + 14) * 100 + i];
-          const a7 = u93[(q0 * 16 + 15) * 100 + i];
-          for (let j = 0; j < 150; j++) {
-            const s = a0 * K2[1200 + j] + a1 * K2[1350 + j] + a2 * K2[1500 + j] + a3 * K2[1650 + j];
-            u99[(q0 * 150 + j) * 100 + i] =
-              u99[(q0 * 150 + j) * 100 + i] +
+          const a0 = K2[1200 + i];
+          const a1 = K2[1350 + i];
+          const a2 = K2[1500 + i];
+          const a3 = K2[1650 + i];
+          const a4 = K2[1800 + i];
+          const a5 = K2[1950 + i];
+          const a6 = K2[2100 + i];
+          const a7 = K2[2250 + i];
+          for (let j = 0; j < 100; j++) {
+            const s =
+              a0 * u93[(q0 * 16 + 8) * 100 + j] +
+              a1 * u93[(q0 * 16 + 9) * 100 + j] +
+              a2 * u93[(q0 * 16 + 10) * 100 + j] +
+              a3 * u93[(q0 * 16 + 11) * 100 + j];
+            u99[(q0 * 150 + i) * 100 + j] =
+              u99[(q0 * 150 + i) * 100 + j] +
               s +
-              a4 * K2[1800 + j] +
-              a5 * K2[1950 + j] +
-              a6 * K2[2100 + j] +
-              a7 * K2[2250 + j];
+              a4 * u93[(q0 * 16 + 12) * 100 + j] +
+              a5 * u93[(q0 * 16 + 13) * 100 + j] +
+              a6 * u93[(q0 * 16 + 14) * 100 + j] +
+              a7 * u93[(q0 * 16 + 15) * 100 + j];
           }
         }
       }
@@ -4743,40 +4844,52 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     // u99 : [32, 150, 100]
     {
       for (let q0 = 0; q0 < 32; q0++) {
-        for (let i = 0; i < 100; i++) {
+        for (let i = 0; i < 150; i++) {
           {
-            const a0 = u93[q0 * 16 * 100 + i];
-            const a1 = u93[(q0 * 16 + 1) * 100 + i];
-            const a2 = u93[(q0 * 16 + 2) * 100 + i];
-            const a3 = u93[(q0 * 16 + 3) * 100 + i];
-            const a4 = u93[(q0 * 16 + 4) * 100 + i];
-            const a5 = u93[(q0 * 16 + 5) * 100 + i];
-            const a6 = u93[(q0 * 16 + 6) * 100 + i];
-            const a7 = u93[(q0 * 16 + 7) * 100 + i];
-            for (let j = 0; j < 150; j++) {
-              const s = a0 * K2[j] + a1 * K2[150 + j] + a2 * K2[300 + j] + a3 * K2[450 + j];
-              u99[(q0 * 150 + j) * 100 + i] =
-                s + a4 * K2[600 + j] + a5 * K2[750 + j] + a6 * K2[900 + j] + a7 * K2[1050 + j];
+            const a0 = K2[i];
+            const a1 = K2[150 + i];
+            const a2 = K2[300 + i];
+            const a3 = K2[450 + i];
+            const a4 = K2[600 + i];
+            const a5 = K2[750 + i];
+            const a6 = K2[900 + i];
+            const a7 = K2[1050 + i];
+            for (let j = 0; j < 100; j++) {
+              const s =
+                a0 * u93[q0 * 16 * 100 + j] +
+                a1 * u93[(q0 * 16 + 1) * 100 + j] +
+                a2 * u93[(q0 * 16 + 2) * 100 + j] +
+                a3 * u93[(q0 * 16 + 3) * 100 + j];
+              u99[(q0 * 150 + i) * 100 + j] =
+                s +
+                a4 * u93[(q0 * 16 + 4) * 100 + j] +
+                a5 * u93[(q0 * 16 + 5) * 100 + j] +
+                a6 * u93[(q0 * 16 + 6) * 100 + j] +
+                a7 * u93[(q0 * 16 + 7) * 100 + j];
             }
           }
           {
-            const a0 = u93[(q0 * 16 + 8) * 100 + i];
-            const a1 = u93[(q0 * 16 + 9) * 100 + i];
-            const a2 = u93[(q0 * 16 + 10) * 100 + i];
-            const a3 = u93[(q0 * 16 + 11) * 100 + i];
-            const a4 = u93[(q0 * 16 + 12) * 100 + i];
-            const a5 = u93[(q0 * 16 + 13) * 100 + i];
-            const a6 = u93[(q0 * 16 + 14) * 100 + i];
-            const a7 = u93[(q0 * 16 + 15) * 100 + i];
-            for (let j = 0; j < 150; j++) {
-              const s = a0 * K2[1200 + j] + a1 * K2[1350 + j] + a2 * K2[1500 + j] + a3 * K2[1650 + j];
-              u99[(q0 * 150 + j) * 100 + i] =
-                u99[(q0 * 150 + j) * 100 + i] +
+            const a0 = K2[1200 + i];
+            const a1 = K2[1350 + i];
+            const a2 = K2[1500 + i];
+            const a3 = K2[1650 + i];
+            const a4 = K2[1800 + i];
+            const a5 = K2[1950 + i];
+            const a6 = K2[2100 + i];
+            const a7 = K2[2250 + i];
+            for (let j = 0; j < 100; j++) {
+              const s =
+                a0 * u93[(q0 * 16 + 8) * 100 + j] +
+                a1 * u93[(q0 * 16 + 9) * 100 + j] +
+                a2 * u93[(q0 * 16 + 10) * 100 + j] +
+                a3 * u93[(q0 * 16 + 11) * 100 + j];
+              u99[(q0 * 150 + i) * 100 + j] =
+                u99[(q0 * 150 + i) * 100 + j] +
                 s +
-                a4 * K2[1800 + j] +
-                a5 * K2[1950 + j] +
-                a6 * K2[2100 + j] +
-                a7 * K2[2250 + j];
+                a4 * u93[(q0 * 16 + 12) * 100 + j] +
+                a5 * u93[(q0 * 16 + 13) * 100 + j] +
+                a6 * u93[(q0 * 16 + 14) * 100 + j] +
+                a7 * u93[(q0 * 16 + 15) * 100 + j];
             }
           }
         }

@@ -2,7 +2,7 @@
 // (gradc compile examples/lenet.grad).
 // source sha256: 339ffa076b7fcd8a7105dcade97349b4e15d106fc1f3b41a361b579807b5273f
 // gradc options: dtype=f64
-// output sha256: 4b49b36654bd7ec0d95ed9d8b3dae822721deff7f0a93c1f440a1a07a900974e
+// output sha256: c9ca9064c6b4b5499b1f4de228c10921af2ef6ccf947d99373da1da818104916
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -2786,40 +2786,52 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   // u98_1 : [16, 150, 100]
   {
     for (let q0 = 0; q0 < 16; q0++) {
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 150; i++) {
         {
-          const a0 = u91_1[q0 * 16 * 100 + i];
-          const a1 = u91_1[(q0 * 16 + 1) * 100 + i];
-          const a2 = u91_1[(q0 * 16 + 2) * 100 + i];
-          const a3 = u91_1[(q0 * 16 + 3) * 100 + i];
-          const a4 = u91_1[(q0 * 16 + 4) * 100 + i];
-          const a5 = u91_1[(q0 * 16 + 5) * 100 + i];
-          const a6 = u91_1[(q0 * 16 + 6) * 100 + i];
-          const a7 = u91_1[(q0 * 16 + 7) * 100 + i];
-          for (let j = 0; j < 150; j++) {
-            const s = a0 * K2_1[j] + a1 * K2_1[150 + j] + a2 * K2_1[300 + j] + a3 * K2_1[450 + j];
-            u98_1[(q0 * 150 + j) * 100 + i] =
-              s + a4 * K2_1[600 + j] + a5 * K2_1[750 + j] + a6 * K2_1[900 + j] + a7 * K2_1[1050 + j];
+          const a0 = K2_1[i];
+          const a1 = K2_1[150 + i];
+          const a2 = K2_1[300 + i];
+          const a3 = K2_1[450 + i];
+          const a4 = K2_1[600 + i];
+          const a5 = K2_1[750 + i];
+          const a6 = K2_1[900 + i];
+          const a7 = K2_1[1050 + i];
+          for (let j = 0; j < 100; j++) {
+            const s =
+              a0 * u91_1[q0 * 16 * 100 + j] +
+              a1 * u91_1[(q0 * 16 + 1) * 100 + j] +
+              a2 * u91_1[(q0 * 16 + 2) * 100 + j] +
+              a3 * u91_1[(q0 * 16 + 3) * 100 + j];
+            u98_1[(q0 * 150 + i) * 100 + j] =
+              s +
+              a4 * u91_1[(q0 * 16 + 4) * 100 + j] +
+              a5 * u91_1[(q0 * 16 + 5) * 100 + j] +
+              a6 * u91_1[(q0 * 16 + 6) * 100 + j] +
+              a7 * u91_1[(q0 * 16 + 7) * 100 + j];
           }
         }
         {
-          const a0 = u91_1[(q0 * 16 + 8) * 100 + i];
-          const a1 = u91_1[(q0 * 16 + 9) * 100 + i];
-          const a2 = u91_1[(q0 * 16 + 10) * 100 + i];
-          const a3 = u91_1[(q0 * 16 + 11) * 100 + i];
-          const a4 = u91_1[(q0 * 16 + 12) * 100 + i];
-          const a5 = u91_1[(q0 * 16 + 13) * 100 + i];
-          const a6 = u91_1[(q0 * 16 + 14) * 100 + i];
-          const a7 = u91_1[(q0 * 16 + 15) * 100 + i];
-          for (let j = 0; j < 150; j++) {
-            const s = a0 * K2_1[1200 + j] + a1 * K2_1[1350 + j] + a2 * K2_1[1500 + j] + a3 * K2_1[1650 + j];
-            u98_1[(q0 * 150 + j) * 100 + i] =
-              u98_1[(q0 * 150 + j) * 100 + i] +
+          const a0 = K2_1[1200 + i];
+          const a1 = K2_1[1350 + i];
+          const a2 = K2_1[1500 + i];
+          const a3 = K2_1[1650 + i];
+          const a4 = K2_1[1800 + i];
+          const a5 = K2_1[1950 + i];
+          const a6 = K2_1[2100 + i];
+          const a7 = K2_1[2250 + i];
+          for (let j = 0; j < 100; j++) {
+            const s =
+              a0 * u91_1[(q0 * 16 + 8) * 100 + j] +
+              a1 * u91_1[(q0 * 16 + 9) * 100 + j] +
+              a2 * u91_1[(q0 * 16 + 10) * 100 + j] +
+              a3 * u91_1[(q0 * 16 + 11) * 100 + j];
+            u98_1[(q0 * 150 + i) * 100 + j] =
+              u98_1[(q0 * 150 + i) * 100 + j] +
               s +
-              a4 * K2_1[1800 + j] +
-              a5 * K2_1[1950 + j] +
-              a6 * K2_1[2100 + j] +
-              a7 * K2_1[2250 + j];
+              a4 * u91_1[(q0 * 16 + 12) * 100 + j] +
+              a5 * u91_1[(q0 * 16 + 13) * 100 + j] +
+              a6 * u91_1[(q0 * 16 + 14) * 100 + j] +
+              a7 * u91_1[(q0 * 16 + 15) * 100 + j];
           }
         }
       }

@@ -2,7 +2,7 @@
 // (gradc compile examples/resnet-block.grad).
 // source sha256: 00530d80d80cd15d33cab52915aec764eee44f73f72aa7087db4b01433b29f27
 // gradc options: dtype=f64
-// output sha256: 5fcba25759baccce211511cde0c9ba0a2d3bd16331da2b34657497c00fb6c69e
+// output sha256: 0e1d6bdedf732de2efe5b981d311e1168bd27da3d693457c567cd926f8e342ff
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -87,41 +87,43 @@ function createWorkspace() {
     u104: new Float64Array(2048),
     u104_1: new Float64Array(32768),
     u105: new Float64Array(8),
-    u106: new Float64Array(576),
-    u107_1: new Float64Array(294912),
+    u106: new Float64Array(36864),
+    u107_1: new Float64Array(576),
+    u108_1: new Float64Array(294912),
     u11_1: new Float64Array(128),
-    u110_1: new Float64Array(51200),
+    u111_1: new Float64Array(51200),
     u112: new Float64Array(2048),
-    u112_1: new Float64Array(32768),
     u113: new Float64Array(8),
-    u113_1: new Float64Array(2048),
-    u114_1: new Float64Array(8),
-    u116_1: new Float64Array(32768),
+    u113_1: new Float64Array(32768),
+    u114_1: new Float64Array(2048),
+    u115_1: new Float64Array(8),
     u117: new Float64Array(8),
     u117_1: new Float64Array(32768),
-    u118_1: new Float64Array(2048),
-    u119_1: new Float64Array(8),
+    u118_1: new Float64Array(32768),
+    u119_1: new Float64Array(2048),
     u12: new Float64Array(2048),
+    u120_1: new Float64Array(8),
     u121: new Float64Array(2048),
     u122: new Float64Array(2048),
     u123: new Float64Array(8),
     u124: new Float64Array(8),
     u126: new Float64Array(2048),
-    u126_1: new Float64Array(32768),
-    u127_1: new Float64Array(128),
+    u127_1: new Float64Array(32768),
     u128: new Float64Array(2304),
+    u128_1: new Float64Array(128),
     u129: new Float64Array(576),
     u13: new Float64Array(2048),
     u13_1: new Float64Array(32768),
-    u131: new Float64Array(128),
-    u135: new Float64Array(32768),
+    u132: new Float64Array(128),
     u136: new Float64Array(32768),
-    u137: new Float64Array(128),
+    u137: new Float64Array(32768),
     u138: new Float64Array(128),
+    u139: new Float64Array(128),
     u14: new Float64Array(8),
     u14_1: new Float64Array(32768),
-    u140: new Float64Array(32768),
-    u142: new Float64Array(576),
+    u141: new Float64Array(32768),
+    u143: new Float64Array(36864),
+    u144: new Float64Array(576),
     u15_1: new Float64Array(128),
     u19: new Float64Array(8),
     u2: new Float64Array(18432),
@@ -1337,24 +1339,32 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
   // u95 : [4, 72, 64]
   {
     for (let q0 = 0; q0 < 4; q0++) {
-      for (let i = 0; i < 64; i++) {
+      for (let i = 0; i < 72; i++) {
         {
-          const a0 = u91[q0 * 8 * 64 + i];
-          const a1 = u91[(q0 * 8 + 1) * 64 + i];
-          const a2 = u91[(q0 * 8 + 2) * 64 + i];
-          const a3 = u91[(q0 * 8 + 3) * 64 + i];
-          for (let j = 0; j < 72; j++) {
-            u95[(q0 * 72 + j) * 64 + i] = a0 * K2[j] + a1 * K2[72 + j] + a2 * K2[144 + j] + a3 * K2[216 + j];
+          const a0 = K2[i];
+          const a1 = K2[72 + i];
+          const a2 = K2[144 + i];
+          const a3 = K2[216 + i];
+          for (let j = 0; j < 64; j++) {
+            u95[(q0 * 72 + i) * 64 + j] =
+              a0 * u91[q0 * 8 * 64 + j] +
+              a1 * u91[(q0 * 8 + 1) * 64 + j] +
+              a2 * u91[(q0 * 8 + 2) * 64 + j] +
+              a3 * u91[(q0 * 8 + 3) * 64 + j];
           }
         }
         {
-          const a0 = u91[(q0 * 8 + 4) * 64 + i];
-          const a1 = u91[(q0 * 8 + 5) * 64 + i];
-          const a2 = u91[(q0 * 8 + 6) * 64 + i];
-          const a3 = u91[(q0 * 8 + 7) * 64 + i];
-          for (let j = 0; j < 72; j++) {
-            u95[(q0 * 72 + j) * 64 + i] =
-              u95[(q0 * 72 + j) * 64 + i] + a0 * K2[288 + j] + a1 * K2[360 + j] + a2 * K2[432 + j] + a3 * K2[504 + j];
+          const a0 = K2[288 + i];
+          const a1 = K2[360 + i];
+          const a2 = K2[432 + i];
+          const a3 = K2[504 + i];
+          for (let j = 0; j < 64; j++) {
+            u95[(q0 * 72 + i) * 64 + j] =
+              u95[(q0 * 72 + i) * 64 + j] +
+              a0 * u91[(q0 * 8 + 4) * 64 + j] +
+              a1 * u91[(q0 * 8 + 5) * 64 + j] +
+              a2 * u91[(q0 * 8 + 6) * 64 + j] +
+              a3 * u91[(q0 * 8 + 7) * 64 + j];
           }
         }
       }
@@ -1635,23 +1645,25 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
   const u104_1 = workspace.u104_1;
   const u106 = workspace.u106;
   const u107_1 = workspace.u107_1;
-  const u110_1 = workspace.u110_1;
-  const u112_1 = workspace.u112_1;
+  const u108_1 = workspace.u108_1;
+  const u111_1 = workspace.u111_1;
   const u113_1 = workspace.u113_1;
   const u114_1 = workspace.u114_1;
-  const u116_1 = workspace.u116_1;
+  const u115_1 = workspace.u115_1;
   const u117_1 = workspace.u117_1;
   const u118_1 = workspace.u118_1;
   const u119_1 = workspace.u119_1;
-  const u126_1 = workspace.u126_1;
+  const u120_1 = workspace.u120_1;
   const u127_1 = workspace.u127_1;
-  const u131 = workspace.u131;
-  const u135 = workspace.u135;
+  const u128_1 = workspace.u128_1;
+  const u132 = workspace.u132;
   const u136 = workspace.u136;
   const u137 = workspace.u137;
   const u138 = workspace.u138;
-  const u140 = workspace.u140;
-  const u142 = workspace.u142;
+  const u139 = workspace.u139;
+  const u141 = workspace.u141;
+  const u143 = workspace.u143;
+  const u144 = workspace.u144;
   const sums = workspace.batchSums;
   const grads = out.grads;
   // u1_1 : [16, 4, 8, 10, 10]
@@ -2328,59 +2340,89 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u106 : [8, 72]
+  // u106 : [16, 4, 8, 72]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 4; q1++) {
+        for (let j = 0; j < 72; j += 2) {
+          for (let i = 0; i < 8; i += 2) {
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
+            for (let t = 0; t < 64; t++) {
+              const a0 = u104_1[((q0 * 4 + q1) * 8 + i) * 64 + t];
+              const a1 = u104_1[((q0 * 4 + q1) * 8 + (i + 1)) * 64 + t];
+              const a2 = u34_1[((q0 * 4 + q1) * 72 + j) * 64 + t];
+              const a3 = u34_1[((q0 * 4 + q1) * 72 + (j + 1)) * 64 + t];
+              s0 += a0 * a2;
+              s1 += a0 * a3;
+              s2 += a1 * a2;
+              s3 += a1 * a3;
+            }
+            u106[((q0 * 4 + q1) * 8 + i) * 72 + j] = s0;
+            u106[((q0 * 4 + q1) * 8 + i) * 72 + (j + 1)] = s1;
+            u106[((q0 * 4 + q1) * 8 + (i + 1)) * 72 + j] = s2;
+            u106[((q0 * 4 + q1) * 8 + (i + 1)) * 72 + (j + 1)] = s3;
+          }
+        }
+      }
+    }
+  }
+  // u107_1 : [8, 72]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       for (let q1 = 0; q1 < 72; q1++) {
         let acc = 0;
         for (let q2 = 0; q2 < 16; q2++) {
           for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 64; q4++) {
-              acc += u104_1[((q2 * 4 + q3) * 8 + q0) * 64 + q4] * u34_1[((q2 * 4 + q3) * 72 + q1) * 64 + q4];
-            }
+            acc = acc + u106[((q2 * 4 + q3) * 8 + q0) * 72 + q1];
           }
         }
-        u106[q0 * 72 + q1] = acc;
+        u107_1[q0 * 72 + q1] = acc;
       }
     }
   }
-  // u107_1 : [16, 4, 72, 64]
+  // u108_1 : [16, 4, 72, 64]
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
-        for (let i = 0; i < 64; i++) {
+        for (let i = 0; i < 72; i++) {
           {
-            const a0 = u104_1[(q0 * 4 + q1) * 8 * 64 + i];
-            const a1 = u104_1[((q0 * 4 + q1) * 8 + 1) * 64 + i];
-            const a2 = u104_1[((q0 * 4 + q1) * 8 + 2) * 64 + i];
-            const a3 = u104_1[((q0 * 4 + q1) * 8 + 3) * 64 + i];
-            for (let j = 0; j < 72; j++) {
-              u107_1[((q0 * 4 + q1) * 72 + j) * 64 + i] =
-                a0 * K2_1[j] + a1 * K2_1[72 + j] + a2 * K2_1[144 + j] + a3 * K2_1[216 + j];
+            const a0 = K2_1[i];
+            const a1 = K2_1[72 + i];
+            const a2 = K2_1[144 + i];
+            const a3 = K2_1[216 + i];
+            for (let j = 0; j < 64; j++) {
+              u108_1[((q0 * 4 + q1) * 72 + i) * 64 + j] =
+                a0 * u104_1[(q0 * 4 + q1) * 8 * 64 + j] +
+                a1 * u104_1[((q0 * 4 + q1) * 8 + 1) * 64 + j] +
+                a2 * u104_1[((q0 * 4 + q1) * 8 + 2) * 64 + j] +
+                a3 * u104_1[((q0 * 4 + q1) * 8 + 3) * 64 + j];
             }
           }
           {
-            const a0 = u104_1[((q0 * 4 + q1) * 8 + 4) * 64 + i];
-            const a1 = u104_1[((q0 * 4 + q1) * 8 + 5) * 64 + i];
-            const a2 = u104_1[((q0 * 4 + q1) * 8 + 6) * 64 + i];
-            const a3 = u104_1[((q0 * 4 + q1) * 8 + 7) * 64 + i];
-            for (let j = 0; j < 72; j++) {
-              u107_1[((q0 * 4 + q1) * 72 + j) * 64 + i] =
-                u107_1[((q0 * 4 + q1) * 72 + j) * 64 + i] +
-                a0 * K2_1[288 + j] +
-                a1 * K2_1[360 + j] +
-                a2 * K2_1[432 + j] +
-                a3 * K2_1[504 + j];
+            const a0 = K2_1[288 + i];
+            const a1 = K2_1[360 + i];
+            const a2 = K2_1[432 + i];
+            const a3 = K2_1[504 + i];
+            for (let j = 0; j < 64; j++) {
+              u108_1[((q0 * 4 + q1) * 72 + i) * 64 + j] =
+                u108_1[((q0 * 4 + q1) * 72 + i) * 64 + j] +
+                a0 * u104_1[((q0 * 4 + q1) * 8 + 4) * 64 + j] +
+                a1 * u104_1[((q0 * 4 + q1) * 8 + 5) * 64 + j] +
+                a2 * u104_1[((q0 * 4 + q1) * 8 + 6) * 64 + j] +
+                a3 * u104_1[((q0 * 4 + q1) * 8 + 7) * 64 + j];
             }
           }
         }
       }
     }
   }
-  // u110_1 : [16, 4, 8, 10, 10]
+  // u111_1 : [16, 4, 8, 10, 10]
   {
     for (let i = 0; i < 51200; i++) {
-      u110_1[i] = 0;
+      u111_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
@@ -2389,8 +2431,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
             for (let q4 = 0; q4 < 3; q4++) {
               for (let q5 = 0; q5 < 8; q5++) {
                 for (let q6 = 0; q6 < 8; q6++) {
-                  u110_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (q5 + q3)) * 10 + (q6 + q4)] +=
-                    u107_1[(((((q0 * 4 + q1) * 8 + q2) * 3 + q3) * 3 + q4) * 8 + q5) * 8 + q6];
+                  u111_1[(((q0 * 4 + q1) * 8 + q2) * 10 + (q5 + q3)) * 10 + (q6 + q4)] +=
+                    u108_1[(((((q0 * 4 + q1) * 8 + q2) * 3 + q3) * 3 + q4) * 8 + q5) * 8 + q6];
                 }
               }
             }
@@ -2399,113 +2441,113 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u112_1 : [16, 4, 8, 8, 8]
+  // u113_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u112_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+            u113_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
               u31_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] > 0
-                ? u110_1[(((i0 * 4 + i1) * 8 + i2) * 10 + (1 + i3)) * 10 + (1 + i4)]
+                ? u111_1[(((i0 * 4 + i1) * 8 + i2) * 10 + (1 + i3)) * 10 + (1 + i4)]
                 : 0;
           }
         }
       }
     }
   }
-  // u113_1 : [4, 8, 8, 8]
+  // u114_1 : [4, 8, 8, 8]
   {
     for (let i = 0; i < 2048; i++) {
-      u113_1[i] = 0;
+      u114_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u113_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u112_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u114_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u113_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u114_1 : [8, 1, 1]
+  // u115_1 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u114_1[i] = 0;
+      u115_1[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u114_1[q1] += u113_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
-          }
-        }
-      }
-    }
-  }
-  // u116_1 : [16, 4, 8, 8, 8]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          for (let i4 = 0; i4 < 8; i4++) {
-            u116_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u112_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g1_1[i2];
+            u115_1[q1] += u114_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
   // u117_1 : [16, 4, 8, 8, 8]
-  for (let i = 0; i < 32768; i++) {
-    u117_1[i] = u112_1[i] * u23_1[i];
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 4; i1++) {
+      for (let i2 = 0; i2 < 8; i2++) {
+        for (let i3 = 0; i3 < 8; i3++) {
+          for (let i4 = 0; i4 < 8; i4++) {
+            u117_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u113_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g1_1[i2];
+          }
+        }
+      }
+    }
   }
-  // u118_1 : [4, 8, 8, 8]
+  // u118_1 : [16, 4, 8, 8, 8]
+  for (let i = 0; i < 32768; i++) {
+    u118_1[i] = u113_1[i] * u23_1[i];
+  }
+  // u119_1 : [4, 8, 8, 8]
   {
     for (let i = 0; i < 2048; i++) {
-      u118_1[i] = 0;
+      u119_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u118_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u117_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u119_1[((q1 * 8 + q2) * 8 + q3) * 8 + q4] += u118_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u119_1 : [8, 1, 1]
+  // u120_1 : [8, 1, 1]
   {
     for (let i = 0; i < 8; i++) {
-      u119_1[i] = 0;
+      u120_1[i] = 0;
     }
     for (let q0 = 0; q0 < 4; q0++) {
       for (let q1 = 0; q1 < 8; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
-            u119_1[q1] += u118_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
+            u120_1[q1] += u119_1[((q0 * 8 + q1) * 8 + q2) * 8 + q3];
           }
         }
       }
     }
   }
-  // u126_1 : [16, 4, 8, 8, 8]
+  // u127_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u126_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u116_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
+            u127_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u117_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
                 ? 0
                 : -(
-                    u116_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] *
+                    u117_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] *
                     u23_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]
                   ) / u21_1[i0 * 8 + i2];
           }
@@ -2513,132 +2555,159 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
       }
     }
   }
-  // u127_1 : [16, 1, 8, 1, 1]
+  // u128_1 : [16, 1, 8, 1, 1]
   {
     for (let i = 0; i < 128; i++) {
-      u127_1[i] = 0;
+      u128_1[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u127_1[q0 * 8 + q2] += u126_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u128_1[q0 * 8 + q2] += u127_1[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u131 : [16, 1, 8, 1, 1]
+  // u132 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u131[(i0 + i1) * 8 + i2 + i3 + i4] =
-              (u127_1[(i0 + i1) * 8 + i2 + i3 + i4] === 0
+            u132[(i0 + i1) * 8 + i2 + i3 + i4] =
+              (u128_1[(i0 + i1) * 8 + i2 + i3 + i4] === 0
                 ? 0
-                : u127_1[(i0 + i1) * 8 + i2 + i3 + i4] / (2 * u21_1[(i0 + i1) * 8 + i2 + i3 + i4])) * 0.00390625;
-          }
-        }
-      }
-    }
-  }
-  // u135 : [16, 4, 8, 8, 8]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          for (let i4 = 0; i4 < 8; i4++) {
-            u135[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              2 * (u131[i0 * 8 + i2] * u13_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]) +
-              (u116_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
-                ? 0
-                : u116_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] / u21_1[i0 * 8 + i2]);
+                : u128_1[(i0 + i1) * 8 + i2 + i3 + i4] / (2 * u21_1[(i0 + i1) * 8 + i2 + i3 + i4])) * 0.00390625;
           }
         }
       }
     }
   }
   // u136 : [16, 4, 8, 8, 8]
-  for (let i = 0; i < 32768; i++) {
-    u136[i] = -u135[i];
+  for (let i0 = 0; i0 < 16; i0++) {
+    for (let i1 = 0; i1 < 4; i1++) {
+      for (let i2 = 0; i2 < 8; i2++) {
+        for (let i3 = 0; i3 < 8; i3++) {
+          for (let i4 = 0; i4 < 8; i4++) {
+            u136[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              2 * (u132[i0 * 8 + i2] * u13_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4]) +
+              (u117_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] === 0
+                ? 0
+                : u117_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] / u21_1[i0 * 8 + i2]);
+          }
+        }
+      }
+    }
   }
-  // u137 : [16, 1, 8, 1, 1]
+  // u137 : [16, 4, 8, 8, 8]
+  for (let i = 0; i < 32768; i++) {
+    u137[i] = -u136[i];
+  }
+  // u138 : [16, 1, 8, 1, 1]
   {
     for (let i = 0; i < 128; i++) {
-      u137[i] = 0;
+      u138[i] = 0;
     }
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
         for (let q2 = 0; q2 < 8; q2++) {
           for (let q3 = 0; q3 < 8; q3++) {
             for (let q4 = 0; q4 < 8; q4++) {
-              u137[q0 * 8 + q2] += u136[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
+              u138[q0 * 8 + q2] += u137[(((q0 * 4 + q1) * 8 + q2) * 8 + q3) * 8 + q4];
             }
           }
         }
       }
     }
   }
-  // u138 : [16, 1, 8, 1, 1]
+  // u139 : [16, 1, 8, 1, 1]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 1; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 1; i3++) {
           for (let i4 = 0; i4 < 1; i4++) {
-            u138[(i0 + i1) * 8 + i2 + i3 + i4] = u137[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
+            u139[(i0 + i1) * 8 + i2 + i3 + i4] = u138[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
           }
         }
       }
     }
   }
-  // u140 : [16, 4, 8, 8, 8]
+  // u141 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
     for (let i1 = 0; i1 < 4; i1++) {
       for (let i2 = 0; i2 < 8; i2++) {
         for (let i3 = 0; i3 < 8; i3++) {
           for (let i4 = 0; i4 < 8; i4++) {
-            u140[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u138[i0 * 8 + i2] + u135[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
+            u141[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
+              u139[i0 * 8 + i2] + u136[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
           }
         }
       }
     }
   }
-  // u142 : [8, 72]
+  // u143 : [16, 4, 8, 72]
+  {
+    for (let q0 = 0; q0 < 16; q0++) {
+      for (let q1 = 0; q1 < 4; q1++) {
+        for (let j = 0; j < 72; j += 2) {
+          for (let i = 0; i < 8; i += 2) {
+            let s0 = 0;
+            let s1 = 0;
+            let s2 = 0;
+            let s3 = 0;
+            for (let t = 0; t < 64; t++) {
+              const a0 = u141[((q0 * 4 + q1) * 8 + i) * 64 + t];
+              const a1 = u141[((q0 * 4 + q1) * 8 + (i + 1)) * 64 + t];
+              const a2 = u2_1[((q0 * 4 + q1) * 72 + j) * 64 + t];
+              const a3 = u2_1[((q0 * 4 + q1) * 72 + (j + 1)) * 64 + t];
+              s0 += a0 * a2;
+              s1 += a0 * a3;
+              s2 += a1 * a2;
+              s3 += a1 * a3;
+            }
+            u143[((q0 * 4 + q1) * 8 + i) * 72 + j] = s0;
+            u143[((q0 * 4 + q1) * 8 + i) * 72 + (j + 1)] = s1;
+            u143[((q0 * 4 + q1) * 8 + (i + 1)) * 72 + j] = s2;
+            u143[((q0 * 4 + q1) * 8 + (i + 1)) * 72 + (j + 1)] = s3;
+          }
+        }
+      }
+    }
+  }
+  // u144 : [8, 72]
   {
     for (let q0 = 0; q0 < 8; q0++) {
       for (let q1 = 0; q1 < 72; q1++) {
         let acc = 0;
         for (let q2 = 0; q2 < 16; q2++) {
           for (let q3 = 0; q3 < 4; q3++) {
-            for (let q4 = 0; q4 < 64; q4++) {
-              acc += u140[((q2 * 4 + q3) * 8 + q0) * 64 + q4] * u2_1[((q2 * 4 + q3) * 72 + q1) * 64 + q4];
-            }
+            acc = acc + u143[((q2 * 4 + q3) * 8 + q0) * 72 + q1];
           }
         }
-        u142[q0 * 72 + q1] = acc;
+        u144[q0 * 72 + q1] = acc;
       }
     }
   }
   sums[0] += u70;
   const grad_K1_2 = grads.K1;
   for (let i = 0; i < 576; i++) {
-    grad_K1_2[i] += u142[i];
+    grad_K1_2[i] += u144[i];
   }
   const grad_g1_2 = grads.g1;
   for (let i = 0; i < 8; i++) {
-    grad_g1_2[i] += u119_1[i];
+    grad_g1_2[i] += u120_1[i];
   }
   const grad_c1_2 = grads.c1;
   for (let i = 0; i < 8; i++) {
-    grad_c1_2[i] += u114_1[i];
+    grad_c1_2[i] += u115_1[i];
   }
   const grad_K2_2 = grads.K2;
   for (let i = 0; i < 576; i++) {
-    grad_K2_2[i] += u106[i];
+    grad_K2_2[i] += u107_1[i];
   }
   const grad_g2_2 = grads.g2;
   for (let i = 0; i < 8; i++) {
@@ -3293,24 +3362,32 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     // u95 : [4, 72, 64]
     {
       for (let q0 = 0; q0 < 4; q0++) {
-        for (let i = 0; i < 64; i++) {
+        for (let i = 0; i < 72; i++) {
           {
-            const a0 = u91[q0 * 8 * 64 + i];
-            const a1 = u91[(q0 * 8 + 1) * 64 + i];
-            const a2 = u91[(q0 * 8 + 2) * 64 + i];
-            const a3 = u91[(q0 * 8 + 3) * 64 + i];
-            for (let j = 0; j < 72; j++) {
-              u95[(q0 * 72 + j) * 64 + i] = a0 * K2[j] + a1 * K2[72 + j] + a2 * K2[144 + j] + a3 * K2[216 + j];
+            const a0 = K2[i];
+            const a1 = K2[72 + i];
+            const a2 = K2[144 + i];
+            const a3 = K2[216 + i];
+            for (let j = 0; j < 64; j++) {
+              u95[(q0 * 72 + i) * 64 + j] =
+                a0 * u91[q0 * 8 * 64 + j] +
+                a1 * u91[(q0 * 8 + 1) * 64 + j] +
+                a2 * u91[(q0 * 8 + 2) * 64 + j] +
+                a3 * u91[(q0 * 8 + 3) * 64 + j];
             }
           }
           {
-            const a0 = u91[(q0 * 8 + 4) * 64 + i];
-            const a1 = u91[(q0 * 8 + 5) * 64 + i];
-            const a2 = u91[(q0 * 8 + 6) * 64 + i];
-            const a3 = u91[(q0 * 8 + 7) * 64 + i];
-            for (let j = 0; j < 72; j++) {
-              u95[(q0 * 72 + j) * 64 + i] =
-                u95[(q0 * 72 + j) * 64 + i] + a0 * K2[288 + j] + a1 * K2[360 + j] + a2 * K2[432 + j] + a3 * K2[504 + j];
+            const a0 = K2[288 + i];
+            const a1 = K2[360 + i];
+            const a2 = K2[432 + i];
+            const a3 = K2[504 + i];
+            for (let j = 0; j < 64; j++) {
+              u95[(q0 * 72 + i) * 64 + j] =
+                u95[(q0 * 72 + i) * 64 + j] +
+                a0 * u91[(q0 * 8 + 4) * 64 + j] +
+                a1 * u91[(q0 * 8 + 5) * 64 + j] +
+                a2 * u91[(q0 * 8 + 6) * 64 + j] +
+                a3 * u91[(q0 * 8 + 7) * 64 + j];
             }
           }
         }

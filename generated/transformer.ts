@@ -2,7 +2,7 @@
 // (gradc compile examples/transformer.grad).
 // source sha256: a408522fe7ef7b72117fbdcd8857cbf507260fb99c95a98df517d96103a8bc35
 // gradc options: dtype=f64
-// output sha256: b09bd0d131e45524b753e28d7a79e4ea5e8a6fb36c0c1cd257ea943ba77314a8
+// output sha256: ffb7b4fe279c4b681032c07abbaf7eac8c8f9913ee41be96e3b57a337919918e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -1515,50 +1515,50 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
     for (let q0 = 0; q0 < 4; q0++) {
       for (let i = 0; i < 16; i++) {
         {
-          const a0 = d_O[q0 * 16 + i];
-          const a1 = d_O[(4 + q0) * 16 + i];
-          const a2 = d_O[(8 + q0) * 16 + i];
-          const a3 = d_O[(12 + q0) * 16 + i];
-          const a4 = d_O[(16 + q0) * 16 + i];
-          const a5 = d_O[(20 + q0) * 16 + i];
-          const a6 = d_O[(24 + q0) * 16 + i];
-          const a7 = d_O[(28 + q0) * 16 + i];
+          const a0 = P[q0 * 16 * 16 + i];
+          const a1 = P[(q0 * 16 + 1) * 16 + i];
+          const a2 = P[(q0 * 16 + 2) * 16 + i];
+          const a3 = P[(q0 * 16 + 3) * 16 + i];
+          const a4 = P[(q0 * 16 + 4) * 16 + i];
+          const a5 = P[(q0 * 16 + 5) * 16 + i];
+          const a6 = P[(q0 * 16 + 6) * 16 + i];
+          const a7 = P[(q0 * 16 + 7) * 16 + i];
           for (let j = 0; j < 16; j++) {
             const s =
-              a0 * P[q0 * 16 * 16 + j] +
-              a1 * P[(q0 * 16 + 1) * 16 + j] +
-              a2 * P[(q0 * 16 + 2) * 16 + j] +
-              a3 * P[(q0 * 16 + 3) * 16 + j];
-            d_V[(j * 4 + q0) * 16 + i] =
+              a0 * d_O[q0 * 16 + j] +
+              a1 * d_O[(4 + q0) * 16 + j] +
+              a2 * d_O[(8 + q0) * 16 + j] +
+              a3 * d_O[(12 + q0) * 16 + j];
+            d_V[(i * 4 + q0) * 16 + j] =
               s +
-              a4 * P[(q0 * 16 + 4) * 16 + j] +
-              a5 * P[(q0 * 16 + 5) * 16 + j] +
-              a6 * P[(q0 * 16 + 6) * 16 + j] +
-              a7 * P[(q0 * 16 + 7) * 16 + j];
+              a4 * d_O[(16 + q0) * 16 + j] +
+              a5 * d_O[(20 + q0) * 16 + j] +
+              a6 * d_O[(24 + q0) * 16 + j] +
+              a7 * d_O[(28 + q0) * 16 + j];
           }
         }
         {
-          const a0 = d_O[(32 + q0) * 16 + i];
-          const a1 = d_O[(36 + q0) * 16 + i];
-          const a2 = d_O[(40 + q0) * 16 + i];
-          const a3 = d_O[(44 + q0) * 16 + i];
-          const a4 = d_O[(48 + q0) * 16 + i];
-          const a5 = d_O[(52 + q0) * 16 + i];
-          const a6 = d_O[(56 + q0) * 16 + i];
-          const a7 = d_O[(60 + q0) * 16 + i];
+          const a0 = P[(q0 * 16 + 8) * 16 + i];
+          const a1 = P[(q0 * 16 + 9) * 16 + i];
+          const a2 = P[(q0 * 16 + 10) * 16 + i];
+          const a3 = P[(q0 * 16 + 11) * 16 + i];
+          const a4 = P[(q0 * 16 + 12) * 16 + i];
+          const a5 = P[(q0 * 16 + 13) * 16 + i];
+          const a6 = P[(q0 * 16 + 14) * 16 + i];
+          const a7 = P[(q0 * 16 + 15) * 16 + i];
           for (let j = 0; j < 16; j++) {
             const s =
-              a0 * P[(q0 * 16 + 8) * 16 + j] +
-              a1 * P[(q0 * 16 + 9) * 16 + j] +
-              a2 * P[(q0 * 16 + 10) * 16 + j] +
-              a3 * P[(q0 * 16 + 11) * 16 + j];
-            d_V[(j * 4 + q0) * 16 + i] =
-              d_V[(j * 4 + q0) * 16 + i] +
+              a0 * d_O[(32 + q0) * 16 + j] +
+              a1 * d_O[(36 + q0) * 16 + j] +
+              a2 * d_O[(40 + q0) * 16 + j] +
+              a3 * d_O[(44 + q0) * 16 + j];
+            d_V[(i * 4 + q0) * 16 + j] =
+              d_V[(i * 4 + q0) * 16 + j] +
               s +
-              a4 * P[(q0 * 16 + 12) * 16 + j] +
-              a5 * P[(q0 * 16 + 13) * 16 + j] +
-              a6 * P[(q0 * 16 + 14) * 16 + j] +
-              a7 * P[(q0 * 16 + 15) * 16 + j];
+              a4 * d_O[(48 + q0) * 16 + j] +
+              a5 * d_O[(52 + q0) * 16 + j] +
+              a6 * d_O[(56 + q0) * 16 + j] +
+              a7 * d_O[(60 + q0) * 16 + j];
           }
         }
       }
@@ -3182,50 +3182,50 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
       for (let q1 = 0; q1 < 4; q1++) {
         for (let i = 0; i < 16; i++) {
           {
-            const a0 = u165[(q0 * 16 * 4 + q1) * 16 + i];
-            const a1 = u165[((q0 * 16 + 1) * 4 + q1) * 16 + i];
-            const a2 = u165[((q0 * 16 + 2) * 4 + q1) * 16 + i];
-            const a3 = u165[((q0 * 16 + 3) * 4 + q1) * 16 + i];
-            const a4 = u165[((q0 * 16 + 4) * 4 + q1) * 16 + i];
-            const a5 = u165[((q0 * 16 + 5) * 4 + q1) * 16 + i];
-            const a6 = u165[((q0 * 16 + 6) * 4 + q1) * 16 + i];
-            const a7 = u165[((q0 * 16 + 7) * 4 + q1) * 16 + i];
+            const a0 = P_1[(q0 * 4 + q1) * 16 * 16 + i];
+            const a1 = P_1[((q0 * 4 + q1) * 16 + 1) * 16 + i];
+            const a2 = P_1[((q0 * 4 + q1) * 16 + 2) * 16 + i];
+            const a3 = P_1[((q0 * 4 + q1) * 16 + 3) * 16 + i];
+            const a4 = P_1[((q0 * 4 + q1) * 16 + 4) * 16 + i];
+            const a5 = P_1[((q0 * 4 + q1) * 16 + 5) * 16 + i];
+            const a6 = P_1[((q0 * 4 + q1) * 16 + 6) * 16 + i];
+            const a7 = P_1[((q0 * 4 + q1) * 16 + 7) * 16 + i];
             for (let j = 0; j < 16; j++) {
               const s =
-                a0 * P_1[(q0 * 4 + q1) * 16 * 16 + j] +
-                a1 * P_1[((q0 * 4 + q1) * 16 + 1) * 16 + j] +
-                a2 * P_1[((q0 * 4 + q1) * 16 + 2) * 16 + j] +
-                a3 * P_1[((q0 * 4 + q1) * 16 + 3) * 16 + j];
-              d_V_1[((q0 * 16 + j) * 4 + q1) * 16 + i] =
+                a0 * u165[(q0 * 16 * 4 + q1) * 16 + j] +
+                a1 * u165[((q0 * 16 + 1) * 4 + q1) * 16 + j] +
+                a2 * u165[((q0 * 16 + 2) * 4 + q1) * 16 + j] +
+                a3 * u165[((q0 * 16 + 3) * 4 + q1) * 16 + j];
+              d_V_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
                 s +
-                a4 * P_1[((q0 * 4 + q1) * 16 + 4) * 16 + j] +
-                a5 * P_1[((q0 * 4 + q1) * 16 + 5) * 16 + j] +
-                a6 * P_1[((q0 * 4 + q1) * 16 + 6) * 16 + j] +
-                a7 * P_1[((q0 * 4 + q1) * 16 + 7) * 16 + j];
+                a4 * u165[((q0 * 16 + 4) * 4 + q1) * 16 + j] +
+                a5 * u165[((q0 * 16 + 5) * 4 + q1) * 16 + j] +
+                a6 * u165[((q0 * 16 + 6) * 4 + q1) * 16 + j] +
+                a7 * u165[((q0 * 16 + 7) * 4 + q1) * 16 + j];
             }
           }
           {
-            const a0 = u165[((q0 * 16 + 8) * 4 + q1) * 16 + i];
-            const a1 = u165[((q0 * 16 + 9) * 4 + q1) * 16 + i];
-            const a2 = u165[((q0 * 16 + 10) * 4 + q1) * 16 + i];
-            const a3 = u165[((q0 * 16 + 11) * 4 + q1) * 16 + i];
-            const a4 = u165[((q0 * 16 + 12) * 4 + q1) * 16 + i];
-            const a5 = u165[((q0 * 16 + 13) * 4 + q1) * 16 + i];
-            const a6 = u165[((q0 * 16 + 14) * 4 + q1) * 16 + i];
-            const a7 = u165[((q0 * 16 + 15) * 4 + q1) * 16 + i];
+            const a0 = P_1[((q0 * 4 + q1) * 16 + 8) * 16 + i];
+            const a1 = P_1[((q0 * 4 + q1) * 16 + 9) * 16 + i];
+            const a2 = P_1[((q0 * 4 + q1) * 16 + 10) * 16 + i];
+            const a3 = P_1[((q0 * 4 + q1) * 16 + 11) * 16 + i];
+            const a4 = P_1[((q0 * 4 + q1) * 16 + 12) * 16 + i];
+            const a5 = P_1[((q0 * 4 + q1) * 16 + 13) * 16 + i];
+            const a6 = P_1[((q0 * 4 + q1) * 16 + 14) * 16 + i];
+            const a7 = P_1[((q0 * 4 + q1) * 16 + 15) * 16 + i];
             for (let j = 0; j < 16; j++) {
               const s =
-                a0 * P_1[((q0 * 4 + q1) * 16 + 8) * 16 + j] +
-                a1 * P_1[((q0 * 4 + q1) * 16 + 9) * 16 + j] +
-                a2 * P_1[((q0 * 4 + q1) * 16 + 10) * 16 + j] +
-                a3 * P_1[((q0 * 4 + q1) * 16 + 11) * 16 + j];
-              d_V_1[((q0 * 16 + j) * 4 + q1) * 16 + i] =
-                d_V_1[((q0 * 16 + j) * 4 + q1) * 16 + i] +
+                a0 * u165[((q0 * 16 + 8) * 4 + q1) * 16 + j] +
+                a1 * u165[((q0 * 16 + 9) * 4 + q1) * 16 + j] +
+                a2 * u165[((q0 * 16 + 10) * 4 + q1) * 16 + j] +
+                a3 * u165[((q0 * 16 + 11) * 4 + q1) * 16 + j];
+              d_V_1[((q0 * 16 + i) * 4 + q1) * 16 + j] =
+                d_V_1[((q0 * 16 + i) * 4 + q1) * 16 + j] +
                 s +
-                a4 * P_1[((q0 * 4 + q1) * 16 + 12) * 16 + j] +
-                a5 * P_1[((q0 * 4 + q1) * 16 + 13) * 16 + j] +
-                a6 * P_1[((q0 * 4 + q1) * 16 + 14) * 16 + j] +
-                a7 * P_1[((q0 * 4 + q1) * 16 + 15) * 16 + j];
+                a4 * u165[((q0 * 16 + 12) * 4 + q1) * 16 + j] +
+                a5 * u165[((q0 * 16 + 13) * 4 + q1) * 16 + j] +
+                a6 * u165[((q0 * 16 + 14) * 4 + q1) * 16 + j] +
+                a7 * u165[((q0 * 16 + 15) * 4 + q1) * 16 + j];
             }
           }
         }
@@ -5408,50 +5408,50 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       for (let q0 = 0; q0 < 4; q0++) {
         for (let i = 0; i < 16; i++) {
           {
-            const a0 = d_O[q0 * 16 + i];
-            const a1 = d_O[(4 + q0) * 16 + i];
-            const a2 = d_O[(8 + q0) * 16 + i];
-            const a3 = d_O[(12 + q0) * 16 + i];
-            const a4 = d_O[(16 + q0) * 16 + i];
-            const a5 = d_O[(20 + q0) * 16 + i];
-            const a6 = d_O[(24 + q0) * 16 + i];
-            const a7 = d_O[(28 + q0) * 16 + i];
+            const a0 = P[q0 * 16 * 16 + i];
+            const a1 = P[(q0 * 16 + 1) * 16 + i];
+            const a2 = P[(q0 * 16 + 2) * 16 + i];
+            const a3 = P[(q0 * 16 + 3) * 16 + i];
+            const a4 = P[(q0 * 16 + 4) * 16 + i];
+            const a5 = P[(q0 * 16 + 5) * 16 + i];
+            const a6 = P[(q0 * 16 + 6) * 16 + i];
+            const a7 = P[(q0 * 16 + 7) * 16 + i];
             for (let j = 0; j < 16; j++) {
               const s =
-                a0 * P[q0 * 16 * 16 + j] +
-                a1 * P[(q0 * 16 + 1) * 16 + j] +
-                a2 * P[(q0 * 16 + 2) * 16 + j] +
-                a3 * P[(q0 * 16 + 3) * 16 + j];
-              d_V[(j * 4 + q0) * 16 + i] =
+                a0 * d_O[q0 * 16 + j] +
+                a1 * d_O[(4 + q0) * 16 + j] +
+                a2 * d_O[(8 + q0) * 16 + j] +
+                a3 * d_O[(12 + q0) * 16 + j];
+              d_V[(i * 4 + q0) * 16 + j] =
                 s +
-                a4 * P[(q0 * 16 + 4) * 16 + j] +
-                a5 * P[(q0 * 16 + 5) * 16 + j] +
-                a6 * P[(q0 * 16 + 6) * 16 + j] +
-                a7 * P[(q0 * 16 + 7) * 16 + j];
+                a4 * d_O[(16 + q0) * 16 + j] +
+                a5 * d_O[(20 + q0) * 16 + j] +
+                a6 * d_O[(24 + q0) * 16 + j] +
+                a7 * d_O[(28 + q0) * 16 + j];
             }
           }
           {
-            const a0 = d_O[(32 + q0) * 16 + i];
-            const a1 = d_O[(36 + q0) * 16 + i];
-            const a2 = d_O[(40 + q0) * 16 + i];
-            const a3 = d_O[(44 + q0) * 16 + i];
-            const a4 = d_O[(48 + q0) * 16 + i];
-            const a5 = d_O[(52 + q0) * 16 + i];
-            const a6 = d_O[(56 + q0) * 16 + i];
-            const a7 = d_O[(60 + q0) * 16 + i];
+            const a0 = P[(q0 * 16 + 8) * 16 + i];
+            const a1 = P[(q0 * 16 + 9) * 16 + i];
+            const a2 = P[(q0 * 16 + 10) * 16 + i];
+            const a3 = P[(q0 * 16 + 11) * 16 + i];
+            const a4 = P[(q0 * 16 + 12) * 16 + i];
+            const a5 = P[(q0 * 16 + 13) * 16 + i];
+            const a6 = P[(q0 * 16 + 14) * 16 + i];
+            const a7 = P[(q0 * 16 + 15) * 16 + i];
             for (let j = 0; j < 16; j++) {
               const s =
-                a0 * P[(q0 * 16 + 8) * 16 + j] +
-                a1 * P[(q0 * 16 + 9) * 16 + j] +
-                a2 * P[(q0 * 16 + 10) * 16 + j] +
-                a3 * P[(q0 * 16 + 11) * 16 + j];
-              d_V[(j * 4 + q0) * 16 + i] =
-                d_V[(j * 4 + q0) * 16 + i] +
+                a0 * d_O[(32 + q0) * 16 + j] +
+                a1 * d_O[(36 + q0) * 16 + j] +
+                a2 * d_O[(40 + q0) * 16 + j] +
+                a3 * d_O[(44 + q0) * 16 + j];
+              d_V[(i * 4 + q0) * 16 + j] =
+                d_V[(i * 4 + q0) * 16 + j] +
                 s +
-                a4 * P[(q0 * 16 + 12) * 16 + j] +
-                a5 * P[(q0 * 16 + 13) * 16 + j] +
-                a6 * P[(q0 * 16 + 14) * 16 + j] +
-                a7 * P[(q0 * 16 + 15) * 16 + j];
+                a4 * d_O[(48 + q0) * 16 + j] +
+                a5 * d_O[(52 + q0) * 16 + j] +
+                a6 * d_O[(56 + q0) * 16 + j] +
+                a7 * d_O[(60 + q0) * 16 + j];
             }
           }
         }

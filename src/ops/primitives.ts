@@ -1,4 +1,4 @@
-import { asBatchedProduct, formatSpec, parseSpec } from "../shape/contract.js";
+import { asBatchedProduct, formatSpec, parseSpec, type Spec } from "../shape/contract.js";
 import { inversePerm, keptShape, sameShape, type Shape } from "../shape/shape.js";
 import type { GraphBuilder as Builder } from "./types.js";
 
@@ -54,28 +54,43 @@ export function contractGrad(b: Builder, spec: string, operands: readonly number
   const target = [...b.shape(operands[i])];
   const args = [g, ...others.map((k) => operands[k])];
   if (args.length === 1) return b.node("contract1", args, { target, attrs: { spec: gradSpec } });
-  return summedAfter(b, gradSpec, args, target) ?? b.node("contract2", args, { target, attrs: { spec: gradSpec } });
+  const [s, pair] = productOrder(parseSpec(gradSpec)!, args);
+  const ordered = formatSpec(s);
+  return summedAfter(b, ordered, pair, target) ?? b.node("contract2", pair, { target, attrs: { spec: ordered } });
 }
 
 /**
- * A product summed over two letters, as a weight's gradient over a batch Σ_n G_n P_nᵀ
- * ("nfp,nkp->fk"), is no matrix product; kept in the result, one of them makes it a batched
- * one ("nfp,nkp->nfk", the matmul schedules per n), then summed away: the product kernels and a
- * sum instead of the generic loops. Undefined when no letter does that.
+ * The operands in the order that reads as a matrix product: the result's last letter from the
+ * second ("fk,nfp->nkp", Wᵀ G per n, not "nfp,fk->nkp"), so that the products' kernels, which
+ * write C = A B row by row, take it as it is.
+ */
+function productOrder(s: Spec, args: readonly number[]): [Spec, number[]] {
+  const last = s.output[s.output.length - 1];
+  const [x, y] = s.inputs;
+  if (last === undefined || !x.includes(last) || y.includes(last)) return [s, [...args]];
+  return [{ inputs: [y, x], output: s.output }, [args[1], args[0]]];
+}
+
+/**
+ * A product summed over several letters, as a weight's gradient over a batch Σ_n G_n P_nᵀ
+ * ("nfp,nkp->fk"), is no matrix product; with all but one of its shared summed letters kept in
+ * the result, it is a batched one ("nfp,nkp->nfk", the matmul schedules per n), then summed
+ * away: the product kernels and a sum instead of the generic loops. The letter left summed is
+ * the one stored last in the first operand (its rows stay contiguous). Undefined when that does
+ * not make a batched product.
  */
 function summedAfter(b: Builder, spec: string, args: readonly number[], target: Shape): number | undefined {
   const s = parseSpec(spec)!;
   if (asBatchedProduct(spec)) return undefined;
   const [x, y] = s.inputs;
-  for (const c of x) {
-    if (!y.includes(c) || s.output.includes(c)) continue;
-    const kept = formatSpec({ inputs: s.inputs, output: c + s.output });
-    if (!asBatchedProduct(kept)) continue;
-    const n = b.shape(args[0])[x.indexOf(c)];
-    const each = b.node("contract2", args, { target: [n, ...target], attrs: { spec: kept } });
-    return b.node("reduce_sum", [each], { attrs: { axes: [0] } });
-  }
-  return undefined;
+  const shared = [...x].filter((c) => y.includes(c) && !s.output.includes(c));
+  if (shared.length < 2) return undefined;
+  const kept = shared.slice(0, -1);
+  const batched = formatSpec({ inputs: s.inputs, output: kept.join("") + s.output });
+  if (!asBatchedProduct(batched)) return undefined;
+  const sizes = kept.map((c) => b.shape(args[0])[x.indexOf(c)]);
+  const each = b.node("contract2", args, { target: [...sizes, ...target], attrs: { spec: batched } });
+  return b.node("reduce_sum", [each], { attrs: { axes: kept.map((_, k) => k) } });
 }
 
 /**

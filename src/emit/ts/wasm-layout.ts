@@ -57,14 +57,16 @@ function batchedForm(g: Graph, n: Node): { form: Form; m: number; n: number; c: 
   if (!p) return undefined;
   const { inputs, output } = parseSpec(n.attrs!.spec!)!;
   const lead = p.batch.join("");
+  // an operand without the batch letters is the same matrix for every call (a conv's filters)
+  const shared = (sub: string) => sub.length === 2;
   if (
     output !== `${lead}${p.i}${p.k}` ||
-    !inputs.every((sub) => sub.startsWith(lead) && sub.length === lead.length + 2)
+    !inputs.every((sub) => (sub.startsWith(lead) && sub.length === lead.length + 2) || shared(sub))
   )
     return undefined;
   // the last two letters in memory order
   const stored = (o: number) => {
-    const last = inputs[o].slice(lead.length);
+    const last = inputs[o].slice(inputs[o].length - 2);
     return storageOf(g, n.args[o]).swapped ? [...last].reverse().join("") : last;
   };
   const form = formOf(stored(0) === `${p.j}${p.i}`, stored(1) === `${p.k}${p.j}`);
@@ -73,7 +75,8 @@ function batchedForm(g: Graph, n: Node): { form: Form; m: number; n: number; c: 
   const c = sizes[lead.length + 1];
   const k = g.nodes[n.args[0]].shape[inputs[0].indexOf(p.j)];
   const count = sizes.slice(0, lead.length).reduce((a, d) => a * d, 1);
-  return form && { form, m, n: k, c, batches: { count, steps: [m * k, k * c, m * c] } };
+  const step = (o: number, elements: number) => (shared(inputs[o]) ? 0 : elements);
+  return form && { form, m, n: k, c, batches: { count, steps: [step(0, m * k), step(1, k * c), m * c] } };
 }
 
 /**
