@@ -187,6 +187,25 @@ export function convEquations(c: ConvLayer, sy: Symbols, hasAdjoint: (id: number
 
 // ---- the check --------------------------------------------------------------------------------------
 
+/**
+ * A by-hand line's value (`side`, from the loops of a check) against the sweep's (`truth`;
+ * undefined: nothing to hold it to): a false line is an internal error, never printed.
+ */
+export function refuseFalse(
+  layer: string,
+  line: string,
+  truth: Float64Array | undefined,
+  side: Float64Array,
+  shape: Shape,
+  where: string,
+  strict: boolean,
+): void {
+  if (!truth) return;
+  const wrong = disagreement({ shape, value: truth }, { shape, value: side }, strict);
+  if (wrong)
+    throw new InternalError(`the derivation would print a false ${layer} line (${line}, at ${where}: ${wrong})`);
+}
+
 /** row-major strides */
 const stridesOf = (s: Shape) => s.map((_, k) => size(s.slice(k + 1)));
 
@@ -269,12 +288,8 @@ export function checkConv(
   visit((s, f, ch, p, k, _pi, xi) => {
     if (xi >= 0) y[(s * F + f) * positions + p] += W[(f * C + ch) * offsets + k] * x[xi];
   });
-  const expect = (line: string, truth: Float64Array | undefined, side: Float64Array, shape: Shape) => {
-    if (!truth) return;
-    const wrong = disagreement({ shape, value: truth }, { shape, value: side }, strict);
-    if (wrong)
-      throw new InternalError(`the derivation would print a false convolution line (${line}, at ${where}: ${wrong})`);
-  };
+  const expect = (line: string, truth: Float64Array | undefined, side: Float64Array, shape: Shape) =>
+    refuseFalse("convolution", line, truth, side, shape, where, strict);
   expect("y", value(c.out.id), y, c.out.shape);
   if (!delta) return;
   const dW = new Float64Array(W.length);

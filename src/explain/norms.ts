@@ -1,9 +1,7 @@
 import type { Graph, Node } from "../ir/graph.js";
-import { InternalError } from "../diagnostics/internal.js";
 import { sourceIndex } from "../ops/reference.js";
 import { keptShape, size, type Shape } from "../shape/shape.js";
-import { disagreement } from "./check.js";
-import type { LayerEquation } from "./layers.js";
+import { refuseFalse, type LayerEquation } from "./layers.js";
 import type { Symbols } from "./view.js";
 
 /**
@@ -175,13 +173,8 @@ export function checkNorm(
     { length: n },
     (_, i) => (gamma[i] * delta[i] - meanG[group[i]] - xhat[i] * meanGX[group[i]]) / sigma[group[i]],
   );
-  const expect = (line: string, id: number | undefined, side: Float64Array, s: Shape) => {
-    const truth = id === undefined ? undefined : adjoint(id);
-    if (!truth) return;
-    const wrong = disagreement({ shape: s, value: truth }, { shape: s, value: side }, strict);
-    if (wrong)
-      throw new InternalError(`the derivation would print a false normalization line (${line}, at ${where}: ${wrong})`);
-  };
+  const expect = (line: string, id: number | undefined, side: Float64Array, s: Shape) =>
+    refuseFalse("normalization", line, id === undefined ? undefined : adjoint(id), side, s, where, strict);
   expect("∇γ", l.through.gamma, dGamma, l.gamma.shape);
   expect("∇β", l.through.beta, dBeta, l.beta.shape);
   expect("∇x", l.through.x, dx, shape);
