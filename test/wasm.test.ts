@@ -165,7 +165,12 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     // forced on (the cost model turns it on for large programs only)
     // odd and even remainders: a tile of two rows holds a real and a padding row, or two real ones
     // (every size for every small program: the big networks pad the same way, at seconds a compile)
-    const small = [...corpus, ...smallExamples()];
+    // and a small CNN: its convolution is a batched product whose filters every call shares
+    const cnn = {
+      source:
+        "param K[3, 2, 3, 3], k[3], W[4, 12], c[4]\ninput img[2, 6, 6], y: int\nh = max_pool2d(relu(conv2d(img, K, bias=k, padding=1)), 3)\nloss = cross_entropy(W @ flatten(h) + c, y)\n",
+    };
+    const small = [...corpus, ...smallExamples(), cnn];
     for (const [k, p] of small.entries()) {
       for (const n of [1, 2, 6, 16, 21]) await expectBatchIsMean(p.source, 700 + k, "wasm", n, { paddedTailFrom: 1 });
     }
