@@ -12,6 +12,7 @@ import { loadModule, rng, type GeneratedModule } from "../test/helpers/module.js
 import { assemble } from "../src/emit/wasm/kernels.js";
 import { flopCount } from "../src/batch/cost.js";
 import * as hand from "./handwritten.js";
+import { registerConv2DBackpropFilter } from "./tfjs-kernels.js";
 
 const ROUNDS = 9;
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 120);
@@ -848,6 +849,8 @@ async function lenetCase(n: number): Promise<Case> {
             },
           ]),
       { name: "TF.js cpu", step: tfStep, f32: true },
+      // with the filter-gradient kernel the bench registers (bench/tfjs-kernels.ts)
+      { name: "TF.js wasm", step: tfStep, f32: true },
       { name: "jax-js wasm", step: jaxStep, f32: true },
     ],
   };
@@ -904,6 +907,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (us: number) =>
   us < 1 ? us.toFixed(3) : us < 100 ? us.toFixed(2) : us.toFixed(0).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
+registerConv2DBackpropFilter();
 await tf.setBackend("cpu");
 await tf.ready();
 await jaxInit("wasm");
