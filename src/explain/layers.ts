@@ -171,8 +171,8 @@ export function convEquations(c: ConvLayer, sy: Symbols, hasAdjoint: (id: number
       lhs: at(sy.adjTex(Xt, c.x.shape), [...lead, "c", ...L.u]),
       steps: [flipped],
       note: simple
-        ? "\\text{a full convolution of } \\delta \\text{ with the kernel flipped } (\\delta = 0 \\text{ outside})"
-        : "\\text{over the whole, in-range window positions}",
+        ? "\\text{full convolution, kernel flipped}"
+        : "\\text{whole, in-range positions}",
     });
     if (padded && shown(c.through.x))
       out.push({

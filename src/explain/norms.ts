@@ -110,7 +110,7 @@ export function normEquations(l: NormLayer, sy: Symbols, hasAdjoint: (id: number
     {
       lhs: "\\hat{X}",
       steps: [`\\frac{${X} - \\mu}{\\sqrt{\\sigma^{2} + \\varepsilon}}`],
-      note: `\\mu,\\ \\sigma^{2}: \\text{the mean and the (biased) variance over } ${over}${l.kind === "batch" ? "\\text{, per channel}" : ""}`,
+      note: `\\mu,\\ \\sigma^{2}: \\text{mean, variance over } ${over}`,
     },
     { lhs: Y, steps: [`${G} \\odot \\hat{X} + ${B}`] },
   ];
@@ -130,8 +130,8 @@ export function normEquations(l: NormLayer, sy: Symbols, hasAdjoint: (id: number
       steps: [closed],
       note:
         l.kind === "batch"
-          ? `\\overline{v}: \\text{the mean of } v \\text{ over } ${over}`
-          : `g = ${G} \\odot \\delta,\\ \\overline{v}: \\text{the mean of } v \\text{ over the last axis}`,
+          ? `\\overline{v}: \\text{mean over } ${over}`
+          : `g = ${G} \\odot \\delta,\\ \\overline{v}: \\text{row mean}`,
     });
   }
   return out;
