@@ -170,9 +170,7 @@ export function convEquations(c: ConvLayer, sy: Symbols, hasAdjoint: (id: number
     out.push({
       lhs: at(sy.adjTex(Xt, c.x.shape), [...lead, "c", ...L.u]),
       steps: [flipped],
-      note: simple
-        ? "\\text{full convolution, kernel flipped}"
-        : "\\text{whole, in-range positions}",
+      note: simple ? "\\text{full convolution, kernel flipped}" : "\\text{whole, in-range positions}",
     });
     if (padded && shown(c.through.x))
       out.push({
