@@ -18,6 +18,8 @@ import { checkEquations, type Tensor } from "./check.js";
 import { parsePoint } from "./point.js";
 import { checkConv, convEquations, convLayers, type ConvLayer } from "./layers.js";
 import { checkNorm, normEquations, normLayers, type NormLayer } from "./norms.js";
+import { checkPool, poolEquations, poolLayers, type PoolLayer } from "./pooling.js";
+import { attentionEquations, attentionLayers, checkAttention, type AttentionLayer } from "./attention.js";
 
 export { ExplainError };
 
@@ -67,7 +69,7 @@ export interface Derivation {
   readonly locals: readonly Equation[];
   readonly sweep: readonly Equation[];
   readonly finals: readonly Equation[];
-  /** each convolution's and normalization's backward pass by hand (src/explain/layers.ts, norms.ts): one block per layer */
+  /** each convolution's, normalization's, pool's and attention's backward pass by hand (src/explain/layers.ts, norms.ts, pooling.ts, attention.ts): one block per layer, in the model's order */
   readonly layers: readonly (readonly Equation[])[];
   readonly table?: readonly TableRow[];
   /** the graph, for pictures: node id -> label data */
@@ -124,13 +126,23 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   const units = unitsSection(sy);
   const locals = localsSection(sy);
   const checked = [...model, ...units, ...locals, ...sweep, ...finals];
-  const byHand = { convs: convLayers(fwd), norms: normLayers(fwd) };
+  const byHand = {
+    convs: convLayers(fwd),
+    norms: normLayers(fwd),
+    pools: poolLayers(fwd),
+    attentions: attentionLayers(fwd),
+  };
   const active = new Set(written.sweep.map((s) => s.node));
   const hasAdjoint = (id: number) => active.has(id);
+  // one block per layer, in the order the model computes them
   const layers = [
-    ...byHand.convs.map((c) => convEquations(c, sy, hasAdjoint)),
-    ...byHand.norms.map((l) => normEquations(l, sy, hasAdjoint)),
-  ];
+    ...byHand.convs.map((c) => ({ at: c.out.id, block: convEquations(c, sy, hasAdjoint) })),
+    ...byHand.norms.map((l) => ({ at: l.out.id, block: normEquations(l, sy, hasAdjoint) })),
+    ...byHand.pools.map((l) => ({ at: l.out.id, block: poolEquations(l, sy, hasAdjoint) })),
+    ...byHand.attentions.map((l) => ({ at: l.O.id, block: attentionEquations(l, sy, hasAdjoint) })),
+  ]
+    .sort((a, b) => a.at - b.at)
+    .map((l) => l.block);
   checkAt(written, fwd, checked, byHand, parsePoint(`random:${CHECK_SEED}`, fwd), `random:${CHECK_SEED}`, true);
   if (at) checkAt(written, fwd, checked, byHand, at, "the given point", false);
   const table = at ? valuesAt(a, written, shown, sy, at) : undefined;
@@ -404,7 +416,12 @@ function checkAt(
   written: Differentiated,
   fwd: Graph,
   equations: readonly Equation[],
-  byHand: { readonly convs: readonly ConvLayer[]; readonly norms: readonly NormLayer[] },
+  byHand: {
+    readonly convs: readonly ConvLayer[];
+    readonly norms: readonly NormLayer[];
+    readonly pools: readonly PoolLayer[];
+    readonly attentions: readonly AttentionLayer[];
+  },
   at: { params: Values; inputs: Values },
   where: string,
   strict: boolean,
@@ -414,6 +431,8 @@ function checkAt(
   const adjoint = (id: number) => (adjOf.has(id) ? values[adjOf.get(id)!] : undefined);
   for (const c of byHand.convs) checkConv(c, (id) => values[id], adjoint, where, strict);
   for (const l of byHand.norms) checkNorm(l, (id) => values[id], adjoint, where, strict);
+  for (const l of byHand.pools) checkPool(l, (id) => values[id], adjoint, where, strict);
+  for (const l of byHand.attentions) checkAttention(l, (id) => values[id], adjoint, where, strict);
   const bind = (key: string): Tensor | undefined => {
     // keys end with the node's id: u12, n12, d12, e12, m3_12
     const id = Number(/(\d+)$/.exec(key)?.[1]);

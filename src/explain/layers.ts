@@ -33,7 +33,7 @@ export interface ConvLayer {
 }
 
 /** a node's users in the graph */
-function usersOf(g: Graph): number[][] {
+export function usersOf(g: Graph): number[][] {
   const users: number[][] = g.nodes.map(() => []);
   for (const n of g.nodes) for (const a of new Set(n.args)) users[a].push(n.id);
   return users;

@@ -147,7 +147,7 @@ export function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGIT
     out.push({
       title: "The layers, by hand",
       intro:
-        "The sweep above goes op by op: a convolution through unfold, one matrix product and fold (im2col), a normalization through its means and variance. Here each layer's backward pass is written as a course derives it by hand, with $\\delta = \\nabla_{y} \\ell$ of the layer's result: a convolution in index form, a normalization in closed form (each line checked against the sweep's numbers):",
+        "The sweep above goes op by op: a convolution through unfold, one matrix product and fold (im2col), a normalization through its means and variance, a pool through one slice per window offset, an attention through its einsums and softmax. Here each layer's backward pass is written as a course derives it by hand, with $\\delta = \\nabla_{y} \\ell$ of the layer's result: a convolution and a pool in index form, a normalization in closed form, an attention per head in matrices (each line checked against the sweep's numbers):",
       math: d.layers.map((equations) => ({ equations })),
     });
   if (d.table) {
