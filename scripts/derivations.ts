@@ -19,4 +19,9 @@ export const derivations: readonly DocDerivation[] = [
   { source: "examples/transformer.grad", name: "transformer" },
   // convolution by hand: the input correlated with δ, a full convolution of δ with the flipped kernel (#14)
   { source: "examples/lenet.grad", name: "lenet" },
+  // a batch norm's closed form beside the convolutions of a skip connection (#14)
+  { source: "examples/resnet-block.grad", name: "resnet-block" },
+  // backpropagation through time: the recursion over t, an RNN's and an LSTM's (#14)
+  { source: "examples/rnn.grad", name: "rnn" },
+  { source: "examples/lstm.grad", name: "lstm" },
 ];

@@ -19,6 +19,7 @@ import { parsePoint } from "./point.js";
 import { checkConv, convEquations, convLayers, type ConvLayer } from "./layers.js";
 import { checkNorm, normEquations, normLayers, type NormLayer } from "./norms.js";
 import { checkPool, poolEquations, poolLayers, type PoolLayer } from "./pooling.js";
+import { recursionEquations } from "./recursion.js";
 import { attentionEquations, attentionLayers, checkAttention, type AttentionLayer } from "./attention.js";
 
 export { ExplainError };
@@ -71,6 +72,8 @@ export interface Derivation {
   readonly finals: readonly Equation[];
   /** each convolution's, normalization's, pool's and attention's backward pass by hand (src/explain/layers.ts, norms.ts, pooling.ts, attention.ts): one block per layer, in the model's order */
   readonly layers: readonly (readonly Equation[])[];
+  /** backpropagation through time: each recursive family's gradient at a generic step, from the sweep's lines renamed (src/explain/recursion.ts) */
+  readonly recursion: readonly Equation[];
   readonly table?: readonly TableRow[];
   /** the graph, for pictures: node id -> label data */
   readonly nodes: readonly {
@@ -121,7 +124,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   const written = differentiate(fwd);
   const sy = new Symbols(fwd);
   const shown = fwd.nodes.filter((x) => sy.isShown(x));
-  const { sweep, finals } = sweepSection(written.sweep, sy);
+  const { sweep, finals, closedOf } = sweepSection(written.sweep, sy);
   const model = modelSection(a, sy);
   const units = unitsSection(sy);
   const locals = localsSection(sy);
@@ -169,6 +172,7 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
     sweep,
     finals,
     layers,
+    recursion: recursionEquations(sy, closedOf),
     ...(table ? { table } : {}),
     nodes: shown.map((x) => pictureNode(sy, x)),
     loss: fwd.loss,
@@ -335,22 +339,33 @@ class ClosedForms {
 }
 
 /** The sweep (4.6.2/4.6.3): each adjoint as the sum over its children, then the params' gradients. */
-function sweepSection(steps: readonly SweepStep[], sy: Symbols): { sweep: Equation[]; finals: Equation[] } {
+function sweepSection(
+  steps: readonly SweepStep[],
+  sy: Symbols,
+): { sweep: Equation[]; finals: Equation[]; closedOf: Map<number, MathNode> } {
   const { fwd } = sy;
   const closed = new ClosedForms(sy);
+  // each shown node's gradient in its last written form (a tree the check evaluates)
+  const closedOf = new Map<number, MathNode>();
   const sweep = steps
     .filter((step) => sy.isShown(fwd.nodes[step.node]))
-    .map((step) => sweepStep(sy, closed, fwd.nodes[step.node]));
+    .map((step) => {
+      const e = sweepStep(sy, closed, fwd.nodes[step.node]);
+      const last = e.sides?.steps[e.sides.steps.length - 1];
+      if (last) closedOf.set(step.node, last);
+      return e;
+    });
   const finals = fwd.params.map((p) => {
     const x = fwd.nodes[p.node];
     const c = closed.adjoint.get(p.node);
+    if (c) closedOf.set(p.node, c);
     return {
       lhs: `${sy.adjTex(sy.unitTex(x), x.shape)}${x.shape.length ? ` \\in ${shapeTex(x.shape)}` : ""}`,
       steps: [c ? sy.tex(c) : "0"],
       sides: { truth: sy.adjSym(x), steps: [c ?? num(0)] },
     };
   });
-  return { sweep, finals };
+  return { sweep, finals, closedOf };
 }
 
 /** one line of the sweep: ∂ℓ/∂u in the lecture's notation, with the local derivatives, in closed form */

@@ -182,6 +182,14 @@ const fnName = (n: MathNode) =>
   n.type === "FunctionNode" ? (n as unknown as { fn: { name: string } }).fn.name : undefined;
 const argsOf = (n: MathNode): MathNode[] => (n as unknown as { args: MathNode[] }).args;
 
+/** the terms of a sum a + b + c, in order (one term: the node itself) */
+export function addends(n: MathNode): MathNode[] {
+  return opFn(n) === "add" ? argsOf(n).flatMap(addends) : [n];
+}
+
+/** a sum or difference at the top: a product or a Σ of it needs parentheses */
+export const isSum = (n: MathNode): boolean => ["add", "subtract"].includes(opFn(printed(n)) ?? "");
+
 /** functions printed as their first operand (broadcasts: the lecture writes them implicitly) */
 const displayTransparent: ReadonlySet<string> = new Set(["expand", "rowexpand", "fill"]);
 /** the rule formulas' broadcasts, the display's filled numbers, and the ops a person writes implicitly */

@@ -143,6 +143,13 @@ export function sections(d: Derivation, picture?: string, digits = DEFAULT_DIGIT
       : {}),
     math: d.finals.map((e) => ({ equations: [e], boxed: true })),
   });
+  if (d.recursion.length)
+    out.push({
+      title: "The recursion over the steps",
+      intro:
+        "The sweep above writes each step's gradient with that step's own names. Written once for a generic step, it is a recursion, run from the last step back (backpropagation through time; lecture 4.3's $\\delta_k$). Each line below is every one of those steps' lines with the step renamed, so it holds exactly at the steps it names; a def's local, which the sweep names alike at every step, is written with its step ($\\mathbf{e}_{t}$):",
+      math: [{ equations: d.recursion }],
+    });
   if (d.layers.length)
     out.push({
       title: "The layers, by hand",

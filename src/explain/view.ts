@@ -156,6 +156,14 @@ export class Symbols {
     return toTex(m, (k) => this.texOfKey.get(k) ?? k);
   }
 
+  /** the TeX of a display tree, with some symbols written otherwise: `instead(kind, node)` (undefined: as usual) */
+  texWith(m: MathNode, instead: (kind: string, x: Node) => string | undefined): string {
+    return toTex(m, (k) => {
+      const at = /^([a-z])(?:\d+_)?(\d+)$/.exec(k);
+      return (at ? instead(at[1], this.fwd.nodes[Number(at[2])]) : undefined) ?? this.texOfKey.get(k) ?? k;
+    });
+  }
+
   /**
    * An operand as a display node: its unit (or user) symbol; a hidden node as what it stands
    * for — a constant as its folded value, a broadcast as its operand.
