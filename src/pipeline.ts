@@ -86,6 +86,8 @@ const DEFAULT_CHUNK = 16;
  * × 784 positions per image, 117,600 multiply-adds): gradients() 34 → 21 ms (f32) with its chunk of one.
  */
 const ONE_SAMPLE_MACS = 16 * 64 * 64;
+/** a one-sample chunk runs gradients() when its large kernels carry this share of its multiply-adds */
+const SAMPLE_KERNEL_SHARE = 0.9;
 
 export function sourceHash(text: string): string {
   return sha256(text);
@@ -160,10 +162,30 @@ function chunkOf(a: Analysis, size: number, weighted: boolean, options: CompileO
   return { graph, size: batched.size, ...(batched.weight ? { weight: batched.weight } : {}) };
 }
 
+/**
+ * --target wasm, a program of vector products (x @ W on one sample) batched in chunks of
+ * several samples: the program on one sample too, whose products are then one-row matrix
+ * products, for gradients() and the samples past batchGradients' last whole chunk. Only when
+ * the kernels that pay on one sample (ONE_SAMPLE_MACS or more) carry nearly all its
+ * multiply-adds (the rest, a 128 × 10 layer, run in wasm too: a call costs less than its loop).
+ */
+function sampleChunk(a: Analysis, options: CompileOptions, chunk: Chunk | undefined): Chunk | undefined {
+  if (options.target !== "wasm" || !chunk || chunk.size === 1 || options.chunkSize !== undefined) return undefined;
+  if (!a.ir.nodes.some((n) => vectorProducts.has(n.op))) return undefined;
+  const one = chunkOf(a, 1, false, options);
+  const kernels = one && wasmKernels(one.graph);
+  if (!one || !kernels) return undefined;
+  const macs = (k: MatmulKernel) => k.m * k.n * k.c;
+  const total = kernels.specs.reduce((s, k) => s + macs(k), 0);
+  const paying = kernels.specs.filter((k) => macs(k) >= ONE_SAMPLE_MACS).reduce((s, k) => s + macs(k), 0);
+  return paying >= SAMPLE_KERNEL_SHARE * total ? one : undefined;
+}
+
 /** The whole pipeline: source text -> TypeScript gradient module (and the IR behind it). */
 export async function compile(text: string, options: CompileOptions = {}): Promise<CompileResult> {
   const a = analyze(text, options);
   const chunk = batchedChunk(a, options);
+  const sample = sampleChunk(a, options, chunk);
   const file = options.filename ?? "model.grad";
   const typescript = await emitTypeScript(a.ir, {
     source: options.filename ?? "model.grad",
@@ -171,6 +193,7 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
     dtype: options.dtype ?? "f64",
     format: options.prettier ?? true,
     ...(chunk ? { chunk } : {}),
+    ...(sample ? { sample } : {}),
     ...(options.target ? { target: options.target } : {}),
     ...(options.unchecked ? { unchecked: true } : {}),
     ...(options.units ? { units: true } : {}),

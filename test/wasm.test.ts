@@ -211,11 +211,11 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     for (const n of [1, 3, 17, 40]) await expectBatchIsMean(src, 5, "wasm", n, { paddedTailFrom: 1 });
   });
 
-  it("the cost model pads the MLP's remainder from one sample in either layout, matrix samples' from three, never a tiny program's", async () => {
+  it("the cost model pads the MLP's remainder from two samples in either layout (one runs its own chunk), matrix samples' from three, never a tiny program's", async () => {
     for (const file of ["examples/mlp.grad", "examples/mlp-xw.grad"])
       for (const dtype of ["f32", "f64"] as const) {
         const code = (await compile(readFileSync(file, "utf8"), { target: "wasm", dtype })).typescript;
-        expect(code).toMatch(/if \(n - start_\d+ >= 1\) \{/);
+        expect(code).toMatch(/if \(n - start_\d+ >= 2\) \{/);
         expect(code).toContain("return batchGradients(params, inputs, 1, out);"); // gradients(): a batch of one
       }
     // a padded chunk of samples that are themselves matrices (X[32, 784] @ W1, chunks of 16 forced)
@@ -230,6 +230,72 @@ describe("--target wasm: batchGradients equals the mean of per-sample gradients"
     expect(tiny).toContain("kernels.k0(");
     expect(tiny).not.toContain("weights");
   });
+
+  it("runs one sample's vector products as one-row kernels: gradients() and a last lone sample go through sampleChunk", async () => {
+    for (const file of ["examples/mlp.grad", "examples/mlp-xw.grad"]) {
+      const code = (await compile(readFileSync(file, "utf8"), { target: "wasm", dtype: "f32" })).typescript;
+      // x @ W1 (784 × 128) on one sample: a one-row kernel of its own, beside the chunk's
+      expect(code).toContain("function sampleChunk(params: Params, batch: Batch, first: number, out: Result): void {");
+      expect(code).toMatch(/kernels\.s\d\(/);
+      expect(code).toMatch(
+        /for \(; start_\d+ \+ 1 <= n; start_\d+ \+= 1\) \{\n\s*sampleChunk\(params, batch, start_\d+, out\);/,
+      );
+    }
+    // f32: gradients() and a lone last sample through the one-row kernels, at f32 precision
+    const xw = readFileSync("examples/mlp-xw.grad", "utf8");
+    const [m32, m64] = await Promise.all(
+      [compile(xw, { target: "wasm", dtype: "f32" }), compile(xw)].map(async (r) => loadModule((await r).typescript)),
+    );
+    const next = rng(47);
+    const params: Values = {};
+    for (const [name, shape] of Object.entries(m64.shapes.params))
+      params[name] = Float32Array.from({ length: size(shape) }, () => (next() - 0.5) * 0.2);
+    const samples = Float32Array.from({ length: 17 * 784 }, () => next());
+    const labels = Float32Array.from({ length: 17 * 10 }, (_, i) => (i % 10 === (i / 10) % 7 ? 1 : 0));
+    const f64 = (v: Values) =>
+      Object.fromEntries(Object.entries(v).map(([k, x]) => [k, Float64Array.from(x as Float32Array)]));
+    const one = { x: samples.subarray(0, 784), y: labels.subarray(0, 10) };
+    const [g32, g64] = [m32.gradients(params, one), m64.gradients(f64(params), f64(one))];
+    const [b32, b64] = [
+      m32.batchGradients(params, { x: samples, y: labels }, 17),
+      m64.batchGradients(f64(params), f64({ x: samples, y: labels }), 17),
+    ];
+    for (const [a, b] of [
+      [g32, g64],
+      [b32, b64],
+    ]) {
+      expect(relErr(a.loss, b.loss, 1e-2)).toBeLessThan(1e-5);
+      for (const name of Object.keys(m64.shapes.params)) {
+        const [x, y] = [a.grads[name] as Float32Array, b.grads[name] as Float64Array];
+        for (let i = 0; i < x.length; i += 97) expect(relErr(x[i], y[i], 1e-2)).toBeLessThan(1e-4);
+      }
+    }
+    // either layout, of random widths past the size that pays: gradients(), a lone
+    // last sample (17 = 16 + 1), a padded pair (18) and one sample below a chunk, all equal to the
+    // TypeScript target's per-sample gradients
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          inputs: fc.integer({ min: 260, max: 300 }),
+          hidden: fc.integer({ min: 250, max: 270 }),
+          xw: fc.boolean(),
+        }),
+        async ({ inputs, hidden, xw }) => {
+          const layer = xw ? `x @ W` : `W @ x`;
+          const W = xw ? `W[${inputs}, ${hidden}]` : `W[${hidden}, ${inputs}]`;
+          const src = `param ${W}, b[${hidden}], V[3, ${hidden}]\ninput x[${inputs}], t[3]\nh = tanh(${layer} + b)\nloss = sum((V @ h - t)^2)\n`;
+          const code = (await compile(src, { target: "wasm", prettier: false })).typescript;
+          expect(code).toContain("function sampleChunk(");
+          for (const n of [1, 17, 18]) await expectBatchIsMean(src, inputs + hidden, "wasm", n);
+        },
+      ),
+      { numRuns: 3, seed: 46 },
+    );
+    // small products: a call per sample would cost more than the chunk saves, so there is no sample chunk
+    const tiny = (await compile("param W[30, 20]\ninput x[20]\nloss = sum(tanh(W @ x))\n", { target: "wasm" }))
+      .typescript;
+    expect(tiny).not.toContain("sampleChunk");
+  }, 300_000);
 
   it("uses WebAssembly for the MLP's products, and is the TypeScript target where there are none", async () => {
     const mlp = (await compile(readFileSync("examples/mlp.grad", "utf8"), { target: "wasm" })).typescript;

@@ -21,14 +21,17 @@ export interface ModuleParts {
   /** the module's array type: Float64Array or Float32Array */
   readonly arr: string;
   readonly checks: ReturnType<typeof validators> | undefined;
-  /** each function's body, printed */
-  readonly bodies: Record<Mode, string[]>;
+  /** each function's body, printed (sample: the one-sample chunk function, EmitOptions.sample) */
+  readonly bodies: Record<Part, string[]>;
   /** the bodies too long for V8 to optimize, run as parts (split.ts) */
-  readonly split: Partial<Record<Mode, SplitFunction>>;
+  readonly split: Partial<Record<Part, SplitFunction>>;
   /** workspace entries: name and length, sorted by name */
   readonly workspace: readonly (readonly [string, number])[];
   readonly wasm: WasmLayout | undefined;
 }
+
+/** a printed function: one of the modes, or the one-sample chunk (a chunk function of its own) */
+export type Part = Mode | "sample";
 
 const propName = (name: string) =>
   /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && name !== "__proto__" ? name : JSON.stringify(name);
@@ -175,7 +178,7 @@ export function workspaceFunction({ g, opts, arr, workspace, wasm }: ModuleParts
         `return { ${[
           ...workspace,
           ...(wasm
-            ? [...wasm.plan.staging.values()]
+            ? [...new Set([...wasm.plan.staging.values(), ...(wasm.sample?.staging.values() ?? [])])]
                 .filter((st) => !tailStaged.some(([, t]) => t === st))
                 .map((st) => [st.key, st.size] as [string, number])
             : []),
@@ -387,7 +390,7 @@ export interface SplitFunction {
 }
 
 /** a function's parameters (a part of it takes the same ones) */
-function parametersOf(mode: Mode, opts: EmitOptions): { name: string; type: string }[] {
+function parametersOf(mode: Part, opts: EmitOptions): { name: string; type: string }[] {
   if (mode === "loss")
     return [
       { name: "params", type: "Params" },
@@ -404,7 +407,7 @@ function parametersOf(mode: Mode, opts: EmitOptions): { name: string; type: stri
     { name: "batch", type: "Batch" },
     { name: "first", type: "number" },
     { name: "out", type: "Result" },
-    ...(opts.chunk?.weight !== undefined
+    ...(mode !== "sample" && opts.chunk?.weight !== undefined
       ? [
           { name: "weights", type: "Tensor" },
           { name: "rows", type: "number" },
@@ -414,14 +417,14 @@ function parametersOf(mode: Mode, opts: EmitOptions): { name: string; type: stri
 }
 
 /** the arguments a function passes on to its parts: its own parameters */
-export function partArguments(mode: Mode, opts: EmitOptions): string {
+export function partArguments(mode: Part, opts: EmitOptions): string {
   return parametersOf(mode, opts)
     .map((p) => p.name)
     .join(", ");
 }
 
 /** a split body's parts, before the function that calls them, and their spill slots */
-function partDeclarations(mode: Mode, s: SplitFunction | undefined, opts: EmitOptions): Declaration[] {
+function partDeclarations(mode: Part, s: SplitFunction | undefined, opts: EmitOptions): Declaration[] {
   if (!s) return [];
   return [
     variable({
@@ -456,16 +459,18 @@ const checked = (calls: readonly string[] | undefined, body: string[]) =>
  * chunk is one sample (its products already matrices), and every input is a tensor (so one
  * sample's inputs are a batch of one): gradients() is that chunk
  */
-const viaChunk = ({ g, opts }: ModuleParts) =>
+const viaChunk = ({ g, opts, wasm }: ModuleParts) =>
   opts.target === "wasm" &&
-  (opts.chunk?.paddedTailFrom === 1 || opts.chunk?.size === 1) &&
+  (opts.chunk?.paddedTailFrom === 1 || opts.chunk?.size === 1 || wasm?.sample !== undefined) &&
   g.inputs.every((l) => l.shape.length > 0);
 
 /** loss(), gradients(), the chunk function and batchGradients(), around their bodies (and their parts). */
 export function exportedFunctions(parts: ModuleParts): Declaration[] {
   const { opts, split } = parts;
   // gradients() that runs the chunk has no parts of its own
-  const modes = viaChunk(parts) ? (["loss", "chunk"] as const) : (["loss", "gradients", "chunk"] as const);
+  const modes = viaChunk(parts)
+    ? (["loss", "chunk", "sample"] as const)
+    : (["loss", "gradients", "chunk", "sample"] as const);
   return [
     ...modes.flatMap((m) => partDeclarations(m, split[m], opts)),
     ...perSampleFunctions(parts),
@@ -477,7 +482,7 @@ export function exportedFunctions(parts: ModuleParts): Declaration[] {
 function perSampleFunctions(parts: ModuleParts): Declaration[] {
   const { checks, bodies, split } = parts;
   // the parts a function calls read the workspace it allocates
-  const partsOf = (m: Mode) => split[m]?.parts ?? [];
+  const partsOf = (m: Part) => split[m]?.parts ?? [];
   const lossBody = checked(checks?.calls.loss, allocating(parts, bodies.loss, partsOf("loss")));
   const chunk = viaChunk(parts);
   const gradientsBody = checked(
@@ -518,11 +523,17 @@ function perSampleFunctions(parts: ModuleParts): Declaration[] {
 /** the chunk function (if any) and batchGradients() */
 function batchFunctions(parts: ModuleParts): Declaration[] {
   const { opts, checks, bodies, split } = parts;
-  const partsOf = (m: Mode) => split[m]?.parts ?? [];
+  const partsOf = (m: Part) => split[m]?.parts ?? [];
   // the chunk and the parts it calls read the workspace batchGradients allocates
   const batchBody = checked(
     checks?.calls.batch,
-    allocating(parts, bodies.batch, [...partsOf("batch"), ...(bodies.chunk ?? []), ...partsOf("chunk")]),
+    allocating(parts, bodies.batch, [
+      ...partsOf("batch"),
+      ...(bodies.chunk ?? []),
+      ...partsOf("chunk"),
+      ...(bodies.sample ?? []),
+      ...partsOf("sample"),
+    ]),
   );
   const out: Declaration[] = [];
   if (opts.chunk)
@@ -546,6 +557,23 @@ function batchFunctions(parts: ModuleParts): Declaration[] {
         ],
         returnType: "void",
         statements: bodies.chunk,
+      }),
+    );
+  if (bodies.sample)
+    out.push(
+      fn({
+        name: "sampleChunk",
+        docs: [
+          "Sample `first` alone, its vector products as one-row matrix products: adds its loss and gradients to `out`.",
+        ],
+        parameters: [
+          { name: arg("params", bodies.sample[0]), type: "Params" },
+          { name: "batch", type: "Batch" },
+          { name: "first", type: "number" },
+          { name: arg("out", bodies.sample[0]), type: "Result" },
+        ],
+        returnType: "void",
+        statements: bodies.sample,
       }),
     );
   out.push(

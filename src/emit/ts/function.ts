@@ -221,6 +221,8 @@ export interface FunctionContext {
   readonly chunkSize?: number;
   /** --target wasm: matrix products of the chunk function that run as WebAssembly kernels */
   readonly wasm?: WasmPlan;
+  /** batch mode, --target wasm: the samples past the last whole chunk run sampleChunk, the program on one sample with its own kernels */
+  readonly sampleChunk?: boolean;
   /**
    * weighted chunks (batch/vmap.ts): the chunk's weight input, read from its `weights`
    * argument; batch mode runs a last, partial chunk padded with weight-0 samples when at least
@@ -812,8 +814,8 @@ class BodyEmitter {
     // the WebAssembly kernels read params from their memory: copy them in once per call
     for (const [name, st] of ctx.wasm?.staging ?? []) {
       if (st.role !== "param") continue;
-      // whenever a chunk runs: a whole one, or a padded last one
-      const chunks = Math.min(B, ctx.weighted?.paddedTailFrom ?? B);
+      // whenever a chunk runs: a whole one, a padded last one, or one sample's
+      const chunks = ctx.sampleChunk ? 1 : Math.min(B, ctx.weighted?.paddedTailFrom ?? B);
       const copy: Stmt = {
         k: "call",
         e: call(member(member(id("workspace"), st.key), "set"), member(id("params"), name)),
@@ -836,7 +838,14 @@ class BodyEmitter {
       ...(ctx.weighted ? [num(B)] : []),
     );
     pre.push({ k: "for-chunks", v: start, size: B, body: [{ k: "call", e: run }] });
-    if (ctx.weighted) pre.push(this.paddedTail(B, ctx.weighted.paddedTailFrom, start));
+    // a padded last chunk for two samples or more when there is a one-sample chunk: one sample runs that
+    const from =
+      ctx.weighted && (ctx.sampleChunk ? Math.max(2, ctx.weighted.paddedTailFrom) : ctx.weighted.paddedTailFrom);
+    if (from !== undefined) pre.push(this.paddedTail(B, from, start));
+    if (ctx.sampleChunk) {
+      const one = call("sampleChunk", id("params"), id("batch"), id(start), id("out"));
+      pre.push({ k: "for-chunks", v: start, size: 1, body: [{ k: "call", e: one }] });
+    }
     return pre;
   }
 

@@ -4,7 +4,7 @@ import { size } from "../../shape/shape.js";
 import { moduleOptions, withHeader } from "./header.js";
 import { moduleFunctions } from "./helpers.js";
 import { validatorNames, validators } from "./validate.js";
-import { emitBody, type FunctionContext, type Mode } from "./function.js";
+import { emitBody, type FunctionContext } from "./function.js";
 import { namesIn, splitBody } from "./split.js";
 import { kernelLocals } from "../../ops/loops.js";
 import { NameTable } from "./names.js";
@@ -22,6 +22,7 @@ import {
   workspaceFunction,
   workspaceVariable,
   type ModuleParts,
+  type Part,
   type SplitFunction,
 } from "./declarations.js";
 
@@ -34,6 +35,7 @@ const internal = [
   ...Object.keys(moduleFunctions),
   "nonFinite",
   "batchChunk",
+  "sampleChunk",
   "first",
   "grads",
   "sums",
@@ -219,7 +221,7 @@ async function emitBodies(
 ): Promise<Pick<ModuleParts, "bodies" | "workspace" | "wasm" | "split">> {
   const table = new NameTable(internal);
   const names = { local: localNames(g, table) };
-  const bodies = {} as Record<Mode, string[]>;
+  const bodies = {} as Record<Part, string[]>;
   const entries: [string, number][] = [];
   const shared = {
     fresh: (h: string) => table.fresh(h),
@@ -230,29 +232,30 @@ async function emitBodies(
       ? { weighted: { input: opts.chunk.weight, paddedTailFrom: opts.chunk.paddedTailFrom ?? opts.chunk.size } }
       : {}),
   };
-  const split: Partial<Record<Mode, SplitFunction>> = {};
-  const emit = (ctx: FunctionContext) => {
+  const split: Partial<Record<Part, SplitFunction>> = {};
+  // `as`: the one-sample chunk is a chunk function under its own name
+  const emit = (ctx: FunctionContext, as: Part = ctx.mode) => {
     const body = emitBody(ctx);
     for (const nid of body.workspace) entries.push([ctx.names.local.get(nid)!, size(ctx.graph.nodes[nid].shape)]);
     if (body.chunkSums) entries.push(["batchSums", body.chunkSums]);
     const text = printStmts(body.stmts).join("\n");
-    bodies[ctx.mode] = [text];
+    bodies[as] = [text];
     // a body too long for V8 to optimize runs as parts (split.ts); the per-sample loop stays whole
-    const fn = functionNames[ctx.mode];
+    const fn = functionNames[as];
     const spill = table.fresh(`${fn}_spill`);
     const s = ctx.mode === "batch" ? undefined : splitBody(body.stmts, body.head, spill, text.length);
     if (s) {
       const names = s.parts.map((_, k) => table.fresh(`${fn}_part${k + 1}`));
-      split[ctx.mode] = {
+      split[as] = {
         names,
         parts: s.parts.map((p) => printStmts(p).join("\n")),
         reads: s.parts.map((p) => namesIn(p)),
         spill,
         spills: s.spills,
       };
-      const call = (name: string) => `${name}(${partArguments(ctx.mode, opts)});`;
-      bodies[ctx.mode] = [[...names.map(call), ...printStmts(s.main)].join("\n")];
-    } else delete split[ctx.mode];
+      const call = (name: string) => `${name}(${partArguments(as, opts)});`;
+      bodies[as] = [[...names.map(call), ...printStmts(s.main)].join("\n")];
+    } else delete split[as];
     return body;
   };
   for (const mode of ["loss", "gradients", "batch"] as const)
@@ -267,19 +270,46 @@ async function emitBodies(
   if (opts.chunk) {
     const cg = opts.chunk.graph;
     const chunkNames = { local: localNames(cg, table) };
-    wasm = opts.target === "wasm" ? await wasmLayout(cg, chunkNames.local, opts.dtype, opts.source) : undefined;
+    const sample = opts.target === "wasm" && opts.sample ? opts.sample.graph : undefined;
+    const sampleNames = sample && { local: localNames(sample, table) };
+    wasm =
+      opts.target === "wasm"
+        ? await wasmLayout(
+            cg,
+            chunkNames.local,
+            opts.dtype,
+            opts.source,
+            sample && sampleNames ? { graph: sample, local: sampleNames.local } : undefined,
+          )
+        : undefined;
     emit({ graph: cg, names: chunkNames, mode: "chunk", ...shared, ...(wasm ? { wasm: wasm.plan } : {}) });
+    // one sample, unweighted: gradients() and the samples past the last whole chunk
+    const { fresh, debug, units } = shared as FunctionContext;
+    const own = { fresh, ...(debug ? { debug } : {}), ...(units ? { units } : {}) };
+    if (wasm?.sample && sample && sampleNames)
+      emit({ graph: sample, names: sampleNames, mode: "chunk", ...own, chunkSize: 1, wasm: wasm.sample }, "sample");
   }
-  // the batch function stages params for the kernels: rebuild it with the layout
-  if (wasm) emit({ graph: g, names, mode: "batch", ...shared, wasm: wasm.plan });
+  // the batch function stages params for the kernels (the one-sample chunk's too): rebuild it with the layout
+  if (wasm)
+    emit({
+      graph: g,
+      names,
+      mode: "batch",
+      ...shared,
+      wasm: wasm.sample
+        ? { ...wasm.plan, staging: new Map([...wasm.sample.staging, ...wasm.plan.staging]) }
+        : wasm.plan,
+      ...(wasm.sample ? { sampleChunk: true } : {}),
+    });
   const workspace = [...new Map(entries)].sort((a, b) => a[0].localeCompare(b[0]));
   return { bodies, workspace, wasm, split };
 }
 
 /** the exported (or chunk) function of each body */
-const functionNames: Record<Mode, string> = {
+const functionNames: Record<Part, string> = {
   loss: "loss",
   gradients: "gradients",
   batch: "batchGradients",
   chunk: "batchChunk",
+  sample: "sampleChunk",
 };

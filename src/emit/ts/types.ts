@@ -20,6 +20,11 @@ export interface EmitOptions {
   readonly dtype: Dtype;
   /** the program batched over `size` samples (see batch/vmap.ts), differentiated and optimized */
   readonly chunk?: Chunk;
+  /**
+   * --target wasm: the program on one sample (a chunk of one), whose vector products run as
+   * kernels too; gradients() and the samples past batchGradients' last whole chunk run it
+   */
+  readonly sample?: Chunk;
   /** "wasm": the chunk's matrix products run as WebAssembly SIMD kernels (default "ts") */
   readonly target?: "ts" | "wasm";
   /** run prettier over the output (default true; false is for fuzzing, where speed matters) */

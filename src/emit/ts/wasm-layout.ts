@@ -18,6 +18,8 @@ const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 export interface WasmLayout {
   readonly plan: WasmPlan;
+  /** the one-sample chunk's plan (EmitOptions.sample): its own buffers, the chunk's staged params and gradient sums */
+  readonly sample?: WasmPlan;
   /** workspace key -> byte offset, for the entries that live in the kernels' memory */
   readonly views: ReadonlyMap<string, number>;
   readonly pages: number;
@@ -156,58 +158,119 @@ export function kernelCosts(g: Graph, k: WasmKernels): PaddedChunk["kernels"] {
  * --target wasm: one memory for every buffer of the chunk, a staging copy of each param and
  * input the kernels read, and the kernels' scratch; and the kernels assembled over it.
  */
-export async function wasmLayout(
+/** One chunk's part of the kernels' memory: its plan, its views, where it ends, its kernels. */
+interface Placed {
+  readonly plan: WasmPlan;
+  readonly views: ReadonlyMap<string, number>;
+  readonly end: number;
+  readonly specs: readonly MatmulKernel[];
+}
+
+/**
+ * A chunk's buffers and staging copies in the kernels' memory from byte `base` on. With
+ * `shared` (the one-sample chunk beside the chunk's): the params' staging copies and the
+ * gradient sums are the chunk's own, so batchGradients stages and sums once for both; undefined
+ * when the two chunks' kernels do not sum the same gradients.
+ */
+function place(
   g: Graph,
   local: ReadonlyMap<number, string>,
-  dtype: Dtype,
-  file: string,
-): Promise<WasmLayout | undefined> {
+  bytes: number,
+  at: { readonly base: number; readonly kernelPrefix: string; readonly keyPrefix: string; readonly shared?: WasmPlan },
+): Placed | undefined {
   const selected = wasmKernels(g);
   if (!selected) return undefined;
-  const { kernels, specs, accumulated, sampleRows, batches } = selected;
+  const { accumulated, sampleRows, batches } = selected;
+  const rename = (name: string) => `${at.kernelPrefix}${name.slice(1)}`;
+  const kernels = new Map([...selected.kernels].map(([id, name]) => [id, rename(name)]));
+  const specs = selected.specs.map((k) => ({ ...k, name: rename(k.name) }));
+  const sums = at.shared?.accumulators;
+  if (sums && (sums.size !== accumulated.size || [...accumulated.values()].some((p) => !sums.has(p)))) return undefined;
   const p = plan(g, "chunk");
-  const bytes = dtype === "f32" ? 4 : 8;
-  let offset = 0;
+  let offset = at.base;
   const take = (n: number) => {
-    const at = offset;
+    const start = offset;
     offset += Math.ceil((n * bytes) / 16) * 16;
-    return at;
+    return start;
   };
   const offsets = new Map<number, number>();
   const views = new Map<string, number>();
   const accumulators = new Map<string, { key: string; node: number; offset: number }>();
   for (const id of p.order) {
     if (p.placement.get(id) !== "buffer") continue;
-    const at = take(size(g.nodes[id].shape));
-    offsets.set(id, at);
     const param = accumulated.get(id);
+    const sum = param === undefined ? undefined : sums?.get(param);
+    if (sum) {
+      // the chunk's sum of this gradient, which this chunk's kernel adds into too
+      offsets.set(id, sum.offset);
+      accumulators.set(param!, { key: sum.key, node: id, offset: sum.offset });
+      continue;
+    }
+    const start = take(size(g.nodes[id].shape));
+    offsets.set(id, start);
     // an accumulated gradient's buffer is the per-call sum, under its own key
     const key =
       param !== undefined ? `chunkGrad_${param.replace(/[^A-Za-z0-9_]/g, "_")}_${accumulators.size}` : local.get(id)!;
-    if (param !== undefined) accumulators.set(param, { key, node: id, offset: at });
-    views.set(key, at);
+    if (param !== undefined) accumulators.set(param, { key, node: id, offset: start });
+    views.set(key, start);
   }
   const staging = new Map<string, { key: string; offset: number; role: "param" | "input"; size: number }>();
   for (const id of kernels.keys()) {
     for (const arg of g.nodes[id].args) {
       const s = storageOf(g, arg).node;
       if ((s.op !== "param" && s.op !== "input") || staging.has(s.name!)) continue;
-      const key = `staged_${s.name!.replace(/[^A-Za-z0-9_]/g, "_")}_${staging.size}`;
-      const at = take(size(s.shape));
-      staging.set(s.name!, { key, offset: at, role: s.op, size: size(s.shape) });
-      views.set(key, at);
+      const own = s.op === "param" ? at.shared?.staging.get(s.name!) : undefined;
+      if (own) {
+        staging.set(s.name!, own);
+        continue;
+      }
+      const key = `${at.keyPrefix}staged_${s.name!.replace(/[^A-Za-z0-9_]/g, "_")}_${staging.size}`;
+      const start = take(size(s.shape));
+      staging.set(s.name!, { key, offset: start, role: s.op, size: size(s.shape) });
+      views.set(key, start);
     }
   }
+  return {
+    plan: { kernels, sampleRows, offsets, staging, accumulators, batches: scaled(batches, bytes) },
+    views,
+    end: offset,
+    specs,
+  };
+}
+
+/**
+ * The chunk's (and the one-sample chunk's, when given and its kernels sum the same gradients)
+ * buffers in one WebAssembly memory, and one module of both's kernels: k0, k1, … and s0, s1, ….
+ */
+export async function wasmLayout(
+  g: Graph,
+  local: ReadonlyMap<number, string>,
+  dtype: Dtype,
+  file: string,
+  sample?: { readonly graph: Graph; readonly local: ReadonlyMap<number, string> },
+): Promise<WasmLayout | undefined> {
+  const bytes = dtype === "f32" ? 4 : 8;
+  const main = place(g, local, bytes, { base: 0, kernelPrefix: "k", keyPrefix: "" });
+  if (!main) return undefined;
+  const one =
+    sample &&
+    place(sample.graph, sample.local, bytes, {
+      base: main.end,
+      kernelPrefix: "s",
+      keyPrefix: "one_",
+      shared: main.plan,
+    });
+  const specs = [...main.specs, ...(one?.specs ?? [])];
   // the kernels' own scratch (row lists), past everything the module reads
-  const scratch = offset;
-  offset += scratchBytes({ bytes }, specs);
-  const pages = Math.ceil(offset / 65536) + 1;
+  const scratch = (one ?? main).end;
+  const pages = Math.ceil((scratch + scratchBytes({ bytes }, specs)) / 65536) + 1;
   // a WebAssembly memory holds at most 65,536 pages of 64 KiB (4 GiB)
   if (pages > MAX_PAGES) throw new UserError("E542", { file, size: gib(pages * 65536), limit: gib(MAX_PAGES * 65536) });
   const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch));
   return {
-    plan: { kernels, sampleRows, offsets, staging, accumulators, batches: scaled(batches, bytes) },
-    views,
+    plan: main.plan,
+    ...(one ? { sample: one.plan } : {}),
+    views: new Map([...main.views, ...(one?.views ?? [])]),
     pages,
     base64: Buffer.from(wasmBytes).toString("base64"),
   };
