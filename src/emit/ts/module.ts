@@ -266,29 +266,46 @@ async function emitBodies(
       ...shared,
       ...(checks ? { checkLeaf: checks.leaf, checkScalars: checks.scalars } : {}),
     });
-  let wasm: WasmLayout | undefined;
-  if (opts.chunk) {
-    const cg = opts.chunk.graph;
-    const chunkNames = { local: localNames(cg, table) };
-    const sample = opts.target === "wasm" && opts.sample ? opts.sample.graph : undefined;
-    const sampleNames = sample && { local: localNames(sample, table) };
-    wasm =
-      opts.target === "wasm"
-        ? await wasmLayout(
-            cg,
-            chunkNames.local,
-            opts.dtype,
-            opts.source,
-            sample && sampleNames ? { graph: sample, local: sampleNames.local } : undefined,
-          )
-        : undefined;
-    emit({ graph: cg, names: chunkNames, mode: "chunk", ...shared, ...(wasm ? { wasm: wasm.plan } : {}) });
-    // one sample, unweighted: gradients() and the samples past the last whole chunk
-    const { fresh, debug, units } = shared as FunctionContext;
-    const own = { fresh, ...(debug ? { debug } : {}), ...(units ? { units } : {}) };
-    if (wasm?.sample && sample && sampleNames)
-      emit({ graph: sample, names: sampleNames, mode: "chunk", ...own, chunkSize: 1, wasm: wasm.sample }, "sample");
-  }
+  const wasm = opts.chunk ? await emitChunks({ g, names, opts, table, shared }, emit) : undefined;
+  const workspace = [...new Map(entries)].sort((a, b) => a[0].localeCompare(b[0]));
+  return { bodies, workspace, wasm, split };
+}
+
+/**
+ * The chunk function (and, --target wasm, the one-sample chunk's), laid out in the kernels'
+ * memory; then batchGradients again, which stages params for the kernels.
+ */
+async function emitChunks(
+  m: {
+    readonly g: Graph;
+    readonly names: FunctionContext["names"];
+    readonly opts: EmitOptions;
+    readonly table: NameTable;
+    readonly shared: Omit<FunctionContext, "graph" | "names" | "mode">;
+  },
+  emit: (ctx: FunctionContext, as?: Part) => unknown,
+): Promise<WasmLayout | undefined> {
+  const { g, names, opts, table, shared } = m;
+  const cg = opts.chunk!.graph;
+  const chunkNames = { local: localNames(cg, table) };
+  const sample = opts.target === "wasm" && opts.sample ? opts.sample.graph : undefined;
+  const sampleNames = sample && { local: localNames(sample, table) };
+  const wasm =
+    opts.target === "wasm"
+      ? await wasmLayout(
+          cg,
+          chunkNames.local,
+          opts.dtype,
+          opts.source,
+          sample && sampleNames ? { graph: sample, local: sampleNames.local } : undefined,
+        )
+      : undefined;
+  emit({ graph: cg, names: chunkNames, mode: "chunk", ...shared, ...(wasm ? { wasm: wasm.plan } : {}) });
+  // one sample, unweighted: gradients() and the samples past the last whole chunk
+  const { fresh, debug, units } = shared;
+  const own = { fresh, ...(debug ? { debug } : {}), ...(units ? { units } : {}) };
+  if (wasm?.sample && sample && sampleNames)
+    emit({ graph: sample, names: sampleNames, mode: "chunk", ...own, chunkSize: 1, wasm: wasm.sample }, "sample");
   // the batch function stages params for the kernels (the one-sample chunk's too): rebuild it with the layout
   if (wasm)
     emit({
@@ -301,8 +318,7 @@ async function emitBodies(
         : wasm.plan,
       ...(wasm.sample ? { sampleChunk: true } : {}),
     });
-  const workspace = [...new Map(entries)].sort((a, b) => a[0].localeCompare(b[0]));
-  return { bodies, workspace, wasm, split };
+  return wasm;
 }
 
 /** the exported (or chunk) function of each body */

@@ -260,17 +260,28 @@ export async function wasmLayout(
       keyPrefix: "one_",
       shared: main.plan,
     });
-  const specs = [...main.specs, ...(one?.specs ?? [])];
   // the kernels' own scratch (row lists), past everything the module reads
-  const scratch = (one ?? main).end;
-  const pages = Math.ceil((scratch + scratchBytes({ bytes }, specs)) / 65536) + 1;
-  // a WebAssembly memory holds at most 65,536 pages of 64 KiB (4 GiB)
+  const pagesOf = (parts: readonly Placed[]) =>
+    Math.ceil(
+      (parts[parts.length - 1].end +
+        scratchBytes(
+          { bytes },
+          parts.flatMap((p) => p.specs),
+        )) /
+        65536,
+    ) + 1;
+  // a WebAssembly memory holds at most 65,536 pages of 64 KiB (4 GiB): without the one-sample
+  // chunk if that is what does not fit, and no wasm if the chunk alone does not
+  const both = one && pagesOf([main, one]) <= MAX_PAGES ? one : undefined;
+  const pages = pagesOf(both ? [main, both] : [main]);
   if (pages > MAX_PAGES) throw new UserError("E542", { file, size: gib(pages * 65536), limit: gib(MAX_PAGES * 65536) });
+  const specs = [...main.specs, ...(both?.specs ?? [])];
+  const scratch = (both ?? main).end;
   const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch));
   return {
     plan: main.plan,
-    ...(one ? { sample: one.plan } : {}),
-    views: new Map([...main.views, ...(one?.views ?? [])]),
+    ...(both ? { sample: both.plan } : {}),
+    views: new Map([...main.views, ...(both?.views ?? [])]),
     pages,
     base64: Buffer.from(wasmBytes).toString("base64"),
   };
