@@ -2,6 +2,7 @@ import type { Graph } from "../../ir/graph.js";
 import { opInfo } from "../../ops/index.js";
 import { foldFormula } from "../../rules/fold.js";
 import { ruleFor } from "../../rules/formula.js";
+import { erfFar, erfNear } from "./erf.generated.js";
 
 /**
  * Functions the rule table's forward formulas may call that JavaScript's Math lacks. Format:
@@ -11,34 +12,39 @@ export const moduleFunctions: Readonly<
   Record<string, { readonly doc: string; readonly params: readonly string[]; readonly body: readonly string[] }>
 > = {
   erf: {
-    doc: "The error function (not in Math): its Maclaurin series below |x| = 2, the continued fraction of erfc above.",
+    doc: "The error function (not in Math): x P(2x² − 1) below |x| = 1, 1 − exp(−x²) Q(t) up to 6, ±1 beyond; P and Q fitted by gradc's scripts/erf.ts, within two ulps of erf.",
     params: ["x"],
-    // the series stops once a term is below 1e-17 of the sum (under half an ulp, as are all the
-    // shrinking terms after it: the same double as 60 terms, ~12 terms at |x| = 0.5 instead of
-    // 60); the fraction is cut at 640 / a² + 8 terms (the same doubles as 2,000 terms for a in
-    // [2, 30], measured): a transformer's GELU spent half its step in the fixed-length loops
+    // polynomials by Horner's rule, no loop and no division: 3× faster than the series and the
+    // continued fraction it replaced, which a transformer's GELU spent a fifth of its step in
     body: [
       "const a = Math.abs(x);",
-      "if (!(a >= 2)) {",
-      "  // sum_n (-1)^n x^(2n+1) / (n! (2n+1)), times 2/sqrt(pi); NaN stays NaN",
-      "  let term = x;",
-      "  let sum = x;",
-      "  for (let n = 1; n < 60; n++) {",
-      "    term *= (-x * x) / n;",
-      "    const d = term / (2 * n + 1);",
-      "    sum += d;",
-      "    if (Math.abs(d) <= 1e-17 * Math.abs(sum)) break;",
-      "  }",
-      "  return 1.1283791670955126 * sum;",
+      "if (a < 1) {",
+      "  const t = 2 * x * x - 1;",
+      ...horner(erfNear, "t", "p", "  "),
+      "  return x * p;",
       "}",
-      "// erfc(a) = exp(-a^2) / sqrt(pi) / (a + (1/2) / (a + 1 / (a + (3/2) / (a + ...))))",
-      "let f = a;",
-      "for (let k = Math.ceil(640 / (a * a)) + 8; k >= 1; k--) f = a + k / 2 / f;",
-      "const erfc = Math.exp(-a * a) / 1.7724538509055159 / f;",
+      "// erfc(6) = 2.2e-17 is under half an ulp of 1; NaN stays NaN",
+      "if (!(a < 6)) return x < 0 ? -1 : x > 0 ? 1 : x;",
+      "let t = 0,",
+      "  q = 0;",
+      ...erfFar.flatMap(({ lo, hi, q }, k) => [
+        `${k === 0 ? "" : "} else "}${k === erfFar.length - 1 ? "" : `if (a < ${hi}) `}{`,
+        `  t = ${2 / (hi - lo)} * a - ${(hi + lo) / (hi - lo)};`,
+        ...horner(q, "t", "q", "  ").map((line, i) => (i === 0 ? line.replace("let q", "q") : line)),
+      ]),
+      "}",
+      "// erfc(a) = exp(-a^2) Q(t)",
+      "const erfc = Math.exp(-a * a) * q;",
       "return x < 0 ? erfc - 1 : 1 - erfc;",
     ],
   },
 };
+
+/** p[0] + t (p[1] + t (p[2] + …)) into `into`: a polynomial by Horner's rule, one step a line */
+function horner(p: readonly number[], t: string, into: string, indent: string): string[] {
+  const step = (c: number) => `${indent}${into} = ${into} * ${t} ${c < 0 ? "-" : "+"} ${Math.abs(c)};`;
+  return [`${indent}let ${into} = ${p[p.length - 1]};`, ...p.slice(0, -1).reverse().map(step)];
+}
 
 /** The module functions the forward formulas of a graph's elementwise ops call, in table order. */
 export function usedModuleFunctions(g: Graph): string[] {
