@@ -2,7 +2,7 @@
 // (gradc compile examples/embedding-bag.grad).
 // source sha256: 26d2465a5ca15f2d0e61f2ad361144c46e37067490eeb60d76157c653e64f39c
 // gradc options: dtype=f64
-// output sha256: 01228d6e424160805548cea008a7a0ee14baa0db89163fa254d2bdd40d1d22e3
+// output sha256: 487e55c8fb737dfa6898b3108108a9e675e475bee9e6fc2fb151b444078e304e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -67,7 +67,6 @@ function createWorkspace() {
     d_bag_1: new Float64Array(128),
     d_E: new Float64Array(400),
     d_E_1: new Float64Array(400),
-    d_W: new Float64Array(32),
     d_W_1: new Float64Array(32),
     loss_1: new Float64Array(16),
     u1: new Float64Array(48),
@@ -742,7 +741,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u7 = workspace.u7;
   const u9 = workspace.u9;
   const u10 = workspace.u10;
-  const d_W = workspace.d_W;
+  const d_W = out.grads.W;
   const d_bag = workspace.d_bag;
   const u13 = workspace.u13;
   const d_E = workspace.d_E;
@@ -875,10 +874,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a3 = u10[i + 3];
         for (let j = 0; j < 8; j++) {
           const v = bag[j];
-          d_W[i * 8 + j] = a0 * v;
-          d_W[(i + 1) * 8 + j] = a1 * v;
-          d_W[(i + 2) * 8 + j] = a2 * v;
-          d_W[(i + 3) * 8 + j] = a3 * v;
+          d_W[i * 8 + j] += a0 * v;
+          d_W[(i + 1) * 8 + j] += a1 * v;
+          d_W[(i + 2) * 8 + j] += a2 * v;
+          d_W[(i + 3) * 8 + j] += a3 * v;
         }
       }
     }
@@ -915,9 +914,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     lossSum += loss_value;
     for (let i = 0; i < 400; i++) {
       grad_E[i] += d_E[i];
-    }
-    for (let i = 0; i < 32; i++) {
-      grad_W[i] += d_W[i];
     }
     for (let i = 0; i < 4; i++) {
       grad_b[i] += u10[i];

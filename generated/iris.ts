@@ -2,7 +2,7 @@
 // (gradc compile examples/iris/model.grad).
 // source sha256: f4dfaaa5dd54117a3678522da5dcbc23a785132f96961609e0c6402cc6d54f58
 // gradc options: dtype=f64
-// output sha256: 94f2abbca2e64ae74d82e564f48e8297bc0c30a36f09038c632b1b9d2fb42dea
+// output sha256: 62630043042a093a301afa336ff2b47d599d7b0faf1526ddf14785146955f8f3
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -68,9 +68,7 @@ function createWorkspace() {
     d_b2: new Float64Array(3),
     d_h: new Float64Array(16),
     d_h_1: new Float64Array(256),
-    d_W1: new Float64Array(64),
     d_W1_1: new Float64Array(64),
-    d_W2: new Float64Array(48),
     d_W2_1: new Float64Array(48),
     h: new Float64Array(16),
     h_1: new Float64Array(256),
@@ -711,10 +709,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u5 = workspace.u5;
   const u7 = workspace.u7;
   const u8 = workspace.u8;
-  const d_W2 = workspace.d_W2;
+  const d_W2 = out.grads.W2;
   const d_h = workspace.d_h;
   const d_b1 = workspace.d_b1;
-  const d_W1 = workspace.d_W1;
+  const d_W1 = out.grads.W1;
   const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
@@ -804,7 +802,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       for (let i = 0; i < 3; i++) {
         const a = u8[i];
         for (let j = 0; j < 16; j++) {
-          d_W2[i * 16 + j] = a * h[j];
+          d_W2[i * 16 + j] += a * h[j];
         }
       }
     }
@@ -829,22 +827,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a3 = d_b1[i + 3];
         for (let j = 0; j < 4; j++) {
           const v = x[x_offset + j];
-          d_W1[i * 4 + j] = a0 * v;
-          d_W1[(i + 1) * 4 + j] = a1 * v;
-          d_W1[(i + 2) * 4 + j] = a2 * v;
-          d_W1[(i + 3) * 4 + j] = a3 * v;
+          d_W1[i * 4 + j] += a0 * v;
+          d_W1[(i + 1) * 4 + j] += a1 * v;
+          d_W1[(i + 2) * 4 + j] += a2 * v;
+          d_W1[(i + 3) * 4 + j] += a3 * v;
         }
       }
     }
     lossSum += loss_value;
-    for (let i = 0; i < 64; i++) {
-      grad_W1[i] += d_W1[i];
-    }
     for (let i = 0; i < 16; i++) {
       grad_b1[i] += d_b1[i];
-    }
-    for (let i = 0; i < 48; i++) {
-      grad_W2[i] += d_W2[i];
     }
     for (let i = 0; i < 3; i++) {
       grad_b2[i] += u8[i];

@@ -2,7 +2,7 @@
 // (gradc compile examples/lenet.grad).
 // source sha256: 339ffa076b7fcd8a7105dcade97349b4e15d106fc1f3b41a361b579807b5273f
 // gradc options: dtype=f64
-// output sha256: c9ca9064c6b4b5499b1f4de228c10921af2ef6ccf947d99373da1da818104916
+// output sha256: 97fda807e8f6e95bad4fb868a20e76211261de794d79874ffd66062e8cf59a14
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -106,11 +106,8 @@ function createWorkspace() {
     d_h3_1: new Float64Array(1920),
     d_h4: new Float64Array(84),
     d_h4_1: new Float64Array(1344),
-    d_W3: new Float64Array(48000),
     d_W3_1: new Float64Array(48000),
-    d_W4: new Float64Array(10080),
     d_W4_1: new Float64Array(10080),
-    d_W5: new Float64Array(840),
     d_W5_1: new Float64Array(840),
     h1: new Float64Array(1176),
     h1_1: new Float64Array(18816),
@@ -3152,13 +3149,13 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u43 = workspace.u43;
   const u45 = workspace.u45;
   const u46 = workspace.u46;
-  const d_W5 = workspace.d_W5;
+  const d_W5 = out.grads.W5;
   const d_h4 = workspace.d_h4;
   const d_b4 = workspace.d_b4;
-  const d_W4 = workspace.d_W4;
+  const d_W4 = out.grads.W4;
   const d_h3 = workspace.d_h3;
   const d_b3 = workspace.d_b3;
-  const d_W3 = workspace.d_W3;
+  const d_W3 = out.grads.W3;
   const u56 = workspace.u56;
   const u58 = workspace.u58;
   const u60 = workspace.u60;
@@ -3598,16 +3595,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a3 = u46[i + 3];
         for (let j = 0; j < 84; j++) {
           const v = h4[j];
-          d_W5[i * 84 + j] = a0 * v;
-          d_W5[(i + 1) * 84 + j] = a1 * v;
-          d_W5[(i + 2) * 84 + j] = a2 * v;
-          d_W5[(i + 3) * 84 + j] = a3 * v;
+          d_W5[i * 84 + j] += a0 * v;
+          d_W5[(i + 1) * 84 + j] += a1 * v;
+          d_W5[(i + 2) * 84 + j] += a2 * v;
+          d_W5[(i + 3) * 84 + j] += a3 * v;
         }
       }
       for (let i = 8; i < 10; i++) {
         const a = u46[i];
         for (let j = 0; j < 84; j++) {
-          d_W5[i * 84 + j] = a * h4[j];
+          d_W5[i * 84 + j] += a * h4[j];
         }
       }
     }
@@ -3651,10 +3648,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a3 = d_b4[i + 3];
         for (let j = 0; j < 120; j++) {
           const v = h3[j];
-          d_W4[i * 120 + j] = a0 * v;
-          d_W4[(i + 1) * 120 + j] = a1 * v;
-          d_W4[(i + 2) * 120 + j] = a2 * v;
-          d_W4[(i + 3) * 120 + j] = a3 * v;
+          d_W4[i * 120 + j] += a0 * v;
+          d_W4[(i + 1) * 120 + j] += a1 * v;
+          d_W4[(i + 2) * 120 + j] += a2 * v;
+          d_W4[(i + 3) * 120 + j] += a3 * v;
         }
       }
     }
@@ -3710,10 +3707,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a3 = d_b3[i + 3];
         for (let j = 0; j < 400; j++) {
           const v = h2[j];
-          d_W3[i * 400 + j] = a0 * v;
-          d_W3[(i + 1) * 400 + j] = a1 * v;
-          d_W3[(i + 2) * 400 + j] = a2 * v;
-          d_W3[(i + 3) * 400 + j] = a3 * v;
+          d_W3[i * 400 + j] += a0 * v;
+          d_W3[(i + 1) * 400 + j] += a1 * v;
+          d_W3[(i + 2) * 400 + j] += a2 * v;
+          d_W3[(i + 3) * 400 + j] += a3 * v;
         }
       }
     }
@@ -4135,20 +4132,11 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     for (let i = 0; i < 16; i++) {
       grad_k2_1[i] += u77[i];
     }
-    for (let i = 0; i < 48000; i++) {
-      grad_W3[i] += d_W3[i];
-    }
     for (let i = 0; i < 120; i++) {
       grad_b3[i] += d_b3[i];
     }
-    for (let i = 0; i < 10080; i++) {
-      grad_W4[i] += d_W4[i];
-    }
     for (let i = 0; i < 84; i++) {
       grad_b4[i] += d_b4[i];
-    }
-    for (let i = 0; i < 840; i++) {
-      grad_W5[i] += d_W5[i];
     }
     for (let i = 0; i < 10; i++) {
       grad_b5[i] += u46[i];

@@ -2,7 +2,7 @@
 // (gradc compile examples/lstm.grad).
 // source sha256: f35f7e6a9caaa42b521ee1b00ec29341cb085985cddf1441a60050bcda98fb18
 // gradc options: dtype=f64
-// output sha256: 16f63dd249e8e6d19984f72c4e5781f07a3388c3a80caebb34e436bedfb23a15
+// output sha256: 979299774f7f5abf197e871b2559c04411e1b81fdf0c482d430fb0bead350ef3
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -99,7 +99,6 @@ function createWorkspace() {
     d_h_8: new Float64Array(4),
     d_h_8_1: new Float64Array(64),
     d_W: new Float64Array(112),
-    d_Wo: new Float64Array(12),
     d_Wo_1: new Float64Array(12),
     d_z: new Float64Array(16),
     d_z_1: new Float64Array(16),
@@ -5182,7 +5181,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u164 = workspace.u164;
   const u166 = workspace.u166;
   const u167 = workspace.u167;
-  const d_Wo = workspace.d_Wo;
+  const d_Wo = out.grads.Wo;
   const d_h_8 = workspace.d_h_8;
   const d_c_8 = workspace.d_c_8;
   const u179 = workspace.u179;
@@ -5851,7 +5850,7 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       for (let i = 0; i < 3; i++) {
         const a = u167[i];
         for (let j = 0; j < 4; j++) {
-          d_Wo[i * 4 + j] = a * h_8[j];
+          d_Wo[i * 4 + j] += a * h_8[j];
         }
       }
     }
@@ -6729,9 +6728,6 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
     }
     for (let i = 0; i < 16; i++) {
       grad_b[i] += d_b[i];
-    }
-    for (let i = 0; i < 12; i++) {
-      grad_Wo[i] += d_Wo[i];
     }
     for (let i = 0; i < 3; i++) {
       grad_bo[i] += u167[i];

@@ -2,7 +2,7 @@
 // (gradc compile examples/mlp-xw.grad).
 // source sha256: e3130600a78a166e4de6a867ed44766a61441caedb13ce97f90ab248393a64f6
 // gradc options: dtype=f64
-// output sha256: afd13a9e7f0e779a347453e6ad71f5b5ce04a35ec27318901afeca87cd656b1d
+// output sha256: c2901239eaf7fe8a15cd63c9827dbd3fe1221d1cd2c414f3da2953cc8f11f322
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -71,9 +71,7 @@ function createWorkspace() {
     d_b2: new Float64Array(10),
     d_h: new Float64Array(128),
     d_h_1: new Float64Array(2048),
-    d_W1: new Float64Array(100352),
     d_W1_1: new Float64Array(100352),
-    d_W2: new Float64Array(1280),
     d_W2_1: new Float64Array(1280),
     h: new Float64Array(128),
     h_1: new Float64Array(2048),
@@ -891,9 +889,9 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const u7 = workspace.u7;
   const u8 = workspace.u8;
   const d_h = workspace.d_h;
-  const d_W2 = workspace.d_W2;
+  const d_W2 = out.grads.W2;
   const d_b1 = workspace.d_b1;
-  const d_W1 = workspace.d_W1;
+  const d_W1 = out.grads.W1;
   const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
@@ -1079,10 +1077,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a3 = h[i + 3];
         for (let j = 0; j < 10; j++) {
           const v = u8[j];
-          d_W2[i * 10 + j] = a0 * v;
-          d_W2[(i + 1) * 10 + j] = a1 * v;
-          d_W2[(i + 2) * 10 + j] = a2 * v;
-          d_W2[(i + 3) * 10 + j] = a3 * v;
+          d_W2[i * 10 + j] += a0 * v;
+          d_W2[(i + 1) * 10 + j] += a1 * v;
+          d_W2[(i + 2) * 10 + j] += a2 * v;
+          d_W2[(i + 3) * 10 + j] += a3 * v;
         }
       }
     }
@@ -1095,22 +1093,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a3 = x[x_offset + (i + 3)];
         for (let j = 0; j < 128; j++) {
           const v = d_b1[j];
-          d_W1[i * 128 + j] = a0 * v;
-          d_W1[(i + 1) * 128 + j] = a1 * v;
-          d_W1[(i + 2) * 128 + j] = a2 * v;
-          d_W1[(i + 3) * 128 + j] = a3 * v;
+          d_W1[i * 128 + j] += a0 * v;
+          d_W1[(i + 1) * 128 + j] += a1 * v;
+          d_W1[(i + 2) * 128 + j] += a2 * v;
+          d_W1[(i + 3) * 128 + j] += a3 * v;
         }
       }
     }
     lossSum += loss_value;
-    for (let i = 0; i < 100352; i++) {
-      grad_W1[i] += d_W1[i];
-    }
     for (let i = 0; i < 128; i++) {
       grad_b1[i] += d_b1[i];
-    }
-    for (let i = 0; i < 1280; i++) {
-      grad_W2[i] += d_W2[i];
     }
     for (let i = 0; i < 10; i++) {
       grad_b2[i] += u8[i];

@@ -2,7 +2,7 @@
 // (gradc compile examples/mlp.grad).
 // source sha256: e10bcf6a81d416e123153c9edba39b9ea0cff4ca8ab5bd0af6366e568e8d7c66
 // gradc options: dtype=f64
-// output sha256: f427eca9f287db4d80193b954a6fd69720f2cdaf796c17c6f03c9fbdef36505b
+// output sha256: 4ae7a304dff00e71cd77cdb91b349f9e9175aa65545d08d7b15c1b1b6e475f2e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -71,9 +71,7 @@ function createWorkspace() {
     d_b2: new Float64Array(10),
     d_h: new Float64Array(128),
     d_h_1: new Float64Array(2048),
-    d_W1: new Float64Array(100352),
     d_W1_1: new Float64Array(100352),
-    d_W2: new Float64Array(1280),
     d_W2_1: new Float64Array(1280),
     h: new Float64Array(128),
     h_1: new Float64Array(2048),
@@ -822,10 +820,10 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
   const z = workspace.z;
   const u7 = workspace.u7;
   const u8 = workspace.u8;
-  const d_W2 = workspace.d_W2;
+  const d_W2 = out.grads.W2;
   const d_h = workspace.d_h;
   const d_b1 = workspace.d_b1;
-  const d_W1 = workspace.d_W1;
+  const d_W1 = out.grads.W1;
   const sums = workspace.batchSums;
   const grads = out.grads;
   if (!(n >= 1)) throw new RangeError("batchGradients: n must be at least 1");
@@ -956,16 +954,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a3 = u8[i + 3];
         for (let j = 0; j < 128; j++) {
           const v = h[j];
-          d_W2[i * 128 + j] = a0 * v;
-          d_W2[(i + 1) * 128 + j] = a1 * v;
-          d_W2[(i + 2) * 128 + j] = a2 * v;
-          d_W2[(i + 3) * 128 + j] = a3 * v;
+          d_W2[i * 128 + j] += a0 * v;
+          d_W2[(i + 1) * 128 + j] += a1 * v;
+          d_W2[(i + 2) * 128 + j] += a2 * v;
+          d_W2[(i + 3) * 128 + j] += a3 * v;
         }
       }
       for (let i = 8; i < 10; i++) {
         const a = u8[i];
         for (let j = 0; j < 128; j++) {
-          d_W2[i * 128 + j] = a * h[j];
+          d_W2[i * 128 + j] += a * h[j];
         }
       }
     }
@@ -1009,22 +1007,16 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
         const a3 = d_b1[i + 3];
         for (let j = 0; j < 784; j++) {
           const v = x[x_offset + j];
-          d_W1[i * 784 + j] = a0 * v;
-          d_W1[(i + 1) * 784 + j] = a1 * v;
-          d_W1[(i + 2) * 784 + j] = a2 * v;
-          d_W1[(i + 3) * 784 + j] = a3 * v;
+          d_W1[i * 784 + j] += a0 * v;
+          d_W1[(i + 1) * 784 + j] += a1 * v;
+          d_W1[(i + 2) * 784 + j] += a2 * v;
+          d_W1[(i + 3) * 784 + j] += a3 * v;
         }
       }
     }
     lossSum += loss_value;
-    for (let i = 0; i < 100352; i++) {
-      grad_W1[i] += d_W1[i];
-    }
     for (let i = 0; i < 128; i++) {
       grad_b1[i] += d_b1[i];
-    }
-    for (let i = 0; i < 1280; i++) {
-      grad_W2[i] += d_W2[i];
     }
     for (let i = 0; i < 10; i++) {
       grad_b2[i] += u8[i];

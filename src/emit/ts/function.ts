@@ -276,6 +276,8 @@ class BodyEmitter {
   /** leaf -> the local holding this sample's offset into it */
   private readonly offsets = new Map<number, string>();
   private readonly gradOf = new Map<number, string[]>();
+  /** batch mode: per-sample outer products added straight into the caller's gradient (node -> param) */
+  private readonly addedInPlace: ReadonlyMap<number, string>;
   /** param -> the local a gradient is computed straight into (the caller's array) */
   private readonly gradsLocal = new Map<string, string>();
   /** leaves the code reads (a param only a WebAssembly kernel reads, from its staged copy, is not) */
@@ -308,6 +310,7 @@ class BodyEmitter {
     this.chunk = ctx.mode === "chunk";
     this.sample = this.batch ? ctx.fresh("sample") : this.chunk ? "first" : "";
     for (const o of g.grads) this.gradOf.set(o.node, [...(this.gradOf.get(o.node) ?? []), o.param]);
+    this.addedInPlace = this.batch ? addedInPlace(g, this.planned.epilogues, ctx.wasm) : new Map();
     this.accumulated = new Set([...(this.chunk ? (ctx.wasm?.accumulators.values() ?? []) : [])].map((a) => a.node));
     this.scalarSlot = new Map(
       g.grads.filter((o) => g.nodes[o.node].shape.length === 0).map((o, k) => [o.param, k + 1]),
@@ -458,7 +461,8 @@ class BodyEmitter {
       out: (r, c) => (p === "scalar" ? id(this.local(nid)) : index(id(this.local(nid)), flatIndex(n.shape, r, c))),
       store: (r, c, value) => {
         const flat = flatIndex(n.shape, r, c);
-        const stmts: Stmt[] = [assign(p === "scalar" ? id(this.local(nid)) : index(id(this.local(nid)), flat), value)];
+        const target = p === "scalar" ? id(this.local(nid)) : index(id(this.local(nid)), flat);
+        const stmts: Stmt[] = [assign(target, value, this.addedInPlace.has(nid) ? "+=" : undefined)];
         for (const e of this.planned.epilogues.get(nid) ?? []) {
           const prelude: Stmt[] = [];
           const v = this.element(this.g.nodes[e], { ...rowColPos(r, c, n.shape), flat }, prelude);
@@ -636,6 +640,11 @@ class BodyEmitter {
     for (const nid of this.order) {
       if (this.placement.get(nid) !== "buffer" || this.accumulated.has(nid)) continue;
       const params = this.gradOf.get(nid);
+      const inPlace = this.addedInPlace.get(nid);
+      if (inPlace !== undefined) {
+        this.head.push(decl("const", this.local(nid), member(member(id("out"), "grads"), inPlace)));
+        continue;
+      }
       if (this.mode === "gradients" && params && params.length === 1) {
         this.head.push(decl("const", this.local(nid), member(member(id("out"), "grads"), params[0])));
         this.gradsLocal.set(params[0], this.local(nid));
@@ -797,7 +806,8 @@ class BodyEmitter {
       ...(acc ? [decl("const", sum, member(id("workspace"), acc.key))] : []),
       zero,
     );
-    this.body.push(...this.gradLoop(o, sum, "+="));
+    // an outer product already added itself into the gradient (addedInPlace)
+    if (!this.addedInPlace.has(o.node)) this.body.push(...this.gradLoop(o, sum, "+="));
     if (acc) {
       post.push({
         k: "call",
@@ -890,4 +900,26 @@ class BodyEmitter {
       loop("s", num(B), [pad], id(rest)),
     ];
   }
+}
+
+/**
+ * batchGradients' per-sample loop: a param's gradient that is one sample's outer product (∇W =
+ * δ xᵀ), read by nothing else, is added into the caller's sum as it is computed — one
+ * read-modify-write pass over W's size per sample instead of a store, a load and that pass.
+ * Not with --target wasm's kernel-memory sums, which the chunks add into instead.
+ */
+function addedInPlace(
+  g: Graph,
+  epilogues: ReadonlyMap<number, readonly number[]>,
+  wasm: WasmPlan | undefined,
+): Map<number, string> {
+  const read = new Set(g.nodes.flatMap((n) => n.args));
+  const out = new Map<number, string>();
+  for (const o of g.grads) {
+    const n = g.nodes[o.node];
+    const only = g.grads.filter((x) => x.node === o.node).length === 1;
+    if (n.op === "outer" && only && !read.has(n.id) && !epilogues.get(n.id)?.length && !wasm?.accumulators.has(o.param))
+      out.set(n.id, o.param);
+  }
+  return out;
 }
