@@ -116,6 +116,7 @@ export const products = {
       Float64Array.from({ length: a.length * b.length }, (_, i) => a[Math.floor(i / b.length)] * b[i % b.length]),
     emit: outerEmit,
     finalStore: () => true,
+    addsInPlace: true,
     batch: (b, n, args, B) => batchedContraction(b, "m,n->mn", args, n, B),
   }),
   dot: kernel({

@@ -206,6 +206,12 @@ export interface KernelDef extends Computed<"kernel"> {
    * whether that layout stores final values. Absent: never.
    */
   readonly finalStore?: (transposed: readonly boolean[]) => boolean;
+  /**
+   * Its emitter writes every output element exactly once, through store(), and never reads the
+   * output back, in every layout: a sum can take its stores as += (batchGradients adds a
+   * sample's outer product straight into the caller's gradient). Absent: no.
+   */
+  readonly addsInPlace?: true;
   /** how the kernel was laid out, for --explain-fusion: (which operands are transposes) -> words */
   readonly form?: (transposed: readonly boolean[]) => string;
 }

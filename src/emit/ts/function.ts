@@ -276,7 +276,7 @@ class BodyEmitter {
   /** leaf -> the local holding this sample's offset into it */
   private readonly offsets = new Map<number, string>();
   private readonly gradOf = new Map<number, string[]>();
-  /** batch mode: per-sample outer products added straight into the caller's gradient (node -> param) */
+  /** batch mode: per-sample gradients a kernel adds straight into the caller's sum (node -> param; see addedInPlace) */
   private readonly addedInPlace: ReadonlyMap<number, string>;
   /** param -> the local a gradient is computed straight into (the caller's array) */
   private readonly gradsLocal = new Map<string, string>();
@@ -903,10 +903,11 @@ class BodyEmitter {
 }
 
 /**
- * batchGradients' per-sample loop: a param's gradient that is one sample's outer product (∇W =
- * δ xᵀ), read by nothing else, is added into the caller's sum as it is computed — one
- * read-modify-write pass over W's size per sample instead of a store, a load and that pass.
- * Not with --target wasm's kernel-memory sums, which the chunks add into instead.
+ * batchGradients' per-sample loop: a param's gradient computed by a kernel that can add its
+ * result into a sum (addsInPlace: one sample's outer product ∇W = δ xᵀ), read by nothing else, is added
+ * into the caller's sum as it is computed — one read-modify-write pass over W's size per sample
+ * instead of a store, a load and that pass. Not with --target wasm's kernel-memory sums, which
+ * the chunks add into instead.
  */
 function addedInPlace(
   g: Graph,
@@ -918,7 +919,13 @@ function addedInPlace(
   for (const o of g.grads) {
     const n = g.nodes[o.node];
     const only = g.grads.filter((x) => x.node === o.node).length === 1;
-    if (n.op === "outer" && only && !read.has(n.id) && !epilogues.get(n.id)?.length && !wasm?.accumulators.has(o.param))
+    if (
+      kernelDef(n.op)?.addsInPlace &&
+      only &&
+      !read.has(n.id) &&
+      !epilogues.get(n.id)?.length &&
+      !wasm?.accumulators.has(o.param)
+    )
       out.set(n.id, o.param);
   }
   return out;
