@@ -45,23 +45,11 @@ describe("convolutions, by hand", () => {
   });
 
   it("a wrong number is caught: the check refuses a line the sweep does not agree with", () => {
-    const a = analyze(readFileSync("examples/lenet.grad", "utf8"));
-    const written = differentiate(a.forward);
-    const point = parsePoint("random:3", a.forward);
-    const values = evaluateNodes(written.graph, point.params, point.inputs);
-    const adjOf = new Map(written.sweep.map((s) => [s.node, s.adjoint]));
+    const { a, value, adjoint, tampered } = sweepAt(readFileSync("examples/lenet.grad", "utf8"));
     const [conv] = convLayers(a.forward);
-    const adjoint = (id: number) => (adjOf.has(id) ? values[adjOf.get(id)!] : undefined);
-    expect(() => checkConv(conv, (id) => values[id], adjoint, "random:3", true)).not.toThrow();
+    expect(() => checkConv(conv, value, adjoint, "random:3", true)).not.toThrow();
     // the filters' gradient off by one part in a million, at one element
-    const tampered = (id: number) => {
-      const v = adjoint(id);
-      if (v === undefined || id !== conv.through.W) return v;
-      const w = Float64Array.from(v);
-      w[7] *= 1 + 1e-6;
-      return w;
-    };
-    expect(() => checkConv(conv, (id) => values[id], tampered, "random:3", true)).toThrow(
+    expect(() => checkConv(conv, value, tampered(conv.through.W, 7), "random:3", true)).toThrow(
       /false convolution line \(∇W, at random:3: element 7/,
     );
   });
@@ -98,20 +86,12 @@ describe("normalizations, by hand", () => {
   });
 
   it("a wrong number is caught: the closed form is held to the sweep", () => {
-    const a = analyze("param g[3], b[3]\ninput x[4, 3, 2]\nloss = sum(tanh(batch_norm(x * 2, g, b)) * x)\n");
-    const written = differentiate(a.forward);
-    const point = parsePoint("random:3", a.forward);
-    const values = evaluateNodes(written.graph, point.params, point.inputs);
-    const adjOf = new Map(written.sweep.map((s) => [s.node, s.adjoint]));
+    const { a, value, adjoint, tampered } = sweepAt(
+      "param g[3], b[3]\ninput x[4, 3, 2]\nloss = sum(tanh(batch_norm(x * 2, g, b)) * x)\n",
+    );
     const [norm] = normLayers(a.forward);
-    const adjoint = (id: number) => (adjOf.has(id) ? values[adjOf.get(id)!] : undefined);
-    expect(() => checkNorm(norm, (id) => values[id], adjoint, "random:3", true)).not.toThrow();
-    const tampered = (id: number) => {
-      const v = adjoint(id);
-      if (v === undefined || id !== norm.through.beta) return v;
-      return Float64Array.from(v, (x, i) => (i === 1 ? x * (1 + 1e-6) : x));
-    };
-    expect(() => checkNorm(norm, (id) => values[id], tampered, "random:3", true)).toThrow(
+    expect(() => checkNorm(norm, value, adjoint, "random:3", true)).not.toThrow();
+    expect(() => checkNorm(norm, value, tampered(norm.through.beta, 1), "random:3", true)).toThrow(
       /false normalization line \(∇β, at random:3: element 1/,
     );
   });

@@ -16,11 +16,8 @@ import { InternalError } from "../diagnostics/internal.js";
 import { ExplainError } from "./errors.js";
 import { checkEquations, type Tensor } from "./check.js";
 import { parsePoint } from "./point.js";
-import { checkConv, convEquations, convLayers, type ConvLayer } from "./layers.js";
-import { checkNorm, normEquations, normLayers, type NormLayer } from "./norms.js";
-import { checkPool, poolEquations, poolLayers, type PoolLayer } from "./pooling.js";
 import { recursionEquations } from "./recursion.js";
-import { attentionEquations, attentionLayers, checkAttention, type AttentionLayer } from "./attention.js";
+import { handLayers, type HandLayer } from "./by-hand.js";
 
 export { ExplainError };
 
@@ -129,23 +126,11 @@ export function derive(a: Analysis, at?: { params: Values; inputs: Values }): De
   const units = unitsSection(sy);
   const locals = localsSection(sy);
   const checked = [...model, ...units, ...locals, ...sweep, ...finals];
-  const byHand = {
-    convs: convLayers(fwd),
-    norms: normLayers(fwd),
-    pools: poolLayers(fwd),
-    attentions: attentionLayers(fwd),
-  };
+  // the layers written by hand, one block each, in the model's order
+  const byHand = handLayers(fwd);
   const active = new Set(written.sweep.map((s) => s.node));
   const hasAdjoint = (id: number) => active.has(id);
-  // one block per layer, in the order the model computes them
-  const layers = [
-    ...byHand.convs.map((c) => ({ at: c.out.id, block: convEquations(c, sy, hasAdjoint) })),
-    ...byHand.norms.map((l) => ({ at: l.out.id, block: normEquations(l, sy, hasAdjoint) })),
-    ...byHand.pools.map((l) => ({ at: l.out.id, block: poolEquations(l, sy, hasAdjoint) })),
-    ...byHand.attentions.map((l) => ({ at: l.O.id, block: attentionEquations(l, sy, hasAdjoint) })),
-  ]
-    .sort((a, b) => a.at - b.at)
-    .map((l) => l.block);
+  const layers = byHand.map((l) => l.equations(sy, hasAdjoint));
   checkAt(written, fwd, checked, byHand, parsePoint(`random:${CHECK_SEED}`, fwd), `random:${CHECK_SEED}`, true);
   if (at) checkAt(written, fwd, checked, byHand, at, "the given point", false);
   const table = at ? valuesAt(a, written, shown, sy, at) : undefined;
@@ -431,12 +416,8 @@ function checkAt(
   written: Differentiated,
   fwd: Graph,
   equations: readonly Equation[],
-  byHand: {
-    readonly convs: readonly ConvLayer[];
-    readonly norms: readonly NormLayer[];
-    readonly pools: readonly PoolLayer[];
-    readonly attentions: readonly AttentionLayer[];
-  },
+  byHand: readonly HandLayer[],
+
   at: { params: Values; inputs: Values },
   where: string,
   strict: boolean,
@@ -444,10 +425,7 @@ function checkAt(
   const values = evaluateNodes(written.graph, at.params, at.inputs);
   const adjOf = new Map(written.sweep.map((s) => [s.node, s.adjoint]));
   const adjoint = (id: number) => (adjOf.has(id) ? values[adjOf.get(id)!] : undefined);
-  for (const c of byHand.convs) checkConv(c, (id) => values[id], adjoint, where, strict);
-  for (const l of byHand.norms) checkNorm(l, (id) => values[id], adjoint, where, strict);
-  for (const l of byHand.pools) checkPool(l, (id) => values[id], adjoint, where, strict);
-  for (const l of byHand.attentions) checkAttention(l, (id) => values[id], adjoint, where, strict);
+  for (const l of byHand) l.check((id) => values[id], adjoint, where, strict);
   const bind = (key: string): Tensor | undefined => {
     // keys end with the node's id: u12, n12, d12, e12, m3_12
     const id = Number(/(\d+)$/.exec(key)?.[1]);
