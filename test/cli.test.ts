@@ -131,7 +131,7 @@ describe("gradc compile --explain-fusion", () => {
       "W1 @ x [16, 128]: matmul (WebAssembly f32x4: A Bᵀ, 2×4 register tile of dot products; of a padded chunk, the real rows only)",
     );
     expect(r.stderr).toContain(
-      "d_W1 [128, 784]: matmul (WebAssembly f32x4: Aᵀ B, rows of B with a nonzero factor, 4 at a time, in L1 column blocks, added into the per-call sum)",
+      "d_W1 [128, 784]: matmul (WebAssembly f32x4: Aᵀ B, 4×2-vector register tiles over B's nonzero rows where A is 70 % nonzero or more, else rows of B with a nonzero factor, 4 at a time, in L1 column blocks, added into the per-call sum)",
     );
     expect(r.stderr).toContain(
       "batchGradients(): 16 samples at a time, batched into matrix products (vmap), the rest as one more chunk padded with weight-0 samples when at least 1 remain",

@@ -3,62 +3,23 @@
  * its shapes (loop bounds and row strides are constants). Written as WAT text, assembled by wabt.
  * Format of each form: C[m, c] from row-major operands at byte offsets (a, b, out):
  *   nt  C = A Bᵀ   A [m, n], B [c, n]: dot products of rows, `lanes` elements per step
- *   tn  C = Aᵀ B   A [n, m], B [n, c]: rows of B scaled and added into rows of C
+ *   tn  C = Aᵀ B   A [n, m], B [n, c]: register tiles of C over B's rows (tiles.ts) when A is
+ *                  dense, rows of B scaled and added into rows of C (rows.ts) when it is sparse
  *   nn  C = A B    A [m, n], B [n, c]: the same, with A read along its rows
  * nt and nn (unless accumulating) take a 4th argument, `rows`: only A's first rows are computed
  * and the rest of C copies the last of them (a padded chunk's padding repeats its last sample).
  */
-export type Form = "nt" | "tn" | "nn";
+import type { MatmulKernel } from "./spec.js";
+import { G, listBytes, listLayout, listNonzeroRowsOfB, rowAdding, rowLocals } from "./rows.js";
+import { tiled, tileVectors, R as TR, Q as TQ } from "./tiles.js";
+import { add, get, horizontal, i32, lanes, loop, mul, t, v, type Lane } from "./wat.js";
 
-export interface MatmulKernel {
-  readonly name: string;
-  readonly form: Form;
-  readonly m: number;
-  readonly n: number;
-  readonly c: number;
-  /** tn and nn only: add into C instead of overwriting it (a gradient summed over chunks) */
-  readonly accumulate?: boolean;
-}
-
-export interface Lane {
-  /** f64: 8 bytes, 2 lanes; f32: 4 bytes, 4 lanes */
-  readonly bytes: 4 | 8;
-}
-
-const t = (l: Lane) => (l.bytes === 8 ? "f64" : "f32");
-const v = (l: Lane) => (l.bytes === 8 ? "f64x2" : "f32x4");
-const lanes = (l: Lane) => 16 / l.bytes;
+export type { Lane } from "./wat.js";
+export type { Form, MatmulKernel } from "./spec.js";
 
 /** nt register tile: R rows of A against Q rows of B, R·Q vector accumulators (x64 has 16 registers) */
 const R = 2;
 const Q = 4;
-/** tn/nn: rows of B added into a row of C per pass (C's row is loaded and stored once per pass) */
-const G = 4;
-/** tn/nn: vectors of a row of C per step of the column loop */
-const U = 4;
-/** tn/nn: a block of C's columns whose rows of B stay in L1 while every row of C passes over them */
-const L1_BLOCK = 16 * 1024;
-
-const get = (x: string) => `(local.get ${x})`;
-const i32 = (k: number) => `(i32.const ${k})`;
-const add = (x: string, y: string) => `(i32.add ${x} ${y})`;
-
-/** sum of the lanes of a vector */
-function horizontal(l: Lane, x: string): string {
-  const parts = Array.from({ length: lanes(l) }, (_, k) => `(${v(l)}.extract_lane ${k} ${get(x)})`);
-  return parts.reduce((a, b) => `(${t(l)}.add ${a} ${b})`);
-}
-
-/** while (var < bound) { body; var += step } — var, bound and step as i32 expressions */
-function loop(name: string, from: string, bound: string, step: number, body: string): string {
-  const label = name.slice(1);
-  return `(local.set ${name} ${from})
-  (block $${label}_done (loop $${label}_next
-    (br_if $${label}_done (i32.ge_u ${get(name)} ${bound}))
-    ${body}
-    (local.set ${name} (i32.add ${get(name)} ${i32(step)}))
-    (br $${label}_next)))`;
-}
 
 /**
  * An r × q tile of C = A Bᵀ at rows $pa (of A) and $pb (of B): every vector loaded from a row of A
@@ -155,188 +116,114 @@ function nt(l: Lane, k: MatmulKernel): string {
 }
 
 /**
- * C = Aᵀ B or A B, as rows of B scaled and added into rows of C. Pass 1 lists, for each row i of
- * C, the nonzero rows of B with a nonzero factor (a ReLU's mask zeroes about half of a
- * gradient's rows, a padded chunk's gradient the padding's: those cost nothing) in a scratch
- * area. Pass 2 walks C in column blocks whose rows of B fit in L1, of at least 512 bytes (a block
- * of one vector, for B's 784 rows of x @ W1, spent more on each listed row's setup than on its
- * adds: 1,148 -> 570 µs for the x @ W MLP's batch of 32; blocking B's rows as well, so that B
- * is read once per chunk, measured no faster), and adds G listed rows at a time into each row of C.
+ * Below this share of nonzero factors in A, tn and nn products add B's rows (rows.ts), skipping
+ * the zeros; at or above it, register tiles (tiles.ts) are faster though they skip none. Measured
+ * on the MLP's 16-sample products (x W1, Xᵀ G, Gᵀ X), f32.
+ */
+const DENSE = { num: 7, den: 10 };
+
+/** $nz: how many of the `count` elements (an i32 expression) from byte $a on are nonzero, whole vectors at a time */
+function countNonzero(l: Lane, count: string): string {
+  const L = lanes(l);
+  const wide = l.bytes === 8 ? "i64x2" : "i32x4";
+  const lanesSum = Array.from({ length: L }, (_, k) =>
+    l.bytes === 8 ? `(i32.wrap_i64 (i64x2.extract_lane ${k} ${get("$x")}))` : `(i32x4.extract_lane ${k} ${get("$x")})`,
+  ).reduce((a, b) => `(i32.add ${a} ${b})`);
+  // a lane of `ne` is all ones (−1) where the element is nonzero: subtracting it counts one
+  return `(local.set $x (v128.const i32x4 0 0 0 0))
+  (local.set $p ${get("$a")})
+  (local.set $q ${add(get("$a"), mul(`(i32.and ${count} ${i32(-L)})`, i32(l.bytes)))})
+  (block $count_done (loop $count_next
+    (br_if $count_done (i32.ge_u ${get("$p")} ${get("$q")}))
+    (local.set $x (${wide}.sub ${get("$x")} (${v(l)}.ne (v128.load ${get("$p")}) (v128.const i32x4 0 0 0 0))))
+    (local.set $p (i32.add ${get("$p")} ${i32(16)}))
+    (br $count_next)))
+  (local.set $nz ${lanesSum})
+  (local.set $q ${add(get("$a"), mul(count, i32(l.bytes)))})
+  (block $tail_done (loop $tail_next
+    (br_if $tail_done (i32.ge_u ${get("$p")} ${get("$q")}))
+    (if (${t(l)}.ne (${t(l)}.load ${get("$p")}) (${t(l)}.const 0)) (then (local.set $nz (i32.add ${get("$nz")} ${i32(1)}))))
+    (local.set $p (i32.add ${get("$p")} ${i32(l.bytes)}))
+    (br $tail_next)))`;
+}
+
+/**
+ * C = Aᵀ B or A B: B's nonzero rows listed (pass 0), then register tiles when A's factors are
+ * dense and row-adding when they are sparse; with a row count (nn over a chunk's samples), the
+ * rows past it copy the last one computed.
  */
 function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
-  const L = lanes(l);
-  const rowB = k.c * l.bytes;
-  const main = (k.c - (k.c % L)) * l.bytes;
   const lists = listLayout(l, k, scratch);
-  // A B over sample rows: the first $rows rows of C, the rest copies of the last (see nt)
   const rows = takesRows(k) ? get("$rows") : i32(k.m);
-  const grouped = `(local.set $cnt (i32.load ${add(i32(lists.counts), `(i32.shl ${get("$i")} ${i32(2)})`)}))
-      ${lists.rowPointers}
-      (local.set $po ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(rowB)})`)})
-      ${loop("$e", i32(0), `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, G, addListedRows(l, G, main, rowB))}
-      ${loop("$e", `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, get("$cnt"), 1, addListedRows(l, 1, main, rowB))}`;
-  // column blocks of whole vectors, 512 bytes or more; the last block also takes the columns past them
-  const block = Math.max(16 * U * 8, Math.floor(L1_BLOCK / Math.max(1, k.n) / 16) * 16);
-  const zero = k.accumulate ? "" : `(memory.fill ${get("$out")} ${i32(0)} (i32.mul ${rows} ${i32(rowB)}))`;
+  // the factors the product reads: A's first `rows` rows (nn), or all of A (tn)
+  const factors = k.form === "tn" ? i32(k.m * k.n) : mul(rows, i32(k.n));
+  const dense = `(i64.ge_u (i64.mul (i64.extend_i32_u ${get("$nz")}) (i64.const ${DENSE.den})) (i64.mul (i64.extend_i32_u ${factors}) (i64.const ${DENSE.num})))`;
+  const rowC = k.c * l.bytes;
   const copies = takesRows(k)
     ? loop(
         "$i",
-        get("$rows"),
+        get("$done"),
         i32(k.m),
         1,
-        `(memory.copy ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(rowB)})`)} ${add(get("$out"), `(i32.mul (i32.sub ${get("$rows")} ${i32(1)}) ${i32(rowB)})`)} ${i32(rowB)})`,
+        `(memory.copy ${add(get("$out"), mul(get("$i"), i32(rowC)))} ${add(get("$out"), mul(`(i32.sub ${get("$done")} ${i32(1)})`, i32(rowC)))} ${i32(rowC)})`,
       )
     : "";
-  return `${takesRows(k) ? clampRows(k) : ""}
-  ${flagNonzeroRowsOfB(l, k, lists.flags)}
-  ${listNonzeroRows(l, k, lists, rows)}
-  ${zero}
-  (local.set $j0 ${i32(0)})
-  (block $blocks_done (loop $blocks_next
-    (local.set $j1 (i32.add ${get("$j0")} ${i32(block)}))
-    (if (i32.ge_u ${get("$j1")} ${i32(main)}) (then (local.set $j1 ${i32(rowB)})))
-    ${loop("$i", i32(0), rows, 1, grouped)}
-    (local.set $j0 ${get("$j1")})
-    (br_if $blocks_next (i32.lt_u ${get("$j0")} ${i32(main)}))))
+  const pass0 = `${takesRows(k) ? clampRows(k) : ""}
+  ${listNonzeroRowsOfB(l, k, lists)}`;
+  // a product narrower or shorter than one tile: its tiles would be its tails, one element at a time
+  if (k.c < TQ * lanes(l) || k.m < TR)
+    return `${pass0}\n  ${rowAdding(l, k, lists, rows)}\n  (local.set $done ${rows})\n  ${copies}`;
+  return `${pass0}
+  ${countNonzero(l, factors)}
+  (if ${dense}
+    (then ${tiled(l, k, { at: lists.nonzeroRows, count: "$ntl" }, rows)})
+    (else ${rowAdding(l, k, lists, rows)}
+      (local.set $done ${rows})))
   ${copies}`;
 }
 
-/**
- * accumulate's scratch: m counts, then per row i n row pointers, then n factors, then n flags
- * (whether row t of B has a nonzero element); and row i's pointers into it
- */
-function listLayout(l: Lane, k: MatmulKernel, scratch: number) {
-  const counts = scratch;
-  const ptrs = counts + k.m * 4;
-  const facts = ptrs + k.m * k.n * 4;
-  const flags = facts + k.m * k.n * l.bytes;
-  const rowPointers = `(local.set $pl ${add(i32(ptrs), `(i32.mul ${get("$i")} ${i32(k.n * 4)})`)})
-      (local.set $pf ${add(i32(facts), `(i32.mul ${get("$i")} ${i32(k.n * l.bytes)})`)})`;
-  return { counts, flags, rowPointers };
-}
-
-/**
- * accumulate's pass 0: flag each row of B that has a nonzero element (the scan stops at the
- * first). A zero row adds nothing whatever its factor: the rows of a padded chunk's samples in
- * a gradient Xᵀ G are zero in G, while their factors, from X, are not.
- */
-function flagNonzeroRowsOfB(l: Lane, k: MatmulKernel, flags: number): string {
-  const rowB = k.c * l.bytes;
-  return loop(
-    "$t",
-    i32(0),
-    i32(k.n),
-    1,
-    `(local.set $cnt ${i32(0)})
-    (local.set $pb ${add(get("$b"), `(i32.mul ${get("$t")} ${i32(rowB)})`)})
-    (local.set $j ${i32(0)})
-    (block $scan_done (loop $scan_next
-      (br_if $scan_done (i32.ge_u ${get("$j")} ${i32(rowB)}))
-      (if (${t(l)}.ne (${t(l)}.load ${add(get("$pb"), get("$j"))}) (${t(l)}.const 0))
-        (then (local.set $cnt ${i32(1)}) (br $scan_done)))
-      (local.set $j (i32.add ${get("$j")} ${i32(l.bytes)}))
-      (br $scan_next)))
-    (i32.store ${add(i32(flags), `(i32.shl ${get("$t")} ${i32(2)})`)} ${get("$cnt")})`,
-  );
-}
-
-/** pass 1 of accumulate: for each row i of C, the rows of B with a nonzero factor, and the factors */
-function listNonzeroRows(l: Lane, k: MatmulKernel, lists: ReturnType<typeof listLayout>, rows: string): string {
-  const rowB = k.c * l.bytes;
-  const factor =
-    k.form === "tn"
-      ? `(${t(l)}.load ${add(get("$a"), `(i32.mul (i32.add (i32.mul ${get("$t")} ${i32(k.m)}) ${get("$i")}) ${i32(l.bytes)})`)})`
-      : `(${t(l)}.load ${add(get("$a"), `(i32.mul (i32.add (i32.mul ${get("$i")} ${i32(k.n)}) ${get("$t")}) ${i32(l.bytes)})`)})`;
-  return loop(
-    "$i",
-    i32(0),
-    rows,
-    1,
-    `(local.set $cnt ${i32(0)})
-    ${lists.rowPointers}
-    ${loop(
-      "$t",
-      i32(0),
-      i32(k.n),
-      1,
-      `(local.set $f ${factor})
-      (if (i32.and (${t(l)}.ne ${get("$f")} (${t(l)}.const 0)) (i32.load ${add(i32(lists.flags), `(i32.shl ${get("$t")} ${i32(2)})`)})) (then
-        (i32.store ${add(get("$pl"), `(i32.shl ${get("$cnt")} ${i32(2)})`)} ${add(get("$b"), `(i32.mul ${get("$t")} ${i32(rowB)})`)})
-        (${t(l)}.store ${add(get("$pf"), `(i32.mul ${get("$cnt")} ${i32(l.bytes)})`)} ${get("$f")})
-        (local.set $cnt (i32.add ${get("$cnt")} ${i32(1)}))))`,
-    )}
-    (i32.store ${add(i32(lists.counts), `(i32.shl ${get("$i")} ${i32(2)})`)} ${get("$cnt")})`,
-  );
-}
-
-/** pass 2 of accumulate: add g listed rows, starting at entry $e, into row $po of C over bytes [$j0, $j1) */
-function addListedRows(l: Lane, g: number, main: number, rowB: number): string {
-  const setup: string[] = [];
-  for (let q = 0; q < g; q++) {
-    setup.push(`(local.set $p${q} (i32.load offset=${q * 4} ${add(get("$pl"), `(i32.shl ${get("$e")} ${i32(2)})`)}))`);
-    setup.push(
-      `(local.set $f${q} (${t(l)}.load offset=${q * l.bytes} ${add(get("$pf"), `(i32.mul ${get("$e")} ${i32(l.bytes)})`)}))`,
-    );
-    setup.push(`(local.set $v${q} (${v(l)}.splat ${get(`$f${q}`)}))`);
-  }
-  /** the vector `k` vectors past $j of row $po, plus the g rows of B there times their factors */
-  const vec = (k: number) => {
-    const terms = Array.from(
-      { length: g },
-      (_, q) => `(${v(l)}.mul ${get(`$v${q}`)} (v128.load offset=${k * 16} ${add(get(`$p${q}`), get("$j"))}))`,
-    );
-    return `(v128.store offset=${k * 16} ${add(get("$po"), get("$j"))} (${v(l)}.add (v128.load offset=${k * 16} ${add(get("$po"), get("$j"))}) ${terms.reduce((x, y) => `(${v(l)}.add ${x} ${y})`)}))`;
+/** each form's locals: nt's tile; tn and nn's lists, register tile and row-adding */
+function locals(l: Lane, k: MatmulKernel): { ints: string[]; scalars: string[]; vectors: string[] } {
+  const loops = ["$i", "$j", "$t", "$pa", "$pb", "$po", "$iend", "$done"];
+  if (k.form === "nt")
+    return {
+      ints: loops,
+      scalars: Array.from({ length: R * Q }, (_, q) => `$s${Math.floor(q / Q)}${q % Q}`),
+      vectors: [
+        ...Array.from({ length: R * Q }, (_, q) => `$c${Math.floor(q / Q)}${q % Q}`),
+        ...Array.from({ length: R }, (_, i) => `$x${i}`),
+        "$y",
+      ],
+    };
+  return {
+    ints: [
+      ...loops,
+      "$e",
+      "$p",
+      "$q",
+      "$nz",
+      "$ntl",
+      "$cnt",
+      "$j0",
+      "$j1",
+      "$ve",
+      "$ue",
+      "$pl",
+      "$pf",
+      ...rowLocals.ints,
+    ],
+    scalars: ["$f", ...rowLocals.scalars],
+    vectors: [...tileVectors, ...rowLocals.vectors],
   };
-  const unrolled = Array.from({ length: U }, (_, k) => vec(k)).join("\n          ");
-  const sterms = Array.from(
-    { length: g },
-    (_, q) => `(${t(l)}.mul ${get(`$f${q}`)} (${t(l)}.load ${add(get(`$p${q}`), get("$j"))}))`,
-  );
-  const one = `(${t(l)}.store ${add(get("$po"), get("$j"))} (${t(l)}.add (${t(l)}.load ${add(get("$po"), get("$j"))}) ${sterms.reduce((x, y) => `(${t(l)}.add ${x} ${y})`)}))`;
-  return `${setup.join(" ")}
-        (local.set $ve (select ${get("$j1")} ${i32(main)} (i32.lt_u ${get("$j1")} ${i32(main)})))
-        (local.set $ue (i32.add ${get("$j0")} (i32.and (i32.sub ${get("$ve")} ${get("$j0")}) ${i32(-16 * U)})))
-        ${loop("$j", get("$j0"), get("$ue"), 16 * U, unrolled)}
-        ${loop("$j", get("$ue"), get("$ve"), 16, vec(0))}
-        (if (i32.ge_u ${get("$j1")} ${i32(rowB)}) (then ${loop("$j", i32(main), i32(rowB), l.bytes, one)}))`;
 }
 
 function kernel(l: Lane, k: MatmulKernel, scratch: number): string {
-  const vecs = [
-    ...Array.from({ length: R * Q }, (_, q) => `$c${Math.floor(q / Q)}${q % Q}`),
-    ...Array.from({ length: R }, (_, i) => `$x${i}`),
-    "$y",
-    ...Array.from({ length: G }, (_, q) => `$v${q}`),
-  ];
-  const scalars = [
-    ...Array.from({ length: R * Q }, (_, q) => `$s${Math.floor(q / Q)}${q % Q}`),
-    "$f",
-    ...Array.from({ length: G }, (_, q) => `$f${q}`),
-  ];
-  const ints = [
-    "$i",
-    "$j",
-    "$t",
-    "$e",
-    "$j0",
-    "$j1",
-    "$ve",
-    "$ue",
-    "$iend",
-    "$done",
-    "$cnt",
-    "$pa",
-    "$pb",
-    "$po",
-    "$pl",
-    "$pf",
-    ...Array.from({ length: G }, (_, q) => `$p${q}`),
-  ];
+  const { ints, scalars, vectors } = locals(l, k);
   const rows = takesRows(k) ? " (param $rows i32)" : "";
   return `(func (export "${k.name}") (param $a i32) (param $b i32) (param $out i32)${rows}
   ${ints.map((x) => `(local ${x} i32)`).join(" ")}
   ${scalars.map((x) => `(local ${x} ${t(l)})`).join(" ")}
-  ${vecs.map((x) => `(local ${x} v128)`).join(" ")}
+  ${vectors.map((x) => `(local ${x} v128)`).join(" ")}
   ${k.form === "nt" ? nt(l, k) : accumulate(l, k, scratch)})`;
 }
 
@@ -346,7 +233,7 @@ export function describeKernel(l: Lane, k: MatmulKernel): string {
   if (k.form === "nt") return `${simd}: A Bᵀ, ${R}×${Q} register tile of dot products`;
   const what = k.form === "tn" ? "Aᵀ B" : "A B";
   const into = k.accumulate ? ", added into the per-call sum" : "";
-  return `${simd}: ${what}, rows of B with a nonzero factor, ${G} at a time, in L1 column blocks${into}`;
+  return `${simd}: ${what}, ${TR}×${TQ}-vector register tiles over B's nonzero rows where A is ${(100 * DENSE.num) / DENSE.den} % nonzero or more, else rows of B with a nonzero factor, ${G} at a time, in L1 column blocks${into}`;
 }
 
 /** scale(p, count, s): x[i] *= s for the `count` elements at byte offset p (a batch's mean) */
@@ -371,10 +258,7 @@ function scale(l: Lane): string {
 
 /** Bytes of scratch memory the kernels need (the row lists of tn and nn products), a multiple of 16. */
 export function scratchBytes(l: Lane, ks: readonly MatmulKernel[]): number {
-  const most = Math.max(
-    0,
-    ...ks.filter((k) => k.form !== "nt").map((k) => k.m * 4 + k.m * k.n * (4 + l.bytes) + k.n * 4),
-  );
+  const most = Math.max(0, ...ks.filter((k) => k.form !== "nt").map((k) => listBytes(l, k)));
   return Math.ceil(most / 16) * 16;
 }
 
