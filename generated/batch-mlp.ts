@@ -2,7 +2,7 @@
 // (gradc compile examples/batch-mlp.grad).
 // source sha256: 0e1a32ad789a6ba4e8281ccf7962545cebef47781e1537b143c3ab8798487443
 // gradc options: dtype=f64
-// output sha256: 11f8cc42c6fb789612f93ec06405a6d862fddfbe9000eafef414a316c0a4c151
+// output sha256: 0a80e1ef85512e7f4a393c0ed9e257d25c2ad4d64910e80e8937775c772a0379
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -816,12 +816,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u6_1 = X @ W1 + b1 : [16, 32, 128]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 128; i2++) {
-        u6_1[(i0 * 32 + i1) * 128 + i2] = u2_1[(i0 * 32 + i1) * 128 + i2] + b1_1[i2];
-      }
-    }
+  for (let i = 0; i < 65536; i++) {
+    u6_1[i] = u2_1[i] + b1_1[(i % 4096) % 128];
   }
   // H_1 = relu(X @ W1 + b1) : [16, 32, 128]
   for (let i = 0; i < 65536; i++) {
@@ -878,12 +874,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u13_1 = H @ W2 + b2 : [16, 32, 10]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 10; i2++) {
-        u13_1[(i0 * 32 + i1) * 10 + i2] = u9_1[(i0 * 32 + i1) * 10 + i2] + b2_1[i2];
-      }
-    }
+  for (let i = 0; i < 5120; i++) {
+    u13_1[i] = u9_1[i] + b2_1[(i % 320) % 10];
   }
   // u14_1 : [16, 32, 10]
   {

@@ -2,7 +2,7 @@
 // (gradc compile examples/embedding-bag.grad).
 // source sha256: 26d2465a5ca15f2d0e61f2ad361144c46e37067490eeb60d76157c653e64f39c
 // gradc options: dtype=f64
-// output sha256: 487e55c8fb737dfa6898b3108108a9e675e475bee9e6fc2fb151b444078e304e
+// output sha256: de0af9b8fa79234f6fc875489138a82f919c192bf444e7747b045c085845b90e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -534,10 +534,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // bag_1 = mean(E[tokens], axis=0) : [16, 8]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 8; j++) {
-      bag_1[i * 8 + j] = u2_1[i * 8 + j] * 0.16666666666666666;
-    }
+  for (let i = 0; i < 128; i++) {
+    bag_1[i] = u2_1[i] * 0.16666666666666666;
   }
   // u7_1 = W @ bag : [16, 4]; then, per element, u9_1
   {

@@ -2,7 +2,7 @@
 // (gradc compile examples/layernorm.grad).
 // source sha256: f0504e0c9d0919333265d7981bb5b14ff5d85c4c9d3864b532353b2ef788bf45
 // gradc options: dtype=f64
-// output sha256: 385e9a4020257324c75633f23d03938870d1903aa86af0365bf9fe0f64cbe189
+// output sha256: 06efa9c06b90986d2f151029912b64136d8b87d72b2ccf832989589e038f6c9d
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -263,10 +263,8 @@ export function loss(params: Params, inputs: Inputs): number {
     mu[i] = u1[i] * 0.0625;
   }
   // u6 = (X - mu) : [8, 16]
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < 16; j++) {
-      u6[i * 16 + j] = X[i * 16 + j] - mu[i];
-    }
+  for (let i = 0; i < 128; i++) {
+    u6[i] = X[i] - mu[(i / 16) | 0];
   }
   // u8 : [8, 16]
   for (let i = 0; i < 128; i++) {
@@ -287,10 +285,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u16[i] = Math.sqrt(u9[i] * 0.0625 + 0.00001);
   }
   // N = gamma * (X - mu) / sqrt(sigma2 + 0.00001) + beta : [8, 16]
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < 16; j++) {
-      N[i * 16 + j] = (gamma[j] * u6[i * 16 + j]) / u16[i] + beta[j];
-    }
+  for (let i = 0; i < 128; i++) {
+    N[i] = (gamma[i % 16] * u6[i]) / u16[(i / 16) | 0] + beta[i % 16];
   }
   // u21 = N @ W : [8, 4]; then, per element, Z
   {
@@ -401,10 +397,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     mu[i] = u1[i] * 0.0625;
   }
   // u6 = (X - mu) : [8, 16]
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < 16; j++) {
-      u6[i * 16 + j] = X[i * 16 + j] - mu[i];
-    }
+  for (let i = 0; i < 128; i++) {
+    u6[i] = X[i] - mu[(i / 16) | 0];
   }
   // u8 : [8, 16]
   for (let i = 0; i < 128; i++) {
@@ -425,10 +419,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u16[i] = Math.sqrt(u9[i] * 0.0625 + 0.00001);
   }
   // N = gamma * (X - mu) / sqrt(sigma2 + 0.00001) + beta : [8, 16]
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < 16; j++) {
-      N[i * 16 + j] = (gamma[j] * u6[i * 16 + j]) / u16[i] + beta[j];
-    }
+  for (let i = 0; i < 128; i++) {
+    N[i] = (gamma[i % 16] * u6[i]) / u16[(i / 16) | 0] + beta[i % 16];
   }
   // u21 = N @ W : [8, 4]; then, per element, Z
   {
@@ -657,28 +649,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // mu_1 = mean(X, axis=-1, keepdims=true) : [16, 8, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 1; i2++) {
-        mu_1[i0 * 8 + i1 + i2] = u1_1[i0 * 8 + i1 + i2] * 0.0625;
-      }
-    }
+  for (let i = 0; i < 128; i++) {
+    mu_1[i] = u1_1[i] * 0.0625;
   }
   // u7_1 = (X - mu) : [16, 8, 16]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        u7_1[(i0 * 8 + i1) * 16 + i2] = X_1[X_offset_1 + ((i0 * 8 + i1) * 16 + i2)] - mu_1[i0 * 8 + i1];
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u7_1[i] = X_1[X_offset_1 + i] - mu_1[(i / 16) | 0];
   }
   // u10_1 : [16, 8, 16]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        u10_1[(i0 * 8 + i1) * 16 + i2] = u7_1[(i0 * 8 + i1) * 16 + i2] * u7_1[(i0 * 8 + i1) * 16 + i2];
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u10_1[i] = u7_1[i] * u7_1[i];
   }
   // u11 : [16, 8]
   {
@@ -691,20 +671,12 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u20 = sqrt(sigma2 + 0.00001) : [16, 8, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 1; i2++) {
-        u20[i0 * 8 + i1 + i2] = Math.sqrt(u11[i0 * 8 + i1 + i2] * 0.0625 + 0.00001);
-      }
-    }
+  for (let i = 0; i < 128; i++) {
+    u20[i] = Math.sqrt(u11[i] * 0.0625 + 0.00001);
   }
   // N_1 = gamma * (X - mu) / sqrt(sigma2 + 0.00001) + beta : [16, 8, 16]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        N_1[(i0 * 8 + i1) * 16 + i2] = (gamma_1[i2] * u7_1[(i0 * 8 + i1) * 16 + i2]) / u20[i0 * 8 + i1] + beta_1[i2];
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    N_1[i] = (gamma_1[(i % 128) % 16] * u7_1[i]) / u20[(i / 16) | 0] + beta_1[(i % 128) % 16];
   }
   // u27_1 : [128, 4]
   {
@@ -742,12 +714,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // Z_1 = N @ W + b : [16, 8, 4]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 4; i2++) {
-        Z_1[(i0 * 8 + i1) * 4 + i2] = u27_1[(i0 * 8 + i1) * 4 + i2] + b_1[i2];
-      }
-    }
+  for (let i = 0; i < 512; i++) {
+    Z_1[i] = u27_1[i] + b_1[(i % 32) % 4];
   }
   // u32 = softmax_cross_entropy(Z, Y) : [16, 8]
   {
@@ -936,14 +904,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u54 : [16, 8, 16]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        u54[(i0 * 8 + i1) * 16 + i2] =
-          (u46[(i0 * 8 + i1) * 16 + i2] === 0 ? 0 : u46[(i0 * 8 + i1) * 16 + i2] / u20[i0 * 8 + i1]) *
-          u7_1[(i0 * 8 + i1) * 16 + i2];
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u54[i] = (u46[i] === 0 ? 0 : u46[i] / u20[(i / 16) | 0]) * u7_1[i];
   }
   // u55 : [8, 16]
   {
@@ -1052,10 +1014,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       mu[i] = u1[i] * 0.0625;
     }
     // u6 = (X - mu) : [8, 16]
-    for (let i = 0; i < 8; i++) {
-      for (let j = 0; j < 16; j++) {
-        u6[i * 16 + j] = X[X_offset + (i * 16 + j)] - mu[i];
-      }
+    for (let i = 0; i < 128; i++) {
+      u6[i] = X[X_offset + i] - mu[(i / 16) | 0];
     }
     // u8 : [8, 16]
     for (let i = 0; i < 128; i++) {
@@ -1076,10 +1036,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u16[i] = Math.sqrt(u9[i] * 0.0625 + 0.00001);
     }
     // N = gamma * (X - mu) / sqrt(sigma2 + 0.00001) + beta : [8, 16]
-    for (let i = 0; i < 8; i++) {
-      for (let j = 0; j < 16; j++) {
-        N[i * 16 + j] = (gamma[j] * u6[i * 16 + j]) / u16[i] + beta[j];
-      }
+    for (let i = 0; i < 128; i++) {
+      N[i] = (gamma[i % 16] * u6[i]) / u16[(i / 16) | 0] + beta[i % 16];
     }
     // u21 = N @ W : [8, 4]; then, per element, Z
     {

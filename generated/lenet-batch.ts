@@ -2,7 +2,7 @@
 // (gradc compile examples/lenet-batch.grad).
 // source sha256: a590aa434fc2faa96ecae6b5a10bf33f820352d7f4edf69167a09b16b31bcbda
 // gradc options: dtype=f64
-// output sha256: 6e833b4589bc68ff2b7635c3308a0736b1c284bd266262321774821d8df5c462
+// output sha256: 45dfe0f3742a9853f558cd08bb41f298d5ce1d52bdee98884455b85cbc6e604e
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -491,6 +491,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   const u78_1 = workspace.u78_1;
   const u79_1 = workspace.u79_1;
   const d_b4_1 = workspace.d_b4_1;
+  const u82_1 = workspace.u82_1;
   // u1_1 : [16, 32, 1, 32, 32]
   {
     for (let i = 0; i < 524288; i++) {
@@ -591,17 +592,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u10_1 = conv2d(img, K1, bias=k1, padding=2) : [16, 32, 6, 28, 28]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 6; i2++) {
-        for (let i3 = 0; i3 < 28; i3++) {
-          for (let i4 = 0; i4 < 28; i4++) {
-            u10_1[(((i0 * 32 + i1) * 6 + i2) * 28 + i3) * 28 + i4] =
-              u5_1[(((i0 * 32 + i1) * 6 + i2) * 28 + i3) * 28 + i4] + k1_1[i2];
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 2408448; i++) {
+    u10_1[i] = u5_1[i] + k1_1[(((i % 150528) / 784) | 0) % 6];
   }
   // u11_1 = relu(conv2d(img, K1, bias=k1, padding=2)) : [16, 32, 6, 28, 28]
   for (let i = 0; i < 2408448; i++) {
@@ -747,17 +739,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u27_1 = conv2d(h1, K2, bias=k2) : [16, 32, 16, 10, 10]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 10; i3++) {
-          for (let i4 = 0; i4 < 10; i4++) {
-            u27_1[(((i0 * 32 + i1) * 16 + i2) * 10 + i3) * 10 + i4] =
-              u22_1[(((i0 * 32 + i1) * 16 + i2) * 10 + i3) * 10 + i4] + k2_1[i2];
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 819200; i++) {
+    u27_1[i] = u22_1[i] + k2_1[(((i % 51200) / 100) | 0) % 16];
   }
   // u28_1 = relu(conv2d(h1, K2, bias=k2)) : [16, 32, 16, 10, 10]
   for (let i = 0; i < 819200; i++) {
@@ -834,12 +817,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u42_1 = flatten(h2, start=1) @ W3' + b3 : [16, 32, 120]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 120; i2++) {
-        u42_1[(i0 * 32 + i1) * 120 + i2] = u38_1[(i0 * 32 + i1) * 120 + i2] + b3_1[i2];
-      }
-    }
+  for (let i = 0; i < 61440; i++) {
+    u42_1[i] = u38_1[i] + b3_1[(i % 3840) % 120];
   }
   // h3_1 = relu(flatten(h2, start=1) @ W3' + b3) : [16, 32, 120]
   for (let i = 0; i < 61440; i++) {
@@ -871,12 +850,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u50_1 = h3 @ W4' + b4 : [16, 32, 84]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 84; i2++) {
-        u50_1[(i0 * 32 + i1) * 84 + i2] = u46_1[(i0 * 32 + i1) * 84 + i2] + b4_1[i2];
-      }
-    }
+  for (let i = 0; i < 43008; i++) {
+    u50_1[i] = u46_1[i] + b4_1[(i % 2688) % 84];
   }
   // h4_1 = relu(h3 @ W4' + b4) : [16, 32, 84]
   for (let i = 0; i < 43008; i++) {
@@ -908,12 +883,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u58 = h4 @ W5' + b5 : [16, 32, 10]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 10; i2++) {
-        u58[(i0 * 32 + i1) * 10 + i2] = u54_1[(i0 * 32 + i1) * 10 + i2] + b5_1[i2];
-      }
-    }
+  for (let i = 0; i < 5120; i++) {
+    u58[i] = u54_1[i] + b5_1[(i % 320) % 10];
   }
   // u59 : [16, 32, 10]
   {
@@ -1128,6 +1099,51 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u82_1 : [512, 120]
+  {
+    for (let i = 0; i < 512; i++) {
+      {
+        const a0 = u78_1[i * 84];
+        const a1 = u78_1[i * 84 + 1];
+        const a2 = u78_1[i * 84 + 2];
+        const a3 = u78_1[i * 84 + 3];
+        const a4 = u78_1[i * 84 + 4];
+        const a5 = u78_1[i * 84 + 5];
+        const a6 = u78_1[i * 84 + 6];
+        const a7 = u78_1[i * 84 + 7];
+        for (let j = 0; j < 120; j++) {
+          const s = a0 * W4_1[j] + a1 * W4_1[j + 120] + a2 * W4_1[j + 240] + a3 * W4_1[j + 360];
+          u82_1[i * 120 + j] = s + a4 * W4_1[j + 480] + a5 * W4_1[j + 600] + a6 * W4_1[j + 720] + a7 * W4_1[j + 840];
+        }
+      }
+      for (let t = 8; t < 80; t += 8) {
+        const a0 = u78_1[i * 84 + t];
+        const a1 = u78_1[i * 84 + (t + 1)];
+        const a2 = u78_1[i * 84 + (t + 2)];
+        const a3 = u78_1[i * 84 + (t + 3)];
+        const a4 = u78_1[i * 84 + (t + 4)];
+        const a5 = u78_1[i * 84 + (t + 5)];
+        const a6 = u78_1[i * 84 + (t + 6)];
+        const a7 = u78_1[i * 84 + (t + 7)];
+        for (let j = 0; j < 120; j++) {
+          const q = t * 120 + j;
+          const s = a0 * W4_1[q] + a1 * W4_1[q + 120] + a2 * W4_1[q + 240] + a3 * W4_1[q + 360];
+          u82_1[i * 120 + j] += s + a4 * W4_1[q + 480] + a5 * W4_1[q + 600] + a6 * W4_1[q + 720] + a7 * W4_1[q + 840];
+        }
+      }
+      {
+        const a0 = u78_1[i * 84 + 80];
+        const a1 = u78_1[i * 84 + 81];
+        const a2 = u78_1[i * 84 + 82];
+        const a3 = u78_1[i * 84 + 83];
+        for (let j = 0; j < 120; j++) {
+          const q = 9600 + j;
+          u82_1[i * 120 + j] =
+            u82_1[i * 120 + j] + a0 * W4_1[q] + a1 * W4_1[q + 120] + a2 * W4_1[q + 240] + a3 * W4_1[q + 360];
+        }
+      }
+    }
+  }
+  // d_W4_1 : [84, 120]
   batchChunk_spill[0] = u64;
 }
 
@@ -1135,7 +1151,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
 function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: Result): void {
   const K2_1 = params.K2;
   const W3_1 = params.W3;
-  const W4_1 = params.W4;
+  const u10_1 = workspace.u10_1;
   const u11_1 = workspace.u11_1;
   const u16_1 = workspace.u16_1;
   const u17 = workspace.u17;
@@ -1186,51 +1202,11 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
   const u133 = workspace.u133;
   const u134 = workspace.u134;
   const u135 = workspace.u135;
-  {
-    for (let i = 0; i < 512; i++) {
-      {
-        const a0 = u78_1[i * 84];
-        const a1 = u78_1[i * 84 + 1];
-        const a2 = u78_1[i * 84 + 2];
-        const a3 = u78_1[i * 84 + 3];
-        const a4 = u78_1[i * 84 + 4];
-        const a5 = u78_1[i * 84 + 5];
-        const a6 = u78_1[i * 84 + 6];
-        const a7 = u78_1[i * 84 + 7];
-        for (let j = 0; j < 120; j++) {
-          const s = a0 * W4_1[j] + a1 * W4_1[j + 120] + a2 * W4_1[j + 240] + a3 * W4_1[j + 360];
-          u82_1[i * 120 + j] = s + a4 * W4_1[j + 480] + a5 * W4_1[j + 600] + a6 * W4_1[j + 720] + a7 * W4_1[j + 840];
-        }
-      }
-      for (let t = 8; t < 80; t += 8) {
-        const a0 = u78_1[i * 84 + t];
-        const a1 = u78_1[i * 84 + (t + 1)];
-        const a2 = u78_1[i * 84 + (t + 2)];
-        const a3 = u78_1[i * 84 + (t + 3)];
-        const a4 = u78_1[i * 84 + (t + 4)];
-        const a5 = u78_1[i * 84 + (t + 5)];
-        const a6 = u78_1[i * 84 + (t + 6)];
-        const a7 = u78_1[i * 84 + (t + 7)];
-        for (let j = 0; j < 120; j++) {
-          const q = t * 120 + j;
-          const s = a0 * W4_1[q] + a1 * W4_1[q + 120] + a2 * W4_1[q + 240] + a3 * W4_1[q + 360];
-          u82_1[i * 120 + j] += s + a4 * W4_1[q + 480] + a5 * W4_1[q + 600] + a6 * W4_1[q + 720] + a7 * W4_1[q + 840];
-        }
-      }
-      {
-        const a0 = u78_1[i * 84 + 80];
-        const a1 = u78_1[i * 84 + 81];
-        const a2 = u78_1[i * 84 + 82];
-        const a3 = u78_1[i * 84 + 83];
-        for (let j = 0; j < 120; j++) {
-          const q = 9600 + j;
-          u82_1[i * 120 + j] =
-            u82_1[i * 120 + j] + a0 * W4_1[q] + a1 * W4_1[q + 120] + a2 * W4_1[q + 240] + a3 * W4_1[q + 360];
-        }
-      }
-    }
-  }
-  // d_W4_1 : [84, 120]
+  const u136 = workspace.u136;
+  const u137 = workspace.u137;
+  const u142 = workspace.u142;
+  const u143 = workspace.u143;
+  const u144 = workspace.u144;
   {
     for (let i = 0; i < 84; i++) {
       {
@@ -1834,34 +1810,6 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
     }
   }
   // u136 : [16, 32, 6, 28, 28]
-}
-
-/** Part 3 of 3: a function short enough for V8 to optimize. */
-function batchChunk_part3(_params: Params, _batch: Batch, _first: number, out: Result): void {
-  const u2_1 = workspace.u2_1;
-  const u10_1 = workspace.u10_1;
-  const d_b5_1 = workspace.d_b5_1;
-  const d_W5_1 = workspace.d_W5_1;
-  const d_b4_1 = workspace.d_b4_1;
-  const d_W4_1 = workspace.d_W4_1;
-  const d_b3_1 = workspace.d_b3_1;
-  const d_W3_1 = workspace.d_W3_1;
-  const u115_1 = workspace.u115_1;
-  const u119_1 = workspace.u119_1;
-  const u132 = workspace.u132;
-  const u133 = workspace.u133;
-  const u134 = workspace.u134;
-  const u135 = workspace.u135;
-  const u136 = workspace.u136;
-  const u137 = workspace.u137;
-  const u142 = workspace.u142;
-  const u143 = workspace.u143;
-  const u144 = workspace.u144;
-  const u147 = workspace.u147;
-  const u148 = workspace.u148;
-  const sums = workspace.batchSums;
-  const grads = out.grads;
-  const u64 = batchChunk_spill[0];
   {
     for (let i = 0; i < 2408448; i++) {
       u136[i] = 0;
@@ -1934,6 +1882,26 @@ function batchChunk_part3(_params: Params, _batch: Batch, _first: number, out: R
     }
   }
   // u147 : [16, 32, 6, 25]
+}
+
+/** Part 3 of 3: a function short enough for V8 to optimize. */
+function batchChunk_part3(_params: Params, _batch: Batch, _first: number, out: Result): void {
+  const u2_1 = workspace.u2_1;
+  const d_b5_1 = workspace.d_b5_1;
+  const d_W5_1 = workspace.d_W5_1;
+  const d_b4_1 = workspace.d_b4_1;
+  const d_W4_1 = workspace.d_W4_1;
+  const d_b3_1 = workspace.d_b3_1;
+  const d_W3_1 = workspace.d_W3_1;
+  const u115_1 = workspace.u115_1;
+  const u119_1 = workspace.u119_1;
+  const u142 = workspace.u142;
+  const u144 = workspace.u144;
+  const u147 = workspace.u147;
+  const u148 = workspace.u148;
+  const sums = workspace.batchSums;
+  const grads = out.grads;
+  const u64 = batchChunk_spill[0];
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 32; q1++) {
@@ -2160,15 +2128,9 @@ export function loss(params: Params, inputs: Inputs): number {
     }
   }
   // u10 = relu(conv2d(img, K1, bias=k1, padding=2)) : [32, 6, 28, 28]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 6; i1++) {
-      for (let i2 = 0; i2 < 28; i2++) {
-        for (let i3 = 0; i3 < 28; i3++) {
-          const t_1 = u5[((i0 * 6 + i1) * 28 + i2) * 28 + i3] + k1[i1];
-          u10[((i0 * 6 + i1) * 28 + i2) * 28 + i3] = t_1 < 0 ? 0 : t_1;
-        }
-      }
-    }
+  for (let i = 0; i < 150528; i++) {
+    const t_1 = u5[i] + k1[((i / 784) | 0) % 6];
+    u10[i] = t_1 < 0 ? 0 : t_1;
   }
   // h1 = max_pool2d(relu(conv2d(img, K1, bias=k1, padding=2)), 2) : [32, 6, 14, 14]
   for (let i0 = 0; i0 < 32; i0++) {
@@ -2280,15 +2242,9 @@ export function loss(params: Params, inputs: Inputs): number {
     }
   }
   // u26 = relu(conv2d(h1, K2, bias=k2)) : [32, 16, 10, 10]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 10; i2++) {
-        for (let i3 = 0; i3 < 10; i3++) {
-          const t_2 = u21[((i0 * 16 + i1) * 10 + i2) * 10 + i3] + k2[i1];
-          u26[((i0 * 16 + i1) * 10 + i2) * 10 + i3] = t_2 < 0 ? 0 : t_2;
-        }
-      }
-    }
+  for (let i = 0; i < 51200; i++) {
+    const t_2 = u21[i] + k2[((i / 100) | 0) % 16];
+    u26[i] = t_2 < 0 ? 0 : t_2;
   }
   // h2 = max_pool2d(relu(conv2d(h1, K2, bias=k2)), 2) : [32, 16, 5, 5]
   for (let i0 = 0; i0 < 32; i0++) {
@@ -2634,14 +2590,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
   }
   // u9 = conv2d(img, K1, bias=k1, padding=2) : [32, 6, 28, 28]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 6; i1++) {
-      for (let i2 = 0; i2 < 28; i2++) {
-        for (let i3 = 0; i3 < 28; i3++) {
-          u9[((i0 * 6 + i1) * 28 + i2) * 28 + i3] = u5[((i0 * 6 + i1) * 28 + i2) * 28 + i3] + k1[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 150528; i++) {
+    u9[i] = u5[i] + k1[((i / 784) | 0) % 6];
   }
   // u10 = relu(conv2d(img, K1, bias=k1, padding=2)) : [32, 6, 28, 28]
   for (let i = 0; i < 150528; i++) {
@@ -2777,14 +2727,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
   }
   // u25 = conv2d(h1, K2, bias=k2) : [32, 16, 10, 10]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 10; i2++) {
-        for (let i3 = 0; i3 < 10; i3++) {
-          u25[((i0 * 16 + i1) * 10 + i2) * 10 + i3] = u21[((i0 * 16 + i1) * 10 + i2) * 10 + i3] + k2[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 51200; i++) {
+    u25[i] = u21[i] + k2[((i / 100) | 0) % 16];
   }
   // u26 = relu(conv2d(h1, K2, bias=k2)) : [32, 16, 10, 10]
   for (let i = 0; i < 51200; i++) {
@@ -3991,14 +3935,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u9 = conv2d(img, K1, bias=k1, padding=2) : [32, 6, 28, 28]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 6; i1++) {
-        for (let i2 = 0; i2 < 28; i2++) {
-          for (let i3 = 0; i3 < 28; i3++) {
-            u9[((i0 * 6 + i1) * 28 + i2) * 28 + i3] = u5[((i0 * 6 + i1) * 28 + i2) * 28 + i3] + k1[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 150528; i++) {
+      u9[i] = u5[i] + k1[((i / 784) | 0) % 6];
     }
     // u10 = relu(conv2d(img, K1, bias=k1, padding=2)) : [32, 6, 28, 28]
     for (let i = 0; i < 150528; i++) {
@@ -4134,14 +4072,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u25 = conv2d(h1, K2, bias=k2) : [32, 16, 10, 10]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 10; i2++) {
-          for (let i3 = 0; i3 < 10; i3++) {
-            u25[((i0 * 16 + i1) * 10 + i2) * 10 + i3] = u21[((i0 * 16 + i1) * 10 + i2) * 10 + i3] + k2[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 51200; i++) {
+      u25[i] = u21[i] + k2[((i / 100) | 0) % 16];
     }
     // u26 = relu(conv2d(h1, K2, bias=k2)) : [32, 16, 10, 10]
     for (let i = 0; i < 51200; i++) {

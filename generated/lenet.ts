@@ -2,7 +2,7 @@
 // (gradc compile examples/lenet.grad).
 // source sha256: 339ffa076b7fcd8a7105dcade97349b4e15d106fc1f3b41a361b579807b5273f
 // gradc options: dtype=f64
-// output sha256: 97fda807e8f6e95bad4fb868a20e76211261de794d79874ffd66062e8cf59a14
+// output sha256: cc4882b6ab361dafaeeaf111563c158e1c6b43c7bb6ea2cb2866efdd25f7259b
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -526,13 +526,9 @@ export function loss(params: Params, inputs: Inputs): number {
     }
   }
   // u10 = relu(conv2d(img, K1, bias=k1, padding=2)) : [6, 28, 28]
-  for (let i0 = 0; i0 < 6; i0++) {
-    for (let i1 = 0; i1 < 28; i1++) {
-      for (let i2 = 0; i2 < 28; i2++) {
-        const t_1 = u5[(i0 * 28 + i1) * 28 + i2] + k1[i0];
-        u10[(i0 * 28 + i1) * 28 + i2] = t_1 < 0 ? 0 : t_1;
-      }
-    }
+  for (let i = 0; i < 4704; i++) {
+    const t_1 = u5[i] + k1[(i / 784) | 0];
+    u10[i] = t_1 < 0 ? 0 : t_1;
   }
   // h1 = max_pool2d(relu(conv2d(img, K1, bias=k1, padding=2)), 2) : [6, 14, 14]
   for (let i0 = 0; i0 < 6; i0++) {
@@ -610,13 +606,9 @@ export function loss(params: Params, inputs: Inputs): number {
     }
   }
   // u26 = relu(conv2d(h1, K2, bias=k2)) : [16, 10, 10]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 10; i1++) {
-      for (let i2 = 0; i2 < 10; i2++) {
-        const t_2 = u21[(i0 * 10 + i1) * 10 + i2] + k2[i0];
-        u26[(i0 * 10 + i1) * 10 + i2] = t_2 < 0 ? 0 : t_2;
-      }
-    }
+  for (let i = 0; i < 1600; i++) {
+    const t_2 = u21[i] + k2[(i / 100) | 0];
+    u26[i] = t_2 < 0 ? 0 : t_2;
   }
   // h2 = max_pool2d(relu(conv2d(h1, K2, bias=k2)), 2) : [16, 5, 5]
   for (let i0 = 0; i0 < 16; i0++) {
@@ -916,12 +908,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
   }
   // u9 = conv2d(img, K1, bias=k1, padding=2) : [6, 28, 28]
-  for (let i0 = 0; i0 < 6; i0++) {
-    for (let i1 = 0; i1 < 28; i1++) {
-      for (let i2 = 0; i2 < 28; i2++) {
-        u9[(i0 * 28 + i1) * 28 + i2] = u5[(i0 * 28 + i1) * 28 + i2] + k1[i0];
-      }
-    }
+  for (let i = 0; i < 4704; i++) {
+    u9[i] = u5[i] + k1[(i / 784) | 0];
   }
   // u10 = relu(conv2d(img, K1, bias=k1, padding=2)) : [6, 28, 28]
   for (let i = 0; i < 4704; i++) {
@@ -1022,12 +1010,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
   }
   // u25 = conv2d(h1, K2, bias=k2) : [16, 10, 10]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 10; i1++) {
-      for (let i2 = 0; i2 < 10; i2++) {
-        u25[(i0 * 10 + i1) * 10 + i2] = u21[(i0 * 10 + i1) * 10 + i2] + k2[i0];
-      }
-    }
+  for (let i = 0; i < 1600; i++) {
+    u25[i] = u21[i] + k2[(i / 100) | 0];
   }
   // u26 = relu(conv2d(h1, K2, bias=k2)) : [16, 10, 10]
   for (let i = 0; i < 1600; i++) {
@@ -1949,14 +1933,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u10_1 = conv2d(img, K1, bias=k1, padding=2) : [16, 6, 28, 28]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 6; i1++) {
-      for (let i2 = 0; i2 < 28; i2++) {
-        for (let i3 = 0; i3 < 28; i3++) {
-          u10_1[((i0 * 6 + i1) * 28 + i2) * 28 + i3] = u5_1[((i0 * 6 + i1) * 28 + i2) * 28 + i3] + k1_1[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 75264; i++) {
+    u10_1[i] = u5_1[i] + k1_1[((i % 4704) / 784) | 0];
   }
   // u11_1 = relu(conv2d(img, K1, bias=k1, padding=2)) : [16, 6, 28, 28]
   for (let i = 0; i < 75264; i++) {
@@ -2092,14 +2070,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u27_1 = conv2d(h1, K2, bias=k2) : [16, 16, 10, 10]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 10; i2++) {
-        for (let i3 = 0; i3 < 10; i3++) {
-          u27_1[((i0 * 16 + i1) * 10 + i2) * 10 + i3] = u22_1[((i0 * 16 + i1) * 10 + i2) * 10 + i3] + k2_1[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 25600; i++) {
+    u27_1[i] = u22_1[i] + k2_1[((i % 1600) / 100) | 0];
   }
   // u28_1 = relu(conv2d(h1, K2, bias=k2)) : [16, 16, 10, 10]
   for (let i = 0; i < 25600; i++) {
@@ -3292,12 +3264,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u9 = conv2d(img, K1, bias=k1, padding=2) : [6, 28, 28]
-    for (let i0 = 0; i0 < 6; i0++) {
-      for (let i1 = 0; i1 < 28; i1++) {
-        for (let i2 = 0; i2 < 28; i2++) {
-          u9[(i0 * 28 + i1) * 28 + i2] = u5[(i0 * 28 + i1) * 28 + i2] + k1[i0];
-        }
-      }
+    for (let i = 0; i < 4704; i++) {
+      u9[i] = u5[i] + k1[(i / 784) | 0];
     }
     // u10 = relu(conv2d(img, K1, bias=k1, padding=2)) : [6, 28, 28]
     for (let i = 0; i < 4704; i++) {
@@ -3398,12 +3366,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u25 = conv2d(h1, K2, bias=k2) : [16, 10, 10]
-    for (let i0 = 0; i0 < 16; i0++) {
-      for (let i1 = 0; i1 < 10; i1++) {
-        for (let i2 = 0; i2 < 10; i2++) {
-          u25[(i0 * 10 + i1) * 10 + i2] = u21[(i0 * 10 + i1) * 10 + i2] + k2[i0];
-        }
-      }
+    for (let i = 0; i < 1600; i++) {
+      u25[i] = u21[i] + k2[(i / 100) | 0];
     }
     // u26 = relu(conv2d(h1, K2, bias=k2)) : [16, 10, 10]
     for (let i = 0; i < 1600; i++) {

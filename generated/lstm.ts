@@ -2,7 +2,7 @@
 // (gradc compile examples/lstm.grad).
 // source sha256: f35f7e6a9caaa42b521ee1b00ec29341cb085985cddf1441a60050bcda98fb18
 // gradc options: dtype=f64
-// output sha256: 979299774f7f5abf197e871b2559c04411e1b81fdf0c482d430fb0bead350ef3
+// output sha256: 0ce1ff62649cac780fb07ca1e3a8a05487970637fbbbcb3db3ce7edf86fd969a
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -690,6 +690,7 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   const u151_1 = workspace.u151_1;
   const z_15 = workspace.z_15;
   const u154_1 = workspace.u154_1;
+  const u157 = workspace.u157;
   // u4_1 : [16, 7]
   {
     for (let i = 0; i < 112; i++) {
@@ -715,10 +716,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u7_1 = concat(x, h) : [16, 7]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 7; j++) {
-      u7_1[i * 7 + j] = u4_1[i * 7 + j] + u5_1[j];
-    }
+  for (let i = 0; i < 112; i++) {
+    u7_1[i] = u4_1[i] + u5_1[i % 7];
   }
   // u9_1 = W @ concat(x, h) : [16, 16]; then, per element, z_8
   {
@@ -768,10 +767,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // c_1_1 = sigmoid(z[4:8]) * c + sigmoid(z[0:4]) * tanh(z[12:16]) : [16, 4]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 4; j++) {
-      c_1_1[i * 4 + j] = u13_1[i * 4 + j] * 0 + u17[i * 4 + j] * u19_1[i * 4 + j];
-    }
+  for (let i = 0; i < 64; i++) {
+    c_1_1[i] = u13_1[i] * 0 + u17[i] * u19_1[i];
   }
   // u23 = sigmoid(z[8:12]) : [16, 4]
   for (let i = 0; i < 16; i++) {
@@ -1430,6 +1427,12 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u157 = sigmoid(z[0:4]) : [16, 4]
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 4; j++) {
+      u157[i * 4 + j] = 1 / (1 + Math.exp(-z_15[i * 16 + j]));
+    }
+  }
+  // u159_1 = tanh(z[12:16]) : [16, 4]
 }
 
 /** Part 2 of 3: a function short enough for V8 to optimize. */
@@ -1523,12 +1526,7 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
   const u303_1 = workspace.u303_1;
   const u304_1 = workspace.u304_1;
   const d_z_11 = workspace.d_z_11;
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 4; j++) {
-      u157[i * 4 + j] = 1 / (1 + Math.exp(-z_15[i * 16 + j]));
-    }
-  }
-  // u159_1 = tanh(z[12:16]) : [16, 4]
+  const u308 = workspace.u308;
   for (let i = 0; i < 16; i++) {
     for (let j = 0; j < 4; j++) {
       u159_1[i * 4 + j] = Math.tanh(z_15[i * 16 + (12 + j)]);
@@ -2201,6 +2199,41 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     d_z_11[i] = u304_1[i] + u298[i] + u294_1[i] + u287_1[i];
   }
   // u308 : [16, 7]
+  {
+    for (let i = 0; i < 16; i++) {
+      {
+        const a0 = d_z_11[i * 16];
+        const a1 = d_z_11[i * 16 + 1];
+        const a2 = d_z_11[i * 16 + 2];
+        const a3 = d_z_11[i * 16 + 3];
+        const a4 = d_z_11[i * 16 + 4];
+        const a5 = d_z_11[i * 16 + 5];
+        const a6 = d_z_11[i * 16 + 6];
+        const a7 = d_z_11[i * 16 + 7];
+        for (let j = 0; j < 7; j++) {
+          const s = a0 * W_1[j] + a1 * W_1[j + 7] + a2 * W_1[j + 14] + a3 * W_1[j + 21];
+          u308[i * 7 + j] = s + a4 * W_1[j + 28] + a5 * W_1[j + 35] + a6 * W_1[j + 42] + a7 * W_1[j + 49];
+        }
+      }
+      {
+        const a0 = d_z_11[i * 16 + 8];
+        const a1 = d_z_11[i * 16 + 9];
+        const a2 = d_z_11[i * 16 + 10];
+        const a3 = d_z_11[i * 16 + 11];
+        const a4 = d_z_11[i * 16 + 12];
+        const a5 = d_z_11[i * 16 + 13];
+        const a6 = d_z_11[i * 16 + 14];
+        const a7 = d_z_11[i * 16 + 15];
+        for (let j = 0; j < 7; j++) {
+          const q = 56 + j;
+          const s = a0 * W_1[q] + a1 * W_1[q + 7] + a2 * W_1[q + 14] + a3 * W_1[q + 21];
+          u308[i * 7 + j] =
+            u308[i * 7 + j] + s + a4 * W_1[q + 28] + a5 * W_1[q + 35] + a6 * W_1[q + 42] + a7 * W_1[q + 49];
+        }
+      }
+    }
+  }
+  // u310_1 : [7, 16]
   batchChunk_spill[0] = u172_1;
 }
 
@@ -2301,41 +2334,6 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
   const sums = workspace.batchSums;
   const grads = out.grads;
   const u172_1 = batchChunk_spill[0];
-  {
-    for (let i = 0; i < 16; i++) {
-      {
-        const a0 = d_z_11[i * 16];
-        const a1 = d_z_11[i * 16 + 1];
-        const a2 = d_z_11[i * 16 + 2];
-        const a3 = d_z_11[i * 16 + 3];
-        const a4 = d_z_11[i * 16 + 4];
-        const a5 = d_z_11[i * 16 + 5];
-        const a6 = d_z_11[i * 16 + 6];
-        const a7 = d_z_11[i * 16 + 7];
-        for (let j = 0; j < 7; j++) {
-          const s = a0 * W_1[j] + a1 * W_1[j + 7] + a2 * W_1[j + 14] + a3 * W_1[j + 21];
-          u308[i * 7 + j] = s + a4 * W_1[j + 28] + a5 * W_1[j + 35] + a6 * W_1[j + 42] + a7 * W_1[j + 49];
-        }
-      }
-      {
-        const a0 = d_z_11[i * 16 + 8];
-        const a1 = d_z_11[i * 16 + 9];
-        const a2 = d_z_11[i * 16 + 10];
-        const a3 = d_z_11[i * 16 + 11];
-        const a4 = d_z_11[i * 16 + 12];
-        const a5 = d_z_11[i * 16 + 13];
-        const a6 = d_z_11[i * 16 + 14];
-        const a7 = d_z_11[i * 16 + 15];
-        for (let j = 0; j < 7; j++) {
-          const q = 56 + j;
-          const s = a0 * W_1[q] + a1 * W_1[q + 7] + a2 * W_1[q + 14] + a3 * W_1[q + 21];
-          u308[i * 7 + j] =
-            u308[i * 7 + j] + s + a4 * W_1[q + 28] + a5 * W_1[q + 35] + a6 * W_1[q + 42] + a7 * W_1[q + 49];
-        }
-      }
-    }
-  }
-  // u310_1 : [7, 16]
   {
     for (let i = 0; i < 7; i++) {
       {
@@ -2882,10 +2880,8 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
     }
   }
   // u434_1 : [16, 4]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 4; j++) {
-      u434_1[i * 4 + j] = d_c_1_1[i * 4 + j] * 0 * u13_1[i * 4 + j] * (1 - u13_1[i * 4 + j]);
-    }
+  for (let i = 0; i < 64; i++) {
+    u434_1[i] = d_c_1_1[i] * 0 * u13_1[i] * (1 - u13_1[i]);
   }
   // u435_1 : [16, 16]
   {

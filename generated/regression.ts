@@ -2,7 +2,7 @@
 // (gradc compile examples/regression.grad).
 // source sha256: e02653b4055fa5f69e5e6b0b7d25f6df1bcd7269915c199f18b2b5a2dfdfebd5
 // gradc options: dtype=f64
-// output sha256: f672ad6d5db337581706932bb2877dee5dd9124bf7b2233e6d539383238db1d5
+// output sha256: 946a61a78a10928aef0198043f601939c5e3d19931e4e5fdfa0050ac9a537bc2
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -325,16 +325,12 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u5_1 : [16, 16]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 16; j++) {
-      u5_1[i * 16 + j] = u1_1[i * 16 + j] + b_1 - t_3[t_offset_1 + (i * 16 + j)];
-    }
+  for (let i = 0; i < 256; i++) {
+    u5_1[i] = u1_1[i] + b_1 - t_3[t_offset_1 + i];
   }
   // u8 : [16, 16]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 16; j++) {
-      u8[i * 16 + j] = u5_1[i * 16 + j] * u5_1[i * 16 + j];
-    }
+  for (let i = 0; i < 256; i++) {
+    u8[i] = u5_1[i] * u5_1[i];
   }
   // u9_1 : [16]
   {

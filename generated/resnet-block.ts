@@ -2,7 +2,7 @@
 // (gradc compile examples/resnet-block.grad).
 // source sha256: 00530d80d80cd15d33cab52915aec764eee44f73f72aa7087db4b01433b29f27
 // gradc options: dtype=f64
-// output sha256: 0e1d6bdedf732de2efe5b981d311e1168bd27da3d693457c567cd926f8e342ff
+// output sha256: 60539be2c025d51d79f16e9e0fe9bdb9f95d7313c6c2eb0c79da74c0b57c0f9d
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -493,14 +493,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u10[i] = u7[i] * 0.00390625;
   }
   // u12 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u5[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u10[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u12[i] = u5[i] - u10[((i / 64) | 0) % 8];
   }
   // u13 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
@@ -525,15 +519,9 @@ export function loss(params: Params, inputs: Inputs): number {
     u19[i] = Math.sqrt(u14[i] * 0.00390625 + 0.00001);
   }
   // h = relu(batch_norm(conv2d(x, K1, padding=1), g1, c1)) : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          const t_1 = (u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1]) * g1[i1] + c1[i1];
-          h[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = t_1 < 0 ? 0 : t_1;
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    const t_1 = (u12[i] / u19[((i / 64) | 0) % 8]) * g1[((i / 64) | 0) % 8] + c1[((i / 64) | 0) % 8];
+    h[i] = t_1 < 0 ? 0 : t_1;
   }
   // u29 : [4, 8, 10, 10]
   {
@@ -663,14 +651,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u37[i] = u35[i] * 0.00390625;
   }
   // u39 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u33[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u37[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u39[i] = u33[i] - u37[((i / 64) | 0) % 8];
   }
   // u40 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
@@ -695,17 +677,10 @@ export function loss(params: Params, inputs: Inputs): number {
     u45[i] = Math.sqrt(u41[i] * 0.00390625 + 0.00001);
   }
   // u58 = (y - target)^2 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          const t_2 =
-            (u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u45[i1]) * g2[i1] + c2[i1] + x[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
-          const t_3 = (t_2 < 0 ? 0 : t_2) - target[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
-          u58[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = t_3 * t_3;
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    const t_2 = (u39[i] / u45[((i / 64) | 0) % 8]) * g2[((i / 64) | 0) % 8] + c2[((i / 64) | 0) % 8] + x[i];
+    const t_3 = (t_2 < 0 ? 0 : t_2) - target[i];
+    u58[i] = t_3 * t_3;
   }
   let u59 = 0;
   {
@@ -918,14 +893,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u10[i] = u7[i] * 0.00390625;
   }
   // u12 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u5[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u10[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u12[i] = u5[i] - u10[((i / 64) | 0) % 8];
   }
   // u13 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
@@ -950,24 +919,12 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u19[i] = Math.sqrt(u14[i] * 0.00390625 + 0.00001);
   }
   // u21 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u21[i] = u12[i] / u19[((i / 64) | 0) % 8];
   }
   // u27 = batch_norm(conv2d(x, K1, padding=1), g1, c1) : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u27[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1] + c1[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u27[i] = u21[i] * g1[((i / 64) | 0) % 8] + c1[((i / 64) | 0) % 8];
   }
   // h = relu(batch_norm(conv2d(x, K1, padding=1), g1, c1)) : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
@@ -1101,14 +1058,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u37[i] = u35[i] * 0.00390625;
   }
   // u39 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u33[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u37[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u39[i] = u33[i] - u37[((i / 64) | 0) % 8];
   }
   // u40 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
@@ -1133,25 +1084,12 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u45[i] = Math.sqrt(u41[i] * 0.00390625 + 0.00001);
   }
   // u47 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u45[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u47[i] = u39[i] / u45[((i / 64) | 0) % 8];
   }
   // u54 = batch_norm(conv2d(h, K2, padding=1), g2, c2) + x : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u54[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1] + c2[i1] + x[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u54[i] = u47[i] * g2[((i / 64) | 0) % 8] + c2[((i / 64) | 0) % 8] + x[i];
   }
   // u56 = (y - target) : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
@@ -1192,14 +1130,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
   }
   // u67 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u64[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u67[i] = u64[i] * g2[((i / 64) | 0) % 8];
   }
   // u68 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
@@ -1221,17 +1153,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
   }
   // u76 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u76[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
-              ? 0
-              : -(u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u45[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u76[i] = u67[i] === 0 ? 0 : -(u67[i] * u47[i]) / u45[((i / 64) | 0) % 8];
   }
   // u77 : [1, 8, 1, 1]
   {
@@ -1253,16 +1176,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u82[i] = (u77[i] === 0 ? 0 : u77[i] / (2 * u45[i])) * 0.00390625;
   }
   // u86 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u86[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            2 * (u82[i1] * u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
-            (u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u45[i1]);
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u86[i] = 2 * (u82[((i / 64) | 0) % 8] * u39[i]) + (u67[i] === 0 ? 0 : u67[i] / u45[((i / 64) | 0) % 8]);
   }
   // u87 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
@@ -1288,14 +1203,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u89[i] = u88[i] * 0.00390625;
   }
   // u91 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u91[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u89[i1] + u86[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u91[i] = u89[((i / 64) | 0) % 8] + u86[i];
   }
   // u93 : [4, 8, 72]
   {
@@ -1417,14 +1326,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
   }
   // u103 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u100[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u103[i] = u100[i] * g1[((i / 64) | 0) % 8];
   }
   // u104 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
@@ -1446,17 +1349,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     }
   }
   // u112 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u112[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
-              ? 0
-              : -(u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u19[i1];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u112[i] = u103[i] === 0 ? 0 : -(u103[i] * u21[i]) / u19[((i / 64) | 0) % 8];
   }
   // u113 : [1, 8, 1, 1]
   {
@@ -1478,16 +1372,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u117[i] = (u113[i] === 0 ? 0 : u113[i] / (2 * u19[i])) * 0.00390625;
   }
   // u121 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u121[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-            2 * (u117[i1] * u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
-            (u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1]);
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u121[i] = 2 * (u117[((i / 64) | 0) % 8] * u12[i]) + (u103[i] === 0 ? 0 : u103[i] / u19[((i / 64) | 0) % 8]);
   }
   // u122 : [4, 8, 8, 8]
   for (let i = 0; i < 2048; i++) {
@@ -1513,14 +1399,8 @@ export function gradients(params: Params, inputs: Inputs, out: Result = createRe
     u124[i] = u123[i] * 0.00390625;
   }
   // u126 : [4, 8, 8, 8]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 8; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          u126[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u124[i1] + u121[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
-        }
-      }
-    }
+  for (let i = 0; i < 2048; i++) {
+    u126[i] = u124[((i / 64) | 0) % 8] + u121[i];
   }
   // u128 : [4, 8, 72]
   {
@@ -1799,16 +1679,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u11_1 : [16, 1, 8, 1, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 1; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          for (let i4 = 0; i4 < 1; i4++) {
-            u11_1[(i0 + i1) * 8 + i2 + i3 + i4] = u7_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 128; i++) {
+    u11_1[i] = u7_1[i] * 0.00390625;
   }
   // u13_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
@@ -1844,16 +1716,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u21_1 : [16, 1, 8, 1, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 1; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          for (let i4 = 0; i4 < 1; i4++) {
-            u21_1[(i0 + i1) * 8 + i2 + i3 + i4] = Math.sqrt(u15_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625 + 0.00001);
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 128; i++) {
+    u21_1[i] = Math.sqrt(u15_1[i] * 0.00390625 + 0.00001);
   }
   // u23_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
@@ -1869,17 +1733,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u31_1 = batch_norm(conv2d(x, K1, padding=1), g1, c1) : [16, 4, 8, 8, 8]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          for (let i4 = 0; i4 < 8; i4++) {
-            u31_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u23_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g1_1[i2] + c1_1[i2];
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u31_1[i] = u23_1[i] * g1_1[(((i % 2048) / 64) | 0) % 8] + c1_1[(((i % 2048) / 64) | 0) % 8];
   }
   // h_1 = relu(batch_norm(conv2d(x, K1, padding=1), g1, c1)) : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
@@ -2018,16 +1873,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u41_1 : [16, 1, 8, 1, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 1; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          for (let i4 = 0; i4 < 1; i4++) {
-            u41_1[(i0 + i1) * 8 + i2 + i3 + i4] = u39_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 128; i++) {
+    u41_1[i] = u39_1[i] * 0.00390625;
   }
   // u43_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
@@ -2063,16 +1910,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u49_1 : [16, 1, 8, 1, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 1; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          for (let i4 = 0; i4 < 1; i4++) {
-            u49_1[(i0 + i1) * 8 + i2 + i3 + i4] = Math.sqrt(u45_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625 + 0.00001);
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 128; i++) {
+    u49_1[i] = Math.sqrt(u45_1[i] * 0.00390625 + 0.00001);
   }
   // u51_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
@@ -2088,36 +1927,16 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u60 = batch_norm(conv2d(h, K2, padding=1), g2, c2) + x : [16, 4, 8, 8, 8]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          for (let i4 = 0; i4 < 8; i4++) {
-            u60[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u51_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g2_1[i2] +
-              c2_1[i2] +
-              x_1[x_offset_1 + ((((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4)];
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u60[i] = u51_1[i] * g2_1[(((i % 2048) / 64) | 0) % 8] + c2_1[(((i % 2048) / 64) | 0) % 8] + x_1[x_offset_1 + i];
   }
   // u62_1 = (y - target) : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
     u62_1[i] = (u60[i] < 0 ? 0 : u60[i]) - target_1[target_offset_1 + i];
   }
   // u65_1 = (y - target)^2 : [16, 4, 8, 8, 8]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          for (let i4 = 0; i4 < 8; i4++) {
-            u65_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u62_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * u62_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4];
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u65_1[i] = u62_1[i] * u62_1[i];
   }
   // u67_1 : [16]
   {
@@ -2180,17 +1999,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u79_1 : [16, 4, 8, 8, 8]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          for (let i4 = 0; i4 < 8; i4++) {
-            u79_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u75_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g2_1[i2];
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u79_1[i] = u75_1[i] * g2_1[(((i % 2048) / 64) | 0) % 8];
   }
   // u80_1 : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
@@ -2264,19 +2074,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u95_1 : [16, 1, 8, 1, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 1; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          for (let i4 = 0; i4 < 1; i4++) {
-            u95_1[(i0 + i1) * 8 + i2 + i3 + i4] =
-              (u90_1[(i0 + i1) * 8 + i2 + i3 + i4] === 0
-                ? 0
-                : u90_1[(i0 + i1) * 8 + i2 + i3 + i4] / (2 * u49_1[(i0 + i1) * 8 + i2 + i3 + i4])) * 0.00390625;
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 128; i++) {
+    u95_1[i] = (u90_1[i] === 0 ? 0 : u90_1[i] / (2 * u49_1[i])) * 0.00390625;
   }
   // u99 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
@@ -2316,16 +2115,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u102 : [16, 1, 8, 1, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 1; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          for (let i4 = 0; i4 < 1; i4++) {
-            u102[(i0 + i1) * 8 + i2 + i3 + i4] = u101_1[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 128; i++) {
+    u102[i] = u101_1[i] * 0.00390625;
   }
   // u104_1 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
@@ -2489,17 +2280,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u117_1 : [16, 4, 8, 8, 8]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 8; i3++) {
-          for (let i4 = 0; i4 < 8; i4++) {
-            u117_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] =
-              u113_1[(((i0 * 4 + i1) * 8 + i2) * 8 + i3) * 8 + i4] * g1_1[i2];
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u117_1[i] = u113_1[i] * g1_1[(((i % 2048) / 64) | 0) % 8];
   }
   // u118_1 : [16, 4, 8, 8, 8]
   for (let i = 0; i < 32768; i++) {
@@ -2573,19 +2355,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u132 : [16, 1, 8, 1, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 1; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          for (let i4 = 0; i4 < 1; i4++) {
-            u132[(i0 + i1) * 8 + i2 + i3 + i4] =
-              (u128_1[(i0 + i1) * 8 + i2 + i3 + i4] === 0
-                ? 0
-                : u128_1[(i0 + i1) * 8 + i2 + i3 + i4] / (2 * u21_1[(i0 + i1) * 8 + i2 + i3 + i4])) * 0.00390625;
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 128; i++) {
+    u132[i] = (u128_1[i] === 0 ? 0 : u128_1[i] / (2 * u21_1[i])) * 0.00390625;
   }
   // u136 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
@@ -2625,16 +2396,8 @@ function batchChunk(params: Params, batch: Batch, first: number, out: Result): v
     }
   }
   // u139 : [16, 1, 8, 1, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 1; i1++) {
-      for (let i2 = 0; i2 < 8; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          for (let i4 = 0; i4 < 1; i4++) {
-            u139[(i0 + i1) * 8 + i2 + i3 + i4] = u138[(i0 + i1) * 8 + i2 + i3 + i4] * 0.00390625;
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 128; i++) {
+    u139[i] = u138[i] * 0.00390625;
   }
   // u141 : [16, 4, 8, 8, 8]
   for (let i0 = 0; i0 < 16; i0++) {
@@ -2939,14 +2702,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u10[i] = u7[i] * 0.00390625;
     }
     // u12 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u5[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u10[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u12[i] = u5[i] - u10[((i / 64) | 0) % 8];
     }
     // u13 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
@@ -2971,24 +2728,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u19[i] = Math.sqrt(u14[i] * 0.00390625 + 0.00001);
     }
     // u21 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u21[i] = u12[i] / u19[((i / 64) | 0) % 8];
     }
     // u27 = batch_norm(conv2d(x, K1, padding=1), g1, c1) : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u27[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1] + c1[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u27[i] = u21[i] * g1[((i / 64) | 0) % 8] + c1[((i / 64) | 0) % 8];
     }
     // h = relu(batch_norm(conv2d(x, K1, padding=1), g1, c1)) : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
@@ -3122,14 +2867,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u37[i] = u35[i] * 0.00390625;
     }
     // u39 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u33[((i0 * 8 + i1) * 8 + i2) * 8 + i3] - u37[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u39[i] = u33[i] - u37[((i / 64) | 0) % 8];
     }
     // u40 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
@@ -3154,27 +2893,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u45[i] = Math.sqrt(u41[i] * 0.00390625 + 0.00001);
     }
     // u47 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u45[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u47[i] = u39[i] / u45[((i / 64) | 0) % 8];
     }
     // u54 = batch_norm(conv2d(h, K2, padding=1), g2, c2) + x : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u54[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1] +
-              c2[i1] +
-              x[x_offset + (((i0 * 8 + i1) * 8 + i2) * 8 + i3)];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u54[i] = u47[i] * g2[((i / 64) | 0) % 8] + c2[((i / 64) | 0) % 8] + x[x_offset + i];
     }
     // u56 = (y - target) : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
@@ -3215,14 +2939,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u67 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u64[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g2[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u67[i] = u64[i] * g2[((i / 64) | 0) % 8];
     }
     // u68 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
@@ -3244,17 +2962,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u76 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u76[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
-                ? 0
-                : -(u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u47[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u45[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u76[i] = u67[i] === 0 ? 0 : -(u67[i] * u47[i]) / u45[((i / 64) | 0) % 8];
     }
     // u77 : [1, 8, 1, 1]
     {
@@ -3276,16 +2985,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u82[i] = (u77[i] === 0 ? 0 : u77[i] / (2 * u45[i])) * 0.00390625;
     }
     // u86 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u86[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              2 * (u82[i1] * u39[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
-              (u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u67[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u45[i1]);
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u86[i] = 2 * (u82[((i / 64) | 0) % 8] * u39[i]) + (u67[i] === 0 ? 0 : u67[i] / u45[((i / 64) | 0) % 8]);
     }
     // u87 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
@@ -3311,14 +3012,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u89[i] = u88[i] * 0.00390625;
     }
     // u91 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u91[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u89[i1] + u86[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u91[i] = u89[((i / 64) | 0) % 8] + u86[i];
     }
     // u93 : [4, 8, 72]
     {
@@ -3440,14 +3135,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u103 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u100[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * g1[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u103[i] = u100[i] * g1[((i / 64) | 0) % 8];
     }
     // u104 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
@@ -3469,17 +3158,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u112 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u112[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0
-                ? 0
-                : -(u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] * u21[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) / u19[i1];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u112[i] = u103[i] === 0 ? 0 : -(u103[i] * u21[i]) / u19[((i / 64) | 0) % 8];
     }
     // u113 : [1, 8, 1, 1]
     {
@@ -3501,16 +3181,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u117[i] = (u113[i] === 0 ? 0 : u113[i] / (2 * u19[i])) * 0.00390625;
     }
     // u121 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u121[((i0 * 8 + i1) * 8 + i2) * 8 + i3] =
-              2 * (u117[i1] * u12[((i0 * 8 + i1) * 8 + i2) * 8 + i3]) +
-              (u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] === 0 ? 0 : u103[((i0 * 8 + i1) * 8 + i2) * 8 + i3] / u19[i1]);
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u121[i] = 2 * (u117[((i / 64) | 0) % 8] * u12[i]) + (u103[i] === 0 ? 0 : u103[i] / u19[((i / 64) | 0) % 8]);
     }
     // u122 : [4, 8, 8, 8]
     for (let i = 0; i < 2048; i++) {
@@ -3536,14 +3208,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u124[i] = u123[i] * 0.00390625;
     }
     // u126 : [4, 8, 8, 8]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 8; i1++) {
-        for (let i2 = 0; i2 < 8; i2++) {
-          for (let i3 = 0; i3 < 8; i3++) {
-            u126[((i0 * 8 + i1) * 8 + i2) * 8 + i3] = u124[i1] + u121[((i0 * 8 + i1) * 8 + i2) * 8 + i3];
-          }
-        }
-      }
+    for (let i = 0; i < 2048; i++) {
+      u126[i] = u124[((i / 64) | 0) % 8] + u121[i];
     }
     // u128 : [4, 8, 72]
     {

@@ -2,7 +2,7 @@
 // (gradc compile examples/rnn.grad).
 // source sha256: fb5e912f98395afa2867a692df9782dff1b3f6dde667de09244fdf27f40192a8
 // gradc options: dtype=f64
-// output sha256: 48adfa06c55f9b1257833510de4c7d2bcbdc31c8fbc91ac91441772f57bedc5e
+// output sha256: 6cc955d6369cadcbd454fd006b820bf1a7484114d3aff7834b37f5660d51f3d3
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -5800,10 +5800,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // h_1_1 = tanh(e + W @ h + b) : [16, 16]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 16; j++) {
-      h_1_1[i * 16 + j] = Math.tanh(e_16[i * 16 + j] + u5_1[j] + bh_1[j]);
-    }
+  for (let i = 0; i < 256; i++) {
+    h_1_1[i] = Math.tanh(e_16[i] + u5_1[i % 16] + bh_1[i % 16]);
   }
   // u12_1 = Wo @ h{t} : [16, 12]; then, per element, u14_1
   {

@@ -2,7 +2,7 @@
 // (gradc compile examples/transformer-batch.grad).
 // source sha256: 02928773ca5f167c79ebbe0247b2ce768325287bcee0e1b5282d447a667fccc9
 // gradc options: dtype=f64
-// output sha256: 9ce33bfae9b43ef8803cf3fb3277164b5cd1c6a4a022dfb6eadf90c14db3b37f
+// output sha256: 2f364d27a9de02c510fa4ac7bc3a20c3dd1bcc963cd17618d6f49fc770029f9d
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -614,6 +614,7 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
   const u83 = workspace.u83;
   const u87 = workspace.u87;
   const d_b2 = out.grads.b2;
+  const u91 = workspace.u91;
   // u1 : [32, 16]
   {
     for (let q0 = 0; q0 < 32; q0++) {
@@ -631,12 +632,8 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     u4[i] = u1[i] * 0.015625;
   }
   // u6 : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u6[(i0 * 16 + i1) * 64 + i2] = X[(i0 * 16 + i1) * 64 + i2] - u4[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u6[i] = X[i] - u4[(i / 64) | 0];
   }
   // u7 : [32, 16, 64]
   for (let i = 0; i < 32768; i++) {
@@ -659,20 +656,12 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     u13[i] = Math.sqrt(u8[i] * 0.015625 + 0.00001);
   }
   // u15 : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u15[(i0 * 16 + i1) * 64 + i2] = u6[(i0 * 16 + i1) * 64 + i2] / u13[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u15[i] = u6[i] / u13[(i / 64) | 0];
   }
   // A = layer_norm(X, g1, c1) : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        A[(i0 * 16 + i1) * 64 + i2] = u15[(i0 * 16 + i1) * 64 + i2] * g1[i2] + c1[i2];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    A[i] = u15[i] * g1[i % 64] + c1[i % 64];
   }
   // u21 : [512, 64]
   {
@@ -874,15 +863,8 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     u35[i] = (0 >= u31[i] - u30[i] ? 1 : 0) > 0 ? 1 : 0;
   }
   // u38 = where(tril(ones([16, 16])) > 0, S, -1e9) : [32, 4, 16, 16]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 16; i3++) {
-          u38[((i0 * 4 + i1) * 16 + i2) * 16 + i3] =
-            u35[i2 * 16 + i3] > 0 ? u27[((i0 * 4 + i1) * 16 + i2) * 16 + i3] / 4 : -1000000000;
-        }
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u38[i] = u35[i % 256] > 0 ? u27[i] / 4 : -1000000000;
   }
   // P = softmax(where(tril(ones([16, 16])) > 0, S, -1e9)) : [32, 4, 16, 16]
   {
@@ -1027,12 +1009,8 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     u47[i] = u45[i] * 0.015625;
   }
   // u49 : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u49[(i0 * 16 + i1) * 64 + i2] = H[(i0 * 16 + i1) * 64 + i2] - u47[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u49[i] = H[i] - u47[(i / 64) | 0];
   }
   // u50 : [32, 16, 64]
   for (let i = 0; i < 32768; i++) {
@@ -1055,20 +1033,12 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     u55[i] = Math.sqrt(u51[i] * 0.015625 + 0.00001);
   }
   // u57 : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u57[(i0 * 16 + i1) * 64 + i2] = u49[(i0 * 16 + i1) * 64 + i2] / u55[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u57[i] = u49[i] / u55[(i / 64) | 0];
   }
   // M = layer_norm(H, g2, c2) : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        M[(i0 * 16 + i1) * 64 + i2] = u57[(i0 * 16 + i1) * 64 + i2] * g2[i2] + c2[i2];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    M[i] = u57[i] * g2[i % 64] + c2[i % 64];
   }
   // u63 : [512, 256]
   {
@@ -1121,12 +1091,8 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     }
   }
   // u66 = M @ W1 + b1 : [32, 16, 256]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 256; i2++) {
-        u66[(i0 * 16 + i1) * 256 + i2] = u63[(i0 * 16 + i1) * 256 + i2] + b1[i2];
-      }
-    }
+  for (let i = 0; i < 131072; i++) {
+    u66[i] = u63[i] + b1[i % 256];
   }
   // u68 : [32, 16, 256]
   for (let i = 0; i < 131072; i++) {
@@ -1195,13 +1161,8 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     }
   }
   // u81 = (Z - Y) : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u81[(i0 * 16 + i1) * 64 + i2] =
-          H[(i0 * 16 + i1) * 64 + i2] + u76[(i0 * 16 + i1) * 64 + i2] + b2[i2] - Y[(i0 * 16 + i1) * 64 + i2];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u81[i] = H[i] + u76[i] + b2[i % 64] - Y[i];
   }
   // u83 = (Z - Y)^2 : [32, 16, 64]
   for (let i = 0; i < 32768; i++) {
@@ -1236,16 +1197,42 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     }
   }
   // u91 : [512, 256]
+  {
+    for (let j = 0; j < 256; j += 2) {
+      for (let i = 0; i < 512; i += 2) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let t = 0; t < 64; t++) {
+          const a0 = u87[i * 64 + t];
+          const a1 = u87[(i + 1) * 64 + t];
+          const a2 = W2[j * 64 + t];
+          const a3 = W2[(j + 1) * 64 + t];
+          s0 += a0 * a2;
+          s1 += a0 * a3;
+          s2 += a1 * a2;
+          s3 += a1 * a3;
+        }
+        u91[i * 256 + j] = s0;
+        u91[i * 256 + (j + 1)] = s1;
+        u91[(i + 1) * 256 + j] = s2;
+        u91[(i + 1) * 256 + (j + 1)] = s3;
+      }
+    }
+  }
+  // d_W2 : [256, 64]
   gradients_spill[0] = loss_value;
 }
 
 /** Part 2 of 3: a function short enough for V8 to optimize. */
 function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
+  const Wk = params.Wk;
   const Wv = params.Wv;
   const Wo = params.Wo;
   const g2 = params.g2;
   const W1 = params.W1;
-  const W2 = params.W2;
+  const A = workspace.A;
   const u21 = workspace.u21;
   const u23 = workspace.u23;
   const u25 = workspace.u25;
@@ -1290,31 +1277,8 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
   const d_Q = workspace.d_Q;
   const d_K = workspace.d_K;
   const u161 = workspace.u161;
-  {
-    for (let j = 0; j < 256; j += 2) {
-      for (let i = 0; i < 512; i += 2) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let t = 0; t < 64; t++) {
-          const a0 = u87[i * 64 + t];
-          const a1 = u87[(i + 1) * 64 + t];
-          const a2 = W2[j * 64 + t];
-          const a3 = W2[(j + 1) * 64 + t];
-          s0 += a0 * a2;
-          s1 += a0 * a3;
-          s2 += a1 * a2;
-          s3 += a1 * a3;
-        }
-        u91[i * 256 + j] = s0;
-        u91[i * 256 + (j + 1)] = s1;
-        u91[(i + 1) * 256 + j] = s2;
-        u91[(i + 1) * 256 + (j + 1)] = s3;
-      }
-    }
-  }
-  // d_W2 : [256, 64]
+  const d_Wv = out.grads.Wv;
+  const u166 = workspace.u166;
   {
     for (let i = 0; i < 256; i++) {
       {
@@ -1477,12 +1441,8 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
     }
   }
   // u115 : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u115[(i0 * 16 + i1) * 64 + i2] = u110[(i0 * 16 + i1) * 64 + i2] * g2[i2];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u115[i] = u110[i] * g2[i % 64];
   }
   // u116 : [32, 16, 64]
   for (let i = 0; i < 32768; i++) {
@@ -1502,15 +1462,8 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
     }
   }
   // u123 : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u123[(i0 * 16 + i1) * 64 + i2] =
-          u115[(i0 * 16 + i1) * 64 + i2] === 0
-            ? 0
-            : -(u115[(i0 * 16 + i1) * 64 + i2] * u57[(i0 * 16 + i1) * 64 + i2]) / u55[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u123[i] = u115[i] === 0 ? 0 : -(u115[i] * u57[i]) / u55[(i / 64) | 0];
   }
   // u124 : [32, 16, 1]
   {
@@ -1530,14 +1483,8 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
     u129[i] = (u124[i] === 0 ? 0 : u124[i] / (2 * u55[i])) * 0.015625;
   }
   // u133 : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u133[(i0 * 16 + i1) * 64 + i2] =
-          2 * (u129[i0 * 16 + i1] * u49[(i0 * 16 + i1) * 64 + i2]) +
-          (u115[(i0 * 16 + i1) * 64 + i2] === 0 ? 0 : u115[(i0 * 16 + i1) * 64 + i2] / u55[i0 * 16 + i1]);
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u133[i] = 2 * (u129[(i / 64) | 0] * u49[i]) + (u115[i] === 0 ? 0 : u115[i] / u55[(i / 64) | 0]);
   }
   // u134 : [32, 16, 64]
   for (let i = 0; i < 32768; i++) {
@@ -1561,13 +1508,8 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
     u136[i] = u135[i] * 0.015625;
   }
   // d_H : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        d_H[(i0 * 16 + i1) * 64 + i2] =
-          u136[i0 * 16 + i1] + u133[(i0 * 16 + i1) * 64 + i2] + u87[(i0 * 16 + i1) * 64 + i2];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    d_H[i] = u136[(i / 64) | 0] + u133[i] + u87[i];
   }
   // u142 : [512, 64]
   {
@@ -1744,18 +1686,8 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
     }
   }
   // d_S : [32, 4, 16, 16]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 16; i3++) {
-          d_S[((i0 * 4 + i1) * 16 + i2) * 16 + i3] =
-            u35[i2 * 16 + i3] > 0
-              ? P[((i0 * 4 + i1) * 16 + i2) * 16 + i3] *
-                (d_P[((i0 * 4 + i1) * 16 + i2) * 16 + i3] - u149[(i0 * 4 + i1) * 16 + i2])
-              : 0;
-        }
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    d_S[i] = u35[i % 256] > 0 ? P[i] * (d_P[i] - u149[(i / 16) | 0]) : 0;
   }
   // u156 : [32, 4, 16, 16]
   for (let i = 0; i < 32768; i++) {
@@ -1899,28 +1831,6 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
     }
   }
   // d_Wv : [64, 64]
-}
-
-/** Part 3 of 3: a function short enough for V8 to optimize. */
-function gradients_part3(params: Params, _inputs: Inputs, out: Result): void {
-  const Wq = params.Wq;
-  const Wk = params.Wk;
-  const u15 = workspace.u15;
-  const A = workspace.A;
-  const d_V = workspace.d_V;
-  const d_Q = workspace.d_Q;
-  const d_K = workspace.d_K;
-  const u161 = workspace.u161;
-  const d_Wv = out.grads.Wv;
-  const u166 = workspace.u166;
-  const d_Wk = out.grads.Wk;
-  const u170 = workspace.u170;
-  const d_Wq = out.grads.Wq;
-  const u173 = workspace.u173;
-  const d_c1 = out.grads.c1;
-  const u176 = workspace.u176;
-  const d_g1 = out.grads.g1;
-  const loss_value = gradients_spill[0];
   {
     for (let i = 0; i < 64; i++) {
       {
@@ -1996,6 +1906,25 @@ function gradients_part3(params: Params, _inputs: Inputs, out: Result): void {
     }
   }
   // d_Wk : [64, 64]
+}
+
+/** Part 3 of 3: a function short enough for V8 to optimize. */
+function gradients_part3(params: Params, _inputs: Inputs, out: Result): void {
+  const Wq = params.Wq;
+  const u15 = workspace.u15;
+  const A = workspace.A;
+  const d_Q = workspace.d_Q;
+  const d_K = workspace.d_K;
+  const u161 = workspace.u161;
+  const u166 = workspace.u166;
+  const d_Wk = out.grads.Wk;
+  const u170 = workspace.u170;
+  const d_Wq = out.grads.Wq;
+  const u173 = workspace.u173;
+  const d_c1 = out.grads.c1;
+  const u176 = workspace.u176;
+  const d_g1 = out.grads.g1;
+  const loss_value = gradients_spill[0];
   {
     for (let i = 0; i < 64; i++) {
       {
@@ -2173,8 +2102,12 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   const c2_1 = params.c2;
   const W1_1 = params.W1;
   const b1_1 = params.b1;
+  const W2_1 = params.W2;
+  const b2_1 = params.b2;
   const X_1 = batch.X;
   const X_offset_1 = first * 32768;
+  const Y_1 = batch.Y;
+  const Y_offset_1 = first * 32768;
   const u1_1 = workspace.u1_1;
   const u5_1 = workspace.u5_1;
   const u7_1 = workspace.u7_1;
@@ -2205,6 +2138,14 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   const M_1 = workspace.M_1;
   const u72_1 = workspace.u72_1;
   const u76_1 = workspace.u76_1;
+  const u79_1 = workspace.u79_1;
+  const u82_1 = workspace.u82_1;
+  const u86_1 = workspace.u86_1;
+  const u87_1 = workspace.u87_1;
+  const u89_1 = workspace.u89_1;
+  const u95_1 = workspace.u95_1;
+  const u98_1 = workspace.u98_1;
+  const u100_1 = workspace.u100_1;
   // u1_1 : [16, 32, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
@@ -2220,25 +2161,12 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u5_1 : [16, 32, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          u5_1[(i0 * 32 + i1) * 16 + i2 + i3] = u1_1[(i0 * 32 + i1) * 16 + i2 + i3] * 0.015625;
-        }
-      }
-    }
+  for (let i = 0; i < 8192; i++) {
+    u5_1[i] = u1_1[i] * 0.015625;
   }
   // u7_1 : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          u7_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] =
-            X_1[X_offset_1 + (((i0 * 32 + i1) * 16 + i2) * 64 + i3)] - u5_1[(i0 * 32 + i1) * 16 + i2];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u7_1[i] = X_1[X_offset_1 + i] - u5_1[(i / 64) | 0];
   }
   // u8_1 : [16, 32, 16, 64]
   for (let i = 0; i < 524288; i++) {
@@ -2259,35 +2187,16 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u15_1 : [16, 32, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          u15_1[(i0 * 32 + i1) * 16 + i2 + i3] = Math.sqrt(u9_1[(i0 * 32 + i1) * 16 + i2 + i3] * 0.015625 + 0.00001);
-        }
-      }
-    }
+  for (let i = 0; i < 8192; i++) {
+    u15_1[i] = Math.sqrt(u9_1[i] * 0.015625 + 0.00001);
   }
   // u17_1 : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          u17_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] =
-            u7_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] / u15_1[(i0 * 32 + i1) * 16 + i2];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u17_1[i] = u7_1[i] / u15_1[(i / 64) | 0];
   }
   // A_1 = layer_norm(X, g1, c1) : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          A_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] = u17_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] * g1_1[i3] + c1_1[i3];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    A_1[i] = u17_1[i] * g1_1[(i % 32768) % 64] + c1_1[(i % 32768) % 64];
   }
   // u25_1 : [8192, 64]
   {
@@ -2491,17 +2400,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     u40_1[i] = (0 >= u36_1[i] - u35_1[i] ? 1 : 0) > 0 ? 1 : 0;
   }
   // u45_1 = where(tril(ones([16, 16])) > 0, S, -1e9) : [16, 32, 4, 16, 16]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 4; i2++) {
-        for (let i3 = 0; i3 < 16; i3++) {
-          for (let i4 = 0; i4 < 16; i4++) {
-            u45_1[(((i0 * 32 + i1) * 4 + i2) * 16 + i3) * 16 + i4] =
-              u40_1[i3 * 16 + i4] > 0 ? u31_1[(((i0 * 32 + i1) * 4 + i2) * 16 + i3) * 16 + i4] / 4 : -1000000000;
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u45_1[i] = u40_1[(i % 32768) % 256] > 0 ? u31_1[i] / 4 : -1000000000;
   }
   // P_1 = softmax(where(tril(ones([16, 16])) > 0, S, -1e9)) : [16, 32, 4, 16, 16]
   {
@@ -2646,25 +2546,12 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u54_1 : [16, 32, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          u54_1[(i0 * 32 + i1) * 16 + i2 + i3] = u52_1[(i0 * 32 + i1) * 16 + i2 + i3] * 0.015625;
-        }
-      }
-    }
+  for (let i = 0; i < 8192; i++) {
+    u54_1[i] = u52_1[i] * 0.015625;
   }
   // u56_1 : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          u56_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] =
-            H_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] - u54_1[(i0 * 32 + i1) * 16 + i2];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u56_1[i] = H_1[i] - u54_1[(i / 64) | 0];
   }
   // u57_1 : [16, 32, 16, 64]
   for (let i = 0; i < 524288; i++) {
@@ -2685,35 +2572,16 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u62_1 : [16, 32, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          u62_1[(i0 * 32 + i1) * 16 + i2 + i3] = Math.sqrt(u58_1[(i0 * 32 + i1) * 16 + i2 + i3] * 0.015625 + 0.00001);
-        }
-      }
-    }
+  for (let i = 0; i < 8192; i++) {
+    u62_1[i] = Math.sqrt(u58_1[i] * 0.015625 + 0.00001);
   }
   // u64_1 : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          u64_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] =
-            u56_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] / u62_1[(i0 * 32 + i1) * 16 + i2];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u64_1[i] = u56_1[i] / u62_1[(i / 64) | 0];
   }
   // M_1 = layer_norm(H, g2, c2) : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          M_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] = u64_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] * g2_1[i3] + c2_1[i3];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    M_1[i] = u64_1[i] * g2_1[(i % 32768) % 64] + c2_1[(i % 32768) % 64];
   }
   // u72_1 : [8192, 256]
   {
@@ -2773,100 +2641,20 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u76_1 = M @ W1 + b1 : [16, 32, 16, 256]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 256; i3++) {
-          u76_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] = u72_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] + b1_1[i3];
-        }
-      }
-    }
+  for (let i = 0; i < 2097152; i++) {
+    u76_1[i] = u72_1[i] + b1_1[(i % 131072) % 256];
   }
   // u79_1 : [16, 32, 16, 256]
-}
-
-/** Part 2 of 3: a function short enough for V8 to optimize. */
-function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Result): void {
-  const Wo_1 = params.Wo;
-  const g2_1 = params.g2;
-  const W1_1 = params.W1;
-  const W2_1 = params.W2;
-  const b2_1 = params.b2;
-  const Y_1 = batch.Y;
-  const Y_offset_1 = first * 32768;
-  const u29 = workspace.u29;
-  const u47_1 = workspace.u47_1;
-  const H_1 = workspace.H_1;
-  const u56_1 = workspace.u56_1;
-  const u62_1 = workspace.u62_1;
-  const u64_1 = workspace.u64_1;
-  const M_1 = workspace.M_1;
-  const u76_1 = workspace.u76_1;
-  const u79_1 = workspace.u79_1;
-  const u82_1 = workspace.u82_1;
-  const u86_1 = workspace.u86_1;
-  const u87_1 = workspace.u87_1;
-  const u89_1 = workspace.u89_1;
-  const u95_1 = workspace.u95_1;
-  const u98_1 = workspace.u98_1;
-  const u100_1 = workspace.u100_1;
-  const loss_1 = workspace.loss_1;
-  const u106_1 = workspace.u106_1;
-  const u107 = workspace.u107;
-  const d_b2_1 = workspace.d_b2_1;
-  const u111_1 = workspace.u111_1;
-  const d_W2_1 = workspace.d_W2_1;
-  const u126_1 = workspace.u126_1;
-  const u127_1 = workspace.u127_1;
-  const d_b1_1 = workspace.d_b1_1;
-  const u131_1 = workspace.u131_1;
-  const d_W1_1 = workspace.d_W1_1;
-  const u135_1 = workspace.u135_1;
-  const d_c2_1 = workspace.d_c2_1;
-  const u137_1 = workspace.u137_1;
-  const u138_1 = workspace.u138_1;
-  const u139 = workspace.u139;
-  const d_g2_1 = workspace.d_g2_1;
-  const u146 = workspace.u146;
-  const u147 = workspace.u147;
-  const u152_1 = workspace.u152_1;
-  const u156_1 = workspace.u156_1;
-  const u157 = workspace.u157;
-  const u158 = workspace.u158;
-  const u159_1 = workspace.u159_1;
-  const d_H_1 = workspace.d_H_1;
-  const u165_1 = workspace.u165_1;
-  const d_Wo_1 = workspace.d_Wo_1;
-  const d_P_1 = workspace.d_P_1;
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 256; i3++) {
-          u79_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] = 0.5 * u76_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3];
-        }
-      }
-    }
+  for (let i = 0; i < 2097152; i++) {
+    u79_1[i] = 0.5 * u76_1[i];
   }
   // u82_1 : [16, 32, 16, 256]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 256; i3++) {
-          u82_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] =
-            u76_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] * 0.7071067811865476;
-        }
-      }
-    }
+  for (let i = 0; i < 2097152; i++) {
+    u82_1[i] = u76_1[i] * 0.7071067811865476;
   }
   // u86_1 : [16, 32, 16, 256]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 256; i3++) {
-          u86_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] = 1 + erf(u82_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3]);
-        }
-      }
-    }
+  for (let i = 0; i < 2097152; i++) {
+    u86_1[i] = 1 + erf(u82_1[i]);
   }
   // u87_1 = gelu(M @ W1 + b1) : [16, 32, 16, 256]
   for (let i = 0; i < 2097152; i++) {
@@ -2923,29 +2711,12 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u95_1 = (Z - Y) : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          u95_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] =
-            H_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] +
-            u89_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] +
-            b2_1[i3] -
-            Y_1[Y_offset_1 + (((i0 * 32 + i1) * 16 + i2) * 64 + i3)];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u95_1[i] = H_1[i] + u89_1[i] + b2_1[(i % 32768) % 64] - Y_1[Y_offset_1 + i];
   }
   // u98_1 = (Z - Y)^2 : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          u98_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] =
-            u95_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] * u95_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u98_1[i] = u95_1[i] * u95_1[i];
   }
   // u100_1 : [16]
   {
@@ -2957,6 +2728,63 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
       u100_1[i] = acc;
     }
   }
+}
+
+/** Part 2 of 3: a function short enough for V8 to optimize. */
+function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: Result): void {
+  const Wo_1 = params.Wo;
+  const g2_1 = params.g2;
+  const W1_1 = params.W1;
+  const W2_1 = params.W2;
+  const u27_1 = workspace.u27_1;
+  const u29 = workspace.u29;
+  const u40_1 = workspace.u40_1;
+  const P_1 = workspace.P_1;
+  const u47_1 = workspace.u47_1;
+  const u56_1 = workspace.u56_1;
+  const u62_1 = workspace.u62_1;
+  const u64_1 = workspace.u64_1;
+  const M_1 = workspace.M_1;
+  const u79_1 = workspace.u79_1;
+  const u82_1 = workspace.u82_1;
+  const u86_1 = workspace.u86_1;
+  const u87_1 = workspace.u87_1;
+  const u95_1 = workspace.u95_1;
+  const u100_1 = workspace.u100_1;
+  const loss_1 = workspace.loss_1;
+  const u106_1 = workspace.u106_1;
+  const u107 = workspace.u107;
+  const d_b2_1 = workspace.d_b2_1;
+  const u111_1 = workspace.u111_1;
+  const d_W2_1 = workspace.d_W2_1;
+  const u126_1 = workspace.u126_1;
+  const u127_1 = workspace.u127_1;
+  const d_b1_1 = workspace.d_b1_1;
+  const u131_1 = workspace.u131_1;
+  const d_W1_1 = workspace.d_W1_1;
+  const u135_1 = workspace.u135_1;
+  const d_c2_1 = workspace.d_c2_1;
+  const u137_1 = workspace.u137_1;
+  const u138_1 = workspace.u138_1;
+  const u139 = workspace.u139;
+  const d_g2_1 = workspace.d_g2_1;
+  const u146 = workspace.u146;
+  const u147 = workspace.u147;
+  const u152_1 = workspace.u152_1;
+  const u156_1 = workspace.u156_1;
+  const u157 = workspace.u157;
+  const u158 = workspace.u158;
+  const u159_1 = workspace.u159_1;
+  const d_H_1 = workspace.d_H_1;
+  const u165_1 = workspace.u165_1;
+  const d_Wo_1 = workspace.d_Wo_1;
+  const d_P_1 = workspace.d_P_1;
+  const d_V_1 = workspace.d_V_1;
+  const u171 = workspace.u171;
+  const u172_1 = workspace.u172_1;
+  const d_S_1 = workspace.d_S_1;
+  const u179 = workspace.u179;
+  const d_Q_1 = workspace.d_Q_1;
   // loss_1 = mean((Z - Y)^2) : [16]
   for (let i = 0; i < 16; i++) {
     loss_1[i] = u100_1[i] * 0.000030517578125;
@@ -3086,20 +2914,10 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u126_1 : [16, 32, 16, 256]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 256; i3++) {
-          u126_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] =
-            u111_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] * u86_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] * 0.5 +
-            u111_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] *
-              u79_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] *
-              1.1283791670955126 *
-              Math.exp(-(u82_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3] * u82_1[((i0 * 32 + i1) * 16 + i2) * 256 + i3])) *
-              0.7071067811865476;
-        }
-      }
-    }
+  for (let i = 0; i < 2097152; i++) {
+    u126_1[i] =
+      u111_1[i] * u86_1[i] * 0.5 +
+      u111_1[i] * u79_1[i] * 1.1283791670955126 * Math.exp(-(u82_1[i] * u82_1[i])) * 0.7071067811865476;
   }
   // u127_1 : [32, 16, 256]
   {
@@ -3240,14 +3058,8 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u137_1 : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          u137_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] = u131_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] * g2_1[i3];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u137_1[i] = u131_1[i] * g2_1[(i % 32768) % 64];
   }
   // u138_1 : [16, 32, 16, 64]
   for (let i = 0; i < 524288; i++) {
@@ -3282,18 +3094,8 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u146 : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          u146[((i0 * 32 + i1) * 16 + i2) * 64 + i3] =
-            u137_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] === 0
-              ? 0
-              : -(u137_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] * u64_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3]) /
-                u62_1[(i0 * 32 + i1) * 16 + i2];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u146[i] = u137_1[i] === 0 ? 0 : -(u137_1[i] * u64_1[i]) / u62_1[(i / 64) | 0];
   }
   // u147 : [16, 32, 16, 1]
   {
@@ -3311,31 +3113,12 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u152_1 : [16, 32, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          u152_1[(i0 * 32 + i1) * 16 + i2 + i3] =
-            (u147[(i0 * 32 + i1) * 16 + i2 + i3] === 0
-              ? 0
-              : u147[(i0 * 32 + i1) * 16 + i2 + i3] / (2 * u62_1[(i0 * 32 + i1) * 16 + i2 + i3])) * 0.015625;
-        }
-      }
-    }
+  for (let i = 0; i < 8192; i++) {
+    u152_1[i] = (u147[i] === 0 ? 0 : u147[i] / (2 * u62_1[i])) * 0.015625;
   }
   // u156_1 : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          u156_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] =
-            2 * (u152_1[(i0 * 32 + i1) * 16 + i2] * u56_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3]) +
-            (u137_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] === 0
-              ? 0
-              : u137_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] / u62_1[(i0 * 32 + i1) * 16 + i2]);
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u156_1[i] = 2 * (u152_1[(i / 64) | 0] * u56_1[i]) + (u137_1[i] === 0 ? 0 : u137_1[i] / u62_1[(i / 64) | 0]);
   }
   // u157 : [16, 32, 16, 64]
   for (let i = 0; i < 524288; i++) {
@@ -3357,27 +3140,12 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u159_1 : [16, 32, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 1; i3++) {
-          u159_1[(i0 * 32 + i1) * 16 + i2 + i3] = u158[(i0 * 32 + i1) * 16 + i2 + i3] * 0.015625;
-        }
-      }
-    }
+  for (let i = 0; i < 8192; i++) {
+    u159_1[i] = u158[i] * 0.015625;
   }
   // d_H_1 : [16, 32, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 64; i3++) {
-          d_H_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] =
-            u159_1[(i0 * 32 + i1) * 16 + i2] +
-            u156_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3] +
-            u106_1[((i0 * 32 + i1) * 16 + i2) * 64 + i3];
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    d_H_1[i] = u159_1[(i / 64) | 0] + u156_1[i] + u106_1[i];
   }
   // u165_1 : [8192, 64]
   {
@@ -3493,51 +3261,6 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // d_V_1 : [16, 32, 16, 4, 16]
-  batchChunk_spill[0] = u103_1;
-}
-
-/** Part 3 of 3: a function short enough for V8 to optimize. */
-function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Result): void {
-  const Wq_1 = params.Wq;
-  const Wk_1 = params.Wk;
-  const Wv_1 = params.Wv;
-  const u17_1 = workspace.u17_1;
-  const A_1 = workspace.A_1;
-  const u25_1 = workspace.u25_1;
-  const u27_1 = workspace.u27_1;
-  const u40_1 = workspace.u40_1;
-  const P_1 = workspace.P_1;
-  const d_b2_1 = workspace.d_b2_1;
-  const d_W2_1 = workspace.d_W2_1;
-  const d_b1_1 = workspace.d_b1_1;
-  const d_W1_1 = workspace.d_W1_1;
-  const d_c2_1 = workspace.d_c2_1;
-  const d_g2_1 = workspace.d_g2_1;
-  const u165_1 = workspace.u165_1;
-  const d_Wo_1 = workspace.d_Wo_1;
-  const d_P_1 = workspace.d_P_1;
-  const d_V_1 = workspace.d_V_1;
-  const u171 = workspace.u171;
-  const u172_1 = workspace.u172_1;
-  const d_S_1 = workspace.d_S_1;
-  const u179 = workspace.u179;
-  const d_Q_1 = workspace.d_Q_1;
-  const d_K_1 = workspace.d_K_1;
-  const u184 = workspace.u184;
-  const d_Wv_1 = workspace.d_Wv_1;
-  const u189 = workspace.u189;
-  const d_Wk_1 = workspace.d_Wk_1;
-  const u193 = workspace.u193;
-  const d_Wq_1 = workspace.d_Wq_1;
-  const u196 = workspace.u196;
-  const u198 = workspace.u198;
-  const d_c1_1 = workspace.d_c1_1;
-  const u200 = workspace.u200;
-  const u201 = workspace.u201;
-  const d_g1_1 = workspace.d_g1_1;
-  const sums = workspace.batchSums;
-  const grads = out.grads;
-  const u103_1 = batchChunk_spill[0];
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 32; q1++) {
@@ -3610,35 +3333,12 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
     }
   }
   // d_S_1 : [16, 32, 4, 16, 16]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 4; i2++) {
-        for (let i3 = 0; i3 < 16; i3++) {
-          for (let i4 = 0; i4 < 16; i4++) {
-            d_S_1[(((i0 * 32 + i1) * 4 + i2) * 16 + i3) * 16 + i4] =
-              u40_1[i3 * 16 + i4] > 0
-                ? P_1[(((i0 * 32 + i1) * 4 + i2) * 16 + i3) * 16 + i4] *
-                  (d_P_1[(((i0 * 32 + i1) * 4 + i2) * 16 + i3) * 16 + i4] - u172_1[((i0 * 32 + i1) * 4 + i2) * 16 + i3])
-                : 0;
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    d_S_1[i] = u40_1[(i % 32768) % 256] > 0 ? P_1[i] * (d_P_1[i] - u172_1[(i / 16) | 0]) : 0;
   }
   // u179 : [16, 32, 4, 16, 16]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 32; i1++) {
-      for (let i2 = 0; i2 < 4; i2++) {
-        for (let i3 = 0; i3 < 16; i3++) {
-          for (let i4 = 0; i4 < 16; i4++) {
-            u179[(((i0 * 32 + i1) * 4 + i2) * 16 + i3) * 16 + i4] =
-              d_S_1[(((i0 * 32 + i1) * 4 + i2) * 16 + i3) * 16 + i4] === 0
-                ? 0
-                : d_S_1[(((i0 * 32 + i1) * 4 + i2) * 16 + i3) * 16 + i4] / 4;
-          }
-        }
-      }
-    }
+  for (let i = 0; i < 524288; i++) {
+    u179[i] = d_S_1[i] === 0 ? 0 : d_S_1[i] / 4;
   }
   // d_Q_1 : [16, 32, 16, 4, 16]
   {
@@ -3699,6 +3399,43 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
     }
   }
   // d_K_1 : [16, 32, 16, 4, 16]
+  batchChunk_spill[0] = u103_1;
+}
+
+/** Part 3 of 3: a function short enough for V8 to optimize. */
+function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Result): void {
+  const Wq_1 = params.Wq;
+  const Wk_1 = params.Wk;
+  const Wv_1 = params.Wv;
+  const u17_1 = workspace.u17_1;
+  const A_1 = workspace.A_1;
+  const u25_1 = workspace.u25_1;
+  const d_b2_1 = workspace.d_b2_1;
+  const d_W2_1 = workspace.d_W2_1;
+  const d_b1_1 = workspace.d_b1_1;
+  const d_W1_1 = workspace.d_W1_1;
+  const d_c2_1 = workspace.d_c2_1;
+  const d_g2_1 = workspace.d_g2_1;
+  const d_Wo_1 = workspace.d_Wo_1;
+  const d_V_1 = workspace.d_V_1;
+  const u179 = workspace.u179;
+  const d_Q_1 = workspace.d_Q_1;
+  const d_K_1 = workspace.d_K_1;
+  const u184 = workspace.u184;
+  const d_Wv_1 = workspace.d_Wv_1;
+  const u189 = workspace.u189;
+  const d_Wk_1 = workspace.d_Wk_1;
+  const u193 = workspace.u193;
+  const d_Wq_1 = workspace.d_Wq_1;
+  const u196 = workspace.u196;
+  const u198 = workspace.u198;
+  const d_c1_1 = workspace.d_c1_1;
+  const u200 = workspace.u200;
+  const u201 = workspace.u201;
+  const d_g1_1 = workspace.d_g1_1;
+  const sums = workspace.batchSums;
+  const grads = out.grads;
+  const u103_1 = batchChunk_spill[0];
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 32; q1++) {
@@ -4184,12 +3921,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u4[i] = u1[i] * 0.015625;
   }
   // u6 : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u6[(i0 * 16 + i1) * 64 + i2] = X[(i0 * 16 + i1) * 64 + i2] - u4[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u6[i] = X[i] - u4[(i / 64) | 0];
   }
   // u7 : [32, 16, 64]
   for (let i = 0; i < 32768; i++) {
@@ -4212,12 +3945,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u13[i] = Math.sqrt(u8[i] * 0.015625 + 0.00001);
   }
   // A = layer_norm(X, g1, c1) : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        A[(i0 * 16 + i1) * 64 + i2] = (u6[(i0 * 16 + i1) * 64 + i2] / u13[i0 * 16 + i1]) * g1[i2] + c1[i2];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    A[i] = (u6[i] / u13[(i / 64) | 0]) * g1[i % 64] + c1[i % 64];
   }
   // u21 : [512, 64]
   {
@@ -4419,15 +4148,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u35[i] = (0 >= u31[i] - u30[i] ? 1 : 0) > 0 ? 1 : 0;
   }
   // u38 = where(tril(ones([16, 16])) > 0, S, -1e9) : [32, 4, 16, 16]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 16; i3++) {
-          u38[((i0 * 4 + i1) * 16 + i2) * 16 + i3] =
-            u35[i2 * 16 + i3] > 0 ? u27[((i0 * 4 + i1) * 16 + i2) * 16 + i3] / 4 : -1000000000;
-        }
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u38[i] = u35[i % 256] > 0 ? u27[i] / 4 : -1000000000;
   }
   // P = softmax(where(tril(ones([16, 16])) > 0, S, -1e9)) : [32, 4, 16, 16]
   {
@@ -4572,12 +4294,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u47[i] = u45[i] * 0.015625;
   }
   // u49 : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u49[(i0 * 16 + i1) * 64 + i2] = H[(i0 * 16 + i1) * 64 + i2] - u47[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    u49[i] = H[i] - u47[(i / 64) | 0];
   }
   // u50 : [32, 16, 64]
   for (let i = 0; i < 32768; i++) {
@@ -4600,12 +4318,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u55[i] = Math.sqrt(u51[i] * 0.015625 + 0.00001);
   }
   // M = layer_norm(H, g2, c2) : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        M[(i0 * 16 + i1) * 64 + i2] = (u49[(i0 * 16 + i1) * 64 + i2] / u55[i0 * 16 + i1]) * g2[i2] + c2[i2];
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    M[i] = (u49[i] / u55[(i / 64) | 0]) * g2[i % 64] + c2[i % 64];
   }
   // u63 : [512, 256]
   {
@@ -4658,12 +4372,8 @@ export function loss(params: Params, inputs: Inputs): number {
     }
   }
   // u66 = M @ W1 + b1 : [32, 16, 256]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 256; i2++) {
-        u66[(i0 * 16 + i1) * 256 + i2] = u63[(i0 * 16 + i1) * 256 + i2] + b1[i2];
-      }
-    }
+  for (let i = 0; i < 131072; i++) {
+    u66[i] = u63[i] + b1[i % 256];
   }
   // u74 = gelu(M @ W1 + b1) : [32, 16, 256]
   for (let i = 0; i < 131072; i++) {
@@ -4720,13 +4430,9 @@ export function loss(params: Params, inputs: Inputs): number {
     }
   }
   // u83 = (Z - Y)^2 : [32, 16, 64]
-  for (let i0 = 0; i0 < 32; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        const t_1 = H[(i0 * 16 + i1) * 64 + i2] + u76[(i0 * 16 + i1) * 64 + i2] + b2[i2] - Y[(i0 * 16 + i1) * 64 + i2];
-        u83[(i0 * 16 + i1) * 64 + i2] = t_1 * t_1;
-      }
-    }
+  for (let i = 0; i < 32768; i++) {
+    const t_1 = H[i] + u76[i] + b2[i % 64] - Y[i];
+    u83[i] = t_1 * t_1;
   }
   let u84 = 0;
   {
@@ -4907,12 +4613,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u4[i] = u1[i] * 0.015625;
     }
     // u6 : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          u6[(i0 * 16 + i1) * 64 + i2] = X[X_offset + ((i0 * 16 + i1) * 64 + i2)] - u4[i0 * 16 + i1];
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      u6[i] = X[X_offset + i] - u4[(i / 64) | 0];
     }
     // u7 : [32, 16, 64]
     for (let i = 0; i < 32768; i++) {
@@ -4935,20 +4637,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u13[i] = Math.sqrt(u8[i] * 0.015625 + 0.00001);
     }
     // u15 : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          u15[(i0 * 16 + i1) * 64 + i2] = u6[(i0 * 16 + i1) * 64 + i2] / u13[i0 * 16 + i1];
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      u15[i] = u6[i] / u13[(i / 64) | 0];
     }
     // A = layer_norm(X, g1, c1) : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          A[(i0 * 16 + i1) * 64 + i2] = u15[(i0 * 16 + i1) * 64 + i2] * g1[i2] + c1[i2];
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      A[i] = u15[i] * g1[i % 64] + c1[i % 64];
     }
     // u21 : [512, 64]
     {
@@ -5150,15 +4844,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u35[i] = (0 >= u31[i] - u30[i] ? 1 : 0) > 0 ? 1 : 0;
     }
     // u38 = where(tril(ones([16, 16])) > 0, S, -1e9) : [32, 4, 16, 16]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 4; i1++) {
-        for (let i2 = 0; i2 < 16; i2++) {
-          for (let i3 = 0; i3 < 16; i3++) {
-            u38[((i0 * 4 + i1) * 16 + i2) * 16 + i3] =
-              u35[i2 * 16 + i3] > 0 ? u27[((i0 * 4 + i1) * 16 + i2) * 16 + i3] / 4 : -1000000000;
-          }
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      u38[i] = u35[i % 256] > 0 ? u27[i] / 4 : -1000000000;
     }
     // P = softmax(where(tril(ones([16, 16])) > 0, S, -1e9)) : [32, 4, 16, 16]
     {
@@ -5303,12 +4990,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u47[i] = u45[i] * 0.015625;
     }
     // u49 : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          u49[(i0 * 16 + i1) * 64 + i2] = H[(i0 * 16 + i1) * 64 + i2] - u47[i0 * 16 + i1];
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      u49[i] = H[i] - u47[(i / 64) | 0];
     }
     // u50 : [32, 16, 64]
     for (let i = 0; i < 32768; i++) {
@@ -5331,20 +5014,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u55[i] = Math.sqrt(u51[i] * 0.015625 + 0.00001);
     }
     // u57 : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          u57[(i0 * 16 + i1) * 64 + i2] = u49[(i0 * 16 + i1) * 64 + i2] / u55[i0 * 16 + i1];
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      u57[i] = u49[i] / u55[(i / 64) | 0];
     }
     // M = layer_norm(H, g2, c2) : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          M[(i0 * 16 + i1) * 64 + i2] = u57[(i0 * 16 + i1) * 64 + i2] * g2[i2] + c2[i2];
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      M[i] = u57[i] * g2[i % 64] + c2[i % 64];
     }
     // u63 : [512, 256]
     {
@@ -5397,12 +5072,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u66 = M @ W1 + b1 : [32, 16, 256]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 256; i2++) {
-          u66[(i0 * 16 + i1) * 256 + i2] = u63[(i0 * 16 + i1) * 256 + i2] + b1[i2];
-        }
-      }
+    for (let i = 0; i < 131072; i++) {
+      u66[i] = u63[i] + b1[i % 256];
     }
     // u68 : [32, 16, 256]
     for (let i = 0; i < 131072; i++) {
@@ -5471,16 +5142,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u81 = (Z - Y) : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          u81[(i0 * 16 + i1) * 64 + i2] =
-            H[(i0 * 16 + i1) * 64 + i2] +
-            u76[(i0 * 16 + i1) * 64 + i2] +
-            b2[i2] -
-            Y[Y_offset + ((i0 * 16 + i1) * 64 + i2)];
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      u81[i] = H[i] + u76[i] + b2[i % 64] - Y[Y_offset + i];
     }
     // u83 = (Z - Y)^2 : [32, 16, 64]
     for (let i = 0; i < 32768; i++) {
@@ -5704,12 +5367,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u115 : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          u115[(i0 * 16 + i1) * 64 + i2] = u110[(i0 * 16 + i1) * 64 + i2] * g2[i2];
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      u115[i] = u110[i] * g2[i % 64];
     }
     // u116 : [32, 16, 64]
     for (let i = 0; i < 32768; i++) {
@@ -5729,15 +5388,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // u123 : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          u123[(i0 * 16 + i1) * 64 + i2] =
-            u115[(i0 * 16 + i1) * 64 + i2] === 0
-              ? 0
-              : -(u115[(i0 * 16 + i1) * 64 + i2] * u57[(i0 * 16 + i1) * 64 + i2]) / u55[i0 * 16 + i1];
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      u123[i] = u115[i] === 0 ? 0 : -(u115[i] * u57[i]) / u55[(i / 64) | 0];
     }
     // u124 : [32, 16, 1]
     {
@@ -5757,14 +5409,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u129[i] = (u124[i] === 0 ? 0 : u124[i] / (2 * u55[i])) * 0.015625;
     }
     // u133 : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          u133[(i0 * 16 + i1) * 64 + i2] =
-            2 * (u129[i0 * 16 + i1] * u49[(i0 * 16 + i1) * 64 + i2]) +
-            (u115[(i0 * 16 + i1) * 64 + i2] === 0 ? 0 : u115[(i0 * 16 + i1) * 64 + i2] / u55[i0 * 16 + i1]);
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      u133[i] = 2 * (u129[(i / 64) | 0] * u49[i]) + (u115[i] === 0 ? 0 : u115[i] / u55[(i / 64) | 0]);
     }
     // u134 : [32, 16, 64]
     for (let i = 0; i < 32768; i++) {
@@ -5788,13 +5434,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u136[i] = u135[i] * 0.015625;
     }
     // d_H : [32, 16, 64]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 64; i2++) {
-          d_H[(i0 * 16 + i1) * 64 + i2] =
-            u136[i0 * 16 + i1] + u133[(i0 * 16 + i1) * 64 + i2] + u87[(i0 * 16 + i1) * 64 + i2];
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      d_H[i] = u136[(i / 64) | 0] + u133[i] + u87[i];
     }
     // u142 : [512, 64]
     {
@@ -5971,18 +5612,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // d_S : [32, 4, 16, 16]
-    for (let i0 = 0; i0 < 32; i0++) {
-      for (let i1 = 0; i1 < 4; i1++) {
-        for (let i2 = 0; i2 < 16; i2++) {
-          for (let i3 = 0; i3 < 16; i3++) {
-            d_S[((i0 * 4 + i1) * 16 + i2) * 16 + i3] =
-              u35[i2 * 16 + i3] > 0
-                ? P[((i0 * 4 + i1) * 16 + i2) * 16 + i3] *
-                  (d_P[((i0 * 4 + i1) * 16 + i2) * 16 + i3] - u149[(i0 * 4 + i1) * 16 + i2])
-                : 0;
-          }
-        }
-      }
+    for (let i = 0; i < 32768; i++) {
+      d_S[i] = u35[i % 256] > 0 ? P[i] * (d_P[i] - u149[(i / 16) | 0]) : 0;
     }
     // u156 : [32, 4, 16, 16]
     for (let i = 0; i < 32768; i++) {

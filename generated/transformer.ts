@@ -2,7 +2,7 @@
 // (gradc compile examples/transformer.grad).
 // source sha256: a408522fe7ef7b72117fbdcd8857cbf507260fb99c95a98df517d96103a8bc35
 // gradc options: dtype=f64
-// output sha256: 46263438dc50aad21120d953e7d84ab02e4dada55f827e9b9f38435bda51c1e1
+// output sha256: 2b51aa037425de40c8754c98683fcd574876c7a9b695847b838d6b58c1c89b80
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -615,6 +615,7 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
   const u84 = workspace.u84;
   const d_W2 = out.grads.W2;
   const u98 = workspace.u98;
+  const d_b1 = out.grads.b1;
   // u1 : [16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
@@ -630,10 +631,8 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     u4[i] = u1[i] * 0.015625;
   }
   // u6 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u6[i * 64 + j] = X[i * 64 + j] - u4[i];
-    }
+  for (let i = 0; i < 1024; i++) {
+    u6[i] = X[i] - u4[(i / 64) | 0];
   }
   // u7 : [16, 64]
   for (let i = 0; i < 1024; i++) {
@@ -654,16 +653,12 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     u13[i] = Math.sqrt(u8[i] * 0.015625 + 0.00001);
   }
   // u15 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u15[i * 64 + j] = u6[i * 64 + j] / u13[i];
-    }
+  for (let i = 0; i < 1024; i++) {
+    u15[i] = u6[i] / u13[(i / 64) | 0];
   }
   // A = layer_norm(X, g1, c1) : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      A[i * 64 + j] = u15[i * 64 + j] * g1[j] + c1[j];
-    }
+  for (let i = 0; i < 1024; i++) {
+    A[i] = u15[i] * g1[i % 64] + c1[i % 64];
   }
   // u20 = A @ Wq : [16, 64]
   {
@@ -863,12 +858,8 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     u34[i] = (0 >= u30[i] - u29[i] ? 1 : 0) > 0 ? 1 : 0;
   }
   // u37 = where(tril(ones([16, 16])) > 0, S, -1e9) : [4, 16, 16]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        u37[(i0 * 16 + i1) * 16 + i2] = u34[i1 * 16 + i2] > 0 ? u26[(i0 * 16 + i1) * 16 + i2] / 4 : -1000000000;
-      }
-    }
+  for (let i = 0; i < 1024; i++) {
+    u37[i] = u34[i % 256] > 0 ? u26[i] / 4 : -1000000000;
   }
   // P = softmax(where(tril(ones([16, 16])) > 0, S, -1e9)) : [4, 16, 16]
   {
@@ -1006,10 +997,8 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     u45[i] = u43[i] * 0.015625;
   }
   // u47 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u47[i * 64 + j] = H[i * 64 + j] - u45[i];
-    }
+  for (let i = 0; i < 1024; i++) {
+    u47[i] = H[i] - u45[(i / 64) | 0];
   }
   // u48 : [16, 64]
   for (let i = 0; i < 1024; i++) {
@@ -1030,16 +1019,12 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     u53[i] = Math.sqrt(u49[i] * 0.015625 + 0.00001);
   }
   // u55 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u55[i * 64 + j] = u47[i * 64 + j] / u53[i];
-    }
+  for (let i = 0; i < 1024; i++) {
+    u55[i] = u47[i] / u53[(i / 64) | 0];
   }
   // M = layer_norm(H, g2, c2) : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      M[i * 64 + j] = u55[i * 64 + j] * g2[j] + c2[j];
-    }
+  for (let i = 0; i < 1024; i++) {
+    M[i] = u55[i] * g2[i % 64] + c2[i % 64];
   }
   // u60 = M @ W1 : [16, 256]; then, per element, u62, u64, u66, u69, u70
   {
@@ -1262,6 +1247,19 @@ function gradients_part1(params: Params, inputs: Inputs, out: Result): void {
     }
   }
   // d_b1 : [256]
+  {
+    for (let i = 0; i < 1; i++) {
+      for (let j = 0; j < 256; j++) {
+        d_b1[j] = 0;
+      }
+    }
+    for (let i = 0; i < 16; i++) {
+      for (let j = 0; j < 256; j++) {
+        d_b1[j] += u98[i * 256 + j];
+      }
+    }
+  }
+  // d_M : [16, 64]; then, per element, u105, u106, u113
   gradients_spill[0] = loss_value;
 }
 
@@ -1287,7 +1285,6 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
   const M = workspace.M;
   const u81 = workspace.u81;
   const u98 = workspace.u98;
-  const d_b1 = out.grads.b1;
   const d_M = workspace.d_M;
   const d_W1 = out.grads.W1;
   const d_c2 = out.grads.c2;
@@ -1323,19 +1320,6 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
   const u164 = workspace.u164;
   const d_g1 = out.grads.g1;
   const loss_value = gradients_spill[0];
-  {
-    for (let i = 0; i < 1; i++) {
-      for (let j = 0; j < 256; j++) {
-        d_b1[j] = 0;
-      }
-    }
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 256; j++) {
-        d_b1[j] += u98[i * 256 + j];
-      }
-    }
-  }
-  // d_M : [16, 64]; then, per element, u105, u106, u113
   {
     for (let j = 0; j < 64; j += 2) {
       for (let i = 0; i < 16; i += 2) {
@@ -1456,10 +1440,8 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
     u119[i] = (u114[i] === 0 ? 0 : u114[i] / (2 * u53[i])) * 0.015625;
   }
   // u123 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u123[i * 64 + j] = 2 * (u119[i] * u47[i * 64 + j]) + (u105[i * 64 + j] === 0 ? 0 : u105[i * 64 + j] / u53[i]);
-    }
+  for (let i = 0; i < 1024; i++) {
+    u123[i] = 2 * (u119[(i / 64) | 0] * u47[i]) + (u105[i] === 0 ? 0 : u105[i] / u53[(i / 64) | 0]);
   }
   // u124 : [16, 64]
   for (let i = 0; i < 1024; i++) {
@@ -1483,10 +1465,8 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
     u126[i] = u125[i] * 0.015625;
   }
   // d_H : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      d_H[i * 64 + j] = u126[i] + u123[i * 64 + j] + u81[i * 64 + j];
-    }
+  for (let i = 0; i < 1024; i++) {
+    d_H[i] = u126[(i / 64) | 0] + u123[i] + u81[i];
   }
   // d_O : [16, 64]
   {
@@ -1644,15 +1624,8 @@ function gradients_part2(params: Params, _inputs: Inputs, out: Result): void {
     }
   }
   // d_S : [4, 16, 16]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        d_S[(i0 * 16 + i1) * 16 + i2] =
-          u34[i1 * 16 + i2] > 0
-            ? P[(i0 * 16 + i1) * 16 + i2] * (d_P[(i0 * 16 + i1) * 16 + i2] - u138[i0 * 16 + i1])
-            : 0;
-      }
-    }
+  for (let i = 0; i < 1024; i++) {
+    d_S[i] = u34[i % 256] > 0 ? P[i] * (d_P[i] - u138[(i / 16) | 0]) : 0;
   }
   // u145 : [4, 16, 16]
   for (let i = 0; i < 1024; i++) {
@@ -1999,8 +1972,12 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   const c2_1 = params.c2;
   const W1_1 = params.W1;
   const b1_1 = params.b1;
+  const W2_1 = params.W2;
+  const b2_1 = params.b2;
   const X_1 = batch.X;
   const X_offset_1 = first * 1024;
+  const Y_1 = batch.Y;
+  const Y_offset_1 = first * 1024;
   const u1_1 = workspace.u1_1;
   const u5_1 = workspace.u5_1;
   const u7_1 = workspace.u7_1;
@@ -2035,6 +2012,14 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   const u82 = workspace.u82;
   const u86 = workspace.u86;
   const u87_1 = workspace.u87_1;
+  const u89_1 = workspace.u89_1;
+  const u95_1 = workspace.u95_1;
+  const u98_1 = workspace.u98_1;
+  const u100_1 = workspace.u100_1;
+  const loss_1 = workspace.loss_1;
+  const u106_1 = workspace.u106_1;
+  const u107 = workspace.u107;
+  const d_b2_1 = workspace.d_b2_1;
   // u1_1 : [16, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
@@ -2048,20 +2033,12 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u5_1 : [16, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 1; i2++) {
-        u5_1[i0 * 16 + i1 + i2] = u1_1[i0 * 16 + i1 + i2] * 0.015625;
-      }
-    }
+  for (let i = 0; i < 256; i++) {
+    u5_1[i] = u1_1[i] * 0.015625;
   }
   // u7_1 : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u7_1[(i0 * 16 + i1) * 64 + i2] = X_1[X_offset_1 + ((i0 * 16 + i1) * 64 + i2)] - u5_1[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u7_1[i] = X_1[X_offset_1 + i] - u5_1[(i / 64) | 0];
   }
   // u8_1 : [16, 16, 64]
   for (let i = 0; i < 16384; i++) {
@@ -2080,28 +2057,16 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u15_1 : [16, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 1; i2++) {
-        u15_1[i0 * 16 + i1 + i2] = Math.sqrt(u9_1[i0 * 16 + i1 + i2] * 0.015625 + 0.00001);
-      }
-    }
+  for (let i = 0; i < 256; i++) {
+    u15_1[i] = Math.sqrt(u9_1[i] * 0.015625 + 0.00001);
   }
   // u17_1 : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u17_1[(i0 * 16 + i1) * 64 + i2] = u7_1[(i0 * 16 + i1) * 64 + i2] / u15_1[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u17_1[i] = u7_1[i] / u15_1[(i / 64) | 0];
   }
   // A_1 = layer_norm(X, g1, c1) : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        A_1[(i0 * 16 + i1) * 64 + i2] = u17_1[(i0 * 16 + i1) * 64 + i2] * g1_1[i2] + c1_1[i2];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    A_1[i] = u17_1[i] * g1_1[(i % 1024) % 64] + c1_1[(i % 1024) % 64];
   }
   // u25 : [256, 64]
   {
@@ -2303,15 +2268,8 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     u40[i] = (0 >= u36_1[i] - u35_1[i] ? 1 : 0) > 0 ? 1 : 0;
   }
   // u45_1 = where(tril(ones([16, 16])) > 0, S, -1e9) : [16, 4, 16, 16]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 16; i3++) {
-          u45_1[((i0 * 4 + i1) * 16 + i2) * 16 + i3] =
-            u40[i2 * 16 + i3] > 0 ? u31_1[((i0 * 4 + i1) * 16 + i2) * 16 + i3] / 4 : -1000000000;
-        }
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u45_1[i] = u40[(i % 1024) % 256] > 0 ? u31_1[i] / 4 : -1000000000;
   }
   // P_1 = softmax(where(tril(ones([16, 16])) > 0, S, -1e9)) : [16, 4, 16, 16]
   {
@@ -2452,20 +2410,12 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u54_1 : [16, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 1; i2++) {
-        u54_1[i0 * 16 + i1 + i2] = u52_1[i0 * 16 + i1 + i2] * 0.015625;
-      }
-    }
+  for (let i = 0; i < 256; i++) {
+    u54_1[i] = u52_1[i] * 0.015625;
   }
   // u56_1 : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u56_1[(i0 * 16 + i1) * 64 + i2] = H_1[(i0 * 16 + i1) * 64 + i2] - u54_1[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u56_1[i] = H_1[i] - u54_1[(i / 64) | 0];
   }
   // u57_1 : [16, 16, 64]
   for (let i = 0; i < 16384; i++) {
@@ -2484,28 +2434,16 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u62_1 : [16, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 1; i2++) {
-        u62_1[i0 * 16 + i1 + i2] = Math.sqrt(u58_1[i0 * 16 + i1 + i2] * 0.015625 + 0.00001);
-      }
-    }
+  for (let i = 0; i < 256; i++) {
+    u62_1[i] = Math.sqrt(u58_1[i] * 0.015625 + 0.00001);
   }
   // u64_1 : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u64_1[(i0 * 16 + i1) * 64 + i2] = u56_1[(i0 * 16 + i1) * 64 + i2] / u62_1[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u64_1[i] = u56_1[i] / u62_1[(i / 64) | 0];
   }
   // M_1 = layer_norm(H, g2, c2) : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        M_1[(i0 * 16 + i1) * 64 + i2] = u64_1[(i0 * 16 + i1) * 64 + i2] * g2_1[i2] + c2_1[i2];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    M_1[i] = u64_1[i] * g2_1[(i % 1024) % 64] + c2_1[(i % 1024) % 64];
   }
   // u72_1 : [256, 256]
   {
@@ -2565,103 +2503,26 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u76_1 = M @ W1 + b1 : [16, 16, 256]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 256; i2++) {
-        u76_1[(i0 * 16 + i1) * 256 + i2] = u72_1[(i0 * 16 + i1) * 256 + i2] + b1_1[i2];
-      }
-    }
+  for (let i = 0; i < 65536; i++) {
+    u76_1[i] = u72_1[i] + b1_1[(i % 4096) % 256];
   }
   // u79 : [16, 16, 256]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 256; i2++) {
-        u79[(i0 * 16 + i1) * 256 + i2] = 0.5 * u76_1[(i0 * 16 + i1) * 256 + i2];
-      }
-    }
+  for (let i = 0; i < 65536; i++) {
+    u79[i] = 0.5 * u76_1[i];
   }
   // u82 : [16, 16, 256]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 256; i2++) {
-        u82[(i0 * 16 + i1) * 256 + i2] = u76_1[(i0 * 16 + i1) * 256 + i2] * 0.7071067811865476;
-      }
-    }
+  for (let i = 0; i < 65536; i++) {
+    u82[i] = u76_1[i] * 0.7071067811865476;
   }
   // u86 : [16, 16, 256]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 256; i2++) {
-        u86[(i0 * 16 + i1) * 256 + i2] = 1 + erf(u82[(i0 * 16 + i1) * 256 + i2]);
-      }
-    }
+  for (let i = 0; i < 65536; i++) {
+    u86[i] = 1 + erf(u82[i]);
   }
   // u87_1 = gelu(M @ W1 + b1) : [16, 16, 256]
   for (let i = 0; i < 65536; i++) {
     u87_1[i] = u79[i] * u86[i];
   }
   // u89_1 : [256, 64]
-}
-
-/** Part 2 of 3: a function short enough for V8 to optimize. */
-function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Result): void {
-  const Wo_1 = params.Wo;
-  const g2_1 = params.g2;
-  const W1_1 = params.W1;
-  const W2_1 = params.W2;
-  const b2_1 = params.b2;
-  const Y_1 = batch.Y;
-  const Y_offset_1 = first * 1024;
-  const u29_1 = workspace.u29_1;
-  const u40 = workspace.u40;
-  const P_1 = workspace.P_1;
-  const u47_1 = workspace.u47_1;
-  const H_1 = workspace.H_1;
-  const u56_1 = workspace.u56_1;
-  const u62_1 = workspace.u62_1;
-  const u64_1 = workspace.u64_1;
-  const M_1 = workspace.M_1;
-  const u79 = workspace.u79;
-  const u82 = workspace.u82;
-  const u86 = workspace.u86;
-  const u87_1 = workspace.u87_1;
-  const u89_1 = workspace.u89_1;
-  const u95_1 = workspace.u95_1;
-  const u98_1 = workspace.u98_1;
-  const u100_1 = workspace.u100_1;
-  const loss_1 = workspace.loss_1;
-  const u106_1 = workspace.u106_1;
-  const u107 = workspace.u107;
-  const d_b2_1 = workspace.d_b2_1;
-  const u111_1 = workspace.u111_1;
-  const d_W2_1 = workspace.d_W2_1;
-  const u126_1 = workspace.u126_1;
-  const u127_1 = workspace.u127_1;
-  const d_b1_1 = workspace.d_b1_1;
-  const u131 = workspace.u131;
-  const d_W1_1 = workspace.d_W1_1;
-  const u135 = workspace.u135;
-  const d_c2_1 = workspace.d_c2_1;
-  const u137_1 = workspace.u137_1;
-  const u138_1 = workspace.u138_1;
-  const u139_1 = workspace.u139_1;
-  const d_g2_1 = workspace.d_g2_1;
-  const u146 = workspace.u146;
-  const u147 = workspace.u147;
-  const u152 = workspace.u152;
-  const u156 = workspace.u156;
-  const u157_1 = workspace.u157_1;
-  const u158_1 = workspace.u158_1;
-  const u159_1 = workspace.u159_1;
-  const d_H_1 = workspace.d_H_1;
-  const u165 = workspace.u165;
-  const d_Wo_1 = workspace.d_Wo_1;
-  const d_P_1 = workspace.d_P_1;
-  const d_V_1 = workspace.d_V_1;
-  const u171 = workspace.u171;
-  const u172 = workspace.u172;
-  const d_S_1 = workspace.d_S_1;
-  const u179 = workspace.u179;
   {
     for (let i = 0; i < 256; i++) {
       {
@@ -2712,24 +2573,12 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u95_1 = (Z - Y) : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u95_1[(i0 * 16 + i1) * 64 + i2] =
-          H_1[(i0 * 16 + i1) * 64 + i2] +
-          u89_1[(i0 * 16 + i1) * 64 + i2] +
-          b2_1[i2] -
-          Y_1[Y_offset_1 + ((i0 * 16 + i1) * 64 + i2)];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u95_1[i] = H_1[i] + u89_1[i] + b2_1[(i % 1024) % 64] - Y_1[Y_offset_1 + i];
   }
   // u98_1 = (Z - Y)^2 : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u98_1[(i0 * 16 + i1) * 64 + i2] = u95_1[(i0 * 16 + i1) * 64 + i2] * u95_1[(i0 * 16 + i1) * 64 + i2];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u98_1[i] = u95_1[i] * u95_1[i];
   }
   // u100_1 : [16]
   {
@@ -2786,6 +2635,63 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u111_1 : [256, 256]
+  batchChunk_spill[0] = u103;
+}
+
+/** Part 2 of 3: a function short enough for V8 to optimize. */
+function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: Result): void {
+  const Wv_1 = params.Wv;
+  const Wo_1 = params.Wo;
+  const g2_1 = params.g2;
+  const W1_1 = params.W1;
+  const W2_1 = params.W2;
+  const u25 = workspace.u25;
+  const u27_1 = workspace.u27_1;
+  const u29_1 = workspace.u29_1;
+  const u40 = workspace.u40;
+  const P_1 = workspace.P_1;
+  const u47_1 = workspace.u47_1;
+  const u56_1 = workspace.u56_1;
+  const u62_1 = workspace.u62_1;
+  const u64_1 = workspace.u64_1;
+  const M_1 = workspace.M_1;
+  const u79 = workspace.u79;
+  const u82 = workspace.u82;
+  const u86 = workspace.u86;
+  const u87_1 = workspace.u87_1;
+  const u106_1 = workspace.u106_1;
+  const u111_1 = workspace.u111_1;
+  const d_W2_1 = workspace.d_W2_1;
+  const u126_1 = workspace.u126_1;
+  const u127_1 = workspace.u127_1;
+  const d_b1_1 = workspace.d_b1_1;
+  const u131 = workspace.u131;
+  const d_W1_1 = workspace.d_W1_1;
+  const u135 = workspace.u135;
+  const d_c2_1 = workspace.d_c2_1;
+  const u137_1 = workspace.u137_1;
+  const u138_1 = workspace.u138_1;
+  const u139_1 = workspace.u139_1;
+  const d_g2_1 = workspace.d_g2_1;
+  const u146 = workspace.u146;
+  const u147 = workspace.u147;
+  const u152 = workspace.u152;
+  const u156 = workspace.u156;
+  const u157_1 = workspace.u157_1;
+  const u158_1 = workspace.u158_1;
+  const u159_1 = workspace.u159_1;
+  const d_H_1 = workspace.d_H_1;
+  const u165 = workspace.u165;
+  const d_Wo_1 = workspace.d_Wo_1;
+  const d_P_1 = workspace.d_P_1;
+  const d_V_1 = workspace.d_V_1;
+  const u171 = workspace.u171;
+  const u172 = workspace.u172;
+  const d_S_1 = workspace.d_S_1;
+  const u179 = workspace.u179;
+  const d_Q_1 = workspace.d_Q_1;
+  const d_K_1 = workspace.d_K_1;
+  const u184 = workspace.u184;
   {
     for (let j = 0; j < 256; j += 2) {
       for (let i = 0; i < 256; i += 2) {
@@ -2868,18 +2774,10 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u126_1 : [16, 16, 256]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 256; i2++) {
-        u126_1[(i0 * 16 + i1) * 256 + i2] =
-          u111_1[(i0 * 16 + i1) * 256 + i2] * u86[(i0 * 16 + i1) * 256 + i2] * 0.5 +
-          u111_1[(i0 * 16 + i1) * 256 + i2] *
-            u79[(i0 * 16 + i1) * 256 + i2] *
-            1.1283791670955126 *
-            Math.exp(-(u82[(i0 * 16 + i1) * 256 + i2] * u82[(i0 * 16 + i1) * 256 + i2])) *
-            0.7071067811865476;
-      }
-    }
+  for (let i = 0; i < 65536; i++) {
+    u126_1[i] =
+      u111_1[i] * u86[i] * 0.5 +
+      u111_1[i] * u79[i] * 1.1283791670955126 * Math.exp(-(u82[i] * u82[i])) * 0.7071067811865476;
   }
   // u127_1 : [16, 256]
   {
@@ -3016,12 +2914,8 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u137_1 : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u137_1[(i0 * 16 + i1) * 64 + i2] = u131[(i0 * 16 + i1) * 64 + i2] * g2_1[i2];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u137_1[i] = u131[i] * g2_1[(i % 1024) % 64];
   }
   // u138_1 : [16, 16, 64]
   for (let i = 0; i < 16384; i++) {
@@ -3054,15 +2948,8 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u146 : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u146[(i0 * 16 + i1) * 64 + i2] =
-          u137_1[(i0 * 16 + i1) * 64 + i2] === 0
-            ? 0
-            : -(u137_1[(i0 * 16 + i1) * 64 + i2] * u64_1[(i0 * 16 + i1) * 64 + i2]) / u62_1[i0 * 16 + i1];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u146[i] = u137_1[i] === 0 ? 0 : -(u137_1[i] * u64_1[i]) / u62_1[(i / 64) | 0];
   }
   // u147 : [16, 16, 1]
   {
@@ -3078,23 +2965,12 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u152 : [16, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 1; i2++) {
-        u152[i0 * 16 + i1 + i2] =
-          (u147[i0 * 16 + i1 + i2] === 0 ? 0 : u147[i0 * 16 + i1 + i2] / (2 * u62_1[i0 * 16 + i1 + i2])) * 0.015625;
-      }
-    }
+  for (let i = 0; i < 256; i++) {
+    u152[i] = (u147[i] === 0 ? 0 : u147[i] / (2 * u62_1[i])) * 0.015625;
   }
   // u156 : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        u156[(i0 * 16 + i1) * 64 + i2] =
-          2 * (u152[i0 * 16 + i1] * u56_1[(i0 * 16 + i1) * 64 + i2]) +
-          (u137_1[(i0 * 16 + i1) * 64 + i2] === 0 ? 0 : u137_1[(i0 * 16 + i1) * 64 + i2] / u62_1[i0 * 16 + i1]);
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u156[i] = 2 * (u152[(i / 64) | 0] * u56_1[i]) + (u137_1[i] === 0 ? 0 : u137_1[i] / u62_1[(i / 64) | 0]);
   }
   // u157_1 : [16, 16, 64]
   for (let i = 0; i < 16384; i++) {
@@ -3114,21 +2990,12 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // u159_1 : [16, 16, 1]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 1; i2++) {
-        u159_1[i0 * 16 + i1 + i2] = u158_1[i0 * 16 + i1 + i2] * 0.015625;
-      }
-    }
+  for (let i = 0; i < 256; i++) {
+    u159_1[i] = u158_1[i] * 0.015625;
   }
   // d_H_1 : [16, 16, 64]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 64; i2++) {
-        d_H_1[(i0 * 16 + i1) * 64 + i2] =
-          u159_1[i0 * 16 + i1] + u156[(i0 * 16 + i1) * 64 + i2] + u106_1[(i0 * 16 + i1) * 64 + i2];
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    d_H_1[i] = u159_1[(i / 64) | 0] + u156[i] + u106_1[i];
   }
   // u165 : [256, 64]
   {
@@ -3312,69 +3179,14 @@ function batchChunk_part2(params: Params, batch: Batch, first: number, _out: Res
     }
   }
   // d_S_1 : [16, 4, 16, 16]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 16; i3++) {
-          d_S_1[((i0 * 4 + i1) * 16 + i2) * 16 + i3] =
-            u40[i2 * 16 + i3] > 0
-              ? P_1[((i0 * 4 + i1) * 16 + i2) * 16 + i3] *
-                (d_P_1[((i0 * 4 + i1) * 16 + i2) * 16 + i3] - u172[(i0 * 4 + i1) * 16 + i2])
-              : 0;
-        }
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    d_S_1[i] = u40[(i % 1024) % 256] > 0 ? P_1[i] * (d_P_1[i] - u172[(i / 16) | 0]) : 0;
   }
   // u179 : [16, 4, 16, 16]
-  for (let i0 = 0; i0 < 16; i0++) {
-    for (let i1 = 0; i1 < 4; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        for (let i3 = 0; i3 < 16; i3++) {
-          u179[((i0 * 4 + i1) * 16 + i2) * 16 + i3] =
-            d_S_1[((i0 * 4 + i1) * 16 + i2) * 16 + i3] === 0 ? 0 : d_S_1[((i0 * 4 + i1) * 16 + i2) * 16 + i3] / 4;
-        }
-      }
-    }
+  for (let i = 0; i < 16384; i++) {
+    u179[i] = d_S_1[i] === 0 ? 0 : d_S_1[i] / 4;
   }
   // d_Q_1 : [16, 16, 4, 16]
-  batchChunk_spill[0] = u103;
-}
-
-/** Part 3 of 3: a function short enough for V8 to optimize. */
-function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Result): void {
-  const Wq_1 = params.Wq;
-  const Wk_1 = params.Wk;
-  const Wv_1 = params.Wv;
-  const u17_1 = workspace.u17_1;
-  const A_1 = workspace.A_1;
-  const u25 = workspace.u25;
-  const u27_1 = workspace.u27_1;
-  const d_b2_1 = workspace.d_b2_1;
-  const d_W2_1 = workspace.d_W2_1;
-  const d_b1_1 = workspace.d_b1_1;
-  const d_W1_1 = workspace.d_W1_1;
-  const d_c2_1 = workspace.d_c2_1;
-  const d_g2_1 = workspace.d_g2_1;
-  const d_Wo_1 = workspace.d_Wo_1;
-  const d_V_1 = workspace.d_V_1;
-  const u179 = workspace.u179;
-  const d_Q_1 = workspace.d_Q_1;
-  const d_K_1 = workspace.d_K_1;
-  const u184 = workspace.u184;
-  const d_Wv_1 = workspace.d_Wv_1;
-  const u189 = workspace.u189;
-  const d_Wk_1 = workspace.d_Wk_1;
-  const u193 = workspace.u193;
-  const d_Wq_1 = workspace.d_Wq_1;
-  const u196 = workspace.u196;
-  const u198 = workspace.u198;
-  const d_c1_1 = workspace.d_c1_1;
-  const u200 = workspace.u200;
-  const u201 = workspace.u201;
-  const d_g1_1 = workspace.d_g1_1;
-  const sums = workspace.batchSums;
-  const grads = out.grads;
-  const u103 = batchChunk_spill[0];
   {
     for (let q0 = 0; q0 < 16; q0++) {
       for (let q1 = 0; q1 < 4; q1++) {
@@ -3512,6 +3324,39 @@ function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Re
     }
   }
   // d_Wv_1 : [64, 64]
+}
+
+/** Part 3 of 3: a function short enough for V8 to optimize. */
+function batchChunk_part3(params: Params, _batch: Batch, _first: number, out: Result): void {
+  const Wq_1 = params.Wq;
+  const Wk_1 = params.Wk;
+  const u17_1 = workspace.u17_1;
+  const A_1 = workspace.A_1;
+  const d_b2_1 = workspace.d_b2_1;
+  const d_W2_1 = workspace.d_W2_1;
+  const d_b1_1 = workspace.d_b1_1;
+  const d_W1_1 = workspace.d_W1_1;
+  const d_c2_1 = workspace.d_c2_1;
+  const d_g2_1 = workspace.d_g2_1;
+  const d_Wo_1 = workspace.d_Wo_1;
+  const d_V_1 = workspace.d_V_1;
+  const d_Q_1 = workspace.d_Q_1;
+  const d_K_1 = workspace.d_K_1;
+  const u184 = workspace.u184;
+  const d_Wv_1 = workspace.d_Wv_1;
+  const u189 = workspace.u189;
+  const d_Wk_1 = workspace.d_Wk_1;
+  const u193 = workspace.u193;
+  const d_Wq_1 = workspace.d_Wq_1;
+  const u196 = workspace.u196;
+  const u198 = workspace.u198;
+  const d_c1_1 = workspace.d_c1_1;
+  const u200 = workspace.u200;
+  const u201 = workspace.u201;
+  const d_g1_1 = workspace.d_g1_1;
+  const sums = workspace.batchSums;
+  const grads = out.grads;
+  const u103 = batchChunk_spill[0];
   {
     for (let i = 0; i < 64; i++) {
       {
@@ -3907,10 +3752,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u4[i] = u1[i] * 0.015625;
   }
   // u6 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u6[i * 64 + j] = X[i * 64 + j] - u4[i];
-    }
+  for (let i = 0; i < 1024; i++) {
+    u6[i] = X[i] - u4[(i / 64) | 0];
   }
   // u7 : [16, 64]
   for (let i = 0; i < 1024; i++) {
@@ -3931,10 +3774,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u13[i] = Math.sqrt(u8[i] * 0.015625 + 0.00001);
   }
   // A = layer_norm(X, g1, c1) : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      A[i * 64 + j] = (u6[i * 64 + j] / u13[i]) * g1[j] + c1[j];
-    }
+  for (let i = 0; i < 1024; i++) {
+    A[i] = (u6[i] / u13[(i / 64) | 0]) * g1[i % 64] + c1[i % 64];
   }
   // u20 = A @ Wq : [16, 64]
   {
@@ -4134,12 +3975,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u34[i] = (0 >= u30[i] - u29[i] ? 1 : 0) > 0 ? 1 : 0;
   }
   // u37 = where(tril(ones([16, 16])) > 0, S, -1e9) : [4, 16, 16]
-  for (let i0 = 0; i0 < 4; i0++) {
-    for (let i1 = 0; i1 < 16; i1++) {
-      for (let i2 = 0; i2 < 16; i2++) {
-        u37[(i0 * 16 + i1) * 16 + i2] = u34[i1 * 16 + i2] > 0 ? u26[(i0 * 16 + i1) * 16 + i2] / 4 : -1000000000;
-      }
-    }
+  for (let i = 0; i < 1024; i++) {
+    u37[i] = u34[i % 256] > 0 ? u26[i] / 4 : -1000000000;
   }
   // P = softmax(where(tril(ones([16, 16])) > 0, S, -1e9)) : [4, 16, 16]
   {
@@ -4277,10 +4114,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u45[i] = u43[i] * 0.015625;
   }
   // u47 : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      u47[i * 64 + j] = H[i * 64 + j] - u45[i];
-    }
+  for (let i = 0; i < 1024; i++) {
+    u47[i] = H[i] - u45[(i / 64) | 0];
   }
   // u48 : [16, 64]
   for (let i = 0; i < 1024; i++) {
@@ -4301,10 +4136,8 @@ export function loss(params: Params, inputs: Inputs): number {
     u53[i] = Math.sqrt(u49[i] * 0.015625 + 0.00001);
   }
   // M = layer_norm(H, g2, c2) : [16, 64]
-  for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 64; j++) {
-      M[i * 64 + j] = (u47[i * 64 + j] / u53[i]) * g2[j] + c2[j];
-    }
+  for (let i = 0; i < 1024; i++) {
+    M[i] = (u47[i] / u53[(i / 64) | 0]) * g2[i % 64] + c2[i % 64];
   }
   // u60 = M @ W1 : [16, 256]; then, per element, u62, u70
   {
@@ -4584,10 +4417,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u4[i] = u1[i] * 0.015625;
     }
     // u6 : [16, 64]
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        u6[i * 64 + j] = X[X_offset + (i * 64 + j)] - u4[i];
-      }
+    for (let i = 0; i < 1024; i++) {
+      u6[i] = X[X_offset + i] - u4[(i / 64) | 0];
     }
     // u7 : [16, 64]
     for (let i = 0; i < 1024; i++) {
@@ -4608,16 +4439,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u13[i] = Math.sqrt(u8[i] * 0.015625 + 0.00001);
     }
     // u15 : [16, 64]
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        u15[i * 64 + j] = u6[i * 64 + j] / u13[i];
-      }
+    for (let i = 0; i < 1024; i++) {
+      u15[i] = u6[i] / u13[(i / 64) | 0];
     }
     // A = layer_norm(X, g1, c1) : [16, 64]
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        A[i * 64 + j] = u15[i * 64 + j] * g1[j] + c1[j];
-      }
+    for (let i = 0; i < 1024; i++) {
+      A[i] = u15[i] * g1[i % 64] + c1[i % 64];
     }
     // u20 = A @ Wq : [16, 64]
     {
@@ -4817,12 +4644,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u34[i] = (0 >= u30[i] - u29[i] ? 1 : 0) > 0 ? 1 : 0;
     }
     // u37 = where(tril(ones([16, 16])) > 0, S, -1e9) : [4, 16, 16]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 16; i2++) {
-          u37[(i0 * 16 + i1) * 16 + i2] = u34[i1 * 16 + i2] > 0 ? u26[(i0 * 16 + i1) * 16 + i2] / 4 : -1000000000;
-        }
-      }
+    for (let i = 0; i < 1024; i++) {
+      u37[i] = u34[i % 256] > 0 ? u26[i] / 4 : -1000000000;
     }
     // P = softmax(where(tril(ones([16, 16])) > 0, S, -1e9)) : [4, 16, 16]
     {
@@ -4960,10 +4783,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u45[i] = u43[i] * 0.015625;
     }
     // u47 : [16, 64]
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        u47[i * 64 + j] = H[i * 64 + j] - u45[i];
-      }
+    for (let i = 0; i < 1024; i++) {
+      u47[i] = H[i] - u45[(i / 64) | 0];
     }
     // u48 : [16, 64]
     for (let i = 0; i < 1024; i++) {
@@ -4984,16 +4805,12 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u53[i] = Math.sqrt(u49[i] * 0.015625 + 0.00001);
     }
     // u55 : [16, 64]
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        u55[i * 64 + j] = u47[i * 64 + j] / u53[i];
-      }
+    for (let i = 0; i < 1024; i++) {
+      u55[i] = u47[i] / u53[(i / 64) | 0];
     }
     // M = layer_norm(H, g2, c2) : [16, 64]
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        M[i * 64 + j] = u55[i * 64 + j] * g2[j] + c2[j];
-      }
+    for (let i = 0; i < 1024; i++) {
+      M[i] = u55[i] * g2[i % 64] + c2[i % 64];
     }
     // u60 = M @ W1 : [16, 256]; then, per element, u62, u64, u66, u69, u70
     {
@@ -5349,10 +5166,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u119[i] = (u114[i] === 0 ? 0 : u114[i] / (2 * u53[i])) * 0.015625;
     }
     // u123 : [16, 64]
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        u123[i * 64 + j] = 2 * (u119[i] * u47[i * 64 + j]) + (u105[i * 64 + j] === 0 ? 0 : u105[i * 64 + j] / u53[i]);
-      }
+    for (let i = 0; i < 1024; i++) {
+      u123[i] = 2 * (u119[(i / 64) | 0] * u47[i]) + (u105[i] === 0 ? 0 : u105[i] / u53[(i / 64) | 0]);
     }
     // u124 : [16, 64]
     for (let i = 0; i < 1024; i++) {
@@ -5376,10 +5191,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       u126[i] = u125[i] * 0.015625;
     }
     // d_H : [16, 64]
-    for (let i = 0; i < 16; i++) {
-      for (let j = 0; j < 64; j++) {
-        d_H[i * 64 + j] = u126[i] + u123[i * 64 + j] + u81[i * 64 + j];
-      }
+    for (let i = 0; i < 1024; i++) {
+      d_H[i] = u126[(i / 64) | 0] + u123[i] + u81[i];
     }
     // d_O : [16, 64]
     {
@@ -5537,15 +5350,8 @@ export function batchGradients(params: Params, batch: Batch, n: number, out: Res
       }
     }
     // d_S : [4, 16, 16]
-    for (let i0 = 0; i0 < 4; i0++) {
-      for (let i1 = 0; i1 < 16; i1++) {
-        for (let i2 = 0; i2 < 16; i2++) {
-          d_S[(i0 * 16 + i1) * 16 + i2] =
-            u34[i1 * 16 + i2] > 0
-              ? P[(i0 * 16 + i1) * 16 + i2] * (d_P[(i0 * 16 + i1) * 16 + i2] - u138[i0 * 16 + i1])
-              : 0;
-        }
-      }
+    for (let i = 0; i < 1024; i++) {
+      d_S[i] = u34[i % 256] > 0 ? P[i] * (d_P[i] - u138[(i / 16) | 0]) : 0;
     }
     // u145 : [4, 16, 16]
     for (let i = 0; i < 1024; i++) {

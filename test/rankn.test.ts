@@ -21,6 +21,34 @@ describe("rank-N programs agree with central finite differences and the referenc
   }
 });
 
+describe("broadcasts in flat loops", () => {
+  // a broadcast whose kept axes are one block is read at ⌊i / inner⌋ % block in a flat loop; two
+  // blocks or more fall back to one loop per axis. Every pattern agrees with the evaluator and
+  // finite differences.
+  const dims = (s: readonly number[]) => (s.length ? `[${s.join(", ")}]` : "");
+  it("agree with finite differences and the evaluator for any source axes (fast-check)", async () => {
+    const shape = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 });
+    await fc.assert(
+      fc.asyncProperty(shape, fc.nat(), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), async (t, drop, ones) => {
+        const lead = drop % (t.length + 1);
+        const source = t.slice(lead).map((d, k) => (ones[k] ? 1 : d));
+        const src = `param a${dims(t)}, b${dims(source)}\nloss = sum(tanh(a * b + b) * a)\n`;
+        await checkProgram(`a${dims(t)} * b${dims(source)}`, src, 7000 + drop);
+      }),
+      runs(40),
+    );
+  }, 120_000);
+
+  it("reads a bias, a channel and a row statistic by the flat index, without a nest", async () => {
+    const src = "param x[4, 8, 2, 8], g[8, 1, 1], c[8], r[4, 8, 2, 1]\nloss = sum(tanh(x * g + c + r))\n";
+    const { typescript } = await compile(src, { prettier: false });
+    expect(typescript).not.toMatch(/for \(let i0/);
+    expect(typescript).toContain("g[((i / 16) | 0) % 8]");
+    expect(typescript).toContain("c[i % 8]");
+    expect(typescript).toContain("r[(i / 8) | 0]");
+  });
+});
+
 describe("products beyond rank 2 reach the matrix schedules", () => {
   it("recognizes an einsum that is a matrix product per batch element, in any axis order", () => {
     expect(asBatchedProduct("abxy,abyz->abxz")).toEqual({ batch: ["a", "b"], i: "x", j: "y", k: "z" });

@@ -15,6 +15,13 @@ export const J = id("j");
 export const T = id("t");
 export const zero = num(0);
 
+/** ⌊flat / k⌋ of a non-negative index below `bound`: `(flat / k) | 0`, an integer division V8 compiles to a multiply or shift, where it fits 31 bits */
+export function floorDiv(flat: Expr, k: number, bound: number): Expr {
+  if (k === 1) return flat;
+  const q = bin("/", flat, num(k));
+  return bound < 2 ** 31 ? bin("|", q, num(0)) : call(member(id("Math"), "floor"), q);
+}
+
 /** for (i < rows) body(i); a single row is body(0), not a one-trip loop */
 export function rows(n: number, body: (i: Expr) => Stmt[]): Stmt[] {
   return n === 1 ? [{ k: "block", body: body(zero) }] : [loop("i", num(n), body(I))];

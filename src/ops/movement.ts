@@ -1,7 +1,7 @@
-import { iadd, imul, num, assign, loop, type Expr } from "../code/syntax.js";
-import { broadcastsTo, dropLast, permutedShape, rowsCols, sameShape, size, windowFits } from "../shape/shape.js";
+import { bin, iadd, imul, num, assign, loop, type Expr } from "../code/syntax.js";
+import { broadcastsTo, dropLast, permutedShape, rowsCols, sameShape, size, windowFits, type Shape } from "../shape/shape.js";
 import { alignedRight, batchedShape } from "./batching.js";
-import { I, nest, zero } from "./loops.js";
+import { floorDiv, I, nest, zero } from "./loops.js";
 import { inversePerm, padOf, permuteOf, reshapeOf, sliceOf } from "./primitives.js";
 import { ravel, sourceIndex, unravel } from "./reference.js";
 import { padTex, permuteTex, reshapeTex, sliceTex } from "./tex.js";
@@ -26,8 +26,12 @@ export const movement = {
     grads: ["reduce_to(g, x)"],
     tex: "{x}",
     evaluate: (n, [x], [s]) => Float64Array.from({ length: size(n.shape) }, (_, i) => x[sourceIndex(s, n.shape, i)]),
-    // NumPy broadcast: a source dimension of 1 (or a missing leading one) repeats
+    // NumPy broadcast: a source dimension of 1 (or a missing leading one) repeats. In a flat loop,
+    // a source that is the target's trailing axes (a bias) is read at flat % its size, and one
+    // that is its leading axes (a row statistic) at ⌊flat / the rest⌋, instead of unravelling
     view: (pos, source, n) => {
+      const flat = pos.flatOnly && flatBroadcast(pos.flat(), source, n.shape);
+      if (flat) return { flat };
       const idx = pos.idx();
       const off = n.shape.length - source.length;
       return { idx: source.map((d, k) => (d === 1 ? zero : idx[k + off])) };
@@ -53,8 +57,11 @@ export const movement = {
       const c = n.shape[n.shape.length - 1];
       return Float64Array.from({ length: size(n.shape) }, (_, i) => v[Math.floor(i / c)]);
     },
-    // element (..., c) of each row is that row's value v[...]
-    view: (pos) => ({ idx: pos.idx().slice(0, -1) }),
+    // element (..., c) of each row is that row's value v[...]: flat index ⌊flat / c⌋
+    view: (pos, _, n) =>
+      pos.flatOnly
+        ? { flat: floorDiv(pos.flat(), n.shape[n.shape.length - 1], size(n.shape)) }
+        : { idx: pos.idx().slice(0, -1) },
     batch: (b, n, [v], B) => b.node("rowbcast", [v.id], { target: batchedShape(B, n.shape) }),
   }),
   transpose: view({
@@ -195,3 +202,23 @@ export const movement = {
       }),
   }),
 } satisfies Record<string, ViewDef | KernelDef>;
+
+/**
+ * A broadcast's source index from the target's flat index, when the axes the source keeps (the
+ * target's extents > 1 that it does not repeat along) are one contiguous block: ⌊flat / the
+ * extents after the block⌋ % the block's size (a bias: flat % size; a row statistic:
+ * ⌊flat / row length⌋). Undefined for two blocks or more, which read by multi-index.
+ */
+function flatBroadcast(flat: Expr, source: Shape, target: Shape): Expr | undefined {
+  const off = target.length - source.length;
+  const axes = target
+    .map((d, k) => ({ d, kept: k >= off && source[k - off] === d }))
+    .filter((a) => a.d !== 1);
+  const first = axes.findIndex((a) => a.kept);
+  if (first < 0) return zero;
+  let end = axes.length;
+  while (!axes[end - 1].kept) end--;
+  if (axes.slice(first, end).some((a) => !a.kept)) return undefined;
+  const q = floorDiv(flat, size(axes.slice(end).map((a) => a.d)), size(target));
+  return first === 0 ? q : bin("%", q, num(size(axes.slice(first, end).map((a) => a.d))));
+}

@@ -123,7 +123,8 @@ export type Kernel = (k: KernelCtx) => Stmt[];
  * not have makes the loop nest by axis.
  */
 export type ViewMap = (
-  pos: { idx(): readonly Expr[]; flat(): Expr },
+  /** the element read: its multi-index and flat index; flatOnly when the loop counts the flat index alone (idx() would unravel it) */
+  pos: { idx(): readonly Expr[]; flat(): Expr; readonly flatOnly: boolean },
   source: Shape,
   n: OpNode,
 ) => { idx: readonly Expr[] } | { flat: Expr };

@@ -371,7 +371,11 @@ class BodyEmitter {
         if (src.shape.length === 0) return this.at(src.id, {}, prelude);
         const map = viewOf(n.op);
         if (!map) throw new InternalError(`view ${n.op} has no index map`);
-        const to = map({ idx: () => idxOf(pos, n.shape), flat: () => flatAt(pos, n.shape) }, src.shape, n);
+        const to = map(
+          { idx: () => idxOf(pos, n.shape), flat: () => flatAt(pos, n.shape), flatOnly: !pos.idx && !!pos.flat },
+          src.shape,
+          n,
+        );
         return this.at(src.id, { ...to, ...(pos.strict ? { strict: true } : {}) }, prelude);
       }
       case "inline":
