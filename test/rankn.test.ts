@@ -29,12 +29,17 @@ describe("broadcasts in flat loops", () => {
   it("agree with finite differences and the evaluator for any source axes (fast-check)", async () => {
     const shape = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 });
     await fc.assert(
-      fc.asyncProperty(shape, fc.nat(), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), async (t, drop, ones) => {
-        const lead = drop % (t.length + 1);
-        const source = t.slice(lead).map((d, k) => (ones[k] ? 1 : d));
-        const src = `param a${dims(t)}, b${dims(source)}\nloss = sum(tanh(a * b + b) * a)\n`;
-        await checkProgram(`a${dims(t)} * b${dims(source)}`, src, 7000 + drop);
-      }),
+      fc.asyncProperty(
+        shape,
+        fc.nat(),
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        async (t, drop, ones) => {
+          const lead = drop % (t.length + 1);
+          const source = t.slice(lead).map((d, k) => (ones[k] ? 1 : d));
+          const src = `param a${dims(t)}, b${dims(source)}\nloss = sum(tanh(a * b + b) * a)\n`;
+          await checkProgram(`a${dims(t)} * b${dims(source)}`, src, 7000 + drop);
+        },
+      ),
       runs(40),
     );
   }, 120_000);

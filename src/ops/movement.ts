@@ -1,5 +1,14 @@
 import { bin, iadd, imul, num, assign, loop, type Expr } from "../code/syntax.js";
-import { broadcastsTo, dropLast, permutedShape, rowsCols, sameShape, size, windowFits, type Shape } from "../shape/shape.js";
+import {
+  broadcastsTo,
+  dropLast,
+  permutedShape,
+  rowsCols,
+  sameShape,
+  size,
+  windowFits,
+  type Shape,
+} from "../shape/shape.js";
 import { alignedRight, batchedShape } from "./batching.js";
 import { floorDiv, I, nest, zero } from "./loops.js";
 import { inversePerm, padOf, permuteOf, reshapeOf, sliceOf } from "./primitives.js";
@@ -211,9 +220,7 @@ export const movement = {
  */
 function flatBroadcast(flat: Expr, source: Shape, target: Shape): Expr | undefined {
   const off = target.length - source.length;
-  const axes = target
-    .map((d, k) => ({ d, kept: k >= off && source[k - off] === d }))
-    .filter((a) => a.d !== 1);
+  const axes = target.map((d, k) => ({ d, kept: k >= off && source[k - off] === d })).filter((a) => a.d !== 1);
   const first = axes.findIndex((a) => a.kept);
   if (first < 0) return zero;
   let end = axes.length;
