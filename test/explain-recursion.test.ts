@@ -15,12 +15,28 @@ import { mathFragments } from "../src/explain/render.js";
 
 const lines = (d: Derivation) => d.recursion.map((e) => `${e.lhs} = ${e.steps.join(" = ")}  [${e.note}]`);
 
-/** the sweep's last written form of the gradient of the unit the source names `name` */
-function sweepLine(d: Derivation, name: string): string {
-  const unit = d.units.find((e) => e.note?.startsWith(`(= ${name})`))!.lhs;
+/** the sweep's last written form of the gradient of the unit the source names `name` (the nth of those so named) */
+function sweepLine(d: Derivation, name: string, nth = 1): string {
+  const unit = d.units.filter((e) => e.note?.startsWith(`(= ${name})`))[nth - 1].lhs;
   const e = d.sweep.find((s) => s.lhs.includes(`{\\partial ${unit}}`) || s.lhs.startsWith(`\\nabla_{${unit}}`))!;
   return e.steps[e.steps.length - 1];
 }
+
+/**
+ * a generic line at step k, with a def's locals (named alike at every step in the sweep)
+ * unnumbered — and so without the parentheses a numbered one takes under a subscript
+ */
+const atStep = (line: string, k: number, locals: readonly string[]) =>
+  locals.reduce(
+    (l, x) =>
+      l
+        .replace(new RegExp(`\\\\mathbf\\{${x}\\}_\\{\\d+\\}`, "g"), `\\mathbf{${x}}`)
+        .replaceAll(`\\left(\\mathbf{${x}}\\right)`, `\\mathbf{${x}}`),
+    line
+      .replaceAll("t + 1", String(k + 1))
+      .replaceAll("t - 1", String(k - 1))
+      .replaceAll("{t}", `{${k}}`),
+  );
 
 describe("the recursion over the steps", () => {
   it("lecture 4.3's chain: δ_k from δ_{k+1}, and each layer's weight and bias from δ_k", () => {
@@ -40,6 +56,7 @@ describe("the recursion over the steps", () => {
     const d = derive(analyze(readFileSync("examples/rnn.grad", "utf8")));
     expect(lines(d)).toEqual([
       "\\nabla_{\\mathbf{h}_{t}} \\ell = 0.0625\\,\\mathbf{Wo}^{\\top} \\left(\\operatorname{softmax}\\left(\\mathbf{Wo} \\mathbf{h}_{t} + \\mathbf{bo}\\right) - \\operatorname{onehot}\\left(\\operatorname{reshape}_{\\mathbb{R}}\\left(\\mathbf{chars}_{\\left[t\\right]}\\right)\\right)\\right) + \\mathbf{Wh}^{\\top} \\left(\\nabla_{\\mathbf{h}_{t + 1}} \\ell \\odot \\tanh'\\left(\\mathbf{e}_{t + 1} + \\mathbf{Wh} \\mathbf{h}_{t} + \\mathbf{bh}\\right)\\right)  [t = 1, \\dots, 15]",
+      "\\nabla_{\\mathbf{e}_{t}} \\ell = \\nabla_{\\mathbf{h}_{t}} \\ell \\odot \\tanh'\\left(\\mathbf{e}_{t} + \\mathbf{Wh} \\mathbf{h}_{t - 1} + \\mathbf{bh}\\right)  [t = 2, \\dots, 16]",
       "\\nabla_{\\mathbf{Wh}} \\ell = \\sum_{t=1}^{15} \\left(\\nabla_{\\mathbf{h}_{t + 1}} \\ell \\odot \\tanh'\\left(\\mathbf{e}_{t + 1} + \\mathbf{Wh} \\mathbf{h}_{t} + \\mathbf{bh}\\right)\\right) \\mathbf{h}_{t}^{\\top}  [\\text{a term per step}]",
       "\\nabla_{\\mathbf{bh}} \\ell = \\nabla_{\\mathbf{h}_{1}} \\ell \\odot \\tanh'\\left(\\mathbf{e}_{1} + \\mathbf{bh}\\right) + \\sum_{t=1}^{15} \\nabla_{\\mathbf{h}_{t + 1}} \\ell \\odot \\tanh'\\left(\\mathbf{e}_{t + 1} + \\mathbf{Wh} \\mathbf{h}_{t} + \\mathbf{bh}\\right)  [\\text{a term per step}]",
     ]);
@@ -54,12 +71,30 @@ describe("the recursion over the steps", () => {
     for (const m of mathFragments(d)) expect(() => katex.renderToString(m, { throwOnError: true })).not.toThrow();
   });
 
-  it("the LSTM: the cell state's recursion through the forget gate", () => {
+  it("the LSTM: the cell state's recursion through the forget gate, h_t and the gates z_t through each other, W as a sum over t", () => {
     const d = derive(analyze(readFileSync("examples/lstm.grad", "utf8")));
-    expect(d.recursion.map((e) => e.lhs)).toEqual(["\\nabla_{\\mathbf{c}_{t}} \\ell"]);
-    expect(d.recursion[0].steps[0]).toContain(
+    expect(d.recursion.map((e) => `${e.lhs} [${e.note}]`)).toEqual([
+      "\\nabla_{\\mathbf{c}_{t}} \\ell [t = 1, \\dots, 7]",
+      "\\nabla_{\\mathbf{h}_{t}} \\ell [t = 1, \\dots, 7]",
+      "\\nabla_{\\mathbf{z}_{t}} \\ell [t = 2, \\dots, 7]",
+      "\\nabla_{\\mathbf{W}} \\ell [\\text{a term per step}]",
+    ]);
+    const [c, h, z, W] = d.recursion.map((e) => e.steps[0]);
+    expect(c).toContain(
       "\\nabla_{\\mathbf{c}_{t + 1}} \\ell \\odot \\sigma\\left(\\left(\\mathbf{z}_{t + 1}\\right)_{\\left[4:8\\right]}\\right)",
     );
+    // h_t is the h part of the next step's input [x, h]: a slice of Wᵀ ∇z_{t+1}, with its window
+    expect(h).toBe("\\left(\\mathbf{W}^{\\top} \\nabla_{\\mathbf{z}_{t + 1}} \\ell\\right)_{\\left[3:7\\right]}");
+    // z_t's four gates' gradients written into their windows of z
+    for (const w of ["0:4", "4:8", "8:12", "12:16"]) expect(z).toContain(`\\operatorname{pad}_{\\left[${w}\\right]}`);
+    expect(W).toContain("\\sum_{t=1}^{7}");
+    // each generic line is the sweep's own line at every step it names (z named alike at every step there)
+    for (let k = 1; k <= 7; k++) {
+      expect(sweepLine(d, `\\mathbf{h}_{${k}}`)).toBe(atStep(h, k, ["z"]));
+      expect(sweepLine(d, `\\mathbf{c}_{${k}}`)).toBe(atStep(c, k, ["z"]));
+      if (k >= 2) expect(sweepLine(d, "\\mathbf{z}", k)).toBe(atStep(z, k, ["z"]));
+    }
+    for (const m of mathFragments(d)) expect(() => katex.renderToString(m, { throwOnError: true })).not.toThrow();
   });
 
   it("no recursion where there is none: an MLP's named layers, a lecture's single step", () => {

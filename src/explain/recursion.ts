@@ -120,9 +120,71 @@ function perCallNames(sy: Symbols): Set<string> {
 export function recursionEquations(sy: Symbols, closedOf: ReadonlyMap<number, MathNode>): LayerEquation[] {
   const all = families(sy);
   const isParam = (f: Family) => f.members.values().next().value!.op === "param";
-  const step = stepOf(all.filter((f) => !isParam(f)));
+  const states = all.filter((f) => !isParam(f));
+  const step = stepOf(states);
   const perCall = perCallNames(sy);
-  // a def's local written with its step: e_{4}, then renamed with the others
+  const { local, instead } = stepNaming(sy, step, perCall);
+  const generic = (f: Family, recursive: boolean, letter = f.letter) => {
+    const lines = new Map<number, string>();
+    for (const [k, x] of f.members) {
+      const tree = closedOf.get(x.id);
+      if (!tree || (recursive && !f.members.has(k + 1))) continue;
+      const lhs = local("e", x) ?? sy.adjTex(sy.namedTex(x), x.shape);
+      lines.set(k, `${renamed(lhs, k, letter)} = ${renamed(sy.texWith(tree, instead), k, letter)}`);
+    }
+    const run = longestRun(lines);
+    return run && run.to > run.from ? run : undefined;
+  };
+  const out: LayerEquation[] = [];
+  const line = (text: string, from: number, to: number, letter: string) => {
+    const [left, ...right] = text.split(" = ");
+    out.push({ lhs: left, steps: [right.join(" = ")], note: `${letter} = ${from}, \\dots, ${to}` });
+  };
+  const printed: { name: string; letter: string }[] = [];
+  const locals = localFamilies(sy, perCall, step, states[0]?.letter ?? "t");
+  // the gradient of f's member at step k + 1, as a line of step k writes it: h_{t+1}, a def's local z_{t+1}
+  const next = (f: Family, k: number) => {
+    const x = f.members.get(k + 1);
+    return x ? renamed(local("e", x) ?? sy.adjTex(sy.namedTex(x), x.shape), k, f.letter) : undefined;
+  };
+  for (const f of [...states, ...locals]) {
+    const state = states.includes(f);
+    const run = generic(f, state);
+    if (!run) continue;
+    const rhs = run.text.slice(run.text.indexOf(" = "));
+    const reads = (o: Family) => rhs.includes(next(o, run.to) ?? "\u0000");
+    // a state's line is a recursion when it reads a gradient of the next step (its own, or a def's
+    // local it feeds: ∇h_t from ∇z_{t+1}); a local's, when it reads its own next one or the
+    // states' already written at its step (∇z_t from ∇c_t)
+    const belongs = state ? [...states, ...locals].some(reads) : reads(f) || printed.some((p) => rhs.includes(p.name));
+    if (!belongs) continue;
+    line(run.text, run.from, run.to, f.letter);
+    const at = f.members.get(run.to)!;
+    printed.push({ name: renamed(local("n", at) ?? sy.namedTex(at), run.to, f.letter), letter: f.letter });
+  }
+  if (!printed.length) return out;
+  const letters = { instead, letter: printed[0].letter, names: printed.map((p) => p.name) };
+  for (const x of sy.fwd.nodes)
+    if (x.op === "param" && !indexed(x.name)) {
+      const sum = sharedSum(sy, x, closedOf.get(x.id), letters);
+      if (sum) out.push(sum);
+    }
+  // a param declared in the loop (param w{k}) has no source text of its own: the loop's letter is the recursion's
+  const { letter } = printed[0];
+  for (const f of all.filter(isParam)) {
+    const run = generic(f, false, letter);
+    if (run && printed.some((p) => run.text.includes(p.name))) line(run.text, run.from, run.to, letter);
+  }
+  return out;
+}
+
+/**
+ * How a generic step's line writes what the sweep names alike at every step: a def's local with
+ * its step (e_{4}, then renamed with the others), and an unnamed unit (u_19: its number differs at
+ * every step) as what it computes, down to named values, parenthesized when a sum; too long a
+ * formula keeps its symbol.
+ */
+function stepNaming(sy: Symbols, step: (id: number) => number | undefined, perCall: ReadonlySet<string>) {
   const local = (kind: string, x: Node): string | undefined => {
     if (!x.hint || !perCall.has(x.hint) || (kind !== "n" && kind !== "e")) return undefined;
     const m = step(x.id);
@@ -130,8 +192,6 @@ export function recursionEquations(sy: Symbols, closedOf: ReadonlyMap<number, Ma
     const name = nameTex(`${x.hint}_${m}`, x.shape);
     return kind === "n" ? name : sy.adjTex(name, x.shape);
   };
-  // an unnamed unit (u_19: its number differs at every step) written as what it computes, down
-  // to named values, parenthesized when a sum; too long a formula keeps its symbol
   const expanded = new Map<number, string | undefined>();
   const instead = (kind: string, x: Node): string | undefined => {
     if ((kind !== "u" && kind !== "n") || !sy.isUnit(x) || sy.isNamed(x)) return local(kind, x);
@@ -148,50 +208,7 @@ export function recursionEquations(sy: Symbols, closedOf: ReadonlyMap<number, Ma
     }
     return expanded.get(x.id);
   };
-  const generic = (f: Family, recursive: boolean, letter = f.letter) => {
-    const lines = new Map<number, string>();
-    for (const [k, x] of f.members) {
-      const tree = closedOf.get(x.id);
-      if (!tree || (recursive && !f.members.has(k + 1))) continue;
-      const lhs = sy.adjTex(sy.namedTex(x), x.shape);
-      lines.set(k, `${renamed(lhs, k, letter)} = ${renamed(sy.texWith(tree, instead), k, letter)}`);
-    }
-    const run = longestRun(lines);
-    return run && run.to > run.from ? run : undefined;
-  };
-  const out: LayerEquation[] = [];
-  const line = (text: string, from: number, to: number, letter: string) => {
-    const [left, ...right] = text.split(" = ");
-    out.push({ lhs: left, steps: [right.join(" = ")], note: `${letter} = ${from}, \\dots, ${to}` });
-  };
-  const printed: { name: string; letter: string }[] = [];
-  for (const f of all.filter((f) => !isParam(f))) {
-    const run = generic(f, true);
-    if (!run) continue;
-    // a recursion: step t's line reads step t + 1's gradient
-    const next = renamed(
-      sy.adjTex(sy.namedTex(f.members.get(run.to + 1)!), f.members.get(run.to)!.shape),
-      run.to,
-      f.letter,
-    );
-    if (!run.text.slice(run.text.indexOf(" = ")).includes(next)) continue;
-    line(run.text, run.from, run.to, f.letter);
-    printed.push({ name: renamed(sy.namedTex(f.members.get(run.to)!), run.to, f.letter), letter: f.letter });
-  }
-  if (!printed.length) return out;
-  const letters = { instead, letter: printed[0].letter, names: printed.map((p) => p.name) };
-  for (const x of sy.fwd.nodes)
-    if (x.op === "param" && !indexed(x.name)) {
-      const sum = sharedSum(sy, x, closedOf.get(x.id), letters);
-      if (sum) out.push(sum);
-    }
-  // a param declared in the loop (param w{k}) has no source text of its own: the loop's letter is the recursion's
-  const { letter } = printed[0];
-  for (const f of all.filter(isParam)) {
-    const run = generic(f, false, letter);
-    if (run && printed.some((p) => run.text.includes(p.name))) line(run.text, run.from, run.to, letter);
-  }
-  return out;
+  return { local, instead };
 }
 
 /**
@@ -229,4 +246,27 @@ function sharedSum(
     ...raw.slice(last + 1).map((t, i) => (isSum(terms[last + 1 + i]) ? `\\left(${t}\\right)` : t)),
   ];
   return { lhs: sy.adjTex(sy.namedTex(x), x.shape), steps: [parts.join(" + ")], note: "\\text{a term per step}" };
+}
+
+/**
+ * A def's locals as families (z: z_1, z_2, …), one member per step that made it (stepOf), for
+ * the locals named once per call; a local named twice in one call is left out.
+ */
+function localFamilies(
+  sy: Symbols,
+  perCall: ReadonlySet<string>,
+  step: (id: number) => number | undefined,
+  letter: string,
+): Family[] {
+  const groups = new Map<string, Map<number, Node>>();
+  const twice = new Set<string>();
+  for (const x of sy.fwd.nodes) {
+    if (!x.hint || !perCall.has(x.hint) || !sy.isShown(x) || !sy.isNamed(x)) continue;
+    const k = step(x.id);
+    if (k === undefined) continue;
+    if (!groups.has(x.hint)) groups.set(x.hint, new Map());
+    if (groups.get(x.hint)!.has(k)) twice.add(x.hint);
+    groups.get(x.hint)!.set(k, x);
+  }
+  return [...groups].filter(([base]) => !twice.has(base)).map(([base, members]) => ({ base, members, letter }));
 }

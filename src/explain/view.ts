@@ -207,7 +207,10 @@ export class Symbols {
         : undefined;
     // a derivative whose writing depends on the node's attributes (an einsum's subscripts): the
     // op's own showGrad, over g and the operands it names
-    const shown = computedDef(v.op)?.showGrad?.(v, i);
+    const shown = computedDef(v.op)?.showGrad?.(
+      { attrs: v.attrs, shape: v.shape, operands: v.args.map((a) => this.fwd.nodes[a].shape) },
+      i,
+    );
     if (shown && composition) {
       const names = ["g", ...shown.operands.map((k) => ops[v.op].args[k])];
       return written(

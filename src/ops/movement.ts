@@ -13,7 +13,7 @@ import { alignedRight, batchedShape } from "./batching.js";
 import { floorDiv, I, nest, zero } from "./loops.js";
 import { inversePerm, padOf, permuteOf, reshapeOf, sliceOf } from "./primitives.js";
 import { ravel, sourceIndex, unravel } from "./reference.js";
-import { padTex, permuteTex, reshapeTex, sliceTex } from "./tex.js";
+import { padGradTex, padTex, permuteTex, reshapeTex, sliceGradTex, sliceTex } from "./tex.js";
 import { kernel, view, type KernelDef, ViewDef } from "./types.js";
 
 /**
@@ -148,6 +148,7 @@ export const movement = {
     // slice <-> pad: the window's cotangent, zeros elsewhere
     grads: [(b, n, g) => padOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))],
     show: ["unslice(g, x)"],
+    showGrad: sliceGradTex,
     tex: sliceTex,
     evaluate: (n, [x], [s]) => {
       const { starts, steps } = n.attrs!;
@@ -182,6 +183,7 @@ export const movement = {
     flops: null,
     grads: [(b, n, g) => sliceOf(b, g, n.attrs!.starts!, n.attrs!.steps!, b.shape(n.args[0]))],
     show: ["unpad(g, x)"],
+    showGrad: padGradTex,
     tex: padTex,
     evaluate: (n, [x], [s]) => {
       const { starts, steps } = n.attrs!;

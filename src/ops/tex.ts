@@ -42,6 +42,18 @@ function windowTex(n: Parameters<TexRule>[0], window: Shape, whole: Shape | unde
 /** x_[window]: the elements a slice reads */
 export const sliceTex: TexRule = (n) => `{x}_{${windowTex(n, n.shape, n.operands?.[0])}}`;
 
+/** a slice's derivative: its cotangent written into the window, zeros elsewhere (pad_[window](g)) */
+export const sliceGradTex = (n: Parameters<TexRule>[0]): { tex: string; operands: number[] } => ({
+  tex: `\\operatorname{pad}_{${windowTex(n, n.shape, n.operands?.[0])}}\\left({g}\\right)`,
+  operands: [],
+});
+
+/** a pad's derivative: the window of its cotangent (g_[window]) */
+export const padGradTex = (n: Parameters<TexRule>[0]): { tex: string; operands: number[] } => ({
+  tex: `{g}_{${windowTex(n, n.operands?.[0] ?? [], n.shape)}}`,
+  operands: [],
+});
+
 /** x written into the window of a zero tensor of the result's shape */
 export const padTex: TexRule = (n) =>
   `\\operatorname{pad}_{${windowTex(n, n.operands?.[0] ?? [], n.shape)}}\\left({x}\\right)`;

@@ -169,7 +169,7 @@ interface Computed<K extends OpKind> extends Common<K> {
    * rule's own derivative (it replaces `show` for that operand)
    */
   readonly showGrad?: (
-    n: { readonly attrs?: Attrs },
+    n: Parameters<TexRule>[0],
     i: number,
   ) => { readonly tex: string; readonly operands: readonly number[] };
   /**
