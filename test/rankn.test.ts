@@ -87,6 +87,11 @@ describe("rank-N programs through batchGradients, both targets", () => {
     "param Wq[4, 4], Wk[4, 4]\ninput X[2, 3, 4]\nS = (X @ Wq) @ transpose(X @ Wk, [0, 2, 1])\nloss = sum(tanh(S)) + sum(softmax(S) * S)\n",
     // a per-sample value times shared per-head weights
     "param A[2, 4, 3]\ninput X[2, 5, 4]\nloss = sum(tanh(X @ A))\n",
+    // per-head attention in the [t, h, d] layout: each head's matrices are rows h·d apart (wasm
+    // kernels with row strides, one call per sample and head)
+    'param Wq[4, 6], Wk[4, 6], Wv[4, 6]\ninput X[3, 4]\nQ = reshape(X @ Wq, [3, 2, 3])\nK = reshape(X @ Wk, [3, 2, 3])\nV = reshape(X @ Wv, [3, 2, 3])\nP = softmax(einsum("thd,shd->hts", Q, K))\nloss = sum(tanh(einsum("hts,shd->thd", P, V)))\n',
+    // the same product with C's rows apart and A transposed: Σ_t Q[t, h, d] K[t, h, e] per head
+    'param Wq[4, 6], Wk[4, 6]\ninput X[3, 4]\nQ = reshape(X @ Wq, [3, 2, 3])\nK = reshape(X @ Wk, [3, 2, 3])\nloss = sum(sin(einsum("thd,the->dhe", Q, K)))\n',
   ];
   for (const [i, source] of batched.entries()) {
     for (const target of ["ts", "wasm"] as const) {

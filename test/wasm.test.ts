@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { assemble, kernelModule, scratchBytes, takesRows, type MatmulKernel } from "../src/emit/wasm/kernels.js";
+import { rowStrides } from "../src/emit/wasm/spec.js";
 import { compile } from "../src/index.js";
 import { centralDifference, copyValues, loadModule, relErr, rng, size, type Values } from "./helpers/module.js";
 import { corpus } from "./programs.js";
@@ -15,7 +16,7 @@ function operands(k: MatmulKernel): { a: [number, number]; b: [number, number] }
   return { a: k.form === "tn" ? [k.n, k.m] : [k.m, k.n], b: k.form === "nt" ? [k.c, k.n] : [k.n, k.c] };
 }
 
-/** C[i, j] as a plain triple loop would compute it, added to `c0` when the kernel accumulates. */
+/** C[i, j] as a plain triple loop would compute it (rows `rowStrides` apart), added to `c0` when the kernel accumulates. */
 function reference(
   k: MatmulKernel,
   A: ArrayLike<number>,
@@ -24,9 +25,10 @@ function reference(
   j: number,
   c0: number,
 ): number {
+  const ld = rowStrides(k);
   let s = k.accumulate ? c0 : 0;
   for (let t = 0; t < k.n; t++)
-    s += (k.form === "tn" ? A[t * k.m + i] : A[i * k.n + t]) * (k.form === "nt" ? B[j * k.n + t] : B[t * k.c + j]);
+    s += (k.form === "tn" ? A[t * ld.a + i] : A[i * ld.a + t]) * (k.form === "nt" ? B[j * ld.b + t] : B[t * ld.b + j]);
   return s;
 }
 
@@ -103,25 +105,31 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
     seed: fc.nat(),
     // nt and nn: how many rows of A are real; the rest repeat the last one (a padded chunk)
     rows: fc.integer({ min: 1, max: 19 }),
+    // elements past each row of A, B and C (a head's matrix inside [t, h, d]): 0 is contiguous
+    gaps: fc.tuple(fc.constantFrom(0, 0, 1, 3, 8), fc.constantFrom(0, 0, 1, 5), fc.constantFrom(0, 0, 2, 4)),
   });
   it("equal a plain triple loop", async () => {
     await fc.assert(
       fc.asyncProperty(spec, async (s) => {
+        const plain: MatmulKernel = { name: "k", form: s.form, m: s.m, n: s.n, c: s.c };
+        const natural = rowStrides(plain);
+        const [ga, gb, gc] = s.gaps;
         const k: MatmulKernel = {
-          name: "k",
-          form: s.form,
-          m: s.m,
-          n: s.n,
-          c: s.c,
+          ...plain,
           ...(s.accumulate && s.form !== "nt" ? { accumulate: true } : {}),
+          ...(ga ? { lda: natural.a + ga } : {}),
+          ...(gb ? { ldb: natural.b + gb } : {}),
+          ...(gc ? { ldc: natural.c + gc } : {}),
         };
+        const ld = rowStrides(k);
         const T = (s.bytes === 8 ? Float64Array : Float32Array) as Float64ArrayConstructor;
         const {
           a: [ar, ac],
-          b: [br, bc],
+          b: [br],
         } = operands(k);
-        const [A0, B0, C0] = [0, ar * ac * s.bytes, (ar * ac + br * bc) * s.bytes];
-        const S0 = C0 + s.m * s.c * s.bytes;
+        const [sizeA, sizeB, sizeC] = [ar * ld.a, br * ld.b, s.m * ld.c];
+        const [A0, B0, C0] = [0, sizeA * s.bytes, (sizeA + sizeB) * s.bytes];
+        const S0 = C0 + sizeC * s.bytes;
         const pages = Math.ceil((S0 + scratchBytes({ bytes: s.bytes }, [k])) / 65536) + 1;
         const wasm = await assemble(kernelModule({ bytes: s.bytes }, [k], pages, S0));
         const memory = new WebAssembly.Memory({ initial: pages });
@@ -130,21 +138,24 @@ describe("WebAssembly kernels on random shapes (fast-check)", () => {
         }).exports.k as (a: number, b: number, o: number, rows?: number) => void;
         const next = rng(s.seed);
         // small integers: exact in both precisions, so any misplaced element shows
-        const A = T.from({ length: ar * ac }, () => (next() < s.zeros ? 0 : Math.round(next() * 10 - 5)));
+        // the elements between rows (another head's) are random too: a kernel must not read them as its own
+        const A = T.from({ length: sizeA }, () => (next() < s.zeros ? 0 : Math.round(next() * 10 - 5)));
         const rows = Math.min(s.rows, s.m);
-        if (takesRows(k)) for (let i = rows; i < s.m; i++) A.copyWithin(i * s.n, (rows - 1) * s.n, rows * s.n);
-        const B = T.from({ length: br * bc }, () => Math.round(next() * 10 - 5));
-        for (let r = 0; r < br; r++) if (next() < s.zeroRowsOfB) B.fill(0, r * bc, (r + 1) * bc);
+        if (takesRows(k))
+          for (let i = rows; i < s.m; i++) A.copyWithin(i * ld.a, (rows - 1) * ld.a, (rows - 1) * ld.a + ac);
+        const B = T.from({ length: sizeB }, () => Math.round(next() * 10 - 5));
+        for (let r = 0; r < br; r++) if (next() < s.zeroRowsOfB) B.fill(0, r * ld.b, r * ld.b + operands(k).b[1]);
         new T(memory.buffer, A0, A.length).set(A);
         new T(memory.buffer, B0, B.length).set(B);
-        new T(memory.buffer, C0, s.m * s.c).fill(7);
+        new T(memory.buffer, C0, sizeC).fill(7);
         run(A0, B0, C0, rows);
-        const got = new T(memory.buffer, C0, s.m * s.c);
+        const got = new T(memory.buffer, C0, sizeC);
         for (let i = 0; i < s.m; i++)
-          for (let j = 0; j < s.c; j++) {
-            const want = reference(k, A, B, i, j, 7);
-            if (got[i * s.c + j] !== want)
-              expect.fail(`${JSON.stringify(s)}: C[${i}, ${j}] = ${got[i * s.c + j]}, want ${want}`);
+          for (let j = 0; j < ld.c; j++) {
+            // past a row's c columns, C is another matrix's: left as it was
+            const want = j < s.c ? reference(k, A, B, i, j, 7) : 7;
+            if (got[i * ld.c + j] !== want)
+              expect.fail(`${JSON.stringify(s)}: C[${i}, ${j}] = ${got[i * ld.c + j]}, want ${want}`);
           }
       }),
       // npm run fuzz (GRADC_FUZZ=long): ten times the runs and a fresh seed

@@ -210,7 +210,10 @@ export interface WasmPlan {
   /** param -> the wasm-memory sum its gradient's kernel adds each chunk into (zeroed per call) */
   readonly accumulators: ReadonlyMap<string, { readonly key: string; readonly node: number; readonly offset: number }>;
   /** batched products: node -> how many kernel calls, and each operand's step between them (bytes) */
-  readonly batches: ReadonlyMap<number, { readonly count: number; readonly steps: readonly number[] }>;
+  readonly batches: ReadonlyMap<
+    number,
+    { readonly counts: readonly number[]; readonly steps: readonly (readonly number[])[] }
+  >;
 }
 
 export interface FunctionContext {
@@ -525,9 +528,12 @@ class BodyEmitter {
     const batches = w.batches.get(n.id);
     // a batched product: one call per matrix, each operand a step further on
     if (batches) {
-      const q = kernelVar(0);
-      const at = (e: Expr, k: number) => iadd(e, imul(id(q), num(batches.steps[k])));
-      stmts.push(loop(q, num(batches.count), [kernel(operands.map(at))]));
+      // one loop per batch letter, outermost first: each operand moves by its step for that letter
+      const qs = batches.counts.map((_, l) => kernelVar(l));
+      const at = (e: Expr, k: number) => qs.reduce((sum, q, l) => iadd(sum, imul(id(q), num(batches.steps[l][k]))), e);
+      let body: Stmt[] = [kernel(operands.map(at))];
+      for (let l = qs.length - 1; l >= 0; l--) body = [loop(qs[l], num(batches.counts[l]), body)];
+      stmts.push(...body);
     } else stmts.push(kernel(operands));
     return stmts;
   }

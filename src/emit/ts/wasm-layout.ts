@@ -5,10 +5,11 @@
 import { storageOf, type Graph, type Node } from "../../ir/graph.js";
 import { asBatchedProduct } from "../../shape/contract.js";
 import { parseSpec } from "../../shape/contract.js";
-import { size } from "../../shape/shape.js";
+import { size, strides } from "../../shape/shape.js";
 import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
 import type { PaddedChunk } from "../../batch/cost.js";
 import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
+import type { MatmulShape } from "../wasm/spec.js";
 import { plan, type WasmPlan } from "./function.js";
 import type { Dtype } from "./types.js";
 import { UserError } from "../../diagnostics/usage.js";
@@ -38,10 +39,14 @@ export interface WasmKernels {
   readonly batches: ReadonlyMap<number, Batches>;
 }
 
-/** A batched matrix product as `count` kernel calls, each operand (A, B, the result) `steps` elements further on. */
+/**
+ * A batched matrix product as one kernel call per batch index: a loop per batch letter
+ * (outermost first), `counts` long, each step moving the operands (A, B, the result) by `steps`
+ * (elements; 0 for an operand without that letter, the same matrix for every call).
+ */
 export interface Batches {
-  readonly count: number;
-  readonly steps: readonly [number, number, number];
+  readonly counts: readonly number[];
+  readonly steps: readonly (readonly [number, number, number])[];
 }
 
 /** A 2-D product's layout: which operands are stored transposed (nt: A Bᵀ, tn: Aᵀ B, nn: A B). */
@@ -49,36 +54,50 @@ function formOf(ta: boolean, tb: boolean): Form | undefined {
   return !ta && tb ? "nt" : ta && !tb ? "tn" : !ta && !tb ? "nn" : undefined;
 }
 
+/** an operand's stride per letter of its subscripts, in elements, as stored (row-major, or behind a swap of the last two axes) */
+function stridesOf(g: Graph, operand: number, sub: string): ReadonlyMap<string, number> {
+  const shape = g.nodes[operand].shape;
+  const swapped = storageOf(g, operand).swapped;
+  const stored = swapped ? [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]] : [...shape];
+  const st = strides(stored);
+  if (swapped) [st[st.length - 2], st[st.length - 1]] = [st[st.length - 1], st[st.length - 2]];
+  return new Map([...sub].map((c, k) => [c, st[k]]));
+}
+
 /**
- * A contraction that is a batched matrix product whose batch axes lead, in one order, in both
- * operands and the result, and whose matrices are contiguous (operands stored as they are, or
- * through a view swapping their last two axes): its kernel form, sizes and batch steps.
+ * A contraction that is a batched matrix product (one reduced letter j, C[i, k] = Σ_j A[i, j]
+ * B[j, k] per batch index) whose matrices each have one axis of stride 1 (a row of C, of A or Aᵀ,
+ * of B or Bᵀ is contiguous): its kernel form, sizes, row strides and batch loops, in any layout
+ * of the batch letters and the rows (per-head attention's Q [n, t, h, d] Kᵀ runs as nt with
+ * rows h·d apart).
  */
-function batchedForm(g: Graph, n: Node): { form: Form; m: number; n: number; c: number; batches: Batches } | undefined {
+function batchedForm(g: Graph, n: Node): (MatmulShape & { batches: Batches }) | undefined {
   const p = asBatchedProduct(n.attrs!.spec!);
   if (!p) return undefined;
   const { inputs, output } = parseSpec(n.attrs!.spec!)!;
-  const lead = p.batch.join("");
-  // an operand without the batch letters is the same matrix for every call (a conv's filters)
-  const shared = (sub: string) => sub.length === 2;
-  if (
-    output !== `${lead}${p.i}${p.k}` ||
-    !inputs.every((sub) => (sub.startsWith(lead) && sub.length === lead.length + 2) || shared(sub))
-  )
-    return undefined;
-  // the last two letters in memory order
-  const stored = (o: number) => {
-    const last = inputs[o].slice(inputs[o].length - 2);
-    return storageOf(g, n.args[o]).swapped ? [...last].reverse().join("") : last;
+  const [sa, sb] = [0, 1].map((o) => stridesOf(g, n.args[o], inputs[o]));
+  const sc = new Map([...output].map((c, k) => [c, strides(n.shape)[k]]));
+  const size = (c: string) => n.shape[output.indexOf(c)];
+  // A's rows i or its columns j contiguous (Aᵀ stored), B's columns k or its rows j (Bᵀ stored); C's columns
+  const ta = sa.get(p.j) !== 1 && sa.get(p.i) === 1;
+  const tb = sb.get(p.k) !== 1 && sb.get(p.j) === 1;
+  const form = formOf(ta, tb);
+  if (!form || (!ta && sa.get(p.j) !== 1) || (!tb && sb.get(p.k) !== 1) || sc.get(p.k) !== 1) return undefined;
+  const j = g.nodes[n.args[0]].shape[inputs[0].indexOf(p.j)];
+  const batch = p.batch;
+  return {
+    form,
+    m: size(p.i),
+    n: j,
+    c: size(p.k),
+    lda: (ta ? sa.get(p.j) : sa.get(p.i))!,
+    ldb: (tb ? sb.get(p.k) : sb.get(p.j))!,
+    ldc: sc.get(p.i)!,
+    batches: {
+      counts: batch.map(size),
+      steps: batch.map((c) => [sa.get(c) ?? 0, sb.get(c) ?? 0, sc.get(c)!] as const),
+    },
   };
-  const form = formOf(stored(0) === `${p.j}${p.i}`, stored(1) === `${p.k}${p.j}`);
-  const sizes = n.shape;
-  const m = sizes[lead.length];
-  const c = sizes[lead.length + 1];
-  const k = g.nodes[n.args[0]].shape[inputs[0].indexOf(p.j)];
-  const count = sizes.slice(0, lead.length).reduce((a, d) => a * d, 1);
-  const step = (o: number, elements: number) => (shared(inputs[o]) ? 0 : elements);
-  return form && { form, m, n: k, c, batches: { count, steps: [step(0, m * k), step(1, k * c), m * c] } };
 }
 
 /**
@@ -113,7 +132,8 @@ export function wasmKernels(g: Graph): WasmKernels | undefined {
       const name = `k${specs.length}`;
       kernels.set(id, name);
       batches.set(id, b.batches);
-      specs.push({ name, form: b.form, m: b.m, n: b.n, c: b.c });
+      const { batches: _, ...shape } = b;
+      specs.push({ name, ...contiguousOmitted(shape) });
       continue;
     }
     if (n.op !== "matmul") continue;
@@ -147,7 +167,7 @@ export function kernelCosts(g: Graph, k: WasmKernels): PaddedChunk["kernels"] {
     const s = k.specs.find((x) => x.name === name)!;
     return {
       node,
-      flops: 2 * s.m * s.n * s.c * (k.batches.get(node)?.count ?? 1),
+      flops: 2 * s.m * s.n * s.c * (k.batches.get(node)?.counts.reduce((a, b) => a * b, 1) ?? 1),
       tiled: s.form === "nt",
       realRowsOnly: k.sampleRows.has(node) || !forward.has(node),
     };
@@ -292,7 +312,19 @@ function scaled(batches: ReadonlyMap<number, Batches>, bytes: number): ReadonlyM
   return new Map(
     [...batches].map(([id, b]) => [
       id,
-      { count: b.count, steps: b.steps.map((x) => x * bytes) as [number, number, number] },
+      { counts: b.counts, steps: b.steps.map((st) => st.map((x) => x * bytes) as [number, number, number]) },
     ]),
   );
+}
+
+/** a kernel shape with the row strides of contiguous rows left out (its kernel is the plain one) */
+function contiguousOmitted(k: MatmulShape): MatmulShape {
+  const plain = { a: k.form === "tn" ? k.m : k.n, b: k.form === "nt" ? k.n : k.c, c: k.c };
+  const { lda, ldb, ldc, ...rest } = k;
+  return {
+    ...rest,
+    ...(lda !== plain.a ? { lda } : {}),
+    ...(ldb !== plain.b ? { ldb } : {}),
+    ...(ldc !== plain.c ? { ldc } : {}),
+  };
 }

@@ -9,13 +9,13 @@
  * nt and nn (unless accumulating) take a 4th argument, `rows`: only A's first rows are computed
  * and the rest of C copies the last of them (a padded chunk's padding repeats its last sample).
  */
-import type { MatmulKernel } from "./spec.js";
+import { contiguousA, rowStrides, type MatmulKernel } from "./spec.js";
 import { G, listBytes, listLayout, listNonzeroRowsOfB, rowAdding, rowLocals } from "./rows.js";
 import { tiled, tileVectors, R as TR, Q as TQ } from "./tiles.js";
 import { add, get, horizontal, i32, lanes, loop, mul, t, v, type Lane } from "./wat.js";
 
 export type { Lane } from "./wat.js";
-export type { Form, MatmulKernel } from "./spec.js";
+export type { Form, MatmulKernel, MatmulShape } from "./spec.js";
 
 /** nt register tile: R rows of A against Q rows of B, R·Q vector accumulators (x64 has 16 registers) */
 const R = 2;
@@ -27,16 +27,17 @@ const Q = 4;
  * the rows below are constant offsets (`offset=` immediates), so a step costs one add per load.
  */
 function ntTile(l: Lane, k: MatmulKernel, r: number, q: number): string {
-  const row = k.n * l.bytes;
+  const ld = rowStrides(k);
+  const [rowA, rowB, row] = [ld.a * l.bytes, ld.b * l.bytes, k.n * l.bytes];
   const main = (k.n - (k.n % lanes(l))) * l.bytes;
   const acc = (i: number, j: number) => `$c${i}${j}`;
   const s: string[] = [];
   for (let i = 0; i < r; i++) for (let j = 0; j < q; j++) s.push(`(local.set ${acc(i, j)} (v128.const i32x4 0 0 0 0))`);
   const step: string[] = [];
   for (let i = 0; i < r; i++)
-    step.push(`(local.set $x${i} (v128.load offset=${i * row} (i32.add ${get("$pa")} ${get("$t")})))`);
+    step.push(`(local.set $x${i} (v128.load offset=${i * rowA} (i32.add ${get("$pa")} ${get("$t")})))`);
   for (let j = 0; j < q; j++) {
-    step.push(`(local.set $y (v128.load offset=${j * row} (i32.add ${get("$pb")} ${get("$t")})))`);
+    step.push(`(local.set $y (v128.load offset=${j * rowB} (i32.add ${get("$pb")} ${get("$t")})))`);
     for (let i = 0; i < r; i++)
       step.push(`(local.set ${acc(i, j)} (${v(l)}.add ${get(acc(i, j))} (${v(l)}.mul ${get(`$x${i}`)} ${get("$y")})))`);
   }
@@ -47,13 +48,13 @@ function ntTile(l: Lane, k: MatmulKernel, r: number, q: number): string {
   for (let i = 0; i < r; i++)
     for (let j = 0; j < q; j++)
       tail.push(
-        `(local.set $s${i}${j} (${t(l)}.add ${get(`$s${i}${j}`)} (${t(l)}.mul (${t(l)}.load offset=${i * row} (i32.add ${get("$pa")} ${get("$t")})) (${t(l)}.load offset=${j * row} (i32.add ${get("$pb")} ${get("$t")})))))`,
+        `(local.set $s${i}${j} (${t(l)}.add ${get(`$s${i}${j}`)} (${t(l)}.mul (${t(l)}.load offset=${i * rowA} (i32.add ${get("$pa")} ${get("$t")})) (${t(l)}.load offset=${j * rowB} (i32.add ${get("$pb")} ${get("$t")})))))`,
       );
   if (main < row) s.push(loop("$t", i32(main), i32(row), l.bytes, tail.join("\n      ")));
-  // C[i + di, j + dj] at $po + (di·c + dj)·bytes
+  // C[i + di, j + dj] at $po + (di·ldc + dj)·bytes
   for (let i = 0; i < r; i++)
     for (let j = 0; j < q; j++)
-      s.push(`(${t(l)}.store offset=${(i * k.c + j) * l.bytes} ${get("$po")} ${get(`$s${i}${j}`)})`);
+      s.push(`(${t(l)}.store offset=${(i * ld.c + j) * l.bytes} ${get("$po")} ${get(`$s${i}${j}`)})`);
   return s.join("\n    ");
 }
 
@@ -69,21 +70,21 @@ function ntBlock(
   q: number,
 ): string {
   if (j0 >= j1) return "";
-  const row = k.n * l.bytes;
+  const ld = rowStrides(k);
   // B's rows outermost: q rows of B stay in cache while every row of A passes over them
   return loop(
     "$j",
     i32(j0),
     i32(j1),
     q,
-    `(local.set $pb ${add(get("$b"), `(i32.mul ${get("$j")} ${i32(row)})`)})
+    `(local.set $pb ${add(get("$b"), `(i32.mul ${get("$j")} ${i32(ld.b * l.bytes)})`)})
     ${loop(
       "$i",
       i32(i0),
       i1,
       r,
-      `(local.set $pa ${add(get("$a"), `(i32.mul ${get("$i")} ${i32(row)})`)})
-      (local.set $po ${add(get("$out"), `(i32.mul (i32.add (i32.mul ${get("$i")} ${i32(k.c)}) ${get("$j")}) ${i32(l.bytes)})`)})
+      `(local.set $pa ${add(get("$a"), `(i32.mul ${get("$i")} ${i32(ld.a * l.bytes)})`)})
+      (local.set $po ${add(get("$out"), `(i32.mul (i32.add (i32.mul ${get("$i")} ${i32(ld.c)}) ${get("$j")}) ${i32(l.bytes)})`)})
       ${ntTile(l, k, r, q)}`,
     )}`,
   );
@@ -104,6 +105,7 @@ function nt(l: Lane, k: MatmulKernel): string {
   const mr = k.m - (k.m % R);
   const cq = k.c - (k.c % Q);
   const rowC = k.c * l.bytes;
+  const strideC = rowStrides(k).c * l.bytes;
   // rows computed: $rows rounded up to whole tiles, at most m
   const done = `(select ${i32(k.m)} (local.tee $iend (i32.mul (i32.div_u (i32.add ${get("$rows")} ${i32(R - 1)}) ${i32(R)}) ${i32(R)})) (i32.gt_u ${get("$iend")} ${i32(mr)}))`;
   return `${clampRows(k)}
@@ -112,7 +114,7 @@ function nt(l: Lane, k: MatmulKernel): string {
   ${ntBlock(l, k, 0, get("$iend"), 0, cq, R, Q)}
   ${ntBlock(l, k, 0, get("$iend"), cq, k.c, 1, 1)}
   ${mr < k.m ? `(if (i32.eq ${get("$done")} ${i32(k.m)}) (then ${ntBlock(l, k, mr, i32(k.m), 0, k.c, 1, 1)}))` : ""}
-  ${loop("$i", get("$done"), i32(k.m), 1, `(memory.copy ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(rowC)})`)} ${add(get("$out"), `(i32.mul (i32.sub ${get("$done")} ${i32(1)}) ${i32(rowC)})`)} ${i32(rowC)})`)}`;
+  ${loop("$i", get("$done"), i32(k.m), 1, `(memory.copy ${add(get("$out"), `(i32.mul ${get("$i")} ${i32(strideC)})`)} ${add(get("$out"), `(i32.mul (i32.sub ${get("$done")} ${i32(1)}) ${i32(strideC)})`)} ${i32(rowC)})`)}`;
 }
 
 /**
@@ -159,13 +161,14 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
   const factors = k.form === "tn" ? i32(k.m * k.n) : mul(rows, i32(k.n));
   const dense = `(i64.ge_u (i64.mul (i64.extend_i32_u ${get("$nz")}) (i64.const ${DENSE.den})) (i64.mul (i64.extend_i32_u ${factors}) (i64.const ${DENSE.num})))`;
   const rowC = k.c * l.bytes;
+  const strideC = rowStrides(k).c * l.bytes;
   const copies = takesRows(k)
     ? loop(
         "$i",
         get("$done"),
         i32(k.m),
         1,
-        `(memory.copy ${add(get("$out"), mul(get("$i"), i32(rowC)))} ${add(get("$out"), mul(`(i32.sub ${get("$done")} ${i32(1)})`, i32(rowC)))} ${i32(rowC)})`,
+        `(memory.copy ${add(get("$out"), mul(get("$i"), i32(strideC)))} ${add(get("$out"), mul(`(i32.sub ${get("$done")} ${i32(1)})`, i32(strideC)))} ${i32(rowC)})`,
       )
     : "";
   const pass0 = `${takesRows(k) ? clampRows(k) : ""}
@@ -173,6 +176,8 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
   // a product narrower or shorter than one tile: its tiles would be its tails, one element at a time
   if (k.c < TQ * lanes(l) || k.m < TR)
     return `${pass0}\n  ${rowAdding(l, k, lists, rows)}\n  (local.set $done ${rows})\n  ${copies}`;
+  // A's rows apart (a head's matrix inside a larger tensor): not counted, taken as dense
+  if (!contiguousA(k)) return `${pass0}\n  ${tiled(l, k, { at: lists.nonzeroRows, count: "$ntl" }, rows)}\n  ${copies}`;
   return `${pass0}
   ${countNonzero(l, factors)}
   (if ${dense}

@@ -8,7 +8,7 @@
  * adds: 1,148 -> 570 µs for the x @ W MLP's batch of 32; blocking B's rows as well, so that B
  * is read once per chunk, measured no faster), and adds G listed rows at a time into each row of C.
  */
-import type { MatmulKernel } from "./spec.js";
+import { rowStrides, type MatmulKernel } from "./spec.js";
 import { add, get, i32, lanes, loop, mul, t, v, type Lane } from "./wat.js";
 
 /** rows of B added into a row of C per pass (C's row is loaded and stored once per pass) */
@@ -50,6 +50,7 @@ export const listBytes = (l: Lane, k: MatmulKernel): number => k.m * 4 + k.m * k
  */
 export function listNonzeroRowsOfB(l: Lane, k: MatmulKernel, lists: ReturnType<typeof listLayout>): string {
   const rowB = k.c * l.bytes;
+  const strideB = rowStrides(k).b * l.bytes;
   return `(local.set $ntl ${i32(0)})
   ${loop(
     "$t",
@@ -57,7 +58,7 @@ export function listNonzeroRowsOfB(l: Lane, k: MatmulKernel, lists: ReturnType<t
     i32(k.n),
     1,
     `(local.set $cnt ${i32(0)})
-    (local.set $pb ${add(get("$b"), mul(get("$t"), i32(rowB)))})
+    (local.set $pb ${add(get("$b"), mul(get("$t"), i32(strideB)))})
     (local.set $j ${i32(0)})
     (block $scan_done (loop $scan_next
       (br_if $scan_done (i32.ge_u ${get("$j")} ${i32(rowB)}))
@@ -74,11 +75,12 @@ export function listNonzeroRowsOfB(l: Lane, k: MatmulKernel, lists: ReturnType<t
 
 /** pass 1: for each row i of C, the rows of B with a nonzero factor, and the factors */
 function listNonzeroFactors(l: Lane, k: MatmulKernel, lists: ReturnType<typeof listLayout>, rows: string): string {
-  const rowB = k.c * l.bytes;
+  const ld = rowStrides(k);
+  const rowB = ld.b * l.bytes;
   const factor =
     k.form === "tn"
-      ? `(${t(l)}.load ${add(get("$a"), mul(add(mul(get("$t"), i32(k.m)), get("$i")), i32(l.bytes)))})`
-      : `(${t(l)}.load ${add(get("$a"), mul(add(mul(get("$i"), i32(k.n)), get("$t")), i32(l.bytes)))})`;
+      ? `(${t(l)}.load ${add(get("$a"), mul(add(mul(get("$t"), i32(ld.a)), get("$i")), i32(l.bytes)))})`
+      : `(${t(l)}.load ${add(get("$a"), mul(add(mul(get("$i"), i32(ld.a)), get("$t")), i32(l.bytes)))})`;
   return loop(
     "$i",
     i32(0),
@@ -136,15 +138,27 @@ function addListedRows(l: Lane, g: number, main: number, rowB: number): string {
 /** passes 1 and 2 over C's first `rows` rows (an i32 expression), after pass 0 */
 export function rowAdding(l: Lane, k: MatmulKernel, lists: ReturnType<typeof listLayout>, rows: string): string {
   const rowB = k.c * l.bytes;
+  const strideC = rowStrides(k).c * l.bytes;
   const main = (k.c - (k.c % lanes(l))) * l.bytes;
   const grouped = `(local.set $cnt (i32.load ${add(i32(lists.counts), `(i32.shl ${get("$i")} ${i32(2)})`)}))
       ${lists.rowPointers}
-      (local.set $po ${add(get("$out"), mul(get("$i"), i32(rowB)))})
+      (local.set $po ${add(get("$out"), mul(get("$i"), i32(strideC)))})
       ${loop("$e", i32(0), `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, G, addListedRows(l, G, main, rowB))}
       ${loop("$e", `(i32.sub ${get("$cnt")} (i32.rem_u ${get("$cnt")} ${i32(G)}))`, get("$cnt"), 1, addListedRows(l, 1, main, rowB))}`;
   // column blocks of whole vectors, 512 bytes or more; the last block also takes the columns past them
   const block = Math.max(16 * U * 8, Math.floor(L1_BLOCK / Math.max(1, k.n) / 16) * 16);
-  const zero = k.accumulate ? "" : `(memory.fill ${get("$out")} ${i32(0)} (i32.mul ${rows} ${i32(rowB)}))`;
+  // C's rows zeroed first (one fill when they are contiguous, a fill per row when they are apart)
+  const zero = k.accumulate
+    ? ""
+    : strideC === rowB
+      ? `(memory.fill ${get("$out")} ${i32(0)} (i32.mul ${rows} ${i32(rowB)}))`
+      : loop(
+          "$i",
+          i32(0),
+          rows,
+          1,
+          `(memory.fill ${add(get("$out"), mul(get("$i"), i32(strideC)))} ${i32(0)} ${i32(rowB)})`,
+        );
   return `${listNonzeroFactors(l, k, lists, rows)}
   ${zero}
   (local.set $j0 ${i32(0)})

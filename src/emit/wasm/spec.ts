@@ -9,4 +9,27 @@ export interface MatmulKernel {
   readonly c: number;
   /** tn and nn only: add into C instead of overwriting it (a gradient summed over chunks) */
   readonly accumulate?: boolean;
+  /**
+   * elements between consecutive rows of A, B and C as stored (A's rows are Aᵀ's in tn, B's
+   * Bᵀ's in nt): a matrix inside a larger tensor, as a head's rows in [t, h, d]. Default: the
+   * rows are contiguous (strides() gives them).
+   */
+  readonly lda?: number;
+  readonly ldb?: number;
+  readonly ldc?: number;
 }
+
+/** A kernel's form, sizes and row strides, without its name. */
+export type MatmulShape = Omit<MatmulKernel, "name" | "accumulate">;
+
+/** A kernel's row strides in elements: its own, or those of contiguous rows. */
+export function rowStrides(k: MatmulKernel): { readonly a: number; readonly b: number; readonly c: number } {
+  return {
+    a: k.lda ?? (k.form === "tn" ? k.m : k.n),
+    b: k.ldb ?? (k.form === "nt" ? k.n : k.c),
+    c: k.ldc ?? k.c,
+  };
+}
+
+/** Whether A's elements are one contiguous block (the kernels count its nonzero factors in one pass). */
+export const contiguousA = (k: MatmulKernel): boolean => rowStrides(k).a === (k.form === "tn" ? k.m : k.n);

@@ -5,7 +5,7 @@
  * and C is stored once per tile. The row-adding form (rows.ts) loads and stores C's row for
  * every four rows of B instead: faster only when it skips enough zero factors.
  */
-import type { MatmulKernel } from "./spec.js";
+import { rowStrides, type MatmulKernel } from "./spec.js";
 import { add, get, i32, lanes, loop, mul, splatLoad, t, v, type Lane } from "./wat.js";
 
 /** tile rows and vectors: 8 accumulators, 2 vectors of B and a splat (4 × 3 spilled: 25 against 42 GFLOP/s on x W1) */
@@ -27,7 +27,8 @@ export interface RowList {
 
 /** bytes between A's factors of consecutive rows of C, and of consecutive rows of B */
 function strides(l: Lane, k: MatmulKernel): { row: number; step: number } {
-  return k.form === "tn" ? { row: l.bytes, step: k.m * l.bytes } : { row: k.n * l.bytes, step: l.bytes };
+  const lda = rowStrides(k).a * l.bytes;
+  return k.form === "tn" ? { row: l.bytes, step: lda } : { row: lda, step: l.bytes };
 }
 
 /** per listed row of B: $t its index, $p A's factor for row $i of C, $q B's row at column byte $j */
@@ -35,13 +36,13 @@ function listedRow(l: Lane, k: MatmulKernel, list: RowList): string {
   const s = strides(l, k);
   return `(local.set $t (i32.load ${add(i32(list.at), get("$e"))}))
       (local.set $p ${add(get("$pa"), mul(get("$t"), i32(s.step)))})
-      (local.set $q ${add(get("$pb"), mul(get("$t"), i32(k.c * l.bytes)))})`;
+      (local.set $q ${add(get("$pb"), mul(get("$t"), i32(rowStrides(k).b * l.bytes)))})`;
 }
 
 /** rows [$i, $i + r) by vectors [$j, $j + q) of C, from its factors and B's listed rows */
 function tile(l: Lane, k: MatmulKernel, list: RowList, r: number, q: number): string {
   const s = strides(l, k);
-  const rowC = k.c * l.bytes;
+  const rowC = rowStrides(k).c * l.bytes;
   const acc = (i: number, j: number) => `$a${i}${j}`;
   const zero: string[] = [];
   for (let i = 0; i < r; i++)
@@ -71,7 +72,7 @@ function tile(l: Lane, k: MatmulKernel, list: RowList, r: number, q: number): st
 /** C's columns past its last whole vector, one element at a time, for rows [$i, $i + r) */
 function scalarColumns(l: Lane, k: MatmulKernel, list: RowList, r: number, from: number): string {
   const s = strides(l, k);
-  const rowC = k.c * l.bytes;
+  const [width, rowC] = [k.c * l.bytes, rowStrides(k).c * l.bytes];
   const step = `${listedRow(l, k, list)}
       (local.set $f (${t(l)}.add ${get("$f")} (${t(l)}.mul (${t(l)}.load ${get("$p")}) (${t(l)}.load ${get("$q")}))))`;
   const at = add(get("$out"), add(mul(get("$i"), i32(rowC)), get("$j")));
@@ -85,7 +86,7 @@ function scalarColumns(l: Lane, k: MatmulKernel, list: RowList, r: number, from:
   return loop(
     "$j",
     i32(from),
-    i32(rowC),
+    i32(width),
     l.bytes,
     `${Array.from({ length: r }, () => `${one}\n    (local.set $i (i32.add ${get("$i")} ${i32(1)}))`).join("\n    ")}
     (local.set $i (i32.sub ${get("$i")} ${i32(r)}))`,
