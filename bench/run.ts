@@ -74,6 +74,10 @@ function flops(g: Graph): number {
   return products + elementwise;
 }
 
+/** a round's length: the evaluator and the peers (slower per step, and not what is tuned here) get half */
+const roundMs = (name: string) =>
+  name.includes("evaluator") || name.startsWith("TF") || name.startsWith("jax") ? ROUND_MS / 2 : ROUND_MS;
+
 function timeSteps(step: () => unknown, ms: number): number {
   // steps per round: enough to fill `ms`, estimated from a short run
   let n = 1;
@@ -956,16 +960,13 @@ for (const c of cases) {
   for (const impl of c.impls) first.set(impl.name, await withBackend(impl.name, impl.step));
   const problems = agree(c, first);
   const times = new Map<string, number[]>(c.impls.map((i) => [i.name, []]));
+  // a warm-up round, not counted: V8 runs WebAssembly (gradc's kernels, TF.js's and jax-js's) in
+  // its baseline compiler until a function has run enough to be optimized in the background,
+  // which took 300–600 steps of the batched MLP; the rounds measure the optimized code
+  for (const impl of c.impls) await withBackend(impl.name, () => timeSteps(impl.run ?? impl.step, roundMs(impl.name)));
   for (let round = 0; round < ROUNDS; round++) {
     for (const impl of round % 2 ? [...c.impls].reverse() : c.impls) {
-      const us = await withBackend(impl.name, () =>
-        timeSteps(
-          impl.run ?? impl.step,
-          impl.name.includes("evaluator") || impl.name.startsWith("TF") || impl.name.startsWith("jax")
-            ? ROUND_MS / 2
-            : ROUND_MS,
-        ),
-      );
+      const us = await withBackend(impl.name, () => timeSteps(impl.run ?? impl.step, roundMs(impl.name)));
       times.get(impl.name)!.push(us);
     }
   }

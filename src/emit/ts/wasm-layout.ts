@@ -102,7 +102,15 @@ function batchedForm(g: Graph, n: Node): (MatmulShape & { batches: Batches }) | 
 
 /**
  * --target wasm: the chunk's matrix products whose operands the kernels can read (buffers,
- * params, inputs, and their transposes); undefined when there are none.
+ * params, inputs, and their transposes); undefined when there are none. Every such product
+ * runs as a kernel, however small: measured per program in one process (batchGradients(32),
+ * alternating rounds, f32), a chunk whose products all run in wasm took 0.5–0.98 × the time
+ * of the same chunk in TypeScript (the RNN 0.58, the embedding bag 0.50, the LSTM 0.94), even
+ * for the autoencoder's 16 × 3 × 6 products (0.83–0.98), so a
+ * per-product TypeScript-or-wasm choice would never pick TypeScript. The choices that do
+ * depend on cost are per program (whether to batch at all, whether to pad a last chunk:
+ * src/batch/cost.ts; whether a one-sample chunk pays: src/pipeline.ts) and per call inside
+ * the kernels (register tiles or row-adding, from the share of nonzero factors).
  */
 export function wasmKernels(g: Graph): WasmKernels | undefined {
   const p = plan(g, "chunk");
