@@ -2,7 +2,7 @@
 // (gradc compile examples/transformer-batch.grad).
 // source sha256: 02928773ca5f167c79ebbe0247b2ce768325287bcee0e1b5282d447a667fccc9
 // gradc options: dtype=f64
-// output sha256: 2f364d27a9de02c510fa4ac7bc3a20c3dd1bcc963cd17618d6f49fc770029f9d
+// output sha256: be605789b91b3d83f2ff809081a579fd401f242618beedad23aa099d3205774a
 
 /** Tensors are flat row-major arrays. */
 export type Tensor = Float64Array;
@@ -2145,7 +2145,6 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
   const u89_1 = workspace.u89_1;
   const u95_1 = workspace.u95_1;
   const u98_1 = workspace.u98_1;
-  const u100_1 = workspace.u100_1;
   // u1_1 : [16, 32, 16]
   {
     for (let q0 = 0; q0 < 16; q0++) {
@@ -2719,15 +2718,6 @@ function batchChunk_part1(params: Params, batch: Batch, first: number, _out: Res
     u98_1[i] = u95_1[i] * u95_1[i];
   }
   // u100_1 : [16]
-  {
-    for (let i = 0; i < 16; i++) {
-      let acc = 0;
-      for (let j = 0; j < 32768; j++) {
-        acc += u98_1[i * 32768 + j];
-      }
-      u100_1[i] = acc;
-    }
-  }
 }
 
 /** Part 2 of 3: a function short enough for V8 to optimize. */
@@ -2750,6 +2740,7 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
   const u86_1 = workspace.u86_1;
   const u87_1 = workspace.u87_1;
   const u95_1 = workspace.u95_1;
+  const u98_1 = workspace.u98_1;
   const u100_1 = workspace.u100_1;
   const loss_1 = workspace.loss_1;
   const u106_1 = workspace.u106_1;
@@ -2785,6 +2776,15 @@ function batchChunk_part2(params: Params, _batch: Batch, _first: number, _out: R
   const d_S_1 = workspace.d_S_1;
   const u179 = workspace.u179;
   const d_Q_1 = workspace.d_Q_1;
+  {
+    for (let i = 0; i < 16; i++) {
+      let acc = 0;
+      for (let j = 0; j < 32768; j++) {
+        acc += u98_1[i * 32768 + j];
+      }
+      u100_1[i] = acc;
+    }
+  }
   // loss_1 = mean((Z - Y)^2) : [16]
   for (let i = 0; i < 16; i++) {
     loss_1[i] = u100_1[i] * 0.000030517578125;

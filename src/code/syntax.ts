@@ -141,15 +141,15 @@ const equality = (op: BinOp) => op === "===" || op === "!==";
 
 /**
  * Parentheses prettier writes around a binary operand although precedence does not need them
- * (prettier's needs-parens and shouldFlatten): a * b / c is (a * b) / c, a % b + c is
- * (a % b) + c, and any operand of | that is itself an operation.
+ * (prettier's needs-parens and shouldFlatten): a * b / c is (a * b) / c, a % b % c is
+ * (a % b) % c, a % b + c is (a % b) + c, and any operand of | that is itself an operation.
  */
 function clarityParens(parent: BinOp, child: BinOp): boolean {
   if (parent === "|") return true;
   if (child === "%" && (parent === "+" || parent === "-")) return true;
   if (precedence[parent] !== precedence[child]) return false;
   if (parent === "**" || (equality(parent) && equality(child))) return true;
-  return multiplicative(parent) && multiplicative(child) && parent !== child;
+  return multiplicative(parent) && multiplicative(child) && (parent !== child || parent === "%");
 }
 
 function prec(e: Expr): number {

@@ -26,6 +26,7 @@ import {
   loop,
   member,
   num,
+  printStmts,
   str,
   type Expr,
   type Stmt,
@@ -291,6 +292,8 @@ class BodyEmitter {
   private readonly head: Stmt[] = [];
   private readonly body: Stmt[] = [];
   private readonly paramDecls = new Map<number, Stmt>();
+  /** the workspace views declared for buffers (dropKernelOnlyBuffers removes those only kernels use) */
+  private readonly bufferDecls = new Map<number, Stmt>();
   /** gradients a wasm kernel adds into its per-call sum: no buffer of their own here */
   private readonly accumulated: ReadonlySet<number>;
   /** one local for out.grads: re-loading it for every store makes V8 allocate */
@@ -659,10 +662,29 @@ class BodyEmitter {
         this.head.push(decl("const", this.local(nid), member(member(id("out"), "grads"), params[0])));
         this.gradsLocal.set(params[0], this.local(nid));
       } else {
-        this.head.push(decl("const", this.local(nid), member(id("workspace"), this.local(nid))));
+        const d = decl("const", this.local(nid), member(id("workspace"), this.local(nid)));
+        this.head.push(d);
+        this.bufferDecls.set(nid, d);
         this.workspace.push(nid);
       }
     }
+  }
+
+  /**
+   * --target wasm: a buffer only kernels read and write (a head's Q, read by Q Kᵀ and written by
+   * A Wq, both kernels) lives in the kernels' memory alone; the chunk function declares no view
+   * of it (an unread local is an error under noUnusedLocals)
+   */
+  private dropKernelOnlyBuffers(body: readonly Stmt[]): void {
+    if (!this.ctx.wasm?.kernels.size) return;
+    // the code, not the comments that name each node
+    const text = printStmts(body)
+      .flatMap((l) => l.split("\n"))
+      .filter((l) => !l.trimStart().startsWith("//"))
+      .join("\n");
+    for (const [nid, d] of this.bufferDecls)
+      if (!new RegExp(`(^|[^\\w$])${this.local(nid).replace(/\$/g, "\\$")}([^\\w$]|$)`).test(text))
+        this.head.splice(this.head.indexOf(d), 1);
   }
 
   /** outputs may read leaves too (a gradient equal to an input); what is still unread is dropped */
@@ -721,6 +743,7 @@ class BodyEmitter {
       }
     }
     this.dropUnreadParams();
+    this.dropKernelOnlyBuffers(body);
     const decls = [...head, ...this.gradsDecl()];
     return {
       stmts: [...decls, ...body],
