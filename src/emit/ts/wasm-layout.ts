@@ -9,7 +9,7 @@ import { size, strides } from "../../shape/shape.js";
 import { sampleRowValues, WEIGHT } from "../../batch/vmap.js";
 import type { PaddedChunk } from "../../batch/cost.js";
 import { assemble, kernelModule, scratchBytes, takesRows, type Form, type MatmulKernel } from "../wasm/kernels.js";
-import type { MatmulShape } from "../wasm/spec.js";
+import { naturalStrides, type MatmulShape } from "../wasm/spec.js";
 import { plan, type WasmPlan } from "./function.js";
 import type { Dtype } from "./types.js";
 import { UserError } from "../../diagnostics/usage.js";
@@ -327,7 +327,7 @@ function scaled(batches: ReadonlyMap<number, Batches>, bytes: number): ReadonlyM
 
 /** a kernel shape with the row strides of contiguous rows left out (its kernel is the plain one) */
 function contiguousOmitted(k: MatmulShape): MatmulShape {
-  const plain = { a: k.form === "tn" ? k.m : k.n, b: k.form === "nt" ? k.n : k.c, c: k.c };
+  const plain = naturalStrides(k);
   const { lda, ldb, ldc, ...rest } = k;
   return {
     ...rest,

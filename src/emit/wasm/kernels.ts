@@ -173,18 +173,17 @@ function accumulate(l: Lane, k: MatmulKernel, scratch: number): string {
     : "";
   const pass0 = `${takesRows(k) ? clampRows(k) : ""}
   ${listNonzeroRowsOfB(l, k, lists)}`;
-  // a product narrower or shorter than one tile: its tiles would be its tails, one element at a time
-  if (k.c < TQ * lanes(l) || k.m < TR)
-    return `${pass0}\n  ${rowAdding(l, k, lists, rows)}\n  (local.set $done ${rows})\n  ${copies}`;
-  // A's rows apart (a head's matrix inside a larger tensor): not counted, taken as dense
-  if (!contiguousA(k)) return `${pass0}\n  ${tiled(l, k, { at: lists.nonzeroRows, count: "$ntl" }, rows)}\n  ${copies}`;
-  return `${pass0}
-  ${countNonzero(l, factors)}
-  (if ${dense}
-    (then ${tiled(l, k, { at: lists.nonzeroRows, count: "$ntl" }, rows)})
-    (else ${rowAdding(l, k, lists, rows)}
-      (local.set $done ${rows})))
-  ${copies}`;
+  const tiles = tiled(l, k, { at: lists.nonzeroRows, count: "$ntl" }, rows);
+  const adding = `${rowAdding(l, k, lists, rows)}\n  (local.set $done ${rows})`;
+  // a product narrower or shorter than one tile: its tiles would be its tails, one element at a
+  // time; A's rows apart (a head's matrix inside a larger tensor): not counted, taken as dense
+  const chosen =
+    k.c < TQ * lanes(l) || k.m < TR
+      ? adding
+      : !contiguousA(k)
+        ? tiles
+        : `${countNonzero(l, factors)}\n  (if ${dense} (then ${tiles}) (else ${adding}))`;
+  return `${pass0}\n  ${chosen}\n  ${copies}`;
 }
 
 /** each form's locals: nt's tile; tn and nn's lists, register tile and row-adding */

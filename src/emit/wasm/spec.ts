@@ -22,14 +22,22 @@ export interface MatmulKernel {
 /** A kernel's form, sizes and row strides, without its name. */
 export type MatmulShape = Omit<MatmulKernel, "name" | "accumulate">;
 
+interface Strides {
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+}
+
+/** The row strides of contiguous rows: A's (Aᵀ's in tn) row length, B's (Bᵀ's in nt), C's. */
+export function naturalStrides(k: Pick<MatmulKernel, "form" | "m" | "n" | "c">): Strides {
+  return { a: k.form === "tn" ? k.m : k.n, b: k.form === "nt" ? k.n : k.c, c: k.c };
+}
+
 /** A kernel's row strides in elements: its own, or those of contiguous rows. */
-export function rowStrides(k: MatmulKernel): { readonly a: number; readonly b: number; readonly c: number } {
-  return {
-    a: k.lda ?? (k.form === "tn" ? k.m : k.n),
-    b: k.ldb ?? (k.form === "nt" ? k.n : k.c),
-    c: k.ldc ?? k.c,
-  };
+export function rowStrides(k: MatmulKernel): Strides {
+  const natural = naturalStrides(k);
+  return { a: k.lda ?? natural.a, b: k.ldb ?? natural.b, c: k.ldc ?? natural.c };
 }
 
 /** Whether A's elements are one contiguous block (the kernels count its nonzero factors in one pass). */
-export const contiguousA = (k: MatmulKernel): boolean => rowStrides(k).a === (k.form === "tn" ? k.m : k.n);
+export const contiguousA = (k: MatmulKernel): boolean => rowStrides(k).a === naturalStrides(k).a;
