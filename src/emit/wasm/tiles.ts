@@ -39,6 +39,21 @@ function listedRow(l: Lane, k: MatmulKernel, list: RowList): string {
       (local.set $q ${add(get("$pb"), mul(get("$t"), i32(rowStrides(k).b * l.bytes)))})`;
 }
 
+/** from row $i's factors and column byte $j of B, `step` once per listed row of B (after listedRow has set $t, $p, $q) */
+function overListedRows(l: Lane, k: MatmulKernel, list: RowList, step: string): string {
+  return `(local.set $pa ${add(get("$a"), mul(get("$i"), i32(strides(l, k).row)))})
+    (local.set $pb ${add(get("$b"), get("$j"))})
+    ${loop("$e", i32(0), `(i32.shl ${get(list.count)} ${i32(2)})`, 4, `${listedRow(l, k, list)}\n      ${step}`)}`;
+}
+
+/**
+ * C's vector (`memory` v128, added as `arith` f32x4/f64x2) or element (f32/f64 both) at `at`
+ * set to `value`, or `value` added to it when the kernel accumulates
+ */
+function storeC(k: MatmulKernel, memory: string, arith: string, at: string, value: string): string {
+  return `(${memory}.store ${at} ${k.accumulate ? `(${arith}.add (${memory}.load ${at}) ${value})` : value})`;
+}
+
 /** rows [$i, $i + r) by vectors [$j, $j + q) of C, from its factors and B's listed rows */
 function tile(l: Lane, k: MatmulKernel, list: RowList, r: number, q: number): string {
   const s = strides(l, k);
@@ -47,7 +62,7 @@ function tile(l: Lane, k: MatmulKernel, list: RowList, r: number, q: number): st
   const zero: string[] = [];
   for (let i = 0; i < r; i++)
     for (let j = 0; j < q; j++) zero.push(`(local.set ${acc(i, j)} (v128.const i32x4 0 0 0 0))`);
-  const step: string[] = [listedRow(l, k, list)];
+  const step: string[] = [];
   for (let j = 0; j < q; j++) step.push(`(local.set $y${j} (v128.load offset=${j * 16} ${get("$q")}))`);
   for (let i = 0; i < r; i++) {
     step.push(`(local.set $x (${splatLoad(l)} offset=${i * s.row} ${get("$p")}))`);
@@ -56,32 +71,22 @@ function tile(l: Lane, k: MatmulKernel, list: RowList, r: number, q: number): st
   }
   const store: string[] = [];
   for (let i = 0; i < r; i++)
-    for (let j = 0; j < q; j++) {
-      const at = `offset=${i * rowC + j * 16} ${get("$po")}`;
-      const value = k.accumulate ? `(${v(l)}.add (v128.load ${at}) ${get(acc(i, j))})` : get(acc(i, j));
-      store.push(`(v128.store ${at} ${value})`);
-    }
+    for (let j = 0; j < q; j++)
+      store.push(storeC(k, "v128", v(l), `offset=${i * rowC + j * 16} ${get("$po")}`, get(acc(i, j))));
   return `${zero.join(" ")}
-    (local.set $pa ${add(get("$a"), mul(get("$i"), i32(s.row)))})
-    (local.set $pb ${add(get("$b"), get("$j"))})
-    ${loop("$e", i32(0), `(i32.shl ${get(list.count)} ${i32(2)})`, 4, step.join("\n      "))}
+    ${overListedRows(l, k, list, step.join("\n      "))}
     (local.set $po ${add(get("$out"), add(mul(get("$i"), i32(rowC)), get("$j")))})
     ${store.join("\n    ")}`;
 }
 
 /** C's columns past its last whole vector, one element at a time, for rows [$i, $i + r) */
 function scalarColumns(l: Lane, k: MatmulKernel, list: RowList, r: number, from: number): string {
-  const s = strides(l, k);
   const [width, rowC] = [k.c * l.bytes, rowStrides(k).c * l.bytes];
-  const step = `${listedRow(l, k, list)}
-      (local.set $f (${t(l)}.add ${get("$f")} (${t(l)}.mul (${t(l)}.load ${get("$p")}) (${t(l)}.load ${get("$q")}))))`;
+  const step = `(local.set $f (${t(l)}.add ${get("$f")} (${t(l)}.mul (${t(l)}.load ${get("$p")}) (${t(l)}.load ${get("$q")}))))`;
   const at = add(get("$out"), add(mul(get("$i"), i32(rowC)), get("$j")));
-  const value = k.accumulate ? `(${t(l)}.add (${t(l)}.load ${at}) ${get("$f")})` : get("$f");
   const one = `(local.set $f (${t(l)}.const 0))
-    (local.set $pa ${add(get("$a"), mul(get("$i"), i32(s.row)))})
-    (local.set $pb ${add(get("$b"), get("$j"))})
-    ${loop("$e", i32(0), `(i32.shl ${get(list.count)} ${i32(2)})`, 4, step)}
-    (${t(l)}.store ${at} ${value})`;
+    ${overListedRows(l, k, list, step)}
+    ${storeC(k, t(l), t(l), at, get("$f"))}`;
   // r rows of this column: the tile's rows are consecutive, so step $i through them and back
   return loop(
     "$j",
