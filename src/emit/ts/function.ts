@@ -12,6 +12,7 @@ import { kernelDef, kernelOf, opInfo, viewOf, type KernelCtx } from "../../ops/i
 import { sameShape, size, type Shape } from "../../shape/shape.js";
 import { noteOf } from "../../util/text.js";
 import { elementExpr } from "./scalar.js";
+import { elementwiseKernel, Untranslatable, type Addresses, type ElementwiseKernel } from "../wasm/elementwise.js";
 import { elementVar, kernelVar } from "../../code/locals.js";
 import { flatIndex, flatOf as flatAt, idxOf, linear, NeedIndex, rowColPos, type Pos } from "./access.js";
 import {
@@ -215,6 +216,11 @@ export interface WasmPlan {
     number,
     { readonly counts: readonly number[]; readonly steps: readonly (readonly number[])[] }
   >;
+  /**
+   * f32: the chunk's elementwise loops that translate to SIMD kernels (src/emit/wasm/elementwise.ts),
+   * collected as the chunk function is emitted and assembled after it, named `prefix` + a count
+   */
+  readonly elementwise?: { readonly prefix: string; readonly kernels: ElementwiseKernel[] };
 }
 
 export interface FunctionContext {
@@ -455,7 +461,7 @@ class BodyEmitter {
       const stmts = this.elementLoop(n.shape, (pos, prelude) => [
         assign(index(id(this.local(nid)), pos.flat!), this.element(n, pos, prelude)),
       ]);
-      return this.withComment(n, stmts);
+      return this.withComment(n, this.elementwiseKernel(stmts) ?? stmts);
     }
     if (this.mode === "chunk" && this.ctx.wasm?.kernels.has(nid)) return this.withComment(n, this.wasmCall(n));
     const kernel = kernelOf(n.op);
@@ -539,6 +545,41 @@ class BodyEmitter {
       stmts.push(...body);
     } else stmts.push(kernel(operands));
     return stmts;
+  }
+
+  /**
+   * --target wasm --dtype f32, the chunk function: an elementwise loop as a call of its SIMD
+   * kernel, when it translates (src/emit/wasm/elementwise.ts); undefined keeps the loop
+   */
+  private elementwiseKernel(stmts: readonly Stmt[]): Stmt[] | undefined {
+    const sink = this.chunk ? this.ctx.wasm?.elementwise : undefined;
+    if (!sink || stmts.length !== 1) return undefined;
+    try {
+      const k = elementwiseKernel(`${sink.prefix}${sink.kernels.length}`, stmts[0], this.memoryAddresses());
+      sink.kernels.push(k);
+      return [{ k: "call", e: call(member(id("kernels"), k.name), ...k.args) }];
+    } catch (e) {
+      if (e instanceof Untranslatable) return undefined;
+      throw e;
+    }
+  }
+
+  private addresses: Map<string, number> | undefined;
+  /** the arrays the chunk reads through views of the kernels' memory: its buffers, and the params staged there */
+  private memoryAddresses(): Addresses {
+    if (this.addresses) return this.addresses;
+    const w = this.ctx.wasm!;
+    const a = (this.addresses = new Map<string, number>());
+    for (const nid of this.bufferDecls.keys()) {
+      const offset = w.offsets.get(nid);
+      if (offset !== undefined) a.set(this.local(nid), offset);
+    }
+    for (const n of this.g.nodes) {
+      const st = n.op === "param" ? w.staging.get(n.name!) : undefined;
+      const name = this.names.local.get(n.id);
+      if (st?.role === "param" && name !== undefined) a.set(name, st.offset);
+    }
+    return a;
   }
 
   /** --debug: throw at the first NaN or Inf, naming the node and its source */

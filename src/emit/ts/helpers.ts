@@ -2,7 +2,7 @@ import type { Graph } from "../../ir/graph.js";
 import { opInfo } from "../../ops/index.js";
 import { foldFormula } from "../../rules/fold.js";
 import { ruleFor } from "../../rules/formula.js";
-import { erfFar, erfNear } from "./erf.generated.js";
+import { erfFar, erfNear } from "../../util/erf.generated.js";
 
 /**
  * Functions the rule table's forward formulas may call that JavaScript's Math lacks. Format:

@@ -290,9 +290,9 @@ async function emitChunks(
   const chunkNames = { local: localNames(cg, table) };
   const sample = opts.target === "wasm" && opts.sample ? opts.sample.graph : undefined;
   const sampleNames = sample && { local: localNames(sample, table) };
-  const wasm =
+  const placed =
     opts.target === "wasm"
-      ? await wasmLayout(
+      ? wasmLayout(
           cg,
           chunkNames.local,
           opts.dtype,
@@ -300,12 +300,20 @@ async function emitChunks(
           sample && sampleNames ? { graph: sample, local: sampleNames.local } : undefined,
         )
       : undefined;
-  emit({ graph: cg, names: chunkNames, mode: "chunk", ...shared, ...(wasm ? { wasm: wasm.plan } : {}) });
+  emit({ graph: cg, names: chunkNames, mode: "chunk", ...shared, ...(placed ? { wasm: placed.plan } : {}) });
   // one sample, unweighted: gradients() and the samples past the last whole chunk
   const { fresh, debug, units } = shared;
   const own = { fresh, ...(debug ? { debug } : {}), ...(units ? { units } : {}) };
-  if (wasm?.sample && sample && sampleNames)
-    emit({ graph: sample, names: sampleNames, mode: "chunk", ...own, chunkSize: 1, wasm: wasm.sample }, "sample");
+  if (placed?.sample && sample && sampleNames)
+    emit({ graph: sample, names: sampleNames, mode: "chunk", ...own, chunkSize: 1, wasm: placed.sample }, "sample");
+  // the module, with the elementwise kernels the two chunk functions collected
+  const wasm: WasmLayout | undefined = placed && {
+    plan: placed.plan,
+    ...(placed.sample ? { sample: placed.sample } : {}),
+    views: placed.views,
+    pages: placed.pages,
+    base64: await placed.assemble(),
+  };
   // the batch function stages params for the kernels (the one-sample chunk's too): rebuild it with the layout
   if (wasm)
     emit({

@@ -13,18 +13,25 @@ import { naturalStrides, type MatmulShape } from "../wasm/spec.js";
 import { plan, type WasmPlan } from "./function.js";
 import type { Dtype } from "./types.js";
 import { UserError } from "../../diagnostics/usage.js";
+import { opInfo } from "../../ops/index.js";
 
 const MAX_PAGES = 65536;
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
-export interface WasmLayout {
+export interface WasmLayout extends Omit<WasmPlacement, "assemble"> {
+  readonly base64: string;
+}
+
+/** The layout before its module is assembled: the chunk functions are emitted between the two. */
+export interface WasmPlacement {
   readonly plan: WasmPlan;
   /** the one-sample chunk's plan (EmitOptions.sample): its own buffers, the chunk's staged params and gradient sums */
   readonly sample?: WasmPlan;
   /** workspace key -> byte offset, for the entries that live in the kernels' memory */
   readonly views: ReadonlyMap<string, number>;
   readonly pages: number;
-  readonly base64: string;
+  /** the module of the kernels and the elementwise kernels the plans collected, as base64 */
+  assemble(): Promise<string>;
 }
 
 /** The chunk's products that run as WebAssembly kernels: node -> export name, their specs, and the accumulated gradients. */
@@ -182,6 +189,18 @@ export function kernelCosts(g: Graph, k: WasmKernels): PaddedChunk["kernels"] {
   });
 }
 
+/** the params elementwise ops read, directly or through views (a bias's broadcast, a gain's reshape) */
+function paramsReadElementwise(g: Graph, order: readonly number[]): Node[] {
+  const found = new Map<number, Node>();
+  const visit = (id: number): void => {
+    const n = g.nodes[id];
+    if (n.op === "param") found.set(id, n);
+    else if (opInfo(n.op).kind === "view") visit(n.args[0]);
+  };
+  for (const id of order) if (opInfo(g.nodes[id].op).kind === "elementwise") g.nodes[id].args.forEach(visit);
+  return [...found.values()];
+}
+
 /**
  * --target wasm: one memory for every buffer of the chunk, a staging copy of each param and
  * input the kernels read, and the kernels' scratch; and the kernels assembled over it.
@@ -242,24 +261,34 @@ function place(
     if (param !== undefined) accumulators.set(param, { key, node: id, offset: start });
     views.set(key, start);
   }
+  // the params and inputs the kernels read, and (f32) the params elementwise loops read, so that
+  // those loops can run as SIMD kernels too: a staging copy each, a param's shared with the chunk
   const staging = new Map<string, { key: string; offset: number; role: "param" | "input"; size: number }>();
-  for (const id of kernels.keys()) {
-    for (const arg of g.nodes[id].args) {
-      const s = storageOf(g, arg).node;
-      if ((s.op !== "param" && s.op !== "input") || staging.has(s.name!)) continue;
-      const own = s.op === "param" ? at.shared?.staging.get(s.name!) : undefined;
-      if (own) {
-        staging.set(s.name!, own);
-        continue;
-      }
-      const key = `${at.keyPrefix}staged_${s.name!.replace(/[^A-Za-z0-9_]/g, "_")}_${staging.size}`;
-      const start = take(size(s.shape));
-      staging.set(s.name!, { key, offset: start, role: s.op, size: size(s.shape) });
-      views.set(key, start);
+  const read = [...kernels.keys()].flatMap((id) => g.nodes[id].args.map((a) => storageOf(g, a).node));
+  for (const s of [...read, ...(bytes === 4 ? paramsReadElementwise(g, p.order) : [])]) {
+    if ((s.op !== "param" && s.op !== "input") || staging.has(s.name!)) continue;
+    const own = s.op === "param" ? at.shared?.staging.get(s.name!) : undefined;
+    if (own) {
+      staging.set(s.name!, own);
+      continue;
     }
+    const key = `${at.keyPrefix}staged_${s.name!.replace(/[^A-Za-z0-9_]/g, "_")}_${staging.size}`;
+    const start = take(size(s.shape));
+    staging.set(s.name!, { key, offset: start, role: s.op, size: size(s.shape) });
+    views.set(key, start);
   }
   return {
-    plan: { kernels, sampleRows, offsets, staging, accumulators, batches: scaled(batches, bytes) },
+    plan: {
+      kernels,
+      sampleRows,
+      offsets,
+      staging,
+      accumulators,
+      batches: scaled(batches, bytes),
+      ...(bytes === 4
+        ? { elementwise: { prefix: at.kernelPrefix === "k" ? "e" : `${at.kernelPrefix}e`, kernels: [] } }
+        : {}),
+    },
     views,
     end: offset,
     specs,
@@ -268,15 +297,17 @@ function place(
 
 /**
  * The chunk's (and the one-sample chunk's, when given and its kernels sum the same gradients)
- * buffers in one WebAssembly memory, and one module of both's kernels: k0, k1, … and s0, s1, ….
+ * buffers in one WebAssembly memory, and their kernels: k0, k1, … and s0, s1, …; with f32, each
+ * chunk's plan collects the elementwise kernels (e0, e1, … and se0, …) as the chunk function is
+ * emitted, and `assemble` then builds one module of them all.
  */
-export async function wasmLayout(
+export function wasmLayout(
   g: Graph,
   local: ReadonlyMap<number, string>,
   dtype: Dtype,
   file: string,
   sample?: { readonly graph: Graph; readonly local: ReadonlyMap<number, string> },
-): Promise<WasmLayout | undefined> {
+): WasmPlacement | undefined {
   const bytes = dtype === "f32" ? 4 : 8;
   const main = place(g, local, bytes, { base: 0, kernelPrefix: "k", keyPrefix: "" });
   if (!main) return undefined;
@@ -305,13 +336,17 @@ export async function wasmLayout(
   if (pages > MAX_PAGES) throw new UserError("E542", { file, size: gib(pages * 65536), limit: gib(MAX_PAGES * 65536) });
   const specs = [...main.specs, ...(both?.specs ?? [])];
   const scratch = (both ?? main).end;
-  const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch));
+  const plans = [main.plan, ...(both ? [both.plan] : [])];
   return {
     plan: main.plan,
     ...(both ? { sample: both.plan } : {}),
     views: new Map([...main.views, ...(both?.views ?? [])]),
     pages,
-    base64: Buffer.from(wasmBytes).toString("base64"),
+    assemble: async () => {
+      const elementwise = plans.flatMap((p) => p.elementwise?.kernels.map((k) => k.wat) ?? []);
+      const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch, elementwise));
+      return Buffer.from(wasmBytes).toString("base64");
+    },
   };
 }
 

@@ -267,10 +267,17 @@ export function scratchBytes(l: Lane, ks: readonly MatmulKernel[]): number {
 }
 
 /** The module's text: the kernels, and scale, over one imported memory of `pages` 64 KiB pages; `scratch` is a byte offset with scratchBytes() free. */
-export function kernelModule(l: Lane, ks: readonly MatmulKernel[], pages: number, scratch: number): string {
+export function kernelModule(
+  l: Lane,
+  ks: readonly MatmulKernel[],
+  pages: number,
+  scratch: number,
+  elementwise: readonly string[] = [],
+): string {
   return `(module
 (import "gradc" "memory" (memory ${pages}))
 ${ks.map((k) => kernel(l, k, scratch)).join("\n")}
+${elementwise.join("\n")}
 ${scale(l)}
 )`;
 }

@@ -40,3 +40,20 @@ export const erfFar: readonly { readonly lo: number; readonly hi: number; readon
     ],
   },
 ];
+
+/** f32 lanes: erf(x) = x · P(2x² − 1) for |x| < 1, P's coefficients, lowest power first */
+export const erfNearF32: readonly number[] = [
+  0.9654687386375511, -0.14053609728153707, 0.01985249772277959, -0.002285419528892305, 0.00021751198975739192,
+  -0.00001766908081175121, 0.0000012316401734510412,
+];
+
+/** f32 lanes: erf(x) = 1 − exp(−x²) · Q(t) for 1 ≤ |x| ≤ 4 (x clamped to 4), t = (2x − 5) / 3 */
+export const erfFarF32: { readonly lo: number; readonly hi: number; readonly q: readonly number[] } = {
+  lo: 1,
+  hi: 4,
+  q: [
+    0.21080635752833896, -0.11152100469538194, 0.0561109584116345, -0.027005725289740563, 0.012484035685735246,
+    -0.005567332909521203, 0.002425885101252694, -0.0010171177743252807, 0.0003678686724198773, -0.00014394859787142492,
+    0.00009640451524071741, -0.000036928723579905306,
+  ],
+};
