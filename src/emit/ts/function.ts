@@ -12,7 +12,7 @@ import { kernelDef, kernelOf, opInfo, viewOf, type KernelCtx } from "../../ops/i
 import { sameShape, size, type Shape } from "../../shape/shape.js";
 import { noteOf } from "../../util/text.js";
 import { elementExpr } from "./scalar.js";
-import { elementwiseKernel, Untranslatable, type Addresses, type ElementwiseKernel } from "../wasm/elementwise.js";
+import { loopKernel, Untranslatable, type Addresses, type LoopKernel } from "../wasm/loops.js";
 import { elementVar, kernelVar } from "../../code/locals.js";
 import { flatIndex, flatOf as flatAt, idxOf, linear, NeedIndex, rowColPos, type Pos } from "./access.js";
 import {
@@ -217,10 +217,10 @@ export interface WasmPlan {
     { readonly counts: readonly number[]; readonly steps: readonly (readonly number[])[] }
   >;
   /**
-   * f32: the chunk's elementwise loops that translate to SIMD kernels (src/emit/wasm/elementwise.ts),
-   * collected as the chunk function is emitted and assembled after it, named `prefix` + a count
+   * f32: the chunk's loops that translate to SIMD kernels (src/emit/wasm/loops.ts), collected as
+   * the chunk function is emitted and assembled after it, named `prefix` + a count
    */
-  readonly elementwise?: { readonly prefix: string; readonly kernels: ElementwiseKernel[] };
+  readonly loops?: { readonly prefix: string; readonly kernels: LoopKernel[] };
 }
 
 export interface FunctionContext {
@@ -298,7 +298,7 @@ class BodyEmitter {
   private readonly head: Stmt[] = [];
   private readonly body: Stmt[] = [];
   private readonly paramDecls = new Map<number, Stmt>();
-  /** the workspace views declared for buffers (dropKernelOnlyBuffers removes those only kernels use) */
+  /** the workspace views declared for buffers (dropKernelOnlyLocals removes those only kernels use) */
   private readonly bufferDecls = new Map<number, Stmt>();
   /** gradients a wasm kernel adds into its per-call sum: no buffer of their own here */
   private readonly accumulated: ReadonlySet<number>;
@@ -461,7 +461,7 @@ class BodyEmitter {
       const stmts = this.elementLoop(n.shape, (pos, prelude) => [
         assign(index(id(this.local(nid)), pos.flat!), this.element(n, pos, prelude)),
       ]);
-      return this.withComment(n, this.elementwiseKernel(stmts) ?? stmts);
+      return this.withComment(n, this.loopKernel(stmts) ?? stmts);
     }
     if (this.mode === "chunk" && this.ctx.wasm?.kernels.has(nid)) return this.withComment(n, this.wasmCall(n));
     const kernel = kernelOf(n.op);
@@ -489,7 +489,8 @@ class BodyEmitter {
     };
     const stmts = kernel(k);
     if (p === "scalar") return [decl("let", this.local(nid), num(0), this.comment(n)), { k: "block", body: stmts }];
-    return this.withComment(n, [{ k: "block", body: stmts }]);
+    const block: Stmt[] = [{ k: "block", body: stmts }];
+    return this.withComment(n, this.loopKernel(block) ?? block);
   }
 
   /** a product as a call into the WebAssembly kernels; input rows of this chunk are staged first */
@@ -548,14 +549,15 @@ class BodyEmitter {
   }
 
   /**
-   * --target wasm --dtype f32, the chunk function: an elementwise loop as a call of its SIMD
-   * kernel, when it translates (src/emit/wasm/elementwise.ts); undefined keeps the loop
+   * --target wasm --dtype f32, the chunk function: a node's loops (elementwise, a row's softmax, a
+   * reduction) as a call of their SIMD kernel, when they translate (src/emit/wasm/loops.ts);
+   * undefined keeps them
    */
-  private elementwiseKernel(stmts: readonly Stmt[]): Stmt[] | undefined {
-    const sink = this.chunk ? this.ctx.wasm?.elementwise : undefined;
-    if (!sink || stmts.length !== 1) return undefined;
+  private loopKernel(stmts: readonly Stmt[]): Stmt[] | undefined {
+    const sink = this.chunk ? this.ctx.wasm?.loops : undefined;
+    if (!sink) return undefined;
     try {
-      const k = elementwiseKernel(`${sink.prefix}${sink.kernels.length}`, stmts[0], this.memoryAddresses());
+      const k = loopKernel(`${sink.prefix}${sink.kernels.length}`, stmts, this.memoryAddresses());
       sink.kernels.push(k);
       return [{ k: "call", e: call(member(id("kernels"), k.name), ...k.args) }];
     } catch (e) {
@@ -713,19 +715,22 @@ class BodyEmitter {
 
   /**
    * --target wasm: a buffer only kernels read and write (a head's Q, read by Q Kᵀ and written by
-   * A Wq, both kernels) lives in the kernels' memory alone; the chunk function declares no view
-   * of it (an unread local is an error under noUnusedLocals)
+   * A Wq, both kernels) lives in the kernels' memory alone, and a param only kernels read (a bias
+   * a loop kernel adds from its staged copy) is read there; the chunk function declares neither
+   * (an unread local is an error under noUnusedLocals)
    */
-  private dropKernelOnlyBuffers(body: readonly Stmt[]): void {
+  private dropKernelOnlyLocals(body: readonly Stmt[]): void {
     if (!this.ctx.wasm?.kernels.size) return;
     // the code, not the comments that name each node
     const text = printStmts(body)
       .flatMap((l) => l.split("\n"))
       .filter((l) => !l.trimStart().startsWith("//"))
       .join("\n");
-    for (const [nid, d] of this.bufferDecls)
-      if (!new RegExp(`(^|[^\\w$])${this.local(nid).replace(/\$/g, "\\$")}([^\\w$]|$)`).test(text))
-        this.head.splice(this.head.indexOf(d), 1);
+    for (const [nid, d] of [...this.bufferDecls, ...this.paramDecls]) {
+      const at = this.head.indexOf(d);
+      if (at >= 0 && !new RegExp(`(^|[^\\w$])${this.local(nid).replace(/\$/g, "\\$")}([^\\w$]|$)`).test(text))
+        this.head.splice(at, 1);
+    }
   }
 
   /** outputs may read leaves too (a gradient equal to an input); what is still unread is dropped */
@@ -784,7 +789,7 @@ class BodyEmitter {
       }
     }
     this.dropUnreadParams();
-    this.dropKernelOnlyBuffers(body);
+    this.dropKernelOnlyLocals(body);
     const decls = [...head, ...this.gradsDecl()];
     return {
       stmts: [...decls, ...body],

@@ -30,7 +30,7 @@ export interface WasmPlacement {
   /** workspace key -> byte offset, for the entries that live in the kernels' memory */
   readonly views: ReadonlyMap<string, number>;
   readonly pages: number;
-  /** the module of the kernels and the elementwise kernels the plans collected, as base64 */
+  /** the module of the kernels and the loop kernels the plans collected, as base64 */
   assemble(): Promise<string>;
 }
 
@@ -189,12 +189,15 @@ export function kernelCosts(g: Graph, k: WasmKernels): PaddedChunk["kernels"] {
   });
 }
 
-/** the params elementwise ops read, directly or through views (a bias's broadcast, a gain's reshape) */
+/**
+ * the tensor params elementwise ops read, directly or through views (a bias's broadcast, a gain's
+ * reshape); a scalar param is a number the loop kernels take as an argument
+ */
 function paramsReadElementwise(g: Graph, order: readonly number[]): Node[] {
   const found = new Map<number, Node>();
   const visit = (id: number): void => {
     const n = g.nodes[id];
-    if (n.op === "param") found.set(id, n);
+    if (n.op === "param" && n.shape.length > 0) found.set(id, n);
     else if (opInfo(n.op).kind === "view") visit(n.args[0]);
   };
   for (const id of order) if (opInfo(g.nodes[id].op).kind === "elementwise") g.nodes[id].args.forEach(visit);
@@ -285,9 +288,7 @@ function place(
       staging,
       accumulators,
       batches: scaled(batches, bytes),
-      ...(bytes === 4
-        ? { elementwise: { prefix: at.kernelPrefix === "k" ? "e" : `${at.kernelPrefix}e`, kernels: [] } }
-        : {}),
+      ...(bytes === 4 ? { loops: { prefix: at.kernelPrefix === "k" ? "e" : `${at.kernelPrefix}e`, kernels: [] } } : {}),
     },
     views,
     end: offset,
@@ -298,7 +299,7 @@ function place(
 /**
  * The chunk's (and the one-sample chunk's, when given and its kernels sum the same gradients)
  * buffers in one WebAssembly memory, and their kernels: k0, k1, … and s0, s1, …; with f32, each
- * chunk's plan collects the elementwise kernels (e0, e1, … and se0, …) as the chunk function is
+ * chunk's plan collects the loop kernels (e0, e1, … and se0, …) as the chunk function is
  * emitted, and `assemble` then builds one module of them all.
  */
 export function wasmLayout(
@@ -343,8 +344,8 @@ export function wasmLayout(
     views: new Map([...main.views, ...(both?.views ?? [])]),
     pages,
     assemble: async () => {
-      const elementwise = plans.flatMap((p) => p.elementwise?.kernels.map((k) => k.wat) ?? []);
-      const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch, elementwise));
+      const loops = plans.flatMap((p) => p.loops?.kernels.map((k) => k.wat) ?? []);
+      const wasmBytes = await assemble(kernelModule({ bytes }, specs, pages, scratch, loops));
       return Buffer.from(wasmBytes).toString("base64");
     },
   };

@@ -266,18 +266,18 @@ export function scratchBytes(l: Lane, ks: readonly MatmulKernel[]): number {
   return Math.ceil(most / 16) * 16;
 }
 
-/** The module's text: the kernels, and scale, over one imported memory of `pages` 64 KiB pages; `scratch` is a byte offset with scratchBytes() free. */
+/** The module's text: the kernels, the loop kernels (loops.ts), and scale, over one imported memory of `pages` 64 KiB pages; `scratch` is a byte offset with scratchBytes() free. */
 export function kernelModule(
   l: Lane,
   ks: readonly MatmulKernel[],
   pages: number,
   scratch: number,
-  elementwise: readonly string[] = [],
+  loops: readonly string[] = [],
 ): string {
   return `(module
 (import "gradc" "memory" (memory ${pages}))
 ${ks.map((k) => kernel(l, k, scratch)).join("\n")}
-${elementwise.join("\n")}
+${loops.join("\n")}
 ${scale(l)}
 )`;
 }

@@ -1,14 +1,14 @@
 /**
- * Four f32 lanes at a time (f32x4): the builder the elementwise kernels write their loop bodies
- * with, and the functions WebAssembly lacks (exp, log, erf) as straight-line SIMD code. Each
- * result is within a few f32 ulps of the function (test/wasm-elementwise.test.ts measures it);
+ * Four f32 lanes at a time (f32x4): the builder the loop kernels (loops.ts) write their bodies
+ * with, and the functions WebAssembly lacks (exp, log, erf, tanh) as straight-line SIMD code. Each
+ * result is within a few f32 ulps of the function (test/wasm-loops.test.ts measures it);
  * the generated TypeScript computes them in doubles with Math, so the two targets agree to f32
  * precision, not bit for bit.
  */
 import { erfFarF32, erfNearF32 } from "../../util/erf.generated.js";
 
 /** a WAT f32 literal (wabt reads decimal and the names of the non-finite values) */
-export function f32Literal(x: number): string {
+function f32Literal(x: number): string {
   if (Number.isNaN(x)) return "nan";
   if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
   return Object.is(x, -0) ? "-0.0" : String(x);
@@ -23,9 +23,14 @@ export class Vec {
   readonly stmts: string[] = [];
   private count = 0;
 
+  /** a new local's name */
+  local(): string {
+    return `$v${this.count++}`;
+  }
+
   /** a new local holding `expr` */
   set(expr: string): string {
-    const name = `$v${this.count++}`;
+    const name = this.local();
     this.stmts.push(`(local.set ${name} ${expr})`);
     return `(local.get ${name})`;
   }

@@ -1,15 +1,28 @@
 /**
- * --target wasm --dtype f32: the chunk's elementwise loops as WebAssembly SIMD kernels
- * (src/emit/wasm/elementwise.ts), and the f32x4 functions they call (src/emit/wasm/vmath.ts).
+ * --target wasm --dtype f32: the chunk's loops as WebAssembly SIMD kernels (src/emit/wasm/loops.ts),
+ * and the f32x4 functions they call (src/emit/wasm/vmath.ts).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compile } from "../src/index.js";
 import { assemble } from "../src/emit/wasm/kernels.js";
-import { elementwiseKernel, Untranslatable, type Addresses } from "../src/emit/wasm/elementwise.js";
+import { loopKernel, Untranslatable, type Addresses } from "../src/emit/wasm/loops.js";
 import { erf4, exp4, log4, tanh4, Vec } from "../src/emit/wasm/vmath.js";
 import { moduleFunctions } from "../src/emit/ts/helpers.js";
-import { assign, bin, call, cond, id, index, loop, member, num, type Expr, type Stmt } from "../src/code/syntax.js";
+import {
+  assign,
+  bin,
+  call,
+  cond,
+  decl,
+  id,
+  index,
+  loop,
+  member,
+  num,
+  type Expr,
+  type Stmt,
+} from "../src/code/syntax.js";
 import { loadModule, rng, size, type GeneratedModule, type Values } from "./helpers/module.js";
 import { randomProgram } from "./helpers/random-program.js";
 
@@ -124,10 +137,13 @@ const memoryOf: Addresses = new Map([
 ]);
 const Math_ = (f: string, ...args: Expr[]) => call(member(id("Math"), f), ...args);
 const at = (arr: string, i: Expr = id("i")) => index(id(arr), i);
+/** i · n + j: row i's element j */
+const row = (n: number) => bin("+", bin("*", id("i"), num(n)), id("j"));
+const block = (...body: Stmt[]): Stmt => ({ k: "block", body });
 
 /** a loop's kernel run on random a and b, and the loop run as JavaScript in doubles, rounded to f32 */
 async function runBoth(l: Stmt, scalars: Record<string, number> = {}): Promise<[Float32Array, Float32Array]> {
-  const k = elementwiseKernel("e0", l, memoryOf);
+  const k = loopKernel("e0", [l], memoryOf);
   const memory = new WebAssembly.Memory({ initial: 1 });
   const bytes = (await assemble(`(module (import "t" "memory" (memory 1)) ${k.wat})`)) as Uint8Array<ArrayBuffer>;
   const e0 = new WebAssembly.Instance(new WebAssembly.Module(bytes), { t: { memory } }).exports.e0 as (
@@ -146,7 +162,7 @@ async function runBoth(l: Stmt, scalars: Record<string, number> = {}): Promise<[
   return [Float32Array.from(out), want];
 }
 
-describe("elementwise loops as SIMD kernels (elementwise.ts)", () => {
+describe("loops as SIMD kernels (loops.ts)", () => {
   it("computes what the loop computes: arithmetic, comparisons and selects, Math's functions, broadcasts, scalars and nests", async () => {
     const nest = (body: Stmt[]) => loop("i", num(8), [loop("j", num(12), body)]);
     const cases: [string, Stmt, Record<string, number>?][] = [
@@ -200,6 +216,52 @@ describe("elementwise loops as SIMD kernels (elementwise.ts)", () => {
       ],
       ["a scalar s", loop("i", num(256), [assign(at("out"), bin("*", at("a"), id("s")))]), { s: 0.37 }],
       ["x ** 3", loop("i", num(256), [assign(at("out"), bin("**", at("a"), num(3)))])],
+      // a row's softmax: a maximum and a sum along the lanes (four partial results each), then the row
+      [
+        "softmax of 16 rows",
+        block(
+          loop("i", num(16), [
+            decl("let", "m", num(-Infinity)),
+            loop("j", num(16), [assign(id("m"), Math_("max", id("m"), at("a", row(16))))]),
+            decl("let", "s", num(0)),
+            loop("j", num(16), [assign(id("s"), Math_("exp", bin("-", at("a", row(16)), id("m"))), "+=")]),
+            loop("j", num(16), [
+              assign(at("out", row(16)), bin("/", Math_("exp", bin("-", at("a", row(16)), id("m"))), id("s"))),
+            ]),
+          ]),
+        ),
+      ],
+      [
+        "row sums, stored one per row",
+        loop("i", num(8), [
+          decl("let", "acc", num(0)),
+          loop("j", num(32), [assign(id("acc"), bin("+", id("acc"), at("a", row(32))))]),
+          assign(at("out", id("i")), id("acc")),
+        ]),
+      ],
+      [
+        "row sums, added into one element per row",
+        block(
+          loop("i", num(8), [assign(at("out", id("i")), num(0))]),
+          loop("i", num(8), [loop("j", num(32), [assign(at("out", id("i")), at("a", row(32)), "+=")])]),
+        ),
+      ],
+      [
+        "column sums, added along the lanes",
+        block(
+          loop("j", num(32), [assign(at("out", id("j")), num(0))]),
+          loop("i", num(8), [loop("j", num(32), [assign(at("out", id("j")), at("a", row(32)), "+=")])]),
+        ),
+      ],
+      // the loop variables as numbers (an iota): the lanes' own, and an outer one's
+      [
+        "out[i·32 + j] = i − j",
+        loop("i", num(8), [
+          loop("j", num(32), [
+            assign(at("out", bin("+", bin("*", id("i"), num(32)), id("j"))), bin("-", id("i"), id("j"))),
+          ]),
+        ]),
+      ],
       [
         "a nest over a window: out[i·12 + j] = a[i·16 + 2 + j]",
         nest([
@@ -221,7 +283,7 @@ describe("elementwise loops as SIMD kernels (elementwise.ts)", () => {
 
   it("leaves a loop it cannot run four lanes at a time as TypeScript, saying why", () => {
     const cases: [Stmt, RegExp][] = [
-      [loop("i", num(10), [assign(at("out"), at("a"))]), /10 elements a row: not a multiple of 4/],
+      [loop("i", num(10), [assign(at("out"), at("a"))]), /0 elements along the lanes: too few to pay/],
       [loop("i", num(128), [assign(at("out"), at("a", bin("*", id("i"), num(2))))]), /a strided index/],
       [
         loop("i", num(256), [assign(at("out"), at("b", bin("%", id("i"), num(6))))]),
@@ -238,8 +300,31 @@ describe("elementwise loops as SIMD kernels (elementwise.ts)", () => {
       [loop("i", num(256), [assign(at("out"), bin("+", at("a"), id("a")))]), /a, an array, read as a number/],
       [loop("i", num(256), [assign(at("out", num(4)), at("a"))]), /a store that is not along the lanes/],
     ];
-    for (const [l, why] of cases) expect(() => elementwiseKernel("e0", l, memoryOf)).toThrow(why);
-    expect(() => elementwiseKernel("e0", cases[0][0], memoryOf)).toThrow(Untranslatable);
+    cases.push(
+      // a value carried from one element to the next, or read back from a neighbour, cannot run four at a time
+      [
+        block(
+          decl("let", "acc", num(0)),
+          loop("j", num(256), [assign(id("acc"), bin("+", bin("*", id("acc"), num(0.5)), at("a", id("j"))))]),
+          assign(at("out", num(0)), id("acc")),
+        ),
+        /acc carried from one element to the next/,
+      ],
+      [
+        loop("j", num(252), [
+          assign(at("out", bin("+", id("j"), num(1))), bin("+", at("out", id("j")), at("a", id("j")))),
+        ]),
+        /out is read where the loop does not store/,
+      ],
+      [loop("i", num(256), [assign(id("total"), at("a"), "+=")]), /total, a variable outside the loops, assigned/],
+      [loop("i", num(8), [assign(at("out"), at("a"))]), /8 elements along the lanes: too few to pay/],
+    );
+    for (const [l, why] of cases) expect(() => loopKernel("e0", [l], memoryOf), String(why)).toThrow(why);
+    expect(() => loopKernel("e0", [cases[0][0]], memoryOf)).toThrow(Untranslatable);
+    // a variable the statements declare for the code after them (a block's own is fine)
+    const sum = [decl("let", "acc", num(0)), loop("i", num(256), [assign(id("acc"), at("a"), "+=")])];
+    expect(() => loopKernel("e0", sum, memoryOf)).toThrow(/acc, declared for the code after the loops/);
+    expect(loopKernel("e0", [block(...sum)], memoryOf).wat).toContain("f32x4.add");
   });
 });
 
@@ -298,7 +383,7 @@ const unary = [
 const binary = ["A + B", "A - B", "A * B", "A / (B^2 + 1)", "min(A, B)", "where(A > B, A, B)"];
 
 describe("programs through the SIMD elementwise kernels", () => {
-  it("a random layer of elementwise functions, biases, gains and row statistics agrees with the f64 TypeScript target", async () => {
+  it("a random layer of elementwise functions, biases, gains, row statistics and windows agrees with the f64 TypeScript target", async () => {
     let kernels = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -342,14 +427,19 @@ describe("programs through the SIMD elementwise kernels", () => {
     );
   }, 600_000);
 
-  it("runs the transformer's GELU, softmax's neighbours and layer norm as kernels, and only with f32", async () => {
+  it("runs the transformer's GELU, softmax, layer norm and their gradients as kernels, and only with f32", async () => {
     const { readFileSync } = await import("node:fs");
     const src = readFileSync("examples/transformer.grad", "utf8");
     const f32 = (await compile(src, { target: "wasm", dtype: "f32" })).typescript;
-    const chunk = f32.slice(f32.indexOf("function batchChunk"));
-    // the GELU's erf and its derivative's exp: no call of either is left in the chunk
-    expect(chunk.slice(0, chunk.indexOf("\n}\n"))).not.toMatch(/erf\(|Math\.exp\(-\(/);
-    expect((chunk.match(/kernels\.e\d+\(/g) ?? []).length).toBeGreaterThan(25);
+    const from = f32.indexOf("function batchChunk");
+    const chunk = f32.slice(from, f32.indexOf("\n}\n", from));
+    // no exp or erf is left in the chunk's TypeScript: the softmax, the GELU and its derivative run in wasm
+    expect(chunk).not.toMatch(/erf\(|Math\.exp\(/);
+    // nor a row's sum (layer norm's statistics and their gradients)
+    expect(chunk).not.toMatch(
+      /let acc = 0;\n\s*for \(let q2 = 0; q2 < 64; q2\+\+\) \{\n\s*acc = acc \+ [A-Za-z]\w*_1\[\(/,
+    );
+    expect((chunk.match(/kernels\.e\d+\(/g) ?? []).length).toBeGreaterThan(40);
     const f64 = (await compile(src, { target: "wasm" })).typescript;
     expect(f64).not.toMatch(/kernels\.s?e\d+\(/);
   });
