@@ -240,6 +240,12 @@ export function explainFusion(a: CompileResult): string {
         : `batchGradients(): ${a.chunk.size} samples at a time, batched into matrix products (vmap), the rest ${a.chunk.paddedTailFrom === undefined ? "per sample" : `as one more chunk padded with weight-0 samples when at least ${a.chunk.paddedTailFrom} remain${a.chunk.paddedTailFrom > 1 ? ", else per sample" : ""}`}`,
       ...describeFusion(a.chunk.graph, how ? "chunk" : "gradients", label(a.chunk.graph), how),
     );
+    // f32: the loop nests that run as SIMD kernels too (src/emit/wasm/loops.ts), counted in the module
+    const loops = (prefix: string) => (a.typescript.match(new RegExp(`kernels\\.${prefix}\\d+\\(`, "g")) ?? []).length;
+    if (wasm && a.dtype === "f32")
+      out.push(
+        `  loop nests as WebAssembly SIMD kernels (f32x4; elementwise passes, softmax, row sums): ${loops("e")} in the chunk${a.typescript.includes("function sampleChunk(") ? `, ${loops("se")} in the one-sample chunk` : ""}; the rest stay TypeScript`,
+      );
   } else
     out.push(
       chunkPays(a.ir)

@@ -138,6 +138,10 @@ describe("gradc compile --explain-fusion", () => {
     );
     // per sample, the TypeScript loops as before
     expect(r.stderr).toContain("W1 @ x [128]: matvec (four rows per pass over x)");
+    // f32: the other loops of the chunks, as SIMD kernels
+    expect(r.stderr).toMatch(
+      /loop nests as WebAssembly SIMD kernels \(f32x4; elementwise passes, softmax, row sums\): [1-9]\d* in the chunk, [1-9]\d* in the one-sample chunk; the rest stay TypeScript/,
+    );
   });
 });
 

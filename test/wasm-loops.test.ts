@@ -317,10 +317,33 @@ describe("loops as SIMD kernels (loops.ts)", () => {
         /out is read where the loop does not store/,
       ],
       [loop("i", num(256), [assign(id("total"), at("a"), "+=")]), /total, a variable outside the loops, assigned/],
+      [
+        block(
+          decl("let", "acc", num(0)),
+          loop("j", num(256), [assign(at("out", id("j")), id("acc")), assign(id("acc"), at("a", id("j")), "+=")]),
+        ),
+        /acc carried from one element to the next/,
+      ],
+      [
+        loop("i", num(8), [
+          loop("j", num(32), [
+            assign(at("out", id("i")), at("a", row(32)), "+="),
+            assign(at("b", row(32)), at("out", id("i"))),
+          ]),
+        ]),
+        /out is read while the loop sums into it/,
+      ],
+      [loop("i", num(8), [loop("i", num(32), [assign(at("out"), at("a"))])]), /i, a loop variable, shadowed/],
       [loop("i", num(8), [assign(at("out"), at("a"))]), /8 elements along the lanes: too few to pay/],
     );
     for (const [l, why] of cases) expect(() => loopKernel("e0", [l], memoryOf), String(why)).toThrow(why);
     expect(() => loopKernel("e0", [cases[0][0]], memoryOf)).toThrow(Untranslatable);
+    // an expression of 6,000 terms (balanced, so not deep): more values than one function should hold
+    const terms = (lo: number, hi: number): Expr =>
+      hi - lo === 1 ? bin("*", at("a"), num(lo + 1)) : bin("+", terms(lo, (lo + hi) >> 1), terms((lo + hi) >> 1, hi));
+    expect(() => loopKernel("e0", [loop("i", num(256), [assign(at("out"), terms(0, 6000))])], memoryOf)).toThrow(
+      /values: too many for one function/,
+    );
     // a variable the statements declare for the code after them (a block's own is fine)
     const sum = [decl("let", "acc", num(0)), loop("i", num(256), [assign(id("acc"), at("a"), "+=")])];
     expect(() => loopKernel("e0", sum, memoryOf)).toThrow(/acc, declared for the code after the loops/);

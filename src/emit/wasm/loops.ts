@@ -42,6 +42,8 @@ const fail = (why: string): never => {
 
 /** Fewer elements along the lanes than this: a call costs more than the loop saves. */
 const MIN_LANE_ELEMENTS = 16;
+/** More values (v128 locals) than this in one kernel: the loop stays TypeScript. */
+const MAX_LOCALS = 10_000;
 
 /** an index into an array, as the lanes see it: 4 consecutive elements, or one for all */
 interface Index {
@@ -71,9 +73,14 @@ interface LanesLoop {
   readonly v: string;
   readonly accumulators: Map<string, { readonly op: "add" | "max" | "min"; readonly local: string }>;
   /** a[k] += e with k the same in every lane: the partial sums, and where they go */
-  readonly sums: Map<string, { readonly local: string; readonly base: number; readonly index: string }>;
+  readonly sums: Map<
+    string,
+    { readonly arr: string; readonly local: string; readonly base: number; readonly index: string }
+  >;
   readonly stores: Map<string, Set<string>>;
   readonly loads: Map<string, Set<string>>;
+  /** variables declared outside the loop that it reads */
+  readonly reads: Set<string>;
 }
 
 const local = (v: string) => `$L_${v}`;
@@ -93,6 +100,7 @@ class Translation {
   private declared = new Map<string, Declared>();
   private lanesLoop: LanesLoop | undefined;
   private loops = 0;
+  private labels = 0;
   /** elements computed along the lanes, over all the kernel's lanes' loops */
   private laneElements = 0;
   /** how many times the statement being translated runs (the trip counts of its loops) */
@@ -109,6 +117,8 @@ class Translation {
     if (outside?.k === "decl") fail(`${outside.name}, declared for the code after the loops`);
     this.block(stmts);
     if (this.laneElements < MIN_LANE_ELEMENTS) fail(`${this.laneElements} elements along the lanes: too few to pay`);
+    // V8 takes at most 50,000 locals in a function; a body this long gains nothing from SIMD anyway
+    if (this.b.size > MAX_LOCALS) fail(`${this.b.size} values: too many for one function`);
     const params = [...this.scalars.values()];
     const wat = `(func (export "${this.name}") ${params.map((_, k) => `(param $s${k} f32)`).join(" ")}
   ${[...this.loopVars].map((v) => `(local ${local(v)} i32)`).join(" ")} ${params.map((p) => `(local ${p.local} v128)`).join(" ")} ${this.b.decls()}
@@ -153,7 +163,9 @@ class Translation {
       return fail("a loop that is not from 0 to a constant");
     const n = s.to.v;
     if (n <= 0) return; // it never runs
+    if (this.vars.has(s.v)) return fail(`${s.v}, a loop variable, shadowed`);
     this.loopVars.add(s.v);
+    const label = `$next${this.labels++}`;
     const lanes = !this.lanesLoop && n % 4 === 0 && !containsLoop(s.body);
     const before = this.b.stmts.length;
     const outerTrips = this.trips;
@@ -166,6 +178,7 @@ class Translation {
         sums: new Map(),
         stores: new Map(),
         loads: new Map(),
+        reads: new Set(),
       };
     this.vars.set(s.v, lanes ? "lanes" : "splat");
     this.block(s.body);
@@ -174,10 +187,10 @@ class Translation {
     const body = this.b.stmts.splice(before);
     const v = local(s.v);
     const looped = `(local.set ${v} (i32.const 0))
-(loop $next_${s.v}_${before}
+(loop ${label}
   ${body.join("\n  ")}
   (local.set ${v} (i32.add (local.get ${v}) (i32.const ${lanes ? 4 : 1})))
-  (br_if $next_${s.v}_${before} (i32.lt_u (local.get ${v}) (i32.const ${n}))))`;
+  (br_if ${label} (i32.lt_u (local.get ${v}) (i32.const ${n}))))`;
     if (!lanes) {
       this.b.stmts.push(looped);
       return;
@@ -186,6 +199,7 @@ class Translation {
     this.lanesLoop = undefined;
     this.laneElements += n * outerTrips;
     // an array the loop stores into is stored at one place and read only there (no value crosses lanes)
+    for (const a of l.sums.values()) if (l.loads.has(a.arr)) fail(`${a.arr} is read while the loop sums into it`);
     for (const [arr, at] of l.stores) {
       if (at.size > 1) fail(`${arr} stored at two places in one loop`);
       for (const read of l.loads.get(arr) ?? [])
@@ -236,7 +250,9 @@ class Translation {
       const [a, b] = value.args;
       if ((f === "max" || f === "min") && (self(a) || self(b))) [kind, term] = [f, self(a) ? b : a];
     }
-    if (!kind || !term || mentions(term, name)) return fail(`${name} carried from one element to the next`);
+    // read before in the loop, it would be a partial result there
+    if (!kind || !term || mentions(term, name) || l.reads.has(name))
+      return fail(`${name} carried from one element to the next`);
     const seen = l.accumulators.get(name);
     if (seen && seen.op !== kind) return fail(`${name} accumulated two ways`);
     const acc = seen?.local ?? this.b.local();
@@ -275,7 +291,7 @@ class Translation {
     const key = `${arr} ${ix.wat}`;
     const seen = l.sums.get(key);
     const acc = seen?.local ?? this.b.local();
-    if (!seen) l.sums.set(key, { local: acc, base, index: ix.wat });
+    if (!seen) l.sums.set(key, { arr, local: acc, base, index: ix.wat });
     (l.stores.get(arr) ?? l.stores.set(arr, new Set()).get(arr)!).add(ix.wat);
     this.b.stmts.push(`(local.set ${acc} (f32x4.add (local.get ${acc}) ${this.value(value).wat}))`);
   }
@@ -335,7 +351,9 @@ class Translation {
   private variable(e: Expr & { k: "id" }): Lanes {
     const d = this.declared.get(e.name);
     if (d) {
-      if (this.lanesLoop?.accumulators.has(e.name)) fail(`${e.name} read while it is accumulated`);
+      const l = this.lanesLoop;
+      if (l?.accumulators.has(e.name)) fail(`${e.name} read while it is accumulated`);
+      if (l && d.loop !== l.id) l.reads.add(e.name);
       return { wat: `(local.get ${d.local})`, mask: false, varying: d.varying };
     }
     const kind = this.vars.get(e.name);

@@ -35,6 +35,11 @@ export class Vec {
     return `(local.get ${name})`;
   }
 
+  /** how many locals it holds */
+  get size(): number {
+    return this.count;
+  }
+
   /** the locals' declarations */
   decls(): string {
     return Array.from({ length: this.count }, (_, k) => `(local $v${k} v128)`).join(" ");
