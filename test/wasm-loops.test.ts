@@ -296,6 +296,7 @@ describe("loops as SIMD kernels (loops.ts)", () => {
       [loop("i", num(256), [assign(at("out"), at("elsewhere"))]), /elsewhere is not in the kernels' memory/],
       [loop("i", num(256), [assign(at("elsewhere"), at("a"))]), /elsewhere is not in the kernels' memory/],
       [loop("i", num(256), [assign(at("out"), Math_("sin", at("a")))]), /the function Math.sin/],
+      [loop("i", num(256), [assign(at("out"), bin("*", at("a"), num(1e39)))]), /1e\+39, beyond f32's range/],
       [loop("i", num(256), [assign(at("out"), bin("**", at("a"), num(0.3)))]), /the operator \*\*/],
       [loop("i", num(256), [assign(at("out"), bin("+", at("a"), id("a")))]), /a, an array, read as a number/],
       [loop("i", num(256), [assign(at("out", num(4)), at("a"))]), /a store that is not along the lanes/],
@@ -440,6 +441,18 @@ describe("programs through the SIMD elementwise kernels", () => {
     // the property means something only if the programs reach the SIMD kernels
     expect(kernels).toBeGreaterThan(20);
   }, 600_000);
+
+  it("a constant beyond f32's range keeps its loop in TypeScript, where it computes in doubles", async () => {
+    const source = [
+      "param W[8, 8], b[8]",
+      "input x[4, 8]",
+      "H = x @ W + b",
+      "loss = mean(tanh(H / 1e39 * 1e38)^2) + mean(H * 1e-50) + mean(sigmoid(H))",
+    ].join("\n");
+    const code = await expectF32Agrees(source, 3);
+    expect(code).toMatch(/1e39|1e\+39/);
+    expect(code).toMatch(/kernels\.e\d+\(/);
+  });
 
   it("random programs over every op agree with the f64 TypeScript target (those whose chunks have kernels run the SIMD loops)", async () => {
     await fc.assert(

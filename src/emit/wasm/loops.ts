@@ -318,6 +318,8 @@ class Translation {
   private lanes(e: Expr): Lanes {
     switch (e.k) {
       case "num":
+        // the TypeScript target multiplies by 1e39 in doubles; in f32 it would be ∞ (and 0 · ∞ NaN)
+        if (Number.isFinite(e.v) && !Number.isFinite(Math.fround(e.v))) return fail(`${e.v}, beyond f32's range`);
         return { wat: splat(e.v), mask: false, varying: false };
       case "id":
         return this.variable(e);

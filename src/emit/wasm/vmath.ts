@@ -7,11 +7,15 @@
  */
 import { erfFarF32, erfNearF32 } from "../../util/erf.generated.js";
 
-/** a WAT f32 literal (wabt reads decimal and the names of the non-finite values) */
+/**
+ * a WAT f32 literal: the nearest f32, in decimal (wabt refuses a decimal beyond f32's range, so
+ * the rounding happens here) or the name of a non-finite value
+ */
 function f32Literal(x: number): string {
-  if (Number.isNaN(x)) return "nan";
-  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
-  return Object.is(x, -0) ? "-0.0" : String(x);
+  const f = Math.fround(x);
+  if (Number.isNaN(f)) return "nan";
+  if (!Number.isFinite(f)) return f > 0 ? "inf" : "-inf";
+  return Object.is(f, -0) ? "-0.0" : String(f);
 }
 
 /**
