@@ -306,7 +306,7 @@ async function emitChunks(
   const own = { fresh, ...(debug ? { debug } : {}), ...(units ? { units } : {}) };
   if (placed?.sample && sample && sampleNames)
     emit({ graph: sample, names: sampleNames, mode: "chunk", ...own, chunkSize: 1, wasm: placed.sample }, "sample");
-  // the module, with the elementwise kernels the two chunk functions collected
+  // the module, with the loop kernels the two chunk functions collected
   const wasm: WasmLayout | undefined = placed && {
     plan: placed.plan,
     ...(placed.sample ? { sample: placed.sample } : {}),
