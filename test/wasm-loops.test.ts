@@ -364,17 +364,27 @@ function f32Values(shapes: Record<string, readonly number[]>, next: () => number
   return [v32, v64];
 }
 
-/** batchGradients of the wasm f32 module against the TypeScript f64 module's, at f32 precision */
-async function expectF32Agrees(source: string, programSeed: number, n = 37): Promise<string> {
+/**
+ * batchGradients of the wasm f32 module against the TypeScript f64 module's, at f32 precision;
+ * undefined (nothing to compare) when the program's values leave f32's range, which the
+ * TypeScript f32 target shows by a non-finite loss or gradient (an exp of a cube of a cube)
+ */
+async function expectF32Agrees(source: string, programSeed: number, n = 37): Promise<string | undefined> {
   const code = (await compile(source, { prettier: false, target: "wasm", dtype: "f32" })).typescript;
-  const [m32, m64]: GeneratedModule[] = await Promise.all([
+  const [m32, m64, ts32]: GeneratedModule[] = await Promise.all([
     loadModule(code),
     compile(source, { prettier: false }).then((r) => loadModule(r.typescript)),
+    compile(source, { prettier: false, dtype: "f32" }).then((r) => loadModule(r.typescript)),
   ]);
   const next = rng(programSeed);
   const [p32, p64] = f32Values(m32.shapes.params, next);
   const [b32, b64] = f32Values(m32.shapes.inputs, next, n);
   const batch = (v: Values) => v as Record<string, Float32Array | Float64Array>;
+  const values = (r: { loss: number; grads: Record<string, number | ArrayLike<number>> }) => [
+    r.loss,
+    ...Object.values(r.grads).flatMap((g) => (typeof g === "number" ? [g] : Array.from(g))),
+  ];
+  if (!values(ts32.batchGradients(p32, batch(b32), n)).every(Number.isFinite)) return undefined;
   const [g32, g64] = [m32.batchGradients(p32, batch(b32), n), m64.batchGradients(p64, batch(b64), n)];
   expect(Math.abs(g32.loss - g64.loss)).toBeLessThanOrEqual(2e-5 * Math.max(1, Math.abs(g64.loss)));
   for (const name of Object.keys(m32.shapes.params)) {
@@ -406,7 +416,7 @@ const unary = [
 ];
 const binary = ["A + B", "A - B", "A * B", "A / (B^2 + 1)", "min(A, B)", "where(A > B, A, B)"];
 
-describe("programs through the SIMD elementwise kernels", () => {
+describe("programs through the SIMD loop kernels", () => {
   it("a random layer of elementwise functions, biases, gains, row statistics and windows agrees with the f64 TypeScript target", async () => {
     let kernels = 0;
     await fc.assert(
@@ -433,13 +443,14 @@ describe("programs through the SIMD elementwise kernels", () => {
             `loss = mean(${fn(3, "D")}^2) + mean(${fn(1, "H[:, 0:4]")} * g[0:4])`,
           ].join("\n");
           const code = await expectF32Agrees(source, s);
-          if (/kernels\.e\d+\(/.test(code)) kernels++;
+          // compared, through the SIMD kernels (a program whose values leave f32's range is not compared)
+          if (code && /kernels\.e\d+\(/.test(code)) kernels++;
         },
       ),
       runs(25),
     );
-    // the property means something only if the programs reach the SIMD kernels
-    expect(kernels).toBeGreaterThan(20);
+    // the property means something only if most programs are compared and reach the SIMD kernels
+    expect(kernels).toBeGreaterThan(long ? 200 : 20);
   }, 600_000);
 
   it("a constant beyond f32's range keeps its loop in TypeScript, where it computes in doubles", async () => {
@@ -454,7 +465,7 @@ describe("programs through the SIMD elementwise kernels", () => {
     expect(code).toMatch(/kernels\.e\d+\(/);
   });
 
-  it("random programs over every op agree with the f64 TypeScript target (those whose chunks have kernels run the SIMD loops)", async () => {
+  it("random programs over every op agree with the f64 TypeScript target (those whose chunks have kernels run the SIMD loops; those whose values leave f32's range are not compared)", async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (programSeed) => {
         await expectF32Agrees(randomProgram(programSeed, { batchable: true }), programSeed);
