@@ -50,7 +50,7 @@ export function lexWithErrors(text: string, reporter: Reporter): { tokens: Token
  * Characters that look like an operator of the language but are not (as rustc's lexer has a
  * table of Unicode look-alikes): what to write instead.
  */
-const lookAlikes: Readonly<Record<string, string>> = {
+export const lookAlikes: Readonly<Record<string, string>> = {
   "×": "'*'",
   "·": "'*'",
   "⊙": "'*' (it is elementwise)",
