@@ -22,6 +22,7 @@
  */
 import type { Expr, Stmt } from "../../code/syntax.js";
 import { erf4, exp4, log4, splat, tanh4, Vec } from "./vmath.js";
+import { horizontal } from "./wat.js";
 
 export interface LoopKernel {
   readonly name: string;
@@ -210,10 +211,7 @@ class Translation {
     for (const a of l.sums.values()) this.b.stmts.push(`(local.set ${a.local} ${splat(0)})`);
     this.b.stmts.push(looped);
     // each variable, with its four partial results combined
-    const combined = (op: string, acc: string) => {
-      const lane = (k: number) => `(f32x4.extract_lane ${k} (local.get ${acc}))`;
-      return `(f32.${op} (f32.${op} ${lane(0)} ${lane(1)}) (f32.${op} ${lane(2)} ${lane(3)}))`;
-    };
+    const combined = (op: "add" | "max" | "min", acc: string) => horizontal({ bytes: 4 }, acc, op);
     for (const [name, a] of l.accumulators) {
       const d = this.declared.get(name)!;
       const all = combined(a.op, a.local);

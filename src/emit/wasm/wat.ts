@@ -17,10 +17,10 @@ export const i32 = (k: number): string => `(i32.const ${k})`;
 export const add = (x: string, y: string): string => `(i32.add ${x} ${y})`;
 export const mul = (x: string, y: string): string => `(i32.mul ${x} ${y})`;
 
-/** sum of the lanes of a vector */
-export function horizontal(l: Lane, x: string): string {
+/** the lanes of a vector combined by `op` (their sum, or their maximum, minimum) */
+export function horizontal(l: Lane, x: string, op: "add" | "max" | "min" = "add"): string {
   const parts = Array.from({ length: lanes(l) }, (_, k) => `(${v(l)}.extract_lane ${k} ${get(x)})`);
-  return parts.reduce((a, b) => `(${t(l)}.add ${a} ${b})`);
+  return parts.reduce((a, b) => `(${t(l)}.${op} ${a} ${b})`);
 }
 
 /** while (var < bound) { body; var += step } — var, bound and step as i32 expressions */
